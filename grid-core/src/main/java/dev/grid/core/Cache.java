@@ -1,0 +1,224 @@
+package dev.grid.core;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A partitioned cache with synchronous backups, as an application sees it.
+ * <p>
+ * Keys and values cross the API as objects and are stored as the bytes of the cache's codecs; a key's partition is
+ * {@link KeyPartitioner#partition(byte[], int)} of its encoded bytes. Every single-key operation runs on the key's
+ * primary and is acknowledged only after every backup applied it. Every operation exists in a blocking form and an
+ * asynchronous form returning a {@link CompletableFuture}; the future completes on a Grid thread, so callbacks must not
+ * block. Failures are the {@link GridException} hierarchy: {@link CacheDestroyedException},
+ * {@link OperationTimeoutException}, {@link NodeStoppingException}, {@link CodecException}. Null keys and values are
+ * rejected with {@link NullPointerException}.
+ * <p>
+ * Thread-safe.
+ *
+ * @param <K> the key type.
+ * @param <V> the value type.
+ */
+public interface Cache<K, V>
+{
+    /**
+     * The name of the cache.
+     *
+     * @return the name.
+     */
+    String name();
+
+    /**
+     * The configuration the cache was created with.
+     *
+     * @return the concluded configuration.
+     */
+    CacheConfiguration<K, V> configuration();
+
+    /**
+     * Read the value of a key from its partition's primary.
+     *
+     * @param key the key.
+     * @return the value, or null if absent.
+     */
+    V get(K key);
+
+    /**
+     * Asynchronous form of {@link #get(Object)}.
+     *
+     * @param key the key.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> getAsync(K key);
+
+    /**
+     * Write a value; acknowledged once every backup applied it.
+     *
+     * @param key the key.
+     * @param value the value.
+     */
+    void put(K key, V value);
+
+    /**
+     * Asynchronous form of {@link #put(Object, Object)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<Void> putAsync(K key, V value);
+
+    /**
+     * Write a value only if the key is absent.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return true if the value was written.
+     */
+    boolean putIfAbsent(K key, V value);
+
+    /**
+     * Asynchronous form of {@link #putIfAbsent(Object, Object)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> putIfAbsentAsync(K key, V value);
+
+    /**
+     * Replace the value only if the current value equals {@code expected} (compared by encoded bytes).
+     *
+     * @param key the key.
+     * @param expected the expected.
+     * @param value the value.
+     * @return true if the value was replaced.
+     */
+    boolean replace(K key, V expected, V value);
+
+    /**
+     * Asynchronous form of {@link #replace(Object, Object, Object)}.
+     *
+     * @param key the key.
+     * @param expected the expected.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> replaceAsync(K key, V expected, V value);
+
+    /**
+     * Remove a key.
+     *
+     * @param key the key.
+     * @return true if a value was removed.
+     */
+    boolean remove(K key);
+
+    /**
+     * Asynchronous form of {@link #remove(Object)}.
+     *
+     * @param key the key.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> removeAsync(K key);
+
+    /**
+     * Remove a key only if its current value equals {@code expected} (compared by encoded bytes).
+     *
+     * @param key the key.
+     * @param expected the expected.
+     * @return true if the value was removed.
+     */
+    boolean remove(K key, V expected);
+
+    /**
+     * Asynchronous form of {@link #remove(Object, Object)}.
+     *
+     * @param key the key.
+     * @param expected the expected.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> removeAsync(K key, V expected);
+
+    /**
+     * Read many keys; absent keys are missing from the result.
+     *
+     * @param keys the keys.
+     * @return the present keys and their values.
+     */
+    Map<K, V> getAll(Collection<? extends K> keys);
+
+    /**
+     * Asynchronous form of {@link #getAll(Collection)}.
+     *
+     * @param keys the keys.
+     * @return a future of the result.
+     */
+    CompletableFuture<Map<K, V>> getAllAsync(Collection<? extends K> keys);
+
+    /**
+     * Write many entries; each key is an independent single-key update (use a transaction for atomicity).
+     *
+     * @param K the K.
+     * @param entries the entries.
+     */
+    void putAll(Map<? extends K, ? extends V> entries);
+
+    /**
+     * Asynchronous form of {@link #putAll(Map)}.
+     *
+     * @param K the K.
+     * @param entries the entries.
+     * @return a future of the result.
+     */
+    CompletableFuture<Void> putAllAsync(Map<? extends K, ? extends V> entries);
+
+    /**
+     * Whether a key has a value.
+     *
+     * @param key the key.
+     * @return true if the key has a value.
+     */
+    boolean containsKey(K key);
+
+    /**
+     * Asynchronous form of {@link #containsKey(Object)}.
+     *
+     * @param key the key.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> containsKeyAsync(K key);
+
+    /**
+     * The number of entries in the cache.
+     *
+     * @return the number of live entries over all primary copies.
+     */
+    long size();
+
+    /**
+     * Asynchronous form of {@link #size()}.
+     *
+     * @return a future of the result.
+     */
+    CompletableFuture<Long> sizeAsync();
+
+    /**
+     * Apply the cache's {@link MergeOperator} to the current value and an operand, atomically on the primary.
+     *
+     * @param key the key.
+     * @param operand the operand.
+     * @return the new value, or null if the operator deleted the key.
+     */
+    V merge(K key, V operand);
+
+    /**
+     * Asynchronous form of {@link #merge(Object, Object)}.
+     *
+     * @param key the key.
+     * @param operand the operand.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> mergeAsync(K key, V operand);
+}

@@ -1,0 +1,112 @@
+package dev.grid.core;
+
+/**
+ * Every outcome a caller of Grid can act on, with a stable numeric code grouped by subsystem.
+ * <p>
+ * The code of a constant never changes once released: the thin client, the admin tool and logs carry it. Codes are
+ * {@code group * 1000 + number}; {@link #group()} names the subsystem. Exceptions of the {@link GridException}
+ * hierarchy carry one of these.
+ */
+public enum ErrorCode
+{
+    /** A configuration value is missing or out of range; the message names the field. */
+    CONFIGURATION_INVALID(Group.CONFIGURATION, 1),
+    /** No cache of that name exists on this member. */
+    CACHE_NOT_FOUND(Group.CACHE, 1),
+    /** The cache was destroyed while, or before, the operation ran. */
+    CACHE_DESTROYED(Group.CACHE, 2),
+    /** A cache of that name already exists with a different configuration. */
+    CACHE_ALREADY_EXISTS(Group.CACHE, 3),
+    /** The operation did not complete within its timeout; the message says what it waited for. */
+    OPERATION_TIMEOUT(Group.OPERATION, 1),
+    /** The member is stopping and refused or abandoned the operation. */
+    NODE_STOPPING(Group.OPERATION, 2),
+    /** Bytes could not be encoded to or decoded from the declared type. */
+    CODEC_FAILED(Group.CODEC, 1),
+    /** A partition copy tracks more out-of-order counter ranges than its bound allows. */
+    COUNTER_GAP_LIMIT_EXCEEDED(Group.COUNTER, 1),
+    /** An applied counter range overlaps a range applied before: copies have diverged. */
+    COUNTER_RANGE_CONFLICT(Group.COUNTER, 2),
+    /** Serialised counter state is malformed. */
+    COUNTER_STATE_CORRUPT(Group.COUNTER, 3);
+
+    /** Subsystems that own error codes. */
+    public enum Group
+    {
+        /** Configuration and validation. */
+        CONFIGURATION(1),
+        /** Cache lifecycle. */
+        CACHE(2),
+        /** Operation execution: timeouts and shutdown. */
+        OPERATION(3),
+        /** Key and value codecs. */
+        CODEC(4),
+        /** Partition update counters. */
+        COUNTER(5);
+
+        private final int code;
+
+        Group(final int code)
+        {
+            this.code = code;
+        }
+
+        /**
+         * The stable numeric code of the group.
+         *
+         * @return the group code.
+         */
+        public int code()
+        {
+            return code;
+        }
+    }
+
+    private final Group group;
+    private final int code;
+
+    ErrorCode(final Group group, final int number)
+    {
+        this.group = group;
+        this.code = group.code * 1000 + number;
+    }
+
+    /**
+     * The subsystem this code belongs to.
+     *
+     * @return the group.
+     */
+    public Group group()
+    {
+        return group;
+    }
+
+    /**
+     * The stable numeric code, {@code group * 1000 + number}.
+     *
+     * @return the code.
+     */
+    public int code()
+    {
+        return code;
+    }
+
+    /**
+     * Find the constant for a numeric code, as carried on the wire.
+     *
+     * @param code to look up.
+     * @return the constant.
+     * @throws IllegalArgumentException naming the code if it is unknown.
+     */
+    public static ErrorCode ofCode(final int code)
+    {
+        for (final ErrorCode errorCode : values())
+        {
+            if (errorCode.code == code)
+            {
+                return errorCode;
+            }
+        }
+        throw new IllegalArgumentException("unknown error code: " + code);
+    }
+}

@@ -1,0 +1,258 @@
+package dev.grid.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The configuration of one cluster member: its stable identity, the cluster it belongs to, where it listens, whom it
+ * contacts to join, its attributes (rack, zone) and its failure-detection timing.
+ * <p>
+ * Fluent setters, then {@link #conclude()} validates once and freezes the object; a concluded configuration may be
+ * shared between threads.
+ */
+public final class MemberConfiguration
+{
+    /** Cluster name by default. */
+    public static final String CLUSTER_NAME_DEFAULT = "grid";
+    /** Members bind to loopback unless told otherwise. */
+    public static final String BIND_ADDRESS_DEFAULT = "127.0.0.1";
+    /** Interval between heartbeats by default. */
+    public static final long HEARTBEAT_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(200);
+    /** Silence after which a peer is considered failed, by default. */
+    public static final long FAILURE_DETECTION_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(3);
+    /** How long a starting member tries to reach a seed before it gives up, by default. */
+    public static final long JOIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(10);
+    /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
+    public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    private final String memberId;
+    private String clusterName = CLUSTER_NAME_DEFAULT;
+    private String bindAddress = BIND_ADDRESS_DEFAULT;
+    private int port;
+    private final List<String> seeds = new ArrayList<>();
+    private final Map<String, String> attributes = new TreeMap<>();
+    private long heartbeatIntervalNs = HEARTBEAT_INTERVAL_DEFAULT_NS;
+    private long failureDetectionTimeoutNs = FAILURE_DETECTION_TIMEOUT_DEFAULT_NS;
+    private long joinTimeoutNs = JOIN_TIMEOUT_DEFAULT_NS;
+    private boolean concluded;
+
+    /**
+     * Start a configuration.
+     *
+     * @param memberId the member's stable identity across restarts; affinity is computed from it.
+     */
+    public MemberConfiguration(final String memberId)
+    {
+        this.memberId = memberId;
+    }
+
+    /**
+     * @param clusterName members only join a cluster of the same name.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clusterName(final String clusterName)
+    {
+        checkNotConcluded();
+        this.clusterName = clusterName;
+        return this;
+    }
+
+    /**
+     * @param bindAddress the address to listen on.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration bindAddress(final String bindAddress)
+    {
+        checkNotConcluded();
+        this.bindAddress = bindAddress;
+        return this;
+    }
+
+    /**
+     * @param port the port to listen on, in [1, 65535].
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration port(final int port)
+    {
+        checkNotConcluded();
+        this.port = port;
+        return this;
+    }
+
+    /**
+     * @param seed an address {@code host:port} of a member to contact when joining.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration addSeed(final String seed)
+    {
+        checkNotConcluded();
+        seeds.add(seed);
+        return this;
+    }
+
+    /**
+     * @param name  of the attribute, e.g. {@code "rack"}.
+     * @param value of the attribute.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration attribute(final String name, final String value)
+    {
+        checkNotConcluded();
+        attributes.put(name, value);
+        return this;
+    }
+
+    /**
+     * @param intervalNs between heartbeats, positive.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration heartbeatIntervalNs(final long intervalNs)
+    {
+        checkNotConcluded();
+        this.heartbeatIntervalNs = intervalNs;
+        return this;
+    }
+
+    /**
+     * @param timeoutNs of silence after which a peer is failed; greater than the heartbeat interval.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration failureDetectionTimeoutNs(final long timeoutNs)
+    {
+        checkNotConcluded();
+        this.failureDetectionTimeoutNs = timeoutNs;
+        return this;
+    }
+
+    /**
+     * @param timeoutNs how long to try the seeds before start fails, positive.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration joinTimeoutNs(final long timeoutNs)
+    {
+        checkNotConcluded();
+        this.joinTimeoutNs = timeoutNs;
+        return this;
+    }
+
+    /**
+     * Validate once and freeze. Idempotent.
+     *
+     * @return this, concluded.
+     * @throws InvalidConfigurationException naming the first invalid field and its value.
+     */
+    public MemberConfiguration conclude()
+    {
+        if (concluded)
+        {
+            return this;
+        }
+        if (memberId == null || !ID_PATTERN.matcher(memberId).matches())
+        {
+            throw new InvalidConfigurationException("memberId '" + memberId + "' must match " + ID_PATTERN.pattern());
+        }
+        if (clusterName == null || !ID_PATTERN.matcher(clusterName).matches())
+        {
+            throw new InvalidConfigurationException(
+                "clusterName '" + clusterName + "' must match " + ID_PATTERN.pattern());
+        }
+        if (bindAddress == null || bindAddress.isEmpty())
+        {
+            throw new InvalidConfigurationException("bindAddress must be set");
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new InvalidConfigurationException("port=" + port + " must be in [1, 65535]");
+        }
+        for (final String seed : seeds)
+        {
+            final int colon = seed == null ? -1 : seed.lastIndexOf(':');
+            if (colon <= 0 || !seed.substring(colon + 1).matches("[0-9]{1,5}"))
+            {
+                throw new InvalidConfigurationException("seed '" + seed + "' must be host:port");
+            }
+        }
+        if (heartbeatIntervalNs <= 0)
+        {
+            throw new InvalidConfigurationException("heartbeatIntervalNs=" + heartbeatIntervalNs + " must be positive");
+        }
+        if (failureDetectionTimeoutNs <= heartbeatIntervalNs)
+        {
+            throw new InvalidConfigurationException("failureDetectionTimeoutNs=" + failureDetectionTimeoutNs +
+                " must exceed heartbeatIntervalNs=" + heartbeatIntervalNs);
+        }
+        if (joinTimeoutNs <= 0)
+        {
+            throw new InvalidConfigurationException("joinTimeoutNs=" + joinTimeoutNs + " must be positive");
+        }
+        concluded = true;
+        return this;
+    }
+
+    /** @return the member's stable identity. */
+    public String memberId()
+    {
+        return memberId;
+    }
+
+    /** @return the cluster name. */
+    public String clusterName()
+    {
+        return clusterName;
+    }
+
+    /** @return the bind address. */
+    public String bindAddress()
+    {
+        return bindAddress;
+    }
+
+    /** @return the port. */
+    public int port()
+    {
+        return port;
+    }
+
+    /** @return the seeds, unmodifiable. */
+    public List<String> seeds()
+    {
+        return Collections.unmodifiableList(seeds);
+    }
+
+    /** @return the attributes in name order, unmodifiable. */
+    public Map<String, String> attributes()
+    {
+        return Collections.unmodifiableMap(attributes);
+    }
+
+    /** @return the heartbeat interval in nanoseconds. */
+    public long heartbeatIntervalNs()
+    {
+        return heartbeatIntervalNs;
+    }
+
+    /** @return the failure detection timeout in nanoseconds. */
+    public long failureDetectionTimeoutNs()
+    {
+        return failureDetectionTimeoutNs;
+    }
+
+    /** @return the join timeout in nanoseconds. */
+    public long joinTimeoutNs()
+    {
+        return joinTimeoutNs;
+    }
+
+    private void checkNotConcluded()
+    {
+        if (concluded)
+        {
+            throw new IllegalStateException("member configuration '" + memberId + "' is concluded and cannot change");
+        }
+    }
+}

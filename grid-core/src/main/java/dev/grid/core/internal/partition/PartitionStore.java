@@ -1,0 +1,203 @@
+package dev.grid.core.internal.partition;
+
+import org.apache.commons.codec.digest.MurmurHash3;
+
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The contents of one partition copy: key bytes to value bytes, each with the update counter of its last update.
+ * <p>
+ * <b>Newest counter wins.</b> {@link #apply} installs an update only if its counter is above the key's current one, so
+ * updates applied out of order, replayed from the WAL or delivered twice converge to the same contents on every copy.
+ * <b>Removes leave tombstones</b> carrying the remove's counter, so that an older update arriving later (reordered, or
+ * streamed by rebalance) cannot resurrect the key. Tombstones are purged only up to a counter the caller knows no
+ * rebalance or replay still needs ({@link #purgeTombstones}).
+ * <p>
+ * Iteration is in unsigned lexicographic order of the key bytes: stable across copies and runs. {@link #contentHash()}
+ * is a sum of per-entry hashes over live entries, so it does not depend on insertion order and copies holding the same
+ * data agree on it.
+ * <p>
+ * The store takes ownership of the arrays passed to it and never changes them. Not thread-safe: owned by the shard
+ * that owns the partition.
+ */
+public final class PartitionStore
+{
+    /** Visits entries in key order. */
+    @FunctionalInterface
+    public interface EntryVisitor
+    {
+        /**
+         * @param key     the key bytes; must not be changed.
+         * @param value   the value bytes, or null for a tombstone; must not be changed.
+         * @param counter the update counter of the entry's last update.
+         */
+        void onEntry(byte[] key, byte[] value, long counter);
+    }
+
+    private static final class Entry
+    {
+        private final byte[] value;
+        private final long counter;
+
+        Entry(final byte[] value, final long counter)
+        {
+            this.value = value;
+            this.counter = counter;
+        }
+    }
+
+    private final int partition;
+    private final TreeMap<byte[], Entry> entries = new TreeMap<>(Arrays::compareUnsigned);
+    private int liveCount;
+
+    /**
+     * @param partition the partition this store holds.
+     */
+    public PartitionStore(final int partition)
+    {
+        this.partition = partition;
+    }
+
+    /**
+     * @return the partition this store holds.
+     */
+    public int partition()
+    {
+        return partition;
+    }
+
+    /**
+     * Install an update if it is newer than what the key holds.
+     *
+     * @param key     the key bytes.
+     * @param value   the value bytes, or null to remove (leaving a tombstone).
+     * @param counter the update's counter, positive.
+     * @return true if installed; false if the key already holds this or a newer counter.
+     */
+    public boolean apply(final byte[] key, final byte[] value, final long counter)
+    {
+        if (counter <= 0)
+        {
+            throw new IllegalArgumentException("partition " + partition + ": counter must be positive: " + counter);
+        }
+        final Entry current = entries.get(key);
+        if (current != null && current.counter >= counter)
+        {
+            return false;
+        }
+        entries.put(key, new Entry(value, counter));
+        liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
+        return true;
+    }
+
+    /**
+     * @param key the key bytes.
+     * @return the value bytes (not to be changed), or null if absent or removed.
+     */
+    public byte[] get(final byte[] key)
+    {
+        final Entry entry = entries.get(key);
+        return entry == null ? null : entry.value;
+    }
+
+    /**
+     * @param key the key bytes.
+     * @return the counter of the key's last update or remove, or 0 if the store has never seen it (or purged it).
+     */
+    public long counterOf(final byte[] key)
+    {
+        final Entry entry = entries.get(key);
+        return entry == null ? 0 : entry.counter;
+    }
+
+    /**
+     * @return the number of live entries (tombstones excluded).
+     */
+    public int size()
+    {
+        return liveCount;
+    }
+
+    /**
+     * @return the number of tombstones held.
+     */
+    public int tombstoneCount()
+    {
+        return entries.size() - liveCount;
+    }
+
+    /**
+     * Drop tombstones no longer needed: those whose counter is at most {@code counterMax}.
+     *
+     * @param counterMax the highest counter whose tombstones may go.
+     * @return the number dropped.
+     */
+    public int purgeTombstones(final long counterMax)
+    {
+        int purged = 0;
+        final Iterator<Entry> iterator = entries.values().iterator();
+        while (iterator.hasNext())
+        {
+            final Entry entry = iterator.next();
+            if (entry.value == null && entry.counter <= counterMax)
+            {
+                iterator.remove();
+                purged++;
+            }
+        }
+        return purged;
+    }
+
+    /**
+     * Visit every entry, tombstones included, in unsigned key order.
+     *
+     * @param visitor to call per entry.
+     */
+    public void forEach(final EntryVisitor visitor)
+    {
+        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        {
+            visitor.onEntry(entry.getKey(), entry.getValue().value, entry.getValue().counter);
+        }
+    }
+
+    /**
+     * An order-independent hash of the live contents (keys and values, not counters or tombstones), for comparing
+     * copies: the wrapping sum of a 64-bit hash per entry. Costs a scan.
+     *
+     * @return the hash; 0 for an empty store.
+     */
+    public long contentHash()
+    {
+        long sum = 0;
+        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        {
+            final byte[] value = entry.getValue().value;
+            if (value != null)
+            {
+                sum += entryHash(entry.getKey(), value);
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Remove everything, as a full rebalance does before streaming the partition.
+     */
+    public void clear()
+    {
+        entries.clear();
+        liveCount = 0;
+    }
+
+    static long entryHash(final byte[] key, final byte[] value)
+    {
+        // Hash key and value apart so that ("ab", "c") and ("a", "bc") differ; mix so the sum does not cancel.
+        final long keyHash = MurmurHash3.hash128x64(key, 0, key.length, 0)[0];
+        final long valueHash = MurmurHash3.hash128x64(value, 0, value.length, 0x5EED)[0];
+        return (keyHash * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(valueHash, 29);
+    }
+}

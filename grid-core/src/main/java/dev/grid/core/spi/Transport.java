@@ -1,0 +1,66 @@
+package dev.grid.core.spi;
+
+import org.agrona.DirectBuffer;
+
+/**
+ * How a single-threaded component sends messages to, and receives them from, other members (or other shards of its
+ * own member). It promises little, on purpose: a message accepted by {@link #send} may be lost, delayed, reordered or
+ * delivered twice, and no reply is promised. Protocols carry their own sequence numbers, retries and timeouts.
+ * <p>
+ * Destinations are endpoint ids that the composition root assigns to members; they are stable for one member
+ * incarnation. Not thread-safe: owned by one component's duty cycle.
+ */
+public interface Transport
+{
+    /** The message was accepted for sending; this does not mean it will arrive. */
+    int OK = 0;
+    /** The destination is unknown or not connected now; try later or treat it as failed. */
+    int NOT_CONNECTED = -1;
+    /** The outbound buffer is full; try again on a later duty cycle. */
+    int BACK_PRESSURED = -2;
+
+    /** Receives messages. */
+    @FunctionalInterface
+    interface MessageHandler
+    {
+        /**
+         * @param source the endpoint id of the sender.
+         * @param buffer holding the message; valid only during the call.
+         * @param offset of the message.
+         * @param length of the message in bytes.
+         */
+        void onMessage(int source, DirectBuffer buffer, int offset, int length);
+    }
+
+    /**
+     * The endpoint id of this component.
+     *
+     * @return the local endpoint id.
+     */
+    int localEndpoint();
+
+    /**
+     * Offer a message; it is copied before return.
+     *
+     * @param destination endpoint id.
+     * @param buffer      holding the message.
+     * @param offset      of the message.
+     * @param length      of the message in bytes, at most {@link #maxMessageLength()}.
+     * @return {@link #OK}, {@link #NOT_CONNECTED} or {@link #BACK_PRESSURED}.
+     */
+    int send(int destination, DirectBuffer buffer, int offset, int length);
+
+    /**
+     * Deliver received messages to a handler.
+     *
+     * @param handler      to deliver to.
+     * @param messageLimit the most messages to deliver in this call.
+     * @return the number delivered.
+     */
+    int poll(MessageHandler handler, int messageLimit);
+
+    /**
+     * @return the largest message {@link #send} accepts, in bytes.
+     */
+    int maxMessageLength();
+}

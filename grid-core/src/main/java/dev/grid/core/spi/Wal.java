@@ -1,0 +1,66 @@
+package dev.grid.core.spi;
+
+import org.agrona.DirectBuffer;
+
+/**
+ * A write-ahead log as protocol code sees it. It keeps <em>appended</em> apart from <em>durable</em>: a record is
+ * durable once {@link #durablePosition()} has reached its position, and only then may a copy's LWM pass it or a caller
+ * be acknowledged. What "durable" means depends on the implementation's mode (fsync, process crash, none); a crash
+ * loses every record above the durable position, and the last record may be torn.
+ * <p>
+ * Positions are opaque, positive and strictly increasing in append order. Not thread-safe: owned by one shard.
+ */
+public interface Wal
+{
+    /** The WAL cannot take the record now (full or closed); nothing was written. */
+    long BACK_PRESSURED = -2;
+
+    /** Receives records during replay. */
+    @FunctionalInterface
+    interface RecordHandler
+    {
+        /**
+         * @param position of the record.
+         * @param buffer   holding the record; valid only during the call.
+         * @param offset   of the record.
+         * @param length   of the record in bytes.
+         */
+        void onRecord(long position, DirectBuffer buffer, int offset, int length);
+    }
+
+    /**
+     * Append a record; it is copied before return. Appending does not make it durable.
+     *
+     * @param buffer holding the record.
+     * @param offset of the record.
+     * @param length of the record in bytes.
+     * @return the record's position, or {@link #BACK_PRESSURED}.
+     */
+    long append(DirectBuffer buffer, int offset, int length);
+
+    /**
+     * Ask for everything appended so far to become durable (group commit: one request may cover many records).
+     * Completion is observed through {@link #durablePosition()}.
+     */
+    void requestDurability();
+
+    /**
+     * @return the position of the last appended record, or 0 if none.
+     */
+    long appendedPosition();
+
+    /**
+     * @return the highest position such that it and every position before it are durable, or 0.
+     */
+    long durablePosition();
+
+    /**
+     * Read back the records after a position, in append order, as recovery does. A torn final record is skipped and
+     * reported by the implementation; a corrupt record before the end fails the replay.
+     *
+     * @param afterPosition replay records with a greater position; 0 for all.
+     * @param handler       to call per record.
+     * @return the number of records replayed.
+     */
+    long replay(long afterPosition, RecordHandler handler);
+}

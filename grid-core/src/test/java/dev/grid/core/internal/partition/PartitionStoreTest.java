@@ -1,0 +1,131 @@
+package dev.grid.core.internal.partition;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PartitionStoreTest
+{
+    private static byte[] bytes(final String s)
+    {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void putsRemovesAndTombstones()
+    {
+        final PartitionStore store = new PartitionStore(5);
+        assertTrue(store.apply(bytes("a"), bytes("1"), 1));
+        assertTrue(store.apply(bytes("b"), bytes("2"), 2));
+        assertEquals(2, store.size());
+        assertArrayEquals(bytes("1"), store.get(bytes("a")));
+
+        assertTrue(store.apply(bytes("a"), null, 3));
+        assertNull(store.get(bytes("a")));
+        assertEquals(1, store.size());
+        assertEquals(1, store.tombstoneCount());
+        assertEquals(3, store.counterOf(bytes("a")));
+
+        // An older update delivered late cannot resurrect the removed key.
+        assertFalse(store.apply(bytes("a"), bytes("old"), 2));
+        assertNull(store.get(bytes("a")));
+        // Nor can a duplicate re-apply.
+        assertFalse(store.apply(bytes("b"), bytes("2"), 2));
+
+        assertEquals(0, store.purgeTombstones(2));
+        assertEquals(1, store.purgeTombstones(3));
+        assertEquals(0, store.tombstoneCount());
+        assertEquals(0, store.counterOf(bytes("a")));
+        assertTrue(store.apply(bytes("a"), bytes("new"), 4));
+        assertEquals(2, store.size());
+    }
+
+    @Test
+    void iterationIsInUnsignedKeyOrderIncludingTombstones()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        store.apply(new byte[]{ (byte)0x80 }, bytes("high"), 1);
+        store.apply(new byte[]{ 0x01 }, bytes("low"), 2);
+        store.apply(new byte[]{ 0x01, 0x00 }, null, 3);
+        final List<String> seen = new ArrayList<>();
+        store.forEach((key, value, counter) ->
+            seen.add((key[0] & 0xFF) + "/" + key.length + "=" + (value == null ? "tombstone" : new String(value,
+                StandardCharsets.UTF_8)) + "@" + counter));
+        assertEquals(List.of("1/1=low@2", "1/2=tombstone@3", "128/1=high@1"), seen);
+    }
+
+    @Test
+    void contentHashIgnoresInsertionOrderButSeesContent()
+    {
+        final List<Integer> keys = new ArrayList<>();
+        for (int i = 0; i < 500; i++)
+        {
+            keys.add(i);
+        }
+        final PartitionStore ordered = new PartitionStore(0);
+        for (final int key : keys)
+        {
+            ordered.apply(bytes("k" + key), bytes("v" + key), key + 1);
+        }
+        Collections.shuffle(keys, new java.util.Random(7));
+        final PartitionStore shuffled = new PartitionStore(0);
+        for (final int key : keys)
+        {
+            // Different counters and an extra removed key: neither is content.
+            shuffled.apply(bytes("k" + key), bytes("v" + key), 1000 + key);
+        }
+        shuffled.apply(bytes("gone"), null, 5000);
+        assertEquals(ordered.contentHash(), shuffled.contentHash());
+
+        shuffled.apply(bytes("k3"), bytes("changed"), 6000);
+        assertNotEquals(ordered.contentHash(), shuffled.contentHash());
+        assertEquals(0, new PartitionStore(1).contentHash());
+    }
+
+    @Test
+    void keyValueBoundaryIsPartOfTheHash()
+    {
+        final PartitionStore a = new PartitionStore(0);
+        a.apply(bytes("ab"), bytes("c"), 1);
+        final PartitionStore b = new PartitionStore(0);
+        b.apply(bytes("a"), bytes("bc"), 1);
+        assertNotEquals(a.contentHash(), b.contentHash());
+    }
+
+    @Test
+    void outOfOrderApplicationConvergesToTheNewestCounter()
+    {
+        final SplittableRandom random = new SplittableRandom(11);
+        final List<long[]> updates = new ArrayList<>();
+        for (int counter = 1; counter <= 2000; counter++)
+        {
+            updates.add(new long[]{ random.nextInt(50), counter, random.nextInt(4) == 0 ? -1 : random.nextInt(1000) });
+        }
+        final PartitionStore inOrder = apply(updates);
+        Collections.shuffle(updates, new java.util.Random(3));
+        final PartitionStore reordered = apply(updates);
+        assertEquals(inOrder.size(), reordered.size());
+        assertEquals(inOrder.contentHash(), reordered.contentHash());
+    }
+
+    private static PartitionStore apply(final List<long[]> updates)
+    {
+        final PartitionStore store = new PartitionStore(0);
+        for (final long[] update : updates)
+        {
+            store.apply(bytes("key" + update[0]), update[2] < 0 ? null : bytes("v" + update[2]), update[1]);
+        }
+        return store;
+    }
+}
