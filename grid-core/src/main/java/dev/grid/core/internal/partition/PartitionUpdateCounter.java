@@ -99,6 +99,20 @@ public final class PartitionUpdateCounter
     }
 
     /**
+     * @param counter an update counter, positive.
+     * @return whether it is closed on this copy: at most LWM, or inside a gap.
+     */
+    public boolean isClosed(final long counter)
+    {
+        if (counter <= lwm)
+        {
+            return true;
+        }
+        final Map.Entry<Long, Long> gap = gaps.lowerEntry(counter);
+        return gap != null && counter <= gap.getValue();
+    }
+
+    /**
      * @return the number of tracked out-of-order ranges.
      */
     public int gapCount()

@@ -1,0 +1,267 @@
+package dev.grid.sim;
+
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A simulated network between endpoints 0..n-1, giving each a {@link Transport}. Every message gets a random latency
+ * (so messages reorder), may be dropped or duplicated, and is blocked by partitions: a minority cut off from the rest,
+ * a single endpoint isolated, or one direction of a link cut (asymmetric). Delivery puts the message in the
+ * destination's inbox and calls the destination's wake-up so it can run a duty cycle.
+ * <p>
+ * Single-threaded: runs inside the {@link Simulation}.
+ */
+public final class SimNetwork
+{
+    /** Largest message accepted. */
+    public static final int MAX_MESSAGE_LENGTH = 64 * 1024;
+
+    private final Simulation simulation;
+    private final RandomSource random;
+    private final int endpointCount;
+    private final boolean[][] blocked;
+    private final boolean[] down;
+    private final List<ArrayDeque<byte[]>> inboxes = new ArrayList<>();
+    private final List<ArrayDeque<Integer>> inboxSources = new ArrayList<>();
+    private final Runnable[] wakeUps;
+    private long latencyMinNs = 100_000;
+    private long latencyMaxNs = 2_000_000;
+    private double lossProbability;
+    private double duplicateProbability;
+    private long sentCount;
+    private long deliveredCount;
+    private long droppedCount;
+    private long duplicatedCount;
+
+    /**
+     * @param simulation    to schedule deliveries in.
+     * @param random        the network's own random stream.
+     * @param endpointCount how many endpoints there are.
+     */
+    public SimNetwork(final Simulation simulation, final RandomSource random, final int endpointCount)
+    {
+        this.simulation = simulation;
+        this.random = random;
+        this.endpointCount = endpointCount;
+        this.blocked = new boolean[endpointCount][endpointCount];
+        this.down = new boolean[endpointCount];
+        this.wakeUps = new Runnable[endpointCount];
+        for (int i = 0; i < endpointCount; i++)
+        {
+            inboxes.add(new ArrayDeque<>());
+            inboxSources.add(new ArrayDeque<>());
+        }
+    }
+
+    /**
+     * @param minNs lowest one-way latency.
+     * @param maxNs highest one-way latency; messages sent close together reorder when it exceeds minNs.
+     * @return this.
+     */
+    public SimNetwork latency(final long minNs, final long maxNs)
+    {
+        this.latencyMinNs = minNs;
+        this.latencyMaxNs = maxNs;
+        return this;
+    }
+
+    /**
+     * @param lossProbability      of dropping any message.
+     * @param duplicateProbability of delivering any message twice.
+     * @return this.
+     */
+    public SimNetwork faults(final double lossProbability, final double duplicateProbability)
+    {
+        this.lossProbability = lossProbability;
+        this.duplicateProbability = duplicateProbability;
+        return this;
+    }
+
+    /**
+     * @param endpoint whose transport this is.
+     * @param wakeUp   called when a message lands in its inbox.
+     * @return the transport of the endpoint.
+     */
+    public Transport transport(final int endpoint, final Runnable wakeUp)
+    {
+        wakeUps[endpoint] = wakeUp;
+        return new EndpointTransport(endpoint);
+    }
+
+    /**
+     * Cut both directions between a group and everyone else.
+     *
+     * @param group the endpoints on one side.
+     */
+    public void partition(final Set<Integer> group)
+    {
+        for (int a = 0; a < endpointCount; a++)
+        {
+            for (int b = 0; b < endpointCount; b++)
+            {
+                if (group.contains(a) != group.contains(b))
+                {
+                    blocked[a][b] = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * Cut one direction only: messages from {@code from} to {@code to} are lost, the other way works.
+     *
+     * @param from sender.
+     * @param to   receiver.
+     */
+    public void blockOneWay(final int from, final int to)
+    {
+        blocked[from][to] = true;
+    }
+
+    /**
+     * Remove every partition and cut link.
+     */
+    public void heal()
+    {
+        for (final boolean[] row : blocked)
+        {
+            java.util.Arrays.fill(row, false);
+        }
+    }
+
+    /**
+     * Mark an endpoint crashed (its inbox is lost and nothing is delivered to it) or back up.
+     *
+     * @param endpoint the endpoint.
+     * @param isDown   whether it is down.
+     */
+    public void down(final int endpoint, final boolean isDown)
+    {
+        down[endpoint] = isDown;
+        if (isDown)
+        {
+            inboxes.get(endpoint).clear();
+            inboxSources.get(endpoint).clear();
+        }
+    }
+
+    /** @return messages offered. */
+    public long sentCount()
+    {
+        return sentCount;
+    }
+
+    /** @return messages delivered to an inbox (duplicates included). */
+    public long deliveredCount()
+    {
+        return deliveredCount;
+    }
+
+    /** @return messages dropped by loss, partitions or a down destination. */
+    public long droppedCount()
+    {
+        return droppedCount;
+    }
+
+    /** @return extra copies delivered. */
+    public long duplicatedCount()
+    {
+        return duplicatedCount;
+    }
+
+    private void send(final int source, final int destination, final byte[] message)
+    {
+        sentCount++;
+        if (blocked[source][destination] || random.chance(lossProbability))
+        {
+            droppedCount++;
+            return;
+        }
+        scheduleDelivery(source, destination, message);
+        if (random.chance(duplicateProbability))
+        {
+            duplicatedCount++;
+            scheduleDelivery(source, destination, message);
+        }
+    }
+
+    private void scheduleDelivery(final int source, final int destination, final byte[] message)
+    {
+        final long latencyNs = random.nextLong(latencyMinNs, latencyMaxNs + 1);
+        simulation.schedule(latencyNs, "deliver " + source + "->" + destination + " " + message.length + "B", () ->
+        {
+            // A partition that started while the message was in flight drops it too.
+            if (down[destination] || blocked[source][destination])
+            {
+                droppedCount++;
+                return;
+            }
+            deliveredCount++;
+            inboxes.get(destination).add(message);
+            inboxSources.get(destination).add(source);
+            if (wakeUps[destination] != null)
+            {
+                wakeUps[destination].run();
+            }
+        });
+    }
+
+    private final class EndpointTransport implements Transport
+    {
+        private final int endpoint;
+        private final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
+
+        EndpointTransport(final int endpoint)
+        {
+            this.endpoint = endpoint;
+        }
+
+        public int localEndpoint()
+        {
+            return endpoint;
+        }
+
+        public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
+        {
+            if (destination < 0 || destination >= endpointCount)
+            {
+                return NOT_CONNECTED;
+            }
+            if (length > MAX_MESSAGE_LENGTH)
+            {
+                throw new IllegalArgumentException("message of " + length + " bytes exceeds " + MAX_MESSAGE_LENGTH);
+            }
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            SimNetwork.this.send(endpoint, destination, copy);
+            return OK;
+        }
+
+        public int poll(final MessageHandler handler, final int messageLimit)
+        {
+            final ArrayDeque<byte[]> inbox = inboxes.get(endpoint);
+            final ArrayDeque<Integer> sources = inboxSources.get(endpoint);
+            int delivered = 0;
+            while (delivered < messageLimit && !inbox.isEmpty())
+            {
+                final byte[] message = inbox.poll();
+                view.wrap(message);
+                handler.onMessage(sources.poll(), view, 0, message.length);
+                delivered++;
+            }
+            return delivered;
+        }
+
+        public int maxMessageLength()
+        {
+            return MAX_MESSAGE_LENGTH;
+        }
+    }
+}

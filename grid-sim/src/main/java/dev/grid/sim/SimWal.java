@@ -1,0 +1,194 @@
+package dev.grid.sim;
+
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+
+import java.util.zip.CRC32C;
+
+/**
+ * A simulated write-ahead log: the member's "disk", which outlives the member across a {@link #crash()}.
+ * <p>
+ * Records are framed as {@code [length:i32][crc32c:i32][payload]}; a record's position is the offset of its end.
+ * {@link #requestDurability()} makes everything appended so far durable after a random disk latency, as a group commit
+ * does. A crash keeps only the durable bytes, and sometimes a torn prefix of the next record, which {@link #replay}
+ * detects by length or checksum, reports, and truncates. A checksum failure before the last record is corruption:
+ * replay refuses it with the position, as recovery must.
+ * <p>
+ * Single-threaded: runs inside the {@link Simulation}.
+ */
+public final class SimWal implements Wal
+{
+    /** Bytes of a record frame before the payload. */
+    public static final int FRAME_HEADER_LENGTH = 8;
+
+    private final Simulation simulation;
+    private final RandomSource random;
+    private final String name;
+    private final ExpandableArrayBuffer bytes = new ExpandableArrayBuffer(4096);
+    private final CRC32C crc = new CRC32C();
+    private long diskLatencyMinNs = 200_000;
+    private long diskLatencyMaxNs = 3_000_000;
+    private double tornTailProbability = 0.5;
+    private int length;
+    private long durable;
+    private boolean syncInFlight;
+    private int epoch;
+    private long tornTailCount;
+
+    /**
+     * @param simulation to schedule disk completions in.
+     * @param random     the disk's own random stream.
+     * @param name       for event labels.
+     */
+    public SimWal(final Simulation simulation, final RandomSource random, final String name)
+    {
+        this.simulation = simulation;
+        this.random = random;
+        this.name = name;
+    }
+
+    /**
+     * @param minNs shortest time for a durability request to complete.
+     * @param maxNs longest.
+     * @return this.
+     */
+    public SimWal diskLatency(final long minNs, final long maxNs)
+    {
+        this.diskLatencyMinNs = minNs;
+        this.diskLatencyMaxNs = maxNs;
+        return this;
+    }
+
+    /**
+     * @param probability that a crash leaves a torn prefix of the first non-durable record.
+     * @return this.
+     */
+    public SimWal tornTailProbability(final double probability)
+    {
+        this.tornTailProbability = probability;
+        return this;
+    }
+
+    public long append(final DirectBuffer buffer, final int offset, final int recordLength)
+    {
+        final byte[] payload = new byte[recordLength];
+        buffer.getBytes(offset, payload);
+        crc.reset();
+        crc.update(payload);
+        bytes.putInt(length, recordLength);
+        bytes.putInt(length + 4, (int)crc.getValue());
+        bytes.putBytes(length + FRAME_HEADER_LENGTH, payload);
+        length += FRAME_HEADER_LENGTH + recordLength;
+        return length;
+    }
+
+    public void requestDurability()
+    {
+        if (syncInFlight || durable == length)
+        {
+            return;
+        }
+        syncInFlight = true;
+        final long target = length;
+        final int syncEpoch = epoch;
+        simulation.schedule(random.nextLong(diskLatencyMinNs, diskLatencyMaxNs + 1), "sync " + name, () ->
+        {
+            if (syncEpoch == epoch)
+            {
+                durable = Math.max(durable, target);
+                syncInFlight = false;
+            }
+        });
+    }
+
+    public long appendedPosition()
+    {
+        return length;
+    }
+
+    public long durablePosition()
+    {
+        return durable;
+    }
+
+    /**
+     * The process died: what was not durable is lost, except perhaps a torn piece of the next record.
+     */
+    public void crash()
+    {
+        epoch++;
+        syncInFlight = false;
+        int keep = (int)durable;
+        if (length > durable && random.chance(tornTailProbability))
+        {
+            final int nextRecordLength = FRAME_HEADER_LENGTH + bytes.getInt((int)durable);
+            keep += 1 + random.nextInt(nextRecordLength - 1);
+        }
+        length = keep;
+        durable = Math.min(durable, length);
+    }
+
+    /**
+     * Flip a byte inside a durable record, as a failing disk might, so recovery must refuse it.
+     *
+     * @param offset a byte offset below the durable position.
+     */
+    public void corrupt(final int offset)
+    {
+        bytes.putByte(offset, (byte)(bytes.getByte(offset) ^ 0x5A));
+    }
+
+    /**
+     * @return how many torn tails replays found and truncated.
+     */
+    public long tornTailCount()
+    {
+        return tornTailCount;
+    }
+
+    public long replay(final long afterPosition, final RecordHandler handler)
+    {
+        long count = 0;
+        int position = 0;
+        while (position < length)
+        {
+            final int remaining = length - position;
+            final int recordLength = remaining >= FRAME_HEADER_LENGTH ? bytes.getInt(position) : -1;
+            final boolean fits = recordLength >= 0 && recordLength <= remaining - FRAME_HEADER_LENGTH;
+            final boolean intact = fits && checksumMatches(position, recordLength);
+            if (!intact)
+            {
+                final boolean isLast = !fits || position + FRAME_HEADER_LENGTH + recordLength == length;
+                if (isLast)
+                {
+                    tornTailCount++;
+                    length = position;
+                    durable = Math.min(durable, length);
+                    break;
+                }
+                throw new IllegalStateException("WAL " + name + ": corrupt record at position " + position +
+                    " (checksum mismatch before the end of the log)");
+            }
+            position += FRAME_HEADER_LENGTH + recordLength;
+            if (position > afterPosition)
+            {
+                handler.onRecord(position, bytes, position - recordLength, recordLength);
+                count++;
+            }
+        }
+        // Everything that survived a crash is on disk.
+        durable = length;
+        return count;
+    }
+
+    private boolean checksumMatches(final int position, final int recordLength)
+    {
+        final byte[] payload = new byte[recordLength];
+        bytes.getBytes(position + FRAME_HEADER_LENGTH, payload);
+        crc.reset();
+        crc.update(payload);
+        return (int)crc.getValue() == bytes.getInt(position + 4);
+    }
+}

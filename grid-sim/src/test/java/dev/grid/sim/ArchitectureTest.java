@@ -1,0 +1,96 @@
+package dev.grid.sim;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import dev.grid.core.archfixture.NondeterministicFixture;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.SplittableRandom;
+import java.util.Timer;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The architecture rules of DESIGN.md and STYLE.md, checked on the production classes of every module grid-sim sees
+ * (the module dependency rules are also enforced by Maven's enforcer in each module's pom).
+ */
+class ArchitectureTest
+{
+    private static final JavaClasses PRODUCTION = new ClassFileImporter()
+        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("dev.grid");
+
+    /** Protocol code takes time, randomness, threads and sleeps only through the injected interfaces. */
+    static final ArchRule NO_NONDETERMINISM_IN_CORE_AND_TX = noClasses()
+        .that().resideInAnyPackage("dev.grid.core..", "dev.grid.tx..")
+        .should().callMethod(System.class, "nanoTime")
+        .orShould().callMethod(System.class, "currentTimeMillis")
+        .orShould().callMethod(Thread.class, "sleep", long.class)
+        .orShould().callMethod(Thread.class, "sleep", long.class, int.class)
+        .orShould().callMethod(Math.class, "random")
+        .orShould().callMethod(UUID.class, "randomUUID")
+        .orShould().callMethod(Instant.class, "now")
+        .orShould().callConstructor(SplittableRandom.class)
+        .orShould().dependOnClassesThat().areAssignableTo(java.util.Random.class)
+        .orShould().dependOnClassesThat().areAssignableTo(Thread.class)
+        .orShould().dependOnClassesThat().belongToAnyOf(Executors.class, ExecutorService.class, ForkJoinPool.class,
+            Timer.class, java.time.Clock.class)
+        .because("grid-core and grid-tx are deterministic state machines (STYLE.md 2)");
+
+    @Test
+    void coreAndTxUseNoClockRandomnessThreadsOrSleeps()
+    {
+        NO_NONDETERMINISM_IN_CORE_AND_TX.check(PRODUCTION);
+    }
+
+    @Test
+    void theNondeterminismRuleCatchesViolations()
+    {
+        final JavaClasses fixture = new ClassFileImporter().importClasses(NondeterministicFixture.class);
+        final String report = NO_NONDETERMINISM_IN_CORE_AND_TX.evaluate(fixture).getFailureReport().toString();
+        assertTrue(report.contains("System.nanoTime"), report);
+        assertTrue(report.contains("java.util.Random"), report);
+        assertTrue(report.contains("Thread.sleep"), report);
+    }
+
+    /** tx, persistence and net hold no classes until their issues land, hence allowEmptyShould on their rules. */
+    @Test
+    void modulesDependOnlyInTheDirectionsOfTheDesign()
+    {
+        noClasses().that().resideInAPackage("dev.grid.core..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.grid.tx..", "dev.grid.persistence..",
+                "dev.grid.net..", "dev.grid.node..", "dev.grid.sim..", "io.aeron..", "net.openhft..")
+            .check(PRODUCTION);
+        noClasses().that().resideInAPackage("dev.grid.tx..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.grid.persistence..", "dev.grid.net..",
+                "dev.grid.node..", "dev.grid.sim..")
+            .allowEmptyShould(true)
+            .check(PRODUCTION);
+        noClasses().that().resideInAPackage("dev.grid.persistence..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.grid.tx..", "dev.grid.net..", "dev.grid.node..")
+            .allowEmptyShould(true)
+            .check(PRODUCTION);
+        noClasses().that().resideInAPackage("dev.grid.net..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.grid.tx..", "dev.grid.persistence..",
+                "dev.grid.node..")
+            .allowEmptyShould(true)
+            .check(PRODUCTION);
+    }
+
+    @Test
+    void simulatedCodeUsesNoRealTransportOrLog()
+    {
+        noClasses().that().resideInAPackage("dev.grid.sim..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.aeron..", "net.openhft..")
+            .because("the simulator runs the state machines over simulated network and WAL only")
+            .check(PRODUCTION);
+    }
+}
