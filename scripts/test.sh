@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Run the whole test suite, as CI does. Extra arguments go to Maven, e.g. scripts/test.sh -Psoak for the long runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec mvn -B -ntp verify "$@"
