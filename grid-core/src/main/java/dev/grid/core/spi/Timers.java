@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Timers
 {
-    /** Tick resolution by default: 1 ms is far below any protocol timeout. */
-    public static final long TICK_RESOLUTION_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** Tick resolution by default: 2^20 ns (about 1 ms, far below any protocol timeout); Agrona needs a power of 2. */
+    public static final long TICK_RESOLUTION_DEFAULT_NS = 1L << 20;
     /** Ticks per wheel by default (a power of two). */
     public static final int TICKS_PER_WHEEL_DEFAULT = 512;
 
@@ -73,15 +73,11 @@ public final class Timers
         this.handler = handler;
         int fired = 0;
         // The wheel advances at most one tick per poll; keep polling until it has caught up with nowNs.
-        while (fired < limit && wheel.currentTickTime() <= nowNs)
+        do
         {
-            final int count = wheel.poll(nowNs, adapter, limit - fired);
-            fired += count;
-            if (count == 0 && wheel.currentTickTime() > nowNs)
-            {
-                break;
-            }
+            fired += wheel.poll(nowNs, adapter, limit - fired);
         }
+        while (fired < limit && wheel.currentTickTime() <= nowNs);
         return fired;
     }
 

@@ -254,10 +254,6 @@ public final class ToyClusterScenario
     {
         simulation.schedule(workloadRandom.nextLong(100_000, 600_000), "write", () ->
         {
-            if (!faultsActive && options.faults)
-            {
-                return;
-            }
             if (simulation.nowNs() >= options.safetyNs)
             {
                 return;

@@ -31,7 +31,7 @@ import java.util.Map;
  *     backup counts deviate from their means by about as much as its copy count does.</li>
  * </ol>
  * Measured (see {@code RendezvousAffinityTest}): with 1024 partitions, 3 to 10 members and 1 or 2 backups, primary and
- * backup counts stay within about 12% of the mean, and adding or removing a member moves at most about 1.1 times the
+ * backup counts stay within about 13% of the mean, and adding or removing a member moves at most about 1.1 times the
  * ideal share of copies.
  * <p>
  * Rack rule: with a backup filter attribute, no two copies of a partition share an attribute value while there are at
