@@ -210,10 +210,10 @@ public final class Simulation
     }
 
     /**
-     * Fail the run, as an end-of-run check does.
+     * Build the failure of an end-of-run check, naming the seed and the virtual time; the caller throws it.
      *
      * @param message what failed.
-     * @return never returns normally; declared so callers can {@code throw}.
+     * @return the exception to throw.
      */
     public SimulationException fail(final String message)
     {

@@ -104,7 +104,9 @@ public final class AffinityAssignment
         int count = 0;
         for (final int[] owners : ownerIndexes)
         {
-            for (int rank = primary ? 0 : 1; rank < (primary ? Math.min(1, owners.length) : owners.length); rank++)
+            final int firstRank = primary ? 0 : 1;
+            final int endRank = primary ? Math.min(1, owners.length) : owners.length;
+            for (int rank = firstRank; rank < endRank; rank++)
             {
                 if (members.get(owners[rank]).id().equals(memberId))
                 {

@@ -118,7 +118,7 @@ class PartitionUpdateCounterTest
         final UnsafeBuffer gapAtLwm = copy(buffer, length);
         gapAtLwm.putLong(PartitionUpdateCounter.ENCODED_HEADER_LENGTH, 0);
         assertCorrupt(gapAtLwm, length, "gap (0, 5] invalid");
-        assertThrows(CounterStateCorruptException.class, () -> PartitionUpdateCounter.decode(4, 0 + 1, buffer, 0, 3));
+        assertThrows(CounterStateCorruptException.class, () -> PartitionUpdateCounter.decode(4, 100, buffer, 0, 3));
     }
 
     private static UnsafeBuffer copy(final ExpandableArrayBuffer buffer, final int length)
