@@ -36,6 +36,7 @@ public final class CacheConfiguration<K, V>
     private String backupFilterAttribute;
     private long operationTimeoutNs = OPERATION_TIMEOUT_DEFAULT_NS;
     private MergeOperator<K, V> mergeOperator;
+    private String mergeOperatorName;
     private boolean concluded;
 
     /**
@@ -106,14 +107,20 @@ public final class CacheConfiguration<K, V>
     }
 
     /**
-     * Register the operator that {@link Cache#merge(Object, Object)} applies.
+     * Register the operator that {@link Cache#merge(Object, Object)} applies. The merge runs on the partition's
+     * primary, which may be another member: code does not travel, so the cache refers to the operator by name and
+     * every member resolves the name from the operators it knows (those of caches it created, and those registered
+     * with {@link MemberConfiguration#mergeOperator(String, MergeOperator)}). A primary that does not know the name
+     * fails the merge with {@link ErrorCode#MERGE_FAILED}.
      *
-     * @param mergeOperator the operator, or null for none (merge then fails).
+     * @param name          the operator's cluster-wide name.
+     * @param mergeOperator the operator.
      * @return this for a fluent API.
      */
-    public CacheConfiguration<K, V> mergeOperator(final MergeOperator<K, V> mergeOperator)
+    public CacheConfiguration<K, V> mergeOperator(final String name, final MergeOperator<K, V> mergeOperator)
     {
         checkNotConcluded();
+        this.mergeOperatorName = name;
         this.mergeOperator = mergeOperator;
         return this;
     }
@@ -152,6 +159,12 @@ public final class CacheConfiguration<K, V>
         {
             throw new InvalidConfigurationException(
                 "cache '" + name + "': operationTimeoutNs=" + operationTimeoutNs + " must be positive");
+        }
+        if ((mergeOperatorName == null) != (mergeOperator == null) ||
+            (mergeOperatorName != null && !NAME_PATTERN.matcher(mergeOperatorName).matches()))
+        {
+            throw new InvalidConfigurationException("cache '" + name + "': a merge operator needs both a name matching " +
+                NAME_PATTERN.pattern() + " and an operator, got name '" + mergeOperatorName + "'");
         }
         if (backupFilterAttribute != null && backupFilterAttribute.isEmpty())
         {
@@ -201,6 +214,12 @@ public final class CacheConfiguration<K, V>
     public long operationTimeoutNs()
     {
         return operationTimeoutNs;
+    }
+
+    /** @return the merge operator's name, or null. */
+    public String mergeOperatorName()
+    {
+        return mergeOperatorName;
     }
 
     /** @return the merge operator, or null. */

@@ -21,6 +21,10 @@ public enum ErrorCode
     OPERATION_TIMEOUT(Group.OPERATION, 1),
     /** The member is stopping and refused or abandoned the operation. */
     NODE_STOPPING(Group.OPERATION, 2),
+    /** The cache's merge operator is not registered on the primary, or it threw. */
+    MERGE_FAILED(Group.OPERATION, 3),
+    /** The cluster removed this member (it was suspected failed); it is joining again and failed its operations. */
+    MEMBER_REJOINING(Group.OPERATION, 4),
     /** Bytes could not be encoded to or decoded from the declared type. */
     CODEC_FAILED(Group.CODEC, 1),
     /** A partition copy tracks more out-of-order counter ranges than its bound allows. */
@@ -28,7 +32,11 @@ public enum ErrorCode
     /** An applied counter range overlaps a range applied before: copies have diverged. */
     COUNTER_RANGE_CONFLICT(Group.COUNTER, 2),
     /** Serialised counter state is malformed. */
-    COUNTER_STATE_CORRUPT(Group.COUNTER, 3);
+    COUNTER_STATE_CORRUPT(Group.COUNTER, 3),
+    /** No seed answered within the join timeout. */
+    JOIN_FAILED(Group.MEMBERSHIP, 1),
+    /** The cluster refused the join (another cluster name, or the member id is taken by a live member). */
+    JOIN_REJECTED(Group.MEMBERSHIP, 2);
 
     /** Subsystems that own error codes. */
     public enum Group
@@ -42,7 +50,9 @@ public enum ErrorCode
         /** Key and value codecs. */
         CODEC(4),
         /** Partition update counters. */
-        COUNTER(5);
+        COUNTER(5),
+        /** Joining and leaving the cluster. */
+        MEMBERSHIP(6);
 
         private final int code;
 

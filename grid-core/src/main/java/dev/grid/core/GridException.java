@@ -11,6 +11,7 @@ public class GridException extends RuntimeException
     private static final long serialVersionUID = 1L;
 
     private final ErrorCode errorCode;
+    private final String detail;
 
     /**
      * Create an exception for a code.
@@ -34,6 +35,41 @@ public class GridException extends RuntimeException
     {
         super("[" + errorCode + " " + errorCode.code() + "] " + message, cause);
         this.errorCode = errorCode;
+        this.detail = message;
+    }
+
+    /**
+     * The message without the code prefix, as carried on the wire.
+     *
+     * @return what was wrong.
+     */
+    public String detail()
+    {
+        return detail;
+    }
+
+    /**
+     * Rebuild an exception from a code and message received from another member or from the wire, choosing the
+     * subclass callers branch on.
+     *
+     * @param errorCode what happened.
+     * @param detail    naming what was wrong.
+     * @return the exception.
+     */
+    public static GridException of(final ErrorCode errorCode, final String detail)
+    {
+        return switch (errorCode)
+        {
+            case CONFIGURATION_INVALID -> new InvalidConfigurationException(detail);
+            case CACHE_NOT_FOUND -> new CacheNotFoundException(detail);
+            case CACHE_DESTROYED -> new CacheDestroyedException(detail);
+            case CACHE_ALREADY_EXISTS -> new CacheAlreadyExistsException(detail);
+            case OPERATION_TIMEOUT -> new OperationTimeoutException(detail);
+            case NODE_STOPPING -> new NodeStoppingException(detail);
+            case CODEC_FAILED -> new CodecException(detail);
+            case JOIN_FAILED, JOIN_REJECTED -> new JoinFailedException(errorCode, detail);
+            default -> new GridException(errorCode, detail);
+        };
     }
 
     /**

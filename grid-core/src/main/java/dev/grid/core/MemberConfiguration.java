@@ -36,6 +36,8 @@ public final class MemberConfiguration
     private int port;
     private final List<String> seeds = new ArrayList<>();
     private final Map<String, String> attributes = new TreeMap<>();
+    private final Map<String, MergeOperator<?, ?>> mergeOperators = new TreeMap<>();
+    private final Map<String, Codec<?>> codecs = new TreeMap<>();
     private long heartbeatIntervalNs = HEARTBEAT_INTERVAL_DEFAULT_NS;
     private long failureDetectionTimeoutNs = FAILURE_DETECTION_TIMEOUT_DEFAULT_NS;
     private long joinTimeoutNs = JOIN_TIMEOUT_DEFAULT_NS;
@@ -105,6 +107,47 @@ public final class MemberConfiguration
         checkNotConcluded();
         attributes.put(name, value);
         return this;
+    }
+
+    /**
+     * Register a merge operator under the name caches refer to it by, so that this member can run merges as the
+     * primary of caches created elsewhere. See {@link CacheConfiguration#mergeOperator(String, MergeOperator)}.
+     *
+     * @param name     the operator's cluster-wide name.
+     * @param operator the operator.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration mergeOperator(final String name, final MergeOperator<?, ?> operator)
+    {
+        checkNotConcluded();
+        mergeOperators.put(name, operator);
+        return this;
+    }
+
+    /**
+     * Register a user codec, so that this member can open caches created elsewhere that use it by name. The built-in
+     * codecs of {@link Codecs} are always known.
+     *
+     * @param codec to register under {@link Codec#name()}.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration codec(final Codec<?> codec)
+    {
+        checkNotConcluded();
+        codecs.put(codec.name(), codec);
+        return this;
+    }
+
+    /** @return merge operators registered on this member, by name, unmodifiable. */
+    public Map<String, MergeOperator<?, ?>> mergeOperators()
+    {
+        return Collections.unmodifiableMap(mergeOperators);
+    }
+
+    /** @return user codecs registered on this member, by name, unmodifiable. */
+    public Map<String, Codec<?>> codecs()
+    {
+        return Collections.unmodifiableMap(codecs);
     }
 
     /**

@@ -22,6 +22,8 @@ public final class SimNetwork
 {
     /** Largest message accepted. */
     public static final int MAX_MESSAGE_LENGTH = 64 * 1024;
+    /** Addresses of simulated endpoints are this prefix and the endpoint number. */
+    public static final String ADDRESS_PREFIX = "sim:";
 
     private final Simulation simulation;
     private final RandomSource random;
@@ -82,6 +84,15 @@ public final class SimNetwork
         this.lossProbability = lossProbability;
         this.duplicateProbability = duplicateProbability;
         return this;
+    }
+
+    /**
+     * @param endpoint number.
+     * @return its address, as seed lists and topologies carry it.
+     */
+    public static String address(final int endpoint)
+    {
+        return ADDRESS_PREFIX + endpoint;
     }
 
     /**
@@ -226,6 +237,27 @@ public final class SimNetwork
         public int localEndpoint()
         {
             return endpoint;
+        }
+
+        public String localAddress()
+        {
+            return address(endpoint);
+        }
+
+        public int endpointOf(final String address)
+        {
+            if (!address.startsWith(ADDRESS_PREFIX))
+            {
+                return -1;
+            }
+            try
+            {
+                return Integer.parseInt(address.substring(ADDRESS_PREFIX.length()));
+            }
+            catch (final NumberFormatException ex)
+            {
+                return -1;
+            }
         }
 
         public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)

@@ -40,6 +40,22 @@ public interface Transport
     int localEndpoint();
 
     /**
+     * This component's address as other members reach it (host:port for a network transport).
+     *
+     * @return the local address.
+     */
+    String localAddress();
+
+    /**
+     * Resolve a member's address to an endpoint id usable with {@link #send}, connecting lazily. The same address
+     * always maps to the same id for the life of this transport.
+     *
+     * @param address of the member, as it appears in seed lists and topologies.
+     * @return the endpoint id.
+     */
+    int endpointOf(String address);
+
+    /**
      * Offer a message; it is copied before return.
      *
      * @param destination endpoint id.

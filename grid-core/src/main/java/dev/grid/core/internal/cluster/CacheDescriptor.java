@@ -1,0 +1,104 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.CacheConfiguration;
+
+/**
+ * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does
+ * not travel) plus the id the coordinator gave it and the operation that created it (so that a retried create is
+ * recognised as the same one). Immutable.
+ *
+ * @param cacheId               cluster-wide id, never reused within a cluster's life.
+ * @param name                  the cache's name.
+ * @param partitions            number of partitions.
+ * @param backups               backups per partition.
+ * @param keyCodec              key codec name.
+ * @param valueCodec            value codec name.
+ * @param backupFilterAttribute member attribute that spreads copies, or null.
+ * @param operationTimeoutNs    default operation timeout.
+ * @param mergeOperator         merge operator name, or null.
+ * @param creatorIncarnation    incarnation of the member that asked for the cache.
+ * @param creatorSequence       sequence of that request.
+ */
+public record CacheDescriptor(
+    int cacheId,
+    String name,
+    int partitions,
+    int backups,
+    String keyCodec,
+    String valueCodec,
+    String backupFilterAttribute,
+    long operationTimeoutNs,
+    String mergeOperator,
+    long creatorIncarnation,
+    long creatorSequence)
+{
+    /**
+     * @param configuration concluded configuration.
+     * @param creatorIncarnation of the requesting member.
+     * @param creatorSequence    of the request.
+     * @return a descriptor without an id yet (0).
+     */
+    public static CacheDescriptor of(
+        final CacheConfiguration<?, ?> configuration, final long creatorIncarnation, final long creatorSequence)
+    {
+        return new CacheDescriptor(0, configuration.name(), configuration.partitions(), configuration.backups(),
+            configuration.keyCodec().name(), configuration.valueCodec().name(),
+            configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
+            configuration.mergeOperatorName(), creatorIncarnation, creatorSequence);
+    }
+
+    /**
+     * @param cacheId to give.
+     * @return a copy with the id.
+     */
+    public CacheDescriptor withId(final int cacheId)
+    {
+        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence);
+    }
+
+    /**
+     * @param other descriptor.
+     * @return true if both describe the same settings (ignoring id and creator).
+     */
+    public boolean sameSettings(final CacheDescriptor other)
+    {
+        return name.equals(other.name) && partitions == other.partitions && backups == other.backups &&
+            keyCodec.equals(other.keyCodec) && valueCodec.equals(other.valueCodec) &&
+            java.util.Objects.equals(backupFilterAttribute, other.backupFilterAttribute) &&
+            operationTimeoutNs == other.operationTimeoutNs &&
+            java.util.Objects.equals(mergeOperator, other.mergeOperator);
+    }
+
+    void encode(final MessageWriter writer)
+    {
+        writer.writeInt(cacheId).writeString(name).writeInt(partitions).writeInt(backups).writeString(keyCodec)
+            .writeString(valueCodec).writeString(backupFilterAttribute).writeLong(operationTimeoutNs)
+            .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence);
+    }
+
+    static CacheDescriptor decode(final MessageReader reader)
+    {
+        return new CacheDescriptor(
+            reader.readInt("cacheId"),
+            nonNull(reader.readString("cache.name"), "cache.name"),
+            reader.readInt("cache.partitions", 1, CacheConfiguration.PARTITIONS_MAX),
+            reader.readInt("cache.backups", 0, CacheConfiguration.BACKUPS_MAX),
+            nonNull(reader.readString("cache.keyCodec"), "cache.keyCodec"),
+            nonNull(reader.readString("cache.valueCodec"), "cache.valueCodec"),
+            reader.readString("cache.backupFilterAttribute"),
+            reader.readLong("cache.operationTimeoutNs"),
+            reader.readString("cache.mergeOperator"),
+            reader.readLong("cache.creatorIncarnation"),
+            reader.readLong("cache.creatorSequence"));
+    }
+
+    static <T> T nonNull(final T value, final String field)
+    {
+        if (value == null)
+        {
+            throw new MalformedMessageException("field '" + field + "' must not be null");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.grid.core.internal.cluster;
+
+/**
+ * What a {@link MemberEngine} reports as it runs, for metrics, logs and simulator checks. Called on the engine's
+ * thread; implementations must be quick and must not call back into the engine. Every method has a no-op default.
+ */
+public interface EngineListener
+{
+    /** Does nothing. */
+    EngineListener NONE = new EngineListener()
+    {
+    };
+
+    /**
+     * An operation submitted to this member completed or failed.
+     *
+     * @param type      of operation.
+     * @param latencyNs from submission to completion.
+     * @param errorCode 0 on success, else the {@link dev.grid.core.ErrorCode#code()}.
+     */
+    default void onOperationComplete(final OpType type, final long latencyNs, final int errorCode)
+    {
+    }
+
+    /**
+     * A primary answered an operation of this member with a remap; the operation is retried with the new map.
+     */
+    default void onRemap()
+    {
+    }
+
+    /**
+     * This member's state changed.
+     *
+     * @param from previous state.
+     * @param to   new state.
+     * @param why  reason, for the log.
+     */
+    default void onStateChange(final MemberState from, final MemberState to, final String why)
+    {
+    }
+
+    /**
+     * This member installed the partition map of a topology version.
+     *
+     * @param topology installed.
+     */
+    default void onMapInstalled(final Topology topology)
+    {
+    }
+
+    /**
+     * As coordinator, this member found a partition whose every copy is gone; it was given fresh empty owners.
+     *
+     * @param cacheId   of the cache.
+     * @param partition lost.
+     * @param version   topology version that lost it.
+     */
+    default void onPartitionLost(final int cacheId, final int partition, final long version)
+    {
+    }
+
+    /**
+     * As coordinator, this member dropped a copy that disagreed with the partition's most advanced copy (it cannot
+     * catch up until rebalance exists).
+     *
+     * @param cacheId     of the cache.
+     * @param partition   of the cache.
+     * @param incarnation of the member whose copy was dropped.
+     * @param why         what differed.
+     */
+    default void onCopyDropped(final int cacheId, final int partition, final long incarnation, final String why)
+    {
+    }
+
+    /**
+     * A message was dropped because it could not be decoded.
+     *
+     * @param source endpoint it came from.
+     * @param why    what was wrong.
+     */
+    default void onMalformedMessage(final int source, final String why)
+    {
+    }
+
+    /**
+     * Something the log should say.
+     *
+     * @param message to log.
+     */
+    default void onEvent(final String message)
+    {
+    }
+}

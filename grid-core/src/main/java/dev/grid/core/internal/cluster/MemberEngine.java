@@ -1,0 +1,2576 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * One cluster member's protocol logic: membership (join through seeds, heartbeats, failure detection, the oldest
+ * member coordinating), the partition map exchange on every topology change, and replication of single-key
+ * operations from primaries to backups with update counters. It also runs this member's own requests ("near"
+ * operations): routing each to its partition's primary, retrying on remap or silence, timing out.
+ * <p>
+ * <b>Threading:</b> single-threaded and non-blocking. The owner calls {@link #doWork(long)} in a duty cycle and calls
+ * {@link #submit}, {@link #createCache}, {@link #destroyCache} and {@link #stop} from the same thread. Time, network,
+ * WAL and randomness are injected, so the simulator runs the same code on virtual time.
+ * <p>
+ * <b>Invariants</b> (see DESIGN.md):
+ * <ul>
+ *     <li>a write is acknowledged only after its record is durable in this member's WAL and every backup of the
+ *     partition in the installed map acknowledged it (or left the topology);</li>
+ *     <li>a primary serves requests only for the map version it installed and only outside an exchange; a request
+ *     stamped otherwise is parked or answered with a remap;</li>
+ *     <li>a member reports its copies to the exchange only after its in-flight updates drained, so the coordinator
+ *     decides on counters that no longer move;</li>
+ *     <li>copies of one partition in an installed map have the same LWM and content (copies that disagree are
+ *     dropped at the exchange: catching up is the rebalance issue's work).</li>
+ * </ul>
+ * Messages from incarnations that are not in the current topology are ignored (a restarted member is a new member),
+ * and every exchange and request carries its own retries, so nothing relies on the transport to report loss.
+ */
+public final class MemberEngine
+{
+    /** Version of the member-to-member protocol; a message of another version is dropped. */
+    public static final int PROTOCOL_VERSION = 1;
+
+    static final int JOIN_REQUEST = 1;
+    static final int JOIN_PENDING = 2;
+    static final int JOIN_REJECTED = 3;
+    static final int TOPOLOGY = 4;
+    static final int HEARTBEAT = 5;
+    static final int NOT_MEMBER = 6;
+    static final int LEAVE = 7;
+    static final int EXCHANGE_REPORT = 10;
+    static final int REPORT_ACK = 11;
+    static final int PARTITION_MAP = 12;
+    static final int MAP_INSTALLED = 13;
+    static final int REQUEST = 20;
+    static final int RESPONSE = 21;
+    static final int REPLICATE = 22;
+    static final int REPLICATE_ACK = 23;
+    static final int SIZE_REQUEST = 24;
+    static final int CACHE_ADMIN = 30;
+    static final int CACHE_ADMIN_RESPONSE = 31;
+
+    static final int HEADER_LENGTH = 1 + 1 + 8 + 8;
+
+    static final int STATUS_OK = 0;
+    static final int STATUS_REMAP = 1;
+    static final int STATUS_ERROR = 2;
+
+    static final int ADMIN_CREATE = 1;
+    static final int ADMIN_DESTROY = 2;
+
+    /** Default interval between resends of an unanswered request, report or map. */
+    public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** How long a cache create or destroy may take before it fails with a timeout. */
+    public static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
+
+    private final MemberConfiguration config;
+    private final Transport transport;
+    private final Wal wal;
+    private final RandomSource random;
+    private final Function<String, BytesMergeOperator> mergeOperators;
+    private final EngineListener listener;
+    private final long retryIntervalNs;
+    private final long bootstrapDelayNs;
+    private final String localAddress;
+    private final List<String> seedAddresses = new ArrayList<>();
+    private final boolean isSeed;
+
+    private final MessageWriter writer = new MessageWriter();
+    private final MessageWriter walWriter = new MessageWriter();
+    private final MessageReader reader = new MessageReader();
+
+    private MemberState state = MemberState.JOINING;
+    private GridException failure;
+    private long nowNs;
+    private long incarnation;
+    private MemberRecord self;
+
+    // Joining.
+    private long joinStartedNs;
+    private long joinDeadlineNs;
+    private long nextJoinSendNs;
+    private boolean heardActiveCluster;
+    private final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
+
+    // Membership.
+    private Topology topology;
+    private final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
+    private long nextHeartbeatNs;
+
+    // Exchange, member side.
+    private PartitionMap installedMap;
+    private PartitionMap pendingMap;
+    private List<byte[]> reportChunks;
+    private long reportAckedVersion;
+    private long nextReportSendNs;
+
+    // Exchange, coordinator side.
+    private CoordinatorExchange exchange;
+    private final List<PendingAdmin> pendingAdmins = new ArrayList<>();
+
+    // Data.
+    private final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
+    private int inFlightUpdates;
+    private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
+    private final List<ParkedMessage> parkedMessages = new ArrayList<>();
+
+    // Near operations.
+    private long nextSequence = 1;
+    private final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
+    private long nextSweepNs;
+
+    /**
+     * @param config          the member's concluded configuration.
+     * @param transport       to other members; its local address is this member's address.
+     * @param wal             this member's WAL.
+     * @param random          seeded randomness (incarnations).
+     * @param mergeOperators  resolves a cache's merge operator name; returns null if unknown.
+     * @param listener        receives metrics and events.
+     * @param retryIntervalNs between resends of unanswered requests, reports and maps.
+     * @param nowNs           the current time.
+     */
+    public MemberEngine(
+        final MemberConfiguration config,
+        final Transport transport,
+        final Wal wal,
+        final RandomSource random,
+        final Function<String, BytesMergeOperator> mergeOperators,
+        final EngineListener listener,
+        final long retryIntervalNs,
+        final long nowNs)
+    {
+        this.config = config.conclude();
+        this.transport = transport;
+        this.wal = wal;
+        this.random = random;
+        this.mergeOperators = mergeOperators;
+        this.listener = listener;
+        this.retryIntervalNs = retryIntervalNs;
+        this.bootstrapDelayNs = 5 * config.heartbeatIntervalNs();
+        this.localAddress = transport.localAddress();
+        boolean seed = false;
+        for (final String address : config.seeds())
+        {
+            if (address.equals(localAddress))
+            {
+                seed = true;
+            }
+            else
+            {
+                seedAddresses.add(address);
+            }
+        }
+        this.isSeed = seed || seedAddresses.isEmpty();
+        this.nowNs = nowNs;
+        startJoining("start");
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Public API (engine thread only).
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * @return the member's state.
+     */
+    public MemberState state()
+    {
+        return state;
+    }
+
+    /**
+     * @return why the member failed to join, or null.
+     */
+    public GridException failure()
+    {
+        return failure;
+    }
+
+    /**
+     * @return this incarnation.
+     */
+    public long incarnation()
+    {
+        return incarnation;
+    }
+
+    /**
+     * @return this member's address.
+     */
+    public String localAddress()
+    {
+        return localAddress;
+    }
+
+    /**
+     * @return the member's configuration.
+     */
+    public MemberConfiguration configuration()
+    {
+        return config;
+    }
+
+    /**
+     * @return the current topology, or null while joining.
+     */
+    public Topology topology()
+    {
+        return topology;
+    }
+
+    /**
+     * @return the installed partition map, or null before the first exchange finished.
+     */
+    public PartitionMap installedMap()
+    {
+        return installedMap;
+    }
+
+    /**
+     * @return true if the member has installed the map of its current topology (no exchange in progress).
+     */
+    public boolean isSettled()
+    {
+        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version();
+    }
+
+    /**
+     * @return true if settled and nothing is in flight: no own operation, no update waiting for backups or WAL.
+     */
+    public boolean isQuiescent()
+    {
+        return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 &&
+            durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
+            (exchange == null || exchange.isFinished());
+    }
+
+    /**
+     * @return the number of this member's own operations not yet completed.
+     */
+    public int pendingOperations()
+    {
+        return nearOps.size() + adminOps.size();
+    }
+
+    /**
+     * @param name of a cache.
+     * @return its descriptor in the current topology, or null.
+     */
+    public CacheDescriptor cache(final String name)
+    {
+        return topology == null ? null : topology.cache(name);
+    }
+
+    /**
+     * @return the caches of the current topology.
+     */
+    public List<CacheDescriptor> caches()
+    {
+        return topology == null ? List.of() : topology.caches();
+    }
+
+    /**
+     * Inspect this member's copy of a partition (for tests, the simulator and admin views).
+     *
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return a snapshot of the copy, or null if this member holds none.
+     */
+    public CopyView copy(final int cacheId, final int partition)
+    {
+        final LocalPartition lp = localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return null;
+        }
+        return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
+            lp.store.contentHash());
+    }
+
+    /**
+     * Read a key from this member's own copy, whatever its role (for tests and the simulator's final check).
+     *
+     * @param cacheId of the cache.
+     * @param key     encoded key.
+     * @return the value, or null if absent or no copy is held here.
+     */
+    public byte[] readLocal(final int cacheId, final byte[] key)
+    {
+        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
+        if (cache == null)
+        {
+            return null;
+        }
+        final LocalPartition lp = localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
+        return lp == null ? null : lp.store.get(key);
+    }
+
+    /**
+     * A snapshot of one copy's counters and content.
+     *
+     * @param lwm         low watermark.
+     * @param hwm         high watermark.
+     * @param gaps        applied ranges above LWM.
+     * @param size        live entries.
+     * @param contentHash order-independent hash of the live entries.
+     */
+    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash)
+    {
+    }
+
+    /**
+     * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
+     *
+     * @param cacheId   the cache, as looked up by name when the user opened it.
+     * @param type      of operation.
+     * @param key       encoded key (null for {@link OpType#SIZE}).
+     * @param value     encoded value or operand, or null.
+     * @param expected  encoded expected value for conditional operations, or null.
+     * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
+     * @param callback  completion.
+     */
+    public void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final OpCallback callback)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            final GridException error = notActive();
+            listener.onOperationComplete(type, 0, error.errorCode().code());
+            callback.onFailure(error);
+            return;
+        }
+        final CacheDescriptor cache = topology.cache(cacheId);
+        if (cache == null)
+        {
+            final GridException error = new CacheDestroyedException("cache id " + cacheId + " was destroyed");
+            listener.onOperationComplete(type, 0, error.errorCode().code());
+            callback.onFailure(error);
+            return;
+        }
+        final NearOp op = new NearOp(nextSequence++, cache, type, key, value, expected,
+            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, nowNs + timeoutNs,
+            callback);
+        nearOps.put(op.sequence, op);
+        route(op);
+    }
+
+    /**
+     * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
+     * includes it, so the first request finds a primary ready.
+     *
+     * @param descriptor of the cache, without an id.
+     * @param callback   completion (the outcome carries nothing).
+     */
+    public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
+    }
+
+    /**
+     * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
+     * cache in flight anywhere fail with {@link ErrorCode#CACHE_DESTROYED}.
+     *
+     * @param name     of the cache.
+     * @param callback completion.
+     */
+    public void destroyCache(final String name, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_DESTROY, null, name, callback);
+    }
+
+    /**
+     * Stop: fail this member's in-flight operations with {@link ErrorCode#NODE_STOPPING}, refuse new ones, and
+     * announce the departure so the cluster forms a new topology without waiting for failure detection.
+     */
+    public void stop()
+    {
+        if (state == MemberState.STOPPED || state == MemberState.FAILED)
+        {
+            return;
+        }
+        changeState(MemberState.STOPPING, "stop requested");
+        failAllOwnOperations(new NodeStoppingException("member " + config.memberId() + " is stopping"));
+        if (topology != null)
+        {
+            for (final MemberRecord member : topology.members())
+            {
+                if (member.incarnation() != incarnation)
+                {
+                    send(member, LEAVE);
+                }
+            }
+        }
+        changeState(MemberState.STOPPED, "left the cluster");
+    }
+
+    /**
+     * One duty cycle: take messages, advance durability, run due timers.
+     *
+     * @param nowNs the current time.
+     * @return the amount of work done (0 when idle).
+     */
+    public int doWork(final long nowNs)
+    {
+        this.nowNs = nowNs;
+        if (state == MemberState.STOPPED || state == MemberState.FAILED)
+        {
+            return 0;
+        }
+        int work = transport.poll(this::onMessage, 256);
+        work += processDurability();
+        if (state == MemberState.JOINING)
+        {
+            work += joinDuty();
+        }
+        else if (state == MemberState.ACTIVE)
+        {
+            work += activeDuty();
+        }
+        return work;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Joining.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void startJoining(final String why)
+    {
+        long inc;
+        do
+        {
+            inc = random.nextLong();
+        }
+        while (inc == 0 || inc == incarnation);
+        incarnation = inc;
+        self = new MemberRecord(config.memberId(), incarnation, localAddress, config.attributes());
+        joinStartedNs = nowNs;
+        joinDeadlineNs = nowNs + config.joinTimeoutNs();
+        nextJoinSendNs = nowNs;
+        heardActiveCluster = false;
+        joiningSeedsHeardNs.clear();
+        topology = null;
+        installedMap = null;
+        pendingMap = null;
+        reportChunks = null;
+        reportAckedVersion = 0;
+        exchange = null;
+        pendingAdmins.clear();
+        copies.clear();
+        inFlightUpdates = 0;
+        durabilityQueue.clear();
+        parkedMessages.clear();
+        lastHeardNs.clear();
+        if (state != MemberState.JOINING)
+        {
+            changeState(MemberState.JOINING, why);
+        }
+    }
+
+    private int joinDuty()
+    {
+        if (nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
+        {
+            failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " + config.memberId() + " reached no " +
+                "seed of " + config.seeds() + " within " + TimeUnit.NANOSECONDS.toMillis(config.joinTimeoutNs()) +
+                " ms (cluster '" + config.clusterName() + "')");
+            changeState(MemberState.FAILED, failure.detail());
+            return 1;
+        }
+        int work = 0;
+        if (nowNs >= nextJoinSendNs)
+        {
+            nextJoinSendNs = nowNs + config.heartbeatIntervalNs();
+            for (final String seed : seedAddresses)
+            {
+                sendJoinRequest(transport.endpointOf(seed));
+            }
+            work++;
+        }
+        if (isSeed && !heardActiveCluster && nowNs - joinStartedNs >= bootstrapDelayNs && isSmallestJoiningSeed())
+        {
+            bootstrap();
+            work++;
+        }
+        return work;
+    }
+
+    private boolean isSmallestJoiningSeed()
+    {
+        for (final Map.Entry<String, Long> e : joiningSeedsHeardNs.entrySet())
+        {
+            if (nowNs - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(localAddress) < 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void bootstrap()
+    {
+        listener.onEvent("member " + self + " found no running cluster and starts one");
+        changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
+        adoptTopology(new Topology(1, List.of(self), List.of(), 1));
+    }
+
+    private void sendJoinRequest(final int endpoint)
+    {
+        header(JOIN_REQUEST, 0);
+        writer.writeLong(incarnation).writeString(config.clusterName());
+        self.encode(writer);
+        transport.send(endpoint, writer.buffer(), 0, writer.length());
+    }
+
+    private void onJoinRequest(final int source)
+    {
+        final long joinerIncarnation = reader.readLong("joiner.incarnation");
+        final String clusterName = reader.readString("clusterName");
+        final MemberRecord joiner = MemberRecord.decode(reader);
+        if (joiner.incarnation() != joinerIncarnation)
+        {
+            throw new MalformedMessageException("join request incarnation mismatch");
+        }
+        final int joinerEndpoint = transport.endpointOf(joiner.address());
+        if (state == MemberState.JOINING)
+        {
+            if (config.seeds().contains(joiner.address()))
+            {
+                joiningSeedsHeardNs.put(joiner.address(), nowNs);
+            }
+            if (isSeed)
+            {
+                header(JOIN_PENDING, joinerIncarnation);
+                writer.writeString(localAddress).writeBoolean(false);
+                transport.send(joinerEndpoint, writer.buffer(), 0, writer.length());
+            }
+            return;
+        }
+        if (state != MemberState.ACTIVE)
+        {
+            return;
+        }
+        if (!Objects.equals(clusterName, config.clusterName()))
+        {
+            rejectJoin(joinerEndpoint, joinerIncarnation, "cluster name '" + clusterName + "' differs from '" +
+                config.clusterName() + "'");
+            return;
+        }
+        // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
+        header(JOIN_PENDING, joinerIncarnation);
+        writer.writeString(localAddress).writeBoolean(true);
+        transport.send(joinerEndpoint, writer.buffer(), 0, writer.length());
+        if (!isCoordinator())
+        {
+            // Forward the request to the coordinator, which answers the joiner directly.
+            header(JOIN_REQUEST, 0);
+            writer.writeLong(joinerIncarnation).writeString(clusterName);
+            joiner.encode(writer);
+            send(topology.coordinator(), writer);
+            return;
+        }
+        if (topology.indexOf(joinerIncarnation) >= 0)
+        {
+            sendTopology(joiner);
+            return;
+        }
+        final List<MemberRecord> members = new ArrayList<>(topology.members());
+        for (final MemberRecord existing : topology.members())
+        {
+            if (existing.address().equals(joiner.address()))
+            {
+                // The same address with a new incarnation: the member restarted; its old life is over.
+                members.remove(existing);
+            }
+            else if (existing.memberId().equals(joiner.memberId()))
+            {
+                rejectJoin(joinerEndpoint, joinerIncarnation, "member id '" + joiner.memberId() +
+                    "' is used by live member " + existing);
+                return;
+            }
+        }
+        members.add(joiner);
+        listener.onEvent("coordinator " + config.memberId() + " admits " + joiner);
+        publishTopology(topology.withMembers(members));
+    }
+
+    private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
+    {
+        header(JOIN_REJECTED, joinerIncarnation);
+        writer.writeString(why);
+        transport.send(endpoint, writer.buffer(), 0, writer.length());
+    }
+
+    private void onJoinPending()
+    {
+        final String address = reader.readString("address");
+        final boolean active = reader.readBoolean("active");
+        if (state != MemberState.JOINING)
+        {
+            return;
+        }
+        if (active)
+        {
+            heardActiveCluster = true;
+        }
+        else if (address != null)
+        {
+            joiningSeedsHeardNs.put(address, nowNs);
+        }
+    }
+
+    private void onJoinRejected(final long destinationIncarnation)
+    {
+        final String why = reader.readString("reason");
+        if (state != MemberState.JOINING || destinationIncarnation != incarnation)
+        {
+            return;
+        }
+        failure = new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + config.memberId() +
+            " was refused by the cluster: " + why);
+        changeState(MemberState.FAILED, failure.detail());
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Membership while active.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private boolean isCoordinator()
+    {
+        return topology != null && topology.coordinator().incarnation() == incarnation;
+    }
+
+    private int activeDuty()
+    {
+        int work = 0;
+        if (nowNs >= nextHeartbeatNs)
+        {
+            nextHeartbeatNs = nowNs + config.heartbeatIntervalNs();
+            for (final MemberRecord member : topology.members())
+            {
+                if (member.incarnation() != incarnation)
+                {
+                    header(HEARTBEAT, member.incarnation());
+                    writer.writeLong(topology.version());
+                    send(member, writer);
+                }
+            }
+            detectFailures();
+            work++;
+        }
+        if (state != MemberState.ACTIVE)
+        {
+            return work;
+        }
+        work += exchangeDuty();
+        if (nowNs >= nextSweepNs)
+        {
+            nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
+            work += sweep();
+        }
+        return work;
+    }
+
+    private void detectFailures()
+    {
+        final List<MemberRecord> alive = new ArrayList<>();
+        boolean olderAllFailed = true;
+        boolean anyFailed = false;
+        boolean seenSelf = false;
+        for (final MemberRecord member : topology.members())
+        {
+            if (member.incarnation() == incarnation)
+            {
+                seenSelf = true;
+                alive.add(member);
+                continue;
+            }
+            final boolean failed = nowNs - lastHeardNs.get(member.incarnation()) > config.failureDetectionTimeoutNs();
+            if (failed)
+            {
+                anyFailed = true;
+            }
+            else
+            {
+                alive.add(member);
+                if (!seenSelf)
+                {
+                    olderAllFailed = false;
+                }
+            }
+        }
+        if (anyFailed && (isCoordinator() || olderAllFailed))
+        {
+            final List<String> gone = new ArrayList<>();
+            for (final MemberRecord member : topology.members())
+            {
+                if (!alive.contains(member))
+                {
+                    gone.add(member.toString());
+                }
+            }
+            listener.onEvent("member " + config.memberId() + " removes failed members " + gone);
+            publishTopology(topology.withMembers(alive));
+        }
+    }
+
+    private void publishTopology(final Topology next)
+    {
+        adoptTopology(next);
+        for (final MemberRecord member : next.members())
+        {
+            if (member.incarnation() != incarnation)
+            {
+                sendTopology(member);
+            }
+        }
+    }
+
+    private void sendTopology(final MemberRecord member)
+    {
+        header(TOPOLOGY, member.incarnation());
+        topology.encode(writer);
+        send(member, writer);
+    }
+
+    private void onTopology(final int source)
+    {
+        final Topology received = Topology.decode(reader);
+        if (state == MemberState.JOINING)
+        {
+            if (received.indexOf(incarnation) < 0)
+            {
+                return;
+            }
+            changeState(MemberState.ACTIVE, "joined topology " + received.version());
+            adoptTopology(received);
+            return;
+        }
+        if (state != MemberState.ACTIVE || received.version() <= topology.version())
+        {
+            return;
+        }
+        if (received.indexOf(incarnation) < 0)
+        {
+            rejoin("topology " + received.version() + " no longer lists this member");
+            return;
+        }
+        adoptTopology(received);
+    }
+
+    private void adoptTopology(final Topology next)
+    {
+        final Topology previous = topology;
+        topology = next;
+        for (final MemberRecord member : next.members())
+        {
+            if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
+                member.incarnation()))
+            {
+                lastHeardNs.put(member.incarnation(), nowNs);
+            }
+        }
+        if (previous != null)
+        {
+            for (final MemberRecord member : previous.members())
+            {
+                if (next.indexOf(member.incarnation()) < 0)
+                {
+                    lastHeardNs.remove(member.incarnation());
+                    forgetBackup(member.incarnation());
+                }
+            }
+            for (final CacheDescriptor cache : previous.caches())
+            {
+                if (next.cache(cache.cacheId()) == null)
+                {
+                    failOperationsOnCache(cache);
+                }
+            }
+        }
+        pendingMap = new PartitionMap(next);
+        reportChunks = null;
+        nextReportSendNs = nowNs;
+        exchange = isCoordinator() ? new CoordinatorExchange(next) : null;
+        if (!isCoordinator())
+        {
+            pendingAdmins.clear();
+        }
+        nextHeartbeatNs = nowNs;
+    }
+
+    private void onHeartbeat(final long sender)
+    {
+        final long version = reader.readLong("version");
+        if (isCoordinator() && version < topology.version())
+        {
+            sendTopology(topology.member(sender));
+        }
+    }
+
+    private void onLeave(final long sender)
+    {
+        listener.onEvent("member " + config.memberId() + " hears that " + topology.member(sender) + " leaves");
+        lastHeardNs.put(sender, Long.MIN_VALUE / 2);
+        detectFailures();
+    }
+
+    private void onNotMember(final long sender)
+    {
+        final long version = reader.readLong("version");
+        if (state == MemberState.ACTIVE && (version > topology.version() ||
+            (version == topology.version() && topology.coordinator().incarnation() == sender)))
+        {
+            rejoin("the coordinator no longer lists this member (topology " + version + ")");
+        }
+    }
+
+    private void rejoin(final String why)
+    {
+        listener.onEvent("member " + config.memberId() + " was removed from the cluster: " + why +
+            "; dropping its state and joining again");
+        failAllOwnOperations(new GridException(ErrorCode.MEMBER_REJOINING, "member " + config.memberId() +
+            " was removed from the cluster (" + why + ") and is joining again"));
+        startJoining(why);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Partition map exchange.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private boolean isExchanging()
+    {
+        return installedMap == null || installedMap.version() != topology.version();
+    }
+
+    private int exchangeDuty()
+    {
+        int work = 0;
+        if (isExchanging() && reportAckedVersion != topology.version())
+        {
+            if (reportChunks == null && inFlightUpdates == 0 && durabilityQueue.isEmpty())
+            {
+                reportChunks = buildReport();
+                nextReportSendNs = nowNs;
+            }
+            if (reportChunks != null && nowNs >= nextReportSendNs)
+            {
+                nextReportSendNs = nowNs + retryIntervalNs;
+                for (final byte[] chunk : reportChunks)
+                {
+                    if (isCoordinator())
+                    {
+                        reader.wrap(new UnsafeBuffer(chunk), HEADER_LENGTH,
+                            chunk.length - HEADER_LENGTH);
+                        onExchangeReport(incarnation);
+                    }
+                    else
+                    {
+                        final MemberRecord coordinator = topology.coordinator();
+                        transport.send(transport.endpointOf(coordinator.address()),
+                            new UnsafeBuffer(chunk), 0, chunk.length);
+                    }
+                }
+                work++;
+            }
+        }
+        if (exchange != null && exchange.map != null && !exchange.isFinished() && nowNs >= exchange.nextResendNs)
+        {
+            exchange.nextResendNs = nowNs + retryIntervalNs;
+            for (final MemberRecord member : topology.members())
+            {
+                if (!exchange.installed.contains(member.incarnation()))
+                {
+                    sendMap(member);
+                }
+            }
+            work++;
+        }
+        return work;
+    }
+
+    private List<byte[]> buildReport()
+    {
+        final List<byte[]> chunks = new ArrayList<>();
+        final int limit = Math.max(256, transport.maxMessageLength() - 64);
+        final int myIndex = topology.indexOf(incarnation);
+        int chunkIndex = 0;
+        int countAt = startReportChunk(chunkIndex);
+        int count = 0;
+        for (final LocalPartition[] local : allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null)
+                {
+                    continue;
+                }
+                final List<CounterRange> gaps = lp.counter.gaps();
+                if (writer.length() + 40 + 16 * gaps.size() > limit && count > 0)
+                {
+                    writer.patchInt(countAt, count);
+                    chunks.add(finishChunk(false));
+                    countAt = startReportChunk(++chunkIndex);
+                    count = 0;
+                }
+                final boolean primary = installedMap != null && installedMap.rank(lp.cacheId, lp.partition,
+                    installedMap.topology().indexOf(incarnation)) == 0;
+                writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(lp.counter.lwm())
+                    .writeLong(lp.counter.hwm()).writeBoolean(primary).writeInt(gaps.size());
+                for (final CounterRange gap : gaps)
+                {
+                    writer.writeLong(gap.start()).writeLong(gap.count());
+                }
+                count++;
+            }
+        }
+        writer.patchInt(countAt, count);
+        chunks.add(finishChunk(true));
+        return chunks;
+    }
+
+    private int startReportChunk(final int chunkIndex)
+    {
+        header(EXCHANGE_REPORT, topology.coordinator().incarnation());
+        writer.writeLong(topology.version()).writeInt(chunkIndex).writeBoolean(false);
+        final int countAt = writer.length();
+        writer.writeInt(0);
+        return countAt;
+    }
+
+    private byte[] finishChunk(final boolean last)
+    {
+        // The "last" flag sits right after version (8) and chunk index (4).
+        writer.mutableBuffer().putByte(HEADER_LENGTH + 12, (byte)(last ? 1 : 0));
+        final byte[] bytes = new byte[writer.length()];
+        writer.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+
+    private void onExchangeReport(final long sender)
+    {
+        final long version = reader.readLong("version");
+        final int chunkIndex = reader.readInt("chunkIndex", 0, 1 << 20);
+        final boolean last = reader.readBoolean("last");
+        final int count = reader.readInt("entries", 0, 1 << 24);
+        if (exchange == null || version != exchange.topology.version() || exchange.topology.indexOf(sender) < 0)
+        {
+            return;
+        }
+        final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
+        if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
+        {
+            final List<ReportEntry> entries = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long lwm = reader.readLong("lwm");
+                final long hwm = reader.readLong("hwm");
+                final boolean primary = reader.readBoolean("primary");
+                final int gapCount = reader.readInt("gaps", 0, 1 << 20);
+                final long[] gaps = new long[gapCount * 2];
+                for (int g = 0; g < gaps.length; g++)
+                {
+                    gaps[g] = reader.readLong("gap");
+                }
+                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps));
+            }
+            assembly.chunks.put(chunkIndex, entries);
+            if (last)
+            {
+                assembly.lastIndex = chunkIndex;
+            }
+        }
+        if (assembly.isComplete())
+        {
+            if (sender == incarnation)
+            {
+                reportAckedVersion = version;
+            }
+            else
+            {
+                header(REPORT_ACK, sender);
+                writer.writeLong(version);
+                send(exchange.topology.member(sender), writer);
+            }
+            maybeDecide();
+        }
+    }
+
+    private void onReportAck()
+    {
+        final long version = reader.readLong("version");
+        if (topology != null && version == topology.version())
+        {
+            reportAckedVersion = version;
+        }
+    }
+
+    private void maybeDecide()
+    {
+        if (exchange.map != null)
+        {
+            return;
+        }
+        for (final MemberRecord member : exchange.topology.members())
+        {
+            final ReportAssembly assembly = exchange.reports.get(member.incarnation());
+            if (assembly == null || !assembly.isComplete())
+            {
+                return;
+            }
+        }
+        exchange.map = decide(exchange.topology);
+        exchange.nextResendNs = nowNs;
+        exchange.encodedMap = encodeMap(exchange.map);
+        for (final MemberRecord member : topology.members())
+        {
+            sendMap(member);
+        }
+    }
+
+    /**
+     * The coordinator's decision, per partition: who owns it in the new version. Copies are trusted by counters:
+     * <ul>
+     *     <li>the previous primary still here: it and the other holders stay (the drain left them identical);</li>
+     *     <li>the previous primary gone: the most advanced copies (highest LWM, then most applied) stay, copies that
+     *     differ from them are dropped, and the surviving copies finalize their gaps identically at install;</li>
+     *     <li>every copy empty: the ideal affinity assignment (empty copies are equal, so nothing moves);</li>
+     *     <li>no copy at all while the partition had owners: it is lost; fresh empty owners by affinity.</li>
+     * </ul>
+     */
+    private PartitionMap decide(final Topology target)
+    {
+        final PartitionMap map = new PartitionMap(target);
+        final Map<Integer, List<ReportEntry>[]> holdersByCache = new HashMap<>();
+        for (final CacheDescriptor cache : target.caches())
+        {
+            @SuppressWarnings("unchecked")
+            final List<ReportEntry>[] holders = new List[cache.partitions()];
+            holdersByCache.put(cache.cacheId(), holders);
+        }
+        for (final ReportAssembly assembly : exchange.reports.values())
+        {
+            for (final List<ReportEntry> chunk : assembly.chunks.values())
+            {
+                for (final ReportEntry entry : chunk)
+                {
+                    final List<ReportEntry>[] holders = holdersByCache.get(entry.cacheId);
+                    if (holders != null && entry.partition < holders.length)
+                    {
+                        if (holders[entry.partition] == null)
+                        {
+                            holders[entry.partition] = new ArrayList<>(4);
+                        }
+                        holders[entry.partition].add(entry);
+                    }
+                }
+            }
+        }
+        final List<AffinityMember> affinityMembers = new ArrayList<>();
+        for (final MemberRecord member : target.members())
+        {
+            affinityMembers.add(new AffinityMember(member.memberId(), member.attributes()));
+        }
+        final Map<String, Integer> indexById = new HashMap<>();
+        for (int i = 0; i < target.members().size(); i++)
+        {
+            indexById.put(target.members().get(i).memberId(), i);
+        }
+        for (final CacheDescriptor cache : target.caches())
+        {
+            final AffinityAssignment ideal = new RendezvousAffinity(cache.partitions(), cache.backups(),
+                cache.backupFilterAttribute()).assign(affinityMembers);
+            final List<ReportEntry>[] holders = holdersByCache.get(cache.cacheId());
+            final int[][] owners = new int[cache.partitions()][];
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                owners[p] = decidePartition(cache, p, holders[p], ideal, indexById, target);
+            }
+            map.put(cache.cacheId(), owners);
+        }
+        return map;
+    }
+
+    private int[] decidePartition(
+        final CacheDescriptor cache,
+        final int partition,
+        final List<ReportEntry> holders,
+        final AffinityAssignment ideal,
+        final Map<String, Integer> indexById,
+        final Topology target)
+    {
+        final List<String> idealOwners = ideal.owners(partition);
+        if (holders == null || holders.isEmpty() || allEmpty(holders))
+        {
+            final boolean hadOwners = installedMap != null && installedMap.owners(cache.cacheId(), partition).length > 0;
+            if ((holders == null || holders.isEmpty()) && hadOwners)
+            {
+                listener.onPartitionLost(cache.cacheId(), partition, target.version());
+            }
+            final int[] owners = new int[idealOwners.size()];
+            for (int i = 0; i < owners.length; i++)
+            {
+                owners[i] = indexById.get(idealOwners.get(i));
+            }
+            return owners;
+        }
+        ReportEntry primary = null;
+        for (final ReportEntry entry : holders)
+        {
+            if (entry.primary)
+            {
+                primary = entry;
+            }
+        }
+        final List<ReportEntry> kept = new ArrayList<>();
+        if (primary != null)
+        {
+            kept.add(primary);
+            for (final ReportEntry entry : holders)
+            {
+                if (entry != primary)
+                {
+                    kept.add(entry);
+                }
+            }
+        }
+        else
+        {
+            ReportEntry best = null;
+            for (final ReportEntry entry : holders)
+            {
+                if (best == null || entry.lwm > best.lwm || (entry.lwm == best.lwm && entry.applied() > best.applied()))
+                {
+                    best = entry;
+                }
+            }
+            for (final ReportEntry entry : holders)
+            {
+                if (entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps))
+                {
+                    kept.add(entry);
+                }
+                else
+                {
+                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "LWM " + entry.lwm + " gaps " +
+                        Arrays.toString(entry.gaps) + " differs from the most advanced copy's LWM " + best.lwm +
+                        " gaps " + Arrays.toString(best.gaps));
+                }
+            }
+            // The new primary: the kept copy that ranks highest in the ideal assignment, else the oldest member.
+            kept.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b)));
+        }
+        final int copiesMax = Math.min(kept.size(), cache.backups() + 1);
+        final int[] owners = new int[copiesMax];
+        for (int i = 0; i < copiesMax; i++)
+        {
+            owners[i] = target.indexOf(kept.get(i).member);
+        }
+        return owners;
+    }
+
+    private static int idealRank(final List<String> idealOwners, final Topology target, final ReportEntry entry)
+    {
+        final int index = target.indexOf(entry.member);
+        final int rank = idealOwners.indexOf(target.members().get(index).memberId());
+        return rank >= 0 ? rank : idealOwners.size() + index;
+    }
+
+    private static boolean allEmpty(final List<ReportEntry> holders)
+    {
+        for (final ReportEntry entry : holders)
+        {
+            if (entry.lwm != 0 || entry.hwm != 0 || entry.gaps.length != 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private List<byte[]> encodeMap(final PartitionMap map)
+    {
+        final List<byte[]> messages = new ArrayList<>();
+        final int limit = Math.max(256, transport.maxMessageLength() - 64);
+        final int partitionsPerChunk = Math.max(1, (limit - 64) / (1 + 2 * 17));
+        int countAt = startMapMessage(map.version());
+        int chunksInMessage = 0;
+        for (final CacheDescriptor cache : map.topology().caches())
+        {
+            for (int from = 0; from < cache.partitions(); from += partitionsPerChunk)
+            {
+                final int count = Math.min(partitionsPerChunk, cache.partitions() - from);
+                if (chunksInMessage > 0 && writer.length() + 16 + count * (1 + 2 * (cache.backups() + 1)) > limit)
+                {
+                    writer.patchInt(countAt, chunksInMessage);
+                    messages.add(copyOut());
+                    countAt = startMapMessage(map.version());
+                    chunksInMessage = 0;
+                }
+                map.encodeChunk(writer, cache.cacheId(), from, count);
+                chunksInMessage++;
+            }
+        }
+        writer.patchInt(countAt, chunksInMessage);
+        messages.add(copyOut());
+        return messages;
+    }
+
+    private int startMapMessage(final long version)
+    {
+        header(PARTITION_MAP, 0);
+        writer.writeLong(version);
+        final int countAt = writer.length();
+        writer.writeInt(0);
+        return countAt;
+    }
+
+    private byte[] copyOut()
+    {
+        final byte[] bytes = new byte[writer.length()];
+        writer.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+
+    private void sendMap(final MemberRecord member)
+    {
+        for (final byte[] message : exchange.encodedMap)
+        {
+            if (member.incarnation() == incarnation)
+            {
+                reader.wrap(new UnsafeBuffer(message), HEADER_LENGTH,
+                    message.length - HEADER_LENGTH);
+                onPartitionMap();
+            }
+            else
+            {
+                transport.send(transport.endpointOf(member.address()), new UnsafeBuffer(message),
+                    0, message.length);
+            }
+        }
+    }
+
+    private void onPartitionMap()
+    {
+        final long version = reader.readLong("version");
+        final int chunks = reader.readInt("chunks", 0, 1 << 20);
+        if (state != MemberState.ACTIVE || version != topology.version())
+        {
+            return;
+        }
+        if (!isExchanging())
+        {
+            sendMapInstalled();
+            return;
+        }
+        for (int i = 0; i < chunks; i++)
+        {
+            pendingMap.decodeChunk(reader);
+        }
+        if (pendingMap.isComplete())
+        {
+            install(pendingMap);
+            sendMapInstalled();
+        }
+    }
+
+    private void sendMapInstalled()
+    {
+        if (isCoordinator())
+        {
+            onMapInstalled(incarnation, topology.version());
+            return;
+        }
+        header(MAP_INSTALLED, topology.coordinator().incarnation());
+        writer.writeLong(topology.version());
+        send(topology.coordinator(), writer);
+    }
+
+    private void install(final PartitionMap map)
+    {
+        installedMap = map;
+        pendingMap = null;
+        final int myIndex = map.topology().indexOf(incarnation);
+        for (final CacheDescriptor cache : map.topology().caches())
+        {
+            final LocalPartition[] local = copies.computeIfAbsent(cache.cacheId(),
+                id -> new LocalPartition[cache.partitions()]);
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                final boolean owner = map.rank(cache.cacheId(), p, myIndex) >= 0;
+                if (owner && local[p] == null)
+                {
+                    local[p] = new LocalPartition(cache.cacheId(), p);
+                }
+                else if (!owner && local[p] != null)
+                {
+                    local[p] = null;
+                }
+                if (owner && local[p].counter.hwm() > local[p].counter.lwm())
+                {
+                    final List<CounterRange> holes = local[p].counter.finalizeGaps();
+                    if (!holes.isEmpty())
+                    {
+                        listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
+                            cache.name() + " partition " + p);
+                    }
+                }
+            }
+        }
+        final List<Integer> dropped = new ArrayList<>();
+        for (final Integer cacheId : new ArrayList<>(copies.keySet()))
+        {
+            if (map.topology().cache(cacheId) == null)
+            {
+                dropped.add(cacheId);
+            }
+        }
+        for (final int cacheId : dropped)
+        {
+            copies.remove(cacheId);
+        }
+        listener.onMapInstalled(map.topology());
+        // Work that waited for this map: this member's own operations, and requests and updates parked here.
+        final List<ParkedMessage> parked = new ArrayList<>(parkedMessages);
+        parkedMessages.clear();
+        for (final ParkedMessage message : parked)
+        {
+            if (message.deadlineNs > nowNs)
+            {
+                final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes);
+                reader.wrap(buffer, HEADER_LENGTH, message.bytes.length - HEADER_LENGTH);
+                if (topology.indexOf(message.sender) >= 0)
+                {
+                    dispatchBody(message.type, message.sender, message.source, buffer, 0, message.bytes.length);
+                }
+            }
+        }
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            if (op.parked)
+            {
+                route(op);
+            }
+        }
+    }
+
+    private void onMapInstalled(final long sender, final long version)
+    {
+        if (exchange == null || version != exchange.topology.version())
+        {
+            return;
+        }
+        exchange.installed.add(sender);
+        if (exchange.isFinished())
+        {
+            final List<PendingAdmin> done = new ArrayList<>();
+            for (final PendingAdmin admin : pendingAdmins)
+            {
+                if (admin.targetVersion <= version)
+                {
+                    done.add(admin);
+                }
+            }
+            pendingAdmins.removeAll(done);
+            for (final PendingAdmin admin : done)
+            {
+                answerAdmin(admin.origin, admin.sequence, 0, null);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Operations: near side.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void route(final NearOp op)
+    {
+        if (topology.cache(op.cache.cacheId()) == null)
+        {
+            completeNear(op, null, new CacheDestroyedException("cache '" + op.cache.name() + "' was destroyed"));
+            return;
+        }
+        if (isExchanging())
+        {
+            op.parked = true;
+            return;
+        }
+        op.parked = false;
+        op.sentVersion = installedMap.version();
+        op.nextResendNs = nowNs + retryIntervalNs;
+        if (op.type == OpType.SIZE)
+        {
+            op.sizeAwaiting.clear();
+            op.sizeSum = 0;
+            for (final MemberRecord member : topology.members())
+            {
+                op.sizeAwaiting.add(member.incarnation());
+            }
+            for (final MemberRecord member : topology.members())
+            {
+                if (member.incarnation() == incarnation)
+                {
+                    answerSize(incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
+                }
+                else
+                {
+                    header(SIZE_REQUEST, member.incarnation());
+                    writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
+                    send(member, writer);
+                }
+                if (!nearOps.containsKey(op.sequence) || op.sentVersion != installedMap.version())
+                {
+                    return;
+                }
+            }
+            return;
+        }
+        final MemberRecord primary = installedMap.primary(op.cache.cacheId(), op.partition);
+        if (primary == null)
+        {
+            op.parked = true;
+            return;
+        }
+        op.target = primary;
+        if (primary.incarnation() == incarnation)
+        {
+            handleRequest(incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
+                op.deadlineNs - nowNs, op.key, op.value, op.expected, null);
+        }
+        else
+        {
+            header(REQUEST, primary.incarnation());
+            writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeInt(op.partition)
+                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - nowNs))
+                .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
+            send(primary, writer);
+        }
+    }
+
+    private void onResponse(final long sender)
+    {
+        final long sequence = reader.readLong("sequence");
+        final int status = reader.readByte("status");
+        final NearOp op = nearOps.get(sequence);
+        if (status == STATUS_OK)
+        {
+            final boolean flag = reader.readBoolean("flag");
+            final byte[] value = reader.readBytes("value");
+            final long count = reader.readLong("count");
+            if (op == null)
+            {
+                return;
+            }
+            if (op.type == OpType.SIZE)
+            {
+                final long version = reader.readLong("version");
+                if (version == op.sentVersion && op.sizeAwaiting.remove(sender))
+                {
+                    op.sizeSum += count;
+                    if (op.sizeAwaiting.isEmpty())
+                    {
+                        completeNear(op, new OpOutcome(true, null, op.sizeSum), null);
+                    }
+                }
+                return;
+            }
+            completeNear(op, new OpOutcome(flag, value, count), null);
+        }
+        else if (status == STATUS_REMAP)
+        {
+            final long version = reader.readLong("version");
+            if (op == null)
+            {
+                return;
+            }
+            listener.onRemap();
+            if (version > installedMap.version() || isExchanging())
+            {
+                op.parked = true;
+            }
+            else
+            {
+                // The primary lags this member's map, or this member lags; try again shortly.
+                op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 8);
+            }
+        }
+        else if (status == STATUS_ERROR)
+        {
+            final int code = reader.readInt("errorCode");
+            final String message = reader.readString("message");
+            if (op != null)
+            {
+                completeNear(op, null, GridException.of(errorCode(code), message));
+            }
+        }
+        else
+        {
+            throw new MalformedMessageException("unknown response status " + status);
+        }
+    }
+
+    private static ErrorCode errorCode(final int code)
+    {
+        try
+        {
+            return ErrorCode.ofCode(code);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new MalformedMessageException("unknown error code " + code);
+        }
+    }
+
+    private void completeNear(final NearOp op, final OpOutcome outcome, final GridException error)
+    {
+        if (nearOps.remove(op.sequence) == null)
+        {
+            return;
+        }
+        listener.onOperationComplete(op.type, nowNs - op.submittedNs, error == null ? 0 : error.errorCode().code());
+        if (error == null)
+        {
+            op.callback.onSuccess(outcome);
+        }
+        else
+        {
+            op.callback.onFailure(error);
+        }
+    }
+
+    private int sweep()
+    {
+        int work = 0;
+        if (!nearOps.isEmpty())
+        {
+            final List<NearOp> ops = new ArrayList<>(nearOps.values());
+            for (final NearOp op : ops)
+            {
+                if (nowNs >= op.deadlineNs)
+                {
+                    completeNear(op, null, new OperationTimeoutException(describeWait(op)));
+                    work++;
+                }
+                else if (!op.parked && nowNs >= op.nextResendNs && nearOps.containsKey(op.sequence))
+                {
+                    route(op);
+                    work++;
+                }
+            }
+        }
+        if (!adminOps.isEmpty())
+        {
+            final List<AdminOp> ops = new ArrayList<>(adminOps.values());
+            for (final AdminOp op : ops)
+            {
+                if (nowNs >= op.deadlineNs)
+                {
+                    adminOps.remove(op.sequence);
+                    op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
+                        "destroy") + " of cache '" + op.name + "' timed out after " +
+                        TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
+                        " ms waiting for coordinator " + topology.coordinator() + " (topology " +
+                        topology.version() + ")"));
+                    work++;
+                }
+                else if (nowNs >= op.nextResendNs)
+                {
+                    sendAdmin(op);
+                    work++;
+                }
+            }
+        }
+        if (!parkedMessages.isEmpty())
+        {
+            parkedMessages.removeIf(m -> m.deadlineNs <= nowNs);
+        }
+        work += retransmitUpdates();
+        return work;
+    }
+
+    private String describeWait(final NearOp op)
+    {
+        final String what = op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'" +
+            (op.partition >= 0 ? " (partition " + op.partition + ")" : "") + " timed out after " +
+            TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) + " ms waiting for ";
+        if (op.parked)
+        {
+            return what + "the partition map exchange of topology " + topology.version() + " to finish";
+        }
+        if (op.type == OpType.SIZE)
+        {
+            return what + "the counts of " + op.sizeAwaiting.size() + " member(s) (topology " + op.sentVersion + ")";
+        }
+        return what + "the answer of primary " + op.target + " (topology " + op.sentVersion + ")";
+    }
+
+    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
+        final OpCallback callback)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            callback.onFailure(notActive());
+            return;
+        }
+        final long sequence = nextSequence++;
+        final CacheDescriptor stamped = descriptor == null ? null : new CacheDescriptor(0, descriptor.name(),
+            descriptor.partitions(), descriptor.backups(), descriptor.keyCodec(), descriptor.valueCodec(),
+            descriptor.backupFilterAttribute(), descriptor.operationTimeoutNs(), descriptor.mergeOperator(),
+            incarnation, sequence);
+        final AdminOp op = new AdminOp(sequence, kind, name, stamped, nowNs, nowNs + ADMIN_TIMEOUT_DEFAULT_NS,
+            callback);
+        adminOps.put(sequence, op);
+        sendAdmin(op);
+    }
+
+    private void sendAdmin(final AdminOp op)
+    {
+        op.nextResendNs = nowNs + retryIntervalNs;
+        header(CACHE_ADMIN, topology.coordinator().incarnation());
+        writer.writeLong(op.sequence).writeByte(op.kind).writeString(op.name);
+        writer.writeBoolean(op.descriptor != null);
+        if (op.descriptor != null)
+        {
+            op.descriptor.encode(writer);
+        }
+        if (isCoordinator())
+        {
+            final byte[] bytes = copyOut();
+            reader.wrap(new UnsafeBuffer(bytes), HEADER_LENGTH, bytes.length - HEADER_LENGTH);
+            onCacheAdmin(incarnation);
+        }
+        else
+        {
+            send(topology.coordinator(), writer);
+        }
+    }
+
+    private void onCacheAdmin(final long sender)
+    {
+        final long sequence = reader.readLong("sequence");
+        final int kind = reader.readByte("kind");
+        final String name = reader.readString("name");
+        final CacheDescriptor descriptor = reader.readBoolean("hasDescriptor") ? CacheDescriptor.decode(reader) : null;
+        if (!isCoordinator())
+        {
+            return;
+        }
+        for (final PendingAdmin admin : pendingAdmins)
+        {
+            if (admin.origin == sender && admin.sequence == sequence)
+            {
+                return;
+            }
+        }
+        final CacheDescriptor existing = topology.cache(name);
+        if (kind == ADMIN_CREATE)
+        {
+            if (descriptor == null)
+            {
+                throw new MalformedMessageException("cache create without a descriptor");
+            }
+            if (existing != null)
+            {
+                if (existing.creatorIncarnation() == sender && existing.creatorSequence() == sequence)
+                {
+                    // A retry of a create that went through: answer once the current map is everywhere.
+                    pendingAdmins.add(new PendingAdmin(sender, sequence, topology.version()));
+                    completeAdminsIfSettled();
+                    return;
+                }
+                answerAdmin(sender, sequence, ErrorCode.CACHE_ALREADY_EXISTS.code(), "cache '" + name +
+                    "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
+                return;
+            }
+            listener.onEvent("coordinator " + config.memberId() + " creates cache " + descriptor.name());
+            publishTopology(topology.withCache(descriptor));
+        }
+        else if (kind == ADMIN_DESTROY)
+        {
+            if (existing != null)
+            {
+                listener.onEvent("coordinator " + config.memberId() + " destroys cache " + name);
+                publishTopology(topology.withoutCache(existing.cacheId()));
+            }
+        }
+        else
+        {
+            throw new MalformedMessageException("unknown cache admin kind " + kind);
+        }
+        pendingAdmins.add(new PendingAdmin(sender, sequence, topology.version()));
+        completeAdminsIfSettled();
+    }
+
+    private void completeAdminsIfSettled()
+    {
+        if (exchange != null && exchange.isFinished())
+        {
+            onMapInstalled(incarnation, exchange.topology.version());
+        }
+    }
+
+    private void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
+    {
+        if (origin == incarnation)
+        {
+            onAdminAnswer(sequence, errorCode, message);
+            return;
+        }
+        final MemberRecord member = topology.member(origin);
+        if (member == null)
+        {
+            return;
+        }
+        header(CACHE_ADMIN_RESPONSE, origin);
+        writer.writeLong(sequence).writeInt(errorCode).writeString(message);
+        send(member, writer);
+    }
+
+    private void onAdminAnswer(final long sequence, final int errorCode, final String message)
+    {
+        final AdminOp op = adminOps.remove(sequence);
+        if (op == null)
+        {
+            return;
+        }
+        if (errorCode == 0)
+        {
+            op.callback.onSuccess(OpOutcome.TRUE);
+        }
+        else
+        {
+            op.callback.onFailure(GridException.of(errorCode(errorCode), message));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Operations: primary side.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        final long sequence = reader.readLong("sequence");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long version = reader.readLong("version");
+        final OpType type = OpType.ofCode(reader.readByte("type"));
+        final long timeoutNs = reader.readLong("timeoutNs");
+        final byte[] key = reader.readBytes("key");
+        final byte[] value = reader.readBytes("value");
+        final byte[] expected = reader.readBytes("expected");
+        if (key == null)
+        {
+            throw new MalformedMessageException("request without a key");
+        }
+        final Runnable park = () -> park(REQUEST, sender, source, buffer, offset, length, timeoutNs);
+        handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, park);
+    }
+
+    private void park(final int type, final long sender, final int source, final DirectBuffer buffer,
+        final int offset, final int length, final long timeoutNs)
+    {
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(offset, bytes);
+        parkedMessages.add(new ParkedMessage(type, sender, source, bytes, nowNs + Math.max(timeoutNs, 0)));
+    }
+
+    private void handleRequest(
+        final long origin,
+        final long sequence,
+        final int cacheId,
+        final int partition,
+        final long version,
+        final OpType type,
+        final long timeoutNs,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final Runnable park)
+    {
+        final CacheDescriptor cache = topology.cache(cacheId);
+        if (cache == null)
+        {
+            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
+            return;
+        }
+        if (partition >= cache.partitions())
+        {
+            answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "partition " + partition +
+                " out of range for cache '" + cache.name() + "'");
+            return;
+        }
+        if (isExchanging() || version > installedMap.version())
+        {
+            if (park != null)
+            {
+                park.run();
+            }
+            else
+            {
+                answerRemap(origin, sequence);
+            }
+            return;
+        }
+        final int myIndex = installedMap.topology().indexOf(incarnation);
+        if (version < installedMap.version() || installedMap.rank(cacheId, partition, myIndex) != 0)
+        {
+            answerRemap(origin, sequence);
+            return;
+        }
+        final LocalPartition lp = localCopy(cacheId, partition);
+        final OpKey opKey = new OpKey(origin, sequence);
+        if (type.mayWrite() && lp.recent.containsKey(opKey))
+        {
+            final OpOutcome known = lp.recent.get(opKey);
+            if (known != null)
+            {
+                answerOk(origin, sequence, known, 0);
+            }
+            return;
+        }
+        final byte[] current = lp.store.get(key);
+        final OpOutcome outcome;
+        final byte[] newValue;
+        switch (type)
+        {
+            case GET ->
+            {
+                answerOk(origin, sequence, OpOutcome.value(current), 0);
+                return;
+            }
+            case PUT ->
+            {
+                outcome = OpOutcome.TRUE;
+                newValue = requireValue(value, type);
+            }
+            case PUT_IF_ABSENT ->
+            {
+                if (current != null)
+                {
+                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = requireValue(value, type);
+            }
+            case REPLACE, REMOVE_IF_EQUALS ->
+            {
+                if (current == null || !Arrays.equals(current, requireValue(expected, type)))
+                {
+                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = type == OpType.REPLACE ? requireValue(value, type) : null;
+            }
+            case REMOVE ->
+            {
+                if (current == null)
+                {
+                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = null;
+            }
+            case MERGE ->
+            {
+                final BytesMergeOperator operator = cache.mergeOperator() == null ? null :
+                    mergeOperators.apply(cache.mergeOperator());
+                if (operator == null)
+                {
+                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
+                        "cache '" + cache.name() + "' has no merge operator" :
+                        "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
+                        "' is not registered on member " + config.memberId());
+                    return;
+                }
+                byte[] merged;
+                try
+                {
+                    merged = operator.merge(key, current, requireValue(value, type));
+                }
+                catch (final RuntimeException ex)
+                {
+                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
+                        cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
+                    return;
+                }
+                if (merged == null && current == null)
+                {
+                    answerOk(origin, sequence, OpOutcome.value(null), 0);
+                    return;
+                }
+                outcome = OpOutcome.value(merged);
+                newValue = merged;
+            }
+            default ->
+            {
+                answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "operation " + type +
+                    " is not a single-key operation");
+                return;
+            }
+        }
+        startUpdate(lp, cache, opKey, outcome, key, newValue, nowNs + Math.max(timeoutNs, 0));
+    }
+
+    private static byte[] requireValue(final byte[] value, final OpType type)
+    {
+        if (value == null)
+        {
+            throw new MalformedMessageException(type + " request without its value");
+        }
+        return value;
+    }
+
+    private void startUpdate(
+        final LocalPartition lp,
+        final CacheDescriptor cache,
+        final OpKey opKey,
+        final OpOutcome outcome,
+        final byte[] key,
+        final byte[] newValue,
+        final long deadlineNs)
+    {
+        final long counter = lp.counter.reserve(1) + 1;
+        final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, outcome, key, newValue,
+            installedMap.version(), deadlineNs);
+        final long position = appendWal(lp, counter, opKey, key, newValue);
+        lp.store.apply(key, newValue, counter);
+        lp.recent.put(opKey, null);
+        lp.inFlight.put(counter, update);
+        inFlightUpdates++;
+        final int[] owners = installedMap.owners(cache.cacheId(), lp.partition);
+        for (int i = 1; i < owners.length; i++)
+        {
+            update.pendingBackups.add(installedMap.topology().members().get(owners[i]).incarnation());
+        }
+        sendReplicates(lp, update);
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, update, 0, 0));
+        processDurability();
+    }
+
+    private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
+    {
+        update.lastSentNs = nowNs;
+        for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
+        {
+            final long backup = it.nextValue();
+            final MemberRecord member = topology.member(backup);
+            if (member == null)
+            {
+                continue;
+            }
+            header(REPLICATE, backup);
+            writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
+                .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
+                .writeLong(update.opKey.sequence()).writeBoolean(update.outcome.flag())
+                .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
+            send(member, writer);
+        }
+    }
+
+    private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final byte[] key,
+        final byte[] value)
+    {
+        walWriter.reset().writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
+            .writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value);
+        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        if (position < 0)
+        {
+            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
+        }
+        wal.requestDurability();
+        return position;
+    }
+
+    private int processDurability()
+    {
+        int work = 0;
+        final long durable = wal.durablePosition();
+        while (!durabilityQueue.isEmpty() && durabilityQueue.peek().position <= durable)
+        {
+            final DurabilityWait wait = durabilityQueue.poll();
+            work++;
+            if (localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
+            {
+                continue;
+            }
+            wait.lp.counter.apply(wait.counter - 1, 1);
+            if (wait.update != null)
+            {
+                wait.update.durable = true;
+                tryComplete(wait.lp, wait.update);
+            }
+            else
+            {
+                final MemberRecord primary = topology.member(wait.primary);
+                if (primary != null)
+                {
+                    header(REPLICATE_ACK, wait.primary);
+                    writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
+                        .writeLong(wait.version);
+                    send(primary, writer);
+                }
+            }
+        }
+        return work;
+    }
+
+    private void tryComplete(final LocalPartition lp, final PrimaryUpdate update)
+    {
+        if (!update.durable || !update.pendingBackups.isEmpty() || lp.inFlight.remove(update.counter) == null)
+        {
+            return;
+        }
+        inFlightUpdates--;
+        lp.recent.put(update.opKey, update.outcome);
+        answerOk(update.opKey.originIncarnation(), update.opKey.sequence(), update.outcome, 0);
+    }
+
+    private void forgetBackup(final long departed)
+    {
+        for (final LocalPartition[] local : allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null || lp.inFlight.isEmpty())
+                {
+                    continue;
+                }
+                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                {
+                    if (update.pendingBackups.remove(departed))
+                    {
+                        tryComplete(lp, update);
+                    }
+                }
+            }
+        }
+    }
+
+    private int retransmitUpdates()
+    {
+        if (inFlightUpdates == 0)
+        {
+            return 0;
+        }
+        int work = 0;
+        for (final LocalPartition[] local : allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null || lp.inFlight.isEmpty())
+                {
+                    continue;
+                }
+                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                {
+                    if (nowNs - update.lastSentNs >= retryIntervalNs && !update.pendingBackups.isEmpty())
+                    {
+                        sendReplicates(lp, update);
+                        work++;
+                    }
+                }
+            }
+        }
+        return work;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Operations: backup side.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long version = reader.readLong("version");
+        final long counter = reader.readLong("counter");
+        final long origin = reader.readLong("origin");
+        final long sequence = reader.readLong("sequence");
+        final boolean flag = reader.readBoolean("flag");
+        final byte[] outcomeValue = reader.readBytes("outcomeValue");
+        final byte[] key = reader.readBytes("key");
+        final byte[] value = reader.readBytes("value");
+        if (key == null || counter <= 0)
+        {
+            throw new MalformedMessageException("replicate without a key or with counter " + counter);
+        }
+        if (installedMap == null || version > installedMap.version())
+        {
+            park(REPLICATE, sender, source, buffer, offset, length, retryIntervalNs * 4);
+            return;
+        }
+        if (version < installedMap.version())
+        {
+            return;
+        }
+        final int senderIndex = installedMap.topology().indexOf(sender);
+        if (installedMap.rank(cacheId, partition, senderIndex) != 0)
+        {
+            return;
+        }
+        final LocalPartition lp = localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        if (lp.counter.isClosed(counter))
+        {
+            header(REPLICATE_ACK, sender);
+            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version);
+            send(topology.member(sender), writer);
+            return;
+        }
+        final OpKey opKey = new OpKey(origin, sequence);
+        final long position = appendWal(lp, counter, opKey, key, value);
+        lp.store.apply(key, value, counter);
+        lp.recent.put(opKey, new OpOutcome(flag, outcomeValue, 0));
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version));
+        processDurability();
+    }
+
+    private void onReplicateAck(final long sender)
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long counter = reader.readLong("counter");
+        reader.readLong("version");
+        final LocalPartition lp = localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        final PrimaryUpdate update = lp.inFlight.get(counter);
+        if (update != null && update.pendingBackups.remove(sender))
+        {
+            tryComplete(lp, update);
+        }
+    }
+
+    private void onSizeRequest(final long sender)
+    {
+        final long sequence = reader.readLong("sequence");
+        final int cacheId = reader.readInt("cacheId");
+        final long version = reader.readLong("version");
+        answerSize(sender, sequence, cacheId, version);
+    }
+
+    private void answerSize(final long origin, final long sequence, final int cacheId, final long version)
+    {
+        if (topology.cache(cacheId) == null)
+        {
+            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
+            return;
+        }
+        if (isExchanging() || version != installedMap.version())
+        {
+            answerRemap(origin, sequence);
+            return;
+        }
+        long count = 0;
+        final LocalPartition[] local = copies.get(cacheId);
+        final int myIndex = installedMap.topology().indexOf(incarnation);
+        if (local != null)
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && installedMap.rank(cacheId, lp.partition, myIndex) == 0)
+                {
+                    count += lp.store.size();
+                }
+            }
+        }
+        answerOk(origin, sequence, new OpOutcome(true, null, count), version);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Answers.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
+    {
+        header(RESPONSE, origin);
+        writer.writeLong(sequence).writeByte(STATUS_OK).writeBoolean(outcome.flag()).writeBytes(outcome.value())
+            .writeLong(outcome.count()).writeLong(version);
+        answer(origin);
+    }
+
+    private void answerRemap(final long origin, final long sequence)
+    {
+        header(RESPONSE, origin);
+        writer.writeLong(sequence).writeByte(STATUS_REMAP)
+            .writeLong(installedMap == null ? 0 : Math.max(installedMap.version(), topology.version()));
+        answer(origin);
+    }
+
+    private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
+    {
+        header(RESPONSE, origin);
+        writer.writeLong(sequence).writeByte(STATUS_ERROR).writeInt(code.code()).writeString(message);
+        answer(origin);
+    }
+
+    private void answer(final long origin)
+    {
+        if (origin == incarnation)
+        {
+            final byte[] bytes = copyOut();
+            reader.wrap(new UnsafeBuffer(bytes), HEADER_LENGTH, bytes.length - HEADER_LENGTH);
+            onResponse(incarnation);
+            return;
+        }
+        final MemberRecord member = topology.member(origin);
+        if (member != null)
+        {
+            send(member, writer);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Messages.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void header(final int type, final long destinationIncarnation)
+    {
+        writer.reset().writeByte(type).writeByte(PROTOCOL_VERSION).writeLong(incarnation)
+            .writeLong(destinationIncarnation);
+    }
+
+    private void send(final MemberRecord member, final int type)
+    {
+        header(type, member.incarnation());
+        send(member, writer);
+    }
+
+    private void send(final MemberRecord member, final MessageWriter message)
+    {
+        transport.send(transport.endpointOf(member.address()), message.buffer(), 0, message.length());
+    }
+
+    private void onMessage(final int source, final DirectBuffer buffer, final int offset, final int length)
+    {
+        try
+        {
+            reader.wrap(buffer, offset, length);
+            final int type = reader.readByte("type");
+            final int version = reader.readByte("protocolVersion");
+            final long sender = reader.readLong("sender");
+            final long destination = reader.readLong("destination");
+            if (version != PROTOCOL_VERSION)
+            {
+                throw new MalformedMessageException("protocol version " + version + ", expected " + PROTOCOL_VERSION);
+            }
+            if (destination != 0 && destination != incarnation)
+            {
+                return;
+            }
+            switch (type)
+            {
+                case JOIN_REQUEST -> onJoinRequest(source);
+                case JOIN_PENDING -> onJoinPending();
+                case JOIN_REJECTED -> onJoinRejected(destination);
+                case TOPOLOGY -> onTopology(source);
+                default -> onMemberMessage(type, sender, source, buffer, offset, length);
+            }
+        }
+        catch (final MalformedMessageException ex)
+        {
+            listener.onMalformedMessage(source, ex.getMessage());
+        }
+    }
+
+    private void onMemberMessage(final int type, final long sender, final int source, final DirectBuffer buffer,
+        final int offset, final int length)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            return;
+        }
+        if (topology.indexOf(sender) < 0)
+        {
+            if (type == HEARTBEAT && isCoordinator())
+            {
+                header(NOT_MEMBER, sender);
+                writer.writeLong(topology.version());
+                transport.send(source, writer.buffer(), 0, writer.length());
+            }
+            else if (type == NOT_MEMBER)
+            {
+                final long version = reader.readLong("version");
+                if (version > topology.version())
+                {
+                    rejoin("member of topology " + version + " does not know this member");
+                }
+            }
+            return;
+        }
+        lastHeardNs.put(sender, nowNs);
+        dispatchBody(type, sender, source, buffer, offset, length);
+    }
+
+    private void dispatchBody(final int type, final long sender, final int source, final DirectBuffer buffer,
+        final int offset, final int length)
+    {
+        switch (type)
+        {
+            case HEARTBEAT -> onHeartbeat(sender);
+            case NOT_MEMBER -> onNotMember(sender);
+            case LEAVE -> onLeave(sender);
+            case EXCHANGE_REPORT -> onExchangeReport(sender);
+            case REPORT_ACK -> onReportAck();
+            case PARTITION_MAP -> onPartitionMap();
+            case MAP_INSTALLED -> onMapInstalled(sender, reader.readLong("version"));
+            case REQUEST -> onRequest(sender, source, buffer, offset, length);
+            case RESPONSE -> onResponse(sender);
+            case REPLICATE -> onReplicate(sender, source, buffer, offset, length);
+            case REPLICATE_ACK -> onReplicateAck(sender);
+            case SIZE_REQUEST -> onSizeRequest(sender);
+            case CACHE_ADMIN -> onCacheAdmin(sender);
+            case CACHE_ADMIN_RESPONSE -> onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
+                reader.readString("message"));
+            default -> throw new MalformedMessageException("unknown message type " + type);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Helpers.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private List<LocalPartition[]> allCopies()
+    {
+        return new ArrayList<>(copies.values());
+    }
+
+    private LocalPartition localCopy(final int cacheId, final int partition)
+    {
+        final LocalPartition[] local = copies.get(cacheId);
+        return local == null || partition < 0 || partition >= local.length ? null : local[partition];
+    }
+
+    private GridException notActive()
+    {
+        return switch (state)
+        {
+            case STOPPING, STOPPED -> new NodeStoppingException("member " + config.memberId() + " is stopping");
+            case FAILED -> new NodeStoppingException("member " + config.memberId() + " failed to join: " +
+                (failure == null ? "" : failure.detail()));
+            default -> new GridException(ErrorCode.MEMBER_REJOINING, "member " + config.memberId() +
+                " is not in the cluster yet (joining)");
+        };
+    }
+
+    private void failAllOwnOperations(final GridException error)
+    {
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            completeNear(op, null, error);
+        }
+        final List<AdminOp> admins = new ArrayList<>(adminOps.values());
+        adminOps.clear();
+        for (final AdminOp op : admins)
+        {
+            op.callback.onFailure(error);
+        }
+    }
+
+    private void failOperationsOnCache(final CacheDescriptor cache)
+    {
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            if (op.cache.cacheId() == cache.cacheId())
+            {
+                completeNear(op, null, new CacheDestroyedException("cache '" + cache.name() +
+                    "' was destroyed while a " + op.type.name().toLowerCase() + " on it was in flight"));
+            }
+        }
+    }
+
+    private void changeState(final MemberState to, final String why)
+    {
+        final MemberState from = state;
+        state = to;
+        listener.onStateChange(from, to, why);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // State records.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private static final class NearOp
+    {
+        final long sequence;
+        final CacheDescriptor cache;
+        final OpType type;
+        final byte[] key;
+        final byte[] value;
+        final byte[] expected;
+        final int partition;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        final LongHashSet sizeAwaiting = new LongHashSet();
+        long sizeSum;
+        boolean parked;
+        MemberRecord target;
+        long sentVersion;
+        long nextResendNs;
+
+        NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
+            final byte[] value, final byte[] expected, final int partition, final long submittedNs,
+            final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.cache = cache;
+            this.type = type;
+            this.key = key;
+            this.value = value;
+            this.expected = expected;
+            this.partition = partition;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
+        }
+    }
+
+    private static final class AdminOp
+    {
+        final long sequence;
+        final int kind;
+        final String name;
+        final CacheDescriptor descriptor;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        long nextResendNs;
+
+        AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
+            final long submittedNs, final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.kind = kind;
+            this.name = name;
+            this.descriptor = descriptor;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
+        }
+    }
+
+    private record PendingAdmin(long origin, long sequence, long targetVersion)
+    {
+    }
+
+    private record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
+    {
+    }
+
+    private record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
+        long version)
+    {
+    }
+
+    private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
+        long[] gaps)
+    {
+        long applied()
+        {
+            long applied = lwm;
+            for (int i = 1; i < gaps.length; i += 2)
+            {
+                applied += gaps[i];
+            }
+            return applied;
+        }
+    }
+
+    private static final class ReportAssembly
+    {
+        final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
+        int lastIndex = -1;
+
+        boolean isComplete()
+        {
+            return lastIndex >= 0 && chunks.size() == lastIndex + 1;
+        }
+    }
+
+    private static final class CoordinatorExchange
+    {
+        final Topology topology;
+        final Long2ObjectHashMap<ReportAssembly> reports = new Long2ObjectHashMap<>();
+        final LongHashSet installed = new LongHashSet();
+        PartitionMap map;
+        List<byte[]> encodedMap = Collections.emptyList();
+        long nextResendNs;
+
+        CoordinatorExchange(final Topology topology)
+        {
+            this.topology = topology;
+        }
+
+        boolean isFinished()
+        {
+            if (map == null)
+            {
+                return false;
+            }
+            for (final MemberRecord member : topology.members())
+            {
+                if (!installed.contains(member.incarnation()))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

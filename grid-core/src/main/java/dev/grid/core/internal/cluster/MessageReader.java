@@ -1,0 +1,155 @@
+package dev.grid.core.internal.cluster;
+
+import org.agrona.DirectBuffer;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Reads the fields of one member-to-member message in order, checking every length against the message's bounds so
+ * that a truncated or corrupt message fails with {@link MalformedMessageException} instead of reading past its end.
+ * Multi-byte fields are little-endian (Agrona's default). Reusable: {@link #wrap} before each message. Not thread-safe.
+ */
+public final class MessageReader
+{
+    private DirectBuffer buffer;
+    private int position;
+    private int limit;
+
+    /**
+     * @param buffer holding the message.
+     * @param offset of the message.
+     * @param length of the message.
+     * @return this.
+     */
+    public MessageReader wrap(final DirectBuffer buffer, final int offset, final int length)
+    {
+        this.buffer = buffer;
+        this.position = offset;
+        this.limit = offset + length;
+        return this;
+    }
+
+    /**
+     * @return bytes left to read.
+     */
+    public int remaining()
+    {
+        return limit - position;
+    }
+
+    private void need(final int bytes, final String field)
+    {
+        if (bytes < 0 || limit - position < bytes)
+        {
+            throw new MalformedMessageException(
+                "message truncated: field '" + field + "' needs " + bytes + " bytes, " + (limit - position) + " left");
+        }
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the byte.
+     */
+    public byte readByte(final String field)
+    {
+        need(1, field);
+        return buffer.getByte(position++);
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the boolean (one byte, 0 or 1).
+     */
+    public boolean readBoolean(final String field)
+    {
+        final byte value = readByte(field);
+        if (value != 0 && value != 1)
+        {
+            throw new MalformedMessageException("field '" + field + "' is not a boolean: " + value);
+        }
+        return value == 1;
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the short as an unsigned value.
+     */
+    public int readUnsignedShort(final String field)
+    {
+        need(2, field);
+        final int value = buffer.getShort(position) & 0xFFFF;
+        position += 2;
+        return value;
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the int.
+     */
+    public int readInt(final String field)
+    {
+        need(4, field);
+        final int value = buffer.getInt(position);
+        position += 4;
+        return value;
+    }
+
+    /**
+     * @param field name for the error message.
+     * @param min   smallest valid value.
+     * @param max   largest valid value.
+     * @return the int, checked to lie in [min, max].
+     */
+    public int readInt(final String field, final int min, final int max)
+    {
+        final int value = readInt(field);
+        if (value < min || value > max)
+        {
+            throw new MalformedMessageException("field '" + field + "' = " + value + " outside [" + min + ", " +
+                max + "]");
+        }
+        return value;
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the long.
+     */
+    public long readLong(final String field)
+    {
+        need(8, field);
+        final long value = buffer.getLong(position);
+        position += 8;
+        return value;
+    }
+
+    /**
+     * Read a byte array written by {@link MessageWriter#writeBytes}: a length (-1 for null) then the bytes.
+     *
+     * @param field name for the error message.
+     * @return the bytes, or null.
+     */
+    public byte[] readBytes(final String field)
+    {
+        final int length = readInt(field + ".length");
+        if (length == -1)
+        {
+            return null;
+        }
+        need(length, field);
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(position, bytes);
+        position += length;
+        return bytes;
+    }
+
+    /**
+     * @param field name for the error message.
+     * @return the UTF-8 string, or null.
+     */
+    public String readString(final String field)
+    {
+        final byte[] bytes = readBytes(field);
+        return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
+    }
+}

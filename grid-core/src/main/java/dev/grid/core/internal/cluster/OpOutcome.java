@@ -1,0 +1,25 @@
+package dev.grid.core.internal.cluster;
+
+/**
+ * What a completed single-key operation returns: a flag (written, removed) and a value (the value read, the merged
+ * value), either of which may be unused by the operation type. Immutable.
+ *
+ * @param flag  the operation's boolean answer.
+ * @param value the operation's value answer, or null.
+ * @param count the operation's count answer (size).
+ */
+public record OpOutcome(boolean flag, byte[] value, long count)
+{
+    static final OpOutcome TRUE = new OpOutcome(true, null, 0);
+    static final OpOutcome FALSE = new OpOutcome(false, null, 0);
+
+    static OpOutcome of(final boolean flag)
+    {
+        return flag ? TRUE : FALSE;
+    }
+
+    static OpOutcome value(final byte[] value)
+    {
+        return new OpOutcome(value != null, value, 0);
+    }
+}

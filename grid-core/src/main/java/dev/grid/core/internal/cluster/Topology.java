@@ -1,0 +1,155 @@
+package dev.grid.core.internal.cluster;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * One version of the cluster's membership and cache set, as the coordinator publishes it. Every change of either (a
+ * member joins, leaves or fails; a cache is created or destroyed) produces a new version, and a partition map
+ * exchange for it. Members are listed oldest first; the first is the coordinator. Immutable.
+ *
+ * @param version     strictly increasing per change; 0 is never published.
+ * @param members     oldest first.
+ * @param caches      by ascending id.
+ * @param nextCacheId the id the next created cache gets.
+ */
+public record Topology(long version, List<MemberRecord> members, List<CacheDescriptor> caches, int nextCacheId)
+{
+    /** Canonical constructor: copies the lists. */
+    public Topology
+    {
+        members = List.copyOf(members);
+        caches = List.copyOf(caches);
+    }
+
+    /**
+     * @return the coordinator: the oldest member.
+     */
+    public MemberRecord coordinator()
+    {
+        return members.get(0);
+    }
+
+    /**
+     * @param incarnation of a member.
+     * @return its index in {@link #members()}, or -1.
+     */
+    public int indexOf(final long incarnation)
+    {
+        for (int i = 0; i < members.size(); i++)
+        {
+            if (members.get(i).incarnation() == incarnation)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * @param incarnation of a member.
+     * @return its record, or null.
+     */
+    public MemberRecord member(final long incarnation)
+    {
+        final int index = indexOf(incarnation);
+        return index < 0 ? null : members.get(index);
+    }
+
+    /**
+     * @param name of a cache.
+     * @return its descriptor, or null.
+     */
+    public CacheDescriptor cache(final String name)
+    {
+        for (final CacheDescriptor cache : caches)
+        {
+            if (cache.name().equals(name))
+            {
+                return cache;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @param cacheId of a cache.
+     * @return its descriptor, or null.
+     */
+    public CacheDescriptor cache(final int cacheId)
+    {
+        for (final CacheDescriptor cache : caches)
+        {
+            if (cache.cacheId() == cacheId)
+            {
+                return cache;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @param newMembers the members of the next version.
+     * @return the next version with those members and the same caches.
+     */
+    public Topology withMembers(final List<MemberRecord> newMembers)
+    {
+        return new Topology(version + 1, newMembers, caches, nextCacheId);
+    }
+
+    /**
+     * @param cache to add, without an id.
+     * @return the next version with the cache added under the next id.
+     */
+    public Topology withCache(final CacheDescriptor cache)
+    {
+        final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
+        newCaches.add(cache.withId(nextCacheId));
+        return new Topology(version + 1, members, newCaches, nextCacheId + 1);
+    }
+
+    /**
+     * @param cacheId to remove.
+     * @return the next version without that cache.
+     */
+    public Topology withoutCache(final int cacheId)
+    {
+        final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
+        newCaches.removeIf(c -> c.cacheId() == cacheId);
+        return new Topology(version + 1, members, newCaches, nextCacheId);
+    }
+
+    void encode(final MessageWriter writer)
+    {
+        writer.writeLong(version).writeInt(nextCacheId).writeInt(members.size());
+        for (final MemberRecord member : members)
+        {
+            member.encode(writer);
+        }
+        writer.writeInt(caches.size());
+        for (final CacheDescriptor cache : caches)
+        {
+            cache.encode(writer);
+        }
+    }
+
+    static Topology decode(final MessageReader reader)
+    {
+        final long version = reader.readLong("topology.version");
+        final int nextCacheId = reader.readInt("topology.nextCacheId");
+        final int memberCount = reader.readInt("topology.members", 1, 65_535);
+        final List<MemberRecord> members = new ArrayList<>(memberCount);
+        for (int i = 0; i < memberCount; i++)
+        {
+            members.add(MemberRecord.decode(reader));
+        }
+        final int cacheCount = reader.readInt("topology.caches", 0, 1 << 20);
+        final List<CacheDescriptor> caches = new ArrayList<>(cacheCount);
+        for (int i = 0; i < cacheCount; i++)
+        {
+            caches.add(CacheDescriptor.decode(reader));
+        }
+        return new Topology(version, Collections.unmodifiableList(members), caches, nextCacheId);
+    }
+}
