@@ -1997,6 +1997,20 @@ public final class MemberEngine
     private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
     {
         update.lastSentNs = nowNs;
+        // A backup that misses an earlier update of this key still receives its effect inside this update's value,
+        // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
+        List<PrimaryUpdate> predecessors = null;
+        for (final PrimaryUpdate other : lp.inFlight.values())
+        {
+            if (other.counter < update.counter && Arrays.equals(other.key, update.key))
+            {
+                if (predecessors == null)
+                {
+                    predecessors = new ArrayList<>(2);
+                }
+                predecessors.add(other);
+            }
+        }
         for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
         {
             final long backup = it.nextValue();
@@ -2010,6 +2024,15 @@ public final class MemberEngine
                 .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
                 .writeLong(update.opKey.sequence()).writeBoolean(update.outcome.flag())
                 .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
+            writer.writeInt(predecessors == null ? 0 : predecessors.size());
+            if (predecessors != null)
+            {
+                for (final PrimaryUpdate other : predecessors)
+                {
+                    writer.writeLong(other.opKey.originIncarnation()).writeLong(other.opKey.sequence())
+                        .writeBoolean(other.outcome.flag()).writeBytes(other.outcome.value());
+                }
+            }
             send(member, writer);
         }
     }
@@ -2138,6 +2161,15 @@ public final class MemberEngine
         final byte[] outcomeValue = reader.readBytes("outcomeValue");
         final byte[] key = reader.readBytes("key");
         final byte[] value = reader.readBytes("value");
+        final int predecessorCount = reader.readInt("predecessors", 0, 1 << 16);
+        final OpKey[] predecessorKeys = new OpKey[predecessorCount];
+        final OpOutcome[] predecessorOutcomes = new OpOutcome[predecessorCount];
+        for (int i = 0; i < predecessorCount; i++)
+        {
+            predecessorKeys[i] = new OpKey(reader.readLong("predecessor.origin"), reader.readLong("predecessor.seq"));
+            predecessorOutcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
+                reader.readBytes("predecessor.value"), 0);
+        }
         if (key == null || counter <= 0)
         {
             throw new MalformedMessageException("replicate without a key or with counter " + counter);
@@ -2172,6 +2204,10 @@ public final class MemberEngine
         final long position = appendWal(lp, counter, opKey, key, value);
         lp.store.apply(key, value, counter);
         lp.recent.put(opKey, new OpOutcome(flag, outcomeValue, 0));
+        for (int i = 0; i < predecessorCount; i++)
+        {
+            lp.recent.putIfAbsent(predecessorKeys[i], predecessorOutcomes[i]);
+        }
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version));
         processDurability();
     }

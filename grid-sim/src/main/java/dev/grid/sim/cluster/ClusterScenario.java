@@ -1,0 +1,793 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.VolatileWal;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.Simulation;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A whole cluster of real {@link MemberEngine}s in the simulator: members join, crash, leave and come back while
+ * clients put, remove, merge and read through random members, over a network that delays, reorders, loses and
+ * duplicates messages. After the faults stop, the cluster must settle, and then:
+ * <ul>
+ *     <li>every copy of every partition has the same LWM, HWM = LWM, no gaps and the same content hash;</li>
+ *     <li>every acknowledged write is readable: a key's final value is that of a write that no acknowledged write
+ *     invoked after it completed could have superseded, unless every copy of its partition was lost;</li>
+ *     <li>merges are applied at most once each, and every acknowledged merge is in the final value.</li>
+ * </ul>
+ * Single-threaded and deterministic per seed: a failure names its seed and replays exactly.
+ */
+public final class ClusterScenario
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final String CACHE = "sim-cache";
+    private static final String CONCAT = "concat";
+    /** {@code -Dgrid.sim.trace=true} prints membership and exchange events of a replayed seed. */
+    private static final boolean TRACE = Boolean.getBoolean("grid.sim.trace");
+
+    /** Knobs of one run. */
+    public static final class Options
+    {
+        int initialMembers = 3;
+        int maxMembers = 5;
+        int partitions = 32;
+        long chaosNs = TimeUnit.SECONDS.toNanos(12);
+        long settleNs = TimeUnit.SECONDS.toNanos(60);
+        long opIntervalNs = 3 * MS;
+        double lossProbability = 0.01;
+        double duplicateProbability = 0.01;
+        boolean nemesis = true;
+
+        /**
+         * @param nemesis whether members crash, leave and join during the run.
+         * @return this.
+         */
+        public Options nemesis(final boolean nemesis)
+        {
+            this.nemesis = nemesis;
+            return this;
+        }
+
+        /**
+         * @param chaosNs how long clients and faults run.
+         * @return this.
+         */
+        public Options chaosNs(final long chaosNs)
+        {
+            this.chaosNs = chaosNs;
+            return this;
+        }
+    }
+
+    /**
+     * What a run did.
+     *
+     * @param traceHash        of every event.
+     * @param acknowledged     operations that completed successfully.
+     * @param failed           operations that failed (timeout, node stopping, ...).
+     * @param crashes          members crashed.
+     * @param leaves           members that left cleanly.
+     * @param topologyVersion  at the end.
+     * @param lostPartitions   partitions whose every copy was lost.
+     * @param droppedCopies    copies dropped at exchanges for disagreeing.
+     * @param checkedKeys      keys whose final value was checked.
+     */
+    public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
+        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys)
+    {
+    }
+
+    private final Simulation sim;
+    private final Options options;
+    private final SimNetwork network;
+    private final RandomSource random;
+    private final MemberEngine[] members;
+    private final boolean[] everStarted;
+    private final Set<Integer> lostPartitions = new HashSet<>();
+    private int droppedCopies;
+    private int minimumMembers;
+    private int crashes;
+    private int leaves;
+    private long acknowledged;
+    private long failed;
+    private long nextToken = 1;
+    private int cacheId = -1;
+    private final Map<String, List<Write>> writesByKey = new TreeMap<>();
+    private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
+
+    private ClusterScenario(final long seed, final Options options)
+    {
+        this.sim = new Simulation(seed);
+        this.options = options;
+        this.network = new SimNetwork(sim, sim.fork(), options.maxMembers)
+            .latency(50_000, 2 * MS)
+            .faults(options.lossProbability, options.duplicateProbability);
+        this.random = sim.fork();
+        this.members = new MemberEngine[options.maxMembers];
+        this.everStarted = new boolean[options.maxMembers];
+        this.minimumMembers = options.initialMembers;
+    }
+
+    /**
+     * Run one seed.
+     *
+     * @param seed    of the run.
+     * @param options knobs.
+     * @return what happened.
+     * @throws dev.grid.sim.SimulationException naming the seed if a check fails.
+     */
+    public static Result run(final long seed, final Options options)
+    {
+        return new ClusterScenario(seed, options).run();
+    }
+
+    private Result run()
+    {
+        for (int i = 0; i < options.initialMembers; i++)
+        {
+            final int slot = i;
+            sim.schedule(random.nextLong(0, 300 * MS), "start m" + slot, () -> start(slot));
+        }
+        final boolean formed = sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), this::allSettledTogether);
+        if (!formed)
+        {
+            throw sim.fail("the initial cluster did not form: " + describe());
+        }
+        createCache();
+        final long chaosEndNs = sim.nowNs() + options.chaosNs;
+        scheduleClient(chaosEndNs);
+        if (options.nemesis)
+        {
+            scheduleNemesis(chaosEndNs);
+        }
+        sim.runUntil(chaosEndNs, null);
+        network.faults(0, 0);
+        // Members that were away come back, so the settled cluster has every kind of copy history.
+        for (int slot = 0; slot < members.length; slot++)
+        {
+            if (members[slot] == null && everStarted[slot])
+            {
+                start(slot);
+            }
+        }
+        minimumMembers = 1;
+        final boolean settled = sim.runUntil(sim.nowNs() + options.settleNs, this::allQuiescentTogether);
+        if (!settled)
+        {
+            throw sim.fail("the cluster did not settle after the faults stopped: " + describe());
+        }
+        checkCopies();
+        final int checked = checkHistory();
+        final MemberEngine any = liveMembers().get(0);
+        return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
+            lostPartitions.size(), droppedCopies, checked);
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Members.
+    // --------------------------------------------------------------------------------------------------------------
+
+    private void start(final int slot)
+    {
+        network.down(slot, false);
+        final MemberConfiguration config = new MemberConfiguration("m" + slot)
+            .port(10_000 + slot)
+            .heartbeatIntervalNs(100 * MS)
+            .failureDetectionTimeoutNs(1_000 * MS)
+            .joinTimeoutNs(20_000 * MS);
+        // Every address a member may have is a seed, as a static address list names every host.
+        for (int i = 0; i < options.maxMembers; i++)
+        {
+            config.addSeed(SimNetwork.address(i));
+        }
+        final MemberEngine[] self = new MemberEngine[1];
+        final EngineListener listener = new EngineListener()
+        {
+            @Override
+            public void onEvent(final String message)
+            {
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " m" + slot + " " + message);
+                }
+            }
+
+            @Override
+            public void onMapInstalled(final Topology topology)
+            {
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " m" + slot + " installed " + topology.version() + " " +
+                        topology.members());
+                }
+            }
+
+            @Override
+            public void onPartitionLost(final int cacheId, final int partition, final long version)
+            {
+                lostPartitions.add(partition);
+            }
+
+            @Override
+            public void onCopyDropped(final int cacheId, final int partition, final long incarnation,
+                final String why)
+            {
+                droppedCopies++;
+            }
+        };
+        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
+            new VolatileWal(), sim.fork(), name -> CONCAT.equals(name) ? ClusterScenario::concat : null, listener,
+            200 * MS, sim.nowNs());
+        self[0] = engine;
+        members[slot] = engine;
+        everStarted[slot] = true;
+        tick(slot, engine);
+    }
+
+    private final boolean[] wakeScheduled = new boolean[16];
+
+    private void wake(final int slot, final MemberEngine engine)
+    {
+        if (engine == null || members[slot] != engine || wakeScheduled[slot])
+        {
+            return;
+        }
+        wakeScheduled[slot] = true;
+        sim.schedule(0, "wake m" + slot, () ->
+        {
+            wakeScheduled[slot] = false;
+            if (members[slot] == engine)
+            {
+                engine.doWork(sim.nowNs());
+            }
+        });
+    }
+
+    private void tick(final int slot, final MemberEngine engine)
+    {
+        if (members[slot] != engine)
+        {
+            return;
+        }
+        engine.doWork(sim.nowNs());
+        if (engine.state() == MemberState.STOPPED || engine.state() == MemberState.FAILED)
+        {
+            if (engine.state() == MemberState.FAILED)
+            {
+                throw sim.fail("member m" + slot + " failed to join: " + engine.failure());
+            }
+            return;
+        }
+        sim.schedule(5 * MS, "tick m" + slot, () -> tick(slot, engine));
+    }
+
+    private void crash(final int slot)
+    {
+        crashes++;
+        members[slot] = null;
+        network.down(slot, true);
+    }
+
+    private void leave(final int slot)
+    {
+        leaves++;
+        final MemberEngine engine = members[slot];
+        engine.stop();
+        // Let the leave message go out before the endpoint disappears.
+        members[slot] = null;
+        sim.schedule(50 * MS, "down m" + slot, () ->
+        {
+            if (members[slot] == null)
+            {
+                network.down(slot, true);
+            }
+        });
+    }
+
+    private List<MemberEngine> liveMembers()
+    {
+        final List<MemberEngine> live = new ArrayList<>();
+        for (final MemberEngine member : members)
+        {
+            if (member != null)
+            {
+                live.add(member);
+            }
+        }
+        return live;
+    }
+
+    private List<Integer> liveSlots()
+    {
+        final List<Integer> live = new ArrayList<>();
+        for (int i = 0; i < members.length; i++)
+        {
+            if (members[i] != null)
+            {
+                live.add(i);
+            }
+        }
+        return live;
+    }
+
+    private boolean allSettledTogether()
+    {
+        final List<MemberEngine> live = liveMembers();
+        if (live.size() < minimumMembers)
+        {
+            return false;
+        }
+        final long version = live.get(0).topology() == null ? -1 : live.get(0).topology().version();
+        for (final MemberEngine member : live)
+        {
+            if (!member.isSettled() || member.topology().version() != version ||
+                member.topology().members().size() != live.size())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean allQuiescentTogether()
+    {
+        if (!allSettledTogether())
+        {
+            return false;
+        }
+        for (final MemberEngine member : liveMembers())
+        {
+            if (!member.isQuiescent())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private String describe()
+    {
+        final StringBuilder out = new StringBuilder();
+        for (int i = 0; i < members.length; i++)
+        {
+            final MemberEngine m = members[i];
+            out.append("\n  m").append(i).append(": ");
+            if (m == null)
+            {
+                out.append("down");
+                continue;
+            }
+            out.append(m.state()).append(" topology=")
+                .append(m.topology() == null ? "-" : m.topology().version() + " " + m.topology().members())
+                .append(" installed=").append(m.installedMap() == null ? "-" : m.installedMap().version())
+                .append(" pendingOps=").append(m.pendingOperations()).append(" quiescent=").append(m.isQuiescent());
+        }
+        return out.toString();
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Workload.
+    // --------------------------------------------------------------------------------------------------------------
+
+    private void createCache()
+    {
+        final MemberEngine creator = liveMembers().get(0);
+        final boolean[] done = new boolean[1];
+        final int backups = random.nextInt(2) + 1;
+        creator.createCache(new CacheDescriptor(0, CACHE, options.partitions, backups, "string", "string", null,
+            TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0), new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                done[0] = true;
+            }
+
+            public void onFailure(final GridException error)
+            {
+                throw new AssertionError("cache creation failed: " + error.getMessage());
+            }
+        });
+        if (!sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () -> done[0]))
+        {
+            throw sim.fail("cache creation did not complete: " + describe());
+        }
+        cacheId = creator.cache(CACHE).cacheId();
+        for (final MemberEngine member : liveMembers())
+        {
+            if (member.cache(CACHE) == null || !member.installedMap().hasCache(cacheId))
+            {
+                throw sim.fail("cache creation returned before every member installed the cache: " + describe());
+            }
+        }
+    }
+
+    private void scheduleClient(final long endNs)
+    {
+        sim.schedule(random.nextLong(options.opIntervalNs / 2, options.opIntervalNs * 2), "client", () ->
+        {
+            if (sim.nowNs() >= endNs)
+            {
+                return;
+            }
+            issueOperation();
+            scheduleClient(endNs);
+        });
+    }
+
+    private void issueOperation()
+    {
+        final List<MemberEngine> ready = new ArrayList<>();
+        for (final MemberEngine member : liveMembers())
+        {
+            if (member.isSettled() || member.state() == MemberState.ACTIVE && member.installedMap() != null)
+            {
+                ready.add(member);
+            }
+        }
+        if (ready.isEmpty())
+        {
+            return;
+        }
+        final MemberEngine member = ready.get(random.nextInt(ready.size()));
+        if (member.cache(CACHE) == null)
+        {
+            return;
+        }
+        final int dice = random.nextInt(100);
+        final long timeoutNs = TimeUnit.SECONDS.toNanos(5);
+        if (dice < 25)
+        {
+            final String key = "k" + random.nextInt(24);
+            final String value = "v" + nextToken++;
+            final Write write = new Write(true, value, sim.nowNs());
+            writesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
+            member.submit(cacheId, OpType.PUT, bytes(key), bytes(value), null, timeoutNs, callback(outcome ->
+                write.completedNs = sim.nowNs(), () -> { }));
+        }
+        else if (dice < 35)
+        {
+            final String key = "k" + random.nextInt(24);
+            final Write write = new Write(false, null, sim.nowNs());
+            writesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
+            member.submit(cacheId, OpType.REMOVE, bytes(key), null, null, timeoutNs, callback(outcome ->
+            {
+                write.completedNs = sim.nowNs();
+                write.effective = outcome.flag();
+            }, () -> { }));
+        }
+        else if (dice < 55)
+        {
+            final String key = "m" + random.nextInt(8);
+            final Merge merge = new Merge("t" + nextToken++);
+            mergesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(merge);
+            member.submit(cacheId, OpType.MERGE, bytes(key), bytes(merge.token + ";"), null, timeoutNs,
+                callback(outcome ->
+                {
+                    merge.acknowledged = true;
+                    final String merged = outcome.value() == null ? "" :
+                        new String(outcome.value(), StandardCharsets.UTF_8);
+                    if (!merged.contains(merge.token + ";"))
+                    {
+                        throw new AssertionError("merge of " + merge.token + " on " + key +
+                            " answered a value without it: " + merged);
+                    }
+                }, () -> { }));
+        }
+        else if (dice < 60)
+        {
+            final String key = "c" + random.nextInt(4);
+            final String value = "v" + nextToken++;
+            final OpType type = switch (random.nextInt(3))
+            {
+                case 0 -> OpType.PUT_IF_ABSENT;
+                case 1 -> OpType.REPLACE;
+                default -> OpType.REMOVE_IF_EQUALS;
+            };
+            member.submit(cacheId, type, bytes(key), type == OpType.REMOVE_IF_EQUALS ? null : bytes(value),
+                type == OpType.PUT_IF_ABSENT ? null : bytes("v" + (nextToken - 1 - random.nextInt(3))),
+                timeoutNs, callback(outcome -> { }, () -> { }));
+        }
+        else if (dice < 62)
+        {
+            member.submit(cacheId, OpType.SIZE, null, null, null, timeoutNs, callback(outcome ->
+            {
+                if (outcome.count() < 0)
+                {
+                    throw new AssertionError("negative size " + outcome.count());
+                }
+            }, () -> { }));
+        }
+        else
+        {
+            final String key = random.nextInt(2) == 0 ? "k" + random.nextInt(24) : "m" + random.nextInt(8);
+            member.submit(cacheId, OpType.GET, bytes(key), null, null, timeoutNs, callback(outcome -> { }, () -> { }));
+        }
+    }
+
+    private OpCallback callback(final java.util.function.Consumer<OpOutcome> onSuccess, final Runnable onFailure)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                acknowledged++;
+                onSuccess.accept(outcome);
+            }
+
+            public void onFailure(final GridException error)
+            {
+                failed++;
+                final ErrorCode code = error.errorCode();
+                if (code != ErrorCode.OPERATION_TIMEOUT && code != ErrorCode.NODE_STOPPING &&
+                    code != ErrorCode.MEMBER_REJOINING)
+                {
+                    throw new AssertionError("unexpected failure " + error.getMessage());
+                }
+                onFailure.run();
+            }
+        };
+    }
+
+    private void scheduleNemesis(final long endNs)
+    {
+        sim.schedule(random.nextLong(700 * MS, 2_500 * MS), "nemesis", () ->
+        {
+            if (sim.nowNs() >= endNs)
+            {
+                return;
+            }
+            final List<Integer> live = liveSlots();
+            final List<Integer> down = new ArrayList<>();
+            for (int i = 0; i < members.length; i++)
+            {
+                if (members[i] == null)
+                {
+                    down.add(i);
+                }
+            }
+            final int dice = random.nextInt(100);
+            if (dice < 35 && live.size() > 2)
+            {
+                crash(live.get(random.nextInt(live.size())));
+            }
+            else if (dice < 50 && live.size() > 2)
+            {
+                leave(live.get(random.nextInt(live.size())));
+            }
+            else if (!down.isEmpty())
+            {
+                final int slot = down.get(random.nextInt(down.size()));
+                start(slot);
+            }
+            scheduleNemesis(endNs);
+        });
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Checks.
+    // --------------------------------------------------------------------------------------------------------------
+
+    private void checkCopies()
+    {
+        final MemberEngine reference = liveMembers().get(0);
+        final PartitionMap map = reference.installedMap();
+        for (int p = 0; p < options.partitions; p++)
+        {
+            final int[] owners = map.owners(cacheId, p);
+            if (owners.length == 0)
+            {
+                throw sim.fail("partition " + p + " has no owner");
+            }
+            MemberEngine.CopyView first = null;
+            for (final int owner : owners)
+            {
+                final long incarnation = map.topology().members().get(owner).incarnation();
+                final MemberEngine member = memberByIncarnation(incarnation);
+                final MemberEngine.CopyView copy = member == null ? null : member.copy(cacheId, p);
+                if (copy == null)
+                {
+                    throw sim.fail("owner " + map.topology().members().get(owner) + " of partition " + p +
+                        " holds no copy");
+                }
+                if (copy.hwm() != copy.lwm() || !copy.gaps().isEmpty())
+                {
+                    throw sim.fail("partition " + p + " on " + map.topology().members().get(owner) + " has HWM " +
+                        copy.hwm() + " LWM " + copy.lwm() + " gaps " + copy.gaps() + " after quiescence");
+                }
+                if (first == null)
+                {
+                    first = copy;
+                }
+                else if (first.lwm() != copy.lwm() || first.contentHash() != copy.contentHash() ||
+                    first.size() != copy.size())
+                {
+                    throw sim.fail("copies of partition " + p + " differ: " + first + " vs " + copy + " on " +
+                        map.topology().members().get(owner));
+                }
+            }
+        }
+    }
+
+    private MemberEngine memberByIncarnation(final long incarnation)
+    {
+        for (final MemberEngine member : liveMembers())
+        {
+            if (member.incarnation() == incarnation)
+            {
+                return member;
+            }
+        }
+        return null;
+    }
+
+    private String readFinal(final String key)
+    {
+        final MemberEngine reference = liveMembers().get(0);
+        final int partition = KeyPartitioner.partition(bytes(key), options.partitions);
+        final long primary = reference.installedMap().primary(cacheId, partition).incarnation();
+        final byte[] value = memberByIncarnation(primary).readLocal(cacheId, bytes(key));
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
+    }
+
+    private boolean everLost(final String key)
+    {
+        return lostPartitions.contains(KeyPartitioner.partition(bytes(key), options.partitions));
+    }
+
+    private int checkHistory()
+    {
+        int checked = 0;
+        for (final Map.Entry<String, List<Write>> e : writesByKey.entrySet())
+        {
+            final String key = e.getKey();
+            if (everLost(key))
+            {
+                continue;
+            }
+            checked++;
+            final String finalValue = readFinal(key);
+            final List<Write> writes = e.getValue();
+            long latestAckedInvokeNs = -1;
+            for (final Write w : writes)
+            {
+                if (w.completedNs != Long.MAX_VALUE && w.isEffective())
+                {
+                    latestAckedInvokeNs = Math.max(latestAckedInvokeNs, w.invokedNs);
+                }
+            }
+            boolean justified = finalValue == null && latestAckedInvokeNs < 0;
+            for (final Write w : writes)
+            {
+                final boolean matches = w.put ? w.value.equals(finalValue) : finalValue == null && w.isEffective();
+                if (matches && w.completedNs >= latestAckedInvokeNs)
+                {
+                    justified = true;
+                }
+            }
+            if (!justified)
+            {
+                throw sim.fail("key " + key + " ends as " + finalValue + ", which no write justifies; writes: " +
+                    writes);
+            }
+        }
+        for (final Map.Entry<String, List<Merge>> e : mergesByKey.entrySet())
+        {
+            final String key = e.getKey();
+            if (everLost(key))
+            {
+                continue;
+            }
+            checked++;
+            final String finalValue = readFinal(key);
+            final Map<String, Integer> seen = new HashMap<>();
+            if (finalValue != null)
+            {
+                for (final String token : finalValue.split(";"))
+                {
+                    if (!token.isEmpty())
+                    {
+                        seen.merge(token, 1, Integer::sum);
+                    }
+                }
+            }
+            final Set<String> known = new HashSet<>();
+            for (final Merge merge : e.getValue())
+            {
+                known.add(merge.token);
+                if (merge.acknowledged && !seen.containsKey(merge.token))
+                {
+                    throw sim.fail("acknowledged merge " + merge.token + " of key " + key + " is missing from " +
+                        finalValue);
+                }
+            }
+            for (final Map.Entry<String, Integer> s : seen.entrySet())
+            {
+                if (s.getValue() > 1 || !known.contains(s.getKey()))
+                {
+                    throw sim.fail("merge token " + s.getKey() + " of key " + key + " appears " + s.getValue() +
+                        " times in " + finalValue);
+                }
+            }
+        }
+        return checked;
+    }
+
+    private static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
+    {
+        if (current == null)
+        {
+            return operand;
+        }
+        final byte[] merged = new byte[current.length + operand.length];
+        System.arraycopy(current, 0, merged, 0, current.length);
+        System.arraycopy(operand, 0, merged, current.length, operand.length);
+        return merged;
+    }
+
+    private static byte[] bytes(final String value)
+    {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static final class Write
+    {
+        final boolean put;
+        final String value;
+        final long invokedNs;
+        long completedNs = Long.MAX_VALUE;
+        boolean effective = true;
+
+        Write(final boolean put, final String value, final long invokedNs)
+        {
+            this.put = put;
+            this.value = value;
+            this.invokedNs = invokedNs;
+        }
+
+        boolean isEffective()
+        {
+            return put || effective;
+        }
+
+        @Override
+        public String toString()
+        {
+            return (put ? "put " + value : "remove") + " [" + invokedNs + ", " +
+                (completedNs == Long.MAX_VALUE ? "?" : completedNs) + "]" + (put || effective ? "" : " no-op");
+        }
+    }
+
+    private static final class Merge
+    {
+        final String token;
+        boolean acknowledged;
+
+        Merge(final String token)
+        {
+            this.token = token;
+        }
+    }
+}

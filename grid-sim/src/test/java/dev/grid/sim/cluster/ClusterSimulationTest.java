@@ -1,0 +1,73 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Whole clusters of real member engines under crashes, leaves, joins and a lossy network, one seed per run. The
+ * normal suite runs 200 seeds; {@code -Psoak -Dgrid.sim.seeds=10000} runs many more, and
+ * {@code -Dgrid.sim.seed=0x...} replays one.
+ */
+class ClusterSimulationTest
+{
+    @Test
+    void theSameSeedReplaysExactly()
+    {
+        final ClusterScenario.Result first = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
+        final ClusterScenario.Result second = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
+        assertEquals(first, second);
+        assertNotEquals(first.traceHash(), ClusterScenario.run(0x5eedL + 1, new ClusterScenario.Options()).traceHash());
+    }
+
+    @Test
+    void withoutFaultsEveryOperationSucceedsAndNothingIsLost()
+    {
+        final ClusterScenario.Result result = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false));
+        assertEquals(0, result.failed(), result.toString());
+        assertEquals(0, result.lostPartitions(), result.toString());
+        assertEquals(0, result.droppedCopies(), result.toString());
+        assertTrue(result.acknowledged() > 1000, result.toString());
+    }
+
+    @Test
+    void seededRunsWithCrashesLeavesAndJoinsKeepEveryAcknowledgedWrite()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200));
+    }
+
+    @Test
+    @Tag("soak")
+    void manySeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000));
+    }
+
+    private static void runSeeds(final int count)
+    {
+        final Long only = Simulation.seedFromSystemProperty();
+        long acknowledged = 0;
+        long crashes = 0;
+        long leaves = 0;
+        long lost = 0;
+        long checked = 0;
+        for (int i = 0; i < (only != null ? 1 : count); i++)
+        {
+            final long seed = only != null ? only : 0xC1A55L * 7919 + i;
+            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options());
+            acknowledged += result.acknowledged();
+            crashes += result.crashes();
+            leaves += result.leaves();
+            lost += result.lostPartitions();
+            checked += result.checkedKeys();
+        }
+        assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
+        assertTrue(checked > 0, "no key was checked");
+        System.out.printf("cluster seeds: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
+            "%d keys checked%n", acknowledged, crashes, leaves, lost, checked);
+    }
+}
