@@ -12,6 +12,35 @@ import java.util.Collection;
 public interface Grid extends AutoCloseable
 {
     /**
+     * Start a cluster member in this process and join (or, as a seed that finds no cluster, start) the cluster.
+     * Returns once the member is in the cluster and has installed its partition map. The implementation comes from
+     * the {@code grid-node} module, found through {@link java.util.ServiceLoader} as a
+     * {@link dev.grid.core.spi.GridFactory}.
+     *
+     * @param configuration of the member.
+     * @return the running member.
+     * @throws InvalidConfigurationException naming the invalid field.
+     * @throws JoinFailedException           if no seed answered within the join timeout, or the cluster refused.
+     * @throws IllegalStateException         if no {@code grid-node} is on the class path.
+     */
+    static Grid start(final MemberConfiguration configuration)
+    {
+        for (final dev.grid.core.spi.GridFactory factory : java.util.ServiceLoader.load(
+            dev.grid.core.spi.GridFactory.class))
+        {
+            return factory.start(configuration);
+        }
+        throw new IllegalStateException("no Grid implementation on the class path: add the grid-node module");
+    }
+
+    /**
+     * This member's operation metrics since start.
+     *
+     * @return a snapshot.
+     */
+    MemberMetrics metrics();
+
+    /**
      * Create a cache, or return the existing one if its configuration is equal. Returns only when every partition has
      * an owning primary ready to serve.
      *

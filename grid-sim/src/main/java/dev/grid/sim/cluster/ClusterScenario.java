@@ -239,7 +239,7 @@ public final class ClusterScenario
             }
         };
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
-            new VolatileWal(), sim.fork(), name -> CONCAT.equals(name) ? ClusterScenario::concat : null, listener,
+            new VolatileWal(), sim.fork(), cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, listener,
             200 * MS, sim.nowNs());
         self[0] = engine;
         members[slot] = engine;

@@ -102,7 +102,7 @@ public final class MemberEngine
     private final Transport transport;
     private final Wal wal;
     private final RandomSource random;
-    private final Function<String, BytesMergeOperator> mergeOperators;
+    private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
     private final EngineListener listener;
     private final long retryIntervalNs;
     private final long bootstrapDelayNs;
@@ -160,7 +160,7 @@ public final class MemberEngine
      * @param transport       to other members; its local address is this member's address.
      * @param wal             this member's WAL.
      * @param random          seeded randomness (incarnations).
-     * @param mergeOperators  resolves a cache's merge operator name; returns null if unknown.
+     * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
      * @param listener        receives metrics and events.
      * @param retryIntervalNs between resends of unanswered requests, reports and maps.
      * @param nowNs           the current time.
@@ -170,7 +170,7 @@ public final class MemberEngine
         final Transport transport,
         final Wal wal,
         final RandomSource random,
-        final Function<String, BytesMergeOperator> mergeOperators,
+        final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
         final EngineListener listener,
         final long retryIntervalNs,
         final long nowNs)
@@ -1920,7 +1920,7 @@ public final class MemberEngine
             case MERGE ->
             {
                 final BytesMergeOperator operator = cache.mergeOperator() == null ? null :
-                    mergeOperators.apply(cache.mergeOperator());
+                    mergeOperators.apply(cache);
                 if (operator == null)
                 {
                     answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?

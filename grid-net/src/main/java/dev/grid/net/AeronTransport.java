@@ -1,0 +1,251 @@
+package dev.grid.net;
+
+import dev.grid.core.spi.Transport;
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.aeron.logbuffer.Header;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Object2IntHashMap;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Member-to-member transport on Aeron UDP, with an embedded media driver in INVOKER mode: the owner's duty cycle runs
+ * the driver and the client conductor through {@link #doWork()}, so a member costs one thread and idles cheaply
+ * (research/stack.md). Each member subscribes on its own {@code host:port}; a publication to a peer is added on first
+ * use. Every frame starts with the sender's address, so the receiver knows whom to answer without trusting Aeron
+ * sessions (a restarted peer may reuse one).
+ * <p>
+ * Aeron loses nothing on loopback in steady state, but it does not report a dead peer promptly (a publication keeps
+ * accepting until its connection times out), nor a restarted peer that joins mid-stream: the member protocol carries
+ * its own incarnations, sequences and retries, and treats a send as a hope.
+ * <p>
+ * <b>Threading:</b> not thread-safe; created by one thread and then used only by the member's agent thread.
+ * {@link #close()} shuts down in the order Aeron requires and deletes the driver directory.
+ */
+public final class AeronTransport implements Transport, AutoCloseable
+{
+    /** The stream every member listens on. */
+    public static final int STREAM_ID = 1001;
+    /** Term length of publications: 1 MiB allows 128 KiB messages and absorbs bursts. */
+    public static final int TERM_LENGTH = 1 << 20;
+
+    private static final int MAX_ADDRESS_LENGTH = 255;
+
+    private final String localAddress;
+    private final byte[] frameHeader;
+    private final UnsafeBuffer frameHeaderBuffer;
+    private final MediaDriver driver;
+    private final Aeron aeron;
+    private final AgentInvoker driverInvoker;
+    private final AgentInvoker clientInvoker;
+    private final Subscription subscription;
+    private final FragmentAssembler assembler;
+    private final Object2IntHashMap<String> endpointByAddress = new Object2IntHashMap<>(-1);
+    private final List<String> addresses = new ArrayList<>();
+    private final List<ExclusivePublication> publications = new ArrayList<>();
+    private final String directory;
+    private MessageHandler handler;
+    private boolean closed;
+
+    private AeronTransport(final String bindAddress, final int port, final String directory)
+    {
+        this.localAddress = bindAddress + ":" + port;
+        final byte[] address = localAddress.getBytes(StandardCharsets.US_ASCII);
+        if (address.length > MAX_ADDRESS_LENGTH)
+        {
+            throw new IllegalArgumentException("address too long: " + localAddress);
+        }
+        this.frameHeader = new byte[1 + address.length];
+        frameHeader[0] = (byte)address.length;
+        System.arraycopy(address, 0, frameHeader, 1, address.length);
+        this.frameHeaderBuffer = new UnsafeBuffer(frameHeader);
+        this.directory = directory;
+
+        MediaDriver startedDriver = null;
+        Aeron startedAeron = null;
+        try
+        {
+            startedDriver = MediaDriver.launch(new MediaDriver.Context()
+                .aeronDirectoryName(directory)
+                .threadingMode(ThreadingMode.INVOKER)
+                .asyncExecutorEnabled(false)
+                .dirDeleteOnStart(true)
+                .dirDeleteOnShutdown(true)
+                .termBufferSparseFile(true)
+                .publicationTermBufferLength(TERM_LENGTH)
+                .ipcTermBufferLength(64 << 10)
+                .counterValuesBufferLength(1 << 20)
+                .performStorageChecks(false)
+                .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
+                .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(3))
+                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(3))
+                .errorHandler(Throwable::printStackTrace));
+            startedAeron = Aeron.connect(new Aeron.Context()
+                .aeronDirectoryName(directory)
+                .useConductorAgentInvoker(true)
+                .driverAgentInvoker(startedDriver.sharedAgentInvoker())
+                .errorHandler(Throwable::printStackTrace));
+            this.driver = startedDriver;
+            this.aeron = startedAeron;
+            this.driverInvoker = startedDriver.sharedAgentInvoker();
+            this.clientInvoker = startedAeron.conductorAgentInvoker();
+            this.subscription = startedAeron.addSubscription("aeron:udp?endpoint=" + localAddress, STREAM_ID);
+        }
+        catch (final RuntimeException ex)
+        {
+            // A driver whose client failed to connect would keep the JVM alive: close both (research/stack.md).
+            CloseHelper.quietCloseAll(startedAeron, startedDriver);
+            throw ex;
+        }
+        this.assembler = new FragmentAssembler(this::onFragment);
+    }
+
+    /**
+     * Start a media driver and listen on {@code bindAddress:port}.
+     *
+     * @param bindAddress to listen on, e.g. 127.0.0.1.
+     * @param port        UDP port.
+     * @param name        distinguishes the driver directory (the member id).
+     * @return the transport.
+     */
+    public static AeronTransport launch(final String bindAddress, final int port, final String name)
+    {
+        final File shm = new File("/dev/shm");
+        final String base = shm.isDirectory() && shm.canWrite() ? shm.getPath() :
+            System.getProperty("java.io.tmpdir");
+        final String directory = base + File.separator + "grid-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + "-" +
+            ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+        return new AeronTransport(bindAddress, port, directory);
+    }
+
+    /**
+     * @return the driver directory (deleted on close).
+     */
+    public String directory()
+    {
+        return directory;
+    }
+
+    /**
+     * Run the embedded driver and client conductor once; call from the owner's duty cycle.
+     *
+     * @return work done.
+     */
+    public int doWork()
+    {
+        return closed ? 0 : driverInvoker.invoke() + clientInvoker.invoke();
+    }
+
+    public int localEndpoint()
+    {
+        return endpointOf(localAddress);
+    }
+
+    public String localAddress()
+    {
+        return localAddress;
+    }
+
+    public int endpointOf(final String address)
+    {
+        final int known = endpointByAddress.getValue(address);
+        if (known != -1)
+        {
+            return known;
+        }
+        final int endpoint = addresses.size();
+        addresses.add(address);
+        publications.add(null);
+        endpointByAddress.put(address, endpoint);
+        return endpoint;
+    }
+
+    public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (closed || destination < 0 || destination >= addresses.size())
+        {
+            return NOT_CONNECTED;
+        }
+        ExclusivePublication publication = publications.get(destination);
+        if (publication == null || publication.isClosed())
+        {
+            publication = aeron.addExclusivePublication("aeron:udp?endpoint=" + addresses.get(destination) +
+                "|term-length=" + TERM_LENGTH, STREAM_ID);
+            publications.set(destination, publication);
+        }
+        final long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
+        if (result > 0)
+        {
+            return OK;
+        }
+        if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
+        {
+            return BACK_PRESSURED;
+        }
+        if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+        {
+            CloseHelper.quietClose(publication);
+            publications.set(destination, null);
+        }
+        return NOT_CONNECTED;
+    }
+
+    public int poll(final MessageHandler handler, final int messageLimit)
+    {
+        if (closed)
+        {
+            return 0;
+        }
+        this.handler = handler;
+        return subscription.poll(assembler, messageLimit);
+    }
+
+    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (length < 1)
+        {
+            return;
+        }
+        final int addressLength = buffer.getByte(offset) & 0xFF;
+        if (addressLength == 0 || 1 + addressLength > length)
+        {
+            return;
+        }
+        final String source = buffer.getStringWithoutLengthAscii(offset + 1, addressLength);
+        handler.onMessage(endpointOf(source), buffer, offset + 1 + addressLength, length - 1 - addressLength);
+    }
+
+    public int maxMessageLength()
+    {
+        return TERM_LENGTH / 8 - 1 - MAX_ADDRESS_LENGTH;
+    }
+
+    /**
+     * Close publications and the subscription, then the client, then the driver (which deletes its directory).
+     */
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        CloseHelper.quietCloseAll(publications);
+        CloseHelper.quietClose(subscription);
+        CloseHelper.quietClose(aeron);
+        CloseHelper.quietClose(driver);
+    }
+}

@@ -1,0 +1,504 @@
+package dev.grid.node;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.Codec;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.Grid;
+import dev.grid.core.GridException;
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.MergeOperator;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.internal.cluster.BytesMergeOperator;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.spi.GridFactory;
+import dev.grid.core.spi.SeededRandomSource;
+import dev.grid.core.spi.VolatileWal;
+import dev.grid.net.AeronTransport;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A cluster member embedded in the application's process: the composition of a {@link MemberEngine} with an Aeron
+ * transport, a WAL (volatile until persistence lands) and one agent thread that runs them.
+ * <p>
+ * <b>Threading:</b> every method may be called from any thread. Calls become commands in the agent's inbox and
+ * futures completed by the agent; the engine's state is touched only by the agent thread. Blocking methods wait on
+ * those futures; futures returned to users complete on {@link ForkJoinPool#commonPool()}, never on the agent thread,
+ * so user callbacks cannot stall the member.
+ */
+public final class GridMember implements Grid
+{
+    /** Providing {@link Grid#start(MemberConfiguration)}. */
+    public static final class Factory implements GridFactory
+    {
+        public Grid start(final MemberConfiguration configuration)
+        {
+            return GridMember.start(configuration);
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(GridMember.class);
+    private static final long FLUSH_CYCLES_AFTER_STOP = 64;
+
+    private final MemberConfiguration config;
+    private final AeronTransport transport;
+    private final MemberEngine engine;
+    private final Metrics metrics = new Metrics();
+    private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
+    private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
+    private final Executor userExecutor = ForkJoinPool.commonPool();
+    private final CompletableFuture<Void> joined = new CompletableFuture<>();
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    private final AgentRunner runner;
+    private volatile Topology topology;
+    private volatile boolean closing;
+    private long cyclesAfterStop = -1;
+
+    private GridMember(final MemberConfiguration config)
+    {
+        this.config = config;
+        this.mergeOperators.putAll(config.mergeOperators());
+        this.transport = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
+        try
+        {
+            this.engine = new MemberEngine(config, transport, new VolatileWal(),
+                new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator,
+                new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, System.nanoTime());
+        }
+        catch (final RuntimeException ex)
+        {
+            transport.close();
+            throw ex;
+        }
+        this.runner = new AgentRunner(new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1),
+            TimeUnit.MILLISECONDS.toNanos(1)), ex -> LOG.error("member {} agent error", config.memberId(), ex), null,
+            new MemberAgent());
+    }
+
+    /**
+     * Start a member and wait until it joined the cluster and installed its partition map.
+     *
+     * @param configuration of the member.
+     * @return the running member.
+     * @throws dev.grid.core.JoinFailedException if it could not join; nothing is left running.
+     */
+    public static GridMember start(final MemberConfiguration configuration)
+    {
+        configuration.conclude();
+        final GridMember member = new GridMember(configuration);
+        AgentRunner.startOnThread(member.runner, r -> new Thread(r, "grid-member-" + configuration.memberId()));
+        try
+        {
+            member.joined.get(configuration.joinTimeoutNs() + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS);
+            return member;
+        }
+        catch (final ExecutionException ex)
+        {
+            member.close();
+            throw ex.getCause() instanceof GridException ? (GridException)ex.getCause() :
+                new GridException(ErrorCode.JOIN_FAILED, "member " + configuration.memberId() + " failed to start: " +
+                    ex.getCause(), ex.getCause());
+        }
+        catch (final TimeoutException | InterruptedException ex)
+        {
+            member.close();
+            throw new GridException(ErrorCode.JOIN_FAILED, "member " + configuration.memberId() +
+                " did not join within the join timeout", ex);
+        }
+    }
+
+    /**
+     * @return this member's configuration.
+     */
+    public MemberConfiguration configuration()
+    {
+        return config;
+    }
+
+    /**
+     * @return the Aeron driver directory of this member (removed on close).
+     */
+    public String driverDirectory()
+    {
+        return transport.directory();
+    }
+
+    /**
+     * @return the topology this member installed last.
+     */
+    public Topology topology()
+    {
+        return topology;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Grid.
+    // ------------------------------------------------------------------------------------------------------------
+
+    public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
+    {
+        configuration.conclude();
+        if (configuration.mergeOperator() != null)
+        {
+            mergeOperators.put(configuration.mergeOperatorName(), configuration.mergeOperator());
+        }
+        final CacheDescriptor descriptor = CacheDescriptor.of(configuration, 0, 0);
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.createCache(descriptor, new FutureCallback(future)), future);
+        await(future);
+        final CacheDescriptor created = findCache(configuration.name());
+        if (created == null)
+        {
+            throw new CacheNotFoundException("cache '" + configuration.name() + "' was destroyed right after creation");
+        }
+        return new MemberCache<>(this, created, configuration);
+    }
+
+    public <K, V> Cache<K, V> cache(final String name)
+    {
+        final CacheDescriptor descriptor = findCache(name);
+        if (descriptor == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + name + "'");
+        }
+        @SuppressWarnings("unchecked")
+        final Codec<K> keyCodec = (Codec<K>)codec(descriptor.keyCodec(), descriptor.name());
+        @SuppressWarnings("unchecked")
+        final Codec<V> valueCodec = (Codec<V>)codec(descriptor.valueCodec(), descriptor.name());
+        final CacheConfiguration<K, V> configuration = new CacheConfiguration<>(name, keyCodec, valueCodec)
+            .partitions(descriptor.partitions())
+            .backups(descriptor.backups())
+            .backupFilterAttribute(descriptor.backupFilterAttribute())
+            .operationTimeoutNs(descriptor.operationTimeoutNs());
+        if (descriptor.mergeOperator() != null && mergeOperators.containsKey(descriptor.mergeOperator()))
+        {
+            @SuppressWarnings("unchecked")
+            final MergeOperator<K, V> operator = (MergeOperator<K, V>)mergeOperators.get(descriptor.mergeOperator());
+            configuration.mergeOperator(descriptor.mergeOperator(), operator);
+        }
+        return new MemberCache<>(this, descriptor, configuration.conclude());
+    }
+
+    public void destroyCache(final String name)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.destroyCache(name, new FutureCallback(future)), future);
+        await(future);
+    }
+
+    public Collection<String> caches()
+    {
+        final Topology current = topology;
+        final List<String> names = new ArrayList<>();
+        if (current != null)
+        {
+            for (final CacheDescriptor cache : current.caches())
+            {
+                names.add(cache.name());
+            }
+        }
+        return names;
+    }
+
+    public MemberMetrics metrics()
+    {
+        final Topology current = topology;
+        return metrics.snapshot(current == null ? 0 : current.version(), current == null ? 0 :
+            current.members().size());
+    }
+
+    /**
+     * Stop the member: in-flight operations fail with {@link ErrorCode#NODE_STOPPING}, the cluster is told, and the
+     * agent, transport and media driver shut down (the driver directory is deleted). Idempotent.
+     */
+    public void close()
+    {
+        if (closing)
+        {
+            awaitStopped();
+            return;
+        }
+        closing = true;
+        while (!commands.offer(this::stopEngine))
+        {
+            Thread.onSpinWait();
+        }
+        awaitStopped();
+    }
+
+    private void awaitStopped()
+    {
+        try
+        {
+            stopped.get(10, TimeUnit.SECONDS);
+        }
+        catch (final Exception ex)
+        {
+            LOG.warn("member {} did not stop cleanly within 10 s: {}", config.memberId(), ex.toString());
+        }
+        runner.close();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Operations, for MemberCache.
+    // ------------------------------------------------------------------------------------------------------------
+
+    CompletableFuture<OpOutcome> submit(final int cacheId, final OpType type, final byte[] key, final byte[] value,
+        final byte[] expected, final long timeoutNs)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, new FutureCallback(future)),
+            future);
+        return future;
+    }
+
+    /**
+     * @param future completed on the agent thread.
+     * @param <T>    result type.
+     * @return a future completed on the user executor.
+     */
+    <T> CompletableFuture<T> toUser(final CompletableFuture<T> future)
+    {
+        return future.whenCompleteAsync((v, e) -> { }, userExecutor);
+    }
+
+    static <T> T await(final CompletableFuture<T> future)
+    {
+        try
+        {
+            return future.join();
+        }
+        catch (final CompletionException ex)
+        {
+            if (ex.getCause() instanceof RuntimeException)
+            {
+                throw (RuntimeException)ex.getCause();
+            }
+            throw ex;
+        }
+    }
+
+    private void execute(final Runnable command, final CompletableFuture<?> future)
+    {
+        if (closing)
+        {
+            future.completeExceptionally(new NodeStoppingException("member " + config.memberId() + " is stopping"));
+            return;
+        }
+        while (!commands.offer(command))
+        {
+            if (closing)
+            {
+                future.completeExceptionally(new NodeStoppingException("member " + config.memberId() +
+                    " is stopping"));
+                return;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private CacheDescriptor findCache(final String name)
+    {
+        final Topology current = topology;
+        return current == null ? null : current.cache(name);
+    }
+
+    private Codec<?> codec(final String name, final String cache)
+    {
+        final Codec<?> registered = config.codecs().get(name);
+        if (registered != null)
+        {
+            return registered;
+        }
+        try
+        {
+            return Codecs.byName(name);
+        }
+        catch (final InvalidConfigurationException ex)
+        {
+            throw new InvalidConfigurationException("cache '" + cache + "' uses codec '" + name +
+                "', which is neither built in nor registered on member " + config.memberId());
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private BytesMergeOperator resolveMergeOperator(final CacheDescriptor cache)
+    {
+        final MergeOperator operator = mergeOperators.get(cache.mergeOperator());
+        if (operator == null)
+        {
+            return null;
+        }
+        final Codec keyCodec = codec(cache.keyCodec(), cache.name());
+        final Codec valueCodec = codec(cache.valueCodec(), cache.name());
+        return (key, current, operand) ->
+        {
+            final Object merged = operator.merge(keyCodec.decode(key),
+                current == null ? null : valueCodec.decode(current), List.of(valueCodec.decode(operand)));
+            return merged == null ? null : valueCodec.encode(merged);
+        };
+    }
+
+    private void stopEngine()
+    {
+        engine.stop();
+        cyclesAfterStop = 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // The agent.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private final class MemberAgent implements Agent
+    {
+        private boolean joinReported;
+
+        public int doWork()
+        {
+            int work = transport.doWork();
+            work += commands.drain(Runnable::run, 4096);
+            work += engine.doWork(System.nanoTime());
+            if (!joinReported)
+            {
+                if (engine.isSettled())
+                {
+                    joinReported = true;
+                    joined.complete(null);
+                }
+                else if (engine.state() == MemberState.FAILED || engine.state() == MemberState.STOPPED)
+                {
+                    joinReported = true;
+                    joined.completeExceptionally(engine.failure() != null ? engine.failure() :
+                        new NodeStoppingException("member " + config.memberId() + " stopped before joining"));
+                }
+            }
+            if (cyclesAfterStop >= 0)
+            {
+                // Keep the driver running briefly so the leave announcement leaves the process.
+                if (++cyclesAfterStop > FLUSH_CYCLES_AFTER_STOP)
+                {
+                    stopped.complete(null);
+                }
+                return 1;
+            }
+            return work;
+        }
+
+        public void onClose()
+        {
+            if (engine.state() != MemberState.STOPPED && engine.state() != MemberState.FAILED)
+            {
+                engine.stop();
+            }
+            Runnable command;
+            while ((command = commands.poll()) != null)
+            {
+                command.run();
+            }
+            transport.close();
+            stopped.complete(null);
+        }
+
+        public String roleName()
+        {
+            return "grid-member-" + config.memberId();
+        }
+    }
+
+    private final class Listener implements EngineListener
+    {
+        public void onOperationComplete(final OpType type, final long latencyNs, final int errorCode)
+        {
+            metrics.record(type, latencyNs, errorCode);
+        }
+
+        public void onRemap()
+        {
+            metrics.remap();
+        }
+
+        public void onStateChange(final MemberState from, final MemberState to, final String why)
+        {
+            LOG.info("member {}: {} -> {} ({})", config.memberId(), from, to, why);
+        }
+
+        public void onMapInstalled(final Topology installed)
+        {
+            topology = installed;
+            LOG.info("member {} installed topology {} with {} member(s) and {} cache(s)", config.memberId(),
+                installed.version(), installed.members().size(), installed.caches().size());
+        }
+
+        public void onPartitionLost(final int cacheId, final int partition, final long version)
+        {
+            LOG.warn("cache id {} partition {} lost every copy at topology {}; it starts empty", cacheId, partition,
+                version);
+        }
+
+        public void onCopyDropped(final int cacheId, final int partition, final long incarnation, final String why)
+        {
+            LOG.warn("cache id {} partition {}: copy on {} dropped: {}", cacheId, partition,
+                Long.toHexString(incarnation), why);
+        }
+
+        public void onMalformedMessage(final int source, final String why)
+        {
+            LOG.warn("member {} dropped a malformed message from endpoint {}: {}", config.memberId(), source, why);
+        }
+
+        public void onEvent(final String message)
+        {
+            LOG.info(message);
+        }
+    }
+
+    private static final class FutureCallback implements OpCallback
+    {
+        private final CompletableFuture<OpOutcome> future;
+
+        FutureCallback(final CompletableFuture<OpOutcome> future)
+        {
+            this.future = future;
+        }
+
+        public void onSuccess(final OpOutcome outcome)
+        {
+            future.complete(outcome);
+        }
+
+        public void onFailure(final GridException error)
+        {
+            future.completeExceptionally(error);
+        }
+    }
+}

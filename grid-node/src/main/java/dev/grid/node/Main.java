@@ -1,0 +1,164 @@
+package dev.grid.node;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.GridException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.cluster.Topology;
+import org.agrona.concurrent.ShutdownSignalBarrier;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * Runs one member as a process: {@code Main <config.properties> [--commands]}. It starts, prints
+ * {@code READY <driver directory>}, and runs until SIGINT/SIGTERM (or {@code quit}), then stops cleanly.
+ * <p>
+ * With {@code --commands} it also reads one command per line from standard input and answers one line on standard
+ * output, for scripts and multi-process tests (this is not a client protocol; the thin client is):
+ * <pre>
+ * create CACHE BACKUPS            -> OK
+ * put-range CACHE FROM TO         -> OK          (keys "kN", values "vN", strings)
+ * check-range CACHE FROM TO       -> CHECKED n MISSING m WRONG w
+ * topology                        -> TOPOLOGY version members
+ * quit                            -> BYE, then the member stops
+ * </pre>
+ * A failed command answers {@code ERROR message}.
+ */
+public final class Main
+{
+    private Main()
+    {
+    }
+
+    /**
+     * @param args configuration file, then optionally {@code --commands}.
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        if (args.length < 1)
+        {
+            System.err.println("usage: Main <member.properties> [--commands]");
+            System.exit(2);
+        }
+        final MemberConfiguration config;
+        try
+        {
+            config = MemberConfigurationFile.load(Path.of(args[0]));
+        }
+        catch (final GridException ex)
+        {
+            System.err.println(ex.getMessage());
+            System.exit(2);
+            return;
+        }
+        final GridMember member;
+        try
+        {
+            member = GridMember.start(config);
+        }
+        catch (final GridException ex)
+        {
+            System.err.println(ex.getMessage());
+            System.exit(1);
+            return;
+        }
+        System.out.println("READY " + member.driverDirectory());
+        System.out.flush();
+        final boolean commands = args.length > 1 && "--commands".equals(args[1]);
+        if (commands)
+        {
+            final Thread shutdownHook = new Thread(member::close);
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+            runCommands(member);
+            member.close();
+        }
+        else
+        {
+            new ShutdownSignalBarrier().await();
+            member.close();
+        }
+    }
+
+    private static void runCommands(final GridMember member) throws Exception
+    {
+        final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null)
+        {
+            final String[] words = line.trim().split("\\s+");
+            try
+            {
+                switch (words[0])
+                {
+                    case "create" ->
+                    {
+                        member.createCache(new CacheConfiguration<>(words[1], Codecs.STRING, Codecs.STRING)
+                            .backups(Integer.parseInt(words[2])));
+                        System.out.println("OK");
+                    }
+                    case "put-range" ->
+                    {
+                        final Cache<String, String> cache = member.cache(words[1]);
+                        final int from = Integer.parseInt(words[2]);
+                        final int to = Integer.parseInt(words[3]);
+                        final java.util.List<java.util.concurrent.CompletableFuture<Void>> batch =
+                            new java.util.ArrayList<>();
+                        for (int i = from; i < to; i++)
+                        {
+                            batch.add(cache.putAsync("k" + i, "v" + i));
+                            if (batch.size() == 256 || i == to - 1)
+                            {
+                                java.util.concurrent.CompletableFuture.allOf(
+                                    batch.toArray(new java.util.concurrent.CompletableFuture[0])).join();
+                                batch.clear();
+                            }
+                        }
+                        System.out.println("OK");
+                    }
+                    case "check-range" ->
+                    {
+                        final Cache<String, String> cache = member.cache(words[1]);
+                        int checked = 0;
+                        int missing = 0;
+                        int wrong = 0;
+                        for (int i = Integer.parseInt(words[2]); i < Integer.parseInt(words[3]); i++)
+                        {
+                            final String value = cache.get("k" + i);
+                            checked++;
+                            if (value == null)
+                            {
+                                missing++;
+                            }
+                            else if (!value.equals("v" + i))
+                            {
+                                wrong++;
+                            }
+                        }
+                        System.out.println("CHECKED " + checked + " MISSING " + missing + " WRONG " + wrong);
+                    }
+                    case "topology" ->
+                    {
+                        final Topology topology = member.topology();
+                        System.out.println("TOPOLOGY " + topology.version() + " " + topology.members().size());
+                    }
+                    case "quit" ->
+                    {
+                        System.out.println("BYE");
+                        System.out.flush();
+                        return;
+                    }
+                    default -> System.out.println("ERROR unknown command '" + words[0] + "'");
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                System.out.println("ERROR " + ex.getMessage());
+            }
+            System.out.flush();
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package dev.grid.node;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codec;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A cache as the embedding application uses it: encodes keys and values with the cache's codecs and submits each
+ * operation to the member's engine, which routes it to the partition's primary. Thread-safe; holds no state beyond
+ * the cache's identity, so a handle to a destroyed cache fails every operation with
+ * {@link dev.grid.core.ErrorCode#CACHE_DESTROYED}.
+ *
+ * @param <K> key type.
+ * @param <V> value type.
+ */
+final class MemberCache<K, V> implements Cache<K, V>
+{
+    private final GridMember member;
+    private final CacheDescriptor descriptor;
+    private final CacheConfiguration<K, V> configuration;
+    private final Codec<K> keyCodec;
+    private final Codec<V> valueCodec;
+    private final long timeoutNs;
+
+    MemberCache(final GridMember member, final CacheDescriptor descriptor, final CacheConfiguration<K, V> configuration)
+    {
+        this.member = member;
+        this.descriptor = descriptor;
+        this.configuration = configuration;
+        this.keyCodec = configuration.keyCodec();
+        this.valueCodec = configuration.valueCodec();
+        this.timeoutNs = descriptor.operationTimeoutNs();
+    }
+
+    public String name()
+    {
+        return descriptor.name();
+    }
+
+    public CacheConfiguration<K, V> configuration()
+    {
+        return configuration;
+    }
+
+    private byte[] key(final K key)
+    {
+        return keyCodec.encode(Objects.requireNonNull(key, "key must not be null"));
+    }
+
+    private byte[] value(final V value, final String what)
+    {
+        return valueCodec.encode(Objects.requireNonNull(value, what + " must not be null"));
+    }
+
+    private V decode(final byte[] bytes)
+    {
+        return bytes == null ? null : valueCodec.decode(bytes);
+    }
+
+    private CompletableFuture<OpOutcome> op(final OpType type, final byte[] key, final byte[] value,
+        final byte[] expected)
+    {
+        return member.submit(descriptor.cacheId(), type, key, value, expected, timeoutNs);
+    }
+
+    public V get(final K key)
+    {
+        return decode(GridMember.await(op(OpType.GET, key(key), null, null)).value());
+    }
+
+    public CompletableFuture<V> getAsync(final K key)
+    {
+        return member.toUser(op(OpType.GET, key(key), null, null).thenApply(o -> decode(o.value())));
+    }
+
+    public void put(final K key, final V value)
+    {
+        GridMember.await(op(OpType.PUT, key(key), value(value, "value"), null));
+    }
+
+    public CompletableFuture<Void> putAsync(final K key, final V value)
+    {
+        return member.toUser(op(OpType.PUT, key(key), value(value, "value"), null).thenApply(o -> null));
+    }
+
+    public boolean putIfAbsent(final K key, final V value)
+    {
+        return GridMember.await(op(OpType.PUT_IF_ABSENT, key(key), value(value, "value"), null)).flag();
+    }
+
+    public CompletableFuture<Boolean> putIfAbsentAsync(final K key, final V value)
+    {
+        return member.toUser(op(OpType.PUT_IF_ABSENT, key(key), value(value, "value"), null).thenApply(
+            OpOutcome::flag));
+    }
+
+    public boolean replace(final K key, final V expected, final V value)
+    {
+        return GridMember.await(op(OpType.REPLACE, key(key), value(value, "value"), value(expected, "expected")))
+            .flag();
+    }
+
+    public CompletableFuture<Boolean> replaceAsync(final K key, final V expected, final V value)
+    {
+        return member.toUser(op(OpType.REPLACE, key(key), value(value, "value"), value(expected, "expected"))
+            .thenApply(OpOutcome::flag));
+    }
+
+    public boolean remove(final K key)
+    {
+        return GridMember.await(op(OpType.REMOVE, key(key), null, null)).flag();
+    }
+
+    public CompletableFuture<Boolean> removeAsync(final K key)
+    {
+        return member.toUser(op(OpType.REMOVE, key(key), null, null).thenApply(OpOutcome::flag));
+    }
+
+    public boolean remove(final K key, final V expected)
+    {
+        return GridMember.await(op(OpType.REMOVE_IF_EQUALS, key(key), null, value(expected, "expected"))).flag();
+    }
+
+    public CompletableFuture<Boolean> removeAsync(final K key, final V expected)
+    {
+        return member.toUser(op(OpType.REMOVE_IF_EQUALS, key(key), null, value(expected, "expected"))
+            .thenApply(OpOutcome::flag));
+    }
+
+    public Map<K, V> getAll(final Collection<? extends K> keys)
+    {
+        return GridMember.await(getAllInternal(keys));
+    }
+
+    public CompletableFuture<Map<K, V>> getAllAsync(final Collection<? extends K> keys)
+    {
+        return member.toUser(getAllInternal(keys));
+    }
+
+    private CompletableFuture<Map<K, V>> getAllInternal(final Collection<? extends K> keys)
+    {
+        final List<K> order = new ArrayList<>(keys);
+        final List<CompletableFuture<OpOutcome>> futures = new ArrayList<>(order.size());
+        for (final K key : order)
+        {
+            futures.add(op(OpType.GET, key(key), null, null));
+        }
+        return CompletableFuture.allOf(futures.toArray(new CompletableFuture[0])).thenApply(ignored ->
+        {
+            final Map<K, V> result = new HashMap<>();
+            for (int i = 0; i < order.size(); i++)
+            {
+                final V value = decode(futures.get(i).join().value());
+                if (value != null)
+                {
+                    result.put(order.get(i), value);
+                }
+            }
+            return result;
+        });
+    }
+
+    public void putAll(final Map<? extends K, ? extends V> entries)
+    {
+        GridMember.await(putAllInternal(entries));
+    }
+
+    public CompletableFuture<Void> putAllAsync(final Map<? extends K, ? extends V> entries)
+    {
+        return member.toUser(putAllInternal(entries));
+    }
+
+    private CompletableFuture<Void> putAllInternal(final Map<? extends K, ? extends V> entries)
+    {
+        final List<CompletableFuture<OpOutcome>> futures = new ArrayList<>(entries.size());
+        for (final Map.Entry<? extends K, ? extends V> e : entries.entrySet())
+        {
+            futures.add(op(OpType.PUT, key(e.getKey()), value(e.getValue(), "value"), null));
+        }
+        return CompletableFuture.allOf(futures.toArray(new CompletableFuture[0]));
+    }
+
+    public boolean containsKey(final K key)
+    {
+        return GridMember.await(op(OpType.GET, key(key), null, null)).value() != null;
+    }
+
+    public CompletableFuture<Boolean> containsKeyAsync(final K key)
+    {
+        return member.toUser(op(OpType.GET, key(key), null, null).thenApply(o -> o.value() != null));
+    }
+
+    public long size()
+    {
+        return GridMember.await(op(OpType.SIZE, null, null, null)).count();
+    }
+
+    public CompletableFuture<Long> sizeAsync()
+    {
+        return member.toUser(op(OpType.SIZE, null, null, null).thenApply(OpOutcome::count));
+    }
+
+    public V merge(final K key, final V operand)
+    {
+        return decode(GridMember.await(op(OpType.MERGE, key(key), value(operand, "operand"), null)).value());
+    }
+
+    public CompletableFuture<V> mergeAsync(final K key, final V operand)
+    {
+        return member.toUser(op(OpType.MERGE, key(key), value(operand, "operand"), null)
+            .thenApply(o -> decode(o.value())));
+    }
+
+    @Override
+    public String toString()
+    {
+        return "Cache{" + descriptor.name() + ", id=" + descriptor.cacheId() + "}";
+    }
+}

@@ -1,0 +1,129 @@
+package dev.grid.node;
+
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Loads a {@link MemberConfiguration} from a Java properties file. The format (also in README):
+ * <pre>
+ * member.id = m1                          # required
+ * cluster.name = grid                     # default grid
+ * bind.address = 127.0.0.1                # default 127.0.0.1
+ * port = 47500                            # required: the member's UDP port
+ * seeds = 127.0.0.1:47500,127.0.0.1:47501 # comma-separated host:port; may include this member
+ * attribute.rack = r1                     # any number of attribute.NAME entries
+ * heartbeat.interval.ms = 200
+ * failure.detection.timeout.ms = 3000
+ * join.timeout.ms = 10000
+ * </pre>
+ * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
+ * silently falls back to a default.
+ */
+public final class MemberConfigurationFile
+{
+    private MemberConfigurationFile()
+    {
+    }
+
+    /**
+     * @param file to read.
+     * @return the concluded configuration.
+     * @throws InvalidConfigurationException naming the file and the key that is wrong.
+     */
+    public static MemberConfiguration load(final Path file)
+    {
+        final Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8))
+        {
+            properties.load(reader);
+        }
+        catch (final IOException ex)
+        {
+            throw new InvalidConfigurationException("cannot read configuration file " + file + ": " + ex);
+        }
+        return parse(properties, file.toString());
+    }
+
+    /**
+     * @param properties to interpret.
+     * @param source     named in errors.
+     * @return the concluded configuration.
+     */
+    public static MemberConfiguration parse(final Properties properties, final String source)
+    {
+        final String id = properties.getProperty("member.id");
+        if (id == null)
+        {
+            throw new InvalidConfigurationException(source + ": member.id is required");
+        }
+        final MemberConfiguration config = new MemberConfiguration(id.trim());
+        for (final String key : new TreeSet<>(properties.stringPropertyNames()))
+        {
+            final String value = properties.getProperty(key).trim();
+            switch (key)
+            {
+                case "member.id" ->
+                {
+                }
+                case "cluster.name" -> config.clusterName(value);
+                case "bind.address" -> config.bindAddress(value);
+                case "port" -> config.port((int)number(source, key, value));
+                case "seeds" ->
+                {
+                    for (final String seed : value.split(","))
+                    {
+                        if (!seed.isBlank())
+                        {
+                            config.addSeed(seed.trim());
+                        }
+                    }
+                }
+                case "heartbeat.interval.ms" ->
+                    config.heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "failure.detection.timeout.ms" ->
+                    config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                default ->
+                {
+                    if (key.startsWith("attribute.") && key.length() > "attribute.".length())
+                    {
+                        config.attribute(key.substring("attribute.".length()), value);
+                    }
+                    else
+                    {
+                        throw new InvalidConfigurationException(source + ": unknown key '" + key + "'");
+                    }
+                }
+            }
+        }
+        try
+        {
+            return config.conclude();
+        }
+        catch (final InvalidConfigurationException ex)
+        {
+            throw new InvalidConfigurationException(source + ": " + ex.detail());
+        }
+    }
+
+    private static long number(final String source, final String key, final String value)
+    {
+        try
+        {
+            return Long.parseLong(value);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new InvalidConfigurationException(source + ": " + key + " = '" + value + "' is not a number");
+        }
+    }
+}

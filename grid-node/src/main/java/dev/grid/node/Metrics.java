@@ -1,0 +1,79 @@
+package dev.grid.node;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.internal.cluster.OpType;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A member's operation metrics: one HdrHistogram recorder per operation type, written by the agent thread without
+ * locks and read by any thread through {@link #snapshot}, which folds each interval into a histogram since start.
+ */
+final class Metrics
+{
+    private static final long HIGHEST_TRACKABLE_US = TimeUnit.MINUTES.toMicros(10);
+
+    private final SingleWriterRecorder[] recorders = new SingleWriterRecorder[OpType.values().length];
+    private final Histogram[] totals = new Histogram[OpType.values().length];
+    private final Histogram[] intervals = new Histogram[OpType.values().length];
+    private final AtomicLong remaps = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
+    private final AtomicLong cacheDestroyed = new AtomicLong();
+    private final AtomicLong otherFailures = new AtomicLong();
+
+    Metrics()
+    {
+        for (int i = 0; i < recorders.length; i++)
+        {
+            recorders[i] = new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3);
+            totals[i] = new Histogram(HIGHEST_TRACKABLE_US, 3);
+        }
+    }
+
+    /** Agent thread only. */
+    void record(final OpType type, final long latencyNs, final int errorCode)
+    {
+        recorders[type.ordinal()].recordValue(Math.min(HIGHEST_TRACKABLE_US, Math.max(0, latencyNs / 1000)));
+        if (errorCode == ErrorCode.OPERATION_TIMEOUT.code())
+        {
+            timeouts.incrementAndGet();
+        }
+        else if (errorCode == ErrorCode.CACHE_DESTROYED.code())
+        {
+            cacheDestroyed.incrementAndGet();
+        }
+        else if (errorCode != 0)
+        {
+            otherFailures.incrementAndGet();
+        }
+    }
+
+    /** Agent thread only. */
+    void remap()
+    {
+        remaps.incrementAndGet();
+    }
+
+    synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
+    {
+        final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
+        for (final OpType type : OpType.values())
+        {
+            final int i = type.ordinal();
+            intervals[i] = recorders[i].getIntervalHistogram(intervals[i]);
+            final Histogram total = totals[i];
+            total.add(intervals[i]);
+            latencies.put(type.name().toLowerCase(), new MemberMetrics.Latency(total.getTotalCount(),
+                total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
+                total.getMaxValue()));
+        }
+        return new MemberMetrics(latencies, remaps.get(), timeouts.get(), cacheDestroyed.get(), otherFailures.get(),
+            topologyVersion, members);
+    }
+}

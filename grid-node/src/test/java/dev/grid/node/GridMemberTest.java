@@ -1,0 +1,225 @@
+package dev.grid.node;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheAlreadyExistsException;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.Grid;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.NodeStoppingException;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three members in this JVM over real Aeron on loopback.
+ */
+class GridMemberTest
+{
+    private static CacheConfiguration<String, String> strings(final String name)
+    {
+        return new CacheConfiguration<>(name, Codecs.STRING, Codecs.STRING).partitions(64).backups(1)
+            .mergeOperator(TestCluster.APPEND_NAME, TestCluster.APPEND);
+    }
+
+    @Test
+    void everyOperationWorksAcrossMembersAndShutdownLeavesNoDriverDirectory()
+    {
+        final List<String> directories = new ArrayList<>();
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            cluster.members.forEach(m -> directories.add(m.driverDirectory()));
+            final GridMember a = cluster.members.get(0);
+            final GridMember b = cluster.members.get(1);
+            final Cache<String, String> cache = a.createCache(strings("ops"));
+            final Cache<String, String> viaB = b.cache("ops");
+            assertThrows(CacheAlreadyExistsException.class, () -> b.createCache(strings("ops")));
+            assertTrue(cluster.members.get(2).caches().contains("ops"));
+
+            for (int i = 0; i < 500; i++)
+            {
+                cache.put("k" + i, "v" + i);
+            }
+            for (int i = 0; i < 500; i++)
+            {
+                assertEquals("v" + i, viaB.get("k" + i));
+            }
+            assertEquals(500, viaB.size());
+            assertFalse(viaB.putIfAbsent("k1", "x"));
+            assertTrue(viaB.putIfAbsent("new", "n"));
+            assertFalse(cache.replace("k2", "wrong", "x"));
+            assertTrue(cache.replace("k2", "v2", "x"));
+            assertEquals("x", viaB.get("k2"));
+            assertFalse(cache.remove("k3", "wrong"));
+            assertTrue(cache.remove("k3", "v3"));
+            assertTrue(viaB.remove("k4"));
+            assertFalse(viaB.remove("k4"));
+            assertFalse(viaB.containsKey("k4"));
+            assertTrue(viaB.containsKey("k5"));
+            assertNull(viaB.get("absent"));
+            assertEquals("a", cache.merge("m", "a"));
+            assertEquals("ab", viaB.merge("m", "b"));
+            assertEquals("abc", cache.mergeAsync("m", "c").join());
+
+            final Map<String, String> batch = new HashMap<>();
+            for (int i = 0; i < 100; i++)
+            {
+                batch.put("b" + i, "w" + i);
+            }
+            viaB.putAllAsync(batch).join();
+            final Map<String, String> read = cache.getAll(batch.keySet());
+            assertEquals(batch, read);
+            assertEquals(Set.of("b1"), cache.getAllAsync(List.of("b1", "nope")).join().keySet());
+
+            final MemberMetrics metrics = a.metrics();
+            assertEquals(3, metrics.members());
+            assertTrue(metrics.latencies().get("put").count() >= 500, metrics.toString());
+            assertTrue(metrics.latencies().get("put").p99Us() > 0, metrics.toString());
+
+            a.destroyCache("ops");
+            assertThrows(CacheNotFoundException.class, () -> b.cache("ops"));
+            assertThrows(CacheDestroyedException.class, () -> viaB.get("k1"));
+        }
+        for (final String directory : directories)
+        {
+            assertFalse(new File(directory).exists(), "driver directory left behind: " + directory);
+        }
+    }
+
+    @Test
+    void startThroughTheApiAndFailWithAClearErrorWhenNoSeedAnswers()
+    {
+        final int port = TestCluster.freeUdpPort();
+        final String nowhere = "127.0.0.1:" + TestCluster.freeUdpPort();
+        final long started = System.nanoTime();
+        final JoinFailedException error = assertThrows(JoinFailedException.class, () -> Grid.start(
+            TestCluster.config("lonely", port, List.of(nowhere)).joinTimeoutNs(TimeUnit.SECONDS.toNanos(1))));
+        assertEquals(ErrorCode.JOIN_FAILED, error.errorCode());
+        assertTrue(error.getMessage().contains(nowhere), error.getMessage());
+        assertTrue(System.nanoTime() - started >= TimeUnit.SECONDS.toNanos(1));
+    }
+
+    @Test
+    void destroyRacingWithEightThreadsFailsEachOperationCleanlyAndOtherCachesKeepServing() throws Exception
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final GridMember a = cluster.members.get(0);
+            final Cache<String, String> doomed = a.createCache(strings("doomed"));
+            final Cache<String, String> other = a.createCache(strings("other"));
+            final ExecutorService threads = Executors.newFixedThreadPool(8);
+            final AtomicBoolean stop = new AtomicBoolean();
+            final AtomicInteger succeeded = new AtomicInteger();
+            final AtomicInteger destroyed = new AtomicInteger();
+            final List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < 8; t++)
+            {
+                final int thread = t;
+                workers.add(threads.submit(() ->
+                {
+                    int i = 0;
+                    while (!stop.get())
+                    {
+                        try
+                        {
+                            final String key = "k" + thread + "-" + i++;
+                            switch (i % 3)
+                            {
+                                case 0 -> doomed.put(key, "v");
+                                case 1 -> doomed.get(key);
+                                default -> doomed.merge(key, "x");
+                            }
+                            succeeded.incrementAndGet();
+                        }
+                        catch (final CacheDestroyedException ex)
+                        {
+                            destroyed.incrementAndGet();
+                            if (destroyed.get() > 50)
+                            {
+                                return;
+                            }
+                        }
+                    }
+                }));
+            }
+            final long deadline = System.currentTimeMillis() + 10_000;
+            while (succeeded.get() < 200 && System.currentTimeMillis() < deadline)
+            {
+                Thread.onSpinWait();
+            }
+            cluster.members.get(1).destroyCache("doomed");
+            for (final Future<?> worker : workers)
+            {
+                worker.get(20, TimeUnit.SECONDS);
+            }
+            stop.set(true);
+            threads.shutdown();
+            assertTrue(succeeded.get() >= 200, "operations before destroy: " + succeeded.get());
+            assertTrue(destroyed.get() > 0);
+            other.put("still", "serving");
+            assertEquals("serving", cluster.members.get(2).cache("other").get("still"));
+        }
+    }
+
+    @Test
+    void closeDuringLoadFailsInFlightOperationsWithNodeStoppingWithinASecond()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final GridMember a = cluster.members.get(0);
+            final Cache<String, String> cache = a.createCache(strings("load"));
+            final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+            for (int i = 0; i < 5_000; i++)
+            {
+                inFlight.add(cache.putAsync("k" + i, "v"));
+            }
+            final long closing = System.nanoTime();
+            a.close();
+            int stopped = 0;
+            for (final CompletableFuture<Void> future : inFlight)
+            {
+                try
+                {
+                    future.get(1, TimeUnit.SECONDS);
+                }
+                catch (final java.util.concurrent.ExecutionException ex)
+                {
+                    assertTrue(ex.getCause() instanceof NodeStoppingException, ex.getCause().toString());
+                    stopped++;
+                }
+                catch (final Exception ex)
+                {
+                    throw new AssertionError("an in-flight operation neither completed nor failed: " + ex);
+                }
+            }
+            assertTrue(System.nanoTime() - closing < TimeUnit.SECONDS.toNanos(3));
+            final GridException refused = assertThrows(NodeStoppingException.class, () -> cache.put("after", "close"));
+            assertEquals(ErrorCode.NODE_STOPPING, refused.errorCode());
+            cluster.awaitMembers(2, 10_000, cluster.members.get(1), cluster.members.get(2));
+            System.out.println("close under load: " + stopped + " of " + inFlight.size() + " failed with node stopping");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.grid.node;
+
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MergeOperator;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Members on loopback for tests: free UDP ports, short heartbeats, every member a seed. Closing stops every member
+ * it started.
+ */
+final class TestCluster implements AutoCloseable
+{
+    /** The merge operator every test member registers: appends operands to the current string. */
+    static final String APPEND_NAME = "append";
+    static final MergeOperator<String, String> APPEND = (key, current, operands) ->
+    {
+        final StringBuilder merged = new StringBuilder(current == null ? "" : current);
+        operands.forEach(merged::append);
+        return merged.length() == 0 ? null : merged.toString();
+    };
+
+    final List<GridMember> members = new ArrayList<>();
+    final List<String> addresses = new ArrayList<>();
+
+    static int freeUdpPort()
+    {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    static MemberConfiguration config(final String id, final int port, final List<String> seeds)
+    {
+        final MemberConfiguration config = new MemberConfiguration(id)
+            .port(port)
+            .heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(100))
+            .failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500))
+            .joinTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+            .mergeOperator(APPEND_NAME, APPEND);
+        seeds.forEach(config::addSeed);
+        return config;
+    }
+
+    /**
+     * Start n members concurrently (as separate launches would) and wait until each joined.
+     */
+    static TestCluster start(final int n)
+    {
+        final TestCluster cluster = new TestCluster();
+        final List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < n; i++)
+        {
+            ports.add(freeUdpPort());
+            cluster.addresses.add("127.0.0.1:" + ports.get(i));
+        }
+        final List<CompletableFuture<GridMember>> starts = new ArrayList<>();
+        for (int i = 0; i < n; i++)
+        {
+            final MemberConfiguration config = config("m" + i, ports.get(i), cluster.addresses);
+            starts.add(CompletableFuture.supplyAsync(() -> GridMember.start(config)));
+        }
+        try
+        {
+            for (final CompletableFuture<GridMember> start : starts)
+            {
+                cluster.members.add(start.join());
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            for (final CompletableFuture<GridMember> start : starts)
+            {
+                start.thenAccept(GridMember::close);
+            }
+            cluster.close();
+            throw ex;
+        }
+        return cluster;
+    }
+
+    /**
+     * Wait until every listed member sees a topology of the given size.
+     */
+    void awaitMembers(final int size, final long timeoutMs, final GridMember... of)
+    {
+        final long deadline = System.currentTimeMillis() + timeoutMs;
+        for (final GridMember member : of)
+        {
+            while (member.topology() == null || member.topology().members().size() != size)
+            {
+                if (System.currentTimeMillis() > deadline)
+                {
+                    throw new AssertionError(member.configuration().memberId() + " still sees " +
+                        (member.topology() == null ? "nothing" : member.topology().members()));
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+        }
+    }
+
+    public void close()
+    {
+        for (final GridMember member : members)
+        {
+            member.close();
+        }
+    }
+}
