@@ -1,0 +1,279 @@
+package dev.grid.node.bench;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.node.GridMember;
+import dev.grid.node.Main;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The cluster throughput benchmark of issue 3, in the shape of BENCHMARKS.md: 2 member processes started here plus
+ * this process as the third member, embedding the load generator (8 threads by default); one cache with 1 backup and
+ * the default partition count; 100,000 keys with 100-byte values, preloaded; workloads put, get and mixed (90% get,
+ * 10% put), each warmed up then measured. Reports ops/s, latency percentiles from HdrHistogram, errors, and the CPU
+ * seconds of every process read from /proc over the measured window.
+ * <p>
+ * Usage: {@code ClusterBenchmark [--warmup-s 20] [--measure-s 20] [--threads 8] [--keys 100000]
+ * [--value-bytes 100]}; run it through {@code scripts/bench-cluster.sh}.
+ */
+public final class ClusterBenchmark
+{
+    private ClusterBenchmark()
+    {
+    }
+
+    /**
+     * @param args see the class comment.
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        int warmupS = 20;
+        int measureS = 20;
+        int threads = 8;
+        int keys = 100_000;
+        int valueBytes = 100;
+        for (int i = 0; i + 1 < args.length; i += 2)
+        {
+            final int value = Integer.parseInt(args[i + 1]);
+            switch (args[i])
+            {
+                case "--warmup-s" -> warmupS = value;
+                case "--measure-s" -> measureS = value;
+                case "--threads" -> threads = value;
+                case "--keys" -> keys = value;
+                case "--value-bytes" -> valueBytes = value;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        final Path dir = Files.createTempDirectory("grid-bench");
+        final List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+            {
+                addresses.add("127.0.0.1:" + socket.getLocalPort());
+            }
+        }
+        final List<Process> children = new ArrayList<>();
+        GridMember member = null;
+        try
+        {
+            for (int i = 1; i < 3; i++)
+            {
+                final Path config = dir.resolve("m" + i + ".properties");
+                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
+                    "\nseeds = " + String.join(",", addresses) + "\n");
+                children.add(launch(config, dir.resolve("m" + i + ".log")));
+            }
+            for (final Process child : children)
+            {
+                final String ready = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+                if (ready == null || !ready.startsWith("READY"))
+                {
+                    throw new IllegalStateException("member process failed to start; see " + dir);
+                }
+            }
+            final MemberConfiguration config = new MemberConfiguration("m0").port(
+                Integer.parseInt(addresses.get(0).split(":")[1]));
+            addresses.forEach(config::addSeed);
+            member = GridMember.start(config);
+            final Cache<Long, byte[]> cache = member.createCache(
+                new CacheConfiguration<>("bench", Codecs.LONG, Codecs.BYTES).backups(1));
+            final byte[] value = new byte[valueBytes];
+            ThreadLocalRandom.current().nextBytes(value);
+            final long preloadStart = System.nanoTime();
+            preload(cache, keys, value);
+            System.out.printf("preloaded %,d keys in %.1f s%n", keys,
+                (System.nanoTime() - preloadStart) / 1e9);
+
+            final List<Long> pids = new ArrayList<>();
+            pids.add(ProcessHandle.current().pid());
+            children.forEach(c -> pids.add(c.pid()));
+            System.out.println();
+            System.out.printf("| workload | ops/s | p50 µs | p99 µs | p99.9 µs | max µs | errors | CPU s (m0+load, m1, " +
+                "m2) | CPU µs/op |%n|---|---|---|---|---|---|---|---|---|%n");
+            for (final String workload : List.of("put", "get", "mixed"))
+            {
+                run(cache, workload, threads, keys, value, warmupS, measureS, pids);
+            }
+        }
+        finally
+        {
+            if (member != null)
+            {
+                member.close();
+            }
+            for (final Process child : children)
+            {
+                child.destroy();
+                if (!child.waitFor(10, TimeUnit.SECONDS))
+                {
+                    child.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    private static void preload(final Cache<Long, byte[]> cache, final int keys, final byte[] value)
+    {
+        final List<java.util.concurrent.CompletableFuture<Void>> batch = new ArrayList<>();
+        for (long k = 0; k < keys; k++)
+        {
+            batch.add(cache.putAsync(k, value));
+            if (batch.size() == 512)
+            {
+                java.util.concurrent.CompletableFuture.allOf(batch.toArray(new java.util.concurrent.CompletableFuture[0]))
+                    .join();
+                batch.clear();
+            }
+        }
+        java.util.concurrent.CompletableFuture.allOf(batch.toArray(new java.util.concurrent.CompletableFuture[0])).join();
+    }
+
+    private static void run(final Cache<Long, byte[]> cache, final String workload, final int threads,
+        final int keys, final byte[] value, final int warmupS, final int measureS, final List<Long> pids)
+        throws Exception
+    {
+        final Recorder recorder = new Recorder(TimeUnit.SECONDS.toMicros(60), 3);
+        final LongAdder ops = new LongAdder();
+        final LongAdder errors = new LongAdder();
+        final AtomicBoolean measuring = new AtomicBoolean();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++)
+        {
+            final Thread worker = new Thread(() ->
+            {
+                final ThreadLocalRandom random = ThreadLocalRandom.current();
+                while (!stop.get())
+                {
+                    final long key = random.nextInt(keys);
+                    final boolean put = workload.equals("put") || (workload.equals("mixed") && random.nextInt(10) == 0);
+                    final long start = System.nanoTime();
+                    try
+                    {
+                        if (put)
+                        {
+                            cache.put(key, value);
+                        }
+                        else
+                        {
+                            cache.get(key);
+                        }
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        errors.increment();
+                    }
+                    if (measuring.get())
+                    {
+                        recorder.recordValue(Math.min(TimeUnit.SECONDS.toMicros(60),
+                            (System.nanoTime() - start) / 1000));
+                        ops.increment();
+                    }
+                }
+            }, "bench-" + workload + "-" + t);
+            worker.start();
+            workers.add(worker);
+        }
+        final long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupS);
+        awaitUntil(warmupEnd);
+        errors.reset();
+        recorder.reset();
+        final long[] cpuBefore = cpuTicks(pids);
+        final long start = System.nanoTime();
+        measuring.set(true);
+        awaitUntil(start + TimeUnit.SECONDS.toNanos(measureS));
+        measuring.set(false);
+        final long elapsedNs = System.nanoTime() - start;
+        final long[] cpuAfter = cpuTicks(pids);
+        stop.set(true);
+        for (final Thread worker : workers)
+        {
+            worker.join();
+        }
+        final Histogram histogram = recorder.getIntervalHistogram();
+        final long count = ops.sum();
+        double cpuTotal = 0;
+        final StringBuilder cpu = new StringBuilder();
+        for (int i = 0; i < pids.size(); i++)
+        {
+            final double seconds = (cpuAfter[i] - cpuBefore[i]) / 100.0;
+            cpuTotal += seconds;
+            cpu.append(i == 0 ? "" : " + ").append(String.format("%.1f", seconds));
+        }
+        System.out.printf("| %s | %,.0f | %d | %d | %d | %d | %d | %s | %.0f |%n", workload,
+            count / (elapsedNs / 1e9), histogram.getValueAtPercentile(50), histogram.getValueAtPercentile(99),
+            histogram.getValueAtPercentile(99.9), histogram.getMaxValue(), errors.sum(), cpu,
+            count == 0 ? 0 : cpuTotal * 1e6 / count);
+    }
+
+    private static void awaitUntil(final long deadlineNs) throws InterruptedException
+    {
+        // The benchmark's own pacing, not test synchronisation: the main thread idles while workers run.
+        while (System.nanoTime() < deadlineNs)
+        {
+            TimeUnit.MILLISECONDS.sleep(Math.min(100, Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000)));
+        }
+    }
+
+    /** utime + stime in clock ticks (100 per second on Linux) per process, or 0 where /proc is missing. */
+    private static long[] cpuTicks(final List<Long> pids)
+    {
+        final long[] ticks = new long[pids.size()];
+        for (int i = 0; i < pids.size(); i++)
+        {
+            try
+            {
+                final String stat = Files.readString(Path.of("/proc/" + pids.get(i) + "/stat"));
+                final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                ticks[i] = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                ticks[i] = 0;
+            }
+        }
+        return ticks;
+    }
+
+    private static Process launch(final Path config, final Path log) throws IOException
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        for (final String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
+        {
+            if (arg.startsWith("--") || arg.startsWith("-D") || arg.startsWith("-X"))
+            {
+                command.add(arg);
+            }
+        }
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Main.class.getName());
+        command.add(config.toString());
+        final File logFile = log.toFile();
+        return new ProcessBuilder(command).redirectError(logFile).start();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.spi.VolatileWal;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An operation whose backup never answers fails with the documented timeout error, naming what it waited for, and
+ * the primary keeps serving.
+ */
+class OperationTimeoutTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    @Test
+    void aPutWhoseBackupNeverAnswersTimesOutNamingThePrimary()
+    {
+        final Simulation sim = new Simulation(42);
+        final SimNetwork network = new SimNetwork(sim, sim.fork(), 2).latency(100_000, 200_000);
+        final MemberEngine[] members = new MemberEngine[2];
+        for (int i = 0; i < 2; i++)
+        {
+            final int slot = i;
+            final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
+                .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(5_000 * MS).joinTimeoutNs(10_000 * MS)
+                .addSeed(SimNetwork.address(0)).addSeed(SimNetwork.address(1));
+            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+                cache -> null, EngineListener.NONE, 200 * MS, sim.nowNs());
+            tick(sim, members[slot]);
+        }
+        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> members[0].isSettled() && members[1].isSettled() &&
+            members[0].topology().members().size() == 2 && members[1].topology().members().size() == 2));
+
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 300 * MS, null, 0, 0),
+            callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        final int cacheId = members[0].cache("c").cacheId();
+
+        // A key whose primary is m0, so m1 is its backup; then m1 stops answering m0.
+        final PartitionMap map = members[0].installedMap();
+        String key = null;
+        for (int i = 0; key == null; i++)
+        {
+            final int partition = KeyPartitioner.partition(("k" + i).getBytes(StandardCharsets.UTF_8), 8);
+            if (map.primary(cacheId, partition).incarnation() == members[0].incarnation())
+            {
+                key = "k" + i;
+            }
+        }
+        network.blockOneWay(1, 0);
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        final long submittedNs = sim.nowNs();
+        members[0].submit(cacheId, OpType.PUT, key.getBytes(StandardCharsets.UTF_8), new byte[] {1}, null, 300 * MS,
+            callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> error[0] != null || outcome[0] != null));
+        assertNotNull(error[0], "the put succeeded although its backup never answered");
+        assertEquals(ErrorCode.OPERATION_TIMEOUT, error[0].errorCode());
+        assertTrue(error[0].getMessage().contains("put on cache 'c'") &&
+            error[0].getMessage().contains("primary m0"), error[0].getMessage());
+        assertTrue(sim.nowNs() - submittedNs >= 300 * MS);
+
+        // A read is answered by the primary alone.
+        final OpOutcome[] read = new OpOutcome[1];
+        members[0].submit(cacheId, OpType.GET, key.getBytes(StandardCharsets.UTF_8), null, null, 300 * MS,
+            callback(read, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () -> read[0] != null));
+    }
+
+    private static void tick(final Simulation sim, final MemberEngine engine)
+    {
+        engine.doWork(sim.nowNs());
+        sim.schedule(MS, "tick", () -> tick(sim, engine));
+    }
+
+    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome result)
+            {
+                outcome[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+}
