@@ -43,6 +43,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     public static final int TERM_LENGTH = 1 << 20;
 
     private static final int MAX_ADDRESS_LENGTH = 255;
+    private static final int BACK_PRESSURE_RETRIES = 10_000;
 
     private final String localAddress;
     private final byte[] frameHeader;
@@ -58,6 +59,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final List<ExclusivePublication> publications = new ArrayList<>();
     private final String directory;
     private MessageHandler handler;
+    private long backPressureDrops;
     private boolean closed;
 
     private AeronTransport(final String bindAddress, final int port, final String directory)
@@ -140,6 +142,14 @@ public final class AeronTransport implements Transport, AutoCloseable
     }
 
     /**
+     * @return messages dropped because the peer stayed back-pressured through every retry.
+     */
+    public long backPressureDrops()
+    {
+        return backPressureDrops;
+    }
+
+    /**
      * Run the embedded driver and client conductor once; call from the owner's duty cycle.
      *
      * @return work done.
@@ -186,13 +196,22 @@ public final class AeronTransport implements Transport, AutoCloseable
                 "|term-length=" + TERM_LENGTH, STREAM_ID);
             publications.set(destination, publication);
         }
-        final long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
+        long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
+        // In invoker mode the driver's sender only runs when this thread runs it: on back pressure, let it send what
+        // is queued and offer again, a bounded number of times, instead of dropping the message.
+        for (int attempt = 0; attempt < BACK_PRESSURE_RETRIES &&
+            (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION); attempt++)
+        {
+            driverInvoker.invoke();
+            result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
+        }
         if (result > 0)
         {
             return OK;
         }
         if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
         {
+            backPressureDrops++;
             return BACK_PRESSURED;
         }
         if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
