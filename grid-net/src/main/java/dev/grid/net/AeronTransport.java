@@ -44,6 +44,7 @@ public final class AeronTransport implements Transport, AutoCloseable
 
     private static final int MAX_ADDRESS_LENGTH = 255;
     private static final int BACK_PRESSURE_RETRIES = 10_000;
+    private static final long BACK_PRESSURE_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(2);
 
     private final String localAddress;
     private final byte[] frameHeader;
@@ -60,6 +61,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final String directory;
     private MessageHandler handler;
     private long backPressureDrops;
+    private boolean backPressuredThisCycle;
     private boolean closed;
 
     private AeronTransport(final String bindAddress, final int port, final String directory)
@@ -93,7 +95,7 @@ public final class AeronTransport implements Transport, AutoCloseable
                 .performStorageChecks(false)
                 .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
                 .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(3))
-                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(3))
+                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
                 .errorHandler(Throwable::printStackTrace));
             startedAeron = Aeron.connect(new Aeron.Context()
                 .aeronDirectoryName(directory)
@@ -156,6 +158,7 @@ public final class AeronTransport implements Transport, AutoCloseable
      */
     public int doWork()
     {
+        backPressuredThisCycle = false;
         return closed ? 0 : driverInvoker.invoke() + clientInvoker.invoke();
     }
 
@@ -199,7 +202,10 @@ public final class AeronTransport implements Transport, AutoCloseable
         long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
         // In invoker mode the driver's sender only runs when this thread runs it: on back pressure, let it send what
         // is queued and offer again, a bounded number of times, instead of dropping the message.
-        for (int attempt = 0; attempt < BACK_PRESSURE_RETRIES &&
+        // Bounded in time too, so that the client conductor (serviced between duty cycles) never misses its keepalive.
+        // and at most one exhausted retry per duty cycle, so a burst cannot stretch one cycle.
+        final long retryDeadlineNs = backPressuredThisCycle ? 0 : System.nanoTime() + BACK_PRESSURE_RETRY_NS;
+        for (int attempt = 0; attempt < BACK_PRESSURE_RETRIES && System.nanoTime() < retryDeadlineNs &&
             (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION); attempt++)
         {
             driverInvoker.invoke();
@@ -212,6 +218,7 @@ public final class AeronTransport implements Transport, AutoCloseable
         if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
         {
             backPressureDrops++;
+            backPressuredThisCycle = true;
             return BACK_PRESSURED;
         }
         if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)

@@ -386,7 +386,7 @@ public final class GridMember implements Grid
         public int doWork()
         {
             int work = transport.doWork();
-            work += commands.drain(Runnable::run, 4096);
+            work += commands.drain(Runnable::run, 256);
             work += engine.doWork(System.nanoTime());
             if (!joinReported)
             {

@@ -83,6 +83,33 @@ public final class Main
         }
     }
 
+    /**
+     * The command line that runs a member as a child of this JVM, with this JVM's module flags, system properties and
+     * heap settings and its class path (how tests and the benchmark start member processes).
+     *
+     * @param config   the member's configuration file.
+     * @param extra    arguments after the file, e.g. {@code --commands}.
+     * @return the command.
+     */
+    public static java.util.List<String> childCommand(final Path config, final String... extra)
+    {
+        final java.util.List<String> command = new java.util.ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        for (final String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+        {
+            if (arg.startsWith("--") || arg.startsWith("-D") || arg.startsWith("-Xm"))
+            {
+                command.add(arg);
+            }
+        }
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Main.class.getName());
+        command.add(config.toString());
+        command.addAll(java.util.List.of(extra));
+        return command;
+    }
+
     private static void runCommands(final GridMember member) throws Exception
     {
         final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -7,7 +7,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,21 +64,7 @@ class MultiProcessClusterTest
 
     private static Process launch(final Path config, final Path log) throws IOException
     {
-        final List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        for (final String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
-        {
-            if (arg.startsWith("--") || arg.startsWith("-D") || arg.startsWith("-Xmx"))
-            {
-                command.add(arg);
-            }
-        }
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Main.class.getName());
-        command.add(config.toString());
-        command.add("--commands");
-        return new ProcessBuilder(command).redirectError(log.toFile()).start();
+        return new ProcessBuilder(Main.childCommand(config, "--commands")).redirectError(log.toFile()).start();
     }
 
     @Test

@@ -10,10 +10,8 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -260,20 +258,6 @@ public final class ClusterBenchmark
 
     private static Process launch(final Path config, final Path log) throws IOException
     {
-        final List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        for (final String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
-        {
-            if (arg.startsWith("--") || arg.startsWith("-D") || arg.startsWith("-X"))
-            {
-                command.add(arg);
-            }
-        }
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Main.class.getName());
-        command.add(config.toString());
-        final File logFile = log.toFile();
-        return new ProcessBuilder(command).redirectError(logFile).start();
+        return new ProcessBuilder(Main.childCommand(config)).redirectError(log.toFile()).start();
     }
 }

@@ -98,6 +98,11 @@ public final class ClusterDemo
                 .get("hits"));
 
             members.get(2).close();
+            final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (second.topology().members().size() != 2 && System.nanoTime() < deadline)
+            {
+                Thread.onSpinWait();
+            }
             say("member-2 left; member-1 now sees topology " + second.topology().version() + " with " +
                 second.topology().members().size() + " members");
             int missing = 0;
