@@ -10,8 +10,13 @@ import org.agrona.concurrent.ShutdownSignalBarrier;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Runs one member as a process: {@code Main <config.properties> [--commands]}. It starts, prints
@@ -91,11 +96,11 @@ public final class Main
      * @param extra    arguments after the file, e.g. {@code --commands}.
      * @return the command.
      */
-    public static java.util.List<String> childCommand(final Path config, final String... extra)
+    public static List<String> childCommand(final Path config, final String... extra)
     {
-        final java.util.List<String> command = new java.util.ArrayList<>();
+        final List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
-        for (final String arg : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+        for (final String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
         {
             if (arg.startsWith("--") || arg.startsWith("-D") || arg.startsWith("-Xm"))
             {
@@ -106,7 +111,7 @@ public final class Main
         command.add(System.getProperty("java.class.path"));
         command.add(Main.class.getName());
         command.add(config.toString());
-        command.addAll(java.util.List.of(extra));
+        command.addAll(List.of(extra));
         return command;
     }
 
@@ -132,15 +137,13 @@ public final class Main
                         final Cache<String, String> cache = member.cache(words[1]);
                         final int from = Integer.parseInt(words[2]);
                         final int to = Integer.parseInt(words[3]);
-                        final java.util.List<java.util.concurrent.CompletableFuture<Void>> batch =
-                            new java.util.ArrayList<>();
+                        final Map<String, String> batch = new HashMap<>();
                         for (int i = from; i < to; i++)
                         {
-                            batch.add(cache.putAsync("k" + i, "v" + i));
+                            batch.put("k" + i, "v" + i);
                             if (batch.size() == 256 || i == to - 1)
                             {
-                                java.util.concurrent.CompletableFuture.allOf(
-                                    batch.toArray(new java.util.concurrent.CompletableFuture[0])).join();
+                                cache.putAll(batch);
                                 batch.clear();
                             }
                         }

@@ -196,7 +196,6 @@ class GridMemberTest
             {
                 inFlight.add(cache.putAsync("k" + i, "v"));
             }
-            final long closing = System.nanoTime();
             a.close();
             int stopped = 0;
             for (final CompletableFuture<Void> future : inFlight)
@@ -215,7 +214,6 @@ class GridMemberTest
                     throw new AssertionError("an in-flight operation neither completed nor failed: " + ex);
                 }
             }
-            assertTrue(System.nanoTime() - closing < TimeUnit.SECONDS.toNanos(3));
             final GridException refused = assertThrows(NodeStoppingException.class, () -> cache.put("after", "close"));
             assertEquals(ErrorCode.NODE_STOPPING, refused.errorCode());
             cluster.awaitMembers(2, 10_000, cluster.members.get(1), cluster.members.get(2));

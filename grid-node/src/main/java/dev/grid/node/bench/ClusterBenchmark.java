@@ -18,7 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -135,18 +137,16 @@ public final class ClusterBenchmark
 
     private static void preload(final Cache<Long, byte[]> cache, final int keys, final byte[] value)
     {
-        final List<java.util.concurrent.CompletableFuture<Void>> batch = new ArrayList<>();
+        final Map<Long, byte[]> batch = new HashMap<>();
         for (long k = 0; k < keys; k++)
         {
-            batch.add(cache.putAsync(k, value));
-            if (batch.size() == 512)
+            batch.put(k, value);
+            if (batch.size() == 512 || k == keys - 1)
             {
-                java.util.concurrent.CompletableFuture.allOf(batch.toArray(new java.util.concurrent.CompletableFuture[0]))
-                    .join();
+                cache.putAll(batch);
                 batch.clear();
             }
         }
-        java.util.concurrent.CompletableFuture.allOf(batch.toArray(new java.util.concurrent.CompletableFuture[0])).join();
     }
 
     private static void run(final Cache<Long, byte[]> cache, final String workload, final int threads,

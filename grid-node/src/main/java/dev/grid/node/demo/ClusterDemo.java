@@ -5,12 +5,15 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
+import dev.grid.core.MergeOperator;
 import dev.grid.node.GridMember;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,6 +23,17 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ClusterDemo
 {
+    /** Adds the operands to the current count; every member registers it, since merges run on primaries. */
+    private static final MergeOperator<String, Long> SUM = (key, current, operands) ->
+    {
+        long sum = current == null ? 0 : current;
+        for (final Long operand : operands)
+        {
+            sum += operand;
+        }
+        return sum;
+    };
+
     private ClusterDemo()
     {
     }
@@ -42,15 +56,7 @@ public final class ClusterDemo
         {
             final MemberConfiguration config = new MemberConfiguration("member-" + i)
                 .port(Integer.parseInt(addresses.get(i).split(":")[1]))
-                .mergeOperator("sum", (key, current, operands) ->
-                {
-                    long sum = current == null ? 0 : (Long)current;
-                    for (final Object operand : operands)
-                    {
-                        sum += (Long)operand;
-                    }
-                    return sum;
-                });
+                .mergeOperator("sum", SUM);
             addresses.forEach(config::addSeed);
             starting.add(CompletableFuture.supplyAsync(() -> GridMember.start(config)));
         }
@@ -68,12 +74,12 @@ public final class ClusterDemo
             final Cache<String, String> cache = first.createCache(
                 new CacheConfiguration<>("demo", Codecs.STRING, Codecs.STRING).backups(1));
             final long writeStart = System.nanoTime();
-            final List<CompletableFuture<Void>> writes = new ArrayList<>();
+            final Map<String, String> entries = new HashMap<>();
             for (int i = 0; i < 10_000; i++)
             {
-                writes.add(cache.putAsync("key-" + i, "value-" + i));
+                entries.put("key-" + i, "value-" + i);
             }
-            CompletableFuture.allOf(writes.toArray(new CompletableFuture[0])).join();
+            cache.putAll(entries);
             say(String.format("wrote 10,000 keys through member-0 in %.0f ms", (System.nanoTime() - writeStart) / 1e6));
 
             final Cache<String, String> viaSecond = second.cache("demo");
@@ -81,15 +87,7 @@ public final class ClusterDemo
 
             final Cache<String, Long> counters = first.createCache(
                 new CacheConfiguration<>("counters", Codecs.STRING, Codecs.LONG).backups(1)
-                    .mergeOperator("sum", (key, current, operands) ->
-                    {
-                        long sum = current == null ? 0 : current;
-                        for (final Long operand : operands)
-                        {
-                            sum += operand;
-                        }
-                        return sum;
-                    }));
+                    .mergeOperator("sum", SUM));
             for (int i = 0; i < 100; i++)
             {
                 counters.merge("hits", 1L);

@@ -106,6 +106,7 @@ public final class ClusterScenario
     private final RandomSource random;
     private final MemberEngine[] members;
     private final boolean[] everStarted;
+    private final boolean[] wakeScheduled;
     private final Set<Integer> lostPartitions = new HashSet<>();
     private int droppedCopies;
     private int minimumMembers;
@@ -128,6 +129,7 @@ public final class ClusterScenario
         this.random = sim.fork();
         this.members = new MemberEngine[options.maxMembers];
         this.everStarted = new boolean[options.maxMembers];
+        this.wakeScheduled = new boolean[options.maxMembers];
         this.minimumMembers = options.initialMembers;
     }
 
@@ -247,7 +249,6 @@ public final class ClusterScenario
         tick(slot, engine);
     }
 
-    private final boolean[] wakeScheduled = new boolean[16];
 
     private void wake(final int slot, final MemberEngine engine)
     {
@@ -442,7 +443,7 @@ public final class ClusterScenario
         final List<MemberEngine> ready = new ArrayList<>();
         for (final MemberEngine member : liveMembers())
         {
-            if (member.isSettled() || member.state() == MemberState.ACTIVE && member.installedMap() != null)
+            if (member.state() == MemberState.ACTIVE && member.installedMap() != null)
             {
                 ready.add(member);
             }

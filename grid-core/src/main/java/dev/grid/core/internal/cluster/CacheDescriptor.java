@@ -58,6 +58,17 @@ public record CacheDescriptor(
     }
 
     /**
+     * @param incarnation of the member asking for the cache.
+     * @param sequence    of its request.
+     * @return a copy naming that request as the creator.
+     */
+    public CacheDescriptor withCreator(final long incarnation, final long sequence)
+    {
+        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
+            operationTimeoutNs, mergeOperator, incarnation, sequence);
+    }
+
+    /**
      * @param other descriptor.
      * @return true if both describe the same settings (ignoring id and creator).
      */

@@ -3,6 +3,7 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -61,7 +62,7 @@ final class LocalPartition
         final byte[] key;
         final byte[] value;
         final long topologyVersion;
-        final org.agrona.collections.LongHashSet pendingBackups = new org.agrona.collections.LongHashSet();
+        final LongHashSet pendingBackups = new LongHashSet();
         final long deadlineNs;
         long lastSentNs;
         boolean durable;

@@ -562,7 +562,7 @@ public final class MemberEngine
         transport.send(endpoint, writer.buffer(), 0, writer.length());
     }
 
-    private void onJoinRequest(final int source)
+    private void onJoinRequest()
     {
         final long joinerIncarnation = reader.readLong("joiner.incarnation");
         final String clusterName = reader.readString("clusterName");
@@ -773,7 +773,7 @@ public final class MemberEngine
         send(member, writer);
     }
 
-    private void onTopology(final int source)
+    private void onTopology()
     {
         final Topology received = Topology.decode(reader);
         if (state == MemberState.JOINING)
@@ -1656,10 +1656,7 @@ public final class MemberEngine
             return;
         }
         final long sequence = nextSequence++;
-        final CacheDescriptor stamped = descriptor == null ? null : new CacheDescriptor(0, descriptor.name(),
-            descriptor.partitions(), descriptor.backups(), descriptor.keyCodec(), descriptor.valueCodec(),
-            descriptor.backupFilterAttribute(), descriptor.operationTimeoutNs(), descriptor.mergeOperator(),
-            incarnation, sequence);
+        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(incarnation, sequence);
         final AdminOp op = new AdminOp(sequence, kind, name, stamped, nowNs, nowNs + ADMIN_TIMEOUT_DEFAULT_NS,
             callback);
         adminOps.put(sequence, op);
@@ -2349,10 +2346,10 @@ public final class MemberEngine
             }
             switch (type)
             {
-                case JOIN_REQUEST -> onJoinRequest(source);
+                case JOIN_REQUEST -> onJoinRequest();
                 case JOIN_PENDING -> onJoinPending();
                 case JOIN_REJECTED -> onJoinRejected(destination);
-                case TOPOLOGY -> onTopology(source);
+                case TOPOLOGY -> onTopology();
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
         }
