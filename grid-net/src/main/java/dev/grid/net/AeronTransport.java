@@ -2,6 +2,7 @@ package dev.grid.net;
 
 import dev.grid.core.spi.Transport;
 import io.aeron.Aeron;
+import io.aeron.exceptions.AeronException;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
@@ -11,6 +12,7 @@ import io.aeron.driver.ThreadingMode;
 import io.aeron.logbuffer.Header;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Object2IntHashMap;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -58,6 +60,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final Object2IntHashMap<String> endpointByAddress = new Object2IntHashMap<>(-1);
     private final List<String> addresses = new ArrayList<>();
     private final List<ExclusivePublication> publications = new ArrayList<>();
+    private final Int2ObjectHashMap<SourceCache> sourceBySession = new Int2ObjectHashMap<>();
     private final String directory;
     private MessageHandler handler;
     private long backPressureDrops;
@@ -159,7 +162,26 @@ public final class AeronTransport implements Transport, AutoCloseable
     public int doWork()
     {
         backPressuredThisCycle = false;
-        return closed ? 0 : driverInvoker.invoke() + clientInvoker.invoke();
+        return closed || aeron.isClosed() ? 0 : driverInvoker.invoke() + clientInvoker.invoke();
+    }
+
+    /**
+     * @return why the transport can no longer carry messages although {@link #close()} was not called (the Aeron
+     * client was closed underneath, e.g. by the driver timing it out after a long stall), or null while healthy.
+     */
+    public String failure()
+    {
+        return !closed && aeron.isClosed() ? "the Aeron client of " + localAddress + " was closed (driver directory " +
+            directory + ")" : null;
+    }
+
+    /**
+     * Close the Aeron client but not the driver, as a driver that timed the client out would: for tests of how the
+     * owner reacts to {@link #failure()}. Call on the owner's thread.
+     */
+    public void simulateClientTimeout()
+    {
+        CloseHelper.quietClose(aeron);
     }
 
     public int localEndpoint()
@@ -188,15 +210,24 @@ public final class AeronTransport implements Transport, AutoCloseable
 
     public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
     {
-        if (closed || destination < 0 || destination >= addresses.size())
+        if (closed || aeron.isClosed() || destination < 0 || destination >= addresses.size())
         {
             return NOT_CONNECTED;
         }
         ExclusivePublication publication = publications.get(destination);
         if (publication == null || publication.isClosed())
         {
-            publication = aeron.addExclusivePublication("aeron:udp?endpoint=" + addresses.get(destination) +
-                "|term-length=" + TERM_LENGTH, STREAM_ID);
+            try
+            {
+                publication = aeron.addExclusivePublication("aeron:udp?endpoint=" + addresses.get(destination) +
+                    "|term-length=" + TERM_LENGTH, STREAM_ID);
+            }
+            catch (final AeronException ex)
+            {
+                // An unresolvable address or a client closed underneath: the message is lost like any other, and
+                // the protocol's retries and failure detection take over.
+                return NOT_CONNECTED;
+            }
             publications.set(destination, publication);
         }
         long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
@@ -231,7 +262,7 @@ public final class AeronTransport implements Transport, AutoCloseable
 
     public int poll(final MessageHandler handler, final int messageLimit)
     {
-        if (closed)
+        if (closed || aeron.isClosed())
         {
             return 0;
         }
@@ -250,8 +281,47 @@ public final class AeronTransport implements Transport, AutoCloseable
         {
             return;
         }
-        final String source = buffer.getStringWithoutLengthAscii(offset + 1, addressLength);
-        handler.onMessage(endpointOf(source), buffer, offset + 1 + addressLength, length - 1 - addressLength);
+        // The sender's address is checked byte for byte on every frame (sessions may be reused by a restarted peer),
+        // but decoded to a String only when a session shows a new address: no allocation per message.
+        final int sessionId = header.sessionId();
+        SourceCache source = sourceBySession.get(sessionId);
+        if (source == null || !source.matches(buffer, offset + 1, addressLength))
+        {
+            final byte[] bytes = new byte[addressLength];
+            buffer.getBytes(offset + 1, bytes);
+            source = new SourceCache(bytes, endpointOf(new String(bytes, StandardCharsets.US_ASCII)));
+            sourceBySession.put(sessionId, source);
+        }
+        handler.onMessage(source.endpoint, buffer, offset + 1 + addressLength, length - 1 - addressLength);
+    }
+
+    /** The last sender address seen on one Aeron session, with its endpoint. */
+    private static final class SourceCache
+    {
+        private final byte[] address;
+        private final int endpoint;
+
+        SourceCache(final byte[] address, final int endpoint)
+        {
+            this.address = address;
+            this.endpoint = endpoint;
+        }
+
+        boolean matches(final DirectBuffer buffer, final int offset, final int length)
+        {
+            if (length != address.length)
+            {
+                return false;
+            }
+            for (int i = 0; i < length; i++)
+            {
+                if (buffer.getByte(offset + i) != address[i])
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     public int maxMessageLength()

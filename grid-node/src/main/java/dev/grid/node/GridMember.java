@@ -28,7 +28,7 @@ import dev.grid.core.spi.VolatileWal;
 import dev.grid.net.AeronTransport;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +82,8 @@ public final class GridMember implements Grid
     private final AgentRunner runner;
     private volatile Topology topology;
     private volatile boolean closing;
+    private volatile MemberState state = MemberState.JOINING;
+    private volatile String stopReason = "is stopping";
     private long cyclesAfterStop = -1;
 
     private GridMember(final MemberConfiguration config)
@@ -100,8 +102,7 @@ public final class GridMember implements Grid
             transport.close();
             throw ex;
         }
-        this.runner = new AgentRunner(new BackoffIdleStrategy(64, 16, TimeUnit.MICROSECONDS.toNanos(1),
-            TimeUnit.MILLISECONDS.toNanos(1)), ex -> LOG.error("member {} agent error", config.memberId(), ex), null,
+        this.runner = new AgentRunner(new MemberIdleStrategy(config.idleMaxParkNs()), this::onAgentError, null,
             new MemberAgent());
     }
 
@@ -269,6 +270,25 @@ public final class GridMember implements Grid
         runner.close();
     }
 
+    /**
+     * @return the member's state (STOPPED after close, FAILED if it could not join or lost its transport).
+     */
+    public MemberState state()
+    {
+        return state;
+    }
+
+    /**
+     * Close the Aeron client underneath the member, as a media driver that timed it out would; for tests.
+     */
+    void simulateTransportClientTimeout()
+    {
+        while (!commands.offer(transport::simulateClientTimeout))
+        {
+            Thread.onSpinWait();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Operations, for MemberCache.
     // ------------------------------------------------------------------------------------------------------------
@@ -310,17 +330,12 @@ public final class GridMember implements Grid
 
     private void execute(final Runnable command, final CompletableFuture<?> future)
     {
-        if (closing)
-        {
-            future.completeExceptionally(new NodeStoppingException("member " + config.memberId() + " is stopping"));
-            return;
-        }
-        while (!commands.offer(command))
+        while (closing || !commands.offer(command))
         {
             if (closing)
             {
-                future.completeExceptionally(new NodeStoppingException("member " + config.memberId() +
-                    " is stopping"));
+                future.completeExceptionally(new NodeStoppingException("member " + config.memberId() + " " +
+                    stopReason));
                 return;
             }
             Thread.onSpinWait();
@@ -375,6 +390,15 @@ public final class GridMember implements Grid
         cyclesAfterStop = 0;
     }
 
+    private void onAgentError(final Throwable error)
+    {
+        // The agent's own termination was logged with its reason where it was decided.
+        if (!(error instanceof AgentTerminationException))
+        {
+            LOG.error("member {} agent error", config.memberId(), error);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // The agent.
     // ------------------------------------------------------------------------------------------------------------
@@ -385,6 +409,11 @@ public final class GridMember implements Grid
 
         public int doWork()
         {
+            final String transportFailure = transport.failure();
+            if (transportFailure != null)
+            {
+                onTransportFailure(transportFailure);
+            }
             int work = transport.doWork();
             work += commands.drain(Runnable::run, 256);
             work += engine.doWork(System.nanoTime());
@@ -414,6 +443,19 @@ public final class GridMember implements Grid
             return work;
         }
 
+        /**
+         * The member cannot reach anyone any more: fail what is in flight, refuse new work, and end the agent (its
+         * onClose releases the driver). Peers see a crash and re-form without this member.
+         */
+        private void onTransportFailure(final String why)
+        {
+            LOG.error("member {} stops: {}", config.memberId(), why);
+            stopReason = "stopped because " + why;
+            closing = true;
+            engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
+            throw new AgentTerminationException(why);
+        }
+
         public void onClose()
         {
             if (engine.state() != MemberState.STOPPED && engine.state() != MemberState.FAILED)
@@ -426,6 +468,8 @@ public final class GridMember implements Grid
                 command.run();
             }
             transport.close();
+            joined.completeExceptionally(engine.failure() != null ? engine.failure() :
+                new NodeStoppingException("member " + config.memberId() + " stopped before joining"));
             stopped.complete(null);
         }
 
@@ -449,6 +493,7 @@ public final class GridMember implements Grid
 
         public void onStateChange(final MemberState from, final MemberState to, final String why)
         {
+            state = to;
             LOG.info("member {}: {} -> {} ({})", config.memberId(), from, to, why);
         }
 

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
  * heartbeat.interval.ms = 200
  * failure.detection.timeout.ms = 3000
  * join.timeout.ms = 10000
+ * idle.max.park.us = 1000                 # park of a member thread idle for more than 10 ms
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -92,6 +93,8 @@ public final class MemberConfigurationFile
                 case "failure.detection.timeout.ms" ->
                     config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "idle.max.park.us" ->
+                    config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
                 default ->
                 {
                     if (key.startsWith("attribute.") && key.length() > "attribute.".length())

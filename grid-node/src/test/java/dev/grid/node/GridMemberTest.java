@@ -12,6 +12,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.JoinFailedException;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.NodeStoppingException;
+import dev.grid.core.internal.cluster.MemberState;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -218,6 +219,35 @@ class GridMemberTest
             assertEquals(ErrorCode.NODE_STOPPING, refused.errorCode());
             cluster.awaitMembers(2, 10_000, cluster.members.get(1), cluster.members.get(2));
             System.out.println("close under load: " + stopped + " of " + inFlight.size() + " failed with node stopping");
+        }
+    }
+
+    @Test
+    void aMemberWhoseAeronClientDiesFailsItsOperationsStopsAndThePeersCarryOn()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final GridMember a = cluster.members.get(0);
+            final Cache<String, String> cache = a.createCache(strings("orphan"));
+            cache.put("before", "1");
+            final String directory = a.driverDirectory();
+
+            a.simulateTransportClientTimeout();
+            final long deadline = System.currentTimeMillis() + 5_000;
+            while (a.state() != MemberState.FAILED)
+            {
+                assertTrue(System.currentTimeMillis() < deadline, "member still " + a.state());
+                Thread.onSpinWait();
+            }
+            final NodeStoppingException refused = assertThrows(NodeStoppingException.class,
+                () -> cache.put("after", "2"));
+            assertTrue(refused.getMessage().contains("Aeron client"), refused.getMessage());
+            a.close();
+            assertFalse(new File(directory).exists(), "driver directory left behind: " + directory);
+
+            final GridMember b = cluster.members.get(1);
+            cluster.awaitMembers(2, 10_000, b, cluster.members.get(2));
+            assertEquals("1", b.<String, String>cache("orphan").get("before"));
         }
     }
 }

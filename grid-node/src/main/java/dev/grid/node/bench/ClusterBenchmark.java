@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.LongAdder;
  * seconds of every process read from /proc over the measured window.
  * <p>
  * Usage: {@code ClusterBenchmark [--warmup-s 20] [--measure-s 20] [--threads 8] [--keys 100000]
- * [--value-bytes 100]}; run it through {@code scripts/bench-cluster.sh}.
+ * [--value-bytes 100] [--workloads put,get,mixed]}; run it through {@code scripts/bench-cluster.sh}.
  */
 public final class ClusterBenchmark
 {
@@ -52,8 +52,14 @@ public final class ClusterBenchmark
         int threads = 8;
         int keys = 100_000;
         int valueBytes = 100;
+        List<String> workloads = List.of("put", "get", "mixed");
         for (int i = 0; i + 1 < args.length; i += 2)
         {
+            if (args[i].equals("--workloads"))
+            {
+                workloads = List.of(args[i + 1].split(","));
+                continue;
+            }
             final int value = Integer.parseInt(args[i + 1]);
             switch (args[i])
             {
@@ -113,7 +119,7 @@ public final class ClusterBenchmark
             System.out.println();
             System.out.printf("| workload | ops/s | p50 µs | p99 µs | p99.9 µs | max µs | errors | CPU s (m0+load, m1, " +
                 "m2) | CPU µs/op |%n|---|---|---|---|---|---|---|---|---|%n");
-            for (final String workload : List.of("put", "get", "mixed"))
+            for (final String workload : workloads)
             {
                 run(cache, workload, threads, keys, value, warmupS, measureS, pids);
             }

@@ -445,6 +445,24 @@ public final class MemberEngine
     }
 
     /**
+     * The member cannot go on (its transport died): every operation in flight fails with {@code error}, new ones are
+     * refused, and the state becomes {@link MemberState#FAILED}. Nothing is announced: the peers notice through
+     * failure detection, as for a crash.
+     *
+     * @param error given to every operation in flight; also {@link #failure()} from now on.
+     */
+    public void fail(final GridException error)
+    {
+        if (state == MemberState.STOPPED || state == MemberState.FAILED)
+        {
+            return;
+        }
+        failure = error;
+        changeState(MemberState.FAILED, error.detail());
+        failAllOwnOperations(error);
+    }
+
+    /**
      * One duty cycle: take messages, advance durability, run due timers.
      *
      * @param nowNs the current time.

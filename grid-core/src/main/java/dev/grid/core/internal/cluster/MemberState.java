@@ -12,6 +12,7 @@ package dev.grid.core.internal.cluster;
  *                     member joins again under a new incarnation
  * ACTIVE    STOPPING  stop(): in-flight operations fail with node-stopping, new ones are refused, leave is announced
  * STOPPING  STOPPED   the leave was sent
+ * any but the final ones  FAILED  fail(): the member cannot go on (its transport died); operations in flight fail
  * </pre>
  * STOPPED and FAILED are final.
  */
@@ -25,6 +26,6 @@ public enum MemberState
     STOPPING,
     /** Stopped; final. */
     STOPPED,
-    /** Could not join; final. */
+    /** Could not join, or could not go on; final. */
     FAILED
 }

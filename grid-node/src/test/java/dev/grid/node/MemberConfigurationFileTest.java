@@ -1,0 +1,75 @@
+package dev.grid.node;
+
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MemberConfigurationFileTest
+{
+    private static Properties properties(final String text) throws IOException
+    {
+        final Properties properties = new Properties();
+        properties.load(new StringReader(text));
+        return properties;
+    }
+
+    @Test
+    void everyDocumentedKeyIsRead() throws IOException
+    {
+        final MemberConfiguration config = MemberConfigurationFile.parse(properties("""
+            member.id = m1
+            cluster.name = prod
+            bind.address = 127.0.0.1
+            port = 47501
+            seeds = 127.0.0.1:47500, 127.0.0.1:47501
+            attribute.rack = r1
+            heartbeat.interval.ms = 150
+            failure.detection.timeout.ms = 2000
+            join.timeout.ms = 7000
+            idle.max.park.us = 500
+            """), "m1.properties");
+        assertEquals("m1", config.memberId());
+        assertEquals("prod", config.clusterName());
+        assertEquals(47501, config.port());
+        assertEquals(List.of("127.0.0.1:47500", "127.0.0.1:47501"), config.seeds());
+        assertEquals(Map.of("rack", "r1"), config.attributes());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(150), config.heartbeatIntervalNs());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(2000), config.failureDetectionTimeoutNs());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(7000), config.joinTimeoutNs());
+        assertEquals(TimeUnit.MICROSECONDS.toNanos(500), config.idleMaxParkNs());
+    }
+
+    @Test
+    void mistakesAreNamedWithTheFile() throws IOException
+    {
+        final InvalidConfigurationException unknown = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("member.id = m1\nport = 1\nheartbeat.ms = 5\n"), "a.conf"));
+        assertTrue(unknown.getMessage().contains("a.conf") && unknown.getMessage().contains("'heartbeat.ms'"),
+            unknown.getMessage());
+
+        final InvalidConfigurationException notNumber = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("member.id = m1\nport = x1\n"), "b.conf"));
+        assertTrue(notNumber.getMessage().contains("port = 'x1'"), notNumber.getMessage());
+
+        final InvalidConfigurationException outOfRange = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("member.id = m1\nport = 1\nidle.max.park.us = 0\n"),
+                "c.conf"));
+        assertTrue(outOfRange.getMessage().contains("c.conf") && outOfRange.getMessage().contains("idleMaxParkNs=0"),
+            outOfRange.getMessage());
+
+        final InvalidConfigurationException missing = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("port = 1\n"), "d.conf"));
+        assertTrue(missing.getMessage().contains("member.id is required"), missing.getMessage());
+    }
+}
