@@ -36,7 +36,15 @@ public enum ErrorCode
     /** No seed answered within the join timeout. */
     JOIN_FAILED(Group.MEMBERSHIP, 1),
     /** The cluster refused the join (another cluster name, or the member id is taken by a live member). */
-    JOIN_REJECTED(Group.MEMBERSHIP, 2);
+    JOIN_REJECTED(Group.MEMBERSHIP, 2),
+    /** The data directory is held by another running member (its lock file is locked). */
+    DATA_DIRECTORY_LOCKED(Group.PERSISTENCE, 1),
+    /** The data directory was written by another member identity or another cluster. */
+    DATA_DIRECTORY_MISMATCH(Group.PERSISTENCE, 2),
+    /** A WAL record before the end of the log fails its checksum or is malformed; the message names file and index. */
+    WAL_CORRUPT(Group.PERSISTENCE, 3),
+    /** Reading or writing persistent state failed (I/O error, disk full); the message names the file. */
+    PERSISTENCE_IO_FAILED(Group.PERSISTENCE, 4);
 
     /** Subsystems that own error codes. */
     public enum Group
@@ -52,7 +60,9 @@ public enum ErrorCode
         /** Partition update counters. */
         COUNTER(5),
         /** Joining and leaving the cluster. */
-        MEMBERSHIP(6);
+        MEMBERSHIP(6),
+        /** Data directory, WAL, checkpoints. */
+        PERSISTENCE(7);
 
         private final int code;
 

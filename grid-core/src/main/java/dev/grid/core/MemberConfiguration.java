@@ -1,5 +1,6 @@
 package dev.grid.core;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -32,6 +33,8 @@ public final class MemberConfiguration
      * thread parks at most 100 µs whatever this says.
      */
     public static final long IDLE_MAX_PARK_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
+    public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
     public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
@@ -47,6 +50,9 @@ public final class MemberConfiguration
     private long failureDetectionTimeoutNs = FAILURE_DETECTION_TIMEOUT_DEFAULT_NS;
     private long joinTimeoutNs = JOIN_TIMEOUT_DEFAULT_NS;
     private long idleMaxParkNs = IDLE_MAX_PARK_DEFAULT_NS;
+    private Path dataDirectory;
+    private WalMode walMode;
+    private long walSyncIntervalNs = WAL_SYNC_INTERVAL_DEFAULT_NS;
     private boolean concluded;
 
     /**
@@ -202,6 +208,40 @@ public final class MemberConfiguration
     }
 
     /**
+     * @param directory where the member keeps its WAL and identity; null (the default) for a pure in-memory member.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration dataDirectory(final Path directory)
+    {
+        checkNotConcluded();
+        this.dataDirectory = directory;
+        return this;
+    }
+
+    /**
+     * @param mode how durable an update is before it is acknowledged; by default {@link WalMode#LOG_ONLY} with a data
+     *             directory and {@link WalMode#NONE} without. Any mode but NONE needs a data directory.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration walMode(final WalMode mode)
+    {
+        checkNotConcluded();
+        this.walMode = mode;
+        return this;
+    }
+
+    /**
+     * @param intervalNs between WAL syncs in {@link WalMode#BACKGROUND}, positive.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration walSyncIntervalNs(final long intervalNs)
+    {
+        checkNotConcluded();
+        this.walSyncIntervalNs = intervalNs;
+        return this;
+    }
+
+    /**
      * Validate once and freeze. Idempotent.
      *
      * @return this, concluded.
@@ -254,6 +294,18 @@ public final class MemberConfiguration
         if (idleMaxParkNs < TimeUnit.MICROSECONDS.toNanos(1) || idleMaxParkNs > TimeUnit.MILLISECONDS.toNanos(100))
         {
             throw new InvalidConfigurationException("idleMaxParkNs=" + idleMaxParkNs + " must be in [1 µs, 100 ms]");
+        }
+        if (walMode == null)
+        {
+            walMode = dataDirectory == null ? WalMode.NONE : WalMode.LOG_ONLY;
+        }
+        else if (walMode != WalMode.NONE && dataDirectory == null)
+        {
+            throw new InvalidConfigurationException("walMode=" + walMode + " needs a dataDirectory");
+        }
+        if (walSyncIntervalNs <= 0)
+        {
+            throw new InvalidConfigurationException("walSyncIntervalNs=" + walSyncIntervalNs + " must be positive");
         }
         concluded = true;
         return this;
@@ -317,6 +369,24 @@ public final class MemberConfiguration
     public long idleMaxParkNs()
     {
         return idleMaxParkNs;
+    }
+
+    /** @return the data directory, or null for a pure in-memory member. */
+    public Path dataDirectory()
+    {
+        return dataDirectory;
+    }
+
+    /** @return the WAL mode (decided by {@link #conclude()} when not set). */
+    public WalMode walMode()
+    {
+        return walMode;
+    }
+
+    /** @return the interval between WAL syncs in {@link WalMode#BACKGROUND}, in nanoseconds. */
+    public long walSyncIntervalNs()
+    {
+        return walSyncIntervalNs;
     }
 
     private void checkNotConcluded()

@@ -1,0 +1,341 @@
+package dev.grid.persistence;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.PersistenceException;
+import dev.grid.core.WalMode;
+import dev.grid.core.spi.Wal;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.zip.CRC32C;
+
+/**
+ * The write-ahead log of one shard on a Chronicle Queue: every record is one queue document holding a CRC32C of the
+ * record, its length and its bytes. Positions are the queue's indexes (positive and increasing in append order).
+ * <p>
+ * <b>Durability by mode</b> ({@link WalMode}): the queue is memory-mapped, so an appended record is in the page cache
+ * at once and survives a process crash: under {@link WalMode#LOG_ONLY} and {@link WalMode#BACKGROUND} it is durable
+ * on append. Under {@link WalMode#FSYNC} it is durable once a sync covered it: {@link #requestDurability()} syncs
+ * everything appended so far, so every record appended between two requests shares one sync (group commit; the engine
+ * asks once per duty cycle). {@link WalMode#BACKGROUND} also syncs from {@link #requestDurability()}, at most once per
+ * sync interval. {@link WalMode#NONE} has no WAL at all ({@link dev.grid.core.spi.VolatileWal}).
+ * <p>
+ * <b>Damage on replay.</b> A record whose checksum or length is wrong and that is the last one in the log is a torn
+ * write: it is skipped, reported in the log, and a marker naming it is appended so that later replays skip it too
+ * (Chronicle cannot cut a file). A damaged record followed by other records is corruption: replay fails with
+ * {@link ErrorCode#WAL_CORRUPT} naming the file and the index.
+ * <p>
+ * <b>Threading:</b> not thread-safe; owned by one shard's thread (Chronicle appenders and tailers are bound to the
+ * thread that uses them). Opening starts Chronicle's two daemon threads; {@link #close()} releases the queue.
+ */
+public final class ChronicleWal implements Wal, AutoCloseable
+{
+    /** Roll cycle of the queue files: retention deletes whole files, so a cycle is the unit of release. */
+    public static final RollCycles ROLL_CYCLE = RollCycles.FAST_HOURLY;
+    /** Block size of the queue files: small, so that an idle member does not hold 80 MiB sparse files per cycle. */
+    public static final long BLOCK_SIZE = 1L << 20;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChronicleWal.class);
+    private static final int TORN_MARKER = -1;
+
+    private final Path directory;
+    private final WalMode mode;
+    private final long syncIntervalNs;
+    private final SingleChronicleQueue queue;
+    private final ExcerptAppender appender;
+    private final CRC32C crc = new CRC32C();
+    private byte[] scratch = new byte[1024];
+    private long appendedPosition;
+    private long durablePosition;
+    private long lastSyncNs;
+
+    /**
+     * Open (or create) the WAL in a directory.
+     *
+     * @param directory      of the queue files.
+     * @param mode           durability mode; not {@link WalMode#NONE}.
+     * @param syncIntervalNs between syncs in {@link WalMode#BACKGROUND}.
+     * @throws PersistenceException with {@link ErrorCode#PERSISTENCE_IO_FAILED} if the queue cannot be opened.
+     */
+    public ChronicleWal(final Path directory, final WalMode mode, final long syncIntervalNs)
+    {
+        if (mode == WalMode.NONE)
+        {
+            throw new IllegalArgumentException("WalMode.NONE keeps no WAL; use VolatileWal");
+        }
+        this.directory = directory;
+        this.mode = mode;
+        this.syncIntervalNs = syncIntervalNs;
+        try
+        {
+            this.queue = SingleChronicleQueueBuilder.single(directory.toFile())
+                .rollCycle(ROLL_CYCLE)
+                .blockSize(BLOCK_SIZE)
+                .syncMode(mode == WalMode.LOG_ONLY ? SyncMode.NONE : SyncMode.SYNC)
+                // After a crash inside a write, reopening waits this long for the dead writer's lock
+                // (research/stack.md: the default 10 s stalls every restart).
+                .timeoutMS(1500)
+                .build();
+            this.appender = queue.createAppender();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot open the WAL in " + directory +
+                ": " + ex, ex);
+        }
+        final long last = queue.lastIndex();
+        this.appendedPosition = Math.max(0, last);
+        this.durablePosition = appendedPosition;
+        this.lastSyncNs = System.nanoTime();
+    }
+
+    /**
+     * @return the directory of the queue files.
+     */
+    public Path directory()
+    {
+        return directory;
+    }
+
+    /**
+     * @return the durability mode.
+     */
+    public WalMode mode()
+    {
+        return mode;
+    }
+
+    public long append(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (scratch.length < length)
+        {
+            scratch = new byte[Math.max(length, scratch.length * 2)];
+        }
+        buffer.getBytes(offset, scratch, 0, length);
+        crc.reset();
+        crc.update(scratch, 0, length);
+        return write((int)crc.getValue(), length, scratch);
+    }
+
+    private long write(final int checksum, final int length, final byte[] bytes)
+    {
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            final Bytes<?> out = dc.wire().bytes();
+            out.writeInt(checksum);
+            out.writeInt(length);
+            if (length > 0)
+            {
+                out.write(bytes, 0, length);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot append to the WAL in " +
+                directory + ": " + ex, ex);
+        }
+        appendedPosition = appender.lastIndexAppended();
+        if (mode != WalMode.FSYNC)
+        {
+            durablePosition = appendedPosition;
+        }
+        return appendedPosition;
+    }
+
+    public void requestDurability()
+    {
+        if (appendedPosition == 0)
+        {
+            return;
+        }
+        if (mode == WalMode.FSYNC)
+        {
+            if (durablePosition != appendedPosition)
+            {
+                appender.sync();
+                durablePosition = appendedPosition;
+            }
+        }
+        else if (mode == WalMode.BACKGROUND)
+        {
+            final long nowNs = System.nanoTime();
+            if (nowNs - lastSyncNs >= syncIntervalNs)
+            {
+                lastSyncNs = nowNs;
+                appender.sync();
+            }
+        }
+    }
+
+    public long appendedPosition()
+    {
+        return appendedPosition;
+    }
+
+    public long durablePosition()
+    {
+        return durablePosition;
+    }
+
+    public long replay(final long afterPosition, final RecordHandler handler)
+    {
+        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
+        long replayed = 0;
+        long damagedIndex = -1;
+        String damage = null;
+        File damagedFile = null;
+        try (ExcerptTailer tailer = queue.createTailer())
+        {
+            if (afterPosition > 0 && !tailer.moveToIndex(afterPosition))
+            {
+                tailer.toStart();
+            }
+            byte[] record = new byte[1024];
+            while (true)
+            {
+                try (DocumentContext dc = tailer.readingDocument())
+                {
+                    if (!dc.isPresent())
+                    {
+                        break;
+                    }
+                    final long index = dc.index();
+                    if (index <= afterPosition)
+                    {
+                        continue;
+                    }
+                    final Bytes<?> in = dc.wire().bytes();
+                    if (damage != null)
+                    {
+                        // Something follows a damaged record: only a marker naming it makes that a healed torn tail.
+                        if (in.readRemaining() >= 16 && readMarker(in) == damagedIndex)
+                        {
+                            damage = null;
+                            continue;
+                        }
+                        throw new PersistenceException(ErrorCode.WAL_CORRUPT, "WAL record at index " +
+                            Long.toHexString(damagedIndex) + " in " + damagedFile + " is corrupt (" + damage +
+                            ") and records follow it; refusing to recover past it");
+                    }
+                    if (in.readRemaining() < 8)
+                    {
+                        damage = "only " + in.readRemaining() + " bytes";
+                    }
+                    else
+                    {
+                        final int checksum = in.readInt();
+                        final int length = in.readInt();
+                        if (length == TORN_MARKER)
+                        {
+                            // A marker whose torn record was read before it (handled above) or never: ignore.
+                            continue;
+                        }
+                        if (length < 0 || length > in.readRemaining())
+                        {
+                            damage = "length " + length + " with " + in.readRemaining() + " bytes present";
+                        }
+                        else
+                        {
+                            if (record.length < length)
+                            {
+                                record = new byte[Math.max(length, record.length * 2)];
+                            }
+                            in.read(record, 0, length);
+                            crc.reset();
+                            crc.update(record, 0, length);
+                            if ((int)crc.getValue() != checksum)
+                            {
+                                damage = "checksum mismatch";
+                            }
+                            else
+                            {
+                                view.wrap(record, 0, length);
+                                handler.onRecord(index, view, 0, length);
+                                replayed++;
+                            }
+                        }
+                    }
+                    if (damage != null)
+                    {
+                        damagedIndex = index;
+                        damagedFile = tailer.currentFile();
+                    }
+                }
+            }
+        }
+        catch (final PersistenceException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read the WAL in " + directory +
+                ": " + ex, ex);
+        }
+        if (damage != null)
+        {
+            LOG.warn("WAL in {}: the last record (index {} in {}) is torn ({}); it is skipped and marked", directory,
+                Long.toHexString(damagedIndex), damagedFile, damage);
+            appendMarker(damagedIndex);
+        }
+        return replayed;
+    }
+
+    private static long readMarker(final Bytes<?> in)
+    {
+        in.readInt();
+        return in.readInt() == TORN_MARKER ? in.readLong() : -1;
+    }
+
+    private void appendMarker(final long tornIndex)
+    {
+        try (DocumentContext dc = appender.writingDocument())
+        {
+            final Bytes<?> out = dc.wire().bytes();
+            out.writeInt(0);
+            out.writeInt(TORN_MARKER);
+            out.writeLong(tornIndex);
+        }
+        appendedPosition = appender.lastIndexAppended();
+        appender.sync();
+        durablePosition = appendedPosition;
+    }
+
+    /**
+     * Append a record whose checksum does not match, as a write torn by a crash would leave: for tests of replay.
+     *
+     * @param length of the garbage record.
+     * @return its position.
+     */
+    long appendTornForTest(final int length)
+    {
+        final byte[] garbage = new byte[length];
+        java.util.Arrays.fill(garbage, (byte)0x5A);
+        return write(0x0BADC0DE, length, garbage);
+    }
+
+    /**
+     * Release the queue; appended records stay on disk.
+     */
+    public void close()
+    {
+        if (mode != WalMode.LOG_ONLY && appendedPosition != 0)
+        {
+            appender.sync();
+        }
+        appender.close();
+        queue.close();
+    }
+}

@@ -1,0 +1,130 @@
+package dev.grid.persistence;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.PersistenceException;
+import dev.grid.core.WalMode;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChronicleWalTest
+{
+    @TempDir
+    Path dir;
+
+    private static long append(final ChronicleWal wal, final String text)
+    {
+        final byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return wal.append(new UnsafeBuffer(bytes), 0, bytes.length);
+    }
+
+    private static List<String> replay(final ChronicleWal wal, final long after)
+    {
+        final List<String> records = new ArrayList<>();
+        wal.replay(after, (position, buffer, offset, length) ->
+            records.add(buffer.getStringWithoutLengthUtf8(offset, length)));
+        return records;
+    }
+
+    private ChronicleWal open(final WalMode mode)
+    {
+        return new ChronicleWal(dir, mode, TimeUnit.SECONDS.toNanos(1));
+    }
+
+    @Test
+    void recordsSurviveReopeningInAppendOrderAndReplayCanStartAfterAPosition()
+    {
+        final long middle;
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            long previous = 0;
+            for (int i = 0; i < 100; i++)
+            {
+                final long position = append(wal, "record-" + i);
+                assertTrue(position > previous, "positions increase");
+                previous = position;
+            }
+            middle = wal.appendedPosition() - 10;
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            final List<String> all = replay(wal, 0);
+            assertEquals(100, all.size());
+            assertEquals("record-0", all.get(0));
+            assertEquals("record-99", all.get(99));
+            assertEquals(List.of("record-90", "record-91", "record-92", "record-93", "record-94", "record-95",
+                "record-96", "record-97", "record-98", "record-99"), replay(wal, middle));
+            assertEquals(wal.appendedPosition(), wal.durablePosition(), "all on disk at open is durable");
+            final long next = append(wal, "after-reopen");
+            assertEquals(next, wal.durablePosition(), "LOG_ONLY: durable on append");
+        }
+    }
+
+    @Test
+    void fsyncIsDurableOnlyAfterTheRequestedSyncWhichCoversEveryRecordAppendedBeforeIt()
+    {
+        try (ChronicleWal wal = open(WalMode.FSYNC))
+        {
+            final long first = append(wal, "a");
+            final long second = append(wal, "b");
+            assertTrue(wal.durablePosition() < first, "not durable before a sync");
+            wal.requestDurability();
+            assertEquals(second, wal.durablePosition(), "one sync covered both records");
+        }
+    }
+
+    @Test
+    void aTornLastRecordIsSkippedAndMarkedSoTheNextReplaySkipsItToo()
+    {
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            append(wal, "one");
+            append(wal, "two");
+            wal.appendTornForTest(40);
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            assertEquals(List.of("one", "two"), replay(wal, 0));
+            append(wal, "three");
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            assertEquals(List.of("one", "two", "three"), replay(wal, 0), "marked torn record stays skipped");
+        }
+    }
+
+    @Test
+    void aCorruptRecordInTheMiddleFailsReplayNamingFileAndIndex()
+    {
+        final long corrupt;
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            append(wal, "one");
+            corrupt = wal.appendTornForTest(40);
+            append(wal, "after the damage");
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            final PersistenceException error = assertThrows(PersistenceException.class, () -> replay(wal, 0));
+            assertEquals(ErrorCode.WAL_CORRUPT, error.errorCode());
+            assertTrue(error.getMessage().contains(Long.toHexString(corrupt)) &&
+                error.getMessage().contains(".cq4") && error.getMessage().contains("checksum"), error.getMessage());
+        }
+    }
+
+    @Test
+    void noneIsNotAChronicleMode()
+    {
+        assertThrows(IllegalArgumentException.class, () -> open(WalMode.NONE));
+    }
+}
