@@ -24,7 +24,12 @@ import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.spi.GridFactory;
 import dev.grid.core.spi.SeededRandomSource;
+import dev.grid.core.WalMode;
 import dev.grid.core.spi.VolatileWal;
+import dev.grid.core.spi.Wal;
+import dev.grid.persistence.ChronicleWal;
+import dev.grid.persistence.DataDirectory;
+import org.agrona.CloseHelper;
 import dev.grid.net.AeronTransport;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
@@ -38,6 +43,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -72,6 +79,8 @@ public final class GridMember implements Grid
 
     private final MemberConfiguration config;
     private final AeronTransport transport;
+    private final DataDirectory dataDirectory;
+    private final Wal wal;
     private final MemberEngine engine;
     private final Metrics metrics = new Metrics();
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
@@ -90,16 +99,38 @@ public final class GridMember implements Grid
     {
         this.config = config;
         this.mergeOperators.putAll(config.mergeOperators());
-        this.transport = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
+        if (config.walMode() == WalMode.NONE)
+        {
+            this.dataDirectory = null;
+            this.wal = new VolatileWal();
+        }
+        else
+        {
+            this.dataDirectory = DataDirectory.open(config.dataDirectory(), config.memberId(), config.clusterName());
+            try
+            {
+                this.wal = new ChronicleWal(dataDirectory.walDirectory(), config.walMode(), config.walSyncIntervalNs());
+            }
+            catch (final RuntimeException ex)
+            {
+                dataDirectory.close();
+                throw ex;
+            }
+        }
+        AeronTransport launched = null;
         try
         {
-            this.engine = new MemberEngine(config, transport, new VolatileWal(),
+            launched = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
+            this.transport = launched;
+            // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
+            this.engine = new MemberEngine(config, transport, wal,
                 new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator,
                 new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, System.nanoTime());
         }
         catch (final RuntimeException ex)
         {
-            transport.close();
+            CloseHelper.quietClose(launched);
+            closePersistence();
             throw ex;
         }
         this.runner = new AgentRunner(new MemberIdleStrategy(config.idleMaxParkNs()), this::onAgentError, null,
@@ -279,6 +310,36 @@ public final class GridMember implements Grid
     }
 
     /**
+     * @param cacheName of a cache.
+     * @return this member's copies of its partitions (counters, size, content hash), by partition.
+     * @throws CacheNotFoundException if no such cache exists.
+     */
+    public SortedMap<Integer, MemberEngine.CopyView> localCopies(final String cacheName)
+    {
+        final CompletableFuture<SortedMap<Integer, MemberEngine.CopyView>> future = new CompletableFuture<>();
+        execute(() ->
+        {
+            final CacheDescriptor cache = engine.cache(cacheName);
+            if (cache == null)
+            {
+                future.completeExceptionally(new CacheNotFoundException("no cache named '" + cacheName + "'"));
+                return;
+            }
+            final SortedMap<Integer, MemberEngine.CopyView> views = new TreeMap<>();
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                final MemberEngine.CopyView view = engine.copy(cache.cacheId(), p);
+                if (view != null)
+                {
+                    views.put(p, view);
+                }
+            }
+            future.complete(views);
+        }, future);
+        return await(future);
+    }
+
+    /**
      * Close the Aeron client underneath the member, as a media driver that timed it out would; for tests.
      */
     void simulateTransportClientTimeout()
@@ -390,6 +451,18 @@ public final class GridMember implements Grid
         cyclesAfterStop = 0;
     }
 
+    private void closePersistence()
+    {
+        if (wal instanceof ChronicleWal chronicle)
+        {
+            chronicle.close();
+        }
+        if (dataDirectory != null)
+        {
+            dataDirectory.close();
+        }
+    }
+
     private void onAgentError(final Throwable error)
     {
         // The agent's own termination was logged with its reason where it was decided.
@@ -468,6 +541,7 @@ public final class GridMember implements Grid
                 command.run();
             }
             transport.close();
+            closePersistence();
             joined.completeExceptionally(engine.failure() != null ? engine.failure() :
                 new NodeStoppingException("member " + config.memberId() + " stopped before joining"));
             stopped.complete(null);

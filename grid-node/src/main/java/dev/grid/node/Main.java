@@ -170,6 +170,37 @@ public final class Main
                         }
                         System.out.println("CHECKED " + checked + " MISSING " + missing + " WRONG " + wrong);
                     }
+                    case "load" ->
+                    {
+                        // Writes k<from>, k<from+1>, ... one at a time until the process ends, reporting every 100th
+                        // acknowledgement: "ACKED n" means every key below n was acknowledged.
+                        final Cache<String, String> cache = member.cache(words[1]);
+                        final int from = Integer.parseInt(words[2]);
+                        final Thread load = new Thread(() ->
+                        {
+                            for (int i = from; ; i++)
+                            {
+                                cache.put("k" + i, "v" + i);
+                                if ((i + 1 - from) % 100 == 0)
+                                {
+                                    System.out.println("ACKED " + (i + 1));
+                                    System.out.flush();
+                                }
+                            }
+                        }, "load");
+                        load.setDaemon(true);
+                        load.start();
+                        System.out.println("OK");
+                    }
+                    case "counters" ->
+                    {
+                        // One word per local copy: partition:lwm:hwm:gaps:size.
+                        final StringBuilder answer = new StringBuilder("COUNTERS");
+                        member.localCopies(words[1]).forEach((partition, copy) -> answer.append(' ').append(partition)
+                            .append(':').append(copy.lwm()).append(':').append(copy.hwm()).append(':')
+                            .append(copy.gaps().size()).append(':').append(copy.size()));
+                        System.out.println(answer);
+                    }
                     case "topology" ->
                     {
                         final Topology topology = member.topology();

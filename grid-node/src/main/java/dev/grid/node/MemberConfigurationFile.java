@@ -2,6 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.WalMode;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -25,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  * failure.detection.timeout.ms = 3000
  * join.timeout.ms = 10000
  * idle.max.park.us = 1000                 # park of a member thread idle for more than 10 ms
+ * data.directory = /var/lib/grid/m1       # WAL and identity; none: a pure in-memory member
+ * wal.mode = LOG_ONLY                     # FSYNC, LOG_ONLY (default with a data directory), BACKGROUND, NONE
+ * wal.sync.interval.ms = 1000             # BACKGROUND mode's sync interval
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -93,6 +97,21 @@ public final class MemberConfigurationFile
                 case "failure.detection.timeout.ms" ->
                     config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "data.directory" -> config.dataDirectory(Path.of(value));
+                case "wal.mode" ->
+                {
+                    try
+                    {
+                        config.walMode(WalMode.valueOf(value));
+                    }
+                    catch (final IllegalArgumentException ex)
+                    {
+                        throw new InvalidConfigurationException(source + ": wal.mode = '" + value + "' is not one of " +
+                            java.util.Arrays.toString(WalMode.values()));
+                    }
+                }
+                case "wal.sync.interval.ms" ->
+                    config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "idle.max.park.us" ->
                     config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
                 default ->

@@ -25,48 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class MultiProcessClusterTest
 {
-    private static final class Child implements AutoCloseable
-    {
-        final Process process;
-        final BufferedReader out;
-        final PrintWriter in;
-        final String directory;
-
-        Child(final Process process) throws IOException
-        {
-            this.process = process;
-            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
-            final String ready = out.readLine();
-            if (ready == null || !ready.startsWith("READY "))
-            {
-                throw new IllegalStateException("member process did not start: " + ready);
-            }
-            this.directory = ready.substring("READY ".length());
-        }
-
-        String command(final String line) throws IOException
-        {
-            in.println(line);
-            final String answer = out.readLine();
-            if (answer == null || answer.startsWith("ERROR"))
-            {
-                throw new AssertionError("'" + line + "' answered " + answer);
-            }
-            return answer;
-        }
-
-        public void close()
-        {
-            process.destroyForcibly();
-        }
-    }
-
-    private static Process launch(final Path config, final Path log) throws IOException
-    {
-        return new ProcessBuilder(Main.childCommand(config, "--commands")).redirectError(log.toFile()).start();
-    }
-
     @Test
     void keysSurviveASigkilledMemberAndTheSurvivorsShutDownCleanly() throws Exception
     {
@@ -76,7 +34,7 @@ class MultiProcessClusterTest
         {
             addresses.add("127.0.0.1:" + TestCluster.freeUdpPort());
         }
-        final List<Child> children = new ArrayList<>();
+        final List<MemberProcess> children = new ArrayList<>();
         try
         {
             final List<Process> processes = new ArrayList<>();
@@ -86,15 +44,15 @@ class MultiProcessClusterTest
                 Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
                     "\nseeds = " + String.join(",", addresses) + "\nheartbeat.interval.ms = 100\n" +
                     "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\n");
-                processes.add(launch(config, dir.resolve("m" + i + ".log")));
+                processes.add(MemberProcess.launch(config, dir.resolve("m" + i + ".log")));
             }
             for (final Process process : processes)
             {
-                children.add(new Child(process));
+                children.add(new MemberProcess(process));
             }
-            final Child writer = children.get(0);
-            final Child reader = children.get(1);
-            final Child victim = children.get(2);
+            final MemberProcess writer = children.get(0);
+            final MemberProcess reader = children.get(1);
+            final MemberProcess victim = children.get(2);
             awaitTopologySize(writer, 3);
             assertEquals("OK", writer.command("create keys 1"));
             assertEquals("OK", writer.command("put-range keys 0 10000"));
@@ -103,7 +61,7 @@ class MultiProcessClusterTest
 
             victim.process.destroyForcibly();
             assertTrue(victim.process.waitFor(10, TimeUnit.SECONDS));
-            deleteRecursively(new File(victim.directory));
+            MemberProcess.deleteRecursively(new File(victim.directory));
 
             awaitTopologySize(reader, 2);
             final String[] after = reader.command("topology").split(" ");
@@ -111,7 +69,7 @@ class MultiProcessClusterTest
             assertEquals("CHECKED 10000 MISSING 0 WRONG 0", reader.command("check-range keys 0 10000"));
             assertEquals("CHECKED 10000 MISSING 0 WRONG 0", writer.command("check-range keys 0 10000"));
 
-            for (final Child survivor : List.of(writer, reader))
+            for (final MemberProcess survivor : List.of(writer, reader))
             {
                 assertEquals("BYE", survivor.command("quit"));
                 assertTrue(survivor.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
@@ -121,17 +79,17 @@ class MultiProcessClusterTest
         }
         finally
         {
-            for (final Child child : children)
+            for (final MemberProcess child : children)
             {
                 child.close();
                 child.process.waitFor(10, TimeUnit.SECONDS);
-                deleteRecursively(new File(child.directory));
+                MemberProcess.deleteRecursively(new File(child.directory));
             }
-            deleteRecursively(dir.toFile());
+            MemberProcess.deleteRecursively(dir.toFile());
         }
     }
 
-    private static void awaitTopologySize(final Child child, final int size) throws IOException
+    private static void awaitTopologySize(final MemberProcess child, final int size) throws IOException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true)
@@ -147,18 +105,5 @@ class MultiProcessClusterTest
             }
             Thread.onSpinWait();
         }
-    }
-
-    private static void deleteRecursively(final File file)
-    {
-        final File[] children = file.listFiles();
-        if (children != null)
-        {
-            for (final File child : children)
-            {
-                deleteRecursively(child);
-            }
-        }
-        file.delete();
     }
 }

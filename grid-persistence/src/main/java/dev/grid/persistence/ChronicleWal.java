@@ -37,8 +37,8 @@ import java.util.zip.CRC32C;
  * (Chronicle cannot cut a file). A damaged record followed by other records is corruption: replay fails with
  * {@link ErrorCode#WAL_CORRUPT} naming the file and the index.
  * <p>
- * <b>Threading:</b> not thread-safe; owned by one shard's thread (Chronicle appenders and tailers are bound to the
- * thread that uses them). Opening starts Chronicle's two daemon threads; {@link #close()} releases the queue.
+ * <b>Threading:</b> not thread-safe; used by one thread at a time (the starting thread recovers, then the shard's
+ * thread owns it). Opening starts Chronicle's two daemon threads; {@link #close()} releases the queue.
  */
 public final class ChronicleWal implements Wal, AutoCloseable
 {
@@ -55,6 +55,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
     private final long syncIntervalNs;
     private final SingleChronicleQueue queue;
     private final ExcerptAppender appender;
+    private Thread appenderThread;
     private final CRC32C crc = new CRC32C();
     private byte[] scratch = new byte[1024];
     private long appendedPosition;
@@ -89,6 +90,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
                 .timeoutMS(1500)
                 .build();
             this.appender = queue.createAppender();
+            this.appenderThread = Thread.currentThread();
         }
         catch (final RuntimeException ex)
         {
@@ -131,7 +133,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
 
     private long write(final int checksum, final int length, final byte[] bytes)
     {
-        try (DocumentContext dc = appender.writingDocument())
+        try (DocumentContext dc = appender().writingDocument())
         {
             final Bytes<?> out = dc.wire().bytes();
             out.writeInt(checksum);
@@ -146,7 +148,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
             throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot append to the WAL in " +
                 directory + ": " + ex, ex);
         }
-        appendedPosition = appender.lastIndexAppended();
+        appendedPosition = appender().lastIndexAppended();
         if (mode != WalMode.FSYNC)
         {
             durablePosition = appendedPosition;
@@ -164,7 +166,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
         {
             if (durablePosition != appendedPosition)
             {
-                appender.sync();
+                appender().sync();
                 durablePosition = appendedPosition;
             }
         }
@@ -174,7 +176,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
             if (nowNs - lastSyncNs >= syncIntervalNs)
             {
                 lastSyncNs = nowNs;
-                appender.sync();
+                appender().sync();
             }
         }
     }
@@ -301,15 +303,15 @@ public final class ChronicleWal implements Wal, AutoCloseable
 
     private void appendMarker(final long tornIndex)
     {
-        try (DocumentContext dc = appender.writingDocument())
+        try (DocumentContext dc = appender().writingDocument())
         {
             final Bytes<?> out = dc.wire().bytes();
             out.writeInt(0);
             out.writeInt(TORN_MARKER);
             out.writeLong(tornIndex);
         }
-        appendedPosition = appender.lastIndexAppended();
-        appender.sync();
+        appendedPosition = appender().lastIndexAppended();
+        appender().sync();
         durablePosition = appendedPosition;
     }
 
@@ -327,15 +329,30 @@ public final class ChronicleWal implements Wal, AutoCloseable
     }
 
     /**
+     * The appender, for the calling thread: Chronicle binds it to one thread, and a member opens and recovers its WAL on
+     * the starting thread, then hands it to its own thread (one at a time, never concurrently).
+     */
+    private ExcerptAppender appender()
+    {
+        final Thread current = Thread.currentThread();
+        if (current != appenderThread)
+        {
+            appender.singleThreadedCheckReset();
+            appenderThread = current;
+        }
+        return appender;
+    }
+
+    /**
      * Release the queue; appended records stay on disk.
      */
     public void close()
     {
         if (mode != WalMode.LOG_ONLY && appendedPosition != 0)
         {
-            appender.sync();
+            appender().sync();
         }
-        appender.close();
+        appender().close();
         queue.close();
     }
 }

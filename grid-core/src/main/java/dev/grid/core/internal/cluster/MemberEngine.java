@@ -93,6 +93,23 @@ public final class MemberEngine
     static final int ADMIN_CREATE = 1;
     static final int ADMIN_DESTROY = 2;
 
+    /*
+     * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
+     * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
+     */
+    /** An update: cacheId, partition, counter, origin incarnation, sequence, key, value (null: a remove). */
+    static final int WAL_DATA = 1;
+    /** Holes closed without data: cacheId, partition, count, then (start, count) per range. */
+    static final int WAL_ROLLBACK = 2;
+    /** This member no longer holds the copy: cacheId, partition. */
+    static final int WAL_COPY_DROPPED = 3;
+    /** A cache this member knows: its descriptor. */
+    static final int WAL_CACHE = 4;
+    /** A cache destroyed, with every copy of it here: cacheId. */
+    static final int WAL_CACHE_DESTROYED = 5;
+    /** Every copy dropped (the member rejoined under a new incarnation). */
+    static final int WAL_ALL_DROPPED = 6;
+
     /** Default interval between resends of an unanswered request, report or map. */
     public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long a cache create or destroy may take before it fails with a timeout. */
@@ -145,6 +162,9 @@ public final class MemberEngine
 
     // Data.
     private final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
+    /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
+    private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
+    private long recoveredRecords;
     private int inFlightUpdates;
     private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
     private final List<ParkedMessage> parkedMessages = new ArrayList<>();
@@ -198,7 +218,8 @@ public final class MemberEngine
         }
         this.isSeed = seed || seedAddresses.isEmpty();
         this.nowNs = nowNs;
-        startJoining("start");
+        recover();
+        startJoining("start", true);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -476,6 +497,11 @@ public final class MemberEngine
             return 0;
         }
         int work = transport.poll(this::onMessage, 256);
+        if (wal.durablePosition() < wal.appendedPosition())
+        {
+            // Group commit: one request per duty cycle covers everything appended since the last one.
+            wal.requestDurability();
+        }
         work += processDurability();
         if (state == MemberState.JOINING)
         {
@@ -492,7 +518,7 @@ public final class MemberEngine
     // Joining.
     // ------------------------------------------------------------------------------------------------------------
 
-    private void startJoining(final String why)
+    private void startJoining(final String why, final boolean keepCopies)
     {
         long inc;
         do
@@ -514,7 +540,13 @@ public final class MemberEngine
         reportAckedVersion = 0;
         exchange = null;
         pendingAdmins.clear();
-        copies.clear();
+        if (!keepCopies && !copies.isEmpty())
+        {
+            copies.clear();
+            walCaches.clear();
+            walWriter.reset().writeByte(WAL_ALL_DROPPED);
+            appendMeta();
+        }
         inFlightUpdates = 0;
         durabilityQueue.clear();
         parkedMessages.clear();
@@ -569,7 +601,11 @@ public final class MemberEngine
     {
         listener.onEvent("member " + self + " found no running cluster and starts one");
         changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
-        adoptTopology(new Topology(1, List.of(self), List.of(), 1));
+        // The caches recovered from the WAL are the new cluster's caches: their copies here hold their data.
+        final List<CacheDescriptor> recovered = new ArrayList<>(walCaches.values());
+        recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
+        final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
+        adoptTopology(new Topology(1, List.of(self), List.copyOf(recovered), nextCacheId));
     }
 
     private void sendJoinRequest(final int endpoint)
@@ -819,6 +855,10 @@ public final class MemberEngine
     private void adoptTopology(final Topology next)
     {
         final Topology previous = topology;
+        if (previous == null)
+        {
+            dropRecoveredCopiesUnknownTo(next);
+        }
         topology = next;
         for (final MemberRecord member : next.members())
         {
@@ -889,7 +929,7 @@ public final class MemberEngine
             "; dropping its state and joining again");
         failAllOwnOperations(new GridException(ErrorCode.MEMBER_REJOINING, "member " + config.memberId() +
             " was removed from the cluster (" + why + ") and is joining again"));
-        startJoining(why);
+        startJoining(why, false);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1182,15 +1222,40 @@ public final class MemberEngine
                 primary = entry;
             }
         }
+        if (primary != null && primary.isEmpty())
+        {
+            // An empty primary has acknowledged nothing: a member that brought recovered data (a cluster restarting
+            // member by member) must not lose it to the first member that took the partition empty.
+            for (final ReportEntry entry : holders)
+            {
+                if (!entry.isEmpty())
+                {
+                    primary = null;
+                    break;
+                }
+            }
+        }
         final List<ReportEntry> kept = new ArrayList<>();
         if (primary != null)
         {
             kept.add(primary);
             for (final ReportEntry entry : holders)
             {
-                if (entry != primary)
+                if (entry == primary)
                 {
+                    continue;
+                }
+                if (wasOwner(cache.cacheId(), partition, entry.member))
+                {
+                    // An owner of the installed version: the drain left it identical to the primary.
                     kept.add(entry);
+                }
+                else
+                {
+                    // A copy recovered by a member that was away: it missed updates, and catch-up is rebalance's job.
+                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "not an owner of topology " +
+                        installedMap.version() + " while the primary stayed: the copy (LWM " + entry.lwm +
+                        ") lags");
                 }
             }
         }
@@ -1229,6 +1294,16 @@ public final class MemberEngine
         return owners;
     }
 
+    private boolean wasOwner(final int cacheId, final int partition, final long member)
+    {
+        if (installedMap == null)
+        {
+            return false;
+        }
+        final int index = installedMap.topology().indexOf(member);
+        return index >= 0 && installedMap.rank(cacheId, partition, index) >= 0;
+    }
+
     private static int idealRank(final List<String> idealOwners, final Topology target, final ReportEntry entry)
     {
         final int index = target.indexOf(entry.member);
@@ -1240,7 +1315,7 @@ public final class MemberEngine
     {
         for (final ReportEntry entry : holders)
         {
-            if (entry.lwm != 0 || entry.hwm != 0 || entry.gaps.length != 0)
+            if (!entry.isEmpty())
             {
                 return false;
             }
@@ -1353,6 +1428,13 @@ public final class MemberEngine
         final int myIndex = map.topology().indexOf(incarnation);
         for (final CacheDescriptor cache : map.topology().caches())
         {
+            if (!walCaches.containsKey(cache.cacheId()))
+            {
+                walCaches.put(cache.cacheId(), cache);
+                walWriter.reset().writeByte(WAL_CACHE);
+                cache.encode(walWriter);
+                appendMeta();
+            }
             final LocalPartition[] local = copies.computeIfAbsent(cache.cacheId(),
                 id -> new LocalPartition[cache.partitions()]);
             for (int p = 0; p < cache.partitions(); p++)
@@ -1365,29 +1447,35 @@ public final class MemberEngine
                 else if (!owner && local[p] != null)
                 {
                     local[p] = null;
+                    logCopyDropped(cache.cacheId(), p);
                 }
                 if (owner && local[p].counter.hwm() > local[p].counter.lwm())
                 {
                     final List<CounterRange> holes = local[p].counter.finalizeGaps();
                     if (!holes.isEmpty())
                     {
+                        walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(p)
+                            .writeInt(holes.size());
+                        for (final CounterRange hole : holes)
+                        {
+                            walWriter.writeLong(hole.start()).writeLong(hole.count());
+                        }
+                        appendMeta();
                         listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
                             cache.name() + " partition " + p);
                     }
                 }
             }
         }
-        final List<Integer> dropped = new ArrayList<>();
-        for (final Integer cacheId : new ArrayList<>(copies.keySet()))
+        for (final CacheDescriptor known : new ArrayList<>(walCaches.values()))
         {
-            if (map.topology().cache(cacheId) == null)
+            if (map.topology().cache(known.cacheId()) == null)
             {
-                dropped.add(cacheId);
+                walCaches.remove(known.cacheId());
+                copies.remove(known.cacheId());
+                walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(known.cacheId());
+                appendMeta();
             }
-        }
-        for (final int cacheId : dropped)
-        {
-            copies.remove(cacheId);
         }
         listener.onMapInstalled(map.topology());
         // Work that waited for this map: this member's own operations, and requests and updates parked here.
@@ -2055,15 +2143,183 @@ public final class MemberEngine
     private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final byte[] key,
         final byte[] value)
     {
-        walWriter.reset().writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
+        walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
             .writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value);
         final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
         if (position < 0)
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
-        wal.requestDurability();
         return position;
+    }
+
+    /**
+     * Append the record in {@code walWriter} that describes state rather than an update: nobody waits for it, and
+     * the next duty cycle's durability request covers it.
+     */
+    private void appendMeta()
+    {
+        if (wal.append(walWriter.buffer(), 0, walWriter.length()) < 0)
+        {
+            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
+        }
+    }
+
+    private void logCopyDropped(final int cacheId, final int partition)
+    {
+        walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
+        appendMeta();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Recovery.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * Rebuild the copies and caches this member had from its WAL: every update is applied by counter (newest wins per
+     * key; a counter already closed is a duplicate and skipped), holes closed by rollback records close again, and
+     * dropped copies and destroyed caches stay dropped. The copies are then reported to the first exchange like any
+     * other, where the coordinator decides whether they are kept.
+     */
+    private void recover()
+    {
+        final long replayed = wal.replay(0, (position, buffer, offset, length) ->
+        {
+            reader.wrap(buffer, offset, length);
+            replayRecord();
+        });
+        recoveredRecords = replayed;
+        if (replayed == 0)
+        {
+            return;
+        }
+        long updates = 0;
+        int partitions = 0;
+        for (final LocalPartition[] local : copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    partitions++;
+                    updates += lp.counter.lwm();
+                }
+            }
+        }
+        listener.onEvent("member " + config.memberId() + " recovered " + replayed + " WAL records: " +
+            walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
+    }
+
+    private void replayRecord()
+    {
+        final int type = reader.readByte("walRecordType");
+        switch (type)
+        {
+            case WAL_DATA ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long counter = reader.readLong("counter");
+                reader.readLong("origin");
+                reader.readLong("sequence");
+                final byte[] key = reader.readBytes("key");
+                final byte[] value = reader.readBytes("value");
+                final LocalPartition lp = recoveredCopy(cacheId, partition);
+                if (lp != null && !lp.counter.isClosed(counter))
+                {
+                    lp.store.apply(key, value, counter);
+                    lp.counter.apply(counter - 1, 1);
+                }
+            }
+            case WAL_ROLLBACK ->
+            {
+                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
+                    reader.readInt("partition", 0, 65_535));
+                final int ranges = reader.readInt("ranges", 0, 1 << 20);
+                for (int i = 0; i < ranges; i++)
+                {
+                    final long start = reader.readLong("start");
+                    final long count = reader.readLong("count");
+                    if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
+                    {
+                        lp.counter.rollback(start, count);
+                    }
+                }
+            }
+            case WAL_COPY_DROPPED ->
+            {
+                final LocalPartition[] local = copies.get(reader.readInt("cacheId"));
+                final int partition = reader.readInt("partition", 0, 65_535);
+                if (local != null && partition < local.length)
+                {
+                    local[partition] = null;
+                }
+            }
+            case WAL_CACHE ->
+            {
+                final CacheDescriptor cache = CacheDescriptor.decode(reader);
+                walCaches.put(cache.cacheId(), cache);
+            }
+            case WAL_CACHE_DESTROYED ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                walCaches.remove(cacheId);
+                copies.remove(cacheId);
+            }
+            case WAL_ALL_DROPPED ->
+            {
+                walCaches.clear();
+                copies.clear();
+            }
+            default -> throw new MalformedMessageException("unknown WAL record type " + type);
+        }
+    }
+
+    private LocalPartition recoveredCopy(final int cacheId, final int partition)
+    {
+        final CacheDescriptor cache = walCaches.get(cacheId);
+        if (cache == null || partition >= cache.partitions())
+        {
+            return null;
+        }
+        final LocalPartition[] local = copies.computeIfAbsent(cacheId, id -> new LocalPartition[cache.partitions()]);
+        if (local[partition] == null)
+        {
+            local[partition] = new LocalPartition(cacheId, partition);
+        }
+        return local[partition];
+    }
+
+    /**
+     * On the first topology after start: recovered copies of caches the cluster does not have (destroyed while this
+     * member was away, or another cache under the same id) are dropped before they could be reported.
+     */
+    private void dropRecoveredCopiesUnknownTo(final Topology joined)
+    {
+        for (final CacheDescriptor recovered : new ArrayList<>(walCaches.values()))
+        {
+            final CacheDescriptor current = joined.cache(recovered.cacheId());
+            if (current == null || !current.sameSettings(recovered) ||
+                current.creatorIncarnation() != recovered.creatorIncarnation() ||
+                current.creatorSequence() != recovered.creatorSequence())
+            {
+                listener.onEvent("member " + config.memberId() + " drops its recovered copies of cache " +
+                    recovered.name() + " (id " + recovered.cacheId() + "): the cluster " +
+                    (current == null ? "has no such cache" : "has another cache under that id: " + current));
+                walCaches.remove(recovered.cacheId());
+                copies.remove(recovered.cacheId());
+                walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(recovered.cacheId());
+                appendMeta();
+            }
+        }
+    }
+
+    /**
+     * @return the number of WAL records replayed when this engine started.
+     */
+    public long recoveredRecords()
+    {
+        return recoveredRecords;
     }
 
     private int processDurability()
@@ -2572,6 +2828,11 @@ public final class MemberEngine
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
         long[] gaps)
     {
+        boolean isEmpty()
+        {
+            return lwm == 0 && hwm == 0 && gaps.length == 0;
+        }
+
         long applied()
         {
             long applied = lwm;

@@ -1,0 +1,95 @@
+package dev.grid.node;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A member running as a child JVM ({@link Main} with {@code --commands}), driven line by line through its standard
+ * input and output. Closing kills it (SIGKILL) if it still runs.
+ */
+final class MemberProcess implements AutoCloseable
+{
+    final Process process;
+    final BufferedReader out;
+    final PrintWriter in;
+    final String directory;
+
+    /**
+     * Wait for the child's READY line.
+     */
+    MemberProcess(final Process process) throws IOException
+    {
+        this.process = process;
+        this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+        final String ready = out.readLine();
+        if (ready == null || !ready.startsWith("READY "))
+        {
+            process.destroyForcibly();
+            throw new IllegalStateException("member process did not start: " + ready);
+        }
+        this.directory = ready.substring("READY ".length());
+    }
+
+    /**
+     * @param config the member's configuration file.
+     * @param log    where its standard error goes.
+     * @return the started process (not yet READY).
+     */
+    static Process launch(final Path config, final Path log) throws IOException
+    {
+        return new ProcessBuilder(Main.childCommand(config, "--commands")).redirectError(log.toFile()).start();
+    }
+
+    /**
+     * @param line a command.
+     * @return its one-line answer.
+     * @throws AssertionError if the child answered ERROR or ended.
+     */
+    String command(final String line) throws IOException
+    {
+        in.println(line);
+        final String answer = out.readLine();
+        if (answer == null || answer.startsWith("ERROR"))
+        {
+            throw new AssertionError("'" + line + "' answered " + answer);
+        }
+        return answer;
+    }
+
+    /**
+     * Kill with SIGKILL and wait until the process is gone.
+     */
+    void kill() throws InterruptedException
+    {
+        process.destroyForcibly();
+        if (!process.waitFor(10, TimeUnit.SECONDS))
+        {
+            throw new AssertionError("killed member process did not end");
+        }
+    }
+
+    public void close()
+    {
+        process.destroyForcibly();
+    }
+
+    static void deleteRecursively(final File file)
+    {
+        final File[] children = file.listFiles();
+        if (children != null)
+        {
+            for (final File child : children)
+            {
+                deleteRecursively(child);
+            }
+        }
+        file.delete();
+    }
+}
