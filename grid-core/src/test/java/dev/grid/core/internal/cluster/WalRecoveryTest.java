@@ -1,0 +1,280 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.GridException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionStore;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.SeededRandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The engine's WAL records, replayed at start, rebuild each copy exactly: counters applied out of order leave the same
+ * gaps, rollback ranges close holes again, duplicates are ignored, dropped copies and destroyed caches stay dropped.
+ * And a copy's LWM and the caller's acknowledgement wait for the WAL to report the record durable.
+ */
+class WalRecoveryTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    /** A WAL in memory whose durability the test releases by hand (or at once with {@code autoDurable}). */
+    private static final class ListWal implements Wal
+    {
+        final List<byte[]> records = new ArrayList<>();
+        boolean autoDurable = true;
+        long durable;
+
+        public long append(final DirectBuffer buffer, final int offset, final int length)
+        {
+            final byte[] record = new byte[length];
+            buffer.getBytes(offset, record);
+            records.add(record);
+            if (autoDurable)
+            {
+                durable = records.size();
+            }
+            return records.size();
+        }
+
+        public void requestDurability()
+        {
+        }
+
+        public long appendedPosition()
+        {
+            return records.size();
+        }
+
+        public long durablePosition()
+        {
+            return durable;
+        }
+
+        public long replay(final long afterPosition, final RecordHandler handler)
+        {
+            for (int i = (int)afterPosition; i < records.size(); i++)
+            {
+                handler.onRecord(i + 1, new UnsafeBuffer(records.get(i)), 0, records.get(i).length);
+            }
+            return records.size() - afterPosition;
+        }
+    }
+
+    /** One member alone: what it sends to itself comes back on the next poll. */
+    private static final class LoopbackTransport implements Transport
+    {
+        private final ArrayDeque<byte[]> inbox = new ArrayDeque<>();
+
+        public int localEndpoint()
+        {
+            return 0;
+        }
+
+        public String localAddress()
+        {
+            return "127.0.0.1:1";
+        }
+
+        public int endpointOf(final String address)
+        {
+            return 0;
+        }
+
+        public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
+        {
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            inbox.add(copy);
+            return OK;
+        }
+
+        public int poll(final MessageHandler handler, final int messageLimit)
+        {
+            int polled = 0;
+            while (polled < messageLimit && !inbox.isEmpty())
+            {
+                final byte[] message = inbox.poll();
+                handler.onMessage(0, new UnsafeBuffer(message), 0, message.length);
+                polled++;
+            }
+            return polled;
+        }
+
+        public int maxMessageLength()
+        {
+            return 64 * 1024;
+        }
+    }
+
+    private long nowNs = 1_000 * MS;
+
+    private MemberEngine engine(final ListWal wal)
+    {
+        final MemberConfiguration config = new MemberConfiguration("m0").port(1).heartbeatIntervalNs(10 * MS)
+            .failureDetectionTimeoutNs(100 * MS);
+        return new MemberEngine(config, new LoopbackTransport(), wal, new SeededRandomSource(7), cache -> null,
+            new EngineListener()
+            {
+            }, 50 * MS, nowNs);
+    }
+
+    private void run(final MemberEngine engine, final int cycles)
+    {
+        for (int i = 0; i < cycles; i++)
+        {
+            nowNs += MS;
+            engine.doWork(nowNs);
+        }
+    }
+
+    private static CacheDescriptor cache(final int id, final String name, final int partitions)
+    {
+        return CacheDescriptor.of(new CacheConfiguration<>(name, Codecs.STRING, Codecs.STRING).partitions(partitions)
+            .conclude(), 42, id).withId(id);
+    }
+
+    private static void write(final ListWal wal, final MessageWriter writer)
+    {
+        wal.append(writer.buffer(), 0, writer.length());
+    }
+
+    private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
+        final String key, final String value)
+    {
+        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_DATA).writeInt(cacheId).writeInt(partition)
+            .writeLong(counter).writeLong(9).writeLong(counter).writeBytes(bytes(key)).writeBytes(bytes(value)));
+    }
+
+    private static byte[] bytes(final String text)
+    {
+        return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void replayRebuildsCountersGapsAndContentsExactly()
+    {
+        final ListWal wal = new ListWal();
+        final CacheDescriptor kept = cache(7, "kept", 4);
+        final CacheDescriptor destroyed = cache(8, "destroyed", 4);
+        final MessageWriter writer = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        kept.encode(writer);
+        write(wal, writer);
+        final MessageWriter second = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        destroyed.encode(second);
+        write(wal, second);
+
+        // Partition 0 of "kept", as a backup sees it: counters out of order, one duplicate, a hole closed by rollback.
+        final PartitionUpdateCounter expected = new PartitionUpdateCounter(0, PartitionUpdateCounter.GAPS_MAX_DEFAULT);
+        data(wal, 7, 0, 2, "a", "a2");
+        expected.apply(1, 1);
+        data(wal, 7, 0, 1, "a", "a1");
+        expected.apply(0, 1);
+        data(wal, 7, 0, 5, "b", "b5");
+        expected.apply(4, 1);
+        data(wal, 7, 0, 4, "c", "c4");
+        expected.apply(3, 1);
+        data(wal, 7, 0, 5, "b", "b5");
+        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_ROLLBACK).writeInt(7).writeInt(0).writeInt(1)
+            .writeLong(2).writeLong(1));
+        expected.rollback(2, 1);
+        data(wal, 7, 0, 8, "d", "d8");
+        expected.apply(7, 1);
+        data(wal, 7, 0, 7, "c", null);
+        expected.apply(6, 1);
+        // Partition 1: written, then dropped. Cache 8: written, then destroyed.
+        data(wal, 7, 1, 1, "x", "x1");
+        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_COPY_DROPPED).writeInt(7).writeInt(1));
+        data(wal, 8, 0, 1, "y", "y1");
+        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_CACHE_DESTROYED).writeInt(8));
+
+        final MemberEngine recovered = engine(wal);
+        assertEquals(wal.records.size(), recovered.recoveredRecords());
+        final MemberEngine.CopyView copy = recovered.copy(7, 0);
+        assertNotNull(copy, "partition 0 recovered");
+        assertEquals(5, expected.lwm());
+        assertEquals(expected.lwm(), copy.lwm());
+        assertEquals(expected.hwm(), copy.hwm());
+        assertEquals(expected.gaps(), copy.gaps());
+        assertEquals(List.of(new CounterRange(6, 2)), copy.gaps());
+        assertEquals(3, copy.size(), "a, b and d live (d above a gap, applied); c removed by its newer counter");
+        final PartitionStore store = new PartitionStore(0);
+        store.apply(bytes("a"), bytes("a2"), 2);
+        store.apply(bytes("b"), bytes("b5"), 5);
+        store.apply(bytes("c"), null, 7);
+        store.apply(bytes("d"), bytes("d8"), 8);
+        assertEquals(store.contentHash(), copy.contentHash(), "the newest counter of each key wins");
+        assertNull(recovered.copy(7, 1), "dropped copy stays dropped");
+        assertNull(recovered.copy(8, 0), "destroyed cache stays destroyed");
+    }
+
+    @Test
+    void lwmAndAcknowledgementWaitForTheWalAndRestartRecoversTheUpdate()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine engine = engine(wal);
+        run(engine, 200);
+        assertTrue(engine.isSettled(), "single member bootstrapped: " + engine.state());
+        final AtomicReference<Object> created = new AtomicReference<>();
+        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("c", Codecs.STRING, Codecs.STRING)
+            .partitions(8).conclude(), 0, 0), callback(created));
+        run(engine, 200);
+        assertNotNull(created.get(), "cache created");
+        final CacheDescriptor cache = engine.cache("c");
+        final int partition = dev.grid.core.KeyPartitioner.partition(bytes("k"), cache.partitions());
+
+        wal.autoDurable = false;
+        final AtomicReference<Object> put = new AtomicReference<>();
+        engine.submit(cache.cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS, callback(put));
+        run(engine, 50);
+        assertNull(put.get(), "acknowledged before the WAL said durable");
+        assertEquals(0, engine.copy(cache.cacheId(), partition).lwm(), "LWM passed a record not yet durable");
+        assertEquals(1, engine.copy(cache.cacheId(), partition).hwm());
+
+        wal.durable = wal.appendedPosition();
+        run(engine, 5);
+        assertTrue(put.get() instanceof OpOutcome, "put completed: " + put.get());
+        assertEquals(1, engine.copy(cache.cacheId(), partition).lwm());
+
+        final MemberEngine restarted = engine(wal);
+        assertEquals(1, restarted.copy(cache.cacheId(), partition).lwm(), "recovered before joining");
+        run(restarted, 200);
+        assertTrue(restarted.isSettled());
+        assertEquals(cache.cacheId(), restarted.cache("c").cacheId(), "the recovered cache is the new cluster's");
+        assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
+    }
+
+    private static OpCallback callback(final AtomicReference<Object> result)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                result.set(outcome);
+            }
+
+            public void onFailure(final GridException error)
+            {
+                result.set(error);
+            }
+        };
+    }
+}
