@@ -15,6 +15,8 @@ import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
+import dev.grid.core.spi.Wal;
+import dev.grid.sim.SimWal;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.Simulation;
 
@@ -60,6 +62,18 @@ public final class ClusterScenario
         double lossProbability = 0.01;
         double duplicateProbability = 0.01;
         boolean nemesis = true;
+        boolean persistent;
+
+        /**
+         * @param persistent whether each member keeps a simulated WAL across crashes (durability after a random disk
+         *                   latency, torn tails on crash) and recovers from it when it starts again.
+         * @return this.
+         */
+        public Options persistent(final boolean persistent)
+        {
+            this.persistent = persistent;
+            return this;
+        }
 
         /**
          * @param nemesis whether members crash, leave and join during the run.
@@ -94,9 +108,10 @@ public final class ClusterScenario
      * @param lostPartitions   partitions whose every copy was lost.
      * @param droppedCopies    copies dropped at exchanges for disagreeing.
      * @param checkedKeys      keys whose final value was checked.
+     * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
-        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys)
+        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords)
     {
     }
 
@@ -106,6 +121,8 @@ public final class ClusterScenario
     private final RandomSource random;
     private final MemberEngine[] members;
     private final boolean[] everStarted;
+    private final SimWal[] wals;
+    private long recoveredRecords;
     private final boolean[] wakeScheduled;
     private final Set<Integer> lostPartitions = new HashSet<>();
     private int droppedCopies;
@@ -129,6 +146,7 @@ public final class ClusterScenario
         this.random = sim.fork();
         this.members = new MemberEngine[options.maxMembers];
         this.everStarted = new boolean[options.maxMembers];
+        this.wals = new SimWal[options.maxMembers];
         this.wakeScheduled = new boolean[options.maxMembers];
         this.minimumMembers = options.initialMembers;
     }
@@ -185,7 +203,7 @@ public final class ClusterScenario
         final int checked = checkHistory();
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
-            lostPartitions.size(), droppedCopies, checked);
+            lostPartitions.size(), droppedCopies, checked, recoveredRecords);
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -240,9 +258,23 @@ public final class ClusterScenario
                 droppedCopies++;
             }
         };
+        final Wal wal;
+        if (options.persistent)
+        {
+            if (wals[slot] == null)
+            {
+                wals[slot] = new SimWal(sim, sim.fork(), "m" + slot);
+            }
+            wal = wals[slot];
+        }
+        else
+        {
+            wal = new VolatileWal();
+        }
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
-            new VolatileWal(), sim.fork(), cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, listener,
-            200 * MS, sim.nowNs());
+            wal, sim.fork(), cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
+            listener, 200 * MS, sim.nowNs());
+        recoveredRecords += engine.recoveredRecords();
         self[0] = engine;
         members[slot] = engine;
         everStarted[slot] = true;
@@ -289,6 +321,10 @@ public final class ClusterScenario
     {
         crashes++;
         members[slot] = null;
+        if (wals[slot] != null)
+        {
+            wals[slot].crash();
+        }
         network.down(slot, true);
     }
 

@@ -47,7 +47,25 @@ class ClusterSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000));
     }
 
+    @Test
+    void persistentMembersRecoverAfterCrashesWithTornTails()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200), true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyPersistentSeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), true);
+    }
+
     private static void runSeeds(final int count)
+    {
+        runSeeds(count, false);
+    }
+
+    private static void runSeeds(final int count, final boolean persistent)
     {
         final Long only = Simulation.seedFromSystemProperty();
         long acknowledged = 0;
@@ -55,11 +73,14 @@ class ClusterSimulationTest
         long leaves = 0;
         long lost = 0;
         long checked = 0;
+        long recovered = 0;
         for (int i = 0; i < (only != null ? 1 : count); i++)
         {
             final long seed = only != null ? only : 0xC1A55L * 7919 + i;
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options());
+            final ClusterScenario.Result result = ClusterScenario.run(seed,
+                new ClusterScenario.Options().persistent(persistent));
             acknowledged += result.acknowledged();
+            recovered += result.recoveredRecords();
             crashes += result.crashes();
             leaves += result.leaves();
             lost += result.lostPartitions();
@@ -67,7 +88,9 @@ class ClusterSimulationTest
         }
         assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
         assertTrue(checked > 0, "no key was checked");
-        System.out.printf("cluster seeds: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
-            "%d keys checked%n", acknowledged, crashes, leaves, lost, checked);
+        assertTrue(only != null || !persistent || recovered > 0, "no restarted member recovered anything");
+        System.out.printf("cluster seeds%s: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
+            "%d keys checked, %d WAL records recovered%n", persistent ? " (persistent)" : "", acknowledged, crashes,
+            leaves, lost, checked, recovered);
     }
 }

@@ -97,7 +97,10 @@ public final class MemberEngine
      * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
      * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
      */
-    /** An update: cacheId, partition, counter, origin incarnation, sequence, key, value (null: a remove). */
+    /**
+     * An update: cacheId, partition, counter, origin incarnation, sequence, key, value (null: a remove), outcome flag
+     * and value, then the count and (origin, sequence, flag, value) of the predecessors it carries.
+     */
     static final int WAL_DATA = 1;
     /** Holes closed without data: cacheId, partition, count, then (start, count) per range. */
     static final int WAL_ROLLBACK = 2;
@@ -1261,8 +1264,32 @@ public final class MemberEngine
         }
         else
         {
+            // Only copies of the owners the cluster last installed are current: a copy recovered by a member that was
+            // away may lack acknowledged updates. Stale copies are used only when no current copy holds anything
+            // (every owner is gone: the partition is reported lost; or the owners hold nothing: a cluster restarting
+            // member by member), as better than nothing.
+            List<ReportEntry> candidates = holders;
+            if (installedMap != null && installedMap.owners(cache.cacheId(), partition).length > 0)
+            {
+                final List<ReportEntry> current = new ArrayList<>(holders.size());
+                for (final ReportEntry entry : holders)
+                {
+                    if (wasOwner(cache.cacheId(), partition, entry.member))
+                    {
+                        current.add(entry);
+                    }
+                }
+                if (current.isEmpty())
+                {
+                    listener.onPartitionLost(cache.cacheId(), partition, target.version());
+                }
+                else if (!allEmpty(current))
+                {
+                    candidates = current;
+                }
+            }
             ReportEntry best = null;
-            for (final ReportEntry entry : holders)
+            for (final ReportEntry entry : candidates)
             {
                 if (best == null || entry.lwm > best.lwm || (entry.lwm == best.lwm && entry.applied() > best.applied()))
                 {
@@ -1271,7 +1298,7 @@ public final class MemberEngine
             }
             for (final ReportEntry entry : holders)
             {
-                if (entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps))
+                if (candidates.contains(entry) && entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps))
                 {
                     kept.add(entry);
                 }
@@ -2082,7 +2109,7 @@ public final class MemberEngine
         final long counter = lp.counter.reserve(1) + 1;
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, outcome, key, newValue,
             installedMap.version(), deadlineNs);
-        final long position = appendWal(lp, counter, opKey, key, newValue);
+        final long position = appendWal(lp, counter, opKey, outcome, key, newValue, null, null);
         lp.store.apply(key, newValue, counter);
         lp.recent.put(opKey, null);
         lp.inFlight.put(counter, update);
@@ -2140,11 +2167,24 @@ public final class MemberEngine
         }
     }
 
-    private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final byte[] key,
-        final byte[] value)
+    /**
+     * Log an update with what exactly-once retries need after a restart: the operation's identity and outcome, and the
+     * identities and outcomes of earlier updates of the key whose effect this value carries (a backup may have missed
+     * them).
+     */
+    private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final OpOutcome outcome,
+        final byte[] key, final byte[] value, final OpKey[] predecessorKeys, final OpOutcome[] predecessorOutcomes)
     {
         walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value);
+            .writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
+            .writeBoolean(outcome.flag()).writeBytes(outcome.value());
+        final int predecessors = predecessorKeys == null ? 0 : predecessorKeys.length;
+        walWriter.writeInt(predecessors);
+        for (int i = 0; i < predecessors; i++)
+        {
+            walWriter.writeLong(predecessorKeys[i].originIncarnation()).writeLong(predecessorKeys[i].sequence())
+                .writeBoolean(predecessorOutcomes[i].flag()).writeBytes(predecessorOutcomes[i].value());
+        }
         final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
         if (position < 0)
         {
@@ -2220,15 +2260,29 @@ public final class MemberEngine
                 final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
                 final long counter = reader.readLong("counter");
-                reader.readLong("origin");
-                reader.readLong("sequence");
+                final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
                 final byte[] key = reader.readBytes("key");
                 final byte[] value = reader.readBytes("value");
+                final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
                 final LocalPartition lp = recoveredCopy(cacheId, partition);
+                final int predecessors = reader.readInt("predecessors", 0, 1 << 16);
+                for (int i = 0; i < predecessors; i++)
+                {
+                    final OpKey predecessor = new OpKey(reader.readLong("predecessor.origin"),
+                        reader.readLong("predecessor.sequence"));
+                    final OpOutcome predecessorOutcome = new OpOutcome(reader.readBoolean("predecessor.flag"),
+                        reader.readBytes("predecessor.outcome"), 0);
+                    if (lp != null)
+                    {
+                        lp.recent.putIfAbsent(predecessor, predecessorOutcome);
+                    }
+                }
                 if (lp != null && !lp.counter.isClosed(counter))
                 {
                     lp.store.apply(key, value, counter);
                     lp.counter.apply(counter - 1, 1);
+                    // A retry of this operation after the restart is answered from here, never applied again.
+                    lp.recent.put(opKey, outcome);
                 }
             }
             case WAL_ROLLBACK ->
@@ -2472,7 +2526,8 @@ public final class MemberEngine
             return;
         }
         final OpKey opKey = new OpKey(origin, sequence);
-        final long position = appendWal(lp, counter, opKey, key, value);
+        final long position = appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
+            predecessorKeys, predecessorOutcomes);
         lp.store.apply(key, value, counter);
         lp.recent.put(opKey, new OpOutcome(flag, outcomeValue, 0));
         for (int i = 0; i < predecessorCount; i++)

@@ -161,7 +161,8 @@ class WalRecoveryTest
         final String key, final String value)
     {
         write(wal, new MessageWriter().writeByte(MemberEngine.WAL_DATA).writeInt(cacheId).writeInt(partition)
-            .writeLong(counter).writeLong(9).writeLong(counter).writeBytes(bytes(key)).writeBytes(bytes(value)));
+            .writeLong(counter).writeLong(9).writeLong(counter).writeBytes(bytes(key)).writeBytes(bytes(value))
+            .writeBoolean(true).writeBytes(null).writeInt(0));
     }
 
     private static byte[] bytes(final String text)
