@@ -1007,7 +1007,7 @@ public final class MemberEngine
                     continue;
                 }
                 final List<CounterRange> gaps = lp.counter.gaps();
-                if (writer.length() + 40 + 16 * gaps.size() > limit && count > 0)
+                if (writer.length() + 48 + 16 * gaps.size() > limit && count > 0)
                 {
                     writer.patchInt(countAt, count);
                     chunks.add(finishChunk(false));
@@ -1022,6 +1022,7 @@ public final class MemberEngine
                 {
                     writer.writeLong(gap.start()).writeLong(gap.count());
                 }
+                writer.writeLong(lp.store.contentHash());
                 count++;
             }
         }
@@ -1075,7 +1076,8 @@ public final class MemberEngine
                 {
                     gaps[g] = reader.readLong("gap");
                 }
-                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps));
+                final long contentHash = reader.readLong("contentHash");
+                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash));
             }
             assembly.chunks.put(chunkIndex, entries);
             if (last)
@@ -1298,15 +1300,16 @@ public final class MemberEngine
             }
             for (final ReportEntry entry : holders)
             {
-                if (candidates.contains(entry) && entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps))
+                if (candidates.contains(entry) && entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps) &&
+                    entry.contentHash == best.contentHash)
                 {
                     kept.add(entry);
                 }
                 else
                 {
                     listener.onCopyDropped(cache.cacheId(), partition, entry.member, "LWM " + entry.lwm + " gaps " +
-                        Arrays.toString(entry.gaps) + " differs from the most advanced copy's LWM " + best.lwm +
-                        " gaps " + Arrays.toString(best.gaps));
+                        Arrays.toString(entry.gaps) + " hash " + entry.contentHash + " differs from the most advanced " +
+                        "copy's LWM " + best.lwm + " gaps " + Arrays.toString(best.gaps) + " hash " + best.contentHash);
                 }
             }
             // The new primary: the kept copy that ranks highest in the ideal assignment, else the oldest member.
@@ -2880,8 +2883,12 @@ public final class MemberEngine
     {
     }
 
+    /**
+     * One copy as its holder reported it. Equal counters do not prove equal data (copies of two lineages of a
+     * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
+     */
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps)
+        long[] gaps, long contentHash)
     {
         boolean isEmpty()
         {

@@ -52,6 +52,7 @@ public final class PartitionStore
     private final int partition;
     private final TreeMap<byte[], Entry> entries = new TreeMap<>(Arrays::compareUnsigned);
     private int liveCount;
+    private long liveHash;
 
     /**
      * @param partition the partition this store holds.
@@ -90,6 +91,8 @@ public final class PartitionStore
         }
         entries.put(key, new Entry(value, counter));
         liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
+        liveHash += (value != null ? entryHash(key, value) : 0) -
+            (current != null && current.value != null ? entryHash(key, current.value) : 0);
         return true;
     }
 
@@ -166,22 +169,13 @@ public final class PartitionStore
 
     /**
      * An order-independent hash of the live contents (keys and values, not counters or tombstones), for comparing
-     * copies: the wrapping sum of a 64-bit hash per entry. Costs a scan.
+     * copies: the wrapping sum of a 64-bit hash per entry, kept up to date on every apply.
      *
      * @return the hash; 0 for an empty store.
      */
     public long contentHash()
     {
-        long sum = 0;
-        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
-        {
-            final byte[] value = entry.getValue().value;
-            if (value != null)
-            {
-                sum += entryHash(entry.getKey(), value);
-            }
-        }
-        return sum;
+        return liveHash;
     }
 
     /**
@@ -191,6 +185,7 @@ public final class PartitionStore
     {
         entries.clear();
         liveCount = 0;
+        liveHash = 0;
     }
 
     static long entryHash(final byte[] key, final byte[] value)

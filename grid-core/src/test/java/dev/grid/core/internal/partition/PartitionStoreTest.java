@@ -128,4 +128,27 @@ class PartitionStoreTest
         }
         return store;
     }
+
+    @Test
+    void contentHashKeptOnEveryApplyEqualsTheHashOfTheSameLiveContentsBuiltAfresh()
+    {
+        final PartitionStore churned = new PartitionStore(3);
+        final java.util.Random random = new java.util.Random(5);
+        long counter = 0;
+        for (int i = 0; i < 2_000; i++)
+        {
+            final byte[] key = {(byte)random.nextInt(50)};
+            churned.apply(key, random.nextInt(4) == 0 ? null : new byte[] {(byte)random.nextInt(7)}, ++counter);
+        }
+        final PartitionStore fresh = new PartitionStore(3);
+        churned.forEach((key, value, entryCounter) ->
+        {
+            if (value != null)
+            {
+                fresh.apply(key, value, 1);
+            }
+        });
+        assertEquals(fresh.contentHash(), churned.contentHash());
+        assertEquals(fresh.size(), churned.size());
+    }
 }
