@@ -420,7 +420,8 @@ public final class ClusterScenario
             out.append(m.state()).append(" topology=")
                 .append(m.topology() == null ? "-" : m.topology().version() + " " + m.topology().members())
                 .append(" installed=").append(m.installedMap() == null ? "-" : m.installedMap().version())
-                .append(" pendingOps=").append(m.pendingOperations()).append(" quiescent=").append(m.isQuiescent());
+                .append(" pendingOps=").append(m.pendingOperations()).append(" quiescent=").append(m.isQuiescent())
+                .append(' ').append(m.describeProgress());
         }
         return out.toString();
     }

@@ -304,6 +304,19 @@ public final class MemberEngine
     }
 
     /**
+     * @return what the member is waiting for, for diagnostics: updates in flight, WAL durability, parked messages, the
+     * exchange's progress.
+     */
+    public String describeProgress()
+    {
+        return "inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" + durabilityQueue.size() + " wal=" +
+            wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
+            " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
+            (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
+            (exchange.isFinished() ? " finished" : ""));
+    }
+
+    /**
      * @return the number of this member's own operations not yet completed.
      */
     public int pendingOperations()
@@ -1250,10 +1263,18 @@ public final class MemberEngine
                 {
                     continue;
                 }
-                if (wasOwner(cache.cacheId(), partition, entry.member))
+                if (wasOwner(cache.cacheId(), partition, entry.member) && entry.lwm == primary.lwm &&
+                    Arrays.equals(entry.gaps, primary.gaps) && entry.contentHash == primary.contentHash)
                 {
-                    // An owner of the installed version: the drain left it identical to the primary.
+                    // An owner of the installed version that the drain left identical to the primary.
                     kept.add(entry);
+                }
+                else if (wasOwner(cache.cacheId(), partition, entry.member))
+                {
+                    // An owner that missed an update (it skipped a map): catch-up is rebalance's job.
+                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "LWM " + entry.lwm + " hash " +
+                        entry.contentHash + " differs from the primary's LWM " + primary.lwm + " hash " +
+                        primary.contentHash);
                 }
                 else
                 {
@@ -2404,7 +2425,7 @@ public final class MemberEngine
                 {
                     header(REPLICATE_ACK, wait.primary);
                     writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
-                        .writeLong(wait.version);
+                        .writeLong(wait.version).writeBoolean(true);
                     send(primary, writer);
                 }
             }
@@ -2502,6 +2523,16 @@ public final class MemberEngine
         {
             throw new MalformedMessageException("replicate without a key or with counter " + counter);
         }
+        if (installedMap != null && version > installedMap.version() && version < topology.version())
+        {
+            // A map this member skipped: only the current topology's map is ever installed, so this update can never
+            // be applied here. Say so, or the primary would wait for this backup through every exchange to come; the
+            // exchange then finds this copy behind and drops it.
+            header(REPLICATE_ACK, sender);
+            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);
+            send(topology.member(sender), writer);
+            return;
+        }
         if (installedMap == null || version > installedMap.version())
         {
             park(REPLICATE, sender, source, buffer, offset, length, retryIntervalNs * 4);
@@ -2524,7 +2555,7 @@ public final class MemberEngine
         if (lp.counter.isClosed(counter))
         {
             header(REPLICATE_ACK, sender);
-            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version);
+            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(true);
             send(topology.member(sender), writer);
             return;
         }
@@ -2546,7 +2577,8 @@ public final class MemberEngine
         final int cacheId = reader.readInt("cacheId");
         final int partition = reader.readInt("partition", 0, 65_535);
         final long counter = reader.readLong("counter");
-        reader.readLong("version");
+        final long version = reader.readLong("version");
+        final boolean applied = reader.readBoolean("applied");
         final LocalPartition lp = localCopy(cacheId, partition);
         if (lp == null)
         {
@@ -2555,6 +2587,12 @@ public final class MemberEngine
         final PrimaryUpdate update = lp.inFlight.get(counter);
         if (update != null && update.pendingBackups.remove(sender))
         {
+            if (!applied)
+            {
+                listener.onEvent("member " + config.memberId() + ": backup " + Long.toHexString(sender) +
+                    " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
+                    cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
+            }
             tryComplete(lp, update);
         }
     }
