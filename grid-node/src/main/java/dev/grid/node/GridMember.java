@@ -56,7 +56,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * A cluster member embedded in the application's process: the composition of a {@link MemberEngine} with an Aeron
- * transport, a WAL (volatile until persistence lands) and one agent thread that runs them.
+ * transport, a WAL (Chronicle Queue under the data directory, or volatile for an in-memory member) and one agent thread
+ * that runs them. With a data directory, starting recovers the member's copies from its WAL before it joins.
  * <p>
  * <b>Threading:</b> every method may be called from any thread. Calls become commands in the agent's inbox and
  * futures completed by the agent; the engine's state is touched only by the agent thread. Blocking methods wait on
