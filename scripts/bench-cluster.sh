@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp -DskipTests install -pl grid-node -am
-mvn -B -q -ntp -DskipTests -pl grid-node -Pcluster-bench package -Dcluster.bench.args="$*"
+mvn -B -q -ntp -DskipTests -pl grid-node -Pnode-bench package -Dbench.class=dev.grid.node.bench.ClusterBenchmark \
+  -Dbench.args="$*"

@@ -82,6 +82,7 @@ public final class GridMember implements Grid
     private final AeronTransport transport;
     private final DataDirectory dataDirectory;
     private final Wal wal;
+    private final long recoveryNs;
     private final MemberEngine engine;
     private final Metrics metrics = new Metrics();
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
@@ -124,9 +125,16 @@ public final class GridMember implements Grid
             launched = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
             this.transport = launched;
             // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
+            final long recoveryStartNs = System.nanoTime();
             this.engine = new MemberEngine(config, transport, wal,
                 new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator,
-                new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, System.nanoTime());
+                new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, recoveryStartNs);
+            this.recoveryNs = System.nanoTime() - recoveryStartNs;
+            if (engine.recoveredRecords() > 0)
+            {
+                LOG.info("member {} replayed {} WAL records in {} ms", config.memberId(), engine.recoveredRecords(),
+                    TimeUnit.NANOSECONDS.toMillis(recoveryNs));
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -300,6 +308,22 @@ public final class GridMember implements Grid
             LOG.warn("member {} did not stop cleanly within 10 s: {}", config.memberId(), ex.toString());
         }
         runner.close();
+    }
+
+    /**
+     * @return how many WAL records this member replayed when it started (0 for an in-memory member).
+     */
+    public long recoveredRecords()
+    {
+        return engine.recoveredRecords();
+    }
+
+    /**
+     * @return how long building the engine took at start, WAL replay included, in nanoseconds.
+     */
+    public long recoveryNs()
+    {
+        return recoveryNs;
     }
 
     /**
