@@ -7,14 +7,16 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.WalMode;
 import dev.grid.node.GridMember;
 
-import java.io.File;
+import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * The recovery benchmark of issue 4, in the shape of BENCHMARKS.md: one member with a LOG_ONLY WAL writes N puts of
@@ -75,7 +77,7 @@ public final class RecoveryBenchmark
                     }
                 }
             }
-            final long walBytes = size(data.resolve("wal").toFile());
+            final long walBytes = size(data.resolve("wal"));
             System.out.printf("loaded %,d puts in %.1f s; WAL %,d bytes%n%n", records,
                 (System.nanoTime() - loadStart) / 1e9, walBytes);
             System.out.println("| start | records replayed | replay s | records/s | MB/s of WAL |");
@@ -92,7 +94,7 @@ public final class RecoveryBenchmark
         }
         finally
         {
-            delete(data.toFile());
+            delete(data);
         }
     }
 
@@ -102,31 +104,27 @@ public final class RecoveryBenchmark
             .walMode(WalMode.LOG_ONLY);
     }
 
-    private static long size(final File file)
+    private static long size(final Path directory) throws IOException
     {
-        final File[] children = file.listFiles();
-        if (children == null)
+        try (Stream<Path> paths = Files.walk(directory))
         {
-            return file.length();
+            long total = 0;
+            for (final Path each : paths.filter(Files::isRegularFile).toList())
+            {
+                total += Files.size(each);
+            }
+            return total;
         }
-        long total = 0;
-        for (final File child : children)
-        {
-            total += size(child);
-        }
-        return total;
     }
 
-    private static void delete(final File file)
+    private static void delete(final Path path) throws IOException
     {
-        final File[] children = file.listFiles();
-        if (children != null)
+        try (Stream<Path> paths = Files.walk(path))
         {
-            for (final File child : children)
+            for (final Path each : paths.sorted(Comparator.reverseOrder()).toList())
             {
-                delete(child);
+                Files.delete(each);
             }
         }
-        file.delete();
     }
 }

@@ -5,12 +5,13 @@ import dev.grid.persistence.ChronicleWal;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * WAL benchmark of issue 4, in the shape of BENCHMARKS.md: append throughput per mode, FSYNC group commit (records per
@@ -65,7 +66,7 @@ public final class WalBenchmark
             }
             finally
             {
-                delete(dir.toFile());
+                delete(dir);
             }
         }
 
@@ -96,7 +97,7 @@ public final class WalBenchmark
             }
             finally
             {
-                delete(dir.toFile());
+                delete(dir);
             }
         }
 
@@ -126,7 +127,7 @@ public final class WalBenchmark
         }
         finally
         {
-            delete(dir.toFile());
+            delete(dir);
         }
     }
 
@@ -138,16 +139,14 @@ public final class WalBenchmark
         }
     }
 
-    private static void delete(final File file)
+    private static void delete(final Path path) throws IOException
     {
-        final File[] children = file.listFiles();
-        if (children != null)
+        try (Stream<Path> paths = Files.walk(path))
         {
-            for (final File child : children)
+            for (final Path each : paths.sorted(Comparator.reverseOrder()).toList())
             {
-                delete(child);
+                Files.delete(each);
             }
         }
-        file.delete();
     }
 }
