@@ -6,7 +6,6 @@ import dev.grid.core.Codecs;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.internal.cluster.Topology;
-import org.agrona.concurrent.ShutdownSignalBarrier;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -73,17 +72,13 @@ public final class Main
         }
         System.out.println("READY " + member.driverDirectory());
         System.out.flush();
+        // SIGTERM or SIGINT: the JVM runs this hook and waits for it, so the member leaves the cluster and removes its
+        // driver directory before the process ends. The member's own thread keeps the JVM alive until then.
+        Runtime.getRuntime().addShutdownHook(new Thread(member::close, "grid-shutdown-" + config.memberId()));
         final boolean commands = args.length > 1 && "--commands".equals(args[1]);
         if (commands)
         {
-            final Thread shutdownHook = new Thread(member::close);
-            Runtime.getRuntime().addShutdownHook(shutdownHook);
             runCommands(member);
-            member.close();
-        }
-        else
-        {
-            new ShutdownSignalBarrier().await();
             member.close();
         }
     }

@@ -48,6 +48,16 @@ final class MemberProcess implements AutoCloseable
     }
 
     /**
+     * @param config the member's configuration file.
+     * @param log    where its standard error goes.
+     * @return a member process that runs until it is signalled, as an operator runs it (no command channel).
+     */
+    static Process launchUntilSignalled(final Path config, final Path log) throws IOException
+    {
+        return new ProcessBuilder(Main.childCommand(config)).redirectError(log.toFile()).start();
+    }
+
+    /**
      * @param line a command.
      * @return its one-line answer.
      * @throws AssertionError if the child answered ERROR or ended.

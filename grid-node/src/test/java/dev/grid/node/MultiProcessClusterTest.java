@@ -106,4 +106,28 @@ class MultiProcessClusterTest
             Thread.onSpinWait();
         }
     }
+
+    @Test
+    void aMemberRunWithoutACommandChannelStopsOnSigterm() throws Exception
+    {
+        final Path dir = Files.createTempDirectory("grid-term");
+        final String port = String.valueOf(TestCluster.freeUdpPort());
+        final Path config = dir.resolve("m0.properties");
+        Files.writeString(config, "member.id = m0\nport = " + port + "\nseeds = 127.0.0.1:" + port +
+            "\nheartbeat.interval.ms = 50\n");
+        final MemberProcess member = new MemberProcess(MemberProcess.launchUntilSignalled(config, dir.resolve("m0.log")));
+        try
+        {
+            member.process.destroy();
+            assertTrue(member.process.waitFor(20, TimeUnit.SECONDS), "member did not stop on SIGTERM");
+            assertFalse(new File(member.directory).exists(), "driver directory left: " + member.directory);
+        }
+        finally
+        {
+            member.close();
+            member.process.waitFor(10, TimeUnit.SECONDS);
+            MemberProcess.deleteRecursively(new File(member.directory));
+            MemberProcess.deleteRecursively(dir.toFile());
+        }
+    }
 }
