@@ -33,6 +33,10 @@ public final class MemberConfiguration
      * thread parks at most 100 µs whatever this says.
      */
     public static final long IDLE_MAX_PARK_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** Default interval between checkpoints: 60 s. */
+    public static final long CHECKPOINT_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(60);
+    /** Default number of WAL records after which a checkpoint starts before its interval: 1,000,000. */
+    public static final long CHECKPOINT_WAL_RECORDS_DEFAULT = 1_000_000;
     /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
     public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
@@ -53,6 +57,8 @@ public final class MemberConfiguration
     private Path dataDirectory;
     private WalMode walMode;
     private long walSyncIntervalNs = WAL_SYNC_INTERVAL_DEFAULT_NS;
+    private long checkpointIntervalNs = CHECKPOINT_INTERVAL_DEFAULT_NS;
+    private long checkpointWalRecords = CHECKPOINT_WAL_RECORDS_DEFAULT;
     private boolean concluded;
 
     /**
@@ -242,6 +248,28 @@ public final class MemberConfiguration
     }
 
     /**
+     * @param intervalNs between checkpoints of a member with a data directory, positive.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration checkpointIntervalNs(final long intervalNs)
+    {
+        checkNotConcluded();
+        this.checkpointIntervalNs = intervalNs;
+        return this;
+    }
+
+    /**
+     * @param records WAL records appended since the last checkpoint that start the next one early, positive.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration checkpointWalRecords(final long records)
+    {
+        checkNotConcluded();
+        this.checkpointWalRecords = records;
+        return this;
+    }
+
+    /**
      * Validate once and freeze. Idempotent.
      *
      * @return this, concluded.
@@ -302,6 +330,16 @@ public final class MemberConfiguration
         else if (walMode != WalMode.NONE && dataDirectory == null)
         {
             throw new InvalidConfigurationException("walMode=" + walMode + " needs a dataDirectory");
+        }
+        if (checkpointIntervalNs <= 0)
+        {
+            throw new InvalidConfigurationException("checkpointIntervalNs=" + checkpointIntervalNs +
+                " must be positive");
+        }
+        if (checkpointWalRecords <= 0)
+        {
+            throw new InvalidConfigurationException("checkpointWalRecords=" + checkpointWalRecords +
+                " must be positive");
         }
         if (walSyncIntervalNs <= 0)
         {
@@ -387,6 +425,18 @@ public final class MemberConfiguration
     public long walSyncIntervalNs()
     {
         return walSyncIntervalNs;
+    }
+
+    /** @return the interval between checkpoints in nanoseconds. */
+    public long checkpointIntervalNs()
+    {
+        return checkpointIntervalNs;
+    }
+
+    /** @return the WAL records since the last checkpoint that start the next one. */
+    public long checkpointWalRecords()
+    {
+        return checkpointWalRecords;
     }
 
     private void checkNotConcluded()

@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  * data.directory = /var/lib/grid/m1       # WAL and identity; none: a pure in-memory member
  * wal.mode = LOG_ONLY                     # FSYNC, LOG_ONLY (default with a data directory), BACKGROUND, NONE
  * wal.sync.interval.ms = 1000             # BACKGROUND mode's sync interval
+ * checkpoint.interval.ms = 60000          # between checkpoints (with a data directory)
+ * checkpoint.wal.records = 1000000        # WAL records that start a checkpoint before its interval
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -110,6 +112,9 @@ public final class MemberConfigurationFile
                             java.util.Arrays.toString(WalMode.values()));
                     }
                 }
+                case "checkpoint.interval.ms" ->
+                    config.checkpointIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "checkpoint.wal.records" -> config.checkpointWalRecords(number(source, key, value));
                 case "wal.sync.interval.ms" ->
                     config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "idle.max.park.us" ->

@@ -16,6 +16,7 @@ import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
+import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimWal;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.Simulation;
@@ -109,9 +110,12 @@ public final class ClusterScenario
      * @param droppedCopies    copies dropped at exchanges for disagreeing.
      * @param checkedKeys      keys whose final value was checked.
      * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
+     * @param checkpoints      checkpoints committed (persistent runs).
+     * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
-        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords)
+        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
+        long checkpoints, long checkpointsLost)
     {
     }
 
@@ -122,6 +126,7 @@ public final class ClusterScenario
     private final MemberEngine[] members;
     private final boolean[] everStarted;
     private final SimWal[] wals;
+    private final SimCheckpointStore[] checkpointStores;
     private long recoveredRecords;
     private final boolean[] wakeScheduled;
     private final Set<Integer> lostPartitions = new HashSet<>();
@@ -147,6 +152,7 @@ public final class ClusterScenario
         this.members = new MemberEngine[options.maxMembers];
         this.everStarted = new boolean[options.maxMembers];
         this.wals = new SimWal[options.maxMembers];
+        this.checkpointStores = new SimCheckpointStore[options.maxMembers];
         this.wakeScheduled = new boolean[options.maxMembers];
         this.minimumMembers = options.initialMembers;
     }
@@ -203,7 +209,8 @@ public final class ClusterScenario
         final int checked = checkHistory();
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
-            lostPartitions.size(), droppedCopies, checked, recoveredRecords);
+            lostPartitions.size(), droppedCopies, checked, recoveredRecords, checkpointStat(true),
+            checkpointStat(false));
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -264,16 +271,20 @@ public final class ClusterScenario
             if (wals[slot] == null)
             {
                 wals[slot] = new SimWal(sim, sim.fork(), "m" + slot);
+                checkpointStores[slot] = new SimCheckpointStore(sim, sim.fork(), "m" + slot);
             }
             wal = wals[slot];
+            // Frequent checkpoints, so that crashes land before, during and after them.
+            config.checkpointIntervalNs(random.nextLong(200, 2_000) * MS).checkpointWalRecords(random.nextLong(50, 500));
         }
         else
         {
             wal = new VolatileWal();
         }
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
-            wal, sim.fork(), cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
-            listener, 200 * MS, sim.nowNs());
+            wal, checkpointStores[slot], sim.fork(),
+            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, listener, 200 * MS,
+            sim.nowNs());
         recoveredRecords += engine.recoveredRecords();
         self[0] = engine;
         members[slot] = engine;
@@ -281,6 +292,19 @@ public final class ClusterScenario
         tick(slot, engine);
     }
 
+
+    private long checkpointStat(final boolean committed)
+    {
+        long total = 0;
+        for (final SimCheckpointStore store : checkpointStores)
+        {
+            if (store != null)
+            {
+                total += committed ? store.commits() : store.lostToCrash();
+            }
+        }
+        return total;
+    }
 
     private void wake(final int slot, final MemberEngine engine)
     {
@@ -324,6 +348,7 @@ public final class ClusterScenario
         if (wals[slot] != null)
         {
             wals[slot].crash();
+            checkpointStores[slot].crash();
         }
         network.down(slot, true);
     }

@@ -74,6 +74,8 @@ class ClusterSimulationTest
         long lost = 0;
         long checked = 0;
         long recovered = 0;
+        long checkpoints = 0;
+        long checkpointsLost = 0;
         for (int i = 0; i < (only != null ? 1 : count); i++)
         {
             final long seed = only != null ? only : 0xC1A55L * 7919 + i;
@@ -81,6 +83,8 @@ class ClusterSimulationTest
                 new ClusterScenario.Options().persistent(persistent));
             acknowledged += result.acknowledged();
             recovered += result.recoveredRecords();
+            checkpoints += result.checkpoints();
+            checkpointsLost += result.checkpointsLost();
             crashes += result.crashes();
             leaves += result.leaves();
             lost += result.lostPartitions();
@@ -89,8 +93,11 @@ class ClusterSimulationTest
         assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
         assertTrue(checked > 0, "no key was checked");
         assertTrue(only != null || !persistent || recovered > 0, "no restarted member recovered anything");
+        assertTrue(only != null || !persistent || checkpoints > 0 && checkpointsLost > 0,
+            "checkpoints never committed, or no crash ever landed inside one");
         System.out.printf("cluster seeds%s: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
-            "%d keys checked, %d WAL records recovered%n", persistent ? " (persistent)" : "", acknowledged, crashes,
-            leaves, lost, checked, recovered);
+            "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash%n",
+            persistent ? " (persistent)" : "", acknowledged, crashes, leaves, lost, checked, recovered, checkpoints,
+            checkpointsLost);
     }
 }

@@ -38,10 +38,15 @@ final class LocalPartition
 
     LocalPartition(final int cacheId, final int partition)
     {
+        this(cacheId, partition, new PartitionUpdateCounter(partition, PartitionUpdateCounter.GAPS_MAX_DEFAULT));
+    }
+
+    LocalPartition(final int cacheId, final int partition, final PartitionUpdateCounter counter)
+    {
         this.cacheId = cacheId;
         this.partition = partition;
         this.store = new PartitionStore(partition);
-        this.counter = new PartitionUpdateCounter(partition, PartitionUpdateCounter.GAPS_MAX_DEFAULT);
+        this.counter = counter;
     }
 
     /**

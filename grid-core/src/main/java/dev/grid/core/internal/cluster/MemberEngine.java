@@ -14,6 +14,8 @@ import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
@@ -21,6 +23,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -165,6 +168,23 @@ public final class MemberEngine
 
     // Data.
     private final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
+    // Checkpoints (see CheckpointState).
+    private final CheckpointStore checkpoints;
+    private CheckpointState checkpointState = CheckpointState.IDLE;
+    private long checkpointId;
+    private long committedCheckpointId;
+    private long nextCheckpointNs;
+    private long appendsSinceCheckpoint;
+    private final LongArrayList checkpointCursor = new LongArrayList();
+    private int checkpointCursorIndex;
+    private long checkpointRequiredDurable;
+    private long checkpointReplayFrom;
+    private final MessageWriter imageWriter = new MessageWriter();
+    // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
+    private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
+    private long replayPosition;
+    private int recoveredImages;
+
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
     private long recoveredRecords;
@@ -179,6 +199,8 @@ public final class MemberEngine
     private long nextSweepNs;
 
     /**
+     * A member without checkpoints (its WAL, if any, is replayed from its start).
+     *
      * @param config          the member's concluded configuration.
      * @param transport       to other members; its local address is this member's address.
      * @param wal             this member's WAL.
@@ -198,6 +220,32 @@ public final class MemberEngine
         final long retryIntervalNs,
         final long nowNs)
     {
+        this(config, transport, wal, null, random, mergeOperators, listener, retryIntervalNs, nowNs);
+    }
+
+    /**
+     * @param config          the member's concluded configuration.
+     * @param transport       to other members; its local address is this member's address.
+     * @param wal             this member's WAL.
+     * @param checkpoints     where checkpoints go, or null for none; recovery starts from the newest committed one.
+     * @param random          seeded randomness (incarnations).
+     * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
+     * @param listener        receives metrics and events.
+     * @param retryIntervalNs between resends of unanswered requests, reports and maps.
+     * @param nowNs           the current time.
+     */
+    public MemberEngine(
+        final MemberConfiguration config,
+        final Transport transport,
+        final Wal wal,
+        final CheckpointStore checkpoints,
+        final RandomSource random,
+        final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final EngineListener listener,
+        final long retryIntervalNs,
+        final long nowNs)
+    {
+        this.checkpoints = checkpoints;
         this.config = config.conclude();
         this.transport = transport;
         this.wal = wal;
@@ -222,6 +270,7 @@ public final class MemberEngine
         this.isSeed = seed || seedAddresses.isEmpty();
         this.nowNs = nowNs;
         recover();
+        this.nextCheckpointNs = nowNs + config.checkpointIntervalNs();
         startJoining("start", true);
     }
 
@@ -519,6 +568,9 @@ public final class MemberEngine
             wal.requestDurability();
         }
         work += processDurability();
+        // Here every record at or below the WAL's durable position is reflected in its copy's counter: the one
+        // moment an image may take that position as where its replay starts.
+        work += checkpointDuty();
         if (state == MemberState.JOINING)
         {
             work += joinDuty();
@@ -556,6 +608,11 @@ public final class MemberEngine
         reportAckedVersion = 0;
         exchange = null;
         pendingAdmins.clear();
+        if (!keepCopies)
+        {
+            // Images of this life's copies are worthless now; the next checkpoint starts afresh.
+            checkpointState = CheckpointState.IDLE;
+        }
         if (!keepCopies && !copies.isEmpty())
         {
             copies.clear();
@@ -1413,9 +1470,7 @@ public final class MemberEngine
 
     private byte[] copyOut()
     {
-        final byte[] bytes = new byte[writer.length()];
-        writer.buffer().getBytes(0, bytes);
-        return bytes;
+        return copyOut(writer);
     }
 
     private void sendMap(final MemberRecord member)
@@ -2214,6 +2269,7 @@ public final class MemberEngine
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
+        appendsSinceCheckpoint++;
         return position;
     }
 
@@ -2227,12 +2283,186 @@ public final class MemberEngine
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
+        appendsSinceCheckpoint++;
     }
 
     private void logCopyDropped(final int cacheId, final int partition)
     {
         walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
         appendMeta();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Checkpoints.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
+    private static final int IMAGES_PER_CYCLE = 16;
+    private static final int MANIFEST_VERSION = 1;
+
+    private static long packCopy(final int cacheId, final int partition)
+    {
+        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
+    }
+
+    private int checkpointDuty()
+    {
+        if (checkpoints == null)
+        {
+            return 0;
+        }
+        if (checkpointState != CheckpointState.IDLE && checkpoints.failure() != null)
+        {
+            listener.onEvent("member " + config.memberId() + ": checkpoint " + checkpointId + " failed: " +
+                checkpoints.failure() + "; the next one starts after the checkpoint interval");
+            checkpointState = CheckpointState.IDLE;
+            nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+            return 1;
+        }
+        switch (checkpointState)
+        {
+            case IDLE ->
+            {
+                if (state != MemberState.ACTIVE ||
+                    (nowNs < nextCheckpointNs && appendsSinceCheckpoint < config.checkpointWalRecords()))
+                {
+                    return 0;
+                }
+                if (appendsSinceCheckpoint == 0)
+                {
+                    nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+                    return 0;
+                }
+                beginCheckpoint();
+                return 1;
+            }
+            case SNAPSHOTTING ->
+            {
+                int imaged = 0;
+                while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
+                {
+                    final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
+                    final LocalPartition lp = localCopy((int)(packed >>> 32), (int)packed);
+                    if (lp != null)
+                    {
+                        checkpoints.write(image(lp));
+                        imaged++;
+                    }
+                }
+                if (checkpointCursorIndex == checkpointCursor.size())
+                {
+                    checkpointState = CheckpointState.AWAITING_DURABILITY;
+                }
+                return Math.max(imaged, 1);
+            }
+            case AWAITING_DURABILITY ->
+            {
+                if (wal.durablePosition() < checkpointRequiredDurable)
+                {
+                    return 0;
+                }
+                checkpoints.commit(checkpointId, manifest());
+                checkpointState = CheckpointState.COMMITTING;
+                return 1;
+            }
+            case COMMITTING ->
+            {
+                if (checkpoints.committedId() < checkpointId)
+                {
+                    return 0;
+                }
+                committedCheckpointId = checkpointId;
+                checkpointState = CheckpointState.IDLE;
+                nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+                listener.onEvent("member " + config.memberId() + " committed checkpoint " + checkpointId + " of " +
+                    checkpointCursor.size() + " copies; recovery replays the WAL after position " +
+                    checkpointReplayFrom);
+                return 1;
+            }
+            default -> throw new IllegalStateException("checkpoint state " + checkpointState);
+        }
+    }
+
+    private void beginCheckpoint()
+    {
+        checkpointId = Math.max(checkpointId, committedCheckpointId) + 1;
+        checkpoints.begin(checkpointId);
+        checkpointCursor.clear();
+        for (final LocalPartition[] local : copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    checkpointCursor.addLong(packCopy(lp.cacheId, lp.partition));
+                }
+            }
+        }
+        checkpointCursorIndex = 0;
+        checkpointRequiredDurable = wal.appendedPosition();
+        // Records at or below this are reflected in every image (taken later) and in no copy created later.
+        checkpointReplayFrom = wal.durablePosition();
+        appendsSinceCheckpoint = 0;
+        checkpointState = CheckpointState.SNAPSHOTTING;
+    }
+
+    /**
+     * Image a copy as it is now: contents (applied, perhaps not yet durable), counter (durable only) and recent
+     * outcomes. Replay of this copy resumes after the WAL's durable position, whose records the counter reflects; the
+     * commit waits until the WAL holds everything appended so far, which covers every update in the contents.
+     */
+    private CheckpointStore.PartitionImage image(final LocalPartition lp)
+    {
+        final int entries = lp.store.entryCount();
+        final byte[][] keys = new byte[entries][];
+        final byte[][] values = new byte[entries][];
+        final long[] counters = new long[entries];
+        lp.store.snapshot(keys, values, counters);
+        final byte[] counterState = new byte[lp.counter.encodedLength()];
+        lp.counter.encode(new UnsafeBuffer(counterState), 0);
+        imageWriter.reset();
+        int outcomes = 0;
+        for (final OpOutcome outcome : lp.recent.values())
+        {
+            outcomes += outcome == null ? 0 : 1;
+        }
+        imageWriter.writeInt(outcomes);
+        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
+        {
+            if (recent.getValue() != null)
+            {
+                imageWriter.writeLong(recent.getKey().originIncarnation()).writeLong(recent.getKey().sequence())
+                    .writeBoolean(recent.getValue().flag()).writeBytes(recent.getValue().value());
+            }
+        }
+        checkpointRequiredDurable = Math.max(checkpointRequiredDurable, wal.appendedPosition());
+        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, wal.durablePosition(),
+            lp.counter.hwm(), counterState, keys, values, counters, copyOut(imageWriter));
+    }
+
+    private byte[] manifest()
+    {
+        imageWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(walCaches.size());
+        for (final CacheDescriptor cache : walCaches.values())
+        {
+            cache.encode(imageWriter);
+        }
+        return copyOut(imageWriter);
+    }
+
+    private static byte[] copyOut(final MessageWriter source)
+    {
+        final byte[] bytes = new byte[source.length()];
+        source.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+
+    /**
+     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
+     */
+    public long committedCheckpointId()
+    {
+        return committedCheckpointId;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -2247,13 +2477,16 @@ public final class MemberEngine
      */
     private void recover()
     {
-        final long replayed = wal.replay(0, (position, buffer, offset, length) ->
+        final long replayFrom = loadCheckpoint();
+        final long replayed = wal.replay(replayFrom, (position, buffer, offset, length) ->
         {
+            replayPosition = position;
             reader.wrap(buffer, offset, length);
             replayRecord();
         });
+        imageReplayFrom.clear();
         recoveredRecords = replayed;
-        if (replayed == 0)
+        if (replayed == 0 && recoveredImages == 0)
         {
             return;
         }
@@ -2270,8 +2503,74 @@ public final class MemberEngine
                 }
             }
         }
-        listener.onEvent("member " + config.memberId() + " recovered " + replayed + " WAL records: " +
+        listener.onEvent("member " + config.memberId() + " recovered checkpoint " + committedCheckpointId + " (" +
+            recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
             walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
+    }
+
+    /**
+     * Load the newest committed checkpoint, if any: its caches, and a copy per image with contents, counter and
+     * recent outcomes.
+     *
+     * @return the WAL position after which replay must start.
+     */
+    private long loadCheckpoint()
+    {
+        final CheckpointStore.Checkpoint checkpoint = checkpoints == null ? null : checkpoints.loadLatest();
+        if (checkpoint == null)
+        {
+            return 0;
+        }
+        committedCheckpointId = checkpoint.id();
+        checkpointId = checkpoint.id();
+        reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
+        final int version = reader.readByte("manifestVersion");
+        if (version != MANIFEST_VERSION)
+        {
+            throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version);
+        }
+        final long replayFrom = reader.readLong("replayFrom");
+        final int caches = reader.readInt("caches", 0, 1 << 20);
+        for (int i = 0; i < caches; i++)
+        {
+            final CacheDescriptor cache = CacheDescriptor.decode(reader);
+            walCaches.put(cache.cacheId(), cache);
+        }
+        for (final CheckpointStore.PartitionImage image : checkpoint.images())
+        {
+            final CacheDescriptor cache = walCaches.get(image.cacheId());
+            if (cache == null || image.partition() >= cache.partitions())
+            {
+                continue;
+            }
+            final LocalPartition lp = new LocalPartition(image.cacheId(), image.partition(),
+                PartitionUpdateCounter.decode(image.partition(), PartitionUpdateCounter.GAPS_MAX_DEFAULT,
+                    new UnsafeBuffer(image.counterState()), 0, image.counterState().length));
+            for (int i = 0; i < image.keys().length; i++)
+            {
+                lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
+            }
+            reader.wrap(new UnsafeBuffer(image.recentOutcomes()), 0, image.recentOutcomes().length);
+            final int outcomes = reader.readInt("outcomes", 0, 1 << 20);
+            for (int i = 0; i < outcomes; i++)
+            {
+                lp.recent.put(new OpKey(reader.readLong("origin"), reader.readLong("sequence")),
+                    new OpOutcome(reader.readBoolean("flag"), reader.readBytes("value"), 0));
+            }
+            copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
+                lp;
+            imageReplayFrom.put(packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
+            recoveredImages++;
+        }
+        return replayFrom;
+    }
+
+    /**
+     * @return whether the checkpoint image of this copy already reflects the WAL record being replayed.
+     */
+    private boolean reflectedByImage(final int cacheId, final int partition)
+    {
+        return imageReplayFrom.get(packCopy(cacheId, partition)) >= replayPosition;
     }
 
     private void replayRecord()
@@ -2288,7 +2587,8 @@ public final class MemberEngine
                 final byte[] key = reader.readBytes("key");
                 final byte[] value = reader.readBytes("value");
                 final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
-                final LocalPartition lp = recoveredCopy(cacheId, partition);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
                 final int predecessors = reader.readInt("predecessors", 0, 1 << 16);
                 for (int i = 0; i < predecessors; i++)
                 {
@@ -2311,8 +2611,10 @@ public final class MemberEngine
             }
             case WAL_ROLLBACK ->
             {
-                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535));
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
                 final int ranges = reader.readInt("ranges", 0, 1 << 20);
                 for (int i = 0; i < ranges; i++)
                 {
@@ -2326,9 +2628,10 @@ public final class MemberEngine
             }
             case WAL_COPY_DROPPED ->
             {
-                final LocalPartition[] local = copies.get(reader.readInt("cacheId"));
+                final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
-                if (local != null && partition < local.length)
+                final LocalPartition[] local = copies.get(cacheId);
+                if (local != null && partition < local.length && !reflectedByImage(cacheId, partition))
                 {
                     local[partition] = null;
                 }
@@ -2346,8 +2649,26 @@ public final class MemberEngine
             }
             case WAL_ALL_DROPPED ->
             {
-                walCaches.clear();
-                copies.clear();
+                // Copies imaged after the drop belong to the member's next life and stay; caches left without any
+                // copy are forgotten, as they were when the member dropped its state.
+                for (final Integer cacheId : new ArrayList<>(walCaches.keySet()))
+                {
+                    final LocalPartition[] local = copies.get(cacheId);
+                    boolean any = false;
+                    for (int p = 0; local != null && p < local.length; p++)
+                    {
+                        if (local[p] != null && !reflectedByImage(cacheId, p))
+                        {
+                            local[p] = null;
+                        }
+                        any |= local[p] != null;
+                    }
+                    if (!any)
+                    {
+                        copies.remove(cacheId);
+                        walCaches.remove(cacheId);
+                    }
+                }
             }
             default -> throw new MalformedMessageException("unknown WAL record type " + type);
         }

@@ -155,6 +155,34 @@ public final class PartitionStore
     }
 
     /**
+     * Copy out every entry, tombstones included, in key order: the arrays share the store's key and value arrays,
+     * which nobody changes, so the copy costs one pass over the entries.
+     *
+     * @param keys     receives the keys; its length must be {@link #entryCount()}.
+     * @param values   receives the values (null for tombstones); same length.
+     * @param counters receives each entry's counter; same length.
+     */
+    public void snapshot(final byte[][] keys, final byte[][] values, final long[] counters)
+    {
+        int i = 0;
+        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        {
+            keys[i] = entry.getKey();
+            values[i] = entry.getValue().value;
+            counters[i] = entry.getValue().counter;
+            i++;
+        }
+    }
+
+    /**
+     * @return the number of entries, tombstones included.
+     */
+    public int entryCount()
+    {
+        return entries.size();
+    }
+
+    /**
      * Visit every entry, tombstones included, in unsigned key order.
      *
      * @param visitor to call per entry.
