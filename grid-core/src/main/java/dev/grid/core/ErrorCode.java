@@ -44,7 +44,9 @@ public enum ErrorCode
     /** A WAL record before the end of the log fails its checksum or is malformed; the message names file and index. */
     WAL_CORRUPT(Group.PERSISTENCE, 3),
     /** Reading or writing persistent state failed (I/O error, disk full); the message names the file. */
-    PERSISTENCE_IO_FAILED(Group.PERSISTENCE, 4);
+    PERSISTENCE_IO_FAILED(Group.PERSISTENCE, 4),
+    /** A committed checkpoint's file fails its checksum or is malformed; the message names the file. */
+    CHECKPOINT_CORRUPT(Group.PERSISTENCE, 5);
 
     /** Subsystems that own error codes. */
     public enum Group

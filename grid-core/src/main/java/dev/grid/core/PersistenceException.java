@@ -3,8 +3,9 @@ package dev.grid.core;
 /**
  * Persistent state cannot be used: the data directory is locked by another member
  * ({@link ErrorCode#DATA_DIRECTORY_LOCKED}) or belongs to another member or cluster
- * ({@link ErrorCode#DATA_DIRECTORY_MISMATCH}), the WAL is corrupt before its end ({@link ErrorCode#WAL_CORRUPT}), or
- * an I/O operation failed ({@link ErrorCode#PERSISTENCE_IO_FAILED}). The message names the file, and for corruption
+ * ({@link ErrorCode#DATA_DIRECTORY_MISMATCH}), the WAL is corrupt before its end ({@link ErrorCode#WAL_CORRUPT}), a
+ * committed checkpoint is corrupt ({@link ErrorCode#CHECKPOINT_CORRUPT}), or an I/O operation failed
+ * ({@link ErrorCode#PERSISTENCE_IO_FAILED}). The message names the file, and for corruption
  * the position. A member that meets one of these at start does not start.
  */
 public class PersistenceException extends GridException

@@ -30,6 +30,7 @@ import dev.grid.core.spi.Wal;
 import dev.grid.net.AeronTransport;
 import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
+import dev.grid.persistence.FileCheckpointStore;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
@@ -82,6 +83,7 @@ public final class GridMember implements Grid
     private final AeronTransport transport;
     private final DataDirectory dataDirectory;
     private final Wal wal;
+    private final FileCheckpointStore checkpoints;
     private final long recoveryNs;
     private final MemberEngine engine;
     private final Metrics metrics = new Metrics();
@@ -105,19 +107,25 @@ public final class GridMember implements Grid
         {
             this.dataDirectory = null;
             this.wal = new VolatileWal();
+            this.checkpoints = null;
         }
         else
         {
             this.dataDirectory = DataDirectory.open(config.dataDirectory(), config.memberId(), config.clusterName());
+            ChronicleWal opened = null;
             try
             {
-                this.wal = new ChronicleWal(dataDirectory.walDirectory(), config.walMode(), config.walSyncIntervalNs());
+                opened = new ChronicleWal(dataDirectory.walDirectory(), config.walMode(), config.walSyncIntervalNs());
+                this.checkpoints = new FileCheckpointStore(dataDirectory.checkpointDirectory(),
+                    config.walMode() != WalMode.LOG_ONLY, "grid-checkpoint-" + config.memberId());
             }
             catch (final RuntimeException ex)
             {
+                CloseHelper.quietClose(opened);
                 dataDirectory.close();
                 throw ex;
             }
+            this.wal = opened;
         }
         AeronTransport launched = null;
         try
@@ -126,7 +134,7 @@ public final class GridMember implements Grid
             this.transport = launched;
             // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
             final long recoveryStartNs = System.nanoTime();
-            this.engine = new MemberEngine(config, transport, wal,
+            this.engine = new MemberEngine(config, transport, wal, checkpoints,
                 new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator,
                 new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, recoveryStartNs);
             this.recoveryNs = System.nanoTime() - recoveryStartNs;
@@ -478,6 +486,10 @@ public final class GridMember implements Grid
 
     private void closePersistence()
     {
+        if (checkpoints != null)
+        {
+            checkpoints.close();
+        }
         if (wal instanceof ChronicleWal chronicle)
         {
             chronicle.close();

@@ -19,7 +19,8 @@ import java.util.Properties;
 /**
  * A member's data directory, held for the member's life: an exclusive lock on {@code member.lock} keeps a second
  * member (in this or another process) out, and {@code identity.properties} records the member id and cluster name that
- * wrote the data, so a directory is never adopted by another member or cluster. The WAL lives in {@code wal/}.
+ * wrote the data, so a directory is never adopted by another member or cluster. The WAL lives in {@code wal/},
+ * checkpoints in {@code checkpoints/}.
  * <p>
  * <b>Threading:</b> opened and closed by one thread; immutable in between.
  */
@@ -149,6 +150,14 @@ public final class DataDirectory implements AutoCloseable
     public Path walDirectory()
     {
         return root.resolve("wal");
+    }
+
+    /**
+     * @return where checkpoints live.
+     */
+    public Path checkpointDirectory()
+    {
+        return root.resolve("checkpoints");
     }
 
     /**
