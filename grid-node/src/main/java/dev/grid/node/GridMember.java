@@ -327,6 +327,14 @@ public final class GridMember implements Grid
     }
 
     /**
+     * @return the id of the newest checkpoint this member committed or recovered from (0: none).
+     */
+    public long committedCheckpointId()
+    {
+        return checkpoints == null ? 0 : checkpoints.committedId();
+    }
+
+    /**
      * @return how long building the engine took at start, WAL replay included, in nanoseconds.
      */
     public long recoveryNs()

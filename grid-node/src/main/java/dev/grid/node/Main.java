@@ -196,6 +196,8 @@ public final class Main
                             .append(copy.gaps().size()).append(':').append(copy.size()));
                         System.out.println(answer);
                     }
+                    case "recovery" -> System.out.println("RECOVERY checkpoint " + member.committedCheckpointId() +
+                        " records " + member.recoveredRecords());
                     case "topology" ->
                     {
                         final Topology topology = member.topology();

@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Durability with real processes: a member with a LOG_ONLY WAL is killed with SIGKILL in the middle of a write load
- * and started again on the same data directory. Every write acknowledged before the kill is back, and each recovered
+ * Durability with real processes: a member with a LOG_ONLY WAL, checkpointing every 700 WAL records, is killed with
+ * SIGKILL in the middle of a write load and started again on the same data directory. Every write acknowledged before the kill is back, and each recovered
  * partition's counters equal the updates it holds (LWM = HWM = entries, no gaps: every key was written once).
  */
 class PersistenceProcessTest
@@ -25,25 +25,36 @@ class PersistenceProcessTest
         final String port = String.valueOf(TestCluster.freeUdpPort());
         final Path config = dir.resolve("m0.properties");
         Files.writeString(config, "member.id = m0\nport = " + port + "\nseeds = 127.0.0.1:" + port + "\n" +
-            "heartbeat.interval.ms = 50\ndata.directory = " + dir.resolve("data") + "\nwal.mode = LOG_ONLY\n");
+            "heartbeat.interval.ms = 50\ndata.directory = " + dir.resolve("data") + "\nwal.mode = LOG_ONLY\n" +
+            "checkpoint.wal.records = 700\n");
         MemberProcess member = null;
         try
         {
             member = new MemberProcess(MemberProcess.launch(config, dir.resolve("first.log")));
             assertEquals("OK", member.command("create data 0"));
             assertEquals("OK", member.command("load data 0"));
+            // Kill once 5,000 writes were acknowledged and a checkpoint committed, so that recovery starts from one.
             int acknowledged = 0;
-            while (acknowledged < 5_000)
+            long checkpoint = 0;
+            while (acknowledged < 5_000 || checkpoint == 0)
             {
-                final String line = member.out.readLine();
-                assertTrue(line != null && line.startsWith("ACKED "), "unexpected line from the loading member: " +
-                    line);
-                acknowledged = Integer.parseInt(line.substring("ACKED ".length()));
+                member.in.println("recovery");
+                String line;
+                while ((line = member.out.readLine()) != null && !line.startsWith("RECOVERY "))
+                {
+                    assertTrue(line.startsWith("ACKED "), "unexpected line from the loading member: " + line);
+                    acknowledged = Integer.parseInt(line.substring("ACKED ".length()));
+                }
+                assertTrue(line != null, "the member ended");
+                checkpoint = Long.parseLong(line.split(" ")[2]);
             }
             member.kill();
             MemberProcess.deleteRecursively(new File(member.directory));
 
             member = new MemberProcess(MemberProcess.launch(config, dir.resolve("second.log")));
+            final String[] recovery = member.command("recovery").split(" ");
+            assertTrue(Long.parseLong(recovery[2]) >= checkpoint, "recovered from checkpoint " + recovery[2] +
+                ", but " + checkpoint + " had committed before the kill");
             final String[] copies = member.command("counters data").split(" ");
             long entries = 0;
             for (int i = 1; i < copies.length; i++)
@@ -61,7 +72,8 @@ class PersistenceProcessTest
             assertTrue(entries >= acknowledged, "recovered " + entries + " entries, acknowledged " + acknowledged);
             assertEquals("CHECKED " + acknowledged + " MISSING 0 WRONG 0",
                 member.command("check-range data 0 " + acknowledged));
-            System.out.println("acknowledged before SIGKILL: " + acknowledged + ", recovered entries: " + entries);
+            System.out.println("acknowledged before SIGKILL: " + acknowledged + ", recovered entries: " + entries +
+                ", recovered from checkpoint " + recovery[2] + " and " + recovery[4] + " WAL records");
 
             assertEquals("BYE", member.command("quit"));
             assertTrue(member.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
