@@ -8,9 +8,11 @@ import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.SyncMode;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueStore;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -18,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.CRC32C;
 
@@ -72,6 +76,17 @@ public final class ChronicleWal implements Wal, AutoCloseable
      */
     public ChronicleWal(final Path directory, final WalMode mode, final long syncIntervalNs)
     {
+        this(directory, mode, syncIntervalNs, ROLL_CYCLE);
+    }
+
+    /**
+     * @param directory      of the queue files.
+     * @param mode           durability mode; not {@link WalMode#NONE}.
+     * @param syncIntervalNs between syncs in {@link WalMode#BACKGROUND}.
+     * @param rollCycle      how long one queue file covers: the unit of release (tests use seconds).
+     */
+    ChronicleWal(final Path directory, final WalMode mode, final long syncIntervalNs, final RollCycle rollCycle)
+    {
         if (mode == WalMode.NONE)
         {
             throw new IllegalArgumentException("WalMode.NONE keeps no WAL; use VolatileWal");
@@ -82,7 +97,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
         try
         {
             this.queue = SingleChronicleQueueBuilder.single(directory.toFile())
-                .rollCycle(ROLL_CYCLE)
+                .rollCycle(rollCycle)
                 .blockSize(BLOCK_SIZE)
                 .syncMode(mode == WalMode.LOG_ONLY ? SyncMode.NONE : SyncMode.SYNC)
                 // After a crash inside a write, reopening waits this long for the dead writer's lock
@@ -313,6 +328,60 @@ public final class ChronicleWal implements Wal, AutoCloseable
         appendedPosition = appender().lastIndexAppended();
         appender().sync();
         durablePosition = appendedPosition;
+    }
+
+    /**
+     * Delete the queue files (one per roll cycle) whose every record is at or below the position; never the file
+     * being appended to, nor the one holding the position.
+     */
+    @Override
+    public long release(final long upToPosition)
+    {
+        final RollCycle rollCycle = queue.rollCycle();
+        final int releaseCycle = rollCycle.toCycle(upToPosition);
+        final int appendingCycle = appendedPosition == 0 ? Integer.MAX_VALUE : rollCycle.toCycle(appendedPosition);
+        final int firstCycle = queue.firstCycle();
+        if (firstCycle == Integer.MAX_VALUE || firstCycle >= releaseCycle)
+        {
+            return firstRetainedPosition();
+        }
+        int deleted = 0;
+        for (final Long cycle : queue.listCyclesBetween(firstCycle, releaseCycle - 1))
+        {
+            if (cycle >= appendingCycle || cycle >= releaseCycle)
+            {
+                continue;
+            }
+            final SingleChronicleQueueStore store = queue.storeForCycle(cycle.intValue(), queue.epoch(), false, null);
+            if (store == null)
+            {
+                continue;
+            }
+            final File file = store.file();
+            store.close();
+            try
+            {
+                Files.deleteIfExists(file.toPath());
+                deleted++;
+            }
+            catch (final IOException ex)
+            {
+                LOG.warn("WAL in {}: could not delete released file {}: {}", directory, file, ex.toString());
+            }
+        }
+        if (deleted > 0)
+        {
+            queue.refreshDirectoryListing();
+        }
+        return firstRetainedPosition();
+    }
+
+    @Override
+    public long firstRetainedPosition()
+    {
+        final long first = queue.firstIndex();
+        // The replay convention is "after a position": the oldest readable record is just after this.
+        return first == Long.MAX_VALUE || first <= 0 ? 0 : first - 1;
     }
 
     /**

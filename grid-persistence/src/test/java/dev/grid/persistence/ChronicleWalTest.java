@@ -127,4 +127,43 @@ class ChronicleWalTest
     {
         assertThrows(IllegalArgumentException.class, () -> open(WalMode.NONE));
     }
+
+    @Test
+    void releaseDeletesWholeFilesBelowThePositionAndReplayStillSeesEverythingAfterIt() throws Exception
+    {
+        try (ChronicleWal wal = new ChronicleWal(dir, WalMode.LOG_ONLY, TimeUnit.SECONDS.toNanos(1),
+            net.openhft.chronicle.queue.rollcycles.TestRollCycles.TEST_SECONDLY))
+        {
+            final long old = append(wal, "old");
+            final long firstAtStart = wal.firstRetainedPosition();
+            assertTrue(firstAtStart < old, "the first record is readable");
+            // Roll cycles of one second: wait for the next second, so the next record starts a new file.
+            final long second = System.currentTimeMillis() / 1000;
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (System.currentTimeMillis() / 1000 == second)
+            {
+                assertTrue(System.nanoTime() < deadline, "the clock did not move");
+                Thread.onSpinWait();
+            }
+            final long kept = append(wal, "kept");
+            final long newer = append(wal, "newer");
+            assertEquals(2, countFiles(), "one file per second");
+
+            assertEquals(firstAtStart, wal.release(old), "the file holding the position stays");
+            assertEquals(2, countFiles());
+            final long firstRetained = wal.release(kept);
+            assertEquals(1, countFiles(), "the older file was deleted");
+            assertTrue(firstRetained >= old && firstRetained < kept, "first retained " + firstRetained);
+            assertEquals(List.of("kept", "newer"), replay(wal, firstRetained));
+            assertTrue(newer > kept);
+        }
+    }
+
+    private long countFiles() throws java.io.IOException
+    {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir))
+        {
+            return files.filter(p -> p.toString().endsWith(".cq4")).count();
+        }
+    }
 }

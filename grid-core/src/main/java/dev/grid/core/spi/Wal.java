@@ -63,4 +63,26 @@ public interface Wal
      * @return the number of records replayed.
      */
     long replay(long afterPosition, RecordHandler handler);
+
+    /**
+     * Allow the log to drop records at or below a position (a committed checkpoint covers them and no history reader
+     * needs them). An implementation drops whole segments only, so records below the position may stay; it never drops
+     * one above it.
+     *
+     * @param upToPosition records at or below it may go.
+     * @return {@link #firstRetainedPosition()} after the call.
+     */
+    default long release(final long upToPosition)
+    {
+        return firstRetainedPosition();
+    }
+
+    /**
+     * @return a position just before the oldest record still readable (0 is one while nothing was dropped): replay
+     * after it sees everything retained.
+     */
+    default long firstRetainedPosition()
+    {
+        return 0;
+    }
 }
