@@ -37,6 +37,10 @@ public final class MemberConfiguration
     public static final long CHECKPOINT_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(60);
     /** Default number of WAL records after which a checkpoint starts before its interval: 1,000,000. */
     public static final long CHECKPOINT_WAL_RECORDS_DEFAULT = 1_000_000;
+    /** Default age of WAL history kept for rebalance beyond the newest checkpoint: 10 minutes. */
+    public static final long WAL_HISTORY_AGE_DEFAULT_NS = TimeUnit.MINUTES.toNanos(10);
+    /** Default size of WAL history kept for rebalance beyond the newest checkpoint: 10,000,000 records. */
+    public static final long WAL_HISTORY_RECORDS_DEFAULT = 10_000_000;
     /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
     public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
@@ -59,6 +63,8 @@ public final class MemberConfiguration
     private long walSyncIntervalNs = WAL_SYNC_INTERVAL_DEFAULT_NS;
     private long checkpointIntervalNs = CHECKPOINT_INTERVAL_DEFAULT_NS;
     private long checkpointWalRecords = CHECKPOINT_WAL_RECORDS_DEFAULT;
+    private long walHistoryAgeNs = WAL_HISTORY_AGE_DEFAULT_NS;
+    private long walHistoryRecords = WAL_HISTORY_RECORDS_DEFAULT;
     private boolean concluded;
 
     /**
@@ -270,6 +276,32 @@ public final class MemberConfiguration
     }
 
     /**
+     * WAL before a committed checkpoint is released only once it is older than this and more than
+     * {@link #walHistoryRecords(long)} records back: until then it serves historical rebalance.
+     *
+     * @param ageNs of history to keep, zero or more.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration walHistoryAgeNs(final long ageNs)
+    {
+        checkNotConcluded();
+        this.walHistoryAgeNs = ageNs;
+        return this;
+    }
+
+    /**
+     * @param records of WAL history to keep beyond the newest checkpoint (see {@link #walHistoryAgeNs(long)}), zero
+     *                or more.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration walHistoryRecords(final long records)
+    {
+        checkNotConcluded();
+        this.walHistoryRecords = records;
+        return this;
+    }
+
+    /**
      * Validate once and freeze. Idempotent.
      *
      * @return this, concluded.
@@ -340,6 +372,11 @@ public final class MemberConfiguration
         {
             throw new InvalidConfigurationException("checkpointWalRecords=" + checkpointWalRecords +
                 " must be positive");
+        }
+        if (walHistoryAgeNs < 0 || walHistoryRecords < 0)
+        {
+            throw new InvalidConfigurationException("walHistoryAgeNs=" + walHistoryAgeNs + " and walHistoryRecords=" +
+                walHistoryRecords + " must not be negative");
         }
         if (walSyncIntervalNs <= 0)
         {
@@ -437,6 +474,18 @@ public final class MemberConfiguration
     public long checkpointWalRecords()
     {
         return checkpointWalRecords;
+    }
+
+    /** @return the age of WAL history kept beyond the newest checkpoint, in nanoseconds. */
+    public long walHistoryAgeNs()
+    {
+        return walHistoryAgeNs;
+    }
+
+    /** @return the WAL records of history kept beyond the newest checkpoint. */
+    public long walHistoryRecords()
+    {
+        return walHistoryRecords;
     }
 
     private void checkNotConcluded()

@@ -31,6 +31,8 @@ import java.util.concurrent.TimeUnit;
  * wal.sync.interval.ms = 1000             # BACKGROUND mode's sync interval
  * checkpoint.interval.ms = 60000          # between checkpoints (with a data directory)
  * checkpoint.wal.records = 1000000        # WAL records that start a checkpoint before its interval
+ * wal.history.age.ms = 600000             # WAL kept for rebalance: released only when older than this
+ * wal.history.records = 10000000          # ... and more than this many records back
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -115,6 +117,9 @@ public final class MemberConfigurationFile
                 case "checkpoint.interval.ms" ->
                     config.checkpointIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "checkpoint.wal.records" -> config.checkpointWalRecords(number(source, key, value));
+                case "wal.history.age.ms" ->
+                    config.walHistoryAgeNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "wal.history.records" -> config.walHistoryRecords(number(source, key, value));
                 case "wal.sync.interval.ms" ->
                     config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "idle.max.park.us" ->

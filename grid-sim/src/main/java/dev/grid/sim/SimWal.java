@@ -33,6 +33,7 @@ public final class SimWal implements Wal
     private double tornTailProbability = 0.5;
     private int length;
     private long durable;
+    private long released;
     private boolean syncInFlight;
     private int epoch;
     private long tornTailCount;
@@ -148,8 +149,24 @@ public final class SimWal implements Wal
         return tornTailCount;
     }
 
+    public long release(final long upToPosition)
+    {
+        released = Math.max(released, Math.min(upToPosition, durable));
+        return released;
+    }
+
+    public long firstRetainedPosition()
+    {
+        return released;
+    }
+
     public long replay(final long afterPosition, final RecordHandler handler)
     {
+        if (afterPosition < released)
+        {
+            throw new IllegalStateException("WAL " + name + ": replay after position " + afterPosition +
+                " asks for records released up to " + released);
+        }
         long count = 0;
         int position = 0;
         while (position < length)

@@ -112,10 +112,11 @@ public final class ClusterScenario
      * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
      * @param checkpoints      checkpoints committed (persistent runs).
      * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
+     * @param historyRecords   WAL history records checked at the end (persistent runs).
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost)
+        long checkpoints, long checkpointsLost, long historyRecords)
     {
     }
 
@@ -128,6 +129,7 @@ public final class ClusterScenario
     private final SimWal[] wals;
     private final SimCheckpointStore[] checkpointStores;
     private long recoveredRecords;
+    private long historyRecordsChecked;
     private final boolean[] wakeScheduled;
     private final Set<Integer> lostPartitions = new HashSet<>();
     private int droppedCopies;
@@ -210,7 +212,7 @@ public final class ClusterScenario
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             lostPartitions.size(), droppedCopies, checked, recoveredRecords, checkpointStat(true),
-            checkpointStat(false));
+            checkpointStat(false), historyRecordsChecked);
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -275,7 +277,8 @@ public final class ClusterScenario
             }
             wal = wals[slot];
             // Frequent checkpoints, so that crashes land before, during and after them.
-            config.checkpointIntervalNs(random.nextLong(200, 2_000) * MS).checkpointWalRecords(random.nextLong(50, 500));
+            config.checkpointIntervalNs(random.nextLong(200, 2_000) * MS).checkpointWalRecords(random.nextLong(50, 500))
+                .walHistoryAgeNs(random.nextLong(0, 500) * MS).walHistoryRecords(random.nextLong(0, 300));
         }
         else
         {
@@ -680,6 +683,10 @@ public final class ClusterScenario
                     throw sim.fail("partition " + p + " on " + map.topology().members().get(owner) + " has HWM " +
                         copy.hwm() + " LWM " + copy.lwm() + " gaps " + copy.gaps() + " after quiescence");
                 }
+                if (options.persistent)
+                {
+                    checkHistory(member, p, copy);
+                }
                 if (first == null)
                 {
                     first = copy;
@@ -692,6 +699,31 @@ public final class ClusterScenario
                 }
             }
         }
+    }
+
+    /**
+     * The retained WAL holds the copy's whole history after the counter it claims, one record per counter, however
+     * aggressively WAL was released behind checkpoints (history starts by HWM, not LWM).
+     */
+    private void checkHistory(final MemberEngine member, final int partition, final MemberEngine.CopyView copy)
+    {
+        final long from = member.historyFrom(cacheId, partition);
+        if (from > copy.lwm())
+        {
+            throw sim.fail("partition " + partition + " on " + member.localAddress() + " claims history only after " +
+                from + ", above its LWM " + copy.lwm());
+        }
+        final MemberEngine.HistoryRead history = member.readHistory(cacheId, partition, from, copy.lwm());
+        if (!history.complete() || history.records().size() != copy.lwm() - from)
+        {
+            throw sim.fail("partition " + partition + " on " + member.localAddress() + ": history (" + from + ", " +
+                copy.lwm() + "] is not complete: " + history.why() + ", " + history.records().size() + " records");
+        }
+        if (member.historyPins() != 0)
+        {
+            throw sim.fail("history pins left on " + member.localAddress());
+        }
+        historyRecordsChecked += history.records().size();
     }
 
     private MemberEngine memberByIncarnation(final long incarnation)

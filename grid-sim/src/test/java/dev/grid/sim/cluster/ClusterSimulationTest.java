@@ -76,6 +76,7 @@ class ClusterSimulationTest
         long recovered = 0;
         long checkpoints = 0;
         long checkpointsLost = 0;
+        long history = 0;
         for (int i = 0; i < (only != null ? 1 : count); i++)
         {
             final long seed = only != null ? only : 0xC1A55L * 7919 + i;
@@ -85,6 +86,7 @@ class ClusterSimulationTest
             recovered += result.recoveredRecords();
             checkpoints += result.checkpoints();
             checkpointsLost += result.checkpointsLost();
+            history += result.historyRecords();
             crashes += result.crashes();
             leaves += result.leaves();
             lost += result.lostPartitions();
@@ -96,8 +98,8 @@ class ClusterSimulationTest
         assertTrue(only != null || !persistent || checkpoints > 0 && checkpointsLost > 0,
             "checkpoints never committed, or no crash ever landed inside one");
         System.out.printf("cluster seeds%s: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
-            "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash%n",
-            persistent ? " (persistent)" : "", acknowledged, crashes, leaves, lost, checked, recovered, checkpoints,
-            checkpointsLost);
+            "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash, %d history " +
+            "records checked%n", persistent ? " (persistent)" : "", acknowledged, crashes, leaves, lost, checked,
+            recovered, checkpoints, checkpointsLost, history);
     }
 }

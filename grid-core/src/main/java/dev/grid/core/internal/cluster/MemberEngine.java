@@ -180,10 +180,19 @@ public final class MemberEngine
     private long checkpointRequiredDurable;
     private long checkpointReplayFrom;
     private final MessageWriter imageWriter = new MessageWriter();
+    // WAL history (see HistoryBoundary): committed checkpoints not yet released, and per copy the counter after which
+    // its history is complete in the retained WAL (absent: from its start).
+    private final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
+    private final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
+    private final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
+    private long totalAppends;
+    private long releasedPosition;
+    private int historyPins;
     // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
     private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
     private long replayPosition;
     private int recoveredImages;
+    private final Long2ObjectHashMap<LocalPartition> imagedCopies = new Long2ObjectHashMap<>();
 
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
@@ -610,8 +619,11 @@ public final class MemberEngine
         pendingAdmins.clear();
         if (!keepCopies)
         {
-            // Images of this life's copies are worthless now; the next checkpoint starts afresh.
+            // Images of this life's copies are worthless now; the next checkpoint starts afresh, and history
+            // boundaries of the old copies no longer describe anything.
             checkpointState = CheckpointState.IDLE;
+            historyBoundaries.clear();
+            historyFrom.clear();
         }
         if (!keepCopies && !copies.isEmpty())
         {
@@ -1549,6 +1561,8 @@ public final class MemberEngine
                 if (owner && local[p] == null)
                 {
                     local[p] = new LocalPartition(cache.cacheId(), p);
+                    // A new lineage: its history is complete from its first counter.
+                    historyFrom.remove(packCopy(cache.cacheId(), p));
                 }
                 else if (!owner && local[p] != null)
                 {
@@ -2270,6 +2284,7 @@ public final class MemberEngine
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
         appendsSinceCheckpoint++;
+        totalAppends++;
         return position;
     }
 
@@ -2284,10 +2299,17 @@ public final class MemberEngine
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
         appendsSinceCheckpoint++;
+        totalAppends++;
     }
 
     private void logCopyDropped(final int cacheId, final int partition)
     {
+        // Whatever this copy had is gone: a later copy here is a new lineage, whose history starts at its creation.
+        historyFrom.remove(packCopy(cacheId, partition));
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            boundary.hwms().remove(packCopy(cacheId, partition));
+        }
         walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
         appendMeta();
     }
@@ -2374,6 +2396,10 @@ public final class MemberEngine
                 committedCheckpointId = checkpointId;
                 checkpointState = CheckpointState.IDLE;
                 nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+                final Long2LongHashMap hwms = new Long2LongHashMap(-1);
+                hwms.putAll(checkpointHwms);
+                historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, nowNs, totalAppends, hwms));
+                releaseHistory();
                 listener.onEvent("member " + config.memberId() + " committed checkpoint " + checkpointId + " of " +
                     checkpointCursor.size() + " copies; recovery replays the WAL after position " +
                     checkpointReplayFrom);
@@ -2399,6 +2425,7 @@ public final class MemberEngine
             }
         }
         checkpointCursorIndex = 0;
+        checkpointHwms.clear();
         checkpointRequiredDurable = wal.appendedPosition();
         // Records at or below this are reflected in every image (taken later) and in no copy created later.
         checkpointReplayFrom = wal.durablePosition();
@@ -2436,6 +2463,7 @@ public final class MemberEngine
             }
         }
         checkpointRequiredDurable = Math.max(checkpointRequiredDurable, wal.appendedPosition());
+        checkpointHwms.put(packCopy(lp.cacheId, lp.partition), lp.counter.hwm());
         return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, wal.durablePosition(),
             lp.counter.hwm(), counterState, keys, values, counters, copyOut(imageWriter));
     }
@@ -2466,6 +2494,221 @@ public final class MemberEngine
     }
 
     // ------------------------------------------------------------------------------------------------------------
+    // WAL history.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * A committed checkpoint whose WAL position is a candidate for release, with each imaged copy's HWM at its image.
+     * Once the WAL is released up to it, a copy's history is complete only above that HWM, not above its LWM: updates
+     * above LWM applied out of order sit in the WAL before the image (Ignite's IGNITE-17793).
+     */
+    private record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
+    {
+    }
+
+    /**
+     * The outcome of {@link #readHistory}: whether every counter of the range is present, and the records in counter
+     * order (an update carries its key and value, null for a remove; a closed hole carries neither).
+     *
+     * @param complete whether the retained WAL covers every counter of the range.
+     * @param records  in counter order, one per counter found.
+     * @param why      when incomplete, what is missing.
+     */
+    public record HistoryRead(boolean complete, List<HistoryRecord> records, String why)
+    {
+    }
+
+    /**
+     * One counter of a copy's history.
+     *
+     * @param counter the update counter.
+     * @param key     the key, or null for a hole closed without data.
+     * @param value   the value, or null for a remove or a closed hole.
+     */
+    public record HistoryRecord(long counter, byte[] key, byte[] value)
+    {
+    }
+
+    /**
+     * Release WAL up to the newest committed checkpoint that is older than the history age and more than the history
+     * size back, unless a reader pinned history.
+     */
+    private void releaseHistory()
+    {
+        if (historyPins > 0)
+        {
+            return;
+        }
+        HistoryBoundary target = null;
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            if (nowNs - boundary.committedNs() >= config.walHistoryAgeNs() &&
+                totalAppends - boundary.appendsAtCommit() >= config.walHistoryRecords())
+            {
+                target = boundary;
+            }
+        }
+        if (target == null || target.position() <= releasedPosition)
+        {
+            return;
+        }
+        while (historyBoundaries.peekFirst() != target)
+        {
+            historyBoundaries.removeFirst();
+        }
+        releasedPosition = target.position();
+        wal.release(releasedPosition);
+        historyFrom.clear();
+        historyFrom.putAll(target.hwms());
+    }
+
+    /**
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
+     *         this member holds no copy.
+     */
+    public long historyFrom(final int cacheId, final int partition)
+    {
+        return localCopy(cacheId, partition) == null ? -1 : Math.max(0, historyFrom.get(packCopy(cacheId, partition)));
+    }
+
+    /**
+     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
+     */
+    public void pinHistory()
+    {
+        historyPins++;
+    }
+
+    /**
+     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
+     */
+    public void unpinHistory()
+    {
+        if (historyPins == 0)
+        {
+            throw new IllegalStateException("history is not pinned");
+        }
+        historyPins--;
+    }
+
+    /**
+     * @return how many history pins are held.
+     */
+    public int historyPins()
+    {
+        return historyPins;
+    }
+
+    /**
+     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
+     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
+     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
+     *
+     * @param cacheId       of the cache.
+     * @param partition     of the cache.
+     * @param fromExclusive the last counter the reader has.
+     * @param toInclusive   the last counter wanted.
+     * @return the records, and whether the range is complete.
+     */
+    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive)
+    {
+        final long available = historyFrom(cacheId, partition);
+        if (available < 0)
+        {
+            return new HistoryRead(false, List.of(), "this member holds no copy of cache id " + cacheId +
+                " partition " + partition);
+        }
+        if (fromExclusive < available)
+        {
+            return new HistoryRead(false, List.of(), "the WAL keeps this copy's history only after counter " +
+                available + " (released up to position " + releasedPosition + ")");
+        }
+        final TreeMap<Long, HistoryRecord> found = new TreeMap<>();
+        pinHistory();
+        try
+        {
+            wal.replay(Math.max(releasedPosition, wal.firstRetainedPosition()), (position, buffer, offset, length) ->
+            {
+                reader.wrap(buffer, offset, length);
+                collectHistory(cacheId, partition, fromExclusive, toInclusive, found);
+            });
+        }
+        finally
+        {
+            unpinHistory();
+        }
+        for (long counter = fromExclusive + 1; counter <= toInclusive; counter++)
+        {
+            if (!found.containsKey(counter))
+            {
+                return new HistoryRead(false, new ArrayList<>(found.values()), "counter " + counter +
+                    " is not in the retained WAL");
+            }
+        }
+        return new HistoryRead(true, new ArrayList<>(found.values()), null);
+    }
+
+    private void collectHistory(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive, final TreeMap<Long, HistoryRecord> found)
+    {
+        final int type = reader.readByte("walRecordType");
+        switch (type)
+        {
+            case WAL_DATA ->
+            {
+                final boolean mine = reader.readInt("cacheId") == cacheId &&
+                    reader.readInt("partition", 0, 65_535) == partition;
+                final long counter = reader.readLong("counter");
+                if (mine && counter > fromExclusive && counter <= toInclusive)
+                {
+                    reader.readLong("origin");
+                    reader.readLong("sequence");
+                    final byte[] key = reader.readBytes("key");
+                    found.putIfAbsent(counter, new HistoryRecord(counter, key, reader.readBytes("value")));
+                }
+            }
+            case WAL_ROLLBACK ->
+            {
+                final boolean mine = reader.readInt("cacheId") == cacheId &&
+                    reader.readInt("partition", 0, 65_535) == partition;
+                final int ranges = reader.readInt("ranges", 0, 1 << 20);
+                for (int i = 0; i < ranges && mine; i++)
+                {
+                    final long start = reader.readLong("start");
+                    final long count = reader.readLong("count");
+                    for (long counter = Math.max(start + 1, fromExclusive + 1);
+                        counter <= Math.min(start + count, toInclusive); counter++)
+                    {
+                        found.putIfAbsent(counter, new HistoryRecord(counter, null, null));
+                    }
+                }
+            }
+            case WAL_COPY_DROPPED ->
+            {
+                if (reader.readInt("cacheId") == cacheId && reader.readInt("partition", 0, 65_535) == partition)
+                {
+                    found.clear();
+                }
+            }
+            case WAL_CACHE_DESTROYED ->
+            {
+                if (reader.readInt("cacheId") == cacheId)
+                {
+                    found.clear();
+                }
+            }
+            case WAL_ALL_DROPPED -> found.clear();
+            default ->
+            {
+                // Cache records carry no history.
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
     // Recovery.
     // ------------------------------------------------------------------------------------------------------------
 
@@ -2485,6 +2728,18 @@ public final class MemberEngine
             replayRecord();
         });
         imageReplayFrom.clear();
+        // A copy dropped after its image (and perhaps created again) has a new lineage: its history is its own.
+        for (final Long2ObjectHashMap<LocalPartition>.EntryIterator it = imagedCopies.entrySet().iterator();
+            it.hasNext(); )
+        {
+            it.next();
+            final long packed = it.getLongKey();
+            if (localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
+            {
+                historyFrom.remove(packed);
+            }
+        }
+        imagedCopies.clear();
         recoveredRecords = replayed;
         if (replayed == 0 && recoveredImages == 0)
         {
@@ -2530,6 +2785,7 @@ public final class MemberEngine
             throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version);
         }
         final long replayFrom = reader.readLong("replayFrom");
+        releasedPosition = replayFrom;
         final int caches = reader.readInt("caches", 0, 1 << 20);
         for (int i = 0; i < caches; i++)
         {
@@ -2560,6 +2816,9 @@ public final class MemberEngine
             copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
                 lp;
             imageReplayFrom.put(packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
+            // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
+            historyFrom.put(packCopy(image.cacheId(), image.partition()), image.hwm());
+            imagedCopies.put(packCopy(image.cacheId(), image.partition()), lp);
             recoveredImages++;
         }
         return replayFrom;
