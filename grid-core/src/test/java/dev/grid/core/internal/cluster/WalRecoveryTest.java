@@ -7,6 +7,7 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,8 +71,25 @@ class WalRecoveryTest
             return durable;
         }
 
+        long released;
+
+        public long release(final long upToPosition)
+        {
+            released = Math.max(released, upToPosition);
+            return released;
+        }
+
+        public long firstRetainedPosition()
+        {
+            return released;
+        }
+
         public long replay(final long afterPosition, final RecordHandler handler)
         {
+            if (afterPosition < released)
+            {
+                throw new IllegalStateException("replay after " + afterPosition + " but released up to " + released);
+            }
             for (int i = (int)afterPosition; i < records.size(); i++)
             {
                 handler.onRecord(i + 1, new UnsafeBuffer(records.get(i)), 0, records.get(i).length);
@@ -125,6 +144,45 @@ class WalRecoveryTest
         }
     }
 
+    /** Checkpoints in memory, committed at once. */
+    private static final class MemoryCheckpoints implements CheckpointStore
+    {
+        private Checkpoint committed;
+        private long current;
+        private final List<PartitionImage> images = new ArrayList<>();
+
+        public void begin(final long id)
+        {
+            current = id;
+            images.clear();
+        }
+
+        public void write(final PartitionImage image)
+        {
+            images.add(image);
+        }
+
+        public void commit(final long id, final byte[] manifest)
+        {
+            committed = new Checkpoint(id, manifest, List.copyOf(images));
+        }
+
+        public long committedId()
+        {
+            return committed == null ? 0 : committed.id();
+        }
+
+        public String failure()
+        {
+            return null;
+        }
+
+        public Checkpoint loadLatest()
+        {
+            return committed;
+        }
+    }
+
     private long nowNs = 1_000 * MS;
 
     private MemberEngine engine(final ListWal wal)
@@ -133,6 +191,17 @@ class WalRecoveryTest
             .failureDetectionTimeoutNs(100 * MS);
         return new MemberEngine(config, new LoopbackTransport(), wal, new SeededRandomSource(7), cache -> null,
             new EngineListener()
+            {
+            }, 50 * MS, nowNs);
+    }
+
+    private MemberEngine engine(final ListWal wal, final CheckpointStore checkpoints)
+    {
+        final MemberConfiguration config = new MemberConfiguration("m0").port(1).heartbeatIntervalNs(10 * MS)
+            .failureDetectionTimeoutNs(100 * MS).checkpointIntervalNs(20 * MS).walHistoryAgeNs(0)
+            .walHistoryRecords(0);
+        return new MemberEngine(config, new LoopbackTransport(), wal, checkpoints, new SeededRandomSource(7),
+            cache -> null, new EngineListener()
             {
             }, 50 * MS, nowNs);
     }
@@ -277,5 +346,72 @@ class WalRecoveryTest
                 result.set(error);
             }
         };
+    }
+
+    @Test
+    void walIsReleasedBehindCheckpointsOnlyWhenUnpinnedAndHistoryStartsAtTheImagedHwmNotTheLwm()
+    {
+        final ListWal wal = new ListWal();
+        final MemoryCheckpoints checkpoints = new MemoryCheckpoints();
+        final MemberEngine engine = engine(wal, checkpoints);
+        run(engine, 200);
+        final AtomicReference<Object> created = new AtomicReference<>();
+        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("h", Codecs.STRING, Codecs.STRING)
+            .partitions(1).conclude(), 0, 0), callback(created));
+        run(engine, 100);
+        final int cacheId = engine.cache("h").cacheId();
+        engine.pinHistory();
+        final long releasedBefore = wal.released;
+        for (int i = 1; i <= 5; i++)
+        {
+            engine.submit(cacheId, OpType.PUT, bytes("k" + i), bytes("v" + i), null, 10_000 * MS,
+                callback(new AtomicReference<>()));
+            run(engine, 2);
+        }
+        assertEquals(5, engine.copy(cacheId, 0).lwm());
+
+        final long committed = checkpoints.committedId();
+        run(engine, 100);
+        assertTrue(checkpoints.committedId() > committed, "a checkpoint committed");
+        assertEquals(releasedBefore, wal.released, "nothing released while pinned");
+        assertEquals(0, engine.historyFrom(cacheId, 0));
+        final MemberEngine.HistoryRead all = engine.readHistory(cacheId, 0, 0, 5);
+        assertTrue(all.complete(), all.why());
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), all.records().stream().map(MemberEngine.HistoryRecord::counter)
+            .toList());
+        assertArrayEquals(bytes("v3"), all.records().get(2).value());
+
+        // Counter 6 is applied but not durable when the next checkpoint images the copy: LWM 5, HWM 6.
+        engine.unpinHistory();
+        wal.autoDurable = false;
+        engine.submit(cacheId, OpType.PUT, bytes("k6"), bytes("v6"), null, 10_000 * MS,
+            callback(new AtomicReference<>()));
+        final long before = checkpoints.committedId();
+        nowNs += 100 * MS;
+        run(engine, 5);
+        assertEquals(5, engine.copy(cacheId, 0).lwm());
+        assertEquals(6, engine.copy(cacheId, 0).hwm());
+        assertEquals(before, checkpoints.committedId(), "committed before the WAL held what the image contains");
+        wal.durable = wal.appendedPosition();
+        wal.autoDurable = true;
+        run(engine, 5);
+        assertTrue(checkpoints.committedId() > before, "committed once durable");
+        assertTrue(wal.released > releasedBefore, "released behind the checkpoint once unpinned");
+        assertEquals(6, engine.historyFrom(cacheId, 0), "history starts at the HWM of the image, not its LWM (5)");
+        final MemberEngine.HistoryRead belowHwm = engine.readHistory(cacheId, 0, 4, 6);
+        assertFalse(belowHwm.complete());
+        assertTrue(belowHwm.why().contains("after counter 6"), belowHwm.why());
+        engine.submit(cacheId, OpType.PUT, bytes("k7"), bytes("v7"), null, 10_000 * MS,
+            callback(new AtomicReference<>()));
+        run(engine, 5);
+        final MemberEngine.HistoryRead tail = engine.readHistory(cacheId, 0, 6, 7);
+        assertTrue(tail.complete(), tail.why());
+        assertArrayEquals(bytes("k7"), tail.records().get(0).key());
+        assertEquals(0, engine.historyPins());
+
+        // A restart recovers from the checkpoint and the WAL after it, and keeps the history boundary.
+        final MemberEngine restarted = engine(wal, checkpoints);
+        assertEquals(7, restarted.copy(cacheId, 0).lwm());
+        assertTrue(restarted.historyFrom(cacheId, 0) >= 6 && restarted.historyFrom(cacheId, 0) <= 7);
     }
 }
