@@ -12,8 +12,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,8 +31,9 @@ import java.util.zip.CheckedOutputStream;
 /**
  * Checkpoints as files, written by one background thread so the member's thread never waits for the disk.
  * <p>
- * Checkpoint {@code n} is written into {@code cp-n.partial/}: one file per partition image (its fields, then a
- * CRC32C), then {@code MANIFEST}; then the directory is renamed to {@code cp-n}, atomically. So a checkpoint exists
+ * Checkpoint {@code n} is written into {@code cp-n.partial/}: the partition images one after another in one file,
+ * {@code images} (each image's fields, then its CRC32C), then {@code MANIFEST}; then the directory is renamed to
+ * {@code cp-n}, atomically. One sequential file keeps the disk work to a stream of writes. So a checkpoint exists
  * completely or not at all: a crash while writing leaves a {@code .partial} directory, which opening removes. After a
  * commit, older checkpoints are deleted. With {@code sync} (FSYNC and BACKGROUND WAL modes) every file and the
  * directory are forced to disk before the rename, so a committed checkpoint survives power loss too.
@@ -48,6 +47,7 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
     private static final String PREFIX = "cp-";
     private static final String PARTIAL = ".partial";
     private static final String MANIFEST = "MANIFEST";
+    private static final String IMAGES = "images";
     private static final int IMAGE_MAGIC = 0x47524931;
 
     private final Path root;
@@ -57,6 +57,8 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
     private volatile long failedId;
     private volatile String failure;
     private long currentId;
+    /** The open image file of the checkpoint being written; touched by the writer thread only. */
+    private DataOutputStream images;
 
     /**
      * Open the store, removing checkpoints that never committed.
@@ -99,38 +101,33 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
         currentId = id;
         writer.execute(() -> run(id, () ->
         {
+            closeImages();
             final Path partial = partial(id);
             deleteTree(partial);
             Files.createDirectories(partial);
+            images = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(partial.resolve(IMAGES)),
+                1 << 20));
         }));
     }
 
     public void write(final PartitionImage image)
     {
         final long id = currentId;
-        writer.execute(() -> run(id, () -> writeImage(partial(id).resolve(
-            "p-" + image.cacheId() + "-" + image.partition() + ".img"), image)));
+        writer.execute(() -> run(id, () -> writeImage(images, image)));
     }
 
     public void commit(final long id, final byte[] manifest)
     {
         writer.execute(() -> run(id, () ->
         {
+            closeImages();
             final Path partial = partial(id);
-            final Path manifestFile = partial.resolve(MANIFEST);
-            try (OutputStream out = Files.newOutputStream(manifestFile))
-            {
-                out.write(manifest);
-            }
+            Files.write(partial.resolve(MANIFEST), manifest);
             if (sync)
             {
-                try (Stream<Path> files = Files.list(partial))
-                {
-                    for (final Path file : files.toList())
-                    {
-                        force(file);
-                    }
-                }
+                force(partial.resolve(IMAGES));
+                force(partial.resolve(MANIFEST));
+                force(partial);
             }
             final Path done = root.resolve(PREFIX + id);
             Files.move(partial, done, StandardCopyOption.ATOMIC_MOVE);
@@ -147,6 +144,16 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
                 }
             }
         }));
+    }
+
+    private void closeImages() throws IOException
+    {
+        if (images != null)
+        {
+            final DataOutputStream closing = images;
+            images = null;
+            closing.close();
+        }
     }
 
     public long committedId()
@@ -176,17 +183,17 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
             return null;
         }
         final Path latest = committed.get(committed.size() - 1);
-        final List<PartitionImage> images = new ArrayList<>();
+        final List<PartitionImage> loaded = new ArrayList<>();
         final byte[] manifest;
-        try (Stream<Path> files = Files.list(latest))
+        final Path imageFile = latest.resolve(IMAGES);
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(imageFile),
+            1 << 20)))
         {
             manifest = Files.readAllBytes(latest.resolve(MANIFEST));
-            for (final Path file : files.sorted().toList())
+            PartitionImage image;
+            while ((image = readImage(in, imageFile)) != null)
             {
-                if (file.getFileName().toString().endsWith(".img"))
-                {
-                    images.add(readImage(file));
-                }
+                loaded.add(image);
             }
         }
         catch (final IOException ex)
@@ -194,7 +201,7 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
             throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read checkpoint " + latest +
                 ": " + ex, ex);
         }
-        return new Checkpoint(idOf(latest), manifest, images);
+        return new Checkpoint(idOf(latest), manifest, loaded);
     }
 
     /**
@@ -202,6 +209,7 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
      */
     public void close()
     {
+        writer.execute(() -> run(currentId, this::closeImages));
         writer.shutdown();
         try
         {
@@ -247,29 +255,33 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
         return root.resolve(PREFIX + id + PARTIAL);
     }
 
-    private void writeImage(final Path file, final PartitionImage image) throws IOException
+    private static void writeImage(final DataOutputStream target, final PartitionImage image) throws IOException
     {
         final CRC32C crc = new CRC32C();
-        try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))
+        final DataOutputStream out = new DataOutputStream(new CheckedOutputStream(target, crc));
+        out.writeInt(IMAGE_MAGIC);
+        out.writeInt(image.cacheId());
+        out.writeInt(image.partition());
+        out.writeLong(image.replayFromPosition());
+        out.writeLong(image.hwm());
+        writeBytes(out, image.counterState());
+        out.writeInt(image.keys().length);
+        for (int i = 0; i < image.keys().length; i++)
         {
-            final DataOutputStream out = new DataOutputStream(new CheckedOutputStream(raw, crc));
-            out.writeInt(IMAGE_MAGIC);
-            out.writeInt(image.cacheId());
-            out.writeInt(image.partition());
-            out.writeLong(image.replayFromPosition());
-            out.writeLong(image.hwm());
-            writeBytes(out, image.counterState());
-            out.writeInt(image.keys().length);
-            for (int i = 0; i < image.keys().length; i++)
-            {
-                writeBytes(out, image.keys()[i]);
-                writeBytes(out, image.values()[i]);
-                out.writeLong(image.counters()[i]);
-            }
-            writeBytes(out, image.recentOutcomes());
-            out.flush();
-            new DataOutputStream(raw).writeLong(crc.getValue());
+            writeBytes(out, image.keys()[i]);
+            writeBytes(out, image.values()[i]);
+            out.writeLong(image.counters()[i]);
         }
+        out.writeInt(image.recentOrigins().length);
+        for (int i = 0; i < image.recentOrigins().length; i++)
+        {
+            out.writeLong(image.recentOrigins()[i]);
+            out.writeLong(image.recentSequences()[i]);
+            out.writeBoolean(image.recentFlags()[i]);
+            writeBytes(out, image.recentValues()[i]);
+        }
+        out.flush();
+        target.writeLong(crc.getValue());
     }
 
     private static void writeBytes(final DataOutputStream out, final byte[] bytes) throws IOException
@@ -283,13 +295,23 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
         out.write(bytes);
     }
 
-    private static PartitionImage readImage(final Path file) throws IOException
+    /** @return the next image, or null at the end of the file. */
+    private static PartitionImage readImage(final DataInputStream source, final Path file) throws IOException
     {
         final CRC32C crc = new CRC32C();
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16))
+        final DataInputStream in = new DataInputStream(new CheckedInputStream(source, crc));
+        final int magic;
+        try
         {
-            final DataInputStream in = new DataInputStream(new CheckedInputStream(raw, crc));
-            if (in.readInt() != IMAGE_MAGIC)
+            magic = in.readInt();
+        }
+        catch (final EOFException end)
+        {
+            return null;
+        }
+        try
+        {
+            if (magic != IMAGE_MAGIC)
             {
                 throw corrupt(file, "bad magic");
             }
@@ -298,11 +320,7 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
             final long replayFrom = in.readLong();
             final long hwm = in.readLong();
             final byte[] counterState = readBytes(in, file);
-            final int entries = in.readInt();
-            if (entries < 0 || entries > Files.size(file))
-            {
-                throw corrupt(file, "entry count " + entries);
-            }
+            final int entries = readCount(in, file);
             final byte[][] keys = new byte[entries][];
             final byte[][] values = new byte[entries][];
             final long[] counters = new long[entries];
@@ -312,19 +330,41 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
                 values[i] = readBytes(in, file);
                 counters[i] = in.readLong();
             }
-            final byte[] recent = readBytes(in, file);
-            final long expected = crc.getValue();
-            if (new DataInputStream(raw).readLong() != expected)
+            final int outcomes = readCount(in, file);
+            final long[] origins = new long[outcomes];
+            final long[] sequences = new long[outcomes];
+            final boolean[] flags = new boolean[outcomes];
+            final byte[][] outcomeValues = new byte[outcomes][];
+            for (int i = 0; i < outcomes; i++)
             {
-                throw corrupt(file, "checksum mismatch");
+                origins[i] = in.readLong();
+                sequences[i] = in.readLong();
+                flags[i] = in.readBoolean();
+                outcomeValues[i] = readBytes(in, file);
+            }
+            final long expected = crc.getValue();
+            if (source.readLong() != expected)
+            {
+                throw corrupt(file, "checksum mismatch in the image of cache id " + cacheId + " partition " +
+                    partition);
             }
             return new PartitionImage(cacheId, partition, replayFrom, hwm, counterState, keys, values, counters,
-                recent);
+                origins, sequences, flags, outcomeValues);
         }
         catch (final EOFException ex)
         {
             throw corrupt(file, "truncated");
         }
+    }
+
+    private static int readCount(final DataInputStream in, final Path file) throws IOException
+    {
+        final int count = in.readInt();
+        if (count < 0 || count > 1 << 26)
+        {
+            throw corrupt(file, "count " + count);
+        }
+        return count;
     }
 
     private static byte[] readBytes(final DataInputStream in, final Path file) throws IOException

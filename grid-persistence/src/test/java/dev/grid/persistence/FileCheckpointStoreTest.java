@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,7 +26,8 @@ class FileCheckpointStoreTest
     private static PartitionImage image(final int partition, final String value)
     {
         return new PartitionImage(7, partition, 100 + partition, 5, new byte[] {1, 2, 3},
-            new byte[][] {{'a'}, {'b'}}, new byte[][] {value.getBytes(), null}, new long[] {4, 5}, new byte[] {0, 0, 0, 0});
+            new byte[][] {{'a'}, {'b'}}, new byte[][] {value.getBytes(), null}, new long[] {4, 5},
+            new long[] {11}, new long[] {12}, new boolean[] {true}, new byte[][] {value.getBytes()});
     }
 
     private static void awaitCommitted(final FileCheckpointStore store, final long id)
@@ -73,6 +73,9 @@ class FileCheckpointStoreTest
             assertArrayEquals("new".getBytes(), first.values()[0]);
             assertNull(first.values()[1], "tombstone");
             assertArrayEquals(expected.counters(), first.counters());
+            assertArrayEquals(expected.recentOrigins(), first.recentOrigins());
+            assertArrayEquals(expected.recentSequences(), first.recentSequences());
+            assertArrayEquals("new".getBytes(), first.recentValues()[0]);
             assertFalse(Files.exists(dir.resolve("cp-1")), "older checkpoint deleted after the newer committed");
         }
     }
@@ -108,11 +111,7 @@ class FileCheckpointStoreTest
             store.commit(1, new byte[] {1});
             awaitCommitted(store, 1);
         }
-        final Path file;
-        try (Stream<Path> files = Files.list(dir.resolve("cp-1")))
-        {
-            file = files.filter(p -> p.toString().endsWith(".img")).findFirst().orElseThrow();
-        }
+        final Path file = dir.resolve("cp-1").resolve("images");
         try (RandomAccessFile raw = new RandomAccessFile(file.toFile(), "rw"))
         {
             raw.seek(20);

@@ -25,7 +25,10 @@ public interface CheckpointStore
      * @param keys               key bytes, in the store's key order.
      * @param values             value bytes per key, null for a tombstone.
      * @param counters           counter of each key's last update.
-     * @param recentOutcomes     the engine's encoding of the copy's recent operation outcomes.
+     * @param recentOrigins      origin incarnation of each recent operation (outcomes kept for exactly-once retries).
+     * @param recentSequences    its sequence at the origin.
+     * @param recentFlags        its outcome's flag.
+     * @param recentValues       its outcome's value, or null.
      */
     record PartitionImage(
         int cacheId,
@@ -36,7 +39,10 @@ public interface CheckpointStore
         byte[][] keys,
         byte[][] values,
         long[] counters,
-        byte[] recentOutcomes)
+        long[] recentOrigins,
+        long[] recentSequences,
+        boolean[] recentFlags,
+        byte[][] recentValues)
     {
     }
 

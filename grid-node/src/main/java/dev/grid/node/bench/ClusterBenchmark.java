@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
 
 /**
  * The cluster throughput benchmark of issue 3, in the shape of BENCHMARKS.md: 2 member processes started here plus
@@ -34,7 +36,8 @@ import java.util.concurrent.atomic.LongAdder;
  * seconds of every process read from /proc over the measured window.
  * <p>
  * Usage: {@code ClusterBenchmark [--warmup-s 20] [--measure-s 20] [--threads 8] [--keys 100000]
- * [--value-bytes 100] [--workloads put,get,mixed]}; run it through {@code scripts/bench-cluster.sh}.
+ * [--value-bytes 100] [--workloads put,get,mixed] [--checkpoint-ms 0]}; {@code --checkpoint-ms} 0 runs in-memory
+ * members, N gives every member a LOG_ONLY WAL and a checkpoint every N ms, -1 a WAL without checkpoints; run it through {@code scripts/bench-cluster.sh}.
  */
 public final class ClusterBenchmark
 {
@@ -53,6 +56,7 @@ public final class ClusterBenchmark
         int keys = 100_000;
         int valueBytes = 100;
         List<String> workloads = List.of("put", "get", "mixed");
+        int checkpointMs = 0;
         for (int i = 0; i + 1 < args.length; i += 2)
         {
             if (args[i].equals("--workloads"))
@@ -68,10 +72,13 @@ public final class ClusterBenchmark
                 case "--threads" -> threads = value;
                 case "--keys" -> keys = value;
                 case "--value-bytes" -> valueBytes = value;
+                case "--checkpoint-ms" -> checkpointMs = value;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         final Path dir = Files.createTempDirectory("grid-bench");
+        // 0: in-memory members; otherwise LOG_ONLY WAL under the bench directory, checkpoints every N ms (-1: never).
+        final long checkpointIntervalMs = checkpointMs < 0 ? TimeUnit.DAYS.toMillis(365) : checkpointMs;
         final List<String> addresses = new ArrayList<>();
         for (int i = 0; i < 3; i++)
         {
@@ -88,7 +95,9 @@ public final class ClusterBenchmark
             {
                 final Path config = dir.resolve("m" + i + ".properties");
                 Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
-                    "\nseeds = " + String.join(",", addresses) + "\n");
+                    "\nseeds = " + String.join(",", addresses) + "\n" + (checkpointMs == 0 ? "" :
+                    "data.directory = " + dir.resolve("data-m" + i) + "\ncheckpoint.interval.ms = " +
+                    checkpointIntervalMs + "\ncheckpoint.wal.records = " + Long.MAX_VALUE + "\n"));
                 children.add(launch(config, dir.resolve("m" + i + ".log")));
             }
             for (final Process child : children)
@@ -103,6 +112,11 @@ public final class ClusterBenchmark
             final MemberConfiguration config = new MemberConfiguration("m0").port(
                 Integer.parseInt(addresses.get(0).split(":")[1]));
             addresses.forEach(config::addSeed);
+            if (checkpointMs != 0)
+            {
+                config.dataDirectory(dir.resolve("data-m0")).checkpointIntervalNs(
+                    TimeUnit.MILLISECONDS.toNanos(checkpointIntervalMs)).checkpointWalRecords(Long.MAX_VALUE);
+            }
             member = GridMember.start(config);
             final Cache<Long, byte[]> cache = member.createCache(
                 new CacheConfiguration<>("bench", Codecs.LONG, Codecs.BYTES).backups(1));
@@ -136,6 +150,21 @@ public final class ClusterBenchmark
                 if (!child.waitFor(10, TimeUnit.SECONDS))
                 {
                     child.destroyForcibly();
+                }
+            }
+            // Member logs stay in the bench directory; their data directories go.
+            for (int i = 0; i < 3; i++)
+            {
+                final Path data = dir.resolve("data-m" + i);
+                if (Files.exists(data))
+                {
+                    try (Stream<Path> paths = Files.walk(data))
+                    {
+                        for (final Path each : paths.sorted(Comparator.reverseOrder()).toList())
+                        {
+                            Files.delete(each);
+                        }
+                    }
                 }
             }
         }

@@ -179,7 +179,7 @@ public final class MemberEngine
     private int checkpointCursorIndex;
     private long checkpointRequiredDurable;
     private long checkpointReplayFrom;
-    private final MessageWriter imageWriter = new MessageWriter();
+    private final MessageWriter manifestWriter = new MessageWriter();
     // WAL history (see HistoryBoundary): committed checkpoints not yet released, and per copy the counter after which
     // its history is complete in the retained WAL (absent: from its start).
     private final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
@@ -2447,35 +2447,42 @@ public final class MemberEngine
         lp.store.snapshot(keys, values, counters);
         final byte[] counterState = new byte[lp.counter.encodedLength()];
         lp.counter.encode(new UnsafeBuffer(counterState), 0);
-        imageWriter.reset();
         int outcomes = 0;
         for (final OpOutcome outcome : lp.recent.values())
         {
             outcomes += outcome == null ? 0 : 1;
         }
-        imageWriter.writeInt(outcomes);
+        // References only: the store serializes on its own thread (outcomes are immutable).
+        final long[] origins = new long[outcomes];
+        final long[] sequences = new long[outcomes];
+        final boolean[] flags = new boolean[outcomes];
+        final byte[][] outcomeValues = new byte[outcomes][];
+        int i = 0;
         for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
         {
             if (recent.getValue() != null)
             {
-                imageWriter.writeLong(recent.getKey().originIncarnation()).writeLong(recent.getKey().sequence())
-                    .writeBoolean(recent.getValue().flag()).writeBytes(recent.getValue().value());
+                origins[i] = recent.getKey().originIncarnation();
+                sequences[i] = recent.getKey().sequence();
+                flags[i] = recent.getValue().flag();
+                outcomeValues[i] = recent.getValue().value();
+                i++;
             }
         }
         checkpointRequiredDurable = Math.max(checkpointRequiredDurable, wal.appendedPosition());
         checkpointHwms.put(packCopy(lp.cacheId, lp.partition), lp.counter.hwm());
         return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, wal.durablePosition(),
-            lp.counter.hwm(), counterState, keys, values, counters, copyOut(imageWriter));
+            lp.counter.hwm(), counterState, keys, values, counters, origins, sequences, flags, outcomeValues);
     }
 
     private byte[] manifest()
     {
-        imageWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(walCaches.size());
+        manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(walCaches.size());
         for (final CacheDescriptor cache : walCaches.values())
         {
-            cache.encode(imageWriter);
+            cache.encode(manifestWriter);
         }
-        return copyOut(imageWriter);
+        return copyOut(manifestWriter);
     }
 
     private static byte[] copyOut(final MessageWriter source)
@@ -2806,12 +2813,10 @@ public final class MemberEngine
             {
                 lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
             }
-            reader.wrap(new UnsafeBuffer(image.recentOutcomes()), 0, image.recentOutcomes().length);
-            final int outcomes = reader.readInt("outcomes", 0, 1 << 20);
-            for (int i = 0; i < outcomes; i++)
+            for (int i = 0; i < image.recentOrigins().length; i++)
             {
-                lp.recent.put(new OpKey(reader.readLong("origin"), reader.readLong("sequence")),
-                    new OpOutcome(reader.readBoolean("flag"), reader.readBytes("value"), 0));
+                lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
+                    new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
             }
             copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
                 lp;
