@@ -36,6 +36,61 @@ final class LocalPartition
         }
     };
 
+    // During recovery only: the newest replayed outcomes, in order, in a ring (no hashing per record); moved into
+    // recent when replay ends. Recovery replays far more operations than recent keeps.
+    private OpKey[] replayKeys;
+    private OpOutcome[] replayOutcomes;
+    private boolean[] replayIfAbsent;
+    private int replayCount;
+
+    /**
+     * Remember an outcome replayed from the WAL.
+     *
+     * @param key      the operation.
+     * @param outcome  its outcome.
+     * @param ifAbsent keep an outcome already known for the key (a predecessor's identity carried by a later update).
+     */
+    void replayRecent(final OpKey key, final OpOutcome outcome, final boolean ifAbsent)
+    {
+        if (replayKeys == null)
+        {
+            replayKeys = new OpKey[RECENT_OUTCOMES];
+            replayOutcomes = new OpOutcome[RECENT_OUTCOMES];
+            replayIfAbsent = new boolean[RECENT_OUTCOMES];
+        }
+        final int slot = replayCount++ % RECENT_OUTCOMES;
+        replayKeys[slot] = key;
+        replayOutcomes[slot] = outcome;
+        replayIfAbsent[slot] = ifAbsent;
+    }
+
+    /**
+     * Move the replayed outcomes into {@link #recent}, oldest first, after those an image brought.
+     */
+    void finishReplay()
+    {
+        if (replayKeys == null)
+        {
+            return;
+        }
+        final int kept = Math.min(replayCount, RECENT_OUTCOMES);
+        for (int i = replayCount - kept; i < replayCount; i++)
+        {
+            final int slot = i % RECENT_OUTCOMES;
+            if (replayIfAbsent[slot])
+            {
+                recent.putIfAbsent(replayKeys[slot], replayOutcomes[slot]);
+            }
+            else
+            {
+                recent.put(replayKeys[slot], replayOutcomes[slot]);
+            }
+        }
+        replayKeys = null;
+        replayOutcomes = null;
+        replayIfAbsent = null;
+    }
+
     LocalPartition(final int cacheId, final int partition)
     {
         this(cacheId, partition, new PartitionUpdateCounter(partition, PartitionUpdateCounter.GAPS_MAX_DEFAULT));

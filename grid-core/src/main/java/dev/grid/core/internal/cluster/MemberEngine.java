@@ -2747,6 +2747,16 @@ public final class MemberEngine
             }
         }
         imagedCopies.clear();
+        for (final LocalPartition[] local : copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    lp.finishReplay();
+                }
+            }
+        }
         recoveredRecords = replayed;
         if (replayed == 0 && recoveredImages == 0)
         {
@@ -2862,7 +2872,7 @@ public final class MemberEngine
                         reader.readBytes("predecessor.outcome"), 0);
                     if (lp != null)
                     {
-                        lp.recent.putIfAbsent(predecessor, predecessorOutcome);
+                        lp.replayRecent(predecessor, predecessorOutcome, true);
                     }
                 }
                 if (lp != null && !lp.counter.isClosed(counter))
@@ -2870,7 +2880,7 @@ public final class MemberEngine
                     lp.store.apply(key, value, counter);
                     lp.counter.apply(counter - 1, 1);
                     // A retry of this operation after the restart is answered from here, never applied again.
-                    lp.recent.put(opKey, outcome);
+                    lp.replayRecent(opKey, outcome, false);
                 }
             }
             case WAL_ROLLBACK ->

@@ -53,6 +53,20 @@ public final class PartitionStore
     private final TreeMap<byte[], Entry> entries = new TreeMap<>(Arrays::compareUnsigned);
     private int liveCount;
     private long liveHash;
+    private byte[] applyValue;
+    private long applyCounter;
+    private Entry applyPrevious;
+    private boolean applyInstalled;
+    private final java.util.function.BiFunction<byte[], Entry, Entry> applyFunction = (key, current) ->
+    {
+        if (current != null && current.counter >= applyCounter)
+        {
+            return current;
+        }
+        applyPrevious = current;
+        applyInstalled = true;
+        return new Entry(applyValue, applyCounter);
+    };
 
     /**
      * @param partition the partition this store holds.
@@ -84,12 +98,20 @@ public final class PartitionStore
         {
             throw new IllegalArgumentException("partition " + partition + ": counter must be positive: " + counter);
         }
-        final Entry current = entries.get(key);
-        if (current != null && current.counter >= counter)
+        // One traversal of the tree (compute) instead of a get and a put: applying is the hot path of writes and of
+        // recovery. The function reads and writes the fields below, so no lambda is allocated per call.
+        applyValue = value;
+        applyCounter = counter;
+        applyPrevious = null;
+        applyInstalled = false;
+        entries.compute(key, applyFunction);
+        applyValue = null;
+        if (!applyInstalled)
         {
             return false;
         }
-        entries.put(key, new Entry(value, counter));
+        final Entry current = applyPrevious;
+        applyPrevious = null;
         liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
         liveHash += (value != null ? entryHash(key, value) : 0) -
             (current != null && current.value != null ? entryHash(key, current.value) : 0);
