@@ -189,11 +189,12 @@ public final class Main
                     }
                     case "counters" ->
                     {
-                        // One word per local copy: partition:lwm:hwm:gaps:size.
+                        // One word per local copy: partition:lwm:hwm:gaps:size:historyFrom.
                         final StringBuilder answer = new StringBuilder("COUNTERS");
                         member.localCopies(words[1]).forEach((partition, copy) -> answer.append(' ').append(partition)
                             .append(':').append(copy.lwm()).append(':').append(copy.hwm()).append(':')
-                            .append(copy.gaps().size()).append(':').append(copy.size()));
+                            .append(copy.gaps().size()).append(':').append(copy.size()).append(':')
+                            .append(copy.historyFrom()));
                         System.out.println(answer);
                     }
                     case "recovery" -> System.out.println("RECOVERY checkpoint " + member.committedCheckpointId() +

@@ -67,6 +67,8 @@ class PersistenceProcessTest
                 assertEquals(lwm, hwm, "partition " + copy[0] + ": HWM above LWM after recovery");
                 assertEquals(0, gaps, "partition " + copy[0] + " has gaps");
                 assertEquals(size, lwm, "partition " + copy[0] + ": LWM differs from the updates it holds");
+                assertTrue(Long.parseLong(copy[5]) <= lwm, "partition " + copy[0] + " claims history only after " +
+                    copy[5] + ", above its LWM " + lwm);
                 entries += size;
             }
             assertTrue(entries >= acknowledged, "recovered " + entries + " entries, acknowledged " + acknowledged);

@@ -414,7 +414,7 @@ public final class MemberEngine
             return null;
         }
         return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
-            lp.store.contentHash());
+            lp.store.contentHash(), historyFrom(cacheId, partition));
     }
 
     /**
@@ -443,8 +443,9 @@ public final class MemberEngine
      * @param gaps        applied ranges above LWM.
      * @param size        live entries.
      * @param contentHash order-independent hash of the live entries.
+     * @param historyFrom the counter after which this member's retained WAL holds the copy's complete history.
      */
-    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash)
+    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash, long historyFrom)
     {
     }
 
