@@ -101,10 +101,13 @@ public final class MemberEngine
      * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
      */
     /**
-     * An update: cacheId, partition, counter, origin incarnation, sequence, key, value (null: a remove), outcome flag
-     * and value, then the count and (origin, sequence, flag, value) of the predecessors it carries.
+     * An update: cacheId, partition, counter, transaction id ({@link #NO_TRANSACTION} outside transactions), origin
+     * incarnation, sequence, key, value (null: a remove), outcome flag and value, then the count and (origin, sequence,
+     * flag, value) of the predecessors it carries.
      */
     static final int WAL_DATA = 1;
+    /** The transaction id of an update made outside a transaction. */
+    static final long NO_TRANSACTION = 0;
     /** Holes closed without data: cacheId, partition, count, then (start, count) per range. */
     static final int WAL_ROLLBACK = 2;
     /** This member no longer holds the copy: cacheId, partition. */
@@ -115,6 +118,11 @@ public final class MemberEngine
     static final int WAL_CACHE_DESTROYED = 5;
     /** Every copy dropped (the member rejoined under a new incarnation). */
     static final int WAL_ALL_DROPPED = 6;
+    /**
+     * A checkpoint committed: its id and the position after which its recovery replays. Informational: recovery takes
+     * both from the checkpoint's manifest, which is the authority, and skips this record.
+     */
+    static final int WAL_CHECKPOINT = 7;
 
     /** Default interval between resends of an unanswered request, report or map. */
     public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
@@ -2270,7 +2278,7 @@ public final class MemberEngine
         final byte[] key, final byte[] value, final OpKey[] predecessorKeys, final OpOutcome[] predecessorOutcomes)
     {
         walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
+            .writeLong(NO_TRANSACTION).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
             .writeBoolean(outcome.flag()).writeBytes(outcome.value());
         final int predecessors = predecessorKeys == null ? 0 : predecessorKeys.length;
         walWriter.writeInt(predecessors);
@@ -2400,6 +2408,10 @@ public final class MemberEngine
                 final Long2LongHashMap hwms = new Long2LongHashMap(-1);
                 hwms.putAll(checkpointHwms);
                 historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, nowNs, totalAppends, hwms));
+                walWriter.reset().writeByte(WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
+                appendMeta();
+                // The marker is not news: an idle member must not checkpoint again because of it.
+                appendsSinceCheckpoint--;
                 releaseHistory();
                 listener.onEvent("member " + config.memberId() + " committed checkpoint " + checkpointId + " of " +
                     checkpointCursor.size() + " copies; recovery replays the WAL after position " +
@@ -2672,6 +2684,7 @@ public final class MemberEngine
                 final long counter = reader.readLong("counter");
                 if (mine && counter > fromExclusive && counter <= toInclusive)
                 {
+                    reader.readLong("transaction");
                     reader.readLong("origin");
                     reader.readLong("sequence");
                     final byte[] key = reader.readBytes("key");
@@ -2858,6 +2871,7 @@ public final class MemberEngine
                 final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
                 final long counter = reader.readLong("counter");
+                reader.readLong("transaction");
                 final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
                 final byte[] key = reader.readBytes("key");
                 final byte[] value = reader.readBytes("value");
@@ -2944,6 +2958,10 @@ public final class MemberEngine
                         walCaches.remove(cacheId);
                     }
                 }
+            }
+            case WAL_CHECKPOINT ->
+            {
+                // Informational; the manifest is the authority.
             }
             default -> throw new MalformedMessageException("unknown WAL record type " + type);
         }

@@ -230,7 +230,8 @@ class WalRecoveryTest
         final String key, final String value)
     {
         write(wal, new MessageWriter().writeByte(MemberEngine.WAL_DATA).writeInt(cacheId).writeInt(partition)
-            .writeLong(counter).writeLong(9).writeLong(counter).writeBytes(bytes(key)).writeBytes(bytes(value))
+            .writeLong(counter).writeLong(MemberEngine.NO_TRANSACTION).writeLong(9).writeLong(counter)
+            .writeBytes(bytes(key)).writeBytes(bytes(value))
             .writeBoolean(true).writeBytes(null).writeInt(0));
     }
 
@@ -408,6 +409,12 @@ class WalRecoveryTest
         assertTrue(tail.complete(), tail.why());
         assertArrayEquals(bytes("k7"), tail.records().get(0).key());
         assertEquals(0, engine.historyPins());
+
+        // Once what is new is checkpointed, an idle member checkpoints no more (its own marker is not news).
+        run(engine, 100);
+        final long settled = checkpoints.committedId();
+        run(engine, 200);
+        assertEquals(settled, checkpoints.committedId(), "an idle member kept checkpointing");
 
         // A restart recovers from the checkpoint and the WAL after it, and keeps the history boundary.
         final MemberEngine restarted = engine(wal, checkpoints);
