@@ -2315,6 +2315,7 @@ public final class MemberEngine
     {
         // Whatever this copy had is gone: a later copy here is a new lineage, whose history starts at its creation.
         historyFrom.remove(packCopy(cacheId, partition));
+        checkpointHwms.remove(packCopy(cacheId, partition));
         for (final HistoryBoundary boundary : historyBoundaries)
         {
             boundary.hwms().remove(packCopy(cacheId, partition));
