@@ -101,7 +101,15 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
         currentId = id;
         writer.execute(() -> run(id, () ->
         {
-            closeImages();
+            try
+            {
+                closeImages();
+            }
+            catch (final IOException abandoned)
+            {
+                // The stream of an abandoned (perhaps failed) checkpoint: its directory stays partial and goes at open.
+                LOG.debug("closing an abandoned checkpoint's images failed", abandoned);
+            }
             final Path partial = partial(id);
             deleteTree(partial);
             Files.createDirectories(partial);
