@@ -42,6 +42,21 @@ class ConfigurationTest
         assertMemberInvalid(new MemberConfiguration("m 1").port(1), "memberId 'm 1'");
         assertMemberInvalid(new MemberConfiguration("m1").port(1).addSeed("nohost"), "seed 'nohost'");
         assertMemberInvalid(new MemberConfiguration("m1").port(1).failureDetectionTimeoutNs(1), "failureDetection");
+        assertMemberInvalid(new MemberConfiguration("m1").port(1).walMode(WalMode.FSYNC), "walMode=FSYNC needs a " +
+            "dataDirectory");
+        assertMemberInvalid(new MemberConfiguration("m1").port(1).checkpointIntervalNs(0), "checkpointIntervalNs=0");
+        assertMemberInvalid(new MemberConfiguration("m1").port(1).walHistoryRecords(-1), "walHistoryRecords=-1");
+        assertMemberInvalid(new MemberConfiguration("m1").port(1).idleMaxParkNs(0), "idleMaxParkNs=0");
+    }
+
+    @Test
+    void theWalModeFollowsTheDataDirectoryUnlessSet()
+    {
+        assertEquals(WalMode.NONE, new MemberConfiguration("m1").port(1).conclude().walMode());
+        assertEquals(WalMode.LOG_ONLY, new MemberConfiguration("m1").port(1)
+            .dataDirectory(java.nio.file.Path.of("data")).conclude().walMode());
+        assertEquals(WalMode.FSYNC, new MemberConfiguration("m1").port(1).dataDirectory(java.nio.file.Path.of("data"))
+            .walMode(WalMode.FSYNC).conclude().walMode());
     }
 
     private static void assertMemberInvalid(final MemberConfiguration config, final String expected)

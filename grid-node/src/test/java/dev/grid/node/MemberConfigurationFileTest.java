@@ -38,6 +38,13 @@ class MemberConfigurationFileTest
             failure.detection.timeout.ms = 2000
             join.timeout.ms = 7000
             idle.max.park.us = 500
+            data.directory = /var/lib/grid/m1
+            wal.mode = FSYNC
+            wal.sync.interval.ms = 250
+            checkpoint.interval.ms = 30000
+            checkpoint.wal.records = 5000
+            wal.history.age.ms = 60000
+            wal.history.records = 7000
             """), "m1.properties");
         assertEquals("m1", config.memberId());
         assertEquals("prod", config.clusterName());
@@ -48,6 +55,13 @@ class MemberConfigurationFileTest
         assertEquals(TimeUnit.MILLISECONDS.toNanos(2000), config.failureDetectionTimeoutNs());
         assertEquals(TimeUnit.MILLISECONDS.toNanos(7000), config.joinTimeoutNs());
         assertEquals(TimeUnit.MICROSECONDS.toNanos(500), config.idleMaxParkNs());
+        assertEquals(java.nio.file.Path.of("/var/lib/grid/m1"), config.dataDirectory());
+        assertEquals(dev.grid.core.WalMode.FSYNC, config.walMode());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(250), config.walSyncIntervalNs());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(30000), config.checkpointIntervalNs());
+        assertEquals(5000, config.checkpointWalRecords());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(60000), config.walHistoryAgeNs());
+        assertEquals(7000, config.walHistoryRecords());
     }
 
     @Test
@@ -67,6 +81,11 @@ class MemberConfigurationFileTest
                 "c.conf"));
         assertTrue(outOfRange.getMessage().contains("c.conf") && outOfRange.getMessage().contains("idleMaxParkNs=0"),
             outOfRange.getMessage());
+
+        final InvalidConfigurationException badMode = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("member.id = m1\nport = 1\nwal.mode = SOMETIMES\n"),
+                "e.conf"));
+        assertTrue(badMode.getMessage().contains("wal.mode = 'SOMETIMES'"), badMode.getMessage());
 
         final InvalidConfigurationException missing = assertThrows(InvalidConfigurationException.class,
             () -> MemberConfigurationFile.parse(properties("port = 1\n"), "d.conf"));
