@@ -279,7 +279,14 @@ public final class ChronicleWal implements Wal, AutoCloseable
                             else
                             {
                                 view.wrap(record, 0, length);
-                                handler.onRecord(index, view, 0, length);
+                                try
+                                {
+                                    handler.onRecord(index, view, 0, length);
+                                }
+                                catch (final RuntimeException ex)
+                                {
+                                    throw new HandlerFailure(ex);
+                                }
                                 replayed++;
                             }
                         }
@@ -291,6 +298,11 @@ public final class ChronicleWal implements Wal, AutoCloseable
                     }
                 }
             }
+        }
+        catch (final HandlerFailure ex)
+        {
+            // The caller's own failure on a sound record: not a WAL problem, so it goes back unchanged.
+            throw (RuntimeException)ex.getCause();
         }
         catch (final PersistenceException ex)
         {
@@ -308,6 +320,17 @@ public final class ChronicleWal implements Wal, AutoCloseable
             appendMarker(damagedIndex);
         }
         return replayed;
+    }
+
+    /** Carries a record handler's exception through the queue's resource handling. */
+    private static final class HandlerFailure extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        HandlerFailure(final RuntimeException cause)
+        {
+            super(cause);
+        }
     }
 
     private static long readMarker(final Bytes<?> in)

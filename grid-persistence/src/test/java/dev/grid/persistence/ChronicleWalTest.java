@@ -123,6 +123,21 @@ class ChronicleWalTest
     }
 
     @Test
+    void aHandlerFailureReachesTheCallerUnchanged()
+    {
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            append(wal, "one");
+            final IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> wal.replay(0,
+                (position, buffer, offset, length) ->
+                {
+                    throw new IllegalStateException("handler refused");
+                }));
+            assertEquals("handler refused", thrown.getMessage());
+        }
+    }
+
+    @Test
     void noneIsNotAChronicleMode()
     {
         assertThrows(IllegalArgumentException.class, () -> open(WalMode.NONE));
