@@ -2349,6 +2349,8 @@ public final class MemberEngine
                 checkpoints.failure() + "; the next one starts after the checkpoint interval");
             checkpointState = CheckpointState.IDLE;
             nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+            // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
+            appendsSinceCheckpoint = Math.max(appendsSinceCheckpoint, 1);
             return 1;
         }
         switch (checkpointState)

@@ -149,6 +149,7 @@ class WalRecoveryTest
     {
         private Checkpoint committed;
         private long current;
+        private String failing;
         private final List<PartitionImage> images = new ArrayList<>();
 
         public void begin(final long id)
@@ -164,7 +165,10 @@ class WalRecoveryTest
 
         public void commit(final long id, final byte[] manifest)
         {
-            committed = new Checkpoint(id, manifest, List.copyOf(images));
+            if (failing == null)
+            {
+                committed = new Checkpoint(id, manifest, List.copyOf(images));
+            }
         }
 
         public long committedId()
@@ -174,7 +178,7 @@ class WalRecoveryTest
 
         public String failure()
         {
-            return null;
+            return failing;
         }
 
         public Checkpoint loadLatest()
@@ -420,5 +424,30 @@ class WalRecoveryTest
         final MemberEngine restarted = engine(wal, checkpoints);
         assertEquals(7, restarted.copy(cacheId, 0).lwm());
         assertTrue(restarted.historyFrom(cacheId, 0) >= 6 && restarted.historyFrom(cacheId, 0) <= 7);
+    }
+
+    @Test
+    void aFailedCheckpointIsRetriedAfterTheIntervalEvenWithoutNewWrites()
+    {
+        final ListWal wal = new ListWal();
+        final MemoryCheckpoints checkpoints = new MemoryCheckpoints();
+        final MemberEngine engine = engine(wal, checkpoints);
+        run(engine, 200);
+        final AtomicReference<Object> created = new AtomicReference<>();
+        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("f", Codecs.STRING, Codecs.STRING)
+            .partitions(4).conclude(), 0, 0), callback(created));
+        run(engine, 100);
+        final long before = checkpoints.committedId();
+        checkpoints.failing = "disk full (test)";
+        engine.submit(engine.cache("f").cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS,
+            callback(new AtomicReference<>()));
+        run(engine, 100);
+        assertEquals(before, checkpoints.committedId(), "nothing commits while the store fails");
+        checkpoints.failing = null;
+        run(engine, 100);
+        assertTrue(checkpoints.committedId() > before, "retried once the store works again");
+        final MemberEngine restarted = engine(wal, checkpoints);
+        assertEquals(1, restarted.copy(engine.cache("f").cacheId(),
+            dev.grid.core.KeyPartitioner.partition(bytes("k"), 4)).lwm(), "the put survives a restart");
     }
 }
