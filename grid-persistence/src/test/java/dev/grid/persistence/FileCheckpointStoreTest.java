@@ -30,6 +30,18 @@ class FileCheckpointStoreTest
             new long[] {11}, new long[] {12}, new boolean[] {true}, new byte[][] {value.getBytes()});
     }
 
+    /** Write a checkpoint of these images and wait until it committed. */
+    private static void commit(final FileCheckpointStore store, final long id, final PartitionImage... images)
+    {
+        store.begin(id);
+        for (final PartitionImage image : images)
+        {
+            store.write(image);
+        }
+        store.commit(id, new byte[] {(byte)id});
+        awaitCommitted(store, id);
+    }
+
     private static void awaitCommitted(final FileCheckpointStore store, final long id)
     {
         final long deadline = System.nanoTime() + 10_000_000_000L;
@@ -47,22 +59,15 @@ class FileCheckpointStoreTest
         try (FileCheckpointStore store = new FileCheckpointStore(dir, true, "test-writer"))
         {
             assertNull(store.loadLatest());
-            store.begin(1);
-            store.write(image(0, "old"));
-            store.commit(1, new byte[] {9});
-            awaitCommitted(store, 1);
-            store.begin(2);
-            store.write(image(0, "new"));
-            store.write(image(1, "new"));
-            store.commit(2, new byte[] {8, 8});
-            awaitCommitted(store, 2);
+            commit(store, 1, image(0, "old"));
+            commit(store, 2, image(0, "new"), image(1, "new"));
         }
         try (FileCheckpointStore reopened = new FileCheckpointStore(dir, true, "test-writer"))
         {
             assertEquals(2, reopened.committedId());
             final CheckpointStore.Checkpoint latest = reopened.loadLatest();
             assertEquals(2, latest.id());
-            assertArrayEquals(new byte[] {8, 8}, latest.manifest());
+            assertArrayEquals(new byte[] {2}, latest.manifest());
             assertEquals(2, latest.images().size());
             final PartitionImage first = latest.images().get(0);
             final PartitionImage expected = image(0, "new");
@@ -85,10 +90,7 @@ class FileCheckpointStoreTest
     {
         try (FileCheckpointStore store = new FileCheckpointStore(dir, false, "test-writer"))
         {
-            store.begin(1);
-            store.write(image(0, "kept"));
-            store.commit(1, new byte[] {1});
-            awaitCommitted(store, 1);
+            commit(store, 1, image(0, "kept"));
             store.begin(2);
             store.write(image(0, "lost"));
         }
@@ -106,10 +108,7 @@ class FileCheckpointStoreTest
     {
         try (FileCheckpointStore store = new FileCheckpointStore(dir, false, "test-writer"))
         {
-            store.begin(1);
-            store.write(image(3, "value"));
-            store.commit(1, new byte[] {1});
-            awaitCommitted(store, 1);
+            commit(store, 1, image(3, "value"));
         }
         final Path file = dir.resolve("cp-1").resolve("images");
         try (RandomAccessFile raw = new RandomAccessFile(file.toFile(), "rw"))
