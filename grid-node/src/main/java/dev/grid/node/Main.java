@@ -110,6 +110,17 @@ public final class Main
         return command;
     }
 
+    /** The command channel's commands and their arguments; a line with another word count is refused with this. */
+    private static final Map<String, String> USAGE = Map.of(
+        "create", "create <cache> <backups>",
+        "put-range", "put-range <cache> <from> <to>",
+        "check-range", "check-range <cache> <from> <to>",
+        "load", "load <cache> <from>",
+        "counters", "counters <cache>",
+        "recovery", "recovery",
+        "topology", "topology",
+        "quit", "quit");
+
     private static void runCommands(final GridMember member) throws Exception
     {
         final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -117,6 +128,13 @@ public final class Main
         while ((line = in.readLine()) != null)
         {
             final String[] words = line.trim().split("\\s+");
+            final String usage = USAGE.get(words[0]);
+            if (usage != null && words.length != usage.split(" ").length)
+            {
+                System.out.println("ERROR usage: " + usage);
+                System.out.flush();
+                continue;
+            }
             try
             {
                 switch (words[0])

@@ -101,7 +101,16 @@ public final class MemberConfigurationFile
                 case "failure.detection.timeout.ms" ->
                     config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "data.directory" -> config.dataDirectory(Path.of(value));
+                case "data.directory" ->
+                {
+                    if (value.isEmpty())
+                    {
+                        // An empty value would quietly mean the working directory.
+                        throw new InvalidConfigurationException(source + ": data.directory is empty; remove the " +
+                            "key for an in-memory member");
+                    }
+                    config.dataDirectory(Path.of(value));
+                }
                 case "wal.mode" ->
                 {
                     try

@@ -87,6 +87,11 @@ class MemberConfigurationFileTest
                 "e.conf"));
         assertTrue(badMode.getMessage().contains("wal.mode = 'SOMETIMES'"), badMode.getMessage());
 
+        final InvalidConfigurationException emptyDirectory = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.parse(properties("member.id = m1\nport = 1\ndata.directory =\n"),
+                "f.conf"));
+        assertTrue(emptyDirectory.getMessage().contains("data.directory is empty"), emptyDirectory.getMessage());
+
         final InvalidConfigurationException missing = assertThrows(InvalidConfigurationException.class,
             () -> MemberConfigurationFile.parse(properties("port = 1\n"), "d.conf"));
         assertTrue(missing.getMessage().contains("member.id is required"), missing.getMessage());

@@ -2764,21 +2764,7 @@ public final class MemberEngine
             }
         }
         imagedCopies.clear();
-        for (final LocalPartition[] local : copies.values())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null)
-                {
-                    lp.finishReplay();
-                }
-            }
-        }
         recoveredRecords = replayed;
-        if (replayed == 0 && recoveredImages == 0)
-        {
-            return;
-        }
         long updates = 0;
         int partitions = 0;
         for (final LocalPartition[] local : copies.values())
@@ -2787,10 +2773,15 @@ public final class MemberEngine
             {
                 if (lp != null)
                 {
+                    lp.finishReplay();
                     partitions++;
                     updates += lp.counter.lwm();
                 }
             }
+        }
+        if (replayed == 0 && recoveredImages == 0)
+        {
+            return;
         }
         listener.onEvent("member " + config.memberId() + " recovered checkpoint " + committedCheckpointId + " (" +
             recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +

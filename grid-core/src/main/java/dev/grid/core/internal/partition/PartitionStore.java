@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 
 /**
  * The contents of one partition copy: key bytes to value bytes, each with the update counter of its last update.
@@ -57,7 +58,7 @@ public final class PartitionStore
     private long applyCounter;
     private Entry applyPrevious;
     private boolean applyInstalled;
-    private final java.util.function.BiFunction<byte[], Entry, Entry> applyFunction = (key, current) ->
+    private final BiFunction<byte[], Entry, Entry> applyFunction = (key, current) ->
     {
         if (current != null && current.counter >= applyCounter)
         {
