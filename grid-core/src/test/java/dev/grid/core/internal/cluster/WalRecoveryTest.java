@@ -308,12 +308,7 @@ class WalRecoveryTest
         final MemberEngine engine = engine(wal);
         run(engine, 200);
         assertTrue(engine.isSettled(), "single member bootstrapped: " + engine.state());
-        final AtomicReference<Object> created = new AtomicReference<>();
-        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("c", Codecs.STRING, Codecs.STRING)
-            .partitions(8).conclude(), 0, 0), callback(created));
-        run(engine, 200);
-        assertNotNull(created.get(), "cache created");
-        final CacheDescriptor cache = engine.cache("c");
+        final CacheDescriptor cache = createCache(engine, "c", 8);
         final int partition = dev.grid.core.KeyPartitioner.partition(bytes("k"), cache.partitions());
 
         wal.autoDurable = false;
@@ -335,6 +330,17 @@ class WalRecoveryTest
         assertTrue(restarted.isSettled());
         assertEquals(cache.cacheId(), restarted.cache("c").cacheId(), "the recovered cache is the new cluster's");
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
+    }
+
+    /** Create a cache on a settled single member and wait (in cycles) until it exists. */
+    private CacheDescriptor createCache(final MemberEngine engine, final String name, final int partitions)
+    {
+        final AtomicReference<Object> created = new AtomicReference<>();
+        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>(name, Codecs.STRING, Codecs.STRING)
+            .partitions(partitions).conclude(), 0, 0), callback(created));
+        run(engine, 200);
+        assertTrue(created.get() instanceof OpOutcome, "cache " + name + " created: " + created.get());
+        return engine.cache(name);
     }
 
     private static OpCallback callback(final AtomicReference<Object> result)
@@ -360,11 +366,7 @@ class WalRecoveryTest
         final MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         final MemberEngine engine = engine(wal, checkpoints);
         run(engine, 200);
-        final AtomicReference<Object> created = new AtomicReference<>();
-        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("h", Codecs.STRING, Codecs.STRING)
-            .partitions(1).conclude(), 0, 0), callback(created));
-        run(engine, 100);
-        final int cacheId = engine.cache("h").cacheId();
+        final int cacheId = createCache(engine, "h", 1).cacheId();
         engine.pinHistory();
         final long releasedBefore = wal.released;
         for (int i = 1; i <= 5; i++)
@@ -433,10 +435,7 @@ class WalRecoveryTest
         final MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         final MemberEngine engine = engine(wal, checkpoints);
         run(engine, 200);
-        final AtomicReference<Object> created = new AtomicReference<>();
-        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>("f", Codecs.STRING, Codecs.STRING)
-            .partitions(4).conclude(), 0, 0), callback(created));
-        run(engine, 100);
+        createCache(engine, "f", 4);
         final long before = checkpoints.committedId();
         checkpoints.failing = "disk full (test)";
         engine.submit(engine.cache("f").cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS,
