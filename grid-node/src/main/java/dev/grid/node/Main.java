@@ -70,11 +70,12 @@ public final class Main
             System.exit(1);
             return;
         }
+        // SIGTERM or SIGINT: the JVM runs this hook and waits for it, so the member leaves the cluster and removes its
+        // driver directory before the process ends. The member's own thread keeps the JVM alive until then. Registered
+        // before READY, so a signal sent as soon as READY is read still finds it.
+        Runtime.getRuntime().addShutdownHook(new Thread(member::close, "grid-shutdown-" + config.memberId()));
         System.out.println("READY " + member.driverDirectory());
         System.out.flush();
-        // SIGTERM or SIGINT: the JVM runs this hook and waits for it, so the member leaves the cluster and removes its
-        // driver directory before the process ends. The member's own thread keeps the JVM alive until then.
-        Runtime.getRuntime().addShutdownHook(new Thread(member::close, "grid-shutdown-" + config.memberId()));
         final boolean commands = args.length > 1 && "--commands".equals(args[1]);
         if (commands)
         {
