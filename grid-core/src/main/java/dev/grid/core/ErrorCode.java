@@ -46,7 +46,33 @@ public enum ErrorCode
     /** Reading or writing persistent state failed (I/O error, disk full); the message names the file. */
     PERSISTENCE_IO_FAILED(Group.PERSISTENCE, 4),
     /** A committed checkpoint's file fails its checksum or is malformed; the message names the file. */
-    CHECKPOINT_CORRUPT(Group.PERSISTENCE, 5);
+    CHECKPOINT_CORRUPT(Group.PERSISTENCE, 5),
+    /**
+     * An optimistic transaction found, when it locked its keys at commit, that a value it read had changed; nothing of
+     * it was applied. Retrying may succeed.
+     */
+    TX_CONFLICT(Group.TRANSACTION, 1),
+    /**
+     * Deadlock prevention (wait-die) aborted the transaction: it asked for a key held by an older transaction. Nothing
+     * of it was applied; retrying (which keeps its age) succeeds once the older one finishes.
+     */
+    TX_DEADLOCK_PREVENTION(Group.TRANSACTION, 2),
+    /**
+     * The partition map changed under the transaction (a member joined, left or failed) before it was prepared; its
+     * locks are gone and nothing of it was applied. Retrying succeeds on the new map.
+     */
+    TX_TOPOLOGY_CHANGED(Group.TRANSACTION, 3),
+    /** The transaction did not finish within its timeout (waiting for locks, or preparing) and was rolled back. */
+    TX_TIMEOUT(Group.TRANSACTION, 4),
+    /** The transaction was already rolled back (by the user, or after an earlier failure); it accepts nothing more. */
+    TX_ROLLED_BACK(Group.TRANSACTION, 5),
+    /**
+     * The coordinator decided to commit but could not confirm that every partition applied the transaction (the
+     * coordinating member is stopping or left, or confirmation did not come within the timeout). The participants'
+     * recovery finishes it: it commits everywhere if every participant prepared, which a decision to commit implies.
+     * Read the data to learn the outcome; do not blindly retry a non-idempotent transaction.
+     */
+    TX_COMMIT_STATUS_UNKNOWN(Group.TRANSACTION, 6);
 
     /** Subsystems that own error codes. */
     public enum Group
@@ -64,7 +90,9 @@ public enum ErrorCode
         /** Joining and leaving the cluster. */
         MEMBERSHIP(6),
         /** Data directory, WAL, checkpoints. */
-        PERSISTENCE(7);
+        PERSISTENCE(7),
+        /** Transactions. */
+        TRANSACTION(8);
 
         private final int code;
 

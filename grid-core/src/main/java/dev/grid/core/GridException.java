@@ -68,6 +68,9 @@ public class GridException extends RuntimeException
             case NODE_STOPPING -> new NodeStoppingException(detail);
             case CODEC_FAILED -> new CodecException(detail);
             case JOIN_FAILED, JOIN_REJECTED -> new JoinFailedException(errorCode, detail);
+            case TX_CONFLICT, TX_DEADLOCK_PREVENTION, TX_TOPOLOGY_CHANGED, TX_TIMEOUT, TX_ROLLED_BACK ->
+                new TransactionAbortedException(errorCode, detail);
+            case TX_COMMIT_STATUS_UNKNOWN -> new TransactionCommitStatusUnknownException(detail);
             default -> new GridException(errorCode, detail);
         };
     }

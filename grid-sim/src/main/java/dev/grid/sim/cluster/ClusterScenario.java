@@ -64,6 +64,21 @@ public final class ClusterScenario
         double duplicateProbability = 0.01;
         boolean nemesis = true;
         boolean persistent;
+        boolean bank;
+        int accounts = 100;
+
+        /**
+         * @param bank whether the workload is the bank: transfer transactions between accounts (see
+         *             {@link BankWorkload}) instead of single-key operations. Faults then spare at least one copy of
+         *             every partition (one member crashes or leaves, then may restart: copies are not rebalanced yet), and the
+         *             network also cuts members off for shorter than failure detection.
+         * @return this.
+         */
+        public Options bank(final boolean bank)
+        {
+            this.bank = bank;
+            return this;
+        }
 
         /**
          * @param persistent whether each member keeps a simulated WAL across crashes (durability after a random disk
@@ -116,7 +131,22 @@ public final class ClusterScenario
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost, long historyRecords)
+        long checkpoints, long checkpointsLost, long historyRecords, Bank bank)
+    {
+    }
+
+    /**
+     * What a bank run did (zeros unless {@link Options#bank}).
+     *
+     * @param committed         transfers acknowledged committed.
+     * @param aborted           transfers that ended aborted (predicate failures included).
+     * @param unknown           transfers whose commit status the workload never learned.
+     * @param predicateFailures transfers refused for want of funds.
+     * @param consistentReads   reads of every account in one transaction (each summed to the total).
+     * @param applied           transfers found in the final accounts.
+     */
+    public record Bank(long committed, long aborted, long unknown, long predicateFailures, long consistentReads,
+        int applied)
     {
     }
 
@@ -142,6 +172,8 @@ public final class ClusterScenario
     private int cacheId = -1;
     private final Map<String, List<Write>> writesByKey = new TreeMap<>();
     private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
+    private BankWorkload bank;
+    private int disruptions;
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -209,10 +241,21 @@ public final class ClusterScenario
         }
         checkCopies();
         final int checked = checkHistory();
+        Bank bankResult = new Bank(0, 0, 0, 0, 0, 0);
+        if (bank != null)
+        {
+            if (!lostPartitions.isEmpty())
+            {
+                throw sim.fail("the bank lost partitions " + lostPartitions + ": its faults must spare a copy");
+            }
+            final int applied = bank.check(key -> readFinalBytes(key));
+            bankResult = new Bank(bank.committed, bank.aborted, bank.unknown, bank.predicateFailures,
+                bank.consistentReads, applied);
+        }
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             lostPartitions.size(), droppedCopies, checked, recoveredRecords, checkpointStat(true),
-            checkpointStat(false), historyRecordsChecked);
+            checkpointStat(false), historyRecordsChecked, bankResult);
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -257,6 +300,10 @@ public final class ClusterScenario
             @Override
             public void onPartitionLost(final int cacheId, final int partition, final long version)
             {
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " m" + slot + " partition " + partition + " lost at " + version);
+                }
                 lostPartitions.add(partition);
             }
 
@@ -264,6 +311,11 @@ public final class ClusterScenario
             public void onCopyDropped(final int cacheId, final int partition, final long incarnation,
                 final String why)
             {
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " m" + slot + " copy of partition " + partition + " on " +
+                        Long.toHexString(incarnation) + " dropped: " + why);
+                }
                 droppedCopies++;
             }
         };
@@ -462,8 +514,8 @@ public final class ClusterScenario
     {
         final MemberEngine creator = liveMembers().get(0);
         final boolean[] done = new boolean[1];
-        final int backups = random.nextInt(2) + 1;
-        creator.createCache(new CacheDescriptor(0, CACHE, options.partitions, backups, "string", "string", null,
+        final int backups = options.bank ? 2 : random.nextInt(2) + 1;
+        creator.createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups, "string", "string", null,
             TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0), new OpCallback()
         {
             public void onSuccess(final OpOutcome outcome)
@@ -480,13 +532,18 @@ public final class ClusterScenario
         {
             throw sim.fail("cache creation did not complete: " + describe());
         }
-        cacheId = creator.cache(CACHE).cacheId();
+        cacheId = creator.cache(options.bank ? "bank" : CACHE).cacheId();
         for (final MemberEngine member : liveMembers())
         {
-            if (member.cache(CACHE) == null || !member.installedMap().hasCache(cacheId))
+            if (member.cache(options.bank ? "bank" : CACHE) == null || !member.installedMap().hasCache(cacheId))
             {
                 throw sim.fail("cache creation returned before every member installed the cache: " + describe());
             }
+        }
+        if (options.bank)
+        {
+            bank = new BankWorkload(sim, random, this::readyMembers, cacheId, options.accounts);
+            bank.open();
         }
     }
 
@@ -503,7 +560,7 @@ public final class ClusterScenario
         });
     }
 
-    private void issueOperation()
+    private List<MemberEngine> readyMembers()
     {
         final List<MemberEngine> ready = new ArrayList<>();
         for (final MemberEngine member : liveMembers())
@@ -513,6 +570,17 @@ public final class ClusterScenario
                 ready.add(member);
             }
         }
+        return ready;
+    }
+
+    private void issueOperation()
+    {
+        if (bank != null)
+        {
+            bank.issue();
+            return;
+        }
+        final List<MemberEngine> ready = readyMembers();
         if (ready.isEmpty())
         {
             return;
@@ -635,12 +703,23 @@ public final class ClusterScenario
                 }
             }
             final int dice = random.nextInt(100);
-            if (dice < 35 && live.size() > 2)
+            // The bank must keep a copy of every partition, and copies are not rebalanced yet: a departure may also
+            // drop a copy that missed its last updates, so only one of the three holders goes away.
+            final boolean mayDisrupt = !options.bank || disruptions < 1;
+            if (options.bank && dice >= 50 && dice < 75)
             {
+                final int cut = live.get(random.nextInt(live.size()));
+                network.partition(Set.of(cut));
+                sim.schedule(random.nextLong(100, 700) * MS, "heal", network::heal);
+            }
+            else if (dice < 35 && live.size() > 2 && mayDisrupt)
+            {
+                disruptions++;
                 crash(live.get(random.nextInt(live.size())));
             }
-            else if (dice < 50 && live.size() > 2)
+            else if (dice < 50 && live.size() > 2 && mayDisrupt)
             {
+                disruptions++;
                 leave(live.get(random.nextInt(live.size())));
             }
             else if (!down.isEmpty())
@@ -745,6 +824,14 @@ public final class ClusterScenario
         final long primary = reference.installedMap().primary(cacheId, partition).incarnation();
         final byte[] value = memberByIncarnation(primary).readLocal(cacheId, bytes(key));
         return value == null ? null : new String(value, StandardCharsets.UTF_8);
+    }
+
+    private byte[] readFinalBytes(final String key)
+    {
+        final MemberEngine reference = liveMembers().get(0);
+        final int partition = KeyPartitioner.partition(bytes(key), options.partitions);
+        final long primary = reference.installedMap().primary(cacheId, partition).incarnation();
+        return memberByIncarnation(primary).readLocal(cacheId, bytes(key));
     }
 
     private boolean everLost(final String key)

@@ -91,4 +91,33 @@ public interface EngineListener
     default void onEvent(final String message)
     {
     }
+
+    /**
+     * Every written partition of a two-phase transaction this member coordinates answered prepared.
+     *
+     * @param prepareNs from the commit request to the last prepared answer.
+     */
+    default void onTransactionPrepared(final long prepareNs)
+    {
+    }
+
+    /**
+     * A transaction this member coordinates finished for its user.
+     *
+     * @param errorCode 0 if committed; otherwise the code of the abort or of the unknown status.
+     * @param commitNs  from the decision to commit to the last confirmation, or -1 if not committed.
+     * @param totalNs   from begin to the outcome.
+     */
+    default void onTransactionFinished(final int errorCode, final long commitNs, final long totalNs)
+    {
+    }
+
+    /**
+     * A transaction waited for a key lock on this member (as primary) and got it.
+     *
+     * @param waitNs how long it waited.
+     */
+    default void onLockWait(final long waitNs)
+    {
+    }
 }

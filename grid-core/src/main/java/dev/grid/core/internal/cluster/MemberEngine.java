@@ -129,26 +129,26 @@ public final class MemberEngine
     /** How long a cache create or destroy may take before it fails with a timeout. */
     public static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
 
-    private final MemberConfiguration config;
+    final MemberConfiguration config;
     private final Transport transport;
     private final Wal wal;
     private final RandomSource random;
     private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
-    private final EngineListener listener;
-    private final long retryIntervalNs;
+    final EngineListener listener;
+    final long retryIntervalNs;
     private final long bootstrapDelayNs;
     private final String localAddress;
     private final List<String> seedAddresses = new ArrayList<>();
     private final boolean isSeed;
 
-    private final MessageWriter writer = new MessageWriter();
+    final MessageWriter writer = new MessageWriter();
     private final MessageWriter walWriter = new MessageWriter();
-    private final MessageReader reader = new MessageReader();
+    final MessageReader reader = new MessageReader();
 
     private MemberState state = MemberState.JOINING;
     private GridException failure;
-    private long nowNs;
-    private long incarnation;
+    long nowNs;
+    long incarnation;
     private MemberRecord self;
 
     // Joining.
@@ -159,12 +159,12 @@ public final class MemberEngine
     private final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
 
     // Membership.
-    private Topology topology;
+    Topology topology;
     private final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
     private long nextHeartbeatNs;
 
     // Exchange, member side.
-    private PartitionMap installedMap;
+    PartitionMap installedMap;
     private PartitionMap pendingMap;
     private List<byte[]> reportChunks;
     private long reportAckedVersion;
@@ -205,12 +205,16 @@ public final class MemberEngine
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
     private long recoveredRecords;
-    private int inFlightUpdates;
+    int inFlightUpdates;
     private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
     private final List<ParkedMessage> parkedMessages = new ArrayList<>();
+    /** Transactions, as coordinator and participant. */
+    private final TxManager tx = new TxManager(this);
+    /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
+    private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
     // Near operations.
-    private long nextSequence = 1;
+    long nextSequence = 1;
     private final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
     private final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
     private long nextSweepNs;
@@ -364,7 +368,7 @@ public final class MemberEngine
      */
     public boolean isQuiescent()
     {
-        return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 &&
+        return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
             durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (exchange == null || exchange.isFinished());
     }
@@ -375,7 +379,7 @@ public final class MemberEngine
      */
     public String describeProgress()
     {
-        return "inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" + durabilityQueue.size() + " wal=" +
+        return tx.describe() + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" + durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
             (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
@@ -500,6 +504,81 @@ public final class MemberEngine
     }
 
     /**
+     * Begin a transaction coordinated by this member. Its steps are {@link #txEnlist}, then {@link #txCommit} or
+     * {@link #txRollback}; see {@link TxManager} for the protocol.
+     *
+     * @param timeoutNs after which a transaction not yet decided is rolled back ({@link ErrorCode#TX_TIMEOUT}).
+     * @param priority  its age for deadlock prevention (smaller is older); 0 for now. A retry passes the first
+     *                  attempt's {@link #txPriority}, so it grows older and eventually wins.
+     * @return the transaction's id on this member.
+     */
+    public long txBegin(final long timeoutNs, final long priority)
+    {
+        return tx.begin(timeoutNs, priority);
+    }
+
+    /**
+     * @param txId a transaction of this member.
+     * @return its priority (0 if unknown).
+     */
+    public long txPriority(final long txId)
+    {
+        return tx.priority(txId);
+    }
+
+    /**
+     * Read keys in a transaction, locking them on their primaries if {@code lock} (until commit or rollback); a read
+     * without lock sees the latest committed values. The callback gets the values in the order of {@code keys}.
+     *
+     * @param txId     the transaction.
+     * @param cacheId  the cache.
+     * @param keys     encoded keys.
+     * @param lock     whether to lock them.
+     * @param callback completion; failures abort the transaction.
+     */
+    public void txEnlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
+        final TxCallback callback)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            callback.onFailure(notActive());
+            return;
+        }
+        tx.enlist(txId, cacheId, keys, lock, callback);
+    }
+
+    /**
+     * Commit a transaction with its writes; every written key must have been locked by {@link #txEnlist}.
+     *
+     * @param txId     the transaction.
+     * @param cacheIds per write, the cache.
+     * @param keys     per write, the encoded key.
+     * @param values   per write, the encoded value, or null to remove.
+     * @param callback success once every copy of every written partition applied it durably.
+     */
+    public void txCommit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
+        final TxCallback callback)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            callback.onFailure(notActive());
+            return;
+        }
+        tx.commit(txId, cacheIds, keys, values, callback);
+    }
+
+    /**
+     * Roll back a transaction not yet committing; succeeds at once, locks are released in the background.
+     *
+     * @param txId     the transaction.
+     * @param callback completion.
+     */
+    public void txRollback(final long txId, final TxCallback callback)
+    {
+        tx.rollback(txId, callback);
+    }
+
+    /**
      * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
      * includes it, so the first request finds a primary ready.
      *
@@ -535,6 +614,7 @@ public final class MemberEngine
         }
         changeState(MemberState.STOPPING, "stop requested");
         failAllOwnOperations(new NodeStoppingException("member " + config.memberId() + " is stopping"));
+        tx.abandon(new NodeStoppingException("member " + config.memberId() + " is stopping"), false);
         if (topology != null)
         {
             for (final MemberRecord member : topology.members())
@@ -564,6 +644,7 @@ public final class MemberEngine
         failure = error;
         changeState(MemberState.FAILED, error.detail());
         failAllOwnOperations(error);
+        tx.abandon(error, true);
     }
 
     /**
@@ -580,6 +661,7 @@ public final class MemberEngine
             return 0;
         }
         int work = transport.poll(this::onMessage, 256);
+        work += drainSelfInbox();
         if (wal.durablePosition() < wal.appendedPosition())
         {
             // Group commit: one request per duty cycle covers everything appended since the last one.
@@ -855,6 +937,7 @@ public final class MemberEngine
         {
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
             work += sweep();
+            work += tx.duty();
         }
         return work;
     }
@@ -970,6 +1053,7 @@ public final class MemberEngine
                 {
                     lastHeardNs.remove(member.incarnation());
                     forgetBackup(member.incarnation());
+                    tx.forgetMember(member.incarnation());
                 }
             }
             for (final CacheDescriptor cache : previous.caches())
@@ -979,6 +1063,7 @@ public final class MemberEngine
                     failOperationsOnCache(cache);
                 }
             }
+            tx.onTopologyChanged(previous, next);
         }
         pendingMap = new PartitionMap(next);
         reportChunks = null;
@@ -1021,8 +1106,10 @@ public final class MemberEngine
     {
         listener.onEvent("member " + config.memberId() + " was removed from the cluster: " + why +
             "; dropping its state and joining again");
-        failAllOwnOperations(new GridException(ErrorCode.MEMBER_REJOINING, "member " + config.memberId() +
-            " was removed from the cluster (" + why + ") and is joining again"));
+        final GridException rejoining = new GridException(ErrorCode.MEMBER_REJOINING, "member " +
+            config.memberId() + " was removed from the cluster (" + why + ") and is joining again");
+        failAllOwnOperations(rejoining);
+        tx.abandon(rejoining, true);
         startJoining(why, false);
     }
 
@@ -1030,7 +1117,7 @@ public final class MemberEngine
     // Partition map exchange.
     // ------------------------------------------------------------------------------------------------------------
 
-    private boolean isExchanging()
+    boolean isExchanging()
     {
         return installedMap == null || installedMap.version() != topology.version();
     }
@@ -1607,6 +1694,7 @@ public final class MemberEngine
             }
         }
         listener.onMapInstalled(map.topology());
+        tx.onInstalled();
         // Work that waited for this map: this member's own operations, and requests and updates parked here.
         final List<ParkedMessage> parked = new ArrayList<>(parkedMessages);
         parkedMessages.clear();
@@ -2104,6 +2192,20 @@ public final class MemberEngine
             }
             return;
         }
+        if (type.mayWrite() && tx.isLocked(cacheId, key))
+        {
+            // A transaction holds the key: this write waits for it, as an implicit transaction would.
+            tx.block(cacheId, key, () ->
+            {
+                if (state == MemberState.ACTIVE && (origin == incarnation ? nearOps.containsKey(sequence) :
+                    topology.indexOf(origin) >= 0))
+                {
+                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
+                        expected, null);
+                }
+            });
+            return;
+        }
         final byte[] current = lp.store.get(key);
         final OpOutcome outcome;
         final byte[] newValue;
@@ -2222,7 +2324,7 @@ public final class MemberEngine
             update.pendingBackups.add(installedMap.topology().members().get(owners[i]).incarnation());
         }
         sendReplicates(lp, update);
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, update, 0, 0));
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, update, 0, 0, null));
         processDurability();
     }
 
@@ -2277,8 +2379,16 @@ public final class MemberEngine
     private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final OpOutcome outcome,
         final byte[] key, final byte[] value, final OpKey[] predecessorKeys, final OpOutcome[] predecessorOutcomes)
     {
+        return appendWal(lp, counter, NO_TRANSACTION, opKey, outcome, key, value, predecessorKeys,
+            predecessorOutcomes);
+    }
+
+    private long appendWal(final LocalPartition lp, final long counter, final long transaction, final OpKey opKey,
+        final OpOutcome outcome, final byte[] key, final byte[] value, final OpKey[] predecessorKeys,
+        final OpOutcome[] predecessorOutcomes)
+    {
         walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(NO_TRANSACTION).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
+            .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
             .writeBoolean(outcome.flag()).writeBytes(outcome.value());
         final int predecessors = predecessorKeys == null ? 0 : predecessorKeys.length;
         walWriter.writeInt(predecessors);
@@ -2322,6 +2432,89 @@ public final class MemberEngine
         }
         walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
         appendMeta();
+    }
+
+    /**
+     * Log a transaction's write: its identity (coordinator incarnation and sequence, which is also the transaction
+     * id) rides in the record, so replay remembers the transaction as committed on this copy.
+     */
+    long appendTxData(final LocalPartition lp, final long counter, final long coordinator, final long txSeq,
+        final byte[] key, final byte[] value)
+    {
+        return appendWal(lp, counter, txSeq, new OpKey(coordinator, txSeq), OpOutcome.TRUE, key, value, null, null);
+    }
+
+    /**
+     * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
+     * {@code onDurable} if given.
+     */
+    void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)
+    {
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, onDurable));
+    }
+
+    /**
+     * Close the counters of {@code (start, start + count]} that are still open, without data (a rolled back
+     * reservation), and log it so replay closes them too.
+     */
+    void closeRange(final LocalPartition lp, final long start, final long count)
+    {
+        final List<CounterRange> closed = new ArrayList<>();
+        long runStart = -1;
+        for (long c = start + 1; c <= start + count + 1; c++)
+        {
+            final boolean open = c <= start + count && !lp.counter.isClosed(c);
+            if (open && runStart < 0)
+            {
+                runStart = c - 1;
+            }
+            else if (!open && runStart >= 0)
+            {
+                closed.add(new CounterRange(runStart, c - 1 - runStart));
+                runStart = -1;
+            }
+        }
+        if (closed.isEmpty())
+        {
+            return;
+        }
+        walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition).writeInt(closed.size());
+        for (final CounterRange range : closed)
+        {
+            lp.counter.rollback(range.start(), range.count());
+            walWriter.writeLong(range.start()).writeLong(range.count());
+        }
+        appendMeta();
+    }
+
+    /**
+     * Send the message in {@link #writer} to a member; to this member itself it goes through the self inbox, handled
+     * in the next duty cycle (never re-entering the handler that sends it).
+     */
+    void sendTx(final long destination)
+    {
+        if (destination == incarnation)
+        {
+            selfInbox.add(copyOut());
+            return;
+        }
+        final MemberRecord member = topology.member(destination);
+        if (member != null)
+        {
+            send(member, writer);
+        }
+    }
+
+    private int drainSelfInbox()
+    {
+        int work = 0;
+        byte[] message;
+        while ((message = selfInbox.poll()) != null && work < 4096)
+        {
+            onMessage(-1, new UnsafeBuffer(message), 0, message.length);
+            work++;
+        }
+        return work;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -2865,8 +3058,12 @@ public final class MemberEngine
                 final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
                 final long counter = reader.readLong("counter");
-                reader.readLong("transaction");
+                final long transaction = reader.readLong("transaction");
                 final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
+                if (transaction != NO_TRANSACTION)
+                {
+                    tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
+                }
                 final byte[] key = reader.readBytes("key");
                 final byte[] value = reader.readBytes("value");
                 final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
@@ -3021,7 +3218,11 @@ public final class MemberEngine
                 continue;
             }
             wait.lp.counter.apply(wait.counter - 1, 1);
-            if (wait.update != null)
+            if (wait.onDurable != null)
+            {
+                wait.onDurable.run();
+            }
+            else if (wait.update != null)
             {
                 wait.update.durable = true;
                 tryComplete(wait.lp, wait.update);
@@ -3176,7 +3377,7 @@ public final class MemberEngine
         {
             lp.recent.putIfAbsent(predecessorKeys[i], predecessorOutcomes[i]);
         }
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version));
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version, null));
         processDurability();
     }
 
@@ -3288,7 +3489,7 @@ public final class MemberEngine
     // Messages.
     // ------------------------------------------------------------------------------------------------------------
 
-    private void header(final int type, final long destinationIncarnation)
+    void header(final int type, final long destinationIncarnation)
     {
         writer.reset().writeByte(type).writeByte(PROTOCOL_VERSION).writeLong(incarnation)
             .writeLong(destinationIncarnation);
@@ -3384,6 +3585,15 @@ public final class MemberEngine
             case REPLICATE_ACK -> onReplicateAck(sender);
             case SIZE_REQUEST -> onSizeRequest(sender);
             case CACHE_ADMIN -> onCacheAdmin(sender);
+            case TxManager.TX_LOCK -> tx.onLock(sender);
+            case TxManager.TX_PREPARE -> tx.onPrepare(sender);
+            case TxManager.TX_COMMIT -> tx.onCommit(sender);
+            case TxManager.TX_ROLLBACK -> tx.onRollback(sender);
+            case TxManager.TX_ANSWER -> tx.onAnswer(sender);
+            case TxManager.TX_BACKUP -> tx.onBackup(sender);
+            case TxManager.TX_BACKUP_ACK -> tx.onBackupAck(sender);
+            case TxManager.TX_STATUS -> tx.onStatus(sender);
+            case TxManager.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
             case CACHE_ADMIN_RESPONSE -> onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);
@@ -3399,7 +3609,7 @@ public final class MemberEngine
         return new ArrayList<>(copies.values());
     }
 
-    private LocalPartition localCopy(final int cacheId, final int partition)
+    LocalPartition localCopy(final int cacheId, final int partition)
     {
         final LocalPartition[] local = copies.get(cacheId);
         return local == null || partition < 0 || partition >= local.length ? null : local[partition];
@@ -3525,7 +3735,7 @@ public final class MemberEngine
     }
 
     private record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
-        long version)
+        long version, Runnable onDurable)
     {
     }
 

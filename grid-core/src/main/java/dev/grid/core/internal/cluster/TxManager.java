@@ -1,0 +1,2139 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.TransactionAbortedException;
+import dev.grid.core.TransactionCommitStatusUnknownException;
+import org.agrona.collections.LongHashSet;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Transactions of one member, run on its engine's thread as part of {@link MemberEngine}: the coordinator side
+ * (transactions this member's users began) and the participant side (this member as the primary or a backup of a
+ * partition a transaction touches).
+ * <p>
+ * <b>Protocol.</b> The coordinator locks keys on their partitions' primaries (pessimistic: as the user touches them;
+ * optimistic and predicate transactions: at commit), with wait-die deadlock prevention by age: a transaction asking
+ * for a key held by a younger one waits, one asking for a key held by an older one dies ({@link
+ * ErrorCode#TX_DEADLOCK_PREVENTION}), so no cycle of waits can form. At commit, a transaction that writes one
+ * partition commits in one phase; otherwise each written partition's primary checks it is still primary at the
+ * transaction's map version, reserves counters for the writes (HWM) and ships writes and counters to its backups
+ * (prepare). Once every primary answered prepared, the coordinator decides commit: each primary writes the WAL,
+ * applies, and ships the writes with their counters to its backups, which assign them in the same order; the answer
+ * comes once every copy is durable. A rollback after reservation closes the reserved range on every backup first and
+ * on the primary last, so no number stays a hole and recovery never commits on a backup what the primary rolled back.
+ * <p>
+ * <b>Failures.</b> Every request is resent until answered and handled idempotently per transaction and partition.
+ * A map change aborts transactions not yet prepared everywhere ({@link ErrorCode#TX_TOPOLOGY_CHANGED}): primaries
+ * drop their locks. Prepared parts survive it: the new primary (a backup holding the prepare) locks the keys again and
+ * reserves fresh counters at commit, because the exchange closed the old reservation as a hole. If the coordinator
+ * leaves, each prepared part's primary asks the other participants: any committed or all prepared commits, any that
+ * never prepared (which then refuses to, for good) rolls back.
+ * <p>
+ * <b>Threading:</b> the engine's thread only.
+ */
+final class TxManager
+{
+    static final int TX_LOCK = 40;
+    static final int TX_PREPARE = 41;
+    static final int TX_COMMIT = 42;
+    static final int TX_ROLLBACK = 43;
+    static final int TX_ANSWER = 44;
+    static final int TX_BACKUP = 45;
+    static final int TX_BACKUP_ACK = 46;
+    static final int TX_STATUS = 47;
+    static final int TX_STATUS_ANSWER = 48;
+
+    private static final int ANSWER_LOCKED = 1;
+    private static final int ANSWER_PREPARED = 2;
+    private static final int ANSWER_COMMITTED = 3;
+    private static final int ANSWER_ROLLED_BACK = 4;
+
+    private static final int STATUS_OK = 0;
+    private static final int STATUS_REMAP = 1;
+    private static final int STATUS_ERROR = 2;
+
+    private static final int BACKUP_PREPARE = 1;
+    private static final int BACKUP_COMMIT = 2;
+    private static final int BACKUP_ROLLBACK = 3;
+
+    private static final int PART_PREPARED = 1;
+    private static final int PART_COMMITTED = 2;
+    private static final int PART_ROLLED_BACK = 3;
+
+    /** How many finished transaction parts each member remembers, to answer late or repeated messages. */
+    static final int FINISHED_REMEMBERED = 1 << 16;
+
+    private static final byte[][] NO_VALUES = new byte[0][];
+
+    private final MemberEngine engine;
+
+    // Coordinator side.
+    private final LinkedHashMap<Long, NearTx> nearTxs = new LinkedHashMap<>();
+    private long nextRequestId = 1;
+
+    // Participant side.
+    private final HashMap<PartKey, Part> parts = new HashMap<>();
+    private final HashMap<PartKey, Prepared> prepared = new HashMap<>();
+    private final HashMap<PartKey, Boolean> applying = new HashMap<>();
+    private final HashMap<LockKey, KeyLock> locks = new HashMap<>();
+    private final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
+    {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<PartKey, Boolean> eldest)
+        {
+            return size() > FINISHED_REMEMBERED;
+        }
+    };
+
+    TxManager(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /**
+     * @return true if no transaction is in flight here, as coordinator or participant.
+     */
+    boolean isIdle()
+    {
+        return nearTxs.isEmpty() && parts.isEmpty() && prepared.isEmpty() && applying.isEmpty();
+    }
+
+    String describe()
+    {
+        return "txs=" + nearTxs.size() + " txParts=" + parts.size() + " txPrepared=" + prepared.size() +
+            " locks=" + locks.size();
+    }
+
+    /**
+     * Remember a transaction's write replayed from the WAL as committed, so a late commit or status question is
+     * answered rather than applied again.
+     */
+    void replayCommitted(final long coordinator, final long seq, final int cacheId, final int partition)
+    {
+        finished.put(new PartKey(coordinator, seq, cacheId, partition), Boolean.TRUE);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Coordinator side: the user's API.
+    // ------------------------------------------------------------------------------------------------------------
+
+    long begin(final long timeoutNs, final long priority)
+    {
+        final long seq = engine.nextSequence++;
+        final NearTx tx = new NearTx(seq, priority == 0 ? engine.nowNs : priority, engine.nowNs,
+            engine.nowNs + Math.max(0, timeoutNs));
+        nearTxs.put(seq, tx);
+        return seq;
+    }
+
+    long priority(final long seq)
+    {
+        final NearTx tx = nearTxs.get(seq);
+        return tx == null ? 0 : tx.priority;
+    }
+
+    void enlist(final long seq, final int cacheId, final byte[][] keys, final boolean lock, final TxCallback callback)
+    {
+        final NearTx tx = nearTxs.get(seq);
+        if (tx == null || tx.state != TxState.ACTIVE)
+        {
+            callback.onFailure(notActive(tx));
+            return;
+        }
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        if (cache == null)
+        {
+            final GridException error = new CacheDestroyedException("cache id " + cacheId +
+                " was destroyed; the transaction is rolled back");
+            abort(tx, error);
+            callback.onFailure(error);
+            return;
+        }
+        final Enlist enlist = new Enlist(keys.length, callback);
+        final LinkedHashMap<Integer, List<Integer>> byPartition = new LinkedHashMap<>();
+        for (int i = 0; i < keys.length; i++)
+        {
+            byPartition.computeIfAbsent(KeyPartitioner.partition(keys[i], cache.partitions()),
+                p -> new ArrayList<>()).add(i);
+        }
+        enlist.remaining = byPartition.size();
+        if (keys.length == 0)
+        {
+            callback.onSuccess(NO_VALUES);
+            return;
+        }
+        for (final Map.Entry<Integer, List<Integer>> entry : byPartition.entrySet())
+        {
+            final NearPart part = tx.part(cacheId, entry.getKey());
+            final int[] index = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
+            final byte[][] partKeys = new byte[index.length][];
+            for (int i = 0; i < index.length; i++)
+            {
+                partKeys[i] = keys[index[i]];
+            }
+            part.lockQueue.add(new LockRequest(nextRequestId++, partKeys, lock, enlist, index));
+            if (part.lockQueue.size() == 1)
+            {
+                sendLock(tx, part);
+            }
+            if (tx.state != TxState.ACTIVE)
+            {
+                return;
+            }
+        }
+    }
+
+    void commit(final long seq, final int[] cacheIds, final byte[][] keys, final byte[][] values,
+        final TxCallback callback)
+    {
+        final NearTx tx = nearTxs.get(seq);
+        if (tx == null || tx.state != TxState.ACTIVE)
+        {
+            callback.onFailure(notActive(tx));
+            return;
+        }
+        if (tx.hasPendingLocks())
+        {
+            callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
+                "commit while a read or lock of the transaction is still in flight"));
+            return;
+        }
+        for (int i = 0; i < keys.length; i++)
+        {
+            final CacheDescriptor cache = engine.topology.cache(cacheIds[i]);
+            if (cache == null)
+            {
+                final GridException error = new CacheDestroyedException("cache id " + cacheIds[i] +
+                    " was destroyed; the transaction is rolled back");
+                abort(tx, error);
+                callback.onFailure(error);
+                return;
+            }
+            final NearPart part = tx.parts.get(packCopy(cacheIds[i], KeyPartitioner.partition(keys[i],
+                cache.partitions())));
+            if (part == null || !part.lockedKeys.contains(new LockKey(cacheIds[i], keys[i])))
+            {
+                callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
+                    "a transaction may only write keys it locked first (cache '" + cache.name() + "')"));
+                return;
+            }
+            part.writeKeys.add(keys[i]);
+            part.writeValues.add(values[i]);
+        }
+        tx.commitCallback = callback;
+        tx.prepareStartNs = engine.nowNs;
+        final List<NearPart> written = new ArrayList<>();
+        for (final NearPart part : tx.parts.values())
+        {
+            if (!part.writeKeys.isEmpty())
+            {
+                written.add(part);
+            }
+        }
+        if (written.isEmpty())
+        {
+            // Read-only: nothing to commit; the locks are released in the background.
+            tx.state = TxState.COMMITTING;
+            releaseLockOnlyParts(tx);
+            completeUser(tx, null);
+            maybeDone(tx);
+            return;
+        }
+        if (written.size() == 1)
+        {
+            tx.onePhase = true;
+            tx.state = TxState.COMMITTING;
+            tx.commitStartNs = engine.nowNs;
+            releaseLockOnlyParts(tx);
+            final NearPart part = written.get(0);
+            part.request = TX_PREPARE;
+            part.answered = false;
+            sendPrepare(tx, part);
+            return;
+        }
+        tx.state = TxState.PREPARING;
+        tx.participants = new long[written.size()];
+        for (int i = 0; i < written.size(); i++)
+        {
+            tx.participants[i] = packCopy(written.get(i).cacheId, written.get(i).partition);
+        }
+        for (final NearPart part : written)
+        {
+            part.request = TX_PREPARE;
+            part.answered = false;
+        }
+        for (final NearPart part : written)
+        {
+            sendPrepare(tx, part);
+            if (tx.state != TxState.PREPARING)
+            {
+                return;
+            }
+        }
+    }
+
+    void rollback(final long seq, final TxCallback callback)
+    {
+        final NearTx tx = nearTxs.get(seq);
+        if (tx == null || tx.state == TxState.ROLLING_BACK || tx.state == TxState.DONE)
+        {
+            callback.onSuccess(NO_VALUES);
+            return;
+        }
+        if (tx.state == TxState.COMMITTING)
+        {
+            callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
+                "the transaction is already committing"));
+            return;
+        }
+        abort(tx, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, "the transaction was rolled back"));
+        callback.onSuccess(NO_VALUES);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Coordinator side: messages.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void sendLock(final NearTx tx, final NearPart part)
+    {
+        final LockRequest request = part.lockQueue.peek();
+        if (request == null || engine.isExchanging())
+        {
+            return;
+        }
+        final PartitionMap map = engine.installedMap;
+        if (request.lock)
+        {
+            if (tx.version < 0 || !tx.lockedAny)
+            {
+                tx.version = map.version();
+            }
+            else if (tx.version != map.version())
+            {
+                abort(tx, topologyChanged(tx));
+                return;
+            }
+        }
+        final MemberRecord primary = map.primary(part.cacheId, part.partition);
+        part.lastSentNs = engine.nowNs;
+        if (primary == null)
+        {
+            return;
+        }
+        part.primary = primary.incarnation();
+        if (request.lock)
+        {
+            part.touched = true;
+        }
+        engine.header(TX_LOCK, primary.incarnation());
+        engine.writer.writeLong(tx.seq).writeLong(tx.priority).writeLong(request.lock ? tx.version : map.version())
+            .writeInt(part.cacheId).writeInt(part.partition).writeLong(request.requestId).writeBoolean(request.lock)
+            .writeLong(Math.max(0, tx.deadlineNs - engine.nowNs)).writeInt(request.keys.length);
+        for (final byte[] key : request.keys)
+        {
+            engine.writer.writeBytes(key);
+        }
+        engine.sendTx(primary.incarnation());
+    }
+
+    private void sendPrepare(final NearTx tx, final NearPart part)
+    {
+        if (engine.isExchanging())
+        {
+            return;
+        }
+        final PartitionMap map = engine.installedMap;
+        if (map.version() != tx.version && !tx.onePhase)
+        {
+            abort(tx, topologyChanged(tx));
+            return;
+        }
+        final MemberRecord primary = map.primary(part.cacheId, part.partition);
+        part.lastSentNs = engine.nowNs;
+        if (primary == null)
+        {
+            return;
+        }
+        part.primary = primary.incarnation();
+        part.touched = true;
+        engine.header(TX_PREPARE, primary.incarnation());
+        engine.writer.writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
+            .writeBoolean(tx.onePhase);
+        final long[] participants = tx.participants == null ? new long[0] : tx.participants;
+        engine.writer.writeInt(participants.length);
+        for (final long participant : participants)
+        {
+            engine.writer.writeLong(participant);
+        }
+        writeWrites(part);
+        engine.sendTx(primary.incarnation());
+    }
+
+    private void sendFinish(final NearTx tx, final NearPart part)
+    {
+        if (engine.isExchanging())
+        {
+            return;
+        }
+        final MemberRecord primary = engine.installedMap.primary(part.cacheId, part.partition);
+        part.lastSentNs = engine.nowNs;
+        if (primary == null)
+        {
+            // Every copy of the partition is gone: nothing is left there to commit or release.
+            part.answered = true;
+            maybeDone(tx);
+            return;
+        }
+        part.primary = primary.incarnation();
+        engine.header(part.request, primary.incarnation());
+        engine.writer.writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
+        if (part.request == TX_COMMIT)
+        {
+            writeWrites(part);
+        }
+        engine.sendTx(primary.incarnation());
+    }
+
+    private void writeWrites(final NearPart part)
+    {
+        engine.writer.writeInt(part.writeKeys.size());
+        for (int i = 0; i < part.writeKeys.size(); i++)
+        {
+            engine.writer.writeBytes(part.writeKeys.get(i)).writeBytes(part.writeValues.get(i));
+        }
+    }
+
+    void onAnswer(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final int kind = reader.readByte("kind");
+        final long seq = reader.readLong("tx");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long requestId = reader.readLong("requestId");
+        final int status = reader.readByte("status");
+        GridException error = null;
+        if (status == STATUS_ERROR)
+        {
+            error = GridException.of(errorCode(reader.readInt("errorCode")), reader.readString("message"));
+        }
+        else if (status != STATUS_OK && status != STATUS_REMAP)
+        {
+            throw new MalformedMessageException("unknown transaction answer status " + status);
+        }
+        final int count = reader.readInt("values", 0, 1 << 20);
+        final byte[][] values = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = reader.readBytes("value");
+        }
+        final NearTx tx = nearTxs.get(seq);
+        if (tx == null)
+        {
+            return;
+        }
+        final NearPart part = tx.parts.get(packCopy(cacheId, partition));
+        if (part == null || part.primary != sender)
+        {
+            return;
+        }
+        switch (kind)
+        {
+            case ANSWER_LOCKED -> onLocked(tx, part, requestId, status, error, values);
+            case ANSWER_PREPARED -> onPrepared(tx, part, status, error);
+            case ANSWER_COMMITTED -> onCommitted(tx, part, status, error);
+            case ANSWER_ROLLED_BACK -> onRolledBack(tx, part);
+            default -> throw new MalformedMessageException("unknown transaction answer kind " + kind);
+        }
+    }
+
+    private void onLocked(final NearTx tx, final NearPart part, final long requestId, final int status,
+        final GridException error, final byte[][] values)
+    {
+        final LockRequest request = part.lockQueue.peek();
+        if (tx.state != TxState.ACTIVE || request == null || request.requestId != requestId)
+        {
+            return;
+        }
+        if (status == STATUS_REMAP)
+        {
+            if (request.lock && tx.lockedAny)
+            {
+                abort(tx, topologyChanged(tx));
+            }
+            else
+            {
+                // Not bound to a map yet: ask again once this member has the primary's map.
+                part.lastSentNs = engine.nowNs - engine.retryIntervalNs + Math.max(1, engine.retryIntervalNs / 8);
+            }
+            return;
+        }
+        if (error != null)
+        {
+            abort(tx, error);
+            return;
+        }
+        if (values.length != request.keys.length)
+        {
+            throw new MalformedMessageException("lock answer with " + values.length + " values for " +
+                request.keys.length + " keys");
+        }
+        part.lockQueue.poll();
+        if (request.lock)
+        {
+            tx.lockedAny = true;
+            for (final byte[] key : request.keys)
+            {
+                part.lockedKeys.add(new LockKey(part.cacheId, key));
+            }
+        }
+        final Enlist enlist = request.enlist;
+        for (int i = 0; i < values.length; i++)
+        {
+            enlist.values[request.index[i]] = values[i];
+        }
+        if (--enlist.remaining == 0 && !enlist.done)
+        {
+            enlist.done = true;
+            enlist.callback.onSuccess(enlist.values);
+        }
+        if (tx.state == TxState.ACTIVE && !part.lockQueue.isEmpty())
+        {
+            sendLock(tx, part);
+        }
+    }
+
+    private void onPrepared(final NearTx tx, final NearPart part, final int status, final GridException error)
+    {
+        if (tx.state != TxState.PREPARING || part.request != TX_PREPARE || part.answered)
+        {
+            return;
+        }
+        if (status != STATUS_OK)
+        {
+            abort(tx, error != null ? error : topologyChanged(tx));
+            return;
+        }
+        part.answered = true;
+        for (final NearPart other : tx.parts.values())
+        {
+            if (other.request == TX_PREPARE && !other.answered)
+            {
+                return;
+            }
+        }
+        // Every written partition prepared: the decision to commit, never revoked from here on.
+        tx.state = TxState.COMMITTING;
+        tx.commitStartNs = engine.nowNs;
+        engine.listener.onTransactionPrepared(engine.nowNs - tx.prepareStartNs);
+        for (final NearPart other : tx.parts.values())
+        {
+            if (other.request == TX_PREPARE)
+            {
+                other.request = TX_COMMIT;
+                other.answered = false;
+            }
+        }
+        releaseLockOnlyParts(tx);
+        for (final NearPart other : new ArrayList<>(tx.parts.values()))
+        {
+            if (other.request == TX_COMMIT)
+            {
+                sendFinish(tx, other);
+            }
+        }
+    }
+
+    private void onCommitted(final NearTx tx, final NearPart part, final int status, final GridException error)
+    {
+        if (tx.state != TxState.COMMITTING || part.answered ||
+            (part.request != TX_COMMIT && !(tx.onePhase && part.request == TX_PREPARE)))
+        {
+            return;
+        }
+        if (status == STATUS_REMAP)
+        {
+            if (tx.onePhase)
+            {
+                // The primary changed before the one-phase commit reached it: nothing was applied.
+                tx.state = TxState.ACTIVE;
+                abort(tx, topologyChanged(tx));
+            }
+            else
+            {
+                part.lastSentNs = engine.nowNs - engine.retryIntervalNs + Math.max(1, engine.retryIntervalNs / 8);
+            }
+            return;
+        }
+        if (error != null)
+        {
+            if (tx.onePhase)
+            {
+                tx.state = TxState.ACTIVE;
+                abort(tx, error);
+                return;
+            }
+            engine.listener.onEvent("transaction " + tx.seq + " partition " + part.partition + " refused commit: " +
+                error.getMessage());
+        }
+        part.answered = true;
+        maybeDone(tx);
+    }
+
+    private void onRolledBack(final NearTx tx, final NearPart part)
+    {
+        if (part.request != TX_ROLLBACK || part.answered)
+        {
+            return;
+        }
+        part.answered = true;
+        maybeDone(tx);
+    }
+
+    private void releaseLockOnlyParts(final NearTx tx)
+    {
+        for (final NearPart part : new ArrayList<>(tx.parts.values()))
+        {
+            if (part.writeKeys.isEmpty() && part.touched)
+            {
+                part.request = TX_ROLLBACK;
+                part.answered = false;
+                sendFinish(tx, part);
+            }
+        }
+    }
+
+    private void maybeDone(final NearTx tx)
+    {
+        if (tx.state != TxState.COMMITTING && tx.state != TxState.ROLLING_BACK)
+        {
+            return;
+        }
+        for (final NearPart part : tx.parts.values())
+        {
+            if (part.request != 0 && !part.answered)
+            {
+                return;
+            }
+        }
+        final TxState was = tx.state;
+        tx.state = TxState.DONE;
+        nearTxs.remove(tx.seq);
+        if (was == TxState.COMMITTING)
+        {
+            completeUser(tx, null);
+        }
+    }
+
+    private void completeUser(final NearTx tx, final GridException error)
+    {
+        if (tx.userAnswered || tx.commitCallback == null)
+        {
+            return;
+        }
+        tx.userAnswered = true;
+        final long totalNs = engine.nowNs - tx.startedNs;
+        engine.listener.onTransactionFinished(error == null ? 0 : error.errorCode().code(),
+            tx.commitStartNs == 0 || error != null ? -1 : engine.nowNs - tx.commitStartNs, totalNs);
+        if (error == null)
+        {
+            tx.commitCallback.onSuccess(NO_VALUES);
+        }
+        else
+        {
+            tx.commitCallback.onFailure(error);
+        }
+    }
+
+    /**
+     * Roll back a transaction not yet decided: fail what its user waits for with {@code error} and release whatever
+     * its participants hold.
+     */
+    private void abort(final NearTx tx, final GridException error)
+    {
+        if (tx.state != TxState.ACTIVE && tx.state != TxState.PREPARING)
+        {
+            return;
+        }
+        tx.state = TxState.ROLLING_BACK;
+        tx.abortCause = error;
+        for (final NearPart part : tx.parts.values())
+        {
+            for (final LockRequest request : part.lockQueue)
+            {
+                if (!request.enlist.done)
+                {
+                    request.enlist.done = true;
+                    request.enlist.callback.onFailure(error);
+                }
+            }
+            part.lockQueue.clear();
+        }
+        if (tx.commitCallback != null)
+        {
+            completeUser(tx, error);
+        }
+        else
+        {
+            engine.listener.onTransactionFinished(error.errorCode().code(), -1, engine.nowNs - tx.startedNs);
+        }
+        for (final NearPart part : new ArrayList<>(tx.parts.values()))
+        {
+            if (part.touched)
+            {
+                part.request = TX_ROLLBACK;
+                part.answered = false;
+                sendFinish(tx, part);
+            }
+            else
+            {
+                part.request = 0;
+            }
+        }
+        maybeDone(tx);
+    }
+
+    private GridException notActive(final NearTx tx)
+    {
+        if (tx != null && tx.abortCause != null)
+        {
+            return tx.abortCause;
+        }
+        return new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+            "the transaction is no longer active (finished, rolled back or unknown)");
+    }
+
+    private GridException topologyChanged(final NearTx tx)
+    {
+        return new TransactionAbortedException(ErrorCode.TX_TOPOLOGY_CHANGED, "the partition map changed from " +
+            "version " + tx.version + " before the transaction was prepared; nothing was applied");
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Participant side: primary.
+    // ------------------------------------------------------------------------------------------------------------
+
+    void onLock(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final long priority = reader.readLong("priority");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long requestId = reader.readLong("requestId");
+        final boolean lock = reader.readBoolean("lock");
+        final long timeoutNs = reader.readLong("timeoutNs");
+        final int count = reader.readInt("keys", 1, 1 << 20);
+        final byte[][] keys = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            keys[i] = reader.readBytes("key");
+            if (keys[i] == null)
+            {
+                throw new MalformedMessageException("transaction lock without a key");
+            }
+        }
+        final PartKey key = new PartKey(sender, seq, cacheId, partition);
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        if (cache == null || partition >= cache.partitions())
+        {
+            answerError(key, ANSWER_LOCKED, requestId, cache == null ? new CacheDestroyedException("cache id " +
+                cacheId + " was destroyed") : new GridException(ErrorCode.CONFIGURATION_INVALID,
+                "partition " + partition + " out of range"));
+            return;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version())
+        {
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (!isPrimary(cacheId, partition) || lp == null || (lock && version < engine.installedMap.version()))
+        {
+            answer(key, ANSWER_LOCKED, requestId, STATUS_REMAP, null, null);
+            return;
+        }
+        if (!lock)
+        {
+            answer(key, ANSWER_LOCKED, requestId, STATUS_OK, null, read(lp, keys));
+            return;
+        }
+        if (finished.containsKey(key))
+        {
+            answerError(key, ANSWER_LOCKED, requestId, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "the transaction already finished on partition " + partition));
+            return;
+        }
+        Part part = parts.get(key);
+        if (part == null)
+        {
+            part = new Part(key, priority, version);
+            parts.put(key, part);
+        }
+        if (part.state != TxParticipantState.LOCKING || (part.wait != null && part.wait.requestId == requestId))
+        {
+            return;
+        }
+        final LockWait wait = new LockWait(requestId, keys, engine.nowNs + Math.max(0, timeoutNs), engine.nowNs);
+        part.wait = wait;
+        int waiting = 0;
+        for (final byte[] k : keys)
+        {
+            final LockKey lockKey = new LockKey(cacheId, k);
+            final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
+            if (keyLock.holder == null)
+            {
+                keyLock.holder = part;
+                part.held.add(lockKey);
+            }
+            else if (keyLock.holder != part)
+            {
+                if (older(part, keyLock.holder))
+                {
+                    keyLock.waiters.add(part);
+                    wait.waitingOn.add(lockKey);
+                    waiting++;
+                }
+                else
+                {
+                    die(part, keyLock.holder);
+                    return;
+                }
+            }
+        }
+        wait.waiting = waiting;
+        if (waiting == 0)
+        {
+            lockGranted(part);
+        }
+    }
+
+    private static byte[][] read(final LocalPartition lp, final byte[][] keys)
+    {
+        final byte[][] values = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++)
+        {
+            values[i] = lp.store.get(keys[i]);
+        }
+        return values;
+    }
+
+    private void lockGranted(final Part part)
+    {
+        final LockWait wait = part.wait;
+        part.wait = null;
+        if (wait.startedNs != engine.nowNs)
+        {
+            engine.listener.onLockWait(engine.nowNs - wait.startedNs);
+        }
+        final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+        answer(part.key, ANSWER_LOCKED, wait.requestId, STATUS_OK, null, lp == null ? new byte[wait.keys.length][] :
+            read(lp, wait.keys));
+    }
+
+    /** Wait-die: a younger transaction asking for an older one's key is aborted, releasing what it holds. */
+    private void die(final Part part, final Part holder)
+    {
+        final long requestId = part.wait == null ? 0 : part.wait.requestId;
+        drop(part);
+        answerError(part.key, ANSWER_LOCKED, requestId, new TransactionAbortedException(
+            ErrorCode.TX_DEADLOCK_PREVENTION, "a key of cache id " + part.key.cacheId + " partition " +
+            part.key.partition + " is held by an older transaction; wait-die aborts the younger"));
+    }
+
+    /** Forget a part that holds no reservation: release its locks and stop its waits. */
+    private void drop(final Part part)
+    {
+        parts.remove(part.key);
+        releaseLocks(part);
+    }
+
+    private void releaseLocks(final Part part)
+    {
+        if (part.wait != null)
+        {
+            for (final LockKey lockKey : part.wait.waitingOn)
+            {
+                final KeyLock keyLock = locks.get(lockKey);
+                if (keyLock != null)
+                {
+                    keyLock.waiters.remove(part);
+                    forgetIfFree(lockKey, keyLock);
+                }
+            }
+            part.wait = null;
+        }
+        final List<LockKey> held = new ArrayList<>(part.held);
+        part.held.clear();
+        for (final LockKey lockKey : held)
+        {
+            final KeyLock keyLock = locks.get(lockKey);
+            if (keyLock != null && keyLock.holder == part)
+            {
+                keyLock.holder = null;
+                grantNext(lockKey, keyLock);
+            }
+        }
+    }
+
+    private void grantNext(final LockKey lockKey, final KeyLock keyLock)
+    {
+        keyLock.waiters.removeIf(waiter -> parts.get(waiter.key) != waiter);
+        while (keyLock.holder == null && !keyLock.waiters.isEmpty())
+        {
+            Part oldest = keyLock.waiters.get(0);
+            for (final Part waiter : keyLock.waiters)
+            {
+                if (older(waiter, oldest))
+                {
+                    oldest = waiter;
+                }
+            }
+            keyLock.waiters.remove(oldest);
+            keyLock.holder = oldest;
+            oldest.held.add(lockKey);
+            oldest.wait.waitingOn.remove(lockKey);
+            // Waiters younger than the new holder would now wait for an older transaction: wait-die aborts them.
+            for (final Part waiter : new ArrayList<>(keyLock.waiters))
+            {
+                if (!older(waiter, oldest) && parts.get(waiter.key) == waiter)
+                {
+                    die(waiter, oldest);
+                }
+            }
+            // Aborting those may have aborted the new holder too (through a key it waits for elsewhere).
+            if (parts.get(oldest.key) == oldest && oldest.wait != null && --oldest.wait.waiting == 0)
+            {
+                lockGranted(oldest);
+            }
+        }
+        forgetIfFree(lockKey, keyLock);
+    }
+
+    private void forgetIfFree(final LockKey lockKey, final KeyLock keyLock)
+    {
+        if (keyLock.holder != null)
+        {
+            return;
+        }
+        if (keyLock.waiters.isEmpty())
+        {
+            locks.remove(lockKey);
+        }
+        if (!keyLock.blocked.isEmpty())
+        {
+            final List<Runnable> blocked = new ArrayList<>(keyLock.blocked);
+            keyLock.blocked.clear();
+            blocked.forEach(Runnable::run);
+        }
+    }
+
+    /**
+     * @return true if a transaction holds the key: a single-key write of it must wait ({@link #block}).
+     */
+    boolean isLocked(final int cacheId, final byte[] key)
+    {
+        if (locks.isEmpty())
+        {
+            return false;
+        }
+        final KeyLock keyLock = locks.get(new LockKey(cacheId, key));
+        return keyLock != null && keyLock.holder != null;
+    }
+
+    /**
+     * Run {@code retry} when the key's lock is released (a single-key write waiting for a transaction).
+     */
+    void block(final int cacheId, final byte[] key, final Runnable retry)
+    {
+        locks.get(new LockKey(cacheId, key)).blocked.add(retry);
+    }
+
+    private static boolean older(final Part a, final Part b)
+    {
+        if (a.priority != b.priority)
+        {
+            return a.priority < b.priority;
+        }
+        if (a.key.coordinator != b.key.coordinator)
+        {
+            return a.key.coordinator < b.key.coordinator;
+        }
+        // Equal age on one coordinator: a retry and its aborted predecessor, still releasing. The retry counts as
+        // older, so it waits for the release instead of dying against its own past.
+        return a.key.seq > b.key.seq;
+    }
+
+    void onPrepare(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final boolean onePhase = reader.readBoolean("onePhase");
+        final long[] participants = readParticipants(reader);
+        final byte[][][] writes = readWrites(reader);
+        final PartKey key = new PartKey(sender, seq, cacheId, partition);
+        final int answerKind = onePhase ? ANSWER_COMMITTED : ANSWER_PREPARED;
+        final Boolean done = finished.get(key);
+        if (done != null)
+        {
+            if (done)
+            {
+                answer(key, answerKind, 0, STATUS_OK, null, null);
+            }
+            else
+            {
+                answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "the transaction was already rolled back on partition " + partition));
+            }
+            return;
+        }
+        if (engine.topology.cache(cacheId) == null)
+        {
+            answerError(key, answerKind, 0, new CacheDestroyedException("cache id " + cacheId + " was destroyed"));
+            return;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version())
+        {
+            return;
+        }
+        final Part part = parts.get(key);
+        if (!isPrimary(cacheId, partition) || (version < engine.installedMap.version() &&
+            (part == null || part.state != TxParticipantState.PREPARED)))
+        {
+            answer(key, answerKind, 0, STATUS_REMAP, null, null);
+            return;
+        }
+        if (part == null)
+        {
+            answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_TOPOLOGY_CHANGED,
+                "the transaction's locks on partition " + partition + " are gone (map change or deadlock " +
+                "prevention); nothing was applied"));
+            return;
+        }
+        switch (part.state)
+        {
+            case PREPARED ->
+            {
+                answer(key, answerKind, 0, STATUS_OK, null, null);
+                return;
+            }
+            case PREPARING, COMMITTING, ROLLING_BACK ->
+            {
+                return;
+            }
+            default ->
+            {
+            }
+        }
+        for (final byte[] k : writes[0])
+        {
+            if (!part.held.contains(new LockKey(cacheId, k)))
+            {
+                answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "prepare of a key the transaction did not lock on partition " + partition));
+                return;
+            }
+        }
+        part.writeKeys = writes[0];
+        part.writeValues = writes[1];
+        part.participants = participants;
+        part.onePhase = onePhase;
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        part.count = part.writeKeys.length;
+        if (part.count > 0)
+        {
+            part.start = lp.counter.reserve(part.count);
+        }
+        if (onePhase)
+        {
+            startCommit(part);
+            return;
+        }
+        part.state = TxParticipantState.PREPARING;
+        sendBackups(part, BACKUP_PREPARE, true);
+        if (part.pendingBackups.isEmpty())
+        {
+            preparedHere(part);
+        }
+    }
+
+    private void preparedHere(final Part part)
+    {
+        part.state = TxParticipantState.PREPARED;
+        answer(part.key, ANSWER_PREPARED, 0, STATUS_OK, null, null);
+    }
+
+    void onCommit(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final byte[][][] writes = readWrites(reader);
+        final PartKey key = new PartKey(sender, seq, cacheId, partition);
+        final Boolean done = finished.get(key);
+        if (done != null)
+        {
+            if (done)
+            {
+                answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null);
+            }
+            else
+            {
+                engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+                    " reached partition " + partition + " where it was rolled back");
+                answerError(key, ANSWER_COMMITTED, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "the transaction was rolled back on partition " + partition));
+            }
+            return;
+        }
+        if (engine.topology.cache(cacheId) == null)
+        {
+            answerError(key, ANSWER_COMMITTED, 0, new CacheDestroyedException("cache id " + cacheId +
+                " was destroyed"));
+            return;
+        }
+        if (engine.isExchanging())
+        {
+            return;
+        }
+        if (!isPrimary(cacheId, partition))
+        {
+            answer(key, ANSWER_COMMITTED, 0, STATUS_REMAP, null, null);
+            return;
+        }
+        Part part = parts.get(key);
+        if (part == null)
+        {
+            // Decided to commit, but no prepare survived here (every copy that held it is gone): apply what the
+            // coordinator sends, as the only record of the decision.
+            part = new Part(key, 0, engine.installedMap.version());
+            parts.put(key, part);
+            part.state = TxParticipantState.PREPARED;
+        }
+        if (part.state == TxParticipantState.COMMITTING)
+        {
+            return;
+        }
+        if (part.state == TxParticipantState.ROLLING_BACK)
+        {
+            engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+                " reached partition " + partition + " while it rolls back");
+            return;
+        }
+        if (part.writeKeys == null)
+        {
+            part.writeKeys = writes[0];
+            part.writeValues = writes[1];
+            part.count = part.writeKeys.length;
+        }
+        startCommit(part);
+    }
+
+    private void startCommit(final Part part)
+    {
+        final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+        if (part.count > 0 && part.start < 0)
+        {
+            part.start = lp.counter.reserve(part.count);
+        }
+        part.state = TxParticipantState.COMMITTING;
+        part.durable = part.count == 0;
+        engine.inFlightUpdates++;
+        for (int i = 0; i < part.count; i++)
+        {
+            final long counter = part.start + 1 + i;
+            final long position = engine.appendTxData(lp, counter, part.key.coordinator, part.key.seq,
+                part.writeKeys[i], part.writeValues[i]);
+            lp.store.apply(part.writeKeys[i], part.writeValues[i], counter);
+            engine.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
+            {
+                part.durable = true;
+                tryFinishCommit(part);
+            });
+        }
+        sendBackups(part, BACKUP_COMMIT, true);
+        tryFinishCommit(part);
+    }
+
+    private void tryFinishCommit(final Part part)
+    {
+        if (part.state != TxParticipantState.COMMITTING || !part.durable || !part.pendingBackups.isEmpty() ||
+            parts.get(part.key) != part)
+        {
+            return;
+        }
+        engine.inFlightUpdates--;
+        finished.put(part.key, Boolean.TRUE);
+        drop(part);
+        answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null);
+    }
+
+    void onRollback(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final PartKey key = new PartKey(sender, seq, cacheId, partition);
+        final Boolean done = finished.get(key);
+        if (done != null)
+        {
+            answer(key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null, null);
+            return;
+        }
+        if (engine.isExchanging())
+        {
+            return;
+        }
+        Part part = parts.get(key);
+        if (part == null)
+        {
+            if (engine.topology.cache(cacheId) == null)
+            {
+                finished.put(key, Boolean.FALSE);
+                answer(key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null, null);
+                return;
+            }
+            if (!isPrimary(cacheId, partition))
+            {
+                answer(key, ANSWER_ROLLED_BACK, 0, STATUS_REMAP, null, null);
+                return;
+            }
+            // Nothing here, but a backup may hold a prepare from a primary that failed: it must drop it too.
+            part = new Part(key, 0, engine.installedMap.version());
+            part.backupsMayHold = true;
+            parts.put(key, part);
+        }
+        if (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK)
+        {
+            return;
+        }
+        startRollback(part);
+    }
+
+    private void startRollback(final Part part)
+    {
+        part.state = TxParticipantState.ROLLING_BACK;
+        // Nothing of it was applied: its keys are free now; only its reserved counters remain to close.
+        releaseLocks(part);
+        engine.inFlightUpdates++;
+        // Backups first: if this copy closed its range before them, a recovery could still commit on a backup what
+        // this primary's WAL says was rolled back.
+        if (part.backupsMayHold || part.start >= 0)
+        {
+            sendBackups(part, BACKUP_ROLLBACK, true);
+        }
+        tryFinishRollback(part);
+    }
+
+    private void tryFinishRollback(final Part part)
+    {
+        if (part.state != TxParticipantState.ROLLING_BACK || !part.pendingBackups.isEmpty() ||
+            parts.get(part.key) != part)
+        {
+            return;
+        }
+        engine.inFlightUpdates--;
+        final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+        if (lp != null && part.start >= 0 && part.count > 0)
+        {
+            engine.closeRange(lp, part.start, part.count);
+        }
+        finished.put(part.key, Boolean.FALSE);
+        drop(part);
+        answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null, null);
+    }
+
+    private void sendBackups(final Part part, final int kind, final boolean fresh)
+    {
+        if (kind == BACKUP_PREPARE)
+        {
+            part.backupsMayHold = true;
+        }
+        if (fresh)
+        {
+            part.backupKind = kind;
+            part.pendingBackups.clear();
+            final int[] owners = engine.installedMap.owners(part.key.cacheId, part.key.partition);
+            for (int i = 1; i < owners.length; i++)
+            {
+                part.pendingBackups.add(engine.installedMap.topology().members().get(owners[i]).incarnation());
+            }
+        }
+        part.lastSentNs = engine.nowNs;
+        for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
+        {
+            final long backup = it.nextValue();
+            engine.header(TX_BACKUP, backup);
+            engine.writer.writeByte(kind).writeLong(part.key.coordinator).writeLong(part.key.seq)
+                .writeLong(engine.installedMap.version()).writeInt(part.key.cacheId).writeInt(part.key.partition)
+                .writeLong(part.priority).writeLong(kind == BACKUP_PREPARE ? -1 : part.start)
+                .writeInt(part.start < 0 ? 0 : part.count);
+            final long[] participants = part.participants == null ? new long[0] : part.participants;
+            engine.writer.writeInt(participants.length);
+            for (final long participant : participants)
+            {
+                engine.writer.writeLong(participant);
+            }
+            final int writes = kind == BACKUP_ROLLBACK || part.writeKeys == null ? 0 : part.writeKeys.length;
+            engine.writer.writeInt(writes);
+            for (int i = 0; i < writes; i++)
+            {
+                engine.writer.writeBytes(part.writeKeys[i]).writeBytes(part.writeValues[i]);
+            }
+            engine.sendTx(backup);
+        }
+    }
+
+    void onBackupAck(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final int kind = reader.readByte("kind");
+        final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final Part part = parts.get(key);
+        if (part == null || part.backupKind != kind || !part.pendingBackups.remove(sender))
+        {
+            return;
+        }
+        backupDone(part);
+    }
+
+    private void backupDone(final Part part)
+    {
+        if (!part.pendingBackups.isEmpty())
+        {
+            return;
+        }
+        switch (part.backupKind)
+        {
+            case BACKUP_PREPARE ->
+            {
+                if (part.state == TxParticipantState.PREPARING)
+                {
+                    preparedHere(part);
+                }
+            }
+            case BACKUP_COMMIT -> tryFinishCommit(part);
+            case BACKUP_ROLLBACK -> tryFinishRollback(part);
+            default ->
+            {
+            }
+        }
+    }
+
+    /** A member left: its acknowledgements are no longer awaited. */
+    void forgetMember(final long departed)
+    {
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.pendingBackups.remove(departed))
+            {
+                backupDone(part);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Participant side: backup.
+    // ------------------------------------------------------------------------------------------------------------
+
+    void onBackup(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final int kind = reader.readByte("kind");
+        final long coordinator = reader.readLong("coordinator");
+        final long seq = reader.readLong("tx");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long priority = reader.readLong("priority");
+        final long start = reader.readLong("start");
+        final int count = reader.readInt("count", 0, 1 << 20);
+        final long[] participants = readParticipants(reader);
+        final byte[][][] writes = readWrites(reader);
+        if (kind < BACKUP_PREPARE || kind > BACKUP_ROLLBACK)
+        {
+            throw new MalformedMessageException("unknown transaction backup kind " + kind);
+        }
+        if (kind == BACKUP_COMMIT && writes[0].length != count)
+        {
+            throw new MalformedMessageException("transaction commit with " + writes[0].length + " writes for " +
+                count + " counters");
+        }
+        final PartitionMap map = engine.installedMap;
+        // Served during an exchange too: the primary's report waits for these updates to finish.
+        if (map == null || version != map.version() ||
+            map.rank(cacheId, partition, map.topology().indexOf(sender)) != 0)
+        {
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        final PartKey key = new PartKey(coordinator, seq, cacheId, partition);
+        switch (kind)
+        {
+            case BACKUP_PREPARE ->
+            {
+                if (!finished.containsKey(key))
+                {
+                    prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants));
+                }
+                ackBackup(sender, kind, key);
+            }
+            case BACKUP_COMMIT ->
+            {
+                prepared.remove(key);
+                if (Boolean.TRUE.equals(finished.get(key)) || (count > 0 && lp.counter.isClosed(start + 1)))
+                {
+                    finished.put(key, Boolean.TRUE);
+                    ackBackup(sender, kind, key);
+                    return;
+                }
+                if (applying.containsKey(key))
+                {
+                    return;
+                }
+                if (count == 0)
+                {
+                    finished.put(key, Boolean.TRUE);
+                    ackBackup(sender, kind, key);
+                    return;
+                }
+                applying.put(key, Boolean.TRUE);
+                for (int i = 0; i < count; i++)
+                {
+                    final long counter = start + 1 + i;
+                    final long position = engine.appendTxData(lp, counter, coordinator, seq, writes[0][i],
+                        writes[1][i]);
+                    lp.store.apply(writes[0][i], writes[1][i], counter);
+                    engine.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
+                    {
+                        applying.remove(key);
+                        finished.put(key, Boolean.TRUE);
+                        ackBackup(sender, kind, key);
+                    });
+                }
+            }
+            default ->
+            {
+                prepared.remove(key);
+                if (count > 0 && start >= 0)
+                {
+                    engine.closeRange(lp, start, count);
+                }
+                finished.put(key, Boolean.FALSE);
+                ackBackup(sender, kind, key);
+            }
+        }
+    }
+
+    private void ackBackup(final long primary, final int kind, final PartKey key)
+    {
+        if (engine.topology.member(primary) == null)
+        {
+            return;
+        }
+        engine.header(TX_BACKUP_ACK, primary);
+        engine.writer.writeByte(kind).writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId)
+            .writeInt(key.partition);
+        engine.sendTx(primary);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Map changes, recovery, stop.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * A new topology was adopted (an exchange starts): transactions of this coordinator that are not yet decided lose
+     * their locks, so they abort; those on a destroyed cache abort with that reason.
+     */
+    void onTopologyChanged(final Topology previous, final Topology next)
+    {
+        for (final NearTx tx : new ArrayList<>(nearTxs.values()))
+        {
+            CacheDescriptor destroyed = null;
+            for (final NearPart part : tx.parts.values())
+            {
+                if (next.cache(part.cacheId) == null)
+                {
+                    destroyed = previous.cache(part.cacheId);
+                }
+            }
+            if (destroyed != null)
+            {
+                final GridException error = new CacheDestroyedException("cache '" + (destroyed == null ? "?" :
+                    destroyed.name()) + "' was destroyed while the transaction was in flight");
+                if (tx.state == TxState.COMMITTING)
+                {
+                    completeUser(tx, error);
+                    nearTxs.remove(tx.seq);
+                }
+                else
+                {
+                    abort(tx, error);
+                }
+            }
+            else if (tx.state == TxState.PREPARING || (tx.state == TxState.ACTIVE && tx.lockedAny))
+            {
+                abort(tx, topologyChanged(tx));
+            }
+        }
+    }
+
+    /**
+     * A new map is installed: parts not prepared are dropped (their coordinators abort them); prepared parts move to
+     * the partition's new primary, with fresh counters to come; prepared parts whose coordinator left are recovered.
+     */
+    void onInstalled()
+    {
+        final PartitionMap map = engine.installedMap;
+        final int myIndex = map.topology().indexOf(engine.incarnation);
+        final List<Part> dropped = new ArrayList<>();
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK)
+            {
+                continue;
+            }
+            final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+            final int rank = lp == null ? -1 : map.rank(part.key.cacheId, part.key.partition, myIndex);
+            if (part.state == TxParticipantState.PREPARING)
+            {
+                // Some backups may hold its prepare: keep it like a prepared part, so the coming rollback (its
+                // coordinator aborts it) reaches them, or recovery decides it if the coordinator is gone.
+                part.state = TxParticipantState.PREPARED;
+            }
+            if (part.state == TxParticipantState.PREPARED && rank > 0)
+            {
+                prepared.put(part.key, new Prepared(part.key, part.priority, part.writeKeys, part.writeValues,
+                    part.participants));
+            }
+            if (part.state == TxParticipantState.PREPARED && rank == 0)
+            {
+                // The exchange closed the reservation as a hole; a commit reserves afresh.
+                part.start = -1;
+                part.version = map.version();
+                continue;
+            }
+            if (part.wait != null)
+            {
+                answer(part.key, ANSWER_LOCKED, part.wait.requestId, STATUS_REMAP, null, null);
+            }
+            parts.remove(part.key);
+            dropped.add(part);
+        }
+        // Removed from the parts first, so that releasing one never grants its key to another being dropped.
+        dropped.forEach(this::releaseLocks);
+        for (final Prepared p : new ArrayList<>(prepared.values()))
+        {
+            final LocalPartition lp = engine.localCopy(p.key.cacheId, p.key.partition);
+            final int rank = lp == null ? -1 : map.rank(p.key.cacheId, p.key.partition, myIndex);
+            if (rank < 0)
+            {
+                prepared.remove(p.key);
+            }
+            else if (rank == 0)
+            {
+                prepared.remove(p.key);
+                final Part part = new Part(p.key, p.priority, map.version());
+                part.state = TxParticipantState.PREPARED;
+                part.backupsMayHold = true;
+                part.writeKeys = p.keys;
+                part.writeValues = p.values;
+                part.count = p.keys.length;
+                part.participants = p.participants;
+                parts.put(p.key, part);
+                for (final byte[] k : p.keys)
+                {
+                    final LockKey lockKey = new LockKey(p.key.cacheId, k);
+                    final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
+                    if (keyLock.holder == null)
+                    {
+                        keyLock.holder = part;
+                        part.held.add(lockKey);
+                    }
+                }
+            }
+        }
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.state != TxParticipantState.PREPARED)
+            {
+                continue;
+            }
+            // The new backups hold the prepare too, so it survives this primary's failure as well.
+            sendBackups(part, BACKUP_PREPARE, true);
+            part.pendingBackups.clear();
+            if (engine.topology.indexOf(part.key.coordinator) < 0)
+            {
+                startRecovery(part);
+            }
+        }
+        for (final NearTx tx : nearTxs.values())
+        {
+            for (final NearPart part : tx.parts.values())
+            {
+                part.lastSentNs = Long.MIN_VALUE / 2;
+            }
+        }
+        duty();
+    }
+
+    private void startRecovery(final Part part)
+    {
+        part.recovering = true;
+        part.statusPending.clear();
+        for (final long participant : part.participants == null ? new long[0] : part.participants)
+        {
+            if (participant != packCopy(part.key.cacheId, part.key.partition))
+            {
+                part.statusPending.add(participant);
+            }
+        }
+        engine.listener.onEvent("member " + engine.config.memberId() + " recovers transaction " + part.key.seq +
+            " of departed coordinator " + Long.toHexString(part.key.coordinator) + " on partition " +
+            part.key.partition + ": asking " + part.statusPending.size() + " participants");
+        sendStatusQueries(part);
+        decideRecovery(part);
+    }
+
+    private void sendStatusQueries(final Part part)
+    {
+        part.lastSentNs = engine.nowNs;
+        for (final LongHashSet.LongIterator it = part.statusPending.iterator(); it.hasNext(); )
+        {
+            final long participant = it.nextValue();
+            final int cacheId = (int)(participant >>> 32);
+            final int partition = (int)participant;
+            final MemberRecord primary = engine.installedMap.primary(cacheId, partition);
+            if (primary == null)
+            {
+                // Every copy is gone: it cannot have refused; count it as prepared (as a departed member is).
+                it.remove();
+                continue;
+            }
+            engine.header(TX_STATUS, primary.incarnation());
+            engine.writer.writeLong(part.key.coordinator).writeLong(part.key.seq).writeInt(cacheId)
+                .writeInt(partition);
+            engine.sendTx(primary.incarnation());
+        }
+    }
+
+    void onStatus(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        if (engine.isExchanging() || !isPrimary(key.cacheId, key.partition))
+        {
+            return;
+        }
+        final int status;
+        final Boolean done = finished.get(key);
+        final Part part = parts.get(key);
+        if (done != null)
+        {
+            status = done ? PART_COMMITTED : PART_ROLLED_BACK;
+        }
+        else if (part == null)
+        {
+            // Never prepared here, and now it never will be: its coordinator is gone.
+            finished.put(key, Boolean.FALSE);
+            status = PART_ROLLED_BACK;
+        }
+        else
+        {
+            switch (part.state)
+            {
+                case PREPARED -> status = PART_PREPARED;
+                case COMMITTING -> status = PART_COMMITTED;
+                case ROLLING_BACK -> status = PART_ROLLED_BACK;
+                default ->
+                {
+                    startRollback(part);
+                    status = PART_ROLLED_BACK;
+                }
+            }
+        }
+        engine.header(TX_STATUS_ANSWER, sender);
+        engine.writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition)
+            .writeByte(status);
+        engine.sendTx(sender);
+    }
+
+    void onStatusAnswer(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long coordinator = reader.readLong("coordinator");
+        final long seq = reader.readLong("tx");
+        final long asked = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final int status = reader.readByte("status");
+        if (status < PART_PREPARED || status > PART_ROLLED_BACK)
+        {
+            throw new MalformedMessageException("unknown transaction status " + status);
+        }
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.key.coordinator == coordinator && part.key.seq == seq && part.recovering &&
+                part.statusPending.remove(asked))
+            {
+                if (status == PART_COMMITTED)
+                {
+                    part.recoveryCommitted = true;
+                }
+                else if (status == PART_ROLLED_BACK)
+                {
+                    part.recoveryRolledBack = true;
+                }
+                decideRecovery(part);
+            }
+        }
+    }
+
+    private void decideRecovery(final Part part)
+    {
+        if (!part.recovering || part.state != TxParticipantState.PREPARED)
+        {
+            return;
+        }
+        if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty()))
+        {
+            part.recovering = false;
+            engine.listener.onEvent("member " + engine.config.memberId() + " commits recovered transaction " +
+                part.key.seq + " on partition " + part.key.partition);
+            startCommit(part);
+        }
+        else if (part.recoveryRolledBack)
+        {
+            part.recovering = false;
+            engine.listener.onEvent("member " + engine.config.memberId() + " rolls back recovered transaction " +
+                part.key.seq + " on partition " + part.key.partition);
+            startRollback(part);
+        }
+    }
+
+    /**
+     * This member stops or is removed: its own undecided transactions abort with {@code error} (their participants are
+     * told when possible, and roll back anyway once this member is gone); decided ones end with commit status unknown.
+     * Participant state is dropped with the copies.
+     */
+    void abandon(final GridException error, final boolean clearParticipants)
+    {
+        for (final NearTx tx : new ArrayList<>(nearTxs.values()))
+        {
+            if (tx.state == TxState.COMMITTING || tx.state == TxState.PREPARING)
+            {
+                // Preparing: the rollback sent now may not arrive before this member is gone, and then the
+                // participants' recovery commits if every one of them prepared. Only an active transaction (no
+                // prepare sent) is surely rolled back.
+                completeUser(tx, new TransactionCommitStatusUnknownException("member " + engine.config.memberId() +
+                    " stopped before every partition confirmed " + (tx.state == TxState.COMMITTING ?
+                    "the commit" : "the prepare") + " of transaction " + tx.seq + "; it commits if every " +
+                    "participant prepared"));
+                if (tx.state == TxState.PREPARING)
+                {
+                    tx.state = TxState.DONE;
+                }
+            }
+            else
+            {
+                abort(tx, error);
+            }
+        }
+        nearTxs.clear();
+        if (clearParticipants)
+        {
+            parts.clear();
+            prepared.clear();
+            applying.clear();
+            locks.clear();
+        }
+    }
+
+    /**
+     * Timers: transaction timeouts, lock-wait timeouts, resends of unanswered requests, recovery questions.
+     */
+    int duty()
+    {
+        int work = 0;
+        final long nowNs = engine.nowNs;
+        final long retryNs = engine.retryIntervalNs;
+        for (final NearTx tx : new ArrayList<>(nearTxs.values()))
+        {
+            if (nowNs >= tx.deadlineNs)
+            {
+                if (tx.state == TxState.ACTIVE || tx.state == TxState.PREPARING)
+                {
+                    abort(tx, new TransactionAbortedException(ErrorCode.TX_TIMEOUT, "the transaction did not " +
+                        (tx.state == TxState.ACTIVE ? "get its locks" : "prepare") + " within its timeout of " +
+                        (tx.deadlineNs - tx.startedNs) / 1_000_000 + " ms"));
+                    work++;
+                    continue;
+                }
+                if (tx.state == TxState.COMMITTING && !tx.userAnswered && tx.commitCallback != null)
+                {
+                    completeUser(tx, new TransactionCommitStatusUnknownException("transaction " + tx.seq +
+                        " was decided to commit but not every partition confirmed within the timeout; it goes on " +
+                        "committing"));
+                }
+            }
+            if (engine.isExchanging())
+            {
+                continue;
+            }
+            for (final NearPart part : new ArrayList<>(tx.parts.values()))
+            {
+                if (nowNs - part.lastSentNs < retryNs || !nearTxs.containsKey(tx.seq))
+                {
+                    continue;
+                }
+                if (tx.state == TxState.ACTIVE && !part.lockQueue.isEmpty())
+                {
+                    sendLock(tx, part);
+                    work++;
+                }
+                else if (part.request == TX_PREPARE && !part.answered &&
+                    (tx.state == TxState.PREPARING || (tx.onePhase && tx.state == TxState.COMMITTING)))
+                {
+                    sendPrepare(tx, part);
+                    work++;
+                }
+                else if ((part.request == TX_COMMIT || part.request == TX_ROLLBACK) && !part.answered)
+                {
+                    sendFinish(tx, part);
+                    work++;
+                }
+            }
+        }
+        if (parts.isEmpty())
+        {
+            return work;
+        }
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (parts.get(part.key) != part)
+            {
+                continue;
+            }
+            if (part.state == TxParticipantState.LOCKING && part.wait != null && nowNs >= part.wait.deadlineNs)
+            {
+                final long requestId = part.wait.requestId;
+                drop(part);
+                answerError(part.key, ANSWER_LOCKED, requestId, new TransactionAbortedException(ErrorCode.TX_TIMEOUT,
+                    "waited for a lock on partition " + part.key.partition + " past the transaction's timeout"));
+                work++;
+                continue;
+            }
+            if (nowNs - part.lastSentNs < retryNs)
+            {
+                continue;
+            }
+            if (!part.pendingBackups.isEmpty())
+            {
+                // Also during an exchange: this member's report waits for these to finish.
+                sendBackups(part, part.backupKind, false);
+                work++;
+            }
+            if (part.recovering && !engine.isExchanging())
+            {
+                sendStatusQueries(part);
+                decideRecovery(part);
+                work++;
+            }
+        }
+        return work;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Helpers.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private boolean isPrimary(final int cacheId, final int partition)
+    {
+        final PartitionMap map = engine.installedMap;
+        return map != null && map.hasCache(cacheId) &&
+            map.rank(cacheId, partition, map.topology().indexOf(engine.incarnation)) == 0;
+    }
+
+    private void answer(final PartKey key, final int kind, final long requestId, final int status,
+        final GridException error, final byte[][] values)
+    {
+        if (engine.topology.member(key.coordinator) == null)
+        {
+            return;
+        }
+        engine.header(TX_ANSWER, key.coordinator);
+        engine.writer.writeByte(kind).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition)
+            .writeLong(requestId).writeByte(status);
+        if (status == STATUS_ERROR)
+        {
+            engine.writer.writeInt(error.errorCode().code()).writeString(error.detail());
+        }
+        engine.writer.writeInt(values == null ? 0 : values.length);
+        if (values != null)
+        {
+            for (final byte[] value : values)
+            {
+                engine.writer.writeBytes(value);
+            }
+        }
+        engine.sendTx(key.coordinator);
+    }
+
+    private void answerError(final PartKey key, final int kind, final long requestId, final GridException error)
+    {
+        answer(key, kind, requestId, STATUS_ERROR, error, null);
+    }
+
+    private static long[] readParticipants(final MessageReader reader)
+    {
+        final int count = reader.readInt("participants", 0, 1 << 16);
+        final long[] participants = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            participants[i] = reader.readLong("participant");
+        }
+        return participants;
+    }
+
+    private static byte[][][] readWrites(final MessageReader reader)
+    {
+        final int count = reader.readInt("writes", 0, 1 << 20);
+        final byte[][] keys = new byte[count][];
+        final byte[][] values = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            keys[i] = reader.readBytes("key");
+            values[i] = reader.readBytes("value");
+            if (keys[i] == null)
+            {
+                throw new MalformedMessageException("transaction write without a key");
+            }
+        }
+        return new byte[][][] {keys, values};
+    }
+
+    private static ErrorCode errorCode(final int code)
+    {
+        try
+        {
+            return ErrorCode.ofCode(code);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new MalformedMessageException("unknown error code " + code);
+        }
+    }
+
+    static long packCopy(final int cacheId, final int partition)
+    {
+        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // State records.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** One transaction's part on one partition, identified across members. */
+    record PartKey(long coordinator, long seq, int cacheId, int partition)
+    {
+    }
+
+    /** A key of a cache, by content. */
+    static final class LockKey
+    {
+        final int cacheId;
+        final byte[] key;
+        private final int hash;
+
+        LockKey(final int cacheId, final byte[] key)
+        {
+            this.cacheId = cacheId;
+            this.key = key;
+            this.hash = 31 * cacheId + Arrays.hashCode(key);
+        }
+
+        @Override
+        public boolean equals(final Object o)
+        {
+            return o instanceof LockKey other && other.cacheId == cacheId && Arrays.equals(other.key, key);
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return hash;
+        }
+    }
+
+    /** A key's lock on its primary: the holder, the transactions waiting (oldest served first), blocked writes. */
+    private static final class KeyLock
+    {
+        Part holder;
+        final List<Part> waiters = new ArrayList<>(2);
+        final List<Runnable> blocked = new ArrayList<>(0);
+    }
+
+    private static final class LockWait
+    {
+        final long requestId;
+        final byte[][] keys;
+        final long deadlineNs;
+        final long startedNs;
+        final List<LockKey> waitingOn = new ArrayList<>(2);
+        int waiting;
+
+        LockWait(final long requestId, final byte[][] keys, final long deadlineNs, final long startedNs)
+        {
+            this.requestId = requestId;
+            this.keys = keys;
+            this.deadlineNs = deadlineNs;
+            this.startedNs = startedNs;
+        }
+    }
+
+    /** A transaction's part on a partition this member is primary of. */
+    private static final class Part
+    {
+        final PartKey key;
+        final long priority;
+        long version;
+        TxParticipantState state = TxParticipantState.LOCKING;
+        final List<LockKey> held = new ArrayList<>(2);
+        LockWait wait;
+        byte[][] writeKeys;
+        byte[][] writeValues;
+        long[] participants;
+        boolean onePhase;
+        /** Whether a backup may hold a prepare of this part (so a rollback must reach the backups). */
+        boolean backupsMayHold;
+        /** Counters reserved: (start, start + count]; start -1 until reserved (or after a map change voided it). */
+        long start = -1;
+        int count;
+        boolean durable;
+        int backupKind;
+        final LongHashSet pendingBackups = new LongHashSet();
+        long lastSentNs;
+        boolean recovering;
+        boolean recoveryCommitted;
+        boolean recoveryRolledBack;
+        final LongHashSet statusPending = new LongHashSet();
+
+        Part(final PartKey key, final long priority, final long version)
+        {
+            this.key = key;
+            this.priority = priority;
+            this.version = version;
+        }
+    }
+
+    /** A prepare this member holds as a backup, to take over if the primary fails. */
+    private record Prepared(PartKey key, long priority, byte[][] keys, byte[][] values, long[] participants)
+    {
+    }
+
+    private static final class NearTx
+    {
+        final long seq;
+        final long priority;
+        final long startedNs;
+        final long deadlineNs;
+        long version = -1;
+        boolean lockedAny;
+        boolean onePhase;
+        TxState state = TxState.ACTIVE;
+        final LinkedHashMap<Long, NearPart> parts = new LinkedHashMap<>();
+        long[] participants;
+        TxCallback commitCallback;
+        boolean userAnswered;
+        GridException abortCause;
+        long prepareStartNs;
+        long commitStartNs;
+
+        NearTx(final long seq, final long priority, final long startedNs, final long deadlineNs)
+        {
+            this.seq = seq;
+            this.priority = priority;
+            this.startedNs = startedNs;
+            this.deadlineNs = deadlineNs;
+        }
+
+        NearPart part(final int cacheId, final int partition)
+        {
+            return parts.computeIfAbsent(packCopy(cacheId, partition), k -> new NearPart(cacheId, partition));
+        }
+
+        boolean hasPendingLocks()
+        {
+            for (final NearPart part : parts.values())
+            {
+                if (!part.lockQueue.isEmpty())
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private static final class NearPart
+    {
+        final int cacheId;
+        final int partition;
+        long primary;
+        boolean touched;
+        final java.util.HashSet<LockKey> lockedKeys = new java.util.HashSet<>();
+        final ArrayDeque<LockRequest> lockQueue = new ArrayDeque<>(2);
+        final List<byte[]> writeKeys = new ArrayList<>(2);
+        final List<byte[]> writeValues = new ArrayList<>(2);
+        /** The finishing request outstanding: TX_PREPARE, TX_COMMIT or TX_ROLLBACK (0: none). */
+        int request;
+        boolean answered;
+        long lastSentNs;
+
+        NearPart(final int cacheId, final int partition)
+        {
+            this.cacheId = cacheId;
+            this.partition = partition;
+        }
+    }
+
+    private record LockRequest(long requestId, byte[][] keys, boolean lock, Enlist enlist, int[] index)
+    {
+    }
+
+    private static final class Enlist
+    {
+        final byte[][] values;
+        final TxCallback callback;
+        int remaining;
+        boolean done;
+
+        Enlist(final int size, final TxCallback callback)
+        {
+            this.values = new byte[size][];
+            this.callback = callback;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The bank ({@link BankWorkload}) in whole simulated clusters: transfer transactions in every mode under message
+ * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds; {@code -Psoak -Dgrid.sim.seeds=10000}
+ * runs more, and {@code -Dgrid.sim.seed=0x...} replays one.
+ */
+class BankSimulationTest
+{
+    @Test
+    void withoutFaultsEveryTransferEndsAndTheBooksBalance()
+    {
+        final ClusterScenario.Result result = ClusterScenario.run(17,
+            new ClusterScenario.Options().bank(true).nemesis(false));
+        final ClusterScenario.Bank bank = result.bank();
+        assertEquals(0, bank.unknown(), result.toString());
+        assertTrue(bank.committed() > 500, result.toString());
+        assertTrue(bank.consistentReads() > 0, result.toString());
+        assertEquals(bank.committed(), bank.applied(), result.toString());
+    }
+
+    @Test
+    void seededRunsWithFaultsKeepTheBooksBalanced()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200), false);
+    }
+
+    @Test
+    void seededPersistentRunsKeepTheBooksBalanced()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 50), true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyBankSeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), false);
+    }
+
+    private static void runSeeds(final int count, final boolean persistent)
+    {
+        final Long only = Simulation.seedFromSystemProperty();
+        long committed = 0;
+        long aborted = 0;
+        long unknown = 0;
+        long reads = 0;
+        long crashes = 0;
+        for (int i = 0; i < (only != null ? 1 : count); i++)
+        {
+            final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0);
+            final ClusterScenario.Result result = ClusterScenario.run(seed,
+                new ClusterScenario.Options().bank(true).persistent(persistent));
+            committed += result.bank().committed();
+            aborted += result.bank().aborted();
+            unknown += result.bank().unknown();
+            reads += result.bank().consistentReads();
+            crashes += result.crashes() + result.leaves();
+        }
+        assertTrue(committed > 0 && reads > 0, "nothing committed or read");
+        assertTrue(only != null || crashes > 0, "the nemesis never crashed or stopped a member");
+        System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
+            "%d crashes and leaves%n", persistent ? " (persistent)" : "", committed, aborted, unknown, reads, crashes);
+    }
+}
