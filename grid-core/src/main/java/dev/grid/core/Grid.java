@@ -34,6 +34,13 @@ public interface Grid extends AutoCloseable
     }
 
     /**
+     * Transactions coordinated by this member.
+     *
+     * @return the entry point for beginning transactions.
+     */
+    Transactions transactions();
+
+    /**
      * This member's operation metrics since start.
      *
      * @return a snapshot.

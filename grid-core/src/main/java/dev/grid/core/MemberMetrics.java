@@ -14,6 +14,7 @@ import java.util.Map;
  * @param otherFailures      operations that failed with any other error.
  * @param topologyVersion    the member's current topology version.
  * @param members            members in its current topology.
+ * @param transactions       outcomes of the transactions this member coordinated.
  */
 public record MemberMetrics(
     Map<String, Latency> latencies,
@@ -22,8 +23,22 @@ public record MemberMetrics(
     long cacheDestroyed,
     long otherFailures,
     long topologyVersion,
-    int members)
+    int members,
+    TransactionCounts transactions)
 {
+    /**
+     * Outcomes of the transactions this member coordinated. Latencies of their phases are in {@link #latencies} under
+     * {@code tx.total}, {@code tx.prepare} (commit request to every prepared answer), {@code tx.commit} (decision to
+     * every confirmation) and {@code tx.lockWait} (time a transaction waited for a key lock on this member as primary).
+     *
+     * @param commits             transactions committed.
+     * @param commitStatusUnknown transactions whose outcome could not be confirmed.
+     * @param aborts              aborted transactions by error code name (user rollbacks under {@code TX_ROLLED_BACK}).
+     */
+    public record TransactionCounts(long commits, long commitStatusUnknown, Map<String, Long> aborts)
+    {
+    }
+
     /**
      * One operation type's latency distribution, in microseconds.
      *

@@ -16,6 +16,7 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.WalMode;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.Transactions;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
@@ -90,6 +91,7 @@ public final class GridMember implements Grid
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
     private final Executor userExecutor = ForkJoinPool.commonPool();
+    private final Transactions transactions = new MemberTransactions(this);
     private final CompletableFuture<Void> joined = new CompletableFuture<>();
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AgentRunner runner;
@@ -279,6 +281,12 @@ public final class GridMember implements Grid
         return names;
     }
 
+    @Override
+    public Transactions transactions()
+    {
+        return transactions;
+    }
+
     public MemberMetrics metrics()
     {
         final Topology current = topology;
@@ -430,7 +438,10 @@ public final class GridMember implements Grid
         }
     }
 
-    private void execute(final Runnable command, final CompletableFuture<?> future)
+    /**
+     * Run a command on the agent thread; if the member is closing, fail {@code future} instead.
+     */
+    void execute(final Runnable command, final CompletableFuture<?> future)
     {
         while (closing || !commands.offer(command))
         {
@@ -468,8 +479,20 @@ public final class GridMember implements Grid
         }
     }
 
+    /**
+     * @return the engine; touch it only on the agent thread (inside {@link #execute}).
+     */
+    MemberEngine engine()
+    {
+        return engine;
+    }
+
+    /**
+     * @param cache a cache.
+     * @return its merge operator on encoded values, or null if it has none registered here.
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private BytesMergeOperator resolveMergeOperator(final CacheDescriptor cache)
+    BytesMergeOperator resolveMergeOperator(final CacheDescriptor cache)
     {
         final MergeOperator operator = mergeOperators.get(cache.mergeOperator());
         if (operator == null)
@@ -600,6 +623,24 @@ public final class GridMember implements Grid
 
     private final class Listener implements EngineListener
     {
+        @Override
+        public void onTransactionPrepared(final long prepareNs)
+        {
+            metrics.transactionPrepared(prepareNs);
+        }
+
+        @Override
+        public void onTransactionFinished(final int errorCode, final long commitNs, final long totalNs)
+        {
+            metrics.transactionFinished(errorCode, commitNs, totalNs);
+        }
+
+        @Override
+        public void onLockWait(final long waitNs)
+        {
+            metrics.lockWait(waitNs);
+        }
+
         public void onOperationComplete(final OpType type, final long latencyNs, final int errorCode)
         {
             metrics.record(type, latencyNs, errorCode);

@@ -48,6 +48,36 @@ final class MemberCache<K, V> implements Cache<K, V>
         return descriptor.name();
     }
 
+    GridMember member()
+    {
+        return member;
+    }
+
+    CacheDescriptor descriptor()
+    {
+        return descriptor;
+    }
+
+    byte[] encodeKey(final K key)
+    {
+        return key(key);
+    }
+
+    byte[] encodeValue(final V value, final String what)
+    {
+        return value(value, what);
+    }
+
+    K decodeKey(final byte[] bytes)
+    {
+        return keyCodec.decode(bytes);
+    }
+
+    V decodeValue(final byte[] bytes)
+    {
+        return decode(bytes);
+    }
+
     public CacheConfiguration<K, V> configuration()
     {
         return configuration;

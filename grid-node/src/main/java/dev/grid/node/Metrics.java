@@ -26,6 +26,14 @@ final class Metrics
     private final AtomicLong timeouts = new AtomicLong();
     private final AtomicLong cacheDestroyed = new AtomicLong();
     private final AtomicLong otherFailures = new AtomicLong();
+    private static final String[] TX_HISTOGRAMS = {"tx.total", "tx.prepare", "tx.commit", "tx.lockWait"};
+    private final SingleWriterRecorder[] txRecorders = new SingleWriterRecorder[TX_HISTOGRAMS.length];
+    private final Histogram[] txTotals = new Histogram[TX_HISTOGRAMS.length];
+    private final Histogram[] txIntervals = new Histogram[TX_HISTOGRAMS.length];
+    private final AtomicLong txCommits = new AtomicLong();
+    private final AtomicLong txUnknown = new AtomicLong();
+    private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> txAborts =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     Metrics()
     {
@@ -34,6 +42,50 @@ final class Metrics
             recorders[i] = new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3);
             totals[i] = new Histogram(HIGHEST_TRACKABLE_US, 3);
         }
+        for (int i = 0; i < txRecorders.length; i++)
+        {
+            txRecorders[i] = new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3);
+            txTotals[i] = new Histogram(HIGHEST_TRACKABLE_US, 3);
+        }
+    }
+
+    private void recordTx(final int histogram, final long ns)
+    {
+        txRecorders[histogram].recordValue(Math.min(HIGHEST_TRACKABLE_US, Math.max(0, ns / 1000)));
+    }
+
+    /** Agent thread only. */
+    void transactionPrepared(final long prepareNs)
+    {
+        recordTx(1, prepareNs);
+    }
+
+    /** Agent thread only. */
+    void transactionFinished(final int errorCode, final long commitNs, final long totalNs)
+    {
+        recordTx(0, totalNs);
+        if (commitNs >= 0)
+        {
+            recordTx(2, commitNs);
+        }
+        if (errorCode == 0)
+        {
+            txCommits.incrementAndGet();
+        }
+        else if (errorCode == ErrorCode.TX_COMMIT_STATUS_UNKNOWN.code())
+        {
+            txUnknown.incrementAndGet();
+        }
+        else
+        {
+            txAborts.computeIfAbsent(ErrorCode.ofCode(errorCode).name(), k -> new AtomicLong()).incrementAndGet();
+        }
+    }
+
+    /** Agent thread only. */
+    void lockWait(final long waitNs)
+    {
+        recordTx(3, waitNs);
     }
 
     /** Agent thread only. */
@@ -73,7 +125,19 @@ final class Metrics
                 total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
                 total.getMaxValue()));
         }
+        for (int i = 0; i < txRecorders.length; i++)
+        {
+            txIntervals[i] = txRecorders[i].getIntervalHistogram(txIntervals[i]);
+            final Histogram total = txTotals[i];
+            total.add(txIntervals[i]);
+            latencies.put(TX_HISTOGRAMS[i], new MemberMetrics.Latency(total.getTotalCount(),
+                total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
+                total.getMaxValue()));
+        }
+        final Map<String, Long> aborts = new java.util.TreeMap<>();
+        txAborts.forEach((reason, count) -> aborts.put(reason, count.get()));
         return new MemberMetrics(latencies, remaps.get(), timeouts.get(), cacheDestroyed.get(), otherFailures.get(),
-            topologyVersion, members);
+            topologyVersion, members, new MemberMetrics.TransactionCounts(txCommits.get(), txUnknown.get(),
+            Map.copyOf(aborts)));
     }
 }

@@ -106,7 +106,7 @@ final class BankWorkload
             return;
         }
         final int dice = random.nextInt(100);
-        if (dice < 5)
+        if (dice < 2)
         {
             consistentRead(member, 0, 0);
             return;

@@ -77,6 +77,7 @@ public final class ClusterScenario
         public Options bank(final boolean bank)
         {
             this.bank = bank;
+            this.opIntervalNs = bank ? 6 * MS : 3 * MS;
             return this;
         }
 

@@ -81,6 +81,17 @@ final class TxManager
     // Coordinator side.
     private final LinkedHashMap<Long, NearTx> nearTxs = new LinkedHashMap<>();
     private long nextRequestId = 1;
+    /** Why recently finished transactions aborted, so a later step of one names the cause, not just "finished". */
+    private final LinkedHashMap<Long, GridException> abortCauses = new LinkedHashMap<>(64, 0.75f, false)
+    {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<Long, GridException> eldest)
+        {
+            return size() > 4096;
+        }
+    };
 
     // Participant side.
     private final HashMap<PartKey, Part> parts = new HashMap<>();
@@ -150,7 +161,7 @@ final class TxManager
         final NearTx tx = nearTxs.get(seq);
         if (tx == null || tx.state != TxState.ACTIVE)
         {
-            callback.onFailure(notActive(tx));
+            callback.onFailure(notActive(seq, tx));
             return;
         }
         final CacheDescriptor cache = engine.topology.cache(cacheId);
@@ -202,7 +213,7 @@ final class TxManager
         final NearTx tx = nearTxs.get(seq);
         if (tx == null || tx.state != TxState.ACTIVE)
         {
-            callback.onFailure(notActive(tx));
+            callback.onFailure(notActive(seq, tx));
             return;
         }
         if (tx.hasPendingLocks())
@@ -632,6 +643,10 @@ final class TxManager
         final TxState was = tx.state;
         tx.state = TxState.DONE;
         nearTxs.remove(tx.seq);
+        if (tx.abortCause != null)
+        {
+            abortCauses.put(tx.seq, tx.abortCause);
+        }
         if (was == TxState.COMMITTING)
         {
             completeUser(tx, null);
@@ -706,11 +721,17 @@ final class TxManager
         maybeDone(tx);
     }
 
-    private GridException notActive(final NearTx tx)
+    private GridException notActive(final long seq, final NearTx tx)
     {
         if (tx != null && tx.abortCause != null)
         {
             return tx.abortCause;
+        }
+        // Unknown here: finished (an abort's cause is remembered for a while), or never begun.
+        final GridException cause = tx == null ? abortCauses.get(seq) : null;
+        if (cause != null)
+        {
+            return cause;
         }
         return new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
             "the transaction is no longer active (finished, rolled back or unknown)");
@@ -1395,7 +1416,8 @@ final class TxManager
         {
             case BACKUP_PREPARE ->
             {
-                if (!finished.containsKey(key))
+                // A prepare that arrives after the commit or rollback (reordered) must not outlive it.
+                if (!finished.containsKey(key) && !applying.containsKey(key))
                 {
                     prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants));
                 }
@@ -1658,8 +1680,12 @@ final class TxManager
         }
         else if (part == null)
         {
-            // Never prepared here, and now it never will be: its coordinator is gone.
-            finished.put(key, Boolean.FALSE);
+            // Never prepared here, and now it never will be: its coordinator is gone. A backup may still hold a
+            // prepare from a primary that failed mid-prepare, so the rollback goes through the backups too.
+            final Part rollback = new Part(key, 0, engine.installedMap.version());
+            rollback.backupsMayHold = true;
+            parts.put(key, rollback);
+            startRollback(rollback);
             status = PART_ROLLED_BACK;
         }
         else

@@ -1,0 +1,46 @@
+package dev.grid.node;
+
+import dev.grid.core.PredicateTransaction;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.core.Transactions;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Begins transactions coordinated by an embedded member. Thread-safe.
+ */
+final class MemberTransactions implements Transactions
+{
+    private final GridMember member;
+
+    MemberTransactions(final GridMember member)
+    {
+        this.member = member;
+    }
+
+    public Transaction begin(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
+        final Duration timeout)
+    {
+        Objects.requireNonNull(concurrency, "concurrency must not be null");
+        Objects.requireNonNull(isolation, "isolation must not be null");
+        return new MemberTransaction(member, concurrency, isolation, timeoutNs(timeout), 0);
+    }
+
+    public PredicateTransaction predicate(final Duration timeout)
+    {
+        return new MemberPredicateTransaction(member, timeoutNs(timeout));
+    }
+
+    static long timeoutNs(final Duration timeout)
+    {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        if (timeout.isNegative() || timeout.isZero())
+        {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        return timeout.toNanos();
+    }
+}
