@@ -1,0 +1,393 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.MemberRecord;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.spi.VolatileWal;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Transactions that fail between prepare and commit, in a simulated cluster of four members with two backups per
+ * partition: every counter a primary reserved is closed on every copy (no hole), and copies end equal.
+ */
+class TransactionFailureTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final int MEMBERS = 4;
+    private static final int PARTITIONS = 16;
+
+    private final Simulation sim = new Simulation(7);
+    private final SimNetwork network = new SimNetwork(sim, sim.fork(), MEMBERS).latency(100_000, 300_000);
+    private final MemberEngine[] members = new MemberEngine[MEMBERS];
+    private final boolean[] crashed = new boolean[MEMBERS];
+    private int cacheId;
+
+    @Test
+    void aRollbackAfterPrepareClosesTheReservedCountersOnEveryCopy()
+    {
+        startCluster();
+        final MemberEngine coordinator = members[0];
+        final String k1 = keyWhere(p -> primaryIndex(p) != 0);
+        final String k2 = keyWhere(p -> primaryIndex(p) != 0 && primaryIndex(p) != primaryIndex(partition(k1)));
+        put(coordinator, k1, "a");
+        put(coordinator, k2, "b");
+        final int p1 = partition(k1);
+        final long lwmBefore = copy(primaryIndex(p1), p1).lwm();
+
+        final long tx = coordinator.txBegin(500 * MS, 0);
+        enlist(coordinator, tx, k1);
+        enlist(coordinator, tx, k2);
+        // The prepare to k2's primary is lost for good; k1's primary prepares (reserves a counter); then the timeout.
+        network.blockOneWay(0, primaryIndex(partition(k2)));
+        final GridException[] error = new GridException[1];
+        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("a2"), bytes("b2")}, failureInto(error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> error[0] != null));
+        assertEquals(ErrorCode.TX_TIMEOUT, error[0].errorCode(), error[0].toString());
+        network.heal();
+        awaitQuiescent();
+
+        for (final int owner : owners(p1))
+        {
+            final MemberEngine.CopyView copy = copy(owner, p1);
+            assertEquals(lwmBefore + 1, copy.lwm(), "the reserved counter is closed on m" + owner + ": " + copy);
+            assertEquals(copy.lwm(), copy.hwm(), "no reservation left open on m" + owner);
+            assertTrue(copy.gaps().isEmpty(), "no gap on m" + owner);
+        }
+        assertEquals("a", read(coordinator, k1));
+        assertEquals("b", read(coordinator, k2));
+        put(coordinator, k1, "a3");
+        awaitQuiescent();
+        assertEqualCopies(p1, lwmBefore + 2);
+    }
+
+    @Test
+    void aPrimaryThatDiesAfterPreparingOneOfItsTwoBackupsLeavesNoHoleAndNoHalfCommit()
+    {
+        startCluster();
+        final MemberEngine coordinator = members[0];
+        // k1's copies are all on other members than the coordinator, so cutting its primary off one backup
+        // disturbs nothing else.
+        final String k1 = keyWhere(p -> !contains(owners(p), 0));
+        final int p1 = partition(k1);
+        final int primary = owners(p1)[0];
+        final int cutBackup = owners(p1)[2];
+        final String k2 = keyWhere(p -> primaryIndex(p) != primary);
+        put(coordinator, k1, "a");
+        put(coordinator, k2, "b");
+        final long lwmBefore = copy(primary, p1).lwm();
+
+        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        enlist(coordinator, tx, k1);
+        enlist(coordinator, tx, k2);
+        network.blockOneWay(primary, cutBackup);
+        final GridException[] error = new GridException[1];
+        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("a2"), bytes("b2")}, failureInto(error));
+        final int otherBackup = owners(p1)[1];
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
+            () -> members[otherBackup].describeProgress().contains("txPrepared=1")),
+            "the reachable backup got the prepare: " + members[otherBackup].describeProgress());
+        crash(primary);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> error[0] != null));
+        assertEquals(ErrorCode.TX_TOPOLOGY_CHANGED, error[0].errorCode(), error[0].toString());
+        network.heal();
+        awaitQuiescent();
+
+        assertEquals("a", read(coordinator, k1));
+        assertEquals("b", read(coordinator, k2));
+        assertEqualCopies(p1, -1);
+        assertTrue(copy(otherBackup, p1).lwm() >= lwmBefore);
+        put(coordinator, k1, "a3");
+        awaitQuiescent();
+        assertEqualCopies(p1, -1);
+        assertEquals("a3", read(coordinator, k1));
+    }
+
+    // ----------------------------------------------------------------------------------------------------------------
+
+    private void startCluster()
+    {
+        for (int i = 0; i < MEMBERS; i++)
+        {
+            final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
+                .heartbeatIntervalNs(50 * MS).failureDetectionTimeoutNs(500 * MS).joinTimeoutNs(10_000 * MS);
+            for (int s = 0; s < MEMBERS; s++)
+            {
+                config.addSeed(SimNetwork.address(s));
+            }
+            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+                cache -> null, EngineListener.NONE, 100 * MS, sim.nowNs());
+            tick(i, members[i]);
+        }
+        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> allSettled(MEMBERS)));
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string", "string", null, 2_000 * MS, null,
+            0, 0), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        cacheId = members[0].cache("c").cacheId();
+    }
+
+    private void tick(final int slot, final MemberEngine engine)
+    {
+        if (crashed[slot])
+        {
+            return;
+        }
+        engine.doWork(sim.nowNs());
+        sim.schedule(MS, "tick m" + slot, () -> tick(slot, engine));
+    }
+
+    private void crash(final int slot)
+    {
+        crashed[slot] = true;
+        network.down(slot, true);
+    }
+
+    private List<MemberEngine> live()
+    {
+        final List<MemberEngine> live = new ArrayList<>();
+        for (int i = 0; i < MEMBERS; i++)
+        {
+            if (!crashed[i])
+            {
+                live.add(members[i]);
+            }
+        }
+        return live;
+    }
+
+    private boolean allSettled(final int size)
+    {
+        for (final MemberEngine member : live())
+        {
+            if (!member.isSettled() || member.topology().members().size() != size)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void awaitQuiescent()
+    {
+        final int size = live().size();
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
+        {
+            for (final MemberEngine member : live())
+            {
+                if (!member.isQuiescent() || member.topology().members().size() != size)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), () ->
+        {
+            final StringBuilder out = new StringBuilder("not quiescent:");
+            for (final MemberEngine member : live())
+            {
+                out.append("\n  ").append(member.configuration().memberId()).append(' ')
+                    .append(member.describeProgress());
+            }
+            return out.toString();
+        });
+    }
+
+    private PartitionMap map()
+    {
+        return live().get(0).installedMap();
+    }
+
+    private int indexOf(final MemberRecord record)
+    {
+        for (int i = 0; i < MEMBERS; i++)
+        {
+            if (!crashed[i] && members[i].incarnation() == record.incarnation())
+            {
+                return i;
+            }
+        }
+        throw new AssertionError("no live member " + record);
+    }
+
+    private int primaryIndex(final int partition)
+    {
+        return indexOf(map().primary(cacheId, partition));
+    }
+
+    private int[] owners(final int partition)
+    {
+        final int[] owners = map().owners(cacheId, partition);
+        final int[] slots = new int[owners.length];
+        for (int i = 0; i < owners.length; i++)
+        {
+            slots[i] = indexOf(map().topology().members().get(owners[i]));
+        }
+        return slots;
+    }
+
+    private static boolean contains(final int[] values, final int value)
+    {
+        for (final int v : values)
+        {
+            if (v == value)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int partition(final String key)
+    {
+        return KeyPartitioner.partition(bytes(key), PARTITIONS);
+    }
+
+    private static String keyWhere(final Predicate<Integer> partitionTest)
+    {
+        for (int i = 0; i < 10_000; i++)
+        {
+            if (partitionTest.test(partition("k" + i)))
+            {
+                return "k" + i;
+            }
+        }
+        throw new AssertionError("no key qualifies");
+    }
+
+    private MemberEngine.CopyView copy(final int slot, final int partition)
+    {
+        final MemberEngine.CopyView copy = members[slot].copy(cacheId, partition);
+        assertNotNull(copy, "m" + slot + " holds no copy of partition " + partition);
+        return copy;
+    }
+
+    private void assertEqualCopies(final int partition, final long expectedLwm)
+    {
+        MemberEngine.CopyView first = null;
+        for (final int owner : owners(partition))
+        {
+            final MemberEngine.CopyView copy = copy(owner, partition);
+            assertEquals(copy.lwm(), copy.hwm(), "m" + owner + " " + copy);
+            assertTrue(copy.gaps().isEmpty(), "m" + owner + " " + copy);
+            if (expectedLwm >= 0)
+            {
+                assertEquals(expectedLwm, copy.lwm(), "m" + owner + " " + copy);
+            }
+            if (first == null)
+            {
+                first = copy;
+            }
+            else
+            {
+                assertEquals(first.lwm(), copy.lwm(), "m" + owner);
+                assertEquals(first.contentHash(), copy.contentHash(), "m" + owner);
+            }
+        }
+    }
+
+    private void put(final MemberEngine via, final String key, final String value)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cacheId, OpType.PUT, bytes(key), bytes(value), null, TimeUnit.SECONDS.toNanos(2),
+            callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(3), () -> outcome[0] != null ||
+            error[0] != null));
+        assertNotNull(outcome[0], () -> "put failed: " + error[0]);
+    }
+
+    private String read(final MemberEngine via, final String key)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(2), callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(3), () -> outcome[0] != null ||
+            error[0] != null));
+        assertNotNull(outcome[0], () -> "get failed: " + error[0]);
+        return outcome[0].value() == null ? null : new String(outcome[0].value(), StandardCharsets.UTF_8);
+    }
+
+    private void enlist(final MemberEngine via, final long tx, final String key)
+    {
+        final byte[][][] values = new byte[1][][];
+        final GridException[] error = new GridException[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
+        {
+            public void onSuccess(final byte[][] result)
+            {
+                values[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> values[0] != null ||
+            error[0] != null));
+        assertNotNull(values[0], () -> "lock failed: " + error[0]);
+        assertArrayEquals(new byte[][] {values[0][0]}, values[0]);
+    }
+
+    private static TxCallback failureInto(final GridException[] error)
+    {
+        return new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                throw new AssertionError("the transaction committed");
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+
+    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome result)
+            {
+                outcome[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+
+    private static byte[] bytes(final String value)
+    {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+}
