@@ -6,6 +6,7 @@ import dev.grid.core.Codecs;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.internal.cluster.Topology;
+import dev.grid.node.bench.Bank;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs one member as a process: {@code Main <config.properties> [--commands]}. It starts, prints
@@ -112,15 +114,18 @@ public final class Main
     }
 
     /** The command channel's commands and their arguments; a line with another word count is refused with this. */
-    private static final Map<String, String> USAGE = Map.of(
-        "create", "create <cache> <backups>",
-        "put-range", "put-range <cache> <from> <to>",
-        "check-range", "check-range <cache> <from> <to>",
-        "load", "load <cache> <from>",
-        "counters", "counters <cache>",
-        "recovery", "recovery",
-        "topology", "topology",
-        "quit", "quit");
+    private static final Map<String, String> USAGE = Map.ofEntries(
+        Map.entry("create", "create <cache> <backups>"),
+        Map.entry("put-range", "put-range <cache> <from> <to>"),
+        Map.entry("check-range", "check-range <cache> <from> <to>"),
+        Map.entry("load", "load <cache> <from>"),
+        Map.entry("counters", "counters <cache>"),
+        Map.entry("recovery", "recovery"),
+        Map.entry("topology", "topology"),
+        Map.entry("bank-open", "bank-open <cache> <accounts>"),
+        Map.entry("bank-run", "bank-run <cache> <accounts> <threads> <ms> <modes>"),
+        Map.entry("bank-audit", "bank-audit <cache> <accounts>"),
+        Map.entry("quit", "quit"));
 
     private static void runCommands(final GridMember member) throws Exception
     {
@@ -222,6 +227,33 @@ public final class Main
                     {
                         final Topology topology = member.topology();
                         System.out.println("TOPOLOGY " + topology.version() + " " + topology.members().size());
+                    }
+                    case "bank-open" ->
+                    {
+                        Bank.open(member.cache(words[1]), Integer.parseInt(words[2]));
+                        System.out.println("OK");
+                    }
+                    case "bank-run" ->
+                    {
+                        // Transfers for <ms> milliseconds; <modes> is a comma list of PESSIMISTIC, OPTIMISTIC,
+                        // PREDICATE.
+                        final List<Bank.Mode> modes = new java.util.ArrayList<>();
+                        for (final String mode : words[5].split(","))
+                        {
+                            modes.add(Bank.Mode.valueOf(mode.toUpperCase()));
+                        }
+                        final Bank.Result result = Bank.run(member, member.cache(words[1]),
+                            Integer.parseInt(words[2]), Integer.parseInt(words[3]),
+                            TimeUnit.MILLISECONDS.toNanos(Long.parseLong(words[4])), modes);
+                        System.out.println("TRANSFERS committed " + result.committed() + " aborted " +
+                            result.aborted() + " unknown " + result.unknown() + " insufficient " +
+                            result.insufficient() + " p50us " + result.latency().getValueAtPercentile(50) +
+                            " p99us " + result.latency().getValueAtPercentile(99) + " aborts " + result.aborts());
+                    }
+                    case "bank-audit" ->
+                    {
+                        final long[] audit = Bank.audit(member, member.cache(words[1]), Integer.parseInt(words[2]));
+                        System.out.println("AUDIT sum " + audit[0] + " transfers " + audit[1]);
                     }
                     case "quit" ->
                     {
