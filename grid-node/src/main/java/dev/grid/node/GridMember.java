@@ -53,6 +53,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -90,7 +91,11 @@ public final class GridMember implements Grid
     private final Metrics metrics = new Metrics();
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
-    private final Executor userExecutor = ForkJoinPool.commonPool();
+    /**
+     * Where futures returned to users complete. Not the common pool: with fewer than three cores its parallelism is
+     * below two, and CompletableFuture then runs every async completion on a new thread.
+     */
+    private final ForkJoinPool userExecutor;
     private final Transactions transactions = new MemberTransactions(this);
     private final CompletableFuture<Void> joined = new CompletableFuture<>();
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -104,6 +109,13 @@ public final class GridMember implements Grid
     private GridMember(final MemberConfiguration config)
     {
         this.config = config;
+        this.userExecutor = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()), pool ->
+        {
+            final ForkJoinWorkerThread thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            thread.setName("grid-user-" + config.memberId() + "-" + thread.getPoolIndex());
+            thread.setDaemon(true);
+            return thread;
+        }, null, true);
         this.mergeOperators.putAll(config.mergeOperators());
         if (config.walMode() == WalMode.NONE)
         {
@@ -324,6 +336,8 @@ public final class GridMember implements Grid
             LOG.warn("member {} did not stop cleanly within 10 s: {}", config.memberId(), ex.toString());
         }
         runner.close();
+        // Completions already queued still run; the pool's threads end when idle.
+        userExecutor.shutdown();
     }
 
     /**

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 
@@ -76,7 +75,8 @@ final class MemberPredicateTransaction implements PredicateTransaction
 
     public CompletableFuture<PredicateResult> executeAsync()
     {
-        return CompletableFuture.supplyAsync(this::execute, ForkJoinPool.commonPool());
+        // Predicates are user code and each attempt waits on the member: run it on the member's user executor.
+        return member.toUser(CompletableFuture.completedFuture(null)).thenApply(ignored -> execute());
     }
 
     public PredicateResult execute()

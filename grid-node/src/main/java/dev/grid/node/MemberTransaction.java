@@ -72,48 +72,64 @@ final class MemberTransaction implements Transaction
     // Reads.
     // ------------------------------------------------------------------------------------------------------------
 
+    // The blocking forms wait on the agent's future and decode on the caller's thread; the asynchronous forms hand
+    // the completion to the member's user executor first, so user code never runs on the agent thread.
+
     public <K, V> V get(final Cache<K, V> cache, final K key)
     {
-        return GridMember.await(getAsync(cache, key));
+        final MemberCache<K, V> mc = own(cache);
+        return mc.decodeValue(GridMember.await(read(mc, mc.encodeKey(key)))[0]);
     }
 
     public <K, V> CompletableFuture<V> getAsync(final Cache<K, V> cache, final K key)
     {
         final MemberCache<K, V> mc = own(cache);
-        final byte[] encoded = mc.encodeKey(key);
-        final CompletableFuture<byte[][]> future = new CompletableFuture<>();
-        member.execute(() -> read(mc, new byte[][] {encoded}, future), future);
-        return member.toUser(future.thenApply(values -> mc.decodeValue(values[0])));
+        return member.toUser(read(mc, mc.encodeKey(key))).thenApply(values -> mc.decodeValue(values[0]));
     }
 
     public <K, V> Map<K, V> getAll(final Cache<K, V> cache, final Collection<? extends K> keys)
     {
-        return GridMember.await(getAllAsync(cache, keys));
+        final MemberCache<K, V> mc = own(cache);
+        final List<K> order = new ArrayList<>(new LinkedHashSet<>(keys));
+        return decodeAll(mc, order, GridMember.await(read(mc, encodeAll(mc, order))));
     }
 
     public <K, V> CompletableFuture<Map<K, V>> getAllAsync(final Cache<K, V> cache, final Collection<? extends K> keys)
     {
         final MemberCache<K, V> mc = own(cache);
         final List<K> order = new ArrayList<>(new LinkedHashSet<>(keys));
-        final byte[][] encoded = new byte[order.size()][];
+        return member.toUser(read(mc, encodeAll(mc, order))).thenApply(values -> decodeAll(mc, order, values));
+    }
+
+    private static <K> byte[][] encodeAll(final MemberCache<K, ?> cache, final List<K> keys)
+    {
+        final byte[][] encoded = new byte[keys.size()][];
         for (int i = 0; i < encoded.length; i++)
         {
-            encoded[i] = mc.encodeKey(order.get(i));
+            encoded[i] = cache.encodeKey(keys.get(i));
         }
-        final CompletableFuture<byte[][]> future = new CompletableFuture<>();
-        member.execute(() -> read(mc, encoded, future), future);
-        return member.toUser(future.thenApply(values ->
+        return encoded;
+    }
+
+    private static <K, V> Map<K, V> decodeAll(final MemberCache<K, V> cache, final List<K> keys,
+        final byte[][] values)
+    {
+        final Map<K, V> result = new LinkedHashMap<>();
+        for (int i = 0; i < values.length; i++)
         {
-            final Map<K, V> result = new LinkedHashMap<>();
-            for (int i = 0; i < values.length; i++)
+            if (values[i] != null)
             {
-                if (values[i] != null)
-                {
-                    result.put(order.get(i), mc.decodeValue(values[i]));
-                }
+                result.put(keys.get(i), cache.decodeValue(values[i]));
             }
-            return result;
-        }));
+        }
+        return result;
+    }
+
+    private CompletableFuture<byte[][]> read(final MemberCache<?, ?> cache, final byte[]... keys)
+    {
+        final CompletableFuture<byte[][]> future = new CompletableFuture<>();
+        member.execute(() -> read(cache, keys, future), future);
+        return future;
     }
 
     /** Agent thread: the values of keys as this transaction sees them. */
@@ -176,10 +192,15 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void put(final Cache<K, V> cache, final K key, final V value)
     {
-        GridMember.await(putAsync(cache, key, value));
+        GridMember.await(putRaw(cache, key, value));
     }
 
     public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
+    {
+        return member.toUser(putRaw(cache, key, value));
+    }
+
+    private <K, V> CompletableFuture<Void> putRaw(final Cache<K, V> cache, final K key, final V value)
     {
         final MemberCache<K, V> mc = own(cache);
         return write(mc, mc.encodeKey(key), Pending.value(mc.encodeValue(value, "value")), null);
@@ -187,10 +208,15 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void remove(final Cache<K, V> cache, final K key)
     {
-        GridMember.await(removeAsync(cache, key));
+        GridMember.await(removeRaw(cache, key));
     }
 
     public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
+    {
+        return member.toUser(removeRaw(cache, key));
+    }
+
+    private <K, V> CompletableFuture<Void> removeRaw(final Cache<K, V> cache, final K key)
     {
         final MemberCache<K, V> mc = own(cache);
         return write(mc, mc.encodeKey(key), Pending.removed(), null);
@@ -198,10 +224,15 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void merge(final Cache<K, V> cache, final K key, final V operand)
     {
-        GridMember.await(mergeAsync(cache, key, operand));
+        GridMember.await(mergeRaw(cache, key, operand));
     }
 
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
+    {
+        return member.toUser(mergeRaw(cache, key, operand));
+    }
+
+    private <K, V> CompletableFuture<Void> mergeRaw(final Cache<K, V> cache, final K key, final V operand)
     {
         final MemberCache<K, V> mc = own(cache);
         if (mc.descriptor().mergeOperator() == null)
@@ -239,7 +270,7 @@ final class MemberTransaction implements Transaction
                 future.complete(null);
             }
         }, future);
-        return member.toUser(future);
+        return future;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -248,14 +279,19 @@ final class MemberTransaction implements Transaction
 
     public void commit()
     {
-        GridMember.await(commitAsync());
+        GridMember.await(commitRaw());
     }
 
     public CompletableFuture<Void> commitAsync()
     {
+        return member.toUser(commitRaw());
+    }
+
+    private CompletableFuture<Void> commitRaw()
+    {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         member.execute(() -> commitOnAgent(future), future);
-        return member.toUser(future);
+        return future;
     }
 
     private void commitOnAgent(final CompletableFuture<Void> future)
@@ -369,10 +405,15 @@ final class MemberTransaction implements Transaction
 
     public void rollback()
     {
-        GridMember.await(rollbackAsync());
+        GridMember.await(rollbackRaw());
     }
 
     public CompletableFuture<Void> rollbackAsync()
+    {
+        return member.toUser(rollbackRaw());
+    }
+
+    private CompletableFuture<Void> rollbackRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         member.execute(() ->
@@ -402,7 +443,7 @@ final class MemberTransaction implements Transaction
                 }
             });
         }, future);
-        return member.toUser(future);
+        return future;
     }
 
     public void close()

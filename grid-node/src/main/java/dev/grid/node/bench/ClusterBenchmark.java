@@ -3,22 +3,10 @@ package dev.grid.node.bench;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.node.GridMember;
-import dev.grid.node.Main;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +14,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.stream.Stream;
 
 /**
  * The cluster throughput benchmark of issue 3, in the shape of BENCHMARKS.md: 2 member processes started here plus
@@ -76,49 +63,9 @@ public final class ClusterBenchmark
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        final Path dir = Files.createTempDirectory("grid-bench");
-        // 0: in-memory members; otherwise LOG_ONLY WAL under the bench directory, checkpoints every N ms (-1: never).
-        final long checkpointIntervalMs = checkpointMs < 0 ? TimeUnit.DAYS.toMillis(365) : checkpointMs;
-        final List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < 3; i++)
+        try (BenchCluster cluster = new BenchCluster(checkpointMs))
         {
-            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-            {
-                addresses.add("127.0.0.1:" + socket.getLocalPort());
-            }
-        }
-        final List<Process> children = new ArrayList<>();
-        GridMember member = null;
-        try
-        {
-            for (int i = 1; i < 3; i++)
-            {
-                final Path config = dir.resolve("m" + i + ".properties");
-                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
-                    "\nseeds = " + String.join(",", addresses) + "\n" + (checkpointMs == 0 ? "" :
-                    "data.directory = " + dir.resolve("data-m" + i) + "\ncheckpoint.interval.ms = " +
-                    checkpointIntervalMs + "\ncheckpoint.wal.records = " + Long.MAX_VALUE + "\n"));
-                children.add(launch(config, dir.resolve("m" + i + ".log")));
-            }
-            for (final Process child : children)
-            {
-                final String ready = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                    StandardCharsets.UTF_8)).readLine();
-                if (ready == null || !ready.startsWith("READY"))
-                {
-                    throw new IllegalStateException("member process failed to start; see " + dir);
-                }
-            }
-            final MemberConfiguration config = new MemberConfiguration("m0").port(
-                Integer.parseInt(addresses.get(0).split(":")[1]));
-            addresses.forEach(config::addSeed);
-            if (checkpointMs != 0)
-            {
-                config.dataDirectory(dir.resolve("data-m0")).checkpointIntervalNs(
-                    TimeUnit.MILLISECONDS.toNanos(checkpointIntervalMs)).checkpointWalRecords(Long.MAX_VALUE);
-            }
-            member = GridMember.start(config);
-            final Cache<Long, byte[]> cache = member.createCache(
+            final Cache<Long, byte[]> cache = cluster.member().createCache(
                 new CacheConfiguration<>("bench", Codecs.LONG, Codecs.BYTES).backups(1));
             final byte[] value = new byte[valueBytes];
             ThreadLocalRandom.current().nextBytes(value);
@@ -126,46 +73,12 @@ public final class ClusterBenchmark
             preload(cache, keys, value);
             System.out.printf("preloaded %,d keys in %.1f s%n", keys,
                 (System.nanoTime() - preloadStart) / 1e9);
-
-            final List<Long> pids = new ArrayList<>();
-            pids.add(ProcessHandle.current().pid());
-            children.forEach(c -> pids.add(c.pid()));
             System.out.println();
             System.out.printf("| workload | ops/s | p50 µs | p99 µs | p99.9 µs | max µs | errors | CPU s (m0+load, m1, " +
                 "m2) | CPU µs/op |%n|---|---|---|---|---|---|---|---|---|%n");
             for (final String workload : workloads)
             {
-                run(cache, workload, threads, keys, value, warmupS, measureS, pids);
-            }
-        }
-        finally
-        {
-            if (member != null)
-            {
-                member.close();
-            }
-            for (final Process child : children)
-            {
-                child.destroy();
-                if (!child.waitFor(10, TimeUnit.SECONDS))
-                {
-                    child.destroyForcibly();
-                }
-            }
-            // Member logs stay in the bench directory; their data directories go.
-            for (int i = 0; i < 3; i++)
-            {
-                final Path data = dir.resolve("data-m" + i);
-                if (Files.exists(data))
-                {
-                    try (Stream<Path> paths = Files.walk(data))
-                    {
-                        for (final Path each : paths.sorted(Comparator.reverseOrder()).toList())
-                        {
-                            Files.delete(each);
-                        }
-                    }
-                }
+                run(cache, workload, threads, keys, value, warmupS, measureS, cluster.pids());
             }
         }
     }
@@ -234,13 +147,13 @@ public final class ClusterBenchmark
         awaitUntil(warmupEnd);
         errors.reset();
         recorder.reset();
-        final long[] cpuBefore = cpuTicks(pids);
+        final long[] cpuBefore = BenchCluster.cpuTicks(pids);
         final long start = System.nanoTime();
         measuring.set(true);
         awaitUntil(start + TimeUnit.SECONDS.toNanos(measureS));
         measuring.set(false);
         final long elapsedNs = System.nanoTime() - start;
-        final long[] cpuAfter = cpuTicks(pids);
+        final long[] cpuAfter = BenchCluster.cpuTicks(pids);
         stop.set(true);
         for (final Thread worker : workers)
         {
@@ -269,30 +182,5 @@ public final class ClusterBenchmark
         {
             TimeUnit.MILLISECONDS.sleep(Math.min(100, Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000)));
         }
-    }
-
-    /** utime + stime in clock ticks (100 per second on Linux) per process, or 0 where /proc is missing. */
-    private static long[] cpuTicks(final List<Long> pids)
-    {
-        final long[] ticks = new long[pids.size()];
-        for (int i = 0; i < pids.size(); i++)
-        {
-            try
-            {
-                final String stat = Files.readString(Path.of("/proc/" + pids.get(i) + "/stat"));
-                final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                ticks[i] = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-            }
-            catch (final IOException | RuntimeException ex)
-            {
-                ticks[i] = 0;
-            }
-        }
-        return ticks;
-    }
-
-    private static Process launch(final Path config, final Path log) throws IOException
-    {
-        return new ProcessBuilder(Main.childCommand(config)).redirectError(log.toFile()).start();
     }
 }
