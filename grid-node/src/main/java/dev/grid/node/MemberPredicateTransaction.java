@@ -55,8 +55,8 @@ final class MemberPredicateTransaction implements PredicateTransaction
     public <K, V> PredicateTransaction set(final Cache<K, V> cache, final K key, final V value)
     {
         writes.add(new Write<>(Objects.requireNonNull(cache, "cache must not be null"),
-            Objects.requireNonNull(key, "key must not be null"), Objects.requireNonNull(value, "value must not be null"),
-            false));
+            Objects.requireNonNull(key, "key must not be null"),
+            Objects.requireNonNull(value, "value must not be null"), false));
         return this;
     }
 
@@ -199,8 +199,9 @@ final class MemberPredicateTransaction implements PredicateTransaction
     private static void backOff(final int attempts)
     {
         // A short randomized pause, so the older transaction that won can finish; not a synchronization.
+        final long boundNs = TimeUnit.MICROSECONDS.toNanos(200L << Math.min(attempts, 6));
         final long pauseNs = Math.min(RETRY_BACKOFF_MAX_NS,
-            java.util.concurrent.ThreadLocalRandom.current().nextLong(1 + TimeUnit.MICROSECONDS.toNanos(200L << Math.min(attempts, 6))));
+            java.util.concurrent.ThreadLocalRandom.current().nextLong(1 + boundNs));
         java.util.concurrent.locks.LockSupport.parkNanos(pauseNs);
     }
 

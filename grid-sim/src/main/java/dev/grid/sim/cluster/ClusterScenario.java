@@ -69,9 +69,9 @@ public final class ClusterScenario
 
         /**
          * @param bank whether the workload is the bank: transfer transactions between accounts (see
-         *             {@link BankWorkload}) instead of single-key operations. Faults then spare at least one copy of
-         *             every partition (one member crashes or leaves, then may restart: copies are not rebalanced yet), and the
-         *             network also cuts members off for shorter than failure detection.
+         *             {@link BankWorkload}) instead of single-key operations. Faults then spare a copy of every
+         *             partition (one member crashes or leaves, then may restart: copies are not rebalanced yet),
+         *             and the network also cuts members off for shorter than failure detection.
          * @return this.
          */
         public Options bank(final boolean bank)
@@ -516,7 +516,8 @@ public final class ClusterScenario
         final MemberEngine creator = liveMembers().get(0);
         final boolean[] done = new boolean[1];
         final int backups = options.bank ? 2 : random.nextInt(2) + 1;
-        creator.createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups, "string", "string", null,
+        creator.createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
+            "string", "string", null,
             TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0), new OpCallback()
         {
             public void onSuccess(final OpOutcome outcome)

@@ -379,7 +379,8 @@ public final class MemberEngine
      */
     public String describeProgress()
     {
-        return tx.describe() + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" + durabilityQueue.size() + " wal=" +
+        return tx.describe() + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" +
+            durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
             (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
@@ -2388,7 +2389,8 @@ public final class MemberEngine
         final OpOutcome[] predecessorOutcomes)
     {
         walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key).writeBytes(value)
+            .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key)
+            .writeBytes(value)
             .writeBoolean(outcome.flag()).writeBytes(outcome.value());
         final int predecessors = predecessorKeys == null ? 0 : predecessorKeys.length;
         walWriter.writeInt(predecessors);

@@ -4,7 +4,6 @@ import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
-import dev.grid.core.NodeStoppingException;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionCommitStatusUnknownException;
 import org.agrona.collections.LongHashSet;
