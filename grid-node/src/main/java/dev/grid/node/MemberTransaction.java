@@ -8,6 +8,7 @@ import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
+import dev.grid.core.internal.cluster.CacheKey;
 import dev.grid.core.internal.cluster.TxCallback;
 
 import java.util.ArrayList;
@@ -44,9 +45,9 @@ final class MemberTransaction implements Transaction
     private boolean committed;
     private boolean rolledBack;
     private GridException failure;
-    private final Map<EntryKey, byte[]> seen = new HashMap<>();
-    private final Set<EntryKey> locked = new HashSet<>();
-    private final LinkedHashMap<EntryKey, Pending> writes = new LinkedHashMap<>();
+    private final Map<CacheKey, byte[]> seen = new HashMap<>();
+    private final Set<CacheKey> locked = new HashSet<>();
+    private final LinkedHashMap<CacheKey, Pending> writes = new LinkedHashMap<>();
 
     MemberTransaction(final GridMember member, final TransactionConcurrency concurrency,
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
@@ -145,7 +146,7 @@ final class MemberTransaction implements Transaction
         final List<Integer> missing = new ArrayList<>();
         for (int i = 0; i < keys.length; i++)
         {
-            final EntryKey key = new EntryKey(cacheId, keys[i]);
+            final CacheKey key = new CacheKey(cacheId, keys[i]);
             final Pending pending = writes.get(key);
             final boolean known = locked.contains(key) ||
                 (isolation != TransactionIsolation.READ_COMMITTED && seen.containsKey(key));
@@ -161,17 +162,17 @@ final class MemberTransaction implements Transaction
         }
         enlist(cacheId, fetch, lock, values ->
         {
-            final Map<EntryKey, byte[]> fetched = new HashMap<>();
+            final Map<CacheKey, byte[]> fetched = new HashMap<>();
             for (int i = 0; i < fetch.length; i++)
             {
-                fetched.put(new EntryKey(cacheId, fetch[i]), values[i]);
+                fetched.put(new CacheKey(cacheId, fetch[i]), values[i]);
             }
             final byte[][] result = new byte[keys.length][];
             try
             {
                 for (int i = 0; i < keys.length; i++)
                 {
-                    final EntryKey key = new EntryKey(cacheId, keys[i]);
+                    final CacheKey key = new CacheKey(cacheId, keys[i]);
                     final byte[] base = fetched.containsKey(key) ? fetched.get(key) : seen.get(key);
                     final Pending pending = writes.get(key);
                     result[i] = pending == null ? base : pending.apply(cache, keys[i], base);
@@ -252,7 +253,7 @@ final class MemberTransaction implements Transaction
             {
                 return;
             }
-            final EntryKey entry = new EntryKey(cache.descriptor().cacheId(), key);
+            final CacheKey entry = new CacheKey(cache.descriptor().cacheId(), key);
             if (replace != null)
             {
                 writes.put(entry, replace);
@@ -263,7 +264,7 @@ final class MemberTransaction implements Transaction
             }
             if (concurrency == TransactionConcurrency.PESSIMISTIC && !locked.contains(entry))
             {
-                enlist(entry.cacheId, new byte[][] {key}, true, values -> future.complete(null), future);
+                enlist(entry.cacheId(), new byte[][] {key}, true, values -> future.complete(null), future);
             }
             else
             {
@@ -306,30 +307,30 @@ final class MemberTransaction implements Transaction
             return;
         }
         // Lock what is not locked yet: every written key, and under optimistic serializable every key read.
-        final Map<Integer, List<EntryKey>> toLock = new LinkedHashMap<>();
-        final Set<EntryKey> validate = new LinkedHashSet<>();
-        for (final EntryKey key : writes.keySet())
+        final Map<Integer, List<CacheKey>> toLock = new LinkedHashMap<>();
+        final Set<CacheKey> validate = new LinkedHashSet<>();
+        for (final CacheKey key : writes.keySet())
         {
             if (!locked.contains(key))
             {
-                toLock.computeIfAbsent(key.cacheId, id -> new ArrayList<>()).add(key);
+                toLock.computeIfAbsent(key.cacheId(), id -> new ArrayList<>()).add(key);
             }
         }
         if (concurrency == TransactionConcurrency.OPTIMISTIC && isolation == TransactionIsolation.SERIALIZABLE)
         {
-            for (final EntryKey key : seen.keySet())
+            for (final CacheKey key : seen.keySet())
             {
                 validate.add(key);
                 if (!locked.contains(key) && !writes.containsKey(key))
                 {
-                    toLock.computeIfAbsent(key.cacheId, id -> new ArrayList<>()).add(key);
+                    toLock.computeIfAbsent(key.cacheId(), id -> new ArrayList<>()).add(key);
                 }
             }
         }
-        final Map<EntryKey, byte[]> current = new HashMap<>();
+        final Map<CacheKey, byte[]> current = new HashMap<>();
         lockAll(new ArrayList<>(toLock.entrySet()), 0, current, () ->
         {
-            for (final EntryKey key : validate)
+            for (final CacheKey key : validate)
             {
                 if (current.containsKey(key) && !Arrays.equals(current.get(key), seen.get(key)))
                 {
@@ -345,13 +346,13 @@ final class MemberTransaction implements Transaction
             int i = 0;
             try
             {
-                for (final Map.Entry<EntryKey, Pending> write : writes.entrySet())
+                for (final Map.Entry<CacheKey, Pending> write : writes.entrySet())
                 {
-                    final EntryKey key = write.getKey();
+                    final CacheKey key = write.getKey();
                     final byte[] base = current.containsKey(key) ? current.get(key) : seen.get(key);
-                    cacheIds[i] = key.cacheId;
-                    keys[i] = key.key;
-                    values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId), member, key.key,
+                    cacheIds[i] = key.cacheId();
+                    keys[i] = key.key();
+                    values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member, key.key(),
                         base);
                     i++;
                 }
@@ -379,8 +380,8 @@ final class MemberTransaction implements Transaction
         }, future);
     }
 
-    private void lockAll(final List<Map.Entry<Integer, List<EntryKey>>> groups, final int index,
-        final Map<EntryKey, byte[]> current, final Runnable then, final CompletableFuture<?> future)
+    private void lockAll(final List<Map.Entry<Integer, List<CacheKey>>> groups, final int index,
+        final Map<CacheKey, byte[]> current, final Runnable then, final CompletableFuture<?> future)
     {
         if (index == groups.size())
         {
@@ -388,11 +389,11 @@ final class MemberTransaction implements Transaction
             return;
         }
         final int cacheId = groups.get(index).getKey();
-        final List<EntryKey> keys = groups.get(index).getValue();
+        final List<CacheKey> keys = groups.get(index).getValue();
         final byte[][] encoded = new byte[keys.size()][];
         for (int i = 0; i < encoded.length; i++)
         {
-            encoded[i] = keys.get(i).key;
+            encoded[i] = keys.get(i).key();
         }
         enlist(cacheId, encoded, true, values ->
         {
@@ -512,7 +513,7 @@ final class MemberTransaction implements Transaction
             {
                 for (int i = 0; i < keys.length; i++)
                 {
-                    final EntryKey key = new EntryKey(cacheId, keys[i]);
+                    final CacheKey key = new CacheKey(cacheId, keys[i]);
                     if (lock)
                     {
                         locked.add(key);
@@ -563,33 +564,6 @@ final class MemberTransaction implements Transaction
         }
         // A handle opened on another member of the cluster names the same cache: use this member's.
         return mc.member() == member ? (MemberCache<K, V>)mc : (MemberCache<K, V>)member.<K, V>cache(mc.name());
-    }
-
-    /** A key of a cache, by content. */
-    private static final class EntryKey
-    {
-        final int cacheId;
-        final byte[] key;
-        private final int hash;
-
-        EntryKey(final int cacheId, final byte[] key)
-        {
-            this.cacheId = cacheId;
-            this.key = key;
-            this.hash = 31 * cacheId + Arrays.hashCode(key);
-        }
-
-        @Override
-        public boolean equals(final Object o)
-        {
-            return o instanceof EntryKey other && other.cacheId == cacheId && Arrays.equals(other.key, key);
-        }
-
-        @Override
-        public int hashCode()
-        {
-            return hash;
-        }
     }
 
     /** What the transaction will write to a key: a base (a value, a remove, or the value at commit), then merges. */

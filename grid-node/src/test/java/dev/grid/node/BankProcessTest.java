@@ -28,11 +28,7 @@ class BankProcessTest
     void theBooksBalanceThroughASigkillAndRestartOfAMember() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-bank");
-        final List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < 3; i++)
-        {
-            addresses.add("127.0.0.1:" + TestCluster.freeUdpPort());
-        }
+        final List<String> addresses = MemberProcess.loopbackAddresses(3);
         final List<Path> configs = new ArrayList<>();
         final List<MemberProcess> children = new ArrayList<>();
         try
@@ -40,10 +36,7 @@ class BankProcessTest
             final List<Process> processes = new ArrayList<>();
             for (int i = 0; i < 3; i++)
             {
-                final Path config = dir.resolve("m" + i + ".properties");
-                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
-                    "\nseeds = " + String.join(",", addresses) + "\nheartbeat.interval.ms = 100\n" +
-                    "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\n");
+                final Path config = MemberProcess.writeConfig(dir, i, addresses);
                 configs.add(config);
                 processes.add(MemberProcess.launch(config, dir.resolve("m" + i + ".log")));
             }
@@ -53,7 +46,7 @@ class BankProcessTest
             }
             final MemberProcess m0 = children.get(0);
             final MemberProcess m1 = children.get(1);
-            awaitTopologySize(m0, 3);
+            MemberProcess.awaitTopologySize(m0, 3);
             assertEquals("OK", m0.command("create bank 2"));
             assertEquals("OK", m0.command("bank-open bank " + ACCOUNTS));
 
@@ -70,7 +63,7 @@ class BankProcessTest
             final MemberProcess restarted = new MemberProcess(MemberProcess.launch(configs.get(2),
                 dir.resolve("m2-restarted.log")));
             children.set(2, restarted);
-            awaitTopologySize(restarted, 3);
+            MemberProcess.awaitTopologySize(restarted, 3);
             assertEquals(Bank.INITIAL * ACCOUNTS, auditSum(restarted), "a consistent read through the restarted member");
 
             long committed = 0;
@@ -123,24 +116,6 @@ class BankProcessTest
         catch (final IOException ex)
         {
             throw new java.io.UncheckedIOException(ex);
-        }
-    }
-
-    private static void awaitTopologySize(final MemberProcess child, final int size) throws IOException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true)
-        {
-            final String[] topology = child.command("topology").split(" ");
-            if (Integer.parseInt(topology[2]) == size)
-            {
-                return;
-            }
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("topology still has " + topology[2] + " members, expected " + size);
-            }
-            Thread.onSpinWait();
         }
     }
 }

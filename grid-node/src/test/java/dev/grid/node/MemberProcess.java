@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -88,6 +91,56 @@ final class MemberProcess implements AutoCloseable
     public void close()
     {
         process.destroyForcibly();
+    }
+
+    /**
+     * @param count how many.
+     * @return free loopback addresses ({@code 127.0.0.1:port}).
+     */
+    static List<String> loopbackAddresses(final int count)
+    {
+        final List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            addresses.add("127.0.0.1:" + TestCluster.freeUdpPort());
+        }
+        return addresses;
+    }
+
+    /**
+     * Write the configuration of member {@code m<index>} of a test cluster: every address a seed, fast failure
+     * detection.
+     *
+     * @return the file.
+     */
+    static Path writeConfig(final Path dir, final int index, final List<String> addresses) throws IOException
+    {
+        final Path config = dir.resolve("m" + index + ".properties");
+        Files.writeString(config, "member.id = m" + index + "\nport = " + addresses.get(index).split(":")[1] +
+            "\nseeds = " + String.join(",", addresses) + "\nheartbeat.interval.ms = 100\n" +
+            "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\n");
+        return config;
+    }
+
+    /**
+     * Ask for the topology until it has {@code size} members (30 s at most).
+     */
+    static void awaitTopologySize(final MemberProcess child, final int size) throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true)
+        {
+            final String[] topology = child.command("topology").split(" ");
+            if (Integer.parseInt(topology[2]) == size)
+            {
+                return;
+            }
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("topology still has " + topology[2] + " members, expected " + size);
+            }
+            Thread.onSpinWait();
+        }
     }
 
     static void deleteRecursively(final File file)

@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
 import java.io.File;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -29,21 +28,14 @@ class MultiProcessClusterTest
     void keysSurviveASigkilledMemberAndTheSurvivorsShutDownCleanly() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-mp");
-        final List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < 3; i++)
-        {
-            addresses.add("127.0.0.1:" + TestCluster.freeUdpPort());
-        }
+        final List<String> addresses = MemberProcess.loopbackAddresses(3);
         final List<MemberProcess> children = new ArrayList<>();
         try
         {
             final List<Process> processes = new ArrayList<>();
             for (int i = 0; i < 3; i++)
             {
-                final Path config = dir.resolve("m" + i + ".properties");
-                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
-                    "\nseeds = " + String.join(",", addresses) + "\nheartbeat.interval.ms = 100\n" +
-                    "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\n");
+                final Path config = MemberProcess.writeConfig(dir, i, addresses);
                 processes.add(MemberProcess.launch(config, dir.resolve("m" + i + ".log")));
             }
             for (final Process process : processes)
@@ -53,7 +45,7 @@ class MultiProcessClusterTest
             final MemberProcess writer = children.get(0);
             final MemberProcess reader = children.get(1);
             final MemberProcess victim = children.get(2);
-            awaitTopologySize(writer, 3);
+            MemberProcess.awaitTopologySize(writer, 3);
             assertEquals("OK", writer.command("create keys 1"));
             assertEquals("OK", writer.command("put-range keys 0 10000"));
             assertEquals("CHECKED 10000 MISSING 0 WRONG 0", reader.command("check-range keys 0 10000"));
@@ -63,7 +55,7 @@ class MultiProcessClusterTest
             assertTrue(victim.process.waitFor(10, TimeUnit.SECONDS));
             MemberProcess.deleteRecursively(new File(victim.directory));
 
-            awaitTopologySize(reader, 2);
+            MemberProcess.awaitTopologySize(reader, 2);
             final String[] after = reader.command("topology").split(" ");
             assertTrue(Long.parseLong(after[1]) > before, "no new topology version: " + before + " -> " + after[1]);
             assertEquals("CHECKED 10000 MISSING 0 WRONG 0", reader.command("check-range keys 0 10000"));
@@ -86,24 +78,6 @@ class MultiProcessClusterTest
                 MemberProcess.deleteRecursively(new File(child.directory));
             }
             MemberProcess.deleteRecursively(dir.toFile());
-        }
-    }
-
-    private static void awaitTopologySize(final MemberProcess child, final int size) throws IOException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true)
-        {
-            final String[] topology = child.command("topology").split(" ");
-            if (Integer.parseInt(topology[2]) == size)
-            {
-                return;
-            }
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("topology still has " + topology[2] + " members, expected " + size);
-            }
-            Thread.onSpinWait();
         }
     }
 

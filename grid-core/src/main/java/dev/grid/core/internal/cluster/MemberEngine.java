@@ -43,7 +43,8 @@ import java.util.function.Function;
  * One cluster member's protocol logic: membership (join through seeds, heartbeats, failure detection, the oldest
  * member coordinating), the partition map exchange on every topology change, and replication of single-key
  * operations from primaries to backups with update counters. It also runs this member's own requests ("near"
- * operations): routing each to its partition's primary, retrying on remap or silence, timing out.
+ * operations): routing each to its partition's primary, retrying on remap or silence, timing out; and, through
+ * {@link TxManager}, transactions as coordinator and as participant.
  * <p>
  * <b>Threading:</b> single-threaded and non-blocking. The owner calls {@link #doWork(long)} in a duty cycle and calls
  * {@link #submit}, {@link #createCache}, {@link #destroyCache} and {@link #stop} from the same thread. Time, network,

@@ -10,7 +10,6 @@ import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,7 +95,7 @@ final class TxManager
     private final HashMap<PartKey, Part> parts = new HashMap<>();
     private final HashMap<PartKey, Prepared> prepared = new HashMap<>();
     private final HashMap<PartKey, Boolean> applying = new HashMap<>();
-    private final HashMap<LockKey, KeyLock> locks = new HashMap<>();
+    private final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
     private final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
     {
         private static final long serialVersionUID = 1L;
@@ -234,7 +233,7 @@ final class TxManager
             }
             final NearPart part = tx.parts.get(packCopy(cacheIds[i], KeyPartitioner.partition(keys[i],
                 cache.partitions())));
-            if (part == null || !part.lockedKeys.contains(new LockKey(cacheIds[i], keys[i])))
+            if (part == null || !part.lockedKeys.contains(new CacheKey(cacheIds[i], keys[i])))
             {
                 callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
                     "a transaction may only write keys it locked first (cache '" + cache.name() + "')"));
@@ -507,7 +506,7 @@ final class TxManager
             tx.lockedAny = true;
             for (final byte[] key : request.keys)
             {
-                part.lockedKeys.add(new LockKey(part.cacheId, key));
+                part.lockedKeys.add(new CacheKey(part.cacheId, key));
             }
         }
         final Enlist enlist = request.enlist;
@@ -812,7 +811,7 @@ final class TxManager
         int waiting = 0;
         for (final byte[] k : keys)
         {
-            final LockKey lockKey = new LockKey(cacheId, k);
+            final CacheKey lockKey = new CacheKey(cacheId, k);
             final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
             if (keyLock.holder == null)
             {
@@ -885,7 +884,7 @@ final class TxManager
     {
         if (part.wait != null)
         {
-            for (final LockKey lockKey : part.wait.waitingOn)
+            for (final CacheKey lockKey : part.wait.waitingOn)
             {
                 final KeyLock keyLock = locks.get(lockKey);
                 if (keyLock != null)
@@ -896,9 +895,9 @@ final class TxManager
             }
             part.wait = null;
         }
-        final List<LockKey> held = new ArrayList<>(part.held);
+        final List<CacheKey> held = new ArrayList<>(part.held);
         part.held.clear();
-        for (final LockKey lockKey : held)
+        for (final CacheKey lockKey : held)
         {
             final KeyLock keyLock = locks.get(lockKey);
             if (keyLock != null && keyLock.holder == part)
@@ -909,7 +908,7 @@ final class TxManager
         }
     }
 
-    private void grantNext(final LockKey lockKey, final KeyLock keyLock)
+    private void grantNext(final CacheKey lockKey, final KeyLock keyLock)
     {
         keyLock.waiters.removeIf(waiter -> parts.get(waiter.key) != waiter);
         while (keyLock.holder == null && !keyLock.waiters.isEmpty())
@@ -943,7 +942,7 @@ final class TxManager
         forgetIfFree(lockKey, keyLock);
     }
 
-    private void forgetIfFree(final LockKey lockKey, final KeyLock keyLock)
+    private void forgetIfFree(final CacheKey lockKey, final KeyLock keyLock)
     {
         if (keyLock.holder != null)
         {
@@ -970,7 +969,7 @@ final class TxManager
         {
             return false;
         }
-        final KeyLock keyLock = locks.get(new LockKey(cacheId, key));
+        final KeyLock keyLock = locks.get(new CacheKey(cacheId, key));
         return keyLock != null && keyLock.holder != null;
     }
 
@@ -979,7 +978,7 @@ final class TxManager
      */
     void block(final int cacheId, final byte[] key, final Runnable retry)
     {
-        locks.get(new LockKey(cacheId, key)).blocked.add(retry);
+        locks.get(new CacheKey(cacheId, key)).blocked.add(retry);
     }
 
     private static boolean older(final Part a, final Part b)
@@ -1063,7 +1062,7 @@ final class TxManager
         }
         for (final byte[] k : writes[0])
         {
-            if (!part.held.contains(new LockKey(cacheId, k)))
+            if (!part.held.contains(new CacheKey(cacheId, k)))
             {
                 answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
                     "prepare of a key the transaction did not lock on partition " + partition));
@@ -1169,6 +1168,12 @@ final class TxManager
     private void startCommit(final Part part)
     {
         final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+        if (lp == null)
+        {
+            // The copy went with a map change (its parts are moved or dropped at install); nothing to apply here.
+            drop(part);
+            return;
+        }
         if (part.count > 0 && part.start < 0)
         {
             part.start = lp.counter.reserve(part.count);
@@ -1587,7 +1592,7 @@ final class TxManager
                 parts.put(p.key, part);
                 for (final byte[] k : p.keys)
                 {
-                    final LockKey lockKey = new LockKey(p.key.cacheId, k);
+                    final CacheKey lockKey = new CacheKey(p.key.cacheId, k);
                     final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
                     if (keyLock.holder == null)
                     {
@@ -1985,33 +1990,6 @@ final class TxManager
     {
     }
 
-    /** A key of a cache, by content. */
-    static final class LockKey
-    {
-        final int cacheId;
-        final byte[] key;
-        private final int hash;
-
-        LockKey(final int cacheId, final byte[] key)
-        {
-            this.cacheId = cacheId;
-            this.key = key;
-            this.hash = 31 * cacheId + Arrays.hashCode(key);
-        }
-
-        @Override
-        public boolean equals(final Object o)
-        {
-            return o instanceof LockKey other && other.cacheId == cacheId && Arrays.equals(other.key, key);
-        }
-
-        @Override
-        public int hashCode()
-        {
-            return hash;
-        }
-    }
-
     /** A key's lock on its primary: the holder, the transactions waiting (oldest served first), blocked writes. */
     private static final class KeyLock
     {
@@ -2026,7 +2004,7 @@ final class TxManager
         final byte[][] keys;
         final long deadlineNs;
         final long startedNs;
-        final List<LockKey> waitingOn = new ArrayList<>(2);
+        final List<CacheKey> waitingOn = new ArrayList<>(2);
         int waiting;
 
         LockWait(final long requestId, final byte[][] keys, final long deadlineNs, final long startedNs)
@@ -2045,7 +2023,7 @@ final class TxManager
         final long priority;
         long version;
         TxParticipantState state = TxParticipantState.LOCKING;
-        final List<LockKey> held = new ArrayList<>(2);
+        final List<CacheKey> held = new ArrayList<>(2);
         LockWait wait;
         byte[][] writeKeys;
         byte[][] writeValues;
@@ -2128,7 +2106,7 @@ final class TxManager
         final int partition;
         long primary;
         boolean touched;
-        final java.util.HashSet<LockKey> lockedKeys = new java.util.HashSet<>();
+        final java.util.HashSet<CacheKey> lockedKeys = new java.util.HashSet<>();
         final ArrayDeque<LockRequest> lockQueue = new ArrayDeque<>(2);
         final List<byte[]> writeKeys = new ArrayList<>(2);
         final List<byte[]> writeValues = new ArrayList<>(2);
