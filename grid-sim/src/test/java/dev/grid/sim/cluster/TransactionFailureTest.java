@@ -127,6 +127,91 @@ class TransactionFailureTest
         assertEquals("a3", read(coordinator, k1));
     }
 
+    @Test
+    void whenTheCoordinatorDiesAfterEveryPrimaryPreparedTheirRecoveryCommits()
+    {
+        startCluster();
+        final String[] keys = keysAwayFromTheCoordinator();
+        final int x = primaryIndex(partition(keys[0]));
+        final int y = primaryIndex(partition(keys[1]));
+        final MemberEngine coordinator = members[0];
+        put(coordinator, keys[0], "a");
+        put(coordinator, keys[1], "b");
+        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        enlist(coordinator, tx, keys[0]);
+        enlist(coordinator, tx, keys[1]);
+        // The primaries prepare, but their answers never reach the coordinator, which then dies undecided.
+        network.blockOneWay(x, 0);
+        network.blockOneWay(y, 0);
+        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(keys[0]), bytes(keys[1])},
+            new byte[][] {bytes("a2"), bytes("b2")}, ignoring());
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
+            () -> members[x].describeProgress().contains("txPartsPrepared=1") &&
+            members[y].describeProgress().contains("txPartsPrepared=1")), "both primaries prepared");
+        crash(0);
+        network.heal();
+        awaitQuiescent();
+        final MemberEngine survivor = members[1];
+        assertEquals("a2", read(survivor, keys[0]), "every participant prepared: recovery commits");
+        assertEquals("b2", read(survivor, keys[1]));
+        assertEqualCopies(partition(keys[0]), -1);
+        assertEqualCopies(partition(keys[1]), -1);
+    }
+
+    @Test
+    void whenTheCoordinatorDiesBeforeEveryPrimaryPreparedTheirRecoveryRollsBack()
+    {
+        startCluster();
+        final String[] keys = keysAwayFromTheCoordinator();
+        final int x = primaryIndex(partition(keys[0]));
+        final int y = primaryIndex(partition(keys[1]));
+        final MemberEngine coordinator = members[0];
+        put(coordinator, keys[0], "a");
+        put(coordinator, keys[1], "b");
+        final long lwmBefore = copy(x, partition(keys[0])).lwm();
+        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        enlist(coordinator, tx, keys[0]);
+        enlist(coordinator, tx, keys[1]);
+        // The prepare reaches x only; x's answer is lost; the coordinator dies.
+        network.blockOneWay(0, y);
+        network.blockOneWay(x, 0);
+        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(keys[0]), bytes(keys[1])},
+            new byte[][] {bytes("a2"), bytes("b2")}, ignoring());
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
+            () -> members[x].describeProgress().contains("txPartsPrepared=1")), "x prepared");
+        crash(0);
+        network.heal();
+        awaitQuiescent();
+        final MemberEngine survivor = members[1];
+        assertEquals("a", read(survivor, keys[0]), "a participant never prepared: recovery rolls back");
+        assertEquals("b", read(survivor, keys[1]));
+        // The exchange after the coordinator left dropped the reservation on every copy (HWM back to LWM).
+        assertEqualCopies(partition(keys[0]), lwmBefore);
+        assertEqualCopies(partition(keys[1]), -1);
+    }
+
+    /** Two keys of different partitions whose copies are all on members other than the coordinator m0. */
+    private String[] keysAwayFromTheCoordinator()
+    {
+        final String k1 = keyWhere(p -> !contains(owners(p), 0));
+        final String k2 = keyWhere(p -> !contains(owners(p), 0) && primaryIndex(p) != primaryIndex(partition(k1)));
+        return new String[] {k1, k2};
+    }
+
+    private static TxCallback ignoring()
+    {
+        return new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+            }
+
+            public void onFailure(final GridException failure)
+            {
+            }
+        };
+    }
+
     // ----------------------------------------------------------------------------------------------------------------
 
     private void startCluster()

@@ -34,9 +34,9 @@ import java.util.Map;
  * <b>Failures.</b> Every request is resent until answered and handled idempotently per transaction and partition.
  * A map change aborts transactions not yet prepared everywhere ({@link ErrorCode#TX_TOPOLOGY_CHANGED}): primaries
  * drop their locks. Prepared parts survive it: the new primary (a backup holding the prepare) locks the keys again and
- * reserves fresh counters at commit, because the exchange closed the old reservation as a hole. If the coordinator
- * leaves, each prepared part's primary asks the other participants: any committed or all prepared commits, any that
- * never prepared (which then refuses to, for good) rolls back.
+ * reserves fresh counters at commit, because the exchange dropped the old reservation (HWM back to LWM). If the
+ * coordinator leaves, each prepared part's primary asks the other participants: any committed or all prepared
+ * commits, any that never prepared (which then refuses to, for good) rolls back.
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
@@ -122,7 +122,16 @@ final class TxManager
 
     String describe()
     {
-        return "txs=" + nearTxs.size() + " txParts=" + parts.size() + " txPrepared=" + prepared.size() +
+        int preparedParts = 0;
+        for (final Part part : parts.values())
+        {
+            if (part.state == TxParticipantState.PREPARED)
+            {
+                preparedParts++;
+            }
+        }
+        return "txs=" + nearTxs.size() + " txParts=" + parts.size() + " txPartsPrepared=" + preparedParts +
+            " txPrepared=" + prepared.size() +
             " locks=" + locks.size();
     }
 
@@ -1557,7 +1566,7 @@ final class TxManager
             }
             if (part.state == TxParticipantState.PREPARED && rank == 0)
             {
-                // The exchange closed the reservation as a hole; a commit reserves afresh.
+                // The exchange dropped the reservation on every copy (HWM back to LWM); a commit reserves afresh.
                 part.start = -1;
                 part.version = map.version();
                 continue;

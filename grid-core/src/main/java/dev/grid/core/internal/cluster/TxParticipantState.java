@@ -12,10 +12,13 @@ package dev.grid.core.internal.cluster;
  * any but COMMITTING -> ROLLING_BACK  rollback arrived (or recovery found a participant that never prepared)
  * COMMITTING   -> (gone)       applied, durable and acknowledged by every backup: locks released
  * ROLLING_BACK -> (gone)       backups closed the reserved range, then this copy: locks released
- * LOCKING, PREPARING -> (gone) the partition map changed (the coordinator aborts such transactions)
+ * LOCKING      -> (gone)       the partition map changed (the coordinator aborts such transactions)
+ * PREPARING    -> PREPARED     the partition map changed before every backup acknowledged: kept like a prepared
+ *                              part, so the coordinator's rollback, or recovery, reaches the backups that hold it
  * </pre>
  * A PREPARED part survives a map change: the new primary (this member, or a backup that held the prepare) keeps its
- * keys locked and reserves fresh counters at commit, because the exchange closed the old reservation as a hole.
+ * keys locked and reserves fresh counters at commit, because the exchange dropped the old reservation (gap
+ * finalization sets HWM back to LWM on every kept copy, so the copies agree).
  */
 enum TxParticipantState
 {
