@@ -13,8 +13,8 @@ import java.util.function.BiPredicate;
  * {@link #retryOnAbort(boolean)}, an aborted attempt is retried, keeping its age so it eventually wins its locks,
  * until it commits, a predicate fails, or the timeout passes.
  * <p>
- * <b>Threading:</b> build and execute on one thread; the predicates run on the executing thread (asynchronous form:
- * a pool thread), never on a member's thread.
+ * <b>Threading:</b> build on one thread. The predicates run on a thread of the member's user pool (in both forms),
+ * never on a member's own thread; {@link #executeAsync()} blocks no thread while it waits for locks.
  */
 public interface PredicateTransaction
 {

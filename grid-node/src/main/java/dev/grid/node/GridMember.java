@@ -436,6 +436,14 @@ public final class GridMember implements Grid
         return future.whenCompleteAsync((v, e) -> { }, userExecutor);
     }
 
+    /**
+     * @return where futures returned to users complete.
+     */
+    Executor userExecutor()
+    {
+        return userExecutor;
+    }
+
     static <T> T await(final CompletableFuture<T> future)
     {
         try

@@ -16,16 +16,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 
 /**
  * A predicate transaction on an embedded member: each attempt is a pessimistic transaction that locks every key named
- * (predicates and writes, one request per partition), evaluates the predicates on the locked values on the caller's
- * thread, and commits the writes or rolls back. Retries keep the first attempt's age, so wait-die lets them through
- * once the older transactions finish.
+ * (predicates and writes, one request per partition), evaluates the predicates on the locked values, and commits the
+ * writes or rolls back, as a chain of asynchronous steps that blocks no thread. Retries keep the first attempt's age,
+ * so wait-die lets them through once the older transactions finish.
  * <p>
- * <b>Threading:</b> build and execute on one thread.
+ * <b>Threading:</b> build on one thread; the predicates run on the member's user pool.
  */
 final class MemberPredicateTransaction implements PredicateTransaction
 {
@@ -73,82 +75,86 @@ final class MemberPredicateTransaction implements PredicateTransaction
         return this;
     }
 
-    public CompletableFuture<PredicateResult> executeAsync()
-    {
-        // Predicates are user code and each attempt waits on the member: run it on the member's user executor.
-        return member.toUser(CompletableFuture.completedFuture(null)).thenApply(ignored -> execute());
-    }
-
     public PredicateResult execute()
     {
-        final long deadlineNs = System.nanoTime() + timeoutNs;
-        long priority = 0;
-        int attempts = 0;
-        while (true)
-        {
-            attempts++;
-            final long remainingNs = Math.max(1, deadlineNs - System.nanoTime());
-            final MemberTransaction tx = new MemberTransaction(member, TransactionConcurrency.PESSIMISTIC,
-                TransactionIsolation.REPEATABLE_READ, remainingNs, priority);
-            try
-            {
-                final List<PredicateResult.SeenValue> seen;
-                try
-                {
-                    seen = lockAndEvaluate(tx);
-                }
-                catch (final RuntimeException ex)
-                {
-                    if (!(ex instanceof GridException))
-                    {
-                        // A predicate threw: nothing was written; release the locks and let the caller see it.
-                        tx.close();
-                    }
-                    throw ex;
-                }
-                if (priority == 0)
-                {
-                    priority = agentPriority(tx);
-                }
-                if (seen != null)
-                {
-                    tx.rollback();
-                    return new PredicateResult.PredicateFailure(List.copyOf(seen));
-                }
-                for (final Write<?, ?> write : writes)
-                {
-                    write.apply(tx);
-                }
-                tx.commit();
-                return new PredicateResult.Committed(attempts);
-            }
-            catch (final TransactionCommitStatusUnknownException ex)
-            {
-                throw ex;
-            }
-            catch (final GridException ex)
-            {
-                if (priority == 0)
-                {
-                    priority = agentPriority(tx);
-                }
-                tx.close();
-                final boolean retryable = ex instanceof TransactionAbortedException aborted && aborted.isRetryable();
-                if (!retryOnAbort || !retryable || System.nanoTime() >= deadlineNs)
-                {
-                    return new PredicateResult.Aborted(ex.errorCode(), ex.detail(), attempts);
-                }
-                backOff(attempts);
-            }
-        }
+        return GridMember.await(executeAsync());
+    }
+
+    public CompletableFuture<PredicateResult> executeAsync()
+    {
+        final CompletableFuture<PredicateResult> result = new CompletableFuture<>();
+        attempt(System.nanoTime() + timeoutNs, 0, 1, result);
+        return result;
     }
 
     /**
-     * Lock every key and evaluate the predicates.
-     *
-     * @return null if every predicate holds, otherwise what each saw.
+     * One attempt, as a chain of asynchronous steps: lock and read every key (one request per partition), evaluate
+     * the predicates (on the member's user pool, where the reads complete), then roll back or write and commit. An
+     * abort is retried, after a short randomized pause, with the first attempt's age.
      */
-    private List<PredicateResult.SeenValue> lockAndEvaluate(final MemberTransaction tx)
+    private void attempt(final long deadlineNs, final long priority, final int attempts,
+        final CompletableFuture<PredicateResult> result)
+    {
+        final MemberTransaction tx = new MemberTransaction(member, TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Math.max(1, deadlineNs - System.nanoTime()), priority);
+        final Map<Cache<?, ?>, Map<?, ?>> values = new LinkedHashMap<>();
+        CompletableFuture<Void> locked = CompletableFuture.completedFuture(null);
+        for (final Map.Entry<Cache<?, ?>, LinkedHashSet<Object>> entry : keysByCache().entrySet())
+        {
+            locked = locked.thenCompose(ignored -> getAllAsync(tx, entry.getKey(), entry.getValue())
+                .thenAccept(read -> values.put(entry.getKey(), read)));
+        }
+        locked.thenCompose(ignored ->
+        {
+            final List<PredicateResult.SeenValue> seen = evaluate(values);
+            if (seen != null)
+            {
+                return tx.rollbackAsync().thenApply(x -> (PredicateResult)new PredicateResult.PredicateFailure(
+                    List.copyOf(seen)));
+            }
+            CompletableFuture<Void> written = CompletableFuture.completedFuture(null);
+            for (final Write<?, ?> write : writes)
+            {
+                written = written.thenCompose(x -> write.applyAsync(tx));
+            }
+            return written.thenCompose(x -> tx.commitAsync())
+                .thenApply(x -> (PredicateResult)new PredicateResult.Committed(attempts));
+        }).whenComplete((outcome, failure) ->
+        {
+            if (failure == null)
+            {
+                result.complete(outcome);
+                return;
+            }
+            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+                failure.getCause() : failure;
+            if (cause instanceof TransactionCommitStatusUnknownException || !(cause instanceof GridException))
+            {
+                // Unknown outcome, or a predicate threw: the caller sees it; what is held is released.
+                tx.rollbackAsync();
+                result.completeExceptionally(cause);
+                return;
+            }
+            final GridException error = (GridException)cause;
+            final CompletableFuture<Long> age = new CompletableFuture<>();
+            member.execute(() -> age.complete(priority != 0 ? priority : tx.assignedPriority()), age);
+            tx.rollbackAsync().handle((x, e) -> null).thenCombine(age.handle((p, e) -> p == null ? 0L : p),
+                (x, firstAge) -> firstAge).thenAccept(firstAge ->
+            {
+                final boolean retryable = error instanceof TransactionAbortedException aborted &&
+                    aborted.isRetryable();
+                if (!retryOnAbort || !retryable || System.nanoTime() >= deadlineNs)
+                {
+                    result.complete(new PredicateResult.Aborted(error.errorCode(), error.detail(), attempts));
+                    return;
+                }
+                CompletableFuture.delayedExecutor(backOffNs(attempts), TimeUnit.NANOSECONDS, member.userExecutor())
+                    .execute(() -> attempt(deadlineNs, firstAge, attempts + 1, result));
+            });
+        });
+    }
+
+    private Map<Cache<?, ?>, LinkedHashSet<Object>> keysByCache()
     {
         final Map<Cache<?, ?>, LinkedHashSet<Object>> keysByCache = new LinkedHashMap<>();
         for (final Condition<?, ?> condition : conditions)
@@ -159,11 +165,14 @@ final class MemberPredicateTransaction implements PredicateTransaction
         {
             keysByCache.computeIfAbsent(write.cache, c -> new LinkedHashSet<>()).add(write.key);
         }
-        final Map<Cache<?, ?>, Map<?, ?>> values = new LinkedHashMap<>();
-        for (final Map.Entry<Cache<?, ?>, LinkedHashSet<Object>> entry : keysByCache.entrySet())
-        {
-            values.put(entry.getKey(), getAll(tx, entry.getKey(), entry.getValue()));
-        }
+        return keysByCache;
+    }
+
+    /**
+     * @return null if every predicate holds, otherwise what each saw.
+     */
+    private List<PredicateResult.SeenValue> evaluate(final Map<Cache<?, ?>, Map<?, ?>> values)
+    {
         final List<PredicateResult.SeenValue> seen = new ArrayList<>(conditions.size());
         boolean allHold = true;
         for (final Condition<?, ?> condition : conditions)
@@ -177,32 +186,17 @@ final class MemberPredicateTransaction implements PredicateTransaction
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static Map<?, ?> getAll(final MemberTransaction tx, final Cache cache, final LinkedHashSet<Object> keys)
+    private static CompletableFuture<Map<?, ?>> getAllAsync(final MemberTransaction tx, final Cache cache,
+        final LinkedHashSet<Object> keys)
     {
-        return tx.getAll(cache, keys);
+        return tx.getAllAsync(cache, keys);
     }
 
-    private long agentPriority(final MemberTransaction tx)
+    private static long backOffNs(final int attempts)
     {
-        final CompletableFuture<Long> future = new CompletableFuture<>();
-        member.execute(() -> future.complete(tx.assignedPriority()), future);
-        try
-        {
-            return GridMember.await(future);
-        }
-        catch (final GridException ex)
-        {
-            return 0;
-        }
-    }
-
-    private static void backOff(final int attempts)
-    {
-        // A short randomized pause, so the older transaction that won can finish; not a synchronization.
+        // A short randomized pause, so the older transaction that won can finish first.
         final long boundNs = TimeUnit.MICROSECONDS.toNanos(200L << Math.min(attempts, 6));
-        final long pauseNs = Math.min(RETRY_BACKOFF_MAX_NS,
-            java.util.concurrent.ThreadLocalRandom.current().nextLong(1 + boundNs));
-        java.util.concurrent.locks.LockSupport.parkNanos(pauseNs);
+        return Math.min(RETRY_BACKOFF_MAX_NS, ThreadLocalRandom.current().nextLong(1 + boundNs));
     }
 
     private record Condition<K, V>(Cache<K, V> cache, K key, BiPredicate<? super K, ? super V> predicate)
@@ -216,16 +210,9 @@ final class MemberPredicateTransaction implements PredicateTransaction
 
     private record Write<K, V>(Cache<K, V> cache, K key, V value, boolean delete)
     {
-        void apply(final MemberTransaction tx)
+        CompletableFuture<Void> applyAsync(final MemberTransaction tx)
         {
-            if (delete)
-            {
-                tx.remove(cache, key);
-            }
-            else
-            {
-                tx.put(cache, key, value);
-            }
+            return delete ? tx.removeAsync(cache, key) : tx.putAsync(cache, key, value);
         }
     }
 }

@@ -273,6 +273,35 @@ class TransactionTest
     }
 
     @Test
+    void manyAsynchronousPredicateTransactionsOnOneKeyAllCommitWithRetries() throws Exception
+    {
+        final Cache<String, String> cache = newCache();
+        cache.put("hot", "0");
+        final List<CompletableFuture<PredicateResult>> results = new ArrayList<>();
+        for (int i = 0; i < 50; i++)
+        {
+            final GridMember via = i % 2 == 0 ? a : b;
+            results.add(via.transactions().predicate(TIMEOUT)
+                .predicate(cache, "hot", (k, v) -> v != null)
+                .set(cache, "hot", "written by " + i)
+                .set(cache, "own" + i, "x")
+                .retryOnAbort(true)
+                .executeAsync());
+        }
+        int retried = 0;
+        for (final CompletableFuture<PredicateResult> result : results)
+        {
+            final PredicateResult.Committed committed = assertInstanceOf(PredicateResult.Committed.class,
+                result.get(30, TimeUnit.SECONDS));
+            retried += committed.attempts() - 1;
+        }
+        assertEquals(50, cache.getAll(java.util.stream.IntStream.range(0, 50).mapToObj(i -> "own" + i).toList())
+            .size());
+        assertTrue(cache.get("hot").startsWith("written by "));
+        assertTrue(retried > 0, "50 transactions on one key never conflicted");
+    }
+
+    @Test
     void twoTransactionsLockingTwoKeysInOppositeOrderBothFinishWithinTheirTimeout() throws Exception
     {
         final Cache<String, String> cache = newCache();
