@@ -1682,6 +1682,7 @@ public final class MemberEngine
                         listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
                             cache.name() + " partition " + p);
                     }
+                    clampHistory(cache.cacheId(), p, local[p].counter.lwm());
                 }
             }
         }
@@ -2422,6 +2423,31 @@ public final class MemberEngine
         }
         appendsSinceCheckpoint++;
         totalAppends++;
+    }
+
+    /**
+     * Finalization dropped the copy's reservations above {@code lwm} (a prepare whose transaction the map change
+     * voided): no record exists above it, because the exchange drained every append first. History recorded as
+     * starting above it (an image taken while the reservation stood) is therefore complete from {@code lwm}.
+     */
+    private void clampHistory(final int cacheId, final int partition, final long lwm)
+    {
+        final long packed = packCopy(cacheId, partition);
+        if (historyFrom.get(packed) > lwm)
+        {
+            historyFrom.put(packed, lwm);
+        }
+        if (checkpointHwms.get(packed) > lwm)
+        {
+            checkpointHwms.put(packed, lwm);
+        }
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            if (boundary.hwms().get(packed) > lwm)
+            {
+                boundary.hwms().put(packed, lwm);
+            }
+        }
     }
 
     private void logCopyDropped(final int cacheId, final int partition)
