@@ -31,6 +31,24 @@ public interface Transactions
     }
 
     /**
+     * Run {@code work} in a transaction and commit it, retrying the whole of it while it aborts for a reason that
+     * may pass ({@link TransactionAbortedException#isRetryable()}). Each retry keeps the first attempt's age, so
+     * deadlock prevention lets it through once older transactions finish: under contention it does not starve as
+     * independent new transactions can. If {@code work} commits or rolls back itself, it is not committed again.
+     *
+     * @param concurrency when keys are locked.
+     * @param isolation   what reads see.
+     * @param timeout     of all attempts together.
+     * @param work        reads and writes through the transaction it is given; runs once per attempt.
+     * @param <T>         what it returns.
+     * @return what the successful attempt returned.
+     * @throws TransactionAbortedException             the last abort, if not retryable or past the timeout.
+     * @throws TransactionCommitStatusUnknownException if the outcome could not be confirmed (never retried).
+     */
+    <T> T run(TransactionConcurrency concurrency, TransactionIsolation isolation, Duration timeout,
+        java.util.function.Function<Transaction, T> work);
+
+    /**
      * Start building a predicate transaction: conditions on keys and the writes to make if they all hold, executed
      * atomically.
      *

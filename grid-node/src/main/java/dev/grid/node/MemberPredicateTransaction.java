@@ -192,6 +192,14 @@ final class MemberPredicateTransaction implements PredicateTransaction
         return tx.getAllAsync(cache, keys);
     }
 
+    /**
+     * Block the calling thread for a retry's pause (a blocking retry loop's own pacing, not synchronisation).
+     */
+    static void pause(final int attempts)
+    {
+        java.util.concurrent.locks.LockSupport.parkNanos(backOffNs(attempts));
+    }
+
     private static long backOffNs(final int attempts)
     {
         // A short randomized pause, so the older transaction that won can finish first.

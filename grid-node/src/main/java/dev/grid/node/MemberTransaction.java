@@ -473,6 +473,41 @@ final class MemberTransaction implements Transaction
         return assignedPriority;
     }
 
+    /**
+     * @return from any thread, this transaction's priority in the engine (0 before its first step, or if the member
+     * stopped).
+     */
+    long priority()
+    {
+        final CompletableFuture<Long> future = new CompletableFuture<>();
+        member.execute(() -> future.complete(assignedPriority), future);
+        try
+        {
+            return GridMember.await(future);
+        }
+        catch (final GridException ex)
+        {
+            return 0;
+        }
+    }
+
+    /**
+     * @return from any thread, whether it committed or rolled back (false if the member stopped).
+     */
+    boolean isFinished()
+    {
+        final CompletableFuture<Boolean> future = new CompletableFuture<>();
+        member.execute(() -> future.complete(committed || rolledBack), future);
+        try
+        {
+            return GridMember.await(future);
+        }
+        catch (final GridException ex)
+        {
+            return false;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Helpers (agent thread).
     // ------------------------------------------------------------------------------------------------------------

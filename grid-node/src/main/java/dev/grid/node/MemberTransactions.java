@@ -2,12 +2,14 @@ package dev.grid.node;
 
 import dev.grid.core.PredicateTransaction;
 import dev.grid.core.Transaction;
+import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.Transactions;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Begins transactions coordinated by an embedded member. Thread-safe.
@@ -27,6 +29,48 @@ final class MemberTransactions implements Transactions
         Objects.requireNonNull(concurrency, "concurrency must not be null");
         Objects.requireNonNull(isolation, "isolation must not be null");
         return new MemberTransaction(member, concurrency, isolation, timeoutNs(timeout), 0);
+    }
+
+    public <T> T run(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
+        final Duration timeout, final Function<Transaction, T> work)
+    {
+        Objects.requireNonNull(concurrency, "concurrency must not be null");
+        Objects.requireNonNull(isolation, "isolation must not be null");
+        Objects.requireNonNull(work, "work must not be null");
+        final long deadlineNs = System.nanoTime() + timeoutNs(timeout);
+        long priority = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            final MemberTransaction tx = new MemberTransaction(member, concurrency, isolation,
+                Math.max(1, deadlineNs - System.nanoTime()), priority);
+            try
+            {
+                final T result = work.apply(tx);
+                if (!tx.isFinished())
+                {
+                    tx.commit();
+                }
+                return result;
+            }
+            catch (final TransactionAbortedException ex)
+            {
+                if (priority == 0)
+                {
+                    priority = tx.priority();
+                }
+                tx.close();
+                if (!ex.isRetryable() || System.nanoTime() >= deadlineNs)
+                {
+                    throw ex;
+                }
+                MemberPredicateTransaction.pause(attempt);
+            }
+            catch (final RuntimeException ex)
+            {
+                tx.close();
+                throw ex;
+            }
+        }
     }
 
     public PredicateTransaction predicate(final Duration timeout)

@@ -302,6 +302,56 @@ class TransactionTest
     }
 
     @Test
+    void runRetriesAbortedAttemptsKeepingTheirAgeSoContendedIncrementsAllLand() throws Exception
+    {
+        final Cache<String, String> cache = newCache();
+        cache.put("counter", "0");
+        final ExecutorService pool = Executors.newFixedThreadPool(4);
+        try
+        {
+            final List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < 4; t++)
+            {
+                final GridMember via = t % 2 == 0 ? a : b;
+                workers.add(pool.submit(() ->
+                {
+                    for (int i = 0; i < 25; i++)
+                    {
+                        via.transactions().run(TransactionConcurrency.PESSIMISTIC,
+                            TransactionIsolation.REPEATABLE_READ, TIMEOUT, tx ->
+                            {
+                                final int value = Integer.parseInt(tx.get(cache, "counter"));
+                                tx.put(cache, "counter", String.valueOf(value + 1));
+                                return null;
+                            });
+                    }
+                    return null;
+                }));
+            }
+            for (final Future<?> worker : workers)
+            {
+                worker.get(60, TimeUnit.SECONDS);
+            }
+        }
+        finally
+        {
+            pool.shutdownNow();
+        }
+        assertEquals("100", cache.get("counter"), "every increment landed exactly once");
+        final TransactionAbortedException notRetried = assertThrows(TransactionAbortedException.class, () ->
+            a.transactions().run(TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, TIMEOUT,
+                tx ->
+                {
+                    tx.put(cache, "counter", "x");
+                    tx.rollback();
+                    tx.put(cache, "counter", "y");
+                    return null;
+                }));
+        assertEquals(ErrorCode.TX_ROLLED_BACK, notRetried.errorCode());
+        assertEquals("100", cache.get("counter"));
+    }
+
+    @Test
     void twoTransactionsLockingTwoKeysInOppositeOrderBothFinishWithinTheirTimeout() throws Exception
     {
         final Cache<String, String> cache = newCache();

@@ -268,9 +268,10 @@ public final class Bank
     private static boolean transferInTransaction(final Grid grid, final Cache<String, String> cache, final Mode mode,
         final String a, final String b, final long amount)
     {
-        try (Transaction tx = grid.transactions().begin(mode == Mode.PESSIMISTIC ? TransactionConcurrency.PESSIMISTIC :
+        // run() retries an aborted attempt with the first attempt's age, so no transfer starves under wait-die.
+        return grid.transactions().run(mode == Mode.PESSIMISTIC ? TransactionConcurrency.PESSIMISTIC :
             TransactionConcurrency.OPTIMISTIC, mode == Mode.PESSIMISTIC ? TransactionIsolation.REPEATABLE_READ :
-            TransactionIsolation.SERIALIZABLE, TIMEOUT))
+            TransactionIsolation.SERIALIZABLE, TIMEOUT, tx ->
         {
             final Map<String, String> values = tx.getAll(cache, List.of(a, b));
             final String va = values.get(a);
@@ -282,9 +283,8 @@ public final class Bank
             }
             tx.put(cache, a, (balance(va) - amount) + ":" + (count(va) + 1));
             tx.put(cache, b, (balance(vb) + amount) + ":" + (count(vb) + 1));
-            tx.commit();
             return true;
-        }
+        });
     }
 
     private static boolean transferByPredicate(final Grid grid, final Cache<String, String> cache, final String a,
