@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The bank ({@link BankWorkload}) in whole simulated clusters: transfer transactions in every mode under message
  * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds; {@code -Psoak -Dgrid.sim.seeds=10000}
- * runs more, and {@code -Dgrid.sim.seed=0x...} replays one.
+ * runs more ({@code -Dgrid.sim.firstSeed=N} starts at the N-th, to split a soak), and {@code -Dgrid.sim.seed=0x...}
+ * replays one.
  */
 class BankSimulationTest
 {
@@ -53,7 +54,9 @@ class BankSimulationTest
         long unknown = 0;
         long reads = 0;
         long crashes = 0;
-        for (int i = 0; i < (only != null ? 1 : count); i++)
+        // -Dgrid.sim.firstSeed=N starts the run at the N-th seed, so a long soak can be split over processes.
+        final int first = Integer.getInteger("grid.sim.firstSeed", 0);
+        for (int i = first; i < (only != null ? first + 1 : first + count); i++)
         {
             final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0);
             final ClusterScenario.Result result = ClusterScenario.run(seed,
