@@ -5,7 +5,6 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.Grid;
 import dev.grid.core.GridException;
 import dev.grid.core.PredicateResult;
-import dev.grid.core.Transaction;
 import dev.grid.core.TransactionCommitStatusUnknownException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
