@@ -79,6 +79,7 @@ final class TxManager
     // Coordinator side.
     private final LinkedHashMap<Long, NearTx> nearTxs = new LinkedHashMap<>();
     private long nextRequestId = 1;
+    private long nextOrphanCheckNs;
     /** Why recently finished transactions aborted, so a later step of one names the cause, not just "finished". */
     private final LinkedHashMap<Long, GridException> abortCauses = new LinkedHashMap<>(64, 0.75f, false)
     {
@@ -1675,6 +1676,33 @@ final class TxManager
         }
     }
 
+    /**
+     * A prepare held as a backup whose coordinator left: the partition's primary decides it. If the primary holds it
+     * too, its recovery runs; if not (it never got the prepare, so the transaction cannot have committed), asking
+     * makes it roll back through its backups, this one included. Asked again until the prepare is gone.
+     */
+    private int askAboutOrphanedPrepares()
+    {
+        int work = 0;
+        for (final PartKey key : new ArrayList<>(prepared.keySet()))
+        {
+            if (engine.topology.indexOf(key.coordinator) >= 0)
+            {
+                continue;
+            }
+            final MemberRecord primary = engine.installedMap.primary(key.cacheId, key.partition);
+            if (primary == null || primary.incarnation() == engine.incarnation)
+            {
+                continue;
+            }
+            engine.header(TX_STATUS, primary.incarnation());
+            engine.writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
+            engine.sendTx(primary.incarnation());
+            work++;
+        }
+        return work;
+    }
+
     void onStatus(final long sender)
     {
         final MessageReader reader = engine.reader;
@@ -1731,6 +1759,12 @@ final class TxManager
         if (status < PART_PREPARED || status > PART_ROLLED_BACK)
         {
             throw new MalformedMessageException("unknown transaction status " + status);
+        }
+        final PartKey askedKey = new PartKey(coordinator, seq, (int)(asked >>> 32), (int)asked);
+        if (status != PART_PREPARED && prepared.containsKey(askedKey))
+        {
+            // This member holds that partition's prepare as a backup, and its primary finished the transaction.
+            prepared.remove(askedKey);
         }
         for (final Part part : new ArrayList<>(parts.values()))
         {
@@ -1864,6 +1898,11 @@ final class TxManager
                     work++;
                 }
             }
+        }
+        if (!prepared.isEmpty() && nowNs >= nextOrphanCheckNs && !engine.isExchanging())
+        {
+            nextOrphanCheckNs = nowNs + retryNs;
+            work += askAboutOrphanedPrepares();
         }
         if (parts.isEmpty())
         {
