@@ -249,14 +249,15 @@ class TransactionTest
     {
         final Cache<String, String> cache = newCache();
         cache.put("k", "1");
+        // All on one member, whose transaction ages strictly increase: the holder is the oldest.
         final Transaction holder = a.transactions().begin();
         holder.put(cache, "k", "2");
-        final CompletableFuture<PredicateResult> retried = b.transactions().predicate(TIMEOUT)
+        final CompletableFuture<PredicateResult> retried = a.transactions().predicate(TIMEOUT)
             .predicate(cache, "k", (k, v) -> "2".equals(v))
             .set(cache, "k", "3")
             .retryOnAbort(true)
             .executeAsync();
-        final CompletableFuture<PredicateResult> once = b.transactions().predicate(TIMEOUT)
+        final CompletableFuture<PredicateResult> once = a.transactions().predicate(TIMEOUT)
             .predicate(cache, "k", (k, v) -> true)
             .set(cache, "k", "never")
             .executeAsync();
@@ -358,32 +359,54 @@ class TransactionTest
         final ExecutorService pool = Executors.newFixedThreadPool(2);
         try
         {
-            final Transaction older = a.transactions().begin(TransactionConcurrency.PESSIMISTIC,
+            // Which one is older depends on the two members' clocks at begin (any total order prevents deadlock),
+            // so the test does not assume it: exactly one must commit, and the other die, well before its timeout.
+            final Transaction first = a.transactions().begin(TransactionConcurrency.PESSIMISTIC,
                 TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(5));
-            older.get(cache, "x");
-            final Transaction younger = b.transactions().begin(TransactionConcurrency.PESSIMISTIC,
+            first.get(cache, "x");
+            final Transaction second = b.transactions().begin(TransactionConcurrency.PESSIMISTIC,
                 TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(5));
-            younger.get(cache, "y");
+            second.get(cache, "y");
             final long startNs = System.nanoTime();
-            final Future<?> first = pool.submit(() ->
+            final Future<?> firstDone = pool.submit(() ->
             {
-                older.put(cache, "y", "older");
-                older.commit();
+                first.put(cache, "y", "first");
+                first.commit();
                 return null;
             });
-            final Future<?> second = pool.submit(() ->
+            final Future<?> secondDone = pool.submit(() ->
             {
-                younger.put(cache, "x", "younger");
-                younger.commit();
+                second.put(cache, "x", "second");
+                second.commit();
                 return null;
             });
-            first.get(10, TimeUnit.SECONDS);
-            final java.util.concurrent.ExecutionException died = assertThrows(
-                java.util.concurrent.ExecutionException.class, () -> second.get(10, TimeUnit.SECONDS));
-            assertEquals(ErrorCode.TX_DEADLOCK_PREVENTION, ((GridException)died.getCause()).errorCode());
+            final List<String> committed = new ArrayList<>();
+            final List<ErrorCode> died = new ArrayList<>();
+            for (final Future<?> done : List.of(firstDone, secondDone))
+            {
+                try
+                {
+                    done.get(10, TimeUnit.SECONDS);
+                    committed.add(done == firstDone ? "first" : "second");
+                }
+                catch (final java.util.concurrent.ExecutionException ex)
+                {
+                    died.add(((GridException)ex.getCause()).errorCode());
+                }
+            }
+            assertEquals(1, committed.size(), "exactly one commits: " + committed + " " + died);
+            assertEquals(List.of(ErrorCode.TX_DEADLOCK_PREVENTION), died);
             assertTrue(System.nanoTime() - startNs < TimeUnit.SECONDS.toNanos(5), "nobody waited to its timeout");
-            assertEquals("older", cache.get("y"));
-            assertNull(cache.get("x"));
+            if (committed.get(0).equals("first"))
+            {
+                assertEquals("first", cache.get("y"));
+                assertNull(cache.get("x"));
+            }
+            else
+            {
+                assertEquals("second", cache.get("x"));
+                assertNull(cache.get("y"));
+            }
         }
         finally
         {

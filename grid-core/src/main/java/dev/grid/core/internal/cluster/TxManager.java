@@ -80,6 +80,7 @@ final class TxManager
     private final LinkedHashMap<Long, NearTx> nearTxs = new LinkedHashMap<>();
     private long nextRequestId = 1;
     private long nextOrphanCheckNs;
+    private long lastPriority;
     /** Why recently finished transactions aborted, so a later step of one names the cause, not just "finished". */
     private final LinkedHashMap<Long, GridException> abortCauses = new LinkedHashMap<>(64, 0.75f, false)
     {
@@ -152,7 +153,13 @@ final class TxManager
     long begin(final long timeoutNs, final long priority)
     {
         final long seq = engine.nextSequence++;
-        final NearTx tx = new NearTx(seq, priority == 0 ? engine.nowNs : priority, engine.nowNs,
+        if (priority == 0)
+        {
+            // Strictly increasing per member: two transactions begun in one duty cycle (one cached clock reading)
+            // still have distinct ages, the later one younger. Equal ages mean a retry and its predecessor.
+            lastPriority = Math.max(engine.nowNs, lastPriority + 1);
+        }
+        final NearTx tx = new NearTx(seq, priority == 0 ? lastPriority : priority, engine.nowNs,
             engine.nowNs + Math.max(0, timeoutNs));
         nearTxs.put(seq, tx);
         return seq;
