@@ -353,18 +353,15 @@ final class TxManager
                 return;
             }
         }
-        final MemberRecord primary = map.primary(part.cacheId, part.partition);
-        part.lastSentNs = engine.nowNs;
-        if (primary == null)
+        final long primary = addressPrimary(part, TX_LOCK);
+        if (primary == 0)
         {
             return;
         }
-        part.primary = primary.incarnation();
         if (request.lock)
         {
             part.touched = true;
         }
-        engine.header(TX_LOCK, primary.incarnation());
         engine.writer.writeLong(tx.seq).writeLong(tx.priority).writeLong(request.lock ? tx.version : map.version())
             .writeInt(part.cacheId).writeInt(part.partition).writeLong(request.requestId).writeBoolean(request.lock)
             .writeLong(Math.max(0, tx.deadlineNs - engine.nowNs)).writeInt(request.keys.length);
@@ -372,7 +369,25 @@ final class TxManager
         {
             engine.writer.writeBytes(key);
         }
-        engine.sendTx(primary.incarnation());
+        engine.sendTx(primary);
+    }
+
+    /**
+     * Note the send time, find the partition's primary in the installed map and start a message of {@code type} to it.
+     *
+     * @return the primary's incarnation, or 0 if the partition has none (no message started).
+     */
+    private long addressPrimary(final NearPart part, final int type)
+    {
+        final MemberRecord primary = engine.installedMap.primary(part.cacheId, part.partition);
+        part.lastSentNs = engine.nowNs;
+        if (primary == null)
+        {
+            return 0;
+        }
+        part.primary = primary.incarnation();
+        engine.header(type, part.primary);
+        return part.primary;
     }
 
     private void sendPrepare(final NearTx tx, final NearPart part)
@@ -387,15 +402,12 @@ final class TxManager
             abort(tx, topologyChanged(tx));
             return;
         }
-        final MemberRecord primary = map.primary(part.cacheId, part.partition);
-        part.lastSentNs = engine.nowNs;
-        if (primary == null)
+        final long primary = addressPrimary(part, TX_PREPARE);
+        if (primary == 0)
         {
             return;
         }
-        part.primary = primary.incarnation();
         part.touched = true;
-        engine.header(TX_PREPARE, primary.incarnation());
         engine.writer.writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
             .writeBoolean(tx.onePhase);
         final long[] participants = tx.participants == null ? new long[0] : tx.participants;
@@ -405,7 +417,7 @@ final class TxManager
             engine.writer.writeLong(participant);
         }
         writeWrites(part);
-        engine.sendTx(primary.incarnation());
+        engine.sendTx(primary);
     }
 
     private void sendFinish(final NearTx tx, final NearPart part)
@@ -414,23 +426,20 @@ final class TxManager
         {
             return;
         }
-        final MemberRecord primary = engine.installedMap.primary(part.cacheId, part.partition);
-        part.lastSentNs = engine.nowNs;
-        if (primary == null)
+        final long primary = addressPrimary(part, part.request);
+        if (primary == 0)
         {
             // Every copy of the partition is gone: nothing is left there to commit or release.
             part.answered = true;
             maybeDone(tx);
             return;
         }
-        part.primary = primary.incarnation();
-        engine.header(part.request, primary.incarnation());
         engine.writer.writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
         if (part.request == TX_COMMIT)
         {
             writeWrites(part);
         }
-        engine.sendTx(primary.incarnation());
+        engine.sendTx(primary);
     }
 
     private void writeWrites(final NearPart part)
@@ -612,8 +621,13 @@ final class TxManager
                 abort(tx, error);
                 return;
             }
+            // Decided to commit, but this partition says it rolled the transaction back: the outcome is not the
+            // same everywhere, and the user must not be told it committed.
             engine.listener.onEvent("transaction " + tx.seq + " partition " + part.partition + " refused commit: " +
                 error.getMessage());
+            completeUser(tx, new TransactionCommitStatusUnknownException("transaction " + tx.seq + " was decided " +
+                "to commit but partition " + part.partition + " of cache id " + part.cacheId + " refused: " +
+                error.detail()));
         }
         part.answered = true;
         maybeDone(tx);
@@ -1525,8 +1539,8 @@ final class TxManager
             }
             if (destroyed != null)
             {
-                final GridException error = new CacheDestroyedException("cache '" + (destroyed == null ? "?" :
-                    destroyed.name()) + "' was destroyed while the transaction was in flight");
+                final GridException error = new CacheDestroyedException("cache '" + destroyed.name() +
+                    "' was destroyed while the transaction was in flight");
                 if (tx.state == TxState.COMMITTING)
                 {
                     completeUser(tx, error);
@@ -1676,11 +1690,17 @@ final class TxManager
                 it.remove();
                 continue;
             }
-            engine.header(TX_STATUS, primary.incarnation());
-            engine.writer.writeLong(part.key.coordinator).writeLong(part.key.seq).writeInt(cacheId)
-                .writeInt(partition);
-            engine.sendTx(primary.incarnation());
+            askStatus(primary.incarnation(), part.key.coordinator, part.key.seq, cacheId, partition);
         }
+    }
+
+    /** Ask a partition's primary what became of a transaction there ({@link #onStatus}). */
+    private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
+        final int partition)
+    {
+        engine.header(TX_STATUS, primary);
+        engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition);
+        engine.sendTx(primary);
     }
 
     /**
@@ -1702,9 +1722,7 @@ final class TxManager
             {
                 continue;
             }
-            engine.header(TX_STATUS, primary.incarnation());
-            engine.writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
-            engine.sendTx(primary.incarnation());
+            askStatus(primary.incarnation(), key.coordinator, key.seq, key.cacheId, key.partition);
             work++;
         }
         return work;
