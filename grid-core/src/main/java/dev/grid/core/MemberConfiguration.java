@@ -43,6 +43,12 @@ public final class MemberConfiguration
     public static final long WAL_HISTORY_RECORDS_DEFAULT = 10_000_000;
     /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
     public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
+    /** Default size of one rebalance batch: 512 KiB (capped by the transport's message length). */
+    public static final int REBALANCE_BATCH_BYTES_DEFAULT = 512 * 1024;
+    /** Default pause between the batches a partition demands: none. */
+    public static final long REBALANCE_THROTTLE_DEFAULT_NS = 0;
+    /** Default number of partitions a member rebalances at once: 8. */
+    public static final int REBALANCE_CONCURRENCY_DEFAULT = 8;
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
     public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
@@ -65,6 +71,9 @@ public final class MemberConfiguration
     private long checkpointWalRecords = CHECKPOINT_WAL_RECORDS_DEFAULT;
     private long walHistoryAgeNs = WAL_HISTORY_AGE_DEFAULT_NS;
     private long walHistoryRecords = WAL_HISTORY_RECORDS_DEFAULT;
+    private int rebalanceBatchBytes = REBALANCE_BATCH_BYTES_DEFAULT;
+    private long rebalanceThrottleNs = REBALANCE_THROTTLE_DEFAULT_NS;
+    private int rebalanceConcurrency = REBALANCE_CONCURRENCY_DEFAULT;
     private boolean concluded;
 
     /**
@@ -302,6 +311,40 @@ public final class MemberConfiguration
     }
 
     /**
+     * @param bytes the size a supplier fills each rebalance batch to (at least one entry per batch), 1 KiB to 64 MiB.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration rebalanceBatchBytes(final int bytes)
+    {
+        checkNotConcluded();
+        this.rebalanceBatchBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @param throttleNs pause before a rebalancing partition demands its next batch, zero or more (limits the load
+     *                   rebalance puts on suppliers).
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration rebalanceThrottleNs(final long throttleNs)
+    {
+        checkNotConcluded();
+        this.rebalanceThrottleNs = throttleNs;
+        return this;
+    }
+
+    /**
+     * @param partitions how many partition copies this member catches up at once, 1 to 1024.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration rebalanceConcurrency(final int partitions)
+    {
+        checkNotConcluded();
+        this.rebalanceConcurrency = partitions;
+        return this;
+    }
+
+    /**
      * Validate once and freeze. Idempotent.
      *
      * @return this, concluded.
@@ -378,12 +421,45 @@ public final class MemberConfiguration
             throw new InvalidConfigurationException("walHistoryAgeNs=" + walHistoryAgeNs + " and walHistoryRecords=" +
                 walHistoryRecords + " must not be negative");
         }
+        if (rebalanceBatchBytes < 1024 || rebalanceBatchBytes > 64 << 20)
+        {
+            throw new InvalidConfigurationException("rebalanceBatchBytes=" + rebalanceBatchBytes +
+                " must be in [1024, 67108864]");
+        }
+        if (rebalanceThrottleNs < 0)
+        {
+            throw new InvalidConfigurationException("rebalanceThrottleNs=" + rebalanceThrottleNs +
+                " must not be negative");
+        }
+        if (rebalanceConcurrency < 1 || rebalanceConcurrency > 1024)
+        {
+            throw new InvalidConfigurationException("rebalanceConcurrency=" + rebalanceConcurrency +
+                " must be in [1, 1024]");
+        }
         if (walSyncIntervalNs <= 0)
         {
             throw new InvalidConfigurationException("walSyncIntervalNs=" + walSyncIntervalNs + " must be positive");
         }
         concluded = true;
         return this;
+    }
+
+    /** @return the size of one rebalance batch. */
+    public int rebalanceBatchBytes()
+    {
+        return rebalanceBatchBytes;
+    }
+
+    /** @return the pause between a rebalancing partition's batches. */
+    public long rebalanceThrottleNs()
+    {
+        return rebalanceThrottleNs;
+    }
+
+    /** @return how many partitions this member rebalances at once. */
+    public int rebalanceConcurrency()
+    {
+        return rebalanceConcurrency;
     }
 
     /** @return the member's stable identity. */

@@ -120,4 +120,29 @@ public interface EngineListener
     default void onLockWait(final long waitNs)
     {
     }
+
+    /**
+     * The coordinator planned how a lagging copy catches up.
+     *
+     * @param plan     the plan (member indices refer to {@code topology}).
+     * @param topology the version the plan belongs to.
+     */
+    default void onRebalancePlanned(final PartitionMap.RebalancePlan plan, final Topology topology)
+    {
+    }
+
+    /**
+     * One of this member's MOVING copies caught up.
+     *
+     * @param cacheId    of the cache.
+     * @param partition  of the cache.
+     * @param full       whether it was a full rebalance (else historical).
+     * @param records    records (historical) or entries (full) applied.
+     * @param bytes      key and value bytes applied.
+     * @param durationNs from the map's installation here.
+     */
+    default void onRebalanceFinished(final int cacheId, final int partition, final boolean full, final long records,
+        final long bytes, final long durationNs)
+    {
+    }
 }

@@ -5,7 +5,10 @@ import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,8 +21,17 @@ final class LocalPartition
     /** How many recent operation outcomes each copy remembers for retries. */
     static final int RECENT_OUTCOMES = 256;
 
+    /** Epochs remembered per copy; a copy that comes back after more epochs than this catches up fully. */
+    static final int EPOCHS_KEPT = 16;
+
     final int cacheId;
     final int partition;
+    /** Set by the engine at each installed map (the constructor's OWNING is for recovery and new owners). */
+    PartitionState state = PartitionState.OWNING;
+    /** The lineage epoch this copy follows (see {@link PartitionMap#epochId}); 0 before any. */
+    long epochId;
+    /** The epochs this copy followed, oldest first, as {id, floor}; the last is {@link #epochId}. */
+    final ArrayDeque<long[]> epochs = new ArrayDeque<>();
     final PartitionStore store;
     final PartitionUpdateCounter counter;
     /** Updates this copy applied as primary and not yet acknowledged, by counter. */
@@ -42,6 +54,8 @@ final class LocalPartition
     private OpOutcome[] replayOutcomes;
     private boolean[] replayIfAbsent;
     private int replayCount;
+    private List<OpKey> olderKeys;
+    private List<OpOutcome> olderOutcomes;
 
     /**
      * Remember an outcome replayed from the WAL.
@@ -65,10 +79,51 @@ final class LocalPartition
     }
 
     /**
+     * Remember outcomes older than every one known here (a rebalance supplier's memory arrives after live updates
+     * reached this copy): they go before the known ones, so the bound evicts them first, never a newer one.
+     */
+    void rememberOlder(final List<OpKey> keys, final List<OpOutcome> outcomes)
+    {
+        final LinkedHashMap<OpKey, OpOutcome> newer = new LinkedHashMap<>(recent);
+        recent.clear();
+        for (int i = 0; i < keys.size(); i++)
+        {
+            if (!newer.containsKey(keys.get(i)))
+            {
+                recent.put(keys.get(i), outcomes.get(i));
+            }
+        }
+        recent.putAll(newer);
+    }
+
+    /**
+     * During replay: outcomes a rebalance brought, older than the updates replayed around them.
+     */
+    void replayOlder(final OpKey key, final OpOutcome outcome)
+    {
+        if (olderKeys == null)
+        {
+            olderKeys = new ArrayList<>();
+            olderOutcomes = new ArrayList<>();
+        }
+        olderKeys.add(key);
+        olderOutcomes.add(outcome);
+    }
+
+    /**
      * Move the replayed outcomes into {@link #recent}, oldest first, after those an image brought.
      */
     void finishReplay()
     {
+        if (olderKeys != null)
+        {
+            for (int i = 0; i < olderKeys.size(); i++)
+            {
+                recent.putIfAbsent(olderKeys.get(i), olderOutcomes.get(i));
+            }
+            olderKeys = null;
+            olderOutcomes = null;
+        }
         if (replayKeys == null)
         {
             return;
@@ -89,6 +144,58 @@ final class LocalPartition
         replayKeys = null;
         replayOutcomes = null;
         replayIfAbsent = null;
+    }
+
+    /**
+     * Follow a new epoch of the partition's lineage.
+     *
+     * @return false if the copy already follows it.
+     */
+    boolean adoptEpoch(final long id, final long floor)
+    {
+        for (final long[] epoch : epochs)
+        {
+            if (epoch[0] == id)
+            {
+                // Known already (replay meets epochs a checkpoint's manifest brought).
+                return false;
+            }
+        }
+        epochId = id;
+        epochs.addLast(new long[] {id, floor});
+        while (epochs.size() > EPOCHS_KEPT)
+        {
+            epochs.removeFirst();
+        }
+        return true;
+    }
+
+    /**
+     * Whether a copy that followed {@code theirEpoch} last, with counters closed up to {@code theirHighest}, holds only
+     * updates of this copy's lineage: true if it follows the same epoch, or if every update it holds is at or below
+     * the floor of the first epoch it missed (above that floor, the primary it followed may have left with updates
+     * nobody else has).
+     *
+     * @return null if it does, else why not.
+     */
+    String lineageMismatch(final long theirEpoch, final long theirHighest)
+    {
+        if (theirEpoch == epochId)
+        {
+            return null;
+        }
+        boolean found = false;
+        for (final long[] epoch : epochs)
+        {
+            if (found)
+            {
+                return theirHighest <= epoch[1] ? null : "the copy holds counters up to " + theirHighest +
+                    " but its lineage split at counter " + epoch[1] + " (a primary left)";
+            }
+            found = epoch[0] == theirEpoch;
+        }
+        return "the copy's lineage epoch " + Long.toHexString(theirEpoch) + " is not among the supplier's last " +
+            epochs.size();
     }
 
     LocalPartition(final int cacheId, final int partition)

@@ -124,6 +124,25 @@ public final class MemberEngine
      * both from the checkpoint's manifest, which is the authority, and skips this record.
      */
     static final int WAL_CHECKPOINT = 7;
+    /** The copy follows a new epoch of its partition's lineage: cacheId, partition, epoch id, floor. */
+    static final int WAL_EPOCH = 8;
+    /**
+     * An entry a full rebalance streamed: cacheId, partition, counter, key, value. Installed if newer than what the
+     * key holds; closes no counter (the entry's counter may since have been overwritten elsewhere).
+     */
+    static final int WAL_REBALANCE_ENTRY = 9;
+    /**
+     * A full rebalance streamed every entry: cacheId, partition, target counter. Every counter up to the target that
+     * is still open closes without data, and the copy's history starts at the target.
+     */
+    static final int WAL_REBALANCE_DONE = 10;
+    /**
+     * A supplier's memory of a partition a rebalance brought: count, then per item kind (0: an operation's outcome:
+     * origin, sequence, flag, value; 1: a finished transaction part: coordinator, sequence, committed, null).
+     */
+    static final int WAL_REBALANCE_MEMORY = 11;
+    /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
+    private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
     /** Default interval between resends of an unanswered request, report or map. */
     public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
@@ -199,6 +218,8 @@ public final class MemberEngine
     private int historyPins;
     // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
     private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
+    // During recovery: copies a replayed full rebalance filled, with the counter their history starts after.
+    private final Long2LongHashMap rebalancedHistoryFrom = new Long2LongHashMap(-1);
     private long replayPosition;
     private int recoveredImages;
     private final Long2ObjectHashMap<LocalPartition> imagedCopies = new Long2ObjectHashMap<>();
@@ -211,6 +232,7 @@ public final class MemberEngine
     private final List<ParkedMessage> parkedMessages = new ArrayList<>();
     /** Transactions, as coordinator and participant. */
     private final TxManager tx = new TxManager(this);
+    private final Rebalancer rebalancer = new Rebalancer(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
@@ -370,6 +392,7 @@ public final class MemberEngine
     public boolean isQuiescent()
     {
         return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
+            installedMap.plans().isEmpty() && rebalancer.isIdle() &&
             durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (exchange == null || exchange.isFinished());
     }
@@ -380,7 +403,8 @@ public final class MemberEngine
      */
     public String describeProgress()
     {
-        return tx.describe() + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" +
+        return tx.describe() + " " + rebalancer.describe() + " plans=" +
+            (installedMap == null ? "-" : installedMap.plans().size()) + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" +
             durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
@@ -935,6 +959,7 @@ public final class MemberEngine
             return work;
         }
         work += exchangeDuty();
+        work += rebalancer.duty();
         if (nowNs >= nextSweepNs)
         {
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
@@ -1067,6 +1092,7 @@ public final class MemberEngine
             }
             tx.onTopologyChanged(previous, next);
         }
+        rebalancer.onTopologyChanged();
         pendingMap = new PartitionMap(next);
         reportChunks = null;
         nextReportSendNs = nowNs;
@@ -1187,7 +1213,7 @@ public final class MemberEngine
                     continue;
                 }
                 final List<CounterRange> gaps = lp.counter.gaps();
-                if (writer.length() + 48 + 16 * gaps.size() > limit && count > 0)
+                if (writer.length() + 72 + 16 * gaps.size() > limit && count > 0)
                 {
                     writer.patchInt(countAt, count);
                     chunks.add(finishChunk(false));
@@ -1202,7 +1228,8 @@ public final class MemberEngine
                 {
                     writer.writeLong(gap.start()).writeLong(gap.count());
                 }
-                writer.writeLong(lp.store.contentHash());
+                writer.writeLong(lp.store.contentHash()).writeLong(historyFrom(lp.cacheId, lp.partition))
+                    .writeLong(lp.epochId).writeLong(lp.store.size());
                 count++;
             }
         }
@@ -1257,7 +1284,11 @@ public final class MemberEngine
                     gaps[g] = reader.readLong("gap");
                 }
                 final long contentHash = reader.readLong("contentHash");
-                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash));
+                final long historyFrom = reader.readLong("historyFrom");
+                final long epochId = reader.readLong("epochId");
+                final long size = reader.readLong("size");
+                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
+                    historyFrom, epochId, size));
             }
             assembly.chunks.put(chunkIndex, entries);
             if (last)
@@ -1314,12 +1345,16 @@ public final class MemberEngine
     }
 
     /**
-     * The coordinator's decision, per partition: who owns it in the new version. Copies are trusted by counters:
+     * The coordinator's decision, per partition: who owns it in the new version, who catches up and how. Copies are
+     * trusted by counters and content hash:
      * <ul>
-     *     <li>the previous primary still here: it and the other holders stay (the drain left them identical);</li>
-     *     <li>the previous primary gone: the most advanced copies (highest LWM, then most applied) stay, copies that
-     *     differ from them are dropped, and the surviving copies finalize their gaps identically at install;</li>
-     *     <li>every copy empty: the ideal affinity assignment (empty copies are equal, so nothing moves);</li>
+     *     <li>the reference copy is the previous primary if it is still here; if it left, the most advanced copy of
+     *     the previous owners (highest LWM, then most applied), and the partition's lineage starts a new epoch;</li>
+     *     <li>copies identical to the reference (LWM, gaps, content hash) are up to date; the others lag;</li>
+     *     <li>late affinity: the ideal owners that are up to date own; while any ideal owner still lags, every up to
+     *     date copy keeps owning (an old copy is evicted only once the new owners own), the primary stays where it is
+     *     unless the ideal primary is up to date, and the lagging ideal owners are MOVING with a rebalance plan;</li>
+     *     <li>every copy empty: the ideal assignment (empty copies are equal, so nothing moves);</li>
      *     <li>no copy at all while the partition had owners: it is lost; fresh empty owners by affinity.</li>
      * </ul>
      */
@@ -1361,17 +1396,46 @@ public final class MemberEngine
         {
             indexById.put(target.members().get(i).memberId(), i);
         }
+        int historical = 0;
+        int full = 0;
+        final Map<String, Integer> fullReasons = new TreeMap<>();
         for (final CacheDescriptor cache : target.caches())
         {
             final AffinityAssignment ideal = new RendezvousAffinity(cache.partitions(), cache.backups(),
                 cache.backupFilterAttribute()).assign(affinityMembers);
             final List<ReportEntry>[] holders = holdersByCache.get(cache.cacheId());
             final int[][] owners = new int[cache.partitions()][];
+            final int[] owning = new int[cache.partitions()];
+            final long[] epochIds = new long[cache.partitions()];
+            final long[] epochFloors = new long[cache.partitions()];
             for (int p = 0; p < cache.partitions(); p++)
             {
-                owners[p] = decidePartition(cache, p, holders[p], ideal, indexById, target);
+                final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
+                owners[p] = decidePartition(cache, p, holders[p], ideal, indexById, target, owning, epochIds,
+                    epochFloors, plans);
+                for (final PartitionMap.RebalancePlan plan : plans)
+                {
+                    map.addPlan(plan);
+                    if (plan.full())
+                    {
+                        full++;
+                        fullReasons.merge(plan.why().replaceAll("[0-9]+", "N"), 1, Integer::sum);
+                    }
+                    else
+                    {
+                        historical++;
+                    }
+                    listener.onRebalancePlanned(plan, target);
+                }
             }
-            map.put(cache.cacheId(), owners);
+            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors);
+        }
+        map.sealPlans();
+        if (historical + full > 0)
+        {
+            listener.onEvent("coordinator " + config.memberId() + " plans rebalance for topology " +
+                target.version() + ": " + historical + " copies historical, " + full + " full" +
+                (fullReasons.isEmpty() ? "" : " " + fullReasons));
         }
         return map;
     }
@@ -1382,22 +1446,39 @@ public final class MemberEngine
         final List<ReportEntry> holders,
         final AffinityAssignment ideal,
         final Map<String, Integer> indexById,
-        final Topology target)
+        final Topology target,
+        final int[] owningOut,
+        final long[] epochIds,
+        final long[] epochFloors,
+        final List<PartitionMap.RebalancePlan> plans)
     {
+        final int cacheId = cache.cacheId();
         final List<String> idealOwners = ideal.owners(partition);
+        final int[] idealIndices = new int[idealOwners.size()];
+        for (int i = 0; i < idealIndices.length; i++)
+        {
+            idealIndices[i] = indexById.get(idealOwners.get(i));
+        }
+        final boolean known = installedMap != null && installedMap.hasCache(cacheId);
+        final boolean hadOwners = known && installedMap.owningCount(cacheId, partition) > 0;
+        final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
         if (holders == null || holders.isEmpty() || allEmpty(holders))
         {
-            final boolean hadOwners = installedMap != null && installedMap.owners(cache.cacheId(), partition).length > 0;
-            if ((holders == null || holders.isEmpty()) && hadOwners)
+            // Lost: it had owners and none of them is here (a MOVING copy cleared for a full rebalance, empty, may
+            // be all that is left).
+            boolean lost = hadOwners;
+            for (int i = 0; holders != null && i < holders.size() && lost; i++)
             {
-                listener.onPartitionLost(cache.cacheId(), partition, target.version());
+                lost = !wasOwner(cacheId, partition, holders.get(i).member);
             }
-            final int[] owners = new int[idealOwners.size()];
-            for (int i = 0; i < owners.length; i++)
+            if (lost)
             {
-                owners[i] = indexById.get(idealOwners.get(i));
+                listener.onPartitionLost(cacheId, partition, target.version());
             }
-            return owners;
+            epochIds[partition] = known && !lost ? previousEpoch : random.nextLong();
+            epochFloors[partition] = 0;
+            owningOut[partition] = idealIndices.length;
+            return idealIndices;
         }
         ReportEntry primary = null;
         for (final ReportEntry entry : holders)
@@ -1420,37 +1501,12 @@ public final class MemberEngine
                 }
             }
         }
-        final List<ReportEntry> kept = new ArrayList<>();
+        final ReportEntry reference;
         if (primary != null)
         {
-            kept.add(primary);
-            for (final ReportEntry entry : holders)
-            {
-                if (entry == primary)
-                {
-                    continue;
-                }
-                if (wasOwner(cache.cacheId(), partition, entry.member) && entry.lwm == primary.lwm &&
-                    Arrays.equals(entry.gaps, primary.gaps) && entry.contentHash == primary.contentHash)
-                {
-                    // An owner of the installed version that the drain left identical to the primary.
-                    kept.add(entry);
-                }
-                else if (wasOwner(cache.cacheId(), partition, entry.member))
-                {
-                    // An owner that missed an update (it skipped a map): catch-up is rebalance's job.
-                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "LWM " + entry.lwm + " hash " +
-                        entry.contentHash + " differs from the primary's LWM " + primary.lwm + " hash " +
-                        primary.contentHash);
-                }
-                else
-                {
-                    // A copy recovered by a member that was away: it missed updates, and catch-up is rebalance's job.
-                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "not an owner of topology " +
-                        installedMap.version() + " while the primary stayed: the copy (LWM " + entry.lwm +
-                        ") lags");
-                }
-            }
+            reference = primary;
+            epochIds[partition] = previousEpoch;
+            epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
         }
         else
         {
@@ -1459,19 +1515,19 @@ public final class MemberEngine
             // (every owner is gone: the partition is reported lost; or the owners hold nothing: a cluster restarting
             // member by member), as better than nothing.
             List<ReportEntry> candidates = holders;
-            if (installedMap != null && installedMap.owners(cache.cacheId(), partition).length > 0)
+            if (hadOwners)
             {
                 final List<ReportEntry> current = new ArrayList<>(holders.size());
                 for (final ReportEntry entry : holders)
                 {
-                    if (wasOwner(cache.cacheId(), partition, entry.member))
+                    if (wasOwner(cacheId, partition, entry.member))
                     {
                         current.add(entry);
                     }
                 }
                 if (current.isEmpty())
                 {
-                    listener.onPartitionLost(cache.cacheId(), partition, target.version());
+                    listener.onPartitionLost(cacheId, partition, target.version());
                 }
                 else if (!allEmpty(current))
                 {
@@ -1486,30 +1542,175 @@ public final class MemberEngine
                     best = entry;
                 }
             }
-            for (final ReportEntry entry : holders)
+            reference = best;
+            if (hadOwners)
             {
-                if (candidates.contains(entry) && entry.lwm == best.lwm && Arrays.equals(entry.gaps, best.gaps) &&
-                    entry.contentHash == best.contentHash)
+                // The primary left: copies that left with it may hold updates above this LWM that nobody else has,
+                // and the survivors number their next updates from here. A new epoch of the lineage begins.
+                epochIds[partition] = random.nextLong();
+                epochFloors[partition] = best.lwm;
+            }
+            else
+            {
+                // No installed owners (a cluster starting from recovered copies): the lineage goes on.
+                epochIds[partition] = best.epochId;
+                epochFloors[partition] = best.lwm;
+            }
+        }
+        final List<ReportEntry> upToDate = new ArrayList<>();
+        for (final ReportEntry entry : holders)
+        {
+            if (entry.sameAs(reference))
+            {
+                upToDate.add(entry);
+            }
+        }
+        boolean allIdealUpToDate = true;
+        for (final int index : idealIndices)
+        {
+            allIdealUpToDate &= find(upToDate, target.members().get(index).incarnation()) != null;
+        }
+        final List<Integer> owning = new ArrayList<>();
+        final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
+        final ReportEntry chosenPrimary;
+        if (idealPrimary != null)
+        {
+            chosenPrimary = idealPrimary;
+        }
+        else if (primary != null)
+        {
+            chosenPrimary = primary;
+        }
+        else
+        {
+            upToDate.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a),
+                idealRank(idealOwners, target, b)));
+            chosenPrimary = upToDate.get(0);
+        }
+        owning.add(target.indexOf(chosenPrimary.member));
+        if (allIdealUpToDate)
+        {
+            for (final int index : idealIndices)
+            {
+                if (!owning.contains(index))
                 {
-                    kept.add(entry);
-                }
-                else
-                {
-                    listener.onCopyDropped(cache.cacheId(), partition, entry.member, "LWM " + entry.lwm + " gaps " +
-                        Arrays.toString(entry.gaps) + " hash " + entry.contentHash + " differs from the most advanced " +
-                        "copy's LWM " + best.lwm + " gaps " + Arrays.toString(best.gaps) + " hash " + best.contentHash);
+                    owning.add(index);
                 }
             }
-            // The new primary: the kept copy that ranks highest in the ideal assignment, else the oldest member.
-            kept.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b)));
         }
-        final int copiesMax = Math.min(kept.size(), cache.backups() + 1);
-        final int[] owners = new int[copiesMax];
-        for (int i = 0; i < copiesMax; i++)
+        else
         {
-            owners[i] = target.indexOf(kept.get(i).member);
+            upToDate.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a),
+                idealRank(idealOwners, target, b)));
+            for (final ReportEntry entry : upToDate)
+            {
+                final int index = target.indexOf(entry.member);
+                if (!owning.contains(index))
+                {
+                    owning.add(index);
+                }
+            }
         }
-        return owners;
+        final List<Integer> moving = new ArrayList<>();
+        for (final int index : idealIndices)
+        {
+            if (!owning.contains(index))
+            {
+                moving.add(index);
+            }
+        }
+        for (final ReportEntry entry : holders)
+        {
+            final int index = target.indexOf(entry.member);
+            if (!owning.contains(index) && !moving.contains(index))
+            {
+                listener.onCopyDropped(cacheId, partition, entry.member, entry.sameAs(reference) ?
+                    "evicted: the ideal owners own" : "LWM " + entry.lwm + " hash " + entry.contentHash +
+                    " differs from the reference copy's LWM " + reference.lwm + " hash " + reference.contentHash +
+                    " and the member is not an ideal owner");
+            }
+        }
+        final long to = reference.highestClosed();
+        for (int i = 0; i < moving.size(); i++)
+        {
+            plans.add(plan(cache, partition, moving.get(i), owning, holders, reference, to, target, i));
+        }
+        final int[] result = new int[owning.size() + moving.size()];
+        for (int i = 0; i < owning.size(); i++)
+        {
+            result[i] = owning.get(i);
+        }
+        for (int i = 0; i < moving.size(); i++)
+        {
+            result[owning.size() + i] = moving.get(i);
+        }
+        owningOut[partition] = owning.size();
+        return result;
+    }
+
+    /**
+     * How one lagging copy catches up: historically from a supplier whose WAL history covers (its LWM, the owners'
+     * counter], else fully. Suppliers sharing the demander's value of the cache's backup-filter attribute (its rack or
+     * zone) come first; among equals, demand is spread by partition.
+     */
+    private PartitionMap.RebalancePlan plan(final CacheDescriptor cache, final int partition, final int demanderIndex,
+        final List<Integer> owning, final List<ReportEntry> holders, final ReportEntry reference, final long to,
+        final Topology target, final int ordinal)
+    {
+        final MemberRecord demander = target.members().get(demanderIndex);
+        final ReportEntry copy = find(holders, demander.incarnation());
+        final String attribute = cache.backupFilterAttribute();
+        final String zone = attribute == null ? null : demander.attributes().get(attribute);
+        final List<Integer> suppliers = new ArrayList<>(owning);
+        final int rotate = Math.floorMod(partition + ordinal, suppliers.size());
+        Collections.rotate(suppliers, -rotate);
+        if (zone != null)
+        {
+            suppliers.sort((a, b) -> Boolean.compare(!zone.equals(target.members().get(a).attributes().get(attribute)),
+                !zone.equals(target.members().get(b).attributes().get(attribute))));
+        }
+        final int first = suppliers.get(0);
+        if (copy == null || copy.isEmpty())
+        {
+            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+                "no data here");
+        }
+        if (copy.lwm >= to || copy.highestClosed() > to)
+        {
+            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+                "counters up to " + copy.highestClosed() + " but data differs from the owners' at " + to);
+        }
+        long earliest = Long.MAX_VALUE;
+        for (final int supplier : suppliers)
+        {
+            final ReportEntry owner = find(holders, target.members().get(supplier).incarnation());
+            if (owner != null && owner.historyFrom >= 0 && owner.historyFrom <= copy.lwm)
+            {
+                return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, supplier, false,
+                    copy.lwm, to, "history covers " + copy.lwm + ".." + to);
+            }
+            if (owner != null)
+            {
+                earliest = Math.min(earliest, owner.historyFrom);
+            }
+        }
+        return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+            "history starts at " + earliest + ", after " + copy.lwm);
+    }
+
+    private static ReportEntry find(final List<ReportEntry> entries, final long member)
+    {
+        if (entries != null)
+        {
+            for (final ReportEntry entry : entries)
+            {
+                if (entry.member == member)
+                {
+                    return entry;
+                }
+            }
+        }
+        return null;
     }
 
     private boolean wasOwner(final int cacheId, final int partition, final long member)
@@ -1519,7 +1720,7 @@ public final class MemberEngine
             return false;
         }
         final int index = installedMap.topology().indexOf(member);
-        return index >= 0 && installedMap.rank(cacheId, partition, index) >= 0;
+        return index >= 0 && installedMap.isOwning(cacheId, partition, index);
     }
 
     private static int idealRank(final List<String> idealOwners, final Topology target, final ReportEntry entry)
@@ -1543,29 +1744,60 @@ public final class MemberEngine
 
     private List<byte[]> encodeMap(final PartitionMap map)
     {
+        // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
         final List<byte[]> messages = new ArrayList<>();
-        final int limit = Math.max(256, transport.maxMessageLength() - 64);
-        final int partitionsPerChunk = Math.max(1, (limit - 64) / (1 + 2 * 17));
+        final int limit = Math.max(512, transport.maxMessageLength() - 64);
         int countAt = startMapMessage(map.version());
         int chunksInMessage = 0;
         for (final CacheDescriptor cache : map.topology().caches())
         {
-            for (int from = 0; from < cache.partitions(); from += partitionsPerChunk)
+            int from = 0;
+            while (from < cache.partitions())
             {
-                final int count = Math.min(partitionsPerChunk, cache.partitions() - from);
-                if (chunksInMessage > 0 && writer.length() + 16 + count * (1 + 2 * (cache.backups() + 1)) > limit)
+                int count = 0;
+                int length = 16;
+                while (from + count < cache.partitions() &&
+                    length + map.encodedLength(cache.cacheId(), from + count) <= limit - 64)
+                {
+                    length += map.encodedLength(cache.cacheId(), from + count);
+                    count++;
+                }
+                if (chunksInMessage > 0 && writer.length() + length > limit)
                 {
                     writer.patchInt(countAt, chunksInMessage);
+                    writer.writeBoolean(false);
                     messages.add(copyOut());
                     countAt = startMapMessage(map.version());
                     chunksInMessage = 0;
                 }
                 map.encodeChunk(writer, cache.cacheId(), from, count);
                 chunksInMessage++;
+                from += count;
             }
         }
         writer.patchInt(countAt, chunksInMessage);
-        messages.add(copyOut());
+        int planFrom = 0;
+        final int plans = map.plans().size();
+        do
+        {
+            int count = 0;
+            int length = writer.length() + 16;
+            while (planFrom + count < plans && length + map.encodedPlanLength(planFrom + count) <= limit)
+            {
+                length += map.encodedPlanLength(planFrom + count);
+                count++;
+            }
+            writer.writeBoolean(true);
+            map.encodePlans(writer, planFrom, count);
+            messages.add(copyOut());
+            planFrom += count;
+            if (planFrom < plans)
+            {
+                countAt = startMapMessage(map.version());
+                writer.patchInt(countAt, 0);
+            }
+        }
+        while (planFrom < plans);
         return messages;
     }
 
@@ -1618,6 +1850,10 @@ public final class MemberEngine
         {
             pendingMap.decodeChunk(reader);
         }
+        if (reader.readBoolean("map.hasPlans"))
+        {
+            pendingMap.decodePlans(reader);
+        }
         if (pendingMap.isComplete())
         {
             install(pendingMap);
@@ -1642,6 +1878,14 @@ public final class MemberEngine
         installedMap = map;
         pendingMap = null;
         final int myIndex = map.topology().indexOf(incarnation);
+        final Map<Long, PartitionMap.RebalancePlan> plans = new HashMap<>();
+        for (final PartitionMap.RebalancePlan plan : map.plans())
+        {
+            if (plan.demander() == myIndex)
+            {
+                plans.put(packCopy(plan.cacheId(), plan.partition()), plan);
+            }
+        }
         for (final CacheDescriptor cache : map.topology().caches())
         {
             if (!walCaches.containsKey(cache.cacheId()))
@@ -1655,34 +1899,53 @@ public final class MemberEngine
                 id -> new LocalPartition[cache.partitions()]);
             for (int p = 0; p < cache.partitions(); p++)
             {
-                final boolean owner = map.rank(cache.cacheId(), p, myIndex) >= 0;
-                if (owner && local[p] == null)
+                final int rank = map.rank(cache.cacheId(), p, myIndex);
+                final boolean holds = rank >= 0;
+                final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
+                final long epochId = map.epochId(cache.cacheId(), p);
+                final long epochFloor = map.epochFloor(cache.cacheId(), p);
+                boolean created = false;
+                if (holds && local[p] == null)
                 {
                     local[p] = new LocalPartition(cache.cacheId(), p);
+                    local[p].state = moving ? PartitionState.MOVING : PartitionState.OWNING;
                     // A new lineage: its history is complete from its first counter.
                     historyFrom.remove(packCopy(cache.cacheId(), p));
+                    adoptEpoch(local[p], epochId, epochFloor);
+                    created = true;
                 }
-                else if (!owner && local[p] != null)
+                else if (!holds && local[p] != null)
                 {
+                    local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
                     local[p] = null;
                     logCopyDropped(cache.cacheId(), p);
                 }
-                if (owner && local[p].counter.hwm() > local[p].counter.lwm())
+                if (holds && !moving)
                 {
-                    final List<CounterRange> holes = local[p].counter.finalizeGaps();
-                    if (!holes.isEmpty())
+                    local[p].state = local[p].state.moveTo(PartitionState.OWNING);
+                    if (local[p].counter.hwm() > local[p].counter.lwm())
                     {
-                        walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(p)
-                            .writeInt(holes.size());
-                        for (final CounterRange hole : holes)
-                        {
-                            walWriter.writeLong(hole.start()).writeLong(hole.count());
-                        }
-                        appendMeta();
-                        listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
-                            cache.name() + " partition " + p);
+                        finalizeGaps(cache, local[p]);
                     }
-                    clampHistory(cache.cacheId(), p, local[p].counter.lwm());
+                    adoptEpoch(local[p], epochId, epochFloor);
+                }
+                else if (moving)
+                {
+                    LocalPartition lp = local[p];
+                    final long epochBefore = lp.epochId;
+                    final long highestBefore = lp.counter.highestClosed();
+                    lp.state = lp.state.moveTo(PartitionState.MOVING);
+                    final PartitionMap.RebalancePlan plan = plans.get(packCopy(cache.cacheId(), p));
+                    if (plan == null)
+                    {
+                        throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
+                            cache.name() + " partition " + p + " here without a rebalance plan");
+                    }
+                    if (plan.full() && !created)
+                    {
+                        lp = resetForFullRebalance(lp);
+                    }
+                    rebalancer.start(lp, plan, epochBefore, highestBefore);
                 }
             }
         }
@@ -1720,6 +1983,225 @@ public final class MemberEngine
             {
                 route(op);
             }
+        }
+    }
+
+    private void finalizeGaps(final CacheDescriptor cache, final LocalPartition lp)
+    {
+        final List<CounterRange> holes = lp.counter.finalizeGaps();
+        if (!holes.isEmpty())
+        {
+            walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
+                .writeInt(holes.size());
+            for (final CounterRange hole : holes)
+            {
+                walWriter.writeLong(hole.start()).writeLong(hole.count());
+            }
+            appendMeta();
+            listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
+                cache.name() + " partition " + lp.partition);
+        }
+        clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Rebalance: what the Rebalancer asks of the engine.
+    // ------------------------------------------------------------------------------------------------------------
+
+    int maxMessageLength()
+    {
+        return transport.maxMessageLength();
+    }
+
+    /**
+     * The copy follows the epoch from now on; logged so that a restart remembers which lineage it holds.
+     */
+    void adoptEpoch(final LocalPartition lp, final long id, final long floor)
+    {
+        if (lp.adoptEpoch(id, floor))
+        {
+            walWriter.reset().writeByte(WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
+                .writeLong(floor);
+            appendMeta();
+        }
+    }
+
+    /**
+     * Clear a MOVING copy for a full rebalance: a new, empty copy of the partition's current epoch replaces it (logged
+     * as dropped, so a restart never mixes the two).
+     *
+     * @return the new copy.
+     */
+    LocalPartition resetForFullRebalance(final LocalPartition old)
+    {
+        final LocalPartition lp = new LocalPartition(old.cacheId, old.partition);
+        lp.state = PartitionState.MOVING;
+        copies.get(old.cacheId)[old.partition] = lp;
+        old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
+        logCopyDropped(old.cacheId, old.partition);
+        adoptEpoch(lp, installedMap.epochId(old.cacheId, old.partition),
+            installedMap.epochFloor(old.cacheId, old.partition));
+        return lp;
+    }
+
+    /**
+     * Apply one record of a supplier's history: logged like a replicated update (so this copy's own history goes on)
+     * and closed once durable; a hole closes at once.
+     */
+    void applyRebalancedRecord(final LocalPartition lp, final HistoryRecord record)
+    {
+        final long counter = record.counter();
+        if (record.key() == null)
+        {
+            closeRange(lp, counter - 1, 1);
+            return;
+        }
+        if (lp.counter.isClosed(counter))
+        {
+            return;
+        }
+        // The operation's identity travels with its record: once primary, this copy answers a retry of it instead
+        // of applying it again, and a late commit of its transaction finds the part finished.
+        final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
+        final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
+        final long position = appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
+            record.value(), null, null);
+        lp.store.apply(record.key(), record.value(), counter);
+        if (opKey != REBALANCED_OP)
+        {
+            lp.recent.put(opKey, outcome);
+        }
+        if (record.transaction() != NO_TRANSACTION)
+        {
+            tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
+        }
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, null));
+    }
+
+    /**
+     * Apply one entry of a full rebalance if it is newer than what the key holds (a live update or remove that
+     * arrived first wins; a remove left a tombstone with its counter).
+     */
+    void applyRebalancedEntry(final LocalPartition lp, final long counter, final byte[] key, final byte[] value)
+    {
+        if (lp.store.counterOf(key) >= counter)
+        {
+            return;
+        }
+        walWriter.reset().writeByte(WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
+            .writeLong(counter).writeBytes(key).writeBytes(value);
+        appendMeta();
+        lp.store.apply(key, value, counter);
+    }
+
+    /**
+     * Every entry of a full rebalance arrived: once the closing record is durable (and with it every entry before
+     * it), the counters up to {@code to} close and the copy's history starts at {@code to}.
+     */
+    void finishFullRebalance(final LocalPartition lp, final long to)
+    {
+        walWriter.reset().writeByte(WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
+        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        if (position < 0)
+        {
+            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
+        }
+        appendsSinceCheckpoint++;
+        totalAppends++;
+        durabilityQueue.add(new DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
+    }
+
+    /**
+     * Remember what the supplier remembered about the partition's recent operations and transactions (logged, so a
+     * restart remembers it too).
+     *
+     * @param items per item {kind, origin or coordinator, sequence, flag or committed, outcome value}.
+     */
+    void applyRebalancedMemory(final LocalPartition lp, final List<Object[]> items)
+    {
+        walWriter.reset().writeByte(WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
+            .writeInt(items.size());
+        final List<OpKey> keys = new ArrayList<>();
+        final List<OpOutcome> outcomes = new ArrayList<>();
+        for (final Object[] item : items)
+        {
+            final int kind = (Integer)item[0];
+            final long origin = (Long)item[1];
+            final long sequence = (Long)item[2];
+            final boolean flag = (Boolean)item[3];
+            final byte[] value = (byte[])item[4];
+            walWriter.writeByte(kind).writeLong(origin).writeLong(sequence).writeBoolean(flag).writeBytes(value);
+            if (kind == 0)
+            {
+                keys.add(new OpKey(origin, sequence));
+                outcomes.add(new OpOutcome(flag, value, 0));
+            }
+            else
+            {
+                tx.rememberFinished(origin, sequence, lp.cacheId, lp.partition, flag);
+            }
+        }
+        appendMeta();
+        lp.rememberOlder(keys, outcomes);
+    }
+
+    TxManager txManager()
+    {
+        return tx;
+    }
+
+    private void closeRebalanced(final LocalPartition lp, final long to)
+    {
+        for (final CounterRange open : openRanges(lp.counter, to))
+        {
+            lp.counter.rollback(open.start(), open.count());
+        }
+        // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
+        // boundary taken during the rebalance recorded.
+        final long packed = packCopy(lp.cacheId, lp.partition);
+        historyFrom.put(packed, Math.max(historyFrom.get(packed), to));
+        // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
+        // if any, was of the copy before the clear): nothing would mean "complete from the start".
+        checkpointHwms.put(packed, Math.max(checkpointHwms.get(packed), to));
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
+        }
+    }
+
+    /**
+     * @return the counters of {@code (0, to]} not yet closed, as ranges.
+     */
+    static List<CounterRange> openRanges(final PartitionUpdateCounter counter, final long to)
+    {
+        final List<CounterRange> open = new ArrayList<>();
+        long next = counter.lwm();
+        for (final CounterRange closed : counter.gaps())
+        {
+            if (next >= to)
+            {
+                break;
+            }
+            if (closed.start() > next)
+            {
+                open.add(new CounterRange(next, Math.min(closed.start(), to) - next));
+            }
+            next = Math.max(next, closed.start() + closed.count());
+        }
+        if (next < to)
+        {
+            open.add(new CounterRange(next, to - next));
+        }
+        return open;
+    }
+
+    private void onRebalanceDone(final long sender)
+    {
+        if (isCoordinator() && rebalancer.onDone(sender))
+        {
+            listener.onEvent("coordinator " + config.memberId() + ": every MOVING copy of topology " +
+                topology.version() + " caught up; switching to the ideal owners");
+            publishTopology(topology.withMembers(topology.members()));
         }
     }
 
@@ -2552,7 +3034,7 @@ public final class MemberEngine
 
     /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
     private static final int IMAGES_PER_CYCLE = 16;
-    private static final int MANIFEST_VERSION = 1;
+    private static final int MANIFEST_VERSION = 2;
 
     private static long packCopy(final int cacheId, final int partition)
     {
@@ -2720,6 +3202,26 @@ public final class MemberEngine
         {
             cache.encode(manifestWriter);
         }
+        // The lineage epochs of every copy (images do not carry them, and the WAL records may be released).
+        int count = 0;
+        final int countAt = manifestWriter.length();
+        manifestWriter.writeInt(0);
+        for (final LocalPartition[] local : copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && !lp.epochs.isEmpty())
+                {
+                    manifestWriter.writeInt(lp.cacheId).writeInt(lp.partition).writeInt(lp.epochs.size());
+                    for (final long[] epoch : lp.epochs)
+                    {
+                        manifestWriter.writeLong(epoch[0]).writeLong(epoch[1]);
+                    }
+                    count++;
+                }
+            }
+        }
+        manifestWriter.patchInt(countAt, count);
         return copyOut(manifestWriter);
     }
 
@@ -2766,12 +3268,27 @@ public final class MemberEngine
     /**
      * One counter of a copy's history.
      *
-     * @param counter the update counter.
-     * @param key     the key, or null for a hole closed without data.
-     * @param value   the value, or null for a remove or a closed hole.
+     * @param counter     the update counter.
+     * @param key         the key, or null for a hole closed without data.
+     * @param value       the value, or null for a remove or a closed hole.
+     * @param transaction the transaction that wrote it, or {@link #NO_TRANSACTION}.
+     * @param origin      the incarnation of the operation's (or transaction's coordinator's) member.
+     * @param sequence    the operation's (or transaction's) sequence there.
+     * @param flag        the operation's outcome flag.
+     * @param outcome     the operation's outcome value.
      */
-    public record HistoryRecord(long counter, byte[] key, byte[] value)
+    public record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
+        boolean flag, byte[] outcome)
     {
+        /**
+         * A hole closed without data.
+         *
+         * @param counter the update counter.
+         */
+        public HistoryRecord(final long counter)
+        {
+            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null);
+        }
     }
 
     /**
@@ -2860,96 +3377,161 @@ public final class MemberEngine
     public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
-        final long available = historyFrom(cacheId, partition);
-        if (available < 0)
+        final long packed = packCopy(cacheId, partition);
+        return readHistories(Map.of(packed, new long[] {fromExclusive, toInclusive})).get(packed);
+    }
+
+    /**
+     * {@link #readHistory} for many copies in one scan of the retained WAL.
+     *
+     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
+     * @return per copy, its records and whether the range is complete.
+     */
+    Map<Long, HistoryRead> readHistories(final Map<Long, long[]> ranges)
+    {
+        final Map<Long, HistoryRead> result = new HashMap<>();
+        final Long2ObjectHashMap<long[]> scanned = new Long2ObjectHashMap<>();
+        final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>> found = new Long2ObjectHashMap<>();
+        for (final Map.Entry<Long, long[]> range : ranges.entrySet())
         {
-            return new HistoryRead(false, List.of(), "this member holds no copy of cache id " + cacheId +
-                " partition " + partition);
+            final int cacheId = (int)(range.getKey() >>> 32);
+            final int partition = (int)(long)range.getKey();
+            final long available = historyFrom(cacheId, partition);
+            if (available < 0)
+            {
+                result.put(range.getKey(), new HistoryRead(false, List.of(), "this member holds no copy of cache id " +
+                    cacheId + " partition " + partition));
+            }
+            else if (range.getValue()[0] < available)
+            {
+                listener.onEvent("member " + config.memberId() + " cannot serve history of cache id " + cacheId +
+                    " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
+                    "only after " + available);
+                result.put(range.getKey(), new HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
+                    "only after counter " + available + " (released up to position " + releasedPosition + ")"));
+            }
+            else
+            {
+                scanned.put(range.getKey(), range.getValue());
+                found.put(range.getKey(), new TreeMap<>());
+            }
         }
-        if (fromExclusive < available)
+        if (scanned.isEmpty())
         {
-            return new HistoryRead(false, List.of(), "the WAL keeps this copy's history only after counter " +
-                available + " (released up to position " + releasedPosition + ")");
+            return result;
         }
-        final TreeMap<Long, HistoryRecord> found = new TreeMap<>();
         pinHistory();
         try
         {
             wal.replay(Math.max(releasedPosition, wal.firstRetainedPosition()), (position, buffer, offset, length) ->
             {
                 reader.wrap(buffer, offset, length);
-                collectHistory(cacheId, partition, fromExclusive, toInclusive, found);
+                collectHistory(scanned, found);
             });
         }
         finally
         {
             unpinHistory();
         }
-        for (long counter = fromExclusive + 1; counter <= toInclusive; counter++)
+        for (final Long2ObjectHashMap<long[]>.KeyIterator it = scanned.keySet().iterator(); it.hasNext(); )
         {
-            if (!found.containsKey(counter))
+            final long packed = it.nextLong();
+            final long[] range = scanned.get(packed);
+            final TreeMap<Long, HistoryRecord> records = found.get(packed);
+            String missing = null;
+            long expected = range[0] + 1;
+            for (final Long counter : records.keySet())
             {
-                return new HistoryRead(false, new ArrayList<>(found.values()), "counter " + counter +
-                    " is not in the retained WAL");
+                if (counter != expected)
+                {
+                    break;
+                }
+                expected++;
             }
+            if (expected <= range[1])
+            {
+                missing = "counter " + expected + " is not in the retained WAL";
+            }
+            result.put(packed, new HistoryRead(missing == null, new ArrayList<>(records.values()), missing));
         }
-        return new HistoryRead(true, new ArrayList<>(found.values()), null);
+        return result;
     }
 
-    private void collectHistory(final int cacheId, final int partition, final long fromExclusive,
-        final long toInclusive, final TreeMap<Long, HistoryRecord> found)
+    private void collectHistory(final Long2ObjectHashMap<long[]> ranges,
+        final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>> found)
     {
         final int type = reader.readByte("walRecordType");
         switch (type)
         {
             case WAL_DATA ->
             {
-                final boolean mine = reader.readInt("cacheId") == cacheId &&
-                    reader.readInt("partition", 0, 65_535) == partition;
+                final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+                final long[] range = ranges.get(packed);
                 final long counter = reader.readLong("counter");
-                if (mine && counter > fromExclusive && counter <= toInclusive)
+                if (range != null && counter > range[0] && counter <= range[1])
                 {
-                    reader.readLong("transaction");
-                    reader.readLong("origin");
-                    reader.readLong("sequence");
+                    final long transaction = reader.readLong("transaction");
+                    final long origin = reader.readLong("origin");
+                    final long sequence = reader.readLong("sequence");
                     final byte[] key = reader.readBytes("key");
-                    found.putIfAbsent(counter, new HistoryRecord(counter, key, reader.readBytes("value")));
+                    final byte[] value = reader.readBytes("value");
+                    found.get(packed).putIfAbsent(counter, new HistoryRecord(counter, key, value, transaction, origin,
+                        sequence, reader.readBoolean("flag"), reader.readBytes("outcome")));
                 }
             }
             case WAL_ROLLBACK ->
             {
-                final boolean mine = reader.readInt("cacheId") == cacheId &&
-                    reader.readInt("partition", 0, 65_535) == partition;
-                final int ranges = reader.readInt("ranges", 0, 1 << 20);
-                for (int i = 0; i < ranges && mine; i++)
+                final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+                final long[] range = ranges.get(packed);
+                final int count = reader.readInt("ranges", 0, 1 << 20);
+                for (int i = 0; i < count && range != null; i++)
                 {
                     final long start = reader.readLong("start");
-                    final long count = reader.readLong("count");
-                    for (long counter = Math.max(start + 1, fromExclusive + 1);
-                        counter <= Math.min(start + count, toInclusive); counter++)
+                    final long length = reader.readLong("count");
+                    for (long counter = Math.max(start + 1, range[0] + 1);
+                        counter <= Math.min(start + length, range[1]); counter++)
                     {
-                        found.putIfAbsent(counter, new HistoryRecord(counter, null, null));
+                        found.get(packed).putIfAbsent(counter, new HistoryRecord(counter));
                     }
                 }
             }
             case WAL_COPY_DROPPED ->
             {
-                if (reader.readInt("cacheId") == cacheId && reader.readInt("partition", 0, 65_535) == partition)
+                final TreeMap<Long, HistoryRecord> records = found.get(packCopy(reader.readInt("cacheId"),
+                    reader.readInt("partition", 0, 65_535)));
+                if (records != null)
                 {
-                    found.clear();
+                    records.clear();
+                }
+            }
+            case WAL_REBALANCE_DONE ->
+            {
+                // Below the target, a full rebalance left entries, not history.
+                final TreeMap<Long, HistoryRecord> records = found.get(packCopy(reader.readInt("cacheId"),
+                    reader.readInt("partition", 0, 65_535)));
+                final long to = reader.readLong("to");
+                if (records != null)
+                {
+                    records.headMap(to, true).clear();
                 }
             }
             case WAL_CACHE_DESTROYED ->
             {
-                if (reader.readInt("cacheId") == cacheId)
+                final int cacheId = reader.readInt("cacheId");
+                for (final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>>.EntryIterator it =
+                    found.entrySet().iterator(); it.hasNext(); )
                 {
-                    found.clear();
+                    it.next();
+                    if ((int)(it.getLongKey() >>> 32) == cacheId)
+                    {
+                        it.getValue().clear();
+                    }
                 }
             }
-            case WAL_ALL_DROPPED -> found.clear();
+            case WAL_ALL_DROPPED -> found.values().forEach(TreeMap::clear);
             default ->
             {
-                // Cache records carry no history.
+                // Cache, epoch, checkpoint and full-rebalance entry records carry no history.
             }
         }
     }
@@ -2986,6 +3568,13 @@ public final class MemberEngine
             }
         }
         imagedCopies.clear();
+        // ...except that a copy a full rebalance filled has history only after the rebalance's target.
+        for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            historyFrom.put(it.getLongKey(), Math.max(historyFrom.get(it.getLongKey()), it.getLongValue()));
+        }
+        rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
         long updates = 0;
         int partitions = 0;
@@ -3027,7 +3616,7 @@ public final class MemberEngine
         checkpointId = checkpoint.id();
         reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
         final int version = reader.readByte("manifestVersion");
-        if (version != MANIFEST_VERSION)
+        if (version != MANIFEST_VERSION && version != 1)
         {
             throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version);
         }
@@ -3038,6 +3627,18 @@ public final class MemberEngine
         {
             final CacheDescriptor cache = CacheDescriptor.decode(reader);
             walCaches.put(cache.cacheId(), cache);
+        }
+        final Long2ObjectHashMap<long[][]> epochs = new Long2ObjectHashMap<>();
+        final int epochCopies = version == 1 ? 0 : reader.readInt("epochCopies", 0, 1 << 24);
+        for (int i = 0; i < epochCopies; i++)
+        {
+            final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            final long[][] list = new long[reader.readInt("epochs", 0, LocalPartition.EPOCHS_KEPT)][];
+            for (int e = 0; e < list.length; e++)
+            {
+                list[e] = new long[] {reader.readLong("epochId"), reader.readLong("epochFloor")};
+            }
+            epochs.put(packed, list);
         }
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
@@ -3064,6 +3665,11 @@ public final class MemberEngine
             // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
             historyFrom.put(packCopy(image.cacheId(), image.partition()), image.hwm());
             imagedCopies.put(packCopy(image.cacheId(), image.partition()), lp);
+            final long[][] lineage = epochs.get(packCopy(image.cacheId(), image.partition()));
+            for (int e = 0; lineage != null && e < lineage.length; e++)
+            {
+                lp.adoptEpoch(lineage[e][0], lineage[e][1]);
+            }
             recoveredImages++;
         }
         return replayFrom;
@@ -3143,6 +3749,7 @@ public final class MemberEngine
                 if (local != null && partition < local.length && !reflectedByImage(cacheId, partition))
                 {
                     local[partition] = null;
+                    rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
                 }
             }
             case WAL_CACHE ->
@@ -3182,6 +3789,73 @@ public final class MemberEngine
             case WAL_CHECKPOINT ->
             {
                 // Informational; the manifest is the authority.
+            }
+            case WAL_EPOCH ->
+            {
+                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
+                    reader.readInt("partition", 0, 65_535));
+                final long id = reader.readLong("epochId");
+                final long floor = reader.readLong("epochFloor");
+                if (lp != null)
+                {
+                    lp.adoptEpoch(id, floor);
+                }
+            }
+            case WAL_REBALANCE_ENTRY ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long counter = reader.readLong("counter");
+                final byte[] key = reader.readBytes("key");
+                final byte[] value = reader.readBytes("value");
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                if (lp != null && key != null && counter > 0)
+                {
+                    lp.store.apply(key, value, counter);
+                }
+            }
+            case WAL_REBALANCE_MEMORY ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                final int count = reader.readInt("items", 0, 1 << 24);
+                for (int i = 0; i < count; i++)
+                {
+                    final int kind = reader.readByte("kind");
+                    final long origin = reader.readLong("origin");
+                    final long sequence = reader.readLong("sequence");
+                    final boolean flag = reader.readBoolean("flag");
+                    final byte[] value = reader.readBytes("value");
+                    if (lp != null && kind == 0)
+                    {
+                        lp.replayOlder(new OpKey(origin, sequence), new OpOutcome(flag, value, 0));
+                    }
+                    else if (lp != null)
+                    {
+                        tx.rememberFinished(origin, sequence, cacheId, partition, flag);
+                    }
+                }
+            }
+            case WAL_REBALANCE_DONE ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long to = reader.readLong("to");
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                if (lp != null)
+                {
+                    for (final CounterRange open : openRanges(lp.counter, to))
+                    {
+                        lp.counter.rollback(open.start(), open.count());
+                    }
+                    final long packed = packCopy(cacheId, partition);
+                    historyFrom.put(packed, Math.max(historyFrom.get(packed), to));
+                    rebalancedHistoryFrom.put(packed, to);
+                }
             }
             default -> throw new MalformedMessageException("unknown WAL record type " + type);
         }
@@ -3246,7 +3920,10 @@ public final class MemberEngine
             {
                 continue;
             }
-            wait.lp.counter.apply(wait.counter - 1, 1);
+            if (wait.counter > 0)
+            {
+                wait.lp.counter.apply(wait.counter - 1, 1);
+            }
             if (wait.onDurable != null)
             {
                 wait.onDurable.run();
@@ -3623,6 +4300,9 @@ public final class MemberEngine
             case TxManager.TX_BACKUP_ACK -> tx.onBackupAck(sender);
             case TxManager.TX_STATUS -> tx.onStatus(sender);
             case TxManager.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
+            case Rebalancer.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
+            case Rebalancer.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
+            case Rebalancer.REBALANCE_DONE -> onRebalanceDone(sender);
             case CACHE_ADMIN_RESPONSE -> onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);
@@ -3773,8 +4453,18 @@ public final class MemberEngine
      * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
      */
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps, long contentHash)
+        long[] gaps, long contentHash, long historyFrom, long epochId, long size)
     {
+        long highestClosed()
+        {
+            return gaps.length == 0 ? lwm : gaps[gaps.length - 2] + gaps[gaps.length - 1];
+        }
+
+        boolean sameAs(final ReportEntry other)
+        {
+            return lwm == other.lwm && Arrays.equals(gaps, other.gaps) && contentHash == other.contentHash;
+        }
+
         boolean isEmpty()
         {
             return lwm == 0 && hwm == 0 && gaps.length == 0;

@@ -2,11 +2,16 @@ package dev.grid.core.internal.cluster;
 
 import org.agrona.collections.Int2ObjectHashMap;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 /**
- * Who owns each partition copy in one topology version, as the coordinator decided in the exchange: per cache and
- * partition, the owners as indices into the topology's member list, primary first. A partition may have fewer copies
- * than the cache's backups ask for (a copy that fell behind is dropped until rebalance can restore it). Immutable
- * after construction by the coordinator or by decoding.
+ * Who holds each partition copy in one topology version, as the coordinator decided in the exchange: per cache and
+ * partition, the copies as indices into the topology's member list: first the OWNING ones (primary first, then
+ * backups), then the MOVING ones (catching up by rebalance: they receive every update, serve no read and cannot be
+ * primary). Also per partition its lineage epoch (see {@link #epochId}) and the rebalance plans of the version.
+ * Immutable after construction by the coordinator or by decoding.
  */
 public final class PartitionMap
 {
@@ -14,6 +19,29 @@ public final class PartitionMap
 
     private final Topology topology;
     private final Int2ObjectHashMap<int[][]> ownersByCache = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<int[]> owningByCache = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<long[]> epochIdsByCache = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<long[]> epochFloorsByCache = new Int2ObjectHashMap<>();
+    private final List<RebalancePlan> plans = new ArrayList<>();
+    private int plansExpected = -1;
+
+    /**
+     * How one MOVING copy catches up in this version.
+     *
+     * @param cacheId       the cache.
+     * @param partition     the partition.
+     * @param demander      member index of the MOVING copy.
+     * @param supplier      member index of the OWNING copy that streams to it.
+     * @param full          true: the copy was cleared and receives every entry; false: historical, it receives the
+     *                      supplier's WAL records of {@code (fromExclusive, toInclusive]}.
+     * @param fromExclusive the last counter the demander has (historical).
+     * @param toInclusive   the supplier's counter when the version was installed; updates above it arrive live.
+     * @param why           why this mode was chosen, for the log and the admin view.
+     */
+    public record RebalancePlan(int cacheId, int partition, int demander, int supplier, boolean full,
+        long fromExclusive, long toInclusive, String why)
+    {
+    }
 
     /**
      * @param topology the version this map belongs to.
@@ -39,9 +67,102 @@ public final class PartitionMap
         return topology.version();
     }
 
-    void put(final int cacheId, final int[][] owners)
+    void put(final int cacheId, final int[][] owners, final int[] owning, final long[] epochIds,
+        final long[] epochFloors)
     {
         ownersByCache.put(cacheId, owners);
+        owningByCache.put(cacheId, owning);
+        epochIdsByCache.put(cacheId, epochIds);
+        epochFloorsByCache.put(cacheId, epochFloors);
+    }
+
+    void addPlan(final RebalancePlan plan)
+    {
+        plans.add(plan);
+    }
+
+    /**
+     * The coordinator's map is complete once every plan is added.
+     */
+    void sealPlans()
+    {
+        plansExpected = plans.size();
+    }
+
+    /**
+     * @return the encoded length of one plan.
+     */
+    int encodedPlanLength(final int index)
+    {
+        return 4 + 4 + 2 + 2 + 1 + 8 + 8 + 4 + plans.get(index).why().length() * 3;
+    }
+
+    /**
+     * @return every rebalance plan of this version.
+     */
+    public List<RebalancePlan> plans()
+    {
+        return Collections.unmodifiableList(plans);
+    }
+
+    /**
+     * @param cacheId   of a cache.
+     * @param partition of the cache.
+     * @return how many of {@link #owners} are OWNING (the rest are MOVING).
+     */
+    public int owningCount(final int cacheId, final int partition)
+    {
+        final int[] owning = owningByCache.get(cacheId);
+        return owning == null || partition < 0 || partition >= owning.length ? 0 : owning[partition];
+    }
+
+    /**
+     * @param cacheId     of a cache.
+     * @param partition   of the cache.
+     * @param memberIndex of a member.
+     * @return true if the member holds a MOVING copy of the partition in this version.
+     */
+    public boolean isMoving(final int cacheId, final int partition, final int memberIndex)
+    {
+        return rank(cacheId, partition, memberIndex) >= owningCount(cacheId, partition);
+    }
+
+    /**
+     * @param cacheId     of a cache.
+     * @param partition   of the cache.
+     * @param memberIndex of a member.
+     * @return true if the member holds an OWNING copy (primary or backup).
+     */
+    public boolean isOwning(final int cacheId, final int partition, final int memberIndex)
+    {
+        final int rank = rank(cacheId, partition, memberIndex);
+        return rank >= 0 && rank < owningCount(cacheId, partition);
+    }
+
+    /**
+     * The partition's lineage: a new epoch starts whenever a partition's primary left, because copies that left with
+     * it may hold updates above {@link #epochFloor} that the survivors never had (and the survivors number their next
+     * updates from there). A copy that comes back may catch up historically only if it saw the epochs since.
+     *
+     * @param cacheId   of a cache.
+     * @param partition of the cache.
+     * @return the id of the partition's current epoch.
+     */
+    public long epochId(final int cacheId, final int partition)
+    {
+        final long[] ids = epochIdsByCache.get(cacheId);
+        return ids == null || partition < 0 || partition >= ids.length ? 0 : ids[partition];
+    }
+
+    /**
+     * @param cacheId   of a cache.
+     * @param partition of the cache.
+     * @return the LWM the survivors agreed on when the current epoch began: every copy of the lineage agrees up to it.
+     */
+    public long epochFloor(final int cacheId, final int partition)
+    {
+        final long[] floors = epochFloorsByCache.get(cacheId);
+        return floors == null || partition < 0 || partition >= floors.length ? 0 : floors[partition];
     }
 
     /**
@@ -56,7 +177,8 @@ public final class PartitionMap
     /**
      * @param cacheId   of a cache.
      * @param partition of the cache.
-     * @return the owners' member indices, primary first; empty if none or the cache is unknown.
+     * @return the member indices of every copy, OWNING first (primary first), then MOVING; empty if none or the cache
+     *         is unknown.
      */
     public int[] owners(final int cacheId, final int partition)
     {
@@ -72,14 +194,15 @@ public final class PartitionMap
     public MemberRecord primary(final int cacheId, final int partition)
     {
         final int[] owners = owners(cacheId, partition);
-        return owners.length == 0 ? null : topology.members().get(owners[0]);
+        return owningCount(cacheId, partition) == 0 ? null : topology.members().get(owners[0]);
     }
 
     /**
      * @param cacheId     of a cache.
      * @param partition   of the cache.
      * @param memberIndex of a member.
-     * @return its rank among the owners (0 for primary), or -1 if it owns no copy.
+     * @return its rank among the copies (0 for primary; MOVING copies rank after every OWNING one), or -1 if it holds
+     *         no copy.
      */
     public int rank(final int cacheId, final int partition, final int memberIndex)
     {
@@ -100,15 +223,89 @@ public final class PartitionMap
     void encodeChunk(final MessageWriter writer, final int cacheId, final int from, final int count)
     {
         final int[][] owners = ownersByCache.get(cacheId);
+        final int[] owning = owningByCache.get(cacheId);
+        final long[] epochIds = epochIdsByCache.get(cacheId);
+        final long[] epochFloors = epochFloorsByCache.get(cacheId);
         writer.writeInt(cacheId).writeInt(owners.length).writeInt(from).writeInt(count);
         for (int p = from; p < from + count; p++)
         {
-            writer.writeByte(owners[p].length);
+            writer.writeByte(owners[p].length).writeByte(owning[p]).writeLong(epochIds[p]).writeLong(epochFloors[p]);
             for (final int owner : owners[p])
             {
                 writer.writeUnsignedShort(owner);
             }
         }
+    }
+
+    /**
+     * @return the encoded length of one partition's entry in a chunk.
+     */
+    int encodedLength(final int cacheId, final int partition)
+    {
+        return 2 + 16 + 2 * ownersByCache.get(cacheId)[partition].length;
+    }
+
+    /**
+     * Encode the rebalance plans {@code [from, from + count)} (after the chunks of a map message).
+     */
+    void encodePlans(final MessageWriter writer, final int from, final int count)
+    {
+        writer.writeInt(plans.size()).writeInt(from).writeInt(count);
+        for (int i = from; i < from + count; i++)
+        {
+            final RebalancePlan plan = plans.get(i);
+            writer.writeInt(plan.cacheId()).writeInt(plan.partition()).writeUnsignedShort(plan.demander())
+                .writeUnsignedShort(plan.supplier()).writeBoolean(plan.full()).writeLong(plan.fromExclusive())
+                .writeLong(plan.toInclusive()).writeString(plan.why());
+        }
+    }
+
+    /**
+     * Decode plans encoded by {@link #encodePlans}.
+     */
+    void decodePlans(final MessageReader reader)
+    {
+        final int total = reader.readInt("plans.total", 0, 1 << 24);
+        final int from = reader.readInt("plans.from", 0, total);
+        final int count = reader.readInt("plans.count", 0, total - from);
+        if (plansExpected >= 0 && plansExpected != total)
+        {
+            throw new MalformedMessageException("plan chunk says " + total + " plans, earlier chunk said " +
+                plansExpected);
+        }
+        plansExpected = total;
+        if (from != plans.size())
+        {
+            // Chunks arrive in order on one stream; one out of order is a resend of an earlier map message.
+            if (from < plans.size())
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    readPlan(reader);
+                }
+                return;
+            }
+            throw new MalformedMessageException("plan chunk from " + from + " while " + plans.size() + " are known");
+        }
+        for (int i = 0; i < count; i++)
+        {
+            plans.add(readPlan(reader));
+        }
+    }
+
+    private RebalancePlan readPlan(final MessageReader reader)
+    {
+        final int memberCount = topology.members().size();
+        final int cacheId = reader.readInt("plan.cacheId");
+        final int partition = reader.readInt("plan.partition", 0, 65_535);
+        final int demander = reader.readUnsignedShort("plan.demander");
+        final int supplier = reader.readUnsignedShort("plan.supplier");
+        if (demander >= memberCount || supplier >= memberCount)
+        {
+            throw new MalformedMessageException("plan member index out of range: " + demander + ", " + supplier);
+        }
+        return new RebalancePlan(cacheId, partition, demander, supplier, reader.readBoolean("plan.full"),
+            reader.readLong("plan.from"), reader.readLong("plan.to"), reader.readString("plan.why"));
     }
 
     /**
@@ -121,6 +318,9 @@ public final class PartitionMap
         final int from = reader.readInt("map.from", 0, partitions - 1);
         final int count = reader.readInt("map.count", 0, partitions - from);
         final int[][] owners = ownersByCache.computeIfAbsent(cacheId, id -> new int[partitions][]);
+        final int[] owning = owningByCache.computeIfAbsent(cacheId, id -> new int[partitions]);
+        final long[] epochIds = epochIdsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
+        final long[] epochFloors = epochFloorsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
         if (owners.length != partitions)
         {
             throw new MalformedMessageException("map chunk for cache " + cacheId + " says " + partitions +
@@ -130,6 +330,14 @@ public final class PartitionMap
         for (int p = from; p < from + count; p++)
         {
             final int copies = reader.readByte("map.copies") & 0xFF;
+            final int owningCount = reader.readByte("map.owning") & 0xFF;
+            if (owningCount > copies)
+            {
+                throw new MalformedMessageException("map says " + owningCount + " owning of " + copies + " copies");
+            }
+            owning[p] = owningCount;
+            epochIds[p] = reader.readLong("map.epochId");
+            epochFloors[p] = reader.readLong("map.epochFloor");
             final int[] list = new int[copies];
             for (int i = 0; i < copies; i++)
             {
@@ -144,10 +352,15 @@ public final class PartitionMap
     }
 
     /**
-     * @return true if every cache of the topology is covered and every partition has an owner list.
+     * @return true if every cache of the topology is covered, every partition has an owner list, and every plan is
+     *         known.
      */
     public boolean isComplete()
     {
+        if (plansExpected != plans.size())
+        {
+            return false;
+        }
         for (final CacheDescriptor cache : topology.caches())
         {
             final int[][] owners = ownersByCache.get(cache.cacheId());

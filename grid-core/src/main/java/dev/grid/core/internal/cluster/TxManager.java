@@ -146,6 +146,35 @@ final class TxManager
         finished.put(new PartKey(coordinator, seq, cacheId, partition), Boolean.TRUE);
     }
 
+    /**
+     * The transaction parts this member remembers as finished on one partition (a rebalance supplier ships them, so
+     * that the caught-up copy, once primary, answers a late commit instead of applying it again).
+     *
+     * @return {coordinator, seq, committed ? 1 : 0} per part.
+     */
+    List<long[]> finishedOn(final int cacheId, final int partition)
+    {
+        final List<long[]> result = new ArrayList<>();
+        for (final Map.Entry<PartKey, Boolean> entry : finished.entrySet())
+        {
+            final PartKey key = entry.getKey();
+            if (key.cacheId == cacheId && key.partition == partition)
+            {
+                result.add(new long[] {key.coordinator, key.seq, entry.getValue() ? 1 : 0});
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Remember a part finished elsewhere (rebalance, or its replay), unless this member knows it already.
+     */
+    void rememberFinished(final long coordinator, final long seq, final int cacheId, final int partition,
+        final boolean committed)
+    {
+        finished.putIfAbsent(new PartKey(coordinator, seq, cacheId, partition), committed);
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Coordinator side: the user's API.
     // ------------------------------------------------------------------------------------------------------------

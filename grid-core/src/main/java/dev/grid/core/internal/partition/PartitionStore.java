@@ -139,6 +139,41 @@ public final class PartitionStore
         return entry == null ? 0 : entry.counter;
     }
 
+    /** Visits live entries in key order until it declines one. */
+    @FunctionalInterface
+    public interface EntryScanner
+    {
+        /**
+         * @param key     the key bytes; must not be changed.
+         * @param value   the value bytes; must not be changed.
+         * @param counter the update counter of the entry's last update.
+         * @return true to take the entry and go on; false to stop before it.
+         */
+        boolean onEntry(byte[] key, byte[] value, long counter);
+    }
+
+    /**
+     * Visit live entries (tombstones skipped) in key order after {@code afterKey}: a cursor that stays valid while the
+     * store changes (rebalance streams a partition in batches this way).
+     *
+     * @param afterKey exclusive start, or null for the first key.
+     * @param scanner  takes entries until it declines one.
+     * @return true if every entry after {@code afterKey} was taken (the end was reached).
+     */
+    public boolean scan(final byte[] afterKey, final EntryScanner scanner)
+    {
+        final Map<byte[], Entry> tail = afterKey == null ? entries : entries.tailMap(afterKey, false);
+        for (final Map.Entry<byte[], Entry> entry : tail.entrySet())
+        {
+            if (entry.getValue().value != null &&
+                !scanner.onEntry(entry.getKey(), entry.getValue().value, entry.getValue().counter))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * @return the number of live entries (tombstones excluded).
      */

@@ -1,0 +1,754 @@
+package dev.grid.core.internal.cluster;
+
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Catch-up of lagging copies while the partition keeps taking writes: the demander side (a MOVING copy of this
+ * member), the supplier side (an OWNING copy streaming to another member) and, on the coordinator, the switch to the
+ * ideal owners once every MOVING copy caught up (late affinity). Runs on the engine's thread, driven by its duty cycle
+ * and messages, so the simulator runs it unchanged.
+ * <p>
+ * <b>Protocol.</b> The exchange's map carries a {@link PartitionMap.RebalancePlan} per MOVING copy. The demander
+ * sends {@code REBALANCE_DEMAND} (partition, mode, cursor) to the plan's supplier, which answers one
+ * {@code REBALANCE_SUPPLY} batch per demand (at most {@code rebalanceBatchBytes}); the demander applies it and demands
+ * the next from the new cursor, so a lost or duplicated message only repeats a batch (the cursor makes it
+ * idempotent). Live updates reach the MOVING copy meanwhile with their counters, all above the plan's {@code to}.
+ * <ul>
+ *     <li><b>Historical</b>: the supplier's WAL records of {@code (from, to]} in counter order; each becomes a WAL
+ *     record here and closes its counter once durable, like a replicated update. The supplier first checks the
+ *     copy's lineage ({@link LocalPartition#lineageMismatch}); on a mismatch or incomplete history it refuses, and
+ *     the demander clears its copy and goes full.</li>
+ *     <li><b>Full</b>: the copy was cleared at install; the supplier streams its live entries in key order (the
+ *     cursor is the last key), each installed only if newer than what the copy holds (a live update or remove that
+ *     arrived first wins: removes leave versioned tombstones). The last batch logs {@code WAL_REBALANCE_DONE}, which
+ *     closes every counter up to {@code to} once durable; the copy's history starts there.</li>
+ * </ul>
+ * A copy is caught up when its LWM reaches {@code to}; the demander tells the coordinator, which starts a new
+ * topology version once every plan of the current one is done: that exchange finds the copies identical to the
+ * owners and makes the ideal owners own (and evicts the extra copies). Any other topology change cancels every
+ * session; the next exchange plans again from what each copy holds (its counter is exact: it closes only what is
+ * applied and durable), so a supplier leaving or a demander restarting resumes where the copy stands.
+ * <p>
+ * Not thread-safe: owned by the engine's thread.
+ */
+final class Rebalancer
+{
+    static final int REBALANCE_DEMAND = 50;
+    static final int REBALANCE_SUPPLY = 51;
+    static final int REBALANCE_DONE = 52;
+
+    static final int SUPPLY_MORE = 0;
+    static final int SUPPLY_LAST = 1;
+    static final int SUPPLY_REFUSED = 2;
+
+    /** States of one MOVING copy's catch-up here. */
+    enum Phase
+    {
+        /** Waiting for a slot (at most {@code rebalanceConcurrency} partitions run at once). */
+        QUEUED,
+        /** A demand is out; the next batch is awaited. */
+        DEMANDING,
+        /** Every batch applied; waiting until the copy's LWM reaches {@code to} (WAL durability). */
+        FINISHING,
+        /** Caught up; the coordinator was told (again every retry interval until the next map). */
+        DONE
+    }
+
+    /** One MOVING copy of this member catching up. */
+    static final class Demand
+    {
+        final int cacheId;
+        final int partition;
+        final long version;
+        final long supplier;
+        final long to;
+        final long epochBefore;
+        final long highestBefore;
+        final long startNs;
+        boolean full;
+        String why;
+        Phase phase = Phase.QUEUED;
+        long cursor;
+        byte[] cursorKey;
+        /** After the data: the supplier's memory of recent operations and transactions, from this index. */
+        boolean memory;
+        int memoryCursor;
+        long nextSendNs;
+        long records;
+        long bytes;
+
+        Demand(final PartitionMap.RebalancePlan plan, final long version, final long supplier,
+            final long epochBefore, final long highestBefore, final long startNs)
+        {
+            this.cacheId = plan.cacheId();
+            this.partition = plan.partition();
+            this.version = version;
+            this.supplier = supplier;
+            this.to = plan.toInclusive();
+            this.full = plan.full();
+            this.why = plan.why();
+            this.cursor = plan.fromExclusive();
+            this.epochBefore = epochBefore;
+            this.highestBefore = highestBefore;
+            this.startNs = startNs;
+        }
+    }
+
+    /**
+     * Progress of this member's catch-up.
+     *
+     * @param partitionsPlanned MOVING copies of this member in the installed map.
+     * @param partitionsDone    those caught up.
+     * @param historical        of those planned, how many go historically.
+     * @param records           records (historical) and entries (full) applied since the map was installed.
+     * @param bytes             key and value bytes applied since then.
+     * @param elapsedNs         since the map was installed.
+     * @param etaNs             estimated time left (by partitions done per elapsed time), or -1 if unknown.
+     */
+    record Progress(int partitionsPlanned, int partitionsDone, int historical, long records, long bytes,
+        long elapsedNs, long etaNs)
+    {
+    }
+
+    private final MemberEngine engine;
+    private final Long2ObjectHashMap<Demand> demands = new Long2ObjectHashMap<>();
+    private final ArrayDeque<Demand> queued = new ArrayDeque<>();
+    private int running;
+    private long installedNs;
+    private int planned;
+    private int historicalPlanned;
+    private int done;
+    private long records;
+    private long bytes;
+    // Supplier: history read once per version for every historical plan this member supplies.
+    private long historyVersion = -1;
+    private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
+    private final Map<Long, long[]> historyRanges = new HashMap<>();
+    private final Map<Long, List<Object[]>> memories = new HashMap<>();
+    // Coordinator: plans of the current version reported done.
+    private long doneVersion = -1;
+    private final LongHashSet donePlans = new LongHashSet();
+
+    Rebalancer(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    private static long demandKey(final int cacheId, final int partition)
+    {
+        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
+    }
+
+    private static long planKey(final int cacheId, final int partition, final int demander)
+    {
+        return ((long)cacheId << 32) | ((long)(partition & 0xFFFF) << 16) | (demander & 0xFFFF);
+    }
+
+    /**
+     * A new topology: every session of the old version ends; the next map plans again.
+     */
+    void onTopologyChanged()
+    {
+        demands.clear();
+        queued.clear();
+        running = 0;
+        history.clear();
+        historyRanges.clear();
+        memories.clear();
+        historyVersion = -1;
+        planned = 0;
+        historicalPlanned = 0;
+        done = 0;
+    }
+
+    /**
+     * The map was installed and lists this member's copy as MOVING with this plan.
+     *
+     * @param lp            the copy (already cleared by the engine if the plan is full).
+     * @param plan          the coordinator's plan.
+     * @param epochBefore   the lineage epoch the copy followed before this map.
+     * @param highestBefore the highest counter the copy had closed before this map.
+     */
+    void start(final LocalPartition lp, final PartitionMap.RebalancePlan plan, final long epochBefore,
+        final long highestBefore)
+    {
+        if (planned == 0)
+        {
+            installedNs = engine.nowNs;
+            records = 0;
+            bytes = 0;
+        }
+        final PartitionMap map = engine.installedMap;
+        final long supplier = map.topology().members().get(plan.supplier()).incarnation();
+        final Demand demand = new Demand(plan, map.version(), supplier, epochBefore, highestBefore, engine.nowNs);
+        demands.put(demandKey(lp.cacheId, lp.partition), demand);
+        queued.add(demand);
+        planned++;
+        historicalPlanned += plan.full() ? 0 : 1;
+        engine.listener.onEvent("member " + engine.config.memberId() + " rebalances cache id " + lp.cacheId +
+            " partition " + lp.partition + (plan.full() ? " fully" : " historically (" + plan.fromExclusive() + ", " +
+            plan.toInclusive() + "]") + " from " + map.topology().members().get(plan.supplier()).memberId() + ": " +
+            plan.why());
+    }
+
+    /**
+     * @return true if no copy of this member is catching up.
+     */
+    boolean isIdle()
+    {
+        return demands.isEmpty();
+    }
+
+    Progress progress()
+    {
+        final long elapsedNs = planned == 0 ? 0 : engine.nowNs - installedNs;
+        final long etaNs = done == 0 || done == planned ? (done == planned ? 0 : -1) :
+            elapsedNs * (planned - done) / done;
+        return new Progress(planned, done, historicalPlanned, records, bytes, elapsedNs, etaNs);
+    }
+
+    String describe()
+    {
+        final StringBuilder pending = new StringBuilder();
+        for (final Demand demand : demands.values())
+        {
+            if (demand.phase != Phase.DONE && pending.length() < 400)
+            {
+                pending.append(' ').append(demand.partition).append(':').append(demand.phase)
+                    .append(demand.full ? ":full" : ":historical").append(demand.memory ? ":memory" : "")
+                    .append(":to=").append(demand.to).append(":cursor=").append(demand.cursor);
+                final LocalPartition lp = engine.localCopy(demand.cacheId, demand.partition);
+                if (lp != null)
+                {
+                    pending.append(":lwm=").append(lp.counter.lwm()).append(":gaps=").append(lp.counter.gaps());
+                }
+            }
+        }
+        return "rebalance=" + done + "/" + planned + " running=" + running + " queued=" + queued.size() +
+            (pending.length() > 0 ? " [" + pending.toString().trim() + "]" : "");
+    }
+
+    /**
+     * Start queued sessions, resend unanswered demands, finish copies whose LWM reached the target, and repeat the
+     * done notice to the coordinator.
+     */
+    int duty()
+    {
+        if (demands.isEmpty() || engine.isExchanging())
+        {
+            return 0;
+        }
+        int work = 0;
+        while (running < engine.config.rebalanceConcurrency() && !queued.isEmpty())
+        {
+            final Demand demand = queued.poll();
+            demand.phase = Phase.DEMANDING;
+            running++;
+            sendDemand(demand);
+            work++;
+        }
+        for (final Demand demand : demands.values())
+        {
+            switch (demand.phase)
+            {
+                case DEMANDING ->
+                {
+                    if (engine.nowNs >= demand.nextSendNs)
+                    {
+                        sendDemand(demand);
+                        work++;
+                    }
+                }
+                case FINISHING ->
+                {
+                    final LocalPartition lp = engine.localCopy(demand.cacheId, demand.partition);
+                    if (lp != null && lp.counter.lwm() >= demand.to)
+                    {
+                        demand.phase = Phase.DONE;
+                        running--;
+                        done++;
+                        engine.listener.onRebalanceFinished(demand.cacheId, demand.partition, demand.full,
+                            demand.records, demand.bytes, engine.nowNs - demand.startNs);
+                        demand.nextSendNs = engine.nowNs;
+                        work++;
+                    }
+                }
+                case DONE ->
+                {
+                    if (engine.nowNs >= demand.nextSendNs)
+                    {
+                        demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
+                        engine.header(REBALANCE_DONE, engine.topology.coordinator().incarnation());
+                        engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition);
+                        engine.sendTx(engine.topology.coordinator().incarnation());
+                        work++;
+                    }
+                }
+                default ->
+                {
+                    // QUEUED: waits for a slot.
+                }
+            }
+        }
+        return work;
+    }
+
+    private void sendDemand(final Demand demand)
+    {
+        demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
+        engine.header(REBALANCE_DEMAND, demand.supplier);
+        engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition)
+            .writeBoolean(demand.full).writeLong(demand.cursor).writeBytes(demand.cursorKey).writeLong(demand.to)
+            .writeLong(demand.epochBefore).writeLong(demand.highestBefore).writeBoolean(demand.memory)
+            .writeInt(demand.memoryCursor);
+        engine.sendTx(demand.supplier);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Supplier.
+    // ------------------------------------------------------------------------------------------------------------
+
+    void onDemand(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final boolean full = engine.reader.readBoolean("full");
+        final long cursor = engine.reader.readLong("cursor");
+        final byte[] cursorKey = engine.reader.readBytes("cursorKey");
+        final long to = engine.reader.readLong("to");
+        final long epochBefore = engine.reader.readLong("epochBefore");
+        final long highestBefore = engine.reader.readLong("highestBefore");
+        final boolean memory = engine.reader.readBoolean("memory");
+        final int memoryCursor = engine.reader.readInt("memoryCursor", 0, Integer.MAX_VALUE);
+        final PartitionMap map = engine.installedMap;
+        if (engine.isExchanging() || map == null || map.version() != version)
+        {
+            // An old version's demand is void; a newer one is resent once this member installed that map.
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final int myIndex = map.topology().indexOf(engine.incarnation);
+        if (lp == null || !map.isOwning(cacheId, partition, myIndex))
+        {
+            refuse(sender, version, cacheId, partition, full, cursor, cursorKey, memory, memoryCursor, "member " +
+                engine.config.memberId() + " does not own the partition");
+            return;
+        }
+        if (memory)
+        {
+            supplyMemory(sender, version, lp, full, cursor, cursorKey, memoryCursor);
+            return;
+        }
+        final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
+            engine.maxMessageLength() - 512));
+        startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
+        int count = 0;
+        int length = 0;
+        boolean last;
+        if (full)
+        {
+            final List<byte[]> keys = new ArrayList<>();
+            final List<byte[]> values = new ArrayList<>();
+            final List<Long> counters = new ArrayList<>();
+            final int[] used = {0};
+            last = lp.store.scan(cursorKey, (key, value, counter) ->
+            {
+                if (used[0] > 0 && used[0] + key.length + value.length + 32 > budget)
+                {
+                    return false;
+                }
+                used[0] += key.length + value.length + 32;
+                keys.add(key);
+                values.add(value);
+                counters.add(counter);
+                return true;
+            });
+            for (int i = 0; i < keys.size(); i++)
+            {
+                engine.writer.writeLong(counters.get(i)).writeBytes(keys.get(i)).writeBytes(values.get(i));
+                count++;
+                length += keys.get(i).length + values.get(i).length;
+            }
+        }
+        else
+        {
+            final String mismatch = lp.lineageMismatch(epochBefore, highestBefore);
+            final MemberEngine.HistoryRead read = mismatch == null ? history(cacheId, partition, sender, cursor, to) :
+                null;
+            if (mismatch != null || !read.complete())
+            {
+                refuse(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0,
+                    mismatch != null ? mismatch : read.why());
+                return;
+            }
+            final List<MemberEngine.HistoryRecord> list = read.records();
+            int index = firstAbove(list, cursor);
+            while (index < list.size())
+            {
+                final MemberEngine.HistoryRecord record = list.get(index);
+                final int size = 64 + (record.key() == null ? 0 : record.key().length) +
+                    (record.value() == null ? 0 : record.value().length) +
+                    (record.outcome() == null ? 0 : record.outcome().length);
+                if (count > 0 && length + size > budget)
+                {
+                    break;
+                }
+                engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
+                    .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
+                    .writeBoolean(record.flag()).writeBytes(record.outcome());
+                count++;
+                length += size;
+                index++;
+            }
+            last = index >= list.size();
+        }
+        engine.writer.patchInt(countAt, count);
+        engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        engine.sendTx(sender);
+    }
+
+    private int statusAt;
+    private int countAt;
+
+    private void startSupply(final long sender, final long version, final int cacheId, final int partition,
+        final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor)
+    {
+        engine.header(REBALANCE_SUPPLY, sender);
+        engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
+            .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor);
+        statusAt = engine.writer.length();
+        engine.writer.writeByte(SUPPLY_MORE).writeString("");
+        countAt = engine.writer.length();
+        engine.writer.writeInt(0);
+    }
+
+    private void refuse(final long sender, final long version, final int cacheId, final int partition,
+        final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor,
+        final String why)
+    {
+        engine.header(REBALANCE_SUPPLY, sender);
+        engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
+            .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor).writeByte(SUPPLY_REFUSED)
+            .writeString(why).writeInt(0);
+        engine.sendTx(sender);
+    }
+
+    /**
+     * After the data, the supplier's memory of the partition: outcomes of recent operations and finished
+     * transaction parts, so that the caught-up copy, once primary, answers a retry instead of applying it again. The
+     * list is taken when the first memory batch is demanded and kept for the following ones.
+     */
+    private void supplyMemory(final long sender, final long version, final LocalPartition lp, final boolean full,
+        final long cursor, final byte[] cursorKey, final int memoryCursor)
+    {
+        final long key = demandKey(lp.cacheId, lp.partition) ^ (sender * 31);
+        List<Object[]> items = memories.get(key);
+        if (items == null || memoryCursor == 0)
+        {
+            items = new ArrayList<>();
+            for (final Map.Entry<LocalPartition.OpKey, OpOutcome> recent : lp.recent.entrySet())
+            {
+                if (recent.getValue() != null)
+                {
+                    items.add(new Object[] {recent.getKey(), recent.getValue()});
+                }
+            }
+            for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))
+            {
+                items.add(new Object[] {part});
+            }
+            memories.put(key, items);
+        }
+        final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
+            engine.maxMessageLength() - 512));
+        startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);
+        int index = memoryCursor;
+        int count = 0;
+        int length = 0;
+        while (index < items.size())
+        {
+            final Object[] item = items.get(index);
+            final OpOutcome outcome = item.length == 2 ? (OpOutcome)item[1] : null;
+            final int size = 32 + (outcome == null || outcome.value() == null ? 0 : outcome.value().length);
+            if (count > 0 && length + size > budget)
+            {
+                break;
+            }
+            if (outcome != null)
+            {
+                final LocalPartition.OpKey op = (LocalPartition.OpKey)item[0];
+                engine.writer.writeByte(0).writeLong(op.originIncarnation()).writeLong(op.sequence())
+                    .writeBoolean(outcome.flag()).writeBytes(outcome.value());
+            }
+            else
+            {
+                final long[] part = (long[])item[0];
+                engine.writer.writeByte(1).writeLong(part[0]).writeLong(part[1]).writeBoolean(part[2] == 1)
+                    .writeBytes(null);
+            }
+            count++;
+            length += size;
+            index++;
+        }
+        final boolean last = index >= items.size();
+        if (last)
+        {
+            memories.remove(key);
+        }
+        engine.writer.patchInt(countAt, count);
+        engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        engine.sendTx(sender);
+    }
+
+    private static int firstAbove(final List<MemberEngine.HistoryRecord> list, final long counter)
+    {
+        int low = 0;
+        int high = list.size();
+        while (low < high)
+        {
+            final int mid = (low + high) >>> 1;
+            if (list.get(mid).counter() <= counter)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+        return low;
+    }
+
+    /**
+     * The history a historical plan streams, read once per version for every historical plan this member supplies
+     * (one scan of the retained WAL for all of them).
+     */
+    private MemberEngine.HistoryRead history(final int cacheId, final int partition, final long demander,
+        final long cursor, final long to)
+    {
+        final PartitionMap map = engine.installedMap;
+        if (historyVersion != map.version())
+        {
+            historyVersion = map.version();
+            history.clear();
+            historyRanges.clear();
+            final int myIndex = map.topology().indexOf(engine.incarnation);
+            final Map<Long, long[]> ranges = new HashMap<>();
+            for (final PartitionMap.RebalancePlan plan : map.plans())
+            {
+                if (!plan.full() && plan.supplier() == myIndex)
+                {
+                    ranges.merge(demandKey(plan.cacheId(), plan.partition()),
+                        new long[] {plan.fromExclusive(), plan.toInclusive()},
+                        (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
+                }
+            }
+            history.putAll(engine.readHistories(ranges));
+            historyRanges.putAll(ranges);
+        }
+        final MemberEngine.HistoryRead read = history.get(demandKey(cacheId, partition));
+        final long[] range = historyRanges.get(demandKey(cacheId, partition));
+        if (read == null || !read.complete() || range == null || range[0] > cursor || range[1] < to)
+        {
+            // Not planned here (a demander that fell back, or a plan from another supplier): read it alone.
+            final MemberEngine.HistoryRead alone = engine.readHistories(
+                Map.of(demandKey(cacheId, partition), new long[] {cursor, to})).get(demandKey(cacheId, partition));
+            history.put(demandKey(cacheId, partition), alone);
+            historyRanges.put(demandKey(cacheId, partition), new long[] {cursor, to});
+            return alone;
+        }
+        return read;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Demander.
+    // ------------------------------------------------------------------------------------------------------------
+
+    void onSupply(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final boolean full = engine.reader.readBoolean("full");
+        final long cursor = engine.reader.readLong("cursor");
+        final byte[] cursorKey = engine.reader.readBytes("cursorKey");
+        final boolean memory = engine.reader.readBoolean("memory");
+        final int memoryCursor = engine.reader.readInt("memoryCursor", 0, Integer.MAX_VALUE);
+        final int status = engine.reader.readByte("status");
+        final String why = engine.reader.readString("why");
+        final int count = engine.reader.readInt("count", 0, 1 << 24);
+        final Demand demand = demands.get(demandKey(cacheId, partition));
+        if (demand == null || demand.version != version || demand.supplier != sender ||
+            demand.phase != Phase.DEMANDING || demand.full != full || demand.cursor != cursor ||
+            !Arrays.equals(demand.cursorKey, cursorKey) || demand.memory != memory ||
+            demand.memoryCursor != memoryCursor || engine.isExchanging())
+        {
+            return;
+        }
+        LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        if (memory && status != SUPPLY_REFUSED)
+        {
+            final List<Object[]> items = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                final int kind = engine.reader.readByte("memory.kind");
+                final long first = engine.reader.readLong("memory.origin");
+                final long second = engine.reader.readLong("memory.sequence");
+                final boolean flag = engine.reader.readBoolean("memory.flag");
+                final byte[] value = engine.reader.readBytes("memory.value");
+                items.add(new Object[] {kind, first, second, flag, value});
+            }
+            engine.applyRebalancedMemory(lp, items);
+            demand.memoryCursor += count;
+            if (status == SUPPLY_LAST)
+            {
+                demand.phase = Phase.FINISHING;
+                engine.finishFullRebalance(lp, demand.to);
+            }
+            else
+            {
+                sendDemand(demand);
+            }
+            return;
+        }
+        if (status == SUPPLY_REFUSED)
+        {
+            if (full || memory)
+            {
+                // Only a supplier that no longer owns refuses a full demand: the next exchange plans again.
+                engine.listener.onEvent("member " + engine.config.memberId() + ": supplier refused full rebalance " +
+                    "of cache id " + cacheId + " partition " + partition + ": " + why);
+                demand.nextSendNs = engine.nowNs + engine.retryIntervalNs * 4;
+                return;
+            }
+            engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
+                "cache id " + cacheId + " partition " + partition + ": " + why);
+            lp = engine.resetForFullRebalance(lp);
+            demand.full = true;
+            demand.why = "historical refused: " + why;
+            demand.cursor = 0;
+            demand.cursorKey = null;
+            sendDemand(demand);
+            return;
+        }
+        if (!full && cursor == demand.cursor && demand.records == 0)
+        {
+            // The supplier accepted the copy's lineage: from now on it follows the partition's current epoch.
+            final PartitionMap map = engine.installedMap;
+            engine.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
+        }
+        for (int i = 0; i < count; i++)
+        {
+            final long counter = engine.reader.readLong("counter");
+            final byte[] key = engine.reader.readBytes("key");
+            final byte[] value = engine.reader.readBytes("value");
+            final int size = (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
+            if (full)
+            {
+                if (key == null || counter <= 0)
+                {
+                    throw new MalformedMessageException("full supply entry without key or counter");
+                }
+                engine.applyRebalancedEntry(lp, counter, key, value);
+                demand.cursorKey = key;
+            }
+            else
+            {
+                if (counter <= demand.cursor || counter > demand.to)
+                {
+                    throw new MalformedMessageException("history record " + counter + " outside (" + demand.cursor +
+                        ", " + demand.to + "]");
+                }
+                engine.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value,
+                    engine.reader.readLong("transaction"), engine.reader.readLong("origin"),
+                    engine.reader.readLong("sequence"), engine.reader.readBoolean("flag"),
+                    engine.reader.readBytes("outcome")));
+                demand.cursor = counter;
+            }
+            demand.records++;
+            demand.bytes += size;
+            records++;
+            bytes += size;
+        }
+        if (status == SUPPLY_LAST)
+        {
+            if (full)
+            {
+                // Entries carry no operation identities: the supplier's memory follows, and only then do the
+                // counters close (so the copy never equals the owners without it).
+                demand.memory = true;
+                demand.memoryCursor = 0;
+                sendDemand(demand);
+                return;
+            }
+            if (demand.cursor < demand.to)
+            {
+                throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
+                    demand.to);
+            }
+            demand.phase = Phase.FINISHING;
+            return;
+        }
+        final long throttleNs = engine.config.rebalanceThrottleNs();
+        if (throttleNs > 0)
+        {
+            demand.nextSendNs = engine.nowNs + throttleNs;
+        }
+        else
+        {
+            sendDemand(demand);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Coordinator.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /**
+     * A demander caught up. Once every plan of the current version is done, a new version (same members and caches)
+     * lets the exchange make the caught-up copies owners.
+     *
+     * @return true if the coordinator should start that version.
+     */
+    boolean onDone(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final PartitionMap map = engine.installedMap;
+        if (map == null || engine.isExchanging() || map.version() != version ||
+            engine.topology.version() != version)
+        {
+            return false;
+        }
+        if (doneVersion != version)
+        {
+            doneVersion = version;
+            donePlans.clear();
+        }
+        donePlans.add(planKey(cacheId, partition, map.topology().indexOf(sender)));
+        for (final PartitionMap.RebalancePlan plan : map.plans())
+        {
+            if (!donePlans.contains(planKey(plan.cacheId(), plan.partition(), plan.demander())))
+            {
+                return false;
+            }
+        }
+        doneVersion = -1;
+        donePlans.clear();
+        return true;
+    }
+}
