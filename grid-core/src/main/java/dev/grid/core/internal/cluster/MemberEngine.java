@@ -3167,10 +3167,17 @@ public final class MemberEngine
         lp.store.snapshot(keys, values, counters);
         final byte[] counterState = new byte[lp.counter.encodedLength()];
         lp.counter.encode(new UnsafeBuffer(counterState), 0);
-        int outcomes = 0;
-        for (final OpOutcome outcome : lp.recent.values())
+        // An update in flight on the primary has its outcome on the update, not yet in recent: its WAL record may
+        // precede the image's replay position, so the image must carry it or a restart forgets the operation.
+        final Map<OpKey, OpOutcome> inFlight = new HashMap<>();
+        for (final PrimaryUpdate update : lp.inFlight.values())
         {
-            outcomes += outcome == null ? 0 : 1;
+            inFlight.put(update.opKey, update.outcome);
+        }
+        int outcomes = 0;
+        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
+        {
+            outcomes += recent.getValue() != null || inFlight.containsKey(recent.getKey()) ? 1 : 0;
         }
         // References only: the store serializes on its own thread (outcomes are immutable).
         final long[] origins = new long[outcomes];
@@ -3180,12 +3187,13 @@ public final class MemberEngine
         int i = 0;
         for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
         {
-            if (recent.getValue() != null)
+            final OpOutcome outcome = recent.getValue() != null ? recent.getValue() : inFlight.get(recent.getKey());
+            if (outcome != null)
             {
                 origins[i] = recent.getKey().originIncarnation();
                 sequences[i] = recent.getKey().sequence();
-                flags[i] = recent.getValue().flag();
-                outcomeValues[i] = recent.getValue().value();
+                flags[i] = outcome.flag();
+                outcomeValues[i] = outcome.value();
                 i++;
             }
         }
@@ -3918,6 +3926,20 @@ public final class MemberEngine
             work++;
             if (localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
             {
+                // The copy was dropped, or cleared for a full rebalance: its counter is gone, but whoever waits is
+                // still answered (a cleared MOVING copy is not trusted until an exchange finds it identical to the
+                // owners, so an update the stream does not bring it only delays its ownership).
+                if (wait.onDurable != null)
+                {
+                    wait.onDurable.run();
+                }
+                else if (wait.update == null && wait.primary != 0 && topology.member(wait.primary) != null)
+                {
+                    header(REPLICATE_ACK, wait.primary);
+                    writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
+                        .writeLong(wait.version).writeBoolean(true);
+                    send(topology.member(wait.primary), writer);
+                }
                 continue;
             }
             if (wait.counter > 0)

@@ -3,6 +3,7 @@ package dev.grid.core.internal.cluster;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -24,6 +25,7 @@ public final class PartitionMap
     private final Int2ObjectHashMap<long[]> epochFloorsByCache = new Int2ObjectHashMap<>();
     private final List<RebalancePlan> plans = new ArrayList<>();
     private int plansExpected = -1;
+    private RebalancePlan[] planSlots;
 
     /**
      * How one MOVING copy catches up in this version.
@@ -274,23 +276,24 @@ public final class PartitionMap
                 plansExpected);
         }
         plansExpected = total;
-        if (from != plans.size())
+        // Chunks may arrive in any order and more than once (the coordinator resends until installed).
+        if (planSlots == null)
         {
-            // Chunks arrive in order on one stream; one out of order is a resend of an earlier map message.
-            if (from < plans.size())
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    readPlan(reader);
-                }
-                return;
-            }
-            throw new MalformedMessageException("plan chunk from " + from + " while " + plans.size() + " are known");
+            planSlots = new RebalancePlan[total];
         }
         for (int i = 0; i < count; i++)
         {
-            plans.add(readPlan(reader));
+            planSlots[from + i] = readPlan(reader);
         }
+        for (final RebalancePlan plan : planSlots)
+        {
+            if (plan == null)
+            {
+                return;
+            }
+        }
+        plans.clear();
+        plans.addAll(Arrays.asList(planSlots));
     }
 
     private RebalancePlan readPlan(final MessageReader reader)

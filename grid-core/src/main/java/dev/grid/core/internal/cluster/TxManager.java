@@ -69,6 +69,8 @@ final class TxManager
     private static final int PART_COMMITTED = 2;
     private static final int PART_ROLLED_BACK = 3;
 
+    /** Retry intervals after which a backup asks about a prepare whose coordinator is alive. */
+    private static final int STALE_PREPARE_INTERVALS = 8;
     /** How many finished transaction parts each member remembers, to answer late or repeated messages. */
     static final int FINISHED_REMEMBERED = 1 << 16;
 
@@ -132,9 +134,28 @@ final class TxManager
                 preparedParts++;
             }
         }
+        final StringBuilder stuck = new StringBuilder();
+        for (final Part part : parts.values())
+        {
+            if (stuck.length() < 600)
+            {
+                stuck.append(" part ").append(Long.toHexString(part.key.coordinator)).append('/').append(part.key.seq)
+                    .append(" p").append(part.key.partition).append(' ').append(part.state).append(" v")
+                    .append(part.version).append(" recovering=").append(part.recovering).append(" durable=")
+                    .append(part.durable).append(" pending=").append(part.pendingBackups);
+            }
+        }
+        for (final PartKey key : prepared.keySet())
+        {
+            if (stuck.length() < 600)
+            {
+                stuck.append(" prepared ").append(Long.toHexString(key.coordinator)).append('/').append(key.seq)
+                    .append(" p").append(key.partition);
+            }
+        }
         return "txs=" + nearTxs.size() + " txParts=" + parts.size() + " txPartsPrepared=" + preparedParts +
             " txPrepared=" + prepared.size() +
-            " locks=" + locks.size();
+            " locks=" + locks.size() + (stuck.length() > 0 ? " [" + stuck.toString().trim() + "]" : "");
     }
 
     /**
@@ -172,7 +193,20 @@ final class TxManager
     void rememberFinished(final long coordinator, final long seq, final int cacheId, final int partition,
         final boolean committed)
     {
-        finished.putIfAbsent(new PartKey(coordinator, seq, cacheId, partition), committed);
+        final PartKey key = new PartKey(coordinator, seq, cacheId, partition);
+        if (finished.putIfAbsent(key, committed) == null)
+        {
+            // A prepare held here for a transaction that finished elsewhere (its outcome is in the rebalanced data)
+            // is void: nothing will come to finish it.
+            prepared.remove(key);
+            final Part part = parts.get(key);
+            if (part != null && (part.state == TxParticipantState.PREPARED ||
+                part.state == TxParticipantState.LOCKING))
+            {
+                parts.remove(key);
+                releaseLocks(part);
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1169,6 +1203,12 @@ final class TxManager
         final Boolean done = finished.get(key);
         if (done != null)
         {
+            final Part stale = parts.get(key);
+            if (stale != null && stale.state == TxParticipantState.PREPARED)
+            {
+                // Finished here before this copy took the prepare over (a rebalance brought the outcome).
+                drop(stale);
+            }
             if (done)
             {
                 answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null);
@@ -1359,7 +1399,12 @@ final class TxManager
             final int[] owners = engine.installedMap.owners(part.key.cacheId, part.key.partition);
             for (int i = 1; i < owners.length; i++)
             {
-                part.pendingBackups.add(engine.installedMap.topology().members().get(owners[i]).incarnation());
+                final long backup = engine.installedMap.topology().members().get(owners[i]).incarnation();
+                // A backup that already left the current topology would never answer (it was forgotten then).
+                if (engine.topology.indexOf(backup) >= 0)
+                {
+                    part.pendingBackups.add(backup);
+                }
             }
         }
         part.lastSentNs = engine.nowNs;
@@ -1464,6 +1509,15 @@ final class TxManager
                 count + " counters");
         }
         final PartitionMap map = engine.installedMap;
+        if (map != null && version > map.version() && version < engine.topology.version() &&
+            kind != BACKUP_PREPARE)
+        {
+            // This member skipped the map the primary works in (the topology moved on before it was installed
+            // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
+            // Its copy lags from now on; the next exchange finds it different and rebalances it.
+            ackBackup(sender, kind, new PartKey(coordinator, seq, cacheId, partition));
+            return;
+        }
         // Served during an exchange too: the primary's report waits for these updates to finish.
         if (map == null || version != map.version() ||
             map.rank(cacheId, partition, map.topology().indexOf(sender)) != 0)
@@ -1483,7 +1537,8 @@ final class TxManager
                 // A prepare that arrives after the commit or rollback (reordered) must not outlive it.
                 if (!finished.containsKey(key) && !applying.containsKey(key))
                 {
-                    prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants));
+                    prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants,
+                        engine.nowNs));
                 }
                 ackBackup(sender, kind, key);
             }
@@ -1613,7 +1668,7 @@ final class TxManager
             if (part.state == TxParticipantState.PREPARED && rank > 0)
             {
                 prepared.put(part.key, new Prepared(part.key, part.priority, part.writeKeys, part.writeValues,
-                    part.participants));
+                    part.participants, engine.nowNs));
             }
             if (part.state == TxParticipantState.PREPARED && rank == 0)
             {
@@ -1668,9 +1723,9 @@ final class TxManager
             {
                 continue;
             }
-            // The new backups hold the prepare too, so it survives this primary's failure as well.
+            // The new backups (MOVING copies too, which may become primary once caught up) hold the prepare as
+            // well, so it survives this primary's failure or move; resent until each acknowledged it.
             sendBackups(part, BACKUP_PREPARE, true);
-            part.pendingBackups.clear();
             if (engine.topology.indexOf(part.key.coordinator) < 0)
             {
                 startRecovery(part);
@@ -1727,8 +1782,19 @@ final class TxManager
     private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
         final int partition)
     {
+        askStatus(primary, coordinator, seq, cacheId, partition, false);
+    }
+
+    /**
+     * @param onlyIfFinished ask only whether the primary knows the part finished: with the coordinator alive, the
+     *                       primary must not decide anything (the coordinator does).
+     */
+    private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
+        final int partition, final boolean onlyIfFinished)
+    {
         engine.header(TX_STATUS, primary);
-        engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition);
+        engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
+            .writeBoolean(onlyIfFinished);
         engine.sendTx(primary);
     }
 
@@ -1740,9 +1806,13 @@ final class TxManager
     private int askAboutOrphanedPrepares()
     {
         int work = 0;
-        for (final PartKey key : new ArrayList<>(prepared.keySet()))
+        for (final Prepared p : new ArrayList<>(prepared.values()))
         {
-            if (engine.topology.indexOf(key.coordinator) >= 0)
+            final PartKey key = p.key;
+            final boolean coordinatorAlive = engine.topology.indexOf(key.coordinator) >= 0;
+            // With the coordinator alive, only a prepare held far longer than a commit takes is suspect: one that
+            // arrived after its transaction finished on a primary that no longer waited for this member.
+            if (coordinatorAlive && engine.nowNs - p.sinceNs < STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
             {
                 continue;
             }
@@ -1751,7 +1821,7 @@ final class TxManager
             {
                 continue;
             }
-            askStatus(primary.incarnation(), key.coordinator, key.seq, key.cacheId, key.partition);
+            askStatus(primary.incarnation(), key.coordinator, key.seq, key.cacheId, key.partition, coordinatorAlive);
             work++;
         }
         return work;
@@ -1762,6 +1832,7 @@ final class TxManager
         final MessageReader reader = engine.reader;
         final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final boolean onlyIfFinished = reader.readBoolean("onlyIfFinished");
         if (engine.isExchanging() || !isPrimary(key.cacheId, key.partition))
         {
             return;
@@ -1772,6 +1843,11 @@ final class TxManager
         if (done != null)
         {
             status = done ? PART_COMMITTED : PART_ROLLED_BACK;
+        }
+        else if (onlyIfFinished)
+        {
+            // The coordinator is alive and decides; nothing is known here to end the prepare.
+            return;
         }
         else if (part == null)
         {
@@ -2154,7 +2230,8 @@ final class TxManager
     }
 
     /** A prepare this member holds as a backup, to take over if the primary fails. */
-    private record Prepared(PartKey key, long priority, byte[][] keys, byte[][] values, long[] participants)
+    private record Prepared(PartKey key, long priority, byte[][] keys, byte[][] values, long[] participants,
+        long sinceNs)
     {
     }
 
