@@ -1155,7 +1155,8 @@ public final class MemberEngine
         int work = 0;
         if (isExchanging() && reportAckedVersion != topology.version())
         {
-            if (reportChunks == null && inFlightUpdates == 0 && durabilityQueue.isEmpty())
+            if (reportChunks == null && inFlightUpdates == 0 && durabilityQueue.isEmpty() &&
+                !tx.hasUnacknowledgedPrepares())
             {
                 reportChunks = buildReport();
                 nextReportSendNs = nowNs;
@@ -1571,9 +1572,13 @@ public final class MemberEngine
             allIdealUpToDate &= find(upToDate, target.members().get(index).incarnation()) != null;
         }
         final List<Integer> owning = new ArrayList<>();
+        // Only a copy the installed map listed may become primary: it holds every prepared transaction of the
+        // partition (prepares go to every copy of the map, and to new copies again at install, before the next
+        // report). A copy from a member that was away has identical data perhaps, but no prepares: as primary it
+        // would apply a prepared transaction's commit without its locks.
         final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
         final ReportEntry chosenPrimary;
-        if (idealPrimary != null)
+        if (idealPrimary != null && wasHolder(cacheId, partition, idealPrimary.member))
         {
             chosenPrimary = idealPrimary;
         }
@@ -1583,8 +1588,13 @@ public final class MemberEngine
         }
         else
         {
-            upToDate.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a),
-                idealRank(idealOwners, target, b)));
+            upToDate.sort((a, b) ->
+            {
+                final boolean aHeld = wasHolder(cacheId, partition, a.member);
+                final boolean bHeld = wasHolder(cacheId, partition, b.member);
+                return aHeld != bHeld ? (aHeld ? -1 : 1) :
+                    Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
+            });
             chosenPrimary = upToDate.get(0);
         }
         owning.add(target.indexOf(chosenPrimary.member));
@@ -1711,6 +1721,16 @@ public final class MemberEngine
             }
         }
         return null;
+    }
+
+    private boolean wasHolder(final int cacheId, final int partition, final long member)
+    {
+        if (installedMap == null)
+        {
+            return false;
+        }
+        final int index = installedMap.topology().indexOf(member);
+        return index >= 0 && installedMap.rank(cacheId, partition, index) >= 0;
     }
 
     private boolean wasOwner(final int cacheId, final int partition, final long member)

@@ -117,6 +117,23 @@ final class TxManager
     }
 
     /**
+     * @return true if a prepared part still waits for a backup to acknowledge its prepare (sent again at install, so
+     *         that every copy that may become primary holds it): the exchange report waits for these.
+     */
+    boolean hasUnacknowledgedPrepares()
+    {
+        for (final Part part : parts.values())
+        {
+            if (part.state == TxParticipantState.PREPARED && part.backupKind == BACKUP_PREPARE &&
+                !part.pendingBackups.isEmpty())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * @return true if no transaction is in flight here, as coordinator or participant.
      */
     boolean isIdle()
@@ -1509,8 +1526,7 @@ final class TxManager
                 count + " counters");
         }
         final PartitionMap map = engine.installedMap;
-        if (map != null && version > map.version() && version < engine.topology.version() &&
-            kind != BACKUP_PREPARE)
+        if (map != null && version > map.version() && version < engine.topology.version())
         {
             // This member skipped the map the primary works in (the topology moved on before it was installed
             // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
