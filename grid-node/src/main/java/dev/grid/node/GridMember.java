@@ -5,6 +5,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codec;
 import dev.grid.core.Codecs;
+import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.Grid;
 import dev.grid.core.GridException;
@@ -13,6 +14,7 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.NodeStoppingException;
+import dev.grid.core.RebalanceStatus;
 import dev.grid.core.WalMode;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
@@ -399,6 +401,52 @@ public final class GridMember implements Grid
             }
             future.complete(views);
         }, future);
+        return await(future);
+    }
+
+    /**
+     * Compare every OWNING copy of each partition of a cache at the same counter, while the cluster keeps writing:
+     * counter conflicts (LWM or closed ranges differ) and data conflicts (same counters, different content).
+     *
+     * @param cacheName of a cache.
+     * @return the report; {@link ConsistencyReport#isClean()} if every partition's copies agree.
+     * @throws CacheNotFoundException if no such cache exists.
+     */
+    public ConsistencyReport checkConsistency(final String cacheName)
+    {
+        final CompletableFuture<ConsistencyReport> future = new CompletableFuture<>();
+        execute(() -> engine.checkConsistency(cacheName, (report, error) ->
+        {
+            if (error != null)
+            {
+                future.completeExceptionally(error);
+            }
+            else
+            {
+                future.complete(report);
+            }
+        }), future);
+        return await(future);
+    }
+
+    /**
+     * @return what this member's rebalance is doing (MOVING copies it catches up, progress, ETA) and its totals.
+     */
+    public RebalanceStatus rebalanceStatus()
+    {
+        final CompletableFuture<RebalanceStatus> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.rebalanceStatus()), future);
+        return await(future);
+    }
+
+    /**
+     * @return true if this member installed the map of its current topology and has nothing in flight (no
+     *         operation, update, transaction, rebalance or check).
+     */
+    public boolean isQuiescent()
+    {
+        final CompletableFuture<Boolean> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.isQuiescent()), future);
         return await(future);
     }
 

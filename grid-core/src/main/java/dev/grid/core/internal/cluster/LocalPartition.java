@@ -33,6 +33,9 @@ final class LocalPartition
     /** The epochs this copy followed, oldest first, as {id, floor}; the last is {@link #epochId}. */
     final ArrayDeque<long[]> epochs = new ArrayDeque<>();
     final PartitionStore store;
+    /** Non-zero while a consistency check holds this (primary) copy still: writes wait in {@link #pausedOps}. */
+    long pausedBy;
+    final List<Runnable> pausedOps = new ArrayList<>();
     final PartitionUpdateCounter counter;
     /** Updates this copy applied as primary and not yet acknowledged, by counter. */
     final Long2ObjectHashMap<PrimaryUpdate> inFlight = new Long2ObjectHashMap<>();

@@ -8,6 +8,8 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.WalMode;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
@@ -233,6 +235,7 @@ public final class MemberEngine
     /** Transactions, as coordinator and participant. */
     private final TxManager tx = new TxManager(this);
     private final Rebalancer rebalancer = new Rebalancer(this);
+    private final ConsistencyChecker checker = new ConsistencyChecker(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
@@ -392,7 +395,7 @@ public final class MemberEngine
     public boolean isQuiescent()
     {
         return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
-            installedMap.plans().isEmpty() && rebalancer.isIdle() &&
+            installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
             durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (exchange == null || exchange.isFinished());
     }
@@ -410,6 +413,75 @@ public final class MemberEngine
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
             (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
             (exchange.isFinished() ? " finished" : ""));
+    }
+
+    /**
+     * Compare every OWNING copy of each partition of a cache at the same counter, while writes go on (see
+     * {@link ConsistencyChecker}). The callback runs once, on the engine's thread.
+     *
+     * @param cacheName the cache.
+     * @param callback  the report, or the error (cache not found or destroyed, member not active).
+     */
+    public void checkConsistency(final String cacheName,
+        final java.util.function.BiConsumer<dev.grid.core.ConsistencyReport, GridException> callback)
+    {
+        if (state != MemberState.ACTIVE)
+        {
+            callback.accept(null, notActive());
+            return;
+        }
+        final CacheDescriptor cache = topology.cache(cacheName);
+        if (cache == null)
+        {
+            callback.accept(null, new dev.grid.core.CacheNotFoundException("no cache named '" + cacheName + "'"));
+            return;
+        }
+        checker.start(cache, callback);
+    }
+
+    /**
+     * @return true if a consistency check holds this member's primary copy of the partition still.
+     */
+    boolean isPaused(final int cacheId, final int partition)
+    {
+        final LocalPartition lp = localCopy(cacheId, partition);
+        return lp != null && lp.pausedBy != 0;
+    }
+
+    /**
+     * For tests of the consistency check only: change this member's copy of a key without any counter, as a bug or
+     * a disk fault would.
+     *
+     * @param cacheId of the cache.
+     * @param key     encoded key.
+     * @param value   encoded value to put in place.
+     */
+    public void corruptCopyForTest(final int cacheId, final byte[] key, final byte[] value)
+    {
+        final CacheDescriptor cache = topology.cache(cacheId);
+        final LocalPartition lp = localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
+        lp.store.apply(key, value, lp.store.counterOf(key) + 1);
+    }
+
+    /**
+     * For tests of the consistency check only: close a counter on this member's copy that no update carried, as a
+     * lost rollback on one copy would.
+     *
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     */
+    public void corruptCounterForTest(final int cacheId, final int partition)
+    {
+        final LocalPartition lp = localCopy(cacheId, partition);
+        lp.counter.rollback(lp.counter.highestClosed(), 1);
+    }
+
+    /**
+     * @return what this member's rebalance is doing, and its totals since start.
+     */
+    public RebalanceStatus rebalanceStatus()
+    {
+        return rebalancer.status();
     }
 
     /**
@@ -960,6 +1032,10 @@ public final class MemberEngine
         }
         work += exchangeDuty();
         work += rebalancer.duty();
+        if (!checker.isIdle())
+        {
+            work += checker.duty();
+        }
         if (nowNs >= nextSweepNs)
         {
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
@@ -1093,6 +1169,7 @@ public final class MemberEngine
             tx.onTopologyChanged(previous, next);
         }
         rebalancer.onTopologyChanged();
+        checker.onTopologyChanged();
         pendingMap = new PartitionMap(next);
         reportChunks = null;
         nextReportSendNs = nowNs;
@@ -1229,7 +1306,10 @@ public final class MemberEngine
                 {
                     writer.writeLong(gap.start()).writeLong(gap.count());
                 }
-                writer.writeLong(lp.store.contentHash()).writeLong(historyFrom(lp.cacheId, lp.partition))
+                // Without a WAL on disk there is no history to serve: such copies catch up fully.
+                final long history = config.walMode() == WalMode.NONE ? Long.MAX_VALUE :
+                    historyFrom(lp.cacheId, lp.partition);
+                writer.writeLong(lp.store.contentHash()).writeLong(history)
                     .writeLong(lp.epochId).writeLong(lp.store.size());
                 count++;
             }
@@ -2695,6 +2775,20 @@ public final class MemberEngine
             {
                 answerOk(origin, sequence, known, 0);
             }
+            return;
+        }
+        if (type.mayWrite() && lp.pausedBy != 0)
+        {
+            // A consistency check holds the partition still until every copy reported: the write waits.
+            lp.pausedOps.add(() ->
+            {
+                if (state == MemberState.ACTIVE && (origin == incarnation ? nearOps.containsKey(sequence) :
+                    topology.indexOf(origin) >= 0))
+                {
+                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
+                        expected, null);
+                }
+            });
             return;
         }
         if (type.mayWrite() && tx.isLocked(cacheId, key))
@@ -4345,6 +4439,10 @@ public final class MemberEngine
             case Rebalancer.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
             case Rebalancer.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
             case Rebalancer.REBALANCE_DONE -> onRebalanceDone(sender);
+            case ConsistencyChecker.VERIFY_REQUEST -> checker.onRequest(sender);
+            case ConsistencyChecker.VERIFY_COPY -> checker.onCopyRequest(sender);
+            case ConsistencyChecker.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
+            case ConsistencyChecker.VERIFY_ANSWER -> checker.onAnswer(sender);
             case CACHE_ADMIN_RESPONSE -> onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);

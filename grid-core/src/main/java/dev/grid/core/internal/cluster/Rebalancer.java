@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.RebalanceStatus;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
@@ -102,22 +103,6 @@ final class Rebalancer
         }
     }
 
-    /**
-     * Progress of this member's catch-up.
-     *
-     * @param partitionsPlanned MOVING copies of this member in the installed map.
-     * @param partitionsDone    those caught up.
-     * @param historical        of those planned, how many go historically.
-     * @param records           records (historical) and entries (full) applied since the map was installed.
-     * @param bytes             key and value bytes applied since then.
-     * @param elapsedNs         since the map was installed.
-     * @param etaNs             estimated time left (by partitions done per elapsed time), or -1 if unknown.
-     */
-    record Progress(int partitionsPlanned, int partitionsDone, int historical, long records, long bytes,
-        long elapsedNs, long etaNs)
-    {
-    }
-
     private final MemberEngine engine;
     private final Long2ObjectHashMap<Demand> demands = new Long2ObjectHashMap<>();
     private final ArrayDeque<Demand> queued = new ArrayDeque<>();
@@ -128,6 +113,12 @@ final class Rebalancer
     private int done;
     private long records;
     private long bytes;
+    private long lastDoneNs;
+    private long totalHistorical;
+    private long totalFull;
+    private long totalHistoryRecords;
+    private long totalFullEntries;
+    private long totalFallbacks;
     // Supplier: history read once per version for every historical plan this member supplies.
     private long historyVersion = -1;
     private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
@@ -207,12 +198,13 @@ final class Rebalancer
         return demands.isEmpty();
     }
 
-    Progress progress()
+    RebalanceStatus status()
     {
-        final long elapsedNs = planned == 0 ? 0 : engine.nowNs - installedNs;
-        final long etaNs = done == 0 || done == planned ? (done == planned ? 0 : -1) :
-            elapsedNs * (planned - done) / done;
-        return new Progress(planned, done, historicalPlanned, records, bytes, elapsedNs, etaNs);
+        final long elapsedNs = planned == 0 ? 0 : (done == planned ? lastDoneNs : engine.nowNs) - installedNs;
+        final long etaNs = done == planned ? 0 : done == 0 ? -1 : elapsedNs * (planned - done) / done;
+        return new RebalanceStatus(engine.installedMap == null ? 0 : engine.installedMap.version(), planned, done,
+            historicalPlanned, records, bytes, elapsedNs, etaNs, totalHistorical, totalFull, totalHistoryRecords,
+            totalFullEntries, totalFallbacks);
     }
 
     String describe()
@@ -275,6 +267,17 @@ final class Rebalancer
                         demand.phase = Phase.DONE;
                         running--;
                         done++;
+                        lastDoneNs = engine.nowNs;
+                        if (demand.full)
+                        {
+                            totalFull++;
+                            totalFullEntries += demand.records;
+                        }
+                        else
+                        {
+                            totalHistorical++;
+                            totalHistoryRecords += demand.records;
+                        }
                         engine.listener.onRebalanceFinished(demand.cacheId, demand.partition, demand.full,
                             demand.records, demand.bytes, engine.nowNs - demand.startNs);
                         demand.nextSendNs = engine.nowNs;
@@ -637,6 +640,7 @@ final class Rebalancer
             engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
                 "cache id " + cacheId + " partition " + partition + ": " + why);
             lp = engine.resetForFullRebalance(lp);
+            totalFallbacks++;
             demand.full = true;
             demand.why = "historical refused: " + why;
             demand.cursor = 0;

@@ -134,6 +134,22 @@ final class TxManager
     }
 
     /**
+     * @return true if a transaction part is committing or rolling back on this partition here (as its primary).
+     */
+    boolean isApplyingOn(final int cacheId, final int partition)
+    {
+        for (final Part part : parts.values())
+        {
+            if (part.key.cacheId == cacheId && part.key.partition == partition &&
+                (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * @return true if no transaction is in flight here, as coordinator or participant.
      */
     boolean isIdle()
@@ -1138,8 +1154,9 @@ final class TxManager
             answerError(key, answerKind, 0, new CacheDestroyedException("cache id " + cacheId + " was destroyed"));
             return;
         }
-        if (engine.isExchanging() || version > engine.installedMap.version())
+        if (engine.isExchanging() || version > engine.installedMap.version() || engine.isPaused(cacheId, partition))
         {
+            // A consistency check holds the partition still for a moment: the coordinator sends this again.
             return;
         }
         final Part part = parts.get(key);
@@ -1245,7 +1262,7 @@ final class TxManager
                 " was destroyed"));
             return;
         }
-        if (engine.isExchanging())
+        if (engine.isExchanging() || engine.isPaused(cacheId, partition))
         {
             return;
         }
@@ -1341,6 +1358,10 @@ final class TxManager
             return;
         }
         if (engine.isExchanging())
+        {
+            return;
+        }
+        if (engine.isPaused(cacheId, partition))
         {
             return;
         }
