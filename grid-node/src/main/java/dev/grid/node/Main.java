@@ -3,8 +3,10 @@ package dev.grid.node;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
+import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.node.bench.Bank;
 
@@ -30,6 +32,10 @@ import java.util.concurrent.TimeUnit;
  * put-range CACHE FROM TO         -> OK          (keys "kN", values "vN", strings)
  * check-range CACHE FROM TO       -> CHECKED n MISSING m WRONG w
  * topology                        -> TOPOLOGY version members
+ * rebalance                       -> REBALANCE active b planned n done n historical n full n records n entries n
+ *                                    fallbacks n   (current map, then totals since start)
+ * quiescent                       -> QUIESCENT true|false
+ * verify CACHE                    -> VERIFY checked n conflicts n moving n [partition p:KIND ...]
  * quit                            -> BYE, then the member stops
  * </pre>
  * A failed command answers {@code ERROR message}.
@@ -122,6 +128,9 @@ public final class Main
         Map.entry("counters", "counters <cache>"),
         Map.entry("recovery", "recovery"),
         Map.entry("topology", "topology"),
+        Map.entry("rebalance", "rebalance"),
+        Map.entry("quiescent", "quiescent"),
+        Map.entry("verify", "verify <cache>"),
         Map.entry("bank-open", "bank-open <cache> <accounts>"),
         Map.entry("bank-run", "bank-run <cache> <accounts> <threads> <ms> <modes>"),
         Map.entry("bank-audit", "bank-audit <cache> <accounts>"),
@@ -219,6 +228,26 @@ public final class Main
                             .append(':').append(copy.lwm()).append(':').append(copy.hwm()).append(':')
                             .append(copy.gaps().size()).append(':').append(copy.size()).append(':')
                             .append(copy.historyFrom()));
+                        System.out.println(answer);
+                    }
+                    case "rebalance" ->
+                    {
+                        final RebalanceStatus status = member.rebalanceStatus();
+                        System.out.println("REBALANCE active " + status.active() + " planned " +
+                            status.partitionsPlanned() + " done " + status.partitionsDone() + " historical " +
+                            status.totalHistorical() + " full " + status.totalFull() + " records " +
+                            status.totalHistoryRecords() + " entries " + status.totalFullEntries() + " fallbacks " +
+                            status.totalFallbacks());
+                    }
+                    case "quiescent" -> System.out.println("QUIESCENT " + member.isQuiescent());
+                    case "verify" ->
+                    {
+                        final ConsistencyReport report = member.checkConsistency(words[1]);
+                        final StringBuilder answer = new StringBuilder("VERIFY checked " +
+                            report.partitionsChecked() + " conflicts " + report.conflicts().size() + " moving " +
+                            report.copiesMoving());
+                        report.conflicts().forEach(conflict -> answer.append(" partition ")
+                            .append(conflict.partition()).append(':').append(conflict.kind()));
                         System.out.println(answer);
                     }
                     case "recovery" -> System.out.println("RECOVERY checkpoint " + member.committedCheckpointId() +

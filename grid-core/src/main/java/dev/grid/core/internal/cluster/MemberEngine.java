@@ -851,7 +851,11 @@ public final class MemberEngine
             }
             work++;
         }
-        if (isSeed && !heardActiveCluster && nowNs - joinStartedNs >= bootstrapDelayNs && isSmallestJoiningSeed())
+        // A member that recovered data was part of a cluster that may still run (it restarted alone): it gives that
+        // cluster a failure-detection timeout to answer before starting its own, since two clusters do not merge.
+        final long delayNs = walCaches.isEmpty() ? bootstrapDelayNs :
+            Math.max(bootstrapDelayNs, config.failureDetectionTimeoutNs());
+        if (isSeed && !heardActiveCluster && nowNs - joinStartedNs >= delayNs && isSmallestJoiningSeed())
         {
             bootstrap();
             work++;
