@@ -34,4 +34,10 @@ public final class VolatileWal implements Wal
     {
         return 0;
     }
+
+    @Override
+    public boolean retainsRecords()
+    {
+        return false;
+    }
 }

@@ -78,6 +78,15 @@ public interface Wal
     }
 
     /**
+     * @return true if {@link #replay} returns what was appended (so the WAL can serve a copy's history to a member
+     *         that catches up); false for a WAL that keeps nothing.
+     */
+    default boolean retainsRecords()
+    {
+        return true;
+    }
+
+    /**
      * @return a position just before the oldest record still readable (0 is one while nothing was dropped): replay
      * after it sees everything retained.
      */

@@ -9,7 +9,6 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.RebalanceStatus;
-import dev.grid.core.WalMode;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
@@ -1311,8 +1310,7 @@ public final class MemberEngine
                     writer.writeLong(gap.start()).writeLong(gap.count());
                 }
                 // Without a WAL on disk there is no history to serve: such copies catch up fully.
-                final long history = config.walMode() == WalMode.NONE ? Long.MAX_VALUE :
-                    historyFrom(lp.cacheId, lp.partition);
+                final long history = wal.retainsRecords() ? historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
                 writer.writeLong(lp.store.contentHash()).writeLong(history)
                     .writeLong(lp.epochId).writeLong(lp.store.size());
                 count++;
@@ -1662,7 +1660,12 @@ public final class MemberEngine
         // would apply a prepared transaction's commit without its locks.
         final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
         final ReportEntry chosenPrimary;
-        if (idealPrimary != null && wasHolder(cacheId, partition, idealPrimary.member))
+        if (primary != null && !allIdealUpToDate)
+        {
+            // Late affinity: the primary stays where it is until every ideal owner caught up.
+            chosenPrimary = primary;
+        }
+        else if (idealPrimary != null && wasHolder(cacheId, partition, idealPrimary.member))
         {
             chosenPrimary = idealPrimary;
         }

@@ -1,0 +1,401 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.GridException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.sim.SimCheckpointStore;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.SimWal;
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The rebalance scenarios of section 9 of research/ignite-counters.md (9, 11, 12, 13, 15 and 16), each in a simulated
+ * cluster of persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per
+ * partition. Each ends with the consistency check clean and every acknowledged write in place.
+ */
+class RebalanceScenarioTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final int SLOTS = 4;
+    private static final int PARTITIONS = 16;
+    private static final int KEYS = 200;
+
+    private final Simulation sim = new Simulation(11);
+    private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
+    private final MemberEngine[] members = new MemberEngine[SLOTS];
+    private final SimWal[] wals = new SimWal[SLOTS];
+    private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
+    /** The value each key was last acknowledged with (null: removed), by the one writer of that key. */
+    private final Map<String, String> acknowledged = new HashMap<>();
+    private int cacheId;
+    private int nextValue;
+
+    @Test
+    void scenario9AnOfflineMemberRejoinsUnderLoadAndCatchesUpHistorically()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        // 150 updates while it is away; every partition is on every member (two backups of three members).
+        final int missed = 150;
+        for (int i = 0; i < missed; i++)
+        {
+            put(members[0], "k" + (i % KEYS), "away-" + i);
+        }
+        restart(2);
+        // Writes go on while it catches up.
+        for (int i = 0; i < 50; i++)
+        {
+            put(members[1], "k" + (i % KEYS), "back-" + i);
+        }
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistorical() > 0, status.toString());
+        assertTrue(status.totalHistoryRecords() >= missed, "it streamed at least what it missed: " + status);
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario11RebalanceUnderConcurrentPutsAndRemovesOfTheSameKeysResurrectsNothing()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        start(3);
+        // While the new member's copies are MOVING: removes and puts of the keys being streamed.
+        for (int i = 0; i < KEYS; i++)
+        {
+            if (i % 3 == 0)
+            {
+                remove(members[i % 3], "k" + i);
+            }
+            else if (i % 3 == 1)
+            {
+                put(members[i % 3], "k" + i, "again-" + i);
+            }
+        }
+        awaitQuiescent(4);
+        assertTrue(members[3].rebalanceStatus().totalFull() > 0, members[3].rebalanceStatus().toString());
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario12ASupplierLeavingMidRebalanceLeavesNoHalfCopy()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        start(3);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[3] != null && members[3].rebalanceStatus().partitionsPlanned() > 0));
+        crash(1);
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario13ADemanderCrashingMidRebalanceIsRebalancedAgainAfterRestart()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        for (int i = 0; i < 120; i++)
+        {
+            put(members[0], "k" + (i % KEYS), "away-" + i);
+        }
+        restart(2);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[2].rebalanceStatus().partitionsPlanned() > 0));
+        crash(2);
+        awaitSize(2);
+        restart(2);
+        awaitQuiescent(3);
+        assertTrue(members[2].rebalanceStatus().totalHistorical() + members[2].rebalanceStatus().totalFull() > 0);
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario15LateAffinityMovesAPrimaryOnlyOnceItsNewCopyCaughtUp()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        start(3);
+        final int[] checks = new int[1];
+        // While the joiner's copies are MOVING, none of them is primary; writes go on and none is lost.
+        for (int i = 0; i < 100; i++)
+        {
+            put(members[i % 3], "k" + (i % KEYS), "during-" + i);
+            final PartitionMap map = members[0].installedMap();
+            final int joiner = map.topology().indexOf(members[3].incarnation());
+            for (int p = 0; joiner >= 0 && p < PARTITIONS; p++)
+            {
+                if (map.isMoving(cacheId, p, joiner))
+                {
+                    checks[0]++;
+                    assertTrue(map.rank(cacheId, p, joiner) > 0, "a MOVING copy is primary of partition " + p);
+                }
+            }
+        }
+        awaitQuiescent(4);
+        assertTrue(checks[0] > 0, "the joiner was seen MOVING");
+        final PartitionMap map = members[0].installedMap();
+        final int joiner = map.topology().indexOf(members[3].incarnation());
+        int primaries = 0;
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            primaries += map.rank(cacheId, p, joiner) == 0 ? 1 : 0;
+            assertEquals(map.owners(cacheId, p).length, map.owningCount(cacheId, p), "no copy left MOVING");
+            assertEquals(3, map.owningCount(cacheId, p), "extra copies were evicted once the ideal owners owned");
+        }
+        assertTrue(primaries > 0, "the joiner became primary of some partitions once caught up");
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario16AJoinNeverDemotesAnExistingOwner()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        final PartitionMap before = members[0].installedMap();
+        start(3);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[0].installedMap().version() > before.version() &&
+            members[0].installedMap().topology().members().size() == 4));
+        final PartitionMap joined = members[0].installedMap();
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            final int[] owners = before.owners(cacheId, p);
+            for (int i = 0; i < before.owningCount(cacheId, p); i++)
+            {
+                final long owner = before.topology().members().get(owners[i]).incarnation();
+                assertTrue(joined.isOwning(cacheId, p, joined.topology().indexOf(owner)),
+                    "the join demoted an owner of partition " + p);
+            }
+            assertEquals(before.primary(cacheId, p).incarnation(), joined.primary(cacheId, p).incarnation(),
+                "the join moved the primary of partition " + p + " before the joiner caught up");
+        }
+        awaitQuiescent(4);
+        assertCleanAndComplete();
+    }
+
+    // ----------------------------------------------------------------------------------------------------------------
+
+    private void startCluster(final int size)
+    {
+        for (int i = 0; i < size; i++)
+        {
+            start(i);
+        }
+        awaitSize(size);
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string", "string", null, 2_000 * MS, null,
+            0, 0), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        cacheId = members[0].cache("c").cacheId();
+    }
+
+    private void start(final int slot)
+    {
+        if (wals[slot] == null)
+        {
+            wals[slot] = new SimWal(sim, sim.fork(), "m" + slot);
+            stores[slot] = new SimCheckpointStore(sim, sim.fork(), "m" + slot);
+        }
+        final MemberConfiguration config = new MemberConfiguration("m" + slot).port(10_000 + slot)
+            .heartbeatIntervalNs(50 * MS).failureDetectionTimeoutNs(500 * MS).joinTimeoutNs(10_000 * MS)
+            .checkpointIntervalNs(300 * MS).rebalanceBatchBytes(2048).rebalanceConcurrency(2);
+        for (int s = 0; s < SLOTS; s++)
+        {
+            config.addSeed(SimNetwork.address(s));
+        }
+        network.down(slot, false);
+        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), wals[slot],
+            stores[slot], sim.fork(), cache -> null, new EngineListener()
+            {
+                @Override
+                public void onEvent(final String message)
+                {
+                    if (Boolean.getBoolean("grid.sim.trace"))
+                    {
+                        System.out.println(sim.nowNs() + " m" + slot + " " + message);
+                    }
+                }
+            }, 100 * MS, sim.nowNs());
+        members[slot] = engine;
+        tick(slot, engine);
+    }
+
+    private void restart(final int slot)
+    {
+        start(slot);
+        awaitSize(live().size());
+    }
+
+    private void crash(final int slot)
+    {
+        members[slot] = null;
+        wals[slot].crash();
+        stores[slot].crash();
+        network.down(slot, true);
+    }
+
+    private void tick(final int slot, final MemberEngine engine)
+    {
+        if (members[slot] != engine)
+        {
+            return;
+        }
+        engine.doWork(sim.nowNs());
+        sim.schedule(MS, "tick m" + slot, () -> tick(slot, engine));
+    }
+
+    private List<MemberEngine> live()
+    {
+        final List<MemberEngine> live = new ArrayList<>();
+        for (final MemberEngine member : members)
+        {
+            if (member != null)
+            {
+                live.add(member);
+            }
+        }
+        return live;
+    }
+
+    private void awaitSize(final int size)
+    {
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(15), () ->
+        {
+            for (final MemberEngine member : live())
+            {
+                if (!member.isSettled() || member.topology().members().size() != size)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), "the cluster did not reach " + size + " members");
+    }
+
+    private void awaitQuiescent(final int size)
+    {
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(20), () ->
+        {
+            for (final MemberEngine member : live())
+            {
+                if (!member.isQuiescent() || member.topology().members().size() != size)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), () ->
+        {
+            final StringBuilder out = new StringBuilder("not quiescent:");
+            for (final MemberEngine member : live())
+            {
+                out.append("\n  ").append(member.configuration().memberId()).append(' ')
+                    .append(member.describeProgress());
+            }
+            return out.toString();
+        });
+    }
+
+    private void assertCleanAndComplete()
+    {
+        final ConsistencyReport[] report = new ConsistencyReport[1];
+        final MemberEngine via = live().get(0);
+        via.checkConsistency("c", (result, error) ->
+        {
+            assertTrue(error == null, () -> "the check failed: " + error);
+            report[0] = result;
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> report[0] != null));
+        assertTrue(report[0].isClean(), "conflicts: " + report[0].conflicts());
+        assertEquals(PARTITIONS, report[0].partitionsChecked());
+        for (final Map.Entry<String, String> e : acknowledged.entrySet())
+        {
+            assertEquals(e.getValue(), read(via, e.getKey()), "key " + e.getKey());
+        }
+    }
+
+    private void writeAll(final int via, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            put(members[via], "k" + i, "v" + i);
+        }
+    }
+
+    private void put(final MemberEngine via, final String key, final String value)
+    {
+        submit(via, OpType.PUT, key, value);
+        acknowledged.put(key, value);
+    }
+
+    private void remove(final MemberEngine via, final String key)
+    {
+        submit(via, OpType.REMOVE, key, null);
+        acknowledged.put(key, null);
+    }
+
+    private OpOutcome submit(final MemberEngine via, final OpType type, final String key, final String value)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null,
+            TimeUnit.SECONDS.toNanos(5), callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
+            error[0] != null));
+        assertNotNull(outcome[0], () -> type + " " + key + " failed: " + error[0]);
+        return outcome[0];
+    }
+
+    private String read(final MemberEngine via, final String key)
+    {
+        final OpOutcome outcome = submit(via, OpType.GET, key, null);
+        return outcome.value() == null ? null : new String(outcome.value(), StandardCharsets.UTF_8);
+    }
+
+    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome result)
+            {
+                outcome[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+
+    private static byte[] bytes(final String value)
+    {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+}
