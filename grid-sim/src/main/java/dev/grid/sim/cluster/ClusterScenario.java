@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
@@ -50,6 +51,8 @@ public final class ClusterScenario
     private static final String CONCAT = "concat";
     /** {@code -Dgrid.sim.trace=true} prints membership and exchange events of a replayed seed. */
     private static final boolean TRACE = Boolean.getBoolean("grid.sim.trace");
+    /** {@code -Dgrid.sim.relaxedBankNemesis=true}: the bank's members may go any time all are up and rebalanced. */
+    private static final boolean RELAXED_BANK_NEMESIS = Boolean.getBoolean("grid.sim.relaxedBankNemesis");
 
     /** Knobs of one run. */
     public static final class Options
@@ -175,8 +178,8 @@ public final class ClusterScenario
     private final Map<String, List<Write>> writesByKey = new TreeMap<>();
     private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
     private BankWorkload bank;
-    private int disruptions;
     private int nemesisJoins;
+    private int disruptions;
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -243,6 +246,7 @@ public final class ClusterScenario
             throw sim.fail("the cluster did not settle after the faults stopped: " + describe());
         }
         checkCopies();
+        checkConsistency();
         final int checked = checkHistory();
         Bank bankResult = new Bank(0, 0, 0, 0, 0, 0);
         if (bank != null)
@@ -707,10 +711,11 @@ public final class ClusterScenario
                 }
             }
             final int dice = random.nextInt(100);
-            // The bank must keep a copy of every partition, and copies are not rebalanced yet: any exchange (a join
-            // too) may drop the backups that had not yet applied the last commits, leaving the primary alone. So one
-            // holder at most goes away, and only before any member joined.
-            final boolean mayDisrupt = !options.bank || (disruptions < 1 && nemesisJoins == 0);
+            // The bank lets one member go, and only before any joined. Allowing a member to go whenever every member
+            // is up and no copy is catching up (RELAXED_BANK_NEMESIS) finds transfers applied to one account only on
+            // early seeds (0x167ef715, 0x168e396c): open, see docs/design-notes.md.
+            final boolean mayDisrupt = !options.bank || (RELAXED_BANK_NEMESIS ? down.isEmpty() && rebalanced() :
+                disruptions < 1 && nemesisJoins == 0);
             if (options.bank && dice >= 50 && dice < 75)
             {
                 final int cut = live.get(random.nextInt(live.size()));
@@ -740,6 +745,45 @@ public final class ClusterScenario
     // --------------------------------------------------------------------------------------------------------------
     // Checks.
     // --------------------------------------------------------------------------------------------------------------
+
+    /**
+     * The consistency check, as an operator would run it, finds no conflict in the healed cluster.
+     */
+    private void checkConsistency()
+    {
+        final ConsistencyReport[] report = new ConsistencyReport[1];
+        final GridException[] error = new GridException[1];
+        liveMembers().get(0).checkConsistency(options.bank ? "bank" : CACHE, (result, failure) ->
+        {
+            report[0] = result;
+            error[0] = failure;
+        });
+        if (!sim.runUntil(sim.nowNs() + options.settleNs, () -> report[0] != null || error[0] != null))
+        {
+            throw sim.fail("the consistency check did not finish: " + describe());
+        }
+        if (error[0] != null)
+        {
+            throw sim.fail("the consistency check failed: " + error[0]);
+        }
+        if (!report[0].isClean())
+        {
+            throw sim.fail("the consistency check found conflicts: " + report[0].conflicts());
+        }
+    }
+
+    private boolean rebalanced()
+    {
+        for (final MemberEngine member : liveMembers())
+        {
+            if (member.installedMap() == null || !member.installedMap().plans().isEmpty() ||
+                member.rebalanceStatus().active())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private void checkCopies()
     {

@@ -1,0 +1,216 @@
+package dev.grid.node.bench;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.node.GridMember;
+import dev.grid.node.Main;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Catch-up time of a returning member (BENCHMARKS.md shape; not a test): three persistent members on 127.0.0.1 (two
+ * processes plus this one, m0, which is the one that leaves), every partition on every member (two backups); m0 loads
+ * the keys, stops, the others take {@code updates} puts of existing keys, and m0 starts again on its data directory.
+ * Measured: from m0's start to joined (WAL recovery and join), and from joined to every MOVING copy caught up and the
+ * cluster quiescent. Historical cases keep WAL history; full cases release it behind checkpoints every 2,000 records.
+ * <p>
+ * Usage: {@code RebalanceBenchmark [--keys N,...] [--missed-percent P,...] [--full-keys N,...]}.
+ */
+public final class RebalanceBenchmark
+{
+    private RebalanceBenchmark()
+    {
+    }
+
+    /**
+     * @param args see the class comment.
+     */
+    public static void main(final String[] args) throws Exception
+    {
+        final Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2)
+        {
+            options.put(args[i], args[i + 1]);
+        }
+        final int keys = Integer.parseInt(options.getOrDefault("--keys", "100000"));
+        System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | partitions historical " +
+            "| partitions full | records or entries streamed |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        for (final String percent : options.getOrDefault("--missed-percent", "1,5,10,20").split(","))
+        {
+            run(false, keys, (int)(keys * Double.parseDouble(percent) / 100));
+        }
+        for (final String full : options.getOrDefault("--full-keys", "25000,50000,100000").split(","))
+        {
+            final int n = Integer.parseInt(full);
+            run(true, n, n / 100);
+        }
+    }
+
+    private static void run(final boolean full, final int keys, final int updates) throws Exception
+    {
+        final Path dir = Files.createTempDirectory("grid-bench-rebalance");
+        final List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+            {
+                addresses.add("127.0.0.1:" + socket.getLocalPort());
+            }
+        }
+        final String history = full ? "wal.history.records = 0\nwal.history.age.ms = 0\ncheckpoint.wal.records = 2000\n" :
+            "";
+        final List<Process> children = new ArrayList<>();
+        GridMember member = null;
+        try
+        {
+            for (int i = 1; i < 3; i++)
+            {
+                final Path config = dir.resolve("m" + i + ".properties");
+                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
+                    "\nseeds = " + String.join(",", addresses) + "\ndata.directory = " + dir.resolve("data-m" + i) +
+                    "\n" + history);
+                children.add(new ProcessBuilder(Main.childCommand(config, "--commands"))
+                    .redirectError(dir.resolve("m" + i + ".log").toFile()).start());
+            }
+            final List<BufferedReader> outs = new ArrayList<>();
+            for (final Process child : children)
+            {
+                final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8));
+                final String ready = out.readLine();
+                if (ready == null || !ready.startsWith("READY"))
+                {
+                    throw new IllegalStateException("member process failed to start; see " + dir);
+                }
+                outs.add(out);
+            }
+            final MemberConfiguration config = config(addresses, dir, full);
+            member = GridMember.start(config);
+            final Cache<String, String> cache = member.createCache(new CacheConfiguration<>("data", Codecs.STRING,
+                Codecs.STRING).backups(2));
+            final Map<String, String> batch = new HashMap<>();
+            for (int i = 0; i < keys; i++)
+            {
+                batch.put("k" + i, "v" + i);
+                if (batch.size() == 256 || i == keys - 1)
+                {
+                    cache.putAll(batch);
+                    batch.clear();
+                }
+            }
+            awaitQuiescent(member);
+            member.close();
+            member = null;
+            final PrintWriter in = new PrintWriter(children.get(0).getOutputStream(), true, StandardCharsets.UTF_8);
+            awaitTopology(in, outs.get(0), 2);
+            in.println("put-range data 0 " + updates);
+            final String answer = outs.get(0).readLine();
+            if (!"OK".equals(answer))
+            {
+                throw new IllegalStateException("updates failed: " + answer);
+            }
+
+            final long startNs = System.nanoTime();
+            member = GridMember.start(config(addresses, dir, full));
+            final long joinedNs = System.nanoTime();
+            awaitQuiescent(member);
+            final long caughtUpNs = System.nanoTime();
+            final RebalanceStatus status = member.rebalanceStatus();
+            System.out.printf("| %s | %,d | %,d | %d | %d | %d | %d | %,d |%n", full ? "full" : "historical", keys,
+                updates, TimeUnit.NANOSECONDS.toMillis(joinedNs - startNs),
+                TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs), status.totalHistorical(), status.totalFull(),
+                status.totalHistoryRecords() + status.totalFullEntries());
+        }
+        finally
+        {
+            if (member != null)
+            {
+                member.close();
+            }
+            for (final Process child : children)
+            {
+                child.destroy();
+                child.waitFor(10, TimeUnit.SECONDS);
+            }
+            deleteRecursively(dir);
+        }
+    }
+
+    private static MemberConfiguration config(final List<String> addresses, final Path dir, final boolean full)
+    {
+        final MemberConfiguration config = new MemberConfiguration("m0").port(
+            Integer.parseInt(addresses.get(0).split(":")[1])).dataDirectory(dir.resolve("data-m0"));
+        addresses.forEach(config::addSeed);
+        if (full)
+        {
+            config.walHistoryRecords(0).walHistoryAgeNs(0).checkpointWalRecords(2000);
+        }
+        return config;
+    }
+
+    private static void awaitQuiescent(final GridMember member)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+        int quiet = 0;
+        while (quiet < 3)
+        {
+            quiet = member.isQuiescent() && !member.rebalanceStatus().active() ? quiet + 1 : 0;
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("the cluster did not settle within 5 minutes");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private static void awaitTopology(final PrintWriter in, final BufferedReader out, final int size)
+        throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true)
+        {
+            in.println("topology");
+            final String[] words = out.readLine().split(" ");
+            if (Integer.parseInt(words[2]) == size)
+            {
+                return;
+            }
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("topology still has " + words[2] + " members");
+            }
+        }
+    }
+
+    private static void deleteRecursively(final Path path) throws IOException
+    {
+        if (Files.isDirectory(path))
+        {
+            try (var children = Files.list(path))
+            {
+                for (final Path child : children.toList())
+                {
+                    deleteRecursively(child);
+                }
+            }
+        }
+        Files.deleteIfExists(path);
+    }
+}
