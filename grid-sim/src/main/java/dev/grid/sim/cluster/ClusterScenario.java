@@ -51,8 +51,6 @@ public final class ClusterScenario
     private static final String CONCAT = "concat";
     /** {@code -Dgrid.sim.trace=true} prints membership and exchange events of a replayed seed. */
     private static final boolean TRACE = Boolean.getBoolean("grid.sim.trace");
-    /** {@code -Dgrid.sim.relaxedBankNemesis=true}: the bank's members may go any time all are up and rebalanced. */
-    private static final boolean RELAXED_BANK_NEMESIS = Boolean.getBoolean("grid.sim.relaxedBankNemesis");
 
     /** Knobs of one run. */
     public static final class Options
@@ -179,7 +177,6 @@ public final class ClusterScenario
     private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
     private BankWorkload bank;
     private int nemesisJoins;
-    private int disruptions;
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -712,11 +709,9 @@ public final class ClusterScenario
                 }
             }
             final int dice = random.nextInt(100);
-            // The bank lets one member go, and only before any joined. Allowing a member to go whenever every member
-            // is up and no copy is catching up (RELAXED_BANK_NEMESIS) finds transfers applied to one account only on
-            // early seeds (0x167ef715, 0x168e396c): open, see docs/design-notes.md.
-            final boolean mayDisrupt = !options.bank || (RELAXED_BANK_NEMESIS ? down.isEmpty() && rebalanced() :
-                disruptions < 1 && nemesisJoins == 0);
+            // The bank must keep a copy of every partition: a member goes away only while every member is up and no
+            // copy is still catching up (two backups, so one member away never takes every copy).
+            final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced());
             if (options.bank && dice >= 50 && dice < 75)
             {
                 final int cut = live.get(random.nextInt(live.size()));
@@ -725,12 +720,10 @@ public final class ClusterScenario
             }
             else if (dice < 35 && live.size() > 2 && mayDisrupt)
             {
-                disruptions++;
                 crash(live.get(random.nextInt(live.size())));
             }
             else if (dice < 50 && live.size() > 2 && mayDisrupt)
             {
-                disruptions++;
                 leave(live.get(random.nextInt(live.size())));
             }
             else if (!down.isEmpty())

@@ -736,6 +736,12 @@ final class TxManager
             return;
         }
         part.answered = true;
+        if (tx.answerAfterRollback)
+        {
+            // One participant recorded the rollback: recovery can no longer commit the transaction anywhere (a
+            // rolled-back part makes every other roll back), so the user may hear "aborted" now.
+            completeUser(tx, tx.abortCause);
+        }
         maybeDone(tx);
     }
 
@@ -776,6 +782,10 @@ final class TxManager
         {
             completeUser(tx, null);
         }
+        else if (tx.answerAfterRollback)
+        {
+            completeUser(tx, tx.abortCause);
+        }
     }
 
     private void completeUser(final NearTx tx, final GridException error)
@@ -808,6 +818,9 @@ final class TxManager
         {
             return;
         }
+        // Once a prepare went out, every participant may hold it: if this member died before any rollback landed,
+        // their recovery would commit. So the user hears "aborted" only once a participant recorded the rollback.
+        final boolean prepareSent = tx.state == TxState.PREPARING;
         tx.state = TxState.ROLLING_BACK;
         tx.abortCause = error;
         for (final NearPart part : tx.parts.values())
@@ -822,14 +835,15 @@ final class TxManager
             }
             part.lockQueue.clear();
         }
-        if (tx.commitCallback != null)
+        if (tx.commitCallback != null && !prepareSent)
         {
             completeUser(tx, error);
         }
-        else
+        else if (tx.commitCallback == null)
         {
             engine.listener.onTransactionFinished(error.errorCode().code(), -1, engine.nowNs - tx.startedNs);
         }
+        tx.answerAfterRollback = prepareSent;
         for (final NearPart part : new ArrayList<>(tx.parts.values()))
         {
             if (part.touched)
@@ -1982,14 +1996,16 @@ final class TxManager
     {
         for (final NearTx tx : new ArrayList<>(nearTxs.values()))
         {
-            if (tx.state == TxState.COMMITTING || tx.state == TxState.PREPARING)
+            if (tx.state == TxState.COMMITTING || tx.state == TxState.PREPARING ||
+                (tx.state == TxState.ROLLING_BACK && tx.answerAfterRollback))
             {
                 // Preparing: the rollback sent now may not arrive before this member is gone, and then the
                 // participants' recovery commits if every one of them prepared. Only an active transaction (no
                 // prepare sent) is surely rolled back.
                 completeUser(tx, new TransactionCommitStatusUnknownException("member " + engine.config.memberId() +
                     " stopped before every partition confirmed " + (tx.state == TxState.COMMITTING ?
-                    "the commit" : "the prepare") + " of transaction " + tx.seq + "; it commits if every " +
+                    "the commit" : tx.state == TxState.ROLLING_BACK ? "the rollback" : "the prepare") +
+                    " of transaction " + tx.seq + "; it commits if every " +
                     "participant prepared"));
                 if (tx.state == TxState.PREPARING)
                 {
@@ -2287,6 +2303,8 @@ final class TxManager
         TxCallback commitCallback;
         boolean userAnswered;
         GridException abortCause;
+        /** Aborted after a prepare went out: the user is answered once a participant acknowledged the rollback. */
+        boolean answerAfterRollback;
         long prepareStartNs;
         long commitStartNs;
 
