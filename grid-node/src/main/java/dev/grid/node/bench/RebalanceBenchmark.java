@@ -28,12 +28,16 @@ import java.util.concurrent.TimeUnit;
  * processes plus this one, m0, which is the one that leaves), every partition on every member (two backups); m0 loads
  * the keys, stops, the others take {@code updates} puts of existing keys, and m0 starts again on its data directory.
  * Measured: from m0's start to joined (WAL recovery and join), and from joined to every MOVING copy caught up and the
- * cluster quiescent. Historical cases keep WAL history; full cases release it behind checkpoints every 2,000 records.
+ * cluster quiescent. Keys are loaded with values of about 100 bytes. Historical cases keep WAL history; full cases
+ * release it behind checkpoints every 100 WAL records.
  * <p>
  * Usage: {@code RebalanceBenchmark [--keys N,...] [--missed-percent P,...] [--full-keys N,...]}.
  */
 public final class RebalanceBenchmark
 {
+    /** Values of about 100 bytes. */
+    private static final String VALUE_PREFIX = "v".repeat(94);
+
     private RebalanceBenchmark()
     {
     }
@@ -74,7 +78,7 @@ public final class RebalanceBenchmark
                 addresses.add("127.0.0.1:" + socket.getLocalPort());
             }
         }
-        final String history = full ? "wal.history.records = 0\nwal.history.age.ms = 0\ncheckpoint.wal.records = 2000\n" :
+        final String history = full ? "wal.history.records = 0\nwal.history.age.ms = 0\ncheckpoint.wal.records = 100\n" :
             "";
         final List<Process> children = new ArrayList<>();
         GridMember member = null;
@@ -108,7 +112,7 @@ public final class RebalanceBenchmark
             final Map<String, String> batch = new HashMap<>();
             for (int i = 0; i < keys; i++)
             {
-                batch.put("k" + i, "v" + i);
+                batch.put("k" + i, VALUE_PREFIX + i);
                 if (batch.size() == 256 || i == keys - 1)
                 {
                     cache.putAll(batch);
@@ -160,7 +164,7 @@ public final class RebalanceBenchmark
         addresses.forEach(config::addSeed);
         if (full)
         {
-            config.walHistoryRecords(0).walHistoryAgeNs(0).checkpointWalRecords(2000);
+            config.walHistoryRecords(0).walHistoryAgeNs(0).checkpointWalRecords(100);
         }
         return config;
     }
