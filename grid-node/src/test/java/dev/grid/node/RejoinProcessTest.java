@@ -104,9 +104,21 @@ class RejoinProcessTest
         }
         finally
         {
-            // The directory (logs and data) stays when the test failed.
+            // Members quit cleanly where they still answer (a killed member leaves its Aeron directory behind); the
+            // directory (logs and data) stays when the test failed.
             for (final MemberProcess child : children)
             {
+                try
+                {
+                    if (child.process.isAlive() && "BYE".equals(child.command("quit")))
+                    {
+                        child.process.waitFor(30, TimeUnit.SECONDS);
+                    }
+                }
+                catch (final IOException | AssertionError ex)
+                {
+                    // It no longer answers: closing kills it.
+                }
                 child.close();
             }
         }
