@@ -1,6 +1,8 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.JoinFailedException;
@@ -38,6 +40,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -406,7 +409,8 @@ public final class MemberEngine
     public String describeProgress()
     {
         return tx.describe() + " " + rebalancer.describe() + " plans=" +
-            (installedMap == null ? "-" : installedMap.plans().size()) + " inFlightUpdates=" + inFlightUpdates + " awaitingDurability=" +
+            (installedMap == null ? "-" : installedMap.plans().size()) + " inFlightUpdates=" + inFlightUpdates +
+            " awaitingDurability=" +
             durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
@@ -422,7 +426,7 @@ public final class MemberEngine
      * @param callback  the report, or the error (cache not found or destroyed, member not active).
      */
     public void checkConsistency(final String cacheName,
-        final java.util.function.BiConsumer<dev.grid.core.ConsistencyReport, GridException> callback)
+        final BiConsumer<ConsistencyReport, GridException> callback)
     {
         if (state != MemberState.ACTIVE)
         {
@@ -432,7 +436,7 @@ public final class MemberEngine
         final CacheDescriptor cache = topology.cache(cacheName);
         if (cache == null)
         {
-            callback.accept(null, new dev.grid.core.CacheNotFoundException("no cache named '" + cacheName + "'"));
+            callback.accept(null, new CacheNotFoundException("no cache named '" + cacheName + "'"));
             return;
         }
         checker.start(cache, callback);
