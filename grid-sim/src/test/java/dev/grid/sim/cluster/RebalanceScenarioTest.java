@@ -11,6 +11,7 @@ import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.internal.cluster.TxCallback;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
@@ -29,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The rebalance scenarios of section 9 of research/ignite-counters.md (9, 11, 12, 13, 15 and 16), each in a simulated
+ * The rebalance scenarios of section 9 of research/ignite-counters.md (8, 9, 11, 12, 13, 15 and 16), each in a simulated
  * cluster of persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per
  * partition. Each ends with the consistency check clean and every acknowledged write in place.
  */
@@ -49,6 +50,39 @@ class RebalanceScenarioTest
     private final Map<String, String> acknowledged = new HashMap<>();
     private int cacheId;
     private int nextValue;
+
+    @Test
+    void scenario8AOnePhaseCommitWhoseBackupAnswerIsLostCommitsWhenTheBackupDiesAndItsRejoinIsConsistent()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        final PartitionMap map = members[0].installedMap();
+        final int partition = dev.grid.core.KeyPartitioner.partition(bytes("k5"), PARTITIONS);
+        final int[] owners = map.owners(cacheId, partition);
+        final int primary = slotOf(map, owners[0]);
+        final int backup = slotOf(map, owners[1]);
+        final int coordinator = 3 - primary - backup;
+        // A transaction writing one partition commits in one phase; the backup's answers never reach the primary.
+        network.blockOneWay(backup, primary);
+        final MemberEngine via = members[coordinator];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes("k5")}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        final boolean[] committed = new boolean[1];
+        via.txCommit(tx, new int[] {cacheId}, new byte[][] {bytes("k5")}, new byte[][] {bytes("one-phase")},
+            txCallback(() -> committed[0] = true));
+        sim.runUntil(sim.nowNs() + 200 * MS, null);
+        assertTrue(!committed[0], "the primary waits for its backup's answer");
+        crash(backup);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> committed[0]),
+            "the commit completes once the backup is gone");
+        acknowledged.put("k5", "one-phase");
+        network.heal();
+        restart(backup);
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
 
     @Test
     void scenario9AnOfflineMemberRejoinsUnderLoadAndCatchesUpHistorically()
@@ -376,6 +410,35 @@ class RebalanceScenarioTest
     {
         final OpOutcome outcome = submit(via, OpType.GET, key, null);
         return outcome.value() == null ? null : new String(outcome.value(), StandardCharsets.UTF_8);
+    }
+
+    private int slotOf(final PartitionMap map, final int memberIndex)
+    {
+        final long incarnation = map.topology().members().get(memberIndex).incarnation();
+        for (int slot = 0; slot < SLOTS; slot++)
+        {
+            if (members[slot] != null && members[slot].incarnation() == incarnation)
+            {
+                return slot;
+            }
+        }
+        throw new AssertionError("no live member with incarnation " + incarnation);
+    }
+
+    private static TxCallback txCallback(final Runnable onSuccess)
+    {
+        return new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                onSuccess.run();
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                throw new AssertionError("the transaction failed: " + failure);
+            }
+        };
     }
 
     private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
