@@ -88,6 +88,24 @@ public interface Grid extends AutoCloseable
     Collection<String> caches();
 
     /**
+     * What this member's rebalance is doing: the copies it catches up (historically or fully), progress, rate and ETA,
+     * and its totals since start.
+     *
+     * @return a snapshot.
+     */
+    RebalanceStatus rebalanceStatus();
+
+    /**
+     * Compare every owning copy of each partition of a cache at the same counter while the cluster keeps writing:
+     * counter conflicts (LWM or closed ranges differ) and data conflicts (same counters, different content).
+     *
+     * @param cacheName of the cache.
+     * @return the report.
+     * @throws CacheNotFoundException if there is none of that name.
+     */
+    ConsistencyReport checkConsistency(String cacheName);
+
+    /**
      * Leave the cluster and release every resource. Idempotent.
      */
     void close();

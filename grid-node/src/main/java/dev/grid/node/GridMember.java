@@ -412,6 +412,7 @@ public final class GridMember implements Grid
      * @return the report; {@link ConsistencyReport#isClean()} if every partition's copies agree.
      * @throws CacheNotFoundException if no such cache exists.
      */
+    @Override
     public ConsistencyReport checkConsistency(final String cacheName)
     {
         final CompletableFuture<ConsistencyReport> future = new CompletableFuture<>();
@@ -432,6 +433,7 @@ public final class GridMember implements Grid
     /**
      * @return what this member's rebalance is doing (MOVING copies it catches up, progress, ETA) and its totals.
      */
+    @Override
     public RebalanceStatus rebalanceStatus()
     {
         final CompletableFuture<RebalanceStatus> future = new CompletableFuture<>();
