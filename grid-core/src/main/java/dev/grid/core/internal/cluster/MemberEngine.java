@@ -141,8 +141,8 @@ public final class MemberEngine
      */
     static final int WAL_REBALANCE_DONE = 10;
     /**
-     * A supplier's memory of a partition a rebalance brought: count, then per item kind (0: an operation's outcome:
-     * origin, sequence, flag, value; 1: a finished transaction part: coordinator, sequence, committed, null).
+     * A supplier's memory of a partition a rebalance brought: cacheId, partition, count, then per item a
+     * {@link Rebalancer.MemoryItem} (an operation's outcome, or a finished transaction part).
      */
     static final int WAL_REBALANCE_MEMORY = 11;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
@@ -2225,31 +2225,24 @@ public final class MemberEngine
     /**
      * Remember what the supplier remembered about the partition's recent operations and transactions (logged, so a
      * restart remembers it too).
-     *
-     * @param items per item {kind, origin or coordinator, sequence, flag or committed, outcome value}.
      */
-    void applyRebalancedMemory(final LocalPartition lp, final List<Object[]> items)
+    void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
     {
         walWriter.reset().writeByte(WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
             .writeInt(items.size());
         final List<OpKey> keys = new ArrayList<>();
         final List<OpOutcome> outcomes = new ArrayList<>();
-        for (final Object[] item : items)
+        for (final Rebalancer.MemoryItem item : items)
         {
-            final int kind = (Integer)item[0];
-            final long origin = (Long)item[1];
-            final long sequence = (Long)item[2];
-            final boolean flag = (Boolean)item[3];
-            final byte[] value = (byte[])item[4];
-            walWriter.writeByte(kind).writeLong(origin).writeLong(sequence).writeBoolean(flag).writeBytes(value);
-            if (kind == 0)
+            item.write(walWriter);
+            if (item.transaction())
             {
-                keys.add(new OpKey(origin, sequence));
-                outcomes.add(new OpOutcome(flag, value, 0));
+                tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
             }
             else
             {
-                tx.rememberFinished(origin, sequence, lp.cacheId, lp.partition, flag);
+                keys.add(new OpKey(item.origin(), item.sequence()));
+                outcomes.add(new OpOutcome(item.flag(), item.value(), 0));
             }
         }
         appendMeta();
@@ -3161,7 +3154,7 @@ public final class MemberEngine
     private static final int IMAGES_PER_CYCLE = 16;
     private static final int MANIFEST_VERSION = 2;
 
-    private static long packCopy(final int cacheId, final int partition)
+    static long packCopy(final int cacheId, final int partition)
     {
         return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
     }
@@ -3957,18 +3950,15 @@ public final class MemberEngine
                 final int count = reader.readInt("items", 0, 1 << 24);
                 for (int i = 0; i < count; i++)
                 {
-                    final int kind = reader.readByte("kind");
-                    final long origin = reader.readLong("origin");
-                    final long sequence = reader.readLong("sequence");
-                    final boolean flag = reader.readBoolean("flag");
-                    final byte[] value = reader.readBytes("value");
-                    if (lp != null && kind == 0)
+                    final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
+                    if (lp != null && item.transaction())
                     {
-                        lp.replayOlder(new OpKey(origin, sequence), new OpOutcome(flag, value, 0));
+                        tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
                     }
                     else if (lp != null)
                     {
-                        tx.rememberFinished(origin, sequence, cacheId, partition, flag);
+                        lp.replayOlder(new OpKey(item.origin(), item.sequence()),
+                            new OpOutcome(item.flag(), item.value(), 0));
                     }
                 }
             }

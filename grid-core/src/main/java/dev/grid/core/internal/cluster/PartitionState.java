@@ -9,6 +9,7 @@ package dev.grid.core.internal.cluster;
  * (created) -> MOVING   the copy is created to catch up by rebalance
  * MOVING    -> OWNING   the copy caught up and the next map lists it as an owner (late affinity)
  * MOVING    -> MOVING   a new map re-plans its catch-up (another supplier, or full instead of historical)
+ * OWNING    -> OWNING   a new map keeps the copy an owner (primary or backup)
  * OWNING    -> MOVING   the copy lags the owners (it missed updates): it catches up by rebalance
  * OWNING    -> LOST     every owner of the partition is gone (the partition's data is lost until reset)
  * MOVING    -> RENTING  the map no longer assigns the copy here
@@ -16,6 +17,7 @@ package dev.grid.core.internal.cluster;
  * RENTING   -> EVICTED  the copy's data is dropped
  * LOST      -> OWNING   the lost partition was reset
  * LOST      -> RENTING  the lost partition was reset and is assigned elsewhere
+ * LOST      -> LOST     a new map while the partition stays lost
  * </pre>
  * A MOVING copy receives every update of the partition with its counter, serves no read and is never primary. Its
  * counter is exact (it closes only what is applied and durable), so after a restart it is reported as it is and

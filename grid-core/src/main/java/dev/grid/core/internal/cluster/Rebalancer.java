@@ -63,6 +63,31 @@ final class Rebalancer
         DONE
     }
 
+    /**
+     * One item of a supplier's memory of a partition: an operation's outcome ({@code transaction} false: origin,
+     * sequence, outcome flag and value) or a finished transaction part (true: coordinator, sequence, committed).
+     */
+    record MemoryItem(boolean transaction, long origin, long sequence, boolean flag, byte[] value)
+    {
+        void write(final MessageWriter writer)
+        {
+            writer.writeBoolean(transaction).writeLong(origin).writeLong(sequence).writeBoolean(flag)
+                .writeBytes(value);
+        }
+
+        static MemoryItem read(final MessageReader reader)
+        {
+            return new MemoryItem(reader.readBoolean("memory.transaction"), reader.readLong("memory.origin"),
+                reader.readLong("memory.sequence"), reader.readBoolean("memory.flag"),
+                reader.readBytes("memory.value"));
+        }
+    }
+
+    /** Whose memory of which partition a supplier is streaming. */
+    private record MemoryKey(long demander, int cacheId, int partition)
+    {
+    }
+
     /** One MOVING copy of this member catching up. */
     static final class Demand
     {
@@ -75,7 +100,6 @@ final class Rebalancer
         final long highestBefore;
         final long startNs;
         boolean full;
-        String why;
         Phase phase = Phase.QUEUED;
         long cursor;
         byte[] cursorKey;
@@ -95,7 +119,6 @@ final class Rebalancer
             this.supplier = supplier;
             this.to = plan.toInclusive();
             this.full = plan.full();
-            this.why = plan.why();
             this.cursor = plan.fromExclusive();
             this.epochBefore = epochBefore;
             this.highestBefore = highestBefore;
@@ -123,7 +146,7 @@ final class Rebalancer
     private long historyVersion = -1;
     private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
     private final Map<Long, long[]> historyRanges = new HashMap<>();
-    private final Map<Long, List<Object[]>> memories = new HashMap<>();
+    private final Map<MemoryKey, List<MemoryItem>> memories = new HashMap<>();
     // Coordinator: plans of the current version reported done.
     private long doneVersion = -1;
     private final LongHashSet donePlans = new LongHashSet();
@@ -131,11 +154,6 @@ final class Rebalancer
     Rebalancer(final MemberEngine engine)
     {
         this.engine = engine;
-    }
-
-    private static long demandKey(final int cacheId, final int partition)
-    {
-        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
     }
 
     private static long planKey(final int cacheId, final int partition, final int demander)
@@ -180,7 +198,7 @@ final class Rebalancer
         final PartitionMap map = engine.installedMap;
         final long supplier = map.topology().members().get(plan.supplier()).incarnation();
         final Demand demand = new Demand(plan, map.version(), supplier, epochBefore, highestBefore, engine.nowNs);
-        demands.put(demandKey(lp.cacheId, lp.partition), demand);
+        demands.put(MemberEngine.packCopy(lp.cacheId, lp.partition), demand);
         queued.add(demand);
         planned++;
         historicalPlanned += plan.full() ? 0 : 1;
@@ -453,8 +471,8 @@ final class Rebalancer
     private void supplyMemory(final long sender, final long version, final LocalPartition lp, final boolean full,
         final long cursor, final byte[] cursorKey, final int memoryCursor)
     {
-        final long key = demandKey(lp.cacheId, lp.partition) ^ (sender * 31);
-        List<Object[]> items = memories.get(key);
+        final MemoryKey key = new MemoryKey(sender, lp.cacheId, lp.partition);
+        List<MemoryItem> items = memories.get(key);
         if (items == null || memoryCursor == 0)
         {
             items = new ArrayList<>();
@@ -462,12 +480,13 @@ final class Rebalancer
             {
                 if (recent.getValue() != null)
                 {
-                    items.add(new Object[] {recent.getKey(), recent.getValue()});
+                    items.add(new MemoryItem(false, recent.getKey().originIncarnation(), recent.getKey().sequence(),
+                        recent.getValue().flag(), recent.getValue().value()));
                 }
             }
             for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))
             {
-                items.add(new Object[] {part});
+                items.add(new MemoryItem(true, part[0], part[1], part[2] == 1, null));
             }
             memories.put(key, items);
         }
@@ -479,25 +498,13 @@ final class Rebalancer
         int length = 0;
         while (index < items.size())
         {
-            final Object[] item = items.get(index);
-            final OpOutcome outcome = item.length == 2 ? (OpOutcome)item[1] : null;
-            final int size = 32 + (outcome == null || outcome.value() == null ? 0 : outcome.value().length);
+            final MemoryItem item = items.get(index);
+            final int size = 32 + (item.value() == null ? 0 : item.value().length);
             if (count > 0 && length + size > budget)
             {
                 break;
             }
-            if (outcome != null)
-            {
-                final LocalPartition.OpKey op = (LocalPartition.OpKey)item[0];
-                engine.writer.writeByte(0).writeLong(op.originIncarnation()).writeLong(op.sequence())
-                    .writeBoolean(outcome.flag()).writeBytes(outcome.value());
-            }
-            else
-            {
-                final long[] part = (long[])item[0];
-                engine.writer.writeByte(1).writeLong(part[0]).writeLong(part[1]).writeBoolean(part[2] == 1)
-                    .writeBytes(null);
-            }
+            item.write(engine.writer);
             count++;
             length += size;
             index++;
@@ -550,7 +557,7 @@ final class Rebalancer
             {
                 if (!plan.full() && plan.supplier() == myIndex)
                 {
-                    ranges.merge(demandKey(plan.cacheId(), plan.partition()),
+                    ranges.merge(MemberEngine.packCopy(plan.cacheId(), plan.partition()),
                         new long[] {plan.fromExclusive(), plan.toInclusive()},
                         (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
                 }
@@ -558,15 +565,15 @@ final class Rebalancer
             history.putAll(engine.readHistories(ranges));
             historyRanges.putAll(ranges);
         }
-        final MemberEngine.HistoryRead read = history.get(demandKey(cacheId, partition));
-        final long[] range = historyRanges.get(demandKey(cacheId, partition));
+        final MemberEngine.HistoryRead read = history.get(MemberEngine.packCopy(cacheId, partition));
+        final long[] range = historyRanges.get(MemberEngine.packCopy(cacheId, partition));
         if (read == null || !read.complete() || range == null || range[0] > cursor || range[1] < to)
         {
             // Not planned here (a demander that fell back, or a plan from another supplier): read it alone.
             final MemberEngine.HistoryRead alone = engine.readHistories(
-                Map.of(demandKey(cacheId, partition), new long[] {cursor, to})).get(demandKey(cacheId, partition));
-            history.put(demandKey(cacheId, partition), alone);
-            historyRanges.put(demandKey(cacheId, partition), new long[] {cursor, to});
+                Map.of(MemberEngine.packCopy(cacheId, partition), new long[] {cursor, to})).get(MemberEngine.packCopy(cacheId, partition));
+            history.put(MemberEngine.packCopy(cacheId, partition), alone);
+            historyRanges.put(MemberEngine.packCopy(cacheId, partition), new long[] {cursor, to});
             return alone;
         }
         return read;
@@ -589,7 +596,7 @@ final class Rebalancer
         final int status = engine.reader.readByte("status");
         final String why = engine.reader.readString("why");
         final int count = engine.reader.readInt("count", 0, 1 << 24);
-        final Demand demand = demands.get(demandKey(cacheId, partition));
+        final Demand demand = demands.get(MemberEngine.packCopy(cacheId, partition));
         if (demand == null || demand.version != version || demand.supplier != sender ||
             demand.phase != Phase.DEMANDING || demand.full != full || demand.cursor != cursor ||
             !Arrays.equals(demand.cursorKey, cursorKey) || demand.memory != memory ||
@@ -604,15 +611,10 @@ final class Rebalancer
         }
         if (memory && status != SUPPLY_REFUSED)
         {
-            final List<Object[]> items = new ArrayList<>(count);
+            final List<MemoryItem> items = new ArrayList<>(count);
             for (int i = 0; i < count; i++)
             {
-                final int kind = engine.reader.readByte("memory.kind");
-                final long first = engine.reader.readLong("memory.origin");
-                final long second = engine.reader.readLong("memory.sequence");
-                final boolean flag = engine.reader.readBoolean("memory.flag");
-                final byte[] value = engine.reader.readBytes("memory.value");
-                items.add(new Object[] {kind, first, second, flag, value});
+                items.add(MemoryItem.read(engine.reader));
             }
             engine.applyRebalancedMemory(lp, items);
             demand.memoryCursor += count;
@@ -642,13 +644,12 @@ final class Rebalancer
             lp = engine.resetForFullRebalance(lp);
             totalFallbacks++;
             demand.full = true;
-            demand.why = "historical refused: " + why;
             demand.cursor = 0;
             demand.cursorKey = null;
             sendDemand(demand);
             return;
         }
-        if (!full && cursor == demand.cursor && demand.records == 0)
+        if (!full && demand.records == 0)
         {
             // The supplier accepted the copy's lineage: from now on it follows the partition's current epoch.
             final PartitionMap map = engine.installedMap;

@@ -344,7 +344,7 @@ final class TxManager
                 callback.onFailure(error);
                 return;
             }
-            final NearPart part = tx.parts.get(packCopy(cacheIds[i], KeyPartitioner.partition(keys[i],
+            final NearPart part = tx.parts.get(MemberEngine.packCopy(cacheIds[i], KeyPartitioner.partition(keys[i],
                 cache.partitions())));
             if (part == null || !part.lockedKeys.contains(new CacheKey(cacheIds[i], keys[i])))
             {
@@ -390,7 +390,7 @@ final class TxManager
         tx.participants = new long[written.size()];
         for (int i = 0; i < written.size(); i++)
         {
-            tx.participants[i] = packCopy(written.get(i).cacheId, written.get(i).partition);
+            tx.participants[i] = MemberEngine.packCopy(written.get(i).cacheId, written.get(i).partition);
         }
         for (final NearPart part : written)
         {
@@ -576,7 +576,7 @@ final class TxManager
         {
             return;
         }
-        final NearPart part = tx.parts.get(packCopy(cacheId, partition));
+        final NearPart part = tx.parts.get(MemberEngine.packCopy(cacheId, partition));
         if (part == null || part.primary != sender)
         {
             return;
@@ -1798,7 +1798,7 @@ final class TxManager
         part.statusPending.clear();
         for (final long participant : part.participants == null ? new long[0] : part.participants)
         {
-            if (participant != packCopy(part.key.cacheId, part.key.partition))
+            if (participant != MemberEngine.packCopy(part.key.cacheId, part.key.partition))
             {
                 part.statusPending.add(participant);
             }
@@ -1935,7 +1935,7 @@ final class TxManager
         final MessageReader reader = engine.reader;
         final long coordinator = reader.readLong("coordinator");
         final long seq = reader.readLong("tx");
-        final long asked = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final long asked = MemberEngine.packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final int status = reader.readByte("status");
         if (status < PART_PREPARED || status > PART_ROLLED_BACK)
         {
@@ -2207,11 +2207,6 @@ final class TxManager
         }
     }
 
-    static long packCopy(final int cacheId, final int partition)
-    {
-        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // State records.
     // ------------------------------------------------------------------------------------------------------------
@@ -2318,7 +2313,7 @@ final class TxManager
 
         NearPart part(final int cacheId, final int partition)
         {
-            return parts.computeIfAbsent(packCopy(cacheId, partition), k -> new NearPart(cacheId, partition));
+            return parts.computeIfAbsent(MemberEngine.packCopy(cacheId, partition), k -> new NearPart(cacheId, partition));
         }
 
         boolean hasPendingLocks()
