@@ -37,6 +37,7 @@ public final class CacheConfiguration<K, V>
     private long operationTimeoutNs = OPERATION_TIMEOUT_DEFAULT_NS;
     private MergeOperator<K, V> mergeOperator;
     private String mergeOperatorName;
+    private PartitionLossPolicy partitionLossPolicy = PartitionLossPolicy.READ_WRITE_SAFE;
     private boolean concluded;
 
     /**
@@ -107,6 +108,19 @@ public final class CacheConfiguration<K, V>
     }
 
     /**
+     * Set what the cache does with a partition whose every owner left (see {@link PartitionLossPolicy}).
+     *
+     * @param policy not null; {@link PartitionLossPolicy#READ_WRITE_SAFE} by default.
+     * @return this for a fluent API.
+     */
+    public CacheConfiguration<K, V> partitionLossPolicy(final PartitionLossPolicy policy)
+    {
+        checkNotConcluded();
+        this.partitionLossPolicy = policy;
+        return this;
+    }
+
+    /**
      * Register the operator that {@link Cache#merge(Object, Object)} applies. The merge runs on the partition's
      * primary, which may be another member: code does not travel, so the cache refers to the operator by name and
      * every member resolves the name from the operators it knows (those of caches it created, and those registered
@@ -166,6 +180,10 @@ public final class CacheConfiguration<K, V>
             throw new InvalidConfigurationException("cache '" + name + "': a merge operator needs both a name matching " +
                 NAME_PATTERN.pattern() + " and an operator, got name '" + mergeOperatorName + "'");
         }
+        if (partitionLossPolicy == null)
+        {
+            throw new InvalidConfigurationException("cache '" + name + "': partitionLossPolicy must not be null");
+        }
         if (backupFilterAttribute != null && backupFilterAttribute.isEmpty())
         {
             throw new InvalidConfigurationException("cache '" + name + "': backupFilterAttribute must not be empty");
@@ -216,6 +234,12 @@ public final class CacheConfiguration<K, V>
         return operationTimeoutNs;
     }
 
+    /** @return what the cache does with lost partitions. */
+    public PartitionLossPolicy partitionLossPolicy()
+    {
+        return partitionLossPolicy;
+    }
+
     /** @return the merge operator's name, or null. */
     public String mergeOperatorName()
     {
@@ -247,7 +271,8 @@ public final class CacheConfiguration<K, V>
         return "CacheConfiguration{name=" + name + ", partitions=" + partitions + ", backups=" + backups +
             ", keyCodec=" + (keyCodec == null ? null : keyCodec.name()) +
             ", valueCodec=" + (valueCodec == null ? null : valueCodec.name()) +
-            ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs + "}";
+            ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs +
+            ", partitionLossPolicy=" + partitionLossPolicy + "}";
     }
 
     public boolean equals(final Object o)
@@ -258,7 +283,8 @@ public final class CacheConfiguration<K, V>
         }
         final CacheConfiguration<?, ?> that = (CacheConfiguration<?, ?>)o;
         return partitions == that.partitions && backups == that.backups &&
-            operationTimeoutNs == that.operationTimeoutNs && Objects.equals(name, that.name) &&
+            operationTimeoutNs == that.operationTimeoutNs && partitionLossPolicy == that.partitionLossPolicy &&
+            Objects.equals(name, that.name) &&
             Objects.equals(backupFilterAttribute, that.backupFilterAttribute) &&
             keyCodec == that.keyCodec && valueCodec == that.valueCodec;
     }

@@ -25,6 +25,11 @@ public enum ErrorCode
     MERGE_FAILED(Group.OPERATION, 3),
     /** The cluster removed this member (it was suspected failed); it is joining again and failed its operations. */
     MEMBER_REJOINING(Group.OPERATION, 4),
+    /**
+     * The key's partition is lost (every owner of it left) and the cache's {@link PartitionLossPolicy} refuses the
+     * operation; nothing was applied. Reset the partition once its owners are back.
+     */
+    PARTITION_LOST(Group.OPERATION, 5),
     /** Bytes could not be encoded to or decoded from the declared type. */
     CODEC_FAILED(Group.CODEC, 1),
     /** A partition copy tracks more out-of-order counter ranges than its bound allows. */

@@ -106,6 +106,26 @@ public interface Grid extends AutoCloseable
     ConsistencyReport checkConsistency(String cacheName);
 
     /**
+     * The partitions of a cache that are lost: every member that owned them left, and nobody reset them since. What
+     * operations on them do follows the cache's {@link PartitionLossPolicy}.
+     *
+     * @param cacheName of the cache.
+     * @return the lost partitions, ascending; empty if none.
+     * @throws CacheNotFoundException if there is none of that name.
+     */
+    java.util.List<Integer> lostPartitions(String cacheName);
+
+    /**
+     * Serve the lost partitions of caches again, from the copies they have now: a returning owner's data if one came
+     * back (bring back every member that held them first), empty otherwise. Returns once the cluster's new partition
+     * map is installed everywhere.
+     *
+     * @param cacheNames of the caches.
+     * @throws CacheNotFoundException if one of them does not exist (caches named before it are reset).
+     */
+    void resetLostPartitions(String... cacheNames);
+
+    /**
      * Leave the cluster and release every resource. Idempotent.
      */
     void close();

@@ -66,6 +66,7 @@ public class GridException extends RuntimeException
             case CACHE_ALREADY_EXISTS -> new CacheAlreadyExistsException(detail);
             case OPERATION_TIMEOUT -> new OperationTimeoutException(detail);
             case NODE_STOPPING -> new NodeStoppingException(detail);
+            case PARTITION_LOST -> new PartitionLostException(detail);
             case CODEC_FAILED -> new CodecException(detail);
             case JOIN_FAILED, JOIN_REJECTED -> new JoinFailedException(errorCode, detail);
             case TX_CONFLICT, TX_DEADLOCK_PREVENTION, TX_TOPOLOGY_CHANGED, TX_TIMEOUT, TX_ROLLED_BACK ->

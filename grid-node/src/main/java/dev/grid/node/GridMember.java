@@ -281,6 +281,25 @@ public final class GridMember implements Grid
         await(future);
     }
 
+    @Override
+    public List<Integer> lostPartitions(final String cacheName)
+    {
+        final CompletableFuture<List<Integer>> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.lostPartitions(cacheName)), future);
+        return await(future);
+    }
+
+    @Override
+    public void resetLostPartitions(final String... cacheNames)
+    {
+        for (final String name : cacheNames)
+        {
+            final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+            execute(() -> engine.resetLostPartitions(name, new FutureCallback(future)), future);
+            await(future);
+        }
+    }
+
     public Collection<String> caches()
     {
         final Topology current = topology;

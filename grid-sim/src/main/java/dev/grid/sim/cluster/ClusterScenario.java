@@ -5,6 +5,7 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
@@ -522,7 +523,11 @@ public final class ClusterScenario
         final int backups = options.bank ? 2 : random.nextInt(2) + 1;
         creator.createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
             "string", "string", null,
-            TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0), new OpCallback()
+            TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0)
+            // The cluster's faults may take every copy of a partition (the bank's spare one): its checker accepts
+            // such a partition coming back empty, so the workload goes on through losses instead of stalling.
+            .withLossPolicy(options.bank ? PartitionLossPolicy.READ_WRITE_SAFE : PartitionLossPolicy.IGNORE),
+            new OpCallback()
         {
             public void onSuccess(final OpOutcome outcome)
             {

@@ -1,8 +1,11 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
@@ -26,13 +29,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The rebalance scenarios of section 9 of research/ignite-counters.md (8, 9, 11, 12, 13, 15 and 16), each in a simulated
- * cluster of persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per
- * partition. Each ends with the consistency check clean and every acknowledged write in place.
+ * The rebalance scenarios of section 9 of research/ignite-counters.md (8, 9, 11 to 16), each in a simulated cluster of
+ * persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per partition (one for
+ * the lost partitions of scenario 14). Each ends with the consistency check clean and every acknowledged write in place.
  */
 class RebalanceScenarioTest
 {
@@ -233,9 +237,157 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
+    @Test
+    void scenario14AllOwnersDownReadsAndWritesOfTheLostPartitionsFailUntilTheOwnersReturnAndAReset()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        crash(1);
+        crash(2);
+        awaitSize(1);
+        final List<Integer> lost = members[0].lostPartitions("c");
+        assertFalse(lost.isEmpty(), "with one backup, some partitions had both copies on the crashed members");
+        assertTrue(lost.size() < PARTITIONS, "the partitions member 0 held are not lost: " + lost);
+        int refused = 0;
+        for (int i = 0; i < KEYS; i++)
+        {
+            final String key = "k" + i;
+            if (lost.contains(partition(key)))
+            {
+                assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, key, null).errorCode());
+                assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.PUT, key, "x").errorCode());
+                refused++;
+            }
+            else
+            {
+                assertEquals("v" + i, read(members[0], key), "a partition that was not lost serves reads");
+                put(members[0], key, "alone-" + i);
+            }
+        }
+        assertTrue(refused > 0);
+        // The owners return with their data: the partitions stay lost until an operator resets them.
+        restart(1);
+        restart(2);
+        awaitQuiescent(3);
+        assertEquals(lost, members[0].lostPartitions("c"));
+        assertEquals(lost, members[2].lostPartitions("c"));
+        final String lostKey = keyIn(lost);
+        assertEquals(ErrorCode.PARTITION_LOST, fail(members[1], OpType.GET, lostKey, null).errorCode());
+        final boolean[] reset = new boolean[1];
+        members[1].resetLostPartitions("c", new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                reset[0] = true;
+            }
+
+            public void onFailure(final GridException error)
+            {
+                throw new AssertionError("reset failed: " + error);
+            }
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> reset[0]));
+        awaitQuiescent(3);
+        for (final MemberEngine member : live())
+        {
+            assertEquals(List.of(), member.lostPartitions("c"));
+        }
+        // Every acknowledged write is back, from the returned owners' copies.
+        assertCleanAndComplete();
+        put(members[2], lostKey, "after-reset");
+        assertEquals("after-reset", read(members[0], lostKey));
+    }
+
+    @Test
+    void scenario14UnderReadOnlySafeTheCacheRefusesEveryWriteWhilePartitionsAreLost()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_ONLY_SAFE);
+        writeAll(0, KEYS);
+        crash(1);
+        crash(2);
+        awaitSize(1);
+        final List<Integer> lost = members[0].lostPartitions("c");
+        assertFalse(lost.isEmpty());
+        for (int i = 0; i < KEYS; i += 7)
+        {
+            final String key = "k" + i;
+            final GridException write = fail(members[0], OpType.PUT, key, "x");
+            assertEquals(ErrorCode.PARTITION_LOST, write.errorCode());
+            if (lost.contains(partition(key)))
+            {
+                assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, key, null).errorCode());
+            }
+            else
+            {
+                assertTrue(write.getMessage().contains("read-only"), write.getMessage());
+                assertEquals("v" + i, read(members[0], key));
+            }
+        }
+        restart(1);
+        restart(2);
+        awaitQuiescent(3);
+        members[0].resetLostPartitions("c", callback(new OpOutcome[1], new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[0].lostPartitions("c").isEmpty()));
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+        put(members[0], "k0", "writable-again");
+    }
+
+    @Test
+    void scenario14UnderIgnoreALostPartitionIsServedEmptyAtOnce()
+    {
+        startCluster(3, 1, PartitionLossPolicy.IGNORE);
+        writeAll(0, KEYS);
+        crash(1);
+        crash(2);
+        awaitSize(1);
+        assertEquals(List.of(), members[0].lostPartitions("c"));
+        int empty = 0;
+        for (int i = 0; i < KEYS; i++)
+        {
+            empty += read(members[0], "k" + i) == null ? 1 : 0;
+        }
+        assertTrue(empty > 0 && empty < KEYS, "the lost partitions' keys read empty, the others not: " + empty);
+    }
+
     // ----------------------------------------------------------------------------------------------------------------
 
+    private int partition(final String key)
+    {
+        return KeyPartitioner.partition(bytes(key), PARTITIONS);
+    }
+
+    private String keyIn(final List<Integer> partitions)
+    {
+        for (int i = 0; i < KEYS; i++)
+        {
+            if (partitions.contains(partition("k" + i)))
+            {
+                return "k" + i;
+            }
+        }
+        throw new AssertionError("no key in partitions " + partitions);
+    }
+
+    private GridException fail(final MemberEngine via, final OpType type, final String key, final String value)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null,
+            TimeUnit.SECONDS.toNanos(5), callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
+            error[0] != null));
+        assertNotNull(error[0], () -> type + " " + key + " succeeded: " + outcome[0]);
+        return error[0];
+    }
+
     private void startCluster(final int size)
+    {
+        startCluster(size, 2, PartitionLossPolicy.READ_WRITE_SAFE);
+    }
+
+    private void startCluster(final int size, final int backups, final PartitionLossPolicy policy)
     {
         for (int i = 0; i < size; i++)
         {
@@ -243,8 +395,8 @@ class RebalanceScenarioTest
         }
         awaitSize(size);
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string", "string", null, 2_000 * MS, null,
-            0, 0), callback(created, new GridException[1]));
+        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, backups, "string", "string", null, 2_000 * MS,
+            null, 0, 0).withLossPolicy(policy), callback(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
     }

@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.PartitionLossPolicy;
 
 /**
  * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does
@@ -18,6 +19,9 @@ import dev.grid.core.CacheConfiguration;
  * @param mergeOperator         merge operator name, or null.
  * @param creatorIncarnation    incarnation of the member that asked for the cache.
  * @param creatorSequence       sequence of that request.
+ * @param lossPolicy            what the cache does with lost partitions.
+ * @param lostResets            how many times an operator reset the cache's lost partitions: a map decided under
+ *                              fewer resets than the topology's cache says keeps none of its lost flags.
  */
 public record CacheDescriptor(
     int cacheId,
@@ -30,8 +34,34 @@ public record CacheDescriptor(
     long operationTimeoutNs,
     String mergeOperator,
     long creatorIncarnation,
-    long creatorSequence)
+    long creatorSequence,
+    PartitionLossPolicy lossPolicy,
+    int lostResets)
 {
+    /**
+     * A descriptor with the default loss policy ({@link PartitionLossPolicy#READ_WRITE_SAFE}) and no resets.
+     *
+     * @param cacheId               cluster-wide id.
+     * @param name                  the cache's name.
+     * @param partitions            number of partitions.
+     * @param backups               backups per partition.
+     * @param keyCodec              key codec name.
+     * @param valueCodec            value codec name.
+     * @param backupFilterAttribute member attribute that spreads copies, or null.
+     * @param operationTimeoutNs    default operation timeout.
+     * @param mergeOperator         merge operator name, or null.
+     * @param creatorIncarnation    incarnation of the member that asked for the cache.
+     * @param creatorSequence       sequence of that request.
+     */
+    public CacheDescriptor(final int cacheId, final String name, final int partitions, final int backups,
+        final String keyCodec, final String valueCodec, final String backupFilterAttribute,
+        final long operationTimeoutNs, final String mergeOperator, final long creatorIncarnation,
+        final long creatorSequence)
+    {
+        this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
+            mergeOperator, creatorIncarnation, creatorSequence, PartitionLossPolicy.READ_WRITE_SAFE, 0);
+    }
+
     /**
      * @param configuration concluded configuration.
      * @param creatorIncarnation of the requesting member.
@@ -44,7 +74,8 @@ public record CacheDescriptor(
         return new CacheDescriptor(0, configuration.name(), configuration.partitions(), configuration.backups(),
             configuration.keyCodec().name(), configuration.valueCodec().name(),
             configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
-            configuration.mergeOperatorName(), creatorIncarnation, creatorSequence);
+            configuration.mergeOperatorName(), creatorIncarnation, creatorSequence,
+            configuration.partitionLossPolicy(), 0);
     }
 
     /**
@@ -54,7 +85,26 @@ public record CacheDescriptor(
     public CacheDescriptor withId(final int cacheId)
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence);
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets);
+    }
+
+    /**
+     * @param policy for lost partitions.
+     * @return a copy with that policy.
+     */
+    public CacheDescriptor withLossPolicy(final PartitionLossPolicy policy)
+    {
+        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets);
+    }
+
+    /**
+     * @return a copy counting one more reset of lost partitions.
+     */
+    public CacheDescriptor withLostReset()
+    {
+        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1);
     }
 
     /**
@@ -65,7 +115,7 @@ public record CacheDescriptor(
     public CacheDescriptor withCreator(final long incarnation, final long sequence)
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, incarnation, sequence);
+            operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets);
     }
 
     /**
@@ -78,14 +128,15 @@ public record CacheDescriptor(
             keyCodec.equals(other.keyCodec) && valueCodec.equals(other.valueCodec) &&
             java.util.Objects.equals(backupFilterAttribute, other.backupFilterAttribute) &&
             operationTimeoutNs == other.operationTimeoutNs &&
-            java.util.Objects.equals(mergeOperator, other.mergeOperator);
+            java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy;
     }
 
     void encode(final MessageWriter writer)
     {
         writer.writeInt(cacheId).writeString(name).writeInt(partitions).writeInt(backups).writeString(keyCodec)
             .writeString(valueCodec).writeString(backupFilterAttribute).writeLong(operationTimeoutNs)
-            .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence);
+            .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence)
+            .writeByte(lossPolicy.ordinal()).writeInt(lostResets);
     }
 
     static CacheDescriptor decode(final MessageReader reader)
@@ -101,7 +152,19 @@ public record CacheDescriptor(
             reader.readLong("cache.operationTimeoutNs"),
             reader.readString("cache.mergeOperator"),
             reader.readLong("cache.creatorIncarnation"),
-            reader.readLong("cache.creatorSequence"));
+            reader.readLong("cache.creatorSequence"),
+            lossPolicy(reader.readByte("cache.lossPolicy")),
+            reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE));
+    }
+
+    private static PartitionLossPolicy lossPolicy(final int ordinal)
+    {
+        final PartitionLossPolicy[] values = PartitionLossPolicy.values();
+        if (ordinal < 0 || ordinal >= values.length)
+        {
+            throw new MalformedMessageException("unknown partition loss policy " + ordinal);
+        }
+        return values[ordinal];
     }
 
     static <T> T nonNull(final T value, final String field)

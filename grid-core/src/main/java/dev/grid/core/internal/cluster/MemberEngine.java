@@ -10,6 +10,7 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
@@ -100,6 +101,7 @@ public final class MemberEngine
 
     static final int ADMIN_CREATE = 1;
     static final int ADMIN_DESTROY = 2;
+    static final int ADMIN_RESET_LOST = 3;
 
     /*
      * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
@@ -230,6 +232,8 @@ public final class MemberEngine
 
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
+    /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
+    private boolean lostNow;
     private long recoveredRecords;
     int inFlightUpdates;
     private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
@@ -701,6 +705,34 @@ public final class MemberEngine
     public void destroyCache(final String name, final OpCallback callback)
     {
         submitAdmin(ADMIN_DESTROY, null, name, callback);
+    }
+
+    /**
+     * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
+     * publishes a new topology version, whose map serves them again from the copies they have (a returning owner's
+     * data, if it came back; empty otherwise). Engine thread only.
+     *
+     * @param name     of the cache.
+     * @param callback completed once the map without the lost flags is installed everywhere.
+     */
+    public void resetLostPartitions(final String name, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_RESET_LOST, null, name, callback);
+    }
+
+    /**
+     * @param name of a cache.
+     * @return its lost partitions in the installed map, ascending; empty if none or no map yet. Engine thread only.
+     * @throws CacheNotFoundException if there is no cache of that name.
+     */
+    public List<Integer> lostPartitions(final String name)
+    {
+        final CacheDescriptor cache = topology == null ? null : topology.cache(name);
+        if (cache == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + name + "'");
+        }
+        return installedMap == null ? List.of() : installedMap.lostPartitions(cache.cacheId());
     }
 
     /**
@@ -1495,11 +1527,14 @@ public final class MemberEngine
             final int[] owning = new int[cache.partitions()];
             final long[] epochIds = new long[cache.partitions()];
             final long[] epochFloors = new long[cache.partitions()];
+            final boolean[] lost = new boolean[cache.partitions()];
             for (int p = 0; p < cache.partitions(); p++)
             {
                 final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
                 owners[p] = decidePartition(cache, p, holders[p], ideal, indexById, target, owning, epochIds,
                     epochFloors, plans);
+                lost[p] = lostNow || stillLost(cache, p);
+                lostNow = false;
                 for (final PartitionMap.RebalancePlan plan : plans)
                 {
                     map.addPlan(plan);
@@ -1515,7 +1550,7 @@ public final class MemberEngine
                     listener.onRebalancePlanned(plan, target);
                 }
             }
-            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors);
+            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost);
         }
         map.sealPlans();
         if (historical + full > 0)
@@ -1560,7 +1595,7 @@ public final class MemberEngine
             }
             if (lost)
             {
-                listener.onPartitionLost(cacheId, partition, target.version());
+                partitionLost(cache, partition, target);
             }
             epochIds[partition] = known && !lost ? previousEpoch : random.nextLong();
             epochFloors[partition] = 0;
@@ -1614,7 +1649,7 @@ public final class MemberEngine
                 }
                 if (current.isEmpty())
                 {
-                    listener.onPartitionLost(cacheId, partition, target.version());
+                    partitionLost(cache, partition, target);
                 }
                 else if (!allEmpty(current))
                 {
@@ -1747,6 +1782,27 @@ public final class MemberEngine
         }
         owningOut[partition] = owning.size();
         return result;
+    }
+
+    private void partitionLost(final CacheDescriptor cache, final int partition, final Topology target)
+    {
+        listener.onPartitionLost(cache.cacheId(), partition, target.version());
+        lostNow = cache.lossPolicy() != PartitionLossPolicy.IGNORE;
+    }
+
+    /**
+     * A partition lost in the installed map stays lost until an operator resets the cache's lost partitions (which
+     * counts one more reset in the topology's cache descriptor than the installed map was decided under).
+     */
+    private boolean stillLost(final CacheDescriptor cache, final int partition)
+    {
+        if (installedMap == null || !installedMap.isLost(cache.cacheId(), partition) ||
+            cache.lossPolicy() == PartitionLossPolicy.IGNORE)
+        {
+            return false;
+        }
+        final CacheDescriptor decidedUnder = installedMap.topology().cache(cache.cacheId());
+        return decidedUnder != null && decidedUnder.lostResets() == cache.lostResets();
     }
 
     /**
@@ -1999,7 +2055,7 @@ public final class MemberEngine
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
-            if (!walCaches.containsKey(cache.cacheId()))
+            if (!cache.equals(walCaches.get(cache.cacheId())))
             {
                 walCaches.put(cache.cacheId(), cache);
                 walWriter.reset().writeByte(WAL_CACHE);
@@ -2015,11 +2071,13 @@ public final class MemberEngine
                 final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
                 final long epochId = map.epochId(cache.cacheId(), p);
                 final long epochFloor = map.epochFloor(cache.cacheId(), p);
+                final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
+                    PartitionState.OWNING;
                 boolean created = false;
                 if (holds && local[p] == null)
                 {
                     local[p] = new LocalPartition(cache.cacheId(), p);
-                    local[p].state = moving ? PartitionState.MOVING : PartitionState.OWNING;
+                    local[p].state = moving ? PartitionState.MOVING : owningState;
                     // A new lineage: its history is complete from its first counter.
                     historyFrom.remove(packCopy(cache.cacheId(), p));
                     adoptEpoch(local[p], epochId, epochFloor);
@@ -2033,7 +2091,7 @@ public final class MemberEngine
                 }
                 if (holds && !moving)
                 {
-                    local[p].state = local[p].state.moveTo(PartitionState.OWNING);
+                    local[p].state = local[p].state.moveTo(owningState);
                     if (local[p].counter.hwm() > local[p].counter.lwm())
                     {
                         finalizeGaps(cache, local[p]);
@@ -2522,7 +2580,8 @@ public final class MemberEngine
                 {
                     adminOps.remove(op.sequence);
                     op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
-                        "destroy") + " of cache '" + op.name + "' timed out after " +
+                        op.kind == ADMIN_DESTROY ? "destroy" : "lost partitions reset") + " of cache '" + op.name +
+                        "' timed out after " +
                         TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
                         " ms waiting for coordinator " + topology.coordinator() + " (topology " +
                         topology.version() + ")"));
@@ -2644,6 +2703,17 @@ public final class MemberEngine
                 listener.onEvent("coordinator " + config.memberId() + " destroys cache " + name);
                 publishTopology(topology.withoutCache(existing.cacheId()));
             }
+        }
+        else if (kind == ADMIN_RESET_LOST)
+        {
+            if (existing == null)
+            {
+                answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
+                return;
+            }
+            listener.onEvent("coordinator " + config.memberId() + " resets the lost partitions of cache " + name +
+                " " + (installedMap == null ? "[]" : installedMap.lostPartitions(existing.cacheId())));
+            publishTopology(topology.withCacheReplaced(existing.withLostReset()));
         }
         else
         {
@@ -2781,6 +2851,12 @@ public final class MemberEngine
             }
             return;
         }
+        final String lossRefusal = lossRefusal(cache, partition, type.mayWrite());
+        if (lossRefusal != null)
+        {
+            answerError(origin, sequence, ErrorCode.PARTITION_LOST, lossRefusal);
+            return;
+        }
         if (type.mayWrite() && lp.pausedBy != 0)
         {
             // A consistency check holds the partition still until every copy reported: the write waits.
@@ -2893,6 +2969,36 @@ public final class MemberEngine
             }
         }
         startUpdate(lp, cache, opKey, outcome, key, newValue, nowNs + Math.max(timeoutNs, 0));
+    }
+
+    /**
+     * What the cache's {@link PartitionLossPolicy} says of an operation on a partition, by the installed map.
+     *
+     * @param cache     the partition's cache.
+     * @param partition the key's partition.
+     * @param write     whether the operation may write (a transaction's lock counts as a write).
+     * @return why the operation is refused, or null if it may run.
+     */
+    String lossRefusal(final CacheDescriptor cache, final int partition, final boolean write)
+    {
+        if (installedMap == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
+        {
+            return null;
+        }
+        if (installedMap.isLost(cache.cacheId(), partition))
+        {
+            return "partition " + partition + " of cache '" + cache.name() + "' is lost (every member that owned " +
+                "it left): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
+                " until its owners are back and an operator resets it";
+        }
+        if (write && cache.lossPolicy() == PartitionLossPolicy.READ_ONLY_SAFE &&
+            installedMap.lostCount(cache.cacheId()) > 0)
+        {
+            return "cache '" + cache.name() + "' is read-only under policy READ_ONLY_SAFE while " +
+                installedMap.lostCount(cache.cacheId()) + " of its partitions are lost " +
+                installedMap.lostPartitions(cache.cacheId());
+        }
+        return null;
     }
 
     private static byte[] requireValue(final byte[] value, final OpType type)

@@ -23,6 +23,7 @@ public final class PartitionMap
     private final Int2ObjectHashMap<int[]> owningByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<long[]> epochIdsByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<long[]> epochFloorsByCache = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<boolean[]> lostByCache = new Int2ObjectHashMap<>();
     private final List<RebalancePlan> plans = new ArrayList<>();
     private int plansExpected = -1;
     private RebalancePlan[] planSlots;
@@ -70,8 +71,9 @@ public final class PartitionMap
     }
 
     void put(final int cacheId, final int[][] owners, final int[] owning, final long[] epochIds,
-        final long[] epochFloors)
+        final long[] epochFloors, final boolean[] lost)
     {
+        lostByCache.put(cacheId, lost);
         ownersByCache.put(cacheId, owners);
         owningByCache.put(cacheId, owning);
         epochIdsByCache.put(cacheId, epochIds);
@@ -171,6 +173,50 @@ public final class PartitionMap
      * @param cacheId of a cache.
      * @return true if the map covers the cache.
      */
+    /**
+     * @param cacheId   of a cache.
+     * @param partition of it.
+     * @return whether the partition is lost: every owner of it left, and no operator reset it since.
+     */
+    public boolean isLost(final int cacheId, final int partition)
+    {
+        final boolean[] lost = lostByCache.get(cacheId);
+        return lost != null && partition >= 0 && partition < lost.length && lost[partition];
+    }
+
+    /**
+     * @param cacheId of a cache.
+     * @return how many of its partitions are lost.
+     */
+    public int lostCount(final int cacheId)
+    {
+        final boolean[] lost = lostByCache.get(cacheId);
+        int count = 0;
+        for (int p = 0; lost != null && p < lost.length; p++)
+        {
+            count += lost[p] ? 1 : 0;
+        }
+        return count;
+    }
+
+    /**
+     * @param cacheId of a cache.
+     * @return its lost partitions, ascending.
+     */
+    public List<Integer> lostPartitions(final int cacheId)
+    {
+        final boolean[] lost = lostByCache.get(cacheId);
+        final List<Integer> result = new ArrayList<>();
+        for (int p = 0; lost != null && p < lost.length; p++)
+        {
+            if (lost[p])
+            {
+                result.add(p);
+            }
+        }
+        return result;
+    }
+
     public boolean hasCache(final int cacheId)
     {
         return ownersByCache.containsKey(cacheId);
@@ -228,10 +274,12 @@ public final class PartitionMap
         final int[] owning = owningByCache.get(cacheId);
         final long[] epochIds = epochIdsByCache.get(cacheId);
         final long[] epochFloors = epochFloorsByCache.get(cacheId);
+        final boolean[] lost = lostByCache.get(cacheId);
         writer.writeInt(cacheId).writeInt(owners.length).writeInt(from).writeInt(count);
         for (int p = from; p < from + count; p++)
         {
-            writer.writeByte(owners[p].length).writeByte(owning[p]).writeLong(epochIds[p]).writeLong(epochFloors[p]);
+            writer.writeByte(owners[p].length).writeByte(owning[p]).writeLong(epochIds[p]).writeLong(epochFloors[p])
+                .writeBoolean(lost[p]);
             for (final int owner : owners[p])
             {
                 writer.writeUnsignedShort(owner);
@@ -244,7 +292,7 @@ public final class PartitionMap
      */
     int encodedLength(final int cacheId, final int partition)
     {
-        return 2 + 16 + 2 * ownersByCache.get(cacheId)[partition].length;
+        return 2 + 16 + 1 + 2 * ownersByCache.get(cacheId)[partition].length;
     }
 
     /**
@@ -324,6 +372,7 @@ public final class PartitionMap
         final int[] owning = owningByCache.computeIfAbsent(cacheId, id -> new int[partitions]);
         final long[] epochIds = epochIdsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
         final long[] epochFloors = epochFloorsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
+        final boolean[] lost = lostByCache.computeIfAbsent(cacheId, id -> new boolean[partitions]);
         if (owners.length != partitions)
         {
             throw new MalformedMessageException("map chunk for cache " + cacheId + " says " + partitions +
@@ -341,6 +390,7 @@ public final class PartitionMap
             owning[p] = owningCount;
             epochIds[p] = reader.readLong("map.epochId");
             epochFloors[p] = reader.readLong("map.epochFloor");
+            lost[p] = reader.readBoolean("map.lost");
             final int[] list = new int[copies];
             for (int i = 0; i < copies; i++)
             {

@@ -110,6 +110,17 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
     }
 
     /**
+     * @param cache a changed descriptor of an existing cache (same id).
+     * @return the next version with that descriptor in place of the old one.
+     */
+    public Topology withCacheReplaced(final CacheDescriptor cache)
+    {
+        final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
+        newCaches.replaceAll(c -> c.cacheId() == cache.cacheId() ? cache : c);
+        return new Topology(version + 1, members, newCaches, nextCacheId);
+    }
+
+    /**
      * @param cacheId to remove.
      * @return the next version without that cache.
      */

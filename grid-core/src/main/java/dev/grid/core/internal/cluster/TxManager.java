@@ -4,6 +4,7 @@ import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
+import dev.grid.core.PartitionLostException;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionCommitStatusUnknownException;
 import org.agrona.collections.LongHashSet;
@@ -924,6 +925,12 @@ final class TxManager
         if (!isPrimary(cacheId, partition) || lp == null || (lock && version < engine.installedMap.version()))
         {
             answer(key, ANSWER_LOCKED, requestId, STATUS_REMAP, null, null);
+            return;
+        }
+        final String lossRefusal = engine.lossRefusal(cache, partition, lock);
+        if (lossRefusal != null)
+        {
+            answerError(key, ANSWER_LOCKED, requestId, new PartitionLostException(lossRefusal));
             return;
         }
         if (!lock)

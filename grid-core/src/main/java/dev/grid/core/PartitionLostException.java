@@ -1,0 +1,23 @@
+package dev.grid.core;
+
+/**
+ * The operation touched a lost partition (every owner of it left the cluster), or wrote to a
+ * {@link PartitionLossPolicy#READ_ONLY_SAFE} cache that has one; nothing was applied. The message names the cache and
+ * partition. Bring back the members that held it and reset it with {@link Grid#resetLostPartitions(String...)}.
+ * <p>
+ * Carries {@link ErrorCode#PARTITION_LOST}.
+ */
+public class PartitionLostException extends GridException
+{
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Create the exception.
+     *
+     * @param message naming the cache and partition.
+     */
+    public PartitionLostException(final String message)
+    {
+        super(ErrorCode.PARTITION_LOST, message);
+    }
+}
