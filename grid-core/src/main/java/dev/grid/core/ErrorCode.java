@@ -42,6 +42,11 @@ public enum ErrorCode
     JOIN_FAILED(Group.MEMBERSHIP, 1),
     /** The cluster refused the join (another cluster name, or the member id is taken by a live member). */
     JOIN_REJECTED(Group.MEMBERSHIP, 2),
+    /**
+     * A baseline change was refused: it named a member that is neither running nor in the baseline, removed one that
+     * is not in it, or would leave the baseline empty. The message says which. Nothing changed.
+     */
+    BASELINE_INVALID(Group.MEMBERSHIP, 3),
     /** The data directory is held by another running member (its lock file is locked). */
     DATA_DIRECTORY_LOCKED(Group.PERSISTENCE, 1),
     /** The data directory was written by another member identity or another cluster. */

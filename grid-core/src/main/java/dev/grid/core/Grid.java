@@ -106,6 +106,50 @@ public interface Grid extends AutoCloseable
     ConsistencyReport checkConsistency(String cacheName);
 
     /**
+     * The baseline topology: the members that own data, which of them run, and auto-adjust.
+     *
+     * @return a snapshot as this member knows it.
+     */
+    BaselineTopology baseline();
+
+    /**
+     * Set the baseline to exactly these members. Members leaving it have their data moved to the others (they keep
+     * owning until the new owners caught up); members entering it catch up. Returns once the new partition map is
+     * installed everywhere (rebalance may go on after).
+     *
+     * @param memberIds running members, or members already in the baseline (an offline one keeps its place).
+     * @throws GridException with {@link ErrorCode#BASELINE_INVALID} naming a member that is neither, or if empty.
+     */
+    void setBaseline(java.util.Collection<String> memberIds);
+
+    /**
+     * Add running members to the baseline (setting it to the running members first if none is set).
+     *
+     * @param memberIds running members.
+     * @throws GridException with {@link ErrorCode#BASELINE_INVALID} naming a member that is not running.
+     */
+    void addToBaseline(String... memberIds);
+
+    /**
+     * Remove members from the baseline, for example ones that will not come back: their data is copied to the
+     * remaining members.
+     *
+     * @param memberIds baseline members, running or not.
+     * @throws GridException with {@link ErrorCode#BASELINE_INVALID} naming one that is not in the baseline, or if the
+     *                       baseline would be empty.
+     */
+    void removeFromBaseline(String... memberIds);
+
+    /**
+     * Turn baseline auto-adjust on or off: once membership stayed different from the baseline for the timeout (each
+     * change restarts the wait), the coordinator sets the baseline to the running members. Turning it on without a
+     * baseline sets the baseline to the running members.
+     *
+     * @param timeoutNs the wait, 0 or more; negative turns auto-adjust off.
+     */
+    void baselineAutoAdjust(long timeoutNs);
+
+    /**
      * The partitions of a cache that are lost: every member that owned them left, and nobody reset them since. What
      * operations on them do follows the cache's {@link PartitionLossPolicy}.
      *

@@ -1,5 +1,6 @@
 package dev.grid.node;
 
+import dev.grid.core.BaselineTopology;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.CacheNotFoundException;
@@ -16,6 +17,7 @@ import dev.grid.core.MergeOperator;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.WalMode;
+import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.Transactions;
@@ -278,6 +280,45 @@ public final class GridMember implements Grid
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.destroyCache(name, new FutureCallback(future)), future);
+        await(future);
+    }
+
+    @Override
+    public BaselineTopology baseline()
+    {
+        final CompletableFuture<BaselineTopology> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.baseline()), future);
+        return await(future);
+    }
+
+    @Override
+    public void setBaseline(final Collection<String> memberIds)
+    {
+        changeBaseline(Baseline.SET, List.copyOf(memberIds), -1);
+    }
+
+    @Override
+    public void addToBaseline(final String... memberIds)
+    {
+        changeBaseline(Baseline.ADD, List.of(memberIds), -1);
+    }
+
+    @Override
+    public void removeFromBaseline(final String... memberIds)
+    {
+        changeBaseline(Baseline.REMOVE, List.of(memberIds), -1);
+    }
+
+    @Override
+    public void baselineAutoAdjust(final long timeoutNs)
+    {
+        changeBaseline(Baseline.AUTO_ADJUST, List.of(), timeoutNs);
+    }
+
+    private void changeBaseline(final int change, final List<String> memberIds, final long timeoutNs)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.changeBaseline(change, memberIds, timeoutNs, new FutureCallback(future)), future);
         await(future);
     }
 

@@ -1,5 +1,6 @@
 package dev.grid.node;
 
+import dev.grid.core.BaselineTopology;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
@@ -36,6 +37,11 @@ import java.util.concurrent.TimeUnit;
  *                                    fallbacks n   (current map, then totals since start)
  * quiescent                       -> QUIESCENT true|false
  * verify CACHE                    -> VERIFY checked n conflicts n moving n [partition p:KIND ...]
+ * baseline                        -> BASELINE members a,b offline b outside c auto-adjust-ms n|-1
+ * baseline-set A,B,...            -> OK          (also baseline-add A, baseline-remove A)
+ * baseline-auto-adjust MS|-1      -> OK
+ * lost CACHE                      -> LOST [p, ...]
+ * reset-lost CACHE                -> OK
  * quit                            -> BYE, then the member stops
  * </pre>
  * A failed command answers {@code ERROR message}.
@@ -131,6 +137,13 @@ public final class Main
         Map.entry("rebalance", "rebalance"),
         Map.entry("quiescent", "quiescent"),
         Map.entry("verify", "verify <cache>"),
+        Map.entry("baseline", "baseline"),
+        Map.entry("baseline-set", "baseline-set <member,member,...>"),
+        Map.entry("baseline-add", "baseline-add <member>"),
+        Map.entry("baseline-remove", "baseline-remove <member>"),
+        Map.entry("baseline-auto-adjust", "baseline-auto-adjust <ms|-1>"),
+        Map.entry("lost", "lost <cache>"),
+        Map.entry("reset-lost", "reset-lost <cache>"),
         Map.entry("bank-open", "bank-open <cache> <accounts>"),
         Map.entry("bank-run", "bank-run <cache> <accounts> <threads> <ms> <modes>"),
         Map.entry("bank-audit", "bank-audit <cache> <accounts>"),
@@ -249,6 +262,42 @@ public final class Main
                         report.conflicts().forEach(conflict -> answer.append(" partition ")
                             .append(conflict.partition()).append(':').append(conflict.kind()));
                         System.out.println(answer);
+                    }
+                    case "baseline" ->
+                    {
+                        final BaselineTopology baseline = member.baseline();
+                        System.out.println("BASELINE members " + String.join(",", baseline.members()) +
+                            " offline " + String.join(",", baseline.offline()) + " outside " +
+                            String.join(",", baseline.outside()) + " auto-adjust-ms " +
+                            (baseline.autoAdjustTimeoutNs() < 0 ? -1 :
+                            TimeUnit.NANOSECONDS.toMillis(baseline.autoAdjustTimeoutNs())));
+                    }
+                    case "baseline-set" ->
+                    {
+                        member.setBaseline(List.of(words[1].split(",")));
+                        System.out.println("OK");
+                    }
+                    case "baseline-add" ->
+                    {
+                        member.addToBaseline(words[1]);
+                        System.out.println("OK");
+                    }
+                    case "baseline-remove" ->
+                    {
+                        member.removeFromBaseline(words[1]);
+                        System.out.println("OK");
+                    }
+                    case "baseline-auto-adjust" ->
+                    {
+                        final long ms = Long.parseLong(words[1]);
+                        member.baselineAutoAdjust(ms < 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(ms));
+                        System.out.println("OK");
+                    }
+                    case "lost" -> System.out.println("LOST " + member.lostPartitions(words[1]));
+                    case "reset-lost" ->
+                    {
+                        member.resetLostPartitions(words[1]);
+                        System.out.println("OK");
                     }
                     case "recovery" -> System.out.println("RECOVERY checkpoint " + member.committedCheckpointId() +
                         " records " + member.recoveredRecords());

@@ -7,6 +7,7 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
@@ -23,20 +24,23 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The rebalance scenarios of section 9 of research/ignite-counters.md (8, 9, 11 to 16), each in a simulated cluster of
  * persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per partition (one for
- * the lost partitions of scenario 14). Each ends with the consistency check clean and every acknowledged write in place.
+ * the lost partitions of scenario 14 and the baseline scenarios). Each ends with the consistency check clean and every acknowledged write in place.
  */
 class RebalanceScenarioTest
 {
@@ -351,7 +355,197 @@ class RebalanceScenarioTest
         assertTrue(empty > 0 && empty < KEYS, "the lost partitions' keys read empty, the others not: " + empty);
     }
 
+    @Test
+    void aBaselineMemberThatIsAwayCausesNoDataMovementAndCatchesUpHistoricallyWhenItReturns()
+    {
+        startCluster(4, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[0], Baseline.SET, List.of("m0", "m1", "m2", "m3"), -1));
+        writeAll(0, KEYS);
+        awaitQuiescent(4);
+        final long[] before = rebalancedCopies();
+        crash(3);
+        awaitSize(3);
+        awaitQuiescent(3);
+        assertArrayEquals(before, rebalancedCopies(), "a baseline member away moved no data");
+        final PartitionMap away = members[0].installedMap();
+        int single = 0;
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            single += away.owners(cacheId, p).length == 1 ? 1 : 0;
+            assertTrue(away.owners(cacheId, p).length >= 1);
+        }
+        assertTrue(single > 0, "the partitions member 3 held have one copy while it is away");
+        assertEquals(List.of("m3"), members[0].baseline().offline());
+        for (int i = 0; i < 100; i++)
+        {
+            put(members[i % 3], "k" + (i % KEYS), "away-" + i);
+        }
+        restart(3);
+        awaitQuiescent(4);
+        final RebalanceStatus status = members[3].rebalanceStatus();
+        assertEquals(0, status.totalFull(), status.toString());
+        assertTrue(status.totalHistorical() > 0, status.toString());
+        final PartitionMap back = members[0].installedMap();
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            assertEquals(2, back.owningCount(cacheId, p), "partition " + p + " has both copies again");
+        }
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void withoutABaselineALeavingMemberSCopiesAreRebuiltOnTheOthers()
+    {
+        startCluster(4, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(4);
+        final long[] before = rebalancedCopies();
+        crash(3);
+        awaitSize(3);
+        awaitQuiescent(3);
+        assertFalse(Arrays.equals(before, rebalancedCopies()), "the missing copies were rebuilt");
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
+        }
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void aMemberOutsideTheBaselineOwnsNothingUntilItIsAdded()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[1], Baseline.SET, List.of("m0", "m1", "m2"), -1));
+        writeAll(0, KEYS);
+        start(3);
+        awaitQuiescent(4);
+        assertEquals(0, copiesOn(3), "a member outside the baseline owns nothing");
+        assertEquals(List.of("m3"), members[3].baseline().outside());
+        assertNull(changeBaseline(members[3], Baseline.ADD, List.of("m3"), -1));
+        awaitQuiescent(4);
+        assertTrue(copiesOn(3) > 0, "once added, it owns its share");
+        assertTrue(members[3].rebalanceStatus().totalFull() > 0);
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void removingAnOfflineMemberFromTheBaselineRebuildsItsCopiesOnTheOthers()
+    {
+        startCluster(4, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[0], Baseline.SET, List.of("m0", "m1", "m2", "m3"), -1));
+        writeAll(0, KEYS);
+        crash(3);
+        awaitSize(3);
+        assertNull(changeBaseline(members[2], Baseline.REMOVE, List.of("m3"), -1));
+        awaitQuiescent(3);
+        assertEquals(List.of("m0", "m1", "m2"), members[0].baseline().members());
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
+        }
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void autoAdjustSetsTheBaselineToTheRunningMembersOnceMembershipStayedChangedForItsTimeout()
+    {
+        startCluster(4, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[0], Baseline.AUTO_ADJUST, List.of(), 1_000 * MS));
+        assertEquals(List.of("m0", "m1", "m2", "m3"), members[0].baseline().members(),
+            "turning auto-adjust on without a baseline sets it to the running members");
+        writeAll(0, KEYS);
+        crash(3);
+        awaitSize(3);
+        final long lostAtNs = sim.nowNs();
+        assertEquals(List.of("m3"), members[0].baseline().offline());
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[1].baseline().members().equals(List.of("m0", "m1", "m2"))));
+        assertTrue(sim.nowNs() - lostAtNs >= 900 * MS, "auto-adjust waited for its timeout");
+        awaitQuiescent(3);
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
+        }
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void baselineChangesThatMakeNoSenseAreRefusedWithTheReason()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        final GridException unknown = changeBaseline(members[1], Baseline.ADD, List.of("m9"), -1);
+        assertEquals(ErrorCode.BASELINE_INVALID, unknown.errorCode());
+        assertTrue(unknown.getMessage().contains("'m9'"), unknown.getMessage());
+        assertEquals(ErrorCode.BASELINE_INVALID, changeBaseline(members[1], Baseline.SET, List.of(), -1)
+            .errorCode());
+        assertNull(changeBaseline(members[1], Baseline.SET, List.of("m0", "m1"), -1));
+        final GridException empty = changeBaseline(members[2], Baseline.REMOVE, List.of("m0", "m1"), -1);
+        assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
+        final GridException absent = changeBaseline(members[2], Baseline.REMOVE, List.of("m2"), -1);
+        assertTrue(absent.getMessage().contains("not in the baseline"), absent.getMessage());
+        assertEquals(List.of("m0", "m1"), members[2].baseline().members());
+    }
+
+    @Test
+    void theBaselineSurvivesARestartOfTheWholeCluster()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[0], Baseline.SET, List.of("m0", "m1", "m2"), -1));
+        assertNull(changeBaseline(members[0], Baseline.AUTO_ADJUST, List.of(), 2_000 * MS));
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        crash(0);
+        crash(1);
+        crash(2);
+        start(0);
+        awaitSize(1);
+        restart(1);
+        restart(2);
+        awaitQuiescent(3);
+        assertEquals(List.of("m0", "m1", "m2"), members[2].baseline().members());
+        assertEquals(2_000 * MS, members[2].baseline().autoAdjustTimeoutNs());
+        assertCleanAndComplete();
+    }
+
     // ----------------------------------------------------------------------------------------------------------------
+
+    private GridException changeBaseline(final MemberEngine via, final int change, final List<String> ids,
+        final long timeoutNs)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.changeBaseline(change, ids, timeoutNs, callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
+            error[0] != null), "the baseline change was not answered");
+        return error[0];
+    }
+
+    /** Per live slot: copies it caught up by rebalance (historical and full) since start. */
+    private long[] rebalancedCopies()
+    {
+        final long[] totals = new long[SLOTS];
+        for (int slot = 0; slot < SLOTS; slot++)
+        {
+            if (members[slot] != null)
+            {
+                final RebalanceStatus status = members[slot].rebalanceStatus();
+                totals[slot] = status.totalHistorical() + status.totalFull();
+            }
+        }
+        return totals;
+    }
+
+    private int copiesOn(final int slot)
+    {
+        final PartitionMap map = members[0].installedMap();
+        final int index = map.topology().indexOf(members[slot].incarnation());
+        int copies = 0;
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            copies += map.rank(cacheId, p, index) >= 0 ? 1 : 0;
+        }
+        return copies;
+    }
 
     private int partition(final String key)
     {

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.BaselineTopology;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.ConsistencyReport;
@@ -42,6 +43,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -102,6 +104,7 @@ public final class MemberEngine
     static final int ADMIN_CREATE = 1;
     static final int ADMIN_DESTROY = 2;
     static final int ADMIN_RESET_LOST = 3;
+    static final int ADMIN_BASELINE = 4;
 
     /*
      * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
@@ -147,6 +150,8 @@ public final class MemberEngine
      * {@link Rebalancer.MemoryItem} (an operation's outcome, or a finished transaction part).
      */
     static final int WAL_REBALANCE_MEMORY = 11;
+    /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
+    static final int WAL_BASELINE = 12;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -232,6 +237,12 @@ public final class MemberEngine
 
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
+    /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
+    private Baseline walBaseline = Baseline.NONE;
+    /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
+    private long baselineDifferentSinceNs = -1;
+    /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
+    private List<MemberRecord> baselineDifferentMembers = List.of();
     /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
     private boolean lostNow;
     private long recoveredRecords;
@@ -721,6 +732,43 @@ public final class MemberEngine
     }
 
     /**
+     * @return the baseline as this member knows it, or null before it joined. Engine thread only.
+     */
+    public BaselineTopology baseline()
+    {
+        if (topology == null)
+        {
+            return null;
+        }
+        final List<String> running = new ArrayList<>();
+        topology.members().forEach(m -> running.add(m.memberId()));
+        Collections.sort(running);
+        return new BaselineTopology(topology.baseline().memberIds(), running,
+            topology.baseline().autoAdjustTimeoutNs(), topology.version());
+    }
+
+    /**
+     * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
+     * present members and publishes a new topology version with it. Engine thread only.
+     *
+     * @param change    {@code Baseline.SET}, {@code ADD}, {@code REMOVE} or {@code AUTO_ADJUST}.
+     * @param ids       the members the change names.
+     * @param timeoutNs the auto-adjust timeout ({@code AUTO_ADJUST} only); negative disables auto-adjust.
+     * @param callback  completed once the new map is installed everywhere, or failed with
+     *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
+     */
+    public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
+        final OpCallback callback)
+    {
+        submitAdmin(ADMIN_BASELINE, null, "baseline", callback, op ->
+        {
+            op.baselineChange = change;
+            op.baselineIds = List.copyOf(ids);
+            op.baselineTimeoutNs = timeoutNs;
+        });
+    }
+
+    /**
      * @param name of a cache.
      * @return its lost partitions in the installed map, ascending; empty if none or no map yet. Engine thread only.
      * @throws CacheNotFoundException if there is no cache of that name.
@@ -918,7 +966,7 @@ public final class MemberEngine
         final List<CacheDescriptor> recovered = new ArrayList<>(walCaches.values());
         recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
         final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
-        adoptTopology(new Topology(1, List.of(self), List.copyOf(recovered), nextCacheId));
+        adoptTopology(new Topology(1, List.of(self), List.copyOf(recovered), nextCacheId, walBaseline));
     }
 
     private void sendJoinRequest(final int endpoint)
@@ -1069,6 +1117,10 @@ public final class MemberEngine
         {
             return work;
         }
+        if (isCoordinator())
+        {
+            work += baselineAutoAdjust();
+        }
         work += exchangeDuty();
         work += rebalancer.duty();
         if (!checker.isIdle())
@@ -1082,6 +1134,38 @@ public final class MemberEngine
             work += tx.duty();
         }
         return work;
+    }
+
+    /**
+     * Coordinator: once membership stayed different from a baseline that auto-adjusts for its timeout (every
+     * membership change restarts the wait), set the baseline to the present members, which moves data for good.
+     */
+    private int baselineAutoAdjust()
+    {
+        final Baseline baseline = topology.baseline();
+        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(topology.members()))
+        {
+            baselineDifferentSinceNs = -1;
+            return 0;
+        }
+        if (baselineDifferentSinceNs < 0 || !topology.members().equals(baselineDifferentMembers))
+        {
+            baselineDifferentSinceNs = nowNs;
+            baselineDifferentMembers = topology.members();
+            return 0;
+        }
+        if (nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() || exchange != null &&
+            !exchange.isFinished())
+        {
+            return 0;
+        }
+        baselineDifferentSinceNs = -1;
+        final Baseline next = baseline.ofPresent(topology.members());
+        listener.onEvent("coordinator " + config.memberId() + " auto-adjusts the baseline from " +
+            baseline.memberIds() + " to " + next.memberIds() + " after " +
+            TimeUnit.NANOSECONDS.toMillis(baseline.autoAdjustTimeoutNs()) + " ms");
+        publishTopology(topology.withBaseline(next));
+        return 1;
     }
 
     private void detectFailures()
@@ -1505,10 +1589,21 @@ public final class MemberEngine
                 }
             }
         }
-        final List<AffinityMember> affinityMembers = new ArrayList<>();
+        // Affinity follows the baseline, offline members included (their copies are just missing until they
+        // return), or the present members when no baseline is set.
+        final List<AffinityMember> presentMembers = new ArrayList<>();
         for (final MemberRecord member : target.members())
         {
+            presentMembers.add(new AffinityMember(member.memberId(), member.attributes()));
+        }
+        final List<AffinityMember> affinityMembers = new ArrayList<>();
+        for (final Baseline.Member member : target.baseline().members())
+        {
             affinityMembers.add(new AffinityMember(member.memberId(), member.attributes()));
+        }
+        if (affinityMembers.isEmpty())
+        {
+            affinityMembers.addAll(presentMembers);
         }
         final Map<String, Integer> indexById = new HashMap<>();
         for (int i = 0; i < target.members().size(); i++)
@@ -1520,8 +1615,12 @@ public final class MemberEngine
         final Map<String, Integer> fullReasons = new TreeMap<>();
         for (final CacheDescriptor cache : target.caches())
         {
-            final AffinityAssignment ideal = new RendezvousAffinity(cache.partitions(), cache.backups(),
-                cache.backupFilterAttribute()).assign(affinityMembers);
+            final RendezvousAffinity affinity = new RendezvousAffinity(cache.partitions(), cache.backups(),
+                cache.backupFilterAttribute());
+            final AffinityAssignment ideal = affinity.assign(affinityMembers);
+            // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
+            // the present members' ideal owners (it is lost, or it never had data).
+            final AffinityAssignment fallback = target.baseline().isSet() ? affinity.assign(presentMembers) : ideal;
             final List<ReportEntry>[] holders = holdersByCache.get(cache.cacheId());
             final int[][] owners = new int[cache.partitions()][];
             final int[] owning = new int[cache.partitions()];
@@ -1531,7 +1630,8 @@ public final class MemberEngine
             for (int p = 0; p < cache.partitions(); p++)
             {
                 final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
-                owners[p] = decidePartition(cache, p, holders[p], ideal, indexById, target, owning, epochIds,
+                final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
+                owners[p] = decidePartition(cache, p, holders[p], idealHere, indexById, target, owning, epochIds,
                     epochFloors, plans);
                 lost[p] = lostNow || stillLost(cache, p);
                 lostNow = false;
@@ -1576,11 +1676,9 @@ public final class MemberEngine
     {
         final int cacheId = cache.cacheId();
         final List<String> idealOwners = ideal.owners(partition);
-        final int[] idealIndices = new int[idealOwners.size()];
-        for (int i = 0; i < idealIndices.length; i++)
-        {
-            idealIndices[i] = indexById.get(idealOwners.get(i));
-        }
+        // Baseline owners that are away have no copy: the partition has fewer copies until they return.
+        final int[] idealIndices = idealOwners.stream().map(indexById::get).filter(Objects::nonNull)
+            .mapToInt(Integer::intValue).toArray();
         final boolean known = installedMap != null && installedMap.hasCache(cacheId);
         final boolean hadOwners = known && installedMap.owningCount(cacheId, partition) > 0;
         final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
@@ -1782,6 +1880,19 @@ public final class MemberEngine
         }
         owningOut[partition] = owning.size();
         return result;
+    }
+
+    private static boolean hasPresentOwner(final AffinityAssignment ideal, final int partition,
+        final Map<String, Integer> indexById)
+    {
+        for (final String owner : ideal.owners(partition))
+        {
+            if (indexById.containsKey(owner))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void partitionLost(final CacheDescriptor cache, final int partition, final Topology target)
@@ -2052,6 +2163,13 @@ public final class MemberEngine
             {
                 plans.put(packCopy(plan.cacheId(), plan.partition()), plan);
             }
+        }
+        if (!map.topology().baseline().equals(walBaseline))
+        {
+            walBaseline = map.topology().baseline();
+            walWriter.reset().writeByte(WAL_BASELINE);
+            walBaseline.encode(walWriter);
+            appendMeta();
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
@@ -2580,8 +2698,8 @@ public final class MemberEngine
                 {
                     adminOps.remove(op.sequence);
                     op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
-                        op.kind == ADMIN_DESTROY ? "destroy" : "lost partitions reset") + " of cache '" + op.name +
-                        "' timed out after " +
+                        op.kind == ADMIN_DESTROY ? "destroy" : op.kind == ADMIN_BASELINE ? "baseline change" :
+                        "lost partitions reset") + " of '" + op.name + "' timed out after " +
                         TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
                         " ms waiting for coordinator " + topology.coordinator() + " (topology " +
                         topology.version() + ")"));
@@ -2621,6 +2739,12 @@ public final class MemberEngine
     private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
         final OpCallback callback)
     {
+        submitAdmin(kind, descriptor, name, callback, null);
+    }
+
+    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
+        final OpCallback callback, final Consumer<AdminOp> details)
+    {
         if (state != MemberState.ACTIVE)
         {
             callback.onFailure(notActive());
@@ -2630,6 +2754,10 @@ public final class MemberEngine
         final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(incarnation, sequence);
         final AdminOp op = new AdminOp(sequence, kind, name, stamped, nowNs, nowNs + ADMIN_TIMEOUT_DEFAULT_NS,
             callback);
+        if (details != null)
+        {
+            details.accept(op);
+        }
         adminOps.put(sequence, op);
         sendAdmin(op);
     }
@@ -2643,6 +2771,11 @@ public final class MemberEngine
         if (op.descriptor != null)
         {
             op.descriptor.encode(writer);
+        }
+        if (op.kind == ADMIN_BASELINE)
+        {
+            writer.writeByte(op.baselineChange).writeLong(op.baselineTimeoutNs).writeInt(op.baselineIds.size());
+            op.baselineIds.forEach(writer::writeString);
         }
         if (isCoordinator())
         {
@@ -2662,6 +2795,19 @@ public final class MemberEngine
         final int kind = reader.readByte("kind");
         final String name = reader.readString("name");
         final CacheDescriptor descriptor = reader.readBoolean("hasDescriptor") ? CacheDescriptor.decode(reader) : null;
+        int baselineChange = 0;
+        long baselineTimeoutNs = -1;
+        final List<String> baselineIds = new ArrayList<>();
+        if (kind == ADMIN_BASELINE)
+        {
+            baselineChange = reader.readByte("baseline.change");
+            baselineTimeoutNs = reader.readLong("baseline.timeoutNs");
+            final int count = reader.readInt("baseline.ids", 0, 65_535);
+            for (int i = 0; i < count; i++)
+            {
+                baselineIds.add(CacheDescriptor.nonNull(reader.readString("baseline.id"), "baseline.id"));
+            }
+        }
         if (!isCoordinator())
         {
             return;
@@ -2702,6 +2848,27 @@ public final class MemberEngine
             {
                 listener.onEvent("coordinator " + config.memberId() + " destroys cache " + name);
                 publishTopology(topology.withoutCache(existing.cacheId()));
+            }
+        }
+        else if (kind == ADMIN_BASELINE)
+        {
+            final Baseline next;
+            try
+            {
+                next = topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
+                    topology.members());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
+                return;
+            }
+            if (!next.equals(topology.baseline()))
+            {
+                listener.onEvent("coordinator " + config.memberId() + " sets the baseline to " + next.memberIds() +
+                    (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
+                    TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
+                publishTopology(topology.withBaseline(next));
             }
         }
         else if (kind == ADMIN_RESET_LOST)
@@ -3258,7 +3425,7 @@ public final class MemberEngine
 
     /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
     private static final int IMAGES_PER_CYCLE = 16;
-    private static final int MANIFEST_VERSION = 2;
+    private static final int MANIFEST_VERSION = 3;
 
     static long packCopy(final int cacheId, final int partition)
     {
@@ -3454,6 +3621,7 @@ public final class MemberEngine
             }
         }
         manifestWriter.patchInt(countAt, count);
+        walBaseline.encode(manifestWriter);
         return copyOut(manifestWriter);
     }
 
@@ -3747,6 +3915,7 @@ public final class MemberEngine
                     records.headMap(to, true).clear();
                 }
             }
+            case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
@@ -3848,9 +4017,10 @@ public final class MemberEngine
         checkpointId = checkpoint.id();
         reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
         final int version = reader.readByte("manifestVersion");
-        if (version != MANIFEST_VERSION && version != 1)
+        if (version != MANIFEST_VERSION)
         {
-            throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version);
+            throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version +
+                " (this build reads " + MANIFEST_VERSION + ")");
         }
         final long replayFrom = reader.readLong("replayFrom");
         releasedPosition = replayFrom;
@@ -3861,7 +4031,7 @@ public final class MemberEngine
             walCaches.put(cache.cacheId(), cache);
         }
         final Long2ObjectHashMap<long[][]> epochs = new Long2ObjectHashMap<>();
-        final int epochCopies = version == 1 ? 0 : reader.readInt("epochCopies", 0, 1 << 24);
+        final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
         for (int i = 0; i < epochCopies; i++)
         {
             final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
@@ -3872,6 +4042,7 @@ public final class MemberEngine
             }
             epochs.put(packed, list);
         }
+        walBaseline = Baseline.decode(reader);
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
             final CacheDescriptor cache = walCaches.get(image.cacheId());
@@ -4668,6 +4839,10 @@ public final class MemberEngine
         final long deadlineNs;
         final OpCallback callback;
         long nextResendNs;
+        /** {@link #ADMIN_BASELINE} only: the change, the members it names and the auto-adjust timeout. */
+        int baselineChange;
+        List<String> baselineIds = List.of();
+        long baselineTimeoutNs;
 
         AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
             final long submittedNs, final long deadlineNs, final OpCallback callback)

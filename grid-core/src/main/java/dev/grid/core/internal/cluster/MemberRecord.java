@@ -22,18 +22,21 @@ public record MemberRecord(String memberId, long incarnation, String address, Ma
 
     void encode(final MessageWriter writer)
     {
-        writer.writeString(memberId).writeLong(incarnation).writeString(address).writeInt(attributes.size());
+        writer.writeString(memberId).writeLong(incarnation).writeString(address);
+        encodeAttributes(writer, attributes);
+    }
+
+    static void encodeAttributes(final MessageWriter writer, final Map<String, String> attributes)
+    {
+        writer.writeInt(attributes.size());
         for (final Map.Entry<String, String> e : new TreeMap<>(attributes).entrySet())
         {
             writer.writeString(e.getKey()).writeString(e.getValue());
         }
     }
 
-    static MemberRecord decode(final MessageReader reader)
+    static Map<String, String> decodeAttributes(final MessageReader reader)
     {
-        final String memberId = CacheDescriptor.nonNull(reader.readString("member.id"), "member.id");
-        final long incarnation = reader.readLong("member.incarnation");
-        final String address = CacheDescriptor.nonNull(reader.readString("member.address"), "member.address");
         final int count = reader.readInt("member.attributes", 0, 1024);
         final Map<String, String> attributes = new TreeMap<>();
         for (int i = 0; i < count; i++)
@@ -41,7 +44,15 @@ public record MemberRecord(String memberId, long incarnation, String address, Ma
             attributes.put(CacheDescriptor.nonNull(reader.readString("attribute.name"), "attribute.name"),
                 CacheDescriptor.nonNull(reader.readString("attribute.value"), "attribute.value"));
         }
-        return new MemberRecord(memberId, incarnation, address, attributes);
+        return attributes;
+    }
+
+    static MemberRecord decode(final MessageReader reader)
+    {
+        final String memberId = CacheDescriptor.nonNull(reader.readString("member.id"), "member.id");
+        final long incarnation = reader.readLong("member.incarnation");
+        final String address = CacheDescriptor.nonNull(reader.readString("member.address"), "member.address");
+        return new MemberRecord(memberId, incarnation, address, decodeAttributes(reader));
     }
 
     @Override

@@ -13,14 +13,17 @@ import java.util.List;
  * @param members     oldest first.
  * @param caches      by ascending id.
  * @param nextCacheId the id the next created cache gets.
+ * @param baseline    the members that own data; {@link Baseline#NONE} when every present member does.
  */
-public record Topology(long version, List<MemberRecord> members, List<CacheDescriptor> caches, int nextCacheId)
+public record Topology(long version, List<MemberRecord> members, List<CacheDescriptor> caches, int nextCacheId,
+    Baseline baseline)
 {
     /** Canonical constructor: copies the lists. */
     public Topology
     {
         members = List.copyOf(members);
         caches = List.copyOf(caches);
+        baseline = baseline == null ? Baseline.NONE : baseline;
     }
 
     /**
@@ -95,7 +98,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
      */
     public Topology withMembers(final List<MemberRecord> newMembers)
     {
-        return new Topology(version + 1, newMembers, caches, nextCacheId);
+        return new Topology(version + 1, newMembers, caches, nextCacheId, baseline);
     }
 
     /**
@@ -106,7 +109,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
     {
         final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
         newCaches.add(cache.withId(nextCacheId));
-        return new Topology(version + 1, members, newCaches, nextCacheId + 1);
+        return new Topology(version + 1, members, newCaches, nextCacheId + 1, baseline);
     }
 
     /**
@@ -117,7 +120,32 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
     {
         final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
         newCaches.replaceAll(c -> c.cacheId() == cache.cacheId() ? cache : c);
-        return new Topology(version + 1, members, newCaches, nextCacheId);
+        return new Topology(version + 1, members, newCaches, nextCacheId, baseline);
+    }
+
+    /**
+     * @param next baseline.
+     * @return the next version with that baseline, same members and caches.
+     */
+    public Topology withBaseline(final Baseline next)
+    {
+        return new Topology(version + 1, members, caches, nextCacheId, next);
+    }
+
+    /**
+     * @param memberId of a member.
+     * @return its record in this version, or null if it is not a member.
+     */
+    public MemberRecord memberById(final String memberId)
+    {
+        for (final MemberRecord member : members)
+        {
+            if (member.memberId().equals(memberId))
+            {
+                return member;
+            }
+        }
+        return null;
     }
 
     /**
@@ -128,7 +156,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
     {
         final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
         newCaches.removeIf(c -> c.cacheId() == cacheId);
-        return new Topology(version + 1, members, newCaches, nextCacheId);
+        return new Topology(version + 1, members, newCaches, nextCacheId, baseline);
     }
 
     void encode(final MessageWriter writer)
@@ -143,6 +171,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
         {
             cache.encode(writer);
         }
+        baseline.encode(writer);
     }
 
     static Topology decode(final MessageReader reader)
@@ -161,6 +190,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
         {
             caches.add(CacheDescriptor.decode(reader));
         }
-        return new Topology(version, Collections.unmodifiableList(members), caches, nextCacheId);
+        return new Topology(version, Collections.unmodifiableList(members), caches, nextCacheId,
+            Baseline.decode(reader));
     }
 }
