@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * Runs one member as a process: {@code Main <config.properties> [--commands]}. It starts, prints
@@ -34,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * check-range CACHE FROM TO       -> CHECKED n MISSING m WRONG w
  * topology                        -> TOPOLOGY version members
  * rebalance                       -> REBALANCE active b planned n done n historical n full n records n entries n
- *                                    fallbacks n   (current map, then totals since start)
+ *                                    fallbacks n [cache NAME done/planned ...]   (current map, then totals)
  * quiescent                       -> QUIESCENT true|false
  * verify CACHE                    -> VERIFY checked n conflicts n moving n [partition p:KIND ...]
  * baseline                        -> BASELINE members a,b offline b outside c auto-adjust-ms n|-1
@@ -250,7 +251,9 @@ public final class Main
                             status.partitionsPlanned() + " done " + status.partitionsDone() + " historical " +
                             status.totalHistorical() + " full " + status.totalFull() + " records " +
                             status.totalHistoryRecords() + " entries " + status.totalFullEntries() + " fallbacks " +
-                            status.totalFallbacks());
+                            status.totalFallbacks() + status.caches().entrySet().stream().map(e -> " cache " +
+                            e.getKey() + " " + e.getValue().partitionsDone() + "/" + e.getValue().partitionsPlanned())
+                            .collect(Collectors.joining()));
                     }
                     case "quiescent" -> System.out.println("QUIESCENT " + member.isQuiescent());
                     case "verify" ->

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -150,6 +151,10 @@ class RebalanceScenarioTest
         start(3);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
             members[3] != null && members[3].rebalanceStatus().partitionsPlanned() > 0));
+        final RebalanceStatus midway = members[3].rebalanceStatus();
+        assertEquals(Set.of("c"), midway.caches().keySet(), "progress per cache: " + midway);
+        assertEquals(midway.partitionsPlanned(), midway.caches().get("c").partitionsPlanned());
+        assertEquals(midway.records(), midway.caches().get("c").records());
         crash(1);
         awaitQuiescent(3);
         assertCleanAndComplete();

@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.RebalanceStatus;
+import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
@@ -10,6 +11,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * Catch-up of lagging copies while the partition keeps taking writes: the demander side (a MOVING copy of this
@@ -222,7 +225,32 @@ final class Rebalancer
         final long etaNs = done == planned ? 0 : done == 0 ? -1 : elapsedNs * (planned - done) / done;
         return new RebalanceStatus(engine.installedMap == null ? 0 : engine.installedMap.version(), planned, done,
             historicalPlanned, records, bytes, elapsedNs, etaNs, totalHistorical, totalFull, totalHistoryRecords,
-            totalFullEntries, totalFallbacks);
+            totalFullEntries, totalFallbacks, perCache(elapsedNs));
+    }
+
+    /** The current figures per cache, from this map's demands (kept, done or not, until the next topology). */
+    private SortedMap<String, RebalanceStatus.CacheProgress> perCache(final long elapsedNs)
+    {
+        final Int2ObjectHashMap<long[]> sums = new Int2ObjectHashMap<>();
+        for (final Demand demand : demands.values())
+        {
+            // planned, done, historical, records, bytes
+            final long[] sum = sums.computeIfAbsent(demand.cacheId, id -> new long[5]);
+            sum[0]++;
+            sum[1] += demand.phase == Phase.DONE ? 1 : 0;
+            sum[2] += demand.full ? 0 : 1;
+            sum[3] += demand.records;
+            sum[4] += demand.bytes;
+        }
+        final SortedMap<String, RebalanceStatus.CacheProgress> result = new TreeMap<>();
+        sums.forEach((cacheId, sum) ->
+        {
+            final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(cacheId);
+            final long etaNs = sum[1] == sum[0] ? 0 : sum[1] == 0 ? -1 : elapsedNs * (sum[0] - sum[1]) / sum[1];
+            result.put(cache == null ? "#" + cacheId : cache.name(), new RebalanceStatus.CacheProgress((int)sum[0],
+                (int)sum[1], (int)sum[2], sum[3], sum[4], etaNs));
+        });
+        return result;
     }
 
     String describe()
