@@ -29,6 +29,7 @@ public final class SimNetwork
     private final RandomSource random;
     private final int endpointCount;
     private final boolean[][] blocked;
+    private final java.util.List<MessageFilter> filters = new java.util.ArrayList<>();
     private final boolean[] down;
     private final List<ArrayDeque<byte[]>> inboxes = new ArrayList<>();
     private final List<ArrayDeque<Integer>> inboxSources = new ArrayList<>();
@@ -137,7 +138,32 @@ public final class SimNetwork
     }
 
     /**
-     * Remove every partition and cut link.
+     * Decides whether one message is lost, by its bytes: for tests that lose one kind of message on one link.
+     */
+    @FunctionalInterface
+    public interface MessageFilter
+    {
+        /**
+         * @param from    sender.
+         * @param to      receiver.
+         * @param message the whole message (do not change it).
+         * @return true to lose it.
+         */
+        boolean drops(int from, int to, byte[] message);
+    }
+
+    /**
+     * Lose every message the filter picks, until {@link #heal()}.
+     *
+     * @param filter picks the messages to lose.
+     */
+    public void dropWhere(final MessageFilter filter)
+    {
+        filters.add(filter);
+    }
+
+    /**
+     * Remove every partition, cut link and filter.
      */
     public void heal()
     {
@@ -145,6 +171,7 @@ public final class SimNetwork
         {
             java.util.Arrays.fill(row, false);
         }
+        filters.clear();
     }
 
     /**
@@ -190,7 +217,8 @@ public final class SimNetwork
     private void send(final int source, final int destination, final byte[] message)
     {
         sentCount++;
-        if (blocked[source][destination] || random.chance(lossProbability))
+        if (blocked[source][destination] || dropsByFilter(source, destination, message) ||
+            random.chance(lossProbability))
         {
             droppedCount++;
             return;
@@ -201,6 +229,18 @@ public final class SimNetwork
             duplicatedCount++;
             scheduleDelivery(source, destination, message);
         }
+    }
+
+    private boolean dropsByFilter(final int source, final int destination, final byte[] message)
+    {
+        for (final MessageFilter filter : filters)
+        {
+            if (filter.drops(source, destination, message))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void scheduleDelivery(final int source, final int destination, final byte[] message)

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The rebalance scenarios of section 9 of research/ignite-counters.md (8, 9, 11 to 16), each in a simulated cluster of
+ * The rebalance scenarios of section 9 of research/ignite-counters.md (7 to 16), each in a simulated cluster of
  * persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per partition (one for
  * the lost partitions of scenario 14 and the baseline scenarios). Each ends with the consistency check clean and every acknowledged write in place.
  */
@@ -49,6 +50,10 @@ class RebalanceScenarioTest
     private static final int SLOTS = 4;
     private static final int PARTITIONS = 16;
     private static final int KEYS = 200;
+    /** Wire constants of MemberEngine and TxManager, for a filter that loses one kind of message. */
+    private static final int HEADER_LENGTH = 18;
+    private static final byte TX_BACKUP = 45;
+    private static final byte BACKUP_COMMIT = 2;
 
     private final Simulation sim = new Simulation(11);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
@@ -59,6 +64,69 @@ class RebalanceScenarioTest
     private final Map<String, String> acknowledged = new HashMap<>();
     private int cacheId;
     private int nextValue;
+
+    @Test
+    void scenario7AFinishLostToOneBackupThenItsPrimaryLeavesLeavesNoHoleAndTheClosureSurvivesARestart()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        final PartitionMap map = members[0].installedMap();
+        // k1's primary is not the coordinator (member 0); its backup that is neither misses the finish.
+        final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 0);
+        final int p1 = partition(k1);
+        final int primary = slotOf(map, map.owners(cacheId, p1)[0]);
+        final int backup = 3 - primary;
+        final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != primary);
+        final String later = keyWhere(p -> p == p1, k1);
+        // The primary's commit of a prepared transaction (TX_BACKUP of kind BACKUP_COMMIT, see TxManager) never
+        // reaches that backup.
+        network.dropWhere((from, to, message) -> from == primary && to == backup && message[0] == TX_BACKUP &&
+            message[HEADER_LENGTH] == BACKUP_COMMIT);
+        final MemberEngine via = members[0];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        final boolean[] committed = new boolean[1];
+        final GridException[] failed = new GridException[1];
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                    committed[0] = true;
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                    failed[0] = failure;
+                }
+            });
+        sim.runUntil(sim.nowNs() + 100 * MS, null);
+        // A later write of the partition reaches the backup: it applies the counter after the transaction's.
+        put(members[primary], later, "later");
+        final MemberEngine.CopyView holed = members[backup].copy(cacheId, p1);
+        assertTrue(holed.hwm() > holed.lwm() && !holed.gaps().isEmpty(), "the backup has a hole: " + holed);
+        crash(primary);
+        network.heal();
+        awaitSize(2);
+        awaitQuiescent(2);
+        assertTrue(committed[0] || failed[0] != null, "the transaction was answered");
+        final String v1 = read(via, k1);
+        final String v2 = read(via, k2);
+        assertEquals("a2".equals(v1), "b2".equals(v2), "all or nothing: " + v1 + ", " + v2);
+        assertTrue(!committed[0] || "a2".equals(v1), "an acknowledged commit is applied");
+        acknowledged.put(k1, v1);
+        acknowledged.put(k2, v2);
+        assertNoHoleAndEqual(p1);
+        // The member that missed the finish restarts: the closure was durable, and it stays closed.
+        crash(backup);
+        awaitSize(1);
+        restart(backup);
+        awaitQuiescent(2);
+        assertNoHoleAndEqual(p1);
+        assertCleanAndComplete();
+    }
 
     @Test
     void scenario8AOnePhaseCommitWhoseBackupAnswerIsLostCommitsWhenTheBackupDiesAndItsRejoinIsConsistent()
@@ -117,6 +185,68 @@ class RebalanceScenarioTest
         assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
         assertTrue(status.totalHistorical() > 0, status.toString());
         assertTrue(status.totalHistoryRecords() >= missed, "it streamed at least what it missed: " + status);
+        assertCleanAndComplete();
+    }
+
+    @Test
+    void scenario10ABackupRestartedAfterItsPrimaryCheckpointedUpdatesTheBackupsNeverGotCatchesUpCompletely()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final int p = partition("k7");
+        final int primary = slotOf(map, map.owners(cacheId, p)[0]);
+        final int b1 = slotOf(map, map.owners(cacheId, p)[1]);
+        final int b2 = slotOf(map, map.owners(cacheId, p)[2]);
+        final List<String> keys = new ArrayList<>();
+        for (int i = 0; i < KEYS && keys.size() < 5; i++)
+        {
+            if (partition("k" + i) == p)
+            {
+                keys.add("k" + i);
+            }
+        }
+        // Updates reach the primary only (it reserved, applied and logged them; no backup has them) ...
+        network.blockOneWay(primary, b1);
+        network.blockOneWay(primary, b2);
+        final OpOutcome[][] outcomes = new OpOutcome[keys.size()][1];
+        for (int i = 0; i < keys.size(); i++)
+        {
+            members[primary].submit(cacheId, OpType.PUT, bytes(keys.get(i)), bytes("unseen-" + i), null,
+                TimeUnit.SECONDS.toNanos(10), callback(outcomes[i], new GridException[1]));
+        }
+        // ... while it checkpoints; then both backups die before suspecting the primary.
+        final long checkpointBefore = members[primary].committedCheckpointId();
+        assertTrue(sim.runUntil(sim.nowNs() + 450 * MS, () ->
+            members[primary].committedCheckpointId() > checkpointBefore), "the primary checkpointed");
+        for (final OpOutcome[] outcome : outcomes)
+        {
+            assertNull(outcome[0], "no backup acknowledged, so no update was");
+        }
+        crash(b1);
+        crash(b2);
+        network.heal();
+        awaitSize(1);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+        {
+            for (final OpOutcome[] outcome : outcomes)
+            {
+                if (outcome[0] == null)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), "alone, the primary acknowledges its updates");
+        for (int i = 0; i < keys.size(); i++)
+        {
+            acknowledged.put(keys.get(i), "unseen-" + i);
+        }
+        restart(b1);
+        awaitQuiescent(2);
+        final RebalanceStatus status = members[b1].rebalanceStatus();
+        assertTrue(status.totalHistorical() + status.totalFull() > 0, status.toString());
         assertCleanAndComplete();
     }
 
@@ -550,6 +680,33 @@ class RebalanceScenarioTest
             copies += map.rank(cacheId, p, index) >= 0 ? 1 : 0;
         }
         return copies;
+    }
+
+    private String keyWhere(final IntPredicate partitionTest, final String... except)
+    {
+        for (int i = 0; i < KEYS; i++)
+        {
+            if (partitionTest.test(partition("k" + i)) && !List.of(except).contains("k" + i))
+            {
+                return "k" + i;
+            }
+        }
+        throw new AssertionError("no key in a partition that passes the test");
+    }
+
+    /** Every live copy of the partition has closed all it reserved (HWM = LWM, no gap) and they agree. */
+    private void assertNoHoleAndEqual(final int partition)
+    {
+        long lwm = -1;
+        for (final MemberEngine member : live())
+        {
+            final MemberEngine.CopyView copy = member.copy(cacheId, partition);
+            assertNotNull(copy, member.configuration().memberId() + " holds partition " + partition);
+            assertEquals(copy.lwm(), copy.hwm(), member.configuration().memberId() + ": " + copy);
+            assertTrue(copy.gaps().isEmpty(), member.configuration().memberId() + ": " + copy);
+            assertTrue(lwm < 0 || lwm == copy.lwm(), "copies disagree: " + lwm + " vs " + copy);
+            lwm = copy.lwm();
+        }
     }
 
     private int partition(final String key)

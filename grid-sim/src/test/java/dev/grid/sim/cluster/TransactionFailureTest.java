@@ -31,7 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Transactions that fail between prepare and commit, in a simulated cluster of four members with two backups per
- * partition: every counter a primary reserved is closed on every copy (no hole), and copies end equal.
+ * partition: every counter a primary reserved is closed on every copy (no hole), and copies end equal. Scenarios 4, 5
+ * (the coordinator dead: every participant prepared means commit; the primary dying mid-commit with the coordinator
+ * alive is scenario 7 in {@link RebalanceScenarioTest}) and 6 of section 9 of research/ignite-counters.md.
  */
 class TransactionFailureTest
 {
@@ -46,7 +48,7 @@ class TransactionFailureTest
     private int cacheId;
 
     @Test
-    void aRollbackAfterPrepareClosesTheReservedCountersOnEveryCopy()
+    void scenario6ARollbackAfterPrepareClosesTheReservedCountersOnEveryCopy()
     {
         startCluster();
         final MemberEngine coordinator = members[0];
@@ -85,7 +87,7 @@ class TransactionFailureTest
     }
 
     @Test
-    void aPrimaryThatDiesAfterPreparingOneOfItsTwoBackupsLeavesNoHoleAndNoHalfCommit()
+    void scenario4APrimaryThatDiesAfterPreparingOneOfItsTwoBackupsLeavesNoHoleAndNoHalfCommit()
     {
         startCluster();
         final MemberEngine coordinator = members[0];
@@ -128,7 +130,7 @@ class TransactionFailureTest
     }
 
     @Test
-    void whenTheCoordinatorDiesAfterEveryPrimaryPreparedTheirRecoveryCommits()
+    void scenario5WhenTheCoordinatorDiesAfterEveryPrimaryPreparedTheirRecoveryCommits()
     {
         startCluster();
         final String[] keys = keysAwayFromTheCoordinator();

@@ -332,6 +332,30 @@ class WalRecoveryTest
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
     }
 
+    @Test
+    void scenario3ACrashBetweenTheWalWriteAndTheLwmUpdateIsRepairedByReplay()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine engine = engine(wal);
+        run(engine, 200);
+        final CacheDescriptor cache = createCache(engine, "c", 8);
+        final int partition = dev.grid.core.KeyPartitioner.partition(bytes("k"), cache.partitions());
+        wal.autoDurable = false;
+        final AtomicReference<Object> put = new AtomicReference<>();
+        engine.submit(cache.cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS, callback(put));
+        run(engine, 50);
+        assertEquals(0, engine.copy(cache.cacheId(), partition).lwm());
+        // The record became durable, but the member died before it learned so: no LWM update, no answer.
+        wal.durable = wal.appendedPosition();
+        assertNull(put.get());
+        final MemberEngine restarted = engine(wal);
+        assertEquals(1, restarted.copy(cache.cacheId(), partition).lwm(), "replay restores the LWM");
+        assertEquals(1, restarted.copy(cache.cacheId(), partition).hwm());
+        run(restarted, 200);
+        assertTrue(restarted.isSettled());
+        assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
+    }
+
     /** Create a cache on a settled single member and wait (in cycles) until it exists. */
     private CacheDescriptor createCache(final MemberEngine engine, final String name, final int partitions)
     {

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PartitionUpdateCounterTest
 {
     @Test
-    void reorderedCommitsOnABackupWaitForTheHole()
+    void scenario2ReorderedCommitsOnABackupWaitForTheHole()
     {
         // research/ignite-counters.md scenario 2: A reserves 1..3, B reserves 4..5, B commits first.
         final PartitionUpdateCounter primary = new PartitionUpdateCounter(7, 100);
