@@ -3915,7 +3915,6 @@ public final class MemberEngine
                     records.headMap(to, true).clear();
                 }
             }
-            case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
@@ -4160,6 +4159,7 @@ public final class MemberEngine
                 final CacheDescriptor cache = CacheDescriptor.decode(reader);
                 walCaches.put(cache.cacheId(), cache);
             }
+            case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");

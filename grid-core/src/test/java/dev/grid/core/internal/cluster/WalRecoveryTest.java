@@ -356,6 +356,28 @@ class WalRecoveryTest
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
     }
 
+    @Test
+    void theBaselineAndItsAutoAdjustAreReplayedFromTheWal()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine engine = engine(wal);
+        run(engine, 200);
+        createCache(engine, "c", 8);
+        final AtomicReference<Object> set = new AtomicReference<>();
+        engine.changeBaseline(Baseline.SET, List.of("m0"), -1, callback(set));
+        run(engine, 200);
+        final AtomicReference<Object> adjust = new AtomicReference<>();
+        engine.changeBaseline(Baseline.AUTO_ADJUST, List.of(), 5_000 * MS, callback(adjust));
+        run(engine, 200);
+        assertTrue(set.get() instanceof OpOutcome && adjust.get() instanceof OpOutcome, set.get() + ", " + adjust.get());
+
+        final MemberEngine restarted = engine(wal);
+        run(restarted, 200);
+        assertTrue(restarted.isSettled());
+        assertEquals(List.of("m0"), restarted.baseline().members(), "no checkpoint: the WAL record restores it");
+        assertEquals(5_000 * MS, restarted.baseline().autoAdjustTimeoutNs());
+    }
+
     /** Create a cache on a settled single member and wait (in cycles) until it exists. */
     private CacheDescriptor createCache(final MemberEngine engine, final String name, final int partitions)
     {
