@@ -56,7 +56,7 @@ final class Rebalancer
     /** States of one MOVING copy's catch-up here. */
     enum Phase
     {
-        /** Waiting for a slot (at most {@code rebalanceConcurrency} partitions run at once). */
+        /** Waiting for a slot (at most {@code rebalanceConcurrency} partitions stream at once). */
         QUEUED,
         /** A demand is out; the next batch is awaited. */
         DEMANDING,
@@ -311,7 +311,6 @@ final class Rebalancer
                     if (lp != null && lp.counter.lwm() >= demand.to)
                     {
                         demand.phase = Phase.DONE;
-                        running--;
                         done++;
                         lastDoneNs = engine.nowNs;
                         if (demand.full)
@@ -348,6 +347,16 @@ final class Rebalancer
             }
         }
         return work;
+    }
+
+    /**
+     * Every batch is applied: the copy only waits for its WAL to make them durable, so its slot goes to the next
+     * queued partition (a slot held through the wait made catch-up pay one durability wait per partition in turn).
+     */
+    private void finishing(final Demand demand)
+    {
+        demand.phase = Phase.FINISHING;
+        running--;
     }
 
     private void sendDemand(final Demand demand)
@@ -648,7 +657,7 @@ final class Rebalancer
             demand.memoryCursor += count;
             if (status == SUPPLY_LAST)
             {
-                demand.phase = Phase.FINISHING;
+                finishing(demand);
                 engine.finishFullRebalance(lp, demand.to);
             }
             else
@@ -732,7 +741,7 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            demand.phase = Phase.FINISHING;
+            finishing(demand);
             return;
         }
         final long throttleNs = engine.config.rebalanceThrottleNs();

@@ -44,6 +44,8 @@ class WalRecoveryTest
         final List<byte[]> records = new ArrayList<>();
         boolean autoDurable = true;
         long durable;
+        /** Records handed to replay handlers, in total. */
+        long replayedRecords;
 
         public long append(final DirectBuffer buffer, final int offset, final int length)
         {
@@ -92,6 +94,7 @@ class WalRecoveryTest
             }
             for (int i = (int)afterPosition; i < records.size(); i++)
             {
+                replayedRecords++;
                 handler.onRecord(i + 1, new UnsafeBuffer(records.get(i)), 0, records.get(i).length);
             }
             return records.size() - afterPosition;
@@ -376,6 +379,39 @@ class WalRecoveryTest
         assertTrue(restarted.isSettled());
         assertEquals(List.of("m0"), restarted.baseline().members(), "no checkpoint: the WAL record restores it");
         assertEquals(5_000 * MS, restarted.baseline().autoAdjustTimeoutNs());
+    }
+
+    @Test
+    void aHistoryReadScansOnlyTheWalTailThatCanHoldItsCountersBeforeAndAfterARestart()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine engine = engine(wal);
+        run(engine, 200);
+        final CacheDescriptor cache = createCache(engine, "c", 4);
+        for (int i = 0; i < 2_000; i++)
+        {
+            final AtomicReference<Object> put = new AtomicReference<>();
+            engine.submit(cache.cacheId(), OpType.PUT, bytes("k" + (i % 300)), bytes("v" + i), null, 10_000 * MS,
+                callback(put));
+            run(engine, 2);
+            assertTrue(put.get() instanceof OpOutcome, "put " + i + ": " + put.get());
+        }
+        for (final MemberEngine member : List.of(engine, engine(wal)))
+        {
+            run(member, 200);
+            final long lwm = member.copy(cache.cacheId(), 1).lwm();
+            assertTrue(lwm > 300, "partition 1 took its share: " + lwm);
+            final long before = wal.replayedRecords;
+            final MemberEngine.HistoryRead tail = member.readHistory(cache.cacheId(), 1, lwm - 5, lwm);
+            assertTrue(tail.complete(), tail.why());
+            assertEquals(List.of(lwm - 4, lwm - 3, lwm - 2, lwm - 1, lwm),
+                tail.records().stream().map(MemberEngine.HistoryRecord::counter).toList());
+            assertTrue(wal.replayedRecords - before < wal.records.size() / 4, "the read scanned " +
+                (wal.replayedRecords - before) + " of " + wal.records.size() + " records");
+            final MemberEngine.HistoryRead all = member.readHistory(cache.cacheId(), 1, 0, lwm);
+            assertTrue(all.complete(), all.why());
+            assertEquals(lwm, all.records().size());
+        }
     }
 
     /** Create a cache on a settled single member and wait (in cycles) until it exists. */
