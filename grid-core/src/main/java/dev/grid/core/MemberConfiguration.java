@@ -44,11 +44,11 @@ public final class MemberConfiguration
     /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
     public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
     /** Default size of one rebalance batch: 512 KiB (capped by the transport's message length). */
-    public static final int REBALANCE_BATCH_BYTES_DEFAULT = 512 * 1024;
+    public static final int REBALANCE_BATCH_BYTES_DEFAULT = 64 * 1024;
     /** Default pause between the batches a partition demands: none. */
     public static final long REBALANCE_THROTTLE_DEFAULT_NS = 0;
     /** Default number of partitions a member rebalances at once: 8. */
-    public static final int REBALANCE_CONCURRENCY_DEFAULT = 8;
+    public static final int REBALANCE_CONCURRENCY_DEFAULT = 64;
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
     public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 

@@ -27,6 +27,7 @@ import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.spi.GridFactory;
 import dev.grid.core.spi.SeededRandomSource;
@@ -816,6 +817,16 @@ public final class GridMember implements Grid
         public void onEvent(final String message)
         {
             LOG.info(message);
+        }
+
+        public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+        {
+            if (LOG.isDebugEnabled())
+            {
+                LOG.debug("rebalance of cache id {} partition {} {} from {}: {}", plan.cacheId(), plan.partition(),
+                    plan.full() ? "fully" : "historically (" + plan.fromExclusive() + ", " + plan.toInclusive() + "]",
+                    supplier, plan.why());
+            }
         }
     }
 

@@ -18,11 +18,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
 
 /**
  * Catch-up time of a returning member (BENCHMARKS.md shape; not a test): three persistent members on 127.0.0.1 (two
@@ -32,8 +34,10 @@ import java.util.concurrent.locks.LockSupport;
  * cluster quiescent. Keys are loaded with values of about 100 bytes. Historical cases keep WAL history; full cases
  * release it behind checkpoints every 100 WAL records.
  * <p>
- * Usage: {@code RebalanceBenchmark [--keys N] [--missed-percent P,...] [--full-keys N,...] [--concurrency N]}
- * ({@code --concurrency}: the returning member's {@code rebalance.concurrency}).
+ * Usage: {@code RebalanceBenchmark [--keys N] [--missed-percent P,...] [--full-keys N,...] [--concurrency N]
+ * [--runs N]} ({@code --concurrency}: the returning member's {@code rebalance.concurrency}; {@code --runs}: each case
+ * runs that many times, 3 by default, and the run with the median catch-up time is printed, with every catch-up time
+ * in the last column, since one run on a shared 2-core machine varies by a factor of two).
  */
 public final class RebalanceBenchmark
 {
@@ -57,21 +61,45 @@ public final class RebalanceBenchmark
         final int keys = Integer.parseInt(options.getOrDefault("--keys", "100000"));
         final int concurrency = Integer.parseInt(options.getOrDefault("--concurrency",
             String.valueOf(MemberConfiguration.REBALANCE_CONCURRENCY_DEFAULT)));
+        final int runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
         System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | partitions historical " +
-            "| partitions full | records or entries streamed |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+            "| partitions full | records or entries streamed | catch-up ms of each run |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (final String percent : options.getOrDefault("--missed-percent", "1,5,10,20").split(","))
         {
-            run(false, keys, (int)(keys * Double.parseDouble(percent) / 100), concurrency);
+            median(runs, () -> run(false, keys, (int)(keys * Double.parseDouble(percent) / 100), concurrency));
         }
         for (final String full : options.getOrDefault("--full-keys", "25000,50000,100000").split(","))
         {
             final int n = Integer.parseInt(full);
-            run(true, n, n / 100, concurrency);
+            median(runs, () -> run(true, n, n / 100, concurrency));
         }
     }
 
-    private static void run(final boolean full, final int keys, final int updates, final int concurrency)
+    /** One run's table row without its last column, and its catch-up time. */
+    private record Run(String row, long catchUpMs)
+    {
+    }
+
+    private interface RunCase
+    {
+        Run run() throws Exception;
+    }
+
+    private static void median(final int runs, final RunCase runCase) throws Exception
+    {
+        final List<Run> results = new ArrayList<>();
+        for (int i = 0; i < runs; i++)
+        {
+            results.add(runCase.run());
+        }
+        final List<Long> times = results.stream().map(Run::catchUpMs).toList();
+        results.sort(Comparator.comparingLong(Run::catchUpMs));
+        System.out.println(results.get(results.size() / 2).row() + " " + times.stream().map(String::valueOf)
+            .collect(Collectors.joining(", ")) + " |");
+    }
+
+    private static Run run(final boolean full, final int keys, final int updates, final int concurrency)
         throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-bench-rebalance");
@@ -142,10 +170,10 @@ public final class RebalanceBenchmark
             awaitQuiescent(member);
             final long caughtUpNs = System.nanoTime();
             final RebalanceStatus status = member.rebalanceStatus();
-            System.out.printf("| %s | %,d | %,d | %d | %d | %d | %d | %,d |%n", full ? "full" : "historical", keys,
-                updates, TimeUnit.NANOSECONDS.toMillis(joinedNs - startNs),
-                TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs), status.totalHistorical(), status.totalFull(),
-                status.totalHistoryRecords() + status.totalFullEntries());
+            final long catchUpMs = TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs);
+            return new Run(String.format("| %s | %,d | %,d | %d | %d | %d | %d | %,d |", full ? "full" : "historical",
+                keys, updates, TimeUnit.NANOSECONDS.toMillis(joinedNs - startNs), catchUpMs, status.totalHistorical(),
+                status.totalFull(), status.totalHistoryRecords() + status.totalFullEntries()), catchUpMs);
         }
         finally
         {

@@ -132,6 +132,16 @@ public interface EngineListener
     }
 
     /**
+     * One of this member's copies starts catching up (a summary of all of them goes to {@link #onEvent}).
+     *
+     * @param plan     the coordinator's plan for it.
+     * @param supplier the member id it catches up from.
+     */
+    default void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+    {
+    }
+
+    /**
      * One of this member's MOVING copies caught up.
      *
      * @param cacheId    of the cache.

@@ -152,8 +152,6 @@ public final class MemberEngine
     static final int WAL_REBALANCE_MEMORY = 11;
     /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
     static final int WAL_BASELINE = 12;
-    /** Records of one copy between two samples of {@link #historyIndex}. */
-    static final int HISTORY_INDEX_STRIDE = 8;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -239,16 +237,8 @@ public final class MemberEngine
 
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
-    /**
-     * Sparse index of the WAL by copy, so that a history read scans only the WAL's tail that can hold the counters it
-     * wants: per copy, every {@link #HISTORY_INDEX_STRIDE}th record of it, the pair (a WAL position before that
-     * record, the highest counter of the copy logged at or before that position). Every record of the copy with a
-     * greater counter lies after the position. Rebuilt by replay at recovery (from the checkpoint on); trimmed behind
-     * released WAL.
-     */
-    private final Long2ObjectHashMap<LongArrayList> historyIndex = new Long2ObjectHashMap<>();
-    private final Long2LongHashMap historyIndexHighest = new Long2LongHashMap(Long.MIN_VALUE);
-    private final Long2LongHashMap historyIndexRecords = new Long2LongHashMap(0);
+    /** Where in the WAL each copy's recent counters lie, so that a history read scans only that tail. */
+    private final HistoryIndex historyIndex = new HistoryIndex();
     private long previousReplayPosition;
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
     private Baseline walBaseline = Baseline.NONE;
@@ -2259,6 +2249,7 @@ public final class MemberEngine
                 appendMeta();
             }
         }
+        rebalancer.logStarted();
         listener.onMapInstalled(map.topology());
         tx.onInstalled();
         // Work that waited for this map: this member's own operations, and requests and updates parked here.
@@ -2299,7 +2290,7 @@ public final class MemberEngine
                 walWriter.writeLong(hole.start()).writeLong(hole.count());
                 highest = Math.max(highest, hole.start() + hole.count());
             }
-            indexHistory(packCopy(cache.cacheId(), lp.partition), wal.appendedPosition(), highest);
+            historyIndex.note(packCopy(cache.cacheId(), lp.partition), wal.appendedPosition(), highest);
             appendMeta();
             listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
                 cache.name() + " partition " + lp.partition);
@@ -3290,7 +3281,7 @@ public final class MemberEngine
             walWriter.writeLong(predecessorKeys[i].originIncarnation()).writeLong(predecessorKeys[i].sequence())
                 .writeBoolean(predecessorOutcomes[i].flag()).writeBytes(predecessorOutcomes[i].value());
         }
-        indexHistory(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
+        historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
         final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
         if (position < 0)
         {
@@ -3405,7 +3396,7 @@ public final class MemberEngine
             walWriter.writeLong(range.start()).writeLong(range.count());
             highest = Math.max(highest, range.start() + range.count());
         }
-        indexHistory(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), highest);
+        historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), highest);
         appendMeta();
     }
 
@@ -3740,19 +3731,7 @@ public final class MemberEngine
         }
         releasedPosition = target.position();
         wal.release(releasedPosition);
-        for (final LongArrayList samples : historyIndex.values())
-        {
-            int keep = 0;
-            while (keep + 2 < samples.size() && samples.getLong(keep + 2) <= releasedPosition)
-            {
-                keep += 2;
-            }
-            // The last sample at or below the released position still bounds what follows it.
-            if (keep > 0)
-            {
-                samples.subList(0, keep).clear();
-            }
-        }
+        historyIndex.trim(releasedPosition);
         historyFrom.clear();
         historyFrom.putAll(target.hwms());
     }
@@ -3857,7 +3836,7 @@ public final class MemberEngine
         for (final Long2ObjectHashMap<long[]>.EntryIterator it = scanned.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            scanFrom = Math.min(scanFrom, historyScanStart(it.getLongKey(), it.getValue()[0]));
+            scanFrom = Math.min(scanFrom, historyIndex.scanStart(it.getLongKey(), it.getValue()[0]));
         }
         pinHistory();
         try
@@ -3895,43 +3874,6 @@ public final class MemberEngine
             result.put(packed, new HistoryRead(missing == null, new ArrayList<>(records.values()), missing));
         }
         return result;
-    }
-
-    /**
-     * Note a record of a copy about to be logged (or replayed) after a WAL position: every {@link
-     * #HISTORY_INDEX_STRIDE}th record of the copy becomes a sample of {@link #historyIndex}.
-     */
-    private void indexHistory(final long packed, final long positionBefore, final long highestCounter)
-    {
-        final long records = historyIndexRecords.get(packed);
-        historyIndexRecords.put(packed, records + 1);
-        if (records % HISTORY_INDEX_STRIDE == 0)
-        {
-            final LongArrayList samples = historyIndex.computeIfAbsent(packed, k -> new LongArrayList());
-            samples.addLong(positionBefore);
-            samples.addLong(Math.max(0, historyIndexHighest.get(packed)));
-        }
-        if (highestCounter > historyIndexHighest.get(packed))
-        {
-            historyIndexHighest.put(packed, highestCounter);
-        }
-    }
-
-    /**
-     * @return a WAL position after which every record of the copy with a counter above {@code fromExclusive} lies
-     *         (0: the whole WAL), by {@link #historyIndex}.
-     */
-    private long historyScanStart(final long packed, final long fromExclusive)
-    {
-        final LongArrayList samples = historyIndex.get(packed);
-        for (int i = samples == null ? -2 : samples.size() - 2; i >= 0; i -= 2)
-        {
-            if (samples.getLong(i + 1) <= fromExclusive)
-            {
-                return samples.getLong(i);
-            }
-        }
-        return 0;
     }
 
     private void collectHistory(final Long2ObjectHashMap<long[]> ranges,
@@ -4145,7 +4087,7 @@ public final class MemberEngine
             imageReplayFrom.put(packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
             // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
             historyFrom.put(packCopy(image.cacheId(), image.partition()), image.hwm());
-            historyIndexHighest.put(packCopy(image.cacheId(), image.partition()), image.hwm());
+            historyIndex.raiseHighest(packCopy(image.cacheId(), image.partition()), image.hwm());
             imagedCopies.put(packCopy(image.cacheId(), image.partition()), lp);
             final long[][] lineage = epochs.get(packCopy(image.cacheId(), image.partition()));
             for (int e = 0; lineage != null && e < lineage.length; e++)
@@ -4175,7 +4117,7 @@ public final class MemberEngine
                 final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
                 final long counter = reader.readLong("counter");
-                indexHistory(packCopy(cacheId, partition), previousReplayPosition, counter);
+                historyIndex.note(packCopy(cacheId, partition), previousReplayPosition, counter);
                 final long transaction = reader.readLong("transaction");
                 final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
                 if (transaction != NO_TRANSACTION)
@@ -4225,7 +4167,7 @@ public final class MemberEngine
                         lp.counter.rollback(start, count);
                     }
                 }
-                indexHistory(packCopy(cacheId, partition), previousReplayPosition, highest);
+                historyIndex.note(packCopy(cacheId, partition), previousReplayPosition, highest);
             }
             case WAL_COPY_DROPPED ->
             {

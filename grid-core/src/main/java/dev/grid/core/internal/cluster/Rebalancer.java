@@ -205,10 +205,21 @@ final class Rebalancer
         queued.add(demand);
         planned++;
         historicalPlanned += plan.full() ? 0 : 1;
-        engine.listener.onEvent("member " + engine.config.memberId() + " rebalances cache id " + lp.cacheId +
-            " partition " + lp.partition + (plan.full() ? " fully" : " historically (" + plan.fromExclusive() + ", " +
-            plan.toInclusive() + "]") + " from " + map.topology().members().get(plan.supplier()).memberId() + ": " +
-            plan.why());
+        engine.listener.onRebalanceStarted(plan, map.topology().members().get(plan.supplier()).memberId());
+    }
+
+    /**
+     * The map's installation started every plan of this member: one line says how many and which way (each plan
+     * and its reason went to {@link EngineListener#onRebalanceStarted}).
+     */
+    void logStarted()
+    {
+        if (planned > 0)
+        {
+            engine.listener.onEvent("member " + engine.config.memberId() + " catches up " + planned +
+                " partition copies for topology " + engine.installedMap.version() + ": " + historicalPlanned +
+                " historically, " + (planned - historicalPlanned) + " fully");
+        }
     }
 
     /**
