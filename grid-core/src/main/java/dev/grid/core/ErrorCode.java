@@ -82,7 +82,32 @@ public enum ErrorCode
      * recovery finishes it: it commits everywhere if every participant prepared, which a decision to commit implies.
      * Read the data to learn the outcome; do not blindly retry a non-idempotent transaction.
      */
-    TX_COMMIT_STATUS_UNKNOWN(Group.TRANSACTION, 6);
+    TX_COMMIT_STATUS_UNKNOWN(Group.TRANSACTION, 6),
+    /** The client and the member share no protocol version; the message names both ranges. */
+    PROTOCOL_VERSION_UNSUPPORTED(Group.CLIENT, 1),
+    /** The user is unknown, the password wrong, or credentials are missing where the member requires them. */
+    AUTHENTICATION_FAILED(Group.CLIENT, 2),
+    /** The authenticated user lacks the role the request needs (the admin role, for changes to the cluster). */
+    PERMISSION_DENIED(Group.CLIENT, 3),
+    /** A request frame could not be decoded (truncated, a length out of range, a missing field); nothing ran. */
+    MALFORMED_REQUEST(Group.CLIENT, 4),
+    /** The request's op code is not one the member knows; nothing ran. */
+    UNKNOWN_OPERATION(Group.CLIENT, 5),
+    /** A frame's length is above the member's limit (or negative); the connection is closed. */
+    FRAME_TOO_LARGE(Group.CLIENT, 6),
+    /** The connection has as many requests outstanding as the member allows; this one did not run. Retry later. */
+    TOO_MANY_REQUESTS(Group.CLIENT, 7),
+    /** The member serves as many client connections as it allows; the connection is closed. */
+    TOO_MANY_CONNECTIONS(Group.CLIENT, 8),
+    /** The transaction id is not one this connection began, or the transaction already finished. */
+    TRANSACTION_NOT_FOUND(Group.CLIENT, 9),
+    /**
+     * The connection to the member broke after a request that is not safe to repeat was sent (a conditional write, a
+     * merge): it may or may not have been applied. Read the data to learn the outcome.
+     */
+    OUTCOME_UNKNOWN(Group.CLIENT, 10),
+    /** No member of the configured addresses could be reached (or every connection attempt failed its handshake). */
+    CLUSTER_UNREACHABLE(Group.CLIENT, 11);
 
     /** Subsystems that own error codes. */
     public enum Group
@@ -102,7 +127,9 @@ public enum ErrorCode
         /** Data directory, WAL, checkpoints. */
         PERSISTENCE(7),
         /** Transactions. */
-        TRANSACTION(8);
+        TRANSACTION(8),
+        /** The thin-client protocol: connections, handshake, authentication and request limits. */
+        CLIENT(9);
 
         private final int code;
 

@@ -43,12 +43,21 @@ public final class MemberConfiguration
     public static final long WAL_HISTORY_RECORDS_DEFAULT = 10_000_000;
     /** Default interval between syncs of the WAL in {@link WalMode#BACKGROUND}: 1 s. */
     public static final long WAL_SYNC_INTERVAL_DEFAULT_NS = TimeUnit.SECONDS.toNanos(1);
-    /** Default size of one rebalance batch: 512 KiB (capped by the transport's message length). */
+    /** Default size of one rebalance batch: 64 KiB (capped by the transport's message length). */
     public static final int REBALANCE_BATCH_BYTES_DEFAULT = 64 * 1024;
     /** Default pause between the batches a partition demands: none. */
     public static final long REBALANCE_THROTTLE_DEFAULT_NS = 0;
-    /** Default number of partitions a member rebalances at once: 8. */
+    /**
+     * Default number of partitions a member rebalances at once: 64 (with the default batch, at most 4 MiB in flight;
+     * many partitions missing a few records each are bound by round trips, so the more at once the better).
+     */
     public static final int REBALANCE_CONCURRENCY_DEFAULT = 64;
+    /** Default limit on thin-client connections a member serves at once. */
+    public static final int CLIENT_MAX_CONNECTIONS_DEFAULT = 256;
+    /** Default limit on one thin-client frame: 4 MiB. */
+    public static final int CLIENT_MAX_FRAME_BYTES_DEFAULT = 4 << 20;
+    /** Default limit on the requests one thin-client connection has outstanding. */
+    public static final int CLIENT_MAX_PENDING_REQUESTS_DEFAULT = 1024;
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
     public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
@@ -74,6 +83,11 @@ public final class MemberConfiguration
     private int rebalanceBatchBytes = REBALANCE_BATCH_BYTES_DEFAULT;
     private long rebalanceThrottleNs = REBALANCE_THROTTLE_DEFAULT_NS;
     private int rebalanceConcurrency = REBALANCE_CONCURRENCY_DEFAULT;
+    private int clientPort = -1;
+    private int clientMaxConnections = CLIENT_MAX_CONNECTIONS_DEFAULT;
+    private int clientMaxFrameBytes = CLIENT_MAX_FRAME_BYTES_DEFAULT;
+    private int clientMaxPendingRequests = CLIENT_MAX_PENDING_REQUESTS_DEFAULT;
+    private final Map<String, ClientUser> clientUsers = new TreeMap<>();
     private boolean concluded;
 
     /**
@@ -226,6 +240,96 @@ public final class MemberConfiguration
         checkNotConcluded();
         this.idleMaxParkNs = maxParkNs;
         return this;
+    }
+
+    /**
+     * A user thin clients and the admin tool may authenticate as. With no user configured, the member asks for no
+     * credentials and every connection has the admin role.
+     *
+     * @param role         what the user may do.
+     * @param passwordHash made by {@link PasswordHash#hash}.
+     */
+    public record ClientUser(ClientRole role, String passwordHash)
+    {
+    }
+
+    /** What an authenticated thin-client or admin connection may do. */
+    public enum ClientRole
+    {
+        /** Cache operations, transactions and every read-only admin request. */
+        USER,
+        /** Also the requests that change the cluster: caches, baseline, lost-partition resets. */
+        ADMIN
+    }
+
+    /**
+     * @param port the TCP port thin clients and the admin tool connect to, on {@link #bindAddress}; 0 for any free
+     *             port; -1 (the default) serves none.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clientPort(final int port)
+    {
+        checkNotConcluded();
+        this.clientPort = port;
+        return this;
+    }
+
+    /**
+     * @param maxConnections thin-client connections served at once, in [1, 65536]; more are refused.
+     * @param maxFrameBytes  the largest frame accepted, in [1 KiB, 256 MiB]; a larger one closes its connection.
+     * @param maxPending     requests one connection may have outstanding, in [1, 1048576]; more are refused.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clientLimits(final int maxConnections, final int maxFrameBytes, final int maxPending)
+    {
+        checkNotConcluded();
+        this.clientMaxConnections = maxConnections;
+        this.clientMaxFrameBytes = maxFrameBytes;
+        this.clientMaxPendingRequests = maxPending;
+        return this;
+    }
+
+    /**
+     * @param name         the user's name, see {@link #ID_PATTERN}.
+     * @param role         what the user may do.
+     * @param passwordHash made by {@link PasswordHash#hash} (never the password itself).
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clientUser(final String name, final ClientRole role, final String passwordHash)
+    {
+        checkNotConcluded();
+        clientUsers.put(name, new ClientUser(role, passwordHash));
+        return this;
+    }
+
+    /** @return the thin-client port; -1 if none is served, 0 for any free port. */
+    public int clientPort()
+    {
+        return clientPort;
+    }
+
+    /** @return the limit on thin-client connections. */
+    public int clientMaxConnections()
+    {
+        return clientMaxConnections;
+    }
+
+    /** @return the limit on one thin-client frame's length. */
+    public int clientMaxFrameBytes()
+    {
+        return clientMaxFrameBytes;
+    }
+
+    /** @return the limit on one connection's outstanding requests. */
+    public int clientMaxPendingRequests()
+    {
+        return clientMaxPendingRequests;
+    }
+
+    /** @return the thin-client users by name, unmodifiable; empty when clients need no credentials. */
+    public Map<String, ClientUser> clientUsers()
+    {
+        return Collections.unmodifiableMap(clientUsers);
     }
 
     /**
@@ -439,6 +543,33 @@ public final class MemberConfiguration
         if (walSyncIntervalNs <= 0)
         {
             throw new InvalidConfigurationException("walSyncIntervalNs=" + walSyncIntervalNs + " must be positive");
+        }
+        if (clientPort < -1 || clientPort > 65535)
+        {
+            throw new InvalidConfigurationException("clientPort=" + clientPort + " must be -1 (none), 0 (any) or a port");
+        }
+        if (clientMaxConnections < 1 || clientMaxConnections > 65536 || clientMaxFrameBytes < 1024 ||
+            clientMaxFrameBytes > 256 << 20 || clientMaxPendingRequests < 1 || clientMaxPendingRequests > 1 << 20)
+        {
+            throw new InvalidConfigurationException("client limits (connections " + clientMaxConnections +
+                ", frame bytes " + clientMaxFrameBytes + ", pending " + clientMaxPendingRequests +
+                ") must be in [1, 65536], [1024, 268435456] and [1, 1048576]");
+        }
+        for (final Map.Entry<String, ClientUser> user : clientUsers.entrySet())
+        {
+            if (!ID_PATTERN.matcher(user.getKey()).matches() || user.getValue().role() == null)
+            {
+                throw new InvalidConfigurationException("client user '" + user.getKey() + "' needs a name matching " +
+                    ID_PATTERN.pattern() + " and a role");
+            }
+            try
+            {
+                PasswordHash.validate(user.getValue().passwordHash());
+            }
+            catch (final InvalidConfigurationException ex)
+            {
+                throw new InvalidConfigurationException("client user '" + user.getKey() + "': " + ex.getMessage());
+            }
         }
         concluded = true;
         return this;

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param topologyVersion    the member's current topology version.
  * @param members            members in its current topology.
  * @param transactions       outcomes of the transactions this member coordinated.
+ * @param servedAsPrimary    single-key operations of this member's users that it served as the key's primary.
+ * @param forwarded          single-key operations of this member's users sent to another member, the key's primary.
  */
 public record MemberMetrics(
     Map<String, Latency> latencies,
@@ -24,7 +26,9 @@ public record MemberMetrics(
     long otherFailures,
     long topologyVersion,
     int members,
-    TransactionCounts transactions)
+    TransactionCounts transactions,
+    long servedAsPrimary,
+    long forwarded)
 {
     /**
      * Outcomes of the transactions this member coordinated. Latencies of their phases are in {@link #latencies} under

@@ -23,6 +23,7 @@ import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.Transactions;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
@@ -34,6 +35,7 @@ import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
 import dev.grid.net.AeronTransport;
+import dev.grid.net.ClientEndpoint;
 import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
 import dev.grid.persistence.FileCheckpointStore;
@@ -45,6 +47,7 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -108,6 +111,9 @@ public final class GridMember implements Grid
     private volatile Topology topology;
     private volatile boolean closing;
     private volatile MemberState state = MemberState.JOINING;
+    /** Serves thin clients and the admin tool, if the configuration gives a client port. */
+    private final ClientService clientService;
+    private final ClientEndpoint clientEndpoint;
     private volatile String stopReason = "is stopping";
     private long cyclesAfterStop = -1;
 
@@ -171,6 +177,31 @@ public final class GridMember implements Grid
         }
         this.runner = new AgentRunner(new MemberIdleStrategy(config.idleMaxParkNs()), this::onAgentError, null,
             new MemberAgent());
+        if (config.clientPort() >= 0)
+        {
+            this.clientService = new ClientService(this);
+            try
+            {
+                this.clientEndpoint = new ClientEndpoint(config.bindAddress(), config.clientPort(),
+                    config.clientMaxConnections(), config.clientMaxFrameBytes(), clientService,
+                    "grid-client-endpoint-" + config.memberId());
+            }
+            catch (final IOException ex)
+            {
+                clientService.close();
+                CloseHelper.quietClose(transport);
+                closePersistence();
+                throw new InvalidConfigurationException("member " + config.memberId() + " cannot serve clients on " +
+                    config.bindAddress() + ":" + config.clientPort() + ": " + ex.getMessage());
+            }
+            engine.advertise(ClientService.CLIENT_ADDRESS_ATTRIBUTE, config.bindAddress() + ":" +
+                clientEndpoint.port());
+        }
+        else
+        {
+            this.clientService = null;
+            this.clientEndpoint = null;
+        }
     }
 
     /**
@@ -267,7 +298,8 @@ public final class GridMember implements Grid
             .partitions(descriptor.partitions())
             .backups(descriptor.backups())
             .backupFilterAttribute(descriptor.backupFilterAttribute())
-            .operationTimeoutNs(descriptor.operationTimeoutNs());
+            .operationTimeoutNs(descriptor.operationTimeoutNs())
+            .partitionLossPolicy(descriptor.lossPolicy());
         if (descriptor.mergeOperator() != null && mergeOperators.containsKey(descriptor.mergeOperator()))
         {
             @SuppressWarnings("unchecked")
@@ -381,6 +413,11 @@ public final class GridMember implements Grid
             return;
         }
         closing = true;
+        if (clientEndpoint != null)
+        {
+            clientEndpoint.close();
+            clientService.close();
+        }
         while (!commands.offer(this::stopEngine))
         {
             Thread.onSpinWait();
@@ -588,6 +625,76 @@ public final class GridMember implements Grid
         }
     }
 
+    /**
+     * @return the port thin clients connect to, or -1 if this member serves none.
+     */
+    public int clientPort()
+    {
+        return clientEndpoint == null ? -1 : clientEndpoint.port();
+    }
+
+    /** Each partition's primary in the installed map, for partition-aware clients. */
+    record Primaries(long topologyVersion, List<MemberRecord> members, int[] primaries)
+    {
+    }
+
+    CompletableFuture<Primaries> primaries(final String cacheName)
+    {
+        final CompletableFuture<Primaries> future = new CompletableFuture<>();
+        execute(() ->
+        {
+            final int[] primaries = engine.primaries(cacheName);
+            if (primaries == null)
+            {
+                future.completeExceptionally(new GridException(ErrorCode.CACHE_NOT_FOUND, "cache '" + cacheName +
+                    "' has no partition map installed on member " + config.memberId() + " yet"));
+                return;
+            }
+            future.complete(new Primaries(engine.installedMap().version(),
+                engine.installedMap().topology().members(), primaries));
+        }, future);
+        return future;
+    }
+
+    /**
+     * @param name of a cache.
+     * @return its descriptor.
+     * @throws CacheNotFoundException if there is none.
+     */
+    CacheDescriptor descriptor(final String name)
+    {
+        final CacheDescriptor descriptor = findCache(name);
+        if (descriptor == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + name + "'");
+        }
+        return descriptor;
+    }
+
+    /**
+     * @param name of a cache.
+     * @return a view of it whose keys and values are the encoded bytes, as thin clients send them.
+     * @throws CacheNotFoundException if there is none.
+     */
+    MemberCache<byte[], byte[]> rawCache(final String name)
+    {
+        final CacheDescriptor descriptor = descriptor(name);
+        return new MemberCache<>(this, descriptor, new CacheConfiguration<>(name, Codecs.BYTES, Codecs.BYTES)
+            .partitions(descriptor.partitions()).backups(descriptor.backups())
+            .operationTimeoutNs(descriptor.operationTimeoutNs()));
+    }
+
+    /**
+     * @param codecName a codec's name.
+     * @param cacheName the cache that wants it, for the error message.
+     * @return the codec, built in or registered on this member.
+     */
+    @SuppressWarnings("unchecked")
+    Codec<Object> codecNamed(final String codecName, final String cacheName)
+    {
+        return (Codec<Object>)codec(codecName, cacheName);
+    }
+
     private CacheDescriptor findCache(final String name)
     {
         final Topology current = topology;
@@ -782,6 +889,11 @@ public final class GridMember implements Grid
         public void onRemap()
         {
             metrics.remap();
+        }
+
+        public void onRouted(final boolean toSelf)
+        {
+            metrics.routed(toSelf);
         }
 
         public void onStateChange(final MemberState from, final MemberState to, final String why)

@@ -33,9 +33,9 @@ import java.util.concurrent.TimeUnit;
  * checkpoint.wal.records = 1000000        # WAL records that start a checkpoint before its interval
  * wal.history.age.ms = 600000             # WAL kept for rebalance: released only when older than this
  * wal.history.records = 10000000          # ... and more than this many records back
- * rebalance.batch.bytes = 524288          # size of one rebalance batch
+ * rebalance.batch.bytes = 65536           # size of one rebalance batch
  * rebalance.throttle.ms = 0               # pause between a rebalancing partition's batches
- * rebalance.concurrency = 8               # partitions a member catches up at once
+ * rebalance.concurrency = 64              # partitions a member catches up at once
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.

@@ -23,6 +23,8 @@ final class Metrics
     private final Histogram[] totals = new Histogram[OpType.values().length];
     private final Histogram[] intervals = new Histogram[OpType.values().length];
     private final AtomicLong remaps = new AtomicLong();
+    private final AtomicLong servedAsPrimary = new AtomicLong();
+    private final AtomicLong forwarded = new AtomicLong();
     private final AtomicLong timeouts = new AtomicLong();
     private final AtomicLong cacheDestroyed = new AtomicLong();
     private final AtomicLong otherFailures = new AtomicLong();
@@ -112,6 +114,11 @@ final class Metrics
         remaps.incrementAndGet();
     }
 
+    void routed(final boolean toSelf)
+    {
+        (toSelf ? servedAsPrimary : forwarded).incrementAndGet();
+    }
+
     synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
     {
         final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
@@ -138,6 +145,6 @@ final class Metrics
         txAborts.forEach((reason, count) -> aborts.put(reason, count.get()));
         return new MemberMetrics(latencies, remaps.get(), timeouts.get(), cacheDestroyed.get(), otherFailures.get(),
             topologyVersion, members, new MemberMetrics.TransactionCounts(txCommits.get(), txUnknown.get(),
-            Map.copyOf(aborts)));
+            Map.copyOf(aborts)), servedAsPrimary.get(), forwarded.get());
     }
 }

@@ -183,8 +183,14 @@ public final class RebalanceBenchmark
             }
             for (final Process child : children)
             {
-                child.destroy();
-                child.waitFor(10, TimeUnit.SECONDS);
+                // quit on the command channel: the member leaves and removes its Aeron directory.
+                final PrintWriter quit = new PrintWriter(child.getOutputStream(), true, StandardCharsets.UTF_8);
+                quit.println("quit");
+                if (!child.waitFor(20, TimeUnit.SECONDS))
+                {
+                    child.destroy();
+                    child.waitFor(10, TimeUnit.SECONDS);
+                }
             }
             deleteRecursively(dir);
         }

@@ -122,6 +122,16 @@ public interface EngineListener
     }
 
     /**
+     * A single-key operation of this member's users went to its partition's primary (sent again after a remap, it
+     * counts again).
+     *
+     * @param toSelf whether this member is that primary.
+     */
+    default void onRouted(final boolean toSelf)
+    {
+    }
+
+    /**
      * The coordinator planned how a lagging copy catches up.
      *
      * @param plan     the plan (member indices refer to {@code topology}).

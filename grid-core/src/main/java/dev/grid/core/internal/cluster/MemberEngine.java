@@ -240,6 +240,8 @@ public final class MemberEngine
     /** Where in the WAL each copy's recent counters lie, so that a history read scans only that tail. */
     private final HistoryIndex historyIndex = new HistoryIndex();
     private long previousReplayPosition;
+    /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
+    private final Map<String, String> advertised = new TreeMap<>();
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
     private Baseline walBaseline = Baseline.NONE;
     /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
@@ -735,6 +737,44 @@ public final class MemberEngine
     }
 
     /**
+     * Add an attribute to the ones this member's topology record carries, such as the address it serves clients on.
+     * Only before the first {@link #doWork} (the record is made when joining).
+     *
+     * @param name  of the attribute.
+     * @param value of the attribute.
+     */
+    public void advertise(final String name, final String value)
+    {
+        advertised.put(name, value);
+    }
+
+    /**
+     * @param cacheName of a cache.
+     * @return per partition, the index in the installed map's topology of its primary, -1 if none; null if no map
+     *         is installed. Engine thread only.
+     * @throws CacheNotFoundException if there is no cache of that name.
+     */
+    public int[] primaries(final String cacheName)
+    {
+        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheName);
+        if (cache == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + cacheName + "'");
+        }
+        if (installedMap == null || !installedMap.hasCache(cache.cacheId()))
+        {
+            return null;
+        }
+        final int[] primaries = new int[cache.partitions()];
+        for (int p = 0; p < primaries.length; p++)
+        {
+            primaries[p] = installedMap.owningCount(cache.cacheId(), p) == 0 ? -1 :
+                installedMap.owners(cache.cacheId(), p)[0];
+        }
+        return primaries;
+    }
+
+    /**
      * @return the baseline as this member knows it, or null before it joined. Engine thread only.
      */
     public BaselineTopology baseline()
@@ -879,7 +919,9 @@ public final class MemberEngine
         }
         while (inc == 0 || inc == incarnation);
         incarnation = inc;
-        self = new MemberRecord(config.memberId(), incarnation, localAddress, config.attributes());
+        final Map<String, String> attributes = new TreeMap<>(config.attributes());
+        attributes.putAll(advertised);
+        self = new MemberRecord(config.memberId(), incarnation, localAddress, attributes);
         joinStartedNs = nowNs;
         joinDeadlineNs = nowNs + config.joinTimeoutNs();
         nextJoinSendNs = nowNs;
@@ -2570,6 +2612,7 @@ public final class MemberEngine
             return;
         }
         op.target = primary;
+        listener.onRouted(primary.incarnation() == incarnation);
         if (primary.incarnation() == incarnation)
         {
             handleRequest(incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,

@@ -1,0 +1,163 @@
+package dev.grid.core.client;
+
+/**
+ * The thin-client protocol's constants: framing, handshake, op codes and answer statuses. The format of every frame
+ * is in {@code docs/protocol.md}; both sides encode with {@link dev.grid.core.internal.cluster.MessageWriter} and
+ * decode with {@link dev.grid.core.internal.cluster.MessageReader} (integers little-endian, byte arrays and strings as
+ * a 32-bit length, -1 for null, then the bytes; strings UTF-8).
+ * <p>
+ * A frame is a 32-bit length, then that many bytes. A request is {@code [u8 op][i64 requestId][payload]}; its answer
+ * is {@code [u8 status][i64 requestId][payload]}, with the request's id, in any order relative to other requests on
+ * the connection (pipelining). The first request of a connection must be {@link #HANDSHAKE}.
+ */
+public final class ClientProtocol
+{
+    /** The protocol version this build speaks (and the only one so far). */
+    public static final int VERSION = 1;
+    /** The first field of a handshake: "GRID" in ASCII, as a little-endian int. */
+    public static final int MAGIC = 0x44495247;
+    /** Bytes of a frame's length prefix. */
+    public static final int LENGTH_PREFIX = 4;
+    /** Bytes of a request or answer header: op or status, then request id. */
+    public static final int HEADER = 1 + 8;
+
+    // Requests. --------------------------------------------------------------------------------------------------
+    /** [i32 magic][u16 minVersion][u16 maxVersion][string user][string password][string clientName]. */
+    public static final int HANDSHAKE = 1;
+    /** No payload; answered OK with none. */
+    public static final int PING = 2;
+    /** [string cache][bytes key] -> [bytes value]. */
+    public static final int GET = 10;
+    /** [string cache][bytes key][bytes value] -> nothing. */
+    public static final int PUT = 11;
+    /** [string cache][bytes key][bytes value] -> [bool put]. */
+    public static final int PUT_IF_ABSENT = 12;
+    /** [string cache][bytes key][bytes expected][bytes value] -> [bool replaced]. */
+    public static final int REPLACE = 13;
+    /** [string cache][bytes key] -> [bool removed]. */
+    public static final int REMOVE = 14;
+    /** [string cache][bytes key][bytes expected] -> [bool removed]. */
+    public static final int REMOVE_IF_EQUALS = 15;
+    /** [string cache][bytes key][bytes operand] -> [bytes merged value]. */
+    public static final int MERGE = 16;
+    /** [string cache][bytes key] -> [bool present]. */
+    public static final int CONTAINS_KEY = 17;
+    /** [string cache][i32 n][bytes key]*n -> [i32 m]([bytes key][bytes value])*m, present keys only. */
+    public static final int GET_ALL = 18;
+    /** [string cache][i32 n]([bytes key][bytes value])*n -> nothing. */
+    public static final int PUT_ALL = 19;
+    /** [string cache] -> [i64 entries]. */
+    public static final int SIZE = 20;
+    /**
+     * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
+     * [i64 operationTimeoutNs][u8 lossPolicy] -> nothing (an equal existing cache is fine).
+     */
+    public static final int CACHE_CREATE = 30;
+    /** [string name] -> nothing. */
+    public static final int CACHE_DESTROY = 31;
+    /** No payload -> [i32 n]([string name][i32 partitions][i32 backups][string keyCodec][string valueCodec])*n. */
+    public static final int CACHE_LIST = 32;
+    /**
+     * [string cache] -> [i64 topologyVersion][i32 partitions][i32 members]([string memberId][string clientAddress])*
+     * [u16 primary member index, 0xFFFF if none]*partitions.
+     */
+    public static final int PARTITION_MAP = 33;
+    /** [u8 concurrency][u8 isolation][i64 timeoutMs] -> [i64 txId]. Transactions live on the connection. */
+    public static final int TX_BEGIN = 40;
+    /** [i64 txId][string cache][bytes key] -> [bytes value]. */
+    public static final int TX_GET = 41;
+    /** [i64 txId][string cache][bytes key][bytes value] -> nothing. */
+    public static final int TX_PUT = 42;
+    /** [i64 txId][string cache][bytes key] -> nothing. */
+    public static final int TX_REMOVE = 43;
+    /** [i64 txId] -> nothing. */
+    public static final int TX_COMMIT = 44;
+    /** [i64 txId] -> nothing. */
+    public static final int TX_ROLLBACK = 45;
+    /**
+     * No payload -> [i64 topologyVersion][string coordinator][i32 n]([string memberId][string address]
+     * [string clientAddress])*n.
+     */
+    public static final int CLUSTER_STATE = 50;
+    /** No payload -> [i64 topologyVersion][i64 autoAdjustTimeoutNs][strings members][strings running]. */
+    public static final int BASELINE_SHOW = 51;
+    /** [u8 change: 1 set, 2 add, 3 remove, 4 auto-adjust][i32 n][string id]*n[i64 timeoutNs] -> nothing. Admin. */
+    public static final int BASELINE_CHANGE = 52;
+    /** [string cache] -> [i32 n][i32 partition]*n. */
+    public static final int LOST_PARTITIONS = 53;
+    /** [string cache] -> nothing. Admin. */
+    public static final int RESET_LOST = 54;
+    /**
+     * [string cache] -> [i32 checked][i32 moving][i32 n]([i32 partition][string kind][string detail])*n.
+     */
+    public static final int CHECK_CONSISTENCY = 55;
+    /**
+     * No payload -> [i64 topologyVersion][i32 planned][i32 done][i32 historicalPlanned][i64 records][i64 bytes]
+     * [i64 elapsedNs][i64 etaNs][i64 totalHistorical][i64 totalFull] of the member answering.
+     */
+    public static final int REBALANCE_STATUS = 56;
+    /** No payload -> [i32 n]([string name][i64 value])*n: the answering member's metrics. */
+    public static final int METRICS = 57;
+
+    // Answer statuses. -------------------------------------------------------------------------------------------
+    /** The request succeeded; the op's answer payload follows. */
+    public static final int OK = 0;
+    /** The request failed: [i32 errorCode][string message]; the code is an {@link dev.grid.core.ErrorCode}. */
+    public static final int ERROR = 1;
+
+    private ClientProtocol()
+    {
+    }
+
+    /**
+     * @param op a request op code.
+     * @return whether the op changes the cluster's configuration or data placement (needs the admin role).
+     */
+    public static boolean isAdminMutation(final int op)
+    {
+        return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY;
+    }
+
+    /**
+     * @param op a request op code.
+     * @return its name for messages, or "op N" if unknown.
+     */
+    public static String name(final int op)
+    {
+        return switch (op)
+        {
+            case HANDSHAKE -> "HANDSHAKE";
+            case PING -> "PING";
+            case GET -> "GET";
+            case PUT -> "PUT";
+            case PUT_IF_ABSENT -> "PUT_IF_ABSENT";
+            case REPLACE -> "REPLACE";
+            case REMOVE -> "REMOVE";
+            case REMOVE_IF_EQUALS -> "REMOVE_IF_EQUALS";
+            case MERGE -> "MERGE";
+            case CONTAINS_KEY -> "CONTAINS_KEY";
+            case GET_ALL -> "GET_ALL";
+            case PUT_ALL -> "PUT_ALL";
+            case SIZE -> "SIZE";
+            case CACHE_CREATE -> "CACHE_CREATE";
+            case CACHE_DESTROY -> "CACHE_DESTROY";
+            case CACHE_LIST -> "CACHE_LIST";
+            case PARTITION_MAP -> "PARTITION_MAP";
+            case TX_BEGIN -> "TX_BEGIN";
+            case TX_GET -> "TX_GET";
+            case TX_PUT -> "TX_PUT";
+            case TX_REMOVE -> "TX_REMOVE";
+            case TX_COMMIT -> "TX_COMMIT";
+            case TX_ROLLBACK -> "TX_ROLLBACK";
+            case CLUSTER_STATE -> "CLUSTER_STATE";
+            case BASELINE_SHOW -> "BASELINE_SHOW";
+            case BASELINE_CHANGE -> "BASELINE_CHANGE";
+            case LOST_PARTITIONS -> "LOST_PARTITIONS";
+            case RESET_LOST -> "RESET_LOST";
+            case CHECK_CONSISTENCY -> "CHECK_CONSISTENCY";
+            case REBALANCE_STATUS -> "REBALANCE_STATUS";
+            case METRICS -> "METRICS";
+            default -> "op " + op;
+        };
+    }
+}

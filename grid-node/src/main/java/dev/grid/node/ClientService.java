@@ -1,0 +1,711 @@
+package dev.grid.node;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.PasswordHash;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.Baseline;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.MalformedMessageException;
+import dev.grid.core.internal.cluster.MemberRecord;
+import dev.grid.core.internal.cluster.MessageReader;
+import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.Topology;
+import dev.grid.net.ClientEndpoint;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Serves the thin-client protocol ({@link ClientProtocol}, {@code docs/protocol.md}) for one member: the handshake
+ * (version negotiation and authentication against the member's configured users), then every request, answered with
+ * its request id as soon as it completes (pipelining). Cache operations go to the member's engine at the byte level
+ * (the client encoded keys and values with the cache's codecs, so partitioning agrees); admin requests and the
+ * handshake's password check run on a small pool of their own. A malformed request gets an error answer and nothing
+ * runs; a frame that cannot even name its request closes its connection. Nothing a client sends can stop the member.
+ * <p>
+ * <b>Threading:</b> frames arrive on the endpoint's thread; answers are sent from whichever thread completes the
+ * request (the engine's, the user pool's or the admin pool's). Per-connection state is in {@link Session}.
+ */
+final class ClientService implements ClientEndpoint.Handler, AutoCloseable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ClientService.class);
+
+    /** The member attribute that advertises where a member serves clients (for partition-aware clients). */
+    static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
+
+    private final GridMember member;
+    private final MemberConfiguration config;
+    private final ExecutorService adminPool;
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong errors = new AtomicLong();
+
+    /** One connection's state. */
+    private static final class Session
+    {
+        volatile boolean handshakeStarted;
+        volatile boolean ready;
+        volatile MemberConfiguration.ClientRole role;
+        volatile String user;
+        final AtomicInteger pending = new AtomicInteger();
+        final Map<Long, Transaction> transactions = new ConcurrentHashMap<>();
+        final AtomicLong nextTxId = new AtomicLong(1);
+    }
+
+    ClientService(final GridMember member)
+    {
+        this.member = member;
+        this.config = member.configuration();
+        this.adminPool = Executors.newFixedThreadPool(2, r ->
+        {
+            final Thread thread = new Thread(r, "grid-client-admin-" + config.memberId());
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /** @return requests served since start, and of those, answered with an error. */
+    long[] counts()
+    {
+        return new long[] {requests.get(), errors.get()};
+    }
+
+    @Override
+    public void close()
+    {
+        adminPool.shutdownNow();
+    }
+
+    @Override
+    public void onClose(final ClientEndpoint.Connection connection)
+    {
+        final Session session = (Session)connection.attachment;
+        if (session != null)
+        {
+            // Transactions the client left open die with its connection.
+            session.transactions.values().forEach(tx ->
+            {
+                try
+                {
+                    tx.rollbackAsync();
+                }
+                catch (final RuntimeException ignored)
+                {
+                    // Already finished.
+                }
+            });
+            session.transactions.clear();
+        }
+    }
+
+    @Override
+    public void onFrame(final ClientEndpoint.Connection connection, final byte[] frame)
+    {
+        Session session = (Session)connection.attachment;
+        if (session == null)
+        {
+            session = new Session();
+            connection.attachment = session;
+        }
+        if (frame.length < ClientProtocol.HEADER)
+        {
+            error(connection, 0, ErrorCode.MALFORMED_REQUEST, "a request needs at least " + ClientProtocol.HEADER +
+                " bytes (op and request id), got " + frame.length + "; closing the connection");
+            connection.close();
+            return;
+        }
+        final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame), 0, frame.length);
+        final int op = reader.readByte("op") & 0xFF;
+        final long requestId = reader.readLong("requestId");
+        requests.incrementAndGet();
+        if (!session.ready)
+        {
+            if (op != ClientProtocol.HANDSHAKE || session.handshakeStarted)
+            {
+                error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "the first request of a connection must " +
+                    "be one HANDSHAKE, got " + ClientProtocol.name(op) + "; closing the connection");
+                connection.close();
+                return;
+            }
+            session.handshakeStarted = true;
+            handshake(connection, session, requestId, reader);
+            return;
+        }
+        if (session.pending.incrementAndGet() > config.clientMaxPendingRequests())
+        {
+            session.pending.decrementAndGet();
+            error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " +
+                config.clientMaxPendingRequests() + " requests outstanding, the member's limit");
+            return;
+        }
+        try
+        {
+            if (ClientProtocol.isAdminMutation(op) && session.role != MemberConfiguration.ClientRole.ADMIN)
+            {
+                throw new GridException(ErrorCode.PERMISSION_DENIED, "user '" + session.user + "' lacks the admin " +
+                    "role that " + ClientProtocol.name(op) + " needs");
+            }
+            dispatch(connection, session, op, requestId, reader);
+        }
+        catch (final MalformedMessageException ex)
+        {
+            finish(connection, session, requestId, null, new GridException(ErrorCode.MALFORMED_REQUEST,
+                ClientProtocol.name(op) + ": " + ex.getMessage()));
+        }
+        catch (final GridException ex)
+        {
+            finish(connection, session, requestId, null, ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            finish(connection, session, requestId, null, new GridException(ErrorCode.MALFORMED_REQUEST,
+                ClientProtocol.name(op) + ": " + ex.getMessage()));
+        }
+    }
+
+    private void handshake(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final MessageReader reader)
+    {
+        final int magic;
+        final int minVersion;
+        final int maxVersion;
+        final String user;
+        final String password;
+        try
+        {
+            magic = reader.readInt("magic");
+            minVersion = reader.readUnsignedShort("minVersion");
+            maxVersion = reader.readUnsignedShort("maxVersion");
+            user = reader.readString("user");
+            password = reader.readString("password");
+            reader.readString("clientName");
+        }
+        catch (final MalformedMessageException ex)
+        {
+            error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "handshake: " + ex.getMessage());
+            connection.close();
+            return;
+        }
+        if (magic != ClientProtocol.MAGIC)
+        {
+            error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "handshake: not a Grid client (magic " +
+                Integer.toHexString(magic) + ")");
+            connection.close();
+            return;
+        }
+        if (minVersion > ClientProtocol.VERSION || maxVersion < ClientProtocol.VERSION)
+        {
+            error(connection, requestId, ErrorCode.PROTOCOL_VERSION_UNSUPPORTED, "the client speaks versions [" +
+                minVersion + ", " + maxVersion + "], this member " + ClientProtocol.VERSION);
+            connection.close();
+            return;
+        }
+        adminPool.execute(() ->
+        {
+            final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
+            MemberConfiguration.ClientRole role = MemberConfiguration.ClientRole.ADMIN;
+            if (!users.isEmpty())
+            {
+                final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
+                if (known == null || password == null || !PasswordHash.matches(password, known.passwordHash()))
+                {
+                    LOG.warn("member {}: client {} failed to authenticate as {}", config.memberId(),
+                        connection.remote(), user);
+                    error(connection, requestId, ErrorCode.AUTHENTICATION_FAILED, user == null || password == null ?
+                        "this member requires a user and password" : "unknown user or wrong password");
+                    connection.close();
+                    return;
+                }
+                role = known.role();
+            }
+            session.user = user == null ? "anonymous" : user;
+            session.role = role;
+            session.ready = true;
+            final Topology topology = member.topology();
+            answer(connection, requestId, w -> w.writeUnsignedShort(ClientProtocol.VERSION)
+                .writeString(config.memberId()).writeByte(session.role.ordinal())
+                .writeLong(topology == null ? 0 : topology.version()));
+        });
+    }
+
+    private void dispatch(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
+            case ClientProtocol.PING -> finish(connection, session, requestId, w -> { }, null);
+            case ClientProtocol.GET -> single(connection, session, requestId, reader, OpType.GET, false, false,
+                (w, o) -> w.writeBytes(o.value()));
+            case ClientProtocol.PUT -> single(connection, session, requestId, reader, OpType.PUT, false, true,
+                (w, o) -> { });
+            case ClientProtocol.PUT_IF_ABSENT -> single(connection, session, requestId, reader, OpType.PUT_IF_ABSENT,
+                false, true, (w, o) -> w.writeBoolean(o.flag()));
+            case ClientProtocol.REPLACE -> single(connection, session, requestId, reader, OpType.REPLACE, true, true,
+                (w, o) -> w.writeBoolean(o.flag()));
+            case ClientProtocol.REMOVE -> single(connection, session, requestId, reader, OpType.REMOVE, false, false,
+                (w, o) -> w.writeBoolean(o.flag()));
+            case ClientProtocol.REMOVE_IF_EQUALS -> single(connection, session, requestId, reader,
+                OpType.REMOVE_IF_EQUALS, true, false, (w, o) -> w.writeBoolean(o.flag()));
+            case ClientProtocol.MERGE -> single(connection, session, requestId, reader, OpType.MERGE, false, true,
+                (w, o) -> w.writeBytes(o.value()));
+            case ClientProtocol.CONTAINS_KEY -> single(connection, session, requestId, reader, OpType.GET, false,
+                false, (w, o) -> w.writeBoolean(o.value() != null));
+            case ClientProtocol.GET_ALL ->
+            {
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                final List<byte[]> keys = readKeys(reader);
+                complete(connection, session, requestId, cache.getAllAsync(keys), (w, found) ->
+                {
+                    w.writeInt(found.size());
+                    found.forEach((k, v) -> w.writeBytes(k).writeBytes(v));
+                });
+            }
+            case ClientProtocol.PUT_ALL ->
+            {
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                final int count = reader.readInt("entries", 0, 1 << 20);
+                final Map<byte[], byte[]> entries = new LinkedHashMap<>();
+                for (int i = 0; i < count; i++)
+                {
+                    entries.put(requireBytes(reader, "key"), requireBytes(reader, "value"));
+                }
+                complete(connection, session, requestId, cache.putAllAsync(entries), (w, v) -> { });
+            }
+            case ClientProtocol.SIZE ->
+            {
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                complete(connection, session, requestId, cache.sizeAsync(), (w, size) -> w.writeLong(size));
+            }
+            case ClientProtocol.CACHE_LIST ->
+            {
+                final Topology topology = member.topology();
+                final List<CacheDescriptor> caches = topology == null ? List.of() : topology.caches();
+                finish(connection, session, requestId, w ->
+                {
+                    w.writeInt(caches.size());
+                    for (final CacheDescriptor cache : caches)
+                    {
+                        w.writeString(cache.name()).writeInt(cache.partitions()).writeInt(cache.backups())
+                            .writeString(cache.keyCodec()).writeString(cache.valueCodec());
+                    }
+                }, null);
+            }
+            case ClientProtocol.CACHE_CREATE -> cacheCreate(connection, session, requestId, reader);
+            case ClientProtocol.CACHE_DESTROY ->
+            {
+                final String name = requireString(reader, "cache");
+                admin(connection, session, requestId, () -> member.destroyCache(name), w -> { });
+            }
+            case ClientProtocol.PARTITION_MAP ->
+            {
+                final String name = requireString(reader, "cache");
+                complete(connection, session, requestId, member.primaries(name), this::writePartitionMap);
+            }
+            case ClientProtocol.TX_BEGIN ->
+            {
+                final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
+                    reader.readByte("concurrency"), "concurrency");
+                final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),
+                    reader.readByte("isolation"), "isolation");
+                final long timeoutMs = reader.readLong("timeoutMs");
+                if (timeoutMs <= 0)
+                {
+                    throw new MalformedMessageException("timeoutMs " + timeoutMs + " must be positive");
+                }
+                final Transaction tx = member.transactions().begin(concurrency, isolation,
+                    Duration.ofMillis(timeoutMs));
+                final long txId = session.nextTxId.getAndIncrement();
+                session.transactions.put(txId, tx);
+                finish(connection, session, requestId, w -> w.writeLong(txId), null);
+            }
+            case ClientProtocol.TX_GET ->
+            {
+                final Transaction tx = transaction(session, reader);
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                complete(connection, session, requestId, tx.getAsync(cache, requireBytes(reader, "key")),
+                    (w, value) -> w.writeBytes(value));
+            }
+            case ClientProtocol.TX_PUT ->
+            {
+                final Transaction tx = transaction(session, reader);
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                complete(connection, session, requestId, tx.putAsync(cache, requireBytes(reader, "key"),
+                    requireBytes(reader, "value")), (w, v) -> { });
+            }
+            case ClientProtocol.TX_REMOVE ->
+            {
+                final Transaction tx = transaction(session, reader);
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                complete(connection, session, requestId, tx.removeAsync(cache, requireBytes(reader, "key")),
+                    (w, v) -> { });
+            }
+            case ClientProtocol.TX_COMMIT, ClientProtocol.TX_ROLLBACK ->
+            {
+                final long txId = reader.readLong("txId");
+                final Transaction tx = session.transactions.remove(txId);
+                if (tx == null)
+                {
+                    throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
+                        " is not open on this connection");
+                }
+                complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitAsync() :
+                    tx.rollbackAsync(), (w, v) -> { });
+            }
+            case ClientProtocol.CLUSTER_STATE ->
+            {
+                final Topology topology = member.topology();
+                finish(connection, session, requestId, w ->
+                {
+                    w.writeLong(topology.version()).writeString(topology.coordinator().memberId())
+                        .writeInt(topology.members().size());
+                    for (final MemberRecord record : topology.members())
+                    {
+                        w.writeString(record.memberId()).writeString(record.address())
+                            .writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
+                    }
+                }, null);
+            }
+            case ClientProtocol.BASELINE_SHOW -> admin(connection, session, requestId, member::baseline, (w, b) ->
+            {
+                w.writeLong(b.topologyVersion()).writeLong(b.autoAdjustTimeoutNs());
+                writeStrings(w, b.members());
+                writeStrings(w, b.running());
+            });
+            case ClientProtocol.BASELINE_CHANGE ->
+            {
+                final int change = reader.readByte("change");
+                if (change < Baseline.SET || change > Baseline.AUTO_ADJUST)
+                {
+                    throw new MalformedMessageException("baseline change " + change + " is not 1 to 4");
+                }
+                final int count = reader.readInt("members", 0, 65_535);
+                final List<String> ids = new ArrayList<>(count);
+                for (int i = 0; i < count; i++)
+                {
+                    ids.add(requireString(reader, "member"));
+                }
+                final long timeoutNs = reader.readLong("timeoutNs");
+                admin(connection, session, requestId, () ->
+                {
+                    switch (change)
+                    {
+                        case Baseline.SET -> member.setBaseline(ids);
+                        case Baseline.ADD -> member.addToBaseline(ids.toArray(new String[0]));
+                        case Baseline.REMOVE -> member.removeFromBaseline(ids.toArray(new String[0]));
+                        default -> member.baselineAutoAdjust(timeoutNs);
+                    }
+                }, w -> { });
+            }
+            case ClientProtocol.LOST_PARTITIONS ->
+            {
+                final String name = requireString(reader, "cache");
+                admin(connection, session, requestId, () -> member.lostPartitions(name), (w, lost) ->
+                {
+                    w.writeInt(lost.size());
+                    lost.forEach(w::writeInt);
+                });
+            }
+            case ClientProtocol.RESET_LOST ->
+            {
+                final String name = requireString(reader, "cache");
+                admin(connection, session, requestId, () -> member.resetLostPartitions(name), w -> { });
+            }
+            case ClientProtocol.CHECK_CONSISTENCY ->
+            {
+                final String name = requireString(reader, "cache");
+                admin(connection, session, requestId, () -> member.checkConsistency(name), this::writeReport);
+            }
+            case ClientProtocol.REBALANCE_STATUS -> admin(connection, session, requestId, member::rebalanceStatus,
+                this::writeRebalance);
+            case ClientProtocol.METRICS -> admin(connection, session, requestId, member::metrics, this::writeMetrics);
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    private interface Answer<T>
+    {
+        void write(MessageWriter writer, T value);
+    }
+
+    private interface AdminCall<T>
+    {
+        T call();
+    }
+
+    private void single(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final MessageReader reader, final OpType type, final boolean expected, final boolean value,
+        final Answer<OpOutcome> answer)
+    {
+        final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+        final byte[] key = requireBytes(reader, "key");
+        final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
+        final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
+        complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes, expectedBytes,
+            cache.operationTimeoutNs()), answer);
+    }
+
+    private void cacheCreate(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final MessageReader reader)
+    {
+        final String name = requireString(reader, "name");
+        final int partitions = reader.readInt("partitions");
+        final int backups = reader.readInt("backups");
+        final String keyCodec = requireString(reader, "keyCodec");
+        final String valueCodec = requireString(reader, "valueCodec");
+        final String backupFilter = reader.readString("backupFilterAttribute");
+        final long timeoutNs = reader.readLong("operationTimeoutNs");
+        final PartitionLossPolicy policy = enumOf(PartitionLossPolicy.values(), reader.readByte("lossPolicy"),
+            "lossPolicy");
+        admin(connection, session, requestId, () ->
+        {
+            final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
+                member.codecNamed(keyCodec, name), member.codecNamed(valueCodec, name)).partitions(partitions)
+                .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy);
+            if (timeoutNs > 0)
+            {
+                configuration.operationTimeoutNs(timeoutNs);
+            }
+            member.createCache(configuration);
+        }, w -> { });
+    }
+
+    private void admin(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final Runnable call, final Consumer<MessageWriter> answer)
+    {
+        admin(connection, session, requestId, () ->
+        {
+            call.run();
+            return null;
+        }, (w, v) -> answer.accept(w));
+    }
+
+    private <T> void admin(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final AdminCall<T> call, final Answer<T> answer)
+    {
+        complete(connection, session, requestId, CompletableFuture.supplyAsync(call::call, adminPool), answer);
+    }
+
+    private <T> void complete(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final CompletableFuture<T> future, final Answer<T> answer)
+    {
+        future.whenComplete((value, failure) ->
+        {
+            if (failure == null)
+            {
+                finish(connection, session, requestId, w -> answer.write(w, value), null);
+            }
+            else
+            {
+                finish(connection, session, requestId, null, failure);
+            }
+        });
+    }
+
+    private void finish(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final Consumer<MessageWriter> payload, final Throwable failure)
+    {
+        session.pending.decrementAndGet();
+        if (failure == null)
+        {
+            try
+            {
+                answer(connection, requestId, payload);
+                return;
+            }
+            catch (final RuntimeException ex)
+            {
+                error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "the answer could not be encoded: " + ex);
+                return;
+            }
+        }
+        Throwable cause = failure;
+        while (cause instanceof CompletionException && cause.getCause() != null)
+        {
+            cause = cause.getCause();
+        }
+        if (cause instanceof GridException grid)
+        {
+            error(connection, requestId, grid.errorCode(), grid.getMessage());
+        }
+        else
+        {
+            error(connection, requestId, ErrorCode.MALFORMED_REQUEST, String.valueOf(cause.getMessage()));
+        }
+    }
+
+    private static void answer(final ClientEndpoint.Connection connection, final long requestId,
+        final Consumer<MessageWriter> payload)
+    {
+        final MessageWriter writer = new MessageWriter();
+        writer.writeByte(ClientProtocol.OK).writeLong(requestId);
+        payload.accept(writer);
+        connection.send(writer);
+    }
+
+    private void error(final ClientEndpoint.Connection connection, final long requestId, final ErrorCode code,
+        final String message)
+    {
+        errors.incrementAndGet();
+        final MessageWriter writer = new MessageWriter();
+        writer.writeByte(ClientProtocol.ERROR).writeLong(requestId).writeInt(code.code()).writeString(message);
+        connection.send(writer);
+    }
+
+    private Transaction transaction(final Session session, final MessageReader reader)
+    {
+        final long txId = reader.readLong("txId");
+        final Transaction tx = session.transactions.get(txId);
+        if (tx == null)
+        {
+            throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
+                " is not open on this connection");
+        }
+        return tx;
+    }
+
+    private void writePartitionMap(final MessageWriter w, final GridMember.Primaries primaries)
+    {
+        w.writeLong(primaries.topologyVersion()).writeInt(primaries.primaries().length)
+            .writeInt(primaries.members().size());
+        for (final MemberRecord record : primaries.members())
+        {
+            w.writeString(record.memberId()).writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
+        }
+        for (final int primary : primaries.primaries())
+        {
+            w.writeUnsignedShort(primary < 0 ? 0xFFFF : primary);
+        }
+    }
+
+    private void writeReport(final MessageWriter w, final ConsistencyReport report)
+    {
+        w.writeInt(report.partitionsChecked()).writeInt(report.copiesMoving()).writeInt(report.conflicts().size());
+        for (final ConsistencyReport.PartitionConflict conflict : report.conflicts())
+        {
+            final StringBuilder detail = new StringBuilder();
+            for (final ConsistencyReport.CopyState copy : conflict.copies())
+            {
+                detail.append(detail.length() == 0 ? "" : "; ").append(copy.memberId())
+                    .append(copy.primary() ? " (primary)" : "").append(" lwm ").append(copy.lwm()).append(" gaps ")
+                    .append(copy.gaps()).append(" size ").append(copy.size()).append(" hash ")
+                    .append(Long.toHexString(copy.contentHash()));
+            }
+            w.writeInt(conflict.partition()).writeString(conflict.kind().name()).writeString(detail.toString());
+        }
+    }
+
+    private void writeRebalance(final MessageWriter w, final RebalanceStatus status)
+    {
+        w.writeLong(status.topologyVersion()).writeInt(status.partitionsPlanned()).writeInt(status.partitionsDone())
+            .writeInt(status.historicalPlanned()).writeLong(status.records()).writeLong(status.bytes())
+            .writeLong(status.elapsedNs()).writeLong(status.etaNs()).writeLong(status.totalHistorical())
+            .writeLong(status.totalFull());
+    }
+
+    private void writeMetrics(final MessageWriter w, final MemberMetrics metrics)
+    {
+        final Map<String, Long> values = new LinkedHashMap<>();
+        values.put("topologyVersion", metrics.topologyVersion());
+        values.put("members", (long)metrics.members());
+        values.put("servedAsPrimary", metrics.servedAsPrimary());
+        values.put("forwarded", metrics.forwarded());
+        values.put("remaps", metrics.remaps());
+        values.put("timeouts", metrics.timeouts());
+        values.put("otherFailures", metrics.otherFailures());
+        values.put("tx.commits", metrics.transactions().commits());
+        values.put("tx.commitStatusUnknown", metrics.transactions().commitStatusUnknown());
+        values.put("client.requests", requests.get());
+        values.put("client.errors", errors.get());
+        metrics.latencies().forEach((name, latency) ->
+        {
+            values.put(name + ".count", latency.count());
+            values.put(name + ".p50Us", latency.p50Us());
+            values.put(name + ".p99Us", latency.p99Us());
+            values.put(name + ".p999Us", latency.p999Us());
+        });
+        w.writeInt(values.size());
+        values.forEach((name, value) -> w.writeString(name).writeLong(value));
+    }
+
+    private static void writeStrings(final MessageWriter w, final List<String> values)
+    {
+        w.writeInt(values.size());
+        values.forEach(w::writeString);
+    }
+
+    private static List<byte[]> readKeys(final MessageReader reader)
+    {
+        final int count = reader.readInt("keys", 0, 1 << 20);
+        final List<byte[]> keys = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            keys.add(requireBytes(reader, "key"));
+        }
+        return keys;
+    }
+
+    private static String requireString(final MessageReader reader, final String field)
+    {
+        final String value = reader.readString(field);
+        if (value == null)
+        {
+            throw new MalformedMessageException("field '" + field + "' must not be null");
+        }
+        return value;
+    }
+
+    private static byte[] requireBytes(final MessageReader reader, final String field)
+    {
+        final byte[] value = reader.readBytes(field);
+        if (value == null)
+        {
+            throw new MalformedMessageException("field '" + field + "' must not be null");
+        }
+        return value;
+    }
+
+    private static <E> E enumOf(final E[] values, final int ordinal, final String field)
+    {
+        if (ordinal < 0 || ordinal >= values.length)
+        {
+            throw new MalformedMessageException("field '" + field + "' is " + ordinal + ", not in [0, " +
+                (values.length - 1) + "]");
+        }
+        return values[ordinal];
+    }
+
+    /** For error messages that name a missing cache. */
+    static CacheNotFoundException noCache(final String name)
+    {
+        return new CacheNotFoundException("no cache named '" + name + "'");
+    }
+}
