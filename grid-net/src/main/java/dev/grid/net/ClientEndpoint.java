@@ -374,7 +374,7 @@ public final class ClientEndpoint implements AutoCloseable
     private void sendError(final Connection connection, final ErrorCode code, final String message)
     {
         final MessageWriter frame = new MessageWriter();
-        frame.writeByte(ClientProtocol.ERROR).writeLong(0).writeInt(code.code()).writeString(message);
+        frame.writeByte(ClientProtocol.ERROR).writeLong(0).writeLong(0).writeInt(code.code()).writeString(message);
         connection.send(frame);
     }
 

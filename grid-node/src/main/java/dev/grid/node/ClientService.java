@@ -485,6 +485,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final long timeoutNs = reader.readLong("operationTimeoutNs");
         final PartitionLossPolicy policy = enumOf(PartitionLossPolicy.values(), reader.readByte("lossPolicy"),
             "lossPolicy");
+        final String mergeOperator = reader.readString("mergeOperator");
         admin(connection, session, requestId, () ->
         {
             final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
@@ -493,6 +494,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             if (timeoutNs > 0)
             {
                 configuration.operationTimeoutNs(timeoutNs);
+            }
+            if (mergeOperator != null)
+            {
+                configuration.mergeOperator(mergeOperator, member.mergeOperatorNamed(mergeOperator));
             }
             member.createCache(configuration);
         }, w -> { });
@@ -562,11 +567,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
-    private static void answer(final ClientEndpoint.Connection connection, final long requestId,
+    private void answer(final ClientEndpoint.Connection connection, final long requestId,
         final Consumer<MessageWriter> payload)
     {
         final MessageWriter writer = new MessageWriter();
-        writer.writeByte(ClientProtocol.OK).writeLong(requestId);
+        writer.writeByte(ClientProtocol.OK).writeLong(requestId).writeLong(topologyVersion());
         payload.accept(writer);
         connection.send(writer);
     }
@@ -576,8 +581,15 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         errors.incrementAndGet();
         final MessageWriter writer = new MessageWriter();
-        writer.writeByte(ClientProtocol.ERROR).writeLong(requestId).writeInt(code.code()).writeString(message);
+        writer.writeByte(ClientProtocol.ERROR).writeLong(requestId).writeLong(topologyVersion()).writeInt(code.code())
+            .writeString(message);
         connection.send(writer);
+    }
+
+    private long topologyVersion()
+    {
+        final Topology topology = member.topology();
+        return topology == null ? 0 : topology.version();
     }
 
     private Transaction transaction(final Session session, final MessageReader reader)

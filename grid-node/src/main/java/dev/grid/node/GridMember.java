@@ -689,6 +689,23 @@ public final class GridMember implements Grid
      * @param cacheName the cache that wants it, for the error message.
      * @return the codec, built in or registered on this member.
      */
+    /**
+     * @param name a merge operator's name.
+     * @return the operator registered on this member under it.
+     * @throws GridException with {@link ErrorCode#MERGE_FAILED} if none is.
+     */
+    @SuppressWarnings("unchecked")
+    MergeOperator<Object, Object> mergeOperatorNamed(final String name)
+    {
+        final MergeOperator<?, ?> operator = config.mergeOperators().get(name);
+        if (operator == null)
+        {
+            throw new GridException(ErrorCode.MERGE_FAILED, "merge operator '" + name + "' is not registered on " +
+                "member " + config.memberId());
+        }
+        return (MergeOperator<Object, Object>)operator;
+    }
+
     @SuppressWarnings("unchecked")
     Codec<Object> codecNamed(final String codecName, final String cacheName)
     {

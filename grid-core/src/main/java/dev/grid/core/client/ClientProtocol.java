@@ -7,8 +7,9 @@ package dev.grid.core.client;
  * a 32-bit length, -1 for null, then the bytes; strings UTF-8).
  * <p>
  * A frame is a 32-bit length, then that many bytes. A request is {@code [u8 op][i64 requestId][payload]}; its answer
- * is {@code [u8 status][i64 requestId][payload]}, with the request's id, in any order relative to other requests on
- * the connection (pipelining). The first request of a connection must be {@link #HANDSHAKE}.
+ * is {@code [u8 status][i64 requestId][i64 topologyVersion][payload]}, with the request's id, in any order relative to
+ * other requests on the connection (pipelining); the member's topology version tells a partition-aware client when
+ * its partition map is stale. The first request of a connection must be {@link #HANDSHAKE}.
  */
 public final class ClientProtocol
 {
@@ -18,8 +19,10 @@ public final class ClientProtocol
     public static final int MAGIC = 0x44495247;
     /** Bytes of a frame's length prefix. */
     public static final int LENGTH_PREFIX = 4;
-    /** Bytes of a request or answer header: op or status, then request id. */
+    /** Bytes of a request header: op, then request id. */
     public static final int HEADER = 1 + 8;
+    /** Bytes of an answer header: status, request id, topology version. */
+    public static final int ANSWER_HEADER = 1 + 8 + 8;
 
     // Requests. --------------------------------------------------------------------------------------------------
     /** [i32 magic][u16 minVersion][u16 maxVersion][string user][string password][string clientName]. */
@@ -50,7 +53,8 @@ public final class ClientProtocol
     public static final int SIZE = 20;
     /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
-     * [i64 operationTimeoutNs][u8 lossPolicy] -> nothing (an equal existing cache is fine).
+     * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator] -> nothing (an equal existing cache is fine; the
+     * merge operator, by name, must be registered on the members).
      */
     public static final int CACHE_CREATE = 30;
     /** [string name] -> nothing. */

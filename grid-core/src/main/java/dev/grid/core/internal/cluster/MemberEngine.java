@@ -746,6 +746,13 @@ public final class MemberEngine
     public void advertise(final String name, final String value)
     {
         advertised.put(name, value);
+        if (self != null)
+        {
+            // The record was made when the constructor started joining; nobody has seen it yet.
+            final Map<String, String> attributes = new TreeMap<>(self.attributes());
+            attributes.put(name, value);
+            self = new MemberRecord(self.memberId(), self.incarnation(), self.address(), attributes);
+        }
     }
 
     /**

@@ -1,0 +1,285 @@
+package dev.grid.examples;
+
+import dev.grid.client.ClientConfiguration;
+import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.client.ClientProtocol;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a client sends cannot harm the member or other clients: truncated frames, oversized lengths, unknown op codes,
+ * wrong versions and random bytes each get an error answer or a closed connection, while a well-behaved client keeps
+ * working; a seeded fuzz sends 100,000 frames.
+ */
+class ProtocolRobustnessTest
+{
+    private static final long SEED = Long.getLong("grid.fuzz.seed", 0x5EEDL);
+    private static final long SYNC_ID = 0x5F5F5F5F5F5F5F5FL;
+    private static LocalMembers cluster;
+    private static GridClient good;
+    private static Cache<String, String> cache;
+
+    @BeforeAll
+    static void start()
+    {
+        cluster = LocalMembers.start(1, config -> config.clientLimits(64, 64 * 1024, 1024));
+        good = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0)));
+        cache = good.createCache(new CacheConfiguration<>("robust", Codecs.STRING, Codecs.STRING).partitions(16));
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        if (good != null)
+        {
+            good.close();
+        }
+        cluster.close();
+    }
+
+    /** A raw connection that reads answers as the protocol frames them. */
+    private static final class Raw implements AutoCloseable
+    {
+        final Socket socket = new Socket();
+        final OutputStream out;
+        final DataInputStream in;
+
+        Raw() throws IOException
+        {
+            final String[] address = cluster.clientAddress(0).split(":");
+            socket.connect(new InetSocketAddress(address[0], Integer.parseInt(address[1])), 5_000);
+            socket.setSoTimeout(5_000);
+            out = socket.getOutputStream();
+            in = new DataInputStream(socket.getInputStream());
+        }
+
+        void frame(final byte[] body) throws IOException
+        {
+            final ByteBuffer length = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(body.length);
+            out.write(length.array());
+            out.write(body);
+            out.flush();
+        }
+
+        void handshake(final int minVersion, final int maxVersion) throws IOException
+        {
+            final ByteBuffer body = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            body.put((byte)ClientProtocol.HANDSHAKE).putLong(1).putInt(ClientProtocol.MAGIC)
+                .putShort((short)minVersion).putShort((short)maxVersion).putInt(-1).putInt(-1).putInt(3)
+                .put("raw".getBytes(StandardCharsets.UTF_8));
+            frame(java.util.Arrays.copyOf(body.array(), body.position()));
+        }
+
+        /** @return the error code of the next answer, 0 if it is OK, or -1 if the member closed the connection. */
+        int answer() throws IOException
+        {
+            final int length;
+            try
+            {
+                length = Integer.reverseBytes(in.readInt());
+            }
+            catch (final java.io.EOFException | java.net.SocketException ex)
+            {
+                return -1;
+            }
+            final byte[] body = new byte[length];
+            in.readFully(body);
+            final ByteBuffer answer = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
+            final int status = answer.get();
+            answer.getLong();
+            answer.getLong();
+            return status == ClientProtocol.OK ? 0 : answer.getInt();
+        }
+
+        /**
+         * PING and read answers until its own: every frame sent before it was decoded by then.
+         *
+         * @return false if the member closed the connection first.
+         */
+        boolean sync() throws IOException
+        {
+            frame(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.PING)
+                .putLong(SYNC_ID).array());
+            while (true)
+            {
+                final int length;
+                try
+                {
+                    length = Integer.reverseBytes(in.readInt());
+                }
+                catch (final java.io.EOFException | java.net.SocketException ex)
+                {
+                    return false;
+                }
+                final byte[] body = new byte[length];
+                in.readFully(body);
+                if (ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
+                {
+                    return true;
+                }
+            }
+        }
+
+        boolean closedByPeer() throws IOException
+        {
+            try
+            {
+                return in.read() == -1;
+            }
+            catch (final SocketTimeoutException ex)
+            {
+                return false;
+            }
+            catch (final java.net.SocketException ex)
+            {
+                return true;
+            }
+        }
+
+        @Override
+        public void close() throws IOException
+        {
+            socket.close();
+        }
+    }
+
+    @Test
+    void badFramesGetAnErrorOrAClosedConnectionAndNothingElseIsHurt() throws IOException
+    {
+        try (Raw raw = new Raw())
+        {
+            raw.frame(new byte[] {ClientProtocol.GET});
+            assertEquals(ErrorCode.MALFORMED_REQUEST.code(), raw.answer(), "a frame shorter than a header");
+            assertTrue(raw.closedByPeer());
+        }
+        try (Raw raw = new Raw())
+        {
+            raw.out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(1 << 30).array());
+            raw.out.flush();
+            assertEquals(ErrorCode.FRAME_TOO_LARGE.code(), raw.answer(), "a length above the limit");
+            assertTrue(raw.closedByPeer());
+        }
+        try (Raw raw = new Raw())
+        {
+            raw.out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(-5).array());
+            raw.out.flush();
+            assertEquals(ErrorCode.FRAME_TOO_LARGE.code(), raw.answer(), "a negative length");
+        }
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(7, 9);
+            assertEquals(ErrorCode.PROTOCOL_VERSION_UNSUPPORTED.code(), raw.answer());
+            assertTrue(raw.closedByPeer());
+        }
+        try (Raw raw = new Raw())
+        {
+            raw.frame(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.GET).putLong(3)
+                .array());
+            assertEquals(ErrorCode.MALFORMED_REQUEST.code(), raw.answer(), "a request before the handshake");
+        }
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            assertEquals(0, raw.answer());
+            raw.frame(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).put((byte)200).putLong(2).array());
+            assertEquals(ErrorCode.UNKNOWN_OPERATION.code(), raw.answer());
+            // A GET whose key length runs past the frame: an error for that request, the connection lives on.
+            raw.frame(ByteBuffer.allocate(30).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.GET).putLong(3)
+                .putInt(6).put("robust".getBytes(StandardCharsets.UTF_8)).putInt(1_000).array());
+            assertEquals(ErrorCode.MALFORMED_REQUEST.code(), raw.answer());
+            raw.frame(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.PING).putLong(4)
+                .array());
+            assertEquals(0, raw.answer(), "the connection still serves");
+            // Half a frame, then the connection drops: nothing to answer, nothing broken.
+            raw.out.write(new byte[] {100, 0, 0, 0, 1, 2});
+            raw.out.flush();
+        }
+        cache.put("still", "fine");
+        assertEquals("fine", cache.get("still"));
+    }
+
+    @Test
+    void aSeededFuzzOfOneHundredThousandFramesLeavesTheMemberServing() throws IOException
+    {
+        final Random random = new Random(SEED);
+        final long requestsBefore = good.admin().metrics().get("client.requests");
+        int frames = 0;
+        int connections = 0;
+        while (frames < 100_000)
+        {
+            try (Raw raw = new Raw())
+            {
+                connections++;
+                // Mostly past the handshake, so that frames reach the request decoders.
+                if (random.nextInt(10) > 0)
+                {
+                    raw.handshake(1, 1);
+                    raw.answer();
+                }
+                final int burst = 1 + random.nextInt(2_000);
+                try
+                {
+                    for (int i = 0; i < burst && frames < 100_000; i++, frames++)
+                    {
+                        final byte[] body = new byte[9 + random.nextInt(56)];
+                        random.nextBytes(body);
+                        if (body.length > 0 && random.nextInt(3) == 0)
+                        {
+                            // A known op code with random fields, so decoding goes deep.
+                            body[0] = (byte)(random.nextInt(60));
+                        }
+                        if (body.length >= 9 && ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
+                        {
+                            body[1] ^= 1;
+                        }
+                        raw.frame(body);
+                    }
+                    // Wait until the member decoded the burst (closing with frames unread would discard them).
+                    if (raw.sync() && random.nextInt(4) == 0)
+                    {
+                        // A frame too short to name its request: an error, and the member closes the connection.
+                        raw.frame(new byte[random.nextInt(ClientProtocol.HEADER)]);
+                        frames++;
+                        // Answers of the burst's slower requests may still come first.
+                        int code;
+                        do
+                        {
+                            code = raw.answer();
+                        }
+                        while (code != -1 && code != ErrorCode.MALFORMED_REQUEST.code());
+                        assertTrue(raw.closedByPeer());
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    // The member closed the connection (a frame it refused): the next one opens a new connection.
+                }
+            }
+        }
+        assertTrue(connections > 1);
+        final long served = good.admin().metrics().get("client.requests") - requestsBefore;
+        assertTrue(served > 50_000, "the member decoded " + served + " of the 100,000 frames");
+        cache.put("after-fuzz", "alive");
+        assertEquals("alive", cache.get("after-fuzz"));
+        assertEquals("alive", cluster.members.get(0).<String, String>cache("robust").get("after-fuzz"));
+    }
+}

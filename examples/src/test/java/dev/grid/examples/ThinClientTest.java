@@ -1,0 +1,155 @@
+package dev.grid.examples;
+
+import dev.grid.client.ClientConfiguration;
+import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.Codecs;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.node.GridMember;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The thin client against three members in this JVM: every cache operation, interactive transactions, cache
+ * lifecycle, and partition awareness (each key's request is served by its primary, as the members' metrics show).
+ */
+class ThinClientTest
+{
+    private static LocalMembers cluster;
+    private static GridClient client;
+
+    @BeforeAll
+    static void start()
+    {
+        cluster = LocalMembers.start(3, config -> { });
+        client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0)));
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        if (client != null)
+        {
+            client.close();
+        }
+        cluster.close();
+    }
+
+    @Test
+    void everyCacheOperationWorksThroughTheThinClient()
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("ops", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(64).mergeOperator(LocalMembers.APPEND, LocalMembers.APPEND_OPERATOR));
+        assertTrue(client.caches().contains("ops"));
+        assertNull(cache.get("a"));
+        cache.put("a", "1");
+        assertEquals("1", cache.get("a"));
+        assertFalse(cache.putIfAbsent("a", "2"));
+        assertTrue(cache.putIfAbsent("b", "2"));
+        assertFalse(cache.replace("a", "x", "3"));
+        assertTrue(cache.replace("a", "1", "3"));
+        assertEquals("3", cache.get("a"));
+        assertTrue(cache.containsKey("b"));
+        assertFalse(cache.remove("b", "wrong"));
+        assertTrue(cache.remove("b", "2"));
+        assertFalse(cache.containsKey("b"));
+        assertEquals("3+", cache.merge("a", "+"));
+        final Map<String, String> many = new HashMap<>();
+        for (int i = 0; i < 200; i++)
+        {
+            many.put("k" + i, "v" + i);
+        }
+        cache.putAll(many);
+        assertEquals(201, cache.size());
+        final Map<String, String> read = cache.getAll(List.of("k1", "k2", "missing"));
+        assertEquals(Map.of("k1", "v1", "k2", "v2"), read);
+        assertTrue(cache.remove("a"));
+        assertFalse(cache.remove("a"));
+        assertEquals("v7", cache.getAsync("k7").join());
+        // The same data through an embedded member.
+        assertEquals("v9", cluster.members.get(2).<String, String>cache("ops").get("k9"));
+        client.destroyCache("ops");
+        assertThrows(CacheNotFoundException.class, () -> client.cache("ops"));
+    }
+
+    @Test
+    void interactiveTransactionsCommitAndRollBackThroughTheThinClient()
+    {
+        final Cache<String, Long> accounts = client.createCache(new CacheConfiguration<>("accounts", Codecs.STRING,
+            Codecs.LONG).backups(1).partitions(32));
+        accounts.put("alice", 100L);
+        accounts.put("bob", 0L);
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+        {
+            final long alice = tx.get(accounts, "alice");
+            tx.put(accounts, "alice", alice - 30);
+            tx.put(accounts, "bob", tx.get(accounts, "bob") + 30);
+            tx.commit();
+        }
+        assertEquals(70L, accounts.get("alice"));
+        assertEquals(30L, accounts.get("bob"));
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
+            TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(10)))
+        {
+            tx.put(accounts, "alice", 0L);
+            tx.remove(accounts, "bob");
+            tx.rollback();
+        }
+        assertEquals(70L, accounts.get("alice"));
+        assertEquals(30L, accounts.get("bob"));
+        client.destroyCache("accounts");
+    }
+
+    @Test
+    void eachKeyRequestIsServedByItsPartitionsPrimary()
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("aware", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(128));
+        // Warm up: the client learns the map and opens its connections.
+        cache.put("warm", "up");
+        final long[] before = routed();
+        for (int i = 0; i < 300; i++)
+        {
+            cache.put("k" + i, "v" + i);
+            assertEquals("v" + i, cache.get("k" + i));
+        }
+        final long[] after = routed();
+        assertEquals(600, after[0] - before[0], "every request was served by the member that is its primary");
+        assertEquals(0, after[1] - before[1], "no request was forwarded between members");
+        assertEquals(Set.of("m0", "m1", "m2"), Set.copyOf(client.connectedMembers()),
+            "the client reached every primary directly");
+        client.destroyCache("aware");
+    }
+
+    /** Summed over the members: operations served as primary, and forwarded to another member. */
+    private static long[] routed()
+    {
+        final long[] sums = new long[2];
+        for (final GridMember member : cluster.members)
+        {
+            final MemberMetrics metrics = member.metrics();
+            sums[0] += metrics.servedAsPrimary();
+            sums[1] += metrics.forwarded();
+        }
+        return sums;
+    }
+}

@@ -1,0 +1,243 @@
+package dev.grid.client;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageReader;
+import dev.grid.core.internal.cluster.MessageWriter;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Admin requests through the thin client: cluster state, baseline, lost partitions, the consistency check, rebalance
+ * status and metrics. Requests that change the cluster need a user with the admin role
+ * ({@link ErrorCode#PERMISSION_DENIED} otherwise). Per-member figures (rebalance, metrics) come from the member the
+ * request reaches: {@link #onMember} picks it. Thread-safe.
+ */
+public final class ClientAdmin
+{
+    private final GridClient client;
+    private final String memberAddress;
+
+    ClientAdmin(final GridClient client, final String memberAddress)
+    {
+        this.client = client;
+        this.memberAddress = memberAddress;
+    }
+
+    /** One member as the cluster lists it. */
+    public record Member(String memberId, String address, String clientAddress)
+    {
+    }
+
+    /**
+     * The cluster's membership.
+     *
+     * @param topologyVersion the current version.
+     * @param coordinator     the coordinator's member id.
+     * @param members         oldest first.
+     */
+    public record ClusterState(long topologyVersion, String coordinator, List<Member> members)
+    {
+    }
+
+    /**
+     * A consistency check's outcome, as the admin tool prints it.
+     *
+     * @param partitionsChecked partitions whose copies were compared.
+     * @param copiesMoving      copies still catching up (not compared).
+     * @param conflicts         partitions whose copies disagree.
+     */
+    public record ConsistencyResult(int partitionsChecked, int copiesMoving, List<Conflict> conflicts)
+    {
+        /** @return whether no partition's copies disagree. */
+        public boolean isClean()
+        {
+            return conflicts.isEmpty();
+        }
+    }
+
+    /**
+     * @param partition the partition.
+     * @param kind      COUNTERS or DATA.
+     * @param detail    every copy's state.
+     */
+    public record Conflict(int partition, String kind, String detail)
+    {
+    }
+
+    /**
+     * One member's rebalance.
+     *
+     * @param topologyVersion   the map the figures belong to.
+     * @param partitionsPlanned MOVING copies of the member.
+     * @param partitionsDone    of those, caught up.
+     * @param historicalPlanned of those planned, historical.
+     * @param records           records and entries applied.
+     * @param bytes             bytes applied.
+     * @param elapsedNs         since the map's rebalance began.
+     * @param etaNs             estimated time left, -1 unknown.
+     * @param totalHistorical   partitions caught up historically since the member started.
+     * @param totalFull         partitions caught up fully since the member started.
+     */
+    public record Rebalance(long topologyVersion, int partitionsPlanned, int partitionsDone, int historicalPlanned,
+        long records, long bytes, long elapsedNs, long etaNs, long totalHistorical, long totalFull)
+    {
+        /** @return whether copies are still catching up. */
+        public boolean active()
+        {
+            return partitionsDone < partitionsPlanned;
+        }
+    }
+
+    /**
+     * @param memberId a member of the cluster.
+     * @return admin requests answered by that member.
+     * @throws GridException with {@link ErrorCode#CLUSTER_UNREACHABLE} if it has no client address.
+     */
+    public ClientAdmin onMember(final String memberId)
+    {
+        for (final Member member : clusterState().members())
+        {
+            if (member.memberId().equals(memberId))
+            {
+                if (member.clientAddress() == null)
+                {
+                    throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "member " + memberId +
+                        " serves no clients");
+                }
+                return new ClientAdmin(client, member.clientAddress());
+            }
+        }
+        throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "no member " + memberId + " in the cluster");
+    }
+
+    private MessageReader call(final int op, final Consumer<MessageWriter> fill)
+    {
+        final ClientConnection connection = client.anyConnection(memberAddress);
+        return GridClient.await(client.request(connection, op, GridClient.writer(fill))).payload();
+    }
+
+    /** @return the members and the coordinator. */
+    public ClusterState clusterState()
+    {
+        final MessageReader r = call(ClientProtocol.CLUSTER_STATE, w -> { });
+        final long version = r.readLong("topologyVersion");
+        final String coordinator = r.readString("coordinator");
+        final int count = r.readInt("members", 0, 65_535);
+        final List<Member> members = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            members.add(new Member(r.readString("memberId"), r.readString("address"), r.readString("clientAddress")));
+        }
+        return new ClusterState(version, coordinator, members);
+    }
+
+    /** @return the baseline. */
+    public BaselineTopology baseline()
+    {
+        final MessageReader r = call(ClientProtocol.BASELINE_SHOW, w -> { });
+        final long version = r.readLong("topologyVersion");
+        final long autoAdjust = r.readLong("autoAdjustTimeoutNs");
+        return new BaselineTopology(strings(r), strings(r), autoAdjust, version);
+    }
+
+    /**
+     * Change the baseline. Admin role.
+     *
+     * @param change    1 set, 2 add, 3 remove, 4 auto-adjust.
+     * @param memberIds the members the change names.
+     * @param timeoutNs the auto-adjust timeout (change 4); negative turns it off.
+     */
+    public void changeBaseline(final int change, final List<String> memberIds, final long timeoutNs)
+    {
+        call(ClientProtocol.BASELINE_CHANGE, w ->
+        {
+            w.writeByte(change).writeInt(memberIds.size());
+            memberIds.forEach(w::writeString);
+            w.writeLong(timeoutNs);
+        });
+    }
+
+    /**
+     * @param cache a cache.
+     * @return its lost partitions.
+     */
+    public List<Integer> lostPartitions(final String cache)
+    {
+        final MessageReader r = call(ClientProtocol.LOST_PARTITIONS, w -> w.writeString(cache));
+        final int count = r.readInt("lost", 0, 65_536);
+        final List<Integer> lost = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            lost.add(r.readInt("partition"));
+        }
+        return lost;
+    }
+
+    /**
+     * Reset a cache's lost partitions. Admin role.
+     *
+     * @param cache the cache.
+     */
+    public void resetLostPartitions(final String cache)
+    {
+        call(ClientProtocol.RESET_LOST, w -> w.writeString(cache));
+    }
+
+    /**
+     * @param cache a cache.
+     * @return the consistency check of its copies.
+     */
+    public ConsistencyResult checkConsistency(final String cache)
+    {
+        final MessageReader r = call(ClientProtocol.CHECK_CONSISTENCY, w -> w.writeString(cache));
+        final int checked = r.readInt("checked");
+        final int moving = r.readInt("moving");
+        final int count = r.readInt("conflicts", 0, 65_536);
+        final List<Conflict> conflicts = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            conflicts.add(new Conflict(r.readInt("partition"), r.readString("kind"), r.readString("detail")));
+        }
+        return new ConsistencyResult(checked, moving, conflicts);
+    }
+
+    /** @return the rebalance of the member the request reaches. */
+    public Rebalance rebalanceStatus()
+    {
+        final MessageReader r = call(ClientProtocol.REBALANCE_STATUS, w -> { });
+        return new Rebalance(r.readLong("topologyVersion"), r.readInt("planned"), r.readInt("done"),
+            r.readInt("historicalPlanned"), r.readLong("records"), r.readLong("bytes"), r.readLong("elapsedNs"),
+            r.readLong("etaNs"), r.readLong("totalHistorical"), r.readLong("totalFull"));
+    }
+
+    /** @return the metrics of the member the request reaches, by name. */
+    public Map<String, Long> metrics()
+    {
+        final MessageReader r = call(ClientProtocol.METRICS, w -> { });
+        final int count = r.readInt("metrics", 0, 1 << 16);
+        final Map<String, Long> metrics = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++)
+        {
+            metrics.put(r.readString("name"), r.readLong("value"));
+        }
+        return metrics;
+    }
+
+    private static List<String> strings(final MessageReader r)
+    {
+        final int count = r.readInt("strings", 0, 65_535);
+        final List<String> values = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            values.add(r.readString("string"));
+        }
+        return values;
+    }
+}

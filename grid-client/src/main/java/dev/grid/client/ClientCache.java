@@ -1,0 +1,232 @@
+package dev.grid.client;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codec;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageWriter;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A cache through the thin client: the embedded {@link Cache} API, each key's request sent to its partition's
+ * primary. Keys and values are encoded here with the cache's codecs, exactly as a member would, so that partitioning
+ * agrees. Thread-safe.
+ */
+final class ClientCache<K, V> implements Cache<K, V>
+{
+    private final GridClient client;
+    private final GridClient.CacheInfo info;
+    private final Codec<K> keyCodec;
+    private final Codec<V> valueCodec;
+
+    ClientCache(final GridClient client, final GridClient.CacheInfo info, final Codec<K> keyCodec,
+        final Codec<V> valueCodec)
+    {
+        this.client = client;
+        this.info = info;
+        this.keyCodec = keyCodec;
+        this.valueCodec = valueCodec;
+    }
+
+    public String name()
+    {
+        return info.name();
+    }
+
+    public CacheConfiguration<K, V> configuration()
+    {
+        return new CacheConfiguration<>(info.name(), keyCodec, valueCodec).partitions(info.partitions())
+            .backups(info.backups());
+    }
+
+    byte[] encodeKey(final K key)
+    {
+        return key(key);
+    }
+
+    byte[] encodeValue(final V value, final String what)
+    {
+        return value(value, what);
+    }
+
+    V decodeValue(final byte[] bytes)
+    {
+        return decode(bytes);
+    }
+
+    private byte[] key(final K key)
+    {
+        return keyCodec.encode(Objects.requireNonNull(key, "key must not be null"));
+    }
+
+    private byte[] value(final V value, final String what)
+    {
+        return valueCodec.encode(Objects.requireNonNull(value, what + " must not be null"));
+    }
+
+    private V decode(final byte[] bytes)
+    {
+        return bytes == null ? null : valueCodec.decode(bytes);
+    }
+
+    private CompletableFuture<ClientConnection.Answer> keyed(final int op, final byte[] key, final boolean idempotent,
+        final byte[]... more)
+    {
+        final MessageWriter w = new MessageWriter();
+        w.writeString(info.name()).writeBytes(key);
+        for (final byte[] field : more)
+        {
+            w.writeBytes(field);
+        }
+        return client.send(op, w, new GridClient.Route(info.name(), key), idempotent);
+    }
+
+    public V get(final K key)
+    {
+        return GridClient.await(getAsync(key));
+    }
+
+    public CompletableFuture<V> getAsync(final K key)
+    {
+        return keyed(ClientProtocol.GET, key(key), true).thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public void put(final K key, final V value)
+    {
+        GridClient.await(putAsync(key, value));
+    }
+
+    public CompletableFuture<Void> putAsync(final K key, final V value)
+    {
+        // Putting the same value again is harmless: safe to repeat after a broken connection.
+        return keyed(ClientProtocol.PUT, key(key), true, value(value, "value")).thenApply(a -> null);
+    }
+
+    public boolean putIfAbsent(final K key, final V value)
+    {
+        return GridClient.await(putIfAbsentAsync(key, value));
+    }
+
+    public CompletableFuture<Boolean> putIfAbsentAsync(final K key, final V value)
+    {
+        return keyed(ClientProtocol.PUT_IF_ABSENT, key(key), false, value(value, "value"))
+            .thenApply(a -> a.payload().readBoolean("put"));
+    }
+
+    public boolean replace(final K key, final V expected, final V value)
+    {
+        return GridClient.await(replaceAsync(key, expected, value));
+    }
+
+    public CompletableFuture<Boolean> replaceAsync(final K key, final V expected, final V value)
+    {
+        return keyed(ClientProtocol.REPLACE, key(key), false, value(expected, "expected"), value(value, "value"))
+            .thenApply(a -> a.payload().readBoolean("replaced"));
+    }
+
+    public boolean remove(final K key)
+    {
+        return GridClient.await(removeAsync(key));
+    }
+
+    public CompletableFuture<Boolean> removeAsync(final K key)
+    {
+        return keyed(ClientProtocol.REMOVE, key(key), false).thenApply(a -> a.payload().readBoolean("removed"));
+    }
+
+    public boolean remove(final K key, final V expected)
+    {
+        return GridClient.await(removeAsync(key, expected));
+    }
+
+    public CompletableFuture<Boolean> removeAsync(final K key, final V expected)
+    {
+        return keyed(ClientProtocol.REMOVE_IF_EQUALS, key(key), false, value(expected, "expected"))
+            .thenApply(a -> a.payload().readBoolean("removed"));
+    }
+
+    public Map<K, V> getAll(final Collection<? extends K> keys)
+    {
+        return GridClient.await(getAllAsync(keys));
+    }
+
+    public CompletableFuture<Map<K, V>> getAllAsync(final Collection<? extends K> keys)
+    {
+        final MessageWriter w = new MessageWriter();
+        w.writeString(info.name()).writeInt(keys.size());
+        for (final K key : keys)
+        {
+            w.writeBytes(key(key));
+        }
+        return client.send(ClientProtocol.GET_ALL, w, null, true).thenApply(a ->
+        {
+            final int count = a.payload().readInt("entries", 0, 1 << 20);
+            final Map<K, V> found = new HashMap<>(count * 2);
+            for (int i = 0; i < count; i++)
+            {
+                found.put(keyCodec.decode(a.payload().readBytes("key")), decode(a.payload().readBytes("value")));
+            }
+            return found;
+        });
+    }
+
+    public void putAll(final Map<? extends K, ? extends V> entries)
+    {
+        GridClient.await(putAllAsync(entries));
+    }
+
+    public CompletableFuture<Void> putAllAsync(final Map<? extends K, ? extends V> entries)
+    {
+        final Map<byte[], byte[]> encoded = new LinkedHashMap<>();
+        entries.forEach((k, v) -> encoded.put(key(k), value(v, "value")));
+        final MessageWriter w = new MessageWriter();
+        w.writeString(info.name()).writeInt(encoded.size());
+        encoded.forEach((k, v) -> w.writeBytes(k).writeBytes(v));
+        return client.send(ClientProtocol.PUT_ALL, w, null, true).thenApply(a -> null);
+    }
+
+    public boolean containsKey(final K key)
+    {
+        return GridClient.await(containsKeyAsync(key));
+    }
+
+    public CompletableFuture<Boolean> containsKeyAsync(final K key)
+    {
+        return keyed(ClientProtocol.CONTAINS_KEY, key(key), true).thenApply(a -> a.payload().readBoolean("present"));
+    }
+
+    public long size()
+    {
+        return GridClient.await(sizeAsync());
+    }
+
+    public CompletableFuture<Long> sizeAsync()
+    {
+        final MessageWriter w = new MessageWriter();
+        w.writeString(info.name());
+        return client.send(ClientProtocol.SIZE, w, null, true).thenApply(a -> a.payload().readLong("size"));
+    }
+
+    public V merge(final K key, final V operand)
+    {
+        return GridClient.await(mergeAsync(key, operand));
+    }
+
+    public CompletableFuture<V> mergeAsync(final K key, final V operand)
+    {
+        return keyed(ClientProtocol.MERGE, key(key), false, value(operand, "operand"))
+            .thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ClientCache{" + info.name() + "}";
+    }
+}

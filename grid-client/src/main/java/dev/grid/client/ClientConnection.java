@@ -1,0 +1,320 @@
+package dev.grid.client;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageReader;
+import dev.grid.core.internal.cluster.MessageWriter;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * One TCP connection to a member, handshaken: requests are written as they come (pipelining, any thread) and each
+ * answer completes its request's future by request id, on the connection's reader thread. When the connection breaks,
+ * every outstanding request fails with a {@link ConnectionLostException}, which the client turns into a retry or an
+ * outcome-unknown error. Thread-safe.
+ */
+final class ClientConnection implements AutoCloseable
+{
+    /** The answer of one request: its payload after the header, and the member's topology version. */
+    record Answer(MessageReader payload, long topologyVersion)
+    {
+    }
+
+    /** The connection broke with the request outstanding (or before it was written). */
+    static final class ConnectionLostException extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        /** Whether the request was written before the connection broke (so it may have run). */
+        final boolean sent;
+
+        ConnectionLostException(final String message, final boolean sent)
+        {
+            super(message);
+            this.sent = sent;
+        }
+    }
+
+    private final String address;
+    private final Socket socket;
+    private final OutputStream out;
+    private final DataInputStream in;
+    private final Map<Long, CompletableFuture<Answer>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong nextRequestId = new AtomicLong(1);
+    private final Thread reader;
+    private final int maxFrameBytes;
+    private final Consumer<Long> topologySeen;
+    private volatile boolean closed;
+    private volatile String closeReason = "closed";
+    private String memberId;
+    private boolean admin;
+
+    private ClientConnection(final String address, final Socket socket, final int maxFrameBytes,
+        final Consumer<Long> topologySeen) throws IOException
+    {
+        this.address = address;
+        this.socket = socket;
+        this.out = socket.getOutputStream();
+        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
+        this.maxFrameBytes = maxFrameBytes;
+        this.topologySeen = topologySeen;
+        this.reader = new Thread(this::readLoop, "grid-client-reader-" + address);
+        this.reader.setDaemon(true);
+    }
+
+    /**
+     * Connect and handshake.
+     *
+     * @throws GridException with the member's refusal (authentication, version), or {@link
+     *                       ErrorCode#CLUSTER_UNREACHABLE} if the member cannot be reached.
+     */
+    static ClientConnection open(final String address, final ClientConfiguration config,
+        final Consumer<Long> topologySeen)
+    {
+        final int colon = address.lastIndexOf(':');
+        final Socket socket = new Socket();
+        final ClientConnection connection;
+        try
+        {
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(address.substring(0, colon),
+                Integer.parseInt(address.substring(colon + 1))), config.connectTimeoutMs());
+            connection = new ClientConnection(address, socket, config.maxFrameBytes(), topologySeen);
+        }
+        catch (final IOException ex)
+        {
+            try
+            {
+                socket.close();
+            }
+            catch (final IOException ignored)
+            {
+                // Never opened.
+            }
+            throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "cannot connect to member at " + address + ": " +
+                ex.getMessage(), ex);
+        }
+        connection.reader.start();
+        final MessageWriter handshake = new MessageWriter();
+        handshake.writeInt(ClientProtocol.MAGIC).writeUnsignedShort(ClientProtocol.VERSION)
+            .writeUnsignedShort(ClientProtocol.VERSION).writeString(config.user()).writeString(config.password())
+            .writeString(config.clientName());
+        try
+        {
+            final Answer answer = connection.request(ClientProtocol.HANDSHAKE, handshake)
+                .get(config.connectTimeoutMs() + 10_000L, java.util.concurrent.TimeUnit.MILLISECONDS);
+            answer.payload().readUnsignedShort("version");
+            connection.memberId = answer.payload().readString("memberId");
+            connection.admin = answer.payload().readByte("role") == 1;
+            return connection;
+        }
+        catch (final Exception ex)
+        {
+            connection.close();
+            final Throwable cause = ex instanceof java.util.concurrent.ExecutionException ? ex.getCause() : ex;
+            if (cause instanceof GridException grid)
+            {
+                throw GridException.of(grid.errorCode(), grid.getMessage());
+            }
+            throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "handshake with member at " + address +
+                " failed: " + cause, cause);
+        }
+    }
+
+    String address()
+    {
+        return address;
+    }
+
+    String memberId()
+    {
+        return memberId;
+    }
+
+    boolean isAdmin()
+    {
+        return admin;
+    }
+
+    boolean isOpen()
+    {
+        return !closed;
+    }
+
+    int outstanding()
+    {
+        return pending.size();
+    }
+
+    /**
+     * Send a request.
+     *
+     * @param op      the op code.
+     * @param payload the request's payload (copied before this returns).
+     * @return its answer; fails with the member's error as a {@link GridException}, or {@link
+     *         ConnectionLostException}.
+     */
+    CompletableFuture<Answer> request(final int op, final MessageWriter payload)
+    {
+        final CompletableFuture<Answer> future = new CompletableFuture<>();
+        if (closed)
+        {
+            future.completeExceptionally(new ConnectionLostException("connection to " + address + " " + closeReason,
+                false));
+            return future;
+        }
+        final long requestId = nextRequestId.getAndIncrement();
+        pending.put(requestId, future);
+        final int length = ClientProtocol.HEADER + payload.length();
+        final byte[] frame = new byte[ClientProtocol.LENGTH_PREFIX + length];
+        final UnsafeBuffer buffer = new UnsafeBuffer(frame);
+        buffer.putInt(0, length);
+        buffer.putByte(4, (byte)op);
+        buffer.putLong(5, requestId);
+        buffer.putBytes(ClientProtocol.LENGTH_PREFIX + ClientProtocol.HEADER, payload.buffer(), 0, payload.length());
+        try
+        {
+            synchronized (out)
+            {
+                out.write(frame);
+                out.flush();
+            }
+        }
+        catch (final IOException ex)
+        {
+            pending.remove(requestId);
+            fail("broke while writing: " + ex.getMessage());
+            future.completeExceptionally(new ConnectionLostException("connection to " + address +
+                " broke while the request was written", true));
+        }
+        return future;
+    }
+
+    /** Forget a request that timed out; its answer, if it comes, is dropped. */
+    void forget(final CompletableFuture<Answer> future)
+    {
+        pending.values().remove(future);
+    }
+
+    private void readLoop()
+    {
+        try
+        {
+            while (!closed)
+            {
+                final int length = Integer.reverseBytes(in.readInt());
+                if (length < ClientProtocol.ANSWER_HEADER || length > maxFrameBytes)
+                {
+                    throw new IOException("answer frame of " + length + " bytes");
+                }
+                final byte[] frame = new byte[length];
+                in.readFully(frame);
+                final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame), 0, length);
+                final int status = reader.readByte("status");
+                final long requestId = reader.readLong("requestId");
+                final long topologyVersion = reader.readLong("topologyVersion");
+                topologySeen.accept(topologyVersion);
+                final CompletableFuture<Answer> future = requestId == 0 ? null : pending.remove(requestId);
+                if (status == ClientProtocol.OK)
+                {
+                    if (future != null)
+                    {
+                        future.complete(new Answer(reader, topologyVersion));
+                    }
+                }
+                else
+                {
+                    final int code = reader.readInt("errorCode");
+                    final String message = reader.readString("message");
+                    final GridException error = toException(code, message);
+                    if (future != null)
+                    {
+                        future.completeExceptionally(error);
+                    }
+                    else if (requestId == 0)
+                    {
+                        // An error about the connection itself (limits, a frame the member refused): it closes.
+                        closeReason = "was closed by the member: " + message;
+                    }
+                }
+            }
+        }
+        catch (final EOFException ex)
+        {
+            fail(closed ? closeReason : "was closed by the member");
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            fail(closed ? closeReason : "broke: " + ex.getMessage());
+        }
+    }
+
+    static GridException toException(final int code, final String message)
+    {
+        try
+        {
+            return GridException.of(ErrorCode.ofCode(code), message);
+        }
+        catch (final IllegalArgumentException unknown)
+        {
+            return new GridException(ErrorCode.MALFORMED_REQUEST, "error code " + code + " unknown to this client: " +
+                message);
+        }
+    }
+
+    private void fail(final String reason)
+    {
+        if (!closed)
+        {
+            closeReason = reason;
+        }
+        closed = true;
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // Broken anyway.
+        }
+        for (final Long id : pending.keySet())
+        {
+            final CompletableFuture<Answer> future = pending.remove(id);
+            if (future != null)
+            {
+                future.completeExceptionally(new ConnectionLostException("connection to " + address + " " +
+                    closeReason, true));
+            }
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        if (!closed)
+        {
+            closeReason = "was closed by the client";
+            fail(closeReason);
+        }
+    }
+
+    /** For tests of a broken peer. */
+    InputStream rawInput()
+    {
+        return in;
+    }
+}

@@ -1,0 +1,215 @@
+package dev.grid.client;
+
+import dev.grid.core.Cache;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageWriter;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * An interactive transaction through the thin client. It lives on the member its connection reaches, which
+ * coordinates it exactly as for an embedded user; if the connection breaks, that member rolls it back, and a commit
+ * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Not thread-safe (one user thread at a
+ * time, as for the embedded API).
+ */
+final class ClientTransaction implements Transaction
+{
+    private final GridClient client;
+    private final ClientConnection connection;
+    private final long txId;
+    private final TransactionConcurrency concurrency;
+    private final TransactionIsolation isolation;
+    private boolean finished;
+
+    ClientTransaction(final GridClient client, final ClientConnection connection, final long txId,
+        final TransactionConcurrency concurrency, final TransactionIsolation isolation)
+    {
+        this.client = client;
+        this.connection = connection;
+        this.txId = txId;
+        this.concurrency = concurrency;
+        this.isolation = isolation;
+    }
+
+    public TransactionConcurrency concurrency()
+    {
+        return concurrency;
+    }
+
+    public TransactionIsolation isolation()
+    {
+        return isolation;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K, V> ClientCache<K, V> clientCache(final Cache<K, V> cache)
+    {
+        if (!(cache instanceof ClientCache))
+        {
+            throw new InvalidConfigurationException("a thin-client transaction takes caches of its own client, got " +
+                cache);
+        }
+        return (ClientCache<K, V>)cache;
+    }
+
+    private CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload)
+    {
+        return client.request(connection, op, payload).handle((answer, failure) ->
+        {
+            if (failure == null)
+            {
+                return answer;
+            }
+            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+                failure.getCause() : failure;
+            if (cause instanceof ClientConnection.ConnectionLostException)
+            {
+                throw new CompletionException(op == ClientProtocol.TX_COMMIT ?
+                    new GridException(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, "the connection to member " +
+                        connection.memberId() + " broke while the commit was in flight: read the data to learn " +
+                        "the outcome") :
+                    new GridException(ErrorCode.TX_ROLLED_BACK, "the connection to member " + connection.memberId() +
+                        " broke; the member rolls the transaction back"));
+            }
+            throw cause instanceof RuntimeException runtime ? new CompletionException(runtime) :
+                new CompletionException(cause);
+        });
+    }
+
+    public <K, V> V get(final Cache<K, V> cache, final K key)
+    {
+        return GridClient.await(getAsync(cache, key));
+    }
+
+    public <K, V> CompletableFuture<V> getAsync(final Cache<K, V> cache, final K key)
+    {
+        final ClientCache<K, V> c = clientCache(cache);
+        final MessageWriter w = new MessageWriter();
+        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
+        return send(ClientProtocol.TX_GET, w).thenApply(a -> c.decodeValue(a.payload().readBytes("value")));
+    }
+
+    public <K, V> Map<K, V> getAll(final Cache<K, V> cache, final Collection<? extends K> keys)
+    {
+        return GridClient.await(getAllAsync(cache, keys));
+    }
+
+    public <K, V> CompletableFuture<Map<K, V>> getAllAsync(final Cache<K, V> cache, final Collection<? extends K> keys)
+    {
+        final List<K> ordered = new ArrayList<>(keys);
+        final List<CompletableFuture<V>> reads = new ArrayList<>();
+        for (final K key : ordered)
+        {
+            reads.add(getAsync(cache, key));
+        }
+        return CompletableFuture.allOf(reads.toArray(new CompletableFuture[0])).thenApply(v ->
+        {
+            final Map<K, V> found = new HashMap<>();
+            for (int i = 0; i < ordered.size(); i++)
+            {
+                final V value = reads.get(i).join();
+                if (value != null)
+                {
+                    found.put(ordered.get(i), value);
+                }
+            }
+            return found;
+        });
+    }
+
+    public <K, V> void put(final Cache<K, V> cache, final K key, final V value)
+    {
+        GridClient.await(putAsync(cache, key, value));
+    }
+
+    public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
+    {
+        final ClientCache<K, V> c = clientCache(cache);
+        final MessageWriter w = new MessageWriter();
+        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(value, "value"));
+        return send(ClientProtocol.TX_PUT, w).thenApply(a -> null);
+    }
+
+    public <K, V> void remove(final Cache<K, V> cache, final K key)
+    {
+        GridClient.await(removeAsync(cache, key));
+    }
+
+    public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
+    {
+        final ClientCache<K, V> c = clientCache(cache);
+        final MessageWriter w = new MessageWriter();
+        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
+        return send(ClientProtocol.TX_REMOVE, w).thenApply(a -> null);
+    }
+
+    public <K, V> void merge(final Cache<K, V> cache, final K key, final V operand)
+    {
+        GridClient.await(mergeAsync(cache, key, operand));
+    }
+
+    public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
+    {
+        throw new UnsupportedOperationException("merge inside a thin-client transaction is not supported yet: " +
+            "the protocol has no TX_MERGE; read, compute and put instead");
+    }
+
+    public void commit()
+    {
+        GridClient.await(commitAsync());
+    }
+
+    public CompletableFuture<Void> commitAsync()
+    {
+        return finish(ClientProtocol.TX_COMMIT);
+    }
+
+    public void rollback()
+    {
+        GridClient.await(rollbackAsync());
+    }
+
+    public CompletableFuture<Void> rollbackAsync()
+    {
+        return finish(ClientProtocol.TX_ROLLBACK);
+    }
+
+    private CompletableFuture<Void> finish(final int op)
+    {
+        if (finished)
+        {
+            return CompletableFuture.completedFuture(null);
+        }
+        finished = true;
+        final MessageWriter w = new MessageWriter();
+        w.writeLong(txId);
+        return send(op, w).thenApply(a -> null);
+    }
+
+    public void close()
+    {
+        if (!finished)
+        {
+            try
+            {
+                rollback();
+            }
+            catch (final GridException ignored)
+            {
+                // The connection is gone: the member rolled it back.
+            }
+        }
+    }
+}

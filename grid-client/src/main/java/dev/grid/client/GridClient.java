@@ -1,0 +1,504 @@
+package dev.grid.client;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.Codec;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageWriter;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The thin client: Grid for an application that does not embed a member. It connects to any of the configured
+ * members over TCP ({@code docs/protocol.md}), learns the other members' client addresses, and sends each key's
+ * request straight to its partition's primary (partition awareness; the map is refreshed when a member's answer
+ * carries a newer topology version). Many requests travel on one connection at once (pipelining).
+ * <p>
+ * When a connection breaks, a request that is safe to repeat (reads, plain puts, size) is sent again to another
+ * member; one that is not (a conditional write, a remove, a merge, a transaction's commit) fails with
+ * {@link ErrorCode#OUTCOME_UNKNOWN} (or {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}): it may have been applied.
+ * <p>
+ * <b>Threading:</b> thread-safe. Futures of the {@code ...Async} methods complete on a connection's reader thread;
+ * chain heavy work with {@code ...Async} continuations.
+ */
+public final class GridClient implements AutoCloseable
+{
+    private final ClientConfiguration config;
+    private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
+    private final Map<String, PartitionMapView> maps = new ConcurrentHashMap<>();
+    private final AtomicLong newestTopology = new AtomicLong();
+    private final ScheduledExecutorService timer;
+    private final ClientAdmin admin = new ClientAdmin(this, null);
+    private volatile boolean closed;
+
+    /** A cache's partition map as a client uses it. */
+    record PartitionMapView(long topologyVersion, String[] primaryAddress)
+    {
+    }
+
+    private GridClient(final ClientConfiguration config)
+    {
+        this.config = config;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            final Thread thread = new Thread(r, "grid-client-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /**
+     * Connect to the first reachable member of the configuration.
+     *
+     * @param config addresses, credentials and timeouts.
+     * @return the connected client.
+     * @throws dev.grid.core.InvalidConfigurationException naming a bad setting.
+     * @throws GridException with {@link ErrorCode#AUTHENTICATION_FAILED} or {@link
+     *                       ErrorCode#PROTOCOL_VERSION_UNSUPPORTED} if a member refused it, or {@link
+     *                       ErrorCode#CLUSTER_UNREACHABLE} if none answered.
+     */
+    public static GridClient connect(final ClientConfiguration config)
+    {
+        config.validate();
+        final GridClient client = new GridClient(config);
+        try
+        {
+            client.anyConnection(null);
+            return client;
+        }
+        catch (final RuntimeException ex)
+        {
+            client.close();
+            throw ex;
+        }
+    }
+
+    /**
+     * A cache, with the codecs it was created with (built-in codecs only; see {@link #cache(String, Codec, Codec)}).
+     *
+     * @param name of the cache.
+     * @param <K>  the key type.
+     * @param <V>  the value type.
+     * @return the cache.
+     * @throws CacheNotFoundException if there is none of that name.
+     */
+    @SuppressWarnings("unchecked")
+    public <K, V> Cache<K, V> cache(final String name)
+    {
+        final CacheInfo info = cacheInfo(name);
+        return new ClientCache<>(this, info, (Codec<K>)Codecs.byName(info.keyCodec()),
+            (Codec<V>)Codecs.byName(info.valueCodec()));
+    }
+
+    /**
+     * A cache whose codecs the application brings (the same the members use for it).
+     *
+     * @param name       of the cache.
+     * @param keyCodec   its key codec.
+     * @param valueCodec its value codec.
+     * @param <K>        the key type.
+     * @param <V>        the value type.
+     * @return the cache.
+     * @throws CacheNotFoundException if there is none of that name.
+     */
+    public <K, V> Cache<K, V> cache(final String name, final Codec<K> keyCodec, final Codec<V> valueCodec)
+    {
+        return new ClientCache<>(this, cacheInfo(name), keyCodec, valueCodec);
+    }
+
+    /**
+     * Create a cache (or accept an equal existing one). Needs the admin role.
+     *
+     * @param configuration of the cache; its codecs must be known to the members by name.
+     * @param <K>           the key type.
+     * @param <V>           the value type.
+     * @return the cache.
+     */
+    public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
+    {
+        configuration.conclude();
+        final MessageWriter w = new MessageWriter();
+        w.writeString(configuration.name()).writeInt(configuration.partitions()).writeInt(configuration.backups())
+            .writeString(configuration.keyCodec().name()).writeString(configuration.valueCodec().name())
+            .writeString(configuration.backupFilterAttribute()).writeLong(configuration.operationTimeoutNs())
+            .writeByte(configuration.partitionLossPolicy().ordinal()).writeString(configuration.mergeOperatorName());
+        await(send(ClientProtocol.CACHE_CREATE, w, null, false));
+        return cache(configuration.name(), configuration.keyCodec(), configuration.valueCodec());
+    }
+
+    /**
+     * Destroy a cache and its data. Needs the admin role.
+     *
+     * @param name of the cache.
+     */
+    public void destroyCache(final String name)
+    {
+        final MessageWriter w = new MessageWriter();
+        w.writeString(name);
+        await(send(ClientProtocol.CACHE_DESTROY, w, null, false));
+        maps.remove(name);
+    }
+
+    /**
+     * @return the names of the caches that exist.
+     */
+    public List<String> caches()
+    {
+        final List<String> names = new ArrayList<>();
+        for (final CacheInfo info : cacheInfos())
+        {
+            names.add(info.name());
+        }
+        return names;
+    }
+
+    /**
+     * Begin an interactive transaction. It lives on one connection: if that breaks, the transaction is rolled back by
+     * the member (or, if its commit was in flight, its outcome is unknown).
+     *
+     * @param concurrency pessimistic or optimistic.
+     * @param isolation   the isolation level.
+     * @param timeout     of the whole transaction.
+     * @return the transaction.
+     */
+    public Transaction beginTransaction(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
+        final Duration timeout)
+    {
+        final ClientConnection connection = anyConnection(null);
+        final MessageWriter w = new MessageWriter();
+        w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
+        final ClientConnection.Answer answer = await(request(connection, ClientProtocol.TX_BEGIN, w));
+        return new ClientTransaction(this, connection, answer.payload().readLong("txId"), concurrency, isolation);
+    }
+
+    /**
+     * @return admin requests (answered by whichever member the client is connected to).
+     */
+    public ClientAdmin admin()
+    {
+        return admin;
+    }
+
+    /**
+     * @return the ids of the members this client holds connections to (for tests and diagnostics).
+     */
+    public List<String> connectedMembers()
+    {
+        final List<String> ids = new ArrayList<>();
+        connections.values().forEach(c ->
+        {
+            if (c.isOpen())
+            {
+                ids.add(c.memberId());
+            }
+        });
+        return ids;
+    }
+
+    /** Close every connection. Idempotent. */
+    @Override
+    public void close()
+    {
+        closed = true;
+        connections.values().forEach(ClientConnection::close);
+        connections.clear();
+        timer.shutdownNow();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Requests.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** What the client knows of a cache. */
+    record CacheInfo(String name, int partitions, int backups, String keyCodec, String valueCodec)
+    {
+    }
+
+    CacheInfo cacheInfo(final String name)
+    {
+        for (final CacheInfo info : cacheInfos())
+        {
+            if (info.name().equals(name))
+            {
+                return info;
+            }
+        }
+        throw new CacheNotFoundException("no cache named '" + name + "'");
+    }
+
+    private List<CacheInfo> cacheInfos()
+    {
+        final ClientConnection.Answer answer = await(send(ClientProtocol.CACHE_LIST, new MessageWriter(), null, true));
+        final int count = answer.payload().readInt("caches", 0, 1 << 20);
+        final List<CacheInfo> infos = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            infos.add(new CacheInfo(answer.payload().readString("name"), answer.payload().readInt("partitions"),
+                answer.payload().readInt("backups"), answer.payload().readString("keyCodec"),
+                answer.payload().readString("valueCodec")));
+        }
+        return infos;
+    }
+
+    /**
+     * Send a request, to the primary of a key's partition if known, with failover.
+     *
+     * @param op         the op code.
+     * @param payload    the request payload.
+     * @param route      the cache and key bytes to route by, or null for any member.
+     * @param idempotent whether the request may be sent again after a connection broke with it outstanding.
+     * @return its answer.
+     */
+    CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload, final Route route,
+        final boolean idempotent)
+    {
+        final CompletableFuture<ClientConnection.Answer> result = new CompletableFuture<>();
+        final byte[] copy = new byte[payload.length()];
+        payload.buffer().getBytes(0, copy);
+        attempt(op, copy, route, idempotent, result, 0);
+        final long timeoutNs = config.requestTimeoutNs();
+        final java.util.concurrent.ScheduledFuture<?> timeout = timer.schedule(() ->
+            result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +
+                "within " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms")), timeoutNs, TimeUnit.NANOSECONDS);
+        result.whenComplete((a, e) -> timeout.cancel(false));
+        return result;
+    }
+
+    /** The cache and encoded key a request is routed by. */
+    record Route(String cache, byte[] key)
+    {
+    }
+
+    private void attempt(final int op, final byte[] payload, final Route route, final boolean idempotent,
+        final CompletableFuture<ClientConnection.Answer> result, final int attempt)
+    {
+        final ClientConnection connection;
+        try
+        {
+            connection = route == null ? anyConnection(null) : routeConnection(route);
+        }
+        catch (final GridException ex)
+        {
+            result.completeExceptionally(ex);
+            return;
+        }
+        final MessageWriter w = new MessageWriter();
+        w.writeRaw(new org.agrona.concurrent.UnsafeBuffer(payload), 0, payload.length);
+        request(connection, op, w).whenComplete((answer, failure) ->
+        {
+            if (failure == null)
+            {
+                result.complete(answer);
+                return;
+            }
+            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+                failure.getCause() : failure;
+            if (cause instanceof ClientConnection.ConnectionLostException lost)
+            {
+                connections.remove(connection.address(), connection);
+                if ((idempotent || !lost.sent) && attempt < 3 && !closed)
+                {
+                    attempt(op, payload, route, idempotent, result, attempt + 1);
+                    return;
+                }
+                result.completeExceptionally(new GridException(ErrorCode.OUTCOME_UNKNOWN, ClientProtocol.name(op) +
+                    " was sent to member " + connection.memberId() + ", whose " + cause.getMessage() +
+                    " before it answered: it may or may not have been applied"));
+                return;
+            }
+            result.completeExceptionally(cause);
+        });
+    }
+
+    CompletableFuture<ClientConnection.Answer> request(final ClientConnection connection, final int op,
+        final MessageWriter payload)
+    {
+        return connection.request(op, payload);
+    }
+
+    private ClientConnection routeConnection(final Route route)
+    {
+        if (!config.partitionAware())
+        {
+            return anyConnection(null);
+        }
+        PartitionMapView map = maps.get(route.cache());
+        if (map == null || map.topologyVersion() < newestTopology.get())
+        {
+            map = refreshMap(route.cache());
+        }
+        if (map == null)
+        {
+            return anyConnection(null);
+        }
+        final String address = map.primaryAddress()[KeyPartitioner.partition(route.key(),
+            map.primaryAddress().length)];
+        return address == null ? anyConnection(null) : anyConnection(address);
+    }
+
+    private PartitionMapView refreshMap(final String cache)
+    {
+        try
+        {
+            final MessageWriter w = new MessageWriter();
+            w.writeString(cache);
+            final ClientConnection.Answer answer = await(request(anyConnection(null), ClientProtocol.PARTITION_MAP,
+                w));
+            final long version = answer.payload().readLong("topologyVersion");
+            final int partitions = answer.payload().readInt("partitions", 1, 65_536);
+            final int members = answer.payload().readInt("members", 0, 65_535);
+            final String[] addresses = new String[members];
+            for (int i = 0; i < members; i++)
+            {
+                answer.payload().readString("memberId");
+                addresses[i] = answer.payload().readString("clientAddress");
+            }
+            final String[] primaries = new String[partitions];
+            for (int p = 0; p < partitions; p++)
+            {
+                final int index = answer.payload().readUnsignedShort("primary");
+                primaries[p] = index < members ? addresses[index] : null;
+            }
+            final PartitionMapView view = new PartitionMapView(version, primaries);
+            maps.put(cache, view);
+            return view;
+        }
+        catch (final GridException ex)
+        {
+            // Not routable now (no map yet, the cache is new): any member forwards the request to the primary.
+            return null;
+        }
+    }
+
+    /**
+     * @param preferred a member's client address to use if reachable, or null for any.
+     * @return an open connection.
+     */
+    ClientConnection anyConnection(final String preferred)
+    {
+        if (closed)
+        {
+            throw new GridException(ErrorCode.NODE_STOPPING, "the client is closed");
+        }
+        if (preferred != null)
+        {
+            final ClientConnection existing = connections.get(preferred);
+            if (existing != null && existing.isOpen())
+            {
+                return existing;
+            }
+            try
+            {
+                return connect(preferred);
+            }
+            catch (final GridException ex)
+            {
+                if (ex.errorCode() != ErrorCode.CLUSTER_UNREACHABLE)
+                {
+                    throw ex;
+                }
+                // Fall through to any member: it forwards to the primary.
+            }
+        }
+        for (final ClientConnection connection : connections.values())
+        {
+            if (connection.isOpen())
+            {
+                return connection;
+            }
+        }
+        GridException last = null;
+        for (final String address : config.addresses())
+        {
+            try
+            {
+                return connect(address);
+            }
+            catch (final GridException ex)
+            {
+                if (ex.errorCode() != ErrorCode.CLUSTER_UNREACHABLE)
+                {
+                    throw ex;
+                }
+                last = ex;
+            }
+        }
+        throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "no member answered at " + config.addresses() +
+            (last == null ? "" : " (last: " + last.getMessage() + ")"));
+    }
+
+    private ClientConnection connect(final String address)
+    {
+        synchronized (connections)
+        {
+            final ClientConnection existing = connections.get(address);
+            if (existing != null && existing.isOpen())
+            {
+                return existing;
+            }
+            final ClientConnection connection = ClientConnection.open(address, config, this::topologySeen);
+            connections.put(address, connection);
+            return connection;
+        }
+    }
+
+    private void topologySeen(final long version)
+    {
+        newestTopology.accumulateAndGet(version, Math::max);
+    }
+
+    static <T> T await(final CompletableFuture<T> future)
+    {
+        try
+        {
+            return future.get();
+        }
+        catch (final ExecutionException ex)
+        {
+            final Throwable cause = ex.getCause() instanceof CompletionException && ex.getCause().getCause() != null ?
+                ex.getCause().getCause() : ex.getCause();
+            if (cause instanceof GridException grid)
+            {
+                throw GridException.of(grid.errorCode(), grid.getMessage());
+            }
+            if (cause instanceof RuntimeException runtime)
+            {
+                throw runtime;
+            }
+            throw new GridException(ErrorCode.MALFORMED_REQUEST, String.valueOf(cause));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new OperationTimeoutException("interrupted while waiting for an answer");
+        }
+    }
+
+    static MessageWriter writer(final Consumer<MessageWriter> fill)
+    {
+        final MessageWriter w = new MessageWriter();
+        fill.accept(w);
+        return w;
+    }
+}
