@@ -138,6 +138,31 @@ public final class ClientAdmin
         return new ClusterState(version, coordinator, members);
     }
 
+    /**
+     * @param cache a cache.
+     * @return each partition's primary member id (null if it has none), by partition.
+     */
+    public Map<Integer, String> primaries(final String cache)
+    {
+        final MessageReader r = call(ClientProtocol.PARTITION_MAP, w -> w.writeString(cache));
+        r.readLong("topologyVersion");
+        final int partitions = r.readInt("partitions", 1, 65_536);
+        final int count = r.readInt("members", 0, 65_535);
+        final String[] ids = new String[count];
+        for (int i = 0; i < count; i++)
+        {
+            ids[i] = r.readString("memberId");
+            r.readString("clientAddress");
+        }
+        final Map<Integer, String> primaries = new LinkedHashMap<>();
+        for (int p = 0; p < partitions; p++)
+        {
+            final int index = r.readUnsignedShort("primary");
+            primaries.put(p, index < count ? ids[index] : null);
+        }
+        return primaries;
+    }
+
     /** @return the baseline. */
     public BaselineTopology baseline()
     {

@@ -36,6 +36,11 @@ import java.util.concurrent.TimeUnit;
  * rebalance.batch.bytes = 65536           # size of one rebalance batch
  * rebalance.throttle.ms = 0               # pause between a rebalancing partition's batches
  * rebalance.concurrency = 64              # partitions a member catches up at once
+ * client.port = 10800                     # TCP port for thin clients and the admin tool; 0 any; none if absent
+ * client.max.connections = 256
+ * client.max.frame.bytes = 4194304
+ * client.max.pending = 1024               # outstanding requests per connection
+ * client.user.alice = USER:pbkdf2-sha256:...   # role (USER or ADMIN), then a hash from dev.grid.core.PasswordHash
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -140,6 +145,14 @@ public final class MemberConfigurationFile
                     number(source, key, value)));
                 case "wal.sync.interval.ms" ->
                     config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "client.port" -> config.clientPort((int)Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
+                    number(source, key, value))));
+                case "client.max.connections" -> config.clientLimits(clamp(number(source, key, value)),
+                    config.clientMaxFrameBytes(), config.clientMaxPendingRequests());
+                case "client.max.frame.bytes" -> config.clientLimits(config.clientMaxConnections(),
+                    clamp(number(source, key, value)), config.clientMaxPendingRequests());
+                case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
+                    config.clientMaxFrameBytes(), clamp(number(source, key, value)));
                 case "idle.max.park.us" ->
                     config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
                 default ->
@@ -147,6 +160,22 @@ public final class MemberConfigurationFile
                     if (key.startsWith("attribute.") && key.length() > "attribute.".length())
                     {
                         config.attribute(key.substring("attribute.".length()), value);
+                    }
+                    else if (key.startsWith("client.user.") && key.length() > "client.user.".length())
+                    {
+                        final int colon = value.indexOf(':');
+                        final MemberConfiguration.ClientRole role;
+                        try
+                        {
+                            role = MemberConfiguration.ClientRole.valueOf(colon < 0 ? value : value.substring(0,
+                                colon));
+                        }
+                        catch (final IllegalArgumentException ex)
+                        {
+                            throw new InvalidConfigurationException(source + ": " + key + " must be USER:<hash> or " +
+                                "ADMIN:<hash>");
+                        }
+                        config.clientUser(key.substring("client.user.".length()), role, value.substring(colon + 1));
                     }
                     else
                     {
@@ -163,6 +192,11 @@ public final class MemberConfigurationFile
         {
             throw new InvalidConfigurationException(source + ": " + ex.detail());
         }
+    }
+
+    private static int clamp(final long value)
+    {
+        return (int)Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, value));
     }
 
     private static long number(final String source, final String key, final String value)

@@ -1,0 +1,212 @@
+package dev.grid.examples;
+
+import dev.grid.admin.GridAdmin;
+import dev.grid.client.ClientConfiguration;
+import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.PasswordHash;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The thin client and the admin tool against three member processes on loopback: every admin command's exit code and
+ * JSON, the admin role, every kind of client request, partition awareness (through each member's metrics), and
+ * failover after the member the client first connected to is killed with SIGKILL.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterProcessTest
+{
+    private static MemberProcesses cluster;
+    private static GridClient client;
+
+    @BeforeAll
+    static void start() throws IOException
+    {
+        cluster = MemberProcesses.start(3, "client.user.root = ADMIN:" + PasswordHash.hash("root-pw") +
+            "\nclient.user.alice = USER:" + PasswordHash.hash("alice-pw") + "\n");
+        final ClientConfiguration config = new ClientConfiguration().credentials("root", "root-pw");
+        cluster.members.forEach(m -> config.address(m.clientAddress));
+        client = GridClient.connect(config);
+        client.createCache(new CacheConfiguration<>("e2e", Codecs.STRING, Codecs.STRING).backups(1).partitions(64));
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        if (client != null)
+        {
+            client.close();
+        }
+        if (cluster != null)
+        {
+            cluster.close();
+        }
+    }
+
+    /** Run the admin tool; returns {exit code, output, errors}. */
+    private static Object[] admin(final String user, final String password, final String... args)
+    {
+        final List<String> line = new ArrayList<>(List.of("--host", cluster.members.get(1).clientAddress));
+        if (user != null)
+        {
+            line.addAll(List.of("--user", user, "--password", password));
+        }
+        line.addAll(List.of(args));
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        final int code = GridAdmin.run(line.toArray(new String[0]), new PrintWriter(out, true),
+            new PrintWriter(err, true));
+        return new Object[] {code, out.toString().trim(), err.toString().trim()};
+    }
+
+    private static String adminOk(final String... args)
+    {
+        final Object[] result = admin("root", "root-pw", args);
+        assertEquals(0, result[0], () -> String.join(" ", args) + ": " + result[1] + " / " + result[2]);
+        return (String)result[1];
+    }
+
+    @Test
+    @Order(1)
+    void everyAdminCommandAnswersWithItsExitCodeAndJson()
+    {
+        final String state = adminOk("state", "--json");
+        assertTrue(state.startsWith("{\"topologyVersion\":") && state.contains("\"memberId\":\"m0\"") &&
+            state.contains("\"memberId\":\"m2\""), state);
+        assertTrue(adminOk("caches", "--json").contains("\"e2e\""));
+        assertTrue(adminOk("baseline", "--json").contains("\"set\":false"));
+        assertTrue(adminOk("baseline", "set", "m0", "m1", "m2", "--json")
+            .contains("\"members\":[\"m0\",\"m1\",\"m2\"]"));
+        assertTrue(adminOk("baseline", "remove", "m2", "--json").contains("\"outside\":[\"m2\"]"));
+        assertTrue(adminOk("baseline", "add", "m2", "--json").contains("\"members\":[\"m0\",\"m1\",\"m2\"]"));
+        assertTrue(adminOk("baseline", "auto-adjust", "60000", "--json").contains("\"autoAdjustMs\":60000"));
+        assertTrue(adminOk("baseline", "auto-adjust", "off", "--json").contains("\"autoAdjustMs\":-1"));
+        assertTrue(adminOk("baseline").contains("m1               ONLINE"), adminOk("baseline"));
+        assertTrue(adminOk("partitions", "e2e", "--json").contains("\"63\":\"m"));
+        assertTrue(adminOk("rebalance", "--wait", "--json").startsWith("{\"active\":false"));
+        final String verify = adminOk("verify", "e2e", "--json");
+        assertTrue(verify.contains("\"partitionsChecked\":64") && verify.contains("\"clean\":true"), verify);
+        assertTrue(adminOk("lost", "e2e", "--json").contains("\"lost\":[]"));
+        assertTrue(adminOk("reset-lost", "e2e", "--json").contains("\"reset\":[]"));
+        assertTrue(adminOk("metrics", "--member", "m2", "--json").contains("\"servedAsPrimary\":"));
+        assertTrue(adminOk("verify", "e2e").contains("no conflict"));
+
+        final Object[] denied = admin("alice", "alice-pw", "reset-lost", "e2e");
+        assertEquals(5, denied[0], () -> "a user without the admin role: " + denied[2]);
+        assertTrue(((String)denied[2]).contains("PERMISSION_DENIED"), (String)denied[2]);
+        assertEquals(0, admin("alice", "alice-pw", "state")[0], "reading is allowed");
+        assertEquals(5, admin("alice", "wrong", "state")[0], "a wrong password");
+        assertEquals(5, admin(null, null, "state")[0], "no credentials");
+        assertEquals(2, admin("root", "root-pw", "no-such-command")[0], "bad usage");
+        assertEquals(2, admin("root", "root-pw", "baseline", "frobnicate")[0], "bad usage");
+        assertEquals(1, admin("root", "root-pw", "verify", "no-such-cache")[0], "the cluster refused");
+        final StringWriter err = new StringWriter();
+        assertEquals(4, GridAdmin.run(new String[] {"--host", "127.0.0.1:" + closedPort(), "state"},
+            new PrintWriter(new StringWriter()), new PrintWriter(err, true)), "nothing listens there");
+        assertTrue(err.toString().contains("CLUSTER_UNREACHABLE"), err.toString());
+    }
+
+    @Test
+    @Order(2)
+    void theThinClientServesEveryRequestFromThePrimaries()
+    {
+        final Cache<String, String> cache = client.cache("e2e");
+        cache.put("warm", "up");
+        final long[] before = routed();
+        for (int i = 0; i < 300; i++)
+        {
+            cache.put("k" + i, "v" + i);
+        }
+        for (int i = 0; i < 300; i++)
+        {
+            assertEquals("v" + i, cache.get("k" + i));
+        }
+        final long[] after = routed();
+        assertEquals(600, after[0] - before[0], "served as primary");
+        assertEquals(0, after[1] - before[1], "forwarded between members");
+        assertTrue(cache.putIfAbsent("new", "1"));
+        assertTrue(cache.replace("new", "1", "2"));
+        assertTrue(cache.remove("new", "2"));
+        assertEquals(Map.of("k1", "v1"), cache.getAll(List.of("k1", "absent")));
+        assertEquals(301, cache.size());
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+        {
+            tx.put(cache, "k1", tx.get(cache, "k1") + "+tx");
+            tx.put(cache, "k2", "tx");
+            tx.commit();
+        }
+        assertEquals("v1+tx", cache.get("k1"));
+        assertEquals("tx", cache.get("k2"));
+    }
+
+    @Test
+    @Order(3)
+    void theClientFailsOverWhenTheMemberItConnectedToIsKilled() throws InterruptedException
+    {
+        final Cache<String, String> cache = client.cache("e2e");
+        for (int i = 0; i < 100; i++)
+        {
+            cache.put("f" + i, "before");
+        }
+        cluster.kill(cluster.members.get(0));
+        // Every key stays readable and writable: requests to the dead member go again to the others, which take
+        // over its partitions once they notice it is gone.
+        for (int i = 0; i < 100; i++)
+        {
+            assertEquals("before", cache.get("f" + i), "f" + i);
+            cache.put("f" + i, "after");
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            assertEquals("after", cache.get("f" + i));
+        }
+        assertTrue(!client.connectedMembers().contains("m0"), client.connectedMembers().toString());
+        assertTrue(adminOk("verify", "e2e").contains("no conflict"));
+    }
+
+    private static long[] routed()
+    {
+        final long[] sums = new long[2];
+        for (final MemberProcesses.Member member : cluster.members)
+        {
+            final Map<String, Long> metrics = client.admin().onMember(member.id).metrics();
+            sums[0] += metrics.get("servedAsPrimary");
+            sums[1] += metrics.get("forwarded");
+        }
+        return sums;
+    }
+
+    private static int closedPort()
+    {
+        try (ServerSocket socket = new ServerSocket(0))
+        {
+            return socket.getLocalPort();
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package dev.grid.examples;
+
+import dev.grid.node.Main;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Member processes on loopback for the end-to-end tests of the thin client and the admin tool: each runs
+ * {@link Main} with a command channel and serves clients on a free TCP port. {@link #close} quits every member still
+ * running (so each removes its Aeron directory) and removes the directories of killed ones.
+ */
+final class MemberProcesses implements AutoCloseable
+{
+    /** One member process. */
+    static final class Member
+    {
+        final String id;
+        final Process process;
+        final BufferedReader out;
+        final PrintWriter in;
+        final String aeronDirectory;
+        final String clientAddress;
+
+        Member(final String id, final Process process, final String clientAddress) throws IOException
+        {
+            this.id = id;
+            this.process = process;
+            this.clientAddress = clientAddress;
+            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            final String ready = out.readLine();
+            if (ready == null || !ready.startsWith("READY "))
+            {
+                process.destroyForcibly();
+                throw new IllegalStateException("member " + id + " did not start: " + ready);
+            }
+            this.aeronDirectory = ready.substring("READY ".length());
+        }
+
+        String command(final String line) throws IOException
+        {
+            in.println(line);
+            return out.readLine();
+        }
+    }
+
+    final Path dir;
+    final List<Member> members = new ArrayList<>();
+
+    private MemberProcesses(final Path dir)
+    {
+        this.dir = dir;
+    }
+
+    /**
+     * Start {@code n} members (m0, m1, ...) and wait until each is READY (joined).
+     *
+     * @param extra more configuration lines for every member.
+     */
+    static MemberProcesses start(final int n, final String extra) throws IOException
+    {
+        final MemberProcesses cluster = new MemberProcesses(Files.createTempDirectory("grid-processes"));
+        final List<String> seeds = new ArrayList<>();
+        final List<Integer> clientPorts = new ArrayList<>();
+        for (int i = 0; i < n; i++)
+        {
+            try (DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                 ServerSocket tcp = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+            {
+                seeds.add("127.0.0.1:" + udp.getLocalPort());
+                clientPorts.add(tcp.getLocalPort());
+            }
+        }
+        final List<Process> processes = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                final Path config = cluster.dir.resolve("m" + i + ".properties");
+                Files.writeString(config, "member.id = m" + i + "\nport = " + seeds.get(i).split(":")[1] +
+                    "\nseeds = " + String.join(",", seeds) + "\nheartbeat.interval.ms = 100\n" +
+                    "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\nclient.port = " +
+                    clientPorts.get(i) + "\n" + extra);
+                processes.add(new ProcessBuilder(Main.childCommand(config, "--commands"))
+                    .redirectError(cluster.dir.resolve("m" + i + ".log").toFile()).start());
+            }
+            for (int i = 0; i < n; i++)
+            {
+                cluster.members.add(new Member("m" + i, processes.get(i), "127.0.0.1:" + clientPorts.get(i)));
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            processes.forEach(Process::destroyForcibly);
+            throw ex;
+        }
+        return cluster;
+    }
+
+    /**
+     * Kill a member with SIGKILL and remove the Aeron directory it cannot remove itself.
+     */
+    void kill(final Member member) throws InterruptedException
+    {
+        member.process.destroyForcibly();
+        member.process.waitFor(10, TimeUnit.SECONDS);
+        deleteRecursively(new File(member.aeronDirectory));
+    }
+
+    @Override
+    public void close()
+    {
+        for (final Member member : members)
+        {
+            if (member.process.isAlive())
+            {
+                member.in.println("quit");
+            }
+        }
+        for (final Member member : members)
+        {
+            try
+            {
+                if (!member.process.waitFor(20, TimeUnit.SECONDS))
+                {
+                    member.process.destroyForcibly();
+                    member.process.waitFor(10, TimeUnit.SECONDS);
+                    deleteRecursively(new File(member.aeronDirectory));
+                }
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+        deleteRecursively(dir.toFile());
+    }
+
+    static void deleteRecursively(final File file)
+    {
+        final File[] children = file.listFiles();
+        if (children != null)
+        {
+            for (final File child : children)
+            {
+                deleteRecursively(child);
+            }
+        }
+        file.delete();
+    }
+}
