@@ -9,7 +9,8 @@
 #   scripts/cluster.sh status [DIR]          which members run
 #
 # DIR defaults to ./local-cluster. Member mI listens on UDP port BASE_PORT+I (default 47500) and serves clients on
-# TCP port CLIENT_PORT+I (default 10800). A member's output is DIR/mI.out, its log DIR/mI.log, its data DIR/data/mI.
+# TCP port CLIENT_PORT+I (default 10800). A member's output is DIR/mI.out, its log DIR/mI.log, its data DIR/data/mI
+# (PERSISTENT=0: in-memory members, no data directory).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 base_port="${BASE_PORT:-47500}"
@@ -18,11 +19,13 @@ client_port="${CLIENT_PORT:-10800}"
 write_config() { # index count dir
   local i=$1 n=$2 dir=$3 seeds=""
   for ((s = 0; s < n; s++)); do seeds="${seeds:+$seeds,}127.0.0.1:$((base_port + s))"; done
+  local data="data.directory = $dir/data/m$i"
+  [ "${PERSISTENT:-1}" = 0 ] && data="# in-memory"
   cat > "$dir/m$i.properties" <<CONF
 member.id = m$i
 port = $((base_port + i))
 seeds = $seeds
-data.directory = $dir/data/m$i
+$data
 client.port = $((client_port + i))
 heartbeat.interval.ms = 200
 failure.detection.timeout.ms = 3000

@@ -7,7 +7,7 @@ import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
-import dev.grid.core.PasswordHash;
+import dev.grid.node.Passwords;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,8 +26,8 @@ class AuthenticationTest
     @BeforeAll
     static void start()
     {
-        final String aliceHash = PasswordHash.hash("alice-secret");
-        final String rootHash = PasswordHash.hash("root-secret");
+        final String aliceHash = Passwords.newHash("alice-secret");
+        final String rootHash = Passwords.newHash("root-secret");
         cluster = LocalMembers.start(1, config -> config
             .clientUser("alice", MemberConfiguration.ClientRole.USER, aliceHash)
             .clientUser("root", MemberConfiguration.ClientRole.ADMIN, rootHash));

@@ -6,10 +6,10 @@ import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
-import dev.grid.core.PasswordHash;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.node.Passwords;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -43,8 +43,8 @@ class ClusterProcessTest
     @BeforeAll
     static void start() throws IOException
     {
-        cluster = MemberProcesses.start(3, "client.user.root = ADMIN:" + PasswordHash.hash("root-pw") +
-            "\nclient.user.alice = USER:" + PasswordHash.hash("alice-pw") + "\n");
+        cluster = MemberProcesses.start(3, "client.user.root = ADMIN:" + Passwords.newHash("root-pw") +
+            "\nclient.user.alice = USER:" + Passwords.newHash("alice-pw") + "\n");
         final ClientConfiguration config = new ClientConfiguration().credentials("root", "root-pw");
         cluster.members.forEach(m -> config.address(m.clientAddress));
         client = GridClient.connect(config);

@@ -247,7 +247,7 @@ public final class MemberConfiguration
      * credentials and every connection has the admin role.
      *
      * @param role         what the user may do.
-     * @param passwordHash made by {@link PasswordHash#hash}.
+     * @param passwordHash made by {@link PasswordHash#hash} (with a fresh salt: {@code dev.grid.node.Passwords}).
      */
     public record ClientUser(ClientRole role, String passwordHash)
     {
@@ -292,7 +292,7 @@ public final class MemberConfiguration
     /**
      * @param name         the user's name, see {@link #ID_PATTERN}.
      * @param role         what the user may do.
-     * @param passwordHash made by {@link PasswordHash#hash} (never the password itself).
+     * @param passwordHash made by {@link PasswordHash#hash} (with a fresh salt: {@code dev.grid.node.Passwords}) (never the password itself).
      * @return this for a fluent API.
      */
     public MemberConfiguration clientUser(final String name, final ClientRole role, final String passwordHash)

@@ -4,7 +4,6 @@ import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
@@ -12,8 +11,7 @@ import java.util.Base64;
  * as {@code pbkdf2-sha256:<iterations>:<base64 salt>:<base64 hash>}. A member stores only these; a client sends its
  * password in the handshake (use TLS where the network is not trusted), and the member compares in constant time.
  * <p>
- * Run {@code java -cp grid-core.jar dev.grid.core.PasswordHash <password>} to print a hash for a configuration file.
- * Thread-safe.
+ * {@code scripts/java.sh dev.grid.node.Passwords <password>} prints a new hash for a configuration file. Thread-safe.
  */
 public final class PasswordHash
 {
@@ -21,7 +19,8 @@ public final class PasswordHash
     public static final String SCHEME = "pbkdf2-sha256";
     /** Iterations of new hashes: about 10 ms on a small machine, paid once per connection. */
     public static final int ITERATIONS = 20_000;
-    private static final int SALT_BYTES = 16;
+    /** Bytes of salt a hash needs at least. */
+    public static final int SALT_BYTES = 16;
     private static final int HASH_BITS = 256;
 
     private PasswordHash()
@@ -30,12 +29,16 @@ public final class PasswordHash
 
     /**
      * @param password the password.
-     * @return a new salted hash of it.
+     * @param salt     random bytes (16 or more), new for each hash; grid-core takes them as given (it holds no source
+     *                 of randomness: {@code dev.grid.node.Passwords} makes them).
+     * @return the salted hash.
      */
-    public static String hash(final String password)
+    public static String hash(final String password, final byte[] salt)
     {
-        final byte[] salt = new byte[SALT_BYTES];
-        new SecureRandom().nextBytes(salt);
+        if (salt.length < SALT_BYTES)
+        {
+            throw new InvalidConfigurationException("a password salt needs at least " + SALT_BYTES + " bytes");
+        }
         return SCHEME + ":" + ITERATIONS + ":" + Base64.getEncoder().encodeToString(salt) + ":" +
             Base64.getEncoder().encodeToString(derive(password, salt, ITERATIONS));
     }
@@ -95,20 +98,5 @@ public final class PasswordHash
         {
             throw new IllegalStateException("the JDK lacks PBKDF2WithHmacSHA256", ex);
         }
-    }
-
-    /**
-     * Print a hash of the password given as the only argument.
-     *
-     * @param args the password.
-     */
-    public static void main(final String[] args)
-    {
-        if (args.length != 1)
-        {
-            System.err.println("usage: PasswordHash <password>");
-            System.exit(2);
-        }
-        System.out.println(hash(args[0]));
     }
 }
