@@ -103,7 +103,10 @@ class ClusterProcessTest
         assertTrue(adminOk("baseline", "auto-adjust", "60000", "--json").contains("\"autoAdjustMs\":60000"));
         assertTrue(adminOk("baseline", "auto-adjust", "off", "--json").contains("\"autoAdjustMs\":-1"));
         assertTrue(adminOk("baseline").contains("m1               ONLINE"), adminOk("baseline"));
-        assertTrue(adminOk("partitions", "e2e", "--json").contains("\"63\":\"m"));
+        final String partitions = adminOk("partitions", "e2e", "--json");
+        assertTrue(partitions.contains("{\"partition\":63,") && partitions.contains("\"primary\":true") &&
+            partitions.contains("\"state\":\"OWNING\""), partitions);
+        assertTrue(adminOk("partitions", "e2e").contains("primaries per member: {"));
         assertTrue(adminOk("rebalance", "--wait", "--json").startsWith("{\"active\":false"));
         final String verify = adminOk("verify", "e2e", "--json");
         assertTrue(verify.contains("\"partitionsChecked\":64") && verify.contains("\"clean\":true"), verify);

@@ -263,7 +263,8 @@ public final class GridAdmin
         }
     }
 
-    @Command(name = "partitions", description = "Each partition's primary member.")
+    @Command(name = "partitions", description = "Every copy of each partition: member, primary or backup, state, " +
+        "LWM, HWM, gaps, size.")
     static final class Partitions extends Sub
     {
         @Parameters(index = "0", description = "The cache.")
@@ -271,18 +272,26 @@ public final class GridAdmin
 
         int run(final GridClient client)
         {
-            final Map<Integer, String> primaries = client.admin().primaries(cache);
-            final StringBuilder table = new StringBuilder(String.format("%-10s %s%n", "PARTITION", "PRIMARY"));
-            final Map<String, Integer> perMember = new LinkedHashMap<>();
-            primaries.forEach((p, member) ->
+            final List<ClientAdmin.Copy> copies = client.admin().copies(cache);
+            final StringBuilder table = new StringBuilder(String.format("%-10s %-16s %-8s %-8s %10s %10s %-16s %8s%n",
+                "PARTITION", "MEMBER", "ROLE", "STATE", "LWM", "HWM", "GAPS", "SIZE"));
+            final List<Map<String, Object>> rows = new ArrayList<>();
+            final Map<String, Integer> primaries = new LinkedHashMap<>();
+            for (final ClientAdmin.Copy copy : copies)
             {
-                table.append(String.format("%-10d %s%n", p, member == null ? "-" : member));
-                perMember.merge(member == null ? "-" : member, 1, Integer::sum);
-            });
-            table.append("primaries per member: ").append(perMember);
-            final Map<String, Object> byPartition = new LinkedHashMap<>();
-            primaries.forEach((p, member) -> byPartition.put(String.valueOf(p), member));
-            print(map("cache", cache, "primaries", byPartition), table.toString());
+                table.append(String.format("%-10d %-16s %-8s %-8s %10d %10d %-16s %8d%n", copy.partition(),
+                    copy.memberId(), copy.primary() ? "primary" : "backup", copy.state(), copy.lwm(), copy.hwm(),
+                    copy.gaps(), copy.size()));
+                rows.add(map("partition", copy.partition(), "memberId", copy.memberId(), "primary", copy.primary(),
+                    "state", copy.state(), "lwm", copy.lwm(), "hwm", copy.hwm(), "gaps", copy.gaps(), "size",
+                    copy.size()));
+                if (copy.primary())
+                {
+                    primaries.merge(copy.memberId(), 1, Integer::sum);
+                }
+            }
+            table.append("primaries per member: ").append(primaries);
+            print(map("cache", cache, "copies", rows), table.toString());
             return OK;
         }
     }

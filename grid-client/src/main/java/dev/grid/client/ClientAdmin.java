@@ -163,6 +163,47 @@ public final class ClientAdmin
         return primaries;
     }
 
+    /**
+     * One copy of a partition as the member holding it reports it.
+     *
+     * @param partition the partition.
+     * @param memberId  the member holding the copy.
+     * @param state     MOVING, OWNING, LOST, ...
+     * @param primary   whether the member is the partition's primary.
+     * @param lwm       low watermark.
+     * @param hwm       high watermark.
+     * @param gaps      ranges applied above the LWM.
+     * @param size      live entries.
+     */
+    public record Copy(int partition, String memberId, String state, boolean primary, long lwm, long hwm, String gaps,
+        int size)
+    {
+    }
+
+    /**
+     * @param cache a cache.
+     * @return every copy of its partitions on every member, by partition then primary first.
+     */
+    public List<Copy> copies(final String cache)
+    {
+        final List<Copy> copies = new ArrayList<>();
+        for (final Member member : clusterState().members())
+        {
+            final MessageReader r = onMember(member.memberId()).call(ClientProtocol.LOCAL_COPIES,
+                w -> w.writeString(cache));
+            final int count = r.readInt("copies", 0, 65_536);
+            for (int i = 0; i < count; i++)
+            {
+                copies.add(new Copy(r.readInt("partition"), member.memberId(), r.readString("state"),
+                    r.readBoolean("primary"), r.readLong("lwm"), r.readLong("hwm"), r.readString("gaps"),
+                    r.readInt("size")));
+            }
+        }
+        copies.sort((a, b) -> a.partition() != b.partition() ? Integer.compare(a.partition(), b.partition()) :
+            Boolean.compare(b.primary(), a.primary()));
+        return copies;
+    }
+
     /** @return the baseline. */
     public BaselineTopology baseline()
     {

@@ -328,6 +328,17 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final String name = requireString(reader, "cache");
                 complete(connection, session, requestId, member.primaries(name), this::writePartitionMap);
             }
+            case ClientProtocol.LOCAL_COPIES ->
+            {
+                final String name = requireString(reader, "cache");
+                admin(connection, session, requestId, () -> member.localCopies(name), (w, copies) ->
+                {
+                    w.writeInt(copies.size());
+                    copies.forEach((partition, copy) -> w.writeInt(partition).writeString(copy.state().name())
+                        .writeBoolean(copy.primary()).writeLong(copy.lwm()).writeLong(copy.hwm())
+                        .writeString(copy.gaps().toString()).writeInt(copy.size()));
+                });
+            }
             case ClientProtocol.TX_BEGIN ->
             {
                 final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),

@@ -66,6 +66,11 @@ public final class ClientProtocol
      * [u16 primary member index, 0xFFFF if none]*partitions.
      */
     public static final int PARTITION_MAP = 33;
+    /**
+     * [string cache] -> [i32 n]([i32 partition][string state][bool primary][i64 lwm][i64 hwm][string gaps]
+     * [i32 size])*n: the copies the answering member holds.
+     */
+    public static final int LOCAL_COPIES = 34;
     /** [u8 concurrency][u8 isolation][i64 timeoutMs] -> [i64 txId]. Transactions live on the connection. */
     public static final int TX_BEGIN = 40;
     /** [i64 txId][string cache][bytes key] -> [bytes value]. */
@@ -147,6 +152,7 @@ public final class ClientProtocol
             case CACHE_DESTROY -> "CACHE_DESTROY";
             case CACHE_LIST -> "CACHE_LIST";
             case PARTITION_MAP -> "PARTITION_MAP";
+            case LOCAL_COPIES -> "LOCAL_COPIES";
             case TX_BEGIN -> "TX_BEGIN";
             case TX_GET -> "TX_GET";
             case TX_PUT -> "TX_PUT";

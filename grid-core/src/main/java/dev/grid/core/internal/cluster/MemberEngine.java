@@ -546,8 +546,10 @@ public final class MemberEngine
         {
             return null;
         }
+        final boolean primary = installedMap != null && installedMap.rank(cacheId, partition,
+            installedMap.topology().indexOf(incarnation)) == 0;
         return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
-            lp.store.contentHash(), historyFrom(cacheId, partition));
+            lp.store.contentHash(), historyFrom(cacheId, partition), lp.state, primary);
     }
 
     /**
@@ -577,8 +579,11 @@ public final class MemberEngine
      * @param size        live entries.
      * @param contentHash order-independent hash of the live entries.
      * @param historyFrom the counter after which this member's retained WAL holds the copy's complete history.
+     * @param state       the copy's partition state.
+     * @param primary     whether this member is the partition's primary in the installed map.
      */
-    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash, long historyFrom)
+    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash, long historyFrom,
+        PartitionState state, boolean primary)
     {
     }
 
