@@ -520,11 +520,7 @@ class RebalanceScenarioTest
         final RebalanceStatus status = members[3].rebalanceStatus();
         assertEquals(0, status.totalFull(), status.toString());
         assertTrue(status.totalHistorical() > 0, status.toString());
-        final PartitionMap back = members[0].installedMap();
-        for (int p = 0; p < PARTITIONS; p++)
-        {
-            assertEquals(2, back.owningCount(cacheId, p), "partition " + p + " has both copies again");
-        }
+        assertEveryPartitionHasOwners(2);
         assertCleanAndComplete();
     }
 
@@ -539,10 +535,7 @@ class RebalanceScenarioTest
         awaitSize(3);
         awaitQuiescent(3);
         assertFalse(Arrays.equals(before, rebalancedCopies()), "the missing copies were rebuilt");
-        for (int p = 0; p < PARTITIONS; p++)
-        {
-            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
-        }
+        assertEveryPartitionHasOwners(2);
         assertCleanAndComplete();
     }
 
@@ -574,10 +567,7 @@ class RebalanceScenarioTest
         assertNull(changeBaseline(members[2], Baseline.REMOVE, List.of("m3"), -1));
         awaitQuiescent(3);
         assertEquals(List.of("m0", "m1", "m2"), members[0].baseline().members());
-        for (int p = 0; p < PARTITIONS; p++)
-        {
-            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
-        }
+        assertEveryPartitionHasOwners(2);
         assertCleanAndComplete();
     }
 
@@ -597,10 +587,7 @@ class RebalanceScenarioTest
             members[1].baseline().members().equals(List.of("m0", "m1", "m2"))));
         assertTrue(sim.nowNs() - lostAtNs >= 900 * MS, "auto-adjust waited for its timeout");
         awaitQuiescent(3);
-        for (int p = 0; p < PARTITIONS; p++)
-        {
-            assertEquals(2, members[0].installedMap().owningCount(cacheId, p));
-        }
+        assertEveryPartitionHasOwners(2);
         assertCleanAndComplete();
     }
 
@@ -653,6 +640,15 @@ class RebalanceScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the baseline change was not answered");
         return error[0];
+    }
+
+    private void assertEveryPartitionHasOwners(final int owners)
+    {
+        final PartitionMap map = members[0].installedMap();
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            assertEquals(owners, map.owningCount(cacheId, p), "owning copies of partition " + p);
+        }
     }
 
     /** Per live slot: copies it caught up by rebalance (historical and full) since start. */
