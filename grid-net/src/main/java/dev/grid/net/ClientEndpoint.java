@@ -59,6 +59,8 @@ public final class ClientEndpoint implements AutoCloseable
         private ByteBuffer in = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
         private final ConcurrentLinkedQueue<ByteBuffer> out = new ConcurrentLinkedQueue<>();
         private final AtomicBoolean flushQueued = new AtomicBoolean();
+        /** Held while writing to the channel, so that frames go out whole and in order from any thread. */
+        private final Object writeLock = new Object();
         private volatile boolean closing;
         private boolean closed;
         private SelectionKey key;
@@ -105,17 +107,41 @@ public final class ClientEndpoint implements AutoCloseable
          */
         public void close()
         {
-            closing = true;
+            synchronized (writeLock)
+            {
+                // Under the lock: no frame is written after a close returns.
+                closing = true;
+            }
             requestFlush();
         }
 
         private void enqueue(final ByteBuffer buffer)
         {
-            if (closing)
+            synchronized (writeLock)
             {
-                return;
+                if (closing)
+                {
+                    return;
+                }
+                // The common case: nothing queued, the socket takes the frame at once, from this thread (no wake-up
+                // of the endpoint's thread, no hop).
+                if (out.isEmpty() && !closed)
+                {
+                    try
+                    {
+                        channel.write(buffer);
+                    }
+                    catch (final IOException ex)
+                    {
+                        // The endpoint's thread notices the broken connection and closes it.
+                    }
+                    if (!buffer.hasRemaining())
+                    {
+                        return;
+                    }
+                }
+                out.add(buffer);
             }
-            out.add(buffer);
             requestFlush();
         }
 
@@ -348,16 +374,19 @@ public final class ClientEndpoint implements AutoCloseable
         }
         try
         {
-            ByteBuffer buffer;
-            while ((buffer = connection.out.peek()) != null)
+            synchronized (connection.writeLock)
             {
-                connection.channel.write(buffer);
-                if (buffer.hasRemaining())
+                ByteBuffer buffer;
+                while ((buffer = connection.out.peek()) != null)
                 {
-                    connection.key.interestOps(connection.key.interestOps() | SelectionKey.OP_WRITE);
-                    return;
+                    connection.channel.write(buffer);
+                    if (buffer.hasRemaining())
+                    {
+                        connection.key.interestOps(connection.key.interestOps() | SelectionKey.OP_WRITE);
+                        return;
+                    }
+                    connection.out.poll();
                 }
-                connection.out.poll();
             }
             connection.key.interestOps(connection.key.interestOps() & ~SelectionKey.OP_WRITE);
             if (connection.closing)
