@@ -11,13 +11,14 @@ import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -116,7 +117,7 @@ final class ClientConnection implements AutoCloseable
         try
         {
             final Answer answer = connection.request(ClientProtocol.HANDSHAKE, handshake)
-                .get(config.connectTimeoutMs() + 10_000L, java.util.concurrent.TimeUnit.MILLISECONDS);
+                .get(config.connectTimeoutMs() + 10_000L, TimeUnit.MILLISECONDS);
             answer.payload().readUnsignedShort("version");
             connection.memberId = answer.payload().readString("memberId");
             connection.admin = answer.payload().readByte("role") == 1;
@@ -125,7 +126,7 @@ final class ClientConnection implements AutoCloseable
         catch (final Exception ex)
         {
             connection.close();
-            final Throwable cause = ex instanceof java.util.concurrent.ExecutionException ? ex.getCause() : ex;
+            final Throwable cause = ex instanceof ExecutionException ? ex.getCause() : ex;
             if (cause instanceof GridException grid)
             {
                 throw GridException.of(grid.errorCode(), grid.getMessage());
@@ -310,11 +311,5 @@ final class ClientConnection implements AutoCloseable
             closeReason = "was closed by the client";
             fail(closeReason);
         }
-    }
-
-    /** For tests of a broken peer. */
-    InputStream rawInput()
-    {
-        return in;
     }
 }
