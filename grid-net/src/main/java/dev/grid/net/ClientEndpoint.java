@@ -208,12 +208,6 @@ public final class ClientEndpoint implements AutoCloseable
         return server.socket().getLocalPort();
     }
 
-    /** @return connections open now. */
-    public int connections()
-    {
-        return open.size();
-    }
-
     /** Stop accepting, close every connection and the thread. Idempotent. */
     @Override
     public void close()

@@ -2,7 +2,6 @@ package dev.grid.node;
 
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.CacheConfiguration;
-import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -89,12 +88,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             thread.setDaemon(true);
             return thread;
         });
-    }
-
-    /** @return requests served since start, and of those, answered with an error. */
-    long[] counts()
-    {
-        return new long[] {requests.get(), errors.get()};
     }
 
     @Override
@@ -724,11 +717,5 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 (values.length - 1) + "]");
         }
         return values[ordinal];
-    }
-
-    /** For error messages that name a missing cache. */
-    static CacheNotFoundException noCache(final String name)
-    {
-        return new CacheNotFoundException("no cache named '" + name + "'");
     }
 }
