@@ -6,6 +6,8 @@ import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
@@ -25,8 +27,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -166,6 +172,29 @@ class ClusterProcessTest
 
     @Test
     @Order(3)
+    void anOperatorListsAndKillsATransaction()
+    {
+        final Cache<String, String> cache = client.cache("e2e");
+        final Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(60));
+        tx.put(cache, "held", "by-tx");
+        final String list = adminOk("tx", "list", "--json");
+        final Matcher found = Pattern.compile("\\{\"memberId\":\"(m[0-9])\",\"id\":([0-9]+),\"state\":\"ACTIVE\"" +
+            "[^}]*\"lockedKeys\":1\\}").matcher(list);
+        assertTrue(found.find(), list);
+        assertTrue(adminOk("tx").contains("ACTIVE"));
+        final Object[] denied = admin("alice", "alice-pw", "tx", "kill", found.group(1), found.group(2));
+        assertEquals(5, denied[0], () -> (String)denied[2]);
+        assertEquals(1, admin("root", "root-pw", "tx", "kill", found.group(1), "999999")[0], "no such transaction");
+        assertTrue(adminOk("tx", "kill", found.group(1), found.group(2)).contains("rolled back"));
+        final GridException aborted = assertThrows(GridException.class, tx::commit);
+        assertEquals(ErrorCode.TX_ROLLED_BACK, aborted.errorCode(), aborted.toString());
+        assertNull(cache.get("held"), "a killed transaction wrote nothing");
+        assertTrue(adminOk("tx", "list", "--json").contains("\"transactions\":[]"));
+    }
+
+    @Test
+    @Order(4)
     void theClientFailsOverWhenTheMemberItConnectedToIsKilled() throws InterruptedException
     {
         final Cache<String, String> cache = client.cache("e2e");

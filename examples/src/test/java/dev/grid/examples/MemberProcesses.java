@@ -101,6 +101,11 @@ final class MemberProcesses implements AutoCloseable
             {
                 cluster.members.add(new Member("m" + i, processes.get(i), "127.0.0.1:" + clientPorts.get(i)));
             }
+            // READY means a member joined; the others may install that topology a moment later.
+            for (final Member member : cluster.members)
+            {
+                awaitTopologySize(member, n);
+            }
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -108,6 +113,22 @@ final class MemberProcesses implements AutoCloseable
             throw ex;
         }
         return cluster;
+    }
+
+    private static void awaitTopologySize(final Member member, final int size) throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String answer = null;
+        while (System.nanoTime() < deadline)
+        {
+            answer = member.command("topology");
+            if (answer != null && answer.startsWith("TOPOLOGY ") && answer.split(" ")[2].equals(String.valueOf(size)))
+            {
+                return;
+            }
+        }
+        throw new IllegalStateException("member " + member.id + " still answers '" + answer + "', expected " + size +
+            " members");
     }
 
     /**

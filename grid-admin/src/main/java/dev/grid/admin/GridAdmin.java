@@ -33,7 +33,7 @@ import java.util.concurrent.locks.LockSupport;
     description = "Show and change a Grid cluster through any of its members.",
     subcommands = {GridAdmin.State.class, GridAdmin.Baseline.class, GridAdmin.Caches.class,
         GridAdmin.Partitions.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class, GridAdmin.Lost.class,
-        GridAdmin.ResetLost.class, GridAdmin.Metrics.class},
+        GridAdmin.ResetLost.class, GridAdmin.Metrics.class, GridAdmin.Tx.class},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:the cluster refused or failed the request", "2:bad usage",
         "3:the consistency check found conflicts", "4:no member could be reached",
@@ -440,6 +440,59 @@ public final class GridAdmin
             final StringBuilder table = new StringBuilder();
             metrics.forEach((name, value) -> table.append(String.format("%-28s %d%n", name, value)));
             print(metrics, table.toString().trim());
+            return OK;
+        }
+    }
+
+    @Command(name = "tx", description = "Transactions: list (every member's), or kill MEMBER ID (admin role).")
+    static final class Tx extends Sub
+    {
+        @Parameters(index = "0", arity = "0..1", description = "list (default) or kill.")
+        String action = "list";
+
+        @Parameters(index = "1..*", arity = "0..*", description = "kill: the coordinating member and the id.")
+        List<String> args = new ArrayList<>();
+
+        int run(final GridClient client)
+        {
+            if (action.equals("kill"))
+            {
+                final long id;
+                try
+                {
+                    id = args.size() == 2 ? Long.parseLong(args.get(1)) : -1;
+                }
+                catch (final NumberFormatException ex)
+                {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "'" + args.get(1) +
+                        "' is not a transaction id");
+                }
+                if (id < 0)
+                {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "tx kill needs MEMBER ID");
+                }
+                client.admin().killTransaction(args.get(0), id);
+                print(map("killed", map("memberId", args.get(0), "id", id)), "rolled back transaction " + id +
+                    " of " + args.get(0));
+                return OK;
+            }
+            if (!action.equals("list"))
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(), "unknown tx action '" + action +
+                    "': list or kill");
+            }
+            final List<ClientAdmin.TransactionInfo> txs = client.admin().transactions();
+            final List<Map<String, Object>> rows = new ArrayList<>();
+            final StringBuilder table = new StringBuilder(String.format("%-16s %12s %-13s %9s %10s %11s%n",
+                "MEMBER", "ID", "STATE", "AGE MS", "PARTITIONS", "LOCKED KEYS"));
+            for (final ClientAdmin.TransactionInfo tx : txs)
+            {
+                rows.add(map("memberId", tx.memberId(), "id", tx.id(), "state", tx.state(), "ageMs", tx.ageMs(),
+                    "partitions", tx.partitions(), "lockedKeys", tx.lockedKeys()));
+                table.append(String.format("%-16s %12d %-13s %9d %10d %11d%n", tx.memberId(), tx.id(), tx.state(),
+                    tx.ageMs(), tx.partitions(), tx.lockedKeys()));
+            }
+            print(map("transactions", rows), txs.isEmpty() ? "no transaction in flight" : table.toString().trim());
             return OK;
         }
     }

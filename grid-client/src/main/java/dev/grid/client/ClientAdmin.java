@@ -283,6 +283,48 @@ public final class ClientAdmin
             r.readLong("etaNs"), r.readLong("totalHistorical"), r.readLong("totalFull"));
     }
 
+    /**
+     * A transaction a member coordinates.
+     *
+     * @param memberId   the coordinating member.
+     * @param id         its id there.
+     * @param state      ACTIVE, PREPARING, COMMITTING, ROLLING_BACK or DONE.
+     * @param ageMs      since it began.
+     * @param partitions partitions it touched.
+     * @param lockedKeys keys it holds locks on.
+     */
+    public record TransactionInfo(String memberId, long id, String state, long ageMs, int partitions, int lockedKeys)
+    {
+    }
+
+    /** @return the transactions every member coordinates now, by member then age. */
+    public List<TransactionInfo> transactions()
+    {
+        final List<TransactionInfo> all = new ArrayList<>();
+        for (final Member member : clusterState().members())
+        {
+            final MessageReader r = onMember(member.memberId()).call(ClientProtocol.TX_LIST, w -> { });
+            final int count = r.readInt("transactions", 0, 1 << 20);
+            for (int i = 0; i < count; i++)
+            {
+                all.add(new TransactionInfo(member.memberId(), r.readLong("id"), r.readString("state"),
+                    r.readLong("ageMs"), r.readInt("partitions"), r.readInt("lockedKeys")));
+            }
+        }
+        return all;
+    }
+
+    /**
+     * Roll back a transaction. Admin role.
+     *
+     * @param memberId the member that coordinates it.
+     * @param id       its id there ({@link #transactions()}).
+     */
+    public void killTransaction(final String memberId, final long id)
+    {
+        onMember(memberId).call(ClientProtocol.TX_KILL, w -> w.writeLong(id));
+    }
+
     /** @return the metrics of the member the request reaches, by name. */
     public Map<String, Long> metrics()
     {

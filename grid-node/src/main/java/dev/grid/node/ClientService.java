@@ -38,6 +38,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -449,6 +450,19 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.REBALANCE_STATUS -> admin(connection, session, requestId, member::rebalanceStatus,
                 this::writeRebalance);
             case ClientProtocol.METRICS -> admin(connection, session, requestId, member::metrics, this::writeMetrics);
+            case ClientProtocol.TX_LIST -> admin(connection, session, requestId, member::activeTransactions,
+                (w, txs) ->
+                {
+                    w.writeInt(txs.size());
+                    txs.forEach(tx -> w.writeLong(tx.id()).writeString(tx.state())
+                        .writeLong(TimeUnit.NANOSECONDS.toMillis(tx.ageNs())).writeInt(tx.partitions())
+                        .writeInt(tx.lockedKeys()));
+                });
+            case ClientProtocol.TX_KILL ->
+            {
+                final long id = reader.readLong("id");
+                admin(connection, session, requestId, () -> member.killTransaction(id), w -> { });
+            }
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }
     }

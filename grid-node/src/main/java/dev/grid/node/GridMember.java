@@ -30,6 +30,7 @@ import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.internal.cluster.TxCallback;
 import dev.grid.core.spi.GridFactory;
 import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.VolatileWal;
@@ -313,6 +314,41 @@ public final class GridMember implements Grid
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.destroyCache(name, new FutureCallback(future)), future);
+        await(future);
+    }
+
+    /**
+     * @return the transactions this member coordinates now (its users', and thin clients' served here), oldest
+     *         first.
+     */
+    public List<MemberEngine.TransactionView> activeTransactions()
+    {
+        final CompletableFuture<List<MemberEngine.TransactionView>> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.transactions()), future);
+        return await(future);
+    }
+
+    /**
+     * Roll back a transaction this member coordinates (an operator's kill).
+     *
+     * @param id the transaction's id in {@link #activeTransactions()}.
+     * @throws GridException with {@link ErrorCode#TRANSACTION_NOT_FOUND} if there is none such.
+     */
+    public void killTransaction(final long id)
+    {
+        final CompletableFuture<Void> future = new CompletableFuture<>();
+        execute(() -> engine.killTransaction(id, new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                future.complete(null);
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                future.completeExceptionally(failure);
+            }
+        }), future);
         await(future);
     }
 

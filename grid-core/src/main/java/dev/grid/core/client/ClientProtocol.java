@@ -107,6 +107,13 @@ public final class ClientProtocol
     public static final int REBALANCE_STATUS = 56;
     /** No payload -> [i32 n]([string name][i64 value])*n: the answering member's metrics. */
     public static final int METRICS = 57;
+    /**
+     * No payload -> [i32 n]([i64 id][string state][i64 ageMs][i32 partitions][i32 lockedKeys])*n: the transactions
+     * the answering member coordinates.
+     */
+    public static final int TX_LIST = 58;
+    /** [i64 id] -> nothing: roll back a transaction the answering member coordinates. Admin. */
+    public static final int TX_KILL = 59;
 
     // Answer statuses. -------------------------------------------------------------------------------------------
     /** The request succeeded; the op's answer payload follows. */
@@ -124,7 +131,8 @@ public final class ClientProtocol
      */
     public static boolean isAdminMutation(final int op)
     {
-        return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY;
+        return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY ||
+            op == TX_KILL;
     }
 
     /**
@@ -167,6 +175,8 @@ public final class ClientProtocol
             case CHECK_CONSISTENCY -> "CHECK_CONSISTENCY";
             case REBALANCE_STATUS -> "REBALANCE_STATUS";
             case METRICS -> "METRICS";
+            case TX_LIST -> "TX_LIST";
+            case TX_KILL -> "TX_KILL";
             default -> "op " + op;
         };
     }

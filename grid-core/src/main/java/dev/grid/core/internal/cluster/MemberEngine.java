@@ -705,6 +705,46 @@ public final class MemberEngine
     }
 
     /**
+     * A transaction this member coordinates, as an operator sees it.
+     *
+     * @param id         its id on this member.
+     * @param state      ACTIVE, PREPARING, COMMITTING, ROLLING_BACK or DONE.
+     * @param ageNs      since it began.
+     * @param partitions partitions it touched.
+     * @param lockedKeys keys it holds locks on.
+     */
+    public record TransactionView(long id, String state, long ageNs, int partitions, int lockedKeys)
+    {
+    }
+
+    /**
+     * @return the transactions this member coordinates now, oldest first. Engine thread only.
+     */
+    public List<TransactionView> transactions()
+    {
+        return tx.views();
+    }
+
+    /**
+     * Roll back a transaction this member coordinates, as an operator's kill: its user's next call fails with
+     * {@link ErrorCode#TX_ROLLED_BACK}. Engine thread only.
+     *
+     * @param txId     its id.
+     * @param callback completed once the rollback is under way; fails with {@link ErrorCode#TRANSACTION_NOT_FOUND}
+     *                 if this member coordinates no such transaction, or if it is committing already.
+     */
+    public void killTransaction(final long txId, final TxCallback callback)
+    {
+        if (!tx.coordinates(txId))
+        {
+            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + config.memberId() +
+                " coordinates no transaction " + txId));
+            return;
+        }
+        tx.rollback(txId, callback);
+    }
+
+    /**
      * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
      * includes it, so the first request finds a primary ready.
      *

@@ -408,6 +408,34 @@ final class TxManager
         }
     }
 
+    /**
+     * @return the transactions this member coordinates now, oldest first.
+     */
+    List<MemberEngine.TransactionView> views()
+    {
+        final List<MemberEngine.TransactionView> views = new ArrayList<>(nearTxs.size());
+        for (final NearTx tx : nearTxs.values())
+        {
+            int locked = 0;
+            for (final NearPart part : tx.parts.values())
+            {
+                locked += part.lockedKeys.size();
+            }
+            views.add(new MemberEngine.TransactionView(tx.seq, tx.state.name(), engine.nowNs - tx.startedNs,
+                tx.parts.size(), locked));
+        }
+        return views;
+    }
+
+    /**
+     * @param seq a transaction's id.
+     * @return whether this member coordinates it now.
+     */
+    boolean coordinates(final long seq)
+    {
+        return nearTxs.containsKey(seq);
+    }
+
     void rollback(final long seq, final TxCallback callback)
     {
         final NearTx tx = nearTxs.get(seq);
