@@ -7,9 +7,11 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codecs;
 import dev.grid.core.MemberMetrics;
+import dev.grid.core.PredicateResult;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.ValuePredicate;
 import dev.grid.node.GridMember;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -117,6 +119,41 @@ class ThinClientTest
         assertEquals(70L, accounts.get("alice"));
         assertEquals(30L, accounts.get("bob"));
         client.destroyCache("accounts");
+    }
+
+    @Test
+    void predicateTransactionsCommitOrReportWhatTheirPredicatesSaw()
+    {
+        final Cache<String, Long> accounts = client.createCache(new CacheConfiguration<>("predicates", Codecs.STRING,
+            Codecs.LONG).backups(1).partitions(32));
+        accounts.put("alice", 100L);
+        final PredicateResult opened = client.predicateTransaction(Duration.ofSeconds(10))
+            .predicate(accounts, "alice", ValuePredicate.equalTo(100L))
+            .predicate(accounts, "carol", ValuePredicate.absent())
+            .set(accounts, "alice", 60L)
+            .set(accounts, "carol", 40L)
+            .execute();
+        assertEquals(new PredicateResult.Committed(1), opened);
+        assertEquals(60L, accounts.get("alice"));
+        assertEquals(40L, accounts.get("carol"));
+        final PredicateResult refused = client.predicateTransaction(Duration.ofSeconds(10))
+            .predicate(accounts, "alice", ValuePredicate.equalTo(100L))
+            .predicate(accounts, "carol", ValuePredicate.present())
+            .del(accounts, "carol")
+            .execute();
+        assertEquals(new PredicateResult.PredicateFailure(List.of(
+            new PredicateResult.SeenValue("predicates", "alice", 60L, false),
+            new PredicateResult.SeenValue("predicates", "carol", 40L, true))), refused);
+        assertEquals(40L, accounts.get("carol"), "nothing changed");
+        assertThrows(UnsupportedOperationException.class, () -> client.predicateTransaction(Duration.ofSeconds(1))
+            .predicate(accounts, "alice", (k, v) -> v != null));
+        // The same predicates work embedded.
+        final Cache<String, Long> embedded = cluster.members.get(1).cache("predicates");
+        assertEquals(new PredicateResult.Committed(1), cluster.members.get(1).transactions()
+            .predicate(Duration.ofSeconds(10)).predicate(embedded, "carol", ValuePredicate.notEqualTo(0L))
+            .del(embedded, "carol").execute());
+        assertNull(accounts.get("carol"));
+        client.destroyCache("predicates");
     }
 
     @Test

@@ -60,6 +60,11 @@ final class ClientCache<K, V> implements Cache<K, V>
         return decode(bytes);
     }
 
+    K decodeKey(final byte[] bytes)
+    {
+        return keyCodec.decode(bytes);
+    }
+
     private byte[] key(final K key)
     {
         return keyCodec.encode(Objects.requireNonNull(key, "key must not be null"));

@@ -9,9 +9,11 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PredicateTransaction;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.MessageWriter;
 
@@ -190,6 +192,18 @@ public final class GridClient implements AutoCloseable
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
         final ClientConnection.Answer answer = await(request(connection, ClientProtocol.TX_BEGIN, w));
         return new ClientTransaction(this, connection, answer.payload().readLong("txId"), concurrency, isolation);
+    }
+
+    /**
+     * Begin a predicate transaction: conditions ({@link ValuePredicate}) on the current values of some
+     * keys and the writes to make if every condition holds, executed atomically by a member in one request.
+     *
+     * @param timeout of the whole execution, retries included.
+     * @return the transaction to build and execute.
+     */
+    public PredicateTransaction predicateTransaction(final Duration timeout)
+    {
+        return new ClientPredicateTransaction(this, Math.max(1, timeout.toMillis()));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codec;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -9,10 +10,13 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.PasswordHash;
+import dev.grid.core.PredicateResult;
+import dev.grid.core.PredicateTransaction;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
@@ -30,6 +34,8 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -383,6 +389,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitAsync() :
                     tx.rollbackAsync(), (w, v) -> { });
             }
+            case ClientProtocol.PREDICATE_TX -> predicateTransaction(connection, session, requestId, reader);
             case ClientProtocol.CLUSTER_STATE ->
             {
                 final Topology topology = member.topology();
@@ -489,6 +496,104 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
         complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes, expectedBytes,
             cache.operationTimeoutNs()), answer);
+    }
+
+    /**
+     * A key as its encoded bytes, with value equality: the predicate transaction matches what it read to what it
+     * asked for in maps.
+     */
+    private record Key(byte[] bytes)
+    {
+        @Override
+        public boolean equals(final Object other)
+        {
+            return other instanceof Key key && Arrays.equals(bytes, key.bytes);
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return Arrays.hashCode(bytes);
+        }
+    }
+
+    /** Keys as they are: their encoded bytes. */
+    private static final Codec<Key> KEY_CODEC = new Codec<>()
+    {
+        public byte[] encode(final Key key)
+        {
+            return key.bytes();
+        }
+
+        public Key decode(final byte[] bytes, final int offset, final int length)
+        {
+            return new Key(Arrays.copyOfRange(bytes, offset, offset + length));
+        }
+
+        public String name()
+        {
+            return "bytes";
+        }
+    };
+
+    private void predicateTransaction(final ClientEndpoint.Connection connection, final Session session,
+        final long requestId, final MessageReader reader)
+    {
+        final long timeoutMs = reader.readLong("timeoutMs");
+        if (timeoutMs <= 0)
+        {
+            throw new MalformedMessageException("timeoutMs " + timeoutMs + " must be positive");
+        }
+        final PredicateTransaction tx = member.transactions().predicate(Duration.ofMillis(timeoutMs))
+            .retryOnAbort(reader.readBoolean("retryOnAbort"));
+        final Map<String, MemberCache<Key, byte[]>> caches = new HashMap<>();
+        final int predicates = reader.readInt("predicates", 0, 1 << 16);
+        for (int i = 0; i < predicates; i++)
+        {
+            final MemberCache<Key, byte[]> cache = caches.computeIfAbsent(requireString(reader, "cache"),
+                name -> member.rawCache(name, KEY_CODEC));
+            final Key key = new Key(requireBytes(reader, "key"));
+            final ValuePredicate.Kind kind = enumOf(ValuePredicate.Kind.values(), reader.readByte("kind"), "kind");
+            tx.predicate(cache, key, new ValuePredicate<>(kind, reader.readBytes("operand")));
+        }
+        final int writes = reader.readInt("writes", 0, 1 << 16);
+        for (int i = 0; i < writes; i++)
+        {
+            final MemberCache<Key, byte[]> cache = caches.computeIfAbsent(requireString(reader, "cache"),
+                name -> member.rawCache(name, KEY_CODEC));
+            final Key key = new Key(requireBytes(reader, "key"));
+            if (reader.readBoolean("delete"))
+            {
+                reader.readBytes("value");
+                tx.del(cache, key);
+            }
+            else
+            {
+                tx.set(cache, key, requireBytes(reader, "value"));
+            }
+        }
+        complete(connection, session, requestId, tx.executeAsync(), (w, result) ->
+        {
+            if (result instanceof PredicateResult.Committed committed)
+            {
+                w.writeByte(0).writeInt(committed.attempts());
+            }
+            else if (result instanceof PredicateResult.PredicateFailure failure)
+            {
+                w.writeByte(1).writeInt(failure.values().size());
+                for (final PredicateResult.SeenValue seen : failure.values())
+                {
+                    w.writeString(seen.cache()).writeBytes(((Key)seen.key()).bytes()).writeBytes((byte[])seen.value())
+                        .writeBoolean(seen.satisfied());
+                }
+            }
+            else
+            {
+                final PredicateResult.Aborted aborted = (PredicateResult.Aborted)result;
+                w.writeByte(2).writeInt(aborted.reason().code()).writeString(aborted.message())
+                    .writeInt(aborted.attempts());
+            }
+        });
     }
 
     private void cacheCreate(final ClientEndpoint.Connection connection, final Session session, final long requestId,

@@ -714,8 +714,20 @@ public final class GridMember implements Grid
      */
     MemberCache<byte[], byte[]> rawCache(final String name)
     {
+        return rawCache(name, Codecs.BYTES);
+    }
+
+    /**
+     * @param name     of a cache.
+     * @param keyCodec how the encoded key bytes are held (byte arrays, or a type with value equality for maps).
+     * @param <K>      the key type.
+     * @return a view of it whose values are the encoded bytes.
+     * @throws CacheNotFoundException if there is none.
+     */
+    <K> MemberCache<K, byte[]> rawCache(final String name, final Codec<K> keyCodec)
+    {
         final CacheDescriptor descriptor = descriptor(name);
-        return new MemberCache<>(this, descriptor, new CacheConfiguration<>(name, Codecs.BYTES, Codecs.BYTES)
+        return new MemberCache<>(this, descriptor, new CacheConfiguration<>(name, keyCodec, Codecs.BYTES)
             .partitions(descriptor.partitions()).backups(descriptor.backups())
             .operationTimeoutNs(descriptor.operationTimeoutNs()));
     }

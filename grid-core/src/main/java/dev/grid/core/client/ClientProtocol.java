@@ -84,6 +84,14 @@ public final class ClientProtocol
     /** [i64 txId] -> nothing. */
     public static final int TX_ROLLBACK = 45;
     /**
+     * [i64 timeoutMs][bool retryOnAbort][i32 n]([string cache][bytes key][u8 kind][bytes operand])*n
+     * [i32 m]([string cache][bytes key][bool delete][bytes value])*m -> [u8 outcome], then for 0 (committed):
+     * [i32 attempts]; for 1 (a predicate failed): [i32 n]([string cache][bytes key][bytes value][bool satisfied])*n;
+     * for 2 (aborted): [i32 errorCode][string message][i32 attempts]. Kinds are
+     * {@link dev.grid.core.ValuePredicate.Kind} ordinals.
+     */
+    public static final int PREDICATE_TX = 46;
+    /**
      * No payload -> [i64 topologyVersion][string coordinator][i32 n]([string memberId][string address]
      * [string clientAddress])*n.
      */
@@ -167,6 +175,7 @@ public final class ClientProtocol
             case TX_REMOVE -> "TX_REMOVE";
             case TX_COMMIT -> "TX_COMMIT";
             case TX_ROLLBACK -> "TX_ROLLBACK";
+            case PREDICATE_TX -> "PREDICATE_TX";
             case CLUSTER_STATE -> "CLUSTER_STATE";
             case BASELINE_SHOW -> "BASELINE_SHOW";
             case BASELINE_CHANGE -> "BASELINE_CHANGE";
