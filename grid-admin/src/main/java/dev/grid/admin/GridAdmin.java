@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,6 +62,17 @@ public final class GridAdmin
 
     @Option(names = "--json", description = "Print JSON instead of tables.", scope = CommandLine.ScopeType.INHERIT)
     boolean json;
+
+    @Option(names = "--tls", description = "Connect over TLS.", scope = CommandLine.ScopeType.INHERIT)
+    boolean tls;
+
+    @Option(names = "--truststore", description = "PKCS12 file of the certificates to trust (with --tls; default: " +
+        "the JDK's).", scope = CommandLine.ScopeType.INHERIT)
+    Path trustStore;
+
+    @Option(names = "--truststore-password", description = "Its password (default: GRID_TRUSTSTORE_PASSWORD).",
+        scope = CommandLine.ScopeType.INHERIT)
+    String trustStorePassword;
 
     /**
      * Run the tool.
@@ -113,6 +125,11 @@ public final class GridAdmin
         final ClientConfiguration config = new ClientConfiguration().clientName("grid-admin").partitionAware(false)
             .requestTimeoutNs(TimeUnit.MINUTES.toNanos(5));
         (hosts.isEmpty() ? List.of("127.0.0.1:10800") : hosts).forEach(config::address);
+        if (tls || trustStore != null)
+        {
+            config.tls(trustStore, trustStorePassword != null ? trustStorePassword :
+                System.getenv("GRID_TRUSTSTORE_PASSWORD"));
+        }
         final String secret = password != null ? password : System.getenv("GRID_PASSWORD");
         if (user != null)
         {

@@ -2,6 +2,7 @@ package dev.grid.client;
 
 import dev.grid.core.InvalidConfigurationException;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +29,9 @@ public final class ClientConfiguration
     private int connectTimeoutMs = CONNECT_TIMEOUT_DEFAULT_MS;
     private int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
     private boolean partitionAware = true;
+    private boolean tls;
+    private Path trustStore;
+    private String trustStorePassword;
 
     /**
      * @param address a member's client address, host:port.
@@ -88,6 +92,22 @@ public final class ClientConfiguration
     public ClientConfiguration partitionAware(final boolean aware)
     {
         this.partitionAware = aware;
+        return this;
+    }
+
+    /**
+     * Connect over TLS (the members must serve TLS), verifying the members' certificates, including that each names
+     * the host connected to.
+     *
+     * @param trustStore a PKCS12 file with the certificates to trust; null for the JDK's default trust store.
+     * @param password   its password.
+     * @return this for a fluent API.
+     */
+    public ClientConfiguration tls(final Path trustStore, final String password)
+    {
+        this.tls = true;
+        this.trustStore = trustStore;
+        this.trustStorePassword = password;
         return this;
     }
 
@@ -154,5 +174,20 @@ public final class ClientConfiguration
     boolean partitionAware()
     {
         return partitionAware;
+    }
+
+    boolean tls()
+    {
+        return tls;
+    }
+
+    Path trustStore()
+    {
+        return trustStore;
+    }
+
+    String trustStorePassword()
+    {
+        return trustStorePassword;
     }
 }

@@ -7,13 +7,23 @@ import dev.grid.core.internal.cluster.MessageReader;
 import dev.grid.core.internal.cluster.MessageWriter;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -87,25 +97,36 @@ final class ClientConnection implements AutoCloseable
         final Consumer<Long> topologySeen)
     {
         final int colon = address.lastIndexOf(':');
-        final Socket socket = new Socket();
+        final String host = address.substring(0, colon);
+        final int port = Integer.parseInt(address.substring(colon + 1));
+        Socket socket = new Socket();
         final ClientConnection connection;
         try
         {
             socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(address.substring(0, colon),
-                Integer.parseInt(address.substring(colon + 1))), config.connectTimeoutMs());
+            socket.connect(new InetSocketAddress(host, port), config.connectTimeoutMs());
+            if (config.tls())
+            {
+                final SSLSocket tls = (SSLSocket)tlsContext(config).getSocketFactory().createSocket(socket, host, port,
+                    true);
+                final SSLParameters parameters = tls.getSSLParameters();
+                // The member's certificate must name the host connected to.
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                tls.setSSLParameters(parameters);
+                socket = tls;
+                tls.startHandshake();
+            }
             connection = new ClientConnection(address, socket, config.maxFrameBytes(), topologySeen);
+        }
+        catch (final SSLException ex)
+        {
+            closeQuietly(socket);
+            throw new GridException(ErrorCode.AUTHENTICATION_FAILED, "TLS with member at " + address + " failed " +
+                "(is its certificate trusted, and does it serve TLS?): " + ex.getMessage(), ex);
         }
         catch (final IOException ex)
         {
-            try
-            {
-                socket.close();
-            }
-            catch (final IOException ignored)
-            {
-                // Never opened.
-            }
+            closeQuietly(socket);
             throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "cannot connect to member at " + address + ": " +
                 ex.getMessage(), ex);
         }
@@ -133,6 +154,46 @@ final class ClientConnection implements AutoCloseable
             }
             throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "handshake with member at " + address +
                 " failed: " + cause, cause);
+        }
+    }
+
+    private static void closeQuietly(final Socket socket)
+    {
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // Never opened, or broken.
+        }
+    }
+
+    private static SSLContext tlsContext(final ClientConfiguration config) throws IOException
+    {
+        try
+        {
+            final SSLContext context = SSLContext.getInstance("TLS");
+            if (config.trustStore() == null)
+            {
+                context.init(null, null, null);
+                return context;
+            }
+            final KeyStore store = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(config.trustStore()))
+            {
+                store.load(in, config.trustStorePassword() == null ? null :
+                    config.trustStorePassword().toCharArray());
+            }
+            final TrustManagerFactory trust = TrustManagerFactory.getInstance(
+                TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(store);
+            context.init(null, trust.getTrustManagers(), null);
+            return context;
+        }
+        catch (final GeneralSecurityException ex)
+        {
+            throw new IOException("trust store " + config.trustStore() + " is unusable: " + ex.getMessage(), ex);
         }
     }
 

@@ -88,6 +88,8 @@ public final class MemberConfiguration
     private int clientMaxFrameBytes = CLIENT_MAX_FRAME_BYTES_DEFAULT;
     private int clientMaxPendingRequests = CLIENT_MAX_PENDING_REQUESTS_DEFAULT;
     private final Map<String, ClientUser> clientUsers = new TreeMap<>();
+    private Path clientTlsKeyStore;
+    private String clientTlsKeyStorePassword;
     private boolean concluded;
 
     /**
@@ -300,6 +302,34 @@ public final class MemberConfiguration
         checkNotConcluded();
         clientUsers.put(name, new ClientUser(role, passwordHash));
         return this;
+    }
+
+    /**
+     * Serve thin clients and the admin tool over TLS (the JDK's), with the member's certificate and key from a PKCS12
+     * key store.
+     *
+     * @param keyStore the PKCS12 file; null serves plain TCP (the default).
+     * @param password its password.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clientTls(final Path keyStore, final String password)
+    {
+        checkNotConcluded();
+        this.clientTlsKeyStore = keyStore;
+        this.clientTlsKeyStorePassword = password;
+        return this;
+    }
+
+    /** @return the PKCS12 key store of the client endpoint's TLS, or null for plain TCP. */
+    public Path clientTlsKeyStore()
+    {
+        return clientTlsKeyStore;
+    }
+
+    /** @return the password of {@link #clientTlsKeyStore()}. */
+    public String clientTlsKeyStorePassword()
+    {
+        return clientTlsKeyStorePassword;
     }
 
     /** @return the thin-client port; -1 if none is served, 0 for any free port. */
@@ -554,6 +584,10 @@ public final class MemberConfiguration
             throw new InvalidConfigurationException("client limits (connections " + clientMaxConnections +
                 ", frame bytes " + clientMaxFrameBytes + ", pending " + clientMaxPendingRequests +
                 ") must be in [1, 65536], [1024, 268435456] and [1, 1048576]");
+        }
+        if (clientTlsKeyStore != null && clientTlsKeyStorePassword == null)
+        {
+            throw new InvalidConfigurationException("clientTls key store " + clientTlsKeyStore + " needs a password");
         }
         for (final Map.Entry<String, ClientUser> user : clientUsers.entrySet())
         {

@@ -50,8 +50,34 @@ public final class ClientEndpoint implements AutoCloseable
         void onClose(Connection connection);
     }
 
-    /** One client connection. */
-    public final class Connection
+    /** One client connection, as the handler sees it. Thread-safe. */
+    public interface Connection
+    {
+        /** @return an id unique within its endpoint. */
+        long id();
+
+        /** @return the peer's address, for logs. */
+        String remote();
+
+        /**
+         * Queue a frame; any thread. Ignored once the connection is closing.
+         *
+         * @param frame the frame without its length prefix.
+         */
+        void send(MessageWriter frame);
+
+        /** Close once every frame queued so far is written; any thread. */
+        void close();
+
+        /** @return the handler's state for this connection, or null. */
+        Object attachment();
+
+        /** @param attachment the handler's state for this connection. */
+        void attach(Object attachment);
+    }
+
+    /** A connection of this endpoint: a non-blocking channel served by the selector thread. */
+    private final class NioConnection implements Connection
     {
         private final long id;
         private final SocketChannel channel;
@@ -64,33 +90,35 @@ public final class ClientEndpoint implements AutoCloseable
         private volatile boolean closing;
         private boolean closed;
         private SelectionKey key;
-        /** The handler's state for this connection. */
-        public volatile Object attachment;
+        private volatile Object attachment;
 
-        Connection(final long id, final SocketChannel channel, final String remote)
+        NioConnection(final long id, final SocketChannel channel, final String remote)
         {
             this.id = id;
             this.channel = channel;
             this.remote = remote;
         }
 
-        /** @return an id unique within this endpoint. */
         public long id()
         {
             return id;
         }
 
-        /** @return the peer's address, for logs. */
         public String remote()
         {
             return remote;
         }
 
-        /**
-         * Queue a frame; any thread. Ignored once the connection is closing.
-         *
-         * @param frame the frame without its length prefix.
-         */
+        public Object attachment()
+        {
+            return attachment;
+        }
+
+        public void attach(final Object attachment)
+        {
+            this.attachment = attachment;
+        }
+
         public void send(final MessageWriter frame)
         {
             final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
@@ -102,9 +130,6 @@ public final class ClientEndpoint implements AutoCloseable
             enqueue(buffer);
         }
 
-        /**
-         * Close once every frame queued so far is written; any thread.
-         */
         public void close()
         {
             synchronized (writeLock)
@@ -160,8 +185,8 @@ public final class ClientEndpoint implements AutoCloseable
     private final int maxFrameBytes;
     private final Selector selector;
     private final ServerSocketChannel server;
-    private final ConcurrentLinkedQueue<Connection> flushes = new ConcurrentLinkedQueue<>();
-    private final ArrayDeque<Connection> open = new ArrayDeque<>();
+    private final ConcurrentLinkedQueue<NioConnection> flushes = new ConcurrentLinkedQueue<>();
+    private final ArrayDeque<NioConnection> open = new ArrayDeque<>();
     private final AtomicLong nextId = new AtomicLong(1);
     private final Thread thread;
     private volatile boolean running = true;
@@ -244,7 +269,7 @@ public final class ClientEndpoint implements AutoCloseable
                         accept();
                         continue;
                     }
-                    final Connection connection = (Connection)key.attachment();
+                    final NioConnection connection = (NioConnection)key.attachment();
                     if (key.isReadable())
                     {
                         read(connection);
@@ -254,7 +279,7 @@ public final class ClientEndpoint implements AutoCloseable
                         flush(connection);
                     }
                 }
-                Connection connection;
+                NioConnection connection;
                 while ((connection = flushes.poll()) != null)
                 {
                     connection.flushQueued.set(false);
@@ -269,7 +294,7 @@ public final class ClientEndpoint implements AutoCloseable
         }
         finally
         {
-            for (final Connection connection : open.toArray(new Connection[0]))
+            for (final NioConnection connection : open.toArray(new NioConnection[0]))
             {
                 closeNow(connection);
             }
@@ -294,7 +319,7 @@ public final class ClientEndpoint implements AutoCloseable
         }
         channel.configureBlocking(false);
         channel.socket().setTcpNoDelay(true);
-        final Connection connection = new Connection(nextId.getAndIncrement(), channel,
+        final NioConnection connection = new NioConnection(nextId.getAndIncrement(), channel,
             String.valueOf(channel.getRemoteAddress()));
         connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
         open.add(connection);
@@ -306,7 +331,7 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
-    private void read(final Connection connection)
+    private void read(final NioConnection connection)
     {
         if (connection.closing)
         {
@@ -360,7 +385,7 @@ public final class ClientEndpoint implements AutoCloseable
         connection.in.compact();
     }
 
-    private void flush(final Connection connection)
+    private void flush(final NioConnection connection)
     {
         if (connection.closed)
         {
@@ -394,14 +419,14 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
-    private void sendError(final Connection connection, final ErrorCode code, final String message)
+    static void sendError(final Connection connection, final ErrorCode code, final String message)
     {
         final MessageWriter frame = new MessageWriter();
         frame.writeByte(ClientProtocol.ERROR).writeLong(0).writeLong(0).writeInt(code.code()).writeString(message);
         connection.send(frame);
     }
 
-    private void closeNow(final Connection connection)
+    private void closeNow(final NioConnection connection)
     {
         if (connection.closed)
         {

@@ -57,8 +57,9 @@ import java.util.function.Consumer;
  * handshake's password check run on a small pool of their own. A malformed request gets an error answer and nothing
  * runs; a frame that cannot even name its request closes its connection. Nothing a client sends can stop the member.
  * <p>
- * <b>Threading:</b> frames arrive on the endpoint's thread; answers are sent from whichever thread completes the
- * request (the engine's, the user pool's or the admin pool's). Per-connection state is in {@link Session}.
+ * <b>Threading:</b> frames arrive on the endpoint's thread (a connection's reader thread over TLS); answers are sent
+ * from whichever thread completes the request (the engine's, the user pool's or the admin pool's). Per-connection
+ * state is in {@link Session}.
  */
 final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 {
@@ -106,7 +107,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     @Override
     public void onClose(final ClientEndpoint.Connection connection)
     {
-        final Session session = (Session)connection.attachment;
+        final Session session = (Session)connection.attachment();
         if (session != null)
         {
             // Transactions the client left open die with its connection.
@@ -128,11 +129,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     @Override
     public void onFrame(final ClientEndpoint.Connection connection, final byte[] frame)
     {
-        Session session = (Session)connection.attachment;
+        Session session = (Session)connection.attachment();
         if (session == null)
         {
             session = new Session();
-            connection.attachment = session;
+            connection.attach(session);
         }
         if (frame.length < ClientProtocol.HEADER)
         {

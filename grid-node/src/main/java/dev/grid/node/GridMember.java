@@ -37,6 +37,7 @@ import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
 import dev.grid.net.AeronTransport;
 import dev.grid.net.ClientEndpoint;
+import dev.grid.net.TlsClientEndpoint;
 import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
 import dev.grid.persistence.FileCheckpointStore;
@@ -114,7 +115,8 @@ public final class GridMember implements Grid
     private volatile MemberState state = MemberState.JOINING;
     /** Serves thin clients and the admin tool, if the configuration gives a client port. */
     private final ClientService clientService;
-    private final ClientEndpoint clientEndpoint;
+    private final AutoCloseable clientEndpoint;
+    private final int clientEndpointPort;
     private volatile String stopReason = "is stopping";
     private long cyclesAfterStop = -1;
 
@@ -183,9 +185,23 @@ public final class GridMember implements Grid
             this.clientService = new ClientService(this);
             try
             {
-                this.clientEndpoint = new ClientEndpoint(config.bindAddress(), config.clientPort(),
-                    config.clientMaxConnections(), config.clientMaxFrameBytes(), clientService,
-                    "grid-client-endpoint-" + config.memberId());
+                if (config.clientTlsKeyStore() != null)
+                {
+                    final TlsClientEndpoint tls = new TlsClientEndpoint(config.bindAddress(), config.clientPort(),
+                        config.clientMaxConnections(), config.clientMaxFrameBytes(), config.clientTlsKeyStore(),
+                        config.clientTlsKeyStorePassword().toCharArray(), clientService,
+                        "grid-client-tls-" + config.memberId());
+                    this.clientEndpoint = tls;
+                    this.clientEndpointPort = tls.port();
+                }
+                else
+                {
+                    final ClientEndpoint plain = new ClientEndpoint(config.bindAddress(), config.clientPort(),
+                        config.clientMaxConnections(), config.clientMaxFrameBytes(), clientService,
+                        "grid-client-endpoint-" + config.memberId());
+                    this.clientEndpoint = plain;
+                    this.clientEndpointPort = plain.port();
+                }
             }
             catch (final IOException ex)
             {
@@ -195,13 +211,13 @@ public final class GridMember implements Grid
                 throw new InvalidConfigurationException("member " + config.memberId() + " cannot serve clients on " +
                     config.bindAddress() + ":" + config.clientPort() + ": " + ex.getMessage());
             }
-            engine.advertise(ClientService.CLIENT_ADDRESS_ATTRIBUTE, config.bindAddress() + ":" +
-                clientEndpoint.port());
+            engine.advertise(ClientService.CLIENT_ADDRESS_ATTRIBUTE, config.bindAddress() + ":" + clientEndpointPort);
         }
         else
         {
             this.clientService = null;
             this.clientEndpoint = null;
+            this.clientEndpointPort = -1;
         }
     }
 
@@ -451,7 +467,7 @@ public final class GridMember implements Grid
         closing = true;
         if (clientEndpoint != null)
         {
-            clientEndpoint.close();
+            CloseHelper.quietClose(clientEndpoint);
             clientService.close();
         }
         while (!commands.offer(this::stopEngine))
@@ -666,7 +682,7 @@ public final class GridMember implements Grid
      */
     public int clientPort()
     {
-        return clientEndpoint == null ? -1 : clientEndpoint.port();
+        return clientEndpointPort;
     }
 
     /** Each partition's primary in the installed map, for partition-aware clients. */

@@ -40,7 +40,9 @@ import java.util.concurrent.TimeUnit;
  * client.max.connections = 256
  * client.max.frame.bytes = 4194304
  * client.max.pending = 1024               # outstanding requests per connection
- * client.user.alice = USER:pbkdf2-sha256:...   # role (USER or ADMIN), then a hash from dev.grid.core.PasswordHash
+ * client.user.alice = USER:pbkdf2-sha256:...   # role (USER or ADMIN), then a hash from dev.grid.node.Passwords
+ * client.tls.keystore = /etc/grid/m1.p12   # serve clients over TLS with this PKCS12 certificate and key
+ * client.tls.keystore.password = ...
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -153,6 +155,8 @@ public final class MemberConfigurationFile
                     clamp(number(source, key, value)), config.clientMaxPendingRequests());
                 case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
                     config.clientMaxFrameBytes(), clamp(number(source, key, value)));
+                case "client.tls.keystore" -> config.clientTls(Path.of(value), config.clientTlsKeyStorePassword());
+                case "client.tls.keystore.password" -> config.clientTls(config.clientTlsKeyStore(), value);
                 case "idle.max.park.us" ->
                     config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
                 default ->
