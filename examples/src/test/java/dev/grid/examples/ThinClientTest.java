@@ -119,6 +119,17 @@ class ThinClientTest
         assertEquals(70L, accounts.get("alice"));
         assertEquals(30L, accounts.get("bob"));
         client.destroyCache("accounts");
+        final Cache<String, String> log = client.createCache(new CacheConfiguration<>("log", Codecs.STRING,
+            Codecs.STRING).partitions(8).mergeOperator(LocalMembers.APPEND, LocalMembers.APPEND_OPERATOR));
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+        {
+            tx.merge(log, "entry", "a");
+            tx.merge(log, "entry", "b");
+            tx.commit();
+        }
+        assertEquals("ab", log.get("entry"));
+        client.destroyCache("log");
     }
 
     @Test

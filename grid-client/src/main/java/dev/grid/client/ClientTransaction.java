@@ -162,8 +162,11 @@ final class ClientTransaction implements Transaction
 
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
     {
-        throw new UnsupportedOperationException("merge inside a thin-client transaction is not supported yet: " +
-            "the protocol has no TX_MERGE; read, compute and put instead");
+        final ClientCache<K, V> c = clientCache(cache);
+        final MessageWriter w = new MessageWriter();
+        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(operand,
+            "operand"));
+        return send(ClientProtocol.TX_MERGE, w).thenApply(a -> null);
     }
 
     public void commit()

@@ -371,6 +371,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 complete(connection, session, requestId, tx.putAsync(cache, requireBytes(reader, "key"),
                     requireBytes(reader, "value")), (w, v) -> { });
             }
+            case ClientProtocol.TX_MERGE ->
+            {
+                final Transaction tx = transaction(session, reader);
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                complete(connection, session, requestId, tx.mergeAsync(cache, requireBytes(reader, "key"),
+                    requireBytes(reader, "operand")), (w, v) -> { });
+            }
             case ClientProtocol.TX_REMOVE ->
             {
                 final Transaction tx = transaction(session, reader);

@@ -91,6 +91,8 @@ public final class ClientProtocol
      * {@link dev.grid.core.ValuePredicate.Kind} ordinals.
      */
     public static final int PREDICATE_TX = 46;
+    /** [i64 txId][string cache][bytes key][bytes operand] -> nothing: the cache's merge operator, at commit. */
+    public static final int TX_MERGE = 47;
     /**
      * No payload -> [i64 topologyVersion][string coordinator][i32 n]([string memberId][string address]
      * [string clientAddress])*n.
@@ -176,6 +178,7 @@ public final class ClientProtocol
             case TX_COMMIT -> "TX_COMMIT";
             case TX_ROLLBACK -> "TX_ROLLBACK";
             case PREDICATE_TX -> "PREDICATE_TX";
+            case TX_MERGE -> "TX_MERGE";
             case CLUSTER_STATE -> "CLUSTER_STATE";
             case BASELINE_SHOW -> "BASELINE_SHOW";
             case BASELINE_CHANGE -> "BASELINE_CHANGE";
