@@ -8,6 +8,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.MergeOperators;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
@@ -31,6 +32,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -155,10 +157,24 @@ class ClusterProcessTest
         assertEquals(600, after[0] - before[0], "served as primary");
         assertEquals(0, after[1] - before[1], "forwarded between members");
         assertTrue(cache.putIfAbsent("new", "1"));
+        assertFalse(cache.putIfAbsent("new", "x"));
         assertTrue(cache.replace("new", "1", "2"));
         assertTrue(cache.remove("new", "2"));
-        assertEquals(Map.of("k1", "v1"), cache.getAll(List.of("k1", "absent")));
+        assertTrue(cache.putIfAbsent("gone", "1"));
+        assertTrue(cache.containsKey("gone"));
+        assertTrue(cache.remove("gone"));
+        assertFalse(cache.containsKey("gone"));
+        cache.putAll(Map.of("p1", "x", "p2", "y"));
+        assertEquals(Map.of("k1", "v1", "p2", "y"), cache.getAll(List.of("k1", "p2", "absent")));
+        assertEquals("v5", cache.getAsync("k5").join());
+        cache.removeAsync("p1").join();
+        cache.remove("p2");
         assertEquals(301, cache.size());
+        // Merge with a built-in operator (a thin client cannot register code).
+        final Cache<String, Long> counters = client.createCache(new CacheConfiguration<>("counters", Codecs.STRING,
+            Codecs.LONG).partitions(16).mergeOperator(MergeOperators.LONG_ADD, MergeOperators.longAdd()));
+        assertEquals(5L, counters.merge("hits", 5L));
+        assertEquals(7L, counters.merge("hits", 2L));
         try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
             TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
         {

@@ -589,6 +589,14 @@ public final class MemberConfiguration
         {
             throw new InvalidConfigurationException("clientTls key store " + clientTlsKeyStore + " needs a password");
         }
+        for (final String name : mergeOperators.keySet())
+        {
+            if (MergeOperators.builtIns().containsKey(name))
+            {
+                throw new InvalidConfigurationException("merge operator name '" + name + "' is built in " +
+                    "(MergeOperators); register yours under another name");
+            }
+        }
         for (final Map.Entry<String, ClientUser> user : clientUsers.entrySet())
         {
             if (!ID_PATTERN.matcher(user.getKey()).matches() || user.getValue().role() == null)

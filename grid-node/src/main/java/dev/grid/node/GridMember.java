@@ -14,6 +14,7 @@ import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.MergeOperator;
+import dev.grid.core.MergeOperators;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.WalMode;
@@ -130,6 +131,7 @@ public final class GridMember implements Grid
             thread.setDaemon(true);
             return thread;
         }, null, true);
+        this.mergeOperators.putAll(MergeOperators.builtIns());
         this.mergeOperators.putAll(config.mergeOperators());
         if (config.walMode() == WalMode.NONE)
         {
@@ -761,7 +763,7 @@ public final class GridMember implements Grid
     @SuppressWarnings("unchecked")
     MergeOperator<Object, Object> mergeOperatorNamed(final String name)
     {
-        final MergeOperator<?, ?> operator = config.mergeOperators().get(name);
+        final MergeOperator<?, ?> operator = mergeOperators.get(name);
         if (operator == null)
         {
             throw new GridException(ErrorCode.MERGE_FAILED, "merge operator '" + name + "' is not registered on " +
