@@ -119,8 +119,9 @@ public final class ClientAdmin
 
     private MessageReader call(final int op, final Consumer<MessageWriter> fill)
     {
-        final ClientConnection connection = client.anyConnection(memberAddress);
-        return GridClient.await(client.request(connection, op, GridClient.writer(fill))).payload();
+        final MessageWriter payload = new MessageWriter();
+        fill.accept(payload);
+        return GridClient.await(client.anyConnection(memberAddress).request(op, payload)).payload();
     }
 
     /** @return the members and the coordinator. */

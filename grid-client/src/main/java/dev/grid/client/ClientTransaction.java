@@ -66,7 +66,7 @@ final class ClientTransaction implements Transaction
 
     private CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload)
     {
-        return client.request(connection, op, payload).handle((answer, failure) ->
+        return connection.request(op, payload).handle((answer, failure) ->
         {
             if (failure == null)
             {

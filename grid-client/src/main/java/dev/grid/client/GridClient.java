@@ -29,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 /**
  * The thin client: Grid for an application that does not embed a member. It connects to any of the configured
@@ -190,7 +189,7 @@ public final class GridClient implements AutoCloseable
         final ClientConnection connection = anyConnection(null);
         final MessageWriter w = new MessageWriter();
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
-        final ClientConnection.Answer answer = await(request(connection, ClientProtocol.TX_BEGIN, w));
+        final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w));
         return new ClientTransaction(this, connection, answer.payload().readLong("txId"), concurrency, isolation);
     }
 
@@ -319,7 +318,7 @@ public final class GridClient implements AutoCloseable
         }
         final MessageWriter w = new MessageWriter();
         w.writeRaw(new org.agrona.concurrent.UnsafeBuffer(payload), 0, payload.length);
-        request(connection, op, w).whenComplete((answer, failure) ->
+        connection.request(op, w).whenComplete((answer, failure) ->
         {
             if (failure == null)
             {
@@ -343,12 +342,6 @@ public final class GridClient implements AutoCloseable
             }
             result.completeExceptionally(cause);
         });
-    }
-
-    CompletableFuture<ClientConnection.Answer> request(final ClientConnection connection, final int op,
-        final MessageWriter payload)
-    {
-        return connection.request(op, payload);
     }
 
     private ClientConnection routeConnection(final Route route)
@@ -377,8 +370,7 @@ public final class GridClient implements AutoCloseable
         {
             final MessageWriter w = new MessageWriter();
             w.writeString(cache);
-            final ClientConnection.Answer answer = await(request(anyConnection(null), ClientProtocol.PARTITION_MAP,
-                w));
+            final ClientConnection.Answer answer = await(anyConnection(null).request(ClientProtocol.PARTITION_MAP, w));
             final long version = answer.payload().readLong("topologyVersion");
             final int partitions = answer.payload().readInt("partitions", 1, 65_536);
             final int members = answer.payload().readInt("members", 0, 65_535);
@@ -507,12 +499,5 @@ public final class GridClient implements AutoCloseable
             Thread.currentThread().interrupt();
             throw new OperationTimeoutException("interrupted while waiting for an answer");
         }
-    }
-
-    static MessageWriter writer(final Consumer<MessageWriter> fill)
-    {
-        final MessageWriter w = new MessageWriter();
-        fill.accept(w);
-        return w;
     }
 }
