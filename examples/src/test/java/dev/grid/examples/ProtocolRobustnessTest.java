@@ -249,7 +249,7 @@ class ProtocolRobustnessTest
                             // A known op code with random fields, so decoding goes deep.
                             body[0] = (byte)(random.nextInt(60));
                         }
-                        if (body.length >= 9 && ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
+                        if (ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
                         {
                             body[1] ^= 1;
                         }

@@ -294,7 +294,8 @@ public final class MemberConfiguration
     /**
      * @param name         the user's name, see {@link #ID_PATTERN}.
      * @param role         what the user may do.
-     * @param passwordHash made by {@link PasswordHash#hash} (with a fresh salt: {@code dev.grid.node.Passwords}) (never the password itself).
+     * @param passwordHash made by {@link PasswordHash#hash} with a fresh salt ({@code dev.grid.node.Passwords}); never
+     *                     the password itself.
      * @return this for a fluent API.
      */
     public MemberConfiguration clientUser(final String name, final ClientRole role, final String passwordHash)
@@ -576,7 +577,8 @@ public final class MemberConfiguration
         }
         if (clientPort < -1 || clientPort > 65535)
         {
-            throw new InvalidConfigurationException("clientPort=" + clientPort + " must be -1 (none), 0 (any) or a port");
+            throw new InvalidConfigurationException("clientPort=" + clientPort +
+                " must be -1 (none), 0 (any) or a port");
         }
         if (clientMaxConnections < 1 || clientMaxConnections > 65536 || clientMaxFrameBytes < 1024 ||
             clientMaxFrameBytes > 256 << 20 || clientMaxPendingRequests < 1 || clientMaxPendingRequests > 1 << 20)

@@ -79,7 +79,8 @@ public final class PasswordHash
             {
                 throw new InvalidConfigurationException("password hash iterations " + iterations + " below 1000");
             }
-            return new Object[] {iterations, Base64.getDecoder().decode(fields[2]), Base64.getDecoder().decode(fields[3])};
+            return new Object[] {iterations, Base64.getDecoder().decode(fields[2]),
+                Base64.getDecoder().decode(fields[3])};
         }
         catch (final IllegalArgumentException ex)
         {

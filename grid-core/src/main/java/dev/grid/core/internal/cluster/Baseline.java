@@ -173,7 +173,8 @@ public record Baseline(List<Member> members, long autoAdjustTimeoutNs)
                 {
                     if (next.remove(id) == null)
                     {
-                        throw new IllegalArgumentException("member '" + id + "' is not in the baseline " + next.keySet());
+                        throw new IllegalArgumentException("member '" + id + "' is not in the baseline " +
+                            next.keySet());
                     }
                 }
                 if (next.isEmpty())
