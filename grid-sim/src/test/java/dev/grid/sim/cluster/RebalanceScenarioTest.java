@@ -42,7 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The rebalance scenarios of section 9 of research/ignite-counters.md (7 to 16), each in a simulated cluster of
  * persistent members (a simulated WAL and checkpoint store survive a crash) with two backups per partition (one for
- * the lost partitions of scenario 14 and the baseline scenarios). Each ends with the consistency check clean and every acknowledged write in place.
+ * the lost partitions of scenario 14 and the baseline scenarios). Each ends with the consistency check clean and
+ * every acknowledged write in place.
  */
 class RebalanceScenarioTest
 {

@@ -372,7 +372,8 @@ class WalRecoveryTest
         final AtomicReference<Object> adjust = new AtomicReference<>();
         engine.changeBaseline(Baseline.AUTO_ADJUST, List.of(), 5_000 * MS, callback(adjust));
         run(engine, 200);
-        assertTrue(set.get() instanceof OpOutcome && adjust.get() instanceof OpOutcome, set.get() + ", " + adjust.get());
+        assertTrue(set.get() instanceof OpOutcome && adjust.get() instanceof OpOutcome,
+            set.get() + ", " + adjust.get());
 
         final MemberEngine restarted = engine(wal);
         run(restarted, 200);
