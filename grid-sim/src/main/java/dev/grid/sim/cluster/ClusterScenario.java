@@ -6,6 +6,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
@@ -67,6 +68,7 @@ public final class ClusterScenario
         boolean nemesis = true;
         boolean persistent;
         boolean bank;
+        boolean baseline;
         int accounts = 100;
 
         /**
@@ -92,6 +94,18 @@ public final class ClusterScenario
         public Options persistent(final boolean persistent)
         {
             this.persistent = persistent;
+            return this;
+        }
+
+        /**
+         * @param baseline whether the cluster runs with a baseline that auto-adjusts (2 s): members that go away
+         *                 leave their partitions with fewer copies until the baseline drops them, joiners own data
+         *                 once it takes them in.
+         * @return this.
+         */
+        public Options baseline(final boolean baseline)
+        {
+            this.baseline = baseline;
             return this;
         }
 
@@ -544,6 +558,26 @@ public final class ClusterScenario
             throw sim.fail("cache creation did not complete: " + describe());
         }
         cacheId = creator.cache(options.bank ? "bank" : CACHE).cacheId();
+        if (options.baseline)
+        {
+            final boolean[] set = new boolean[1];
+            creator.changeBaseline(Baseline.AUTO_ADJUST, List.of(), TimeUnit.SECONDS.toNanos(2), new OpCallback()
+            {
+                public void onSuccess(final OpOutcome outcome)
+                {
+                    set[0] = true;
+                }
+
+                public void onFailure(final GridException error)
+                {
+                    throw new AssertionError("baseline change failed: " + error.getMessage());
+                }
+            });
+            if (!sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () -> set[0]))
+            {
+                throw sim.fail("the baseline was not set: " + describe());
+            }
+        }
         for (final MemberEngine member : liveMembers())
         {
             if (member.cache(options.bank ? "bank" : CACHE) == null || !member.installedMap().hasCache(cacheId))

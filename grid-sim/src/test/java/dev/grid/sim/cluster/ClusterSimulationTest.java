@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Whole clusters of real member engines under crashes, leaves, joins and a lossy network, one seed per run. The
- * normal suite runs 200 seeds; {@code -Psoak -Dgrid.sim.seeds=10000} runs many more, and
+ * Whole clusters of real member engines under crashes, leaves, joins and a lossy network, one seed per run, also with
+ * persistent members and with a baseline that auto-adjusts. The normal suite runs 200 seeds (100 with a baseline); {@code -Psoak -Dgrid.sim.seeds=10000} runs many more, and
  * {@code -Dgrid.sim.seed=0x...} replays one.
  */
 class ClusterSimulationTest
@@ -60,12 +60,30 @@ class ClusterSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), true);
     }
 
+    @Test
+    void persistentMembersWithABaselineThatAutoAdjusts()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 100), true, true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyBaselineSeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), true, true);
+    }
+
     private static void runSeeds(final int count)
     {
         runSeeds(count, false);
     }
 
     private static void runSeeds(final int count, final boolean persistent)
+    {
+        runSeeds(count, persistent, false);
+    }
+
+    private static void runSeeds(final int count, final boolean persistent, final boolean baseline)
     {
         final Long only = Simulation.seedFromSystemProperty();
         long acknowledged = 0;
@@ -81,7 +99,7 @@ class ClusterSimulationTest
         {
             final long seed = only != null ? only : 0xC1A55L * 7919 + i;
             final ClusterScenario.Result result = ClusterScenario.run(seed,
-                new ClusterScenario.Options().persistent(persistent));
+                new ClusterScenario.Options().persistent(persistent).baseline(baseline));
             acknowledged += result.acknowledged();
             recovered += result.recoveredRecords();
             checkpoints += result.checkpoints();
@@ -99,7 +117,7 @@ class ClusterSimulationTest
             "checkpoints never committed, or no crash ever landed inside one");
         System.out.printf("cluster seeds%s: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
             "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash, %d history " +
-            "records checked%n", persistent ? " (persistent)" : "", acknowledged, crashes, leaves, lost, checked,
-            recovered, checkpoints, checkpointsLost, history);
+            "records checked%n", (persistent ? " (persistent)" : "") + (baseline ? " (baseline)" : ""), acknowledged,
+            crashes, leaves, lost, checked, recovered, checkpoints, checkpointsLost, history);
     }
 }
