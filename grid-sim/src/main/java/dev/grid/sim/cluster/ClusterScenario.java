@@ -308,6 +308,17 @@ public final class ClusterScenario
             }
 
             @Override
+            public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+            {
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " m" + slot + " rebalances partition " + plan.partition() +
+                        (plan.full() ? " fully" : " historically (" + plan.fromExclusive() + ", " +
+                        plan.toInclusive() + "]") + " from " + supplier + ": " + plan.why());
+                }
+            }
+
+            @Override
             public void onMapInstalled(final Topology topology)
             {
                 if (TRACE)

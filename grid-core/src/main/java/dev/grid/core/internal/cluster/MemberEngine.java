@@ -3173,7 +3173,7 @@ public final class MemberEngine
             {
                 if (current != null)
                 {
-                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    answerNoOp(lp, opKey, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3183,7 +3183,7 @@ public final class MemberEngine
             {
                 if (current == null || !Arrays.equals(current, requireValue(expected, type)))
                 {
-                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    answerNoOp(lp, opKey, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3193,7 +3193,7 @@ public final class MemberEngine
             {
                 if (current == null)
                 {
-                    answerOk(origin, sequence, OpOutcome.FALSE, 0);
+                    answerNoOp(lp, opKey, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3224,7 +3224,7 @@ public final class MemberEngine
                 }
                 if (merged == null && current == null)
                 {
-                    answerOk(origin, sequence, OpOutcome.value(null), 0);
+                    answerNoOp(lp, opKey, OpOutcome.value(null));
                     return;
                 }
                 outcome = OpOutcome.value(merged);
@@ -3268,6 +3268,18 @@ public final class MemberEngine
                 installedMap.lostPartitions(cache.cacheId());
         }
         return null;
+    }
+
+    /**
+     * Answer a write that changed nothing (a condition did not hold), and remember its outcome like any write's: if the
+     * answer is slow and the origin asks again, the retry gets this answer instead of being evaluated anew, which
+     * could apply it (a later write made the condition hold) while the first answer, arriving too, says it did not
+     * (the simulator found a remove that removed a value its caller was told was absent).
+     */
+    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
+    {
+        lp.recent.put(opKey, outcome);
+        answerOk(opKey.originIncarnation(), opKey.sequence(), outcome, 0);
     }
 
     private static byte[] requireValue(final byte[] value, final OpType type)
