@@ -96,6 +96,13 @@ public interface Grid extends AutoCloseable
     RebalanceStatus rebalanceStatus();
 
     /**
+     * Be told when this member's copies start and finish catching up.
+     *
+     * @param listener called on the member's user pool, in order.
+     */
+    void addRebalanceListener(RebalanceListener listener);
+
+    /**
      * Compare every owning copy of each partition of a cache at the same counter while the cluster keeps writing:
      * counter conflicts (LWM or closed ranges differ) and data conflicts (same counters, different content).
      *

@@ -16,6 +16,7 @@ import dev.grid.core.MemberMetrics;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.MergeOperators;
 import dev.grid.core.NodeStoppingException;
+import dev.grid.core.RebalanceListener;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.WalMode;
 import dev.grid.core.internal.cluster.Baseline;
@@ -56,11 +57,13 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
@@ -116,6 +119,9 @@ public final class GridMember implements Grid
     private volatile MemberState state = MemberState.JOINING;
     /** Serves thin clients and the admin tool, if the configuration gives a client port. */
     private final ClientService clientService;
+    /** Rebalance listeners, and the serial executor (on the user pool) that calls them in order. */
+    private final List<RebalanceListener> rebalanceListeners = new CopyOnWriteArrayList<>();
+    private final Executor rebalanceEvents;
     private final AutoCloseable clientEndpoint;
     private final int clientEndpointPort;
     private volatile String stopReason = "is stopping";
@@ -131,6 +137,7 @@ public final class GridMember implements Grid
             thread.setDaemon(true);
             return thread;
         }, null, true);
+        this.rebalanceEvents = new SerialExecutor(userExecutor);
         this.mergeOperators.putAll(MergeOperators.builtIns());
         this.mergeOperators.putAll(config.mergeOperators());
         if (config.walMode() == WalMode.NONE)
@@ -368,6 +375,18 @@ public final class GridMember implements Grid
             }
         }), future);
         await(future);
+    }
+
+    @Override
+    public void addRebalanceListener(final RebalanceListener listener)
+    {
+        rebalanceListeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+    }
+
+    private String cacheName(final int cacheId)
+    {
+        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
+        return cache == null ? "#" + cacheId : cache.name();
     }
 
     @Override
@@ -1014,8 +1033,25 @@ public final class GridMember implements Grid
             LOG.info(message);
         }
 
+        public void onRebalanceFinished(final int cacheId, final int partition, final boolean full,
+            final long records, final long bytes, final long durationNs)
+        {
+            if (!rebalanceListeners.isEmpty())
+            {
+                final String cache = cacheName(cacheId);
+                rebalanceEvents.execute(() -> rebalanceListeners.forEach(l -> l.onFinished(cache, partition, !full,
+                    records, bytes, durationNs)));
+            }
+        }
+
         public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
         {
+            if (!rebalanceListeners.isEmpty())
+            {
+                final String cache = cacheName(plan.cacheId());
+                rebalanceEvents.execute(() -> rebalanceListeners.forEach(l -> l.onStarted(cache, plan.partition(),
+                    !plan.full(), supplier, plan.why())));
+            }
             if (LOG.isDebugEnabled())
             {
                 LOG.debug("rebalance of cache id {} partition {} {} from {}: {}", plan.cacheId(), plan.partition(),

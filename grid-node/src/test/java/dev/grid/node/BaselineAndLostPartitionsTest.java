@@ -8,12 +8,16 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.PartitionLostException;
+import dev.grid.core.RebalanceListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,9 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The baseline and lost-partition API of an embedded member, against three members in this JVM: show, set, add,
- * remove and auto-adjust with their refusals; a partition whose only owner left fails reads and writes with
- * {@link PartitionLostException} until it is reset. (The data-movement behaviour is in the simulated scenarios.)
+ * The baseline, lost-partition and rebalance-event API of an embedded member, against three members in this JVM:
+ * show, set, add, remove and auto-adjust with their refusals; a partition whose only owner left fails reads and writes
+ * with {@link PartitionLostException} until it is reset; listeners hear copies start and finish catching up. (The data-movement behaviour is in the simulated scenarios.)
  */
 class BaselineAndLostPartitionsTest
 {
@@ -79,6 +83,53 @@ class BaselineAndLostPartitionsTest
         {
             assertEquals("v" + i, viaC.get("k" + i));
         }
+    }
+
+    @Test
+    void rebalanceListenersHearEachCopyStartAndFinishCatchingUp()
+    {
+        final GridMember a = cluster.members.get(0);
+        final GridMember b = cluster.members.get(1);
+        final Cache<String, String> cache = a.createCache(new CacheConfiguration<>("events", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(32));
+        for (int i = 0; i < 300; i++)
+        {
+            cache.put("k" + i, "v" + i);
+        }
+        final Map<Integer, String> started = new ConcurrentHashMap<>();
+        final Map<Integer, Long> finished = new ConcurrentHashMap<>();
+        final RebalanceListener listener = new RebalanceListener()
+        {
+            @Override
+            public void onStarted(final String cacheName, final int partition, final boolean historical,
+                final String supplier, final String why)
+            {
+                started.put(partition, cacheName + (historical ? " historical" : " full") + " from " + supplier);
+            }
+
+            @Override
+            public void onFinished(final String cacheName, final int partition, final boolean historical,
+                final long records, final long bytes, final long durationNs)
+            {
+                assertTrue(started.containsKey(partition), "finished before it started: " + partition);
+                finished.put(partition, records);
+            }
+        };
+        a.addRebalanceListener(listener);
+        b.addRebalanceListener(listener);
+        // The third member leaves: the copies it held are rebuilt on the other two.
+        cluster.members.remove(2).close();
+        cluster.awaitMembers(2, 10_000, a, b);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((started.isEmpty() || finished.size() < started.size() || !a.isQuiescent()) &&
+            System.nanoTime() < deadline)
+        {
+            Thread.onSpinWait();
+        }
+        assertFalse(started.isEmpty(), "copies of the leaving member were rebuilt");
+        assertEquals(started.keySet(), finished.keySet(), "every copy that started finished");
+        started.values().forEach(event -> assertTrue(event.startsWith("events full from m"), event));
+        assertTrue(finished.values().stream().mapToLong(Long::longValue).sum() > 0, "entries were streamed");
     }
 
     @Test
