@@ -3,6 +3,7 @@ package dev.grid.client;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
+import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.MessageWriter;
 
@@ -43,6 +44,24 @@ final class ClientCache<K, V> implements Cache<K, V>
     {
         return new CacheConfiguration<>(info.name(), keyCodec, valueCodec).partitions(info.partitions())
             .backups(info.backups());
+    }
+
+    /**
+     * @param cache a cache a transaction was given.
+     * @param <K>   the key type.
+     * @param <V>   the value type.
+     * @return it as this client's cache.
+     * @throws InvalidConfigurationException if it is not a thin-client cache (an embedded member's, say).
+     */
+    @SuppressWarnings("unchecked")
+    static <K, V> ClientCache<K, V> of(final Cache<K, V> cache)
+    {
+        if (!(cache instanceof ClientCache))
+        {
+            throw new InvalidConfigurationException("a thin-client transaction takes caches of its own client, got " +
+                cache);
+        }
+        return (ClientCache<K, V>)cache;
     }
 
     byte[] encodeKey(final K key)

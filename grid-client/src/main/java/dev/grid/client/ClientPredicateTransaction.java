@@ -2,7 +2,6 @@ package dev.grid.client;
 
 import dev.grid.core.Cache;
 import dev.grid.core.ErrorCode;
-import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
 import dev.grid.core.ValuePredicate;
@@ -43,17 +42,6 @@ final class ClientPredicateTransaction implements PredicateTransaction
     }
 
     @SuppressWarnings("unchecked")
-    private static <K, V> ClientCache<K, V> clientCache(final Cache<K, V> cache)
-    {
-        if (!(cache instanceof ClientCache))
-        {
-            throw new InvalidConfigurationException("a thin-client transaction takes caches of its own client, got " +
-                cache);
-        }
-        return (ClientCache<K, V>)cache;
-    }
-
-    @SuppressWarnings("unchecked")
     public <K, V> PredicateTransaction predicate(final Cache<K, V> cache, final K key,
         final BiPredicate<? super K, ? super V> predicate)
     {
@@ -63,7 +51,7 @@ final class ClientPredicateTransaction implements PredicateTransaction
                 "notEqualTo, absent, present); arbitrary code cannot travel to the member");
         }
         final ValuePredicate<V> condition = (ValuePredicate<V>)predicate;
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         caches.put(c.name(), c);
         predicates.writeString(c.name()).writeBytes(c.encodeKey(Objects.requireNonNull(key, "key must not be null")))
             .writeByte(condition.kind().ordinal())
@@ -74,7 +62,7 @@ final class ClientPredicateTransaction implements PredicateTransaction
 
     public <K, V> PredicateTransaction set(final Cache<K, V> cache, final K key, final V value)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         writes.writeString(c.name()).writeBytes(c.encodeKey(Objects.requireNonNull(key, "key must not be null")))
             .writeBoolean(false).writeBytes(c.encodeValue(value, "value"));
         writeCount++;
@@ -83,7 +71,7 @@ final class ClientPredicateTransaction implements PredicateTransaction
 
     public <K, V> PredicateTransaction del(final Cache<K, V> cache, final K key)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         writes.writeString(c.name()).writeBytes(c.encodeKey(Objects.requireNonNull(key, "key must not be null")))
             .writeBoolean(true).writeBytes(null);
         writeCount++;

@@ -3,7 +3,6 @@ package dev.grid.client;
 import dev.grid.core.Cache;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
@@ -53,17 +52,6 @@ final class ClientTransaction implements Transaction
         return isolation;
     }
 
-    @SuppressWarnings("unchecked")
-    private static <K, V> ClientCache<K, V> clientCache(final Cache<K, V> cache)
-    {
-        if (!(cache instanceof ClientCache))
-        {
-            throw new InvalidConfigurationException("a thin-client transaction takes caches of its own client, got " +
-                cache);
-        }
-        return (ClientCache<K, V>)cache;
-    }
-
     private CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload)
     {
         return connection.request(op, payload).handle((answer, failure) ->
@@ -95,7 +83,7 @@ final class ClientTransaction implements Transaction
 
     public <K, V> CompletableFuture<V> getAsync(final Cache<K, V> cache, final K key)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         final MessageWriter w = new MessageWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
         return send(ClientProtocol.TX_GET, w).thenApply(a -> c.decodeValue(a.payload().readBytes("value")));
@@ -136,7 +124,7 @@ final class ClientTransaction implements Transaction
 
     public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         final MessageWriter w = new MessageWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(value, "value"));
         return send(ClientProtocol.TX_PUT, w).thenApply(a -> null);
@@ -149,7 +137,7 @@ final class ClientTransaction implements Transaction
 
     public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         final MessageWriter w = new MessageWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
         return send(ClientProtocol.TX_REMOVE, w).thenApply(a -> null);
@@ -162,7 +150,7 @@ final class ClientTransaction implements Transaction
 
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
     {
-        final ClientCache<K, V> c = clientCache(cache);
+        final ClientCache<K, V> c = ClientCache.of(cache);
         final MessageWriter w = new MessageWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(operand,
             "operand"));

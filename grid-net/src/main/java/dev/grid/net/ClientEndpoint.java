@@ -76,26 +76,16 @@ public final class ClientEndpoint implements AutoCloseable
         void attach(Object attachment);
     }
 
-    /** A connection of this endpoint: a non-blocking channel served by the selector thread. */
-    private final class NioConnection implements Connection
+    /** What every connection holds whatever its transport: identity, peer and the handler's state. */
+    abstract static class BaseConnection implements Connection
     {
         private final long id;
-        private final SocketChannel channel;
         private final String remote;
-        private ByteBuffer in = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
-        private final ConcurrentLinkedQueue<ByteBuffer> out = new ConcurrentLinkedQueue<>();
-        private final AtomicBoolean flushQueued = new AtomicBoolean();
-        /** Held while writing to the channel, so that frames go out whole and in order from any thread. */
-        private final Object writeLock = new Object();
-        private volatile boolean closing;
-        private boolean closed;
-        private SelectionKey key;
         private volatile Object attachment;
 
-        NioConnection(final long id, final SocketChannel channel, final String remote)
+        BaseConnection(final long id, final String remote)
         {
             this.id = id;
-            this.channel = channel;
             this.remote = remote;
         }
 
@@ -117,6 +107,25 @@ public final class ClientEndpoint implements AutoCloseable
         public void attach(final Object attachment)
         {
             this.attachment = attachment;
+        }
+    }
+
+    /** A connection of this endpoint: a non-blocking channel served by the selector thread. */
+    private final class NioConnection extends BaseConnection
+    {
+        private final SocketChannel channel;
+        private ByteBuffer in = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+        private final ConcurrentLinkedQueue<ByteBuffer> out = new ConcurrentLinkedQueue<>();
+        private final AtomicBoolean flushQueued = new AtomicBoolean();
+        /** Held while writing to the channel, so that frames go out whole and in order from any thread. */
+        private final Object writeLock = new Object();
+        private volatile boolean closing;
+        private boolean closed;
+        private SelectionKey key;
+        NioConnection(final long id, final SocketChannel channel, final String remote)
+        {
+            super(id, remote);
+            this.channel = channel;
         }
 
         public void send(final MessageWriter frame)

@@ -140,49 +140,25 @@ public final class TlsClientEndpoint implements AutoCloseable
             final TlsConnection connection = new TlsConnection(nextId.getAndIncrement(), socket);
             open.add(connection);
             final Thread reader = new Thread(() -> connection.readLoop(open.size() > maxConnections),
-                name + "-" + connection.id);
+                name + "-" + connection.id());
             reader.setDaemon(true);
             reader.start();
         }
     }
 
     /** A TLS connection: a blocking socket with a reader thread; writes are serialized on the socket. */
-    private final class TlsConnection implements ClientEndpoint.Connection
+    private final class TlsConnection extends ClientEndpoint.BaseConnection
     {
-        private final long id;
         private final SSLSocket socket;
-        private final String remote;
         private final Object writeLock = new Object();
         private OutputStream out;
         private volatile boolean closing;
         private volatile boolean closed;
-        private volatile Object attachment;
 
         TlsConnection(final long id, final SSLSocket socket)
         {
-            this.id = id;
+            super(id, String.valueOf(socket.getRemoteSocketAddress()));
             this.socket = socket;
-            this.remote = String.valueOf(socket.getRemoteSocketAddress());
-        }
-
-        public long id()
-        {
-            return id;
-        }
-
-        public String remote()
-        {
-            return remote;
-        }
-
-        public Object attachment()
-        {
-            return attachment;
-        }
-
-        public void attach(final Object attachment)
-        {
-            this.attachment = attachment;
         }
 
         public void send(final MessageWriter frame)
