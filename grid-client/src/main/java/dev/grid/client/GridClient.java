@@ -53,8 +53,16 @@ public final class GridClient implements AutoCloseable
     private final ClientAdmin admin = new ClientAdmin(this, null);
     private volatile boolean closed;
 
-    /** A cache's partition map as a client uses it. */
-    record PartitionMapView(long topologyVersion, String[] primaryAddress)
+    /**
+     * A cache's partition map as a client uses it.
+     *
+     * @param checkedAt      the newest topology version known when it was fetched (it is fetched again only once a
+     *                       newer one is seen, so a member answering with an older map costs one fetch, not one per
+     *                       request).
+     * @param primaryAddress per partition, the primary's client address; null if the map could not be had (requests
+     *                       then go to any member, which forwards them).
+     */
+    record PartitionMapView(long checkedAt, String[] primaryAddress)
     {
     }
 
@@ -335,9 +343,12 @@ public final class GridClient implements AutoCloseable
                     attempt(op, payload, route, idempotent, result, attempt + 1);
                     return;
                 }
-                result.completeExceptionally(new GridException(ErrorCode.OUTCOME_UNKNOWN, ClientProtocol.name(op) +
-                    " was sent to member " + connection.memberId() + ", whose " + cause.getMessage() +
-                    " before it answered: it may or may not have been applied"));
+                result.completeExceptionally(idempotent ?
+                    new GridException(ErrorCode.CLUSTER_UNREACHABLE, ClientProtocol.name(op) + " lost its " +
+                        "connection " + (attempt + 1) + " times; last: " + cause.getMessage()) :
+                    new GridException(ErrorCode.OUTCOME_UNKNOWN, ClientProtocol.name(op) + " was sent to member " +
+                        connection.memberId() + ", whose " + cause.getMessage() + " before it answered: it may or " +
+                        "may not have been applied"));
                 return;
             }
             result.completeExceptionally(cause);
@@ -351,11 +362,11 @@ public final class GridClient implements AutoCloseable
             return anyConnection(null);
         }
         PartitionMapView map = maps.get(route.cache());
-        if (map == null || map.topologyVersion() < newestTopology.get())
+        if (map == null || map.checkedAt() < newestTopology.get())
         {
             map = refreshMap(route.cache());
         }
-        if (map == null)
+        if (map.primaryAddress() == null)
         {
             return anyConnection(null);
         }
@@ -366,6 +377,7 @@ public final class GridClient implements AutoCloseable
 
     private PartitionMapView refreshMap(final String cache)
     {
+        final long known = newestTopology.get();
         try
         {
             final MessageWriter w = new MessageWriter();
@@ -386,14 +398,17 @@ public final class GridClient implements AutoCloseable
                 final int index = answer.payload().readUnsignedShort("primary");
                 primaries[p] = index < members ? addresses[index] : null;
             }
-            final PartitionMapView view = new PartitionMapView(version, primaries);
+            final PartitionMapView view = new PartitionMapView(Math.max(version, known), primaries);
             maps.put(cache, view);
             return view;
         }
         catch (final GridException ex)
         {
-            // Not routable now (no map yet, the cache is new): any member forwards the request to the primary.
-            return null;
+            // Not routable now (no map yet, the cache is new): any member forwards the request to the primary, until
+            // a newer topology is seen.
+            final PartitionMapView none = new PartitionMapView(known, null);
+            maps.put(cache, none);
+            return none;
         }
     }
 

@@ -43,6 +43,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -184,6 +185,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         {
             finish(connection, session, requestId, null, ex);
         }
+        catch (final RejectedExecutionException ex)
+        {
+            finish(connection, session, requestId, null, ex);
+        }
         catch (final RuntimeException ex)
         {
             finish(connection, session, requestId, null, new GridException(ErrorCode.MALFORMED_REQUEST,
@@ -199,6 +204,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final int maxVersion;
         final String user;
         final String password;
+        final String clientName;
         try
         {
             magic = reader.readInt("magic");
@@ -206,7 +212,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             maxVersion = reader.readUnsignedShort("maxVersion");
             user = reader.readString("user");
             password = reader.readString("password");
-            reader.readString("clientName");
+            clientName = reader.readString("clientName");
         }
         catch (final MalformedMessageException ex)
         {
@@ -228,7 +234,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             connection.close();
             return;
         }
-        adminPool.execute(() ->
+        final Runnable check = () ->
         {
             final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
             MemberConfiguration.ClientRole role = MemberConfiguration.ClientRole.ADMIN;
@@ -249,11 +255,22 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             session.user = user == null ? "anonymous" : user;
             session.role = role;
             session.ready = true;
+            LOG.info("member {}: client '{}' connected from {} as {} ({})", config.memberId(), clientName,
+                connection.remote(), session.user, role);
             final Topology topology = member.topology();
             answer(connection, requestId, w -> w.writeUnsignedShort(ClientProtocol.VERSION)
                 .writeString(config.memberId()).writeByte(session.role.ordinal())
                 .writeLong(topology == null ? 0 : topology.version()));
-        });
+        };
+        try
+        {
+            adminPool.execute(check);
+        }
+        catch (final RejectedExecutionException ex)
+        {
+            error(connection, requestId, ErrorCode.NODE_STOPPING, "member " + config.memberId() + " is stopping");
+            connection.close();
+        }
     }
 
     private void dispatch(final ClientEndpoint.Connection connection, final Session session, final int op,
@@ -691,6 +708,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         if (cause instanceof GridException grid)
         {
             error(connection, requestId, grid.errorCode(), grid.getMessage());
+        }
+        else if (cause instanceof RejectedExecutionException)
+        {
+            error(connection, requestId, ErrorCode.NODE_STOPPING, "member " + config.memberId() + " is stopping");
         }
         else
         {

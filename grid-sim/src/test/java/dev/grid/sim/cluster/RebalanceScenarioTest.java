@@ -725,14 +725,21 @@ class RebalanceScenarioTest
 
     private GridException fail(final MemberEngine via, final OpType type, final String key, final String value)
     {
+        final Object answer = answer(via, type, key, value);
+        assertTrue(answer instanceof GridException, () -> type + " " + key + " succeeded: " + answer);
+        return (GridException)answer;
+    }
+
+    /** @return the operation's outcome, or the exception it failed with. */
+    private Object answer(final MemberEngine via, final OpType type, final String key, final String value)
+    {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null,
             TimeUnit.SECONDS.toNanos(5), callback(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
-            error[0] != null));
-        assertNotNull(error[0], () -> type + " " + key + " succeeded: " + outcome[0]);
-        return error[0];
+            error[0] != null), () -> type + " " + key + " got no answer");
+        return outcome[0] != null ? outcome[0] : error[0];
     }
 
     private void startCluster(final int size)
@@ -901,14 +908,9 @@ class RebalanceScenarioTest
 
     private OpOutcome submit(final MemberEngine via, final OpType type, final String key, final String value)
     {
-        final OpOutcome[] outcome = new OpOutcome[1];
-        final GridException[] error = new GridException[1];
-        via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null,
-            TimeUnit.SECONDS.toNanos(5), callback(outcome, error));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
-            error[0] != null));
-        assertNotNull(outcome[0], () -> type + " " + key + " failed: " + error[0]);
-        return outcome[0];
+        final Object answer = answer(via, type, key, value);
+        assertTrue(answer instanceof OpOutcome, () -> type + " " + key + " failed: " + answer);
+        return (OpOutcome)answer;
     }
 
     private String read(final MemberEngine via, final String key)

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayList;
@@ -24,6 +25,8 @@ public final class PartitionMap
     private final Int2ObjectHashMap<long[]> epochIdsByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<long[]> epochFloorsByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<boolean[]> lostByCache = new Int2ObjectHashMap<>();
+    /** {@link #lostCount} per cache of a complete map, computed on first use; -1 when not yet. */
+    private final Int2IntHashMap lostCounts = new Int2IntHashMap(-1);
     private final List<RebalancePlan> plans = new ArrayList<>();
     private int plansExpected = -1;
     private RebalancePlan[] planSlots;
@@ -190,11 +193,21 @@ public final class PartitionMap
      */
     public int lostCount(final int cacheId)
     {
+        // Asked for every write to a READ_ONLY_SAFE cache: counted once per installed map, not per write.
+        final int known = lostCounts.get(cacheId);
+        if (known >= 0)
+        {
+            return known;
+        }
         final boolean[] lost = lostByCache.get(cacheId);
         int count = 0;
         for (int p = 0; lost != null && p < lost.length; p++)
         {
             count += lost[p] ? 1 : 0;
+        }
+        if (isComplete())
+        {
+            lostCounts.put(cacheId, count);
         }
         return count;
     }
