@@ -152,6 +152,8 @@ public final class MemberEngine
     static final int WAL_REBALANCE_MEMORY = 11;
     /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
     static final int WAL_BASELINE = 12;
+    /** The owners of every partition changed in an installed map: the whole {@link OwnershipTable}. */
+    static final int WAL_OWNERSHIP = 13;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -239,6 +241,15 @@ public final class MemberEngine
     private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
     /** Where in the WAL each copy's recent counters lie, so that a history read scans only that tail. */
     private final HistoryIndex historyIndex = new HistoryIndex();
+    /** Durable: the last owners of every partition, as of the last map installed while the cluster was active. */
+    private final OwnershipTable ownership = new OwnershipTable();
+    /**
+     * While the coordinator decides: whose last owners it trusts (its own table, or at activation the newest table
+     * a member reported).
+     */
+    private OwnershipTable decisionOwners = ownership;
+    /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
+    private boolean ownerBack;
     private long previousReplayPosition;
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
@@ -1511,7 +1522,7 @@ public final class MemberEngine
                     continue;
                 }
                 final List<CounterRange> gaps = lp.counter.gaps();
-                if (writer.length() + 72 + 16 * gaps.size() > limit && count > 0)
+                if (writer.length() + 80 + 16 * gaps.size() > limit && count > 0)
                 {
                     writer.patchInt(countAt, count);
                     chunks.add(finishChunk(false));
@@ -1528,12 +1539,27 @@ public final class MemberEngine
                 }
                 // Without a WAL on disk there is no history to serve: such copies catch up fully.
                 final long history = wal.retainsRecords() ? historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
+                // A member may have missed maps (it adopted a newer topology before one arrived): the version its
+                // primary role comes from lets the coordinator prefer the newest claim.
                 writer.writeLong(lp.store.contentHash()).writeLong(history)
-                    .writeLong(lp.epochId).writeLong(lp.store.size());
+                    .writeLong(lp.epochId).writeLong(lp.store.size())
+                    .writeLong(primary ? installedMap.version() : 0);
                 count++;
             }
         }
+        // The last chunk ends with this member's ownership table (what it knows of the last owners of every
+        // partition), which a coordinator that is not active yet needs; in a chunk of its own if it does not fit.
+        final MessageWriter table = new MessageWriter();
+        ownership.encode(table);
+        if (writer.length() + table.length() > limit && count > 0)
+        {
+            writer.patchInt(countAt, count);
+            chunks.add(finishChunk(false));
+            countAt = startReportChunk(++chunkIndex);
+            count = 0;
+        }
         writer.patchInt(countAt, count);
+        writer.writeRaw(table.buffer(), 0, table.length());
         chunks.add(finishChunk(true));
         return chunks;
     }
@@ -1587,12 +1613,15 @@ public final class MemberEngine
                 final long historyFrom = reader.readLong("historyFrom");
                 final long epochId = reader.readLong("epochId");
                 final long size = reader.readLong("size");
+                final long primaryVersion = reader.readLong("primaryVersion");
                 entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
-                    historyFrom, epochId, size));
+                    historyFrom, epochId, size, primaryVersion));
             }
             assembly.chunks.put(chunkIndex, entries);
             if (last)
             {
+                assembly.table = new OwnershipTable();
+                assembly.table.decode(reader);
                 assembly.lastIndex = chunkIndex;
             }
         }
@@ -1707,6 +1736,50 @@ public final class MemberEngine
         {
             indexById.put(target.members().get(i).memberId(), i);
         }
+        // Whose last owners count. An active cluster: this coordinator's own table, which every installed map kept
+        // up to date. A cluster not active yet (started from data directories): the newest table a member brought,
+        // once every member listed with it is here (before that a newer table may exist on a member still away, whose
+        // copies would hold acknowledged updates the copies here lack).
+        final boolean wasActive = installedMap != null && installedMap.isActive();
+        boolean waiting = false;
+        decisionOwners = ownership;
+        if (wasActive)
+        {
+            map.stamp(installedMap.stamp() + Math.max(1, target.version() - installedMap.version()));
+        }
+        else
+        {
+            OwnershipTable newest = null;
+            for (final ReportAssembly assembly : exchange.reports.values())
+            {
+                if (assembly.table != null && !assembly.table.isEmpty() &&
+                    (newest == null || assembly.table.stamp() > newest.stamp()))
+                {
+                    newest = assembly.table;
+                }
+            }
+            if (newest == null)
+            {
+                map.stamp(target.version());
+                decisionOwners = new OwnershipTable();
+            }
+            else if (newest.allMembersIn(indexById.keySet()))
+            {
+                map.stamp(newest.stamp() + 1);
+                decisionOwners = newest;
+                listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
+                    "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
+            }
+            else
+            {
+                waiting = true;
+                final List<String> away = new ArrayList<>(newest.members());
+                away.removeAll(indexById.keySet());
+                listener.onEvent("coordinator " + config.memberId() + " waits for " + away + " before serving " +
+                    "recovered data: their ownership table of stamp " + newest.stamp() + " is the newest known, and " +
+                    "they may hold acknowledged updates the members here lack");
+            }
+        }
         int historical = 0;
         int full = 0;
         final Map<String, Integer> fullReasons = new TreeMap<>();
@@ -1728,9 +1801,18 @@ public final class MemberEngine
             {
                 final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
                 final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
+                if (waiting)
+                {
+                    owners[p] = holdEverything(holders[p], idealHere.owners(p), indexById, target);
+                    owning[p] = owners[p].length;
+                    epochIds[p] = random.nextLong();
+                    lost[p] = true;
+                    continue;
+                }
+                ownerBack = false;
                 owners[p] = decidePartition(cache, p, holders[p], idealHere, indexById, target, owning, epochIds,
                     epochFloors, plans);
-                lost[p] = lostNow || stillLost(cache, p);
+                lost[p] = lostNow || (wasActive && stillLost(cache, p) && !ownerBack);
                 lostNow = false;
                 for (final PartitionMap.RebalancePlan plan : plans)
                 {
@@ -1776,8 +1858,13 @@ public final class MemberEngine
         // Baseline owners that are away have no copy: the partition has fewer copies until they return.
         final int[] idealIndices = idealOwners.stream().map(indexById::get).filter(Objects::nonNull)
             .mapToInt(Integer::intValue).toArray();
-        final boolean known = installedMap != null && installedMap.hasCache(cacheId);
-        final boolean hadOwners = known && installedMap.owningCount(cacheId, partition) > 0;
+        final boolean known = installedMap != null && installedMap.isActive() && installedMap.hasCache(cacheId);
+        // Where the installed map cannot say whose copies hold the acknowledged updates (the cluster was not active,
+        // or the partition is lost and its owning copies stand in empty), the durable table of last owners does, by
+        // member id: a last owner that restarted is one still.
+        final boolean byTable = !known || installedMap.isLost(cacheId, partition);
+        final boolean hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
+            installedMap.owningCount(cacheId, partition) > 0;
         final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
         if (holders == null || holders.isEmpty() || allEmpty(holders))
         {
@@ -1786,8 +1873,9 @@ public final class MemberEngine
             boolean lost = hadOwners;
             for (int i = 0; holders != null && i < holders.size() && lost; i++)
             {
-                lost = !wasOwner(cacheId, partition, holders.get(i).member);
+                lost = !isLastOwner(byTable, cacheId, partition, holders.get(i).member, target);
             }
+            ownerBack = byTable && hadOwners && !lost;
             if (lost)
             {
                 partitionLost(cache, partition, target);
@@ -1797,10 +1885,14 @@ public final class MemberEngine
             owningOut[partition] = idealIndices.length;
             return idealIndices;
         }
+        // The primary of the newest map any holder installed: a member that missed a map still calls itself primary
+        // of the one before, and its copy may lag the newer primary's (the simulator found an acknowledged remove lost
+        // to such a stale claim). A primary of a map that did not decide by the last owners (not active, or
+        // standing in for a lost partition) is no reference.
         ReportEntry primary = null;
         for (final ReportEntry entry : holders)
         {
-            if (entry.primary)
+            if (entry.primary && !byTable && (primary == null || entry.primaryVersion > primary.primaryVersion))
             {
                 primary = entry;
             }
@@ -1837,7 +1929,7 @@ public final class MemberEngine
                 final List<ReportEntry> current = new ArrayList<>(holders.size());
                 for (final ReportEntry entry : holders)
                 {
-                    if (wasOwner(cacheId, partition, entry.member))
+                    if (isLastOwner(byTable, cacheId, partition, entry.member, target))
                     {
                         current.add(entry);
                     }
@@ -1846,9 +1938,13 @@ public final class MemberEngine
                 {
                     partitionLost(cache, partition, target);
                 }
-                else if (!allEmpty(current))
+                else
                 {
-                    candidates = current;
+                    ownerBack = byTable;
+                    if (!allEmpty(current))
+                    {
+                        candidates = current;
+                    }
                 }
             }
             ReportEntry best = null;
@@ -1979,6 +2075,26 @@ public final class MemberEngine
         return result;
     }
 
+    /**
+     * The owners of a partition while the cluster waits for its last members: every member holding a copy keeps it
+     * as it is (no copy is dropped, caught up or given a new epoch), or the ideal owners take empty copies.
+     */
+    private static int[] holdEverything(final List<ReportEntry> holders, final List<String> idealOwners,
+        final Map<String, Integer> indexById, final Topology target)
+    {
+        if (holders != null && !holders.isEmpty())
+        {
+            final int[] result = new int[holders.size()];
+            for (int i = 0; i < result.length; i++)
+            {
+                result[i] = target.indexOf(holders.get(i).member);
+            }
+            return result;
+        }
+        return idealOwners.stream().map(indexById::get).filter(Objects::nonNull).mapToInt(Integer::intValue)
+            .toArray();
+    }
+
     private static boolean hasPresentOwner(final AffinityAssignment ideal, final int partition,
         final Map<String, Integer> indexById)
     {
@@ -2004,7 +2120,7 @@ public final class MemberEngine
      */
     private boolean stillLost(final CacheDescriptor cache, final int partition)
     {
-        if (installedMap == null || !installedMap.isLost(cache.cacheId(), partition) ||
+        if (installedMap == null || !installedMap.isActive() || !installedMap.isLost(cache.cacheId(), partition) ||
             cache.lossPolicy() == PartitionLossPolicy.IGNORE)
         {
             return false;
@@ -2088,6 +2204,21 @@ public final class MemberEngine
         return index >= 0 && installedMap.rank(cacheId, partition, index) >= 0;
     }
 
+    /**
+     * @return whether a present member's copy is one of the partition's last owners: by the installed map (the same
+     *         incarnation owned it) or, where that map cannot say, by the durable table (the same member id).
+     */
+    private boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final long member,
+        final Topology target)
+    {
+        if (!byTable)
+        {
+            return wasOwner(cacheId, partition, member);
+        }
+        final MemberRecord record = target.member(member);
+        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
     private boolean wasOwner(final int cacheId, final int partition, final long member)
     {
         if (installedMap == null)
@@ -2122,7 +2253,7 @@ public final class MemberEngine
         // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
         final List<byte[]> messages = new ArrayList<>();
         final int limit = Math.max(512, transport.maxMessageLength() - 64);
-        int countAt = startMapMessage(map.version());
+        int countAt = startMapMessage(map.version(), map.stamp());
         int chunksInMessage = 0;
         for (final CacheDescriptor cache : map.topology().caches())
         {
@@ -2142,7 +2273,7 @@ public final class MemberEngine
                     writer.patchInt(countAt, chunksInMessage);
                     writer.writeBoolean(false);
                     messages.add(copyOut());
-                    countAt = startMapMessage(map.version());
+                    countAt = startMapMessage(map.version(), map.stamp());
                     chunksInMessage = 0;
                 }
                 map.encodeChunk(writer, cache.cacheId(), from, count);
@@ -2168,7 +2299,7 @@ public final class MemberEngine
             planFrom += count;
             if (planFrom < plans)
             {
-                countAt = startMapMessage(map.version());
+                countAt = startMapMessage(map.version(), map.stamp());
                 writer.patchInt(countAt, 0);
             }
         }
@@ -2176,10 +2307,10 @@ public final class MemberEngine
         return messages;
     }
 
-    private int startMapMessage(final long version)
+    private int startMapMessage(final long version, final long stamp)
     {
         header(PARTITION_MAP, 0);
-        writer.writeLong(version);
+        writer.writeLong(version).writeLong(stamp);
         final int countAt = writer.length();
         writer.writeInt(0);
         return countAt;
@@ -2211,6 +2342,7 @@ public final class MemberEngine
     private void onPartitionMap()
     {
         final long version = reader.readLong("version");
+        final long stamp = reader.readLong("stamp");
         final int chunks = reader.readInt("chunks", 0, 1 << 20);
         if (state != MemberState.ACTIVE || version != topology.version())
         {
@@ -2221,6 +2353,7 @@ public final class MemberEngine
             sendMapInstalled();
             return;
         }
+        pendingMap.stamp(stamp);
         for (int i = 0; i < chunks; i++)
         {
             pendingMap.decodeChunk(reader);
@@ -2304,7 +2437,12 @@ public final class MemberEngine
                     local[p] = null;
                     logCopyDropped(cache.cacheId(), p);
                 }
-                if (holds && !moving)
+                if (holds && !moving && !map.isActive())
+                {
+                    // The cluster waits for its last members: the copy stays exactly as recovered.
+                    local[p].state = local[p].state.moveTo(owningState);
+                }
+                else if (holds && !moving)
                 {
                     local[p].state = local[p].state.moveTo(owningState);
                     if (local[p].counter.hwm() > local[p].counter.lwm())
@@ -2342,6 +2480,12 @@ public final class MemberEngine
                 walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(known.cacheId());
                 appendMeta();
             }
+        }
+        if (map.isActive() && ownership.update(map, map.stamp()))
+        {
+            walWriter.reset().writeByte(WAL_OWNERSHIP);
+            ownership.encode(walWriter);
+            appendMeta();
         }
         rebalancer.logStarted();
         listener.onMapInstalled(map.topology());
@@ -3250,6 +3394,12 @@ public final class MemberEngine
      */
     String lossRefusal(final CacheDescriptor cache, final int partition, final boolean write)
     {
+        if (installedMap != null && !installedMap.isActive())
+        {
+            // Whatever the policy: a copy here may lack acknowledged updates a member still away holds.
+            return "partition " + partition + " of cache '" + cache.name() + "' is not served yet: the cluster " +
+                "restarted from its data directories and waits for the members of its newest ownership table";
+        }
         if (installedMap == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
         {
             return null;
@@ -3257,8 +3407,8 @@ public final class MemberEngine
         if (installedMap.isLost(cache.cacheId(), partition))
         {
             return "partition " + partition + " of cache '" + cache.name() + "' is lost (every member that owned " +
-                "it left): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
-                " until its owners are back and an operator resets it";
+                "it last is away): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
+                " until one of them returns or an operator resets it";
         }
         if (write && cache.lossPolicy() == PartitionLossPolicy.READ_ONLY_SAFE &&
             installedMap.lostCount(cache.cacheId()) > 0)
@@ -3543,7 +3693,9 @@ public final class MemberEngine
 
     /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
     private static final int IMAGES_PER_CYCLE = 16;
-    private static final int MANIFEST_VERSION = 3;
+    private static final int MANIFEST_VERSION = 4;
+    /** The oldest manifest this build reads (version 3 had no ownership table). */
+    private static final int MANIFEST_VERSION_MIN = 3;
 
     static long packCopy(final int cacheId, final int partition)
     {
@@ -3740,6 +3892,7 @@ public final class MemberEngine
         }
         manifestWriter.patchInt(countAt, count);
         walBaseline.encode(manifestWriter);
+        ownership.encode(manifestWriter);
         return copyOut(manifestWriter);
     }
 
@@ -4144,10 +4297,10 @@ public final class MemberEngine
         checkpointId = checkpoint.id();
         reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
         final int version = reader.readByte("manifestVersion");
-        if (version != MANIFEST_VERSION)
+        if (version < MANIFEST_VERSION_MIN || version > MANIFEST_VERSION)
         {
             throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version +
-                " (this build reads " + MANIFEST_VERSION + ")");
+                " (this build reads " + MANIFEST_VERSION_MIN + " to " + MANIFEST_VERSION + ")");
         }
         final long replayFrom = reader.readLong("replayFrom");
         releasedPosition = replayFrom;
@@ -4170,6 +4323,10 @@ public final class MemberEngine
             epochs.put(packed, list);
         }
         walBaseline = Baseline.decode(reader);
+        if (version >= 4)
+        {
+            ownership.decode(reader);
+        }
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
             final CacheDescriptor cache = walCaches.get(image.cacheId());
@@ -4293,11 +4450,13 @@ public final class MemberEngine
                 walCaches.put(cache.cacheId(), cache);
             }
             case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
+            case WAL_OWNERSHIP -> ownership.decode(reader);
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
                 walCaches.remove(cacheId);
                 copies.remove(cacheId);
+                ownership.remove(cacheId);
             }
             case WAL_ALL_DROPPED ->
             {
@@ -5008,7 +5167,7 @@ public final class MemberEngine
      * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
      */
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps, long contentHash, long historyFrom, long epochId, long size)
+        long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion)
     {
         long highestClosed()
         {
@@ -5039,6 +5198,8 @@ public final class MemberEngine
     private static final class ReportAssembly
     {
         final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
+        /** The reporter's ownership table, from its last chunk. */
+        OwnershipTable table;
         int lastIndex = -1;
 
         boolean isComplete()

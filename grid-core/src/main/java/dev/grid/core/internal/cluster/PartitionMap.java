@@ -30,6 +30,8 @@ public final class PartitionMap
     private final List<RebalancePlan> plans = new ArrayList<>();
     private int plansExpected = -1;
     private RebalancePlan[] planSlots;
+    /** The ownership stamp of an active cluster's map; 0 while the cluster waits for its last members. */
+    private long stamp;
 
     /**
      * How one MOVING copy catches up in this version.
@@ -81,6 +83,29 @@ public final class PartitionMap
         owningByCache.put(cacheId, owning);
         epochIdsByCache.put(cacheId, epochIds);
         epochFloorsByCache.put(cacheId, epochFloors);
+    }
+
+    /**
+     * @return the stamp members record with the owners of this map ({@link OwnershipTable}); 0 for a map of a
+     *         cluster that is not active yet: it waits for the members of its newest ownership table, every recovered
+     *         partition is LOST and no copy is changed.
+     */
+    public long stamp()
+    {
+        return stamp;
+    }
+
+    /**
+     * @return whether the cluster is active in this map (see {@link #stamp}).
+     */
+    public boolean isActive()
+    {
+        return stamp > 0;
+    }
+
+    void stamp(final long stamp)
+    {
+        this.stamp = stamp;
     }
 
     void addPlan(final RebalancePlan plan)

@@ -1,0 +1,257 @@
+package dev.grid.core.internal.cluster;
+
+import org.agrona.collections.Int2ObjectHashMap;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The durable record of who owns each partition's data: per partition of every cache, the member ids of its last
+ * OWNING copies, as of the last partition map this member installed while the cluster was active; plus that map's
+ * stamp and the members it listed. Written to the WAL whenever an installed map changes it and kept in checkpoint
+ * manifests, so it survives a whole-cluster stop.
+ * <p>
+ * <b>Why it is needed.</b> An update is acknowledged only once every OWNING copy of the map in force holds it, and a
+ * later OWNING copy is one that caught up with them. So any one member of a partition's last owners holds every
+ * acknowledged update of it, and a copy from anyone else may lack some. After a whole-cluster stop the coordinator has
+ * no installed map: this table is what tells it whose copies to trust, and that a partition none of whose last owners
+ * is back is LOST (not empty).
+ * <p>
+ * <b>Which table is current.</b> Each member's table is its own last view; a member that stopped early holds an old
+ * one. The stamp orders tables: it grows with every map installed while active, across restarts (a cluster that
+ * activates from recovered tables continues above the highest stamp it was shown). The members listed with a table
+ * are those that installed the map it came from: any later map was installed by at least one of them (or by members
+ * that joined through them), so once every one of them is back, the newest table among the members present is the
+ * newest that exists.
+ * <p>
+ * Entries of a LOST partition are kept, not overwritten with the empty copies that stand in for it: the lost data's
+ * owners stay recorded until one of them returns.
+ * <p>
+ * Owned by the engine's thread.
+ */
+final class OwnershipTable
+{
+    private static final String[] NO_OWNERS = new String[0];
+
+    private long stamp;
+    private List<String> members = List.of();
+    private final Int2ObjectHashMap<String[][]> ownersByCache = new Int2ObjectHashMap<>();
+
+    /**
+     * @return the stamp of the map this table was last updated from; 0 if never.
+     */
+    long stamp()
+    {
+        return stamp;
+    }
+
+    /**
+     * @return the ids of the members of the map this table was last updated from.
+     */
+    List<String> members()
+    {
+        return members;
+    }
+
+    boolean isEmpty()
+    {
+        return stamp == 0;
+    }
+
+    /**
+     * @return the last owners' member ids of a partition, primary first; empty if none known.
+     */
+    String[] owners(final int cacheId, final int partition)
+    {
+        final String[][] owners = ownersByCache.get(cacheId);
+        return owners == null || partition >= owners.length || owners[partition] == null ? NO_OWNERS :
+            owners[partition];
+    }
+
+    boolean isOwner(final int cacheId, final int partition, final String memberId)
+    {
+        for (final String owner : owners(cacheId, partition))
+        {
+            if (owner.equals(memberId))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Update from an installed map of an active cluster.
+     *
+     * @return whether anything changed (the table must then be logged).
+     */
+    boolean update(final PartitionMap map, final long mapStamp)
+    {
+        boolean changed = mapStamp != stamp;
+        stamp = mapStamp;
+        final List<String> ids = new ArrayList<>(map.topology().members().size());
+        for (final MemberRecord member : map.topology().members())
+        {
+            ids.add(member.memberId());
+        }
+        members = List.copyOf(ids);
+        for (final CacheDescriptor cache : map.topology().caches())
+        {
+            String[][] owners = ownersByCache.get(cache.cacheId());
+            if (owners == null || owners.length != cache.partitions())
+            {
+                owners = new String[cache.partitions()][];
+                ownersByCache.put(cache.cacheId(), owners);
+                changed = true;
+            }
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                if (map.isLost(cache.cacheId(), p) && owners[p] != null && owners[p].length > 0)
+                {
+                    continue;
+                }
+                final int[] indices = map.owners(cache.cacheId(), p);
+                final String[] next = new String[map.owningCount(cache.cacheId(), p)];
+                for (int i = 0; i < next.length; i++)
+                {
+                    next[i] = map.topology().members().get(indices[i]).memberId();
+                }
+                if (!Arrays.equals(owners[p], next))
+                {
+                    owners[p] = next;
+                    changed = true;
+                }
+            }
+        }
+        for (final int cacheId : ownersByCache.keySet().toArray(new Integer[0]))
+        {
+            if (map.topology().cache(cacheId) == null)
+            {
+                ownersByCache.remove(cacheId);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * Forget a cache (destroyed).
+     */
+    void remove(final int cacheId)
+    {
+        ownersByCache.remove(cacheId);
+    }
+
+    /**
+     * Adopt another member's table (the newest the coordinator was shown, when the cluster activates).
+     */
+    void copyFrom(final OwnershipTable other)
+    {
+        stamp = other.stamp;
+        members = other.members;
+        ownersByCache.clear();
+        ownersByCache.putAll(other.ownersByCache);
+    }
+
+    /**
+     * Member ids, then per cache its partitions' owners as indices into them.
+     */
+    void encode(final MessageWriter writer)
+    {
+        final Map<String, Integer> dictionary = new HashMap<>();
+        final List<String> ids = new ArrayList<>(members);
+        for (final String id : ids)
+        {
+            dictionary.putIfAbsent(id, dictionary.size());
+        }
+        ownersByCache.values().forEach(owners ->
+        {
+            for (final String[] partition : owners)
+            {
+                for (final String id : partition == null ? NO_OWNERS : partition)
+                {
+                    if (dictionary.putIfAbsent(id, dictionary.size()) == null)
+                    {
+                        ids.add(id);
+                    }
+                }
+            }
+        });
+        writer.writeLong(stamp).writeInt(members.size()).writeInt(ids.size());
+        for (final String id : ids)
+        {
+            writer.writeString(id);
+        }
+        writer.writeInt(ownersByCache.size());
+        for (final Int2ObjectHashMap<String[][]>.EntryIterator it = ownersByCache.entrySet().iterator();
+            it.hasNext(); )
+        {
+            it.next();
+            final String[][] owners = it.getValue();
+            writer.writeInt(it.getIntKey()).writeInt(owners.length);
+            for (final String[] partition : owners)
+            {
+                final String[] list = partition == null ? NO_OWNERS : partition;
+                writer.writeByte(list.length);
+                for (final String id : list)
+                {
+                    writer.writeUnsignedShort(dictionary.get(id));
+                }
+            }
+        }
+    }
+
+    /**
+     * Replace this table with an encoded one.
+     */
+    void decode(final MessageReader reader)
+    {
+        stamp = reader.readLong("ownership.stamp");
+        final int memberCount = reader.readInt("ownership.members", 0, 1 << 16);
+        final String[] ids = new String[reader.readInt("ownership.ids", memberCount, 1 << 16)];
+        for (int i = 0; i < ids.length; i++)
+        {
+            ids[i] = reader.readString("ownership.id");
+        }
+        members = List.of(Arrays.copyOf(ids, memberCount));
+        ownersByCache.clear();
+        final int caches = reader.readInt("ownership.caches", 0, 1 << 20);
+        for (int c = 0; c < caches; c++)
+        {
+            final int cacheId = reader.readInt("ownership.cacheId");
+            final String[][] owners = new String[reader.readInt("ownership.partitions", 0, 65_536)][];
+            for (int p = 0; p < owners.length; p++)
+            {
+                owners[p] = new String[reader.readByte("ownership.owners") & 0xFF];
+                for (int i = 0; i < owners[p].length; i++)
+                {
+                    final int index = reader.readUnsignedShort("ownership.owner");
+                    if (index >= ids.length)
+                    {
+                        throw new MalformedMessageException("ownership owner index " + index + " of " + ids.length);
+                    }
+                    owners[p][i] = ids[index];
+                }
+            }
+            ownersByCache.put(cacheId, owners);
+        }
+    }
+
+    /**
+     * @return whether every member listed with this table is among {@code present}.
+     */
+    boolean allMembersIn(final Set<String> present)
+    {
+        return present.containsAll(members);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "ownership stamp " + stamp + " of " + members + " (" + ownersByCache.size() + " caches)";
+    }
+}
