@@ -69,6 +69,7 @@ public final class ClusterScenario
         boolean persistent;
         boolean bank;
         boolean baseline;
+        boolean wholeClusterStops;
         int accounts = 100;
 
         /**
@@ -110,6 +111,20 @@ public final class ClusterScenario
         }
 
         /**
+         * @param wholeClusterStops whether the nemesis also stops every member (all crashing at once, or crashing
+         *                          and leaving one by one) and starts them again in a random order, some only at the
+         *                          end, with the workload writing whenever the cluster serves it. The cache is
+         *                          READ_WRITE_SAFE and nothing is excused: every member returns at the end, so every
+         *                          acknowledged write must be there (persistent runs).
+         * @return this.
+         */
+        public Options wholeClusterStops(final boolean wholeClusterStops)
+        {
+            this.wholeClusterStops = wholeClusterStops;
+            return this;
+        }
+
+        /**
          * @param nemesis whether members crash, leave and join during the run.
          * @return this.
          */
@@ -146,10 +161,12 @@ public final class ClusterScenario
      * @param checkpoints      checkpoints committed (persistent runs).
      * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
      * @param historyRecords   WAL history records checked at the end (persistent runs).
+     * @param bank             what the bank workload did.
+     * @param wholeClusterStops times every member stopped and the cluster started again.
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost, long historyRecords, Bank bank)
+        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops)
     {
     }
 
@@ -179,7 +196,10 @@ public final class ClusterScenario
     private long recoveredRecords;
     private long historyRecordsChecked;
     private final boolean[] wakeScheduled;
+    /** Partitions whose acknowledged writes the checks excuse (every copy was lost under policy IGNORE). */
     private final Set<Integer> lostPartitions = new HashSet<>();
+    private int lostEvents;
+    private int wholeClusterStops;
     private int droppedCopies;
     private int minimumMembers;
     private int crashes;
@@ -274,8 +294,8 @@ public final class ClusterScenario
         checkConsistency();
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
-            lostPartitions.size(), droppedCopies, checked, recoveredRecords, checkpointStat(true),
-            checkpointStat(false), historyRecordsChecked, bankResult);
+            options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
+            checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult, wholeClusterStops);
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -335,7 +355,11 @@ public final class ClusterScenario
                 {
                     System.out.println(sim.nowNs() + " m" + slot + " partition " + partition + " lost at " + version);
                 }
-                lostPartitions.add(partition);
+                lostEvents++;
+                if (!options.wholeClusterStops)
+                {
+                    lostPartitions.add(partition);
+                }
             }
 
             @Override
@@ -455,6 +479,64 @@ public final class ClusterScenario
         });
     }
 
+    /**
+     * Every live member stops: all crash at once, or one by one (each crashing or leaving, the next once the others
+     * noticed or not). Then they start again in a random order, a random subset of them before the faults end (the
+     * rest when they end), a few hundred milliseconds to seconds apart.
+     */
+    private void stopWholeCluster(final List<Integer> live)
+    {
+        wholeClusterStops++;
+        minimumMembers = 1;
+        final List<Integer> order = new ArrayList<>(live);
+        shuffle(order);
+        final boolean atOnce = random.nextInt(3) == 0;
+        long atNs = 0;
+        for (final int slot : order)
+        {
+            final boolean crash = atOnce || random.nextInt(2) == 0;
+            sim.schedule(atNs, "whole-cluster stop m" + slot, () ->
+            {
+                if (members[slot] != null)
+                {
+                    if (crash)
+                    {
+                        crash(slot);
+                    }
+                    else
+                    {
+                        leave(slot);
+                    }
+                }
+            });
+            atNs += atOnce ? 0 : random.nextLong(10, 2_000) * MS;
+        }
+        shuffle(order);
+        final int restarting = random.nextInt(order.size() + 1);
+        long restartNs = atNs + random.nextLong(100, 1_500) * MS;
+        for (int i = 0; i < restarting; i++)
+        {
+            final int slot = order.get(i);
+            sim.schedule(restartNs, "whole-cluster restart m" + slot, () ->
+            {
+                if (members[slot] == null)
+                {
+                    start(slot);
+                }
+            });
+            restartNs += random.nextLong(50, 2_500) * MS;
+        }
+    }
+
+    private void shuffle(final List<Integer> list)
+    {
+        for (int i = list.size() - 1; i > 0; i--)
+        {
+            final int j = random.nextInt(i + 1);
+            list.set(i, list.set(j, list.get(i)));
+        }
+    }
+
     private List<MemberEngine> liveMembers()
     {
         final List<MemberEngine> live = new ArrayList<>();
@@ -551,7 +633,8 @@ public final class ClusterScenario
             TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0)
             // The cluster's faults may take every copy of a partition (the bank's spare one): its checker accepts
             // such a partition coming back empty, so the workload goes on through losses instead of stalling.
-            .withLossPolicy(options.bank ? PartitionLossPolicy.READ_WRITE_SAFE : PartitionLossPolicy.IGNORE),
+            .withLossPolicy(options.bank || options.wholeClusterStops ? PartitionLossPolicy.READ_WRITE_SAFE :
+                PartitionLossPolicy.IGNORE),
             new OpCallback()
         {
             public void onSuccess(final OpOutcome outcome)
@@ -677,6 +760,11 @@ public final class ClusterScenario
                 callback(outcome ->
                 {
                     merge.acknowledged = true;
+                    if (TRACE)
+                    {
+                        System.out.println(sim.nowNs() + " merge " + merge.token + " of " + key + " acknowledged: " +
+                            (outcome.value() == null ? "" : new String(outcome.value(), StandardCharsets.UTF_8)));
+                    }
                     final String merged = outcome.value() == null ? "" :
                         new String(outcome.value(), StandardCharsets.UTF_8);
                     if (!merged.contains(merge.token + ";"))
@@ -732,7 +820,8 @@ public final class ClusterScenario
                 failed++;
                 final ErrorCode code = error.errorCode();
                 if (code != ErrorCode.OPERATION_TIMEOUT && code != ErrorCode.NODE_STOPPING &&
-                    code != ErrorCode.MEMBER_REJOINING)
+                    code != ErrorCode.MEMBER_REJOINING &&
+                    !(options.wholeClusterStops && code == ErrorCode.PARTITION_LOST))
                 {
                     throw new AssertionError("unexpected failure " + error.getMessage());
                 }
@@ -762,7 +851,11 @@ public final class ClusterScenario
             // The bank must keep a copy of every partition: a member goes away only while every member is up and no
             // copy is still catching up (two backups, so one member away never takes every copy).
             final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced());
-            if (options.bank && dice >= 50 && dice < 75)
+            if (options.wholeClusterStops && dice >= 88 && live.size() >= 2)
+            {
+                stopWholeCluster(live);
+            }
+            else if (options.bank && dice >= 50 && dice < 75)
             {
                 final int cut = live.get(random.nextInt(live.size()));
                 network.partition(Set.of(cut));

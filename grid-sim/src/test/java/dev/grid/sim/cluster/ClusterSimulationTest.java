@@ -73,6 +73,54 @@ class ClusterSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), true, true);
     }
 
+    @Test
+    void wholeClusterStopsAndRestartsInAnyOrderLoseNothing()
+    {
+        runWholeClusterSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 100), false);
+    }
+
+    @Test
+    void wholeClusterStopsAndRestartsInAnyOrderLoseNothingWithABaseline()
+    {
+        runWholeClusterSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 60), true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyWholeClusterSeeds()
+    {
+        runWholeClusterSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 5_000), false);
+        runWholeClusterSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 5_000), true);
+    }
+
+    /**
+     * Persistent members whose nemesis also stops the whole cluster (at once or member by member) and starts it again
+     * in a random order, with writes whenever it serves them; no loss is excused.
+     */
+    private static void runWholeClusterSeeds(final int count, final boolean baseline)
+    {
+        final Long only = Simulation.seedFromSystemProperty();
+        long acknowledged = 0;
+        long stops = 0;
+        long lost = 0;
+        long checked = 0;
+        for (int i = 0; i < (only != null ? 1 : count); i++)
+        {
+            final long seed = only != null ? only : 0x5709L * 7919 + i + (baseline ? 1_000_000 : 0);
+            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+                .persistent(true).baseline(baseline).wholeClusterStops(true));
+            acknowledged += result.acknowledged();
+            stops += result.wholeClusterStops();
+            lost += result.lostPartitions();
+            checked += result.checkedKeys();
+        }
+        assertTrue(only != null || stops > 0, "the nemesis never stopped the whole cluster");
+        assertTrue(checked > 0, "no key was checked");
+        System.out.printf("whole-cluster-stop seeds%s: %d acknowledged operations, %d whole-cluster stops, %d " +
+            "partitions lost for a while (none excused), %d keys checked%n", baseline ? " (baseline)" : "",
+            acknowledged, stops, lost, checked);
+    }
+
     private static void runSeeds(final int count)
     {
         runSeeds(count, false);

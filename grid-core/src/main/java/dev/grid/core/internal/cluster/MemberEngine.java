@@ -188,7 +188,12 @@ public final class MemberEngine
     private long joinStartedNs;
     private long joinDeadlineNs;
     private long nextJoinSendNs;
-    private boolean heardActiveCluster;
+    /**
+     * When a member of a running cluster last told this joiner the cluster exists; {@link Long#MIN_VALUE} if never.
+     * It counts for a failure-detection timeout only: that cluster may stop before it admits the joiner (a seed that
+     * remembered it forever never started the cluster again: the simulator found a member failing to join so).
+     */
+    private long heardActiveClusterNs = Long.MIN_VALUE;
     private final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
 
     // Membership.
@@ -248,6 +253,8 @@ public final class MemberEngine
      * a member reported).
      */
     private OwnershipTable decisionOwners = ownership;
+    /** While the coordinator decides: whether the installed map's owners count (the cluster was active). */
+    private boolean decidingActive;
     /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
     private boolean ownerBack;
     private long previousReplayPosition;
@@ -988,7 +995,7 @@ public final class MemberEngine
         joinStartedNs = nowNs;
         joinDeadlineNs = nowNs + config.joinTimeoutNs();
         nextJoinSendNs = nowNs;
-        heardActiveCluster = false;
+        heardActiveClusterNs = Long.MIN_VALUE;
         joiningSeedsHeardNs.clear();
         topology = null;
         installedMap = null;
@@ -1024,6 +1031,8 @@ public final class MemberEngine
 
     private int joinDuty()
     {
+        final boolean heardActiveCluster = heardActiveClusterNs != Long.MIN_VALUE &&
+            nowNs - heardActiveClusterNs <= config.failureDetectionTimeoutNs();
         if (nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
         {
             failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " + config.memberId() + " reached no " +
@@ -1046,7 +1055,9 @@ public final class MemberEngine
         // cluster a failure-detection timeout to answer before starting its own, since two clusters do not merge.
         final long delayNs = walCaches.isEmpty() ? bootstrapDelayNs :
             Math.max(bootstrapDelayNs, config.failureDetectionTimeoutNs());
-        if (isSeed && !heardActiveCluster && nowNs - joinStartedNs >= delayNs && isSmallestJoiningSeed())
+        final long waitingSinceNs = heardActiveClusterNs == Long.MIN_VALUE ? joinStartedNs :
+            Math.max(joinStartedNs, heardActiveClusterNs);
+        if (isSeed && !heardActiveCluster && nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed())
         {
             bootstrap();
             work++;
@@ -1082,6 +1093,12 @@ public final class MemberEngine
         header(JOIN_REQUEST, 0);
         writer.writeLong(incarnation).writeString(config.clusterName());
         self.encode(writer);
+        // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
+        writer.writeLong(ownership.stamp()).writeInt(walCaches.size());
+        for (final CacheDescriptor cache : walCaches.values())
+        {
+            cache.encode(writer);
+        }
         transport.send(endpoint, writer.buffer(), 0, writer.length());
     }
 
@@ -1093,6 +1110,13 @@ public final class MemberEngine
         if (joiner.incarnation() != joinerIncarnation)
         {
             throw new MalformedMessageException("join request incarnation mismatch");
+        }
+        final long joinerStamp = reader.readLong("joiner.ownershipStamp");
+        final List<CacheDescriptor> joinerCaches = new ArrayList<>();
+        final int joinerCacheCount = reader.readInt("joiner.caches", 0, 1 << 16);
+        for (int i = 0; i < joinerCacheCount; i++)
+        {
+            joinerCaches.add(CacheDescriptor.decode(reader));
         }
         final int joinerEndpoint = transport.endpointOf(joiner.address());
         if (state == MemberState.JOINING)
@@ -1129,6 +1153,11 @@ public final class MemberEngine
             header(JOIN_REQUEST, 0);
             writer.writeLong(joinerIncarnation).writeString(clusterName);
             joiner.encode(writer);
+            writer.writeLong(joinerStamp).writeInt(joinerCaches.size());
+            for (final CacheDescriptor cache : joinerCaches)
+            {
+                cache.encode(writer);
+            }
             send(topology.coordinator(), writer);
             return;
         }
@@ -1154,7 +1183,44 @@ public final class MemberEngine
         }
         members.add(joiner);
         listener.onEvent("coordinator " + config.memberId() + " admits " + joiner);
-        publishTopology(topology.withMembers(members));
+        publishTopology(adoptRecoveredCaches(topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+    }
+
+    /**
+     * A joiner whose ownership table is newer than this cluster's knows a newer state of the data than the cluster
+     * does: the cluster started afresh (or from older data directories) while it was away. Its caches the cluster
+     * lacks join the topology with their ids, so that its copies are kept, and the exchange then waits for the
+     * members of the newest table before serving them. A joiner with an older table missed the cluster's later
+     * changes, cache destructions included: its unknown caches are dropped.
+     */
+    private Topology adoptRecoveredCaches(final Topology current, final MemberRecord joiner, final long joinerStamp,
+        final List<CacheDescriptor> joinerCaches)
+    {
+        if (joinerStamp <= ownership.stamp() || joinerCaches.isEmpty())
+        {
+            return current;
+        }
+        final List<CacheDescriptor> adopted = new ArrayList<>();
+        for (final CacheDescriptor cache : joinerCaches)
+        {
+            if (current.cache(cache.name()) != null || current.cache(cache.cacheId()) != null)
+            {
+                listener.onEvent("coordinator " + config.memberId() + " cannot adopt cache " + cache.name() +
+                    " (id " + cache.cacheId() + ") that " + joiner.memberId() + " recovered: the cluster has a " +
+                    "cache with that name or id");
+                continue;
+            }
+            adopted.add(cache);
+        }
+        if (adopted.isEmpty())
+        {
+            return current;
+        }
+        listener.onEvent("coordinator " + config.memberId() + " adopts caches " +
+            adopted.stream().map(CacheDescriptor::name).toList() + " that " + joiner.memberId() +
+            " recovered: its ownership table (stamp " + joinerStamp + ") is newer than the cluster's (" +
+            ownership.stamp() + ")");
+        return current.withRecoveredCaches(adopted);
     }
 
     private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
@@ -1174,7 +1240,7 @@ public final class MemberEngine
         }
         if (active)
         {
-            heardActiveCluster = true;
+            heardActiveClusterNs = nowNs;
         }
         else if (address != null)
         {
@@ -1740,32 +1806,63 @@ public final class MemberEngine
         // up to date. A cluster not active yet (started from data directories): the newest table a member brought,
         // once every member listed with it is here (before that a newer table may exist on a member still away, whose
         // copies would hold acknowledged updates the copies here lack).
-        final boolean wasActive = installedMap != null && installedMap.isActive();
+        // A member reporting a table newer than the cluster's knows a newer state of the data (the cluster started
+        // afresh, or from older data directories, while it was away): the cluster decides as one not active yet.
+        OwnershipTable newest = null;
+        for (final ReportAssembly assembly : exchange.reports.values())
+        {
+            if (assembly.table != null && !assembly.table.isEmpty() &&
+                (newest == null || assembly.table.stamp() > newest.stamp()))
+            {
+                newest = assembly.table;
+            }
+        }
+        final boolean wasActive = installedMap != null && installedMap.isActive() &&
+            (newest == null || newest.stamp() <= installedMap.stamp() || newest.lifeId() == installedMap.lifeId());
         boolean waiting = false;
         decisionOwners = ownership;
+        decidingActive = wasActive;
         if (wasActive)
         {
-            map.stamp(installedMap.stamp() + Math.max(1, target.version() - installedMap.version()));
+            final long reported = newest == null ? 0 : newest.stamp();
+            map.stamp(Math.max(installedMap.stamp() + Math.max(1, target.version() - installedMap.version()),
+                reported + 1), installedMap.lifeId());
         }
         else
         {
-            OwnershipTable newest = null;
-            for (final ReportAssembly assembly : exchange.reports.values())
+            final List<String> unknownCaches = new ArrayList<>();
+            for (final CacheDescriptor cache : target.caches())
             {
-                if (assembly.table != null && !assembly.table.isEmpty() &&
-                    (newest == null || assembly.table.stamp() > newest.stamp()))
+                if (!walCaches.containsKey(cache.cacheId()))
                 {
-                    newest = assembly.table;
+                    unknownCaches.add(cache.name());
                 }
             }
-            if (newest == null)
+            if (newest == null && unknownCaches.isEmpty())
             {
-                map.stamp(target.version());
+                // A new cluster, or one whose members' data predates ownership tables: the caches it recovered
+                // itself start from the copies present.
+                map.stamp(target.version(), random.nextLong());
                 decisionOwners = new OwnershipTable();
+            }
+            else if (newest == null && !wal.retainsRecords())
+            {
+                // Members without data directories: no member can come back with these caches' data.
+                map.stamp(target.version(), random.nextLong());
+                decisionOwners = new OwnershipTable();
+            }
+            else if (newest == null)
+            {
+                // It joined a cluster and never installed a map before the others went: those caches have owners it
+                // does not know, and serving them empty would lose their data.
+                waiting = true;
+                listener.onEvent("coordinator " + config.memberId() + " knows no owner of caches " + unknownCaches +
+                    ": it waits for a member whose ownership table does");
             }
             else if (newest.allMembersIn(indexById.keySet()))
             {
-                map.stamp(newest.stamp() + 1);
+                map.stamp(Math.max(newest.stamp(), installedMap == null ? 0 : installedMap.stamp()) + 1,
+                    random.nextLong());
                 decisionOwners = newest;
                 listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
                     "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
@@ -1829,7 +1926,12 @@ public final class MemberEngine
                     listener.onRebalancePlanned(plan, target);
                 }
             }
-            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost);
+            final String[][] lastOwners = new String[cache.partitions()][];
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                lastOwners[p] = lost[p] ? decisionOwners.owners(cache.cacheId(), p) : null;
+            }
+            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost, lastOwners);
         }
         map.sealPlans();
         if (historical + full > 0)
@@ -1858,7 +1960,7 @@ public final class MemberEngine
         // Baseline owners that are away have no copy: the partition has fewer copies until they return.
         final int[] idealIndices = idealOwners.stream().map(indexById::get).filter(Objects::nonNull)
             .mapToInt(Integer::intValue).toArray();
-        final boolean known = installedMap != null && installedMap.isActive() && installedMap.hasCache(cacheId);
+        final boolean known = decidingActive && installedMap.hasCache(cacheId);
         // Where the installed map cannot say whose copies hold the acknowledged updates (the cluster was not active,
         // or the partition is lost and its owning copies stand in empty), the durable table of last owners does, by
         // member id: a last owner that restarted is one still.
@@ -2253,7 +2355,7 @@ public final class MemberEngine
         // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
         final List<byte[]> messages = new ArrayList<>();
         final int limit = Math.max(512, transport.maxMessageLength() - 64);
-        int countAt = startMapMessage(map.version(), map.stamp());
+        int countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
         int chunksInMessage = 0;
         for (final CacheDescriptor cache : map.topology().caches())
         {
@@ -2273,7 +2375,7 @@ public final class MemberEngine
                     writer.patchInt(countAt, chunksInMessage);
                     writer.writeBoolean(false);
                     messages.add(copyOut());
-                    countAt = startMapMessage(map.version(), map.stamp());
+                    countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
                     chunksInMessage = 0;
                 }
                 map.encodeChunk(writer, cache.cacheId(), from, count);
@@ -2299,7 +2401,7 @@ public final class MemberEngine
             planFrom += count;
             if (planFrom < plans)
             {
-                countAt = startMapMessage(map.version(), map.stamp());
+                countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
                 writer.patchInt(countAt, 0);
             }
         }
@@ -2307,10 +2409,10 @@ public final class MemberEngine
         return messages;
     }
 
-    private int startMapMessage(final long version, final long stamp)
+    private int startMapMessage(final long version, final long stamp, final long lifeId)
     {
         header(PARTITION_MAP, 0);
-        writer.writeLong(version).writeLong(stamp);
+        writer.writeLong(version).writeLong(stamp).writeLong(lifeId);
         final int countAt = writer.length();
         writer.writeInt(0);
         return countAt;
@@ -2343,6 +2445,7 @@ public final class MemberEngine
     {
         final long version = reader.readLong("version");
         final long stamp = reader.readLong("stamp");
+        final long lifeId = reader.readLong("lifeId");
         final int chunks = reader.readInt("chunks", 0, 1 << 20);
         if (state != MemberState.ACTIVE || version != topology.version())
         {
@@ -2353,7 +2456,7 @@ public final class MemberEngine
             sendMapInstalled();
             return;
         }
-        pendingMap.stamp(stamp);
+        pendingMap.stamp(stamp, lifeId);
         for (int i = 0; i < chunks; i++)
         {
             pendingMap.decodeChunk(reader);
@@ -2403,7 +2506,10 @@ public final class MemberEngine
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
-            if (!cache.equals(walCaches.get(cache.cacheId())))
+            // A cluster that is not active yet records no cache it did not know: the member knows nothing of the
+            // cache's owners, and a restart must not take it for a cache without history (it would serve it empty).
+            if (!cache.equals(walCaches.get(cache.cacheId())) &&
+                (map.isActive() || walCaches.containsKey(cache.cacheId())))
             {
                 walCaches.put(cache.cacheId(), cache);
                 walWriter.reset().writeByte(WAL_CACHE);
@@ -3255,6 +3361,15 @@ public final class MemberEngine
         }
         final LocalPartition lp = localCopy(cacheId, partition);
         final OpKey opKey = new OpKey(origin, sequence);
+        // Refused before the retry memory is asked: a lost partition's copy may be one that was never an owner (a
+        // MOVING copy that got the update, unacknowledged, before every owner went), and answering a retry from its
+        // memory would acknowledge an update the returning owners do not hold (the simulator found a merge lost so).
+        final String lossRefusal = lossRefusal(cache, partition, type.mayWrite());
+        if (lossRefusal != null)
+        {
+            answerError(origin, sequence, ErrorCode.PARTITION_LOST, lossRefusal);
+            return;
+        }
         if (type.mayWrite() && lp.recent.containsKey(opKey))
         {
             final OpOutcome known = lp.recent.get(opKey);
@@ -3262,12 +3377,6 @@ public final class MemberEngine
             {
                 answerOk(origin, sequence, known, 0);
             }
-            return;
-        }
-        final String lossRefusal = lossRefusal(cache, partition, type.mayWrite());
-        if (lossRefusal != null)
-        {
-            answerError(origin, sequence, ErrorCode.PARTITION_LOST, lossRefusal);
             return;
         }
         if (type.mayWrite() && lp.pausedBy != 0)

@@ -28,8 +28,9 @@ import java.util.Set;
  * that joined through them), so once every one of them is back, the newest table among the members present is the
  * newest that exists.
  * <p>
- * Entries of a LOST partition are kept, not overwritten with the empty copies that stand in for it: the lost data's
- * owners stay recorded until one of them returns.
+ * Entries of a LOST partition are not the empty copies that stand in for it but the lost data's last owners, which
+ * the map carries ({@link PartitionMap#lastOwners}) so that every member records the coordinator's, a joiner too;
+ * they stay recorded until one of them returns.
  * <p>
  * Owned by the engine's thread.
  */
@@ -38,6 +39,7 @@ final class OwnershipTable
     private static final String[] NO_OWNERS = new String[0];
 
     private long stamp;
+    private long lifeId;
     private List<String> members = List.of();
     private final Int2ObjectHashMap<String[][]> ownersByCache = new Int2ObjectHashMap<>();
 
@@ -47,6 +49,17 @@ final class OwnershipTable
     long stamp()
     {
         return stamp;
+    }
+
+    /**
+     * @return the id of the cluster life the table was last updated in: a cluster that activates (from recovered
+     *         tables, or afresh) starts a new life. A table of the cluster's own life that is newer than the
+     *         coordinator's map comes from a member that installed a map the coordinator missed; one of another life
+     *         means the cluster started while that member, with newer knowledge, was away.
+     */
+    long lifeId()
+    {
+        return lifeId;
     }
 
     /**
@@ -91,8 +104,9 @@ final class OwnershipTable
      */
     boolean update(final PartitionMap map, final long mapStamp)
     {
-        boolean changed = mapStamp != stamp;
+        boolean changed = mapStamp != stamp || map.lifeId() != lifeId;
         stamp = mapStamp;
+        lifeId = map.lifeId();
         final List<String> ids = new ArrayList<>(map.topology().members().size());
         for (final MemberRecord member : map.topology().members())
         {
@@ -110,15 +124,19 @@ final class OwnershipTable
             }
             for (int p = 0; p < cache.partitions(); p++)
             {
-                if (map.isLost(cache.cacheId(), p) && owners[p] != null && owners[p].length > 0)
+                final String[] next;
+                if (map.isLost(cache.cacheId(), p))
                 {
-                    continue;
+                    next = map.lastOwners(cache.cacheId(), p);
                 }
-                final int[] indices = map.owners(cache.cacheId(), p);
-                final String[] next = new String[map.owningCount(cache.cacheId(), p)];
-                for (int i = 0; i < next.length; i++)
+                else
                 {
-                    next[i] = map.topology().members().get(indices[i]).memberId();
+                    final int[] indices = map.owners(cache.cacheId(), p);
+                    next = new String[map.owningCount(cache.cacheId(), p)];
+                    for (int i = 0; i < next.length; i++)
+                    {
+                        next[i] = map.topology().members().get(indices[i]).memberId();
+                    }
                 }
                 if (!Arrays.equals(owners[p], next))
                 {
@@ -152,6 +170,7 @@ final class OwnershipTable
     void copyFrom(final OwnershipTable other)
     {
         stamp = other.stamp;
+        lifeId = other.lifeId;
         members = other.members;
         ownersByCache.clear();
         ownersByCache.putAll(other.ownersByCache);
@@ -181,7 +200,7 @@ final class OwnershipTable
                 }
             }
         });
-        writer.writeLong(stamp).writeInt(members.size()).writeInt(ids.size());
+        writer.writeLong(stamp).writeLong(lifeId).writeInt(members.size()).writeInt(ids.size());
         for (final String id : ids)
         {
             writer.writeString(id);
@@ -211,6 +230,7 @@ final class OwnershipTable
     void decode(final MessageReader reader)
     {
         stamp = reader.readLong("ownership.stamp");
+        lifeId = reader.readLong("ownership.lifeId");
         final int memberCount = reader.readInt("ownership.members", 0, 1 << 16);
         final String[] ids = new String[reader.readInt("ownership.ids", memberCount, 1 << 16)];
         for (int i = 0; i < ids.length; i++)
@@ -252,6 +272,6 @@ final class OwnershipTable
     @Override
     public String toString()
     {
-        return "ownership stamp " + stamp + " of " + members + " (" + ownersByCache.size() + " caches)";
+        return "ownership stamp " + stamp + " (life " + Long.toHexString(lifeId) + ") of " + members + " (" + ownersByCache.size() + " caches)";
     }
 }

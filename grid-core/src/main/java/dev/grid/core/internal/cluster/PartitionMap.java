@@ -25,6 +25,8 @@ public final class PartitionMap
     private final Int2ObjectHashMap<long[]> epochIdsByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<long[]> epochFloorsByCache = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<boolean[]> lostByCache = new Int2ObjectHashMap<>();
+    /** Per lost partition, the member ids of its last owners (whose return brings its data back); null otherwise. */
+    private final Int2ObjectHashMap<String[][]> lastOwnersByCache = new Int2ObjectHashMap<>();
     /** {@link #lostCount} per cache of a complete map, computed on first use; -1 when not yet. */
     private final Int2IntHashMap lostCounts = new Int2IntHashMap(-1);
     private final List<RebalancePlan> plans = new ArrayList<>();
@@ -32,6 +34,7 @@ public final class PartitionMap
     private RebalancePlan[] planSlots;
     /** The ownership stamp of an active cluster's map; 0 while the cluster waits for its last members. */
     private long stamp;
+    private long lifeId;
 
     /**
      * How one MOVING copy catches up in this version.
@@ -76,9 +79,10 @@ public final class PartitionMap
     }
 
     void put(final int cacheId, final int[][] owners, final int[] owning, final long[] epochIds,
-        final long[] epochFloors, final boolean[] lost)
+        final long[] epochFloors, final boolean[] lost, final String[][] lastOwners)
     {
         lostByCache.put(cacheId, lost);
+        lastOwnersByCache.put(cacheId, lastOwners);
         ownersByCache.put(cacheId, owners);
         owningByCache.put(cacheId, owning);
         epochIdsByCache.put(cacheId, epochIds);
@@ -103,9 +107,18 @@ public final class PartitionMap
         return stamp > 0;
     }
 
-    void stamp(final long stamp)
+    /**
+     * @return the cluster life this map belongs to (see {@link OwnershipTable#lifeId}).
+     */
+    public long lifeId()
+    {
+        return lifeId;
+    }
+
+    void stamp(final long stamp, final long lifeId)
     {
         this.stamp = stamp;
+        this.lifeId = lifeId;
     }
 
     void addPlan(final RebalancePlan plan)
@@ -201,6 +214,25 @@ public final class PartitionMap
      * @param cacheId of a cache.
      * @return true if the map covers the cache.
      */
+    /**
+     * @param cacheId   of a cache.
+     * @param partition of it.
+     * @return whether the partition is lost: every owner of it left, and no operator reset it since.
+     */
+    /**
+     * @param cacheId   of a cache.
+     * @param partition of it.
+     * @return for a lost partition, the member ids of its last owners (the coordinator's durable record, carried so
+     *         that every member, a joiner too, records the same); empty otherwise.
+     */
+    public String[] lastOwners(final int cacheId, final int partition)
+    {
+        final String[][] lastOwners = lastOwnersByCache.get(cacheId);
+        final String[] ids = lastOwners == null || partition < 0 || partition >= lastOwners.length ? null :
+            lastOwners[partition];
+        return ids == null ? new String[0] : ids;
+    }
+
     /**
      * @param cacheId   of a cache.
      * @param partition of it.
@@ -322,6 +354,15 @@ public final class PartitionMap
             {
                 writer.writeUnsignedShort(owner);
             }
+            if (lost[p])
+            {
+                final String[] ids = lastOwners(cacheId, p);
+                writer.writeByte(ids.length);
+                for (final String id : ids)
+                {
+                    writer.writeString(id);
+                }
+            }
         }
     }
 
@@ -330,7 +371,16 @@ public final class PartitionMap
      */
     int encodedLength(final int cacheId, final int partition)
     {
-        return 2 + 16 + 1 + 2 * ownersByCache.get(cacheId)[partition].length;
+        int length = 2 + 16 + 1 + 2 * ownersByCache.get(cacheId)[partition].length;
+        if (isLost(cacheId, partition))
+        {
+            length += 1;
+            for (final String id : lastOwners(cacheId, partition))
+            {
+                length += 4 + 3 * id.length();
+            }
+        }
+        return length;
     }
 
     /**
@@ -411,6 +461,7 @@ public final class PartitionMap
         final long[] epochIds = epochIdsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
         final long[] epochFloors = epochFloorsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
         final boolean[] lost = lostByCache.computeIfAbsent(cacheId, id -> new boolean[partitions]);
+        final String[][] lastOwners = lastOwnersByCache.computeIfAbsent(cacheId, id -> new String[partitions][]);
         if (owners.length != partitions)
         {
             throw new MalformedMessageException("map chunk for cache " + cacheId + " says " + partitions +
@@ -439,6 +490,15 @@ public final class PartitionMap
                 }
             }
             owners[p] = list;
+            if (lost[p])
+            {
+                final String[] ids = new String[reader.readByte("map.lastOwners") & 0xFF];
+                for (int i = 0; i < ids.length; i++)
+                {
+                    ids[i] = reader.readString("map.lastOwner");
+                }
+                lastOwners[p] = ids;
+            }
         }
     }
 

@@ -113,6 +113,23 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
     }
 
     /**
+     * @param adopted caches a joining member recovered from its data directory, with their ids, that this topology
+     *                lacks (the cluster started afresh while members with data were away).
+     * @return the same version with those caches, and the next id above every id in use.
+     */
+    public Topology withRecoveredCaches(final List<CacheDescriptor> adopted)
+    {
+        final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
+        int next = nextCacheId;
+        for (final CacheDescriptor cache : adopted)
+        {
+            newCaches.add(cache);
+            next = Math.max(next, cache.cacheId() + 1);
+        }
+        return new Topology(version, members, newCaches, next, baseline);
+    }
+
+    /**
      * @param cache a changed descriptor of an existing cache (same id).
      * @return the next version with that descriptor in place of the old one.
      */
