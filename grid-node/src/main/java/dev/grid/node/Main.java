@@ -7,6 +7,7 @@ import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.PartitionLostException;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.node.bench.Bank;
@@ -33,6 +34,8 @@ import java.util.stream.Collectors;
  * create CACHE BACKUPS            -> OK
  * put-range CACHE FROM TO         -> OK          (keys "kN", values "vN", strings)
  * check-range CACHE FROM TO       -> CHECKED n MISSING m WRONG w
+ * probe-range CACHE FROM TO       -> PROBED n PRESENT p MISSING m WRONG w LOST l   (lost: refused PARTITION_LOST)
+ * try-put-range CACHE FROM TO V   -> PUT acked a lost l   (keys "kN", values "V-N"; refused ones are not written)
  * topology                        -> TOPOLOGY version members
  * rebalance                       -> REBALANCE active b planned n done n historical n full n records n entries n
  *                                    fallbacks n [cache NAME done/planned ...]   (current map, then totals)
@@ -131,6 +134,8 @@ public final class Main
         Map.entry("create", "create <cache> <backups>"),
         Map.entry("put-range", "put-range <cache> <from> <to>"),
         Map.entry("check-range", "check-range <cache> <from> <to>"),
+        Map.entry("probe-range", "probe-range <cache> <from> <to>"),
+        Map.entry("try-put-range", "try-put-range <cache> <from> <to> <value-prefix>"),
         Map.entry("load", "load <cache> <from>"),
         Map.entry("counters", "counters <cache>"),
         Map.entry("recovery", "recovery"),
@@ -211,6 +216,46 @@ public final class Main
                             }
                         }
                         System.out.println("CHECKED " + checked + " MISSING " + missing + " WRONG " + wrong);
+                    }
+                    case "probe-range" ->
+                    {
+                        // Like check-range, for a cluster where some partitions may be refused as lost.
+                        final Cache<String, String> cache = member.cache(words[1]);
+                        final int[] counts = new int[5];
+                        for (int i = Integer.parseInt(words[2]); i < Integer.parseInt(words[3]); i++)
+                        {
+                            counts[0]++;
+                            try
+                            {
+                                final String value = cache.get("k" + i);
+                                counts[value == null ? 2 : value.equals("v" + i) || value.endsWith("-" + i) ? 1 : 3]++;
+                            }
+                            catch (final PartitionLostException ex)
+                            {
+                                counts[4]++;
+                            }
+                        }
+                        System.out.println("PROBED " + counts[0] + " PRESENT " + counts[1] + " MISSING " + counts[2] +
+                            " WRONG " + counts[3] + " LOST " + counts[4]);
+                    }
+                    case "try-put-range" ->
+                    {
+                        final Cache<String, String> cache = member.cache(words[1]);
+                        int acked = 0;
+                        int lost = 0;
+                        for (int i = Integer.parseInt(words[2]); i < Integer.parseInt(words[3]); i++)
+                        {
+                            try
+                            {
+                                cache.put("k" + i, words[4] + "-" + i);
+                                acked++;
+                            }
+                            catch (final PartitionLostException ex)
+                            {
+                                lost++;
+                            }
+                        }
+                        System.out.println("PUT acked " + acked + " lost " + lost);
                     }
                     case "load" ->
                     {

@@ -1964,7 +1964,10 @@ public final class MemberEngine
         // Where the installed map cannot say whose copies hold the acknowledged updates (the cluster was not active,
         // or the partition is lost and its owning copies stand in empty), the durable table of last owners does, by
         // member id: a last owner that restarted is one still.
-        final boolean byTable = !known || installedMap.isLost(cacheId, partition);
+        // An operator's reset accepts the loss: the stand-in copies are the partition's owners from now on.
+        final CacheDescriptor decidedUnder = known ? installedMap.topology().cache(cacheId) : null;
+        final boolean reset = decidedUnder != null && decidedUnder.lostResets() != cache.lostResets();
+        final boolean byTable = !known || (installedMap.isLost(cacheId, partition) && !reset);
         final boolean hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
             installedMap.owningCount(cacheId, partition) > 0;
         final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
