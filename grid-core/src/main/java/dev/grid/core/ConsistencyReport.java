@@ -22,7 +22,14 @@ public record ConsistencyReport(String cache, int partitionsChecked, int copiesM
         /** Their counters differ (LWM or the ranges closed above it): one copy missed or gained updates. */
         COUNTERS,
         /** Same counters, different data (content hash or size): the worst kind, invisible to counters. */
-        DATA
+        DATA,
+        /**
+         * The partition's acknowledged updates are not all here: every one of its last owners (the copies that hold
+         * them, by the durable ownership record) is away, so the copies serving it stand in for them (or the cluster,
+         * restarted from its data directories, waits for its last members). Reads and writes of it are refused under
+         * the READ_WRITE_SAFE policy; the conflict goes once an owner returns or an operator resets the partition.
+         */
+        LOST
     }
 
     /**

@@ -617,12 +617,15 @@ class RebalanceScenarioTest
             final GridException refused = fail(members[0], OpType.GET, "k" + i, null);
             assertEquals(ErrorCode.PARTITION_LOST, refused.errorCode(), refused.getMessage());
         }
+        // The consistency check does not call copies that may lack acknowledged updates consistent.
+        assertEquals(PARTITIONS, lostConflicts(check(members[0])).size());
         // The last to stop holds the newest table: with it, the partitions some last owner holds are served, the
         // others are lost until an owner returns; writes go on meanwhile.
         restart(2);
         final List<Integer> lost = members[0].lostPartitions("c");
         assertFalse(lost.isEmpty(), "partitions whose last owner was m1 only");
         assertTrue(lost.size() < PARTITIONS, lost::toString);
+        assertEquals(lost, lostConflicts(check(members[2])));
         for (int i = 0; i < KEYS; i++)
         {
             final String key = "k" + i;
@@ -962,6 +965,24 @@ class RebalanceScenarioTest
             }
             return out.toString();
         });
+    }
+
+    private ConsistencyReport check(final MemberEngine via)
+    {
+        final ConsistencyReport[] report = new ConsistencyReport[1];
+        via.checkConsistency("c", (result, error) ->
+        {
+            assertTrue(error == null, () -> "the check failed: " + error);
+            report[0] = result;
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> report[0] != null));
+        return report[0];
+    }
+
+    private static List<Integer> lostConflicts(final ConsistencyReport report)
+    {
+        return report.conflicts().stream().filter(c -> c.kind() == ConsistencyReport.ConflictKind.LOST)
+            .map(ConsistencyReport.PartitionConflict::partition).sorted().toList();
     }
 
     private void assertCleanAndComplete()

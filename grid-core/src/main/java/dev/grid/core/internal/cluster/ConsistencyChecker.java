@@ -28,7 +28,8 @@ import java.util.function.BiConsumer;
  * <p>
  * Copies conflict on <b>counters</b> if their LWM or the ranges closed above it differ, and on <b>data</b> if counters
  * agree but content hash or size do not (pitfall 10 of research/ignite-counters.md: equal counters can hide different
- * data).
+ * data). A partition is <b>lost</b> if none of its last owners (by the durable ownership record) is present, or the
+ * cluster waits for its last members after a restart: its copies may lack acknowledged updates however equal they are.
  */
 final class ConsistencyChecker
 {
@@ -161,10 +162,20 @@ final class ConsistencyChecker
     private void send(final Check check, final int partition)
     {
         check.sentNs[partition] = engine.nowNs;
-        final MemberRecord primary = engine.installedMap.primary(check.cache.cacheId(), partition);
+        final PartitionMap map = engine.installedMap;
+        if (!map.isActive() || map.isLost(check.cache.cacheId(), partition))
+        {
+            // Its last owners are away: whatever the stand-in copies hold, acknowledged updates may be missing. (A
+            // partition lost under policy IGNORE carries no flag: that policy chose to serve it anyway.)
+            check.conflicts.add(new ConsistencyReport.PartitionConflict(partition,
+                ConsistencyReport.ConflictKind.LOST, List.of()));
+            finishPartition(check, partition);
+            return;
+        }
+        final MemberRecord primary = map.primary(check.cache.cacheId(), partition);
         if (primary == null)
         {
-            // No owner (lost): nothing to compare.
+            // No owner: nothing to compare.
             finishPartition(check, partition);
             return;
         }
