@@ -37,7 +37,10 @@ final class MemberTransactions implements Transactions
         Objects.requireNonNull(concurrency, "concurrency must not be null");
         Objects.requireNonNull(isolation, "isolation must not be null");
         Objects.requireNonNull(work, "work must not be null");
-        final long deadlineNs = System.nanoTime() + timeoutNs(timeout);
+        final long startNs = System.nanoTime();
+        final long timeoutNs = timeoutNs(timeout);
+        // Saturating: a huge timeout must not wrap around into the past.
+        final long deadlineNs = startNs + timeoutNs < startNs ? Long.MAX_VALUE : startNs + timeoutNs;
         long priority = 0;
         for (int attempt = 1; ; attempt++)
         {

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -79,6 +80,18 @@ class OperationTimeoutTest
         assertTrue(error[0].getMessage().contains("put on cache 'c'") &&
             error[0].getMessage().contains("primary m0"), error[0].getMessage());
         assertTrue(sim.nowNs() - submittedNs >= 300 * MS);
+
+        // A huge timeout means no limit, not a deadline that wrapped around into the past (issue 15, item 5).
+        final OpOutcome[] patient = new OpOutcome[1];
+        final GridException[] patientError = new GridException[1];
+        members[0].submit(cacheId, OpType.PUT, key.getBytes(StandardCharsets.UTF_8), new byte[] {2}, null,
+            Long.MAX_VALUE, callback(patient, patientError));
+        sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> patientError[0] != null || patient[0] != null);
+        assertNull(patientError[0], () -> "a put without limit failed: " + patientError[0]);
+        assertNull(patient[0], "the put cannot complete while its backup does not answer");
+        network.heal();
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> patient[0] != null),
+            "the put completes once its backup answers again");
 
         // A read is answered by the primary alone.
         final OpOutcome[] read = new OpOutcome[1];

@@ -641,7 +641,7 @@ public final class MemberEngine
             return;
         }
         final NearOp op = new NearOp(nextSequence++, cache, type, key, value, expected,
-            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, nowNs + timeoutNs,
+            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, deadlineNs(nowNs, timeoutNs),
             callback);
         nearOps.put(op.sequence, op);
         route(op);
@@ -3316,7 +3316,7 @@ public final class MemberEngine
     {
         final byte[] bytes = new byte[length];
         buffer.getBytes(offset, bytes);
-        parkedMessages.add(new ParkedMessage(type, sender, source, bytes, nowNs + Math.max(timeoutNs, 0)));
+        parkedMessages.add(new ParkedMessage(type, sender, source, bytes, deadlineNs(nowNs, timeoutNs)));
     }
 
     private void handleRequest(
@@ -3493,7 +3493,7 @@ public final class MemberEngine
                 return;
             }
         }
-        startUpdate(lp, cache, opKey, outcome, key, newValue, nowNs + Math.max(timeoutNs, 0));
+        startUpdate(lp, cache, opKey, outcome, key, newValue, deadlineNs(nowNs, timeoutNs));
     }
 
     /**
@@ -3808,6 +3808,20 @@ public final class MemberEngine
     private static final int MANIFEST_VERSION = 4;
     /** The oldest manifest this build reads (version 3 had no ownership table). */
     private static final int MANIFEST_VERSION_MIN = 3;
+
+    /**
+     * @return the deadline {@code timeoutNs} after {@code nowNs}, saturating: a huge timeout (Long.MAX_VALUE for "no
+     *         limit") must not wrap around into the past and fail the operation at once.
+     */
+    static long deadlineNs(final long nowNs, final long timeoutNs)
+    {
+        if (timeoutNs <= 0)
+        {
+            return nowNs;
+        }
+        final long deadline = nowNs + timeoutNs;
+        return deadline < nowNs ? Long.MAX_VALUE : deadline;
+    }
 
     static long packCopy(final int cacheId, final int partition)
     {

@@ -257,7 +257,7 @@ final class TxManager
             lastPriority = Math.max(engine.nowNs, lastPriority + 1);
         }
         final NearTx tx = new NearTx(seq, priority == 0 ? lastPriority : priority, engine.nowNs,
-            engine.nowNs + Math.max(0, timeoutNs));
+            MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
         nearTxs.put(seq, tx);
         return seq;
     }
@@ -982,7 +982,7 @@ final class TxManager
         {
             return;
         }
-        final LockWait wait = new LockWait(requestId, keys, engine.nowNs + Math.max(0, timeoutNs), engine.nowNs);
+        final LockWait wait = new LockWait(requestId, keys, MemberEngine.deadlineNs(engine.nowNs, timeoutNs), engine.nowNs);
         part.wait = wait;
         int waiting = 0;
         for (final byte[] k : keys)
