@@ -624,6 +624,20 @@ public final class GridMember implements Grid
     }
 
     /**
+     * Throw {@code fault} on the agent thread, as a bug in protocol code would; for tests.
+     */
+    void injectAgentFaultForTest(final RuntimeException fault)
+    {
+        while (!commands.offer(() ->
+        {
+            throw fault;
+        }))
+        {
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
      * Close the Aeron client underneath the member, as a media driver that timed it out would; for tests.
      */
     void simulateTransportClientTimeout()
@@ -897,9 +911,25 @@ public final class GridMember implements Grid
             {
                 onTransportFailure(transportFailure);
             }
-            int work = transport.doWork();
-            work += commands.drain(Runnable::run, 256);
-            work += engine.doWork(System.nanoTime());
+            int work;
+            try
+            {
+                work = transport.doWork();
+                work += commands.drain(Runnable::run, 256);
+                work += engine.doWork(System.nanoTime());
+            }
+            catch (final AgentTerminationException ex)
+            {
+                throw ex;
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                // Fail-stop: protocol state after an unexpected exception cannot be trusted (an update dequeued and
+                // lost, a counter half moved). Carrying on could acknowledge what is not durable; stopping makes the
+                // peers treat this member as crashed, which every protocol handles.
+                failStop(ex);
+                return 0;
+            }
             if (!joinReported)
             {
                 if (engine.isSettled())
@@ -930,6 +960,16 @@ public final class GridMember implements Grid
          * The member cannot reach anyone any more: fail what is in flight, refuse new work, and end the agent (its
          * onClose releases the driver). Peers see a crash and re-form without this member.
          */
+        private void failStop(final Throwable cause)
+        {
+            LOG.error("member {} fails and stops: unexpected {} on its agent thread", config.memberId(),
+                cause.toString(), cause);
+            stopReason = "failed on an unexpected " + cause;
+            closing = true;
+            engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
+            throw new AgentTerminationException(stopReason);
+        }
+
         private void onTransportFailure(final String why)
         {
             LOG.error("member {} stops: {}", config.memberId(), why);

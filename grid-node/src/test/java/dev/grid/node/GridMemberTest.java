@@ -223,6 +223,33 @@ class GridMemberTest
     }
 
     @Test
+    void anUnexpectedExceptionInProtocolCodeStopsTheMemberAndThePeersCarryOn()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final GridMember a = cluster.members.get(0);
+            final Cache<String, String> cache = a.createCache(strings("failstop"));
+            cache.put("before", "1");
+
+            a.injectAgentFaultForTest(new IllegalStateException("planted bug"));
+            final long deadline = System.currentTimeMillis() + 5_000;
+            while (a.state() != MemberState.FAILED)
+            {
+                assertTrue(System.currentTimeMillis() < deadline, "member still " + a.state());
+                Thread.onSpinWait();
+            }
+            final NodeStoppingException refused = assertThrows(NodeStoppingException.class,
+                () -> cache.put("after", "2"));
+            assertTrue(refused.getMessage().contains("planted bug"), refused.getMessage());
+            a.close();
+
+            final GridMember b = cluster.members.get(1);
+            cluster.awaitMembers(2, 10_000, b, cluster.members.get(2));
+            assertEquals("1", b.<String, String>cache("failstop").get("before"));
+        }
+    }
+
+    @Test
     void aMemberWhoseAeronClientDiesFailsItsOperationsStopsAndThePeersCarryOn()
     {
         try (TestCluster cluster = TestCluster.start(3))
