@@ -58,6 +58,27 @@ final class TestCluster implements AutoCloseable
      */
     static TestCluster start(final int n)
     {
+        // A port found free may be taken before its member binds it (another member's Aeron takes ephemeral ports as
+        // it starts): start again on other ports, a few times.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return startOnce(n);
+            }
+            catch (final RuntimeException ex)
+            {
+                if (attempt >= 3 || !String.valueOf(ex.getMessage()).contains("Address already in use"))
+                {
+                    throw ex;
+                }
+                System.out.println("a port was taken before its member bound it; starting again: " + ex);
+            }
+        }
+    }
+
+    private static TestCluster startOnce(final int n)
+    {
         final TestCluster cluster = new TestCluster();
         final List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < n; i++)
