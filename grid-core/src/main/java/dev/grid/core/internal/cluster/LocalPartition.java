@@ -2,6 +2,7 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
@@ -18,7 +19,10 @@ import java.util.Map;
  */
 final class LocalPartition
 {
-    /** How many recent operation outcomes each copy remembers for retries. */
+    /**
+     * How many outcomes recovery keeps per copy from the WAL (the last ones replayed), and the size below which the
+     * live memory is not swept.
+     */
     static final int RECENT_OUTCOMES = 256;
 
     /** Epochs remembered per copy; a copy that comes back after more epochs than this catches up fully. */
@@ -39,17 +43,45 @@ final class LocalPartition
     final PartitionUpdateCounter counter;
     /** Updates this copy applied as primary and not yet acknowledged, by counter. */
     final Long2ObjectHashMap<PrimaryUpdate> inFlight = new Long2ObjectHashMap<>();
-    /** Outcomes by operation key; a null value means the operation is still in flight here. */
-    final LinkedHashMap<OpKey, OpOutcome> recent = new LinkedHashMap<>(64, 0.75f, false)
-    {
-        private static final long serialVersionUID = 1L;
+    /**
+     * Outcomes by operation key, oldest first; a null value means the operation is still in flight here. Nothing is
+     * evicted by count: an operation in flight is never forgotten (with a backup stalled, hundreds may wait, each
+     * resent by its origin every retry interval, and a forgotten one was applied again), and an outcome is retired
+     * only once its origin can no longer resend it ({@link #retireOutcomes}).
+     */
+    final LinkedHashMap<OpKey, OpOutcome> recent = new LinkedHashMap<>(64, 0.75f, false);
+    /** The size of {@link #recent} at which it is next swept for retired outcomes. */
+    private int sweepAt = RECENT_OUTCOMES;
 
-        @Override
-        protected boolean removeEldestEntry(final Map.Entry<OpKey, OpOutcome> eldest)
+    /**
+     * Retire the outcomes no origin can resend any more: those of an origin that left the cluster (its messages are
+     * refused), and those below the sequence its origin reported as the lowest it may still resend. Swept when the
+     * memory doubled since the last sweep, so the cost per operation is constant.
+     *
+     * @param watermarks     per origin incarnation, the lowest sequence it may still resend (missing: none known).
+     * @param originPresent  whether an origin incarnation is still a member.
+     */
+    void retireOutcomes(final Long2LongHashMap watermarks, final java.util.function.LongPredicate originPresent)
+    {
+        if (recent.size() < sweepAt)
         {
-            return size() > RECENT_OUTCOMES;
+            return;
         }
-    };
+        for (final java.util.Iterator<Map.Entry<OpKey, OpOutcome>> it = recent.entrySet().iterator(); it.hasNext(); )
+        {
+            final Map.Entry<OpKey, OpOutcome> entry = it.next();
+            if (entry.getValue() == null)
+            {
+                continue;
+            }
+            final long origin = entry.getKey().originIncarnation();
+            if (!originPresent.test(origin) || entry.getKey().sequence() < watermarks.get(origin))
+            {
+                it.remove();
+            }
+        }
+        sweepAt = Math.max(RECENT_OUTCOMES, 2 * recent.size());
+    }
 
     // During recovery only: the newest replayed outcomes, in order, in a ring (no hashing per record); moved into
     // recent when replay ends. Recovery replays far more operations than recent keeps.
@@ -83,7 +115,7 @@ final class LocalPartition
 
     /**
      * Remember outcomes older than every one known here (a rebalance supplier's memory arrives after live updates
-     * reached this copy): they go before the known ones, so the bound evicts them first, never a newer one.
+     * reached this copy): they go before the known ones, keeping the memory oldest first.
      */
     void rememberOlder(final List<OpKey> keys, final List<OpOutcome> outcomes)
     {

@@ -282,6 +282,13 @@ public final class MemberEngine
     // Near operations.
     long nextSequence = 1;
     private final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
+    /**
+     * Per origin incarnation, the lowest sequence it may still resend (every operation of it below was answered or
+     * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
+     */
+    private final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
+    private long opWatermark;
     private final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
     private long nextSweepNs;
 
@@ -2920,13 +2927,14 @@ public final class MemberEngine
         listener.onRouted(primary.incarnation() == incarnation);
         if (primary.incarnation() == incarnation)
         {
+            noteWatermark(incarnation, opWatermark());
             handleRequest(incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
                 op.deadlineNs - nowNs, op.key, op.value, op.expected, null);
         }
         else
         {
             header(REQUEST, primary.incarnation());
-            writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeInt(op.partition)
+            writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
                 .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - nowNs))
                 .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
             send(primary, writer);
@@ -3295,6 +3303,7 @@ public final class MemberEngine
         final int length)
     {
         final long sequence = reader.readLong("sequence");
+        noteWatermark(sender, reader.readLong("watermark"));
         final int cacheId = reader.readInt("cacheId");
         final int partition = reader.readInt("partition", 0, 65_535);
         final long version = reader.readLong("version");
@@ -3364,6 +3373,12 @@ public final class MemberEngine
         }
         final LocalPartition lp = localCopy(cacheId, partition);
         final OpKey opKey = new OpKey(origin, sequence);
+        if (type.mayWrite() && sequence < originWatermarks.get(origin))
+        {
+            // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
+            // may be retired here): applying it now would apply it twice, or after its caller was told it failed.
+            return;
+        }
         // Refused before the retry memory is asked: a lost partition's copy may be one that was never an owner (a
         // MOVING copy that got the update, unacknowledged, before every owner went), and answering a retry from its
         // memory would acknowledge an update the returning owners do not hold (the simulator found a merge lost so).
@@ -3538,9 +3553,39 @@ public final class MemberEngine
      * could apply it (a later write made the condition hold) while the first answer, arriving too, says it did not
      * (the simulator found a remove that removed a value its caller was told was absent).
      */
-    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
+    /**
+     * @return the lowest sequence of this member's single-key operations that may still be resent: every lower one
+     *         was answered or given up. Sequences only grow, so this only grows (amortized constant time).
+     */
+    private long opWatermark()
+    {
+        while (opWatermark < nextSequence && !nearOps.containsKey(opWatermark))
+        {
+            opWatermark++;
+        }
+        return opWatermark;
+    }
+
+    private void noteWatermark(final long origin, final long watermark)
+    {
+        if (watermark > originWatermarks.get(origin))
+        {
+            originWatermarks.put(origin, watermark);
+        }
+    }
+
+    /**
+     * Remember an outcome (null: in flight) for retries, and retire those no origin can resend any more.
+     */
+    private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
     {
         lp.recent.put(opKey, outcome);
+        lp.retireOutcomes(originWatermarks, origin -> topology != null && topology.member(origin) != null);
+    }
+
+    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
+    {
+        remember(lp, opKey, outcome);
         answerOk(opKey.originIncarnation(), opKey.sequence(), outcome, 0);
     }
 
@@ -3567,7 +3612,7 @@ public final class MemberEngine
             installedMap.version(), deadlineNs);
         final long position = appendWal(lp, counter, opKey, outcome, key, newValue, null, null);
         lp.store.apply(key, newValue, counter);
-        lp.recent.put(opKey, null);
+        remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
         inFlightUpdates++;
         final int[] owners = installedMap.owners(cache.cacheId(), lp.partition);
@@ -3608,7 +3653,8 @@ public final class MemberEngine
             header(REPLICATE, backup);
             writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
                 .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
-                .writeLong(update.opKey.sequence()).writeBoolean(update.outcome.flag())
+                .writeLong(update.opKey.sequence()).writeLong(originWatermarks.get(update.opKey.originIncarnation()))
+                .writeBoolean(update.outcome.flag())
                 .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
             writer.writeInt(predecessors == null ? 0 : predecessors.size());
             if (predecessors != null)
@@ -4787,7 +4833,9 @@ public final class MemberEngine
             return;
         }
         inFlightUpdates--;
-        lp.recent.put(update.opKey, update.outcome);
+        // Re-inserted, so that the memory stays ordered by completion.
+        lp.recent.remove(update.opKey);
+        remember(lp, update.opKey, update.outcome);
         answerOk(update.opKey.originIncarnation(), update.opKey.sequence(), update.outcome, 0);
     }
 
@@ -4853,6 +4901,7 @@ public final class MemberEngine
         final long counter = reader.readLong("counter");
         final long origin = reader.readLong("origin");
         final long sequence = reader.readLong("sequence");
+        noteWatermark(origin, reader.readLong("watermark"));
         final boolean flag = reader.readBoolean("flag");
         final byte[] outcomeValue = reader.readBytes("outcomeValue");
         final byte[] key = reader.readBytes("key");
@@ -4910,11 +4959,11 @@ public final class MemberEngine
         final long position = appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
             predecessorKeys, predecessorOutcomes);
         lp.store.apply(key, value, counter);
-        lp.recent.put(opKey, new OpOutcome(flag, outcomeValue, 0));
         for (int i = 0; i < predecessorCount; i++)
         {
             lp.recent.putIfAbsent(predecessorKeys[i], predecessorOutcomes[i]);
         }
+        remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version, null));
         processDurability();
     }

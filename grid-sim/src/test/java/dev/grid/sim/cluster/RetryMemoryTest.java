@@ -1,0 +1,185 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.spi.VolatileWal;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 15, item 3: exactly-once under a stalled backup. The primary cannot answer while its backup does not
+ * acknowledge, so the origin resends every operation each retry interval; the primary must recognise every resend
+ * however many operations wait (the memory of operations in flight held 256 per partition, and with 300 merges waiting
+ * the oldest were forgotten and applied again when resent).
+ */
+class RetryMemoryTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final int MERGES = 300;
+
+    @Test
+    void hundredsOfResentMergesWaitingForAStalledBackupApplyOnceEach()
+    {
+        final Simulation sim = new Simulation(15);
+        final SimNetwork network = new SimNetwork(sim, sim.fork(), 3).latency(100_000, 300_000);
+        final MemberEngine[] members = new MemberEngine[3];
+        for (int i = 0; i < 3; i++)
+        {
+            final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
+                .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(10_000 * MS).joinTimeoutNs(10_000 * MS);
+            for (int s = 0; s < 3; s++)
+            {
+                config.addSeed(SimNetwork.address(s));
+            }
+            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+                cache -> "concat".equals(cache.mergeOperator()) ? RetryMemoryTest::concat : null, EngineListener.NONE,
+                100 * MS, sim.nowNs());
+            tick(sim, members[i]);
+        }
+        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () ->
+        {
+            for (final MemberEngine member : members)
+            {
+                if (!member.isSettled() || member.topology().members().size() != 3)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }));
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 20_000 * MS, "concat", 0,
+            0), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        final int cacheId = members[0].cache("c").cacheId();
+
+        // A key, its primary and backup, and the third member as the origin of every merge.
+        final PartitionMap map = members[0].installedMap();
+        final int partition = KeyPartitioner.partition(bytes("k0"), 8);
+        // Distinct keys of one partition: the memory is per partition.
+        final String[] keys = new String[MERGES];
+        for (int i = 0, n = 0; n < MERGES; i++)
+        {
+            if (KeyPartitioner.partition(bytes("k" + i), 8) == partition)
+            {
+                keys[n++] = "k" + i;
+            }
+        }
+        final int primary = slotOf(members, map.owners(cacheId, partition)[0], map);
+        final int backup = slotOf(members, map.owners(cacheId, partition)[1], map);
+        final int origin = 3 - primary - backup;
+
+        // The backup stalls for 2 s: nothing between it and the primary gets through.
+        network.blockOneWay(primary, backup);
+        network.blockOneWay(backup, primary);
+        final Map<Integer, Object> answers = new HashMap<>();
+        for (int i = 0; i < MERGES; i++)
+        {
+            final int token = i;
+            members[origin].submit(cacheId, OpType.MERGE, bytes(keys[i]), bytes("t" + i + ";"), null, 20_000 * MS,
+                new OpCallback()
+                {
+                    public void onSuccess(final OpOutcome outcome)
+                    {
+                        answers.put(token, outcome);
+                    }
+
+                    public void onFailure(final GridException error)
+                    {
+                        answers.put(token, error);
+                    }
+                });
+        }
+        sim.runUntil(sim.nowNs() + 2_000 * MS, null);
+        assertTrue(answers.isEmpty(), "no merge can be acknowledged while the backup stalls");
+        network.heal();
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> answers.size() == MERGES),
+            () -> answers.size() + " of " + MERGES + " merges answered");
+        for (final Object answer : answers.values())
+        {
+            assertTrue(answer instanceof OpOutcome, () -> "a merge failed: " + answer);
+        }
+
+        for (int i = 0; i < MERGES; i++)
+        {
+            final OpOutcome[] read = new OpOutcome[1];
+            final GridException[] error = new GridException[1];
+            members[origin].submit(cacheId, OpType.GET, bytes(keys[i]), null, null, 5_000 * MS, callback(read, error));
+            assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> read[0] != null ||
+                error[0] != null));
+            assertNull(error[0]);
+            assertEquals("t" + i + ";", new String(read[0].value(), StandardCharsets.UTF_8),
+                "merge t" + i + " of " + keys[i] + " applied once");
+        }
+    }
+
+    private static byte[] bytes(final String value)
+    {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static int slotOf(final MemberEngine[] members, final int memberIndex, final PartitionMap map)
+    {
+        final long incarnation = map.topology().members().get(memberIndex).incarnation();
+        for (int i = 0; i < members.length; i++)
+        {
+            if (members[i].incarnation() == incarnation)
+            {
+                return i;
+            }
+        }
+        throw new AssertionError("no member with incarnation " + incarnation);
+    }
+
+    private static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
+    {
+        if (current == null)
+        {
+            return operand;
+        }
+        final byte[] merged = new byte[current.length + operand.length];
+        System.arraycopy(current, 0, merged, 0, current.length);
+        System.arraycopy(operand, 0, merged, current.length, operand.length);
+        return merged;
+    }
+
+    private static void tick(final Simulation sim, final MemberEngine engine)
+    {
+        engine.doWork(sim.nowNs());
+        sim.schedule(MS, "tick", () -> tick(sim, engine));
+    }
+
+    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome result)
+            {
+                outcome[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+}
