@@ -688,6 +688,53 @@ class RebalanceScenarioTest
         }
     }
 
+    /**
+     * Issue 15, item 4: a backup's exchange report is built when its own drain is over, which can be before the
+     * primary's last updates reached it (the primary's drain waits for them). Judged on that report it lagged and was
+     * made MOVING; the primary failing then left the partition LOST although the backup held everything.
+     */
+    @Test
+    void aBackupWhoseReportPrecededThePrimarysLastUpdateStaysAnOwnerWhenThePrimaryFails()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final String key = "k0";
+        final int primary = slotOf(map, map.owners(cacheId, partition(key))[0]);
+        final int backup = slotOf(map, map.owners(cacheId, partition(key))[1]);
+        // The primary's update cannot reach the backup while a member joins: the backup reports first.
+        network.blockOneWay(primary, backup);
+        final Object[] answer = new Object[1];
+        members[primary].submit(cacheId, OpType.PUT, bytes(key), bytes("late"), null, 10_000 * MS, new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                answer[0] = outcome;
+            }
+
+            public void onFailure(final GridException error)
+            {
+                answer[0] = error;
+            }
+        });
+        start(3);
+        sim.runUntil(sim.nowNs() + 500 * MS, null);
+        assertNull(answer[0], "the put cannot be acknowledged before the backup has it");
+        network.heal();
+        awaitSize(4);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> answer[0] != null));
+        assertTrue(answer[0] instanceof OpOutcome, () -> "the put failed: " + answer[0]);
+        acknowledged.put(key, "late");
+        // The primary fails right after the map of the join is installed.
+        crash(primary);
+        awaitSize(3);
+        assertEquals(List.of(), live().get(0).lostPartitions("c"), "the backup held everything: nothing is lost");
+        assertEquals("late", read(live().get(0), key));
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
     @Test
     void theBaselineSurvivesARestartOfTheWholeCluster()
     {

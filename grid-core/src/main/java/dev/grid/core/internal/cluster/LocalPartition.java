@@ -41,6 +41,11 @@ final class LocalPartition
     long pausedBy;
     final List<Runnable> pausedOps = new ArrayList<>();
     final PartitionUpdateCounter counter;
+    /**
+     * Backups that refused an update of this primary copy since the last installed map (they had skipped the map it
+     * was stamped with): they lack it, so this primary's report cannot vouch for them.
+     */
+    final LongHashSet refusedBackups = new LongHashSet();
     /** Updates this copy applied as primary and not yet acknowledged, by counter. */
     final Long2ObjectHashMap<PrimaryUpdate> inFlight = new Long2ObjectHashMap<>();
     /**

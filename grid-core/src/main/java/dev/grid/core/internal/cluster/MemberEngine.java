@@ -1616,7 +1616,11 @@ public final class MemberEngine
                 // primary role comes from lets the coordinator prefer the newest claim.
                 writer.writeLong(lp.store.contentHash()).writeLong(history)
                     .writeLong(lp.epochId).writeLong(lp.store.size())
-                    .writeLong(primary ? installedMap.version() : 0);
+                    .writeLong(primary ? installedMap.version() : 0)
+                    // The report is built once the drain is over: every update of this primary was acknowledged by
+                    // every backup still here, unless one refused it. Then the backups hold what this copy holds,
+                    // whatever their own reports, built earlier, say.
+                    .writeBoolean(primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty());
                 count++;
             }
         }
@@ -1687,8 +1691,9 @@ public final class MemberEngine
                 final long epochId = reader.readLong("epochId");
                 final long size = reader.readLong("size");
                 final long primaryVersion = reader.readLong("primaryVersion");
+                final boolean backupsComplete = reader.readBoolean("backupsComplete");
                 entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
-                    historyFrom, epochId, size, primaryVersion));
+                    historyFrom, epochId, size, primaryVersion, backupsComplete));
             }
             assembly.chunks.put(chunkIndex, entries);
             if (last)
@@ -2085,7 +2090,7 @@ public final class MemberEngine
         final List<ReportEntry> upToDate = new ArrayList<>();
         for (final ReportEntry entry : holders)
         {
-            if (entry.sameAs(reference))
+            if (entry.sameAs(reference) || vouchedFor(entry, reference, primary, cacheId, partition))
             {
                 upToDate.add(entry);
             }
@@ -2205,6 +2210,22 @@ public final class MemberEngine
         }
         return idealOwners.stream().map(indexById::get).filter(Objects::nonNull).mapToInt(Integer::intValue)
             .toArray();
+    }
+
+    /**
+     * Whether the primary's report vouches for a backup whose own report lags it. Each member reports once, when its
+     * own drain is over; a backup's report can be built before the primary's last updates reached it, though the
+     * primary's drain then waited for the backup's acknowledgements. Judged on its report alone the backup was demoted
+     * to MOVING, and a primary failure in that window left the partition LOST while the backup held everything. So an
+     * OWNING copy of the same incarnation and epoch, whose counters the primary's cover, is up to date when the primary
+     * reports that every backup still here acknowledged all its updates.
+     */
+    private boolean vouchedFor(final ReportEntry entry, final ReportEntry reference, final ReportEntry primary,
+        final int cacheId, final int partition)
+    {
+        return primary != null && reference == primary && primary.backupsComplete && entry != primary &&
+            entry.epochId == primary.epochId && entry.highestClosed() <= primary.highestClosed() &&
+            wasOwner(cacheId, partition, entry.member);
     }
 
     private static boolean hasPresentOwner(final AffinityAssignment ideal, final int partition,
@@ -2538,6 +2559,11 @@ public final class MemberEngine
                 final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
                     PartitionState.OWNING;
                 boolean created = false;
+                if (local[p] != null)
+                {
+                    // Refusals were about the maps before this one, and were reported.
+                    local[p].refusedBackups.clear();
+                }
                 if (holds && local[p] == null)
                 {
                     local[p] = new LocalPartition(cache.cacheId(), p);
@@ -4985,6 +5011,7 @@ public final class MemberEngine
         {
             if (!applied)
             {
+                lp.refusedBackups.add(sender);
                 listener.onEvent("member " + config.memberId() + ": backup " + Long.toHexString(sender) +
                     " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
                     cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
@@ -5342,7 +5369,8 @@ public final class MemberEngine
      * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
      */
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion)
+        long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion,
+        boolean backupsComplete)
     {
         long highestClosed()
         {
