@@ -287,6 +287,10 @@ public final class MemberEngine
      * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
      */
     private final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Copies whose tombstones the next sweeps look at, a few per sweep. */
+    private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
+    private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
+    private long tombstonesPurged;
     /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
     private long opWatermark;
     private final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
@@ -1313,8 +1317,57 @@ public final class MemberEngine
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
             work += sweep();
             work += tx.duty();
+            work += purgeTombstones();
         }
         return work;
+    }
+
+    /**
+     * Drop the tombstones no update can need any more, a few copies per sweep. A tombstone stops an older update of
+     * its key from resurrecting it: one arriving out of order (above LWM, not closed yet) or streamed by a full
+     * rebalance into a MOVING copy. At or below an OWNING copy's LWM every older update is closed, so a late one is
+     * acknowledged without being applied, and such a copy is not streamed into: its tombstones up to LWM can go.
+     * History is read from the WAL, not from the store, and checkpoint images that still hold a tombstone stay valid.
+     */
+    private int purgeTombstones()
+    {
+        if (isExchanging())
+        {
+            return 0;
+        }
+        if (purgeQueue.isEmpty())
+        {
+            for (final LocalPartition[] local : copies.values())
+            {
+                for (final LocalPartition lp : local)
+                {
+                    if (lp != null && lp.store.tombstoneCount() > 0)
+                    {
+                        purgeQueue.add(lp);
+                    }
+                }
+            }
+        }
+        int work = 0;
+        for (int i = 0; i < TOMBSTONE_COPIES_PER_SWEEP && !purgeQueue.isEmpty(); i++)
+        {
+            final LocalPartition lp = purgeQueue.poll();
+            if (localCopy(lp.cacheId, lp.partition) == lp && lp.state == PartitionState.OWNING && lp.pausedBy == 0)
+            {
+                final int purged = lp.store.purgeTombstones(lp.counter.lwm());
+                tombstonesPurged += purged;
+                work += purged > 0 ? 1 : 0;
+            }
+        }
+        return work;
+    }
+
+    /**
+     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
+     */
+    public long tombstonesPurged()
+    {
+        return tombstonesPurged;
     }
 
     /**
