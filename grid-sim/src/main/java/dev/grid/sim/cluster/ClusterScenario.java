@@ -481,10 +481,10 @@ public final class ClusterScenario
 
     /**
      * Every live member stops: all crash at once, or one by one (each crashing or leaving, the next once the others
-     * noticed or not). Then they start again in a random order, a random subset of them before the faults end (the
-     * rest when they end), a few hundred milliseconds to seconds apart.
+     * noticed or not), unless the faults ended meanwhile. Then they start again in a random order, a random subset of
+     * them before the faults end (the rest when they end), a few hundred milliseconds to seconds apart.
      */
-    private void stopWholeCluster(final List<Integer> live)
+    private void stopWholeCluster(final List<Integer> live, final long endNs)
     {
         wholeClusterStops++;
         minimumMembers = 1;
@@ -497,7 +497,8 @@ public final class ClusterScenario
             final boolean crash = atOnce || random.nextInt(2) == 0;
             sim.schedule(atNs, "whole-cluster stop m" + slot, () ->
             {
-                if (members[slot] != null)
+                // Faults end with the chaos: the settled cluster must have every member back.
+                if (members[slot] != null && sim.nowNs() < endNs)
                 {
                     if (crash)
                     {
@@ -853,7 +854,7 @@ public final class ClusterScenario
             final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced());
             if (options.wholeClusterStops && dice >= 88 && live.size() >= 2)
             {
-                stopWholeCluster(live);
+                stopWholeCluster(live, endNs);
             }
             else if (options.bank && dice >= 50 && dice < 75)
             {
