@@ -46,6 +46,13 @@ class BankSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), false);
     }
 
+    @Test
+    @Tag("soak")
+    void manyPersistentBankSeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 2_000), true);
+    }
+
     private static void runSeeds(final int count, final boolean persistent)
     {
         final Long only = Simulation.seedFromSystemProperty();
