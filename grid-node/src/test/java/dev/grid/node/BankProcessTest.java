@@ -89,6 +89,11 @@ class BankProcessTest
                 assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
             }
         }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
+        }
         finally
         {
             for (final MemberProcess child : children)

@@ -123,11 +123,12 @@ final class MemberProcess implements AutoCloseable
     }
 
     /**
-     * Ask for the topology until it has {@code size} members (30 s at most).
+     * Ask for the topology until it has {@code size} members (60 s at most: on 2 cores busy with the other members'
+     * load, a restarted member took more than 30 s to join once).
      */
     static void awaitTopologySize(final MemberProcess child, final int size) throws IOException
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true)
         {
             final String[] topology = child.command("topology").split(" ");
@@ -140,6 +141,27 @@ final class MemberProcess implements AutoCloseable
                 throw new AssertionError("topology still has " + topology[2] + " members, expected " + size);
             }
             Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * Print the last lines of every member log in {@code dir}: a process test that fails shows what its members said
+     * before the directory is deleted.
+     */
+    static void printLogTails(final Path dir)
+    {
+        try (java.util.stream.Stream<Path> files = Files.list(dir))
+        {
+            for (final Path log : files.filter(f -> f.toString().endsWith(".log")).sorted().toList())
+            {
+                final List<String> lines = Files.readAllLines(log);
+                System.out.println("---- last lines of " + log.getFileName() + " ----");
+                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
+            }
+        }
+        catch (final IOException ex)
+        {
+            System.out.println("---- member logs in " + dir + " unreadable: " + ex);
         }
     }
 

@@ -69,6 +69,11 @@ class MultiProcessClusterTest
                 assertFalse(new File(survivor.directory).exists(), "driver directory left: " + survivor.directory);
             }
         }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
+        }
         finally
         {
             for (final MemberProcess child : children)
@@ -95,6 +100,11 @@ class MultiProcessClusterTest
             member.process.destroy();
             assertTrue(member.process.waitFor(20, TimeUnit.SECONDS), "member did not stop on SIGTERM");
             assertFalse(new File(member.directory).exists(), "driver directory left: " + member.directory);
+        }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
         }
         finally
         {

@@ -82,6 +82,11 @@ class PersistenceProcessTest
             assertEquals(0, member.process.exitValue());
             assertFalse(new File(member.directory).exists(), "driver directory left: " + member.directory);
         }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
+        }
         finally
         {
             if (member != null)

@@ -102,6 +102,11 @@ class RejoinProcessTest
             MemberProcess.deleteRecursively(dir.toFile());
             return totals;
         }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
+        }
         finally
         {
             // Members quit cleanly where they still answer (a killed member leaves its Aeron directory behind); the

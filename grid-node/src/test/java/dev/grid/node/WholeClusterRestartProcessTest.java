@@ -29,7 +29,7 @@ class WholeClusterRestartProcessTest
     private Path dir;
     private final List<Path> configs = new ArrayList<>();
     private final MemberProcess[] members = new MemberProcess[3];
-    private final List<Path> logs = new ArrayList<>();
+    private int launches;
 
     @AfterEach
     void stopEverything() throws InterruptedException
@@ -128,15 +128,14 @@ class WholeClusterRestartProcessTest
         }
         catch (final Throwable failure)
         {
-            printLogTails();
+            MemberProcess.printLogTails(dir);
             throw failure;
         }
     }
 
     private void start(final int index) throws IOException
     {
-        final Path log = dir.resolve("m" + index + "-" + logs.size() + ".log");
-        logs.add(log);
+        final Path log = dir.resolve("m" + index + "-" + launches++ + ".log");
         members[index] = new MemberProcess(MemberProcess.launch(configs.get(index), log));
     }
 
@@ -171,23 +170,6 @@ class WholeClusterRestartProcessTest
         {
             assertTrue(System.nanoTime() < deadline, "the cluster did not settle within 60 s");
             Thread.onSpinWait();
-        }
-    }
-
-    private void printLogTails()
-    {
-        for (final Path log : logs)
-        {
-            try
-            {
-                final List<String> lines = Files.readAllLines(log);
-                System.out.println("---- last lines of " + log.getFileName() + " ----");
-                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
-            }
-            catch (final IOException ex)
-            {
-                System.out.println("---- " + log + " unreadable: " + ex);
-            }
         }
     }
 }
