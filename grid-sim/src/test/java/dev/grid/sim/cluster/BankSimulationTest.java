@@ -53,7 +53,35 @@ class BankSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 2_000), true);
     }
 
+    /**
+     * Not in the normal suite yet: seed 0x16acbde1 (the tenth) still ends with a transfer applied to one account, after
+     * a recovery committed it on both partitions of a member left alone (issue 15, item 2, open). Before prepares were
+     * logged, the first seed already tore a transfer.
+     */
+    @Test
+    @Tag("soak")
+    void wholeClusterCrashesWithTransfersInFlightKeepTheBooksBalanced()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 40), true, true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyWholeClusterBankSeeds()
+    {
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 2_000), true, true);
+    }
+
     private static void runSeeds(final int count, final boolean persistent)
+    {
+        runSeeds(count, persistent, false);
+    }
+
+    /**
+     * @param wholeCluster whether the nemesis also stops every member (crashing, with transfers prepared and
+     *                     committing) and starts them again in random orders.
+     */
+    private static void runSeeds(final int count, final boolean persistent, final boolean wholeCluster)
     {
         final Long only = Simulation.seedFromSystemProperty();
         long committed = 0;
@@ -65,9 +93,10 @@ class BankSimulationTest
         final int first = Integer.getInteger("grid.sim.firstSeed", 0);
         for (int i = first; i < (only != null ? first + 1 : first + count); i++)
         {
-            final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0);
+            final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
+                (wholeCluster ? 2_000_000 : 0);
             final ClusterScenario.Result result = ClusterScenario.run(seed,
-                new ClusterScenario.Options().bank(true).persistent(persistent));
+                new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
             committed += result.bank().committed();
             aborted += result.bank().aborted();
             unknown += result.bank().unknown();
@@ -77,6 +106,7 @@ class BankSimulationTest
         assertTrue(committed > 0 && reads > 0, "nothing committed or read");
         assertTrue(only != null || crashes > 0, "the nemesis never crashed or stopped a member");
         System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
-            "%d crashes and leaves%n", persistent ? " (persistent)" : "", committed, aborted, unknown, reads, crashes);
+            "%d crashes and leaves%n", (persistent ? " (persistent)" : "") + (wholeCluster ? " (whole-cluster stops)" :
+            ""), committed, aborted, unknown, reads, crashes);
     }
 }

@@ -54,6 +54,7 @@ class RebalanceScenarioTest
     /** Wire constants of MemberEngine and TxManager, for a filter that loses one kind of message. */
     private static final int HEADER_LENGTH = 18;
     private static final byte TX_BACKUP = 45;
+    private static final byte TX_COMMIT = 42;
     private static final byte BACKUP_COMMIT = 2;
 
     private final Simulation sim = new Simulation(11);
@@ -737,6 +738,59 @@ class RebalanceScenarioTest
         assertEquals(List.of(), live().get(0).lostPartitions("c"), "the backup held everything: nothing is lost");
         assertEquals("late", read(live().get(0), key));
         awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
+    /**
+     * Issue 15, item 2: a transaction over two partitions commits on one; the other's commit never arrives; every
+     * member crashes. Prepares lived in memory only, so after the restart the second partition knew nothing of the
+     * transaction and the books were torn. Prepares are logged on every copy before they are acknowledged: recovery
+     * finds the first partition committed and the second prepared, and commits it.
+     */
+    @Test
+    void aWholeClusterCrashAfterATransactionCommittedOnOnePartitionCommitsItOnTheOther()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 0);
+        final int p1Primary = slotOf(map, map.owners(cacheId, partition(k1))[0]);
+        final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 0 &&
+            slotOf(map, map.owners(cacheId, p)[0]) != p1Primary);
+        final int p2Primary = slotOf(map, map.owners(cacheId, partition(k2))[0]);
+        network.dropWhere((from, to, message) -> from == 0 && to == p2Primary && message[0] == TX_COMMIT);
+        final MemberEngine via = members[0];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                }
+            });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            Arrays.equals(bytes("a2"), members[p1Primary].readLocal(cacheId, bytes(k1)))),
+            "the first partition committed");
+        crash(0);
+        crash(1);
+        crash(2);
+        network.heal();
+        start(0);
+        start(1);
+        start(2);
+        awaitQuiescent(3);
+        assertEquals("a2", read(members[1], k1), "committed before the crash");
+        assertEquals("b2", read(members[1], k2), "prepared before the crash: recovery commits it, as the other part");
+        acknowledged.put(k1, "a2");
+        acknowledged.put(k2, "b2");
         assertCleanAndComplete();
     }
 

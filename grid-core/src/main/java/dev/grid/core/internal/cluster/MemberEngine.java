@@ -154,6 +154,14 @@ public final class MemberEngine
     static final int WAL_BASELINE = 12;
     /** The owners of every partition changed in an installed map: the whole {@link OwnershipTable}. */
     static final int WAL_OWNERSHIP = 13;
+    /**
+     * A transaction part prepared on this copy (primary or backup), logged before the prepare is acknowledged, so that
+     * recovery after any crash, the whole cluster's included, finds it: coordinator, sequence, cacheId, partition,
+     * priority, the participants, and the writes (count, then key and value each).
+     */
+    static final int WAL_TX_PREPARE = 14;
+    /** A prepared transaction part finished: coordinator, sequence, cacheId, partition, committed. */
+    static final int WAL_TX_END = 15;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -3849,6 +3857,59 @@ public final class MemberEngine
     }
 
     /**
+     * Log a prepared transaction part ({@link #WAL_TX_PREPARE}).
+     *
+     * @return its position: the prepare may be acknowledged once the WAL holds it durably.
+     */
+    long appendTxPrepare(final TxManager.PartKey key, final long priority, final long[] participants,
+        final byte[][] keys, final byte[][] values)
+    {
+        walWriter.reset().writeByte(WAL_TX_PREPARE).writeLong(key.coordinator()).writeLong(key.seq())
+            .writeInt(key.cacheId()).writeInt(key.partition()).writeLong(priority);
+        final long[] list = participants == null ? new long[0] : participants;
+        walWriter.writeInt(list.length);
+        for (final long participant : list)
+        {
+            walWriter.writeLong(participant);
+        }
+        walWriter.writeInt(keys.length);
+        for (int i = 0; i < keys.length; i++)
+        {
+            walWriter.writeBytes(keys[i]).writeBytes(values[i]);
+        }
+        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        if (position < 0)
+        {
+            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
+        }
+        appendsSinceCheckpoint++;
+        totalAppends++;
+        return position;
+    }
+
+    /**
+     * @return the WAL position of the last record appended.
+     */
+    long appendedPosition()
+    {
+        return wal.appendedPosition();
+    }
+
+    /**
+     * Log that a prepared transaction part finished ({@link #WAL_TX_END}).
+     *
+     * @return its position: whoever is told the part finished is told once the WAL holds it durably, or a crash
+     *         before would bring the prepare back with nobody left to finish it.
+     */
+    long appendTxEnd(final TxManager.PartKey key, final boolean committed)
+    {
+        walWriter.reset().writeByte(WAL_TX_END).writeLong(key.coordinator()).writeLong(key.seq())
+            .writeInt(key.cacheId()).writeInt(key.partition()).writeBoolean(committed);
+        appendMeta();
+        return wal.appendedPosition();
+    }
+
+    /**
      * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
      * {@code onDurable} if given.
      */
@@ -3930,8 +3991,8 @@ public final class MemberEngine
 
     /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
     private static final int IMAGES_PER_CYCLE = 16;
-    private static final int MANIFEST_VERSION = 4;
-    /** The oldest manifest this build reads (version 3 had no ownership table). */
+    private static final int MANIFEST_VERSION = 5;
+    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
     private static final int MANIFEST_VERSION_MIN = 3;
 
     /**
@@ -4144,6 +4205,8 @@ public final class MemberEngine
         manifestWriter.patchInt(countAt, count);
         walBaseline.encode(manifestWriter);
         ownership.encode(manifestWriter);
+        // Transaction parts prepared here and not finished: their WAL records may be released.
+        tx.encodePrepared(manifestWriter);
         return copyOut(manifestWriter);
     }
 
@@ -4578,6 +4641,10 @@ public final class MemberEngine
         {
             ownership.decode(reader);
         }
+        if (version >= 5)
+        {
+            tx.decodePrepared(reader);
+        }
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
             final CacheDescriptor cache = walCaches.get(image.cacheId());
@@ -4693,6 +4760,7 @@ public final class MemberEngine
                 {
                     local[partition] = null;
                     rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
+                    tx.forgetPrepared(cacheId, partition);
                 }
             }
             case WAL_CACHE ->
@@ -4702,12 +4770,17 @@ public final class MemberEngine
             }
             case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
             case WAL_OWNERSHIP -> ownership.decode(reader);
+            case WAL_TX_PREPARE -> tx.replayPrepare(reader);
+            case WAL_TX_END -> tx.replayEnd(new TxManager.PartKey(reader.readLong("coordinator"),
+                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
+                reader.readBoolean("committed"));
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
                 walCaches.remove(cacheId);
                 copies.remove(cacheId);
                 ownership.remove(cacheId);
+                tx.forgetPrepared(cacheId, -1);
             }
             case WAL_ALL_DROPPED ->
             {
@@ -4722,6 +4795,7 @@ public final class MemberEngine
                         if (local[p] != null && !reflectedByImage(cacheId, p))
                         {
                             local[p] = null;
+                            tx.forgetPrepared(cacheId, p);
                         }
                         any |= local[p] != null;
                     }
@@ -4859,7 +4933,7 @@ public final class MemberEngine
         {
             final DurabilityWait wait = durabilityQueue.poll();
             work++;
-            if (localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
+            if (wait.lp == null || localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
             {
                 // The copy was dropped, or cleared for a full rebalance: its counter is gone, but whoever waits is
                 // still answered (a cleared MOVING copy is not trusted until an exchange finds it identical to the
@@ -4868,7 +4942,8 @@ public final class MemberEngine
                 {
                     wait.onDurable.run();
                 }
-                else if (wait.update == null && wait.primary != 0 && topology.member(wait.primary) != null)
+                else if (wait.lp != null && wait.update == null && wait.primary != 0 &&
+                    topology.member(wait.primary) != null)
                 {
                     header(REPLICATE_ACK, wait.primary);
                     writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
@@ -5261,6 +5336,8 @@ public final class MemberEngine
             case TxManager.TX_BACKUP_ACK -> tx.onBackupAck(sender);
             case TxManager.TX_STATUS -> tx.onStatus(sender);
             case TxManager.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
+            case TxManager.TX_QUERY -> tx.onQuery(sender);
+            case TxManager.TX_QUERY_ANSWER -> tx.onQueryAnswer(sender);
             case Rebalancer.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
             case Rebalancer.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
             case Rebalancer.REBALANCE_DONE -> onRebalanceDone(sender);

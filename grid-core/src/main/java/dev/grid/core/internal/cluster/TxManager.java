@@ -52,6 +52,14 @@ final class TxManager
     static final int TX_BACKUP_ACK = 46;
     static final int TX_STATUS = 47;
     static final int TX_STATUS_ANSWER = 48;
+    /** To a live coordinator: is transaction {@code seq} still yours to finish? */
+    static final int TX_QUERY = 57;
+    /** The coordinator's answer: seq, and one of the QUERY_ outcomes. */
+    static final int TX_QUERY_ANSWER = 58;
+    private static final int QUERY_ACTIVE = 0;
+    private static final int QUERY_COMMITTED = 1;
+    private static final int QUERY_ROLLED_BACK = 2;
+    private static final int QUERY_UNKNOWN = 3;
 
     private static final int ANSWER_LOCKED = 1;
     private static final int ANSWER_PREPARED = 2;
@@ -99,6 +107,20 @@ final class TxManager
     // Participant side.
     private final HashMap<PartKey, Part> parts = new HashMap<>();
     private final HashMap<PartKey, Prepared> prepared = new HashMap<>();
+    /**
+     * As coordinator: the outcome of this member's recent transactions (seq: committed or rolled back), so that a
+     * participant holding a stale prepare (it came back from its WAL after the end was sent) learns how it ended.
+     */
+    private final LinkedHashMap<Long, Boolean> outcomes = new LinkedHashMap<>(1024, 0.75f, false)
+    {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
+        {
+            return size() > FINISHED_REMEMBERED;
+        }
+    };
     private final HashMap<PartKey, Boolean> applying = new HashMap<>();
     private final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
     private final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
@@ -198,7 +220,94 @@ final class TxManager
      */
     void replayCommitted(final long coordinator, final long seq, final int cacheId, final int partition)
     {
-        finished.put(new PartKey(coordinator, seq, cacheId, partition), Boolean.TRUE);
+        final PartKey key = new PartKey(coordinator, seq, cacheId, partition);
+        finished.put(key, Boolean.TRUE);
+        prepared.remove(key);
+    }
+
+    /**
+     * Replay a prepare logged here ({@link MemberEngine#WAL_TX_PREPARE}): held like a backup's prepare, so that once
+     * the cluster is active the partition's primary recovers it (its coordinator is gone after a restart).
+     */
+    void replayPrepare(final MessageReader reader)
+    {
+        final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final long priority = reader.readLong("priority");
+        final long[] participants = readParticipants(reader);
+        final byte[][][] writes = readWrites(reader);
+        if (!finished.containsKey(key))
+        {
+            prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants, engine.nowNs));
+        }
+    }
+
+    /**
+     * Replay a copy dropped (or every copy, or a cache destroyed): prepares of its lineage are void.
+     *
+     * @param cacheId   the cache.
+     * @param partition the partition, or -1 for every partition of the cache, or cacheId -1 for every copy.
+     */
+    void forgetPrepared(final int cacheId, final int partition)
+    {
+        prepared.keySet().removeIf(key -> cacheId < 0 || (key.cacheId == cacheId &&
+            (partition < 0 || key.partition == partition)));
+    }
+
+    /**
+     * Replay the end of a prepared part ({@link MemberEngine#WAL_TX_END}).
+     */
+    void replayEnd(final PartKey key, final boolean committed)
+    {
+        prepared.remove(key);
+        finished.put(key, committed);
+    }
+
+    /**
+     * For a checkpoint's manifest: every part prepared here and not finished (held as backup, or as primary), whose
+     * WAL records the checkpoint may release.
+     */
+    void encodePrepared(final MessageWriter writer)
+    {
+        final List<Prepared> open = new ArrayList<>(prepared.values());
+        for (final Part part : parts.values())
+        {
+            if (part.prepareLogged && (part.state == TxParticipantState.PREPARING ||
+                part.state == TxParticipantState.PREPARED) && !prepared.containsKey(part.key))
+            {
+                open.add(new Prepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,
+                    engine.nowNs));
+            }
+        }
+        writer.writeInt(open.size());
+        for (final Prepared p : open)
+        {
+            writer.writeLong(p.key.coordinator).writeLong(p.key.seq).writeInt(p.key.cacheId)
+                .writeInt(p.key.partition).writeLong(p.priority);
+            final long[] participants = p.participants == null ? new long[0] : p.participants;
+            writer.writeInt(participants.length);
+            for (final long participant : participants)
+            {
+                writer.writeLong(participant);
+            }
+            writer.writeInt(p.keys.length);
+            for (int i = 0; i < p.keys.length; i++)
+            {
+                writer.writeBytes(p.keys[i]).writeBytes(p.values[i]);
+            }
+        }
+    }
+
+    /**
+     * Load the prepared parts of a checkpoint's manifest ({@link #encodePrepared}).
+     */
+    void decodePrepared(final MessageReader reader)
+    {
+        final int count = reader.readInt("prepared", 0, 1 << 24);
+        for (int i = 0; i < count; i++)
+        {
+            replayPrepare(reader);
+        }
     }
 
     /**
@@ -803,6 +912,7 @@ final class TxManager
         final TxState was = tx.state;
         tx.state = TxState.DONE;
         nearTxs.remove(tx.seq);
+        outcomes.put(tx.seq, was == TxState.COMMITTING);
         if (tx.abortCause != null)
         {
             abortCauses.put(tx.seq, tx.abortCause);
@@ -1262,8 +1372,22 @@ final class TxManager
             return;
         }
         part.state = TxParticipantState.PREPARING;
+        // Durable here and on every backup before the coordinator hears "prepared": after a crash of every member,
+        // a transaction the coordinator may have decided to commit is still prepared on every copy of the partition.
+        part.prepareLogged = true;
+        final long position = engine.appendTxPrepare(key, part.priority, participants, part.writeKeys,
+            part.writeValues);
+        engine.awaitDurable(position, lp, 0, () ->
+        {
+            part.prepareDurable = true;
+            if (part.state == TxParticipantState.PREPARING && part.backupKind == BACKUP_PREPARE &&
+                part.pendingBackups.isEmpty())
+            {
+                preparedHere(part);
+            }
+        });
         sendBackups(part, BACKUP_PREPARE, true);
-        if (part.pendingBackups.isEmpty())
+        if (part.pendingBackups.isEmpty() && part.prepareDurable)
         {
             preparedHere(part);
         }
@@ -1272,6 +1396,7 @@ final class TxManager
     private void preparedHere(final Part part)
     {
         part.state = TxParticipantState.PREPARED;
+        part.preparedSinceNs = engine.nowNs;
         answer(part.key, ANSWER_PREPARED, 0, STATUS_OK, null, null);
     }
 
@@ -1311,8 +1436,10 @@ final class TxManager
                 " was destroyed"));
             return;
         }
-        if (engine.isExchanging() || engine.isPaused(cacheId, partition))
+        if (engine.isExchanging() || engine.isPaused(cacheId, partition) || isLostHere(cacheId, partition))
         {
+            // A lost partition's copies stand in for owners that are away and hold the prepare: a commit applied to
+            // them would be lost when an owner returns, while the other partitions keep theirs. Asked again.
             return;
         }
         if (!isPrimary(cacheId, partition))
@@ -1390,6 +1517,19 @@ final class TxManager
         engine.inFlightUpdates--;
         finished.put(part.key, Boolean.TRUE);
         drop(part);
+        if (part.prepareLogged && part.count == 0)
+        {
+            // No write logged the commit here: the end record must be durable before the coordinator hears it.
+            final long position = engine.appendTxEnd(part.key, true);
+            final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
+            engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
+            return;
+        }
+        if (part.prepareLogged)
+        {
+            // Its writes (durable already) record the commit; the end record only spares replay the prepare.
+            engine.appendTxEnd(part.key, true);
+        }
         answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null);
     }
 
@@ -1470,6 +1610,13 @@ final class TxManager
         }
         finished.put(part.key, Boolean.FALSE);
         drop(part);
+        if (part.prepareLogged)
+        {
+            final long position = engine.appendTxEnd(part.key, false);
+            engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
+                null));
+            return;
+        }
         answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null, null);
     }
 
@@ -1543,7 +1690,7 @@ final class TxManager
         {
             case BACKUP_PREPARE ->
             {
-                if (part.state == TxParticipantState.PREPARING)
+                if (part.state == TxParticipantState.PREPARING && part.prepareDurable)
                 {
                     preparedHere(part);
                 }
@@ -1623,14 +1770,26 @@ final class TxManager
                 // A prepare that arrives after the commit or rollback (reordered) must not outlive it.
                 if (!finished.containsKey(key) && !applying.containsKey(key))
                 {
+                    final boolean known = prepared.containsKey(key);
                     prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants,
                         engine.nowNs));
+                    // Acknowledged once durable: the primary answers "prepared" only when every copy has it (a
+                    // resend waits for the record the first one appended, which is at or below the last position).
+                    final long position = known ? engine.appendedPosition() :
+                        engine.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
+                    engine.awaitDurable(position, lp, 0, () -> ackBackup(sender, kind, key));
+                    return;
                 }
                 ackBackup(sender, kind, key);
             }
             case BACKUP_COMMIT ->
             {
-                prepared.remove(key);
+                if (prepared.remove(key) != null)
+                {
+                    // With writes, they record the commit (durable before the acknowledgement); without, the
+                    // acknowledgement below waits for every record appended so far, this one included.
+                    engine.appendTxEnd(key, true);
+                }
                 if (Boolean.TRUE.equals(finished.get(key)) || (count > 0 && lp.counter.isClosed(start + 1)))
                 {
                     finished.put(key, Boolean.TRUE);
@@ -1644,7 +1803,7 @@ final class TxManager
                 if (count == 0)
                 {
                     finished.put(key, Boolean.TRUE);
-                    ackBackup(sender, kind, key);
+                    engine.awaitDurable(engine.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
                 applying.put(key, Boolean.TRUE);
@@ -1664,13 +1823,17 @@ final class TxManager
             }
             default ->
             {
-                prepared.remove(key);
+                if (prepared.remove(key) != null)
+                {
+                    engine.appendTxEnd(key, false);
+                }
                 if (count > 0 && start >= 0)
                 {
                     engine.closeRange(lp, start, count);
                 }
                 finished.put(key, Boolean.FALSE);
-                ackBackup(sender, kind, key);
+                // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
+                engine.awaitDurable(engine.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
             }
         }
     }
@@ -1735,6 +1898,12 @@ final class TxManager
     void onInstalled()
     {
         final PartitionMap map = engine.installedMap;
+        if (!map.isActive())
+        {
+            // The cluster waits for its last members: a prepare's other participants may be among them, so nothing
+            // is recovered (decided) yet; the prepares stay as recovered.
+            return;
+        }
         final int myIndex = map.topology().indexOf(engine.incarnation);
         final List<Part> dropped = new ArrayList<>();
         for (final Part part : new ArrayList<>(parts.values()))
@@ -1750,6 +1919,7 @@ final class TxManager
                 // Some backups may hold its prepare: keep it like a prepared part, so the coming rollback (its
                 // coordinator aborts it) reaches them, or recovery decides it if the coordinator is gone.
                 part.state = TxParticipantState.PREPARED;
+                part.preparedSinceNs = engine.nowNs;
             }
             if (part.state == TxParticipantState.PREPARED && rank > 0)
             {
@@ -1780,7 +1950,7 @@ final class TxManager
             {
                 prepared.remove(p.key);
             }
-            else if (rank == 0)
+            else if (rank == 0 && !isLostHere(p.key.cacheId, p.key.partition))
             {
                 prepared.remove(p.key);
                 final Part part = new Part(p.key, p.priority, map.version());
@@ -1790,6 +1960,10 @@ final class TxManager
                 part.writeValues = p.values;
                 part.count = p.keys.length;
                 part.participants = p.participants;
+                // Logged here as the backup's (or a recovered) prepare: its end is logged too.
+                part.prepareLogged = true;
+                part.prepareDurable = true;
+                part.preparedSinceNs = engine.nowNs;
                 parts.put(p.key, part);
                 for (final byte[] k : p.keys)
                 {
@@ -1892,6 +2066,35 @@ final class TxManager
     private int askAboutOrphanedPrepares()
     {
         int work = 0;
+        if (!engine.installedMap.isActive())
+        {
+            return 0;
+        }
+        // A prepared part on its primary whose coordinator is alive but silent for long: recovered from the WAL (or
+        // caught up) after its transaction finished elsewhere, so nothing will come to finish it. The other
+        // participants' primaries are asked only whether they finished; the coordinator still decides otherwise.
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.state == TxParticipantState.PREPARED && !part.recovering && part.participants != null &&
+                engine.topology.indexOf(part.key.coordinator) >= 0 &&
+                engine.nowNs - part.preparedSinceNs >= STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+            {
+                part.probing = true;
+                queryCoordinator(part.key.coordinator, part.key.seq);
+                for (final long participant : part.participants)
+                {
+                    final MemberRecord primary = engine.installedMap.primary((int)(participant >>> 32),
+                        (int)participant);
+                    if (participant != MemberEngine.packCopy(part.key.cacheId, part.key.partition) &&
+                        primary != null && primary.incarnation() != engine.incarnation)
+                    {
+                        askStatus(primary.incarnation(), part.key.coordinator, part.key.seq,
+                            (int)(participant >>> 32), (int)participant, true);
+                        work++;
+                    }
+                }
+            }
+        }
         for (final Prepared p : new ArrayList<>(prepared.values()))
         {
             final PartKey key = p.key;
@@ -1908,9 +2111,106 @@ final class TxManager
                 continue;
             }
             askStatus(primary.incarnation(), key.coordinator, key.seq, key.cacheId, key.partition, coordinatorAlive);
+            if (coordinatorAlive)
+            {
+                queryCoordinator(key.coordinator, key.seq);
+            }
             work++;
         }
         return work;
+    }
+
+    private void queryCoordinator(final long coordinator, final long seq)
+    {
+        if (coordinator == engine.incarnation)
+        {
+            onOutcome(coordinator, seq, outcomeOf(seq));
+            return;
+        }
+        engine.header(TX_QUERY, coordinator);
+        engine.writer.writeLong(seq);
+        engine.sendTx(coordinator);
+    }
+
+    /** {@link #QUERY_ACTIVE}, {@link #QUERY_COMMITTED}, {@link #QUERY_ROLLED_BACK} or {@link #QUERY_UNKNOWN}. */
+    private int outcomeOf(final long seq)
+    {
+        if (nearTxs.containsKey(seq))
+        {
+            return QUERY_ACTIVE;
+        }
+        final Boolean committed = outcomes.get(seq);
+        return committed == null ? QUERY_UNKNOWN : committed ? QUERY_COMMITTED : QUERY_ROLLED_BACK;
+    }
+
+    /**
+     * A participant holding a stale prepare asks how this coordinator's transaction ended.
+     */
+    void onQuery(final long sender)
+    {
+        final long seq = engine.reader.readLong("tx");
+        engine.header(TX_QUERY_ANSWER, sender);
+        engine.writer.writeLong(seq).writeByte(outcomeOf(seq));
+        engine.sendTx(sender);
+    }
+
+    void onQueryAnswer(final long sender)
+    {
+        final long seq = engine.reader.readLong("tx");
+        onOutcome(sender, seq, engine.reader.readByte("outcome"));
+    }
+
+    /**
+     * How a transaction a stale prepare here belongs to ended, as its live coordinator remembers: the prepare ends the
+     * same way. Held as backup, it simply goes (this copy's data comes from the copies that finished it); as primary,
+     * the part commits or rolls back through its backups. Still active, or forgotten: nothing is decided here.
+     */
+    private void onOutcome(final long coordinator, final long seq, final int outcome)
+    {
+        if (outcome != QUERY_COMMITTED && outcome != QUERY_ROLLED_BACK)
+        {
+            return;
+        }
+        final boolean committed = outcome == QUERY_COMMITTED;
+        for (final Prepared p : new ArrayList<>(prepared.values()))
+        {
+            if (p.key.coordinator == coordinator && p.key.seq == seq && !isLostHere(p.key.cacheId, p.key.partition))
+            {
+                prepared.remove(p.key);
+                finished.putIfAbsent(p.key, committed);
+                engine.appendTxEnd(p.key, committed);
+            }
+        }
+        for (final Part part : new ArrayList<>(parts.values()))
+        {
+            if (part.key.coordinator == coordinator && part.key.seq == seq && part.probing &&
+                part.state == TxParticipantState.PREPARED && !part.recovering &&
+                !isLostHere(part.key.cacheId, part.key.partition))
+            {
+                part.probing = false;
+                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                    seq + " on partition " + part.key.partition + " as its coordinator did: " +
+                    (committed ? "committed" : "rolled back"));
+                if (committed)
+                {
+                    startCommit(part);
+                }
+                else
+                {
+                    part.start = -1;
+                    startRollback(part);
+                }
+            }
+        }
+    }
+
+    /**
+     * @return whether the partition is LOST in the installed map: its copies here stand in for last owners that are
+     *         away, so they are no record of its transactions.
+     */
+    private boolean isLostHere(final int cacheId, final int partition)
+    {
+        return engine.installedMap != null && engine.installedMap.isLost(cacheId, partition);
     }
 
     void onStatus(final long sender)
@@ -1919,8 +2219,10 @@ final class TxManager
         final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final boolean onlyIfFinished = reader.readBoolean("onlyIfFinished");
-        if (engine.isExchanging() || !isPrimary(key.cacheId, key.partition))
+        if (engine.isExchanging() || !engine.installedMap.isActive() || !isPrimary(key.cacheId, key.partition) ||
+            isLostHere(key.cacheId, key.partition))
         {
+            // Not active, or lost: this copy may not be the one holding the transaction's state; asked again later.
             return;
         }
         final int status;
@@ -1984,6 +2286,24 @@ final class TxManager
         }
         for (final Part part : new ArrayList<>(parts.values()))
         {
+            if (part.key.coordinator == coordinator && part.key.seq == seq && part.probing && !part.recovering &&
+                part.state == TxParticipantState.PREPARED && status != PART_PREPARED)
+            {
+                // Another participant finished the transaction: this part ends the same way.
+                part.probing = false;
+                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                    part.key.seq + " on partition " + part.key.partition + " as its participant did: " +
+                    (status == PART_COMMITTED ? "committed" : "rolled back"));
+                if (status == PART_COMMITTED)
+                {
+                    startCommit(part);
+                }
+                else
+                {
+                    startRollback(part);
+                }
+                continue;
+            }
             if (part.key.coordinator == coordinator && part.key.seq == seq && part.recovering &&
                 part.statusPending.remove(asked))
             {
@@ -2002,7 +2322,8 @@ final class TxManager
 
     private void decideRecovery(final Part part)
     {
-        if (!part.recovering || part.state != TxParticipantState.PREPARED)
+        if (!part.recovering || part.state != TxParticipantState.PREPARED ||
+            isLostHere(part.key.cacheId, part.key.partition))
         {
             return;
         }
@@ -2117,7 +2438,7 @@ final class TxManager
                 }
             }
         }
-        if (!prepared.isEmpty() && nowNs >= nextOrphanCheckNs && !engine.isExchanging())
+        if ((!prepared.isEmpty() || !parts.isEmpty()) && nowNs >= nextOrphanCheckNs && !engine.isExchanging())
         {
             nextOrphanCheckNs = nowNs + retryNs;
             work += askAboutOrphanedPrepares();
@@ -2296,6 +2617,14 @@ final class TxManager
         long start = -1;
         int count;
         boolean durable;
+        /** Whether this part's prepare was logged here ({@link MemberEngine#WAL_TX_PREPARE}), so its end must be. */
+        boolean prepareLogged;
+        /** Whether that prepare record is durable (the coordinator hears "prepared" only then). */
+        boolean prepareDurable;
+        /** When this part became PREPARED here (a stale one is probed: {@code askAboutOrphanedPrepares}). */
+        long preparedSinceNs;
+        /** Whether other participants were asked if they finished this part's transaction. */
+        boolean probing;
         int backupKind;
         final LongHashSet pendingBackups = new LongHashSet();
         long lastSentNs;
