@@ -966,7 +966,15 @@ public final class GridMember implements Grid
                 cause.toString(), cause);
             stopReason = "failed on an unexpected " + cause;
             closing = true;
-            engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
+            try
+            {
+                engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
+            }
+            catch (final RuntimeException | Error ex)
+            {
+                // The agent ends even if failing the engine's operations throws too.
+                cause.addSuppressed(ex);
+            }
             throw new AgentTerminationException(stopReason);
         }
 

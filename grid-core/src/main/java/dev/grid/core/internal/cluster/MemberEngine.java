@@ -1659,6 +1659,7 @@ public final class MemberEngine
                 if (writer.length() + 80 + 16 * gaps.size() > limit && count > 0)
                 {
                     writer.patchInt(countAt, count);
+                    writer.writeBoolean(false).writeInt(0);
                     chunks.add(finishChunk(false));
                     countAt = startReportChunk(++chunkIndex);
                     count = 0;
@@ -1685,19 +1686,32 @@ public final class MemberEngine
                 count++;
             }
         }
-        // The last chunk ends with this member's ownership table (what it knows of the last owners of every
-        // partition), which a coordinator that is not active yet needs; in a chunk of its own if it does not fit.
-        final MessageWriter table = new MessageWriter();
-        ownership.encode(table);
-        if (writer.length() + table.length() > limit && count > 0)
-        {
-            writer.patchInt(countAt, count);
-            chunks.add(finishChunk(false));
-            countAt = startReportChunk(++chunkIndex);
-            count = 0;
-        }
+        // Then this member's ownership table (what it knows of the last owners of every partition), which a
+        // coordinator that is not active yet needs: after the entries, each chunk says whether it carries the
+        // table's header and how many of its caches; a cache that does not fit goes to the next chunk.
         writer.patchInt(countAt, count);
-        writer.writeRaw(table.buffer(), 0, table.length());
+        writer.writeBoolean(true);
+        ownership.encodeHeader(writer);
+        int sectionsAt = writer.length();
+        writer.writeInt(0);
+        int sections = 0;
+        for (final int cacheId : ownership.cacheIds())
+        {
+            if (writer.length() + ownership.encodedCacheLength(cacheId) > limit && (sections > 0 || count > 0))
+            {
+                writer.patchInt(sectionsAt, sections);
+                chunks.add(finishChunk(false));
+                startReportChunk(++chunkIndex);
+                count = 0;
+                writer.writeBoolean(false);
+                sectionsAt = writer.length();
+                writer.writeInt(0);
+                sections = 0;
+            }
+            ownership.encodeCache(writer, cacheId);
+            sections++;
+        }
+        writer.patchInt(sectionsAt, sections);
         chunks.add(finishChunk(true));
         return chunks;
     }
@@ -1757,10 +1771,17 @@ public final class MemberEngine
                     historyFrom, epochId, size, primaryVersion, backupsComplete));
             }
             assembly.chunks.put(chunkIndex, entries);
+            if (reader.readBoolean("ownership.header"))
+            {
+                assembly.table.decodeHeader(reader);
+            }
+            final int sections = reader.readInt("ownership.caches", 0, 1 << 20);
+            for (int i = 0; i < sections; i++)
+            {
+                assembly.table.decodeCache(reader);
+            }
             if (last)
             {
-                assembly.table = new OwnershipTable();
-                assembly.table.decode(reader);
                 assembly.lastIndex = chunkIndex;
             }
         }
@@ -2051,7 +2072,7 @@ public final class MemberEngine
             boolean lost = hadOwners;
             for (int i = 0; holders != null && i < holders.size() && lost; i++)
             {
-                lost = !isLastOwner(byTable, cacheId, partition, holders.get(i).member, target);
+                lost = !isLastOwner(byTable, cacheId, partition, holders.get(i), target);
             }
             ownerBack = byTable && hadOwners && !lost;
             if (lost)
@@ -2107,7 +2128,7 @@ public final class MemberEngine
                 final List<ReportEntry> current = new ArrayList<>(holders.size());
                 for (final ReportEntry entry : holders)
                 {
-                    if (isLastOwner(byTable, cacheId, partition, entry.member, target))
+                    if (isLastOwner(byTable, cacheId, partition, entry, target))
                     {
                         current.add(entry);
                     }
@@ -2402,14 +2423,14 @@ public final class MemberEngine
      * @return whether a present member's copy is one of the partition's last owners: by the installed map (the same
      *         incarnation owned it) or, where that map cannot say, by the durable table (the same member id).
      */
-    private boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final long member,
+    private boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
         final Topology target)
     {
         if (!byTable)
         {
-            return wasOwner(cacheId, partition, member);
+            return wasOwner(cacheId, partition, entry.member);
         }
-        final MemberRecord record = target.member(member);
+        final MemberRecord record = target.member(entry.member);
         return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
     }
 
@@ -2676,7 +2697,8 @@ public final class MemberEngine
         }
         for (final CacheDescriptor known : new ArrayList<>(walCaches.values()))
         {
-            if (map.topology().cache(known.cacheId()) == null)
+            // A cluster that is not active yet may lack caches the members it waits for will bring back.
+            if (map.isActive() && map.topology().cache(known.cacheId()) == null)
             {
                 walCaches.remove(known.cacheId());
                 copies.remove(known.cacheId());
@@ -4207,6 +4229,7 @@ public final class MemberEngine
         ownership.encode(manifestWriter);
         // Transaction parts prepared here and not finished: their WAL records may be released.
         tx.encodePrepared(manifestWriter);
+        tx.encodeCommitted(manifestWriter);
         return copyOut(manifestWriter);
     }
 
@@ -5531,8 +5554,8 @@ public final class MemberEngine
     private static final class ReportAssembly
     {
         final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
-        /** The reporter's ownership table, from its last chunk. */
-        OwnershipTable table;
+        /** The reporter's ownership table, assembled from the chunks that carry it. */
+        final OwnershipTable table = new OwnershipTable();
         int lastIndex = -1;
 
         boolean isComplete()

@@ -262,6 +262,133 @@ final class OwnershipTable
     }
 
     /**
+     * @return the caches this table knows.
+     */
+    int[] cacheIds()
+    {
+        final int[] ids = new int[ownersByCache.size()];
+        int i = 0;
+        for (final Int2ObjectHashMap<String[][]>.KeyIterator it = ownersByCache.keySet().iterator(); it.hasNext(); )
+        {
+            ids[i++] = it.nextInt();
+        }
+        return ids;
+    }
+
+    /**
+     * The table's stamp, life and members, without its caches (an exchange report carries a table in pieces: this,
+     * then each cache with {@link #encodeCache}).
+     */
+    void encodeHeader(final MessageWriter writer)
+    {
+        writer.writeLong(stamp).writeLong(lifeId).writeInt(members.size());
+        for (final String id : members)
+        {
+            writer.writeString(id);
+        }
+    }
+
+    /**
+     * Replace this table's stamp, life and members (its caches are kept).
+     */
+    void decodeHeader(final MessageReader reader)
+    {
+        stamp = reader.readLong("ownership.stamp");
+        lifeId = reader.readLong("ownership.lifeId");
+        final String[] ids = new String[reader.readInt("ownership.members", 0, 1 << 16)];
+        for (int i = 0; i < ids.length; i++)
+        {
+            ids[i] = reader.readString("ownership.member");
+        }
+        members = List.of(ids);
+    }
+
+    /**
+     * One cache's owners, self-contained: its member ids, then per partition the owners as indices into them.
+     */
+    void encodeCache(final MessageWriter writer, final int cacheId)
+    {
+        final String[][] owners = ownersByCache.get(cacheId);
+        final Map<String, Integer> dictionary = new HashMap<>();
+        final List<String> ids = new ArrayList<>();
+        for (final String[] partition : owners)
+        {
+            for (final String id : partition == null ? NO_OWNERS : partition)
+            {
+                if (dictionary.putIfAbsent(id, dictionary.size()) == null)
+                {
+                    ids.add(id);
+                }
+            }
+        }
+        writer.writeInt(cacheId).writeInt(ids.size());
+        for (final String id : ids)
+        {
+            writer.writeString(id);
+        }
+        writer.writeInt(owners.length);
+        for (final String[] partition : owners)
+        {
+            final String[] list = partition == null ? NO_OWNERS : partition;
+            writer.writeByte(list.length);
+            for (final String id : list)
+            {
+                writer.writeUnsignedShort(dictionary.get(id));
+            }
+        }
+    }
+
+    /**
+     * @return the encoded length of {@link #encodeCache} for a cache, at most (ids counted at 3 bytes a character).
+     */
+    int encodedCacheLength(final int cacheId)
+    {
+        int length = 12;
+        final java.util.Set<String> ids = new java.util.HashSet<>();
+        for (final String[] partition : ownersByCache.get(cacheId))
+        {
+            final String[] list = partition == null ? NO_OWNERS : partition;
+            length += 1 + 2 * list.length;
+            for (final String id : list)
+            {
+                if (ids.add(id))
+                {
+                    length += 4 + 3 * id.length();
+                }
+            }
+        }
+        return length;
+    }
+
+    /**
+     * Add one cache's owners ({@link #encodeCache}).
+     */
+    void decodeCache(final MessageReader reader)
+    {
+        final int cacheId = reader.readInt("ownership.cacheId");
+        final String[] ids = new String[reader.readInt("ownership.ids", 0, 1 << 16)];
+        for (int i = 0; i < ids.length; i++)
+        {
+            ids[i] = reader.readString("ownership.id");
+        }
+        final String[][] owners = new String[reader.readInt("ownership.partitions", 0, 65_536)][];
+        for (int p = 0; p < owners.length; p++)
+        {
+            owners[p] = new String[reader.readByte("ownership.owners") & 0xFF];
+            for (int i = 0; i < owners[p].length; i++)
+            {
+                final int index = reader.readUnsignedShort("ownership.owner");
+                if (index >= ids.length)
+                {
+                    throw new MalformedMessageException("ownership owner index " + index + " of " + ids.length);
+                }
+                owners[p][i] = ids[index];
+            }
+        }
+        ownersByCache.put(cacheId, owners);
+    }
+
+    /**
      * @return whether every member listed with this table is among {@code present}.
      */
     boolean allMembersIn(final Set<String> present)

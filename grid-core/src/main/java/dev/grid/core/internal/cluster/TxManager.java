@@ -308,6 +308,35 @@ final class TxManager
         {
             replayPrepare(reader);
         }
+        final int committed = reader.readInt("committed", 0, 1 << 24);
+        for (int i = 0; i < committed; i++)
+        {
+            finished.put(new PartKey(reader.readLong("coordinator"), reader.readLong("tx"), reader.readInt("cacheId"),
+                reader.readInt("partition", 0, 65_535)), Boolean.TRUE);
+        }
+    }
+
+    /**
+     * For a checkpoint's manifest: the parts remembered as committed. Replay rebuilds them from the commits' WAL records,
+     * which the checkpoint may release; without them a participant recovering after a whole-cluster restart would
+     * take a part committed before the checkpoint for one never prepared, and roll its transaction back elsewhere.
+     */
+    void encodeCommitted(final MessageWriter writer)
+    {
+        int count = 0;
+        for (final Boolean committed : finished.values())
+        {
+            count += committed ? 1 : 0;
+        }
+        writer.writeInt(count);
+        for (final Map.Entry<PartKey, Boolean> entry : finished.entrySet())
+        {
+            if (entry.getValue())
+            {
+                final PartKey key = entry.getKey();
+                writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
+            }
+        }
     }
 
     /**
@@ -1672,10 +1701,19 @@ final class TxManager
         final int kind = reader.readByte("kind");
         final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final boolean applied = reader.readBoolean("applied");
         final Part part = parts.get(key);
         if (part == null || part.backupKind != kind || !part.pendingBackups.remove(sender))
         {
             return;
+        }
+        if (!applied)
+        {
+            final LocalPartition lp = engine.localCopy(key.cacheId, key.partition);
+            if (lp != null)
+            {
+                lp.refusedBackups.add(sender);
+            }
         }
         backupDone(part);
     }
@@ -1748,7 +1786,7 @@ final class TxManager
             // This member skipped the map the primary works in (the topology moved on before it was installed
             // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
             // Its copy lags from now on; the next exchange finds it different and rebalances it.
-            ackBackup(sender, kind, new PartKey(coordinator, seq, cacheId, partition));
+            ackBackup(sender, kind, new PartKey(coordinator, seq, cacheId, partition), false);
             return;
         }
         // Served during an exchange too: the primary's report waits for these updates to finish.
@@ -1840,13 +1878,22 @@ final class TxManager
 
     private void ackBackup(final long primary, final int kind, final PartKey key)
     {
+        ackBackup(primary, kind, key, true);
+    }
+
+    /**
+     * @param applied false if this member skipped the map the primary works in and could not apply it: the
+     *                primary's next report must not vouch for this copy.
+     */
+    private void ackBackup(final long primary, final int kind, final PartKey key, final boolean applied)
+    {
         if (engine.topology.member(primary) == null)
         {
             return;
         }
         engine.header(TX_BACKUP_ACK, primary);
         engine.writer.writeByte(kind).writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId)
-            .writeInt(key.partition);
+            .writeInt(key.partition).writeBoolean(applied);
         engine.sendTx(primary);
     }
 
@@ -2281,8 +2328,11 @@ final class TxManager
         final PartKey askedKey = new PartKey(coordinator, seq, (int)(asked >>> 32), (int)asked);
         if (status != PART_PREPARED && prepared.containsKey(askedKey))
         {
-            // This member holds that partition's prepare as a backup, and its primary finished the transaction.
+            // This member holds that partition's prepare as a backup, and its primary finished the transaction: so
+            // is it here, durably, or a restart would bring the prepare back.
             prepared.remove(askedKey);
+            finished.putIfAbsent(askedKey, status == PART_COMMITTED);
+            engine.appendTxEnd(askedKey, status == PART_COMMITTED);
         }
         for (final Part part : new ArrayList<>(parts.values()))
         {
