@@ -260,7 +260,12 @@ final class TxManager
     void replayEnd(final PartKey key, final boolean committed)
     {
         prepared.remove(key);
-        finished.put(key, committed);
+        if (!committed)
+        {
+            // A commit is remembered from its writes' records, on the copies that applied them (an end record may
+            // be a backup's that learned the outcome before the writes reached it).
+            finished.put(key, Boolean.FALSE);
+        }
     }
 
     /**
@@ -2224,8 +2229,11 @@ final class TxManager
             if (p.key.coordinator == coordinator && p.key.seq == seq && !isLostHere(p.key.cacheId, p.key.partition))
             {
                 prepared.remove(p.key);
-                finished.putIfAbsent(p.key, committed);
                 engine.appendTxEnd(p.key, committed);
+                if (!committed)
+                {
+                    finished.putIfAbsent(p.key, Boolean.FALSE);
+                }
             }
         }
         for (final Part part : new ArrayList<>(parts.values()))
@@ -2331,8 +2339,13 @@ final class TxManager
             // This member holds that partition's prepare as a backup, and its primary finished the transaction: so
             // is it here, durably, or a restart would bring the prepare back.
             prepared.remove(askedKey);
-            finished.putIfAbsent(askedKey, status == PART_COMMITTED);
             engine.appendTxEnd(askedKey, status == PART_COMMITTED);
+            if (status == PART_ROLLED_BACK)
+            {
+                // Never "committed" here: the commit's writes may still be on their way to this copy, and a part
+                // remembered as committed takes them as applied already.
+                finished.putIfAbsent(askedKey, Boolean.FALSE);
+            }
         }
         for (final Part part : new ArrayList<>(parts.values()))
         {
