@@ -1107,7 +1107,7 @@ public final class ClusterScenario
         return checked;
     }
 
-    private static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
+    static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
     {
         if (current == null)
         {

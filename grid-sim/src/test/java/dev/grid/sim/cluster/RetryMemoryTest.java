@@ -50,7 +50,7 @@ class RetryMemoryTest
                 config.addSeed(SimNetwork.address(s));
             }
             members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
-                cache -> "concat".equals(cache.mergeOperator()) ? RetryMemoryTest::concat : null, EngineListener.NONE,
+                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, EngineListener.NONE,
                 100 * MS, sim.nowNs());
             tick(sim, members[i]);
         }
@@ -147,18 +147,6 @@ class RetryMemoryTest
             }
         }
         throw new AssertionError("no member with incarnation " + incarnation);
-    }
-
-    private static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
-    {
-        if (current == null)
-        {
-            return operand;
-        }
-        final byte[] merged = new byte[current.length + operand.length];
-        System.arraycopy(current, 0, merged, 0, current.length);
-        System.arraycopy(operand, 0, merged, current.length, operand.length);
-        return merged;
     }
 
     private static void tick(final Simulation sim, final MemberEngine engine)

@@ -3806,14 +3806,7 @@ public final class MemberEngine
                 .writeBoolean(predecessorOutcomes[i].flag()).writeBytes(predecessorOutcomes[i].value());
         }
         historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
-        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
-        if (position < 0)
-        {
-            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
-        }
-        appendsSinceCheckpoint++;
-        totalAppends++;
-        return position;
+        return appendRecord();
     }
 
     /**
@@ -3822,12 +3815,24 @@ public final class MemberEngine
      */
     private void appendMeta()
     {
-        if (wal.append(walWriter.buffer(), 0, walWriter.length()) < 0)
+        appendRecord();
+    }
+
+    /**
+     * Append the record in {@code walWriter}.
+     *
+     * @return its position.
+     */
+    private long appendRecord()
+    {
+        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        if (position < 0)
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
         appendsSinceCheckpoint++;
         totalAppends++;
+        return position;
     }
 
     /**
@@ -3899,14 +3904,7 @@ public final class MemberEngine
         {
             walWriter.writeBytes(keys[i]).writeBytes(values[i]);
         }
-        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
-        if (position < 0)
-        {
-            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
-        }
-        appendsSinceCheckpoint++;
-        totalAppends++;
-        return position;
+        return appendRecord();
     }
 
     /**

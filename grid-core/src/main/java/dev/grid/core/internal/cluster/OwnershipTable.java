@@ -165,99 +165,29 @@ final class OwnershipTable
     }
 
     /**
-     * Adopt another member's table (the newest the coordinator was shown, when the cluster activates).
-     */
-    void copyFrom(final OwnershipTable other)
-    {
-        stamp = other.stamp;
-        lifeId = other.lifeId;
-        members = other.members;
-        ownersByCache.clear();
-        ownersByCache.putAll(other.ownersByCache);
-    }
-
-    /**
-     * Member ids, then per cache its partitions' owners as indices into them.
+     * The whole table: {@link #encodeHeader}, then each cache with {@link #encodeCache}.
      */
     void encode(final MessageWriter writer)
     {
-        final Map<String, Integer> dictionary = new HashMap<>();
-        final List<String> ids = new ArrayList<>(members);
-        for (final String id : ids)
-        {
-            dictionary.putIfAbsent(id, dictionary.size());
-        }
-        ownersByCache.values().forEach(owners ->
-        {
-            for (final String[] partition : owners)
-            {
-                for (final String id : partition == null ? NO_OWNERS : partition)
-                {
-                    if (dictionary.putIfAbsent(id, dictionary.size()) == null)
-                    {
-                        ids.add(id);
-                    }
-                }
-            }
-        });
-        writer.writeLong(stamp).writeLong(lifeId).writeInt(members.size()).writeInt(ids.size());
-        for (final String id : ids)
-        {
-            writer.writeString(id);
-        }
+        encodeHeader(writer);
         writer.writeInt(ownersByCache.size());
-        for (final Int2ObjectHashMap<String[][]>.EntryIterator it = ownersByCache.entrySet().iterator();
-            it.hasNext(); )
+        for (final int cacheId : cacheIds())
         {
-            it.next();
-            final String[][] owners = it.getValue();
-            writer.writeInt(it.getIntKey()).writeInt(owners.length);
-            for (final String[] partition : owners)
-            {
-                final String[] list = partition == null ? NO_OWNERS : partition;
-                writer.writeByte(list.length);
-                for (final String id : list)
-                {
-                    writer.writeUnsignedShort(dictionary.get(id));
-                }
-            }
+            encodeCache(writer, cacheId);
         }
     }
 
     /**
-     * Replace this table with an encoded one.
+     * Replace this table with an encoded one ({@link #encode}).
      */
     void decode(final MessageReader reader)
     {
-        stamp = reader.readLong("ownership.stamp");
-        lifeId = reader.readLong("ownership.lifeId");
-        final int memberCount = reader.readInt("ownership.members", 0, 1 << 16);
-        final String[] ids = new String[reader.readInt("ownership.ids", memberCount, 1 << 16)];
-        for (int i = 0; i < ids.length; i++)
-        {
-            ids[i] = reader.readString("ownership.id");
-        }
-        members = List.of(Arrays.copyOf(ids, memberCount));
+        decodeHeader(reader);
         ownersByCache.clear();
         final int caches = reader.readInt("ownership.caches", 0, 1 << 20);
         for (int c = 0; c < caches; c++)
         {
-            final int cacheId = reader.readInt("ownership.cacheId");
-            final String[][] owners = new String[reader.readInt("ownership.partitions", 0, 65_536)][];
-            for (int p = 0; p < owners.length; p++)
-            {
-                owners[p] = new String[reader.readByte("ownership.owners") & 0xFF];
-                for (int i = 0; i < owners[p].length; i++)
-                {
-                    final int index = reader.readUnsignedShort("ownership.owner");
-                    if (index >= ids.length)
-                    {
-                        throw new MalformedMessageException("ownership owner index " + index + " of " + ids.length);
-                    }
-                    owners[p][i] = ids[index];
-                }
-            }
-            ownersByCache.put(cacheId, owners);
+            decodeCache(reader);
         }
     }
 
