@@ -265,6 +265,8 @@ public final class MemberEngine
     private boolean decidingActive;
     /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
     private boolean ownerBack;
+    /** Set by {@link #decidePartition} while it runs: see {@link #restartedOwners}. */
+    private LongHashSet restartedOwners;
     private long previousReplayPosition;
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
@@ -2065,6 +2067,7 @@ public final class MemberEngine
         final boolean hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
             installedMap.owningCount(cacheId, partition) > 0;
         final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
+        restartedOwners = byTable ? null : restartedOwners(cacheId, partition, holders, target);
         if (holders == null || holders.isEmpty() || allEmpty(holders))
         {
             // Lost: it had owners and none of them is here (a MOVING copy cleared for a full rebalance, empty, may
@@ -2428,10 +2431,61 @@ public final class MemberEngine
     {
         if (!byTable)
         {
-            return wasOwner(cacheId, partition, entry.member);
+            return wasOwner(cacheId, partition, entry.member) ||
+                (restartedOwners != null && restartedOwners.contains(entry.member));
         }
         final MemberRecord record = target.member(entry.member);
         return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
+    /**
+     * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
+     * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
+     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
+     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
+     *
+     * @return the incarnations of those copies, or null where they do not stand for the map's owners.
+     */
+    private LongHashSet restartedOwners(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        if (installedMap == null || holders == null || holders.isEmpty())
+        {
+            return null;
+        }
+        final int owningCount = installedMap.owningCount(cacheId, partition);
+        if (owningCount == 0)
+        {
+            return null;
+        }
+        for (final ReportEntry entry : holders)
+        {
+            if (wasOwner(cacheId, partition, entry.member))
+            {
+                return null;
+            }
+        }
+        final int[] owners = installedMap.owners(cacheId, partition);
+        final LongHashSet restarted = new LongHashSet();
+        for (int i = 0; i < owningCount; i++)
+        {
+            final String memberId = installedMap.topology().members().get(owners[i]).memberId();
+            ReportEntry back = null;
+            for (final ReportEntry entry : holders)
+            {
+                final MemberRecord record = target.member(entry.member);
+                if (record != null && record.memberId().equals(memberId))
+                {
+                    back = entry;
+                }
+            }
+            if (back == null)
+            {
+                return null;
+            }
+            restarted.add(back.member);
+        }
+        return restarted;
     }
 
     private boolean wasOwner(final int cacheId, final int partition, final long member)
