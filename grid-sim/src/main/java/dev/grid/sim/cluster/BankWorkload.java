@@ -126,6 +126,7 @@ final class BankWorkload
     private void attempt(final MemberEngine member, final Transfer transfer, final long priority)
     {
         final long tx = member.txBegin(TX_TIMEOUT_NS, priority);
+        transfer.lastTx = "transaction " + tx + " of " + member.configuration().memberId();
         final byte[][] keys = {bytes(account(transfer.from)), bytes(account(transfer.to))};
         if (transfer.kind == Kind.OPTIMISTIC)
         {
@@ -247,6 +248,8 @@ final class BankWorkload
             public void onSuccess(final byte[][] values)
             {
                 long sum = 0;
+                // How often each transfer appears: a torn one, in one account only, is what a wrong sum comes from.
+                final Map<String, List<Integer>> seen = new HashMap<>();
                 for (int i = 0; i < values.length; i++)
                 {
                     if (values[i] == null)
@@ -254,13 +257,29 @@ final class BankWorkload
                         throw new AssertionError("a consistent read through " + member.localAddress() +
                             " found no account " + account(i));
                     }
-                    sum += Account.parse(values[i]).balance;
+                    final Account account = Account.parse(values[i]);
+                    sum += account.balance;
+                    for (final String id : account.transfers)
+                    {
+                        seen.computeIfAbsent(id, k -> new ArrayList<>()).add(i);
+                    }
                 }
                 consistentReads++;
                 if (sum != (long)accounts * INITIAL_BALANCE)
                 {
+                    final StringBuilder torn = new StringBuilder();
+                    seen.forEach((id, where) ->
+                    {
+                        if (where.size() != 2)
+                        {
+                            final Transfer transfer = transfers.get(id);
+                            torn.append(' ').append(id).append(" in accounts ").append(where)
+                                .append(transfer == null ? "" : " (" + transfer.kind + " " + transfer.from + "->" +
+                                transfer.to + ", " + transfer.outcome + ")");
+                        }
+                    });
                     throw new AssertionError("a consistent read of every account sums to " + sum + ", not " +
-                        (long)accounts * INITIAL_BALANCE);
+                        (long)accounts * INITIAL_BALANCE + "; transfers not in exactly two accounts:" + torn);
                 }
                 member.txCommit(tx, new int[0], NONE, NONE, ignore());
             }
@@ -294,7 +313,8 @@ final class BankWorkload
         transfer.outcome = outcome;
         if (Boolean.getBoolean("grid.sim.trace"))
         {
-            System.out.println(sim.nowNs() + " transfer " + transfer.id + " " + transfer.kind + " " + outcome +
+            System.out.println(sim.nowNs() + " transfer " + transfer.id + " (" + transfer.lastTx + ") " +
+                transfer.kind + " " + outcome +
                 (transfer.lastError == null ? "" : " after " + transfer.lastError));
         }
         switch (outcome)
@@ -348,7 +368,8 @@ final class BankWorkload
             if (count == 1)
             {
                 throw sim.fail("transfer " + transfer.id + " (" + transfer.kind + ", " + transfer.outcome + ", " +
-                    transfer.lastError + ") applied to one account only");
+                    transfer.lastError + ", last attempt " + transfer.lastTx + ", accounts " + transfer.from + " and " +
+                    transfer.to + ") applied to one account only");
             }
             if (transfer.outcome == Outcome.COMMITTED && count == 0)
             {
@@ -419,6 +440,8 @@ final class BankWorkload
         final int amount;
         final Kind kind;
         int attempts;
+        /** The transaction of its last attempt and its coordinator, for traces. */
+        String lastTx;
         Outcome outcome;
         String lastError;
 

@@ -73,6 +73,10 @@ final class TxManager
     private static final int BACKUP_PREPARE = 1;
     private static final int BACKUP_COMMIT = 2;
     private static final int BACKUP_ROLLBACK = 3;
+    /** How a backup answering a prepare saw the transaction end (TX_BACKUP_ACK's outcome byte). */
+    private static final int OUTCOME_NONE = 0;
+    private static final int OUTCOME_COMMITTED = 1;
+    private static final int OUTCOME_ROLLED_BACK = 2;
 
     private static final int PART_PREPARED = 1;
     private static final int PART_COMMITTED = 2;
@@ -1617,8 +1621,10 @@ final class TxManager
     private void startRollback(final Part part)
     {
         part.state = TxParticipantState.ROLLING_BACK;
-        // Nothing of it was applied: its keys are free now; only its reserved counters remain to close.
-        releaseLocks(part);
+        // Nothing of it was applied, but its keys stay locked until every backup dropped the prepare
+        // (tryFinishRollback): a backup that kept it (the rollback lost with this primary) would otherwise hold a
+        // prepare over keys that later transactions wrote, and a recovery committing it would put their old values
+        // back.
         engine.inFlightUpdates++;
         // Backups first: if this copy closed its range before them, a recovery could still commit on a backup what
         // this primary's WAL says was rolled back.
@@ -1707,7 +1713,18 @@ final class TxManager
         final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final boolean applied = reader.readBoolean("applied");
+        final int outcome = reader.readByte("outcome");
+        if (outcome < OUTCOME_NONE || outcome > OUTCOME_ROLLED_BACK)
+        {
+            throw new MalformedMessageException("unknown transaction outcome " + outcome);
+        }
         final Part part = parts.get(key);
+        if (part != null && outcome != OUTCOME_NONE && part.state == TxParticipantState.PREPARED)
+        {
+            // A backup saw the transaction end under an earlier primary: that is how it ended.
+            part.recoveryCommitted |= outcome == OUTCOME_COMMITTED;
+            part.recoveryRolledBack |= outcome == OUTCOME_ROLLED_BACK;
+        }
         if (part == null || part.backupKind != kind || !part.pendingBackups.remove(sender))
         {
             return;
@@ -1736,6 +1753,10 @@ final class TxManager
                 if (part.state == TxParticipantState.PREPARING && part.prepareDurable)
                 {
                     preparedHere(part);
+                }
+                else if (part.recovering)
+                {
+                    decideRecovery(part);
                 }
             }
             case BACKUP_COMMIT -> tryFinishCommit(part);
@@ -1823,7 +1844,11 @@ final class TxManager
                     engine.awaitDurable(position, lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
-                ackBackup(sender, kind, key);
+                // Already ended here: a primary that held the prepare when its predecessor failed (its own end
+                // message was lost) must end it the same way, not presume a commit.
+                final Boolean ended = finished.get(key);
+                ackBackup(sender, kind, key, true, ended == null ? OUTCOME_NONE :
+                    ended ? OUTCOME_COMMITTED : OUTCOME_ROLLED_BACK);
             }
             case BACKUP_COMMIT ->
             {
@@ -1886,11 +1911,22 @@ final class TxManager
         ackBackup(primary, kind, key, true);
     }
 
+    private void ackBackup(final long primary, final int kind, final PartKey key, final boolean applied)
+    {
+        ackBackup(primary, kind, key, applied, OUTCOME_NONE);
+    }
+
     /**
      * @param applied false if this member skipped the map the primary works in and could not apply it: the
      *                primary's next report must not vouch for this copy.
      */
-    private void ackBackup(final long primary, final int kind, final PartKey key, final boolean applied)
+    /**
+     * @param outcome for a prepare of a transaction this copy already saw end: how it ended here
+     *                ({@link #OUTCOME_COMMITTED} or {@link #OUTCOME_ROLLED_BACK}), which a primary recovering the
+     *                transaction follows; {@link #OUTCOME_NONE} otherwise.
+     */
+    private void ackBackup(final long primary, final int kind, final PartKey key, final boolean applied,
+        final int outcome)
     {
         if (engine.topology.member(primary) == null)
         {
@@ -1898,7 +1934,7 @@ final class TxManager
         }
         engine.header(TX_BACKUP_ACK, primary);
         engine.writer.writeByte(kind).writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId)
-            .writeInt(key.partition).writeBoolean(applied);
+            .writeInt(key.partition).writeBoolean(applied).writeByte(outcome);
         engine.sendTx(primary);
     }
 
@@ -2390,6 +2426,10 @@ final class TxManager
         {
             return;
         }
+        // A backup's answer to the prepare resent at install may say how the transaction ended under the previous
+        // primary (recoveryRolledBack or recoveryCommitted). It is not waited for: a backup that has not installed the
+        // map yet answers a retry interval later, and a decision on this partition held back that long while another
+        // participant's was taken lets a stop in between tear the transaction (whole-cluster bank seed 0x16acbdd6).
         if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty()))
         {
             part.recovering = false;
