@@ -13,6 +13,7 @@ import dev.grid.core.internal.cluster.Topology;
 import dev.grid.node.bench.Bank;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -151,9 +152,25 @@ public final class Main
         Map.entry("lost", "lost <cache>"),
         Map.entry("reset-lost", "reset-lost <cache>"),
         Map.entry("bank-open", "bank-open <cache> <accounts>"),
-        Map.entry("bank-run", "bank-run <cache> <accounts> <threads> <ms> <modes>"),
+        Map.entry("bank-run", "bank-run <cache> <accounts> <threads> <ms> <modes> [committed-log]"),
         Map.entry("bank-audit", "bank-audit <cache> <accounts>"),
         Map.entry("quit", "quit"));
+
+    /** One byte per acknowledged transfer, written through to the OS at once (see "bank-run"). */
+    private static void appendCommitted(final java.io.FileOutputStream log)
+    {
+        try
+        {
+            synchronized (log)
+            {
+                log.write('C');
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
 
     private static void runCommands(final GridMember member) throws Exception
     {
@@ -163,7 +180,10 @@ public final class Main
         {
             final String[] words = line.trim().split("\\s+");
             final String usage = USAGE.get(words[0]);
-            if (usage != null && words.length != usage.split(" ").length)
+            // Words in brackets are optional, and only at the end.
+            final String[] usageWords = usage == null ? new String[0] : usage.split(" ");
+            final long required = java.util.Arrays.stream(usageWords).filter(w -> !w.startsWith("[")).count();
+            if (usage != null && (words.length < required || words.length > usageWords.length))
             {
                 System.out.println("ERROR usage: " + usage);
                 System.out.flush();
@@ -368,9 +388,24 @@ public final class Main
                         {
                             modes.add(Bank.Mode.valueOf(mode.toUpperCase()));
                         }
-                        final Bank.Result result = Bank.run(member, member.cache(words[1]),
-                            Integer.parseInt(words[2]), Integer.parseInt(words[3]),
-                            TimeUnit.MILLISECONDS.toNanos(Long.parseLong(words[4])), modes);
+                        // With a sixth word, each acknowledged commit appends one byte to that file at once
+                        // (written through to the OS, so a SIGKILL loses none), for a test that kills members mid-run.
+                        final java.io.FileOutputStream committedLog = words.length > 6 ?
+                            new java.io.FileOutputStream(words[6], true) : null;
+                        final Bank.Result result;
+                        try
+                        {
+                            result = Bank.run(member, member.cache(words[1]), Integer.parseInt(words[2]),
+                                Integer.parseInt(words[3]), TimeUnit.MILLISECONDS.toNanos(Long.parseLong(words[4])),
+                                modes, committedLog == null ? () -> { } : () -> appendCommitted(committedLog));
+                        }
+                        finally
+                        {
+                            if (committedLog != null)
+                            {
+                                committedLog.close();
+                            }
+                        }
                         System.out.println("TRANSFERS committed " + result.committed() + " aborted " +
                             result.aborted() + " unknown " + result.unknown() + " insufficient " +
                             result.insufficient() + " p50us " + result.latency().getValueAtPercentile(50) +

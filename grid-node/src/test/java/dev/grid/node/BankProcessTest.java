@@ -106,6 +106,136 @@ class BankProcessTest
         }
     }
 
+    /**
+     * Issue 15: a whole-cluster SIGKILL while transfers run. Three persistent members (baseline set, one backup), transfers
+     * through two of them; once some are acknowledged every member is killed with SIGKILL at once, with transfers
+     * prepared and committing, and all are started again. The books balance, every transfer applied is applied to both
+     * of its accounts, every acknowledged one is there, and the consistency check is clean.
+     */
+    @Test
+    void theBooksBalanceAfterEveryMemberIsKilledWithTransfersInFlight() throws Exception
+    {
+        final Path dir = Files.createTempDirectory("grid-bank-crash");
+        final List<String> addresses = MemberProcess.loopbackAddresses(3);
+        final List<Path> configs = new ArrayList<>();
+        final List<MemberProcess> children = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                final Path config = MemberProcess.writeConfig(dir, i, addresses);
+                Files.writeString(config, "data.directory = " + dir.resolve("data-m" + i) + "\nwal.mode = LOG_ONLY\n",
+                    java.nio.file.StandardOpenOption.APPEND);
+                configs.add(config);
+                children.add(new MemberProcess(MemberProcess.launch(config, dir.resolve("m" + i + ".log"))));
+            }
+            for (final MemberProcess child : children)
+            {
+                MemberProcess.awaitTopologySize(child, 3);
+            }
+            final MemberProcess m0 = children.get(0);
+            assertEquals("OK", m0.command("create bank 1"));
+            assertEquals("OK", m0.command("baseline-set m0,m1,m2"));
+            assertEquals("OK", m0.command("bank-open bank " + ACCOUNTS));
+            final Path[] logs = {dir.resolve("committed-m0"), dir.resolve("committed-m1")};
+            for (int i = 0; i < 2; i++)
+            {
+                final MemberProcess member = children.get(i);
+                final String line = "bank-run bank " + ACCOUNTS + " 4 60000 PESSIMISTIC,OPTIMISTIC,PREDICATE " + logs[i];
+                // Never answered: the member is killed first.
+                CompletableFuture.runAsync(() -> command(member, line));
+            }
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (committed(logs) < 200)
+            {
+                assertTrue(System.nanoTime() < deadline, "fewer than 200 transfers committed within 60 s");
+                Thread.onSpinWait();
+            }
+            for (final MemberProcess child : children)
+            {
+                child.kill();
+            }
+            final long acknowledged = committed(logs);
+
+            // Started again in another order than they started first.
+            for (final int i : new int[] {2, 0, 1})
+            {
+                children.set(i, new MemberProcess(MemberProcess.launch(configs.get(i), dir.resolve("m" + i +
+                    "-restarted.log"))));
+            }
+            for (final MemberProcess child : children)
+            {
+                MemberProcess.awaitTopologySize(child, 3);
+            }
+            final String[] audit = awaitAudit(children.get(2)).split(" ");
+            assertEquals(Bank.INITIAL * ACCOUNTS, Long.parseLong(audit[2]), "the balances sum to the opening total");
+            final long counts = Long.parseLong(audit[4]);
+            System.out.println("whole-cluster kill: " + acknowledged + " transfers acknowledged before it, " +
+                counts / 2 + " applied");
+            assertEquals(0, counts % 2, "a transfer applied to one account only: transfer counts sum to " + counts);
+            // Each applied transfer counts once in each of its accounts; at most 8 were in flight at the kill.
+            assertTrue(counts / 2 >= acknowledged && counts / 2 <= acknowledged + 8, "accounts record " + counts / 2 +
+                " transfers; " + acknowledged + " were acknowledged before the kill");
+            final String verify = children.get(1).command("verify bank");
+            assertTrue(verify.matches("VERIFY checked \\d+ conflicts 0 moving 0.*"), verify);
+            for (final MemberProcess child : children)
+            {
+                assertEquals("BYE", child.command("quit"));
+                assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
+            }
+        }
+        catch (final Throwable failure)
+        {
+            MemberProcess.printLogTails(dir);
+            throw failure;
+        }
+        finally
+        {
+            for (final MemberProcess child : children)
+            {
+                child.close();
+                child.process.waitFor(10, TimeUnit.SECONDS);
+                MemberProcess.deleteRecursively(new File(child.directory));
+            }
+            MemberProcess.deleteRecursively(dir.toFile());
+        }
+    }
+
+    /** The transfers the runs acknowledged so far: one byte each in their logs. */
+    private static long committed(final Path[] logs) throws IOException
+    {
+        long sum = 0;
+        for (final Path log : logs)
+        {
+            sum += Files.exists(log) ? Files.size(log) : 0;
+        }
+        return sum;
+    }
+
+    /** An audit once the restarted cluster serves every account (it may still be settling its exchange). */
+    private static String awaitAudit(final MemberProcess member) throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true)
+        {
+            String answer;
+            try
+            {
+                answer = member.command("bank-audit bank " + ACCOUNTS);
+            }
+            catch (final AssertionError refused)
+            {
+                answer = refused.getMessage();
+            }
+            if (answer.startsWith("AUDIT "))
+            {
+                return answer;
+            }
+            assertTrue(System.nanoTime() < deadline, "no consistent read within 60 s: " + answer);
+            Thread.onSpinWait();
+        }
+    }
+
     private static long auditSum(final MemberProcess member) throws IOException
     {
         final String[] audit = member.command("bank-audit bank " + ACCOUNTS).split(" ");

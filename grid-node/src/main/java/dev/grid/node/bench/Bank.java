@@ -160,6 +160,27 @@ public final class Bank
     public static Result run(final Grid grid, final Cache<String, String> cache, final int accounts,
         final int threads, final long durationNs, final List<Mode> modes) throws InterruptedException
     {
+        return run(grid, cache, accounts, threads, durationNs, modes, () -> { });
+    }
+
+    /**
+     * {@link #run}, telling {@code onCommitted} of each transfer as soon as its commit is acknowledged (a test that
+     * kills the process mid-run counts them from outside).
+     *
+     * @param grid        the member coordinating them.
+     * @param cache       the bank's cache.
+     * @param accounts    how many accounts.
+     * @param threads     concurrent transfer threads.
+     * @param durationNs  how long.
+     * @param modes       modes to use, round robin per thread.
+     * @param onCommitted called on the transfer's thread after each acknowledged commit; must be thread-safe.
+     * @return what happened.
+     * @throws InterruptedException if interrupted while waiting for the workers.
+     */
+    public static Result run(final Grid grid, final Cache<String, String> cache, final int accounts,
+        final int threads, final long durationNs, final List<Mode> modes, final Runnable onCommitted)
+        throws InterruptedException
+    {
         final LongAdder committed = new LongAdder();
         final LongAdder aborted = new LongAdder();
         final LongAdder unknown = new LongAdder();
@@ -192,6 +213,7 @@ public final class Bank
                         final boolean done = transfer(grid, cache, mode, from, to, amount, aborts);
                         if (done)
                         {
+                            onCommitted.run();
                             committed.increment();
                             recorder.recordValue(Math.min(TimeUnit.SECONDS.toMicros(60),
                                 (System.nanoTime() - begin) / 1000));
