@@ -322,6 +322,109 @@ public final class ChronicleWal implements Wal, AutoCloseable
         return replayed;
     }
 
+    /**
+     * A bounded read of the live queue from an index: the tailer seeks there, so a scan in batches costs what it
+     * reads. A record that fails its checksum here is corruption (the tail is whole while this member appends), so it
+     * fails the read rather than being skipped.
+     */
+    @Override
+    public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
+        long last = afterPosition;
+        long damagedIndex = -1;
+        int count = 0;
+        try (ExcerptTailer tailer = queue.createTailer())
+        {
+            if (afterPosition > 0 && !tailer.moveToIndex(afterPosition))
+            {
+                tailer.toStart();
+            }
+            byte[] record = new byte[1024];
+            while (count < maxRecords)
+            {
+                try (DocumentContext dc = tailer.readingDocument())
+                {
+                    if (!dc.isPresent())
+                    {
+                        break;
+                    }
+                    final long index = dc.index();
+                    final Bytes<?> in = dc.wire().bytes();
+                    if (index <= afterPosition)
+                    {
+                        continue;
+                    }
+                    if (damagedIndex >= 0)
+                    {
+                        // A record torn by a crash stays in the queue, followed by recovery's marker naming it.
+                        if (in.readRemaining() >= 16 && readMarker(in) == damagedIndex)
+                        {
+                            damagedIndex = -1;
+                            continue;
+                        }
+                        throw new PersistenceException(ErrorCode.WAL_CORRUPT, "WAL record at index " +
+                            Long.toHexString(damagedIndex) + " in " + directory + " is corrupt and records follow " +
+                            "it without a marker");
+                    }
+                    if (in.readRemaining() < 8)
+                    {
+                        damagedIndex = index;
+                        continue;
+                    }
+                    final int checksum = in.readInt();
+                    final int length = in.readInt();
+                    if (length == TORN_MARKER)
+                    {
+                        continue;
+                    }
+                    if (length < 0 || length > in.readRemaining())
+                    {
+                        damagedIndex = index;
+                        continue;
+                    }
+                    if (record.length < length)
+                    {
+                        record = new byte[Math.max(length, record.length * 2)];
+                    }
+                    in.read(record, 0, length);
+                    crc.reset();
+                    crc.update(record, 0, length);
+                    if ((int)crc.getValue() != checksum)
+                    {
+                        damagedIndex = index;
+                        continue;
+                    }
+                    view.wrap(record, 0, length);
+                    try
+                    {
+                        handler.onRecord(index, view, 0, length);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        throw new HandlerFailure(ex);
+                    }
+                    last = index;
+                    count++;
+                }
+            }
+        }
+        catch (final HandlerFailure ex)
+        {
+            throw (RuntimeException)ex.getCause();
+        }
+        catch (final PersistenceException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read the WAL in " + directory +
+                ": " + ex, ex);
+        }
+        return last;
+    }
+
     /** Carries a record handler's exception through the queue's resource handling. */
     private static final class HandlerFailure extends RuntimeException
     {

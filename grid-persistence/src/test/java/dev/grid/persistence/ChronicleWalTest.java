@@ -104,6 +104,45 @@ class ChronicleWalTest
     }
 
     @Test
+    void boundedReadsGoOnWhereTheLastStoppedAndSkipATornRecordRecoveryMarked()
+    {
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            append(wal, "a");
+            append(wal, "b");
+            wal.appendTornForTest(40);
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            assertEquals(List.of("a", "b"), replay(wal, 0), "recovery skips and marks the torn record");
+            for (int i = 0; i < 10; i++)
+            {
+                append(wal, "r" + i);
+            }
+            final List<String> read = new ArrayList<>();
+            long after = 0;
+            int batches = 0;
+            while (true)
+            {
+                final int before = read.size();
+                after = wal.read(after, 3, (position, buffer, offset, length) ->
+                    read.add(buffer.getStringWithoutLengthUtf8(offset, length)));
+                assertTrue(read.size() - before <= 3, "a batch holds at most 3 records");
+                if (read.size() == before)
+                {
+                    break;
+                }
+                batches++;
+            }
+            assertEquals(List.of("a", "b", "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"), read);
+            assertEquals(4, batches);
+            assertEquals(wal.appendedPosition(), after, "the last read ends at the last record");
+            assertEquals(after, wal.read(after, 3, (position, buffer, offset, length) -> read.add("more")),
+                "nothing after the end");
+        }
+    }
+
+    @Test
     void aCorruptRecordInTheMiddleFailsReplayNamingFileAndIndex()
     {
         final long corrupt;

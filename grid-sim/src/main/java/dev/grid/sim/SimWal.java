@@ -200,6 +200,30 @@ public final class SimWal implements Wal
         return count;
     }
 
+    /**
+     * A bounded read of the live log: positions are record ends, so the read starts at {@code afterPosition} itself
+     * instead of walking from the start.
+     */
+    @Override
+    public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        if (afterPosition < released)
+        {
+            throw new IllegalStateException("WAL " + name + ": read after position " + afterPosition +
+                " asks for records released up to " + released);
+        }
+        int position = (int)Math.min(afterPosition, length);
+        int count = 0;
+        while (position < length && count < maxRecords)
+        {
+            final int recordLength = bytes.getInt(position);
+            position += FRAME_HEADER_LENGTH + recordLength;
+            handler.onRecord(position, bytes, position - recordLength, recordLength);
+            count++;
+        }
+        return count == 0 ? afterPosition : position;
+    }
+
     private boolean checksumMatches(final int position, final int recordLength)
     {
         final byte[] payload = new byte[recordLength];

@@ -44,6 +44,36 @@ class SimWalTest
     }
 
     @Test
+    void boundedReadsGoOnWhereTheLastStopped()
+    {
+        final SimWal wal = new SimWal(new Simulation(5), new SeededRandomSource(6), "w");
+        final List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 7; i++)
+        {
+            append(wal, "r" + i);
+            expected.add("r" + i);
+        }
+        final List<String> read = new ArrayList<>();
+        long after = 0;
+        int batches = 0;
+        while (true)
+        {
+            final int before = read.size();
+            after = wal.read(after, 3, (position, buffer, offset, length) ->
+                read.add(buffer.getStringWithoutLengthAscii(offset, length)));
+            if (read.size() == before)
+            {
+                break;
+            }
+            assertTrue(read.size() - before <= 3, "a batch holds at most 3 records");
+            batches++;
+        }
+        assertEquals(expected, read);
+        assertEquals(3, batches);
+        assertEquals(wal.appendedPosition(), after);
+    }
+
+    @Test
     void aTornTailIsTruncatedAndReported()
     {
         final Simulation simulation = new Simulation(3);

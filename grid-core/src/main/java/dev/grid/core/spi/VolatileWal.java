@@ -36,6 +36,12 @@ public final class VolatileWal implements Wal
     }
 
     @Override
+    public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        return afterPosition;
+    }
+
+    @Override
     public boolean retainsRecords()
     {
         return false;

@@ -65,6 +65,33 @@ public interface Wal
     long replay(long afterPosition, RecordHandler handler);
 
     /**
+     * Read a bounded batch of the live log: at most {@code maxRecords} records after a position, in append order, for
+     * a reader that goes on later from where it stopped (a history scan, one batch per duty cycle). Unlike
+     * {@link #replay} it repairs nothing: the log is being appended to by the caller's own thread, so its tail is
+     * whole. This default replays the whole log and skips; implementations that can seek should.
+     *
+     * @param afterPosition read records with a greater position (a position this log returned, or 0).
+     * @param maxRecords    the most records to hand over.
+     * @param handler       to call per record.
+     * @return the position of the last record handed over, or {@code afterPosition} if none follows it.
+     */
+    default long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        final long[] last = {afterPosition};
+        final int[] count = {0};
+        replay(afterPosition, (position, buffer, offset, length) ->
+        {
+            if (count[0] < maxRecords)
+            {
+                count[0]++;
+                last[0] = position;
+                handler.onRecord(position, buffer, offset, length);
+            }
+        });
+        return last[0];
+    }
+
+    /**
      * Allow the log to drop records at or below a position (a committed checkpoint covers them and no history reader
      * needs them). An implementation drops whole segments only, so records below the position may stay; it never drops
      * one above it.

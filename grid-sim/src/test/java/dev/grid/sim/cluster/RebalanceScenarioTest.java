@@ -20,6 +20,7 @@ import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
 import dev.grid.sim.Simulation;
+import dev.grid.core.spi.Wal;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -62,6 +63,8 @@ class RebalanceScenarioTest
     private final MemberEngine[] members = new MemberEngine[SLOTS];
     private final SimWal[] wals = new SimWal[SLOTS];
     private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
+    /** What each member's engine reads of its WAL in one call (recovery, history scans). */
+    private final CountingWal[] walReads = new CountingWal[SLOTS];
     /** The value each key was last acknowledged with (null: removed), by the one writer of that key. */
     private final Map<String, String> acknowledged = new HashMap<>();
     private int cacheId;
@@ -733,6 +736,38 @@ class RebalanceScenarioTest
     }
 
     /**
+     * Issue 15, item 5: a supplier read every record of a historical plan's range from its WAL in one call on its
+     * engine thread (a long history meant a stall longer than failure detection, and expulsion). It now reads in steps
+     * of at most {@code HISTORY_RECORDS_PER_STEP} records, one per duty cycle, and serves the demands that waited once
+     * the scan is done.
+     */
+    @Test
+    void aSupplierReadsALongHistoryInBoundedStepsAndTheCatchUpIsStillHistorical()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        final int missed = 6_000;
+        for (int i = 0; i < missed; i++)
+        {
+            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
+        }
+        walReads[0].reset();
+        walReads[1].reset();
+        restart(2);
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistoryRecords() >= missed / 2, status.toString());
+        final long mostInOneCall = Math.max(walReads[0].mostInOneCall, walReads[1].mostInOneCall);
+        final long calls = walReads[0].calls + walReads[1].calls;
+        assertTrue(mostInOneCall <= 2_048, "a supplier read " + mostInOneCall + " WAL records in one call");
+        assertTrue(calls > 2, "the history was read in " + calls + " calls");
+        assertCleanAndComplete();
+    }
+
+    /**
      * Issue 15, item 4: a backup's exchange report is built when its own drain is over, which can be before the
      * primary's last updates reached it (the primary's drain waits for them). Judged on that report it lagged and was
      * made MOVING; the primary failing then left the partition LOST although the backup held everything.
@@ -965,6 +1000,86 @@ class RebalanceScenarioTest
         return outcome[0] != null ? outcome[0] : error[0];
     }
 
+    /** A WAL that counts the records each replay or read hands over in one call. */
+    private static final class CountingWal implements Wal
+    {
+        private final SimWal delegate;
+        long mostInOneCall;
+        long calls;
+
+        CountingWal(final SimWal delegate)
+        {
+            this.delegate = delegate;
+        }
+
+        void reset()
+        {
+            mostInOneCall = 0;
+            calls = 0;
+        }
+
+        private RecordHandler counting(final RecordHandler handler, final long[] count)
+        {
+            return (position, buffer, offset, length) ->
+            {
+                count[0]++;
+                handler.onRecord(position, buffer, offset, length);
+            };
+        }
+
+        private void note(final long count)
+        {
+            calls++;
+            mostInOneCall = Math.max(mostInOneCall, count);
+        }
+
+        public long append(final org.agrona.DirectBuffer buffer, final int offset, final int length)
+        {
+            return delegate.append(buffer, offset, length);
+        }
+
+        public void requestDurability()
+        {
+            delegate.requestDurability();
+        }
+
+        public long appendedPosition()
+        {
+            return delegate.appendedPosition();
+        }
+
+        public long durablePosition()
+        {
+            return delegate.durablePosition();
+        }
+
+        public long replay(final long afterPosition, final RecordHandler handler)
+        {
+            final long[] count = {0};
+            final long replayed = delegate.replay(afterPosition, counting(handler, count));
+            note(count[0]);
+            return replayed;
+        }
+
+        public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+        {
+            final long[] count = {0};
+            final long last = delegate.read(afterPosition, maxRecords, counting(handler, count));
+            note(count[0]);
+            return last;
+        }
+
+        public long release(final long upToPosition)
+        {
+            return delegate.release(upToPosition);
+        }
+
+        public long firstRetainedPosition()
+        {
+            return delegate.firstRetainedPosition();
+        }
+    }
+
     private void startCluster(final int size)
     {
         startCluster(size, 2, PartitionLossPolicy.READ_WRITE_SAFE);
@@ -999,7 +1114,8 @@ class RebalanceScenarioTest
             config.addSeed(SimNetwork.address(s));
         }
         network.down(slot, false);
-        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), wals[slot],
+        walReads[slot] = new CountingWal(wals[slot]);
+        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), walReads[slot],
             stores[slot], sim.fork(), cache -> null, new EngineListener()
             {
                 @Override

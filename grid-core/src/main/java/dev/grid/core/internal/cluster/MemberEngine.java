@@ -4443,16 +4443,33 @@ public final class MemberEngine
     }
 
     /**
-     * {@link #readHistory} for many copies in one scan of the retained WAL.
+     * {@link #readHistory} for many copies in one scan of the retained WAL, all at once (tests and checks; a supplier
+     * reads in bounded steps through {@link #startHistoryScan}).
      *
      * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
      * @return per copy, its records and whether the range is complete.
      */
     Map<Long, HistoryRead> readHistories(final Map<Long, long[]> ranges)
     {
-        final Map<Long, HistoryRead> result = new HashMap<>();
-        final Long2ObjectHashMap<long[]> scanned = new Long2ObjectHashMap<>();
-        final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>> found = new Long2ObjectHashMap<>();
+        final HistoryScan scan = startHistoryScan(ranges);
+        while (!scan.isDone())
+        {
+            scan.step(Integer.MAX_VALUE);
+        }
+        return scan.result();
+    }
+
+    /**
+     * Start reading copies' histories from the retained WAL; the caller steps the scan (history stays pinned until it
+     * is done or closed). Ranges this member cannot serve (no copy here, or history released) are answered at once.
+     *
+     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
+     * @return the scan.
+     */
+    HistoryScan startHistoryScan(final Map<Long, long[]> ranges)
+    {
+        final Map<Long, HistoryRead> refused = new HashMap<>();
+        long scanFrom = Long.MAX_VALUE;
         for (final Map.Entry<Long, long[]> range : ranges.entrySet())
         {
             final int cacheId = (int)(range.getKey() >>> 32);
@@ -4460,148 +4477,25 @@ public final class MemberEngine
             final long available = historyFrom(cacheId, partition);
             if (available < 0)
             {
-                result.put(range.getKey(), new HistoryRead(false, List.of(), "this member holds no copy of cache id " +
-                    cacheId + " partition " + partition));
+                refused.put(range.getKey(), new HistoryRead(false, List.of(), "this member holds no copy of cache " +
+                    "id " + cacheId + " partition " + partition));
             }
             else if (range.getValue()[0] < available)
             {
                 listener.onEvent("member " + config.memberId() + " cannot serve history of cache id " + cacheId +
                     " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
                     "only after " + available);
-                result.put(range.getKey(), new HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
+                refused.put(range.getKey(), new HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
                     "only after counter " + available + " (released up to position " + releasedPosition + ")"));
             }
             else
             {
-                scanned.put(range.getKey(), range.getValue());
-                found.put(range.getKey(), new TreeMap<>());
+                scanFrom = Math.min(scanFrom, historyIndex.scanStart(range.getKey(), range.getValue()[0]));
             }
         }
-        if (scanned.isEmpty())
-        {
-            return result;
-        }
-        long scanFrom = Long.MAX_VALUE;
-        for (final Long2ObjectHashMap<long[]>.EntryIterator it = scanned.entrySet().iterator(); it.hasNext(); )
-        {
-            it.next();
-            scanFrom = Math.min(scanFrom, historyIndex.scanStart(it.getLongKey(), it.getValue()[0]));
-        }
-        pinHistory();
-        try
-        {
-            final long after = Math.max(scanFrom, Math.max(releasedPosition, wal.firstRetainedPosition()));
-            wal.replay(after, (position, buffer, offset, length) ->
-            {
-                reader.wrap(buffer, offset, length);
-                collectHistory(scanned, found);
-            });
-        }
-        finally
-        {
-            unpinHistory();
-        }
-        for (final Long2ObjectHashMap<long[]>.KeyIterator it = scanned.keySet().iterator(); it.hasNext(); )
-        {
-            final long packed = it.nextLong();
-            final long[] range = scanned.get(packed);
-            final TreeMap<Long, HistoryRecord> records = found.get(packed);
-            String missing = null;
-            long expected = range[0] + 1;
-            for (final Long counter : records.keySet())
-            {
-                if (counter != expected)
-                {
-                    break;
-                }
-                expected++;
-            }
-            if (expected <= range[1])
-            {
-                missing = "counter " + expected + " is not in the retained WAL";
-            }
-            result.put(packed, new HistoryRead(missing == null, new ArrayList<>(records.values()), missing));
-        }
-        return result;
-    }
-
-    private void collectHistory(final Long2ObjectHashMap<long[]> ranges,
-        final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>> found)
-    {
-        final int type = reader.readByte("walRecordType");
-        switch (type)
-        {
-            case WAL_DATA ->
-            {
-                final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-                final long[] range = ranges.get(packed);
-                final long counter = reader.readLong("counter");
-                if (range != null && counter > range[0] && counter <= range[1])
-                {
-                    final long transaction = reader.readLong("transaction");
-                    final long origin = reader.readLong("origin");
-                    final long sequence = reader.readLong("sequence");
-                    final byte[] key = reader.readBytes("key");
-                    final byte[] value = reader.readBytes("value");
-                    found.get(packed).putIfAbsent(counter, new HistoryRecord(counter, key, value, transaction, origin,
-                        sequence, reader.readBoolean("flag"), reader.readBytes("outcome")));
-                }
-            }
-            case WAL_ROLLBACK ->
-            {
-                final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-                final long[] range = ranges.get(packed);
-                final int count = reader.readInt("ranges", 0, 1 << 20);
-                for (int i = 0; i < count && range != null; i++)
-                {
-                    final long start = reader.readLong("start");
-                    final long length = reader.readLong("count");
-                    for (long counter = Math.max(start + 1, range[0] + 1);
-                        counter <= Math.min(start + length, range[1]); counter++)
-                    {
-                        found.get(packed).putIfAbsent(counter, new HistoryRecord(counter));
-                    }
-                }
-            }
-            case WAL_COPY_DROPPED ->
-            {
-                final TreeMap<Long, HistoryRecord> records = found.get(packCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535)));
-                if (records != null)
-                {
-                    records.clear();
-                }
-            }
-            case WAL_REBALANCE_DONE ->
-            {
-                // Below the target, a full rebalance left entries, not history.
-                final TreeMap<Long, HistoryRecord> records = found.get(packCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535)));
-                final long to = reader.readLong("to");
-                if (records != null)
-                {
-                    records.headMap(to, true).clear();
-                }
-            }
-            case WAL_CACHE_DESTROYED ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                for (final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>>.EntryIterator it =
-                    found.entrySet().iterator(); it.hasNext(); )
-                {
-                    it.next();
-                    if ((int)(it.getLongKey() >>> 32) == cacheId)
-                    {
-                        it.getValue().clear();
-                    }
-                }
-            }
-            case WAL_ALL_DROPPED -> found.values().forEach(TreeMap::clear);
-            default ->
-            {
-                // Cache, epoch, checkpoint and full-rebalance entry records carry no history.
-            }
-        }
+        final long after = scanFrom == Long.MAX_VALUE ? 0 :
+            Math.max(scanFrom, Math.max(releasedPosition, wal.firstRetainedPosition()));
+        return new HistoryScan(this, wal, ranges, after, refused);
     }
 
     // ------------------------------------------------------------------------------------------------------------

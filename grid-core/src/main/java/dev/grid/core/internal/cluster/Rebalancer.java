@@ -87,6 +87,18 @@ final class Rebalancer
     }
 
     /** Whose memory of which partition a supplier is streaming. */
+    /** A demand as it arrived, kept while the history it asks for is being read. */
+    private record SupplyDemand(long sender, long version, int cacheId, int partition, boolean full, long cursor,
+        byte[] cursorKey, long to, long epochBefore, long highestBefore, boolean memory, int memoryCursor)
+    {
+    }
+
+    /**
+     * WAL records a history scan reads per duty cycle: enough to read a few MB of history in a second of duty cycles,
+     * few enough that one cycle stays far below the heartbeat interval.
+     */
+    static final int HISTORY_RECORDS_PER_STEP = 2_048;
+
     private record MemoryKey(long demander, int cacheId, int partition)
     {
     }
@@ -145,10 +157,14 @@ final class Rebalancer
     private long totalHistoryRecords;
     private long totalFullEntries;
     private long totalFallbacks;
-    // Supplier: history read once per version for every historical plan this member supplies.
+    // Supplier: history read once per version for every historical plan this member supplies, in bounded steps
+    // (historyScan); demands that arrive meanwhile wait in awaitingHistory.
     private long historyVersion = -1;
     private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
     private final Map<Long, long[]> historyRanges = new HashMap<>();
+    private HistoryScan historyScan;
+    private Map<Long, long[]> scanRanges = Map.of();
+    private final List<SupplyDemand> awaitingHistory = new ArrayList<>();
     private final Map<MemoryKey, List<MemoryItem>> memories = new HashMap<>();
     // Coordinator: plans of the current version reported done.
     private long doneVersion = -1;
@@ -174,6 +190,8 @@ final class Rebalancer
         running = 0;
         history.clear();
         historyRanges.clear();
+        closeHistoryScan();
+        awaitingHistory.clear();
         memories.clear();
         historyVersion = -1;
         planned = 0;
@@ -291,11 +309,11 @@ final class Rebalancer
      */
     int duty()
     {
+        int work = stepHistory();
         if (demands.isEmpty() || engine.isExchanging())
         {
-            return 0;
+            return work;
         }
-        int work = 0;
         while (running < engine.config.rebalanceConcurrency() && !queued.isEmpty())
         {
             final Demand demand = queued.poll();
@@ -387,17 +405,30 @@ final class Rebalancer
 
     void onDemand(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final boolean full = engine.reader.readBoolean("full");
-        final long cursor = engine.reader.readLong("cursor");
-        final byte[] cursorKey = engine.reader.readBytes("cursorKey");
-        final long to = engine.reader.readLong("to");
-        final long epochBefore = engine.reader.readLong("epochBefore");
-        final long highestBefore = engine.reader.readLong("highestBefore");
-        final boolean memory = engine.reader.readBoolean("memory");
-        final int memoryCursor = engine.reader.readInt("memoryCursor", 0, Integer.MAX_VALUE);
+        final MessageReader reader = engine.reader;
+        serve(new SupplyDemand(sender, reader.readLong("version"), reader.readInt("cacheId"),
+            reader.readInt("partition", 0, 65_535), reader.readBoolean("full"), reader.readLong("cursor"),
+            reader.readBytes("cursorKey"), reader.readLong("to"), reader.readLong("epochBefore"),
+            reader.readLong("highestBefore"), reader.readBoolean("memory"),
+            reader.readInt("memoryCursor", 0, Integer.MAX_VALUE)));
+    }
+
+    /**
+     * Answer a demand with the next batch, or refuse it; a historical one whose history is still being read waits and
+     * is served once the scan is done.
+     */
+    private void serve(final SupplyDemand demand)
+    {
+        final long sender = demand.sender();
+        final long version = demand.version();
+        final int cacheId = demand.cacheId();
+        final int partition = demand.partition();
+        final boolean full = demand.full();
+        final long cursor = demand.cursor();
+        final byte[] cursorKey = demand.cursorKey();
+        final long to = demand.to();
+        final boolean memory = demand.memory();
+        final int memoryCursor = demand.memoryCursor();
         final PartitionMap map = engine.installedMap;
         if (engine.isExchanging() || map == null || map.version() != version)
         {
@@ -416,6 +447,30 @@ final class Rebalancer
         {
             supplyMemory(sender, version, lp, full, cursor, cursorKey, memoryCursor);
             return;
+        }
+        MemberEngine.HistoryRead read = null;
+        if (!full)
+        {
+            final String mismatch = lp.lineageMismatch(demand.epochBefore(), demand.highestBefore());
+            if (mismatch != null)
+            {
+                refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, mismatch);
+                return;
+            }
+            read = history(cacheId, partition, cursor, to);
+            if (read == null)
+            {
+                // A demand resent while it waits replaces the one before.
+                awaitingHistory.removeIf(d -> d.sender() == sender && d.cacheId() == cacheId &&
+                    d.partition() == partition);
+                awaitingHistory.add(demand);
+                return;
+            }
+            if (!read.complete())
+            {
+                refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, read.why());
+                return;
+            }
         }
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.maxMessageLength() - 512));
@@ -450,15 +505,6 @@ final class Rebalancer
         }
         else
         {
-            final String mismatch = lp.lineageMismatch(epochBefore, highestBefore);
-            final MemberEngine.HistoryRead read = mismatch == null ? history(cacheId, partition, sender, cursor, to) :
-                null;
-            if (mismatch != null || !read.complete())
-            {
-                refuse(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0,
-                    mismatch != null ? mismatch : read.why());
-                return;
-            }
             final List<MemberEngine.HistoryRecord> list = read.records();
             int index = firstAbove(list, cursor);
             while (index < list.size())
@@ -588,10 +634,11 @@ final class Rebalancer
 
     /**
      * The history a historical plan streams, read once per version for every historical plan this member supplies
-     * (one scan of the retained WAL for all of them).
+     * (one scan of the retained WAL for all of them, in bounded steps on the duty cycle).
+     *
+     * @return the read, or null while the scan that reads it is under way.
      */
-    private MemberEngine.HistoryRead history(final int cacheId, final int partition, final long demander,
-        final long cursor, final long to)
+    private MemberEngine.HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
     {
         final PartitionMap map = engine.installedMap;
         if (historyVersion != map.version())
@@ -599,6 +646,7 @@ final class Rebalancer
             historyVersion = map.version();
             history.clear();
             historyRanges.clear();
+            closeHistoryScan();
             final int myIndex = map.topology().indexOf(engine.incarnation);
             final Map<Long, long[]> ranges = new HashMap<>();
             for (final PartitionMap.RebalancePlan plan : map.plans())
@@ -610,21 +658,77 @@ final class Rebalancer
                         (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
                 }
             }
-            history.putAll(engine.readHistories(ranges));
-            historyRanges.putAll(ranges);
+            startHistoryScan(ranges);
         }
-        final MemberEngine.HistoryRead read = history.get(MemberEngine.packCopy(cacheId, partition));
-        final long[] range = historyRanges.get(MemberEngine.packCopy(cacheId, partition));
-        if (read == null || !read.complete() || range == null || range[0] > cursor || range[1] < to)
+        if (historyScan != null)
         {
-            // Not planned here (a demander that fell back, or a plan from another supplier): read it alone.
-            final MemberEngine.HistoryRead alone = engine.readHistories(
-                Map.of(MemberEngine.packCopy(cacheId, partition), new long[] {cursor, to})).get(MemberEngine.packCopy(cacheId, partition));
-            history.put(MemberEngine.packCopy(cacheId, partition), alone);
-            historyRanges.put(MemberEngine.packCopy(cacheId, partition), new long[] {cursor, to});
-            return alone;
+            return null;
+        }
+        final long packed = MemberEngine.packCopy(cacheId, partition);
+        final MemberEngine.HistoryRead read = history.get(packed);
+        final long[] range = historyRanges.get(packed);
+        final boolean covers = range != null && range[0] <= cursor && range[1] >= to;
+        final boolean exactly = range != null && range[0] == cursor && range[1] == to;
+        if (read == null || !covers || (!read.complete() && !exactly))
+        {
+            // Not planned here (a demander that fell back, or a plan from another supplier), or the planned range
+            // (merged over demanders) reaches further back than this one: read it alone.
+            startHistoryScan(Map.of(packed, new long[] {cursor, to}));
+            return historyScan == null ? history.get(packed) : null;
         }
         return read;
+    }
+
+    private void startHistoryScan(final Map<Long, long[]> ranges)
+    {
+        if (ranges.isEmpty())
+        {
+            return;
+        }
+        historyScan = engine.startHistoryScan(ranges);
+        scanRanges = ranges;
+        if (historyScan.isDone())
+        {
+            absorbHistoryScan();
+        }
+    }
+
+    private void absorbHistoryScan()
+    {
+        history.putAll(historyScan.result());
+        historyRanges.putAll(scanRanges);
+        historyScan = null;
+        scanRanges = Map.of();
+    }
+
+    private void closeHistoryScan()
+    {
+        if (historyScan != null)
+        {
+            historyScan.close();
+            historyScan = null;
+            scanRanges = Map.of();
+        }
+    }
+
+    /**
+     * One bounded step of the history scan under way; once it is done, the demands that waited for it are served.
+     */
+    private int stepHistory()
+    {
+        if (historyScan == null)
+        {
+            return 0;
+        }
+        final int read = historyScan.step(HISTORY_RECORDS_PER_STEP);
+        if (historyScan.isDone())
+        {
+            absorbHistoryScan();
+            final List<SupplyDemand> waiting = new ArrayList<>(awaitingHistory);
+            awaitingHistory.clear();
+            waiting.forEach(this::serve);
+        }
+        return Math.max(1, read);
     }
 
     // ------------------------------------------------------------------------------------------------------------
