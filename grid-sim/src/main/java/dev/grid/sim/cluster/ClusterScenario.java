@@ -1091,7 +1091,8 @@ public final class ClusterScenario
                 known.add(merge.token);
                 if (merge.acknowledged && !seen.containsKey(merge.token))
                 {
-                    throw sim.fail("acknowledged merge " + merge.token + " of key " + key + " is missing from " +
+                    throw sim.fail("acknowledged merge " + merge.token + " of key " + key + " (partition " +
+                        KeyPartitioner.partition(bytes(key), options.partitions) + ") is missing from " +
                         finalValue);
                 }
             }

@@ -57,6 +57,7 @@ class RebalanceScenarioTest
     private static final byte TX_BACKUP = 45;
     private static final byte TX_COMMIT = 42;
     private static final byte BACKUP_COMMIT = 2;
+    private static final byte EXCHANGE_REPORT = 10;
 
     private final Simulation sim = new Simulation(11);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
@@ -732,6 +733,44 @@ class RebalanceScenarioTest
             assertEquals("v" + i, read(members[0], "k" + i), "k" + i);
         }
         awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
+    /**
+     * Both owners of a partition fail one after the other, the second after it acknowledged a write alone (the first
+     * had left, and the map without it was not installed yet): the partition is lost with both as its last owners.
+     * The owner that left first comes back first, without that write. It used to clear the loss on its own, serve its
+     * stale copy and take writes on it, and the copy of the owner that left last was rebuilt from it when that came
+     * back: the acknowledged write was gone (whole-cluster seed 0xa845126). The partition now stays lost, every copy
+     * held as it is, until every last owner is back; then the newest copy wins.
+     */
+    @Test
+    void aLostPartitionComesBackOnlyWithEveryLastOwnerSoTheOneThatWroteAloneIsHeard()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final String key = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 1 &&
+            slotOf(map, map.owners(cacheId, p)[1]) == 2);
+        final int lostPartition = partition(key);
+        // m1's exchange reports never reach the coordinator m0: no map without m2 is installed.
+        network.dropWhere((from, to, message) -> from == 1 && to == 0 && message[0] == EXCHANGE_REPORT);
+        crash(2);
+        // Acknowledged once m1 stops waiting for m2 (it adopted the topology without it).
+        put(members[1], key, "written-alone");
+        crash(1);
+        network.heal();
+        awaitSize(1);
+        assertTrue(members[0].lostPartitions("c").contains(lostPartition), "both owners are gone");
+        restart(2);
+        assertTrue(members[0].lostPartitions("c").contains(lostPartition),
+            "the owner that left first lacks what the other acknowledged alone: still lost");
+        assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, key, null).errorCode());
+        restart(1);
+        awaitQuiescent(3);
+        assertEquals(List.of(), members[0].lostPartitions("c"));
+        assertEquals("written-alone", read(members[0], key));
         assertCleanAndComplete();
     }
 

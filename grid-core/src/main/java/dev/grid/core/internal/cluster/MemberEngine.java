@@ -267,6 +267,8 @@ public final class MemberEngine
     private boolean ownerBack;
     /** Set by {@link #decidePartition} while it runs: see {@link #restartedOwners}. */
     private LongHashSet restartedOwners;
+    /** Set by {@link #decidePartition} while it runs: false while a lost partition waits for some of its last owners. */
+    private boolean lastOwnersBack = true;
     private long previousReplayPosition;
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
@@ -2068,6 +2070,22 @@ public final class MemberEngine
             installedMap.owningCount(cacheId, partition) > 0;
         final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
         restartedOwners = byTable ? null : restartedOwners(cacheId, partition, holders, target);
+        // A partition lost in an active cluster comes back only with every last owner: one that left first may hold
+        // less than the one that stayed, which acknowledged updates alone before it went too (the simulator's
+        // whole-cluster seed 0xa845126 lost an acknowledged merge to such an early owner's copy).
+        lastOwnersBack = !(known && installedMap.isLost(cacheId, partition) && !reset) ||
+            allLastOwnersBack(cacheId, partition, holders, target);
+        if (!lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
+            !holders.isEmpty())
+        {
+            // Until then every copy stays as it is, the returned last owners' above all (nothing is served: the
+            // partition is lost): dropping or rebuilding one could throw away the only copy of acknowledged updates.
+            final int[] held = holdEverything(holders, idealOwners, indexById, target);
+            epochIds[partition] = previousEpoch;
+            epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
+            owningOut[partition] = held.length;
+            return held;
+        }
         if (holders == null || holders.isEmpty() || allEmpty(holders))
         {
             // Lost: it had owners and none of them is here (a MOVING copy cleared for a full rebalance, empty, may
@@ -2435,7 +2453,29 @@ public final class MemberEngine
                 (restartedOwners != null && restartedOwners.contains(entry.member));
         }
         final MemberRecord record = target.member(entry.member);
-        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+        return lastOwnersBack && record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
+    /**
+     * @return whether every last owner of the partition (by the durable table) is here with a copy of it.
+     */
+    private boolean allLastOwnersBack(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        for (final String memberId : decisionOwners.owners(cacheId, partition))
+        {
+            boolean back = false;
+            for (int i = 0; holders != null && i < holders.size() && !back; i++)
+            {
+                final MemberRecord record = target.member(holders.get(i).member);
+                back = record != null && record.memberId().equals(memberId);
+            }
+            if (!back)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
