@@ -1968,6 +1968,17 @@ public final class MemberEngine
             else
             {
                 waiting = true;
+                if (newest.stamp() > ownership.stamp())
+                {
+                    // Remembered, durably, as this member's own table: the member that reported it may go before
+                    // its table's members are back, and this coordinator, alone with an older table, then activated
+                    // from it and acknowledged writes that the newer owners' return discarded (whole-cluster seed
+                    // 0xa845178). Its reports carry the newest table from now on, and so does a restart.
+                    walWriter.reset().writeByte(WAL_OWNERSHIP);
+                    newest.encode(walWriter);
+                    ownership.decode(new MessageReader().wrap(walWriter.mutableBuffer(), 1, walWriter.length() - 1));
+                    appendMeta();
+                }
                 final List<String> away = new ArrayList<>(newest.members());
                 away.removeAll(indexById.keySet());
                 listener.onEvent("coordinator " + config.memberId() + " waits for " + away + " before serving " +

@@ -2338,6 +2338,14 @@ final class TxManager
             startRollback(rollback);
             status = PART_ROLLED_BACK;
         }
+        else if (part.state == TxParticipantState.PREPARED && part.backupKind == BACKUP_PREPARE &&
+            !part.pendingBackups.isEmpty())
+        {
+            // Prepared here, but a copy of the partition (new since the map changed) does not hold the prepare yet:
+            // if this member failed now, that copy could take over without it. Asked again later, once every copy
+            // holds it, so that a commit is never decided while some copy could not finish it.
+            return;
+        }
         else
         {
             switch (part.state)
@@ -2426,11 +2434,14 @@ final class TxManager
         {
             return;
         }
-        // A backup's answer to the prepare resent at install may say how the transaction ended under the previous
-        // primary (recoveryRolledBack or recoveryCommitted). It is not waited for: a backup that has not installed the
-        // map yet answers a retry interval later, and a decision on this partition held back that long while another
-        // participant's was taken lets a stop in between tear the transaction (whole-cluster bank seed 0x16acbdd6).
-        if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty()))
+        // No commit is presumed before every copy of this partition holds the prepare (the prepare resent at install
+        // reached the copies new since the map changed): this member failing after its commit, before they had it,
+        // left a copy without the transaction taking over while another partition had committed it (whole-cluster
+        // bank seed 0x16acbdf3). The other participants wait the same way (they answer a status query only then), so
+        // no participant commits while another could still lose the transaction. A backup's answer may also say how
+        // the transaction ended under the previous primary (recoveryRolledBack or recoveryCommitted).
+        final boolean everyCopyHolds = part.backupKind != BACKUP_PREPARE || part.pendingBackups.isEmpty();
+        if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty() && everyCopyHolds))
         {
             part.recovering = false;
             engine.listener.onEvent("member " + engine.config.memberId() + " commits recovered transaction " +
