@@ -1100,7 +1100,8 @@ public final class ClusterScenario
             {
                 if (s.getValue() > 1 || !known.contains(s.getKey()))
                 {
-                    throw sim.fail("merge token " + s.getKey() + " of key " + key + " appears " + s.getValue() +
+                    throw sim.fail("merge token " + s.getKey() + " of key " + key + " (partition " +
+                        KeyPartitioner.partition(bytes(key), options.partitions) + ") appears " + s.getValue() +
                         " times in " + finalValue);
                 }
             }
