@@ -83,11 +83,7 @@ class BankProcessTest
             final long applied = Long.parseLong(audit[4]) / 2;
             assertTrue(applied >= committed && applied <= committed + unknown, "accounts record " + applied +
                 " transfers; " + committed + " were acknowledged and " + unknown + " unknown");
-            for (final MemberProcess child : children)
-            {
-                assertEquals("BYE", child.command("quit"));
-                assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
-            }
+            quitAll(children);
         }
         catch (final Throwable failure)
         {
@@ -96,13 +92,7 @@ class BankProcessTest
         }
         finally
         {
-            for (final MemberProcess child : children)
-            {
-                child.close();
-                child.process.waitFor(10, TimeUnit.SECONDS);
-                MemberProcess.deleteRecursively(new File(child.directory));
-            }
-            MemberProcess.deleteRecursively(dir.toFile());
+            stopAndDelete(children, dir);
         }
     }
 
@@ -178,11 +168,7 @@ class BankProcessTest
                 " transfers; " + acknowledged + " were acknowledged before the kill");
             final String verify = children.get(1).command("verify bank");
             assertTrue(verify.matches("VERIFY checked \\d+ conflicts 0 moving 0.*"), verify);
-            for (final MemberProcess child : children)
-            {
-                assertEquals("BYE", child.command("quit"));
-                assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
-            }
+            quitAll(children);
         }
         catch (final Throwable failure)
         {
@@ -191,14 +177,29 @@ class BankProcessTest
         }
         finally
         {
-            for (final MemberProcess child : children)
-            {
-                child.close();
-                child.process.waitFor(10, TimeUnit.SECONDS);
-                MemberProcess.deleteRecursively(new File(child.directory));
-            }
-            MemberProcess.deleteRecursively(dir.toFile());
+            stopAndDelete(children, dir);
         }
+    }
+
+    private static void quitAll(final List<MemberProcess> children) throws Exception
+    {
+        for (final MemberProcess child : children)
+        {
+            assertEquals("BYE", child.command("quit"));
+            assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
+        }
+    }
+
+    /** Every process this test started is stopped, and its files are gone. */
+    private static void stopAndDelete(final List<MemberProcess> children, final Path dir) throws InterruptedException
+    {
+        for (final MemberProcess child : children)
+        {
+            child.close();
+            child.process.waitFor(10, TimeUnit.SECONDS);
+            MemberProcess.deleteRecursively(new File(child.directory));
+        }
+        MemberProcess.deleteRecursively(dir.toFile());
     }
 
     /** The transfers the runs acknowledged so far: one byte each in their logs. */

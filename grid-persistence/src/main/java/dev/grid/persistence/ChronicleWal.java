@@ -299,19 +299,9 @@ public final class ChronicleWal implements Wal, AutoCloseable
                 }
             }
         }
-        catch (final HandlerFailure ex)
-        {
-            // The caller's own failure on a sound record: not a WAL problem, so it goes back unchanged.
-            throw (RuntimeException)ex.getCause();
-        }
-        catch (final PersistenceException ex)
-        {
-            throw ex;
-        }
         catch (final RuntimeException ex)
         {
-            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read the WAL in " + directory +
-                ": " + ex, ex);
+            throw readFailure(ex);
         }
         if (damage != null)
         {
@@ -409,20 +399,29 @@ public final class ChronicleWal implements Wal, AutoCloseable
                 }
             }
         }
-        catch (final HandlerFailure ex)
-        {
-            throw (RuntimeException)ex.getCause();
-        }
-        catch (final PersistenceException ex)
-        {
-            throw ex;
-        }
         catch (final RuntimeException ex)
         {
-            throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read the WAL in " + directory +
-                ": " + ex, ex);
+            throw readFailure(ex);
         }
         return last;
+    }
+
+    /**
+     * What a read that failed throws: the caller's own failure on a sound record goes back unchanged (not a WAL
+     * problem), a WAL problem as it was found, anything else from the queue as an I/O failure naming the directory.
+     */
+    private RuntimeException readFailure(final RuntimeException ex)
+    {
+        if (ex instanceof HandlerFailure)
+        {
+            return (RuntimeException)ex.getCause();
+        }
+        if (ex instanceof PersistenceException)
+        {
+            return ex;
+        }
+        return new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot read the WAL in " + directory + ": " +
+            ex, ex);
     }
 
     /** Carries a record handler's exception through the queue's resource handling. */
