@@ -1219,7 +1219,12 @@ public final class MemberEngine
     private Topology adoptRecoveredCaches(final Topology current, final MemberRecord joiner, final long joinerStamp,
         final List<CacheDescriptor> joinerCaches)
     {
-        if (joinerStamp <= ownership.stamp() || joinerCaches.isEmpty())
+        // A table of the same stamp as this coordinator's is newer than the cluster's too while the cluster waits: the
+        // coordinator may have adopted that table from another member's report without the caches it names (seed
+        // 0xa845031: the caches were never adopted, and the activated cluster had none).
+        final boolean waiting = installedMap == null || !installedMap.isActive();
+        if (joinerStamp < ownership.stamp() || (joinerStamp == ownership.stamp() && !waiting) ||
+            joinerCaches.isEmpty())
         {
             return current;
         }
