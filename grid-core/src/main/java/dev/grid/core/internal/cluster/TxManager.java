@@ -1919,8 +1919,6 @@ final class TxManager
     /**
      * @param applied false if this member skipped the map the primary works in and could not apply it: the
      *                primary's next report must not vouch for this copy.
-     */
-    /**
      * @param outcome for a prepare of a transaction this copy already saw end: how it ended here
      *                ({@link #OUTCOME_COMMITTED} or {@link #OUTCOME_ROLLED_BACK}), which a primary recovering the
      *                transaction follows; {@link #OUTCOME_NONE} otherwise.
