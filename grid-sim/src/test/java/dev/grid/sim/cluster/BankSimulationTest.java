@@ -54,9 +54,9 @@ class BankSimulationTest
     }
 
     /**
-     * Not in the normal suite yet: seed 0x16acbde1 (the tenth) still ends with a transfer applied to one account, after
-     * a recovery committed it on both partitions of a member left alone (issue 15, item 2, open). Before prepares were
-     * logged, the first seed already tore a transfer.
+     * Not in the normal suite yet: seed 0x16acbde3 (the 16th) still ends with a transfer applied to one account (issue
+     * 15, open). Before prepares were logged, the first seed already tore a transfer; before recovery waited for every
+     * copy to hold the prepare, the tenth (0x16acbde1).
      */
     @Test
     @Tag("soak")
