@@ -208,11 +208,46 @@ public final class ChronicleWal implements Wal, AutoCloseable
 
     public long replay(final long afterPosition, final RecordHandler handler)
     {
-        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
-        long replayed = 0;
+        final Scan scan = scan(afterPosition, Integer.MAX_VALUE, handler);
+        if (scan.damage != null)
+        {
+            LOG.warn("WAL in {}: the last record (index {} in {}) is torn ({}); it is skipped and marked", directory,
+                Long.toHexString(scan.damagedIndex), scan.damagedFile, scan.damage);
+            appendMarker(scan.damagedIndex);
+        }
+        return scan.count;
+    }
+
+    /**
+     * A bounded read of the live queue from an index: the tailer seeks there, so a scan in batches costs what it
+     * reads. Unlike {@link #replay} it marks nothing: a torn record from an earlier crash was marked by that recovery.
+     */
+    @Override
+    public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        return scan(afterPosition, maxRecords, handler).last;
+    }
+
+    /** What one {@link #scan} found: records handed over, the last one's index, and a damaged record at the end. */
+    private static final class Scan
+    {
+        long count;
+        long last;
         long damagedIndex = -1;
-        String damage = null;
-        File damagedFile = null;
+        String damage;
+        File damagedFile;
+    }
+
+    /**
+     * Hand over at most {@code maxRecords} sound records after an index. A damaged record is skipped only when the
+     * next one is recovery's marker naming it, or when it is the last (then the scan reports it); anything else
+     * following it is corruption.
+     */
+    private Scan scan(final long afterPosition, final int maxRecords, final RecordHandler handler)
+    {
+        final Scan scan = new Scan();
+        scan.last = afterPosition;
+        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
         try (ExcerptTailer tailer = queue.createTailer())
         {
             if (afterPosition > 0 && !tailer.moveToIndex(afterPosition))
@@ -220,7 +255,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
                 tailer.toStart();
             }
             byte[] record = new byte[1024];
-            while (true)
+            while (scan.count < maxRecords)
             {
                 try (DocumentContext dc = tailer.readingDocument())
                 {
@@ -234,18 +269,19 @@ public final class ChronicleWal implements Wal, AutoCloseable
                         continue;
                     }
                     final Bytes<?> in = dc.wire().bytes();
-                    if (damage != null)
+                    if (scan.damage != null)
                     {
                         // Something follows a damaged record: only a marker naming it makes that a healed torn tail.
-                        if (in.readRemaining() >= 16 && readMarker(in) == damagedIndex)
+                        if (in.readRemaining() >= 16 && readMarker(in) == scan.damagedIndex)
                         {
-                            damage = null;
+                            scan.damage = null;
                             continue;
                         }
                         throw new PersistenceException(ErrorCode.WAL_CORRUPT, "WAL record at index " +
-                            Long.toHexString(damagedIndex) + " in " + damagedFile + " is corrupt (" + damage +
-                            ") and records follow it; refusing to recover past it");
+                            Long.toHexString(scan.damagedIndex) + " in " + scan.damagedFile + " is corrupt (" +
+                            scan.damage + ") and records follow it; refusing to recover past it");
                     }
+                    String damage = null;
                     if (in.readRemaining() < 8)
                     {
                         damage = "only " + in.readRemaining() + " bytes";
@@ -287,14 +323,16 @@ public final class ChronicleWal implements Wal, AutoCloseable
                                 {
                                     throw new HandlerFailure(ex);
                                 }
-                                replayed++;
+                                scan.count++;
+                                scan.last = index;
                             }
                         }
                     }
                     if (damage != null)
                     {
-                        damagedIndex = index;
-                        damagedFile = tailer.currentFile();
+                        scan.damage = damage;
+                        scan.damagedIndex = index;
+                        scan.damagedFile = tailer.currentFile();
                     }
                 }
             }
@@ -303,107 +341,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
         {
             throw readFailure(ex);
         }
-        if (damage != null)
-        {
-            LOG.warn("WAL in {}: the last record (index {} in {}) is torn ({}); it is skipped and marked", directory,
-                Long.toHexString(damagedIndex), damagedFile, damage);
-            appendMarker(damagedIndex);
-        }
-        return replayed;
-    }
-
-    /**
-     * A bounded read of the live queue from an index: the tailer seeks there, so a scan in batches costs what it
-     * reads. A record that fails its checksum here is corruption (the tail is whole while this member appends), so it
-     * fails the read rather than being skipped.
-     */
-    @Override
-    public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
-    {
-        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
-        long last = afterPosition;
-        long damagedIndex = -1;
-        int count = 0;
-        try (ExcerptTailer tailer = queue.createTailer())
-        {
-            if (afterPosition > 0 && !tailer.moveToIndex(afterPosition))
-            {
-                tailer.toStart();
-            }
-            byte[] record = new byte[1024];
-            while (count < maxRecords)
-            {
-                try (DocumentContext dc = tailer.readingDocument())
-                {
-                    if (!dc.isPresent())
-                    {
-                        break;
-                    }
-                    final long index = dc.index();
-                    final Bytes<?> in = dc.wire().bytes();
-                    if (index <= afterPosition)
-                    {
-                        continue;
-                    }
-                    if (damagedIndex >= 0)
-                    {
-                        // A record torn by a crash stays in the queue, followed by recovery's marker naming it.
-                        if (in.readRemaining() >= 16 && readMarker(in) == damagedIndex)
-                        {
-                            damagedIndex = -1;
-                            continue;
-                        }
-                        throw new PersistenceException(ErrorCode.WAL_CORRUPT, "WAL record at index " +
-                            Long.toHexString(damagedIndex) + " in " + directory + " is corrupt and records follow " +
-                            "it without a marker");
-                    }
-                    if (in.readRemaining() < 8)
-                    {
-                        damagedIndex = index;
-                        continue;
-                    }
-                    final int checksum = in.readInt();
-                    final int length = in.readInt();
-                    if (length == TORN_MARKER)
-                    {
-                        continue;
-                    }
-                    if (length < 0 || length > in.readRemaining())
-                    {
-                        damagedIndex = index;
-                        continue;
-                    }
-                    if (record.length < length)
-                    {
-                        record = new byte[Math.max(length, record.length * 2)];
-                    }
-                    in.read(record, 0, length);
-                    crc.reset();
-                    crc.update(record, 0, length);
-                    if ((int)crc.getValue() != checksum)
-                    {
-                        damagedIndex = index;
-                        continue;
-                    }
-                    view.wrap(record, 0, length);
-                    try
-                    {
-                        handler.onRecord(index, view, 0, length);
-                    }
-                    catch (final RuntimeException ex)
-                    {
-                        throw new HandlerFailure(ex);
-                    }
-                    last = index;
-                    count++;
-                }
-            }
-        }
-        catch (final RuntimeException ex)
-        {
-            throw readFailure(ex);
-        }
-        return last;
+        return scan;
     }
 
     /**

@@ -26,6 +26,7 @@ final class HistoryScan
     private final Wal wal;
     /** Its own reader: a scan spans duty cycles, and the engine's reader holds the message being handled. */
     private final MessageReader reader = new MessageReader();
+    private final Map<Long, long[]> ranges;
     private final Map<Long, MemberEngine.HistoryRead> result = new HashMap<>();
     private final Long2ObjectHashMap<long[]> scanned = new Long2ObjectHashMap<>();
     private final Long2ObjectHashMap<TreeMap<Long, MemberEngine.HistoryRecord>> found = new Long2ObjectHashMap<>();
@@ -46,6 +47,7 @@ final class HistoryScan
     {
         this.engine = engine;
         this.wal = wal;
+        this.ranges = ranges;
         result.putAll(refused);
         for (final Map.Entry<Long, long[]> range : ranges.entrySet())
         {
@@ -114,12 +116,11 @@ final class HistoryScan
     }
 
     /**
-     * @param packed a copy.
-     * @return its range in this scan, {fromExclusive, toInclusive}, or null if the scan does not read it.
+     * @return the ranges asked for, per copy, {fromExclusive, toInclusive} (those answered at once included).
      */
-    long[] range(final long packed)
+    Map<Long, long[]> ranges()
     {
-        return scanned.get(packed);
+        return ranges;
     }
 
     /**

@@ -163,7 +163,6 @@ final class Rebalancer
     private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
     private final Map<Long, long[]> historyRanges = new HashMap<>();
     private HistoryScan historyScan;
-    private Map<Long, long[]> scanRanges = Map.of();
     private final List<SupplyDemand> awaitingHistory = new ArrayList<>();
     private final Map<MemoryKey, List<MemoryItem>> memories = new HashMap<>();
     // Coordinator: plans of the current version reported done.
@@ -686,7 +685,6 @@ final class Rebalancer
             return;
         }
         historyScan = engine.startHistoryScan(ranges);
-        scanRanges = ranges;
         if (historyScan.isDone())
         {
             absorbHistoryScan();
@@ -696,9 +694,8 @@ final class Rebalancer
     private void absorbHistoryScan()
     {
         history.putAll(historyScan.result());
-        historyRanges.putAll(scanRanges);
+        historyRanges.putAll(historyScan.ranges());
         historyScan = null;
-        scanRanges = Map.of();
     }
 
     private void closeHistoryScan()
@@ -707,7 +704,6 @@ final class Rebalancer
         {
             historyScan.close();
             historyScan = null;
-            scanRanges = Map.of();
         }
     }
 
