@@ -58,6 +58,8 @@ class RebalanceScenarioTest
     private static final byte TX_COMMIT = 42;
     private static final byte BACKUP_COMMIT = 2;
     private static final byte EXCHANGE_REPORT = 10;
+    private static final byte REQUEST = 20;
+    private static final byte REPLICATE = 22;
 
     private final Simulation sim = new Simulation(11);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
@@ -851,6 +853,81 @@ class RebalanceScenarioTest
         assertEquals("late", read(live().get(0), key));
         awaitQuiescent(3);
         assertCleanAndComplete();
+    }
+
+    /**
+     * A primary's update of a key never reaches the backup, while the next update of the key does: its value carries
+     * the first one's effect and its message the first one's identity (a predecessor). The primary fails and the
+     * backup closes the first counter as a hole. A member that was away comes back, catches up from the backup
+     * historically and becomes the key's primary; the origin, never answered for the first update, resends it there.
+     * History carried each record's own identity but not its predecessors', so the new primary applied the first
+     * update a second time, over the acknowledged second one (persistent seed 0x17662a18e, with merges).
+     */
+    @Test
+    void aRetryOfAnUpdateTheBackupMissedIsKnownToACopyThatCaughtUpFromThatBackupHistorically()
+    {
+        // Three baseline members own every partition (two backups); m3, outside the baseline, owns nothing and is
+        // the origin of the updates, so that its resends can be steered.
+        startCluster(3, 2, PartitionLossPolicy.READ_WRITE_SAFE);
+        assertNull(changeBaseline(members[0], Baseline.SET, List.of("m0", "m1", "m2"), -1));
+        start(3);
+        awaitSize(4);
+        writeAll(0, KEYS);
+        awaitQuiescent(4);
+        final String key = "k0";
+        final PartitionMap all = members[0].installedMap();
+        final int away = slotOf(all, all.owners(cacheId, partition(key))[0]);
+        final int primary = slotOf(all, all.owners(cacheId, partition(key))[1]);
+        final int backup = slotOf(all, all.owners(cacheId, partition(key))[2]);
+        final int origin = 3;
+        leave(away);
+        awaitSize(3);
+        awaitQuiescent(3);
+        final PartitionMap without = members[origin].installedMap();
+        assertEquals(primary, slotOf(without, without.owners(cacheId, partition(key))[0]));
+        final byte[] first = bytes("first of two");
+        network.dropWhere((from, to, message) -> from == primary && to == backup && message[0] == REPLICATE &&
+            contains(message, first));
+        final Object[] firstAnswer = new Object[1];
+        members[origin].submit(cacheId, OpType.PUT, bytes(key), first, null, 30_000 * MS, new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                firstAnswer[0] = outcome;
+            }
+
+            public void onFailure(final GridException error)
+            {
+                firstAnswer[0] = error;
+            }
+        });
+        sim.runUntil(sim.nowNs() + 50 * MS, null);
+        put(members[origin], key, "second");
+        assertNull(firstAnswer[0], "the first put waits for the backup");
+        // From now on the origin's resends reach only the member that comes back.
+        network.dropWhere((from, to, message) -> from == origin && to != away && message[0] == REQUEST);
+        crash(primary);
+        awaitSize(2);
+        restart(away);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(25), () -> firstAnswer[0] != null),
+            "the first put was never answered");
+        assertTrue(firstAnswer[0] instanceof OpOutcome, () -> "the first put failed: " + firstAnswer[0]);
+        assertEquals("second", read(members[origin], key), "the first put applied once, before the second");
+        network.heal();
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
+    private static boolean contains(final byte[] message, final byte[] part)
+    {
+        for (int i = 0; i + part.length <= message.length; i++)
+        {
+            if (Arrays.equals(message, i, i + part.length, part, 0, part.length))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -2932,8 +2932,15 @@ public final class MemberEngine
         final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
         final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
         final long position = appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
-            record.value(), null, null);
+            record.value(), record.predecessorKeys(), record.predecessorOutcomes());
         lp.store.apply(record.key(), record.value(), counter);
+        // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
+        // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
+        // copy would apply it a second time (persistent seed 0x17662a18e).
+        for (int i = 0; i < record.predecessorCount(); i++)
+        {
+            lp.recent.putIfAbsent(record.predecessorKeys()[i], record.predecessorOutcomes()[i]);
+        }
         if (opKey != REBALANCED_OP)
         {
             lp.recent.put(opKey, outcome);
@@ -4392,18 +4399,26 @@ public final class MemberEngine
      * @param sequence    the operation's (or transaction's) sequence there.
      * @param flag        the operation's outcome flag.
      * @param outcome     the operation's outcome value.
+     * @param predecessorKeys     the identities of earlier updates of the key whose effect this value carries (the
+     *                            copy that logged it may have missed them, as a hole), or null.
+     * @param predecessorOutcomes their outcomes, index for index, or null.
      */
-    public record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
-        boolean flag, byte[] outcome)
+    record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
+        boolean flag, byte[] outcome, OpKey[] predecessorKeys, OpOutcome[] predecessorOutcomes)
     {
         /**
          * A hole closed without data.
          *
          * @param counter the update counter.
          */
-        public HistoryRecord(final long counter)
+        HistoryRecord(final long counter)
         {
-            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null);
+            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null, null, null);
+        }
+
+        int predecessorCount()
+        {
+            return predecessorKeys == null ? 0 : predecessorKeys.length;
         }
     }
 

@@ -509,16 +509,28 @@ final class Rebalancer
             while (index < list.size())
             {
                 final MemberEngine.HistoryRecord record = list.get(index);
-                final int size = 64 + (record.key() == null ? 0 : record.key().length) +
+                int size = 64 + (record.key() == null ? 0 : record.key().length) +
                     (record.value() == null ? 0 : record.value().length) +
                     (record.outcome() == null ? 0 : record.outcome().length);
+                for (int i = 0; i < record.predecessorCount(); i++)
+                {
+                    final byte[] outcome = record.predecessorOutcomes()[i].value();
+                    size += 32 + (outcome == null ? 0 : outcome.length);
+                }
                 if (count > 0 && length + size > budget)
                 {
                     break;
                 }
                 engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
                     .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
-                    .writeBoolean(record.flag()).writeBytes(record.outcome());
+                    .writeBoolean(record.flag()).writeBytes(record.outcome()).writeInt(record.predecessorCount());
+                for (int i = 0; i < record.predecessorCount(); i++)
+                {
+                    final LocalPartition.OpKey predecessor = record.predecessorKeys()[i];
+                    engine.writer.writeLong(predecessor.originIncarnation()).writeLong(predecessor.sequence())
+                        .writeBoolean(record.predecessorOutcomes()[i].flag())
+                        .writeBytes(record.predecessorOutcomes()[i].value());
+                }
                 count++;
                 length += size;
                 index++;
@@ -825,10 +837,24 @@ final class Rebalancer
                     throw new MalformedMessageException("history record " + counter + " outside (" + demand.cursor +
                         ", " + demand.to + "]");
                 }
-                engine.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value,
-                    engine.reader.readLong("transaction"), engine.reader.readLong("origin"),
-                    engine.reader.readLong("sequence"), engine.reader.readBoolean("flag"),
-                    engine.reader.readBytes("outcome")));
+                final long transaction = engine.reader.readLong("transaction");
+                final long origin = engine.reader.readLong("origin");
+                final long sequence = engine.reader.readLong("sequence");
+                final boolean flag = engine.reader.readBoolean("flag");
+                final byte[] outcome = engine.reader.readBytes("outcome");
+                final int predecessors = engine.reader.readInt("predecessors", 0, 1 << 16);
+                final LocalPartition.OpKey[] predecessorKeys =
+                    predecessors == 0 ? null : new LocalPartition.OpKey[predecessors];
+                final OpOutcome[] predecessorOutcomes = predecessors == 0 ? null : new OpOutcome[predecessors];
+                for (int j = 0; j < predecessors; j++)
+                {
+                    predecessorKeys[j] = new LocalPartition.OpKey(engine.reader.readLong("predecessor.origin"),
+                        engine.reader.readLong("predecessor.sequence"));
+                    predecessorOutcomes[j] = new OpOutcome(engine.reader.readBoolean("predecessor.flag"),
+                        engine.reader.readBytes("predecessor.outcome"), 0);
+                }
+                engine.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
+                    origin, sequence, flag, outcome, predecessorKeys, predecessorOutcomes));
                 demand.cursor = counter;
             }
             demand.records++;
