@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The bank ({@link BankWorkload}) in whole simulated clusters: transfer transactions in every mode under message
- * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds; {@code -Psoak -Dgrid.sim.seeds=10000}
+ * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds (50 persistent, 40 with whole-cluster
+ * stops); {@code -Psoak -Dgrid.sim.seeds=10000}
  * runs more ({@code -Dgrid.sim.firstSeed=N} starts at the N-th, to split a soak), and {@code -Dgrid.sim.seed=0x...}
  * replays one.
  */
@@ -54,12 +55,11 @@ class BankSimulationTest
     }
 
     /**
-     * Not in the normal suite yet: seed 0x16acbde3 (the 16th) still ends with a transfer applied to one account (issue
-     * 15, open). Before prepares were logged, the first seed already tore a transfer; before recovery waited for every
-     * copy to hold the prepare, the tenth (0x16acbde1).
+     * A short run of {@link #manyWholeClusterBankSeeds}. Before prepares were logged, the first seed already tore a
+     * transfer; before recovery waited for every copy to hold the prepare, the tenth (0x16acbde1); before a primary
+     * stopped telling a backup its commit still waited for that the transaction had committed, the 16th (0x16acbde3).
      */
     @Test
-    @Tag("soak")
     void wholeClusterCrashesWithTransfersInFlightKeepTheBooksBalanced()
     {
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 40), true, true);
@@ -103,7 +103,8 @@ class BankSimulationTest
             reads += result.bank().consistentReads();
             crashes += result.crashes() + result.leaves();
         }
-        assertTrue(committed > 0 && reads > 0, "nothing committed or read");
+        // One replayed seed may have made no consistent read (a whole-cluster stop can take its read time).
+        assertTrue(committed > 0 && (only != null || reads > 0), "nothing committed or read");
         assertTrue(only != null || crashes > 0, "the nemesis never crashed or stopped a member");
         System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
             "%d crashes and leaves%n", (persistent ? " (persistent)" : "") + (wholeCluster ? " (whole-cluster stops)" :

@@ -983,6 +983,74 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
+    /**
+     * The coordinator of a transaction fails after one partition committed and before the other's commit arrived;
+     * that partition's primary recovers the transaction and commits it, but its commit never reaches the backup. The
+     * backup, holding the prepare of a departed coordinator, asks the primary how it ended. The primary, still waiting
+     * for that backup's acknowledgement, answered "committed", so the backup dropped its prepare; the primary then
+     * failed before its commit got through, and the backup, now the only copy, closed the commit's counter as a hole
+     * while the other partition kept the transaction (whole-cluster bank seed 0x16acbde3, where the backup had ignored
+     * the commit for arriving before the map it was sent in). A primary no longer answers a backup its commit still
+     * waits for: the backup keeps the prepare and, once primary, commits it.
+     */
+    @Test
+    void aBackupThatAsksBeforeItsPrimarysCommitArrivedKeepsThePrepareUntilTheCommitOrARecovery()
+    {
+        // Every member owns every partition, so that the coordinator's failure moves no copy (an exchange would
+        // wait for the commit that cannot reach the backup).
+        startCluster(3, 2, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        // m2 coordinates, and its commit never reaches k1's primary.
+        final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 2);
+        final int firstPrimary = slotOf(map, map.owners(cacheId, partition(k1))[0]);
+        final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 1 - firstPrimary);
+        network.dropWhere((from, to, message) -> from == 2 && to == firstPrimary && message[0] == TX_COMMIT);
+        final boolean[] commitsLost = new boolean[1];
+        network.dropWhere((from, to, message) -> commitsLost[0] && message[0] == TX_BACKUP &&
+            message[HEADER_LENGTH] == BACKUP_COMMIT);
+        final MemberEngine via = members[2];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                }
+            });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            Arrays.equals(bytes("b2"), members[0].readLocal(cacheId, bytes(k2))) &&
+            Arrays.equals(bytes("b2"), members[1].readLocal(cacheId, bytes(k2)))), "k2's partition committed");
+        // From now on no primary's commit reaches a backup. The coordinator fails: k1's primary recovers the
+        // transaction and commits it; its backup asks how the transaction of the departed coordinator ended.
+        commitsLost[0] = true;
+        crash(2);
+        awaitSize(2);
+        final PartitionMap after = members[0].installedMap();
+        final int primary = slotOf(after, after.owners(cacheId, partition(k1))[0]);
+        final int backup = 1 - primary;
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            Arrays.equals(bytes("a2"), members[primary].readLocal(cacheId, bytes(k1)))), "the recovery committed");
+        sim.runUntil(sim.nowNs() + 1_000 * MS, null);
+        crash(primary);
+        network.heal();
+        awaitSize(1);
+        awaitQuiescent(1);
+        assertEquals("b2", read(members[backup], k2));
+        assertEquals("a2", read(members[backup], k1), "the transaction committed on the other partition: here too");
+        acknowledged.put(k1, "a2");
+        acknowledged.put(k2, "b2");
+        assertCleanAndComplete();
+    }
+
     @Test
     void theBaselineSurvivesARestartOfTheWholeCluster()
     {

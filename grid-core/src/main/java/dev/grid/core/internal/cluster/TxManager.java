@@ -2336,6 +2336,15 @@ final class TxManager
             startRollback(rollback);
             status = PART_ROLLED_BACK;
         }
+        else if (part.state == TxParticipantState.COMMITTING && part.pendingBackups.contains(sender))
+        {
+            // The asker is a backup this commit still waits for: the writes are on their way there, resent until
+            // acknowledged. Told "committed", it dropped its prepare, and when this member failed before the writes
+            // arrived, the backup (then the partition's only copy) closed their counters as a hole while the other
+            // partitions had committed (whole-cluster bank seed 0x16acbde3). Unanswered, it keeps the prepare, and
+            // its recovery commits the transaction if this member fails first.
+            return;
+        }
         else if (part.state == TxParticipantState.PREPARED && part.backupKind == BACKUP_PREPARE &&
             !part.pendingBackups.isEmpty())
         {
