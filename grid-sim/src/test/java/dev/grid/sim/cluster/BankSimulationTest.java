@@ -34,6 +34,13 @@ class BankSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200), false);
     }
 
+    /** A seed that once failed a soak, beyond the suite's range (a consistent read summed to 100161). */
+    @Test
+    void aSeedThatOnceFailedASoakPasses()
+    {
+        ClusterScenario.run(0x167ef99fL, new ClusterScenario.Options().bank(true));
+    }
+
     @Test
     void seededPersistentRunsKeepTheBooksBalanced()
     {

@@ -5113,10 +5113,11 @@ public final class MemberEngine
         {
             throw new MalformedMessageException("replicate without a key or with counter " + counter);
         }
-        if (installedMap != null && version > installedMap.version() && version < topology.version())
+        if ((installedMap == null || version > installedMap.version()) && version < topology.version())
         {
             // A map this member skipped: only the current topology's map is ever installed, so this update can never
-            // be applied here. Say so, or the primary would wait for this backup through every exchange to come; the
+            // be applied here (a joiner that had installed no map yet parked it for good, and the primary's drain
+            // held the next exchange forever: persistent seed 0x17662ab06). Say so, or the primary would wait for this backup through every exchange to come; the
             // exchange then finds this copy behind and drops it.
             header(REPLICATE_ACK, sender);
             writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);

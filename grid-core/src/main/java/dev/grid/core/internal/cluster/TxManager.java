@@ -1807,7 +1807,7 @@ final class TxManager
                 count + " counters");
         }
         final PartitionMap map = engine.installedMap;
-        if (map != null && version > map.version() && version < engine.topology.version())
+        if ((map == null || version > map.version()) && version < engine.topology.version())
         {
             // This member skipped the map the primary works in (the topology moved on before it was installed
             // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
