@@ -931,6 +931,89 @@ class RebalanceScenarioTest
     }
 
     /**
+     * Issue 15, item 3, across a restart: 300 merges on one partition are applied and logged by its primary while its
+     * backup stalls, so none is answered; both owners crash and come back, the primary's copy (which has them) is the
+     * reference, and their origin, still waiting, resends every one. Recovery kept only the last 256 outcomes per copy
+     * from the WAL, so the first 44 were applied a second time; it now keeps every outcome its origin may still
+     * resend (those below the origin's watermark, logged with each update, are dropped as replay goes).
+     */
+    @Test
+    void mergesAppliedBeforeBothOwnersCrashedApplyOnceWhenTheirOriginResendsThemAfterTheRestart()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "m", PARTITIONS, 1, "string", "string", null, 60_000 * MS,
+            "concat", 0, 0), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        awaitQuiescent(3);
+        final int merges = 300;
+        final int mergeCache = members[0].cache("m").cacheId();
+        final PartitionMap map = members[0].installedMap();
+        final int partition = partition("k0");
+        final int primary = slotOf(map, map.owners(mergeCache, partition)[0]);
+        final int backup = slotOf(map, map.owners(mergeCache, partition)[1]);
+        final int origin = 3 - primary - backup;
+        final List<String> keys = new ArrayList<>();
+        for (int i = 0; keys.size() < merges; i++)
+        {
+            if (partition("k" + i) == partition)
+            {
+                keys.add("k" + i);
+            }
+        }
+        network.blockOneWay(primary, backup);
+        network.blockOneWay(backup, primary);
+        final Map<Integer, Object> answers = new HashMap<>();
+        for (int i = 0; i < merges; i++)
+        {
+            final int token = i;
+            members[origin].submit(mergeCache, OpType.MERGE, bytes(keys.get(i)), bytes("t" + i + ";"), null,
+                60_000 * MS, new OpCallback()
+                {
+                    public void onSuccess(final OpOutcome outcome)
+                    {
+                        answers.put(token, outcome);
+                    }
+
+                    public void onFailure(final GridException error)
+                    {
+                        answers.put(token, error);
+                    }
+                });
+        }
+        final int merged = merges;
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () ->
+            members[primary].copy(mergeCache, partition).hwm() >= merged), "the primary applied every merge");
+        assertTrue(answers.isEmpty(), "no merge is answered while the backup stalls");
+        // Long enough for the WAL to make them durable, not for a checkpoint to take them into an image.
+        sim.runUntil(sim.nowNs() + 30 * MS, null);
+        crash(primary);
+        crash(backup);
+        network.heal();
+        start(primary);
+        start(backup);
+        awaitSize(3);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(20), () -> answers.size() == merges),
+            () -> answers.size() + " of " + merges + " merges answered");
+        for (int i = 0; i < merges; i++)
+        {
+            assertTrue(answers.get(i) instanceof OpOutcome, "merge t" + i + " failed: " + answers.get(i));
+            final OpOutcome read = submitTo(members[origin], mergeCache, keys.get(i));
+            assertEquals("t" + i + ";", new String(read.value(), StandardCharsets.UTF_8), "merge t" + i + " applied once");
+        }
+    }
+
+    private OpOutcome submitTo(final MemberEngine via, final int cache, final String key)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cache, OpType.GET, bytes(key), null, null, 5_000 * MS, callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> outcome[0] != null || error[0] != null));
+        assertNull(error[0]);
+        return outcome[0];
+    }
+
+    /**
      * Issue 15, item 2: a transaction over two partitions commits on one; the other's commit never arrives; every
      * member crashes. Prepares lived in memory only, so after the restart the second partition knew nothing of the
      * transaction and the books were torn. Prepares are logged on every copy before they are acknowledged: recovery
@@ -1300,7 +1383,8 @@ class RebalanceScenarioTest
         network.down(slot, false);
         walReads[slot] = new CountingWal(wals[slot]);
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), walReads[slot],
-            stores[slot], sim.fork(), cache -> null, new EngineListener()
+            stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
+            new EngineListener()
             {
                 @Override
                 public void onEvent(final String message)

@@ -19,10 +19,7 @@ import java.util.Map;
  */
 final class LocalPartition
 {
-    /**
-     * How many outcomes recovery keeps per copy from the WAL (the last ones replayed), and the size below which the
-     * live memory is not swept.
-     */
+    /** The size below which the live memory of outcomes (and recovery's replayed list) is not swept. */
     static final int RECENT_OUTCOMES = 256;
 
     /** Epochs remembered per copy; a copy that comes back after more epochs than this catches up fully. */
@@ -88,34 +85,62 @@ final class LocalPartition
         sweepAt = Math.max(RECENT_OUTCOMES, 2 * recent.size());
     }
 
-    // During recovery only: the newest replayed outcomes, in order, in a ring (no hashing per record); moved into
-    // recent when replay ends. Recovery replays far more operations than recent keeps.
-    private OpKey[] replayKeys;
-    private OpOutcome[] replayOutcomes;
-    private boolean[] replayIfAbsent;
-    private int replayCount;
+    // During recovery only: the replayed outcomes, in order, moved into recent when replay ends. Those their origin can
+    // no longer resend (below its watermark, which later WAL records carry) are dropped as replay goes, whenever the
+    // list doubled, so it holds about what the live memory held rather than every operation since the checkpoint;
+    // nothing is dropped by count (a ring of the last 256 forgot older operations still waiting for their answers).
+    private ArrayList<OpKey> replayKeys;
+    private ArrayList<OpOutcome> replayOutcomes;
+    private ArrayList<Boolean> replayIfAbsent;
+    private int replayCompactAt = RECENT_OUTCOMES;
     private List<OpKey> olderKeys;
     private List<OpOutcome> olderOutcomes;
 
     /**
      * Remember an outcome replayed from the WAL.
      *
-     * @param key      the operation.
-     * @param outcome  its outcome.
-     * @param ifAbsent keep an outcome already known for the key (a predecessor's identity carried by a later update).
+     * @param key        the operation.
+     * @param outcome    its outcome.
+     * @param ifAbsent   keep an outcome already known for the key (a predecessor's identity carried by a later update).
+     * @param watermarks per origin incarnation, the highest watermark replayed so far (missing: none known).
      */
-    void replayRecent(final OpKey key, final OpOutcome outcome, final boolean ifAbsent)
+    void replayRecent(final OpKey key, final OpOutcome outcome, final boolean ifAbsent,
+        final Long2LongHashMap watermarks)
     {
         if (replayKeys == null)
         {
-            replayKeys = new OpKey[RECENT_OUTCOMES];
-            replayOutcomes = new OpOutcome[RECENT_OUTCOMES];
-            replayIfAbsent = new boolean[RECENT_OUTCOMES];
+            replayKeys = new ArrayList<>();
+            replayOutcomes = new ArrayList<>();
+            replayIfAbsent = new ArrayList<>();
         }
-        final int slot = replayCount++ % RECENT_OUTCOMES;
-        replayKeys[slot] = key;
-        replayOutcomes[slot] = outcome;
-        replayIfAbsent[slot] = ifAbsent;
+        replayKeys.add(key);
+        replayOutcomes.add(outcome);
+        replayIfAbsent.add(ifAbsent);
+        if (replayKeys.size() >= replayCompactAt)
+        {
+            compactReplay(watermarks);
+            replayCompactAt = Math.max(RECENT_OUTCOMES, 2 * replayKeys.size());
+        }
+    }
+
+    /** Drop the replayed outcomes below their origin's watermark, keeping the order of the rest. */
+    private void compactReplay(final Long2LongHashMap watermarks)
+    {
+        int kept = 0;
+        for (int i = 0; i < replayKeys.size(); i++)
+        {
+            final OpKey key = replayKeys.get(i);
+            if (key.sequence() >= watermarks.get(key.originIncarnation()))
+            {
+                replayKeys.set(kept, key);
+                replayOutcomes.set(kept, replayOutcomes.get(i));
+                replayIfAbsent.set(kept, replayIfAbsent.get(i));
+                kept++;
+            }
+        }
+        replayKeys.subList(kept, replayKeys.size()).clear();
+        replayOutcomes.subList(kept, replayOutcomes.size()).clear();
+        replayIfAbsent.subList(kept, replayIfAbsent.size()).clear();
     }
 
     /**
@@ -152,8 +177,10 @@ final class LocalPartition
 
     /**
      * Move the replayed outcomes into {@link #recent}, oldest first, after those an image brought.
+     *
+     * @param watermarks per origin incarnation, the highest watermark replayed (missing: none known).
      */
-    void finishReplay()
+    void finishReplay(final Long2LongHashMap watermarks)
     {
         if (olderKeys != null)
         {
@@ -168,17 +195,16 @@ final class LocalPartition
         {
             return;
         }
-        final int kept = Math.min(replayCount, RECENT_OUTCOMES);
-        for (int i = replayCount - kept; i < replayCount; i++)
+        compactReplay(watermarks);
+        for (int i = 0; i < replayKeys.size(); i++)
         {
-            final int slot = i % RECENT_OUTCOMES;
-            if (replayIfAbsent[slot])
+            if (replayIfAbsent.get(i))
             {
-                recent.putIfAbsent(replayKeys[slot], replayOutcomes[slot]);
+                recent.putIfAbsent(replayKeys.get(i), replayOutcomes.get(i));
             }
             else
             {
-                recent.put(replayKeys[slot], replayOutcomes[slot]);
+                recent.put(replayKeys.get(i), replayOutcomes.get(i));
             }
         }
         replayKeys = null;

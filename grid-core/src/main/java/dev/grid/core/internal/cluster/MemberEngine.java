@@ -113,7 +113,9 @@ public final class MemberEngine
     /**
      * An update: cacheId, partition, counter, transaction id ({@link #NO_TRANSACTION} outside transactions), origin
      * incarnation, sequence, key, value (null: a remove), outcome flag and value, then the count and (origin, sequence,
-     * flag, value) of the predecessors it carries.
+     * flag, value) of the predecessors it carries, then the origin's watermark as known here when it was logged (the
+     * lowest sequence the origin may still resend; {@code Long.MIN_VALUE}: none known), so that recovery keeps the
+     * outcomes an origin may still resend and no others.
      */
     static final int WAL_DATA = 1;
     /** The transaction id of an update made outside a transaction. */
@@ -270,6 +272,8 @@ public final class MemberEngine
     /** Set by {@link #decidePartition} while it runs: false while a lost partition waits for some of its last owners. */
     private boolean lastOwnersBack = true;
     private long previousReplayPosition;
+    /** During recovery: per origin incarnation, the highest watermark the replayed WAL records carry. */
+    private final Long2LongHashMap replayWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
@@ -3922,6 +3926,7 @@ public final class MemberEngine
             walWriter.writeLong(predecessorKeys[i].originIncarnation()).writeLong(predecessorKeys[i].sequence())
                 .writeBoolean(predecessorOutcomes[i].flag()).writeBytes(predecessorOutcomes[i].value());
         }
+        walWriter.writeLong(originWatermarks.get(opKey.originIncarnation()));
         historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
         return appendRecord();
     }
@@ -4611,6 +4616,13 @@ public final class MemberEngine
         }
         rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
+        // What origins promised before the crash still holds: a request below its origin's watermark is a late copy.
+        for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            noteWatermark(it.getLongKey(), it.getLongValue());
+        }
+        replayWatermarks.clear();
         long updates = 0;
         int partitions = 0;
         for (final LocalPartition[] local : copies.values())
@@ -4619,7 +4631,7 @@ public final class MemberEngine
             {
                 if (lp != null)
                 {
-                    lp.finishReplay();
+                    lp.finishReplay(replayWatermarks);
                     partitions++;
                     updates += lp.counter.lwm();
                 }
@@ -4752,23 +4764,30 @@ public final class MemberEngine
                 final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
                     recoveredCopy(cacheId, partition);
                 final int predecessors = reader.readInt("predecessors", 0, 1 << 16);
+                final OpKey[] predecessorKeys = new OpKey[predecessors];
+                final OpOutcome[] predecessorOutcomes = new OpOutcome[predecessors];
                 for (int i = 0; i < predecessors; i++)
                 {
-                    final OpKey predecessor = new OpKey(reader.readLong("predecessor.origin"),
+                    predecessorKeys[i] = new OpKey(reader.readLong("predecessor.origin"),
                         reader.readLong("predecessor.sequence"));
-                    final OpOutcome predecessorOutcome = new OpOutcome(reader.readBoolean("predecessor.flag"),
+                    predecessorOutcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
                         reader.readBytes("predecessor.outcome"), 0);
-                    if (lp != null)
-                    {
-                        lp.replayRecent(predecessor, predecessorOutcome, true);
-                    }
+                }
+                final long watermark = reader.readLong("watermark");
+                if (watermark > replayWatermarks.get(opKey.originIncarnation()))
+                {
+                    replayWatermarks.put(opKey.originIncarnation(), watermark);
+                }
+                for (int i = 0; i < predecessors && lp != null; i++)
+                {
+                    lp.replayRecent(predecessorKeys[i], predecessorOutcomes[i], true, replayWatermarks);
                 }
                 if (lp != null && !lp.counter.isClosed(counter))
                 {
                     lp.store.apply(key, value, counter);
                     lp.counter.apply(counter - 1, 1);
                     // A retry of this operation after the restart is answered from here, never applied again.
-                    lp.replayRecent(opKey, outcome, false);
+                    lp.replayRecent(opKey, outcome, false, replayWatermarks);
                 }
             }
             case WAL_ROLLBACK ->

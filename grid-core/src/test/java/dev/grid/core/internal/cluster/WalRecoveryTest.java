@@ -236,10 +236,47 @@ class WalRecoveryTest
     private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
         final String key, final String value)
     {
+        data(wal, cacheId, partition, counter, key, value, 9, counter, Long.MIN_VALUE);
+    }
+
+    private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
+        final String key, final String value, final long origin, final long sequence, final long watermark)
+    {
         write(wal, new MessageWriter().writeByte(MemberEngine.WAL_DATA).writeInt(cacheId).writeInt(partition)
-            .writeLong(counter).writeLong(MemberEngine.NO_TRANSACTION).writeLong(9).writeLong(counter)
+            .writeLong(counter).writeLong(MemberEngine.NO_TRANSACTION).writeLong(origin).writeLong(sequence)
             .writeBytes(bytes(key)).writeBytes(bytes(value))
-            .writeBoolean(true).writeBytes(null).writeInt(0));
+            .writeBoolean(true).writeBytes(null).writeInt(0).writeLong(watermark));
+    }
+
+    /**
+     * Recovery keeps, from the WAL, every outcome whose origin may still resend its operation, however many, and
+     * retires the others as it goes (it kept the last 256 per copy, so older operations still waiting for their
+     * answers were forgotten, and applied again when resent).
+     */
+    @Test
+    void replayKeepsEveryOutcomeItsOriginMayStillResendAndNoOther()
+    {
+        final ListWal wal = new ListWal();
+        final MessageWriter writer = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        cache(7, "kept", 4).encode(writer);
+        write(wal, writer);
+        // Origin 9 logged 1,000 updates, each with its watermark: all but its last ten operations were answered.
+        for (int sequence = 1; sequence <= 1_000; sequence++)
+        {
+            data(wal, 7, 0, sequence, "k" + sequence, "v", 9, sequence, sequence - 10);
+        }
+        // Origin 11 never reported one: each of its 300 operations may still be resent.
+        for (int sequence = 1; sequence <= 300; sequence++)
+        {
+            data(wal, 7, 0, 1_000 + sequence, "j" + sequence, "v", 11, sequence, Long.MIN_VALUE);
+        }
+        final LocalPartition copy = engine(wal).localCopy(7, 0);
+        final long fromNine = copy.recent.keySet().stream().filter(k -> k.originIncarnation() == 9).count();
+        final long fromEleven = copy.recent.keySet().stream().filter(k -> k.originIncarnation() == 11).count();
+        assertEquals(11, fromNine, "origin 9's operations from 990 on (its last watermark)");
+        assertEquals(300, fromEleven, "every operation of origin 11");
+        assertTrue(copy.recent.containsKey(new LocalPartition.OpKey(11, 1)));
+        assertTrue(copy.recent.containsKey(new LocalPartition.OpKey(9, 990)));
     }
 
     private static byte[] bytes(final String text)
