@@ -56,6 +56,8 @@ class RebalanceScenarioTest
     private static final int HEADER_LENGTH = 18;
     private static final byte TX_BACKUP = 45;
     private static final byte TX_COMMIT = 42;
+    private static final byte TX_BACKUP_ACK = 46;
+    private static final byte BACKUP_ROLLBACK = 3;
     private static final byte BACKUP_COMMIT = 2;
     private static final byte EXCHANGE_REPORT = 10;
     private static final byte REQUEST = 20;
@@ -1131,6 +1133,77 @@ class RebalanceScenarioTest
         assertEquals("a2", read(members[backup], k1), "the transaction committed on the other partition: here too");
         acknowledged.put(k1, "a2");
         acknowledged.put(k2, "b2");
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A backup holds the prepares of a transaction (on two partitions) whose coordinator, their primary, rolls it back
+     * after the backup crashed; newer writes follow. The backup comes back with the prepares from its WAL and catches
+     * up from the primary's history, which carries the newer writes but nothing of the rolled-back transaction, which
+     * wrote nothing. The primary fails: the backup, now primary of both partitions, recovered the transaction of a
+     * departed coordinator, found it prepared everywhere, and committed its old values over the newer acknowledged
+     * ones (whole-cluster bank seed 0x16acbe2c). History is now followed by the supplier's memory, whose finished
+     * parts void such prepares.
+     */
+    @Test
+    void aPrepareThatCameBackFromTheWalAfterItsTransactionRolledBackIsNeverCommitted()
+    {
+        // Two members, so that no third copy learns of the rollback and tells the recovery later.
+        startCluster(2, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(2);
+        final PartitionMap map = members[0].installedMap();
+        final IntPredicate primaryM0 = p -> slotOf(map, map.owners(cacheId, p)[0]) == 0;
+        final String k1 = keyWhere(primaryM0);
+        final String k2 = keyWhere(p -> primaryM0.test(p) && p != partition(k1));
+        // m1 holds both prepares, but its acknowledgements and the rollback never get through.
+        network.dropWhere((from, to, message) -> from == 1 && to == 0 && message[0] == TX_BACKUP_ACK);
+        network.dropWhere((from, to, message) -> from == 0 && to == 1 && message[0] == TX_BACKUP &&
+            message[HEADER_LENGTH] == BACKUP_ROLLBACK);
+        final MemberEngine via = members[0];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        final Object[] outcome = new Object[1];
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("stale-a"), bytes("stale-b")}, new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                    outcome[0] = Boolean.TRUE;
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                    outcome[0] = failure;
+                }
+            });
+        // m1 logs both prepares; the primary's prepare waits for its acknowledgements. m1 crashes: the map changes
+        // before the transaction was prepared, and its coordinator rolls it back.
+        sim.runUntil(sim.nowNs() + 200 * MS, null);
+        assertNull(outcome[0]);
+        crash(1);
+        awaitSize(1);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> outcome[0] != null));
+        assertTrue(outcome[0] instanceof GridException, "the transaction was rolled back: " + outcome[0]);
+        network.heal();
+        put(members[0], k1, "newer-a");
+        put(members[0], k2, "newer-b");
+        start(1);
+        awaitSize(2);
+        // m1 caught up (well before it would have asked the living coordinator about its old prepares).
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            Arrays.equals(bytes("newer-a"), members[1].readLocal(cacheId, bytes(k1))) &&
+            Arrays.equals(bytes("newer-b"), members[1].readLocal(cacheId, bytes(k2)))));
+        sim.runUntil(sim.nowNs() + 50 * MS, null);
+        crash(0);
+        awaitSize(1);
+        awaitQuiescent(1);
+        assertEquals("newer-a", read(members[1], k1), "the rolled-back transaction stays rolled back");
+        assertEquals("newer-b", read(members[1], k2), "the rolled-back transaction stays rolled back");
+        restart(0);
+        awaitQuiescent(2);
         assertCleanAndComplete();
     }
 
