@@ -36,14 +36,18 @@ class BankSimulationTest
 
     /**
      * Seeds that once failed a soak, beyond the suite's range: a consistent read summed to 100161 (0x167ef99f); a
-     * stale prepare committed over later transfers after a whole-cluster stop (0x16acbe2c).
+     * stale prepare committed over later transfers after a whole-cluster stop (0x16acbe2c); a transfer its user was
+     * told had aborted committed by recovery after a whole-cluster stop (0x16acbe1a).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
     {
         ClusterScenario.run(0x167ef99fL, new ClusterScenario.Options().bank(true));
-        ClusterScenario.run(0x16acbe2cL, new ClusterScenario.Options().bank(true).persistent(true)
-            .wholeClusterStops(true));
+        for (final long seed : new long[] {0x16acbe1aL, 0x16acbe2cL})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
+                .wholeClusterStops(true));
+        }
     }
 
     @Test

@@ -1650,7 +1650,11 @@ final class TxManager
         }
         finished.put(part.key, Boolean.FALSE);
         drop(part);
-        if (part.prepareLogged)
+        // This member may also hold the prepare as a backup of an earlier primary (the partition was lost, so it never
+        // took it over): logged, it would come back with a restart, and recovery, finding it prepared everywhere,
+        // would commit a transaction whose user heard "aborted" (whole-cluster bank seed 0x16acbe1a).
+        final boolean heldAsBackup = prepared.remove(part.key) != null;
+        if (part.prepareLogged || heldAsBackup)
         {
             final long position = engine.appendTxEnd(part.key, false);
             engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
