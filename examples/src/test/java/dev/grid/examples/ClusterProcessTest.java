@@ -120,12 +120,15 @@ class ClusterProcessTest
         assertTrue(verify.contains("\"partitionsChecked\":64") && verify.contains("\"clean\":true"), verify);
         assertTrue(adminOk("lost", "e2e", "--json").contains("\"lost\":[]"));
         assertTrue(adminOk("reset-lost", "e2e", "--json").contains("\"reset\":[]"));
+        // An active cluster: activation changes nothing (the waiting case is RebalanceScenarioTest's).
+        assertTrue(adminOk("activate", "--json").contains("\"activated\":true"));
         assertTrue(adminOk("metrics", "--member", "m2", "--json").contains("\"servedAsPrimary\":"));
         assertTrue(adminOk("verify", "e2e").contains("no conflict"));
 
         final Object[] denied = admin("alice", "alice-pw", "reset-lost", "e2e");
         assertEquals(5, denied[0], () -> "a user without the admin role: " + denied[2]);
         assertTrue(((String)denied[2]).contains("PERMISSION_DENIED"), (String)denied[2]);
+        assertEquals(5, admin("alice", "alice-pw", "activate")[0], "activation needs the admin role");
         assertEquals(0, admin("alice", "alice-pw", "state")[0], "reading is allowed");
         assertEquals(5, admin("alice", "wrong", "state")[0], "a wrong password");
         assertEquals(5, admin(null, null, "state")[0], "no credentials");

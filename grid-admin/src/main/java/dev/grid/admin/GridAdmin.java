@@ -34,7 +34,7 @@ import java.util.concurrent.locks.LockSupport;
     description = "Show and change a Grid cluster through any of its members.",
     subcommands = {GridAdmin.State.class, GridAdmin.Baseline.class, GridAdmin.Caches.class,
         GridAdmin.Partitions.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class, GridAdmin.Lost.class,
-        GridAdmin.ResetLost.class, GridAdmin.Metrics.class, GridAdmin.Tx.class},
+        GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:the cluster refused or failed the request", "2:bad usage",
         "3:the consistency check found conflicts", "4:no member could be reached",
@@ -440,6 +440,18 @@ public final class GridAdmin
             final List<Integer> lost = client.admin().lostPartitions(cache);
             client.admin().resetLostPartitions(cache);
             print(map("cache", cache, "reset", lost), cache + ": reset " + lost.size() + " lost partitions " + lost);
+            return OK;
+        }
+    }
+
+    @Command(name = "activate", description = "Serve a cluster that, restarted after a whole-cluster stop, waits " +
+        "for members that will never return: partitions whose last owners are all away become lost. Admin role.")
+    static final class Activate extends Sub
+    {
+        int run(final GridClient client)
+        {
+            client.admin().activate();
+            print(map("activated", true), "the cluster is active");
             return OK;
         }
     }

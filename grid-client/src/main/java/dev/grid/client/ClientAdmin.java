@@ -248,6 +248,15 @@ public final class ClientAdmin
     }
 
     /**
+     * Activate a cluster that waits, after a whole-cluster stop, for members that will never return (see
+     * {@code Grid.activate}). Admin role.
+     */
+    public void activate()
+    {
+        call(ClientProtocol.ACTIVATE, w -> { });
+    }
+
+    /**
      * Reset a cache's lost partitions. Admin role.
      *
      * @param cache the cache.

@@ -177,6 +177,14 @@ public interface Grid extends AutoCloseable
     void resetLostPartitions(String... cacheNames);
 
     /**
+     * Activate a cluster that, restarted from its data directories, waits for members that held partitions last and
+     * will never return: partitions some member present owned last are served with their data, the others become
+     * lost (see {@link #lostPartitions}; {@link #resetLostPartitions} accepts the loss). Returns once the new
+     * partition map is installed everywhere; does nothing if the cluster is active already.
+     */
+    void activate();
+
+    /**
      * Leave the cluster and release every resource. Idempotent.
      */
     void close();

@@ -474,6 +474,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final String name = requireString(reader, "cache");
                 admin(connection, session, requestId, () -> member.resetLostPartitions(name), w -> { });
             }
+            case ClientProtocol.ACTIVATE -> admin(connection, session, requestId, member::activate, w -> { });
             case ClientProtocol.CHECK_CONSISTENCY ->
             {
                 final String name = requireString(reader, "cache");

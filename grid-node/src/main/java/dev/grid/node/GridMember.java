@@ -447,6 +447,25 @@ public final class GridMember implements Grid
         }
     }
 
+    @Override
+    public void activate()
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.activate(new FutureCallback(future)), future);
+        await(future);
+    }
+
+    /**
+     * @return whether the cluster serves data (false while, restarted from data directories, it waits for the last
+     *         owners of its partitions; see {@link #activate}).
+     */
+    public boolean isActive()
+    {
+        final CompletableFuture<Boolean> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.isActive()), future);
+        return await(future);
+    }
+
     public Collection<String> caches()
     {
         final Topology current = topology;

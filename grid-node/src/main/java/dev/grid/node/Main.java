@@ -362,6 +362,11 @@ public final class Main
                         System.out.println("OK");
                     }
                     case "lost" -> System.out.println("LOST " + member.lostPartitions(words[1]));
+                    case "activate" ->
+                    {
+                        member.activate();
+                        System.out.println("OK");
+                    }
                     case "reset-lost" ->
                     {
                         member.resetLostPartitions(words[1]);

@@ -124,6 +124,8 @@ public final class ClientProtocol
     public static final int TX_LIST = 58;
     /** [i64 id] -> nothing: roll back a transaction the answering member coordinates. Admin. */
     public static final int TX_KILL = 59;
+    /** No payload -> nothing. Admin. Activates a cluster waiting for members that will not return. */
+    public static final int ACTIVATE = 60;
 
     // Answer statuses. -------------------------------------------------------------------------------------------
     /** The request succeeded; the op's answer payload follows. */
@@ -142,7 +144,7 @@ public final class ClientProtocol
     public static boolean isAdminMutation(final int op)
     {
         return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY ||
-            op == TX_KILL;
+            op == TX_KILL || op == ACTIVATE;
     }
 
     /**
@@ -184,6 +186,7 @@ public final class ClientProtocol
             case BASELINE_CHANGE -> "BASELINE_CHANGE";
             case LOST_PARTITIONS -> "LOST_PARTITIONS";
             case RESET_LOST -> "RESET_LOST";
+            case ACTIVATE -> "ACTIVATE";
             case CHECK_CONSISTENCY -> "CHECK_CONSISTENCY";
             case REBALANCE_STATUS -> "REBALANCE_STATUS";
             case METRICS -> "METRICS";

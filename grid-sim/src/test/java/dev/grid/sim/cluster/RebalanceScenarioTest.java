@@ -660,6 +660,56 @@ class RebalanceScenarioTest
     }
 
     /**
+     * After a whole-cluster crash only one member comes back: the cluster waits, since the others were last owners and
+     * may hold acknowledged updates it lacks, until an operator activates it without them (they will never return).
+     * The partitions it owned last are then served with their data; those whose last owners are all away are lost,
+     * and resetting them accepts the loss.
+     */
+    @Test
+    void anOperatorActivatesAWaitingClusterWithoutTheMembersThatNeverReturn()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        crash(0);
+        crash(1);
+        crash(2);
+        start(0);
+        awaitSize(1);
+        assertFalse(members[0].isActive(), "it waits for m1 and m2, last owners");
+        assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, "k0", null).errorCode());
+        final OpOutcome[] activated = new OpOutcome[1];
+        final GridException[] refused = new GridException[1];
+        members[0].activate(callback(activated, refused));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> activated[0] != null ||
+            refused[0] != null), "the activation was not answered");
+        assertNull(refused[0]);
+        assertTrue(members[0].isActive());
+        final List<Integer> lost = members[0].lostPartitions("c");
+        assertFalse(lost.isEmpty(), "partitions m1 and m2 owned");
+        assertTrue(lost.size() < PARTITIONS, lost::toString);
+        for (int i = 0; i < KEYS; i++)
+        {
+            final String key = "k" + i;
+            if (lost.contains(partition(key)))
+            {
+                assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, key, null).errorCode());
+                acknowledged.put(key, null);
+            }
+            else
+            {
+                assertEquals("v" + i, read(members[0], key), "m0, a last owner, has " + key);
+            }
+        }
+        members[0].resetLostPartitions("c", callback(new OpOutcome[1], new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+            members[0].lostPartitions("c").isEmpty()));
+        put(members[0], "k0", "after the reset");
+        awaitQuiescent(1);
+        assertCleanAndComplete();
+    }
+
+    /**
      * The same stop member by member, then every order of restart: whatever the order, and with writes whenever the
      * cluster serves them, nothing acknowledged is lost.
      */

@@ -105,6 +105,7 @@ public final class MemberEngine
     static final int ADMIN_DESTROY = 2;
     static final int ADMIN_RESET_LOST = 3;
     static final int ADMIN_BASELINE = 4;
+    static final int ADMIN_ACTIVATE = 5;
 
     /*
      * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
@@ -272,6 +273,8 @@ public final class MemberEngine
     /** Set by {@link #decidePartition} while it runs: false while a lost partition waits for some of its last owners. */
     private boolean lastOwnersBack = true;
     private long previousReplayPosition;
+    /** Coordinator only: an operator asked to activate without the members still away (see {@link #activate}). */
+    private boolean activationForced;
     /** During recovery: per origin incarnation, the highest watermark the replayed WAL records carry. */
     private final Long2LongHashMap replayWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
@@ -906,6 +909,30 @@ public final class MemberEngine
             op.baselineIds = List.copyOf(ids);
             op.baselineTimeoutNs = timeoutNs;
         });
+    }
+
+    /**
+     * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
+     * those still away: the coordinator decides from that table with the members present, so a partition none of whose
+     * last owners is here is LOST (and stays so until one returns or {@link #resetLostPartitions} accepts the loss),
+     * and the others are served from their last owners' copies. For an operator whose member will never return.
+     * Completes at once, changing nothing, if the cluster is active already. Engine thread only.
+     *
+     * @param callback completed once the map of that decision is installed everywhere.
+     */
+    public void activate(final OpCallback callback)
+    {
+        submitAdmin(ADMIN_ACTIVATE, null, "activation", callback);
+    }
+
+    /**
+     * @return whether the installed map serves data: false while a cluster restarted from data directories waits for
+     *         the last members of its newest ownership table (see {@link #activate}), or before any map. Engine
+     *         thread only.
+     */
+    public boolean isActive()
+    {
+        return installedMap != null && installedMap.isActive();
     }
 
     /**
@@ -1974,6 +2001,17 @@ public final class MemberEngine
                 listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
                     "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
             }
+            else if (activationForced)
+            {
+                final List<String> away = new ArrayList<>(newest.members());
+                away.removeAll(indexById.keySet());
+                map.stamp(Math.max(newest.stamp(), installedMap == null ? 0 : installedMap.stamp()) + 1,
+                    random.nextLong());
+                decisionOwners = newest;
+                listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
+                    "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
+                    "none of whose last owners is here are lost");
+            }
             else
             {
                 waiting = true;
@@ -2715,6 +2753,10 @@ public final class MemberEngine
     {
         installedMap = map;
         pendingMap = null;
+        if (map.isActive())
+        {
+            activationForced = false;
+        }
         final int myIndex = map.topology().indexOf(incarnation);
         final Map<Long, PartitionMap.RebalancePlan> plans = new HashMap<>();
         for (final PartitionMap.RebalancePlan plan : map.plans())
@@ -3292,7 +3334,7 @@ public final class MemberEngine
                     adminOps.remove(op.sequence);
                     op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
                         op.kind == ADMIN_DESTROY ? "destroy" : op.kind == ADMIN_BASELINE ? "baseline change" :
-                        "lost partitions reset") + " of '" + op.name + "' timed out after " +
+                        op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name + "' timed out after " +
                         TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
                         " ms waiting for coordinator " + topology.coordinator() + " (topology " +
                         topology.version() + ")"));
@@ -3462,6 +3504,17 @@ public final class MemberEngine
                     (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
                     TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
                 publishTopology(topology.withBaseline(next));
+            }
+        }
+        else if (kind == ADMIN_ACTIVATE)
+        {
+            if (installedMap == null || !installedMap.isActive())
+            {
+                // Remembered until an active map is installed: an exchange that starts over decides the same way.
+                activationForced = true;
+                listener.onEvent("coordinator " + config.memberId() + " activates the cluster at an operator's " +
+                    "request, without the members still away");
+                publishTopology(topology.withBaseline(topology.baseline()));
             }
         }
         else if (kind == ADMIN_RESET_LOST)
