@@ -3334,7 +3334,8 @@ public final class MemberEngine
                     adminOps.remove(op.sequence);
                     op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
                         op.kind == ADMIN_DESTROY ? "destroy" : op.kind == ADMIN_BASELINE ? "baseline change" :
-                        op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name + "' timed out after " +
+                        op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name +
+                        "' timed out after " +
                         TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
                         " ms waiting for coordinator " + topology.coordinator() + " (topology " +
                         topology.version() + ")"));
@@ -4669,13 +4670,6 @@ public final class MemberEngine
         }
         rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
-        // What origins promised before the crash still holds: a request below its origin's watermark is a late copy.
-        for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
-        {
-            it.next();
-            noteWatermark(it.getLongKey(), it.getLongValue());
-        }
-        replayWatermarks.clear();
         long updates = 0;
         int partitions = 0;
         for (final LocalPartition[] local : copies.values())
@@ -4690,6 +4684,13 @@ public final class MemberEngine
                 }
             }
         }
+        // What origins promised before the crash still holds: a request below its origin's watermark is a late copy.
+        for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            noteWatermark(it.getLongKey(), it.getLongValue());
+        }
+        replayWatermarks.clear();
         if (replayed == 0 && recoveredImages == 0)
         {
             return;

@@ -260,15 +260,15 @@ class WalRecoveryTest
         final MessageWriter writer = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
         cache(7, "kept", 4).encode(writer);
         write(wal, writer);
-        // Origin 9 logged 1,000 updates, each with its watermark: all but its last ten operations were answered.
-        for (int sequence = 1; sequence <= 1_000; sequence++)
-        {
-            data(wal, 7, 0, sequence, "k" + sequence, "v", 9, sequence, sequence - 10);
-        }
         // Origin 11 never reported one: each of its 300 operations may still be resent.
         for (int sequence = 1; sequence <= 300; sequence++)
         {
-            data(wal, 7, 0, 1_000 + sequence, "j" + sequence, "v", 11, sequence, Long.MIN_VALUE);
+            data(wal, 7, 0, sequence, "j" + sequence, "v", 11, sequence, Long.MIN_VALUE);
+        }
+        // Origin 9 logged 1,000 updates, each with its watermark: all but its last ten operations were answered.
+        for (int sequence = 1; sequence <= 1_000; sequence++)
+        {
+            data(wal, 7, 0, 300 + sequence, "k" + sequence, "v", 9, sequence, sequence - 10);
         }
         final LocalPartition copy = engine(wal).localCopy(7, 0);
         final long fromNine = copy.recent.keySet().stream().filter(k -> k.originIncarnation() == 9).count();
