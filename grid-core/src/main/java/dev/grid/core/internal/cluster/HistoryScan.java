@@ -186,19 +186,8 @@ final class HistoryScan
                     final byte[] value = reader.readBytes("value");
                     final boolean flag = reader.readBoolean("flag");
                     final byte[] outcome = reader.readBytes("outcome");
-                    final int predecessors = reader.readInt("predecessors", 0, 1 << 16);
-                    final LocalPartition.OpKey[] predecessorKeys =
-                        predecessors == 0 ? null : new LocalPartition.OpKey[predecessors];
-                    final OpOutcome[] predecessorOutcomes = predecessors == 0 ? null : new OpOutcome[predecessors];
-                    for (int i = 0; i < predecessors; i++)
-                    {
-                        predecessorKeys[i] = new LocalPartition.OpKey(reader.readLong("predecessor.origin"),
-                            reader.readLong("predecessor.sequence"));
-                        predecessorOutcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
-                            reader.readBytes("predecessor.outcome"), 0);
-                    }
                     found.get(packed).putIfAbsent(counter, new MemberEngine.HistoryRecord(counter, key, value,
-                        transaction, origin, sequence, flag, outcome, predecessorKeys, predecessorOutcomes));
+                        transaction, origin, sequence, flag, outcome, LocalPartition.Predecessors.read(reader)));
                 }
             }
             case MemberEngine.WAL_ROLLBACK ->

@@ -285,6 +285,73 @@ final class LocalPartition
     }
 
     /**
+     * The identities and outcomes of earlier updates of a key whose effect a later update's value carries: a copy
+     * that missed one (it holds a hole there) must still know it, or a retry of it after failover is applied twice.
+     * Travels with the update in replication, the WAL and historical rebalance, encoded as a count and then
+     * (origin, sequence, flag, outcome value) each.
+     *
+     * @param keys     the operations.
+     * @param outcomes their outcomes, index for index.
+     */
+    record Predecessors(OpKey[] keys, OpOutcome[] outcomes)
+    {
+        static final Predecessors NONE = new Predecessors(new OpKey[0], new OpOutcome[0]);
+
+        static Predecessors read(final MessageReader reader)
+        {
+            final int count = reader.readInt("predecessors", 0, 1 << 16);
+            if (count == 0)
+            {
+                return NONE;
+            }
+            final OpKey[] keys = new OpKey[count];
+            final OpOutcome[] outcomes = new OpOutcome[count];
+            for (int i = 0; i < count; i++)
+            {
+                keys[i] = new OpKey(reader.readLong("predecessor.origin"), reader.readLong("predecessor.sequence"));
+                outcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
+                    reader.readBytes("predecessor.outcome"), 0);
+            }
+            return new Predecessors(keys, outcomes);
+        }
+
+        void write(final MessageWriter writer)
+        {
+            writer.writeInt(keys.length);
+            for (int i = 0; i < keys.length; i++)
+            {
+                writer.writeLong(keys[i].originIncarnation()).writeLong(keys[i].sequence())
+                    .writeBoolean(outcomes[i].flag()).writeBytes(outcomes[i].value());
+            }
+        }
+
+        int count()
+        {
+            return keys.length;
+        }
+
+        /** @return about how many bytes they take in a message. */
+        int encodedLength()
+        {
+            int length = 4;
+            for (final OpOutcome outcome : outcomes)
+            {
+                length += 24 + (outcome.value() == null ? 0 : outcome.value().length);
+            }
+            return length;
+        }
+
+        /** Remember them in a copy's memory, keeping any outcome it knows already. */
+        void rememberIn(final LocalPartition lp)
+        {
+            for (int i = 0; i < keys.length; i++)
+            {
+                lp.recent.putIfAbsent(keys[i], outcomes[i]);
+            }
+        }
+    }
+
+    /**
      * An update this copy applied as primary, waiting for its backups and its own WAL.
      */
     static final class PrimaryUpdate

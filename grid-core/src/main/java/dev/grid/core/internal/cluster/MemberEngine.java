@@ -17,6 +17,7 @@ import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
@@ -2978,15 +2979,12 @@ public final class MemberEngine
         final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
         final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
         final long position = appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
-            record.value(), record.predecessorKeys(), record.predecessorOutcomes());
+            record.value(), record.predecessors());
         lp.store.apply(record.key(), record.value(), counter);
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
         // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
         // copy would apply it a second time (persistent seed 0x17662a18e).
-        for (int i = 0; i < record.predecessorCount(); i++)
-        {
-            lp.recent.putIfAbsent(record.predecessorKeys()[i], record.predecessorOutcomes()[i]);
-        }
+        record.predecessors().rememberIn(lp);
         if (opKey != REBALANCED_OP)
         {
             lp.recent.put(opKey, outcome);
@@ -3894,7 +3892,7 @@ public final class MemberEngine
         final long counter = lp.counter.reserve(1) + 1;
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, outcome, key, newValue,
             installedMap.version(), deadlineNs);
-        final long position = appendWal(lp, counter, opKey, outcome, key, newValue, null, null);
+        final long position = appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
@@ -3914,17 +3912,25 @@ public final class MemberEngine
         update.lastSentNs = nowNs;
         // A backup that misses an earlier update of this key still receives its effect inside this update's value,
         // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
-        List<PrimaryUpdate> predecessors = null;
+        final List<PrimaryUpdate> earlier = new ArrayList<>(0);
         for (final PrimaryUpdate other : lp.inFlight.values())
         {
             if (other.counter < update.counter && Arrays.equals(other.key, update.key))
             {
-                if (predecessors == null)
-                {
-                    predecessors = new ArrayList<>(2);
-                }
-                predecessors.add(other);
+                earlier.add(other);
             }
+        }
+        Predecessors predecessors = Predecessors.NONE;
+        if (!earlier.isEmpty())
+        {
+            final OpKey[] keys = new OpKey[earlier.size()];
+            final OpOutcome[] outcomes = new OpOutcome[earlier.size()];
+            for (int i = 0; i < keys.length; i++)
+            {
+                keys[i] = earlier.get(i).opKey;
+                outcomes[i] = earlier.get(i).outcome;
+            }
+            predecessors = new Predecessors(keys, outcomes);
         }
         for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
         {
@@ -3940,15 +3946,7 @@ public final class MemberEngine
                 .writeLong(update.opKey.sequence()).writeLong(originWatermarks.get(update.opKey.originIncarnation()))
                 .writeBoolean(update.outcome.flag())
                 .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
-            writer.writeInt(predecessors == null ? 0 : predecessors.size());
-            if (predecessors != null)
-            {
-                for (final PrimaryUpdate other : predecessors)
-                {
-                    writer.writeLong(other.opKey.originIncarnation()).writeLong(other.opKey.sequence())
-                        .writeBoolean(other.outcome.flag()).writeBytes(other.outcome.value());
-                }
-            }
+            predecessors.write(writer);
             send(member, writer);
         }
     }
@@ -3959,27 +3957,19 @@ public final class MemberEngine
      * them).
      */
     private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final OpOutcome outcome,
-        final byte[] key, final byte[] value, final OpKey[] predecessorKeys, final OpOutcome[] predecessorOutcomes)
+        final byte[] key, final byte[] value, final Predecessors predecessors)
     {
-        return appendWal(lp, counter, NO_TRANSACTION, opKey, outcome, key, value, predecessorKeys,
-            predecessorOutcomes);
+        return appendWal(lp, counter, NO_TRANSACTION, opKey, outcome, key, value, predecessors);
     }
 
     private long appendWal(final LocalPartition lp, final long counter, final long transaction, final OpKey opKey,
-        final OpOutcome outcome, final byte[] key, final byte[] value, final OpKey[] predecessorKeys,
-        final OpOutcome[] predecessorOutcomes)
+        final OpOutcome outcome, final byte[] key, final byte[] value, final Predecessors predecessors)
     {
         walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
             .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key)
             .writeBytes(value)
             .writeBoolean(outcome.flag()).writeBytes(outcome.value());
-        final int predecessors = predecessorKeys == null ? 0 : predecessorKeys.length;
-        walWriter.writeInt(predecessors);
-        for (int i = 0; i < predecessors; i++)
-        {
-            walWriter.writeLong(predecessorKeys[i].originIncarnation()).writeLong(predecessorKeys[i].sequence())
-                .writeBoolean(predecessorOutcomes[i].flag()).writeBytes(predecessorOutcomes[i].value());
-        }
+        predecessors.write(walWriter);
         walWriter.writeLong(originWatermarks.get(opKey.originIncarnation()));
         historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
         return appendRecord();
@@ -4056,7 +4046,8 @@ public final class MemberEngine
     long appendTxData(final LocalPartition lp, final long counter, final long coordinator, final long txSeq,
         final byte[] key, final byte[] value)
     {
-        return appendWal(lp, counter, txSeq, new OpKey(coordinator, txSeq), OpOutcome.TRUE, key, value, null, null);
+        return appendWal(lp, counter, txSeq, new OpKey(coordinator, txSeq), OpOutcome.TRUE, key, value,
+            Predecessors.NONE);
     }
 
     /**
@@ -4458,12 +4449,11 @@ public final class MemberEngine
      * @param sequence    the operation's (or transaction's) sequence there.
      * @param flag        the operation's outcome flag.
      * @param outcome     the operation's outcome value.
-     * @param predecessorKeys     the identities of earlier updates of the key whose effect this value carries (the
-     *                            copy that logged it may have missed them, as a hole), or null.
-     * @param predecessorOutcomes their outcomes, index for index, or null.
+     * @param predecessors earlier updates of the key whose effect this value carries (the copy that logged it may
+     *                     have missed them, as a hole).
      */
     record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
-        boolean flag, byte[] outcome, OpKey[] predecessorKeys, OpOutcome[] predecessorOutcomes)
+        boolean flag, byte[] outcome, Predecessors predecessors)
     {
         /**
          * A hole closed without data.
@@ -4472,12 +4462,7 @@ public final class MemberEngine
          */
         HistoryRecord(final long counter)
         {
-            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null, null, null);
-        }
-
-        int predecessorCount()
-        {
-            return predecessorKeys == null ? 0 : predecessorKeys.length;
+            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null, Predecessors.NONE);
         }
     }
 
@@ -4817,24 +4802,15 @@ public final class MemberEngine
                 final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
                 final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
                     recoveredCopy(cacheId, partition);
-                final int predecessors = reader.readInt("predecessors", 0, 1 << 16);
-                final OpKey[] predecessorKeys = new OpKey[predecessors];
-                final OpOutcome[] predecessorOutcomes = new OpOutcome[predecessors];
-                for (int i = 0; i < predecessors; i++)
-                {
-                    predecessorKeys[i] = new OpKey(reader.readLong("predecessor.origin"),
-                        reader.readLong("predecessor.sequence"));
-                    predecessorOutcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
-                        reader.readBytes("predecessor.outcome"), 0);
-                }
+                final Predecessors predecessors = Predecessors.read(reader);
                 final long watermark = reader.readLong("watermark");
                 if (watermark > replayWatermarks.get(opKey.originIncarnation()))
                 {
                     replayWatermarks.put(opKey.originIncarnation(), watermark);
                 }
-                for (int i = 0; i < predecessors && lp != null; i++)
+                for (int i = 0; i < predecessors.count() && lp != null; i++)
                 {
-                    lp.replayRecent(predecessorKeys[i], predecessorOutcomes[i], true, replayWatermarks);
+                    lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
                 }
                 if (lp != null && !lp.counter.isClosed(counter))
                 {
@@ -5173,15 +5149,7 @@ public final class MemberEngine
         final byte[] outcomeValue = reader.readBytes("outcomeValue");
         final byte[] key = reader.readBytes("key");
         final byte[] value = reader.readBytes("value");
-        final int predecessorCount = reader.readInt("predecessors", 0, 1 << 16);
-        final OpKey[] predecessorKeys = new OpKey[predecessorCount];
-        final OpOutcome[] predecessorOutcomes = new OpOutcome[predecessorCount];
-        for (int i = 0; i < predecessorCount; i++)
-        {
-            predecessorKeys[i] = new OpKey(reader.readLong("predecessor.origin"), reader.readLong("predecessor.seq"));
-            predecessorOutcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
-                reader.readBytes("predecessor.value"), 0);
-        }
+        final Predecessors predecessors = Predecessors.read(reader);
         if (key == null || counter <= 0)
         {
             throw new MalformedMessageException("replicate without a key or with counter " + counter);
@@ -5189,9 +5157,9 @@ public final class MemberEngine
         if ((installedMap == null || version > installedMap.version()) && version < topology.version())
         {
             // A map this member skipped: only the current topology's map is ever installed, so this update can never
-            // be applied here (a joiner that had installed no map yet parked it for good, and the primary's drain
-            // held the next exchange forever: persistent seed 0x17662ab06). Say so, or the primary would wait for this backup through every exchange to come; the
-            // exchange then finds this copy behind and drops it.
+            // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
+            // joiner that had installed no map yet parked it for good, and the primary's drain held the next
+            // exchange forever: persistent seed 0x17662ab06); the exchange then finds this copy behind and drops it.
             header(REPLICATE_ACK, sender);
             writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);
             send(topology.member(sender), writer);
@@ -5225,12 +5193,9 @@ public final class MemberEngine
         }
         final OpKey opKey = new OpKey(origin, sequence);
         final long position = appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
-            predecessorKeys, predecessorOutcomes);
+            predecessors);
         lp.store.apply(key, value, counter);
-        for (int i = 0; i < predecessorCount; i++)
-        {
-            lp.recent.putIfAbsent(predecessorKeys[i], predecessorOutcomes[i]);
-        }
+        predecessors.rememberIn(lp);
         remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version, null));
         processDurability();

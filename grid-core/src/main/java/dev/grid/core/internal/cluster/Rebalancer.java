@@ -509,28 +509,17 @@ final class Rebalancer
             while (index < list.size())
             {
                 final MemberEngine.HistoryRecord record = list.get(index);
-                int size = 64 + (record.key() == null ? 0 : record.key().length) +
+                final int size = 64 + (record.key() == null ? 0 : record.key().length) +
                     (record.value() == null ? 0 : record.value().length) +
-                    (record.outcome() == null ? 0 : record.outcome().length);
-                for (int i = 0; i < record.predecessorCount(); i++)
-                {
-                    final byte[] outcome = record.predecessorOutcomes()[i].value();
-                    size += 32 + (outcome == null ? 0 : outcome.length);
-                }
+                    (record.outcome() == null ? 0 : record.outcome().length) + record.predecessors().encodedLength();
                 if (count > 0 && length + size > budget)
                 {
                     break;
                 }
                 engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
                     .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
-                    .writeBoolean(record.flag()).writeBytes(record.outcome()).writeInt(record.predecessorCount());
-                for (int i = 0; i < record.predecessorCount(); i++)
-                {
-                    final LocalPartition.OpKey predecessor = record.predecessorKeys()[i];
-                    engine.writer.writeLong(predecessor.originIncarnation()).writeLong(predecessor.sequence())
-                        .writeBoolean(record.predecessorOutcomes()[i].flag())
-                        .writeBytes(record.predecessorOutcomes()[i].value());
-                }
+                    .writeBoolean(record.flag()).writeBytes(record.outcome());
+                record.predecessors().write(engine.writer);
                 count++;
                 length += size;
                 index++;
@@ -845,19 +834,8 @@ final class Rebalancer
                 final long sequence = engine.reader.readLong("sequence");
                 final boolean flag = engine.reader.readBoolean("flag");
                 final byte[] outcome = engine.reader.readBytes("outcome");
-                final int predecessors = engine.reader.readInt("predecessors", 0, 1 << 16);
-                final LocalPartition.OpKey[] predecessorKeys =
-                    predecessors == 0 ? null : new LocalPartition.OpKey[predecessors];
-                final OpOutcome[] predecessorOutcomes = predecessors == 0 ? null : new OpOutcome[predecessors];
-                for (int j = 0; j < predecessors; j++)
-                {
-                    predecessorKeys[j] = new LocalPartition.OpKey(engine.reader.readLong("predecessor.origin"),
-                        engine.reader.readLong("predecessor.sequence"));
-                    predecessorOutcomes[j] = new OpOutcome(engine.reader.readBoolean("predecessor.flag"),
-                        engine.reader.readBytes("predecessor.outcome"), 0);
-                }
                 engine.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
-                    origin, sequence, flag, outcome, predecessorKeys, predecessorOutcomes));
+                    origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
                 demand.cursor = counter;
             }
             demand.records++;
