@@ -2953,6 +2953,7 @@ public final class MemberEngine
         copies.get(old.cacheId)[old.partition] = lp;
         old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
         logCopyDropped(old.cacheId, old.partition);
+        tx.relogPrepared(old.cacheId, old.partition);
         adoptEpoch(lp, installedMap.epochId(old.cacheId, old.partition),
             installedMap.epochFloor(old.cacheId, old.partition));
         return lp;

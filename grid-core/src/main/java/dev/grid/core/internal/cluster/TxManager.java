@@ -259,6 +259,25 @@ final class TxManager
     }
 
     /**
+     * A copy of this partition is being rebuilt (cleared for a full rebalance, logged as dropped): log the prepares
+     * held here for it again, after that record. They are about the partition, not the copy's data, and the member
+     * still holds the partition; replay forgets the prepares logged before a dropped copy, and a restart lost them:
+     * the rebuilt copy, made primary once the whole cluster came back, said "never prepared" to the backups that held
+     * them, and the transaction rolled back there while its other partition had committed (whole-cluster bank seed
+     * 0x16acbe62).
+     */
+    void relogPrepared(final int cacheId, final int partition)
+    {
+        for (final Prepared p : prepared.values())
+        {
+            if (p.key.cacheId == cacheId && p.key.partition == partition)
+            {
+                engine.appendTxPrepare(p.key, p.priority, p.participants, p.keys, p.values);
+            }
+        }
+    }
+
+    /**
      * Replay the end of a prepared part ({@link MemberEngine#WAL_TX_END}).
      */
     void replayEnd(final PartKey key, final boolean committed)
@@ -326,25 +345,35 @@ final class TxManager
     }
 
     /**
-     * For a checkpoint's manifest: the parts remembered as committed. Replay rebuilds them from the commits' WAL records,
-     * which the checkpoint may release; without them a participant recovering after a whole-cluster restart would
-     * take a part committed before the checkpoint for one never prepared, and roll its transaction back elsewhere.
+     * For a checkpoint's manifest: the parts remembered as committed, and those committing here (their writes are
+     * applied and logged, the backups' acknowledgements still awaited). Replay rebuilds them from the commits' WAL
+     * records, which the checkpoint may release; without them a participant recovering after a whole-cluster restart
+     * would take a part committed before the checkpoint for one never prepared, and roll its transaction back
+     * elsewhere. A part still committing when the checkpoint was taken was in neither list, its writes' records
+     * before the checkpoint's replay position: its member, back as the partition's primary, answered "never prepared"
+     * and the other partition rolled back (whole-cluster bank seed 0x16acbe62).
      */
     void encodeCommitted(final MessageWriter writer)
     {
-        int count = 0;
-        for (final Boolean committed : finished.values())
-        {
-            count += committed ? 1 : 0;
-        }
-        writer.writeInt(count);
+        final List<PartKey> committed = new ArrayList<>();
         for (final Map.Entry<PartKey, Boolean> entry : finished.entrySet())
         {
             if (entry.getValue())
             {
-                final PartKey key = entry.getKey();
-                writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
+                committed.add(entry.getKey());
             }
+        }
+        for (final Part part : parts.values())
+        {
+            if (part.state == TxParticipantState.COMMITTING && !finished.containsKey(part.key))
+            {
+                committed.add(part.key);
+            }
+        }
+        writer.writeInt(committed.size());
+        for (final PartKey key : committed)
+        {
+            writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
         }
     }
 
