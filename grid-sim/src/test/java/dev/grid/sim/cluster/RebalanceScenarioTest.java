@@ -1051,7 +1051,8 @@ class RebalanceScenarioTest
         {
             assertTrue(answers.get(i) instanceof OpOutcome, "merge t" + i + " failed: " + answers.get(i));
             final OpOutcome read = submitTo(members[origin], mergeCache, keys.get(i));
-            assertEquals("t" + i + ";", new String(read.value(), StandardCharsets.UTF_8), "merge t" + i + " applied once");
+            assertEquals("t" + i + ";", new String(read.value(), StandardCharsets.UTF_8),
+                "merge t" + i + " applied once");
         }
     }
 
@@ -1060,7 +1061,8 @@ class RebalanceScenarioTest
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         via.submit(cache, OpType.GET, bytes(key), null, null, 5_000 * MS, callback(outcome, error));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> outcome[0] != null || error[0] != null));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> outcome[0] != null ||
+            error[0] != null));
         assertNull(error[0]);
         return outcome[0];
     }
