@@ -104,7 +104,7 @@ class ClusterSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true));
         }
-        for (final long seed : new long[] {0xa844fe5L, 0xa845031L, 0xa845126L, 0xa845178L})
+        for (final long seed : new long[] {0xa844fe5L, 0xa845031L, 0xa845126L, 0xa845178L, 0xa8453ebL})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
         }

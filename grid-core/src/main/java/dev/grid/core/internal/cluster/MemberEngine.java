@@ -2132,7 +2132,12 @@ public final class MemberEngine
         // A partition lost in an active cluster comes back only with every last owner: one that left first may hold
         // less than the one that stayed, which acknowledged updates alone before it went too (the simulator's
         // whole-cluster seed 0xa845126 lost an acknowledged merge to such an early owner's copy).
-        lastOwnersBack = !(known && installedMap.isLost(cacheId, partition) && !reset) ||
+        // So does one lost when the whole cluster stopped: the table a cluster activates from names its last owners,
+        // who may be away though every member of that table's map is back (they had left it); served from the one
+        // that was back, it lost writes the other had acknowledged (whole-cluster seed 0xa8453eb). An operator who
+        // activates without the members still away accepts what they held.
+        final boolean lostByTable = !known && !activationForced;
+        lastOwnersBack = !((known && installedMap.isLost(cacheId, partition) && !reset) || lostByTable) ||
             allLastOwnersBack(cacheId, partition, holders, target);
         if (!lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
             !holders.isEmpty())
@@ -2140,8 +2145,13 @@ public final class MemberEngine
             // Until then every copy stays as it is, the returned last owners' above all (nothing is served: the
             // partition is lost): dropping or rebuilding one could throw away the only copy of acknowledged updates.
             final int[] held = holdEverything(holders, idealOwners, indexById, target);
+            if (!known)
+            {
+                // Activating: the partition is lost in the new map until they are back.
+                partitionLost(cache, partition, target);
+            }
             epochIds[partition] = previousEpoch;
-            epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
+            epochFloors[partition] = known ? installedMap.epochFloor(cacheId, partition) : 0;
             owningOut[partition] = held.length;
             return held;
         }
@@ -2826,7 +2836,9 @@ public final class MemberEngine
                 else if (holds && !moving)
                 {
                     local[p].state = local[p].state.moveTo(owningState);
-                    if (local[p].counter.hwm() > local[p].counter.lwm())
+                    // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
+                    // closed here as a hole would make this copy look complete beside one that has the update.
+                    if (local[p].counter.hwm() > local[p].counter.lwm() && owningState != PartitionState.LOST)
                     {
                         finalizeGaps(cache, local[p]);
                     }
