@@ -108,6 +108,9 @@ class ClusterSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
         }
+        // With a baseline: failed when historical rebalance ended with a memory round trip (since taken back).
+        ClusterScenario.run(0xa939583L, new ClusterScenario.Options().persistent(true).baseline(true)
+            .wholeClusterStops(true));
     }
 
     /**

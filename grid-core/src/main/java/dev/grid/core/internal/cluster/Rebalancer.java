@@ -770,10 +770,7 @@ final class Rebalancer
             if (status == SUPPLY_LAST)
             {
                 finishing(demand);
-                if (full)
-                {
-                    engine.finishFullRebalance(lp, demand.to);
-                }
+                engine.finishFullRebalance(lp, demand.to);
             }
             else
             {
@@ -859,14 +856,7 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            // The supplier's memory follows history too: the records carry their operations' identities, but not
-            // how the transactions that wrote nothing here ended. A prepare this copy recovered from its WAL, of a
-            // transaction rolled back while it was away, was otherwise taken for a live one: once this copy was
-            // primary, recovery found it and another stale prepare and committed their old values over later
-            // transfers (whole-cluster bank seed 0x16acbe2c).
-            demand.memory = true;
-            demand.memoryCursor = 0;
-            sendDemand(demand);
+            finishing(demand);
             return;
         }
         final long throttleNs = engine.config.rebalanceThrottleNs();
