@@ -93,25 +93,20 @@ class RebalanceScenarioTest
         network.dropWhere((from, to, message) -> from == primary && to == backup && message[0] == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
         final MemberEngine via = members[0];
-        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
-        final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         final boolean[] committed = new boolean[1];
         final GridException[] failed = new GridException[1];
-        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
-            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
+        lockAndCommit(via, TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
             {
-                public void onSuccess(final byte[][] values)
-                {
-                    committed[0] = true;
-                }
+                committed[0] = true;
+            }
 
-                public void onFailure(final GridException failure)
-                {
-                    failed[0] = failure;
-                }
-            });
+            public void onFailure(final GridException failure)
+            {
+                failed[0] = failure;
+            }
+        });
         sim.runUntil(sim.nowNs() + 100 * MS, null);
         // A later write of the partition reaches the backup: it applies the counter after the transaction's.
         put(members[primary], later, "later");
@@ -1086,22 +1081,7 @@ class RebalanceScenarioTest
             slotOf(map, map.owners(cacheId, p)[0]) != p1Primary);
         final int p2Primary = slotOf(map, map.owners(cacheId, partition(k2))[0]);
         network.dropWhere((from, to, message) -> from == 0 && to == p2Primary && message[0] == TX_COMMIT);
-        final MemberEngine via = members[0];
-        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
-        final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
-        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
-            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
-            {
-                public void onSuccess(final byte[][] values)
-                {
-                }
-
-                public void onFailure(final GridException failure)
-                {
-                }
-            });
+        lockAndCommit(members[0], TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
             Arrays.equals(bytes("a2"), members[p1Primary].readLocal(cacheId, bytes(k1)))),
             "the first partition committed");
@@ -1147,22 +1127,7 @@ class RebalanceScenarioTest
         final boolean[] commitsLost = new boolean[1];
         network.dropWhere((from, to, message) -> commitsLost[0] && message[0] == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
-        final MemberEngine via = members[2];
-        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
-        final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
-        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
-            new byte[][] {bytes("a2"), bytes("b2")}, new TxCallback()
-            {
-                public void onSuccess(final byte[][] values)
-                {
-                }
-
-                public void onFailure(final GridException failure)
-                {
-                }
-            });
+        lockAndCommit(members[2], TimeUnit.SECONDS.toNanos(30), k1, "a2", k2, "b2", IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
             Arrays.equals(bytes("b2"), members[0].readLocal(cacheId, bytes(k2))) &&
             Arrays.equals(bytes("b2"), members[1].readLocal(cacheId, bytes(k2)))), "k2's partition committed");
@@ -1629,6 +1594,30 @@ class RebalanceScenarioTest
             }
         }
         throw new AssertionError("no live member with incarnation " + incarnation);
+    }
+
+    /** An answer nobody waits for: the test looks at the copies instead. */
+    private static final TxCallback IGNORED = new TxCallback()
+    {
+        public void onSuccess(final byte[][] values)
+        {
+        }
+
+        public void onFailure(final GridException failure)
+        {
+        }
+    };
+
+    /** Begin a transaction on {@code via}, lock both keys (awaited), and commit the two values. */
+    private void lockAndCommit(final MemberEngine via, final long timeoutNs, final String k1, final String v1,
+        final String k2, final String v2, final TxCallback answer)
+    {
+        final long tx = via.txBegin(timeoutNs, 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes(v1), bytes(v2)}, answer);
     }
 
     private static TxCallback txCallback(final Runnable onSuccess)

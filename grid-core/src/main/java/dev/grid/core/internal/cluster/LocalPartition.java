@@ -89,9 +89,7 @@ final class LocalPartition
     // no longer resend (below its watermark, which later WAL records carry) are dropped as replay goes, whenever the
     // list doubled, so it holds about what the live memory held rather than every operation since the checkpoint;
     // nothing is dropped by count (a ring of the last 256 forgot older operations still waiting for their answers).
-    private ArrayList<OpKey> replayKeys;
-    private ArrayList<OpOutcome> replayOutcomes;
-    private ArrayList<Boolean> replayIfAbsent;
+    private ArrayList<Replayed> replayed;
     private int replayCompactAt = RECENT_OUTCOMES;
     private List<OpKey> olderKeys;
     private List<OpOutcome> olderOutcomes;
@@ -107,40 +105,27 @@ final class LocalPartition
     void replayRecent(final OpKey key, final OpOutcome outcome, final boolean ifAbsent,
         final Long2LongHashMap watermarks)
     {
-        if (replayKeys == null)
+        if (replayed == null)
         {
-            replayKeys = new ArrayList<>();
-            replayOutcomes = new ArrayList<>();
-            replayIfAbsent = new ArrayList<>();
+            replayed = new ArrayList<>();
         }
-        replayKeys.add(key);
-        replayOutcomes.add(outcome);
-        replayIfAbsent.add(ifAbsent);
-        if (replayKeys.size() >= replayCompactAt)
+        replayed.add(new Replayed(key, outcome, ifAbsent));
+        if (replayed.size() >= replayCompactAt)
         {
             compactReplay(watermarks);
-            replayCompactAt = Math.max(RECENT_OUTCOMES, 2 * replayKeys.size());
+            replayCompactAt = Math.max(RECENT_OUTCOMES, 2 * replayed.size());
         }
     }
 
     /** Drop the replayed outcomes below their origin's watermark, keeping the order of the rest. */
     private void compactReplay(final Long2LongHashMap watermarks)
     {
-        int kept = 0;
-        for (int i = 0; i < replayKeys.size(); i++)
-        {
-            final OpKey key = replayKeys.get(i);
-            if (key.sequence() >= watermarks.get(key.originIncarnation()))
-            {
-                replayKeys.set(kept, key);
-                replayOutcomes.set(kept, replayOutcomes.get(i));
-                replayIfAbsent.set(kept, replayIfAbsent.get(i));
-                kept++;
-            }
-        }
-        replayKeys.subList(kept, replayKeys.size()).clear();
-        replayOutcomes.subList(kept, replayOutcomes.size()).clear();
-        replayIfAbsent.subList(kept, replayIfAbsent.size()).clear();
+        replayed.removeIf(r -> r.key.sequence() < watermarks.get(r.key.originIncarnation()));
+    }
+
+    /** An outcome replayed from the WAL, kept until replay ends. */
+    private record Replayed(OpKey key, OpOutcome outcome, boolean ifAbsent)
+    {
     }
 
     /**
@@ -191,25 +176,23 @@ final class LocalPartition
             olderKeys = null;
             olderOutcomes = null;
         }
-        if (replayKeys == null)
+        if (replayed == null)
         {
             return;
         }
         compactReplay(watermarks);
-        for (int i = 0; i < replayKeys.size(); i++)
+        for (final Replayed r : replayed)
         {
-            if (replayIfAbsent.get(i))
+            if (r.ifAbsent)
             {
-                recent.putIfAbsent(replayKeys.get(i), replayOutcomes.get(i));
+                recent.putIfAbsent(r.key, r.outcome);
             }
             else
             {
-                recent.put(replayKeys.get(i), replayOutcomes.get(i));
+                recent.put(r.key, r.outcome);
             }
         }
-        replayKeys = null;
-        replayOutcomes = null;
-        replayIfAbsent = null;
+        replayed = null;
     }
 
     /**
