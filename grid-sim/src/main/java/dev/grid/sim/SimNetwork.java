@@ -30,6 +30,10 @@ public final class SimNetwork
     private final int endpointCount;
     private final boolean[][] blocked;
     private final java.util.List<MessageFilter> filters = new java.util.ArrayList<>();
+    private final List<MessageFilter> holdFilters = new ArrayList<>();
+    /** Messages held by {@link #holdWhere}, and their links (source, destination), in the order sent. */
+    private final ArrayDeque<byte[]> held = new ArrayDeque<>();
+    private final List<int[]> heldLinks = new ArrayList<>();
     private final boolean[] down;
     private final List<ArrayDeque<byte[]>> inboxes = new ArrayList<>();
     private final List<ArrayDeque<Integer>> inboxSources = new ArrayList<>();
@@ -163,6 +167,37 @@ public final class SimNetwork
     }
 
     /**
+     * Hold back every message the filter picks (it is neither lost nor delivered) until {@link #releaseHeld()}: for
+     * tests that make one message arrive after others sent later.
+     *
+     * @param filter picks the messages to hold (its answer means "hold", not "lose").
+     */
+    public void holdWhere(final MessageFilter filter)
+    {
+        holdFilters.add(filter);
+    }
+
+    /**
+     * Stop holding and deliver every held message, in the order they were sent, each after a normal latency; a
+     * partition or down destination at delivery time still loses it.
+     */
+    public void releaseHeld()
+    {
+        holdFilters.clear();
+        for (final int[] link : heldLinks)
+        {
+            scheduleDelivery(link[0], link[1], held.poll());
+        }
+        heldLinks.clear();
+    }
+
+    /** @return messages held by {@link #holdWhere} now. */
+    public int heldCount()
+    {
+        return held.size();
+    }
+
+    /**
      * Remove every partition, cut link and filter.
      */
     public void heal()
@@ -222,6 +257,15 @@ public final class SimNetwork
         {
             droppedCount++;
             return;
+        }
+        for (final MessageFilter filter : holdFilters)
+        {
+            if (filter.drops(source, destination, message))
+            {
+                heldLinks.add(new int[] {source, destination});
+                held.add(message);
+                return;
+            }
         }
         scheduleDelivery(source, destination, message);
         if (random.chance(duplicateProbability))

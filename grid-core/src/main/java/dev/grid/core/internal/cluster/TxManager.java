@@ -663,7 +663,15 @@ final class TxManager
         {
             part.touched = true;
         }
-        engine.writer.writeLong(tx.seq).writeLong(tx.priority).writeLong(request.lock ? tx.version : map.version())
+        final long version = request.lock ? tx.version : map.version();
+        if (request.sentVersion >= 0 && request.sentVersion != version)
+        {
+            // The primary dropped what it granted under the old map when it installed the new one: an answer to the
+            // old send still on its way must not count as this one's (its values may be older than the lock's).
+            request.requestId = nextRequestId++;
+        }
+        request.sentVersion = version;
+        engine.writer.writeLong(tx.seq).writeLong(tx.priority).writeLong(version)
             .writeInt(part.cacheId).writeInt(part.partition).writeLong(request.requestId).writeBoolean(request.lock)
             .writeLong(Math.max(0, tx.deadlineNs - engine.nowNs)).writeInt(request.keys.length);
         for (final byte[] key : request.keys)
@@ -2869,8 +2877,30 @@ final class TxManager
         }
     }
 
-    private record LockRequest(long requestId, byte[][] keys, boolean lock, Enlist enlist, int[] index)
+    /**
+     * One enlist's keys of one partition, asked of its primary. The request id names the map version it was last sent
+     * under: sent again under another, it takes a new id, so that an answer granted under the old map (whose locks the
+     * primary dropped when it installed the new one) is not taken for the new request's.
+     */
+    private static final class LockRequest
     {
+        long requestId;
+        /** The map version the request was last sent with, or -1 before it was sent. */
+        long sentVersion = -1;
+        final byte[][] keys;
+        final boolean lock;
+        final Enlist enlist;
+        final int[] index;
+
+        LockRequest(final long requestId, final byte[][] keys, final boolean lock, final Enlist enlist,
+            final int[] index)
+        {
+            this.requestId = requestId;
+            this.keys = keys;
+            this.lock = lock;
+            this.enlist = enlist;
+            this.index = index;
+        }
     }
 
     private static final class Enlist
