@@ -39,7 +39,9 @@ class BankSimulationTest
      * transfer its user was told had aborted committed by recovery after a whole-cluster stop (0x16acbe1a); two
      * transfers applied to one account, their other part's prepares lost with a copy rebuilt, or its commit with a
      * checkpoint (0x16acbe62); a transfer's part overwritten by one whose lock answer, granted under an older map,
-     * was taken after the lock was asked again under the new one (0x167efe57).
+     * was taken after the lock was asked again under the new one (0x167efe57); a transfer applied to one account, its
+     * other partition's primary, once the whole cluster restarted, a member that had been away when the prepare went
+     * out (0x16acbe2d); an aborted transfer applied (0x16acbe2c, which passes since that fix too).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
@@ -48,7 +50,7 @@ class BankSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true));
         }
-        for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L})
+        for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
                 .wholeClusterStops(true));

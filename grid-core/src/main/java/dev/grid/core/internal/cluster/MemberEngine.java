@@ -2276,7 +2276,8 @@ public final class MemberEngine
         // Only a copy the installed map listed may become primary: it holds every prepared transaction of the
         // partition (prepares go to every copy of the map, and to new copies again at install, before the next
         // report). A copy from a member that was away has identical data perhaps, but no prepares: as primary it
-        // would apply a prepared transaction's commit without its locks.
+        // would apply a prepared transaction's commit without its locks. Where the table decides, a last owner's copy
+        // (see mayLead).
         final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
         final ReportEntry chosenPrimary;
         if (primary != null && !allIdealUpToDate)
@@ -2284,7 +2285,7 @@ public final class MemberEngine
             // Late affinity: the primary stays where it is until every ideal owner caught up.
             chosenPrimary = primary;
         }
-        else if (idealPrimary != null && wasHolder(cacheId, partition, idealPrimary.member))
+        else if (idealPrimary != null && mayLead(byTable, cacheId, partition, idealPrimary, target))
         {
             chosenPrimary = idealPrimary;
         }
@@ -2296,8 +2297,8 @@ public final class MemberEngine
         {
             upToDate.sort((a, b) ->
             {
-                final boolean aHeld = wasHolder(cacheId, partition, a.member);
-                final boolean bHeld = wasHolder(cacheId, partition, b.member);
+                final boolean aHeld = mayLead(byTable, cacheId, partition, a, target);
+                final boolean bHeld = mayLead(byTable, cacheId, partition, b, target);
                 return aHeld != bHeld ? (aHeld ? -1 : 1) :
                     Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
             });
@@ -2497,6 +2498,22 @@ public final class MemberEngine
             }
         }
         return null;
+    }
+
+    /**
+     * @return whether a copy may become the partition's primary at once: it holds every prepare the partition's
+     *         primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy the map
+     *         listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
+     *         activates, or a lost partition comes back), one of those owners: a lost map keeps every copy, a member's
+     *         that was away when a prepare went out too (its data may equal the owners', a prepare changes no
+     *         counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction
+     *         another partition had committed (whole-cluster bank seed 0x16acbe2d).
+     */
+    private boolean mayLead(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
+        final Topology target)
+    {
+        return byTable ? isLastOwner(true, cacheId, partition, entry, target) :
+            wasHolder(cacheId, partition, entry.member);
     }
 
     private boolean wasHolder(final int cacheId, final int partition, final long member)
