@@ -1153,6 +1153,56 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
+    /**
+     * A member is away while a transaction prepares; its copy of the partition stays equal to the owners' (a prepare
+     * changes no counter). The transaction commits on its other partition, every member crashes, and all come back:
+     * activating, the exchange made the copy of the member that was away primary, being the partition's ideal
+     * primary; it held no part of the transaction and took that for "never prepared", so the owners that held the
+     * prepare rolled it back while the other partition had committed (whole-cluster bank seed 0x16acbe2d). Only a
+     * last owner's copy may become primary where the durable table decides.
+     */
+    @Test
+    void aCopyFromAMemberAwayWhileATransactionPreparedDoesNotBecomePrimaryWhenTheWholeClusterRestarts()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap before = members[0].installedMap();
+        // The member away is k2's ideal primary.
+        final String k2 = keyWhere(p -> true);
+        final int away = slotOf(before, before.owners(cacheId, partition(k2))[0]);
+        crash(away);
+        awaitSize(2);
+        awaitQuiescent(2);
+        final PartitionMap without = live().get(0).installedMap();
+        final int p2Primary = slotOf(without, without.owners(cacheId, partition(k2))[0]);
+        final int coordinator = 3 - away - p2Primary;
+        final String k1 = keyWhere(p -> slotOf(without, without.owners(cacheId, p)[0]) == coordinator, k2);
+        final long lwmBefore = members[coordinator].copy(cacheId, partition(k1)).lwm();
+        // The coordinator's commit never reaches k2's primary: k1's partition commits, k2's stays prepared.
+        network.dropWhere((from, to, message) -> from == coordinator && to == p2Primary && message[0] == TX_COMMIT);
+        lockAndCommit(members[coordinator], TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", IGNORED);
+        final int p1Backup = slotOf(without, without.owners(cacheId, partition(k1))[1]);
+        // Committed and durable on both copies (LWM past it), so no recovery may roll the transaction back.
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            members[coordinator].copy(cacheId, partition(k1)).lwm() > lwmBefore &&
+            members[p1Backup].copy(cacheId, partition(k1)).lwm() > lwmBefore),
+            "the first partition committed on both its copies");
+        assertArrayEquals(bytes("a2"), members[p1Backup].readLocal(cacheId, bytes(k1)));
+        crash(coordinator);
+        crash(p2Primary);
+        network.heal();
+        start(away);
+        start(coordinator);
+        start(p2Primary);
+        awaitQuiescent(3);
+        assertEquals("a2", read(members[away], k1), "committed before the crash");
+        assertEquals("b2", read(members[away], k2), "prepared on every owner before the crash: recovery commits it");
+        acknowledged.put(k1, "a2");
+        acknowledged.put(k2, "b2");
+        assertCleanAndComplete();
+    }
+
     @Test
     void theBaselineSurvivesARestartOfTheWholeCluster()
     {
