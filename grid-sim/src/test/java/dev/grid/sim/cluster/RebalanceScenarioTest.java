@@ -58,6 +58,7 @@ class RebalanceScenarioTest
     private static final byte TX_COMMIT = 42;
     private static final byte TX_BACKUP_ACK = 46;
     private static final byte BACKUP_ROLLBACK = 3;
+    private static final byte BACKUP_PREPARE = 1;
     private static final byte BACKUP_COMMIT = 2;
     private static final byte EXCHANGE_REPORT = 10;
     private static final byte REQUEST = 20;
@@ -1200,6 +1201,117 @@ class RebalanceScenarioTest
         assertEquals("b2", read(members[away], k2), "prepared on every owner before the crash: recovery commits it");
         acknowledged.put(k1, "a2");
         acknowledged.put(k2, "b2");
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A member joins while a transaction is prepared and its commits are on the way; the primaries send the prepare
+     * to the joiner's new copies, which catch up before they acknowledge it. Were the late affinity switch to make such
+     * a copy primary, holding no lock of the transaction it would let another transaction lock the key and commit,
+     * and the first transaction's commit, arriving after, would overwrite what the second had acknowledged (it does,
+     * with the check below taken out). A member's exchange report waits until every copy acknowledged the prepares
+     * it sent ({@code TxManager.hasUnacknowledgedPrepares}), so the switch waits too.
+     */
+    @Test
+    void aCopyThatHasNotAcknowledgedAPrepareDoesNotBecomePrimaryAtTheLateAffinitySwitch()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        // t writes one key of every partition; its commits from m0 to the other primaries are held back.
+        final String[] keys = new String[PARTITIONS];
+        final byte[][] keyBytes = new byte[PARTITIONS][];
+        final byte[][] values = new byte[PARTITIONS][];
+        final int[] cacheIds = new int[PARTITIONS];
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            final int partition = p;
+            keys[p] = keyWhere(x -> x == partition);
+            keyBytes[p] = bytes(keys[p]);
+            values[p] = bytes("t" + p);
+            cacheIds[p] = cacheId;
+        }
+        network.holdWhere((from, to, message) -> from == 0 && message[0] == TX_COMMIT);
+        final MemberEngine coordinator = members[0];
+        final long t = coordinator.txBegin(TimeUnit.SECONDS.toNanos(60), 0);
+        final boolean[] locked = new boolean[1];
+        coordinator.txEnlist(t, cacheId, keyBytes, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        final boolean[] tCommitted = new boolean[1];
+        coordinator.txCommit(t, cacheIds, keyBytes, values, txCallback(() -> tCommitted[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> network.heldCount() > 0),
+            "t is prepared everywhere and its commits are on the way");
+        // The prepares the primaries send the joiner are held back too; everything else reaches it.
+        network.holdWhere((from, to, message) -> to == 3 && message[0] == TX_BACKUP &&
+            message[HEADER_LENGTH] == BACKUP_PREPARE);
+        start(3);
+        // Caught up, the joiner's copies would become primaries of their partitions.
+        final int[] chosen = {-1};
+        sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
+        {
+            final PartitionMap map = members[1].installedMap();
+            final int joiner = map.topology().indexOf(members[3].incarnation());
+            for (int p = 0; joiner >= 0 && p < PARTITIONS; p++)
+            {
+                if (map.rank(cacheId, p, joiner) == 0 && !Arrays.equals(values[p], members[0].readLocal(cacheId,
+                    keyBytes[p])))
+                {
+                    chosen[0] = p;
+                    return true;
+                }
+            }
+            return false;
+        });
+        // Without such a partition (the joiner is primary of none where t is uncommitted), any it holds a copy of.
+        final PartitionMap map = members[1].installedMap();
+        final int joiner = map.topology().indexOf(members[3].incarnation());
+        for (int p = 0; chosen[0] < 0 && p < PARTITIONS; p++)
+        {
+            if (map.rank(cacheId, p, joiner) >= 0 && slotOf(map, map.owners(cacheId, p)[0]) != 0)
+            {
+                chosen[0] = p;
+            }
+        }
+        assertTrue(chosen[0] >= 0, "the joiner holds a copy of a partition t has not committed on");
+        // u, younger, locks that key and writes it: it must wait for t or die, never commit over t's lock.
+        final MemberEngine other = members[1];
+        final long u = other.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final Object[] uOutcome = new Object[1];
+        other.txEnlist(u, cacheId, new byte[][] {keyBytes[chosen[0]]}, true, new TxCallback()
+        {
+            public void onSuccess(final byte[][] read)
+            {
+                other.txCommit(u, new int[] {cacheId}, new byte[][] {keyBytes[chosen[0]]},
+                    new byte[][] {bytes("u")}, new TxCallback()
+                    {
+                        public void onSuccess(final byte[][] ignored)
+                        {
+                            uOutcome[0] = "committed";
+                        }
+
+                        public void onFailure(final GridException failure)
+                        {
+                            uOutcome[0] = failure;
+                        }
+                    });
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                uOutcome[0] = failure;
+            }
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> uOutcome[0] != null),
+            "u never ended");
+        assertTrue(uOutcome[0] instanceof GridException, "u committed on partition " + chosen[0] +
+            " while t held the key's lock");
+        network.releaseHeld();
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> tCommitted[0]), "t committed");
+        awaitQuiescent(4);
+        for (int p = 0; p < PARTITIONS; p++)
+        {
+            acknowledged.put(keys[p], "t" + p);
+        }
         assertCleanAndComplete();
     }
 
