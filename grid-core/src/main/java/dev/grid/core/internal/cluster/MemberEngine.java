@@ -166,6 +166,11 @@ public final class MemberEngine
     static final int WAL_TX_PREPARE = 14;
     /** A prepared transaction part finished: coordinator, sequence, cacheId, partition, committed. */
     static final int WAL_TX_END = 15;
+    /**
+     * A prepare this member recovered from its WAL is void, its outcome unknown here: coordinator, sequence, cacheId,
+     * partition. Logged when a full rebalance's supplier, an owner of the partition, holds no such prepare open.
+     */
+    static final int WAL_TX_VOID = 16;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -3072,9 +3077,13 @@ public final class MemberEngine
         for (final Rebalancer.MemoryItem item : items)
         {
             item.write(walWriter);
-            if (item.transaction())
+            if (item.kind() == Rebalancer.MemoryItem.FINISHED_PART)
             {
                 tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
+            }
+            else if (item.kind() == Rebalancer.MemoryItem.OPEN_PREPARE)
+            {
+                tx.noteSupplierOpen(lp.cacheId, lp.partition, item.origin(), item.sequence());
             }
             else
             {
@@ -4113,6 +4122,19 @@ public final class MemberEngine
     }
 
     /**
+     * Log that a prepare recovered from the WAL is void ({@link #WAL_TX_VOID}).
+     *
+     * @return its position.
+     */
+    long appendTxVoid(final TxManager.PartKey key)
+    {
+        walWriter.reset().writeByte(WAL_TX_VOID).writeLong(key.coordinator()).writeLong(key.seq())
+            .writeInt(key.cacheId()).writeInt(key.partition());
+        appendMeta();
+        return wal.appendedPosition();
+    }
+
+    /**
      * Log that a prepared transaction part finished ({@link #WAL_TX_END}).
      *
      * @return its position: whoever is told the part finished is told once the WAL holds it durably, or a crash
@@ -4893,6 +4915,8 @@ public final class MemberEngine
             case WAL_TX_END -> tx.replayEnd(new TxManager.PartKey(reader.readLong("coordinator"),
                 reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
                 reader.readBoolean("committed"));
+            case WAL_TX_VOID -> tx.replayVoid(new TxManager.PartKey(reader.readLong("coordinator"),
+                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
             case WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
@@ -4964,11 +4988,11 @@ public final class MemberEngine
                 for (int i = 0; i < count; i++)
                 {
                     final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
-                    if (lp != null && item.transaction())
+                    if (lp != null && item.kind() == Rebalancer.MemoryItem.FINISHED_PART)
                     {
                         tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
                     }
-                    else if (lp != null)
+                    else if (lp != null && item.kind() == Rebalancer.MemoryItem.OPERATION)
                     {
                         lp.replayOlder(new OpKey(item.origin(), item.sequence()),
                             new OpOutcome(item.flag(), item.value(), 0));

@@ -70,19 +70,29 @@ final class Rebalancer
      * One item of a supplier's memory of a partition: an operation's outcome ({@code transaction} false: origin,
      * sequence, outcome flag and value) or a finished transaction part (true: coordinator, sequence, committed).
      */
-    record MemoryItem(boolean transaction, long origin, long sequence, boolean flag, byte[] value)
+    record MemoryItem(int kind, long origin, long sequence, boolean flag, byte[] value)
     {
+        /** An operation's outcome: origin, sequence, effective, value. */
+        static final int OPERATION = 0;
+        /** A finished transaction part: coordinator, sequence, committed. */
+        static final int FINISHED_PART = 1;
+        /** A transaction part prepared and still open on the supplier: coordinator, sequence. */
+        static final int OPEN_PREPARE = 2;
+
         void write(final MessageWriter writer)
         {
-            writer.writeBoolean(transaction).writeLong(origin).writeLong(sequence).writeBoolean(flag)
-                .writeBytes(value);
+            writer.writeByte(kind).writeLong(origin).writeLong(sequence).writeBoolean(flag).writeBytes(value);
         }
 
         static MemoryItem read(final MessageReader reader)
         {
-            return new MemoryItem(reader.readBoolean("memory.transaction"), reader.readLong("memory.origin"),
-                reader.readLong("memory.sequence"), reader.readBoolean("memory.flag"),
-                reader.readBytes("memory.value"));
+            final int kind = reader.readByte("memory.kind");
+            if (kind < OPERATION || kind > OPEN_PREPARE)
+            {
+                throw new MalformedMessageException("unknown rebalance memory item kind " + kind);
+            }
+            return new MemoryItem(kind, reader.readLong("memory.origin"), reader.readLong("memory.sequence"),
+                reader.readBoolean("memory.flag"), reader.readBytes("memory.value"));
         }
     }
 
@@ -574,13 +584,20 @@ final class Rebalancer
             {
                 if (recent.getValue() != null)
                 {
-                    items.add(new MemoryItem(false, recent.getKey().originIncarnation(), recent.getKey().sequence(),
+                    items.add(new MemoryItem(MemoryItem.OPERATION, recent.getKey().originIncarnation(),
+                        recent.getKey().sequence(),
                         recent.getValue().flag(), recent.getValue().value()));
                 }
             }
             for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))
             {
-                items.add(new MemoryItem(true, part[0], part[1], part[2] == 1, null));
+                items.add(new MemoryItem(MemoryItem.FINISHED_PART, part[0], part[1], part[2] == 1, null));
+            }
+            // And the prepares still open here: the demander keeps of those it recovered from its WAL only these
+            // (an owner holds every prepare of the partition still open; see TxManager#voidReplayedNotOpen).
+            for (final long[] open : engine.txManager().openOn(lp.cacheId, lp.partition))
+            {
+                items.add(new MemoryItem(MemoryItem.OPEN_PREPARE, open[0], open[1], false, null));
             }
             memories.put(key, items);
         }
@@ -765,10 +782,15 @@ final class Rebalancer
             {
                 items.add(MemoryItem.read(engine.reader));
             }
+            if (demand.memoryCursor == 0)
+            {
+                engine.txManager().clearSupplierOpen(cacheId, partition);
+            }
             engine.applyRebalancedMemory(lp, items);
             demand.memoryCursor += count;
             if (status == SUPPLY_LAST)
             {
+                engine.txManager().voidReplayedNotOpen(cacheId, partition);
                 finishing(demand);
                 engine.finishFullRebalance(lp, demand.to);
             }

@@ -84,6 +84,9 @@ final class TxManager
 
     /** Retry intervals after which a backup asks about a prepare whose coordinator is alive. */
     private static final int STALE_PREPARE_INTERVALS = 8;
+    /** What the supplier of a full rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
+    private final java.util.HashSet<PartKey> supplierOpen = new java.util.HashSet<>();
+
     /** How many finished transaction parts each member remembers, to answer late or repeated messages. */
     static final int FINISHED_REMEMBERED = 1 << 16;
 
@@ -242,7 +245,7 @@ final class TxManager
         final byte[][][] writes = readWrites(reader);
         if (!finished.containsKey(key))
         {
-            prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants, engine.nowNs));
+            prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants, engine.nowNs, true));
         }
     }
 
@@ -278,6 +281,80 @@ final class TxManager
     }
 
     /**
+     * @return the parts of a partition prepared here and still open, as (coordinator, sequence): held as a backup's,
+     *         or this member's as primary (preparing, prepared or committing).
+     */
+    List<long[]> openOn(final int cacheId, final int partition)
+    {
+        final List<long[]> result = new ArrayList<>();
+        for (final PartKey key : prepared.keySet())
+        {
+            if (key.cacheId == cacheId && key.partition == partition)
+            {
+                result.add(new long[] {key.coordinator, key.seq});
+            }
+        }
+        for (final Part part : parts.values())
+        {
+            if (part.key.cacheId == cacheId && part.key.partition == partition && !prepared.containsKey(part.key) &&
+                (part.state == TxParticipantState.PREPARING || part.state == TxParticipantState.PREPARED ||
+                part.state == TxParticipantState.COMMITTING))
+            {
+                result.add(new long[] {part.key.coordinator, part.key.seq});
+            }
+        }
+        return result;
+    }
+
+    /** A full rebalance's supplier holds this part of the partition open ({@link #openOn}). */
+    void noteSupplierOpen(final int cacheId, final int partition, final long coordinator, final long seq)
+    {
+        supplierOpen.add(new PartKey(coordinator, seq, cacheId, partition));
+    }
+
+    /** A full rebalance's supplier starts listing what it holds open of the partition (again). */
+    void clearSupplierOpen(final int cacheId, final int partition)
+    {
+        supplierOpen.removeIf(key -> key.cacheId == cacheId && key.partition == partition);
+    }
+
+    /**
+     * A full rebalance of this partition finished: the prepares this member recovered from its WAL that the supplier
+     * does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition,
+     * and an owner holds every prepare of it still open (a primary answers "prepared" only once every copy of its
+     * map held the prepare, and a member reports for the next exchange only once every copy acknowledged the
+     * prepares it sent). A recovered prepare the supplier lacks was finished by the others while this member was
+     * away: kept, and re-logged with the rebuilt copy, it came back as this member became the partition's primary,
+     * and recovery, finding it prepared here and on its other partition (also this member's, also stale), committed
+     * a transfer whose coordinator had rolled it back, over later transfers (whole-cluster bank seed 0x16acbe39).
+     * Prepares this member received in this life are kept: one may still be on its way to the supplier.
+     */
+    void voidReplayedNotOpen(final int cacheId, final int partition)
+    {
+        for (final Prepared p : new ArrayList<>(prepared.values()))
+        {
+            if (p.replayed && p.key.cacheId == cacheId && p.key.partition == partition &&
+                !supplierOpen.contains(p.key))
+            {
+                prepared.remove(p.key);
+                engine.appendTxVoid(p.key);
+                engine.listener.onEvent("member " + engine.config.memberId() + " voids the prepare of transaction " +
+                    p.key.seq + " of " + Long.toHexString(p.key.coordinator) + " on partition " + partition +
+                    " it recovered: the rebalance's supplier holds it no longer");
+            }
+        }
+        clearSupplierOpen(cacheId, partition);
+    }
+
+    /**
+     * Replay a void recovered prepare ({@link MemberEngine#WAL_TX_VOID}): forgotten, its outcome unknown here.
+     */
+    void replayVoid(final PartKey key)
+    {
+        prepared.remove(key);
+    }
+
+    /**
      * Replay the end of a prepared part ({@link MemberEngine#WAL_TX_END}).
      */
     void replayEnd(final PartKey key, final boolean committed)
@@ -304,7 +381,7 @@ final class TxManager
                 part.state == TxParticipantState.PREPARED) && !prepared.containsKey(part.key))
             {
                 open.add(new Prepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,
-                    engine.nowNs));
+                    engine.nowNs, false));
             }
         }
         writer.writeInt(open.size());
@@ -1877,7 +1954,7 @@ final class TxManager
                 {
                     final boolean known = prepared.containsKey(key);
                     prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants,
-                        engine.nowNs));
+                        engine.nowNs, false));
                     // Acknowledged once durable: the primary answers "prepared" only when every copy has it (a
                     // resend waits for the record the first one appended, which is at or below the last position).
                     final long position = known ? engine.appendedPosition() :
@@ -2051,7 +2128,7 @@ final class TxManager
             if (part.state == TxParticipantState.PREPARED && rank > 0)
             {
                 prepared.put(part.key, new Prepared(part.key, part.priority, part.writeKeys, part.writeValues,
-                    part.participants, engine.nowNs));
+                    part.participants, engine.nowNs, false));
             }
             if (part.state == TxParticipantState.PREPARED && rank == 0)
             {
@@ -2804,8 +2881,14 @@ final class TxManager
     }
 
     /** A prepare this member holds as a backup, to take over if the primary fails. */
+    /**
+     * A prepare this member holds for a partition it is not primary of (a backup's, or its own recovered).
+     *
+     * @param replayed whether it was recovered from the WAL (a previous life of this member): it may be stale, its
+     *                 transaction finished by the others while this member was away.
+     */
     private record Prepared(PartKey key, long priority, byte[][] keys, byte[][] values, long[] participants,
-        long sinceNs)
+        long sinceNs, boolean replayed)
     {
     }
 
