@@ -538,6 +538,17 @@ final class Rebalancer
         }
         engine.writer.patchInt(countAt, count);
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        if (last && !full)
+        {
+            // The last history batch says which prepares of the partition this owner holds open, as a full
+            // rebalance's memory does (see TxManager#voidReplayedNotOpen).
+            final List<long[]> open = engine.txManager().openOn(lp.cacheId, lp.partition);
+            engine.writer.writeInt(open.size());
+            for (final long[] part : open)
+            {
+                engine.writer.writeLong(part[0]).writeLong(part[1]);
+            }
+        }
         engine.sendTx(sender);
     }
 
@@ -878,6 +889,14 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
+            final int open = engine.reader.readInt("open", 0, 1 << 20);
+            engine.txManager().clearSupplierOpen(cacheId, partition);
+            for (int i = 0; i < open; i++)
+            {
+                engine.txManager().noteSupplierOpen(cacheId, partition, engine.reader.readLong("coordinator"),
+                    engine.reader.readLong("tx"));
+            }
+            engine.txManager().voidReplayedNotOpen(cacheId, partition);
             finishing(demand);
             return;
         }

@@ -84,7 +84,7 @@ final class TxManager
 
     /** Retry intervals after which a backup asks about a prepare whose coordinator is alive. */
     private static final int STALE_PREPARE_INTERVALS = 8;
-    /** What the supplier of a full rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
+    /** What the supplier of a rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
     private final java.util.HashSet<PartKey> supplierOpen = new java.util.HashSet<>();
 
     /** How many finished transaction parts each member remembers, to answer late or repeated messages. */
@@ -306,21 +306,21 @@ final class TxManager
         return result;
     }
 
-    /** A full rebalance's supplier holds this part of the partition open ({@link #openOn}). */
+    /** A rebalance's supplier holds this part of the partition open ({@link #openOn}). */
     void noteSupplierOpen(final int cacheId, final int partition, final long coordinator, final long seq)
     {
         supplierOpen.add(new PartKey(coordinator, seq, cacheId, partition));
     }
 
-    /** A full rebalance's supplier starts listing what it holds open of the partition (again). */
+    /** A rebalance's supplier starts listing what it holds open of the partition (again). */
     void clearSupplierOpen(final int cacheId, final int partition)
     {
         supplierOpen.removeIf(key -> key.cacheId == cacheId && key.partition == partition);
     }
 
     /**
-     * A full rebalance of this partition finished: the prepares this member recovered from its WAL that the supplier
-     * does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition,
+     * A rebalance of this partition (full, or historical) finished: the prepares this member recovered from its WAL
+     * that the supplier does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition,
      * and an owner holds every prepare of it still open (a primary answers "prepared" only once every copy of its
      * map held the prepare, and a member reports for the next exchange only once every copy acknowledged the
      * prepares it sent). A recovered prepare the supplier lacks was finished by the others while this member was
