@@ -56,6 +56,8 @@ class RebalanceScenarioTest
     private static final int HEADER_LENGTH = 18;
     private static final byte TX_BACKUP = 45;
     private static final byte TX_COMMIT = 42;
+    private static final byte TX_ANSWER = 44;
+    private static final byte TX_STATUS = 47;
     private static final byte TX_BACKUP_ACK = 46;
     private static final byte BACKUP_ROLLBACK = 3;
     private static final byte BACKUP_PREPARE = 1;
@@ -1312,6 +1314,77 @@ class RebalanceScenarioTest
         {
             acknowledged.put(keys[p], "t" + p);
         }
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A member, primary of both partitions of a transaction, prepares it and crashes before its answers reach the
+     * coordinator, which aborts the transaction through the new primaries; the keys are written again, the coordinator
+     * fails too, and the others, restarted after a checkpoint, no longer remember the rollback. The member comes back with the prepares in its WAL; caught up, it becomes primary of
+     * both partitions again, and recovery, the coordinator gone, found the transaction prepared on both (its own, both
+     * stale) and committed it over the later writes (whole-cluster bank seed 0x16acbe39). The rebalance's supplier
+     * lists the prepares it holds open, and the member voids the recovered ones it lacks.
+     */
+    @Test
+    void aPrepareRecoveredFromTheWalOfATransactionRolledBackMeanwhileIsVoidedByTheCatchUp()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final int away = 0;
+        final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == away);
+        final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == away && p != partition(k1));
+        final int coordinator = 1;
+        final MemberEngine via = members[coordinator];
+        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final boolean[] locked = new boolean[1];
+        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        // From now on the primary's answers never reach the coordinator, which keeps asking; it prepares both parts.
+        network.dropWhere((from, to, message) -> from == away && to == coordinator && message[0] == TX_ANSWER);
+        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+            new byte[][] {bytes("stale1"), bytes("stale2")}, IGNORED);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            members[away].describeProgress().contains("txPartsPrepared=2")), "both parts prepared");
+        crash(away);
+        network.heal();
+        awaitSize(2);
+        awaitQuiescent(2);
+        put(members[2], k1, "later1");
+        put(members[2], k2, "later2");
+        // Both others checkpoint past the rollback's records and restart: they no longer remember how it ended.
+        final long[] checkpoints = {members[1].committedCheckpointId(), members[2].committedCheckpointId()};
+        for (int i = 0; i < 2_000 && !(members[1].committedCheckpointId() > checkpoints[0] + 1 &&
+            members[2].committedCheckpointId() > checkpoints[1] + 1); i++)
+        {
+            final String key = "k" + (i % KEYS);
+            if (!key.equals(k1) && !key.equals(k2))
+            {
+                put(members[2], key, "more" + i);
+            }
+        }
+        assertTrue(members[1].committedCheckpointId() > checkpoints[0] + 1 &&
+            members[2].committedCheckpointId() > checkpoints[1] + 1, "both checkpointed");
+        crash(coordinator);
+        awaitSize(1);
+        start(coordinator);
+        awaitSize(2);
+        awaitQuiescent(2);
+        crash(2);
+        awaitSize(1);
+        start(2);
+        awaitSize(2);
+        awaitQuiescent(2);
+        // Its questions about the transaction's end are lost until it is primary (a backup asks its primary, which,
+        // not knowing the transaction any more, would have it rolled back).
+        network.dropWhere((from, to, message) -> from == away && message[0] == TX_STATUS);
+        restart(away);
+        awaitQuiescent(3);
+        final PartitionMap after = members[2].installedMap();
+        assertEquals(away, slotOf(after, after.owners(cacheId, partition(k1))[0]), "the member is primary again");
+        assertEquals("later1", read(members[2], k1), "the transaction was rolled back: the later write stays");
+        assertEquals("later2", read(members[2], k2));
         assertCleanAndComplete();
     }
 
