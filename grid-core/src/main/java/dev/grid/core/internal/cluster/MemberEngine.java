@@ -151,7 +151,8 @@ public final class MemberEngine
     static final int WAL_REBALANCE_DONE = 10;
     /**
      * A supplier's memory of a partition a rebalance brought: cacheId, partition, count, then per item a
-     * {@link Rebalancer.MemoryItem} (an operation's outcome, or a finished transaction part).
+     * {@link Rebalancer.MemoryItem} (an operation's outcome, a finished transaction part, or a part the supplier held
+     * open, which replay ignores: the voids it led to are logged on their own).
      */
     static final int WAL_REBALANCE_MEMORY = 11;
     /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
@@ -168,7 +169,7 @@ public final class MemberEngine
     static final int WAL_TX_END = 15;
     /**
      * A prepare this member recovered from its WAL is void, its outcome unknown here: coordinator, sequence, cacheId,
-     * partition. Logged when a full rebalance's supplier, an owner of the partition, holds no such prepare open.
+     * partition. Logged when a rebalance's supplier, an owner of the partition, holds no such prepare open.
      */
     static final int WAL_TX_VOID = 16;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */

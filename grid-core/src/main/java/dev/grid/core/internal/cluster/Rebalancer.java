@@ -67,8 +67,8 @@ final class Rebalancer
     }
 
     /**
-     * One item of a supplier's memory of a partition: an operation's outcome ({@code transaction} false: origin,
-     * sequence, outcome flag and value) or a finished transaction part (true: coordinator, sequence, committed).
+     * One item of a supplier's memory of a partition, by {@code kind}: an operation's outcome, a finished transaction
+     * part, or a transaction part prepared and still open there.
      */
     record MemoryItem(int kind, long origin, long sequence, boolean flag, byte[] value)
     {
@@ -596,8 +596,7 @@ final class Rebalancer
                 if (recent.getValue() != null)
                 {
                     items.add(new MemoryItem(MemoryItem.OPERATION, recent.getKey().originIncarnation(),
-                        recent.getKey().sequence(),
-                        recent.getValue().flag(), recent.getValue().value()));
+                        recent.getKey().sequence(), recent.getValue().flag(), recent.getValue().value()));
                 }
             }
             for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))

@@ -12,6 +12,7 @@ import org.agrona.collections.LongHashSet;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,9 +85,6 @@ final class TxManager
 
     /** Retry intervals after which a backup asks about a prepare whose coordinator is alive. */
     private static final int STALE_PREPARE_INTERVALS = 8;
-    /** What the supplier of a rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
-    private final java.util.HashSet<PartKey> supplierOpen = new java.util.HashSet<>();
-
     /** How many finished transaction parts each member remembers, to answer late or repeated messages. */
     static final int FINISHED_REMEMBERED = 1 << 16;
 
@@ -114,6 +112,8 @@ final class TxManager
     // Participant side.
     private final HashMap<PartKey, Part> parts = new HashMap<>();
     private final HashMap<PartKey, Prepared> prepared = new HashMap<>();
+    /** What the supplier of a rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
+    private final HashSet<PartKey> supplierOpen = new HashSet<>();
     /**
      * As coordinator: the outcome of this member's recent transactions (seq: committed or rolled back), so that a
      * participant holding a stale prepare (it came back from its WAL after the end was sent) learns how it ended.
@@ -320,10 +320,10 @@ final class TxManager
 
     /**
      * A rebalance of this partition (full, or historical) finished: the prepares this member recovered from its WAL
-     * that the supplier does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition,
-     * and an owner holds every prepare of it still open (a primary answers "prepared" only once every copy of its
-     * map held the prepare, and a member reports for the next exchange only once every copy acknowledged the
-     * prepares it sent). A recovered prepare the supplier lacks was finished by the others while this member was
+     * that the supplier does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier
+     * owns the partition, and an owner holds every prepare of it still open (a primary answers "prepared" only once
+     * every copy of its map held the prepare, and a member reports for the next exchange only once every copy
+     * acknowledged the prepares it sent). A recovered prepare the supplier lacks was finished by the others while this member was
      * away: kept, and re-logged with the rebuilt copy, it came back as this member became the partition's primary,
      * and recovery, finding it prepared here and on its other partition (also this member's, also stale), committed
      * a transfer whose coordinator had rolled it back, over later transfers (whole-cluster bank seed 0x16acbe39).
@@ -2880,7 +2880,6 @@ final class TxManager
         }
     }
 
-    /** A prepare this member holds as a backup, to take over if the primary fails. */
     /**
      * A prepare this member holds for a partition it is not primary of (a backup's, or its own recovered).
      *
