@@ -75,7 +75,7 @@ import java.util.function.Function;
 public final class MemberEngine
 {
     /** Version of the member-to-member protocol; a message of another version is dropped. */
-    public static final int PROTOCOL_VERSION = 1;
+    public static final int PROTOCOL_VERSION = 2;
 
     static final int JOIN_REQUEST = 1;
     static final int JOIN_PENDING = 2;
@@ -151,8 +151,7 @@ public final class MemberEngine
     static final int WAL_REBALANCE_DONE = 10;
     /**
      * A supplier's memory of a partition a rebalance brought: cacheId, partition, count, then per item a
-     * {@link Rebalancer.MemoryItem} (an operation's outcome, a finished transaction part, or a part the supplier held
-     * open, which replay ignores: the voids it led to are logged on their own).
+     * {@link Rebalancer.MemoryItem} (an operation's outcome, or a finished transaction part).
      */
     static final int WAL_REBALANCE_MEMORY = 11;
     /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
@@ -2283,7 +2282,7 @@ public final class MemberEngine
         // partition (prepares go to every copy of the map, and to new copies again at install, before the next
         // report). A copy from a member that was away has identical data perhaps, but no prepares: as primary it
         // would apply a prepared transaction's commit without its locks. Where the table decides, a last owner's copy
-        // (see mayLead).
+        // (see leadRank).
         final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
         final ReportEntry chosenPrimary;
         if (primary != null && !allIdealUpToDate)
@@ -2291,7 +2290,7 @@ public final class MemberEngine
             // Late affinity: the primary stays where it is until every ideal owner caught up.
             chosenPrimary = primary;
         }
-        else if (idealPrimary != null && mayLead(byTable, cacheId, partition, idealPrimary, target))
+        else if (idealPrimary != null && leadRank(byTable, cacheId, partition, idealPrimary, target) == 0)
         {
             chosenPrimary = idealPrimary;
         }
@@ -2303,9 +2302,9 @@ public final class MemberEngine
         {
             upToDate.sort((a, b) ->
             {
-                final boolean aHeld = mayLead(byTable, cacheId, partition, a, target);
-                final boolean bHeld = mayLead(byTable, cacheId, partition, b, target);
-                return aHeld != bHeld ? (aHeld ? -1 : 1) :
+                final int aLead = leadRank(byTable, cacheId, partition, a, target);
+                final int bLead = leadRank(byTable, cacheId, partition, b, target);
+                return aLead != bLead ? Integer.compare(aLead, bLead) :
                     Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
             });
             chosenPrimary = upToDate.get(0);
@@ -2507,19 +2506,28 @@ public final class MemberEngine
     }
 
     /**
-     * @return whether a copy may become the partition's primary at once: it holds every prepare the partition's
-     *         primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy the map
-     *         listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
-     *         activates, or a lost partition comes back), one of those owners: a lost map keeps every copy, a member's
-     *         that was away when a prepare went out too (its data may equal the owners', a prepare changes no
-     *         counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction
-     *         another partition had committed (whole-cluster bank seed 0x16acbe2d).
+     * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
+     * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
+     * the map listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
+     * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
+     * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
+     * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
+     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 1, others 2.
      */
-    private boolean mayLead(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
+    private int leadRank(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
         final Topology target)
     {
-        return byTable ? isLastOwner(true, cacheId, partition, entry, target) :
-            wasHolder(cacheId, partition, entry.member);
+        final boolean held = wasHolder(cacheId, partition, entry.member);
+        if (!byTable)
+        {
+            return held ? 0 : 2;
+        }
+        final MemberRecord record = target.member(entry.member);
+        if (record != null && decisionOwners.isOwner(cacheId, partition, record.memberId()))
+        {
+            return 0;
+        }
+        return held ? 1 : 2;
     }
 
     private boolean wasHolder(final int cacheId, final int partition, final long member)
@@ -3081,10 +3089,6 @@ public final class MemberEngine
             if (item.kind() == Rebalancer.MemoryItem.FINISHED_PART)
             {
                 tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
-            }
-            else if (item.kind() == Rebalancer.MemoryItem.OPEN_PREPARE)
-            {
-                tx.noteSupplierOpen(lp.cacheId, lp.partition, item.origin(), item.sequence());
             }
             else
             {

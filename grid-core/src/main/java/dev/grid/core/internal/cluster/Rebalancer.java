@@ -67,8 +67,8 @@ final class Rebalancer
     }
 
     /**
-     * One item of a supplier's memory of a partition, by {@code kind}: an operation's outcome, a finished transaction
-     * part, or a transaction part prepared and still open there.
+     * One item of a supplier's memory of a partition, by {@code kind}: an operation's outcome, or a finished
+     * transaction part.
      */
     record MemoryItem(int kind, long origin, long sequence, boolean flag, byte[] value)
     {
@@ -76,8 +76,6 @@ final class Rebalancer
         static final int OPERATION = 0;
         /** A finished transaction part: coordinator, sequence, committed. */
         static final int FINISHED_PART = 1;
-        /** A transaction part prepared and still open on the supplier: coordinator, sequence. */
-        static final int OPEN_PREPARE = 2;
 
         void write(final MessageWriter writer)
         {
@@ -87,7 +85,7 @@ final class Rebalancer
         static MemoryItem read(final MessageReader reader)
         {
             final int kind = reader.readByte("memory.kind");
-            if (kind < OPERATION || kind > OPEN_PREPARE)
+            if (kind < OPERATION || kind > FINISHED_PART)
             {
                 throw new MalformedMessageException("unknown rebalance memory item kind " + kind);
             }
@@ -481,8 +479,9 @@ final class Rebalancer
                 return;
             }
         }
+        final List<long[]> open = full ? List.of() : engine.txManager().openOn(cacheId, partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.maxMessageLength() - 512));
+            engine.maxMessageLength() - 512)) - (full ? 0 : openListBytes(open));
         startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
         int count = 0;
         int length = 0;
@@ -540,16 +539,56 @@ final class Rebalancer
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
         if (last && !full)
         {
-            // The last history batch says which prepares of the partition this owner holds open, as a full
-            // rebalance's memory does (see TxManager#voidReplayedNotOpen).
-            final List<long[]> open = engine.txManager().openOn(lp.cacheId, lp.partition);
-            engine.writer.writeInt(open.size());
-            for (final long[] part : open)
-            {
-                engine.writer.writeLong(part[0]).writeLong(part[1]);
-            }
+            writeOpenList(open);
         }
         engine.sendTx(sender);
+    }
+
+    /** Open prepares listed beyond this many are not listed at all (the demander then voids nothing). */
+    private static final int OPEN_LIST_MAX = 512;
+
+    private static int openListBytes(final List<long[]> open)
+    {
+        return 4 + (open.size() > OPEN_LIST_MAX ? 0 : 16 * open.size());
+    }
+
+    /**
+     * After the last batch of a rebalance (history, or a full rebalance's memory), taken when it is sent (a resent
+     * last batch lists them afresh): the prepares of the partition this owner holds open. The demander voids those it
+     * recovered from its WAL that are not listed (see TxManager#voidReplayedNotOpen); -1 when too many to list, and
+     * then it voids nothing.
+     */
+    private void writeOpenList(final List<long[]> open)
+    {
+        if (open.size() > OPEN_LIST_MAX)
+        {
+            engine.writer.writeInt(-1);
+            return;
+        }
+        engine.writer.writeInt(open.size());
+        for (final long[] part : open)
+        {
+            engine.writer.writeLong(part[0]).writeLong(part[1]);
+        }
+    }
+
+    /**
+     * Read the list {@link #writeOpenList} wrote and void what it allows.
+     */
+    private void readOpenListAndVoid(final int cacheId, final int partition)
+    {
+        final int open = engine.reader.readInt("open", -1, OPEN_LIST_MAX);
+        engine.txManager().clearSupplierOpen(cacheId, partition);
+        for (int i = 0; i < open; i++)
+        {
+            engine.txManager().noteSupplierOpen(cacheId, partition, engine.reader.readLong("coordinator"),
+                engine.reader.readLong("tx"));
+        }
+        if (open >= 0)
+        {
+            engine.txManager().voidReplayedNotOpen(cacheId, partition);
+        }
+        engine.txManager().clearSupplierOpen(cacheId, partition);
     }
 
     private int statusAt;
@@ -603,16 +642,11 @@ final class Rebalancer
             {
                 items.add(new MemoryItem(MemoryItem.FINISHED_PART, part[0], part[1], part[2] == 1, null));
             }
-            // And the prepares still open here: the demander keeps of those it recovered from its WAL only these
-            // (an owner holds every prepare of the partition still open; see TxManager#voidReplayedNotOpen).
-            for (final long[] open : engine.txManager().openOn(lp.cacheId, lp.partition))
-            {
-                items.add(new MemoryItem(MemoryItem.OPEN_PREPARE, open[0], open[1], false, null));
-            }
             memories.put(key, items);
         }
+        final List<long[]> open = engine.txManager().openOn(lp.cacheId, lp.partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.maxMessageLength() - 512));
+            engine.maxMessageLength() - 512)) - openListBytes(open);
         startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);
         int index = memoryCursor;
         int count = 0;
@@ -637,6 +671,10 @@ final class Rebalancer
         }
         engine.writer.patchInt(countAt, count);
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        if (last)
+        {
+            writeOpenList(open);
+        }
         engine.sendTx(sender);
     }
 
@@ -792,15 +830,11 @@ final class Rebalancer
             {
                 items.add(MemoryItem.read(engine.reader));
             }
-            if (demand.memoryCursor == 0)
-            {
-                engine.txManager().clearSupplierOpen(cacheId, partition);
-            }
             engine.applyRebalancedMemory(lp, items);
             demand.memoryCursor += count;
             if (status == SUPPLY_LAST)
             {
-                engine.txManager().voidReplayedNotOpen(cacheId, partition);
+                readOpenListAndVoid(cacheId, partition);
                 finishing(demand);
                 engine.finishFullRebalance(lp, demand.to);
             }
@@ -888,14 +922,7 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            final int open = engine.reader.readInt("open", 0, 1 << 20);
-            engine.txManager().clearSupplierOpen(cacheId, partition);
-            for (int i = 0; i < open; i++)
-            {
-                engine.txManager().noteSupplierOpen(cacheId, partition, engine.reader.readLong("coordinator"),
-                    engine.reader.readLong("tx"));
-            }
-            engine.txManager().voidReplayedNotOpen(cacheId, partition);
+            readOpenListAndVoid(cacheId, partition);
             finishing(demand);
             return;
         }
