@@ -1,8 +1,12 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.sim.Simulation;
+import dev.grid.sim.SimulationException;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The bank ({@link BankWorkload}) in whole simulated clusters: transfer transactions in every mode under message
  * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds (50 persistent, 40 with whole-cluster
  * stops); {@code -Psoak -Dgrid.sim.seeds=10000}
- * runs more ({@code -Dgrid.sim.firstSeed=N} starts at the N-th, to split a soak), and {@code -Dgrid.sim.seed=0x...}
- * replays one.
+ * runs more ({@code -Dgrid.sim.firstSeed=N} starts at the N-th, to split a soak; {@code -Dgrid.sim.keepGoing=true}
+ * runs every seed and names every failing one at the end), and {@code -Dgrid.sim.seed=0x...} replays one.
  */
 class BankSimulationTest
 {
@@ -116,18 +120,37 @@ class BankSimulationTest
         long crashes = 0;
         // -Dgrid.sim.firstSeed=N starts the run at the N-th seed, so a long soak can be split over processes.
         final int first = Integer.getInteger("grid.sim.firstSeed", 0);
+        // -Dgrid.sim.keepGoing=true runs every seed of a soak and fails at the end with every failing one.
+        final boolean keepGoing = Boolean.getBoolean("grid.sim.keepGoing");
+        final List<String> failures = new ArrayList<>();
         for (int i = first; i < (only != null ? first + 1 : first + count); i++)
         {
             final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
                 (wholeCluster ? 2_000_000 : 0);
-            final ClusterScenario.Result result = ClusterScenario.run(seed,
-                new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
+            final ClusterScenario.Result result;
+            try
+            {
+                result = ClusterScenario.run(seed,
+                    new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
+            }
+            catch (final SimulationException ex)
+            {
+                if (!keepGoing)
+                {
+                    throw ex;
+                }
+                failures.add("index " + i + ": " + ex.getMessage());
+                System.out.println("FAILED index " + i + ": " + ex.getMessage());
+                continue;
+            }
             committed += result.bank().committed();
             aborted += result.bank().aborted();
             unknown += result.bank().unknown();
             reads += result.bank().consistentReads();
             crashes += result.crashes() + result.leaves();
         }
+        assertTrue(failures.isEmpty(), () -> failures.size() + " of " + count + " seeds failed:\n" +
+            String.join("\n", failures));
         // One replayed seed may have made no consistent read (a whole-cluster stop can take its read time).
         assertTrue(committed > 0 && (only != null || reads > 0), "nothing committed or read");
         assertTrue(only != null || crashes > 0, "the nemesis never crashed or stopped a member");
