@@ -127,6 +127,10 @@ class BankSimulationTest
         {
             final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
                 (wholeCluster ? 2_000_000 : 0);
+            if (keepGoing && (i - first) % 100 == 0)
+            {
+                System.out.println("seed index " + i + ", " + failures.size() + " failed so far");
+            }
             final ClusterScenario.Result result;
             try
             {
