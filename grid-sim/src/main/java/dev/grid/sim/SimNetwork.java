@@ -178,8 +178,8 @@ public final class SimNetwork
     }
 
     /**
-     * Stop holding and deliver every held message, in the order they were sent, each after a normal latency; a
-     * partition or down destination at delivery time still loses it.
+     * Stop holding and deliver every held message, each after a normal (random) latency from now, so they may arrive
+     * in another order than sent; a partition or down destination at delivery time still loses it.
      */
     public void releaseHeld()
     {
