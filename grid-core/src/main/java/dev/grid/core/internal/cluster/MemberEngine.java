@@ -3086,7 +3086,7 @@ public final class MemberEngine
         for (final Rebalancer.MemoryItem item : items)
         {
             item.write(walWriter);
-            if (item.kind() == Rebalancer.MemoryItem.FINISHED_PART)
+            if (item.transaction())
             {
                 tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
             }
@@ -4993,11 +4993,11 @@ public final class MemberEngine
                 for (int i = 0; i < count; i++)
                 {
                     final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
-                    if (lp != null && item.kind() == Rebalancer.MemoryItem.FINISHED_PART)
+                    if (lp != null && item.transaction())
                     {
                         tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
                     }
-                    else if (lp != null && item.kind() == Rebalancer.MemoryItem.OPERATION)
+                    else if (lp != null)
                     {
                         lp.replayOlder(new OpKey(item.origin(), item.sequence()),
                             new OpOutcome(item.flag(), item.value(), 0));

@@ -9,8 +9,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -67,30 +69,22 @@ final class Rebalancer
     }
 
     /**
-     * One item of a supplier's memory of a partition, by {@code kind}: an operation's outcome, or a finished
-     * transaction part.
+     * One item of a supplier's memory of a partition: an operation's outcome ({@code transaction} false: origin,
+     * sequence, outcome flag and value) or a finished transaction part (true: coordinator, sequence, committed).
      */
-    record MemoryItem(int kind, long origin, long sequence, boolean flag, byte[] value)
+    record MemoryItem(boolean transaction, long origin, long sequence, boolean flag, byte[] value)
     {
-        /** An operation's outcome: origin, sequence, effective, value. */
-        static final int OPERATION = 0;
-        /** A finished transaction part: coordinator, sequence, committed. */
-        static final int FINISHED_PART = 1;
-
         void write(final MessageWriter writer)
         {
-            writer.writeByte(kind).writeLong(origin).writeLong(sequence).writeBoolean(flag).writeBytes(value);
+            writer.writeBoolean(transaction).writeLong(origin).writeLong(sequence).writeBoolean(flag)
+                .writeBytes(value);
         }
 
         static MemoryItem read(final MessageReader reader)
         {
-            final int kind = reader.readByte("memory.kind");
-            if (kind < OPERATION || kind > FINISHED_PART)
-            {
-                throw new MalformedMessageException("unknown rebalance memory item kind " + kind);
-            }
-            return new MemoryItem(kind, reader.readLong("memory.origin"), reader.readLong("memory.sequence"),
-                reader.readBoolean("memory.flag"), reader.readBytes("memory.value"));
+            return new MemoryItem(reader.readBoolean("memory.transaction"), reader.readLong("memory.origin"),
+                reader.readLong("memory.sequence"), reader.readBoolean("memory.flag"),
+                reader.readBytes("memory.value"));
         }
     }
 
@@ -479,7 +473,7 @@ final class Rebalancer
                 return;
             }
         }
-        final List<long[]> open = full ? List.of() : engine.txManager().openOn(cacheId, partition);
+        final List<TxManager.PartKey> open = full ? List.of() : engine.txManager().openOn(cacheId, partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.maxMessageLength() - 512)) - (full ? 0 : openListBytes(open));
         startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
@@ -547,7 +541,7 @@ final class Rebalancer
     /** Open prepares listed beyond this many are not listed at all (the demander then voids nothing). */
     private static final int OPEN_LIST_MAX = 512;
 
-    private static int openListBytes(final List<long[]> open)
+    private static int openListBytes(final List<TxManager.PartKey> open)
     {
         return 4 + (open.size() > OPEN_LIST_MAX ? 0 : 16 * open.size());
     }
@@ -558,7 +552,7 @@ final class Rebalancer
      * recovered from its WAL that are not listed (see TxManager#voidReplayedNotOpen); -1 when too many to list, and
      * then it voids nothing.
      */
-    private void writeOpenList(final List<long[]> open)
+    private void writeOpenList(final List<TxManager.PartKey> open)
     {
         if (open.size() > OPEN_LIST_MAX)
         {
@@ -566,9 +560,9 @@ final class Rebalancer
             return;
         }
         engine.writer.writeInt(open.size());
-        for (final long[] part : open)
+        for (final TxManager.PartKey part : open)
         {
-            engine.writer.writeLong(part[0]).writeLong(part[1]);
+            engine.writer.writeLong(part.coordinator()).writeLong(part.seq());
         }
     }
 
@@ -577,18 +571,17 @@ final class Rebalancer
      */
     private void readOpenListAndVoid(final int cacheId, final int partition)
     {
-        final int open = engine.reader.readInt("open", -1, OPEN_LIST_MAX);
-        engine.txManager().clearSupplierOpen(cacheId, partition);
-        for (int i = 0; i < open; i++)
+        final int count = engine.reader.readInt("open", -1, OPEN_LIST_MAX);
+        final Set<TxManager.PartKey> open = new HashSet<>();
+        for (int i = 0; i < count; i++)
         {
-            engine.txManager().noteSupplierOpen(cacheId, partition, engine.reader.readLong("coordinator"),
-                engine.reader.readLong("tx"));
+            open.add(new TxManager.PartKey(engine.reader.readLong("coordinator"), engine.reader.readLong("tx"),
+                cacheId, partition));
         }
-        if (open >= 0)
+        if (count >= 0)
         {
-            engine.txManager().voidReplayedNotOpen(cacheId, partition);
+            engine.txManager().voidReplayedNotOpen(cacheId, partition, open);
         }
-        engine.txManager().clearSupplierOpen(cacheId, partition);
     }
 
     private int statusAt;
@@ -634,17 +627,17 @@ final class Rebalancer
             {
                 if (recent.getValue() != null)
                 {
-                    items.add(new MemoryItem(MemoryItem.OPERATION, recent.getKey().originIncarnation(),
-                        recent.getKey().sequence(), recent.getValue().flag(), recent.getValue().value()));
+                    items.add(new MemoryItem(false, recent.getKey().originIncarnation(), recent.getKey().sequence(),
+                        recent.getValue().flag(), recent.getValue().value()));
                 }
             }
             for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))
             {
-                items.add(new MemoryItem(MemoryItem.FINISHED_PART, part[0], part[1], part[2] == 1, null));
+                items.add(new MemoryItem(true, part[0], part[1], part[2] == 1, null));
             }
             memories.put(key, items);
         }
-        final List<long[]> open = engine.txManager().openOn(lp.cacheId, lp.partition);
+        final List<TxManager.PartKey> open = engine.txManager().openOn(lp.cacheId, lp.partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.maxMessageLength() - 512)) - openListBytes(open);
         startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);

@@ -12,10 +12,10 @@ import org.agrona.collections.LongHashSet;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Transactions of one member, run on its engine's thread as part of {@link MemberEngine}: the coordinator side
@@ -112,8 +112,6 @@ final class TxManager
     // Participant side.
     private final HashMap<PartKey, Part> parts = new HashMap<>();
     private final HashMap<PartKey, Prepared> prepared = new HashMap<>();
-    /** What the supplier of a rebalance in progress holds open, per partition ({@link #noteSupplierOpen}). */
-    private final HashSet<PartKey> supplierOpen = new HashSet<>();
     /**
      * As coordinator: the outcome of this member's recent transactions (seq: committed or rolled back), so that a
      * participant holding a stale prepare (it came back from its WAL after the end was sent) learns how it ended.
@@ -281,17 +279,17 @@ final class TxManager
     }
 
     /**
-     * @return the parts of a partition prepared here and still open, as (coordinator, sequence): held as a backup's,
-     *         or this member's as primary (preparing, prepared or committing).
+     * @return the parts of a partition prepared here and still open: held as a backup's, or this member's as primary
+     *         (preparing, prepared or committing).
      */
-    List<long[]> openOn(final int cacheId, final int partition)
+    List<PartKey> openOn(final int cacheId, final int partition)
     {
-        final List<long[]> result = new ArrayList<>();
+        final List<PartKey> result = new ArrayList<>();
         for (final PartKey key : prepared.keySet())
         {
             if (key.cacheId == cacheId && key.partition == partition)
             {
-                result.add(new long[] {key.coordinator, key.seq});
+                result.add(key);
             }
         }
         for (final Part part : parts.values())
@@ -300,36 +298,25 @@ final class TxManager
                 (part.state == TxParticipantState.PREPARING || part.state == TxParticipantState.PREPARED ||
                 part.state == TxParticipantState.COMMITTING))
             {
-                result.add(new long[] {part.key.coordinator, part.key.seq});
+                result.add(part.key);
             }
         }
         return result;
     }
 
-    /** A rebalance's supplier holds this part of the partition open ({@link #openOn}). */
-    void noteSupplierOpen(final int cacheId, final int partition, final long coordinator, final long seq)
-    {
-        supplierOpen.add(new PartKey(coordinator, seq, cacheId, partition));
-    }
-
-    /** A rebalance's supplier starts listing what it holds open of the partition (again). */
-    void clearSupplierOpen(final int cacheId, final int partition)
-    {
-        supplierOpen.removeIf(key -> key.cacheId == cacheId && key.partition == partition);
-    }
-
     /**
      * A rebalance of this partition (full, or historical) finished: the prepares this member recovered from its WAL
-     * that the supplier does not hold open are void, and logged so ({@link MemberEngine#WAL_TX_VOID}). The supplier
-     * owns the partition, and an owner holds every prepare of it still open (a primary answers "prepared" only once
-     * every copy of its map held the prepare, and a member reports for the next exchange only once every copy
-     * acknowledged the prepares it sent). A recovered prepare the supplier lacks was finished by the others while this member was
-     * away: kept, and re-logged with the rebuilt copy, it came back as this member became the partition's primary,
-     * and recovery, finding it prepared here and on its other partition (also this member's, also stale), committed
-     * a transfer whose coordinator had rolled it back, over later transfers (whole-cluster bank seed 0x16acbe39).
-     * Prepares this member received in this life are kept: one may still be on its way to the supplier.
+     * that the supplier does not hold open ({@code supplierOpen}, its {@link #openOn}) are void, and logged so
+     * ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition, and an owner holds every prepare of it
+     * still open (a primary answers "prepared" only once every copy of its map held the prepare, and a member reports
+     * for the next exchange only once every copy acknowledged the prepares it sent). A recovered prepare the supplier
+     * lacks was finished by the others while this member was away: kept, and re-logged with the rebuilt copy, it came
+     * back as this member became the partition's primary, and recovery, finding it prepared here and on its other
+     * partition (also this member's, also stale), committed a transfer whose coordinator had rolled it back, over
+     * later transfers (whole-cluster bank seed 0x16acbe39). Prepares this member received in this life are kept: one
+     * may still be on its way to the supplier.
      */
-    void voidReplayedNotOpen(final int cacheId, final int partition)
+    void voidReplayedNotOpen(final int cacheId, final int partition, final Set<PartKey> supplierOpen)
     {
         for (final Prepared p : new ArrayList<>(prepared.values()))
         {
@@ -343,7 +330,6 @@ final class TxManager
                     " it recovered: the rebalance's supplier holds it no longer");
             }
         }
-        clearSupplierOpen(cacheId, partition);
     }
 
     /**
