@@ -47,7 +47,8 @@ class BankSimulationTest
      * other partition's primary, once the whole cluster restarted, a member that had been away when the prepare went
      * out (0x16acbe2d); an aborted transfer applied (0x16acbe2c, which passes since that fix too); a transfer rolled
      * back while one member, primary of both its partitions, was away, committed by that member's recovery from the
-     * prepares its WAL kept, over later transfers (0x16acbe39).
+     * prepares its WAL kept, over later transfers (0x16acbe39); a transfer told aborted after both its partitions
+     * were lost, whose rollback only the coordinator's stand-in copies had recorded (0x16acc46b).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
@@ -56,7 +57,8 @@ class BankSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true));
         }
-        for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L})
+        for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L,
+            0x16acc46bL})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
                 .wholeClusterStops(true));

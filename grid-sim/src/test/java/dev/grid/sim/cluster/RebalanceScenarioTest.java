@@ -32,10 +32,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -1386,6 +1389,112 @@ class RebalanceScenarioTest
         assertEquals("later1", read(members[2], k1), "the transaction was rolled back: the later write stays");
         assertEquals("later2", read(members[2], k2));
         assertCleanAndComplete();
+    }
+
+    /**
+     * A transaction prepares on two partitions whose owners are m1 and m2; their answers never reach the coordinator
+     * m0, and both owners crash, so the partitions are lost and the coordinator aborts the transaction on the map
+     * change. Its rollback reached only m0's own copies standing in for the lost partitions, which record nothing the
+     * owners' recovery consults: the user heard "aborted", m0 stopped too, and when all three came back the owners
+     * found the transaction prepared on both partitions and committed it (whole-cluster bank seed 0x16acc46b). The
+     * user hears that the outcome is unknown, and the transaction ends the same way on both partitions.
+     */
+    @Test
+    void aRollbackThatNoOwnerOfTheLostPartitionsRecordedIsNotReportedAsAnAbort()
+    {
+        final GridException heard = prepareOnTwoPartitionsThenLoseTheirOwners();
+        crash(0);
+        network.heal();
+        start(0);
+        start(1);
+        start(2);
+        awaitQuiescent(3);
+        final String v1 = read(members[0], lostKeys[0]);
+        final String v2 = read(members[0], lostKeys[1]);
+        assertFalse(heard.errorCode() != ErrorCode.TX_COMMIT_STATUS_UNKNOWN && (v1.equals("t1") || v2.equals("t2")),
+            () -> "the user heard " + heard + ", but the transaction was applied");
+        assertEquals(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, heard.errorCode(), () -> "the user heard " + heard);
+        assertEquals(v1.equals("t1"), v2.equals("t2"), "the transaction ended one way on both partitions: " + v1 +
+            ", " + v2);
+        assertCleanAndComplete();
+    }
+
+    /**
+     * As above, but the coordinator lives on: its rollback, sent again until the partitions are back, lands once
+     * their owners return, and the transaction is rolled back on both.
+     */
+    @Test
+    void aRollbackWaitingForLostPartitionsLandsWhenTheirOwnersReturn()
+    {
+        final GridException heard = prepareOnTwoPartitionsThenLoseTheirOwners();
+        assertEquals(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, heard.errorCode(), () -> "the user heard " + heard);
+        network.heal();
+        start(1);
+        start(2);
+        awaitQuiescent(3);
+        assertEquals(0, members[0].transactions().size(), "the coordinator still holds the transaction");
+        assertNotEquals("t1", read(members[0], lostKeys[0]), "rolled back");
+        assertNotEquals("t2", read(members[0], lostKeys[1]), "rolled back");
+        assertCleanAndComplete();
+    }
+
+    /** The keys {@link #prepareOnTwoPartitionsThenLoseTheirOwners} wrote, with "t1" and "t2". */
+    private final String[] lostKeys = new String[2];
+
+    /**
+     * m0 coordinates a transaction writing a key of two partitions owned by m1 and m2 only; it prepares on both, the
+     * answers to m0 are lost, and m1 and m2 crash.
+     *
+     * @return what the user of the transaction heard.
+     */
+    private GridException prepareOnTwoPartitionsThenLoseTheirOwners()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final IntPredicate onM1AndM2 = p -> slotOf(map, map.owners(cacheId, p)[0]) != 0 &&
+            slotOf(map, map.owners(cacheId, p)[1]) != 0;
+        lostKeys[0] = keyWhere(onM1AndM2);
+        lostKeys[1] = keyWhere(p -> onM1AndM2.test(p) && p != partition(lostKeys[0]));
+        // Checked by each test for what the transaction's outcome makes them.
+        acknowledged.remove(lostKeys[0]);
+        acknowledged.remove(lostKeys[1]);
+        final byte[][] keys = {bytes(lostKeys[0]), bytes(lostKeys[1])};
+        final MemberEngine coordinator = members[0];
+        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final boolean[] locked = new boolean[1];
+        coordinator.txEnlist(tx, cacheId, keys, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        network.dropWhere((from, to, message) -> to == 0 && message[0] == TX_ANSWER);
+        final GridException[] heard = new GridException[1];
+        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, keys, new byte[][] {bytes("t1"), bytes("t2")},
+            new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                    throw new AssertionError("committed without any prepare answer");
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                    heard[0] = failure;
+                }
+            });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            preparedParts(members[1]) + preparedParts(members[2]) == 2), "both parts prepared");
+        crash(1);
+        crash(2);
+        awaitSize(1);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> heard[0] != null),
+            "the user heard nothing");
+        return heard[0];
+    }
+
+    private static int preparedParts(final MemberEngine member)
+    {
+        final Matcher m = Pattern.compile("txPartsPrepared=(\\d+)").matcher(member.describeProgress());
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     @Test

@@ -798,6 +798,15 @@ final class TxManager
         {
             return;
         }
+        if (part.request == TX_ROLLBACK && tx.answerAfterRollback && !canRecordRollback(part))
+        {
+            // The partition is lost: its last owners are away, may hold the prepare durably and come back with it,
+            // and a copy standing in for them records nothing their recovery consults. So the rollback waits (sent
+            // again every retry interval) until the partition is back or reset.
+            part.lastSentNs = engine.nowNs;
+            unreachableRollback(tx);
+            return;
+        }
         final long primary = addressPrimary(part, part.request);
         if (primary == 0)
         {
@@ -1019,6 +1028,42 @@ final class TxManager
             completeUser(tx, tx.abortCause);
         }
         maybeDone(tx);
+    }
+
+    /**
+     * A rollback after a prepare went out found a partition with no primary. Once no participant still waiting for
+     * the rollback has a primary, none can record it soon, and if every part's owners that hold the prepare come back
+     * after this member is gone, their recovery finds the transaction prepared everywhere and commits it: so the user
+     * hears that the outcome is unknown, not "aborted" (whole-cluster bank seed 0x16acc46b: a transfer told aborted
+     * after both its partitions were lost committed when the cluster restarted). The rollback goes on being resent.
+     */
+    private void unreachableRollback(final NearTx tx)
+    {
+        if (tx.userAnswered)
+        {
+            return;
+        }
+        for (final NearPart part : tx.parts.values())
+        {
+            if (part.request == TX_ROLLBACK && !part.answered && canRecordRollback(part))
+            {
+                return;
+            }
+        }
+        completeUser(tx, new TransactionCommitStatusUnknownException("transaction " + tx.seq + " aborted (" +
+            tx.abortCause.errorCode() + ") after its prepare went out, and no participant could record the " +
+            "rollback: the partitions are lost; it commits if their owners return holding the prepare everywhere " +
+            "and this member is gone by then"));
+    }
+
+    /**
+     * @return whether the partition's primary in the installed map holds a copy whose record of a rollback the
+     * recovery of a prepare would consult: one exists and the partition is not lost.
+     */
+    private boolean canRecordRollback(final NearPart part)
+    {
+        final PartitionMap map = engine.installedMap;
+        return map.primary(part.cacheId, part.partition) != null && !map.isLost(part.cacheId, part.partition);
     }
 
     private void releaseLockOnlyParts(final NearTx tx)
