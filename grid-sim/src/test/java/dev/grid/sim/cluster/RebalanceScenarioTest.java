@@ -1452,9 +1452,7 @@ class RebalanceScenarioTest
         startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
         writeAll(0, KEYS);
         awaitQuiescent(3);
-        final PartitionMap map = members[0].installedMap();
-        final IntPredicate onM1AndM2 = p -> slotOf(map, map.owners(cacheId, p)[0]) != 0 &&
-            slotOf(map, map.owners(cacheId, p)[1]) != 0;
+        final IntPredicate onM1AndM2 = notOnM0();
         lostKeys[0] = keyWhere(onM1AndM2);
         lostKeys[1] = keyWhere(p -> onM1AndM2.test(p) && p != partition(lostKeys[0]));
         // Checked by each test for what the transaction's outcome makes them.
@@ -1489,6 +1487,70 @@ class RebalanceScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> heard[0] != null),
             "the user heard nothing");
         return heard[0];
+    }
+
+    /** Partitions m0 holds no copy of (with one backup in a cluster of three: owned by m1 and m2). */
+    private IntPredicate notOnM0()
+    {
+        final PartitionMap map = members[0].installedMap();
+        return p -> Arrays.stream(map.owners(cacheId, p)).noneMatch(owner -> slotOf(map, owner) == 0);
+    }
+
+    /**
+     * A transaction writing one partition commits in one phase. Its primary m1 applied it with its backup m2, the
+     * answer never reached the coordinator m0, and both crashed: the partition was lost, m0's copy stood in for it and
+     * answered the resent commit "not applied here", which the coordinator took for "nothing was applied" and told
+     * its user the transaction aborted; m1 and m2 came back with the write (whole-cluster bank seed 0x16acc563). A
+     * one-phase commit sent to more than one primary ends, if the last says it did not apply it, with its outcome
+     * unknown.
+     */
+    @Test
+    void aOnePhaseCommitAFormerPrimaryMayHaveAppliedIsNotReportedAsAnAbort()
+    {
+        startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final String key = keyWhere(notOnM0());
+        acknowledged.remove(key);
+        final MemberEngine coordinator = members[0];
+        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final boolean[] locked = new boolean[1];
+        coordinator.txEnlist(tx, cacheId, new byte[][] {bytes(key)}, true, txCallback(() -> locked[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
+        network.dropWhere((from, to, message) -> to == 0 && message[0] == TX_ANSWER);
+        final GridException[] heard = new GridException[1];
+        coordinator.txCommit(tx, new int[] {cacheId}, new byte[][] {bytes(key)}, new byte[][] {bytes("t1")},
+            new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                    throw new AssertionError("committed without an answer");
+                }
+
+                public void onFailure(final GridException failure)
+                {
+                    heard[0] = failure;
+                }
+            });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            Arrays.equals(bytes("t1"), members[1].readLocal(cacheId, bytes(key))) &&
+            Arrays.equals(bytes("t1"), members[2].readLocal(cacheId, bytes(key)))), "applied on both copies");
+        crash(1);
+        crash(2);
+        awaitSize(1);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> heard[0] != null),
+            "the user heard nothing");
+        crash(0);
+        network.heal();
+        start(0);
+        start(1);
+        start(2);
+        awaitQuiescent(3);
+        final String value = read(members[0], key);
+        assertFalse(heard[0].errorCode() != ErrorCode.TX_COMMIT_STATUS_UNKNOWN && "t1".equals(value),
+            () -> "the user heard " + heard[0] + ", but the transaction was applied");
+        assertEquals(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, heard[0].errorCode(), () -> "the user heard " + heard[0]);
+        assertCleanAndComplete();
     }
 
     private static int preparedParts(final MemberEngine member)

@@ -780,6 +780,11 @@ final class TxManager
             return;
         }
         part.touched = true;
+        if (part.prepareSentTo != 0 && part.prepareSentTo != primary)
+        {
+            part.prepareSentToAnother = true;
+        }
+        part.prepareSentTo = primary;
         engine.writer.writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
             .writeBoolean(tx.onePhase);
         final long[] participants = tx.participants == null ? new long[0] : tx.participants;
@@ -984,9 +989,8 @@ final class TxManager
         {
             if (tx.onePhase)
             {
-                // The primary changed before the one-phase commit reached it: nothing was applied.
-                tx.state = TxState.ACTIVE;
-                abort(tx, topologyChanged(tx));
+                // The primary that answers has not applied it and will not; a former one it went to may have.
+                endOnePhaseNotAppliedHere(tx, part, topologyChanged(tx));
             }
             else
             {
@@ -998,8 +1002,7 @@ final class TxManager
         {
             if (tx.onePhase)
             {
-                tx.state = TxState.ACTIVE;
-                abort(tx, error);
+                endOnePhaseNotAppliedHere(tx, part, error);
                 return;
             }
             // Decided to commit, but this partition says it rolled the transaction back: the outcome is not the
@@ -1012,6 +1015,26 @@ final class TxManager
         }
         part.answered = true;
         maybeDone(tx);
+    }
+
+    /**
+     * A one-phase commit's primary answered that it did not apply it ({@code error}). If every send went to that
+     * primary, nothing was applied, and the user hears {@code error}. If an earlier send went to another primary (the
+     * map changed meanwhile), that one may have applied it before it failed or stopped being primary, and its copy may
+     * come back with the write (a lost partition's last owner does): the user hears that the outcome is unknown
+     * (whole-cluster bank seed 0x16acc563: a transfer told {@code TX_TOPOLOGY_CHANGED} was applied).
+     */
+    private void endOnePhaseNotAppliedHere(final NearTx tx, final NearPart part, final GridException error)
+    {
+        if (part.prepareSentToAnother)
+        {
+            completeUser(tx, new TransactionCommitStatusUnknownException("transaction " + tx.seq + " was sent to " +
+                "commit in one phase to partition " + part.partition + " of cache id " + part.cacheId + ", whose " +
+                "primary changed before it answered; the new primary did not apply it (" + error.errorCode() +
+                "), the former one may have"));
+        }
+        tx.state = TxState.ACTIVE;
+        abort(tx, error);
     }
 
     private void onRolledBack(final NearTx tx, final NearPart part)
@@ -2982,6 +3005,10 @@ final class TxManager
         int request;
         boolean answered;
         long lastSentNs;
+        /** The primary the last prepare went to (0: none yet). */
+        long prepareSentTo;
+        /** Whether prepares went to more than one primary (the map changed between sends). */
+        boolean prepareSentToAnother;
 
         NearPart(final int cacheId, final int partition)
         {
