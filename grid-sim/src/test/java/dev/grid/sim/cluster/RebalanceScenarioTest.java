@@ -65,6 +65,7 @@ class RebalanceScenarioTest
     private static final byte BACKUP_ROLLBACK = 3;
     private static final byte BACKUP_PREPARE = 1;
     private static final byte BACKUP_COMMIT = 2;
+    private static final byte ANSWER_COMMITTED = 3;
     private static final byte EXCHANGE_REPORT = 10;
     private static final byte REQUEST = 20;
     private static final byte REPLICATE = 22;
@@ -1436,6 +1437,80 @@ class RebalanceScenarioTest
         assertNotEquals("t1", read(members[0], lostKeys[0]), "rolled back");
         assertNotEquals("t2", read(members[0], lostKeys[1]), "rolled back");
         assertCleanAndComplete();
+    }
+
+    /**
+     * A backup applies a transaction's commit and remembers it as committed; another backup of the partition never
+     * gets the commit. The primary and the first backup crash; the second, now primary with the prepare, writes
+     * the partition, and the first, back, is rebuilt from it: its copy no longer holds the transaction's write, but
+     * it still remembered the commit. Once it was primary, the coordinator's resent commit was answered "committed"
+     * without being applied, and a later transfer overwrote the account without it (whole-cluster bank seed
+     * 0x16acbeea). A copy that is dropped or rebuilt forgets the commits it remembered, and applies the commit.
+     */
+    @Test
+    void aCopyRebuiltFromOneHoldingATransactionOpenAppliesItsCommitInsteadOfRememberingIt()
+    {
+        startCluster(4);
+        writeAll(0, KEYS);
+        awaitQuiescent(4);
+        final PartitionMap map = members[0].installedMap();
+        // m0 coordinates; k1's partition is owned by the three others, k2's has m0 as primary.
+        final String k1 = keyWhere(notOnM0());
+        final int[] owners = map.owners(cacheId, partition(k1));
+        final int primary = slotOf(map, owners[0]);
+        final int remembers = slotOf(map, owners[1]);
+        final int open = slotOf(map, owners[2]);
+        final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 0);
+        // The primary's commit never reaches the second backup, nor its answer the coordinator; and the coordinator's
+        // commits never reach the second backup, once it is primary.
+        network.dropWhere((from, to, message) -> from == primary && to == open && message[0] == TX_BACKUP &&
+            message[HEADER_LENGTH] == BACKUP_COMMIT);
+        network.dropWhere((from, to, message) -> from == primary && to == 0 && message[0] == TX_ANSWER &&
+            message[HEADER_LENGTH] == ANSWER_COMMITTED);
+        network.dropWhere((from, to, message) -> from == 0 && to == open && message[0] == TX_COMMIT);
+        // The first backup acknowledges the commit once it is durable.
+        final boolean[] durable = new boolean[1];
+        network.dropWhere((from, to, message) ->
+        {
+            durable[0] |= from == remembers && to == primary && message[0] == TX_BACKUP_ACK &&
+                Arrays.equals(bytes("t1"), members[remembers].readLocal(cacheId, bytes(k1)));
+            return false;
+        });
+        final boolean[] committed = new boolean[1];
+        lockAndCommit(members[0], TimeUnit.SECONDS.toNanos(60), k1, "t1", k2, "t2", txCallback(() ->
+            committed[0] = true));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> durable[0] &&
+            Arrays.equals(bytes("t2"), members[0].readLocal(cacheId, bytes(k2)))), "committed on the first backup");
+        crash(primary);
+        crash(remembers);
+        awaitSize(2);
+        awaitRebalanced();
+        // The second backup, primary now, holds the prepare; it writes the partition, so the first backup's copy,
+        // back, differs from it and is rebuilt.
+        put(members[0], keyWhere(p -> p == partition(k1), k1), "later");
+        restart(remembers);
+        awaitRebalanced();
+        assertFalse(Arrays.equals(bytes("t1"), members[remembers].readLocal(cacheId, bytes(k1))),
+            "the first backup's copy was rebuilt from the second's");
+        crash(open);
+        awaitSize(2);
+        network.heal();
+        start(primary);
+        start(open);
+        awaitQuiescent(4);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> committed[0]),
+            "the transaction committed");
+        acknowledged.put(k1, "t1");
+        acknowledged.put(k2, "t2");
+        assertCleanAndComplete();
+    }
+
+    /** Every live member settled, with no copy left to rebalance (a transaction may still be open). */
+    private void awaitRebalanced()
+    {
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(20), () -> live().stream().allMatch(member ->
+            member.isSettled() && member.installedMap() != null && member.installedMap().plans().isEmpty() &&
+            !member.rebalanceStatus().active())), "the copies did not catch up");
     }
 
     /** The keys {@link #prepareOnTwoPartitionsThenLoseTheirOwners} wrote, with "t1" and "t2". */

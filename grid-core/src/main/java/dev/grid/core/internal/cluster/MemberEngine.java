@@ -4079,6 +4079,7 @@ public final class MemberEngine
         {
             boundary.hwms().remove(packCopy(cacheId, partition));
         }
+        tx.forgetCommitted(cacheId, partition);
         walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
         appendMeta();
     }
@@ -4907,6 +4908,7 @@ public final class MemberEngine
                     local[partition] = null;
                     rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
                     tx.forgetPrepared(cacheId, partition);
+                    tx.forgetCommitted(cacheId, partition);
                 }
             }
             case WAL_CACHE ->

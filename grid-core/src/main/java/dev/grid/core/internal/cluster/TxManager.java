@@ -260,6 +260,24 @@ final class TxManager
     }
 
     /**
+     * A copy of this partition is gone (dropped, or cleared for a full rebalance): the commits remembered for it are
+     * forgotten, since the data that held their writes is gone. A copy rebuilt from one that held a transaction only
+     * prepared, remembering the commit it had applied before, answered the coordinator's resent commit "committed" as
+     * primary without the writes, and a later transfer overwrote the account without them (whole-cluster bank seed
+     * 0x16acbeea). Forgotten, such a commit is applied when it comes again (a commit finding no prepare applies the
+     * coordinator's writes); the rebuilt copy learns its supplier's commits with the data. Rollbacks stay remembered:
+     * they are decisions, which a late prepare must not revive.
+     */
+    void forgetCommitted(final int cacheId, final int partition)
+    {
+        if (!finished.isEmpty())
+        {
+            finished.entrySet().removeIf(e -> e.getValue() && e.getKey().cacheId == cacheId &&
+                e.getKey().partition == partition);
+        }
+    }
+
+    /**
      * A copy of this partition is being rebuilt (cleared for a full rebalance, logged as dropped): log the prepares
      * held here for it again, after that record. They are about the partition, not the copy's data, and the member
      * still holds the partition; replay forgets the prepares logged before a dropped copy, and a restart lost them:
