@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.function.IntToLongFunction;
+import java.util.function.LongConsumer;
 
 /**
  * The heart of the deterministic simulator: one thread, virtual time, and a queue of events ordered by
@@ -86,6 +88,54 @@ public final class Simulation
         {
             throw new IllegalStateException("SHA-256 is required by the Java platform", ex);
         }
+    }
+
+    /**
+     * Run a seeded suite: {@code count} seeds, the i-th being {@code seedOf(i)}, from index {@code
+     * -Dgrid.sim.firstSeed=N} (0 when not given, so a long soak can be split over processes), or only the seed given
+     * with {@code -Dgrid.sim.seed}. A failing seed fails the suite at once; with {@code -Dgrid.sim.keepGoing=true}
+     * every seed runs (progress printed every 100) and the suite fails at the end naming every failing one.
+     *
+     * @param run runs one seed; a {@link SimulationException} is a failing seed.
+     * @return the number of seeds run.
+     */
+    public static int forEachSeed(final int count, final IntToLongFunction seedOf, final LongConsumer run)
+    {
+        final Long only = seedFromSystemProperty();
+        if (only != null)
+        {
+            run.accept(only);
+            return 1;
+        }
+        final int first = Integer.getInteger("grid.sim.firstSeed", 0);
+        final boolean keepGoing = Boolean.getBoolean("grid.sim.keepGoing");
+        final List<String> failures = new ArrayList<>();
+        for (int i = first; i < first + count; i++)
+        {
+            if (keepGoing && (i - first) % 100 == 0)
+            {
+                System.out.println("seed index " + i + ", " + failures.size() + " failed so far");
+            }
+            try
+            {
+                run.accept(seedOf.applyAsLong(i));
+            }
+            catch (final SimulationException ex)
+            {
+                if (!keepGoing)
+                {
+                    throw ex;
+                }
+                failures.add("index " + i + ": " + ex.getMessage());
+                System.out.println("FAILED index " + i + ": " + ex.getMessage());
+            }
+        }
+        if (!failures.isEmpty())
+        {
+            throw new AssertionError(failures.size() + " of " + count + " seeds failed:\n" +
+                String.join("\n", failures));
+        }
+        return count;
     }
 
     /**

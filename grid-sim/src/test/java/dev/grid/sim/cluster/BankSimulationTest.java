@@ -117,53 +117,26 @@ class BankSimulationTest
     private static void runSeeds(final int count, final boolean persistent, final boolean wholeCluster)
     {
         final Long only = Simulation.seedFromSystemProperty();
-        long committed = 0;
-        long aborted = 0;
-        long unknown = 0;
-        long reads = 0;
-        long crashes = 0;
-        // -Dgrid.sim.firstSeed=N starts the run at the N-th seed, so a long soak can be split over processes.
-        final int first = Integer.getInteger("grid.sim.firstSeed", 0);
-        // -Dgrid.sim.keepGoing=true runs every seed of a soak and fails at the end with every failing one.
-        final boolean keepGoing = Boolean.getBoolean("grid.sim.keepGoing");
-        final List<String> failures = new ArrayList<>();
-        for (int i = first; i < (only != null ? first + 1 : first + count); i++)
+        // Transfers committed, aborted and unknown; consistent reads; crashes and leaves.
+        final long[] totals = new long[5];
+        Simulation.forEachSeed(count, i -> 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
+            (wholeCluster ? 2_000_000 : 0), seed ->
         {
-            final long seed = only != null ? only : 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
-                (wholeCluster ? 2_000_000 : 0);
-            if (keepGoing && (i - first) % 100 == 0)
-            {
-                System.out.println("seed index " + i + ", " + failures.size() + " failed so far");
-            }
-            final ClusterScenario.Result result;
-            try
-            {
-                result = ClusterScenario.run(seed,
-                    new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
-            }
-            catch (final SimulationException ex)
-            {
-                if (!keepGoing)
-                {
-                    throw ex;
-                }
-                failures.add("index " + i + ": " + ex.getMessage());
-                System.out.println("FAILED index " + i + ": " + ex.getMessage());
-                continue;
-            }
-            committed += result.bank().committed();
-            aborted += result.bank().aborted();
-            unknown += result.bank().unknown();
-            reads += result.bank().consistentReads();
-            crashes += result.crashes() + result.leaves();
-        }
-        assertTrue(failures.isEmpty(), () -> failures.size() + " of " + count + " seeds failed:\n" +
-            String.join("\n", failures));
+            final ClusterScenario.Result result = ClusterScenario.run(seed,
+                new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
+            totals[0] += result.bank().committed();
+            totals[1] += result.bank().aborted();
+            totals[2] += result.bank().unknown();
+            totals[3] += result.bank().consistentReads();
+            totals[4] += result.crashes() + result.leaves();
+        });
+        final long committed = totals[0];
+        final long reads = totals[3];
         // One replayed seed may have made no consistent read (a whole-cluster stop can take its read time).
         assertTrue(committed > 0 && (only != null || reads > 0), "nothing committed or read");
-        assertTrue(only != null || crashes > 0, "the nemesis never crashed or stopped a member");
+        assertTrue(only != null || totals[4] > 0, "the nemesis never crashed or stopped a member");
         System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
             "%d crashes and leaves%n", (persistent ? " (persistent)" : "") + (wholeCluster ? " (whole-cluster stops)" :
-            ""), committed, aborted, unknown, reads, crashes);
+            ""), committed, totals[1], totals[2], reads, totals[4]);
     }
 }

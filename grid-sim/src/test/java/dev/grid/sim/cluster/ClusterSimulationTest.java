@@ -120,20 +120,21 @@ class ClusterSimulationTest
     private static void runWholeClusterSeeds(final int count, final boolean baseline)
     {
         final Long only = Simulation.seedFromSystemProperty();
-        long acknowledged = 0;
-        long stops = 0;
-        long lost = 0;
-        long checked = 0;
-        for (int i = 0; i < (only != null ? 1 : count); i++)
+        // Acknowledged operations, whole-cluster stops, partitions lost for a while, keys checked.
+        final long[] totals = new long[4];
+        Simulation.forEachSeed(count, i -> 0x5709L * 7919 + i + (baseline ? 1_000_000 : 0), seed ->
         {
-            final long seed = only != null ? only : 0x5709L * 7919 + i + (baseline ? 1_000_000 : 0);
             final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(true).baseline(baseline).wholeClusterStops(true));
-            acknowledged += result.acknowledged();
-            stops += result.wholeClusterStops();
-            lost += result.lostPartitions();
-            checked += result.checkedKeys();
-        }
+            totals[0] += result.acknowledged();
+            totals[1] += result.wholeClusterStops();
+            totals[2] += result.lostPartitions();
+            totals[3] += result.checkedKeys();
+        });
+        final long acknowledged = totals[0];
+        final long stops = totals[1];
+        final long lost = totals[2];
+        final long checked = totals[3];
         assertTrue(only != null || stops > 0, "the nemesis never stopped the whole cluster");
         assertTrue(checked > 0, "no key was checked");
         System.out.printf("whole-cluster-stop seeds%s: %d acknowledged operations, %d whole-cluster stops, %d " +
@@ -154,30 +155,32 @@ class ClusterSimulationTest
     private static void runSeeds(final int count, final boolean persistent, final boolean baseline)
     {
         final Long only = Simulation.seedFromSystemProperty();
-        long acknowledged = 0;
-        long crashes = 0;
-        long leaves = 0;
-        long lost = 0;
-        long checked = 0;
-        long recovered = 0;
-        long checkpoints = 0;
-        long checkpointsLost = 0;
-        long history = 0;
-        for (int i = 0; i < (only != null ? 1 : count); i++)
+        // Acknowledged operations, crashes, leaves, lost partitions, keys checked, WAL records recovered, checkpoints
+        // committed and cut short, history records checked.
+        final long[] totals = new long[9];
+        Simulation.forEachSeed(count, i -> 0xC1A55L * 7919 + i, seed ->
         {
-            final long seed = only != null ? only : 0xC1A55L * 7919 + i;
             final ClusterScenario.Result result = ClusterScenario.run(seed,
                 new ClusterScenario.Options().persistent(persistent).baseline(baseline));
-            acknowledged += result.acknowledged();
-            recovered += result.recoveredRecords();
-            checkpoints += result.checkpoints();
-            checkpointsLost += result.checkpointsLost();
-            history += result.historyRecords();
-            crashes += result.crashes();
-            leaves += result.leaves();
-            lost += result.lostPartitions();
-            checked += result.checkedKeys();
-        }
+            totals[0] += result.acknowledged();
+            totals[1] += result.crashes();
+            totals[2] += result.leaves();
+            totals[3] += result.lostPartitions();
+            totals[4] += result.checkedKeys();
+            totals[5] += result.recoveredRecords();
+            totals[6] += result.checkpoints();
+            totals[7] += result.checkpointsLost();
+            totals[8] += result.historyRecords();
+        });
+        final long acknowledged = totals[0];
+        final long crashes = totals[1];
+        final long leaves = totals[2];
+        final long lost = totals[3];
+        final long checked = totals[4];
+        final long recovered = totals[5];
+        final long checkpoints = totals[6];
+        final long checkpointsLost = totals[7];
+        final long history = totals[8];
         assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
         assertTrue(checked > 0, "no key was checked");
         assertTrue(only != null || !persistent || recovered > 0, "no restarted member recovered anything");
