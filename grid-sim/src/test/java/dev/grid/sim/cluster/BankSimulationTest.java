@@ -1,12 +1,8 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.sim.Simulation;
-import dev.grid.sim.SimulationException;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

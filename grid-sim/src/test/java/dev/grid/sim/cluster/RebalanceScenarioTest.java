@@ -1421,8 +1421,32 @@ class RebalanceScenarioTest
     }
 
     /**
-     * As above, but the coordinator lives on: its rollback, sent again until the partitions are back, lands once
-     * their owners return, and the transaction is rolled back on both.
+     * As above, with a third key, whose primary is the coordinator, locked and not written: its part recorded the
+     * rollback, and the user heard "aborted"; but it is no participant (recovery asks only the written partitions),
+     * and the owners of the lost partitions came back and committed. Only a written partition's record counts.
+     */
+    @Test
+    void aRollbackRecordedOnlyWhereTheTransactionLockedWithoutWritingIsNotReportedAsAnAbort()
+    {
+        final GridException heard = prepareOnTwoPartitionsThenLoseTheirOwners(true);
+        crash(0);
+        network.heal();
+        start(0);
+        start(1);
+        start(2);
+        awaitQuiescent(3);
+        final String v1 = read(members[0], lostKeys[0]);
+        final String v2 = read(members[0], lostKeys[1]);
+        assertFalse(heard.errorCode() != ErrorCode.TX_COMMIT_STATUS_UNKNOWN && (v1.equals("t1") || v2.equals("t2")),
+            () -> "the user heard " + heard + ", but the transaction was applied");
+        assertEquals(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, heard.errorCode(), () -> "the user heard " + heard);
+        assertCleanAndComplete();
+    }
+
+    /**
+     * As {@link #aRollbackThatNoOwnerOfTheLostPartitionsRecordedIsNotReportedAsAnAbort}, but the coordinator lives on:
+     * its rollback, sent again until the partitions are back, lands once their owners return, and the transaction is
+     * rolled back on both.
      */
     @Test
     void aRollbackWaitingForLostPartitionsLandsWhenTheirOwnersReturn()
@@ -1524,6 +1548,15 @@ class RebalanceScenarioTest
      */
     private GridException prepareOnTwoPartitionsThenLoseTheirOwners()
     {
+        return prepareOnTwoPartitionsThenLoseTheirOwners(false);
+    }
+
+    /**
+     * @param alsoLockAKeyOfM0 whether the transaction also locks, without writing it, a key whose primary is m0 (so
+     *                         a part that is no participant can record the rollback).
+     */
+    private GridException prepareOnTwoPartitionsThenLoseTheirOwners(final boolean alsoLockAKeyOfM0)
+    {
         startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
         writeAll(0, KEYS);
         awaitQuiescent(3);
@@ -1539,7 +1572,15 @@ class RebalanceScenarioTest
         final boolean[] locked = new boolean[1];
         coordinator.txEnlist(tx, cacheId, keys, true, txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
-        network.dropWhere((from, to, message) -> to == 0 && message[0] == TX_ANSWER);
+        if (alsoLockAKeyOfM0)
+        {
+            final PartitionMap map = members[0].installedMap();
+            final String own = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 0);
+            final boolean[] ownLocked = new boolean[1];
+            coordinator.txEnlist(tx, cacheId, new byte[][] {bytes(own)}, true, txCallback(() -> ownLocked[0] = true));
+            assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> ownLocked[0]));
+        }
+        network.dropWhere((from, to, message) -> from != 0 && to == 0 && message[0] == TX_ANSWER);
         final GridException[] heard = new GridException[1];
         coordinator.txCommit(tx, new int[] {cacheId, cacheId}, keys, new byte[][] {bytes("t1"), bytes("t2")},
             new TxCallback()

@@ -4903,12 +4903,20 @@ public final class MemberEngine
                 final int cacheId = reader.readInt("cacheId");
                 final int partition = reader.readInt("partition", 0, 65_535);
                 final LocalPartition[] local = copies.get(cacheId);
-                if (local != null && partition < local.length && !reflectedByImage(cacheId, partition))
+                if (reflectedByImage(cacheId, partition))
                 {
-                    local[partition] = null;
-                    rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
-                    tx.forgetPrepared(cacheId, partition);
+                    // The image is of a later copy: the commits replayed so far were the dropped copy's.
+                    tx.forgetCommittedBeforeImage(cacheId, partition);
+                }
+                else
+                {
                     tx.forgetCommitted(cacheId, partition);
+                    if (local != null && partition < local.length)
+                    {
+                        local[partition] = null;
+                        rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
+                        tx.forgetPrepared(cacheId, partition);
+                    }
                 }
             }
             case WAL_CACHE ->

@@ -128,6 +128,8 @@ final class TxManager
     };
     private final HashMap<PartKey, Boolean> applying = new HashMap<>();
     private final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
+    /** The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage). */
+    private final List<PartKey> checkpointCommitted = new ArrayList<>();
     private final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
     {
         private static final long serialVersionUID = 1L;
@@ -278,6 +280,23 @@ final class TxManager
     }
 
     /**
+     * Replay reached the drop of a copy older than the checkpoint's image of the partition: the commits replayed so
+     * far belong to the dropped copy and are forgotten, those of the checkpoint's manifest (taken after the drop)
+     * stay.
+     */
+    void forgetCommittedBeforeImage(final int cacheId, final int partition)
+    {
+        forgetCommitted(cacheId, partition);
+        for (final PartKey key : checkpointCommitted)
+        {
+            if (key.cacheId == cacheId && key.partition == partition)
+            {
+                finished.put(key, Boolean.TRUE);
+            }
+        }
+    }
+
+    /**
      * A copy of this partition is being rebuilt (cleared for a full rebalance, logged as dropped): log the prepares
      * held here for it again, after that record. They are about the partition, not the copy's data, and the member
      * still holds the partition; replay forgets the prepares logged before a dropped copy, and a restart lost them:
@@ -418,10 +437,13 @@ final class TxManager
             replayPrepare(reader);
         }
         final int committed = reader.readInt("committed", 0, 1 << 24);
+        checkpointCommitted.clear();
         for (int i = 0; i < committed; i++)
         {
-            finished.put(new PartKey(reader.readLong("coordinator"), reader.readLong("tx"), reader.readInt("cacheId"),
-                reader.readInt("partition", 0, 65_535)), Boolean.TRUE);
+            final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+                reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            finished.put(key, Boolean.TRUE);
+            checkpointCommitted.add(key);
         }
     }
 
@@ -821,7 +843,8 @@ final class TxManager
         {
             return;
         }
-        if (part.request == TX_ROLLBACK && tx.answerAfterRollback && !canRecordRollback(part))
+        if (part.request == TX_ROLLBACK && tx.answerAfterRollback && engine.topology.cache(part.cacheId) != null &&
+            !canRecordRollback(part))
         {
             // The partition is lost: its last owners are away, may hold the prepare durably and come back with it,
             // and a copy standing in for them records nothing their recovery consults. So the rollback waits (sent
@@ -1062,10 +1085,11 @@ final class TxManager
             return;
         }
         part.answered = true;
-        if (tx.answerAfterRollback)
+        if (tx.answerAfterRollback && !part.writeKeys.isEmpty())
         {
             // One participant recorded the rollback: recovery can no longer commit the transaction anywhere (a
-            // rolled-back part makes every other roll back), so the user may hear "aborted" now.
+            // rolled-back part makes every other roll back), so the user may hear "aborted" now. A part that only
+            // locked is no participant: recovery never asks it.
             completeUser(tx, tx.abortCause);
         }
         maybeDone(tx);
@@ -1086,7 +1110,8 @@ final class TxManager
         }
         for (final NearPart part : tx.parts.values())
         {
-            if (part.request == TX_ROLLBACK && !part.answered && canRecordRollback(part))
+            if (part.request == TX_ROLLBACK && !part.answered && !part.writeKeys.isEmpty() &&
+                canRecordRollback(part))
             {
                 return;
             }
@@ -1207,17 +1232,17 @@ final class TxManager
             engine.listener.onTransactionFinished(error.errorCode().code(), -1, engine.nowNs - tx.startedNs);
         }
         tx.answerAfterRollback = prepareSent;
+        // Every part is marked before any is sent: a lost one judges, when sent, whether another can still record it.
+        for (final NearPart part : tx.parts.values())
+        {
+            part.request = part.touched ? TX_ROLLBACK : 0;
+            part.answered = false;
+        }
         for (final NearPart part : new ArrayList<>(tx.parts.values()))
         {
-            if (part.touched)
+            if (part.request == TX_ROLLBACK)
             {
-                part.request = TX_ROLLBACK;
-                part.answered = false;
                 sendFinish(tx, part);
-            }
-            else
-            {
-                part.request = 0;
             }
         }
         maybeDone(tx);
@@ -2074,7 +2099,11 @@ final class TxManager
                     engine.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
                     {
                         applying.remove(key);
-                        finished.put(key, Boolean.TRUE);
+                        // Not if the copy was dropped or cleared meanwhile: the commit's writes went with it.
+                        if (engine.localCopy(cacheId, partition) == lp)
+                        {
+                            finished.put(key, Boolean.TRUE);
+                        }
                         ackBackup(sender, kind, key);
                     });
                 }
