@@ -377,7 +377,9 @@ final class BankWorkload
             }
             if (transfer.outcome == Outcome.ABORTED && count != 0)
             {
-                throw sim.fail("aborted transfer " + transfer.id + " was applied");
+                throw sim.fail("aborted transfer " + transfer.id + " (" + transfer.kind + ", " + transfer.lastError +
+                    ", last attempt " + transfer.lastTx + ", accounts " + transfer.from + " and " + transfer.to +
+                    ") was applied");
             }
         }
         if (total != (long)accounts * INITIAL_BALANCE)

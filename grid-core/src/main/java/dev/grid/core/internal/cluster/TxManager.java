@@ -2405,8 +2405,13 @@ final class TxManager
             final PartKey key = p.key;
             final boolean coordinatorAlive = engine.topology.indexOf(key.coordinator) >= 0;
             // With the coordinator alive, only a prepare held far longer than a commit takes is suspect: one that
-            // arrived after its transaction finished on a primary that no longer waited for this member.
-            if (coordinatorAlive && engine.nowNs - p.sinceNs < STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+            // arrived after its transaction finished on a primary that no longer waited for this member. One
+            // recovered from this member's WAL is suspect at once: its transaction may have ended while the member
+            // was away, and a copy that came back equal to the owners' is not rebuilt, so no catch-up voids it; kept,
+            // it came back with a whole-cluster restart, and recovery committed a transaction rolled back meanwhile
+            // (whole-cluster bank seed 0x16acc4e4).
+            if (coordinatorAlive && !p.replayed &&
+                engine.nowNs - p.sinceNs < STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
             {
                 continue;
             }
@@ -2440,9 +2445,11 @@ final class TxManager
     /** {@link #QUERY_ACTIVE}, {@link #QUERY_COMMITTED}, {@link #QUERY_ROLLED_BACK} or {@link #QUERY_UNKNOWN}. */
     private int outcomeOf(final long seq)
     {
-        if (nearTxs.containsKey(seq))
+        final NearTx tx = nearTxs.get(seq);
+        if (tx != null)
         {
-            return QUERY_ACTIVE;
+            // A rollback, once decided, is final (its parts may still be on their way).
+            return tx.state == TxState.ROLLING_BACK ? QUERY_ROLLED_BACK : QUERY_ACTIVE;
         }
         final Boolean committed = outcomes.get(seq);
         return committed == null ? QUERY_UNKNOWN : committed ? QUERY_COMMITTED : QUERY_ROLLED_BACK;
