@@ -1096,8 +1096,8 @@ final class TxManager
     }
 
     /**
-     * A rollback after a prepare went out found a partition with no primary. Once no participant still waiting for
-     * the rollback has a primary, none can record it soon, and if every part's owners that hold the prepare come back
+     * A rollback after a prepare went out found its partition lost (or without a primary). Once no written partition
+     * still waiting for the rollback can record it, none will soon, and if the owners holding the prepare come back
      * after this member is gone, their recovery finds the transaction prepared everywhere and commits it: so the user
      * hears that the outcome is unknown, not "aborted" (whole-cluster bank seed 0x16acc46b: a transfer told aborted
      * after both its partitions were lost committed when the cluster restarted). The rollback goes on being resent.
