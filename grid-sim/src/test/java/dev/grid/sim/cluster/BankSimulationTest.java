@@ -48,7 +48,10 @@ class BankSimulationTest
      * transfer told aborted by a new primary of a lost partition, which the former one had applied (0x16acc563); a
      * transfer's part answered "committed" by a primary whose copy had been rebuilt without it (0x16acbeea); a
      * transfer rolled back while a member holding its prepare was away, committed by that member's recovery after a
-     * whole-cluster restart, its copy having come back equal so that no catch-up voided the prepare (0x16acc4e4).
+     * whole-cluster restart, its copy having come back equal so that no catch-up voided the prepare (0x16acc4e4); a
+     * transfer torn when, after a whole-cluster stop, a last owner's copy that never got a prepare (its member failed
+     * before the prepare was durable there) became primary and rolled back what another partition had committed
+     * (0x16acc13a).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
@@ -58,7 +61,7 @@ class BankSimulationTest
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true));
         }
         for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L,
-            0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L})
+            0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L, 0x16acc13aL})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
                 .wholeClusterStops(true));

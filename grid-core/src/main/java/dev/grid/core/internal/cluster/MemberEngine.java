@@ -164,6 +164,7 @@ public final class MemberEngine
      * priority, the participants, and the writes (count, then key and value each).
      */
     static final int WAL_TX_PREPARE = 14;
+    private static final long[] NO_PREPARES = new long[0];
     /** A prepared transaction part finished: coordinator, sequence, cacheId, partition, committed. */
     static final int WAL_TX_END = 15;
     /**
@@ -1693,6 +1694,7 @@ public final class MemberEngine
         int chunkIndex = 0;
         int countAt = startReportChunk(chunkIndex);
         int count = 0;
+        final Map<Long, long[]> preparesByCopy = tx.preparesByCopy();
         for (final LocalPartition[] local : allCopies())
         {
             for (final LocalPartition lp : local)
@@ -1702,7 +1704,8 @@ public final class MemberEngine
                     continue;
                 }
                 final List<CounterRange> gaps = lp.counter.gaps();
-                if (writer.length() + 80 + 16 * gaps.size() > limit && count > 0)
+                final long[] prepares = preparesByCopy.getOrDefault(packCopy(lp.cacheId, lp.partition), NO_PREPARES);
+                if (writer.length() + 80 + 16 * gaps.size() + 8 * prepares.length > limit && count > 0)
                 {
                     writer.patchInt(countAt, count);
                     writer.writeBoolean(false).writeInt(0);
@@ -1729,6 +1732,13 @@ public final class MemberEngine
                     // every backup still here, unless one refused it. Then the backups hold what this copy holds,
                     // whatever their own reports, built earlier, say.
                     .writeBoolean(primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty());
+                // The prepared transactions this copy holds (coordinator, seq pairs), for the choice of a primary
+                // where the durable table decides (see leadRank).
+                writer.writeInt(prepares.length / 2);
+                for (final long value : prepares)
+                {
+                    writer.writeLong(value);
+                }
                 count++;
             }
         }
@@ -1813,8 +1823,13 @@ public final class MemberEngine
                 final long size = reader.readLong("size");
                 final long primaryVersion = reader.readLong("primaryVersion");
                 final boolean backupsComplete = reader.readBoolean("backupsComplete");
+                final long[] prepares = new long[2 * reader.readInt("prepares", 0, 1 << 20)];
+                for (int p = 0; p < prepares.length; p++)
+                {
+                    prepares[p] = reader.readLong("prepare");
+                }
                 entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
-                    historyFrom, epochId, size, primaryVersion, backupsComplete));
+                    historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
             }
             assembly.chunks.put(chunkIndex, entries);
             if (reader.readBoolean("ownership.header"))
@@ -2290,7 +2305,7 @@ public final class MemberEngine
             // Late affinity: the primary stays where it is until every ideal owner caught up.
             chosenPrimary = primary;
         }
-        else if (idealPrimary != null && leadRank(byTable, cacheId, partition, idealPrimary, target) == 0)
+        else if (idealPrimary != null && leadRank(byTable, cacheId, partition, idealPrimary, target, upToDate) == 0)
         {
             chosenPrimary = idealPrimary;
         }
@@ -2300,10 +2315,11 @@ public final class MemberEngine
         }
         else
         {
+            final List<ReportEntry> peers = List.copyOf(upToDate);
             upToDate.sort((a, b) ->
             {
-                final int aLead = leadRank(byTable, cacheId, partition, a, target);
-                final int bLead = leadRank(byTable, cacheId, partition, b, target);
+                final int aLead = leadRank(byTable, cacheId, partition, a, target, peers);
+                final int bLead = leadRank(byTable, cacheId, partition, b, target, peers);
                 return aLead != bLead ? Integer.compare(aLead, bLead) :
                     Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
             });
@@ -2512,22 +2528,45 @@ public final class MemberEngine
      * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
      * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
      * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
-     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 1, others 2.
+     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
+     * <p>
+     * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
+     * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
+     * stopped before a map without that member was installed, so the table still lists it. Made primary, it answered
+     * the copies holding the prepare "never prepared" and they rolled back a transaction another partition had
+     * committed (whole-cluster bank seed 0x16acc13a). A copy holding a prepare the others lack (its transaction ended
+     * while the member was away: a rollback changes no counter) is fit: its recovery asks the other participants, who
+     * never answer "committed" for a transaction that rolled back.
+     *
+     * @param peers the partition's up-to-date copies, among which a last owner's prepares count.
      */
     private int leadRank(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target)
+        final Topology target, final List<ReportEntry> peers)
     {
         final boolean held = wasHolder(cacheId, partition, entry.member);
         if (!byTable)
         {
-            return held ? 0 : 2;
+            return held ? 0 : 3;
         }
-        final MemberRecord record = target.member(entry.member);
-        if (record != null && decisionOwners.isOwner(cacheId, partition, record.memberId()))
+        if (isTableOwner(cacheId, partition, entry, target))
         {
+            for (final ReportEntry peer : peers)
+            {
+                if (peer != entry && isTableOwner(cacheId, partition, peer, target) && !entry.holdsPreparesOf(peer))
+                {
+                    return 1;
+                }
+            }
             return 0;
         }
-        return held ? 1 : 2;
+        return held ? 2 : 3;
+    }
+
+    private boolean isTableOwner(final int cacheId, final int partition, final ReportEntry entry,
+        final Topology target)
+    {
+        final MemberRecord record = target.member(entry.member);
+        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
     }
 
     private boolean wasHolder(final int cacheId, final int partition, final long member)
@@ -5648,8 +5687,28 @@ public final class MemberEngine
      */
     private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
         long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion,
-        boolean backupsComplete)
+        boolean backupsComplete, long[] prepares)
     {
+        /**
+         * @return whether this copy holds every prepared transaction {@code other} holds.
+         */
+        boolean holdsPreparesOf(final ReportEntry other)
+        {
+            for (int i = 0; i < other.prepares.length; i += 2)
+            {
+                boolean found = false;
+                for (int j = 0; j < prepares.length && !found; j += 2)
+                {
+                    found = prepares[j] == other.prepares[i] && prepares[j + 1] == other.prepares[i + 1];
+                }
+                if (!found)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
         long highestClosed()
         {
             return gaps.length == 0 ? lwm : gaps[gaps.length - 2] + gaps[gaps.length - 1];

@@ -233,6 +233,43 @@ final class TxManager
     }
 
     /**
+     * The prepared transactions this member holds, by copy ({@link MemberEngine#packCopy}): per copy, the
+     * transactions' (coordinator, seq) pairs, sorted. They go into this member's exchange report, so that where the
+     * durable table of last owners picks a partition's primary, it picks a copy holding every prepare another last
+     * owner's copy holds ({@code MemberEngine.leadRank}).
+     */
+    Map<Long, long[]> preparesByCopy()
+    {
+        final HashMap<Long, List<PartKey>> keys = new HashMap<>();
+        for (final PartKey key : prepared.keySet())
+        {
+            keys.computeIfAbsent(MemberEngine.packCopy(key.cacheId, key.partition), c -> new ArrayList<>()).add(key);
+        }
+        for (final Part part : parts.values())
+        {
+            if (part.state == TxParticipantState.PREPARED && !prepared.containsKey(part.key))
+            {
+                keys.computeIfAbsent(MemberEngine.packCopy(part.key.cacheId, part.key.partition),
+                    c -> new ArrayList<>()).add(part.key);
+            }
+        }
+        final HashMap<Long, long[]> byCopy = new HashMap<>();
+        keys.forEach((copy, list) ->
+        {
+            list.sort((a, b) -> a.coordinator != b.coordinator ? Long.compare(a.coordinator, b.coordinator) :
+                Long.compare(a.seq, b.seq));
+            final long[] pairs = new long[list.size() * 2];
+            for (int i = 0; i < list.size(); i++)
+            {
+                pairs[2 * i] = list.get(i).coordinator;
+                pairs[2 * i + 1] = list.get(i).seq;
+            }
+            byCopy.put(copy, pairs);
+        });
+        return byCopy;
+    }
+
+    /**
      * Replay a prepare logged here ({@link MemberEngine#WAL_TX_PREPARE}): held like a backup's prepare, so that once
      * the cluster is active the partition's primary recovers it (its coordinator is gone after a restart).
      */
