@@ -12,15 +12,26 @@ import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.ValuePredicate;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.cluster.MessageWriter;
 import dev.grid.node.GridMember;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -90,6 +101,71 @@ class ThinClientTest
         assertEquals("v9", cluster.members.get(2).<String, String>cache("ops").get("k9"));
         client.destroyCache("ops");
         assertThrows(CacheNotFoundException.class, () -> client.cache("ops"));
+    }
+
+    /**
+     * A write resent after a broken connection applies once, through any member and after another client wrote its
+     * key (issue 15, item 5: resent under a new identity, it applied again over the later write, ABA). The frames are
+     * sent raw, as the client library resends them: the same bytes, with the client's identity and the write's number.
+     */
+    @Test
+    void aWriteResentAfterABrokenConnectionAppliesOnceThroughAnyMember() throws IOException
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("resent", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(16).mergeOperator(LocalMembers.APPEND, LocalMembers.APPEND_OPERATOR));
+        final long clientId = ClientProtocol.newClientId(new Random(3)::nextLong);
+        final MessageWriter merge = new MessageWriter();
+        merge.writeByte(ClientProtocol.MERGE).writeLong(77).writeString("resent").writeLong(clientId).writeLong(9)
+            .writeLong(9).writeBytes(Codecs.STRING.encode("k")).writeBytes(Codecs.STRING.encode("a;"));
+        final byte[] frame = new byte[merge.length()];
+        merge.buffer().getBytes(0, frame);
+
+        assertEquals("a;", rawMerge(0, frame), "the first attempt, whose connection then closed");
+        assertEquals("a;b;", cache.merge("k", "b;"), "another client's write after it");
+        assertEquals("a;", rawMerge(1, frame), "a resend through another member gets the first outcome");
+        assertEquals("a;", rawMerge(2, frame), "and so does one through the third");
+        assertEquals("a;b;", cache.get("k"), "no resend applied again");
+    }
+
+    /** Send one request frame on a new connection to a member, and read its answer's value. */
+    private static String rawMerge(final int member, final byte[] request) throws IOException
+    {
+        final String[] address = cluster.clientAddress(member).split(":");
+        try (Socket socket = new Socket())
+        {
+            socket.connect(new InetSocketAddress(address[0], Integer.parseInt(address[1])), 5_000);
+            socket.setSoTimeout(20_000);
+            final DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            final DataInputStream in = new DataInputStream(socket.getInputStream());
+            final MessageWriter handshake = new MessageWriter();
+            handshake.writeByte(ClientProtocol.HANDSHAKE).writeLong(1).writeInt(ClientProtocol.MAGIC)
+                .writeUnsignedShort(ClientProtocol.VERSION).writeUnsignedShort(ClientProtocol.VERSION)
+                .writeString(null).writeString(null).writeString("raw");
+            final byte[] hello = new byte[handshake.length()];
+            handshake.buffer().getBytes(0, hello);
+            ByteBuffer answer = null;
+            for (final byte[] frame : new byte[][] {hello, request})
+            {
+                out.writeInt(Integer.reverseBytes(frame.length));
+                out.write(frame);
+                out.flush();
+                final byte[] body = new byte[Integer.reverseBytes(in.readInt())];
+                in.readFully(body);
+                answer = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            answer.position(ClientProtocol.ANSWER_HEADER);
+            if (answer.get(0) != ClientProtocol.OK)
+            {
+                final int code = answer.getInt();
+                final byte[] message = new byte[answer.getInt()];
+                answer.get(message);
+                throw new AssertionError("the merge failed: " + code + " " +
+                    new String(message, StandardCharsets.UTF_8));
+            }
+            final byte[] value = new byte[answer.getInt()];
+            answer.get(value);
+            return new String(value, StandardCharsets.UTF_8);
+        }
     }
 
     @Test

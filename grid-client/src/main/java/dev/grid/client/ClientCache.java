@@ -99,16 +99,29 @@ final class ClientCache<K, V> implements Cache<K, V>
         return bytes == null ? null : valueCodec.decode(bytes);
     }
 
-    private CompletableFuture<ClientConnection.Answer> keyed(final int op, final byte[] key, final boolean idempotent,
+    /**
+     * @param write whether the operation may write: it then carries this client's identity and a number, so that
+     *              members apply it once however often it is resent after a broken connection. Reads are resent
+     *              freely too.
+     */
+    private CompletableFuture<ClientConnection.Answer> keyed(final int op, final byte[] key, final boolean write,
         final byte[]... more)
     {
         final MessageWriter w = new MessageWriter();
-        w.writeString(info.name()).writeBytes(key);
+        w.writeString(info.name());
+        final long sequence = write ? client.numberWrites(1, w) : -1;
+        w.writeBytes(key);
         for (final byte[] field : more)
         {
             w.writeBytes(field);
         }
-        return client.send(op, w, new GridClient.Route(info.name(), key), idempotent);
+        final CompletableFuture<ClientConnection.Answer> answer = client.send(op, w,
+            new GridClient.Route(info.name(), key), true);
+        if (write)
+        {
+            answer.whenComplete((a, e) -> client.writesFinished(sequence));
+        }
+        return answer;
     }
 
     public V get(final K key)
@@ -118,7 +131,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<V> getAsync(final K key)
     {
-        return keyed(ClientProtocol.GET, key(key), true).thenApply(a -> decode(a.payload().readBytes("value")));
+        return keyed(ClientProtocol.GET, key(key), false).thenApply(a -> decode(a.payload().readBytes("value")));
     }
 
     public void put(final K key, final V value)
@@ -128,7 +141,6 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Void> putAsync(final K key, final V value)
     {
-        // Putting the same value again is harmless: safe to repeat after a broken connection.
         return keyed(ClientProtocol.PUT, key(key), true, value(value, "value")).thenApply(a -> null);
     }
 
@@ -139,7 +151,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Boolean> putIfAbsentAsync(final K key, final V value)
     {
-        return keyed(ClientProtocol.PUT_IF_ABSENT, key(key), false, value(value, "value"))
+        return keyed(ClientProtocol.PUT_IF_ABSENT, key(key), true, value(value, "value"))
             .thenApply(a -> a.payload().readBoolean("put"));
     }
 
@@ -150,7 +162,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Boolean> replaceAsync(final K key, final V expected, final V value)
     {
-        return keyed(ClientProtocol.REPLACE, key(key), false, value(expected, "expected"), value(value, "value"))
+        return keyed(ClientProtocol.REPLACE, key(key), true, value(expected, "expected"), value(value, "value"))
             .thenApply(a -> a.payload().readBoolean("replaced"));
     }
 
@@ -161,7 +173,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Boolean> removeAsync(final K key)
     {
-        return keyed(ClientProtocol.REMOVE, key(key), false).thenApply(a -> a.payload().readBoolean("removed"));
+        return keyed(ClientProtocol.REMOVE, key(key), true).thenApply(a -> a.payload().readBoolean("removed"));
     }
 
     public boolean remove(final K key, final V expected)
@@ -171,7 +183,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Boolean> removeAsync(final K key, final V expected)
     {
-        return keyed(ClientProtocol.REMOVE_IF_EQUALS, key(key), false, value(expected, "expected"))
+        return keyed(ClientProtocol.REMOVE_IF_EQUALS, key(key), true, value(expected, "expected"))
             .thenApply(a -> a.payload().readBoolean("removed"));
     }
 
@@ -210,9 +222,14 @@ final class ClientCache<K, V> implements Cache<K, V>
         final Map<byte[], byte[]> encoded = new LinkedHashMap<>();
         entries.forEach((k, v) -> encoded.put(key(k), value(v, "value")));
         final MessageWriter w = new MessageWriter();
-        w.writeString(info.name()).writeInt(encoded.size());
+        w.writeString(info.name());
+        // One number per entry, in the request's order: each is a write of its own on the members.
+        final long sequence = client.numberWrites(encoded.size(), w);
+        w.writeInt(encoded.size());
         encoded.forEach((k, v) -> w.writeBytes(k).writeBytes(v));
-        return client.send(ClientProtocol.PUT_ALL, w, null, true).thenApply(a -> null);
+        final CompletableFuture<ClientConnection.Answer> answer = client.send(ClientProtocol.PUT_ALL, w, null, true);
+        answer.whenComplete((a, e) -> client.writesFinished(sequence));
+        return answer.thenApply(a -> null);
     }
 
     public boolean containsKey(final K key)
@@ -222,7 +239,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Boolean> containsKeyAsync(final K key)
     {
-        return keyed(ClientProtocol.CONTAINS_KEY, key(key), true).thenApply(a -> a.payload().readBoolean("present"));
+        return keyed(ClientProtocol.CONTAINS_KEY, key(key), false).thenApply(a -> a.payload().readBoolean("present"));
     }
 
     public long size()
@@ -244,7 +261,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<V> mergeAsync(final K key, final V operand)
     {
-        return keyed(ClientProtocol.MERGE, key(key), false, value(operand, "operand"))
+        return keyed(ClientProtocol.MERGE, key(key), true, value(operand, "operand"))
             .thenApply(a -> decode(a.payload().readBytes("value")));
     }
 

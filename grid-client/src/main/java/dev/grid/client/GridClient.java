@@ -36,9 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * request straight to its partition's primary (partition awareness; the map is refreshed when a member's answer
  * carries a newer topology version). Many requests travel on one connection at once (pipelining).
  * <p>
- * When a connection breaks, a request that is safe to repeat (reads, plain puts, size) is sent again to another
- * member; one that is not (a conditional write, a remove, a merge, a transaction's commit) fails with
- * {@link ErrorCode#OUTCOME_UNKNOWN} (or {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}): it may have been applied.
+ * When a connection breaks, a cache request is sent again to another member (up to three attempts, within its
+ * timeout): reads change nothing, and every write carries this client's identity and a number, by which members
+ * apply it once however often it arrives ({@link ClientProtocol#PUT}). A predicate transaction or a transaction's
+ * commit fails with {@link ErrorCode#OUTCOME_UNKNOWN} (or {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}): it may have
+ * been applied.
  * <p>
  * <b>Threading:</b> thread-safe. Futures of the {@code ...Async} methods complete on a connection's reader thread;
  * chain heavy work with {@code ...Async} continuations.
@@ -49,6 +51,14 @@ public final class GridClient implements AutoCloseable
     private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, PartitionMapView> maps = new ConcurrentHashMap<>();
     private final AtomicLong newestTopology = new AtomicLong();
+    /**
+     * This client's identity: with a number per write, it makes every write apply once however often it is resent
+     * after a broken connection (members remember outcomes by it; see {@link ClientProtocol#PUT}).
+     */
+    private final long clientId = ClientProtocol.newClientId(new java.security.SecureRandom()::nextLong);
+    /** Guarded by itself: the next write number, and the numbers of writes not yet finished. */
+    private final java.util.TreeSet<Long> outstandingWrites = new java.util.TreeSet<>();
+    private long nextWriteSequence;
     private final ScheduledExecutorService timer;
     private final ClientAdmin admin = new ClientAdmin(this, null);
     private volatile boolean closed;
@@ -297,7 +307,7 @@ public final class GridClient implements AutoCloseable
         final CompletableFuture<ClientConnection.Answer> result = new CompletableFuture<>();
         final byte[] copy = new byte[payload.length()];
         payload.buffer().getBytes(0, copy);
-        attempt(op, copy, route, idempotent, result, 0);
+        attempt(op, copy, route, idempotent, result, 0, System.nanoTime());
         final long timeoutNs = config.requestTimeoutNs();
         final java.util.concurrent.ScheduledFuture<?> timeout = timer.schedule(() ->
             result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +
@@ -306,13 +316,48 @@ public final class GridClient implements AutoCloseable
         return result;
     }
 
+    /**
+     * Number {@code count} writes of one request and write their identity ({@link ClientProtocol#PUT}):
+     * {@code [i64 clientId][i64 sequence][i64 watermark]}. Numbering and watermark are taken together, so that no
+     * write numbered earlier but not yet registered is ever below a watermark already sent.
+     *
+     * @return the first write's number: pass it to {@link #writesFinished} once the request is answered or given up.
+     */
+    long numberWrites(final int count, final MessageWriter payload)
+    {
+        final long sequence;
+        final long watermark;
+        synchronized (outstandingWrites)
+        {
+            sequence = nextWriteSequence;
+            nextWriteSequence += Math.max(1, count);
+            outstandingWrites.add(sequence);
+            watermark = outstandingWrites.first();
+        }
+        payload.writeLong(clientId).writeLong(sequence).writeLong(watermark);
+        return sequence;
+    }
+
+    /** The writes numbered from {@code sequence} are answered or given up: never resent again. */
+    void writesFinished(final long sequence)
+    {
+        synchronized (outstandingWrites)
+        {
+            outstandingWrites.remove(sequence);
+        }
+    }
+
     /** The cache and encoded key a request is routed by. */
     record Route(String cache, byte[] key)
     {
     }
 
+    /**
+     * @param firstSentNs when the request was first sent ({@link System#nanoTime}): it is not resent after
+     *                    {@link ClientProtocol#MAX_RESEND_WINDOW_NS}, so members still know a write's outcome.
+     */
     private void attempt(final int op, final byte[] payload, final Route route, final boolean idempotent,
-        final CompletableFuture<ClientConnection.Answer> result, final int attempt)
+        final CompletableFuture<ClientConnection.Answer> result, final int attempt, final long firstSentNs)
     {
         final ClientConnection connection;
         try
@@ -338,12 +383,16 @@ public final class GridClient implements AutoCloseable
             if (cause instanceof ClientConnection.ConnectionLostException lost)
             {
                 connections.remove(connection.address(), connection);
-                if ((idempotent || !lost.sent) && attempt < 3 && !closed)
+                // Never resent once the caller was answered (its timeout): its number may be below the watermark.
+                if ((idempotent || !lost.sent) && attempt < 3 && !closed && !result.isDone() &&
+                    System.nanoTime() - firstSentNs < ClientProtocol.MAX_RESEND_WINDOW_NS)
                 {
-                    attempt(op, payload, route, idempotent, result, attempt + 1);
+                    attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
                     return;
                 }
-                result.completeExceptionally(idempotent ?
+                // Given up after it was sent: a write may have been applied.
+                final boolean unknown = lost.sent && (!idempotent || ClientProtocol.isWrite(op));
+                result.completeExceptionally(!unknown ?
                     new GridException(ErrorCode.CLUSTER_UNREACHABLE, ClientProtocol.name(op) + " lost its " +
                         "connection " + (attempt + 1) + " times; last: " + cause.getMessage()) :
                     new GridException(ErrorCode.OUTCOME_UNKNOWN, ClientProtocol.name(op) + " was sent to member " +

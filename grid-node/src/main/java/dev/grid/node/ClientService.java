@@ -307,14 +307,26 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             }
             case ClientProtocol.PUT_ALL ->
             {
-                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+                final GridMember.ClientIdentity identity = readIdentity(reader);
                 final int count = reader.readInt("entries", 0, 1 << 20);
-                final Map<byte[], byte[]> entries = new LinkedHashMap<>();
+                // Each entry is a write of its own, numbered from the request's identity in the request's order (the
+                // same in every resend), so each applies once.
+                final List<CompletableFuture<OpOutcome>> writes = new ArrayList<>(count);
+                final byte[][] keys = new byte[count][];
+                final byte[][] values = new byte[count][];
                 for (int i = 0; i < count; i++)
                 {
-                    entries.put(requireBytes(reader, "key"), requireBytes(reader, "value"));
+                    keys[i] = requireBytes(reader, "key");
+                    values[i] = requireBytes(reader, "value");
                 }
-                complete(connection, session, requestId, cache.putAllAsync(entries), (w, v) -> { });
+                for (int i = 0; i < count; i++)
+                {
+                    writes.add(member.submit(cache.cacheId(), OpType.PUT, keys[i], values[i], null,
+                        cache.operationTimeoutNs(), identity.plus(i)));
+                }
+                complete(connection, session, requestId,
+                    CompletableFuture.allOf(writes.toArray(new CompletableFuture[0])), (w, v) -> { });
             }
             case ClientProtocol.SIZE ->
             {
@@ -517,11 +529,29 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final Answer<OpOutcome> answer)
     {
         final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+        final GridMember.ClientIdentity identity = type.mayWrite() ? readIdentity(reader) :
+            GridMember.ClientIdentity.NONE;
         final byte[] key = requireBytes(reader, "key");
         final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
         complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes, expectedBytes,
-            cache.operationTimeoutNs()), answer);
+            cache.operationTimeoutNs(), identity), answer);
+    }
+
+    /**
+     * A write's identity ({@link ClientProtocol#PUT}): the client's id, the write's number and the client's watermark.
+     */
+    private static GridMember.ClientIdentity readIdentity(final MessageReader reader)
+    {
+        final long clientId = reader.readLong("clientId");
+        final long sequence = reader.readLong("sequence");
+        final long watermark = reader.readLong("watermark");
+        if (!ClientProtocol.isClientId(clientId) || sequence < 0 || watermark < 0 || sequence > Long.MAX_VALUE / 2)
+        {
+            throw new MalformedMessageException("not a client identity: client " + Long.toHexString(clientId) +
+                ", sequence " + sequence + ", watermark " + watermark);
+        }
+        return new GridMember.ClientIdentity(clientId, sequence, watermark);
     }
 
     /**

@@ -674,10 +674,35 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> submit(final int cacheId, final OpType type, final byte[] key, final byte[] value,
         final byte[] expected, final long timeoutNs)
     {
+        return submit(cacheId, type, key, value, expected, timeoutNs, ClientIdentity.NONE);
+    }
+
+    /**
+     * @param identity a thin client's identity for the operation, so that its resends apply once
+     *                 ({@link ClientIdentity#NONE} for this member's own).
+     */
+    CompletableFuture<OpOutcome> submit(final int cacheId, final OpType type, final byte[] key, final byte[] value,
+        final byte[] expected, final long timeoutNs, final ClientIdentity identity)
+    {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, new FutureCallback(future)),
-            future);
+        execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(),
+            identity.sequence(), identity.watermark(), new FutureCallback(future)), future);
         return future;
+    }
+
+    /**
+     * A thin client's identity for one write: the client, the write's number there (the same in every resend), and
+     * the lowest number the client may still resend.
+     */
+    record ClientIdentity(long clientId, long sequence, long watermark)
+    {
+        static final ClientIdentity NONE = new ClientIdentity(0, 0, 0);
+
+        /** @return the identity of the {@code index}-th write of a request that numbered its writes from this one. */
+        ClientIdentity plus(final int index)
+        {
+            return new ClientIdentity(clientId, sequence + index, watermark);
+        }
     }
 
     /**

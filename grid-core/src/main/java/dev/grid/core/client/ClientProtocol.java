@@ -13,6 +13,58 @@ package dev.grid.core.client;
  */
 public final class ClientProtocol
 {
+    /**
+     * The top 16 bits of every thin client's identity ({@link #newClientId}): a member's retry memory keeps a client's
+     * outcomes until the client's watermark passes them or {@link #CLIENT_OUTCOME_RETENTION_NS} after it last heard of
+     * the client, where a member's outcomes go when the member leaves the cluster.
+     */
+    public static final long CLIENT_ID_TAG = 0x6C1EL;
+    /**
+     * How long a member keeps a thin client's operation outcomes after it last heard of that client (a request, or a
+     * primary's replicate carrying its identity): a client resends a request only within
+     * {@link #MAX_RESEND_WINDOW_NS} of its first send, which is shorter.
+     */
+    public static final long CLIENT_OUTCOME_RETENTION_NS = java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
+    /**
+     * How long after a request's first send a thin client may still send it again (after a broken connection), however
+     * long its timeout: well inside {@link #CLIENT_OUTCOME_RETENTION_NS}.
+     */
+    public static final long MAX_RESEND_WINDOW_NS = java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+
+    /**
+     * @param random random longs (a client passes a {@code SecureRandom}'s), for the identity's 48 random bits.
+     * @return a new thin client's identity: {@link #CLIENT_ID_TAG} in the top 16 bits, never 0.
+     */
+    public static long newClientId(final java.util.function.LongSupplier random)
+    {
+        long low;
+        do
+        {
+            low = random.getAsLong() & 0xFFFF_FFFF_FFFFL;
+        }
+        while (low == 0);
+        return (CLIENT_ID_TAG << 48) | low;
+    }
+
+    /**
+     * @param id an operation's origin.
+     * @return whether it is a thin client's identity rather than a member's incarnation (an incarnation is random, so
+     *         one in 65,536 looks like a client's: its outcomes are then kept by time as well, which is harmless).
+     */
+    public static boolean isClientId(final long id)
+    {
+        return (id >>> 48) == CLIENT_ID_TAG && (id & 0xFFFF_FFFF_FFFFL) != 0;
+    }
+
+    /**
+     * @param op an op code.
+     * @return whether it is a cache write carrying a client identity ({@link #PUT} to {@link #MERGE}, {@link #PUT_ALL}).
+     */
+    public static boolean isWrite(final int op)
+    {
+        return (op >= PUT && op <= MERGE) || op == PUT_ALL;
+    }
+
     /** The protocol version this build speaks (and the only one so far). */
     public static final int VERSION = 1;
     /** The first field of a handshake: "GRID" in ASCII, as a little-endian int. */
@@ -31,23 +83,31 @@ public final class ClientProtocol
     public static final int PING = 2;
     /** [string cache][bytes key] -> [bytes value]. */
     public static final int GET = 10;
-    /** [string cache][bytes key][bytes value] -> nothing. */
+    /**
+     * Writes ({@link #PUT} to {@link #MERGE}, and {@link #PUT_ALL}) carry the client's identity after the cache name:
+     * {@code [i64 clientId][i64 sequence][i64 watermark]}, the sequence numbering the operation across resends (a
+     * {@link #PUT_ALL} of n entries numbers them sequence to sequence + n - 1) and the watermark the lowest sequence
+     * the client may still resend. A member applies each identity once, however often it is resent, through any
+     * member, across a primary's failure.
+     * <p>
+     * [string cache][identity][bytes key][bytes value] -> nothing.
+     */
     public static final int PUT = 11;
-    /** [string cache][bytes key][bytes value] -> [bool put]. */
+    /** [string cache][identity][bytes key][bytes value] -> [bool put]. */
     public static final int PUT_IF_ABSENT = 12;
-    /** [string cache][bytes key][bytes expected][bytes value] -> [bool replaced]. */
+    /** [string cache][identity][bytes key][bytes expected][bytes value] -> [bool replaced]. */
     public static final int REPLACE = 13;
-    /** [string cache][bytes key] -> [bool removed]. */
+    /** [string cache][identity][bytes key] -> [bool removed]. */
     public static final int REMOVE = 14;
-    /** [string cache][bytes key][bytes expected] -> [bool removed]. */
+    /** [string cache][identity][bytes key][bytes expected] -> [bool removed]. */
     public static final int REMOVE_IF_EQUALS = 15;
-    /** [string cache][bytes key][bytes operand] -> [bytes merged value]. */
+    /** [string cache][identity][bytes key][bytes operand] -> [bytes merged value]. */
     public static final int MERGE = 16;
     /** [string cache][bytes key] -> [bool present]. */
     public static final int CONTAINS_KEY = 17;
     /** [string cache][i32 n][bytes key]*n -> [i32 m]([bytes key][bytes value])*m, present keys only. */
     public static final int GET_ALL = 18;
-    /** [string cache][i32 n]([bytes key][bytes value])*n -> nothing. */
+    /** [string cache][identity][i32 n]([bytes key][bytes value])*n -> nothing. */
     public static final int PUT_ALL = 19;
     /** [string cache] -> [i64 entries]. */
     public static final int SIZE = 20;

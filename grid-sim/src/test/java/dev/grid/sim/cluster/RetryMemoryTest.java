@@ -3,6 +3,7 @@ package dev.grid.sim.cluster;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Issue 15, item 3: exactly-once under a stalled backup. The primary cannot answer while its backup does not
+ * Retries apply once. Issue 15, item 3: exactly-once under a stalled backup. The primary cannot answer while its backup does not
  * acknowledge, so the origin resends every operation each retry interval; the primary must recognise every resend
  * however many operations wait (the memory of operations in flight held 256 per partition, and with 300 merges waiting
  * the oldest were forgotten and applied again when resent).
@@ -40,36 +42,8 @@ class RetryMemoryTest
     {
         final Simulation sim = new Simulation(15);
         final SimNetwork network = new SimNetwork(sim, sim.fork(), 3).latency(100_000, 300_000);
-        final MemberEngine[] members = new MemberEngine[3];
-        for (int i = 0; i < 3; i++)
-        {
-            final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
-                .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(10_000 * MS).joinTimeoutNs(10_000 * MS);
-            for (int s = 0; s < 3; s++)
-            {
-                config.addSeed(SimNetwork.address(s));
-            }
-            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
-                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, EngineListener.NONE,
-                100 * MS, sim.nowNs());
-            tick(sim, members[i]);
-        }
-        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () ->
-        {
-            for (final MemberEngine member : members)
-            {
-                if (!member.isSettled() || member.topology().members().size() != 3)
-                {
-                    return false;
-                }
-            }
-            return true;
-        }));
-        final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 20_000 * MS, "concat", 0,
-            0), callback(created, new GridException[1]));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
-        final int cacheId = members[0].cache("c").cacheId();
+        final MemberEngine[] members = startMembers(sim, network, 10_000 * MS);
+        final int cacheId = createCache(sim, members);
 
         // A key, its primary and backup, and the third member as the origin of every merge.
         final PartitionMap map = members[0].installedMap();
@@ -129,6 +103,114 @@ class RetryMemoryTest
             assertEquals("t" + i + ";", new String(read[0].value(), StandardCharsets.UTF_8),
                 "merge t" + i + " of " + keys[i] + " applied once");
         }
+    }
+
+    /**
+     * Issue 15, item 5: a thin client's write resent under a new identity after a broken connection was applied again,
+     * after a later write of another client (ABA). Now the client's identity and number are the write's identity: a
+     * resend through another member, or after the primary failed, gets the first application's outcome and changes
+     * nothing. A merge makes a second application visible in the value.
+     */
+    @Test
+    void aThinClientsWriteResentThroughOtherMembersAppliesOnceAcrossAPrimaryFailure()
+    {
+        final Simulation sim = new Simulation(16);
+        final SimNetwork network = new SimNetwork(sim, sim.fork(), 3).latency(100_000, 300_000);
+        final MemberEngine[] members = startMembers(sim, network, 1_000 * MS);
+        final int cacheId = createCache(sim, members);
+        final PartitionMap map = members[0].installedMap();
+        final int partition = KeyPartitioner.partition(bytes("k"), 8);
+        final int primary = slotOf(members, map.owners(cacheId, partition)[0], map);
+        final int backup = slotOf(members, map.owners(cacheId, partition)[1], map);
+        final int other = 3 - primary - backup;
+        final long client = ClientProtocol.newClientId(new Random(7)::nextLong);
+
+        assertEquals("a;", merge(sim, members[other], cacheId, "a;", client, 41), "the client's first attempt");
+        assertEquals("a;b;", merge(sim, members[other], cacheId, "b;", 0, 0), "another writer's merge after it");
+        // The connection broke before the answer came: the client resends through the primary's member.
+        assertEquals("a;", merge(sim, members[primary], cacheId, "a;", client, 41),
+            "the resend is answered with the first application's outcome");
+        assertEquals("a;b;", read(sim, members[other], cacheId), "the resend applied nothing");
+
+        // The primary fails; the backup takes over, and the client resends once more, through it.
+        network.down(primary, true);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
+            members[other].isSettled() && members[other].topology().members().size() == 2 &&
+            members[backup].isSettled() && members[backup].topology().members().size() == 2));
+        assertEquals("a;", merge(sim, members[backup], cacheId, "a;", client, 41),
+            "the new primary knows the write from its replicate");
+        assertEquals("a;b;", read(sim, members[other], cacheId), "the resend after failover applied nothing");
+
+        // A write of the client's under a new number is a new write, and so is a member's own resubmission: the
+        // memory is by identity, not by content.
+        assertEquals("a;b;a;", merge(sim, members[other], cacheId, "a;", client, 42));
+        assertEquals("a;b;a;a;", merge(sim, members[backup], cacheId, "a;", 0, 0));
+    }
+
+    private static String merge(final Simulation sim, final MemberEngine member, final int cacheId,
+        final String operand, final long client, final long sequence)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        member.submit(cacheId, OpType.MERGE, bytes("k"), bytes(operand), null, 5_000 * MS, client, sequence, sequence,
+            callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
+            error[0] != null), "merge answered");
+        assertNull(error[0]);
+        return new String(outcome[0].value(), StandardCharsets.UTF_8);
+    }
+
+    private static String read(final Simulation sim, final MemberEngine member, final int cacheId)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        member.submit(cacheId, OpType.GET, bytes("k"), null, null, 5_000 * MS, callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
+            error[0] != null), "read answered");
+        assertNull(error[0]);
+        return new String(outcome[0].value(), StandardCharsets.UTF_8);
+    }
+
+    private static MemberEngine[] startMembers(final Simulation sim, final SimNetwork network,
+        final long failureDetectionNs)
+    {
+        final MemberEngine[] members = new MemberEngine[3];
+        for (int i = 0; i < 3; i++)
+        {
+            final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
+                .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(failureDetectionNs)
+                .joinTimeoutNs(10_000 * MS);
+            for (int s = 0; s < 3; s++)
+            {
+                config.addSeed(SimNetwork.address(s));
+            }
+            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, EngineListener.NONE,
+                100 * MS, sim.nowNs());
+            tick(sim, members[i]);
+        }
+        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () ->
+        {
+            for (final MemberEngine member : members)
+            {
+                if (!member.isSettled() || member.topology().members().size() != 3)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }));
+        return members;
+    }
+
+    /** @return the id of cache "c": 8 partitions, 1 backup, the "concat" merge operator. */
+    private static int createCache(final Simulation sim, final MemberEngine[] members)
+    {
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 20_000 * MS, "concat", 0,
+            0), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        return members[0].cache("c").cacheId();
     }
 
     private static byte[] bytes(final String value)

@@ -341,6 +341,9 @@ final class LocalPartition
     {
         final long counter;
         final OpKey opKey;
+        /** The member whose request this is, and its number there: where the answer goes. */
+        final long replyTo;
+        final long replySequence;
         final OpOutcome outcome;
         final byte[] key;
         final byte[] value;
@@ -353,6 +356,8 @@ final class LocalPartition
         PrimaryUpdate(
             final long counter,
             final OpKey opKey,
+            final long replyTo,
+            final long replySequence,
             final OpOutcome outcome,
             final byte[] key,
             final byte[] value,
@@ -361,6 +366,8 @@ final class LocalPartition
         {
             this.counter = counter;
             this.opKey = opKey;
+            this.replyTo = replyTo;
+            this.replySequence = replySequence;
             this.outcome = outcome;
             this.key = key;
             this.value = value;

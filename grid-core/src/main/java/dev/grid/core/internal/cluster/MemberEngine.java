@@ -13,6 +13,7 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
@@ -313,6 +314,14 @@ public final class MemberEngine
      * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
      */
     private final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    /**
+     * Per thin client this member heard of (a request, a replicate or a record carrying its identity), when it last
+     * did. A client is no member, so its outcomes cannot be retired when it leaves: they go below its watermark, or
+     * {@link ClientProtocol#CLIENT_OUTCOME_RETENTION_NS} after it was last heard of (it resends only within its request
+     * timeout, which is shorter). Pruned with the client's watermark once expired.
+     */
+    private final Long2LongHashMap clientSeenNs = new Long2LongHashMap(Long.MIN_VALUE);
+    private long nextClientPruneNs;
     /** Copies whose tombstones the next sweeps look at, a few per sweep. */
     private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
     private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
@@ -662,6 +671,36 @@ public final class MemberEngine
         final long timeoutNs,
         final OpCallback callback)
     {
+        submit(cacheId, type, key, value, expected, timeoutNs, 0, 0, 0, callback);
+    }
+
+    /**
+     * Submit an operation on behalf of a thin client, under the client's identity: however often the client resends
+     * it (after a broken connection, through any member), and across a primary's failure, it is applied once, and a
+     * resend gets the first application's outcome. Without an identity ({@code clientId} 0) the operation is this
+     * member's, known by this member's incarnation and its own sequence.
+     *
+     * @param clientId        the client's identity ({@link ClientProtocol#isClientId}), or 0.
+     * @param clientSequence  the operation's number at the client, the same in every resend.
+     * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
+     */
+    public void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final long clientId,
+        final long clientSequence,
+        final long clientWatermark,
+        final OpCallback callback)
+    {
+        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0))
+        {
+            throw new IllegalArgumentException("not a thin client's identity: " + Long.toHexString(clientId) + "/" +
+                clientSequence);
+        }
         if (state != MemberState.ACTIVE)
         {
             final GridException error = notActive();
@@ -680,6 +719,11 @@ public final class MemberEngine
         final NearOp op = new NearOp(nextSequence++, cache, type, key, value, expected,
             type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, deadlineNs(nowNs, timeoutNs),
             callback);
+        if (clientId != 0 && type.mayWrite())
+        {
+            op.identity = new OpKey(clientId, clientSequence);
+            op.identityWatermark = clientWatermark;
+        }
         nearOps.put(op.sequence, op);
         route(op);
     }
@@ -1370,6 +1414,7 @@ public final class MemberEngine
         if (nowNs >= nextSweepNs)
         {
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
+            pruneClients();
             work += sweep();
             work += tx.duty();
             work += purgeTombstones();
@@ -3067,10 +3112,11 @@ public final class MemberEngine
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
         // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
         // copy would apply it a second time (persistent seed 0x17662a18e).
-        record.predecessors().rememberIn(lp);
+        rememberPredecessors(lp, record.predecessors());
         if (opKey != REBALANCED_OP)
         {
             lp.recent.put(opKey, outcome);
+            noteClientSeen(opKey.originIncarnation());
         }
         if (record.transaction() != NO_TRANSACTION)
         {
@@ -3281,8 +3327,12 @@ public final class MemberEngine
         if (primary.incarnation() == incarnation)
         {
             noteWatermark(incarnation, opWatermark());
+            if (op.identity != null)
+            {
+                noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
+            }
             handleRequest(incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
-                op.deadlineNs - nowNs, op.key, op.value, op.expected, null);
+                op.deadlineNs - nowNs, op.key, op.value, op.expected, op.identity, null);
         }
         else
         {
@@ -3290,6 +3340,9 @@ public final class MemberEngine
             writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
                 .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - nowNs))
                 .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
+            // A thin client's identity (0 if none), its number and its watermark.
+            writer.writeLong(op.identity == null ? 0 : op.identity.originIncarnation())
+                .writeLong(op.identity == null ? 0 : op.identity.sequence()).writeLong(op.identityWatermark);
             send(primary, writer);
         }
     }
@@ -3677,12 +3730,26 @@ public final class MemberEngine
         final byte[] key = reader.readBytes("key");
         final byte[] value = reader.readBytes("value");
         final byte[] expected = reader.readBytes("expected");
+        final long clientId = reader.readLong("clientId");
+        final long clientSequence = reader.readLong("clientSequence");
+        final long clientWatermark = reader.readLong("clientWatermark");
         if (key == null)
         {
             throw new MalformedMessageException("request without a key");
         }
+        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0 || !type.mayWrite()))
+        {
+            throw new MalformedMessageException("request with a client identity " + Long.toHexString(clientId) + "/" +
+                clientSequence + " that is not a thin client's write");
+        }
+        final OpKey identity = clientId == 0 ? null : new OpKey(clientId, clientSequence);
+        if (identity != null)
+        {
+            noteWatermark(clientId, clientWatermark);
+        }
         final Runnable park = () -> park(REQUEST, sender, source, buffer, offset, length, timeoutNs);
-        handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, park);
+        handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, identity,
+            park);
     }
 
     private void park(final int type, final long sender, final int source, final DirectBuffer buffer,
@@ -3704,6 +3771,7 @@ public final class MemberEngine
         final byte[] key,
         final byte[] value,
         final byte[] expected,
+        final OpKey identity,
         final Runnable park)
     {
         final CacheDescriptor cache = topology.cache(cacheId);
@@ -3737,8 +3805,10 @@ public final class MemberEngine
             return;
         }
         final LocalPartition lp = localCopy(cacheId, partition);
-        final OpKey opKey = new OpKey(origin, sequence);
-        if (type.mayWrite() && sequence < originWatermarks.get(origin))
+        // Its identity across resends: a thin client's own, or the submitting member's. Answers go to the member that
+        // sent this request (origin, sequence), which a client's resend through another member changes.
+        final OpKey opKey = identity != null ? identity : new OpKey(origin, sequence);
+        if (type.mayWrite() && opKey.sequence() < originWatermarks.get(opKey.originIncarnation()))
         {
             // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
             // may be retired here): applying it now would apply it twice, or after its caller was told it failed.
@@ -3771,7 +3841,7 @@ public final class MemberEngine
                     topology.indexOf(origin) >= 0))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
-                        expected, null);
+                        expected, identity, null);
                 }
             });
             return;
@@ -3785,7 +3855,7 @@ public final class MemberEngine
                     topology.indexOf(origin) >= 0))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
-                        expected, null);
+                        expected, identity, null);
                 }
             });
             return;
@@ -3809,7 +3879,7 @@ public final class MemberEngine
             {
                 if (current != null)
                 {
-                    answerNoOp(lp, opKey, OpOutcome.FALSE);
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3819,7 +3889,7 @@ public final class MemberEngine
             {
                 if (current == null || !Arrays.equals(current, requireValue(expected, type)))
                 {
-                    answerNoOp(lp, opKey, OpOutcome.FALSE);
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3829,7 +3899,7 @@ public final class MemberEngine
             {
                 if (current == null)
                 {
-                    answerNoOp(lp, opKey, OpOutcome.FALSE);
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
@@ -3860,7 +3930,7 @@ public final class MemberEngine
                 }
                 if (merged == null && current == null)
                 {
-                    answerNoOp(lp, opKey, OpOutcome.value(null));
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
                     return;
                 }
                 outcome = OpOutcome.value(merged);
@@ -3873,7 +3943,7 @@ public final class MemberEngine
                 return;
             }
         }
-        startUpdate(lp, cache, opKey, outcome, key, newValue, deadlineNs(nowNs, timeoutNs));
+        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs(nowNs, timeoutNs));
     }
 
     /**
@@ -3937,6 +4007,57 @@ public final class MemberEngine
         {
             originWatermarks.put(origin, watermark);
         }
+        noteClientSeen(origin);
+    }
+
+    private void rememberPredecessors(final LocalPartition lp, final Predecessors predecessors)
+    {
+        predecessors.rememberIn(lp);
+        for (final OpKey key : predecessors.keys())
+        {
+            noteClientSeen(key.originIncarnation());
+        }
+    }
+
+    private void noteClientSeen(final long origin)
+    {
+        if (ClientProtocol.isClientId(origin))
+        {
+            clientSeenNs.put(origin, nowNs);
+        }
+    }
+
+    /**
+     * @return whether an operation's origin may still resend operations: a member still in the cluster, or a thin
+     *         client heard of within {@link ClientProtocol#CLIENT_OUTCOME_RETENTION_NS}.
+     */
+    private boolean originMayResend(final long origin)
+    {
+        if (topology != null && topology.member(origin) != null)
+        {
+            return true;
+        }
+        final long seenNs = clientSeenNs.get(origin);
+        return seenNs != Long.MIN_VALUE && nowNs - seenNs < ClientProtocol.CLIENT_OUTCOME_RETENTION_NS;
+    }
+
+    /** Forget the thin clients not heard of for longer than their outcomes are kept, with their watermarks. */
+    private void pruneClients()
+    {
+        if (nowNs < nextClientPruneNs || clientSeenNs.isEmpty())
+        {
+            return;
+        }
+        nextClientPruneNs = nowNs + ClientProtocol.CLIENT_OUTCOME_RETENTION_NS / 8;
+        for (final Long2LongHashMap.EntryIterator it = clientSeenNs.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            if (nowNs - it.getLongValue() >= ClientProtocol.CLIENT_OUTCOME_RETENTION_NS)
+            {
+                originWatermarks.remove(it.getLongKey());
+                it.remove();
+            }
+        }
     }
 
     /**
@@ -3945,13 +4066,14 @@ public final class MemberEngine
     private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
     {
         lp.recent.put(opKey, outcome);
-        lp.retireOutcomes(originWatermarks, origin -> topology != null && topology.member(origin) != null);
+        lp.retireOutcomes(originWatermarks, this::originMayResend);
     }
 
-    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
+    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
+        final OpOutcome outcome)
     {
         remember(lp, opKey, outcome);
-        answerOk(opKey.originIncarnation(), opKey.sequence(), outcome, 0);
+        answerOk(replyTo, replySequence, outcome, 0);
     }
 
     private static byte[] requireValue(final byte[] value, final OpType type)
@@ -3967,13 +4089,15 @@ public final class MemberEngine
         final LocalPartition lp,
         final CacheDescriptor cache,
         final OpKey opKey,
+        final long replyTo,
+        final long replySequence,
         final OpOutcome outcome,
         final byte[] key,
         final byte[] newValue,
         final long deadlineNs)
     {
         final long counter = lp.counter.reserve(1) + 1;
-        final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, outcome, key, newValue,
+        final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
             installedMap.version(), deadlineNs);
         final long position = appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
@@ -4761,6 +4885,8 @@ public final class MemberEngine
                 if (lp != null)
                 {
                     lp.finishReplay(replayWatermarks);
+                    // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
+                    lp.recent.keySet().forEach(key -> noteClientSeen(key.originIncarnation()));
                     partitions++;
                     updates += lp.counter.lwm();
                 }
@@ -5187,7 +5313,7 @@ public final class MemberEngine
         // Re-inserted, so that the memory stays ordered by completion.
         lp.recent.remove(update.opKey);
         remember(lp, update.opKey, update.outcome);
-        answerOk(update.opKey.originIncarnation(), update.opKey.sequence(), update.outcome, 0);
+        answerOk(update.replyTo, update.replySequence, update.outcome, 0);
     }
 
     private void forgetBackup(final long departed)
@@ -5303,7 +5429,7 @@ public final class MemberEngine
         final long position = appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
-        predecessors.rememberIn(lp);
+        rememberPredecessors(lp, predecessors);
         remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version, null));
         processDurability();
@@ -5622,6 +5748,10 @@ public final class MemberEngine
         MemberRecord target;
         long sentVersion;
         long nextResendNs;
+
+        /** A thin client's identity for the operation (null: this member's own, by its sequence). */
+        OpKey identity;
+        long identityWatermark;
 
         NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
             final byte[] value, final byte[] expected, final int partition, final long submittedNs,
