@@ -308,7 +308,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.PUT_ALL ->
             {
                 final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
-                final GridMember.ClientIdentity identity = readIdentity(reader);
+                final ClientIdentity identity = readIdentity(reader);
                 final int count = reader.readInt("entries", 0, 1 << 20);
                 // Each entry is a write of its own, numbered from the request's identity in the request's order (the
                 // same in every resend), so each applies once.
@@ -529,8 +529,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final Answer<OpOutcome> answer)
     {
         final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
-        final GridMember.ClientIdentity identity = type.mayWrite() ? readIdentity(reader) :
-            GridMember.ClientIdentity.NONE;
+        final ClientIdentity identity = type.mayWrite() ? readIdentity(reader) :
+            ClientIdentity.NONE;
         final byte[] key = requireBytes(reader, "key");
         final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
@@ -541,7 +541,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     /**
      * A write's identity ({@link ClientProtocol#PUT}): the client's id, the write's number and the client's watermark.
      */
-    private static GridMember.ClientIdentity readIdentity(final MessageReader reader)
+    private static ClientIdentity readIdentity(final MessageReader reader)
     {
         final long clientId = reader.readLong("clientId");
         final long sequence = reader.readLong("sequence");
@@ -551,7 +551,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             throw new MalformedMessageException("not a client identity: client " + Long.toHexString(clientId) +
                 ", sequence " + sequence + ", watermark " + watermark);
         }
-        return new GridMember.ClientIdentity(clientId, sequence, watermark);
+        return new ClientIdentity(clientId, sequence, watermark);
     }
 
     /**

@@ -691,21 +691,6 @@ public final class GridMember implements Grid
     }
 
     /**
-     * A thin client's identity for one write: the client, the write's number there (the same in every resend), and
-     * the lowest number the client may still resend.
-     */
-    record ClientIdentity(long clientId, long sequence, long watermark)
-    {
-        static final ClientIdentity NONE = new ClientIdentity(0, 0, 0);
-
-        /** @return the identity of the {@code index}-th write of a request that numbered its writes from this one. */
-        ClientIdentity plus(final int index)
-        {
-            return new ClientIdentity(clientId, sequence + index, watermark);
-        }
-    }
-
-    /**
      * @param future completed on the agent thread.
      * @param <T>    result type.
      * @return a future completed on the user executor.

@@ -147,26 +147,27 @@ class RetryMemoryTest
         assertEquals("a;b;a;a;", merge(sim, members[backup], cacheId, "a;", 0, 0));
     }
 
+    /** Merge {@code operand} into key "k" under a client's identity (client 0: the member's own); the merged value. */
     private static String merge(final Simulation sim, final MemberEngine member, final int cacheId,
         final String operand, final long client, final long sequence)
     {
-        final OpOutcome[] outcome = new OpOutcome[1];
-        final GridException[] error = new GridException[1];
-        member.submit(cacheId, OpType.MERGE, bytes("k"), bytes(operand), null, 5_000 * MS, client, sequence, sequence,
-            callback(outcome, error));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
-            error[0] != null), "merge answered");
-        assertNull(error[0]);
-        return new String(outcome[0].value(), StandardCharsets.UTF_8);
+        return awaitValue(sim, member, cacheId, OpType.MERGE, bytes(operand), client, sequence);
     }
 
     private static String read(final Simulation sim, final MemberEngine member, final int cacheId)
     {
+        return awaitValue(sim, member, cacheId, OpType.GET, null, 0, 0);
+    }
+
+    private static String awaitValue(final Simulation sim, final MemberEngine member, final int cacheId,
+        final OpType type, final byte[] operand, final long client, final long sequence)
+    {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        member.submit(cacheId, OpType.GET, bytes("k"), null, null, 5_000 * MS, callback(outcome, error));
+        member.submit(cacheId, type, bytes("k"), operand, null, 5_000 * MS, client, sequence, sequence,
+            callback(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
-            error[0] != null), "read answered");
+            error[0] != null), type + " answered");
         assertNull(error[0]);
         return new String(outcome[0].value(), StandardCharsets.UTF_8);
     }

@@ -322,6 +322,8 @@ public final class MemberEngine
      */
     private final Long2LongHashMap clientSeenNs = new Long2LongHashMap(Long.MIN_VALUE);
     private long nextClientPruneNs;
+    /** {@link #originMayResend}, made once: every remembered outcome passes it to the retirement sweep. */
+    private final java.util.function.LongPredicate originMayResend = this::originMayResend;
     /** Copies whose tombstones the next sweeps look at, a few per sweep. */
     private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
     private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
@@ -4066,7 +4068,7 @@ public final class MemberEngine
     private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
     {
         lp.recent.put(opKey, outcome);
-        lp.retireOutcomes(originWatermarks, this::originMayResend);
+        lp.retireOutcomes(originWatermarks, originMayResend);
     }
 
     private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
