@@ -47,6 +47,13 @@ public enum ErrorCode
      * is not in it, or would leave the baseline empty. The message says which. Nothing changed.
      */
     BASELINE_INVALID(Group.MEMBERSHIP, 3),
+    /**
+     * The member that took the request does not hold a quorum (a majority of the baseline's members, or
+     * {@code cluster.min.members} members, heard from within the failure-detection timeout): it may be on the minority
+     * side of a network split or just resumed from a pause. Nothing was applied; a member of the majority side can
+     * take the request (the thin client fails over by itself).
+     */
+    NO_QUORUM(Group.MEMBERSHIP, 4),
     /** The data directory is held by another running member (its lock file is locked). */
     DATA_DIRECTORY_LOCKED(Group.PERSISTENCE, 1),
     /** The data directory was written by another member identity or another cluster. */

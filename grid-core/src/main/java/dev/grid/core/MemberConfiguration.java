@@ -72,6 +72,7 @@ public final class MemberConfiguration
     private long heartbeatIntervalNs = HEARTBEAT_INTERVAL_DEFAULT_NS;
     private long failureDetectionTimeoutNs = FAILURE_DETECTION_TIMEOUT_DEFAULT_NS;
     private long joinTimeoutNs = JOIN_TIMEOUT_DEFAULT_NS;
+    private int minMembers;
     private long idleMaxParkNs = IDLE_MAX_PARK_DEFAULT_NS;
     private Path dataDirectory;
     private WalMode walMode;
@@ -219,6 +220,41 @@ public final class MemberConfiguration
         checkNotConcluded();
         this.failureDetectionTimeoutNs = timeoutNs;
         return this;
+    }
+
+    /**
+     * The quorum: a cluster installs topologies, removes members and serves writes only while it holds this many
+     * members heard from within the failure-detection timeout (with a baseline, only baseline members count), and a
+     * seed starts a cluster only once it hears this many members starting. Unset, it is a majority of the baseline
+     * once one is set, and a majority of the seeds before (and in clusters without a baseline). Two sides of a split
+     * cannot both hold it only if it is more than half of the members that count: 1 turns the protection off.
+     *
+     * @param minMembers at least 1; 0 for the default, a majority of the seeds (1 without seeds).
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration minMembers(final int minMembers)
+    {
+        checkNotConcluded();
+        this.minMembers = minMembers;
+        return this;
+    }
+
+    /**
+     * @return the configured quorum of a cluster without a baseline, or 0 for the default (see
+     *         {@link #quorumMinMembers()}).
+     */
+    public int minMembers()
+    {
+        return minMembers;
+    }
+
+    /**
+     * @return the quorum of a cluster without a baseline: {@link #minMembers()} if set, else a majority of the seeds
+     *         (1 without seeds).
+     */
+    public int quorumMinMembers()
+    {
+        return minMembers > 0 ? minMembers : seeds.isEmpty() ? 1 : seeds.size() / 2 + 1;
     }
 
     /**
@@ -524,6 +560,11 @@ public final class MemberConfiguration
         {
             throw new InvalidConfigurationException("failureDetectionTimeoutNs=" + failureDetectionTimeoutNs +
                 " must exceed heartbeatIntervalNs=" + heartbeatIntervalNs);
+        }
+        if (minMembers < 0 || minMembers > 1024)
+        {
+            throw new InvalidConfigurationException("minMembers=" + minMembers + " must be in [0, 1024] (0: a majority " +
+                "of the seeds)");
         }
         if (joinTimeoutNs <= 0)
         {

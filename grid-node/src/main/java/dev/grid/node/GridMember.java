@@ -101,7 +101,15 @@ public final class GridMember implements Grid
     private final Wal wal;
     private final FileCheckpointStore checkpoints;
     private final long recoveryNs;
-    private final MemberEngine engine;
+    /**
+     * Replaced (on the agent thread) when the cluster expelled this member: a new engine on the same data directory
+     * recovers the copies and rejoins. Touched only on the agent thread, and by the constructor.
+     */
+    private MemberEngine engine;
+    private volatile long expulsions;
+    private final Listener listener = new Listener();
+    /** Attributes this member advertises beyond its configuration (its client address): given to every engine. */
+    private final Map<String, String> advertised = new ConcurrentHashMap<>();
     private final Metrics metrics = new Metrics();
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
@@ -171,9 +179,7 @@ public final class GridMember implements Grid
             this.transport = launched;
             // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
             final long recoveryStartNs = System.nanoTime();
-            this.engine = new MemberEngine(config, transport, wal, checkpoints,
-                new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator,
-                new Listener(), MemberEngine.RETRY_INTERVAL_DEFAULT_NS, recoveryStartNs);
+            this.engine = newEngine(recoveryStartNs);
             this.recoveryNs = System.nanoTime() - recoveryStartNs;
             if (engine.recoveredRecords() > 0)
             {
@@ -220,6 +226,7 @@ public final class GridMember implements Grid
                 throw new InvalidConfigurationException("member " + config.memberId() + " cannot serve clients on " +
                     config.bindAddress() + ":" + config.clientPort() + ": " + ex.getMessage());
             }
+            advertised.put(ClientService.CLIENT_ADDRESS_ATTRIBUTE, config.bindAddress() + ":" + clientEndpointPort);
             engine.advertise(ClientService.CLIENT_ADDRESS_ATTRIBUTE, config.bindAddress() + ":" + clientEndpointPort);
         }
         else
@@ -228,6 +235,39 @@ public final class GridMember implements Grid
             this.clientEndpoint = null;
             this.clientEndpointPort = -1;
         }
+    }
+
+    private MemberEngine newEngine(final long nowNs)
+    {
+        final MemberEngine created = new MemberEngine(config, transport, wal, checkpoints,
+            new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator, listener,
+            MemberEngine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
+        advertised.forEach(created::advertise);
+        return created;
+    }
+
+    /**
+     * The cluster removed this member while it ran (a pause, a network split): once the old engine made its WAL
+     * durable, a new one recovers the copies from it, as after a restart, and joins again; counters then decide how
+     * each copy catches up. An in-memory member's engine rejoins by itself, without its copies.
+     */
+    private void restartExpelledEngine()
+    {
+        expulsions++;
+        final long startNs = System.nanoTime();
+        engine = newEngine(startNs);
+        state = MemberState.JOINING;
+        LOG.warn("member {} was removed from the cluster while running; it recovered {} WAL records in {} ms and " +
+            "joins again with its copies", config.memberId(), engine.recoveredRecords(),
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+    }
+
+    /**
+     * @return how often the cluster removed this member while it ran and it rejoined with a new engine.
+     */
+    public long expulsions()
+    {
+        return expulsions;
     }
 
     /**
@@ -946,6 +986,11 @@ public final class GridMember implements Grid
                 work = transport.doWork();
                 work += commands.drain(Runnable::run, 256);
                 work += engine.doWork(System.nanoTime());
+                if (engine.isReadyForRestart())
+                {
+                    restartExpelledEngine();
+                    work++;
+                }
             }
             catch (final AgentTerminationException ex)
             {

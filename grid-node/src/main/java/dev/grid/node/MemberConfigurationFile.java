@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
  * heartbeat.interval.ms = 200
  * failure.detection.timeout.ms = 3000
  * join.timeout.ms = 10000
+ * cluster.min.members = 2                 # quorum without a baseline; default a majority of the seeds
  * idle.max.park.us = 1000                 # park of a member thread idle for more than 10 ms
  * data.directory = /var/lib/grid/m1       # WAL and identity; none: a pure in-memory member
  * wal.mode = LOG_ONLY                     # FSYNC, LOG_ONLY (default with a data directory), BACKGROUND, NONE
@@ -110,6 +111,8 @@ public final class MemberConfigurationFile
                     config.heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "failure.detection.timeout.ms" ->
                     config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "cluster.min.members" -> config.minMembers((int)Math.max(-1, Math.min(Integer.MAX_VALUE,
+                    number(source, key, value))));
                 case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "data.directory" ->
                 {

@@ -210,7 +210,7 @@ final class BankWorkload
         // PARTITION_LOST: a cluster restarted whole serves nothing until its last members are back; refused at the
         // lock, nothing of the transfer was applied.
         if (code.group() != ErrorCode.Group.TRANSACTION && code != ErrorCode.NODE_STOPPING &&
-            code != ErrorCode.MEMBER_REJOINING && code != ErrorCode.PARTITION_LOST)
+            code != ErrorCode.MEMBER_REJOINING && code != ErrorCode.PARTITION_LOST && code != ErrorCode.NO_QUORUM)
         {
             throw new AssertionError("transfer " + transfer.id + " failed unexpectedly: " + error.getMessage());
         }

@@ -203,6 +203,7 @@ public final class ClusterScenario
     private int droppedCopies;
     private int minimumMembers;
     private int crashes;
+    private int expulsions;
     private int leaves;
     private long acknowledged;
     private long failed;
@@ -440,6 +441,13 @@ public final class ClusterScenario
             return;
         }
         engine.doWork(sim.nowNs());
+        if (engine.isReadyForRestart())
+        {
+            // Expelled while running: a new engine recovers from the same WAL and checkpoints and rejoins.
+            expulsions++;
+            start(slot);
+            return;
+        }
         if (engine.state() == MemberState.STOPPED || engine.state() == MemberState.FAILED)
         {
             if (engine.state() == MemberState.FAILED)
@@ -821,7 +829,7 @@ public final class ClusterScenario
                 failed++;
                 final ErrorCode code = error.errorCode();
                 if (code != ErrorCode.OPERATION_TIMEOUT && code != ErrorCode.NODE_STOPPING &&
-                    code != ErrorCode.MEMBER_REJOINING &&
+                    code != ErrorCode.MEMBER_REJOINING && code != ErrorCode.NO_QUORUM &&
                     !(options.wholeClusterStops && code == ErrorCode.PARTITION_LOST))
                 {
                     throw new AssertionError("unexpected failure " + error.getMessage());

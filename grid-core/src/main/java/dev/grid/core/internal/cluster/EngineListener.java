@@ -50,6 +50,20 @@ public interface EngineListener
     }
 
     /**
+     * This member, as a partition's primary, acknowledged a write: it is durable here and on every backup of the map.
+     * The simulator checks with it that two primaries never acknowledge writes of one partition in overlapping epochs.
+     *
+     * @param cacheId     of the partition.
+     * @param partition   acknowledged in.
+     * @param mapVersion  of the map under which this member was primary.
+     * @param incarnation of this member.
+     */
+    default void onWriteAcknowledged(final int cacheId, final int partition, final long mapVersion,
+        final long incarnation)
+    {
+    }
+
+    /**
      * As coordinator, this member found a partition whose every copy is gone; it was given fresh empty owners.
      *
      * @param cacheId   of the cache.

@@ -214,11 +214,32 @@ public final class MemberEngine
      */
     private long heardActiveClusterNs = Long.MIN_VALUE;
     private final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
+    /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
+    private final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
+    /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
+    private final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
 
     // Membership.
     Topology topology;
     private final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
     private long nextHeartbeatNs;
+
+    // Quorum (see hasQuorum()).
+    /** Per member: the send time, on this member's clock, of the newest of this member's heartbeats it echoed back. */
+    private final Long2LongHashMap echoedNs = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
+    private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
+    private final Long2LongHashMap addedNs = new Long2LongHashMap(Long.MIN_VALUE);
+    /** How fresh an echo must be to count toward the quorum: failure detection less one heartbeat interval. */
+    private final long quorumLeaseNs;
+    /** {@link #hasQuorum()} as of {@link #quorumCheckedNs}; recomputed when time moves or an echo arrives. */
+    private boolean quorumHeld;
+    private long quorumCheckedNs = Long.MIN_VALUE;
+    /** When this member last went without quorum while active ({@link Long#MIN_VALUE}: it holds quorum). */
+    private long quorumMissingSinceNs = Long.MIN_VALUE;
+    private long writesRefusedForQuorum;
+    private final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
 
     // Exchange, member side.
     PartitionMap installedMap;
@@ -389,6 +410,7 @@ public final class MemberEngine
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
         this.bootstrapDelayNs = 5 * config.heartbeatIntervalNs();
+        this.quorumLeaseNs = this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs();
         this.localAddress = transport.localAddress();
         boolean seed = false;
         for (final String address : config.seeds())
@@ -474,7 +496,40 @@ public final class MemberEngine
      */
     public boolean isSettled()
     {
-        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version();
+        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version() &&
+            hasQuorum();
+    }
+
+    /**
+     * What this member knows of its cluster's quorum, for operators.
+     *
+     * @param have            members counting toward the quorum heard from within the lease, this one included.
+     * @param need            members the quorum needs: a majority of the baseline, or {@code cluster.min.members}.
+     * @param held            whether this member holds the quorum now (it serves writes and changes membership).
+     * @param refusedWrites   writes, transactions and changes this member refused for want of quorum since it started.
+     * @param history         the latest times it lost or regained quorum, oldest first, at most 16.
+     */
+    public record QuorumView(int have, int need, boolean held, long refusedWrites, List<String> history)
+    {
+    }
+
+    /**
+     * @return this member's view of the quorum.
+     */
+    public QuorumView quorum()
+    {
+        return new QuorumView(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum,
+            List.copyOf(quorumHistory));
+    }
+
+    /**
+     * @return true once an {@link MemberState#EXPELLED} engine has made its WAL durable and finished its checkpoint:
+     *         its host may start a new engine on the same WAL and checkpoints, which recovers and rejoins.
+     */
+    public boolean isReadyForRestart()
+    {
+        return state == MemberState.EXPELLED && wal.durablePosition() >= wal.appendedPosition() &&
+            checkpointState == CheckpointState.IDLE;
     }
 
     /**
@@ -1061,6 +1116,16 @@ public final class MemberEngine
         {
             return 0;
         }
+        if (state == MemberState.EXPELLED)
+        {
+            // Nothing is served or answered any more: the WAL is made durable and a checkpoint under way finishes,
+            // so that the engine that replaces this one recovers everything this one appended.
+            if (wal.durablePosition() < wal.appendedPosition())
+            {
+                wal.requestDurability();
+            }
+            return checkpointDuty();
+        }
         int work = transport.poll(this::onMessage, 256);
         work += drainSelfInbox();
         if (wal.durablePosition() < wal.appendedPosition())
@@ -1104,6 +1169,12 @@ public final class MemberEngine
         nextJoinSendNs = nowNs;
         heardActiveClusterNs = Long.MIN_VALUE;
         joiningSeedsHeardNs.clear();
+        joiningMembersHeardNs.clear();
+        echoedNs.clear();
+        peerHeartbeatNs.clear();
+        addedNs.clear();
+        quorumCheckedNs = Long.MIN_VALUE;
+        quorumMissingSinceNs = Long.MIN_VALUE;
         topology = null;
         installedMap = null;
         pendingMap = null;
@@ -1164,12 +1235,33 @@ public final class MemberEngine
             Math.max(bootstrapDelayNs, config.failureDetectionTimeoutNs());
         final long waitingSinceNs = heardActiveClusterNs == Long.MIN_VALUE ? joinStartedNs :
             Math.max(joinStartedNs, heardActiveClusterNs);
-        if (isSeed && !heardActiveCluster && nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed())
+        if (isSeed && !heardActiveCluster && nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed() &&
+            joiningQuorum())
         {
             bootstrap();
             work++;
         }
         return work;
+    }
+
+    /**
+     * A seed starts a cluster only when it hears a quorum of members starting (itself included): a majority of the
+     * baseline its data directory recorded, or {@code cluster.min.members}. A seed that reaches too few others (a slow
+     * start, a network split) waits instead of starting a cluster of its own that could not merge.
+     */
+    private boolean joiningQuorum()
+    {
+        final Baseline baseline = walBaseline;
+        int have = !baseline.isSet() || baseline.contains(config.memberId()) ? 1 : 0;
+        for (final Map.Entry<String, Long> e : joiningMembersHeardNs.entrySet())
+        {
+            if (nowNs - e.getValue() <= bootstrapDelayNs && !e.getKey().equals(config.memberId()) &&
+                (!baseline.isSet() || baseline.contains(e.getKey())))
+            {
+                have++;
+            }
+        }
+        return have >= quorumNeed(baseline);
     }
 
     private boolean isSmallestJoiningSeed()
@@ -1232,6 +1324,10 @@ public final class MemberEngine
             {
                 joiningSeedsHeardNs.put(joiner.address(), nowNs);
             }
+            if (Objects.equals(clusterName, config.clusterName()))
+            {
+                joiningMembersHeardNs.put(joiner.memberId(), nowNs);
+            }
             if (isSeed)
             {
                 header(JOIN_PENDING, joinerIncarnation);
@@ -1254,7 +1350,8 @@ public final class MemberEngine
         header(JOIN_PENDING, joinerIncarnation);
         writer.writeString(localAddress).writeBoolean(true);
         transport.send(joinerEndpoint, writer.buffer(), 0, writer.length());
-        if (!isCoordinator())
+        final MemberRecord admitter = actingCoordinator();
+        if (admitter.incarnation() != incarnation)
         {
             // Forward the request to the coordinator, which answers the joiner directly.
             header(JOIN_REQUEST, 0);
@@ -1265,7 +1362,7 @@ public final class MemberEngine
             {
                 cache.encode(writer);
             }
-            send(topology.coordinator(), writer);
+            send(admitter, writer);
             return;
         }
         if (topology.indexOf(joinerIncarnation) >= 0)
@@ -1288,9 +1385,79 @@ public final class MemberEngine
                 return;
             }
         }
-        members.add(joiner);
-        listener.onEvent("coordinator " + config.memberId() + " admits " + joiner);
-        publishTopology(adoptRecoveredCaches(topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+        if (isCoordinator() && hasQuorum())
+        {
+            members.add(joiner);
+            listener.onEvent("coordinator " + config.memberId() + " admits " + joiner);
+            publishTopology(adoptRecoveredCaches(topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+            return;
+        }
+        admitWithoutQuorum(new WaitingJoiner(joiner, joinerStamp, joinerCaches, nowNs));
+    }
+
+    /**
+     * Admission by a member without quorum: a cluster forming, or survivors that could not remove a crashed
+     * coordinator. Members may be added, and a listed member replaced by its restart (an address runs one incarnation at
+     * a time), but a failed member is removed only if the joiners heard lately complete a quorum without it, counting
+     * only the joiners and the members that echoed this one lately: those cannot count on another side of a split.
+     * Joiners wait here until enough of them are heard (the members of a cluster that crashed restart one by one).
+     */
+    private void admitWithoutQuorum(final WaitingJoiner arrived)
+    {
+        final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
+        waitingJoiners.values().removeIf(w -> nowNs - w.heardNs > config.failureDetectionTimeoutNs());
+        final Baseline baseline = topology.baseline();
+        final List<MemberRecord> next = new ArrayList<>();
+        final List<MemberRecord> failed = new ArrayList<>();
+        int have = 0;
+        for (final MemberRecord member : topology.members())
+        {
+            if (waitingJoiners.containsKey(member.address()))
+            {
+                continue;
+            }
+            if (member.incarnation() != incarnation && !heardWithin(member, config.failureDetectionTimeoutNs()))
+            {
+                failed.add(member);
+                continue;
+            }
+            next.add(member);
+            if ((!baseline.isSet() || baseline.contains(member.memberId())) &&
+                (member.incarnation() == incarnation || heardEchoWithin(member)))
+            {
+                have++;
+            }
+        }
+        Topology admitted = topology;
+        for (final WaitingJoiner waiting : waitingJoiners.values())
+        {
+            next.add(waiting.record);
+            if (!baseline.isSet() || baseline.contains(waiting.record.memberId()))
+            {
+                have++;
+            }
+            admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
+        }
+        if (!failed.isEmpty() && have < quorumNeed())
+        {
+            if (isNew)
+            {
+                listener.onEvent("member " + config.memberId() + " cannot admit " + arrived.record + " yet: without " +
+                    "quorum it removes failed members " + failed + " only once joiners complete one (" + have +
+                    " of " + quorumNeed() + ")");
+            }
+            return;
+        }
+        listener.onEvent("member " + config.memberId() + " admits " + waitingJoiners.values().stream()
+            .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
+            ", removing failed members " + failed + ": they complete one (" + have + " of " + quorumNeed() + ")"));
+        waitingJoiners.clear();
+        publishTopology(admitted.withMembers(next));
+    }
+
+    /** A join request a member without quorum holds until enough joiners complete one. */
+    private record WaitingJoiner(MemberRecord record, long stamp, List<CacheDescriptor> caches, long heardNs)
+    {
     }
 
     /**
@@ -1381,6 +1548,34 @@ public final class MemberEngine
         return topology != null && topology.coordinator().incarnation() == incarnation;
     }
 
+    /**
+     * @return the oldest member this one heard within failure detection, itself at the latest: the coordinator, unless
+     *         the coordinator failed and the survivors could not remove it (no quorum). It admits joiners meanwhile.
+     */
+    private MemberRecord actingCoordinator()
+    {
+        for (final MemberRecord member : topology.members())
+        {
+            if (member.incarnation() == incarnation || heardWithin(member, config.failureDetectionTimeoutNs()))
+            {
+                return member;
+            }
+        }
+        return topology.coordinator();
+    }
+
+    private boolean heardWithin(final MemberRecord member, final long windowNs)
+    {
+        final long heard = lastHeardNs.get(member.incarnation());
+        return heard != Long.MIN_VALUE && nowNs - heard <= windowNs;
+    }
+
+    private boolean heardEchoWithin(final MemberRecord member)
+    {
+        final long echoed = echoedNs.get(member.incarnation());
+        return echoed != Long.MIN_VALUE && nowNs - echoed <= quorumLeaseNs;
+    }
+
     private int activeDuty()
     {
         int work = 0;
@@ -1391,11 +1586,10 @@ public final class MemberEngine
             {
                 if (member.incarnation() != incarnation)
                 {
-                    header(HEARTBEAT, member.incarnation());
-                    writer.writeLong(topology.version());
-                    send(member, writer);
+                    sendHeartbeat(member);
                 }
             }
+            noteQuorum();
             detectFailures();
             work++;
         }
@@ -1479,7 +1673,7 @@ public final class MemberEngine
     private int baselineAutoAdjust()
     {
         final Baseline baseline = topology.baseline();
-        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(topology.members()))
+        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(topology.members()) || !hasQuorum())
         {
             baselineDifferentSinceNs = -1;
             return 0;
@@ -1491,7 +1685,7 @@ public final class MemberEngine
             return 0;
         }
         if (nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() || exchange != null &&
-            !exchange.isFinished())
+            !exchange.isFinished() || waitsForLostPartitions())
         {
             return 0;
         }
@@ -1504,8 +1698,169 @@ public final class MemberEngine
         return 1;
     }
 
+    private void sendHeartbeat(final MemberRecord member)
+    {
+        header(HEARTBEAT, member.incarnation());
+        // The send time lets the peer echo it back: an echo proves the peer took this member for a member after then.
+        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(peerHeartbeatNs.get(member.incarnation()));
+        send(member, writer);
+    }
+
+    /**
+     * Whether this member holds its cluster's quorum: enough members that count toward it (the baseline's, or any
+     * without a baseline) echoed a heartbeat this member sent within the lease (failure detection less one heartbeat
+     * interval), itself included. Only then does it serve writes, complete updates, change membership or caches.
+     * <p>
+     * Echoes, not mere messages, because a member that resumes after a pause finds its peers' heartbeats of before the
+     * pause waiting for it: those say nothing about whether they still count it as a member, an echo of a heartbeat
+     * sent after the pause does. A peer echoes only while it lists this member, and the coordinator removes a member
+     * only after a failure-detection timeout of silence, so a member that lost its majority loses quorum (and stops
+     * acknowledging) before that majority can have moved on without it.
+     */
+    boolean hasQuorum()
+    {
+        if (quorumCheckedNs != nowNs)
+        {
+            quorumCheckedNs = nowNs;
+            quorumHeld = state == MemberState.ACTIVE && quorumHave() >= quorumNeed();
+        }
+        return quorumHeld;
+    }
+
+    private int quorumHave()
+    {
+        if (state != MemberState.ACTIVE || topology == null)
+        {
+            return 0;
+        }
+        final Baseline baseline = topology.baseline();
+        int have = 0;
+        for (final MemberRecord member : topology.members())
+        {
+            if (baseline.isSet() && !baseline.contains(member.memberId()))
+            {
+                continue;
+            }
+            if (member.incarnation() == incarnation || heardEchoWithin(member))
+            {
+                have++;
+            }
+        }
+        return have;
+    }
+
+    private int quorumNeed()
+    {
+        return quorumNeed(topology == null ? walBaseline : topology.baseline());
+    }
+
+    /**
+     * @return {@code cluster.min.members} if configured, else a majority of the baseline if one is set, else a
+     *         majority of the seeds.
+     */
+    private int quorumNeed(final Baseline baseline)
+    {
+        if (config.minMembers() > 0 || !baseline.isSet())
+        {
+            return config.quorumMinMembers();
+        }
+        return baseline.members().size() / 2 + 1;
+    }
+
+    /**
+     * Log and remember when quorum is lost or regained; on regaining it, complete the updates that waited for it.
+     */
+    private void noteQuorum()
+    {
+        final boolean held = hasQuorum();
+        if (!held && quorumMissingSinceNs == Long.MIN_VALUE)
+        {
+            quorumMissingSinceNs = nowNs;
+            if (installedMap != null)
+            {
+                // Not news while the member first meets its peers (no echo yet).
+                final String event = "member " + config.memberId() + " lost quorum: " + quorumHave() + " of " +
+                    quorumNeed() + " members heard (topology " + topology.version() + ")";
+                listener.onEvent(event);
+                rememberQuorumEvent(event);
+            }
+        }
+        else if (held && quorumMissingSinceNs != Long.MIN_VALUE)
+        {
+            if (installedMap != null)
+            {
+                final String event = "member " + config.memberId() + " regained quorum after " +
+                    TimeUnit.NANOSECONDS.toMillis(nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() + " of " +
+                    quorumNeed() + " members heard (topology " + topology.version() + ")";
+                listener.onEvent(event);
+                rememberQuorumEvent(event);
+            }
+            quorumMissingSinceNs = Long.MIN_VALUE;
+            completeUpdatesHeldForQuorum();
+        }
+    }
+
+    private void rememberQuorumEvent(final String event)
+    {
+        if (quorumHistory.size() == 16)
+        {
+            quorumHistory.removeFirst();
+        }
+        quorumHistory.addLast(event);
+    }
+
+    /**
+     * A write is refused for want of quorum only once quorum has been missing for two heartbeat intervals: a member
+     * that just joined, or whose peers' echoes are a moment late on a busy machine, waits a little instead.
+     */
+    boolean refusesForQuorum()
+    {
+        if (hasQuorum())
+        {
+            return false;
+        }
+        noteQuorum();
+        return nowNs - quorumMissingSinceNs > 2 * config.heartbeatIntervalNs();
+    }
+
+    GridException noQuorum(final String what)
+    {
+        writesRefusedForQuorum++;
+        return new GridException(ErrorCode.NO_QUORUM, "member " + config.memberId() + " refuses " + what +
+            ": it holds no quorum (" + quorumHave() + " of " + quorumNeed() + " members needed heard within " +
+            TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, topology " + (topology == null ? 0 :
+            topology.version()) + "); retry through a member of the majority");
+    }
+
+    /**
+     * @return true while a partition is lost: its last owners may be the absent baseline members, and dropping them
+     *         from the baseline would make the loss final (their copies, when they return, would no longer be owners').
+     */
+    private boolean waitsForLostPartitions()
+    {
+        if (installedMap == null)
+        {
+            return false;
+        }
+        for (final CacheDescriptor cache : topology.caches())
+        {
+            if (!installedMap.lostPartitions(cache.cacheId()).isEmpty())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void detectFailures()
     {
+        if (!hasQuorum())
+        {
+            // A member without quorum removes no one: after a pause or on the minority side of a split, its view is
+            // stale, and the majority (if any) decides. It learns where it stands from the echoes or from the
+            // coordinator's "not a member" answer to its heartbeats.
+            return;
+        }
         final List<MemberRecord> alive = new ArrayList<>();
         boolean olderAllFailed = true;
         boolean anyFailed = false;
@@ -1518,7 +1873,12 @@ public final class MemberEngine
                 alive.add(member);
                 continue;
             }
-            final boolean failed = nowNs - lastHeardNs.get(member.incarnation()) > config.failureDetectionTimeoutNs();
+            // Failed: silent, or deaf (its heartbeats arrive but echo none of this member's for as long): a member that
+            // cannot hear the cluster keeps talking to it, and without quorum removes no one, so only this way does it
+            // leave a topology it cannot serve (an asymmetric cut).
+            final long echoOrAddedNs = Math.max(echoedNs.get(member.incarnation()), addedNs.get(member.incarnation()));
+            final boolean failed = nowNs - lastHeardNs.get(member.incarnation()) > config.failureDetectionTimeoutNs() ||
+                nowNs - echoOrAddedNs > config.failureDetectionTimeoutNs();
             if (failed)
             {
                 anyFailed = true;
@@ -1566,7 +1926,7 @@ public final class MemberEngine
         send(member, writer);
     }
 
-    private void onTopology()
+    private void onTopology(final long sender)
     {
         final Topology received = Topology.decode(reader);
         if (state == MemberState.JOINING)
@@ -1581,6 +1941,12 @@ public final class MemberEngine
         }
         if (state != MemberState.ACTIVE || received.version() <= topology.version())
         {
+            return;
+        }
+        if (topology.indexOf(sender) < 0)
+        {
+            // Another cluster's topology (one that admitted a restarted member this one still lists, say): a member
+            // follows only its own cluster's coordinators, who are members of its current topology.
             return;
         }
         if (received.indexOf(incarnation) < 0)
@@ -1599,12 +1965,15 @@ public final class MemberEngine
             dropRecoveredCopiesUnknownTo(next);
         }
         topology = next;
+        quorumCheckedNs = Long.MIN_VALUE;
+        waitingJoiners.clear();
         for (final MemberRecord member : next.members())
         {
             if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
                 member.incarnation()))
             {
                 lastHeardNs.put(member.incarnation(), nowNs);
+                addedNs.put(member.incarnation(), nowNs);
             }
         }
         if (previous != null)
@@ -1614,6 +1983,9 @@ public final class MemberEngine
                 if (next.indexOf(member.incarnation()) < 0)
                 {
                     lastHeardNs.remove(member.incarnation());
+                    echoedNs.remove(member.incarnation());
+                    peerHeartbeatNs.remove(member.incarnation());
+                    addedNs.remove(member.incarnation());
                     forgetBackup(member.incarnation());
                     tx.forgetMember(member.incarnation());
                 }
@@ -1643,6 +2015,21 @@ public final class MemberEngine
     private void onHeartbeat(final long sender)
     {
         final long version = reader.readLong("version");
+        final long sentNs = reader.readLong("sentNs");
+        final long echoNs = reader.readLong("echoNs");
+        final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
+        peerHeartbeatNs.put(sender, sentNs);
+        if (echoNs != Long.MIN_VALUE && echoNs <= nowNs && echoNs > echoedNs.get(sender))
+        {
+            echoedNs.put(sender, echoNs);
+            quorumCheckedNs = Long.MIN_VALUE;
+        }
+        if (firstFromSender)
+        {
+            // Echo at once: a member that just joined (or rejoined) holds quorum one round trip later, not a heartbeat
+            // interval later.
+            sendHeartbeat(topology.member(sender));
+        }
         if (isCoordinator() && version < topology.version())
         {
             sendTopology(topology.member(sender));
@@ -1674,6 +2061,13 @@ public final class MemberEngine
             config.memberId() + " was removed from the cluster (" + why + ") and is joining again");
         failAllOwnOperations(rejoining);
         tx.abandon(rejoining, true);
+        if (wal.retainsRecords())
+        {
+            // Its durable copies are kept: the host starts a new engine on this WAL, which recovers them and rejoins
+            // as a restarted member does, so counters decide between historical and full catch-up.
+            changeState(MemberState.EXPELLED, why);
+            return;
+        }
         startJoining(why, false);
     }
 
@@ -2293,6 +2687,19 @@ public final class MemberEngine
                 if (current.isEmpty())
                 {
                     partitionLost(cache, partition, target);
+                    if (!byTable && restartedOwnerPresent(cacheId, partition, holders, target))
+                    {
+                        // Some of the owners restarted and are back, not all: the partition is lost until the others
+                        // are too (any of them may hold what the rest lack), and the returned owners' copies are kept
+                        // as they are meanwhile, or the wait would end with the table's owners back but their copies
+                        // gone (a copy used as a stand-in and evicted: whole-cluster seed 0xa939583 lost partitions so
+                        // when one owner came back within the exchange that found the partition lost).
+                        final int[] held = holdEverything(holders, idealOwners, indexById, target);
+                        epochIds[partition] = previousEpoch;
+                        epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
+                        owningOut[partition] = held.length;
+                        return held;
+                    }
                 }
                 else
                 {
@@ -2656,7 +3063,10 @@ public final class MemberEngine
                 final MemberRecord record = target.member(holders.get(i).member);
                 back = record != null && record.memberId().equals(memberId);
             }
-            if (!back)
+            // A last owner that is here without any copy of the partition recovered none: nothing of it was ever
+            // durable there, so it holds nothing the others lack (it crashed before a copy it was given got a record;
+            // waiting for its copy would keep the partition lost for good).
+            if (!back && target.memberById(memberId) == null)
             {
                 return false;
             }
@@ -2712,6 +3122,33 @@ public final class MemberEngine
             restarted.add(back.member);
         }
         return restarted;
+    }
+
+    /**
+     * @return whether a holder is a restarted owner of the installed map: another incarnation of a member id that map
+     *         lists as owning the partition.
+     */
+    private boolean restartedOwnerPresent(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        final Topology installed = installedMap.topology();
+        for (final ReportEntry entry : holders)
+        {
+            final MemberRecord record = target.member(entry.member);
+            if (record == null || installed.indexOf(entry.member) >= 0)
+            {
+                continue;
+            }
+            for (int i = 0; i < installed.members().size(); i++)
+            {
+                if (installed.members().get(i).memberId().equals(record.memberId()) &&
+                    installedMap.isOwning(cacheId, partition, i))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private boolean wasOwner(final int cacheId, final int partition, final long member)
@@ -3289,6 +3726,19 @@ public final class MemberEngine
             return;
         }
         op.parked = false;
+        if (op.type.mayWrite() && !hasQuorum())
+        {
+            if (op.target == null && refusesForQuorum())
+            {
+                // Never sent: nothing was applied, and the caller can go to a member of the majority.
+                completeNear(op, null, noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
+                return;
+            }
+            // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
+            // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
+            op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 4);
+            return;
+        }
         op.sentVersion = installedMap.version();
         op.nextResendNs = nowNs + retryIntervalNs;
         if (op.type == OpType.SIZE)
@@ -3325,6 +3775,7 @@ public final class MemberEngine
             return;
         }
         op.target = primary;
+        op.sends++;
         listener.onRouted(primary.incarnation() == incarnation);
         if (primary.incarnation() == incarnation)
         {
@@ -3400,7 +3851,15 @@ public final class MemberEngine
         {
             final int code = reader.readInt("errorCode");
             final String message = reader.readString("message");
-            if (op != null)
+            if (op != null && code == ErrorCode.NO_QUORUM.code() &&
+                (hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
+            {
+                // The primary lacks quorum while this member holds it: the majority is about to replace that primary
+                // (or it is a moment behind); ask again shortly. A write sent more than once may have been applied
+                // by an earlier attempt: it never ends in a refusal, only in its answer or a timeout.
+                op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 4);
+            }
+            else if (op != null)
             {
                 completeNear(op, null, GridException.of(errorCode(code), message));
             }
@@ -3522,6 +3981,11 @@ public final class MemberEngine
             callback.onFailure(notActive());
             return;
         }
+        if (refusesForQuorum())
+        {
+            callback.onFailure(noQuorum("a change of caches or baseline"));
+            return;
+        }
         final long sequence = nextSequence++;
         final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(incarnation, sequence);
         final AdminOp op = new AdminOp(sequence, kind, name, stamped, nowNs, nowNs + ADMIN_TIMEOUT_DEFAULT_NS,
@@ -3590,6 +4054,12 @@ public final class MemberEngine
             {
                 return;
             }
+        }
+        if (!hasQuorum())
+        {
+            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), noQuorum("a change of caches or baseline")
+                .detail());
+            return;
         }
         final CacheDescriptor existing = topology.cache(name);
         if (kind == ADMIN_CREATE)
@@ -3832,6 +4302,13 @@ public final class MemberEngine
             {
                 answerOk(origin, sequence, known, 0);
             }
+            return;
+        }
+        if (!hasQuorum())
+        {
+            // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
+            answerError(origin, sequence, ErrorCode.NO_QUORUM, noQuorum(type.name().toLowerCase() + " on cache '" +
+                cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
         if (type.mayWrite() && lp.pausedBy != 0)
@@ -5307,15 +5784,45 @@ public final class MemberEngine
 
     private void tryComplete(final LocalPartition lp, final PrimaryUpdate update)
     {
-        if (!update.durable || !update.pendingBackups.isEmpty() || lp.inFlight.remove(update.counter) == null)
+        if (!update.durable || !update.pendingBackups.isEmpty() || !lp.inFlight.containsKey(update.counter))
         {
             return;
         }
+        if (!hasQuorum())
+        {
+            // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
+            // through the majority, whose copies know the update if it got that far): a member that may be on the
+            // minority side, or paused while the majority moved on, acknowledges nothing.
+            return;
+        }
+        lp.inFlight.remove(update.counter);
         inFlightUpdates--;
+        listener.onWriteAcknowledged(lp.cacheId, lp.partition, installedMap.version(), incarnation);
         // Re-inserted, so that the memory stays ordered by completion.
         lp.recent.remove(update.opKey);
         remember(lp, update.opKey, update.outcome);
         answerOk(update.replyTo, update.replySequence, update.outcome, 0);
+    }
+
+    private void completeUpdatesHeldForQuorum()
+    {
+        if (inFlightUpdates == 0)
+        {
+            return;
+        }
+        for (final LocalPartition[] local : allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && !lp.inFlight.isEmpty())
+                {
+                    for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                    {
+                        tryComplete(lp, update);
+                    }
+                }
+            }
+        }
     }
 
     private void forgetBackup(final long departed)
@@ -5585,7 +6092,7 @@ public final class MemberEngine
                 case JOIN_REQUEST -> onJoinRequest();
                 case JOIN_PENDING -> onJoinPending();
                 case JOIN_REJECTED -> onJoinRejected(destination);
-                case TOPOLOGY -> onTopology();
+                case TOPOLOGY -> onTopology(sender);
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
         }
@@ -5725,6 +6232,7 @@ public final class MemberEngine
     {
         final MemberState from = state;
         state = to;
+        quorumCheckedNs = Long.MIN_VALUE;
         listener.onStateChange(from, to, why);
     }
 
@@ -5748,6 +6256,8 @@ public final class MemberEngine
         long sizeSum;
         boolean parked;
         MemberRecord target;
+        /** How often it was sent to a primary (or handled here as one). */
+        int sends;
         long sentVersion;
         long nextResendNs;
 

@@ -650,6 +650,15 @@ final class TxManager
                 "commit while a read or lock of the transaction is still in flight"));
             return;
         }
+        if (engine.refusesForQuorum())
+        {
+            final GridException error = engine.noQuorum("the commit of a transaction; it is rolled back");
+            final TransactionAbortedException aborted = new TransactionAbortedException(ErrorCode.NO_QUORUM,
+                error.detail());
+            abort(tx, aborted);
+            callback.onFailure(aborted);
+            return;
+        }
         for (int i = 0; i < keys.length; i++)
         {
             final CacheDescriptor cache = engine.topology.cache(cacheIds[i]);
@@ -1632,6 +1641,13 @@ final class TxManager
             default ->
             {
             }
+        }
+        if (!engine.hasQuorum())
+        {
+            // A primary that may be on the minority side reserves no counters and prepares nothing.
+            answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.NO_QUORUM,
+                engine.noQuorum("the prepare of a transaction on partition " + partition).detail()));
+            return;
         }
         for (final byte[] k : writes[0])
         {
