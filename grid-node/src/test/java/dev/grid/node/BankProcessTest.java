@@ -117,7 +117,16 @@ class BankProcessTest
                 Files.writeString(config, "data.directory = " + dir.resolve("data-m" + i) + "\nwal.mode = LOG_ONLY\n",
                     java.nio.file.StandardOpenOption.APPEND);
                 configs.add(config);
-                children.add(new MemberProcess(MemberProcess.launch(config, dir.resolve("m" + i + ".log"))));
+            }
+            // Started together: a seed starts the cluster only once it hears a quorum of seeds starting.
+            final List<Process> launched = new ArrayList<>();
+            for (int i = 0; i < 3; i++)
+            {
+                launched.add(MemberProcess.launch(configs.get(i), dir.resolve("m" + i + ".log")));
+            }
+            for (final Process process : launched)
+            {
+                children.add(new MemberProcess(process));
             }
             for (final MemberProcess child : children)
             {
@@ -149,10 +158,14 @@ class BankProcessTest
             final long acknowledged = committed(logs);
 
             // Started again in another order than they started first.
+            final Process[] relaunched = new Process[3];
             for (final int i : new int[] {2, 0, 1})
             {
-                children.set(i, new MemberProcess(MemberProcess.launch(configs.get(i), dir.resolve("m" + i +
-                    "-restarted.log"))));
+                relaunched[i] = MemberProcess.launch(configs.get(i), dir.resolve("m" + i + "-restarted.log"));
+            }
+            for (final int i : new int[] {2, 0, 1})
+            {
+                children.set(i, new MemberProcess(relaunched[i]));
             }
             for (final MemberProcess child : children)
             {

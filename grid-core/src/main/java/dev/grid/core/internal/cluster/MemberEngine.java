@@ -5797,7 +5797,8 @@ public final class MemberEngine
         }
         lp.inFlight.remove(update.counter);
         inFlightUpdates--;
-        listener.onWriteAcknowledged(lp.cacheId, lp.partition, installedMap.version(), incarnation);
+        listener.onWriteAcknowledged(lp.cacheId, lp.partition, installedMap.lifeId(), installedMap.version(),
+            incarnation);
         // Re-inserted, so that the memory stays ordered by completion.
         lp.recent.remove(update.opKey);
         remember(lp, update.opKey, update.outcome);
