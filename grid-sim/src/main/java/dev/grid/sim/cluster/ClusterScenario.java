@@ -26,6 +26,7 @@ import dev.grid.sim.Simulation;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -163,10 +164,14 @@ public final class ClusterScenario
      * @param historyRecords   WAL history records checked at the end (persistent runs).
      * @param bank             what the bank workload did.
      * @param wholeClusterStops times every member stopped and the cluster started again.
+     * @param pauses           members paused for longer than failure detection.
+     * @param longCuts         network splits longer than failure detection.
+     * @param expulsions       live members removed from the cluster that started again on their own data.
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops)
+        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
+        int longCuts, int expulsions)
     {
     }
 
@@ -213,6 +218,16 @@ public final class ClusterScenario
     private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
     private BankWorkload bank;
     private int nemesisJoins;
+    /** When each member's pause ends (it neither runs nor reads its inbox until then); 0 if it runs. */
+    private final long[] pausedUntilNs;
+    /** When the current pause or long network cut ends: the bank's crashes and leaves wait for it. */
+    private long disruptionEndsNs;
+    /** Counts network cuts, so that the heal of an earlier cut does not end a later one. */
+    private int cutGeneration;
+    private int pauses;
+    private int longCuts;
+    /** Per cache and partition: the map (cluster life and version) and the member that acknowledged writes in it. */
+    private final Map<Long, long[]> acknowledgingEpochs = new HashMap<>();
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -227,6 +242,7 @@ public final class ClusterScenario
         this.wals = new SimWal[options.maxMembers];
         this.checkpointStores = new SimCheckpointStore[options.maxMembers];
         this.wakeScheduled = new boolean[options.maxMembers];
+        this.pausedUntilNs = new long[options.maxMembers];
         this.minimumMembers = options.initialMembers;
     }
 
@@ -264,6 +280,9 @@ public final class ClusterScenario
         }
         sim.runUntil(chaosEndNs, null);
         network.faults(0, 0);
+        cutGeneration++;
+        network.heal();
+        Arrays.fill(pausedUntilNs, 0);
         // Members that were away come back, so the settled cluster has every kind of copy history.
         for (int slot = 0; slot < members.length; slot++)
         {
@@ -296,7 +315,8 @@ public final class ClusterScenario
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
-            checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult, wholeClusterStops);
+            checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult, wholeClusterStops, pauses,
+            longCuts, expulsions);
     }
 
     // --------------------------------------------------------------------------------------------------------------
@@ -347,6 +367,13 @@ public final class ClusterScenario
                     System.out.println(sim.nowNs() + " m" + slot + " installed " + topology.version() + " " +
                         topology.members());
                 }
+            }
+
+            @Override
+            public void onWriteAcknowledged(final int cacheId, final int partition, final long lifeId,
+                final long mapVersion, final long incarnation)
+            {
+                checkAcknowledgingEpoch(slot, cacheId, partition, lifeId, mapVersion, incarnation);
             }
 
             @Override
@@ -427,7 +454,7 @@ public final class ClusterScenario
         sim.schedule(0, "wake m" + slot, () ->
         {
             wakeScheduled[slot] = false;
-            if (members[slot] == engine)
+            if (members[slot] == engine && !isPaused(slot))
             {
                 engine.doWork(sim.nowNs());
             }
@@ -438,6 +465,12 @@ public final class ClusterScenario
     {
         if (members[slot] != engine)
         {
+            return;
+        }
+        if (isPaused(slot))
+        {
+            // A stopped process (a long GC pause, SIGSTOP): it runs on where it stopped, its inbox full of stale news.
+            sim.schedule(pausedUntilNs[slot] - sim.nowNs(), "resume m" + slot, () -> tick(slot, engine));
             return;
         }
         engine.doWork(sim.nowNs());
@@ -459,10 +492,16 @@ public final class ClusterScenario
         sim.schedule(5 * MS, "tick m" + slot, () -> tick(slot, engine));
     }
 
+    private boolean isPaused(final int slot)
+    {
+        return pausedUntilNs[slot] > sim.nowNs();
+    }
+
     private void crash(final int slot)
     {
         crashes++;
         members[slot] = null;
+        pausedUntilNs[slot] = 0;
         if (wals[slot] != null)
         {
             wals[slot].crash();
@@ -857,20 +896,27 @@ public final class ClusterScenario
                 }
             }
             final int dice = random.nextInt(100);
+            final boolean disrupted = sim.nowNs() < disruptionEndsNs;
             // The bank must keep a copy of every partition: a member goes away only while every member is up and no
             // copy is still catching up (two backups, so one member away never takes every copy).
-            final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced());
+            final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced() && !disrupted);
             if (options.wholeClusterStops && dice >= 88 && live.size() >= 2)
             {
                 stopWholeCluster(live, endNs);
             }
-            // Network cuts stay out of whole-cluster runs: a member cut off while the cluster restarts bootstraps a
-            // cluster of its own, and clusters do not merge yet (issue 16).
-            else if (options.bank && !options.wholeClusterStops && dice >= 50 && dice < 75)
+            else if (dice >= 75 && dice < 82 && !disrupted && mayDisrupt && live.size() >= 2)
+            {
+                pause(live.get(random.nextInt(live.size())), endNs);
+            }
+            else if (dice >= 82 && dice < 88 && !disrupted && mayDisrupt && live.size() >= 2)
+            {
+                cutLong(live, endNs);
+            }
+            else if (dice >= 50 && dice < 75 && !disrupted && !live.isEmpty() && (options.bank || options.wholeClusterStops))
             {
                 final int cut = live.get(random.nextInt(live.size()));
                 network.partition(Set.of(cut));
-                sim.schedule(random.nextLong(100, 700) * MS, "heal", network::heal);
+                healAfter(random.nextLong(100, 700) * MS);
             }
             else if (dice < 35 && live.size() > 2 && mayDisrupt)
             {
@@ -878,7 +924,11 @@ public final class ClusterScenario
             }
             else if (dice < 50 && live.size() > 2 && mayDisrupt)
             {
-                leave(live.get(random.nextInt(live.size())));
+                final int slot = live.get(random.nextInt(live.size()));
+                if (!isPaused(slot))
+                {
+                    leave(slot);
+                }
             }
             else if (!down.isEmpty())
             {
@@ -888,6 +938,145 @@ public final class ClusterScenario
             }
             scheduleNemesis(endNs);
         });
+    }
+
+    /**
+     * One member stops running for longer than failure detection (1 s): a long GC pause or SIGSTOP. Its peers remove
+     * it; it runs on with its stale view and a full inbox, must learn it lost quorum before it acts, and rejoins.
+     */
+    private void pause(final int slot, final long endNs)
+    {
+        pauses++;
+        final long untilNs = Math.min(sim.nowNs() + random.nextLong(1_100, 3_000) * MS, endNs);
+        pausedUntilNs[slot] = untilNs;
+        disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
+        if (TRACE)
+        {
+            System.out.println(sim.nowNs() + " nemesis pauses m" + slot + " until " + untilNs);
+        }
+    }
+
+    /**
+     * The network splits for longer than failure detection, in one of the shapes the simulated network makes: one
+     * member cut off, a minority cut off, one member deaf or mute (asymmetric), or one member's links flapping.
+     */
+    private void cutLong(final List<Integer> live, final long endNs)
+    {
+        longCuts++;
+        final int generation = ++cutGeneration;
+        final long untilNs = Math.min(sim.nowNs() + random.nextLong(1_200, 4_000) * MS, endNs);
+        disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
+        final int one = live.get(random.nextInt(live.size()));
+        final int shape = random.nextInt(4);
+        final String what;
+        if (shape == 0 || shape == 1 && live.size() < 4)
+        {
+            what = "cuts m" + one + " off";
+            network.partition(Set.of(one));
+        }
+        else if (shape == 1)
+        {
+            final List<Integer> order = new ArrayList<>(live);
+            shuffle(order);
+            final Set<Integer> minority = new HashSet<>(order.subList(0, (live.size() - 1) / 2));
+            what = "cuts the minority " + minority + " off";
+            network.partition(minority);
+        }
+        else if (shape == 2)
+        {
+            final boolean deaf = random.nextInt(2) == 0;
+            what = "makes m" + one + (deaf ? " deaf" : " mute");
+            for (int other = 0; other < members.length; other++)
+            {
+                if (other != one)
+                {
+                    if (deaf)
+                    {
+                        network.blockOneWay(other, one);
+                    }
+                    else
+                    {
+                        network.blockOneWay(one, other);
+                    }
+                }
+            }
+        }
+        else
+        {
+            what = "flaps m" + one + "'s links";
+            flap(one, generation, untilNs, true);
+        }
+        if (TRACE)
+        {
+            System.out.println(sim.nowNs() + " nemesis " + what + " until " + untilNs);
+        }
+        sim.schedule(untilNs - sim.nowNs(), "heal long cut", () ->
+        {
+            if (cutGeneration == generation)
+            {
+                network.heal();
+            }
+        });
+    }
+
+    private void flap(final int slot, final int generation, final long untilNs, final boolean cut)
+    {
+        sim.schedule(random.nextLong(150, 600) * MS, "flap m" + slot, () ->
+        {
+            if (cutGeneration != generation || sim.nowNs() >= untilNs)
+            {
+                return;
+            }
+            if (cut)
+            {
+                network.heal();
+            }
+            else
+            {
+                network.partition(Set.of(slot));
+            }
+            flap(slot, generation, untilNs, !cut);
+        });
+        if (cut)
+        {
+            network.partition(Set.of(slot));
+        }
+    }
+
+    private void healAfter(final long delayNs)
+    {
+        final int generation = ++cutGeneration;
+        sim.schedule(delayNs, "heal", () ->
+        {
+            if (cutGeneration == generation)
+            {
+                network.heal();
+            }
+        });
+    }
+
+    /**
+     * The simulator's split-brain invariant: in one map (cluster life and version) only one member acknowledges
+     * writes of a partition. A late acknowledgement under an older map is not a fork by itself (its backups of that
+     * map applied the write before they moved on); whether the write survived is what the write history checks.
+     */
+    private void checkAcknowledgingEpoch(final int slot, final int cache, final int partition, final long lifeId,
+        final long mapVersion, final long incarnation)
+    {
+        final long[] epoch = acknowledgingEpochs.computeIfAbsent(((long)cache << 32) | partition,
+            key -> new long[] {lifeId, mapVersion, incarnation});
+        if (epoch[0] == lifeId && epoch[1] == mapVersion && epoch[2] != incarnation)
+        {
+            throw sim.fail("m" + slot + " (" + Long.toHexString(incarnation) + ") acknowledged a write of partition " +
+                partition + " as primary of map " + mapVersion + " in which " + Long.toHexString(epoch[2]) +
+                " acknowledged writes of it too");
+        }
+        if (epoch[0] != lifeId || mapVersion > epoch[1])
+        {
+            epoch[0] = lifeId;
+            epoch[1] = mapVersion;
+            epoch[2] = incarnation;
+        }
     }
 
     // --------------------------------------------------------------------------------------------------------------

@@ -156,8 +156,8 @@ class ClusterSimulationTest
     {
         final Long only = Simulation.seedFromSystemProperty();
         // Acknowledged operations, crashes, leaves, lost partitions, keys checked, WAL records recovered, checkpoints
-        // committed and cut short, history records checked.
-        final long[] totals = new long[9];
+        // committed and cut short, history records checked, pauses, long cuts, expulsions.
+        final long[] totals = new long[12];
         Simulation.forEachSeed(count, i -> 0xC1A55L * 7919 + i, seed ->
         {
             final ClusterScenario.Result result = ClusterScenario.run(seed,
@@ -171,6 +171,9 @@ class ClusterSimulationTest
             totals[6] += result.checkpoints();
             totals[7] += result.checkpointsLost();
             totals[8] += result.historyRecords();
+            totals[9] += result.pauses();
+            totals[10] += result.longCuts();
+            totals[11] += result.expulsions();
         });
         final long acknowledged = totals[0];
         final long crashes = totals[1];
@@ -183,12 +186,17 @@ class ClusterSimulationTest
         final long history = totals[8];
         assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
         assertTrue(checked > 0, "no key was checked");
+        assertTrue(only != null || totals[9] > 0 && totals[10] > 0, "the nemesis never paused a member or split the " +
+            "network for longer than failure detection");
+        assertTrue(only != null || !persistent || totals[11] > 0, "no paused or cut-off member was expelled and " +
+            "started again on its own data");
         assertTrue(only != null || !persistent || recovered > 0, "no restarted member recovered anything");
         assertTrue(only != null || !persistent || checkpoints > 0 && checkpointsLost > 0,
             "checkpoints never committed, or no crash ever landed inside one");
         System.out.printf("cluster seeds%s: %d acknowledged operations, %d crashes, %d leaves, %d lost partitions, " +
             "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash, %d history " +
-            "records checked%n", (persistent ? " (persistent)" : "") + (baseline ? " (baseline)" : ""), acknowledged,
-            crashes, leaves, lost, checked, recovered, checkpoints, checkpointsLost, history);
+            "records checked, %d pauses, %d long network splits, %d expulsions%n", (persistent ? " (persistent)" : "") +
+            (baseline ? " (baseline)" : ""), acknowledged, crashes, leaves, lost, checked, recovered, checkpoints,
+            checkpointsLost, history, totals[9], totals[10], totals[11]);
     }
 }

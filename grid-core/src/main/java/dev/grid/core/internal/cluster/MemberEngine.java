@@ -229,6 +229,8 @@ public final class MemberEngine
     private final Long2LongHashMap echoedNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
     private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Per member: whom its newest heartbeat here names as coordinator (see coordinatorVotes()). */
+    private final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
     private final Long2LongHashMap addedNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** How fresh an echo must be to count toward the quorum: failure detection less one heartbeat interval. */
@@ -1172,6 +1174,7 @@ public final class MemberEngine
         joiningMembersHeardNs.clear();
         echoedNs.clear();
         peerHeartbeatNs.clear();
+        coordinatorVotes.clear();
         addedNs.clear();
         quorumCheckedNs = Long.MIN_VALUE;
         quorumMissingSinceNs = Long.MIN_VALUE;
@@ -1564,6 +1567,31 @@ public final class MemberEngine
         return topology.coordinator();
     }
 
+    /**
+     * Whether a quorum of members (itself included) name this member as their coordinator in their newest heartbeats,
+     * echoed within the lease: each names the oldest member of its topology it hears. Quorum alone does not make a
+     * member's removals safe: when two members cannot hear each other but both hear the rest (a cut of one link), each
+     * holds quorum and each would remove the other, forking the topology. The rest name only one of them.
+     */
+    private boolean holdsCoordinatorVotes()
+    {
+        final Baseline baseline = topology.baseline();
+        int votes = 0;
+        for (final MemberRecord member : topology.members())
+        {
+            if (baseline.isSet() && !baseline.contains(member.memberId()))
+            {
+                continue;
+            }
+            if (member.incarnation() == incarnation ||
+                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == incarnation)
+            {
+                votes++;
+            }
+        }
+        return votes >= quorumNeed();
+    }
+
     private boolean heardWithin(final MemberRecord member, final long windowNs)
     {
         final long heard = lastHeardNs.get(member.incarnation());
@@ -1702,7 +1730,8 @@ public final class MemberEngine
     {
         header(HEARTBEAT, member.incarnation());
         // The send time lets the peer echo it back: an echo proves the peer took this member for a member after then.
-        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(peerHeartbeatNs.get(member.incarnation()));
+        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(peerHeartbeatNs.get(member.incarnation()))
+            .writeLong(actingCoordinator().incarnation());
         send(member, writer);
     }
 
@@ -1892,7 +1921,7 @@ public final class MemberEngine
                 }
             }
         }
-        if (anyFailed && (isCoordinator() || olderAllFailed))
+        if (anyFailed && (isCoordinator() || olderAllFailed) && holdsCoordinatorVotes())
         {
             final List<String> gone = new ArrayList<>();
             for (final MemberRecord member : topology.members())
@@ -1954,6 +1983,9 @@ public final class MemberEngine
             rejoin("topology " + received.version() + " no longer lists this member");
             return;
         }
+        // The coordinator was heard: without this, a member that installs a topology from a coordinator it had not
+        // heard for a while (a cut that just healed) could take it for failed in the same breath.
+        lastHeardNs.put(sender, nowNs);
         adoptTopology(received);
     }
 
@@ -1985,6 +2017,7 @@ public final class MemberEngine
                     lastHeardNs.remove(member.incarnation());
                     echoedNs.remove(member.incarnation());
                     peerHeartbeatNs.remove(member.incarnation());
+                    coordinatorVotes.remove(member.incarnation());
                     addedNs.remove(member.incarnation());
                     forgetBackup(member.incarnation());
                     tx.forgetMember(member.incarnation());
@@ -2017,6 +2050,7 @@ public final class MemberEngine
         final long version = reader.readLong("version");
         final long sentNs = reader.readLong("sentNs");
         final long echoNs = reader.readLong("echoNs");
+        coordinatorVotes.put(sender, reader.readLong("coordinatorVote"));
         final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
         peerHeartbeatNs.put(sender, sentNs);
         if (echoNs != Long.MIN_VALUE && echoNs <= nowNs && echoNs > echoedNs.get(sender))
@@ -6112,8 +6146,12 @@ public final class MemberEngine
         }
         if (topology.indexOf(sender) < 0)
         {
-            if (type == HEARTBEAT && isCoordinator())
+            if (type == HEARTBEAT)
             {
+                // Every member says so, not only the coordinator: a member the majority removed while it was paused or
+                // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
+                // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
+                // sending a newer joiner away.
                 header(NOT_MEMBER, sender);
                 writer.writeLong(topology.version());
                 transport.send(source, writer.buffer(), 0, writer.length());
