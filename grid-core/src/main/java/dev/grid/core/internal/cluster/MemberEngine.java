@@ -231,6 +231,8 @@ public final class MemberEngine
     private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: whom its newest heartbeat here names as coordinator (see coordinatorVotes()). */
     private final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
+    private boolean updatesHeldForQuorum;
     /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
     private final Long2LongHashMap addedNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** How fresh an echo must be to count toward the quorum: failure detection less one heartbeat interval. */
@@ -558,7 +560,32 @@ public final class MemberEngine
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
             (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
-            (exchange.isFinished() ? " finished" : ""));
+            (exchange.isFinished() ? " finished" : "")) + describeInFlight();
+    }
+
+    private String describeInFlight()
+    {
+        if (inFlightUpdates == 0)
+        {
+            return "";
+        }
+        final StringBuilder out = new StringBuilder(" quorum=").append(hasQuorum()).append(" inFlight=[");
+        for (final LocalPartition[] local : allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    for (final PrimaryUpdate update : lp.inFlight.values())
+                    {
+                        out.append(" p").append(lp.partition).append('#').append(update.counter).append(" v")
+                            .append(update.topologyVersion).append(update.durable ? " durable" : " not durable")
+                            .append(" waits for ").append(update.pendingBackups);
+                    }
+                }
+            }
+        }
+        return out.append(" ]").toString();
     }
 
     /**
@@ -1825,6 +1852,12 @@ public final class MemberEngine
                 rememberQuorumEvent(event);
             }
             quorumMissingSinceNs = Long.MIN_VALUE;
+        }
+        if (held && updatesHeldForQuorum)
+        {
+            // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
+            // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
+            updatesHeldForQuorum = false;
             completeUpdatesHeldForQuorum();
         }
     }
@@ -5827,6 +5860,7 @@ public final class MemberEngine
             // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
             // through the majority, whose copies know the update if it got that far): a member that may be on the
             // minority side, or paused while the majority moved on, acknowledges nothing.
+            updatesHeldForQuorum = true;
             return;
         }
         lp.inFlight.remove(update.counter);
