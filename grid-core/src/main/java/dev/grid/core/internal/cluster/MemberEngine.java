@@ -2754,7 +2754,11 @@ public final class MemberEngine
                 if (current.isEmpty())
                 {
                     partitionLost(cache, partition, target);
-                    if (!byTable && restartedOwnerPresent(cacheId, partition, holders, target))
+                    // Not under IGNORE: there the partition serves on at once, and a held copy that lags would take
+                    // writes beside the best one as if it were equal (seed 0x176628b77: a stale copy held as a backup
+                    // took update 63 over a hole and later passed for current).
+                    if (!byTable && cache.lossPolicy() != PartitionLossPolicy.IGNORE &&
+                        restartedOwnerPresent(cacheId, partition, holders, target))
                     {
                         // Some of the owners restarted and are back, not all: the partition is lost until the others
                         // are too (any of them may hold what the rest lack), and the returned owners' copies are kept
