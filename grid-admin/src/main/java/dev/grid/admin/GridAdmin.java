@@ -6,6 +6,7 @@ import dev.grid.client.GridClient;
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.QuorumStatus;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -173,7 +174,8 @@ public final class GridAdmin
         abstract int run(GridClient client);
     }
 
-    @Command(name = "state", description = "Members, coordinator and topology version.")
+    @Command(name = "state", description = "Members, coordinator, topology version, and the answering member's " +
+        "quorum (members heard and needed, writes refused without it, recent losses and returns).")
     static final class State extends Sub
     {
         int run(final GridClient client)
@@ -190,8 +192,18 @@ public final class GridAdmin
                 table.append(String.format("%-16s %-22s %-22s%n", member.memberId(), member.address(),
                     member.clientAddress()));
             }
+            final QuorumStatus quorum = state.quorum();
+            table.append(String.format("quorum: %d of %d needed heard, %s; %d writes refused for want of it%n",
+                quorum.have(), quorum.need(), quorum.held() ? "held" : "NOT HELD (writes refused with NO_QUORUM)",
+                quorum.writesRefused()));
+            if (!quorum.history().isEmpty())
+            {
+                table.append("recent quorum changes (oldest first):\n");
+                quorum.history().forEach(event -> table.append("  ").append(event).append('\n'));
+            }
             print(map("topologyVersion", state.topologyVersion(), "coordinator", state.coordinator(), "members",
-                members), table.toString().trim());
+                members, "quorum", map("have", quorum.have(), "need", quorum.need(), "held", quorum.held(),
+                "writesRefused", quorum.writesRefused(), "history", quorum.history())), table.toString().trim());
             return OK;
         }
     }

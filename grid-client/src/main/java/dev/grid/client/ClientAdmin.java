@@ -3,6 +3,7 @@ package dev.grid.client;
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.QuorumStatus;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.MessageReader;
 import dev.grid.core.internal.cluster.MessageWriter;
@@ -41,8 +42,10 @@ public final class ClientAdmin
      * @param topologyVersion the current version.
      * @param coordinator     the coordinator's member id.
      * @param members         oldest first.
+     * @param quorum          the answering member's view of the quorum (members heard and needed, whether it holds
+     *                        it, writes it refused without it, and when it lost or regained it lately).
      */
-    public record ClusterState(long topologyVersion, String coordinator, List<Member> members)
+    public record ClusterState(long topologyVersion, String coordinator, List<Member> members, QuorumStatus quorum)
     {
     }
 
@@ -136,7 +139,17 @@ public final class ClientAdmin
         {
             members.add(new Member(r.readString("memberId"), r.readString("address"), r.readString("clientAddress")));
         }
-        return new ClusterState(version, coordinator, members);
+        final int have = r.readInt("quorumHave", 0, 65_535);
+        final int need = r.readInt("quorumNeed", 0, 65_535);
+        final boolean held = r.readBoolean("quorumHeld");
+        final long refused = r.readLong("writesRefusedForQuorum");
+        final int events = r.readInt("quorumHistory", 0, 1_024);
+        final List<String> history = new ArrayList<>(events);
+        for (int i = 0; i < events; i++)
+        {
+            history.add(r.readString("quorumEvent"));
+        }
+        return new ClusterState(version, coordinator, members, new QuorumStatus(have, need, held, refused, history));
     }
 
     /**

@@ -42,6 +42,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * commit fails with {@link ErrorCode#OUTCOME_UNKNOWN} (or {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}): it may have
  * been applied.
  * <p>
+ * A member without quorum (on the minority side of a split, or just resumed from a long pause) refuses requests with
+ * {@link ErrorCode#NO_QUORUM} and applies nothing: the request is sent again, after a short wait, through another
+ * member (the refusing one is avoided for two seconds), up to three attempts in all; the last refusal is the answer.
+ * <p>
  * <b>Threading:</b> thread-safe. Futures of the {@code ...Async} methods complete on a connection's reader thread;
  * chain heavy work with {@code ...Async} continuations.
  */
@@ -51,6 +55,10 @@ public final class GridClient implements AutoCloseable
     private final Map<String, ClientConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, PartitionMapView> maps = new ConcurrentHashMap<>();
     private final AtomicLong newestTopology = new AtomicLong();
+    /** Members that answered NO_QUORUM, by client address, and until when (System.nanoTime()) they are avoided. */
+    private final Map<String, Long> avoidedUntilNs = new ConcurrentHashMap<>();
+    private static final long NO_QUORUM_RETRY_DELAY_MS = 100;
+    private static final long AVOID_NO_QUORUM_MEMBER_NS = TimeUnit.SECONDS.toNanos(2);
     /**
      * This client's identity: with a number per write, it makes every write apply once however often it is resent
      * after a broken connection (members remember outcomes by it; see {@link ClientProtocol#PUT}).
@@ -400,8 +408,39 @@ public final class GridClient implements AutoCloseable
                         "may not have been applied"));
                 return;
             }
+            if (cause instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM && attempt < 3 &&
+                !closed && !result.isDone())
+            {
+                // The member is on a minority side (or just resumed from a pause): it applied nothing. Another member
+                // may be on the majority side; this one is avoided for a while, and the retry waits a moment so that a
+                // member that is only catching up on its peers' echoes can hold quorum again.
+                avoid(connection.address());
+                timer.schedule(() -> attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs),
+                    NO_QUORUM_RETRY_DELAY_MS * (attempt + 1), TimeUnit.MILLISECONDS);
+                return;
+            }
             result.completeExceptionally(cause);
         });
+    }
+
+    private void avoid(final String address)
+    {
+        avoidedUntilNs.put(address, System.nanoTime() + AVOID_NO_QUORUM_MEMBER_NS);
+    }
+
+    private boolean isAvoided(final String address)
+    {
+        final Long untilNs = avoidedUntilNs.get(address);
+        if (untilNs == null)
+        {
+            return false;
+        }
+        if (System.nanoTime() - untilNs >= 0)
+        {
+            avoidedUntilNs.remove(address, untilNs);
+            return false;
+        }
+        return true;
     }
 
     private ClientConnection routeConnection(final Route route)
@@ -471,7 +510,7 @@ public final class GridClient implements AutoCloseable
         {
             throw new GridException(ErrorCode.NODE_STOPPING, "the client is closed");
         }
-        if (preferred != null)
+        if (preferred != null && !isAvoided(preferred))
         {
             final ClientConnection existing = connections.get(preferred);
             if (existing != null && existing.isOpen())
@@ -493,7 +532,7 @@ public final class GridClient implements AutoCloseable
         }
         for (final ClientConnection connection : connections.values())
         {
-            if (connection.isOpen())
+            if (connection.isOpen() && !isAvoided(connection.address()))
             {
                 return connection;
             }
@@ -501,6 +540,10 @@ public final class GridClient implements AutoCloseable
         GridException last = null;
         for (final String address : config.addresses())
         {
+            if (isAvoided(address) && avoidedUntilNs.size() < config.addresses().size())
+            {
+                continue;
+            }
             try
             {
                 return connect(address);

@@ -67,6 +67,9 @@ public final class AeronTransport implements Transport, AutoCloseable
     private boolean backPressuredThisCycle;
     private boolean closed;
 
+    /** How long the process may be stopped without its embedded driver and client timing each other out. */
+    static final long PROCESS_PAUSE_TOLERANCE_NS = TimeUnit.MINUTES.toNanos(10);
+
     private AeronTransport(final String bindAddress, final int port, final String directory)
     {
         this.localAddress = bindAddress + ":" + port;
@@ -98,9 +101,15 @@ public final class AeronTransport implements Transport, AutoCloseable
                 .performStorageChecks(false)
                 .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
                 .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(3))
-                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+                // Driver and client live in one process and stop together: a process paused (a long GC pause,
+                // SIGSTOP) for longer than these must not find, when it runs again, that its driver dropped its own
+                // client or the client gave its driver up (a 10 s pause stopped the member so). The peers' failure
+                // detection, not these, decides whether a paused member is still one (issue 16).
+                .clientLivenessTimeoutNs(PROCESS_PAUSE_TOLERANCE_NS)
+                .publicationUnblockTimeoutNs(PROCESS_PAUSE_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(60))
                 .errorHandler(Throwable::printStackTrace));
             startedAeron = Aeron.connect(new Aeron.Context()
+                .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(PROCESS_PAUSE_TOLERANCE_NS))
                 .aeronDirectoryName(directory)
                 .useConductorAgentInvoker(true)
                 .driverAgentInvoker(startedDriver.sharedAgentInvoker())

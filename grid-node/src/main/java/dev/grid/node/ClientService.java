@@ -8,6 +8,7 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
+import dev.grid.core.QuorumStatus;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.PasswordHash;
 import dev.grid.core.PredicateResult;
@@ -430,7 +431,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.CLUSTER_STATE ->
             {
                 final Topology topology = member.topology();
-                finish(connection, session, requestId, w ->
+                // The quorum is read on the engine's thread: asked on the admin pool, not on the endpoint's.
+                admin(connection, session, requestId, member::quorum, (w, quorum) ->
                 {
                     w.writeLong(topology.version()).writeString(topology.coordinator().memberId())
                         .writeInt(topology.members().size());
@@ -439,7 +441,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                         w.writeString(record.memberId()).writeString(record.address())
                             .writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
                     }
-                }, null);
+                    w.writeInt(quorum.have()).writeInt(quorum.need()).writeBoolean(quorum.held())
+                        .writeLong(quorum.writesRefused());
+                    writeStrings(w, quorum.history());
+                });
             }
             case ClientProtocol.BASELINE_SHOW -> admin(connection, session, requestId, member::baseline, (w, b) ->
             {
@@ -494,7 +499,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             }
             case ClientProtocol.REBALANCE_STATUS -> admin(connection, session, requestId, member::rebalanceStatus,
                 this::writeRebalance);
-            case ClientProtocol.METRICS -> admin(connection, session, requestId, member::metrics, this::writeMetrics);
+            case ClientProtocol.METRICS -> admin(connection, session, requestId,
+                () -> new MetricsAndQuorum(member.metrics(), member.quorum()), this::writeMetrics);
             case ClientProtocol.TX_LIST -> admin(connection, session, requestId, member::activeTransactions,
                 (w, txs) ->
                 {
@@ -826,8 +832,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             .writeLong(status.totalFull());
     }
 
-    private void writeMetrics(final MessageWriter w, final MemberMetrics metrics)
+    private record MetricsAndQuorum(MemberMetrics metrics, QuorumStatus quorum)
     {
+    }
+
+    private void writeMetrics(final MessageWriter w, final MetricsAndQuorum both)
+    {
+        final MemberMetrics metrics = both.metrics();
         final Map<String, Long> values = new LinkedHashMap<>();
         values.put("topologyVersion", metrics.topologyVersion());
         values.put("members", (long)metrics.members());
@@ -838,6 +849,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.put("otherFailures", metrics.otherFailures());
         values.put("tx.commits", metrics.transactions().commits());
         values.put("tx.commitStatusUnknown", metrics.transactions().commitStatusUnknown());
+        values.put("quorum.have", (long)both.quorum().have());
+        values.put("quorum.need", (long)both.quorum().need());
+        values.put("quorum.held", both.quorum().held() ? 1L : 0L);
+        values.put("quorum.writesRefused", both.quorum().writesRefused());
         values.put("client.requests", requests.get());
         values.put("client.errors", errors.get());
         metrics.latencies().forEach((name, latency) ->

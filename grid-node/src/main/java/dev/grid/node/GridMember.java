@@ -17,6 +17,7 @@ import dev.grid.core.MergeOperator;
 import dev.grid.core.MergeOperators;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.RebalanceListener;
+import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.WalMode;
 import dev.grid.core.internal.cluster.Baseline;
@@ -657,6 +658,17 @@ public final class GridMember implements Grid
                 future.complete(report);
             }
         }), future);
+        return await(future);
+    }
+
+    /**
+     * @return this member's view of the quorum: members heard, members needed, whether it holds it, writes refused
+     *         for want of it, and when it lost or regained it lately.
+     */
+    public QuorumStatus quorum()
+    {
+        final CompletableFuture<QuorumStatus> future = new CompletableFuture<>();
+        execute(() -> future.complete(engine.quorum()), future);
         return await(future);
     }
 

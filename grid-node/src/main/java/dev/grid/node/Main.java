@@ -9,6 +9,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLostException;
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.node.bench.Bank;
 
@@ -37,7 +38,7 @@ import java.util.stream.Collectors;
  * check-range CACHE FROM TO       -> CHECKED n MISSING m WRONG w
  * probe-range CACHE FROM TO       -> PROBED n PRESENT p MISSING m WRONG w LOST l   (lost: refused PARTITION_LOST)
  * try-put-range CACHE FROM TO V   -> PUT acked a lost l   (keys "kN", values "V-N"; refused ones are not written)
- * topology                        -> TOPOLOGY version members
+ * topology                        -> TOPOLOGY version count memberIds(sorted, comma-separated)
  * rebalance                       -> REBALANCE active b planned n done n historical n full n records n entries n
  *                                    fallbacks n [cache NAME done/planned ...]   (current map, then totals)
  * quiescent                       -> QUIESCENT true|false
@@ -377,7 +378,9 @@ public final class Main
                     case "topology" ->
                     {
                         final Topology topology = member.topology();
-                        System.out.println("TOPOLOGY " + topology.version() + " " + topology.members().size());
+                        System.out.println("TOPOLOGY " + topology.version() + " " + topology.members().size() + " " +
+                            topology.members().stream().map(MemberRecord::memberId).sorted()
+                                .collect(Collectors.joining(",")));
                     }
                     case "bank-open" ->
                     {

@@ -88,8 +88,48 @@ final class MemberProcess implements AutoCloseable
         }
     }
 
+    /**
+     * Stop the process with SIGSTOP, as a long GC pause or a debugger stops it: it neither runs nor answers until
+     * {@link #resume()}, and its peers' messages wait for it.
+     */
+    void pause() throws IOException, InterruptedException
+    {
+        signal("STOP");
+    }
+
+    /** Let a paused process run on (SIGCONT) with the stale view it stopped with. */
+    void resume() throws IOException, InterruptedException
+    {
+        signal("CONT");
+    }
+
+    private void signal(final String name) throws IOException, InterruptedException
+    {
+        final Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0)
+        {
+            throw new AssertionError("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
     public void close()
     {
+        if (process.isAlive())
+        {
+            try
+            {
+                // A stopped process dies of SIGKILL too; resumed first so that nothing of it lingers stopped.
+                resume();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            catch (final IOException | AssertionError ignored)
+            {
+                // Killed below regardless.
+            }
+        }
         process.destroyForcibly();
     }
 

@@ -12,6 +12,7 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.affinity.AffinityAssignment;
@@ -505,24 +506,11 @@ public final class MemberEngine
     }
 
     /**
-     * What this member knows of its cluster's quorum, for operators.
-     *
-     * @param have            members counting toward the quorum heard from within the lease, this one included.
-     * @param need            members the quorum needs: a majority of the baseline, or {@code cluster.min.members}.
-     * @param held            whether this member holds the quorum now (it serves writes and changes membership).
-     * @param refusedWrites   writes, transactions and changes this member refused for want of quorum since it started.
-     * @param history         the latest times it lost or regained quorum, oldest first, at most 16.
-     */
-    public record QuorumView(int have, int need, boolean held, long refusedWrites, List<String> history)
-    {
-    }
-
-    /**
      * @return this member's view of the quorum.
      */
-    public QuorumView quorum()
+    public QuorumStatus quorum()
     {
-        return new QuorumView(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum,
+        return new QuorumStatus(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum,
             List.copyOf(quorumHistory));
     }
 
