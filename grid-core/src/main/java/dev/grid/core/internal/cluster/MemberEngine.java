@@ -232,6 +232,8 @@ public final class MemberEngine
     private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: whom its newest heartbeat here names as coordinator (see coordinatorVotes()). */
     private final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
+    /** When the coordinator next probes the seeds for another cluster (see probeForOtherClusters()). */
+    private long nextMergeProbeNs;
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
     private boolean updatesHeldForQuorum;
     /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
@@ -1440,8 +1442,10 @@ public final class MemberEngine
                 continue;
             }
             next.add(member);
-            if ((!baseline.isSet() || baseline.contains(member.memberId())) &&
-                (member.incarnation() == incarnation || heardEchoWithin(member)))
+            // A member counts only if it names this one its coordinator: a member that hears two would-be
+            // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
+            if ((!baseline.isSet() || baseline.contains(member.memberId())) && (member.incarnation() == incarnation ||
+                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == incarnation))
             {
                 have++;
             }
@@ -1456,13 +1460,15 @@ public final class MemberEngine
             }
             admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
         }
-        if (!failed.isEmpty() && have < quorumNeed())
+        if (have < quorumNeed())
         {
+            // Not even to add members: a member without quorum that published a topology could fork the cluster (the
+            // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
             if (isNew)
             {
                 listener.onEvent("member " + config.memberId() + " cannot admit " + arrived.record + " yet: without " +
-                    "quorum it removes failed members " + failed + " only once joiners complete one (" + have +
-                    " of " + quorumNeed() + ")");
+                    "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
+                    " only once joiners complete one (" + have + " of " + quorumNeed() + ")");
             }
             return;
         }
@@ -1634,6 +1640,7 @@ public final class MemberEngine
             }
             noteQuorum();
             detectFailures();
+            probeForOtherClusters();
             work++;
         }
         if (state != MemberState.ACTIVE)
@@ -2098,13 +2105,74 @@ public final class MemberEngine
         detectFailures();
     }
 
+    /**
+     * A member that does not list this one says so, with its topology's version, its cluster life, its size and its
+     * coordinator. Of the same cluster: this member was removed (a newer topology, or the same version from its
+     * coordinator, or the same version with other members while this one holds no quorum: a fork it is on the wrong
+     * side of), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
+     * dissolves, ties going against the one whose coordinator's incarnation is greater, and a side without quorum
+     * always; its members rejoin the other, their persistent copies judged by counters as any rejoining member's.
+     */
     private void onNotMember(final long sender)
     {
         final long version = reader.readLong("version");
-        if (state == MemberState.ACTIVE && (version > topology.version() ||
-            (version == topology.version() && topology.coordinator().incarnation() == sender)))
+        final long lifeId = reader.readLong("lifeId");
+        final int members = reader.readInt("members", 1, 65_535);
+        final long coordinator = reader.readLong("coordinator");
+        if (state != MemberState.ACTIVE)
         {
-            rejoin("the coordinator no longer lists this member (topology " + version + ")");
+            return;
+        }
+        final long ownLifeId = clusterLifeId();
+        if (lifeId != 0 && ownLifeId != 0 && lifeId != ownLifeId)
+        {
+            final int own = topology.members().size();
+            if (!hasQuorum() || members > own || (members == own &&
+                Long.compareUnsigned(coordinator, topology.coordinator().incarnation()) < 0))
+            {
+                rejoin("another cluster (" + members + " members, topology " + version + ") answered at " +
+                    "a seed address; this cluster of " + own + " dissolves into it");
+            }
+            return;
+        }
+        if (version > topology.version() ||
+            (version == topology.version() && (topology.coordinator().incarnation() == sender || !hasQuorum())))
+        {
+            rejoin("member " + Long.toHexString(sender) + " of topology " + version + " does not list this member");
+        }
+    }
+
+    /** @return the cluster life of the installed map (0 before one is installed): what tells two clusters apart. */
+    private long clusterLifeId()
+    {
+        return installedMap == null ? 0 : installedMap.lifeId();
+    }
+
+    /**
+     * The coordinator sends a heartbeat, once a second or so, to every seed address its topology does not list: a
+     * member of another cluster answers that it is not a member (see onNotMember()), and the two clusters merge.
+     */
+    private void probeForOtherClusters()
+    {
+        if (!isCoordinator() || nowNs < nextMergeProbeNs)
+        {
+            return;
+        }
+        nextMergeProbeNs = nowNs + 10 * config.heartbeatIntervalNs();
+        for (final String address : seedAddresses)
+        {
+            boolean listed = false;
+            for (final MemberRecord member : topology.members())
+            {
+                listed |= member.address().equals(address);
+            }
+            if (!listed)
+            {
+                header(HEARTBEAT, 0);
+                writer.writeLong(topology.version()).writeLong(nowNs).writeLong(Long.MIN_VALUE)
+                    .writeLong(incarnation);
+                transport.send(transport.endpointOf(address), writer.buffer(), 0, writer.length());
+            }
         }
     }
 
@@ -6174,21 +6242,19 @@ public final class MemberEngine
         {
             if (type == HEARTBEAT)
             {
+                // A member of another cluster probing for merges (see probeForOtherClusters()) gets the same answer.
                 // Every member says so, not only the coordinator: a member the majority removed while it was paused or
                 // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
                 header(NOT_MEMBER, sender);
-                writer.writeLong(topology.version());
+                writer.writeLong(topology.version()).writeLong(clusterLifeId()).writeInt(topology.members().size())
+                    .writeLong(topology.coordinator().incarnation());
                 transport.send(source, writer.buffer(), 0, writer.length());
             }
             else if (type == NOT_MEMBER)
             {
-                final long version = reader.readLong("version");
-                if (version > topology.version())
-                {
-                    rejoin("member of topology " + version + " does not know this member");
-                }
+                onNotMember(sender);
             }
             return;
         }
