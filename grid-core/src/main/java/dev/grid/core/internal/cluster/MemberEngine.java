@@ -2109,7 +2109,8 @@ public final class MemberEngine
      * A member that does not list this one says so, with its topology's version, its cluster life, its size and its
      * coordinator. Of the same cluster: this member was removed (a newer topology, or the same version from its
      * coordinator, or the same version with other members while this one holds no quorum: a fork it is on the wrong
-     * side of), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
+     * side of; or any version once it has been without quorum for failure detection: each side of a fork may have
+     * numbered on), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
      * dissolves, ties going against the one whose coordinator's incarnation is greater, and a side without quorum
      * always; its members rejoin the other, their persistent copies judged by counters as any rejoining member's.
      */
@@ -2135,11 +2136,19 @@ public final class MemberEngine
             }
             return;
         }
-        if (version > topology.version() ||
+        // Without quorum for failure detection, any version: the two may have forked, each side numbering on (a member
+        // that published topologies nobody installed is ahead of the cluster that went on without it).
+        if (version > topology.version() || quorumLostForFailureDetection() ||
             (version == topology.version() && (topology.coordinator().incarnation() == sender || !hasQuorum())))
         {
             rejoin("member " + Long.toHexString(sender) + " of topology " + version + " does not list this member");
         }
+    }
+
+    private boolean quorumLostForFailureDetection()
+    {
+        return quorumMissingSinceNs != Long.MIN_VALUE &&
+            nowNs - quorumMissingSinceNs > config.failureDetectionTimeoutNs();
     }
 
     /** @return the cluster life of the installed map (0 before one is installed): what tells two clusters apart. */
@@ -2149,12 +2158,16 @@ public final class MemberEngine
     }
 
     /**
-     * The coordinator sends a heartbeat, once a second or so, to every seed address its topology does not list: a
-     * member of another cluster answers that it is not a member (see onNotMember()), and the two clusters merge.
+     * Once a second or so, the coordinator sends a heartbeat to every seed address its topology does not list, and a
+     * member that has been without quorum for failure detection to every seed address: a member that does not list
+     * the sender answers that it is not a member (see onNotMember()), so two clusters merge, and a member the others
+     * removed while it was away learns it even if every member it lists is gone (their addresses now other
+     * incarnations', which drop the heartbeats addressed to the old ones).
      */
     private void probeForOtherClusters()
     {
-        if (!isCoordinator() || nowNs < nextMergeProbeNs)
+        final boolean lost = quorumLostForFailureDetection();
+        if (!(isCoordinator() || lost) || nowNs < nextMergeProbeNs)
         {
             return;
         }
@@ -2166,11 +2179,12 @@ public final class MemberEngine
             {
                 listed |= member.address().equals(address);
             }
-            if (!listed)
+            if (!listed || lost)
             {
+                // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
                 header(HEARTBEAT, 0);
                 writer.writeLong(topology.version()).writeLong(nowNs).writeLong(Long.MIN_VALUE)
-                    .writeLong(incarnation);
+                    .writeLong(actingCoordinator().incarnation());
                 transport.send(transport.endpointOf(address), writer.buffer(), 0, writer.length());
             }
         }
