@@ -56,7 +56,8 @@ public interface EngineListener
      * @param cacheId     of the partition.
      * @param partition   acknowledged in.
      * @param lifeId      of the cluster life the map belongs to (map versions start again in a new life).
-     * @param mapVersion  of the map under which this member was primary.
+     * @param mapVersion  of the map under which this member was primary and applied the write (the answer may come
+     *                    after a newer map is installed, when a backup left before acknowledging).
      * @param incarnation of this member.
      */
     default void onWriteAcknowledged(final int cacheId, final int partition, final long lifeId, final long mapVersion,

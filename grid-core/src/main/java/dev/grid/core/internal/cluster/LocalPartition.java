@@ -352,6 +352,8 @@ final class LocalPartition
         final long deadlineNs;
         long lastSentNs;
         boolean durable;
+        /** A backup left the topology before acknowledging: answered only once the map without it is installed. */
+        boolean backupForgotten;
 
         PrimaryUpdate(
             final long counter,
