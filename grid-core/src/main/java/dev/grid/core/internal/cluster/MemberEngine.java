@@ -1452,6 +1452,18 @@ public final class MemberEngine
      */
     private void admitWithoutQuorum(final WaitingJoiner arrived)
     {
+        if (arrived.stamp > ownership.stamp() && installedMap != null && installedMap.isActive())
+        {
+            // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
+            // on without this one (it was cut off or paused and removed), and its view is stale. (A cluster not active
+            // yet, starting after a whole-cluster stop, adopts a newer table at its exchange instead.) It must not rebuild a cluster around that
+            // view (whole-cluster seed 0xa93937e: a member removed while deaf admitted a restarted member and served
+            // from its stale copies, losing an acknowledged put); it joins again, and whoever holds the cluster's
+            // newest state admits both.
+            rejoin("joiner " + arrived.record + " knows a newer state of the cluster (ownership " + arrived.stamp +
+                " > " + ownership.stamp() + ") than this member without quorum");
+            return;
+        }
         final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
         waitingJoiners.values().removeIf(w -> nowNs - w.heardNs > config.failureDetectionTimeoutNs());
         final Baseline baseline = topology.baseline();
