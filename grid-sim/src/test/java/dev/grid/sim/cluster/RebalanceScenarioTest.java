@@ -793,12 +793,14 @@ class RebalanceScenarioTest
     }
 
     /**
-     * Both owners of a partition fail one after the other, the second after it acknowledged a write alone (the first
-     * had left, and the map without it was not installed yet): the partition is lost with both as its last owners.
-     * The owner that left first comes back first, without that write. It used to clear the loss on its own, serve its
+     * Both owners of a partition fail one after the other, the second after it applied a write alone (the first had
+     * left, and the map without it was not installed yet): the partition is lost with both as its last owners. The
+     * owner that left first comes back first, without that write. It used to clear the loss on its own, serve its
      * stale copy and take writes on it, and the copy of the owner that left last was rebuilt from it when that came
-     * back: the acknowledged write was gone (whole-cluster seed 0xa845126). The partition now stays lost, every copy
-     * held as it is, until every last owner is back; then the newest copy wins.
+     * back: the write was gone (whole-cluster seed 0xa845126, when such a write was acknowledged). The partition now
+     * stays lost, every copy held as it is, until every last owner is back; then the newest copy wins. Since issue 16
+     * the write is not acknowledged at all while no map without the departed backup is installed (a topology only
+     * its coordinator adopted may be one the majority never sees), but applied and logged it is kept all the same.
      */
     @Test
     void aLostPartitionComesBackOnlyWithEveryLastOwnerSoTheOneThatWroteAloneIsHeard()
@@ -813,8 +815,12 @@ class RebalanceScenarioTest
         // m1's exchange reports never reach the coordinator m0: no map without m2 is installed.
         network.dropWhere((from, to, message) -> from == 1 && to == 0 && message[0] == EXCHANGE_REPORT);
         crash(2);
-        // Acknowledged once m1 stops waiting for m2 (it adopted the topology without it).
-        put(members[1], key, "written-alone");
+        // Applied and logged once m1 stops waiting for m2 (it adopted the topology without it), but not answered: no
+        // map without m2 is installed.
+        final Object alone = answer(members[1], OpType.PUT, key, "written-alone");
+        assertTrue(alone instanceof GridException exception && exception.errorCode() == ErrorCode.OPERATION_TIMEOUT,
+            () -> "a write acknowledged on a topology no other member installed: " + alone);
+        acknowledged.put(key, "written-alone");
         crash(1);
         network.heal();
         awaitSize(1);

@@ -3609,6 +3609,14 @@ public final class MemberEngine
                 }
                 else if (holds && !moving)
                 {
+                    if (local[p].counter.hwm() == 0 && local[p].counter.lwm() == 0 && local[p].store.size() > 0)
+                    {
+                        // Entries without a counter: what a full rebalance received before the map moved on. The
+                        // exchange took this copy for empty (counters decide), so it owns nothing of them; kept, they
+                        // made it differ from its peers at every counter, and every exchange rebuilt another copy from
+                        // it (seed 0x176628c8a reached topology 5494).
+                        local[p].store.clear();
+                    }
                     local[p].state = local[p].state.moveTo(owningState);
                     // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
                     // closed here as a hole would make this copy look complete beside one that has the update.
