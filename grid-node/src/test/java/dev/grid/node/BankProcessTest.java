@@ -31,7 +31,7 @@ class BankProcessTest
         final List<String> addresses = MemberProcess.loopbackAddresses(3);
         final List<Path> configs = new ArrayList<>();
         final List<MemberProcess> children = new ArrayList<>();
-        try
+        MemberProcess.runAndCleanUp(dir, children, () ->
         {
             final List<Process> processes = new ArrayList<>();
             for (int i = 0; i < 3; i++)
@@ -51,9 +51,9 @@ class BankProcessTest
             assertEquals("OK", m0.command("bank-open bank " + ACCOUNTS));
 
             final CompletableFuture<String> run0 = CompletableFuture.supplyAsync(() ->
-                command(m0, "bank-run bank " + ACCOUNTS + " 4 8000 PESSIMISTIC,OPTIMISTIC,PREDICATE"));
+                m0.commandUnchecked("bank-run bank " + ACCOUNTS + " 4 8000 PESSIMISTIC,OPTIMISTIC,PREDICATE"));
             final CompletableFuture<String> run1 = CompletableFuture.supplyAsync(() ->
-                command(m1, "bank-run bank " + ACCOUNTS + " 4 8000 PREDICATE,PESSIMISTIC,OPTIMISTIC"));
+                m1.commandUnchecked("bank-run bank " + ACCOUNTS + " 4 8000 PREDICATE,PESSIMISTIC,OPTIMISTIC"));
 
             // A consistent read while the transfers run, then the third member dies and comes back.
             assertEquals(Bank.INITIAL * ACCOUNTS, auditSum(children.get(2)));
@@ -83,17 +83,8 @@ class BankProcessTest
             final long applied = Long.parseLong(audit[4]) / 2;
             assertTrue(applied >= committed && applied <= committed + unknown, "accounts record " + applied +
                 " transfers; " + committed + " were acknowledged and " + unknown + " unknown");
-            quitAll(children);
-        }
-        catch (final Throwable failure)
-        {
-            MemberProcess.printLogTails(dir);
-            throw failure;
-        }
-        finally
-        {
-            stopAndDelete(children, dir);
-        }
+            MemberProcess.quitAll(children);
+        });
     }
 
     /**
@@ -109,7 +100,7 @@ class BankProcessTest
         final List<String> addresses = MemberProcess.loopbackAddresses(3);
         final List<Path> configs = new ArrayList<>();
         final List<MemberProcess> children = new ArrayList<>();
-        try
+        MemberProcess.runAndCleanUp(dir, children, () ->
         {
             for (int i = 0; i < 3; i++)
             {
@@ -142,10 +133,10 @@ class BankProcessTest
                 final MemberProcess member = children.get(i);
                 final String line = "bank-run bank " + ACCOUNTS + " 4 60000 PESSIMISTIC,OPTIMISTIC,PREDICATE " + logs[i];
                 // Never answered: the member is killed first.
-                CompletableFuture.runAsync(() -> command(member, line));
+                CompletableFuture.runAsync(() -> member.commandUnchecked(line));
             }
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (committed(logs) < 200)
+            while (MemberProcess.committed(logs) < 200)
             {
                 assertTrue(System.nanoTime() < deadline, "fewer than 200 transfers committed within 60 s");
                 // Polled, not spun: the members need the two cores.
@@ -155,7 +146,7 @@ class BankProcessTest
             {
                 child.kill();
             }
-            final long acknowledged = committed(logs);
+            final long acknowledged = MemberProcess.committed(logs);
 
             // Started again in another order than they started first.
             final Process[] relaunched = new Process[3];
@@ -182,49 +173,8 @@ class BankProcessTest
                 " transfers; " + acknowledged + " were acknowledged before the kill");
             final String verify = children.get(1).command("verify bank");
             assertTrue(verify.matches("VERIFY checked \\d+ conflicts 0 moving 0.*"), verify);
-            quitAll(children);
-        }
-        catch (final Throwable failure)
-        {
-            MemberProcess.printLogTails(dir);
-            throw failure;
-        }
-        finally
-        {
-            stopAndDelete(children, dir);
-        }
-    }
-
-    private static void quitAll(final List<MemberProcess> children) throws Exception
-    {
-        for (final MemberProcess child : children)
-        {
-            assertEquals("BYE", child.command("quit"));
-            assertTrue(child.process.waitFor(20, TimeUnit.SECONDS), "member did not stop");
-        }
-    }
-
-    /** Every process this test started is stopped, and its files are gone. */
-    private static void stopAndDelete(final List<MemberProcess> children, final Path dir) throws InterruptedException
-    {
-        for (final MemberProcess child : children)
-        {
-            child.close();
-            child.process.waitFor(10, TimeUnit.SECONDS);
-            MemberProcess.deleteRecursively(new File(child.directory));
-        }
-        MemberProcess.deleteRecursively(dir.toFile());
-    }
-
-    /** The transfers the runs acknowledged so far: one byte each in their logs. */
-    private static long committed(final Path[] logs) throws IOException
-    {
-        long sum = 0;
-        for (final Path log : logs)
-        {
-            sum += Files.exists(log) ? Files.size(log) : 0;
-        }
-        return sum;
+            MemberProcess.quitAll(children);
+        });
     }
 
     /** An audit once the restarted cluster serves every account (it may still be settling its exchange). */
@@ -255,17 +205,5 @@ class BankProcessTest
     {
         final String[] audit = member.command("bank-audit bank " + ACCOUNTS).split(" ");
         return Long.parseLong(audit[2]);
-    }
-
-    private static String command(final MemberProcess member, final String line)
-    {
-        try
-        {
-            return member.command(line);
-        }
-        catch (final IOException ex)
-        {
-            throw new java.io.UncheckedIOException(ex);
-        }
     }
 }

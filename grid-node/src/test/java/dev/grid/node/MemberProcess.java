@@ -205,6 +205,98 @@ final class MemberProcess implements AutoCloseable
         }
     }
 
+    /** A test body that drives member processes. */
+    @FunctionalInterface
+    interface ClusterBody
+    {
+        void run() throws Exception;
+    }
+
+    /**
+     * Run a process test's body: if it fails, print the members' log tails first; in every case stop every process
+     * it started (SIGKILL where one still runs) and delete their directories and {@code dir}.
+     */
+    static void runAndCleanUp(final Path dir, final List<MemberProcess> children, final ClusterBody body)
+        throws Exception
+    {
+        try
+        {
+            body.run();
+        }
+        catch (final Throwable failure)
+        {
+            printLogTails(dir);
+            throw failure;
+        }
+        finally
+        {
+            for (final MemberProcess child : children)
+            {
+                child.close();
+                child.process.waitFor(10, TimeUnit.SECONDS);
+                deleteRecursively(new File(child.directory));
+            }
+            deleteRecursively(dir.toFile());
+        }
+    }
+
+    /** Ask every member to quit and wait until each process ended. */
+    static void quitAll(final List<MemberProcess> children) throws IOException, InterruptedException
+    {
+        for (final MemberProcess child : children)
+        {
+            if (!"BYE".equals(child.command("quit")) || !child.process.waitFor(20, TimeUnit.SECONDS))
+            {
+                throw new AssertionError("member did not stop");
+            }
+        }
+    }
+
+    /** Until every member says it is quiescent three times running (60 s at most). */
+    static void awaitQuiescent(final List<MemberProcess> children) throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        int quiet = 0;
+        while (quiet < 3)
+        {
+            boolean all = true;
+            for (final MemberProcess child : children)
+            {
+                all &= child.command("quiescent").equals("QUIESCENT true");
+            }
+            quiet = all ? quiet + 1 : 0;
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("the cluster did not settle within 60 s");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    /** The transfers bank runs acknowledged so far: one byte each in their commit logs. */
+    static long committed(final Path[] logs) throws IOException
+    {
+        long sum = 0;
+        for (final Path log : logs)
+        {
+            sum += Files.exists(log) ? Files.size(log) : 0;
+        }
+        return sum;
+    }
+
+    /** {@link #command} for lambdas: an I/O failure is unchecked. */
+    String commandUnchecked(final String line)
+    {
+        try
+        {
+            return command(line);
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
+
     static void deleteRecursively(final File file)
     {
         final File[] children = file.listFiles();

@@ -75,7 +75,7 @@ class RejoinProcessTest
             MemberProcess.awaitTopologySize(m0, 3);
             assertEquals("OK", m0.command("create data 2"));
             assertEquals("OK", m0.command("put-range data 0 " + keys));
-            awaitQuiescent(children);
+            MemberProcess.awaitQuiescent(children);
 
             // The third member stops cleanly; the others take writes it misses.
             assertEquals("BYE", children.get(2).command("quit"));
@@ -86,7 +86,7 @@ class RejoinProcessTest
 
             children.set(2, new MemberProcess(MemberProcess.launch(configs.get(2), dir.resolve("m2-again.log"))));
             MemberProcess.awaitTopologySize(m0, 3);
-            awaitQuiescent(children);
+            MemberProcess.awaitQuiescent(children);
 
             final String[] words = children.get(2).command("rebalance").split(" ");
             final Map<String, Long> totals = new HashMap<>();
@@ -125,25 +125,6 @@ class RejoinProcessTest
                     // It no longer answers: closing kills it.
                 }
                 child.close();
-            }
-        }
-    }
-
-    private static void awaitQuiescent(final List<MemberProcess> children) throws IOException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        int quiet = 0;
-        while (quiet < 3)
-        {
-            boolean all = true;
-            for (final MemberProcess child : children)
-            {
-                all &= child.command("quiescent").equals("QUIESCENT true");
-            }
-            quiet = all ? quiet + 1 : 0;
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("the cluster did not settle within 60 s");
             }
         }
     }
