@@ -984,6 +984,22 @@ public final class GridMember implements Grid
     private final class MemberAgent implements Agent
     {
         private boolean joinReported;
+        /** When the engine first had its map installed but no quorum (Long.MIN_VALUE: not so). */
+        private long installedWithoutQuorumSinceNs = Long.MIN_VALUE;
+
+        private long joinedWithoutQuorumFor(final long nowNs)
+        {
+            if (!engine.hasInstalledCurrentMap())
+            {
+                installedWithoutQuorumSinceNs = Long.MIN_VALUE;
+                return 0;
+            }
+            if (installedWithoutQuorumSinceNs == Long.MIN_VALUE)
+            {
+                installedWithoutQuorumSinceNs = nowNs;
+            }
+            return nowNs - installedWithoutQuorumSinceNs;
+        }
 
         public int doWork()
         {
@@ -1018,8 +1034,11 @@ public final class GridMember implements Grid
             }
             if (!joinReported)
             {
-                if (engine.isSettled())
+                if (engine.isSettled() ||
+                    joinedWithoutQuorumFor(System.nanoTime()) > config.failureDetectionTimeoutNs())
                 {
+                    // Without quorum a failure-detection timeout after joining, it runs all the same: a member that
+                    // started on the minority side of a split refuses writes with NO_QUORUM until the split heals.
                     joinReported = true;
                     joined.complete(null);
                 }

@@ -55,7 +55,8 @@ class MembershipSafetyProcessTest
             for (int i = 0; i < 2; i++)
             {
                 final MemberProcess member = children.get(i);
-                final String line = "bank-run bank " + ACCOUNTS + " 4 14000 PESSIMISTIC,OPTIMISTIC,PREDICATE " + logs[i];
+                final String line = "bank-run bank " + ACCOUNTS + " 4 14000 PESSIMISTIC,OPTIMISTIC,PREDICATE " +
+                    logs[i];
                 runs.add(CompletableFuture.supplyAsync(() -> member.commandUnchecked(line)));
             }
             awaitCommitted(logs, 100);

@@ -111,6 +111,22 @@ class ClusterSimulationTest
         // With a baseline: failed when historical rebalance ended with a memory round trip (since taken back).
         ClusterScenario.run(0xa939583L, new ClusterScenario.Options().persistent(true).baseline(true)
             .wholeClusterStops(true));
+        // Issue 16's nemesis (pauses and long splits): forks, stale coordinators, lone acknowledgements, a rebuild loop.
+        for (final long seed : new long[] {0x176628c8aL, 0x176628cfeL, 0x176628f99L})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options());
+        }
+        ClusterScenario.run(0x176628c41L, new ClusterScenario.Options().persistent(true));
+        for (final long seed : new long[] {0x176628f2aL, 0x176629214L})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).baseline(true));
+        }
+        ClusterScenario.run(0xa8452c1L, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
+        for (final long seed : new long[] {0xa939413L, 0xa93937eL, 0xa9398e7L})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).baseline(true)
+                .wholeClusterStops(true));
+        }
     }
 
     /**

@@ -239,7 +239,7 @@ public final class MemberEngine
     private final Long2LongHashMap echoedNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
     private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
-    /** Per member: whom its newest heartbeat here names as coordinator (see coordinatorVotes()). */
+    /** Per member: whom its newest heartbeat here names as coordinator (see holdsCoordinatorVotes()). */
     private final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
     private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
@@ -512,12 +512,20 @@ public final class MemberEngine
     }
 
     /**
-     * @return true if the member has installed the map of its current topology (no exchange in progress).
+     * @return true if the member has installed the map of its current topology (no exchange in progress) and holds
+     *         quorum.
      */
     public boolean isSettled()
     {
-        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version() &&
-            hasQuorum();
+        return hasInstalledCurrentMap() && hasQuorum();
+    }
+
+    /**
+     * @return true if the member is active and has installed the map of its current topology, with or without quorum.
+     */
+    public boolean hasInstalledCurrentMap()
+    {
+        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version();
     }
 
     /**
@@ -1445,21 +1453,22 @@ public final class MemberEngine
 
     /**
      * Admission by a member without quorum: a cluster forming, or survivors that could not remove a crashed
-     * coordinator. Members may be added, and a listed member replaced by its restart (an address runs one incarnation at
-     * a time), but a failed member is removed only if the joiners heard lately complete a quorum without it, counting
-     * only the joiners and the members that echoed this one lately: those cannot count on another side of a split.
-     * Joiners wait here until enough of them are heard (the members of a cluster that crashed restart one by one).
+     * coordinator. Joiners are added, listed members replaced by their restarts (an address runs one incarnation at a
+     * time) and failed members removed only once a quorum is complete without the failed ones, counting this member,
+     * the members that echoed it lately and name it their coordinator, and the joiners that join through this side:
+     * none of them can count on another side of a split. Joiners wait here until enough of them are heard (the members
+     * of a cluster that crashed restart one by one).
      */
     private void admitWithoutQuorum(final WaitingJoiner arrived)
     {
         if (arrived.stamp > ownership.stamp() && installedMap != null && installedMap.isActive())
         {
             // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
-            // on without this one (it was cut off or paused and removed), and its view is stale. (A cluster not active
-            // yet, starting after a whole-cluster stop, adopts a newer table at its exchange instead.) It must not rebuild a cluster around that
-            // view (whole-cluster seed 0xa93937e: a member removed while deaf admitted a restarted member and served
-            // from its stale copies, losing an acknowledged put); it joins again, and whoever holds the cluster's
-            // newest state admits both.
+            // on without this one (it was cut off or paused and removed), and its view is stale. It must not rebuild a
+            // cluster around that view (whole-cluster seed 0xa93937e: a member removed while deaf admitted a restarted
+            // member and served from its stale copies, losing an acknowledged put); it joins again, and whoever holds
+            // the cluster's newest state admits both. (A cluster not active yet, starting after a whole-cluster stop,
+            // adopts a newer table at its exchange instead.)
             rejoin("joiner " + arrived.record + " knows a newer state of the cluster (ownership " + arrived.stamp +
                 " > " + ownership.stamp() + ") than this member without quorum");
             return;
@@ -3955,11 +3964,13 @@ public final class MemberEngine
             return;
         }
         op.parked = false;
-        if (op.type.mayWrite() && !hasQuorum())
+        if (!hasQuorum())
         {
-            if (op.target == null && refusesForQuorum())
+            if ((op.target == null || !op.type.mayWrite()) && refusesForQuorum())
             {
-                // Never sent: nothing was applied, and the caller can go to a member of the majority.
+                // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
+                // of the majority. Reads too: without quorum this member's map may name a primary the majority
+                // replaced, and a member cut off would only time out.
                 completeNear(op, null, noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
                 return;
             }

@@ -1,0 +1,142 @@
+package dev.grid.examples;
+
+import dev.grid.client.ClientConfiguration;
+import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.node.GridMember;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 16: the thin client fails over from a member without quorum to one with it. Three members in this JVM; m2 is
+ * configured to need more members than the cluster has ({@code cluster.min.members = 4}), so it never holds quorum
+ * and refuses every write with {@code NO_QUORUM}, as a member on the minority side of a split does, while m0 and m1
+ * serve. A client that asks m2 first gets its write through another member; a client that knows only m2 gets the
+ * refusal.
+ */
+class ThinClientFailoverTest
+{
+    @Test
+    void aWriteRefusedForWantOfQuorumIsSentAgainThroughAnotherMember()
+    {
+        final List<Integer> ports = freeUdpPorts(3);
+        final List<GridMember> members = new ArrayList<>();
+        try
+        {
+            // m0 and m1 start the cluster (a quorum of the three seeds); m2 joins it once it runs.
+            final List<CompletableFuture<GridMember>> first = new ArrayList<>();
+            for (int i = 0; i < 2; i++)
+            {
+                final MemberConfiguration config = config(i, ports);
+                first.add(CompletableFuture.supplyAsync(() -> GridMember.start(config)));
+            }
+            first.forEach(start -> members.add(start.join()));
+            members.add(GridMember.start(config(2, ports).minMembers(4)));
+            final GridMember m0 = members.get(0);
+            final GridMember m2 = members.get(2);
+            awaitCondition(() -> members.stream().allMatch(m -> m.topology().members().size() == 3),
+                "three members in one topology");
+            m0.createCache(new CacheConfiguration<>("c", Codecs.STRING, Codecs.STRING).backups(1).partitions(32));
+            awaitCondition(() -> !m2.quorum().held() && m2.quorum().need() == 4, "m2 without quorum");
+
+            try (GridClient viaMinorityFirst = GridClient.connect(new ClientConfiguration()
+                .address("127.0.0.1:" + m2.clientPort()).address("127.0.0.1:" + m0.clientPort())
+                .address("127.0.0.1:" + members.get(1).clientPort()).partitionAware(false)))
+            {
+                // A key whose primary holds quorum: m2 refuses it at once, another member serves it.
+                final Map<Integer, String> primaries = viaMinorityFirst.admin().onMember("m0").primaries("c");
+                final String key = keyWhosePrimaryIsNot("m2", primaries);
+                final long refusedBefore = m2.quorum().writesRefused();
+                final Cache<String, String> cache = viaMinorityFirst.cache("c");
+                cache.put(key, "through-the-majority");
+                assertTrue(m2.quorum().writesRefused() > refusedBefore, "the write never reached m2 first");
+                assertEquals("through-the-majority", m0.<String, String>cache("c").get(key));
+            }
+
+            try (GridClient minorityOnly = GridClient.connect(new ClientConfiguration()
+                .address("127.0.0.1:" + m2.clientPort()).partitionAware(false)))
+            {
+                final GridException refused = assertThrows(GridException.class,
+                    () -> minorityOnly.<String, String>cache("c").put("k-minority", "never"));
+                assertEquals(ErrorCode.NO_QUORUM, refused.errorCode(), refused.getMessage());
+                assertFalse(m0.<String, String>cache("c").containsKey("k-minority"), "a refused write was applied");
+            }
+        }
+        finally
+        {
+            members.forEach(GridMember::close);
+        }
+    }
+
+    private static MemberConfiguration config(final int index, final List<Integer> ports)
+    {
+        final MemberConfiguration config = new MemberConfiguration("m" + index).port(ports.get(index))
+            .heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(100))
+            .failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500))
+            .joinTimeoutNs(TimeUnit.SECONDS.toNanos(20)).clientPort(0);
+        ports.forEach(port -> config.addSeed("127.0.0.1:" + port));
+        return config;
+    }
+
+    private static String keyWhosePrimaryIsNot(final String memberId, final Map<Integer, String> primaries)
+    {
+        for (int i = 0; ; i++)
+        {
+            final String key = "k" + i;
+            final int partition = KeyPartitioner.partition(key.getBytes(StandardCharsets.UTF_8), primaries.size());
+            final String primary = primaries.get(partition);
+            if (primary != null && !primary.equals(memberId))
+            {
+                return key;
+            }
+        }
+    }
+
+    private static void awaitCondition(final java.util.function.BooleanSupplier condition, final String what)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean())
+        {
+            assertTrue(System.nanoTime() < deadline, "no " + what + " within 30 s");
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    private static List<Integer> freeUdpPorts(final int count)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < count; i++)
+        {
+            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+            {
+                ports.add(socket.getLocalPort());
+            }
+            catch (final IOException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }
+        return ports;
+    }
+}

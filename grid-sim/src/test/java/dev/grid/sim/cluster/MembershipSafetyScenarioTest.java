@@ -1,0 +1,340 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.internal.cluster.Baseline;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.internal.cluster.OpCallback;
+import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.internal.cluster.OpType;
+import dev.grid.sim.SimCheckpointStore;
+import dev.grid.sim.SimNetwork;
+import dev.grid.sim.SimWal;
+import dev.grid.sim.Simulation;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 16's five findings as named simulator scenarios: three persistent members (every address a seed, so a
+ * quorum is two), failure detection 500 ms. Each is one deterministic run; the nemesis of {@link ClusterScenario}
+ * covers the same shapes by seed.
+ */
+class MembershipSafetyScenarioTest
+{
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long FAILURE_DETECTION_NS = 500 * MS;
+    private static final int SLOTS = 3;
+    private static final int KEYS = 200;
+
+    private final Simulation sim = new Simulation(16);
+    private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
+    private final MemberEngine[] members = new MemberEngine[SLOTS];
+    private final SimWal[] wals = new SimWal[SLOTS];
+    private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
+    private final long[] pausedUntilNs = new long[SLOTS];
+    private final int[] expulsions = new int[SLOTS];
+    /** Every write acknowledged, by key: each must be there at the end. */
+    private final Map<String, String> acknowledged = new HashMap<>();
+    private int cacheId;
+
+    /** Item 1: a pause longer than failure detection. The paused member is removed, learns it, and rejoins. */
+    @Test
+    void aMemberPausedLongerThanFailureDetectionRejoinsTheOneClusterOnItsOwnData()
+    {
+        startCluster(1);
+        writeAll(0, "before");
+        final long pausedIncarnation = members[2].incarnation();
+        pause(2, 4 * FAILURE_DETECTION_NS);
+        writeAll(0, "during");
+        awaitOneCluster();
+        assertNotEquals(pausedIncarnation, members[2].incarnation(), "the paused member was never removed");
+        assertEquals(1, expulsions[2], "the paused member did not start again on its own data");
+        assertTrue(members[2].rebalanceStatus().totalHistorical() > 0, "it did not catch up historically");
+        assertEverythingThere();
+    }
+
+    /**
+     * Item 2: a member cut off (both ways) for longer than failure detection. It refuses writes and reads with
+     * NO_QUORUM and acknowledges nothing; the majority goes on; after the heal it is a member again.
+     */
+    @Test
+    void aMemberCutOffRefusesWithNoQuorumWhileTheMajorityServes()
+    {
+        startCluster(1);
+        writeAll(0, "before");
+        network.partition(Set.of(2));
+        run(3 * FAILURE_DETECTION_NS);
+        assertFalse(members[2].quorum().held(), "the cut-off member still claims quorum");
+        final Object minorityWrite = answer(members[2], OpType.PUT, "k-minority", "never");
+        assertTrue(minorityWrite instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
+            () -> "the minority answered " + minorityWrite);
+        final Object minorityRead = answer(members[2], OpType.GET, "k0", null);
+        assertTrue(minorityRead instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
+            () -> "the minority served a read: " + minorityRead);
+        writeAll(0, "majority");
+        network.heal();
+        awaitOneCluster();
+        assertEverythingThere();
+        assertEquals(null, read(members[0], "k-minority"), "a write the minority refused was applied");
+    }
+
+    /**
+     * Item 3: a cache without backups and a pause of six times failure detection. The paused member's copies are the
+     * only ones; it keeps them through the expulsion and brings them back.
+     */
+    @Test
+    void aPausedMemberKeepsTheOnlyCopiesItHolds()
+    {
+        startCluster(0);
+        writeAll(0, "only");
+        pause(2, 6 * FAILURE_DETECTION_NS);
+        run(7 * FAILURE_DETECTION_NS);
+        awaitOneCluster();
+        assertEquals(1, expulsions[2], "the paused member was not expelled and started again");
+        assertEverythingThere();
+    }
+
+    /**
+     * Item 4: a split, writes on the majority, then every member crashes and the cluster restarts. The minority's
+     * copies are older: they must not come back as current.
+     */
+    @Test
+    void aWholeClusterRestartAfterASplitKeepsTheMajoritysWrites()
+    {
+        startCluster(1);
+        writeAll(0, "before");
+        network.partition(Set.of(2));
+        run(3 * FAILURE_DETECTION_NS);
+        writeAll(1, "majority");
+        network.heal();
+        for (int slot = 0; slot < SLOTS; slot++)
+        {
+            crash(slot);
+        }
+        for (final int slot : new int[] {2, 0, 1})
+        {
+            start(slot);
+            run(50 * MS);
+        }
+        awaitOneCluster();
+        assertEverythingThere();
+    }
+
+    /**
+     * Item 5: seeds started seconds apart. The first hears no quorum of seeds and starts nothing alone; the second
+     * completes one with it; the third joins.
+     */
+    @Test
+    void seedsStartedSecondsApartFormOneCluster()
+    {
+        start(0);
+        run(TimeUnit.SECONDS.toNanos(3));
+        assertEquals(MemberState.JOINING, members[0].state(), "a seed started a cluster alone");
+        start(1);
+        run(TimeUnit.SECONDS.toNanos(3));
+        start(2);
+        awaitOneCluster();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void startCluster(final int backups)
+    {
+        for (int slot = 0; slot < SLOTS; slot++)
+        {
+            start(slot);
+        }
+        awaitOneCluster();
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", 16, backups, "string", "string", null, 2_000 * MS, null,
+            0, 0).withLossPolicy(PartitionLossPolicy.READ_WRITE_SAFE), callback(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        cacheId = members[0].cache("c").cacheId();
+        final OpOutcome[] baseline = new OpOutcome[1];
+        members[0].changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, callback(baseline,
+            new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> baseline[0] != null));
+        awaitOneCluster();
+    }
+
+    private void start(final int slot)
+    {
+        if (wals[slot] == null)
+        {
+            wals[slot] = new SimWal(sim, sim.fork(), "m" + slot);
+            stores[slot] = new SimCheckpointStore(sim, sim.fork(), "m" + slot);
+        }
+        final MemberConfiguration config = new MemberConfiguration("m" + slot).port(10_000 + slot)
+            .heartbeatIntervalNs(50 * MS).failureDetectionTimeoutNs(FAILURE_DETECTION_NS)
+            .joinTimeoutNs(TimeUnit.SECONDS.toNanos(60)).checkpointIntervalNs(300 * MS);
+        for (int s = 0; s < SLOTS; s++)
+        {
+            config.addSeed(SimNetwork.address(s));
+        }
+        network.down(slot, false);
+        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), wals[slot],
+            stores[slot], sim.fork(), cache -> null, new EngineListener()
+            {
+                @Override
+                public void onEvent(final String message)
+                {
+                    if (Boolean.getBoolean("grid.sim.trace"))
+                    {
+                        System.out.println(sim.nowNs() + " m" + slot + " " + message);
+                    }
+                }
+            }, 100 * MS, sim.nowNs());
+        members[slot] = engine;
+        tick(slot, engine);
+    }
+
+    /** As ClusterScenario does: a stopped member neither runs nor reads its inbox, then runs on with it. */
+    private void tick(final int slot, final MemberEngine engine)
+    {
+        if (members[slot] != engine)
+        {
+            return;
+        }
+        if (pausedUntilNs[slot] > sim.nowNs())
+        {
+            sim.schedule(pausedUntilNs[slot] - sim.nowNs(), "resume m" + slot, () -> tick(slot, engine));
+            return;
+        }
+        engine.doWork(sim.nowNs());
+        if (engine.isReadyForRestart())
+        {
+            // Expelled: a new engine on the same WAL and checkpoints, as GridMember does.
+            expulsions[slot]++;
+            start(slot);
+            return;
+        }
+        sim.schedule(MS, "tick m" + slot, () -> tick(slot, engine));
+    }
+
+    private void pause(final int slot, final long durationNs)
+    {
+        pausedUntilNs[slot] = sim.nowNs() + durationNs;
+    }
+
+    private void crash(final int slot)
+    {
+        members[slot] = null;
+        pausedUntilNs[slot] = 0;
+        wals[slot].crash();
+        stores[slot].crash();
+        network.down(slot, true);
+    }
+
+    private void run(final long durationNs)
+    {
+        sim.runUntil(sim.nowNs() + durationNs, null);
+    }
+
+    /** Every member settled (quorum held) in one topology of all three, the same version everywhere. */
+    private void awaitOneCluster()
+    {
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () ->
+        {
+            for (final MemberEngine member : members)
+            {
+                if (member == null || !member.isQuiescent() || member.topology().members().size() != SLOTS ||
+                    member.topology().version() != members[0].topology().version())
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), this::describe);
+    }
+
+    private String describe()
+    {
+        final StringBuilder out = new StringBuilder("not one settled cluster of three:");
+        for (int slot = 0; slot < SLOTS; slot++)
+        {
+            final MemberEngine member = members[slot];
+            out.append("\n  m").append(slot).append(": ").append(member == null ? "down" : member.state() + " " +
+                member.topology() + " " + member.describeProgress());
+        }
+        return out.toString();
+    }
+
+    private void writeAll(final int via, final String value)
+    {
+        for (int i = 0; i < KEYS; i++)
+        {
+            final String key = "k" + i;
+            final Object answer = answer(members[via], OpType.PUT, key, value + i);
+            assertTrue(answer instanceof OpOutcome, () -> "put " + key + " through m" + via + ": " + answer);
+            acknowledged.put(key, value + i);
+        }
+    }
+
+    /** Through every member: each acknowledged write holds its value, and every copy agrees. */
+    private void assertEverythingThere()
+    {
+        for (final MemberEngine member : members)
+        {
+            for (final Map.Entry<String, String> write : acknowledged.entrySet())
+            {
+                assertEquals(write.getValue(), read(member, write.getKey()), write.getKey());
+            }
+        }
+    }
+
+    private String read(final MemberEngine via, final String key)
+    {
+        final Object answer = answer(via, OpType.GET, key, null);
+        assertTrue(answer instanceof OpOutcome, () -> "get " + key + ": " + answer);
+        final byte[] value = ((OpOutcome)answer).value();
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
+    }
+
+    private Object answer(final MemberEngine via, final OpType type, final String key, final String value)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null, TimeUnit.SECONDS.toNanos(5),
+            callback(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
+            error[0] != null), () -> type + " " + key + " got no answer");
+        return outcome[0] != null ? outcome[0] : error[0];
+    }
+
+    private static byte[] bytes(final String value)
+    {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
+    {
+        return new OpCallback()
+        {
+            public void onSuccess(final OpOutcome result)
+            {
+                outcome[0] = result;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+}
