@@ -60,13 +60,19 @@ class ThinClientFailoverTest
             m0.createCache(new CacheConfiguration<>("c", Codecs.STRING, Codecs.STRING).backups(1).partitions(32));
             awaitCondition(() -> !m2.quorum().held() && m2.quorum().need() == 4, "m2 without quorum");
 
+            final Map<Integer, String> primaries;
+            try (GridClient admin = GridClient.connect(new ClientConfiguration()
+                .address("127.0.0.1:" + m0.clientPort())))
+            {
+                primaries = admin.admin().primaries("c");
+            }
             try (GridClient viaMinorityFirst = GridClient.connect(new ClientConfiguration()
                 .address("127.0.0.1:" + m2.clientPort()).address("127.0.0.1:" + m0.clientPort())
                 .address("127.0.0.1:" + members.get(1).clientPort()).partitionAware(false)))
             {
-                // A key whose primary holds quorum: m2 refuses it at once, another member serves it.
-                final Map<Integer, String> primaries = viaMinorityFirst.admin().onMember("m0").primaries("c");
-                final String key = keyWhosePrimaryIsNot("m2", primaries);
+                // A key whose primary holds quorum (m2, as a primary, refuses every member's requests for its
+                // partitions): m2 refuses it at once, another member serves it.
+                final String key = keyWhosePrimaryIsNot("m2", primaries, "k");
                 final long refusedBefore = m2.quorum().writesRefused();
                 final Cache<String, String> cache = viaMinorityFirst.cache("c");
                 cache.put(key, "through-the-majority");
@@ -77,10 +83,11 @@ class ThinClientFailoverTest
             try (GridClient minorityOnly = GridClient.connect(new ClientConfiguration()
                 .address("127.0.0.1:" + m2.clientPort()).partitionAware(false)))
             {
+                final String key = keyWhosePrimaryIsNot("m2", primaries, "minority-");
                 final GridException refused = assertThrows(GridException.class,
-                    () -> minorityOnly.<String, String>cache("c").put("k-minority", "never"));
+                    () -> minorityOnly.<String, String>cache("c").put(key, "never"));
                 assertEquals(ErrorCode.NO_QUORUM, refused.errorCode(), refused.getMessage());
-                assertFalse(m0.<String, String>cache("c").containsKey("k-minority"), "a refused write was applied");
+                assertFalse(m0.<String, String>cache("c").containsKey(key), "a refused write was applied");
             }
         }
         finally
@@ -99,11 +106,12 @@ class ThinClientFailoverTest
         return config;
     }
 
-    private static String keyWhosePrimaryIsNot(final String memberId, final Map<Integer, String> primaries)
+    private static String keyWhosePrimaryIsNot(final String memberId, final Map<Integer, String> primaries,
+        final String prefix)
     {
         for (int i = 0; ; i++)
         {
-            final String key = "k" + i;
+            final String key = prefix + i;
             final int partition = KeyPartitioner.partition(key.getBytes(StandardCharsets.UTF_8), primaries.size());
             final String primary = primaries.get(partition);
             if (primary != null && !primary.equals(memberId))

@@ -150,7 +150,7 @@ final class ClientConnection implements AutoCloseable
             final Throwable cause = ex instanceof ExecutionException ? ex.getCause() : ex;
             if (cause instanceof GridException grid)
             {
-                throw GridException.of(grid.errorCode(), grid.getMessage());
+                throw GridException.of(grid.errorCode(), grid.detail());
             }
             throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "handshake with member at " + address +
                 " failed: " + cause, cause);

@@ -593,7 +593,7 @@ public final class GridClient implements AutoCloseable
                 ex.getCause().getCause() : ex.getCause();
             if (cause instanceof GridException grid)
             {
-                throw GridException.of(grid.errorCode(), grid.getMessage());
+                throw GridException.of(grid.errorCode(), grid.detail());
             }
             if (cause instanceof RuntimeException runtime)
             {

@@ -744,7 +744,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         if (cause instanceof GridException grid)
         {
-            error(connection, requestId, grid.errorCode(), grid.getMessage());
+            error(connection, requestId, grid.errorCode(), grid.detail());
         }
         else if (cause instanceof RejectedExecutionException)
         {
