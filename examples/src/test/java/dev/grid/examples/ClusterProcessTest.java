@@ -102,6 +102,9 @@ class ClusterProcessTest
         final String state = adminOk("state", "--json");
         assertTrue(state.startsWith("{\"topologyVersion\":") && state.contains("\"memberId\":\"m0\"") &&
             state.contains("\"memberId\":\"m2\""), state);
+        // Issue 16: the answering member's quorum (three members, a majority of three seeds needed).
+        assertTrue(state.contains("\"quorum\":{\"have\":3,\"need\":2,\"held\":true,\"writesRefused\":0"),
+            state);
         assertTrue(adminOk("caches", "--json").contains("\"e2e\""));
         assertTrue(adminOk("baseline", "--json").contains("\"set\":false"));
         assertTrue(adminOk("baseline", "set", "m0", "m1", "m2", "--json")
@@ -122,7 +125,9 @@ class ClusterProcessTest
         assertTrue(adminOk("reset-lost", "e2e", "--json").contains("\"reset\":[]"));
         // An active cluster: activation changes nothing (the waiting case is RebalanceScenarioTest's).
         assertTrue(adminOk("activate", "--json").contains("\"activated\":true"));
-        assertTrue(adminOk("metrics", "--member", "m2", "--json").contains("\"servedAsPrimary\":"));
+        final String metrics = adminOk("metrics", "--member", "m2", "--json");
+        assertTrue(metrics.contains("\"servedAsPrimary\":") && metrics.contains("\"quorum.held\":1") &&
+            metrics.contains("\"quorum.writesRefused\":0"), metrics);
         assertTrue(adminOk("verify", "e2e").contains("no conflict"));
 
         final Object[] denied = admin("alice", "alice-pw", "reset-lost", "e2e");

@@ -193,8 +193,8 @@ public final class GridAdmin
                     member.clientAddress()));
             }
             final QuorumStatus quorum = state.quorum();
-            table.append(String.format("quorum: %d of %d needed heard, %s; %d writes refused for want of it%n",
-                quorum.have(), quorum.need(), quorum.held() ? "held" : "NOT HELD (writes refused with NO_QUORUM)",
+            table.append(String.format("quorum: %s (%d members heard, %d needed); %d writes refused for want of it%n",
+                quorum.held() ? "held" : "NOT HELD (writes refused with NO_QUORUM)", quorum.have(), quorum.need(),
                 quorum.writesRefused()));
             if (!quorum.history().isEmpty())
             {
