@@ -415,9 +415,22 @@ public final class GridClient implements AutoCloseable
                 // may be on the majority side; this one is avoided for a while, and the retry waits a moment so that a
                 // member that is only catching up on its peers' echoes can hold quorum again.
                 avoid(connection.address());
-                timer.schedule(() -> attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs),
-                    NO_QUORUM_RETRY_DELAY_MS * (attempt + 1), TimeUnit.MILLISECONDS);
-                return;
+                try
+                {
+                    timer.schedule(() ->
+                    {
+                        // Not once the caller was answered (its timeout) or the client closed.
+                        if (!result.isDone() && !closed)
+                        {
+                            attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
+                        }
+                    }, NO_QUORUM_RETRY_DELAY_MS * (attempt + 1), TimeUnit.MILLISECONDS);
+                    return;
+                }
+                catch (final java.util.concurrent.RejectedExecutionException closing)
+                {
+                    // The client is closing: the refusal is the answer.
+                }
             }
             result.completeExceptionally(cause);
         });
@@ -538,9 +551,11 @@ public final class GridClient implements AutoCloseable
             }
         }
         GridException last = null;
+        // Avoided members are skipped unless every configured one is avoided: then any is better than none.
+        final boolean allAvoided = config.addresses().stream().allMatch(this::isAvoided);
         for (final String address : config.addresses())
         {
-            if (isAvoided(address) && avoidedUntilNs.size() < config.addresses().size())
+            if (!allAvoided && isAvoided(address))
             {
                 continue;
             }
