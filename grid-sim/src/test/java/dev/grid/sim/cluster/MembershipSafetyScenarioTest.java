@@ -9,7 +9,6 @@ import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
-import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.sim.SimCheckpointStore;
@@ -175,7 +174,7 @@ class MembershipSafetyScenarioTest
         assertEquals(1, members[0].topology().members().size(), "m0 did not start a cluster of its own");
         final OpOutcome[] created = new OpOutcome[1];
         members[1].createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
-            0, 0), callback(created, new GridException[1]));
+            0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[1].cache("c").cacheId();
         writeAll(1, "larger");
@@ -195,11 +194,11 @@ class MembershipSafetyScenarioTest
         awaitOneCluster();
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "c", 16, backups, "string", "string", null, 2_000 * MS, null,
-            0, 0).withLossPolicy(PartitionLossPolicy.READ_WRITE_SAFE), callback(created, new GridException[1]));
+            0, 0).withLossPolicy(PartitionLossPolicy.READ_WRITE_SAFE), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
         final OpOutcome[] baseline = new OpOutcome[1];
-        members[0].changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, callback(baseline,
+        members[0].changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, Answers.capture(baseline,
             new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> baseline[0] != null));
         awaitOneCluster();
@@ -347,7 +346,7 @@ class MembershipSafetyScenarioTest
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null, TimeUnit.SECONDS.toNanos(5),
-            callback(outcome, error));
+            Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
             error[0] != null), () -> type + " " + key + " got no answer");
         return outcome[0] != null ? outcome[0] : error[0];
@@ -356,21 +355,5 @@ class MembershipSafetyScenarioTest
     private static byte[] bytes(final String value)
     {
         return value.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
-    {
-        return new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
-            }
-        };
     }
 }

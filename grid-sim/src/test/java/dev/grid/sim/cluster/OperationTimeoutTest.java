@@ -7,7 +7,6 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
@@ -53,7 +52,7 @@ class OperationTimeoutTest
 
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 300 * MS, null, 0, 0),
-            callback(created, new GridException[1]));
+            Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         final int cacheId = members[0].cache("c").cacheId();
 
@@ -73,7 +72,7 @@ class OperationTimeoutTest
         final GridException[] error = new GridException[1];
         final long submittedNs = sim.nowNs();
         members[0].submit(cacheId, OpType.PUT, key.getBytes(StandardCharsets.UTF_8), new byte[] {1}, null, 300 * MS,
-            callback(outcome, error));
+            Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> error[0] != null || outcome[0] != null));
         assertNotNull(error[0], "the put succeeded although its backup never answered");
         assertEquals(ErrorCode.OPERATION_TIMEOUT, error[0].errorCode());
@@ -85,7 +84,7 @@ class OperationTimeoutTest
         final OpOutcome[] patient = new OpOutcome[1];
         final GridException[] patientError = new GridException[1];
         members[0].submit(cacheId, OpType.PUT, key.getBytes(StandardCharsets.UTF_8), new byte[] {2}, null,
-            Long.MAX_VALUE, callback(patient, patientError));
+            Long.MAX_VALUE, Answers.capture(patient, patientError));
         sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> patientError[0] != null || patient[0] != null);
         assertNull(patientError[0], () -> "a put without limit failed: " + patientError[0]);
         assertNull(patient[0], "the put cannot complete while its backup does not answer");
@@ -96,7 +95,7 @@ class OperationTimeoutTest
         // A read is answered by the primary alone.
         final OpOutcome[] read = new OpOutcome[1];
         members[0].submit(cacheId, OpType.GET, key.getBytes(StandardCharsets.UTF_8), null, null, 300 * MS,
-            callback(read, new GridException[1]));
+            Answers.capture(read, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () -> read[0] != null));
     }
 
@@ -104,21 +103,5 @@ class OperationTimeoutTest
     {
         engine.doWork(sim.nowNs());
         sim.schedule(MS, "tick", () -> tick(sim, engine));
-    }
-
-    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
-    {
-        return new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
-            }
-        };
     }
 }

@@ -226,7 +226,7 @@ class RebalanceScenarioTest
         for (int i = 0; i < keys.size(); i++)
         {
             members[primary].submit(cacheId, OpType.PUT, bytes(keys.get(i)), bytes("unseen-" + i), null,
-                TimeUnit.SECONDS.toNanos(10), callback(outcomes[i], new GridException[1]));
+                TimeUnit.SECONDS.toNanos(10), Answers.capture(outcomes[i], new GridException[1]));
         }
         // ... while it checkpoints; then both backups die before suspecting the primary.
         final long checkpointBefore = members[primary].committedCheckpointId();
@@ -464,7 +464,7 @@ class RebalanceScenarioTest
         restart(1);
         restart(2);
         awaitQuiescent(3);
-        members[0].resetLostPartitions("c", callback(new OpOutcome[1], new GridException[1]));
+        members[0].resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
             members[0].lostPartitions("c").isEmpty()));
         awaitQuiescent(3);
@@ -682,7 +682,7 @@ class RebalanceScenarioTest
         assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, "k0", null).errorCode());
         final OpOutcome[] activated = new OpOutcome[1];
         final GridException[] refused = new GridException[1];
-        members[0].activate(callback(activated, refused));
+        members[0].activate(Answers.capture(activated, refused));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> activated[0] != null ||
             refused[0] != null), "the activation was not answered");
         assertNull(refused[0]);
@@ -703,7 +703,7 @@ class RebalanceScenarioTest
                 assertEquals("v" + i, read(members[0], key), "m0, a last owner, has " + key);
             }
         }
-        members[0].resetLostPartitions("c", callback(new OpOutcome[1], new GridException[1]));
+        members[0].resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
             members[0].lostPartitions("c").isEmpty()));
         put(members[0], "k0", "after the reset");
@@ -1003,7 +1003,7 @@ class RebalanceScenarioTest
         startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "m", PARTITIONS, 1, "string", "string", null, 60_000 * MS,
-            "concat", 0, 0), callback(created, new GridException[1]));
+            "concat", 0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         awaitQuiescent(3);
         final int merges = 300;
@@ -1068,7 +1068,7 @@ class RebalanceScenarioTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.submit(cache, OpType.GET, bytes(key), null, null, 5_000 * MS, callback(outcome, error));
+        via.submit(cache, OpType.GET, bytes(key), null, null, 5_000 * MS, Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> outcome[0] != null ||
             error[0] != null));
         assertNull(error[0]);
@@ -1704,7 +1704,7 @@ class RebalanceScenarioTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.changeBaseline(change, ids, timeoutNs, callback(outcome, error));
+        via.changeBaseline(change, ids, timeoutNs, Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the baseline change was not answered");
         return error[0];
@@ -1803,7 +1803,7 @@ class RebalanceScenarioTest
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null,
-            TimeUnit.SECONDS.toNanos(5), callback(outcome, error));
+            TimeUnit.SECONDS.toNanos(5), Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
             error[0] != null), () -> type + " " + key + " got no answer");
         return outcome[0] != null ? outcome[0] : error[0];
@@ -1903,7 +1903,7 @@ class RebalanceScenarioTest
         awaitSize(size);
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, backups, "string", "string", null, 2_000 * MS,
-            null, 0, 0).withLossPolicy(policy), callback(created, new GridException[1]));
+            null, 0, 0).withLossPolicy(policy), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
     }
@@ -2157,22 +2157,6 @@ class RebalanceScenarioTest
             public void onFailure(final GridException failure)
             {
                 throw new AssertionError("the transaction failed: " + failure);
-            }
-        };
-    }
-
-    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
-    {
-        return new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
             }
         };
     }

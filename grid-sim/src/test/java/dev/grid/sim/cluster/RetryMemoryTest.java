@@ -96,7 +96,7 @@ class RetryMemoryTest
         {
             final OpOutcome[] read = new OpOutcome[1];
             final GridException[] error = new GridException[1];
-            members[origin].submit(cacheId, OpType.GET, bytes(keys[i]), null, null, 5_000 * MS, callback(read, error));
+            members[origin].submit(cacheId, OpType.GET, bytes(keys[i]), null, null, 5_000 * MS, Answers.capture(read, error));
             assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> read[0] != null ||
                 error[0] != null));
             assertNull(error[0]);
@@ -165,7 +165,7 @@ class RetryMemoryTest
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         member.submit(cacheId, type, bytes("k"), operand, null, 5_000 * MS, client, sequence, sequence,
-            callback(outcome, error));
+            Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
             error[0] != null), type + " answered");
         assertNull(error[0]);
@@ -209,7 +209,7 @@ class RetryMemoryTest
     {
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 20_000 * MS, "concat", 0,
-            0), callback(created, new GridException[1]));
+            0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         return members[0].cache("c").cacheId();
     }
@@ -236,21 +236,5 @@ class RetryMemoryTest
     {
         engine.doWork(sim.nowNs());
         sim.schedule(MS, "tick", () -> tick(sim, engine));
-    }
-
-    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
-    {
-        return new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
-            }
-        };
     }
 }

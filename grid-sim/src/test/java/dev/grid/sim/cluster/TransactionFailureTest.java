@@ -8,7 +8,6 @@ import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberRecord;
-import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
@@ -319,7 +318,7 @@ class TransactionFailureTest
         assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> allSettled(MEMBERS)));
         final OpOutcome[] created = new OpOutcome[1];
         members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string", "string", null, 2_000 * MS, null,
-            0, 0), callback(created, new GridException[1]));
+            0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
     }
@@ -488,7 +487,7 @@ class TransactionFailureTest
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
         via.submit(cacheId, OpType.PUT, bytes(key), bytes(value), null, TimeUnit.SECONDS.toNanos(2),
-            callback(outcome, error));
+            Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(3), () -> outcome[0] != null ||
             error[0] != null));
         assertNotNull(outcome[0], () -> "put failed: " + error[0]);
@@ -498,7 +497,7 @@ class TransactionFailureTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.submit(cacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(2), callback(outcome, error));
+        via.submit(cacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(2), Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(3), () -> outcome[0] != null ||
             error[0] != null));
         assertNotNull(outcome[0], () -> "get failed: " + error[0]);
@@ -534,22 +533,6 @@ class TransactionFailureTest
             public void onSuccess(final byte[][] values)
             {
                 throw new AssertionError("the transaction committed");
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
-            }
-        };
-    }
-
-    private static OpCallback callback(final OpOutcome[] outcome, final GridException[] error)
-    {
-        return new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
             }
 
             public void onFailure(final GridException failure)
