@@ -1914,8 +1914,8 @@ public final class MemberEngine
             if (installedMap != null)
             {
                 // Not news while the member first meets its peers (no echo yet).
-                final String event = "member " + config.memberId() + " lost quorum: " + quorumHave() + " of " +
-                    quorumNeed() + " members heard (topology " + topology.version() + ")";
+                final String event = "member " + config.memberId() + " lost quorum: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (topology " + topology.version() + ")";
                 listener.onEvent(event);
                 rememberQuorumEvent(event);
             }
@@ -1925,8 +1925,8 @@ public final class MemberEngine
             if (installedMap != null)
             {
                 final String event = "member " + config.memberId() + " regained quorum after " +
-                    TimeUnit.NANOSECONDS.toMillis(nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() + " of " +
-                    quorumNeed() + " members heard (topology " + topology.version() + ")";
+                    TimeUnit.NANOSECONDS.toMillis(nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (topology " + topology.version() + ")";
                 listener.onEvent(event);
                 rememberQuorumEvent(event);
             }
@@ -1972,9 +1972,9 @@ public final class MemberEngine
     {
         writesRefusedForQuorum++;
         return new GridException(ErrorCode.NO_QUORUM, "member " + config.memberId() + " refuses " + what +
-            ": it holds no quorum (" + quorumHave() + " of " + quorumNeed() + " members needed heard within " +
-            TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, topology " + (topology == null ? 0 :
-            topology.version()) + "); retry through a member of the majority");
+            ": it holds no quorum (" + quorumHave() + " members heard within " +
+            TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
+            (topology == null ? 0 : topology.version()) + "); retry through a member of the majority");
     }
 
     /**
