@@ -226,8 +226,8 @@ public final class ClusterScenario
     private int cutGeneration;
     private int pauses;
     private int longCuts;
-    /** Per cache and partition: the map (cluster life and version) and the member that acknowledged writes in it. */
-    private final Map<Long, long[]> acknowledgingEpochs = new HashMap<>();
+    /** Per cache, partition and map (cluster life and version): the member that acknowledged writes in it. */
+    private final Map<List<Long>, Long> acknowledgingEpochs = new HashMap<>();
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -912,7 +912,8 @@ public final class ClusterScenario
             {
                 cutLong(live, endNs);
             }
-            else if (dice >= 50 && dice < 75 && !disrupted && !live.isEmpty() && (options.bank || options.wholeClusterStops))
+            else if (dice >= 50 && dice < 75 && !disrupted && !live.isEmpty() &&
+                (options.bank || options.wholeClusterStops))
             {
                 final int cut = live.get(random.nextInt(live.size()));
                 network.partition(Set.of(cut));
@@ -1010,13 +1011,7 @@ public final class ClusterScenario
         {
             System.out.println(sim.nowNs() + " nemesis " + what + " until " + untilNs);
         }
-        sim.schedule(untilNs - sim.nowNs(), "heal long cut", () ->
-        {
-            if (cutGeneration == generation)
-            {
-                network.heal();
-            }
-        });
+        healAt(generation, untilNs - sim.nowNs());
     }
 
     private void flap(final int slot, final int generation, final long untilNs, final boolean cut)
@@ -1045,7 +1040,12 @@ public final class ClusterScenario
 
     private void healAfter(final long delayNs)
     {
-        final int generation = ++cutGeneration;
+        healAt(++cutGeneration, delayNs);
+    }
+
+    /** Heal the network after {@code delayNs}, unless a later cut (another generation) started meanwhile. */
+    private void healAt(final int generation, final long delayNs)
+    {
         sim.schedule(delayNs, "heal", () ->
         {
             if (cutGeneration == generation)
@@ -1063,19 +1063,13 @@ public final class ClusterScenario
     private void checkAcknowledgingEpoch(final int slot, final int cache, final int partition, final long lifeId,
         final long mapVersion, final long incarnation)
     {
-        final long[] epoch = acknowledgingEpochs.computeIfAbsent(((long)cache << 32) | partition,
-            key -> new long[] {lifeId, mapVersion, incarnation});
-        if (epoch[0] == lifeId && epoch[1] == mapVersion && epoch[2] != incarnation)
+        final Long first = acknowledgingEpochs.putIfAbsent(List.of((long)cache, (long)partition, lifeId, mapVersion),
+            incarnation);
+        if (first != null && first != incarnation)
         {
             throw sim.fail("m" + slot + " (" + Long.toHexString(incarnation) + ") acknowledged a write of partition " +
-                partition + " as primary of map " + mapVersion + " in which " + Long.toHexString(epoch[2]) +
+                partition + " as primary of map " + mapVersion + " in which " + Long.toHexString(first) +
                 " acknowledged writes of it too");
-        }
-        if (epoch[0] != lifeId || mapVersion > epoch[1])
-        {
-            epoch[0] = lifeId;
-            epoch[1] = mapVersion;
-            epoch[2] = incarnation;
         }
     }
 

@@ -1834,11 +1834,19 @@ public final class MemberEngine
 
     private void sendHeartbeat(final MemberRecord member)
     {
-        header(HEARTBEAT, member.incarnation());
-        // The send time lets the peer echo it back: an echo proves the peer took this member for a member after then.
-        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(peerHeartbeatNs.get(member.incarnation()))
-            .writeLong(actingCoordinator().incarnation());
+        writeHeartbeat(member.incarnation(), peerHeartbeatNs.get(member.incarnation()));
         send(member, writer);
+    }
+
+    /**
+     * A heartbeat: topology version, send time (the peer echoes it back: an echo proves the peer took this member for
+     * a member after then), the echo of the peer's newest heartbeat, and this member's coordinator vote.
+     */
+    private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
+    {
+        header(HEARTBEAT, destinationIncarnation);
+        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(echoNs)
+            .writeLong(actingCoordinator().incarnation());
     }
 
     /**
@@ -2270,9 +2278,7 @@ public final class MemberEngine
             if (!listed || lost)
             {
                 // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
-                header(HEARTBEAT, 0);
-                writer.writeLong(topology.version()).writeLong(nowNs).writeLong(Long.MIN_VALUE)
-                    .writeLong(actingCoordinator().incarnation());
+                writeHeartbeat(0, Long.MIN_VALUE);
                 transport.send(transport.endpointOf(address), writer.buffer(), 0, writer.length());
             }
         }
