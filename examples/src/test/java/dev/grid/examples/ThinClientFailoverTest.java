@@ -9,6 +9,8 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.ReadResult;
 import dev.grid.node.GridMember;
 import org.junit.jupiter.api.Test;
 
@@ -33,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * configured to need more members than the cluster has ({@code cluster.min.members = 4}), so it never holds quorum
  * and refuses every write with {@code NO_QUORUM}, as a member on the minority side of a split does, while m0 and m1
  * serve. A client that asks m2 first gets its write through another member; a client that knows only m2 gets the
- * refusal.
+ * refusal, for reads too, except of a cache whose policy serves them from m2's own copies, flagged.
  */
 class ThinClientFailoverTest
 {
@@ -88,6 +90,48 @@ class ThinClientFailoverTest
                     () -> minorityOnly.<String, String>cache("c").put(key, "never"));
                 assertEquals(ErrorCode.NO_QUORUM, refused.errorCode(), refused.getMessage());
                 assertFalse(m0.<String, String>cache("c").containsKey(key), "a refused write was applied");
+                assertEquals(ErrorCode.NO_QUORUM, assertThrows(GridException.class,
+                    () -> minorityOnly.<String, String>cache("c").read(key)).errorCode(), "a REFUSE cache read");
+            }
+
+            // A cache whose reads a member without quorum serves from its own copies, flagged.
+            m0.createCache(new CacheConfiguration<>("s", Codecs.STRING, Codecs.STRING).backups(1).partitions(32)
+                .readsWithoutQuorum(QuorumReadPolicy.SERVE_LOCAL));
+            final Map<Integer, String> servePrimaries;
+            try (GridClient viaMajority = GridClient.connect(new ClientConfiguration()
+                .address("127.0.0.1:" + m0.clientPort())))
+            {
+                servePrimaries = viaMajority.admin().primaries("s");
+                for (int i = 0; i < 40; i++)
+                {
+                    final String key = keyWhosePrimaryIsNot("m2", servePrimaries, "s" + i + "-");
+                    viaMajority.<String, String>cache("s").put(key, "v" + i);
+                    final ReadResult<String> read = viaMajority.<String, String>cache("s").read(key);
+                    assertEquals(new ReadResult<>("v" + i, false), read, "a read through the majority");
+                }
+            }
+            try (GridClient minorityOnly = GridClient.connect(new ClientConfiguration()
+                .address("127.0.0.1:" + m2.clientPort()).partitionAware(false)))
+            {
+                int flagged = 0;
+                for (int i = 0; i < 40; i++)
+                {
+                    final String key = keyWhosePrimaryIsNot("m2", servePrimaries, "s" + i + "-");
+                    try
+                    {
+                        assertEquals(new ReadResult<>("v" + i, true), minorityOnly.<String, String>cache("s").read(key),
+                            key);
+                        assertEquals("v" + i, minorityOnly.<String, String>cache("s").get(key), key);
+                        flagged++;
+                    }
+                    catch (final GridException noCopy)
+                    {
+                        // m2 holds no copy of this key's partition.
+                        assertEquals(ErrorCode.NO_QUORUM, noCopy.errorCode(), noCopy.getMessage());
+                    }
+                }
+                assertTrue(flagged > 0, "m2 served no read from its own copies");
+                assertEquals(2L * flagged, m2.quorum().readsWithoutQuorum());
             }
         }
         finally

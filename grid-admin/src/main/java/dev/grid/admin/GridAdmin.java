@@ -193,9 +193,9 @@ public final class GridAdmin
                     member.clientAddress()));
             }
             final QuorumStatus quorum = state.quorum();
-            table.append(String.format("quorum: %s (%d members heard, %d needed); %d writes refused for want of it%n",
-                quorum.held() ? "held" : "NOT HELD (writes refused with NO_QUORUM)", quorum.have(), quorum.need(),
-                quorum.writesRefused()));
+            table.append(String.format("quorum: %s (%d members heard, %d needed); %d writes refused for want of it, " +
+                "%d reads served without it%n", quorum.held() ? "held" : "NOT HELD (writes refused with NO_QUORUM)",
+                quorum.have(), quorum.need(), quorum.writesRefused(), quorum.readsWithoutQuorum()));
             if (!quorum.history().isEmpty())
             {
                 table.append("recent quorum changes (oldest first):\n");
@@ -203,7 +203,8 @@ public final class GridAdmin
             }
             print(map("topologyVersion", state.topologyVersion(), "coordinator", state.coordinator(), "members",
                 members, "quorum", map("have", quorum.have(), "need", quorum.need(), "held", quorum.held(),
-                "writesRefused", quorum.writesRefused(), "history", quorum.history())), table.toString().trim());
+                "writesRefused", quorum.writesRefused(), "readsWithoutQuorum", quorum.readsWithoutQuorum(), "history",
+                quorum.history())), table.toString().trim());
             return OK;
         }
     }

@@ -4,6 +4,7 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.ReadResult;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.cluster.MessageWriter;
 
@@ -132,6 +133,17 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> getAsync(final K key)
     {
         return keyed(ClientProtocol.GET, key(key), false).thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public ReadResult<V> read(final K key)
+    {
+        return GridClient.await(readAsync(key));
+    }
+
+    public CompletableFuture<ReadResult<V>> readAsync(final K key)
+    {
+        return keyed(ClientProtocol.READ, key(key), false).thenApply(a ->
+            new ReadResult<>(decode(a.payload().readBytes("value")), a.payload().readBoolean("withoutQuorum")));
     }
 
     public void put(final K key, final V value)

@@ -169,7 +169,8 @@ public final class GridClient implements AutoCloseable
         w.writeString(configuration.name()).writeInt(configuration.partitions()).writeInt(configuration.backups())
             .writeString(configuration.keyCodec().name()).writeString(configuration.valueCodec().name())
             .writeString(configuration.backupFilterAttribute()).writeLong(configuration.operationTimeoutNs())
-            .writeByte(configuration.partitionLossPolicy().ordinal()).writeString(configuration.mergeOperatorName());
+            .writeByte(configuration.partitionLossPolicy().ordinal()).writeString(configuration.mergeOperatorName())
+            .writeByte(configuration.readsWithoutQuorum().ordinal());
         await(send(ClientProtocol.CACHE_CREATE, w, null, false));
         return cache(configuration.name(), configuration.keyCodec(), configuration.valueCodec());
     }

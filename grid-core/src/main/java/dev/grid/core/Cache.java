@@ -53,6 +53,27 @@ public interface Cache<K, V>
     CompletableFuture<V> getAsync(K key);
 
     /**
+     * Read the value of a key like {@link #get(Object)}, and say how it was read: a member that holds no quorum answers
+     * reads of a cache whose {@link CacheConfiguration#readsWithoutQuorum()} is {@link QuorumReadPolicy#SERVE_LOCAL}
+     * from its own copy, which the majority may have changed since, and flags the answer
+     * ({@link ReadResult#withoutQuorum()}); {@link #get(Object)} returns such a value unflagged.
+     *
+     * @param key the key.
+     * @return the value, or null if absent, and whether it was read without quorum.
+     * @throws GridException with {@link ErrorCode#NO_QUORUM} if the member holds no quorum and the cache refuses such
+     *                       reads, or the member holds no copy of the key.
+     */
+    ReadResult<V> read(K key);
+
+    /**
+     * Asynchronous form of {@link #read(Object)}.
+     *
+     * @param key the key.
+     * @return a future of the result.
+     */
+    CompletableFuture<ReadResult<V>> readAsync(K key);
+
+    /**
      * Write a value; acknowledged once every backup applied it.
      *
      * @param key the key.

@@ -38,6 +38,7 @@ public final class CacheConfiguration<K, V>
     private MergeOperator<K, V> mergeOperator;
     private String mergeOperatorName;
     private PartitionLossPolicy partitionLossPolicy = PartitionLossPolicy.READ_WRITE_SAFE;
+    private QuorumReadPolicy readsWithoutQuorum = QuorumReadPolicy.REFUSE;
     private boolean concluded;
 
     /**
@@ -121,6 +122,20 @@ public final class CacheConfiguration<K, V>
     }
 
     /**
+     * Set what a member without the cluster's quorum does with reads of this cache (see {@link QuorumReadPolicy});
+     * writes are refused without quorum whatever the policy.
+     *
+     * @param policy not null; {@link QuorumReadPolicy#REFUSE} by default.
+     * @return this for a fluent API.
+     */
+    public CacheConfiguration<K, V> readsWithoutQuorum(final QuorumReadPolicy policy)
+    {
+        checkNotConcluded();
+        this.readsWithoutQuorum = policy;
+        return this;
+    }
+
+    /**
      * Register the operator that {@link Cache#merge(Object, Object)} applies. The merge runs on the partition's
      * primary, which may be another member: code does not travel, so the cache refers to the operator by name and
      * every member resolves the name from the operators it knows (those of caches it created, and those registered
@@ -184,6 +199,10 @@ public final class CacheConfiguration<K, V>
         {
             throw new InvalidConfigurationException("cache '" + name + "': partitionLossPolicy must not be null");
         }
+        if (readsWithoutQuorum == null)
+        {
+            throw new InvalidConfigurationException("cache '" + name + "': readsWithoutQuorum must not be null");
+        }
         if (backupFilterAttribute != null && backupFilterAttribute.isEmpty())
         {
             throw new InvalidConfigurationException("cache '" + name + "': backupFilterAttribute must not be empty");
@@ -240,6 +259,12 @@ public final class CacheConfiguration<K, V>
         return partitionLossPolicy;
     }
 
+    /** @return what a member without quorum does with reads. */
+    public QuorumReadPolicy readsWithoutQuorum()
+    {
+        return readsWithoutQuorum;
+    }
+
     /** @return the merge operator's name, or null. */
     public String mergeOperatorName()
     {
@@ -272,7 +297,7 @@ public final class CacheConfiguration<K, V>
             ", keyCodec=" + (keyCodec == null ? null : keyCodec.name()) +
             ", valueCodec=" + (valueCodec == null ? null : valueCodec.name()) +
             ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs +
-            ", partitionLossPolicy=" + partitionLossPolicy + "}";
+            ", partitionLossPolicy=" + partitionLossPolicy + ", readsWithoutQuorum=" + readsWithoutQuorum + "}";
     }
 
     public boolean equals(final Object o)
@@ -284,6 +309,7 @@ public final class CacheConfiguration<K, V>
         final CacheConfiguration<?, ?> that = (CacheConfiguration<?, ?>)o;
         return partitions == that.partitions && backups == that.backups &&
             operationTimeoutNs == that.operationTimeoutNs && partitionLossPolicy == that.partitionLossPolicy &&
+            readsWithoutQuorum == that.readsWithoutQuorum &&
             Objects.equals(name, that.name) &&
             Objects.equals(backupFilterAttribute, that.backupFilterAttribute) &&
             keyCodec == that.keyCodec && valueCodec == that.valueCodec;

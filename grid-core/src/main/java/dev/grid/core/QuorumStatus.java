@@ -13,10 +13,13 @@ import java.util.List;
  *                      baseline, else a majority of the seeds.
  * @param held          whether this member holds the quorum now.
  * @param writesRefused writes, transactions and changes this member refused for want of quorum since it started.
+ * @param readsWithoutQuorum reads this member answered from its own copies without quorum since it started (caches
+ *                      with {@link QuorumReadPolicy#SERVE_LOCAL}).
  * @param history       the latest times this member lost or regained quorum (splits and heals as it saw them),
  *                      oldest first, at most 16.
  */
-public record QuorumStatus(int have, int need, boolean held, long writesRefused, List<String> history)
+public record QuorumStatus(int have, int need, boolean held, long writesRefused, long readsWithoutQuorum,
+    List<String> history)
 {
     /**
      * @param history copied.

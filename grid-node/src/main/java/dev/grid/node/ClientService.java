@@ -9,6 +9,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.PasswordHash;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
@@ -282,6 +283,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.PING -> finish(connection, session, requestId, w -> { }, null);
             case ClientProtocol.GET -> single(connection, session, requestId, reader, OpType.GET, false, false,
                 (w, o) -> w.writeBytes(o.value()));
+            case ClientProtocol.READ -> single(connection, session, requestId, reader, OpType.GET, false, false,
+                (w, o) -> w.writeBytes(o.value()).writeBoolean(o.withoutQuorum()));
             case ClientProtocol.PUT -> single(connection, session, requestId, reader, OpType.PUT, false, true,
                 (w, o) -> { });
             case ClientProtocol.PUT_IF_ABSENT -> single(connection, session, requestId, reader, OpType.PUT_IF_ABSENT,
@@ -442,7 +445,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                             .writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
                     }
                     w.writeInt(quorum.have()).writeInt(quorum.need()).writeBoolean(quorum.held())
-                        .writeLong(quorum.writesRefused());
+                        .writeLong(quorum.writesRefused()).writeLong(quorum.readsWithoutQuorum());
                     writeStrings(w, quorum.history());
                 });
             }
@@ -671,11 +674,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final PartitionLossPolicy policy = enumOf(PartitionLossPolicy.values(), reader.readByte("lossPolicy"),
             "lossPolicy");
         final String mergeOperator = reader.readString("mergeOperator");
+        final QuorumReadPolicy readPolicy = enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"),
+            "readsWithoutQuorum");
         admin(connection, session, requestId, () ->
         {
             final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
                 member.codecNamed(keyCodec, name), member.codecNamed(valueCodec, name)).partitions(partitions)
-                .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy);
+                .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
+                .readsWithoutQuorum(readPolicy);
             if (timeoutNs > 0)
             {
                 configuration.operationTimeoutNs(timeoutNs);
@@ -853,6 +859,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.put("quorum.need", (long)both.quorum().need());
         values.put("quorum.held", both.quorum().held() ? 1L : 0L);
         values.put("quorum.writesRefused", both.quorum().writesRefused());
+        values.put("quorum.readsWithoutQuorum", both.quorum().readsWithoutQuorum());
         values.put("client.requests", requests.get());
         values.put("client.errors", errors.get());
         metrics.latencies().forEach((name, latency) ->

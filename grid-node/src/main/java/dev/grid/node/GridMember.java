@@ -366,7 +366,8 @@ public final class GridMember implements Grid
             .backups(descriptor.backups())
             .backupFilterAttribute(descriptor.backupFilterAttribute())
             .operationTimeoutNs(descriptor.operationTimeoutNs())
-            .partitionLossPolicy(descriptor.lossPolicy());
+            .partitionLossPolicy(descriptor.lossPolicy())
+            .readsWithoutQuorum(descriptor.readsWithoutQuorum());
         if (descriptor.mergeOperator() != null && mergeOperators.containsKey(descriptor.mergeOperator()))
         {
             @SuppressWarnings("unchecked")

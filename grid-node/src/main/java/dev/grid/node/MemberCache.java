@@ -3,6 +3,7 @@ package dev.grid.node;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
+import dev.grid.core.ReadResult;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
@@ -112,6 +113,18 @@ final class MemberCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> getAsync(final K key)
     {
         return member.toUser(op(OpType.GET, key(key), null, null).thenApply(o -> decode(o.value())));
+    }
+
+    public ReadResult<V> read(final K key)
+    {
+        final OpOutcome outcome = GridMember.await(op(OpType.GET, key(key), null, null));
+        return new ReadResult<>(decode(outcome.value()), outcome.withoutQuorum());
+    }
+
+    public CompletableFuture<ReadResult<V>> readAsync(final K key)
+    {
+        return member.toUser(op(OpType.GET, key(key), null, null).thenApply(o ->
+            new ReadResult<>(decode(o.value()), o.withoutQuorum())));
     }
 
     public void put(final K key, final V value)

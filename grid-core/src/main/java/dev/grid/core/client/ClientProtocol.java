@@ -112,9 +112,14 @@ public final class ClientProtocol
     /** [string cache] -> [i64 entries]. */
     public static final int SIZE = 20;
     /**
+     * [string cache][bytes key] -> [bytes value][bool withoutQuorum]: a {@link #GET} that says whether the member
+     * answered from its own copy without quorum ({@link dev.grid.core.QuorumReadPolicy#SERVE_LOCAL}).
+     */
+    public static final int READ = 21;
+    /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
-     * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator] -> nothing (an equal existing cache is fine; the
-     * merge operator, by name, must be registered on the members).
+     * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum] -> nothing (an equal
+     * existing cache is fine; the merge operator, by name, must be registered on the members).
      */
     public static final int CACHE_CREATE = 30;
     /** [string name] -> nothing. */
@@ -155,7 +160,8 @@ public final class ClientProtocol
     public static final int TX_MERGE = 47;
     /**
      * No payload -> [i64 topologyVersion][string coordinator][i32 n]([string memberId][string address]
-     * [string clientAddress])*n.
+     * [string clientAddress])*n[i32 quorumHave][i32 quorumNeed][bool quorumHeld][i64 writesRefusedForQuorum]
+     * [i64 readsWithoutQuorum][strings quorumHistory]. Admin pool.
      */
     public static final int CLUSTER_STATE = 50;
     /** No payload -> [i64 topologyVersion][i64 autoAdjustTimeoutNs][strings members][strings running]. */
@@ -228,6 +234,7 @@ public final class ClientProtocol
             case GET_ALL -> "GET_ALL";
             case PUT_ALL -> "PUT_ALL";
             case SIZE -> "SIZE";
+            case READ -> "READ";
             case CACHE_CREATE -> "CACHE_CREATE";
             case CACHE_DESTROY -> "CACHE_DESTROY";
             case CACHE_LIST -> "CACHE_LIST";

@@ -4,6 +4,7 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
@@ -93,6 +94,74 @@ class MembershipSafetyScenarioTest
         awaitOneCluster();
         assertEverythingThere();
         assertEquals(null, read(members[0], "k-minority"), "a write the minority refused was applied");
+    }
+
+    /**
+     * The per-cache read policy: a cut-off member refuses reads of a {@link QuorumReadPolicy#REFUSE} cache, and
+     * answers reads of a {@link QuorumReadPolicy#SERVE_LOCAL} one from its own copies, flagged, with the values of
+     * before the split (the majority has changed them since), refusing keys it holds no copy of. It still refuses every
+     * write. Once healed, it answers current values unflagged.
+     */
+    @Test
+    void aCutOffMemberServesReadsFromItsOwnCopiesFlaggedOnlyWhereTheCacheSaysSo()
+    {
+        startCluster(1);
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "local", 16, 1, "string", "string", null, 2_000 * MS, null,
+            0, 0, PartitionLossPolicy.READ_WRITE_SAFE, 0, QuorumReadPolicy.SERVE_LOCAL),
+            Answers.capture(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        final int local = members[0].cache("local").cacheId();
+        awaitOneCluster();
+        writeAll(0, "before");
+        for (int i = 0; i < KEYS; i++)
+        {
+            assertTrue(answer(members[0], local, OpType.PUT, "k" + i, "before" + i) instanceof OpOutcome);
+        }
+        network.partition(Set.of(2));
+        run(3 * FAILURE_DETECTION_NS);
+        for (int i = 0; i < KEYS; i++)
+        {
+            assertTrue(answer(members[0], local, OpType.PUT, "k" + i, "majority" + i) instanceof OpOutcome);
+        }
+        final Object refused = answer(members[2], OpType.GET, "k0", null);
+        assertTrue(refused instanceof GridException e && e.errorCode() == ErrorCode.NO_QUORUM,
+            () -> "a REFUSE cache served a read without quorum: " + refused);
+        final Object write = answer(members[2], local, OpType.PUT, "k0", "minority");
+        assertTrue(write instanceof GridException e && e.errorCode() == ErrorCode.NO_QUORUM,
+            () -> "a SERVE_LOCAL cache took a write without quorum: " + write);
+        int served = 0;
+        int noCopy = 0;
+        for (int i = 0; i < KEYS; i++)
+        {
+            final String key = "k" + i;
+            final Object read = answer(members[2], local, OpType.GET, key, null);
+            if (read instanceof OpOutcome outcome)
+            {
+                assertTrue(outcome.withoutQuorum(), key + " answered without quorum, unflagged");
+                assertEquals("before" + i, new String(outcome.value(), StandardCharsets.UTF_8), key);
+                served++;
+            }
+            else
+            {
+                assertTrue(read instanceof GridException e && e.errorCode() == ErrorCode.NO_QUORUM, () -> key + ": " +
+                    read);
+                noCopy++;
+            }
+        }
+        assertTrue(served > 0 && noCopy > 0, "served " + served + ", refused " + noCopy + " (m2 holds 2 in 3 copies)");
+        assertEquals(served, members[2].quorum().readsWithoutQuorum());
+        final OpOutcome majority = (OpOutcome)answer(members[0], local, OpType.GET, "k0", null);
+        assertFalse(majority.withoutQuorum(), "the majority flagged its read");
+        assertEquals("majority0", new String(majority.value(), StandardCharsets.UTF_8));
+        network.heal();
+        awaitOneCluster();
+        for (int i = 0; i < KEYS; i++)
+        {
+            final OpOutcome healed = (OpOutcome)answer(members[2], local, OpType.GET, "k" + i, null);
+            assertFalse(healed.withoutQuorum(), "a read after the heal was flagged");
+            assertEquals("majority" + i, new String(healed.value(), StandardCharsets.UTF_8));
+        }
     }
 
     /**
@@ -343,9 +412,15 @@ class MembershipSafetyScenarioTest
 
     private Object answer(final MemberEngine via, final OpType type, final String key, final String value)
     {
+        return answer(via, cacheId, type, key, value);
+    }
+
+    private Object answer(final MemberEngine via, final int cache, final OpType type, final String key,
+        final String value)
+    {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.submit(cacheId, type, bytes(key), value == null ? null : bytes(value), null, TimeUnit.SECONDS.toNanos(5),
+        via.submit(cache, type, bytes(key), value == null ? null : bytes(value), null, TimeUnit.SECONDS.toNanos(5),
             Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
             error[0] != null), () -> type + " " + key + " got no answer");

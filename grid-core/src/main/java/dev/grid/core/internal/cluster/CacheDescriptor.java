@@ -2,6 +2,7 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
 
 /**
  * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does
@@ -22,6 +23,7 @@ import dev.grid.core.PartitionLossPolicy;
  * @param lossPolicy            what the cache does with lost partitions.
  * @param lostResets            how many times an operator reset the cache's lost partitions: a map decided under
  *                              fewer resets than the topology's cache says keeps none of its lost flags.
+ * @param readsWithoutQuorum    what a member without quorum does with reads.
  */
 public record CacheDescriptor(
     int cacheId,
@@ -36,10 +38,12 @@ public record CacheDescriptor(
     long creatorIncarnation,
     long creatorSequence,
     PartitionLossPolicy lossPolicy,
-    int lostResets)
+    int lostResets,
+    QuorumReadPolicy readsWithoutQuorum)
 {
     /**
-     * A descriptor with the default loss policy ({@link PartitionLossPolicy#READ_WRITE_SAFE}) and no resets.
+     * A descriptor with the default loss policy ({@link PartitionLossPolicy#READ_WRITE_SAFE}), no resets and reads
+     * refused without quorum.
      *
      * @param cacheId               cluster-wide id.
      * @param name                  the cache's name.
@@ -59,7 +63,8 @@ public record CacheDescriptor(
         final long creatorSequence)
     {
         this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
-            mergeOperator, creatorIncarnation, creatorSequence, PartitionLossPolicy.READ_WRITE_SAFE, 0);
+            mergeOperator, creatorIncarnation, creatorSequence, PartitionLossPolicy.READ_WRITE_SAFE, 0,
+            QuorumReadPolicy.REFUSE);
     }
 
     /**
@@ -75,7 +80,7 @@ public record CacheDescriptor(
             configuration.keyCodec().name(), configuration.valueCodec().name(),
             configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
             configuration.mergeOperatorName(), creatorIncarnation, creatorSequence,
-            configuration.partitionLossPolicy(), 0);
+            configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum());
     }
 
     /**
@@ -85,7 +90,8 @@ public record CacheDescriptor(
     public CacheDescriptor withId(final int cacheId)
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets);
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets,
+            readsWithoutQuorum);
     }
 
     /**
@@ -95,7 +101,8 @@ public record CacheDescriptor(
     public CacheDescriptor withLossPolicy(final PartitionLossPolicy policy)
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets);
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets,
+            readsWithoutQuorum);
     }
 
     /**
@@ -104,7 +111,8 @@ public record CacheDescriptor(
     public CacheDescriptor withLostReset()
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1);
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1,
+            readsWithoutQuorum);
     }
 
     /**
@@ -115,7 +123,8 @@ public record CacheDescriptor(
     public CacheDescriptor withCreator(final long incarnation, final long sequence)
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets);
+            operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets,
+            readsWithoutQuorum);
     }
 
     /**
@@ -128,7 +137,8 @@ public record CacheDescriptor(
             keyCodec.equals(other.keyCodec) && valueCodec.equals(other.valueCodec) &&
             java.util.Objects.equals(backupFilterAttribute, other.backupFilterAttribute) &&
             operationTimeoutNs == other.operationTimeoutNs &&
-            java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy;
+            java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
+            readsWithoutQuorum == other.readsWithoutQuorum;
     }
 
     void encode(final MessageWriter writer)
@@ -136,7 +146,7 @@ public record CacheDescriptor(
         writer.writeInt(cacheId).writeString(name).writeInt(partitions).writeInt(backups).writeString(keyCodec)
             .writeString(valueCodec).writeString(backupFilterAttribute).writeLong(operationTimeoutNs)
             .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence)
-            .writeByte(lossPolicy.ordinal()).writeInt(lostResets);
+            .writeByte(lossPolicy.ordinal()).writeInt(lostResets).writeByte(readsWithoutQuorum.ordinal());
     }
 
     static CacheDescriptor decode(final MessageReader reader)
@@ -154,7 +164,8 @@ public record CacheDescriptor(
             reader.readLong("cache.creatorIncarnation"),
             reader.readLong("cache.creatorSequence"),
             lossPolicy(reader.readByte("cache.lossPolicy")),
-            reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE));
+            reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE),
+            readPolicy(reader.readByte("cache.readsWithoutQuorum")));
     }
 
     private static PartitionLossPolicy lossPolicy(final int ordinal)
@@ -163,6 +174,16 @@ public record CacheDescriptor(
         if (ordinal < 0 || ordinal >= values.length)
         {
             throw new MalformedMessageException("unknown partition loss policy " + ordinal);
+        }
+        return values[ordinal];
+    }
+
+    private static QuorumReadPolicy readPolicy(final int ordinal)
+    {
+        final QuorumReadPolicy[] values = QuorumReadPolicy.values();
+        if (ordinal < 0 || ordinal >= values.length)
+        {
+            throw new MalformedMessageException("unknown quorum read policy " + ordinal);
         }
         return values[ordinal];
     }

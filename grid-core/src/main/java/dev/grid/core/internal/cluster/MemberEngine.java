@@ -12,6 +12,7 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
@@ -259,6 +260,7 @@ public final class MemberEngine
     /** When this member last went without quorum while active ({@link Long#MIN_VALUE}: it holds quorum). */
     private long quorumMissingSinceNs = Long.MIN_VALUE;
     private long writesRefusedForQuorum;
+    private long readsWithoutQuorum;
     private final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
 
     // Exchange, member side.
@@ -534,7 +536,7 @@ public final class MemberEngine
     public QuorumStatus quorum()
     {
         return new QuorumStatus(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum,
-            List.copyOf(quorumHistory));
+            readsWithoutQuorum, List.copyOf(quorumHistory));
     }
 
     /**
@@ -3972,6 +3974,10 @@ public final class MemberEngine
         op.parked = false;
         if (!hasQuorum())
         {
+            if (refusesForQuorum() && readLocally(op))
+            {
+                return;
+            }
             if ((op.target == null || !op.type.mayWrite()) && refusesForQuorum())
             {
                 // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
@@ -4046,6 +4052,30 @@ public final class MemberEngine
         }
     }
 
+    /**
+     * Answer a read from this member's own copy while it holds no quorum, for a cache whose policy is
+     * {@link QuorumReadPolicy#SERVE_LOCAL}: only an OWNING copy (a MOVING one may lack what its owners had) of a
+     * partition the loss policy serves, flagged {@link OpOutcome#withoutQuorum()}.
+     *
+     * @return whether the read was answered (false: not a read of such a cache, or no such copy here).
+     */
+    private boolean readLocally(final NearOp op)
+    {
+        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || hasQuorum())
+        {
+            return false;
+        }
+        final LocalPartition lp = localCopy(op.cache.cacheId(), op.partition);
+        if (lp == null || lp.state != PartitionState.OWNING || lossRefusal(op.cache, op.partition, false) != null)
+        {
+            return false;
+        }
+        final byte[] value = lp.store.get(op.key);
+        readsWithoutQuorum++;
+        completeNear(op, new OpOutcome(value != null, value, 0, true), null);
+        return true;
+    }
+
     private void onResponse(final long sender)
     {
         final long sequence = reader.readLong("sequence");
@@ -4105,7 +4135,7 @@ public final class MemberEngine
                 // by an earlier attempt: it never ends in a refusal, only in its answer or a timeout.
                 op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 4);
             }
-            else if (op != null)
+            else if (op != null && !(code == ErrorCode.NO_QUORUM.code() && readLocally(op)))
             {
                 completeNear(op, null, GridException.of(errorCode(code), message));
             }

@@ -7,11 +7,25 @@ package dev.grid.core.internal.cluster;
  * @param flag  the operation's boolean answer.
  * @param value the operation's value answer, or null.
  * @param count the operation's count answer (size).
+ * @param withoutQuorum whether a read was answered from this member's own copy without the cluster's quorum
+ *                      ({@link dev.grid.core.QuorumReadPolicy#SERVE_LOCAL}).
  */
-public record OpOutcome(boolean flag, byte[] value, long count)
+public record OpOutcome(boolean flag, byte[] value, long count, boolean withoutQuorum)
 {
     static final OpOutcome TRUE = new OpOutcome(true, null, 0);
     static final OpOutcome FALSE = new OpOutcome(false, null, 0);
+
+    /**
+     * An outcome of an operation answered with quorum.
+     *
+     * @param flag  the operation's boolean answer.
+     * @param value the operation's value answer, or null.
+     * @param count the operation's count answer (size).
+     */
+    public OpOutcome(final boolean flag, final byte[] value, final long count)
+    {
+        this(flag, value, count, false);
+    }
 
     static OpOutcome of(final boolean flag)
     {
