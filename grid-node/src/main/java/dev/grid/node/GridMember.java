@@ -25,6 +25,7 @@ import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.KeptCopy;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.MemberState;
@@ -44,6 +45,7 @@ import dev.grid.net.TlsClientEndpoint;
 import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
 import dev.grid.persistence.FileCheckpointStore;
+import dev.grid.persistence.KeptCopyFiles;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
@@ -53,7 +55,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -1175,6 +1179,19 @@ public final class GridMember implements Grid
         {
             LOG.warn("cache id {} partition {}: copy on {} dropped: {}", cacheId, partition,
                 Long.toHexString(incarnation), why);
+        }
+
+        public void onCopyKept(final KeptCopy copy)
+        {
+            if (dataDirectory == null)
+            {
+                LOG.warn("member {} loses {} entries of cache '{}' partition {} (in memory, nowhere to keep them): {}",
+                    config.memberId(), copy.keys().size(), copy.cacheName(), copy.partition(), copy.reason());
+                return;
+            }
+            final Path file = KeptCopyFiles.write(dataDirectory.keptDirectory(), copy, Instant.now());
+            LOG.warn("member {} kept {} entries of cache '{}' partition {} in {} before dropping the copy: {}",
+                config.memberId(), copy.keys().size(), copy.cacheName(), copy.partition(), file, copy.reason());
         }
 
         public void onMalformedMessage(final int source, final String why)

@@ -161,6 +161,14 @@ public final class DataDirectory implements AutoCloseable
     }
 
     /**
+     * @return where copies the member dropped are kept for the operator ({@link KeptCopyFiles}).
+     */
+    public Path keptDirectory()
+    {
+        return root.resolve("kept");
+    }
+
+    /**
      * Release the lock.
      */
     public void close()

@@ -8,10 +8,12 @@ import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.KeptCopy;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
@@ -19,6 +21,7 @@ import dev.grid.sim.Simulation;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +54,11 @@ class MembershipSafetyScenarioTest
     private final int[] expulsions = new int[SLOTS];
     /** Every write acknowledged, by key: each must be there at the end. */
     private final Map<String, String> acknowledged = new HashMap<>();
+    /** Copies any member kept for the operator before dropping them. */
+    private final List<KeptCopy> kept = new ArrayList<>();
     private int cacheId;
+    /** Whether members started from now on keep nothing on (simulated) disk. */
+    private boolean inMemory;
     /** {@code cluster.min.members} of members started from now on (0: the default, a majority of the seeds). */
     private int minMembers;
 
@@ -225,11 +232,29 @@ class MembershipSafetyScenarioTest
     /**
      * Two clusters that formed apart (allowed here by {@code cluster.min.members = 1}: m0 cut off from the others as
      * all three started) merge once the network heals: the coordinators probe the seeds they do not list, and the
-     * smaller cluster dissolves into the larger, whose acknowledged writes all stay. (What the dissolved side wrote
-     * alone is judged by counters and lineage like any rejoining copy; reconciling true conflicts is not built.)
+     * smaller cluster dissolves into the larger, whose acknowledged writes all stay. Each side created its own cache
+     * "c" and wrote every key: a true conflict. The survivor's values stand, and every entry m0 acknowledged alone is
+     * kept for the operator (handed to {@code onCopyKept} before m0 drops the copies), none silently dropped.
      */
     @Test
     void twoClustersThatFormedApartMergeIntoTheLargerOne()
+    {
+        mergeTwoClustersThatFormedApart();
+    }
+
+    /**
+     * {@link #twoClustersThatFormedApartMergeIntoTheLargerOne} with in-memory members: m0 rejoins without its copies,
+     * and reports every entry they held to {@code onCopyKept} (a host has nowhere durable to keep them) before it
+     * drops them.
+     */
+    @Test
+    void anInMemoryClusterThatDissolvesReportsWhatItHeld()
+    {
+        inMemory = true;
+        mergeTwoClustersThatFormedApart();
+    }
+
+    private void mergeTwoClustersThatFormedApart()
     {
         minMembers = 1;
         network.partition(Set.of(0));
@@ -241,6 +266,14 @@ class MembershipSafetyScenarioTest
             members[1].isSettled() && members[2].isSettled() && members[1].topology().members().size() == 2),
             this::describe);
         assertEquals(1, members[0].topology().members().size(), "m0 did not start a cluster of its own");
+        final OpOutcome[] alone = new OpOutcome[1];
+        members[0].createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
+            0, 0), Answers.capture(alone, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> alone[0] != null));
+        cacheId = members[0].cache("c").cacheId();
+        writeAll(0, "alone");
+        final Map<String, String> writtenAlone = new HashMap<>(acknowledged);
+        acknowledged.clear();
         final OpOutcome[] created = new OpOutcome[1];
         members[1].createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
             0, 0), Answers.capture(created, new GridException[1]));
@@ -249,7 +282,21 @@ class MembershipSafetyScenarioTest
         writeAll(1, "larger");
         network.heal();
         awaitOneCluster();
+        assertEquals(inMemory ? 0 : 1, expulsions[0], "m0 did not dissolve its cluster");
         assertEverythingThere();
+        final Map<String, String> keptForOperator = new HashMap<>();
+        for (final KeptCopy copy : kept)
+        {
+            assertEquals("c", copy.cacheName());
+            for (int i = 0; i < copy.keys().size(); i++)
+            {
+                keptForOperator.put(new String(copy.keys().get(i), StandardCharsets.UTF_8),
+                    new String(copy.values().get(i), StandardCharsets.UTF_8));
+            }
+        }
+        assertEquals(writtenAlone, keptForOperator, "what m0 acknowledged alone was not all kept");
+        assertTrue(members[0].quorum().history().stream().anyMatch(e -> e.contains("kept " + KEYS + " entries")),
+            () -> "the keeping is not in m0's history: " + members[0].quorum().history());
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -292,9 +339,15 @@ class MembershipSafetyScenarioTest
             config.addSeed(SimNetwork.address(s));
         }
         network.down(slot, false);
-        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), wals[slot],
-            stores[slot], sim.fork(), cache -> null, new EngineListener()
+        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }),
+            inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null, new EngineListener()
             {
+                @Override
+                public void onCopyKept(final KeptCopy copy)
+                {
+                    kept.add(copy);
+                }
+
                 @Override
                 public void onEvent(final String message)
                 {

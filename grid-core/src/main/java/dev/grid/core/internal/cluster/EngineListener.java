@@ -90,6 +90,19 @@ public interface EngineListener
     }
 
     /**
+     * A copy is about to be dropped because the cluster this member joined has no such cache (see {@link KeptCopy}),
+     * or because this in-memory member's cluster dissolves into another: keep its entries for the operator (or, with
+     * nowhere durable to keep them, report them). Called on the engine's thread before the drop is logged; it must
+     * return only once the entries are durable, and throw if they cannot be kept: the member then stops rather than
+     * lose them.
+     *
+     * @param copy the copy's live entries and what they belong to.
+     */
+    default void onCopyKept(final KeptCopy copy)
+    {
+    }
+
+    /**
      * A message was dropped because it could not be decoded.
      *
      * @param source endpoint it came from.

@@ -2229,8 +2229,19 @@ public final class MemberEngine
             if (!hasQuorum() || members > own || (members == own &&
                 Long.compareUnsigned(coordinator, topology.coordinator().incarnation()) < 0))
             {
-                rejoin("another cluster (" + members + " members, topology " + version + ") answered at " +
-                    "a seed address; this cluster of " + own + " dissolves into it");
+                final String why = "another cluster (" + members + " members, topology " + version + ") " +
+                    "answered at a seed address; this cluster of " + own + " dissolves into it";
+                if (!wal.retainsRecords())
+                {
+                    // An in-memory member rejoins without its copies: what they held is reported (the host has
+                    // nowhere durable to keep it). A persistent one recovers them, and keeps for the operator those
+                    // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
+                    for (final CacheDescriptor cache : topology.caches())
+                    {
+                        keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
+                    }
+                }
+                rejoin(why);
             }
             return;
         }
@@ -5973,7 +5984,9 @@ public final class MemberEngine
 
     /**
      * On the first topology after start: recovered copies of caches the cluster does not have (destroyed while this
-     * member was away, or another cache under the same id) are dropped before they could be reported.
+     * member was away, or another cache under the same id, as after two clusters that formed apart merged) are
+     * dropped before they could be reported, each non-empty one kept for the operator first
+     * ({@link EngineListener#onCopyKept}).
      */
     private void dropRecoveredCopiesUnknownTo(final Topology joined)
     {
@@ -5984,14 +5997,61 @@ public final class MemberEngine
                 current.creatorIncarnation() != recovered.creatorIncarnation() ||
                 current.creatorSequence() != recovered.creatorSequence())
             {
+                final CacheDescriptor sameName = joined.cache(recovered.name());
+                final String reason = "the cluster " + (current == null ? "has no cache under its id " +
+                    recovered.cacheId() : "has another cache under its id: '" + current.name() + "'") + ", and " +
+                    (sameName == null ? "none named '" + recovered.name() + "' (destroyed while this member was " +
+                    "away, or another cluster's cache)" : "its cache named '" + recovered.name() + "' is another " +
+                    "cache (created by another cluster, or again after a destroy)");
                 listener.onEvent("member " + config.memberId() + " drops its recovered copies of cache " +
-                    recovered.name() + " (id " + recovered.cacheId() + "): the cluster " +
-                    (current == null ? "has no such cache" : "has another cache under that id: " + current));
+                    recovered.name() + " (id " + recovered.cacheId() + "): " + reason);
+                keepCopiesOf(recovered, reason);
                 walCaches.remove(recovered.cacheId());
                 copies.remove(recovered.cacheId());
                 walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(recovered.cacheId());
                 appendMeta();
             }
+        }
+    }
+
+    /**
+     * Hand every non-empty copy of a cache about to be dropped for want of a cache to take it in to
+     * {@link EngineListener#onCopyKept}, and say so where an operator looks after a split (the quorum history of
+     * {@code state}).
+     */
+    private void keepCopiesOf(final CacheDescriptor recovered, final String reason)
+    {
+        final LocalPartition[] local = copies.get(recovered.cacheId());
+        int keptCopies = 0;
+        long keptEntries = 0;
+        for (int p = 0; local != null && p < local.length; p++)
+        {
+            final LocalPartition lp = local[p];
+            if (lp == null || lp.store.size() == 0)
+            {
+                continue;
+            }
+            final List<byte[]> keys = new ArrayList<>(lp.store.size());
+            final List<byte[]> values = new ArrayList<>(lp.store.size());
+            lp.store.forEach((key, value, counter) ->
+            {
+                if (value != null)
+                {
+                    keys.add(key);
+                    values.add(value);
+                }
+            });
+            listener.onCopyKept(new KeptCopy(recovered.name(), recovered.cacheId(), recovered.keyCodec(),
+                recovered.valueCodec(), p, lp.counter.highestClosed(), reason, keys, values));
+            keptCopies++;
+            keptEntries += keys.size();
+        }
+        if (keptCopies > 0)
+        {
+            final String event = "kept " + keptEntries + " entries of " + keptCopies + " copies of cache '" +
+                recovered.name() + "' for the operator (" + reason + ")";
+            listener.onEvent("member " + config.memberId() + " " + event);
+            rememberQuorumEvent(event);
         }
     }
 
