@@ -8,6 +8,8 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeptCopyFiles;
 import dev.grid.core.MergeOperators;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
@@ -24,12 +26,17 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -144,6 +151,58 @@ class ClusterProcessTest
         assertEquals(4, GridAdmin.run(new String[] {"--host", "127.0.0.1:" + closedPort(), "state"},
             new PrintWriter(new StringWriter()), new PrintWriter(err, true)), "nothing listens there");
         assertTrue(err.toString().contains("CLUSTER_UNREACHABLE"), err.toString());
+    }
+
+    /**
+     * Issue 16: the copies a member kept when a merge dropped them (here a file made as a member makes it) are
+     * compared key by key with the cluster, and written back without clobbering: absent ones by put-if-absent,
+     * differing ones only with --overwrite.
+     */
+    @Test
+    @Order(2)
+    void keptCopiesAreComparedWithTheClusterAndRestored() throws IOException
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("restored", Codecs.STRING,
+            Codecs.STRING).partitions(8));
+        cache.put("kept-equal", "same");
+        cache.put("kept-different", "survivor");
+        final Path dir = Files.createTempDirectory("kept");
+        try
+        {
+            final Path file = KeptCopyFiles.write(dir, new KeptCopy("restored", 1, "string", "string", 3, 9,
+                "test", List.of(bytes("kept-absent"), bytes("kept-equal"), bytes("kept-different")),
+                List.of(bytes("lost"), bytes("same"), bytes("dissolved"))), Instant.EPOCH);
+            final String compared = adminOk("kept", file.toString(), "--json");
+            assertTrue(compared.contains("\"entries\":3,\"equal\":1,\"absent\":1,\"different\":1,\"written\":0"),
+                compared);
+            assertNull(cache.get("kept-absent"), "comparing wrote");
+            assertTrue(adminOk("kept", file.toString()).contains("1 absent [kept-absent], 1 different " +
+                "[kept-different]"), adminOk("kept", file.toString()));
+            assertTrue(adminOk("kept", file.toString(), "--restore", "--json").contains("\"written\":1"));
+            assertEquals("lost", cache.get("kept-absent"));
+            assertEquals("survivor", cache.get("kept-different"), "restored over a differing value without --overwrite");
+            assertTrue(adminOk("kept", file.toString(), "--restore", "--overwrite", "--json")
+                .contains("\"equal\":2,\"absent\":0,\"different\":1,\"written\":1"));
+            assertEquals("dissolved", cache.get("kept-different"));
+            assertEquals(1, admin("root", "root-pw", "kept", dir.resolve("missing.kept").toString())[0],
+                "a file that is not there");
+        }
+        finally
+        {
+            try (Stream<Path> files = Files.list(dir))
+            {
+                for (final Path file : files.toList())
+                {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private static byte[] bytes(final String text)
+    {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     @Test

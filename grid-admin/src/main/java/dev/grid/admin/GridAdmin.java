@@ -25,7 +25,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * {@code grid-admin}: the operator's tool. It connects to any member over the client protocol and shows or changes
  * the cluster: members, baseline, caches, partition primaries, rebalance progress, the consistency check, lost
- * partitions and metrics. Tables for people, {@code --json} for scripts.
+ * partitions, metrics, transactions, and the copies a member kept when a merge dropped them. Tables for people,
+ * {@code --json} for scripts.
  * <p>
  * Exit codes: 0 done; 1 the cluster refused or failed the request (the message says why); 2 bad usage; 3 the
  * consistency check found conflicts; 4 no member could be reached; 5 authentication failed or the user lacks the
@@ -35,7 +36,8 @@ import java.util.concurrent.locks.LockSupport;
     description = "Show and change a Grid cluster through any of its members.",
     subcommands = {GridAdmin.State.class, GridAdmin.Baseline.class, GridAdmin.Caches.class,
         GridAdmin.Partitions.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class, GridAdmin.Lost.class,
-        GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class},
+        GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class,
+        KeptCommand.class},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:the cluster refused or failed the request", "2:bad usage",
         "3:the consistency check found conflicts", "4:no member could be reached",

@@ -3,10 +3,10 @@ package dev.grid.node;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeptCopyFiles;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.WalMode;
-import dev.grid.core.internal.cluster.KeptCopy;
-import dev.grid.persistence.KeptCopyFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,13 +2,13 @@ package dev.grid.sim.cluster;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.KeptCopy;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.KeptCopy;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpOutcome;

@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.KeptCopy;
+
 /**
  * What a {@link MemberEngine} reports as it runs, for metrics, logs and simulator checks. Called on the engine's
  * thread; implementations must be quick and must not call back into the engine. Every method has a no-op default.

@@ -7,6 +7,7 @@ import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;

@@ -1,8 +1,5 @@
-package dev.grid.persistence;
+package dev.grid.core;
 
-import dev.grid.core.ErrorCode;
-import dev.grid.core.PersistenceException;
-import dev.grid.core.internal.cluster.KeptCopy;
 
 import java.io.BufferedWriter;
 import java.io.IOException;

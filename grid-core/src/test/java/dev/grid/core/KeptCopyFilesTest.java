@@ -1,8 +1,5 @@
-package dev.grid.persistence;
+package dev.grid.core;
 
-import dev.grid.core.ErrorCode;
-import dev.grid.core.PersistenceException;
-import dev.grid.core.internal.cluster.KeptCopy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core;
 
 import java.util.List;
 
@@ -6,7 +6,7 @@ import java.util.List;
  * The live entries of a partition copy the cluster this member joins cannot take in: a recovered copy of a cache the
  * cluster does not have (another cluster's cache of that name, after two clusters that formed apart merged, or a
  * cache destroyed while this member was away), or an in-memory member's copy as its cluster dissolves into another.
- * The member drops such a copy, but hands it to {@link EngineListener#onCopyKept} first, so that nothing it held is
+ * The member drops such a copy, but hands it to {@code EngineListener.onCopyKept} first, so that nothing it held is
  * dropped silently: an operator decides what to write back. Immutable; the arrays are the store's and nobody changes
  * them.
  *
