@@ -20,6 +20,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -217,6 +218,45 @@ class ProtocolRobustnessTest
         }
         cache.put("still", "fine");
         assertEquals("fine", cache.get("still"));
+    }
+
+    /**
+     * Issue 17, item 1: requests naming a cache that does not exist used to go unanswered and park one of the member's
+     * two admin threads each; after two, no handshake was answered. Each is answered (CACHE_NOT_FOUND; a destroy is
+     * done already), many times over, and clients still connect.
+     */
+    @Test
+    void requestsNamingACacheThatDoesNotExistAreAnsweredAndParkNothing() throws IOException
+    {
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            assertEquals(0, raw.answer());
+            final byte[] name = "no-such-cache".getBytes(StandardCharsets.UTF_8);
+            long id = 10;
+            for (int round = 0; round < 4; round++)
+            {
+                for (final int op : new int[] {ClientProtocol.LOST_PARTITIONS, ClientProtocol.PARTITION_MAP,
+                    ClientProtocol.LOCAL_COPIES, ClientProtocol.CHECK_CONSISTENCY, ClientProtocol.RESET_LOST,
+                    ClientProtocol.CACHE_DESTROY})
+                {
+                    raw.frame(ByteBuffer.allocate(9 + 4 + name.length).order(ByteOrder.LITTLE_ENDIAN).put((byte)op)
+                        .putLong(++id).putInt(name.length).put(name).array());
+                    // Destroying a cache that is not there is done already (idempotent, as in the embedded API).
+                    assertEquals(op == ClientProtocol.CACHE_DESTROY ? 0 : ErrorCode.CACHE_NOT_FOUND.code(),
+                        raw.answer(), ClientProtocol.name(op));
+                    assertEquals(id, raw.lastRequestId);
+                }
+            }
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            try (GridClient another = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0))
+                .requestTimeoutNs(java.util.concurrent.TimeUnit.SECONDS.toNanos(5))))
+            {
+                assertEquals(List.of(), another.admin().lostPartitions("robust"), "a new client is served");
+            }
+        }
     }
 
     @Test

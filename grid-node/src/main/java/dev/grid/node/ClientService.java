@@ -73,7 +73,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     private final GridMember member;
     private final MemberConfiguration config;
-    private final ExecutorService adminPool;
+    /**
+     * Where handshakes check passwords (PBKDF2 takes milliseconds of CPU: not on the endpoint's thread). Nothing else
+     * runs here, and nothing here waits: every other request completes through a future.
+     */
+    private final ExecutorService handshakePool;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
 
@@ -93,9 +97,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         this.member = member;
         this.config = member.configuration();
-        this.adminPool = Executors.newFixedThreadPool(2, r ->
+        this.handshakePool = Executors.newFixedThreadPool(2, r ->
         {
-            final Thread thread = new Thread(r, "grid-client-admin-" + config.memberId());
+            final Thread thread = new Thread(r, "grid-client-auth-" + config.memberId());
             thread.setDaemon(true);
             return thread;
         });
@@ -104,7 +108,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     @Override
     public void close()
     {
-        adminPool.shutdownNow();
+        handshakePool.shutdownNow();
     }
 
     @Override
@@ -266,7 +270,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         };
         try
         {
-            adminPool.execute(check);
+            handshakePool.execute(check);
         }
         catch (final RejectedExecutionException ex)
         {
@@ -355,7 +359,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.CACHE_DESTROY ->
             {
                 final String name = requireString(reader, "cache");
-                admin(connection, session, requestId, () -> member.destroyCache(name), w -> { });
+                complete(connection, session, requestId, member.destroyCacheAsync(name), (w, v) -> { });
             }
             case ClientProtocol.PARTITION_MAP ->
             {
@@ -365,7 +369,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.LOCAL_COPIES ->
             {
                 final String name = requireString(reader, "cache");
-                admin(connection, session, requestId, () -> member.localCopies(name), (w, copies) ->
+                complete(connection, session, requestId, member.localCopiesAsync(name), (w, copies) ->
                 {
                     w.writeInt(copies.size());
                     copies.forEach((partition, copy) -> w.writeInt(partition).writeString(copy.state().name())
@@ -434,8 +438,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.CLUSTER_STATE ->
             {
                 final Topology topology = member.topology();
-                // The quorum is read on the engine's thread: asked on the admin pool, not on the endpoint's.
-                admin(connection, session, requestId, member::quorum, (w, quorum) ->
+                // The quorum is read on the engine's thread; no thread waits for it.
+                complete(connection, session, requestId, member.quorumAsync(), (w, quorum) ->
                 {
                     w.writeLong(topology.version()).writeString(topology.coordinator().memberId())
                         .writeInt(topology.members().size());
@@ -449,7 +453,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                     writeStrings(w, quorum.history());
                 });
             }
-            case ClientProtocol.BASELINE_SHOW -> admin(connection, session, requestId, member::baseline, (w, b) ->
+            case ClientProtocol.BASELINE_SHOW -> complete(connection, session, requestId, member.baselineAsync(),
+                (w, b) ->
             {
                 w.writeLong(b.topologyVersion()).writeLong(b.autoAdjustTimeoutNs());
                 writeStrings(w, b.members());
@@ -469,21 +474,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                     ids.add(requireString(reader, "member"));
                 }
                 final long timeoutNs = reader.readLong("timeoutNs");
-                admin(connection, session, requestId, () ->
-                {
-                    switch (change)
-                    {
-                        case Baseline.SET -> member.setBaseline(ids);
-                        case Baseline.ADD -> member.addToBaseline(ids.toArray(new String[0]));
-                        case Baseline.REMOVE -> member.removeFromBaseline(ids.toArray(new String[0]));
-                        default -> member.baselineAutoAdjust(timeoutNs);
-                    }
-                }, w -> { });
+                final boolean autoAdjust = change == Baseline.AUTO_ADJUST;
+                complete(connection, session, requestId, member.changeBaselineAsync(change,
+                    autoAdjust ? List.of() : List.copyOf(ids), autoAdjust ? timeoutNs : -1), (w, v) -> { });
             }
             case ClientProtocol.LOST_PARTITIONS ->
             {
                 final String name = requireString(reader, "cache");
-                admin(connection, session, requestId, () -> member.lostPartitions(name), (w, lost) ->
+                complete(connection, session, requestId, member.lostPartitionsAsync(name), (w, lost) ->
                 {
                     w.writeInt(lost.size());
                     lost.forEach(w::writeInt);
@@ -492,19 +490,21 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.RESET_LOST ->
             {
                 final String name = requireString(reader, "cache");
-                admin(connection, session, requestId, () -> member.resetLostPartitions(name), w -> { });
+                complete(connection, session, requestId, member.resetLostPartitionsAsync(name), (w, v) -> { });
             }
-            case ClientProtocol.ACTIVATE -> admin(connection, session, requestId, member::activate, w -> { });
+            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.activateAsync(),
+                (w, v) -> { });
             case ClientProtocol.CHECK_CONSISTENCY ->
             {
                 final String name = requireString(reader, "cache");
-                admin(connection, session, requestId, () -> member.checkConsistency(name), this::writeReport);
+                complete(connection, session, requestId, member.checkConsistencyAsync(name), this::writeReport);
             }
-            case ClientProtocol.REBALANCE_STATUS -> admin(connection, session, requestId, member::rebalanceStatus,
-                this::writeRebalance);
-            case ClientProtocol.METRICS -> admin(connection, session, requestId,
-                () -> new MetricsAndQuorum(member.metrics(), member.quorum()), this::writeMetrics);
-            case ClientProtocol.TX_LIST -> admin(connection, session, requestId, member::activeTransactions,
+            case ClientProtocol.REBALANCE_STATUS -> complete(connection, session, requestId,
+                member.rebalanceStatusAsync(), this::writeRebalance);
+            case ClientProtocol.METRICS -> complete(connection, session, requestId,
+                member.quorumAsync().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
+                this::writeMetrics);
+            case ClientProtocol.TX_LIST -> complete(connection, session, requestId, member.activeTransactionsAsync(),
                 (w, txs) ->
                 {
                     w.writeInt(txs.size());
@@ -515,7 +515,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.TX_KILL ->
             {
                 final long id = reader.readLong("id");
-                admin(connection, session, requestId, () -> member.killTransaction(id), w -> { });
+                complete(connection, session, requestId, member.killTransactionAsync(id), (w, v) -> { });
             }
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }
@@ -526,11 +526,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private interface Answer<T>
     {
         void write(MessageWriter writer, T value);
-    }
-
-    private interface AdminCall<T>
-    {
-        T call();
     }
 
     private void single(final ClientEndpoint.Connection connection, final Session session, final long requestId,
@@ -676,38 +671,21 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final String mergeOperator = reader.readString("mergeOperator");
         final QuorumReadPolicy readPolicy = enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"),
             "readsWithoutQuorum");
-        admin(connection, session, requestId, () ->
+        // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
+        // the creation itself completes on the engine's thread, no thread waiting for it.
+        final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
+            member.codecNamed(keyCodec, name), member.codecNamed(valueCodec, name)).partitions(partitions)
+            .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
+            .readsWithoutQuorum(readPolicy);
+        if (timeoutNs > 0)
         {
-            final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
-                member.codecNamed(keyCodec, name), member.codecNamed(valueCodec, name)).partitions(partitions)
-                .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
-                .readsWithoutQuorum(readPolicy);
-            if (timeoutNs > 0)
-            {
-                configuration.operationTimeoutNs(timeoutNs);
-            }
-            if (mergeOperator != null)
-            {
-                configuration.mergeOperator(mergeOperator, member.mergeOperatorNamed(mergeOperator));
-            }
-            member.createCache(configuration);
-        }, w -> { });
-    }
-
-    private void admin(final ClientEndpoint.Connection connection, final Session session, final long requestId,
-        final Runnable call, final Consumer<MessageWriter> answer)
-    {
-        admin(connection, session, requestId, () ->
+            configuration.operationTimeoutNs(timeoutNs);
+        }
+        if (mergeOperator != null)
         {
-            call.run();
-            return null;
-        }, (w, v) -> answer.accept(w));
-    }
-
-    private <T> void admin(final ClientEndpoint.Connection connection, final Session session, final long requestId,
-        final AdminCall<T> call, final Answer<T> answer)
-    {
-        complete(connection, session, requestId, CompletableFuture.supplyAsync(call::call, adminPool), answer);
+            configuration.mergeOperator(mergeOperator, member.mergeOperatorNamed(mergeOperator));
+        }
+        complete(connection, session, requestId, member.createCacheAsync(configuration), (w, v) -> { });
     }
 
     private <T> void complete(final ClientEndpoint.Connection connection, final Session session, final long requestId,

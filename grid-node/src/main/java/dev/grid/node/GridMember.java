@@ -75,6 +75,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * A cluster member embedded in the application's process: the composition of a {@link MemberEngine} with an Aeron
@@ -337,6 +338,18 @@ public final class GridMember implements Grid
 
     public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
     {
+        await(createCacheAsync(configuration));
+        final CacheDescriptor created = findCache(configuration.name());
+        if (created == null)
+        {
+            throw new CacheNotFoundException("cache '" + configuration.name() + "' was destroyed right after creation");
+        }
+        return new MemberCache<>(this, created, configuration);
+    }
+
+    /** {@link #createCache} without waiting: for the thin client's requests, which no thread waits for. */
+    CompletableFuture<OpOutcome> createCacheAsync(final CacheConfiguration<?, ?> configuration)
+    {
         configuration.conclude();
         if (configuration.mergeOperator() != null)
         {
@@ -345,13 +358,7 @@ public final class GridMember implements Grid
         final CacheDescriptor descriptor = CacheDescriptor.of(configuration, 0, 0);
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.createCache(descriptor, new FutureCallback(future)), future);
-        await(future);
-        final CacheDescriptor created = findCache(configuration.name());
-        if (created == null)
-        {
-            throw new CacheNotFoundException("cache '" + configuration.name() + "' was destroyed right after creation");
-        }
-        return new MemberCache<>(this, created, configuration);
+        return future;
     }
 
     public <K, V> Cache<K, V> cache(final String name)
@@ -383,9 +390,14 @@ public final class GridMember implements Grid
 
     public void destroyCache(final String name)
     {
+        await(destroyCacheAsync(name));
+    }
+
+    CompletableFuture<OpOutcome> destroyCacheAsync(final String name)
+    {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.destroyCache(name, new FutureCallback(future)), future);
-        await(future);
+        return future;
     }
 
     /**
@@ -394,9 +406,12 @@ public final class GridMember implements Grid
      */
     public List<MemberEngine.TransactionView> activeTransactions()
     {
-        final CompletableFuture<List<MemberEngine.TransactionView>> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.transactions()), future);
-        return await(future);
+        return await(activeTransactionsAsync());
+    }
+
+    CompletableFuture<List<MemberEngine.TransactionView>> activeTransactionsAsync()
+    {
+        return query(() -> engine.transactions());
     }
 
     /**
@@ -406,6 +421,11 @@ public final class GridMember implements Grid
      * @throws GridException with {@link ErrorCode#TRANSACTION_NOT_FOUND} if there is none such.
      */
     public void killTransaction(final long id)
+    {
+        await(killTransactionAsync(id));
+    }
+
+    CompletableFuture<Void> killTransactionAsync(final long id)
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         execute(() -> engine.killTransaction(id, new TxCallback()
@@ -420,7 +440,7 @@ public final class GridMember implements Grid
                 future.completeExceptionally(failure);
             }
         }), future);
-        await(future);
+        return future;
     }
 
     @Override
@@ -438,9 +458,12 @@ public final class GridMember implements Grid
     @Override
     public BaselineTopology baseline()
     {
-        final CompletableFuture<BaselineTopology> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.baseline()), future);
-        return await(future);
+        return await(baselineAsync());
+    }
+
+    CompletableFuture<BaselineTopology> baselineAsync()
+    {
+        return query(() -> engine.baseline());
     }
 
     @Override
@@ -469,17 +492,32 @@ public final class GridMember implements Grid
 
     private void changeBaseline(final int change, final List<String> memberIds, final long timeoutNs)
     {
+        await(changeBaselineAsync(change, memberIds, timeoutNs));
+    }
+
+    /**
+     * @param change    a {@link Baseline} change code.
+     * @param memberIds the members it names.
+     * @param timeoutNs the auto-adjust timeout, for {@link Baseline#AUTO_ADJUST}.
+     * @return completed once the change is in the topology.
+     */
+    CompletableFuture<OpOutcome> changeBaselineAsync(final int change, final List<String> memberIds,
+        final long timeoutNs)
+    {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.changeBaseline(change, memberIds, timeoutNs, new FutureCallback(future)), future);
-        await(future);
+        return future;
     }
 
     @Override
     public List<Integer> lostPartitions(final String cacheName)
     {
-        final CompletableFuture<List<Integer>> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.lostPartitions(cacheName)), future);
-        return await(future);
+        return await(lostPartitionsAsync(cacheName));
+    }
+
+    CompletableFuture<List<Integer>> lostPartitionsAsync(final String cacheName)
+    {
+        return query(() -> engine.lostPartitions(cacheName));
     }
 
     @Override
@@ -487,18 +525,28 @@ public final class GridMember implements Grid
     {
         for (final String name : cacheNames)
         {
-            final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-            execute(() -> engine.resetLostPartitions(name, new FutureCallback(future)), future);
-            await(future);
+            await(resetLostPartitionsAsync(name));
         }
+    }
+
+    CompletableFuture<OpOutcome> resetLostPartitionsAsync(final String cacheName)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.resetLostPartitions(cacheName, new FutureCallback(future)), future);
+        return future;
     }
 
     @Override
     public void activate()
     {
+        await(activateAsync());
+    }
+
+    CompletableFuture<OpOutcome> activateAsync()
+    {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.activate(new FutureCallback(future)), future);
-        await(future);
+        return future;
     }
 
     /**
@@ -507,9 +555,7 @@ public final class GridMember implements Grid
      */
     public boolean isActive()
     {
-        final CompletableFuture<Boolean> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.isActive()), future);
-        return await(future);
+        return await(query(() -> engine.isActive()));
     }
 
     public Collection<String> caches()
@@ -617,14 +663,17 @@ public final class GridMember implements Grid
      */
     public SortedMap<Integer, MemberEngine.CopyView> localCopies(final String cacheName)
     {
-        final CompletableFuture<SortedMap<Integer, MemberEngine.CopyView>> future = new CompletableFuture<>();
-        execute(() ->
+        return await(localCopiesAsync(cacheName));
+    }
+
+    CompletableFuture<SortedMap<Integer, MemberEngine.CopyView>> localCopiesAsync(final String cacheName)
+    {
+        return query(() ->
         {
             final CacheDescriptor cache = engine.cache(cacheName);
             if (cache == null)
             {
-                future.completeExceptionally(new CacheNotFoundException("no cache named '" + cacheName + "'"));
-                return;
+                throw new CacheNotFoundException("no cache named '" + cacheName + "'");
             }
             final SortedMap<Integer, MemberEngine.CopyView> views = new TreeMap<>();
             for (int p = 0; p < cache.partitions(); p++)
@@ -635,9 +684,8 @@ public final class GridMember implements Grid
                     views.put(p, view);
                 }
             }
-            future.complete(views);
-        }, future);
-        return await(future);
+            return views;
+        });
     }
 
     /**
@@ -651,6 +699,11 @@ public final class GridMember implements Grid
     @Override
     public ConsistencyReport checkConsistency(final String cacheName)
     {
+        return await(checkConsistencyAsync(cacheName));
+    }
+
+    CompletableFuture<ConsistencyReport> checkConsistencyAsync(final String cacheName)
+    {
         final CompletableFuture<ConsistencyReport> future = new CompletableFuture<>();
         execute(() -> engine.checkConsistency(cacheName, (report, error) ->
         {
@@ -663,7 +716,7 @@ public final class GridMember implements Grid
                 future.complete(report);
             }
         }), future);
-        return await(future);
+        return future;
     }
 
     /**
@@ -672,9 +725,12 @@ public final class GridMember implements Grid
      */
     public QuorumStatus quorum()
     {
-        final CompletableFuture<QuorumStatus> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.quorum()), future);
-        return await(future);
+        return await(quorumAsync());
+    }
+
+    CompletableFuture<QuorumStatus> quorumAsync()
+    {
+        return query(() -> engine.quorum());
     }
 
     /**
@@ -683,9 +739,12 @@ public final class GridMember implements Grid
     @Override
     public RebalanceStatus rebalanceStatus()
     {
-        final CompletableFuture<RebalanceStatus> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.rebalanceStatus()), future);
-        return await(future);
+        return await(rebalanceStatusAsync());
+    }
+
+    CompletableFuture<RebalanceStatus> rebalanceStatusAsync()
+    {
+        return query(() -> engine.rebalanceStatus());
     }
 
     /**
@@ -694,9 +753,7 @@ public final class GridMember implements Grid
      */
     public boolean isQuiescent()
     {
-        final CompletableFuture<Boolean> future = new CompletableFuture<>();
-        execute(() -> future.complete(engine.isQuiescent()), future);
-        return await(future);
+        return await(query(() -> engine.isQuiescent()));
     }
 
     /**
@@ -782,10 +839,43 @@ public final class GridMember implements Grid
     }
 
     /**
-     * Run a command on the agent thread; if the member is closing, fail {@code future} instead.
+     * Ask the engine something on the agent thread.
+     *
+     * @param question run on the agent thread; a {@link GridException} it throws (a request naming a cache that does
+     *                 not exist) fails the future.
+     * @param <T>      the answer's type.
+     * @return the answer, completed on the agent thread.
      */
-    void execute(final Runnable command, final CompletableFuture<?> future)
+    <T> CompletableFuture<T> query(final Supplier<T> question)
     {
+        final CompletableFuture<T> future = new CompletableFuture<>();
+        execute(() -> future.complete(question.get()), future);
+        return future;
+    }
+
+    /**
+     * Run a command on the agent thread; if the member is closing, fail {@code future} instead. Every command ends
+     * {@code future}: a {@link GridException} it throws (the caller's mistake, such as a cache that does not exist)
+     * fails it; any other exception fails it too, then stops the member (a fault of the member's own).
+     */
+    void execute(final Runnable action, final CompletableFuture<?> future)
+    {
+        final Runnable command = () ->
+        {
+            try
+            {
+                action.run();
+            }
+            catch (final GridException refused)
+            {
+                future.completeExceptionally(refused);
+            }
+            catch (final RuntimeException fault)
+            {
+                future.completeExceptionally(fault);
+                throw fault;
+            }
+        };
         while (closing || !commands.offer(command))
         {
             if (closing)
