@@ -65,6 +65,8 @@ class ProtocolRobustnessTest
         final DataInputStream in;
         /** The request id of the last answer {@link #answer} read. */
         long lastRequestId;
+        /** The length of the last answer {@link #answer} read. */
+        int lastLength;
 
         Raw() throws IOException
         {
@@ -106,6 +108,7 @@ class ProtocolRobustnessTest
             }
             final byte[] body = new byte[length];
             in.readFully(body);
+            lastLength = length;
             final ByteBuffer answer = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
             final int status = answer.get();
             lastRequestId = answer.getLong();
@@ -257,6 +260,67 @@ class ProtocolRobustnessTest
                 assertEquals(List.of(), another.admin().lostPartitions("robust"), "a new client is served");
             }
         }
+    }
+
+    /**
+     * Issue 17, items 3 and 7: a GET_ALL naming one key five thousand times answers it once (it answered five thousand
+     * copies of its value); one whose values add up to more than the frame limit is refused with ANSWER_TOO_LARGE; one
+     * announcing a million keys in a few bytes is refused at once, two thousand of them in one write too, and the
+     * connection goes on serving.
+     */
+    @Test
+    void answersAreBoundedAndCountsAreCheckedAgainstTheBytesThatFollow() throws IOException
+    {
+        final String big = "v".repeat(30 * 1024);
+        for (final String key : List.of("big1", "big2", "big3"))
+        {
+            cache.put(key, big);
+        }
+        final byte[] name = "robust".getBytes(StandardCharsets.UTF_8);
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            assertEquals(0, raw.answer());
+            final int repeats = 5_000;
+            final ByteBuffer same = ByteBuffer.allocate(9 + 4 + name.length + 4 + repeats * 8)
+                .order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.GET_ALL).putLong(2).putInt(name.length)
+                .put(name).putInt(repeats);
+            for (int i = 0; i < repeats; i++)
+            {
+                same.putInt(4).put("big1".getBytes(StandardCharsets.UTF_8));
+            }
+            raw.frame(same.array());
+            assertEquals(0, raw.answer(), "one key named many times");
+            assertTrue(raw.lastLength < 31 * 1024 + 64, "an answer of " + raw.lastLength + " bytes for one key");
+
+            final ByteBuffer three = ByteBuffer.allocate(9 + 4 + name.length + 4 + 3 * 8)
+                .order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.GET_ALL).putLong(3).putInt(name.length)
+                .put(name).putInt(3);
+            for (final String key : List.of("big1", "big2", "big3"))
+            {
+                three.putInt(4).put(key.getBytes(StandardCharsets.UTF_8));
+            }
+            raw.frame(three.array());
+            assertEquals(ErrorCode.ANSWER_TOO_LARGE.code(), raw.answer(), "90 KiB of values, a 64 KiB frame limit");
+
+            final byte[] lying = ByteBuffer.allocate(9 + 4 + name.length + 4).order(ByteOrder.LITTLE_ENDIAN)
+                .put((byte)ClientProtocol.GET_ALL).putLong(4).putInt(name.length).put(name).putInt(1 << 20).array();
+            final ByteBuffer many = ByteBuffer.allocate(2_000 * (4 + lying.length)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 2_000; i++)
+            {
+                many.putInt(lying.length).put(lying);
+            }
+            raw.out.write(many.array());
+            raw.out.flush();
+            for (int i = 0; i < 2_000; i++)
+            {
+                assertEquals(ErrorCode.MALFORMED_REQUEST.code(), raw.answer(), "a count the bytes cannot hold");
+            }
+            raw.frame(ByteBuffer.allocate(9).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.PING).putLong(5)
+                .array());
+            assertEquals(0, raw.answer(), "the connection still serves");
+        }
+        assertEquals(big, cache.get("big2"));
     }
 
     @Test

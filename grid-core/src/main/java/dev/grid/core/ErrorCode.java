@@ -114,7 +114,17 @@ public enum ErrorCode
      */
     OUTCOME_UNKNOWN(Group.CLIENT, 10),
     /** No member of the configured addresses could be reached (or every connection attempt failed its handshake). */
-    CLUSTER_UNREACHABLE(Group.CLIENT, 11);
+    CLUSTER_UNREACHABLE(Group.CLIENT, 11),
+    /**
+     * The answer to a read would be longer than the member's frame limit (the message names both); nothing was
+     * changed. Ask for fewer keys at a time.
+     */
+    ANSWER_TOO_LARGE(Group.CLIENT, 12),
+    /**
+     * The connection sent no handshake in time, or nothing for longer than the member's idle timeout (the message
+     * says which); the member closed it.
+     */
+    CONNECTION_TIMED_OUT(Group.CLIENT, 13);
 
     /** Subsystems that own error codes. */
     public enum Group

@@ -38,15 +38,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -307,7 +309,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             {
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
                 final List<byte[]> keys = readKeys(reader);
-                complete(connection, session, requestId, cache.getAllAsync(keys), (w, found) ->
+                complete(connection, session, requestId, cache.getAllAsync(keys).thenApply(this::requireFits),
+                    (w, found) ->
                 {
                     w.writeInt(found.size());
                     found.forEach((k, v) -> w.writeBytes(k).writeBytes(v));
@@ -317,7 +320,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             {
                 final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
                 final ClientIdentity identity = readIdentity(reader);
-                final int count = reader.readInt("entries", 0, 1 << 20);
+                final int count = readCount(reader, "entries", 1 << 20, 8);
                 // Each entry is a write of its own, numbered from the request's identity in the request's order (the
                 // same in every resend), so each applies once.
                 final List<CompletableFuture<OpOutcome>> writes = new ArrayList<>(count);
@@ -467,7 +470,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 {
                     throw new MalformedMessageException("baseline change " + change + " is not 1 to 4");
                 }
-                final int count = reader.readInt("members", 0, 65_535);
+                final int count = readCount(reader, "members", 65_535, 4);
                 final List<String> ids = new ArrayList<>(count);
                 for (int i = 0; i < count; i++)
                 {
@@ -607,7 +610,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final PredicateTransaction tx = member.transactions().predicate(Duration.ofMillis(timeoutMs))
             .retryOnAbort(reader.readBoolean("retryOnAbort"));
         final Map<String, MemberCache<Key, byte[]>> caches = new HashMap<>();
-        final int predicates = reader.readInt("predicates", 0, 1 << 16);
+        final int predicates = readCount(reader, "predicates", 1 << 16, 10);
         for (int i = 0; i < predicates; i++)
         {
             final MemberCache<Key, byte[]> cache = caches.computeIfAbsent(requireString(reader, "cache"),
@@ -616,7 +619,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             final ValuePredicate.Kind kind = enumOf(ValuePredicate.Kind.values(), reader.readByte("kind"), "kind");
             tx.predicate(cache, key, new ValuePredicate<>(kind, reader.readBytes("operand")));
         }
-        final int writes = reader.readInt("writes", 0, 1 << 16);
+        final int writes = readCount(reader, "writes", 1 << 16, 9);
         for (int i = 0; i < writes; i++)
         {
             final MemberCache<Key, byte[]> cache = caches.computeIfAbsent(requireString(reader, "cache"),
@@ -740,12 +743,45 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
+    /**
+     * @param found a GET_ALL's values by key.
+     * @return them, if their answer fits in a frame the client accepts.
+     * @throws GridException with {@link ErrorCode#ANSWER_TOO_LARGE} otherwise, before any of it is encoded.
+     */
+    private Map<byte[], byte[]> requireFits(final Map<byte[], byte[]> found)
+    {
+        long bytes = ClientProtocol.ANSWER_HEADER + 4;
+        for (final Map.Entry<byte[], byte[]> entry : found.entrySet())
+        {
+            bytes += 8L + entry.getKey().length + entry.getValue().length;
+        }
+        if (bytes > config.clientMaxFrameBytes())
+        {
+            throw answerTooLarge(bytes, found.size() + " values");
+        }
+        return found;
+    }
+
+    private GridException answerTooLarge(final long bytes, final String what)
+    {
+        return new GridException(ErrorCode.ANSWER_TOO_LARGE, "the answer (" + what + ") would take " + bytes +
+            " bytes, above the member's frame limit of " + config.clientMaxFrameBytes() + " bytes; ask for less " +
+            "at a time");
+    }
+
     private void answer(final ClientEndpoint.Connection connection, final long requestId,
         final Consumer<MessageWriter> payload)
     {
         final MessageWriter writer = new MessageWriter();
         writer.writeByte(ClientProtocol.OK).writeLong(requestId).writeLong(topologyVersion());
         payload.accept(writer);
+        if (writer.length() > config.clientMaxFrameBytes())
+        {
+            // Whatever the request: no client is sent a frame longer than the limit both sides keep.
+            error(connection, requestId, ErrorCode.ANSWER_TOO_LARGE, answerTooLarge(writer.length(),
+                "an encoded answer").getMessage());
+            return;
+        }
         connection.send(writer);
     }
 
@@ -857,15 +893,42 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.forEach(w::writeString);
     }
 
+    /**
+     * Keys, each once (a request naming one key many times gets one answer for it, not many copies of its value).
+     */
     private static List<byte[]> readKeys(final MessageReader reader)
     {
-        final int count = reader.readInt("keys", 0, 1 << 20);
-        final List<byte[]> keys = new ArrayList<>(count);
+        final int count = readCount(reader, "keys", 1 << 20, 4);
+        final Set<Key> seen = new HashSet<>();
+        final List<byte[]> keys = new ArrayList<>(Math.min(count, 1024));
         for (int i = 0; i < count; i++)
         {
-            keys.add(requireBytes(reader, "key"));
+            final byte[] key = requireBytes(reader, "key");
+            if (seen.add(new Key(key)))
+            {
+                keys.add(key);
+            }
         }
         return keys;
+    }
+
+    /**
+     * A count of items that follow, checked against the bytes that are there before anything is sized by it: a
+     * 23-byte request announcing a million keys is refused at once, not after allocating for them.
+     *
+     * @param max          the most the field may say.
+     * @param minItemBytes the fewest bytes one item takes on the wire.
+     */
+    private static int readCount(final MessageReader reader, final String field, final int max,
+        final int minItemBytes)
+    {
+        final int count = reader.readInt(field, 0, max);
+        if ((long)count * minItemBytes > reader.remaining())
+        {
+            throw new MalformedMessageException("field '" + field + "' says " + count + " items of at least " +
+                minItemBytes + " bytes, but only " + reader.remaining() + " bytes follow");
+        }
+        return count;
     }
 
     private static String requireString(final MessageReader reader, final String field)
