@@ -58,7 +58,7 @@ class ProtocolRobustnessTest
     }
 
     /** A raw connection that reads answers as the protocol frames them. */
-    private static final class Raw implements AutoCloseable
+    static final class Raw implements AutoCloseable
     {
         final Socket socket = new Socket();
         final OutputStream out;
@@ -70,7 +70,12 @@ class ProtocolRobustnessTest
 
         Raw() throws IOException
         {
-            final String[] address = cluster.clientAddress(0).split(":");
+            this(cluster.clientAddress(0));
+        }
+
+        Raw(final String memberAddress) throws IOException
+        {
+            final String[] address = memberAddress.split(":");
             socket.connect(new InetSocketAddress(address[0], Integer.parseInt(address[1])), 5_000);
             socket.setSoTimeout(5_000);
             out = socket.getOutputStream();

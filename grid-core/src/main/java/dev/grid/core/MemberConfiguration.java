@@ -58,6 +58,10 @@ public final class MemberConfiguration
     public static final int CLIENT_MAX_FRAME_BYTES_DEFAULT = 4 << 20;
     /** Default limit on the requests one thin-client connection has outstanding. */
     public static final int CLIENT_MAX_PENDING_REQUESTS_DEFAULT = 1024;
+    /** Default time a thin-client connection has to complete its handshake: 10 s. */
+    public static final long CLIENT_HANDSHAKE_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(10);
+    /** Default time an authenticated thin-client connection may stay silent: forever (0). */
+    public static final long CLIENT_IDLE_TIMEOUT_DEFAULT_NS = 0;
     /** Identities: letters, digits, '.', '_', ':' and '-', 1 to 128 characters. */
     public static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
@@ -88,6 +92,8 @@ public final class MemberConfiguration
     private int clientMaxConnections = CLIENT_MAX_CONNECTIONS_DEFAULT;
     private int clientMaxFrameBytes = CLIENT_MAX_FRAME_BYTES_DEFAULT;
     private int clientMaxPendingRequests = CLIENT_MAX_PENDING_REQUESTS_DEFAULT;
+    private long clientHandshakeTimeoutNs = CLIENT_HANDSHAKE_TIMEOUT_DEFAULT_NS;
+    private long clientIdleTimeoutNs = CLIENT_IDLE_TIMEOUT_DEFAULT_NS;
     private final Map<String, ClientUser> clientUsers = new TreeMap<>();
     private Path clientTlsKeyStore;
     private String clientTlsKeyStorePassword;
@@ -325,6 +331,34 @@ public final class MemberConfiguration
         this.clientMaxFrameBytes = maxFrameBytes;
         this.clientMaxPendingRequests = maxPending;
         return this;
+    }
+
+    /**
+     * @param handshakeTimeoutNs how long a thin-client connection may take to complete its handshake, positive; the
+     *                           member then closes it ({@link ErrorCode#CONNECTION_TIMED_OUT}), so connections that
+     *                           never authenticate cannot hold its connection slots.
+     * @param idleTimeoutNs      how long an authenticated connection may send nothing while it awaits no answer
+     *                           before the member closes it; 0 (the default) keeps it open.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration clientTimeouts(final long handshakeTimeoutNs, final long idleTimeoutNs)
+    {
+        checkNotConcluded();
+        this.clientHandshakeTimeoutNs = handshakeTimeoutNs;
+        this.clientIdleTimeoutNs = idleTimeoutNs;
+        return this;
+    }
+
+    /** @return how long a thin-client connection may take over its handshake. */
+    public long clientHandshakeTimeoutNs()
+    {
+        return clientHandshakeTimeoutNs;
+    }
+
+    /** @return how long an authenticated connection may stay silent (0: forever). */
+    public long clientIdleTimeoutNs()
+    {
+        return clientIdleTimeoutNs;
     }
 
     /**
@@ -627,6 +661,11 @@ public final class MemberConfiguration
             throw new InvalidConfigurationException("client limits (connections " + clientMaxConnections +
                 ", frame bytes " + clientMaxFrameBytes + ", pending " + clientMaxPendingRequests +
                 ") must be in [1, 65536], [1024, 268435456] and [1, 1048576]");
+        }
+        if (clientHandshakeTimeoutNs <= 0 || clientIdleTimeoutNs < 0)
+        {
+            throw new InvalidConfigurationException("client timeouts (handshake " + clientHandshakeTimeoutNs +
+                " ns, idle " + clientIdleTimeoutNs + " ns) must be positive and not negative (0: no idle timeout)");
         }
         if (clientTlsKeyStore != null && clientTlsKeyStorePassword == null)
         {

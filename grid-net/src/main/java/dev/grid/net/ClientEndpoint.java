@@ -48,6 +48,47 @@ public final class ClientEndpoint implements AutoCloseable
          * @param connection that closed.
          */
         void onClose(Connection connection);
+
+        /**
+         * @param connection an authenticated connection that sent nothing for the idle timeout.
+         * @return whether it still waits for answers (then it is not idle: a long request is running).
+         */
+        default boolean awaitsAnswers(final Connection connection)
+        {
+            return false;
+        }
+
+        /**
+         * The connection is being closed because it does not read its answers: more than
+         * {@link Limits#maxQueuedBytes()} of them waited. Any thread; {@link #onClose} follows.
+         *
+         * @param connection that is cut off.
+         * @param queuedBytes the answer bytes that waited.
+         */
+        default void onCutOff(final Connection connection, final long queuedBytes)
+        {
+        }
+    }
+
+    /**
+     * What an endpoint allows each connection.
+     *
+     * @param maxConnections     connections served at once.
+     * @param maxFrameBytes      the longest frame accepted once the connection's handshake succeeded (before it,
+     *                           {@link ClientProtocol#MAX_HANDSHAKE_FRAME_BYTES}); also the most answer bytes queued
+     *                           for a connection before the endpoint stops reading its requests, and a quarter of the
+     *                           most before it closes it as one that does not read its answers.
+     * @param handshakeTimeoutNs how long a connection may take to complete its handshake.
+     * @param idleTimeoutNs      how long an authenticated connection may send nothing while awaiting no answer; 0:
+     *                           forever.
+     */
+    public record Limits(int maxConnections, int maxFrameBytes, long handshakeTimeoutNs, long idleTimeoutNs)
+    {
+        /** @return the answer bytes queued for a connection above which it is closed. */
+        long maxQueuedBytes()
+        {
+            return 4L * maxFrameBytes;
+        }
     }
 
     /** One client connection, as the handler sees it. Thread-safe. */
@@ -69,6 +110,12 @@ public final class ClientEndpoint implements AutoCloseable
         /** Close once every frame queued so far is written; any thread. */
         void close();
 
+        /**
+         * The connection's handshake succeeded: frames up to the endpoint's limit are accepted from now on, and the
+         * handshake timeout no longer applies. Any thread.
+         */
+        void admit();
+
         /** @return the handler's state for this connection, or null. */
         Object attachment();
 
@@ -82,11 +129,25 @@ public final class ClientEndpoint implements AutoCloseable
         private final long id;
         private final String remote;
         private volatile Object attachment;
+        /** Whether its handshake succeeded ({@link #admit()}). */
+        volatile boolean admitted;
+        final long openedNs = System.nanoTime();
 
         BaseConnection(final long id, final String remote)
         {
             this.id = id;
             this.remote = remote;
+        }
+
+        public void admit()
+        {
+            admitted = true;
+        }
+
+        /** @return the longest frame it may send now. */
+        int frameLimit(final int maxFrameBytes)
+        {
+            return admitted ? maxFrameBytes : Math.min(maxFrameBytes, ClientProtocol.MAX_HANDSHAKE_FRAME_BYTES);
         }
 
         public long id()
@@ -114,13 +175,20 @@ public final class ClientEndpoint implements AutoCloseable
     private final class NioConnection extends BaseConnection
     {
         private final SocketChannel channel;
-        private ByteBuffer in = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+        private ByteBuffer in = ByteBuffer.allocate(INPUT_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         private final ConcurrentLinkedQueue<ByteBuffer> out = new ConcurrentLinkedQueue<>();
+        /** Bytes of the frames in {@link #out}. */
+        private final AtomicLong queuedBytes = new AtomicLong();
         private final AtomicBoolean flushQueued = new AtomicBoolean();
         /** Held while writing to the channel, so that frames go out whole and in order from any thread. */
         private final Object writeLock = new Object();
         private volatile boolean closing;
+        /** Close without writing what is queued: it does not read its answers. */
+        private volatile boolean aborted;
         private boolean closed;
+        /** Whether its requests are not read for now: too many of its answers wait to be written. */
+        private boolean readPaused;
+        private long lastReadNs = System.nanoTime();
         private SelectionKey key;
         NioConnection(final long id, final SocketChannel channel, final String remote)
         {
@@ -174,7 +242,18 @@ public final class ClientEndpoint implements AutoCloseable
                         return;
                     }
                 }
-                out.add(buffer);
+                final long queued = queuedBytes.addAndGet(buffer.capacity());
+                if (queued > limits.maxQueuedBytes())
+                {
+                    // It sends requests and does not read the answers: its queue would grow without bound.
+                    closing = true;
+                    aborted = true;
+                    handler.onCutOff(this, queued);
+                }
+                else
+                {
+                    out.add(buffer);
+                }
             }
             requestFlush();
         }
@@ -189,9 +268,12 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
+    /** The input buffer a connection starts with, and returns to after a longer frame. */
+    private static final int INPUT_BUFFER_BYTES = 64 * 1024;
+    private static final long SWEEP_INTERVAL_NS = 250_000_000L;
+
     private final Handler handler;
-    private final int maxConnections;
-    private final int maxFrameBytes;
+    private final Limits limits;
     private final Selector selector;
     private final ServerSocketChannel server;
     private final ConcurrentLinkedQueue<NioConnection> flushes = new ConcurrentLinkedQueue<>();
@@ -200,23 +282,23 @@ public final class ClientEndpoint implements AutoCloseable
     private final Thread thread;
     private volatile boolean running = true;
 
+    private long lastSweepNs = System.nanoTime();
+
     /**
      * Bind and start serving.
      *
-     * @param host           to bind.
-     * @param port           to bind; 0 for any free port.
-     * @param maxConnections connections served at once.
-     * @param maxFrameBytes  longest frame accepted.
-     * @param handler        gets the frames.
-     * @param name           for the thread.
+     * @param host    to bind.
+     * @param port    to bind; 0 for any free port.
+     * @param limits  what each connection is allowed.
+     * @param handler gets the frames.
+     * @param name    for the thread.
      * @throws IOException if the port cannot be bound.
      */
-    public ClientEndpoint(final String host, final int port, final int maxConnections, final int maxFrameBytes,
-        final Handler handler, final String name) throws IOException
+    public ClientEndpoint(final String host, final int port, final Limits limits, final Handler handler,
+        final String name) throws IOException
     {
         this.handler = handler;
-        this.maxConnections = maxConnections;
-        this.maxFrameBytes = maxFrameBytes;
+        this.limits = limits;
         this.selector = Selector.open();
         this.server = ServerSocketChannel.open();
         try
@@ -264,7 +346,7 @@ public final class ClientEndpoint implements AutoCloseable
         {
             while (running)
             {
-                selector.select(1_000);
+                selector.select(250);
                 for (final Iterator<SelectionKey> it = selector.selectedKeys().iterator(); it.hasNext(); )
                 {
                     final SelectionKey key = it.next();
@@ -294,6 +376,12 @@ public final class ClientEndpoint implements AutoCloseable
                     connection.flushQueued.set(false);
                     flush(connection);
                 }
+                final long nowNs = System.nanoTime();
+                if (nowNs - lastSweepNs >= SWEEP_INTERVAL_NS)
+                {
+                    lastSweepNs = nowNs;
+                    sweep(nowNs);
+                }
             }
         }
         catch (final IOException | RuntimeException ex)
@@ -319,6 +407,32 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
+    /** Close connections that took too long over their handshake, or sent nothing for the idle timeout. */
+    private void sweep(final long nowNs)
+    {
+        for (final NioConnection connection : open.toArray(new NioConnection[0]))
+        {
+            if (connection.closing)
+            {
+                continue;
+            }
+            if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
+            {
+                sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
+                    limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
+                connection.close();
+            }
+            else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
+                nowNs - connection.lastReadNs > limits.idleTimeoutNs() && connection.out.isEmpty() &&
+                !handler.awaitsAnswers(connection))
+            {
+                sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
+                    limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
+                connection.close();
+            }
+        }
+    }
+
     private void accept() throws IOException
     {
         final SocketChannel channel = server.accept();
@@ -332,20 +446,22 @@ public final class ClientEndpoint implements AutoCloseable
             String.valueOf(channel.getRemoteAddress()));
         connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
         open.add(connection);
-        if (open.size() > maxConnections)
+        if (open.size() > limits.maxConnections())
         {
-            sendError(connection, ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " + maxConnections +
-                " client connections");
+            sendError(connection, ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " +
+                limits.maxConnections() + " client connections");
             connection.close();
         }
     }
 
     private void read(final NioConnection connection)
     {
-        if (connection.closing)
+        if (connection.closing || connection.queuedBytes.get() > limits.maxFrameBytes())
         {
-            // Whatever else it sends is not read: it is being closed.
+            // Whatever else it sends is not read: it is being closed, or it is not reading its answers (back-pressure:
+            // reading resumes once they drained, see flush()).
             connection.key.interestOps(connection.key.interestOps() & ~SelectionKey.OP_READ);
+            connection.readPaused = !connection.closing;
             return;
         }
         try
@@ -356,6 +472,7 @@ public final class ClientEndpoint implements AutoCloseable
                 closeNow(connection);
                 return;
             }
+            connection.lastReadNs = System.nanoTime();
         }
         catch (final IOException ex)
         {
@@ -367,19 +484,22 @@ public final class ClientEndpoint implements AutoCloseable
         while (in.remaining() >= ClientProtocol.LENGTH_PREFIX && !connection.closing)
         {
             final int length = in.getInt(in.position());
-            if (length < 0 || length > maxFrameBytes)
+            final int limit = connection.frameLimit(limits.maxFrameBytes());
+            if (length < 0 || length > limit)
             {
                 sendError(connection, ErrorCode.FRAME_TOO_LARGE, "frame length " + length + " is outside [0, " +
-                    maxFrameBytes + "]; closing the connection");
+                    limit + "]" + (connection.admitted ? "" : " before the handshake") + "; closing the connection");
                 connection.close();
                 break;
             }
             if (in.remaining() < ClientProtocol.LENGTH_PREFIX + length)
             {
-                if (in.capacity() < ClientProtocol.LENGTH_PREFIX + length)
+                if (in.remaining() == in.capacity())
                 {
-                    final ByteBuffer bigger = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + length)
-                        .order(ByteOrder.LITTLE_ENDIAN);
+                    // The buffer is full of a longer frame: grow it as its bytes arrive (doubling, up to the frame),
+                    // never to the length a prefix merely announces.
+                    final ByteBuffer bigger = ByteBuffer.allocate((int)Math.min(ClientProtocol.LENGTH_PREFIX +
+                        (long)length, 2L * in.capacity())).order(ByteOrder.LITTLE_ENDIAN);
                     bigger.put(in);
                     bigger.flip();
                     connection.in = bigger;
@@ -391,6 +511,12 @@ public final class ClientEndpoint implements AutoCloseable
             in.get(frame);
             handler.onFrame(connection, frame);
         }
+        if (!connection.in.hasRemaining() && connection.in.capacity() > INPUT_BUFFER_BYTES)
+        {
+            // A long frame was read whole: back to the usual buffer, not held for the connection's life.
+            connection.in = ByteBuffer.allocate(INPUT_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            return;
+        }
         connection.in.compact();
     }
 
@@ -398,6 +524,11 @@ public final class ClientEndpoint implements AutoCloseable
     {
         if (connection.closed)
         {
+            return;
+        }
+        if (connection.aborted)
+        {
+            closeNow(connection);
             return;
         }
         try
@@ -414,7 +545,13 @@ public final class ClientEndpoint implements AutoCloseable
                         return;
                     }
                     connection.out.poll();
+                    connection.queuedBytes.addAndGet(-buffer.capacity());
                 }
+            }
+            if (connection.readPaused && connection.queuedBytes.get() <= limits.maxFrameBytes() / 2)
+            {
+                connection.readPaused = false;
+                connection.key.interestOps(connection.key.interestOps() | SelectionKey.OP_READ);
             }
             connection.key.interestOps(connection.key.interestOps() & ~SelectionKey.OP_WRITE);
             if (connection.closing)

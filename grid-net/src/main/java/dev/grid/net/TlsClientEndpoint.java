@@ -22,6 +22,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,19 +32,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * The client endpoint over TLS, with the JDK's own TLS: the same frames, limits and {@link ClientEndpoint.Handler} as
  * {@link ClientEndpoint}, on TLS sockets. The member's certificate and key come from a PKCS12 key store.
  * <p>
- * <b>Threading:</b> an acceptor thread, and one reader thread per connection (blocking TLS sockets; the connection
- * limit bounds the threads). Handler callbacks run on the reader threads, so frames of different connections are
- * handled concurrently; {@link ClientEndpoint.Connection#send} may be called from any thread.
+ * <b>Threading:</b> an acceptor thread, a sweeper thread (handshake and idle timeouts), and a reader and a writer
+ * thread per connection (blocking TLS sockets; the connection limit bounds the threads). Handler callbacks run on the
+ * reader threads, so frames of different connections are handled concurrently; {@link ClientEndpoint.Connection#send}
+ * may be called from any thread and never blocks: frames queue for the writer, up to the limits of
+ * {@link ClientEndpoint.Limits} (the reader stops reading requests while too many answers wait; a connection whose
+ * queue outgrows the hard limit is closed).
  */
 public final class TlsClientEndpoint implements AutoCloseable
 {
     private final ClientEndpoint.Handler handler;
-    private final int maxConnections;
-    private final int maxFrameBytes;
+    private final ClientEndpoint.Limits limits;
     private final SSLServerSocket server;
     private final Set<TlsConnection> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextId = new AtomicLong(1);
     private final Thread acceptor;
+    private final Thread sweeper;
     private final String name;
     private volatile boolean running = true;
 
@@ -51,21 +56,19 @@ public final class TlsClientEndpoint implements AutoCloseable
      *
      * @param host             to bind.
      * @param port             to bind; 0 for any free port.
-     * @param maxConnections   connections served at once.
-     * @param maxFrameBytes    longest frame accepted.
+     * @param limits           what each connection is allowed.
      * @param keyStore         a PKCS12 file with the member's certificate and private key.
      * @param keyStorePassword its password.
      * @param handler          gets the frames.
      * @param name             for the threads.
      * @throws IOException if the key store cannot be read or the port bound.
      */
-    public TlsClientEndpoint(final String host, final int port, final int maxConnections, final int maxFrameBytes,
+    public TlsClientEndpoint(final String host, final int port, final ClientEndpoint.Limits limits,
         final Path keyStore, final char[] keyStorePassword, final ClientEndpoint.Handler handler, final String name)
         throws IOException
     {
         this.handler = handler;
-        this.maxConnections = maxConnections;
-        this.maxFrameBytes = maxFrameBytes;
+        this.limits = limits;
         this.name = name;
         final SSLContext context;
         try (InputStream in = Files.newInputStream(keyStore))
@@ -87,6 +90,9 @@ public final class TlsClientEndpoint implements AutoCloseable
         acceptor = new Thread(this::acceptLoop, name);
         acceptor.setDaemon(true);
         acceptor.start();
+        sweeper = new Thread(this::sweepLoop, name + "-sweeper");
+        sweeper.setDaemon(true);
+        sweeper.start();
     }
 
     /** @return the bound port. */
@@ -109,6 +115,7 @@ public final class TlsClientEndpoint implements AutoCloseable
             // Closing anyway.
         }
         open.forEach(TlsConnection::closeNow);
+        sweeper.interrupt();
         try
         {
             acceptor.join(5_000);
@@ -139,21 +146,63 @@ public final class TlsClientEndpoint implements AutoCloseable
             }
             final TlsConnection connection = new TlsConnection(nextId.getAndIncrement(), socket);
             open.add(connection);
-            final Thread reader = new Thread(() -> connection.readLoop(open.size() > maxConnections),
+            final Thread reader = new Thread(() -> connection.readLoop(open.size() > limits.maxConnections()),
                 name + "-" + connection.id());
             reader.setDaemon(true);
             reader.start();
         }
     }
 
-    /** A TLS connection: a blocking socket with a reader thread; writes are serialized on the socket. */
+    private void sweepLoop()
+    {
+        while (running)
+        {
+            try
+            {
+                Thread.sleep(250);
+            }
+            catch (final InterruptedException ex)
+            {
+                return;
+            }
+            final long nowNs = System.nanoTime();
+            for (final TlsConnection connection : open)
+            {
+                if (connection.closing)
+                {
+                    continue;
+                }
+                if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
+                {
+                    connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
+                        limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
+                }
+                else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
+                    nowNs - connection.lastReadNs > limits.idleTimeoutNs() && connection.queued.isEmpty() &&
+                    !handler.awaitsAnswers(connection))
+                {
+                    connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
+                        limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
+                }
+            }
+        }
+    }
+
+    /**
+     * A TLS connection: a blocking socket with a reader thread, and a writer thread that drains the frames queued for
+     * it, so that a client that does not read never blocks the thread that answers it.
+     */
     private final class TlsConnection extends ClientEndpoint.BaseConnection
     {
         private final SSLSocket socket;
-        private final Object writeLock = new Object();
-        private OutputStream out;
+        /** Frames to write, with their length prefix; guarded by itself. */
+        private final ArrayDeque<byte[]> queued = new ArrayDeque<>();
+        private long queuedBytes;
         private volatile boolean closing;
         private volatile boolean closed;
+        /** Whether the writer thread runs (it starts once the TLS handshake is done, and closes the socket). */
+        private volatile boolean writing;
+        private volatile long lastReadNs = System.nanoTime();
 
         TlsConnection(final long id, final SSLSocket socket)
         {
@@ -167,31 +216,46 @@ public final class TlsClientEndpoint implements AutoCloseable
             final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
             buffer.putInt(0, frame.length());
             buffer.putBytes(ClientProtocol.LENGTH_PREFIX, frame.buffer(), 0, frame.length());
-            synchronized (writeLock)
+            synchronized (queued)
             {
-                if (closing || out == null)
+                if (closing)
                 {
                     return;
                 }
-                try
+                queuedBytes += bytes.length;
+                if (queuedBytes > limits.maxQueuedBytes())
                 {
-                    out.write(bytes);
-                    out.flush();
+                    // It sends requests and does not read the answers: its queue would grow without bound.
+                    closing = true;
+                    queued.clear();
+                    queued.notifyAll();
+                    handler.onCutOff(this, queuedBytes);
+                    return;
                 }
-                catch (final IOException ex)
-                {
-                    closeNow();
-                }
+                queued.addLast(bytes);
+                queued.notifyAll();
             }
         }
 
         public void close()
         {
-            synchronized (writeLock)
+            synchronized (queued)
             {
+                // The writer closes the socket once what is queued is written.
                 closing = true;
+                queued.notifyAll();
             }
-            closeNow();
+            if (!writing)
+            {
+                // Still in its TLS handshake (or never past it): nothing to write, nobody else to close it.
+                closeNow();
+            }
+        }
+
+        void closeAfter(final ErrorCode code, final String message)
+        {
+            ClientEndpoint.sendError(this, code, message);
+            close();
         }
 
         void readLoop(final boolean overLimit)
@@ -199,31 +263,32 @@ public final class TlsClientEndpoint implements AutoCloseable
             try
             {
                 socket.startHandshake();
-                synchronized (writeLock)
-                {
-                    out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-                }
+                final OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+                final Thread writer = new Thread(() -> writeLoop(out), name + "-" + id() + "-writer");
+                writer.setDaemon(true);
+                writing = true;
+                writer.start();
                 if (overLimit)
                 {
-                    ClientEndpoint.sendError(this, ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " +
-                        maxConnections + " client connections");
-                    close();
+                    closeAfter(ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " +
+                        limits.maxConnections() + " client connections");
                     return;
                 }
                 final DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(),
                     64 * 1024));
                 while (!closing)
                 {
+                    awaitAnswersDrained();
                     final int length = Integer.reverseBytes(in.readInt());
-                    if (length < 0 || length > maxFrameBytes)
+                    final int limit = frameLimit(limits.maxFrameBytes());
+                    if (length < 0 || length > limit)
                     {
-                        ClientEndpoint.sendError(this, ErrorCode.FRAME_TOO_LARGE, "frame length " + length +
-                            " is outside [0, " + maxFrameBytes + "]; closing the connection");
-                        close();
+                        closeAfter(ErrorCode.FRAME_TOO_LARGE, "frame length " + length + " is outside [0, " + limit +
+                            "]" + (admitted ? "" : " before the handshake") + "; closing the connection");
                         return;
                     }
-                    final byte[] frame = new byte[length];
-                    in.readFully(frame);
+                    final byte[] frame = readFrame(in, length);
+                    lastReadNs = System.nanoTime();
                     handler.onFrame(this, frame);
                 }
             }
@@ -231,9 +296,91 @@ public final class TlsClientEndpoint implements AutoCloseable
             {
                 // The client went away.
             }
-            catch (final IOException | RuntimeException ex)
+            catch (final IOException | RuntimeException | InterruptedException ex)
             {
                 // A TLS failure or a broken peer: the connection ends, nothing else does.
+            }
+            finally
+            {
+                if (!closing)
+                {
+                    closeNow();
+                }
+                else
+                {
+                    close();
+                }
+            }
+        }
+
+        /** Back-pressure: no more requests are read while more than a frame's worth of answers waits. */
+        private void awaitAnswersDrained() throws InterruptedException
+        {
+            synchronized (queued)
+            {
+                while (!closing && queuedBytes > limits.maxFrameBytes())
+                {
+                    queued.wait();
+                }
+            }
+        }
+
+        /** A frame, its buffer grown as its bytes arrive rather than sized by the length its prefix announces. */
+        private byte[] readFrame(final DataInputStream in, final int length) throws IOException
+        {
+            byte[] frame = new byte[Math.min(length, 64 * 1024)];
+            int read = 0;
+            while (read < length)
+            {
+                if (read == frame.length)
+                {
+                    frame = Arrays.copyOf(frame, (int)Math.min(length, 2L * frame.length));
+                }
+                final int n = in.read(frame, read, frame.length - read);
+                if (n < 0)
+                {
+                    throw new EOFException();
+                }
+                read += n;
+            }
+            return frame;
+        }
+
+        private void writeLoop(final OutputStream out)
+        {
+            try
+            {
+                while (true)
+                {
+                    final byte[] next;
+                    synchronized (queued)
+                    {
+                        while (queued.isEmpty() && !closing)
+                        {
+                            queued.wait();
+                        }
+                        next = queued.pollFirst();
+                        if (next == null)
+                        {
+                            out.flush();
+                            break;
+                        }
+                    }
+                    out.write(next);
+                    synchronized (queued)
+                    {
+                        queuedBytes -= next.length;
+                        if (queued.isEmpty())
+                        {
+                            out.flush();
+                        }
+                        queued.notifyAll();
+                    }
+                }
+            }
+            catch (final IOException | InterruptedException ex)
+            {
+                // The client went away, or the endpoint closes.
             }
             finally
             {
@@ -243,7 +390,7 @@ public final class TlsClientEndpoint implements AutoCloseable
 
         void closeNow()
         {
-            synchronized (writeLock)
+            synchronized (queued)
             {
                 if (closed)
                 {
@@ -251,6 +398,8 @@ public final class TlsClientEndpoint implements AutoCloseable
                 }
                 closed = true;
                 closing = true;
+                queued.clear();
+                queued.notifyAll();
             }
             try
             {

@@ -82,6 +82,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private final ExecutorService handshakePool;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    /** Connections closed because they did not read their answers. */
+    private final AtomicLong cutOff = new AtomicLong();
 
     /** One connection's state. */
     private static final class Session
@@ -111,6 +113,23 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     public void close()
     {
         handshakePool.shutdownNow();
+    }
+
+    @Override
+    public void onCutOff(final ClientEndpoint.Connection connection, final long queuedBytes)
+    {
+        cutOff.incrementAndGet();
+        final Session session = (Session)connection.attachment();
+        LOG.info("member {}: cut off client connection {} from {} (user {}): it left {} bytes of answers unread",
+            config.memberId(), connection.id(), connection.remote(), session == null ? null : session.user,
+            queuedBytes);
+    }
+
+    @Override
+    public boolean awaitsAnswers(final ClientEndpoint.Connection connection)
+    {
+        final Session session = (Session)connection.attachment();
+        return session != null && session.pending.get() > 0;
     }
 
     @Override
@@ -263,6 +282,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             session.user = user == null ? "anonymous" : user;
             session.role = role;
             session.ready = true;
+            connection.admit();
             LOG.info("member {}: client '{}' connected from {} as {} ({})", config.memberId(), clientName,
                 connection.remote(), session.user, role);
             final Topology topology = member.topology();
@@ -876,6 +896,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.put("quorum.readsWithoutQuorum", both.quorum().readsWithoutQuorum());
         values.put("client.requests", requests.get());
         values.put("client.errors", errors.get());
+        values.put("client.cutOff", cutOff.get());
         metrics.latencies().forEach((name, latency) ->
         {
             values.put(name + ".count", latency.count());

@@ -209,7 +209,7 @@ public final class GridMember implements Grid
                 if (config.clientTlsKeyStore() != null)
                 {
                     final TlsClientEndpoint tls = new TlsClientEndpoint(config.bindAddress(), config.clientPort(),
-                        config.clientMaxConnections(), config.clientMaxFrameBytes(), config.clientTlsKeyStore(),
+                        clientLimits(), config.clientTlsKeyStore(),
                         config.clientTlsKeyStorePassword().toCharArray(), clientService,
                         "grid-client-tls-" + config.memberId());
                     this.clientEndpoint = tls;
@@ -218,7 +218,7 @@ public final class GridMember implements Grid
                 else
                 {
                     final ClientEndpoint plain = new ClientEndpoint(config.bindAddress(), config.clientPort(),
-                        config.clientMaxConnections(), config.clientMaxFrameBytes(), clientService,
+                        clientLimits(), clientService,
                         "grid-client-endpoint-" + config.memberId());
                     this.clientEndpoint = plain;
                     this.clientEndpointPort = plain.port();
@@ -241,6 +241,12 @@ public final class GridMember implements Grid
             this.clientEndpoint = null;
             this.clientEndpointPort = -1;
         }
+    }
+
+    private ClientEndpoint.Limits clientLimits()
+    {
+        return new ClientEndpoint.Limits(config.clientMaxConnections(), config.clientMaxFrameBytes(),
+            config.clientHandshakeTimeoutNs(), config.clientIdleTimeoutNs());
     }
 
     private MemberEngine newEngine(final long nowNs)

@@ -41,6 +41,8 @@ import java.util.concurrent.TimeUnit;
  * client.max.connections = 256
  * client.max.frame.bytes = 4194304
  * client.max.pending = 1024               # outstanding requests per connection
+ * client.handshake.timeout.ms = 10000     # a connection that has not authenticated by then is closed
+ * client.idle.timeout.ms = 0              # an authenticated connection silent this long is closed; 0 never
  * client.user.alice = USER:pbkdf2-sha256:...   # role (USER or ADMIN), then a hash from dev.grid.node.Passwords
  * client.tls.keystore = /etc/grid/m1.p12   # serve clients over TLS with this PKCS12 certificate and key
  * client.tls.keystore.password = ...
@@ -158,6 +160,10 @@ public final class MemberConfigurationFile
                     clamp(number(source, key, value)), config.clientMaxPendingRequests());
                 case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
                     config.clientMaxFrameBytes(), clamp(number(source, key, value)));
+                case "client.handshake.timeout.ms" -> config.clientTimeouts(
+                    TimeUnit.MILLISECONDS.toNanos(number(source, key, value)), config.clientIdleTimeoutNs());
+                case "client.idle.timeout.ms" -> config.clientTimeouts(config.clientHandshakeTimeoutNs(),
+                    TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "client.tls.keystore" -> config.clientTls(Path.of(value), config.clientTlsKeyStorePassword());
                 case "client.tls.keystore.password" -> config.clientTls(config.clientTlsKeyStore(), value);
                 case "idle.max.park.us" ->

@@ -69,6 +69,11 @@ public final class ClientProtocol
     public static final int VERSION = 1;
     /** The first field of a handshake: "GRID" in ASCII, as a little-endian int. */
     public static final int MAGIC = 0x44495247;
+    /**
+     * The longest frame a member accepts before a connection's handshake succeeded (a handshake is far shorter): a
+     * connection that has not authenticated cannot make the member hold more than this.
+     */
+    public static final int MAX_HANDSHAKE_FRAME_BYTES = 64 * 1024;
     /** Bytes of a frame's length prefix. */
     public static final int LENGTH_PREFIX = 4;
     /** Bytes of a request header: op, then request id. */
