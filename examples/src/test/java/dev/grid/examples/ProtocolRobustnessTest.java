@@ -328,6 +328,94 @@ class ProtocolRobustnessTest
         assertEquals(big, cache.get("big2"));
     }
 
+    /**
+     * Issue 17, item 10: transactions of connections that close mid-way die with them. Seeded: each connection begins
+     * pessimistic transactions with long timeouts, writes keys other connections write too (so some wait for locks),
+     * may ask to commit, and is closed at a random point without reading its answers. Then the member coordinates no
+     * transaction.
+     */
+    @Test
+    void transactionsOfConnectionsClosedMidWayRollBack() throws IOException
+    {
+        final Random random = new Random(SEED ^ 0x7A);
+        final byte[] name = "robust".getBytes(StandardCharsets.UTF_8);
+        for (int c = 0; c < 60; c++)
+        {
+            try (Raw raw = new Raw())
+            {
+                raw.handshake(1, 1);
+                assertEquals(0, raw.answer());
+                final int transactions = 1 + random.nextInt(3);
+                final ByteBuffer frames = ByteBuffer.allocate(16 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+                for (long tx = 1; tx <= transactions; tx++)
+                {
+                    // TX_BEGIN: pessimistic, repeatable read, an hour: only the connection's close ends it.
+                    frames.putInt(9 + 10).put((byte)ClientProtocol.TX_BEGIN).putLong(100 + tx).put((byte)0)
+                        .put((byte)1).putLong(3_600_000);
+                    final int writes = 1 + random.nextInt(4);
+                    for (int w = 0; w < writes; w++)
+                    {
+                        final byte[] key = ("tx-key-" + random.nextInt(6)).getBytes(StandardCharsets.UTF_8);
+                        final byte[] value = ("v" + c).getBytes(StandardCharsets.UTF_8);
+                        frames.putInt(9 + 8 + 4 + name.length + 4 + key.length + 4 + value.length)
+                            .put((byte)ClientProtocol.TX_PUT).putLong(200 + tx * 10 + w).putLong(tx)
+                            .putInt(name.length).put(name).putInt(key.length).put(key).putInt(value.length)
+                            .put(value);
+                    }
+                    if (random.nextBoolean())
+                    {
+                        frames.putInt(9 + 8).put((byte)ClientProtocol.TX_COMMIT).putLong(300 + tx).putLong(tx);
+                    }
+                }
+                // Closed after a random prefix of its frames, answers unread.
+                raw.out.write(frames.array(), 0, random.nextInt(frames.position() + 1));
+                raw.out.flush();
+            }
+        }
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        List<?> left = good.admin().transactions();
+        while (!left.isEmpty())
+        {
+            assertTrue(System.nanoTime() < deadline, "transactions of closed connections still open: " + left);
+            java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+            left = good.admin().transactions();
+        }
+        cache.put("tx-key-0", "free");
+        assertEquals("free", cache.get("tx-key-0"), "a key the transactions locked is free");
+    }
+
+    /**
+     * Issue 17, item 10: requests sent just before a half-close lost their answers (the member closed at the end of
+     * the stream). Every request sent before the client shut its sending side is answered, then the member closes.
+     */
+    @Test
+    void aHalfClosedConnectionGetsEveryAnswerThenCloses() throws IOException
+    {
+        cache.put("half", "closed");
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            assertEquals(0, raw.answer());
+            final byte[] name = "robust".getBytes(StandardCharsets.UTF_8);
+            final byte[] key = "half".getBytes(StandardCharsets.UTF_8);
+            final ByteBuffer gets = ByteBuffer.allocate(200 * (4 + 9 + 4 + name.length + 4 + key.length))
+                .order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 200; i++)
+            {
+                gets.putInt(9 + 4 + name.length + 4 + key.length).put((byte)ClientProtocol.GET).putLong(10 + i)
+                    .putInt(name.length).put(name).putInt(key.length).put(key);
+            }
+            raw.out.write(gets.array());
+            raw.out.flush();
+            raw.socket.shutdownOutput();
+            for (int i = 0; i < 200; i++)
+            {
+                assertEquals(0, raw.answer(), "answer " + i + " of 200");
+            }
+            assertTrue(raw.closedByPeer(), "the member closes once everything is answered");
+        }
+    }
+
     @Test
     void aSeededFuzzOfOneHundredThousandFramesLeavesTheMemberServing() throws IOException
     {

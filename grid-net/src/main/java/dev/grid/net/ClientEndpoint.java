@@ -188,6 +188,8 @@ public final class ClientEndpoint implements AutoCloseable
         private boolean closed;
         /** Whether its requests are not read for now: too many of its answers wait to be written. */
         private boolean readPaused;
+        /** Whether the client shut its sending side: it is closed once its answers are written. */
+        private boolean inputEnded;
         private long lastReadNs = System.nanoTime();
         private SelectionKey key;
         NioConnection(final long id, final SocketChannel channel, final String remote)
@@ -407,13 +409,21 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
-    /** Close connections that took too long over their handshake, or sent nothing for the idle timeout. */
+    /**
+     * Close connections that took too long over their handshake, sent nothing for the idle timeout, or shut their
+     * sending side and have every answer.
+     */
     private void sweep(final long nowNs)
     {
         for (final NioConnection connection : open.toArray(new NioConnection[0]))
         {
             if (connection.closing)
             {
+                continue;
+            }
+            if (connection.inputEnded)
+            {
+                closeIfAnswered(connection);
                 continue;
             }
             if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
@@ -430,6 +440,14 @@ public final class ClientEndpoint implements AutoCloseable
                     limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
                 connection.close();
             }
+        }
+    }
+
+    private void closeIfAnswered(final NioConnection connection)
+    {
+        if (connection.out.isEmpty() && !handler.awaitsAnswers(connection))
+        {
+            connection.close();
         }
     }
 
@@ -469,7 +487,10 @@ public final class ClientEndpoint implements AutoCloseable
             final int read = connection.channel.read(connection.in);
             if (read < 0)
             {
-                closeNow(connection);
+                // Half-close: the client sent all it will. The answers to what it sent still go out; then it closes.
+                connection.inputEnded = true;
+                connection.key.interestOps(connection.key.interestOps() & ~SelectionKey.OP_READ);
+                closeIfAnswered(connection);
                 return;
             }
             connection.lastReadNs = System.nanoTime();
@@ -557,6 +578,10 @@ public final class ClientEndpoint implements AutoCloseable
             if (connection.closing)
             {
                 closeNow(connection);
+            }
+            else if (connection.inputEnded)
+            {
+                closeIfAnswered(connection);
             }
         }
         catch (final IOException | RuntimeException ex)

@@ -292,7 +292,12 @@ public final class TlsClientEndpoint implements AutoCloseable
                     handler.onFrame(this, frame);
                 }
             }
-            catch (final EOFException | SocketException ex)
+            catch (final EOFException ex)
+            {
+                // Half-close: the client sent all it will. The answers to what it sent still go out; then it closes.
+                awaitAnswered();
+            }
+            catch (final SocketException ex)
             {
                 // The client went away.
             }
@@ -302,13 +307,28 @@ public final class TlsClientEndpoint implements AutoCloseable
             }
             finally
             {
-                if (!closing)
+                // The writer writes what is queued, then closes the socket (at once if the socket broke).
+                close();
+            }
+        }
+
+        /** Wait until the handler has answered every request the connection sent (or it closed). */
+        private void awaitAnswered()
+        {
+            synchronized (queued)
+            {
+                while (!closing && handler.awaitsAnswers(this))
                 {
-                    closeNow();
-                }
-                else
-                {
-                    close();
+                    try
+                    {
+                        // Woken by each answer queued; the timeout covers an answer that is the last one.
+                        queued.wait(250);
+                    }
+                    catch (final InterruptedException ex)
+                    {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
                 }
             }
         }

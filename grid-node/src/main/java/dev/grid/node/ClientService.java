@@ -93,8 +93,30 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         volatile MemberConfiguration.ClientRole role;
         volatile String user;
         final AtomicInteger pending = new AtomicInteger();
+        /** Guarded by the session: a transaction begun as the connection closes is rolled back, not kept. */
         final Map<Long, Transaction> transactions = new ConcurrentHashMap<>();
         final AtomicLong nextTxId = new AtomicLong(1);
+        /** Set once the connection closed; guarded by the session. */
+        boolean closed;
+
+        /** @return whether the transaction was kept for the connection (false: it closed, the caller rolls it back). */
+        synchronized boolean keep(final long txId, final Transaction tx)
+        {
+            if (!closed)
+            {
+                transactions.put(txId, tx);
+            }
+            return !closed;
+        }
+
+        /** @return the transactions left open, now the connection closed. */
+        synchronized List<Transaction> close()
+        {
+            closed = true;
+            final List<Transaction> open = new ArrayList<>(transactions.values());
+            transactions.clear();
+            return open;
+        }
     }
 
     ClientService(final GridMember member)
@@ -138,19 +160,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final Session session = (Session)connection.attachment();
         if (session != null)
         {
-            // Transactions the client left open die with its connection.
-            session.transactions.values().forEach(tx ->
-            {
-                try
-                {
-                    tx.rollbackAsync();
-                }
-                catch (final RuntimeException ignored)
-                {
-                    // Already finished.
-                }
-            });
-            session.transactions.clear();
+            // Transactions the client left open die with its connection (on TLS its frames are read on another thread
+            // than the one closing it: a transaction begun meanwhile is rolled back by TX_BEGIN itself).
+            session.close().forEach(ClientService::rollBackQuietly);
         }
     }
 
@@ -414,7 +426,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final Transaction tx = member.transactions().begin(concurrency, isolation,
                     Duration.ofMillis(timeoutMs));
                 final long txId = session.nextTxId.getAndIncrement();
-                session.transactions.put(txId, tx);
+                if (!session.keep(txId, tx))
+                {
+                    rollBackQuietly(tx);
+                }
                 finish(connection, session, requestId, w -> w.writeLong(txId), null);
             }
             case ClientProtocol.TX_GET ->
@@ -549,6 +564,18 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private interface Answer<T>
     {
         void write(MessageWriter writer, T value);
+    }
+
+    private static void rollBackQuietly(final Transaction tx)
+    {
+        try
+        {
+            tx.rollbackAsync();
+        }
+        catch (final RuntimeException ignored)
+        {
+            // Already finished.
+        }
     }
 
     private void single(final ClientEndpoint.Connection connection, final Session session, final long requestId,
@@ -730,7 +757,20 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private void finish(final ClientEndpoint.Connection connection, final Session session, final long requestId,
         final Consumer<MessageWriter> payload, final Throwable failure)
     {
-        session.pending.decrementAndGet();
+        try
+        {
+            send(connection, requestId, payload, failure);
+        }
+        finally
+        {
+            // Only once the answer is queued: a half-closed connection is closed when nothing is pending any more.
+            session.pending.decrementAndGet();
+        }
+    }
+
+    private void send(final ClientEndpoint.Connection connection, final long requestId,
+        final Consumer<MessageWriter> payload, final Throwable failure)
+    {
         if (failure == null)
         {
             try
