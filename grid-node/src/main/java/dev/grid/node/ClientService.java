@@ -143,8 +143,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         cutOff.incrementAndGet();
         final Session session = (Session)connection.attachment();
         LOG.info("member {}: cut off client connection {} from {} (user {}): it left {} bytes of answers unread",
-            config.memberId(), connection.id(), connection.remote(), session == null ? null : session.user,
-            queuedBytes);
+            config.memberId(), connection.id(), connection.remote(),
+            LogText.quote(session == null ? null : session.user), queuedBytes);
     }
 
     @Override
@@ -282,8 +282,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
                 if (known == null || password == null || !PasswordHash.matches(password, known.passwordHash()))
                 {
-                    LOG.warn("member {}: client {} failed to authenticate as {}", config.memberId(),
-                        connection.remote(), user);
+                    // The client's mistake (or an attacker's guess): one line, the user name made safe to log.
+                    LOG.info("member {}: client {} failed to authenticate as {}", config.memberId(),
+                        connection.remote(), LogText.quote(user));
                     error(connection, requestId, ErrorCode.AUTHENTICATION_FAILED, user == null || password == null ?
                         "this member requires a user and password" : "unknown user or wrong password");
                     connection.close();
@@ -295,8 +296,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             session.role = role;
             session.ready = true;
             connection.admit();
-            LOG.info("member {}: client '{}' connected from {} as {} ({})", config.memberId(), clientName,
-                connection.remote(), session.user, role);
+            LOG.info("member {}: client {} connected from {} as {} ({})", config.memberId(),
+                LogText.quote(clientName), connection.remote(), LogText.quote(session.user), role);
             final Topology topology = member.topology();
             answer(connection, requestId, w -> w.writeUnsignedShort(ClientProtocol.VERSION)
                 .writeString(config.memberId()).writeByte(session.role.ordinal())

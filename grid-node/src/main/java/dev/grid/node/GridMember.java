@@ -1292,12 +1292,14 @@ public final class GridMember implements Grid
 
         public void onMalformedMessage(final int source, final String why)
         {
-            LOG.warn("member {} dropped a malformed message from endpoint {}: {}", config.memberId(), source, why);
+            LOG.warn("member {} dropped a malformed message from endpoint {}: {}", config.memberId(), source,
+                LogText.oneLine(why));
         }
 
         public void onEvent(final String message)
         {
-            LOG.info(message);
+            // Events may quote what peers and clients named (member ids of a baseline change): one line each.
+            LOG.info("{}", LogText.oneLine(message));
         }
 
         public void onRebalanceFinished(final int cacheId, final int partition, final boolean full,
