@@ -54,6 +54,14 @@ class AuthenticationTest
             GridClient.connect(as("mallory", "alice-secret"))).errorCode());
         assertEquals(ErrorCode.AUTHENTICATION_FAILED, assertThrows(GridException.class, () ->
             GridClient.connect(as(null, null))).errorCode());
+        // Issue 17, item 9: the password followed by NULs was accepted as the password.
+        assertEquals(ErrorCode.AUTHENTICATION_FAILED, assertThrows(GridException.class, () ->
+            GridClient.connect(as("alice", "alice-secret\u0000\u0000"))).errorCode());
+        // Once the right password was verified, the remembered proof does not let a near miss in either.
+        GridClient.connect(as("alice", "alice-secret")).close();
+        assertEquals(ErrorCode.AUTHENTICATION_FAILED, assertThrows(GridException.class, () ->
+            GridClient.connect(as("alice", "alice-secret\u0000"))).errorCode());
+        GridClient.connect(as("alice", "alice-secret")).close();
     }
 
     @Test

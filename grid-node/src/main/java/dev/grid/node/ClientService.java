@@ -9,10 +9,10 @@ import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.PasswordHash;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
+import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transaction;
@@ -34,6 +34,12 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,12 +49,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -69,6 +76,8 @@ import java.util.function.Consumer;
 final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(ClientService.class);
+    /** Handshakes that may wait for a password check; more are refused (TOO_MANY_REQUESTS), their connection closed. */
+    private static final int MAX_WAITING_HANDSHAKES = 256;
 
     /** The member attribute that advertises where a member serves clients (for partition-aware clients). */
     static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
@@ -80,6 +89,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
      * runs here, and nothing here waits: every other request completes through a future.
      */
     private final ExecutorService handshakePool;
+    /** The key of {@link #verified}'s proofs, random for each life of the member. */
+    private final SecretKeySpec verifiedKey;
+    /** By user: a keyed hash of the user, configured hash and password last verified by PBKDF2. */
+    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     /** Connections closed because they did not read their answers. */
@@ -123,12 +136,48 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         this.member = member;
         this.config = member.configuration();
-        this.handshakePool = Executors.newFixedThreadPool(2, r ->
+        this.handshakePool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(MAX_WAITING_HANDSHAKES), r ->
         {
             final Thread thread = new Thread(r, "grid-client-auth-" + config.memberId());
             thread.setDaemon(true);
             return thread;
         });
+        final byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        this.verifiedKey = new SecretKeySpec(key, "HmacSHA256");
+    }
+
+    /**
+     * Whether a user's password is the one its configured hash was made of. PBKDF2 costs a few hundred ms (its point):
+     * a member pays it once per user and password, then remembers the pair it verified as a keyed hash (HMAC under a
+     * key of this member's life), so a client that reconnects is let in at once and a guess still pays in full.
+     */
+    private boolean passwordMatches(final String user, final String password, final String passwordHash)
+    {
+        final byte[] proof;
+        try
+        {
+            final Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(verifiedKey);
+            proof = mac.doFinal((user + '\u0000' + passwordHash + '\u0000' + password)
+                .getBytes(StandardCharsets.UTF_8));
+        }
+        catch (final GeneralSecurityException ex)
+        {
+            throw new IllegalStateException("the JDK lacks HmacSHA256", ex);
+        }
+        final byte[] known = verified.get(user);
+        if (known != null && MessageDigest.isEqual(known, proof))
+        {
+            return true;
+        }
+        if (!PasswordHash.matches(password, passwordHash))
+        {
+            return false;
+        }
+        verified.put(user, proof);
+        return true;
     }
 
     @Override
@@ -280,7 +329,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             if (!users.isEmpty())
             {
                 final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
-                if (known == null || password == null || !PasswordHash.matches(password, known.passwordHash()))
+                if (known == null || password == null || !passwordMatches(user, password, known.passwordHash()))
                 {
                     // The client's mistake (or an attacker's guess): one line, the user name made safe to log.
                     LOG.info("member {}: client {} failed to authenticate as {}", config.memberId(),
@@ -309,7 +358,15 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         catch (final RejectedExecutionException ex)
         {
-            error(connection, requestId, ErrorCode.NODE_STOPPING, "member " + config.memberId() + " is stopping");
+            if (handshakePool.isShutdown())
+            {
+                error(connection, requestId, ErrorCode.NODE_STOPPING, "member " + config.memberId() + " is stopping");
+            }
+            else
+            {
+                error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "member " + config.memberId() + " has " +
+                    MAX_WAITING_HANDSHAKES + " handshakes waiting for their password check; try again later");
+            }
             connection.close();
         }
     }
