@@ -30,6 +30,11 @@ public enum ErrorCode
      * operation; nothing was applied. Reset the partition once its owners are back.
      */
     PARTITION_LOST(Group.OPERATION, 5),
+    /**
+     * A key and its value (or the value a merge made, or a transaction's writes together) are longer than the
+     * member's {@code entry.max.bytes}; the message names both sizes. Nothing was stored.
+     */
+    VALUE_TOO_LARGE(Group.OPERATION, 6),
     /** Bytes could not be encoded to or decoded from the declared type. */
     CODEC_FAILED(Group.CODEC, 1),
     /** A partition copy tracks more out-of-order counter ranges than its bound allows. */

@@ -54,10 +54,20 @@ public final class MemberConfiguration
     public static final int REBALANCE_CONCURRENCY_DEFAULT = 64;
     /** Default limit on thin-client connections a member serves at once. */
     public static final int CLIENT_MAX_CONNECTIONS_DEFAULT = 256;
-    /** Default limit on one thin-client frame: 4 MiB. */
-    public static final int CLIENT_MAX_FRAME_BYTES_DEFAULT = 4 << 20;
+    /**
+     * Default limit on one thin-client frame: 36 MiB, room for a replace of the largest entry by default (a key, the
+     * expected value and the new one).
+     */
+    public static final int CLIENT_MAX_FRAME_BYTES_DEFAULT = 36 << 20;
     /** Default limit on the requests one thin-client connection has outstanding. */
     public static final int CLIENT_MAX_PENDING_REQUESTS_DEFAULT = 1024;
+    /** Default limit on one entry, key and value together: 17 MiB (a 16 MiB value and a key of up to 1 MiB). */
+    public static final int MAX_ENTRY_BYTES_DEFAULT = 17 << 20;
+    /**
+     * The highest {@link #maxEntryBytes(int)}: an update carries a key and up to two values (a merge's operand and
+     * outcome, a replace's expected value) in one member message and one WAL record, both at most 64 MiB.
+     */
+    public static final int MAX_ENTRY_BYTES_LIMIT = 20 << 20;
     /** Default time a thin-client connection has to complete its handshake: 10 s. */
     public static final long CLIENT_HANDSHAKE_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(10);
     /** Default time an authenticated thin-client connection may stay silent: forever (0). */
@@ -92,6 +102,7 @@ public final class MemberConfiguration
     private int clientMaxConnections = CLIENT_MAX_CONNECTIONS_DEFAULT;
     private int clientMaxFrameBytes = CLIENT_MAX_FRAME_BYTES_DEFAULT;
     private int clientMaxPendingRequests = CLIENT_MAX_PENDING_REQUESTS_DEFAULT;
+    private int maxEntryBytes = MAX_ENTRY_BYTES_DEFAULT;
     private long clientHandshakeTimeoutNs = CLIENT_HANDSHAKE_TIMEOUT_DEFAULT_NS;
     private long clientIdleTimeoutNs = CLIENT_IDLE_TIMEOUT_DEFAULT_NS;
     private final Map<String, ClientUser> clientUsers = new TreeMap<>();
@@ -331,6 +342,26 @@ public final class MemberConfiguration
         this.clientMaxFrameBytes = maxFrameBytes;
         this.clientMaxPendingRequests = maxPending;
         return this;
+    }
+
+    /**
+     * @param maxEntryBytes the longest key and value together a cache write may store, in [1 KiB,
+     *                      {@link #MAX_ENTRY_BYTES_LIMIT}]; a longer one fails at once with
+     *                      {@link ErrorCode#VALUE_TOO_LARGE}, as does a transaction whose writes together are longer.
+     *                      Every member of a cluster should have the same.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration maxEntryBytes(final int maxEntryBytes)
+    {
+        checkNotConcluded();
+        this.maxEntryBytes = maxEntryBytes;
+        return this;
+    }
+
+    /** @return the longest key and value together a write may store. */
+    public int maxEntryBytes()
+    {
+        return maxEntryBytes;
     }
 
     /**
@@ -661,6 +692,11 @@ public final class MemberConfiguration
             throw new InvalidConfigurationException("client limits (connections " + clientMaxConnections +
                 ", frame bytes " + clientMaxFrameBytes + ", pending " + clientMaxPendingRequests +
                 ") must be in [1, 65536], [1024, 268435456] and [1, 1048576]");
+        }
+        if (maxEntryBytes < 1024 || maxEntryBytes > MAX_ENTRY_BYTES_LIMIT)
+        {
+            throw new InvalidConfigurationException("maxEntryBytes=" + maxEntryBytes + " must be in [1024, " +
+                MAX_ENTRY_BYTES_LIMIT + "]");
         }
         if (clientHandshakeTimeoutNs <= 0 || clientIdleTimeoutNs < 0)
         {

@@ -13,12 +13,14 @@ import io.aeron.logbuffer.Header;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.IntArrayList;
 import org.agrona.collections.Object2IntHashMap;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +31,14 @@ import java.util.concurrent.TimeUnit;
  * (research/stack.md). Each member subscribes on its own {@code host:port}; a publication to a peer is added on first
  * use. Every frame starts with the sender's address, so the receiver knows whom to answer without trusting Aeron
  * sessions (a restarted peer may reuse one).
+ * <p>
+ * A message longer than one frame (a term's eighth, about 128 KiB) is cut into fragments of its own, sent in order
+ * from a queue the duty cycle drains as the publication takes them (leaving a quarter of the term to short messages,
+ * so heartbeats are not starved), and put together again per Aeron session. Short messages are not held behind a
+ * long one: a long message may arrive after short ones sent after it, which the member protocol tolerates (the
+ * simulator's network reorders too). A fragment lost (a closed publication) loses its message, as a dropped frame
+ * would. Messages up to {@link #MAX_MESSAGE_BYTES} are carried, and up to {@link #MAX_QUEUED_BYTES} may wait for one
+ * destination.
  * <p>
  * Aeron loses nothing on loopback in steady state, but it does not report a dead peer promptly (a publication keeps
  * accepting until its connection times out), nor a restarted peer that joins mid-stream: the member protocol carries
@@ -44,7 +54,18 @@ public final class AeronTransport implements Transport, AutoCloseable
     /** Term length of publications: 1 MiB allows 128 KiB messages and absorbs bursts. */
     public static final int TERM_LENGTH = 1 << 20;
 
+    /** The longest message {@link #send} carries: values of 16 MiB and more, with room for their keys. */
+    public static final int MAX_MESSAGE_BYTES = 64 << 20;
+    /** The most bytes queued for one destination before {@link #send} answers back-pressure. */
+    public static final long MAX_QUEUED_BYTES = 128L << 20;
+    /** The first byte of a fragment frame, where a whole frame has its sender address's length (1 to 255). */
+    private static final byte FRAGMENT = 0;
+
     private static final int MAX_ADDRESS_LENGTH = 255;
+    /** The longest frame: Aeron carries a message of up to an eighth of the term. */
+    private static final int MAX_FRAME_BYTES = TERM_LENGTH / 8;
+    /** The part of a publication's window fragments of long messages leave to short ones. */
+    private static final int SHORT_MESSAGE_HEADROOM = TERM_LENGTH / 4;
     private static final int BACK_PRESSURE_RETRIES = 10_000;
     private static final long BACK_PRESSURE_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(2);
 
@@ -61,6 +82,14 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final List<String> addresses = new ArrayList<>();
     private final List<ExclusivePublication> publications = new ArrayList<>();
     private final Int2ObjectHashMap<SourceCache> sourceBySession = new Int2ObjectHashMap<>();
+    /** By destination: messages waiting to be offered (a long one, or any behind it). */
+    private final List<Outbound> outbound = new ArrayList<>();
+    /** Destinations with something in {@link #outbound}. */
+    private final IntArrayList queuedDestinations = new IntArrayList();
+    /** By Aeron session: the long message being put together. */
+    private final Int2ObjectHashMap<Inbound> inboundBySession = new Int2ObjectHashMap<>();
+    private final UnsafeBuffer fragmentHeader;
+    private final UnsafeBuffer deliver = new UnsafeBuffer(new byte[0]);
     private final String directory;
     private MessageHandler handler;
     private long backPressureDrops;
@@ -82,6 +111,10 @@ public final class AeronTransport implements Transport, AutoCloseable
         frameHeader[0] = (byte)address.length;
         System.arraycopy(address, 0, frameHeader, 1, address.length);
         this.frameHeaderBuffer = new UnsafeBuffer(frameHeader);
+        // [FRAGMENT][address length][address][i32 total length][i32 offset]
+        this.fragmentHeader = new UnsafeBuffer(new byte[1 + frameHeader.length + 8]);
+        fragmentHeader.putByte(0, FRAGMENT);
+        fragmentHeader.putBytes(1, frameHeader);
         this.directory = directory;
 
         MediaDriver startedDriver = null;
@@ -171,7 +204,12 @@ public final class AeronTransport implements Transport, AutoCloseable
     public int doWork()
     {
         backPressuredThisCycle = false;
-        return closed || aeron.isClosed() ? 0 : driverInvoker.invoke() + clientInvoker.invoke();
+        if (closed || aeron.isClosed())
+        {
+            return 0;
+        }
+        final int work = driverInvoker.invoke() + clientInvoker.invoke();
+        return queuedDestinations.isEmpty() ? work : work + drainQueues();
     }
 
     /**
@@ -213,6 +251,7 @@ public final class AeronTransport implements Transport, AutoCloseable
         final int endpoint = addresses.size();
         addresses.add(address);
         publications.add(null);
+        outbound.add(new Outbound());
         endpointByAddress.put(address, endpoint);
         return endpoint;
     }
@@ -223,21 +262,35 @@ public final class AeronTransport implements Transport, AutoCloseable
         {
             return NOT_CONNECTED;
         }
-        ExclusivePublication publication = publications.get(destination);
-        if (publication == null || publication.isClosed())
+        if (length > MAX_MESSAGE_BYTES)
         {
-            try
+            throw new IllegalArgumentException("message of " + length + " bytes above " + MAX_MESSAGE_BYTES);
+        }
+        if (length > MAX_FRAME_BYTES - frameHeader.length)
+        {
+            // Long: copied, queued, and offered fragment by fragment as the publication takes them (here and by the
+            // duty cycle).
+            final Outbound queue = outbound.get(destination);
+            if (queue.bytes + length > MAX_QUEUED_BYTES)
             {
-                publication = aeron.addExclusivePublication("aeron:udp?endpoint=" + addresses.get(destination) +
-                    "|term-length=" + TERM_LENGTH, STREAM_ID);
+                backPressureDrops++;
+                return BACK_PRESSURED;
             }
-            catch (final AeronException ex)
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            if (queue.messages.isEmpty())
             {
-                // An unresolvable address or a client closed underneath: the message is lost like any other, and
-                // the protocol's retries and failure detection take over.
-                return NOT_CONNECTED;
+                queuedDestinations.addInt(destination);
             }
-            publications.set(destination, publication);
+            queue.messages.addLast(copy);
+            queue.bytes += length;
+            drain(destination, queue);
+            return OK;
+        }
+        final ExclusivePublication publication = publication(destination);
+        if (publication == null)
+        {
+            return NOT_CONNECTED;
         }
         long result = publication.offer(frameHeaderBuffer, 0, frameHeader.length, buffer, offset, length);
         // In invoker mode the driver's sender only runs when this thread runs it: on back pressure, let it send what
@@ -269,6 +322,120 @@ public final class AeronTransport implements Transport, AutoCloseable
         return NOT_CONNECTED;
     }
 
+    /** @return the destination's publication, added on first use; null if it cannot be added. */
+    private ExclusivePublication publication(final int destination)
+    {
+        ExclusivePublication publication = publications.get(destination);
+        if (publication == null || publication.isClosed())
+        {
+            try
+            {
+                publication = aeron.addExclusivePublication("aeron:udp?endpoint=" + addresses.get(destination) +
+                    "|term-length=" + TERM_LENGTH, STREAM_ID);
+            }
+            catch (final AeronException ex)
+            {
+                // An unresolvable address or a client closed underneath: the message is lost like any other, and
+                // the protocol's retries and failure detection take over.
+                return null;
+            }
+            publications.set(destination, publication);
+        }
+        return publication;
+    }
+
+    /**
+     * Offer what waits for a destination, frame by frame, until its publication pushes back. A message whose
+     * publication is gone is dropped with everything queued behind it (lost, as frames to a gone peer are).
+     *
+     * @return frames offered.
+     */
+    private int drain(final int destination, final Outbound queue)
+    {
+        final ExclusivePublication publication = publication(destination);
+        int offered = 0;
+        while (!queue.messages.isEmpty())
+        {
+            if (publication == null)
+            {
+                queue.clear();
+                break;
+            }
+            final byte[] message = queue.messages.peekFirst();
+            final int chunk = Math.min(message.length - queue.sent, MAX_FRAME_BYTES - fragmentHeader.capacity());
+            if (publication.availableWindow() < chunk + SHORT_MESSAGE_HEADROOM)
+            {
+                // The rest of the window is the short messages' (heartbeats above all): the next duty cycle goes on.
+                break;
+            }
+            fragmentHeader.putInt(1 + frameHeader.length, message.length);
+            fragmentHeader.putInt(1 + frameHeader.length + 4, queue.sent);
+            queue.view.wrap(message, queue.sent, chunk);
+            final long result = publication.offer(fragmentHeader, 0, fragmentHeader.capacity(), queue.view, 0, chunk);
+            if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
+            {
+                break;
+            }
+            if (result < 0)
+            {
+                CloseHelper.quietClose(publication);
+                publications.set(destination, null);
+                queue.clear();
+                break;
+            }
+            offered++;
+            queue.sent += chunk;
+            if (queue.sent == message.length)
+            {
+                queue.messages.pollFirst();
+                queue.bytes -= message.length;
+                queue.sent = 0;
+            }
+        }
+        return offered;
+    }
+
+    /** Drain every destination with messages waiting; each duty cycle. */
+    private int drainQueues()
+    {
+        int work = 0;
+        for (int i = queuedDestinations.size() - 1; i >= 0; i--)
+        {
+            final int destination = queuedDestinations.getInt(i);
+            final Outbound queue = outbound.get(destination);
+            work += drain(destination, queue);
+            if (queue.messages.isEmpty())
+            {
+                queuedDestinations.fastUnorderedRemove(i);
+            }
+        }
+        return work;
+    }
+
+    /** Long messages waiting for one destination, the head perhaps partly offered. Agent thread only. */
+    private static final class Outbound
+    {
+        final ArrayDeque<byte[]> messages = new ArrayDeque<>();
+        final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
+        long bytes;
+        /** Bytes of the head message offered so far. */
+        int sent;
+
+        void clear()
+        {
+            messages.clear();
+            bytes = 0;
+            sent = 0;
+        }
+    }
+
+    /** A long message being put together from its fragments, for one Aeron session. */
+    private static final class Inbound
+    {
+        byte[] message;
+        int received;
+    }
+
     public int poll(final MessageHandler handler, final int messageLimit)
     {
         if (closed || aeron.isClosed())
@@ -279,14 +446,22 @@ public final class AeronTransport implements Transport, AutoCloseable
         return subscription.poll(assembler, messageLimit);
     }
 
-    private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private void onFragment(final DirectBuffer buffer, final int frameOffset, final int frameLength,
+        final Header header)
     {
+        if (frameLength < 1)
+        {
+            return;
+        }
+        final boolean fragment = buffer.getByte(frameOffset) == FRAGMENT;
+        final int offset = fragment ? frameOffset + 1 : frameOffset;
+        final int length = fragment ? frameLength - 1 : frameLength;
         if (length < 1)
         {
             return;
         }
         final int addressLength = buffer.getByte(offset) & 0xFF;
-        if (addressLength == 0 || 1 + addressLength > length)
+        if (addressLength == 0 || 1 + addressLength + (fragment ? 8 : 0) > length)
         {
             return;
         }
@@ -301,7 +476,51 @@ public final class AeronTransport implements Transport, AutoCloseable
             source = new SourceCache(bytes, endpointOf(new String(bytes, StandardCharsets.US_ASCII)));
             sourceBySession.put(sessionId, source);
         }
-        handler.onMessage(source.endpoint, buffer, offset + 1 + addressLength, length - 1 - addressLength);
+        if (!fragment)
+        {
+            handler.onMessage(source.endpoint, buffer, offset + 1 + addressLength, length - 1 - addressLength);
+            return;
+        }
+        final int total = buffer.getInt(offset + 1 + addressLength);
+        final int at = buffer.getInt(offset + 1 + addressLength + 4);
+        final int bodyOffset = offset + 1 + addressLength + 8;
+        final int bodyLength = length - 1 - addressLength - 8;
+        Inbound inbound = inboundBySession.get(sessionId);
+        if (at == 0)
+        {
+            if (total <= 0 || total > MAX_MESSAGE_BYTES)
+            {
+                inboundBySession.remove(sessionId);
+                return;
+            }
+            if (inbound == null)
+            {
+                inbound = new Inbound();
+                inboundBySession.put(sessionId, inbound);
+            }
+            // A message started anew: whatever came before it of another is lost (a fragment was dropped).
+            inbound.message = new byte[total];
+            inbound.received = 0;
+        }
+        if (inbound == null || inbound.message == null || inbound.message.length != total || inbound.received != at ||
+            at + bodyLength > total)
+        {
+            // A gap: the message lost a fragment. Its remaining fragments are dropped until the next one starts.
+            if (inbound != null)
+            {
+                inbound.message = null;
+            }
+            return;
+        }
+        buffer.getBytes(bodyOffset, inbound.message, at, bodyLength);
+        inbound.received += bodyLength;
+        if (inbound.received == total)
+        {
+            final byte[] message = inbound.message;
+            inbound.message = null;
+            deliver.wrap(message);
+            handler.onMessage(source.endpoint, deliver, 0, total);
+        }
     }
 
     /** The last sender address seen on one Aeron session, with its endpoint. */
@@ -335,7 +554,7 @@ public final class AeronTransport implements Transport, AutoCloseable
 
     public int maxMessageLength()
     {
-        return TERM_LENGTH / 8 - 1 - MAX_ADDRESS_LENGTH;
+        return MAX_MESSAGE_BYTES;
     }
 
     /**

@@ -104,6 +104,18 @@ public final class Main
         }
     }
 
+    /** A long value made of its key, so that a check knows what it must be: {@code key:key:key...}, chars long. */
+    private static String bigValue(final String key, final int chars)
+    {
+        final StringBuilder value = new StringBuilder(chars);
+        while (value.length() < chars)
+        {
+            value.append(key).append(':');
+        }
+        value.setLength(chars);
+        return value.toString();
+    }
+
     /**
      * The command line that runs a member as a child of this JVM, with this JVM's module flags, system properties and
      * heap settings and its class path (how tests and the benchmark start member processes).
@@ -135,6 +147,8 @@ public final class Main
     private static final Map<String, String> USAGE = Map.ofEntries(
         Map.entry("create", "create <cache> <backups>"),
         Map.entry("put-range", "put-range <cache> <from> <to>"),
+        Map.entry("put-big", "put-big <cache> <key> <chars>"),
+        Map.entry("check-big", "check-big <cache> <key> <chars>"),
         Map.entry("check-range", "check-range <cache> <from> <to>"),
         Map.entry("probe-range", "probe-range <cache> <from> <to>"),
         Map.entry("try-put-range", "try-put-range <cache> <from> <to> <value-prefix>"),
@@ -216,6 +230,18 @@ public final class Main
                             }
                         }
                         System.out.println("OK");
+                    }
+                    case "put-big" ->
+                    {
+                        member.<String, String>cache(words[1]).put(words[2], bigValue(words[2],
+                            Integer.parseInt(words[3])));
+                        System.out.println("OK");
+                    }
+                    case "check-big" ->
+                    {
+                        final String value = member.<String, String>cache(words[1]).get(words[2]);
+                        System.out.println(value == null ? "BIG MISSING" : value.equals(bigValue(words[2],
+                            Integer.parseInt(words[3]))) ? "BIG OK" : "BIG WRONG " + value.length());
                     }
                     case "check-range" ->
                     {

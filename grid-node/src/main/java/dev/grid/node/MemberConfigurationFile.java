@@ -39,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * rebalance.concurrency = 64              # partitions a member catches up at once
  * client.port = 10800                     # TCP port for thin clients and the admin tool; 0 any; none if absent
  * client.max.connections = 256
- * client.max.frame.bytes = 4194304
+ * client.max.frame.bytes = 37748736      # 36 MiB: a replace of the largest entry fits
+ * entry.max.bytes = 17825792              # 17 MiB: the longest key and value together a write may store
  * client.max.pending = 1024               # outstanding requests per connection
  * client.handshake.timeout.ms = 10000     # a connection that has not authenticated by then is closed
  * client.idle.timeout.ms = 0              # an authenticated connection silent this long is closed; 0 never
@@ -160,6 +161,7 @@ public final class MemberConfigurationFile
                     clamp(number(source, key, value)), config.clientMaxPendingRequests());
                 case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
                     config.clientMaxFrameBytes(), clamp(number(source, key, value)));
+                case "entry.max.bytes" -> config.maxEntryBytes(clamp(number(source, key, value)));
                 case "client.handshake.timeout.ms" -> config.clientTimeouts(
                     TimeUnit.MILLISECONDS.toNanos(number(source, key, value)), config.clientIdleTimeoutNs());
                 case "client.idle.timeout.ms" -> config.clientTimeouts(config.clientHandshakeTimeoutNs(),

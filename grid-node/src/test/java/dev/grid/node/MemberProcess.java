@@ -8,9 +8,11 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A member running as a child JVM ({@link Main} with {@code --commands}), driven line by line through its standard
@@ -308,5 +310,59 @@ final class MemberProcess implements AutoCloseable
             }
         }
         file.delete();
+    }
+
+    /** Configurations of three persistent members (LOG_ONLY WAL, data under {@code dir}), every one a seed. */
+    static List<Path> persistentConfigs(final Path dir) throws IOException
+    {
+        final List<String> addresses = loopbackAddresses(3);
+        final List<Path> configs = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            final Path config = MemberProcess.writeConfig(dir, i, addresses);
+            Files.writeString(config, "data.directory = " + dir.resolve("data-m" + i) + "\nwal.mode = LOG_ONLY\n",
+                StandardOpenOption.APPEND);
+            configs.add(config);
+        }
+        return configs;
+    }
+
+    /** Launch every member before waiting for any: a seed starts a cluster only with a quorum of seeds. */
+    static void launchTogether(final List<Path> configs, final Path dir, final String logSuffix,
+        final List<MemberProcess> children) throws IOException
+    {
+        final List<Process> launched = new ArrayList<>();
+        for (final Path config : configs)
+        {
+            final String name = config.getFileName().toString().replace(".properties", "");
+            launched.add(MemberProcess.launch(config, dir.resolve(name + logSuffix + ".log")));
+        }
+        for (final Process process : launched)
+        {
+            children.add(new MemberProcess(process));
+        }
+    }
+
+    /** Every member lists all of them in the same topology version: one cluster, not several. */
+    static void awaitOneCluster(final List<MemberProcess> children) throws IOException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true)
+        {
+            final List<String> answers = new ArrayList<>();
+            for (final MemberProcess child : children)
+            {
+                answers.add(child.command("topology"));
+            }
+            if (answers.stream().distinct().count() == 1 && answers.get(0).endsWith(" 3 m0,m1,m2"))
+            {
+                return;
+            }
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("not one cluster of three within 60 s: " + answers);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+        }
     }
 }

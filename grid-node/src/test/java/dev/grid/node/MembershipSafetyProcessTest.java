@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,12 +36,12 @@ class MembershipSafetyProcessTest
     void aPauseLongerThanFailureDetectionNeitherSplitsTheClusterNorLosesWrites() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-pause");
-        final List<Path> configs = persistentConfigs(dir);
+        final List<Path> configs = MemberProcess.persistentConfigs(dir);
         final List<MemberProcess> children = new ArrayList<>();
         MemberProcess.runAndCleanUp(dir, children, () ->
         {
-            launchTogether(configs, dir, "", children);
-            awaitOneCluster(children);
+            MemberProcess.launchTogether(configs, dir, "", children);
+            MemberProcess.awaitOneCluster(children);
             final MemberProcess m0 = children.get(0);
             assertEquals("OK", m0.command("create bank 1"));
             assertEquals("OK", m0.command("create regs 1"));
@@ -65,7 +64,7 @@ class MembershipSafetyProcessTest
             // The scenario's pause (longer than failure detection, 1.5 s), not synchronisation.
             TimeUnit.MILLISECONDS.sleep(4_000);
             paused.resume();
-            awaitOneCluster(children);
+            MemberProcess.awaitOneCluster(children);
             for (final CompletableFuture<String> run : runs)
             {
                 final String answer = run.get(120, TimeUnit.SECONDS);
@@ -85,9 +84,9 @@ class MembershipSafetyProcessTest
                 child.kill();
             }
             children.clear();
-            launchTogether(List.of(configs.get(2), configs.get(0), configs.get(1)), dir, "-restarted", children);
+            MemberProcess.launchTogether(List.of(configs.get(2), configs.get(0), configs.get(1)), dir, "-restarted", children);
             children.add(children.remove(0));
-            awaitOneCluster(children);
+            MemberProcess.awaitOneCluster(children);
             MemberProcess.awaitQuiescent(children);
             assertEverythingThere(children, MemberProcess.committed(logs));
             MemberProcess.quitAll(children);
@@ -112,8 +111,8 @@ class MembershipSafetyProcessTest
             {
                 configs.add(MemberProcess.writeConfig(dir, i, addresses));
             }
-            launchTogether(configs, dir, "", children);
-            awaitOneCluster(children);
+            MemberProcess.launchTogether(configs, dir, "", children);
+            MemberProcess.awaitOneCluster(children);
             final MemberProcess m0 = children.get(0);
             assertEquals("OK", m0.command("create regs 1"));
             assertEquals("OK", m0.command("put-range regs 0 " + REGISTERS));
@@ -148,7 +147,7 @@ class MembershipSafetyProcessTest
             System.out.println("the lone member refused: " + refusal);
             children.get(1).resume();
             children.get(2).resume();
-            awaitOneCluster(children);
+            MemberProcess.awaitOneCluster(children);
             MemberProcess.awaitQuiescent(children);
             for (final MemberProcess child : children)
             {
@@ -169,12 +168,12 @@ class MembershipSafetyProcessTest
     void aPausedMemberKeepsTheOnlyCopiesItHolds() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-solo");
-        final List<Path> configs = persistentConfigs(dir);
+        final List<Path> configs = MemberProcess.persistentConfigs(dir);
         final List<MemberProcess> children = new ArrayList<>();
         MemberProcess.runAndCleanUp(dir, children, () ->
         {
-            launchTogether(configs, dir, "", children);
-            awaitOneCluster(children);
+            MemberProcess.launchTogether(configs, dir, "", children);
+            MemberProcess.awaitOneCluster(children);
             final MemberProcess m0 = children.get(0);
             assertEquals("OK", m0.command("create solo 0"));
             assertEquals("OK", m0.command("baseline-set m0,m1,m2"));
@@ -183,7 +182,7 @@ class MembershipSafetyProcessTest
             // The scenario's pause, four times failure detection.
             TimeUnit.MILLISECONDS.sleep(6_000);
             children.get(2).resume();
-            awaitOneCluster(children);
+            MemberProcess.awaitOneCluster(children);
             MemberProcess.awaitQuiescent(children);
             for (final MemberProcess child : children)
             {
@@ -220,65 +219,12 @@ class MembershipSafetyProcessTest
             {
                 children.add(new MemberProcess(process));
             }
-            awaitOneCluster(children);
+            MemberProcess.awaitOneCluster(children);
             MemberProcess.quitAll(children);
         });
     }
 
     // ------------------------------------------------------------------------------------------------------------
-
-    private static List<Path> persistentConfigs(final Path dir) throws IOException
-    {
-        final List<String> addresses = MemberProcess.loopbackAddresses(3);
-        final List<Path> configs = new ArrayList<>();
-        for (int i = 0; i < 3; i++)
-        {
-            final Path config = MemberProcess.writeConfig(dir, i, addresses);
-            Files.writeString(config, "data.directory = " + dir.resolve("data-m" + i) + "\nwal.mode = LOG_ONLY\n",
-                StandardOpenOption.APPEND);
-            configs.add(config);
-        }
-        return configs;
-    }
-
-    /** Launch every member before waiting for any: a seed starts a cluster only with a quorum of seeds. */
-    private static void launchTogether(final List<Path> configs, final Path dir, final String logSuffix,
-        final List<MemberProcess> children) throws IOException
-    {
-        final List<Process> launched = new ArrayList<>();
-        for (final Path config : configs)
-        {
-            final String name = config.getFileName().toString().replace(".properties", "");
-            launched.add(MemberProcess.launch(config, dir.resolve(name + logSuffix + ".log")));
-        }
-        for (final Process process : launched)
-        {
-            children.add(new MemberProcess(process));
-        }
-    }
-
-    /** Every member lists all of them in the same topology version: one cluster, not several. */
-    private static void awaitOneCluster(final List<MemberProcess> children) throws IOException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true)
-        {
-            final List<String> answers = new ArrayList<>();
-            for (final MemberProcess child : children)
-            {
-                answers.add(child.command("topology"));
-            }
-            if (answers.stream().distinct().count() == 1 && answers.get(0).endsWith(" 3 m0,m1,m2"))
-            {
-                return;
-            }
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("not one cluster of three within 60 s: " + answers);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-        }
-    }
 
     /**
      * Through every member: the books balance, the accounts record every acknowledged transfer (a transfer whose

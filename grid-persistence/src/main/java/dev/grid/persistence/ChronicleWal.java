@@ -48,8 +48,15 @@ public final class ChronicleWal implements Wal, AutoCloseable
 {
     /** Roll cycle of the queue files: retention deletes whole files, so a cycle is the unit of release. */
     public static final RollCycles ROLL_CYCLE = RollCycles.FAST_HOURLY;
-    /** Block size of the queue files: small, so that an idle member does not hold 80 MiB sparse files per cycle. */
-    public static final long BLOCK_SIZE = 1L << 20;
+    /**
+     * Block size of the queue files. Chronicle takes a record of at most a quarter of a block, and a record holds a
+     * whole update, a key with up to two values: 256 MiB blocks take records of 64 MiB, room for three times the
+     * largest entry a member accepts ({@code MemberConfiguration.MAX_ENTRY_BYTES_LIMIT}). The files are sparse: an
+     * idle member's hold little on disk.
+     */
+    public static final long BLOCK_SIZE = 256L << 20;
+    /** The longest record {@link #append} takes: a quarter of a block, less Chronicle's header. */
+    public static final int MAX_RECORD_BYTES = (int)(BLOCK_SIZE / 4) - 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(ChronicleWal.class);
     private static final int TORN_MARKER = -1;

@@ -70,6 +70,40 @@ class ChronicleWalTest
         }
     }
 
+    /** Issue 17, item 2: records of a 16 MiB value (and more) are logged and replayed whole. */
+    @Test
+    void largeRecordsSurviveReopening()
+    {
+        final byte[][] records = {new byte[1 << 20], new byte[16 << 20], new byte[40], new byte[(16 << 20) + 4096]};
+        final java.util.Random random = new java.util.Random(2);
+        for (final byte[] record : records)
+        {
+            random.nextBytes(record);
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            for (final byte[] record : records)
+            {
+                wal.append(new UnsafeBuffer(record), 0, record.length);
+            }
+        }
+        try (ChronicleWal wal = open(WalMode.LOG_ONLY))
+        {
+            final List<byte[]> replayed = new ArrayList<>();
+            wal.replay(0, (position, buffer, offset, length) ->
+            {
+                final byte[] copy = new byte[length];
+                buffer.getBytes(offset, copy);
+                replayed.add(copy);
+            });
+            assertEquals(records.length, replayed.size());
+            for (int i = 0; i < records.length; i++)
+            {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(records[i], replayed.get(i), "record " + i);
+            }
+        }
+    }
+
     @Test
     void fsyncIsDurableOnlyAfterTheRequestedSyncWhichCoversEveryRecordAppendedBeforeIt()
     {

@@ -816,6 +816,13 @@ public final class MemberEngine
             callback.onFailure(error);
             return;
         }
+        final GridException tooLarge = tooLarge(key, value, expected);
+        if (tooLarge != null)
+        {
+            listener.onOperationComplete(type, 0, tooLarge.errorCode().code());
+            callback.onFailure(tooLarge);
+            return;
+        }
         final NearOp op = new NearOp(nextSequence++, cache, type, key, value, expected,
             type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, deadlineNs(nowNs, timeoutNs),
             callback);
@@ -826,6 +833,23 @@ public final class MemberEngine
         }
         nearOps.put(op.sequence, op);
         route(op);
+    }
+
+    /**
+     * @return why a key with a value (or an expected one) is too long to store, or null if neither is.
+     */
+    private GridException tooLarge(final byte[] key, final byte[] value, final byte[] expected)
+    {
+        final long keyBytes = key == null ? 0 : key.length;
+        final long longest = keyBytes + Math.max(value == null ? 0 : value.length, expected == null ? 0 :
+            expected.length);
+        return longest <= config.maxEntryBytes() ? null : tooLarge("a key and value of " + longest + " bytes");
+    }
+
+    GridException tooLarge(final String what)
+    {
+        return new GridException(ErrorCode.VALUE_TOO_LARGE, what + " exceed the member's limit of " +
+            config.maxEntryBytes() + " bytes (entry.max.bytes); nothing was stored");
     }
 
     /**
@@ -887,6 +911,30 @@ public final class MemberEngine
         if (state != MemberState.ACTIVE)
         {
             callback.onFailure(notActive());
+            return;
+        }
+        long writeBytes = 0;
+        for (int i = 0; i < keys.length; i++)
+        {
+            writeBytes += keys[i].length + (values[i] == null ? 0 : values[i].length);
+        }
+        if (writeBytes > config.maxEntryBytes())
+        {
+            // Its prepare carries every write of a partition in one message and one WAL record: refused whole.
+            final GridException tooLarge = tooLarge("a transaction's " + keys.length + " writes of " + writeBytes +
+                " bytes together");
+            tx.rollback(txId, new TxCallback()
+            {
+                public void onSuccess(final byte[][] ignored)
+                {
+                    callback.onFailure(tooLarge);
+                }
+
+                public void onFailure(final GridException ignored)
+                {
+                    callback.onFailure(tooLarge);
+                }
+            });
             return;
         }
         tx.commit(txId, cacheIds, keys, values, callback);
@@ -4698,6 +4746,12 @@ public final class MemberEngine
                 if (merged == null && current == null)
                 {
                     answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
+                    return;
+                }
+                if (merged != null && (long)key.length + merged.length > config.maxEntryBytes())
+                {
+                    answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, tooLarge("the merged value of " +
+                        merged.length + " bytes and its key").detail());
                     return;
                 }
                 outcome = OpOutcome.value(merged);
