@@ -6,6 +6,8 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.Transaction;
@@ -64,6 +66,22 @@ class ThinClientTest
             client.close();
         }
         cluster.close();
+    }
+
+    /** Issue 17, item 2: a 16 MiB value through the thin client, with a backup; one over the limit is refused. */
+    @Test
+    void aSixteenMebibyteValueIsStoredAndReadBack()
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("large", Codecs.STRING,
+            Codecs.STRING).partitions(8).backups(1));
+        final String value = "0123456789abcdef".repeat(1 << 20);
+        cache.put("large", value);
+        assertEquals(value, cache.get("large"));
+        assertEquals(value, cluster.members.get(2).<String, String>cache("large").get("large"), "through m2");
+        final GridException refused = assertThrows(GridException.class, () -> cache.put("larger",
+            value + "x".repeat(2 << 20)));
+        assertEquals(ErrorCode.VALUE_TOO_LARGE, refused.errorCode(), refused.getMessage());
+        assertEquals(null, cache.get("larger"));
     }
 
     @Test

@@ -519,16 +519,25 @@ public final class ClientEndpoint implements AutoCloseable
                 {
                     // The buffer is full of a longer frame: grow it as its bytes arrive (doubling, up to the frame),
                     // never to the length a prefix merely announces.
-                    final ByteBuffer bigger = ByteBuffer.allocate((int)Math.min(ClientProtocol.LENGTH_PREFIX +
-                        (long)length, 2L * in.capacity())).order(ByteOrder.LITTLE_ENDIAN);
+                    final ByteBuffer bigger = allocateOrRefuse(connection, (int)Math.min(ClientProtocol.LENGTH_PREFIX +
+                        (long)length, 2L * in.capacity()));
+                    if (bigger == null)
+                    {
+                        return;
+                    }
                     bigger.put(in);
                     bigger.flip();
                     connection.in = bigger;
                 }
                 break;
             }
+            final ByteBuffer frameBuffer = allocateOrRefuse(connection, length);
+            if (frameBuffer == null)
+            {
+                return;
+            }
             in.position(in.position() + ClientProtocol.LENGTH_PREFIX);
-            final byte[] frame = new byte[length];
+            final byte[] frame = frameBuffer.array();
             in.get(frame);
             handler.onFrame(connection, frame);
         }
@@ -539,6 +548,26 @@ public final class ClientEndpoint implements AutoCloseable
             return;
         }
         connection.in.compact();
+    }
+
+    /**
+     * A buffer for a connection's frame, or, if the heap cannot hold it now, null: the connection is told and closed,
+     * and only it pays (an OutOfMemoryError used to end the endpoint's thread and every client with it).
+     */
+    private ByteBuffer allocateOrRefuse(final NioConnection connection, final int bytes)
+    {
+        try
+        {
+            return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            connection.in = ByteBuffer.allocate(0);
+            sendError(connection, ErrorCode.FRAME_TOO_LARGE, "the member cannot hold a frame of " + bytes +
+                " bytes now; closing the connection");
+            connection.close();
+            return null;
+        }
     }
 
     private void flush(final NioConnection connection)

@@ -345,7 +345,11 @@ public final class TlsClientEndpoint implements AutoCloseable
             }
         }
 
-        /** A frame, its buffer grown as its bytes arrive rather than sized by the length its prefix announces. */
+        /**
+         * A frame, its buffer grown as its bytes arrive rather than sized by the length its prefix announces.
+         *
+         * @throws IOException if the heap cannot hold it now (the connection closes; only it pays).
+         */
         private byte[] readFrame(final DataInputStream in, final int length) throws IOException
         {
             byte[] frame = new byte[Math.min(length, 64 * 1024)];
@@ -354,7 +358,17 @@ public final class TlsClientEndpoint implements AutoCloseable
             {
                 if (read == frame.length)
                 {
-                    frame = Arrays.copyOf(frame, (int)Math.min(length, 2L * frame.length));
+                    try
+                    {
+                        frame = Arrays.copyOf(frame, (int)Math.min(length, 2L * frame.length));
+                    }
+                    catch (final OutOfMemoryError ex)
+                    {
+                        frame = null;
+                        closeAfter(ErrorCode.FRAME_TOO_LARGE, "the member cannot hold a frame of " + length +
+                            " bytes now; closing the connection");
+                        throw new IOException("no heap for a frame of " + length + " bytes");
+                    }
                 }
                 final int n = in.read(frame, read, frame.length - read);
                 if (n < 0)
