@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -419,73 +420,212 @@ class ProtocolRobustnessTest
     @Test
     void aSeededFuzzOfOneHundredThousandFramesLeavesTheMemberServing() throws IOException
     {
+        fuzz(Integer.getInteger("grid.fuzz.frames", 100_000));
+    }
+
+    /** The soak profile's fuzz: a million frames (issue 17). */
+    @Test
+    @org.junit.jupiter.api.Tag("soak")
+    void aSeededFuzzOfAMillionFramesLeavesTheMemberServing() throws IOException
+    {
+        fuzz(Integer.getInteger("grid.fuzz.frames", 1_000_000));
+    }
+
+    /**
+     * The abuse run of issue 17's note: the fuzz, round after round, for {@code grid.abuse.minutes} (5 by default);
+     * prints the member's heap (after a collection: the member runs in this JVM) and thread count before and after.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("soak")
+    void anAbuseRunOfMinutesLeavesHeapAndThreadsWhereTheyWere() throws IOException
+    {
+        final long minutes = Long.getLong("grid.abuse.minutes", 5);
+        final long[] before = heapAndThreads();
+        final long end = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(minutes);
+        int rounds = 0;
+        while (System.nanoTime() < end)
+        {
+            fuzz(100_000);
+            rounds++;
+        }
+        final long[] after = heapAndThreads();
+        System.out.printf("abuse run: %d rounds of 100,000 frames in %d min; heap used %d MiB -> %d MiB, " +
+            "threads %d -> %d%n", rounds, minutes, before[0] >> 20, after[0] >> 20, before[1], after[1]);
+        assertTrue(after[1] <= before[1] + 2, "threads " + before[1] + " -> " + after[1]);
+        assertTrue(after[0] < before[0] + (64L << 20), "heap " + (before[0] >> 20) + " MiB -> " + (after[0] >> 20));
+    }
+
+    private static long[] heapAndThreads()
+    {
+        System.gc();
+        final Map<String, Long> metrics = good.admin().metrics();
+        return new long[] {metrics.get("jvm.heapUsedBytes"), metrics.get("jvm.threads")};
+    }
+
+    /**
+     * Random and mutated frames, and abuse (issue 17): counts that lie about the bytes that follow, duplicate request
+     * ids, frames near the limit, connections that never read their answers, and idle connections that never send a
+     * handshake. Afterwards the member serves, coordinates no transaction, and holds no more threads than before.
+     */
+    private void fuzz(final int total) throws IOException
+    {
         final Random random = new Random(SEED);
         final long requestsBefore = good.admin().metrics().get("client.requests");
+        final int threadsBefore = Thread.activeCount();
+        final List<Raw> idle = new java.util.ArrayList<>();
         int frames = 0;
         int connections = 0;
-        while (frames < 100_000)
+        try
         {
-            try (Raw raw = new Raw())
+            while (frames < total)
             {
+                if (random.nextInt(50) == 0)
+                {
+                    // A connection that never sends a handshake: it holds a slot until its timeout or the end.
+                    if (idle.size() < 8)
+                    {
+                        idle.add(new Raw());
+                    }
+                    continue;
+                }
+                frames += random.nextInt(20) == 0 ? abuse(random) : randomFrames(random, total - frames);
                 connections++;
-                // Mostly past the handshake, so that frames reach the request decoders.
-                if (random.nextInt(10) > 0)
-                {
-                    raw.handshake(1, 1);
-                    raw.answer();
-                }
-                final int burst = 1 + random.nextInt(2_000);
-                try
-                {
-                    for (int i = 0; i < burst && frames < 100_000; i++, frames++)
-                    {
-                        final byte[] body = new byte[9 + random.nextInt(56)];
-                        random.nextBytes(body);
-                        if (body.length > 0 && random.nextInt(3) == 0)
-                        {
-                            // A known op code with random fields, so decoding goes deep.
-                            body[0] = (byte)(random.nextInt(60));
-                        }
-                        if (ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
-                        {
-                            body[1] ^= 1;
-                        }
-                        raw.frame(body);
-                    }
-                    // Wait until the member decoded the burst (closing with frames unread would discard them).
-                    if (raw.sync() && random.nextInt(4) == 0)
-                    {
-                        // A frame too short to name its request: an error, and the member closes the connection.
-                        raw.frame(new byte[random.nextInt(ClientProtocol.HEADER)]);
-                        frames++;
-                        // Answers of the burst's slower requests may still come first; the member's answer to the
-                        // short frame names no request (id 0).
-                        int code;
-                        do
-                        {
-                            code = raw.answer();
-                        }
-                        while (code != -1 && raw.lastRequestId != 0);
-                        assertTrue(code == -1 || code == ErrorCode.MALFORMED_REQUEST.code(), "answer " + code);
-                        // Then the member closes (answers already on their way may precede the end; a member that
-                        // never closed would time the read out).
-                        while (code != -1)
-                        {
-                            code = raw.answer();
-                        }
-                    }
-                }
-                catch (final IOException ex)
-                {
-                    // The member closed the connection (a frame it refused): the next one opens a new connection.
-                }
+            }
+        }
+        finally
+        {
+            for (final Raw raw : idle)
+            {
+                raw.close();
             }
         }
         assertTrue(connections > 1);
         final long served = good.admin().metrics().get("client.requests") - requestsBefore;
-        assertTrue(served > 50_000, "the member decoded " + served + " of the 100,000 frames");
+        assertTrue(served > total / 2, "the member decoded " + served + " of the " + total + " frames");
         cache.put("after-fuzz", "alive");
         assertEquals("alive", cache.get("after-fuzz"));
         assertEquals("alive", cluster.members.get(0).<String, String>cache("robust").get("after-fuzz"));
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!good.admin().transactions().isEmpty() || Thread.activeCount() > threadsBefore + 2)
+        {
+            assertTrue(System.nanoTime() < deadline, "after the fuzz: transactions " +
+                good.admin().transactions() + ", threads " + Thread.activeCount() + " (before " + threadsBefore + ")");
+            java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+        }
+    }
+
+    /** One connection of the abusive kinds; @return frames sent. */
+    private int abuse(final Random random) throws IOException
+    {
+        final byte[] name = "robust".getBytes(StandardCharsets.UTF_8);
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            raw.answer();
+            final int kind = random.nextInt(4);
+            final int count = 1 + random.nextInt(200);
+            final ByteBuffer frames = ByteBuffer.allocate(count * (4 + 9 + 4 + name.length + 4 + 60_000))
+                .order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++)
+            {
+                switch (kind)
+                {
+                    // GET_ALL or PUT_ALL announcing far more keys than follow.
+                    case 0 -> frames.putInt(9 + 4 + name.length + 4).put((byte)(random.nextBoolean() ?
+                        ClientProtocol.GET_ALL : ClientProtocol.PUT_ALL)).putLong(i + 1).putInt(name.length).put(name)
+                        .putInt(random.nextInt(Integer.MAX_VALUE));
+                    // Every request under one id.
+                    case 1 -> frames.putInt(9 + 4 + name.length + 4 + 3).put((byte)ClientProtocol.GET).putLong(7)
+                        .putInt(name.length).put(name).putInt(3).put("dup".getBytes(StandardCharsets.UTF_8));
+                    // A put near the frame limit (64 KiB here), under a thin client's identity.
+                    case 2 ->
+                    {
+                        final byte[] value = new byte[50_000 + random.nextInt(9_000)];
+                        frames.putInt(9 + 4 + name.length + 24 + 4 + 3 + 4 + value.length).put((byte)ClientProtocol.PUT)
+                            .putLong(i + 1).putInt(name.length).put(name)
+                            .putLong(ClientProtocol.newClientId(random::nextLong)).putLong(i).putLong(0)
+                            .putInt(3).put("big".getBytes(StandardCharsets.UTF_8)).putInt(value.length).put(value);
+                    }
+                    // GETs of that value, never read: the member pushes back, then cuts the connection off.
+                    default -> frames.putInt(9 + 4 + name.length + 4 + 3).put((byte)ClientProtocol.GET).putLong(i + 1)
+                        .putInt(name.length).put(name).putInt(3).put("big".getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            try
+            {
+                raw.out.write(frames.array(), 0, frames.position());
+                raw.out.flush();
+                if (kind != 3)
+                {
+                    raw.sync();
+                }
+            }
+            catch (final IOException ex)
+            {
+                // Cut off or refused: the next connection goes on.
+            }
+            return count;
+        }
+    }
+
+    /** One connection of random and mutated frames; @return frames sent. */
+    private int randomFrames(final Random random, final int left) throws IOException
+    {
+        int frames = 0;
+        try (Raw raw = new Raw())
+        {
+            // Mostly past the handshake, so that frames reach the request decoders.
+            if (random.nextInt(10) > 0)
+            {
+                raw.handshake(1, 1);
+                raw.answer();
+            }
+            final int burst = 1 + random.nextInt(2_000);
+            try
+            {
+                for (int i = 0; i < burst && frames < left; i++, frames++)
+                {
+                    final byte[] body = new byte[9 + random.nextInt(56)];
+                    random.nextBytes(body);
+                    if (body.length > 0 && random.nextInt(3) == 0)
+                    {
+                        // A known op code with random fields, so decoding goes deep.
+                        body[0] = (byte)(random.nextInt(60));
+                    }
+                    if (ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong(1) == SYNC_ID)
+                    {
+                        body[1] ^= 1;
+                    }
+                    raw.frame(body);
+                }
+                // Wait until the member decoded the burst (closing with frames unread would discard them).
+                if (raw.sync() && random.nextInt(4) == 0)
+                {
+                    // A frame too short to name its request: an error, and the member closes the connection.
+                    raw.frame(new byte[random.nextInt(ClientProtocol.HEADER)]);
+                    frames++;
+                    // Answers of the burst's slower requests may still come first; the member's answer to the
+                    // short frame names no request (id 0).
+                    int code;
+                    do
+                    {
+                        code = raw.answer();
+                    }
+                    while (code != -1 && raw.lastRequestId != 0);
+                    assertTrue(code == -1 || code == ErrorCode.MALFORMED_REQUEST.code(), "answer " + code);
+                    // Then the member closes (answers already on their way may precede the end; a member that
+                    // never closed would time the read out).
+                    while (code != -1)
+                    {
+                        code = raw.answer();
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                // The member closed the connection (a frame it refused): the next one opens a new connection.
+            }
+        }
+        return frames;
     }
 }

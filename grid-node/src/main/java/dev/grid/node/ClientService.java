@@ -995,6 +995,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.put("client.requests", requests.get());
         values.put("client.errors", errors.get());
         values.put("client.cutOff", cutOff.get());
+        final java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
+            .getHeapMemoryUsage();
+        values.put("jvm.heapUsedBytes", heap.getUsed());
+        values.put("jvm.heapMaxBytes", heap.getMax());
+        values.put("jvm.threads", (long)java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount());
         metrics.latencies().forEach((name, latency) ->
         {
             values.put(name + ".count", latency.count());
