@@ -557,6 +557,12 @@ public final class AeronTransport implements Transport, AutoCloseable
         return MAX_MESSAGE_BYTES;
     }
 
+    @Override
+    public int preferredMessageLength()
+    {
+        return MAX_FRAME_BYTES - 1 - MAX_ADDRESS_LENGTH;
+    }
+
     /**
      * Close publications and the subscription, then the client, then the driver (which deletes its directory).
      */

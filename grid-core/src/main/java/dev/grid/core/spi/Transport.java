@@ -79,4 +79,14 @@ public interface Transport
      * @return the largest message {@link #send} accepts, in bytes.
      */
     int maxMessageLength();
+
+    /**
+     * @return the longest message the transport carries in one piece, in bytes: what a sender that can split its
+     *         message (a partition map, a rebalance batch) should stay under. Longer ones up to
+     *         {@link #maxMessageLength()} are carried too, in fragments.
+     */
+    default int preferredMessageLength()
+    {
+        return maxMessageLength();
+    }
 }

@@ -2423,7 +2423,7 @@ public final class MemberEngine
     private List<byte[]> buildReport()
     {
         final List<byte[]> chunks = new ArrayList<>();
-        final int limit = Math.max(256, transport.maxMessageLength() - 64);
+        final int limit = Math.max(256, transport.preferredMessageLength() - 64);
         final int myIndex = topology.indexOf(incarnation);
         int chunkIndex = 0;
         int countAt = startReportChunk(chunkIndex);
@@ -3481,7 +3481,7 @@ public final class MemberEngine
     {
         // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
         final List<byte[]> messages = new ArrayList<>();
-        final int limit = Math.max(512, transport.maxMessageLength() - 64);
+        final int limit = Math.max(512, transport.preferredMessageLength() - 64);
         int countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
         int chunksInMessage = 0;
         for (final CacheDescriptor cache : map.topology().caches())
@@ -3794,9 +3794,9 @@ public final class MemberEngine
     // Rebalance: what the Rebalancer asks of the engine.
     // ------------------------------------------------------------------------------------------------------------
 
-    int maxMessageLength()
+    int preferredMessageLength()
     {
-        return transport.maxMessageLength();
+        return transport.preferredMessageLength();
     }
 
     /**

@@ -475,7 +475,7 @@ final class Rebalancer
         }
         final List<TxManager.PartKey> open = full ? List.of() : engine.txManager().openOn(cacheId, partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.maxMessageLength() - 512)) - (full ? 0 : openListBytes(open));
+            engine.preferredMessageLength() - 512)) - (full ? 0 : openListBytes(open));
         startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
         int count = 0;
         int length = 0;
@@ -639,7 +639,7 @@ final class Rebalancer
         }
         final List<TxManager.PartKey> open = engine.txManager().openOn(lp.cacheId, lp.partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.maxMessageLength() - 512)) - openListBytes(open);
+            engine.preferredMessageLength() - 512)) - openListBytes(open);
         startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);
         int index = memoryCursor;
         int count = 0;
