@@ -71,6 +71,7 @@ class ClientAbuseTest
             assertEquals(ErrorCode.FRAME_TOO_LARGE.code(), raw.answer(), "4 MiB announced before the handshake");
             assertTrue(raw.closedByPeer());
         }
+        awaitFreeSlots(SLOTS - 5 + 2);
         final long heapBefore = usedHeapAfterGc();
         final List<ProtocolRobustnessTest.Raw> announcing = new ArrayList<>();
         try
@@ -105,6 +106,7 @@ class ClientAbuseTest
     @Test
     void connectionsThatNeverAuthenticateAreClosedAndFreeTheirSlots() throws IOException
     {
+        awaitFreeSlots(SLOTS - 2 + 1);
         final List<ProtocolRobustnessTest.Raw> idle = new ArrayList<>();
         try
         {
@@ -189,6 +191,18 @@ class ClientAbuseTest
             joinQuietly(writer);
         }
         assertEquals("b".repeat(32 * 1024), cache.get("big"), "a good client is served");
+    }
+
+    /** Connections of earlier tests close as the member reads their end: wait until this many slots are free. */
+    private static void awaitFreeSlots(final int slots)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (good.admin().metrics().get("client.connections") > SLOTS - slots)
+        {
+            assertTrue(System.nanoTime() < deadline, "connections of earlier tests still open: " +
+                good.admin().metrics().get("client.connections"));
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
     }
 
     private static void joinQuietly(final Thread thread)

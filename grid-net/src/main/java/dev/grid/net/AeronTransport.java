@@ -64,6 +64,8 @@ public final class AeronTransport implements Transport, AutoCloseable
     private static final int MAX_ADDRESS_LENGTH = 255;
     /** The longest frame: Aeron carries a message of up to an eighth of the term. */
     private static final int MAX_FRAME_BYTES = TERM_LENGTH / 8;
+    /** How long long messages wait for a publication without a receiver before they are dropped. */
+    private static final long NOT_CONNECTED_DROP_NS = TimeUnit.SECONDS.toNanos(5);
     /** The part of a publication's window fragments of long messages leave to short ones. */
     private static final int SHORT_MESSAGE_HEADROOM = TERM_LENGTH / 4;
     private static final int BACK_PRESSURE_RETRIES = 10_000;
@@ -151,7 +153,10 @@ public final class AeronTransport implements Transport, AutoCloseable
             this.aeron = startedAeron;
             this.driverInvoker = startedDriver.sharedAgentInvoker();
             this.clientInvoker = startedAeron.conductorAgentInvoker();
-            this.subscription = startedAeron.addSubscription("aeron:udp?endpoint=" + localAddress, STREAM_ID);
+            // A sender's image going away (it stopped, or restarted under a new session) frees what was kept for it:
+            // its address, a message half put together.
+            this.subscription = startedAeron.addSubscription("aeron:udp?endpoint=" + localAddress, STREAM_ID,
+                image -> { }, image -> forgetSession(image.sessionId()));
         }
         catch (final RuntimeException ex)
         {
@@ -281,6 +286,7 @@ public final class AeronTransport implements Transport, AutoCloseable
             if (queue.messages.isEmpty())
             {
                 queuedDestinations.addInt(destination);
+                queue.progressNs = System.nanoTime();
             }
             queue.messages.addLast(copy);
             queue.bytes += length;
@@ -353,11 +359,20 @@ public final class AeronTransport implements Transport, AutoCloseable
     private int drain(final int destination, final Outbound queue)
     {
         final ExclusivePublication publication = publication(destination);
+        if (publication != queue.publication)
+        {
+            // A new publication (a new session at the receiver): the head message starts again from its beginning.
+            queue.publication = publication;
+            queue.sent = 0;
+        }
         int offered = 0;
         while (!queue.messages.isEmpty())
         {
-            if (publication == null)
+            if (publication == null || (!publication.isConnected() &&
+                System.nanoTime() - queue.progressNs > NOT_CONNECTED_DROP_NS))
             {
+                // No receiver (gone, or never there): what waits is lost, as frames to a gone peer are.
+                backPressureDrops += queue.messages.size();
                 queue.clear();
                 break;
             }
@@ -384,6 +399,7 @@ public final class AeronTransport implements Transport, AutoCloseable
                 break;
             }
             offered++;
+            queue.progressNs = System.nanoTime();
             queue.sent += chunk;
             if (queue.sent == message.length)
             {
@@ -417,6 +433,10 @@ public final class AeronTransport implements Transport, AutoCloseable
     {
         final ArrayDeque<byte[]> messages = new ArrayDeque<>();
         final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
+        /** The publication the head message's fragments went to. */
+        ExclusivePublication publication;
+        /** When a fragment was last offered, or the queue last went from empty to not. */
+        long progressNs;
         long bytes;
         /** Bytes of the head message offered so far. */
         int sent;
@@ -434,6 +454,16 @@ public final class AeronTransport implements Transport, AutoCloseable
     {
         byte[] message;
         int received;
+    }
+
+    private void forgetSession(final int sessionId)
+    {
+        inboundBySession.remove(sessionId);
+        sourceBySession.remove(sessionId);
+        if (assembler != null)
+        {
+            assembler.freeSessionBuffer(sessionId);
+        }
     }
 
     public int poll(final MessageHandler handler, final int messageLimit)

@@ -43,6 +43,15 @@ public final class ClientEndpoint implements AutoCloseable
         void onFrame(Connection connection, byte[] frame);
 
         /**
+         * A connection was accepted (it may be refused at once for the connection limit; {@link #onClose} follows).
+         *
+         * @param connection that opened.
+         */
+        default void onOpen(final Connection connection)
+        {
+        }
+
+        /**
          * The connection closed (either side). Endpoint thread.
          *
          * @param connection that closed.
@@ -60,7 +69,8 @@ public final class ClientEndpoint implements AutoCloseable
 
         /**
          * The connection is being closed because it does not read its answers: more than
-         * {@link Limits#maxQueuedBytes()} of them waited. Any thread; {@link #onClose} follows.
+         * {@link Limits#maxQueuedBytes()} of them waited, or none of them was written for
+         * {@link Limits#writeStallTimeoutNs()}. Any thread; {@link #onClose} follows.
          *
          * @param connection that is cut off.
          * @param queuedBytes the answer bytes that waited.
@@ -88,6 +98,16 @@ public final class ClientEndpoint implements AutoCloseable
         long maxQueuedBytes()
         {
             return 4L * maxFrameBytes;
+        }
+
+        /**
+         * @return how long answers may wait with nothing of them written before the connection is cut off: its client
+         *         reads nothing (paused, its requests are not read either, so no more answers come to reach
+         *         {@link #maxQueuedBytes()}). As long as a handshake may take.
+         */
+        long writeStallTimeoutNs()
+        {
+            return handshakeTimeoutNs;
         }
     }
 
@@ -191,6 +211,8 @@ public final class ClientEndpoint implements AutoCloseable
         /** Whether the client shut its sending side: it is closed once its answers are written. */
         private boolean inputEnded;
         private long lastReadNs = System.nanoTime();
+        /** When a frame was last written whole, or the queue last went from empty to not: to find stalled writes. */
+        private volatile long lastWrittenNs = System.nanoTime();
         private SelectionKey key;
         NioConnection(final long id, final SocketChannel channel, final String remote)
         {
@@ -254,6 +276,10 @@ public final class ClientEndpoint implements AutoCloseable
                 }
                 else
                 {
+                    if (out.isEmpty())
+                    {
+                        lastWrittenNs = System.nanoTime();
+                    }
                     out.add(buffer);
                 }
             }
@@ -417,29 +443,48 @@ public final class ClientEndpoint implements AutoCloseable
     {
         for (final NioConnection connection : open.toArray(new NioConnection[0]))
         {
-            if (connection.closing)
+            try
             {
-                continue;
+                sweep(connection, nowNs);
             }
-            if (connection.inputEnded)
+            catch (final RuntimeException ex)
             {
-                closeIfAnswered(connection);
-                continue;
+                // One connection's trouble must not end the endpoint's thread.
+                closeNow(connection);
             }
-            if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
-            {
-                sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
-                    limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
-                connection.close();
-            }
-            else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
-                nowNs - connection.lastReadNs > limits.idleTimeoutNs() && connection.out.isEmpty() &&
-                !handler.awaitsAnswers(connection))
-            {
-                sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
-                    limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
-                connection.close();
-            }
+        }
+    }
+
+    private void sweep(final NioConnection connection, final long nowNs)
+    {
+        if (!connection.out.isEmpty() && nowNs - connection.lastWrittenNs > limits.writeStallTimeoutNs())
+        {
+            // Answers wait and nothing of them was written for long (closing or not): it reads nothing.
+            handler.onCutOff(connection, connection.queuedBytes.get());
+            closeNow(connection);
+            return;
+        }
+        if (connection.closing)
+        {
+            return;
+        }
+        if (connection.inputEnded)
+        {
+            closeIfAnswered(connection);
+        }
+        else if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
+        {
+            sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
+                limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
+            connection.close();
+        }
+        else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
+            nowNs - connection.lastReadNs > limits.idleTimeoutNs() && connection.out.isEmpty() &&
+            !handler.awaitsAnswers(connection))
+        {
+            sendError(connection, ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
+                limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
+            connection.close();
         }
     }
 
@@ -464,6 +509,7 @@ public final class ClientEndpoint implements AutoCloseable
             String.valueOf(channel.getRemoteAddress()));
         connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
         open.add(connection);
+        handler.onOpen(connection);
         if (open.size() > limits.maxConnections())
         {
             sendError(connection, ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " +
@@ -563,8 +609,15 @@ public final class ClientEndpoint implements AutoCloseable
         catch (final OutOfMemoryError ex)
         {
             connection.in = ByteBuffer.allocate(0);
-            sendError(connection, ErrorCode.FRAME_TOO_LARGE, "the member cannot hold a frame of " + bytes +
-                " bytes now; closing the connection");
+            try
+            {
+                sendError(connection, ErrorCode.FRAME_TOO_LARGE, "the member cannot hold a frame of " + bytes +
+                    " bytes now; closing the connection");
+            }
+            catch (final OutOfMemoryError again)
+            {
+                // Not even the refusal fits: the connection just closes.
+            }
             connection.close();
             return null;
         }
@@ -581,6 +634,7 @@ public final class ClientEndpoint implements AutoCloseable
             closeNow(connection);
             return;
         }
+        final boolean closeNowAfterFlush;
         try
         {
             synchronized (connection.writeLock)
@@ -596,7 +650,10 @@ public final class ClientEndpoint implements AutoCloseable
                     }
                     connection.out.poll();
                     connection.queuedBytes.addAndGet(-buffer.capacity());
+                    connection.lastWrittenNs = System.nanoTime();
                 }
+                // Decided under the lock: a frame another thread began writing after it was released is not cut.
+                closeNowAfterFlush = connection.closing;
             }
             if (connection.readPaused && connection.queuedBytes.get() <= limits.maxFrameBytes() / 2)
             {
@@ -604,7 +661,7 @@ public final class ClientEndpoint implements AutoCloseable
                 connection.key.interestOps(connection.key.interestOps() | SelectionKey.OP_READ);
             }
             connection.key.interestOps(connection.key.interestOps() & ~SelectionKey.OP_WRITE);
-            if (connection.closing)
+            if (closeNowAfterFlush)
             {
                 closeNow(connection);
             }

@@ -146,6 +146,7 @@ public final class TlsClientEndpoint implements AutoCloseable
             }
             final TlsConnection connection = new TlsConnection(nextId.getAndIncrement(), socket);
             open.add(connection);
+            handler.onOpen(connection);
             final Thread reader = new Thread(() -> connection.readLoop(open.size() > limits.maxConnections()),
                 name + "-" + connection.id());
             reader.setDaemon(true);
@@ -168,23 +169,43 @@ public final class TlsClientEndpoint implements AutoCloseable
             final long nowNs = System.nanoTime();
             for (final TlsConnection connection : open)
             {
-                if (connection.closing)
+                try
                 {
-                    continue;
+                    sweep(connection, nowNs);
                 }
-                if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
+                catch (final RuntimeException ex)
                 {
-                    connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
-                        limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
-                }
-                else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
-                    nowNs - connection.lastReadNs > limits.idleTimeoutNs() && connection.queued.isEmpty() &&
-                    !handler.awaitsAnswers(connection))
-                {
-                    connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
-                        limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
+                    // One connection's trouble must not end the timeouts of every other.
+                    connection.closeNow();
                 }
             }
+        }
+    }
+
+    private void sweep(final TlsConnection connection, final long nowNs)
+    {
+        if (connection.writeStalled(nowNs))
+        {
+            // Answers wait and its writer has written nothing for long: the client reads nothing (closing or not).
+            handler.onCutOff(connection, connection.queuedBytes());
+            connection.closeNow();
+            return;
+        }
+        if (connection.closing)
+        {
+            return;
+        }
+        if (!connection.admitted && nowNs - connection.openedNs > limits.handshakeTimeoutNs())
+        {
+            connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "no handshake within " +
+                limits.handshakeTimeoutNs() / 1_000_000 + " ms; closing the connection");
+        }
+        else if (connection.admitted && limits.idleTimeoutNs() > 0 &&
+            nowNs - connection.lastReadNs > limits.idleTimeoutNs() && !connection.hasQueued() &&
+            !handler.awaitsAnswers(connection))
+        {
+            connection.closeAfter(ErrorCode.CONNECTION_TIMED_OUT, "nothing sent for " +
+                limits.idleTimeoutNs() / 1_000_000 + " ms; closing the idle connection");
         }
     }
 
@@ -202,6 +223,8 @@ public final class TlsClientEndpoint implements AutoCloseable
         private volatile boolean closed;
         /** Whether the writer thread runs (it starts once the TLS handshake is done, and closes the socket). */
         private volatile boolean writing;
+        /** When the writer last finished writing a frame, or the queue last went from empty to not; guarded. */
+        private long lastWrittenNs = System.nanoTime();
         private volatile long lastReadNs = System.nanoTime();
 
         TlsConnection(final long id, final SSLSocket socket)
@@ -216,6 +239,7 @@ public final class TlsClientEndpoint implements AutoCloseable
             final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
             buffer.putInt(0, frame.length());
             buffer.putBytes(ClientProtocol.LENGTH_PREFIX, frame.buffer(), 0, frame.length());
+            final long cutOffAt;
             synchronized (queued)
             {
                 if (closing)
@@ -223,18 +247,22 @@ public final class TlsClientEndpoint implements AutoCloseable
                     return;
                 }
                 queuedBytes += bytes.length;
-                if (queuedBytes > limits.maxQueuedBytes())
+                if (queuedBytes <= limits.maxQueuedBytes())
                 {
-                    // It sends requests and does not read the answers: its queue would grow without bound.
-                    closing = true;
-                    queued.clear();
+                    if (queued.isEmpty())
+                    {
+                        lastWrittenNs = System.nanoTime();
+                    }
+                    queued.addLast(bytes);
                     queued.notifyAll();
-                    handler.onCutOff(this, queuedBytes);
                     return;
                 }
-                queued.addLast(bytes);
-                queued.notifyAll();
+                cutOffAt = queuedBytes;
             }
+            // It sends requests and does not read the answers: its queue would grow without bound. Closed at once
+            // (its writer is blocked on it), the handler told outside the lock.
+            handler.onCutOff(this, cutOffAt);
+            closeNow();
         }
 
         public void close()
@@ -252,6 +280,30 @@ public final class TlsClientEndpoint implements AutoCloseable
             }
         }
 
+        long queuedBytes()
+        {
+            synchronized (queued)
+            {
+                return queuedBytes;
+            }
+        }
+
+        boolean hasQueued()
+        {
+            synchronized (queued)
+            {
+                return !queued.isEmpty();
+            }
+        }
+
+        boolean writeStalled(final long nowNs)
+        {
+            synchronized (queued)
+            {
+                return !queued.isEmpty() && nowNs - lastWrittenNs > limits.writeStallTimeoutNs();
+            }
+        }
+
         void closeAfter(final ErrorCode code, final String message)
         {
             ClientEndpoint.sendError(this, code, message);
@@ -266,8 +318,8 @@ public final class TlsClientEndpoint implements AutoCloseable
                 final OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
                 final Thread writer = new Thread(() -> writeLoop(out), name + "-" + id() + "-writer");
                 writer.setDaemon(true);
-                writing = true;
                 writer.start();
+                writing = true;
                 if (overLimit)
                 {
                     closeAfter(ErrorCode.TOO_MANY_CONNECTIONS, "the member serves at most " +
@@ -315,13 +367,13 @@ public final class TlsClientEndpoint implements AutoCloseable
         /** Wait until the handler has answered every request the connection sent (or it closed). */
         private void awaitAnswered()
         {
-            synchronized (queued)
+            while (!closing && handler.awaitsAnswers(this))
             {
-                while (!closing && handler.awaitsAnswers(this))
+                synchronized (queued)
                 {
                     try
                     {
-                        // Woken by each answer queued; the timeout covers an answer that is the last one.
+                        // Woken by each answer written; the timeout covers the last one.
                         queued.wait(250);
                     }
                     catch (final InterruptedException ex)
@@ -394,21 +446,26 @@ public final class TlsClientEndpoint implements AutoCloseable
                             queued.wait();
                         }
                         next = queued.pollFirst();
-                        if (next == null)
-                        {
-                            out.flush();
-                            break;
-                        }
                     }
+                    if (next == null)
+                    {
+                        // Closing, and everything queued is written.
+                        out.flush();
+                        break;
+                    }
+                    // Written outside the lock: a client that does not read blocks this thread only, never a sender.
                     out.write(next);
+                    final boolean drained;
                     synchronized (queued)
                     {
                         queuedBytes -= next.length;
-                        if (queued.isEmpty())
-                        {
-                            out.flush();
-                        }
+                        lastWrittenNs = System.nanoTime();
+                        drained = queued.isEmpty();
                         queued.notifyAll();
+                    }
+                    if (drained)
+                    {
+                        out.flush();
                     }
                 }
             }
@@ -434,6 +491,16 @@ public final class TlsClientEndpoint implements AutoCloseable
                 closing = true;
                 queued.clear();
                 queued.notifyAll();
+            }
+            try
+            {
+                // No linger: a TLS close otherwise waits for the record lock a writer blocked on a client that does
+                // not read holds, and never ends. With it the close resets the connection and breaks that write.
+                socket.setSoLinger(true, 0);
+            }
+            catch (final IOException ignored)
+            {
+                // Closing regardless.
             }
             try
             {

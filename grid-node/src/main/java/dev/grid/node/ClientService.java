@@ -95,6 +95,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    /** Client connections open now. */
+    private final AtomicLong connections = new AtomicLong();
     /** Connections closed because they did not read their answers. */
     private final AtomicLong cutOff = new AtomicLong();
 
@@ -187,6 +189,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     }
 
     @Override
+    public void onOpen(final ClientEndpoint.Connection connection)
+    {
+        connections.incrementAndGet();
+    }
+
+    @Override
     public void onCutOff(final ClientEndpoint.Connection connection, final long queuedBytes)
     {
         cutOff.incrementAndGet();
@@ -206,6 +214,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     @Override
     public void onClose(final ClientEndpoint.Connection connection)
     {
+        connections.decrementAndGet();
         final Session session = (Session)connection.attachment();
         if (session != null)
         {
@@ -995,6 +1004,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         values.put("client.requests", requests.get());
         values.put("client.errors", errors.get());
         values.put("client.cutOff", cutOff.get());
+        values.put("client.connections", connections.get());
         final java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
             .getHeapMemoryUsage();
         values.put("jvm.heapUsedBytes", heap.getUsed());
