@@ -646,8 +646,12 @@ final class TxManager
         }
         if (tx.hasPendingLocks())
         {
-            callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
-                "commit while a read or lock of the transaction is still in flight"));
+            // Refused, and rolled back: the caller takes a refused commit for the end of the transaction (a thin
+            // client's connection forgets it), so one left ACTIVE would hold its locks for its whole timeout.
+            final GridException error = new GridException(ErrorCode.CONFIGURATION_INVALID,
+                "commit while a read or lock of the transaction is still in flight; the transaction is rolled back");
+            abort(tx, error);
+            callback.onFailure(error);
             return;
         }
         if (engine.refusesForQuorum())
@@ -674,8 +678,11 @@ final class TxManager
                 cache.partitions())));
             if (part == null || !part.lockedKeys.contains(new CacheKey(cacheIds[i], keys[i])))
             {
-                callback.onFailure(new GridException(ErrorCode.CONFIGURATION_INVALID,
-                    "a transaction may only write keys it locked first (cache '" + cache.name() + "')"));
+                final GridException error = new GridException(ErrorCode.CONFIGURATION_INVALID,
+                    "a transaction may only write keys it locked first (cache '" + cache.name() + "'); the " +
+                    "transaction is rolled back");
+                abort(tx, error);
+                callback.onFailure(error);
                 return;
             }
             part.writeKeys.add(keys[i]);
