@@ -143,13 +143,14 @@ public final class ClientAdmin
         final int need = r.readInt("quorumNeed", 0, 65_535);
         final boolean held = r.readBoolean("quorumHeld");
         final long refused = r.readLong("writesRefusedForQuorum");
-        final long servedWithout = r.readLong("readsWithoutQuorum");
         final int events = r.readInt("quorumHistory", 0, 1_024);
         final List<String> history = new ArrayList<>(events);
         for (int i = 0; i < events; i++)
         {
             history.add(r.readString("quorumEvent"));
         }
+        // Added last: a member that does not send it served none.
+        final long servedWithout = r.remaining() == 0 ? 0 : r.readLong("readsWithoutQuorum");
         return new ClusterState(version, coordinator, members, new QuorumStatus(have, need, held, refused, servedWithout,
             history));
     }

@@ -65,12 +65,22 @@ public final class KeptCopyFiles
      */
     public static Path write(final Path directory, final KeptCopy copy, final Instant keptAt)
     {
-        final Path file = directory.resolve(copy.cacheName() + "-p" + copy.partition() + "-" +
-            FILE_TIME.format(keptAt) + SUFFIX);
-        final Path temporary = directory.resolve(file.getFileName() + ".tmp");
+        Path file = directory.resolve(copy.cacheName() + "-p" + copy.partition() + "-" + FILE_TIME.format(keptAt) +
+            SUFFIX);
         try
         {
-            Files.createDirectories(directory);
+            if (!Files.isDirectory(directory))
+            {
+                Files.createDirectories(directory);
+                forceDirectory(directory.toAbsolutePath().getParent());
+            }
+            for (int n = 1; Files.exists(file); n++)
+            {
+                // Never replace a copy kept before (the same partition kept twice within a millisecond).
+                file = directory.resolve(copy.cacheName() + "-p" + copy.partition() + "-" + FILE_TIME.format(keptAt) +
+                    "-" + n + SUFFIX);
+            }
+            final Path temporary = directory.resolve(file.getFileName() + ".tmp");
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE))
             {
@@ -101,10 +111,7 @@ public final class KeptCopyFiles
                 channel.force(true);
             }
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ))
-            {
-                dir.force(true);
-            }
+            forceDirectory(directory);
             return file;
         }
         catch (final IOException ex)
@@ -189,6 +196,14 @@ public final class KeptCopyFiles
         catch (final NumberFormatException ex)
         {
             throw malformed(file, 0, "a number field: " + ex.getMessage());
+        }
+    }
+
+    private static void forceDirectory(final Path directory) throws IOException
+    {
+        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ))
+        {
+            dir.force(true);
         }
     }
 

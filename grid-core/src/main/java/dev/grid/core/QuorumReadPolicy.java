@@ -14,9 +14,11 @@ public enum QuorumReadPolicy
     /** Reads fail with {@link ErrorCode#NO_QUORUM} like writes (the default). */
     REFUSE,
     /**
-     * A member without quorum answers a read from its own up-to-date-as-of-the-split copy of the key's partition
-     * (primary or backup), flagged as served without quorum ({@link ReadResult#withoutQuorum()}); a member holding no
-     * such copy refuses with {@link ErrorCode#NO_QUORUM}.
+     * A member without quorum answers key reads ({@link Cache#get}, {@link Cache#containsKey}, each key of
+     * {@link Cache#getAll}, {@link Cache#read}) from its own OWNING copy of the key's partition (primary or backup),
+     * current as of when it lost quorum; {@link Cache#read} flags such an answer ({@link ReadResult#withoutQuorum()}),
+     * the others return it as is. A key it holds no such copy of is refused with {@link ErrorCode#NO_QUORUM}, and so
+     * are {@link Cache#size()} and reads inside transactions.
      */
     SERVE_LOCAL
 }

@@ -124,6 +124,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             return !closed;
         }
 
+        synchronized boolean isClosed()
+        {
+            return closed;
+        }
+
         /** @return the transactions left open, now the connection closed. */
         synchronized List<Transaction> close()
         {
@@ -157,20 +162,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
      */
     private boolean passwordMatches(final String user, final String password, final String passwordHash)
     {
-        final byte[] proof;
-        try
-        {
-            final Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(verifiedKey);
-            proof = mac.doFinal((user + '\u0000' + passwordHash + '\u0000' + password)
-                .getBytes(StandardCharsets.UTF_8));
-        }
-        catch (final GeneralSecurityException ex)
-        {
-            throw new IllegalStateException("the JDK lacks HmacSHA256", ex);
-        }
-        final byte[] known = verified.get(user);
-        if (known != null && MessageDigest.isEqual(known, proof))
+        if (verifiedBefore(user, password, passwordHash))
         {
             return true;
         }
@@ -178,8 +170,36 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         {
             return false;
         }
-        verified.put(user, proof);
+        verified.put(user, proof(user, password, passwordHash));
         return true;
+    }
+
+    /** @return whether this member verified this user's password already (cheap: a keyed hash, no PBKDF2). */
+    private boolean verifiedBefore(final String user, final String password, final String passwordHash)
+    {
+        final byte[] known = user == null || password == null ? null : verified.get(user);
+        return known != null && MessageDigest.isEqual(known, proof(user, password, passwordHash));
+    }
+
+    private byte[] proof(final String user, final String password, final String passwordHash)
+    {
+        try
+        {
+            final Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(verifiedKey);
+            return mac.doFinal((user + '\u0000' + passwordHash + '\u0000' + password).getBytes(StandardCharsets.UTF_8));
+        }
+        catch (final GeneralSecurityException ex)
+        {
+            throw new IllegalStateException("the JDK lacks HmacSHA256", ex);
+        }
+    }
+
+    /** A hash no password matches in practice, checked for unknown users so that they cost what known ones do. */
+    private static final class UnknownUser
+    {
+        static final String HASH = PasswordHash.hash("no user has this password",
+            "grid-unknown-user".getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
@@ -333,11 +353,21 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         final Runnable check = () ->
         {
+            if (session.isClosed())
+            {
+                // Gone while it waited: no check is paid for a connection that cannot be let in.
+                return;
+            }
             final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
             MemberConfiguration.ClientRole role = MemberConfiguration.ClientRole.ADMIN;
             if (!users.isEmpty())
             {
                 final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
+                if (known == null && password != null)
+                {
+                    // As long as a known user's check: the time taken does not tell which users exist.
+                    PasswordHash.matches(password, UnknownUser.HASH);
+                }
                 if (known == null || password == null || !passwordMatches(user, password, known.passwordHash()))
                 {
                     // The client's mistake (or an attacker's guess): one line, the user name made safe to log.
@@ -361,6 +391,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 .writeString(config.memberId()).writeByte(session.role.ordinal())
                 .writeLong(topology == null ? 0 : topology.version()));
         };
+        final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
+        final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
+        if (users.isEmpty() || (known != null && verifiedBefore(user, password, known.passwordHash())))
+        {
+            // No password to check, or one verified before: let it in here, not behind the checks that wait.
+            check.run();
+            return;
+        }
         try
         {
             handshakePool.execute(check);
@@ -554,8 +592,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                             .writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
                     }
                     w.writeInt(quorum.have()).writeInt(quorum.need()).writeBoolean(quorum.held())
-                        .writeLong(quorum.writesRefused()).writeLong(quorum.readsWithoutQuorum());
+                        .writeLong(quorum.writesRefused());
                     writeStrings(w, quorum.history());
+                    // Added last, so that a client that does not know it ignores it.
+                    w.writeLong(quorum.readsWithoutQuorum());
                 });
             }
             case ClientProtocol.BASELINE_SHOW -> complete(connection, session, requestId, member.baselineAsync(),
@@ -786,8 +826,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final PartitionLossPolicy policy = enumOf(PartitionLossPolicy.values(), reader.readByte("lossPolicy"),
             "lossPolicy");
         final String mergeOperator = reader.readString("mergeOperator");
-        final QuorumReadPolicy readPolicy = enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"),
-            "readsWithoutQuorum");
+        // Added last: a client that does not send it asks for the default.
+        final QuorumReadPolicy readPolicy = reader.remaining() == 0 ? QuorumReadPolicy.REFUSE :
+            enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"), "readsWithoutQuorum");
         // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
         // the creation itself completes on the engine's thread, no thread waiting for it.
         final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,

@@ -845,6 +845,21 @@ public final class GridMember implements Grid
     }
 
     /**
+     * @param error thrown by an engine command.
+     * @return whether it refuses the caller's request (configuration, cache, codec or client mistakes, and requests
+     *         the member cannot serve now) rather than reports a fault of the member (persistence, counters), after
+     *         which its state cannot be trusted.
+     */
+    static boolean isRefusal(final GridException error)
+    {
+        return switch (error.errorCode().group())
+        {
+            case CONFIGURATION, CACHE, OPERATION, CODEC, CLIENT, MEMBERSHIP, TRANSACTION -> true;
+            default -> false;
+        };
+    }
+
+    /**
      * Ask the engine something on the agent thread.
      *
      * @param question run on the agent thread; a {@link GridException} it throws (a request naming a cache that does
@@ -861,8 +876,9 @@ public final class GridMember implements Grid
 
     /**
      * Run a command on the agent thread; if the member is closing, fail {@code future} instead. Every command ends
-     * {@code future}: a {@link GridException} it throws (the caller's mistake, such as a cache that does not exist)
-     * fails it; any other exception fails it too, then stops the member (a fault of the member's own).
+     * {@code future}: a refusal it throws (the caller's mistake: a cache that does not exist, an invalid request,
+     * {@link #isRefusal}) fails it; any other exception fails it too, then stops the member (a fault of the member's
+     * own: a WAL that cannot be written, a counter in a state it must never reach).
      */
     void execute(final Runnable action, final CompletableFuture<?> future)
     {
@@ -875,6 +891,10 @@ public final class GridMember implements Grid
             catch (final GridException refused)
             {
                 future.completeExceptionally(refused);
+                if (!isRefusal(refused))
+                {
+                    throw refused;
+                }
             }
             catch (final RuntimeException fault)
             {

@@ -44,7 +44,7 @@ import java.util.concurrent.TimeUnit;
  * client.max.pending = 1024               # outstanding requests per connection
  * client.handshake.timeout.ms = 10000     # a connection that has not authenticated by then is closed
  * client.idle.timeout.ms = 0              # an authenticated connection silent this long is closed; 0 never
- * client.user.alice = USER:pbkdf2-sha256:...   # role (USER or ADMIN), then a hash from dev.grid.node.Passwords
+ * client.user.alice = USER:pbkdf2-sha256-nfc:...   # role (USER or ADMIN), then a hash from dev.grid.node.Passwords
  * client.tls.keystore = /etc/grid/m1.p12   # serve clients over TLS with this PKCS12 certificate and key
  * client.tls.keystore.password = ...
  * </pre>

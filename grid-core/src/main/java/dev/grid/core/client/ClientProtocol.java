@@ -123,8 +123,9 @@ public final class ClientProtocol
     public static final int READ = 21;
     /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
-     * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum] -> nothing (an equal
-     * existing cache is fine; the merge operator, by name, must be registered on the members).
+     * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum, optional: REFUSE if
+     * absent] -> nothing (an equal existing cache is fine; the merge operator, by name, must be registered on the
+     * members).
      */
     public static final int CACHE_CREATE = 30;
     /** [string name] -> nothing. */
@@ -166,7 +167,7 @@ public final class ClientProtocol
     /**
      * No payload -> [i64 topologyVersion][string coordinator][i32 n]([string memberId][string address]
      * [string clientAddress])*n[i32 quorumHave][i32 quorumNeed][bool quorumHeld][i64 writesRefusedForQuorum]
-     * [i64 readsWithoutQuorum][strings quorumHistory]. Admin pool.
+     * [strings quorumHistory][i64 readsWithoutQuorum] (the last field added last: a client may ignore it).
      */
     public static final int CLUSTER_STATE = 50;
     /** No payload -> [i64 topologyVersion][i64 autoAdjustTimeoutNs][strings members][strings running]. */

@@ -146,26 +146,30 @@ public record CacheDescriptor(
         writer.writeInt(cacheId).writeString(name).writeInt(partitions).writeInt(backups).writeString(keyCodec)
             .writeString(valueCodec).writeString(backupFilterAttribute).writeLong(operationTimeoutNs)
             .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence)
-            .writeByte(lossPolicy.ordinal()).writeInt(lostResets).writeByte(readsWithoutQuorum.ordinal());
+            // The read policy rides in the loss policy's byte, high nibble: descriptors written before it existed (WAL
+            // records, checkpoint manifests) read as REFUSE, and the layout is unchanged.
+            .writeByte(lossPolicy.ordinal() | readsWithoutQuorum.ordinal() << 4).writeInt(lostResets);
     }
 
     static CacheDescriptor decode(final MessageReader reader)
     {
-        return new CacheDescriptor(
-            reader.readInt("cacheId"),
-            nonNull(reader.readString("cache.name"), "cache.name"),
-            reader.readInt("cache.partitions", 1, CacheConfiguration.PARTITIONS_MAX),
-            reader.readInt("cache.backups", 0, CacheConfiguration.BACKUPS_MAX),
-            nonNull(reader.readString("cache.keyCodec"), "cache.keyCodec"),
-            nonNull(reader.readString("cache.valueCodec"), "cache.valueCodec"),
-            reader.readString("cache.backupFilterAttribute"),
-            reader.readLong("cache.operationTimeoutNs"),
-            reader.readString("cache.mergeOperator"),
-            reader.readLong("cache.creatorIncarnation"),
-            reader.readLong("cache.creatorSequence"),
-            lossPolicy(reader.readByte("cache.lossPolicy")),
-            reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE),
-            readPolicy(reader.readByte("cache.readsWithoutQuorum")));
+        final int cacheId = reader.readInt("cacheId");
+        final String name = nonNull(reader.readString("cache.name"), "cache.name");
+        final int partitions = reader.readInt("cache.partitions", 1, CacheConfiguration.PARTITIONS_MAX);
+        final int backups = reader.readInt("cache.backups", 0, CacheConfiguration.BACKUPS_MAX);
+        final String keyCodec = nonNull(reader.readString("cache.keyCodec"), "cache.keyCodec");
+        final String valueCodec = nonNull(reader.readString("cache.valueCodec"), "cache.valueCodec");
+        final String backupFilterAttribute = reader.readString("cache.backupFilterAttribute");
+        final long operationTimeoutNs = reader.readLong("cache.operationTimeoutNs");
+        final String mergeOperator = reader.readString("cache.mergeOperator");
+        final long creatorIncarnation = reader.readLong("cache.creatorIncarnation");
+        final long creatorSequence = reader.readLong("cache.creatorSequence");
+        // Loss policy in the low nibble, read policy in the high one (0, REFUSE, in descriptors written before it).
+        final int policies = reader.readByte("cache.policies") & 0xFF;
+        final int lostResets = reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE);
+        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
+            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy(policies & 0x0F),
+            lostResets, readPolicy(policies >>> 4));
     }
 
     private static PartitionLossPolicy lossPolicy(final int ordinal)
