@@ -85,7 +85,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private final GridMember member;
     private final MemberConfiguration config;
     /**
-     * Where handshakes check passwords (PBKDF2 takes milliseconds of CPU: not on the endpoint's thread). Nothing else
+     * Where handshakes check passwords (PBKDF2 takes hundreds of ms of CPU: not on the endpoint's thread). Nothing else
      * runs here, and nothing here waits: every other request completes through a future.
      */
     private final ExecutorService handshakePool;
