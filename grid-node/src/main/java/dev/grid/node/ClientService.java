@@ -1,6 +1,5 @@
 package dev.grid.node;
 
-import dev.grid.core.BaselineTopology;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ConsistencyReport;
@@ -9,7 +8,6 @@ import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.PasswordHash;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
 import dev.grid.core.QuorumReadPolicy;
@@ -34,21 +32,13 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -60,6 +50,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+
+import static dev.grid.node.RequestFields.enumOf;
+import static dev.grid.node.RequestFields.readCount;
+import static dev.grid.node.RequestFields.readIdentity;
+import static dev.grid.node.RequestFields.readKeys;
+import static dev.grid.node.RequestFields.requireBytes;
+import static dev.grid.node.RequestFields.requireString;
 
 /**
  * Serves the thin-client protocol ({@link ClientProtocol}, {@code docs/protocol.md}) for one member: the handshake
@@ -89,10 +86,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
      * runs here, and nothing here waits: every other request completes through a future.
      */
     private final ExecutorService handshakePool;
-    /** The key of {@link #verified}'s proofs, random for each life of the member. */
-    private final SecretKeySpec verifiedKey;
-    /** By user: a keyed hash of the user, configured hash and password last verified by PBKDF2. */
-    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
+    private final VerifiedPasswords passwords = new VerifiedPasswords();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     /** Client connections open now. */
@@ -150,56 +144,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             thread.setDaemon(true);
             return thread;
         });
-        final byte[] key = new byte[32];
-        new SecureRandom().nextBytes(key);
-        this.verifiedKey = new SecretKeySpec(key, "HmacSHA256");
-    }
-
-    /**
-     * Whether a user's password is the one its configured hash was made of. PBKDF2 costs a few hundred ms (its point):
-     * a member pays it once per user and password, then remembers the pair it verified as a keyed hash (HMAC under a
-     * key of this member's life), so a client that reconnects is let in at once and a guess still pays in full.
-     */
-    private boolean passwordMatches(final String user, final String password, final String passwordHash)
-    {
-        if (verifiedBefore(user, password, passwordHash))
-        {
-            return true;
-        }
-        if (!PasswordHash.matches(password, passwordHash))
-        {
-            return false;
-        }
-        verified.put(user, proof(user, password, passwordHash));
-        return true;
-    }
-
-    /** @return whether this member verified this user's password already (cheap: a keyed hash, no PBKDF2). */
-    private boolean verifiedBefore(final String user, final String password, final String passwordHash)
-    {
-        final byte[] known = user == null || password == null ? null : verified.get(user);
-        return known != null && MessageDigest.isEqual(known, proof(user, password, passwordHash));
-    }
-
-    private byte[] proof(final String user, final String password, final String passwordHash)
-    {
-        try
-        {
-            final Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(verifiedKey);
-            return mac.doFinal((user + '\u0000' + passwordHash + '\u0000' + password).getBytes(StandardCharsets.UTF_8));
-        }
-        catch (final GeneralSecurityException ex)
-        {
-            throw new IllegalStateException("the JDK lacks HmacSHA256", ex);
-        }
-    }
-
-    /** A hash no password matches in practice, checked for unknown users so that they cost what known ones do. */
-    private static final class UnknownUser
-    {
-        static final String HASH = PasswordHash.hash("no user has this password",
-            "grid-unknown-user".getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
@@ -366,9 +310,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 if (known == null && password != null)
                 {
                     // As long as a known user's check: the time taken does not tell which users exist.
-                    PasswordHash.matches(password, UnknownUser.HASH);
+                    passwords.spendAsForAKnownUser(password);
                 }
-                if (known == null || password == null || !passwordMatches(user, password, known.passwordHash()))
+                if (known == null || password == null || !passwords.matches(user, password, known.passwordHash()))
                 {
                     // The client's mistake (or an attacker's guess): one line, the user name made safe to log.
                     LOG.info("member {}: client {} failed to authenticate as {}", config.memberId(),
@@ -393,7 +337,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         };
         final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
         final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
-        if (users.isEmpty() || (known != null && verifiedBefore(user, password, known.passwordHash())))
+        if (users.isEmpty() || (known != null && passwords.verifiedBefore(user, password, known.passwordHash())))
         {
             // No password to check, or one verified before: let it in here, not behind the checks that wait.
             check.run();
@@ -697,22 +641,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
         complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes, expectedBytes,
             cache.operationTimeoutNs(), identity), answer);
-    }
-
-    /**
-     * A write's identity ({@link ClientProtocol#PUT}): the client's id, the write's number and the client's watermark.
-     */
-    private static ClientIdentity readIdentity(final MessageReader reader)
-    {
-        final long clientId = reader.readLong("clientId");
-        final long sequence = reader.readLong("sequence");
-        final long watermark = reader.readLong("watermark");
-        if (!ClientProtocol.isClientId(clientId) || sequence < 0 || watermark < 0 || sequence > Long.MAX_VALUE / 2)
-        {
-            throw new MalformedMessageException("not a client identity: client " + Long.toHexString(clientId) +
-                ", sequence " + sequence + ", watermark " + watermark);
-        }
-        return new ClientIdentity(clientId, sequence, watermark);
     }
 
     /**
@@ -1066,73 +994,5 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         w.writeInt(values.size());
         values.forEach(w::writeString);
-    }
-
-    /**
-     * Keys, each once (a request naming one key many times gets one answer for it, not many copies of its value).
-     */
-    private static List<byte[]> readKeys(final MessageReader reader)
-    {
-        final int count = readCount(reader, "keys", 1 << 20, 4);
-        final Set<Key> seen = new HashSet<>();
-        final List<byte[]> keys = new ArrayList<>(Math.min(count, 1024));
-        for (int i = 0; i < count; i++)
-        {
-            final byte[] key = requireBytes(reader, "key");
-            if (seen.add(new Key(key)))
-            {
-                keys.add(key);
-            }
-        }
-        return keys;
-    }
-
-    /**
-     * A count of items that follow, checked against the bytes that are there before anything is sized by it: a
-     * 23-byte request announcing a million keys is refused at once, not after allocating for them.
-     *
-     * @param max          the most the field may say.
-     * @param minItemBytes the fewest bytes one item takes on the wire.
-     */
-    private static int readCount(final MessageReader reader, final String field, final int max,
-        final int minItemBytes)
-    {
-        final int count = reader.readInt(field, 0, max);
-        if ((long)count * minItemBytes > reader.remaining())
-        {
-            throw new MalformedMessageException("field '" + field + "' says " + count + " items of at least " +
-                minItemBytes + " bytes, but only " + reader.remaining() + " bytes follow");
-        }
-        return count;
-    }
-
-    private static String requireString(final MessageReader reader, final String field)
-    {
-        final String value = reader.readString(field);
-        if (value == null)
-        {
-            throw new MalformedMessageException("field '" + field + "' must not be null");
-        }
-        return value;
-    }
-
-    private static byte[] requireBytes(final MessageReader reader, final String field)
-    {
-        final byte[] value = reader.readBytes(field);
-        if (value == null)
-        {
-            throw new MalformedMessageException("field '" + field + "' must not be null");
-        }
-        return value;
-    }
-
-    private static <E> E enumOf(final E[] values, final int ordinal, final String field)
-    {
-        if (ordinal < 0 || ordinal >= values.length)
-        {
-            throw new MalformedMessageException("field '" + field + "' is " + ordinal + ", not in [0, " +
-                (values.length - 1) + "]");
-        }
-        return values[ordinal];
     }
 }
