@@ -66,7 +66,7 @@ final class HistoryScan
         }
         else
         {
-            engine.pinHistory();
+            engine.checkpointer.pinHistory();
             pinned = true;
         }
     }
@@ -137,7 +137,7 @@ final class HistoryScan
         if (pinned)
         {
             pinned = false;
-            engine.unpinHistory();
+            engine.checkpointer.unpinHistory();
         }
     }
 
@@ -171,7 +171,7 @@ final class HistoryScan
         final int type = reader.readByte("walRecordType");
         switch (type)
         {
-            case MemberEngine.WAL_DATA ->
+            case WalRecords.WAL_DATA ->
             {
                 final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
                     reader.readInt("partition", 0, 65_535));
@@ -190,7 +190,7 @@ final class HistoryScan
                         transaction, origin, sequence, flag, outcome, LocalPartition.Predecessors.read(reader)));
                 }
             }
-            case MemberEngine.WAL_ROLLBACK ->
+            case WalRecords.WAL_ROLLBACK ->
             {
                 final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
                     reader.readInt("partition", 0, 65_535));
@@ -207,7 +207,7 @@ final class HistoryScan
                     }
                 }
             }
-            case MemberEngine.WAL_COPY_DROPPED ->
+            case WalRecords.WAL_COPY_DROPPED ->
             {
                 // Records before the copy was last dropped here belong to another lineage.
                 final TreeMap<Long, MemberEngine.HistoryRecord> records = found.get(MemberEngine.packCopy(
@@ -217,7 +217,7 @@ final class HistoryScan
                     records.clear();
                 }
             }
-            case MemberEngine.WAL_REBALANCE_DONE ->
+            case WalRecords.WAL_REBALANCE_DONE ->
             {
                 // Below the target, a full rebalance left entries, not history.
                 final TreeMap<Long, MemberEngine.HistoryRecord> records = found.get(MemberEngine.packCopy(
@@ -228,7 +228,7 @@ final class HistoryScan
                     records.headMap(to, true).clear();
                 }
             }
-            case MemberEngine.WAL_CACHE_DESTROYED ->
+            case WalRecords.WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
                 for (final Long2ObjectHashMap<TreeMap<Long, MemberEngine.HistoryRecord>>.EntryIterator it =
@@ -241,7 +241,7 @@ final class HistoryScan
                     }
                 }
             }
-            case MemberEngine.WAL_ALL_DROPPED -> found.values().forEach(TreeMap::clear);
+            case WalRecords.WAL_ALL_DROPPED -> found.values().forEach(TreeMap::clear);
             default ->
             {
                 // Cache, epoch, checkpoint and full-rebalance entry records carry no history.

@@ -114,70 +114,7 @@ public final class MemberEngine
     static final int ADMIN_BASELINE = 4;
     static final int ADMIN_ACTIVATE = 5;
 
-    /*
-     * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
-     * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
-     */
-    /**
-     * An update: cacheId, partition, counter, transaction id ({@link #NO_TRANSACTION} outside transactions), origin
-     * incarnation, sequence, key, value (null: a remove), outcome flag and value, then the count and (origin, sequence,
-     * flag, value) of the predecessors it carries, then the origin's watermark as known here when it was logged (the
-     * lowest sequence the origin may still resend; {@code Long.MIN_VALUE}: none known), so that recovery keeps the
-     * outcomes an origin may still resend and no others.
-     */
-    static final int WAL_DATA = 1;
-    /** The transaction id of an update made outside a transaction. */
-    static final long NO_TRANSACTION = 0;
-    /** Holes closed without data: cacheId, partition, count, then (start, count) per range. */
-    static final int WAL_ROLLBACK = 2;
-    /** This member no longer holds the copy: cacheId, partition. */
-    static final int WAL_COPY_DROPPED = 3;
-    /** A cache this member knows: its descriptor. */
-    static final int WAL_CACHE = 4;
-    /** A cache destroyed, with every copy of it here: cacheId. */
-    static final int WAL_CACHE_DESTROYED = 5;
-    /** Every copy dropped (the member rejoined under a new incarnation). */
-    static final int WAL_ALL_DROPPED = 6;
-    /**
-     * A checkpoint committed: its id and the position after which its recovery replays. Informational: recovery takes
-     * both from the checkpoint's manifest, which is the authority, and skips this record.
-     */
-    static final int WAL_CHECKPOINT = 7;
-    /** The copy follows a new epoch of its partition's lineage: cacheId, partition, epoch id, floor. */
-    static final int WAL_EPOCH = 8;
-    /**
-     * An entry a full rebalance streamed: cacheId, partition, counter, key, value. Installed if newer than what the
-     * key holds; closes no counter (the entry's counter may since have been overwritten elsewhere).
-     */
-    static final int WAL_REBALANCE_ENTRY = 9;
-    /**
-     * A full rebalance streamed every entry: cacheId, partition, target counter. Every counter up to the target that
-     * is still open closes without data, and the copy's history starts at the target.
-     */
-    static final int WAL_REBALANCE_DONE = 10;
-    /**
-     * A supplier's memory of a partition a rebalance brought: cacheId, partition, count, then per item a
-     * {@link Rebalancer.MemoryItem} (an operation's outcome, or a finished transaction part).
-     */
-    static final int WAL_REBALANCE_MEMORY = 11;
-    /** The cluster's baseline changed: the new one (a cluster restarting from its data directories keeps it). */
-    static final int WAL_BASELINE = 12;
-    /** The owners of every partition changed in an installed map: the whole {@link OwnershipTable}. */
-    static final int WAL_OWNERSHIP = 13;
-    /**
-     * A transaction part prepared on this copy (primary or backup), logged before the prepare is acknowledged, so that
-     * recovery after any crash, the whole cluster's included, finds it: coordinator, sequence, cacheId, partition,
-     * priority, the participants, and the writes (count, then key and value each).
-     */
-    static final int WAL_TX_PREPARE = 14;
     private static final long[] NO_PREPARES = new long[0];
-    /** A prepared transaction part finished: coordinator, sequence, cacheId, partition, committed. */
-    static final int WAL_TX_END = 15;
-    /**
-     * A prepare this member recovered from its WAL is void, its outcome unknown here: coordinator, sequence, cacheId,
-     * partition. Logged when a rebalance's supplier, an owner of the partition, holds no such prepare open.
-     */
-    static final int WAL_TX_VOID = 16;
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -187,49 +124,21 @@ public final class MemberEngine
     public static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
 
     final MemberConfiguration config;
-    private final Transport transport;
-    private final Wal wal;
-    private final RandomSource random;
+    final Transport transport;
+    final Wal wal;
+    final RandomSource random;
     private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
     final EngineListener listener;
     final long retryIntervalNs;
-    private final long bootstrapDelayNs;
-    private final String localAddress;
-    private final List<String> seedAddresses = new ArrayList<>();
-    private final boolean isSeed;
-
+    final String localAddress;
     final MessageWriter writer = new MessageWriter();
-    private final MessageWriter walWriter = new MessageWriter();
     final MessageReader reader = new MessageReader();
 
-    private MemberState state = MemberState.JOINING;
-    private GridException failure;
+    MemberState state = MemberState.JOINING;
+    GridException failure;
     long nowNs;
     long incarnation;
-    private MemberRecord self;
-
-    // Joining.
-    private long joinStartedNs;
-    private long joinDeadlineNs;
-    private long nextJoinSendNs;
-    /**
-     * When a member of a running cluster last told this joiner the cluster exists; {@link Long#MIN_VALUE} if never.
-     * It counts for a failure-detection timeout only: that cluster may stop before it admits the joiner (a seed that
-     * remembered it forever never started the cluster again: the simulator found a member failing to join so).
-     */
-    private long heardActiveClusterNs = Long.MIN_VALUE;
-    /**
-     * The active member this joiner joins through (the first that answered "a cluster exists"), and when it last
-     * answered: while it answers, join requests go to it alone and name it, so that only its side of a split counts
-     * this joiner toward a quorum (see admitWithoutQuorum()).
-     */
-    private String joinVia;
-    private long joinViaHeardNs = Long.MIN_VALUE;
-    private final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
-    /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
-    private final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
-    /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
-    private final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
+    MemberRecord self;
 
     // Membership.
     Topology topology;
@@ -242,7 +151,7 @@ public final class MemberEngine
     /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
     private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
     /** Per member: whom its newest heartbeat here names as coordinator (see holdsCoordinatorVotes()). */
-    private final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
+    final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
     private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
@@ -272,81 +181,39 @@ public final class MemberEngine
     private long nextReportSendNs;
 
     // Exchange, coordinator side.
-    private CoordinatorExchange exchange;
+    CoordinatorExchange exchange;
     private final List<PendingAdmin> pendingAdmins = new ArrayList<>();
 
     // Data.
-    private final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
-    // Checkpoints (see CheckpointState).
-    private final CheckpointStore checkpoints;
-    private CheckpointState checkpointState = CheckpointState.IDLE;
-    private long checkpointId;
-    private long committedCheckpointId;
-    private long nextCheckpointNs;
-    private long appendsSinceCheckpoint;
-    private final LongArrayList checkpointCursor = new LongArrayList();
-    private int checkpointCursorIndex;
-    private long checkpointRequiredDurable;
-    private long checkpointReplayFrom;
-    private final MessageWriter manifestWriter = new MessageWriter();
-    // WAL history (see HistoryBoundary): committed checkpoints not yet released, and per copy the counter after which
-    // its history is complete in the retained WAL (absent: from its start).
-    private final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
-    private final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
-    private final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
-    private long totalAppends;
-    private long releasedPosition;
-    private int historyPins;
-    // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
-    private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
-    // During recovery: copies a replayed full rebalance filled, with the counter their history starts after.
-    private final Long2LongHashMap rebalancedHistoryFrom = new Long2LongHashMap(-1);
-    private long replayPosition;
-    private int recoveredImages;
-    private final Long2ObjectHashMap<LocalPartition> imagedCopies = new Long2ObjectHashMap<>();
-
+    final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
-    private final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
+    final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
     /** Where in the WAL each copy's recent counters lie, so that a history read scans only that tail. */
-    private final HistoryIndex historyIndex = new HistoryIndex();
+    final HistoryIndex historyIndex = new HistoryIndex();
     /** Durable: the last owners of every partition, as of the last map installed while the cluster was active. */
-    private final OwnershipTable ownership = new OwnershipTable();
-    /**
-     * While the coordinator decides: whose last owners it trusts (its own table, or at activation the newest table
-     * a member reported).
-     */
-    private OwnershipTable decisionOwners = ownership;
-    /** While the coordinator decides: whether the installed map's owners count (the cluster was active). */
-    private boolean decidingActive;
-    /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
-    private boolean ownerBack;
-    /** Set by {@link #decidePartition} while it runs: see {@link #restartedOwners}. */
-    private LongHashSet restartedOwners;
-    /** Set by {@link #decidePartition} while it runs: false while a lost partition waits for some of its last owners. */
-    private boolean lastOwnersBack = true;
-    private long previousReplayPosition;
+    final OwnershipTable ownership = new OwnershipTable();
     /** Coordinator only: an operator asked to activate without the members still away (see {@link #activate}). */
-    private boolean activationForced;
-    /** During recovery: per origin incarnation, the highest watermark the replayed WAL records carry. */
-    private final Long2LongHashMap replayWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    boolean activationForced;
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
-    private Baseline walBaseline = Baseline.NONE;
+    Baseline walBaseline = Baseline.NONE;
     /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
     private long baselineDifferentSinceNs = -1;
     /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
     private List<MemberRecord> baselineDifferentMembers = List.of();
-    /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
-    private boolean lostNow;
-    private long recoveredRecords;
     int inFlightUpdates;
     private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
     private final List<ParkedMessage> parkedMessages = new ArrayList<>();
     /** Transactions, as coordinator and participant. */
-    private final TxManager tx = new TxManager(this);
+    final TxManager tx = new TxManager(this);
     private final Rebalancer rebalancer = new Rebalancer(this);
     private final ConsistencyChecker checker = new ConsistencyChecker(this);
+    private final ExchangePlanner planner;
+    final WalRecords walRecords;
+    final Recovery recovery = new Recovery(this);
+    final Checkpointer checkpointer;
+    final Joining joining;
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
@@ -357,7 +224,7 @@ public final class MemberEngine
      * Per origin incarnation, the lowest sequence it may still resend (every operation of it below was answered or
      * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
      */
-    private final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
     /**
      * Per thin client this member heard of (a request, a replicate or a record carrying its identity), when it last
      * did. A client is no member, so its outcomes cannot be retired when it leaves: they go below its watermark, or
@@ -424,7 +291,7 @@ public final class MemberEngine
         final long retryIntervalNs,
         final long nowNs)
     {
-        this.checkpoints = checkpoints;
+        this.checkpointer = new Checkpointer(this, checkpoints);
         this.config = config.conclude();
         this.transport = transport;
         this.wal = wal;
@@ -432,25 +299,14 @@ public final class MemberEngine
         this.mergeOperators = mergeOperators;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
-        this.bootstrapDelayNs = 5 * config.heartbeatIntervalNs();
         this.quorumLeaseNs = this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs();
         this.localAddress = transport.localAddress();
-        boolean seed = false;
-        for (final String address : config.seeds())
-        {
-            if (address.equals(localAddress))
-            {
-                seed = true;
-            }
-            else
-            {
-                seedAddresses.add(address);
-            }
-        }
-        this.isSeed = seed || seedAddresses.isEmpty();
+        this.joining = new Joining(this, this.config, localAddress);
+        this.walRecords = new WalRecords(wal, historyIndex, originWatermarks::get);
+        this.planner = new ExchangePlanner(this.config.memberId(), random, listener);
         this.nowNs = nowNs;
-        recover();
-        this.nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+        recovery.recover();
+        checkpointer.nextCheckpointNs = nowNs + config.checkpointIntervalNs();
         startJoining("start", true);
     }
 
@@ -547,7 +403,7 @@ public final class MemberEngine
     public boolean isReadyForRestart()
     {
         return state == MemberState.EXPELLED && wal.durablePosition() >= wal.appendedPosition() &&
-            checkpointState == CheckpointState.IDLE;
+            checkpointer.checkpointState == CheckpointState.IDLE;
     }
 
     /**
@@ -713,7 +569,7 @@ public final class MemberEngine
         final boolean primary = installedMap != null && installedMap.rank(cacheId, partition,
             installedMap.topology().indexOf(incarnation)) == 0;
         return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
-            lp.store.contentHash(), historyFrom(cacheId, partition), lp.state, primary);
+            lp.store.contentHash(), checkpointer.historyFrom(cacheId, partition), lp.state, primary);
     }
 
     /**
@@ -1215,7 +1071,7 @@ public final class MemberEngine
             {
                 wal.requestDurability();
             }
-            return checkpointDuty();
+            return checkpointer.checkpointDuty();
         }
         int work = transport.poll(this::onMessage, 256);
         work += drainSelfInbox();
@@ -1227,10 +1083,10 @@ public final class MemberEngine
         work += processDurability();
         // Here every record at or below the WAL's durable position is reflected in its copy's counter: the one
         // moment an image may take that position as where its replay starts.
-        work += checkpointDuty();
+        work += checkpointer.checkpointDuty();
         if (state == MemberState.JOINING)
         {
-            work += joinDuty();
+            work += joining.joinDuty();
         }
         else if (state == MemberState.ACTIVE)
         {
@@ -1255,16 +1111,16 @@ public final class MemberEngine
         final Map<String, String> attributes = new TreeMap<>(config.attributes());
         attributes.putAll(advertised);
         self = new MemberRecord(config.memberId(), incarnation, localAddress, attributes);
-        joinStartedNs = nowNs;
-        joinDeadlineNs = nowNs + config.joinTimeoutNs();
-        nextJoinSendNs = nowNs;
-        heardActiveClusterNs = Long.MIN_VALUE;
-        joiningSeedsHeardNs.clear();
-        joinVia = null;
-        joinViaHeardNs = Long.MIN_VALUE;
+        joining.joinStartedNs = nowNs;
+        joining.joinDeadlineNs = nowNs + config.joinTimeoutNs();
+        joining.nextJoinSendNs = nowNs;
+        joining.heardActiveClusterNs = Long.MIN_VALUE;
+        joining.joiningSeedsHeardNs.clear();
+        joining.joinVia = null;
+        joining.joinViaHeardNs = Long.MIN_VALUE;
         deferredAnswers.clear();
         deferredOps.clear();
-        joiningMembersHeardNs.clear();
+        joining.joiningMembersHeardNs.clear();
         echoedNs.clear();
         peerHeartbeatNs.clear();
         coordinatorVotes.clear();
@@ -1282,16 +1138,16 @@ public final class MemberEngine
         {
             // Images of this life's copies are worthless now; the next checkpoint starts afresh, and history
             // boundaries of the old copies no longer describe anything.
-            checkpointState = CheckpointState.IDLE;
-            historyBoundaries.clear();
-            historyFrom.clear();
+            checkpointer.checkpointState = CheckpointState.IDLE;
+            checkpointer.historyBoundaries.clear();
+            checkpointer.historyFrom.clear();
         }
         if (!keepCopies && !copies.isEmpty())
         {
             copies.clear();
             walCaches.clear();
-            walWriter.reset().writeByte(WAL_ALL_DROPPED);
-            appendMeta();
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_ALL_DROPPED);
+            walRecords.appendMeta();
         }
         inFlightUpdates = 0;
         durabilityQueue.clear();
@@ -1303,406 +1159,11 @@ public final class MemberEngine
         }
     }
 
-    private int joinDuty()
-    {
-        final boolean heardActiveCluster = heardActiveClusterNs != Long.MIN_VALUE &&
-            nowNs - heardActiveClusterNs <= config.failureDetectionTimeoutNs();
-        if (nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
-        {
-            failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " + config.memberId() + " reached no " +
-                "seed of " + config.seeds() + " within " + TimeUnit.NANOSECONDS.toMillis(config.joinTimeoutNs()) +
-                " ms (cluster '" + config.clusterName() + "')");
-            changeState(MemberState.FAILED, failure.detail());
-            return 1;
-        }
-        int work = 0;
-        if (nowNs >= nextJoinSendNs)
-        {
-            nextJoinSendNs = nowNs + config.heartbeatIntervalNs();
-            if (joinVia != null && nowNs - joinViaHeardNs <= config.failureDetectionTimeoutNs())
-            {
-                sendJoinRequest(transport.endpointOf(joinVia));
-            }
-            else
-            {
-                joinVia = null;
-                for (final String seed : seedAddresses)
-                {
-                    sendJoinRequest(transport.endpointOf(seed));
-                }
-            }
-            work++;
-        }
-        // A member that recovered data was part of a cluster that may still run (it restarted alone): it gives that
-        // cluster a failure-detection timeout to answer before starting its own, since two clusters do not merge.
-        final long delayNs = walCaches.isEmpty() ? bootstrapDelayNs :
-            Math.max(bootstrapDelayNs, config.failureDetectionTimeoutNs());
-        final long waitingSinceNs = heardActiveClusterNs == Long.MIN_VALUE ? joinStartedNs :
-            Math.max(joinStartedNs, heardActiveClusterNs);
-        if (isSeed && !heardActiveCluster && nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed() &&
-            joiningQuorum())
-        {
-            bootstrap();
-            work++;
-        }
-        return work;
-    }
-
-    /**
-     * A seed starts a cluster only when it hears a quorum of members starting (itself included): a majority of the
-     * baseline its data directory recorded, or {@code cluster.min.members}. A seed that reaches too few others (a slow
-     * start, a network split) waits instead of starting a cluster of its own that could not merge.
-     */
-    private boolean joiningQuorum()
-    {
-        final Baseline baseline = walBaseline;
-        int have = !baseline.isSet() || baseline.contains(config.memberId()) ? 1 : 0;
-        for (final Map.Entry<String, Long> e : joiningMembersHeardNs.entrySet())
-        {
-            if (nowNs - e.getValue() <= bootstrapDelayNs && !e.getKey().equals(config.memberId()) &&
-                (!baseline.isSet() || baseline.contains(e.getKey())))
-            {
-                have++;
-            }
-        }
-        return have >= quorumNeed(baseline);
-    }
-
-    private boolean isSmallestJoiningSeed()
-    {
-        for (final Map.Entry<String, Long> e : joiningSeedsHeardNs.entrySet())
-        {
-            if (nowNs - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(localAddress) < 0)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private void bootstrap()
-    {
-        listener.onEvent("member " + self + " found no running cluster and starts one");
-        changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
-        // The caches recovered from the WAL are the new cluster's caches: their copies here hold their data.
-        final List<CacheDescriptor> recovered = new ArrayList<>(walCaches.values());
-        recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
-        final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
-        adoptTopology(new Topology(1, List.of(self), List.copyOf(recovered), nextCacheId, walBaseline));
-    }
-
-    private void sendJoinRequest(final int endpoint)
-    {
-        header(JOIN_REQUEST, 0);
-        writer.writeLong(incarnation).writeString(config.clusterName());
-        self.encode(writer);
-        // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
-        writer.writeLong(ownership.stamp()).writeInt(walCaches.size());
-        for (final CacheDescriptor cache : walCaches.values())
-        {
-            cache.encode(writer);
-        }
-        writer.writeString(joinVia);
-        transport.send(endpoint, writer.buffer(), 0, writer.length());
-    }
-
-    private void onJoinRequest()
-    {
-        final long joinerIncarnation = reader.readLong("joiner.incarnation");
-        final String clusterName = reader.readString("clusterName");
-        final MemberRecord joiner = MemberRecord.decode(reader);
-        if (joiner.incarnation() != joinerIncarnation)
-        {
-            throw new MalformedMessageException("join request incarnation mismatch");
-        }
-        final long joinerStamp = reader.readLong("joiner.ownershipStamp");
-        final List<CacheDescriptor> joinerCaches = new ArrayList<>();
-        final int joinerCacheCount = reader.readInt("joiner.caches", 0, 1 << 16);
-        for (int i = 0; i < joinerCacheCount; i++)
-        {
-            joinerCaches.add(CacheDescriptor.decode(reader));
-        }
-        final String joinVia = reader.readString("joiner.via");
-        final int joinerEndpoint = transport.endpointOf(joiner.address());
-        if (state == MemberState.JOINING)
-        {
-            if (config.seeds().contains(joiner.address()))
-            {
-                joiningSeedsHeardNs.put(joiner.address(), nowNs);
-            }
-            if (Objects.equals(clusterName, config.clusterName()))
-            {
-                joiningMembersHeardNs.put(joiner.memberId(), nowNs);
-            }
-            if (isSeed)
-            {
-                header(JOIN_PENDING, joinerIncarnation);
-                writer.writeString(localAddress).writeBoolean(false);
-                transport.send(joinerEndpoint, writer.buffer(), 0, writer.length());
-            }
-            return;
-        }
-        if (state != MemberState.ACTIVE)
-        {
-            return;
-        }
-        if (!Objects.equals(clusterName, config.clusterName()))
-        {
-            rejectJoin(joinerEndpoint, joinerIncarnation, "cluster name '" + clusterName + "' differs from '" +
-                config.clusterName() + "'");
-            return;
-        }
-        // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
-        header(JOIN_PENDING, joinerIncarnation);
-        writer.writeString(localAddress).writeBoolean(true);
-        transport.send(joinerEndpoint, writer.buffer(), 0, writer.length());
-        final MemberRecord admitter = actingCoordinator();
-        if (admitter.incarnation() != incarnation)
-        {
-            // Forward the request to the coordinator, which answers the joiner directly.
-            header(JOIN_REQUEST, 0);
-            writer.writeLong(joinerIncarnation).writeString(clusterName);
-            joiner.encode(writer);
-            writer.writeLong(joinerStamp).writeInt(joinerCaches.size());
-            for (final CacheDescriptor cache : joinerCaches)
-            {
-                cache.encode(writer);
-            }
-            writer.writeString(joinVia);
-            send(admitter, writer);
-            return;
-        }
-        if (topology.indexOf(joinerIncarnation) >= 0)
-        {
-            sendTopology(joiner);
-            return;
-        }
-        final List<MemberRecord> members = new ArrayList<>(topology.members());
-        for (final MemberRecord existing : topology.members())
-        {
-            if (existing.address().equals(joiner.address()))
-            {
-                // The same address with a new incarnation: the member restarted; its old life is over.
-                members.remove(existing);
-            }
-            else if (existing.memberId().equals(joiner.memberId()))
-            {
-                rejectJoin(joinerEndpoint, joinerIncarnation, "member id '" + joiner.memberId() +
-                    "' is used by live member " + existing);
-                return;
-            }
-        }
-        if (isCoordinator() && hasQuorum())
-        {
-            members.add(joiner);
-            listener.onEvent("coordinator " + config.memberId() + " admits " + joiner);
-            publishTopology(adoptRecoveredCaches(topology, joiner, joinerStamp, joinerCaches).withMembers(members));
-            return;
-        }
-        admitWithoutQuorum(new WaitingJoiner(joiner, joinerStamp, joinerCaches, nowNs, joinVia));
-    }
-
-    /**
-     * Admission by a member without quorum: a cluster forming, or survivors that could not remove a crashed
-     * coordinator. Joiners are added, listed members replaced by their restarts (an address runs one incarnation at a
-     * time) and failed members removed only once a quorum is complete without the failed ones, counting this member,
-     * the members that echoed it lately and name it their coordinator, and the joiners that join through this side:
-     * none of them can count on another side of a split. Joiners wait here until enough of them are heard (the members
-     * of a cluster that crashed restart one by one).
-     */
-    private void admitWithoutQuorum(final WaitingJoiner arrived)
-    {
-        if (arrived.stamp > ownership.stamp() && installedMap != null && installedMap.isActive())
-        {
-            // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
-            // on without this one (it was cut off or paused and removed), and its view is stale. It must not rebuild a
-            // cluster around that view (whole-cluster seed 0xa93937e: a member removed while deaf admitted a restarted
-            // member and served from its stale copies, losing an acknowledged put); it joins again, and whoever holds
-            // the cluster's newest state admits both. (A cluster not active yet, starting after a whole-cluster stop,
-            // adopts a newer table at its exchange instead.)
-            rejoin("joiner " + arrived.record + " knows a newer state of the cluster (ownership " + arrived.stamp +
-                " > " + ownership.stamp() + ") than this member without quorum");
-            return;
-        }
-        final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
-        waitingJoiners.values().removeIf(w -> nowNs - w.heardNs > config.failureDetectionTimeoutNs());
-        final Baseline baseline = topology.baseline();
-        final List<MemberRecord> next = new ArrayList<>();
-        final List<MemberRecord> failed = new ArrayList<>();
-        int have = 0;
-        for (final MemberRecord member : topology.members())
-        {
-            if (waitingJoiners.containsKey(member.address()))
-            {
-                continue;
-            }
-            if (member.incarnation() != incarnation && !heardWithin(member, config.failureDetectionTimeoutNs()))
-            {
-                failed.add(member);
-                continue;
-            }
-            next.add(member);
-            // A member counts only if it names this one its coordinator: a member that hears two would-be
-            // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
-            if ((!baseline.isSet() || baseline.contains(member.memberId())) && (member.incarnation() == incarnation ||
-                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == incarnation))
-            {
-                have++;
-            }
-        }
-        Topology admitted = topology;
-        for (final WaitingJoiner waiting : waitingJoiners.values())
-        {
-            next.add(waiting.record);
-            if ((!baseline.isSet() || baseline.contains(waiting.record.memberId())) && joinsThroughHere(waiting))
-            {
-                have++;
-            }
-            admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
-        }
-        if (have < quorumNeed())
-        {
-            // Not even to add members: a member without quorum that published a topology could fork the cluster (the
-            // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
-            if (isNew)
-            {
-                listener.onEvent("member " + config.memberId() + " cannot admit " + arrived.record + " yet: without " +
-                    "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
-                    " only once joiners complete one (" + have + " of " + quorumNeed() + ")");
-            }
-            return;
-        }
-        listener.onEvent("member " + config.memberId() + " admits " + waitingJoiners.values().stream()
-            .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
-            ", removing failed members " + failed + ": they complete one (" + have + " of " + quorumNeed() + ")"));
-        waitingJoiners.clear();
-        publishTopology(admitted.withMembers(next));
-    }
-
-    /** A join request a member without quorum holds until enough joiners complete one. */
-    private record WaitingJoiner(MemberRecord record, long stamp, List<CacheDescriptor> caches, long heardNs,
-        String via)
-    {
-    }
-
-    /**
-     * Whether a waiting joiner joins through this member or a member of its topology: only then does it count toward
-     * the quorum an admission without quorum needs. Joiners first ask every seed, so both sides of a split hear them;
-     * counted by both, they let two sides without quorum each complete one (whole-cluster seed 0xa939413 lost an
-     * acknowledged write so). A joiner names the member it joins through once one answered, and asks it alone.
-     */
-    private boolean joinsThroughHere(final WaitingJoiner waiting)
-    {
-        if (waiting.via == null)
-        {
-            return false;
-        }
-        if (waiting.via.equals(localAddress))
-        {
-            return true;
-        }
-        for (final MemberRecord member : topology.members())
-        {
-            if (member.address().equals(waiting.via))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * A joiner whose ownership table is newer than this cluster's knows a newer state of the data than the cluster
-     * does: the cluster started afresh (or from older data directories) while it was away. Its caches the cluster
-     * lacks join the topology with their ids, so that its copies are kept, and the exchange then waits for the
-     * members of the newest table before serving them. A joiner with an older table missed the cluster's later
-     * changes, cache destructions included: its unknown caches are dropped.
-     */
-    private Topology adoptRecoveredCaches(final Topology current, final MemberRecord joiner, final long joinerStamp,
-        final List<CacheDescriptor> joinerCaches)
-    {
-        // A table of the same stamp as this coordinator's is newer than the cluster's too while the cluster waits: the
-        // coordinator may have adopted that table from another member's report without the caches it names (seed
-        // 0xa845031: the caches were never adopted, and the activated cluster had none).
-        final boolean waiting = installedMap == null || !installedMap.isActive();
-        if (joinerStamp < ownership.stamp() || (joinerStamp == ownership.stamp() && !waiting) ||
-            joinerCaches.isEmpty())
-        {
-            return current;
-        }
-        final List<CacheDescriptor> adopted = new ArrayList<>();
-        for (final CacheDescriptor cache : joinerCaches)
-        {
-            if (current.cache(cache.name()) != null || current.cache(cache.cacheId()) != null)
-            {
-                listener.onEvent("coordinator " + config.memberId() + " cannot adopt cache " + cache.name() +
-                    " (id " + cache.cacheId() + ") that " + joiner.memberId() + " recovered: the cluster has a " +
-                    "cache with that name or id");
-                continue;
-            }
-            adopted.add(cache);
-        }
-        if (adopted.isEmpty())
-        {
-            return current;
-        }
-        listener.onEvent("coordinator " + config.memberId() + " adopts caches " +
-            adopted.stream().map(CacheDescriptor::name).toList() + " that " + joiner.memberId() +
-            " recovered: its ownership table (stamp " + joinerStamp + ") is newer than the cluster's (" +
-            ownership.stamp() + ")");
-        return current.withRecoveredCaches(adopted);
-    }
-
-    private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
-    {
-        header(JOIN_REJECTED, joinerIncarnation);
-        writer.writeString(why);
-        transport.send(endpoint, writer.buffer(), 0, writer.length());
-    }
-
-    private void onJoinPending()
-    {
-        final String address = reader.readString("address");
-        final boolean active = reader.readBoolean("active");
-        if (state != MemberState.JOINING)
-        {
-            return;
-        }
-        if (active)
-        {
-            heardActiveClusterNs = nowNs;
-            if (address != null && (joinVia == null || nowNs - joinViaHeardNs > config.failureDetectionTimeoutNs()))
-            {
-                joinVia = address;
-            }
-            if (address != null && address.equals(joinVia))
-            {
-                joinViaHeardNs = nowNs;
-            }
-        }
-        else if (address != null)
-        {
-            joiningSeedsHeardNs.put(address, nowNs);
-        }
-    }
-
-    private void onJoinRejected(final long destinationIncarnation)
-    {
-        final String why = reader.readString("reason");
-        if (state != MemberState.JOINING || destinationIncarnation != incarnation)
-        {
-            return;
-        }
-        failure = new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + config.memberId() +
-            " was refused by the cluster: " + why);
-        changeState(MemberState.FAILED, failure.detail());
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Membership while active.
     // ------------------------------------------------------------------------------------------------------------
 
-    private boolean isCoordinator()
+    boolean isCoordinator()
     {
         return topology != null && topology.coordinator().incarnation() == incarnation;
     }
@@ -1711,7 +1172,7 @@ public final class MemberEngine
      * @return the oldest member this one heard within failure detection, itself at the latest: the coordinator, unless
      *         the coordinator failed and the survivors could not remove it (no quorum). It admits joiners meanwhile.
      */
-    private MemberRecord actingCoordinator()
+    MemberRecord actingCoordinator()
     {
         for (final MemberRecord member : topology.members())
         {
@@ -1748,13 +1209,13 @@ public final class MemberEngine
         return votes >= quorumNeed();
     }
 
-    private boolean heardWithin(final MemberRecord member, final long windowNs)
+    boolean heardWithin(final MemberRecord member, final long windowNs)
     {
         final long heard = lastHeardNs.get(member.incarnation());
         return heard != Long.MIN_VALUE && nowNs - heard <= windowNs;
     }
 
-    private boolean heardEchoWithin(final MemberRecord member)
+    boolean heardEchoWithin(final MemberRecord member)
     {
         final long echoed = echoedNs.get(member.incarnation());
         return echoed != Long.MIN_VALUE && nowNs - echoed <= quorumLeaseNs;
@@ -1943,7 +1404,7 @@ public final class MemberEngine
         return have;
     }
 
-    private int quorumNeed()
+    int quorumNeed()
     {
         return quorumNeed(topology == null ? walBaseline : topology.baseline());
     }
@@ -1952,7 +1413,7 @@ public final class MemberEngine
      * @return {@code cluster.min.members} if configured, else a majority of the baseline if one is set, else a
      *         majority of the seeds.
      */
-    private int quorumNeed(final Baseline baseline)
+    int quorumNeed(final Baseline baseline)
     {
         if (config.minMembers() > 0 || !baseline.isSet())
         {
@@ -2004,7 +1465,7 @@ public final class MemberEngine
         }
     }
 
-    private void rememberQuorumEvent(final String event)
+    void rememberQuorumEvent(final String event)
     {
         if (quorumHistory.size() == 16)
         {
@@ -2111,7 +1572,7 @@ public final class MemberEngine
         }
     }
 
-    private void publishTopology(final Topology next)
+    void publishTopology(final Topology next)
     {
         adoptTopology(next);
         for (final MemberRecord member : next.members())
@@ -2123,7 +1584,7 @@ public final class MemberEngine
         }
     }
 
-    private void sendTopology(final MemberRecord member)
+    void sendTopology(final MemberRecord member)
     {
         header(TOPOLOGY, member.incarnation());
         topology.encode(writer);
@@ -2164,16 +1625,16 @@ public final class MemberEngine
         adoptTopology(received);
     }
 
-    private void adoptTopology(final Topology next)
+    void adoptTopology(final Topology next)
     {
         final Topology previous = topology;
         if (previous == null)
         {
-            dropRecoveredCopiesUnknownTo(next);
+            recovery.dropRecoveredCopiesUnknownTo(next);
         }
         topology = next;
         quorumCheckedNs = Long.MIN_VALUE;
-        waitingJoiners.clear();
+        joining.waitingJoiners.clear();
         for (final MemberRecord member : next.members())
         {
             if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
@@ -2287,7 +1748,7 @@ public final class MemberEngine
                     // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
                     for (final CacheDescriptor cache : topology.caches())
                     {
-                        keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
+                        recovery.keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
                     }
                 }
                 rejoin(why);
@@ -2330,7 +1791,7 @@ public final class MemberEngine
             return;
         }
         nextMergeProbeNs = nowNs + 10 * config.heartbeatIntervalNs();
-        for (final String address : seedAddresses)
+        for (final String address : joining.seedAddresses)
         {
             boolean listed = false;
             for (final MemberRecord member : topology.members())
@@ -2346,7 +1807,7 @@ public final class MemberEngine
         }
     }
 
-    private void rejoin(final String why)
+    void rejoin(final String why)
     {
         listener.onEvent("member " + config.memberId() + " was removed from the cluster: " + why +
             "; dropping its state and joining again");
@@ -2456,7 +1917,7 @@ public final class MemberEngine
                     writer.writeLong(gap.start()).writeLong(gap.count());
                 }
                 // Without a WAL on disk there is no history to serve: such copies catch up fully.
-                final long history = wal.retainsRecords() ? historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
+                final long history = wal.retainsRecords() ? checkpointer.historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
                 // A member may have missed maps (it adopted a newer topology before one arrived): the version its
                 // primary role comes from lets the coordinator prefer the newest claim.
                 writer.writeLong(lp.store.contentHash()).writeLong(history)
@@ -2537,7 +1998,7 @@ public final class MemberEngine
         final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
         if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
         {
-            final List<ReportEntry> entries = new ArrayList<>(count);
+            final List<ExchangePlanner.ReportEntry> entries = new ArrayList<>(count);
             for (int i = 0; i < count; i++)
             {
                 final int cacheId = reader.readInt("cacheId");
@@ -2562,7 +2023,7 @@ public final class MemberEngine
                 {
                     prepares[p] = reader.readLong("prepare");
                 }
-                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
+                entries.add(new ExchangePlanner.ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
                     historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
             }
             assembly.chunks.put(chunkIndex, entries);
@@ -2619,862 +2080,27 @@ public final class MemberEngine
                 return;
             }
         }
-        exchange.map = decide(exchange.topology);
+        final ExchangePlanner.Decision decision = planner.decide(exchange.topology, new ExchangePlanner.Inputs(
+            exchange.reports.values(), installedMap, ownership, activationForced, walCaches::containsKey,
+            wal.retainsRecords()));
+        if (decision.adoptTable() != null)
+        {
+            // Remembered, durably, as this member's own table: the member that reported it may go before its table's
+            // members are back, and this coordinator, alone with an older table, then activated from it and
+            // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
+            // reports carry the newest table from now on, and so does a restart.
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
+            decision.adoptTable().encode(walRecords.walWriter);
+            ownership.decode(new MessageReader().wrap(walRecords.walWriter.mutableBuffer(), 1, walRecords.walWriter.length() - 1));
+            walRecords.appendMeta();
+        }
+        exchange.map = decision.map();
         exchange.nextResendNs = nowNs;
         exchange.encodedMap = encodeMap(exchange.map);
         for (final MemberRecord member : topology.members())
         {
             sendMap(member);
         }
-    }
-
-    /**
-     * The coordinator's decision, per partition: who owns it in the new version, who catches up and how. Copies are
-     * trusted by counters and content hash:
-     * <ul>
-     *     <li>the reference copy is the previous primary if it is still here; if it left, the most advanced copy of
-     *     the previous owners (highest LWM, then most applied), and the partition's lineage starts a new epoch;</li>
-     *     <li>copies identical to the reference (LWM, gaps, content hash) are up to date; the others lag;</li>
-     *     <li>late affinity: the ideal owners that are up to date own; while any ideal owner still lags, every up to
-     *     date copy keeps owning (an old copy is evicted only once the new owners own), the primary stays where it is
-     *     unless the ideal primary is up to date, and the lagging ideal owners are MOVING with a rebalance plan;</li>
-     *     <li>every copy empty: the ideal assignment (empty copies are equal, so nothing moves);</li>
-     *     <li>no copy at all while the partition had owners: it is lost; fresh empty owners by affinity.</li>
-     * </ul>
-     */
-    private PartitionMap decide(final Topology target)
-    {
-        final PartitionMap map = new PartitionMap(target);
-        final Map<Integer, List<ReportEntry>[]> holdersByCache = new HashMap<>();
-        for (final CacheDescriptor cache : target.caches())
-        {
-            @SuppressWarnings("unchecked")
-            final List<ReportEntry>[] holders = new List[cache.partitions()];
-            holdersByCache.put(cache.cacheId(), holders);
-        }
-        for (final ReportAssembly assembly : exchange.reports.values())
-        {
-            for (final List<ReportEntry> chunk : assembly.chunks.values())
-            {
-                for (final ReportEntry entry : chunk)
-                {
-                    final List<ReportEntry>[] holders = holdersByCache.get(entry.cacheId);
-                    if (holders != null && entry.partition < holders.length)
-                    {
-                        if (holders[entry.partition] == null)
-                        {
-                            holders[entry.partition] = new ArrayList<>(4);
-                        }
-                        holders[entry.partition].add(entry);
-                    }
-                }
-            }
-        }
-        // Affinity follows the baseline, offline members included (their copies are just missing until they
-        // return), or the present members when no baseline is set.
-        final List<AffinityMember> presentMembers = new ArrayList<>();
-        for (final MemberRecord member : target.members())
-        {
-            presentMembers.add(new AffinityMember(member.memberId(), member.attributes()));
-        }
-        final List<AffinityMember> affinityMembers = new ArrayList<>();
-        for (final Baseline.Member member : target.baseline().members())
-        {
-            affinityMembers.add(new AffinityMember(member.memberId(), member.attributes()));
-        }
-        if (affinityMembers.isEmpty())
-        {
-            affinityMembers.addAll(presentMembers);
-        }
-        final Map<String, Integer> indexById = new HashMap<>();
-        for (int i = 0; i < target.members().size(); i++)
-        {
-            indexById.put(target.members().get(i).memberId(), i);
-        }
-        // Whose last owners count. An active cluster: this coordinator's own table, which every installed map kept
-        // up to date. A cluster not active yet (started from data directories): the newest table a member brought,
-        // once every member listed with it is here (before that a newer table may exist on a member still away, whose
-        // copies would hold acknowledged updates the copies here lack).
-        // A member reporting a table newer than the cluster's knows a newer state of the data (the cluster started
-        // afresh, or from older data directories, while it was away): the cluster decides as one not active yet.
-        OwnershipTable newest = null;
-        for (final ReportAssembly assembly : exchange.reports.values())
-        {
-            if (assembly.table != null && !assembly.table.isEmpty() &&
-                (newest == null || assembly.table.stamp() > newest.stamp()))
-            {
-                newest = assembly.table;
-            }
-        }
-        final boolean wasActive = installedMap != null && installedMap.isActive() &&
-            (newest == null || newest.stamp() <= installedMap.stamp() || newest.lifeId() == installedMap.lifeId());
-        boolean waiting = false;
-        decisionOwners = ownership;
-        decidingActive = wasActive;
-        if (wasActive)
-        {
-            final long reported = newest == null ? 0 : newest.stamp();
-            map.stamp(Math.max(installedMap.stamp() + Math.max(1, target.version() - installedMap.version()),
-                reported + 1), installedMap.lifeId());
-        }
-        else
-        {
-            final List<String> unknownCaches = new ArrayList<>();
-            for (final CacheDescriptor cache : target.caches())
-            {
-                if (!walCaches.containsKey(cache.cacheId()))
-                {
-                    unknownCaches.add(cache.name());
-                }
-            }
-            if (newest == null && unknownCaches.isEmpty())
-            {
-                // A new cluster, or one whose members' data predates ownership tables: the caches it recovered
-                // itself start from the copies present.
-                map.stamp(target.version(), random.nextLong());
-                decisionOwners = new OwnershipTable();
-            }
-            else if (newest == null && !wal.retainsRecords())
-            {
-                // Members without data directories: no member can come back with these caches' data.
-                map.stamp(target.version(), random.nextLong());
-                decisionOwners = new OwnershipTable();
-            }
-            else if (newest == null)
-            {
-                // It joined a cluster and never installed a map before the others went: those caches have owners it
-                // does not know, and serving them empty would lose their data.
-                waiting = true;
-                listener.onEvent("coordinator " + config.memberId() + " knows no owner of caches " + unknownCaches +
-                    ": it waits for a member whose ownership table does");
-            }
-            else if (newest.allMembersIn(indexById.keySet()))
-            {
-                map.stamp(Math.max(newest.stamp(), installedMap == null ? 0 : installedMap.stamp()) + 1,
-                    random.nextLong());
-                decisionOwners = newest;
-                listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
-                    "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
-            }
-            else if (activationForced)
-            {
-                final List<String> away = new ArrayList<>(newest.members());
-                away.removeAll(indexById.keySet());
-                map.stamp(Math.max(newest.stamp(), installedMap == null ? 0 : installedMap.stamp()) + 1,
-                    random.nextLong());
-                decisionOwners = newest;
-                listener.onEvent("coordinator " + config.memberId() + " activates the cluster from the ownership " +
-                    "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
-                    "none of whose last owners is here are lost");
-            }
-            else
-            {
-                waiting = true;
-                if (newest.stamp() > ownership.stamp())
-                {
-                    // Remembered, durably, as this member's own table: the member that reported it may go before
-                    // its table's members are back, and this coordinator, alone with an older table, then activated
-                    // from it and acknowledged writes that the newer owners' return discarded (whole-cluster seed
-                    // 0xa845178). Its reports carry the newest table from now on, and so does a restart.
-                    walWriter.reset().writeByte(WAL_OWNERSHIP);
-                    newest.encode(walWriter);
-                    ownership.decode(new MessageReader().wrap(walWriter.mutableBuffer(), 1, walWriter.length() - 1));
-                    appendMeta();
-                }
-                final List<String> away = new ArrayList<>(newest.members());
-                away.removeAll(indexById.keySet());
-                listener.onEvent("coordinator " + config.memberId() + " waits for " + away + " before serving " +
-                    "recovered data: their ownership table of stamp " + newest.stamp() + " is the newest known, and " +
-                    "they may hold acknowledged updates the members here lack");
-            }
-        }
-        int historical = 0;
-        int full = 0;
-        final Map<String, Integer> fullReasons = new TreeMap<>();
-        for (final CacheDescriptor cache : target.caches())
-        {
-            final RendezvousAffinity affinity = new RendezvousAffinity(cache.partitions(), cache.backups(),
-                cache.backupFilterAttribute());
-            final AffinityAssignment ideal = affinity.assign(affinityMembers);
-            // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
-            // the present members' ideal owners (it is lost, or it never had data).
-            final AffinityAssignment fallback = target.baseline().isSet() ? affinity.assign(presentMembers) : ideal;
-            final List<ReportEntry>[] holders = holdersByCache.get(cache.cacheId());
-            final int[][] owners = new int[cache.partitions()][];
-            final int[] owning = new int[cache.partitions()];
-            final long[] epochIds = new long[cache.partitions()];
-            final long[] epochFloors = new long[cache.partitions()];
-            final boolean[] lost = new boolean[cache.partitions()];
-            for (int p = 0; p < cache.partitions(); p++)
-            {
-                final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
-                final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
-                if (waiting)
-                {
-                    owners[p] = holdEverything(holders[p], idealHere.owners(p), indexById, target);
-                    owning[p] = owners[p].length;
-                    epochIds[p] = random.nextLong();
-                    lost[p] = true;
-                    continue;
-                }
-                ownerBack = false;
-                owners[p] = decidePartition(cache, p, holders[p], idealHere, indexById, target, owning, epochIds,
-                    epochFloors, plans);
-                lost[p] = lostNow || (wasActive && stillLost(cache, p) && !ownerBack);
-                lostNow = false;
-                for (final PartitionMap.RebalancePlan plan : plans)
-                {
-                    map.addPlan(plan);
-                    if (plan.full())
-                    {
-                        full++;
-                        fullReasons.merge(plan.why().replaceAll("[0-9]+", "N"), 1, Integer::sum);
-                    }
-                    else
-                    {
-                        historical++;
-                    }
-                    listener.onRebalancePlanned(plan, target);
-                }
-            }
-            final String[][] lastOwners = new String[cache.partitions()][];
-            for (int p = 0; p < cache.partitions(); p++)
-            {
-                lastOwners[p] = lost[p] ? decisionOwners.owners(cache.cacheId(), p) : null;
-            }
-            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost, lastOwners);
-        }
-        map.sealPlans();
-        if (historical + full > 0)
-        {
-            listener.onEvent("coordinator " + config.memberId() + " plans rebalance for topology " +
-                target.version() + ": " + historical + " copies historical, " + full + " full" +
-                (fullReasons.isEmpty() ? "" : " " + fullReasons));
-        }
-        return map;
-    }
-
-    private int[] decidePartition(
-        final CacheDescriptor cache,
-        final int partition,
-        final List<ReportEntry> holders,
-        final AffinityAssignment ideal,
-        final Map<String, Integer> indexById,
-        final Topology target,
-        final int[] owningOut,
-        final long[] epochIds,
-        final long[] epochFloors,
-        final List<PartitionMap.RebalancePlan> plans)
-    {
-        final int cacheId = cache.cacheId();
-        final List<String> idealOwners = ideal.owners(partition);
-        // Baseline owners that are away have no copy: the partition has fewer copies until they return.
-        final int[] idealIndices = idealOwners.stream().map(indexById::get).filter(Objects::nonNull)
-            .mapToInt(Integer::intValue).toArray();
-        final boolean known = decidingActive && installedMap.hasCache(cacheId);
-        // Where the installed map cannot say whose copies hold the acknowledged updates (the cluster was not active,
-        // or the partition is lost and its owning copies stand in empty), the durable table of last owners does, by
-        // member id: a last owner that restarted is one still.
-        // An operator's reset accepts the loss: the stand-in copies are the partition's owners from now on.
-        final CacheDescriptor decidedUnder = known ? installedMap.topology().cache(cacheId) : null;
-        final boolean reset = decidedUnder != null && decidedUnder.lostResets() != cache.lostResets();
-        final boolean byTable = !known || (installedMap.isLost(cacheId, partition) && !reset);
-        final boolean hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
-            installedMap.owningCount(cacheId, partition) > 0;
-        final long previousEpoch = known ? installedMap.epochId(cacheId, partition) : 0;
-        restartedOwners = byTable ? null : restartedOwners(cacheId, partition, holders, target);
-        // A partition lost in an active cluster comes back only with every last owner: one that left first may hold
-        // less than the one that stayed, which acknowledged updates alone before it went too (the simulator's
-        // whole-cluster seed 0xa845126 lost an acknowledged merge to such an early owner's copy).
-        // So does one lost when the whole cluster stopped: the table a cluster activates from names its last owners,
-        // who may be away though every member of that table's map is back (they had left it); served from the one
-        // that was back, it lost writes the other had acknowledged (whole-cluster seed 0xa8453eb). An operator who
-        // activates without the members still away accepts what they held.
-        final boolean lostByTable = !known && !activationForced;
-        lastOwnersBack = !((known && installedMap.isLost(cacheId, partition) && !reset) || lostByTable) ||
-            allLastOwnersBack(cacheId, partition, holders, target);
-        if (!lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
-            !holders.isEmpty())
-        {
-            // Until then every copy stays as it is, the returned last owners' above all (nothing is served: the
-            // partition is lost): dropping or rebuilding one could throw away the only copy of acknowledged updates.
-            final int[] held = holdEverything(holders, idealOwners, indexById, target);
-            if (!known)
-            {
-                // Activating: the partition is lost in the new map until they are back.
-                partitionLost(cache, partition, target);
-            }
-            epochIds[partition] = previousEpoch;
-            epochFloors[partition] = known ? installedMap.epochFloor(cacheId, partition) : 0;
-            owningOut[partition] = held.length;
-            return held;
-        }
-        if (holders == null || holders.isEmpty() || allEmpty(holders))
-        {
-            // Lost: it had owners and none of them is here (a MOVING copy cleared for a full rebalance, empty, may
-            // be all that is left).
-            boolean lost = hadOwners;
-            for (int i = 0; holders != null && i < holders.size() && lost; i++)
-            {
-                lost = !isLastOwner(byTable, cacheId, partition, holders.get(i), target);
-            }
-            ownerBack = byTable && hadOwners && !lost;
-            if (lost)
-            {
-                partitionLost(cache, partition, target);
-            }
-            epochIds[partition] = known && !lost ? previousEpoch : random.nextLong();
-            epochFloors[partition] = 0;
-            owningOut[partition] = idealIndices.length;
-            return idealIndices;
-        }
-        // The primary of the newest map any holder installed: a member that missed a map still calls itself primary
-        // of the one before, and its copy may lag the newer primary's (the simulator found an acknowledged remove lost
-        // to such a stale claim). A primary of a map that did not decide by the last owners (not active, or
-        // standing in for a lost partition) is no reference.
-        ReportEntry primary = null;
-        for (final ReportEntry entry : holders)
-        {
-            if (entry.primary && !byTable && (primary == null || entry.primaryVersion > primary.primaryVersion))
-            {
-                primary = entry;
-            }
-        }
-        if (primary != null && primary.isEmpty())
-        {
-            // An empty primary has acknowledged nothing: a member that brought recovered data (a cluster restarting
-            // member by member) must not lose it to the first member that took the partition empty.
-            for (final ReportEntry entry : holders)
-            {
-                if (!entry.isEmpty())
-                {
-                    primary = null;
-                    break;
-                }
-            }
-        }
-        final ReportEntry reference;
-        if (primary != null)
-        {
-            reference = primary;
-            epochIds[partition] = previousEpoch;
-            epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
-        }
-        else
-        {
-            // Only copies of the owners the cluster last installed are current: a copy recovered by a member that was
-            // away may lack acknowledged updates. Stale copies are used only when no current copy holds anything
-            // (every owner is gone: the partition is reported lost; or the owners hold nothing: a cluster restarting
-            // member by member), as better than nothing.
-            List<ReportEntry> candidates = holders;
-            if (hadOwners)
-            {
-                final List<ReportEntry> current = new ArrayList<>(holders.size());
-                for (final ReportEntry entry : holders)
-                {
-                    if (isLastOwner(byTable, cacheId, partition, entry, target))
-                    {
-                        current.add(entry);
-                    }
-                }
-                if (current.isEmpty())
-                {
-                    partitionLost(cache, partition, target);
-                    // Not under IGNORE: there the partition serves on at once, and a held copy that lags would take
-                    // writes beside the best one as if it were equal (seed 0x176628b77: a stale copy held as a backup
-                    // took update 63 over a hole and later passed for current).
-                    if (!byTable && cache.lossPolicy() != PartitionLossPolicy.IGNORE &&
-                        restartedOwnerPresent(cacheId, partition, holders, target))
-                    {
-                        // Some of the owners restarted and are back, not all: the partition is lost until the others
-                        // are too (any of them may hold what the rest lack), and the returned owners' copies are kept
-                        // as they are meanwhile, or the wait would end with the table's owners back but their copies
-                        // gone (a copy used as a stand-in and evicted: whole-cluster seed 0xa939583 lost partitions so
-                        // when one owner came back within the exchange that found the partition lost).
-                        final int[] held = holdEverything(holders, idealOwners, indexById, target);
-                        epochIds[partition] = previousEpoch;
-                        epochFloors[partition] = installedMap.epochFloor(cacheId, partition);
-                        owningOut[partition] = held.length;
-                        return held;
-                    }
-                }
-                else
-                {
-                    ownerBack = byTable;
-                    if (!allEmpty(current))
-                    {
-                        candidates = current;
-                    }
-                }
-            }
-            ReportEntry best = null;
-            for (final ReportEntry entry : candidates)
-            {
-                if (best == null || entry.lwm > best.lwm || (entry.lwm == best.lwm && entry.applied() > best.applied()))
-                {
-                    best = entry;
-                }
-            }
-            reference = best;
-            if (hadOwners)
-            {
-                // The primary left: copies that left with it may hold updates above this LWM that nobody else has,
-                // and the survivors number their next updates from here. A new epoch of the lineage begins.
-                epochIds[partition] = random.nextLong();
-                epochFloors[partition] = best.lwm;
-            }
-            else
-            {
-                // No installed owners (a cluster starting from recovered copies): the lineage goes on.
-                epochIds[partition] = best.epochId;
-                epochFloors[partition] = best.lwm;
-            }
-        }
-        final List<ReportEntry> upToDate = new ArrayList<>();
-        for (final ReportEntry entry : holders)
-        {
-            if (entry.sameAs(reference) || vouchedFor(entry, reference, primary, cacheId, partition))
-            {
-                upToDate.add(entry);
-            }
-        }
-        boolean allIdealUpToDate = true;
-        for (final int index : idealIndices)
-        {
-            allIdealUpToDate &= find(upToDate, target.members().get(index).incarnation()) != null;
-        }
-        final List<Integer> owning = new ArrayList<>();
-        // Only a copy the installed map listed may become primary: it holds every prepared transaction of the
-        // partition (prepares go to every copy of the map, and to new copies again at install, before the next
-        // report). A copy from a member that was away has identical data perhaps, but no prepares: as primary it
-        // would apply a prepared transaction's commit without its locks. Where the table decides, a last owner's copy
-        // (see leadRank).
-        final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
-        final ReportEntry chosenPrimary;
-        if (primary != null && !allIdealUpToDate)
-        {
-            // Late affinity: the primary stays where it is until every ideal owner caught up.
-            chosenPrimary = primary;
-        }
-        else if (idealPrimary != null && leadRank(byTable, cacheId, partition, idealPrimary, target, upToDate) == 0)
-        {
-            chosenPrimary = idealPrimary;
-        }
-        else if (primary != null)
-        {
-            chosenPrimary = primary;
-        }
-        else
-        {
-            final List<ReportEntry> peers = List.copyOf(upToDate);
-            upToDate.sort((a, b) ->
-            {
-                final int aLead = leadRank(byTable, cacheId, partition, a, target, peers);
-                final int bLead = leadRank(byTable, cacheId, partition, b, target, peers);
-                return aLead != bLead ? Integer.compare(aLead, bLead) :
-                    Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
-            });
-            chosenPrimary = upToDate.get(0);
-        }
-        owning.add(target.indexOf(chosenPrimary.member));
-        if (allIdealUpToDate)
-        {
-            for (final int index : idealIndices)
-            {
-                if (!owning.contains(index))
-                {
-                    owning.add(index);
-                }
-            }
-        }
-        else
-        {
-            upToDate.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a),
-                idealRank(idealOwners, target, b)));
-            for (final ReportEntry entry : upToDate)
-            {
-                final int index = target.indexOf(entry.member);
-                if (!owning.contains(index))
-                {
-                    owning.add(index);
-                }
-            }
-        }
-        final List<Integer> moving = new ArrayList<>();
-        for (final int index : idealIndices)
-        {
-            if (!owning.contains(index))
-            {
-                moving.add(index);
-            }
-        }
-        for (final ReportEntry entry : holders)
-        {
-            final int index = target.indexOf(entry.member);
-            if (!owning.contains(index) && !moving.contains(index))
-            {
-                listener.onCopyDropped(cacheId, partition, entry.member, entry.sameAs(reference) ?
-                    "evicted: the ideal owners own" : "LWM " + entry.lwm + " hash " + entry.contentHash +
-                    " differs from the reference copy's LWM " + reference.lwm + " hash " + reference.contentHash +
-                    " and the member is not an ideal owner");
-            }
-        }
-        final long to = reference.highestClosed();
-        for (int i = 0; i < moving.size(); i++)
-        {
-            plans.add(plan(cache, partition, moving.get(i), owning, holders, reference, to, target, i));
-        }
-        final int[] result = new int[owning.size() + moving.size()];
-        for (int i = 0; i < owning.size(); i++)
-        {
-            result[i] = owning.get(i);
-        }
-        for (int i = 0; i < moving.size(); i++)
-        {
-            result[owning.size() + i] = moving.get(i);
-        }
-        owningOut[partition] = owning.size();
-        return result;
-    }
-
-    /**
-     * The owners of a partition while the cluster waits for its last members: every member holding a copy keeps it
-     * as it is (no copy is dropped, caught up or given a new epoch), or the ideal owners take empty copies.
-     */
-    private static int[] holdEverything(final List<ReportEntry> holders, final List<String> idealOwners,
-        final Map<String, Integer> indexById, final Topology target)
-    {
-        if (holders != null && !holders.isEmpty())
-        {
-            final int[] result = new int[holders.size()];
-            for (int i = 0; i < result.length; i++)
-            {
-                result[i] = target.indexOf(holders.get(i).member);
-            }
-            return result;
-        }
-        return idealOwners.stream().map(indexById::get).filter(Objects::nonNull).mapToInt(Integer::intValue)
-            .toArray();
-    }
-
-    /**
-     * Whether the primary's report vouches for a backup whose own report lags it. Each member reports once, when its
-     * own drain is over; a backup's report can be built before the primary's last updates reached it, though the
-     * primary's drain then waited for the backup's acknowledgements. Judged on its report alone the backup was demoted
-     * to MOVING, and a primary failure in that window left the partition LOST while the backup held everything. So an
-     * OWNING copy of the same incarnation and epoch, whose counters the primary's cover, is up to date when the primary
-     * reports that every backup still here acknowledged all its updates.
-     */
-    private boolean vouchedFor(final ReportEntry entry, final ReportEntry reference, final ReportEntry primary,
-        final int cacheId, final int partition)
-    {
-        return primary != null && reference == primary && primary.backupsComplete && entry != primary &&
-            entry.epochId == primary.epochId && entry.highestClosed() <= primary.highestClosed() &&
-            wasOwner(cacheId, partition, entry.member);
-    }
-
-    private static boolean hasPresentOwner(final AffinityAssignment ideal, final int partition,
-        final Map<String, Integer> indexById)
-    {
-        for (final String owner : ideal.owners(partition))
-        {
-            if (indexById.containsKey(owner))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void partitionLost(final CacheDescriptor cache, final int partition, final Topology target)
-    {
-        listener.onPartitionLost(cache.cacheId(), partition, target.version());
-        lostNow = cache.lossPolicy() != PartitionLossPolicy.IGNORE;
-    }
-
-    /**
-     * A partition lost in the installed map stays lost until an operator resets the cache's lost partitions (which
-     * counts one more reset in the topology's cache descriptor than the installed map was decided under).
-     */
-    private boolean stillLost(final CacheDescriptor cache, final int partition)
-    {
-        if (installedMap == null || !installedMap.isActive() || !installedMap.isLost(cache.cacheId(), partition) ||
-            cache.lossPolicy() == PartitionLossPolicy.IGNORE)
-        {
-            return false;
-        }
-        final CacheDescriptor decidedUnder = installedMap.topology().cache(cache.cacheId());
-        return decidedUnder != null && decidedUnder.lostResets() == cache.lostResets();
-    }
-
-    /**
-     * How one lagging copy catches up: historically from a supplier whose WAL history covers (its LWM, the owners'
-     * counter], else fully. Suppliers sharing the demander's value of the cache's backup-filter attribute (its rack or
-     * zone) come first; among equals, demand is spread by partition.
-     */
-    private PartitionMap.RebalancePlan plan(final CacheDescriptor cache, final int partition, final int demanderIndex,
-        final List<Integer> owning, final List<ReportEntry> holders, final ReportEntry reference, final long to,
-        final Topology target, final int ordinal)
-    {
-        final MemberRecord demander = target.members().get(demanderIndex);
-        final ReportEntry copy = find(holders, demander.incarnation());
-        final String attribute = cache.backupFilterAttribute();
-        final String zone = attribute == null ? null : demander.attributes().get(attribute);
-        final List<Integer> suppliers = new ArrayList<>(owning);
-        final int rotate = Math.floorMod(partition + ordinal, suppliers.size());
-        Collections.rotate(suppliers, -rotate);
-        if (zone != null)
-        {
-            suppliers.sort((a, b) -> Boolean.compare(!zone.equals(target.members().get(a).attributes().get(attribute)),
-                !zone.equals(target.members().get(b).attributes().get(attribute))));
-        }
-        final int first = suppliers.get(0);
-        if (copy == null || copy.isEmpty())
-        {
-            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
-                "no data here");
-        }
-        if (copy.lwm >= to || copy.highestClosed() > to)
-        {
-            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
-                "counters up to " + copy.highestClosed() + " but data differs from the owners' at " + to);
-        }
-        long earliest = Long.MAX_VALUE;
-        for (final int supplier : suppliers)
-        {
-            final ReportEntry owner = find(holders, target.members().get(supplier).incarnation());
-            if (owner != null && owner.historyFrom >= 0 && owner.historyFrom <= copy.lwm)
-            {
-                return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, supplier, false,
-                    copy.lwm, to, "history covers " + copy.lwm + ".." + to);
-            }
-            if (owner != null)
-            {
-                earliest = Math.min(earliest, owner.historyFrom);
-            }
-        }
-        return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
-            "history starts at " + earliest + ", after " + copy.lwm);
-    }
-
-    private static ReportEntry find(final List<ReportEntry> entries, final long member)
-    {
-        if (entries != null)
-        {
-            for (final ReportEntry entry : entries)
-            {
-                if (entry.member == member)
-                {
-                    return entry;
-                }
-            }
-        }
-        return null;
-    }
-
-    /**
-     * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
-     * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
-     * the map listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
-     * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
-     * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
-     * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
-     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
-     * <p>
-     * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
-     * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
-     * stopped before a map without that member was installed, so the table still lists it. Made primary, it answered
-     * the copies holding the prepare "never prepared" and they rolled back a transaction another partition had
-     * committed (whole-cluster bank seed 0x16acc13a). A copy holding a prepare the others lack (its transaction ended
-     * while the member was away: a rollback changes no counter) is fit: its recovery asks the other participants, who
-     * never answer "committed" for a transaction that rolled back.
-     *
-     * @param peers the partition's up-to-date copies, among which a last owner's prepares count.
-     */
-    private int leadRank(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target, final List<ReportEntry> peers)
-    {
-        final boolean held = wasHolder(cacheId, partition, entry.member);
-        if (!byTable)
-        {
-            return held ? 0 : 3;
-        }
-        if (isTableOwner(cacheId, partition, entry, target))
-        {
-            for (final ReportEntry peer : peers)
-            {
-                if (peer != entry && isTableOwner(cacheId, partition, peer, target) && !entry.holdsPreparesOf(peer))
-                {
-                    return 1;
-                }
-            }
-            return 0;
-        }
-        return held ? 2 : 3;
-    }
-
-    private boolean isTableOwner(final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target)
-    {
-        final MemberRecord record = target.member(entry.member);
-        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
-    }
-
-    private boolean wasHolder(final int cacheId, final int partition, final long member)
-    {
-        if (installedMap == null)
-        {
-            return false;
-        }
-        final int index = installedMap.topology().indexOf(member);
-        return index >= 0 && installedMap.rank(cacheId, partition, index) >= 0;
-    }
-
-    /**
-     * @return whether a present member's copy is one of the partition's last owners: by the installed map (the same
-     *         incarnation owned it) or, where that map cannot say, by the durable table (the same member id).
-     */
-    private boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target)
-    {
-        if (!byTable)
-        {
-            return wasOwner(cacheId, partition, entry.member) ||
-                (restartedOwners != null && restartedOwners.contains(entry.member));
-        }
-        final MemberRecord record = target.member(entry.member);
-        return lastOwnersBack && record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
-    }
-
-    /**
-     * @return whether every last owner of the partition (by the durable table) is here with a copy of it.
-     */
-    private boolean allLastOwnersBack(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        for (final String memberId : decisionOwners.owners(cacheId, partition))
-        {
-            boolean back = false;
-            for (int i = 0; holders != null && i < holders.size() && !back; i++)
-            {
-                final MemberRecord record = target.member(holders.get(i).member);
-                back = record != null && record.memberId().equals(memberId);
-            }
-            // A last owner that is here without any copy of the partition recovered none: nothing of it was ever
-            // durable there, so it holds nothing the others lack (it crashed before a copy it was given got a record;
-            // waiting for its copy would keep the partition lost for good).
-            if (!back && target.memberById(memberId) == null)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
-     * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
-     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
-     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
-     *
-     * @return the incarnations of those copies, or null where they do not stand for the map's owners.
-     */
-    private LongHashSet restartedOwners(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        if (installedMap == null || holders == null || holders.isEmpty())
-        {
-            return null;
-        }
-        final int owningCount = installedMap.owningCount(cacheId, partition);
-        if (owningCount == 0)
-        {
-            return null;
-        }
-        for (final ReportEntry entry : holders)
-        {
-            if (wasOwner(cacheId, partition, entry.member))
-            {
-                return null;
-            }
-        }
-        final int[] owners = installedMap.owners(cacheId, partition);
-        final LongHashSet restarted = new LongHashSet();
-        for (int i = 0; i < owningCount; i++)
-        {
-            final String memberId = installedMap.topology().members().get(owners[i]).memberId();
-            ReportEntry back = null;
-            for (final ReportEntry entry : holders)
-            {
-                final MemberRecord record = target.member(entry.member);
-                if (record != null && record.memberId().equals(memberId))
-                {
-                    back = entry;
-                }
-            }
-            if (back == null)
-            {
-                return null;
-            }
-            restarted.add(back.member);
-        }
-        return restarted;
-    }
-
-    /**
-     * @return whether a holder is a restarted owner of the installed map: another incarnation of a member id that map
-     *         lists as owning the partition.
-     */
-    private boolean restartedOwnerPresent(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        final Topology installed = installedMap.topology();
-        for (final ReportEntry entry : holders)
-        {
-            final MemberRecord record = target.member(entry.member);
-            if (record == null || installed.indexOf(entry.member) >= 0)
-            {
-                continue;
-            }
-            for (int i = 0; i < installed.members().size(); i++)
-            {
-                if (installed.members().get(i).memberId().equals(record.memberId()) &&
-                    installedMap.isOwning(cacheId, partition, i))
-                {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private boolean wasOwner(final int cacheId, final int partition, final long member)
-    {
-        if (installedMap == null)
-        {
-            return false;
-        }
-        final int index = installedMap.topology().indexOf(member);
-        return index >= 0 && installedMap.isOwning(cacheId, partition, index);
-    }
-
-    private static int idealRank(final List<String> idealOwners, final Topology target, final ReportEntry entry)
-    {
-        final int index = target.indexOf(entry.member);
-        final int rank = idealOwners.indexOf(target.members().get(index).memberId());
-        return rank >= 0 ? rank : idealOwners.size() + index;
-    }
-
-    private static boolean allEmpty(final List<ReportEntry> holders)
-    {
-        for (final ReportEntry entry : holders)
-        {
-            if (!entry.isEmpty())
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private List<byte[]> encodeMap(final PartitionMap map)
@@ -3545,7 +2171,7 @@ public final class MemberEngine
         return countAt;
     }
 
-    private byte[] copyOut()
+    byte[] copyOut()
     {
         return copyOut(writer);
     }
@@ -3631,9 +2257,9 @@ public final class MemberEngine
         if (!map.topology().baseline().equals(walBaseline))
         {
             walBaseline = map.topology().baseline();
-            walWriter.reset().writeByte(WAL_BASELINE);
-            walBaseline.encode(walWriter);
-            appendMeta();
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_BASELINE);
+            walBaseline.encode(walRecords.walWriter);
+            walRecords.appendMeta();
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
@@ -3643,9 +2269,9 @@ public final class MemberEngine
                 (map.isActive() || walCaches.containsKey(cache.cacheId())))
             {
                 walCaches.put(cache.cacheId(), cache);
-                walWriter.reset().writeByte(WAL_CACHE);
-                cache.encode(walWriter);
-                appendMeta();
+                walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE);
+                cache.encode(walRecords.walWriter);
+                walRecords.appendMeta();
             }
             final LocalPartition[] local = copies.computeIfAbsent(cache.cacheId(),
                 id -> new LocalPartition[cache.partitions()]);
@@ -3669,7 +2295,7 @@ public final class MemberEngine
                     local[p] = new LocalPartition(cache.cacheId(), p);
                     local[p].state = moving ? PartitionState.MOVING : owningState;
                     // A new lineage: its history is complete from its first counter.
-                    historyFrom.remove(packCopy(cache.cacheId(), p));
+                    checkpointer.historyFrom.remove(packCopy(cache.cacheId(), p));
                     adoptEpoch(local[p], epochId, epochFloor);
                     created = true;
                 }
@@ -3677,7 +2303,7 @@ public final class MemberEngine
                 {
                     local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
                     local[p] = null;
-                    logCopyDropped(cache.cacheId(), p);
+                    checkpointer.logCopyDropped(cache.cacheId(), p);
                 }
                 if (holds && !moving && !map.isActive())
                 {
@@ -3730,15 +2356,15 @@ public final class MemberEngine
             {
                 walCaches.remove(known.cacheId());
                 copies.remove(known.cacheId());
-                walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(known.cacheId());
-                appendMeta();
+                walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(known.cacheId());
+                walRecords.appendMeta();
             }
         }
         if (map.isActive() && ownership.update(map, map.stamp()))
         {
-            walWriter.reset().writeByte(WAL_OWNERSHIP);
-            ownership.encode(walWriter);
-            appendMeta();
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
+            ownership.encode(walRecords.walWriter);
+            walRecords.appendMeta();
         }
         rebalancer.logStarted();
         listener.onMapInstalled(map.topology());
@@ -3774,20 +2400,20 @@ public final class MemberEngine
         final List<CounterRange> holes = lp.counter.finalizeGaps();
         if (!holes.isEmpty())
         {
-            walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
                 .writeInt(holes.size());
             long highest = 0;
             for (final CounterRange hole : holes)
             {
-                walWriter.writeLong(hole.start()).writeLong(hole.count());
+                walRecords.walWriter.writeLong(hole.start()).writeLong(hole.count());
                 highest = Math.max(highest, hole.start() + hole.count());
             }
             historyIndex.note(packCopy(cache.cacheId(), lp.partition), wal.appendedPosition(), highest);
-            appendMeta();
+            walRecords.appendMeta();
             listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
                 cache.name() + " partition " + lp.partition);
         }
-        clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
+        checkpointer.clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -3806,9 +2432,9 @@ public final class MemberEngine
     {
         if (lp.adoptEpoch(id, floor))
         {
-            walWriter.reset().writeByte(WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
+            walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
                 .writeLong(floor);
-            appendMeta();
+            walRecords.appendMeta();
         }
     }
 
@@ -3824,7 +2450,7 @@ public final class MemberEngine
         lp.state = PartitionState.MOVING;
         copies.get(old.cacheId)[old.partition] = lp;
         old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
-        logCopyDropped(old.cacheId, old.partition);
+        checkpointer.logCopyDropped(old.cacheId, old.partition);
         tx.relogPrepared(old.cacheId, old.partition);
         adoptEpoch(lp, installedMap.epochId(old.cacheId, old.partition),
             installedMap.epochFloor(old.cacheId, old.partition));
@@ -3851,7 +2477,7 @@ public final class MemberEngine
         // of applying it again, and a late commit of its transaction finds the part finished.
         final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
         final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
-        final long position = appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
+        final long position = walRecords.appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
             record.value(), record.predecessors());
         lp.store.apply(record.key(), record.value(), counter);
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
@@ -3863,7 +2489,7 @@ public final class MemberEngine
             lp.recent.put(opKey, outcome);
             noteClientSeen(opKey.originIncarnation());
         }
-        if (record.transaction() != NO_TRANSACTION)
+        if (record.transaction() != WalRecords.NO_TRANSACTION)
         {
             tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
         }
@@ -3880,9 +2506,9 @@ public final class MemberEngine
         {
             return;
         }
-        walWriter.reset().writeByte(WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
+        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
             .writeLong(counter).writeBytes(key).writeBytes(value);
-        appendMeta();
+        walRecords.appendMeta();
         lp.store.apply(key, value, counter);
     }
 
@@ -3892,14 +2518,14 @@ public final class MemberEngine
      */
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
-        walWriter.reset().writeByte(WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
-        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
+        final long position = wal.append(walRecords.walWriter.buffer(), 0, walRecords.walWriter.length());
         if (position < 0)
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
-        appendsSinceCheckpoint++;
-        totalAppends++;
+        walRecords.appendsSinceCheckpoint++;
+        walRecords.totalAppends++;
         durabilityQueue.add(new DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
     }
 
@@ -3909,13 +2535,13 @@ public final class MemberEngine
      */
     void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
     {
-        walWriter.reset().writeByte(WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
+        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
             .writeInt(items.size());
         final List<OpKey> keys = new ArrayList<>();
         final List<OpOutcome> outcomes = new ArrayList<>();
         for (final Rebalancer.MemoryItem item : items)
         {
-            item.write(walWriter);
+            item.write(walRecords.walWriter);
             if (item.transaction())
             {
                 tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
@@ -3926,7 +2552,7 @@ public final class MemberEngine
                 outcomes.add(new OpOutcome(item.flag(), item.value(), 0));
             }
         }
-        appendMeta();
+        walRecords.appendMeta();
         lp.rememberOlder(keys, outcomes);
     }
 
@@ -3944,11 +2570,11 @@ public final class MemberEngine
         // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
         // boundary taken during the rebalance recorded.
         final long packed = packCopy(lp.cacheId, lp.partition);
-        historyFrom.put(packed, Math.max(historyFrom.get(packed), to));
+        checkpointer.historyFrom.put(packed, Math.max(checkpointer.historyFrom.get(packed), to));
         // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
         // if any, was of the copy before the clear): nothing would mean "complete from the start".
-        checkpointHwms.put(packed, Math.max(checkpointHwms.get(packed), to));
-        for (final HistoryBoundary boundary : historyBoundaries)
+        checkpointer.checkpointHwms.put(packed, Math.max(checkpointer.checkpointHwms.get(packed), to));
+        for (final Checkpointer.HistoryBoundary boundary : checkpointer.historyBoundaries)
         {
             boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
         }
@@ -4822,7 +3448,7 @@ public final class MemberEngine
         return opWatermark;
     }
 
-    private void noteWatermark(final long origin, final long watermark)
+    void noteWatermark(final long origin, final long watermark)
     {
         if (watermark > originWatermarks.get(origin))
         {
@@ -4840,7 +3466,7 @@ public final class MemberEngine
         }
     }
 
-    private void noteClientSeen(final long origin)
+    void noteClientSeen(final long origin)
     {
         if (ClientProtocol.isClientId(origin))
         {
@@ -4920,7 +3546,7 @@ public final class MemberEngine
         final long counter = lp.counter.reserve(1) + 1;
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
             installedMap.version(), deadlineNs);
-        final long position = appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
+        final long position = walRecords.appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
@@ -4980,165 +3606,6 @@ public final class MemberEngine
     }
 
     /**
-     * Log an update with what exactly-once retries need after a restart: the operation's identity and outcome, and the
-     * identities and outcomes of earlier updates of the key whose effect this value carries (a backup may have missed
-     * them).
-     */
-    private long appendWal(final LocalPartition lp, final long counter, final OpKey opKey, final OpOutcome outcome,
-        final byte[] key, final byte[] value, final Predecessors predecessors)
-    {
-        return appendWal(lp, counter, NO_TRANSACTION, opKey, outcome, key, value, predecessors);
-    }
-
-    private long appendWal(final LocalPartition lp, final long counter, final long transaction, final OpKey opKey,
-        final OpOutcome outcome, final byte[] key, final byte[] value, final Predecessors predecessors)
-    {
-        walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key)
-            .writeBytes(value)
-            .writeBoolean(outcome.flag()).writeBytes(outcome.value());
-        predecessors.write(walWriter);
-        walWriter.writeLong(originWatermarks.get(opKey.originIncarnation()));
-        historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
-        return appendRecord();
-    }
-
-    /**
-     * Append the record in {@code walWriter} that describes state rather than an update: nobody waits for it, and
-     * the next duty cycle's durability request covers it.
-     */
-    private void appendMeta()
-    {
-        appendRecord();
-    }
-
-    /**
-     * Append the record in {@code walWriter}.
-     *
-     * @return its position.
-     */
-    private long appendRecord()
-    {
-        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
-        if (position < 0)
-        {
-            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
-        }
-        appendsSinceCheckpoint++;
-        totalAppends++;
-        return position;
-    }
-
-    /**
-     * Finalization dropped the copy's reservations above {@code lwm} (a prepare whose transaction the map change
-     * voided): no record exists above it, because the exchange drained every append first. History recorded as
-     * starting above it (an image taken while the reservation stood) is therefore complete from {@code lwm}.
-     */
-    private void clampHistory(final int cacheId, final int partition, final long lwm)
-    {
-        final long packed = packCopy(cacheId, partition);
-        if (historyFrom.get(packed) > lwm)
-        {
-            historyFrom.put(packed, lwm);
-        }
-        if (checkpointHwms.get(packed) > lwm)
-        {
-            checkpointHwms.put(packed, lwm);
-        }
-        for (final HistoryBoundary boundary : historyBoundaries)
-        {
-            if (boundary.hwms().get(packed) > lwm)
-            {
-                boundary.hwms().put(packed, lwm);
-            }
-        }
-    }
-
-    private void logCopyDropped(final int cacheId, final int partition)
-    {
-        // Whatever this copy had is gone: a later copy here is a new lineage, whose history starts at its creation.
-        historyFrom.remove(packCopy(cacheId, partition));
-        checkpointHwms.remove(packCopy(cacheId, partition));
-        for (final HistoryBoundary boundary : historyBoundaries)
-        {
-            boundary.hwms().remove(packCopy(cacheId, partition));
-        }
-        tx.forgetCommitted(cacheId, partition);
-        walWriter.reset().writeByte(WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
-        appendMeta();
-    }
-
-    /**
-     * Log a transaction's write: its identity (coordinator incarnation and sequence, which is also the transaction
-     * id) rides in the record, so replay remembers the transaction as committed on this copy.
-     */
-    long appendTxData(final LocalPartition lp, final long counter, final long coordinator, final long txSeq,
-        final byte[] key, final byte[] value)
-    {
-        return appendWal(lp, counter, txSeq, new OpKey(coordinator, txSeq), OpOutcome.TRUE, key, value,
-            Predecessors.NONE);
-    }
-
-    /**
-     * Log a prepared transaction part ({@link #WAL_TX_PREPARE}).
-     *
-     * @return its position: the prepare may be acknowledged once the WAL holds it durably.
-     */
-    long appendTxPrepare(final TxManager.PartKey key, final long priority, final long[] participants,
-        final byte[][] keys, final byte[][] values)
-    {
-        walWriter.reset().writeByte(WAL_TX_PREPARE).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition()).writeLong(priority);
-        final long[] list = participants == null ? new long[0] : participants;
-        walWriter.writeInt(list.length);
-        for (final long participant : list)
-        {
-            walWriter.writeLong(participant);
-        }
-        walWriter.writeInt(keys.length);
-        for (int i = 0; i < keys.length; i++)
-        {
-            walWriter.writeBytes(keys[i]).writeBytes(values[i]);
-        }
-        return appendRecord();
-    }
-
-    /**
-     * @return the WAL position of the last record appended.
-     */
-    long appendedPosition()
-    {
-        return wal.appendedPosition();
-    }
-
-    /**
-     * Log that a prepare recovered from the WAL is void ({@link #WAL_TX_VOID}).
-     *
-     * @return its position.
-     */
-    long appendTxVoid(final TxManager.PartKey key)
-    {
-        walWriter.reset().writeByte(WAL_TX_VOID).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition());
-        appendMeta();
-        return wal.appendedPosition();
-    }
-
-    /**
-     * Log that a prepared transaction part finished ({@link #WAL_TX_END}).
-     *
-     * @return its position: whoever is told the part finished is told once the WAL holds it durably, or a crash
-     *         before would bring the prepare back with nobody left to finish it.
-     */
-    long appendTxEnd(final TxManager.PartKey key, final boolean committed)
-    {
-        walWriter.reset().writeByte(WAL_TX_END).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition()).writeBoolean(committed);
-        appendMeta();
-        return wal.appendedPosition();
-    }
-
-    /**
      * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
      * {@code onDurable} if given.
      */
@@ -5172,16 +3639,16 @@ public final class MemberEngine
         {
             return;
         }
-        walWriter.reset().writeByte(WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition).writeInt(closed.size());
+        walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition).writeInt(closed.size());
         long highest = 0;
         for (final CounterRange range : closed)
         {
             lp.counter.rollback(range.start(), range.count());
-            walWriter.writeLong(range.start()).writeLong(range.count());
+            walRecords.walWriter.writeLong(range.start()).writeLong(range.count());
             highest = Math.max(highest, range.start() + range.count());
         }
         historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), highest);
-        appendMeta();
+        walRecords.appendMeta();
     }
 
     /**
@@ -5218,12 +3685,6 @@ public final class MemberEngine
     // Checkpoints.
     // ------------------------------------------------------------------------------------------------------------
 
-    /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
-    private static final int IMAGES_PER_CYCLE = 16;
-    private static final int MANIFEST_VERSION = 5;
-    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
-    private static final int MANIFEST_VERSION_MIN = 3;
-
     /**
      * @return the deadline {@code timeoutNs} after {@code nowNs}, saturating: a huge timeout (Long.MAX_VALUE for "no
      *         limit") must not wrap around into the past and fail the operation at once.
@@ -5243,230 +3704,16 @@ public final class MemberEngine
         return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
     }
 
-    private int checkpointDuty()
-    {
-        if (checkpoints == null)
-        {
-            return 0;
-        }
-        if (checkpointState != CheckpointState.IDLE && checkpoints.failure() != null)
-        {
-            listener.onEvent("member " + config.memberId() + ": checkpoint " + checkpointId + " failed: " +
-                checkpoints.failure() + "; the next one starts after the checkpoint interval");
-            checkpointState = CheckpointState.IDLE;
-            nextCheckpointNs = nowNs + config.checkpointIntervalNs();
-            // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
-            appendsSinceCheckpoint = Math.max(appendsSinceCheckpoint, 1);
-            return 1;
-        }
-        switch (checkpointState)
-        {
-            case IDLE ->
-            {
-                if (state != MemberState.ACTIVE ||
-                    (nowNs < nextCheckpointNs && appendsSinceCheckpoint < config.checkpointWalRecords()))
-                {
-                    return 0;
-                }
-                if (appendsSinceCheckpoint == 0)
-                {
-                    nextCheckpointNs = nowNs + config.checkpointIntervalNs();
-                    return 0;
-                }
-                beginCheckpoint();
-                return 1;
-            }
-            case SNAPSHOTTING ->
-            {
-                int imaged = 0;
-                while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
-                {
-                    final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
-                    final LocalPartition lp = localCopy((int)(packed >>> 32), (int)packed);
-                    if (lp != null)
-                    {
-                        checkpoints.write(image(lp));
-                        imaged++;
-                    }
-                }
-                if (checkpointCursorIndex == checkpointCursor.size())
-                {
-                    checkpointState = CheckpointState.AWAITING_DURABILITY;
-                }
-                return Math.max(imaged, 1);
-            }
-            case AWAITING_DURABILITY ->
-            {
-                if (wal.durablePosition() < checkpointRequiredDurable)
-                {
-                    return 0;
-                }
-                checkpoints.commit(checkpointId, manifest());
-                checkpointState = CheckpointState.COMMITTING;
-                return 1;
-            }
-            case COMMITTING ->
-            {
-                if (checkpoints.committedId() < checkpointId)
-                {
-                    return 0;
-                }
-                committedCheckpointId = checkpointId;
-                checkpointState = CheckpointState.IDLE;
-                nextCheckpointNs = nowNs + config.checkpointIntervalNs();
-                final Long2LongHashMap hwms = new Long2LongHashMap(-1);
-                hwms.putAll(checkpointHwms);
-                historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, nowNs, totalAppends, hwms));
-                walWriter.reset().writeByte(WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
-                appendMeta();
-                // The marker is not news: an idle member must not checkpoint again because of it.
-                appendsSinceCheckpoint--;
-                releaseHistory();
-                listener.onEvent("member " + config.memberId() + " committed checkpoint " + checkpointId + " of " +
-                    checkpointCursor.size() + " copies; recovery replays the WAL after position " +
-                    checkpointReplayFrom);
-                return 1;
-            }
-            default -> throw new IllegalStateException("checkpoint state " + checkpointState);
-        }
-    }
-
-    private void beginCheckpoint()
-    {
-        checkpointId = Math.max(checkpointId, committedCheckpointId) + 1;
-        checkpoints.begin(checkpointId);
-        checkpointCursor.clear();
-        for (final LocalPartition[] local : copies.values())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null)
-                {
-                    checkpointCursor.addLong(packCopy(lp.cacheId, lp.partition));
-                }
-            }
-        }
-        checkpointCursorIndex = 0;
-        checkpointHwms.clear();
-        checkpointRequiredDurable = wal.appendedPosition();
-        // Records at or below this are reflected in every image (taken later) and in no copy created later.
-        checkpointReplayFrom = wal.durablePosition();
-        appendsSinceCheckpoint = 0;
-        checkpointState = CheckpointState.SNAPSHOTTING;
-    }
-
-    /**
-     * Image a copy as it is now: contents (applied, perhaps not yet durable), counter (durable only) and recent
-     * outcomes. Replay of this copy resumes after the WAL's durable position, whose records the counter reflects; the
-     * commit waits until the WAL holds everything appended so far, which covers every update in the contents.
-     */
-    private CheckpointStore.PartitionImage image(final LocalPartition lp)
-    {
-        final int entries = lp.store.entryCount();
-        final byte[][] keys = new byte[entries][];
-        final byte[][] values = new byte[entries][];
-        final long[] counters = new long[entries];
-        lp.store.snapshot(keys, values, counters);
-        final byte[] counterState = new byte[lp.counter.encodedLength()];
-        lp.counter.encode(new UnsafeBuffer(counterState), 0);
-        // An update in flight on the primary has its outcome on the update, not yet in recent: its WAL record may
-        // precede the image's replay position, so the image must carry it or a restart forgets the operation.
-        final Map<OpKey, OpOutcome> inFlight = new HashMap<>();
-        for (final PrimaryUpdate update : lp.inFlight.values())
-        {
-            inFlight.put(update.opKey, update.outcome);
-        }
-        int outcomes = 0;
-        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
-        {
-            outcomes += recent.getValue() != null || inFlight.containsKey(recent.getKey()) ? 1 : 0;
-        }
-        // References only: the store serializes on its own thread (outcomes are immutable).
-        final long[] origins = new long[outcomes];
-        final long[] sequences = new long[outcomes];
-        final boolean[] flags = new boolean[outcomes];
-        final byte[][] outcomeValues = new byte[outcomes][];
-        int i = 0;
-        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
-        {
-            final OpOutcome outcome = recent.getValue() != null ? recent.getValue() : inFlight.get(recent.getKey());
-            if (outcome != null)
-            {
-                origins[i] = recent.getKey().originIncarnation();
-                sequences[i] = recent.getKey().sequence();
-                flags[i] = outcome.flag();
-                outcomeValues[i] = outcome.value();
-                i++;
-            }
-        }
-        checkpointRequiredDurable = Math.max(checkpointRequiredDurable, wal.appendedPosition());
-        checkpointHwms.put(packCopy(lp.cacheId, lp.partition), lp.counter.hwm());
-        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, wal.durablePosition(),
-            lp.counter.hwm(), counterState, keys, values, counters, origins, sequences, flags, outcomeValues);
-    }
-
-    private byte[] manifest()
-    {
-        manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(walCaches.size());
-        for (final CacheDescriptor cache : walCaches.values())
-        {
-            cache.encode(manifestWriter);
-        }
-        // The lineage epochs of every copy (images do not carry them, and the WAL records may be released).
-        int count = 0;
-        final int countAt = manifestWriter.length();
-        manifestWriter.writeInt(0);
-        for (final LocalPartition[] local : copies.values())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null && !lp.epochs.isEmpty())
-                {
-                    manifestWriter.writeInt(lp.cacheId).writeInt(lp.partition).writeInt(lp.epochs.size());
-                    for (final long[] epoch : lp.epochs)
-                    {
-                        manifestWriter.writeLong(epoch[0]).writeLong(epoch[1]);
-                    }
-                    count++;
-                }
-            }
-        }
-        manifestWriter.patchInt(countAt, count);
-        walBaseline.encode(manifestWriter);
-        ownership.encode(manifestWriter);
-        // Transaction parts prepared here and not finished: their WAL records may be released.
-        tx.encodePrepared(manifestWriter);
-        tx.encodeCommitted(manifestWriter);
-        return copyOut(manifestWriter);
-    }
-
-    private static byte[] copyOut(final MessageWriter source)
+    static byte[] copyOut(final MessageWriter source)
     {
         final byte[] bytes = new byte[source.length()];
         source.buffer().getBytes(0, bytes);
         return bytes;
     }
 
-    /**
-     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
-     */
-    public long committedCheckpointId()
-    {
-        return committedCheckpointId;
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // WAL history.
     // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * A committed checkpoint whose WAL position is a candidate for release, with each imaged copy's HWM at its image.
-     * Once the WAL is released up to it, a copy's history is complete only above that HWM, not above its LWM: updates
-     * above LWM applied out of order sit in the WAL before the image (Ignite's IGNITE-17793).
-     */
-    private record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
-    {
-    }
 
     /**
      * The outcome of {@link #readHistory}: whether every counter of the range is present, and the records in counter
@@ -5504,619 +3751,13 @@ public final class MemberEngine
          */
         HistoryRecord(final long counter)
         {
-            this(counter, null, null, NO_TRANSACTION, 0, 0, false, null, Predecessors.NONE);
+            this(counter, null, null, WalRecords.NO_TRANSACTION, 0, 0, false, null, Predecessors.NONE);
         }
-    }
-
-    /**
-     * Release WAL up to the newest committed checkpoint that is older than the history age and more than the history
-     * size back, unless a reader pinned history.
-     */
-    private void releaseHistory()
-    {
-        if (historyPins > 0)
-        {
-            return;
-        }
-        HistoryBoundary target = null;
-        for (final HistoryBoundary boundary : historyBoundaries)
-        {
-            if (nowNs - boundary.committedNs() >= config.walHistoryAgeNs() &&
-                totalAppends - boundary.appendsAtCommit() >= config.walHistoryRecords())
-            {
-                target = boundary;
-            }
-        }
-        if (target == null || target.position() <= releasedPosition)
-        {
-            return;
-        }
-        while (historyBoundaries.peekFirst() != target)
-        {
-            historyBoundaries.removeFirst();
-        }
-        releasedPosition = target.position();
-        wal.release(releasedPosition);
-        historyIndex.trim(releasedPosition);
-        historyFrom.clear();
-        historyFrom.putAll(target.hwms());
-    }
-
-    /**
-     * @param cacheId   of the cache.
-     * @param partition of the cache.
-     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
-     *         this member holds no copy.
-     */
-    public long historyFrom(final int cacheId, final int partition)
-    {
-        return localCopy(cacheId, partition) == null ? -1 : Math.max(0, historyFrom.get(packCopy(cacheId, partition)));
-    }
-
-    /**
-     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
-     */
-    public void pinHistory()
-    {
-        historyPins++;
-    }
-
-    /**
-     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
-     */
-    public void unpinHistory()
-    {
-        if (historyPins == 0)
-        {
-            throw new IllegalStateException("history is not pinned");
-        }
-        historyPins--;
-    }
-
-    /**
-     * @return how many history pins are held.
-     */
-    public int historyPins()
-    {
-        return historyPins;
-    }
-
-    /**
-     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
-     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
-     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
-     *
-     * @param cacheId       of the cache.
-     * @param partition     of the cache.
-     * @param fromExclusive the last counter the reader has.
-     * @param toInclusive   the last counter wanted.
-     * @return the records, and whether the range is complete.
-     */
-    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
-        final long toInclusive)
-    {
-        final long packed = packCopy(cacheId, partition);
-        return readHistories(Map.of(packed, new long[] {fromExclusive, toInclusive})).get(packed);
-    }
-
-    /**
-     * {@link #readHistory} for many copies in one scan of the retained WAL, all at once (tests and checks; a supplier
-     * reads in bounded steps through {@link #startHistoryScan}).
-     *
-     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
-     * @return per copy, its records and whether the range is complete.
-     */
-    Map<Long, HistoryRead> readHistories(final Map<Long, long[]> ranges)
-    {
-        final HistoryScan scan = startHistoryScan(ranges);
-        while (!scan.isDone())
-        {
-            scan.step(Integer.MAX_VALUE);
-        }
-        return scan.result();
-    }
-
-    /**
-     * Start reading copies' histories from the retained WAL; the caller steps the scan (history stays pinned until it
-     * is done or closed). Ranges this member cannot serve (no copy here, or history released) are answered at once.
-     *
-     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
-     * @return the scan.
-     */
-    HistoryScan startHistoryScan(final Map<Long, long[]> ranges)
-    {
-        final Map<Long, HistoryRead> refused = new HashMap<>();
-        long scanFrom = Long.MAX_VALUE;
-        for (final Map.Entry<Long, long[]> range : ranges.entrySet())
-        {
-            final int cacheId = (int)(range.getKey() >>> 32);
-            final int partition = (int)(long)range.getKey();
-            final long available = historyFrom(cacheId, partition);
-            if (available < 0)
-            {
-                refused.put(range.getKey(), new HistoryRead(false, List.of(), "this member holds no copy of cache " +
-                    "id " + cacheId + " partition " + partition));
-            }
-            else if (range.getValue()[0] < available)
-            {
-                listener.onEvent("member " + config.memberId() + " cannot serve history of cache id " + cacheId +
-                    " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
-                    "only after " + available);
-                refused.put(range.getKey(), new HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
-                    "only after counter " + available + " (released up to position " + releasedPosition + ")"));
-            }
-            else
-            {
-                scanFrom = Math.min(scanFrom, historyIndex.scanStart(range.getKey(), range.getValue()[0]));
-            }
-        }
-        final long after = scanFrom == Long.MAX_VALUE ? 0 :
-            Math.max(scanFrom, Math.max(releasedPosition, wal.firstRetainedPosition()));
-        return new HistoryScan(this, wal, ranges, after, refused);
     }
 
     // ------------------------------------------------------------------------------------------------------------
     // Recovery.
     // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * Rebuild the copies and caches this member had from its WAL: every update is applied by counter (newest wins per
-     * key; a counter already closed is a duplicate and skipped), holes closed by rollback records close again, and
-     * dropped copies and destroyed caches stay dropped. The copies are then reported to the first exchange like any
-     * other, where the coordinator decides whether they are kept.
-     */
-    private void recover()
-    {
-        final long replayFrom = loadCheckpoint();
-        replayPosition = replayFrom;
-        final long replayed = wal.replay(replayFrom, (position, buffer, offset, length) ->
-        {
-            previousReplayPosition = replayPosition;
-            replayPosition = position;
-            reader.wrap(buffer, offset, length);
-            replayRecord();
-        });
-        imageReplayFrom.clear();
-        // A copy dropped after its image (and perhaps created again) has a new lineage: its history is its own.
-        for (final Long2ObjectHashMap<LocalPartition>.EntryIterator it = imagedCopies.entrySet().iterator();
-            it.hasNext(); )
-        {
-            it.next();
-            final long packed = it.getLongKey();
-            if (localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
-            {
-                historyFrom.remove(packed);
-            }
-        }
-        imagedCopies.clear();
-        // ...except that a copy a full rebalance filled has history only after the rebalance's target.
-        for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
-        {
-            it.next();
-            historyFrom.put(it.getLongKey(), Math.max(historyFrom.get(it.getLongKey()), it.getLongValue()));
-        }
-        rebalancedHistoryFrom.clear();
-        recoveredRecords = replayed;
-        long updates = 0;
-        int partitions = 0;
-        for (final LocalPartition[] local : copies.values())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null)
-                {
-                    lp.finishReplay(replayWatermarks);
-                    // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
-                    lp.recent.keySet().forEach(key -> noteClientSeen(key.originIncarnation()));
-                    partitions++;
-                    updates += lp.counter.lwm();
-                }
-            }
-        }
-        // What origins promised before the crash still holds: a request below its origin's watermark is a late copy.
-        for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
-        {
-            it.next();
-            noteWatermark(it.getLongKey(), it.getLongValue());
-        }
-        replayWatermarks.clear();
-        if (replayed == 0 && recoveredImages == 0)
-        {
-            return;
-        }
-        listener.onEvent("member " + config.memberId() + " recovered checkpoint " + committedCheckpointId + " (" +
-            recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
-            walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
-    }
-
-    /**
-     * Load the newest committed checkpoint, if any: its caches, and a copy per image with contents, counter and
-     * recent outcomes.
-     *
-     * @return the WAL position after which replay must start.
-     */
-    private long loadCheckpoint()
-    {
-        final CheckpointStore.Checkpoint checkpoint = checkpoints == null ? null : checkpoints.loadLatest();
-        if (checkpoint == null)
-        {
-            return 0;
-        }
-        committedCheckpointId = checkpoint.id();
-        checkpointId = checkpoint.id();
-        reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
-        final int version = reader.readByte("manifestVersion");
-        if (version < MANIFEST_VERSION_MIN || version > MANIFEST_VERSION)
-        {
-            throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version +
-                " (this build reads " + MANIFEST_VERSION_MIN + " to " + MANIFEST_VERSION + ")");
-        }
-        final long replayFrom = reader.readLong("replayFrom");
-        releasedPosition = replayFrom;
-        final int caches = reader.readInt("caches", 0, 1 << 20);
-        for (int i = 0; i < caches; i++)
-        {
-            final CacheDescriptor cache = CacheDescriptor.decode(reader);
-            walCaches.put(cache.cacheId(), cache);
-        }
-        final Long2ObjectHashMap<long[][]> epochs = new Long2ObjectHashMap<>();
-        final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
-        for (int i = 0; i < epochCopies; i++)
-        {
-            final long packed = packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-            final long[][] list = new long[reader.readInt("epochs", 0, LocalPartition.EPOCHS_KEPT)][];
-            for (int e = 0; e < list.length; e++)
-            {
-                list[e] = new long[] {reader.readLong("epochId"), reader.readLong("epochFloor")};
-            }
-            epochs.put(packed, list);
-        }
-        walBaseline = Baseline.decode(reader);
-        if (version >= 4)
-        {
-            ownership.decode(reader);
-        }
-        if (version >= 5)
-        {
-            tx.decodePrepared(reader);
-        }
-        for (final CheckpointStore.PartitionImage image : checkpoint.images())
-        {
-            final CacheDescriptor cache = walCaches.get(image.cacheId());
-            if (cache == null || image.partition() >= cache.partitions())
-            {
-                continue;
-            }
-            final LocalPartition lp = new LocalPartition(image.cacheId(), image.partition(),
-                PartitionUpdateCounter.decode(image.partition(), PartitionUpdateCounter.GAPS_MAX_DEFAULT,
-                    new UnsafeBuffer(image.counterState()), 0, image.counterState().length));
-            for (int i = 0; i < image.keys().length; i++)
-            {
-                lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
-            }
-            for (int i = 0; i < image.recentOrigins().length; i++)
-            {
-                lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
-                    new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
-            }
-            copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
-                lp;
-            imageReplayFrom.put(packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
-            // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
-            historyFrom.put(packCopy(image.cacheId(), image.partition()), image.hwm());
-            historyIndex.raiseHighest(packCopy(image.cacheId(), image.partition()), image.hwm());
-            imagedCopies.put(packCopy(image.cacheId(), image.partition()), lp);
-            final long[][] lineage = epochs.get(packCopy(image.cacheId(), image.partition()));
-            for (int e = 0; lineage != null && e < lineage.length; e++)
-            {
-                lp.adoptEpoch(lineage[e][0], lineage[e][1]);
-            }
-            recoveredImages++;
-        }
-        return replayFrom;
-    }
-
-    /**
-     * @return whether the checkpoint image of this copy already reflects the WAL record being replayed.
-     */
-    private boolean reflectedByImage(final int cacheId, final int partition)
-    {
-        return imageReplayFrom.get(packCopy(cacheId, partition)) >= replayPosition;
-    }
-
-    private void replayRecord()
-    {
-        final int type = reader.readByte("walRecordType");
-        switch (type)
-        {
-            case WAL_DATA ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long counter = reader.readLong("counter");
-                historyIndex.note(packCopy(cacheId, partition), previousReplayPosition, counter);
-                final long transaction = reader.readLong("transaction");
-                final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
-                if (transaction != NO_TRANSACTION)
-                {
-                    tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
-                }
-                final byte[] key = reader.readBytes("key");
-                final byte[] value = reader.readBytes("value");
-                final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final Predecessors predecessors = Predecessors.read(reader);
-                final long watermark = reader.readLong("watermark");
-                if (watermark > replayWatermarks.get(opKey.originIncarnation()))
-                {
-                    replayWatermarks.put(opKey.originIncarnation(), watermark);
-                }
-                for (int i = 0; i < predecessors.count() && lp != null; i++)
-                {
-                    lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
-                }
-                if (lp != null && !lp.counter.isClosed(counter))
-                {
-                    lp.store.apply(key, value, counter);
-                    lp.counter.apply(counter - 1, 1);
-                    // A retry of this operation after the restart is answered from here, never applied again.
-                    lp.replayRecent(opKey, outcome, false, replayWatermarks);
-                }
-            }
-            case WAL_ROLLBACK ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final int ranges = reader.readInt("ranges", 0, 1 << 20);
-                long highest = 0;
-                for (int i = 0; i < ranges; i++)
-                {
-                    final long start = reader.readLong("start");
-                    final long count = reader.readLong("count");
-                    highest = Math.max(highest, start + count);
-                    if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
-                    {
-                        lp.counter.rollback(start, count);
-                    }
-                }
-                historyIndex.note(packCopy(cacheId, partition), previousReplayPosition, highest);
-            }
-            case WAL_COPY_DROPPED ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition[] local = copies.get(cacheId);
-                if (reflectedByImage(cacheId, partition))
-                {
-                    // The image is of a later copy: the commits replayed so far were the dropped copy's.
-                    tx.forgetCommittedBeforeImage(cacheId, partition);
-                }
-                else
-                {
-                    tx.forgetCommitted(cacheId, partition);
-                    if (local != null && partition < local.length)
-                    {
-                        local[partition] = null;
-                        rebalancedHistoryFrom.remove(packCopy(cacheId, partition));
-                        tx.forgetPrepared(cacheId, partition);
-                    }
-                }
-            }
-            case WAL_CACHE ->
-            {
-                final CacheDescriptor cache = CacheDescriptor.decode(reader);
-                walCaches.put(cache.cacheId(), cache);
-            }
-            case WAL_BASELINE -> walBaseline = Baseline.decode(reader);
-            case WAL_OWNERSHIP -> ownership.decode(reader);
-            case WAL_TX_PREPARE -> tx.replayPrepare(reader);
-            case WAL_TX_END -> tx.replayEnd(new TxManager.PartKey(reader.readLong("coordinator"),
-                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
-                reader.readBoolean("committed"));
-            case WAL_TX_VOID -> tx.replayVoid(new TxManager.PartKey(reader.readLong("coordinator"),
-                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
-            case WAL_CACHE_DESTROYED ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                walCaches.remove(cacheId);
-                copies.remove(cacheId);
-                ownership.remove(cacheId);
-                tx.forgetPrepared(cacheId, -1);
-            }
-            case WAL_ALL_DROPPED ->
-            {
-                // Copies imaged after the drop belong to the member's next life and stay; caches left without any
-                // copy are forgotten, as they were when the member dropped its state.
-                for (final Integer cacheId : new ArrayList<>(walCaches.keySet()))
-                {
-                    final LocalPartition[] local = copies.get(cacheId);
-                    boolean any = false;
-                    for (int p = 0; local != null && p < local.length; p++)
-                    {
-                        if (local[p] != null && !reflectedByImage(cacheId, p))
-                        {
-                            local[p] = null;
-                            tx.forgetPrepared(cacheId, p);
-                        }
-                        any |= local[p] != null;
-                    }
-                    if (!any)
-                    {
-                        copies.remove(cacheId);
-                        walCaches.remove(cacheId);
-                    }
-                }
-            }
-            case WAL_CHECKPOINT ->
-            {
-                // Informational; the manifest is the authority.
-            }
-            case WAL_EPOCH ->
-            {
-                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535));
-                final long id = reader.readLong("epochId");
-                final long floor = reader.readLong("epochFloor");
-                if (lp != null)
-                {
-                    lp.adoptEpoch(id, floor);
-                }
-            }
-            case WAL_REBALANCE_ENTRY ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long counter = reader.readLong("counter");
-                final byte[] key = reader.readBytes("key");
-                final byte[] value = reader.readBytes("value");
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                if (lp != null && key != null && counter > 0)
-                {
-                    lp.store.apply(key, value, counter);
-                }
-            }
-            case WAL_REBALANCE_MEMORY ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final int count = reader.readInt("items", 0, 1 << 24);
-                for (int i = 0; i < count; i++)
-                {
-                    final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
-                    if (lp != null && item.transaction())
-                    {
-                        tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
-                    }
-                    else if (lp != null)
-                    {
-                        lp.replayOlder(new OpKey(item.origin(), item.sequence()),
-                            new OpOutcome(item.flag(), item.value(), 0));
-                    }
-                }
-            }
-            case WAL_REBALANCE_DONE ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long to = reader.readLong("to");
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                if (lp != null)
-                {
-                    for (final CounterRange open : openRanges(lp.counter, to))
-                    {
-                        lp.counter.rollback(open.start(), open.count());
-                    }
-                    final long packed = packCopy(cacheId, partition);
-                    historyFrom.put(packed, Math.max(historyFrom.get(packed), to));
-                    rebalancedHistoryFrom.put(packed, to);
-                }
-            }
-            default -> throw new MalformedMessageException("unknown WAL record type " + type);
-        }
-    }
-
-    private LocalPartition recoveredCopy(final int cacheId, final int partition)
-    {
-        final CacheDescriptor cache = walCaches.get(cacheId);
-        if (cache == null || partition >= cache.partitions())
-        {
-            return null;
-        }
-        final LocalPartition[] local = copies.computeIfAbsent(cacheId, id -> new LocalPartition[cache.partitions()]);
-        if (local[partition] == null)
-        {
-            local[partition] = new LocalPartition(cacheId, partition);
-        }
-        return local[partition];
-    }
-
-    /**
-     * On the first topology after start: recovered copies of caches the cluster does not have (destroyed while this
-     * member was away, or another cache under the same id, as after two clusters that formed apart merged) are
-     * dropped before they could be reported, each non-empty one kept for the operator first
-     * ({@link EngineListener#onCopyKept}).
-     */
-    private void dropRecoveredCopiesUnknownTo(final Topology joined)
-    {
-        for (final CacheDescriptor recovered : new ArrayList<>(walCaches.values()))
-        {
-            final CacheDescriptor current = joined.cache(recovered.cacheId());
-            if (current == null || !current.sameSettings(recovered) ||
-                current.creatorIncarnation() != recovered.creatorIncarnation() ||
-                current.creatorSequence() != recovered.creatorSequence())
-            {
-                final CacheDescriptor sameName = joined.cache(recovered.name());
-                final String reason = "the cluster " + (current == null ? "has no cache under its id " +
-                    recovered.cacheId() : "has another cache under its id: '" + current.name() + "'") + ", and " +
-                    (sameName == null ? "none named '" + recovered.name() + "' (destroyed while this member was " +
-                    "away, or another cluster's cache)" : "its cache named '" + recovered.name() + "' is another " +
-                    "cache (created by another cluster, or again after a destroy)");
-                listener.onEvent("member " + config.memberId() + " drops its recovered copies of cache " +
-                    recovered.name() + " (id " + recovered.cacheId() + "): " + reason);
-                keepCopiesOf(recovered, reason);
-                walCaches.remove(recovered.cacheId());
-                copies.remove(recovered.cacheId());
-                walWriter.reset().writeByte(WAL_CACHE_DESTROYED).writeInt(recovered.cacheId());
-                appendMeta();
-            }
-        }
-    }
-
-    /**
-     * Hand every non-empty copy of a cache about to be dropped for want of a cache to take it in to
-     * {@link EngineListener#onCopyKept}, and say so where an operator looks after a split (the quorum history of
-     * {@code state}).
-     */
-    private void keepCopiesOf(final CacheDescriptor recovered, final String reason)
-    {
-        final LocalPartition[] local = copies.get(recovered.cacheId());
-        int keptCopies = 0;
-        long keptEntries = 0;
-        for (int p = 0; local != null && p < local.length; p++)
-        {
-            final LocalPartition lp = local[p];
-            if (lp == null || lp.store.size() == 0)
-            {
-                continue;
-            }
-            final List<byte[]> keys = new ArrayList<>(lp.store.size());
-            final List<byte[]> values = new ArrayList<>(lp.store.size());
-            lp.store.forEach((key, value, counter) ->
-            {
-                if (value != null)
-                {
-                    keys.add(key);
-                    values.add(value);
-                }
-            });
-            listener.onCopyKept(new KeptCopy(recovered.name(), recovered.cacheId(), recovered.keyCodec(),
-                recovered.valueCodec(), p, lp.counter.highestClosed(), reason, keys, values));
-            keptCopies++;
-            keptEntries += keys.size();
-        }
-        if (keptCopies > 0)
-        {
-            final String event = "kept " + keptEntries + " entries of " + keptCopies + " copies of cache '" +
-                recovered.name() + "' for the operator (" + reason + ")";
-            listener.onEvent("member " + config.memberId() + " " + event);
-            rememberQuorumEvent(event);
-        }
-    }
-
-    /**
-     * @return the number of WAL records replayed when this engine started.
-     */
-    public long recoveredRecords()
-    {
-        return recoveredRecords;
-    }
 
     private int processDurability()
     {
@@ -6381,7 +4022,7 @@ public final class MemberEngine
             return;
         }
         final OpKey opKey = new OpKey(origin, sequence);
-        final long position = appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
+        final long position = walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
         rememberPredecessors(lp, predecessors);
@@ -6511,7 +4152,7 @@ public final class MemberEngine
         send(member, writer);
     }
 
-    private void send(final MemberRecord member, final MessageWriter message)
+    void send(final MemberRecord member, final MessageWriter message)
     {
         transport.send(transport.endpointOf(member.address()), message.buffer(), 0, message.length());
     }
@@ -6535,9 +4176,9 @@ public final class MemberEngine
             }
             switch (type)
             {
-                case JOIN_REQUEST -> onJoinRequest();
-                case JOIN_PENDING -> onJoinPending();
-                case JOIN_REJECTED -> onJoinRejected(destination);
+                case JOIN_REQUEST -> joining.onJoinRequest();
+                case JOIN_PENDING -> joining.onJoinPending();
+                case JOIN_REJECTED -> joining.onJoinRejected(destination);
                 case TOPOLOGY -> onTopology(sender);
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
@@ -6676,7 +4317,7 @@ public final class MemberEngine
         }
     }
 
-    private void changeState(final MemberState to, final String why)
+    void changeState(final MemberState to, final String why)
     {
         final MemberState from = state;
         state = to;
@@ -6771,63 +4412,9 @@ public final class MemberEngine
     {
     }
 
-    /**
-     * One copy as its holder reported it. Equal counters do not prove equal data (copies of two lineages of a
-     * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
-     */
-    private record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion,
-        boolean backupsComplete, long[] prepares)
+    static final class ReportAssembly
     {
-        /**
-         * @return whether this copy holds every prepared transaction {@code other} holds.
-         */
-        boolean holdsPreparesOf(final ReportEntry other)
-        {
-            for (int i = 0; i < other.prepares.length; i += 2)
-            {
-                boolean found = false;
-                for (int j = 0; j < prepares.length && !found; j += 2)
-                {
-                    found = prepares[j] == other.prepares[i] && prepares[j + 1] == other.prepares[i + 1];
-                }
-                if (!found)
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        long highestClosed()
-        {
-            return gaps.length == 0 ? lwm : gaps[gaps.length - 2] + gaps[gaps.length - 1];
-        }
-
-        boolean sameAs(final ReportEntry other)
-        {
-            return lwm == other.lwm && Arrays.equals(gaps, other.gaps) && contentHash == other.contentHash;
-        }
-
-        boolean isEmpty()
-        {
-            return lwm == 0 && hwm == 0 && gaps.length == 0;
-        }
-
-        long applied()
-        {
-            long applied = lwm;
-            for (int i = 1; i < gaps.length; i += 2)
-            {
-                applied += gaps[i];
-            }
-            return applied;
-        }
-    }
-
-    private static final class ReportAssembly
-    {
-        final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
+        final Map<Integer, List<ExchangePlanner.ReportEntry>> chunks = new TreeMap<>();
         /** The reporter's ownership table, assembled from the chunks that carry it. */
         final OwnershipTable table = new OwnershipTable();
         int lastIndex = -1;
@@ -6838,7 +4425,7 @@ public final class MemberEngine
         }
     }
 
-    private static final class CoordinatorExchange
+    static final class CoordinatorExchange
     {
         final Topology topology;
         final Long2ObjectHashMap<ReportAssembly> reports = new Long2ObjectHashMap<>();
@@ -6867,5 +4454,73 @@ public final class MemberEngine
             }
             return true;
         }
+    }
+
+    /**
+     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
+     */
+    public long committedCheckpointId()
+    {
+        return checkpointer.committedCheckpointId();
+    }
+
+    /**
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
+     *         this member holds no copy.
+     */
+    public long historyFrom(final int cacheId, final int partition)
+    {
+        return checkpointer.historyFrom(cacheId, partition);
+    }
+
+    /**
+     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
+     */
+    public void pinHistory()
+    {
+        checkpointer.pinHistory();
+    }
+
+    /**
+     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
+     */
+    public void unpinHistory()
+    {
+        checkpointer.unpinHistory();
+    }
+
+    /**
+     * @return how many history pins are held.
+     */
+    public int historyPins()
+    {
+        return checkpointer.historyPins();
+    }
+
+    /**
+     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
+     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
+     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
+     *
+     * @param cacheId       of the cache.
+     * @param partition     of the cache.
+     * @param fromExclusive the last counter the reader has.
+     * @param toInclusive   the last counter wanted.
+     * @return the records, and whether the range is complete.
+     */
+    public MemberEngine.HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive)
+    {
+        return checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);
+    }
+
+    /**
+     * @return the number of WAL records replayed when this engine started.
+     */
+    public long recoveredRecords()
+    {
+        return recovery.recoveredRecords();
     }
 }

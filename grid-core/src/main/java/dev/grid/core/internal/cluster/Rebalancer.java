@@ -743,7 +743,7 @@ final class Rebalancer
         {
             return;
         }
-        historyScan = engine.startHistoryScan(ranges);
+        historyScan = engine.checkpointer.startHistoryScan(ranges);
         if (historyScan.isDone())
         {
             absorbHistoryScan();

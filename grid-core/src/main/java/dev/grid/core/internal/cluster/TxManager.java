@@ -347,7 +347,7 @@ final class TxManager
         {
             if (p.key.cacheId == cacheId && p.key.partition == partition)
             {
-                engine.appendTxPrepare(p.key, p.priority, p.participants, p.keys, p.values);
+                engine.walRecords.appendTxPrepare(p.key, p.priority, p.participants, p.keys, p.values);
             }
         }
     }
@@ -398,7 +398,7 @@ final class TxManager
                 !supplierOpen.contains(p.key))
             {
                 prepared.remove(p.key);
-                engine.appendTxVoid(p.key);
+                engine.walRecords.appendTxVoid(p.key);
                 engine.listener.onEvent("member " + engine.config.memberId() + " voids the prepare of transaction " +
                     p.key.seq + " of " + Long.toHexString(p.key.coordinator) + " on partition " + partition +
                     " it recovered: the rebalance's supplier holds it no longer");
@@ -1684,7 +1684,7 @@ final class TxManager
         // Durable here and on every backup before the coordinator hears "prepared": after a crash of every member,
         // a transaction the coordinator may have decided to commit is still prepared on every copy of the partition.
         part.prepareLogged = true;
-        final long position = engine.appendTxPrepare(key, part.priority, participants, part.writeKeys,
+        final long position = engine.walRecords.appendTxPrepare(key, part.priority, participants, part.writeKeys,
             part.writeValues);
         engine.awaitDurable(position, lp, 0, () ->
         {
@@ -1803,7 +1803,7 @@ final class TxManager
         for (int i = 0; i < part.count; i++)
         {
             final long counter = part.start + 1 + i;
-            final long position = engine.appendTxData(lp, counter, part.key.coordinator, part.key.seq,
+            final long position = engine.walRecords.appendTxData(lp, counter, part.key.coordinator, part.key.seq,
                 part.writeKeys[i], part.writeValues[i]);
             lp.store.apply(part.writeKeys[i], part.writeValues[i], counter);
             engine.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
@@ -1829,7 +1829,7 @@ final class TxManager
         if (part.prepareLogged && part.count == 0)
         {
             // No write logged the commit here: the end record must be durable before the coordinator hears it.
-            final long position = engine.appendTxEnd(part.key, true);
+            final long position = engine.walRecords.appendTxEnd(part.key, true);
             final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
             engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
             return;
@@ -1837,7 +1837,7 @@ final class TxManager
         if (part.prepareLogged)
         {
             // Its writes (durable already) record the commit; the end record only spares replay the prepare.
-            engine.appendTxEnd(part.key, true);
+            engine.walRecords.appendTxEnd(part.key, true);
         }
         answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null);
     }
@@ -1927,7 +1927,7 @@ final class TxManager
         final boolean heldAsBackup = prepared.remove(part.key) != null;
         if (part.prepareLogged || heldAsBackup)
         {
-            final long position = engine.appendTxEnd(part.key, false);
+            final long position = engine.walRecords.appendTxEnd(part.key, false);
             engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
                 null));
             return;
@@ -2114,8 +2114,8 @@ final class TxManager
                         engine.nowNs, false));
                     // Acknowledged once durable: the primary answers "prepared" only when every copy has it (a
                     // resend waits for the record the first one appended, which is at or below the last position).
-                    final long position = known ? engine.appendedPosition() :
-                        engine.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
+                    final long position = known ? engine.walRecords.appendedPosition() :
+                        engine.walRecords.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
                     engine.awaitDurable(position, lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
@@ -2131,7 +2131,7 @@ final class TxManager
                 {
                     // With writes, they record the commit (durable before the acknowledgement); without, the
                     // acknowledgement below waits for every record appended so far, this one included.
-                    engine.appendTxEnd(key, true);
+                    engine.walRecords.appendTxEnd(key, true);
                 }
                 if (Boolean.TRUE.equals(finished.get(key)) || (count > 0 && lp.counter.isClosed(start + 1)))
                 {
@@ -2146,14 +2146,14 @@ final class TxManager
                 if (count == 0)
                 {
                     finished.put(key, Boolean.TRUE);
-                    engine.awaitDurable(engine.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                    engine.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
                 applying.put(key, Boolean.TRUE);
                 for (int i = 0; i < count; i++)
                 {
                     final long counter = start + 1 + i;
-                    final long position = engine.appendTxData(lp, counter, coordinator, seq, writes[0][i],
+                    final long position = engine.walRecords.appendTxData(lp, counter, coordinator, seq, writes[0][i],
                         writes[1][i]);
                     lp.store.apply(writes[0][i], writes[1][i], counter);
                     engine.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
@@ -2172,7 +2172,7 @@ final class TxManager
             {
                 if (prepared.remove(key) != null)
                 {
-                    engine.appendTxEnd(key, false);
+                    engine.walRecords.appendTxEnd(key, false);
                 }
                 if (count > 0 && start >= 0)
                 {
@@ -2180,7 +2180,7 @@ final class TxManager
                 }
                 finished.put(key, Boolean.FALSE);
                 // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
-                engine.awaitDurable(engine.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                engine.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
             }
         }
     }
@@ -2549,7 +2549,7 @@ final class TxManager
             if (p.key.coordinator == coordinator && p.key.seq == seq && !isLostHere(p.key.cacheId, p.key.partition))
             {
                 prepared.remove(p.key);
-                engine.appendTxEnd(p.key, committed);
+                engine.walRecords.appendTxEnd(p.key, committed);
                 if (!committed)
                 {
                     finished.putIfAbsent(p.key, Boolean.FALSE);
@@ -2676,7 +2676,7 @@ final class TxManager
             // This member holds that partition's prepare as a backup, and its primary finished the transaction: so
             // is it here, durably, or a restart would bring the prepare back.
             prepared.remove(askedKey);
-            engine.appendTxEnd(askedKey, status == PART_COMMITTED);
+            engine.walRecords.appendTxEnd(askedKey, status == PART_COMMITTED);
             if (status == PART_ROLLED_BACK)
             {
                 // Never "committed" here: the commit's writes may still be on their way to this copy, and a part

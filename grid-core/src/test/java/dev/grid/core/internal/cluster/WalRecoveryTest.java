@@ -242,8 +242,8 @@ class WalRecoveryTest
     private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
         final String key, final String value, final long origin, final long sequence, final long watermark)
     {
-        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_DATA).writeInt(cacheId).writeInt(partition)
-            .writeLong(counter).writeLong(MemberEngine.NO_TRANSACTION).writeLong(origin).writeLong(sequence)
+        write(wal, new MessageWriter().writeByte(WalRecords.WAL_DATA).writeInt(cacheId).writeInt(partition)
+            .writeLong(counter).writeLong(WalRecords.NO_TRANSACTION).writeLong(origin).writeLong(sequence)
             .writeBytes(bytes(key)).writeBytes(bytes(value))
             .writeBoolean(true).writeBytes(null).writeInt(0).writeLong(watermark));
     }
@@ -257,7 +257,7 @@ class WalRecoveryTest
     void replayKeepsEveryOutcomeItsOriginMayStillResendAndNoOther()
     {
         final ListWal wal = new ListWal();
-        final MessageWriter writer = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        final MessageWriter writer = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
         cache(7, "kept", 4).encode(writer);
         write(wal, writer);
         // Origin 11 never reported one: each of its 300 operations may still be resent.
@@ -290,10 +290,10 @@ class WalRecoveryTest
         final ListWal wal = new ListWal();
         final CacheDescriptor kept = cache(7, "kept", 4);
         final CacheDescriptor destroyed = cache(8, "destroyed", 4);
-        final MessageWriter writer = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        final MessageWriter writer = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
         kept.encode(writer);
         write(wal, writer);
-        final MessageWriter second = new MessageWriter().writeByte(MemberEngine.WAL_CACHE);
+        final MessageWriter second = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
         destroyed.encode(second);
         write(wal, second);
 
@@ -308,7 +308,7 @@ class WalRecoveryTest
         data(wal, 7, 0, 4, "c", "c4");
         expected.apply(3, 1);
         data(wal, 7, 0, 5, "b", "b5");
-        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_ROLLBACK).writeInt(7).writeInt(0).writeInt(1)
+        write(wal, new MessageWriter().writeByte(WalRecords.WAL_ROLLBACK).writeInt(7).writeInt(0).writeInt(1)
             .writeLong(2).writeLong(1));
         expected.rollback(2, 1);
         data(wal, 7, 0, 8, "d", "d8");
@@ -317,9 +317,9 @@ class WalRecoveryTest
         expected.apply(6, 1);
         // Partition 1: written, then dropped. Cache 8: written, then destroyed.
         data(wal, 7, 1, 1, "x", "x1");
-        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_COPY_DROPPED).writeInt(7).writeInt(1));
+        write(wal, new MessageWriter().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(7).writeInt(1));
         data(wal, 8, 0, 1, "y", "y1");
-        write(wal, new MessageWriter().writeByte(MemberEngine.WAL_CACHE_DESTROYED).writeInt(8));
+        write(wal, new MessageWriter().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(8));
 
         final MemberEngine recovered = engine(wal);
         assertEquals(wal.records.size(), recovered.recoveredRecords());

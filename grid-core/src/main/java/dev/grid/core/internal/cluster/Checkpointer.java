@@ -1,0 +1,508 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class Checkpointer
+{
+    private final MemberEngine engine;
+
+    Checkpointer(final MemberEngine engine, final CheckpointStore checkpoints)
+    {
+        this.engine = engine;
+        this.checkpoints = checkpoints;
+    }
+
+    // Checkpoints (see CheckpointState).
+    final CheckpointStore checkpoints;
+
+    CheckpointState checkpointState = CheckpointState.IDLE;
+
+    long checkpointId;
+
+    long committedCheckpointId;
+
+    long nextCheckpointNs;
+
+    private final LongArrayList checkpointCursor = new LongArrayList();
+
+    private int checkpointCursorIndex;
+
+    private long checkpointRequiredDurable;
+
+    private long checkpointReplayFrom;
+
+    private final MessageWriter manifestWriter = new MessageWriter();
+
+    // WAL history (see HistoryBoundary): committed checkpoints not yet released, and per copy the counter after which
+    // its history is complete in the retained WAL (absent: from its start).
+    final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
+
+    final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
+
+    final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
+
+    long releasedPosition;
+
+    private int historyPins;
+
+    /**
+     * Finalization dropped the copy's reservations above {@code lwm} (a prepare whose transaction the map change
+     * voided): no record exists above it, because the exchange drained every append first. History recorded as
+     * starting above it (an image taken while the reservation stood) is therefore complete from {@code lwm}.
+     */
+    void clampHistory(final int cacheId, final int partition, final long lwm)
+    {
+        final long packed = MemberEngine.packCopy(cacheId, partition);
+        if (historyFrom.get(packed) > lwm)
+        {
+            historyFrom.put(packed, lwm);
+        }
+        if (checkpointHwms.get(packed) > lwm)
+        {
+            checkpointHwms.put(packed, lwm);
+        }
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            if (boundary.hwms().get(packed) > lwm)
+            {
+                boundary.hwms().put(packed, lwm);
+            }
+        }
+    }
+
+    void logCopyDropped(final int cacheId, final int partition)
+    {
+        // Whatever this copy had is gone: a later copy here is a new lineage, whose history starts at its creation.
+        historyFrom.remove(MemberEngine.packCopy(cacheId, partition));
+        checkpointHwms.remove(MemberEngine.packCopy(cacheId, partition));
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            boundary.hwms().remove(MemberEngine.packCopy(cacheId, partition));
+        }
+        engine.tx.forgetCommitted(cacheId, partition);
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
+        engine.walRecords.appendMeta();
+    }
+
+    /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
+    private static final int IMAGES_PER_CYCLE = 16;
+
+    static final int MANIFEST_VERSION = 5;
+
+    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
+    static final int MANIFEST_VERSION_MIN = 3;
+
+    int checkpointDuty()
+    {
+        if (checkpoints == null)
+        {
+            return 0;
+        }
+        if (checkpointState != CheckpointState.IDLE && checkpoints.failure() != null)
+        {
+            engine.listener.onEvent("member " + engine.config.memberId() + ": checkpoint " + checkpointId + " failed: " +
+                checkpoints.failure() + "; the next one starts after the checkpoint interval");
+            checkpointState = CheckpointState.IDLE;
+            nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+            // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
+            engine.walRecords.appendsSinceCheckpoint = Math.max(engine.walRecords.appendsSinceCheckpoint, 1);
+            return 1;
+        }
+        switch (checkpointState)
+        {
+            case IDLE ->
+            {
+                if (engine.state != MemberState.ACTIVE ||
+                    (engine.nowNs < nextCheckpointNs && engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
+                {
+                    return 0;
+                }
+                if (engine.walRecords.appendsSinceCheckpoint == 0)
+                {
+                    nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+                    return 0;
+                }
+                beginCheckpoint();
+                return 1;
+            }
+            case SNAPSHOTTING ->
+            {
+                int imaged = 0;
+                while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
+                {
+                    final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
+                    final LocalPartition lp = engine.localCopy((int)(packed >>> 32), (int)packed);
+                    if (lp != null)
+                    {
+                        checkpoints.write(image(lp));
+                        imaged++;
+                    }
+                }
+                if (checkpointCursorIndex == checkpointCursor.size())
+                {
+                    checkpointState = CheckpointState.AWAITING_DURABILITY;
+                }
+                return Math.max(imaged, 1);
+            }
+            case AWAITING_DURABILITY ->
+            {
+                if (engine.wal.durablePosition() < checkpointRequiredDurable)
+                {
+                    return 0;
+                }
+                checkpoints.commit(checkpointId, manifest());
+                checkpointState = CheckpointState.COMMITTING;
+                return 1;
+            }
+            case COMMITTING ->
+            {
+                if (checkpoints.committedId() < checkpointId)
+                {
+                    return 0;
+                }
+                committedCheckpointId = checkpointId;
+                checkpointState = CheckpointState.IDLE;
+                nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+                final Long2LongHashMap hwms = new Long2LongHashMap(-1);
+                hwms.putAll(checkpointHwms);
+                historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs, engine.walRecords.totalAppends, hwms));
+                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
+                engine.walRecords.appendMeta();
+                // The marker is not news: an idle member must not checkpoint again because of it.
+                engine.walRecords.appendsSinceCheckpoint--;
+                releaseHistory();
+                engine.listener.onEvent("member " + engine.config.memberId() + " committed checkpoint " + checkpointId + " of " +
+                    checkpointCursor.size() + " copies; recovery replays the WAL after position " +
+                    checkpointReplayFrom);
+                return 1;
+            }
+            default -> throw new IllegalStateException("checkpoint state " + checkpointState);
+        }
+    }
+
+    private void beginCheckpoint()
+    {
+        checkpointId = Math.max(checkpointId, committedCheckpointId) + 1;
+        checkpoints.begin(checkpointId);
+        checkpointCursor.clear();
+        for (final LocalPartition[] local : engine.copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    checkpointCursor.addLong(MemberEngine.packCopy(lp.cacheId, lp.partition));
+                }
+            }
+        }
+        checkpointCursorIndex = 0;
+        checkpointHwms.clear();
+        checkpointRequiredDurable = engine.wal.appendedPosition();
+        // Records at or below this are reflected in every image (taken later) and in no copy created later.
+        checkpointReplayFrom = engine.wal.durablePosition();
+        engine.walRecords.appendsSinceCheckpoint = 0;
+        checkpointState = CheckpointState.SNAPSHOTTING;
+    }
+
+    /**
+     * Image a copy as it is now: contents (applied, perhaps not yet durable), counter (durable only) and recent
+     * outcomes. Replay of this copy resumes after the WAL's durable position, whose records the counter reflects; the
+     * commit waits until the WAL holds everything appended so far, which covers every update in the contents.
+     */
+    private CheckpointStore.PartitionImage image(final LocalPartition lp)
+    {
+        final int entries = lp.store.entryCount();
+        final byte[][] keys = new byte[entries][];
+        final byte[][] values = new byte[entries][];
+        final long[] counters = new long[entries];
+        lp.store.snapshot(keys, values, counters);
+        final byte[] counterState = new byte[lp.counter.encodedLength()];
+        lp.counter.encode(new UnsafeBuffer(counterState), 0);
+        // An update in flight on the primary has its outcome on the update, not yet in recent: its WAL record may
+        // precede the image's replay position, so the image must carry it or a restart forgets the operation.
+        final Map<OpKey, OpOutcome> inFlight = new HashMap<>();
+        for (final PrimaryUpdate update : lp.inFlight.values())
+        {
+            inFlight.put(update.opKey, update.outcome);
+        }
+        int outcomes = 0;
+        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
+        {
+            outcomes += recent.getValue() != null || inFlight.containsKey(recent.getKey()) ? 1 : 0;
+        }
+        // References only: the store serializes on its own thread (outcomes are immutable).
+        final long[] origins = new long[outcomes];
+        final long[] sequences = new long[outcomes];
+        final boolean[] flags = new boolean[outcomes];
+        final byte[][] outcomeValues = new byte[outcomes][];
+        int i = 0;
+        for (final Map.Entry<OpKey, OpOutcome> recent : lp.recent.entrySet())
+        {
+            final OpOutcome outcome = recent.getValue() != null ? recent.getValue() : inFlight.get(recent.getKey());
+            if (outcome != null)
+            {
+                origins[i] = recent.getKey().originIncarnation();
+                sequences[i] = recent.getKey().sequence();
+                flags[i] = outcome.flag();
+                outcomeValues[i] = outcome.value();
+                i++;
+            }
+        }
+        checkpointRequiredDurable = Math.max(checkpointRequiredDurable, engine.wal.appendedPosition());
+        checkpointHwms.put(MemberEngine.packCopy(lp.cacheId, lp.partition), lp.counter.hwm());
+        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, engine.wal.durablePosition(),
+            lp.counter.hwm(), counterState, keys, values, counters, origins, sequences, flags, outcomeValues);
+    }
+
+    private byte[] manifest()
+    {
+        manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(engine.walCaches.size());
+        for (final CacheDescriptor cache : engine.walCaches.values())
+        {
+            cache.encode(manifestWriter);
+        }
+        // The lineage epochs of every copy (images do not carry them, and the WAL records may be released).
+        int count = 0;
+        final int countAt = manifestWriter.length();
+        manifestWriter.writeInt(0);
+        for (final LocalPartition[] local : engine.copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && !lp.epochs.isEmpty())
+                {
+                    manifestWriter.writeInt(lp.cacheId).writeInt(lp.partition).writeInt(lp.epochs.size());
+                    for (final long[] epoch : lp.epochs)
+                    {
+                        manifestWriter.writeLong(epoch[0]).writeLong(epoch[1]);
+                    }
+                    count++;
+                }
+            }
+        }
+        manifestWriter.patchInt(countAt, count);
+        engine.walBaseline.encode(manifestWriter);
+        engine.ownership.encode(manifestWriter);
+        // Transaction parts prepared here and not finished: their WAL records may be released.
+        engine.tx.encodePrepared(manifestWriter);
+        engine.tx.encodeCommitted(manifestWriter);
+        return engine.copyOut(manifestWriter);
+    }
+
+    /**
+     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
+     */
+    long committedCheckpointId()
+    {
+        return committedCheckpointId;
+    }
+
+    /**
+     * A committed checkpoint whose WAL position is a candidate for release, with each imaged copy's HWM at its image.
+     * Once the WAL is released up to it, a copy's history is complete only above that HWM, not above its LWM: updates
+     * above LWM applied out of order sit in the WAL before the image (Ignite's IGNITE-17793).
+     */
+    record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
+    {
+    }
+
+    /**
+     * Release WAL up to the newest committed checkpoint that is older than the history age and more than the history
+     * size back, unless a reader pinned history.
+     */
+    private void releaseHistory()
+    {
+        if (historyPins > 0)
+        {
+            return;
+        }
+        HistoryBoundary target = null;
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            if (engine.nowNs - boundary.committedNs() >= engine.config.walHistoryAgeNs() &&
+                engine.walRecords.totalAppends - boundary.appendsAtCommit() >= engine.config.walHistoryRecords())
+            {
+                target = boundary;
+            }
+        }
+        if (target == null || target.position() <= releasedPosition)
+        {
+            return;
+        }
+        while (historyBoundaries.peekFirst() != target)
+        {
+            historyBoundaries.removeFirst();
+        }
+        releasedPosition = target.position();
+        engine.wal.release(releasedPosition);
+        engine.historyIndex.trim(releasedPosition);
+        historyFrom.clear();
+        historyFrom.putAll(target.hwms());
+    }
+
+    /**
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
+     *         this member holds no copy.
+     */
+    long historyFrom(final int cacheId, final int partition)
+    {
+        return engine.localCopy(cacheId, partition) == null ? -1 : Math.max(0, historyFrom.get(MemberEngine.packCopy(cacheId, partition)));
+    }
+
+    /**
+     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
+     */
+    void pinHistory()
+    {
+        historyPins++;
+    }
+
+    /**
+     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
+     */
+    void unpinHistory()
+    {
+        if (historyPins == 0)
+        {
+            throw new IllegalStateException("history is not pinned");
+        }
+        historyPins--;
+    }
+
+    /**
+     * @return how many history pins are held.
+     */
+    int historyPins()
+    {
+        return historyPins;
+    }
+
+    /**
+     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
+     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
+     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
+     *
+     * @param cacheId       of the cache.
+     * @param partition     of the cache.
+     * @param fromExclusive the last counter the reader has.
+     * @param toInclusive   the last counter wanted.
+     * @return the records, and whether the range is complete.
+     */
+    MemberEngine.HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive)
+    {
+        final long packed = MemberEngine.packCopy(cacheId, partition);
+        return readHistories(Map.of(packed, new long[] {fromExclusive, toInclusive})).get(packed);
+    }
+
+    /**
+     * {@link #readHistory} for many copies in one scan of the retained WAL, all at once (tests and checks; a supplier
+     * reads in bounded steps through {@link #startHistoryScan}).
+     *
+     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
+     * @return per copy, its records and whether the range is complete.
+     */
+    Map<Long, MemberEngine.HistoryRead> readHistories(final Map<Long, long[]> ranges)
+    {
+        final HistoryScan scan = startHistoryScan(ranges);
+        while (!scan.isDone())
+        {
+            scan.step(Integer.MAX_VALUE);
+        }
+        return scan.result();
+    }
+
+    /**
+     * Start reading copies' histories from the retained WAL; the caller steps the scan (history stays pinned until it
+     * is done or closed). Ranges this member cannot serve (no copy here, or history released) are answered at once.
+     *
+     * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
+     * @return the scan.
+     */
+    HistoryScan startHistoryScan(final Map<Long, long[]> ranges)
+    {
+        final Map<Long, MemberEngine.HistoryRead> refused = new HashMap<>();
+        long scanFrom = Long.MAX_VALUE;
+        for (final Map.Entry<Long, long[]> range : ranges.entrySet())
+        {
+            final int cacheId = (int)(range.getKey() >>> 32);
+            final int partition = (int)(long)range.getKey();
+            final long available = historyFrom(cacheId, partition);
+            if (available < 0)
+            {
+                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(), "this member holds no copy of cache " +
+                    "id " + cacheId + " partition " + partition));
+            }
+            else if (range.getValue()[0] < available)
+            {
+                engine.listener.onEvent("member " + engine.config.memberId() + " cannot serve history of cache id " + cacheId +
+                    " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
+                    "only after " + available);
+                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
+                    "only after counter " + available + " (released up to position " + releasedPosition + ")"));
+            }
+            else
+            {
+                scanFrom = Math.min(scanFrom, engine.historyIndex.scanStart(range.getKey(), range.getValue()[0]));
+            }
+        }
+        final long after = scanFrom == Long.MAX_VALUE ? 0 :
+            Math.max(scanFrom, Math.max(releasedPosition, engine.wal.firstRetainedPosition()));
+        return new HistoryScan(engine, engine.wal, ranges, after, refused);
+    }
+}

@@ -1,0 +1,512 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class Joining
+{
+    private final MemberEngine engine;
+
+    Joining(final MemberEngine engine, final MemberConfiguration config, final String localAddress)
+    {
+        this.engine = engine;
+        this.bootstrapDelayNs = 5 * config.heartbeatIntervalNs();
+        boolean seed = false;
+        for (final String address : config.seeds())
+        {
+            if (address.equals(localAddress))
+            {
+                seed = true;
+            }
+            else
+            {
+                seedAddresses.add(address);
+            }
+        }
+        this.isSeed = seed || seedAddresses.isEmpty();
+    }
+
+    final long bootstrapDelayNs;
+
+    final List<String> seedAddresses = new ArrayList<>();
+
+    final boolean isSeed;
+
+    // Joining.
+    long joinStartedNs;
+
+    long joinDeadlineNs;
+
+    long nextJoinSendNs;
+
+    /**
+     * When a member of a running cluster last told this joiner the cluster exists; {@link Long#MIN_VALUE} if never.
+     * It counts for a failure-detection timeout only: that cluster may stop before it admits the joiner (a seed that
+     * remembered it forever never started the cluster again: the simulator found a member failing to join so).
+     */
+    long heardActiveClusterNs = Long.MIN_VALUE;
+
+    /**
+     * The active member this joiner joins through (the first that answered "a cluster exists"), and when it last
+     * answered: while it answers, join requests go to it alone and name it, so that only its side of a split counts
+     * this joiner toward a quorum (see admitWithoutQuorum()).
+     */
+    String joinVia;
+
+    long joinViaHeardNs = Long.MIN_VALUE;
+
+    final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
+
+    /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
+    final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
+
+    /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
+    final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
+
+    int joinDuty()
+    {
+        final boolean heardActiveCluster = heardActiveClusterNs != Long.MIN_VALUE &&
+            engine.nowNs - heardActiveClusterNs <= engine.config.failureDetectionTimeoutNs();
+        if (engine.nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
+        {
+            engine.failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " + engine.config.memberId() + " reached no " +
+                "seed of " + engine.config.seeds() + " within " + TimeUnit.NANOSECONDS.toMillis(engine.config.joinTimeoutNs()) +
+                " ms (cluster '" + engine.config.clusterName() + "')");
+            engine.changeState(MemberState.FAILED, engine.failure.detail());
+            return 1;
+        }
+        int work = 0;
+        if (engine.nowNs >= nextJoinSendNs)
+        {
+            nextJoinSendNs = engine.nowNs + engine.config.heartbeatIntervalNs();
+            if (joinVia != null && engine.nowNs - joinViaHeardNs <= engine.config.failureDetectionTimeoutNs())
+            {
+                sendJoinRequest(engine.transport.endpointOf(joinVia));
+            }
+            else
+            {
+                joinVia = null;
+                for (final String seed : seedAddresses)
+                {
+                    sendJoinRequest(engine.transport.endpointOf(seed));
+                }
+            }
+            work++;
+        }
+        // A member that recovered data was part of a cluster that may still run (it restarted alone): it gives that
+        // cluster a failure-detection timeout to answer before starting its own, since two clusters do not merge.
+        final long delayNs = engine.walCaches.isEmpty() ? bootstrapDelayNs :
+            Math.max(bootstrapDelayNs, engine.config.failureDetectionTimeoutNs());
+        final long waitingSinceNs = heardActiveClusterNs == Long.MIN_VALUE ? joinStartedNs :
+            Math.max(joinStartedNs, heardActiveClusterNs);
+        if (isSeed && !heardActiveCluster && engine.nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed() &&
+            joiningQuorum())
+        {
+            bootstrap();
+            work++;
+        }
+        return work;
+    }
+
+    /**
+     * A seed starts a cluster only when it hears a quorum of members starting (itself included): a majority of the
+     * baseline its data directory recorded, or {@code cluster.min.members}. A seed that reaches too few others (a slow
+     * start, a network split) waits instead of starting a cluster of its own that could not merge.
+     */
+    private boolean joiningQuorum()
+    {
+        final Baseline baseline = engine.walBaseline;
+        int have = !baseline.isSet() || baseline.contains(engine.config.memberId()) ? 1 : 0;
+        for (final Map.Entry<String, Long> e : joiningMembersHeardNs.entrySet())
+        {
+            if (engine.nowNs - e.getValue() <= bootstrapDelayNs && !e.getKey().equals(engine.config.memberId()) &&
+                (!baseline.isSet() || baseline.contains(e.getKey())))
+            {
+                have++;
+            }
+        }
+        return have >= engine.quorumNeed(baseline);
+    }
+
+    private boolean isSmallestJoiningSeed()
+    {
+        for (final Map.Entry<String, Long> e : joiningSeedsHeardNs.entrySet())
+        {
+            if (engine.nowNs - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(engine.localAddress) < 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void bootstrap()
+    {
+        engine.listener.onEvent("member " + engine.self + " found no running cluster and starts one");
+        engine.changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
+        // The caches recovered from the WAL are the new cluster's caches: their copies here hold their data.
+        final List<CacheDescriptor> recovered = new ArrayList<>(engine.walCaches.values());
+        recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
+        final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
+        engine.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered), nextCacheId, engine.walBaseline));
+    }
+
+    private void sendJoinRequest(final int endpoint)
+    {
+        engine.header(MemberEngine.JOIN_REQUEST, 0);
+        engine.writer.writeLong(engine.incarnation).writeString(engine.config.clusterName());
+        engine.self.encode(engine.writer);
+        // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
+        engine.writer.writeLong(engine.ownership.stamp()).writeInt(engine.walCaches.size());
+        for (final CacheDescriptor cache : engine.walCaches.values())
+        {
+            cache.encode(engine.writer);
+        }
+        engine.writer.writeString(joinVia);
+        engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
+    }
+
+    void onJoinRequest()
+    {
+        final long joinerIncarnation = engine.reader.readLong("joiner.incarnation");
+        final String clusterName = engine.reader.readString("clusterName");
+        final MemberRecord joiner = MemberRecord.decode(engine.reader);
+        if (joiner.incarnation() != joinerIncarnation)
+        {
+            throw new MalformedMessageException("join request incarnation mismatch");
+        }
+        final long joinerStamp = engine.reader.readLong("joiner.ownershipStamp");
+        final List<CacheDescriptor> joinerCaches = new ArrayList<>();
+        final int joinerCacheCount = engine.reader.readInt("joiner.caches", 0, 1 << 16);
+        for (int i = 0; i < joinerCacheCount; i++)
+        {
+            joinerCaches.add(CacheDescriptor.decode(engine.reader));
+        }
+        final String joinVia = engine.reader.readString("joiner.via");
+        final int joinerEndpoint = engine.transport.endpointOf(joiner.address());
+        if (engine.state == MemberState.JOINING)
+        {
+            if (engine.config.seeds().contains(joiner.address()))
+            {
+                joiningSeedsHeardNs.put(joiner.address(), engine.nowNs);
+            }
+            if (Objects.equals(clusterName, engine.config.clusterName()))
+            {
+                joiningMembersHeardNs.put(joiner.memberId(), engine.nowNs);
+            }
+            if (isSeed)
+            {
+                engine.header(MemberEngine.JOIN_PENDING, joinerIncarnation);
+                engine.writer.writeString(engine.localAddress).writeBoolean(false);
+                engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
+            }
+            return;
+        }
+        if (engine.state != MemberState.ACTIVE)
+        {
+            return;
+        }
+        if (!Objects.equals(clusterName, engine.config.clusterName()))
+        {
+            rejectJoin(joinerEndpoint, joinerIncarnation, "cluster name '" + clusterName + "' differs from '" +
+                engine.config.clusterName() + "'");
+            return;
+        }
+        // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
+        engine.header(MemberEngine.JOIN_PENDING, joinerIncarnation);
+        engine.writer.writeString(engine.localAddress).writeBoolean(true);
+        engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
+        final MemberRecord admitter = engine.actingCoordinator();
+        if (admitter.incarnation() != engine.incarnation)
+        {
+            // Forward the request to the coordinator, which answers the joiner directly.
+            engine.header(MemberEngine.JOIN_REQUEST, 0);
+            engine.writer.writeLong(joinerIncarnation).writeString(clusterName);
+            joiner.encode(engine.writer);
+            engine.writer.writeLong(joinerStamp).writeInt(joinerCaches.size());
+            for (final CacheDescriptor cache : joinerCaches)
+            {
+                cache.encode(engine.writer);
+            }
+            engine.writer.writeString(joinVia);
+            engine.send(admitter, engine.writer);
+            return;
+        }
+        if (engine.topology.indexOf(joinerIncarnation) >= 0)
+        {
+            engine.sendTopology(joiner);
+            return;
+        }
+        final List<MemberRecord> members = new ArrayList<>(engine.topology.members());
+        for (final MemberRecord existing : engine.topology.members())
+        {
+            if (existing.address().equals(joiner.address()))
+            {
+                // The same address with a new incarnation: the member restarted; its old life is over.
+                members.remove(existing);
+            }
+            else if (existing.memberId().equals(joiner.memberId()))
+            {
+                rejectJoin(joinerEndpoint, joinerIncarnation, "member id '" + joiner.memberId() +
+                    "' is used by live member " + existing);
+                return;
+            }
+        }
+        if (engine.isCoordinator() && engine.hasQuorum())
+        {
+            members.add(joiner);
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + " admits " + joiner);
+            engine.publishTopology(adoptRecoveredCaches(engine.topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+            return;
+        }
+        admitWithoutQuorum(new WaitingJoiner(joiner, joinerStamp, joinerCaches, engine.nowNs, joinVia));
+    }
+
+    /**
+     * Admission by a member without quorum: a cluster forming, or survivors that could not remove a crashed
+     * coordinator. Joiners are added, listed members replaced by their restarts (an address runs one incarnation at a
+     * time) and failed members removed only once a quorum is complete without the failed ones, counting this member,
+     * the members that echoed it lately and name it their coordinator, and the joiners that join through this side:
+     * none of them can count on another side of a split. Joiners wait here until enough of them are heard (the members
+     * of a cluster that crashed restart one by one).
+     */
+    private void admitWithoutQuorum(final WaitingJoiner arrived)
+    {
+        if (arrived.stamp > engine.ownership.stamp() && engine.installedMap != null && engine.installedMap.isActive())
+        {
+            // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
+            // on without this one (it was cut off or paused and removed), and its view is stale. It must not rebuild a
+            // cluster around that view (whole-cluster seed 0xa93937e: a member removed while deaf admitted a restarted
+            // member and served from its stale copies, losing an acknowledged put); it joins again, and whoever holds
+            // the cluster's newest state admits both. (A cluster not active yet, starting after a whole-cluster stop,
+            // adopts a newer table at its exchange instead.)
+            engine.rejoin("joiner " + arrived.record + " knows a newer state of the cluster (ownership " + arrived.stamp +
+                " > " + engine.ownership.stamp() + ") than this member without quorum");
+            return;
+        }
+        final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
+        waitingJoiners.values().removeIf(w -> engine.nowNs - w.heardNs > engine.config.failureDetectionTimeoutNs());
+        final Baseline baseline = engine.topology.baseline();
+        final List<MemberRecord> next = new ArrayList<>();
+        final List<MemberRecord> failed = new ArrayList<>();
+        int have = 0;
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (waitingJoiners.containsKey(member.address()))
+            {
+                continue;
+            }
+            if (member.incarnation() != engine.incarnation && !engine.heardWithin(member, engine.config.failureDetectionTimeoutNs()))
+            {
+                failed.add(member);
+                continue;
+            }
+            next.add(member);
+            // A member counts only if it names this one its coordinator: a member that hears two would-be
+            // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
+            if ((!baseline.isSet() || baseline.contains(member.memberId())) && (member.incarnation() == engine.incarnation ||
+                engine.heardEchoWithin(member) && engine.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
+            {
+                have++;
+            }
+        }
+        Topology admitted = engine.topology;
+        for (final WaitingJoiner waiting : waitingJoiners.values())
+        {
+            next.add(waiting.record);
+            if ((!baseline.isSet() || baseline.contains(waiting.record.memberId())) && joinsThroughHere(waiting))
+            {
+                have++;
+            }
+            admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
+        }
+        if (have < engine.quorumNeed())
+        {
+            // Not even to add members: a member without quorum that published a topology could fork the cluster (the
+            // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
+            if (isNew)
+            {
+                engine.listener.onEvent("member " + engine.config.memberId() + " cannot admit " + arrived.record + " yet: without " +
+                    "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
+                    " only once joiners complete one (" + have + " of " + engine.quorumNeed() + ")");
+            }
+            return;
+        }
+        engine.listener.onEvent("member " + engine.config.memberId() + " admits " + waitingJoiners.values().stream()
+            .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
+            ", removing failed members " + failed + ": they complete one (" + have + " of " + engine.quorumNeed() + ")"));
+        waitingJoiners.clear();
+        engine.publishTopology(admitted.withMembers(next));
+    }
+
+    /** A join request a member without quorum holds until enough joiners complete one. */
+    private record WaitingJoiner(MemberRecord record, long stamp, List<CacheDescriptor> caches, long heardNs,
+        String via)
+    {
+    }
+
+    /**
+     * Whether a waiting joiner joins through this member or a member of its topology: only then does it count toward
+     * the quorum an admission without quorum needs. Joiners first ask every seed, so both sides of a split hear them;
+     * counted by both, they let two sides without quorum each complete one (whole-cluster seed 0xa939413 lost an
+     * acknowledged write so). A joiner names the member it joins through once one answered, and asks it alone.
+     */
+    private boolean joinsThroughHere(final WaitingJoiner waiting)
+    {
+        if (waiting.via == null)
+        {
+            return false;
+        }
+        if (waiting.via.equals(engine.localAddress))
+        {
+            return true;
+        }
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (member.address().equals(waiting.via))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A joiner whose ownership table is newer than this cluster's knows a newer state of the data than the cluster
+     * does: the cluster started afresh (or from older data directories) while it was away. Its caches the cluster
+     * lacks join the topology with their ids, so that its copies are kept, and the exchange then waits for the
+     * members of the newest table before serving them. A joiner with an older table missed the cluster's later
+     * changes, cache destructions included: its unknown caches are dropped.
+     */
+    private Topology adoptRecoveredCaches(final Topology current, final MemberRecord joiner, final long joinerStamp,
+        final List<CacheDescriptor> joinerCaches)
+    {
+        // A table of the same stamp as this coordinator's is newer than the cluster's too while the cluster waits: the
+        // coordinator may have adopted that table from another member's report without the caches it names (seed
+        // 0xa845031: the caches were never adopted, and the activated cluster had none).
+        final boolean waiting = engine.installedMap == null || !engine.installedMap.isActive();
+        if (joinerStamp < engine.ownership.stamp() || (joinerStamp == engine.ownership.stamp() && !waiting) ||
+            joinerCaches.isEmpty())
+        {
+            return current;
+        }
+        final List<CacheDescriptor> adopted = new ArrayList<>();
+        for (final CacheDescriptor cache : joinerCaches)
+        {
+            if (current.cache(cache.name()) != null || current.cache(cache.cacheId()) != null)
+            {
+                engine.listener.onEvent("coordinator " + engine.config.memberId() + " cannot adopt cache " + cache.name() +
+                    " (id " + cache.cacheId() + ") that " + joiner.memberId() + " recovered: the cluster has a " +
+                    "cache with that name or id");
+                continue;
+            }
+            adopted.add(cache);
+        }
+        if (adopted.isEmpty())
+        {
+            return current;
+        }
+        engine.listener.onEvent("coordinator " + engine.config.memberId() + " adopts caches " +
+            adopted.stream().map(CacheDescriptor::name).toList() + " that " + joiner.memberId() +
+            " recovered: its ownership table (stamp " + joinerStamp + ") is newer than the cluster's (" +
+            engine.ownership.stamp() + ")");
+        return current.withRecoveredCaches(adopted);
+    }
+
+    private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
+    {
+        engine.header(MemberEngine.JOIN_REJECTED, joinerIncarnation);
+        engine.writer.writeString(why);
+        engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
+    }
+
+    void onJoinPending()
+    {
+        final String address = engine.reader.readString("address");
+        final boolean active = engine.reader.readBoolean("active");
+        if (engine.state != MemberState.JOINING)
+        {
+            return;
+        }
+        if (active)
+        {
+            heardActiveClusterNs = engine.nowNs;
+            if (address != null && (joinVia == null || engine.nowNs - joinViaHeardNs > engine.config.failureDetectionTimeoutNs()))
+            {
+                joinVia = address;
+            }
+            if (address != null && address.equals(joinVia))
+            {
+                joinViaHeardNs = engine.nowNs;
+            }
+        }
+        else if (address != null)
+        {
+            joiningSeedsHeardNs.put(address, engine.nowNs);
+        }
+    }
+
+    void onJoinRejected(final long destinationIncarnation)
+    {
+        final String why = engine.reader.readString("reason");
+        if (engine.state != MemberState.JOINING || destinationIncarnation != engine.incarnation)
+        {
+            return;
+        }
+        engine.failure = new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + engine.config.memberId() +
+            " was refused by the cluster: " + why);
+        engine.changeState(MemberState.FAILED, engine.failure.detail());
+    }
+}

@@ -1,0 +1,552 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Recovery at start: loads the newest committed checkpoint, then replays the WAL after it record by record, so that
+ * every copy's store and counter (gaps and closed holes too), the caches, the baseline, the ownership table, prepared
+ * transactions and the outcomes clients may still resend are as they were when the member stopped. Afterwards it
+ * judges recovered copies against the topology the member joins: copies of caches the cluster does not know are kept
+ * aside (see {@link EngineListener#onCopyKept}) and dropped.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, from its constructor and its topology adoption.
+ */
+final class Recovery
+{
+    private final MemberEngine engine;
+    /** Decodes checkpoint manifests and WAL records; never shared with the engine's message handling. */
+    final MessageReader reader = new MessageReader();
+
+    Recovery(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
+    private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
+
+    // During recovery: copies a replayed full rebalance filled, with the counter their history starts after.
+    private final Long2LongHashMap rebalancedHistoryFrom = new Long2LongHashMap(-1);
+
+    private long replayPosition;
+
+    private int recoveredImages;
+
+    private final Long2ObjectHashMap<LocalPartition> imagedCopies = new Long2ObjectHashMap<>();
+
+    private long previousReplayPosition;
+
+    /** During recovery: per origin incarnation, the highest watermark the replayed WAL records carry. */
+    private final Long2LongHashMap replayWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+
+    private long recoveredRecords;
+
+    /**
+     * Rebuild the copies and caches this member had from its WAL: every update is applied by counter (newest wins per
+     * key; a counter already closed is a duplicate and skipped), holes closed by rollback records close again, and
+     * dropped copies and destroyed caches stay dropped. The copies are then reported to the first exchange like any
+     * other, where the coordinator decides whether they are kept.
+     */
+    void recover()
+    {
+        final long replayFrom = loadCheckpoint();
+        replayPosition = replayFrom;
+        final long replayed = engine.wal.replay(replayFrom, (position, buffer, offset, length) ->
+        {
+            previousReplayPosition = replayPosition;
+            replayPosition = position;
+            reader.wrap(buffer, offset, length);
+            replayRecord();
+        });
+        imageReplayFrom.clear();
+        // A copy dropped after its image (and perhaps created again) has a new lineage: its history is its own.
+        for (final Long2ObjectHashMap<LocalPartition>.EntryIterator it = imagedCopies.entrySet().iterator();
+            it.hasNext(); )
+        {
+            it.next();
+            final long packed = it.getLongKey();
+            if (engine.localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
+            {
+                engine.checkpointer.historyFrom.remove(packed);
+            }
+        }
+        imagedCopies.clear();
+        // ...except that a copy a full rebalance filled has history only after the rebalance's target.
+        for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            engine.checkpointer.historyFrom.put(it.getLongKey(), Math.max(engine.checkpointer.historyFrom.get(it.getLongKey()), it.getLongValue()));
+        }
+        rebalancedHistoryFrom.clear();
+        recoveredRecords = replayed;
+        long updates = 0;
+        int partitions = 0;
+        for (final LocalPartition[] local : engine.copies.values())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    lp.finishReplay(replayWatermarks);
+                    // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
+                    lp.recent.keySet().forEach(key -> engine.noteClientSeen(key.originIncarnation()));
+                    partitions++;
+                    updates += lp.counter.lwm();
+                }
+            }
+        }
+        // What origins promised before the crash still holds: a request below its origin's watermark is a late copy.
+        for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
+        {
+            it.next();
+            engine.noteWatermark(it.getLongKey(), it.getLongValue());
+        }
+        replayWatermarks.clear();
+        if (replayed == 0 && recoveredImages == 0)
+        {
+            return;
+        }
+        engine.listener.onEvent("member " + engine.config.memberId() + " recovered checkpoint " + engine.checkpointer.committedCheckpointId + " (" +
+            recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
+            engine.walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
+    }
+
+    /**
+     * Load the newest committed checkpoint, if any: its caches, and a copy per image with contents, counter and
+     * recent outcomes.
+     *
+     * @return the WAL position after which replay must start.
+     */
+    private long loadCheckpoint()
+    {
+        final CheckpointStore.Checkpoint checkpoint = engine.checkpointer.checkpoints == null ? null : engine.checkpointer.checkpoints.loadLatest();
+        if (checkpoint == null)
+        {
+            return 0;
+        }
+        engine.checkpointer.committedCheckpointId = checkpoint.id();
+        engine.checkpointer.checkpointId = checkpoint.id();
+        reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
+        final int version = reader.readByte("manifestVersion");
+        if (version < Checkpointer.MANIFEST_VERSION_MIN || version > Checkpointer.MANIFEST_VERSION)
+        {
+            throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version +
+                " (this build reads " + Checkpointer.MANIFEST_VERSION_MIN + " to " + Checkpointer.MANIFEST_VERSION + ")");
+        }
+        final long replayFrom = reader.readLong("replayFrom");
+        engine.checkpointer.releasedPosition = replayFrom;
+        final int caches = reader.readInt("caches", 0, 1 << 20);
+        for (int i = 0; i < caches; i++)
+        {
+            final CacheDescriptor cache = CacheDescriptor.decode(reader);
+            engine.walCaches.put(cache.cacheId(), cache);
+        }
+        final Long2ObjectHashMap<long[][]> epochs = new Long2ObjectHashMap<>();
+        final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
+        for (int i = 0; i < epochCopies; i++)
+        {
+            final long packed = MemberEngine.packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            final long[][] list = new long[reader.readInt("epochs", 0, LocalPartition.EPOCHS_KEPT)][];
+            for (int e = 0; e < list.length; e++)
+            {
+                list[e] = new long[] {reader.readLong("epochId"), reader.readLong("epochFloor")};
+            }
+            epochs.put(packed, list);
+        }
+        engine.walBaseline = Baseline.decode(reader);
+        if (version >= 4)
+        {
+            engine.ownership.decode(reader);
+        }
+        if (version >= 5)
+        {
+            engine.tx.decodePrepared(reader);
+        }
+        for (final CheckpointStore.PartitionImage image : checkpoint.images())
+        {
+            final CacheDescriptor cache = engine.walCaches.get(image.cacheId());
+            if (cache == null || image.partition() >= cache.partitions())
+            {
+                continue;
+            }
+            final LocalPartition lp = new LocalPartition(image.cacheId(), image.partition(),
+                PartitionUpdateCounter.decode(image.partition(), PartitionUpdateCounter.GAPS_MAX_DEFAULT,
+                    new UnsafeBuffer(image.counterState()), 0, image.counterState().length));
+            for (int i = 0; i < image.keys().length; i++)
+            {
+                lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
+            }
+            for (int i = 0; i < image.recentOrigins().length; i++)
+            {
+                lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
+                    new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
+            }
+            engine.copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
+                lp;
+            imageReplayFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
+            // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
+            engine.checkpointer.historyFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
+            engine.historyIndex.raiseHighest(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
+            imagedCopies.put(MemberEngine.packCopy(image.cacheId(), image.partition()), lp);
+            final long[][] lineage = epochs.get(MemberEngine.packCopy(image.cacheId(), image.partition()));
+            for (int e = 0; lineage != null && e < lineage.length; e++)
+            {
+                lp.adoptEpoch(lineage[e][0], lineage[e][1]);
+            }
+            recoveredImages++;
+        }
+        return replayFrom;
+    }
+
+    /**
+     * @return whether the checkpoint image of this copy already reflects the WAL record being replayed.
+     */
+    private boolean reflectedByImage(final int cacheId, final int partition)
+    {
+        return imageReplayFrom.get(MemberEngine.packCopy(cacheId, partition)) >= replayPosition;
+    }
+
+    private void replayRecord()
+    {
+        final int type = reader.readByte("walRecordType");
+        switch (type)
+        {
+            case WalRecords.WAL_DATA ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long counter = reader.readLong("counter");
+                engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
+                final long transaction = reader.readLong("transaction");
+                final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
+                if (transaction != WalRecords.NO_TRANSACTION)
+                {
+                    engine.tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
+                }
+                final byte[] key = reader.readBytes("key");
+                final byte[] value = reader.readBytes("value");
+                final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                final Predecessors predecessors = Predecessors.read(reader);
+                final long watermark = reader.readLong("watermark");
+                if (watermark > replayWatermarks.get(opKey.originIncarnation()))
+                {
+                    replayWatermarks.put(opKey.originIncarnation(), watermark);
+                }
+                for (int i = 0; i < predecessors.count() && lp != null; i++)
+                {
+                    lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
+                }
+                if (lp != null && !lp.counter.isClosed(counter))
+                {
+                    lp.store.apply(key, value, counter);
+                    lp.counter.apply(counter - 1, 1);
+                    // A retry of this operation after the restart is answered from here, never applied again.
+                    lp.replayRecent(opKey, outcome, false, replayWatermarks);
+                }
+            }
+            case WalRecords.WAL_ROLLBACK ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                final int ranges = reader.readInt("ranges", 0, 1 << 20);
+                long highest = 0;
+                for (int i = 0; i < ranges; i++)
+                {
+                    final long start = reader.readLong("start");
+                    final long count = reader.readLong("count");
+                    highest = Math.max(highest, start + count);
+                    if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
+                    {
+                        lp.counter.rollback(start, count);
+                    }
+                }
+                engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, highest);
+            }
+            case WalRecords.WAL_COPY_DROPPED ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final LocalPartition[] local = engine.copies.get(cacheId);
+                if (reflectedByImage(cacheId, partition))
+                {
+                    // The image is of a later copy: the commits replayed so far were the dropped copy's.
+                    engine.tx.forgetCommittedBeforeImage(cacheId, partition);
+                }
+                else
+                {
+                    engine.tx.forgetCommitted(cacheId, partition);
+                    if (local != null && partition < local.length)
+                    {
+                        local[partition] = null;
+                        rebalancedHistoryFrom.remove(MemberEngine.packCopy(cacheId, partition));
+                        engine.tx.forgetPrepared(cacheId, partition);
+                    }
+                }
+            }
+            case WalRecords.WAL_CACHE ->
+            {
+                final CacheDescriptor cache = CacheDescriptor.decode(reader);
+                engine.walCaches.put(cache.cacheId(), cache);
+            }
+            case WalRecords.WAL_BASELINE -> engine.walBaseline = Baseline.decode(reader);
+            case WalRecords.WAL_OWNERSHIP -> engine.ownership.decode(reader);
+            case WalRecords.WAL_TX_PREPARE -> engine.tx.replayPrepare(reader);
+            case WalRecords.WAL_TX_END -> engine.tx.replayEnd(new TxManager.PartKey(reader.readLong("coordinator"),
+                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
+                reader.readBoolean("committed"));
+            case WalRecords.WAL_TX_VOID -> engine.tx.replayVoid(new TxManager.PartKey(reader.readLong("coordinator"),
+                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
+            case WalRecords.WAL_CACHE_DESTROYED ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                engine.walCaches.remove(cacheId);
+                engine.copies.remove(cacheId);
+                engine.ownership.remove(cacheId);
+                engine.tx.forgetPrepared(cacheId, -1);
+            }
+            case WalRecords.WAL_ALL_DROPPED ->
+            {
+                // Copies imaged after the drop belong to the member's next life and stay; caches left without any
+                // copy are forgotten, as they were when the member dropped its state.
+                for (final Integer cacheId : new ArrayList<>(engine.walCaches.keySet()))
+                {
+                    final LocalPartition[] local = engine.copies.get(cacheId);
+                    boolean any = false;
+                    for (int p = 0; local != null && p < local.length; p++)
+                    {
+                        if (local[p] != null && !reflectedByImage(cacheId, p))
+                        {
+                            local[p] = null;
+                            engine.tx.forgetPrepared(cacheId, p);
+                        }
+                        any |= local[p] != null;
+                    }
+                    if (!any)
+                    {
+                        engine.copies.remove(cacheId);
+                        engine.walCaches.remove(cacheId);
+                    }
+                }
+            }
+            case WalRecords.WAL_CHECKPOINT ->
+            {
+                // Informational; the manifest is the authority.
+            }
+            case WalRecords.WAL_EPOCH ->
+            {
+                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
+                    reader.readInt("partition", 0, 65_535));
+                final long id = reader.readLong("epochId");
+                final long floor = reader.readLong("epochFloor");
+                if (lp != null)
+                {
+                    lp.adoptEpoch(id, floor);
+                }
+            }
+            case WalRecords.WAL_REBALANCE_ENTRY ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long counter = reader.readLong("counter");
+                final byte[] key = reader.readBytes("key");
+                final byte[] value = reader.readBytes("value");
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                if (lp != null && key != null && counter > 0)
+                {
+                    lp.store.apply(key, value, counter);
+                }
+            }
+            case WalRecords.WAL_REBALANCE_MEMORY ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                final int count = reader.readInt("items", 0, 1 << 24);
+                for (int i = 0; i < count; i++)
+                {
+                    final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
+                    if (lp != null && item.transaction())
+                    {
+                        engine.tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
+                    }
+                    else if (lp != null)
+                    {
+                        lp.replayOlder(new OpKey(item.origin(), item.sequence()),
+                            new OpOutcome(item.flag(), item.value(), 0));
+                    }
+                }
+            }
+            case WalRecords.WAL_REBALANCE_DONE ->
+            {
+                final int cacheId = reader.readInt("cacheId");
+                final int partition = reader.readInt("partition", 0, 65_535);
+                final long to = reader.readLong("to");
+                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+                    recoveredCopy(cacheId, partition);
+                if (lp != null)
+                {
+                    for (final CounterRange open : MemberEngine.openRanges(lp.counter, to))
+                    {
+                        lp.counter.rollback(open.start(), open.count());
+                    }
+                    final long packed = MemberEngine.packCopy(cacheId, partition);
+                    engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
+                    rebalancedHistoryFrom.put(packed, to);
+                }
+            }
+            default -> throw new MalformedMessageException("unknown WAL record type " + type);
+        }
+    }
+
+    private LocalPartition recoveredCopy(final int cacheId, final int partition)
+    {
+        final CacheDescriptor cache = engine.walCaches.get(cacheId);
+        if (cache == null || partition >= cache.partitions())
+        {
+            return null;
+        }
+        final LocalPartition[] local = engine.copies.computeIfAbsent(cacheId, id -> new LocalPartition[cache.partitions()]);
+        if (local[partition] == null)
+        {
+            local[partition] = new LocalPartition(cacheId, partition);
+        }
+        return local[partition];
+    }
+
+    /**
+     * On the first topology after start: recovered copies of caches the cluster does not have (destroyed while this
+     * member was away, or another cache under the same id, as after two clusters that formed apart merged) are
+     * dropped before they could be reported, each non-empty one kept for the operator first
+     * ({@link EngineListener#onCopyKept}).
+     */
+    void dropRecoveredCopiesUnknownTo(final Topology joined)
+    {
+        for (final CacheDescriptor recovered : new ArrayList<>(engine.walCaches.values()))
+        {
+            final CacheDescriptor current = joined.cache(recovered.cacheId());
+            if (current == null || !current.sameSettings(recovered) ||
+                current.creatorIncarnation() != recovered.creatorIncarnation() ||
+                current.creatorSequence() != recovered.creatorSequence())
+            {
+                final CacheDescriptor sameName = joined.cache(recovered.name());
+                final String reason = "the cluster " + (current == null ? "has no cache under its id " +
+                    recovered.cacheId() : "has another cache under its id: '" + current.name() + "'") + ", and " +
+                    (sameName == null ? "none named '" + recovered.name() + "' (destroyed while this member was " +
+                    "away, or another cluster's cache)" : "its cache named '" + recovered.name() + "' is another " +
+                    "cache (created by another cluster, or again after a destroy)");
+                engine.listener.onEvent("member " + engine.config.memberId() + " drops its recovered copies of cache " +
+                    recovered.name() + " (id " + recovered.cacheId() + "): " + reason);
+                keepCopiesOf(recovered, reason);
+                engine.walCaches.remove(recovered.cacheId());
+                engine.copies.remove(recovered.cacheId());
+                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(recovered.cacheId());
+                engine.walRecords.appendMeta();
+            }
+        }
+    }
+
+    /**
+     * Hand every non-empty copy of a cache about to be dropped for want of a cache to take it in to
+     * {@link EngineListener#onCopyKept}, and say so where an operator looks after a split (the quorum history of
+     * {@code state}).
+     */
+    void keepCopiesOf(final CacheDescriptor recovered, final String reason)
+    {
+        final LocalPartition[] local = engine.copies.get(recovered.cacheId());
+        int keptCopies = 0;
+        long keptEntries = 0;
+        for (int p = 0; local != null && p < local.length; p++)
+        {
+            final LocalPartition lp = local[p];
+            if (lp == null || lp.store.size() == 0)
+            {
+                continue;
+            }
+            final List<byte[]> keys = new ArrayList<>(lp.store.size());
+            final List<byte[]> values = new ArrayList<>(lp.store.size());
+            lp.store.forEach((key, value, counter) ->
+            {
+                if (value != null)
+                {
+                    keys.add(key);
+                    values.add(value);
+                }
+            });
+            engine.listener.onCopyKept(new KeptCopy(recovered.name(), recovered.cacheId(), recovered.keyCodec(),
+                recovered.valueCodec(), p, lp.counter.highestClosed(), reason, keys, values));
+            keptCopies++;
+            keptEntries += keys.size();
+        }
+        if (keptCopies > 0)
+        {
+            final String event = "kept " + keptEntries + " entries of " + keptCopies + " copies of cache '" +
+                recovered.name() + "' for the operator (" + reason + ")";
+            engine.listener.onEvent("member " + engine.config.memberId() + " " + event);
+            engine.rememberQuorumEvent(event);
+        }
+    }
+
+    /**
+     * @return the number of WAL records replayed when this engine started.
+     */
+    long recoveredRecords()
+    {
+        return recoveredRecords;
+    }
+}
