@@ -88,7 +88,7 @@ final class ExchangePlanner
      * @param knownCaches      the caches this coordinator's WAL knows (by id).
      * @param retainsRecords   whether members keep data directories (a member may come back with data).
      */
-    record Inputs(Collection<MemberEngine.ReportAssembly> reports, PartitionMap previous, OwnershipTable ownTable,
+    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionMap previous, OwnershipTable ownTable,
         boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
     {
     }
@@ -151,7 +151,7 @@ final class ExchangePlanner
             final List<ReportEntry>[] holders = new List[cache.partitions()];
             holdersByCache.put(cache.cacheId(), holders);
         }
-        for (final MemberEngine.ReportAssembly assembly : in.reports())
+        for (final Exchange.ReportAssembly assembly : in.reports())
         {
             for (final List<ReportEntry> chunk : assembly.chunks.values())
             {
@@ -197,7 +197,7 @@ final class ExchangePlanner
         // A member reporting a table newer than the cluster's knows a newer state of the data (the cluster started
         // afresh, or from older data directories, while it was away): the cluster decides as one not active yet.
         OwnershipTable newest = null;
-        for (final MemberEngine.ReportAssembly assembly : in.reports())
+        for (final Exchange.ReportAssembly assembly : in.reports())
         {
             if (assembly.table != null && !assembly.table.isEmpty() &&
                 (newest == null || assembly.table.stamp() > newest.stamp()))

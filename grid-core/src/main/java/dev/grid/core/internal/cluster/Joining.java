@@ -177,7 +177,7 @@ final class Joining
                 have++;
             }
         }
-        return have >= engine.quorumNeed(baseline);
+        return have >= engine.membership.quorumNeed(baseline);
     }
 
     private boolean isSmallestJoiningSeed()
@@ -200,7 +200,7 @@ final class Joining
         final List<CacheDescriptor> recovered = new ArrayList<>(engine.walCaches.values());
         recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
         final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
-        engine.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered), nextCacheId, engine.walBaseline));
+        engine.membership.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered), nextCacheId, engine.walBaseline));
     }
 
     private void sendJoinRequest(final int endpoint)
@@ -268,7 +268,7 @@ final class Joining
         engine.header(MemberEngine.JOIN_PENDING, joinerIncarnation);
         engine.writer.writeString(engine.localAddress).writeBoolean(true);
         engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
-        final MemberRecord admitter = engine.actingCoordinator();
+        final MemberRecord admitter = engine.membership.actingCoordinator();
         if (admitter.incarnation() != engine.incarnation)
         {
             // Forward the request to the coordinator, which answers the joiner directly.
@@ -286,7 +286,7 @@ final class Joining
         }
         if (engine.topology.indexOf(joinerIncarnation) >= 0)
         {
-            engine.sendTopology(joiner);
+            engine.membership.sendTopology(joiner);
             return;
         }
         final List<MemberRecord> members = new ArrayList<>(engine.topology.members());
@@ -304,11 +304,11 @@ final class Joining
                 return;
             }
         }
-        if (engine.isCoordinator() && engine.hasQuorum())
+        if (engine.membership.isCoordinator() && engine.membership.hasQuorum())
         {
             members.add(joiner);
             engine.listener.onEvent("coordinator " + engine.config.memberId() + " admits " + joiner);
-            engine.publishTopology(adoptRecoveredCaches(engine.topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+            engine.membership.publishTopology(adoptRecoveredCaches(engine.topology, joiner, joinerStamp, joinerCaches).withMembers(members));
             return;
         }
         admitWithoutQuorum(new WaitingJoiner(joiner, joinerStamp, joinerCaches, engine.nowNs, joinVia));
@@ -348,7 +348,7 @@ final class Joining
             {
                 continue;
             }
-            if (member.incarnation() != engine.incarnation && !engine.heardWithin(member, engine.config.failureDetectionTimeoutNs()))
+            if (member.incarnation() != engine.incarnation && !engine.membership.heardWithin(member, engine.config.failureDetectionTimeoutNs()))
             {
                 failed.add(member);
                 continue;
@@ -357,7 +357,7 @@ final class Joining
             // A member counts only if it names this one its coordinator: a member that hears two would-be
             // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
             if ((!baseline.isSet() || baseline.contains(member.memberId())) && (member.incarnation() == engine.incarnation ||
-                engine.heardEchoWithin(member) && engine.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
+                engine.membership.heardEchoWithin(member) && engine.membership.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
             {
                 have++;
             }
@@ -372,7 +372,7 @@ final class Joining
             }
             admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
         }
-        if (have < engine.quorumNeed())
+        if (have < engine.membership.quorumNeed())
         {
             // Not even to add members: a member without quorum that published a topology could fork the cluster (the
             // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
@@ -380,15 +380,15 @@ final class Joining
             {
                 engine.listener.onEvent("member " + engine.config.memberId() + " cannot admit " + arrived.record + " yet: without " +
                     "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
-                    " only once joiners complete one (" + have + " of " + engine.quorumNeed() + ")");
+                    " only once joiners complete one (" + have + " of " + engine.membership.quorumNeed() + ")");
             }
             return;
         }
         engine.listener.onEvent("member " + engine.config.memberId() + " admits " + waitingJoiners.values().stream()
             .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
-            ", removing failed members " + failed + ": they complete one (" + have + " of " + engine.quorumNeed() + ")"));
+            ", removing failed members " + failed + ": they complete one (" + have + " of " + engine.membership.quorumNeed() + ")"));
         waitingJoiners.clear();
-        engine.publishTopology(admitted.withMembers(next));
+        engine.membership.publishTopology(admitted.withMembers(next));
     }
 
     /** A join request a member without quorum holds until enough joiners complete one. */

@@ -114,7 +114,7 @@ public final class MemberEngine
     static final int ADMIN_BASELINE = 4;
     static final int ADMIN_ACTIVATE = 5;
 
-    private static final long[] NO_PREPARES = new long[0];
+    static final long[] NO_PREPARES = new long[0];
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
@@ -142,47 +142,15 @@ public final class MemberEngine
 
     // Membership.
     Topology topology;
-    private final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
-    private long nextHeartbeatNs;
-
-    // Quorum (see hasQuorum()).
-    /** Per member: the send time, on this member's clock, of the newest of this member's heartbeats it echoed back. */
-    private final Long2LongHashMap echoedNs = new Long2LongHashMap(Long.MIN_VALUE);
-    /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
-    private final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
-    /** Per member: whom its newest heartbeat here names as coordinator (see holdsCoordinatorVotes()). */
-    final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
     private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
-    /** When the coordinator next probes the seeds for another cluster (see probeForOtherClusters()). */
-    private long nextMergeProbeNs;
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
-    private boolean updatesHeldForQuorum;
-    /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
-    private final Long2LongHashMap addedNs = new Long2LongHashMap(Long.MIN_VALUE);
-    /** How fresh an echo must be to count toward the quorum: failure detection less one heartbeat interval. */
-    private final long quorumLeaseNs;
-    /** {@link #hasQuorum()} as of {@link #quorumCheckedNs}; recomputed when time moves or an echo arrives. */
-    private boolean quorumHeld;
-    private long quorumCheckedNs = Long.MIN_VALUE;
-    /** When this member last went without quorum while active ({@link Long#MIN_VALUE}: it holds quorum). */
-    private long quorumMissingSinceNs = Long.MIN_VALUE;
-    private long writesRefusedForQuorum;
-    private long readsWithoutQuorum;
-    private final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
-
+    boolean updatesHeldForQuorum;
     // Exchange, member side.
     PartitionMap installedMap;
-    private PartitionMap pendingMap;
-    private List<byte[]> reportChunks;
-    private long reportAckedVersion;
-    private long nextReportSendNs;
-
-    // Exchange, coordinator side.
-    CoordinatorExchange exchange;
-    private final List<PendingAdmin> pendingAdmins = new ArrayList<>();
+    final List<PendingAdmin> pendingAdmins = new ArrayList<>();
 
     // Data.
     final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
@@ -198,28 +166,26 @@ public final class MemberEngine
     private final Map<String, String> advertised = new TreeMap<>();
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
     Baseline walBaseline = Baseline.NONE;
-    /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
-    private long baselineDifferentSinceNs = -1;
-    /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
-    private List<MemberRecord> baselineDifferentMembers = List.of();
     int inFlightUpdates;
-    private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
-    private final List<ParkedMessage> parkedMessages = new ArrayList<>();
+    final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
+    final List<ParkedMessage> parkedMessages = new ArrayList<>();
     /** Transactions, as coordinator and participant. */
     final TxManager tx = new TxManager(this);
-    private final Rebalancer rebalancer = new Rebalancer(this);
-    private final ConsistencyChecker checker = new ConsistencyChecker(this);
-    private final ExchangePlanner planner;
+    final Rebalancer rebalancer = new Rebalancer(this);
+    final ConsistencyChecker checker = new ConsistencyChecker(this);
+    final ExchangePlanner planner;
     final WalRecords walRecords;
     final Recovery recovery = new Recovery(this);
     final Checkpointer checkpointer;
     final Joining joining;
+    final Membership membership;
+    final Exchange mapExchange = new Exchange(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
     // Near operations.
     long nextSequence = 1;
-    private final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
+    final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
     /**
      * Per origin incarnation, the lowest sequence it may still resend (every operation of it below was answered or
      * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
@@ -299,7 +265,7 @@ public final class MemberEngine
         this.mergeOperators = mergeOperators;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
-        this.quorumLeaseNs = this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs();
+        this.membership = new Membership(this, this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
         this.localAddress = transport.localAddress();
         this.joining = new Joining(this, this.config, localAddress);
         this.walRecords = new WalRecords(wal, historyIndex, originWatermarks::get);
@@ -376,7 +342,7 @@ public final class MemberEngine
      */
     public boolean isSettled()
     {
-        return hasInstalledCurrentMap() && hasQuorum();
+        return hasInstalledCurrentMap() && membership.hasQuorum();
     }
 
     /**
@@ -392,8 +358,8 @@ public final class MemberEngine
      */
     public QuorumStatus quorum()
     {
-        return new QuorumStatus(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum,
-            readsWithoutQuorum, List.copyOf(quorumHistory));
+        return new QuorumStatus(membership.quorumHave(), membership.quorumNeed(), membership.hasQuorum(), membership.writesRefusedForQuorum,
+            membership.readsWithoutQuorum, List.copyOf(membership.quorumHistory));
     }
 
     /**
@@ -414,7 +380,7 @@ public final class MemberEngine
         return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
             installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
             durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
-            (exchange == null || exchange.isFinished());
+            (mapExchange.exchange == null || mapExchange.exchange.isFinished());
     }
 
     /**
@@ -428,9 +394,9 @@ public final class MemberEngine
             " awaitingDurability=" +
             durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
-            " reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) + " coordinatorExchange=" +
-            (exchange == null ? "-" : "v" + exchange.topology.version() + (exchange.map != null ? " map sent" : "") +
-            (exchange.isFinished() ? " finished" : "")) + describeInFlight();
+            " reportAcked=" + mapExchange.reportAckedVersion + " reportBuilt=" + (mapExchange.reportChunks != null) + " coordinatorExchange=" +
+            (mapExchange.exchange == null ? "-" : "v" + mapExchange.exchange.topology.version() + (mapExchange.exchange.map != null ? " map sent" : "") +
+            (mapExchange.exchange.isFinished() ? " finished" : "")) + describeInFlight();
     }
 
     private String describeInFlight()
@@ -439,7 +405,7 @@ public final class MemberEngine
         {
             return "";
         }
-        final StringBuilder out = new StringBuilder(" quorum=").append(hasQuorum()).append(" inFlight=[");
+        final StringBuilder out = new StringBuilder(" quorum=").append(membership.hasQuorum()).append(" inFlight=[");
         for (final LocalPartition[] local : allCopies())
         {
             for (final LocalPartition lp : local)
@@ -1121,18 +1087,18 @@ public final class MemberEngine
         deferredAnswers.clear();
         deferredOps.clear();
         joining.joiningMembersHeardNs.clear();
-        echoedNs.clear();
-        peerHeartbeatNs.clear();
-        coordinatorVotes.clear();
-        addedNs.clear();
-        quorumCheckedNs = Long.MIN_VALUE;
-        quorumMissingSinceNs = Long.MIN_VALUE;
+        membership.echoedNs.clear();
+        membership.peerHeartbeatNs.clear();
+        membership.coordinatorVotes.clear();
+        membership.addedNs.clear();
+        membership.quorumCheckedNs = Long.MIN_VALUE;
+        membership.quorumMissingSinceNs = Long.MIN_VALUE;
         topology = null;
         installedMap = null;
-        pendingMap = null;
-        reportChunks = null;
-        reportAckedVersion = 0;
-        exchange = null;
+        mapExchange.pendingMap = null;
+        mapExchange.reportChunks = null;
+        mapExchange.reportAckedVersion = 0;
+        mapExchange.exchange = null;
         pendingAdmins.clear();
         if (!keepCopies)
         {
@@ -1152,7 +1118,7 @@ public final class MemberEngine
         inFlightUpdates = 0;
         durabilityQueue.clear();
         parkedMessages.clear();
-        lastHeardNs.clear();
+        membership.lastHeardNs.clear();
         if (state != MemberState.JOINING)
         {
             changeState(MemberState.JOINING, why);
@@ -1163,91 +1129,33 @@ public final class MemberEngine
     // Membership while active.
     // ------------------------------------------------------------------------------------------------------------
 
-    boolean isCoordinator()
-    {
-        return topology != null && topology.coordinator().incarnation() == incarnation;
-    }
-
-    /**
-     * @return the oldest member this one heard within failure detection, itself at the latest: the coordinator, unless
-     *         the coordinator failed and the survivors could not remove it (no quorum). It admits joiners meanwhile.
-     */
-    MemberRecord actingCoordinator()
-    {
-        for (final MemberRecord member : topology.members())
-        {
-            if (member.incarnation() == incarnation || heardWithin(member, config.failureDetectionTimeoutNs()))
-            {
-                return member;
-            }
-        }
-        return topology.coordinator();
-    }
-
-    /**
-     * Whether a quorum of members (itself included) name this member as their coordinator in their newest heartbeats,
-     * echoed within the lease: each names the oldest member of its topology it hears. Quorum alone does not make a
-     * member's removals safe: when two members cannot hear each other but both hear the rest (a cut of one link), each
-     * holds quorum and each would remove the other, forking the topology. The rest name only one of them.
-     */
-    private boolean holdsCoordinatorVotes()
-    {
-        final Baseline baseline = topology.baseline();
-        int votes = 0;
-        for (final MemberRecord member : topology.members())
-        {
-            if (baseline.isSet() && !baseline.contains(member.memberId()))
-            {
-                continue;
-            }
-            if (member.incarnation() == incarnation ||
-                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == incarnation)
-            {
-                votes++;
-            }
-        }
-        return votes >= quorumNeed();
-    }
-
-    boolean heardWithin(final MemberRecord member, final long windowNs)
-    {
-        final long heard = lastHeardNs.get(member.incarnation());
-        return heard != Long.MIN_VALUE && nowNs - heard <= windowNs;
-    }
-
-    boolean heardEchoWithin(final MemberRecord member)
-    {
-        final long echoed = echoedNs.get(member.incarnation());
-        return echoed != Long.MIN_VALUE && nowNs - echoed <= quorumLeaseNs;
-    }
-
     private int activeDuty()
     {
         int work = 0;
-        if (nowNs >= nextHeartbeatNs)
+        if (nowNs >= membership.nextHeartbeatNs)
         {
-            nextHeartbeatNs = nowNs + config.heartbeatIntervalNs();
+            membership.nextHeartbeatNs = nowNs + config.heartbeatIntervalNs();
             for (final MemberRecord member : topology.members())
             {
                 if (member.incarnation() != incarnation)
                 {
-                    sendHeartbeat(member);
+                    membership.sendHeartbeat(member);
                 }
             }
-            noteQuorum();
-            detectFailures();
-            probeForOtherClusters();
+            membership.noteQuorum();
+            membership.detectFailures();
+            membership.probeForOtherClusters();
             work++;
         }
         if (state != MemberState.ACTIVE)
         {
             return work;
         }
-        if (isCoordinator())
+        if (membership.isCoordinator())
         {
-            work += baselineAutoAdjust();
+            work += membership.baselineAutoAdjust();
         }
-        work += exchangeDuty();
+        work += mapExchange.exchangeDuty();
         work += rebalancer.duty();
         if (!checker.isIdle())
         {
@@ -1313,195 +1221,10 @@ public final class MemberEngine
     }
 
     /**
-     * Coordinator: once membership stayed different from a baseline that auto-adjusts for its timeout (every
-     * membership change restarts the wait), set the baseline to the present members, which moves data for good.
-     */
-    private int baselineAutoAdjust()
-    {
-        final Baseline baseline = topology.baseline();
-        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(topology.members()) || !hasQuorum())
-        {
-            baselineDifferentSinceNs = -1;
-            return 0;
-        }
-        if (baselineDifferentSinceNs < 0 || !topology.members().equals(baselineDifferentMembers))
-        {
-            baselineDifferentSinceNs = nowNs;
-            baselineDifferentMembers = topology.members();
-            return 0;
-        }
-        if (nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() || exchange != null &&
-            !exchange.isFinished() || waitsForLostPartitions())
-        {
-            return 0;
-        }
-        baselineDifferentSinceNs = -1;
-        final Baseline next = baseline.ofPresent(topology.members());
-        listener.onEvent("coordinator " + config.memberId() + " auto-adjusts the baseline from " +
-            baseline.memberIds() + " to " + next.memberIds() + " after " +
-            TimeUnit.NANOSECONDS.toMillis(baseline.autoAdjustTimeoutNs()) + " ms");
-        publishTopology(topology.withBaseline(next));
-        return 1;
-    }
-
-    private void sendHeartbeat(final MemberRecord member)
-    {
-        writeHeartbeat(member.incarnation(), peerHeartbeatNs.get(member.incarnation()));
-        send(member, writer);
-    }
-
-    /**
-     * A heartbeat: topology version, send time (the peer echoes it back: an echo proves the peer took this member for
-     * a member after then), the echo of the peer's newest heartbeat, and this member's coordinator vote.
-     */
-    private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
-    {
-        header(HEARTBEAT, destinationIncarnation);
-        writer.writeLong(topology.version()).writeLong(nowNs).writeLong(echoNs)
-            .writeLong(actingCoordinator().incarnation());
-    }
-
-    /**
-     * Whether this member holds its cluster's quorum: enough members that count toward it (the baseline's, or any
-     * without a baseline) echoed a heartbeat this member sent within the lease (failure detection less one heartbeat
-     * interval), itself included. Only then does it serve writes, complete updates, change membership or caches.
-     * <p>
-     * Echoes, not mere messages, because a member that resumes after a pause finds its peers' heartbeats of before the
-     * pause waiting for it: those say nothing about whether they still count it as a member, an echo of a heartbeat
-     * sent after the pause does. A peer echoes only while it lists this member, and the coordinator removes a member
-     * only after a failure-detection timeout of silence, so a member that lost its majority loses quorum (and stops
-     * acknowledging) before that majority can have moved on without it.
-     */
-    boolean hasQuorum()
-    {
-        if (quorumCheckedNs != nowNs)
-        {
-            quorumCheckedNs = nowNs;
-            quorumHeld = state == MemberState.ACTIVE && quorumHave() >= quorumNeed();
-        }
-        return quorumHeld;
-    }
-
-    private int quorumHave()
-    {
-        if (state != MemberState.ACTIVE || topology == null)
-        {
-            return 0;
-        }
-        final Baseline baseline = topology.baseline();
-        int have = 0;
-        for (final MemberRecord member : topology.members())
-        {
-            if (baseline.isSet() && !baseline.contains(member.memberId()))
-            {
-                continue;
-            }
-            if (member.incarnation() == incarnation || heardEchoWithin(member))
-            {
-                have++;
-            }
-        }
-        return have;
-    }
-
-    int quorumNeed()
-    {
-        return quorumNeed(topology == null ? walBaseline : topology.baseline());
-    }
-
-    /**
-     * @return {@code cluster.min.members} if configured, else a majority of the baseline if one is set, else a
-     *         majority of the seeds.
-     */
-    int quorumNeed(final Baseline baseline)
-    {
-        if (config.minMembers() > 0 || !baseline.isSet())
-        {
-            return config.quorumMinMembers();
-        }
-        return baseline.members().size() / 2 + 1;
-    }
-
-    /**
-     * Log and remember when quorum is lost or regained; on regaining it, complete the updates that waited for it.
-     */
-    private void noteQuorum()
-    {
-        final boolean held = hasQuorum();
-        if (!held && quorumMissingSinceNs == Long.MIN_VALUE)
-        {
-            quorumMissingSinceNs = nowNs;
-            if (installedMap != null)
-            {
-                // Not news while the member first meets its peers (no echo yet).
-                final String event = "member " + config.memberId() + " lost quorum: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (topology " + topology.version() + ")";
-                listener.onEvent(event);
-                rememberQuorumEvent(event);
-            }
-        }
-        else if (held && quorumMissingSinceNs != Long.MIN_VALUE)
-        {
-            if (installedMap != null)
-            {
-                final String event = "member " + config.memberId() + " regained quorum after " +
-                    TimeUnit.NANOSECONDS.toMillis(nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (topology " + topology.version() + ")";
-                listener.onEvent(event);
-                rememberQuorumEvent(event);
-            }
-            quorumMissingSinceNs = Long.MIN_VALUE;
-        }
-        if (held)
-        {
-            answerDeferredUpdates();
-        }
-        if (held && updatesHeldForQuorum)
-        {
-            // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
-            // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
-            updatesHeldForQuorum = false;
-            completeUpdatesHeldForQuorum();
-        }
-    }
-
-    void rememberQuorumEvent(final String event)
-    {
-        if (quorumHistory.size() == 16)
-        {
-            quorumHistory.removeFirst();
-        }
-        quorumHistory.addLast(event);
-    }
-
-    /**
-     * A write is refused for want of quorum only once quorum has been missing for two heartbeat intervals: a member
-     * that just joined, or whose peers' echoes are a moment late on a busy machine, waits a little instead.
-     */
-    boolean refusesForQuorum()
-    {
-        if (hasQuorum())
-        {
-            return false;
-        }
-        noteQuorum();
-        return nowNs - quorumMissingSinceNs > 2 * config.heartbeatIntervalNs();
-    }
-
-    GridException noQuorum(final String what)
-    {
-        writesRefusedForQuorum++;
-        return new GridException(ErrorCode.NO_QUORUM, "member " + config.memberId() + " refuses " + what +
-            ": it holds no quorum (" + quorumHave() + " members heard within " +
-            TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
-            (topology == null ? 0 : topology.version()) + "); retry through a member of the majority");
-    }
-
-    /**
      * @return true while a partition is lost: its last owners may be the absent baseline members, and dropping them
      *         from the baseline would make the loss final (their copies, when they return, would no longer be owners').
      */
-    private boolean waitsForLostPartitions()
+    boolean waitsForLostPartitions()
     {
         if (installedMap == null)
         {
@@ -1515,296 +1238,6 @@ public final class MemberEngine
             }
         }
         return false;
-    }
-
-    private void detectFailures()
-    {
-        if (!hasQuorum())
-        {
-            // A member without quorum removes no one: after a pause or on the minority side of a split, its view is
-            // stale, and the majority (if any) decides. It learns where it stands from the echoes or from the
-            // coordinator's "not a member" answer to its heartbeats.
-            return;
-        }
-        final List<MemberRecord> alive = new ArrayList<>();
-        boolean olderAllFailed = true;
-        boolean anyFailed = false;
-        boolean seenSelf = false;
-        for (final MemberRecord member : topology.members())
-        {
-            if (member.incarnation() == incarnation)
-            {
-                seenSelf = true;
-                alive.add(member);
-                continue;
-            }
-            // Failed: silent, or deaf (its heartbeats arrive but echo none of this member's for as long): a member that
-            // cannot hear the cluster keeps talking to it, and without quorum removes no one, so only this way does it
-            // leave a topology it cannot serve (an asymmetric cut).
-            final long echoOrAddedNs = Math.max(echoedNs.get(member.incarnation()), addedNs.get(member.incarnation()));
-            final boolean failed = nowNs - lastHeardNs.get(member.incarnation()) > config.failureDetectionTimeoutNs() ||
-                nowNs - echoOrAddedNs > config.failureDetectionTimeoutNs();
-            if (failed)
-            {
-                anyFailed = true;
-            }
-            else
-            {
-                alive.add(member);
-                if (!seenSelf)
-                {
-                    olderAllFailed = false;
-                }
-            }
-        }
-        if (anyFailed && (isCoordinator() || olderAllFailed) && holdsCoordinatorVotes())
-        {
-            final List<String> gone = new ArrayList<>();
-            for (final MemberRecord member : topology.members())
-            {
-                if (!alive.contains(member))
-                {
-                    gone.add(member.toString());
-                }
-            }
-            listener.onEvent("member " + config.memberId() + " removes failed members " + gone);
-            publishTopology(topology.withMembers(alive));
-        }
-    }
-
-    void publishTopology(final Topology next)
-    {
-        adoptTopology(next);
-        for (final MemberRecord member : next.members())
-        {
-            if (member.incarnation() != incarnation)
-            {
-                sendTopology(member);
-            }
-        }
-    }
-
-    void sendTopology(final MemberRecord member)
-    {
-        header(TOPOLOGY, member.incarnation());
-        topology.encode(writer);
-        send(member, writer);
-    }
-
-    private void onTopology(final long sender)
-    {
-        final Topology received = Topology.decode(reader);
-        if (state == MemberState.JOINING)
-        {
-            if (received.indexOf(incarnation) < 0)
-            {
-                return;
-            }
-            changeState(MemberState.ACTIVE, "joined topology " + received.version());
-            adoptTopology(received);
-            return;
-        }
-        if (state != MemberState.ACTIVE || received.version() <= topology.version())
-        {
-            return;
-        }
-        if (topology.indexOf(sender) < 0)
-        {
-            // Another cluster's topology (one that admitted a restarted member this one still lists, say): a member
-            // follows only its own cluster's coordinators, who are members of its current topology.
-            return;
-        }
-        if (received.indexOf(incarnation) < 0)
-        {
-            rejoin("topology " + received.version() + " no longer lists this member");
-            return;
-        }
-        // The coordinator was heard: without this, a member that installs a topology from a coordinator it had not
-        // heard for a while (a cut that just healed) could take it for failed in the same breath.
-        lastHeardNs.put(sender, nowNs);
-        adoptTopology(received);
-    }
-
-    void adoptTopology(final Topology next)
-    {
-        final Topology previous = topology;
-        if (previous == null)
-        {
-            recovery.dropRecoveredCopiesUnknownTo(next);
-        }
-        topology = next;
-        quorumCheckedNs = Long.MIN_VALUE;
-        joining.waitingJoiners.clear();
-        for (final MemberRecord member : next.members())
-        {
-            if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
-                member.incarnation()))
-            {
-                lastHeardNs.put(member.incarnation(), nowNs);
-                addedNs.put(member.incarnation(), nowNs);
-            }
-        }
-        if (previous != null)
-        {
-            for (final MemberRecord member : previous.members())
-            {
-                if (next.indexOf(member.incarnation()) < 0)
-                {
-                    lastHeardNs.remove(member.incarnation());
-                    echoedNs.remove(member.incarnation());
-                    peerHeartbeatNs.remove(member.incarnation());
-                    coordinatorVotes.remove(member.incarnation());
-                    addedNs.remove(member.incarnation());
-                    forgetBackup(member.incarnation());
-                    tx.forgetMember(member.incarnation());
-                }
-            }
-            for (final CacheDescriptor cache : previous.caches())
-            {
-                if (next.cache(cache.cacheId()) == null)
-                {
-                    failOperationsOnCache(cache);
-                }
-            }
-            tx.onTopologyChanged(previous, next);
-        }
-        rebalancer.onTopologyChanged();
-        checker.onTopologyChanged();
-        pendingMap = new PartitionMap(next);
-        reportChunks = null;
-        nextReportSendNs = nowNs;
-        exchange = isCoordinator() ? new CoordinatorExchange(next) : null;
-        if (!isCoordinator())
-        {
-            pendingAdmins.clear();
-        }
-        nextHeartbeatNs = nowNs;
-    }
-
-    private void onHeartbeat(final long sender)
-    {
-        final long version = reader.readLong("version");
-        final long sentNs = reader.readLong("sentNs");
-        final long echoNs = reader.readLong("echoNs");
-        coordinatorVotes.put(sender, reader.readLong("coordinatorVote"));
-        final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
-        peerHeartbeatNs.put(sender, sentNs);
-        if (echoNs != Long.MIN_VALUE && echoNs <= nowNs && echoNs > echoedNs.get(sender))
-        {
-            echoedNs.put(sender, echoNs);
-            quorumCheckedNs = Long.MIN_VALUE;
-        }
-        if (firstFromSender)
-        {
-            // Echo at once: a member that just joined (or rejoined) holds quorum one round trip later, not a heartbeat
-            // interval later.
-            sendHeartbeat(topology.member(sender));
-        }
-        if (isCoordinator() && version < topology.version())
-        {
-            sendTopology(topology.member(sender));
-        }
-    }
-
-    private void onLeave(final long sender)
-    {
-        listener.onEvent("member " + config.memberId() + " hears that " + topology.member(sender) + " leaves");
-        lastHeardNs.put(sender, Long.MIN_VALUE / 2);
-        detectFailures();
-    }
-
-    /**
-     * A member that does not list this one says so, with its topology's version, its cluster life, its size and its
-     * coordinator. Of the same cluster: this member was removed (a newer topology, or the same version from its
-     * coordinator, or the same version with other members while this one holds no quorum: a fork it is on the wrong
-     * side of; or any version once it has been without quorum for failure detection: each side of a fork may have
-     * numbered on), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
-     * dissolves, ties going against the one whose coordinator's incarnation is greater, and a side without quorum
-     * always; its members rejoin the other, their persistent copies judged by counters as any rejoining member's.
-     */
-    private void onNotMember(final long sender)
-    {
-        final long version = reader.readLong("version");
-        final long lifeId = reader.readLong("lifeId");
-        final int members = reader.readInt("members", 1, 65_535);
-        final long coordinator = reader.readLong("coordinator");
-        if (state != MemberState.ACTIVE)
-        {
-            return;
-        }
-        final long ownLifeId = clusterLifeId();
-        if (lifeId != 0 && ownLifeId != 0 && lifeId != ownLifeId)
-        {
-            final int own = topology.members().size();
-            if (!hasQuorum() || members > own || (members == own &&
-                Long.compareUnsigned(coordinator, topology.coordinator().incarnation()) < 0))
-            {
-                final String why = "another cluster (" + members + " members, topology " + version + ") " +
-                    "answered at a seed address; this cluster of " + own + " dissolves into it";
-                if (!wal.retainsRecords())
-                {
-                    // An in-memory member rejoins without its copies: what they held is reported (the host has
-                    // nowhere durable to keep it). A persistent one recovers them, and keeps for the operator those
-                    // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
-                    for (final CacheDescriptor cache : topology.caches())
-                    {
-                        recovery.keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
-                    }
-                }
-                rejoin(why);
-            }
-            return;
-        }
-        // Without quorum for failure detection, any version: the two may have forked, each side numbering on (a member
-        // that published topologies nobody installed is ahead of the cluster that went on without it).
-        if (version > topology.version() || quorumLostForFailureDetection() ||
-            (version == topology.version() && (topology.coordinator().incarnation() == sender || !hasQuorum())))
-        {
-            rejoin("member " + Long.toHexString(sender) + " of topology " + version + " does not list this member");
-        }
-    }
-
-    private boolean quorumLostForFailureDetection()
-    {
-        return quorumMissingSinceNs != Long.MIN_VALUE &&
-            nowNs - quorumMissingSinceNs > config.failureDetectionTimeoutNs();
-    }
-
-    /** @return the cluster life of the installed map (0 before one is installed): what tells two clusters apart. */
-    private long clusterLifeId()
-    {
-        return installedMap == null ? 0 : installedMap.lifeId();
-    }
-
-    /**
-     * Once a second or so, the coordinator sends a heartbeat to every seed address its topology does not list, and a
-     * member that has been without quorum for failure detection to every seed address: a member that does not list
-     * the sender answers that it is not a member (see onNotMember()), so two clusters merge, and a member the others
-     * removed while it was away learns it even if every member it lists is gone (their addresses now other
-     * incarnations', which drop the heartbeats addressed to the old ones).
-     */
-    private void probeForOtherClusters()
-    {
-        final boolean lost = quorumLostForFailureDetection();
-        if (!(isCoordinator() || lost) || nowNs < nextMergeProbeNs)
-        {
-            return;
-        }
-        nextMergeProbeNs = nowNs + 10 * config.heartbeatIntervalNs();
-        for (final String address : joining.seedAddresses)
-        {
-            boolean listed = false;
-            for (final MemberRecord member : topology.members())
-            {
-                listed |= member.address().equals(address);
-            }
-            if (!listed || lost)
-            {
-                // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
-                writeHeartbeat(0, Long.MIN_VALUE);
-                transport.send(transport.endpointOf(address), writer.buffer(), 0, writer.length());
-            }
-        }
     }
 
     void rejoin(final String why)
@@ -1834,586 +1267,9 @@ public final class MemberEngine
         return installedMap == null || installedMap.version() != topology.version();
     }
 
-    private int exchangeDuty()
-    {
-        int work = 0;
-        if (isExchanging() && reportAckedVersion != topology.version())
-        {
-            if (reportChunks == null && inFlightUpdates == 0 && durabilityQueue.isEmpty() &&
-                !tx.hasUnacknowledgedPrepares())
-            {
-                reportChunks = buildReport();
-                nextReportSendNs = nowNs;
-            }
-            if (reportChunks != null && nowNs >= nextReportSendNs)
-            {
-                nextReportSendNs = nowNs + retryIntervalNs;
-                for (final byte[] chunk : reportChunks)
-                {
-                    if (isCoordinator())
-                    {
-                        reader.wrap(new UnsafeBuffer(chunk), HEADER_LENGTH,
-                            chunk.length - HEADER_LENGTH);
-                        onExchangeReport(incarnation);
-                    }
-                    else
-                    {
-                        final MemberRecord coordinator = topology.coordinator();
-                        transport.send(transport.endpointOf(coordinator.address()),
-                            new UnsafeBuffer(chunk), 0, chunk.length);
-                    }
-                }
-                work++;
-            }
-        }
-        if (exchange != null && exchange.map != null && !exchange.isFinished() && nowNs >= exchange.nextResendNs)
-        {
-            exchange.nextResendNs = nowNs + retryIntervalNs;
-            for (final MemberRecord member : topology.members())
-            {
-                if (!exchange.installed.contains(member.incarnation()))
-                {
-                    sendMap(member);
-                }
-            }
-            work++;
-        }
-        return work;
-    }
-
-    private List<byte[]> buildReport()
-    {
-        final List<byte[]> chunks = new ArrayList<>();
-        final int limit = Math.max(256, transport.preferredMessageLength() - 64);
-        final int myIndex = topology.indexOf(incarnation);
-        int chunkIndex = 0;
-        int countAt = startReportChunk(chunkIndex);
-        int count = 0;
-        final Map<Long, long[]> preparesByCopy = tx.preparesByCopy();
-        for (final LocalPartition[] local : allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp == null)
-                {
-                    continue;
-                }
-                final List<CounterRange> gaps = lp.counter.gaps();
-                final long[] prepares = preparesByCopy.getOrDefault(packCopy(lp.cacheId, lp.partition), NO_PREPARES);
-                if (writer.length() + 80 + 16 * gaps.size() + 8 * prepares.length > limit && count > 0)
-                {
-                    writer.patchInt(countAt, count);
-                    writer.writeBoolean(false).writeInt(0);
-                    chunks.add(finishChunk(false));
-                    countAt = startReportChunk(++chunkIndex);
-                    count = 0;
-                }
-                final boolean primary = installedMap != null && installedMap.rank(lp.cacheId, lp.partition,
-                    installedMap.topology().indexOf(incarnation)) == 0;
-                writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(lp.counter.lwm())
-                    .writeLong(lp.counter.hwm()).writeBoolean(primary).writeInt(gaps.size());
-                for (final CounterRange gap : gaps)
-                {
-                    writer.writeLong(gap.start()).writeLong(gap.count());
-                }
-                // Without a WAL on disk there is no history to serve: such copies catch up fully.
-                final long history = wal.retainsRecords() ? checkpointer.historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
-                // A member may have missed maps (it adopted a newer topology before one arrived): the version its
-                // primary role comes from lets the coordinator prefer the newest claim.
-                writer.writeLong(lp.store.contentHash()).writeLong(history)
-                    .writeLong(lp.epochId).writeLong(lp.store.size())
-                    .writeLong(primary ? installedMap.version() : 0)
-                    // The report is built once the drain is over: every update of this primary was acknowledged by
-                    // every backup still here, unless one refused it. Then the backups hold what this copy holds,
-                    // whatever their own reports, built earlier, say.
-                    .writeBoolean(primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty());
-                // The prepared transactions this copy holds (coordinator, seq pairs), for the choice of a primary
-                // where the durable table decides (see leadRank).
-                writer.writeInt(prepares.length / 2);
-                for (final long value : prepares)
-                {
-                    writer.writeLong(value);
-                }
-                count++;
-            }
-        }
-        // Then this member's ownership table (what it knows of the last owners of every partition), which a
-        // coordinator that is not active yet needs: after the entries, each chunk says whether it carries the
-        // table's header and how many of its caches; a cache that does not fit goes to the next chunk.
-        writer.patchInt(countAt, count);
-        writer.writeBoolean(true);
-        ownership.encodeHeader(writer);
-        int sectionsAt = writer.length();
-        writer.writeInt(0);
-        int sections = 0;
-        for (final int cacheId : ownership.cacheIds())
-        {
-            if (writer.length() + ownership.encodedCacheLength(cacheId) > limit && (sections > 0 || count > 0))
-            {
-                writer.patchInt(sectionsAt, sections);
-                chunks.add(finishChunk(false));
-                startReportChunk(++chunkIndex);
-                count = 0;
-                writer.writeBoolean(false);
-                sectionsAt = writer.length();
-                writer.writeInt(0);
-                sections = 0;
-            }
-            ownership.encodeCache(writer, cacheId);
-            sections++;
-        }
-        writer.patchInt(sectionsAt, sections);
-        chunks.add(finishChunk(true));
-        return chunks;
-    }
-
-    private int startReportChunk(final int chunkIndex)
-    {
-        header(EXCHANGE_REPORT, topology.coordinator().incarnation());
-        writer.writeLong(topology.version()).writeInt(chunkIndex).writeBoolean(false);
-        final int countAt = writer.length();
-        writer.writeInt(0);
-        return countAt;
-    }
-
-    private byte[] finishChunk(final boolean last)
-    {
-        // The "last" flag sits right after version (8) and chunk index (4).
-        writer.mutableBuffer().putByte(HEADER_LENGTH + 12, (byte)(last ? 1 : 0));
-        final byte[] bytes = new byte[writer.length()];
-        writer.buffer().getBytes(0, bytes);
-        return bytes;
-    }
-
-    private void onExchangeReport(final long sender)
-    {
-        final long version = reader.readLong("version");
-        final int chunkIndex = reader.readInt("chunkIndex", 0, 1 << 20);
-        final boolean last = reader.readBoolean("last");
-        final int count = reader.readInt("entries", 0, 1 << 24);
-        if (exchange == null || version != exchange.topology.version() || exchange.topology.indexOf(sender) < 0)
-        {
-            return;
-        }
-        final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
-        if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
-        {
-            final List<ExchangePlanner.ReportEntry> entries = new ArrayList<>(count);
-            for (int i = 0; i < count; i++)
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long lwm = reader.readLong("lwm");
-                final long hwm = reader.readLong("hwm");
-                final boolean primary = reader.readBoolean("primary");
-                final int gapCount = reader.readInt("gaps", 0, 1 << 20);
-                final long[] gaps = new long[gapCount * 2];
-                for (int g = 0; g < gaps.length; g++)
-                {
-                    gaps[g] = reader.readLong("gap");
-                }
-                final long contentHash = reader.readLong("contentHash");
-                final long historyFrom = reader.readLong("historyFrom");
-                final long epochId = reader.readLong("epochId");
-                final long size = reader.readLong("size");
-                final long primaryVersion = reader.readLong("primaryVersion");
-                final boolean backupsComplete = reader.readBoolean("backupsComplete");
-                final long[] prepares = new long[2 * reader.readInt("prepares", 0, 1 << 20)];
-                for (int p = 0; p < prepares.length; p++)
-                {
-                    prepares[p] = reader.readLong("prepare");
-                }
-                entries.add(new ExchangePlanner.ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
-                    historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
-            }
-            assembly.chunks.put(chunkIndex, entries);
-            if (reader.readBoolean("ownership.header"))
-            {
-                assembly.table.decodeHeader(reader);
-            }
-            final int sections = reader.readInt("ownership.caches", 0, 1 << 20);
-            for (int i = 0; i < sections; i++)
-            {
-                assembly.table.decodeCache(reader);
-            }
-            if (last)
-            {
-                assembly.lastIndex = chunkIndex;
-            }
-        }
-        if (assembly.isComplete())
-        {
-            if (sender == incarnation)
-            {
-                reportAckedVersion = version;
-            }
-            else
-            {
-                header(REPORT_ACK, sender);
-                writer.writeLong(version);
-                send(exchange.topology.member(sender), writer);
-            }
-            maybeDecide();
-        }
-    }
-
-    private void onReportAck()
-    {
-        final long version = reader.readLong("version");
-        if (topology != null && version == topology.version())
-        {
-            reportAckedVersion = version;
-        }
-    }
-
-    private void maybeDecide()
-    {
-        if (exchange.map != null)
-        {
-            return;
-        }
-        for (final MemberRecord member : exchange.topology.members())
-        {
-            final ReportAssembly assembly = exchange.reports.get(member.incarnation());
-            if (assembly == null || !assembly.isComplete())
-            {
-                return;
-            }
-        }
-        final ExchangePlanner.Decision decision = planner.decide(exchange.topology, new ExchangePlanner.Inputs(
-            exchange.reports.values(), installedMap, ownership, activationForced, walCaches::containsKey,
-            wal.retainsRecords()));
-        if (decision.adoptTable() != null)
-        {
-            // Remembered, durably, as this member's own table: the member that reported it may go before its table's
-            // members are back, and this coordinator, alone with an older table, then activated from it and
-            // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
-            // reports carry the newest table from now on, and so does a restart.
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
-            decision.adoptTable().encode(walRecords.walWriter);
-            ownership.decode(new MessageReader().wrap(walRecords.walWriter.mutableBuffer(), 1, walRecords.walWriter.length() - 1));
-            walRecords.appendMeta();
-        }
-        exchange.map = decision.map();
-        exchange.nextResendNs = nowNs;
-        exchange.encodedMap = encodeMap(exchange.map);
-        for (final MemberRecord member : topology.members())
-        {
-            sendMap(member);
-        }
-    }
-
-    private List<byte[]> encodeMap(final PartitionMap map)
-    {
-        // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
-        final List<byte[]> messages = new ArrayList<>();
-        final int limit = Math.max(512, transport.preferredMessageLength() - 64);
-        int countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-        int chunksInMessage = 0;
-        for (final CacheDescriptor cache : map.topology().caches())
-        {
-            int from = 0;
-            while (from < cache.partitions())
-            {
-                int count = 0;
-                int length = 16;
-                while (from + count < cache.partitions() &&
-                    length + map.encodedLength(cache.cacheId(), from + count) <= limit - 64)
-                {
-                    length += map.encodedLength(cache.cacheId(), from + count);
-                    count++;
-                }
-                if (chunksInMessage > 0 && writer.length() + length > limit)
-                {
-                    writer.patchInt(countAt, chunksInMessage);
-                    writer.writeBoolean(false);
-                    messages.add(copyOut());
-                    countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-                    chunksInMessage = 0;
-                }
-                map.encodeChunk(writer, cache.cacheId(), from, count);
-                chunksInMessage++;
-                from += count;
-            }
-        }
-        writer.patchInt(countAt, chunksInMessage);
-        int planFrom = 0;
-        final int plans = map.plans().size();
-        do
-        {
-            int count = 0;
-            int length = writer.length() + 16;
-            while (planFrom + count < plans && length + map.encodedPlanLength(planFrom + count) <= limit)
-            {
-                length += map.encodedPlanLength(planFrom + count);
-                count++;
-            }
-            writer.writeBoolean(true);
-            map.encodePlans(writer, planFrom, count);
-            messages.add(copyOut());
-            planFrom += count;
-            if (planFrom < plans)
-            {
-                countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-                writer.patchInt(countAt, 0);
-            }
-        }
-        while (planFrom < plans);
-        return messages;
-    }
-
-    private int startMapMessage(final long version, final long stamp, final long lifeId)
-    {
-        header(PARTITION_MAP, 0);
-        writer.writeLong(version).writeLong(stamp).writeLong(lifeId);
-        final int countAt = writer.length();
-        writer.writeInt(0);
-        return countAt;
-    }
-
     byte[] copyOut()
     {
         return copyOut(writer);
-    }
-
-    private void sendMap(final MemberRecord member)
-    {
-        for (final byte[] message : exchange.encodedMap)
-        {
-            if (member.incarnation() == incarnation)
-            {
-                reader.wrap(new UnsafeBuffer(message), HEADER_LENGTH,
-                    message.length - HEADER_LENGTH);
-                onPartitionMap();
-            }
-            else
-            {
-                transport.send(transport.endpointOf(member.address()), new UnsafeBuffer(message),
-                    0, message.length);
-            }
-        }
-    }
-
-    private void onPartitionMap()
-    {
-        final long version = reader.readLong("version");
-        final long stamp = reader.readLong("stamp");
-        final long lifeId = reader.readLong("lifeId");
-        final int chunks = reader.readInt("chunks", 0, 1 << 20);
-        if (state != MemberState.ACTIVE || version != topology.version())
-        {
-            return;
-        }
-        if (!isExchanging())
-        {
-            sendMapInstalled();
-            return;
-        }
-        pendingMap.stamp(stamp, lifeId);
-        for (int i = 0; i < chunks; i++)
-        {
-            pendingMap.decodeChunk(reader);
-        }
-        if (reader.readBoolean("map.hasPlans"))
-        {
-            pendingMap.decodePlans(reader);
-        }
-        if (pendingMap.isComplete())
-        {
-            install(pendingMap);
-            sendMapInstalled();
-        }
-    }
-
-    private void sendMapInstalled()
-    {
-        if (isCoordinator())
-        {
-            onMapInstalled(incarnation, topology.version());
-            return;
-        }
-        header(MAP_INSTALLED, topology.coordinator().incarnation());
-        writer.writeLong(topology.version());
-        send(topology.coordinator(), writer);
-    }
-
-    private void install(final PartitionMap map)
-    {
-        installedMap = map;
-        pendingMap = null;
-        if (map.isActive())
-        {
-            activationForced = false;
-        }
-        final int myIndex = map.topology().indexOf(incarnation);
-        final Map<Long, PartitionMap.RebalancePlan> plans = new HashMap<>();
-        for (final PartitionMap.RebalancePlan plan : map.plans())
-        {
-            if (plan.demander() == myIndex)
-            {
-                plans.put(packCopy(plan.cacheId(), plan.partition()), plan);
-            }
-        }
-        if (!map.topology().baseline().equals(walBaseline))
-        {
-            walBaseline = map.topology().baseline();
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_BASELINE);
-            walBaseline.encode(walRecords.walWriter);
-            walRecords.appendMeta();
-        }
-        for (final CacheDescriptor cache : map.topology().caches())
-        {
-            // A cluster that is not active yet records no cache it did not know: the member knows nothing of the
-            // cache's owners, and a restart must not take it for a cache without history (it would serve it empty).
-            if (!cache.equals(walCaches.get(cache.cacheId())) &&
-                (map.isActive() || walCaches.containsKey(cache.cacheId())))
-            {
-                walCaches.put(cache.cacheId(), cache);
-                walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE);
-                cache.encode(walRecords.walWriter);
-                walRecords.appendMeta();
-            }
-            final LocalPartition[] local = copies.computeIfAbsent(cache.cacheId(),
-                id -> new LocalPartition[cache.partitions()]);
-            for (int p = 0; p < cache.partitions(); p++)
-            {
-                final int rank = map.rank(cache.cacheId(), p, myIndex);
-                final boolean holds = rank >= 0;
-                final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
-                final long epochId = map.epochId(cache.cacheId(), p);
-                final long epochFloor = map.epochFloor(cache.cacheId(), p);
-                final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
-                    PartitionState.OWNING;
-                boolean created = false;
-                if (local[p] != null)
-                {
-                    // Refusals were about the maps before this one, and were reported.
-                    local[p].refusedBackups.clear();
-                }
-                if (holds && local[p] == null)
-                {
-                    local[p] = new LocalPartition(cache.cacheId(), p);
-                    local[p].state = moving ? PartitionState.MOVING : owningState;
-                    // A new lineage: its history is complete from its first counter.
-                    checkpointer.historyFrom.remove(packCopy(cache.cacheId(), p));
-                    adoptEpoch(local[p], epochId, epochFloor);
-                    created = true;
-                }
-                else if (!holds && local[p] != null)
-                {
-                    local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
-                    local[p] = null;
-                    checkpointer.logCopyDropped(cache.cacheId(), p);
-                }
-                if (holds && !moving && !map.isActive())
-                {
-                    // The cluster waits for its last members: the copy stays exactly as recovered.
-                    local[p].state = local[p].state.moveTo(owningState);
-                }
-                else if (holds && !moving)
-                {
-                    if (local[p].counter.hwm() == 0 && local[p].counter.lwm() == 0 && local[p].store.size() > 0)
-                    {
-                        // Entries without a counter: what a full rebalance received before the map moved on. The
-                        // exchange took this copy for empty (counters decide), so it owns nothing of them; kept, they
-                        // made it differ from its peers at every counter, and every exchange rebuilt another copy from
-                        // it (seed 0x176628c8a reached topology 5494).
-                        local[p].store.clear();
-                    }
-                    local[p].state = local[p].state.moveTo(owningState);
-                    // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
-                    // closed here as a hole would make this copy look complete beside one that has the update.
-                    if (local[p].counter.hwm() > local[p].counter.lwm() && owningState != PartitionState.LOST)
-                    {
-                        finalizeGaps(cache, local[p]);
-                    }
-                    adoptEpoch(local[p], epochId, epochFloor);
-                }
-                else if (moving)
-                {
-                    LocalPartition lp = local[p];
-                    final long epochBefore = lp.epochId;
-                    final long highestBefore = lp.counter.highestClosed();
-                    lp.state = lp.state.moveTo(PartitionState.MOVING);
-                    final PartitionMap.RebalancePlan plan = plans.get(packCopy(cache.cacheId(), p));
-                    if (plan == null)
-                    {
-                        throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
-                            cache.name() + " partition " + p + " here without a rebalance plan");
-                    }
-                    if (plan.full() && !created)
-                    {
-                        lp = resetForFullRebalance(lp);
-                    }
-                    rebalancer.start(lp, plan, epochBefore, highestBefore);
-                }
-            }
-        }
-        for (final CacheDescriptor known : new ArrayList<>(walCaches.values()))
-        {
-            // A cluster that is not active yet may lack caches the members it waits for will bring back.
-            if (map.isActive() && map.topology().cache(known.cacheId()) == null)
-            {
-                walCaches.remove(known.cacheId());
-                copies.remove(known.cacheId());
-                walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(known.cacheId());
-                walRecords.appendMeta();
-            }
-        }
-        if (map.isActive() && ownership.update(map, map.stamp()))
-        {
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
-            ownership.encode(walRecords.walWriter);
-            walRecords.appendMeta();
-        }
-        rebalancer.logStarted();
-        listener.onMapInstalled(map.topology());
-        tx.onInstalled();
-        answerDeferredUpdates();
-        // Work that waited for this map: this member's own operations, and requests and updates parked here.
-        final List<ParkedMessage> parked = new ArrayList<>(parkedMessages);
-        parkedMessages.clear();
-        for (final ParkedMessage message : parked)
-        {
-            if (message.deadlineNs > nowNs)
-            {
-                final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes);
-                reader.wrap(buffer, HEADER_LENGTH, message.bytes.length - HEADER_LENGTH);
-                if (topology.indexOf(message.sender) >= 0)
-                {
-                    dispatchBody(message.type, message.sender, message.source, buffer, 0, message.bytes.length);
-                }
-            }
-        }
-        final List<NearOp> ops = new ArrayList<>(nearOps.values());
-        for (final NearOp op : ops)
-        {
-            if (op.parked)
-            {
-                route(op);
-            }
-        }
-    }
-
-    private void finalizeGaps(final CacheDescriptor cache, final LocalPartition lp)
-    {
-        final List<CounterRange> holes = lp.counter.finalizeGaps();
-        if (!holes.isEmpty())
-        {
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
-                .writeInt(holes.size());
-            long highest = 0;
-            for (final CounterRange hole : holes)
-            {
-                walRecords.walWriter.writeLong(hole.start()).writeLong(hole.count());
-                highest = Math.max(highest, hole.start() + hole.count());
-            }
-            historyIndex.note(packCopy(cache.cacheId(), lp.partition), wal.appendedPosition(), highest);
-            walRecords.appendMeta();
-            listener.onEvent("member " + config.memberId() + " finalized gaps " + holes + " of cache " +
-                cache.name() + " partition " + lp.partition);
-        }
-        checkpointer.clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -2606,46 +1462,11 @@ public final class MemberEngine
         return open;
     }
 
-    private void onRebalanceDone(final long sender)
-    {
-        if (isCoordinator() && rebalancer.onDone(sender))
-        {
-            listener.onEvent("coordinator " + config.memberId() + ": every MOVING copy of topology " +
-                topology.version() + " caught up; switching to the ideal owners");
-            publishTopology(topology.withMembers(topology.members()));
-        }
-    }
-
-    private void onMapInstalled(final long sender, final long version)
-    {
-        if (exchange == null || version != exchange.topology.version())
-        {
-            return;
-        }
-        exchange.installed.add(sender);
-        if (exchange.isFinished())
-        {
-            final List<PendingAdmin> done = new ArrayList<>();
-            for (final PendingAdmin admin : pendingAdmins)
-            {
-                if (admin.targetVersion <= version)
-                {
-                    done.add(admin);
-                }
-            }
-            pendingAdmins.removeAll(done);
-            for (final PendingAdmin admin : done)
-            {
-                answerAdmin(admin.origin, admin.sequence, 0, null);
-            }
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Operations: near side.
     // ------------------------------------------------------------------------------------------------------------
 
-    private void route(final NearOp op)
+    void route(final NearOp op)
     {
         if (topology.cache(op.cache.cacheId()) == null)
         {
@@ -2658,18 +1479,18 @@ public final class MemberEngine
             return;
         }
         op.parked = false;
-        if (!hasQuorum())
+        if (!membership.hasQuorum())
         {
-            if (refusesForQuorum() && readLocally(op))
+            if (membership.refusesForQuorum() && readLocally(op))
             {
                 return;
             }
-            if ((op.target == null || !op.type.mayWrite()) && refusesForQuorum())
+            if ((op.target == null || !op.type.mayWrite()) && membership.refusesForQuorum())
             {
                 // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
                 // of the majority. Reads too: without quorum this member's map may name a primary the majority
                 // replaced, and a member cut off would only time out.
-                completeNear(op, null, noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
+                completeNear(op, null, membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
                 return;
             }
             // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
@@ -2747,7 +1568,7 @@ public final class MemberEngine
      */
     private boolean readLocally(final NearOp op)
     {
-        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || hasQuorum())
+        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || membership.hasQuorum())
         {
             return false;
         }
@@ -2757,7 +1578,7 @@ public final class MemberEngine
             return false;
         }
         final byte[] value = lp.store.get(op.key);
-        readsWithoutQuorum++;
+        membership.readsWithoutQuorum++;
         completeNear(op, new OpOutcome(value != null, value, 0, true), null);
         return true;
     }
@@ -2814,7 +1635,7 @@ public final class MemberEngine
             final int code = reader.readInt("errorCode");
             final String message = reader.readString("message");
             if (op != null && code == ErrorCode.NO_QUORUM.code() &&
-                (hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
+                (membership.hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
             {
                 // The primary lacks quorum while this member holds it: the majority is about to replace that primary
                 // (or it is a moment behind); ask again shortly. A write sent more than once may have been applied
@@ -2943,9 +1764,9 @@ public final class MemberEngine
             callback.onFailure(notActive());
             return;
         }
-        if (refusesForQuorum())
+        if (membership.refusesForQuorum())
         {
-            callback.onFailure(noQuorum("a change of caches or baseline"));
+            callback.onFailure(membership.noQuorum("a change of caches or baseline"));
             return;
         }
         final long sequence = nextSequence++;
@@ -2975,7 +1796,7 @@ public final class MemberEngine
             writer.writeByte(op.baselineChange).writeLong(op.baselineTimeoutNs).writeInt(op.baselineIds.size());
             op.baselineIds.forEach(writer::writeString);
         }
-        if (isCoordinator())
+        if (membership.isCoordinator())
         {
             final byte[] bytes = copyOut();
             reader.wrap(new UnsafeBuffer(bytes), HEADER_LENGTH, bytes.length - HEADER_LENGTH);
@@ -3006,7 +1827,7 @@ public final class MemberEngine
                 baselineIds.add(CacheDescriptor.nonNull(reader.readString("baseline.id"), "baseline.id"));
             }
         }
-        if (!isCoordinator())
+        if (!membership.isCoordinator())
         {
             return;
         }
@@ -3017,9 +1838,9 @@ public final class MemberEngine
                 return;
             }
         }
-        if (!hasQuorum())
+        if (!membership.hasQuorum())
         {
-            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), noQuorum("a change of caches or baseline")
+            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), membership.noQuorum("a change of caches or baseline")
                 .detail());
             return;
         }
@@ -3044,14 +1865,14 @@ public final class MemberEngine
                 return;
             }
             listener.onEvent("coordinator " + config.memberId() + " creates cache " + descriptor.name());
-            publishTopology(topology.withCache(descriptor));
+            membership.publishTopology(topology.withCache(descriptor));
         }
         else if (kind == ADMIN_DESTROY)
         {
             if (existing != null)
             {
                 listener.onEvent("coordinator " + config.memberId() + " destroys cache " + name);
-                publishTopology(topology.withoutCache(existing.cacheId()));
+                membership.publishTopology(topology.withoutCache(existing.cacheId()));
             }
         }
         else if (kind == ADMIN_BASELINE)
@@ -3072,7 +1893,7 @@ public final class MemberEngine
                 listener.onEvent("coordinator " + config.memberId() + " sets the baseline to " + next.memberIds() +
                     (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
                     TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
-                publishTopology(topology.withBaseline(next));
+                membership.publishTopology(topology.withBaseline(next));
             }
         }
         else if (kind == ADMIN_ACTIVATE)
@@ -3083,7 +1904,7 @@ public final class MemberEngine
                 activationForced = true;
                 listener.onEvent("coordinator " + config.memberId() + " activates the cluster at an operator's " +
                     "request, without the members still away");
-                publishTopology(topology.withBaseline(topology.baseline()));
+                membership.publishTopology(topology.withBaseline(topology.baseline()));
             }
         }
         else if (kind == ADMIN_RESET_LOST)
@@ -3095,7 +1916,7 @@ public final class MemberEngine
             }
             listener.onEvent("coordinator " + config.memberId() + " resets the lost partitions of cache " + name +
                 " " + (installedMap == null ? "[]" : installedMap.lostPartitions(existing.cacheId())));
-            publishTopology(topology.withCacheReplaced(existing.withLostReset()));
+            membership.publishTopology(topology.withCacheReplaced(existing.withLostReset()));
         }
         else
         {
@@ -3107,13 +1928,13 @@ public final class MemberEngine
 
     private void completeAdminsIfSettled()
     {
-        if (exchange != null && exchange.isFinished())
+        if (mapExchange.exchange != null && mapExchange.exchange.isFinished())
         {
-            onMapInstalled(incarnation, exchange.topology.version());
+            mapExchange.onMapInstalled(incarnation, mapExchange.exchange.topology.version());
         }
     }
 
-    private void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
+    void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
     {
         if (origin == incarnation)
         {
@@ -3266,10 +2087,10 @@ public final class MemberEngine
             }
             return;
         }
-        if (!hasQuorum())
+        if (!membership.hasQuorum())
         {
             // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
-            answerError(origin, sequence, ErrorCode.NO_QUORUM, noQuorum(type.name().toLowerCase() + " on cache '" +
+            answerError(origin, sequence, ErrorCode.NO_QUORUM, membership.noQuorum(type.name().toLowerCase() + " on cache '" +
                 cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
@@ -3820,7 +2641,7 @@ public final class MemberEngine
         {
             return;
         }
-        if (!hasQuorum())
+        if (!membership.hasQuorum())
         {
             // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
             // through the majority, whose copies know the update if it got that far): a member that may be on the
@@ -3862,9 +2683,9 @@ public final class MemberEngine
      * Answer the updates deferred by tryComplete() whose topology's map is installed, while this member holds quorum
      * and still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
      */
-    private void answerDeferredUpdates()
+    void answerDeferredUpdates()
     {
-        if (deferredAnswers.isEmpty() || installedMap == null || !hasQuorum())
+        if (deferredAnswers.isEmpty() || installedMap == null || !membership.hasQuorum())
         {
             return;
         }
@@ -3890,7 +2711,7 @@ public final class MemberEngine
     {
     }
 
-    private void completeUpdatesHeldForQuorum()
+    void completeUpdatesHeldForQuorum()
     {
         if (inFlightUpdates == 0)
         {
@@ -3911,7 +2732,7 @@ public final class MemberEngine
         }
     }
 
-    private void forgetBackup(final long departed)
+    void forgetBackup(final long departed)
     {
         for (final LocalPartition[] local : allCopies())
         {
@@ -4179,7 +3000,7 @@ public final class MemberEngine
                 case JOIN_REQUEST -> joining.onJoinRequest();
                 case JOIN_PENDING -> joining.onJoinPending();
                 case JOIN_REJECTED -> joining.onJoinRejected(destination);
-                case TOPOLOGY -> onTopology(sender);
+                case TOPOLOGY -> membership.onTopology(sender);
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
         }
@@ -4206,32 +3027,32 @@ public final class MemberEngine
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
                 header(NOT_MEMBER, sender);
-                writer.writeLong(topology.version()).writeLong(clusterLifeId()).writeInt(topology.members().size())
+                writer.writeLong(topology.version()).writeLong(membership.clusterLifeId()).writeInt(topology.members().size())
                     .writeLong(topology.coordinator().incarnation());
                 transport.send(source, writer.buffer(), 0, writer.length());
             }
             else if (type == NOT_MEMBER)
             {
-                onNotMember(sender);
+                membership.onNotMember(sender);
             }
             return;
         }
-        lastHeardNs.put(sender, nowNs);
+        membership.lastHeardNs.put(sender, nowNs);
         dispatchBody(type, sender, source, buffer, offset, length);
     }
 
-    private void dispatchBody(final int type, final long sender, final int source, final DirectBuffer buffer,
+    void dispatchBody(final int type, final long sender, final int source, final DirectBuffer buffer,
         final int offset, final int length)
     {
         switch (type)
         {
-            case HEARTBEAT -> onHeartbeat(sender);
-            case NOT_MEMBER -> onNotMember(sender);
-            case LEAVE -> onLeave(sender);
-            case EXCHANGE_REPORT -> onExchangeReport(sender);
-            case REPORT_ACK -> onReportAck();
-            case PARTITION_MAP -> onPartitionMap();
-            case MAP_INSTALLED -> onMapInstalled(sender, reader.readLong("version"));
+            case HEARTBEAT -> membership.onHeartbeat(sender);
+            case NOT_MEMBER -> membership.onNotMember(sender);
+            case LEAVE -> membership.onLeave(sender);
+            case EXCHANGE_REPORT -> mapExchange.onExchangeReport(sender);
+            case REPORT_ACK -> mapExchange.onReportAck();
+            case PARTITION_MAP -> mapExchange.onPartitionMap();
+            case MAP_INSTALLED -> mapExchange.onMapInstalled(sender, reader.readLong("version"));
             case REQUEST -> onRequest(sender, source, buffer, offset, length);
             case RESPONSE -> onResponse(sender);
             case REPLICATE -> onReplicate(sender, source, buffer, offset, length);
@@ -4251,7 +3072,7 @@ public final class MemberEngine
             case TxManager.TX_QUERY_ANSWER -> tx.onQueryAnswer(sender);
             case Rebalancer.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
             case Rebalancer.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
-            case Rebalancer.REBALANCE_DONE -> onRebalanceDone(sender);
+            case Rebalancer.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);
             case ConsistencyChecker.VERIFY_REQUEST -> checker.onRequest(sender);
             case ConsistencyChecker.VERIFY_COPY -> checker.onCopyRequest(sender);
             case ConsistencyChecker.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
@@ -4266,7 +3087,7 @@ public final class MemberEngine
     // Helpers.
     // ------------------------------------------------------------------------------------------------------------
 
-    private List<LocalPartition[]> allCopies()
+    List<LocalPartition[]> allCopies()
     {
         return new ArrayList<>(copies.values());
     }
@@ -4304,7 +3125,7 @@ public final class MemberEngine
         }
     }
 
-    private void failOperationsOnCache(final CacheDescriptor cache)
+    void failOperationsOnCache(final CacheDescriptor cache)
     {
         final List<NearOp> ops = new ArrayList<>(nearOps.values());
         for (final NearOp op : ops)
@@ -4321,7 +3142,7 @@ public final class MemberEngine
     {
         final MemberState from = state;
         state = to;
-        quorumCheckedNs = Long.MIN_VALUE;
+        membership.quorumCheckedNs = Long.MIN_VALUE;
         listener.onStateChange(from, to, why);
     }
 
@@ -4329,7 +3150,7 @@ public final class MemberEngine
     // State records.
     // ------------------------------------------------------------------------------------------------------------
 
-    private static final class NearOp
+    static final class NearOp
     {
         final long sequence;
         final CacheDescriptor cache;
@@ -4399,61 +3220,17 @@ public final class MemberEngine
         }
     }
 
-    private record PendingAdmin(long origin, long sequence, long targetVersion)
+    record PendingAdmin(long origin, long sequence, long targetVersion)
     {
     }
 
-    private record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
+    record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
     {
     }
 
     private record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
         long version, Runnable onDurable)
     {
-    }
-
-    static final class ReportAssembly
-    {
-        final Map<Integer, List<ExchangePlanner.ReportEntry>> chunks = new TreeMap<>();
-        /** The reporter's ownership table, assembled from the chunks that carry it. */
-        final OwnershipTable table = new OwnershipTable();
-        int lastIndex = -1;
-
-        boolean isComplete()
-        {
-            return lastIndex >= 0 && chunks.size() == lastIndex + 1;
-        }
-    }
-
-    static final class CoordinatorExchange
-    {
-        final Topology topology;
-        final Long2ObjectHashMap<ReportAssembly> reports = new Long2ObjectHashMap<>();
-        final LongHashSet installed = new LongHashSet();
-        PartitionMap map;
-        List<byte[]> encodedMap = Collections.emptyList();
-        long nextResendNs;
-
-        CoordinatorExchange(final Topology topology)
-        {
-            this.topology = topology;
-        }
-
-        boolean isFinished()
-        {
-            if (map == null)
-            {
-                return false;
-            }
-            for (final MemberRecord member : topology.members())
-            {
-                if (!installed.contains(member.incarnation()))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
     }
 
     /**

@@ -538,7 +538,7 @@ final class Recovery
             final String event = "kept " + keptEntries + " entries of " + keptCopies + " copies of cache '" +
                 recovered.name() + "' for the operator (" + reason + ")";
             engine.listener.onEvent("member " + engine.config.memberId() + " " + event);
-            engine.rememberQuorumEvent(event);
+            engine.membership.rememberQuorumEvent(event);
         }
     }
 

@@ -654,9 +654,9 @@ final class TxManager
             callback.onFailure(error);
             return;
         }
-        if (engine.refusesForQuorum())
+        if (engine.membership.refusesForQuorum())
         {
-            final GridException error = engine.noQuorum("the commit of a transaction; it is rolled back");
+            final GridException error = engine.membership.noQuorum("the commit of a transaction; it is rolled back");
             final TransactionAbortedException aborted = new TransactionAbortedException(ErrorCode.NO_QUORUM,
                 error.detail());
             abort(tx, aborted);
@@ -1649,11 +1649,11 @@ final class TxManager
             {
             }
         }
-        if (!engine.hasQuorum())
+        if (!engine.membership.hasQuorum())
         {
             // A primary that may be on the minority side reserves no counters and prepares nothing.
             answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.NO_QUORUM,
-                engine.noQuorum("the prepare of a transaction on partition " + partition).detail()));
+                engine.membership.noQuorum("the prepare of a transaction on partition " + partition).detail()));
             return;
         }
         for (final byte[] k : writes[0])

@@ -1,0 +1,733 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class Exchange
+{
+    private final MemberEngine engine;
+
+    Exchange(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    PartitionMap pendingMap;
+
+    List<byte[]> reportChunks;
+
+    long reportAckedVersion;
+
+    long nextReportSendNs;
+
+    // Exchange, coordinator side.
+    CoordinatorExchange exchange;
+
+    int exchangeDuty()
+    {
+        int work = 0;
+        if (engine.isExchanging() && reportAckedVersion != engine.topology.version())
+        {
+            if (reportChunks == null && engine.inFlightUpdates == 0 && engine.durabilityQueue.isEmpty() &&
+                !engine.tx.hasUnacknowledgedPrepares())
+            {
+                reportChunks = buildReport();
+                nextReportSendNs = engine.nowNs;
+            }
+            if (reportChunks != null && engine.nowNs >= nextReportSendNs)
+            {
+                nextReportSendNs = engine.nowNs + engine.retryIntervalNs;
+                for (final byte[] chunk : reportChunks)
+                {
+                    if (engine.membership.isCoordinator())
+                    {
+                        engine.reader.wrap(new UnsafeBuffer(chunk), MemberEngine.HEADER_LENGTH,
+                            chunk.length - MemberEngine.HEADER_LENGTH);
+                        onExchangeReport(engine.incarnation);
+                    }
+                    else
+                    {
+                        final MemberRecord coordinator = engine.topology.coordinator();
+                        engine.transport.send(engine.transport.endpointOf(coordinator.address()),
+                            new UnsafeBuffer(chunk), 0, chunk.length);
+                    }
+                }
+                work++;
+            }
+        }
+        if (exchange != null && exchange.map != null && !exchange.isFinished() && engine.nowNs >= exchange.nextResendNs)
+        {
+            exchange.nextResendNs = engine.nowNs + engine.retryIntervalNs;
+            for (final MemberRecord member : engine.topology.members())
+            {
+                if (!exchange.installed.contains(member.incarnation()))
+                {
+                    sendMap(member);
+                }
+            }
+            work++;
+        }
+        return work;
+    }
+
+    private List<byte[]> buildReport()
+    {
+        final List<byte[]> chunks = new ArrayList<>();
+        final int limit = Math.max(256, engine.transport.preferredMessageLength() - 64);
+        final int myIndex = engine.topology.indexOf(engine.incarnation);
+        int chunkIndex = 0;
+        int countAt = startReportChunk(chunkIndex);
+        int count = 0;
+        final Map<Long, long[]> preparesByCopy = engine.tx.preparesByCopy();
+        for (final LocalPartition[] local : engine.allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null)
+                {
+                    continue;
+                }
+                final List<CounterRange> gaps = lp.counter.gaps();
+                final long[] prepares = preparesByCopy.getOrDefault(MemberEngine.packCopy(lp.cacheId, lp.partition), MemberEngine.NO_PREPARES);
+                if (engine.writer.length() + 80 + 16 * gaps.size() + 8 * prepares.length > limit && count > 0)
+                {
+                    engine.writer.patchInt(countAt, count);
+                    engine.writer.writeBoolean(false).writeInt(0);
+                    chunks.add(finishChunk(false));
+                    countAt = startReportChunk(++chunkIndex);
+                    count = 0;
+                }
+                final boolean primary = engine.installedMap != null && engine.installedMap.rank(lp.cacheId, lp.partition,
+                    engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
+                engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(lp.counter.lwm())
+                    .writeLong(lp.counter.hwm()).writeBoolean(primary).writeInt(gaps.size());
+                for (final CounterRange gap : gaps)
+                {
+                    engine.writer.writeLong(gap.start()).writeLong(gap.count());
+                }
+                // Without a WAL on disk there is no history to serve: such copies catch up fully.
+                final long history = engine.wal.retainsRecords() ? engine.checkpointer.historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
+                // A member may have missed maps (it adopted a newer topology before one arrived): the version its
+                // primary role comes from lets the coordinator prefer the newest claim.
+                engine.writer.writeLong(lp.store.contentHash()).writeLong(history)
+                    .writeLong(lp.epochId).writeLong(lp.store.size())
+                    .writeLong(primary ? engine.installedMap.version() : 0)
+                    // The report is built once the drain is over: every update of this primary was acknowledged by
+                    // every backup still here, unless one refused it. Then the backups hold what this copy holds,
+                    // whatever their own reports, built earlier, say.
+                    .writeBoolean(primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty());
+                // The prepared transactions this copy holds (coordinator, seq pairs), for the choice of a primary
+                // where the durable table decides (see leadRank).
+                engine.writer.writeInt(prepares.length / 2);
+                for (final long value : prepares)
+                {
+                    engine.writer.writeLong(value);
+                }
+                count++;
+            }
+        }
+        // Then this member's ownership table (what it knows of the last owners of every partition), which a
+        // coordinator that is not active yet needs: after the entries, each chunk says whether it carries the
+        // table's header and how many of its caches; a cache that does not fit goes to the next chunk.
+        engine.writer.patchInt(countAt, count);
+        engine.writer.writeBoolean(true);
+        engine.ownership.encodeHeader(engine.writer);
+        int sectionsAt = engine.writer.length();
+        engine.writer.writeInt(0);
+        int sections = 0;
+        for (final int cacheId : engine.ownership.cacheIds())
+        {
+            if (engine.writer.length() + engine.ownership.encodedCacheLength(cacheId) > limit && (sections > 0 || count > 0))
+            {
+                engine.writer.patchInt(sectionsAt, sections);
+                chunks.add(finishChunk(false));
+                startReportChunk(++chunkIndex);
+                count = 0;
+                engine.writer.writeBoolean(false);
+                sectionsAt = engine.writer.length();
+                engine.writer.writeInt(0);
+                sections = 0;
+            }
+            engine.ownership.encodeCache(engine.writer, cacheId);
+            sections++;
+        }
+        engine.writer.patchInt(sectionsAt, sections);
+        chunks.add(finishChunk(true));
+        return chunks;
+    }
+
+    private int startReportChunk(final int chunkIndex)
+    {
+        engine.header(MemberEngine.EXCHANGE_REPORT, engine.topology.coordinator().incarnation());
+        engine.writer.writeLong(engine.topology.version()).writeInt(chunkIndex).writeBoolean(false);
+        final int countAt = engine.writer.length();
+        engine.writer.writeInt(0);
+        return countAt;
+    }
+
+    private byte[] finishChunk(final boolean last)
+    {
+        // The "last" flag sits right after version (8) and chunk index (4).
+        engine.writer.mutableBuffer().putByte(MemberEngine.HEADER_LENGTH + 12, (byte)(last ? 1 : 0));
+        final byte[] bytes = new byte[engine.writer.length()];
+        engine.writer.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+
+    void onExchangeReport(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final int chunkIndex = engine.reader.readInt("chunkIndex", 0, 1 << 20);
+        final boolean last = engine.reader.readBoolean("last");
+        final int count = engine.reader.readInt("entries", 0, 1 << 24);
+        if (exchange == null || version != exchange.topology.version() || exchange.topology.indexOf(sender) < 0)
+        {
+            return;
+        }
+        final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
+        if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
+        {
+            final List<ExchangePlanner.ReportEntry> entries = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                final int cacheId = engine.reader.readInt("cacheId");
+                final int partition = engine.reader.readInt("partition", 0, 65_535);
+                final long lwm = engine.reader.readLong("lwm");
+                final long hwm = engine.reader.readLong("hwm");
+                final boolean primary = engine.reader.readBoolean("primary");
+                final int gapCount = engine.reader.readInt("gaps", 0, 1 << 20);
+                final long[] gaps = new long[gapCount * 2];
+                for (int g = 0; g < gaps.length; g++)
+                {
+                    gaps[g] = engine.reader.readLong("gap");
+                }
+                final long contentHash = engine.reader.readLong("contentHash");
+                final long historyFrom = engine.reader.readLong("historyFrom");
+                final long epochId = engine.reader.readLong("epochId");
+                final long size = engine.reader.readLong("size");
+                final long primaryVersion = engine.reader.readLong("primaryVersion");
+                final boolean backupsComplete = engine.reader.readBoolean("backupsComplete");
+                final long[] prepares = new long[2 * engine.reader.readInt("prepares", 0, 1 << 20)];
+                for (int p = 0; p < prepares.length; p++)
+                {
+                    prepares[p] = engine.reader.readLong("prepare");
+                }
+                entries.add(new ExchangePlanner.ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
+                    historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
+            }
+            assembly.chunks.put(chunkIndex, entries);
+            if (engine.reader.readBoolean("ownership.header"))
+            {
+                assembly.table.decodeHeader(engine.reader);
+            }
+            final int sections = engine.reader.readInt("ownership.caches", 0, 1 << 20);
+            for (int i = 0; i < sections; i++)
+            {
+                assembly.table.decodeCache(engine.reader);
+            }
+            if (last)
+            {
+                assembly.lastIndex = chunkIndex;
+            }
+        }
+        if (assembly.isComplete())
+        {
+            if (sender == engine.incarnation)
+            {
+                reportAckedVersion = version;
+            }
+            else
+            {
+                engine.header(MemberEngine.REPORT_ACK, sender);
+                engine.writer.writeLong(version);
+                engine.send(exchange.topology.member(sender), engine.writer);
+            }
+            maybeDecide();
+        }
+    }
+
+    void onReportAck()
+    {
+        final long version = engine.reader.readLong("version");
+        if (engine.topology != null && version == engine.topology.version())
+        {
+            reportAckedVersion = version;
+        }
+    }
+
+    private void maybeDecide()
+    {
+        if (exchange.map != null)
+        {
+            return;
+        }
+        for (final MemberRecord member : exchange.topology.members())
+        {
+            final ReportAssembly assembly = exchange.reports.get(member.incarnation());
+            if (assembly == null || !assembly.isComplete())
+            {
+                return;
+            }
+        }
+        final ExchangePlanner.Decision decision = engine.planner.decide(exchange.topology, new ExchangePlanner.Inputs(
+            exchange.reports.values(), engine.installedMap, engine.ownership, engine.activationForced, engine.walCaches::containsKey,
+            engine.wal.retainsRecords()));
+        if (decision.adoptTable() != null)
+        {
+            // Remembered, durably, as this member's own table: the member that reported it may go before its table's
+            // members are back, and this coordinator, alone with an older table, then activated from it and
+            // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
+            // reports carry the newest table from now on, and so does a restart.
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
+            decision.adoptTable().encode(engine.walRecords.walWriter);
+            engine.ownership.decode(new MessageReader().wrap(engine.walRecords.walWriter.mutableBuffer(), 1, engine.walRecords.walWriter.length() - 1));
+            engine.walRecords.appendMeta();
+        }
+        exchange.map = decision.map();
+        exchange.nextResendNs = engine.nowNs;
+        exchange.encodedMap = encodeMap(exchange.map);
+        for (final MemberRecord member : engine.topology.members())
+        {
+            sendMap(member);
+        }
+    }
+
+    private List<byte[]> encodeMap(final PartitionMap map)
+    {
+        // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
+        final List<byte[]> messages = new ArrayList<>();
+        final int limit = Math.max(512, engine.transport.preferredMessageLength() - 64);
+        int countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
+        int chunksInMessage = 0;
+        for (final CacheDescriptor cache : map.topology().caches())
+        {
+            int from = 0;
+            while (from < cache.partitions())
+            {
+                int count = 0;
+                int length = 16;
+                while (from + count < cache.partitions() &&
+                    length + map.encodedLength(cache.cacheId(), from + count) <= limit - 64)
+                {
+                    length += map.encodedLength(cache.cacheId(), from + count);
+                    count++;
+                }
+                if (chunksInMessage > 0 && engine.writer.length() + length > limit)
+                {
+                    engine.writer.patchInt(countAt, chunksInMessage);
+                    engine.writer.writeBoolean(false);
+                    messages.add(engine.copyOut());
+                    countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
+                    chunksInMessage = 0;
+                }
+                map.encodeChunk(engine.writer, cache.cacheId(), from, count);
+                chunksInMessage++;
+                from += count;
+            }
+        }
+        engine.writer.patchInt(countAt, chunksInMessage);
+        int planFrom = 0;
+        final int plans = map.plans().size();
+        do
+        {
+            int count = 0;
+            int length = engine.writer.length() + 16;
+            while (planFrom + count < plans && length + map.encodedPlanLength(planFrom + count) <= limit)
+            {
+                length += map.encodedPlanLength(planFrom + count);
+                count++;
+            }
+            engine.writer.writeBoolean(true);
+            map.encodePlans(engine.writer, planFrom, count);
+            messages.add(engine.copyOut());
+            planFrom += count;
+            if (planFrom < plans)
+            {
+                countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
+                engine.writer.patchInt(countAt, 0);
+            }
+        }
+        while (planFrom < plans);
+        return messages;
+    }
+
+    private int startMapMessage(final long version, final long stamp, final long lifeId)
+    {
+        engine.header(MemberEngine.PARTITION_MAP, 0);
+        engine.writer.writeLong(version).writeLong(stamp).writeLong(lifeId);
+        final int countAt = engine.writer.length();
+        engine.writer.writeInt(0);
+        return countAt;
+    }
+
+    private void sendMap(final MemberRecord member)
+    {
+        for (final byte[] message : exchange.encodedMap)
+        {
+            if (member.incarnation() == engine.incarnation)
+            {
+                engine.reader.wrap(new UnsafeBuffer(message), MemberEngine.HEADER_LENGTH,
+                    message.length - MemberEngine.HEADER_LENGTH);
+                onPartitionMap();
+            }
+            else
+            {
+                engine.transport.send(engine.transport.endpointOf(member.address()), new UnsafeBuffer(message),
+                    0, message.length);
+            }
+        }
+    }
+
+    void onPartitionMap()
+    {
+        final long version = engine.reader.readLong("version");
+        final long stamp = engine.reader.readLong("stamp");
+        final long lifeId = engine.reader.readLong("lifeId");
+        final int chunks = engine.reader.readInt("chunks", 0, 1 << 20);
+        if (engine.state != MemberState.ACTIVE || version != engine.topology.version())
+        {
+            return;
+        }
+        if (!engine.isExchanging())
+        {
+            sendMapInstalled();
+            return;
+        }
+        pendingMap.stamp(stamp, lifeId);
+        for (int i = 0; i < chunks; i++)
+        {
+            pendingMap.decodeChunk(engine.reader);
+        }
+        if (engine.reader.readBoolean("map.hasPlans"))
+        {
+            pendingMap.decodePlans(engine.reader);
+        }
+        if (pendingMap.isComplete())
+        {
+            install(pendingMap);
+            sendMapInstalled();
+        }
+    }
+
+    private void sendMapInstalled()
+    {
+        if (engine.membership.isCoordinator())
+        {
+            onMapInstalled(engine.incarnation, engine.topology.version());
+            return;
+        }
+        engine.header(MemberEngine.MAP_INSTALLED, engine.topology.coordinator().incarnation());
+        engine.writer.writeLong(engine.topology.version());
+        engine.send(engine.topology.coordinator(), engine.writer);
+    }
+
+    private void install(final PartitionMap map)
+    {
+        engine.installedMap = map;
+        pendingMap = null;
+        if (map.isActive())
+        {
+            engine.activationForced = false;
+        }
+        final int myIndex = map.topology().indexOf(engine.incarnation);
+        final Map<Long, PartitionMap.RebalancePlan> plans = new HashMap<>();
+        for (final PartitionMap.RebalancePlan plan : map.plans())
+        {
+            if (plan.demander() == myIndex)
+            {
+                plans.put(MemberEngine.packCopy(plan.cacheId(), plan.partition()), plan);
+            }
+        }
+        if (!map.topology().baseline().equals(engine.walBaseline))
+        {
+            engine.walBaseline = map.topology().baseline();
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_BASELINE);
+            engine.walBaseline.encode(engine.walRecords.walWriter);
+            engine.walRecords.appendMeta();
+        }
+        for (final CacheDescriptor cache : map.topology().caches())
+        {
+            // A cluster that is not active yet records no cache it did not know: the member knows nothing of the
+            // cache's owners, and a restart must not take it for a cache without history (it would serve it empty).
+            if (!cache.equals(engine.walCaches.get(cache.cacheId())) &&
+                (map.isActive() || engine.walCaches.containsKey(cache.cacheId())))
+            {
+                engine.walCaches.put(cache.cacheId(), cache);
+                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE);
+                cache.encode(engine.walRecords.walWriter);
+                engine.walRecords.appendMeta();
+            }
+            final LocalPartition[] local = engine.copies.computeIfAbsent(cache.cacheId(),
+                id -> new LocalPartition[cache.partitions()]);
+            for (int p = 0; p < cache.partitions(); p++)
+            {
+                final int rank = map.rank(cache.cacheId(), p, myIndex);
+                final boolean holds = rank >= 0;
+                final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
+                final long epochId = map.epochId(cache.cacheId(), p);
+                final long epochFloor = map.epochFloor(cache.cacheId(), p);
+                final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
+                    PartitionState.OWNING;
+                boolean created = false;
+                if (local[p] != null)
+                {
+                    // Refusals were about the maps before this one, and were reported.
+                    local[p].refusedBackups.clear();
+                }
+                if (holds && local[p] == null)
+                {
+                    local[p] = new LocalPartition(cache.cacheId(), p);
+                    local[p].state = moving ? PartitionState.MOVING : owningState;
+                    // A new lineage: its history is complete from its first counter.
+                    engine.checkpointer.historyFrom.remove(MemberEngine.packCopy(cache.cacheId(), p));
+                    engine.adoptEpoch(local[p], epochId, epochFloor);
+                    created = true;
+                }
+                else if (!holds && local[p] != null)
+                {
+                    local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
+                    local[p] = null;
+                    engine.checkpointer.logCopyDropped(cache.cacheId(), p);
+                }
+                if (holds && !moving && !map.isActive())
+                {
+                    // The cluster waits for its last members: the copy stays exactly as recovered.
+                    local[p].state = local[p].state.moveTo(owningState);
+                }
+                else if (holds && !moving)
+                {
+                    if (local[p].counter.hwm() == 0 && local[p].counter.lwm() == 0 && local[p].store.size() > 0)
+                    {
+                        // Entries without a counter: what a full rebalance received before the map moved on. The
+                        // exchange took this copy for empty (counters decide), so it owns nothing of them; kept, they
+                        // made it differ from its peers at every counter, and every exchange rebuilt another copy from
+                        // it (seed 0x176628c8a reached topology 5494).
+                        local[p].store.clear();
+                    }
+                    local[p].state = local[p].state.moveTo(owningState);
+                    // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
+                    // closed here as a hole would make this copy look complete beside one that has the update.
+                    if (local[p].counter.hwm() > local[p].counter.lwm() && owningState != PartitionState.LOST)
+                    {
+                        finalizeGaps(cache, local[p]);
+                    }
+                    engine.adoptEpoch(local[p], epochId, epochFloor);
+                }
+                else if (moving)
+                {
+                    LocalPartition lp = local[p];
+                    final long epochBefore = lp.epochId;
+                    final long highestBefore = lp.counter.highestClosed();
+                    lp.state = lp.state.moveTo(PartitionState.MOVING);
+                    final PartitionMap.RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
+                    if (plan == null)
+                    {
+                        throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
+                            cache.name() + " partition " + p + " here without a rebalance plan");
+                    }
+                    if (plan.full() && !created)
+                    {
+                        lp = engine.resetForFullRebalance(lp);
+                    }
+                    engine.rebalancer.start(lp, plan, epochBefore, highestBefore);
+                }
+            }
+        }
+        for (final CacheDescriptor known : new ArrayList<>(engine.walCaches.values()))
+        {
+            // A cluster that is not active yet may lack caches the members it waits for will bring back.
+            if (map.isActive() && map.topology().cache(known.cacheId()) == null)
+            {
+                engine.walCaches.remove(known.cacheId());
+                engine.copies.remove(known.cacheId());
+                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(known.cacheId());
+                engine.walRecords.appendMeta();
+            }
+        }
+        if (map.isActive() && engine.ownership.update(map, map.stamp()))
+        {
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
+            engine.ownership.encode(engine.walRecords.walWriter);
+            engine.walRecords.appendMeta();
+        }
+        engine.rebalancer.logStarted();
+        engine.listener.onMapInstalled(map.topology());
+        engine.tx.onInstalled();
+        engine.answerDeferredUpdates();
+        // Work that waited for this map: this member's own operations, and requests and updates parked here.
+        final List<MemberEngine.ParkedMessage> parked = new ArrayList<>(engine.parkedMessages);
+        engine.parkedMessages.clear();
+        for (final MemberEngine.ParkedMessage message : parked)
+        {
+            if (message.deadlineNs() > engine.nowNs)
+            {
+                final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes());
+                engine.reader.wrap(buffer, MemberEngine.HEADER_LENGTH, message.bytes().length - MemberEngine.HEADER_LENGTH);
+                if (engine.topology.indexOf(message.sender()) >= 0)
+                {
+                    engine.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0, message.bytes().length);
+                }
+            }
+        }
+        final List<MemberEngine.NearOp> ops = new ArrayList<>(engine.nearOps.values());
+        for (final MemberEngine.NearOp op : ops)
+        {
+            if (op.parked)
+            {
+                engine.route(op);
+            }
+        }
+    }
+
+    private void finalizeGaps(final CacheDescriptor cache, final LocalPartition lp)
+    {
+        final List<CounterRange> holes = lp.counter.finalizeGaps();
+        if (!holes.isEmpty())
+        {
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
+                .writeInt(holes.size());
+            long highest = 0;
+            for (final CounterRange hole : holes)
+            {
+                engine.walRecords.walWriter.writeLong(hole.start()).writeLong(hole.count());
+                highest = Math.max(highest, hole.start() + hole.count());
+            }
+            engine.historyIndex.note(MemberEngine.packCopy(cache.cacheId(), lp.partition), engine.wal.appendedPosition(), highest);
+            engine.walRecords.appendMeta();
+            engine.listener.onEvent("member " + engine.config.memberId() + " finalized gaps " + holes + " of cache " +
+                cache.name() + " partition " + lp.partition);
+        }
+        engine.checkpointer.clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
+    }
+
+    void onRebalanceDone(final long sender)
+    {
+        if (engine.membership.isCoordinator() && engine.rebalancer.onDone(sender))
+        {
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + ": every MOVING copy of topology " +
+                engine.topology.version() + " caught up; switching to the ideal owners");
+            engine.membership.publishTopology(engine.topology.withMembers(engine.topology.members()));
+        }
+    }
+
+    void onMapInstalled(final long sender, final long version)
+    {
+        if (exchange == null || version != exchange.topology.version())
+        {
+            return;
+        }
+        exchange.installed.add(sender);
+        if (exchange.isFinished())
+        {
+            final List<MemberEngine.PendingAdmin> done = new ArrayList<>();
+            for (final MemberEngine.PendingAdmin admin : engine.pendingAdmins)
+            {
+                if (admin.targetVersion() <= version)
+                {
+                    done.add(admin);
+                }
+            }
+            engine.pendingAdmins.removeAll(done);
+            for (final MemberEngine.PendingAdmin admin : done)
+            {
+                engine.answerAdmin(admin.origin(), admin.sequence(), 0, null);
+            }
+        }
+    }
+
+    static final class ReportAssembly
+    {
+        final Map<Integer, List<ExchangePlanner.ReportEntry>> chunks = new TreeMap<>();
+        /** The reporter's ownership table, assembled from the chunks that carry it. */
+        final OwnershipTable table = new OwnershipTable();
+        int lastIndex = -1;
+
+        boolean isComplete()
+        {
+            return lastIndex >= 0 && chunks.size() == lastIndex + 1;
+        }
+    }
+
+    static final class CoordinatorExchange
+    {
+        final Topology topology;
+        final Long2ObjectHashMap<ReportAssembly> reports = new Long2ObjectHashMap<>();
+        final LongHashSet installed = new LongHashSet();
+        PartitionMap map;
+        List<byte[]> encodedMap = Collections.emptyList();
+        long nextResendNs;
+
+        CoordinatorExchange(final Topology topology)
+        {
+            this.topology = topology;
+        }
+
+        boolean isFinished()
+        {
+            if (map == null)
+            {
+                return false;
+            }
+            for (final MemberRecord member : topology.members())
+            {
+                if (!installed.contains(member.incarnation()))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,643 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class Membership
+{
+    private final MemberEngine engine;
+
+    Membership(final MemberEngine engine, final long quorumLeaseNs)
+    {
+        this.engine = engine;
+        this.quorumLeaseNs = quorumLeaseNs;
+    }
+
+    final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
+
+    long nextHeartbeatNs;
+
+    // Quorum (see hasQuorum()).
+    /** Per member: the send time, on this member's clock, of the newest of this member's heartbeats it echoed back. */
+    final Long2LongHashMap echoedNs = new Long2LongHashMap(Long.MIN_VALUE);
+
+    /** Per member: the send time, on its clock, of its newest heartbeat here: echoed back in this member's. */
+    final Long2LongHashMap peerHeartbeatNs = new Long2LongHashMap(Long.MIN_VALUE);
+
+    /** Per member: whom its newest heartbeat here names as coordinator (see holdsCoordinatorVotes()). */
+    final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
+
+    /** When the coordinator next probes the seeds for another cluster (see probeForOtherClusters()). */
+    private long nextMergeProbeNs;
+
+    /** Per member: when this member adopted a topology that added it (its echoes are awaited from then). */
+    final Long2LongHashMap addedNs = new Long2LongHashMap(Long.MIN_VALUE);
+
+    /** How fresh an echo must be to count toward the quorum: failure detection less one heartbeat interval. */
+    private final long quorumLeaseNs;
+
+    /** {@link #hasQuorum()} as of {@link #quorumCheckedNs}; recomputed when time moves or an echo arrives. */
+    private boolean quorumHeld;
+
+    long quorumCheckedNs = Long.MIN_VALUE;
+
+    /** When this member last went without quorum while active ({@link Long#MIN_VALUE}: it holds quorum). */
+    long quorumMissingSinceNs = Long.MIN_VALUE;
+
+    long writesRefusedForQuorum;
+
+    long readsWithoutQuorum;
+
+    final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
+
+    /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
+    private long baselineDifferentSinceNs = -1;
+
+    /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
+    private List<MemberRecord> baselineDifferentMembers = List.of();
+
+    boolean isCoordinator()
+    {
+        return engine.topology != null && engine.topology.coordinator().incarnation() == engine.incarnation;
+    }
+
+    /**
+     * @return the oldest member this one heard within failure detection, itself at the latest: the coordinator, unless
+     *         the coordinator failed and the survivors could not remove it (no quorum). It admits joiners meanwhile.
+     */
+    MemberRecord actingCoordinator()
+    {
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (member.incarnation() == engine.incarnation || heardWithin(member, engine.config.failureDetectionTimeoutNs()))
+            {
+                return member;
+            }
+        }
+        return engine.topology.coordinator();
+    }
+
+    /**
+     * Whether a quorum of members (itself included) name this member as their coordinator in their newest heartbeats,
+     * echoed within the lease: each names the oldest member of its topology it hears. Quorum alone does not make a
+     * member's removals safe: when two members cannot hear each other but both hear the rest (a cut of one link), each
+     * holds quorum and each would remove the other, forking the topology. The rest name only one of them.
+     */
+    private boolean holdsCoordinatorVotes()
+    {
+        final Baseline baseline = engine.topology.baseline();
+        int votes = 0;
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (baseline.isSet() && !baseline.contains(member.memberId()))
+            {
+                continue;
+            }
+            if (member.incarnation() == engine.incarnation ||
+                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == engine.incarnation)
+            {
+                votes++;
+            }
+        }
+        return votes >= quorumNeed();
+    }
+
+    boolean heardWithin(final MemberRecord member, final long windowNs)
+    {
+        final long heard = lastHeardNs.get(member.incarnation());
+        return heard != Long.MIN_VALUE && engine.nowNs - heard <= windowNs;
+    }
+
+    boolean heardEchoWithin(final MemberRecord member)
+    {
+        final long echoed = echoedNs.get(member.incarnation());
+        return echoed != Long.MIN_VALUE && engine.nowNs - echoed <= quorumLeaseNs;
+    }
+
+    /**
+     * Coordinator: once membership stayed different from a baseline that auto-adjusts for its timeout (every
+     * membership change restarts the wait), set the baseline to the present members, which moves data for good.
+     */
+    int baselineAutoAdjust()
+    {
+        final Baseline baseline = engine.topology.baseline();
+        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(engine.topology.members()) || !hasQuorum())
+        {
+            baselineDifferentSinceNs = -1;
+            return 0;
+        }
+        if (baselineDifferentSinceNs < 0 || !engine.topology.members().equals(baselineDifferentMembers))
+        {
+            baselineDifferentSinceNs = engine.nowNs;
+            baselineDifferentMembers = engine.topology.members();
+            return 0;
+        }
+        if (engine.nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() || engine.mapExchange.exchange != null &&
+            !engine.mapExchange.exchange.isFinished() || engine.waitsForLostPartitions())
+        {
+            return 0;
+        }
+        baselineDifferentSinceNs = -1;
+        final Baseline next = baseline.ofPresent(engine.topology.members());
+        engine.listener.onEvent("coordinator " + engine.config.memberId() + " auto-adjusts the baseline from " +
+            baseline.memberIds() + " to " + next.memberIds() + " after " +
+            TimeUnit.NANOSECONDS.toMillis(baseline.autoAdjustTimeoutNs()) + " ms");
+        publishTopology(engine.topology.withBaseline(next));
+        return 1;
+    }
+
+    void sendHeartbeat(final MemberRecord member)
+    {
+        writeHeartbeat(member.incarnation(), peerHeartbeatNs.get(member.incarnation()));
+        engine.send(member, engine.writer);
+    }
+
+    /**
+     * A heartbeat: topology version, send time (the peer echoes it back: an echo proves the peer took this member for
+     * a member after then), the echo of the peer's newest heartbeat, and this member's coordinator vote.
+     */
+    private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
+    {
+        engine.header(MemberEngine.HEARTBEAT, destinationIncarnation);
+        engine.writer.writeLong(engine.topology.version()).writeLong(engine.nowNs).writeLong(echoNs)
+            .writeLong(actingCoordinator().incarnation());
+    }
+
+    /**
+     * Whether this member holds its cluster's quorum: enough members that count toward it (the baseline's, or any
+     * without a baseline) echoed a heartbeat this member sent within the lease (failure detection less one heartbeat
+     * interval), itself included. Only then does it serve writes, complete updates, change membership or caches.
+     * <p>
+     * Echoes, not mere messages, because a member that resumes after a pause finds its peers' heartbeats of before the
+     * pause waiting for it: those say nothing about whether they still count it as a member, an echo of a heartbeat
+     * sent after the pause does. A peer echoes only while it lists this member, and the coordinator removes a member
+     * only after a failure-detection timeout of silence, so a member that lost its majority loses quorum (and stops
+     * acknowledging) before that majority can have moved on without it.
+     */
+    boolean hasQuorum()
+    {
+        if (quorumCheckedNs != engine.nowNs)
+        {
+            quorumCheckedNs = engine.nowNs;
+            quorumHeld = engine.state == MemberState.ACTIVE && quorumHave() >= quorumNeed();
+        }
+        return quorumHeld;
+    }
+
+    int quorumHave()
+    {
+        if (engine.state != MemberState.ACTIVE || engine.topology == null)
+        {
+            return 0;
+        }
+        final Baseline baseline = engine.topology.baseline();
+        int have = 0;
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (baseline.isSet() && !baseline.contains(member.memberId()))
+            {
+                continue;
+            }
+            if (member.incarnation() == engine.incarnation || heardEchoWithin(member))
+            {
+                have++;
+            }
+        }
+        return have;
+    }
+
+    int quorumNeed()
+    {
+        return quorumNeed(engine.topology == null ? engine.walBaseline : engine.topology.baseline());
+    }
+
+    /**
+     * @return {@code cluster.min.members} if configured, else a majority of the baseline if one is set, else a
+     *         majority of the seeds.
+     */
+    int quorumNeed(final Baseline baseline)
+    {
+        if (engine.config.minMembers() > 0 || !baseline.isSet())
+        {
+            return engine.config.quorumMinMembers();
+        }
+        return baseline.members().size() / 2 + 1;
+    }
+
+    /**
+     * Log and remember when quorum is lost or regained; on regaining it, complete the updates that waited for it.
+     */
+    void noteQuorum()
+    {
+        final boolean held = hasQuorum();
+        if (!held && quorumMissingSinceNs == Long.MIN_VALUE)
+        {
+            quorumMissingSinceNs = engine.nowNs;
+            if (engine.installedMap != null)
+            {
+                // Not news while the member first meets its peers (no echo yet).
+                final String event = "member " + engine.config.memberId() + " lost quorum: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (engine.topology " + engine.topology.version() + ")";
+                engine.listener.onEvent(event);
+                rememberQuorumEvent(event);
+            }
+        }
+        else if (held && quorumMissingSinceNs != Long.MIN_VALUE)
+        {
+            if (engine.installedMap != null)
+            {
+                final String event = "member " + engine.config.memberId() + " regained quorum after " +
+                    TimeUnit.NANOSECONDS.toMillis(engine.nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (engine.topology " + engine.topology.version() + ")";
+                engine.listener.onEvent(event);
+                rememberQuorumEvent(event);
+            }
+            quorumMissingSinceNs = Long.MIN_VALUE;
+        }
+        if (held)
+        {
+            engine.answerDeferredUpdates();
+        }
+        if (held && engine.updatesHeldForQuorum)
+        {
+            // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
+            // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
+            engine.updatesHeldForQuorum = false;
+            engine.completeUpdatesHeldForQuorum();
+        }
+    }
+
+    void rememberQuorumEvent(final String event)
+    {
+        if (quorumHistory.size() == 16)
+        {
+            quorumHistory.removeFirst();
+        }
+        quorumHistory.addLast(event);
+    }
+
+    /**
+     * A write is refused for want of quorum only once quorum has been missing for two heartbeat intervals: a member
+     * that just joined, or whose peers' echoes are a moment late on a busy machine, waits a little instead.
+     */
+    boolean refusesForQuorum()
+    {
+        if (hasQuorum())
+        {
+            return false;
+        }
+        noteQuorum();
+        return engine.nowNs - quorumMissingSinceNs > 2 * engine.config.heartbeatIntervalNs();
+    }
+
+    GridException noQuorum(final String what)
+    {
+        writesRefusedForQuorum++;
+        return new GridException(ErrorCode.NO_QUORUM, "member " + engine.config.memberId() + " refuses " + what +
+            ": it holds no quorum (" + quorumHave() + " members heard within " +
+            TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
+            (engine.topology == null ? 0 : engine.topology.version()) + "); retry through a member of the majority");
+    }
+
+    void detectFailures()
+    {
+        if (!hasQuorum())
+        {
+            // A member without quorum removes no one: after a pause or on the minority side of a split, its view is
+            // stale, and the majority (if any) decides. It learns where it stands from the echoes or from the
+            // coordinator's "not a member" answer to its heartbeats.
+            return;
+        }
+        final List<MemberRecord> alive = new ArrayList<>();
+        boolean olderAllFailed = true;
+        boolean anyFailed = false;
+        boolean seenSelf = false;
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (member.incarnation() == engine.incarnation)
+            {
+                seenSelf = true;
+                alive.add(member);
+                continue;
+            }
+            // Failed: silent, or deaf (its heartbeats arrive but echo none of this member's for as long): a member that
+            // cannot hear the cluster keeps talking to it, and without quorum removes no one, so only this way does it
+            // leave a topology it cannot serve (an asymmetric cut).
+            final long echoOrAddedNs = Math.max(echoedNs.get(member.incarnation()), addedNs.get(member.incarnation()));
+            final boolean failed = engine.nowNs - lastHeardNs.get(member.incarnation()) > engine.config.failureDetectionTimeoutNs() ||
+                engine.nowNs - echoOrAddedNs > engine.config.failureDetectionTimeoutNs();
+            if (failed)
+            {
+                anyFailed = true;
+            }
+            else
+            {
+                alive.add(member);
+                if (!seenSelf)
+                {
+                    olderAllFailed = false;
+                }
+            }
+        }
+        if (anyFailed && (isCoordinator() || olderAllFailed) && holdsCoordinatorVotes())
+        {
+            final List<String> gone = new ArrayList<>();
+            for (final MemberRecord member : engine.topology.members())
+            {
+                if (!alive.contains(member))
+                {
+                    gone.add(member.toString());
+                }
+            }
+            engine.listener.onEvent("member " + engine.config.memberId() + " removes failed members " + gone);
+            publishTopology(engine.topology.withMembers(alive));
+        }
+    }
+
+    void publishTopology(final Topology next)
+    {
+        adoptTopology(next);
+        for (final MemberRecord member : next.members())
+        {
+            if (member.incarnation() != engine.incarnation)
+            {
+                sendTopology(member);
+            }
+        }
+    }
+
+    void sendTopology(final MemberRecord member)
+    {
+        engine.header(MemberEngine.TOPOLOGY, member.incarnation());
+        engine.topology.encode(engine.writer);
+        engine.send(member, engine.writer);
+    }
+
+    void onTopology(final long sender)
+    {
+        final Topology received = Topology.decode(engine.reader);
+        if (engine.state == MemberState.JOINING)
+        {
+            if (received.indexOf(engine.incarnation) < 0)
+            {
+                return;
+            }
+            engine.changeState(MemberState.ACTIVE, "joined topology " + received.version());
+            adoptTopology(received);
+            return;
+        }
+        if (engine.state != MemberState.ACTIVE || received.version() <= engine.topology.version())
+        {
+            return;
+        }
+        if (engine.topology.indexOf(sender) < 0)
+        {
+            // Another cluster's topology (one that admitted a restarted member this one still lists, say): a member
+            // follows only its own cluster's coordinators, who are members of its current topology.
+            return;
+        }
+        if (received.indexOf(engine.incarnation) < 0)
+        {
+            engine.rejoin("topology " + received.version() + " no longer lists this member");
+            return;
+        }
+        // The coordinator was heard: without this, a member that installs a topology from a coordinator it had not
+        // heard for a while (a cut that just healed) could take it for failed in the same breath.
+        lastHeardNs.put(sender, engine.nowNs);
+        adoptTopology(received);
+    }
+
+    void adoptTopology(final Topology next)
+    {
+        final Topology previous = engine.topology;
+        if (previous == null)
+        {
+            engine.recovery.dropRecoveredCopiesUnknownTo(next);
+        }
+        engine.topology = next;
+        quorumCheckedNs = Long.MIN_VALUE;
+        engine.joining.waitingJoiners.clear();
+        for (final MemberRecord member : next.members())
+        {
+            if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
+                member.incarnation()))
+            {
+                lastHeardNs.put(member.incarnation(), engine.nowNs);
+                addedNs.put(member.incarnation(), engine.nowNs);
+            }
+        }
+        if (previous != null)
+        {
+            for (final MemberRecord member : previous.members())
+            {
+                if (next.indexOf(member.incarnation()) < 0)
+                {
+                    lastHeardNs.remove(member.incarnation());
+                    echoedNs.remove(member.incarnation());
+                    peerHeartbeatNs.remove(member.incarnation());
+                    coordinatorVotes.remove(member.incarnation());
+                    addedNs.remove(member.incarnation());
+                    engine.forgetBackup(member.incarnation());
+                    engine.tx.forgetMember(member.incarnation());
+                }
+            }
+            for (final CacheDescriptor cache : previous.caches())
+            {
+                if (next.cache(cache.cacheId()) == null)
+                {
+                    engine.failOperationsOnCache(cache);
+                }
+            }
+            engine.tx.onTopologyChanged(previous, next);
+        }
+        engine.rebalancer.onTopologyChanged();
+        engine.checker.onTopologyChanged();
+        engine.mapExchange.pendingMap = new PartitionMap(next);
+        engine.mapExchange.reportChunks = null;
+        engine.mapExchange.nextReportSendNs = engine.nowNs;
+        engine.mapExchange.exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;
+        if (!isCoordinator())
+        {
+            engine.pendingAdmins.clear();
+        }
+        nextHeartbeatNs = engine.nowNs;
+    }
+
+    void onHeartbeat(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final long sentNs = engine.reader.readLong("sentNs");
+        final long echoNs = engine.reader.readLong("echoNs");
+        coordinatorVotes.put(sender, engine.reader.readLong("coordinatorVote"));
+        final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
+        peerHeartbeatNs.put(sender, sentNs);
+        if (echoNs != Long.MIN_VALUE && echoNs <= engine.nowNs && echoNs > echoedNs.get(sender))
+        {
+            echoedNs.put(sender, echoNs);
+            quorumCheckedNs = Long.MIN_VALUE;
+        }
+        if (firstFromSender)
+        {
+            // Echo at once: a member that just joined (or rejoined) holds quorum one round trip later, not a heartbeat
+            // interval later.
+            sendHeartbeat(engine.topology.member(sender));
+        }
+        if (isCoordinator() && version < engine.topology.version())
+        {
+            sendTopology(engine.topology.member(sender));
+        }
+    }
+
+    void onLeave(final long sender)
+    {
+        engine.listener.onEvent("member " + engine.config.memberId() + " hears that " + engine.topology.member(sender) + " leaves");
+        lastHeardNs.put(sender, Long.MIN_VALUE / 2);
+        detectFailures();
+    }
+
+    /**
+     * A member that does not list this one says so, with its topology's version, its cluster life, its size and its
+     * coordinator. Of the same cluster: this member was removed (a newer topology, or the same version from its
+     * coordinator, or the same version with other members while this one holds no quorum: a fork it is on the wrong
+     * side of; or any version once it has been without quorum for failure detection: each side of a fork may have
+     * numbered on), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
+     * dissolves, ties going against the one whose coordinator's incarnation is greater, and a side without quorum
+     * always; its members rejoin the other, their persistent copies judged by counters as any rejoining member's.
+     */
+    void onNotMember(final long sender)
+    {
+        final long version = engine.reader.readLong("version");
+        final long lifeId = engine.reader.readLong("lifeId");
+        final int members = engine.reader.readInt("members", 1, 65_535);
+        final long coordinator = engine.reader.readLong("coordinator");
+        if (engine.state != MemberState.ACTIVE)
+        {
+            return;
+        }
+        final long ownLifeId = clusterLifeId();
+        if (lifeId != 0 && ownLifeId != 0 && lifeId != ownLifeId)
+        {
+            final int own = engine.topology.members().size();
+            if (!hasQuorum() || members > own || (members == own &&
+                Long.compareUnsigned(coordinator, engine.topology.coordinator().incarnation()) < 0))
+            {
+                final String why = "another cluster (" + members + " members, topology " + version + ") " +
+                    "answered at a seed address; this cluster of " + own + " dissolves into it";
+                if (!engine.wal.retainsRecords())
+                {
+                    // An in-memory member rejoins without its copies: what they held is reported (the host has
+                    // nowhere durable to keep it). A persistent one recovers them, and keeps for the operator those
+                    // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
+                    for (final CacheDescriptor cache : engine.topology.caches())
+                    {
+                        engine.recovery.keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
+                    }
+                }
+                engine.rejoin(why);
+            }
+            return;
+        }
+        // Without quorum for failure detection, any version: the two may have forked, each side numbering on (a member
+        // that published topologies nobody installed is ahead of the cluster that went on without it).
+        if (version > engine.topology.version() || quorumLostForFailureDetection() ||
+            (version == engine.topology.version() && (engine.topology.coordinator().incarnation() == sender || !hasQuorum())))
+        {
+            engine.rejoin("member " + Long.toHexString(sender) + " of topology " + version + " does not list this member");
+        }
+    }
+
+    private boolean quorumLostForFailureDetection()
+    {
+        return quorumMissingSinceNs != Long.MIN_VALUE &&
+            engine.nowNs - quorumMissingSinceNs > engine.config.failureDetectionTimeoutNs();
+    }
+
+    /** @return the cluster life of the installed map (0 before one is installed): what tells two clusters apart. */
+    long clusterLifeId()
+    {
+        return engine.installedMap == null ? 0 : engine.installedMap.lifeId();
+    }
+
+    /**
+     * Once a second or so, the coordinator sends a heartbeat to every seed address its topology does not list, and a
+     * member that has been without quorum for failure detection to every seed address: a member that does not list
+     * the sender answers that it is not a member (see onNotMember()), so two clusters merge, and a member the others
+     * removed while it was away learns it even if every member it lists is gone (their addresses now other
+     * incarnations', which drop the heartbeats addressed to the old ones).
+     */
+    void probeForOtherClusters()
+    {
+        final boolean lost = quorumLostForFailureDetection();
+        if (!(isCoordinator() || lost) || engine.nowNs < nextMergeProbeNs)
+        {
+            return;
+        }
+        nextMergeProbeNs = engine.nowNs + 10 * engine.config.heartbeatIntervalNs();
+        for (final String address : engine.joining.seedAddresses)
+        {
+            boolean listed = false;
+            for (final MemberRecord member : engine.topology.members())
+            {
+                listed |= member.address().equals(address);
+            }
+            if (!listed || lost)
+            {
+                // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
+                writeHeartbeat(0, Long.MIN_VALUE);
+                engine.transport.send(engine.transport.endpointOf(address), engine.writer.buffer(), 0, engine.writer.length());
+            }
+        }
+    }
+}
