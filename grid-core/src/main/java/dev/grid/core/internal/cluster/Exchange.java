@@ -532,7 +532,7 @@ final class Exchange
                     local[p].state = moving ? PartitionState.MOVING : owningState;
                     // A new lineage: its history is complete from its first counter.
                     engine.checkpointer.historyFrom.remove(MemberEngine.packCopy(cache.cacheId(), p));
-                    engine.adoptEpoch(local[p], epochId, epochFloor);
+                    engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
                     created = true;
                 }
                 else if (!holds && local[p] != null)
@@ -563,7 +563,7 @@ final class Exchange
                     {
                         finalizeGaps(cache, local[p]);
                     }
-                    engine.adoptEpoch(local[p], epochId, epochFloor);
+                    engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
                 }
                 else if (moving)
                 {
@@ -579,7 +579,7 @@ final class Exchange
                     }
                     if (plan.full() && !created)
                     {
-                        lp = engine.resetForFullRebalance(lp);
+                        lp = engine.rebalanced.resetForFullRebalance(lp);
                     }
                     engine.rebalancer.start(lp, plan, epochBefore, highestBefore);
                 }
@@ -605,7 +605,7 @@ final class Exchange
         engine.rebalancer.logStarted();
         engine.listener.onMapInstalled(map.topology());
         engine.tx.onInstalled();
-        engine.answerDeferredUpdates();
+        engine.replication.answerDeferredUpdates();
         // Work that waited for this map: this member's own operations, and requests and updates parked here.
         final List<MemberEngine.ParkedMessage> parked = new ArrayList<>(engine.parkedMessages);
         engine.parkedMessages.clear();
@@ -621,14 +621,7 @@ final class Exchange
                 }
             }
         }
-        final List<MemberEngine.NearOp> ops = new ArrayList<>(engine.nearOps.values());
-        for (final MemberEngine.NearOp op : ops)
-        {
-            if (op.parked)
-            {
-                engine.route(op);
-            }
-        }
+        engine.near.routeParked();
     }
 
     private void finalizeGaps(final CacheDescriptor cache, final LocalPartition lp)
@@ -671,18 +664,18 @@ final class Exchange
         exchange.installed.add(sender);
         if (exchange.isFinished())
         {
-            final List<MemberEngine.PendingAdmin> done = new ArrayList<>();
-            for (final MemberEngine.PendingAdmin admin : engine.pendingAdmins)
+            final List<CacheAdmin.PendingAdmin> done = new ArrayList<>();
+            for (final CacheAdmin.PendingAdmin admin : engine.cacheAdmin.pendingAdmins)
             {
                 if (admin.targetVersion() <= version)
                 {
                     done.add(admin);
                 }
             }
-            engine.pendingAdmins.removeAll(done);
-            for (final MemberEngine.PendingAdmin admin : done)
+            engine.cacheAdmin.pendingAdmins.removeAll(done);
+            for (final CacheAdmin.PendingAdmin admin : done)
             {
-                engine.answerAdmin(admin.origin(), admin.sequence(), 0, null);
+                engine.cacheAdmin.answerAdmin(admin.origin(), admin.sequence(), 0, null);
             }
         }
     }

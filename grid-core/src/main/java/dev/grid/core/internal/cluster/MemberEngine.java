@@ -108,16 +108,7 @@ public final class MemberEngine
     static final int STATUS_REMAP = 1;
     static final int STATUS_ERROR = 2;
 
-    static final int ADMIN_CREATE = 1;
-    static final int ADMIN_DESTROY = 2;
-    static final int ADMIN_RESET_LOST = 3;
-    static final int ADMIN_BASELINE = 4;
-    static final int ADMIN_ACTIVATE = 5;
-
     static final long[] NO_PREPARES = new long[0];
-    /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
-    private static final OpKey REBALANCED_OP = new OpKey(0, 0);
-
     /** Default interval between resends of an unanswered request, report or map. */
     public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long a cache create or destroy may take before it fails with a timeout. */
@@ -127,7 +118,7 @@ public final class MemberEngine
     final Transport transport;
     final Wal wal;
     final RandomSource random;
-    private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
+    final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
     final EngineListener listener;
     final long retryIntervalNs;
     final String localAddress;
@@ -142,16 +133,8 @@ public final class MemberEngine
 
     // Membership.
     Topology topology;
-    /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
-    private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
-    /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
-    private final Set<OpKey> deferredOps = new HashSet<>();
-    /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
-    boolean updatesHeldForQuorum;
     // Exchange, member side.
     PartitionMap installedMap;
-    final List<PendingAdmin> pendingAdmins = new ArrayList<>();
-
     // Data.
     final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
@@ -180,34 +163,20 @@ public final class MemberEngine
     final Joining joining;
     final Membership membership;
     final Exchange mapExchange = new Exchange(this);
+    final NearOps near = new NearOps(this);
+    final CacheAdmin cacheAdmin = new CacheAdmin(this);
+    final Replication replication = new Replication(this);
+    final RebalancedCopies rebalanced = new RebalancedCopies(this);
+    final Origins origins = new Origins(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
     // Near operations.
-    long nextSequence = 1;
-    final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
-    /**
-     * Per origin incarnation, the lowest sequence it may still resend (every operation of it below was answered or
-     * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
-     */
-    final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
-    /**
-     * Per thin client this member heard of (a request, a replicate or a record carrying its identity), when it last
-     * did. A client is no member, so its outcomes cannot be retired when it leaves: they go below its watermark, or
-     * {@link ClientProtocol#CLIENT_OUTCOME_RETENTION_NS} after it was last heard of (it resends only within its request
-     * timeout, which is shorter). Pruned with the client's watermark once expired.
-     */
-    private final Long2LongHashMap clientSeenNs = new Long2LongHashMap(Long.MIN_VALUE);
-    private long nextClientPruneNs;
-    /** {@link #originMayResend}, made once: every remembered outcome passes it to the retirement sweep. */
-    private final java.util.function.LongPredicate originMayResend = this::originMayResend;
+    private long nextSequence = 1;
     /** Copies whose tombstones the next sweeps look at, a few per sweep. */
     private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
     private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
     private long tombstonesPurged;
-    /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
-    private long opWatermark;
-    private final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
     private long nextSweepNs;
 
     /**
@@ -268,7 +237,7 @@ public final class MemberEngine
         this.membership = new Membership(this, this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
         this.localAddress = transport.localAddress();
         this.joining = new Joining(this, this.config, localAddress);
-        this.walRecords = new WalRecords(wal, historyIndex, originWatermarks::get);
+        this.walRecords = new WalRecords(wal, historyIndex, origins.originWatermarks::get);
         this.planner = new ExchangePlanner(this.config.memberId(), random, listener);
         this.nowNs = nowNs;
         recovery.recover();
@@ -377,7 +346,7 @@ public final class MemberEngine
      */
     public boolean isQuiescent()
     {
-        return isSettled() && nearOps.isEmpty() && adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
+        return isSettled() && near.nearOps.isEmpty() && cacheAdmin.adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
             installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
             durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (mapExchange.exchange == null || mapExchange.exchange.isFinished());
@@ -498,7 +467,7 @@ public final class MemberEngine
      */
     public int pendingOperations()
     {
-        return nearOps.size() + adminOps.size();
+        return near.nearOps.size() + cacheAdmin.adminOps.size();
     }
 
     /**
@@ -574,93 +543,9 @@ public final class MemberEngine
     }
 
     /**
-     * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
-     *
-     * @param cacheId   the cache, as looked up by name when the user opened it.
-     * @param type      of operation.
-     * @param key       encoded key (null for {@link OpType#SIZE}).
-     * @param value     encoded value or operand, or null.
-     * @param expected  encoded expected value for conditional operations, or null.
-     * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
-     * @param callback  completion.
-     */
-    public void submit(
-        final int cacheId,
-        final OpType type,
-        final byte[] key,
-        final byte[] value,
-        final byte[] expected,
-        final long timeoutNs,
-        final OpCallback callback)
-    {
-        submit(cacheId, type, key, value, expected, timeoutNs, 0, 0, 0, callback);
-    }
-
-    /**
-     * Submit an operation on behalf of a thin client, under the client's identity: however often the client resends
-     * it (after a broken connection, through any member), and across a primary's failure, it is applied once, and a
-     * resend gets the first application's outcome. Without an identity ({@code clientId} 0) the operation is this
-     * member's, known by this member's incarnation and its own sequence.
-     *
-     * @param clientId        the client's identity ({@link ClientProtocol#isClientId}), or 0.
-     * @param clientSequence  the operation's number at the client, the same in every resend.
-     * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
-     */
-    public void submit(
-        final int cacheId,
-        final OpType type,
-        final byte[] key,
-        final byte[] value,
-        final byte[] expected,
-        final long timeoutNs,
-        final long clientId,
-        final long clientSequence,
-        final long clientWatermark,
-        final OpCallback callback)
-    {
-        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0))
-        {
-            throw new IllegalArgumentException("not a thin client's identity: " + Long.toHexString(clientId) + "/" +
-                clientSequence);
-        }
-        if (state != MemberState.ACTIVE)
-        {
-            final GridException error = notActive();
-            listener.onOperationComplete(type, 0, error.errorCode().code());
-            callback.onFailure(error);
-            return;
-        }
-        final CacheDescriptor cache = topology.cache(cacheId);
-        if (cache == null)
-        {
-            final GridException error = new CacheDestroyedException("cache id " + cacheId + " was destroyed");
-            listener.onOperationComplete(type, 0, error.errorCode().code());
-            callback.onFailure(error);
-            return;
-        }
-        final GridException tooLarge = tooLarge(key, value, expected);
-        if (tooLarge != null)
-        {
-            listener.onOperationComplete(type, 0, tooLarge.errorCode().code());
-            callback.onFailure(tooLarge);
-            return;
-        }
-        final NearOp op = new NearOp(nextSequence++, cache, type, key, value, expected,
-            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), nowNs, deadlineNs(nowNs, timeoutNs),
-            callback);
-        if (clientId != 0 && type.mayWrite())
-        {
-            op.identity = new OpKey(clientId, clientSequence);
-            op.identityWatermark = clientWatermark;
-        }
-        nearOps.put(op.sequence, op);
-        route(op);
-    }
-
-    /**
      * @return why a key with a value (or an expected one) is too long to store, or null if neither is.
      */
-    private GridException tooLarge(final byte[] key, final byte[] value, final byte[] expected)
+    GridException tooLarge(final byte[] key, final byte[] value, final byte[] expected)
     {
         final long keyBytes = key == null ? 0 : key.length;
         final long longest = keyBytes + Math.max(value == null ? 0 : value.length, expected == null ? 0 :
@@ -814,43 +699,6 @@ public final class MemberEngine
     }
 
     /**
-     * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
-     * includes it, so the first request finds a primary ready.
-     *
-     * @param descriptor of the cache, without an id.
-     * @param callback   completion (the outcome carries nothing).
-     */
-    public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
-    {
-        submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
-    }
-
-    /**
-     * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
-     * cache in flight anywhere fail with {@link ErrorCode#CACHE_DESTROYED}.
-     *
-     * @param name     of the cache.
-     * @param callback completion.
-     */
-    public void destroyCache(final String name, final OpCallback callback)
-    {
-        submitAdmin(ADMIN_DESTROY, null, name, callback);
-    }
-
-    /**
-     * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
-     * publishes a new topology version, whose map serves them again from the copies they have (a returning owner's
-     * data, if it came back; empty otherwise). Engine thread only.
-     *
-     * @param name     of the cache.
-     * @param callback completed once the map without the lost flags is installed everywhere.
-     */
-    public void resetLostPartitions(final String name, final OpCallback callback)
-    {
-        submitAdmin(ADMIN_RESET_LOST, null, name, callback);
-    }
-
-    /**
      * Add an attribute to the ones this member's topology record carries, such as the address it serves clients on.
      * Only before the first {@link #doWork} (the record is made when joining).
      *
@@ -909,41 +757,6 @@ public final class MemberEngine
         Collections.sort(running);
         return new BaselineTopology(topology.baseline().memberIds(), running,
             topology.baseline().autoAdjustTimeoutNs(), topology.version());
-    }
-
-    /**
-     * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
-     * present members and publishes a new topology version with it. Engine thread only.
-     *
-     * @param change    {@code Baseline.SET}, {@code ADD}, {@code REMOVE} or {@code AUTO_ADJUST}.
-     * @param ids       the members the change names.
-     * @param timeoutNs the auto-adjust timeout ({@code AUTO_ADJUST} only); negative disables auto-adjust.
-     * @param callback  completed once the new map is installed everywhere, or failed with
-     *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
-     */
-    public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
-        final OpCallback callback)
-    {
-        submitAdmin(ADMIN_BASELINE, null, "baseline", callback, op ->
-        {
-            op.baselineChange = change;
-            op.baselineIds = List.copyOf(ids);
-            op.baselineTimeoutNs = timeoutNs;
-        });
-    }
-
-    /**
-     * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
-     * those still away: the coordinator decides from that table with the members present, so a partition none of whose
-     * last owners is here is LOST (and stays so until one returns or {@link #resetLostPartitions} accepts the loss),
-     * and the others are served from their last owners' copies. For an operator whose member will never return.
-     * Completes at once, changing nothing, if the cluster is active already. Engine thread only.
-     *
-     * @param callback completed once the map of that decision is installed everywhere.
-     */
-    public void activate(final OpCallback callback)
-    {
-        submitAdmin(ADMIN_ACTIVATE, null, "activation", callback);
     }
 
     /**
@@ -1084,8 +897,8 @@ public final class MemberEngine
         joining.joiningSeedsHeardNs.clear();
         joining.joinVia = null;
         joining.joinViaHeardNs = Long.MIN_VALUE;
-        deferredAnswers.clear();
-        deferredOps.clear();
+        replication.deferredAnswers.clear();
+        replication.deferredOps.clear();
         joining.joiningMembersHeardNs.clear();
         membership.echoedNs.clear();
         membership.peerHeartbeatNs.clear();
@@ -1099,7 +912,7 @@ public final class MemberEngine
         mapExchange.reportChunks = null;
         mapExchange.reportAckedVersion = 0;
         mapExchange.exchange = null;
-        pendingAdmins.clear();
+        cacheAdmin.pendingAdmins.clear();
         if (!keepCopies)
         {
             // Images of this life's copies are worthless now; the next checkpoint starts afresh, and history
@@ -1164,7 +977,7 @@ public final class MemberEngine
         if (nowNs >= nextSweepNs)
         {
             nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
-            pruneClients();
+            origins.pruneClients();
             work += sweep();
             work += tx.duty();
             work += purgeTombstones();
@@ -1281,1150 +1094,31 @@ public final class MemberEngine
         return transport.preferredMessageLength();
     }
 
-    /**
-     * The copy follows the epoch from now on; logged so that a restart remembers which lineage it holds.
-     */
-    void adoptEpoch(final LocalPartition lp, final long id, final long floor)
-    {
-        if (lp.adoptEpoch(id, floor))
-        {
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
-                .writeLong(floor);
-            walRecords.appendMeta();
-        }
-    }
-
-    /**
-     * Clear a MOVING copy for a full rebalance: a new, empty copy of the partition's current epoch replaces it (logged
-     * as dropped, so a restart never mixes the two).
-     *
-     * @return the new copy.
-     */
-    LocalPartition resetForFullRebalance(final LocalPartition old)
-    {
-        final LocalPartition lp = new LocalPartition(old.cacheId, old.partition);
-        lp.state = PartitionState.MOVING;
-        copies.get(old.cacheId)[old.partition] = lp;
-        old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
-        checkpointer.logCopyDropped(old.cacheId, old.partition);
-        tx.relogPrepared(old.cacheId, old.partition);
-        adoptEpoch(lp, installedMap.epochId(old.cacheId, old.partition),
-            installedMap.epochFloor(old.cacheId, old.partition));
-        return lp;
-    }
-
-    /**
-     * Apply one record of a supplier's history: logged like a replicated update (so this copy's own history goes on)
-     * and closed once durable; a hole closes at once.
-     */
-    void applyRebalancedRecord(final LocalPartition lp, final HistoryRecord record)
-    {
-        final long counter = record.counter();
-        if (record.key() == null)
-        {
-            closeRange(lp, counter - 1, 1);
-            return;
-        }
-        if (lp.counter.isClosed(counter))
-        {
-            return;
-        }
-        // The operation's identity travels with its record: once primary, this copy answers a retry of it instead
-        // of applying it again, and a late commit of its transaction finds the part finished.
-        final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
-        final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
-        final long position = walRecords.appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
-            record.value(), record.predecessors());
-        lp.store.apply(record.key(), record.value(), counter);
-        // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
-        // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
-        // copy would apply it a second time (persistent seed 0x17662a18e).
-        rememberPredecessors(lp, record.predecessors());
-        if (opKey != REBALANCED_OP)
-        {
-            lp.recent.put(opKey, outcome);
-            noteClientSeen(opKey.originIncarnation());
-        }
-        if (record.transaction() != WalRecords.NO_TRANSACTION)
-        {
-            tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
-        }
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, null));
-    }
-
-    /**
-     * Apply one entry of a full rebalance if it is newer than what the key holds (a live update or remove that
-     * arrived first wins; a remove left a tombstone with its counter).
-     */
-    void applyRebalancedEntry(final LocalPartition lp, final long counter, final byte[] key, final byte[] value)
-    {
-        if (lp.store.counterOf(key) >= counter)
-        {
-            return;
-        }
-        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
-            .writeLong(counter).writeBytes(key).writeBytes(value);
-        walRecords.appendMeta();
-        lp.store.apply(key, value, counter);
-    }
-
-    /**
-     * Every entry of a full rebalance arrived: once the closing record is durable (and with it every entry before
-     * it), the counters up to {@code to} close and the copy's history starts at {@code to}.
-     */
-    void finishFullRebalance(final LocalPartition lp, final long to)
-    {
-        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
-        final long position = wal.append(walRecords.walWriter.buffer(), 0, walRecords.walWriter.length());
-        if (position < 0)
-        {
-            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
-        }
-        walRecords.appendsSinceCheckpoint++;
-        walRecords.totalAppends++;
-        durabilityQueue.add(new DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
-    }
-
-    /**
-     * Remember what the supplier remembered about the partition's recent operations and transactions (logged, so a
-     * restart remembers it too).
-     */
-    void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
-    {
-        walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
-            .writeInt(items.size());
-        final List<OpKey> keys = new ArrayList<>();
-        final List<OpOutcome> outcomes = new ArrayList<>();
-        for (final Rebalancer.MemoryItem item : items)
-        {
-            item.write(walRecords.walWriter);
-            if (item.transaction())
-            {
-                tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
-            }
-            else
-            {
-                keys.add(new OpKey(item.origin(), item.sequence()));
-                outcomes.add(new OpOutcome(item.flag(), item.value(), 0));
-            }
-        }
-        walRecords.appendMeta();
-        lp.rememberOlder(keys, outcomes);
-    }
-
     TxManager txManager()
     {
         return tx;
-    }
-
-    private void closeRebalanced(final LocalPartition lp, final long to)
-    {
-        for (final CounterRange open : openRanges(lp.counter, to))
-        {
-            lp.counter.rollback(open.start(), open.count());
-        }
-        // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
-        // boundary taken during the rebalance recorded.
-        final long packed = packCopy(lp.cacheId, lp.partition);
-        checkpointer.historyFrom.put(packed, Math.max(checkpointer.historyFrom.get(packed), to));
-        // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
-        // if any, was of the copy before the clear): nothing would mean "complete from the start".
-        checkpointer.checkpointHwms.put(packed, Math.max(checkpointer.checkpointHwms.get(packed), to));
-        for (final Checkpointer.HistoryBoundary boundary : checkpointer.historyBoundaries)
-        {
-            boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
-        }
-    }
-
-    /**
-     * @return the counters of {@code (0, to]} not yet closed, as ranges.
-     */
-    static List<CounterRange> openRanges(final PartitionUpdateCounter counter, final long to)
-    {
-        final List<CounterRange> open = new ArrayList<>();
-        long next = counter.lwm();
-        for (final CounterRange closed : counter.gaps())
-        {
-            if (next >= to)
-            {
-                break;
-            }
-            if (closed.start() > next)
-            {
-                open.add(new CounterRange(next, Math.min(closed.start(), to) - next));
-            }
-            next = Math.max(next, closed.start() + closed.count());
-        }
-        if (next < to)
-        {
-            open.add(new CounterRange(next, to - next));
-        }
-        return open;
     }
 
     // ------------------------------------------------------------------------------------------------------------
     // Operations: near side.
     // ------------------------------------------------------------------------------------------------------------
 
-    void route(final NearOp op)
-    {
-        if (topology.cache(op.cache.cacheId()) == null)
-        {
-            completeNear(op, null, new CacheDestroyedException("cache '" + op.cache.name() + "' was destroyed"));
-            return;
-        }
-        if (isExchanging())
-        {
-            op.parked = true;
-            return;
-        }
-        op.parked = false;
-        if (!membership.hasQuorum())
-        {
-            if (membership.refusesForQuorum() && readLocally(op))
-            {
-                return;
-            }
-            if ((op.target == null || !op.type.mayWrite()) && membership.refusesForQuorum())
-            {
-                // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
-                // of the majority. Reads too: without quorum this member's map may name a primary the majority
-                // replaced, and a member cut off would only time out.
-                completeNear(op, null, membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
-                return;
-            }
-            // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
-            // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
-            op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 4);
-            return;
-        }
-        op.sentVersion = installedMap.version();
-        op.nextResendNs = nowNs + retryIntervalNs;
-        if (op.type == OpType.SIZE)
-        {
-            op.sizeAwaiting.clear();
-            op.sizeSum = 0;
-            for (final MemberRecord member : topology.members())
-            {
-                op.sizeAwaiting.add(member.incarnation());
-            }
-            for (final MemberRecord member : topology.members())
-            {
-                if (member.incarnation() == incarnation)
-                {
-                    answerSize(incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
-                }
-                else
-                {
-                    header(SIZE_REQUEST, member.incarnation());
-                    writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
-                    send(member, writer);
-                }
-                if (!nearOps.containsKey(op.sequence) || op.sentVersion != installedMap.version())
-                {
-                    return;
-                }
-            }
-            return;
-        }
-        final MemberRecord primary = installedMap.primary(op.cache.cacheId(), op.partition);
-        if (primary == null)
-        {
-            op.parked = true;
-            return;
-        }
-        op.target = primary;
-        op.sends++;
-        listener.onRouted(primary.incarnation() == incarnation);
-        if (primary.incarnation() == incarnation)
-        {
-            noteWatermark(incarnation, opWatermark());
-            if (op.identity != null)
-            {
-                noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
-            }
-            handleRequest(incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
-                op.deadlineNs - nowNs, op.key, op.value, op.expected, op.identity, null);
-        }
-        else
-        {
-            header(REQUEST, primary.incarnation());
-            writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
-                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - nowNs))
-                .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
-            // A thin client's identity (0 if none), its number and its watermark.
-            writer.writeLong(op.identity == null ? 0 : op.identity.originIncarnation())
-                .writeLong(op.identity == null ? 0 : op.identity.sequence()).writeLong(op.identityWatermark);
-            send(primary, writer);
-        }
-    }
-
-    /**
-     * Answer a read from this member's own copy while it holds no quorum, for a cache whose policy is
-     * {@link QuorumReadPolicy#SERVE_LOCAL}: only an OWNING copy (a MOVING one may lack what its owners had) of a
-     * partition the loss policy serves, flagged {@link OpOutcome#withoutQuorum()}.
-     *
-     * @return whether the read was answered (false: not a read of such a cache, or no such copy here).
-     */
-    private boolean readLocally(final NearOp op)
-    {
-        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || membership.hasQuorum())
-        {
-            return false;
-        }
-        final LocalPartition lp = localCopy(op.cache.cacheId(), op.partition);
-        if (lp == null || lp.state != PartitionState.OWNING || lossRefusal(op.cache, op.partition, false) != null)
-        {
-            return false;
-        }
-        final byte[] value = lp.store.get(op.key);
-        membership.readsWithoutQuorum++;
-        completeNear(op, new OpOutcome(value != null, value, 0, true), null);
-        return true;
-    }
-
-    private void onResponse(final long sender)
-    {
-        final long sequence = reader.readLong("sequence");
-        final int status = reader.readByte("status");
-        final NearOp op = nearOps.get(sequence);
-        if (status == STATUS_OK)
-        {
-            final boolean flag = reader.readBoolean("flag");
-            final byte[] value = reader.readBytes("value");
-            final long count = reader.readLong("count");
-            if (op == null)
-            {
-                return;
-            }
-            if (op.type == OpType.SIZE)
-            {
-                final long version = reader.readLong("version");
-                if (version == op.sentVersion && op.sizeAwaiting.remove(sender))
-                {
-                    op.sizeSum += count;
-                    if (op.sizeAwaiting.isEmpty())
-                    {
-                        completeNear(op, new OpOutcome(true, null, op.sizeSum), null);
-                    }
-                }
-                return;
-            }
-            completeNear(op, new OpOutcome(flag, value, count), null);
-        }
-        else if (status == STATUS_REMAP)
-        {
-            final long version = reader.readLong("version");
-            if (op == null)
-            {
-                return;
-            }
-            listener.onRemap();
-            if (version > installedMap.version() || isExchanging())
-            {
-                op.parked = true;
-            }
-            else
-            {
-                // The primary lags this member's map, or this member lags; try again shortly.
-                op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 8);
-            }
-        }
-        else if (status == STATUS_ERROR)
-        {
-            final int code = reader.readInt("errorCode");
-            final String message = reader.readString("message");
-            if (op != null && code == ErrorCode.NO_QUORUM.code() &&
-                (membership.hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
-            {
-                // The primary lacks quorum while this member holds it: the majority is about to replace that primary
-                // (or it is a moment behind); ask again shortly. A write sent more than once may have been applied
-                // by an earlier attempt: it never ends in a refusal, only in its answer or a timeout.
-                op.nextResendNs = nowNs + Math.max(1, retryIntervalNs / 4);
-            }
-            else if (op != null && !(code == ErrorCode.NO_QUORUM.code() && readLocally(op)))
-            {
-                completeNear(op, null, GridException.of(errorCode(code), message));
-            }
-        }
-        else
-        {
-            throw new MalformedMessageException("unknown response status " + status);
-        }
-    }
-
-    private static ErrorCode errorCode(final int code)
-    {
-        try
-        {
-            return ErrorCode.ofCode(code);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new MalformedMessageException("unknown error code " + code);
-        }
-    }
-
-    private void completeNear(final NearOp op, final OpOutcome outcome, final GridException error)
-    {
-        if (nearOps.remove(op.sequence) == null)
-        {
-            return;
-        }
-        listener.onOperationComplete(op.type, nowNs - op.submittedNs, error == null ? 0 : error.errorCode().code());
-        if (error == null)
-        {
-            op.callback.onSuccess(outcome);
-        }
-        else
-        {
-            op.callback.onFailure(error);
-        }
-    }
-
     private int sweep()
     {
         int work = 0;
-        if (!nearOps.isEmpty())
-        {
-            final List<NearOp> ops = new ArrayList<>(nearOps.values());
-            for (final NearOp op : ops)
-            {
-                if (nowNs >= op.deadlineNs)
-                {
-                    completeNear(op, null, new OperationTimeoutException(describeWait(op)));
-                    work++;
-                }
-                else if (!op.parked && nowNs >= op.nextResendNs && nearOps.containsKey(op.sequence))
-                {
-                    route(op);
-                    work++;
-                }
-            }
-        }
-        if (!adminOps.isEmpty())
-        {
-            final List<AdminOp> ops = new ArrayList<>(adminOps.values());
-            for (final AdminOp op : ops)
-            {
-                if (nowNs >= op.deadlineNs)
-                {
-                    adminOps.remove(op.sequence);
-                    op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
-                        op.kind == ADMIN_DESTROY ? "destroy" : op.kind == ADMIN_BASELINE ? "baseline change" :
-                        op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name +
-                        "' timed out after " +
-                        TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
-                        " ms waiting for coordinator " + topology.coordinator() + " (topology " +
-                        topology.version() + ")"));
-                    work++;
-                }
-                else if (nowNs >= op.nextResendNs)
-                {
-                    sendAdmin(op);
-                    work++;
-                }
-            }
-        }
+        work += near.sweep();
+        work += cacheAdmin.sweep();
         if (!parkedMessages.isEmpty())
         {
             parkedMessages.removeIf(m -> m.deadlineNs <= nowNs);
         }
-        work += retransmitUpdates();
+        work += replication.retransmitUpdates();
         return work;
-    }
-
-    private String describeWait(final NearOp op)
-    {
-        final String what = op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'" +
-            (op.partition >= 0 ? " (partition " + op.partition + ")" : "") + " timed out after " +
-            TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) + " ms waiting for ";
-        if (op.parked)
-        {
-            return what + "the partition map exchange of topology " + topology.version() + " to finish";
-        }
-        if (op.type == OpType.SIZE)
-        {
-            return what + "the counts of " + op.sizeAwaiting.size() + " member(s) (topology " + op.sentVersion + ")";
-        }
-        return what + "the answer of primary " + op.target + " (topology " + op.sentVersion + ")";
-    }
-
-    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
-        final OpCallback callback)
-    {
-        submitAdmin(kind, descriptor, name, callback, null);
-    }
-
-    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
-        final OpCallback callback, final Consumer<AdminOp> details)
-    {
-        if (state != MemberState.ACTIVE)
-        {
-            callback.onFailure(notActive());
-            return;
-        }
-        if (membership.refusesForQuorum())
-        {
-            callback.onFailure(membership.noQuorum("a change of caches or baseline"));
-            return;
-        }
-        final long sequence = nextSequence++;
-        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(incarnation, sequence);
-        final AdminOp op = new AdminOp(sequence, kind, name, stamped, nowNs, nowNs + ADMIN_TIMEOUT_DEFAULT_NS,
-            callback);
-        if (details != null)
-        {
-            details.accept(op);
-        }
-        adminOps.put(sequence, op);
-        sendAdmin(op);
-    }
-
-    private void sendAdmin(final AdminOp op)
-    {
-        op.nextResendNs = nowNs + retryIntervalNs;
-        header(CACHE_ADMIN, topology.coordinator().incarnation());
-        writer.writeLong(op.sequence).writeByte(op.kind).writeString(op.name);
-        writer.writeBoolean(op.descriptor != null);
-        if (op.descriptor != null)
-        {
-            op.descriptor.encode(writer);
-        }
-        if (op.kind == ADMIN_BASELINE)
-        {
-            writer.writeByte(op.baselineChange).writeLong(op.baselineTimeoutNs).writeInt(op.baselineIds.size());
-            op.baselineIds.forEach(writer::writeString);
-        }
-        if (membership.isCoordinator())
-        {
-            final byte[] bytes = copyOut();
-            reader.wrap(new UnsafeBuffer(bytes), HEADER_LENGTH, bytes.length - HEADER_LENGTH);
-            onCacheAdmin(incarnation);
-        }
-        else
-        {
-            send(topology.coordinator(), writer);
-        }
-    }
-
-    private void onCacheAdmin(final long sender)
-    {
-        final long sequence = reader.readLong("sequence");
-        final int kind = reader.readByte("kind");
-        final String name = reader.readString("name");
-        final CacheDescriptor descriptor = reader.readBoolean("hasDescriptor") ? CacheDescriptor.decode(reader) : null;
-        int baselineChange = 0;
-        long baselineTimeoutNs = -1;
-        final List<String> baselineIds = new ArrayList<>();
-        if (kind == ADMIN_BASELINE)
-        {
-            baselineChange = reader.readByte("baseline.change");
-            baselineTimeoutNs = reader.readLong("baseline.timeoutNs");
-            final int count = reader.readInt("baseline.ids", 0, 65_535);
-            for (int i = 0; i < count; i++)
-            {
-                baselineIds.add(CacheDescriptor.nonNull(reader.readString("baseline.id"), "baseline.id"));
-            }
-        }
-        if (!membership.isCoordinator())
-        {
-            return;
-        }
-        for (final PendingAdmin admin : pendingAdmins)
-        {
-            if (admin.origin == sender && admin.sequence == sequence)
-            {
-                return;
-            }
-        }
-        if (!membership.hasQuorum())
-        {
-            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), membership.noQuorum("a change of caches or baseline")
-                .detail());
-            return;
-        }
-        final CacheDescriptor existing = topology.cache(name);
-        if (kind == ADMIN_CREATE)
-        {
-            if (descriptor == null)
-            {
-                throw new MalformedMessageException("cache create without a descriptor");
-            }
-            if (existing != null)
-            {
-                if (existing.creatorIncarnation() == sender && existing.creatorSequence() == sequence)
-                {
-                    // A retry of a create that went through: answer once the current map is everywhere.
-                    pendingAdmins.add(new PendingAdmin(sender, sequence, topology.version()));
-                    completeAdminsIfSettled();
-                    return;
-                }
-                answerAdmin(sender, sequence, ErrorCode.CACHE_ALREADY_EXISTS.code(), "cache '" + name +
-                    "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
-                return;
-            }
-            listener.onEvent("coordinator " + config.memberId() + " creates cache " + descriptor.name());
-            membership.publishTopology(topology.withCache(descriptor));
-        }
-        else if (kind == ADMIN_DESTROY)
-        {
-            if (existing != null)
-            {
-                listener.onEvent("coordinator " + config.memberId() + " destroys cache " + name);
-                membership.publishTopology(topology.withoutCache(existing.cacheId()));
-            }
-        }
-        else if (kind == ADMIN_BASELINE)
-        {
-            final Baseline next;
-            try
-            {
-                next = topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
-                    topology.members());
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
-                return;
-            }
-            if (!next.equals(topology.baseline()))
-            {
-                listener.onEvent("coordinator " + config.memberId() + " sets the baseline to " + next.memberIds() +
-                    (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
-                    TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
-                membership.publishTopology(topology.withBaseline(next));
-            }
-        }
-        else if (kind == ADMIN_ACTIVATE)
-        {
-            if (installedMap == null || !installedMap.isActive())
-            {
-                // Remembered until an active map is installed: an exchange that starts over decides the same way.
-                activationForced = true;
-                listener.onEvent("coordinator " + config.memberId() + " activates the cluster at an operator's " +
-                    "request, without the members still away");
-                membership.publishTopology(topology.withBaseline(topology.baseline()));
-            }
-        }
-        else if (kind == ADMIN_RESET_LOST)
-        {
-            if (existing == null)
-            {
-                answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
-                return;
-            }
-            listener.onEvent("coordinator " + config.memberId() + " resets the lost partitions of cache " + name +
-                " " + (installedMap == null ? "[]" : installedMap.lostPartitions(existing.cacheId())));
-            membership.publishTopology(topology.withCacheReplaced(existing.withLostReset()));
-        }
-        else
-        {
-            throw new MalformedMessageException("unknown cache admin kind " + kind);
-        }
-        pendingAdmins.add(new PendingAdmin(sender, sequence, topology.version()));
-        completeAdminsIfSettled();
-    }
-
-    private void completeAdminsIfSettled()
-    {
-        if (mapExchange.exchange != null && mapExchange.exchange.isFinished())
-        {
-            mapExchange.onMapInstalled(incarnation, mapExchange.exchange.topology.version());
-        }
-    }
-
-    void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
-    {
-        if (origin == incarnation)
-        {
-            onAdminAnswer(sequence, errorCode, message);
-            return;
-        }
-        final MemberRecord member = topology.member(origin);
-        if (member == null)
-        {
-            return;
-        }
-        header(CACHE_ADMIN_RESPONSE, origin);
-        writer.writeLong(sequence).writeInt(errorCode).writeString(message);
-        send(member, writer);
-    }
-
-    private void onAdminAnswer(final long sequence, final int errorCode, final String message)
-    {
-        final AdminOp op = adminOps.remove(sequence);
-        if (op == null)
-        {
-            return;
-        }
-        if (errorCode == 0)
-        {
-            op.callback.onSuccess(OpOutcome.TRUE);
-        }
-        else
-        {
-            op.callback.onFailure(GridException.of(errorCode(errorCode), message));
-        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
     // Operations: primary side.
     // ------------------------------------------------------------------------------------------------------------
-
-    private void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
-        final int length)
-    {
-        final long sequence = reader.readLong("sequence");
-        noteWatermark(sender, reader.readLong("watermark"));
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long version = reader.readLong("version");
-        final OpType type = OpType.ofCode(reader.readByte("type"));
-        final long timeoutNs = reader.readLong("timeoutNs");
-        final byte[] key = reader.readBytes("key");
-        final byte[] value = reader.readBytes("value");
-        final byte[] expected = reader.readBytes("expected");
-        final long clientId = reader.readLong("clientId");
-        final long clientSequence = reader.readLong("clientSequence");
-        final long clientWatermark = reader.readLong("clientWatermark");
-        if (key == null)
-        {
-            throw new MalformedMessageException("request without a key");
-        }
-        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0 || !type.mayWrite()))
-        {
-            throw new MalformedMessageException("request with a client identity " + Long.toHexString(clientId) + "/" +
-                clientSequence + " that is not a thin client's write");
-        }
-        final OpKey identity = clientId == 0 ? null : new OpKey(clientId, clientSequence);
-        if (identity != null)
-        {
-            noteWatermark(clientId, clientWatermark);
-        }
-        final Runnable park = () -> park(REQUEST, sender, source, buffer, offset, length, timeoutNs);
-        handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, identity,
-            park);
-    }
-
-    private void park(final int type, final long sender, final int source, final DirectBuffer buffer,
-        final int offset, final int length, final long timeoutNs)
-    {
-        final byte[] bytes = new byte[length];
-        buffer.getBytes(offset, bytes);
-        parkedMessages.add(new ParkedMessage(type, sender, source, bytes, deadlineNs(nowNs, timeoutNs)));
-    }
-
-    private void handleRequest(
-        final long origin,
-        final long sequence,
-        final int cacheId,
-        final int partition,
-        final long version,
-        final OpType type,
-        final long timeoutNs,
-        final byte[] key,
-        final byte[] value,
-        final byte[] expected,
-        final OpKey identity,
-        final Runnable park)
-    {
-        final CacheDescriptor cache = topology.cache(cacheId);
-        if (cache == null)
-        {
-            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
-            return;
-        }
-        if (partition >= cache.partitions())
-        {
-            answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "partition " + partition +
-                " out of range for cache '" + cache.name() + "'");
-            return;
-        }
-        if (isExchanging() || version > installedMap.version())
-        {
-            if (park != null)
-            {
-                park.run();
-            }
-            else
-            {
-                answerRemap(origin, sequence);
-            }
-            return;
-        }
-        final int myIndex = installedMap.topology().indexOf(incarnation);
-        if (version < installedMap.version() || installedMap.rank(cacheId, partition, myIndex) != 0)
-        {
-            answerRemap(origin, sequence);
-            return;
-        }
-        final LocalPartition lp = localCopy(cacheId, partition);
-        // Its identity across resends: a thin client's own, or the submitting member's. Answers go to the member that
-        // sent this request (origin, sequence), which a client's resend through another member changes.
-        final OpKey opKey = identity != null ? identity : new OpKey(origin, sequence);
-        if (type.mayWrite() && opKey.sequence() < originWatermarks.get(opKey.originIncarnation()))
-        {
-            // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
-            // may be retired here): applying it now would apply it twice, or after its caller was told it failed.
-            return;
-        }
-        // Refused before the retry memory is asked: a lost partition's copy may be one that was never an owner (a
-        // MOVING copy that got the update, unacknowledged, before every owner went), and answering a retry from its
-        // memory would acknowledge an update the returning owners do not hold (the simulator found a merge lost so).
-        final String lossRefusal = lossRefusal(cache, partition, type.mayWrite());
-        if (lossRefusal != null)
-        {
-            answerError(origin, sequence, ErrorCode.PARTITION_LOST, lossRefusal);
-            return;
-        }
-        if (type.mayWrite() && lp.recent.containsKey(opKey))
-        {
-            final OpOutcome known = lp.recent.get(opKey);
-            if (known != null && !deferredOps.contains(opKey))
-            {
-                answerOk(origin, sequence, known, 0);
-            }
-            return;
-        }
-        if (!membership.hasQuorum())
-        {
-            // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
-            answerError(origin, sequence, ErrorCode.NO_QUORUM, membership.noQuorum(type.name().toLowerCase() + " on cache '" +
-                cache.name() + "' (partition " + partition + ")").detail());
-            return;
-        }
-        if (type.mayWrite() && lp.pausedBy != 0)
-        {
-            // A consistency check holds the partition still until every copy reported: the write waits.
-            lp.pausedOps.add(() ->
-            {
-                if (state == MemberState.ACTIVE && (origin == incarnation ? nearOps.containsKey(sequence) :
-                    topology.indexOf(origin) >= 0))
-                {
-                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
-                        expected, identity, null);
-                }
-            });
-            return;
-        }
-        if (type.mayWrite() && tx.isLocked(cacheId, key))
-        {
-            // A transaction holds the key: this write waits for it, as an implicit transaction would.
-            tx.block(cacheId, key, () ->
-            {
-                if (state == MemberState.ACTIVE && (origin == incarnation ? nearOps.containsKey(sequence) :
-                    topology.indexOf(origin) >= 0))
-                {
-                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
-                        expected, identity, null);
-                }
-            });
-            return;
-        }
-        final byte[] current = lp.store.get(key);
-        final OpOutcome outcome;
-        final byte[] newValue;
-        switch (type)
-        {
-            case GET ->
-            {
-                answerOk(origin, sequence, OpOutcome.value(current), 0);
-                return;
-            }
-            case PUT ->
-            {
-                outcome = OpOutcome.TRUE;
-                newValue = requireValue(value, type);
-            }
-            case PUT_IF_ABSENT ->
-            {
-                if (current != null)
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = requireValue(value, type);
-            }
-            case REPLACE, REMOVE_IF_EQUALS ->
-            {
-                if (current == null || !Arrays.equals(current, requireValue(expected, type)))
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = type == OpType.REPLACE ? requireValue(value, type) : null;
-            }
-            case REMOVE ->
-            {
-                if (current == null)
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = null;
-            }
-            case MERGE ->
-            {
-                final BytesMergeOperator operator = cache.mergeOperator() == null ? null :
-                    mergeOperators.apply(cache);
-                if (operator == null)
-                {
-                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
-                        "cache '" + cache.name() + "' has no merge operator" :
-                        "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
-                        "' is not registered on member " + config.memberId());
-                    return;
-                }
-                byte[] merged;
-                try
-                {
-                    merged = operator.merge(key, current, requireValue(value, type));
-                }
-                catch (final RuntimeException ex)
-                {
-                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
-                        cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
-                    return;
-                }
-                if (merged == null && current == null)
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
-                    return;
-                }
-                if (merged != null && (long)key.length + merged.length > config.maxEntryBytes())
-                {
-                    answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, tooLarge("the merged value of " +
-                        merged.length + " bytes and its key").detail());
-                    return;
-                }
-                outcome = OpOutcome.value(merged);
-                newValue = merged;
-            }
-            default ->
-            {
-                answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "operation " + type +
-                    " is not a single-key operation");
-                return;
-            }
-        }
-        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs(nowNs, timeoutNs));
-    }
-
-    /**
-     * What the cache's {@link PartitionLossPolicy} says of an operation on a partition, by the installed map.
-     *
-     * @param cache     the partition's cache.
-     * @param partition the key's partition.
-     * @param write     whether the operation may write (a transaction's lock counts as a write).
-     * @return why the operation is refused, or null if it may run.
-     */
-    String lossRefusal(final CacheDescriptor cache, final int partition, final boolean write)
-    {
-        if (installedMap != null && !installedMap.isActive())
-        {
-            // Whatever the policy: a copy here may lack acknowledged updates a member still away holds.
-            return "partition " + partition + " of cache '" + cache.name() + "' is not served yet: the cluster " +
-                "restarted from its data directories and waits for the members of its newest ownership table";
-        }
-        if (installedMap == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
-        {
-            return null;
-        }
-        if (installedMap.isLost(cache.cacheId(), partition))
-        {
-            return "partition " + partition + " of cache '" + cache.name() + "' is lost (every member that owned " +
-                "it last is away): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
-                " until one of them returns or an operator resets it";
-        }
-        if (write && cache.lossPolicy() == PartitionLossPolicy.READ_ONLY_SAFE &&
-            installedMap.lostCount(cache.cacheId()) > 0)
-        {
-            return "cache '" + cache.name() + "' is read-only under policy READ_ONLY_SAFE while " +
-                installedMap.lostCount(cache.cacheId()) + " of its partitions are lost " +
-                installedMap.lostPartitions(cache.cacheId());
-        }
-        return null;
-    }
-
-    /**
-     * Answer a write that changed nothing (a condition did not hold), and remember its outcome like any write's: if the
-     * answer is slow and the origin asks again, the retry gets this answer instead of being evaluated anew, which
-     * could apply it (a later write made the condition hold) while the first answer, arriving too, says it did not
-     * (the simulator found a remove that removed a value its caller was told was absent).
-     */
-    /**
-     * @return the lowest sequence of this member's single-key operations that may still be resent: every lower one
-     *         was answered or given up. Sequences only grow, so this only grows (amortized constant time).
-     */
-    private long opWatermark()
-    {
-        while (opWatermark < nextSequence && !nearOps.containsKey(opWatermark))
-        {
-            opWatermark++;
-        }
-        return opWatermark;
-    }
-
-    void noteWatermark(final long origin, final long watermark)
-    {
-        if (watermark > originWatermarks.get(origin))
-        {
-            originWatermarks.put(origin, watermark);
-        }
-        noteClientSeen(origin);
-    }
-
-    private void rememberPredecessors(final LocalPartition lp, final Predecessors predecessors)
-    {
-        predecessors.rememberIn(lp);
-        for (final OpKey key : predecessors.keys())
-        {
-            noteClientSeen(key.originIncarnation());
-        }
-    }
-
-    void noteClientSeen(final long origin)
-    {
-        if (ClientProtocol.isClientId(origin))
-        {
-            clientSeenNs.put(origin, nowNs);
-        }
-    }
-
-    /**
-     * @return whether an operation's origin may still resend operations: a member still in the cluster, or a thin
-     *         client heard of within {@link ClientProtocol#CLIENT_OUTCOME_RETENTION_NS}.
-     */
-    private boolean originMayResend(final long origin)
-    {
-        if (topology != null && topology.member(origin) != null)
-        {
-            return true;
-        }
-        final long seenNs = clientSeenNs.get(origin);
-        return seenNs != Long.MIN_VALUE && nowNs - seenNs < ClientProtocol.CLIENT_OUTCOME_RETENTION_NS;
-    }
-
-    /** Forget the thin clients not heard of for longer than their outcomes are kept, with their watermarks. */
-    private void pruneClients()
-    {
-        if (nowNs < nextClientPruneNs || clientSeenNs.isEmpty())
-        {
-            return;
-        }
-        nextClientPruneNs = nowNs + ClientProtocol.CLIENT_OUTCOME_RETENTION_NS / 8;
-        for (final Long2LongHashMap.EntryIterator it = clientSeenNs.entrySet().iterator(); it.hasNext(); )
-        {
-            it.next();
-            if (nowNs - it.getLongValue() >= ClientProtocol.CLIENT_OUTCOME_RETENTION_NS)
-            {
-                originWatermarks.remove(it.getLongKey());
-                it.remove();
-            }
-        }
-    }
-
-    /**
-     * Remember an outcome (null: in flight) for retries, and retire those no origin can resend any more.
-     */
-    private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
-    {
-        lp.recent.put(opKey, outcome);
-        lp.retireOutcomes(originWatermarks, originMayResend);
-    }
-
-    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
-        final OpOutcome outcome)
-    {
-        remember(lp, opKey, outcome);
-        answerOk(replyTo, replySequence, outcome, 0);
-    }
-
-    private static byte[] requireValue(final byte[] value, final OpType type)
-    {
-        if (value == null)
-        {
-            throw new MalformedMessageException(type + " request without its value");
-        }
-        return value;
-    }
-
-    private void startUpdate(
-        final LocalPartition lp,
-        final CacheDescriptor cache,
-        final OpKey opKey,
-        final long replyTo,
-        final long replySequence,
-        final OpOutcome outcome,
-        final byte[] key,
-        final byte[] newValue,
-        final long deadlineNs)
-    {
-        final long counter = lp.counter.reserve(1) + 1;
-        final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
-            installedMap.version(), deadlineNs);
-        final long position = walRecords.appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
-        lp.store.apply(key, newValue, counter);
-        remember(lp, opKey, null);
-        lp.inFlight.put(counter, update);
-        inFlightUpdates++;
-        final int[] owners = installedMap.owners(cache.cacheId(), lp.partition);
-        for (int i = 1; i < owners.length; i++)
-        {
-            update.pendingBackups.add(installedMap.topology().members().get(owners[i]).incarnation());
-        }
-        sendReplicates(lp, update);
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, update, 0, 0, null));
-        processDurability();
-    }
-
-    private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
-    {
-        update.lastSentNs = nowNs;
-        // A backup that misses an earlier update of this key still receives its effect inside this update's value,
-        // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
-        final List<PrimaryUpdate> earlier = new ArrayList<>(0);
-        for (final PrimaryUpdate other : lp.inFlight.values())
-        {
-            if (other.counter < update.counter && Arrays.equals(other.key, update.key))
-            {
-                earlier.add(other);
-            }
-        }
-        Predecessors predecessors = Predecessors.NONE;
-        if (!earlier.isEmpty())
-        {
-            final OpKey[] keys = new OpKey[earlier.size()];
-            final OpOutcome[] outcomes = new OpOutcome[earlier.size()];
-            for (int i = 0; i < keys.length; i++)
-            {
-                keys[i] = earlier.get(i).opKey;
-                outcomes[i] = earlier.get(i).outcome;
-            }
-            predecessors = new Predecessors(keys, outcomes);
-        }
-        for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
-        {
-            final long backup = it.nextValue();
-            final MemberRecord member = topology.member(backup);
-            if (member == null)
-            {
-                continue;
-            }
-            header(REPLICATE, backup);
-            writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
-                .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
-                .writeLong(update.opKey.sequence()).writeLong(originWatermarks.get(update.opKey.originIncarnation()))
-                .writeBoolean(update.outcome.flag())
-                .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
-            predecessors.write(writer);
-            send(member, writer);
-        }
-    }
 
     /**
      * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
@@ -2580,7 +1274,7 @@ public final class MemberEngine
     // Recovery.
     // ------------------------------------------------------------------------------------------------------------
 
-    private int processDurability()
+    int processDurability()
     {
         int work = 0;
         final long durable = wal.durablePosition();
@@ -2618,7 +1312,7 @@ public final class MemberEngine
             else if (wait.update != null)
             {
                 wait.update.durable = true;
-                tryComplete(wait.lp, wait.update);
+                replication.tryComplete(wait.lp, wait.update);
             }
             else
             {
@@ -2635,327 +1329,13 @@ public final class MemberEngine
         return work;
     }
 
-    private void tryComplete(final LocalPartition lp, final PrimaryUpdate update)
-    {
-        if (!update.durable || !update.pendingBackups.isEmpty() || !lp.inFlight.containsKey(update.counter))
-        {
-            return;
-        }
-        if (!membership.hasQuorum())
-        {
-            // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
-            // through the majority, whose copies know the update if it got that far): a member that may be on the
-            // minority side, or paused while the majority moved on, acknowledges nothing.
-            updatesHeldForQuorum = true;
-            return;
-        }
-        lp.inFlight.remove(update.counter);
-        inFlightUpdates--;
-        if (update.backupForgotten && (installedMap == null || installedMap.version() < topology.version()))
-        {
-            // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
-            // without that backup may exist only here (a member about to be cut off removes a silent backup, then
-            // acknowledges alone and is removed itself: seed 0xa9391db lost an acknowledged merge so). Done for the
-            // drain, but answered only once every member of that topology installed its map: then the exchange knows
-            // this copy. The outcome is remembered now (a full rebalance from this copy carries it, so a retry through
-            // the copy it builds is not applied twice), but a retry that reaches this member waits for the answer too.
-            lp.recent.remove(update.opKey);
-            remember(lp, update.opKey, update.outcome);
-            deferredOps.add(update.opKey);
-            deferredAnswers.add(new DeferredAnswer(lp, update, topology.version()));
-            return;
-        }
-        acknowledge(lp, update);
-    }
-
-    private void acknowledge(final LocalPartition lp, final PrimaryUpdate update)
-    {
-        // Reported under the map the update was applied in: an answer deferred past a newer map still belongs to it.
-        listener.onWriteAcknowledged(lp.cacheId, lp.partition, installedMap.lifeId(), update.topologyVersion,
-            incarnation);
-        // Re-inserted, so that the memory stays ordered by completion.
-        lp.recent.remove(update.opKey);
-        remember(lp, update.opKey, update.outcome);
-        answerOk(update.replyTo, update.replySequence, update.outcome, 0);
-    }
-
-    /**
-     * Answer the updates deferred by tryComplete() whose topology's map is installed, while this member holds quorum
-     * and still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
-     */
-    void answerDeferredUpdates()
-    {
-        if (deferredAnswers.isEmpty() || installedMap == null || !membership.hasQuorum())
-        {
-            return;
-        }
-        for (final java.util.Iterator<DeferredAnswer> it = deferredAnswers.iterator(); it.hasNext(); )
-        {
-            final DeferredAnswer deferred = it.next();
-            if (deferred.topologyVersion > installedMap.version())
-            {
-                continue;
-            }
-            it.remove();
-            deferredOps.remove(deferred.update.opKey);
-            if (localCopy(deferred.lp.cacheId, deferred.lp.partition) == deferred.lp &&
-                deferred.lp.counter.isClosed(deferred.update.counter))
-            {
-                acknowledge(deferred.lp, deferred.update);
-            }
-        }
-    }
-
-    /** An update complete but not answered yet (see tryComplete()). */
-    private record DeferredAnswer(LocalPartition lp, PrimaryUpdate update, long topologyVersion)
-    {
-    }
-
-    void completeUpdatesHeldForQuorum()
-    {
-        if (inFlightUpdates == 0)
-        {
-            return;
-        }
-        for (final LocalPartition[] local : allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null && !lp.inFlight.isEmpty())
-                {
-                    for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
-                    {
-                        tryComplete(lp, update);
-                    }
-                }
-            }
-        }
-    }
-
-    void forgetBackup(final long departed)
-    {
-        for (final LocalPartition[] local : allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp == null || lp.inFlight.isEmpty())
-                {
-                    continue;
-                }
-                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
-                {
-                    if (update.pendingBackups.remove(departed))
-                    {
-                        update.backupForgotten = true;
-                        tryComplete(lp, update);
-                    }
-                }
-            }
-        }
-    }
-
-    private int retransmitUpdates()
-    {
-        if (inFlightUpdates == 0)
-        {
-            return 0;
-        }
-        int work = 0;
-        for (final LocalPartition[] local : allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp == null || lp.inFlight.isEmpty())
-                {
-                    continue;
-                }
-                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
-                {
-                    if (nowNs - update.lastSentNs >= retryIntervalNs && !update.pendingBackups.isEmpty())
-                    {
-                        sendReplicates(lp, update);
-                        work++;
-                    }
-                }
-            }
-        }
-        return work;
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Operations: backup side.
     // ------------------------------------------------------------------------------------------------------------
 
-    private void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
-        final int length)
-    {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long version = reader.readLong("version");
-        final long counter = reader.readLong("counter");
-        final long origin = reader.readLong("origin");
-        final long sequence = reader.readLong("sequence");
-        noteWatermark(origin, reader.readLong("watermark"));
-        final boolean flag = reader.readBoolean("flag");
-        final byte[] outcomeValue = reader.readBytes("outcomeValue");
-        final byte[] key = reader.readBytes("key");
-        final byte[] value = reader.readBytes("value");
-        final Predecessors predecessors = Predecessors.read(reader);
-        if (key == null || counter <= 0)
-        {
-            throw new MalformedMessageException("replicate without a key or with counter " + counter);
-        }
-        if ((installedMap == null || version > installedMap.version()) && version < topology.version())
-        {
-            // A map this member skipped: only the current topology's map is ever installed, so this update can never
-            // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
-            // joiner that had installed no map yet parked it for good, and the primary's drain held the next
-            // exchange forever: persistent seed 0x17662ab06); the exchange then finds this copy behind and drops it.
-            header(REPLICATE_ACK, sender);
-            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);
-            send(topology.member(sender), writer);
-            return;
-        }
-        if (installedMap == null || version > installedMap.version())
-        {
-            park(REPLICATE, sender, source, buffer, offset, length, retryIntervalNs * 4);
-            return;
-        }
-        if (version < installedMap.version())
-        {
-            return;
-        }
-        final int senderIndex = installedMap.topology().indexOf(sender);
-        if (installedMap.rank(cacheId, partition, senderIndex) != 0)
-        {
-            return;
-        }
-        final LocalPartition lp = localCopy(cacheId, partition);
-        if (lp == null)
-        {
-            return;
-        }
-        if (lp.counter.isClosed(counter))
-        {
-            header(REPLICATE_ACK, sender);
-            writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(true);
-            send(topology.member(sender), writer);
-            return;
-        }
-        final OpKey opKey = new OpKey(origin, sequence);
-        final long position = walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
-            predecessors);
-        lp.store.apply(key, value, counter);
-        rememberPredecessors(lp, predecessors);
-        remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, sender, version, null));
-        processDurability();
-    }
-
-    private void onReplicateAck(final long sender)
-    {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long counter = reader.readLong("counter");
-        final long version = reader.readLong("version");
-        final boolean applied = reader.readBoolean("applied");
-        final LocalPartition lp = localCopy(cacheId, partition);
-        if (lp == null)
-        {
-            return;
-        }
-        final PrimaryUpdate update = lp.inFlight.get(counter);
-        if (update != null && update.pendingBackups.remove(sender))
-        {
-            if (!applied)
-            {
-                lp.refusedBackups.add(sender);
-                listener.onEvent("member " + config.memberId() + ": backup " + Long.toHexString(sender) +
-                    " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
-                    cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
-            }
-            tryComplete(lp, update);
-        }
-    }
-
-    private void onSizeRequest(final long sender)
-    {
-        final long sequence = reader.readLong("sequence");
-        final int cacheId = reader.readInt("cacheId");
-        final long version = reader.readLong("version");
-        answerSize(sender, sequence, cacheId, version);
-    }
-
-    private void answerSize(final long origin, final long sequence, final int cacheId, final long version)
-    {
-        if (topology.cache(cacheId) == null)
-        {
-            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
-            return;
-        }
-        if (isExchanging() || version != installedMap.version())
-        {
-            answerRemap(origin, sequence);
-            return;
-        }
-        long count = 0;
-        final LocalPartition[] local = copies.get(cacheId);
-        final int myIndex = installedMap.topology().indexOf(incarnation);
-        if (local != null)
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null && installedMap.rank(cacheId, lp.partition, myIndex) == 0)
-                {
-                    count += lp.store.size();
-                }
-            }
-        }
-        answerOk(origin, sequence, new OpOutcome(true, null, count), version);
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Answers.
     // ------------------------------------------------------------------------------------------------------------
-
-    private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
-    {
-        header(RESPONSE, origin);
-        writer.writeLong(sequence).writeByte(STATUS_OK).writeBoolean(outcome.flag()).writeBytes(outcome.value())
-            .writeLong(outcome.count()).writeLong(version);
-        answer(origin);
-    }
-
-    private void answerRemap(final long origin, final long sequence)
-    {
-        header(RESPONSE, origin);
-        writer.writeLong(sequence).writeByte(STATUS_REMAP)
-            .writeLong(installedMap == null ? 0 : Math.max(installedMap.version(), topology.version()));
-        answer(origin);
-    }
-
-    private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
-    {
-        header(RESPONSE, origin);
-        writer.writeLong(sequence).writeByte(STATUS_ERROR).writeInt(code.code()).writeString(message);
-        answer(origin);
-    }
-
-    private void answer(final long origin)
-    {
-        if (origin == incarnation)
-        {
-            final byte[] bytes = copyOut();
-            reader.wrap(new UnsafeBuffer(bytes), HEADER_LENGTH, bytes.length - HEADER_LENGTH);
-            onResponse(incarnation);
-            return;
-        }
-        final MemberRecord member = topology.member(origin);
-        if (member != null)
-        {
-            send(member, writer);
-        }
-    }
 
     // ------------------------------------------------------------------------------------------------------------
     // Messages.
@@ -3053,12 +1433,12 @@ public final class MemberEngine
             case REPORT_ACK -> mapExchange.onReportAck();
             case PARTITION_MAP -> mapExchange.onPartitionMap();
             case MAP_INSTALLED -> mapExchange.onMapInstalled(sender, reader.readLong("version"));
-            case REQUEST -> onRequest(sender, source, buffer, offset, length);
-            case RESPONSE -> onResponse(sender);
-            case REPLICATE -> onReplicate(sender, source, buffer, offset, length);
-            case REPLICATE_ACK -> onReplicateAck(sender);
-            case SIZE_REQUEST -> onSizeRequest(sender);
-            case CACHE_ADMIN -> onCacheAdmin(sender);
+            case REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
+            case RESPONSE -> near.onResponse(sender);
+            case REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);
+            case REPLICATE_ACK -> replication.onReplicateAck(sender);
+            case SIZE_REQUEST -> replication.onSizeRequest(sender);
+            case CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
             case TxManager.TX_LOCK -> tx.onLock(sender);
             case TxManager.TX_PREPARE -> tx.onPrepare(sender);
             case TxManager.TX_COMMIT -> tx.onCommit(sender);
@@ -3077,7 +1457,7 @@ public final class MemberEngine
             case ConsistencyChecker.VERIFY_COPY -> checker.onCopyRequest(sender);
             case ConsistencyChecker.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
             case ConsistencyChecker.VERIFY_ANSWER -> checker.onAnswer(sender);
-            case CACHE_ADMIN_RESPONSE -> onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
+            case CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);
         }
@@ -3098,7 +1478,7 @@ public final class MemberEngine
         return local == null || partition < 0 || partition >= local.length ? null : local[partition];
     }
 
-    private GridException notActive()
+    GridException notActive()
     {
         return switch (state)
         {
@@ -3112,30 +1492,25 @@ public final class MemberEngine
 
     private void failAllOwnOperations(final GridException error)
     {
-        final List<NearOp> ops = new ArrayList<>(nearOps.values());
-        for (final NearOp op : ops)
-        {
-            completeNear(op, null, error);
-        }
-        final List<AdminOp> admins = new ArrayList<>(adminOps.values());
-        adminOps.clear();
-        for (final AdminOp op : admins)
-        {
-            op.callback.onFailure(error);
-        }
+        near.failAll(error);
+        cacheAdmin.failAll(error);
     }
 
-    void failOperationsOnCache(final CacheDescriptor cache)
+    /**
+     * @return a new sequence of this member's own operations (near operations, cache administration, transactions):
+     *         with the incarnation, the identity a retry is recognised by.
+     */
+    long newSequence()
     {
-        final List<NearOp> ops = new ArrayList<>(nearOps.values());
-        for (final NearOp op : ops)
-        {
-            if (op.cache.cacheId() == cache.cacheId())
-            {
-                completeNear(op, null, new CacheDestroyedException("cache '" + cache.name() +
-                    "' was destroyed while a " + op.type.name().toLowerCase() + " on it was in flight"));
-            }
-        }
+        return nextSequence++;
+    }
+
+    /**
+     * @return the sequence {@link #newSequence()} will return next.
+     */
+    long nextSequence()
+    {
+        return nextSequence;
     }
 
     void changeState(final MemberState to, final String why)
@@ -3150,85 +1525,11 @@ public final class MemberEngine
     // State records.
     // ------------------------------------------------------------------------------------------------------------
 
-    static final class NearOp
-    {
-        final long sequence;
-        final CacheDescriptor cache;
-        final OpType type;
-        final byte[] key;
-        final byte[] value;
-        final byte[] expected;
-        final int partition;
-        final long submittedNs;
-        final long deadlineNs;
-        final OpCallback callback;
-        final LongHashSet sizeAwaiting = new LongHashSet();
-        long sizeSum;
-        boolean parked;
-        MemberRecord target;
-        /** How often it was sent to a primary (or handled here as one). */
-        int sends;
-        long sentVersion;
-        long nextResendNs;
-
-        /** A thin client's identity for the operation (null: this member's own, by its sequence). */
-        OpKey identity;
-        long identityWatermark;
-
-        NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
-            final byte[] value, final byte[] expected, final int partition, final long submittedNs,
-            final long deadlineNs, final OpCallback callback)
-        {
-            this.sequence = sequence;
-            this.cache = cache;
-            this.type = type;
-            this.key = key;
-            this.value = value;
-            this.expected = expected;
-            this.partition = partition;
-            this.submittedNs = submittedNs;
-            this.deadlineNs = deadlineNs;
-            this.callback = callback;
-        }
-    }
-
-    private static final class AdminOp
-    {
-        final long sequence;
-        final int kind;
-        final String name;
-        final CacheDescriptor descriptor;
-        final long submittedNs;
-        final long deadlineNs;
-        final OpCallback callback;
-        long nextResendNs;
-        /** {@link #ADMIN_BASELINE} only: the change, the members it names and the auto-adjust timeout. */
-        int baselineChange;
-        List<String> baselineIds = List.of();
-        long baselineTimeoutNs;
-
-        AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
-            final long submittedNs, final long deadlineNs, final OpCallback callback)
-        {
-            this.sequence = sequence;
-            this.kind = kind;
-            this.name = name;
-            this.descriptor = descriptor;
-            this.submittedNs = submittedNs;
-            this.deadlineNs = deadlineNs;
-            this.callback = callback;
-        }
-    }
-
-    record PendingAdmin(long origin, long sequence, long targetVersion)
-    {
-    }
-
     record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
     {
     }
 
-    private record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
+    record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
         long version, Runnable onDurable)
     {
     }
@@ -3299,5 +1600,120 @@ public final class MemberEngine
     public long recoveredRecords()
     {
         return recovery.recoveredRecords();
+    }
+
+    /**
+     * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
+     *
+     * @param cacheId   the cache, as looked up by name when the user opened it.
+     * @param type      of operation.
+     * @param key       encoded key (null for {@link OpType#SIZE}).
+     * @param value     encoded value or operand, or null.
+     * @param expected  encoded expected value for conditional operations, or null.
+     * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
+     * @param callback  completion.
+     */
+    public void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final OpCallback callback)
+    {
+        near.submit(cacheId, type, key, value, expected, timeoutNs, callback);
+    }
+
+    /**
+     * Submit an operation on behalf of a thin client, under the client's identity: however often the client resends
+     * it (after a broken connection, through any member), and across a primary's failure, it is applied once, and a
+     * resend gets the first application's outcome. Without an identity ({@code clientId} 0) the operation is this
+     * member's, known by this member's incarnation and its own sequence.
+     *
+     * @param clientId        the client's identity ({@link ClientProtocol#isClientId}), or 0.
+     * @param clientSequence  the operation's number at the client, the same in every resend.
+     * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
+     */
+    public void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final long clientId,
+        final long clientSequence,
+        final long clientWatermark,
+        final OpCallback callback)
+    {
+        near.submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence, clientWatermark, callback);
+    }
+
+    /**
+     * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
+     * includes it, so the first request finds a primary ready.
+     *
+     * @param descriptor of the cache, without an id.
+     * @param callback   completion (the outcome carries nothing).
+     */
+    public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
+    {
+        cacheAdmin.createCache(descriptor, callback);
+    }
+
+    /**
+     * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
+     * cache in flight anywhere fail with {@link ErrorCode#CACHE_DESTROYED}.
+     *
+     * @param name     of the cache.
+     * @param callback completion.
+     */
+    public void destroyCache(final String name, final OpCallback callback)
+    {
+        cacheAdmin.destroyCache(name, callback);
+    }
+
+    /**
+     * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
+     * publishes a new topology version, whose map serves them again from the copies they have (a returning owner's
+     * data, if it came back; empty otherwise). Engine thread only.
+     *
+     * @param name     of the cache.
+     * @param callback completed once the map without the lost flags is installed everywhere.
+     */
+    public void resetLostPartitions(final String name, final OpCallback callback)
+    {
+        cacheAdmin.resetLostPartitions(name, callback);
+    }
+
+    /**
+     * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
+     * present members and publishes a new topology version with it. Engine thread only.
+     *
+     * @param change    {@code Baseline.SET}, {@code ADD}, {@code REMOVE} or {@code AUTO_ADJUST}.
+     * @param ids       the members the change names.
+     * @param timeoutNs the auto-adjust timeout ({@code AUTO_ADJUST} only); negative disables auto-adjust.
+     * @param callback  completed once the new map is installed everywhere, or failed with
+     *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
+     */
+    public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
+        final OpCallback callback)
+    {
+        cacheAdmin.changeBaseline(change, ids, timeoutNs, callback);
+    }
+
+    /**
+     * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
+     * those still away: the coordinator decides from that table with the members present, so a partition none of whose
+     * last owners is here is LOST (and stays so until one returns or {@link #resetLostPartitions} accepts the loss),
+     * and the others are served from their last owners' copies. For an operator whose member will never return.
+     * Completes at once, changing nothing, if the cluster is active already. Engine thread only.
+     *
+     * @param callback completed once the map of that decision is installed everywhere.
+     */
+    public void activate(final OpCallback callback)
+    {
+        cacheAdmin.activate(callback);
     }
 }

@@ -308,14 +308,14 @@ final class Membership
         }
         if (held)
         {
-            engine.answerDeferredUpdates();
+            engine.replication.answerDeferredUpdates();
         }
-        if (held && engine.updatesHeldForQuorum)
+        if (held && engine.replication.updatesHeldForQuorum)
         {
             // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
             // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
-            engine.updatesHeldForQuorum = false;
-            engine.completeUpdatesHeldForQuorum();
+            engine.replication.updatesHeldForQuorum = false;
+            engine.replication.completeUpdatesHeldForQuorum();
         }
     }
 
@@ -489,7 +489,7 @@ final class Membership
                     peerHeartbeatNs.remove(member.incarnation());
                     coordinatorVotes.remove(member.incarnation());
                     addedNs.remove(member.incarnation());
-                    engine.forgetBackup(member.incarnation());
+                    engine.replication.forgetBackup(member.incarnation());
                     engine.tx.forgetMember(member.incarnation());
                 }
             }
@@ -497,7 +497,7 @@ final class Membership
             {
                 if (next.cache(cache.cacheId()) == null)
                 {
-                    engine.failOperationsOnCache(cache);
+                    engine.near.failOperationsOnCache(cache);
                 }
             }
             engine.tx.onTopologyChanged(previous, next);
@@ -510,7 +510,7 @@ final class Membership
         engine.mapExchange.exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;
         if (!isCoordinator())
         {
-            engine.pendingAdmins.clear();
+            engine.cacheAdmin.pendingAdmins.clear();
         }
         nextHeartbeatNs = engine.nowNs;
     }

@@ -823,13 +823,13 @@ final class Rebalancer
             {
                 items.add(MemoryItem.read(engine.reader));
             }
-            engine.applyRebalancedMemory(lp, items);
+            engine.rebalanced.applyRebalancedMemory(lp, items);
             demand.memoryCursor += count;
             if (status == SUPPLY_LAST)
             {
                 readOpenListAndVoid(cacheId, partition);
                 finishing(demand);
-                engine.finishFullRebalance(lp, demand.to);
+                engine.rebalanced.finishFullRebalance(lp, demand.to);
             }
             else
             {
@@ -849,7 +849,7 @@ final class Rebalancer
             }
             engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
                 "cache id " + cacheId + " partition " + partition + ": " + why);
-            lp = engine.resetForFullRebalance(lp);
+            lp = engine.rebalanced.resetForFullRebalance(lp);
             totalFallbacks++;
             demand.full = true;
             demand.cursor = 0;
@@ -861,7 +861,7 @@ final class Rebalancer
         {
             // The supplier accepted the copy's lineage: from now on it follows the partition's current epoch.
             final PartitionMap map = engine.installedMap;
-            engine.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
+            engine.rebalanced.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
         }
         for (int i = 0; i < count; i++)
         {
@@ -875,7 +875,7 @@ final class Rebalancer
                 {
                     throw new MalformedMessageException("full supply entry without key or counter");
                 }
-                engine.applyRebalancedEntry(lp, counter, key, value);
+                engine.rebalanced.applyRebalancedEntry(lp, counter, key, value);
                 demand.cursorKey = key;
             }
             else
@@ -890,7 +890,7 @@ final class Rebalancer
                 final long sequence = engine.reader.readLong("sequence");
                 final boolean flag = engine.reader.readBoolean("flag");
                 final byte[] outcome = engine.reader.readBytes("outcome");
-                engine.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
+                engine.rebalanced.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
                     origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
                 demand.cursor = counter;
             }

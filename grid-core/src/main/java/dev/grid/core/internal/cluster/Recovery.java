@@ -139,7 +139,7 @@ final class Recovery
                 {
                     lp.finishReplay(replayWatermarks);
                     // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
-                    lp.recent.keySet().forEach(key -> engine.noteClientSeen(key.originIncarnation()));
+                    lp.recent.keySet().forEach(key -> engine.origins.noteClientSeen(key.originIncarnation()));
                     partitions++;
                     updates += lp.counter.lwm();
                 }
@@ -149,7 +149,7 @@ final class Recovery
         for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            engine.noteWatermark(it.getLongKey(), it.getLongValue());
+            engine.origins.noteWatermark(it.getLongKey(), it.getLongValue());
         }
         replayWatermarks.clear();
         if (replayed == 0 && recoveredImages == 0)
@@ -441,7 +441,7 @@ final class Recovery
                     recoveredCopy(cacheId, partition);
                 if (lp != null)
                 {
-                    for (final CounterRange open : MemberEngine.openRanges(lp.counter, to))
+                    for (final CounterRange open : RebalancedCopies.openRanges(lp.counter, to))
                     {
                         lp.counter.rollback(open.start(), open.count());
                     }

@@ -565,7 +565,7 @@ final class TxManager
 
     long begin(final long timeoutNs, final long priority)
     {
-        final long seq = engine.nextSequence++;
+        final long seq = engine.newSequence();
         if (priority == 0)
         {
             // Strictly increasing per member: two transactions begun in one duty cycle (one cached clock reading)
@@ -1367,7 +1367,7 @@ final class TxManager
             answer(key, ANSWER_LOCKED, requestId, STATUS_REMAP, null, null);
             return;
         }
-        final String lossRefusal = engine.lossRefusal(cache, partition, lock);
+        final String lossRefusal = engine.replication.lossRefusal(cache, partition, lock);
         if (lossRefusal != null)
         {
             answerError(key, ANSWER_LOCKED, requestId, new PartitionLostException(lossRefusal));

@@ -1,0 +1,450 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class CacheAdmin
+{
+    private final MemberEngine engine;
+
+    CacheAdmin(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    static final int ADMIN_CREATE = 1;
+
+    static final int ADMIN_DESTROY = 2;
+
+    static final int ADMIN_RESET_LOST = 3;
+
+    static final int ADMIN_BASELINE = 4;
+
+    static final int ADMIN_ACTIVATE = 5;
+
+    final List<PendingAdmin> pendingAdmins = new ArrayList<>();
+
+    final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
+
+    /**
+     * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
+     * includes it, so the first request finds a primary ready.
+     *
+     * @param descriptor of the cache, without an id.
+     * @param callback   completion (the outcome carries nothing).
+     */
+    void createCache(final CacheDescriptor descriptor, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
+    }
+
+    /**
+     * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
+     * cache in flight anywhere fail with {@link ErrorCode#CACHE_DESTROYED}.
+     *
+     * @param name     of the cache.
+     * @param callback completion.
+     */
+    void destroyCache(final String name, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_DESTROY, null, name, callback);
+    }
+
+    /**
+     * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
+     * publishes a new topology version, whose map serves them again from the copies they have (a returning owner's
+     * data, if it came back; empty otherwise). Engine thread only.
+     *
+     * @param name     of the cache.
+     * @param callback completed once the map without the lost flags is installed everywhere.
+     */
+    void resetLostPartitions(final String name, final OpCallback callback)
+    {
+        submitAdmin(ADMIN_RESET_LOST, null, name, callback);
+    }
+
+    /**
+     * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
+     * present members and publishes a new topology version with it. Engine thread only.
+     *
+     * @param change    {@code Baseline.SET}, {@code ADD}, {@code REMOVE} or {@code AUTO_ADJUST}.
+     * @param ids       the members the change names.
+     * @param timeoutNs the auto-adjust timeout ({@code AUTO_ADJUST} only); negative disables auto-adjust.
+     * @param callback  completed once the new map is installed everywhere, or failed with
+     *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
+     */
+    void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
+        final OpCallback callback)
+    {
+        submitAdmin(ADMIN_BASELINE, null, "baseline", callback, op ->
+        {
+            op.baselineChange = change;
+            op.baselineIds = List.copyOf(ids);
+            op.baselineTimeoutNs = timeoutNs;
+        });
+    }
+
+    /**
+     * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
+     * those still away: the coordinator decides from that table with the members present, so a partition none of whose
+     * last owners is here is LOST (and stays so until one returns or {@link #resetLostPartitions} accepts the loss),
+     * and the others are served from their last owners' copies. For an operator whose member will never return.
+     * Completes at once, changing nothing, if the cluster is active already. Engine thread only.
+     *
+     * @param callback completed once the map of that decision is installed everywhere.
+     */
+    void activate(final OpCallback callback)
+    {
+        submitAdmin(ADMIN_ACTIVATE, null, "activation", callback);
+    }
+
+    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
+        final OpCallback callback)
+    {
+        submitAdmin(kind, descriptor, name, callback, null);
+    }
+
+    private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
+        final OpCallback callback, final Consumer<AdminOp> details)
+    {
+        if (engine.state != MemberState.ACTIVE)
+        {
+            callback.onFailure(engine.notActive());
+            return;
+        }
+        if (engine.membership.refusesForQuorum())
+        {
+            callback.onFailure(engine.membership.noQuorum("a change of caches or baseline"));
+            return;
+        }
+        final long sequence = engine.newSequence();
+        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(engine.incarnation, sequence);
+        final AdminOp op = new AdminOp(sequence, kind, name, stamped, engine.nowNs, engine.nowNs + MemberEngine.ADMIN_TIMEOUT_DEFAULT_NS,
+            callback);
+        if (details != null)
+        {
+            details.accept(op);
+        }
+        adminOps.put(sequence, op);
+        sendAdmin(op);
+    }
+
+    void sendAdmin(final AdminOp op)
+    {
+        op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
+        engine.header(MemberEngine.CACHE_ADMIN, engine.topology.coordinator().incarnation());
+        engine.writer.writeLong(op.sequence).writeByte(op.kind).writeString(op.name);
+        engine.writer.writeBoolean(op.descriptor != null);
+        if (op.descriptor != null)
+        {
+            op.descriptor.encode(engine.writer);
+        }
+        if (op.kind == ADMIN_BASELINE)
+        {
+            engine.writer.writeByte(op.baselineChange).writeLong(op.baselineTimeoutNs).writeInt(op.baselineIds.size());
+            op.baselineIds.forEach(engine.writer::writeString);
+        }
+        if (engine.membership.isCoordinator())
+        {
+            final byte[] bytes = engine.copyOut();
+            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH, bytes.length - MemberEngine.HEADER_LENGTH);
+            onCacheAdmin(engine.incarnation);
+        }
+        else
+        {
+            engine.send(engine.topology.coordinator(), engine.writer);
+        }
+    }
+
+    void onCacheAdmin(final long sender)
+    {
+        final long sequence = engine.reader.readLong("sequence");
+        final int kind = engine.reader.readByte("kind");
+        final String name = engine.reader.readString("name");
+        final CacheDescriptor descriptor = engine.reader.readBoolean("hasDescriptor") ? CacheDescriptor.decode(engine.reader) : null;
+        int baselineChange = 0;
+        long baselineTimeoutNs = -1;
+        final List<String> baselineIds = new ArrayList<>();
+        if (kind == ADMIN_BASELINE)
+        {
+            baselineChange = engine.reader.readByte("baseline.change");
+            baselineTimeoutNs = engine.reader.readLong("baseline.timeoutNs");
+            final int count = engine.reader.readInt("baseline.ids", 0, 65_535);
+            for (int i = 0; i < count; i++)
+            {
+                baselineIds.add(CacheDescriptor.nonNull(engine.reader.readString("baseline.id"), "baseline.id"));
+            }
+        }
+        if (!engine.membership.isCoordinator())
+        {
+            return;
+        }
+        for (final PendingAdmin admin : pendingAdmins)
+        {
+            if (admin.origin == sender && admin.sequence == sequence)
+            {
+                return;
+            }
+        }
+        if (!engine.membership.hasQuorum())
+        {
+            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), engine.membership.noQuorum("a change of caches or baseline")
+                .detail());
+            return;
+        }
+        final CacheDescriptor existing = engine.topology.cache(name);
+        if (kind == ADMIN_CREATE)
+        {
+            if (descriptor == null)
+            {
+                throw new MalformedMessageException("cache create without a descriptor");
+            }
+            if (existing != null)
+            {
+                if (existing.creatorIncarnation() == sender && existing.creatorSequence() == sequence)
+                {
+                    // A retry of a create that went through: answer once the current map is everywhere.
+                    pendingAdmins.add(new PendingAdmin(sender, sequence, engine.topology.version()));
+                    completeAdminsIfSettled();
+                    return;
+                }
+                answerAdmin(sender, sequence, ErrorCode.CACHE_ALREADY_EXISTS.code(), "cache '" + name +
+                    "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
+                return;
+            }
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + " creates cache " + descriptor.name());
+            engine.membership.publishTopology(engine.topology.withCache(descriptor));
+        }
+        else if (kind == ADMIN_DESTROY)
+        {
+            if (existing != null)
+            {
+                engine.listener.onEvent("coordinator " + engine.config.memberId() + " destroys cache " + name);
+                engine.membership.publishTopology(engine.topology.withoutCache(existing.cacheId()));
+            }
+        }
+        else if (kind == ADMIN_BASELINE)
+        {
+            final Baseline next;
+            try
+            {
+                next = engine.topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
+                    engine.topology.members());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
+                return;
+            }
+            if (!next.equals(engine.topology.baseline()))
+            {
+                engine.listener.onEvent("coordinator " + engine.config.memberId() + " sets the baseline to " + next.memberIds() +
+                    (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
+                    TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
+                engine.membership.publishTopology(engine.topology.withBaseline(next));
+            }
+        }
+        else if (kind == ADMIN_ACTIVATE)
+        {
+            if (engine.installedMap == null || !engine.installedMap.isActive())
+            {
+                // Remembered until an active map is installed: an exchange that starts over decides the same way.
+                engine.activationForced = true;
+                engine.listener.onEvent("coordinator " + engine.config.memberId() + " activates the cluster at an operator's " +
+                    "request, without the members still away");
+                engine.membership.publishTopology(engine.topology.withBaseline(engine.topology.baseline()));
+            }
+        }
+        else if (kind == ADMIN_RESET_LOST)
+        {
+            if (existing == null)
+            {
+                answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
+                return;
+            }
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + " resets the lost partitions of cache " + name +
+                " " + (engine.installedMap == null ? "[]" : engine.installedMap.lostPartitions(existing.cacheId())));
+            engine.membership.publishTopology(engine.topology.withCacheReplaced(existing.withLostReset()));
+        }
+        else
+        {
+            throw new MalformedMessageException("unknown cache admin kind " + kind);
+        }
+        pendingAdmins.add(new PendingAdmin(sender, sequence, engine.topology.version()));
+        completeAdminsIfSettled();
+    }
+
+    private void completeAdminsIfSettled()
+    {
+        if (engine.mapExchange.exchange != null && engine.mapExchange.exchange.isFinished())
+        {
+            engine.mapExchange.onMapInstalled(engine.incarnation, engine.mapExchange.exchange.topology.version());
+        }
+    }
+
+    void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
+    {
+        if (origin == engine.incarnation)
+        {
+            onAdminAnswer(sequence, errorCode, message);
+            return;
+        }
+        final MemberRecord member = engine.topology.member(origin);
+        if (member == null)
+        {
+            return;
+        }
+        engine.header(MemberEngine.CACHE_ADMIN_RESPONSE, origin);
+        engine.writer.writeLong(sequence).writeInt(errorCode).writeString(message);
+        engine.send(member, engine.writer);
+    }
+
+    void onAdminAnswer(final long sequence, final int errorCode, final String message)
+    {
+        final AdminOp op = adminOps.remove(sequence);
+        if (op == null)
+        {
+            return;
+        }
+        if (errorCode == 0)
+        {
+            op.callback.onSuccess(OpOutcome.TRUE);
+        }
+        else
+        {
+            op.callback.onFailure(GridException.of(NearOps.errorCode(errorCode), message));
+        }
+    }
+
+    static final class AdminOp
+    {
+        final long sequence;
+        final int kind;
+        final String name;
+        final CacheDescriptor descriptor;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        long nextResendNs;
+        /** {@link #ADMIN_BASELINE} only: the change, the members it names and the auto-adjust timeout. */
+        int baselineChange;
+        List<String> baselineIds = List.of();
+        long baselineTimeoutNs;
+
+        AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
+            final long submittedNs, final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.kind = kind;
+            this.name = name;
+            this.descriptor = descriptor;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
+        }
+    }
+
+    record PendingAdmin(long origin, long sequence, long targetVersion)
+    {
+    }
+
+    /**
+     * Time out the requests past their deadline and resend those due a resend.
+     *
+     * @return the work done.
+     */
+    int sweep()
+    {
+        int work = 0;
+        if (!adminOps.isEmpty())
+        {
+            final List<AdminOp> ops = new ArrayList<>(adminOps.values());
+            for (final AdminOp op : ops)
+            {
+                if (engine.nowNs >= op.deadlineNs)
+                {
+                    adminOps.remove(op.sequence);
+                    op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
+                        op.kind == ADMIN_DESTROY ? "destroy" : op.kind == ADMIN_BASELINE ? "baseline change" :
+                        op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name +
+                        "' timed out after " +
+                        TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
+                        " ms waiting for coordinator " + engine.topology.coordinator() + " (topology " +
+                        engine.topology.version() + ")"));
+                    work++;
+                }
+                else if (engine.nowNs >= op.nextResendNs)
+                {
+                    sendAdmin(op);
+                    work++;
+                }
+            }
+        }
+        return work;
+    }
+
+    /**
+     * Fail every request in flight (the member stops, fails or rejoins).
+     */
+    void failAll(final GridException error)
+    {
+        final List<AdminOp> admins = new ArrayList<>(adminOps.values());
+        adminOps.clear();
+        for (final AdminOp op : admins)
+        {
+            op.callback.onFailure(error);
+        }
+    }
+}

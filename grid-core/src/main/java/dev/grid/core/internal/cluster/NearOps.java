@@ -1,0 +1,519 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class NearOps
+{
+    private final MemberEngine engine;
+
+    NearOps(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
+
+    /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
+    private long opWatermark;
+
+    /**
+     * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
+     *
+     * @param cacheId   the cache, as looked up by name when the user opened it.
+     * @param type      of operation.
+     * @param key       encoded key (null for {@link OpType#SIZE}).
+     * @param value     encoded value or operand, or null.
+     * @param expected  encoded expected value for conditional operations, or null.
+     * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
+     * @param callback  completion.
+     */
+    void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final OpCallback callback)
+    {
+        submit(cacheId, type, key, value, expected, timeoutNs, 0, 0, 0, callback);
+    }
+
+    /**
+     * Submit an operation on behalf of a thin client, under the client's identity: however often the client resends
+     * it (after a broken connection, through any member), and across a primary's failure, it is applied once, and a
+     * resend gets the first application's outcome. Without an identity ({@code clientId} 0) the operation is this
+     * member's, known by this member's incarnation and its own sequence.
+     *
+     * @param clientId        the client's identity ({@link ClientProtocol#isClientId}), or 0.
+     * @param clientSequence  the operation's number at the client, the same in every resend.
+     * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
+     */
+    void submit(
+        final int cacheId,
+        final OpType type,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final long timeoutNs,
+        final long clientId,
+        final long clientSequence,
+        final long clientWatermark,
+        final OpCallback callback)
+    {
+        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0))
+        {
+            throw new IllegalArgumentException("not a thin client's identity: " + Long.toHexString(clientId) + "/" +
+                clientSequence);
+        }
+        if (engine.state != MemberState.ACTIVE)
+        {
+            final GridException error = engine.notActive();
+            engine.listener.onOperationComplete(type, 0, error.errorCode().code());
+            callback.onFailure(error);
+            return;
+        }
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        if (cache == null)
+        {
+            final GridException error = new CacheDestroyedException("cache id " + cacheId + " was destroyed");
+            engine.listener.onOperationComplete(type, 0, error.errorCode().code());
+            callback.onFailure(error);
+            return;
+        }
+        final GridException tooLarge = engine.tooLarge(key, value, expected);
+        if (tooLarge != null)
+        {
+            engine.listener.onOperationComplete(type, 0, tooLarge.errorCode().code());
+            callback.onFailure(tooLarge);
+            return;
+        }
+        final NearOp op = new NearOp(engine.newSequence(), cache, type, key, value, expected,
+            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), engine.nowNs, MemberEngine.deadlineNs(engine.nowNs, timeoutNs),
+            callback);
+        if (clientId != 0 && type.mayWrite())
+        {
+            op.identity = new OpKey(clientId, clientSequence);
+            op.identityWatermark = clientWatermark;
+        }
+        nearOps.put(op.sequence, op);
+        route(op);
+    }
+
+    void route(final NearOp op)
+    {
+        if (engine.topology.cache(op.cache.cacheId()) == null)
+        {
+            completeNear(op, null, new CacheDestroyedException("cache '" + op.cache.name() + "' was destroyed"));
+            return;
+        }
+        if (engine.isExchanging())
+        {
+            op.parked = true;
+            return;
+        }
+        op.parked = false;
+        if (!engine.membership.hasQuorum())
+        {
+            if (engine.membership.refusesForQuorum() && readLocally(op))
+            {
+                return;
+            }
+            if ((op.target == null || !op.type.mayWrite()) && engine.membership.refusesForQuorum())
+            {
+                // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
+                // of the majority. Reads too: without quorum this member's map may name a primary the majority
+                // replaced, and a member cut off would only time out.
+                completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
+                return;
+            }
+            // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
+            // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
+            op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+            return;
+        }
+        op.sentVersion = engine.installedMap.version();
+        op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
+        if (op.type == OpType.SIZE)
+        {
+            op.sizeAwaiting.clear();
+            op.sizeSum = 0;
+            for (final MemberRecord member : engine.topology.members())
+            {
+                op.sizeAwaiting.add(member.incarnation());
+            }
+            for (final MemberRecord member : engine.topology.members())
+            {
+                if (member.incarnation() == engine.incarnation)
+                {
+                    engine.replication.answerSize(engine.incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
+                }
+                else
+                {
+                    engine.header(MemberEngine.SIZE_REQUEST, member.incarnation());
+                    engine.writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
+                    engine.send(member, engine.writer);
+                }
+                if (!nearOps.containsKey(op.sequence) || op.sentVersion != engine.installedMap.version())
+                {
+                    return;
+                }
+            }
+            return;
+        }
+        final MemberRecord primary = engine.installedMap.primary(op.cache.cacheId(), op.partition);
+        if (primary == null)
+        {
+            op.parked = true;
+            return;
+        }
+        op.target = primary;
+        op.sends++;
+        engine.listener.onRouted(primary.incarnation() == engine.incarnation);
+        if (primary.incarnation() == engine.incarnation)
+        {
+            engine.origins.noteWatermark(engine.incarnation, opWatermark());
+            if (op.identity != null)
+            {
+                engine.origins.noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
+            }
+            engine.replication.handleRequest(engine.incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
+                op.deadlineNs - engine.nowNs, op.key, op.value, op.expected, op.identity, null);
+        }
+        else
+        {
+            engine.header(MemberEngine.REQUEST, primary.incarnation());
+            engine.writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
+                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - engine.nowNs))
+                .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
+            // A thin client's identity (0 if none), its number and its watermark.
+            engine.writer.writeLong(op.identity == null ? 0 : op.identity.originIncarnation())
+                .writeLong(op.identity == null ? 0 : op.identity.sequence()).writeLong(op.identityWatermark);
+            engine.send(primary, engine.writer);
+        }
+    }
+
+    /**
+     * Answer a read from this member's own copy while it holds no quorum, for a cache whose policy is
+     * {@link QuorumReadPolicy#SERVE_LOCAL}: only an OWNING copy (a MOVING one may lack what its owners had) of a
+     * partition the loss policy serves, flagged {@link OpOutcome#withoutQuorum()}.
+     *
+     * @return whether the read was answered (false: not a read of such a cache, or no such copy here).
+     */
+    private boolean readLocally(final NearOp op)
+    {
+        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || engine.membership.hasQuorum())
+        {
+            return false;
+        }
+        final LocalPartition lp = engine.localCopy(op.cache.cacheId(), op.partition);
+        if (lp == null || lp.state != PartitionState.OWNING || engine.replication.lossRefusal(op.cache, op.partition, false) != null)
+        {
+            return false;
+        }
+        final byte[] value = lp.store.get(op.key);
+        engine.membership.readsWithoutQuorum++;
+        completeNear(op, new OpOutcome(value != null, value, 0, true), null);
+        return true;
+    }
+
+    void onResponse(final long sender)
+    {
+        final long sequence = engine.reader.readLong("sequence");
+        final int status = engine.reader.readByte("status");
+        final NearOp op = nearOps.get(sequence);
+        if (status == MemberEngine.STATUS_OK)
+        {
+            final boolean flag = engine.reader.readBoolean("flag");
+            final byte[] value = engine.reader.readBytes("value");
+            final long count = engine.reader.readLong("count");
+            if (op == null)
+            {
+                return;
+            }
+            if (op.type == OpType.SIZE)
+            {
+                final long version = engine.reader.readLong("version");
+                if (version == op.sentVersion && op.sizeAwaiting.remove(sender))
+                {
+                    op.sizeSum += count;
+                    if (op.sizeAwaiting.isEmpty())
+                    {
+                        completeNear(op, new OpOutcome(true, null, op.sizeSum), null);
+                    }
+                }
+                return;
+            }
+            completeNear(op, new OpOutcome(flag, value, count), null);
+        }
+        else if (status == MemberEngine.STATUS_REMAP)
+        {
+            final long version = engine.reader.readLong("version");
+            if (op == null)
+            {
+                return;
+            }
+            engine.listener.onRemap();
+            if (version > engine.installedMap.version() || engine.isExchanging())
+            {
+                op.parked = true;
+            }
+            else
+            {
+                // The primary lags this member's map, or this member lags; try again shortly.
+                op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 8);
+            }
+        }
+        else if (status == MemberEngine.STATUS_ERROR)
+        {
+            final int code = engine.reader.readInt("errorCode");
+            final String message = engine.reader.readString("message");
+            if (op != null && code == ErrorCode.NO_QUORUM.code() &&
+                (engine.membership.hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
+            {
+                // The primary lacks quorum while this member holds it: the majority is about to replace that primary
+                // (or it is a moment behind); ask again shortly. A write sent more than once may have been applied
+                // by an earlier attempt: it never ends in a refusal, only in its answer or a timeout.
+                op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+            }
+            else if (op != null && !(code == ErrorCode.NO_QUORUM.code() && readLocally(op)))
+            {
+                completeNear(op, null, GridException.of(errorCode(code), message));
+            }
+        }
+        else
+        {
+            throw new MalformedMessageException("unknown response status " + status);
+        }
+    }
+
+    static ErrorCode errorCode(final int code)
+    {
+        try
+        {
+            return ErrorCode.ofCode(code);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new MalformedMessageException("unknown error code " + code);
+        }
+    }
+
+    void completeNear(final NearOp op, final OpOutcome outcome, final GridException error)
+    {
+        if (nearOps.remove(op.sequence) == null)
+        {
+            return;
+        }
+        engine.listener.onOperationComplete(op.type, engine.nowNs - op.submittedNs, error == null ? 0 : error.errorCode().code());
+        if (error == null)
+        {
+            op.callback.onSuccess(outcome);
+        }
+        else
+        {
+            op.callback.onFailure(error);
+        }
+    }
+
+    String describeWait(final NearOp op)
+    {
+        final String what = op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'" +
+            (op.partition >= 0 ? " (partition " + op.partition + ")" : "") + " timed out after " +
+            TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) + " ms waiting for ";
+        if (op.parked)
+        {
+            return what + "the partition map exchange of engine.topology " + engine.topology.version() + " to finish";
+        }
+        if (op.type == OpType.SIZE)
+        {
+            return what + "the counts of " + op.sizeAwaiting.size() + " member(s) (topology " + op.sentVersion + ")";
+        }
+        return what + "the answer of primary " + op.target + " (topology " + op.sentVersion + ")";
+    }
+
+    /**
+     * Answer a write that changed nothing (a condition did not hold), and remember its outcome like any write's: if the
+     * answer is slow and the origin asks again, the retry gets this answer instead of being evaluated anew, which
+     * could apply it (a later write made the condition hold) while the first answer, arriving too, says it did not
+     * (the simulator found a remove that removed a value its caller was told was absent).
+     */
+    /**
+     * @return the lowest sequence of this member's single-key operations that may still be resent: every lower one
+     *         was answered or given up. Sequences only grow, so this only grows (amortized constant time).
+     */
+    private long opWatermark()
+    {
+        while (opWatermark < engine.nextSequence() && !nearOps.containsKey(opWatermark))
+        {
+            opWatermark++;
+        }
+        return opWatermark;
+    }
+
+    static final class NearOp
+    {
+        final long sequence;
+        final CacheDescriptor cache;
+        final OpType type;
+        final byte[] key;
+        final byte[] value;
+        final byte[] expected;
+        final int partition;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        final LongHashSet sizeAwaiting = new LongHashSet();
+        long sizeSum;
+        boolean parked;
+        MemberRecord target;
+        /** How often it was sent to a primary (or handled here as one). */
+        int sends;
+        long sentVersion;
+        long nextResendNs;
+
+        /** A thin client's identity for the operation (null: this member's own, by its sequence). */
+        OpKey identity;
+        long identityWatermark;
+
+        NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
+            final byte[] value, final byte[] expected, final int partition, final long submittedNs,
+            final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.cache = cache;
+            this.type = type;
+            this.key = key;
+            this.value = value;
+            this.expected = expected;
+            this.partition = partition;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
+        }
+    }
+
+    /**
+     * Route again the operations parked while this member had no map to route them by.
+     */
+    void routeParked()
+    {
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            if (op.parked)
+            {
+                route(op);
+            }
+        }
+    }
+
+    /**
+     * Time out the operations past their deadline and resend those due a resend.
+     *
+     * @return the work done.
+     */
+    int sweep()
+    {
+        int work = 0;
+        if (!nearOps.isEmpty())
+        {
+            final List<NearOp> ops = new ArrayList<>(nearOps.values());
+            for (final NearOp op : ops)
+            {
+                if (engine.nowNs >= op.deadlineNs)
+                {
+                    completeNear(op, null, new OperationTimeoutException(describeWait(op)));
+                    work++;
+                }
+                else if (!op.parked && engine.nowNs >= op.nextResendNs && nearOps.containsKey(op.sequence))
+                {
+                    route(op);
+                    work++;
+                }
+            }
+        }
+        return work;
+    }
+
+    /**
+     * Fail every operation in flight (the member stops, fails or rejoins).
+     */
+    void failAll(final GridException error)
+    {
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            completeNear(op, null, error);
+        }
+    }
+
+    /**
+     * Fail the operations in flight on a destroyed cache.
+     */
+    void failOperationsOnCache(final CacheDescriptor cache)
+    {
+        final List<NearOp> ops = new ArrayList<>(nearOps.values());
+        for (final NearOp op : ops)
+        {
+            if (op.cache.cacheId() == cache.cacheId())
+            {
+                completeNear(op, null, new CacheDestroyedException("cache '" + cache.name() +
+                    "' was destroyed while a " + op.type.name().toLowerCase() + " on it was in flight"));
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class RebalancedCopies
+{
+    private final MemberEngine engine;
+
+    RebalancedCopies(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
+    private static final OpKey REBALANCED_OP = new OpKey(0, 0);
+
+    /**
+     * The copy follows the epoch from now on; logged so that a restart remembers which lineage it holds.
+     */
+    void adoptEpoch(final LocalPartition lp, final long id, final long floor)
+    {
+        if (lp.adoptEpoch(id, floor))
+        {
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
+                .writeLong(floor);
+            engine.walRecords.appendMeta();
+        }
+    }
+
+    /**
+     * Clear a MOVING copy for a full rebalance: a new, empty copy of the partition's current epoch replaces it (logged
+     * as dropped, so a restart never mixes the two).
+     *
+     * @return the new copy.
+     */
+    LocalPartition resetForFullRebalance(final LocalPartition old)
+    {
+        final LocalPartition lp = new LocalPartition(old.cacheId, old.partition);
+        lp.state = PartitionState.MOVING;
+        engine.copies.get(old.cacheId)[old.partition] = lp;
+        old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
+        engine.checkpointer.logCopyDropped(old.cacheId, old.partition);
+        engine.tx.relogPrepared(old.cacheId, old.partition);
+        adoptEpoch(lp, engine.installedMap.epochId(old.cacheId, old.partition),
+            engine.installedMap.epochFloor(old.cacheId, old.partition));
+        return lp;
+    }
+
+    /**
+     * Apply one record of a supplier's history: logged like a replicated update (so this copy's own history goes on)
+     * and closed once durable; a hole closes at once.
+     */
+    void applyRebalancedRecord(final LocalPartition lp, final MemberEngine.HistoryRecord record)
+    {
+        final long counter = record.counter();
+        if (record.key() == null)
+        {
+            engine.closeRange(lp, counter - 1, 1);
+            return;
+        }
+        if (lp.counter.isClosed(counter))
+        {
+            return;
+        }
+        // The operation's identity travels with its record: once primary, this copy answers a retry of it instead
+        // of applying it again, and a late commit of its transaction finds the part finished.
+        final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
+        final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
+        final long position = engine.walRecords.appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
+            record.value(), record.predecessors());
+        lp.store.apply(record.key(), record.value(), counter);
+        // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
+        // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
+        // copy would apply it a second time (persistent seed 0x17662a18e).
+        engine.origins.rememberPredecessors(lp, record.predecessors());
+        if (opKey != REBALANCED_OP)
+        {
+            lp.recent.put(opKey, outcome);
+            engine.origins.noteClientSeen(opKey.originIncarnation());
+        }
+        if (record.transaction() != WalRecords.NO_TRANSACTION)
+        {
+            engine.tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
+        }
+        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, null, 0, 0, null));
+    }
+
+    /**
+     * Apply one entry of a full rebalance if it is newer than what the key holds (a live update or remove that
+     * arrived first wins; a remove left a tombstone with its counter).
+     */
+    void applyRebalancedEntry(final LocalPartition lp, final long counter, final byte[] key, final byte[] value)
+    {
+        if (lp.store.counterOf(key) >= counter)
+        {
+            return;
+        }
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
+            .writeLong(counter).writeBytes(key).writeBytes(value);
+        engine.walRecords.appendMeta();
+        lp.store.apply(key, value, counter);
+    }
+
+    /**
+     * Every entry of a full rebalance arrived: once the closing record is durable (and with it every entry before
+     * it), the counters up to {@code to} close and the copy's history starts at {@code to}.
+     */
+    void finishFullRebalance(final LocalPartition lp, final long to)
+    {
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
+        final long position = engine.wal.append(engine.walRecords.walWriter.buffer(), 0, engine.walRecords.walWriter.length());
+        if (position < 0)
+        {
+            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
+        }
+        engine.walRecords.appendsSinceCheckpoint++;
+        engine.walRecords.totalAppends++;
+        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
+    }
+
+    /**
+     * Remember what the supplier remembered about the partition's recent operations and transactions (logged, so a
+     * restart remembers it too).
+     */
+    void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
+    {
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
+            .writeInt(items.size());
+        final List<OpKey> keys = new ArrayList<>();
+        final List<OpOutcome> outcomes = new ArrayList<>();
+        for (final Rebalancer.MemoryItem item : items)
+        {
+            item.write(engine.walRecords.walWriter);
+            if (item.transaction())
+            {
+                engine.tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
+            }
+            else
+            {
+                keys.add(new OpKey(item.origin(), item.sequence()));
+                outcomes.add(new OpOutcome(item.flag(), item.value(), 0));
+            }
+        }
+        engine.walRecords.appendMeta();
+        lp.rememberOlder(keys, outcomes);
+    }
+
+    private void closeRebalanced(final LocalPartition lp, final long to)
+    {
+        for (final CounterRange open : openRanges(lp.counter, to))
+        {
+            lp.counter.rollback(open.start(), open.count());
+        }
+        // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
+        // boundary taken during the rebalance recorded.
+        final long packed = MemberEngine.packCopy(lp.cacheId, lp.partition);
+        engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
+        // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
+        // if any, was of the copy before the clear): nothing would mean "complete from the start".
+        engine.checkpointer.checkpointHwms.put(packed, Math.max(engine.checkpointer.checkpointHwms.get(packed), to));
+        for (final Checkpointer.HistoryBoundary boundary : engine.checkpointer.historyBoundaries)
+        {
+            boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
+        }
+    }
+
+    /**
+     * @return the counters of {@code (0, to]} not yet closed, as ranges.
+     */
+    static List<CounterRange> openRanges(final PartitionUpdateCounter counter, final long to)
+    {
+        final List<CounterRange> open = new ArrayList<>();
+        long next = counter.lwm();
+        for (final CounterRange closed : counter.gaps())
+        {
+            if (next >= to)
+            {
+                break;
+            }
+            if (closed.start() > next)
+            {
+                open.add(new CounterRange(next, Math.min(closed.start(), to) - next));
+            }
+            next = Math.max(next, closed.start() + closed.count());
+        }
+        if (next < to)
+        {
+            open.add(new CounterRange(next, to - next));
+        }
+        return open;
+    }
+}

@@ -1,0 +1,765 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.JoinFailedException;
+import dev.grid.core.KeptCopy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.internal.affinity.AffinityAssignment;
+import dev.grid.core.internal.affinity.AffinityMember;
+import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
+import dev.grid.core.internal.partition.PartitionUpdateCounter;
+import dev.grid.core.spi.CheckpointStore;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.Transport;
+import dev.grid.core.spi.Wal;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayList;
+import org.agrona.collections.LongHashSet;
+import org.agrona.concurrent.UnsafeBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * TODO
+ */
+final class Replication
+{
+    private final MemberEngine engine;
+
+    Replication(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
+    final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
+
+    /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
+    final Set<OpKey> deferredOps = new HashSet<>();
+
+    /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
+    boolean updatesHeldForQuorum;
+
+    void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        final long sequence = engine.reader.readLong("sequence");
+        engine.origins.noteWatermark(sender, engine.reader.readLong("watermark"));
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final long version = engine.reader.readLong("version");
+        final OpType type = OpType.ofCode(engine.reader.readByte("type"));
+        final long timeoutNs = engine.reader.readLong("timeoutNs");
+        final byte[] key = engine.reader.readBytes("key");
+        final byte[] value = engine.reader.readBytes("value");
+        final byte[] expected = engine.reader.readBytes("expected");
+        final long clientId = engine.reader.readLong("clientId");
+        final long clientSequence = engine.reader.readLong("clientSequence");
+        final long clientWatermark = engine.reader.readLong("clientWatermark");
+        if (key == null)
+        {
+            throw new MalformedMessageException("request without a key");
+        }
+        if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0 || !type.mayWrite()))
+        {
+            throw new MalformedMessageException("request with a client identity " + Long.toHexString(clientId) + "/" +
+                clientSequence + " that is not a thin client's write");
+        }
+        final OpKey identity = clientId == 0 ? null : new OpKey(clientId, clientSequence);
+        if (identity != null)
+        {
+            engine.origins.noteWatermark(clientId, clientWatermark);
+        }
+        final Runnable park = () -> park(MemberEngine.REQUEST, sender, source, buffer, offset, length, timeoutNs);
+        handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, identity,
+            park);
+    }
+
+    private void park(final int type, final long sender, final int source, final DirectBuffer buffer,
+        final int offset, final int length, final long timeoutNs)
+    {
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(offset, bytes);
+        engine.parkedMessages.add(new MemberEngine.ParkedMessage(type, sender, source, bytes, MemberEngine.deadlineNs(engine.nowNs, timeoutNs)));
+    }
+
+    void handleRequest(
+        final long origin,
+        final long sequence,
+        final int cacheId,
+        final int partition,
+        final long version,
+        final OpType type,
+        final long timeoutNs,
+        final byte[] key,
+        final byte[] value,
+        final byte[] expected,
+        final OpKey identity,
+        final Runnable park)
+    {
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        if (cache == null)
+        {
+            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
+            return;
+        }
+        if (partition >= cache.partitions())
+        {
+            answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "partition " + partition +
+                " out of range for cache '" + cache.name() + "'");
+            return;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version())
+        {
+            if (park != null)
+            {
+                park.run();
+            }
+            else
+            {
+                answerRemap(origin, sequence);
+            }
+            return;
+        }
+        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
+        if (version < engine.installedMap.version() || engine.installedMap.rank(cacheId, partition, myIndex) != 0)
+        {
+            answerRemap(origin, sequence);
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        // Its identity across resends: a thin client's own, or the submitting member's. Answers go to the member that
+        // sent this request (origin, sequence), which a client's resend through another member changes.
+        final OpKey opKey = identity != null ? identity : new OpKey(origin, sequence);
+        if (type.mayWrite() && opKey.sequence() < engine.origins.originWatermarks.get(opKey.originIncarnation()))
+        {
+            // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
+            // may be retired here): applying it now would apply it twice, or after its caller was told it failed.
+            return;
+        }
+        // Refused before the retry memory is asked: a lost partition's copy may be one that was never an owner (a
+        // MOVING copy that got the update, unacknowledged, before every owner went), and answering a retry from its
+        // memory would acknowledge an update the returning owners do not hold (the simulator found a merge lost so).
+        final String lossRefusal = lossRefusal(cache, partition, type.mayWrite());
+        if (lossRefusal != null)
+        {
+            answerError(origin, sequence, ErrorCode.PARTITION_LOST, lossRefusal);
+            return;
+        }
+        if (type.mayWrite() && lp.recent.containsKey(opKey))
+        {
+            final OpOutcome known = lp.recent.get(opKey);
+            if (known != null && !deferredOps.contains(opKey))
+            {
+                answerOk(origin, sequence, known, 0);
+            }
+            return;
+        }
+        if (!engine.membership.hasQuorum())
+        {
+            // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
+            answerError(origin, sequence, ErrorCode.NO_QUORUM, engine.membership.noQuorum(type.name().toLowerCase() + " on cache '" +
+                cache.name() + "' (partition " + partition + ")").detail());
+            return;
+        }
+        if (type.mayWrite() && lp.pausedBy != 0)
+        {
+            // A consistency check holds the partition still until every copy reported: the write waits.
+            lp.pausedOps.add(() ->
+            {
+                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ? engine.near.nearOps.containsKey(sequence) :
+                    engine.topology.indexOf(origin) >= 0))
+                {
+                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
+                        expected, identity, null);
+                }
+            });
+            return;
+        }
+        if (type.mayWrite() && engine.tx.isLocked(cacheId, key))
+        {
+            // A transaction holds the key: this write waits for it, as an implicit transaction would.
+            engine.tx.block(cacheId, key, () ->
+            {
+                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ? engine.near.nearOps.containsKey(sequence) :
+                    engine.topology.indexOf(origin) >= 0))
+                {
+                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
+                        expected, identity, null);
+                }
+            });
+            return;
+        }
+        final byte[] current = lp.store.get(key);
+        final OpOutcome outcome;
+        final byte[] newValue;
+        switch (type)
+        {
+            case GET ->
+            {
+                answerOk(origin, sequence, OpOutcome.value(current), 0);
+                return;
+            }
+            case PUT ->
+            {
+                outcome = OpOutcome.TRUE;
+                newValue = requireValue(value, type);
+            }
+            case PUT_IF_ABSENT ->
+            {
+                if (current != null)
+                {
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = requireValue(value, type);
+            }
+            case REPLACE, REMOVE_IF_EQUALS ->
+            {
+                if (current == null || !Arrays.equals(current, requireValue(expected, type)))
+                {
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = type == OpType.REPLACE ? requireValue(value, type) : null;
+            }
+            case REMOVE ->
+            {
+                if (current == null)
+                {
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
+                    return;
+                }
+                outcome = OpOutcome.TRUE;
+                newValue = null;
+            }
+            case MERGE ->
+            {
+                final BytesMergeOperator operator = cache.mergeOperator() == null ? null :
+                    engine.mergeOperators.apply(cache);
+                if (operator == null)
+                {
+                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
+                        "cache '" + cache.name() + "' has no merge operator" :
+                        "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
+                        "' is not registered on member " + engine.config.memberId());
+                    return;
+                }
+                byte[] merged;
+                try
+                {
+                    merged = operator.merge(key, current, requireValue(value, type));
+                }
+                catch (final RuntimeException ex)
+                {
+                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
+                        cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
+                    return;
+                }
+                if (merged == null && current == null)
+                {
+                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
+                    return;
+                }
+                if (merged != null && (long)key.length + merged.length > engine.config.maxEntryBytes())
+                {
+                    answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, engine.tooLarge("the merged value of " +
+                        merged.length + " bytes and its key").detail());
+                    return;
+                }
+                outcome = OpOutcome.value(merged);
+                newValue = merged;
+            }
+            default ->
+            {
+                answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "operation " + type +
+                    " is not a single-key operation");
+                return;
+            }
+        }
+        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+    }
+
+    /**
+     * What the cache's {@link PartitionLossPolicy} says of an operation on a partition, by the installed map.
+     *
+     * @param cache     the partition's cache.
+     * @param partition the key's partition.
+     * @param write     whether the operation may write (a transaction's lock counts as a write).
+     * @return why the operation is refused, or null if it may run.
+     */
+    String lossRefusal(final CacheDescriptor cache, final int partition, final boolean write)
+    {
+        if (engine.installedMap != null && !engine.installedMap.isActive())
+        {
+            // Whatever the policy: a copy here may lack acknowledged updates a member still away holds.
+            return "partition " + partition + " of cache '" + cache.name() + "' is not served yet: the cluster " +
+                "restarted from its data directories and waits for the members of its newest ownership table";
+        }
+        if (engine.installedMap == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
+        {
+            return null;
+        }
+        if (engine.installedMap.isLost(cache.cacheId(), partition))
+        {
+            return "partition " + partition + " of cache '" + cache.name() + "' is lost (every member that owned " +
+                "it last is away): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
+                " until one of them returns or an operator resets it";
+        }
+        if (write && cache.lossPolicy() == PartitionLossPolicy.READ_ONLY_SAFE &&
+            engine.installedMap.lostCount(cache.cacheId()) > 0)
+        {
+            return "cache '" + cache.name() + "' is read-only under policy READ_ONLY_SAFE while " +
+                engine.installedMap.lostCount(cache.cacheId()) + " of its partitions are lost " +
+                engine.installedMap.lostPartitions(cache.cacheId());
+        }
+        return null;
+    }
+
+    /**
+     * Remember an outcome (null: in flight) for retries, and retire those no origin can resend any more.
+     */
+    private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
+    {
+        lp.recent.put(opKey, outcome);
+        lp.retireOutcomes(engine.origins.originWatermarks, engine.origins.originMayResend);
+    }
+
+    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
+        final OpOutcome outcome)
+    {
+        remember(lp, opKey, outcome);
+        answerOk(replyTo, replySequence, outcome, 0);
+    }
+
+    private static byte[] requireValue(final byte[] value, final OpType type)
+    {
+        if (value == null)
+        {
+            throw new MalformedMessageException(type + " request without its value");
+        }
+        return value;
+    }
+
+    private void startUpdate(
+        final LocalPartition lp,
+        final CacheDescriptor cache,
+        final OpKey opKey,
+        final long replyTo,
+        final long replySequence,
+        final OpOutcome outcome,
+        final byte[] key,
+        final byte[] newValue,
+        final long deadlineNs)
+    {
+        final long counter = lp.counter.reserve(1) + 1;
+        final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
+            engine.installedMap.version(), deadlineNs);
+        final long position = engine.walRecords.appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
+        lp.store.apply(key, newValue, counter);
+        remember(lp, opKey, null);
+        lp.inFlight.put(counter, update);
+        engine.inFlightUpdates++;
+        final int[] owners = engine.installedMap.owners(cache.cacheId(), lp.partition);
+        for (int i = 1; i < owners.length; i++)
+        {
+            update.pendingBackups.add(engine.installedMap.topology().members().get(owners[i]).incarnation());
+        }
+        sendReplicates(lp, update);
+        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, update, 0, 0, null));
+        engine.processDurability();
+    }
+
+    private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
+    {
+        update.lastSentNs = engine.nowNs;
+        // A backup that misses an earlier update of this key still receives its effect inside this update's value,
+        // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
+        final List<PrimaryUpdate> earlier = new ArrayList<>(0);
+        for (final PrimaryUpdate other : lp.inFlight.values())
+        {
+            if (other.counter < update.counter && Arrays.equals(other.key, update.key))
+            {
+                earlier.add(other);
+            }
+        }
+        Predecessors predecessors = Predecessors.NONE;
+        if (!earlier.isEmpty())
+        {
+            final OpKey[] keys = new OpKey[earlier.size()];
+            final OpOutcome[] outcomes = new OpOutcome[earlier.size()];
+            for (int i = 0; i < keys.length; i++)
+            {
+                keys[i] = earlier.get(i).opKey;
+                outcomes[i] = earlier.get(i).outcome;
+            }
+            predecessors = new Predecessors(keys, outcomes);
+        }
+        for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
+        {
+            final long backup = it.nextValue();
+            final MemberRecord member = engine.topology.member(backup);
+            if (member == null)
+            {
+                continue;
+            }
+            engine.header(MemberEngine.REPLICATE, backup);
+            engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
+                .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
+                .writeLong(update.opKey.sequence()).writeLong(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
+                .writeBoolean(update.outcome.flag())
+                .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
+            predecessors.write(engine.writer);
+            engine.send(member, engine.writer);
+        }
+    }
+
+    void tryComplete(final LocalPartition lp, final PrimaryUpdate update)
+    {
+        if (!update.durable || !update.pendingBackups.isEmpty() || !lp.inFlight.containsKey(update.counter))
+        {
+            return;
+        }
+        if (!engine.membership.hasQuorum())
+        {
+            // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
+            // through the majority, whose copies know the update if it got that far): a member that may be on the
+            // minority side, or paused while the majority moved on, acknowledges nothing.
+            updatesHeldForQuorum = true;
+            return;
+        }
+        lp.inFlight.remove(update.counter);
+        engine.inFlightUpdates--;
+        if (update.backupForgotten && (engine.installedMap == null || engine.installedMap.version() < engine.topology.version()))
+        {
+            // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
+            // without that backup may exist only here (a member about to be cut off removes a silent backup, then
+            // acknowledges alone and is removed itself: seed 0xa9391db lost an acknowledged merge so). Done for the
+            // drain, but answered only once every member of that topology installed its map: then the exchange knows
+            // this copy. The outcome is remembered now (a full rebalance from this copy carries it, so a retry through
+            // the copy it builds is not applied twice), but a retry that reaches this member waits for the answer too.
+            lp.recent.remove(update.opKey);
+            remember(lp, update.opKey, update.outcome);
+            deferredOps.add(update.opKey);
+            deferredAnswers.add(new DeferredAnswer(lp, update, engine.topology.version()));
+            return;
+        }
+        acknowledge(lp, update);
+    }
+
+    private void acknowledge(final LocalPartition lp, final PrimaryUpdate update)
+    {
+        // Reported under the map the update was applied in: an answer deferred past a newer map still belongs to it.
+        engine.listener.onWriteAcknowledged(lp.cacheId, lp.partition, engine.installedMap.lifeId(), update.topologyVersion,
+            engine.incarnation);
+        // Re-inserted, so that the memory stays ordered by completion.
+        lp.recent.remove(update.opKey);
+        remember(lp, update.opKey, update.outcome);
+        answerOk(update.replyTo, update.replySequence, update.outcome, 0);
+    }
+
+    /**
+     * Answer the updates deferred by tryComplete() whose topology's map is installed, while this member holds quorum
+     * and still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
+     */
+    void answerDeferredUpdates()
+    {
+        if (deferredAnswers.isEmpty() || engine.installedMap == null || !engine.membership.hasQuorum())
+        {
+            return;
+        }
+        for (final java.util.Iterator<DeferredAnswer> it = deferredAnswers.iterator(); it.hasNext(); )
+        {
+            final DeferredAnswer deferred = it.next();
+            if (deferred.topologyVersion > engine.installedMap.version())
+            {
+                continue;
+            }
+            it.remove();
+            deferredOps.remove(deferred.update.opKey);
+            if (engine.localCopy(deferred.lp.cacheId, deferred.lp.partition) == deferred.lp &&
+                deferred.lp.counter.isClosed(deferred.update.counter))
+            {
+                acknowledge(deferred.lp, deferred.update);
+            }
+        }
+    }
+
+    /** An update complete but not answered yet (see tryComplete()). */
+    private record DeferredAnswer(LocalPartition lp, PrimaryUpdate update, long topologyVersion)
+    {
+    }
+
+    void completeUpdatesHeldForQuorum()
+    {
+        if (engine.inFlightUpdates == 0)
+        {
+            return;
+        }
+        for (final LocalPartition[] local : engine.allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && !lp.inFlight.isEmpty())
+                {
+                    for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                    {
+                        tryComplete(lp, update);
+                    }
+                }
+            }
+        }
+    }
+
+    void forgetBackup(final long departed)
+    {
+        for (final LocalPartition[] local : engine.allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null || lp.inFlight.isEmpty())
+                {
+                    continue;
+                }
+                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                {
+                    if (update.pendingBackups.remove(departed))
+                    {
+                        update.backupForgotten = true;
+                        tryComplete(lp, update);
+                    }
+                }
+            }
+        }
+    }
+
+    int retransmitUpdates()
+    {
+        if (engine.inFlightUpdates == 0)
+        {
+            return 0;
+        }
+        int work = 0;
+        for (final LocalPartition[] local : engine.allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp == null || lp.inFlight.isEmpty())
+                {
+                    continue;
+                }
+                for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
+                {
+                    if (engine.nowNs - update.lastSentNs >= engine.retryIntervalNs && !update.pendingBackups.isEmpty())
+                    {
+                        sendReplicates(lp, update);
+                        work++;
+                    }
+                }
+            }
+        }
+        return work;
+    }
+
+    void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length)
+    {
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final long version = engine.reader.readLong("version");
+        final long counter = engine.reader.readLong("counter");
+        final long origin = engine.reader.readLong("origin");
+        final long sequence = engine.reader.readLong("sequence");
+        engine.origins.noteWatermark(origin, engine.reader.readLong("watermark"));
+        final boolean flag = engine.reader.readBoolean("flag");
+        final byte[] outcomeValue = engine.reader.readBytes("outcomeValue");
+        final byte[] key = engine.reader.readBytes("key");
+        final byte[] value = engine.reader.readBytes("value");
+        final Predecessors predecessors = Predecessors.read(engine.reader);
+        if (key == null || counter <= 0)
+        {
+            throw new MalformedMessageException("replicate without a key or with counter " + counter);
+        }
+        if ((engine.installedMap == null || version > engine.installedMap.version()) && version < engine.topology.version())
+        {
+            // A map this member skipped: only the current topology's map is ever installed, so this update can never
+            // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
+            // joiner that had installed no map yet parked it for good, and the primary's drain held the next
+            // exchange forever: persistent seed 0x17662ab06); the exchange then finds this copy behind and drops it.
+            engine.header(MemberEngine.REPLICATE_ACK, sender);
+            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);
+            engine.send(engine.topology.member(sender), engine.writer);
+            return;
+        }
+        if (engine.installedMap == null || version > engine.installedMap.version())
+        {
+            park(MemberEngine.REPLICATE, sender, source, buffer, offset, length, engine.retryIntervalNs * 4);
+            return;
+        }
+        if (version < engine.installedMap.version())
+        {
+            return;
+        }
+        final int senderIndex = engine.installedMap.topology().indexOf(sender);
+        if (engine.installedMap.rank(cacheId, partition, senderIndex) != 0)
+        {
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        if (lp.counter.isClosed(counter))
+        {
+            engine.header(MemberEngine.REPLICATE_ACK, sender);
+            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(true);
+            engine.send(engine.topology.member(sender), engine.writer);
+            return;
+        }
+        final OpKey opKey = new OpKey(origin, sequence);
+        final long position = engine.walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
+            predecessors);
+        lp.store.apply(key, value, counter);
+        engine.origins.rememberPredecessors(lp, predecessors);
+        remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
+        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, null, sender, version, null));
+        engine.processDurability();
+    }
+
+    void onReplicateAck(final long sender)
+    {
+        final int cacheId = engine.reader.readInt("cacheId");
+        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final long counter = engine.reader.readLong("counter");
+        final long version = engine.reader.readLong("version");
+        final boolean applied = engine.reader.readBoolean("applied");
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        final PrimaryUpdate update = lp.inFlight.get(counter);
+        if (update != null && update.pendingBackups.remove(sender))
+        {
+            if (!applied)
+            {
+                lp.refusedBackups.add(sender);
+                engine.listener.onEvent("member " + engine.config.memberId() + ": backup " + Long.toHexString(sender) +
+                    " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
+                    cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
+            }
+            tryComplete(lp, update);
+        }
+    }
+
+    void onSizeRequest(final long sender)
+    {
+        final long sequence = engine.reader.readLong("sequence");
+        final int cacheId = engine.reader.readInt("cacheId");
+        final long version = engine.reader.readLong("version");
+        answerSize(sender, sequence, cacheId, version);
+    }
+
+    void answerSize(final long origin, final long sequence, final int cacheId, final long version)
+    {
+        if (engine.topology.cache(cacheId) == null)
+        {
+            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
+            return;
+        }
+        if (engine.isExchanging() || version != engine.installedMap.version())
+        {
+            answerRemap(origin, sequence);
+            return;
+        }
+        long count = 0;
+        final LocalPartition[] local = engine.copies.get(cacheId);
+        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
+        if (local != null)
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null && engine.installedMap.rank(cacheId, lp.partition, myIndex) == 0)
+                {
+                    count += lp.store.size();
+                }
+            }
+        }
+        answerOk(origin, sequence, new OpOutcome(true, null, count), version);
+    }
+
+    private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
+    {
+        engine.header(MemberEngine.RESPONSE, origin);
+        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_OK).writeBoolean(outcome.flag()).writeBytes(outcome.value())
+            .writeLong(outcome.count()).writeLong(version);
+        answer(origin);
+    }
+
+    private void answerRemap(final long origin, final long sequence)
+    {
+        engine.header(MemberEngine.RESPONSE, origin);
+        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_REMAP)
+            .writeLong(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(), engine.topology.version()));
+        answer(origin);
+    }
+
+    private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
+    {
+        engine.header(MemberEngine.RESPONSE, origin);
+        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_ERROR).writeInt(code.code()).writeString(message);
+        answer(origin);
+    }
+
+    private void answer(final long origin)
+    {
+        if (origin == engine.incarnation)
+        {
+            final byte[] bytes = engine.copyOut();
+            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH, bytes.length - MemberEngine.HEADER_LENGTH);
+            engine.near.onResponse(engine.incarnation);
+            return;
+        }
+        final MemberRecord member = engine.topology.member(origin);
+        if (member != null)
+        {
+            engine.send(member, engine.writer);
+        }
+    }
+}
