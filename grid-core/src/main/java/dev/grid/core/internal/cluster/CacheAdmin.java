@@ -1,82 +1,42 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * Cache administration: create, destroy, reset of lost partitions, baseline changes and activation. Any member
+ * submits a request to the coordinator, which applies it through a new topology version and answers once every
+ * member installed that version's map; requests are resent until answered or timed out.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class CacheAdmin
 {
+    static final int ADMIN_CREATE = 1;
+    static final int ADMIN_DESTROY = 2;
+
+    static final int ADMIN_RESET_LOST = 3;
+    static final int ADMIN_BASELINE = 4;
+
+    static final int ADMIN_ACTIVATE = 5;
+
     private final MemberEngine engine;
+    final List<PendingAdmin> pendingAdmins = new ArrayList<>();
+
+    final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
 
     CacheAdmin(final MemberEngine engine)
     {
         this.engine = engine;
     }
-
-    static final int ADMIN_CREATE = 1;
-
-    static final int ADMIN_DESTROY = 2;
-
-    static final int ADMIN_RESET_LOST = 3;
-
-    static final int ADMIN_BASELINE = 4;
-
-    static final int ADMIN_ACTIVATE = 5;
-
-    final List<PendingAdmin> pendingAdmins = new ArrayList<>();
-
-    final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
 
     /**
      * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
@@ -184,7 +144,7 @@ final class CacheAdmin
     void sendAdmin(final AdminOp op)
     {
         op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
-        engine.header(MemberEngine.CACHE_ADMIN, engine.topology.coordinator().incarnation());
+        engine.header(MessageTypes.CACHE_ADMIN, engine.topology.coordinator().incarnation());
         engine.writer.writeLong(op.sequence).writeByte(op.kind).writeString(op.name);
         engine.writer.writeBoolean(op.descriptor != null);
         if (op.descriptor != null)
@@ -346,7 +306,7 @@ final class CacheAdmin
         {
             return;
         }
-        engine.header(MemberEngine.CACHE_ADMIN_RESPONSE, origin);
+        engine.header(MessageTypes.CACHE_ADMIN_RESPONSE, origin);
         engine.writer.writeLong(sequence).writeInt(errorCode).writeString(message);
         engine.send(member, engine.writer);
     }
@@ -366,38 +326,6 @@ final class CacheAdmin
         {
             op.callback.onFailure(GridException.of(NearOps.errorCode(errorCode), message));
         }
-    }
-
-    static final class AdminOp
-    {
-        final long sequence;
-        final int kind;
-        final String name;
-        final CacheDescriptor descriptor;
-        final long submittedNs;
-        final long deadlineNs;
-        final OpCallback callback;
-        long nextResendNs;
-        /** {@link #ADMIN_BASELINE} only: the change, the members it names and the auto-adjust timeout. */
-        int baselineChange;
-        List<String> baselineIds = List.of();
-        long baselineTimeoutNs;
-
-        AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
-            final long submittedNs, final long deadlineNs, final OpCallback callback)
-        {
-            this.sequence = sequence;
-            this.kind = kind;
-            this.name = name;
-            this.descriptor = descriptor;
-            this.submittedNs = submittedNs;
-            this.deadlineNs = deadlineNs;
-            this.callback = callback;
-        }
-    }
-
-    record PendingAdmin(long origin, long sequence, long targetVersion)
-    {
     }
 
     /**
@@ -446,5 +374,37 @@ final class CacheAdmin
         {
             op.callback.onFailure(error);
         }
+    }
+
+    static final class AdminOp
+    {
+        final long sequence;
+        final int kind;
+        final String name;
+        final CacheDescriptor descriptor;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        long nextResendNs;
+        /** {@link #ADMIN_BASELINE} only: the change, the members it names and the auto-adjust timeout. */
+        int baselineChange;
+        List<String> baselineIds = List.of();
+        long baselineTimeoutNs;
+
+        AdminOp(final long sequence, final int kind, final String name, final CacheDescriptor descriptor,
+            final long submittedNs, final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.kind = kind;
+            this.name = name;
+            this.descriptor = descriptor;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
+        }
+    }
+
+    record PendingAdmin(long origin, long sequence, long targetVersion)
+    {
     }
 }

@@ -1,87 +1,51 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
+
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * Checkpoints and the WAL history they bound. A checkpoint writes every copy's image (entries and counters) without
+ * stopping writes, a few copies per duty cycle (see {@link CheckpointState}), then commits a manifest that names the
+ * WAL position recovery replays from. The WAL before a committed checkpoint is released only beyond the history kept
+ * for historical rebalance, and never while a history reader holds a pin. It also answers where each copy's complete
+ * history starts and reads that history for rebalance suppliers.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Checkpointer
 {
-    private final MemberEngine engine;
+    /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
+    private static final int IMAGES_PER_CYCLE = 16;
 
-    Checkpointer(final MemberEngine engine, final CheckpointStore checkpoints)
-    {
-        this.engine = engine;
-        this.checkpoints = checkpoints;
-    }
+    static final int MANIFEST_VERSION = 5;
+
+    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
+    static final int MANIFEST_VERSION_MIN = 3;
+
+    private final MemberEngine engine;
 
     // Checkpoints (see CheckpointState).
     final CheckpointStore checkpoints;
 
     CheckpointState checkpointState = CheckpointState.IDLE;
-
     long checkpointId;
 
     long committedCheckpointId;
-
     long nextCheckpointNs;
 
     private final LongArrayList checkpointCursor = new LongArrayList();
-
     private int checkpointCursorIndex;
 
     private long checkpointRequiredDurable;
-
     private long checkpointReplayFrom;
 
     private final MessageWriter manifestWriter = new MessageWriter();
@@ -91,12 +55,16 @@ final class Checkpointer
     final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
 
     final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
-
     final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
 
     long releasedPosition;
-
     private int historyPins;
+
+    Checkpointer(final MemberEngine engine, final CheckpointStore checkpoints)
+    {
+        this.engine = engine;
+        this.checkpoints = checkpoints;
+    }
 
     /**
      * Finalization dropped the copy's reservations above {@code lwm} (a prepare whose transaction the map change
@@ -136,14 +104,6 @@ final class Checkpointer
         engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
         engine.walRecords.appendMeta();
     }
-
-    /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
-    private static final int IMAGES_PER_CYCLE = 16;
-
-    static final int MANIFEST_VERSION = 5;
-
-    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
-    static final int MANIFEST_VERSION_MIN = 3;
 
     int checkpointDuty()
     {
@@ -351,15 +311,6 @@ final class Checkpointer
     }
 
     /**
-     * A committed checkpoint whose WAL position is a candidate for release, with each imaged copy's HWM at its image.
-     * Once the WAL is released up to it, a copy's history is complete only above that HWM, not above its LWM: updates
-     * above LWM applied out of order sit in the WAL before the image (Ignite's IGNITE-17793).
-     */
-    record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
-    {
-    }
-
-    /**
      * Release WAL up to the newest committed checkpoint that is older than the history age and more than the history
      * size back, unless a reader pinned history.
      */
@@ -504,5 +455,14 @@ final class Checkpointer
         final long after = scanFrom == Long.MAX_VALUE ? 0 :
             Math.max(scanFrom, Math.max(releasedPosition, engine.wal.firstRetainedPosition()));
         return new HistoryScan(engine, engine.wal, ranges, after, refused);
+    }
+
+    /**
+     * A committed checkpoint whose WAL position is a candidate for release, with each imaged copy's HWM at its image.
+     * Once the WAL is released up to it, a copy's history is complete only above that HWM, not above its LWM: updates
+     * above LWM applied out of order sit in the WAL before the image (Ignite's IGNITE-17793).
+     */
+    record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
+    {
     }
 }

@@ -33,11 +33,6 @@ import java.util.function.BiConsumer;
  */
 final class ConsistencyChecker
 {
-    static final int VERIFY_REQUEST = 53;
-    static final int VERIFY_COPY = 54;
-    static final int VERIFY_COPY_ANSWER = 55;
-    static final int VERIFY_ANSWER = 56;
-
     static final int ANSWER_OK = 0;
     static final int ANSWER_RETRY = 1;
 
@@ -179,7 +174,7 @@ final class ConsistencyChecker
             finishPartition(check, partition);
             return;
         }
-        engine.header(VERIFY_REQUEST, primary.incarnation());
+        engine.header(MessageTypes.VERIFY_REQUEST, primary.incarnation());
         engine.writer.writeLong(check.id).writeInt(check.cache.cacheId()).writeInt(partition)
             .writeLong(engine.installedMap.version());
         engine.sendTx(primary.incarnation());
@@ -338,7 +333,7 @@ final class ConsistencyChecker
                 {
                     if (!hold.answers.containsKey(copy))
                     {
-                        engine.header(VERIFY_COPY, copy);
+                        engine.header(MessageTypes.VERIFY_COPY, copy);
                         engine.writer.writeLong(hold.checkId).writeLong(hold.requester).writeInt(lp.cacheId)
                             .writeInt(lp.partition).writeLong(hold.version);
                         engine.sendTx(copy);
@@ -382,7 +377,7 @@ final class ConsistencyChecker
             return;
         }
         final ConsistencyReport.CopyState state = state(engine.config.memberId(), false, lp);
-        engine.header(VERIFY_COPY_ANSWER, sender);
+        engine.header(MessageTypes.VERIFY_COPY_ANSWER, sender);
         engine.writer.writeLong(checkId).writeLong(requester).writeInt(cacheId).writeInt(partition);
         writeState(state);
         engine.sendTx(sender);
@@ -410,7 +405,7 @@ final class ConsistencyChecker
     private void answer(final long requester, final long checkId, final int partition, final int status,
         final int moving, final List<ConsistencyReport.CopyState> copies)
     {
-        engine.header(VERIFY_ANSWER, requester);
+        engine.header(MessageTypes.VERIFY_ANSWER, requester);
         engine.writer.writeLong(checkId).writeInt(partition).writeByte(status).writeInt(moving).writeInt(copies.size());
         for (final ConsistencyReport.CopyState copy : copies)
         {

@@ -1,73 +1,32 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * The partition map exchange on every topology version: each member, once its updates in flight drained, reports its
+ * copies to the coordinator in chunks; the coordinator assembles the reports, has {@link ExchangePlanner} decide the
+ * map, makes a newer ownership table durable, and publishes the map; each member installs it (finalizing gaps of
+ * partitions whose primary left, dropping copies it no longer owns, starting rebalances) and says so. Messages of a
+ * version not installed yet are parked and replayed after the install.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Exchange
 {
     private final MemberEngine engine;
-
-    Exchange(final MemberEngine engine)
-    {
-        this.engine = engine;
-    }
-
     PartitionMap pendingMap;
 
     List<byte[]> reportChunks;
-
     long reportAckedVersion;
 
     long nextReportSendNs;
@@ -75,12 +34,17 @@ final class Exchange
     // Exchange, coordinator side.
     CoordinatorExchange exchange;
 
+    Exchange(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
     int exchangeDuty()
     {
         int work = 0;
         if (engine.isExchanging() && reportAckedVersion != engine.topology.version())
         {
-            if (reportChunks == null && engine.inFlightUpdates == 0 && engine.durabilityQueue.isEmpty() &&
+            if (reportChunks == null && engine.inFlightUpdates == 0 && engine.durability.durabilityQueue.isEmpty() &&
                 !engine.tx.hasUnacknowledgedPrepares())
             {
                 reportChunks = buildReport();
@@ -210,7 +174,7 @@ final class Exchange
 
     private int startReportChunk(final int chunkIndex)
     {
-        engine.header(MemberEngine.EXCHANGE_REPORT, engine.topology.coordinator().incarnation());
+        engine.header(MessageTypes.EXCHANGE_REPORT, engine.topology.coordinator().incarnation());
         engine.writer.writeLong(engine.topology.version()).writeInt(chunkIndex).writeBoolean(false);
         final int countAt = engine.writer.length();
         engine.writer.writeInt(0);
@@ -290,7 +254,7 @@ final class Exchange
             }
             else
             {
-                engine.header(MemberEngine.REPORT_ACK, sender);
+                engine.header(MessageTypes.REPORT_ACK, sender);
                 engine.writer.writeLong(version);
                 engine.send(exchange.topology.member(sender), engine.writer);
             }
@@ -405,7 +369,7 @@ final class Exchange
 
     private int startMapMessage(final long version, final long stamp, final long lifeId)
     {
-        engine.header(MemberEngine.PARTITION_MAP, 0);
+        engine.header(MessageTypes.PARTITION_MAP, 0);
         engine.writer.writeLong(version).writeLong(stamp).writeLong(lifeId);
         final int countAt = engine.writer.length();
         engine.writer.writeInt(0);
@@ -468,7 +432,7 @@ final class Exchange
             onMapInstalled(engine.incarnation, engine.topology.version());
             return;
         }
-        engine.header(MemberEngine.MAP_INSTALLED, engine.topology.coordinator().incarnation());
+        engine.header(MessageTypes.MAP_INSTALLED, engine.topology.coordinator().incarnation());
         engine.writer.writeLong(engine.topology.version());
         engine.send(engine.topology.coordinator(), engine.writer);
     }

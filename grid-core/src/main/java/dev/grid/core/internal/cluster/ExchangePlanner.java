@@ -1,108 +1,41 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.IntPredicate;
 
 /**
- * TODO
+ * The coordinator's decision at a partition map exchange, as a function of its {@link Inputs} (every member's
+ * report of its copies, the map installed before, the durable table of last owners) and the target topology:
+ * which copies own each partition, which is primary, which lag and catch up how (historical or full rebalance),
+ * which partitions are lost, and where each partition's lineage starts a new epoch. It reads nothing of the engine;
+ * its only effects are the events it reports to the listener and the seeded randomness it draws for new epochs.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class ExchangePlanner
 {
     private final String memberId;
     private final RandomSource random;
+
     private final EngineListener listener;
 
     /** What one decision is made from: the exchange's reports and what the cluster knew before it. */
     private Inputs in;
-
-    /**
-     * @param memberId the coordinator's id, for the events it reports.
-     * @param random   seeded randomness: new lineage epochs and life ids.
-     * @param listener receives the decision's events (rebalance planned, partition lost, copy dropped).
-     */
-    ExchangePlanner(final String memberId, final RandomSource random, final EngineListener listener)
-    {
-        this.memberId = memberId;
-        this.random = random;
-        this.listener = listener;
-    }
-
-    /**
-     * What a decision is made from.
-     *
-     * @param reports          every member's report of its copies, complete.
-     * @param previous         the map installed before, or null if none.
-     * @param ownTable         the coordinator's own durable table of last owners.
-     * @param activationForced an operator asked to activate without the members still away.
-     * @param knownCaches      the caches this coordinator's WAL knows (by id).
-     * @param retainsRecords   whether members keep data directories (a member may come back with data).
-     */
-    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionMap previous, OwnershipTable ownTable,
-        boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
-    {
-    }
-
-    /**
-     * A decision.
-     *
-     * @param map        the partition map to publish.
-     * @param adoptTable a reported ownership table newer than the coordinator's own, which it must make durable as
-     *                   its own before it publishes the map (null: none).
-     */
-    record Decision(PartitionMap map, OwnershipTable adoptTable)
-    {
-    }
 
     /**
      * While the coordinator decides: whose last owners it trusts (its own table, or at activation the newest table
@@ -124,6 +57,18 @@ final class ExchangePlanner
 
     /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
     private boolean lostNow;
+
+    /**
+     * @param memberId the coordinator's id, for the events it reports.
+     * @param random   seeded randomness: new lineage epochs and life ids.
+     * @param listener receives the decision's events (rebalance planned, partition lost, copy dropped).
+     */
+    ExchangePlanner(final String memberId, final RandomSource random, final EngineListener listener)
+    {
+        this.memberId = memberId;
+        this.random = random;
+        this.listener = listener;
+    }
 
     /**
      * The coordinator's decision, per partition: who owns it in the new version, who catches up and how. Copies are
@@ -973,6 +918,32 @@ final class ExchangePlanner
             }
         }
         return true;
+    }
+
+    /**
+     * What a decision is made from.
+     *
+     * @param reports          every member's report of its copies, complete.
+     * @param previous         the map installed before, or null if none.
+     * @param ownTable         the coordinator's own durable table of last owners.
+     * @param activationForced an operator asked to activate without the members still away.
+     * @param knownCaches      the caches this coordinator's WAL knows (by id).
+     * @param retainsRecords   whether members keep data directories (a member may come back with data).
+     */
+    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionMap previous, OwnershipTable ownTable,
+        boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
+    {
+    }
+
+    /**
+     * A decision.
+     *
+     * @param map        the partition map to publish.
+     * @param adoptTable a reported ownership table newer than the coordinator's own, which it must make durable as
+     *                   its own before it publishes the map (null: none).
+     */
+    record Decision(PartitionMap map, OwnershipTable adoptTable)
+    {
     }
 
     /**

@@ -1,63 +1,62 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
 import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * The join protocol: a starting (or rejoining) member asks seeds and the coordinator to be admitted; a seed that
+ * hears of no running cluster bootstraps one, but only together with a quorum of the seeds; the coordinator admits a
+ * joiner into a new topology version, or holds it while it lacks quorum (see {@link #admitWithoutQuorum}), and
+ * rejects one of another cluster. A joiner joins through one active member at a time so that only its side of a split
+ * counts it toward a quorum.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Joining
 {
     private final MemberEngine engine;
+    final long bootstrapDelayNs;
+
+    final List<String> seedAddresses = new ArrayList<>();
+    final boolean isSeed;
+
+    // Joining.
+    long joinStartedNs;
+
+    long joinDeadlineNs;
+    long nextJoinSendNs;
+
+    /**
+     * When a member of a running cluster last told this joiner the cluster exists; {@link Long#MIN_VALUE} if never.
+     * It counts for a failure-detection timeout only: that cluster may stop before it admits the joiner (a seed that
+     * remembered it forever never started the cluster again: the simulator found a member failing to join so).
+     */
+    long heardActiveClusterNs = Long.MIN_VALUE;
+
+    /**
+     * The active member this joiner joins through (the first that answered "a cluster exists"), and when it last
+     * answered: while it answers, join requests go to it alone and name it, so that only its side of a split counts
+     * this joiner toward a quorum (see admitWithoutQuorum()).
+     */
+    String joinVia;
+
+    long joinViaHeardNs = Long.MIN_VALUE;
+    final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
+
+    /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
+    final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
+
+    /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
+    final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
 
     Joining(final MemberEngine engine, final MemberConfiguration config, final String localAddress)
     {
@@ -77,43 +76,6 @@ final class Joining
         }
         this.isSeed = seed || seedAddresses.isEmpty();
     }
-
-    final long bootstrapDelayNs;
-
-    final List<String> seedAddresses = new ArrayList<>();
-
-    final boolean isSeed;
-
-    // Joining.
-    long joinStartedNs;
-
-    long joinDeadlineNs;
-
-    long nextJoinSendNs;
-
-    /**
-     * When a member of a running cluster last told this joiner the cluster exists; {@link Long#MIN_VALUE} if never.
-     * It counts for a failure-detection timeout only: that cluster may stop before it admits the joiner (a seed that
-     * remembered it forever never started the cluster again: the simulator found a member failing to join so).
-     */
-    long heardActiveClusterNs = Long.MIN_VALUE;
-
-    /**
-     * The active member this joiner joins through (the first that answered "a cluster exists"), and when it last
-     * answered: while it answers, join requests go to it alone and name it, so that only its side of a split counts
-     * this joiner toward a quorum (see admitWithoutQuorum()).
-     */
-    String joinVia;
-
-    long joinViaHeardNs = Long.MIN_VALUE;
-
-    final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
-
-    /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
-    final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
-
-    /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
-    final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
 
     int joinDuty()
     {
@@ -205,7 +167,7 @@ final class Joining
 
     private void sendJoinRequest(final int endpoint)
     {
-        engine.header(MemberEngine.JOIN_REQUEST, 0);
+        engine.header(MessageTypes.JOIN_REQUEST, 0);
         engine.writer.writeLong(engine.incarnation).writeString(engine.config.clusterName());
         engine.self.encode(engine.writer);
         // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
@@ -248,7 +210,7 @@ final class Joining
             }
             if (isSeed)
             {
-                engine.header(MemberEngine.JOIN_PENDING, joinerIncarnation);
+                engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
                 engine.writer.writeString(engine.localAddress).writeBoolean(false);
                 engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
             }
@@ -265,14 +227,14 @@ final class Joining
             return;
         }
         // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
-        engine.header(MemberEngine.JOIN_PENDING, joinerIncarnation);
+        engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
         engine.writer.writeString(engine.localAddress).writeBoolean(true);
         engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
         final MemberRecord admitter = engine.membership.actingCoordinator();
         if (admitter.incarnation() != engine.incarnation)
         {
             // Forward the request to the coordinator, which answers the joiner directly.
-            engine.header(MemberEngine.JOIN_REQUEST, 0);
+            engine.header(MessageTypes.JOIN_REQUEST, 0);
             engine.writer.writeLong(joinerIncarnation).writeString(clusterName);
             joiner.encode(engine.writer);
             engine.writer.writeLong(joinerStamp).writeInt(joinerCaches.size());
@@ -391,12 +353,6 @@ final class Joining
         engine.membership.publishTopology(admitted.withMembers(next));
     }
 
-    /** A join request a member without quorum holds until enough joiners complete one. */
-    private record WaitingJoiner(MemberRecord record, long stamp, List<CacheDescriptor> caches, long heardNs,
-        String via)
-    {
-    }
-
     /**
      * Whether a waiting joiner joins through this member or a member of its topology: only then does it count toward
      * the quorum an admission without quorum needs. Joiners first ask every seed, so both sides of a split hear them;
@@ -467,7 +423,7 @@ final class Joining
 
     private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
     {
-        engine.header(MemberEngine.JOIN_REJECTED, joinerIncarnation);
+        engine.header(MessageTypes.JOIN_REJECTED, joinerIncarnation);
         engine.writer.writeString(why);
         engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
@@ -508,5 +464,11 @@ final class Joining
         engine.failure = new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + engine.config.memberId() +
             " was refused by the cluster: " + why);
         engine.changeState(MemberState.FAILED, engine.failure.detail());
+    }
+
+    /** A join request a member without quorum holds until enough joiners complete one. */
+    private record WaitingJoiner(MemberRecord record, long stamp, List<CacheDescriptor> caches, long heardNs,
+        String via)
+    {
     }
 }

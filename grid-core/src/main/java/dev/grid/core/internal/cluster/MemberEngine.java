@@ -1,56 +1,35 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -82,25 +61,6 @@ public final class MemberEngine
 {
     /** Version of the member-to-member protocol; a message of another version is dropped. */
     public static final int PROTOCOL_VERSION = 2;
-
-    static final int JOIN_REQUEST = 1;
-    static final int JOIN_PENDING = 2;
-    static final int JOIN_REJECTED = 3;
-    static final int TOPOLOGY = 4;
-    static final int HEARTBEAT = 5;
-    static final int NOT_MEMBER = 6;
-    static final int LEAVE = 7;
-    static final int EXCHANGE_REPORT = 10;
-    static final int REPORT_ACK = 11;
-    static final int PARTITION_MAP = 12;
-    static final int MAP_INSTALLED = 13;
-    static final int REQUEST = 20;
-    static final int RESPONSE = 21;
-    static final int REPLICATE = 22;
-    static final int REPLICATE_ACK = 23;
-    static final int SIZE_REQUEST = 24;
-    static final int CACHE_ADMIN = 30;
-    static final int CACHE_ADMIN_RESPONSE = 31;
 
     static final int HEADER_LENGTH = 1 + 1 + 8 + 8;
 
@@ -150,7 +110,6 @@ public final class MemberEngine
     /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
     Baseline walBaseline = Baseline.NONE;
     int inFlightUpdates;
-    final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
     final List<ParkedMessage> parkedMessages = new ArrayList<>();
     /** Transactions, as coordinator and participant. */
     final TxManager tx = new TxManager(this);
@@ -168,15 +127,13 @@ public final class MemberEngine
     final Replication replication = new Replication(this);
     final RebalancedCopies rebalanced = new RebalancedCopies(this);
     final Origins origins = new Origins(this);
+    final Durability durability = new Durability(this);
+    final Tombstones tombstones = new Tombstones(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
     // Near operations.
     private long nextSequence = 1;
-    /** Copies whose tombstones the next sweeps look at, a few per sweep. */
-    private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
-    private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
-    private long tombstonesPurged;
     private long nextSweepNs;
 
     /**
@@ -348,7 +305,7 @@ public final class MemberEngine
     {
         return isSettled() && near.nearOps.isEmpty() && cacheAdmin.adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
             installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
-            durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
+            durability.durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (mapExchange.exchange == null || mapExchange.exchange.isFinished());
     }
 
@@ -361,7 +318,7 @@ public final class MemberEngine
         return tx.describe() + " " + rebalancer.describe() + " plans=" +
             (installedMap == null ? "-" : installedMap.plans().size()) + " inFlightUpdates=" + inFlightUpdates +
             " awaitingDurability=" +
-            durabilityQueue.size() + " wal=" +
+            durability.durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
             " reportAcked=" + mapExchange.reportAckedVersion + " reportBuilt=" + (mapExchange.reportChunks != null) + " coordinatorExchange=" +
             (mapExchange.exchange == null ? "-" : "v" + mapExchange.exchange.topology.version() + (mapExchange.exchange.map != null ? " map sent" : "") +
@@ -803,7 +760,7 @@ public final class MemberEngine
             {
                 if (member.incarnation() != incarnation)
                 {
-                    send(member, LEAVE);
+                    send(member, MessageTypes.LEAVE);
                 }
             }
         }
@@ -859,7 +816,7 @@ public final class MemberEngine
             // Group commit: one request per duty cycle covers everything appended since the last one.
             wal.requestDurability();
         }
-        work += processDurability();
+        work += durability.processDurability();
         // Here every record at or below the WAL's durable position is reflected in its copy's counter: the one
         // moment an image may take that position as where its replay starts.
         work += checkpointer.checkpointDuty();
@@ -929,7 +886,7 @@ public final class MemberEngine
             walRecords.appendMeta();
         }
         inFlightUpdates = 0;
-        durabilityQueue.clear();
+        durability.durabilityQueue.clear();
         parkedMessages.clear();
         membership.lastHeardNs.clear();
         if (state != MemberState.JOINING)
@@ -980,57 +937,9 @@ public final class MemberEngine
             origins.pruneClients();
             work += sweep();
             work += tx.duty();
-            work += purgeTombstones();
+            work += tombstones.purgeTombstones();
         }
         return work;
-    }
-
-    /**
-     * Drop the tombstones no update can need any more, a few copies per sweep. A tombstone stops an older update of
-     * its key from resurrecting it: one arriving out of order (above LWM, not closed yet) or streamed by a full
-     * rebalance into a MOVING copy. At or below an OWNING copy's LWM every older update is closed, so a late one is
-     * acknowledged without being applied, and such a copy is not streamed into: its tombstones up to LWM can go.
-     * History is read from the WAL, not from the store, and checkpoint images that still hold a tombstone stay valid.
-     */
-    private int purgeTombstones()
-    {
-        if (isExchanging())
-        {
-            return 0;
-        }
-        if (purgeQueue.isEmpty())
-        {
-            for (final LocalPartition[] local : copies.values())
-            {
-                for (final LocalPartition lp : local)
-                {
-                    if (lp != null && lp.store.tombstoneCount() > 0)
-                    {
-                        purgeQueue.add(lp);
-                    }
-                }
-            }
-        }
-        int work = 0;
-        for (int i = 0; i < TOMBSTONE_COPIES_PER_SWEEP && !purgeQueue.isEmpty(); i++)
-        {
-            final LocalPartition lp = purgeQueue.poll();
-            if (localCopy(lp.cacheId, lp.partition) == lp && lp.state == PartitionState.OWNING && lp.pausedBy == 0)
-            {
-                final int purged = lp.store.purgeTombstones(lp.counter.lwm());
-                tombstonesPurged += purged;
-                work += purged > 0 ? 1 : 0;
-            }
-        }
-        return work;
-    }
-
-    /**
-     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
-     */
-    public long tombstonesPurged()
-    {
-        return tombstonesPurged;
     }
 
     /**
@@ -1119,15 +1028,6 @@ public final class MemberEngine
     // ------------------------------------------------------------------------------------------------------------
     // Operations: primary side.
     // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
-     * {@code onDurable} if given.
-     */
-    void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)
-    {
-        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, onDurable));
-    }
 
     /**
      * Close the counters of {@code (start, start + count]} that are still open, without data (a rolled back
@@ -1274,61 +1174,6 @@ public final class MemberEngine
     // Recovery.
     // ------------------------------------------------------------------------------------------------------------
 
-    int processDurability()
-    {
-        int work = 0;
-        final long durable = wal.durablePosition();
-        while (!durabilityQueue.isEmpty() && durabilityQueue.peek().position <= durable)
-        {
-            final DurabilityWait wait = durabilityQueue.poll();
-            work++;
-            if (wait.lp == null || localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
-            {
-                // The copy was dropped, or cleared for a full rebalance: its counter is gone, but whoever waits is
-                // still answered (a cleared MOVING copy is not trusted until an exchange finds it identical to the
-                // owners, so an update the stream does not bring it only delays its ownership).
-                if (wait.onDurable != null)
-                {
-                    wait.onDurable.run();
-                }
-                else if (wait.lp != null && wait.update == null && wait.primary != 0 &&
-                    topology.member(wait.primary) != null)
-                {
-                    header(REPLICATE_ACK, wait.primary);
-                    writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
-                        .writeLong(wait.version).writeBoolean(true);
-                    send(topology.member(wait.primary), writer);
-                }
-                continue;
-            }
-            if (wait.counter > 0)
-            {
-                wait.lp.counter.apply(wait.counter - 1, 1);
-            }
-            if (wait.onDurable != null)
-            {
-                wait.onDurable.run();
-            }
-            else if (wait.update != null)
-            {
-                wait.update.durable = true;
-                replication.tryComplete(wait.lp, wait.update);
-            }
-            else
-            {
-                final MemberRecord primary = topology.member(wait.primary);
-                if (primary != null)
-                {
-                    header(REPLICATE_ACK, wait.primary);
-                    writer.writeInt(wait.lp.cacheId).writeInt(wait.lp.partition).writeLong(wait.counter)
-                        .writeLong(wait.version).writeBoolean(true);
-                    send(primary, writer);
-                }
-            }
-        }
-        return work;
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Operations: backup side.
     // ------------------------------------------------------------------------------------------------------------
@@ -1377,10 +1222,10 @@ public final class MemberEngine
             }
             switch (type)
             {
-                case JOIN_REQUEST -> joining.onJoinRequest();
-                case JOIN_PENDING -> joining.onJoinPending();
-                case JOIN_REJECTED -> joining.onJoinRejected(destination);
-                case TOPOLOGY -> membership.onTopology(sender);
+                case MessageTypes.JOIN_REQUEST -> joining.onJoinRequest();
+                case MessageTypes.JOIN_PENDING -> joining.onJoinPending();
+                case MessageTypes.JOIN_REJECTED -> joining.onJoinRejected(destination);
+                case MessageTypes.TOPOLOGY -> membership.onTopology(sender);
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
         }
@@ -1399,19 +1244,19 @@ public final class MemberEngine
         }
         if (topology.indexOf(sender) < 0)
         {
-            if (type == HEARTBEAT)
+            if (type == MessageTypes.HEARTBEAT)
             {
                 // A member of another cluster probing for merges (see probeForOtherClusters()) gets the same answer.
                 // Every member says so, not only the coordinator: a member the majority removed while it was paused or
                 // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
-                header(NOT_MEMBER, sender);
+                header(MessageTypes.NOT_MEMBER, sender);
                 writer.writeLong(topology.version()).writeLong(membership.clusterLifeId()).writeInt(topology.members().size())
                     .writeLong(topology.coordinator().incarnation());
                 transport.send(source, writer.buffer(), 0, writer.length());
             }
-            else if (type == NOT_MEMBER)
+            else if (type == MessageTypes.NOT_MEMBER)
             {
                 membership.onNotMember(sender);
             }
@@ -1426,38 +1271,38 @@ public final class MemberEngine
     {
         switch (type)
         {
-            case HEARTBEAT -> membership.onHeartbeat(sender);
-            case NOT_MEMBER -> membership.onNotMember(sender);
-            case LEAVE -> membership.onLeave(sender);
-            case EXCHANGE_REPORT -> mapExchange.onExchangeReport(sender);
-            case REPORT_ACK -> mapExchange.onReportAck();
-            case PARTITION_MAP -> mapExchange.onPartitionMap();
-            case MAP_INSTALLED -> mapExchange.onMapInstalled(sender, reader.readLong("version"));
-            case REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
-            case RESPONSE -> near.onResponse(sender);
-            case REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);
-            case REPLICATE_ACK -> replication.onReplicateAck(sender);
-            case SIZE_REQUEST -> replication.onSizeRequest(sender);
-            case CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
-            case TxManager.TX_LOCK -> tx.onLock(sender);
-            case TxManager.TX_PREPARE -> tx.onPrepare(sender);
-            case TxManager.TX_COMMIT -> tx.onCommit(sender);
-            case TxManager.TX_ROLLBACK -> tx.onRollback(sender);
-            case TxManager.TX_ANSWER -> tx.onAnswer(sender);
-            case TxManager.TX_BACKUP -> tx.onBackup(sender);
-            case TxManager.TX_BACKUP_ACK -> tx.onBackupAck(sender);
-            case TxManager.TX_STATUS -> tx.onStatus(sender);
-            case TxManager.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
-            case TxManager.TX_QUERY -> tx.onQuery(sender);
-            case TxManager.TX_QUERY_ANSWER -> tx.onQueryAnswer(sender);
-            case Rebalancer.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
-            case Rebalancer.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
-            case Rebalancer.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);
-            case ConsistencyChecker.VERIFY_REQUEST -> checker.onRequest(sender);
-            case ConsistencyChecker.VERIFY_COPY -> checker.onCopyRequest(sender);
-            case ConsistencyChecker.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
-            case ConsistencyChecker.VERIFY_ANSWER -> checker.onAnswer(sender);
-            case CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
+            case MessageTypes.HEARTBEAT -> membership.onHeartbeat(sender);
+            case MessageTypes.NOT_MEMBER -> membership.onNotMember(sender);
+            case MessageTypes.LEAVE -> membership.onLeave(sender);
+            case MessageTypes.EXCHANGE_REPORT -> mapExchange.onExchangeReport(sender);
+            case MessageTypes.REPORT_ACK -> mapExchange.onReportAck();
+            case MessageTypes.PARTITION_MAP -> mapExchange.onPartitionMap();
+            case MessageTypes.MAP_INSTALLED -> mapExchange.onMapInstalled(sender, reader.readLong("version"));
+            case MessageTypes.REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
+            case MessageTypes.RESPONSE -> near.onResponse(sender);
+            case MessageTypes.REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);
+            case MessageTypes.REPLICATE_ACK -> replication.onReplicateAck(sender);
+            case MessageTypes.SIZE_REQUEST -> replication.onSizeRequest(sender);
+            case MessageTypes.CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
+            case MessageTypes.TX_LOCK -> tx.onLock(sender);
+            case MessageTypes.TX_PREPARE -> tx.onPrepare(sender);
+            case MessageTypes.TX_COMMIT -> tx.onCommit(sender);
+            case MessageTypes.TX_ROLLBACK -> tx.onRollback(sender);
+            case MessageTypes.TX_ANSWER -> tx.onAnswer(sender);
+            case MessageTypes.TX_BACKUP -> tx.onBackup(sender);
+            case MessageTypes.TX_BACKUP_ACK -> tx.onBackupAck(sender);
+            case MessageTypes.TX_STATUS -> tx.onStatus(sender);
+            case MessageTypes.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
+            case MessageTypes.TX_QUERY -> tx.onQuery(sender);
+            case MessageTypes.TX_QUERY_ANSWER -> tx.onQueryAnswer(sender);
+            case MessageTypes.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
+            case MessageTypes.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
+            case MessageTypes.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);
+            case MessageTypes.VERIFY_REQUEST -> checker.onRequest(sender);
+            case MessageTypes.VERIFY_COPY -> checker.onCopyRequest(sender);
+            case MessageTypes.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
+            case MessageTypes.VERIFY_ANSWER -> checker.onAnswer(sender);
+            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);
         }
@@ -1526,11 +1371,6 @@ public final class MemberEngine
     // ------------------------------------------------------------------------------------------------------------
 
     record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
-    {
-    }
-
-    record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
-        long version, Runnable onDurable)
     {
     }
 
@@ -1715,5 +1555,13 @@ public final class MemberEngine
     public void activate(final OpCallback callback)
     {
         cacheAdmin.activate(callback);
+    }
+
+    /**
+     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
+     */
+    public long tombstonesPurged()
+    {
+        return tombstones.tombstonesPurged();
     }
 }

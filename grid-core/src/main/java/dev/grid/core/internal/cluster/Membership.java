@@ -1,70 +1,25 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
-import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * Membership of a running cluster: heartbeats and their echoes, failure detection, the quorum this member holds
+ * (members heard within the lease, by the baseline), the coordinator's publication of topology versions and every
+ * member's adoption of them, graceful leaves, members told they are no longer members, the baseline's auto-adjustment
+ * and the coordinator's probes for another cluster to merge with.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Membership
 {
     private final MemberEngine engine;
-
-    Membership(final MemberEngine engine, final long quorumLeaseNs)
-    {
-        this.engine = engine;
-        this.quorumLeaseNs = quorumLeaseNs;
-    }
-
     final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
 
     long nextHeartbeatNs;
@@ -97,7 +52,6 @@ final class Membership
     long quorumMissingSinceNs = Long.MIN_VALUE;
 
     long writesRefusedForQuorum;
-
     long readsWithoutQuorum;
 
     final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
@@ -107,6 +61,12 @@ final class Membership
 
     /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
     private List<MemberRecord> baselineDifferentMembers = List.of();
+
+    Membership(final MemberEngine engine, final long quorumLeaseNs)
+    {
+        this.engine = engine;
+        this.quorumLeaseNs = quorumLeaseNs;
+    }
 
     boolean isCoordinator()
     {
@@ -210,7 +170,7 @@ final class Membership
      */
     private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
     {
-        engine.header(MemberEngine.HEARTBEAT, destinationIncarnation);
+        engine.header(MessageTypes.HEARTBEAT, destinationIncarnation);
         engine.writer.writeLong(engine.topology.version()).writeLong(engine.nowNs).writeLong(echoNs)
             .writeLong(actingCoordinator().incarnation());
     }
@@ -420,7 +380,7 @@ final class Membership
 
     void sendTopology(final MemberRecord member)
     {
-        engine.header(MemberEngine.TOPOLOGY, member.incarnation());
+        engine.header(MessageTypes.TOPOLOGY, member.incarnation());
         engine.topology.encode(engine.writer);
         engine.send(member, engine.writer);
     }

@@ -1,73 +1,39 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
 import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
 import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
 import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * This member's own single-key operations ("near" operations): each goes to its partition's primary for the
+ * installed map (or is served locally when this member is primary and may read), is resent on silence or remap,
+ * parked while no map routes it, and completed by the primary's response or a timeout, exactly once.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class NearOps
 {
     private final MemberEngine engine;
+    final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
+
+    /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
+    private long opWatermark;
 
     NearOps(final MemberEngine engine)
     {
         this.engine = engine;
     }
-
-    final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
-
-    /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
-    private long opWatermark;
 
     /**
      * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
@@ -203,7 +169,7 @@ final class NearOps
                 }
                 else
                 {
-                    engine.header(MemberEngine.SIZE_REQUEST, member.incarnation());
+                    engine.header(MessageTypes.SIZE_REQUEST, member.incarnation());
                     engine.writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
                     engine.send(member, engine.writer);
                 }
@@ -235,7 +201,7 @@ final class NearOps
         }
         else
         {
-            engine.header(MemberEngine.REQUEST, primary.incarnation());
+            engine.header(MessageTypes.REQUEST, primary.incarnation());
             engine.writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
                 .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - engine.nowNs))
                 .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
@@ -404,48 +370,6 @@ final class NearOps
         return opWatermark;
     }
 
-    static final class NearOp
-    {
-        final long sequence;
-        final CacheDescriptor cache;
-        final OpType type;
-        final byte[] key;
-        final byte[] value;
-        final byte[] expected;
-        final int partition;
-        final long submittedNs;
-        final long deadlineNs;
-        final OpCallback callback;
-        final LongHashSet sizeAwaiting = new LongHashSet();
-        long sizeSum;
-        boolean parked;
-        MemberRecord target;
-        /** How often it was sent to a primary (or handled here as one). */
-        int sends;
-        long sentVersion;
-        long nextResendNs;
-
-        /** A thin client's identity for the operation (null: this member's own, by its sequence). */
-        OpKey identity;
-        long identityWatermark;
-
-        NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
-            final byte[] value, final byte[] expected, final int partition, final long submittedNs,
-            final long deadlineNs, final OpCallback callback)
-        {
-            this.sequence = sequence;
-            this.cache = cache;
-            this.type = type;
-            this.key = key;
-            this.value = value;
-            this.expected = expected;
-            this.partition = partition;
-            this.submittedNs = submittedNs;
-            this.deadlineNs = deadlineNs;
-            this.callback = callback;
-        }
-    }
-
     /**
      * Route again the operations parked while this member had no map to route them by.
      */
@@ -514,6 +438,48 @@ final class NearOps
                 completeNear(op, null, new CacheDestroyedException("cache '" + cache.name() +
                     "' was destroyed while a " + op.type.name().toLowerCase() + " on it was in flight"));
             }
+        }
+    }
+
+    static final class NearOp
+    {
+        final long sequence;
+        final CacheDescriptor cache;
+        final OpType type;
+        final byte[] key;
+        final byte[] value;
+        final byte[] expected;
+        final int partition;
+        final long submittedNs;
+        final long deadlineNs;
+        final OpCallback callback;
+        final LongHashSet sizeAwaiting = new LongHashSet();
+        long sizeSum;
+        boolean parked;
+        MemberRecord target;
+        /** How often it was sent to a primary (or handled here as one). */
+        int sends;
+        long sentVersion;
+        long nextResendNs;
+
+        /** A thin client's identity for the operation (null: this member's own, by its sequence). */
+        OpKey identity;
+        long identityWatermark;
+
+        NearOp(final long sequence, final CacheDescriptor cache, final OpType type, final byte[] key,
+            final byte[] value, final byte[] expected, final int partition, final long submittedNs,
+            final long deadlineNs, final OpCallback callback)
+        {
+            this.sequence = sequence;
+            this.cache = cache;
+            this.type = type;
+            this.key = key;
+            this.value = value;
+            this.expected = expected;
+            this.partition = partition;
+            this.submittedNs = submittedNs;
+            this.deadlineNs = deadlineNs;
+            this.callback = callback;
         }
     }
 }

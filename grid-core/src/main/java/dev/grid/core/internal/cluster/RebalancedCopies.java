@@ -1,71 +1,31 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * What a rebalance does to a local copy: adopting the supplier's lineage epoch, clearing a copy for a full rebalance,
+ * applying historical records and streamed entries (each logged before it counts), closing the counters a full
+ * rebalance covered, and taking over the supplier's memory of outcomes and finished transactions. {@link Rebalancer}
+ * drives the protocol; this class owns the effects on copies.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class RebalancedCopies
 {
+    /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
+    private static final OpKey REBALANCED_OP = new OpKey(0, 0);
+
     private final MemberEngine engine;
 
     RebalancedCopies(final MemberEngine engine)
     {
         this.engine = engine;
     }
-
-    /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
-    private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
     /**
      * The copy follows the epoch from now on; logged so that a restart remembers which lineage it holds.
@@ -135,7 +95,7 @@ final class RebalancedCopies
         {
             engine.tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
         }
-        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, null, 0, 0, null));
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
     }
 
     /**
@@ -168,7 +128,7 @@ final class RebalancedCopies
         }
         engine.walRecords.appendsSinceCheckpoint++;
         engine.walRecords.totalAppends++;
-        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
     }
 
     /**

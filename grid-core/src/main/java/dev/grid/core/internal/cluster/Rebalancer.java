@@ -47,10 +47,6 @@ import java.util.TreeMap;
  */
 final class Rebalancer
 {
-    static final int REBALANCE_DEMAND = 50;
-    static final int REBALANCE_SUPPLY = 51;
-    static final int REBALANCE_DONE = 52;
-
     static final int SUPPLY_MORE = 0;
     static final int SUPPLY_LAST = 1;
     static final int SUPPLY_REFUSED = 2;
@@ -364,7 +360,7 @@ final class Rebalancer
                     if (engine.nowNs >= demand.nextSendNs)
                     {
                         demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-                        engine.header(REBALANCE_DONE, engine.topology.coordinator().incarnation());
+                        engine.header(MessageTypes.REBALANCE_DONE, engine.topology.coordinator().incarnation());
                         engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition);
                         engine.sendTx(engine.topology.coordinator().incarnation());
                         work++;
@@ -392,7 +388,7 @@ final class Rebalancer
     private void sendDemand(final Demand demand)
     {
         demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-        engine.header(REBALANCE_DEMAND, demand.supplier);
+        engine.header(MessageTypes.REBALANCE_DEMAND, demand.supplier);
         engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition)
             .writeBoolean(demand.full).writeLong(demand.cursor).writeBytes(demand.cursorKey).writeLong(demand.to)
             .writeLong(demand.epochBefore).writeLong(demand.highestBefore).writeBoolean(demand.memory)
@@ -590,7 +586,7 @@ final class Rebalancer
     private void startSupply(final long sender, final long version, final int cacheId, final int partition,
         final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor)
     {
-        engine.header(REBALANCE_SUPPLY, sender);
+        engine.header(MessageTypes.REBALANCE_SUPPLY, sender);
         engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
             .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor);
         statusAt = engine.writer.length();
@@ -603,7 +599,7 @@ final class Rebalancer
         final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor,
         final String why)
     {
-        engine.header(REBALANCE_SUPPLY, sender);
+        engine.header(MessageTypes.REBALANCE_SUPPLY, sender);
         engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
             .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor).writeByte(SUPPLY_REFUSED)
             .writeString(why).writeInt(0);

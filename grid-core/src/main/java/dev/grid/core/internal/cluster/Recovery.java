@@ -1,56 +1,17 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
 import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Recovery at start: loads the newest committed checkpoint, then replays the WAL after it record by record, so that
@@ -64,13 +25,9 @@ import java.util.function.Function;
 final class Recovery
 {
     private final MemberEngine engine;
+
     /** Decodes checkpoint manifests and WAL records; never shared with the engine's message handling. */
     final MessageReader reader = new MessageReader();
-
-    Recovery(final MemberEngine engine)
-    {
-        this.engine = engine;
-    }
 
     // Recovery: per copy (packed cache and partition), the WAL position its checkpoint image already reflects.
     private final Long2LongHashMap imageReplayFrom = new Long2LongHashMap(-1);
@@ -79,17 +36,20 @@ final class Recovery
     private final Long2LongHashMap rebalancedHistoryFrom = new Long2LongHashMap(-1);
 
     private long replayPosition;
-
     private int recoveredImages;
 
     private final Long2ObjectHashMap<LocalPartition> imagedCopies = new Long2ObjectHashMap<>();
-
     private long previousReplayPosition;
 
     /** During recovery: per origin incarnation, the highest watermark the replayed WAL records carry. */
     private final Long2LongHashMap replayWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
 
     private long recoveredRecords;
+
+    Recovery(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
 
     /**
      * Rebuild the copies and caches this member had from its WAL: every update is applied by counter (newest wins per

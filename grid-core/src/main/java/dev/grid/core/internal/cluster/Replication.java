@@ -1,68 +1,33 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
-import dev.grid.core.spi.Wal;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
+
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
- * TODO
+ * Single-key updates on the primary and backup sides. The primary checks the request against its installed map
+ * (remap, park, quorum, partition loss), answers retries from its outcome memory, assigns the next counter, logs and
+ * applies the update, ships it to every backup and acknowledges once the record is durable here and every backup
+ * acknowledged; updates whose topology's map is not installed yet are answered after it is. A backup applies the
+ * primary's counters as shipped, possibly out of order, and acknowledges once its record is durable.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Replication
 {
     private final MemberEngine engine;
-
-    Replication(final MemberEngine engine)
-    {
-        this.engine = engine;
-    }
 
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
     final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
@@ -72,6 +37,11 @@ final class Replication
 
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
     boolean updatesHeldForQuorum;
+
+    Replication(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
 
     void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
@@ -103,7 +73,7 @@ final class Replication
         {
             engine.origins.noteWatermark(clientId, clientWatermark);
         }
-        final Runnable park = () -> park(MemberEngine.REQUEST, sender, source, buffer, offset, length, timeoutNs);
+        final Runnable park = () -> park(MessageTypes.REQUEST, sender, source, buffer, offset, length, timeoutNs);
         handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, identity,
             park);
     }
@@ -401,8 +371,8 @@ final class Replication
             update.pendingBackups.add(engine.installedMap.topology().members().get(owners[i]).incarnation());
         }
         sendReplicates(lp, update);
-        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, update, 0, 0, null));
-        engine.processDurability();
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
+        engine.durability.processDurability();
     }
 
     private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
@@ -438,7 +408,7 @@ final class Replication
             {
                 continue;
             }
-            engine.header(MemberEngine.REPLICATE, backup);
+            engine.header(MessageTypes.REPLICATE, backup);
             engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
                 .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
                 .writeLong(update.opKey.sequence()).writeLong(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
@@ -518,11 +488,6 @@ final class Replication
                 acknowledge(deferred.lp, deferred.update);
             }
         }
-    }
-
-    /** An update complete but not answered yet (see tryComplete()). */
-    private record DeferredAnswer(LocalPartition lp, PrimaryUpdate update, long topologyVersion)
-    {
     }
 
     void completeUpdatesHeldForQuorum()
@@ -621,14 +586,12 @@ final class Replication
             // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
             // joiner that had installed no map yet parked it for good, and the primary's drain held the next
             // exchange forever: persistent seed 0x17662ab06); the exchange then finds this copy behind and drops it.
-            engine.header(MemberEngine.REPLICATE_ACK, sender);
-            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(false);
-            engine.send(engine.topology.member(sender), engine.writer);
+            acknowledgeReplicate(sender, cacheId, partition, counter, version, false);
             return;
         }
         if (engine.installedMap == null || version > engine.installedMap.version())
         {
-            park(MemberEngine.REPLICATE, sender, source, buffer, offset, length, engine.retryIntervalNs * 4);
+            park(MessageTypes.REPLICATE, sender, source, buffer, offset, length, engine.retryIntervalNs * 4);
             return;
         }
         if (version < engine.installedMap.version())
@@ -647,9 +610,7 @@ final class Replication
         }
         if (lp.counter.isClosed(counter))
         {
-            engine.header(MemberEngine.REPLICATE_ACK, sender);
-            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version).writeBoolean(true);
-            engine.send(engine.topology.member(sender), engine.writer);
+            acknowledgeReplicate(sender, cacheId, partition, counter, version, true);
             return;
         }
         final OpKey opKey = new OpKey(origin, sequence);
@@ -658,8 +619,8 @@ final class Replication
         lp.store.apply(key, value, counter);
         engine.origins.rememberPredecessors(lp, predecessors);
         remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
-        engine.durabilityQueue.add(new MemberEngine.DurabilityWait(position, lp, counter, null, sender, version, null));
-        engine.processDurability();
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, sender, version, null));
+        engine.durability.processDurability();
     }
 
     void onReplicateAck(final long sender)
@@ -726,7 +687,7 @@ final class Replication
 
     private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
-        engine.header(MemberEngine.RESPONSE, origin);
+        engine.header(MessageTypes.RESPONSE, origin);
         engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_OK).writeBoolean(outcome.flag()).writeBytes(outcome.value())
             .writeLong(outcome.count()).writeLong(version);
         answer(origin);
@@ -734,7 +695,7 @@ final class Replication
 
     private void answerRemap(final long origin, final long sequence)
     {
-        engine.header(MemberEngine.RESPONSE, origin);
+        engine.header(MessageTypes.RESPONSE, origin);
         engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_REMAP)
             .writeLong(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(), engine.topology.version()));
         answer(origin);
@@ -742,7 +703,7 @@ final class Replication
 
     private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
     {
-        engine.header(MemberEngine.RESPONSE, origin);
+        engine.header(MessageTypes.RESPONSE, origin);
         engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_ERROR).writeInt(code.code()).writeString(message);
         answer(origin);
     }
@@ -761,5 +722,30 @@ final class Replication
         {
             engine.send(member, engine.writer);
         }
+    }
+
+    /**
+     * Answer a primary's replicate ({@link MessageTypes#REPLICATE_ACK}): the one place its encoding lives. Nothing
+     * is sent to a primary that left the topology.
+     *
+     * @param primary the primary's incarnation.
+     * @param applied whether the update is applied and durable here (false: the copy refuses it).
+     */
+    void acknowledgeReplicate(final long primary, final int cacheId, final int partition, final long counter,
+        final long version, final boolean applied)
+    {
+        final MemberRecord member = engine.topology.member(primary);
+        if (member != null)
+        {
+            engine.header(MessageTypes.REPLICATE_ACK, primary);
+            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version)
+                .writeBoolean(applied);
+            engine.send(member, engine.writer);
+        }
+    }
+
+    /** An update complete but not answered yet (see tryComplete()). */
+    private record DeferredAnswer(LocalPartition lp, PrimaryUpdate update, long topologyVersion)
+    {
     }
 }

@@ -44,19 +44,6 @@ import java.util.Set;
  */
 final class TxManager
 {
-    static final int TX_LOCK = 40;
-    static final int TX_PREPARE = 41;
-    static final int TX_COMMIT = 42;
-    static final int TX_ROLLBACK = 43;
-    static final int TX_ANSWER = 44;
-    static final int TX_BACKUP = 45;
-    static final int TX_BACKUP_ACK = 46;
-    static final int TX_STATUS = 47;
-    static final int TX_STATUS_ANSWER = 48;
-    /** To a live coordinator: is transaction {@code seq} still yours to finish? */
-    static final int TX_QUERY = 57;
-    /** The coordinator's answer: seq, and one of the QUERY_ outcomes. */
-    static final int TX_QUERY_ANSWER = 58;
     private static final int QUERY_ACTIVE = 0;
     private static final int QUERY_COMMITTED = 1;
     private static final int QUERY_ROLLED_BACK = 2;
@@ -714,7 +701,7 @@ final class TxManager
             tx.commitStartNs = engine.nowNs;
             releaseLockOnlyParts(tx);
             final NearPart part = written.get(0);
-            part.request = TX_PREPARE;
+            part.request = MessageTypes.TX_PREPARE;
             part.answered = false;
             sendPrepare(tx, part);
             return;
@@ -727,7 +714,7 @@ final class TxManager
         }
         for (final NearPart part : written)
         {
-            part.request = TX_PREPARE;
+            part.request = MessageTypes.TX_PREPARE;
             part.answered = false;
         }
         for (final NearPart part : written)
@@ -810,7 +797,7 @@ final class TxManager
                 return;
             }
         }
-        final long primary = addressPrimary(part, TX_LOCK);
+        final long primary = addressPrimary(part, MessageTypes.TX_LOCK);
         if (primary == 0)
         {
             return;
@@ -867,7 +854,7 @@ final class TxManager
             abort(tx, topologyChanged(tx));
             return;
         }
-        final long primary = addressPrimary(part, TX_PREPARE);
+        final long primary = addressPrimary(part, MessageTypes.TX_PREPARE);
         if (primary == 0)
         {
             return;
@@ -896,7 +883,7 @@ final class TxManager
         {
             return;
         }
-        if (part.request == TX_ROLLBACK && tx.answerAfterRollback && engine.topology.cache(part.cacheId) != null &&
+        if (part.request == MessageTypes.TX_ROLLBACK && tx.answerAfterRollback && engine.topology.cache(part.cacheId) != null &&
             !canRecordRollback(part))
         {
             // The partition is lost: its last owners are away, may hold the prepare durably and come back with it,
@@ -915,7 +902,7 @@ final class TxManager
             return;
         }
         engine.writer.writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
-        if (part.request == TX_COMMIT)
+        if (part.request == MessageTypes.TX_COMMIT)
         {
             writeWrites(part);
         }
@@ -1033,7 +1020,7 @@ final class TxManager
 
     private void onPrepared(final NearTx tx, final NearPart part, final int status, final GridException error)
     {
-        if (tx.state != TxState.PREPARING || part.request != TX_PREPARE || part.answered)
+        if (tx.state != TxState.PREPARING || part.request != MessageTypes.TX_PREPARE || part.answered)
         {
             return;
         }
@@ -1045,7 +1032,7 @@ final class TxManager
         part.answered = true;
         for (final NearPart other : tx.parts.values())
         {
-            if (other.request == TX_PREPARE && !other.answered)
+            if (other.request == MessageTypes.TX_PREPARE && !other.answered)
             {
                 return;
             }
@@ -1056,16 +1043,16 @@ final class TxManager
         engine.listener.onTransactionPrepared(engine.nowNs - tx.prepareStartNs);
         for (final NearPart other : tx.parts.values())
         {
-            if (other.request == TX_PREPARE)
+            if (other.request == MessageTypes.TX_PREPARE)
             {
-                other.request = TX_COMMIT;
+                other.request = MessageTypes.TX_COMMIT;
                 other.answered = false;
             }
         }
         releaseLockOnlyParts(tx);
         for (final NearPart other : new ArrayList<>(tx.parts.values()))
         {
-            if (other.request == TX_COMMIT)
+            if (other.request == MessageTypes.TX_COMMIT)
             {
                 sendFinish(tx, other);
             }
@@ -1075,7 +1062,7 @@ final class TxManager
     private void onCommitted(final NearTx tx, final NearPart part, final int status, final GridException error)
     {
         if (tx.state != TxState.COMMITTING || part.answered ||
-            (part.request != TX_COMMIT && !(tx.onePhase && part.request == TX_PREPARE)))
+            (part.request != MessageTypes.TX_COMMIT && !(tx.onePhase && part.request == MessageTypes.TX_PREPARE)))
         {
             return;
         }
@@ -1133,7 +1120,7 @@ final class TxManager
 
     private void onRolledBack(final NearTx tx, final NearPart part)
     {
-        if (part.request != TX_ROLLBACK || part.answered)
+        if (part.request != MessageTypes.TX_ROLLBACK || part.answered)
         {
             return;
         }
@@ -1163,7 +1150,7 @@ final class TxManager
         }
         for (final NearPart part : tx.parts.values())
         {
-            if (part.request == TX_ROLLBACK && !part.answered && !part.writeKeys.isEmpty() &&
+            if (part.request == MessageTypes.TX_ROLLBACK && !part.answered && !part.writeKeys.isEmpty() &&
                 canRecordRollback(part))
             {
                 return;
@@ -1191,7 +1178,7 @@ final class TxManager
         {
             if (part.writeKeys.isEmpty() && part.touched)
             {
-                part.request = TX_ROLLBACK;
+                part.request = MessageTypes.TX_ROLLBACK;
                 part.answered = false;
                 sendFinish(tx, part);
             }
@@ -1288,12 +1275,12 @@ final class TxManager
         // Every part is marked before any is sent: a lost one judges, when sent, whether another can still record it.
         for (final NearPart part : tx.parts.values())
         {
-            part.request = part.touched ? TX_ROLLBACK : 0;
+            part.request = part.touched ? MessageTypes.TX_ROLLBACK : 0;
             part.answered = false;
         }
         for (final NearPart part : new ArrayList<>(tx.parts.values()))
         {
-            if (part.request == TX_ROLLBACK)
+            if (part.request == MessageTypes.TX_ROLLBACK)
             {
                 sendFinish(tx, part);
             }
@@ -1686,7 +1673,7 @@ final class TxManager
         part.prepareLogged = true;
         final long position = engine.walRecords.appendTxPrepare(key, part.priority, participants, part.writeKeys,
             part.writeValues);
-        engine.awaitDurable(position, lp, 0, () ->
+        engine.durability.awaitDurable(position, lp, 0, () ->
         {
             part.prepareDurable = true;
             if (part.state == TxParticipantState.PREPARING && part.backupKind == BACKUP_PREPARE &&
@@ -1806,7 +1793,7 @@ final class TxManager
             final long position = engine.walRecords.appendTxData(lp, counter, part.key.coordinator, part.key.seq,
                 part.writeKeys[i], part.writeValues[i]);
             lp.store.apply(part.writeKeys[i], part.writeValues[i], counter);
-            engine.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
+            engine.durability.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
             {
                 part.durable = true;
                 tryFinishCommit(part);
@@ -1831,7 +1818,7 @@ final class TxManager
             // No write logged the commit here: the end record must be durable before the coordinator hears it.
             final long position = engine.walRecords.appendTxEnd(part.key, true);
             final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
-            engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
+            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
             return;
         }
         if (part.prepareLogged)
@@ -1928,7 +1915,7 @@ final class TxManager
         if (part.prepareLogged || heldAsBackup)
         {
             final long position = engine.walRecords.appendTxEnd(part.key, false);
-            engine.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
+            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
                 null));
             return;
         }
@@ -1960,7 +1947,7 @@ final class TxManager
         for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
         {
             final long backup = it.nextValue();
-            engine.header(TX_BACKUP, backup);
+            engine.header(MessageTypes.TX_BACKUP, backup);
             engine.writer.writeByte(kind).writeLong(part.key.coordinator).writeLong(part.key.seq)
                 .writeLong(engine.installedMap.version()).writeInt(part.key.cacheId).writeInt(part.key.partition)
                 .writeLong(part.priority).writeLong(kind == BACKUP_PREPARE ? -1 : part.start)
@@ -2116,7 +2103,7 @@ final class TxManager
                     // resend waits for the record the first one appended, which is at or below the last position).
                     final long position = known ? engine.walRecords.appendedPosition() :
                         engine.walRecords.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
-                    engine.awaitDurable(position, lp, 0, () -> ackBackup(sender, kind, key));
+                    engine.durability.awaitDurable(position, lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
                 // Already ended here: a primary that held the prepare when its predecessor failed (its own end
@@ -2146,7 +2133,7 @@ final class TxManager
                 if (count == 0)
                 {
                     finished.put(key, Boolean.TRUE);
-                    engine.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                    engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
                     return;
                 }
                 applying.put(key, Boolean.TRUE);
@@ -2156,7 +2143,7 @@ final class TxManager
                     final long position = engine.walRecords.appendTxData(lp, counter, coordinator, seq, writes[0][i],
                         writes[1][i]);
                     lp.store.apply(writes[0][i], writes[1][i], counter);
-                    engine.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
+                    engine.durability.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
                     {
                         applying.remove(key);
                         // Not if the copy was dropped or cleared meanwhile: the commit's writes went with it.
@@ -2180,7 +2167,7 @@ final class TxManager
                 }
                 finished.put(key, Boolean.FALSE);
                 // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
-                engine.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
             }
         }
     }
@@ -2209,7 +2196,7 @@ final class TxManager
         {
             return;
         }
-        engine.header(TX_BACKUP_ACK, primary);
+        engine.header(MessageTypes.TX_BACKUP_ACK, primary);
         engine.writer.writeByte(kind).writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId)
             .writeInt(key.partition).writeBoolean(applied).writeByte(outcome);
         engine.sendTx(primary);
@@ -2417,7 +2404,7 @@ final class TxManager
     private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
         final int partition, final boolean onlyIfFinished)
     {
-        engine.header(TX_STATUS, primary);
+        engine.header(MessageTypes.TX_STATUS, primary);
         engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
             .writeBoolean(onlyIfFinished);
         engine.sendTx(primary);
@@ -2497,7 +2484,7 @@ final class TxManager
             onOutcome(coordinator, seq, outcomeOf(seq));
             return;
         }
-        engine.header(TX_QUERY, coordinator);
+        engine.header(MessageTypes.TX_QUERY, coordinator);
         engine.writer.writeLong(seq);
         engine.sendTx(coordinator);
     }
@@ -2521,7 +2508,7 @@ final class TxManager
     void onQuery(final long sender)
     {
         final long seq = engine.reader.readLong("tx");
-        engine.header(TX_QUERY_ANSWER, sender);
+        engine.header(MessageTypes.TX_QUERY_ANSWER, sender);
         engine.writer.writeLong(seq).writeByte(outcomeOf(seq));
         engine.sendTx(sender);
     }
@@ -2653,7 +2640,7 @@ final class TxManager
                 }
             }
         }
-        engine.header(TX_STATUS_ANSWER, sender);
+        engine.header(MessageTypes.TX_STATUS_ANSWER, sender);
         engine.writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition)
             .writeByte(status);
         engine.sendTx(sender);
@@ -2832,13 +2819,13 @@ final class TxManager
                     sendLock(tx, part);
                     work++;
                 }
-                else if (part.request == TX_PREPARE && !part.answered &&
+                else if (part.request == MessageTypes.TX_PREPARE && !part.answered &&
                     (tx.state == TxState.PREPARING || (tx.onePhase && tx.state == TxState.COMMITTING)))
                 {
                     sendPrepare(tx, part);
                     work++;
                 }
-                else if ((part.request == TX_COMMIT || part.request == TX_ROLLBACK) && !part.answered)
+                else if ((part.request == MessageTypes.TX_COMMIT || part.request == MessageTypes.TX_ROLLBACK) && !part.answered)
                 {
                     sendFinish(tx, part);
                     work++;
@@ -2907,7 +2894,7 @@ final class TxManager
         {
             return;
         }
-        engine.header(TX_ANSWER, key.coordinator);
+        engine.header(MessageTypes.TX_ANSWER, key.coordinator);
         engine.writer.writeByte(kind).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition)
             .writeLong(requestId).writeByte(status);
         if (status == STATUS_ERROR)

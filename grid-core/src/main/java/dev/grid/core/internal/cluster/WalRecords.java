@@ -1,56 +1,9 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.ErrorCode;
-import dev.grid.core.GridException;
-import dev.grid.core.JoinFailedException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeyPartitioner;
-import dev.grid.core.MemberConfiguration;
-import dev.grid.core.NodeStoppingException;
-import dev.grid.core.OperationTimeoutException;
-import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
-import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.affinity.AffinityAssignment;
-import dev.grid.core.internal.affinity.AffinityMember;
-import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
-import dev.grid.core.internal.partition.PartitionUpdateCounter;
-import dev.grid.core.spi.CheckpointStore;
-import dev.grid.core.spi.RandomSource;
-import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
-import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
-import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongArrayList;
-import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
-import java.util.function.Function;
+
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -63,22 +16,6 @@ import java.util.function.LongUnaryOperator;
  */
 final class WalRecords
 {
-    private final Wal wal;
-    private final HistoryIndex historyIndex;
-    private final LongUnaryOperator originWatermark;
-
-    /**
-     * @param wal             the member's WAL.
-     * @param historyIndex    where each copy's recent counters lie in the WAL, noted at every data append.
-     * @param originWatermark per origin incarnation, the lowest sequence it may still resend, as known here.
-     */
-    WalRecords(final Wal wal, final HistoryIndex historyIndex, final LongUnaryOperator originWatermark)
-    {
-        this.wal = wal;
-        this.historyIndex = historyIndex;
-        this.originWatermark = originWatermark;
-    }
-
     /*
      * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
      * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
@@ -159,11 +96,26 @@ final class WalRecords
      */
     static final int WAL_TX_VOID = 16;
 
+    private final Wal wal;
+    private final HistoryIndex historyIndex;
+
+    private final LongUnaryOperator originWatermark;
     final MessageWriter walWriter = new MessageWriter();
 
     long appendsSinceCheckpoint;
-
     long totalAppends;
+
+    /**
+     * @param wal             the member's WAL.
+     * @param historyIndex    where each copy's recent counters lie in the WAL, noted at every data append.
+     * @param originWatermark per origin incarnation, the lowest sequence it may still resend, as known here.
+     */
+    WalRecords(final Wal wal, final HistoryIndex historyIndex, final LongUnaryOperator originWatermark)
+    {
+        this.wal = wal;
+        this.historyIndex = historyIndex;
+        this.originWatermark = originWatermark;
+    }
 
     /**
      * Log an update with what exactly-once retries need after a restart: the operation's identity and outcome, and the

@@ -1,0 +1,84 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+
+import java.util.ArrayDeque;
+
+/**
+ * Actions that wait for the WAL: a queue of positions, each with what to do once the WAL holds it durably (close a
+ * counter so that LWM may move, complete a primary's update, acknowledge a backup's, or run a callback). LWM never
+ * passes a record that is not durable.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
+ */
+final class Durability
+{
+    private final MemberEngine engine;
+    final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
+
+    Durability(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /**
+     * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
+     * {@code onDurable} if given.
+     */
+    void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)
+    {
+        durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, onDurable));
+    }
+
+    int processDurability()
+    {
+        int work = 0;
+        final long durable = engine.wal.durablePosition();
+        while (!durabilityQueue.isEmpty() && durabilityQueue.peek().position <= durable)
+        {
+            final DurabilityWait wait = durabilityQueue.poll();
+            work++;
+            if (wait.lp == null || engine.localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
+            {
+                // The copy was dropped, or cleared for a full rebalance: its counter is gone, but whoever waits is
+                // still answered (a cleared MOVING copy is not trusted until an exchange finds it identical to the
+                // owners, so an update the stream does not bring it only delays its ownership).
+                if (wait.onDurable != null)
+                {
+                    wait.onDurable.run();
+                }
+                else if (wait.lp != null && wait.update == null && wait.primary != 0 &&
+                    engine.topology.member(wait.primary) != null)
+                {
+                    engine.replication.acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
+                        wait.counter, wait.version, true);
+                }
+                continue;
+            }
+            if (wait.counter > 0)
+            {
+                wait.lp.counter.apply(wait.counter - 1, 1);
+            }
+            if (wait.onDurable != null)
+            {
+                wait.onDurable.run();
+            }
+            else if (wait.update != null)
+            {
+                wait.update.durable = true;
+                engine.replication.tryComplete(wait.lp, wait.update);
+            }
+            else
+            {
+                engine.replication.acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
+                    wait.counter, wait.version, true);
+            }
+        }
+        return work;
+    }
+
+    record DurabilityWait(long position, LocalPartition lp, long counter, PrimaryUpdate update, long primary,
+        long version, Runnable onDurable)
+    {
+    }
+}
