@@ -203,7 +203,7 @@ final class Exchange
         final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
         if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
         {
-            final List<ExchangePlanner.ReportEntry> entries = new ArrayList<>(count);
+            final List<ReportEntry> entries = new ArrayList<>(count);
             for (int i = 0; i < count; i++)
             {
                 final int cacheId = engine.reader.readInt("cacheId");
@@ -228,7 +228,7 @@ final class Exchange
                 {
                     prepares[p] = engine.reader.readLong("prepare");
                 }
-                entries.add(new ExchangePlanner.ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
+                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
                     historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
             }
             assembly.chunks.put(chunkIndex, entries);
@@ -477,78 +477,101 @@ final class Exchange
                 id -> new LocalPartition[cache.partitions()]);
             for (int p = 0; p < cache.partitions(); p++)
             {
-                final int rank = map.rank(cache.cacheId(), p, myIndex);
-                final boolean holds = rank >= 0;
-                final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
-                final long epochId = map.epochId(cache.cacheId(), p);
-                final long epochFloor = map.epochFloor(cache.cacheId(), p);
-                final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
-                    PartitionState.OWNING;
-                boolean created = false;
-                if (local[p] != null)
-                {
-                    // Refusals were about the maps before this one, and were reported.
-                    local[p].refusedBackups.clear();
-                }
-                if (holds && local[p] == null)
-                {
-                    local[p] = new LocalPartition(cache.cacheId(), p);
-                    local[p].state = moving ? PartitionState.MOVING : owningState;
-                    // A new lineage: its history is complete from its first counter.
-                    engine.checkpointer.historyFrom.remove(MemberEngine.packCopy(cache.cacheId(), p));
-                    engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
-                    created = true;
-                }
-                else if (!holds && local[p] != null)
-                {
-                    local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
-                    local[p] = null;
-                    engine.checkpointer.logCopyDropped(cache.cacheId(), p);
-                }
-                if (holds && !moving && !map.isActive())
-                {
-                    // The cluster waits for its last members: the copy stays exactly as recovered.
-                    local[p].state = local[p].state.moveTo(owningState);
-                }
-                else if (holds && !moving)
-                {
-                    if (local[p].counter.hwm() == 0 && local[p].counter.lwm() == 0 && local[p].store.size() > 0)
-                    {
-                        // Entries without a counter: what a full rebalance received before the map moved on. The
-                        // exchange took this copy for empty (counters decide), so it owns nothing of them; kept, they
-                        // made it differ from its peers at every counter, and every exchange rebuilt another copy from
-                        // it (seed 0x176628c8a reached topology 5494).
-                        local[p].store.clear();
-                    }
-                    local[p].state = local[p].state.moveTo(owningState);
-                    // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
-                    // closed here as a hole would make this copy look complete beside one that has the update.
-                    if (local[p].counter.hwm() > local[p].counter.lwm() && owningState != PartitionState.LOST)
-                    {
-                        finalizeGaps(cache, local[p]);
-                    }
-                    engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
-                }
-                else if (moving)
-                {
-                    LocalPartition lp = local[p];
-                    final long epochBefore = lp.epochId;
-                    final long highestBefore = lp.counter.highestClosed();
-                    lp.state = lp.state.moveTo(PartitionState.MOVING);
-                    final PartitionMap.RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
-                    if (plan == null)
-                    {
-                        throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
-                            cache.name() + " partition " + p + " here without a rebalance plan");
-                    }
-                    if (plan.full() && !created)
-                    {
-                        lp = engine.rebalanced.resetForFullRebalance(lp);
-                    }
-                    engine.rebalancer.start(lp, plan, epochBefore, highestBefore);
-                }
+                installCopy(map, cache, local, p, myIndex, plans);
             }
         }
+        forgetCachesAndLogOwners(map);
+        engine.rebalancer.logStarted();
+        engine.listener.onMapInstalled(map.topology());
+        engine.tx.onInstalled();
+        engine.replication.answerDeferredUpdates();
+        // Work that waited for this map: this member's own operations, and requests and updates parked here.
+        replayParked();
+        engine.near.routeParked();
+    }
+
+    /**
+     * Install one partition's copy as the map says: create it (a new lineage), drop it, let it own (finalizing the
+     * gaps of a partition whose primary left) or start its rebalance.
+     */
+    private void installCopy(final PartitionMap map, final CacheDescriptor cache, final LocalPartition[] local,
+        final int p, final int myIndex, final Map<Long, PartitionMap.RebalancePlan> plans)
+    {
+        final int rank = map.rank(cache.cacheId(), p, myIndex);
+        final boolean holds = rank >= 0;
+        final boolean moving = holds && rank >= map.owningCount(cache.cacheId(), p);
+        final long epochId = map.epochId(cache.cacheId(), p);
+        final long epochFloor = map.epochFloor(cache.cacheId(), p);
+        final PartitionState owningState = map.isLost(cache.cacheId(), p) ? PartitionState.LOST :
+            PartitionState.OWNING;
+        boolean created = false;
+        if (local[p] != null)
+        {
+            // Refusals were about the maps before this one, and were reported.
+            local[p].refusedBackups.clear();
+        }
+        if (holds && local[p] == null)
+        {
+            local[p] = new LocalPartition(cache.cacheId(), p);
+            local[p].state = moving ? PartitionState.MOVING : owningState;
+            // A new lineage: its history is complete from its first counter.
+            engine.checkpointer.historyFrom.remove(MemberEngine.packCopy(cache.cacheId(), p));
+            engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
+            created = true;
+        }
+        else if (!holds && local[p] != null)
+        {
+            local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
+            local[p] = null;
+            engine.checkpointer.logCopyDropped(cache.cacheId(), p);
+        }
+        if (holds && !moving && !map.isActive())
+        {
+            // The cluster waits for its last members: the copy stays exactly as recovered.
+            local[p].state = local[p].state.moveTo(owningState);
+        }
+        else if (holds && !moving)
+        {
+            if (local[p].counter.hwm() == 0 && local[p].counter.lwm() == 0 && local[p].store.size() > 0)
+            {
+                // Entries without a counter: what a full rebalance received before the map moved on. The
+                // exchange took this copy for empty (counters decide), so it owns nothing of them; kept, they
+                // made it differ from its peers at every counter, and every exchange rebuilt another copy from
+                // it (seed 0x176628c8a reached topology 5494).
+                local[p].store.clear();
+            }
+            local[p].state = local[p].state.moveTo(owningState);
+            // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
+            // closed here as a hole would make this copy look complete beside one that has the update.
+            if (local[p].counter.hwm() > local[p].counter.lwm() && owningState != PartitionState.LOST)
+            {
+                finalizeGaps(cache, local[p]);
+            }
+            engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
+        }
+        else if (moving)
+        {
+            LocalPartition lp = local[p];
+            final long epochBefore = lp.epochId;
+            final long highestBefore = lp.counter.highestClosed();
+            lp.state = lp.state.moveTo(PartitionState.MOVING);
+            final PartitionMap.RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
+            if (plan == null)
+            {
+                throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
+                    cache.name() + " partition " + p + " here without a rebalance plan");
+            }
+            if (plan.full() && !created)
+            {
+                lp = engine.rebalanced.resetForFullRebalance(lp);
+            }
+            engine.rebalancer.start(lp, plan, epochBefore, highestBefore);
+        }
+    }
+
+    /** Forget the caches an active cluster's map no longer has, and log the map's owners if they changed. */
+    private void forgetCachesAndLogOwners(final PartitionMap map)
+    {
         for (final CacheDescriptor known : new ArrayList<>(engine.walCaches.values()))
         {
             // A cluster that is not active yet may lack caches the members it waits for will bring back.
@@ -566,11 +589,11 @@ final class Exchange
             engine.ownership.encode(engine.walRecords.walWriter);
             engine.walRecords.appendMeta();
         }
-        engine.rebalancer.logStarted();
-        engine.listener.onMapInstalled(map.topology());
-        engine.tx.onInstalled();
-        engine.replication.answerDeferredUpdates();
-        // Work that waited for this map: this member's own operations, and requests and updates parked here.
+    }
+
+    /** Handle again the messages parked until a map was installed, those not expired. */
+    private void replayParked()
+    {
         final List<MemberEngine.ParkedMessage> parked = new ArrayList<>(engine.parkedMessages);
         engine.parkedMessages.clear();
         for (final MemberEngine.ParkedMessage message : parked)
@@ -585,7 +608,6 @@ final class Exchange
                 }
             }
         }
-        engine.near.routeParked();
     }
 
     private void finalizeGaps(final CacheDescriptor cache, final LocalPartition lp)
@@ -646,7 +668,7 @@ final class Exchange
 
     static final class ReportAssembly
     {
-        final Map<Integer, List<ExchangePlanner.ReportEntry>> chunks = new TreeMap<>();
+        final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
         /** The reporter's ownership table, assembled from the chunks that carry it. */
         final OwnershipTable table = new OwnershipTable();
         int lastIndex = -1;

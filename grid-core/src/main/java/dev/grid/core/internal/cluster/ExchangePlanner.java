@@ -5,10 +5,8 @@ import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.spi.RandomSource;
-import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -43,17 +41,17 @@ final class ExchangePlanner
      */
     private OwnershipTable decisionOwners;
 
+    /** While the coordinator decides: whose copies are current, by the map or the table. */
+    private LastOwners lastOwners;
+
     /** While the coordinator decides: whether the installed map's owners count (the cluster was active). */
     private boolean decidingActive;
 
+    /** While the coordinator decides: a reported ownership table newer than its own, which it adopts. */
+    private OwnershipTable adopt;
+
     /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
     private boolean ownerBack;
-
-    /** Set by {@link #decidePartition} while it runs: see {@link #restartedOwners}. */
-    private LongHashSet restartedOwners;
-
-    /** Set by {@link #decidePartition} while it runs: false while a lost partition waits for some of its last owners. */
-    private boolean lastOwnersBack = true;
 
     /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
     private boolean lostNow;
@@ -87,33 +85,9 @@ final class ExchangePlanner
     Decision decide(final Topology target, final Inputs inputs)
     {
         in = inputs;
-        OwnershipTable adopt = null;
+        adopt = null;
         final PartitionMap map = new PartitionMap(target);
-        final Map<Integer, List<ReportEntry>[]> holdersByCache = new HashMap<>();
-        for (final CacheDescriptor cache : target.caches())
-        {
-            @SuppressWarnings("unchecked")
-            final List<ReportEntry>[] holders = new List[cache.partitions()];
-            holdersByCache.put(cache.cacheId(), holders);
-        }
-        for (final Exchange.ReportAssembly assembly : in.reports())
-        {
-            for (final List<ReportEntry> chunk : assembly.chunks.values())
-            {
-                for (final ReportEntry entry : chunk)
-                {
-                    final List<ReportEntry>[] holders = holdersByCache.get(entry.cacheId);
-                    if (holders != null && entry.partition < holders.length)
-                    {
-                        if (holders[entry.partition] == null)
-                        {
-                            holders[entry.partition] = new ArrayList<>(4);
-                        }
-                        holders[entry.partition].add(entry);
-                    }
-                }
-            }
-        }
+        final Map<Integer, List<ReportEntry>[]> holdersByCache = holdersByCache(target, in.reports());
         // Affinity follows the baseline, offline members included (their copies are just missing until they
         // return), or the present members when no baseline is set.
         final List<AffinityMember> presentMembers = new ArrayList<>();
@@ -135,12 +109,75 @@ final class ExchangePlanner
         {
             indexById.put(target.members().get(i).memberId(), i);
         }
-        // Whose last owners count. An active cluster: this coordinator's own table, which every installed map kept
-        // up to date. A cluster not active yet (started from data directories): the newest table a member brought,
-        // once every member listed with it is here (before that a newer table may exist on a member still away, whose
-        // copies would hold acknowledged updates the copies here lack).
-        // A member reporting a table newer than the cluster's knows a newer state of the data (the cluster started
-        // afresh, or from older data directories, while it was away): the cluster decides as one not active yet.
+        final boolean waiting = chooseLastOwners(map, target, indexById);
+        lastOwners = new LastOwners(memberId, in.previous(), decisionOwners);
+        final Map<String, Integer> fullReasons = new TreeMap<>();
+        int historical = 0;
+        for (final CacheDescriptor cache : target.caches())
+        {
+            historical += decideCache(cache, map, target, holdersByCache.get(cache.cacheId()), affinityMembers,
+                presentMembers, indexById, waiting, fullReasons);
+        }
+        int full = 0;
+        for (final int count : fullReasons.values())
+        {
+            full += count;
+        }
+        map.sealPlans();
+        if (historical + full > 0)
+        {
+            listener.onEvent("coordinator " + memberId + " plans rebalance for topology " +
+                target.version() + ": " + historical + " copies historical, " + full + " full" +
+                (fullReasons.isEmpty() ? "" : " " + fullReasons));
+        }
+        in = null;
+        lastOwners = null;
+        return new Decision(map, adopt);
+    }
+
+    /** Every reported copy, by cache and partition. */
+    private static Map<Integer, List<ReportEntry>[]> holdersByCache(final Topology target,
+        final Collection<Exchange.ReportAssembly> reports)
+    {
+        final Map<Integer, List<ReportEntry>[]> holdersByCache = new HashMap<>();
+        for (final CacheDescriptor cache : target.caches())
+        {
+            @SuppressWarnings("unchecked")
+            final List<ReportEntry>[] holders = new List[cache.partitions()];
+            holdersByCache.put(cache.cacheId(), holders);
+        }
+        for (final Exchange.ReportAssembly assembly : reports)
+        {
+            for (final List<ReportEntry> chunk : assembly.chunks.values())
+            {
+                for (final ReportEntry entry : chunk)
+                {
+                    final List<ReportEntry>[] holders = holdersByCache.get(entry.cacheId());
+                    if (holders != null && entry.partition() < holders.length)
+                    {
+                        if (holders[entry.partition()] == null)
+                        {
+                            holders[entry.partition()] = new ArrayList<>(4);
+                        }
+                        holders[entry.partition()].add(entry);
+                    }
+                }
+            }
+        }
+        return holdersByCache;
+    }
+
+    /**
+     * Whose last owners count, and the new map's stamp. An active cluster: this coordinator's own table, which every
+     * installed map kept up to date. A cluster not active yet (started from data directories): the newest table a
+     * member brought, once every member listed with it is here (before that a newer table may exist on a member still
+     * away, whose copies would hold acknowledged updates the copies here lack).
+     *
+     * @return whether the cluster waits for members still away (every partition is held as it is meanwhile).
+     */
+    private boolean chooseLastOwners(final PartitionMap map, final Topology target,
+        final Map<String, Integer> indexById)
+    {
         OwnershipTable newest = null;
         for (final Exchange.ReportAssembly assembly : in.reports())
         {
@@ -150,6 +187,8 @@ final class ExchangePlanner
                 newest = assembly.table;
             }
         }
+        // A member reporting a table newer than the cluster's knows a newer state of the data (the cluster started
+        // afresh, or from older data directories, while it was away): the cluster decides as one not active yet.
         final boolean wasActive = in.previous() != null && in.previous().isActive() &&
             (newest == null || newest.stamp() <= in.previous().stamp() || newest.lifeId() == in.previous().lifeId());
         boolean waiting = false;
@@ -163,138 +202,151 @@ final class ExchangePlanner
         }
         else
         {
-            final List<String> unknownCaches = new ArrayList<>();
-            for (final CacheDescriptor cache : target.caches())
-            {
-                if (!in.knownCaches().test(cache.cacheId()))
-                {
-                    unknownCaches.add(cache.name());
-                }
-            }
-            if (newest == null && unknownCaches.isEmpty())
-            {
-                // A new cluster, or one whose members' data predates ownership tables: the caches it recovered
-                // itself start from the copies present.
-                map.stamp(target.version(), random.nextLong());
-                decisionOwners = new OwnershipTable();
-            }
-            else if (newest == null && !in.retainsRecords())
-            {
-                // Members without data directories: no member can come back with these caches' data.
-                map.stamp(target.version(), random.nextLong());
-                decisionOwners = new OwnershipTable();
-            }
-            else if (newest == null)
-            {
-                // It joined a cluster and never installed a map before the others went: those caches have owners it
-                // does not know, and serving them empty would lose their data.
-                waiting = true;
-                listener.onEvent("coordinator " + memberId + " knows no owner of caches " + unknownCaches +
-                    ": it waits for a member whose ownership table does");
-            }
-            else if (newest.allMembersIn(indexById.keySet()))
-            {
-                map.stamp(Math.max(newest.stamp(), in.previous() == null ? 0 : in.previous().stamp()) + 1,
-                    random.nextLong());
-                decisionOwners = newest;
-                listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
-                    "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
-            }
-            else if (in.activationForced())
-            {
-                final List<String> away = new ArrayList<>(newest.members());
-                away.removeAll(indexById.keySet());
-                map.stamp(Math.max(newest.stamp(), in.previous() == null ? 0 : in.previous().stamp()) + 1,
-                    random.nextLong());
-                decisionOwners = newest;
-                listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
-                    "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
-                    "none of whose last owners is here are lost");
-            }
-            else
-            {
-                waiting = true;
-                if (newest.stamp() > in.ownTable().stamp())
-                {
-                    // Remembered, durably, as this member's own table: the member that reported it may go before
-                    // its table's members are back, and this coordinator, alone with an older table, then activated
-                    // from it and acknowledged writes that the newer owners' return discarded (whole-cluster seed
-                    // 0xa845178). Its reports carry the newest table from now on, and so does a restart.
-                    adopt = newest;
-                    decisionOwners = newest;
-                }
-                final List<String> away = new ArrayList<>(newest.members());
-                away.removeAll(indexById.keySet());
-                listener.onEvent("coordinator " + memberId + " waits for " + away + " before serving " +
-                    "recovered data: their ownership table of stamp " + newest.stamp() + " is the newest known, and " +
-                    "they may hold acknowledged updates the members here lack");
-            }
+            waiting = activate(newest, map, target, indexById);
         }
-        int historical = 0;
-        int full = 0;
-        final Map<String, Integer> fullReasons = new TreeMap<>();
+        return waiting;
+    }
+
+    /**
+     * The last owners of a cluster not active yet, and the new map's stamp: the caches' owners are unknown (a new
+     * cluster, or members without data), or the newest ownership table reported once its members are all here (or an
+     * operator forces activation without them).
+     *
+     * @return whether the cluster waits for members still away.
+     */
+    private boolean activate(final OwnershipTable newest, final PartitionMap map, final Topology target,
+        final Map<String, Integer> indexById)
+    {
+        boolean waiting = false;
+        final List<String> unknownCaches = new ArrayList<>();
         for (final CacheDescriptor cache : target.caches())
         {
-            final RendezvousAffinity affinity = new RendezvousAffinity(cache.partitions(), cache.backups(),
-                cache.backupFilterAttribute());
-            final AffinityAssignment ideal = affinity.assign(affinityMembers);
-            // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
-            // the present members' ideal owners (it is lost, or it never had data).
-            final AffinityAssignment fallback = target.baseline().isSet() ? affinity.assign(presentMembers) : ideal;
-            final List<ReportEntry>[] holders = holdersByCache.get(cache.cacheId());
-            final int[][] owners = new int[cache.partitions()][];
-            final int[] owning = new int[cache.partitions()];
-            final long[] epochIds = new long[cache.partitions()];
-            final long[] epochFloors = new long[cache.partitions()];
-            final boolean[] lost = new boolean[cache.partitions()];
-            for (int p = 0; p < cache.partitions(); p++)
+            if (!in.knownCaches().test(cache.cacheId()))
             {
-                final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
-                final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
-                if (waiting)
-                {
-                    owners[p] = holdEverything(holders[p], idealHere.owners(p), indexById, target);
-                    owning[p] = owners[p].length;
-                    epochIds[p] = random.nextLong();
-                    lost[p] = true;
-                    continue;
-                }
-                ownerBack = false;
-                owners[p] = decidePartition(cache, p, holders[p], idealHere, indexById, target, owning, epochIds,
-                    epochFloors, plans);
-                lost[p] = lostNow || (wasActive && stillLost(cache, p) && !ownerBack);
-                lostNow = false;
-                for (final PartitionMap.RebalancePlan plan : plans)
-                {
-                    map.addPlan(plan);
-                    if (plan.full())
-                    {
-                        full++;
-                        fullReasons.merge(plan.why().replaceAll("[0-9]+", "N"), 1, Integer::sum);
-                    }
-                    else
-                    {
-                        historical++;
-                    }
-                    listener.onRebalancePlanned(plan, target);
-                }
+                unknownCaches.add(cache.name());
             }
-            final String[][] lastOwners = new String[cache.partitions()][];
-            for (int p = 0; p < cache.partitions(); p++)
-            {
-                lastOwners[p] = lost[p] ? decisionOwners.owners(cache.cacheId(), p) : null;
-            }
-            map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost, lastOwners);
         }
-        map.sealPlans();
-        if (historical + full > 0)
+        if (newest == null && unknownCaches.isEmpty())
         {
-            listener.onEvent("coordinator " + memberId + " plans rebalance for topology " +
-                target.version() + ": " + historical + " copies historical, " + full + " full" +
-                (fullReasons.isEmpty() ? "" : " " + fullReasons));
+            // A new cluster, or one whose members' data predates ownership tables: the caches it recovered
+            // itself start from the copies present.
+            map.stamp(target.version(), random.nextLong());
+            decisionOwners = new OwnershipTable();
         }
-        in = null;
-        return new Decision(map, adopt);
+        else if (newest == null && !in.retainsRecords())
+        {
+            // Members without data directories: no member can come back with these caches' data.
+            map.stamp(target.version(), random.nextLong());
+            decisionOwners = new OwnershipTable();
+        }
+        else if (newest == null)
+        {
+            // It joined a cluster and never installed a map before the others went: those caches have owners it
+            // does not know, and serving them empty would lose their data.
+            waiting = true;
+            listener.onEvent("coordinator " + memberId + " knows no owner of caches " + unknownCaches +
+                ": it waits for a member whose ownership table does");
+        }
+        else if (newest.allMembersIn(indexById.keySet()))
+        {
+            map.stamp(Math.max(newest.stamp(), in.previous() == null ? 0 : in.previous().stamp()) + 1,
+                random.nextLong());
+            decisionOwners = newest;
+            listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
+                "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
+        }
+        else if (in.activationForced())
+        {
+            final List<String> away = new ArrayList<>(newest.members());
+            away.removeAll(indexById.keySet());
+            map.stamp(Math.max(newest.stamp(), in.previous() == null ? 0 : in.previous().stamp()) + 1,
+                random.nextLong());
+            decisionOwners = newest;
+            listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
+                "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
+                "none of whose last owners is here are lost");
+        }
+        else
+        {
+            waiting = true;
+            if (newest.stamp() > in.ownTable().stamp())
+            {
+                // Remembered, durably, as this member's own table: the member that reported it may go before
+                // its table's members are back, and this coordinator, alone with an older table, then activated
+                // from it and acknowledged writes that the newer owners' return discarded (whole-cluster seed
+                // 0xa845178). Its reports carry the newest table from now on, and so does a restart.
+                adopt = newest;
+                decisionOwners = newest;
+            }
+            final List<String> away = new ArrayList<>(newest.members());
+            away.removeAll(indexById.keySet());
+            listener.onEvent("coordinator " + memberId + " waits for " + away + " before serving " +
+                "recovered data: their ownership table of stamp " + newest.stamp() + " is the newest known, and " +
+                "they may hold acknowledged updates the members here lack");
+        }
+        return waiting;
+    }
+
+    /**
+     * Decide one cache's partitions into {@code map}.
+     *
+     * @return how many copies catch up by historical rebalance (full ones are counted in {@code fullReasons}).
+     */
+    private int decideCache(final CacheDescriptor cache, final PartitionMap map, final Topology target,
+        final List<ReportEntry>[] holders, final List<AffinityMember> affinityMembers,
+        final List<AffinityMember> presentMembers, final Map<String, Integer> indexById, final boolean waiting,
+        final Map<String, Integer> fullReasons)
+    {
+        int historical = 0;
+        final RendezvousAffinity affinity = new RendezvousAffinity(cache.partitions(), cache.backups(),
+            cache.backupFilterAttribute());
+        final AffinityAssignment ideal = affinity.assign(affinityMembers);
+        // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
+        // the present members' ideal owners (it is lost, or it never had data).
+        final AffinityAssignment fallback = target.baseline().isSet() ? affinity.assign(presentMembers) : ideal;
+        final int[][] owners = new int[cache.partitions()][];
+        final int[] owning = new int[cache.partitions()];
+        final long[] epochIds = new long[cache.partitions()];
+        final long[] epochFloors = new long[cache.partitions()];
+        final boolean[] lost = new boolean[cache.partitions()];
+        for (int p = 0; p < cache.partitions(); p++)
+        {
+            final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
+            final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
+            if (waiting)
+            {
+                owners[p] = holdEverything(holders[p], idealHere.owners(p), indexById, target);
+                owning[p] = owners[p].length;
+                epochIds[p] = random.nextLong();
+                lost[p] = true;
+                continue;
+            }
+            ownerBack = false;
+            owners[p] = decidePartition(cache, p, holders[p], idealHere, indexById, target, owning, epochIds,
+                epochFloors, plans);
+            lost[p] = lostNow || (decidingActive && lastOwners.stillLost(cache, p) && !ownerBack);
+            lostNow = false;
+            for (final PartitionMap.RebalancePlan plan : plans)
+            {
+                map.addPlan(plan);
+                if (plan.full())
+                {
+                    fullReasons.merge(plan.why().replaceAll("[0-9]+", "N"), 1, Integer::sum);
+                }
+                else
+                {
+                    historical++;
+                }
+                listener.onRebalancePlanned(plan, target);
+            }
+        }
+        final String[][] lastOwners = new String[cache.partitions()][];
+        for (int p = 0; p < cache.partitions(); p++)
+        {
+            lastOwners[p] = lost[p] ? decisionOwners.owners(cache.cacheId(), p) : null;
+        }
+        map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost, lastOwners);
+        return historical;
     }
 
     private int[] decidePartition(
@@ -310,10 +362,6 @@ final class ExchangePlanner
         final List<PartitionMap.RebalancePlan> plans)
     {
         final int cacheId = cache.cacheId();
-        final List<String> idealOwners = ideal.owners(partition);
-        // Baseline owners that are away have no copy: the partition has fewer copies until they return.
-        final int[] idealIndices = idealOwners.stream().map(indexById::get).filter(Objects::nonNull)
-            .mapToInt(Integer::intValue).toArray();
         final boolean known = decidingActive && in.previous().hasCache(cacheId);
         // Where the installed map cannot say whose copies hold the acknowledged updates (the cluster was not active,
         // or the partition is lost and its owning copies stand in empty), the durable table of last owners does, by
@@ -322,10 +370,12 @@ final class ExchangePlanner
         final CacheDescriptor decidedUnder = known ? in.previous().topology().cache(cacheId) : null;
         final boolean reset = decidedUnder != null && decidedUnder.lostResets() != cache.lostResets();
         final boolean byTable = !known || (in.previous().isLost(cacheId, partition) && !reset);
-        final boolean hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
+        final PartitionCase c = new PartitionCase(cache, partition, holders, ideal.owners(partition), indexById, target,
+            known, byTable, owningOut, epochIds, epochFloors, plans);
+        c.hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
             in.previous().owningCount(cacheId, partition) > 0;
-        final long previousEpoch = known ? in.previous().epochId(cacheId, partition) : 0;
-        restartedOwners = byTable ? null : restartedOwners(cacheId, partition, holders, target);
+        c.previousEpoch = known ? in.previous().epochId(cacheId, partition) : 0;
+        lastOwners.restartedOwners = byTable ? null : lastOwners.restartedOwners(cacheId, partition, holders, target);
         // A partition lost in an active cluster comes back only with every last owner: one that left first may hold
         // less than the one that stayed, which acknowledged updates alone before it went too (the simulator's
         // whole-cluster seed 0xa845126 lost an acknowledged merge to such an early owner's copy).
@@ -334,195 +384,192 @@ final class ExchangePlanner
         // that was back, it lost writes the other had acknowledged (whole-cluster seed 0xa8453eb). An operator who
         // activates without the members still away accepts what they held.
         final boolean lostByTable = !known && !in.activationForced();
-        lastOwnersBack = !((known && in.previous().isLost(cacheId, partition) && !reset) || lostByTable) ||
-            allLastOwnersBack(cacheId, partition, holders, target);
-        if (!lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
+        lastOwners.lastOwnersBack = !((known && in.previous().isLost(cacheId, partition) && !reset) || lostByTable) ||
+            lastOwners.allLastOwnersBack(cacheId, partition, holders, target);
+        if (!lastOwners.lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
             !holders.isEmpty())
         {
             // Until then every copy stays as it is, the returned last owners' above all (nothing is served: the
             // partition is lost): dropping or rebuilding one could throw away the only copy of acknowledged updates.
-            final int[] held = holdEverything(holders, idealOwners, indexById, target);
             if (!known)
             {
                 // Activating: the partition is lost in the new map until they are back.
                 partitionLost(cache, partition, target);
             }
-            epochIds[partition] = previousEpoch;
-            epochFloors[partition] = known ? in.previous().epochFloor(cacheId, partition) : 0;
-            owningOut[partition] = held.length;
-            return held;
+            return c.held(holdEverything(holders, c.idealOwners, indexById, target),
+                known ? in.previous().epochFloor(cacheId, partition) : 0);
         }
         if (holders == null || holders.isEmpty() || allEmpty(holders))
         {
-            // Lost: it had owners and none of them is here (a MOVING copy cleared for a full rebalance, empty, may
-            // be all that is left).
-            boolean lost = hadOwners;
-            for (int i = 0; holders != null && i < holders.size() && lost; i++)
-            {
-                lost = !isLastOwner(byTable, cacheId, partition, holders.get(i), target);
-            }
-            ownerBack = byTable && hadOwners && !lost;
-            if (lost)
-            {
-                partitionLost(cache, partition, target);
-            }
-            epochIds[partition] = known && !lost ? previousEpoch : random.nextLong();
-            epochFloors[partition] = 0;
-            owningOut[partition] = idealIndices.length;
-            return idealIndices;
+            return decideWithoutData(c);
         }
-        // The primary of the newest map any holder installed: a member that missed a map still calls itself primary
-        // of the one before, and its copy may lag the newer primary's (the simulator found an acknowledged remove lost
-        // to such a stale claim). A primary of a map that did not decide by the last owners (not active, or
-        // standing in for a lost partition) is no reference.
-        ReportEntry primary = null;
-        for (final ReportEntry entry : holders)
+        final ReportEntry primary = newestPrimary(c);
+        final ReportEntry reference;
+        if (primary != null)
         {
-            if (entry.primary && !byTable && (primary == null || entry.primaryVersion > primary.primaryVersion))
+            reference = primary;
+            epochIds[partition] = c.previousEpoch;
+            epochFloors[partition] = in.previous().epochFloor(cacheId, partition);
+        }
+        else
+        {
+            reference = chooseReference(c);
+            if (reference == null)
+            {
+                return c.result;
+            }
+        }
+        return assignOwners(c, reference, primary);
+    }
+
+    /**
+     * No copy holds anything: the ideal owners take empty copies. The partition is lost if it had owners and none of
+     * them is here (a MOVING copy cleared for a full rebalance, empty, may be all that is left).
+     */
+    private int[] decideWithoutData(final PartitionCase c)
+    {
+        boolean lost = c.hadOwners;
+        for (int i = 0; c.holders != null && i < c.holders.size() && lost; i++)
+        {
+            lost = !lastOwners.isLastOwner(c.byTable, c.cacheId, c.partition, c.holders.get(i), c.target);
+        }
+        ownerBack = c.byTable && c.hadOwners && !lost;
+        if (lost)
+        {
+            partitionLost(c.cache, c.partition, c.target);
+        }
+        c.epochIds[c.partition] = c.known && !lost ? c.previousEpoch : random.nextLong();
+        c.epochFloors[c.partition] = 0;
+        c.owningOut[c.partition] = c.idealIndices.length;
+        return c.idealIndices;
+    }
+
+    /**
+     * The primary of the newest map any holder installed: a member that missed a map still calls itself primary of
+     * the one before, and its copy may lag the newer primary's (the simulator found an acknowledged remove lost to
+     * such a stale claim). A primary of a map that did not decide by the last owners (not active, or standing in for a
+     * lost partition) is no reference, and neither is an empty primary while another copy holds data: it has
+     * acknowledged nothing, and a member that brought recovered data (a cluster restarting member by member) must not
+     * lose it to the first member that took the partition empty.
+     *
+     * @return that primary's report, or null if none is a reference.
+     */
+    private static ReportEntry newestPrimary(final PartitionCase c)
+    {
+        ReportEntry primary = null;
+        for (final ReportEntry entry : c.holders)
+        {
+            if (entry.primary() && !c.byTable && (primary == null || entry.primaryVersion() > primary.primaryVersion()))
             {
                 primary = entry;
             }
         }
         if (primary != null && primary.isEmpty())
         {
-            // An empty primary has acknowledged nothing: a member that brought recovered data (a cluster restarting
-            // member by member) must not lose it to the first member that took the partition empty.
-            for (final ReportEntry entry : holders)
+            for (final ReportEntry entry : c.holders)
             {
                 if (!entry.isEmpty())
                 {
-                    primary = null;
-                    break;
+                    return null;
                 }
             }
         }
-        final ReportEntry reference;
-        if (primary != null)
+        return primary;
+    }
+
+    /**
+     * The reference copy when no primary is one: the most advanced copy (highest LWM, then most applied) of the last
+     * owners, and the epoch the partition's lineage goes on with. Only copies of the owners the cluster last installed
+     * are current: a copy recovered by a member that was away may lack acknowledged updates. Stale copies are used
+     * only when no current copy holds anything (every owner is gone: the partition is reported lost; or the owners
+     * hold nothing: a cluster restarting member by member), as better than nothing.
+     *
+     * @return the reference, or null if the partition is held as it is ({@link PartitionCase#result} says how).
+     */
+    private ReportEntry chooseReference(final PartitionCase c)
+    {
+        List<ReportEntry> candidates = c.holders;
+        if (c.hadOwners)
         {
-            reference = primary;
-            epochIds[partition] = previousEpoch;
-            epochFloors[partition] = in.previous().epochFloor(cacheId, partition);
-        }
-        else
-        {
-            // Only copies of the owners the cluster last installed are current: a copy recovered by a member that was
-            // away may lack acknowledged updates. Stale copies are used only when no current copy holds anything
-            // (every owner is gone: the partition is reported lost; or the owners hold nothing: a cluster restarting
-            // member by member), as better than nothing.
-            List<ReportEntry> candidates = holders;
-            if (hadOwners)
+            final List<ReportEntry> current = new ArrayList<>(c.holders.size());
+            for (final ReportEntry entry : c.holders)
             {
-                final List<ReportEntry> current = new ArrayList<>(holders.size());
-                for (final ReportEntry entry : holders)
+                if (lastOwners.isLastOwner(c.byTable, c.cacheId, c.partition, entry, c.target))
                 {
-                    if (isLastOwner(byTable, cacheId, partition, entry, target))
-                    {
-                        current.add(entry);
-                    }
-                }
-                if (current.isEmpty())
-                {
-                    partitionLost(cache, partition, target);
-                    // Not under IGNORE: there the partition serves on at once, and a held copy that lags would take
-                    // writes beside the best one as if it were equal (seed 0x176628b77: a stale copy held as a backup
-                    // took update 63 over a hole and later passed for current).
-                    if (!byTable && cache.lossPolicy() != PartitionLossPolicy.IGNORE &&
-                        restartedOwnerPresent(cacheId, partition, holders, target))
-                    {
-                        // Some of the owners restarted and are back, not all: the partition is lost until the others
-                        // are too (any of them may hold what the rest lack), and the returned owners' copies are kept
-                        // as they are meanwhile, or the wait would end with the table's owners back but their copies
-                        // gone (a copy used as a stand-in and evicted: whole-cluster seed 0xa939583 lost partitions so
-                        // when one owner came back within the exchange that found the partition lost).
-                        final int[] held = holdEverything(holders, idealOwners, indexById, target);
-                        epochIds[partition] = previousEpoch;
-                        epochFloors[partition] = in.previous().epochFloor(cacheId, partition);
-                        owningOut[partition] = held.length;
-                        return held;
-                    }
-                }
-                else
-                {
-                    ownerBack = byTable;
-                    if (!allEmpty(current))
-                    {
-                        candidates = current;
-                    }
+                    current.add(entry);
                 }
             }
-            ReportEntry best = null;
-            for (final ReportEntry entry : candidates)
+            if (current.isEmpty())
             {
-                if (best == null || entry.lwm > best.lwm || (entry.lwm == best.lwm && entry.applied() > best.applied()))
+                partitionLost(c.cache, c.partition, c.target);
+                // Not under IGNORE: there the partition serves on at once, and a held copy that lags would take
+                // writes beside the best one as if it were equal (seed 0x176628b77: a stale copy held as a backup
+                // took update 63 over a hole and later passed for current).
+                if (!c.byTable && c.cache.lossPolicy() != PartitionLossPolicy.IGNORE &&
+                    lastOwners.restartedOwnerPresent(c.cacheId, c.partition, c.holders, c.target))
                 {
-                    best = entry;
+                    // Some of the owners restarted and are back, not all: the partition is lost until the others
+                    // are too (any of them may hold what the rest lack), and the returned owners' copies are kept
+                    // as they are meanwhile, or the wait would end with the table's owners back but their copies
+                    // gone (a copy used as a stand-in and evicted: whole-cluster seed 0xa939583 lost partitions so
+                    // when one owner came back within the exchange that found the partition lost).
+                    c.held(holdEverything(c.holders, c.idealOwners, c.indexById, c.target),
+                        in.previous().epochFloor(c.cacheId, c.partition));
+                    return null;
                 }
-            }
-            reference = best;
-            if (hadOwners)
-            {
-                // The primary left: copies that left with it may hold updates above this LWM that nobody else has,
-                // and the survivors number their next updates from here. A new epoch of the lineage begins.
-                epochIds[partition] = random.nextLong();
-                epochFloors[partition] = best.lwm;
             }
             else
             {
-                // No installed owners (a cluster starting from recovered copies): the lineage goes on.
-                epochIds[partition] = best.epochId;
-                epochFloors[partition] = best.lwm;
+                ownerBack = c.byTable;
+                if (!allEmpty(current))
+                {
+                    candidates = current;
+                }
             }
         }
-        final List<ReportEntry> upToDate = new ArrayList<>();
-        for (final ReportEntry entry : holders)
+        ReportEntry best = null;
+        for (final ReportEntry entry : candidates)
         {
-            if (entry.sameAs(reference) || vouchedFor(entry, reference, primary, cacheId, partition))
+            if (best == null || entry.lwm() > best.lwm() || (entry.lwm() == best.lwm() && entry.applied() > best.applied()))
+            {
+                best = entry;
+            }
+        }
+        // The primary left: copies that left with it may hold updates above this LWM that nobody else has, and the
+        // survivors number their next updates from here, so a new epoch of the lineage begins. With no installed
+        // owners (a cluster starting from recovered copies) the lineage goes on.
+        c.epochIds[c.partition] = c.hadOwners ? random.nextLong() : best.epochId();
+        c.epochFloors[c.partition] = best.lwm();
+        return best;
+    }
+
+    /**
+     * Owners by late affinity: the ideal owners that are up to date own; while any ideal owner still lags, every up
+     * to date copy keeps owning, the primary stays where it is unless the ideal primary is up to date, and the lagging
+     * ideal owners are MOVING with a rebalance plan. Copies that neither own nor move are dropped.
+     *
+     * @return the owners' indices in the target topology: owning first (the primary at 0), then moving.
+     */
+    private int[] assignOwners(final PartitionCase c, final ReportEntry reference, final ReportEntry primary)
+    {
+        final List<ReportEntry> upToDate = new ArrayList<>();
+        for (final ReportEntry entry : c.holders)
+        {
+            if (entry.sameAs(reference) || lastOwners.vouchedFor(entry, reference, primary, c.cacheId, c.partition))
             {
                 upToDate.add(entry);
             }
         }
         boolean allIdealUpToDate = true;
-        for (final int index : idealIndices)
+        for (final int index : c.idealIndices)
         {
-            allIdealUpToDate &= find(upToDate, target.members().get(index).incarnation()) != null;
+            allIdealUpToDate &= find(upToDate, c.target.members().get(index).incarnation()) != null;
         }
         final List<Integer> owning = new ArrayList<>();
-        // Only a copy the installed map listed may become primary: it holds every prepared transaction of the
-        // partition (prepares go to every copy of the map, and to new copies again at install, before the next
-        // report). A copy from a member that was away has identical data perhaps, but no prepares: as primary it
-        // would apply a prepared transaction's commit without its locks. Where the table decides, a last owner's copy
-        // (see leadRank).
-        final ReportEntry idealPrimary = find(upToDate, target.members().get(idealIndices[0]).incarnation());
-        final ReportEntry chosenPrimary;
-        if (primary != null && !allIdealUpToDate)
-        {
-            // Late affinity: the primary stays where it is until every ideal owner caught up.
-            chosenPrimary = primary;
-        }
-        else if (idealPrimary != null && leadRank(byTable, cacheId, partition, idealPrimary, target, upToDate) == 0)
-        {
-            chosenPrimary = idealPrimary;
-        }
-        else if (primary != null)
-        {
-            chosenPrimary = primary;
-        }
-        else
-        {
-            final List<ReportEntry> peers = List.copyOf(upToDate);
-            upToDate.sort((a, b) ->
-            {
-                final int aLead = leadRank(byTable, cacheId, partition, a, target, peers);
-                final int bLead = leadRank(byTable, cacheId, partition, b, target, peers);
-                return aLead != bLead ? Integer.compare(aLead, bLead) :
-                    Integer.compare(idealRank(idealOwners, target, a), idealRank(idealOwners, target, b));
-            });
-            chosenPrimary = upToDate.get(0);
-        }
-        owning.add(target.indexOf(chosenPrimary.member));
+        owning.add(c.target.indexOf(choosePrimary(c, primary, upToDate, allIdealUpToDate).member()));
         if (allIdealUpToDate)
         {
-            for (final int index : idealIndices)
+            for (final int index : c.idealIndices)
             {
                 if (!owning.contains(index))
                 {
@@ -532,11 +579,11 @@ final class ExchangePlanner
         }
         else
         {
-            upToDate.sort((a, b) -> Integer.compare(idealRank(idealOwners, target, a),
-                idealRank(idealOwners, target, b)));
+            upToDate.sort((a, b) -> Integer.compare(idealRank(c.idealOwners, c.target, a),
+                idealRank(c.idealOwners, c.target, b)));
             for (final ReportEntry entry : upToDate)
             {
-                final int index = target.indexOf(entry.member);
+                final int index = c.target.indexOf(entry.member());
                 if (!owning.contains(index))
                 {
                     owning.add(index);
@@ -544,28 +591,18 @@ final class ExchangePlanner
             }
         }
         final List<Integer> moving = new ArrayList<>();
-        for (final int index : idealIndices)
+        for (final int index : c.idealIndices)
         {
             if (!owning.contains(index))
             {
                 moving.add(index);
             }
         }
-        for (final ReportEntry entry : holders)
-        {
-            final int index = target.indexOf(entry.member);
-            if (!owning.contains(index) && !moving.contains(index))
-            {
-                listener.onCopyDropped(cacheId, partition, entry.member, entry.sameAs(reference) ?
-                    "evicted: the ideal owners own" : "LWM " + entry.lwm + " hash " + entry.contentHash +
-                    " differs from the reference copy's LWM " + reference.lwm + " hash " + reference.contentHash +
-                    " and the member is not an ideal owner");
-            }
-        }
+        reportDropped(c, reference, owning, moving);
         final long to = reference.highestClosed();
         for (int i = 0; i < moving.size(); i++)
         {
-            plans.add(plan(cache, partition, moving.get(i), owning, holders, reference, to, target, i));
+            c.plans.add(plan(c.cache, c.partition, moving.get(i), owning, c.holders, reference, to, c.target, i));
         }
         final int[] result = new int[owning.size() + moving.size()];
         for (int i = 0; i < owning.size(); i++)
@@ -576,8 +613,59 @@ final class ExchangePlanner
         {
             result[owning.size() + i] = moving.get(i);
         }
-        owningOut[partition] = owning.size();
+        c.owningOut[c.partition] = owning.size();
         return result;
+    }
+
+    /**
+     * Only a copy the installed map listed may become primary: it holds every prepared transaction of the partition
+     * (prepares go to every copy of the map, and to new copies again at install, before the next report). A copy from
+     * a member that was away has identical data perhaps, but no prepares: as primary it would apply a prepared
+     * transaction's commit without its locks. Where the table decides, a last owner's copy (see leadRank).
+     */
+    private ReportEntry choosePrimary(final PartitionCase c, final ReportEntry primary,
+        final List<ReportEntry> upToDate, final boolean allIdealUpToDate)
+    {
+        final ReportEntry idealPrimary = find(upToDate, c.target.members().get(c.idealIndices[0]).incarnation());
+        if (primary != null && !allIdealUpToDate)
+        {
+            // Late affinity: the primary stays where it is until every ideal owner caught up.
+            return primary;
+        }
+        if (idealPrimary != null &&
+            lastOwners.leadRank(c.byTable, c.cacheId, c.partition, idealPrimary, c.target, upToDate) == 0)
+        {
+            return idealPrimary;
+        }
+        if (primary != null)
+        {
+            return primary;
+        }
+        final List<ReportEntry> peers = List.copyOf(upToDate);
+        upToDate.sort((a, b) ->
+        {
+            final int aLead = lastOwners.leadRank(c.byTable, c.cacheId, c.partition, a, c.target, peers);
+            final int bLead = lastOwners.leadRank(c.byTable, c.cacheId, c.partition, b, c.target, peers);
+            return aLead != bLead ? Integer.compare(aLead, bLead) :
+                Integer.compare(idealRank(c.idealOwners, c.target, a), idealRank(c.idealOwners, c.target, b));
+        });
+        return upToDate.get(0);
+    }
+
+    private void reportDropped(final PartitionCase c, final ReportEntry reference, final List<Integer> owning,
+        final List<Integer> moving)
+    {
+        for (final ReportEntry entry : c.holders)
+        {
+            final int index = c.target.indexOf(entry.member());
+            if (!owning.contains(index) && !moving.contains(index))
+            {
+                listener.onCopyDropped(c.cacheId, c.partition, entry.member(), entry.sameAs(reference) ?
+                    "evicted: the ideal owners own" : "LWM " + entry.lwm() + " hash " + entry.contentHash() +
+                    " differs from the reference copy's LWM " + reference.lwm() + " hash " + reference.contentHash() +
+                    " and the member is not an ideal owner");
+            }
+        }
     }
 
     /**
@@ -592,28 +680,12 @@ final class ExchangePlanner
             final int[] result = new int[holders.size()];
             for (int i = 0; i < result.length; i++)
             {
-                result[i] = target.indexOf(holders.get(i).member);
+                result[i] = target.indexOf(holders.get(i).member());
             }
             return result;
         }
         return idealOwners.stream().map(indexById::get).filter(Objects::nonNull).mapToInt(Integer::intValue)
             .toArray();
-    }
-
-    /**
-     * Whether the primary's report vouches for a backup whose own report lags it. Each member reports once, when its
-     * own drain is over; a backup's report can be built before the primary's last updates reached it, though the
-     * primary's drain then waited for the backup's acknowledgements. Judged on its report alone the backup was demoted
-     * to MOVING, and a primary failure in that window left the partition LOST while the backup held everything. So an
-     * OWNING copy of the same incarnation and epoch, whose counters the primary's cover, is up to date when the primary
-     * reports that every backup still here acknowledged all its updates.
-     */
-    private boolean vouchedFor(final ReportEntry entry, final ReportEntry reference, final ReportEntry primary,
-        final int cacheId, final int partition)
-    {
-        return primary != null && reference == primary && primary.backupsComplete && entry != primary &&
-            entry.epochId == primary.epochId && entry.highestClosed() <= primary.highestClosed() &&
-            wasOwner(cacheId, partition, entry.member);
     }
 
     private static boolean hasPresentOwner(final AffinityAssignment ideal, final int partition,
@@ -633,21 +705,6 @@ final class ExchangePlanner
     {
         listener.onPartitionLost(cache.cacheId(), partition, target.version());
         lostNow = cache.lossPolicy() != PartitionLossPolicy.IGNORE;
-    }
-
-    /**
-     * A partition lost in the installed map stays lost until an operator resets the cache's lost partitions (which
-     * counts one more reset in the topology's cache descriptor than the installed map was decided under).
-     */
-    private boolean stillLost(final CacheDescriptor cache, final int partition)
-    {
-        if (in.previous() == null || !in.previous().isActive() || !in.previous().isLost(cache.cacheId(), partition) ||
-            cache.lossPolicy() == PartitionLossPolicy.IGNORE)
-        {
-            return false;
-        }
-        final CacheDescriptor decidedUnder = in.previous().topology().cache(cache.cacheId());
-        return decidedUnder != null && decidedUnder.lostResets() == cache.lostResets();
     }
 
     /**
@@ -677,7 +734,7 @@ final class ExchangePlanner
             return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
                 "no data here");
         }
-        if (copy.lwm >= to || copy.highestClosed() > to)
+        if (copy.lwm() >= to || copy.highestClosed() > to)
         {
             return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
                 "counters up to " + copy.highestClosed() + " but data differs from the owners' at " + to);
@@ -686,18 +743,18 @@ final class ExchangePlanner
         for (final int supplier : suppliers)
         {
             final ReportEntry owner = find(holders, target.members().get(supplier).incarnation());
-            if (owner != null && owner.historyFrom >= 0 && owner.historyFrom <= copy.lwm)
+            if (owner != null && owner.historyFrom() >= 0 && owner.historyFrom() <= copy.lwm())
             {
                 return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, supplier, false,
-                    copy.lwm, to, "history covers " + copy.lwm + ".." + to);
+                    copy.lwm(), to, "history covers " + copy.lwm() + ".." + to);
             }
             if (owner != null)
             {
-                earliest = Math.min(earliest, owner.historyFrom);
+                earliest = Math.min(earliest, owner.historyFrom());
             }
         }
         return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
-            "history starts at " + earliest + ", after " + copy.lwm);
+            "history starts at " + earliest + ", after " + copy.lwm());
     }
 
     private static ReportEntry find(final List<ReportEntry> entries, final long member)
@@ -706,7 +763,7 @@ final class ExchangePlanner
         {
             for (final ReportEntry entry : entries)
             {
-                if (entry.member == member)
+                if (entry.member() == member)
                 {
                     return entry;
                 }
@@ -715,195 +772,9 @@ final class ExchangePlanner
         return null;
     }
 
-    /**
-     * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
-     * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
-     * the map listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
-     * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
-     * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
-     * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
-     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
-     * <p>
-     * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
-     * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
-     * stopped before a map without that member was installed, so the table still lists it. Made primary, it answered
-     * the copies holding the prepare "never prepared" and they rolled back a transaction another partition had
-     * committed (whole-cluster bank seed 0x16acc13a). A copy holding a prepare the others lack (its transaction ended
-     * while the member was away: a rollback changes no counter) is fit: its recovery asks the other participants, who
-     * never answer "committed" for a transaction that rolled back.
-     *
-     * @param peers the partition's up-to-date copies, among which a last owner's prepares count.
-     */
-    private int leadRank(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target, final List<ReportEntry> peers)
-    {
-        final boolean held = wasHolder(cacheId, partition, entry.member);
-        if (!byTable)
-        {
-            return held ? 0 : 3;
-        }
-        if (isTableOwner(cacheId, partition, entry, target))
-        {
-            for (final ReportEntry peer : peers)
-            {
-                if (peer != entry && isTableOwner(cacheId, partition, peer, target) && !entry.holdsPreparesOf(peer))
-                {
-                    return 1;
-                }
-            }
-            return 0;
-        }
-        return held ? 2 : 3;
-    }
-
-    private boolean isTableOwner(final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target)
-    {
-        final MemberRecord record = target.member(entry.member);
-        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
-    }
-
-    private boolean wasHolder(final int cacheId, final int partition, final long member)
-    {
-        if (in.previous() == null)
-        {
-            return false;
-        }
-        final int index = in.previous().topology().indexOf(member);
-        return index >= 0 && in.previous().rank(cacheId, partition, index) >= 0;
-    }
-
-    /**
-     * @return whether a present member's copy is one of the partition's last owners: by the installed map (the same
-     *         incarnation owned it) or, where that map cannot say, by the durable table (the same member id).
-     */
-    private boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
-        final Topology target)
-    {
-        if (!byTable)
-        {
-            return wasOwner(cacheId, partition, entry.member) ||
-                (restartedOwners != null && restartedOwners.contains(entry.member));
-        }
-        final MemberRecord record = target.member(entry.member);
-        return lastOwnersBack && record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
-    }
-
-    /**
-     * @return whether every last owner of the partition (by the durable table) is here with a copy of it.
-     */
-    private boolean allLastOwnersBack(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        for (final String memberId : decisionOwners.owners(cacheId, partition))
-        {
-            boolean back = false;
-            for (int i = 0; holders != null && i < holders.size() && !back; i++)
-            {
-                final MemberRecord record = target.member(holders.get(i).member);
-                back = record != null && record.memberId().equals(memberId);
-            }
-            // A last owner that is here without any copy of the partition recovered none: nothing of it was ever
-            // durable there, so it holds nothing the others lack (it crashed before a copy it was given got a record;
-            // waiting for its copy would keep the partition lost for good).
-            if (!back && target.memberById(memberId) == null)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
-     * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
-     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
-     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
-     *
-     * @return the incarnations of those copies, or null where they do not stand for the map's owners.
-     */
-    private LongHashSet restartedOwners(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        if (in.previous() == null || holders == null || holders.isEmpty())
-        {
-            return null;
-        }
-        final int owningCount = in.previous().owningCount(cacheId, partition);
-        if (owningCount == 0)
-        {
-            return null;
-        }
-        for (final ReportEntry entry : holders)
-        {
-            if (wasOwner(cacheId, partition, entry.member))
-            {
-                return null;
-            }
-        }
-        final int[] owners = in.previous().owners(cacheId, partition);
-        final LongHashSet restarted = new LongHashSet();
-        for (int i = 0; i < owningCount; i++)
-        {
-            final String memberId = in.previous().topology().members().get(owners[i]).memberId();
-            ReportEntry back = null;
-            for (final ReportEntry entry : holders)
-            {
-                final MemberRecord record = target.member(entry.member);
-                if (record != null && record.memberId().equals(memberId))
-                {
-                    back = entry;
-                }
-            }
-            if (back == null)
-            {
-                return null;
-            }
-            restarted.add(back.member);
-        }
-        return restarted;
-    }
-
-    /**
-     * @return whether a holder is a restarted owner of the installed map: another incarnation of a member id that map
-     *         lists as owning the partition.
-     */
-    private boolean restartedOwnerPresent(final int cacheId, final int partition, final List<ReportEntry> holders,
-        final Topology target)
-    {
-        final Topology installed = in.previous().topology();
-        for (final ReportEntry entry : holders)
-        {
-            final MemberRecord record = target.member(entry.member);
-            if (record == null || installed.indexOf(entry.member) >= 0)
-            {
-                continue;
-            }
-            for (int i = 0; i < installed.members().size(); i++)
-            {
-                if (installed.members().get(i).memberId().equals(record.memberId()) &&
-                    in.previous().isOwning(cacheId, partition, i))
-                {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private boolean wasOwner(final int cacheId, final int partition, final long member)
-    {
-        if (in.previous() == null)
-        {
-            return false;
-        }
-        final int index = in.previous().topology().indexOf(member);
-        return index >= 0 && in.previous().isOwning(cacheId, partition, index);
-    }
-
     private static int idealRank(final List<String> idealOwners, final Topology target, final ReportEntry entry)
     {
-        final int index = target.indexOf(entry.member);
+        final int index = target.indexOf(entry.member());
         final int rank = idealOwners.indexOf(target.members().get(index).memberId());
         return rank >= 0 ? rank : idealOwners.size() + index;
     }
@@ -944,59 +815,5 @@ final class ExchangePlanner
      */
     record Decision(PartitionMap map, OwnershipTable adoptTable)
     {
-    }
-
-    /**
-     * One copy as its holder reported it. Equal counters do not prove equal data (copies of two lineages of a
-     * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
-     */
-    record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
-        long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion,
-        boolean backupsComplete, long[] prepares)
-    {
-        /**
-         * @return whether this copy holds every prepared transaction {@code other} holds.
-         */
-        boolean holdsPreparesOf(final ReportEntry other)
-        {
-            for (int i = 0; i < other.prepares.length; i += 2)
-            {
-                boolean found = false;
-                for (int j = 0; j < prepares.length && !found; j += 2)
-                {
-                    found = prepares[j] == other.prepares[i] && prepares[j + 1] == other.prepares[i + 1];
-                }
-                if (!found)
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        long highestClosed()
-        {
-            return gaps.length == 0 ? lwm : gaps[gaps.length - 2] + gaps[gaps.length - 1];
-        }
-
-        boolean sameAs(final ReportEntry other)
-        {
-            return lwm == other.lwm && Arrays.equals(gaps, other.gaps) && contentHash == other.contentHash;
-        }
-
-        boolean isEmpty()
-        {
-            return lwm == 0 && hwm == 0 && gaps.length == 0;
-        }
-
-        long applied()
-        {
-            long applied = lwm;
-            for (int i = 1; i < gaps.length; i += 2)
-            {
-                applied += gaps[i];
-            }
-            return applied;
-        }
     }
 }

@@ -221,82 +221,9 @@ final class Recovery
         final int type = reader.readByte("walRecordType");
         switch (type)
         {
-            case WalRecords.WAL_DATA ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long counter = reader.readLong("counter");
-                engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
-                final long transaction = reader.readLong("transaction");
-                final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
-                if (transaction != WalRecords.NO_TRANSACTION)
-                {
-                    engine.tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
-                }
-                final byte[] key = reader.readBytes("key");
-                final byte[] value = reader.readBytes("value");
-                final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final Predecessors predecessors = Predecessors.read(reader);
-                final long watermark = reader.readLong("watermark");
-                if (watermark > replayWatermarks.get(opKey.originIncarnation()))
-                {
-                    replayWatermarks.put(opKey.originIncarnation(), watermark);
-                }
-                for (int i = 0; i < predecessors.count() && lp != null; i++)
-                {
-                    lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
-                }
-                if (lp != null && !lp.counter.isClosed(counter))
-                {
-                    lp.store.apply(key, value, counter);
-                    lp.counter.apply(counter - 1, 1);
-                    // A retry of this operation after the restart is answered from here, never applied again.
-                    lp.replayRecent(opKey, outcome, false, replayWatermarks);
-                }
-            }
-            case WalRecords.WAL_ROLLBACK ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final int ranges = reader.readInt("ranges", 0, 1 << 20);
-                long highest = 0;
-                for (int i = 0; i < ranges; i++)
-                {
-                    final long start = reader.readLong("start");
-                    final long count = reader.readLong("count");
-                    highest = Math.max(highest, start + count);
-                    if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
-                    {
-                        lp.counter.rollback(start, count);
-                    }
-                }
-                engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, highest);
-            }
-            case WalRecords.WAL_COPY_DROPPED ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition[] local = engine.copies.get(cacheId);
-                if (reflectedByImage(cacheId, partition))
-                {
-                    // The image is of a later copy: the commits replayed so far were the dropped copy's.
-                    engine.tx.forgetCommittedBeforeImage(cacheId, partition);
-                }
-                else
-                {
-                    engine.tx.forgetCommitted(cacheId, partition);
-                    if (local != null && partition < local.length)
-                    {
-                        local[partition] = null;
-                        rebalancedHistoryFrom.remove(MemberEngine.packCopy(cacheId, partition));
-                        engine.tx.forgetPrepared(cacheId, partition);
-                    }
-                }
-            }
+            case WalRecords.WAL_DATA -> replayData();
+            case WalRecords.WAL_ROLLBACK -> replayRollback();
+            case WalRecords.WAL_COPY_DROPPED -> replayCopyDropped();
             case WalRecords.WAL_CACHE ->
             {
                 final CacheDescriptor cache = CacheDescriptor.decode(reader);
@@ -310,107 +237,207 @@ final class Recovery
                 reader.readBoolean("committed"));
             case WalRecords.WAL_TX_VOID -> engine.tx.replayVoid(new TxManager.PartKey(reader.readLong("coordinator"),
                 reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
-            case WalRecords.WAL_CACHE_DESTROYED ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                engine.walCaches.remove(cacheId);
-                engine.copies.remove(cacheId);
-                engine.ownership.remove(cacheId);
-                engine.tx.forgetPrepared(cacheId, -1);
-            }
-            case WalRecords.WAL_ALL_DROPPED ->
-            {
-                // Copies imaged after the drop belong to the member's next life and stay; caches left without any
-                // copy are forgotten, as they were when the member dropped its state.
-                for (final Integer cacheId : new ArrayList<>(engine.walCaches.keySet()))
-                {
-                    final LocalPartition[] local = engine.copies.get(cacheId);
-                    boolean any = false;
-                    for (int p = 0; local != null && p < local.length; p++)
-                    {
-                        if (local[p] != null && !reflectedByImage(cacheId, p))
-                        {
-                            local[p] = null;
-                            engine.tx.forgetPrepared(cacheId, p);
-                        }
-                        any |= local[p] != null;
-                    }
-                    if (!any)
-                    {
-                        engine.copies.remove(cacheId);
-                        engine.walCaches.remove(cacheId);
-                    }
-                }
-            }
+            case WalRecords.WAL_CACHE_DESTROYED -> replayCacheDestroyed();
+            case WalRecords.WAL_ALL_DROPPED -> replayAllDropped();
             case WalRecords.WAL_CHECKPOINT ->
             {
                 // Informational; the manifest is the authority.
             }
-            case WalRecords.WAL_EPOCH ->
-            {
-                final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535));
-                final long id = reader.readLong("epochId");
-                final long floor = reader.readLong("epochFloor");
-                if (lp != null)
-                {
-                    lp.adoptEpoch(id, floor);
-                }
-            }
-            case WalRecords.WAL_REBALANCE_ENTRY ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long counter = reader.readLong("counter");
-                final byte[] key = reader.readBytes("key");
-                final byte[] value = reader.readBytes("value");
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                if (lp != null && key != null && counter > 0)
-                {
-                    lp.store.apply(key, value, counter);
-                }
-            }
-            case WalRecords.WAL_REBALANCE_MEMORY ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                final int count = reader.readInt("items", 0, 1 << 24);
-                for (int i = 0; i < count; i++)
-                {
-                    final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
-                    if (lp != null && item.transaction())
-                    {
-                        engine.tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
-                    }
-                    else if (lp != null)
-                    {
-                        lp.replayOlder(new OpKey(item.origin(), item.sequence()),
-                            new OpOutcome(item.flag(), item.value(), 0));
-                    }
-                }
-            }
-            case WalRecords.WAL_REBALANCE_DONE ->
-            {
-                final int cacheId = reader.readInt("cacheId");
-                final int partition = reader.readInt("partition", 0, 65_535);
-                final long to = reader.readLong("to");
-                final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
-                    recoveredCopy(cacheId, partition);
-                if (lp != null)
-                {
-                    for (final CounterRange open : RebalancedCopies.openRanges(lp.counter, to))
-                    {
-                        lp.counter.rollback(open.start(), open.count());
-                    }
-                    final long packed = MemberEngine.packCopy(cacheId, partition);
-                    engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
-                    rebalancedHistoryFrom.put(packed, to);
-                }
-            }
+            case WalRecords.WAL_EPOCH -> replayEpoch();
+            case WalRecords.WAL_REBALANCE_ENTRY -> replayRebalanceEntry();
+            case WalRecords.WAL_REBALANCE_MEMORY -> replayRebalanceMemory();
+            case WalRecords.WAL_REBALANCE_DONE -> replayRebalanceDone();
             default -> throw new MalformedMessageException("unknown WAL record type " + type);
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_DATA} record. */
+    private void replayData()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long counter = reader.readLong("counter");
+        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
+        final long transaction = reader.readLong("transaction");
+        final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
+        if (transaction != WalRecords.NO_TRANSACTION)
+        {
+            engine.tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
+        }
+        final byte[] key = reader.readBytes("key");
+        final byte[] value = reader.readBytes("value");
+        final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
+        final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+            recoveredCopy(cacheId, partition);
+        final Predecessors predecessors = Predecessors.read(reader);
+        final long watermark = reader.readLong("watermark");
+        if (watermark > replayWatermarks.get(opKey.originIncarnation()))
+        {
+            replayWatermarks.put(opKey.originIncarnation(), watermark);
+        }
+        for (int i = 0; i < predecessors.count() && lp != null; i++)
+        {
+            lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
+        }
+        if (lp != null && !lp.counter.isClosed(counter))
+        {
+            lp.store.apply(key, value, counter);
+            lp.counter.apply(counter - 1, 1);
+            // A retry of this operation after the restart is answered from here, never applied again.
+            lp.replayRecent(opKey, outcome, false, replayWatermarks);
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_ROLLBACK} record. */
+    private void replayRollback()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+            recoveredCopy(cacheId, partition);
+        final int ranges = reader.readInt("ranges", 0, 1 << 20);
+        long highest = 0;
+        for (int i = 0; i < ranges; i++)
+        {
+            final long start = reader.readLong("start");
+            final long count = reader.readLong("count");
+            highest = Math.max(highest, start + count);
+            if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
+            {
+                lp.counter.rollback(start, count);
+            }
+        }
+        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, highest);
+    }
+
+    /** Replay a {@link WalRecords#WAL_COPY_DROPPED} record. */
+    private void replayCopyDropped()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final LocalPartition[] local = engine.copies.get(cacheId);
+        if (reflectedByImage(cacheId, partition))
+        {
+            // The image is of a later copy: the commits replayed so far were the dropped copy's.
+            engine.tx.forgetCommittedBeforeImage(cacheId, partition);
+        }
+        else
+        {
+            engine.tx.forgetCommitted(cacheId, partition);
+            if (local != null && partition < local.length)
+            {
+                local[partition] = null;
+                rebalancedHistoryFrom.remove(MemberEngine.packCopy(cacheId, partition));
+                engine.tx.forgetPrepared(cacheId, partition);
+            }
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_CACHE_DESTROYED} record. */
+    private void replayCacheDestroyed()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        engine.walCaches.remove(cacheId);
+        engine.copies.remove(cacheId);
+        engine.ownership.remove(cacheId);
+        engine.tx.forgetPrepared(cacheId, -1);
+    }
+
+    /** Replay a {@link WalRecords#WAL_ALL_DROPPED} record. */
+    private void replayAllDropped()
+    {
+        // Copies imaged after the drop belong to the member's next life and stay; caches left without any
+        // copy are forgotten, as they were when the member dropped its state.
+        for (final Integer cacheId : new ArrayList<>(engine.walCaches.keySet()))
+        {
+            final LocalPartition[] local = engine.copies.get(cacheId);
+            boolean any = false;
+            for (int p = 0; local != null && p < local.length; p++)
+            {
+                if (local[p] != null && !reflectedByImage(cacheId, p))
+                {
+                    local[p] = null;
+                    engine.tx.forgetPrepared(cacheId, p);
+                }
+                any |= local[p] != null;
+            }
+            if (!any)
+            {
+                engine.copies.remove(cacheId);
+                engine.walCaches.remove(cacheId);
+            }
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_EPOCH} record. */
+    private void replayEpoch()
+    {
+        final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
+            reader.readInt("partition", 0, 65_535));
+        final long id = reader.readLong("epochId");
+        final long floor = reader.readLong("epochFloor");
+        if (lp != null)
+        {
+            lp.adoptEpoch(id, floor);
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_REBALANCE_ENTRY} record. */
+    private void replayRebalanceEntry()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long counter = reader.readLong("counter");
+        final byte[] key = reader.readBytes("key");
+        final byte[] value = reader.readBytes("value");
+        final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+            recoveredCopy(cacheId, partition);
+        if (lp != null && key != null && counter > 0)
+        {
+            lp.store.apply(key, value, counter);
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_REBALANCE_MEMORY} record. */
+    private void replayRebalanceMemory()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+            recoveredCopy(cacheId, partition);
+        final int count = reader.readInt("items", 0, 1 << 24);
+        for (int i = 0; i < count; i++)
+        {
+            final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
+            if (lp != null && item.transaction())
+            {
+                engine.tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
+            }
+            else if (lp != null)
+            {
+                lp.replayOlder(new OpKey(item.origin(), item.sequence()),
+                    new OpOutcome(item.flag(), item.value(), 0));
+            }
+        }
+    }
+
+    /** Replay a {@link WalRecords#WAL_REBALANCE_DONE} record. */
+    private void replayRebalanceDone()
+    {
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long to = reader.readLong("to");
+        final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
+            recoveredCopy(cacheId, partition);
+        if (lp != null)
+        {
+            for (final CounterRange open : RebalancedCopies.openRanges(lp.counter, to))
+            {
+                lp.counter.rollback(open.start(), open.count());
+            }
+            final long packed = MemberEngine.packCopy(cacheId, partition);
+            engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
+            rebalancedHistoryFrom.put(packed, to);
         }
     }
 

@@ -101,33 +101,8 @@ final class Replication
         final Runnable park)
     {
         final CacheDescriptor cache = engine.topology.cache(cacheId);
-        if (cache == null)
+        if (!servedHere(origin, sequence, cache, cacheId, partition, version, park))
         {
-            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
-            return;
-        }
-        if (partition >= cache.partitions())
-        {
-            answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "partition " + partition +
-                " out of range for cache '" + cache.name() + "'");
-            return;
-        }
-        if (engine.isExchanging() || version > engine.installedMap.version())
-        {
-            if (park != null)
-            {
-                park.run();
-            }
-            else
-            {
-                answerRemap(origin, sequence);
-            }
-            return;
-        }
-        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
-        if (version < engine.installedMap.version() || engine.installedMap.rank(cacheId, partition, myIndex) != 0)
-        {
-            answerRemap(origin, sequence);
             return;
         }
         final LocalPartition lp = engine.localCopy(cacheId, partition);
@@ -161,38 +136,84 @@ final class Replication
         if (!engine.membership.hasQuorum())
         {
             // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
-            answerError(origin, sequence, ErrorCode.NO_QUORUM, engine.membership.noQuorum(type.name().toLowerCase() + " on cache '" +
-                cache.name() + "' (partition " + partition + ")").detail());
+            answerError(origin, sequence, ErrorCode.NO_QUORUM, engine.membership.noQuorum(type.name().toLowerCase() +
+                " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (type.mayWrite() && lp.pausedBy != 0)
+        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.isLocked(cacheId, key)))
         {
-            // A consistency check holds the partition still until every copy reported: the write waits.
-            lp.pausedOps.add(() ->
+            final Runnable retry = () ->
             {
-                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ? engine.near.nearOps.containsKey(sequence) :
-                    engine.topology.indexOf(origin) >= 0))
+                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ?
+                    engine.near.nearOps.containsKey(sequence) : engine.topology.indexOf(origin) >= 0))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
                         expected, identity, null);
                 }
-            });
-            return;
-        }
-        if (type.mayWrite() && engine.tx.isLocked(cacheId, key))
-        {
-            // A transaction holds the key: this write waits for it, as an implicit transaction would.
-            engine.tx.block(cacheId, key, () ->
+            };
+            if (lp.pausedBy != 0)
             {
-                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ? engine.near.nearOps.containsKey(sequence) :
-                    engine.topology.indexOf(origin) >= 0))
-                {
-                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
-                        expected, identity, null);
-                }
-            });
+                // A consistency check holds the partition still until every copy reported: the write waits.
+                lp.pausedOps.add(retry);
+            }
+            else
+            {
+                // A transaction holds the key: this write waits for it, as an implicit transaction would.
+                engine.tx.block(cacheId, key, retry);
+            }
             return;
         }
+        execute(lp, cache, opKey, origin, sequence, type, key, value, expected,
+            MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+    }
+
+    /**
+     * Whether this member serves a request as the partition's primary for the map it names; if not, the request is
+     * answered (an error, a remap) or parked here.
+     */
+    private boolean servedHere(final long origin, final long sequence, final CacheDescriptor cache, final int cacheId,
+        final int partition, final long version, final Runnable park)
+    {
+        if (cache == null)
+        {
+            answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
+            return false;
+        }
+        if (partition >= cache.partitions())
+        {
+            answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "partition " + partition +
+                " out of range for cache '" + cache.name() + "'");
+            return false;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version())
+        {
+            if (park != null)
+            {
+                park.run();
+            }
+            else
+            {
+                answerRemap(origin, sequence);
+            }
+            return false;
+        }
+        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
+        if (version < engine.installedMap.version() || engine.installedMap.rank(cacheId, partition, myIndex) != 0)
+        {
+            answerRemap(origin, sequence);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Execute a single-key operation on the primary's copy: a read is answered at once, an update that changes
+     * nothing is answered from the current value, any other update starts (counter, WAL, backups).
+     */
+    private void execute(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
+        final long sequence, final OpType type, final byte[] key, final byte[] value, final byte[] expected,
+        final long deadlineNs)
+    {
         final byte[] current = lp.store.get(key);
         final OpOutcome outcome;
         final byte[] newValue;
@@ -208,72 +229,25 @@ final class Replication
                 outcome = OpOutcome.TRUE;
                 newValue = requireValue(value, type);
             }
-            case PUT_IF_ABSENT ->
+            case PUT_IF_ABSENT, REPLACE, REMOVE_IF_EQUALS, REMOVE ->
             {
-                if (current != null)
+                if (!conditionHolds(type, current, expected))
                 {
                     answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
                     return;
                 }
                 outcome = OpOutcome.TRUE;
-                newValue = requireValue(value, type);
-            }
-            case REPLACE, REMOVE_IF_EQUALS ->
-            {
-                if (current == null || !Arrays.equals(current, requireValue(expected, type)))
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = type == OpType.REPLACE ? requireValue(value, type) : null;
-            }
-            case REMOVE ->
-            {
-                if (current == null)
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = null;
+                newValue = type == OpType.PUT_IF_ABSENT || type == OpType.REPLACE ? requireValue(value, type) : null;
             }
             case MERGE ->
             {
-                final BytesMergeOperator operator = cache.mergeOperator() == null ? null :
-                    engine.mergeOperators.apply(cache);
-                if (operator == null)
+                final byte[][] merged = merge(lp, cache, opKey, origin, sequence, key, current, value);
+                if (merged == null)
                 {
-                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
-                        "cache '" + cache.name() + "' has no merge operator" :
-                        "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
-                        "' is not registered on member " + engine.config.memberId());
                     return;
                 }
-                byte[] merged;
-                try
-                {
-                    merged = operator.merge(key, current, requireValue(value, type));
-                }
-                catch (final RuntimeException ex)
-                {
-                    answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
-                        cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
-                    return;
-                }
-                if (merged == null && current == null)
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
-                    return;
-                }
-                if (merged != null && (long)key.length + merged.length > engine.config.maxEntryBytes())
-                {
-                    answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, engine.tooLarge("the merged value of " +
-                        merged.length + " bytes and its key").detail());
-                    return;
-                }
-                outcome = OpOutcome.value(merged);
-                newValue = merged;
+                outcome = OpOutcome.value(merged[0]);
+                newValue = merged[0];
             }
             default ->
             {
@@ -282,7 +256,62 @@ final class Replication
                 return;
             }
         }
-        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs);
+    }
+
+    /** Whether a conditional update applies to the key's current value. */
+    private static boolean conditionHolds(final OpType type, final byte[] current, final byte[] expected)
+    {
+        return switch (type)
+        {
+            case PUT_IF_ABSENT -> current == null;
+            case REPLACE, REMOVE_IF_EQUALS -> current != null && Arrays.equals(current, requireValue(expected, type));
+            case REMOVE -> current != null;
+            default -> true;
+        };
+    }
+
+    /**
+     * Merge the operand into the current value with the cache's merge operator.
+     *
+     * @return the merged value (null: remove) in a one-element array, or null if the request was answered here (the
+     *         operator is missing or threw, the merge changes nothing, or the result is too large).
+     */
+    private byte[][] merge(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
+        final long sequence, final byte[] key, final byte[] current, final byte[] value)
+    {
+        final BytesMergeOperator operator = cache.mergeOperator() == null ? null : engine.mergeOperators.apply(cache);
+        if (operator == null)
+        {
+            answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
+                "cache '" + cache.name() + "' has no merge operator" :
+                "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
+                "' is not registered on member " + engine.config.memberId());
+            return null;
+        }
+        final byte[] merged;
+        try
+        {
+            merged = operator.merge(key, current, requireValue(value, OpType.MERGE));
+        }
+        catch (final RuntimeException ex)
+        {
+            answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
+                cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
+            return null;
+        }
+        if (merged == null && current == null)
+        {
+            answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
+            return null;
+        }
+        if (merged != null && (long)key.length + merged.length > engine.config.maxEntryBytes())
+        {
+            answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, engine.tooLarge("the merged value of " +
+                merged.length + " bytes and its key").detail());
+            return null;
+        }
+        return new byte[][] {merged};
     }
 
     /**

@@ -1,0 +1,255 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.PartitionLossPolicy;
+import org.agrona.collections.LongHashSet;
+
+import java.util.List;
+
+/**
+ * Whose copies of a partition hold the acknowledged updates, as one decision of {@link ExchangePlanner} judges it:
+ * by the installed map's owners while the cluster was active, or by the durable table of last owners (by member id,
+ * so that a last owner that restarted is one still) when the map cannot say. Made for one decision; the planner
+ * sets the per-partition state ({@link #restartedOwners}, {@link #lastOwnersBack}) as it goes.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
+ */
+final class LastOwners
+{
+    private final String memberId;
+
+    /** The map installed before the decision, or null if none. */
+    private final PartitionMap previous;
+
+    /** Whose last owners the decision trusts (its own table, or at activation the newest table a member reported). */
+    private final OwnershipTable decisionOwners;
+
+    /** Set by the planner per partition: see {@link #restartedOwners}. */
+    LongHashSet restartedOwners;
+
+    /** Set by the planner per partition: false while a lost partition waits for some of its last owners. */
+    boolean lastOwnersBack = true;
+
+    LastOwners(final String memberId, final PartitionMap previous, final OwnershipTable decisionOwners)
+    {
+        this.memberId = memberId;
+        this.previous = previous;
+        this.decisionOwners = decisionOwners;
+    }
+
+    /**
+     * Whether the primary's report vouches for a backup whose own report lags it. Each member reports once, when its
+     * own drain is over; a backup's report can be built before the primary's last updates reached it, though the
+     * primary's drain then waited for the backup's acknowledgements. Judged on its report alone the backup was demoted
+     * to MOVING, and a primary failure in that window left the partition LOST while the backup held everything. So an
+     * OWNING copy of the same incarnation and epoch, whose counters the primary's cover, is up to date when the primary
+     * reports that every backup still here acknowledged all its updates.
+     */
+    boolean vouchedFor(final ReportEntry entry, final ReportEntry reference, final ReportEntry primary,
+        final int cacheId, final int partition)
+    {
+        return primary != null && reference == primary && primary.backupsComplete() && entry != primary &&
+            entry.epochId() == primary.epochId() && entry.highestClosed() <= primary.highestClosed() &&
+            wasOwner(cacheId, partition, entry.member());
+    }
+
+    /**
+     * A partition lost in the installed map stays lost until an operator resets the cache's lost partitions (which
+     * counts one more reset in the topology's cache descriptor than the installed map was decided under).
+     */
+    boolean stillLost(final CacheDescriptor cache, final int partition)
+    {
+        if (previous == null || !previous.isActive() || !previous.isLost(cache.cacheId(), partition) ||
+            cache.lossPolicy() == PartitionLossPolicy.IGNORE)
+        {
+            return false;
+        }
+        final CacheDescriptor decidedUnder = previous.topology().cache(cache.cacheId());
+        return decidedUnder != null && decidedUnder.lostResets() == cache.lostResets();
+    }
+
+    /**
+     * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
+     * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
+     * the map listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
+     * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
+     * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
+     * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
+     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
+     * <p>
+     * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
+     * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
+     * stopped before a map without that member was installed, so the table still lists it. Made primary, it answered
+     * the copies holding the prepare "never prepared" and they rolled back a transaction another partition had
+     * committed (whole-cluster bank seed 0x16acc13a). A copy holding a prepare the others lack (its transaction ended
+     * while the member was away: a rollback changes no counter) is fit: its recovery asks the other participants, who
+     * never answer "committed" for a transaction that rolled back.
+     *
+     * @param peers the partition's up-to-date copies, among which a last owner's prepares count.
+     */
+    int leadRank(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
+        final Topology target, final List<ReportEntry> peers)
+    {
+        final boolean held = wasHolder(cacheId, partition, entry.member());
+        if (!byTable)
+        {
+            return held ? 0 : 3;
+        }
+        if (isTableOwner(cacheId, partition, entry, target))
+        {
+            for (final ReportEntry peer : peers)
+            {
+                if (peer != entry && isTableOwner(cacheId, partition, peer, target) && !entry.holdsPreparesOf(peer))
+                {
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        return held ? 2 : 3;
+    }
+
+    private boolean isTableOwner(final int cacheId, final int partition, final ReportEntry entry,
+        final Topology target)
+    {
+        final MemberRecord record = target.member(entry.member());
+        return record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
+    private boolean wasHolder(final int cacheId, final int partition, final long member)
+    {
+        if (previous == null)
+        {
+            return false;
+        }
+        final int index = previous.topology().indexOf(member);
+        return index >= 0 && previous.rank(cacheId, partition, index) >= 0;
+    }
+
+    /**
+     * @return whether a present member's copy is one of the partition's last owners: by the installed map (the same
+     *         incarnation owned it) or, where that map cannot say, by the durable table (the same member id).
+     */
+    boolean isLastOwner(final boolean byTable, final int cacheId, final int partition, final ReportEntry entry,
+        final Topology target)
+    {
+        if (!byTable)
+        {
+            return wasOwner(cacheId, partition, entry.member()) ||
+                (restartedOwners != null && restartedOwners.contains(entry.member()));
+        }
+        final MemberRecord record = target.member(entry.member());
+        return lastOwnersBack && record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
+    /**
+     * @return whether every last owner of the partition (by the durable table) is here with a copy of it.
+     */
+    boolean allLastOwnersBack(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        for (final String memberId : decisionOwners.owners(cacheId, partition))
+        {
+            boolean back = false;
+            for (int i = 0; holders != null && i < holders.size() && !back; i++)
+            {
+                final MemberRecord record = target.member(holders.get(i).member());
+                back = record != null && record.memberId().equals(memberId);
+            }
+            // A last owner that is here without any copy of the partition recovered none: nothing of it was ever
+            // durable there, so it holds nothing the others lack (it crashed before a copy it was given got a record;
+            // waiting for its copy would keep the partition lost for good).
+            if (!back && target.memberById(memberId) == null)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
+     * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
+     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
+     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
+     *
+     * @return the incarnations of those copies, or null where they do not stand for the map's owners.
+     */
+    LongHashSet restartedOwners(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        if (previous == null || holders == null || holders.isEmpty())
+        {
+            return null;
+        }
+        final int owningCount = previous.owningCount(cacheId, partition);
+        if (owningCount == 0)
+        {
+            return null;
+        }
+        for (final ReportEntry entry : holders)
+        {
+            if (wasOwner(cacheId, partition, entry.member()))
+            {
+                return null;
+            }
+        }
+        final int[] owners = previous.owners(cacheId, partition);
+        final LongHashSet restarted = new LongHashSet();
+        for (int i = 0; i < owningCount; i++)
+        {
+            final String memberId = previous.topology().members().get(owners[i]).memberId();
+            ReportEntry back = null;
+            for (final ReportEntry entry : holders)
+            {
+                final MemberRecord record = target.member(entry.member());
+                if (record != null && record.memberId().equals(memberId))
+                {
+                    back = entry;
+                }
+            }
+            if (back == null)
+            {
+                return null;
+            }
+            restarted.add(back.member());
+        }
+        return restarted;
+    }
+
+    /**
+     * @return whether a holder is a restarted owner of the installed map: another incarnation of a member id that map
+     *         lists as owning the partition.
+     */
+    boolean restartedOwnerPresent(final int cacheId, final int partition, final List<ReportEntry> holders,
+        final Topology target)
+    {
+        final Topology installed = previous.topology();
+        for (final ReportEntry entry : holders)
+        {
+            final MemberRecord record = target.member(entry.member());
+            if (record == null || installed.indexOf(entry.member()) >= 0)
+            {
+                continue;
+            }
+            for (int i = 0; i < installed.members().size(); i++)
+            {
+                if (installed.members().get(i).memberId().equals(record.memberId()) &&
+                    previous.isOwning(cacheId, partition, i))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private boolean wasOwner(final int cacheId, final int partition, final long member)
+    {
+        if (previous == null)
+        {
+            return false;
+        }
+        final int index = previous.topology().indexOf(member);
+        return index >= 0 && previous.isOwning(cacheId, partition, index);
+    }
+}
