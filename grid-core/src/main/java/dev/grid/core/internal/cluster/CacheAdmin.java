@@ -130,8 +130,10 @@ final class CacheAdmin
             return;
         }
         final long sequence = engine.newSequence();
-        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(engine.incarnation, sequence);
-        final AdminOp op = new AdminOp(sequence, kind, name, stamped, engine.nowNs, engine.nowNs + MemberEngine.ADMIN_TIMEOUT_DEFAULT_NS,
+        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(engine.incarnation,
+            sequence);
+        final AdminOp op = new AdminOp(sequence, kind, name, stamped, engine.nowNs, engine.nowNs +
+            MemberEngine.ADMIN_TIMEOUT_DEFAULT_NS,
             callback);
         if (details != null)
         {
@@ -159,7 +161,8 @@ final class CacheAdmin
         if (engine.membership.isCoordinator())
         {
             final byte[] bytes = engine.copyOut();
-            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH, bytes.length - MemberEngine.HEADER_LENGTH);
+            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH,
+                bytes.length - MemberEngine.HEADER_LENGTH);
             onCacheAdmin(engine.incarnation);
         }
         else
@@ -173,7 +176,8 @@ final class CacheAdmin
         final long sequence = engine.reader.readLong("sequence");
         final int kind = engine.reader.readByte("kind");
         final String name = engine.reader.readString("name");
-        final CacheDescriptor descriptor = engine.reader.readBoolean("hasDescriptor") ? CacheDescriptor.decode(engine.reader) : null;
+        final CacheDescriptor descriptor = engine.reader.readBoolean("hasDescriptor")
+            ? CacheDescriptor.decode(engine.reader) : null;
         int baselineChange = 0;
         long baselineTimeoutNs = -1;
         final List<String> baselineIds = new ArrayList<>();
@@ -200,90 +204,124 @@ final class CacheAdmin
         }
         if (!engine.membership.hasQuorum())
         {
-            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(), engine.membership.noQuorum("a change of caches or baseline")
+            answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(),
+                engine.membership.noQuorum("a change of caches or baseline")
                 .detail());
             return;
         }
         final CacheDescriptor existing = engine.topology.cache(name);
-        if (kind == ADMIN_CREATE)
+        final boolean applied = switch (kind)
         {
-            if (descriptor == null)
-            {
-                throw new MalformedMessageException("cache create without a descriptor");
-            }
-            if (existing != null)
-            {
-                if (existing.creatorIncarnation() == sender && existing.creatorSequence() == sequence)
-                {
-                    // A retry of a create that went through: answer once the current map is everywhere.
-                    pendingAdmins.add(new PendingAdmin(sender, sequence, engine.topology.version()));
-                    completeAdminsIfSettled();
-                    return;
-                }
-                answerAdmin(sender, sequence, ErrorCode.CACHE_ALREADY_EXISTS.code(), "cache '" + name +
-                    "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
-                return;
-            }
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + " creates cache " + descriptor.name());
-            engine.membership.publishTopology(engine.topology.withCache(descriptor));
-        }
-        else if (kind == ADMIN_DESTROY)
+            case ADMIN_CREATE -> applyCreate(sender, sequence, name, descriptor, existing);
+            case ADMIN_DESTROY -> applyDestroy(name, existing);
+            case ADMIN_BASELINE -> applyBaseline(sender, sequence, baselineChange, baselineIds, baselineTimeoutNs);
+            case ADMIN_ACTIVATE -> applyActivate();
+            case ADMIN_RESET_LOST -> applyResetLost(sender, sequence, name, existing);
+            default -> throw new MalformedMessageException("unknown cache admin kind " + kind);
+        };
+        if (!applied)
         {
-            if (existing != null)
-            {
-                engine.listener.onEvent("coordinator " + engine.config.memberId() + " destroys cache " + name);
-                engine.membership.publishTopology(engine.topology.withoutCache(existing.cacheId()));
-            }
-        }
-        else if (kind == ADMIN_BASELINE)
-        {
-            final Baseline next;
-            try
-            {
-                next = engine.topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
-                    engine.topology.members());
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
-                return;
-            }
-            if (!next.equals(engine.topology.baseline()))
-            {
-                engine.listener.onEvent("coordinator " + engine.config.memberId() + " sets the baseline to " + next.memberIds() +
-                    (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
-                    TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
-                engine.membership.publishTopology(engine.topology.withBaseline(next));
-            }
-        }
-        else if (kind == ADMIN_ACTIVATE)
-        {
-            if (engine.installedMap == null || !engine.installedMap.isActive())
-            {
-                // Remembered until an active map is installed: an exchange that starts over decides the same way.
-                engine.activationForced = true;
-                engine.listener.onEvent("coordinator " + engine.config.memberId() + " activates the cluster at an operator's " +
-                    "request, without the members still away");
-                engine.membership.publishTopology(engine.topology.withBaseline(engine.topology.baseline()));
-            }
-        }
-        else if (kind == ADMIN_RESET_LOST)
-        {
-            if (existing == null)
-            {
-                answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
-                return;
-            }
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + " resets the lost partitions of cache " + name +
-                " " + (engine.installedMap == null ? "[]" : engine.installedMap.lostPartitions(existing.cacheId())));
-            engine.membership.publishTopology(engine.topology.withCacheReplaced(existing.withLostReset()));
-        }
-        else
-        {
-            throw new MalformedMessageException("unknown cache admin kind " + kind);
+            return;
         }
         pendingAdmins.add(new PendingAdmin(sender, sequence, engine.topology.version()));
         completeAdminsIfSettled();
+    }
+
+    /**
+     * Create a cache through a new topology version; a retry of a create that went through is answered once the
+     * current map is everywhere.
+     *
+     * @return whether the request waits for a map (false: it was answered).
+     */
+    private boolean applyCreate(final long sender, final long sequence, final String name,
+        final CacheDescriptor descriptor, final CacheDescriptor existing)
+    {
+        if (descriptor == null)
+        {
+            throw new MalformedMessageException("cache create without a descriptor");
+        }
+        if (existing != null)
+        {
+            if (existing.creatorIncarnation() == sender && existing.creatorSequence() == sequence)
+            {
+                // A retry of a create that went through: answer once the current map is everywhere.
+                return true;
+            }
+            answerAdmin(sender, sequence, ErrorCode.CACHE_ALREADY_EXISTS.code(), "cache '" + name +
+                "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
+            return false;
+        }
+        engine.listener.onEvent("coordinator " + engine.config.memberId() + " creates cache " + descriptor.name());
+        engine.membership.publishTopology(engine.topology.withCache(descriptor));
+        return true;
+    }
+
+    /** Destroy a cache through a new topology version (nothing to do if it does not exist). */
+    private boolean applyDestroy(final String name, final CacheDescriptor existing)
+    {
+        if (existing != null)
+        {
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + " destroys cache " + name);
+            engine.membership.publishTopology(engine.topology.withoutCache(existing.cacheId()));
+        }
+        return true;
+    }
+
+    /** Change the baseline through a new topology version, or answer why the change is invalid. */
+    private boolean applyBaseline(final long sender, final long sequence, final int baselineChange,
+        final List<String> baselineIds, final long baselineTimeoutNs)
+    {
+        final Baseline next;
+        try
+        {
+            next = engine.topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
+                engine.topology.members());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
+            return false;
+        }
+        if (!next.equals(engine.topology.baseline()))
+        {
+            engine.listener.onEvent("coordinator " + engine.config.memberId() + " sets the baseline to " +
+                next.memberIds() +
+                (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
+                TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
+            engine.membership.publishTopology(engine.topology.withBaseline(next));
+        }
+        return true;
+    }
+
+    /** Activate a cluster that waits for members still away, without them. */
+    private boolean applyActivate()
+    {
+        if (engine.installedMap == null || !engine.installedMap.isActive())
+        {
+            // Remembered until an active map is installed: an exchange that starts over decides the same way.
+            engine.activationForced = true;
+            engine.listener.onEvent("coordinator " + engine.config.memberId() +
+                " activates the cluster at an operator's " +
+                "request, without the members still away");
+            engine.membership.publishTopology(engine.topology.withBaseline(engine.topology.baseline()));
+        }
+        return true;
+    }
+
+    /** Accept the loss of a cache's lost partitions through a new topology version. */
+    private boolean applyResetLost(final long sender, final long sequence, final String name,
+        final CacheDescriptor existing)
+    {
+        if (existing == null)
+        {
+            answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
+            return false;
+        }
+        engine.listener.onEvent("coordinator " + engine.config.memberId() + " resets the lost partitions of cache " +
+            name +
+            " " + (engine.installedMap == null ? "[]" : engine.installedMap.lostPartitions(existing.cacheId())));
+        engine.membership.publishTopology(engine.topology.withCacheReplaced(existing.withLostReset()));
+        return true;
     }
 
     private void completeAdminsIfSettled()

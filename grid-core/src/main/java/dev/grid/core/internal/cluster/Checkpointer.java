@@ -121,76 +121,87 @@ final class Checkpointer
             engine.walRecords.appendsSinceCheckpoint = Math.max(engine.walRecords.appendsSinceCheckpoint, 1);
             return 1;
         }
-        switch (checkpointState)
+        return switch (checkpointState)
         {
-            case IDLE ->
-            {
-                if (engine.state != MemberState.ACTIVE ||
-                    (engine.nowNs < nextCheckpointNs && engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
-                {
-                    return 0;
-                }
-                if (engine.walRecords.appendsSinceCheckpoint == 0)
-                {
-                    nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
-                    return 0;
-                }
-                beginCheckpoint();
-                return 1;
-            }
-            case SNAPSHOTTING ->
-            {
-                int imaged = 0;
-                while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
-                {
-                    final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
-                    final LocalPartition lp = engine.localCopy((int)(packed >>> 32), (int)packed);
-                    if (lp != null)
-                    {
-                        checkpoints.write(image(lp));
-                        imaged++;
-                    }
-                }
-                if (checkpointCursorIndex == checkpointCursor.size())
-                {
-                    checkpointState = CheckpointState.AWAITING_DURABILITY;
-                }
-                return Math.max(imaged, 1);
-            }
-            case AWAITING_DURABILITY ->
-            {
-                if (engine.wal.durablePosition() < checkpointRequiredDurable)
-                {
-                    return 0;
-                }
-                checkpoints.commit(checkpointId, manifest());
-                checkpointState = CheckpointState.COMMITTING;
-                return 1;
-            }
-            case COMMITTING ->
-            {
-                if (checkpoints.committedId() < checkpointId)
-                {
-                    return 0;
-                }
-                committedCheckpointId = checkpointId;
-                checkpointState = CheckpointState.IDLE;
-                nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
-                final Long2LongHashMap hwms = new Long2LongHashMap(-1);
-                hwms.putAll(checkpointHwms);
-                historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs, engine.walRecords.totalAppends, hwms));
-                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
-                engine.walRecords.appendMeta();
-                // The marker is not news: an idle member must not checkpoint again because of it.
-                engine.walRecords.appendsSinceCheckpoint--;
-                releaseHistory();
-                engine.listener.onEvent("member " + engine.config.memberId() + " committed checkpoint " + checkpointId + " of " +
-                    checkpointCursor.size() + " copies; recovery replays the WAL after position " +
-                    checkpointReplayFrom);
-                return 1;
-            }
-            default -> throw new IllegalStateException("checkpoint state " + checkpointState);
+            case IDLE -> startIfDue();
+            case SNAPSHOTTING -> imageCopies();
+            case AWAITING_DURABILITY -> commitOnceDurable();
+            case COMMITTING -> finishCommit();
+        };
+    }
+
+    /** Start a checkpoint when the interval passed or enough records were appended. */
+    private int startIfDue()
+    {
+        if (engine.state != MemberState.ACTIVE ||
+            (engine.nowNs < nextCheckpointNs && engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
+        {
+            return 0;
         }
+        if (engine.walRecords.appendsSinceCheckpoint == 0)
+        {
+            nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+            return 0;
+        }
+        beginCheckpoint();
+        return 1;
+    }
+
+    /** Write the images of a few more copies. */
+    private int imageCopies()
+    {
+        int imaged = 0;
+        while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
+        {
+            final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
+            final LocalPartition lp = engine.localCopy((int)(packed >>> 32), (int)packed);
+            if (lp != null)
+            {
+                checkpoints.write(image(lp));
+                imaged++;
+            }
+        }
+        if (checkpointCursorIndex == checkpointCursor.size())
+        {
+            checkpointState = CheckpointState.AWAITING_DURABILITY;
+        }
+        return Math.max(imaged, 1);
+    }
+
+    /** Commit the manifest once the WAL holds everything the images reflect. */
+    private int commitOnceDurable()
+    {
+        if (engine.wal.durablePosition() < checkpointRequiredDurable)
+        {
+            return 0;
+        }
+        checkpoints.commit(checkpointId, manifest());
+        checkpointState = CheckpointState.COMMITTING;
+        return 1;
+    }
+
+    /** Once the manifest is committed: record the history boundary, mark the WAL, release history. */
+    private int finishCommit()
+    {
+        if (checkpoints.committedId() < checkpointId)
+        {
+            return 0;
+        }
+        committedCheckpointId = checkpointId;
+        checkpointState = CheckpointState.IDLE;
+        nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+        final Long2LongHashMap hwms = new Long2LongHashMap(-1);
+        hwms.putAll(checkpointHwms);
+        historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs, engine.walRecords.totalAppends, hwms));
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
+        engine.walRecords.appendMeta();
+        // The marker is not news: an idle member must not checkpoint again because of it.
+        engine.walRecords.appendsSinceCheckpoint--;
+        releaseHistory();
+        engine.listener.onEvent("member " + engine.config.memberId() + " committed checkpoint " + checkpointId + " of " +
+            checkpointCursor.size() + " copies; recovery replays the WAL after position " +
+            checkpointReplayFrom);
+        return 1;
     }
 
     private void beginCheckpoint()

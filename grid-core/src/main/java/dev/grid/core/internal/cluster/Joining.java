@@ -168,89 +168,83 @@ final class Joining
     private void sendJoinRequest(final int endpoint)
     {
         engine.header(MessageTypes.JOIN_REQUEST, 0);
-        engine.writer.writeLong(engine.incarnation).writeString(engine.config.clusterName());
-        engine.self.encode(engine.writer);
         // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
-        engine.writer.writeLong(engine.ownership.stamp()).writeInt(engine.walCaches.size());
-        for (final CacheDescriptor cache : engine.walCaches.values())
-        {
-            cache.encode(engine.writer);
-        }
-        engine.writer.writeString(joinVia);
+        new JoinRequest(engine.config.clusterName(), engine.self, engine.ownership.stamp(),
+            new ArrayList<>(engine.walCaches.values()), joinVia).encode(engine.writer);
         engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
 
     void onJoinRequest()
     {
-        final long joinerIncarnation = engine.reader.readLong("joiner.incarnation");
-        final String clusterName = engine.reader.readString("clusterName");
-        final MemberRecord joiner = MemberRecord.decode(engine.reader);
-        if (joiner.incarnation() != joinerIncarnation)
-        {
-            throw new MalformedMessageException("join request incarnation mismatch");
-        }
-        final long joinerStamp = engine.reader.readLong("joiner.ownershipStamp");
-        final List<CacheDescriptor> joinerCaches = new ArrayList<>();
-        final int joinerCacheCount = engine.reader.readInt("joiner.caches", 0, 1 << 16);
-        for (int i = 0; i < joinerCacheCount; i++)
-        {
-            joinerCaches.add(CacheDescriptor.decode(engine.reader));
-        }
-        final String joinVia = engine.reader.readString("joiner.via");
+        final JoinRequest request = JoinRequest.decode(engine.reader);
+        final MemberRecord joiner = request.joiner();
         final int joinerEndpoint = engine.transport.endpointOf(joiner.address());
         if (engine.state == MemberState.JOINING)
         {
-            if (engine.config.seeds().contains(joiner.address()))
-            {
-                joiningSeedsHeardNs.put(joiner.address(), engine.nowNs);
-            }
-            if (Objects.equals(clusterName, engine.config.clusterName()))
-            {
-                joiningMembersHeardNs.put(joiner.memberId(), engine.nowNs);
-            }
-            if (isSeed)
-            {
-                engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
-                engine.writer.writeString(engine.localAddress).writeBoolean(false);
-                engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
-            }
+            heardWhileJoining(request, joinerEndpoint);
             return;
         }
         if (engine.state != MemberState.ACTIVE)
         {
             return;
         }
-        if (!Objects.equals(clusterName, engine.config.clusterName()))
+        if (!Objects.equals(request.clusterName(), engine.config.clusterName()))
         {
-            rejectJoin(joinerEndpoint, joinerIncarnation, "cluster name '" + clusterName + "' differs from '" +
-                engine.config.clusterName() + "'");
+            rejectJoin(joinerEndpoint, joiner.incarnation(), "cluster name '" + request.clusterName() +
+                "' differs from '" + engine.config.clusterName() + "'");
             return;
         }
         // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
-        engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
-        engine.writer.writeString(engine.localAddress).writeBoolean(true);
-        engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
+        sendJoinPending(joinerEndpoint, joiner.incarnation(), true);
         final MemberRecord admitter = engine.membership.actingCoordinator();
         if (admitter.incarnation() != engine.incarnation)
         {
             // Forward the request to the coordinator, which answers the joiner directly.
             engine.header(MessageTypes.JOIN_REQUEST, 0);
-            engine.writer.writeLong(joinerIncarnation).writeString(clusterName);
-            joiner.encode(engine.writer);
-            engine.writer.writeLong(joinerStamp).writeInt(joinerCaches.size());
-            for (final CacheDescriptor cache : joinerCaches)
-            {
-                cache.encode(engine.writer);
-            }
-            engine.writer.writeString(joinVia);
+            request.encode(engine.writer);
             engine.send(admitter, engine.writer);
             return;
         }
-        if (engine.topology.indexOf(joinerIncarnation) >= 0)
+        if (engine.topology.indexOf(joiner.incarnation()) >= 0)
         {
             engine.membership.sendTopology(joiner);
             return;
         }
+        admit(request, joinerEndpoint);
+    }
+
+    /** A joining member heard another joiner: a seed tells it no cluster runs here yet. */
+    private void heardWhileJoining(final JoinRequest request, final int joinerEndpoint)
+    {
+        final MemberRecord joiner = request.joiner();
+        if (engine.config.seeds().contains(joiner.address()))
+        {
+            joiningSeedsHeardNs.put(joiner.address(), engine.nowNs);
+        }
+        if (Objects.equals(request.clusterName(), engine.config.clusterName()))
+        {
+            joiningMembersHeardNs.put(joiner.memberId(), engine.nowNs);
+        }
+        if (isSeed)
+        {
+            sendJoinPending(joinerEndpoint, joiner.incarnation(), false);
+        }
+    }
+
+    private void sendJoinPending(final int joinerEndpoint, final long joinerIncarnation, final boolean active)
+    {
+        engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
+        engine.writer.writeString(engine.localAddress).writeBoolean(active);
+        engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
+    }
+
+    /**
+     * The coordinator admits a joiner into a new topology version (a restarted member's old life ends there), or
+     * holds it while it lacks quorum; a joiner whose member id a live member uses is rejected.
+     */
+    private void admit(final JoinRequest request, final int joinerEndpoint)
+    {
+        final MemberRecord joiner = request.joiner();
         final List<MemberRecord> members = new ArrayList<>(engine.topology.members());
         for (final MemberRecord existing : engine.topology.members())
         {
@@ -261,7 +255,7 @@ final class Joining
             }
             else if (existing.memberId().equals(joiner.memberId()))
             {
-                rejectJoin(joinerEndpoint, joinerIncarnation, "member id '" + joiner.memberId() +
+                rejectJoin(joinerEndpoint, joiner.incarnation(), "member id '" + joiner.memberId() +
                     "' is used by live member " + existing);
                 return;
             }
@@ -270,10 +264,12 @@ final class Joining
         {
             members.add(joiner);
             engine.listener.onEvent("coordinator " + engine.config.memberId() + " admits " + joiner);
-            engine.membership.publishTopology(adoptRecoveredCaches(engine.topology, joiner, joinerStamp, joinerCaches).withMembers(members));
+            engine.membership.publishTopology(adoptRecoveredCaches(engine.topology, joiner, request.ownershipStamp(),
+                request.caches()).withMembers(members));
             return;
         }
-        admitWithoutQuorum(new WaitingJoiner(joiner, joinerStamp, joinerCaches, engine.nowNs, joinVia));
+        admitWithoutQuorum(new WaitingJoiner(joiner, request.ownershipStamp(), request.caches(), engine.nowNs,
+            request.via()));
     }
 
     /**

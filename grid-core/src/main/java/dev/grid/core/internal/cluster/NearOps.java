@@ -134,50 +134,14 @@ final class NearOps
         op.parked = false;
         if (!engine.membership.hasQuorum())
         {
-            if (engine.membership.refusesForQuorum() && readLocally(op))
-            {
-                return;
-            }
-            if ((op.target == null || !op.type.mayWrite()) && engine.membership.refusesForQuorum())
-            {
-                // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
-                // of the majority. Reads too: without quorum this member's map may name a primary the majority
-                // replaced, and a member cut off would only time out.
-                completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
-                return;
-            }
-            // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
-            // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
-            op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+            routeWithoutQuorum(op);
             return;
         }
         op.sentVersion = engine.installedMap.version();
         op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
         if (op.type == OpType.SIZE)
         {
-            op.sizeAwaiting.clear();
-            op.sizeSum = 0;
-            for (final MemberRecord member : engine.topology.members())
-            {
-                op.sizeAwaiting.add(member.incarnation());
-            }
-            for (final MemberRecord member : engine.topology.members())
-            {
-                if (member.incarnation() == engine.incarnation)
-                {
-                    engine.replication.answerSize(engine.incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
-                }
-                else
-                {
-                    engine.header(MessageTypes.SIZE_REQUEST, member.incarnation());
-                    engine.writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
-                    engine.send(member, engine.writer);
-                }
-                if (!nearOps.containsKey(op.sequence) || op.sentVersion != engine.installedMap.version())
-                {
-                    return;
-                }
-            }
+            askSizes(op);
             return;
         }
         final MemberRecord primary = engine.installedMap.primary(op.cache.cacheId(), op.partition);
@@ -189,6 +153,63 @@ final class NearOps
         op.target = primary;
         op.sends++;
         engine.listener.onRouted(primary.incarnation() == engine.incarnation);
+        sendRequest(op, primary);
+    }
+
+    /**
+     * Route an operation while this member holds no quorum: a read may be served from this member's own copy (where
+     * the cache allows it), an operation never sent is refused, one sent before waits for quorum or its timeout.
+     */
+    private void routeWithoutQuorum(final NearOp op)
+    {
+        if (engine.membership.refusesForQuorum() && readLocally(op))
+        {
+            return;
+        }
+        if ((op.target == null || !op.type.mayWrite()) && engine.membership.refusesForQuorum())
+        {
+            // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
+            // of the majority. Reads too: without quorum this member's map may name a primary the majority
+            // replaced, and a member cut off would only time out.
+            completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
+            return;
+        }
+        // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
+        // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
+        op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+    }
+
+    /** Ask every member for its primary copies' entry count of the cache (a size is their sum). */
+    private void askSizes(final NearOp op)
+    {
+        op.sizeAwaiting.clear();
+        op.sizeSum = 0;
+        for (final MemberRecord member : engine.topology.members())
+        {
+            op.sizeAwaiting.add(member.incarnation());
+        }
+        for (final MemberRecord member : engine.topology.members())
+        {
+            if (member.incarnation() == engine.incarnation)
+            {
+                engine.replication.answerSize(engine.incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
+            }
+            else
+            {
+                engine.header(MessageTypes.SIZE_REQUEST, member.incarnation());
+                engine.writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
+                engine.send(member, engine.writer);
+            }
+            if (!nearOps.containsKey(op.sequence) || op.sentVersion != engine.installedMap.version())
+            {
+                return;
+            }
+        }
+    }
+
+    /** Send an operation to its primary: handled here at once if this member is the primary. */
+    private void sendRequest(final NearOp op, final MemberRecord primary)
+    {
         if (primary.incarnation() == engine.incarnation)
         {
             engine.origins.noteWatermark(engine.incarnation, opWatermark());
