@@ -117,7 +117,7 @@ public final class GridMember implements Grid
     /** Attributes this member advertises beyond its configuration (its client address): given to every engine. */
     private final Map<String, String> advertised = new ConcurrentHashMap<>();
     private final Metrics metrics = new Metrics();
-    private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
+    final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
     /**
      * Where futures returned to users complete. Not the common pool: with fewer than three cores its parallelism is
@@ -760,20 +760,6 @@ public final class GridMember implements Grid
     public boolean isQuiescent()
     {
         return await(query(() -> engine.isQuiescent()));
-    }
-
-    /**
-     * Throw {@code fault} on the agent thread, as a bug in protocol code would; for tests.
-     */
-    void injectAgentFaultForTest(final RuntimeException fault)
-    {
-        while (!commands.offer(() ->
-        {
-            throw fault;
-        }))
-        {
-            Thread.onSpinWait();
-        }
     }
 
     /**

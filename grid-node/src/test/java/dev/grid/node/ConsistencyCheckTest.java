@@ -5,6 +5,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.EngineFaults;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,7 +95,7 @@ class ConsistencyCheckTest
         final CompletableFuture<Void> planted = new CompletableFuture<>();
         b.execute(() ->
         {
-            b.engine().corruptCopyForTest(descriptor.cacheId(), Codecs.STRING.encode("k7"),
+            EngineFaults.corruptCopy(b.engine(), descriptor.cacheId(), Codecs.STRING.encode("k7"),
                 Codecs.STRING.encode("not v7"));
             planted.complete(null);
         }, planted);
@@ -109,7 +110,7 @@ class ConsistencyCheckTest
         final CompletableFuture<Void> counter = new CompletableFuture<>();
         c.execute(() ->
         {
-            c.engine().corruptCounterForTest(descriptor.cacheId(), other);
+            EngineFaults.corruptCounter(c.engine(), descriptor.cacheId(), other);
             counter.complete(null);
         }, counter);
         GridMember.await(counter);

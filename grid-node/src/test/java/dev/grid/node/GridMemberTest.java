@@ -231,7 +231,13 @@ class GridMemberTest
             final Cache<String, String> cache = a.createCache(strings("failstop"));
             cache.put("before", "1");
 
-            a.injectAgentFaultForTest(new IllegalStateException("planted bug"));
+            while (!a.commands.offer(() ->
+            {
+                throw new IllegalStateException("planted bug");
+            }))
+            {
+                Thread.onSpinWait();
+            }
             final long deadline = System.currentTimeMillis() + 5_000;
             while (a.state() != MemberState.FAILED)
             {

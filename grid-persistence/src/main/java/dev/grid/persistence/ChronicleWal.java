@@ -153,7 +153,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
         return write((int)crc.getValue(), length, scratch);
     }
 
-    private long write(final int checksum, final int length, final byte[] bytes)
+    long write(final int checksum, final int length, final byte[] bytes)
     {
         try (DocumentContext dc = appender().writingDocument())
         {
@@ -452,19 +452,6 @@ public final class ChronicleWal implements Wal, AutoCloseable
         final long first = queue.firstIndex();
         // The replay convention is "after a position": the oldest readable record is just after this.
         return first == Long.MAX_VALUE || first <= 0 ? 0 : first - 1;
-    }
-
-    /**
-     * Append a record whose checksum does not match, as a write torn by a crash would leave: for tests of replay.
-     *
-     * @param length of the garbage record.
-     * @return its position.
-     */
-    long appendTornForTest(final int length)
-    {
-        final byte[] garbage = new byte[length];
-        java.util.Arrays.fill(garbage, (byte)0x5A);
-        return write(0x0BADC0DE, length, garbage);
     }
 
     /**

@@ -124,7 +124,7 @@ class ChronicleWalTest
         {
             append(wal, "one");
             append(wal, "two");
-            wal.appendTornForTest(40);
+            TornRecords.appendTorn(wal, 40);
         }
         try (ChronicleWal wal = open(WalMode.LOG_ONLY))
         {
@@ -144,7 +144,7 @@ class ChronicleWalTest
         {
             append(wal, "a");
             append(wal, "b");
-            wal.appendTornForTest(40);
+            TornRecords.appendTorn(wal, 40);
         }
         try (ChronicleWal wal = open(WalMode.LOG_ONLY))
         {
@@ -183,7 +183,7 @@ class ChronicleWalTest
         try (ChronicleWal wal = open(WalMode.LOG_ONLY))
         {
             append(wal, "one");
-            corrupt = wal.appendTornForTest(40);
+            corrupt = TornRecords.appendTorn(wal, 40);
             append(wal, "after the damage");
         }
         try (ChronicleWal wal = open(WalMode.LOG_ONLY))

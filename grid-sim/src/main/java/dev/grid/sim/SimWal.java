@@ -37,6 +37,7 @@ public final class SimWal implements Wal
     private boolean syncInFlight;
     private int epoch;
     private long tornTailCount;
+    private boolean liesAboutDurability;
 
     /**
      * @param simulation to schedule disk completions in.
@@ -69,6 +70,20 @@ public final class SimWal implements Wal
     public SimWal tornTailProbability(final double probability)
     {
         this.tornTailProbability = probability;
+        return this;
+    }
+
+    /**
+     * A planted bug for tests of the simulator itself: the disk reports every appended record durable at once, though
+     * a crash still loses what was not synced. A member then acknowledges writes a crash can lose, which the
+     * scenario's checks must catch on some seed.
+     *
+     * @param lies whether the disk lies.
+     * @return this.
+     */
+    public SimWal liesAboutDurability(final boolean lies)
+    {
+        this.liesAboutDurability = lies;
         return this;
     }
 
@@ -111,7 +126,7 @@ public final class SimWal implements Wal
 
     public long durablePosition()
     {
-        return durable;
+        return liesAboutDurability ? length : durable;
     }
 
     /**

@@ -71,6 +71,7 @@ public final class ClusterScenario
         boolean bank;
         boolean baseline;
         boolean wholeClusterStops;
+        boolean walLiesAboutDurability;
         int accounts = 100;
 
         /**
@@ -122,6 +123,19 @@ public final class ClusterScenario
         public Options wholeClusterStops(final boolean wholeClusterStops)
         {
             this.wholeClusterStops = wholeClusterStops;
+            return this;
+        }
+
+        /**
+         * A planted bug, for tests of the simulator itself: persistent members' disks report records durable before
+         * they are (see {@link SimWal#liesAboutDurability}).
+         *
+         * @param lies whether the disks lie.
+         * @return this.
+         */
+        public Options walLiesAboutDurability(final boolean lies)
+        {
+            this.walLiesAboutDurability = lies;
             return this;
         }
 
@@ -407,7 +421,8 @@ public final class ClusterScenario
         {
             if (wals[slot] == null)
             {
-                wals[slot] = new SimWal(sim, sim.fork(), "m" + slot);
+                wals[slot] = new SimWal(sim, sim.fork(), "m" + slot)
+                    .liesAboutDurability(options.walLiesAboutDurability);
                 checkpointStores[slot] = new SimCheckpointStore(sim, sim.fork(), "m" + slot);
             }
             wal = wals[slot];

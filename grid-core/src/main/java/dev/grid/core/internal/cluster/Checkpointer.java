@@ -115,7 +115,7 @@ final class Checkpointer
         {
             engine.listener.onEvent("member " + engine.config.memberId() + ": checkpoint " + checkpointId + " failed: " +
                 checkpoints.failure() + "; the next one starts after the checkpoint interval");
-            checkpointState = CheckpointState.IDLE;
+            checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
             nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
             // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
             engine.walRecords.appendsSinceCheckpoint = Math.max(engine.walRecords.appendsSinceCheckpoint, 1);
@@ -163,7 +163,7 @@ final class Checkpointer
         }
         if (checkpointCursorIndex == checkpointCursor.size())
         {
-            checkpointState = CheckpointState.AWAITING_DURABILITY;
+            checkpointState = checkpointState.moveTo(CheckpointState.AWAITING_DURABILITY);
         }
         return Math.max(imaged, 1);
     }
@@ -176,7 +176,7 @@ final class Checkpointer
             return 0;
         }
         checkpoints.commit(checkpointId, manifest());
-        checkpointState = CheckpointState.COMMITTING;
+        checkpointState = checkpointState.moveTo(CheckpointState.COMMITTING);
         return 1;
     }
 
@@ -188,7 +188,7 @@ final class Checkpointer
             return 0;
         }
         committedCheckpointId = checkpointId;
-        checkpointState = CheckpointState.IDLE;
+        checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
         nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
         final Long2LongHashMap hwms = new Long2LongHashMap(-1);
         hwms.putAll(checkpointHwms);
@@ -225,7 +225,7 @@ final class Checkpointer
         // Records at or below this are reflected in every image (taken later) and in no copy created later.
         checkpointReplayFrom = engine.wal.durablePosition();
         engine.walRecords.appendsSinceCheckpoint = 0;
-        checkpointState = CheckpointState.SNAPSHOTTING;
+        checkpointState = checkpointState.moveTo(CheckpointState.SNAPSHOTTING);
     }
 
     /**
@@ -475,5 +475,16 @@ final class Checkpointer
      */
     record HistoryBoundary(long position, long committedNs, long appendsAtCommit, Long2LongHashMap hwms)
     {
+    }
+
+    /** Abandon a checkpoint under way: the member dropped every copy to rejoin, so its images are worthless. */
+    void abandon()
+    {
+        if (checkpointState != CheckpointState.IDLE)
+        {
+            checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
+        }
+        historyBoundaries.clear();
+        historyFrom.clear();
     }
 }

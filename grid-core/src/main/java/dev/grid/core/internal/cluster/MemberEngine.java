@@ -384,34 +384,6 @@ public final class MemberEngine
     }
 
     /**
-     * For tests of the consistency check only: change this member's copy of a key without any counter, as a bug or
-     * a disk fault would.
-     *
-     * @param cacheId of the cache.
-     * @param key     encoded key.
-     * @param value   encoded value to put in place.
-     */
-    public void corruptCopyForTest(final int cacheId, final byte[] key, final byte[] value)
-    {
-        final CacheDescriptor cache = topology.cache(cacheId);
-        final LocalPartition lp = localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
-        lp.store.apply(key, value, lp.store.counterOf(key) + 1);
-    }
-
-    /**
-     * For tests of the consistency check only: close a counter on this member's copy that no update carried, as a
-     * lost rollback on one copy would.
-     *
-     * @param cacheId   of the cache.
-     * @param partition of the cache.
-     */
-    public void corruptCounterForTest(final int cacheId, final int partition)
-    {
-        final LocalPartition lp = localCopy(cacheId, partition);
-        lp.counter.rollback(lp.counter.highestClosed(), 1);
-    }
-
-    /**
      * @return what this member's rebalance is doing, and its totals since start.
      */
     public RebalanceStatus rebalanceStatus()
@@ -874,9 +846,7 @@ public final class MemberEngine
         {
             // Images of this life's copies are worthless now; the next checkpoint starts afresh, and history
             // boundaries of the old copies no longer describe anything.
-            checkpointer.checkpointState = CheckpointState.IDLE;
-            checkpointer.historyBoundaries.clear();
-            checkpointer.historyFrom.clear();
+            checkpointer.abandon();
         }
         if (!keepCopies && !copies.isEmpty())
         {
@@ -1361,7 +1331,7 @@ public final class MemberEngine
     void changeState(final MemberState to, final String why)
     {
         final MemberState from = state;
-        state = to;
+        state = state.moveTo(to);
         membership.quorumCheckedNs = Long.MIN_VALUE;
         listener.onStateChange(from, to, why);
     }

@@ -473,65 +473,75 @@ final class Rebalancer
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.preferredMessageLength() - 512)) - (full ? 0 : openListBytes(open));
         startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
-        int count = 0;
-        int length = 0;
-        boolean last;
-        if (full)
-        {
-            final List<byte[]> keys = new ArrayList<>();
-            final List<byte[]> values = new ArrayList<>();
-            final List<Long> counters = new ArrayList<>();
-            final int[] used = {0};
-            last = lp.store.scan(cursorKey, (key, value, counter) ->
-            {
-                if (used[0] > 0 && used[0] + key.length + value.length + 32 > budget)
-                {
-                    return false;
-                }
-                used[0] += key.length + value.length + 32;
-                keys.add(key);
-                values.add(value);
-                counters.add(counter);
-                return true;
-            });
-            for (int i = 0; i < keys.size(); i++)
-            {
-                engine.writer.writeLong(counters.get(i)).writeBytes(keys.get(i)).writeBytes(values.get(i));
-                count++;
-                length += keys.get(i).length + values.get(i).length;
-            }
-        }
-        else
-        {
-            final List<MemberEngine.HistoryRecord> list = read.records();
-            int index = firstAbove(list, cursor);
-            while (index < list.size())
-            {
-                final MemberEngine.HistoryRecord record = list.get(index);
-                final int size = 64 + (record.key() == null ? 0 : record.key().length) +
-                    (record.value() == null ? 0 : record.value().length) +
-                    (record.outcome() == null ? 0 : record.outcome().length) + record.predecessors().encodedLength();
-                if (count > 0 && length + size > budget)
-                {
-                    break;
-                }
-                engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
-                    .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
-                    .writeBoolean(record.flag()).writeBytes(record.outcome());
-                record.predecessors().write(engine.writer);
-                count++;
-                length += size;
-                index++;
-            }
-            last = index >= list.size();
-        }
-        engine.writer.patchInt(countAt, count);
+        final Batch batch = full ? writeEntries(lp, cursorKey, budget) : writeHistory(read.records(), cursor, budget);
+        final boolean last = batch.last();
+        engine.writer.patchInt(countAt, batch.count());
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
         if (last && !full)
         {
             writeOpenList(open);
         }
         engine.sendTx(sender);
+    }
+
+    /** What one supply batch holds: its item count, and whether it is the last. */
+    private record Batch(int count, boolean last)
+    {
+    }
+
+    /** Write a full rebalance's entries after {@code cursorKey}, in key order, within {@code budget} bytes. */
+    private Batch writeEntries(final LocalPartition lp, final byte[] cursorKey, final int budget)
+    {
+        final List<byte[]> keys = new ArrayList<>();
+        final List<byte[]> values = new ArrayList<>();
+        final List<Long> counters = new ArrayList<>();
+        final int[] used = {0};
+        final boolean last = lp.store.scan(cursorKey, (key, value, counter) ->
+        {
+            if (used[0] > 0 && used[0] + key.length + value.length + 32 > budget)
+            {
+                return false;
+            }
+            used[0] += key.length + value.length + 32;
+            keys.add(key);
+            values.add(value);
+            counters.add(counter);
+            return true;
+        });
+        for (int i = 0; i < keys.size(); i++)
+        {
+            engine.writer.writeLong(counters.get(i)).writeBytes(keys.get(i)).writeBytes(values.get(i));
+        }
+        return new Batch(keys.size(), last);
+    }
+
+    /** Write a historical rebalance's records above {@code cursor}, in counter order, within {@code budget} bytes. */
+    private Batch writeHistory(final List<MemberEngine.HistoryRecord> list, final long cursor, final int budget)
+    {
+        int count = 0;
+        int length = 0;
+        final boolean last;
+        int index = firstAbove(list, cursor);
+        while (index < list.size())
+        {
+            final MemberEngine.HistoryRecord record = list.get(index);
+            final int size = 64 + (record.key() == null ? 0 : record.key().length) +
+                (record.value() == null ? 0 : record.value().length) +
+                (record.outcome() == null ? 0 : record.outcome().length) + record.predecessors().encodedLength();
+            if (count > 0 && length + size > budget)
+            {
+                break;
+            }
+            engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
+                .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
+                .writeBoolean(record.flag()).writeBytes(record.outcome());
+            record.predecessors().write(engine.writer);
+            count++;
+            length += size;
+            index++;
+        }
+        last = index >= list.size();
+        return new Batch(count, last);
     }
 
     /** Open prepares listed beyond this many are not listed at all (the demander then voids nothing). */
@@ -807,50 +817,19 @@ final class Rebalancer
         {
             return;
         }
-        LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
         if (lp == null)
         {
             return;
         }
         if (memory && status != SUPPLY_REFUSED)
         {
-            final List<MemoryItem> items = new ArrayList<>(count);
-            for (int i = 0; i < count; i++)
-            {
-                items.add(MemoryItem.read(engine.reader));
-            }
-            engine.rebalanced.applyRebalancedMemory(lp, items);
-            demand.memoryCursor += count;
-            if (status == SUPPLY_LAST)
-            {
-                readOpenListAndVoid(cacheId, partition);
-                finishing(demand);
-                engine.rebalanced.finishFullRebalance(lp, demand.to);
-            }
-            else
-            {
-                sendDemand(demand);
-            }
+            applyMemory(demand, lp, cacheId, partition, status, count);
             return;
         }
         if (status == SUPPLY_REFUSED)
         {
-            if (full || memory)
-            {
-                // Only a supplier that no longer owns refuses a full demand: the next exchange plans again.
-                engine.listener.onEvent("member " + engine.config.memberId() + ": supplier refused full rebalance " +
-                    "of cache id " + cacheId + " partition " + partition + ": " + why);
-                demand.nextSendNs = engine.nowNs + engine.retryIntervalNs * 4;
-                return;
-            }
-            engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
-                "cache id " + cacheId + " partition " + partition + ": " + why);
-            lp = engine.rebalanced.resetForFullRebalance(lp);
-            totalFallbacks++;
-            demand.full = true;
-            demand.cursor = 0;
-            demand.cursorKey = null;
-            sendDemand(demand);
+            refused(demand, lp, cacheId, partition, full || memory, why);
             return;
         }
         if (!full && demand.records == 0)
@@ -861,39 +840,7 @@ final class Rebalancer
         }
         for (int i = 0; i < count; i++)
         {
-            final long counter = engine.reader.readLong("counter");
-            final byte[] key = engine.reader.readBytes("key");
-            final byte[] value = engine.reader.readBytes("value");
-            final int size = (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
-            if (full)
-            {
-                if (key == null || counter <= 0)
-                {
-                    throw new MalformedMessageException("full supply entry without key or counter");
-                }
-                engine.rebalanced.applyRebalancedEntry(lp, counter, key, value);
-                demand.cursorKey = key;
-            }
-            else
-            {
-                if (counter <= demand.cursor || counter > demand.to)
-                {
-                    throw new MalformedMessageException("history record " + counter + " outside (" + demand.cursor +
-                        ", " + demand.to + "]");
-                }
-                final long transaction = engine.reader.readLong("transaction");
-                final long origin = engine.reader.readLong("origin");
-                final long sequence = engine.reader.readLong("sequence");
-                final boolean flag = engine.reader.readBoolean("flag");
-                final byte[] outcome = engine.reader.readBytes("outcome");
-                engine.rebalanced.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
-                    origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
-                demand.cursor = counter;
-            }
-            demand.records++;
-            demand.bytes += size;
-            records++;
-            bytes += size;
+            applyItem(demand, lp, full);
         }
         if (status == SUPPLY_LAST)
         {
@@ -925,6 +872,92 @@ final class Rebalancer
             sendDemand(demand);
         }
     }
+
+    /** Apply a batch of the supplier's memory (outcomes and finished transactions) after a full rebalance. */
+    private void applyMemory(final Demand demand, final LocalPartition lp, final int cacheId, final int partition,
+        final int status, final int count)
+    {
+        final List<MemoryItem> items = new ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+        {
+            items.add(MemoryItem.read(engine.reader));
+        }
+        engine.rebalanced.applyRebalancedMemory(lp, items);
+        demand.memoryCursor += count;
+        if (status == SUPPLY_LAST)
+        {
+            readOpenListAndVoid(cacheId, partition);
+            finishing(demand);
+            engine.rebalanced.finishFullRebalance(lp, demand.to);
+        }
+        else
+        {
+            sendDemand(demand);
+        }
+    }
+
+    /**
+     * The supplier refused: a full demand waits for the next exchange to plan again (only a supplier that no longer
+     * owns refuses one); a historical one falls back to full rebalance.
+     */
+    private void refused(final Demand demand, final LocalPartition lp, final int cacheId, final int partition,
+        final boolean fullOrMemory, final String why)
+    {
+        if (fullOrMemory)
+        {
+            engine.listener.onEvent("member " + engine.config.memberId() + ": supplier refused full rebalance " +
+                "of cache id " + cacheId + " partition " + partition + ": " + why);
+            demand.nextSendNs = engine.nowNs + engine.retryIntervalNs * 4;
+            return;
+        }
+        engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
+            "cache id " + cacheId + " partition " + partition + ": " + why);
+        engine.rebalanced.resetForFullRebalance(lp);
+        totalFallbacks++;
+        demand.full = true;
+        demand.cursor = 0;
+        demand.cursorKey = null;
+        sendDemand(demand);
+    }
+
+    /** Apply one streamed entry (full rebalance) or history record (historical rebalance) of a supply batch. */
+    private void applyItem(final Demand demand, final LocalPartition lp, final boolean full)
+    {
+        final long counter = engine.reader.readLong("counter");
+        final byte[] key = engine.reader.readBytes("key");
+        final byte[] value = engine.reader.readBytes("value");
+        final int size = (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
+        if (full)
+        {
+            if (key == null || counter <= 0)
+            {
+                throw new MalformedMessageException("full supply entry without key or counter");
+            }
+            engine.rebalanced.applyRebalancedEntry(lp, counter, key, value);
+            demand.cursorKey = key;
+        }
+        else
+        {
+            if (counter <= demand.cursor || counter > demand.to)
+            {
+                throw new MalformedMessageException("history record " + counter + " outside (" + demand.cursor +
+                    ", " + demand.to + "]");
+            }
+            final long transaction = engine.reader.readLong("transaction");
+            final long origin = engine.reader.readLong("origin");
+            final long sequence = engine.reader.readLong("sequence");
+            final boolean flag = engine.reader.readBoolean("flag");
+            final byte[] outcome = engine.reader.readBytes("outcome");
+            engine.rebalanced.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
+                origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
+            demand.cursor = counter;
+        }
+        demand.records++;
+        demand.bytes += size;
+        records++;
+        bytes += size;
+    }
+
 
     // ------------------------------------------------------------------------------------------------------------
     // Coordinator.

@@ -151,6 +151,26 @@ final class Recovery
             final CacheDescriptor cache = CacheDescriptor.decode(reader);
             engine.walCaches.put(cache.cacheId(), cache);
         }
+        final Long2ObjectHashMap<long[][]> epochs = readEpochs();
+        engine.walBaseline = Baseline.decode(reader);
+        if (version >= 4)
+        {
+            engine.ownership.decode(reader);
+        }
+        if (version >= 5)
+        {
+            engine.tx.decodePrepared(reader);
+        }
+        for (final CheckpointStore.PartitionImage image : checkpoint.images())
+        {
+            loadImage(image, epochs);
+        }
+        return replayFrom;
+    }
+
+    /** The lineage epochs of every imaged copy, as the manifest lists them (by packed cache and partition). */
+    private Long2ObjectHashMap<long[][]> readEpochs()
+    {
         final Long2ObjectHashMap<long[][]> epochs = new Long2ObjectHashMap<>();
         final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
         for (int i = 0; i < epochCopies; i++)
@@ -163,49 +183,42 @@ final class Recovery
             }
             epochs.put(packed, list);
         }
-        engine.walBaseline = Baseline.decode(reader);
-        if (version >= 4)
+        return epochs;
+    }
+
+    /** Load one copy's checkpoint image: its entries, counters, retry memory and lineage. */
+    private void loadImage(final CheckpointStore.PartitionImage image, final Long2ObjectHashMap<long[][]> epochs)
+    {
+        final CacheDescriptor cache = engine.walCaches.get(image.cacheId());
+        if (cache == null || image.partition() >= cache.partitions())
         {
-            engine.ownership.decode(reader);
+            return;
         }
-        if (version >= 5)
+        final LocalPartition lp = new LocalPartition(image.cacheId(), image.partition(),
+            PartitionUpdateCounter.decode(image.partition(), PartitionUpdateCounter.GAPS_MAX_DEFAULT,
+                new UnsafeBuffer(image.counterState()), 0, image.counterState().length));
+        for (int i = 0; i < image.keys().length; i++)
         {
-            engine.tx.decodePrepared(reader);
+            lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
         }
-        for (final CheckpointStore.PartitionImage image : checkpoint.images())
+        for (int i = 0; i < image.recentOrigins().length; i++)
         {
-            final CacheDescriptor cache = engine.walCaches.get(image.cacheId());
-            if (cache == null || image.partition() >= cache.partitions())
-            {
-                continue;
-            }
-            final LocalPartition lp = new LocalPartition(image.cacheId(), image.partition(),
-                PartitionUpdateCounter.decode(image.partition(), PartitionUpdateCounter.GAPS_MAX_DEFAULT,
-                    new UnsafeBuffer(image.counterState()), 0, image.counterState().length));
-            for (int i = 0; i < image.keys().length; i++)
-            {
-                lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
-            }
-            for (int i = 0; i < image.recentOrigins().length; i++)
-            {
-                lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
-                    new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
-            }
-            engine.copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
-                lp;
-            imageReplayFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
-            // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
-            engine.checkpointer.historyFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
-            engine.historyIndex.raiseHighest(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
-            imagedCopies.put(MemberEngine.packCopy(image.cacheId(), image.partition()), lp);
-            final long[][] lineage = epochs.get(MemberEngine.packCopy(image.cacheId(), image.partition()));
-            for (int e = 0; lineage != null && e < lineage.length; e++)
-            {
-                lp.adoptEpoch(lineage[e][0], lineage[e][1]);
-            }
-            recoveredImages++;
+            lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
+                new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
         }
-        return replayFrom;
+        engine.copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
+            lp;
+        imageReplayFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
+        // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
+        engine.checkpointer.historyFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
+        engine.historyIndex.raiseHighest(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
+        imagedCopies.put(MemberEngine.packCopy(image.cacheId(), image.partition()), lp);
+        final long[][] lineage = epochs.get(MemberEngine.packCopy(image.cacheId(), image.partition()));
+        for (int e = 0; lineage != null && e < lineage.length; e++)
+        {
+            lp.adoptEpoch(lineage[e][0], lineage[e][1]);
+        }
+        recoveredImages++;
     }
 
     /**

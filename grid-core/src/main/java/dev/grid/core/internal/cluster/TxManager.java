@@ -688,7 +688,7 @@ final class TxManager
         if (written.isEmpty())
         {
             // Read-only: nothing to commit; the locks are released in the background.
-            tx.state = TxState.COMMITTING;
+            tx.state = tx.state.moveTo(TxState.COMMITTING);
             releaseLockOnlyParts(tx);
             completeUser(tx, null);
             maybeDone(tx);
@@ -697,7 +697,7 @@ final class TxManager
         if (written.size() == 1)
         {
             tx.onePhase = true;
-            tx.state = TxState.COMMITTING;
+            tx.state = tx.state.moveTo(TxState.COMMITTING);
             tx.commitStartNs = engine.nowNs;
             releaseLockOnlyParts(tx);
             final NearPart part = written.get(0);
@@ -706,7 +706,7 @@ final class TxManager
             sendPrepare(tx, part);
             return;
         }
-        tx.state = TxState.PREPARING;
+        tx.state = tx.state.moveTo(TxState.PREPARING);
         tx.participants = new long[written.size()];
         for (int i = 0; i < written.size(); i++)
         {
@@ -1038,7 +1038,7 @@ final class TxManager
             }
         }
         // Every written partition prepared: the decision to commit, never revoked from here on.
-        tx.state = TxState.COMMITTING;
+        tx.state = tx.state.moveTo(TxState.COMMITTING);
         tx.commitStartNs = engine.nowNs;
         engine.listener.onTransactionPrepared(engine.nowNs - tx.prepareStartNs);
         for (final NearPart other : tx.parts.values())
@@ -1114,8 +1114,7 @@ final class TxManager
                 "primary changed before it answered; the new primary did not apply it (" + error.errorCode() +
                 "), the former one may have"));
         }
-        tx.state = TxState.ACTIVE;
-        abort(tx, error);
+        rollBack(tx, error);
     }
 
     private void onRolledBack(final NearTx tx, final NearPart part)
@@ -1199,7 +1198,7 @@ final class TxManager
             }
         }
         final TxState was = tx.state;
-        tx.state = TxState.DONE;
+        tx.state = tx.state.moveTo(TxState.DONE);
         nearTxs.remove(tx.seq);
         outcomes.put(tx.seq, was == TxState.COMMITTING);
         if (tx.abortCause != null)
@@ -1246,10 +1245,19 @@ final class TxManager
         {
             return;
         }
+        rollBack(tx, error);
+    }
+
+    /**
+     * Roll a transaction back at every partition it touched: from ACTIVE or PREPARING (an abort), or from COMMITTING
+     * when its one-phase commit's primary did not apply it.
+     */
+    private void rollBack(final NearTx tx, final GridException error)
+    {
         // Once a prepare went out, every participant may hold it: if this member died before any rollback landed,
         // their recovery would commit. So the user hears "aborted" only once a participant recorded the rollback.
         final boolean prepareSent = tx.state == TxState.PREPARING;
-        tx.state = TxState.ROLLING_BACK;
+        tx.state = tx.state.moveTo(TxState.ROLLING_BACK);
         tx.abortCause = error;
         for (final NearPart part : tx.parts.values())
         {
@@ -1667,7 +1675,7 @@ final class TxManager
             startCommit(part);
             return;
         }
-        part.state = TxParticipantState.PREPARING;
+        part.state = part.state.moveTo(TxParticipantState.PREPARING);
         // Durable here and on every backup before the coordinator hears "prepared": after a crash of every member,
         // a transaction the coordinator may have decided to commit is still prepared on every copy of the partition.
         part.prepareLogged = true;
@@ -1691,7 +1699,7 @@ final class TxManager
 
     private void preparedHere(final Part part)
     {
-        part.state = TxParticipantState.PREPARED;
+        part.state = part.state.moveTo(TxParticipantState.PREPARED);
         part.preparedSinceNs = engine.nowNs;
         answer(part.key, ANSWER_PREPARED, 0, STATUS_OK, null, null);
     }
@@ -1750,7 +1758,7 @@ final class TxManager
             // coordinator sends, as the only record of the decision.
             part = new Part(key, 0, engine.installedMap.version());
             parts.put(key, part);
-            part.state = TxParticipantState.PREPARED;
+            part.state = part.state.moveTo(TxParticipantState.PREPARED);
         }
         if (part.state == TxParticipantState.COMMITTING)
         {
@@ -1784,7 +1792,7 @@ final class TxManager
         {
             part.start = lp.counter.reserve(part.count);
         }
-        part.state = TxParticipantState.COMMITTING;
+        part.state = part.state.moveTo(TxParticipantState.COMMITTING);
         part.durable = part.count == 0;
         engine.inFlightUpdates++;
         for (int i = 0; i < part.count; i++)
@@ -1878,7 +1886,7 @@ final class TxManager
 
     private void startRollback(final Part part)
     {
-        part.state = TxParticipantState.ROLLING_BACK;
+        part.state = part.state.moveTo(TxParticipantState.ROLLING_BACK);
         // Nothing of it was applied, but its keys stay locked until every backup dropped the prepare
         // (tryFinishRollback): a backup that kept it (the rollback lost with this primary) would otherwise hold a
         // prepare over keys that later transactions wrote, and a recovery committing it would put their old values
@@ -2270,7 +2278,7 @@ final class TxManager
             {
                 // Some backups may hold its prepare: keep it like a prepared part, so the coming rollback (its
                 // coordinator aborts it) reaches them, or recovery decides it if the coordinator is gone.
-                part.state = TxParticipantState.PREPARED;
+                part.state = part.state.moveTo(TxParticipantState.PREPARED);
                 part.preparedSinceNs = engine.nowNs;
             }
             if (part.state == TxParticipantState.PREPARED && rank > 0)
@@ -2306,7 +2314,7 @@ final class TxManager
             {
                 prepared.remove(p.key);
                 final Part part = new Part(p.key, p.priority, map.version());
-                part.state = TxParticipantState.PREPARED;
+                part.state = part.state.moveTo(TxParticipantState.PREPARED);
                 part.backupsMayHold = true;
                 part.writeKeys = p.keys;
                 part.writeValues = p.values;
@@ -2759,7 +2767,7 @@ final class TxManager
                     "participant prepared"));
                 if (tx.state == TxState.PREPARING)
                 {
-                    tx.state = TxState.DONE;
+                    tx.state = tx.state.moveTo(TxState.DONE);
                 }
             }
             else

@@ -7,6 +7,8 @@ package dev.grid.core.internal.cluster;
  * <pre>
  * LOCKING      -> PREPARING    prepare arrived with every written key locked: counters reserved, sent to backups
  * LOCKING      -> COMMITTING   one-phase commit arrived: counters reserved and applied at once
+ * LOCKING      -> PREPARED     a new part for a prepare recovered from the WAL, or held by a backup that becomes the
+ *                              primary: taken over as prepared
  * PREPARING    -> PREPARED     every backup acknowledged the prepare (answered to the coordinator)
  * PREPARED     -> COMMITTING   commit arrived (or recovery found every participant prepared)
  * any but COMMITTING -> ROLLING_BACK  rollback arrived (or recovery found a participant that never prepared)
@@ -20,11 +22,29 @@ package dev.grid.core.internal.cluster;
  * keys locked and reserves fresh counters at commit, because the exchange dropped the old reservation (gap
  * finalization sets HWM back to LWM on every kept copy, so the copies agree).
  */
-enum TxParticipantState
+enum TxParticipantState implements CheckedState<TxParticipantState>
 {
+    /** Keys locked (or being locked) for the coordinator. */
     LOCKING,
+    /** Counters reserved and the prepare sent to backups; waiting for their acknowledgements. */
     PREPARING,
+    /** Prepared on every copy (or taken over as prepared); waiting for the decision. */
     PREPARED,
+    /** Applying the commit on every copy. */
     COMMITTING,
-    ROLLING_BACK
+    /** Closing the reserved counters on every copy. */
+    ROLLING_BACK;
+
+    @Override
+    public boolean canMoveTo(final TxParticipantState next)
+    {
+        return switch (this)
+        {
+            case LOCKING -> next == PREPARING || next == COMMITTING || next == PREPARED || next == ROLLING_BACK;
+            case PREPARING -> next == PREPARED || next == ROLLING_BACK;
+            case PREPARED -> next == COMMITTING || next == ROLLING_BACK;
+            case COMMITTING -> false;
+            case ROLLING_BACK -> false;
+        };
+    }
 }
