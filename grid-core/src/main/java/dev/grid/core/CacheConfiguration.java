@@ -192,7 +192,8 @@ public final class CacheConfiguration<K, V>
         if ((mergeOperatorName == null) != (mergeOperator == null) ||
             (mergeOperatorName != null && !NAME_PATTERN.matcher(mergeOperatorName).matches()))
         {
-            throw new InvalidConfigurationException("cache '" + name + "': a merge operator needs both a name matching " +
+            throw new InvalidConfigurationException("cache '" + name +
+                "': a merge operator needs both a name matching " +
                 NAME_PATTERN.pattern() + " and an operator, got name '" + mergeOperatorName + "'");
         }
         if (partitionLossPolicy == null)

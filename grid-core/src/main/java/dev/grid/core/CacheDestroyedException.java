@@ -1,7 +1,8 @@
 package dev.grid.core;
 
 /**
- * The cache was destroyed before or while the operation ran; the operation had no effect unless it was acknowledged before.
+ * The cache was destroyed before or while the operation ran; the operation had no effect unless it was acknowledged
+ * before.
  * <p>
  * Carries {@link ErrorCode#CACHE_DESTROYED}.
  */

@@ -628,7 +628,8 @@ public final class MemberConfiguration
         }
         if (minMembers < 0 || minMembers > 1024)
         {
-            throw new InvalidConfigurationException("minMembers=" + minMembers + " must be in [0, 1024] (0: a majority " +
+            throw new InvalidConfigurationException("minMembers=" + minMembers +
+                " must be in [0, 1024] (0: a majority " +
                 "of the seeds)");
         }
         if (joinTimeoutNs <= 0)

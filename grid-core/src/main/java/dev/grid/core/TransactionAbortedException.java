@@ -3,9 +3,9 @@ package dev.grid.core;
 /**
  * The transaction was rolled back and nothing of it was applied; {@link #errorCode()} says why:
  * {@link ErrorCode#TX_CONFLICT}, {@link ErrorCode#TX_DEADLOCK_PREVENTION}, {@link ErrorCode#TX_TOPOLOGY_CHANGED},
- * {@link ErrorCode#TX_TIMEOUT} or {@link ErrorCode#TX_ROLLED_BACK}, or {@link ErrorCode#NO_QUORUM} (a member that took part
- * holds no quorum: retry through a member of the majority). A transaction aborted because its cache was
- * destroyed fails with {@link CacheDestroyedException}, and one aborted because the member stops with
+ * {@link ErrorCode#TX_TIMEOUT} or {@link ErrorCode#TX_ROLLED_BACK}, or {@link ErrorCode#NO_QUORUM} (a member that took
+ * part holds no quorum: retry through a member of the majority). A transaction aborted because its cache was destroyed
+ * fails with {@link CacheDestroyedException}, and one aborted because the member stops with
  * {@link NodeStoppingException}.
  */
 public class TransactionAbortedException extends GridException

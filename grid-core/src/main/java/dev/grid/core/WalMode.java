@@ -23,7 +23,9 @@ public enum WalMode
 {
     /** Acknowledge after the record is synced to disk; many updates share one sync (group commit). */
     FSYNC,
-    /** Acknowledge after the record is in the page cache: survives a process crash. The default with a data directory. */
+    /**
+     * Acknowledge after the record is in the page cache: survives a process crash. The default with a data directory.
+     */
     LOG_ONLY,
     /** As LOG_ONLY, and the WAL is synced to disk periodically to bound loss on power failure. */
     BACKGROUND,

@@ -58,7 +58,8 @@ public final class ClientProtocol
 
     /**
      * @param op an op code.
-     * @return whether it is a cache write carrying a client identity ({@link #PUT} to {@link #MERGE}, {@link #PUT_ALL}).
+     * @return whether it is a cache write carrying a client identity ({@link #PUT} to {@link #MERGE},
+     *         {@link #PUT_ALL}).
      */
     public static boolean isWrite(final int op)
     {

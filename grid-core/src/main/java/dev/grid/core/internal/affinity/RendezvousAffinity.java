@@ -398,14 +398,17 @@ public final class RendezvousAffinity
                 for (int m = 0; m < memberCount; m++)
                 {
                     target[m] = (double)copyCount[m] / copies;
-                    primariesMax[m] = Math.max((int)Math.ceil(target[m]), (int)Math.floor(target[m] * (1 + PRIMARY_SLACK)));
-                    primariesMin[m] = Math.min((int)Math.floor(target[m]), (int)Math.ceil(target[m] * (1 - PRIMARY_SLACK)));
+                    primariesMax[m] = Math.max((int)Math.ceil(target[m]),
+                        (int)Math.floor(target[m] * (1 + PRIMARY_SLACK)));
+                    primariesMin[m] = Math.min((int)Math.floor(target[m]),
+                        (int)Math.ceil(target[m] * (1 - PRIMARY_SLACK)));
                 }
                 for (int p = 0; p < partitions; p++)
                 {
                     for (int slot = 0; slot < copies; slot++)
                     {
-                        primaryWeights[p * copies + slot] = weight(memberHashes[owners[p][slot]], p, PRIMARY_WEIGHT_TAG);
+                        primaryWeights[p * copies +
+                            slot] = weight(memberHashes[owners[p][slot]], p, PRIMARY_WEIGHT_TAG);
                     }
                 }
                 takeByWeight();

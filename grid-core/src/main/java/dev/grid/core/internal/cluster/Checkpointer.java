@@ -101,7 +101,8 @@ final class Checkpointer
             boundary.hwms().remove(MemberEngine.packCopy(cacheId, partition));
         }
         engine.tx.forgetCommitted(cacheId, partition);
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(cacheId).writeInt(partition);
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(cacheId)
+            .writeInt(partition);
         engine.walRecords.appendMeta();
     }
 
@@ -113,7 +114,8 @@ final class Checkpointer
         }
         if (checkpointState != CheckpointState.IDLE && checkpoints.failure() != null)
         {
-            engine.listener.onEvent("member " + engine.config.memberId() + ": checkpoint " + checkpointId + " failed: " +
+            engine.listener.onEvent("member " + engine.config.memberId() + ": checkpoint " +
+                checkpointId + " failed: " +
                 checkpoints.failure() + "; the next one starts after the checkpoint interval");
             checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
             nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
@@ -134,7 +136,8 @@ final class Checkpointer
     private int startIfDue()
     {
         if (engine.state != MemberState.ACTIVE ||
-            (engine.nowNs < nextCheckpointNs && engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
+            (engine.nowNs < nextCheckpointNs &&
+            engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
         {
             return 0;
         }
@@ -192,13 +195,16 @@ final class Checkpointer
         nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
         final Long2LongHashMap hwms = new Long2LongHashMap(-1);
         hwms.putAll(checkpointHwms);
-        historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs, engine.walRecords.totalAppends, hwms));
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId).writeLong(checkpointReplayFrom);
+        historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs,
+            engine.walRecords.totalAppends, hwms));
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId)
+            .writeLong(checkpointReplayFrom);
         engine.walRecords.appendMeta();
         // The marker is not news: an idle member must not checkpoint again because of it.
         engine.walRecords.appendsSinceCheckpoint--;
         releaseHistory();
-        engine.listener.onEvent("member " + engine.config.memberId() + " committed checkpoint " + checkpointId + " of " +
+        engine.listener.onEvent("member " + engine.config.memberId() +
+            " committed checkpoint " + checkpointId + " of " +
             checkpointCursor.size() + " copies; recovery replays the WAL after position " +
             checkpointReplayFrom);
         return 1;
@@ -280,7 +286,8 @@ final class Checkpointer
 
     private byte[] manifest()
     {
-        manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom).writeInt(engine.walCaches.size());
+        manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom)
+            .writeInt(engine.walCaches.size());
         for (final CacheDescriptor cache : engine.walCaches.values())
         {
             cache.encode(manifestWriter);
@@ -363,7 +370,8 @@ final class Checkpointer
      */
     long historyFrom(final int cacheId, final int partition)
     {
-        return engine.localCopy(cacheId, partition) == null ? -1 : Math.max(0, historyFrom.get(MemberEngine.packCopy(cacheId, partition)));
+        return engine.localCopy(cacheId, partition) == null ? -1 : Math.max(0,
+            historyFrom.get(MemberEngine.packCopy(cacheId, partition)));
     }
 
     /**
@@ -447,15 +455,18 @@ final class Checkpointer
             final long available = historyFrom(cacheId, partition);
             if (available < 0)
             {
-                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(), "this member holds no copy of cache " +
+                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(),
+                    "this member holds no copy of cache " +
                     "id " + cacheId + " partition " + partition));
             }
             else if (range.getValue()[0] < available)
             {
-                engine.listener.onEvent("member " + engine.config.memberId() + " cannot serve history of cache id " + cacheId +
+                engine.listener.onEvent("member " + engine.config.memberId() +
+                    " cannot serve history of cache id " + cacheId +
                     " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
                     "only after " + available);
-                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(), "the WAL keeps this copy's history " +
+                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(),
+                    "the WAL keeps this copy's history " +
                     "only after counter " + available + " (released up to position " + releasedPosition + ")"));
             }
             else

@@ -422,7 +422,8 @@ final class ConsistencyChecker
 
     private ConsistencyReport.CopyState readState()
     {
-        return new ConsistencyReport.CopyState(engine.reader.readString("memberId"), engine.reader.readBoolean("primary"),
+        return new ConsistencyReport.CopyState(engine.reader.readString("memberId"),
+            engine.reader.readBoolean("primary"),
             engine.reader.readLong("lwm"), engine.reader.readLong("hwm"), engine.reader.readString("gaps"),
             engine.reader.readLong("size"), engine.reader.readLong("hash"));
     }

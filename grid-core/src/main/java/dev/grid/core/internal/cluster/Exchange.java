@@ -104,7 +104,8 @@ final class Exchange
                     continue;
                 }
                 final List<CounterRange> gaps = lp.counter.gaps();
-                final long[] prepares = preparesByCopy.getOrDefault(MemberEngine.packCopy(lp.cacheId, lp.partition), MemberEngine.NO_PREPARES);
+                final long[] prepares = preparesByCopy.getOrDefault(MemberEngine.packCopy(lp.cacheId, lp.partition),
+                    MemberEngine.NO_PREPARES);
                 if (engine.writer.length() + 80 + 16 * gaps.size() + 8 * prepares.length > limit && count > 0)
                 {
                     engine.writer.patchInt(countAt, count);
@@ -113,7 +114,8 @@ final class Exchange
                     countAt = startReportChunk(++chunkIndex);
                     count = 0;
                 }
-                final boolean primary = engine.installedMap != null && engine.installedMap.rank(lp.cacheId, lp.partition,
+                final boolean primary = engine.installedMap != null &&
+                    engine.installedMap.rank(lp.cacheId, lp.partition,
                     engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
                 engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(lp.counter.lwm())
                     .writeLong(lp.counter.hwm()).writeBoolean(primary).writeInt(gaps.size());
@@ -122,7 +124,8 @@ final class Exchange
                     engine.writer.writeLong(gap.start()).writeLong(gap.count());
                 }
                 // Without a WAL on disk there is no history to serve: such copies catch up fully.
-                final long history = engine.wal.retainsRecords() ? engine.checkpointer.historyFrom(lp.cacheId, lp.partition) : Long.MAX_VALUE;
+                final long history = engine.wal.retainsRecords() ? engine.checkpointer.historyFrom(lp.cacheId,
+                    lp.partition) : Long.MAX_VALUE;
                 // A member may have missed maps (it adopted a newer topology before one arrived): the version its
                 // primary role comes from lets the coordinator prefer the newest claim.
                 engine.writer.writeLong(lp.store.contentHash()).writeLong(history)
@@ -153,7 +156,8 @@ final class Exchange
         int sections = 0;
         for (final int cacheId : engine.ownership.cacheIds())
         {
-            if (engine.writer.length() + engine.ownership.encodedCacheLength(cacheId) > limit && (sections > 0 || count > 0))
+            if (engine.writer.length() + engine.ownership.encodedCacheLength(cacheId) > limit &&
+                (sections > 0 || count > 0))
             {
                 engine.writer.patchInt(sectionsAt, sections);
                 chunks.add(finishChunk(false));
@@ -286,7 +290,8 @@ final class Exchange
             }
         }
         final ExchangePlanner.Decision decision = engine.planner.decide(exchange.topology, new ExchangePlanner.Inputs(
-            exchange.reports.values(), engine.installedMap, engine.ownership, engine.activationForced, engine.walCaches::containsKey,
+            exchange.reports.values(), engine.installedMap, engine.ownership, engine.activationForced,
+            engine.walCaches::containsKey,
             engine.wal.retainsRecords()));
         if (decision.adoptTable() != null)
         {
@@ -296,7 +301,8 @@ final class Exchange
             // reports carry the newest table from now on, and so does a restart.
             engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
             decision.adoptTable().encode(engine.walRecords.walWriter);
-            engine.ownership.decode(new MessageReader().wrap(engine.walRecords.walWriter.mutableBuffer(), 1, engine.walRecords.walWriter.length() - 1));
+            engine.ownership.decode(new MessageReader().wrap(engine.walRecords.walWriter.mutableBuffer(), 1,
+                engine.walRecords.walWriter.length() - 1));
             engine.walRecords.appendMeta();
         }
         exchange.map = decision.map();
@@ -601,10 +607,12 @@ final class Exchange
             if (message.deadlineNs() > engine.nowNs)
             {
                 final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes());
-                engine.reader.wrap(buffer, MemberEngine.HEADER_LENGTH, message.bytes().length - MemberEngine.HEADER_LENGTH);
+                engine.reader.wrap(buffer, MemberEngine.HEADER_LENGTH,
+                    message.bytes().length - MemberEngine.HEADER_LENGTH);
                 if (engine.topology.indexOf(message.sender()) >= 0)
                 {
-                    engine.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0, message.bytes().length);
+                    engine.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0,
+                        message.bytes().length);
                 }
             }
         }
@@ -615,7 +623,8 @@ final class Exchange
         final List<CounterRange> holes = lp.counter.finalizeGaps();
         if (!holes.isEmpty())
         {
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId()).writeInt(lp.partition)
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId())
+                .writeInt(lp.partition)
                 .writeInt(holes.size());
             long highest = 0;
             for (final CounterRange hole : holes)
@@ -623,7 +632,8 @@ final class Exchange
                 engine.walRecords.walWriter.writeLong(hole.start()).writeLong(hole.count());
                 highest = Math.max(highest, hole.start() + hole.count());
             }
-            engine.historyIndex.note(MemberEngine.packCopy(cache.cacheId(), lp.partition), engine.wal.appendedPosition(), highest);
+            engine.historyIndex.note(MemberEngine.packCopy(cache.cacheId(), lp.partition),
+                engine.wal.appendedPosition(), highest);
             engine.walRecords.appendMeta();
             engine.listener.onEvent("member " + engine.config.memberId() + " finalized gaps " + holes + " of cache " +
                 cache.name() + " partition " + lp.partition);

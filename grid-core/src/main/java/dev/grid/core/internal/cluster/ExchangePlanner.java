@@ -530,7 +530,8 @@ final class ExchangePlanner
         ReportEntry best = null;
         for (final ReportEntry entry : candidates)
         {
-            if (best == null || entry.lwm() > best.lwm() || (entry.lwm() == best.lwm() && entry.applied() > best.applied()))
+            if (best == null || entry.lwm() > best.lwm() || (entry.lwm() == best.lwm() &&
+                entry.applied() > best.applied()))
             {
                 best = entry;
             }

@@ -83,8 +83,10 @@ final class Joining
             engine.nowNs - heardActiveClusterNs <= engine.config.failureDetectionTimeoutNs();
         if (engine.nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
         {
-            engine.failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " + engine.config.memberId() + " reached no " +
-                "seed of " + engine.config.seeds() + " within " + TimeUnit.NANOSECONDS.toMillis(engine.config.joinTimeoutNs()) +
+            engine.failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " +
+                engine.config.memberId() + " reached no " +
+                "seed of " + engine.config.seeds() + " within " +
+                TimeUnit.NANOSECONDS.toMillis(engine.config.joinTimeoutNs()) +
                 " ms (cluster '" + engine.config.clusterName() + "')");
             engine.changeState(MemberState.FAILED, engine.failure.detail());
             return 1;
@@ -162,7 +164,8 @@ final class Joining
         final List<CacheDescriptor> recovered = new ArrayList<>(engine.walCaches.values());
         recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
         final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
-        engine.membership.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered), nextCacheId, engine.walBaseline));
+        engine.membership.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered),
+            nextCacheId, engine.walBaseline));
     }
 
     private void sendJoinRequest(final int endpoint)
@@ -290,7 +293,8 @@ final class Joining
             // member and served from its stale copies, losing an acknowledged put); it joins again, and whoever holds
             // the cluster's newest state admits both. (A cluster not active yet, starting after a whole-cluster stop,
             // adopts a newer table at its exchange instead.)
-            engine.rejoin("joiner " + arrived.record + " knows a newer state of the cluster (ownership " + arrived.stamp +
+            engine.rejoin("joiner " + arrived.record +
+                " knows a newer state of the cluster (ownership " + arrived.stamp +
                 " > " + engine.ownership.stamp() + ") than this member without quorum");
             return;
         }
@@ -306,7 +310,8 @@ final class Joining
             {
                 continue;
             }
-            if (member.incarnation() != engine.incarnation && !engine.membership.heardWithin(member, engine.config.failureDetectionTimeoutNs()))
+            if (member.incarnation() != engine.incarnation && !engine.membership.heardWithin(member,
+                engine.config.failureDetectionTimeoutNs()))
             {
                 failed.add(member);
                 continue;
@@ -314,8 +319,10 @@ final class Joining
             next.add(member);
             // A member counts only if it names this one its coordinator: a member that hears two would-be
             // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
-            if ((!baseline.isSet() || baseline.contains(member.memberId())) && (member.incarnation() == engine.incarnation ||
-                engine.membership.heardEchoWithin(member) && engine.membership.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
+            if ((!baseline.isSet() || baseline.contains(member.memberId())) &&
+                (member.incarnation() == engine.incarnation ||
+                engine.membership.heardEchoWithin(member) &&
+                engine.membership.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
             {
                 have++;
             }
@@ -336,7 +343,8 @@ final class Joining
             // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
             if (isNew)
             {
-                engine.listener.onEvent("member " + engine.config.memberId() + " cannot admit " + arrived.record + " yet: without " +
+                engine.listener.onEvent("member " + engine.config.memberId() + " cannot admit " +
+                    arrived.record + " yet: without " +
                     "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
                     " only once joiners complete one (" + have + " of " + engine.membership.quorumNeed() + ")");
             }
@@ -344,7 +352,8 @@ final class Joining
         }
         engine.listener.onEvent("member " + engine.config.memberId() + " admits " + waitingJoiners.values().stream()
             .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
-            ", removing failed members " + failed + ": they complete one (" + have + " of " + engine.membership.quorumNeed() + ")"));
+            ", removing failed members " + failed + ": they complete one (" + have + " of " +
+            engine.membership.quorumNeed() + ")"));
         waitingJoiners.clear();
         engine.membership.publishTopology(admitted.withMembers(next));
     }
@@ -399,7 +408,8 @@ final class Joining
         {
             if (current.cache(cache.name()) != null || current.cache(cache.cacheId()) != null)
             {
-                engine.listener.onEvent("coordinator " + engine.config.memberId() + " cannot adopt cache " + cache.name() +
+                engine.listener.onEvent("coordinator " + engine.config.memberId() +
+                    " cannot adopt cache " + cache.name() +
                     " (id " + cache.cacheId() + ") that " + joiner.memberId() + " recovered: the cluster has a " +
                     "cache with that name or id");
                 continue;
@@ -435,7 +445,8 @@ final class Joining
         if (active)
         {
             heardActiveClusterNs = engine.nowNs;
-            if (address != null && (joinVia == null || engine.nowNs - joinViaHeardNs > engine.config.failureDetectionTimeoutNs()))
+            if (address != null && (joinVia == null ||
+                engine.nowNs - joinViaHeardNs > engine.config.failureDetectionTimeoutNs()))
             {
                 joinVia = address;
             }

@@ -191,7 +191,8 @@ public final class MemberEngine
         this.mergeOperators = mergeOperators;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
-        this.membership = new Membership(this, this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
+        this.membership = new Membership(this,
+            this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
         this.localAddress = transport.localAddress();
         this.joining = new Joining(this, this.config, localAddress);
         this.walRecords = new WalRecords(wal, historyIndex, origins.originWatermarks::get);
@@ -284,7 +285,8 @@ public final class MemberEngine
      */
     public QuorumStatus quorum()
     {
-        return new QuorumStatus(membership.quorumHave(), membership.quorumNeed(), membership.hasQuorum(), membership.writesRefusedForQuorum,
+        return new QuorumStatus(membership.quorumHave(), membership.quorumNeed(), membership.hasQuorum(),
+            membership.writesRefusedForQuorum,
             membership.readsWithoutQuorum, List.copyOf(membership.quorumHistory));
     }
 
@@ -303,7 +305,8 @@ public final class MemberEngine
      */
     public boolean isQuiescent()
     {
-        return isSettled() && near.nearOps.isEmpty() && cacheAdmin.adminOps.isEmpty() && inFlightUpdates == 0 && tx.isIdle() &&
+        return isSettled() && near.nearOps.isEmpty() && cacheAdmin.adminOps.isEmpty() &&
+            inFlightUpdates == 0 && tx.isIdle() &&
             installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
             durability.durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
             (mapExchange.exchange == null || mapExchange.exchange.isFinished());
@@ -320,8 +323,10 @@ public final class MemberEngine
             " awaitingDurability=" +
             durability.durabilityQueue.size() + " wal=" +
             wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
-            " reportAcked=" + mapExchange.reportAckedVersion + " reportBuilt=" + (mapExchange.reportChunks != null) + " coordinatorExchange=" +
-            (mapExchange.exchange == null ? "-" : "v" + mapExchange.exchange.topology.version() + (mapExchange.exchange.map != null ? " map sent" : "") +
+            " reportAcked=" + mapExchange.reportAckedVersion + " reportBuilt=" + (mapExchange.reportChunks != null) +
+            " coordinatorExchange=" +
+            (mapExchange.exchange == null ? "-" : "v" + mapExchange.exchange.topology.version() +
+            (mapExchange.exchange.map != null ? " map sent" : "") +
             (mapExchange.exchange.isFinished() ? " finished" : "")) + describeInFlight();
     }
 
@@ -1024,7 +1029,8 @@ public final class MemberEngine
         {
             return;
         }
-        walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition).writeInt(closed.size());
+        walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition)
+            .writeInt(closed.size());
         long highest = 0;
         for (final CounterRange range : closed)
         {
@@ -1222,7 +1228,8 @@ public final class MemberEngine
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
                 header(MessageTypes.NOT_MEMBER, sender);
-                writer.writeLong(topology.version()).writeLong(membership.clusterLifeId()).writeInt(topology.members().size())
+                writer.writeLong(topology.version()).writeLong(membership.clusterLifeId())
+                    .writeInt(topology.members().size())
                     .writeLong(topology.coordinator().incarnation());
                 transport.send(source, writer.buffer(), 0, writer.length());
             }
@@ -1272,7 +1279,8 @@ public final class MemberEngine
             case MessageTypes.VERIFY_COPY -> checker.onCopyRequest(sender);
             case MessageTypes.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
             case MessageTypes.VERIFY_ANSWER -> checker.onAnswer(sender);
-            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"), reader.readInt("errorCode"),
+            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"),
+                reader.readInt("errorCode"),
                 reader.readString("message"));
             default -> throw new MalformedMessageException("unknown message type " + type);
         }
@@ -1457,7 +1465,8 @@ public final class MemberEngine
         final long clientWatermark,
         final OpCallback callback)
     {
-        near.submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence, clientWatermark, callback);
+        near.submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence,
+            clientWatermark, callback);
     }
 
     /**

@@ -81,7 +81,8 @@ final class Membership
     {
         for (final MemberRecord member : engine.topology.members())
         {
-            if (member.incarnation() == engine.incarnation || heardWithin(member, engine.config.failureDetectionTimeoutNs()))
+            if (member.incarnation() == engine.incarnation || heardWithin(member,
+                engine.config.failureDetectionTimeoutNs()))
             {
                 return member;
             }
@@ -144,7 +145,8 @@ final class Membership
             baselineDifferentMembers = engine.topology.members();
             return 0;
         }
-        if (engine.nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() || engine.mapExchange.exchange != null &&
+        if (engine.nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() ||
+            engine.mapExchange.exchange != null &&
             !engine.mapExchange.exchange.isFinished() || engine.waitsForLostPartitions())
         {
             return 0;
@@ -336,8 +338,9 @@ final class Membership
             // cannot hear the cluster keeps talking to it, and without quorum removes no one, so only this way does it
             // leave a topology it cannot serve (an asymmetric cut).
             final long echoOrAddedNs = Math.max(echoedNs.get(member.incarnation()), addedNs.get(member.incarnation()));
-            final boolean failed = engine.nowNs - lastHeardNs.get(member.incarnation()) > engine.config.failureDetectionTimeoutNs() ||
-                engine.nowNs - echoOrAddedNs > engine.config.failureDetectionTimeoutNs();
+            final long timeoutNs = engine.config.failureDetectionTimeoutNs();
+            final boolean failed = engine.nowNs - lastHeardNs.get(member.incarnation()) > timeoutNs ||
+                engine.nowNs - echoOrAddedNs > timeoutNs;
             if (failed)
             {
                 anyFailed = true;
@@ -502,7 +505,8 @@ final class Membership
 
     void onLeave(final long sender)
     {
-        engine.listener.onEvent("member " + engine.config.memberId() + " hears that " + engine.topology.member(sender) + " leaves");
+        engine.listener.onEvent("member " + engine.config.memberId() + " hears that " +
+            engine.topology.member(sender) + " leaves");
         lastHeardNs.put(sender, Long.MIN_VALUE / 2);
         detectFailures();
     }
@@ -542,7 +546,8 @@ final class Membership
                     // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
                     for (final CacheDescriptor cache : engine.topology.caches())
                     {
-                        engine.recovery.keepCopiesOf(cache, "this in-memory member's cluster dissolved into another: " + why);
+                        engine.recovery.keepCopiesOf(cache,
+                            "this in-memory member's cluster dissolved into another: " + why);
                     }
                 }
                 engine.rejoin(why);
@@ -552,9 +557,11 @@ final class Membership
         // Without quorum for failure detection, any version: the two may have forked, each side numbering on (a member
         // that published topologies nobody installed is ahead of the cluster that went on without it).
         if (version > engine.topology.version() || quorumLostForFailureDetection() ||
-            (version == engine.topology.version() && (engine.topology.coordinator().incarnation() == sender || !hasQuorum())))
+            (version == engine.topology.version() &&
+            (engine.topology.coordinator().incarnation() == sender || !hasQuorum())))
         {
-            engine.rejoin("member " + Long.toHexString(sender) + " of topology " + version + " does not list this member");
+            engine.rejoin("member " + Long.toHexString(sender) + " of topology " + version +
+                " does not list this member");
         }
     }
 
@@ -596,7 +603,8 @@ final class Membership
             {
                 // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
                 writeHeartbeat(0, Long.MIN_VALUE);
-                engine.transport.send(engine.transport.endpointOf(address), engine.writer.buffer(), 0, engine.writer.length());
+                engine.transport.send(engine.transport.endpointOf(address), engine.writer.buffer(), 0,
+                    engine.writer.length());
             }
         }
     }

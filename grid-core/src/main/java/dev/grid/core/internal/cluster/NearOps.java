@@ -108,7 +108,8 @@ final class NearOps
             return;
         }
         final NearOp op = new NearOp(engine.newSequence(), cache, type, key, value, expected,
-            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), engine.nowNs, MemberEngine.deadlineNs(engine.nowNs, timeoutNs),
+            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), engine.nowNs,
+            MemberEngine.deadlineNs(engine.nowNs, timeoutNs),
             callback);
         if (clientId != 0 && type.mayWrite())
         {
@@ -171,7 +172,8 @@ final class NearOps
             // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
             // of the majority. Reads too: without quorum this member's map may name a primary the majority
             // replaced, and a member cut off would only time out.
-            completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" + op.cache.name() + "'"));
+            completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" +
+                op.cache.name() + "'"));
             return;
         }
         // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
@@ -217,14 +219,17 @@ final class NearOps
             {
                 engine.origins.noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
             }
-            engine.replication.handleRequest(engine.incarnation, op.sequence, op.cache.cacheId(), op.partition, op.sentVersion, op.type,
+            engine.replication.handleRequest(engine.incarnation, op.sequence, op.cache.cacheId(), op.partition,
+                op.sentVersion, op.type,
                 op.deadlineNs - engine.nowNs, op.key, op.value, op.expected, op.identity, null);
         }
         else
         {
             engine.header(MessageTypes.REQUEST, primary.incarnation());
-            engine.writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId()).writeInt(op.partition)
-                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0, op.deadlineNs - engine.nowNs))
+            engine.writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId())
+                .writeInt(op.partition)
+                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0,
+                op.deadlineNs - engine.nowNs))
                 .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
             // A thin client's identity (0 if none), its number and its watermark.
             engine.writer.writeLong(op.identity == null ? 0 : op.identity.originIncarnation())
@@ -242,12 +247,14 @@ final class NearOps
      */
     private boolean readLocally(final NearOp op)
     {
-        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL || engine.membership.hasQuorum())
+        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL ||
+            engine.membership.hasQuorum())
         {
             return false;
         }
         final LocalPartition lp = engine.localCopy(op.cache.cacheId(), op.partition);
-        if (lp == null || lp.state != PartitionState.OWNING || engine.replication.lossRefusal(op.cache, op.partition, false) != null)
+        if (lp == null || lp.state != PartitionState.OWNING || engine.replication.lossRefusal(op.cache,
+            op.partition, false) != null)
         {
             return false;
         }
@@ -345,7 +352,8 @@ final class NearOps
         {
             return;
         }
-        engine.listener.onOperationComplete(op.type, engine.nowNs - op.submittedNs, error == null ? 0 : error.errorCode().code());
+        engine.listener.onOperationComplete(op.type, engine.nowNs - op.submittedNs, error == null ? 0
+            : error.errorCode().code());
         if (error == null)
         {
             op.callback.onSuccess(outcome);

@@ -329,6 +329,7 @@ final class OwnershipTable
     @Override
     public String toString()
     {
-        return "ownership stamp " + stamp + " (life " + Long.toHexString(lifeId) + ") of " + members + " (" + ownersByCache.size() + " caches)";
+        return "ownership stamp " + stamp + " (life " + Long.toHexString(lifeId) + ") of " + members + " (" +
+            ownersByCache.size() + " caches)";
     }
 }

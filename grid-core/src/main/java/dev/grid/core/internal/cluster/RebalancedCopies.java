@@ -34,7 +34,8 @@ final class RebalancedCopies
     {
         if (lp.adoptEpoch(id, floor))
         {
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(id)
+            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId)
+                .writeInt(lp.partition).writeLong(id)
                 .writeLong(floor);
             engine.walRecords.appendMeta();
         }
@@ -79,7 +80,8 @@ final class RebalancedCopies
         // of applying it again, and a late commit of its transaction finds the part finished.
         final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
         final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
-        final long position = engine.walRecords.appendWal(lp, counter, record.transaction(), opKey, outcome, record.key(),
+        final long position = engine.walRecords.appendWal(lp, counter, record.transaction(),
+            opKey, outcome, record.key(),
             record.value(), record.predecessors());
         lp.store.apply(record.key(), record.value(), counter);
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
@@ -108,7 +110,8 @@ final class RebalancedCopies
         {
             return;
         }
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId).writeInt(lp.partition)
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId)
+            .writeInt(lp.partition)
             .writeLong(counter).writeBytes(key).writeBytes(value);
         engine.walRecords.appendMeta();
         lp.store.apply(key, value, counter);
@@ -120,15 +123,18 @@ final class RebalancedCopies
      */
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(to);
-        final long position = engine.wal.append(engine.walRecords.walWriter.buffer(), 0, engine.walRecords.walWriter.length());
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId)
+            .writeInt(lp.partition).writeLong(to);
+        final long position = engine.wal.append(engine.walRecords.walWriter.buffer(), 0,
+            engine.walRecords.walWriter.length());
         if (position < 0)
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
         engine.walRecords.appendsSinceCheckpoint++;
         engine.walRecords.totalAppends++;
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0, () -> closeRebalanced(lp, to)));
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
+            () -> closeRebalanced(lp, to)));
     }
 
     /**
@@ -137,7 +143,8 @@ final class RebalancedCopies
      */
     void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
     {
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId).writeInt(lp.partition)
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId)
+            .writeInt(lp.partition)
             .writeInt(items.size());
         final List<OpKey> keys = new ArrayList<>();
         final List<OpOutcome> outcomes = new ArrayList<>();

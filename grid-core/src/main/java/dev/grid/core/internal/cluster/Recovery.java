@@ -85,7 +85,8 @@ final class Recovery
         for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            engine.checkpointer.historyFrom.put(it.getLongKey(), Math.max(engine.checkpointer.historyFrom.get(it.getLongKey()), it.getLongValue()));
+            engine.checkpointer.historyFrom.put(it.getLongKey(),
+                Math.max(engine.checkpointer.historyFrom.get(it.getLongKey()), it.getLongValue()));
         }
         rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
@@ -116,7 +117,8 @@ final class Recovery
         {
             return;
         }
-        engine.listener.onEvent("member " + engine.config.memberId() + " recovered checkpoint " + engine.checkpointer.committedCheckpointId + " (" +
+        engine.listener.onEvent("member " + engine.config.memberId() + " recovered checkpoint " +
+            engine.checkpointer.committedCheckpointId + " (" +
             recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
             engine.walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
     }
@@ -129,7 +131,8 @@ final class Recovery
      */
     private long loadCheckpoint()
     {
-        final CheckpointStore.Checkpoint checkpoint = engine.checkpointer.checkpoints == null ? null : engine.checkpointer.checkpoints.loadLatest();
+        final CheckpointStore.Checkpoint checkpoint = engine.checkpointer.checkpoints == null ? null
+            : engine.checkpointer.checkpoints.loadLatest();
         if (checkpoint == null)
         {
             return 0;
@@ -141,7 +144,8 @@ final class Recovery
         if (version < Checkpointer.MANIFEST_VERSION_MIN || version > Checkpointer.MANIFEST_VERSION)
         {
             throw new MalformedMessageException("checkpoint " + checkpoint.id() + " has manifest version " + version +
-                " (this build reads " + Checkpointer.MANIFEST_VERSION_MIN + " to " + Checkpointer.MANIFEST_VERSION + ")");
+                " (this build reads " + Checkpointer.MANIFEST_VERSION_MIN + " to " +
+                Checkpointer.MANIFEST_VERSION + ")");
         }
         final long replayFrom = reader.readLong("replayFrom");
         engine.checkpointer.releasedPosition = replayFrom;
@@ -175,7 +179,8 @@ final class Recovery
         final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
         for (int i = 0; i < epochCopies; i++)
         {
-            final long packed = MemberEngine.packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
+                reader.readInt("partition", 0, 65_535));
             final long[][] list = new long[reader.readInt("epochs", 0, LocalPartition.EPOCHS_KEPT)][];
             for (int e = 0; e < list.length; e++)
             {
@@ -206,7 +211,8 @@ final class Recovery
             lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
                 new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
         }
-        engine.copies.computeIfAbsent(image.cacheId(), id -> new LocalPartition[cache.partitions()])[image.partition()] =
+        engine.copies.computeIfAbsent(image.cacheId(),
+            id -> new LocalPartition[cache.partitions()])[image.partition()] =
             lp;
         imageReplayFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
         // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
@@ -461,7 +467,8 @@ final class Recovery
         {
             return null;
         }
-        final LocalPartition[] local = engine.copies.computeIfAbsent(cacheId, id -> new LocalPartition[cache.partitions()]);
+        final LocalPartition[] local = engine.copies.computeIfAbsent(cacheId,
+            id -> new LocalPartition[cache.partitions()]);
         if (local[partition] == null)
         {
             local[partition] = new LocalPartition(cacheId, partition);
@@ -495,7 +502,8 @@ final class Recovery
                 keepCopiesOf(recovered, reason);
                 engine.walCaches.remove(recovered.cacheId());
                 engine.copies.remove(recovered.cacheId());
-                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(recovered.cacheId());
+                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED)
+                    .writeInt(recovered.cacheId());
                 engine.walRecords.appendMeta();
             }
         }

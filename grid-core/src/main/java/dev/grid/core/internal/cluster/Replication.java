@@ -83,7 +83,8 @@ final class Replication
     {
         final byte[] bytes = new byte[length];
         buffer.getBytes(offset, bytes);
-        engine.parkedMessages.add(new MemberEngine.ParkedMessage(type, sender, source, bytes, MemberEngine.deadlineNs(engine.nowNs, timeoutNs)));
+        engine.parkedMessages.add(new MemberEngine.ParkedMessage(type, sender, source, bytes,
+            MemberEngine.deadlineNs(engine.nowNs, timeoutNs)));
     }
 
     void handleRequest(
@@ -389,7 +390,8 @@ final class Replication
         final long counter = lp.counter.reserve(1) + 1;
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
             engine.installedMap.version(), deadlineNs);
-        final long position = engine.walRecords.appendWal(lp, counter, opKey, outcome, key, newValue, Predecessors.NONE);
+        final long position = engine.walRecords.appendWal(lp, counter, opKey, outcome, key,
+            newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
@@ -440,7 +442,8 @@ final class Replication
             engine.header(MessageTypes.REPLICATE, backup);
             engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
                 .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
-                .writeLong(update.opKey.sequence()).writeLong(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
+                .writeLong(update.opKey.sequence())
+                .writeLong(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
                 .writeBoolean(update.outcome.flag())
                 .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
             predecessors.write(engine.writer);
@@ -464,7 +467,8 @@ final class Replication
         }
         lp.inFlight.remove(update.counter);
         engine.inFlightUpdates--;
-        if (update.backupForgotten && (engine.installedMap == null || engine.installedMap.version() < engine.topology.version()))
+        if (update.backupForgotten && (engine.installedMap == null ||
+            engine.installedMap.version() < engine.topology.version()))
         {
             // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
             // without that backup may exist only here (a member about to be cut off removes a silent backup, then
@@ -484,7 +488,8 @@ final class Replication
     private void acknowledge(final LocalPartition lp, final PrimaryUpdate update)
     {
         // Reported under the map the update was applied in: an answer deferred past a newer map still belongs to it.
-        engine.listener.onWriteAcknowledged(lp.cacheId, lp.partition, engine.installedMap.lifeId(), update.topologyVersion,
+        engine.listener.onWriteAcknowledged(lp.cacheId, lp.partition,
+            engine.installedMap.lifeId(), update.topologyVersion,
             engine.incarnation);
         // Re-inserted, so that the memory stays ordered by completion.
         lp.recent.remove(update.opKey);
@@ -609,7 +614,8 @@ final class Replication
         {
             throw new MalformedMessageException("replicate without a key or with counter " + counter);
         }
-        if ((engine.installedMap == null || version > engine.installedMap.version()) && version < engine.topology.version())
+        if ((engine.installedMap == null || version > engine.installedMap.version()) &&
+            version < engine.topology.version())
         {
             // A map this member skipped: only the current topology's map is ever installed, so this update can never
             // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
@@ -643,12 +649,14 @@ final class Replication
             return;
         }
         final OpKey opKey = new OpKey(origin, sequence);
-        final long position = engine.walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag, outcomeValue, 0), key, value,
+        final long position = engine.walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag,
+            outcomeValue, 0), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
         engine.origins.rememberPredecessors(lp, predecessors);
         remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, sender, version, null));
+        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null,
+            sender, version, null));
         engine.durability.processDurability();
     }
 
@@ -717,7 +725,8 @@ final class Replication
     private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
         engine.header(MessageTypes.RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_OK).writeBoolean(outcome.flag()).writeBytes(outcome.value())
+        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_OK).writeBoolean(outcome.flag())
+            .writeBytes(outcome.value())
             .writeLong(outcome.count()).writeLong(version);
         answer(origin);
     }
@@ -726,14 +735,16 @@ final class Replication
     {
         engine.header(MessageTypes.RESPONSE, origin);
         engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_REMAP)
-            .writeLong(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(), engine.topology.version()));
+            .writeLong(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(),
+            engine.topology.version()));
         answer(origin);
     }
 
     private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
     {
         engine.header(MessageTypes.RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_ERROR).writeInt(code.code()).writeString(message);
+        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_ERROR).writeInt(code.code())
+            .writeString(message);
         answer(origin);
     }
 
@@ -742,7 +753,8 @@ final class Replication
         if (origin == engine.incarnation)
         {
             final byte[] bytes = engine.copyOut();
-            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH, bytes.length - MemberEngine.HEADER_LENGTH);
+            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH,
+                bytes.length - MemberEngine.HEADER_LENGTH);
             engine.near.onResponse(engine.incarnation);
             return;
         }

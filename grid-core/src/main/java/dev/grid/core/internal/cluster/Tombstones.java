@@ -54,7 +54,8 @@ final class Tombstones
         for (int i = 0; i < TOMBSTONE_COPIES_PER_SWEEP && !purgeQueue.isEmpty(); i++)
         {
             final LocalPartition lp = purgeQueue.poll();
-            if (engine.localCopy(lp.cacheId, lp.partition) == lp && lp.state == PartitionState.OWNING && lp.pausedBy == 0)
+            if (engine.localCopy(lp.cacheId, lp.partition) == lp &&
+                lp.state == PartitionState.OWNING && lp.pausedBy == 0)
             {
                 final int purged = lp.store.purgeTombstones(lp.counter.lwm());
                 tombstonesPurged += purged;

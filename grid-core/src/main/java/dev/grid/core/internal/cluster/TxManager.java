@@ -115,7 +115,9 @@ final class TxManager
     };
     private final HashMap<PartKey, Boolean> applying = new HashMap<>();
     private final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
-    /** The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage). */
+    /**
+     * The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage).
+     */
     private final List<PartKey> checkpointCommitted = new ArrayList<>();
     private final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
     {
@@ -883,7 +885,8 @@ final class TxManager
         {
             return;
         }
-        if (part.request == MessageTypes.TX_ROLLBACK && tx.answerAfterRollback && engine.topology.cache(part.cacheId) != null &&
+        if (part.request == MessageTypes.TX_ROLLBACK && tx.answerAfterRollback &&
+            engine.topology.cache(part.cacheId) != null &&
             !canRecordRollback(part))
         {
             // The partition is lost: its last owners are away, may hold the prepare durably and come back with it,
@@ -1389,7 +1392,8 @@ final class TxManager
         {
             return;
         }
-        final LockWait wait = new LockWait(requestId, keys, MemberEngine.deadlineNs(engine.nowNs, timeoutNs), engine.nowNs);
+        final LockWait wait = new LockWait(requestId, keys, MemberEngine.deadlineNs(engine.nowNs,
+            timeoutNs), engine.nowNs);
         part.wait = wait;
         int waiting = 0;
         for (final byte[] k : keys)
@@ -1826,7 +1830,8 @@ final class TxManager
             // No write logged the commit here: the end record must be durable before the coordinator hears it.
             final long position = engine.walRecords.appendTxEnd(part.key, true);
             final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
-            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
+            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_COMMITTED, 0,
+                STATUS_OK, null, null));
             return;
         }
         if (part.prepareLogged)
@@ -1923,7 +1928,8 @@ final class TxManager
         if (part.prepareLogged || heldAsBackup)
         {
             final long position = engine.walRecords.appendTxEnd(part.key, false);
-            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key, ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
+            engine.durability.awaitDurable(position, lp, 0, () -> answer(part.key,
+                ANSWER_ROLLED_BACK, 0, STATUS_OK, null,
                 null));
             return;
         }
@@ -2141,7 +2147,8 @@ final class TxManager
                 if (count == 0)
                 {
                     finished.put(key, Boolean.TRUE);
-                    engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                    engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+                        () -> ackBackup(sender, kind, key));
                     return;
                 }
                 applying.put(key, Boolean.TRUE);
@@ -2175,7 +2182,8 @@ final class TxManager
                 }
                 finished.put(key, Boolean.FALSE);
                 // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
-                engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0, () -> ackBackup(sender, kind, key));
+                engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+                    () -> ackBackup(sender, kind, key));
             }
         }
     }
@@ -2833,7 +2841,8 @@ final class TxManager
                     sendPrepare(tx, part);
                     work++;
                 }
-                else if ((part.request == MessageTypes.TX_COMMIT || part.request == MessageTypes.TX_ROLLBACK) && !part.answered)
+                else if ((part.request == MessageTypes.TX_COMMIT ||
+                    part.request == MessageTypes.TX_ROLLBACK) && !part.answered)
                 {
                     sendFinish(tx, part);
                     work++;
@@ -3084,7 +3093,8 @@ final class TxManager
 
         NearPart part(final int cacheId, final int partition)
         {
-            return parts.computeIfAbsent(MemberEngine.packCopy(cacheId, partition), k -> new NearPart(cacheId, partition));
+            return parts.computeIfAbsent(MemberEngine.packCopy(cacheId, partition),
+                k -> new NearPart(cacheId, partition));
         }
 
         boolean hasPendingLocks()

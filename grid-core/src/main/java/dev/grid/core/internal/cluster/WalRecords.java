@@ -17,8 +17,8 @@ import java.util.function.LongUnaryOperator;
 final class WalRecords
 {
     /*
-     * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild every
-     * copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
+     * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild
+     * every copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
      */
     /**
      * An update: cacheId, partition, counter, transaction id ({@link #NO_TRANSACTION} outside transactions), origin

@@ -275,7 +275,8 @@ public final class PartitionUpdateCounter
     {
         if (lwm < 0 || lwm > hwm)
         {
-            throw new IllegalStateException("partition " + partition + ": LWM " + lwm + " outside [0, HWM " + hwm + "]");
+            throw new IllegalStateException("partition " + partition + ": LWM " + lwm +
+                " outside [0, HWM " + hwm + "]");
         }
         long previousEnd = lwm;
         for (final Map.Entry<Long, Long> gap : gaps.entrySet())
