@@ -151,8 +151,8 @@ public final class ClientAdmin
         }
         // Added last: a member that does not send it served none.
         final long servedWithout = r.remaining() == 0 ? 0 : r.readLong("readsWithoutQuorum");
-        return new ClusterState(version, coordinator, members, new QuorumStatus(have, need, held, refused, servedWithout,
-            history));
+        return new ClusterState(version, coordinator, members,
+            new QuorumStatus(have, need, held, refused, servedWithout, history));
     }
 
     /**

@@ -2,8 +2,8 @@ package dev.grid.node;
 
 /**
  * Untrusted text (a client's user or connection name, anything a peer sent) made safe for a log line: control
- * characters (a newline would forge a log line of its own) written as a Unicode escape (backslash, u, four hex digits), and at most
- * {@link #MAX_CHARS} characters kept, the rest counted. Stateless.
+ * characters (a newline would forge a log line of its own) written as a Unicode escape (backslash, u, four hex digits),
+ * and at most {@link #MAX_CHARS} characters kept, the rest counted. Stateless.
  */
 final class LogText
 {

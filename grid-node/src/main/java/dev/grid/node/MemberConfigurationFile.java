@@ -116,7 +116,8 @@ public final class MemberConfigurationFile
                     config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "cluster.min.members" -> config.minMembers((int)Math.max(-1, Math.min(Integer.MAX_VALUE,
                     number(source, key, value))));
-                case "join.timeout.ms" -> config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+                case "join.timeout.ms" ->
+                    config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
                 case "data.directory" ->
                 {
                     if (value.isEmpty())

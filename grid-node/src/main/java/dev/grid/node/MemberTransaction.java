@@ -352,8 +352,8 @@ final class MemberTransaction implements Transaction
                     final byte[] base = current.containsKey(key) ? current.get(key) : seen.get(key);
                     cacheIds[i] = key.cacheId();
                     keys[i] = key.key();
-                    values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member, key.key(),
-                        base);
+                    values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member,
+                        key.key(), base);
                     i++;
                 }
             }

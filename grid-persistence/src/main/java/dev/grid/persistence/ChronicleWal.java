@@ -455,8 +455,8 @@ public final class ChronicleWal implements Wal, AutoCloseable
     }
 
     /**
-     * The appender, for the calling thread: Chronicle binds it to one thread, and a member opens and recovers its WAL on
-     * the starting thread, then hands it to its own thread (one at a time, never concurrently).
+     * The appender, for the calling thread: Chronicle binds it to one thread, and a member opens and recovers its WAL
+     * on the starting thread, then hands it to its own thread (one at a time, never concurrently).
      */
     private ExcerptAppender appender()
     {

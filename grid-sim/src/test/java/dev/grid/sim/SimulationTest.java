@@ -32,8 +32,11 @@ class SimulationTest
         }
         assertTrue(caught != null, "the planted bug went unnoticed over 40 seeds");
         final String message = caught.getMessage();
+        System.out.println("the planted bug was caught: " + message);
         assertTrue(message.contains("Failed on seed 0x" + Long.toHexString(caught.seed())), message);
         assertTrue(message.contains("-Dgrid.sim.seed=0x" + Long.toHexString(caught.seed())), message);
+        assertTrue(message.contains("acknowledged") && message.contains("missing"),
+            "the failure is the bug's kind, an acknowledged write lost: " + message);
 
         final long failingSeed = caught.seed();
         final SimulationException replayed =

@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>
  * Usage: {@code ClusterBenchmark [--warmup-s 20] [--measure-s 20] [--threads 8] [--keys 100000]
  * [--value-bytes 100] [--workloads put,get,mixed] [--checkpoint-ms 0]}; {@code --checkpoint-ms} 0 runs in-memory
- * members, N gives every member a LOG_ONLY WAL and a checkpoint every N ms, -1 a WAL without checkpoints; run it through {@code scripts/bench-cluster.sh}.
+ * members, N gives every member a LOG_ONLY WAL and a checkpoint every N ms, -1 a WAL without checkpoints; run it
+ * through {@code scripts/bench-cluster.sh}.
  */
 public final class ClusterBenchmark
 {
@@ -74,7 +75,8 @@ public final class ClusterBenchmark
             System.out.printf("preloaded %,d keys in %.1f s%n", keys,
                 (System.nanoTime() - preloadStart) / 1e9);
             System.out.println();
-            System.out.printf("| workload | ops/s | p50 µs | p99 µs | p99.9 µs | max µs | errors | CPU s (m0+load, m1, " +
+            System.out.printf("| workload | ops/s | p50 µs | p99 µs | p99.9 µs | max µs | errors | " +
+                "CPU s (m0+load, m1, " +
                 "m2) | CPU µs/op |%n|---|---|---|---|---|---|---|---|---|%n");
             for (final String workload : workloads)
             {

@@ -62,7 +62,8 @@ public final class RebalanceBenchmark
         final int concurrency = Integer.parseInt(options.getOrDefault("--concurrency",
             String.valueOf(MemberConfiguration.REBALANCE_CONCURRENCY_DEFAULT)));
         final int runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
-        System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | partitions historical " +
+        System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | " +
+            "partitions historical " +
             "| partitions full | records or entries streamed | catch-up ms of each run |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (final String percent : options.getOrDefault("--missed-percent", "1,5,10,20").split(","))
@@ -111,8 +112,8 @@ public final class RebalanceBenchmark
                 addresses.add("127.0.0.1:" + socket.getLocalPort());
             }
         }
-        final String history = full ? "wal.history.records = 0\nwal.history.age.ms = 0\ncheckpoint.wal.records = 100\n" :
-            "";
+        final String history = full ?
+            "wal.history.records = 0\nwal.history.age.ms = 0\ncheckpoint.wal.records = 100\n" : "";
         final List<Process> children = new ArrayList<>();
         GridMember member = null;
         try
