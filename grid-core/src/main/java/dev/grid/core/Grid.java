@@ -15,7 +15,7 @@ public interface Grid extends AutoCloseable
      * Start a cluster member in this process and join (or, as a seed that finds no cluster, start) the cluster.
      * Returns once the member is in the cluster and has installed its partition map. The implementation comes from
      * the {@code grid-node} module, found through {@link java.util.ServiceLoader} as a
-     * {@link dev.grid.core.spi.GridFactory}.
+     * {@link GridFactory}.
      *
      * @param configuration of the member.
      * @return the running member.
@@ -25,8 +25,7 @@ public interface Grid extends AutoCloseable
      */
     static Grid start(final MemberConfiguration configuration)
     {
-        for (final dev.grid.core.spi.GridFactory factory : java.util.ServiceLoader.load(
-            dev.grid.core.spi.GridFactory.class))
+        for (final GridFactory factory : java.util.ServiceLoader.load(GridFactory.class))
         {
             return factory.start(configuration);
         }

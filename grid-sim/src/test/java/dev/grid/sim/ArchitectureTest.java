@@ -1,10 +1,14 @@
 package dev.grid.sim;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.library.dependencies.SliceAssignment;
+import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import dev.grid.core.archfixture.NondeterministicFixture;
+import dev.grid.core.archfixture.cycle.left.Left;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -16,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -44,6 +49,43 @@ class ArchitectureTest
         .orShould().dependOnClassesThat().belongToAnyOf(Executors.class, ExecutorService.class, ForkJoinPool.class,
             Timer.class, java.time.Clock.class)
         .because("grid-core and grid-tx are deterministic state machines (STYLE.md 2)");
+
+    /** Modules depend one way, and so do the packages of grid-core (its API, SPIs and internals). */
+    static final ArchRule NO_MODULE_CYCLES = slices().matching("dev.grid.(*)..").should().beFreeOfCycles()
+        .because("DESIGN.md: arrows point one way, no cycles");
+    static final ArchRule NO_PACKAGE_CYCLES_IN_CORE = slices().assignedFrom(new SliceAssignment()
+    {
+        @Override
+        public SliceIdentifier getIdentifierOf(final JavaClass javaClass)
+        {
+            // Every package of grid-core is a slice, dev.grid.core itself included.
+            return javaClass.getPackageName().startsWith("dev.grid.core") ?
+                SliceIdentifier.of(javaClass.getPackageName()) : SliceIdentifier.ignore();
+        }
+
+        @Override
+        public String getDescription()
+        {
+            return "the packages of grid-core";
+        }
+    }).should().beFreeOfCycles().because("DESIGN.md: arrows point one way, no cycles");
+
+    @Test
+    void modulesAndThePackagesOfCoreFormNoCycles()
+    {
+        NO_MODULE_CYCLES.check(PRODUCTION);
+        NO_PACKAGE_CYCLES_IN_CORE.check(PRODUCTION);
+    }
+
+    @Test
+    void theCycleRuleCatchesACycle()
+    {
+        final JavaClasses fixture = new ClassFileImporter().importPackagesOf(Left.class,
+            dev.grid.core.archfixture.cycle.right.Right.class);
+        final String report = NO_PACKAGE_CYCLES_IN_CORE.evaluate(fixture).getFailureReport().toString();
+        assertTrue(report.contains("Cycle detected"), report);
+        assertTrue(report.contains("Left") && report.contains("Right"), report);
+    }
 
     @Test
     void coreAndTxUseNoClockRandomnessThreadsOrSleeps()
