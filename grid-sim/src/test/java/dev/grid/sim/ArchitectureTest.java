@@ -4,7 +4,12 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.core.domain.JavaMethod;
+import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.ConditionEvents;
+import com.tngtech.archunit.lang.SimpleConditionEvent;
+import com.tngtech.archunit.library.freeze.FreezingArchRule;
 import com.tngtech.archunit.library.dependencies.SliceAssignment;
 import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import dev.grid.core.archfixture.NondeterministicFixture;
@@ -12,6 +17,8 @@ import dev.grid.core.archfixture.cycle.left.Left;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.Timer;
 import java.util.UUID;
@@ -19,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,6 +93,49 @@ class ArchitectureTest
         final String report = NO_PACKAGE_CYCLES_IN_CORE.evaluate(fixture).getFailureReport().toString();
         assertTrue(report.contains("Cycle detected"), report);
         assertTrue(report.contains("Left") && report.contains("Right"), report);
+    }
+
+    /**
+     * Other modules use grid-core's public API and SPIs, not its internals. Frozen: the uses there were when the rule
+     * came (src/test/resources/archunit-frozen) are tolerated until they go, and every new one fails.
+     */
+    static final ArchRule NO_INTERNALS_OF_CORE_OUTSIDE_CORE = FreezingArchRule.freeze(noClasses()
+        .that().resideOutsideOfPackage("dev.grid.core..")
+        .should().dependOnClassesThat().resideInAPackage("dev.grid.core.internal..")
+        .because("DESIGN.md: everything but the public API and SPIs is internal, which no other module imports"));
+
+    /** Public methods of public API types name no internal type. Frozen like the rule above. */
+    static final ArchRule NO_INTERNAL_TYPES_IN_PUBLIC_SIGNATURES = FreezingArchRule.freeze(methods()
+        .that().arePublic().and().areDeclaredInClassesThat().arePublic()
+        .and().areDeclaredInClassesThat().resideOutsideOfPackage("..internal..")
+        .should(new ArchCondition<JavaMethod>("name no internal type in their signature")
+        {
+            @Override
+            public void check(final JavaMethod method, final ConditionEvents events)
+            {
+                final List<JavaClass> types = new ArrayList<>(method.getRawParameterTypes());
+                types.add(method.getRawReturnType());
+                for (final JavaClass type : types)
+                {
+                    if (type.getPackageName().contains(".internal"))
+                    {
+                        events.add(SimpleConditionEvent.violated(method, method.getFullName() + " names " +
+                            type.getName()));
+                    }
+                }
+            }
+        }));
+
+    @Test
+    void otherModulesUseNoNewInternalsOfCore()
+    {
+        NO_INTERNALS_OF_CORE_OUTSIDE_CORE.check(PRODUCTION);
+    }
+
+    @Test
+    void publicSignaturesNameNoNewInternalTypes()
+    {
+        NO_INTERNAL_TYPES_IN_PUBLIC_SIGNATURES.check(PRODUCTION);
     }
 
     @Test
