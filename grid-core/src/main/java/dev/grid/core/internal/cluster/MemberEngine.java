@@ -504,7 +504,7 @@ public final class MemberEngine
      */
     public long txBegin(final long timeoutNs, final long priority)
     {
-        return tx.begin(timeoutNs, priority);
+        return tx.coordinator.begin(timeoutNs, priority);
     }
 
     /**
@@ -513,7 +513,7 @@ public final class MemberEngine
      */
     public long txPriority(final long txId)
     {
-        return tx.priority(txId);
+        return tx.coordinator.priority(txId);
     }
 
     /**
@@ -534,7 +534,7 @@ public final class MemberEngine
             callback.onFailure(notActive());
             return;
         }
-        tx.enlist(txId, cacheId, keys, lock, callback);
+        tx.coordinator.enlist(txId, cacheId, keys, lock, callback);
     }
 
     /**
@@ -564,7 +564,7 @@ public final class MemberEngine
             // Its prepare carries every write of a partition in one message and one WAL record: refused whole.
             final GridException tooLarge = tooLarge("a transaction's " + keys.length + " writes of " + writeBytes +
                 " bytes together");
-            tx.rollback(txId, new TxCallback()
+            tx.coordinator.rollback(txId, new TxCallback()
             {
                 public void onSuccess(final byte[][] ignored)
                 {
@@ -578,7 +578,7 @@ public final class MemberEngine
             });
             return;
         }
-        tx.commit(txId, cacheIds, keys, values, callback);
+        tx.coordinator.commit(txId, cacheIds, keys, values, callback);
     }
 
     /**
@@ -589,7 +589,7 @@ public final class MemberEngine
      */
     public void txRollback(final long txId, final TxCallback callback)
     {
-        tx.rollback(txId, callback);
+        tx.coordinator.rollback(txId, callback);
     }
 
     /**
@@ -610,7 +610,7 @@ public final class MemberEngine
      */
     public List<TransactionView> transactions()
     {
-        return tx.views();
+        return tx.coordinator.views();
     }
 
     /**
@@ -623,13 +623,13 @@ public final class MemberEngine
      */
     public void killTransaction(final long txId, final TxCallback callback)
     {
-        if (!tx.coordinates(txId))
+        if (!tx.coordinator.coordinates(txId))
         {
             callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + config.memberId() +
                 " coordinates no transaction " + txId));
             return;
         }
-        tx.rollback(txId, callback);
+        tx.coordinator.rollback(txId, callback);
     }
 
     /**
@@ -1261,17 +1261,17 @@ public final class MemberEngine
             case MessageTypes.REPLICATE_ACK -> replication.onReplicateAck(sender);
             case MessageTypes.SIZE_REQUEST -> replication.onSizeRequest(sender);
             case MessageTypes.CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
-            case MessageTypes.TX_LOCK -> tx.onLock(sender);
-            case MessageTypes.TX_PREPARE -> tx.onPrepare(sender);
-            case MessageTypes.TX_COMMIT -> tx.onCommit(sender);
-            case MessageTypes.TX_ROLLBACK -> tx.onRollback(sender);
-            case MessageTypes.TX_ANSWER -> tx.onAnswer(sender);
-            case MessageTypes.TX_BACKUP -> tx.onBackup(sender);
-            case MessageTypes.TX_BACKUP_ACK -> tx.onBackupAck(sender);
-            case MessageTypes.TX_STATUS -> tx.onStatus(sender);
-            case MessageTypes.TX_STATUS_ANSWER -> tx.onStatusAnswer(sender);
-            case MessageTypes.TX_QUERY -> tx.onQuery(sender);
-            case MessageTypes.TX_QUERY_ANSWER -> tx.onQueryAnswer(sender);
+            case MessageTypes.TX_LOCK -> tx.participant.onLock(sender);
+            case MessageTypes.TX_PREPARE -> tx.participant.onPrepare(sender);
+            case MessageTypes.TX_COMMIT -> tx.participant.onCommit(sender);
+            case MessageTypes.TX_ROLLBACK -> tx.participant.onRollback(sender);
+            case MessageTypes.TX_ANSWER -> tx.coordinator.onAnswer(sender);
+            case MessageTypes.TX_BACKUP -> tx.participant.onBackup(sender);
+            case MessageTypes.TX_BACKUP_ACK -> tx.participant.onBackupAck(sender);
+            case MessageTypes.TX_STATUS -> tx.recovery.onStatus(sender);
+            case MessageTypes.TX_STATUS_ANSWER -> tx.recovery.onStatusAnswer(sender);
+            case MessageTypes.TX_QUERY -> tx.recovery.onQuery(sender);
+            case MessageTypes.TX_QUERY_ANSWER -> tx.recovery.onQueryAnswer(sender);
             case MessageTypes.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
             case MessageTypes.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
             case MessageTypes.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);

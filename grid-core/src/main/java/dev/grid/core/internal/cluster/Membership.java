@@ -453,7 +453,7 @@ final class Membership
                     coordinatorVotes.remove(member.incarnation());
                     addedNs.remove(member.incarnation());
                     engine.replication.forgetBackup(member.incarnation());
-                    engine.tx.forgetMember(member.incarnation());
+                    engine.tx.participant.forgetMember(member.incarnation());
                 }
             }
             for (final CacheDescriptor cache : previous.caches())

@@ -141,7 +141,7 @@ final class Replication
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.isLocked(cacheId, key)))
+        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.lockTable.isLocked(cacheId, key)))
         {
             final Runnable retry = () ->
             {
@@ -160,7 +160,7 @@ final class Replication
             else
             {
                 // A transaction holds the key: this write waits for it, as an implicit transaction would.
-                engine.tx.block(cacheId, key, retry);
+                engine.tx.lockTable.block(cacheId, key, retry);
             }
             return;
         }

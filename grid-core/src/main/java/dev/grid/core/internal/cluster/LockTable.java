@@ -1,0 +1,254 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.TransactionAbortedException;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * The wait-die lock table of a primary's keys: a transaction asking for a key held by a younger one waits,
+ * one asking for a key held by an older one dies, so no cycle of waits can form. Single-key writes wait behind a
+ * transaction's lock too ({@link #block}).
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every part of {@link TxManager}.
+ */
+final class LockTable
+{
+    private final TxManager manager;
+    private final MemberEngine engine;
+
+    final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
+
+    LockTable(final TxManager manager)
+    {
+        this.manager = manager;
+        this.engine = manager.engine;
+    }
+
+    static byte[][] read(final LocalPartition lp, final byte[][] keys)
+    {
+        final byte[][] values = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++)
+        {
+            values[i] = lp.store.get(keys[i]);
+        }
+        return values;
+    }
+
+    void lockGranted(final TxManager.Part part)
+    {
+        final LockWait wait = part.wait;
+        part.wait = null;
+        if (wait.startedNs != engine.nowNs)
+        {
+            engine.listener.onLockWait(engine.nowNs - wait.startedNs);
+        }
+        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        manager.answer(part.key, TxManager.ANSWER_LOCKED, wait.requestId, TxManager.STATUS_OK, null, lp == null
+            ? new byte[wait.keys.length][] :
+            read(lp, wait.keys));
+    }
+
+    /** Wait-die: a younger transaction asking for an older one's key is aborted, releasing what it holds. */
+    void die(final TxManager.Part part, final TxManager.Part holder)
+    {
+        final long requestId = part.wait == null ? 0 : part.wait.requestId;
+        drop(part);
+        manager.answerError(part.key, TxManager.ANSWER_LOCKED, requestId, new TransactionAbortedException(
+            ErrorCode.TX_DEADLOCK_PREVENTION, "a key of cache id " + part.key.cacheId() + " partition " +
+            part.key.partition() + " is held by an older transaction; wait-die aborts the younger"));
+    }
+
+    /** Forget a part that holds no reservation: release its locks and stop its waits. */
+    void drop(final TxManager.Part part)
+    {
+        manager.parts.remove(part.key);
+        releaseLocks(part);
+    }
+
+    void releaseLocks(final TxManager.Part part)
+    {
+        if (part.wait != null)
+        {
+            for (final CacheKey lockKey : part.wait.waitingOn)
+            {
+                final KeyLock keyLock = locks.get(lockKey);
+                if (keyLock != null)
+                {
+                    keyLock.waiters.remove(part);
+                    forgetIfFree(lockKey, keyLock);
+                }
+            }
+            part.wait = null;
+        }
+        final List<CacheKey> held = new ArrayList<>(part.held);
+        part.held.clear();
+        for (final CacheKey lockKey : held)
+        {
+            final KeyLock keyLock = locks.get(lockKey);
+            if (keyLock != null && keyLock.holder == part)
+            {
+                keyLock.holder = null;
+                grantNext(lockKey, keyLock);
+            }
+        }
+    }
+
+    private void grantNext(final CacheKey lockKey, final KeyLock keyLock)
+    {
+        keyLock.waiters.removeIf(waiter -> manager.parts.get(waiter.key) != waiter);
+        while (keyLock.holder == null && !keyLock.waiters.isEmpty())
+        {
+            TxManager.Part oldest = keyLock.waiters.get(0);
+            for (final TxManager.Part waiter : keyLock.waiters)
+            {
+                if (older(waiter, oldest))
+                {
+                    oldest = waiter;
+                }
+            }
+            keyLock.waiters.remove(oldest);
+            keyLock.holder = oldest;
+            oldest.held.add(lockKey);
+            oldest.wait.waitingOn.remove(lockKey);
+            // Waiters younger than the new holder would now wait for an older transaction: wait-die aborts them.
+            for (final TxManager.Part waiter : new ArrayList<>(keyLock.waiters))
+            {
+                if (!older(waiter, oldest) && manager.parts.get(waiter.key) == waiter)
+                {
+                    die(waiter, oldest);
+                }
+            }
+            // Aborting those may have aborted the new holder too (through a key it waits for elsewhere).
+            if (manager.parts.get(oldest.key) == oldest && oldest.wait != null && --oldest.wait.waiting == 0)
+            {
+                lockGranted(oldest);
+            }
+        }
+        forgetIfFree(lockKey, keyLock);
+    }
+
+    private void forgetIfFree(final CacheKey lockKey, final KeyLock keyLock)
+    {
+        if (keyLock.holder != null)
+        {
+            return;
+        }
+        if (keyLock.waiters.isEmpty())
+        {
+            locks.remove(lockKey);
+        }
+        if (!keyLock.blocked.isEmpty())
+        {
+            final List<Runnable> blocked = new ArrayList<>(keyLock.blocked);
+            keyLock.blocked.clear();
+            blocked.forEach(Runnable::run);
+        }
+    }
+
+    /**
+     * @return true if a transaction holds the key: a single-key write of it must wait ({@link #block}).
+     */
+    boolean isLocked(final int cacheId, final byte[] key)
+    {
+        if (locks.isEmpty())
+        {
+            return false;
+        }
+        final KeyLock keyLock = locks.get(new CacheKey(cacheId, key));
+        return keyLock != null && keyLock.holder != null;
+    }
+
+    /**
+     * Run {@code retry} when the key's lock is released (a single-key write waiting for a transaction).
+     */
+    void block(final int cacheId, final byte[] key, final Runnable retry)
+    {
+        locks.get(new CacheKey(cacheId, key)).blocked.add(retry);
+    }
+
+    static boolean older(final TxManager.Part a, final TxManager.Part b)
+    {
+        if (a.priority != b.priority)
+        {
+            return a.priority < b.priority;
+        }
+        if (a.key.coordinator() != b.key.coordinator())
+        {
+            return a.key.coordinator() < b.key.coordinator();
+        }
+        // Equal age on one coordinator: a retry and its aborted predecessor, still releasing. The retry counts as
+        // older, so it waits for the release instead of dying against its own past.
+        return a.key.seq() > b.key.seq();
+    }
+
+    /** A key's lock on its primary: the holder, the transactions waiting (oldest served first), blocked writes. */
+    static final class KeyLock
+    {
+        TxManager.Part holder;
+        final List<TxManager.Part> waiters = new ArrayList<>(2);
+        final List<Runnable> blocked = new ArrayList<>(0);
+    }
+
+    static final class LockWait
+    {
+        final long requestId;
+        final byte[][] keys;
+        final long deadlineNs;
+        final long startedNs;
+        final List<CacheKey> waitingOn = new ArrayList<>(2);
+        int waiting;
+
+        LockWait(final long requestId, final byte[][] keys, final long deadlineNs, final long startedNs)
+        {
+            this.requestId = requestId;
+            this.keys = keys;
+            this.deadlineNs = deadlineNs;
+            this.startedNs = startedNs;
+        }
+    }
+
+    /**
+     * A part asks for locks on keys: free ones are granted, held ones are waited for if the holder is younger
+     * (wait-die: an older one waits), or the part dies if the holder is older. Once every key is held, the lock is
+     * granted.
+     */
+    void acquire(final TxManager.Part part, final int cacheId, final byte[][] keys, final long requestId,
+        final long deadlineNs)
+    {
+        final LockWait wait = new LockWait(requestId, keys, deadlineNs, engine.nowNs);
+        part.wait = wait;
+        int waiting = 0;
+        for (final byte[] k : keys)
+        {
+            final CacheKey lockKey = new CacheKey(cacheId, k);
+            final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
+            if (keyLock.holder == null)
+            {
+                keyLock.holder = part;
+                part.held.add(lockKey);
+            }
+            else if (keyLock.holder != part)
+            {
+                if (older(part, keyLock.holder))
+                {
+                    keyLock.waiters.add(part);
+                    wait.waitingOn.add(lockKey);
+                    waiting++;
+                }
+                else
+                {
+                    die(part, keyLock.holder);
+                    return;
+                }
+            }
+        }
+        wait.waiting = waiting;
+        if (waiting == 0)
+        {
+            lockGranted(part);
+        }
+    }
+}

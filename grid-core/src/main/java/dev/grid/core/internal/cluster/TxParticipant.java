@@ -1,0 +1,779 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.PartitionLostException;
+import dev.grid.core.TransactionAbortedException;
+import org.agrona.collections.LongHashSet;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+
+/**
+ * The participant side of transactions on this member: as a partition's primary it locks keys (through
+ * {@link LockTable}), prepares (reserves counters, logs the prepare, ships it to the backups), commits or rolls back
+ * once every backup did; as a backup it logs and applies what its primary ships, in the primary's counters. Parts
+ * live in {@link TxManager#parts}, shared with recovery.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every part of {@link TxManager}.
+ */
+final class TxParticipant
+{
+    private final TxManager manager;
+    private final MemberEngine engine;
+
+    final HashMap<TxManager.PartKey, Boolean> applying = new HashMap<>();
+
+    TxParticipant(final TxManager manager)
+    {
+        this.manager = manager;
+        this.engine = manager.engine;
+    }
+
+    void onLock(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final long priority = reader.readLong("priority");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long requestId = reader.readLong("requestId");
+        final boolean lock = reader.readBoolean("lock");
+        final long timeoutNs = reader.readLong("timeoutNs");
+        final int count = reader.readInt("keys", 1, 1 << 20);
+        final byte[][] keys = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            keys[i] = reader.readBytes("key");
+            if (keys[i] == null)
+            {
+                throw new MalformedMessageException("transaction lock without a key");
+            }
+        }
+        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        if (cache == null || partition >= cache.partitions())
+        {
+            manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, cache == null ?
+                new CacheDestroyedException("cache id " + cacheId + " was destroyed") :
+                new GridException(ErrorCode.CONFIGURATION_INVALID, "partition " + partition + " out of range"));
+            return;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version())
+        {
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (!manager.isPrimary(cacheId, partition) || lp == null || (lock && version < engine.installedMap.version()))
+        {
+            manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_REMAP, null, null);
+            return;
+        }
+        final String lossRefusal = engine.replication.lossRefusal(cache, partition, lock);
+        if (lossRefusal != null)
+        {
+            manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, new PartitionLostException(lossRefusal));
+            return;
+        }
+        if (!lock)
+        {
+            manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_OK, null,
+                LockTable.read(lp, keys));
+            return;
+        }
+        if (manager.finished.containsKey(key))
+        {
+            manager.answerError(key, TxManager.ANSWER_LOCKED, requestId,
+                new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "the transaction already finished on partition " + partition));
+            return;
+        }
+        TxManager.Part part = manager.parts.get(key);
+        if (part == null)
+        {
+            part = new TxManager.Part(key, priority, version);
+            manager.parts.put(key, part);
+        }
+        if (part.state != TxParticipantState.LOCKING || (part.wait != null && part.wait.requestId == requestId))
+        {
+            return;
+        }
+        manager.lockTable.acquire(part, cacheId, keys, requestId, MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+    }
+
+    void onPrepare(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final boolean onePhase = reader.readBoolean("onePhase");
+        final long[] participants = TxManager.readParticipants(reader);
+        final byte[][][] writes = TxManager.readWrites(reader);
+        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final int answerKind = onePhase ? TxManager.ANSWER_COMMITTED : TxManager.ANSWER_PREPARED;
+        if (answeredAsFinished(key, answerKind, partition))
+        {
+            return;
+        }
+        if (engine.topology.cache(cacheId) == null)
+        {
+            manager.answerError(key, answerKind, 0, new CacheDestroyedException("cache id " +
+                cacheId + " was destroyed"));
+            return;
+        }
+        if (engine.isExchanging() || version > engine.installedMap.version() || engine.isPaused(cacheId, partition))
+        {
+            // A consistency check holds the partition still for a moment: the coordinator sends this again.
+            return;
+        }
+        final TxManager.Part part = manager.parts.get(key);
+        if (!manager.isPrimary(cacheId, partition) || (version < engine.installedMap.version() &&
+            (part == null || part.state != TxParticipantState.PREPARED)))
+        {
+            manager.answer(key, answerKind, 0, TxManager.STATUS_REMAP, null, null);
+            return;
+        }
+        if (part == null)
+        {
+            manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_TOPOLOGY_CHANGED,
+                "the transaction's locks on partition " + partition + " are gone (map change or deadlock " +
+                "prevention); nothing was applied"));
+            return;
+        }
+        switch (part.state)
+        {
+            case PREPARED ->
+            {
+                manager.answer(key, answerKind, 0, TxManager.STATUS_OK, null, null);
+                return;
+            }
+            case PREPARING, COMMITTING, ROLLING_BACK ->
+            {
+                return;
+            }
+            default ->
+            {
+            }
+        }
+        if (!engine.membership.hasQuorum())
+        {
+            // A primary that may be on the minority side reserves no counters and prepares nothing.
+            manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.NO_QUORUM,
+                engine.membership.noQuorum("the prepare of a transaction on partition " + partition).detail()));
+            return;
+        }
+        for (final byte[] k : writes[0])
+        {
+            if (!part.held.contains(new CacheKey(cacheId, k)))
+            {
+                manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "prepare of a key the transaction did not lock on partition " + partition));
+                return;
+            }
+        }
+        reserveAndPrepare(part, key, writes, participants, onePhase);
+    }
+
+    /**
+     * A prepare of a part this member already finished is answered with how it ended.
+     *
+     * @return whether the part was finished (and the prepare answered).
+     */
+    private boolean answeredAsFinished(final TxManager.PartKey key, final int answerKind, final int partition)
+    {
+        final Boolean done = manager.finished.get(key);
+        if (done == null)
+        {
+            return false;
+        }
+        if (done)
+        {
+            manager.answer(key, answerKind, 0, TxManager.STATUS_OK, null, null);
+        }
+        else
+        {
+            manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "the transaction was already rolled back on partition " + partition));
+        }
+        return true;
+    }
+
+    /**
+     * Reserve the part's counters and prepare it: a one-phase commit commits at once; otherwise the prepare is logged
+     * and shipped to the backups, and answered once it is durable here and on every backup.
+     */
+    private void reserveAndPrepare(final TxManager.Part part, final TxManager.PartKey key, final byte[][][] writes,
+        final long[] participants, final boolean onePhase)
+    {
+        final int cacheId = key.cacheId();
+        final int partition = key.partition();
+        part.writeKeys = writes[0];
+        part.writeValues = writes[1];
+        part.participants = participants;
+        part.onePhase = onePhase;
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        part.count = part.writeKeys.length;
+        if (part.count > 0)
+        {
+            part.start = lp.counter.reserve(part.count);
+        }
+        if (onePhase)
+        {
+            startCommit(part);
+            return;
+        }
+        part.state = part.state.moveTo(TxParticipantState.PREPARING);
+        // Durable here and on every backup before the coordinator hears "prepared": after a crash of every member,
+        // a transaction the coordinator may have decided to commit is still prepared on every copy of the partition.
+        part.prepareLogged = true;
+        final long position = engine.walRecords.appendTxPrepare(key, part.priority, participants, part.writeKeys,
+            part.writeValues);
+        engine.durability.awaitDurable(position, lp, 0, () ->
+        {
+            part.prepareDurable = true;
+            if (part.state == TxParticipantState.PREPARING && part.backupKind == TxManager.BACKUP_PREPARE &&
+                part.pendingBackups.isEmpty())
+            {
+                preparedHere(part);
+            }
+        });
+        sendBackups(part, TxManager.BACKUP_PREPARE, true);
+        if (part.pendingBackups.isEmpty() && part.prepareDurable)
+        {
+            preparedHere(part);
+        }
+    }
+
+    private void preparedHere(final TxManager.Part part)
+    {
+        part.state = part.state.moveTo(TxParticipantState.PREPARED);
+        part.preparedSinceNs = engine.nowNs;
+        manager.answer(part.key, TxManager.ANSWER_PREPARED, 0, TxManager.STATUS_OK, null, null);
+    }
+
+    void onCommit(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final byte[][][] writes = TxManager.readWrites(reader);
+        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final Boolean done = manager.finished.get(key);
+        if (done != null)
+        {
+            final TxManager.Part stale = manager.parts.get(key);
+            if (stale != null && stale.state == TxParticipantState.PREPARED)
+            {
+                // Finished here before this copy took the prepare over (a rebalance brought the outcome).
+                manager.lockTable.drop(stale);
+            }
+            if (done)
+            {
+                manager.answer(key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_OK, null, null);
+            }
+            else
+            {
+                engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+                    " reached partition " + partition + " where it was rolled back");
+                manager.answerError(key, TxManager.ANSWER_COMMITTED, 0,
+                    new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "the transaction was rolled back on partition " + partition));
+            }
+            return;
+        }
+        if (engine.topology.cache(cacheId) == null)
+        {
+            manager.answerError(key, TxManager.ANSWER_COMMITTED, 0, new CacheDestroyedException("cache id " + cacheId +
+                " was destroyed"));
+            return;
+        }
+        if (engine.isExchanging() || engine.isPaused(cacheId, partition) ||
+            manager.recovery.isLostHere(cacheId, partition))
+        {
+            // A lost partition's copies stand in for owners that are away and hold the prepare: a commit applied to
+            // them would be lost when an owner returns, while the other partitions keep theirs. Asked again.
+            return;
+        }
+        if (!manager.isPrimary(cacheId, partition))
+        {
+            manager.answer(key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_REMAP, null, null);
+            return;
+        }
+        TxManager.Part part = manager.parts.get(key);
+        if (part == null)
+        {
+            // Decided to commit, but no prepare survived here (every copy that held it is gone): apply what the
+            // coordinator sends, as the only record of the decision.
+            part = new TxManager.Part(key, 0, engine.installedMap.version());
+            manager.parts.put(key, part);
+            part.state = part.state.moveTo(TxParticipantState.PREPARED);
+        }
+        if (part.state == TxParticipantState.COMMITTING)
+        {
+            return;
+        }
+        if (part.state == TxParticipantState.ROLLING_BACK)
+        {
+            engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+                " reached partition " + partition + " while it rolls back");
+            return;
+        }
+        if (part.writeKeys == null)
+        {
+            part.writeKeys = writes[0];
+            part.writeValues = writes[1];
+            part.count = part.writeKeys.length;
+        }
+        startCommit(part);
+    }
+
+    void startCommit(final TxManager.Part part)
+    {
+        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        if (lp == null)
+        {
+            // The copy went with a map change (its parts are moved or dropped at install); nothing to apply here.
+            manager.lockTable.drop(part);
+            return;
+        }
+        if (part.count > 0 && part.start < 0)
+        {
+            part.start = lp.counter.reserve(part.count);
+        }
+        part.state = part.state.moveTo(TxParticipantState.COMMITTING);
+        part.durable = part.count == 0;
+        engine.inFlightUpdates++;
+        for (int i = 0; i < part.count; i++)
+        {
+            final long counter = part.start + 1 + i;
+            final long position = engine.walRecords.appendTxData(lp, counter, part.key.coordinator(), part.key.seq(),
+                part.writeKeys[i], part.writeValues[i]);
+            lp.store.apply(part.writeKeys[i], part.writeValues[i], counter);
+            engine.durability.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
+            {
+                part.durable = true;
+                tryFinishCommit(part);
+            });
+        }
+        sendBackups(part, TxManager.BACKUP_COMMIT, true);
+        tryFinishCommit(part);
+    }
+
+    private void tryFinishCommit(final TxManager.Part part)
+    {
+        if (part.state != TxParticipantState.COMMITTING || !part.durable || !part.pendingBackups.isEmpty() ||
+            manager.parts.get(part.key) != part)
+        {
+            return;
+        }
+        engine.inFlightUpdates--;
+        manager.finished.put(part.key, Boolean.TRUE);
+        manager.lockTable.drop(part);
+        if (part.prepareLogged && part.count == 0)
+        {
+            // No write logged the commit here: the end record must be durable before the coordinator hears it.
+            final long position = engine.walRecords.appendTxEnd(part.key, true);
+            final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+            engine.durability.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
+                TxManager.ANSWER_COMMITTED, 0,
+                TxManager.STATUS_OK, null, null));
+            return;
+        }
+        if (part.prepareLogged)
+        {
+            // Its writes (durable already) record the commit; the end record only spares replay the prepare.
+            engine.walRecords.appendTxEnd(part.key, true);
+        }
+        manager.answer(part.key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_OK, null, null);
+    }
+
+    void onRollback(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long seq = reader.readLong("tx");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final Boolean done = manager.finished.get(key);
+        if (done != null)
+        {
+            manager.answer(key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
+            return;
+        }
+        if (engine.isExchanging())
+        {
+            return;
+        }
+        if (engine.isPaused(cacheId, partition))
+        {
+            return;
+        }
+        TxManager.Part part = manager.parts.get(key);
+        if (part == null)
+        {
+            if (engine.topology.cache(cacheId) == null)
+            {
+                manager.finished.put(key, Boolean.FALSE);
+                manager.answer(key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
+                return;
+            }
+            if (!manager.isPrimary(cacheId, partition))
+            {
+                manager.answer(key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_REMAP, null, null);
+                return;
+            }
+            // Nothing here, but a backup may hold a prepare from a primary that failed: it must drop it too.
+            part = new TxManager.Part(key, 0, engine.installedMap.version());
+            part.backupsMayHold = true;
+            manager.parts.put(key, part);
+        }
+        if (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK)
+        {
+            return;
+        }
+        startRollback(part);
+    }
+
+    void startRollback(final TxManager.Part part)
+    {
+        part.state = part.state.moveTo(TxParticipantState.ROLLING_BACK);
+        // Nothing of it was applied, but its keys stay locked until every backup dropped the prepare
+        // (tryFinishRollback): a backup that kept it (the rollback lost with this primary) would otherwise hold a
+        // prepare over keys that later transactions wrote, and a recovery committing it would put their old values
+        // back.
+        engine.inFlightUpdates++;
+        // Backups first: if this copy closed its range before them, a recovery could still commit on a backup what
+        // this primary's WAL says was rolled back.
+        if (part.backupsMayHold || part.start >= 0)
+        {
+            sendBackups(part, TxManager.BACKUP_ROLLBACK, true);
+        }
+        tryFinishRollback(part);
+    }
+
+    private void tryFinishRollback(final TxManager.Part part)
+    {
+        if (part.state != TxParticipantState.ROLLING_BACK || !part.pendingBackups.isEmpty() ||
+            manager.parts.get(part.key) != part)
+        {
+            return;
+        }
+        engine.inFlightUpdates--;
+        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        if (lp != null && part.start >= 0 && part.count > 0)
+        {
+            engine.closeRange(lp, part.start, part.count);
+        }
+        manager.finished.put(part.key, Boolean.FALSE);
+        manager.lockTable.drop(part);
+        // This member may also hold the prepare as a backup of an earlier primary (the partition was lost, so it never
+        // took it over): logged, it would come back with a restart, and recovery, finding it prepared everywhere,
+        // would commit a transaction whose user heard "aborted" (whole-cluster bank seed 0x16acbe1a).
+        final boolean heldAsBackup = manager.prepared.remove(part.key) != null;
+        if (part.prepareLogged || heldAsBackup)
+        {
+            final long position = engine.walRecords.appendTxEnd(part.key, false);
+            engine.durability.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
+                TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null,
+                null));
+            return;
+        }
+        manager.answer(part.key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
+    }
+
+    void sendBackups(final TxManager.Part part, final int kind, final boolean fresh)
+    {
+        if (kind == TxManager.BACKUP_PREPARE)
+        {
+            part.backupsMayHold = true;
+        }
+        if (fresh)
+        {
+            part.backupKind = kind;
+            part.pendingBackups.clear();
+            final int[] owners = engine.installedMap.owners(part.key.cacheId(), part.key.partition());
+            for (int i = 1; i < owners.length; i++)
+            {
+                final long backup = engine.installedMap.topology().members().get(owners[i]).incarnation();
+                // A backup that already left the current topology would never answer (it was forgotten then).
+                if (engine.topology.indexOf(backup) >= 0)
+                {
+                    part.pendingBackups.add(backup);
+                }
+            }
+        }
+        part.lastSentNs = engine.nowNs;
+        for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
+        {
+            final long backup = it.nextValue();
+            engine.header(MessageTypes.TX_BACKUP, backup);
+            engine.writer.writeByte(kind).writeLong(part.key.coordinator()).writeLong(part.key.seq())
+                .writeLong(engine.installedMap.version()).writeInt(part.key.cacheId()).writeInt(part.key.partition())
+                .writeLong(part.priority).writeLong(kind == TxManager.BACKUP_PREPARE ? -1 : part.start)
+                .writeInt(part.start < 0 ? 0 : part.count);
+            final long[] participants = part.participants == null ? new long[0] : part.participants;
+            engine.writer.writeInt(participants.length);
+            for (final long participant : participants)
+            {
+                engine.writer.writeLong(participant);
+            }
+            final int writes = kind == TxManager.BACKUP_ROLLBACK || part.writeKeys == null ? 0 : part.writeKeys.length;
+            engine.writer.writeInt(writes);
+            for (int i = 0; i < writes; i++)
+            {
+                engine.writer.writeBytes(part.writeKeys[i]).writeBytes(part.writeValues[i]);
+            }
+            engine.sendTx(backup);
+        }
+    }
+
+    void onBackupAck(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final int kind = reader.readByte("kind");
+        final TxManager.PartKey key = new TxManager.PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final boolean applied = reader.readBoolean("applied");
+        final int outcome = reader.readByte("outcome");
+        if (outcome < TxManager.OUTCOME_NONE || outcome > TxManager.OUTCOME_ROLLED_BACK)
+        {
+            throw new MalformedMessageException("unknown transaction outcome " + outcome);
+        }
+        final TxManager.Part part = manager.parts.get(key);
+        if (part != null && outcome != TxManager.OUTCOME_NONE && part.state == TxParticipantState.PREPARED)
+        {
+            // A backup saw the transaction end under an earlier primary: that is how it ended.
+            part.recoveryCommitted |= outcome == TxManager.OUTCOME_COMMITTED;
+            part.recoveryRolledBack |= outcome == TxManager.OUTCOME_ROLLED_BACK;
+        }
+        if (part == null || part.backupKind != kind || !part.pendingBackups.remove(sender))
+        {
+            return;
+        }
+        if (!applied)
+        {
+            final LocalPartition lp = engine.localCopy(key.cacheId(), key.partition());
+            if (lp != null)
+            {
+                lp.refusedBackups.add(sender);
+            }
+        }
+        backupDone(part);
+    }
+
+    private void backupDone(final TxManager.Part part)
+    {
+        if (!part.pendingBackups.isEmpty())
+        {
+            return;
+        }
+        switch (part.backupKind)
+        {
+            case TxManager.BACKUP_PREPARE ->
+            {
+                if (part.state == TxParticipantState.PREPARING && part.prepareDurable)
+                {
+                    preparedHere(part);
+                }
+                else if (part.recovering)
+                {
+                    manager.recovery.decideRecovery(part);
+                }
+            }
+            case TxManager.BACKUP_COMMIT -> tryFinishCommit(part);
+            case TxManager.BACKUP_ROLLBACK -> tryFinishRollback(part);
+            default ->
+            {
+            }
+        }
+    }
+
+    /** A member left: its acknowledgements are no longer awaited. */
+    void forgetMember(final long departed)
+    {
+        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        {
+            if (part.pendingBackups.remove(departed))
+            {
+                backupDone(part);
+            }
+        }
+    }
+
+    void onBackup(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final int kind = reader.readByte("kind");
+        final long coordinator = reader.readLong("coordinator");
+        final long seq = reader.readLong("tx");
+        final long version = reader.readLong("version");
+        final int cacheId = reader.readInt("cacheId");
+        final int partition = reader.readInt("partition", 0, 65_535);
+        final long priority = reader.readLong("priority");
+        final long start = reader.readLong("start");
+        final int count = reader.readInt("count", 0, 1 << 20);
+        final long[] participants = TxManager.readParticipants(reader);
+        final byte[][][] writes = TxManager.readWrites(reader);
+        if (kind < TxManager.BACKUP_PREPARE || kind > TxManager.BACKUP_ROLLBACK)
+        {
+            throw new MalformedMessageException("unknown transaction backup kind " + kind);
+        }
+        if (kind == TxManager.BACKUP_COMMIT && writes[0].length != count)
+        {
+            throw new MalformedMessageException("transaction commit with " + writes[0].length + " writes for " +
+                count + " counters");
+        }
+        final PartitionMap map = engine.installedMap;
+        if ((map == null || version > map.version()) && version < engine.topology.version())
+        {
+            // This member skipped the map the primary works in (the topology moved on before it was installed
+            // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
+            // Its copy lags from now on; the next exchange finds it different and rebalances it.
+            ackBackup(sender, kind, new TxManager.PartKey(coordinator, seq, cacheId, partition), false);
+            return;
+        }
+        // Served during an exchange too: the primary's report waits for these updates to finish.
+        if (map == null || version != map.version() ||
+            map.rank(cacheId, partition, map.topology().indexOf(sender)) != 0)
+        {
+            return;
+        }
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return;
+        }
+        final TxManager.PartKey key = new TxManager.PartKey(coordinator, seq, cacheId, partition);
+        switch (kind)
+        {
+            case TxManager.BACKUP_PREPARE -> backupPrepare(sender, key, lp, priority, writes, participants);
+            case TxManager.BACKUP_COMMIT -> backupCommit(sender, key, lp, start, count, writes);
+            default -> backupRollback(sender, key, lp, start, count);
+        }
+    }
+
+    /** A backup logs a prepare its primary shipped, and acknowledges it once durable. */
+    private void backupPrepare(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+        final long priority, final byte[][][] writes, final long[] participants)
+    {
+        // A prepare that arrives after the commit or rollback (reordered) must not outlive it.
+        if (!manager.finished.containsKey(key) && !applying.containsKey(key))
+        {
+            final boolean known = manager.prepared.containsKey(key);
+            manager.prepared.put(key, new TxManager.Prepared(key, priority, writes[0], writes[1], participants,
+                engine.nowNs, false));
+            // Acknowledged once durable: the primary answers "prepared" only when every copy has it (a
+            // resend waits for the record the first one appended, which is at or below the last position).
+            final long position = known ? engine.walRecords.appendedPosition() :
+                engine.walRecords.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
+            engine.durability.awaitDurable(position, lp, 0, () -> ackBackup(sender, TxManager.BACKUP_PREPARE, key));
+            return;
+        }
+        // Already ended here: a primary that held the prepare when its predecessor failed (its own end
+        // message was lost) must end it the same way, not presume a commit.
+        final Boolean ended = manager.finished.get(key);
+        ackBackup(sender, TxManager.BACKUP_PREPARE, key, true, ended == null ? TxManager.OUTCOME_NONE :
+            ended ? TxManager.OUTCOME_COMMITTED : TxManager.OUTCOME_ROLLED_BACK);    }
+
+    /**
+     * A backup applies a commit in its primary's counters, and acknowledges it once every write is durable (a repeat
+     * of a commit already applied is acknowledged at once).
+     */
+    private void backupCommit(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+        final long start, final int count, final byte[][][] writes)
+    {
+        if (manager.prepared.remove(key) != null)
+        {
+            // With writes, they record the commit (durable before the acknowledgement); without, the
+            // acknowledgement below waits for every record appended so far, this one included.
+            engine.walRecords.appendTxEnd(key, true);
+        }
+        if (Boolean.TRUE.equals(manager.finished.get(key)) || (count > 0 && lp.counter.isClosed(start + 1)))
+        {
+            manager.finished.put(key, Boolean.TRUE);
+            ackBackup(sender, TxManager.BACKUP_COMMIT, key);
+            return;
+        }
+        if (applying.containsKey(key))
+        {
+            return;
+        }
+        if (count == 0)
+        {
+            manager.finished.put(key, Boolean.TRUE);
+            engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+                () -> ackBackup(sender, TxManager.BACKUP_COMMIT, key));
+            return;
+        }
+        applying.put(key, Boolean.TRUE);
+        for (int i = 0; i < count; i++)
+        {
+            final long counter = start + 1 + i;
+            final long position = engine.walRecords.appendTxData(lp, counter, key.coordinator(),
+                key.seq(), writes[0][i],
+                writes[1][i]);
+            lp.store.apply(writes[0][i], writes[1][i], counter);
+            engine.durability.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
+            {
+                applying.remove(key);
+                // Not if the copy was dropped or cleared meanwhile: the commit's writes went with it.
+                if (engine.localCopy(key.cacheId(), key.partition()) == lp)
+                {
+                    manager.finished.put(key, Boolean.TRUE);
+                }
+                ackBackup(sender, TxManager.BACKUP_COMMIT, key);
+            });
+        }    }
+
+    /** A backup drops a prepare and closes its reserved range, and acknowledges once both are durable. */
+    private void backupRollback(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+        final long start, final int count)
+    {
+        if (manager.prepared.remove(key) != null)
+        {
+            engine.walRecords.appendTxEnd(key, false);
+        }
+        if (count > 0 && start >= 0)
+        {
+            engine.closeRange(lp, start, count);
+        }
+        manager.finished.put(key, Boolean.FALSE);
+        // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
+        engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+            () -> ackBackup(sender, TxManager.BACKUP_ROLLBACK, key));    }
+
+    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key)
+    {
+        ackBackup(primary, kind, key, true);
+    }
+
+    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key, final boolean applied)
+    {
+        ackBackup(primary, kind, key, applied, TxManager.OUTCOME_NONE);
+    }
+
+    /**
+     * @param applied false if this member skipped the map the primary works in and could not apply it: the
+     *                primary's next report must not vouch for this copy.
+     * @param outcome for a prepare of a transaction this copy already saw end: how it ended here
+     *                ({@link #OUTCOME_COMMITTED} or {@link #OUTCOME_ROLLED_BACK}), which a primary recovering the
+     *                transaction follows; {@link #OUTCOME_NONE} otherwise.
+     */
+    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key, final boolean applied,
+        final int outcome)
+    {
+        if (engine.topology.member(primary) == null)
+        {
+            return;
+        }
+        engine.header(MessageTypes.TX_BACKUP_ACK, primary);
+        engine.writer.writeByte(kind).writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
+            .writeInt(key.partition()).writeBoolean(applied).writeByte(outcome);
+        engine.sendTx(primary);
+    }
+}

@@ -1,0 +1,424 @@
+package dev.grid.core.internal.cluster;
+
+import org.agrona.collections.LongHashSet;
+
+import java.util.ArrayList;
+
+/**
+ * Recovery of in-doubt transactions: a prepared part whose coordinator left asks the other participants
+ * (status); any committed, or all prepared, commits, any that never prepared (which then refuses to, for good) rolls
+ * back. A prepare recovered from the WAL with its coordinator alive asks the coordinator (query). Prepares whose
+ * partition is lost here wait for its owners.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every part of {@link TxManager}.
+ */
+final class TxRecovery
+{
+    private static final int QUERY_ACTIVE = 0;
+    private static final int QUERY_COMMITTED = 1;
+
+    private static final int QUERY_ROLLED_BACK = 2;
+    private static final int QUERY_UNKNOWN = 3;
+
+    /** Retry intervals after which a backup asks about a prepare whose coordinator is alive. */
+    private static final int STALE_PREPARE_INTERVALS = 8;
+
+    private final TxManager manager;
+    private final MemberEngine engine;
+
+    long nextOrphanCheckNs;
+
+    TxRecovery(final TxManager manager)
+    {
+        this.manager = manager;
+        this.engine = manager.engine;
+    }
+
+    void startRecovery(final TxManager.Part part)
+    {
+        part.recovering = true;
+        part.statusPending.clear();
+        for (final long participant : part.participants == null ? new long[0] : part.participants)
+        {
+            if (participant != MemberEngine.packCopy(part.key.cacheId(), part.key.partition()))
+            {
+                part.statusPending.add(participant);
+            }
+        }
+        engine.listener.onEvent("member " + engine.config.memberId() + " recovers transaction " + part.key.seq() +
+            " of departed coordinator " + Long.toHexString(part.key.coordinator()) + " on partition " +
+            part.key.partition() + ": asking " + part.statusPending.size() + " participants");
+        sendStatusQueries(part);
+        decideRecovery(part);
+    }
+
+    void sendStatusQueries(final TxManager.Part part)
+    {
+        part.lastSentNs = engine.nowNs;
+        for (final LongHashSet.LongIterator it = part.statusPending.iterator(); it.hasNext(); )
+        {
+            final long participant = it.nextValue();
+            final int cacheId = (int)(participant >>> 32);
+            final int partition = (int)participant;
+            final MemberRecord primary = engine.installedMap.primary(cacheId, partition);
+            if (primary == null)
+            {
+                // Every copy is gone: it cannot have refused; count it as prepared (as a departed member is).
+                it.remove();
+                continue;
+            }
+            askStatus(primary.incarnation(), part.key.coordinator(), part.key.seq(), cacheId, partition);
+        }
+    }
+
+    /** Ask a partition's primary what became of a transaction there ({@link #onStatus}). */
+    private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
+        final int partition)
+    {
+        askStatus(primary, coordinator, seq, cacheId, partition, false);
+    }
+
+    /**
+     * @param onlyIfFinished ask only whether the primary knows the part finished: with the coordinator alive, the
+     *                       primary must not decide anything (the coordinator does).
+     */
+    private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
+        final int partition, final boolean onlyIfFinished)
+    {
+        engine.header(MessageTypes.TX_STATUS, primary);
+        engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
+            .writeBoolean(onlyIfFinished);
+        engine.sendTx(primary);
+    }
+
+    /**
+     * A prepare held as a backup whose coordinator left: the partition's primary decides it. If the primary holds it
+     * too, its recovery runs; if not (it never got the prepare, so the transaction cannot have committed), asking
+     * makes it roll back through its backups, this one included. Asked again until the prepare is gone.
+     */
+    int askAboutOrphanedPrepares()
+    {
+        int work = 0;
+        if (!engine.installedMap.isActive())
+        {
+            return 0;
+        }
+        // A prepared part on its primary whose coordinator is alive but silent for long: recovered from the WAL (or
+        // caught up) after its transaction finished elsewhere, so nothing will come to finish it. The other
+        // participants' primaries are asked only whether they finished; the coordinator still decides otherwise.
+        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        {
+            if (part.state == TxParticipantState.PREPARED && !part.recovering && part.participants != null &&
+                engine.topology.indexOf(part.key.coordinator()) >= 0 &&
+                engine.nowNs - part.preparedSinceNs >= STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+            {
+                part.probing = true;
+                queryCoordinator(part.key.coordinator(), part.key.seq());
+                for (final long participant : part.participants)
+                {
+                    final MemberRecord primary = engine.installedMap.primary((int)(participant >>> 32),
+                        (int)participant);
+                    if (participant != MemberEngine.packCopy(part.key.cacheId(), part.key.partition()) &&
+                        primary != null && primary.incarnation() != engine.incarnation)
+                    {
+                        askStatus(primary.incarnation(), part.key.coordinator(), part.key.seq(),
+                            (int)(participant >>> 32), (int)participant, true);
+                        work++;
+                    }
+                }
+            }
+        }
+        for (final TxManager.Prepared p : new ArrayList<>(manager.prepared.values()))
+        {
+            final TxManager.PartKey key = p.key();
+            final boolean coordinatorAlive = engine.topology.indexOf(key.coordinator()) >= 0;
+            // With the coordinator alive, only a prepare held far longer than a commit takes is suspect: one that
+            // arrived after its transaction finished on a primary that no longer waited for this member. One
+            // recovered from this member's WAL is suspect at once: its transaction may have ended while the member
+            // was away, and a copy that came back equal to the owners' is not rebuilt, so no catch-up voids it; kept,
+            // it came back with a whole-cluster restart, and recovery committed a transaction rolled back meanwhile
+            // (whole-cluster bank seed 0x16acc4e4).
+            if (coordinatorAlive && !p.replayed() &&
+                engine.nowNs - p.sinceNs() < STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+            {
+                continue;
+            }
+            final MemberRecord primary = engine.installedMap.primary(key.cacheId(), key.partition());
+            if (primary == null || primary.incarnation() == engine.incarnation)
+            {
+                continue;
+            }
+            askStatus(primary.incarnation(), key.coordinator(), key.seq(), key.cacheId(),
+                key.partition(), coordinatorAlive);
+            if (coordinatorAlive)
+            {
+                queryCoordinator(key.coordinator(), key.seq());
+            }
+            work++;
+        }
+        return work;
+    }
+
+    private void queryCoordinator(final long coordinator, final long seq)
+    {
+        if (coordinator == engine.incarnation)
+        {
+            onOutcome(coordinator, seq, outcomeOf(seq));
+            return;
+        }
+        engine.header(MessageTypes.TX_QUERY, coordinator);
+        engine.writer.writeLong(seq);
+        engine.sendTx(coordinator);
+    }
+
+    /** {@link #QUERY_ACTIVE}, {@link #QUERY_COMMITTED}, {@link #QUERY_ROLLED_BACK} or {@link #QUERY_UNKNOWN}. */
+    private int outcomeOf(final long seq)
+    {
+        final TxCoordinator.NearTx tx = manager.coordinator.nearTxs.get(seq);
+        if (tx != null)
+        {
+            // A rollback, once decided, is final (its parts may still be on their way).
+            return tx.state == TxState.ROLLING_BACK ? QUERY_ROLLED_BACK : QUERY_ACTIVE;
+        }
+        final Boolean committed = manager.outcomes.get(seq);
+        return committed == null ? QUERY_UNKNOWN : committed ? QUERY_COMMITTED : QUERY_ROLLED_BACK;
+    }
+
+    /**
+     * A participant holding a stale prepare asks how this coordinator's transaction ended.
+     */
+    void onQuery(final long sender)
+    {
+        final long seq = engine.reader.readLong("tx");
+        engine.header(MessageTypes.TX_QUERY_ANSWER, sender);
+        engine.writer.writeLong(seq).writeByte(outcomeOf(seq));
+        engine.sendTx(sender);
+    }
+
+    void onQueryAnswer(final long sender)
+    {
+        final long seq = engine.reader.readLong("tx");
+        onOutcome(sender, seq, engine.reader.readByte("outcome"));
+    }
+
+    /**
+     * How a transaction a stale prepare here belongs to ended, as its live coordinator remembers: the prepare ends the
+     * same way. Held as backup, it simply goes (this copy's data comes from the copies that finished it); as primary,
+     * the part commits or rolls back through its backups. Still active, or forgotten: nothing is decided here.
+     */
+    private void onOutcome(final long coordinator, final long seq, final int outcome)
+    {
+        if (outcome != QUERY_COMMITTED && outcome != QUERY_ROLLED_BACK)
+        {
+            return;
+        }
+        final boolean committed = outcome == QUERY_COMMITTED;
+        for (final TxManager.Prepared p : new ArrayList<>(manager.prepared.values()))
+        {
+            if (p.key().coordinator() == coordinator && p.key().seq() == seq &&
+                !isLostHere(p.key().cacheId(), p.key().partition()))
+            {
+                manager.prepared.remove(p.key());
+                engine.walRecords.appendTxEnd(p.key(), committed);
+                if (!committed)
+                {
+                    manager.finished.putIfAbsent(p.key(), Boolean.FALSE);
+                }
+            }
+        }
+        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        {
+            if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing &&
+                part.state == TxParticipantState.PREPARED && !part.recovering &&
+                !isLostHere(part.key.cacheId(), part.key.partition()))
+            {
+                part.probing = false;
+                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                    seq + " on partition " + part.key.partition() + " as its coordinator did: " +
+                    (committed ? "committed" : "rolled back"));
+                if (committed)
+                {
+                    manager.participant.startCommit(part);
+                }
+                else
+                {
+                    part.start = -1;
+                    manager.participant.startRollback(part);
+                }
+            }
+        }
+    }
+
+    /**
+     * @return whether the partition is LOST in the installed map: its copies here stand in for last owners that are
+     *         away, so they are no record of its transactions.
+     */
+    boolean isLostHere(final int cacheId, final int partition)
+    {
+        return engine.installedMap != null && engine.installedMap.isLost(cacheId, partition);
+    }
+
+    void onStatus(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final TxManager.PartKey key = new TxManager.PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final boolean onlyIfFinished = reader.readBoolean("onlyIfFinished");
+        if (engine.isExchanging() || !engine.installedMap.isActive() ||
+            !manager.isPrimary(key.cacheId(), key.partition()) ||
+            isLostHere(key.cacheId(), key.partition()))
+        {
+            // Not active, or lost: this copy may not be the one holding the transaction's state; asked again later.
+            return;
+        }
+        final int status;
+        final Boolean done = manager.finished.get(key);
+        final TxManager.Part part = manager.parts.get(key);
+        if (done != null)
+        {
+            status = done ? TxManager.PART_COMMITTED : TxManager.PART_ROLLED_BACK;
+        }
+        else if (onlyIfFinished)
+        {
+            // The coordinator is alive and decides; nothing is known here to end the prepare.
+            return;
+        }
+        else if (part == null)
+        {
+            // Never prepared here, and now it never will be: its coordinator is gone. A backup may still hold a
+            // prepare from a primary that failed mid-prepare, so the rollback goes through the backups too.
+            final TxManager.Part rollback = new TxManager.Part(key, 0, engine.installedMap.version());
+            rollback.backupsMayHold = true;
+            manager.parts.put(key, rollback);
+            manager.participant.startRollback(rollback);
+            status = TxManager.PART_ROLLED_BACK;
+        }
+        else if (part.state == TxParticipantState.COMMITTING && part.pendingBackups.contains(sender))
+        {
+            // The asker is a backup this commit still waits for: the writes are on their way there, resent until
+            // acknowledged. Told "committed", it dropped its prepare, and when this member failed before the writes
+            // arrived, the backup (then the partition's only copy) closed their counters as a hole while the other
+            // partitions had committed (whole-cluster bank seed 0x16acbde3). Unanswered, it keeps the prepare, and
+            // its recovery commits the transaction if this member fails first.
+            return;
+        }
+        else if (part.state == TxParticipantState.PREPARED && part.backupKind == TxManager.BACKUP_PREPARE &&
+            !part.pendingBackups.isEmpty())
+        {
+            // Prepared here, but a copy of the partition (new since the map changed) does not hold the prepare yet:
+            // if this member failed now, that copy could take over without it. Asked again later, once every copy
+            // holds it, so that a commit is never decided while some copy could not finish it.
+            return;
+        }
+        else
+        {
+            switch (part.state)
+            {
+                case PREPARED -> status = TxManager.PART_PREPARED;
+                case COMMITTING -> status = TxManager.PART_COMMITTED;
+                case ROLLING_BACK -> status = TxManager.PART_ROLLED_BACK;
+                default ->
+                {
+                    manager.participant.startRollback(part);
+                    status = TxManager.PART_ROLLED_BACK;
+                }
+            }
+        }
+        engine.header(MessageTypes.TX_STATUS_ANSWER, sender);
+        engine.writer.writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
+            .writeInt(key.partition())
+            .writeByte(status);
+        engine.sendTx(sender);
+    }
+
+    void onStatusAnswer(final long sender)
+    {
+        final MessageReader reader = engine.reader;
+        final long coordinator = reader.readLong("coordinator");
+        final long seq = reader.readLong("tx");
+        final long asked = MemberEngine.packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final int status = reader.readByte("status");
+        if (status < TxManager.PART_PREPARED || status > TxManager.PART_ROLLED_BACK)
+        {
+            throw new MalformedMessageException("unknown transaction status " + status);
+        }
+        final TxManager.PartKey askedKey = new TxManager.PartKey(coordinator, seq, (int)(asked >>> 32), (int)asked);
+        if (status != TxManager.PART_PREPARED && manager.prepared.containsKey(askedKey))
+        {
+            // This member holds that partition's prepare as a backup, and its primary finished the transaction: so
+            // is it here, durably, or a restart would bring the prepare back.
+            manager.prepared.remove(askedKey);
+            engine.walRecords.appendTxEnd(askedKey, status == TxManager.PART_COMMITTED);
+            if (status == TxManager.PART_ROLLED_BACK)
+            {
+                // Never "committed" here: the commit's writes may still be on their way to this copy, and a part
+                // remembered as committed takes them as applied already.
+                manager.finished.putIfAbsent(askedKey, Boolean.FALSE);
+            }
+        }
+        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        {
+            if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing && !part.recovering &&
+                part.state == TxParticipantState.PREPARED && status != TxManager.PART_PREPARED)
+            {
+                // Another participant finished the transaction: this part ends the same way.
+                part.probing = false;
+                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                    part.key.seq() + " on partition " + part.key.partition() + " as its participant did: " +
+                    (status == TxManager.PART_COMMITTED ? "committed" : "rolled back"));
+                if (status == TxManager.PART_COMMITTED)
+                {
+                    manager.participant.startCommit(part);
+                }
+                else
+                {
+                    manager.participant.startRollback(part);
+                }
+                continue;
+            }
+            if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.recovering &&
+                part.statusPending.remove(asked))
+            {
+                if (status == TxManager.PART_COMMITTED)
+                {
+                    part.recoveryCommitted = true;
+                }
+                else if (status == TxManager.PART_ROLLED_BACK)
+                {
+                    part.recoveryRolledBack = true;
+                }
+                decideRecovery(part);
+            }
+        }
+    }
+
+    void decideRecovery(final TxManager.Part part)
+    {
+        if (!part.recovering || part.state != TxParticipantState.PREPARED ||
+            isLostHere(part.key.cacheId(), part.key.partition()))
+        {
+            return;
+        }
+        // No commit is presumed before every copy of this partition holds the prepare (the prepare resent at install
+        // reached the copies new since the map changed): this member failing after its commit, before they had it,
+        // left a copy without the transaction taking over while another partition had committed it (whole-cluster
+        // bank seed 0x16acbdf3). The other participants wait the same way (they answer a status query only then), so
+        // no participant commits while another could still lose the transaction. A backup's answer may also say how
+        // the transaction ended under the previous primary (recoveryRolledBack or recoveryCommitted).
+        final boolean everyCopyHolds = part.backupKind != TxManager.BACKUP_PREPARE || part.pendingBackups.isEmpty();
+        if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty() && everyCopyHolds))
+        {
+            part.recovering = false;
+            engine.listener.onEvent("member " + engine.config.memberId() + " commits recovered transaction " +
+                part.key.seq() + " on partition " + part.key.partition());
+            manager.participant.startCommit(part);
+        }
+        else if (part.recoveryRolledBack)
+        {
+            part.recovering = false;
+            engine.listener.onEvent("member " + engine.config.memberId() + " rolls back recovered transaction " +
+                part.key.seq() + " on partition " + part.key.partition());
+            manager.participant.startRollback(part);
+        }
+    }
+}
