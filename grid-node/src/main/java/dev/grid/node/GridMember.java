@@ -27,6 +27,7 @@ import dev.grid.core.WalMode;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberRecord;
@@ -36,6 +37,7 @@ import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.internal.cluster.TransactionView;
 import dev.grid.core.internal.cluster.TxCallback;
 import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.VolatileWal;
@@ -410,12 +412,12 @@ public final class GridMember implements Grid
      * @return the transactions this member coordinates now (its users', and thin clients' served here), oldest
      *         first.
      */
-    public List<MemberEngine.TransactionView> activeTransactions()
+    public List<TransactionView> activeTransactions()
     {
         return await(activeTransactionsAsync());
     }
 
-    CompletableFuture<List<MemberEngine.TransactionView>> activeTransactionsAsync()
+    CompletableFuture<List<TransactionView>> activeTransactionsAsync()
     {
         return query(() -> engine.transactions());
     }
@@ -667,12 +669,12 @@ public final class GridMember implements Grid
      * @return this member's copies of its partitions (counters, size, content hash), by partition.
      * @throws CacheNotFoundException if no such cache exists.
      */
-    public SortedMap<Integer, MemberEngine.CopyView> localCopies(final String cacheName)
+    public SortedMap<Integer, CopyView> localCopies(final String cacheName)
     {
         return await(localCopiesAsync(cacheName));
     }
 
-    CompletableFuture<SortedMap<Integer, MemberEngine.CopyView>> localCopiesAsync(final String cacheName)
+    CompletableFuture<SortedMap<Integer, CopyView>> localCopiesAsync(final String cacheName)
     {
         return query(() ->
         {
@@ -681,10 +683,10 @@ public final class GridMember implements Grid
             {
                 throw new CacheNotFoundException("no cache named '" + cacheName + "'");
             }
-            final SortedMap<Integer, MemberEngine.CopyView> views = new TreeMap<>();
+            final SortedMap<Integer, CopyView> views = new TreeMap<>();
             for (int p = 0; p < cache.partitions(); p++)
             {
-                final MemberEngine.CopyView view = engine.copy(cache.cacheId(), p);
+                final CopyView view = engine.copy(cache.cacheId(), p);
                 if (view != null)
                 {
                     views.put(p, view);

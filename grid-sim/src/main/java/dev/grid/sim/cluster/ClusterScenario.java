@@ -8,7 +8,9 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.EngineListener;
+import dev.grid.core.internal.cluster.HistoryRead;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
@@ -20,8 +22,8 @@ import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
 import dev.grid.sim.SimCheckpointStore;
-import dev.grid.sim.SimWal;
 import dev.grid.sim.SimNetwork;
+import dev.grid.sim.SimWal;
 import dev.grid.sim.Simulation;
 
 import java.nio.charset.StandardCharsets;
@@ -444,7 +446,6 @@ public final class ClusterScenario
         everStarted[slot] = true;
         tick(slot, engine);
     }
-
 
     private long checkpointStat(final boolean committed)
     {
@@ -1142,12 +1143,12 @@ public final class ClusterScenario
             {
                 throw sim.fail("partition " + p + " has no owner");
             }
-            MemberEngine.CopyView first = null;
+            CopyView first = null;
             for (final int owner : owners)
             {
                 final long incarnation = map.topology().members().get(owner).incarnation();
                 final MemberEngine member = memberByIncarnation(incarnation);
-                final MemberEngine.CopyView copy = member == null ? null : member.copy(cacheId, p);
+                final CopyView copy = member == null ? null : member.copy(cacheId, p);
                 if (copy == null)
                 {
                     throw sim.fail("owner " + map.topology().members().get(owner) + " of partition " + p +
@@ -1180,7 +1181,7 @@ public final class ClusterScenario
      * The retained WAL holds the copy's whole history after the counter it claims, one record per counter, however
      * aggressively WAL was released behind checkpoints (history starts by HWM, not LWM).
      */
-    private void checkHistory(final MemberEngine member, final int partition, final MemberEngine.CopyView copy)
+    private void checkHistory(final MemberEngine member, final int partition, final CopyView copy)
     {
         final long from = member.historyFrom(cacheId, partition);
         if (from > copy.lwm())
@@ -1188,7 +1189,7 @@ public final class ClusterScenario
             throw sim.fail("partition " + partition + " on " + member.localAddress() + " claims history only after " +
                 from + ", above its LWM " + copy.lwm());
         }
-        final MemberEngine.HistoryRead history = member.readHistory(cacheId, partition, from, copy.lwm());
+        final HistoryRead history = member.readHistory(cacheId, partition, from, copy.lwm());
         if (!history.complete() || history.records().size() != copy.lwm() - from)
         {
             throw sim.fail("partition " + partition + " on " + member.localAddress() + ": history (" + from + ", " +

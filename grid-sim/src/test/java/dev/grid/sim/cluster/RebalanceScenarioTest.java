@@ -9,6 +9,7 @@ import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.OpCallback;
@@ -16,11 +17,11 @@ import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.spi.Wal;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
 import dev.grid.sim.Simulation;
-import dev.grid.core.spi.Wal;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -117,7 +118,7 @@ class RebalanceScenarioTest
         sim.runUntil(sim.nowNs() + 100 * MS, null);
         // A later write of the partition reaches the backup: it applies the counter after the transaction's.
         put(members[primary], later, "later");
-        final MemberEngine.CopyView holed = members[backup].copy(cacheId, p1);
+        final CopyView holed = members[backup].copy(cacheId, p1);
         assertTrue(holed.hwm() > holed.lwm() && !holed.gaps().isEmpty(), "the backup has a hole: " + holed);
         crash(primary);
         network.heal();
@@ -1764,7 +1765,7 @@ class RebalanceScenarioTest
         long lwm = -1;
         for (final MemberEngine member : live())
         {
-            final MemberEngine.CopyView copy = member.copy(cacheId, partition);
+            final CopyView copy = member.copy(cacheId, partition);
             assertNotNull(copy, member.configuration().memberId() + " holds partition " + partition);
             assertEquals(copy.lwm(), copy.hwm(), member.configuration().memberId() + ": " + copy);
             assertTrue(copy.gaps().isEmpty(), member.configuration().memberId() + ": " + copy);

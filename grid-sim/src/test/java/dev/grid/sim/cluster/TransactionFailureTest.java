@@ -5,6 +5,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberRecord;
@@ -76,7 +77,7 @@ class TransactionFailureTest
 
         for (final int owner : owners(p1))
         {
-            final MemberEngine.CopyView copy = copy(owner, p1);
+            final CopyView copy = copy(owner, p1);
             assertEquals(lwmBefore + 1, copy.lwm(), "the reserved counter is closed on m" + owner + ": " + copy);
             assertEquals(copy.lwm(), copy.hwm(), "no reservation left open on m" + owner);
             assertTrue(copy.gaps().isEmpty(), "no gap on m" + owner);
@@ -451,19 +452,19 @@ class TransactionFailureTest
         throw new AssertionError("no key qualifies");
     }
 
-    private MemberEngine.CopyView copy(final int slot, final int partition)
+    private CopyView copy(final int slot, final int partition)
     {
-        final MemberEngine.CopyView copy = members[slot].copy(cacheId, partition);
+        final CopyView copy = members[slot].copy(cacheId, partition);
         assertNotNull(copy, "m" + slot + " holds no copy of partition " + partition);
         return copy;
     }
 
     private void assertEqualCopies(final int partition, final long expectedLwm)
     {
-        MemberEngine.CopyView first = null;
+        CopyView first = null;
         for (final int owner : owners(partition))
         {
-            final MemberEngine.CopyView copy = copy(owner, partition);
+            final CopyView copy = copy(owner, partition);
             assertEquals(copy.lwm(), copy.hwm(), "m" + owner + " " + copy);
             assertTrue(copy.gaps().isEmpty(), "m" + owner + " " + copy);
             if (expectedLwm >= 0)

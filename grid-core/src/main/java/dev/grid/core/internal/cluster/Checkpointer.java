@@ -413,7 +413,7 @@ final class Checkpointer
      * @param toInclusive   the last counter wanted.
      * @return the records, and whether the range is complete.
      */
-    MemberEngine.HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+    HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
         final long packed = MemberEngine.packCopy(cacheId, partition);
@@ -427,7 +427,7 @@ final class Checkpointer
      * @param ranges per copy ({@code cacheId << 32 | partition}), {fromExclusive, toInclusive}.
      * @return per copy, its records and whether the range is complete.
      */
-    Map<Long, MemberEngine.HistoryRead> readHistories(final Map<Long, long[]> ranges)
+    Map<Long, HistoryRead> readHistories(final Map<Long, long[]> ranges)
     {
         final HistoryScan scan = startHistoryScan(ranges);
         while (!scan.isDone())
@@ -446,7 +446,7 @@ final class Checkpointer
      */
     HistoryScan startHistoryScan(final Map<Long, long[]> ranges)
     {
-        final Map<Long, MemberEngine.HistoryRead> refused = new HashMap<>();
+        final Map<Long, HistoryRead> refused = new HashMap<>();
         long scanFrom = Long.MAX_VALUE;
         for (final Map.Entry<Long, long[]> range : ranges.entrySet())
         {
@@ -455,7 +455,7 @@ final class Checkpointer
             final long available = historyFrom(cacheId, partition);
             if (available < 0)
             {
-                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(),
+                refused.put(range.getKey(), new HistoryRead(false, List.of(),
                     "this member holds no copy of cache " +
                     "id " + cacheId + " partition " + partition));
             }
@@ -465,7 +465,7 @@ final class Checkpointer
                     " cannot serve history of cache id " + cacheId +
                     " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
                     "only after " + available);
-                refused.put(range.getKey(), new MemberEngine.HistoryRead(false, List.of(),
+                refused.put(range.getKey(), new HistoryRead(false, List.of(),
                     "the WAL keeps this copy's history " +
                     "only after counter " + available + " (released up to position " + releasedPosition + ")"));
             }

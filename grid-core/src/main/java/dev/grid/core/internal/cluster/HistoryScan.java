@@ -26,9 +26,9 @@ final class HistoryScan
     /** Its own reader: a scan spans duty cycles, and the engine's reader holds the message being handled. */
     private final MessageReader reader = new MessageReader();
     private final Map<Long, long[]> ranges;
-    private final Map<Long, MemberEngine.HistoryRead> result = new HashMap<>();
+    private final Map<Long, HistoryRead> result = new HashMap<>();
     private final Long2ObjectHashMap<long[]> scanned = new Long2ObjectHashMap<>();
-    private final Long2ObjectHashMap<TreeMap<Long, MemberEngine.HistoryRecord>> found = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>> found = new Long2ObjectHashMap<>();
     private final long endPosition;
     private long position;
     private boolean pinned;
@@ -42,7 +42,7 @@ final class HistoryScan
      * @param refused per copy whose range this member cannot serve at all, why; those copies are answered at once.
      */
     HistoryScan(final MemberEngine engine, final Wal wal, final Map<Long, long[]> ranges, final long from,
-        final Map<Long, MemberEngine.HistoryRead> refused)
+        final Map<Long, HistoryRead> refused)
     {
         this.engine = engine;
         this.wal = wal;
@@ -109,7 +109,7 @@ final class HistoryScan
     /**
      * @return per copy, its records in counter order and whether its range is complete; valid once done.
      */
-    Map<Long, MemberEngine.HistoryRead> result()
+    Map<Long, HistoryRead> result()
     {
         return result;
     }
@@ -147,7 +147,7 @@ final class HistoryScan
         {
             final long packed = it.nextLong();
             final long[] range = scanned.get(packed);
-            final TreeMap<Long, MemberEngine.HistoryRecord> records = found.get(packed);
+            final TreeMap<Long, HistoryRecord> records = found.get(packed);
             long expected = range[0] + 1;
             for (final Long counter : records.keySet())
             {
@@ -158,7 +158,7 @@ final class HistoryScan
                 expected++;
             }
             final String missing = expected <= range[1] ? "counter " + expected + " is not in the retained WAL" : null;
-            result.put(packed, new MemberEngine.HistoryRead(missing == null, new ArrayList<>(records.values()),
+            result.put(packed, new HistoryRead(missing == null, new ArrayList<>(records.values()),
                 missing));
         }
         found.clear();
@@ -185,7 +185,7 @@ final class HistoryScan
                     final byte[] value = reader.readBytes("value");
                     final boolean flag = reader.readBoolean("flag");
                     final byte[] outcome = reader.readBytes("outcome");
-                    found.get(packed).putIfAbsent(counter, new MemberEngine.HistoryRecord(counter, key, value,
+                    found.get(packed).putIfAbsent(counter, new HistoryRecord(counter, key, value,
                         transaction, origin, sequence, flag, outcome, LocalPartition.Predecessors.read(reader)));
                 }
             }
@@ -202,14 +202,14 @@ final class HistoryScan
                     for (long counter = Math.max(start + 1, range[0] + 1);
                         counter <= Math.min(start + length, range[1]); counter++)
                     {
-                        found.get(packed).putIfAbsent(counter, new MemberEngine.HistoryRecord(counter));
+                        found.get(packed).putIfAbsent(counter, new HistoryRecord(counter));
                     }
                 }
             }
             case WalRecords.WAL_COPY_DROPPED ->
             {
                 // Records before the copy was last dropped here belong to another lineage.
-                final TreeMap<Long, MemberEngine.HistoryRecord> records = found.get(MemberEngine.packCopy(
+                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(
                     reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
                 if (records != null)
                 {
@@ -219,7 +219,7 @@ final class HistoryScan
             case WalRecords.WAL_REBALANCE_DONE ->
             {
                 // Below the target, a full rebalance left entries, not history.
-                final TreeMap<Long, MemberEngine.HistoryRecord> records = found.get(MemberEngine.packCopy(
+                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(
                     reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
                 final long to = reader.readLong("to");
                 if (records != null)
@@ -230,7 +230,7 @@ final class HistoryScan
             case WalRecords.WAL_CACHE_DESTROYED ->
             {
                 final int cacheId = reader.readInt("cacheId");
-                for (final Long2ObjectHashMap<TreeMap<Long, MemberEngine.HistoryRecord>>.EntryIterator it =
+                for (final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>>.EntryIterator it =
                     found.entrySet().iterator(); it.hasNext(); )
                 {
                     it.next();

@@ -460,23 +460,6 @@ public final class MemberEngine
     }
 
     /**
-     * A snapshot of one copy's counters and content.
-     *
-     * @param lwm         low watermark.
-     * @param hwm         high watermark.
-     * @param gaps        applied ranges above LWM.
-     * @param size        live entries.
-     * @param contentHash order-independent hash of the live entries.
-     * @param historyFrom the counter after which this member's retained WAL holds the copy's complete history.
-     * @param state       the copy's partition state.
-     * @param primary     whether this member is the partition's primary in the installed map.
-     */
-    public record CopyView(long lwm, long hwm, List<CounterRange> gaps, int size, long contentHash, long historyFrom,
-        PartitionState state, boolean primary)
-    {
-    }
-
-    /**
      * @return why a key with a value (or an expected one) is too long to store, or null if neither is.
      */
     GridException tooLarge(final byte[] key, final byte[] value, final byte[] expected)
@@ -590,19 +573,6 @@ public final class MemberEngine
     public void txRollback(final long txId, final TxCallback callback)
     {
         tx.coordinator.rollback(txId, callback);
-    }
-
-    /**
-     * A transaction this member coordinates, as an operator sees it.
-     *
-     * @param id         its id on this member.
-     * @param state      ACTIVE, PREPARING, COMMITTING, ROLLING_BACK or DONE.
-     * @param ageNs      since it began.
-     * @param partitions partitions it touched.
-     * @param lockedKeys keys it holds locks on.
-     */
-    public record TransactionView(long id, String state, long ageNs, int partitions, int lockedKeys)
-    {
     }
 
     /**
@@ -1106,46 +1076,6 @@ public final class MemberEngine
     // WAL history.
     // ------------------------------------------------------------------------------------------------------------
 
-    /**
-     * The outcome of {@link #readHistory}: whether every counter of the range is present, and the records in counter
-     * order (an update carries its key and value, null for a remove; a closed hole carries neither).
-     *
-     * @param complete whether the retained WAL covers every counter of the range.
-     * @param records  in counter order, one per counter found.
-     * @param why      when incomplete, what is missing.
-     */
-    public record HistoryRead(boolean complete, List<HistoryRecord> records, String why)
-    {
-    }
-
-    /**
-     * One counter of a copy's history.
-     *
-     * @param counter     the update counter.
-     * @param key         the key, or null for a hole closed without data.
-     * @param value       the value, or null for a remove or a closed hole.
-     * @param transaction the transaction that wrote it, or {@link #NO_TRANSACTION}.
-     * @param origin      the incarnation of the operation's (or transaction's coordinator's) member.
-     * @param sequence    the operation's (or transaction's) sequence there.
-     * @param flag        the operation's outcome flag.
-     * @param outcome     the operation's outcome value.
-     * @param predecessors earlier updates of the key whose effect this value carries (the copy that logged it may
-     *                     have missed them, as a hole).
-     */
-    record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
-        boolean flag, byte[] outcome, Predecessors predecessors)
-    {
-        /**
-         * A hole closed without data.
-         *
-         * @param counter the update counter.
-         */
-        HistoryRecord(final long counter)
-        {
-            this(counter, null, null, WalRecords.NO_TRANSACTION, 0, 0, false, null, Predecessors.NONE);
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Recovery.
     // ------------------------------------------------------------------------------------------------------------
@@ -1406,7 +1336,7 @@ public final class MemberEngine
      * @param toInclusive   the last counter wanted.
      * @return the records, and whether the range is complete.
      */
-    public MemberEngine.HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
         return checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);

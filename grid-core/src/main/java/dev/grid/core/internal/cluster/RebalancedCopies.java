@@ -64,7 +64,7 @@ final class RebalancedCopies
      * Apply one record of a supplier's history: logged like a replicated update (so this copy's own history goes on)
      * and closed once durable; a hole closes at once.
      */
-    void applyRebalancedRecord(final LocalPartition lp, final MemberEngine.HistoryRecord record)
+    void applyRebalancedRecord(final LocalPartition lp, final HistoryRecord record)
     {
         final long counter = record.counter();
         if (record.key() == null)

@@ -158,7 +158,7 @@ final class Rebalancer
     // Supplier: history read once per version for every historical plan this member supplies, in bounded steps
     // (historyScan); demands that arrive meanwhile wait in awaitingHistory.
     private long historyVersion = -1;
-    private final Map<Long, MemberEngine.HistoryRead> history = new HashMap<>();
+    private final Map<Long, HistoryRead> history = new HashMap<>();
     private final Map<Long, long[]> historyRanges = new HashMap<>();
     private HistoryScan historyScan;
     private final List<SupplyDemand> awaitingHistory = new ArrayList<>();
@@ -445,7 +445,7 @@ final class Rebalancer
             supplyMemory(sender, version, lp, full, cursor, cursorKey, memoryCursor);
             return;
         }
-        MemberEngine.HistoryRead read = null;
+        HistoryRead read = null;
         if (!full)
         {
             final String mismatch = lp.lineageMismatch(demand.epochBefore(), demand.highestBefore());
@@ -516,7 +516,7 @@ final class Rebalancer
     }
 
     /** Write a historical rebalance's records above {@code cursor}, in counter order, within {@code budget} bytes. */
-    private Batch writeHistory(final List<MemberEngine.HistoryRecord> list, final long cursor, final int budget)
+    private Batch writeHistory(final List<HistoryRecord> list, final long cursor, final int budget)
     {
         int count = 0;
         int length = 0;
@@ -524,7 +524,7 @@ final class Rebalancer
         int index = firstAbove(list, cursor);
         while (index < list.size())
         {
-            final MemberEngine.HistoryRecord record = list.get(index);
+            final HistoryRecord record = list.get(index);
             final int size = 64 + (record.key() == null ? 0 : record.key().length) +
                 (record.value() == null ? 0 : record.value().length) +
                 (record.outcome() == null ? 0 : record.outcome().length) + record.predecessors().encodedLength();
@@ -677,7 +677,7 @@ final class Rebalancer
         engine.sendTx(sender);
     }
 
-    private static int firstAbove(final List<MemberEngine.HistoryRecord> list, final long counter)
+    private static int firstAbove(final List<HistoryRecord> list, final long counter)
     {
         int low = 0;
         int high = list.size();
@@ -702,7 +702,7 @@ final class Rebalancer
      *
      * @return the read, or null while the scan that reads it is under way.
      */
-    private MemberEngine.HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
+    private HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
     {
         final PartitionMap map = engine.installedMap;
         if (historyVersion != map.version())
@@ -729,7 +729,7 @@ final class Rebalancer
             return null;
         }
         final long packed = MemberEngine.packCopy(cacheId, partition);
-        final MemberEngine.HistoryRead read = history.get(packed);
+        final HistoryRead read = history.get(packed);
         final long[] range = historyRanges.get(packed);
         final boolean covers = range != null && range[0] <= cursor && range[1] >= to;
         final boolean exactly = range != null && range[0] == cursor && range[1] == to;
@@ -948,7 +948,7 @@ final class Rebalancer
             final long sequence = engine.reader.readLong("sequence");
             final boolean flag = engine.reader.readBoolean("flag");
             final byte[] outcome = engine.reader.readBytes("outcome");
-            engine.rebalanced.applyRebalancedRecord(lp, new MemberEngine.HistoryRecord(counter, key, value, transaction,
+            engine.rebalanced.applyRebalancedRecord(lp, new HistoryRecord(counter, key, value, transaction,
                 origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
             demand.cursor = counter;
         }

@@ -241,9 +241,9 @@ final class TxCoordinator
     /**
      * @return the transactions this member coordinates now, oldest first.
      */
-    List<MemberEngine.TransactionView> views()
+    List<TransactionView> views()
     {
-        final List<MemberEngine.TransactionView> views = new ArrayList<>(nearTxs.size());
+        final List<TransactionView> views = new ArrayList<>(nearTxs.size());
         for (final NearTx tx : nearTxs.values())
         {
             int locked = 0;
@@ -251,7 +251,7 @@ final class TxCoordinator
             {
                 locked += part.lockedKeys.size();
             }
-            views.add(new MemberEngine.TransactionView(tx.seq, tx.state.name(), engine.nowNs - tx.startedNs,
+            views.add(new TransactionView(tx.seq, tx.state.name(), engine.nowNs - tx.startedNs,
                 tx.parts.size(), locked));
         }
         return views;

@@ -323,7 +323,7 @@ class WalRecoveryTest
 
         final MemberEngine recovered = engine(wal);
         assertEquals(wal.records.size(), recovered.recoveredRecords());
-        final MemberEngine.CopyView copy = recovered.copy(7, 0);
+        final CopyView copy = recovered.copy(7, 0);
         assertNotNull(copy, "partition 0 recovered");
         assertEquals(5, expected.lwm());
         assertEquals(expected.lwm(), copy.lwm());
@@ -440,13 +440,13 @@ class WalRecoveryTest
             final long lwm = member.copy(cache.cacheId(), 1).lwm();
             assertTrue(lwm > 300, "partition 1 took its share: " + lwm);
             final long before = wal.replayedRecords;
-            final MemberEngine.HistoryRead tail = member.readHistory(cache.cacheId(), 1, lwm - 5, lwm);
+            final HistoryRead tail = member.readHistory(cache.cacheId(), 1, lwm - 5, lwm);
             assertTrue(tail.complete(), tail.why());
             assertEquals(List.of(lwm - 4, lwm - 3, lwm - 2, lwm - 1, lwm),
-                tail.records().stream().map(MemberEngine.HistoryRecord::counter).toList());
+                tail.records().stream().map(HistoryRecord::counter).toList());
             assertTrue(wal.replayedRecords - before < wal.records.size() / 4, "the read scanned " +
                 (wal.replayedRecords - before) + " of " + wal.records.size() + " records");
-            final MemberEngine.HistoryRead all = member.readHistory(cache.cacheId(), 1, 0, lwm);
+            final HistoryRead all = member.readHistory(cache.cacheId(), 1, 0, lwm);
             assertTrue(all.complete(), all.why());
             assertEquals(lwm, all.records().size());
         }
@@ -502,9 +502,9 @@ class WalRecoveryTest
         assertTrue(checkpoints.committedId() > committed, "a checkpoint committed");
         assertEquals(releasedBefore, wal.released, "nothing released while pinned");
         assertEquals(0, engine.historyFrom(cacheId, 0));
-        final MemberEngine.HistoryRead all = engine.readHistory(cacheId, 0, 0, 5);
+        final HistoryRead all = engine.readHistory(cacheId, 0, 0, 5);
         assertTrue(all.complete(), all.why());
-        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), all.records().stream().map(MemberEngine.HistoryRecord::counter)
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), all.records().stream().map(HistoryRecord::counter)
             .toList());
         assertArrayEquals(bytes("v3"), all.records().get(2).value());
 
@@ -525,13 +525,13 @@ class WalRecoveryTest
         assertTrue(checkpoints.committedId() > before, "committed once durable");
         assertTrue(wal.released > releasedBefore, "released behind the checkpoint once unpinned");
         assertEquals(6, engine.historyFrom(cacheId, 0), "history starts at the HWM of the image, not its LWM (5)");
-        final MemberEngine.HistoryRead belowHwm = engine.readHistory(cacheId, 0, 4, 6);
+        final HistoryRead belowHwm = engine.readHistory(cacheId, 0, 4, 6);
         assertFalse(belowHwm.complete());
         assertTrue(belowHwm.why().contains("after counter 6"), belowHwm.why());
         engine.submit(cacheId, OpType.PUT, bytes("k7"), bytes("v7"), null, 10_000 * MS,
             callback(new AtomicReference<>()));
         run(engine, 5);
-        final MemberEngine.HistoryRead tail = engine.readHistory(cacheId, 0, 6, 7);
+        final HistoryRead tail = engine.readHistory(cacheId, 0, 6, 7);
         assertTrue(tail.complete(), tail.why());
         assertArrayEquals(bytes("k7"), tail.records().get(0).key());
         assertEquals(0, engine.historyPins());
