@@ -14,6 +14,7 @@ import dev.grid.core.internal.cluster.Topology;
 import dev.grid.node.bench.Bank;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -118,7 +119,8 @@ public final class Main
 
     /**
      * The command line that runs a member as a child of this JVM, with this JVM's module flags, system properties and
-     * heap settings and its class path (how tests and the benchmark start member processes).
+     * heap settings and its runtime class path (how tests and the benchmark start member processes): this JVM's class
+     * path without test output and test frameworks, so a member runs on what a deployment has.
      *
      * @param config   the member's configuration file.
      * @param extra    arguments after the file, e.g. {@code --commands}.
@@ -136,11 +138,35 @@ public final class Main
             }
         }
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(runtimeClassPath(System.getProperty("java.class.path")));
         command.add(Main.class.getName());
         command.add(config.toString());
         command.addAll(List.of(extra));
         return command;
+    }
+
+    /** File names of test frameworks, which a member's class path leaves out (see {@link #runtimeClassPath}). */
+    private static final List<String> TEST_ONLY_JARS = List.of("junit-", "opentest4j-", "apiguardian-", "archunit-",
+        "checkstyle-", "jmh-");
+
+    /**
+     * @param classPath a class path, as {@code java.class.path} gives it.
+     * @return the class path without test output directories, test jars and test frameworks' jars.
+     */
+    static String runtimeClassPath(final String classPath)
+    {
+        final List<String> kept = new ArrayList<>();
+        for (final String entry : classPath.split(File.pathSeparator))
+        {
+            final String name = Path.of(entry).getFileName() == null ? entry : Path.of(entry).getFileName().toString();
+            final boolean testOnly = name.equals("test-classes") || name.endsWith("-tests.jar") ||
+                TEST_ONLY_JARS.stream().anyMatch(name::startsWith);
+            if (!entry.isEmpty() && !testOnly)
+            {
+                kept.add(entry);
+            }
+        }
+        return String.join(File.pathSeparator, kept);
     }
 
     /** The command channel's commands and their arguments; a line with another word count is refused with this. */
