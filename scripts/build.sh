@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp install -DskipTests
 mvn -B -q -ntp -pl examples org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath \
-  -Dmdep.outputFile=target/deps.txt -Dmdep.includeScope=runtime
+  -Dmdep.outputFile=target/deps.txt -DincludeScope=runtime
 printf '%s:%s' "$PWD/examples/target/classes" "$(cat examples/target/deps.txt)" > examples/target/classpath.txt
