@@ -320,9 +320,7 @@ final class Checkpointer
         return engine.copyOut(manifestWriter);
     }
 
-    /**
-     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
-     */
+    /** The work of {@link MemberEngine#committedCheckpointId}. */
     long committedCheckpointId()
     {
         return committedCheckpointId;
@@ -362,29 +360,20 @@ final class Checkpointer
         historyFrom.putAll(target.hwms());
     }
 
-    /**
-     * @param cacheId   of the cache.
-     * @param partition of the cache.
-     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
-     *         this member holds no copy.
-     */
+    /** The work of {@link MemberEngine#historyFrom}. */
     long historyFrom(final int cacheId, final int partition)
     {
         return engine.localCopy(cacheId, partition) == null ? -1 : Math.max(0,
             historyFrom.get(MemberEngine.packCopy(cacheId, partition)));
     }
 
-    /**
-     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
-     */
+    /** The work of {@link MemberEngine#pinHistory}. */
     void pinHistory()
     {
         historyPins++;
     }
 
-    /**
-     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
-     */
+    /** The work of {@link MemberEngine#unpinHistory}. */
     void unpinHistory()
     {
         if (historyPins == 0)
@@ -394,25 +383,13 @@ final class Checkpointer
         historyPins--;
     }
 
-    /**
-     * @return how many history pins are held.
-     */
+    /** The work of {@link MemberEngine#historyPins}. */
     int historyPins()
     {
         return historyPins;
     }
 
-    /**
-     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
-     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
-     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
-     *
-     * @param cacheId       of the cache.
-     * @param partition     of the cache.
-     * @param fromExclusive the last counter the reader has.
-     * @param toInclusive   the last counter wanted.
-     * @return the records, and whether the range is complete.
-     */
+    /** The work of {@link MemberEngine#readHistory}. */
     HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {

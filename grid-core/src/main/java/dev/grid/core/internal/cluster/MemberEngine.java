@@ -1370,7 +1370,7 @@ public final class MemberEngine
         final long timeoutNs,
         final OpCallback callback)
     {
-        near.submit(cacheId, type, key, value, expected, timeoutNs, callback);
+        submit(cacheId, type, key, value, expected, timeoutNs, 0, 0, 0, callback);
     }
 
     /**

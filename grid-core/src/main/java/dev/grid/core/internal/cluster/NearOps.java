@@ -35,39 +35,7 @@ final class NearOps
         this.engine = engine;
     }
 
-    /**
-     * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
-     *
-     * @param cacheId   the cache, as looked up by name when the user opened it.
-     * @param type      of operation.
-     * @param key       encoded key (null for {@link OpType#SIZE}).
-     * @param value     encoded value or operand, or null.
-     * @param expected  encoded expected value for conditional operations, or null.
-     * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
-     * @param callback  completion.
-     */
-    void submit(
-        final int cacheId,
-        final OpType type,
-        final byte[] key,
-        final byte[] value,
-        final byte[] expected,
-        final long timeoutNs,
-        final OpCallback callback)
-    {
-        submit(cacheId, type, key, value, expected, timeoutNs, 0, 0, 0, callback);
-    }
-
-    /**
-     * Submit an operation on behalf of a thin client, under the client's identity: however often the client resends
-     * it (after a broken connection, through any member), and across a primary's failure, it is applied once, and a
-     * resend gets the first application's outcome. Without an identity ({@code clientId} 0) the operation is this
-     * member's, known by this member's incarnation and its own sequence.
-     *
-     * @param clientId        the client's identity ({@link ClientProtocol#isClientId}), or 0.
-     * @param clientSequence  the operation's number at the client, the same in every resend.
-     * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
-     */
+    /** The work of {@link MemberEngine#submit}. */
     void submit(
         final int cacheId,
         final OpType type,

@@ -550,9 +550,7 @@ final class Recovery
         }
     }
 
-    /**
-     * @return the number of WAL records replayed when this engine started.
-     */
+    /** The work of {@link MemberEngine#recoveredRecords}. */
     long recoveredRecords()
     {
         return recoveredRecords;

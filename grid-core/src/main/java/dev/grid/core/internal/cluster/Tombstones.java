@@ -65,9 +65,7 @@ final class Tombstones
         return work;
     }
 
-    /**
-     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
-     */
+    /** The work of {@link MemberEngine#tombstonesPurged}. */
     long tombstonesPurged()
     {
         return tombstonesPurged;
