@@ -1,16 +1,12 @@
 package dev.grid.sim.cluster;
 
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.HistoryRead;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
@@ -51,199 +47,63 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ClusterScenario
 {
-    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
-    private static final String CACHE = "sim-cache";
+    static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final String CACHE = "sim-cache";
+
     private static final String CONCAT = "concat";
+
     /** {@code -Dgrid.sim.trace=true} prints membership and exchange events of a replayed seed. */
-    private static final boolean TRACE = Boolean.getBoolean("grid.sim.trace");
+    static final boolean TRACE = Boolean.getBoolean("grid.sim.trace");
 
-    /** Knobs of one run. */
-    public static final class Options
-    {
-        int initialMembers = 3;
-        int maxMembers = 5;
-        int partitions = 32;
-        long chaosNs = TimeUnit.SECONDS.toNanos(12);
-        long settleNs = TimeUnit.SECONDS.toNanos(60);
-        long opIntervalNs = 3 * MS;
-        double lossProbability = 0.01;
-        double duplicateProbability = 0.01;
-        boolean nemesis = true;
-        boolean persistent;
-        boolean bank;
-        boolean baseline;
-        boolean wholeClusterStops;
-        boolean walLiesAboutDurability;
-        int accounts = 100;
+    final Simulation sim;
+    final Options options;
 
-        /**
-         * @param bank whether the workload is the bank: transfer transactions between accounts (see
-         *             {@link BankWorkload}) instead of single-key operations. Faults then spare a copy of every
-         *             partition (copies are not rebalanced yet, and an exchange drops backups that lag the primary):
-         *             one member crashes or leaves before any joins, members join and restart, and the network
-         *             also cuts members off for shorter than failure detection.
-         * @return this.
-         */
-        public Options bank(final boolean bank)
-        {
-            this.bank = bank;
-            this.opIntervalNs = bank ? 6 * MS : 3 * MS;
-            return this;
-        }
+    final SimNetwork network;
+    final RandomSource random;
 
-        /**
-         * @param persistent whether each member keeps a simulated WAL across crashes (durability after a random disk
-         *                   latency, torn tails on crash) and recovers from it when it starts again.
-         * @return this.
-         */
-        public Options persistent(final boolean persistent)
-        {
-            this.persistent = persistent;
-            return this;
-        }
-
-        /**
-         * @param baseline whether the cluster runs with a baseline that auto-adjusts (2 s): members that go away
-         *                 leave their partitions with fewer copies until the baseline drops them, joiners own data
-         *                 once it takes them in.
-         * @return this.
-         */
-        public Options baseline(final boolean baseline)
-        {
-            this.baseline = baseline;
-            return this;
-        }
-
-        /**
-         * @param wholeClusterStops whether the nemesis also stops every member (all crashing at once, or crashing
-         *                          and leaving one by one) and starts them again in a random order, some only at the
-         *                          end, with the workload writing whenever the cluster serves it. The cache is
-         *                          READ_WRITE_SAFE and nothing is excused: every member returns at the end, so every
-         *                          acknowledged write must be there (persistent runs).
-         * @return this.
-         */
-        public Options wholeClusterStops(final boolean wholeClusterStops)
-        {
-            this.wholeClusterStops = wholeClusterStops;
-            return this;
-        }
-
-        /**
-         * A planted bug, for tests of the simulator itself: persistent members' disks report records durable before
-         * they are (see {@link SimWal#liesAboutDurability}).
-         *
-         * @param lies whether the disks lie.
-         * @return this.
-         */
-        public Options walLiesAboutDurability(final boolean lies)
-        {
-            this.walLiesAboutDurability = lies;
-            return this;
-        }
-
-        /**
-         * @param nemesis whether members crash, leave and join during the run.
-         * @return this.
-         */
-        public Options nemesis(final boolean nemesis)
-        {
-            this.nemesis = nemesis;
-            return this;
-        }
-
-        /**
-         * @param chaosNs how long clients and faults run.
-         * @return this.
-         */
-        public Options chaosNs(final long chaosNs)
-        {
-            this.chaosNs = chaosNs;
-            return this;
-        }
-    }
-
-    /**
-     * What a run did.
-     *
-     * @param traceHash        of every event.
-     * @param acknowledged     operations that completed successfully.
-     * @param failed           operations that failed (timeout, node stopping, ...).
-     * @param crashes          members crashed.
-     * @param leaves           members that left cleanly.
-     * @param topologyVersion  at the end.
-     * @param lostPartitions   partitions whose every copy was lost.
-     * @param droppedCopies    copies dropped at exchanges for disagreeing.
-     * @param checkedKeys      keys whose final value was checked.
-     * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
-     * @param checkpoints      checkpoints committed (persistent runs).
-     * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
-     * @param historyRecords   WAL history records checked at the end (persistent runs).
-     * @param bank             what the bank workload did.
-     * @param wholeClusterStops times every member stopped and the cluster started again.
-     * @param pauses           members paused for longer than failure detection.
-     * @param longCuts         network splits longer than failure detection.
-     * @param expulsions       live members removed from the cluster that started again on their own data.
-     */
-    public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
-        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
-        int longCuts, int expulsions)
-    {
-    }
-
-    /**
-     * What a bank run did (zeros unless {@link Options#bank}).
-     *
-     * @param committed         transfers acknowledged committed.
-     * @param aborted           transfers that ended aborted (predicate failures included).
-     * @param unknown           transfers whose commit status the workload never learned.
-     * @param predicateFailures transfers refused for want of funds.
-     * @param consistentReads   reads of every account in one transaction (each summed to the total).
-     * @param applied           transfers found in the final accounts.
-     */
-    public record Bank(long committed, long aborted, long unknown, long predicateFailures, long consistentReads,
-        int applied)
-    {
-    }
-
-    private final Simulation sim;
-    private final Options options;
-    private final SimNetwork network;
-    private final RandomSource random;
-    private final MemberEngine[] members;
+    final MemberEngine[] members;
     private final boolean[] everStarted;
+
     private final SimWal[] wals;
     private final SimCheckpointStore[] checkpointStores;
+
     private long recoveredRecords;
-    private long historyRecordsChecked;
+    long historyRecordsChecked;
+
     private final boolean[] wakeScheduled;
+
     /** Partitions whose acknowledged writes the checks excuse (every copy was lost under policy IGNORE). */
-    private final Set<Integer> lostPartitions = new HashSet<>();
+    final Set<Integer> lostPartitions = new HashSet<>();
+
     private int lostEvents;
     private int wholeClusterStops;
+
     private int droppedCopies;
     private int minimumMembers;
+
     private int crashes;
     private int expulsions;
+
     private int leaves;
     private long acknowledged;
+
     private long failed;
     private long nextToken = 1;
-    private int cacheId = -1;
-    private final Map<String, List<Write>> writesByKey = new TreeMap<>();
-    private final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
+
+    int cacheId = -1;
+    final Map<String, List<Write>> writesByKey = new TreeMap<>();
+
+    final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
     private BankWorkload bank;
-    private int nemesisJoins;
+
     /** When each member's pause ends (it neither runs nor reads its inbox until then); 0 if it runs. */
-    private final long[] pausedUntilNs;
-    /** When the current pause or long network cut ends: the bank's crashes and leaves wait for it. */
-    private long disruptionEndsNs;
-    /** Counts network cuts, so that the heal of an earlier cut does not end a later one. */
-    private int cutGeneration;
-    private int pauses;
-    private int longCuts;
+    final long[] pausedUntilNs;
+
     /** Per cache, partition and map (cluster life and version): the member that acknowledged writes in it. */
     private final Map<List<Long>, Long> acknowledgingEpochs = new HashMap<>();
+
+    private final Nemesis nemesis = new Nemesis(this);
+    final FinalChecks checks = new FinalChecks(this);
 
     private ClusterScenario(final long seed, final Options options)
     {
@@ -292,11 +152,11 @@ public final class ClusterScenario
         scheduleClient(chaosEndNs);
         if (options.nemesis)
         {
-            scheduleNemesis(chaosEndNs);
+            nemesis.scheduleNemesis(chaosEndNs);
         }
         sim.runUntil(chaosEndNs, null);
         network.faults(0, 0);
-        cutGeneration++;
+        nemesis.cutGeneration++;
         network.heal();
         Arrays.fill(pausedUntilNs, 0);
         // Members that were away come back, so the settled cluster has every kind of copy history.
@@ -313,8 +173,8 @@ public final class ClusterScenario
         {
             throw sim.fail("the cluster did not settle after the faults stopped: " + describe());
         }
-        checkCopies();
-        final int checked = checkHistory();
+        checks.checkCopies();
+        final int checked = checks.checkHistory();
         Bank bankResult = new Bank(0, 0, 0, 0, 0, 0);
         if (bank != null)
         {
@@ -322,24 +182,21 @@ public final class ClusterScenario
             {
                 throw sim.fail("the bank lost partitions " + lostPartitions + ": its faults must spare a copy");
             }
-            final int applied = bank.check(key -> readFinalBytes(key));
+            final int applied = bank.check(key -> checks.readFinalBytes(key));
             bankResult = new Bank(bank.committed, bank.aborted, bank.unknown, bank.predicateFailures,
                 bank.consistentReads, applied);
         }
         // Last: the check runs the simulation on, and the bank's clients would start new transfers meanwhile.
-        checkConsistency();
+        checks.checkConsistency();
         final MemberEngine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
-            checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult, wholeClusterStops, pauses,
-            longCuts, expulsions);
+            checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
+            wholeClusterStops, nemesis.pauses,
+            nemesis.longCuts, expulsions);
     }
 
-    // --------------------------------------------------------------------------------------------------------------
-    // Members.
-    // --------------------------------------------------------------------------------------------------------------
-
-    private void start(final int slot)
+    void start(final int slot)
     {
         network.down(slot, false);
         final MemberConfiguration config = new MemberConfiguration("m" + slot)
@@ -508,12 +365,12 @@ public final class ClusterScenario
         sim.schedule(5 * MS, "tick m" + slot, () -> tick(slot, engine));
     }
 
-    private boolean isPaused(final int slot)
+    boolean isPaused(final int slot)
     {
         return pausedUntilNs[slot] > sim.nowNs();
     }
 
-    private void crash(final int slot)
+    void crash(final int slot)
     {
         crashes++;
         members[slot] = null;
@@ -526,7 +383,7 @@ public final class ClusterScenario
         network.down(slot, true);
     }
 
-    private void leave(final int slot)
+    void leave(final int slot)
     {
         leaves++;
         final MemberEngine engine = members[slot];
@@ -547,7 +404,7 @@ public final class ClusterScenario
      * noticed or not), unless the faults ended meanwhile. Then they start again in a random order, a random subset of
      * them before the faults end (the rest when they end), a few hundred milliseconds to seconds apart.
      */
-    private void stopWholeCluster(final List<Integer> live, final long endNs)
+    void stopWholeCluster(final List<Integer> live, final long endNs)
     {
         wholeClusterStops++;
         minimumMembers = 1;
@@ -592,7 +449,7 @@ public final class ClusterScenario
         }
     }
 
-    private void shuffle(final List<Integer> list)
+    void shuffle(final List<Integer> list)
     {
         for (int i = list.size() - 1; i > 0; i--)
         {
@@ -601,7 +458,7 @@ public final class ClusterScenario
         }
     }
 
-    private List<MemberEngine> liveMembers()
+    List<MemberEngine> liveMembers()
     {
         final List<MemberEngine> live = new ArrayList<>();
         for (final MemberEngine member : members)
@@ -614,7 +471,7 @@ public final class ClusterScenario
         return live;
     }
 
-    private List<Integer> liveSlots()
+    List<Integer> liveSlots()
     {
         final List<Integer> live = new ArrayList<>();
         for (int i = 0; i < members.length; i++)
@@ -662,7 +519,7 @@ public final class ClusterScenario
         return true;
     }
 
-    private String describe()
+    String describe()
     {
         final StringBuilder out = new StringBuilder();
         for (int i = 0; i < members.length; i++)
@@ -682,10 +539,6 @@ public final class ClusterScenario
         }
         return out.toString();
     }
-
-    // --------------------------------------------------------------------------------------------------------------
-    // Workload.
-    // --------------------------------------------------------------------------------------------------------------
 
     private void createCache()
     {
@@ -894,183 +747,6 @@ public final class ClusterScenario
         };
     }
 
-    private void scheduleNemesis(final long endNs)
-    {
-        sim.schedule(random.nextLong(700 * MS, 2_500 * MS), "nemesis", () ->
-        {
-            if (sim.nowNs() >= endNs)
-            {
-                return;
-            }
-            final List<Integer> live = liveSlots();
-            final List<Integer> down = new ArrayList<>();
-            for (int i = 0; i < members.length; i++)
-            {
-                if (members[i] == null)
-                {
-                    down.add(i);
-                }
-            }
-            final int dice = random.nextInt(100);
-            final boolean disrupted = sim.nowNs() < disruptionEndsNs;
-            // The bank must keep a copy of every partition: a member goes away only while every member is up and no
-            // copy is still catching up (two backups, so one member away never takes every copy).
-            final boolean mayDisrupt = !options.bank || (down.isEmpty() && rebalanced() && !disrupted);
-            if (options.wholeClusterStops && dice >= 88 && live.size() >= 2)
-            {
-                stopWholeCluster(live, endNs);
-            }
-            else if (dice >= 75 && dice < 82 && !disrupted && mayDisrupt && live.size() >= 2)
-            {
-                pause(live.get(random.nextInt(live.size())), endNs);
-            }
-            else if (dice >= 82 && dice < 88 && !disrupted && mayDisrupt && live.size() >= 2)
-            {
-                cutLong(live, endNs);
-            }
-            else if (dice >= 50 && dice < 75 && !disrupted && !live.isEmpty() &&
-                (options.bank || options.wholeClusterStops))
-            {
-                final int cut = live.get(random.nextInt(live.size()));
-                network.partition(Set.of(cut));
-                healAfter(random.nextLong(100, 700) * MS);
-            }
-            else if (dice < 35 && live.size() > 2 && mayDisrupt)
-            {
-                crash(live.get(random.nextInt(live.size())));
-            }
-            else if (dice < 50 && live.size() > 2 && mayDisrupt)
-            {
-                final int slot = live.get(random.nextInt(live.size()));
-                if (!isPaused(slot))
-                {
-                    leave(slot);
-                }
-            }
-            else if (!down.isEmpty())
-            {
-                final int slot = down.get(random.nextInt(down.size()));
-                nemesisJoins++;
-                start(slot);
-            }
-            scheduleNemesis(endNs);
-        });
-    }
-
-    /**
-     * One member stops running for longer than failure detection (1 s): a long GC pause or SIGSTOP. Its peers remove
-     * it; it runs on with its stale view and a full inbox, must learn it lost quorum before it acts, and rejoins.
-     */
-    private void pause(final int slot, final long endNs)
-    {
-        pauses++;
-        final long untilNs = Math.min(sim.nowNs() + random.nextLong(1_100, 3_000) * MS, endNs);
-        pausedUntilNs[slot] = untilNs;
-        disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
-        if (TRACE)
-        {
-            System.out.println(sim.nowNs() + " nemesis pauses m" + slot + " until " + untilNs);
-        }
-    }
-
-    /**
-     * The network splits for longer than failure detection, in one of the shapes the simulated network makes: one
-     * member cut off, a minority cut off, one member deaf or mute (asymmetric), or one member's links flapping.
-     */
-    private void cutLong(final List<Integer> live, final long endNs)
-    {
-        longCuts++;
-        final int generation = ++cutGeneration;
-        final long untilNs = Math.min(sim.nowNs() + random.nextLong(1_200, 4_000) * MS, endNs);
-        disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
-        final int one = live.get(random.nextInt(live.size()));
-        final int shape = random.nextInt(4);
-        final String what;
-        if (shape == 0 || shape == 1 && live.size() < 4)
-        {
-            what = "cuts m" + one + " off";
-            network.partition(Set.of(one));
-        }
-        else if (shape == 1)
-        {
-            final List<Integer> order = new ArrayList<>(live);
-            shuffle(order);
-            final Set<Integer> minority = new HashSet<>(order.subList(0, (live.size() - 1) / 2));
-            what = "cuts the minority " + minority + " off";
-            network.partition(minority);
-        }
-        else if (shape == 2)
-        {
-            final boolean deaf = random.nextInt(2) == 0;
-            what = "makes m" + one + (deaf ? " deaf" : " mute");
-            for (int other = 0; other < members.length; other++)
-            {
-                if (other != one)
-                {
-                    if (deaf)
-                    {
-                        network.blockOneWay(other, one);
-                    }
-                    else
-                    {
-                        network.blockOneWay(one, other);
-                    }
-                }
-            }
-        }
-        else
-        {
-            what = "flaps m" + one + "'s links";
-            flap(one, generation, untilNs, true);
-        }
-        if (TRACE)
-        {
-            System.out.println(sim.nowNs() + " nemesis " + what + " until " + untilNs);
-        }
-        healAt(generation, untilNs - sim.nowNs());
-    }
-
-    private void flap(final int slot, final int generation, final long untilNs, final boolean cut)
-    {
-        sim.schedule(random.nextLong(150, 600) * MS, "flap m" + slot, () ->
-        {
-            if (cutGeneration != generation || sim.nowNs() >= untilNs)
-            {
-                return;
-            }
-            if (cut)
-            {
-                network.heal();
-            }
-            else
-            {
-                network.partition(Set.of(slot));
-            }
-            flap(slot, generation, untilNs, !cut);
-        });
-        if (cut)
-        {
-            network.partition(Set.of(slot));
-        }
-    }
-
-    private void healAfter(final long delayNs)
-    {
-        healAt(++cutGeneration, delayNs);
-    }
-
-    /** Heal the network after {@code delayNs}, unless a later cut (another generation) started meanwhile. */
-    private void healAt(final int generation, final long delayNs)
-    {
-        sim.schedule(delayNs, "heal", () ->
-        {
-            if (cutGeneration == generation)
-            {
-                network.heal();
-            }
-        });
-    }
-
     /**
      * The simulator's split-brain invariant: in one map (cluster life and version) only one member acknowledges
      * writes of a partition. A late acknowledgement under an older map is not a fork by itself (its backups of that
@@ -1089,120 +765,7 @@ public final class ClusterScenario
         }
     }
 
-    // --------------------------------------------------------------------------------------------------------------
-    // Checks.
-    // --------------------------------------------------------------------------------------------------------------
-
-    /**
-     * The consistency check, as an operator would run it, finds no conflict in the healed cluster.
-     */
-    private void checkConsistency()
-    {
-        final ConsistencyReport[] report = new ConsistencyReport[1];
-        final GridException[] error = new GridException[1];
-        liveMembers().get(0).checkConsistency(options.bank ? "bank" : CACHE, (result, failure) ->
-        {
-            report[0] = result;
-            error[0] = failure;
-        });
-        if (!sim.runUntil(sim.nowNs() + options.settleNs, () -> report[0] != null || error[0] != null))
-        {
-            throw sim.fail("the consistency check did not finish: " + describe());
-        }
-        if (error[0] != null)
-        {
-            throw sim.fail("the consistency check failed: " + error[0]);
-        }
-        if (!report[0].isClean())
-        {
-            throw sim.fail("the consistency check found conflicts: " + report[0].conflicts());
-        }
-    }
-
-    private boolean rebalanced()
-    {
-        for (final MemberEngine member : liveMembers())
-        {
-            if (member.installedMap() == null || !member.installedMap().plans().isEmpty() ||
-                member.rebalanceStatus().active())
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private void checkCopies()
-    {
-        final MemberEngine reference = liveMembers().get(0);
-        final PartitionMap map = reference.installedMap();
-        for (int p = 0; p < options.partitions; p++)
-        {
-            final int[] owners = map.owners(cacheId, p);
-            if (owners.length == 0)
-            {
-                throw sim.fail("partition " + p + " has no owner");
-            }
-            CopyView first = null;
-            for (final int owner : owners)
-            {
-                final long incarnation = map.topology().members().get(owner).incarnation();
-                final MemberEngine member = memberByIncarnation(incarnation);
-                final CopyView copy = member == null ? null : member.copy(cacheId, p);
-                if (copy == null)
-                {
-                    throw sim.fail("owner " + map.topology().members().get(owner) + " of partition " + p +
-                        " holds no copy");
-                }
-                if (copy.hwm() != copy.lwm() || !copy.gaps().isEmpty())
-                {
-                    throw sim.fail("partition " + p + " on " + map.topology().members().get(owner) + " has HWM " +
-                        copy.hwm() + " LWM " + copy.lwm() + " gaps " + copy.gaps() + " after quiescence");
-                }
-                if (options.persistent)
-                {
-                    checkHistory(member, p, copy);
-                }
-                if (first == null)
-                {
-                    first = copy;
-                }
-                else if (first.lwm() != copy.lwm() || first.contentHash() != copy.contentHash() ||
-                    first.size() != copy.size())
-                {
-                    throw sim.fail("copies of partition " + p + " differ: " + first + " vs " + copy + " on " +
-                        map.topology().members().get(owner));
-                }
-            }
-        }
-    }
-
-    /**
-     * The retained WAL holds the copy's whole history after the counter it claims, one record per counter, however
-     * aggressively WAL was released behind checkpoints (history starts by HWM, not LWM).
-     */
-    private void checkHistory(final MemberEngine member, final int partition, final CopyView copy)
-    {
-        final long from = member.historyFrom(cacheId, partition);
-        if (from > copy.lwm())
-        {
-            throw sim.fail("partition " + partition + " on " + member.localAddress() + " claims history only after " +
-                from + ", above its LWM " + copy.lwm());
-        }
-        final HistoryRead history = member.readHistory(cacheId, partition, from, copy.lwm());
-        if (!history.complete() || history.records().size() != copy.lwm() - from)
-        {
-            throw sim.fail("partition " + partition + " on " + member.localAddress() + ": history (" + from + ", " +
-                copy.lwm() + "] is not complete: " + history.why() + ", " + history.records().size() + " records");
-        }
-        if (member.historyPins() != 0)
-        {
-            throw sim.fail("history pins left on " + member.localAddress());
-        }
-        historyRecordsChecked += history.records().size();
-    }
-
-    private MemberEngine memberByIncarnation(final long incarnation)
+    MemberEngine memberByIncarnation(final long incarnation)
     {
         for (final MemberEngine member : liveMembers())
         {
@@ -1212,108 +775,6 @@ public final class ClusterScenario
             }
         }
         return null;
-    }
-
-    private String readFinal(final String key)
-    {
-        final MemberEngine reference = liveMembers().get(0);
-        final int partition = KeyPartitioner.partition(bytes(key), options.partitions);
-        final long primary = reference.installedMap().primary(cacheId, partition).incarnation();
-        final byte[] value = memberByIncarnation(primary).readLocal(cacheId, bytes(key));
-        return value == null ? null : new String(value, StandardCharsets.UTF_8);
-    }
-
-    private byte[] readFinalBytes(final String key)
-    {
-        final MemberEngine reference = liveMembers().get(0);
-        final int partition = KeyPartitioner.partition(bytes(key), options.partitions);
-        final long primary = reference.installedMap().primary(cacheId, partition).incarnation();
-        return memberByIncarnation(primary).readLocal(cacheId, bytes(key));
-    }
-
-    private boolean everLost(final String key)
-    {
-        return lostPartitions.contains(KeyPartitioner.partition(bytes(key), options.partitions));
-    }
-
-    private int checkHistory()
-    {
-        int checked = 0;
-        for (final Map.Entry<String, List<Write>> e : writesByKey.entrySet())
-        {
-            final String key = e.getKey();
-            if (everLost(key))
-            {
-                continue;
-            }
-            checked++;
-            final String finalValue = readFinal(key);
-            final List<Write> writes = e.getValue();
-            long latestAckedInvokeNs = -1;
-            for (final Write w : writes)
-            {
-                if (w.completedNs != Long.MAX_VALUE && w.isEffective())
-                {
-                    latestAckedInvokeNs = Math.max(latestAckedInvokeNs, w.invokedNs);
-                }
-            }
-            boolean justified = finalValue == null && latestAckedInvokeNs < 0;
-            for (final Write w : writes)
-            {
-                final boolean matches = w.put ? w.value.equals(finalValue) : finalValue == null && w.isEffective();
-                if (matches && w.completedNs >= latestAckedInvokeNs)
-                {
-                    justified = true;
-                }
-            }
-            if (!justified)
-            {
-                throw sim.fail("key " + key + " ends as " + finalValue + ", which no write justifies; writes: " +
-                    writes);
-            }
-        }
-        for (final Map.Entry<String, List<Merge>> e : mergesByKey.entrySet())
-        {
-            final String key = e.getKey();
-            if (everLost(key))
-            {
-                continue;
-            }
-            checked++;
-            final String finalValue = readFinal(key);
-            final Map<String, Integer> seen = new HashMap<>();
-            if (finalValue != null)
-            {
-                for (final String token : finalValue.split(";"))
-                {
-                    if (!token.isEmpty())
-                    {
-                        seen.merge(token, 1, Integer::sum);
-                    }
-                }
-            }
-            final Set<String> known = new HashSet<>();
-            for (final Merge merge : e.getValue())
-            {
-                known.add(merge.token);
-                if (merge.acknowledged && !seen.containsKey(merge.token))
-                {
-                    throw sim.fail("acknowledged merge " + merge.token + " of key " + key + " (partition " +
-                        KeyPartitioner.partition(bytes(key), options.partitions) + ") is missing from " +
-                        finalValue);
-                }
-            }
-            for (final Map.Entry<String, Integer> s : seen.entrySet())
-            {
-                if (s.getValue() > 1 || !known.contains(s.getKey()))
-                {
-                    throw sim.fail("merge token " + s.getKey() + " of key " + key + " (partition " +
-                        KeyPartitioner.partition(bytes(key), options.partitions) + ") appears " + s.getValue() +
-                        " times in " + finalValue);
-                }
-            }
-        }
-        return checked;
     }
 
     static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
@@ -1328,12 +789,161 @@ public final class ClusterScenario
         return merged;
     }
 
-    private static byte[] bytes(final String value)
+    static byte[] bytes(final String value)
     {
         return value.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static final class Write
+    /** Knobs of one run. */
+    public static final class Options
+    {
+        int initialMembers = 3;
+        int maxMembers = 5;
+        int partitions = 32;
+        long chaosNs = TimeUnit.SECONDS.toNanos(12);
+        long settleNs = TimeUnit.SECONDS.toNanos(60);
+        long opIntervalNs = 3 * MS;
+        double lossProbability = 0.01;
+        double duplicateProbability = 0.01;
+        boolean nemesis = true;
+        boolean persistent;
+        boolean bank;
+        boolean baseline;
+        boolean wholeClusterStops;
+        boolean walLiesAboutDurability;
+        int accounts = 100;
+
+        /**
+         * @param bank whether the workload is the bank: transfer transactions between accounts (see
+         *             {@link BankWorkload}) instead of single-key operations. Faults then spare a copy of every
+         *             partition (copies are not rebalanced yet, and an exchange drops backups that lag the primary):
+         *             one member crashes or leaves before any joins, members join and restart, and the network
+         *             also cuts members off for shorter than failure detection.
+         * @return this.
+         */
+        public Options bank(final boolean bank)
+        {
+            this.bank = bank;
+            this.opIntervalNs = bank ? 6 * MS : 3 * MS;
+            return this;
+        }
+
+        /**
+         * @param persistent whether each member keeps a simulated WAL across crashes (durability after a random disk
+         *                   latency, torn tails on crash) and recovers from it when it starts again.
+         * @return this.
+         */
+        public Options persistent(final boolean persistent)
+        {
+            this.persistent = persistent;
+            return this;
+        }
+
+        /**
+         * @param baseline whether the cluster runs with a baseline that auto-adjusts (2 s): members that go away
+         *                 leave their partitions with fewer copies until the baseline drops them, joiners own data
+         *                 once it takes them in.
+         * @return this.
+         */
+        public Options baseline(final boolean baseline)
+        {
+            this.baseline = baseline;
+            return this;
+        }
+
+        /**
+         * @param wholeClusterStops whether the nemesis also stops every member (all crashing at once, or crashing
+         *                          and leaving one by one) and starts them again in a random order, some only at the
+         *                          end, with the workload writing whenever the cluster serves it. The cache is
+         *                          READ_WRITE_SAFE and nothing is excused: every member returns at the end, so every
+         *                          acknowledged write must be there (persistent runs).
+         * @return this.
+         */
+        public Options wholeClusterStops(final boolean wholeClusterStops)
+        {
+            this.wholeClusterStops = wholeClusterStops;
+            return this;
+        }
+
+        /**
+         * A planted bug, for tests of the simulator itself: persistent members' disks report records durable before
+         * they are (see {@link SimWal#liesAboutDurability}).
+         *
+         * @param lies whether the disks lie.
+         * @return this.
+         */
+        public Options walLiesAboutDurability(final boolean lies)
+        {
+            this.walLiesAboutDurability = lies;
+            return this;
+        }
+
+        /**
+         * @param nemesis whether members crash, leave and join during the run.
+         * @return this.
+         */
+        public Options nemesis(final boolean nemesis)
+        {
+            this.nemesis = nemesis;
+            return this;
+        }
+
+        /**
+         * @param chaosNs how long clients and faults run.
+         * @return this.
+         */
+        public Options chaosNs(final long chaosNs)
+        {
+            this.chaosNs = chaosNs;
+            return this;
+        }
+    }
+
+    /**
+     * What a run did.
+     *
+     * @param traceHash        of every event.
+     * @param acknowledged     operations that completed successfully.
+     * @param failed           operations that failed (timeout, node stopping, ...).
+     * @param crashes          members crashed.
+     * @param leaves           members that left cleanly.
+     * @param topologyVersion  at the end.
+     * @param lostPartitions   partitions whose every copy was lost.
+     * @param droppedCopies    copies dropped at exchanges for disagreeing.
+     * @param checkedKeys      keys whose final value was checked.
+     * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
+     * @param checkpoints      checkpoints committed (persistent runs).
+     * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
+     * @param historyRecords   WAL history records checked at the end (persistent runs).
+     * @param bank             what the bank workload did.
+     * @param wholeClusterStops times every member stopped and the cluster started again.
+     * @param pauses           members paused for longer than failure detection.
+     * @param longCuts         network splits longer than failure detection.
+     * @param expulsions       live members removed from the cluster that started again on their own data.
+     */
+    public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
+        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
+        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
+        int longCuts, int expulsions)
+    {
+    }
+
+    /**
+     * What a bank run did (zeros unless {@link Options#bank}).
+     *
+     * @param committed         transfers acknowledged committed.
+     * @param aborted           transfers that ended aborted (predicate failures included).
+     * @param unknown           transfers whose commit status the workload never learned.
+     * @param predicateFailures transfers refused for want of funds.
+     * @param consistentReads   reads of every account in one transaction (each summed to the total).
+     * @param applied           transfers found in the final accounts.
+     */
+    public record Bank(long committed, long aborted, long unknown, long predicateFailures, long consistentReads,
+        int applied)
+    {
+    }
+
+    static final class Write
     {
         final boolean put;
         final String value;
@@ -1361,7 +971,7 @@ public final class ClusterScenario
         }
     }
 
-    private static final class Merge
+    static final class Merge
     {
         final String token;
         boolean acknowledged;

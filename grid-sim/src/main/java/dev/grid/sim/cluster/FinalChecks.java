@@ -1,0 +1,263 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.internal.cluster.CopyView;
+import dev.grid.core.internal.cluster.HistoryRead;
+import dev.grid.core.internal.cluster.MemberEngine;
+import dev.grid.core.internal.cluster.PartitionMap;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a {@link ClusterScenario} checks once the faults stopped and the cluster healed: every copy of a partition
+ * equal to its owners' (counters and content), the consistency check clean, every acknowledged write readable with
+ * its value (registers and merges), each copy's retained history equal to what was applied, and no partition lost
+ * except where the scenario's faults may lose one.
+ * <p>
+ * <b>Threading:</b> the simulation's thread only.
+ */
+final class FinalChecks
+{
+    private final ClusterScenario scenario;
+
+    FinalChecks(final ClusterScenario scenario)
+    {
+        this.scenario = scenario;
+    }
+
+    /**
+     * The consistency check, as an operator would run it, finds no conflict in the healed cluster.
+     */
+    void checkConsistency()
+    {
+        final ConsistencyReport[] report = new ConsistencyReport[1];
+        final GridException[] error = new GridException[1];
+        scenario.liveMembers().get(0).checkConsistency(scenario.options.bank ? "bank"
+            : ClusterScenario.CACHE, (result, failure) ->
+        {
+            report[0] = result;
+            error[0] = failure;
+        });
+        if (!scenario.sim.runUntil(scenario.sim.nowNs() + scenario.options.settleNs,
+            () -> report[0] != null || error[0] != null))
+        {
+            throw scenario.sim.fail("the consistency check did not finish: " + scenario.describe());
+        }
+        if (error[0] != null)
+        {
+            throw scenario.sim.fail("the consistency check failed: " + error[0]);
+        }
+        if (!report[0].isClean())
+        {
+            throw scenario.sim.fail("the consistency check found conflicts: " + report[0].conflicts());
+        }
+    }
+
+    boolean rebalanced()
+    {
+        for (final MemberEngine member : scenario.liveMembers())
+        {
+            if (member.installedMap() == null || !member.installedMap().plans().isEmpty() ||
+                member.rebalanceStatus().active())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void checkCopies()
+    {
+        final MemberEngine reference = scenario.liveMembers().get(0);
+        final PartitionMap map = reference.installedMap();
+        for (int p = 0; p < scenario.options.partitions; p++)
+        {
+            final int[] owners = map.owners(scenario.cacheId, p);
+            if (owners.length == 0)
+            {
+                throw scenario.sim.fail("partition " + p + " has no owner");
+            }
+            CopyView first = null;
+            for (final int owner : owners)
+            {
+                final long incarnation = map.topology().members().get(owner).incarnation();
+                final MemberEngine member = scenario.memberByIncarnation(incarnation);
+                final CopyView copy = member == null ? null : member.copy(scenario.cacheId, p);
+                if (copy == null)
+                {
+                    throw scenario.sim.fail("owner " + map.topology().members().get(owner) + " of partition " + p +
+                        " holds no copy");
+                }
+                if (copy.hwm() != copy.lwm() || !copy.gaps().isEmpty())
+                {
+                    throw scenario.sim.fail("partition " + p + " on " +
+                        map.topology().members().get(owner) + " has HWM " +
+                        copy.hwm() + " LWM " + copy.lwm() + " gaps " + copy.gaps() + " after quiescence");
+                }
+                if (scenario.options.persistent)
+                {
+                    checkHistory(member, p, copy);
+                }
+                if (first == null)
+                {
+                    first = copy;
+                }
+                else if (first.lwm() != copy.lwm() || first.contentHash() != copy.contentHash() ||
+                    first.size() != copy.size())
+                {
+                    throw scenario.sim.fail("copies of partition " + p + " differ: " + first + " vs " + copy + " on " +
+                        map.topology().members().get(owner));
+                }
+            }
+        }
+    }
+
+    /**
+     * The retained WAL holds the copy's whole history after the counter it claims, one record per counter, however
+     * aggressively WAL was released behind checkpoints (history starts by HWM, not LWM).
+     */
+    void checkHistory(final MemberEngine member, final int partition, final CopyView copy)
+    {
+        final long from = member.historyFrom(scenario.cacheId, partition);
+        if (from > copy.lwm())
+        {
+            throw scenario.sim.fail("partition " + partition + " on " + member.localAddress() +
+                " claims history only after " +
+                from + ", above its LWM " + copy.lwm());
+        }
+        final HistoryRead history = member.readHistory(scenario.cacheId, partition, from, copy.lwm());
+        if (!history.complete() || history.records().size() != copy.lwm() - from)
+        {
+            throw scenario.sim.fail("partition " + partition + " on " + member.localAddress() +
+                ": history (" + from + ", " +
+                copy.lwm() + "] is not complete: " + history.why() + ", " + history.records().size() + " records");
+        }
+        if (member.historyPins() != 0)
+        {
+            throw scenario.sim.fail("history pins left on " + member.localAddress());
+        }
+        scenario.historyRecordsChecked += history.records().size();
+    }
+
+    private String readFinal(final String key)
+    {
+        final MemberEngine reference = scenario.liveMembers().get(0);
+        final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
+        final long primary = reference.installedMap().primary(scenario.cacheId, partition).incarnation();
+        final byte[] value = scenario.memberByIncarnation(primary).readLocal(scenario.cacheId,
+            ClusterScenario.bytes(key));
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
+    }
+
+    byte[] readFinalBytes(final String key)
+    {
+        final MemberEngine reference = scenario.liveMembers().get(0);
+        final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
+        final long primary = reference.installedMap().primary(scenario.cacheId, partition).incarnation();
+        return scenario.memberByIncarnation(primary).readLocal(scenario.cacheId, ClusterScenario.bytes(key));
+    }
+
+    private boolean everLost(final String key)
+    {
+        return scenario.lostPartitions.contains(KeyPartitioner.partition(ClusterScenario.bytes(key),
+            scenario.options.partitions));
+    }
+
+    int checkHistory()
+    {
+        int checked = 0;
+        for (final Map.Entry<String, List<ClusterScenario.Write>> e : scenario.writesByKey.entrySet())
+        {
+            final String key = e.getKey();
+            if (everLost(key))
+            {
+                continue;
+            }
+            checked++;
+            final String finalValue = readFinal(key);
+            final List<ClusterScenario.Write> writes = e.getValue();
+            long latestAckedInvokeNs = -1;
+            for (final ClusterScenario.Write w : writes)
+            {
+                if (w.completedNs != Long.MAX_VALUE && w.isEffective())
+                {
+                    latestAckedInvokeNs = Math.max(latestAckedInvokeNs, w.invokedNs);
+                }
+            }
+            boolean justified = finalValue == null && latestAckedInvokeNs < 0;
+            for (final ClusterScenario.Write w : writes)
+            {
+                final boolean matches = w.put ? w.value.equals(finalValue) : finalValue == null && w.isEffective();
+                if (matches && w.completedNs >= latestAckedInvokeNs)
+                {
+                    justified = true;
+                }
+            }
+            if (!justified)
+            {
+                throw scenario.sim.fail("key " + key + " ends as " + finalValue +
+                    ", which no write justifies; writes: " + writes);
+            }
+        }
+        return checked + checkMerges();
+    }
+
+    /**
+     * Every acknowledged merge's token is in its key's final value, and no token is there twice or without a merge.
+     *
+     * @return how many keys were checked.
+     */
+    private int checkMerges()
+    {
+        int checked = 0;
+        for (final Map.Entry<String, List<ClusterScenario.Merge>> e : scenario.mergesByKey.entrySet())
+        {
+            final String key = e.getKey();
+            if (everLost(key))
+            {
+                continue;
+            }
+            checked++;
+            final String finalValue = readFinal(key);
+            final Map<String, Integer> seen = new HashMap<>();
+            if (finalValue != null)
+            {
+                for (final String token : finalValue.split(";"))
+                {
+                    if (!token.isEmpty())
+                    {
+                        seen.merge(token, 1, Integer::sum);
+                    }
+                }
+            }
+            final Set<String> known = new HashSet<>();
+            for (final ClusterScenario.Merge merge : e.getValue())
+            {
+                known.add(merge.token);
+                if (merge.acknowledged && !seen.containsKey(merge.token))
+                {
+                    throw scenario.sim.fail("acknowledged merge " + merge.token + " of key " + key + " (partition " +
+                        KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions) +
+                        ") is missing from " + finalValue);
+                }
+            }
+            for (final Map.Entry<String, Integer> s : seen.entrySet())
+            {
+                if (s.getValue() > 1 || !known.contains(s.getKey()))
+                {
+                    throw scenario.sim.fail("merge token " + s.getKey() + " of key " + key + " (partition " +
+                        KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions) +
+                        ") appears " + s.getValue() + " times in " + finalValue);
+                }
+            }
+        }
+        return checked;
+    }
+}
