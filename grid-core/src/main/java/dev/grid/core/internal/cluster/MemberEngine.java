@@ -698,7 +698,11 @@ public final class MemberEngine
         {
             return;
         }
-        changeState(MemberState.STOPPING, "stop requested");
+        if (state != MemberState.STOPPING)
+        {
+            // A stop that failed half way (STOPPING) is finished by the next one.
+            changeState(MemberState.STOPPING, "stop requested");
+        }
         failAllOwnOperations(new NodeStoppingException("member " + config.memberId() + " is stopping"));
         tx.abandon(new NodeStoppingException("member " + config.memberId() + " is stopping"), false);
         if (topology != null)

@@ -251,7 +251,7 @@ final class Membership
             {
                 // Not news while the member first meets its peers (no echo yet).
                 final String event = "member " + engine.config.memberId() + " lost quorum: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (engine.topology " + engine.topology.version() + ")";
+                    " members heard, " + quorumNeed() + " needed (topology " + engine.topology.version() + ")";
                 engine.listener.onEvent(event);
                 rememberQuorumEvent(event);
             }
@@ -262,7 +262,7 @@ final class Membership
             {
                 final String event = "member " + engine.config.memberId() + " regained quorum after " +
                     TimeUnit.NANOSECONDS.toMillis(engine.nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (engine.topology " + engine.topology.version() + ")";
+                    " members heard, " + quorumNeed() + " needed (topology " + engine.topology.version() + ")";
                 engine.listener.onEvent(event);
                 rememberQuorumEvent(event);
             }

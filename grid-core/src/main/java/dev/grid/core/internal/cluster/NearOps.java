@@ -339,7 +339,7 @@ final class NearOps
             TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) + " ms waiting for ";
         if (op.parked)
         {
-            return what + "the partition map exchange of engine.topology " + engine.topology.version() + " to finish";
+            return what + "the partition map exchange of topology " + engine.topology.version() + " to finish";
         }
         if (op.type == OpType.SIZE)
         {

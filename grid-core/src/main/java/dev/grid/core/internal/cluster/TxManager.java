@@ -202,7 +202,7 @@ final class TxManager
         }
         return "txs=" + coordinator.nearTxs.size() + " txParts=" + parts.size() + " txPartsPrepared=" + preparedParts +
             " txPrepared=" + prepared.size() +
-            " lockTable.locks=" + lockTable.locks.size() + (stuck.length() > 0 ? " [" +
+            " locks=" + lockTable.locks.size() + (stuck.length() > 0 ? " [" +
             stuck.toString().trim() + "]" : "");
     }
 
