@@ -12,8 +12,6 @@ import dev.grid.core.Grid;
 import dev.grid.core.GridException;
 import dev.grid.core.GridFactory;
 import dev.grid.core.InvalidConfigurationException;
-import dev.grid.core.KeptCopy;
-import dev.grid.core.KeptCopyFiles;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.MergeOperator;
@@ -28,14 +26,12 @@ import dev.grid.core.internal.cluster.Baseline;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.CopyView;
-import dev.grid.core.internal.cluster.EngineListener;
 import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
 import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.internal.cluster.TransactionView;
 import dev.grid.core.internal.cluster.TxCallback;
@@ -49,7 +45,6 @@ import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
 import dev.grid.persistence.FileCheckpointStore;
 import org.agrona.CloseHelper;
-import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -57,9 +52,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -100,12 +93,12 @@ public final class GridMember implements Grid
         }
     }
 
-    private static final Logger LOG = LoggerFactory.getLogger(GridMember.class);
-    private static final long FLUSH_CYCLES_AFTER_STOP = 64;
+    static final Logger LOG = LoggerFactory.getLogger(GridMember.class);
+    static final long FLUSH_CYCLES_AFTER_STOP = 64;
 
-    private final MemberConfiguration config;
-    private final AeronTransport transport;
-    private final DataDirectory dataDirectory;
+    final MemberConfiguration config;
+    final AeronTransport transport;
+    final DataDirectory dataDirectory;
     private final Wal wal;
     private final FileCheckpointStore checkpoints;
     private final long recoveryNs;
@@ -113,12 +106,12 @@ public final class GridMember implements Grid
      * Replaced (on the agent thread) when the cluster expelled this member: a new engine on the same data directory
      * recovers the copies and rejoins. Touched only on the agent thread, and by the constructor.
      */
-    private MemberEngine engine;
+    MemberEngine engine;
     private volatile long expulsions;
-    private final Listener listener = new Listener();
+    private final Listener listener = new Listener(this);
     /** Attributes this member advertises beyond its configuration (its client address): given to every engine. */
     private final Map<String, String> advertised = new ConcurrentHashMap<>();
-    private final Metrics metrics = new Metrics();
+    final Metrics metrics = new Metrics();
     final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
     /**
@@ -127,21 +120,21 @@ public final class GridMember implements Grid
      */
     private final ForkJoinPool userExecutor;
     private final Transactions transactions = new MemberTransactions(this);
-    private final CompletableFuture<Void> joined = new CompletableFuture<>();
-    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+    final CompletableFuture<Void> joined = new CompletableFuture<>();
+    final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AgentRunner runner;
-    private volatile Topology topology;
-    private volatile boolean closing;
-    private volatile MemberState state = MemberState.JOINING;
+    volatile Topology topology;
+    volatile boolean closing;
+    volatile MemberState state = MemberState.JOINING;
     /** Serves thin clients and the admin tool, if the configuration gives a client port. */
     private final ClientService clientService;
     /** Rebalance listeners, and the serial executor (on the user pool) that calls them in order. */
-    private final List<RebalanceListener> rebalanceListeners = new CopyOnWriteArrayList<>();
-    private final Executor rebalanceEvents;
+    final List<RebalanceListener> rebalanceListeners = new CopyOnWriteArrayList<>();
+    final Executor rebalanceEvents;
     private final AutoCloseable clientEndpoint;
     private final int clientEndpointPort;
-    private volatile String stopReason = "is stopping";
-    private long cyclesAfterStop = -1;
+    volatile String stopReason = "is stopping";
+    long cyclesAfterStop = -1;
 
     private GridMember(final MemberConfiguration config)
     {
@@ -202,7 +195,7 @@ public final class GridMember implements Grid
             throw ex;
         }
         this.runner = new AgentRunner(new MemberIdleStrategy(config.idleMaxParkNs()), this::onAgentError, null,
-            new MemberAgent());
+            new MemberAgent(this));
         if (config.clientPort() >= 0)
         {
             this.clientService = new ClientService(this);
@@ -265,7 +258,7 @@ public final class GridMember implements Grid
      * durable, a new one recovers the copies from it, as after a restart, and joins again; counters then decide how
      * each copy catches up. An in-memory member's engine rejoins by itself, without its copies.
      */
-    private void restartExpelledEngine()
+    void restartExpelledEngine()
     {
         expulsions++;
         final long startNs = System.nanoTime();
@@ -457,7 +450,7 @@ public final class GridMember implements Grid
         rebalanceListeners.add(Objects.requireNonNull(listener, "listener must not be null"));
     }
 
-    private String cacheName(final int cacheId)
+    String cacheName(final int cacheId)
     {
         final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
         return cache == null ? "#" + cacheId : cache.name();
@@ -1061,7 +1054,7 @@ public final class GridMember implements Grid
         cyclesAfterStop = 0;
     }
 
-    private void closePersistence()
+    void closePersistence()
     {
         if (checkpoints != null)
         {
@@ -1089,254 +1082,6 @@ public final class GridMember implements Grid
     // ------------------------------------------------------------------------------------------------------------
     // The agent.
     // ------------------------------------------------------------------------------------------------------------
-
-    private final class MemberAgent implements Agent
-    {
-        private boolean joinReported;
-        /** When the engine first had its map installed but no quorum (Long.MIN_VALUE: not so). */
-        private long installedWithoutQuorumSinceNs = Long.MIN_VALUE;
-
-        private long joinedWithoutQuorumFor(final long nowNs)
-        {
-            if (!engine.hasInstalledCurrentMap())
-            {
-                installedWithoutQuorumSinceNs = Long.MIN_VALUE;
-                return 0;
-            }
-            if (installedWithoutQuorumSinceNs == Long.MIN_VALUE)
-            {
-                installedWithoutQuorumSinceNs = nowNs;
-            }
-            return nowNs - installedWithoutQuorumSinceNs;
-        }
-
-        public int doWork()
-        {
-            final String transportFailure = transport.failure();
-            if (transportFailure != null)
-            {
-                onTransportFailure(transportFailure);
-            }
-            int work;
-            try
-            {
-                work = transport.doWork();
-                work += commands.drain(Runnable::run, 256);
-                work += engine.doWork(System.nanoTime());
-                if (engine.isReadyForRestart())
-                {
-                    restartExpelledEngine();
-                    work++;
-                }
-            }
-            catch (final AgentTerminationException ex)
-            {
-                throw ex;
-            }
-            catch (final RuntimeException | Error ex)
-            {
-                // Fail-stop: protocol state after an unexpected exception cannot be trusted (an update dequeued and
-                // lost, a counter half moved). Carrying on could acknowledge what is not durable; stopping makes the
-                // peers treat this member as crashed, which every protocol handles.
-                failStop(ex);
-                return 0;
-            }
-            if (!joinReported)
-            {
-                if (engine.isSettled() ||
-                    joinedWithoutQuorumFor(System.nanoTime()) > config.failureDetectionTimeoutNs())
-                {
-                    // Without quorum a failure-detection timeout after joining, it runs all the same: a member that
-                    // started on the minority side of a split refuses writes with NO_QUORUM until the split heals.
-                    joinReported = true;
-                    joined.complete(null);
-                }
-                else if (engine.state() == MemberState.FAILED || engine.state() == MemberState.STOPPED)
-                {
-                    joinReported = true;
-                    joined.completeExceptionally(engine.failure() != null ? engine.failure() :
-                        new NodeStoppingException("member " + config.memberId() + " stopped before joining"));
-                }
-            }
-            if (cyclesAfterStop >= 0)
-            {
-                // Keep the driver running briefly so the leave announcement leaves the process.
-                if (++cyclesAfterStop > FLUSH_CYCLES_AFTER_STOP)
-                {
-                    stopped.complete(null);
-                }
-                return 1;
-            }
-            return work;
-        }
-
-        /**
-         * The member cannot reach anyone any more: fail what is in flight, refuse new work, and end the agent (its
-         * onClose releases the driver). Peers see a crash and re-form without this member.
-         */
-        private void failStop(final Throwable cause)
-        {
-            LOG.error("member {} fails and stops: unexpected {} on its agent thread", config.memberId(),
-                cause.toString(), cause);
-            stopReason = "failed on an unexpected " + cause;
-            closing = true;
-            try
-            {
-                engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
-            }
-            catch (final RuntimeException | Error ex)
-            {
-                // The agent ends even if failing the engine's operations throws too.
-                cause.addSuppressed(ex);
-            }
-            throw new AgentTerminationException(stopReason);
-        }
-
-        private void onTransportFailure(final String why)
-        {
-            LOG.error("member {} stops: {}", config.memberId(), why);
-            stopReason = "stopped because " + why;
-            closing = true;
-            engine.fail(new NodeStoppingException("member " + config.memberId() + " " + stopReason));
-            throw new AgentTerminationException(why);
-        }
-
-        public void onClose()
-        {
-            if (engine.state() != MemberState.STOPPED && engine.state() != MemberState.FAILED)
-            {
-                engine.stop();
-            }
-            Runnable command;
-            while ((command = commands.poll()) != null)
-            {
-                command.run();
-            }
-            transport.close();
-            closePersistence();
-            joined.completeExceptionally(engine.failure() != null ? engine.failure() :
-                new NodeStoppingException("member " + config.memberId() + " stopped before joining"));
-            stopped.complete(null);
-        }
-
-        public String roleName()
-        {
-            return "grid-member-" + config.memberId();
-        }
-    }
-
-    private final class Listener implements EngineListener
-    {
-        @Override
-        public void onTransactionPrepared(final long prepareNs)
-        {
-            metrics.transactionPrepared(prepareNs);
-        }
-
-        @Override
-        public void onTransactionFinished(final int errorCode, final long commitNs, final long totalNs)
-        {
-            metrics.transactionFinished(errorCode, commitNs, totalNs);
-        }
-
-        @Override
-        public void onLockWait(final long waitNs)
-        {
-            metrics.lockWait(waitNs);
-        }
-
-        public void onOperationComplete(final OpType type, final long latencyNs, final int errorCode)
-        {
-            metrics.record(type, latencyNs, errorCode);
-        }
-
-        public void onRemap()
-        {
-            metrics.remap();
-        }
-
-        public void onRouted(final boolean toSelf)
-        {
-            metrics.routed(toSelf);
-        }
-
-        public void onStateChange(final MemberState from, final MemberState to, final String why)
-        {
-            state = to;
-            LOG.info("member {}: {} -> {} ({})", config.memberId(), from, to, why);
-        }
-
-        public void onMapInstalled(final Topology installed)
-        {
-            topology = installed;
-            LOG.info("member {} installed topology {} with {} member(s) and {} cache(s)", config.memberId(),
-                installed.version(), installed.members().size(), installed.caches().size());
-        }
-
-        public void onPartitionLost(final int cacheId, final int partition, final long version)
-        {
-            LOG.warn("cache id {} partition {} lost every copy at topology {}; it starts empty", cacheId, partition,
-                version);
-        }
-
-        public void onCopyDropped(final int cacheId, final int partition, final long incarnation, final String why)
-        {
-            LOG.warn("cache id {} partition {}: copy on {} dropped: {}", cacheId, partition,
-                Long.toHexString(incarnation), why);
-        }
-
-        public void onCopyKept(final KeptCopy copy)
-        {
-            if (dataDirectory == null)
-            {
-                LOG.warn("member {} loses {} entries of cache '{}' partition {} (in memory, nowhere to keep them): {}",
-                    config.memberId(), copy.keys().size(), copy.cacheName(), copy.partition(), copy.reason());
-                return;
-            }
-            final Path file = KeptCopyFiles.write(dataDirectory.keptDirectory(), copy, Instant.now());
-            LOG.warn("member {} kept {} entries of cache '{}' partition {} in {} before dropping the copy: {}",
-                config.memberId(), copy.keys().size(), copy.cacheName(), copy.partition(), file, copy.reason());
-        }
-
-        public void onMalformedMessage(final int source, final String why)
-        {
-            LOG.warn("member {} dropped a malformed message from endpoint {}: {}", config.memberId(), source,
-                LogText.oneLine(why));
-        }
-
-        public void onEvent(final String message)
-        {
-            // Events may quote what peers and clients named (member ids of a baseline change): one line each.
-            LOG.info("{}", LogText.oneLine(message));
-        }
-
-        public void onRebalanceFinished(final int cacheId, final int partition, final boolean full,
-            final long records, final long bytes, final long durationNs)
-        {
-            if (!rebalanceListeners.isEmpty())
-            {
-                final String cache = cacheName(cacheId);
-                rebalanceEvents.execute(() -> rebalanceListeners.forEach(l -> l.onFinished(cache, partition, !full,
-                    records, bytes, durationNs)));
-            }
-        }
-
-        public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
-        {
-            if (!rebalanceListeners.isEmpty())
-            {
-                final String cache = cacheName(plan.cacheId());
-                rebalanceEvents.execute(() -> rebalanceListeners.forEach(l -> l.onStarted(cache, plan.partition(),
-                    !plan.full(), supplier, plan.why())));
-            }
-            if (LOG.isDebugEnabled())
-            {
-                LOG.debug("rebalance of cache id {} partition {} {} from {}: {}", plan.cacheId(), plan.partition(),
-                    plan.full() ? "fully" : "historically (" + plan.fromExclusive() + ", " + plan.toInclusive() + "]",
-                    supplier, plan.why());
-            }
-        }
-    }
 
     private static final class FutureCallback implements OpCallback
     {

@@ -1,0 +1,155 @@
+package dev.grid.node;
+
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.internal.cluster.MemberState;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
+
+/**
+ * The agent a member's thread runs: each duty cycle runs the commands user threads queued, then the engine's duty
+ * cycle, and reports the member's progress (joined, quorum) to those who wait for it.
+ * <p>
+ * <b>Threading:</b> the member's agent thread only.
+ */
+final class MemberAgent implements Agent
+{
+    private final GridMember member;
+    private boolean joinReported;
+
+    /** When the engine first had its map installed but no quorum (Long.MIN_VALUE: not so). */
+    private long installedWithoutQuorumSinceNs = Long.MIN_VALUE;
+
+    MemberAgent(final GridMember member)
+    {
+        this.member = member;
+    }
+
+    private long joinedWithoutQuorumFor(final long nowNs)
+    {
+        if (!member.engine.hasInstalledCurrentMap())
+        {
+            installedWithoutQuorumSinceNs = Long.MIN_VALUE;
+            return 0;
+        }
+        if (installedWithoutQuorumSinceNs == Long.MIN_VALUE)
+        {
+            installedWithoutQuorumSinceNs = nowNs;
+        }
+        return nowNs - installedWithoutQuorumSinceNs;
+    }
+
+    public int doWork()
+    {
+        final String transportFailure = member.transport.failure();
+        if (transportFailure != null)
+        {
+            onTransportFailure(transportFailure);
+        }
+        int work;
+        try
+        {
+            work = member.transport.doWork();
+            work += member.commands.drain(Runnable::run, 256);
+            work += member.engine.doWork(System.nanoTime());
+            if (member.engine.isReadyForRestart())
+            {
+                member.restartExpelledEngine();
+                work++;
+            }
+        }
+        catch (final AgentTerminationException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            // Fail-stop: protocol state after an unexpected exception cannot be trusted (an update dequeued and
+            // lost, a counter half moved). Carrying on could acknowledge what is not durable; stopping makes the
+            // peers treat this member as crashed, which every protocol handles.
+            failStop(ex);
+            return 0;
+        }
+        if (!joinReported)
+        {
+            if (member.engine.isSettled() ||
+                joinedWithoutQuorumFor(System.nanoTime()) > member.config.failureDetectionTimeoutNs())
+            {
+                // Without quorum a failure-detection timeout after joining, it runs all the same: a member that
+                // started on the minority side of a split refuses writes with NO_QUORUM until the split heals.
+                joinReported = true;
+                member.joined.complete(null);
+            }
+            else if (member.engine.state() == MemberState.FAILED || member.engine.state() == MemberState.STOPPED)
+            {
+                joinReported = true;
+                member.joined.completeExceptionally(member.engine.failure() != null ? member.engine.failure() :
+                    new NodeStoppingException("member " + member.config.memberId() + " stopped before joining"));
+            }
+        }
+        if (member.cyclesAfterStop >= 0)
+        {
+            // Keep the driver running briefly so the leave announcement leaves the process.
+            if (++member.cyclesAfterStop > GridMember.FLUSH_CYCLES_AFTER_STOP)
+            {
+                member.stopped.complete(null);
+            }
+            return 1;
+        }
+        return work;
+    }
+
+    /**
+     * The member cannot reach anyone any more: fail what is in flight, refuse new work, and end the agent (its
+     * onClose releases the driver). Peers see a crash and re-form without this member.
+     */
+    private void failStop(final Throwable cause)
+    {
+        GridMember.LOG.error("member {} fails and stops: unexpected {} on its agent thread", member.config.memberId(),
+            cause.toString(), cause);
+        member.stopReason = "failed on an unexpected " + cause;
+        member.closing = true;
+        try
+        {
+            member.engine.fail(new NodeStoppingException("member " + member.config.memberId() +
+                " " + member.stopReason));
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            // The agent ends even if failing the engine's operations throws too.
+            cause.addSuppressed(ex);
+        }
+        throw new AgentTerminationException(member.stopReason);
+    }
+
+    private void onTransportFailure(final String why)
+    {
+        GridMember.LOG.error("member {} stops: {}", member.config.memberId(), why);
+        member.stopReason = "stopped because " + why;
+        member.closing = true;
+        member.engine.fail(new NodeStoppingException("member " + member.config.memberId() + " " + member.stopReason));
+        throw new AgentTerminationException(why);
+    }
+
+    public void onClose()
+    {
+        if (member.engine.state() != MemberState.STOPPED && member.engine.state() != MemberState.FAILED)
+        {
+            member.engine.stop();
+        }
+        Runnable command;
+        while ((command = member.commands.poll()) != null)
+        {
+            command.run();
+        }
+        member.transport.close();
+        member.closePersistence();
+        member.joined.completeExceptionally(member.engine.failure() != null ? member.engine.failure() :
+            new NodeStoppingException("member " + member.config.memberId() + " stopped before joining"));
+        member.stopped.complete(null);
+    }
+
+    public String roleName()
+    {
+        return "grid-member-" + member.config.memberId();
+    }
+}
