@@ -33,11 +33,16 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
- * One cluster member's protocol logic: membership (join through seeds, heartbeats, failure detection, the oldest
- * member coordinating), the partition map exchange on every topology change, and replication of single-key
- * operations from primaries to backups with update counters. It also runs this member's own requests ("near"
- * operations): routing each to its partition's primary, retrying on remap or silence, timing out; and, through
- * {@link TxManager}, transactions as coordinator and as participant.
+ * One cluster member's protocol: a thin engine that routes each message by its {@link MessageTypes type} to the
+ * component that owns that slice of the protocol and drives their duty cycles. {@link Joining} and
+ * {@link Membership} keep the member in the cluster (join through seeds, heartbeats, failure detection, quorum, the
+ * oldest member coordinating); {@link Exchange} runs the partition map exchange on every topology change, with the
+ * decision made by {@link ExchangePlanner}; {@link NearOps} routes this member's own operations and
+ * {@link Replication} serves them as primary and backup with update counters; {@link TxManager} runs transactions;
+ * {@link Rebalancer} and {@link RebalancedCopies} catch lagging copies up; {@link Checkpointer}, {@link Recovery}
+ * and {@link WalRecords} make it all durable and bring it back. The engine keeps what they share: configuration,
+ * time (passed in by {@link #doWork}), the transport, the topology, the installed map, the local copies and what the
+ * WAL knows; and it is the facade its host calls.
  * <p>
  * <b>Threading:</b> single-threaded and non-blocking. The owner calls {@link #doWork(long)} in a duty cycle and calls
  * {@link #submit}, {@link #createCache}, {@link #destroyCache} and {@link #stop} from the same thread. Time, network,
