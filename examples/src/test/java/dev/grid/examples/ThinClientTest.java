@@ -15,7 +15,7 @@ import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageWriter;
 import dev.grid.node.GridMember;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

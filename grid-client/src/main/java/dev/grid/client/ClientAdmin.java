@@ -5,8 +5,8 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageReader;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

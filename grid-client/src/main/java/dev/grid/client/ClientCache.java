@@ -6,7 +6,7 @@ import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ReadResult;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageWriter;
 
 import java.util.Collection;
 import java.util.HashMap;

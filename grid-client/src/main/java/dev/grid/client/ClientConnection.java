@@ -3,8 +3,8 @@ package dev.grid.client;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageReader;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import javax.net.ssl.SSLContext;

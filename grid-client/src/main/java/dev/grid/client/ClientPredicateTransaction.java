@@ -6,8 +6,8 @@ import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageReader;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 
 import java.util.ArrayList;
 import java.util.HashMap;

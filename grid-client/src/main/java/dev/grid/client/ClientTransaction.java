@@ -7,7 +7,7 @@ import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageWriter;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -2,7 +2,7 @@ package dev.grid.net;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MessageWriter;
+import dev.grid.core.codec.MessageWriter;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import javax.net.ssl.KeyManagerFactory;

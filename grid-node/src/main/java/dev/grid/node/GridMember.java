@@ -1,5 +1,6 @@
 package dev.grid.node;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
@@ -33,8 +34,8 @@ import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.Topology;
-import dev.grid.core.internal.cluster.TransactionView;
-import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
@@ -247,7 +248,7 @@ public final class GridMember implements Grid
     private MemberEngine newEngine(final long nowNs)
     {
         final MemberEngine created = new MemberEngine(config, transport, wal, checkpoints,
-            new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator, listener,
+            new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator, TxManager::new, listener,
             MemberEngine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;

@@ -8,8 +8,8 @@ import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
-import dev.grid.core.internal.cluster.CacheKey;
-import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.tx.CacheKey;
+import dev.grid.core.engine.TxCallback;
 
 import java.util.ArrayList;
 import java.util.Arrays;

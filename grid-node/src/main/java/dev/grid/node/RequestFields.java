@@ -1,8 +1,8 @@
 package dev.grid.node;
 
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.MalformedMessageException;
-import dev.grid.core.internal.cluster.MessageReader;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

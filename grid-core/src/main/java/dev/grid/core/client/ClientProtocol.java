@@ -2,8 +2,8 @@ package dev.grid.core.client;
 
 /**
  * The thin-client protocol's constants: framing, handshake, op codes and answer statuses. The format of every frame
- * is in {@code docs/protocol.md}; both sides encode with {@link dev.grid.core.internal.cluster.MessageWriter} and
- * decode with {@link dev.grid.core.internal.cluster.MessageReader} (integers little-endian, byte arrays and strings as
+ * is in {@code docs/protocol.md}; both sides encode with {@link dev.grid.core.codec.MessageWriter} and
+ * decode with {@link dev.grid.core.codec.MessageReader} (integers little-endian, byte arrays and strings as
  * a 32-bit length, -1 for null, then the bytes; strings UTF-8).
  * <p>
  * A frame is a 32-bit length, then that many bytes. A request is {@code [u8 op][i64 requestId][payload]}; its answer

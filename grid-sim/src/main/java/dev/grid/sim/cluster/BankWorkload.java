@@ -6,7 +6,7 @@ import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.sim.Simulation;
 

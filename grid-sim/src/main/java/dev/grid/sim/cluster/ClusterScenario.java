@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
@@ -295,7 +296,8 @@ public final class ClusterScenario
         }
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
             wal, checkpointStores[slot], sim.fork(),
-            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, listener, 200 * MS,
+            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
+            listener, 200 * MS,
             sim.nowNs());
         recoveredRecords += engine.recoveredRecords();
         self[0] = engine;

@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeptCopy;
@@ -340,7 +341,7 @@ class MembershipSafetyScenarioTest
         }
         network.down(slot, false);
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }),
-            inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null, new EngineListener()
+            inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null, TxManager::new, new EngineListener()
             {
                 @Override
                 public void onCopyKept(final KeptCopy copy)

@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
@@ -44,7 +45,7 @@ class OperationTimeoutTest
                 .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(5_000 * MS).joinTimeoutNs(10_000 * MS)
                 .addSeed(SimNetwork.address(0)).addSeed(SimNetwork.address(1));
             members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
-                cache -> null, EngineListener.NONE, 200 * MS, sim.nowNs());
+                cache -> null, TxManager::new, EngineListener.NONE, 200 * MS, sim.nowNs());
             tick(sim, members[slot]);
         }
         assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> members[0].isSettled() && members[1].isSettled() &&

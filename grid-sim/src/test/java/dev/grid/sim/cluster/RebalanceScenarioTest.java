@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -16,7 +17,7 @@ import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
-import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.Wal;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
@@ -1929,7 +1930,7 @@ class RebalanceScenarioTest
         walReads[slot] = new CountingWal(wals[slot]);
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), walReads[slot],
             stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
-            new EngineListener()
+            TxManager::new, new EngineListener()
             {
                 @Override
                 public void onEvent(final String message)

@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
@@ -186,7 +187,8 @@ class RetryMemoryTest
                 config.addSeed(SimNetwork.address(s));
             }
             members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
-                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, EngineListener.NONE,
+                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
+                EngineListener.NONE,
                 100 * MS, sim.nowNs());
             tick(sim, members[i]);
         }

@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.tx.TxManager;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
@@ -12,7 +13,7 @@ import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.PartitionMap;
-import dev.grid.core.internal.cluster.TxCallback;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.Simulation;
@@ -313,7 +314,7 @@ class TransactionFailureTest
                 config.addSeed(SimNetwork.address(s));
             }
             members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
-                cache -> null, EngineListener.NONE, 100 * MS, sim.nowNs());
+                cache -> null, TxManager::new, EngineListener.NONE, 100 * MS, sim.nowNs());
             tick(i, members[i]);
         }
         assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> allSettled(MEMBERS)));

@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

@@ -3,6 +3,8 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.engine.MessageTypes;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -3,6 +3,9 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 
 /**
  * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does

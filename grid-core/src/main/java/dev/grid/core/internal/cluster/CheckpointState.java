@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.CheckedState;
 /**
  * Progress of the member's checkpoint, driven by its duty cycle.
  *

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.spi.CheckpointStore;

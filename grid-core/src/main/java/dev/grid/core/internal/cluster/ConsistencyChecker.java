@@ -3,6 +3,7 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
+import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.collections.Long2ObjectHashMap;
 
@@ -304,7 +305,7 @@ final class ConsistencyChecker
             final LocalPartition lp = hold.lp;
             if (!hold.collecting)
             {
-                if (!lp.inFlight.isEmpty() || engine.txManager().isApplyingOn(lp.cacheId, lp.partition))
+                if (!lp.inFlight.isEmpty() || engine.tx.isApplyingOn(lp.cacheId, lp.partition))
                 {
                     continue;
                 }

@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;

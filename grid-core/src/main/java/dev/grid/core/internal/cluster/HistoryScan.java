@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageReader;
 import dev.grid.core.spi.Wal;
 import org.agrona.collections.Long2ObjectHashMap;
 

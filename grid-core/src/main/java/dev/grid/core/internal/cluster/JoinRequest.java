@@ -1,5 +1,10 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.MessageTypes;
+
 import java.util.ArrayList;
 import java.util.List;
 

@@ -3,6 +3,7 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.JoinFailedException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.engine.MessageTypes;
 
 import java.util.ArrayList;
 import java.util.HashMap;

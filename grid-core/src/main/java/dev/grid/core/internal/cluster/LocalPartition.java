@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import org.agrona.collections.Long2LongHashMap;
@@ -17,7 +20,7 @@ import java.util.Map;
  * (so that an operation retried after a lost answer or a primary's failure is answered, not applied twice) and, on the
  * primary, the updates still waiting for backups. Owned by the engine's thread.
  */
-final class LocalPartition
+final class LocalPartition implements PartitionCopy
 {
     /** The size below which the live memory of outcomes (and recovery's replayed list) is not swept. */
     static final int RECENT_OUTCOMES = 256;
@@ -258,6 +261,36 @@ final class LocalPartition
         this.partition = partition;
         this.store = new PartitionStore(partition);
         this.counter = counter;
+    }
+
+    @Override
+    public long reserve(final int count)
+    {
+        return counter.reserve(count);
+    }
+
+    @Override
+    public boolean isClosed(final long updateCounter)
+    {
+        return counter.isClosed(updateCounter);
+    }
+
+    @Override
+    public void apply(final byte[] key, final byte[] value, final long updateCounter)
+    {
+        store.apply(key, value, updateCounter);
+    }
+
+    @Override
+    public byte[] get(final byte[] key)
+    {
+        return store.get(key);
+    }
+
+    @Override
+    public void refuseBackup(final long member)
+    {
+        refusedBackups.add(member);
     }
 
     /**

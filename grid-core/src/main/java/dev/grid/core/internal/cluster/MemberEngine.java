@@ -11,7 +11,15 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.Transactions;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.spi.CheckpointStore;
@@ -116,8 +124,8 @@ public final class MemberEngine
     Baseline walBaseline = Baseline.NONE;
     int inFlightUpdates;
     final List<ParkedMessage> parkedMessages = new ArrayList<>();
-    /** Transactions, as coordinator and participant. */
-    final TxManager tx = new TxManager(this);
+    /** Transactions, as coordinator and participant: grid-tx's component, made by the factory given. */
+    final Transactions tx;
     final Rebalancer rebalancer = new Rebalancer(this);
     final ConsistencyChecker checker = new ConsistencyChecker(this);
     final ExchangePlanner planner;
@@ -149,6 +157,8 @@ public final class MemberEngine
      * @param wal             this member's WAL.
      * @param random          seeded randomness (incarnations).
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
+     * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
+     *                        context the engine gives it.
      * @param listener        receives metrics and events.
      * @param retryIntervalNs between resends of unanswered requests, reports and maps.
      * @param nowNs           the current time.
@@ -159,11 +169,12 @@ public final class MemberEngine
         final Wal wal,
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
         final long nowNs)
     {
-        this(config, transport, wal, null, random, mergeOperators, listener, retryIntervalNs, nowNs);
+        this(config, transport, wal, null, random, mergeOperators, transactions, listener, retryIntervalNs, nowNs);
     }
 
     /**
@@ -173,6 +184,8 @@ public final class MemberEngine
      * @param checkpoints     where checkpoints go, or null for none; recovery starts from the newest committed one.
      * @param random          seeded randomness (incarnations).
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
+     * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
+     *                        context the engine gives it.
      * @param listener        receives metrics and events.
      * @param retryIntervalNs between resends of unanswered requests, reports and maps.
      * @param nowNs           the current time.
@@ -184,6 +197,7 @@ public final class MemberEngine
         final CheckpointStore checkpoints,
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
         final long nowNs)
@@ -196,6 +210,7 @@ public final class MemberEngine
         this.mergeOperators = mergeOperators;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
+        this.tx = transactions.apply(new EngineTxContext(this));
         this.membership = new Membership(this,
             this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
         this.localAddress = transport.localAddress();
@@ -492,7 +507,7 @@ public final class MemberEngine
      */
     public long txBegin(final long timeoutNs, final long priority)
     {
-        return tx.coordinator.begin(timeoutNs, priority);
+        return tx.begin(timeoutNs, priority);
     }
 
     /**
@@ -501,7 +516,7 @@ public final class MemberEngine
      */
     public long txPriority(final long txId)
     {
-        return tx.coordinator.priority(txId);
+        return tx.priority(txId);
     }
 
     /**
@@ -522,7 +537,7 @@ public final class MemberEngine
             callback.onFailure(notActive());
             return;
         }
-        tx.coordinator.enlist(txId, cacheId, keys, lock, callback);
+        tx.enlist(txId, cacheId, keys, lock, callback);
     }
 
     /**
@@ -552,7 +567,7 @@ public final class MemberEngine
             // Its prepare carries every write of a partition in one message and one WAL record: refused whole.
             final GridException tooLarge = tooLarge("a transaction's " + keys.length + " writes of " + writeBytes +
                 " bytes together");
-            tx.coordinator.rollback(txId, new TxCallback()
+            tx.rollback(txId, new TxCallback()
             {
                 public void onSuccess(final byte[][] ignored)
                 {
@@ -566,7 +581,7 @@ public final class MemberEngine
             });
             return;
         }
-        tx.coordinator.commit(txId, cacheIds, keys, values, callback);
+        tx.commit(txId, cacheIds, keys, values, callback);
     }
 
     /**
@@ -577,7 +592,7 @@ public final class MemberEngine
      */
     public void txRollback(final long txId, final TxCallback callback)
     {
-        tx.coordinator.rollback(txId, callback);
+        tx.rollback(txId, callback);
     }
 
     /**
@@ -585,7 +600,7 @@ public final class MemberEngine
      */
     public List<TransactionView> transactions()
     {
-        return tx.coordinator.views();
+        return tx.views();
     }
 
     /**
@@ -598,13 +613,13 @@ public final class MemberEngine
      */
     public void killTransaction(final long txId, final TxCallback callback)
     {
-        if (!tx.coordinator.coordinates(txId))
+        if (!tx.coordinates(txId))
         {
             callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + config.memberId() +
                 " coordinates no transaction " + txId));
             return;
         }
-        tx.coordinator.rollback(txId, callback);
+        tx.rollback(txId, callback);
     }
 
     /**
@@ -957,11 +972,6 @@ public final class MemberEngine
         return transport.preferredMessageLength();
     }
 
-    TxManager txManager()
-    {
-        return tx;
-    }
-
     // ------------------------------------------------------------------------------------------------------------
     // Operations: near side.
     // ------------------------------------------------------------------------------------------------------------
@@ -1061,17 +1071,12 @@ public final class MemberEngine
      */
     static long deadlineNs(final long nowNs, final long timeoutNs)
     {
-        if (timeoutNs <= 0)
-        {
-            return nowNs;
-        }
-        final long deadline = nowNs + timeoutNs;
-        return deadline < nowNs ? Long.MAX_VALUE : deadline;
+        return TransactionContext.deadlineNs(nowNs, timeoutNs);
     }
 
     static long packCopy(final int cacheId, final int partition)
     {
-        return ((long)cacheId << 32) | (partition & 0xFFFF_FFFFL);
+        return PartitionCopy.pack(cacheId, partition);
     }
 
     static byte[] copyOut(final MessageWriter source)
@@ -1200,17 +1205,6 @@ public final class MemberEngine
             case MessageTypes.REPLICATE_ACK -> replication.onReplicateAck(sender);
             case MessageTypes.SIZE_REQUEST -> replication.onSizeRequest(sender);
             case MessageTypes.CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
-            case MessageTypes.TX_LOCK -> tx.participant.onLock(sender);
-            case MessageTypes.TX_PREPARE -> tx.participant.onPrepare(sender);
-            case MessageTypes.TX_COMMIT -> tx.participant.onCommit(sender);
-            case MessageTypes.TX_ROLLBACK -> tx.participant.onRollback(sender);
-            case MessageTypes.TX_ANSWER -> tx.coordinator.onAnswer(sender);
-            case MessageTypes.TX_BACKUP -> tx.participant.onBackup(sender);
-            case MessageTypes.TX_BACKUP_ACK -> tx.participant.onBackupAck(sender);
-            case MessageTypes.TX_STATUS -> tx.recovery.onStatus(sender);
-            case MessageTypes.TX_STATUS_ANSWER -> tx.recovery.onStatusAnswer(sender);
-            case MessageTypes.TX_QUERY -> tx.recovery.onQuery(sender);
-            case MessageTypes.TX_QUERY_ANSWER -> tx.recovery.onQueryAnswer(sender);
             case MessageTypes.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
             case MessageTypes.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
             case MessageTypes.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);
@@ -1221,7 +1215,13 @@ public final class MemberEngine
             case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"),
                 reader.readInt("errorCode"),
                 reader.readString("message"));
-            default -> throw new MalformedMessageException("unknown message type " + type);
+            default ->
+            {
+                if (!tx.onMessage(type, sender))
+                {
+                    throw new MalformedMessageException("unknown message type " + type);
+                }
+            }
         }
     }
 

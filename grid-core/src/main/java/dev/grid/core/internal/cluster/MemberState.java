@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.CheckedState;
 /**
  * Life of one member incarnation.
  *

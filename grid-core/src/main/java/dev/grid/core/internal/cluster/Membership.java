@@ -2,6 +2,7 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.engine.MessageTypes;
 import org.agrona.collections.Long2LongHashMap;
 
 import java.util.ArrayDeque;
@@ -453,7 +454,7 @@ final class Membership
                     coordinatorVotes.remove(member.incarnation());
                     addedNs.remove(member.incarnation());
                     engine.replication.forgetBackup(member.incarnation());
-                    engine.tx.participant.forgetMember(member.incarnation());
+                    engine.tx.forgetMember(member.incarnation());
                 }
             }
             for (final CacheDescriptor cache : previous.caches())
@@ -463,7 +464,8 @@ final class Membership
                     engine.near.failOperationsOnCache(cache);
                 }
             }
-            engine.tx.onTopologyChanged(previous, next);
+            engine.tx.onTopologyChanged(cacheId -> next.cache(cacheId) != null ? null :
+                previous.cache(cacheId) == null ? null : previous.cache(cacheId).name());
         }
         engine.rebalancer.onTopologyChanged();
         engine.checker.onTopologyChanged();

@@ -7,6 +7,8 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;

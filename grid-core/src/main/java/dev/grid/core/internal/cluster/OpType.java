@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MalformedMessageException;
 /**
  * The single-key operations a primary executes, plus {@link #SIZE} which asks every member. Codes are wire values
  * and never change.

@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayList;

@@ -1,6 +1,11 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
@@ -9,10 +14,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -469,9 +472,9 @@ final class Rebalancer
                 return;
             }
         }
-        final List<TxManager.PartKey> open = full ? List.of() : engine.txManager().openOn(cacheId, partition);
+        final List<TxPartKey> open = full ? List.of() : engine.tx.openOn(cacheId, partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.preferredMessageLength() - 512)) - (full ? 0 : openListBytes(open));
+            engine.preferredMessageLength() - 512)) - (full ? 0 : OpenPrepares.bytes(open));
         startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
         final Batch batch = full ? writeEntries(lp, cursorKey, budget) : writeHistory(read.records(), cursor, budget);
         final boolean last = batch.last();
@@ -479,7 +482,7 @@ final class Rebalancer
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
         if (last && !full)
         {
-            writeOpenList(open);
+            OpenPrepares.write(engine.writer, open);
         }
         engine.sendTx(sender);
     }
@@ -544,52 +547,6 @@ final class Rebalancer
         return new Batch(count, last);
     }
 
-    /** Open prepares listed beyond this many are not listed at all (the demander then voids nothing). */
-    private static final int OPEN_LIST_MAX = 512;
-
-    private static int openListBytes(final List<TxManager.PartKey> open)
-    {
-        return 4 + (open.size() > OPEN_LIST_MAX ? 0 : 16 * open.size());
-    }
-
-    /**
-     * After the last batch of a rebalance (history, or a full rebalance's memory), taken when it is sent (a resent
-     * last batch lists them afresh): the prepares of the partition this owner holds open. The demander voids those it
-     * recovered from its WAL that are not listed (see TxManager#voidReplayedNotOpen); -1 when too many to list, and
-     * then it voids nothing.
-     */
-    private void writeOpenList(final List<TxManager.PartKey> open)
-    {
-        if (open.size() > OPEN_LIST_MAX)
-        {
-            engine.writer.writeInt(-1);
-            return;
-        }
-        engine.writer.writeInt(open.size());
-        for (final TxManager.PartKey part : open)
-        {
-            engine.writer.writeLong(part.coordinator()).writeLong(part.seq());
-        }
-    }
-
-    /**
-     * Read the list {@link #writeOpenList} wrote and void what it allows.
-     */
-    private void readOpenListAndVoid(final int cacheId, final int partition)
-    {
-        final int count = engine.reader.readInt("open", -1, OPEN_LIST_MAX);
-        final Set<TxManager.PartKey> open = new HashSet<>();
-        for (int i = 0; i < count; i++)
-        {
-            open.add(new TxManager.PartKey(engine.reader.readLong("coordinator"), engine.reader.readLong("tx"),
-                cacheId, partition));
-        }
-        if (count >= 0)
-        {
-            engine.txManager().voidReplayedNotOpen(cacheId, partition, open);
-        }
-    }
-
     private int statusAt;
     private int countAt;
 
@@ -637,15 +594,15 @@ final class Rebalancer
                         recent.getValue().flag(), recent.getValue().value()));
                 }
             }
-            for (final long[] part : engine.txManager().finishedOn(lp.cacheId, lp.partition))
+            for (final long[] part : engine.tx.finishedOn(lp.cacheId, lp.partition))
             {
                 items.add(new MemoryItem(true, part[0], part[1], part[2] == 1, null));
             }
             memories.put(key, items);
         }
-        final List<TxManager.PartKey> open = engine.txManager().openOn(lp.cacheId, lp.partition);
+        final List<TxPartKey> open = engine.tx.openOn(lp.cacheId, lp.partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.preferredMessageLength() - 512)) - openListBytes(open);
+            engine.preferredMessageLength() - 512)) - OpenPrepares.bytes(open);
         startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);
         int index = memoryCursor;
         int count = 0;
@@ -672,7 +629,7 @@ final class Rebalancer
         engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
         if (last)
         {
-            writeOpenList(open);
+            OpenPrepares.write(engine.writer, open);
         }
         engine.sendTx(sender);
     }
@@ -858,7 +815,7 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            readOpenListAndVoid(cacheId, partition);
+            OpenPrepares.readAndVoid(engine.reader, engine.tx, cacheId, partition);
             finishing(demand);
             return;
         }
@@ -886,7 +843,7 @@ final class Rebalancer
         demand.memoryCursor += count;
         if (status == SUPPLY_LAST)
         {
-            readOpenListAndVoid(cacheId, partition);
+            OpenPrepares.readAndVoid(engine.reader, engine.tx, cacheId, partition);
             finishing(demand);
             engine.rebalanced.finishFullRebalance(lp, demand.to);
         }
@@ -957,7 +914,6 @@ final class Rebalancer
         records++;
         bytes += size;
     }
-
 
     // ------------------------------------------------------------------------------------------------------------
     // Coordinator.

@@ -1,6 +1,9 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.KeptCopy;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.partition.CounterRange;
@@ -251,10 +254,10 @@ final class Recovery
             case WalRecords.WAL_BASELINE -> engine.walBaseline = Baseline.decode(reader);
             case WalRecords.WAL_OWNERSHIP -> engine.ownership.decode(reader);
             case WalRecords.WAL_TX_PREPARE -> engine.tx.replayPrepare(reader);
-            case WalRecords.WAL_TX_END -> engine.tx.replayEnd(new TxManager.PartKey(reader.readLong("coordinator"),
+            case WalRecords.WAL_TX_END -> engine.tx.replayEnd(new TxPartKey(reader.readLong("coordinator"),
                 reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
                 reader.readBoolean("committed"));
-            case WalRecords.WAL_TX_VOID -> engine.tx.replayVoid(new TxManager.PartKey(reader.readLong("coordinator"),
+            case WalRecords.WAL_TX_VOID -> engine.tx.replayVoid(new TxPartKey(reader.readLong("coordinator"),
                 reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
             case WalRecords.WAL_CACHE_DESTROYED -> replayCacheDestroyed();
             case WalRecords.WAL_ALL_DROPPED -> replayAllDropped();

@@ -3,6 +3,8 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
@@ -141,7 +143,7 @@ final class Replication
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.lockTable.isLocked(cacheId, key)))
+        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.isLocked(cacheId, key)))
         {
             final Runnable retry = () ->
             {
@@ -160,7 +162,7 @@ final class Replication
             else
             {
                 // A transaction holds the key: this write waits for it, as an implicit transaction would.
-                engine.tx.lockTable.block(cacheId, key, retry);
+                engine.tx.block(cacheId, key, retry);
             }
             return;
         }

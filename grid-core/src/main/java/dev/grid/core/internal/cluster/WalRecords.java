@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.spi.Wal;
@@ -183,7 +185,7 @@ final class WalRecords
      *
      * @return its position: the prepare may be acknowledged once the WAL holds it durably.
      */
-    long appendTxPrepare(final TxManager.PartKey key, final long priority, final long[] participants,
+    long appendTxPrepare(final TxPartKey key, final long priority, final long[] participants,
         final byte[][] keys, final byte[][] values)
     {
         walWriter.reset().writeByte(WAL_TX_PREPARE).writeLong(key.coordinator()).writeLong(key.seq())
@@ -215,7 +217,7 @@ final class WalRecords
      *
      * @return its position.
      */
-    long appendTxVoid(final TxManager.PartKey key)
+    long appendTxVoid(final TxPartKey key)
     {
         walWriter.reset().writeByte(WAL_TX_VOID).writeLong(key.coordinator()).writeLong(key.seq())
             .writeInt(key.cacheId()).writeInt(key.partition());
@@ -229,7 +231,7 @@ final class WalRecords
      * @return its position: whoever is told the part finished is told once the WAL holds it durably, or a crash
      *         before would bring the prepare back with nobody left to finish it.
      */
-    long appendTxEnd(final TxManager.PartKey key, final boolean committed)
+    long appendTxEnd(final TxPartKey key, final boolean committed)
     {
         walWriter.reset().writeByte(WAL_TX_END).writeLong(key.coordinator()).writeLong(key.seq())
             .writeInt(key.cacheId()).writeInt(key.partition()).writeBoolean(committed);

@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.MessageTypes;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.GridException;
@@ -197,7 +198,7 @@ class WalRecoveryTest
         final MemberConfiguration config = new MemberConfiguration("m0").port(1).heartbeatIntervalNs(10 * MS)
             .failureDetectionTimeoutNs(100 * MS);
         return new MemberEngine(config, new LoopbackTransport(), wal, new SeededRandomSource(7), cache -> null,
-            new EngineListener()
+            NoTransactions::new, new EngineListener()
             {
             }, 50 * MS, nowNs);
     }
@@ -208,7 +209,7 @@ class WalRecoveryTest
             .failureDetectionTimeoutNs(100 * MS).checkpointIntervalNs(20 * MS).walHistoryAgeNs(0)
             .walHistoryRecords(0);
         return new MemberEngine(config, new LoopbackTransport(), wal, checkpoints, new SeededRandomSource(7),
-            cache -> null, new EngineListener()
+            cache -> null, NoTransactions::new, new EngineListener()
             {
             }, 50 * MS, nowNs);
     }

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
 import java.util.Arrays;
 

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * A transaction this member coordinates, as an operator sees it.

@@ -1,5 +1,6 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
+import dev.grid.core.engine.CheckedState;
 /**
  * States of a transaction at its coordinator (the member whose user began it).
  * <p>

@@ -1,5 +1,6 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
+import dev.grid.core.engine.CheckedState;
 /**
  * States of one transaction's part on one partition's primary.
  * <p>

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.codec;
 
 /**
  * A message could not be decoded: too short, a length out of bounds, or an unknown type. The receiving member drops

@@ -1,7 +1,9 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.TransactionAbortedException;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,42 +19,42 @@ import java.util.List;
 final class LockTable
 {
     private final TxManager manager;
-    private final MemberEngine engine;
+    private final TransactionContext context;
 
     final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
 
     LockTable(final TxManager manager)
     {
         this.manager = manager;
-        this.engine = manager.engine;
+        this.context = manager.context;
     }
 
-    static byte[][] read(final LocalPartition lp, final byte[][] keys)
+    static byte[][] read(final PartitionCopy lp, final byte[][] keys)
     {
         final byte[][] values = new byte[keys.length][];
         for (int i = 0; i < keys.length; i++)
         {
-            values[i] = lp.store.get(keys[i]);
+            values[i] = lp.get(keys[i]);
         }
         return values;
     }
 
-    void lockGranted(final TxManager.Part part)
+    void lockGranted(final TxPart part)
     {
         final LockWait wait = part.wait;
         part.wait = null;
-        if (wait.startedNs != engine.nowNs)
+        if (wait.startedNs != context.nowNs())
         {
-            engine.listener.onLockWait(engine.nowNs - wait.startedNs);
+            context.lockWaited(context.nowNs() - wait.startedNs);
         }
-        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
         manager.answer(part.key, TxManager.ANSWER_LOCKED, wait.requestId, TxManager.STATUS_OK, null, lp == null
             ? new byte[wait.keys.length][] :
             read(lp, wait.keys));
     }
 
     /** Wait-die: a younger transaction asking for an older one's key is aborted, releasing what it holds. */
-    void die(final TxManager.Part part, final TxManager.Part holder)
+    void die(final TxPart part, final TxPart holder)
     {
         final long requestId = part.wait == null ? 0 : part.wait.requestId;
         drop(part);
@@ -62,13 +64,13 @@ final class LockTable
     }
 
     /** Forget a part that holds no reservation: release its locks and stop its waits. */
-    void drop(final TxManager.Part part)
+    void drop(final TxPart part)
     {
         manager.parts.remove(part.key);
         releaseLocks(part);
     }
 
-    void releaseLocks(final TxManager.Part part)
+    void releaseLocks(final TxPart part)
     {
         if (part.wait != null)
         {
@@ -101,8 +103,8 @@ final class LockTable
         keyLock.waiters.removeIf(waiter -> manager.parts.get(waiter.key) != waiter);
         while (keyLock.holder == null && !keyLock.waiters.isEmpty())
         {
-            TxManager.Part oldest = keyLock.waiters.get(0);
-            for (final TxManager.Part waiter : keyLock.waiters)
+            TxPart oldest = keyLock.waiters.get(0);
+            for (final TxPart waiter : keyLock.waiters)
             {
                 if (older(waiter, oldest))
                 {
@@ -114,7 +116,7 @@ final class LockTable
             oldest.held.add(lockKey);
             oldest.wait.waitingOn.remove(lockKey);
             // Waiters younger than the new holder would now wait for an older transaction: wait-die aborts them.
-            for (final TxManager.Part waiter : new ArrayList<>(keyLock.waiters))
+            for (final TxPart waiter : new ArrayList<>(keyLock.waiters))
             {
                 if (!older(waiter, oldest) && manager.parts.get(waiter.key) == waiter)
                 {
@@ -169,7 +171,7 @@ final class LockTable
         locks.get(new CacheKey(cacheId, key)).blocked.add(retry);
     }
 
-    static boolean older(final TxManager.Part a, final TxManager.Part b)
+    static boolean older(final TxPart a, final TxPart b)
     {
         if (a.priority != b.priority)
         {
@@ -187,8 +189,8 @@ final class LockTable
     /** A key's lock on its primary: the holder, the transactions waiting (oldest served first), blocked writes. */
     static final class KeyLock
     {
-        TxManager.Part holder;
-        final List<TxManager.Part> waiters = new ArrayList<>(2);
+        TxPart holder;
+        final List<TxPart> waiters = new ArrayList<>(2);
         final List<Runnable> blocked = new ArrayList<>(0);
     }
 
@@ -215,10 +217,10 @@ final class LockTable
      * (wait-die: an older one waits), or the part dies if the holder is older. Once every key is held, the lock is
      * granted.
      */
-    void acquire(final TxManager.Part part, final int cacheId, final byte[][] keys, final long requestId,
+    void acquire(final TxPart part, final int cacheId, final byte[][] keys, final long requestId,
         final long deadlineNs)
     {
-        final LockWait wait = new LockWait(requestId, keys, deadlineNs, engine.nowNs);
+        final LockWait wait = new LockWait(requestId, keys, deadlineNs, context.nowNs());
         part.wait = wait;
         int waiting = 0;
         for (final byte[] k : keys)

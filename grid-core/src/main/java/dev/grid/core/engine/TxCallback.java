@@ -1,9 +1,9 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.GridException;
 
 /**
- * Completion of a transaction step submitted to a {@link MemberEngine} (enlist, commit, rollback). Called exactly
+ * Completion of a transaction step submitted to a member's engine (enlist, commit, rollback). Called exactly
  * once, on the engine's thread; must not block.
  */
 public interface TxCallback

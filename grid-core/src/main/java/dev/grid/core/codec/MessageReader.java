@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.codec;
 
 import org.agrona.DirectBuffer;
 

@@ -1,95 +1,95 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * The catalogue of member-to-member message types: every message a member sends another carries one of these in its
- * header (see {@link MemberEngine#header}), and the engine routes it by this type to the component that owns it.
+ * header (see {@code MemberEngine#header}), and the engine routes it by this type to the component that owns it.
  * Values are stable on the wire: a value is never reused for another message, and a new message takes a new value
- * ({@code MessageTypesTest} checks that no two share one). Grouped by owner: membership ({@link Joining},
- * {@link Membership}) 1-9, the exchange ({@link Exchange}) 10-19, single-key operations and their replication
- * ({@link NearOps}, {@link Replication}) 20-29, cache administration ({@link CacheAdmin}) 30-39, transactions
- * ({@link TxManager}) 40-49 and 57-58, rebalance ({@link Rebalancer}) 50-52, the consistency check
- * ({@link ConsistencyChecker}) 53-56.
+ * ({@code MessageTypesTest} checks that no two share one). Grouped by owner: membership ({@code Joining},
+ * {@code Membership}) 1-9, the exchange ({@code Exchange}) 10-19, single-key operations and their replication
+ * ({@code NearOps}, {@code Replication}) 20-29, cache administration ({@code CacheAdmin}) 30-39, transactions
+ * ({@code TxManager}) 40-49 and 57-58, rebalance ({@code Rebalancer}) 50-52, the consistency check
+ * ({@code ConsistencyChecker}) 53-56.
  */
-final class MessageTypes
+public final class MessageTypes
 {
     /** A joiner asks a seed or the coordinator to be admitted. */
-    static final int JOIN_REQUEST = 1;
+    public static final int JOIN_REQUEST = 1;
     /** The cluster exists but cannot admit the joiner yet (no quorum, an exchange running): ask again. */
-    static final int JOIN_PENDING = 2;
+    public static final int JOIN_PENDING = 2;
     /** The joiner may not join (another cluster name, an incompatible configuration). */
-    static final int JOIN_REJECTED = 3;
+    public static final int JOIN_REJECTED = 3;
     /** The coordinator publishes a topology version. */
-    static final int TOPOLOGY = 4;
+    public static final int TOPOLOGY = 4;
     /** Liveness, the echo of the peer's last heartbeat, and whom the sender takes for coordinator. */
-    static final int HEARTBEAT = 5;
+    public static final int HEARTBEAT = 5;
     /** The sender does not count the receiver as a member of its topology. */
-    static final int NOT_MEMBER = 6;
+    public static final int NOT_MEMBER = 6;
     /** The sender leaves the cluster gracefully. */
-    static final int LEAVE = 7;
+    public static final int LEAVE = 7;
 
     /** A member reports its copies (states, counters, gaps, hashes) to the coordinator, in chunks. */
-    static final int EXCHANGE_REPORT = 10;
+    public static final int EXCHANGE_REPORT = 10;
     /** The coordinator received every chunk of a member's report. */
-    static final int REPORT_ACK = 11;
+    public static final int REPORT_ACK = 11;
     /** The coordinator publishes the partition map it decided, in chunks. */
-    static final int PARTITION_MAP = 12;
+    public static final int PARTITION_MAP = 12;
     /** A member installed a map version. */
-    static final int MAP_INSTALLED = 13;
+    public static final int MAP_INSTALLED = 13;
 
     /** A single-key operation, to the partition's primary. */
-    static final int REQUEST = 20;
+    public static final int REQUEST = 20;
     /** The primary's answer to a request: done, remap or error. */
-    static final int RESPONSE = 21;
+    public static final int RESPONSE = 21;
     /** A primary ships an update with its counter to a backup. */
-    static final int REPLICATE = 22;
+    public static final int REPLICATE = 22;
     /** A backup applied (and logged) an update. */
-    static final int REPLICATE_ACK = 23;
+    public static final int REPLICATE_ACK = 23;
     /** How many entries a cache's primary copies here hold. */
-    static final int SIZE_REQUEST = 24;
+    public static final int SIZE_REQUEST = 24;
 
     /** A cache create, destroy, lost-partition reset, baseline change or activation, to the coordinator. */
-    static final int CACHE_ADMIN = 30;
+    public static final int CACHE_ADMIN = 30;
     /** The coordinator's answer to a cache administration request. */
-    static final int CACHE_ADMIN_RESPONSE = 31;
+    public static final int CACHE_ADMIN_RESPONSE = 31;
 
     /** A transaction's coordinator asks a primary to lock (or read) keys. */
-    static final int TX_LOCK = 40;
+    public static final int TX_LOCK = 40;
     /** The coordinator asks a primary to prepare its part: reserve counters, log, ship to backups. */
-    static final int TX_PREPARE = 41;
+    public static final int TX_PREPARE = 41;
     /** The coordinator tells a participant to commit its part. */
-    static final int TX_COMMIT = 42;
+    public static final int TX_COMMIT = 42;
     /** The coordinator tells a participant to roll its part back. */
-    static final int TX_ROLLBACK = 43;
+    public static final int TX_ROLLBACK = 43;
     /** A primary's answer to lock, prepare, commit or rollback. */
-    static final int TX_ANSWER = 44;
+    public static final int TX_ANSWER = 44;
     /** A primary ships a transaction part's prepare, commit or rollback to a backup. */
-    static final int TX_BACKUP = 45;
+    public static final int TX_BACKUP = 45;
     /** A backup logged a transaction part's step. */
-    static final int TX_BACKUP_ACK = 46;
+    public static final int TX_BACKUP_ACK = 46;
     /** Asks a transaction part's primary what it holds of that part (recovery of in-doubt transactions). */
-    static final int TX_STATUS = 47;
+    public static final int TX_STATUS = 47;
     /** The answer to a status question: prepared, committed, rolled back or unknown. */
-    static final int TX_STATUS_ANSWER = 48;
+    public static final int TX_STATUS_ANSWER = 48;
     /** To a live coordinator: is this transaction still yours to finish? */
-    static final int TX_QUERY = 57;
+    public static final int TX_QUERY = 57;
     /** The coordinator's answer to a query: active, committed, rolled back or unknown. */
-    static final int TX_QUERY_ANSWER = 58;
+    public static final int TX_QUERY_ANSWER = 58;
 
     /** A lagging copy asks a supplier for history or for the whole partition. */
-    static final int REBALANCE_DEMAND = 50;
+    public static final int REBALANCE_DEMAND = 50;
     /** A supplier's batch of records or entries. */
-    static final int REBALANCE_SUPPLY = 51;
+    public static final int REBALANCE_SUPPLY = 51;
     /** A copy caught up: the coordinator may let it own. */
-    static final int REBALANCE_DONE = 52;
+    public static final int REBALANCE_DONE = 52;
 
     /** The checking member asks a partition's primary to compare its copies at one counter. */
-    static final int VERIFY_REQUEST = 53;
+    public static final int VERIFY_REQUEST = 53;
     /** The primary, holding the partition still, asks every other owning copy for its state. */
-    static final int VERIFY_COPY = 54;
+    public static final int VERIFY_COPY = 54;
     /** An owning copy's state (counters and content hash). */
-    static final int VERIFY_COPY_ANSWER = 55;
+    public static final int VERIFY_COPY_ANSWER = 55;
     /** The primary's answer to the checking member: every copy's state, or retry. */
-    static final int VERIFY_ANSWER = 56;
+    public static final int VERIFY_ANSWER = 56;
 
     private MessageTypes()
     {

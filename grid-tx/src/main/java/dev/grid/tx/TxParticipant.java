@@ -1,10 +1,16 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.PartitionLostException;
 import dev.grid.core.TransactionAbortedException;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
@@ -21,19 +27,19 @@ import java.util.HashMap;
 final class TxParticipant
 {
     private final TxManager manager;
-    private final MemberEngine engine;
+    private final TransactionContext context;
 
-    final HashMap<TxManager.PartKey, Boolean> applying = new HashMap<>();
+    final HashMap<TxPartKey, Boolean> applying = new HashMap<>();
 
     TxParticipant(final TxManager manager)
     {
         this.manager = manager;
-        this.engine = manager.engine;
+        this.context = manager.context;
     }
 
     void onLock(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final long seq = reader.readLong("tx");
         final long priority = reader.readLong("priority");
         final long version = reader.readLong("version");
@@ -52,26 +58,26 @@ final class TxParticipant
                 throw new MalformedMessageException("transaction lock without a key");
             }
         }
-        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
-        if (cache == null || partition >= cache.partitions())
+        final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
+        final int partitions = context.partitionsOf(cacheId);
+        if (partitions == 0 || partition >= partitions)
         {
-            manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, cache == null ?
+            manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, partitions == 0 ?
                 new CacheDestroyedException("cache id " + cacheId + " was destroyed") :
                 new GridException(ErrorCode.CONFIGURATION_INVALID, "partition " + partition + " out of range"));
             return;
         }
-        if (engine.isExchanging() || version > engine.installedMap.version())
+        if (context.isExchanging() || version > context.mapVersion())
         {
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
-        if (!manager.isPrimary(cacheId, partition) || lp == null || (lock && version < engine.installedMap.version()))
+        final PartitionCopy lp = context.copy(cacheId, partition);
+        if (!manager.isPrimary(cacheId, partition) || lp == null || (lock && version < context.mapVersion()))
         {
             manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_REMAP, null, null);
             return;
         }
-        final String lossRefusal = engine.replication.lossRefusal(cache, partition, lock);
+        final String lossRefusal = context.lossRefusal(cacheId, partition, lock);
         if (lossRefusal != null)
         {
             manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, new PartitionLostException(lossRefusal));
@@ -90,48 +96,49 @@ final class TxParticipant
                 "the transaction already finished on partition " + partition));
             return;
         }
-        TxManager.Part part = manager.parts.get(key);
+        TxPart part = manager.parts.get(key);
         if (part == null)
         {
-            part = new TxManager.Part(key, priority, version);
+            part = new TxPart(key, priority, version);
             manager.parts.put(key, part);
         }
         if (part.state != TxParticipantState.LOCKING || (part.wait != null && part.wait.requestId == requestId))
         {
             return;
         }
-        manager.lockTable.acquire(part, cacheId, keys, requestId, MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+        manager.lockTable.acquire(part, cacheId, keys, requestId,
+            TransactionContext.deadlineNs(context.nowNs(), timeoutNs));
     }
 
     void onPrepare(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final long seq = reader.readLong("tx");
         final long version = reader.readLong("version");
         final int cacheId = reader.readInt("cacheId");
         final int partition = reader.readInt("partition", 0, 65_535);
         final boolean onePhase = reader.readBoolean("onePhase");
-        final long[] participants = TxManager.readParticipants(reader);
-        final byte[][][] writes = TxManager.readWrites(reader);
-        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final long[] participants = TxCodec.readParticipants(reader);
+        final byte[][][] writes = TxCodec.readWrites(reader);
+        final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final int answerKind = onePhase ? TxManager.ANSWER_COMMITTED : TxManager.ANSWER_PREPARED;
         if (answeredAsFinished(key, answerKind, partition))
         {
             return;
         }
-        if (engine.topology.cache(cacheId) == null)
+        if (context.partitionsOf(cacheId) == 0)
         {
             manager.answerError(key, answerKind, 0, new CacheDestroyedException("cache id " +
                 cacheId + " was destroyed"));
             return;
         }
-        if (engine.isExchanging() || version > engine.installedMap.version() || engine.isPaused(cacheId, partition))
+        if (context.isExchanging() || version > context.mapVersion() || context.isPaused(cacheId, partition))
         {
             // A consistency check holds the partition still for a moment: the coordinator sends this again.
             return;
         }
-        final TxManager.Part part = manager.parts.get(key);
-        if (!manager.isPrimary(cacheId, partition) || (version < engine.installedMap.version() &&
+        final TxPart part = manager.parts.get(key);
+        if (!manager.isPrimary(cacheId, partition) || (version < context.mapVersion() &&
             (part == null || part.state != TxParticipantState.PREPARED)))
         {
             manager.answer(key, answerKind, 0, TxManager.STATUS_REMAP, null, null);
@@ -159,11 +166,11 @@ final class TxParticipant
             {
             }
         }
-        if (!engine.membership.hasQuorum())
+        if (!context.hasQuorum())
         {
             // A primary that may be on the minority side reserves no counters and prepares nothing.
             manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.NO_QUORUM,
-                engine.membership.noQuorum("the prepare of a transaction on partition " + partition).detail()));
+                context.noQuorum("the prepare of a transaction on partition " + partition).detail()));
             return;
         }
         for (final byte[] k : writes[0])
@@ -183,7 +190,7 @@ final class TxParticipant
      *
      * @return whether the part was finished (and the prepare answered).
      */
-    private boolean answeredAsFinished(final TxManager.PartKey key, final int answerKind, final int partition)
+    private boolean answeredAsFinished(final TxPartKey key, final int answerKind, final int partition)
     {
         final Boolean done = manager.finished.get(key);
         if (done == null)
@@ -206,7 +213,7 @@ final class TxParticipant
      * Reserve the part's counters and prepare it: a one-phase commit commits at once; otherwise the prepare is logged
      * and shipped to the backups, and answered once it is durable here and on every backup.
      */
-    private void reserveAndPrepare(final TxManager.Part part, final TxManager.PartKey key, final byte[][][] writes,
+    private void reserveAndPrepare(final TxPart part, final TxPartKey key, final byte[][][] writes,
         final long[] participants, final boolean onePhase)
     {
         final int cacheId = key.cacheId();
@@ -215,11 +222,11 @@ final class TxParticipant
         part.writeValues = writes[1];
         part.participants = participants;
         part.onePhase = onePhase;
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final PartitionCopy lp = context.copy(cacheId, partition);
         part.count = part.writeKeys.length;
         if (part.count > 0)
         {
-            part.start = lp.counter.reserve(part.count);
+            part.start = lp.reserve(part.count);
         }
         if (onePhase)
         {
@@ -230,9 +237,9 @@ final class TxParticipant
         // Durable here and on every backup before the coordinator hears "prepared": after a crash of every member,
         // a transaction the coordinator may have decided to commit is still prepared on every copy of the partition.
         part.prepareLogged = true;
-        final long position = engine.walRecords.appendTxPrepare(key, part.priority, participants, part.writeKeys,
+        final long position = context.appendTxPrepare(key, part.priority, participants, part.writeKeys,
             part.writeValues);
-        engine.durability.awaitDurable(position, lp, 0, () ->
+        context.awaitDurable(position, lp, 0, () ->
         {
             part.prepareDurable = true;
             if (part.state == TxParticipantState.PREPARING && part.backupKind == TxManager.BACKUP_PREPARE &&
@@ -248,25 +255,25 @@ final class TxParticipant
         }
     }
 
-    private void preparedHere(final TxManager.Part part)
+    private void preparedHere(final TxPart part)
     {
         part.state = part.state.moveTo(TxParticipantState.PREPARED);
-        part.preparedSinceNs = engine.nowNs;
+        part.preparedSinceNs = context.nowNs();
         manager.answer(part.key, TxManager.ANSWER_PREPARED, 0, TxManager.STATUS_OK, null, null);
     }
 
     void onCommit(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final long seq = reader.readLong("tx");
         final int cacheId = reader.readInt("cacheId");
         final int partition = reader.readInt("partition", 0, 65_535);
-        final byte[][][] writes = TxManager.readWrites(reader);
-        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final byte[][][] writes = TxCodec.readWrites(reader);
+        final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final Boolean done = manager.finished.get(key);
         if (done != null)
         {
-            final TxManager.Part stale = manager.parts.get(key);
+            final TxPart stale = manager.parts.get(key);
             if (stale != null && stale.state == TxParticipantState.PREPARED)
             {
                 // Finished here before this copy took the prepare over (a rebalance brought the outcome).
@@ -278,7 +285,7 @@ final class TxParticipant
             }
             else
             {
-                engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+                context.event("member " + context.memberId() + ": commit of transaction " + seq +
                     " reached partition " + partition + " where it was rolled back");
                 manager.answerError(key, TxManager.ANSWER_COMMITTED, 0,
                     new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
@@ -286,13 +293,13 @@ final class TxParticipant
             }
             return;
         }
-        if (engine.topology.cache(cacheId) == null)
+        if (context.partitionsOf(cacheId) == 0)
         {
             manager.answerError(key, TxManager.ANSWER_COMMITTED, 0, new CacheDestroyedException("cache id " + cacheId +
                 " was destroyed"));
             return;
         }
-        if (engine.isExchanging() || engine.isPaused(cacheId, partition) ||
+        if (context.isExchanging() || context.isPaused(cacheId, partition) ||
             manager.recovery.isLostHere(cacheId, partition))
         {
             // A lost partition's copies stand in for owners that are away and hold the prepare: a commit applied to
@@ -304,12 +311,12 @@ final class TxParticipant
             manager.answer(key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_REMAP, null, null);
             return;
         }
-        TxManager.Part part = manager.parts.get(key);
+        TxPart part = manager.parts.get(key);
         if (part == null)
         {
             // Decided to commit, but no prepare survived here (every copy that held it is gone): apply what the
             // coordinator sends, as the only record of the decision.
-            part = new TxManager.Part(key, 0, engine.installedMap.version());
+            part = new TxPart(key, 0, context.mapVersion());
             manager.parts.put(key, part);
             part.state = part.state.moveTo(TxParticipantState.PREPARED);
         }
@@ -319,7 +326,7 @@ final class TxParticipant
         }
         if (part.state == TxParticipantState.ROLLING_BACK)
         {
-            engine.listener.onEvent("member " + engine.config.memberId() + ": commit of transaction " + seq +
+            context.event("member " + context.memberId() + ": commit of transaction " + seq +
                 " reached partition " + partition + " while it rolls back");
             return;
         }
@@ -332,9 +339,9 @@ final class TxParticipant
         startCommit(part);
     }
 
-    void startCommit(final TxManager.Part part)
+    void startCommit(final TxPart part)
     {
-        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
         if (lp == null)
         {
             // The copy went with a map change (its parts are moved or dropped at install); nothing to apply here.
@@ -343,18 +350,18 @@ final class TxParticipant
         }
         if (part.count > 0 && part.start < 0)
         {
-            part.start = lp.counter.reserve(part.count);
+            part.start = lp.reserve(part.count);
         }
         part.state = part.state.moveTo(TxParticipantState.COMMITTING);
         part.durable = part.count == 0;
-        engine.inFlightUpdates++;
+        context.updateStarted();
         for (int i = 0; i < part.count; i++)
         {
             final long counter = part.start + 1 + i;
-            final long position = engine.walRecords.appendTxData(lp, counter, part.key.coordinator(), part.key.seq(),
+            final long position = context.appendTxData(lp, counter, part.key.coordinator(), part.key.seq(),
                 part.writeKeys[i], part.writeValues[i]);
-            lp.store.apply(part.writeKeys[i], part.writeValues[i], counter);
-            engine.durability.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
+            lp.apply(part.writeKeys[i], part.writeValues[i], counter);
+            context.awaitDurable(position, lp, counter, i < part.count - 1 ? null : () ->
             {
                 part.durable = true;
                 tryFinishCommit(part);
@@ -364,22 +371,22 @@ final class TxParticipant
         tryFinishCommit(part);
     }
 
-    private void tryFinishCommit(final TxManager.Part part)
+    private void tryFinishCommit(final TxPart part)
     {
         if (part.state != TxParticipantState.COMMITTING || !part.durable || !part.pendingBackups.isEmpty() ||
             manager.parts.get(part.key) != part)
         {
             return;
         }
-        engine.inFlightUpdates--;
+        context.updateFinished();
         manager.finished.put(part.key, Boolean.TRUE);
         manager.lockTable.drop(part);
         if (part.prepareLogged && part.count == 0)
         {
             // No write logged the commit here: the end record must be durable before the coordinator hears it.
-            final long position = engine.walRecords.appendTxEnd(part.key, true);
-            final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
-            engine.durability.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
+            final long position = context.appendTxEnd(part.key, true);
+            final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
+            context.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
                 TxManager.ANSWER_COMMITTED, 0,
                 TxManager.STATUS_OK, null, null));
             return;
@@ -387,36 +394,36 @@ final class TxParticipant
         if (part.prepareLogged)
         {
             // Its writes (durable already) record the commit; the end record only spares replay the prepare.
-            engine.walRecords.appendTxEnd(part.key, true);
+            context.appendTxEnd(part.key, true);
         }
         manager.answer(part.key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_OK, null, null);
     }
 
     void onRollback(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final long seq = reader.readLong("tx");
         final int cacheId = reader.readInt("cacheId");
         final int partition = reader.readInt("partition", 0, 65_535);
-        final TxManager.PartKey key = new TxManager.PartKey(sender, seq, cacheId, partition);
+        final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final Boolean done = manager.finished.get(key);
         if (done != null)
         {
             manager.answer(key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
             return;
         }
-        if (engine.isExchanging())
+        if (context.isExchanging())
         {
             return;
         }
-        if (engine.isPaused(cacheId, partition))
+        if (context.isPaused(cacheId, partition))
         {
             return;
         }
-        TxManager.Part part = manager.parts.get(key);
+        TxPart part = manager.parts.get(key);
         if (part == null)
         {
-            if (engine.topology.cache(cacheId) == null)
+            if (context.partitionsOf(cacheId) == 0)
             {
                 manager.finished.put(key, Boolean.FALSE);
                 manager.answer(key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
@@ -428,7 +435,7 @@ final class TxParticipant
                 return;
             }
             // Nothing here, but a backup may hold a prepare from a primary that failed: it must drop it too.
-            part = new TxManager.Part(key, 0, engine.installedMap.version());
+            part = new TxPart(key, 0, context.mapVersion());
             part.backupsMayHold = true;
             manager.parts.put(key, part);
         }
@@ -439,14 +446,14 @@ final class TxParticipant
         startRollback(part);
     }
 
-    void startRollback(final TxManager.Part part)
+    void startRollback(final TxPart part)
     {
         part.state = part.state.moveTo(TxParticipantState.ROLLING_BACK);
         // Nothing of it was applied, but its keys stay locked until every backup dropped the prepare
         // (tryFinishRollback): a backup that kept it (the rollback lost with this primary) would otherwise hold a
         // prepare over keys that later transactions wrote, and a recovery committing it would put their old values
         // back.
-        engine.inFlightUpdates++;
+        context.updateStarted();
         // Backups first: if this copy closed its range before them, a recovery could still commit on a backup what
         // this primary's WAL says was rolled back.
         if (part.backupsMayHold || part.start >= 0)
@@ -456,18 +463,18 @@ final class TxParticipant
         tryFinishRollback(part);
     }
 
-    private void tryFinishRollback(final TxManager.Part part)
+    private void tryFinishRollback(final TxPart part)
     {
         if (part.state != TxParticipantState.ROLLING_BACK || !part.pendingBackups.isEmpty() ||
             manager.parts.get(part.key) != part)
         {
             return;
         }
-        engine.inFlightUpdates--;
-        final LocalPartition lp = engine.localCopy(part.key.cacheId(), part.key.partition());
+        context.updateFinished();
+        final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
         if (lp != null && part.start >= 0 && part.count > 0)
         {
-            engine.closeRange(lp, part.start, part.count);
+            context.closeRange(lp, part.start, part.count);
         }
         manager.finished.put(part.key, Boolean.FALSE);
         manager.lockTable.drop(part);
@@ -477,8 +484,8 @@ final class TxParticipant
         final boolean heldAsBackup = manager.prepared.remove(part.key) != null;
         if (part.prepareLogged || heldAsBackup)
         {
-            final long position = engine.walRecords.appendTxEnd(part.key, false);
-            engine.durability.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
+            final long position = context.appendTxEnd(part.key, false);
+            context.awaitDurable(position, lp, 0, () -> manager.answer(part.key,
                 TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null,
                 null));
             return;
@@ -486,7 +493,7 @@ final class TxParticipant
         manager.answer(part.key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
     }
 
-    void sendBackups(final TxManager.Part part, final int kind, final boolean fresh)
+    void sendBackups(final TxPart part, final int kind, final boolean fresh)
     {
         if (kind == TxManager.BACKUP_PREPARE)
         {
@@ -496,47 +503,47 @@ final class TxParticipant
         {
             part.backupKind = kind;
             part.pendingBackups.clear();
-            final int[] owners = engine.installedMap.owners(part.key.cacheId(), part.key.partition());
+            final long[] owners = context.ownersOf(part.key.cacheId(), part.key.partition());
             for (int i = 1; i < owners.length; i++)
             {
-                final long backup = engine.installedMap.topology().members().get(owners[i]).incarnation();
+                final long backup = owners[i];
                 // A backup that already left the current topology would never answer (it was forgotten then).
-                if (engine.topology.indexOf(backup) >= 0)
+                if (context.isMember(backup))
                 {
                     part.pendingBackups.add(backup);
                 }
             }
         }
-        part.lastSentNs = engine.nowNs;
+        part.lastSentNs = context.nowNs();
         for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
         {
             final long backup = it.nextValue();
-            engine.header(MessageTypes.TX_BACKUP, backup);
-            engine.writer.writeByte(kind).writeLong(part.key.coordinator()).writeLong(part.key.seq())
-                .writeLong(engine.installedMap.version()).writeInt(part.key.cacheId()).writeInt(part.key.partition())
+            context.header(MessageTypes.TX_BACKUP, backup);
+            context.writer().writeByte(kind).writeLong(part.key.coordinator()).writeLong(part.key.seq())
+                .writeLong(context.mapVersion()).writeInt(part.key.cacheId()).writeInt(part.key.partition())
                 .writeLong(part.priority).writeLong(kind == TxManager.BACKUP_PREPARE ? -1 : part.start)
                 .writeInt(part.start < 0 ? 0 : part.count);
             final long[] participants = part.participants == null ? new long[0] : part.participants;
-            engine.writer.writeInt(participants.length);
+            context.writer().writeInt(participants.length);
             for (final long participant : participants)
             {
-                engine.writer.writeLong(participant);
+                context.writer().writeLong(participant);
             }
             final int writes = kind == TxManager.BACKUP_ROLLBACK || part.writeKeys == null ? 0 : part.writeKeys.length;
-            engine.writer.writeInt(writes);
+            context.writer().writeInt(writes);
             for (int i = 0; i < writes; i++)
             {
-                engine.writer.writeBytes(part.writeKeys[i]).writeBytes(part.writeValues[i]);
+                context.writer().writeBytes(part.writeKeys[i]).writeBytes(part.writeValues[i]);
             }
-            engine.sendTx(backup);
+            context.send(backup);
         }
     }
 
     void onBackupAck(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final int kind = reader.readByte("kind");
-        final TxManager.PartKey key = new TxManager.PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final boolean applied = reader.readBoolean("applied");
         final int outcome = reader.readByte("outcome");
@@ -544,7 +551,7 @@ final class TxParticipant
         {
             throw new MalformedMessageException("unknown transaction outcome " + outcome);
         }
-        final TxManager.Part part = manager.parts.get(key);
+        final TxPart part = manager.parts.get(key);
         if (part != null && outcome != TxManager.OUTCOME_NONE && part.state == TxParticipantState.PREPARED)
         {
             // A backup saw the transaction end under an earlier primary: that is how it ended.
@@ -557,16 +564,16 @@ final class TxParticipant
         }
         if (!applied)
         {
-            final LocalPartition lp = engine.localCopy(key.cacheId(), key.partition());
+            final PartitionCopy lp = context.copy(key.cacheId(), key.partition());
             if (lp != null)
             {
-                lp.refusedBackups.add(sender);
+                lp.refuseBackup(sender);
             }
         }
         backupDone(part);
     }
 
-    private void backupDone(final TxManager.Part part)
+    private void backupDone(final TxPart part)
     {
         if (!part.pendingBackups.isEmpty())
         {
@@ -596,7 +603,7 @@ final class TxParticipant
     /** A member left: its acknowledgements are no longer awaited. */
     void forgetMember(final long departed)
     {
-        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.pendingBackups.remove(departed))
             {
@@ -607,7 +614,7 @@ final class TxParticipant
 
     void onBackup(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final int kind = reader.readByte("kind");
         final long coordinator = reader.readLong("coordinator");
         final long seq = reader.readLong("tx");
@@ -617,8 +624,8 @@ final class TxParticipant
         final long priority = reader.readLong("priority");
         final long start = reader.readLong("start");
         final int count = reader.readInt("count", 0, 1 << 20);
-        final long[] participants = TxManager.readParticipants(reader);
-        final byte[][][] writes = TxManager.readWrites(reader);
+        final long[] participants = TxCodec.readParticipants(reader);
+        final byte[][][] writes = TxCodec.readWrites(reader);
         if (kind < TxManager.BACKUP_PREPARE || kind > TxManager.BACKUP_ROLLBACK)
         {
             throw new MalformedMessageException("unknown transaction backup kind " + kind);
@@ -628,27 +635,25 @@ final class TxParticipant
             throw new MalformedMessageException("transaction commit with " + writes[0].length + " writes for " +
                 count + " counters");
         }
-        final PartitionMap map = engine.installedMap;
-        if ((map == null || version > map.version()) && version < engine.topology.version())
+        if ((!context.hasMap() || version > context.mapVersion()) && version < context.topologyVersion())
         {
             // This member skipped the map the primary works in (the topology moved on before it was installed
             // here): it cannot apply this, and the primary's report for the next exchange waits for the answer.
             // Its copy lags from now on; the next exchange finds it different and rebalances it.
-            ackBackup(sender, kind, new TxManager.PartKey(coordinator, seq, cacheId, partition), false);
+            ackBackup(sender, kind, new TxPartKey(coordinator, seq, cacheId, partition), false);
             return;
         }
         // Served during an exchange too: the primary's report waits for these updates to finish.
-        if (map == null || version != map.version() ||
-            map.rank(cacheId, partition, map.topology().indexOf(sender)) != 0)
+        if (!context.hasMap() || version != context.mapVersion() || context.rankOf(cacheId, partition, sender) != 0)
         {
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final PartitionCopy lp = context.copy(cacheId, partition);
         if (lp == null)
         {
             return;
         }
-        final TxManager.PartKey key = new TxManager.PartKey(coordinator, seq, cacheId, partition);
+        final TxPartKey key = new TxPartKey(coordinator, seq, cacheId, partition);
         switch (kind)
         {
             case TxManager.BACKUP_PREPARE -> backupPrepare(sender, key, lp, priority, writes, participants);
@@ -658,20 +663,20 @@ final class TxParticipant
     }
 
     /** A backup logs a prepare its primary shipped, and acknowledges it once durable. */
-    private void backupPrepare(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+    private void backupPrepare(final long sender, final TxPartKey key, final PartitionCopy lp,
         final long priority, final byte[][][] writes, final long[] participants)
     {
         // A prepare that arrives after the commit or rollback (reordered) must not outlive it.
         if (!manager.finished.containsKey(key) && !applying.containsKey(key))
         {
             final boolean known = manager.prepared.containsKey(key);
-            manager.prepared.put(key, new TxManager.Prepared(key, priority, writes[0], writes[1], participants,
-                engine.nowNs, false));
+            manager.prepared.put(key, new TxPrepared(key, priority, writes[0], writes[1], participants,
+                context.nowNs(), false));
             // Acknowledged once durable: the primary answers "prepared" only when every copy has it (a
             // resend waits for the record the first one appended, which is at or below the last position).
-            final long position = known ? engine.walRecords.appendedPosition() :
-                engine.walRecords.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
-            engine.durability.awaitDurable(position, lp, 0, () -> ackBackup(sender, TxManager.BACKUP_PREPARE, key));
+            final long position = known ? context.appendedPosition() :
+                context.appendTxPrepare(key, priority, participants, writes[0], writes[1]);
+            context.awaitDurable(position, lp, 0, () -> ackBackup(sender, TxManager.BACKUP_PREPARE, key));
             return;
         }
         // Already ended here: a primary that held the prepare when its predecessor failed (its own end
@@ -684,16 +689,16 @@ final class TxParticipant
      * A backup applies a commit in its primary's counters, and acknowledges it once every write is durable (a repeat
      * of a commit already applied is acknowledged at once).
      */
-    private void backupCommit(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+    private void backupCommit(final long sender, final TxPartKey key, final PartitionCopy lp,
         final long start, final int count, final byte[][][] writes)
     {
         if (manager.prepared.remove(key) != null)
         {
             // With writes, they record the commit (durable before the acknowledgement); without, the
             // acknowledgement below waits for every record appended so far, this one included.
-            engine.walRecords.appendTxEnd(key, true);
+            context.appendTxEnd(key, true);
         }
-        if (Boolean.TRUE.equals(manager.finished.get(key)) || (count > 0 && lp.counter.isClosed(start + 1)))
+        if (Boolean.TRUE.equals(manager.finished.get(key)) || (count > 0 && lp.isClosed(start + 1)))
         {
             manager.finished.put(key, Boolean.TRUE);
             ackBackup(sender, TxManager.BACKUP_COMMIT, key);
@@ -706,7 +711,7 @@ final class TxParticipant
         if (count == 0)
         {
             manager.finished.put(key, Boolean.TRUE);
-            engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+            context.awaitDurable(context.appendedPosition(), lp, 0,
                 () -> ackBackup(sender, TxManager.BACKUP_COMMIT, key));
             return;
         }
@@ -714,15 +719,15 @@ final class TxParticipant
         for (int i = 0; i < count; i++)
         {
             final long counter = start + 1 + i;
-            final long position = engine.walRecords.appendTxData(lp, counter, key.coordinator(),
+            final long position = context.appendTxData(lp, counter, key.coordinator(),
                 key.seq(), writes[0][i],
                 writes[1][i]);
-            lp.store.apply(writes[0][i], writes[1][i], counter);
-            engine.durability.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
+            lp.apply(writes[0][i], writes[1][i], counter);
+            context.awaitDurable(position, lp, counter, i < count - 1 ? null : () ->
             {
                 applying.remove(key);
                 // Not if the copy was dropped or cleared meanwhile: the commit's writes went with it.
-                if (engine.localCopy(key.cacheId(), key.partition()) == lp)
+                if (context.copy(key.cacheId(), key.partition()) == lp)
                 {
                     manager.finished.put(key, Boolean.TRUE);
                 }
@@ -731,28 +736,28 @@ final class TxParticipant
         }    }
 
     /** A backup drops a prepare and closes its reserved range, and acknowledges once both are durable. */
-    private void backupRollback(final long sender, final TxManager.PartKey key, final LocalPartition lp,
+    private void backupRollback(final long sender, final TxPartKey key, final PartitionCopy lp,
         final long start, final int count)
     {
         if (manager.prepared.remove(key) != null)
         {
-            engine.walRecords.appendTxEnd(key, false);
+            context.appendTxEnd(key, false);
         }
         if (count > 0 && start >= 0)
         {
-            engine.closeRange(lp, start, count);
+            context.closeRange(lp, start, count);
         }
         manager.finished.put(key, Boolean.FALSE);
         // Once the end (and the closed range) are durable: a crash before would bring the prepare back.
-        engine.durability.awaitDurable(engine.walRecords.appendedPosition(), lp, 0,
+        context.awaitDurable(context.appendedPosition(), lp, 0,
             () -> ackBackup(sender, TxManager.BACKUP_ROLLBACK, key));    }
 
-    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key)
+    private void ackBackup(final long primary, final int kind, final TxPartKey key)
     {
         ackBackup(primary, kind, key, true);
     }
 
-    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key, final boolean applied)
+    private void ackBackup(final long primary, final int kind, final TxPartKey key, final boolean applied)
     {
         ackBackup(primary, kind, key, applied, TxManager.OUTCOME_NONE);
     }
@@ -764,16 +769,16 @@ final class TxParticipant
      *                ({@link #OUTCOME_COMMITTED} or {@link #OUTCOME_ROLLED_BACK}), which a primary recovering the
      *                transaction follows; {@link #OUTCOME_NONE} otherwise.
      */
-    private void ackBackup(final long primary, final int kind, final TxManager.PartKey key, final boolean applied,
+    private void ackBackup(final long primary, final int kind, final TxPartKey key, final boolean applied,
         final int outcome)
     {
-        if (engine.topology.member(primary) == null)
+        if (!context.isMember(primary))
         {
             return;
         }
-        engine.header(MessageTypes.TX_BACKUP_ACK, primary);
-        engine.writer.writeByte(kind).writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
+        context.header(MessageTypes.TX_BACKUP_ACK, primary);
+        context.writer().writeByte(kind).writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
             .writeInt(key.partition()).writeBoolean(applied).writeByte(outcome);
-        engine.sendTx(primary);
+        context.send(primary);
     }
 }

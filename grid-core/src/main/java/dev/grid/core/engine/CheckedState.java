@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * A state of one of the engine's state machines, whose legal transitions are a table (the enum's javadoc) checked at
@@ -6,7 +6,7 @@ package dev.grid.core.internal.cluster;
  *
  * @param <S> the state enum.
  */
-interface CheckedState<S extends Enum<S> & CheckedState<S>>
+public interface CheckedState<S extends Enum<S> & CheckedState<S>>
 {
     /**
      * @param next the state to move to.

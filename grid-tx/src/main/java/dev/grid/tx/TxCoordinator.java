@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
@@ -6,6 +6,13 @@ import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionCommitStatusUnknownException;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.TxCallback;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,7 +31,7 @@ import java.util.Map;
 final class TxCoordinator
 {
     private final TxManager manager;
-    private final MemberEngine engine;
+    private final TransactionContext context;
 
     // Coordinator side.
     final LinkedHashMap<Long, NearTx> nearTxs = new LinkedHashMap<>();
@@ -47,20 +54,20 @@ final class TxCoordinator
     TxCoordinator(final TxManager manager)
     {
         this.manager = manager;
-        this.engine = manager.engine;
+        this.context = manager.context;
     }
 
     long begin(final long timeoutNs, final long priority)
     {
-        final long seq = engine.newSequence();
+        final long seq = context.newSequence();
         if (priority == 0)
         {
             // Strictly increasing per member: two transactions begun in one duty cycle (one cached clock reading)
             // still have distinct ages, the later one younger. Equal ages mean a retry and its predecessor.
-            lastPriority = Math.max(engine.nowNs, lastPriority + 1);
+            lastPriority = Math.max(context.nowNs(), lastPriority + 1);
         }
-        final NearTx tx = new NearTx(seq, priority == 0 ? lastPriority : priority, engine.nowNs,
-            MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+        final NearTx tx = new NearTx(seq, priority == 0 ? lastPriority : priority, context.nowNs(),
+            TransactionContext.deadlineNs(context.nowNs(), timeoutNs));
         nearTxs.put(seq, tx);
         return seq;
     }
@@ -79,8 +86,8 @@ final class TxCoordinator
             callback.onFailure(notActive(seq, tx));
             return;
         }
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
-        if (cache == null)
+        final int partitions = context.partitionsOf(cacheId);
+        if (partitions == 0)
         {
             final GridException error = new CacheDestroyedException("cache id " + cacheId +
                 " was destroyed; the transaction is rolled back");
@@ -92,7 +99,7 @@ final class TxCoordinator
         final LinkedHashMap<Integer, List<Integer>> byPartition = new LinkedHashMap<>();
         for (int i = 0; i < keys.length; i++)
         {
-            byPartition.computeIfAbsent(KeyPartitioner.partition(keys[i], cache.partitions()),
+            byPartition.computeIfAbsent(KeyPartitioner.partition(keys[i], partitions),
                 p -> new ArrayList<>()).add(i);
         }
         enlist.remaining = byPartition.size();
@@ -139,7 +146,7 @@ final class TxCoordinator
             return;
         }
         tx.commitCallback = callback;
-        tx.prepareStartNs = engine.nowNs;
+        tx.prepareStartNs = context.nowNs();
         final List<NearPart> written = new ArrayList<>();
         for (final NearPart part : tx.parts.values())
         {
@@ -161,7 +168,7 @@ final class TxCoordinator
         {
             tx.onePhase = true;
             tx.state = tx.state.moveTo(TxState.COMMITTING);
-            tx.commitStartNs = engine.nowNs;
+            tx.commitStartNs = context.nowNs();
             releaseLockOnlyParts(tx);
             final NearPart part = written.get(0);
             part.request = MessageTypes.TX_PREPARE;
@@ -173,7 +180,7 @@ final class TxCoordinator
         tx.participants = new long[written.size()];
         for (int i = 0; i < written.size(); i++)
         {
-            tx.participants[i] = MemberEngine.packCopy(written.get(i).cacheId, written.get(i).partition);
+            tx.participants[i] = PartitionCopy.pack(written.get(i).cacheId, written.get(i).partition);
         }
         for (final NearPart part : written)
         {
@@ -207,28 +214,29 @@ final class TxCoordinator
                 "commit while a read or lock of the transaction is still in flight; the transaction is rolled back");
             return error;
         }
-        if (engine.membership.refusesForQuorum())
+        if (context.refusesForQuorum())
         {
-            final GridException error = engine.membership.noQuorum("the commit of a transaction; it is rolled back");
+            final GridException error = context.noQuorum("the commit of a transaction; it is rolled back");
             final TransactionAbortedException aborted = new TransactionAbortedException(ErrorCode.NO_QUORUM,
                 error.detail());
             return aborted;
         }
         for (int i = 0; i < keys.length; i++)
         {
-            final CacheDescriptor cache = engine.topology.cache(cacheIds[i]);
-            if (cache == null)
+            final int partitions = context.partitionsOf(cacheIds[i]);
+            if (partitions == 0)
             {
                 final GridException error = new CacheDestroyedException("cache id " + cacheIds[i] +
                     " was destroyed; the transaction is rolled back");
                 return error;
             }
-            final NearPart part = tx.parts.get(MemberEngine.packCopy(cacheIds[i], KeyPartitioner.partition(keys[i],
-                cache.partitions())));
+            final NearPart part = tx.parts.get(PartitionCopy.pack(cacheIds[i], KeyPartitioner.partition(keys[i],
+                partitions)));
             if (part == null || !part.lockedKeys.contains(new CacheKey(cacheIds[i], keys[i])))
             {
                 final GridException error = new GridException(ErrorCode.CONFIGURATION_INVALID,
-                    "a transaction may only write keys it locked first (cache '" + cache.name() + "'); the " +
+                    "a transaction may only write keys it locked first (cache '" +
+                    context.cacheName(cacheIds[i]) + "'); the " +
                     "transaction is rolled back");
                 return error;
             }
@@ -251,7 +259,7 @@ final class TxCoordinator
             {
                 locked += part.lockedKeys.size();
             }
-            views.add(new TransactionView(tx.seq, tx.state.name(), engine.nowNs - tx.startedNs,
+            views.add(new TransactionView(tx.seq, tx.state.name(), context.nowNs() - tx.startedNs,
                 tx.parts.size(), locked));
         }
         return views;
@@ -287,18 +295,18 @@ final class TxCoordinator
     void sendLock(final NearTx tx, final NearPart part)
     {
         final LockRequest request = part.lockQueue.peek();
-        if (request == null || engine.isExchanging())
+        if (request == null || context.isExchanging())
         {
             return;
         }
-        final PartitionMap map = engine.installedMap;
+        final long mapVersion = context.mapVersion();
         if (request.lock)
         {
             if (tx.version < 0 || !tx.lockedAny)
             {
-                tx.version = map.version();
+                tx.version = mapVersion;
             }
-            else if (tx.version != map.version())
+            else if (tx.version != mapVersion)
             {
                 abort(tx, topologyChanged(tx));
                 return;
@@ -313,7 +321,7 @@ final class TxCoordinator
         {
             part.touched = true;
         }
-        final long version = request.lock ? tx.version : map.version();
+        final long version = request.lock ? tx.version : mapVersion;
         if (request.sentVersion >= 0 && request.sentVersion != version)
         {
             // The primary dropped what it granted under the old map when it installed the new one: an answer to the
@@ -321,14 +329,14 @@ final class TxCoordinator
             request.requestId = nextRequestId++;
         }
         request.sentVersion = version;
-        engine.writer.writeLong(tx.seq).writeLong(tx.priority).writeLong(version)
+        context.writer().writeLong(tx.seq).writeLong(tx.priority).writeLong(version)
             .writeInt(part.cacheId).writeInt(part.partition).writeLong(request.requestId).writeBoolean(request.lock)
-            .writeLong(Math.max(0, tx.deadlineNs - engine.nowNs)).writeInt(request.keys.length);
+            .writeLong(Math.max(0, tx.deadlineNs - context.nowNs())).writeInt(request.keys.length);
         for (final byte[] key : request.keys)
         {
-            engine.writer.writeBytes(key);
+            context.writer().writeBytes(key);
         }
-        engine.sendTx(primary);
+        context.send(primary);
     }
 
     /**
@@ -338,25 +346,25 @@ final class TxCoordinator
      */
     private long addressPrimary(final NearPart part, final int type)
     {
-        final MemberRecord primary = engine.installedMap.primary(part.cacheId, part.partition);
-        part.lastSentNs = engine.nowNs;
-        if (primary == null)
+        final long primary = context.primaryOf(part.cacheId, part.partition);
+        part.lastSentNs = context.nowNs();
+        if (primary == TransactionContext.NO_MEMBER)
         {
             return 0;
         }
-        part.primary = primary.incarnation();
-        engine.header(type, part.primary);
+        part.primary = primary;
+        context.header(type, part.primary);
         return part.primary;
     }
 
     void sendPrepare(final NearTx tx, final NearPart part)
     {
-        if (engine.isExchanging())
+        if (context.isExchanging())
         {
             return;
         }
-        final PartitionMap map = engine.installedMap;
-        if (map.version() != tx.version && !tx.onePhase)
+        final long mapVersion = context.mapVersion();
+        if (mapVersion != tx.version && !tx.onePhase)
         {
             abort(tx, topologyChanged(tx));
             return;
@@ -372,32 +380,32 @@ final class TxCoordinator
             part.prepareSentToAnother = true;
         }
         part.prepareSentTo = primary;
-        engine.writer.writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
+        context.writer().writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
             .writeBoolean(tx.onePhase);
         final long[] participants = tx.participants == null ? new long[0] : tx.participants;
-        engine.writer.writeInt(participants.length);
+        context.writer().writeInt(participants.length);
         for (final long participant : participants)
         {
-            engine.writer.writeLong(participant);
+            context.writer().writeLong(participant);
         }
         writeWrites(part);
-        engine.sendTx(primary);
+        context.send(primary);
     }
 
     void sendFinish(final NearTx tx, final NearPart part)
     {
-        if (engine.isExchanging())
+        if (context.isExchanging())
         {
             return;
         }
         if (part.request == MessageTypes.TX_ROLLBACK && tx.answerAfterRollback &&
-            engine.topology.cache(part.cacheId) != null &&
+            context.partitionsOf(part.cacheId) != 0 &&
             !canRecordRollback(part))
         {
             // The partition is lost: its last owners are away, may hold the prepare durably and come back with it,
             // and a copy standing in for them records nothing their recovery consults. So the rollback waits (sent
             // again every retry interval) until the partition is back or reset.
-            part.lastSentNs = engine.nowNs;
+            part.lastSentNs = context.nowNs();
             unreachableRollback(tx);
             return;
         }
@@ -409,26 +417,26 @@ final class TxCoordinator
             maybeDone(tx);
             return;
         }
-        engine.writer.writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
+        context.writer().writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
         if (part.request == MessageTypes.TX_COMMIT)
         {
             writeWrites(part);
         }
-        engine.sendTx(primary);
+        context.send(primary);
     }
 
     private void writeWrites(final NearPart part)
     {
-        engine.writer.writeInt(part.writeKeys.size());
+        context.writer().writeInt(part.writeKeys.size());
         for (int i = 0; i < part.writeKeys.size(); i++)
         {
-            engine.writer.writeBytes(part.writeKeys.get(i)).writeBytes(part.writeValues.get(i));
+            context.writer().writeBytes(part.writeKeys.get(i)).writeBytes(part.writeValues.get(i));
         }
     }
 
     void onAnswer(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final int kind = reader.readByte("kind");
         final long seq = reader.readLong("tx");
         final int cacheId = reader.readInt("cacheId");
@@ -438,7 +446,7 @@ final class TxCoordinator
         GridException error = null;
         if (status == TxManager.STATUS_ERROR)
         {
-            error = GridException.of(TxManager.errorCode(reader.readInt("errorCode")), reader.readString("message"));
+            error = GridException.of(TxCodec.errorCode(reader.readInt("errorCode")), reader.readString("message"));
         }
         else if (status != TxManager.STATUS_OK && status != TxManager.STATUS_REMAP)
         {
@@ -455,7 +463,7 @@ final class TxCoordinator
         {
             return;
         }
-        final NearPart part = tx.parts.get(MemberEngine.packCopy(cacheId, partition));
+        final NearPart part = tx.parts.get(PartitionCopy.pack(cacheId, partition));
         if (part == null || part.primary != sender)
         {
             return;
@@ -487,7 +495,7 @@ final class TxCoordinator
             else
             {
                 // Not bound to a map yet: ask again once this member has the primary's map.
-                part.lastSentNs = engine.nowNs - engine.retryIntervalNs + Math.max(1, engine.retryIntervalNs / 8);
+                part.lastSentNs = context.nowNs() - retrySoonNs();
             }
             return;
         }
@@ -547,8 +555,8 @@ final class TxCoordinator
         }
         // Every written partition prepared: the decision to commit, never revoked from here on.
         tx.state = tx.state.moveTo(TxState.COMMITTING);
-        tx.commitStartNs = engine.nowNs;
-        engine.listener.onTransactionPrepared(engine.nowNs - tx.prepareStartNs);
+        tx.commitStartNs = context.nowNs();
+        context.transactionPrepared(context.nowNs() - tx.prepareStartNs);
         for (final NearPart other : tx.parts.values())
         {
             if (other.request == MessageTypes.TX_PREPARE)
@@ -583,7 +591,7 @@ final class TxCoordinator
             }
             else
             {
-                part.lastSentNs = engine.nowNs - engine.retryIntervalNs + Math.max(1, engine.retryIntervalNs / 8);
+                part.lastSentNs = context.nowNs() - retrySoonNs();
             }
             return;
         }
@@ -596,7 +604,7 @@ final class TxCoordinator
             }
             // Decided to commit, but this partition says it rolled the transaction back: the outcome is not the
             // same everywhere, and the user must not be told it committed.
-            engine.listener.onEvent("transaction " + tx.seq + " partition " + part.partition + " refused commit: " +
+            context.event("transaction " + tx.seq + " partition " + part.partition + " refused commit: " +
                 error.getMessage());
             completeUser(tx, new TransactionCommitStatusUnknownException("transaction " + tx.seq + " was decided " +
                 "to commit but partition " + part.partition + " of cache id " + part.cacheId + " refused: " +
@@ -675,8 +683,8 @@ final class TxCoordinator
      */
     private boolean canRecordRollback(final NearPart part)
     {
-        final PartitionMap map = engine.installedMap;
-        return map.primary(part.cacheId, part.partition) != null && !map.isLost(part.cacheId, part.partition);
+        return context.primaryOf(part.cacheId, part.partition) != TransactionContext.NO_MEMBER &&
+            !context.isLost(part.cacheId, part.partition);
     }
 
     private void releaseLockOnlyParts(final NearTx tx)
@@ -730,9 +738,9 @@ final class TxCoordinator
             return;
         }
         tx.userAnswered = true;
-        final long totalNs = engine.nowNs - tx.startedNs;
-        engine.listener.onTransactionFinished(error == null ? 0 : error.errorCode().code(),
-            tx.commitStartNs == 0 || error != null ? -1 : engine.nowNs - tx.commitStartNs, totalNs);
+        final long totalNs = context.nowNs() - tx.startedNs;
+        context.transactionFinished(error == null ? 0 : error.errorCode().code(),
+            tx.commitStartNs == 0 || error != null ? -1 : context.nowNs() - tx.commitStartNs, totalNs);
         if (error == null)
         {
             tx.commitCallback.onSuccess(TxManager.NO_VALUES);
@@ -785,7 +793,7 @@ final class TxCoordinator
         }
         else if (tx.commitCallback == null)
         {
-            engine.listener.onTransactionFinished(error.errorCode().code(), -1, engine.nowNs - tx.startedNs);
+            context.transactionFinished(error.errorCode().code(), -1, context.nowNs() - tx.startedNs);
         }
         tx.answerAfterRollback = prepareSent;
         // Every part is marked before any is sent: a lost one judges, when sent, whether another can still record it.
@@ -856,7 +864,7 @@ final class TxCoordinator
 
         NearPart part(final int cacheId, final int partition)
         {
-            return parts.computeIfAbsent(MemberEngine.packCopy(cacheId, partition),
+            return parts.computeIfAbsent(PartitionCopy.pack(cacheId, partition),
                 k -> new NearPart(cacheId, partition));
         }
 
@@ -937,5 +945,11 @@ final class TxCoordinator
             this.values = new byte[size][];
             this.callback = callback;
         }
+    }
+
+    /** @return how far back to date a send so that its resend comes an eighth of the retry interval later. */
+    private long retrySoonNs()
+    {
+        return context.retryIntervalNs() - Math.max(1, context.retryIntervalNs() / 8);
     }
 }

@@ -1,5 +1,11 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
@@ -24,50 +30,50 @@ final class TxRecovery
     private static final int STALE_PREPARE_INTERVALS = 8;
 
     private final TxManager manager;
-    private final MemberEngine engine;
+    private final TransactionContext context;
 
     long nextOrphanCheckNs;
 
     TxRecovery(final TxManager manager)
     {
         this.manager = manager;
-        this.engine = manager.engine;
+        this.context = manager.context;
     }
 
-    void startRecovery(final TxManager.Part part)
+    void startRecovery(final TxPart part)
     {
         part.recovering = true;
         part.statusPending.clear();
         for (final long participant : part.participants == null ? new long[0] : part.participants)
         {
-            if (participant != MemberEngine.packCopy(part.key.cacheId(), part.key.partition()))
+            if (participant != PartitionCopy.pack(part.key.cacheId(), part.key.partition()))
             {
                 part.statusPending.add(participant);
             }
         }
-        engine.listener.onEvent("member " + engine.config.memberId() + " recovers transaction " + part.key.seq() +
+        context.event("member " + context.memberId() + " recovers transaction " + part.key.seq() +
             " of departed coordinator " + Long.toHexString(part.key.coordinator()) + " on partition " +
             part.key.partition() + ": asking " + part.statusPending.size() + " participants");
         sendStatusQueries(part);
         decideRecovery(part);
     }
 
-    void sendStatusQueries(final TxManager.Part part)
+    void sendStatusQueries(final TxPart part)
     {
-        part.lastSentNs = engine.nowNs;
+        part.lastSentNs = context.nowNs();
         for (final LongHashSet.LongIterator it = part.statusPending.iterator(); it.hasNext(); )
         {
             final long participant = it.nextValue();
             final int cacheId = (int)(participant >>> 32);
             final int partition = (int)participant;
-            final MemberRecord primary = engine.installedMap.primary(cacheId, partition);
-            if (primary == null)
+            final long primary = context.primaryOf(cacheId, partition);
+            if (primary == TransactionContext.NO_MEMBER)
             {
                 // Every copy is gone: it cannot have refused; count it as prepared (as a departed member is).
                 it.remove();
                 continue;
             }
-            askStatus(primary.incarnation(), part.key.coordinator(), part.key.seq(), cacheId, partition);
+            askStatus(primary, part.key.coordinator(), part.key.seq(), cacheId, partition);
         }
     }
 
@@ -85,10 +91,10 @@ final class TxRecovery
     private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
         final int partition, final boolean onlyIfFinished)
     {
-        engine.header(MessageTypes.TX_STATUS, primary);
-        engine.writer.writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
+        context.header(MessageTypes.TX_STATUS, primary);
+        context.writer().writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
             .writeBoolean(onlyIfFinished);
-        engine.sendTx(primary);
+        context.send(primary);
     }
 
     /**
@@ -99,39 +105,38 @@ final class TxRecovery
     int askAboutOrphanedPrepares()
     {
         int work = 0;
-        if (!engine.installedMap.isActive())
+        if (!context.isMapActive())
         {
             return 0;
         }
         // A prepared part on its primary whose coordinator is alive but silent for long: recovered from the WAL (or
         // caught up) after its transaction finished elsewhere, so nothing will come to finish it. The other
         // participants' primaries are asked only whether they finished; the coordinator still decides otherwise.
-        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.state == TxParticipantState.PREPARED && !part.recovering && part.participants != null &&
-                engine.topology.indexOf(part.key.coordinator()) >= 0 &&
-                engine.nowNs - part.preparedSinceNs >= STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+                context.isMember(part.key.coordinator()) &&
+                context.nowNs() - part.preparedSinceNs >= STALE_PREPARE_INTERVALS * context.retryIntervalNs())
             {
                 part.probing = true;
                 queryCoordinator(part.key.coordinator(), part.key.seq());
                 for (final long participant : part.participants)
                 {
-                    final MemberRecord primary = engine.installedMap.primary((int)(participant >>> 32),
-                        (int)participant);
-                    if (participant != MemberEngine.packCopy(part.key.cacheId(), part.key.partition()) &&
-                        primary != null && primary.incarnation() != engine.incarnation)
+                    final long primary = context.primaryOf((int)(participant >>> 32), (int)participant);
+                    if (participant != PartitionCopy.pack(part.key.cacheId(), part.key.partition()) &&
+                        primary != TransactionContext.NO_MEMBER && primary != context.incarnation())
                     {
-                        askStatus(primary.incarnation(), part.key.coordinator(), part.key.seq(),
+                        askStatus(primary, part.key.coordinator(), part.key.seq(),
                             (int)(participant >>> 32), (int)participant, true);
                         work++;
                     }
                 }
             }
         }
-        for (final TxManager.Prepared p : new ArrayList<>(manager.prepared.values()))
+        for (final TxPrepared p : new ArrayList<>(manager.prepared.values()))
         {
-            final TxManager.PartKey key = p.key();
-            final boolean coordinatorAlive = engine.topology.indexOf(key.coordinator()) >= 0;
+            final TxPartKey key = p.key();
+            final boolean coordinatorAlive = context.isMember(key.coordinator());
             // With the coordinator alive, only a prepare held far longer than a commit takes is suspect: one that
             // arrived after its transaction finished on a primary that no longer waited for this member. One
             // recovered from this member's WAL is suspect at once: its transaction may have ended while the member
@@ -139,16 +144,16 @@ final class TxRecovery
             // it came back with a whole-cluster restart, and recovery committed a transaction rolled back meanwhile
             // (whole-cluster bank seed 0x16acc4e4).
             if (coordinatorAlive && !p.replayed() &&
-                engine.nowNs - p.sinceNs() < STALE_PREPARE_INTERVALS * engine.retryIntervalNs)
+                context.nowNs() - p.sinceNs() < STALE_PREPARE_INTERVALS * context.retryIntervalNs())
             {
                 continue;
             }
-            final MemberRecord primary = engine.installedMap.primary(key.cacheId(), key.partition());
-            if (primary == null || primary.incarnation() == engine.incarnation)
+            final long primary = context.primaryOf(key.cacheId(), key.partition());
+            if (primary == TransactionContext.NO_MEMBER || primary == context.incarnation())
             {
                 continue;
             }
-            askStatus(primary.incarnation(), key.coordinator(), key.seq(), key.cacheId(),
+            askStatus(primary, key.coordinator(), key.seq(), key.cacheId(),
                 key.partition(), coordinatorAlive);
             if (coordinatorAlive)
             {
@@ -161,14 +166,14 @@ final class TxRecovery
 
     private void queryCoordinator(final long coordinator, final long seq)
     {
-        if (coordinator == engine.incarnation)
+        if (coordinator == context.incarnation())
         {
             onOutcome(coordinator, seq, outcomeOf(seq));
             return;
         }
-        engine.header(MessageTypes.TX_QUERY, coordinator);
-        engine.writer.writeLong(seq);
-        engine.sendTx(coordinator);
+        context.header(MessageTypes.TX_QUERY, coordinator);
+        context.writer().writeLong(seq);
+        context.send(coordinator);
     }
 
     /** {@link #QUERY_ACTIVE}, {@link #QUERY_COMMITTED}, {@link #QUERY_ROLLED_BACK} or {@link #QUERY_UNKNOWN}. */
@@ -189,16 +194,16 @@ final class TxRecovery
      */
     void onQuery(final long sender)
     {
-        final long seq = engine.reader.readLong("tx");
-        engine.header(MessageTypes.TX_QUERY_ANSWER, sender);
-        engine.writer.writeLong(seq).writeByte(outcomeOf(seq));
-        engine.sendTx(sender);
+        final long seq = context.reader().readLong("tx");
+        context.header(MessageTypes.TX_QUERY_ANSWER, sender);
+        context.writer().writeLong(seq).writeByte(outcomeOf(seq));
+        context.send(sender);
     }
 
     void onQueryAnswer(final long sender)
     {
-        final long seq = engine.reader.readLong("tx");
-        onOutcome(sender, seq, engine.reader.readByte("outcome"));
+        final long seq = context.reader().readLong("tx");
+        onOutcome(sender, seq, context.reader().readByte("outcome"));
     }
 
     /**
@@ -213,27 +218,27 @@ final class TxRecovery
             return;
         }
         final boolean committed = outcome == QUERY_COMMITTED;
-        for (final TxManager.Prepared p : new ArrayList<>(manager.prepared.values()))
+        for (final TxPrepared p : new ArrayList<>(manager.prepared.values()))
         {
             if (p.key().coordinator() == coordinator && p.key().seq() == seq &&
                 !isLostHere(p.key().cacheId(), p.key().partition()))
             {
                 manager.prepared.remove(p.key());
-                engine.walRecords.appendTxEnd(p.key(), committed);
+                context.appendTxEnd(p.key(), committed);
                 if (!committed)
                 {
                     manager.finished.putIfAbsent(p.key(), Boolean.FALSE);
                 }
             }
         }
-        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing &&
                 part.state == TxParticipantState.PREPARED && !part.recovering &&
                 !isLostHere(part.key.cacheId(), part.key.partition()))
             {
                 part.probing = false;
-                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                context.event("member " + context.memberId() + " ends stale prepared transaction " +
                     seq + " on partition " + part.key.partition() + " as its coordinator did: " +
                     (committed ? "committed" : "rolled back"));
                 if (committed)
@@ -255,16 +260,16 @@ final class TxRecovery
      */
     boolean isLostHere(final int cacheId, final int partition)
     {
-        return engine.installedMap != null && engine.installedMap.isLost(cacheId, partition);
+        return context.isLost(cacheId, partition);
     }
 
     void onStatus(final long sender)
     {
-        final MessageReader reader = engine.reader;
-        final TxManager.PartKey key = new TxManager.PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+        final MessageReader reader = context.reader();
+        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final boolean onlyIfFinished = reader.readBoolean("onlyIfFinished");
-        if (engine.isExchanging() || !engine.installedMap.isActive() ||
+        if (context.isExchanging() || !context.isMapActive() ||
             !manager.isPrimary(key.cacheId(), key.partition()) ||
             isLostHere(key.cacheId(), key.partition()))
         {
@@ -273,7 +278,7 @@ final class TxRecovery
         }
         final int status;
         final Boolean done = manager.finished.get(key);
-        final TxManager.Part part = manager.parts.get(key);
+        final TxPart part = manager.parts.get(key);
         if (done != null)
         {
             status = done ? TxManager.PART_COMMITTED : TxManager.PART_ROLLED_BACK;
@@ -287,7 +292,7 @@ final class TxRecovery
         {
             // Never prepared here, and now it never will be: its coordinator is gone. A backup may still hold a
             // prepare from a primary that failed mid-prepare, so the rollback goes through the backups too.
-            final TxManager.Part rollback = new TxManager.Part(key, 0, engine.installedMap.version());
+            final TxPart rollback = new TxPart(key, 0, context.mapVersion());
             rollback.backupsMayHold = true;
             manager.parts.put(key, rollback);
             manager.participant.startRollback(rollback);
@@ -324,31 +329,31 @@ final class TxRecovery
                 }
             }
         }
-        engine.header(MessageTypes.TX_STATUS_ANSWER, sender);
-        engine.writer.writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
+        context.header(MessageTypes.TX_STATUS_ANSWER, sender);
+        context.writer().writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
             .writeInt(key.partition())
             .writeByte(status);
-        engine.sendTx(sender);
+        context.send(sender);
     }
 
     void onStatusAnswer(final long sender)
     {
-        final MessageReader reader = engine.reader;
+        final MessageReader reader = context.reader();
         final long coordinator = reader.readLong("coordinator");
         final long seq = reader.readLong("tx");
-        final long asked = MemberEngine.packCopy(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+        final long asked = PartitionCopy.pack(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final int status = reader.readByte("status");
         if (status < TxManager.PART_PREPARED || status > TxManager.PART_ROLLED_BACK)
         {
             throw new MalformedMessageException("unknown transaction status " + status);
         }
-        final TxManager.PartKey askedKey = new TxManager.PartKey(coordinator, seq, (int)(asked >>> 32), (int)asked);
+        final TxPartKey askedKey = new TxPartKey(coordinator, seq, (int)(asked >>> 32), (int)asked);
         if (status != TxManager.PART_PREPARED && manager.prepared.containsKey(askedKey))
         {
             // This member holds that partition's prepare as a backup, and its primary finished the transaction: so
             // is it here, durably, or a restart would bring the prepare back.
             manager.prepared.remove(askedKey);
-            engine.walRecords.appendTxEnd(askedKey, status == TxManager.PART_COMMITTED);
+            context.appendTxEnd(askedKey, status == TxManager.PART_COMMITTED);
             if (status == TxManager.PART_ROLLED_BACK)
             {
                 // Never "committed" here: the commit's writes may still be on their way to this copy, and a part
@@ -356,14 +361,14 @@ final class TxRecovery
                 manager.finished.putIfAbsent(askedKey, Boolean.FALSE);
             }
         }
-        for (final TxManager.Part part : new ArrayList<>(manager.parts.values()))
+        for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing && !part.recovering &&
                 part.state == TxParticipantState.PREPARED && status != TxManager.PART_PREPARED)
             {
                 // Another participant finished the transaction: this part ends the same way.
                 part.probing = false;
-                engine.listener.onEvent("member " + engine.config.memberId() + " ends stale prepared transaction " +
+                context.event("member " + context.memberId() + " ends stale prepared transaction " +
                     part.key.seq() + " on partition " + part.key.partition() + " as its participant did: " +
                     (status == TxManager.PART_COMMITTED ? "committed" : "rolled back"));
                 if (status == TxManager.PART_COMMITTED)
@@ -392,7 +397,7 @@ final class TxRecovery
         }
     }
 
-    void decideRecovery(final TxManager.Part part)
+    void decideRecovery(final TxPart part)
     {
         if (!part.recovering || part.state != TxParticipantState.PREPARED ||
             isLostHere(part.key.cacheId(), part.key.partition()))
@@ -409,14 +414,14 @@ final class TxRecovery
         if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty() && everyCopyHolds))
         {
             part.recovering = false;
-            engine.listener.onEvent("member " + engine.config.memberId() + " commits recovered transaction " +
+            context.event("member " + context.memberId() + " commits recovered transaction " +
                 part.key.seq() + " on partition " + part.key.partition());
             manager.participant.startCommit(part);
         }
         else if (part.recoveryRolledBack)
         {
             part.recovering = false;
-            engine.listener.onEvent("member " + engine.config.memberId() + " rolls back recovered transaction " +
+            context.event("member " + context.memberId() + " rolls back recovered transaction " +
                 part.key.seq() + " on partition " + part.key.partition());
             manager.participant.startRollback(part);
         }

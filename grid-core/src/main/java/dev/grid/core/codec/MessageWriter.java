@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.codec;
 
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
@@ -144,7 +144,11 @@ public final class MessageWriter
         return this;
     }
 
-    MutableDirectBuffer mutableBuffer()
+    /**
+     * @return the buffer written to, for patching a field after the fact (a flag known only once the rest is
+     *         written) or reading back what was written without a copy.
+     */
+    public MutableDirectBuffer mutableBuffer()
     {
         return buffer;
     }

@@ -1,11 +1,19 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.tx;
 
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionCommitStatusUnknownException;
-import org.agrona.collections.LongHashSet;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.Transactions;
+import dev.grid.core.engine.TxCallback;
+import dev.grid.core.engine.TxPartKey;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,9 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 
 /**
- * Transactions of one member, run on its engine's thread as part of {@link MemberEngine}: the coordinator side
+ * Transactions of one member, run on its engine's thread as its {@link Transactions} component: the coordinator side
  * (transactions this member's users began) and the participant side (this member as the primary or a backup of a
  * partition a transaction touches).
  * <p>
@@ -44,7 +53,7 @@ import java.util.Set;
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-final class TxManager
+public final class TxManager implements Transactions
 {
     static final int ANSWER_LOCKED = 1;
     static final int ANSWER_PREPARED = 2;
@@ -77,7 +86,7 @@ final class TxManager
 
     static final byte[][] NO_VALUES = new byte[0][];
 
-    final MemberEngine engine;
+    final TransactionContext context;
     final TxRecovery recovery;
 
     final TxParticipant participant;
@@ -86,44 +95,44 @@ final class TxManager
     final LockTable lockTable;
 
     // Participant side.
-    final HashMap<PartKey, Part> parts = new HashMap<>();
+    final HashMap<TxPartKey, TxPart> parts = new HashMap<>();
 
-    final HashMap<PartKey, Prepared> prepared = new HashMap<>();
+    final HashMap<TxPartKey, TxPrepared> prepared = new HashMap<>();
 
     /**
      * As coordinator: the outcome of this member's recent transactions (seq: committed or rolled back), so that a
      * participant holding a stale prepare (it came back from its WAL after the end was sent) learns how it ended.
      */
-    final LinkedHashMap<Long, Boolean> outcomes = new LinkedHashMap<>(1024, 0.75f, false)
-    {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(final Map.Entry<Long, Boolean> eldest)
-        {
-            return size() > FINISHED_REMEMBERED;
-        }
-    };
+    final LinkedHashMap<Long, Boolean> outcomes = remembering();
 
     /**
      * The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage).
      */
-    private final List<PartKey> checkpointCommitted = new ArrayList<>();
+    private final List<TxPartKey> checkpointCommitted = new ArrayList<>();
 
-    final LinkedHashMap<PartKey, Boolean> finished = new LinkedHashMap<>(1024, 0.75f, false)
+    final LinkedHashMap<TxPartKey, Boolean> finished = remembering();
+
+    /** @return a map in insertion order that forgets its eldest entries beyond {@link #FINISHED_REMEMBERED}. */
+    private static <K> LinkedHashMap<K, Boolean> remembering()
     {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(final Map.Entry<PartKey, Boolean> eldest)
+        return new LinkedHashMap<>(1024, 0.75f, false)
         {
-            return size() > FINISHED_REMEMBERED;
-        }
-    };
+            private static final long serialVersionUID = 1L;
 
-    TxManager(final MemberEngine engine)
+            @Override
+            protected boolean removeEldestEntry(final Map.Entry<K, Boolean> eldest)
+            {
+                return size() > FINISHED_REMEMBERED;
+            }
+        };
+    }
+
+    /**
+     * @param context what the member's engine gives its transactions.
+     */
+    public TxManager(final TransactionContext context)
     {
-        this.engine = engine;
+        this.context = context;
         this.recovery = new TxRecovery(this);
         this.participant = new TxParticipant(this);
         this.coordinator = new TxCoordinator(this);
@@ -134,9 +143,96 @@ final class TxManager
      * @return true if a prepared part still waits for a backup to acknowledge its prepare (sent again at install, so
      *         that every copy that may become primary holds it): the exchange report waits for these.
      */
-    boolean hasUnacknowledgedPrepares()
+    @Override
+    public long begin(final long timeoutNs, final long priority)
     {
-        for (final Part part : parts.values())
+        return coordinator.begin(timeoutNs, priority);
+    }
+
+    @Override
+    public long priority(final long txId)
+    {
+        return coordinator.priority(txId);
+    }
+
+    @Override
+    public void enlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
+        final TxCallback callback)
+    {
+        coordinator.enlist(txId, cacheId, keys, lock, callback);
+    }
+
+    @Override
+    public void commit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
+        final TxCallback callback)
+    {
+        coordinator.commit(txId, cacheIds, keys, values, callback);
+    }
+
+    @Override
+    public void rollback(final long txId, final TxCallback callback)
+    {
+        coordinator.rollback(txId, callback);
+    }
+
+    @Override
+    public boolean coordinates(final long txId)
+    {
+        return coordinator.coordinates(txId);
+    }
+
+    @Override
+    public List<TransactionView> views()
+    {
+        return coordinator.views();
+    }
+
+    @Override
+    public boolean onMessage(final int type, final long sender)
+    {
+        switch (type)
+        {
+            case MessageTypes.TX_LOCK -> participant.onLock(sender);
+            case MessageTypes.TX_PREPARE -> participant.onPrepare(sender);
+            case MessageTypes.TX_COMMIT -> participant.onCommit(sender);
+            case MessageTypes.TX_ROLLBACK -> participant.onRollback(sender);
+            case MessageTypes.TX_ANSWER -> coordinator.onAnswer(sender);
+            case MessageTypes.TX_BACKUP -> participant.onBackup(sender);
+            case MessageTypes.TX_BACKUP_ACK -> participant.onBackupAck(sender);
+            case MessageTypes.TX_STATUS -> recovery.onStatus(sender);
+            case MessageTypes.TX_STATUS_ANSWER -> recovery.onStatusAnswer(sender);
+            case MessageTypes.TX_QUERY -> recovery.onQuery(sender);
+            case MessageTypes.TX_QUERY_ANSWER -> recovery.onQueryAnswer(sender);
+            default ->
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void forgetMember(final long incarnation)
+    {
+        participant.forgetMember(incarnation);
+    }
+
+    @Override
+    public boolean isLocked(final int cacheId, final byte[] key)
+    {
+        return lockTable.isLocked(cacheId, key);
+    }
+
+    @Override
+    public void block(final int cacheId, final byte[] key, final Runnable retry)
+    {
+        lockTable.block(cacheId, key, retry);
+    }
+
+    @Override
+    public boolean hasUnacknowledgedPrepares()
+    {
+        for (final TxPart part : parts.values())
         {
             if (part.state == TxParticipantState.PREPARED && part.backupKind == BACKUP_PREPARE &&
                 !part.pendingBackups.isEmpty())
@@ -150,11 +246,12 @@ final class TxManager
     /**
      * @return true if a transaction part is committing or rolling back on this partition here (as its primary).
      */
-    boolean isApplyingOn(final int cacheId, final int partition)
+    @Override
+    public boolean isApplyingOn(final int cacheId, final int partition)
     {
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
-            if (part.key.cacheId == cacheId && part.key.partition == partition &&
+            if (part.key.cacheId() == cacheId && part.key.partition() == partition &&
                 (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK))
             {
                 return true;
@@ -166,15 +263,17 @@ final class TxManager
     /**
      * @return true if no transaction is in flight here, as coordinator or participant.
      */
-    boolean isIdle()
+    @Override
+    public boolean isIdle()
     {
         return coordinator.nearTxs.isEmpty() && parts.isEmpty() && prepared.isEmpty() && participant.applying.isEmpty();
     }
 
-    String describe()
+    @Override
+    public String describe()
     {
         int preparedParts = 0;
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
             if (part.state == TxParticipantState.PREPARED)
             {
@@ -182,22 +281,23 @@ final class TxManager
             }
         }
         final StringBuilder stuck = new StringBuilder();
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
             if (stuck.length() < 600)
             {
-                stuck.append(" part ").append(Long.toHexString(part.key.coordinator)).append('/').append(part.key.seq)
-                    .append(" p").append(part.key.partition).append(' ').append(part.state).append(" v")
+                stuck.append(" part ").append(Long.toHexString(part.key.coordinator())).append('/')
+                    .append(part.key.seq())
+                    .append(" p").append(part.key.partition()).append(' ').append(part.state).append(" v")
                     .append(part.version).append(" recovering=").append(part.recovering).append(" durable=")
                     .append(part.durable).append(" pending=").append(part.pendingBackups);
             }
         }
-        for (final PartKey key : prepared.keySet())
+        for (final TxPartKey key : prepared.keySet())
         {
             if (stuck.length() < 600)
             {
-                stuck.append(" prepared ").append(Long.toHexString(key.coordinator)).append('/').append(key.seq)
-                    .append(" p").append(key.partition);
+                stuck.append(" prepared ").append(Long.toHexString(key.coordinator())).append('/').append(key.seq())
+                    .append(" p").append(key.partition());
             }
         }
         return "txs=" + coordinator.nearTxs.size() + " txParts=" + parts.size() + " txPartsPrepared=" + preparedParts +
@@ -210,44 +310,46 @@ final class TxManager
      * Remember a transaction's write replayed from the WAL as committed, so a late commit or status question is
      * answered rather than applied again.
      */
-    void replayCommitted(final long coordinator, final long seq, final int cacheId, final int partition)
+    @Override
+    public void replayCommitted(final long coordinator, final long seq, final int cacheId, final int partition)
     {
-        final PartKey key = new PartKey(coordinator, seq, cacheId, partition);
+        final TxPartKey key = new TxPartKey(coordinator, seq, cacheId, partition);
         finished.put(key, Boolean.TRUE);
         prepared.remove(key);
     }
 
     /**
-     * The prepared transactions this member holds, by copy ({@link MemberEngine#packCopy}): per copy, the
+     * The prepared transactions this member holds, by copy ({@link PartitionCopy#pack}): per copy, the
      * transactions' (coordinator, seq) pairs, sorted. They go into this member's exchange report, so that where the
      * durable table of last owners picks a partition's primary, it picks a copy holding every prepare another last
-     * owner's copy holds ({@code MemberEngine.leadRank}).
+     * owner's copy holds (the exchange planner's lead rank).
      */
-    Map<Long, long[]> preparesByCopy()
+    @Override
+    public Map<Long, long[]> preparesByCopy()
     {
-        final HashMap<Long, List<PartKey>> keys = new HashMap<>();
-        for (final PartKey key : prepared.keySet())
+        final HashMap<Long, List<TxPartKey>> keys = new HashMap<>();
+        for (final TxPartKey key : prepared.keySet())
         {
-            keys.computeIfAbsent(MemberEngine.packCopy(key.cacheId, key.partition), c -> new ArrayList<>()).add(key);
+            keys.computeIfAbsent(PartitionCopy.pack(key.cacheId(), key.partition()), c -> new ArrayList<>()).add(key);
         }
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
             if (part.state == TxParticipantState.PREPARED && !prepared.containsKey(part.key))
             {
-                keys.computeIfAbsent(MemberEngine.packCopy(part.key.cacheId, part.key.partition),
+                keys.computeIfAbsent(PartitionCopy.pack(part.key.cacheId(), part.key.partition()),
                     c -> new ArrayList<>()).add(part.key);
             }
         }
         final HashMap<Long, long[]> byCopy = new HashMap<>();
         keys.forEach((copy, list) ->
         {
-            list.sort((a, b) -> a.coordinator != b.coordinator ? Long.compare(a.coordinator, b.coordinator) :
-                Long.compare(a.seq, b.seq));
+            list.sort((a, b) -> a.coordinator() != b.coordinator() ? Long.compare(a.coordinator(), b.coordinator()) :
+                Long.compare(a.seq(), b.seq()));
             final long[] pairs = new long[list.size() * 2];
             for (int i = 0; i < list.size(); i++)
             {
-                pairs[2 * i] = list.get(i).coordinator;
-                pairs[2 * i + 1] = list.get(i).seq;
+                pairs[2 * i] = list.get(i).coordinator();
+                pairs[2 * i + 1] = list.get(i).seq();
             }
             byCopy.put(copy, pairs);
         });
@@ -255,19 +357,20 @@ final class TxManager
     }
 
     /**
-     * Replay a prepare logged here ({@link MemberEngine#WAL_TX_PREPARE}): held like a backup's prepare, so that once
-     * the cluster is active the partition's primary recovers it (its coordinator is gone after a restart).
+     * Replay a prepare logged here ({@link TransactionContext#appendTxPrepare}): held like a backup's prepare, so that
+     * once the cluster is active the partition's primary recovers it (its coordinator is gone after a restart).
      */
-    void replayPrepare(final MessageReader reader)
+    @Override
+    public void replayPrepare(final MessageReader reader)
     {
-        final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
             reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
         final long priority = reader.readLong("priority");
-        final long[] participants = readParticipants(reader);
-        final byte[][][] writes = readWrites(reader);
+        final long[] participants = TxCodec.readParticipants(reader);
+        final byte[][][] writes = TxCodec.readWrites(reader);
         if (!finished.containsKey(key))
         {
-            prepared.put(key, new Prepared(key, priority, writes[0], writes[1], participants, engine.nowNs, true));
+            prepared.put(key, new TxPrepared(key, priority, writes[0], writes[1], participants, context.nowNs(), true));
         }
     }
 
@@ -277,10 +380,11 @@ final class TxManager
      * @param cacheId   the cache.
      * @param partition the partition, or -1 for every partition of the cache, or cacheId -1 for every copy.
      */
-    void forgetPrepared(final int cacheId, final int partition)
+    @Override
+    public void forgetPrepared(final int cacheId, final int partition)
     {
-        prepared.keySet().removeIf(key -> cacheId < 0 || (key.cacheId == cacheId &&
-            (partition < 0 || key.partition == partition)));
+        prepared.keySet().removeIf(key -> cacheId < 0 || (key.cacheId() == cacheId &&
+            (partition < 0 || key.partition() == partition)));
     }
 
     /**
@@ -292,12 +396,13 @@ final class TxManager
      * coordinator's writes); the rebuilt copy learns its supplier's commits with the data. Rollbacks stay remembered:
      * they are decisions, which a late prepare must not revive.
      */
-    void forgetCommitted(final int cacheId, final int partition)
+    @Override
+    public void forgetCommitted(final int cacheId, final int partition)
     {
         if (!finished.isEmpty())
         {
-            finished.entrySet().removeIf(e -> e.getValue() && e.getKey().cacheId == cacheId &&
-                e.getKey().partition == partition);
+            finished.entrySet().removeIf(e -> e.getValue() && e.getKey().cacheId() == cacheId &&
+                e.getKey().partition() == partition);
         }
     }
 
@@ -306,12 +411,13 @@ final class TxManager
      * far belong to the dropped copy and are forgotten, those of the checkpoint's manifest (taken after the drop)
      * stay.
      */
-    void forgetCommittedBeforeImage(final int cacheId, final int partition)
+    @Override
+    public void forgetCommittedBeforeImage(final int cacheId, final int partition)
     {
         forgetCommitted(cacheId, partition);
-        for (final PartKey key : checkpointCommitted)
+        for (final TxPartKey key : checkpointCommitted)
         {
-            if (key.cacheId == cacheId && key.partition == partition)
+            if (key.cacheId() == cacheId && key.partition() == partition)
             {
                 finished.put(key, Boolean.TRUE);
             }
@@ -326,13 +432,14 @@ final class TxManager
      * them, and the transaction rolled back there while its other partition had committed (whole-cluster bank seed
      * 0x16acbe62).
      */
-    void relogPrepared(final int cacheId, final int partition)
+    @Override
+    public void relogPrepared(final int cacheId, final int partition)
     {
-        for (final Prepared p : prepared.values())
+        for (final TxPrepared p : prepared.values())
         {
-            if (p.key.cacheId == cacheId && p.key.partition == partition)
+            if (p.key().cacheId() == cacheId && p.key().partition() == partition)
             {
-                engine.walRecords.appendTxPrepare(p.key, p.priority, p.participants, p.keys, p.values);
+                context.appendTxPrepare(p.key(), p.priority(), p.participants(), p.keys(), p.values());
             }
         }
     }
@@ -341,19 +448,20 @@ final class TxManager
      * @return the parts of a partition prepared here and still open: held as a backup's, or this member's as primary
      *         (preparing, prepared or committing).
      */
-    List<PartKey> openOn(final int cacheId, final int partition)
+    @Override
+    public List<TxPartKey> openOn(final int cacheId, final int partition)
     {
-        final List<PartKey> result = new ArrayList<>();
-        for (final PartKey key : prepared.keySet())
+        final List<TxPartKey> result = new ArrayList<>();
+        for (final TxPartKey key : prepared.keySet())
         {
-            if (key.cacheId == cacheId && key.partition == partition)
+            if (key.cacheId() == cacheId && key.partition() == partition)
             {
                 result.add(key);
             }
         }
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
-            if (part.key.cacheId == cacheId && part.key.partition == partition && !prepared.containsKey(part.key) &&
+            if (part.key.cacheId() == cacheId && part.key.partition() == partition && !prepared.containsKey(part.key) &&
                 (part.state == TxParticipantState.PREPARING || part.state == TxParticipantState.PREPARED ||
                 part.state == TxParticipantState.COMMITTING))
             {
@@ -365,44 +473,47 @@ final class TxManager
 
     /**
      * A rebalance of this partition (full, or historical) finished: the prepares this member recovered from its WAL
-     * that the supplier does not hold open ({@code supplierOpen}, its {@link #openOn}) are void, and logged so
-     * ({@link MemberEngine#WAL_TX_VOID}). The supplier owns the partition, and an owner holds every prepare of it
-     * still open (a primary answers "prepared" only once every copy of its map held the prepare, and a member reports
-     * for the next exchange only once every copy acknowledged the prepares it sent). A recovered prepare the supplier
-     * lacks was finished by the others while this member was away: kept, and re-logged with the rebuilt copy, it came
-     * back as this member became the partition's primary, and recovery, finding it prepared here and on its other
-     * partition (also this member's, also stale), committed a transfer whose coordinator had rolled it back, over
-     * later transfers (whole-cluster bank seed 0x16acbe39). Prepares this member received in this life are kept: one
-     * may still be on its way to the supplier.
+     * that the supplier does not hold open ({@code supplierOpen}, its {@link #openOn}) are void, and logged so ({@link
+     * TransactionContext#appendTxVoid}). The supplier owns the partition, and an owner holds every prepare of it still
+     * open (a primary answers "prepared" only once every copy of its map held the prepare, and a member reports for the
+     * next exchange only once every copy acknowledged the prepares it sent). A recovered prepare the supplier lacks was
+     * finished by the others while this member was away: kept, and re-logged with the rebuilt copy, it came back as
+     * this member became the partition's primary, and recovery, finding it prepared here and on its other partition
+     * (also this member's, also stale), committed a transfer whose coordinator had rolled it back, over later transfers
+     * (whole-cluster bank seed 0x16acbe39). Prepares this member received in this life are kept: one may still be on
+     * its way to the supplier.
      */
-    void voidReplayedNotOpen(final int cacheId, final int partition, final Set<PartKey> supplierOpen)
+    @Override
+    public void voidReplayedNotOpen(final int cacheId, final int partition, final Set<TxPartKey> supplierOpen)
     {
-        for (final Prepared p : new ArrayList<>(prepared.values()))
+        for (final TxPrepared p : new ArrayList<>(prepared.values()))
         {
-            if (p.replayed && p.key.cacheId == cacheId && p.key.partition == partition &&
-                !supplierOpen.contains(p.key))
+            if (p.replayed() && p.key().cacheId() == cacheId && p.key().partition() == partition &&
+                !supplierOpen.contains(p.key()))
             {
-                prepared.remove(p.key);
-                engine.walRecords.appendTxVoid(p.key);
-                engine.listener.onEvent("member " + engine.config.memberId() + " voids the prepare of transaction " +
-                    p.key.seq + " of " + Long.toHexString(p.key.coordinator) + " on partition " + partition +
+                prepared.remove(p.key());
+                context.appendTxVoid(p.key());
+                context.event("member " + context.memberId() + " voids the prepare of transaction " +
+                    p.key().seq() + " of " + Long.toHexString(p.key().coordinator()) + " on partition " + partition +
                     " it recovered: the rebalance's supplier holds it no longer");
             }
         }
     }
 
     /**
-     * Replay a void recovered prepare ({@link MemberEngine#WAL_TX_VOID}): forgotten, its outcome unknown here.
+     * Replay a void recovered prepare ({@link TransactionContext#appendTxVoid}): forgotten, its outcome unknown here.
      */
-    void replayVoid(final PartKey key)
+    @Override
+    public void replayVoid(final TxPartKey key)
     {
         prepared.remove(key);
     }
 
     /**
-     * Replay the end of a prepared part ({@link MemberEngine#WAL_TX_END}).
+     * Replay the end of a prepared part ({@link TransactionContext#appendTxEnd}).
      */
-    void replayEnd(final PartKey key, final boolean committed)
+    @Override
+    public void replayEnd(final TxPartKey key, final boolean committed)
     {
         prepared.remove(key);
         if (!committed)
@@ -417,33 +528,34 @@ final class TxManager
      * For a checkpoint's manifest: every part prepared here and not finished (held as backup, or as primary), whose
      * WAL records the checkpoint may release.
      */
-    void encodePrepared(final MessageWriter writer)
+    @Override
+    public void encodePrepared(final MessageWriter writer)
     {
-        final List<Prepared> open = new ArrayList<>(prepared.values());
-        for (final Part part : parts.values())
+        final List<TxPrepared> open = new ArrayList<>(prepared.values());
+        for (final TxPart part : parts.values())
         {
             if (part.prepareLogged && (part.state == TxParticipantState.PREPARING ||
                 part.state == TxParticipantState.PREPARED) && !prepared.containsKey(part.key))
             {
-                open.add(new Prepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,
-                    engine.nowNs, false));
+                open.add(new TxPrepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,
+                    context.nowNs(), false));
             }
         }
         writer.writeInt(open.size());
-        for (final Prepared p : open)
+        for (final TxPrepared p : open)
         {
-            writer.writeLong(p.key.coordinator).writeLong(p.key.seq).writeInt(p.key.cacheId)
-                .writeInt(p.key.partition).writeLong(p.priority);
-            final long[] participants = p.participants == null ? new long[0] : p.participants;
+            writer.writeLong(p.key().coordinator()).writeLong(p.key().seq()).writeInt(p.key().cacheId())
+                .writeInt(p.key().partition()).writeLong(p.priority());
+            final long[] participants = p.participants() == null ? new long[0] : p.participants();
             writer.writeInt(participants.length);
             for (final long participant : participants)
             {
                 writer.writeLong(participant);
             }
-            writer.writeInt(p.keys.length);
-            for (int i = 0; i < p.keys.length; i++)
+            writer.writeInt(p.keys().length);
+            for (int i = 0; i < p.keys().length; i++)
             {
-                writer.writeBytes(p.keys[i]).writeBytes(p.values[i]);
+                writer.writeBytes(p.keys()[i]).writeBytes(p.values()[i]);
             }
         }
     }
@@ -451,7 +563,8 @@ final class TxManager
     /**
      * Load the prepared parts of a checkpoint's manifest ({@link #encodePrepared}).
      */
-    void decodePrepared(final MessageReader reader)
+    @Override
+    public void decodePrepared(final MessageReader reader)
     {
         final int count = reader.readInt("prepared", 0, 1 << 24);
         for (int i = 0; i < count; i++)
@@ -462,7 +575,7 @@ final class TxManager
         checkpointCommitted.clear();
         for (int i = 0; i < committed; i++)
         {
-            final PartKey key = new PartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+            final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
                 reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
             finished.put(key, Boolean.TRUE);
             checkpointCommitted.add(key);
@@ -478,17 +591,18 @@ final class TxManager
      * before the checkpoint's replay position: its member, back as the partition's primary, answered "never prepared"
      * and the other partition rolled back (whole-cluster bank seed 0x16acbe62).
      */
-    void encodeCommitted(final MessageWriter writer)
+    @Override
+    public void encodeCommitted(final MessageWriter writer)
     {
-        final List<PartKey> committed = new ArrayList<>();
-        for (final Map.Entry<PartKey, Boolean> entry : finished.entrySet())
+        final List<TxPartKey> committed = new ArrayList<>();
+        for (final Map.Entry<TxPartKey, Boolean> entry : finished.entrySet())
         {
             if (entry.getValue())
             {
                 committed.add(entry.getKey());
             }
         }
-        for (final Part part : parts.values())
+        for (final TxPart part : parts.values())
         {
             if (part.state == TxParticipantState.COMMITTING && !finished.containsKey(part.key))
             {
@@ -496,9 +610,9 @@ final class TxManager
             }
         }
         writer.writeInt(committed.size());
-        for (final PartKey key : committed)
+        for (final TxPartKey key : committed)
         {
-            writer.writeLong(key.coordinator).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition);
+            writer.writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId()).writeInt(key.partition());
         }
     }
 
@@ -508,15 +622,16 @@ final class TxManager
      *
      * @return {coordinator, seq, committed ? 1 : 0} per part.
      */
-    List<long[]> finishedOn(final int cacheId, final int partition)
+    @Override
+    public List<long[]> finishedOn(final int cacheId, final int partition)
     {
         final List<long[]> result = new ArrayList<>();
-        for (final Map.Entry<PartKey, Boolean> entry : finished.entrySet())
+        for (final Map.Entry<TxPartKey, Boolean> entry : finished.entrySet())
         {
-            final PartKey key = entry.getKey();
-            if (key.cacheId == cacheId && key.partition == partition)
+            final TxPartKey key = entry.getKey();
+            if (key.cacheId() == cacheId && key.partition() == partition)
             {
-                result.add(new long[] {key.coordinator, key.seq, entry.getValue() ? 1 : 0});
+                result.add(new long[] {key.coordinator(), key.seq(), entry.getValue() ? 1 : 0});
             }
         }
         return result;
@@ -525,16 +640,17 @@ final class TxManager
     /**
      * Remember a part finished elsewhere (rebalance, or its replay), unless this member knows it already.
      */
-    void rememberFinished(final long coordinator, final long seq, final int cacheId, final int partition,
+    @Override
+    public void rememberFinished(final long coordinator, final long seq, final int cacheId, final int partition,
         final boolean committed)
     {
-        final PartKey key = new PartKey(coordinator, seq, cacheId, partition);
+        final TxPartKey key = new TxPartKey(coordinator, seq, cacheId, partition);
         if (finished.putIfAbsent(key, committed) == null)
         {
             // A prepare held here for a transaction that finished elsewhere (its outcome is in the rebalanced data)
             // is void: nothing will come to finish it.
             prepared.remove(key);
-            final Part part = parts.get(key);
+            final TxPart part = parts.get(key);
             if (part != null && (part.state == TxParticipantState.PREPARED ||
                 part.state == TxParticipantState.LOCKING))
             {
@@ -548,21 +664,23 @@ final class TxManager
      * A new topology was adopted (an exchange starts): transactions of this coordinator that are not yet decided lose
      * their locks, so they abort; those on a destroyed cache abort with that reason.
      */
-    void onTopologyChanged(final Topology previous, final Topology next)
+    @Override
+    public void onTopologyChanged(final IntFunction<String> destroyedCacheName)
     {
         for (final TxCoordinator.NearTx tx : new ArrayList<>(coordinator.nearTxs.values()))
         {
-            CacheDescriptor destroyed = null;
+            String destroyed = null;
             for (final TxCoordinator.NearPart part : tx.parts.values())
             {
-                if (next.cache(part.cacheId) == null)
+                final String name = destroyedCacheName.apply(part.cacheId);
+                if (name != null)
                 {
-                    destroyed = previous.cache(part.cacheId);
+                    destroyed = name;
                 }
             }
             if (destroyed != null)
             {
-                final GridException error = new CacheDestroyedException("cache '" + destroyed.name() +
+                final GridException error = new CacheDestroyedException("cache '" + destroyed +
                     "' was destroyed while the transaction was in flight");
                 if (tx.state == TxState.COMMITTING)
                 {
@@ -585,42 +703,41 @@ final class TxManager
      * A new map is installed: parts not prepared are dropped (their coordinators abort them); prepared parts move to
      * the partition's new primary, with fresh counters to come; prepared parts whose coordinator left are recovered.
      */
-    void onInstalled()
+    @Override
+    public void onInstalled()
     {
-        final PartitionMap map = engine.installedMap;
-        if (!map.isActive())
+        if (!context.isMapActive())
         {
             // The cluster waits for its last members: a prepare's other participants may be among them, so nothing
             // is recovered (decided) yet; the prepares stay as recovered.
             return;
         }
-        final int myIndex = map.topology().indexOf(engine.incarnation);
-        final List<Part> dropped = new ArrayList<>();
-        for (final Part part : new ArrayList<>(parts.values()))
+        final List<TxPart> dropped = new ArrayList<>();
+        for (final TxPart part : new ArrayList<>(parts.values()))
         {
             if (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK)
             {
                 continue;
             }
-            final LocalPartition lp = engine.localCopy(part.key.cacheId, part.key.partition);
-            final int rank = lp == null ? -1 : map.rank(part.key.cacheId, part.key.partition, myIndex);
+            final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
+            final int rank = lp == null ? -1 : context.rankHere(part.key.cacheId(), part.key.partition());
             if (part.state == TxParticipantState.PREPARING)
             {
                 // Some backups may hold its prepare: keep it like a prepared part, so the coming rollback (its
                 // coordinator aborts it) reaches them, or recovery decides it if the coordinator is gone.
                 part.state = part.state.moveTo(TxParticipantState.PREPARED);
-                part.preparedSinceNs = engine.nowNs;
+                part.preparedSinceNs = context.nowNs();
             }
             if (part.state == TxParticipantState.PREPARED && rank > 0)
             {
-                prepared.put(part.key, new Prepared(part.key, part.priority, part.writeKeys, part.writeValues,
-                    part.participants, engine.nowNs, false));
+                prepared.put(part.key, new TxPrepared(part.key, part.priority, part.writeKeys, part.writeValues,
+                    part.participants, context.nowNs(), false));
             }
             if (part.state == TxParticipantState.PREPARED && rank == 0)
             {
                 // The exchange dropped the reservation on every copy (HWM back to LWM); a commit reserves afresh.
                 part.start = -1;
-                part.version = map.version();
+                part.version = context.mapVersion();
                 continue;
             }
             if (part.wait != null)
@@ -632,32 +749,32 @@ final class TxManager
         }
         // Removed from the parts first, so that releasing one never grants its key to another being dropped.
         dropped.forEach(lockTable::releaseLocks);
-        for (final Prepared p : new ArrayList<>(prepared.values()))
+        for (final TxPrepared p : new ArrayList<>(prepared.values()))
         {
-            final LocalPartition lp = engine.localCopy(p.key.cacheId, p.key.partition);
-            final int rank = lp == null ? -1 : map.rank(p.key.cacheId, p.key.partition, myIndex);
+            final PartitionCopy lp = context.copy(p.key().cacheId(), p.key().partition());
+            final int rank = lp == null ? -1 : context.rankHere(p.key().cacheId(), p.key().partition());
             if (rank < 0)
             {
-                prepared.remove(p.key);
+                prepared.remove(p.key());
             }
-            else if (rank == 0 && !recovery.isLostHere(p.key.cacheId, p.key.partition))
+            else if (rank == 0 && !recovery.isLostHere(p.key().cacheId(), p.key().partition()))
             {
-                prepared.remove(p.key);
-                final Part part = new Part(p.key, p.priority, map.version());
+                prepared.remove(p.key());
+                final TxPart part = new TxPart(p.key(), p.priority(), context.mapVersion());
                 part.state = part.state.moveTo(TxParticipantState.PREPARED);
                 part.backupsMayHold = true;
-                part.writeKeys = p.keys;
-                part.writeValues = p.values;
-                part.count = p.keys.length;
-                part.participants = p.participants;
+                part.writeKeys = p.keys();
+                part.writeValues = p.values();
+                part.count = p.keys().length;
+                part.participants = p.participants();
                 // Logged here as the backup's (or a recovered) prepare: its end is logged too.
                 part.prepareLogged = true;
                 part.prepareDurable = true;
-                part.preparedSinceNs = engine.nowNs;
-                parts.put(p.key, part);
-                for (final byte[] k : p.keys)
+                part.preparedSinceNs = context.nowNs();
+                parts.put(p.key(), part);
+                for (final byte[] k : p.keys())
                 {
-                    final CacheKey lockKey = new CacheKey(p.key.cacheId, k);
+                    final CacheKey lockKey = new CacheKey(p.key().cacheId(), k);
                     final LockTable.KeyLock keyLock = lockTable.locks.computeIfAbsent(lockKey,
                         x -> new LockTable.KeyLock());
                     if (keyLock.holder == null)
@@ -668,7 +785,7 @@ final class TxManager
                 }
             }
         }
-        for (final Part part : new ArrayList<>(parts.values()))
+        for (final TxPart part : new ArrayList<>(parts.values()))
         {
             if (part.state != TxParticipantState.PREPARED)
             {
@@ -677,7 +794,7 @@ final class TxManager
             // The new backups (MOVING copies too, which may become primary once caught up) hold the prepare as
             // well, so it survives this primary's failure or move; resent until each acknowledged it.
             participant.sendBackups(part, BACKUP_PREPARE, true);
-            if (engine.topology.indexOf(part.key.coordinator) < 0)
+            if (!context.isMember(part.key.coordinator()))
             {
                 recovery.startRecovery(part);
             }
@@ -697,7 +814,8 @@ final class TxManager
      * told when possible, and roll back anyway once this member is gone); decided ones end with commit status unknown.
      * Participant state is dropped with the copies.
      */
-    void abandon(final GridException error, final boolean clearParticipants)
+    @Override
+    public void abandon(final GridException error, final boolean clearParticipants)
     {
         for (final TxCoordinator.NearTx tx : new ArrayList<>(coordinator.nearTxs.values()))
         {
@@ -708,7 +826,7 @@ final class TxManager
                 // participants' recovery commits if every one of them prepared. Only an active transaction (no
                 // prepare sent) is surely rolled back.
                 coordinator.completeUser(tx, new TransactionCommitStatusUnknownException("member " +
-                    engine.config.memberId() +
+                    context.memberId() +
                     " stopped before every partition confirmed " + (tx.state == TxState.COMMITTING ?
                     "the commit" : tx.state == TxState.ROLLING_BACK ? "the rollback" : "the prepare") +
                     " of transaction " + tx.seq + "; it commits if every " +
@@ -736,11 +854,12 @@ final class TxManager
     /**
      * Timers: transaction timeouts, lock-wait timeouts, resends of unanswered requests, recovery questions.
      */
-    int duty()
+    @Override
+    public int duty()
     {
         int work = 0;
-        final long nowNs = engine.nowNs;
-        final long retryNs = engine.retryIntervalNs;
+        final long nowNs = context.nowNs();
+        final long retryNs = context.retryIntervalNs();
         for (final TxCoordinator.NearTx tx : new ArrayList<>(coordinator.nearTxs.values()))
         {
             if (nowNs >= tx.deadlineNs)
@@ -761,7 +880,7 @@ final class TxManager
                         "committing"));
                 }
             }
-            if (engine.isExchanging())
+            if (context.isExchanging())
             {
                 continue;
             }
@@ -790,7 +909,7 @@ final class TxManager
                 }
             }
         }
-        if ((!prepared.isEmpty() || !parts.isEmpty()) && nowNs >= recovery.nextOrphanCheckNs && !engine.isExchanging())
+        if ((!prepared.isEmpty() || !parts.isEmpty()) && nowNs >= recovery.nextOrphanCheckNs && !context.isExchanging())
         {
             recovery.nextOrphanCheckNs = nowNs + retryNs;
             work += recovery.askAboutOrphanedPrepares();
@@ -799,7 +918,7 @@ final class TxManager
         {
             return work;
         }
-        for (final Part part : new ArrayList<>(parts.values()))
+        for (final TxPart part : new ArrayList<>(parts.values()))
         {
             if (parts.get(part.key) != part)
             {
@@ -810,7 +929,7 @@ final class TxManager
                 final long requestId = part.wait.requestId;
                 lockTable.drop(part);
                 answerError(part.key, ANSWER_LOCKED, requestId, new TransactionAbortedException(ErrorCode.TX_TIMEOUT,
-                    "waited for a lock on partition " + part.key.partition + " past the transaction's timeout"));
+                    "waited for a lock on partition " + part.key.partition() + " past the transaction's timeout"));
                 work++;
                 continue;
             }
@@ -824,7 +943,7 @@ final class TxManager
                 participant.sendBackups(part, part.backupKind, false);
                 work++;
             }
-            if (part.recovering && !engine.isExchanging())
+            if (part.recovering && !context.isExchanging())
             {
                 recovery.sendStatusQueries(part);
                 recovery.decideRecovery(part);
@@ -836,138 +955,36 @@ final class TxManager
 
     boolean isPrimary(final int cacheId, final int partition)
     {
-        final PartitionMap map = engine.installedMap;
-        return map != null && map.hasCache(cacheId) &&
-            map.rank(cacheId, partition, map.topology().indexOf(engine.incarnation)) == 0;
+        return context.rankHere(cacheId, partition) == 0;
     }
 
-    void answer(final PartKey key, final int kind, final long requestId, final int status,
+    void answer(final TxPartKey key, final int kind, final long requestId, final int status,
         final GridException error, final byte[][] values)
     {
-        if (engine.topology.member(key.coordinator) == null)
+        if (!context.isMember(key.coordinator()))
         {
             return;
         }
-        engine.header(MessageTypes.TX_ANSWER, key.coordinator);
-        engine.writer.writeByte(kind).writeLong(key.seq).writeInt(key.cacheId).writeInt(key.partition)
+        context.header(MessageTypes.TX_ANSWER, key.coordinator());
+        context.writer().writeByte(kind).writeLong(key.seq()).writeInt(key.cacheId()).writeInt(key.partition())
             .writeLong(requestId).writeByte(status);
         if (status == STATUS_ERROR)
         {
-            engine.writer.writeInt(error.errorCode().code()).writeString(error.detail());
+            context.writer().writeInt(error.errorCode().code()).writeString(error.detail());
         }
-        engine.writer.writeInt(values == null ? 0 : values.length);
+        context.writer().writeInt(values == null ? 0 : values.length);
         if (values != null)
         {
             for (final byte[] value : values)
             {
-                engine.writer.writeBytes(value);
+                context.writer().writeBytes(value);
             }
         }
-        engine.sendTx(key.coordinator);
+        context.send(key.coordinator());
     }
 
-    void answerError(final PartKey key, final int kind, final long requestId, final GridException error)
+    void answerError(final TxPartKey key, final int kind, final long requestId, final GridException error)
     {
         answer(key, kind, requestId, STATUS_ERROR, error, null);
     }
-
-    static long[] readParticipants(final MessageReader reader)
-    {
-        final int count = reader.readInt("participants", 0, 1 << 16);
-        final long[] participants = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            participants[i] = reader.readLong("participant");
-        }
-        return participants;
-    }
-
-    static byte[][][] readWrites(final MessageReader reader)
-    {
-        final int count = reader.readInt("writes", 0, 1 << 20);
-        final byte[][] keys = new byte[count][];
-        final byte[][] values = new byte[count][];
-        for (int i = 0; i < count; i++)
-        {
-            keys[i] = reader.readBytes("key");
-            values[i] = reader.readBytes("value");
-            if (keys[i] == null)
-            {
-                throw new MalformedMessageException("transaction write without a key");
-            }
-        }
-        return new byte[][][] {keys, values};
-    }
-
-    static ErrorCode errorCode(final int code)
-    {
-        try
-        {
-            return ErrorCode.ofCode(code);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new MalformedMessageException("unknown error code " + code);
-        }
-    }
-
-    /** One transaction's part on one partition, identified across members. */
-    record PartKey(long coordinator, long seq, int cacheId, int partition)
-    {
-    }
-
-    /** A transaction's part on a partition this member is primary of. */
-    static final class Part
-    {
-        final PartKey key;
-        final long priority;
-        long version;
-        TxParticipantState state = TxParticipantState.LOCKING;
-        final List<CacheKey> held = new ArrayList<>(2);
-        LockTable.LockWait wait;
-        byte[][] writeKeys;
-        byte[][] writeValues;
-        long[] participants;
-        boolean onePhase;
-        /** Whether a backup may hold a prepare of this part (so a rollback must reach the backups). */
-        boolean backupsMayHold;
-        /** Counters reserved: (start, start + count]; start -1 until reserved (or after a map change voided it). */
-        long start = -1;
-        int count;
-        boolean durable;
-        /** Whether this part's prepare was logged here ({@link MemberEngine#WAL_TX_PREPARE}), so its end must be. */
-        boolean prepareLogged;
-        /** Whether that prepare record is durable (the coordinator hears "prepared" only then). */
-        boolean prepareDurable;
-        /** When this part became PREPARED here (a stale one is probed: {@code askAboutOrphanedPrepares}). */
-        long preparedSinceNs;
-        /** Whether other participants were asked if they finished this part's transaction. */
-        boolean probing;
-        int backupKind;
-        final LongHashSet pendingBackups = new LongHashSet();
-        long lastSentNs;
-        boolean recovering;
-        boolean recoveryCommitted;
-        boolean recoveryRolledBack;
-        final LongHashSet statusPending = new LongHashSet();
-
-        Part(final PartKey key, final long priority, final long version)
-        {
-            this.key = key;
-            this.priority = priority;
-            this.version = version;
-        }
-    }
-
-    /**
-     * A prepare this member holds for a partition it is not primary of (a backup's, or its own recovered).
-     *
-     * @param replayed whether it was recovered from the WAL (a previous life of this member): it may be stale, its
-     *                 transaction finished by the others while this member was away.
-     */
-    record Prepared(PartKey key, long priority, byte[][] keys, byte[][] values, long[] participants,
-        long sinceNs, boolean replayed)
-    {
-    }
-
 }

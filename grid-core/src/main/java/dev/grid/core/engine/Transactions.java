@@ -1,0 +1,170 @@
+package dev.grid.core.engine;
+
+import dev.grid.core.GridException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntFunction;
+
+/**
+ * A member's transactions as one component of its engine (grid-tx's {@code TxManager}): the coordinator side for the
+ * transactions this member's users begin, and the participant side for the partitions this member holds. The engine
+ * creates it with a {@link TransactionContext}, routes the transaction messages to {@link #onMessage}, drives
+ * {@link #duty} every cycle, tells it of topology and map changes, and consults it where replication, the exchange,
+ * rebalance, checkpoints and WAL replay meet transactions.
+ * <p>
+ * <b>Threading:</b> the engine's thread only; no method blocks.
+ */
+public interface Transactions
+{
+    // ---------------------------------------------------------------------------------------------------------
+    // The coordinator side, for this member's users.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * @param timeoutNs after which a transaction not yet decided rolls back.
+     * @param priority  its age for deadlock prevention (smaller is older); 0 for now.
+     * @return the new transaction's id on this member.
+     */
+    long begin(long timeoutNs, long priority);
+
+    /** @return the priority of a transaction of this member, or 0 if unknown. */
+    long priority(long txId);
+
+    /** Read keys in a transaction, locking them on their primaries if {@code lock}. */
+    void enlist(long txId, int cacheId, byte[][] keys, boolean lock, TxCallback callback);
+
+    /** Commit a transaction with its writes (every written key locked first). */
+    void commit(long txId, int[] cacheIds, byte[][] keys, byte[][] values, TxCallback callback);
+
+    /** Roll back a transaction not yet committing. */
+    void rollback(long txId, TxCallback callback);
+
+    /** @return whether this member coordinates the transaction and it is not yet committing. */
+    boolean coordinates(long txId);
+
+    /** @return the transactions this member coordinates, oldest first. */
+    List<TransactionView> views();
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The engine's loop.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Handle a transaction message; its body is at the context's {@link TransactionContext#reader}.
+     *
+     * @param type   its type ({@link MessageTypes}).
+     * @param sender the sender's incarnation.
+     * @return false if the type is not a transaction message (nothing was read).
+     */
+    boolean onMessage(int type, long sender);
+
+    /** @return the work done by timers: timeouts, resends, recovery questions. */
+    int duty();
+
+    /** @return whether no transaction is in flight here, as coordinator or participant. */
+    boolean isIdle();
+
+    /** @return a one-line state for diagnostics. */
+    String describe();
+
+    /**
+     * This member stops or leaves: undecided transactions of its own abort with {@code error}, decided ones end
+     * with their commit status unknown.
+     *
+     * @param clearParticipants whether participant state is dropped too (the copies go).
+     */
+    void abandon(GridException error, boolean clearParticipants);
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Membership and the exchange.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * A new topology was adopted: undecided transactions of this coordinator abort.
+     *
+     * @param destroyedCacheName per cache id, the name of a cache the new topology lost, or null.
+     */
+    void onTopologyChanged(IntFunction<String> destroyedCacheName);
+
+    /** A member left: what it had asked of this member as participant is forgotten. */
+    void forgetMember(long incarnation);
+
+    /** @return whether a prepared part waits for a backup's acknowledgement (the exchange report waits for it). */
+    boolean hasUnacknowledgedPrepares();
+
+    /** @return per copy ({@link PartitionCopy#pack}), the (coordinator, seq) pairs of prepares held, sorted. */
+    Map<Long, long[]> preparesByCopy();
+
+    /** A new partition map is installed. */
+    void onInstalled();
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Replication.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** @return whether a transaction holds the key's lock here. */
+    boolean isLocked(int cacheId, byte[] key);
+
+    /** Run {@code retry} once the key's lock is free (a single-key update waits for it). */
+    void block(int cacheId, byte[] key, Runnable retry);
+
+    /** @return whether a transaction part commits or rolls back on this partition here as its primary. */
+    boolean isApplyingOn(int cacheId, int partition);
+
+    // ---------------------------------------------------------------------------------------------------------
+    // WAL replay and checkpoints.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** Replay a prepare record (the reader is after its type). */
+    void replayPrepare(MessageReader reader);
+
+    /** Replay the end of a prepared part. */
+    void replayEnd(TxPartKey key, boolean committed);
+
+    /** Replay the void of a recovered prepare. */
+    void replayVoid(TxPartKey key);
+
+    /** Replay a transaction's write: its part is remembered as committed. */
+    void replayCommitted(long coordinator, long seq, int cacheId, int partition);
+
+    /** Forget prepares of a copy dropped (partition -1: of the whole cache; cache id -1: of every copy). */
+    void forgetPrepared(int cacheId, int partition);
+
+    /** Forget the commits remembered for a copy that is gone. */
+    void forgetCommitted(int cacheId, int partition);
+
+    /** Replay reached the drop of a copy older than the checkpoint's image: keep only the manifest's commits. */
+    void forgetCommittedBeforeImage(int cacheId, int partition);
+
+    /** Write the parts prepared and not finished, for a checkpoint's manifest. */
+    void encodePrepared(MessageWriter writer);
+
+    /** Write the parts remembered as committed or committing, for a checkpoint's manifest. */
+    void encodeCommitted(MessageWriter writer);
+
+    /** Load what {@link #encodePrepared} and {@link #encodeCommitted} wrote. */
+    void decodePrepared(MessageReader reader);
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Rebalance.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** A copy is being rebuilt: log its prepares again after the dropped-copy record. */
+    void relogPrepared(int cacheId, int partition);
+
+    /** Remember a part finished elsewhere (rebalance, or its replay). */
+    void rememberFinished(long coordinator, long seq, int cacheId, int partition, boolean committed);
+
+    /** @return the parts of a partition prepared here and still open. */
+    List<TxPartKey> openOn(int cacheId, int partition);
+
+    /** A rebalance finished: prepares recovered from the WAL that the supplier does not hold open are void. */
+    void voidReplayedNotOpen(int cacheId, int partition, Set<TxPartKey> supplierOpen);
+
+    /** @return {coordinator, seq, committed ? 1 : 0} of each part remembered as finished on the partition. */
+    List<long[]> finishedOn(int cacheId, int partition);
+}

@@ -1,0 +1,282 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.GridException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TxPartKey;
+
+/**
+ * The {@link TransactionContext} a {@link MemberEngine} gives its transaction component: each method answers from the
+ * engine's shared state or forwards to the component that owns the matter (membership for quorum, replication for
+ * loss refusals, the WAL records and durability for appends and waits). The copies it hands out are the engine's
+ * {@link LocalPartition}s, and only those come back.
+ * <p>
+ * <b>Threading:</b> the engine's thread only.
+ */
+final class EngineTxContext implements TransactionContext
+{
+    private final MemberEngine engine;
+
+    EngineTxContext(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    @Override
+    public long nowNs()
+    {
+        return engine.nowNs;
+    }
+
+    @Override
+    public long retryIntervalNs()
+    {
+        return engine.retryIntervalNs;
+    }
+
+    @Override
+    public String memberId()
+    {
+        return engine.config.memberId();
+    }
+
+    @Override
+    public long incarnation()
+    {
+        return engine.incarnation;
+    }
+
+    @Override
+    public long newSequence()
+    {
+        return engine.newSequence();
+    }
+
+    @Override
+    public boolean isExchanging()
+    {
+        return engine.isExchanging();
+    }
+
+    @Override
+    public boolean isMember(final long incarnation)
+    {
+        return engine.topology.indexOf(incarnation) >= 0;
+    }
+
+    @Override
+    public long topologyVersion()
+    {
+        return engine.topology.version();
+    }
+
+    @Override
+    public int partitionsOf(final int cacheId)
+    {
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        return cache == null ? 0 : cache.partitions();
+    }
+
+    @Override
+    public String cacheName(final int cacheId)
+    {
+        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        return cache == null ? null : cache.name();
+    }
+
+    @Override
+    public boolean hasMap()
+    {
+        return engine.installedMap != null;
+    }
+
+    @Override
+    public long mapVersion()
+    {
+        return engine.installedMap == null ? -1 : engine.installedMap.version();
+    }
+
+    @Override
+    public boolean isMapActive()
+    {
+        return engine.installedMap != null && engine.installedMap.isActive();
+    }
+
+    @Override
+    public long primaryOf(final int cacheId, final int partition)
+    {
+        final MemberRecord primary = engine.installedMap == null ? null :
+            engine.installedMap.primary(cacheId, partition);
+        return primary == null ? NO_MEMBER : primary.incarnation();
+    }
+
+    @Override
+    public int rankOf(final int cacheId, final int partition, final long member)
+    {
+        final PartitionMap map = engine.installedMap;
+        return map == null ? -1 : map.rank(cacheId, partition, map.topology().indexOf(member));
+    }
+
+    @Override
+    public long[] ownersOf(final int cacheId, final int partition)
+    {
+        final PartitionMap map = engine.installedMap;
+        final int[] owners = map.owners(cacheId, partition);
+        final long[] incarnations = new long[owners.length];
+        for (int i = 0; i < owners.length; i++)
+        {
+            incarnations[i] = map.topology().members().get(owners[i]).incarnation();
+        }
+        return incarnations;
+    }
+
+    @Override
+    public boolean isLost(final int cacheId, final int partition)
+    {
+        return engine.installedMap != null && engine.installedMap.isLost(cacheId, partition);
+    }
+
+    @Override
+    public PartitionCopy copy(final int cacheId, final int partition)
+    {
+        return engine.localCopy(cacheId, partition);
+    }
+
+    @Override
+    public boolean isPaused(final int cacheId, final int partition)
+    {
+        return engine.isPaused(cacheId, partition);
+    }
+
+    @Override
+    public String lossRefusal(final int cacheId, final int partition, final boolean write)
+    {
+        return engine.replication.lossRefusal(engine.topology.cache(cacheId), partition, write);
+    }
+
+    @Override
+    public void closeRange(final PartitionCopy copy, final long start, final long count)
+    {
+        engine.closeRange((LocalPartition)copy, start, count);
+    }
+
+    @Override
+    public void updateStarted()
+    {
+        engine.inFlightUpdates++;
+    }
+
+    @Override
+    public void updateFinished()
+    {
+        engine.inFlightUpdates--;
+    }
+
+    @Override
+    public boolean hasQuorum()
+    {
+        return engine.membership.hasQuorum();
+    }
+
+    @Override
+    public boolean refusesForQuorum()
+    {
+        return engine.membership.refusesForQuorum();
+    }
+
+    @Override
+    public GridException noQuorum(final String what)
+    {
+        return engine.membership.noQuorum(what);
+    }
+
+    @Override
+    public MessageReader reader()
+    {
+        return engine.reader;
+    }
+
+    @Override
+    public MessageWriter header(final int type, final long destination)
+    {
+        engine.header(type, destination);
+        return engine.writer;
+    }
+
+    @Override
+    public MessageWriter writer()
+    {
+        return engine.writer;
+    }
+
+    @Override
+    public void send(final long destination)
+    {
+        engine.sendTx(destination);
+    }
+
+    @Override
+    public long appendTxPrepare(final TxPartKey key, final long priority, final long[] participants,
+        final byte[][] keys, final byte[][] values)
+    {
+        return engine.walRecords.appendTxPrepare(key, priority, participants, keys, values);
+    }
+
+    @Override
+    public long appendTxVoid(final TxPartKey key)
+    {
+        return engine.walRecords.appendTxVoid(key);
+    }
+
+    @Override
+    public long appendTxEnd(final TxPartKey key, final boolean committed)
+    {
+        return engine.walRecords.appendTxEnd(key, committed);
+    }
+
+    @Override
+    public long appendTxData(final PartitionCopy copy, final long counter, final long coordinator, final long seq,
+        final byte[] key, final byte[] value)
+    {
+        return engine.walRecords.appendTxData((LocalPartition)copy, counter, coordinator, seq, key, value);
+    }
+
+    @Override
+    public long appendedPosition()
+    {
+        return engine.walRecords.appendedPosition();
+    }
+
+    @Override
+    public void awaitDurable(final long position, final PartitionCopy copy, final long counter,
+        final Runnable onDurable)
+    {
+        engine.durability.awaitDurable(position, (LocalPartition)copy, counter, onDurable);
+    }
+
+    @Override
+    public void event(final String message)
+    {
+        engine.listener.onEvent(message);
+    }
+
+    @Override
+    public void transactionPrepared(final long prepareNs)
+    {
+        engine.listener.onTransactionPrepared(prepareNs);
+    }
+
+    @Override
+    public void transactionFinished(final int errorCode, final long commitNs, final long totalNs)
+    {
+        engine.listener.onTransactionFinished(errorCode, commitNs, totalNs);
+    }
+
+    @Override
+    public void lockWaited(final long waitNs)
+    {
+        engine.listener.onLockWait(waitNs);
+    }
+}
