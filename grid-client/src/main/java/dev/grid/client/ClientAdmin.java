@@ -5,8 +5,8 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.client.FrameReader;
+import dev.grid.core.client.FrameWriter;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -120,9 +120,9 @@ public final class ClientAdmin
         throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "no member " + memberId + " in the cluster");
     }
 
-    private MessageReader call(final int op, final Consumer<MessageWriter> fill)
+    private FrameReader call(final int op, final Consumer<FrameWriter> fill)
     {
-        final MessageWriter payload = new MessageWriter();
+        final FrameWriter payload = new FrameWriter();
         fill.accept(payload);
         return GridClient.await(client.anyConnection(memberAddress).request(op, payload)).payload();
     }
@@ -130,7 +130,7 @@ public final class ClientAdmin
     /** @return the members and the coordinator. */
     public ClusterState clusterState()
     {
-        final MessageReader r = call(ClientProtocol.CLUSTER_STATE, w -> { });
+        final FrameReader r = call(ClientProtocol.CLUSTER_STATE, w -> { });
         final long version = r.readLong("topologyVersion");
         final String coordinator = r.readString("coordinator");
         final int count = r.readInt("members", 0, 65_535);
@@ -161,7 +161,7 @@ public final class ClientAdmin
      */
     public Map<Integer, String> primaries(final String cache)
     {
-        final MessageReader r = call(ClientProtocol.PARTITION_MAP, w -> w.writeString(cache));
+        final FrameReader r = call(ClientProtocol.PARTITION_MAP, w -> w.writeString(cache));
         r.readLong("topologyVersion");
         final int partitions = r.readInt("partitions", 1, 65_536);
         final int count = r.readInt("members", 0, 65_535);
@@ -206,7 +206,7 @@ public final class ClientAdmin
         final List<Copy> copies = new ArrayList<>();
         for (final Member member : clusterState().members())
         {
-            final MessageReader r = onMember(member.memberId()).call(ClientProtocol.LOCAL_COPIES,
+            final FrameReader r = onMember(member.memberId()).call(ClientProtocol.LOCAL_COPIES,
                 w -> w.writeString(cache));
             final int count = r.readInt("copies", 0, 65_536);
             for (int i = 0; i < count; i++)
@@ -224,7 +224,7 @@ public final class ClientAdmin
     /** @return the baseline. */
     public BaselineTopology baseline()
     {
-        final MessageReader r = call(ClientProtocol.BASELINE_SHOW, w -> { });
+        final FrameReader r = call(ClientProtocol.BASELINE_SHOW, w -> { });
         final long version = r.readLong("topologyVersion");
         final long autoAdjust = r.readLong("autoAdjustTimeoutNs");
         return new BaselineTopology(strings(r), strings(r), autoAdjust, version);
@@ -253,7 +253,7 @@ public final class ClientAdmin
      */
     public List<Integer> lostPartitions(final String cache)
     {
-        final MessageReader r = call(ClientProtocol.LOST_PARTITIONS, w -> w.writeString(cache));
+        final FrameReader r = call(ClientProtocol.LOST_PARTITIONS, w -> w.writeString(cache));
         final int count = r.readInt("lost", 0, 65_536);
         final List<Integer> lost = new ArrayList<>(count);
         for (int i = 0; i < count; i++)
@@ -288,7 +288,7 @@ public final class ClientAdmin
      */
     public ConsistencyResult checkConsistency(final String cache)
     {
-        final MessageReader r = call(ClientProtocol.CHECK_CONSISTENCY, w -> w.writeString(cache));
+        final FrameReader r = call(ClientProtocol.CHECK_CONSISTENCY, w -> w.writeString(cache));
         final int checked = r.readInt("checked");
         final int moving = r.readInt("moving");
         final int count = r.readInt("conflicts", 0, 65_536);
@@ -303,7 +303,7 @@ public final class ClientAdmin
     /** @return the rebalance of the member the request reaches. */
     public Rebalance rebalanceStatus()
     {
-        final MessageReader r = call(ClientProtocol.REBALANCE_STATUS, w -> { });
+        final FrameReader r = call(ClientProtocol.REBALANCE_STATUS, w -> { });
         return new Rebalance(r.readLong("topologyVersion"), r.readInt("planned"), r.readInt("done"),
             r.readInt("historicalPlanned"), r.readLong("records"), r.readLong("bytes"), r.readLong("elapsedNs"),
             r.readLong("etaNs"), r.readLong("totalHistorical"), r.readLong("totalFull"));
@@ -329,7 +329,7 @@ public final class ClientAdmin
         final List<TransactionInfo> all = new ArrayList<>();
         for (final Member member : clusterState().members())
         {
-            final MessageReader r = onMember(member.memberId()).call(ClientProtocol.TX_LIST, w -> { });
+            final FrameReader r = onMember(member.memberId()).call(ClientProtocol.TX_LIST, w -> { });
             final int count = r.readInt("transactions", 0, 1 << 20);
             for (int i = 0; i < count; i++)
             {
@@ -354,7 +354,7 @@ public final class ClientAdmin
     /** @return the metrics of the member the request reaches, by name. */
     public Map<String, Long> metrics()
     {
-        final MessageReader r = call(ClientProtocol.METRICS, w -> { });
+        final FrameReader r = call(ClientProtocol.METRICS, w -> { });
         final int count = r.readInt("metrics", 0, 1 << 16);
         final Map<String, Long> metrics = new LinkedHashMap<>();
         for (int i = 0; i < count; i++)
@@ -364,7 +364,7 @@ public final class ClientAdmin
         return metrics;
     }
 
-    private static List<String> strings(final MessageReader r)
+    private static List<String> strings(final FrameReader r)
     {
         final int count = r.readInt("strings", 0, 65_535);
         final List<String> values = new ArrayList<>(count);

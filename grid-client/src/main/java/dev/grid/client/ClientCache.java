@@ -6,7 +6,7 @@ import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ReadResult;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.client.FrameWriter;
 
 import java.util.Collection;
 import java.util.HashMap;
@@ -108,7 +108,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     private CompletableFuture<ClientConnection.Answer> keyed(final int op, final byte[] key, final boolean write,
         final byte[]... more)
     {
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(info.name());
         final long sequence = write ? client.numberWrites(1, w) : -1;
         w.writeBytes(key);
@@ -206,7 +206,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Map<K, V>> getAllAsync(final Collection<? extends K> keys)
     {
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(info.name()).writeInt(keys.size());
         for (final K key : keys)
         {
@@ -233,7 +233,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     {
         final Map<byte[], byte[]> encoded = new LinkedHashMap<>();
         entries.forEach((k, v) -> encoded.put(key(k), value(v, "value")));
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(info.name());
         // One number per entry, in the request's order: each is a write of its own on the members.
         final long sequence = client.numberWrites(encoded.size(), w);
@@ -261,7 +261,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<Long> sizeAsync()
     {
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(info.name());
         return client.send(ClientProtocol.SIZE, w, null, true).thenApply(a -> a.payload().readLong("size"));
     }

@@ -3,15 +3,8 @@ package dev.grid.client;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
-import org.agrona.concurrent.UnsafeBuffer;
-
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
+import dev.grid.core.client.FrameReader;
+import dev.grid.core.client.FrameWriter;
 
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -31,6 +24,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * One TCP connection to a member, handshaken: requests are written as they come (pipelining, any thread) and each
@@ -41,7 +39,7 @@ import java.util.function.Consumer;
 final class ClientConnection implements AutoCloseable
 {
     /** The answer of one request: its payload after the header, and the member's topology version. */
-    record Answer(MessageReader payload, long topologyVersion)
+    record Answer(FrameReader payload, long topologyVersion)
     {
     }
 
@@ -131,7 +129,7 @@ final class ClientConnection implements AutoCloseable
                 ex.getMessage(), ex);
         }
         connection.reader.start();
-        final MessageWriter handshake = new MessageWriter();
+        final FrameWriter handshake = new FrameWriter();
         handshake.writeInt(ClientProtocol.MAGIC).writeUnsignedShort(ClientProtocol.VERSION)
             .writeUnsignedShort(ClientProtocol.VERSION).writeString(config.user()).writeString(config.password())
             .writeString(config.clientName());
@@ -230,7 +228,7 @@ final class ClientConnection implements AutoCloseable
      * @return its answer; fails with the member's error as a {@link GridException}, or {@link
      *         ConnectionLostException}.
      */
-    CompletableFuture<Answer> request(final int op, final MessageWriter payload)
+    CompletableFuture<Answer> request(final int op, final FrameWriter payload)
     {
         final CompletableFuture<Answer> future = new CompletableFuture<>();
         if (closed)
@@ -242,12 +240,8 @@ final class ClientConnection implements AutoCloseable
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
         final int length = ClientProtocol.HEADER + payload.length();
-        final byte[] frame = new byte[ClientProtocol.LENGTH_PREFIX + length];
-        final UnsafeBuffer buffer = new UnsafeBuffer(frame);
-        buffer.putInt(0, length);
-        buffer.putByte(4, (byte)op);
-        buffer.putLong(5, requestId);
-        buffer.putBytes(ClientProtocol.LENGTH_PREFIX + ClientProtocol.HEADER, payload.buffer(), 0, payload.length());
+        final byte[] frame = new FrameWriter().writeInt(length).writeByte(op).writeLong(requestId)
+            .writeRaw(payload.array(), 0, payload.length()).toBytes();
         try
         {
             synchronized (out)
@@ -285,7 +279,7 @@ final class ClientConnection implements AutoCloseable
                 }
                 final byte[] frame = new byte[length];
                 in.readFully(frame);
-                final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame), 0, length);
+                final FrameReader reader = new FrameReader().wrap(frame, 0, length);
                 final int status = reader.readByte("status");
                 final long requestId = reader.readLong("requestId");
                 final long topologyVersion = reader.readLong("topologyVersion");

@@ -6,8 +6,8 @@ import dev.grid.core.PredicateResult;
 import dev.grid.core.PredicateTransaction;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.client.FrameReader;
+import dev.grid.core.client.FrameWriter;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,8 +27,8 @@ final class ClientPredicateTransaction implements PredicateTransaction
 {
     private final GridClient client;
     private final long timeoutMs;
-    private final MessageWriter predicates = new MessageWriter();
-    private final MessageWriter writes = new MessageWriter();
+    private final FrameWriter predicates = new FrameWriter();
+    private final FrameWriter writes = new FrameWriter();
     private int predicateCount;
     private int writeCount;
     private boolean retryOnAbort;
@@ -91,14 +91,14 @@ final class ClientPredicateTransaction implements PredicateTransaction
 
     public CompletableFuture<PredicateResult> executeAsync()
     {
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(timeoutMs).writeBoolean(retryOnAbort).writeInt(predicateCount)
-            .writeRaw(predicates.buffer(), 0, predicates.length()).writeInt(writeCount)
-            .writeRaw(writes.buffer(), 0, writes.length());
+            .writeRaw(predicates.array(), 0, predicates.length()).writeInt(writeCount)
+            .writeRaw(writes.array(), 0, writes.length());
         return client.send(ClientProtocol.PREDICATE_TX, w, null, false).thenApply(answer -> decode(answer.payload()));
     }
 
-    private PredicateResult decode(final MessageReader r)
+    private PredicateResult decode(final FrameReader r)
     {
         final int outcome = r.readByte("outcome");
         switch (outcome)

@@ -7,7 +7,7 @@ import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.client.FrameWriter;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -52,7 +52,7 @@ final class ClientTransaction implements Transaction
         return isolation;
     }
 
-    private CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload)
+    private CompletableFuture<ClientConnection.Answer> send(final int op, final FrameWriter payload)
     {
         return connection.request(op, payload).handle((answer, failure) ->
         {
@@ -84,7 +84,7 @@ final class ClientTransaction implements Transaction
     public <K, V> CompletableFuture<V> getAsync(final Cache<K, V> cache, final K key)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
         return send(ClientProtocol.TX_GET, w).thenApply(a -> c.decodeValue(a.payload().readBytes("value")));
     }
@@ -125,7 +125,7 @@ final class ClientTransaction implements Transaction
     public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(value, "value"));
         return send(ClientProtocol.TX_PUT, w).thenApply(a -> null);
     }
@@ -138,7 +138,7 @@ final class ClientTransaction implements Transaction
     public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
         return send(ClientProtocol.TX_REMOVE, w).thenApply(a -> null);
     }
@@ -151,7 +151,7 @@ final class ClientTransaction implements Transaction
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(operand,
             "operand"));
         return send(ClientProtocol.TX_MERGE, w).thenApply(a -> null);
@@ -184,7 +184,7 @@ final class ClientTransaction implements Transaction
             return CompletableFuture.completedFuture(null);
         }
         finished = true;
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeLong(txId);
         return send(op, w).thenApply(a -> null);
     }

@@ -15,7 +15,7 @@ import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.client.FrameWriter;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,7 +165,7 @@ public final class GridClient implements AutoCloseable
     public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
     {
         configuration.conclude();
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(configuration.name()).writeInt(configuration.partitions()).writeInt(configuration.backups())
             .writeString(configuration.keyCodec().name()).writeString(configuration.valueCodec().name())
             .writeString(configuration.backupFilterAttribute()).writeLong(configuration.operationTimeoutNs())
@@ -182,7 +182,7 @@ public final class GridClient implements AutoCloseable
      */
     public void destroyCache(final String name)
     {
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeString(name);
         await(send(ClientProtocol.CACHE_DESTROY, w, null, false));
         maps.remove(name);
@@ -214,7 +214,7 @@ public final class GridClient implements AutoCloseable
         final Duration timeout)
     {
         final ClientConnection connection = anyConnection(null);
-        final MessageWriter w = new MessageWriter();
+        final FrameWriter w = new FrameWriter();
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
         final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w));
         return new ClientTransaction(this, connection, answer.payload().readLong("txId"), concurrency, isolation);
@@ -289,7 +289,7 @@ public final class GridClient implements AutoCloseable
 
     private List<CacheInfo> cacheInfos()
     {
-        final ClientConnection.Answer answer = await(send(ClientProtocol.CACHE_LIST, new MessageWriter(), null, true));
+        final ClientConnection.Answer answer = await(send(ClientProtocol.CACHE_LIST, new FrameWriter(), null, true));
         final int count = answer.payload().readInt("caches", 0, 1 << 20);
         final List<CacheInfo> infos = new ArrayList<>(count);
         for (int i = 0; i < count; i++)
@@ -310,12 +310,11 @@ public final class GridClient implements AutoCloseable
      * @param idempotent whether the request may be sent again after a connection broke with it outstanding.
      * @return its answer.
      */
-    CompletableFuture<ClientConnection.Answer> send(final int op, final MessageWriter payload, final Route route,
+    CompletableFuture<ClientConnection.Answer> send(final int op, final FrameWriter payload, final Route route,
         final boolean idempotent)
     {
         final CompletableFuture<ClientConnection.Answer> result = new CompletableFuture<>();
-        final byte[] copy = new byte[payload.length()];
-        payload.buffer().getBytes(0, copy);
+        final byte[] copy = payload.toBytes();
         attempt(op, copy, route, idempotent, result, 0, System.nanoTime());
         final long timeoutNs = config.requestTimeoutNs();
         final java.util.concurrent.ScheduledFuture<?> timeout = timer.schedule(() ->
@@ -332,7 +331,7 @@ public final class GridClient implements AutoCloseable
      *
      * @return the first write's number: pass it to {@link #writesFinished} once the request is answered or given up.
      */
-    long numberWrites(final int count, final MessageWriter payload)
+    long numberWrites(final int count, final FrameWriter payload)
     {
         final long sequence;
         final long watermark;
@@ -378,8 +377,8 @@ public final class GridClient implements AutoCloseable
             result.completeExceptionally(ex);
             return;
         }
-        final MessageWriter w = new MessageWriter();
-        w.writeRaw(new org.agrona.concurrent.UnsafeBuffer(payload), 0, payload.length);
+        final FrameWriter w = new FrameWriter();
+        w.writeRaw(payload, 0, payload.length);
         connection.request(op, w).whenComplete((answer, failure) ->
         {
             if (failure == null)
@@ -482,7 +481,7 @@ public final class GridClient implements AutoCloseable
         final long known = newestTopology.get();
         try
         {
-            final MessageWriter w = new MessageWriter();
+            final FrameWriter w = new FrameWriter();
             w.writeString(cache);
             final ClientConnection.Answer answer = await(anyConnection(null).request(ClientProtocol.PARTITION_MAP, w));
             final long version = answer.payload().readLong("topologyVersion");

@@ -1,5 +1,6 @@
 package dev.grid.sim;
 
+import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -13,6 +14,8 @@ import com.tngtech.archunit.library.freeze.FreezingArchRule;
 import com.tngtech.archunit.library.dependencies.SliceAssignment;
 import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import dev.grid.archfixture.UsesCoreInternals;
+import dev.grid.client.archfixture.UsesAgrona;
+import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.archfixture.NondeterministicFixture;
 import dev.grid.core.archfixture.cycle.left.Left;
 import org.junit.jupiter.api.Test;
@@ -188,6 +191,31 @@ class ArchitectureTest
                 "dev.grid.node..")
             .allowEmptyShould(true)
             .check(PRODUCTION);
+    }
+
+    /** The thin client is the public API and the client protocol: no engine, codec of the members or Agrona. */
+    static final ArchRule THIN_CLIENT_NEEDS_NO_MEMBER_CODE = noClasses().that().resideInAnyPackage("dev.grid.client..",
+        "dev.grid.core.client..")
+        .should().dependOnClassesThat().resideInAnyPackage("org.agrona..", "dev.grid.core.internal..",
+            "dev.grid.core.engine..", "dev.grid.node..", "dev.grid.net..")
+        .orShould().dependOnClassesThat(JavaClass.Predicates.resideInAPackage("dev.grid.core.codec..")
+            .and(DescribedPredicate.not(JavaClass.Predicates.equivalentTo(MalformedMessageException.class))))
+        .because("DESIGN.md: the thin client holds the public API and the client protocol only (no engine, no JVM "
+            + "flags); MalformedMessageException is the one codec type it throws");
+
+    @Test
+    void theThinClientUsesTheApiAndTheClientProtocolOnly()
+    {
+        THIN_CLIENT_NEEDS_NO_MEMBER_CODE.check(PRODUCTION);
+    }
+
+    @Test
+    void theThinClientRuleCatchesAgronaAndTheMembersCodec()
+    {
+        final JavaClasses fixture = new ClassFileImporter().importClasses(UsesAgrona.class);
+        final String report = THIN_CLIENT_NEEDS_NO_MEMBER_CODE.evaluate(fixture).getFailureReport().toString();
+        assertTrue(report.contains("org.agrona.concurrent.UnsafeBuffer"), report);
+        assertTrue(report.contains("dev.grid.core.codec.MessageWriter"), report);
     }
 
     @Test

@@ -2,9 +2,11 @@ package dev.grid.core.client;
 
 /**
  * The thin-client protocol's constants: framing, handshake, op codes and answer statuses. The format of every frame
- * is in {@code docs/protocol.md}; both sides encode with {@link dev.grid.core.codec.MessageWriter} and
- * decode with {@link dev.grid.core.codec.MessageReader} (integers little-endian, byte arrays and strings as
- * a 32-bit length, -1 for null, then the bytes; strings UTF-8).
+ * is in {@code docs/protocol.md} ({@code ProtocolDocumentationTest} checks its tables against these constants). The
+ * thin client encodes with {@link FrameWriter} and decodes with {@link FrameReader} (plain Java: no Agrona, no JVM
+ * flags); the member with {@link dev.grid.core.codec.MessageWriter} and {@link dev.grid.core.codec.MessageReader}.
+ * Both write the same bytes (integers little-endian, byte arrays and strings as a 32-bit length, -1 for null, then
+ * the bytes; strings UTF-8), which {@code FrameCodecTest} checks.
  * <p>
  * A frame is a 32-bit length, then that many bytes. A request is {@code [u8 op][i64 requestId][payload]}; its answer
  * is {@code [u8 status][i64 requestId][i64 topologyVersion][payload]}, with the request's id, in any order relative to
