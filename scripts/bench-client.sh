@@ -12,5 +12,6 @@ rm -rf "$dir"
 mkdir -p "$dir"
 trap 'scripts/cluster.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
 PERSISTENT=0 scripts/cluster.sh start 3 "$dir"
-JAVA_OPTS="-Xms1g -Xmx1g" scripts/java.sh dev.grid.examples.bench.ClientBenchmark \
-  --hosts "127.0.0.1:$client_port,127.0.0.1:$((client_port + 1)),127.0.0.1:$((client_port + 2))" "$@"
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.ClientBenchmark \
+  -Dbench.args="--hosts 127.0.0.1:$client_port,127.0.0.1:$((client_port + 1)),127.0.0.1:$((client_port + 2)) $*"

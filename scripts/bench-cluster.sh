@@ -6,6 +6,6 @@
 # --checkpoint-ms: 0 in-memory members; N persistent members (LOG_ONLY WAL) checkpointing every N ms; -1 WAL only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -DskipTests install -pl grid-node -am
-mvn -B -q -ntp -DskipTests -pl grid-node -Pnode-bench package -Dbench.class=dev.grid.node.bench.ClusterBenchmark \
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.ClusterBenchmark \
   -Dbench.args="$*"

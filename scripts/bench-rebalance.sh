@@ -5,6 +5,6 @@
 # Usage: scripts/bench-rebalance.sh [--keys 100000] [--missed-percent 1,5,10,20] [--full-keys 25000,50000,100000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -DskipTests install -pl grid-node -am
-mvn -B -q -ntp -DskipTests -pl grid-node -Pnode-bench package -Dbench.class=dev.grid.node.bench.RebalanceBenchmark \
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.RebalanceBenchmark \
   -Dbench.args="$*"

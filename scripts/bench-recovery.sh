@@ -4,6 +4,6 @@
 # Usage: scripts/bench-recovery.sh [--records 1000000] [--value-bytes 100] [--dir /tmp]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -DskipTests install -pl grid-node -am
-mvn -B -q -ntp -DskipTests -pl grid-node -Pnode-bench package -Dbench.class=dev.grid.node.bench.RecoveryBenchmark \
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.RecoveryBenchmark \
   -Dbench.args="$*"

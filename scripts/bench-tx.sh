@@ -6,6 +6,6 @@
 #        [--modes pessimistic,optimistic,predicate] [--backups 1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -DskipTests install -pl grid-node -am
-mvn -B -q -ntp -DskipTests -pl grid-node -Pnode-bench package -Dbench.class=dev.grid.node.bench.TransferBenchmark \
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.TransferBenchmark \
   -Dbench.args="$*"

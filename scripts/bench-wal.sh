@@ -4,5 +4,5 @@
 # Usage: scripts/bench-wal.sh [--records 1000000] [--record-bytes 170] [--dir /tmp]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -DskipTests install -pl grid-persistence -am
-mvn -B -q -ntp -DskipTests -pl grid-persistence -Pwal-bench package -Dwal.bench.args="$*"
+mvn -B -q -ntp -DskipTests install -pl grid-bench -am
+mvn -B -q -ntp -DskipTests -pl grid-bench -Prun-bench package -Dbench.class=dev.grid.bench.WalBenchmark -Dbench.args="$*"

@@ -3,4 +3,4 @@
 # Usage: scripts/demo-embedded.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -q -ntp -Pdemo package -DskipTests -pl grid-node -am
+mvn -B -q -ntp -Pdemo package -DskipTests -pl examples -am

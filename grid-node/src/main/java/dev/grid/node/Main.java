@@ -11,7 +11,7 @@ import dev.grid.core.PartitionLostException;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.Topology;
-import dev.grid.node.bench.Bank;
+import dev.grid.node.workload.Bank;
 
 import java.io.BufferedReader;
 import java.io.File;

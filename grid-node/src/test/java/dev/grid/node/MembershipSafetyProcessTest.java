@@ -1,6 +1,6 @@
 package dev.grid.node;
 
-import dev.grid.node.bench.Bank;
+import dev.grid.node.workload.Bank;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.grid.examples.bench;
+package dev.grid.bench;
 
 import dev.grid.client.ClientConfiguration;
 import dev.grid.client.GridClient;

@@ -1,4 +1,4 @@
-package dev.grid.node.demo;
+package dev.grid.examples;
 
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;

@@ -1,8 +1,9 @@
-package dev.grid.node.bench;
+package dev.grid.bench;
 
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
+import dev.grid.node.workload.Bank;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.grid.node.bench;
+package dev.grid.bench;
 
 import dev.grid.core.MemberConfiguration;
 import dev.grid.node.GridMember;

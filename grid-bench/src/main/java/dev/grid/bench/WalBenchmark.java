@@ -1,4 +1,4 @@
-package dev.grid.persistence.bench;
+package dev.grid.bench;
 
 import dev.grid.core.WalMode;
 import dev.grid.persistence.ChronicleWal;

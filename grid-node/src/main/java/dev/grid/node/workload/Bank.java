@@ -1,4 +1,4 @@
-package dev.grid.node.bench;
+package dev.grid.node.workload;
 
 import dev.grid.core.Cache;
 import dev.grid.core.ErrorCode;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The bank on a real cluster: accounts {@code a0..a(n-1)} whose values are {@code balance:transfers} (the number of
  * transfers applied to the account), moved by transfer transactions in three modes. Used by the real-process bank test
- * (through {@link dev.grid.node.Main}'s command channel) and by {@link TransferBenchmark}.
+ * (through {@link dev.grid.node.Main}'s command channel) and by grid-bench's {@code TransferBenchmark}.
  * <p>
  * Invariants a correct grid keeps: the balances sum to {@code n * INITIAL}; the transfer counts sum to twice the
  * number of transfers applied, which lies between those acknowledged committed and those plus the unknown ones.
