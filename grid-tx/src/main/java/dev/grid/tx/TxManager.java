@@ -108,7 +108,7 @@ public final class TxManager implements Transactions
     /**
      * The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage).
      */
-    private final List<TxPartKey> checkpointCommitted = new ArrayList<>();
+    final List<TxPartKey> checkpointCommitted = new ArrayList<>();
 
     final LinkedHashMap<TxPartKey, Boolean> finished = remembering();
 
@@ -531,33 +531,7 @@ public final class TxManager implements Transactions
     @Override
     public void encodePrepared(final MessageWriter writer)
     {
-        final List<TxPrepared> open = new ArrayList<>(prepared.values());
-        for (final TxPart part : parts.values())
-        {
-            if (part.prepareLogged && (part.state == TxParticipantState.PREPARING ||
-                part.state == TxParticipantState.PREPARED) && !prepared.containsKey(part.key))
-            {
-                open.add(new TxPrepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,
-                    context.nowNs(), false));
-            }
-        }
-        writer.writeInt(open.size());
-        for (final TxPrepared p : open)
-        {
-            writer.writeLong(p.key().coordinator()).writeLong(p.key().seq()).writeInt(p.key().cacheId())
-                .writeInt(p.key().partition()).writeLong(p.priority());
-            final long[] participants = p.participants() == null ? new long[0] : p.participants();
-            writer.writeInt(participants.length);
-            for (final long participant : participants)
-            {
-                writer.writeLong(participant);
-            }
-            writer.writeInt(p.keys().length);
-            for (int i = 0; i < p.keys().length; i++)
-            {
-                writer.writeBytes(p.keys()[i]).writeBytes(p.values()[i]);
-            }
-        }
+        TxManifest.encodePrepared(this, writer);
     }
 
     /**
@@ -566,20 +540,7 @@ public final class TxManager implements Transactions
     @Override
     public void decodePrepared(final MessageReader reader)
     {
-        final int count = reader.readInt("prepared", 0, 1 << 24);
-        for (int i = 0; i < count; i++)
-        {
-            replayPrepare(reader);
-        }
-        final int committed = reader.readInt("committed", 0, 1 << 24);
-        checkpointCommitted.clear();
-        for (int i = 0; i < committed; i++)
-        {
-            final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
-                reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-            finished.put(key, Boolean.TRUE);
-            checkpointCommitted.add(key);
-        }
+        TxManifest.decodePrepared(this, reader);
     }
 
     /**
@@ -594,26 +555,7 @@ public final class TxManager implements Transactions
     @Override
     public void encodeCommitted(final MessageWriter writer)
     {
-        final List<TxPartKey> committed = new ArrayList<>();
-        for (final Map.Entry<TxPartKey, Boolean> entry : finished.entrySet())
-        {
-            if (entry.getValue())
-            {
-                committed.add(entry.getKey());
-            }
-        }
-        for (final TxPart part : parts.values())
-        {
-            if (part.state == TxParticipantState.COMMITTING && !finished.containsKey(part.key))
-            {
-                committed.add(part.key);
-            }
-        }
-        writer.writeInt(committed.size());
-        for (final TxPartKey key : committed)
-        {
-            writer.writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId()).writeInt(key.partition());
-        }
+        TxManifest.encodeCommitted(this, writer);
     }
 
     /**
@@ -712,6 +654,52 @@ public final class TxManager implements Transactions
             // is recovered (decided) yet; the prepares stay as recovered.
             return;
         }
+        dropUnprepared();
+        for (final TxPrepared p : new ArrayList<>(prepared.values()))
+        {
+            final PartitionCopy lp = context.copy(p.key().cacheId(), p.key().partition());
+            final int rank = lp == null ? -1 : context.rankHere(p.key().cacheId(), p.key().partition());
+            if (rank < 0)
+            {
+                prepared.remove(p.key());
+            }
+            else if (rank == 0 && !recovery.isLostHere(p.key().cacheId(), p.key().partition()))
+            {
+                prepared.remove(p.key());
+                takeOver(p);
+            }
+        }
+        for (final TxPart part : new ArrayList<>(parts.values()))
+        {
+            if (part.state != TxParticipantState.PREPARED)
+            {
+                continue;
+            }
+            // The new backups (MOVING copies too, which may become primary once caught up) hold the prepare as
+            // well, so it survives this primary's failure or move; resent until each acknowledged it.
+            participant.sendBackups(part, BACKUP_PREPARE, true);
+            if (!context.isMember(part.key.coordinator()))
+            {
+                recovery.startRecovery(part);
+            }
+        }
+        for (final TxCoordinator.NearTx tx : coordinator.nearTxs.values())
+        {
+            for (final TxCoordinator.NearPart part : tx.parts.values())
+            {
+                part.lastSentNs = Long.MIN_VALUE / 2;
+            }
+        }
+        duty();
+    }
+
+    /**
+     * At a map install: parts not prepared are dropped and their waiters told to remap; a preparing part is kept as
+     * prepared (backups may hold its prepare); a prepared part stays where this member is still primary (its
+     * reservation is gone: a commit reserves afresh) and becomes a held prepare where it is a backup now.
+     */
+    private void dropUnprepared()
+    {
         final List<TxPart> dropped = new ArrayList<>();
         for (final TxPart part : new ArrayList<>(parts.values()))
         {
@@ -749,64 +737,37 @@ public final class TxManager implements Transactions
         }
         // Removed from the parts first, so that releasing one never grants its key to another being dropped.
         dropped.forEach(lockTable::releaseLocks);
-        for (final TxPrepared p : new ArrayList<>(prepared.values()))
+    }
+
+    /**
+     * This member became the primary of a partition whose prepare it held (as a backup's, or recovered): the prepare
+     * becomes a prepared part here, holding its keys' locks, and its end will be logged.
+     */
+    private void takeOver(final TxPrepared p)
+    {
+        final TxPart part = new TxPart(p.key(), p.priority(), context.mapVersion());
+        part.state = part.state.moveTo(TxParticipantState.PREPARED);
+        part.backupsMayHold = true;
+        part.writeKeys = p.keys();
+        part.writeValues = p.values();
+        part.count = p.keys().length;
+        part.participants = p.participants();
+        // Logged here as the backup's (or a recovered) prepare: its end is logged too.
+        part.prepareLogged = true;
+        part.prepareDurable = true;
+        part.preparedSinceNs = context.nowNs();
+        parts.put(p.key(), part);
+        for (final byte[] k : p.keys())
         {
-            final PartitionCopy lp = context.copy(p.key().cacheId(), p.key().partition());
-            final int rank = lp == null ? -1 : context.rankHere(p.key().cacheId(), p.key().partition());
-            if (rank < 0)
+            final CacheKey lockKey = new CacheKey(p.key().cacheId(), k);
+            final LockTable.KeyLock keyLock = lockTable.locks.computeIfAbsent(lockKey,
+                x -> new LockTable.KeyLock());
+            if (keyLock.holder == null)
             {
-                prepared.remove(p.key());
-            }
-            else if (rank == 0 && !recovery.isLostHere(p.key().cacheId(), p.key().partition()))
-            {
-                prepared.remove(p.key());
-                final TxPart part = new TxPart(p.key(), p.priority(), context.mapVersion());
-                part.state = part.state.moveTo(TxParticipantState.PREPARED);
-                part.backupsMayHold = true;
-                part.writeKeys = p.keys();
-                part.writeValues = p.values();
-                part.count = p.keys().length;
-                part.participants = p.participants();
-                // Logged here as the backup's (or a recovered) prepare: its end is logged too.
-                part.prepareLogged = true;
-                part.prepareDurable = true;
-                part.preparedSinceNs = context.nowNs();
-                parts.put(p.key(), part);
-                for (final byte[] k : p.keys())
-                {
-                    final CacheKey lockKey = new CacheKey(p.key().cacheId(), k);
-                    final LockTable.KeyLock keyLock = lockTable.locks.computeIfAbsent(lockKey,
-                        x -> new LockTable.KeyLock());
-                    if (keyLock.holder == null)
-                    {
-                        keyLock.holder = part;
-                        part.held.add(lockKey);
-                    }
-                }
+                keyLock.holder = part;
+                part.held.add(lockKey);
             }
         }
-        for (final TxPart part : new ArrayList<>(parts.values()))
-        {
-            if (part.state != TxParticipantState.PREPARED)
-            {
-                continue;
-            }
-            // The new backups (MOVING copies too, which may become primary once caught up) hold the prepare as
-            // well, so it survives this primary's failure or move; resent until each acknowledged it.
-            participant.sendBackups(part, BACKUP_PREPARE, true);
-            if (!context.isMember(part.key.coordinator()))
-            {
-                recovery.startRecovery(part);
-            }
-        }
-        for (final TxCoordinator.NearTx tx : coordinator.nearTxs.values())
-        {
-            for (final TxCoordinator.NearPart part : tx.parts.values())
-            {
-                part.lastSentNs = Long.MIN_VALUE / 2;
-            }
-        }
-        duty();
     }
 
     /**
@@ -884,40 +845,51 @@ public final class TxManager implements Transactions
             {
                 continue;
             }
-            for (final TxCoordinator.NearPart part : new ArrayList<>(tx.parts.values()))
-            {
-                if (nowNs - part.lastSentNs < retryNs || !coordinator.nearTxs.containsKey(tx.seq))
-                {
-                    continue;
-                }
-                if (tx.state == TxState.ACTIVE && !part.lockQueue.isEmpty())
-                {
-                    coordinator.sendLock(tx, part);
-                    work++;
-                }
-                else if (part.request == MessageTypes.TX_PREPARE && !part.answered &&
-                    (tx.state == TxState.PREPARING || (tx.onePhase && tx.state == TxState.COMMITTING)))
-                {
-                    coordinator.sendPrepare(tx, part);
-                    work++;
-                }
-                else if ((part.request == MessageTypes.TX_COMMIT ||
-                    part.request == MessageTypes.TX_ROLLBACK) && !part.answered)
-                {
-                    coordinator.sendFinish(tx, part);
-                    work++;
-                }
-            }
+            work += resendUnanswered(tx, nowNs, retryNs);
         }
         if ((!prepared.isEmpty() || !parts.isEmpty()) && nowNs >= recovery.nextOrphanCheckNs && !context.isExchanging())
         {
             recovery.nextOrphanCheckNs = nowNs + retryNs;
             work += recovery.askAboutOrphanedPrepares();
         }
-        if (parts.isEmpty())
+        return work + participantDuty(nowNs, retryNs);
+    }
+
+    /** The coordinator's resends of a transaction's requests that got no answer within the retry interval. */
+    private int resendUnanswered(final TxCoordinator.NearTx tx, final long nowNs, final long retryNs)
+    {
+        int work = 0;
+        for (final TxCoordinator.NearPart part : new ArrayList<>(tx.parts.values()))
         {
-            return work;
+            if (nowNs - part.lastSentNs < retryNs || !coordinator.nearTxs.containsKey(tx.seq))
+            {
+                continue;
+            }
+            if (tx.state == TxState.ACTIVE && !part.lockQueue.isEmpty())
+            {
+                coordinator.sendLock(tx, part);
+                work++;
+            }
+            else if (part.request == MessageTypes.TX_PREPARE && !part.answered &&
+                (tx.state == TxState.PREPARING || (tx.onePhase && tx.state == TxState.COMMITTING)))
+            {
+                coordinator.sendPrepare(tx, part);
+                work++;
+            }
+            else if ((part.request == MessageTypes.TX_COMMIT ||
+                part.request == MessageTypes.TX_ROLLBACK) && !part.answered)
+            {
+                coordinator.sendFinish(tx, part);
+                work++;
+            }
         }
+        return work;
+    }
+
+    /** The participant's timers: lock waits past their deadline, resends to backups, recovery questions. */
+    private int participantDuty(final long nowNs, final long retryNs)
+    {
+        int work = 0;
         for (final TxPart part : new ArrayList<>(parts.values()))
         {
             if (parts.get(part.key) != part)
