@@ -183,9 +183,10 @@ public final class GridMember implements Grid
             final long recoveryStartNs = System.nanoTime();
             this.engine = newEngine(recoveryStartNs);
             this.recoveryNs = System.nanoTime() - recoveryStartNs;
-            if (engine.recoveredRecords() > 0)
+            if (engine.history().recoveredRecords() > 0)
             {
-                LOG.info("member {} replayed {} WAL records in {} ms", config.memberId(), engine.recoveredRecords(),
+                LOG.info("member {} replayed {} WAL records in {} ms", config.memberId(),
+                    engine.history().recoveredRecords(),
                     TimeUnit.NANOSECONDS.toMillis(recoveryNs));
             }
         }
@@ -266,7 +267,7 @@ public final class GridMember implements Grid
         engine = newEngine(startNs);
         state = MemberState.JOINING;
         LOG.warn("member {} was removed from the cluster while running; it recovered {} WAL records in {} ms and " +
-            "joins again with its copies", config.memberId(), engine.recoveredRecords(),
+            "joins again with its copies", config.memberId(), engine.history().recoveredRecords(),
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
     }
 
@@ -359,7 +360,7 @@ public final class GridMember implements Grid
         }
         final CacheDescriptor descriptor = CacheDescriptor.of(configuration, 0, 0);
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.createCache(descriptor, new FutureCallback(future)), future);
+        execute(() -> engine.admin().createCache(descriptor, new FutureCallback(future)), future);
         return future;
     }
 
@@ -398,7 +399,7 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> destroyCacheAsync(final String name)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.destroyCache(name, new FutureCallback(future)), future);
+        execute(() -> engine.admin().destroyCache(name, new FutureCallback(future)), future);
         return future;
     }
 
@@ -413,7 +414,7 @@ public final class GridMember implements Grid
 
     CompletableFuture<List<TransactionView>> activeTransactionsAsync()
     {
-        return query(() -> engine.transactions());
+        return query(() -> engine.transactions().list());
     }
 
     /**
@@ -430,7 +431,7 @@ public final class GridMember implements Grid
     CompletableFuture<Void> killTransactionAsync(final long id)
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
-        execute(() -> engine.killTransaction(id, new TxCallback()
+        execute(() -> engine.transactions().kill(id, new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
@@ -465,7 +466,7 @@ public final class GridMember implements Grid
 
     CompletableFuture<BaselineTopology> baselineAsync()
     {
-        return query(() -> engine.baseline());
+        return query(() -> engine.status().baseline());
     }
 
     @Override
@@ -507,7 +508,7 @@ public final class GridMember implements Grid
         final long timeoutNs)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.changeBaseline(change, memberIds, timeoutNs, new FutureCallback(future)), future);
+        execute(() -> engine.admin().changeBaseline(change, memberIds, timeoutNs, new FutureCallback(future)), future);
         return future;
     }
 
@@ -519,7 +520,7 @@ public final class GridMember implements Grid
 
     CompletableFuture<List<Integer>> lostPartitionsAsync(final String cacheName)
     {
-        return query(() -> engine.lostPartitions(cacheName));
+        return query(() -> engine.status().lostPartitions(cacheName));
     }
 
     @Override
@@ -534,7 +535,7 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> resetLostPartitionsAsync(final String cacheName)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.resetLostPartitions(cacheName, new FutureCallback(future)), future);
+        execute(() -> engine.admin().resetLostPartitions(cacheName, new FutureCallback(future)), future);
         return future;
     }
 
@@ -547,7 +548,7 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> activateAsync()
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.activate(new FutureCallback(future)), future);
+        execute(() -> engine.admin().activate(new FutureCallback(future)), future);
         return future;
     }
 
@@ -631,7 +632,7 @@ public final class GridMember implements Grid
      */
     public long recoveredRecords()
     {
-        return engine.recoveredRecords();
+        return engine.history().recoveredRecords();
     }
 
     /**
@@ -680,7 +681,7 @@ public final class GridMember implements Grid
             final SortedMap<Integer, CopyView> views = new TreeMap<>();
             for (int p = 0; p < cache.partitions(); p++)
             {
-                final CopyView view = engine.copy(cache.cacheId(), p);
+                final CopyView view = engine.status().copy(cache.cacheId(), p);
                 if (view != null)
                 {
                     views.put(p, view);
@@ -707,7 +708,7 @@ public final class GridMember implements Grid
     CompletableFuture<ConsistencyReport> checkConsistencyAsync(final String cacheName)
     {
         final CompletableFuture<ConsistencyReport> future = new CompletableFuture<>();
-        execute(() -> engine.checkConsistency(cacheName, (report, error) ->
+        execute(() -> engine.status().checkConsistency(cacheName, (report, error) ->
         {
             if (error != null)
             {
@@ -732,7 +733,7 @@ public final class GridMember implements Grid
 
     CompletableFuture<QuorumStatus> quorumAsync()
     {
-        return query(() -> engine.quorum());
+        return query(() -> engine.status().quorum());
     }
 
     /**
@@ -746,7 +747,7 @@ public final class GridMember implements Grid
 
     CompletableFuture<RebalanceStatus> rebalanceStatusAsync()
     {
-        return query(() -> engine.rebalanceStatus());
+        return query(() -> engine.status().rebalanceStatus());
     }
 
     /**
@@ -755,7 +756,7 @@ public final class GridMember implements Grid
      */
     public boolean isQuiescent()
     {
-        return await(query(() -> engine.isQuiescent()));
+        return await(query(() -> engine.status().isQuiescent()));
     }
 
     /**
@@ -914,7 +915,7 @@ public final class GridMember implements Grid
         final CompletableFuture<Primaries> future = new CompletableFuture<>();
         execute(() ->
         {
-            final int[] primaries = engine.primaries(cacheName);
+            final int[] primaries = engine.status().primaries(cacheName);
             if (primaries == null)
             {
                 future.completeExceptionally(new GridException(ErrorCode.CACHE_NOT_FOUND, "cache '" + cacheName +

@@ -26,7 +26,7 @@ final class MemberAgent implements Agent
 
     private long joinedWithoutQuorumFor(final long nowNs)
     {
-        if (!member.engine.hasInstalledCurrentMap())
+        if (!member.engine.status().hasInstalledCurrentMap())
         {
             installedWithoutQuorumSinceNs = Long.MIN_VALUE;
             return 0;
@@ -51,7 +51,7 @@ final class MemberAgent implements Agent
             work = member.transport.doWork();
             work += member.commands.drain(Runnable::run, 256);
             work += member.engine.doWork(System.nanoTime());
-            if (member.engine.isReadyForRestart())
+            if (member.engine.status().isReadyForRestart())
             {
                 member.restartExpelledEngine();
                 work++;
@@ -71,7 +71,7 @@ final class MemberAgent implements Agent
         }
         if (!joinReported)
         {
-            if (member.engine.isSettled() ||
+            if (member.engine.status().isSettled() ||
                 joinedWithoutQuorumFor(System.nanoTime()) > member.config.failureDetectionTimeoutNs())
             {
                 // Without quorum a failure-detection timeout after joining, it runs all the same: a member that

@@ -362,7 +362,7 @@ final class MemberTransaction implements Transaction
                 fail(ex, future);
                 return;
             }
-            member.engine().txCommit(txId, cacheIds, keys, values, new TxCallback()
+            member.engine().transactions().commit(txId, cacheIds, keys, values, new TxCallback()
             {
                 public void onSuccess(final byte[][] ignored)
                 {
@@ -432,7 +432,7 @@ final class MemberTransaction implements Transaction
                 future.complete(null);
                 return;
             }
-            member.engine().txRollback(txId, new TxCallback()
+            member.engine().transactions().rollback(txId, new TxCallback()
             {
                 public void onSuccess(final byte[][] values)
                 {
@@ -528,8 +528,8 @@ final class MemberTransaction implements Transaction
         }
         if (txId == 0)
         {
-            txId = member.engine().txBegin(timeoutNs, priority);
-            assignedPriority = member.engine().txPriority(txId);
+            txId = member.engine().transactions().begin(timeoutNs, priority);
+            assignedPriority = member.engine().transactions().priority(txId);
         }
         return true;
     }
@@ -542,7 +542,7 @@ final class MemberTransaction implements Transaction
             then.accept(keys);
             return;
         }
-        member.engine().txEnlist(txId, cacheId, keys, lock, new TxCallback()
+        member.engine().transactions().enlist(txId, cacheId, keys, lock, new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
@@ -575,7 +575,7 @@ final class MemberTransaction implements Transaction
         if (!rolledBack)
         {
             rolledBack = true;
-            member.engine().txRollback(txId, new TxCallback()
+            member.engine().transactions().rollback(txId, new TxCallback()
             {
                 public void onSuccess(final byte[][] values)
                 {

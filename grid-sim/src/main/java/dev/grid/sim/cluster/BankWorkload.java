@@ -125,17 +125,17 @@ final class BankWorkload
 
     private void attempt(final MemberEngine member, final Transfer transfer, final long priority)
     {
-        final long tx = member.txBegin(TX_TIMEOUT_NS, priority);
+        final long tx = member.transactions().begin(TX_TIMEOUT_NS, priority);
         transfer.lastTx = "transaction " + tx + " of " + member.configuration().memberId();
         final byte[][] keys = {bytes(account(transfer.from)), bytes(account(transfer.to))};
         if (transfer.kind == Kind.OPTIMISTIC)
         {
-            member.txEnlist(tx, cacheId, keys, false, values(member, tx, transfer, read ->
-                member.txEnlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
+            member.transactions().enlist(tx, cacheId, keys, false, values(member, tx, transfer, read ->
+                member.transactions().enlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
                 {
                     if (!sameValues(read, locked))
                     {
-                        member.txRollback(tx, ignore());
+                        member.transactions().rollback(tx, ignore());
                         finish(transfer, Outcome.ABORTED);
                         return;
                     }
@@ -143,7 +143,7 @@ final class BankWorkload
                 }))));
             return;
         }
-        member.txEnlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
+        member.transactions().enlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
             write(member, tx, transfer, keys, locked)));
     }
 
@@ -156,15 +156,15 @@ final class BankWorkload
         {
             // The predicate "balance >= amount" is false: nothing changes.
             predicateFailures++;
-            member.txRollback(tx, ignore());
+            member.transactions().rollback(tx, ignore());
             finish(transfer, Outcome.ABORTED);
             return;
         }
         final byte[][] updated = {
             from.with(-transfer.amount, transfer.id).encode(),
             to.with(transfer.amount, transfer.id).encode()};
-        final long priority = member.txPriority(tx);
-        member.txCommit(tx, new int[] {cacheId, cacheId}, keys, updated, new TxCallback()
+        final long priority = member.transactions().priority(tx);
+        member.transactions().commit(tx, new int[] {cacheId, cacheId}, keys, updated, new TxCallback()
         {
             public void onSuccess(final byte[][] ignored)
             {
@@ -190,8 +190,8 @@ final class BankWorkload
 
             public void onFailure(final GridException error)
             {
-                final long priority = member.txPriority(tx);
-                member.txRollback(tx, ignore());
+                final long priority = member.transactions().priority(tx);
+                member.transactions().rollback(tx, ignore());
                 failed(member, transfer, error, priority);
             }
         };
@@ -237,13 +237,13 @@ final class BankWorkload
 
     private void consistentRead(final MemberEngine member, final long priority, final int attempt)
     {
-        final long tx = member.txBegin(TX_TIMEOUT_NS, priority);
+        final long tx = member.transactions().begin(TX_TIMEOUT_NS, priority);
         final byte[][] keys = new byte[accounts][];
         for (int i = 0; i < accounts; i++)
         {
             keys[i] = bytes(account(i));
         }
-        member.txEnlist(tx, cacheId, keys, true, new TxCallback()
+        member.transactions().enlist(tx, cacheId, keys, true, new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
@@ -281,14 +281,14 @@ final class BankWorkload
                     throw new AssertionError("a consistent read of every account sums to " + sum + ", not " +
                         (long)accounts * INITIAL_BALANCE + "; transfers not in exactly two accounts:" + torn);
                 }
-                member.txCommit(tx, new int[0], NONE, NONE, ignore());
+                member.transactions().commit(tx, new int[0], NONE, NONE, ignore());
             }
 
             public void onFailure(final GridException error)
             {
                 // Locking every account loses to any older transfer: retry, as old as the first attempt.
-                final long first = member.txPriority(tx);
-                member.txRollback(tx, ignore());
+                final long first = member.transactions().priority(tx);
+                member.transactions().rollback(tx, ignore());
                 if (attempt < 50 && error.errorCode() == ErrorCode.TX_DEADLOCK_PREVENTION)
                 {
                     sim.schedule(random.nextLong(1, 10) * 1_000_000L, "retry read", () ->

@@ -299,7 +299,7 @@ public final class ClusterScenario
             cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
             listener, 200 * MS,
             sim.nowNs());
-        recoveredRecords += engine.recoveredRecords();
+        recoveredRecords += engine.history().recoveredRecords();
         self[0] = engine;
         members[slot] = engine;
         everStarted[slot] = true;
@@ -349,7 +349,7 @@ public final class ClusterScenario
             return;
         }
         engine.doWork(sim.nowNs());
-        if (engine.isReadyForRestart())
+        if (engine.status().isReadyForRestart())
         {
             // Expelled while running: a new engine recovers from the same WAL and checkpoints and rejoins.
             expulsions++;
@@ -496,7 +496,7 @@ public final class ClusterScenario
         final long version = live.get(0).topology() == null ? -1 : live.get(0).topology().version();
         for (final MemberEngine member : live)
         {
-            if (!member.isSettled() || member.topology().version() != version ||
+            if (!member.status().isSettled() || member.topology().version() != version ||
                 member.topology().members().size() != live.size())
             {
                 return false;
@@ -513,7 +513,7 @@ public final class ClusterScenario
         }
         for (final MemberEngine member : liveMembers())
         {
-            if (!member.isQuiescent())
+            if (!member.status().isQuiescent())
             {
                 return false;
             }
@@ -536,8 +536,9 @@ public final class ClusterScenario
             out.append(m.state()).append(" topology=")
                 .append(m.topology() == null ? "-" : m.topology().version() + " " + m.topology().members())
                 .append(" installed=").append(m.installedMap() == null ? "-" : m.installedMap().version())
-                .append(" pendingOps=").append(m.pendingOperations()).append(" quiescent=").append(m.isQuiescent())
-                .append(' ').append(m.describeProgress());
+                .append(" pendingOps=").append(m.status().pendingOperations())
+                .append(" quiescent=").append(m.status().isQuiescent())
+                .append(' ').append(m.status().describeProgress());
         }
         return out.toString();
     }
@@ -547,7 +548,7 @@ public final class ClusterScenario
         final MemberEngine creator = liveMembers().get(0);
         final boolean[] done = new boolean[1];
         final int backups = options.bank ? 2 : random.nextInt(2) + 1;
-        creator.createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
+        creator.admin().createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
             "string", "string", null,
             TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0)
             // The cluster's faults may take every copy of a partition (the bank's spare one): its checker accepts
@@ -574,7 +575,8 @@ public final class ClusterScenario
         if (options.baseline)
         {
             final boolean[] set = new boolean[1];
-            creator.changeBaseline(Baseline.AUTO_ADJUST, List.of(), TimeUnit.SECONDS.toNanos(2), new OpCallback()
+            creator.admin().changeBaseline(Baseline.AUTO_ADJUST, List.of(),
+                TimeUnit.SECONDS.toNanos(2), new OpCallback()
             {
                 public void onSuccess(final OpOutcome outcome)
                 {

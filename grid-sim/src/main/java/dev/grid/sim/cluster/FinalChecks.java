@@ -39,7 +39,7 @@ final class FinalChecks
     {
         final ConsistencyReport[] report = new ConsistencyReport[1];
         final GridException[] error = new GridException[1];
-        scenario.liveMembers().get(0).checkConsistency(scenario.options.bank ? "bank"
+        scenario.liveMembers().get(0).status().checkConsistency(scenario.options.bank ? "bank"
             : ClusterScenario.CACHE, (result, failure) ->
         {
             report[0] = result;
@@ -65,7 +65,7 @@ final class FinalChecks
         for (final MemberEngine member : scenario.liveMembers())
         {
             if (member.installedMap() == null || !member.installedMap().plans().isEmpty() ||
-                member.rebalanceStatus().active())
+                member.status().rebalanceStatus().active())
             {
                 return false;
             }
@@ -89,7 +89,7 @@ final class FinalChecks
             {
                 final long incarnation = map.topology().members().get(owner).incarnation();
                 final MemberEngine member = scenario.memberByIncarnation(incarnation);
-                final CopyView copy = member == null ? null : member.copy(scenario.cacheId, p);
+                final CopyView copy = member == null ? null : member.status().copy(scenario.cacheId, p);
                 if (copy == null)
                 {
                     throw scenario.sim.fail("owner " + map.topology().members().get(owner) + " of partition " + p +
@@ -125,21 +125,21 @@ final class FinalChecks
      */
     void checkHistory(final MemberEngine member, final int partition, final CopyView copy)
     {
-        final long from = member.historyFrom(scenario.cacheId, partition);
+        final long from = member.history().historyFrom(scenario.cacheId, partition);
         if (from > copy.lwm())
         {
             throw scenario.sim.fail("partition " + partition + " on " + member.localAddress() +
                 " claims history only after " +
                 from + ", above its LWM " + copy.lwm());
         }
-        final HistoryRead history = member.readHistory(scenario.cacheId, partition, from, copy.lwm());
+        final HistoryRead history = member.history().readHistory(scenario.cacheId, partition, from, copy.lwm());
         if (!history.complete() || history.records().size() != copy.lwm() - from)
         {
             throw scenario.sim.fail("partition " + partition + " on " + member.localAddress() +
                 ": history (" + from + ", " +
                 copy.lwm() + "] is not complete: " + history.why() + ", " + history.records().size() + " records");
         }
-        if (member.historyPins() != 0)
+        if (member.history().historyPins() != 0)
         {
             throw scenario.sim.fail("history pins left on " + member.localAddress());
         }

@@ -75,7 +75,7 @@ class MembershipSafetyScenarioTest
         awaitOneCluster();
         assertNotEquals(pausedIncarnation, members[2].incarnation(), "the paused member was never removed");
         assertEquals(1, expulsions[2], "the paused member did not start again on its own data");
-        assertTrue(members[2].rebalanceStatus().totalHistorical() > 0, "it did not catch up historically");
+        assertTrue(members[2].status().rebalanceStatus().totalHistorical() > 0, "it did not catch up historically");
         assertEverythingThere();
     }
 
@@ -90,7 +90,7 @@ class MembershipSafetyScenarioTest
         writeAll(0, "before");
         network.partition(Set.of(2));
         run(3 * FAILURE_DETECTION_NS);
-        assertFalse(members[2].quorum().held(), "the cut-off member still claims quorum");
+        assertFalse(members[2].status().quorum().held(), "the cut-off member still claims quorum");
         final Object minorityWrite = answer(members[2], OpType.PUT, "k-minority", "never");
         assertTrue(minorityWrite instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
             () -> "the minority answered " + minorityWrite);
@@ -115,7 +115,8 @@ class MembershipSafetyScenarioTest
     {
         startCluster(1);
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "local", 16, 1, "string", "string", null, 2_000 * MS, null,
+        members[0].admin().createCache(new CacheDescriptor(0, "local", 16, 1, "string",
+            "string", null, 2_000 * MS, null,
             0, 0, PartitionLossPolicy.READ_WRITE_SAFE, 0, QuorumReadPolicy.SERVE_LOCAL),
             Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
@@ -158,7 +159,7 @@ class MembershipSafetyScenarioTest
             }
         }
         assertTrue(served > 0 && noCopy > 0, "served " + served + ", refused " + noCopy + " (m2 holds 2 in 3 copies)");
-        assertEquals(served, members[2].quorum().readsWithoutQuorum());
+        assertEquals(served, members[2].status().quorum().readsWithoutQuorum());
         final OpOutcome majority = (OpOutcome)answer(members[0], local, OpType.GET, "k0", null);
         assertFalse(majority.withoutQuorum(), "the majority flagged its read");
         assertEquals("majority0", new String(majority.value(), StandardCharsets.UTF_8));
@@ -263,12 +264,13 @@ class MembershipSafetyScenarioTest
         {
             start(slot);
         }
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> members[0].isSettled() &&
-            members[1].isSettled() && members[2].isSettled() && members[1].topology().members().size() == 2),
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> members[0].status().isSettled() &&
+            members[1].status().isSettled() && members[2].status().isSettled() &&
+            members[1].topology().members().size() == 2),
             this::describe);
         assertEquals(1, members[0].topology().members().size(), "m0 did not start a cluster of its own");
         final OpOutcome[] alone = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
+        members[0].admin().createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
             0, 0), Answers.capture(alone, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> alone[0] != null));
         cacheId = members[0].cache("c").cacheId();
@@ -276,7 +278,7 @@ class MembershipSafetyScenarioTest
         final Map<String, String> writtenAlone = new HashMap<>(acknowledged);
         acknowledged.clear();
         final OpOutcome[] created = new OpOutcome[1];
-        members[1].createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
+        members[1].admin().createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
             0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[1].cache("c").cacheId();
@@ -296,8 +298,9 @@ class MembershipSafetyScenarioTest
             }
         }
         assertEquals(writtenAlone, keptForOperator, "what m0 acknowledged alone was not all kept");
-        assertTrue(members[0].quorum().history().stream().anyMatch(e -> e.contains("kept " + KEYS + " entries")),
-            () -> "the keeping is not in m0's history: " + members[0].quorum().history());
+        assertTrue(members[0].status().quorum().history().stream().anyMatch(e -> e.contains("kept " +
+            KEYS + " entries")),
+            () -> "the keeping is not in m0's history: " + members[0].status().quorum().history());
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -310,12 +313,13 @@ class MembershipSafetyScenarioTest
         }
         awaitOneCluster();
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", 16, backups, "string", "string", null, 2_000 * MS, null,
+        members[0].admin().createCache(new CacheDescriptor(0, "c", 16, backups, "string",
+            "string", null, 2_000 * MS, null,
             0, 0).withLossPolicy(PartitionLossPolicy.READ_WRITE_SAFE), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
         final OpOutcome[] baseline = new OpOutcome[1];
-        members[0].changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, Answers.capture(baseline,
+        members[0].admin().changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, Answers.capture(baseline,
             new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> baseline[0] != null));
         awaitOneCluster();
@@ -341,7 +345,8 @@ class MembershipSafetyScenarioTest
         }
         network.down(slot, false);
         final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }),
-            inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null, TxManager::new, new EngineListener()
+            inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null,
+            TxManager::new, new EngineListener()
             {
                 @Override
                 public void onCopyKept(final KeptCopy copy)
@@ -375,7 +380,7 @@ class MembershipSafetyScenarioTest
             return;
         }
         engine.doWork(sim.nowNs());
-        if (engine.isReadyForRestart())
+        if (engine.status().isReadyForRestart())
         {
             // Expelled: a new engine on the same WAL and checkpoints, as GridMember does.
             expulsions[slot]++;
@@ -411,7 +416,7 @@ class MembershipSafetyScenarioTest
         {
             for (final MemberEngine member : members)
             {
-                if (member == null || !member.isQuiescent() || member.topology().members().size() != SLOTS ||
+                if (member == null || !member.status().isQuiescent() || member.topology().members().size() != SLOTS ||
                     member.topology().version() != members[0].topology().version())
                 {
                     return false;
@@ -428,7 +433,7 @@ class MembershipSafetyScenarioTest
         {
             final MemberEngine member = members[slot];
             out.append("\n  m").append(slot).append(": ").append(member == null ? "down" : member.state() + " " +
-                member.topology() + " " + member.describeProgress());
+                member.topology() + " " + member.status().describeProgress());
         }
         return out.toString();
     }

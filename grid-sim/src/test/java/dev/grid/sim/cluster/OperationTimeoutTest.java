@@ -48,11 +48,13 @@ class OperationTimeoutTest
                 cache -> null, TxManager::new, EngineListener.NONE, 200 * MS, sim.nowNs());
             tick(sim, members[slot]);
         }
-        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> members[0].isSettled() && members[1].isSettled() &&
+        assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> members[0].status().isSettled() &&
+            members[1].status().isSettled() &&
             members[0].topology().members().size() == 2 && members[1].topology().members().size() == 2));
 
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 300 * MS, null, 0, 0),
+        members[0].admin().createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string",
+            null, 300 * MS, null, 0, 0),
             Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         final int cacheId = members[0].cache("c").cacheId();
@@ -74,7 +76,8 @@ class OperationTimeoutTest
         final long submittedNs = sim.nowNs();
         members[0].submit(cacheId, OpType.PUT, key.getBytes(StandardCharsets.UTF_8), new byte[] {1}, null, 300 * MS,
             Answers.capture(outcome, error));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> error[0] != null || outcome[0] != null));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2),
+            () -> error[0] != null || outcome[0] != null));
         assertNotNull(error[0], "the put succeeded although its backup never answered");
         assertEquals(ErrorCode.OPERATION_TIMEOUT, error[0].errorCode());
         assertTrue(error[0].getMessage().contains("put on cache 'c'") &&

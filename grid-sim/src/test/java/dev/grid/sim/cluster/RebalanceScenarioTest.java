@@ -119,7 +119,7 @@ class RebalanceScenarioTest
         sim.runUntil(sim.nowNs() + 100 * MS, null);
         // A later write of the partition reaches the backup: it applies the counter after the transaction's.
         put(members[primary], later, "later");
-        final CopyView holed = members[backup].copy(cacheId, p1);
+        final CopyView holed = members[backup].status().copy(cacheId, p1);
         assertTrue(holed.hwm() > holed.lwm() && !holed.gaps().isEmpty(), "the backup has a hole: " + holed);
         crash(primary);
         network.heal();
@@ -156,12 +156,13 @@ class RebalanceScenarioTest
         // A transaction writing one partition commits in one phase; the backup's answers never reach the primary.
         network.blockOneWay(backup, primary);
         final MemberEngine via = members[coordinator];
-        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(10), 0);
+        final long tx = via.transactions().begin(TimeUnit.SECONDS.toNanos(10), 0);
         final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes("k5")}, true, txCallback(() -> locked[0] = true));
+        via.transactions().enlist(tx, cacheId, new byte[][] {bytes("k5")}, true, txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         final boolean[] committed = new boolean[1];
-        via.txCommit(tx, new int[] {cacheId}, new byte[][] {bytes("k5")}, new byte[][] {bytes("one-phase")},
+        via.transactions().commit(tx, new int[] {cacheId}, new byte[][] {bytes("k5")},
+            new byte[][] {bytes("one-phase")},
             txCallback(() -> committed[0] = true));
         sim.runUntil(sim.nowNs() + 200 * MS, null);
         assertTrue(!committed[0], "the primary waits for its backup's answer");
@@ -195,7 +196,7 @@ class RebalanceScenarioTest
             put(members[1], "k" + (i % KEYS), "back-" + i);
         }
         awaitQuiescent(3);
-        final RebalanceStatus status = members[2].rebalanceStatus();
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
         assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
         assertTrue(status.totalHistorical() > 0, status.toString());
         assertTrue(status.totalHistoryRecords() >= missed, "it streamed at least what it missed: " + status);
@@ -231,9 +232,9 @@ class RebalanceScenarioTest
                 TimeUnit.SECONDS.toNanos(10), Answers.capture(outcomes[i], new GridException[1]));
         }
         // ... while it checkpoints; then both backups die before suspecting the primary.
-        final long checkpointBefore = members[primary].committedCheckpointId();
+        final long checkpointBefore = members[primary].history().committedCheckpointId();
         assertTrue(sim.runUntil(sim.nowNs() + 450 * MS, () ->
-            members[primary].committedCheckpointId() > checkpointBefore), "the primary checkpointed");
+            members[primary].history().committedCheckpointId() > checkpointBefore), "the primary checkpointed");
         for (final OpOutcome[] outcome : outcomes)
         {
             assertNull(outcome[0], "no backup acknowledged, so no update was");
@@ -259,7 +260,7 @@ class RebalanceScenarioTest
         }
         restart(b1);
         awaitQuiescent(2);
-        final RebalanceStatus status = members[b1].rebalanceStatus();
+        final RebalanceStatus status = members[b1].status().rebalanceStatus();
         assertTrue(status.totalHistorical() + status.totalFull() > 0, status.toString());
         assertCleanAndComplete();
     }
@@ -283,11 +284,12 @@ class RebalanceScenarioTest
             }
         }
         awaitQuiescent(4);
-        assertTrue(members[3].rebalanceStatus().totalFull() > 0, members[3].rebalanceStatus().toString());
+        assertTrue(members[3].status().rebalanceStatus().totalFull() > 0,
+            members[3].status().rebalanceStatus().toString());
         assertCleanAndComplete();
         // Tombstones at or below every owning copy's LWM are purged in the background; the removed keys stay removed.
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
-            live().stream().allMatch(m -> m.tombstonesPurged() > 0)), "tombstones were never purged");
+            live().stream().allMatch(m -> m.status().tombstonesPurged() > 0)), "tombstones were never purged");
         put(members[1], "k1", "after-purge");
         assertCleanAndComplete();
     }
@@ -299,8 +301,8 @@ class RebalanceScenarioTest
         writeAll(0, KEYS);
         start(3);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
-            members[3] != null && members[3].rebalanceStatus().partitionsPlanned() > 0));
-        final RebalanceStatus midway = members[3].rebalanceStatus();
+            members[3] != null && members[3].status().rebalanceStatus().partitionsPlanned() > 0));
+        final RebalanceStatus midway = members[3].status().rebalanceStatus();
         assertEquals(Set.of("c"), midway.caches().keySet(), "progress per cache: " + midway);
         assertEquals(midway.partitionsPlanned(), midway.caches().get("c").partitionsPlanned());
         assertEquals(midway.records(), midway.caches().get("c").records());
@@ -322,12 +324,13 @@ class RebalanceScenarioTest
         }
         restart(2);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
-            members[2].rebalanceStatus().partitionsPlanned() > 0));
+            members[2].status().rebalanceStatus().partitionsPlanned() > 0));
         crash(2);
         awaitSize(2);
         restart(2);
         awaitQuiescent(3);
-        assertTrue(members[2].rebalanceStatus().totalHistorical() + members[2].rebalanceStatus().totalFull() > 0);
+        assertTrue(members[2].status().rebalanceStatus().totalHistorical() +
+            members[2].status().rebalanceStatus().totalFull() > 0);
         assertCleanAndComplete();
     }
 
@@ -403,7 +406,7 @@ class RebalanceScenarioTest
         crash(1);
         crash(2);
         awaitSize(1);
-        final List<Integer> lost = members[0].lostPartitions("c");
+        final List<Integer> lost = members[0].status().lostPartitions("c");
         assertFalse(lost.isEmpty(), "with one backup, some partitions had both copies on the crashed members");
         assertTrue(lost.size() < PARTITIONS, "the partitions member 0 held are not lost: " + lost);
         int refused = 0;
@@ -429,7 +432,7 @@ class RebalanceScenarioTest
         awaitQuiescent(3);
         for (final MemberEngine member : live())
         {
-            assertEquals(List.of(), member.lostPartitions("c"));
+            assertEquals(List.of(), member.status().lostPartitions("c"));
         }
         final String lostKey = keyIn(lost);
         // Every acknowledged write is back, from the returned owners' copies.
@@ -446,7 +449,7 @@ class RebalanceScenarioTest
         crash(1);
         crash(2);
         awaitSize(1);
-        final List<Integer> lost = members[0].lostPartitions("c");
+        final List<Integer> lost = members[0].status().lostPartitions("c");
         assertFalse(lost.isEmpty());
         for (int i = 0; i < KEYS; i += 7)
         {
@@ -466,9 +469,9 @@ class RebalanceScenarioTest
         restart(1);
         restart(2);
         awaitQuiescent(3);
-        members[0].resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
+        members[0].admin().resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
-            members[0].lostPartitions("c").isEmpty()));
+            members[0].status().lostPartitions("c").isEmpty()));
         awaitQuiescent(3);
         assertCleanAndComplete();
         put(members[0], "k0", "writable-again");
@@ -482,7 +485,7 @@ class RebalanceScenarioTest
         crash(1);
         crash(2);
         awaitSize(1);
-        assertEquals(List.of(), members[0].lostPartitions("c"));
+        assertEquals(List.of(), members[0].status().lostPartitions("c"));
         int empty = 0;
         for (int i = 0; i < KEYS; i++)
         {
@@ -511,14 +514,14 @@ class RebalanceScenarioTest
             assertTrue(away.owners(cacheId, p).length >= 1);
         }
         assertTrue(single > 0, "the partitions member 3 held have one copy while it is away");
-        assertEquals(List.of("m3"), members[0].baseline().offline());
+        assertEquals(List.of("m3"), members[0].status().baseline().offline());
         for (int i = 0; i < 100; i++)
         {
             put(members[i % 3], "k" + (i % KEYS), "away-" + i);
         }
         restart(3);
         awaitQuiescent(4);
-        final RebalanceStatus status = members[3].rebalanceStatus();
+        final RebalanceStatus status = members[3].status().rebalanceStatus();
         assertEquals(0, status.totalFull(), status.toString());
         assertTrue(status.totalHistorical() > 0, status.toString());
         assertEveryPartitionHasOwners(2);
@@ -549,11 +552,11 @@ class RebalanceScenarioTest
         start(3);
         awaitQuiescent(4);
         assertEquals(0, copiesOn(3), "a member outside the baseline owns nothing");
-        assertEquals(List.of("m3"), members[3].baseline().outside());
+        assertEquals(List.of("m3"), members[3].status().baseline().outside());
         assertNull(changeBaseline(members[3], Baseline.ADD, List.of("m3"), -1));
         awaitQuiescent(4);
         assertTrue(copiesOn(3) > 0, "once added, it owns its share");
-        assertTrue(members[3].rebalanceStatus().totalFull() > 0);
+        assertTrue(members[3].status().rebalanceStatus().totalFull() > 0);
         assertCleanAndComplete();
     }
 
@@ -567,7 +570,7 @@ class RebalanceScenarioTest
         awaitSize(3);
         assertNull(changeBaseline(members[2], Baseline.REMOVE, List.of("m3"), -1));
         awaitQuiescent(3);
-        assertEquals(List.of("m0", "m1", "m2"), members[0].baseline().members());
+        assertEquals(List.of("m0", "m1", "m2"), members[0].status().baseline().members());
         assertEveryPartitionHasOwners(2);
         assertCleanAndComplete();
     }
@@ -577,15 +580,15 @@ class RebalanceScenarioTest
     {
         startCluster(4, 1, PartitionLossPolicy.READ_WRITE_SAFE);
         assertNull(changeBaseline(members[0], Baseline.AUTO_ADJUST, List.of(), 1_000 * MS));
-        assertEquals(List.of("m0", "m1", "m2", "m3"), members[0].baseline().members(),
+        assertEquals(List.of("m0", "m1", "m2", "m3"), members[0].status().baseline().members(),
             "turning auto-adjust on without a baseline sets it to the running members");
         writeAll(0, KEYS);
         crash(3);
         awaitSize(3);
         final long lostAtNs = sim.nowNs();
-        assertEquals(List.of("m3"), members[0].baseline().offline());
+        assertEquals(List.of("m3"), members[0].status().baseline().offline());
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
-            members[1].baseline().members().equals(List.of("m0", "m1", "m2"))));
+            members[1].status().baseline().members().equals(List.of("m0", "m1", "m2"))));
         assertTrue(sim.nowNs() - lostAtNs >= 900 * MS, "auto-adjust waited for its timeout");
         awaitQuiescent(3);
         assertEveryPartitionHasOwners(2);
@@ -606,7 +609,7 @@ class RebalanceScenarioTest
         assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
         final GridException absent = changeBaseline(members[2], Baseline.REMOVE, List.of("m2"), -1);
         assertTrue(absent.getMessage().contains("not in the baseline"), absent.getMessage());
-        assertEquals(List.of("m0", "m1"), members[2].baseline().members());
+        assertEquals(List.of("m0", "m1"), members[2].status().baseline().members());
     }
 
     /**
@@ -629,7 +632,7 @@ class RebalanceScenarioTest
         leave(2);
         // The first member to stop knows the others went on after it: it serves nothing on its own.
         start(0);
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> members[0].isSettled()));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> members[0].status().isSettled()));
         for (int i = 0; i < KEYS; i += 5)
         {
             final GridException refused = fail(members[0], OpType.GET, "k" + i, null);
@@ -640,7 +643,7 @@ class RebalanceScenarioTest
         // The last to stop holds the newest table: with it, the partitions some last owner holds are served, the
         // others are lost until an owner returns; writes go on meanwhile.
         restart(2);
-        final List<Integer> lost = members[0].lostPartitions("c");
+        final List<Integer> lost = members[0].status().lostPartitions("c");
         assertFalse(lost.isEmpty(), "partitions whose last owner was m1 only");
         assertTrue(lost.size() < PARTITIONS, lost::toString);
         assertEquals(lost, lostConflicts(check(members[2])));
@@ -659,7 +662,7 @@ class RebalanceScenarioTest
         }
         restart(1);
         awaitQuiescent(3);
-        assertEquals(List.of(), members[0].lostPartitions("c"), "m1, a last owner, is back with the data");
+        assertEquals(List.of(), members[0].status().lostPartitions("c"), "m1, a last owner, is back with the data");
         assertCleanAndComplete();
     }
 
@@ -684,12 +687,12 @@ class RebalanceScenarioTest
         assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, "k0", null).errorCode());
         final OpOutcome[] activated = new OpOutcome[1];
         final GridException[] refused = new GridException[1];
-        members[0].activate(Answers.capture(activated, refused));
+        members[0].admin().activate(Answers.capture(activated, refused));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> activated[0] != null ||
             refused[0] != null), "the activation was not answered");
         assertNull(refused[0]);
         assertTrue(members[0].isActive());
-        final List<Integer> lost = members[0].lostPartitions("c");
+        final List<Integer> lost = members[0].status().lostPartitions("c");
         assertFalse(lost.isEmpty(), "partitions m1 and m2 owned");
         assertTrue(lost.size() < PARTITIONS, lost::toString);
         for (int i = 0; i < KEYS; i++)
@@ -705,9 +708,9 @@ class RebalanceScenarioTest
                 assertEquals("v" + i, read(members[0], key), "m0, a last owner, has " + key);
             }
         }
-        members[0].resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
+        members[0].admin().resetLostPartitions("c", Answers.capture(new OpOutcome[1], new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () ->
-            members[0].lostPartitions("c").isEmpty()));
+            members[0].status().lostPartitions("c").isEmpty()));
         put(members[0], "k0", "after the reset");
         awaitQuiescent(1);
         assertCleanAndComplete();
@@ -743,14 +746,14 @@ class RebalanceScenarioTest
             {
                 start(slot);
                 assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
-                    live().stream().allMatch(MemberEngine::isSettled)));
+                    live().stream().allMatch(m -> m.status().isSettled())));
                 for (int i = 0; i < KEYS; i += 11)
                 {
                     tryPut(members[slot], "k" + i, "during-" + round + "-" + slot + "-" + i);
                 }
             }
             awaitQuiescent(3);
-            assertEquals(List.of(), members[order[0]].lostPartitions("c"));
+            assertEquals(List.of(), members[order[0]].status().lostPartitions("c"));
             assertCleanAndComplete();
             round++;
         }
@@ -785,7 +788,7 @@ class RebalanceScenarioTest
         start(1);
         start(2);
         awaitSize(3);
-        assertEquals(List.of(), members[0].lostPartitions("c"), "every owner came back with its copy");
+        assertEquals(List.of(), members[0].status().lostPartitions("c"), "every owner came back with its copy");
         for (int i = 0; i < KEYS; i++)
         {
             assertEquals("v" + i, read(members[0], "k" + i), "k" + i);
@@ -826,14 +829,14 @@ class RebalanceScenarioTest
         crash(1);
         network.heal();
         awaitSize(1);
-        assertTrue(members[0].lostPartitions("c").contains(lostPartition), "both owners are gone");
+        assertTrue(members[0].status().lostPartitions("c").contains(lostPartition), "both owners are gone");
         restart(2);
-        assertTrue(members[0].lostPartitions("c").contains(lostPartition),
+        assertTrue(members[0].status().lostPartitions("c").contains(lostPartition),
             "the owner that left first lacks what the other acknowledged alone: still lost");
         assertEquals(ErrorCode.PARTITION_LOST, fail(members[0], OpType.GET, key, null).errorCode());
         restart(1);
         awaitQuiescent(3);
-        assertEquals(List.of(), members[0].lostPartitions("c"));
+        assertEquals(List.of(), members[0].status().lostPartitions("c"));
         assertEquals("written-alone", read(members[0], key));
         assertCleanAndComplete();
     }
@@ -860,7 +863,7 @@ class RebalanceScenarioTest
         walReads[1].reset();
         restart(2);
         awaitQuiescent(3);
-        final RebalanceStatus status = members[2].rebalanceStatus();
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
         assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
         assertTrue(status.totalHistoryRecords() >= missed / 2, status.toString());
         final long mostInOneCall = Math.max(walReads[0].mostInOneCall, walReads[1].mostInOneCall);
@@ -911,7 +914,8 @@ class RebalanceScenarioTest
         // The primary fails right after the map of the join is installed.
         crash(primary);
         awaitSize(3);
-        assertEquals(List.of(), live().get(0).lostPartitions("c"), "the backup held everything: nothing is lost");
+        assertEquals(List.of(), live().get(0).status().lostPartitions("c"),
+            "the backup held everything: nothing is lost");
         assertEquals("late", read(live().get(0), key));
         awaitQuiescent(3);
         assertCleanAndComplete();
@@ -1004,7 +1008,7 @@ class RebalanceScenarioTest
     {
         startCluster(3, 1, PartitionLossPolicy.READ_WRITE_SAFE);
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "m", PARTITIONS, 1, "string", "string", null, 60_000 * MS,
+        members[0].admin().createCache(new CacheDescriptor(0, "m", PARTITIONS, 1, "string", "string", null, 60_000 * MS,
             "concat", 0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         awaitQuiescent(3);
@@ -1045,7 +1049,7 @@ class RebalanceScenarioTest
         }
         final int merged = merges;
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () ->
-            members[primary].copy(mergeCache, partition).hwm() >= merged), "the primary applied every merge");
+            members[primary].status().copy(mergeCache, partition).hwm() >= merged), "the primary applied every merge");
         assertTrue(answers.isEmpty(), "no merge is answered while the backup stalls");
         // Long enough for the WAL to make them durable, not for a checkpoint to take them into an image.
         sim.runUntil(sim.nowNs() + 30 * MS, null);
@@ -1193,15 +1197,15 @@ class RebalanceScenarioTest
         final int p2Primary = slotOf(without, without.owners(cacheId, partition(k2))[0]);
         final int coordinator = 3 - away - p2Primary;
         final String k1 = keyWhere(p -> slotOf(without, without.owners(cacheId, p)[0]) == coordinator, k2);
-        final long lwmBefore = members[coordinator].copy(cacheId, partition(k1)).lwm();
+        final long lwmBefore = members[coordinator].status().copy(cacheId, partition(k1)).lwm();
         // The coordinator's commit never reaches k2's primary: k1's partition commits, k2's stays prepared.
         network.dropWhere((from, to, message) -> from == coordinator && to == p2Primary && message[0] == TX_COMMIT);
         lockAndCommit(members[coordinator], TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", IGNORED);
         final int p1Backup = slotOf(without, without.owners(cacheId, partition(k1))[1]);
         // Committed and durable on both copies (LWM past it), so no recovery may roll the transaction back.
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
-            members[coordinator].copy(cacheId, partition(k1)).lwm() > lwmBefore &&
-            members[p1Backup].copy(cacheId, partition(k1)).lwm() > lwmBefore),
+            members[coordinator].status().copy(cacheId, partition(k1)).lwm() > lwmBefore &&
+            members[p1Backup].status().copy(cacheId, partition(k1)).lwm() > lwmBefore),
             "the first partition committed on both its copies");
         assertArrayEquals(bytes("a2"), members[p1Backup].readLocal(cacheId, bytes(k1)));
         crash(coordinator);
@@ -1247,12 +1251,12 @@ class RebalanceScenarioTest
         }
         network.holdWhere((from, to, message) -> from == 0 && message[0] == TX_COMMIT);
         final MemberEngine coordinator = members[0];
-        final long t = coordinator.txBegin(TimeUnit.SECONDS.toNanos(60), 0);
+        final long t = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(60), 0);
         final boolean[] locked = new boolean[1];
-        coordinator.txEnlist(t, cacheId, keyBytes, true, txCallback(() -> locked[0] = true));
+        coordinator.transactions().enlist(t, cacheId, keyBytes, true, txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         final boolean[] tCommitted = new boolean[1];
-        coordinator.txCommit(t, cacheIds, keyBytes, values, txCallback(() -> tCommitted[0] = true));
+        coordinator.transactions().commit(t, cacheIds, keyBytes, values, txCallback(() -> tCommitted[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> network.heldCount() > 0),
             "t is prepared everywhere and its commits are on the way");
         // The prepares the primaries send the joiner are held back too; everything else reaches it.
@@ -1289,13 +1293,13 @@ class RebalanceScenarioTest
         assertTrue(chosen[0] >= 0, "the joiner holds a copy of a partition t has not committed on");
         // u, younger, locks that key and writes it: it must wait for t or die, never commit over t's lock.
         final MemberEngine other = members[1];
-        final long u = other.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final long u = other.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         final Object[] uOutcome = new Object[1];
-        other.txEnlist(u, cacheId, new byte[][] {keyBytes[chosen[0]]}, true, new TxCallback()
+        other.transactions().enlist(u, cacheId, new byte[][] {keyBytes[chosen[0]]}, true, new TxCallback()
         {
             public void onSuccess(final byte[][] read)
             {
-                other.txCommit(u, new int[] {cacheId}, new byte[][] {keyBytes[chosen[0]]},
+                other.transactions().commit(u, new int[] {cacheId}, new byte[][] {keyBytes[chosen[0]]},
                     new byte[][] {bytes("u")}, new TxCallback()
                     {
                         public void onSuccess(final byte[][] ignored)
@@ -1349,16 +1353,17 @@ class RebalanceScenarioTest
         final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == away && p != partition(k1));
         final int coordinator = 1;
         final MemberEngine via = members[coordinator];
-        final long tx = via.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final long tx = via.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        via.transactions().enlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true,
+            txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         // From now on the primary's answers never reach the coordinator, which keeps asking; it prepares both parts.
         network.dropWhere((from, to, message) -> from == away && to == coordinator && message[0] == TX_ANSWER);
-        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+        via.transactions().commit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
             new byte[][] {bytes("stale1"), bytes("stale2")}, IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
-            members[away].describeProgress().contains("txPartsPrepared=2")), "both parts prepared");
+            members[away].status().describeProgress().contains("txPartsPrepared=2")), "both parts prepared");
         crash(away);
         network.heal();
         awaitSize(2);
@@ -1366,9 +1371,10 @@ class RebalanceScenarioTest
         put(members[2], k1, "later1");
         put(members[2], k2, "later2");
         // Both others checkpoint past the rollback's records and restart: they no longer remember how it ended.
-        final long[] checkpoints = {members[1].committedCheckpointId(), members[2].committedCheckpointId()};
-        for (int i = 0; i < 2_000 && !(members[1].committedCheckpointId() > checkpoints[0] + 1 &&
-            members[2].committedCheckpointId() > checkpoints[1] + 1); i++)
+        final long[] checkpoints = {members[1].history().committedCheckpointId(),
+            members[2].history().committedCheckpointId()};
+        for (int i = 0; i < 2_000 && !(members[1].history().committedCheckpointId() > checkpoints[0] + 1 &&
+            members[2].history().committedCheckpointId() > checkpoints[1] + 1); i++)
         {
             final String key = "k" + (i % KEYS);
             if (!key.equals(k1) && !key.equals(k2))
@@ -1376,8 +1382,8 @@ class RebalanceScenarioTest
                 put(members[2], key, "more" + i);
             }
         }
-        assertTrue(members[1].committedCheckpointId() > checkpoints[0] + 1 &&
-            members[2].committedCheckpointId() > checkpoints[1] + 1, "both checkpointed");
+        assertTrue(members[1].history().committedCheckpointId() > checkpoints[0] + 1 &&
+            members[2].history().committedCheckpointId() > checkpoints[1] + 1, "both checkpointed");
         crash(coordinator);
         awaitSize(1);
         start(coordinator);
@@ -1490,7 +1496,7 @@ class RebalanceScenarioTest
         start(1);
         start(2);
         awaitQuiescent(3);
-        assertEquals(0, members[0].transactions().size(), "the coordinator still holds the transaction");
+        assertEquals(0, members[0].transactions().list().size(), "the coordinator still holds the transaction");
         assertNotEquals("t1", read(members[0], lostKeys[0]), "rolled back");
         assertNotEquals("t2", read(members[0], lostKeys[1]), "rolled back");
         assertCleanAndComplete();
@@ -1566,8 +1572,8 @@ class RebalanceScenarioTest
     private void awaitRebalanced()
     {
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(20), () -> live().stream().allMatch(member ->
-            member.isSettled() && member.installedMap() != null && member.installedMap().plans().isEmpty() &&
-            !member.rebalanceStatus().active())), "the copies did not catch up");
+            member.status().isSettled() && member.installedMap() != null && member.installedMap().plans().isEmpty() &&
+            !member.status().rebalanceStatus().active())), "the copies did not catch up");
     }
 
     /** The keys {@link #prepareOnTwoPartitionsThenLoseTheirOwners} wrote, with "t1" and "t2". */
@@ -1601,21 +1607,23 @@ class RebalanceScenarioTest
         acknowledged.remove(lostKeys[1]);
         final byte[][] keys = {bytes(lostKeys[0]), bytes(lostKeys[1])};
         final MemberEngine coordinator = members[0];
-        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
-        coordinator.txEnlist(tx, cacheId, keys, true, txCallback(() -> locked[0] = true));
+        coordinator.transactions().enlist(tx, cacheId, keys, true, txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         if (alsoLockAKeyOfM0)
         {
             final PartitionMap map = members[0].installedMap();
             final String own = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 0);
             final boolean[] ownLocked = new boolean[1];
-            coordinator.txEnlist(tx, cacheId, new byte[][] {bytes(own)}, true, txCallback(() -> ownLocked[0] = true));
+            coordinator.transactions().enlist(tx, cacheId, new byte[][] {bytes(own)}, true,
+                txCallback(() -> ownLocked[0] = true));
             assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> ownLocked[0]));
         }
         network.dropWhere((from, to, message) -> from != 0 && to == 0 && message[0] == TX_ANSWER);
         final GridException[] heard = new GridException[1];
-        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, keys, new byte[][] {bytes("t1"), bytes("t2")},
+        coordinator.transactions().commit(tx, new int[] {cacheId, cacheId}, keys,
+            new byte[][] {bytes("t1"), bytes("t2")},
             failureInto(heard));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
             preparedParts(members[1]) + preparedParts(members[2]) == 2), "both parts prepared");
@@ -1651,13 +1659,15 @@ class RebalanceScenarioTest
         final String key = keyWhere(notOnM0());
         acknowledged.remove(key);
         final MemberEngine coordinator = members[0];
-        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(30), 0);
+        final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
-        coordinator.txEnlist(tx, cacheId, new byte[][] {bytes(key)}, true, txCallback(() -> locked[0] = true));
+        coordinator.transactions().enlist(tx, cacheId, new byte[][] {bytes(key)}, true,
+            txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         network.dropWhere((from, to, message) -> to == 0 && message[0] == TX_ANSWER);
         final GridException[] heard = new GridException[1];
-        coordinator.txCommit(tx, new int[] {cacheId}, new byte[][] {bytes(key)}, new byte[][] {bytes("t1")},
+        coordinator.transactions().commit(tx, new int[] {cacheId}, new byte[][] {bytes(key)},
+            new byte[][] {bytes("t1")},
             failureInto(heard));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
             Arrays.equals(bytes("t1"), members[1].readLocal(cacheId, bytes(key))) &&
@@ -1674,7 +1684,7 @@ class RebalanceScenarioTest
 
     private static int preparedParts(final MemberEngine member)
     {
-        final Matcher m = Pattern.compile("txPartsPrepared=(\\d+)").matcher(member.describeProgress());
+        final Matcher m = Pattern.compile("txPartsPrepared=(\\d+)").matcher(member.status().describeProgress());
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
@@ -1694,8 +1704,8 @@ class RebalanceScenarioTest
         restart(1);
         restart(2);
         awaitQuiescent(3);
-        assertEquals(List.of("m0", "m1", "m2"), members[2].baseline().members());
-        assertEquals(2_000 * MS, members[2].baseline().autoAdjustTimeoutNs());
+        assertEquals(List.of("m0", "m1", "m2"), members[2].status().baseline().members());
+        assertEquals(2_000 * MS, members[2].status().baseline().autoAdjustTimeoutNs());
         assertCleanAndComplete();
     }
 
@@ -1706,7 +1716,7 @@ class RebalanceScenarioTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.changeBaseline(change, ids, timeoutNs, Answers.capture(outcome, error));
+        via.admin().changeBaseline(change, ids, timeoutNs, Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the baseline change was not answered");
         return error[0];
@@ -1729,7 +1739,7 @@ class RebalanceScenarioTest
         {
             if (members[slot] != null)
             {
-                final RebalanceStatus status = members[slot].rebalanceStatus();
+                final RebalanceStatus status = members[slot].status().rebalanceStatus();
                 totals[slot] = status.totalHistorical() + status.totalFull();
             }
         }
@@ -1766,7 +1776,7 @@ class RebalanceScenarioTest
         long lwm = -1;
         for (final MemberEngine member : live())
         {
-            final CopyView copy = member.copy(cacheId, partition);
+            final CopyView copy = member.status().copy(cacheId, partition);
             assertNotNull(copy, member.configuration().memberId() + " holds partition " + partition);
             assertEquals(copy.lwm(), copy.hwm(), member.configuration().memberId() + ": " + copy);
             assertTrue(copy.gaps().isEmpty(), member.configuration().memberId() + ": " + copy);
@@ -1904,7 +1914,8 @@ class RebalanceScenarioTest
         }
         awaitSize(size);
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, backups, "string", "string", null, 2_000 * MS,
+        members[0].admin().createCache(new CacheDescriptor(0, "c", PARTITIONS, backups, "string",
+            "string", null, 2_000 * MS,
             null, 0, 0).withLossPolicy(policy), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
@@ -2008,7 +2019,7 @@ class RebalanceScenarioTest
         {
             for (final MemberEngine member : live())
             {
-                if (!member.isSettled() || member.topology().members().size() != size)
+                if (!member.status().isSettled() || member.topology().members().size() != size)
                 {
                     return false;
                 }
@@ -2023,7 +2034,7 @@ class RebalanceScenarioTest
         {
             for (final MemberEngine member : live())
             {
-                if (!member.isQuiescent() || member.topology().members().size() != size)
+                if (!member.status().isQuiescent() || member.topology().members().size() != size)
                 {
                     return false;
                 }
@@ -2035,7 +2046,7 @@ class RebalanceScenarioTest
             for (final MemberEngine member : live())
             {
                 out.append("\n  ").append(member.configuration().memberId()).append(' ')
-                    .append(member.describeProgress());
+                    .append(member.status().describeProgress());
             }
             return out.toString();
         });
@@ -2044,7 +2055,7 @@ class RebalanceScenarioTest
     private ConsistencyReport check(final MemberEngine via)
     {
         final ConsistencyReport[] report = new ConsistencyReport[1];
-        via.checkConsistency("c", (result, error) ->
+        via.status().checkConsistency("c", (result, error) ->
         {
             assertTrue(error == null, () -> "the check failed: " + error);
             report[0] = result;
@@ -2063,7 +2074,7 @@ class RebalanceScenarioTest
     {
         final ConsistencyReport[] report = new ConsistencyReport[1];
         final MemberEngine via = live().get(0);
-        via.checkConsistency("c", (result, error) ->
+        via.status().checkConsistency("c", (result, error) ->
         {
             assertTrue(error == null, () -> "the check failed: " + error);
             report[0] = result;
@@ -2139,11 +2150,12 @@ class RebalanceScenarioTest
     private void lockAndCommit(final MemberEngine via, final long timeoutNs, final String k1, final String v1,
         final String k2, final String v2, final TxCallback answer)
     {
-        final long tx = via.txBegin(timeoutNs, 0);
+        final long tx = via.transactions().begin(timeoutNs, 0);
         final boolean[] locked = new boolean[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true, txCallback(() -> locked[0] = true));
+        via.transactions().enlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true,
+            txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
-        via.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+        via.transactions().commit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
             new byte[][] {bytes(v1), bytes(v2)}, answer);
     }
 

@@ -97,7 +97,8 @@ class RetryMemoryTest
         {
             final OpOutcome[] read = new OpOutcome[1];
             final GridException[] error = new GridException[1];
-            members[origin].submit(cacheId, OpType.GET, bytes(keys[i]), null, null, 5_000 * MS, Answers.capture(read, error));
+            members[origin].submit(cacheId, OpType.GET, bytes(keys[i]), null, null, 5_000 * MS,
+                Answers.capture(read, error));
             assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> read[0] != null ||
                 error[0] != null));
             assertNull(error[0]);
@@ -136,8 +137,8 @@ class RetryMemoryTest
         // The primary fails; the backup takes over, and the client resends once more, through it.
         network.down(primary, true);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
-            members[other].isSettled() && members[other].topology().members().size() == 2 &&
-            members[backup].isSettled() && members[backup].topology().members().size() == 2));
+            members[other].status().isSettled() && members[other].topology().members().size() == 2 &&
+            members[backup].status().isSettled() && members[backup].topology().members().size() == 2));
         assertEquals("a;", merge(sim, members[backup], cacheId, "a;", client, 41),
             "the new primary knows the write from its replicate");
         assertEquals("a;b;", read(sim, members[other], cacheId), "the resend after failover applied nothing");
@@ -196,7 +197,7 @@ class RetryMemoryTest
         {
             for (final MemberEngine member : members)
             {
-                if (!member.isSettled() || member.topology().members().size() != 3)
+                if (!member.status().isSettled() || member.topology().members().size() != 3)
                 {
                     return false;
                 }
@@ -210,7 +211,8 @@ class RetryMemoryTest
     private static int createCache(final Simulation sim, final MemberEngine[] members)
     {
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null, 20_000 * MS, "concat", 0,
+        members[0].admin().createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null,
+            20_000 * MS, "concat", 0,
             0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         return members[0].cache("c").cacheId();

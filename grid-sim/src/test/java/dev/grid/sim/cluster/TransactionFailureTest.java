@@ -63,13 +63,13 @@ class TransactionFailureTest
         final int p1 = partition(k1);
         final long lwmBefore = copy(primaryIndex(p1), p1).lwm();
 
-        final long tx = coordinator.txBegin(500 * MS, 0);
+        final long tx = coordinator.transactions().begin(500 * MS, 0);
         enlist(coordinator, tx, k1);
         enlist(coordinator, tx, k2);
         // The prepare to k2's primary is lost for good; k1's primary prepares (reserves a counter); then the timeout.
         network.blockOneWay(0, primaryIndex(partition(k2)));
         final GridException[] error = new GridException[1];
-        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+        coordinator.transactions().commit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
             new byte[][] {bytes("a2"), bytes("b2")}, failureInto(error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> error[0] != null));
         assertEquals(ErrorCode.TX_TIMEOUT, error[0].errorCode(), error[0].toString());
@@ -106,17 +106,17 @@ class TransactionFailureTest
         put(coordinator, k2, "b");
         final long lwmBefore = copy(primary, p1).lwm();
 
-        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         enlist(coordinator, tx, k1);
         enlist(coordinator, tx, k2);
         network.blockOneWay(primary, cutBackup);
         final GridException[] error = new GridException[1];
-        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
+        coordinator.transactions().commit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
             new byte[][] {bytes("a2"), bytes("b2")}, failureInto(error));
         final int otherBackup = owners(p1)[1];
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
-            () -> members[otherBackup].describeProgress().contains("txPrepared=1")),
-            "the reachable backup got the prepare: " + members[otherBackup].describeProgress());
+            () -> members[otherBackup].status().describeProgress().contains("txPrepared=1")),
+            "the reachable backup got the prepare: " + members[otherBackup].status().describeProgress());
         crash(primary);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> error[0] != null));
         assertEquals(ErrorCode.TX_TOPOLOGY_CHANGED, error[0].errorCode(), error[0].toString());
@@ -143,17 +143,18 @@ class TransactionFailureTest
         final MemberEngine coordinator = members[0];
         put(coordinator, keys[0], "a");
         put(coordinator, keys[1], "b");
-        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         enlist(coordinator, tx, keys[0]);
         enlist(coordinator, tx, keys[1]);
         // The primaries prepare, but their answers never reach the coordinator, which then dies undecided.
         network.blockOneWay(x, 0);
         network.blockOneWay(y, 0);
-        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(keys[0]), bytes(keys[1])},
+        coordinator.transactions().commit(tx, new int[] {cacheId, cacheId},
+            new byte[][] {bytes(keys[0]), bytes(keys[1])},
             new byte[][] {bytes("a2"), bytes("b2")}, ignoring());
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
-            () -> members[x].describeProgress().contains("txPartsPrepared=1") &&
-            members[y].describeProgress().contains("txPartsPrepared=1")), "both primaries prepared");
+            () -> members[x].status().describeProgress().contains("txPartsPrepared=1") &&
+            members[y].status().describeProgress().contains("txPartsPrepared=1")), "both primaries prepared");
         crash(0);
         network.heal();
         awaitQuiescent();
@@ -175,16 +176,17 @@ class TransactionFailureTest
         put(coordinator, keys[0], "a");
         put(coordinator, keys[1], "b");
         final long lwmBefore = copy(x, partition(keys[0])).lwm();
-        final long tx = coordinator.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         enlist(coordinator, tx, keys[0]);
         enlist(coordinator, tx, keys[1]);
         // The prepare reaches x only; x's answer is lost; the coordinator dies.
         network.blockOneWay(0, y);
         network.blockOneWay(x, 0);
-        coordinator.txCommit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(keys[0]), bytes(keys[1])},
+        coordinator.transactions().commit(tx, new int[] {cacheId, cacheId},
+            new byte[][] {bytes(keys[0]), bytes(keys[1])},
             new byte[][] {bytes("a2"), bytes("b2")}, ignoring());
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1),
-            () -> members[x].describeProgress().contains("txPartsPrepared=1")), "x prepared");
+            () -> members[x].status().describeProgress().contains("txPartsPrepared=1")), "x prepared");
         crash(0);
         network.heal();
         awaitQuiescent();
@@ -217,12 +219,12 @@ class TransactionFailureTest
         }
         put(members[primary], key, "before");
         final MemberEngine coordinator = members[0];
-        final long a = coordinator.txBegin(TimeUnit.SECONDS.toNanos(20), 0);
+        final long a = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(20), 0);
         // The primary grants a's lock; its answer is held back.
         network.holdWhere((from, to, message) -> from == primary && to == 0 && message[0] == TX_ANSWER);
         final byte[][][] seen = new byte[1][][];
         final GridException[] failed = new GridException[1];
-        coordinator.txEnlist(a, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
+        coordinator.transactions().enlist(a, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
@@ -244,7 +246,7 @@ class TransactionFailureTest
         {
             for (final MemberEngine member : live())
             {
-                if (!member.isSettled() || member.installedMap().version() <= before)
+                if (!member.status().isSettled() || member.installedMap().version() <= before)
                 {
                     return false;
                 }
@@ -253,10 +255,10 @@ class TransactionFailureTest
         }), "a map without m" + away + " installed");
         assertEquals(primary, primaryIndex(partition), "the key's primary stays");
         final MemberEngine writer = members[primary];
-        final long b = writer.txBegin(TimeUnit.SECONDS.toNanos(5), 0);
+        final long b = writer.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         enlist(writer, b, key);
         final boolean[] committed = new boolean[1];
-        writer.txCommit(b, new int[] {cacheId}, new byte[][] {bytes(key)}, new byte[][] {bytes("between")},
+        writer.transactions().commit(b, new int[] {cacheId}, new byte[][] {bytes(key)}, new byte[][] {bytes("between")},
             new TxCallback()
             {
                 public void onSuccess(final byte[][] values)
@@ -319,7 +321,8 @@ class TransactionFailureTest
         }
         assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () -> allSettled(MEMBERS)));
         final OpOutcome[] created = new OpOutcome[1];
-        members[0].createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string", "string", null, 2_000 * MS, null,
+        members[0].admin().createCache(new CacheDescriptor(0, "c", PARTITIONS, 2, "string",
+            "string", null, 2_000 * MS, null,
             0, 0), Answers.capture(created, new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
@@ -358,7 +361,7 @@ class TransactionFailureTest
     {
         for (final MemberEngine member : live())
         {
-            if (!member.isSettled() || member.topology().members().size() != size)
+            if (!member.status().isSettled() || member.topology().members().size() != size)
             {
                 return false;
             }
@@ -373,7 +376,7 @@ class TransactionFailureTest
         {
             for (final MemberEngine member : live())
             {
-                if (!member.isQuiescent() || member.topology().members().size() != size)
+                if (!member.status().isQuiescent() || member.topology().members().size() != size)
                 {
                     return false;
                 }
@@ -385,7 +388,7 @@ class TransactionFailureTest
             for (final MemberEngine member : live())
             {
                 out.append("\n  ").append(member.configuration().memberId()).append(' ')
-                    .append(member.describeProgress());
+                    .append(member.status().describeProgress());
             }
             return out.toString();
         });
@@ -455,7 +458,7 @@ class TransactionFailureTest
 
     private CopyView copy(final int slot, final int partition)
     {
-        final CopyView copy = members[slot].copy(cacheId, partition);
+        final CopyView copy = members[slot].status().copy(cacheId, partition);
         assertNotNull(copy, "m" + slot + " holds no copy of partition " + partition);
         return copy;
     }
@@ -499,7 +502,8 @@ class TransactionFailureTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        via.submit(cacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(2), Answers.capture(outcome, error));
+        via.submit(cacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(2),
+            Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(3), () -> outcome[0] != null ||
             error[0] != null));
         assertNotNull(outcome[0], () -> "get failed: " + error[0]);
@@ -510,7 +514,7 @@ class TransactionFailureTest
     {
         final byte[][][] values = new byte[1][][];
         final GridException[] error = new GridException[1];
-        via.txEnlist(tx, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
+        via.transactions().enlist(tx, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
         {
             public void onSuccess(final byte[][] result)
             {

@@ -159,7 +159,7 @@ final class EngineTxContext implements TransactionContext
     @Override
     public void closeRange(final PartitionCopy copy, final long start, final long count)
     {
-        engine.closeRange((LocalPartition)copy, start, count);
+        engine.replication.closeRange((LocalPartition)copy, start, count);
     }
 
     @Override

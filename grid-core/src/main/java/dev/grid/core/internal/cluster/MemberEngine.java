@@ -1,15 +1,10 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.BaselineTopology;
-import dev.grid.core.CacheNotFoundException;
-import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
-import dev.grid.core.QuorumStatus;
-import dev.grid.core.RebalanceStatus;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MessageReader;
@@ -17,11 +12,7 @@ import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.TransactionContext;
-import dev.grid.core.engine.TransactionView;
 import dev.grid.core.engine.Transactions;
-import dev.grid.core.engine.TxCallback;
-import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
-import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
@@ -32,12 +23,10 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -46,15 +35,18 @@ import java.util.function.Function;
  * {@link Membership} keep the member in the cluster (join through seeds, heartbeats, failure detection, quorum, the
  * oldest member coordinating); {@link Exchange} runs the partition map exchange on every topology change, with the
  * decision made by {@link ExchangePlanner}; {@link NearOps} routes this member's own operations and
- * {@link Replication} serves them as primary and backup with update counters; {@link TxManager} runs transactions;
+ * {@link Replication} serves them as primary and backup with update counters; the {@code Transactions} component
+ * (grid-tx's, made by the factory given to the constructor) runs transactions;
  * {@link Rebalancer} and {@link RebalancedCopies} catch lagging copies up; {@link Checkpointer}, {@link Recovery}
  * and {@link WalRecords} make it all durable and bring it back. The engine keeps what they share: configuration,
  * time (passed in by {@link #doWork}), the transport, the topology, the installed map, the local copies and what the
- * WAL knows; and it is the facade its host calls.
+ * WAL knows. Its host calls it directly for a member's life and single-key operations ({@link #submit},
+ * {@link #stop}), and through facades by concern for the rest: {@link #transactions}, {@link #admin},
+ * {@link #history} and {@link #status}.
  * <p>
  * <b>Threading:</b> single-threaded and non-blocking. The owner calls {@link #doWork(long)} in a duty cycle and calls
- * {@link #submit}, {@link #createCache}, {@link #destroyCache} and {@link #stop} from the same thread. Time, network,
- * WAL and randomness are injected, so the simulator runs the same code on virtual time.
+ * everything else from the same thread. Time, network, WAL and randomness are injected, so the simulator runs the
+ * same code on virtual time.
  * <p>
  * <b>Invariants</b> (see DESIGN.md):
  * <ul>
@@ -142,6 +134,10 @@ public final class MemberEngine
     final Origins origins = new Origins(this);
     final Durability durability = new Durability(this);
     final Tombstones tombstones = new Tombstones(this);
+    private final EngineTransactions transactionsFacade = new EngineTransactions(this);
+    private final EngineHistory historyFacade = new EngineHistory(this);
+    private final EngineAdmin adminFacade = new EngineAdmin(this);
+    private final EngineStatus statusFacade = new EngineStatus(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
@@ -228,6 +224,38 @@ public final class MemberEngine
     // ------------------------------------------------------------------------------------------------------------
 
     /**
+     * @return the transactions this member coordinates: begin, enlist, commit, roll back, list, kill.
+     */
+    public EngineTransactions transactions()
+    {
+        return transactionsFacade;
+    }
+
+    /**
+     * @return the WAL history and checkpoints this member keeps (rebalance suppliers read it; tests inspect it).
+     */
+    public EngineHistory history()
+    {
+        return historyFacade;
+    }
+
+    /**
+     * @return cache administration, baseline changes, activation and lost-partition resets, via the coordinator.
+     */
+    public EngineAdmin admin()
+    {
+        return adminFacade;
+    }
+
+    /**
+     * @return what the member's state looks like: settledness, quorum, the map, copies, progress and checks.
+     */
+    public EngineStatus status()
+    {
+        return statusFacade;
+    }
+
+    /**
      * @return the member's state.
      */
     public MemberState state()
@@ -284,144 +312,12 @@ public final class MemberEngine
     }
 
     /**
-     * @return true if the member has installed the map of its current topology (no exchange in progress) and holds
-     *         quorum.
-     */
-    public boolean isSettled()
-    {
-        return hasInstalledCurrentMap() && membership.hasQuorum();
-    }
-
-    /**
-     * @return true if the member is active and has installed the map of its current topology, with or without quorum.
-     */
-    public boolean hasInstalledCurrentMap()
-    {
-        return state == MemberState.ACTIVE && installedMap != null && installedMap.version() == topology.version();
-    }
-
-    /**
-     * @return this member's view of the quorum.
-     */
-    public QuorumStatus quorum()
-    {
-        return new QuorumStatus(membership.quorumHave(), membership.quorumNeed(), membership.hasQuorum(),
-            membership.writesRefusedForQuorum,
-            membership.readsWithoutQuorum, List.copyOf(membership.quorumHistory));
-    }
-
-    /**
-     * @return true once an {@link MemberState#EXPELLED} engine has made its WAL durable and finished its checkpoint:
-     *         its host may start a new engine on the same WAL and checkpoints, which recovers and rejoins.
-     */
-    public boolean isReadyForRestart()
-    {
-        return state == MemberState.EXPELLED && wal.durablePosition() >= wal.appendedPosition() &&
-            checkpointer.checkpointState == CheckpointState.IDLE;
-    }
-
-    /**
-     * @return true if settled and nothing is in flight: no own operation, no update waiting for backups or WAL.
-     */
-    public boolean isQuiescent()
-    {
-        return isSettled() && near.nearOps.isEmpty() && cacheAdmin.adminOps.isEmpty() &&
-            inFlightUpdates == 0 && tx.isIdle() &&
-            installedMap.plans().isEmpty() && rebalancer.isIdle() && checker.isIdle() &&
-            durability.durabilityQueue.isEmpty() && parkedMessages.isEmpty() &&
-            (mapExchange.exchange == null || mapExchange.exchange.isFinished());
-    }
-
-    /**
-     * @return what the member is waiting for, for diagnostics: updates in flight, WAL durability, parked messages, the
-     * exchange's progress.
-     */
-    public String describeProgress()
-    {
-        return tx.describe() + " " + rebalancer.describe() + " plans=" +
-            (installedMap == null ? "-" : installedMap.plans().size()) + " inFlightUpdates=" + inFlightUpdates +
-            " awaitingDurability=" +
-            durability.durabilityQueue.size() + " wal=" +
-            wal.durablePosition() + "/" + wal.appendedPosition() + " parked=" + parkedMessages.size() +
-            " reportAcked=" + mapExchange.reportAckedVersion + " reportBuilt=" + (mapExchange.reportChunks != null) +
-            " coordinatorExchange=" +
-            (mapExchange.exchange == null ? "-" : "v" + mapExchange.exchange.topology.version() +
-            (mapExchange.exchange.map != null ? " map sent" : "") +
-            (mapExchange.exchange.isFinished() ? " finished" : "")) + describeInFlight();
-    }
-
-    private String describeInFlight()
-    {
-        if (inFlightUpdates == 0)
-        {
-            return "";
-        }
-        final StringBuilder out = new StringBuilder(" quorum=").append(membership.hasQuorum()).append(" inFlight=[");
-        for (final LocalPartition[] local : allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp != null)
-                {
-                    for (final PrimaryUpdate update : lp.inFlight.values())
-                    {
-                        out.append(" p").append(lp.partition).append('#').append(update.counter).append(" v")
-                            .append(update.topologyVersion).append(update.durable ? " durable" : " not durable")
-                            .append(" waits for ").append(update.pendingBackups);
-                    }
-                }
-            }
-        }
-        return out.append(" ]").toString();
-    }
-
-    /**
-     * Compare every OWNING copy of each partition of a cache at the same counter, while writes go on (see
-     * {@link ConsistencyChecker}). The callback runs once, on the engine's thread.
-     *
-     * @param cacheName the cache.
-     * @param callback  the report, or the error (cache not found or destroyed, member not active).
-     */
-    public void checkConsistency(final String cacheName,
-        final BiConsumer<ConsistencyReport, GridException> callback)
-    {
-        if (state != MemberState.ACTIVE)
-        {
-            callback.accept(null, notActive());
-            return;
-        }
-        final CacheDescriptor cache = topology.cache(cacheName);
-        if (cache == null)
-        {
-            callback.accept(null, new CacheNotFoundException("no cache named '" + cacheName + "'"));
-            return;
-        }
-        checker.start(cache, callback);
-    }
-
-    /**
      * @return true if a consistency check holds this member's primary copy of the partition still.
      */
     boolean isPaused(final int cacheId, final int partition)
     {
         final LocalPartition lp = localCopy(cacheId, partition);
         return lp != null && lp.pausedBy != 0;
-    }
-
-    /**
-     * @return what this member's rebalance is doing, and its totals since start.
-     */
-    public RebalanceStatus rebalanceStatus()
-    {
-        return rebalancer.status();
-    }
-
-    /**
-     * @return the number of this member's own operations not yet completed.
-     */
-    public int pendingOperations()
-    {
-        return near.nearOps.size() + cacheAdmin.adminOps.size();
     }
 
     /**
@@ -439,26 +335,6 @@ public final class MemberEngine
     public List<CacheDescriptor> caches()
     {
         return topology == null ? List.of() : topology.caches();
-    }
-
-    /**
-     * Inspect this member's copy of a partition (for tests, the simulator and admin views).
-     *
-     * @param cacheId   of the cache.
-     * @param partition of the cache.
-     * @return a snapshot of the copy, or null if this member holds none.
-     */
-    public CopyView copy(final int cacheId, final int partition)
-    {
-        final LocalPartition lp = localCopy(cacheId, partition);
-        if (lp == null)
-        {
-            return null;
-        }
-        final boolean primary = installedMap != null && installedMap.rank(cacheId, partition,
-            installedMap.topology().indexOf(incarnation)) == 0;
-        return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
-            lp.store.contentHash(), checkpointer.historyFrom(cacheId, partition), lp.state, primary);
     }
 
     /**
@@ -497,132 +373,6 @@ public final class MemberEngine
     }
 
     /**
-     * Begin a transaction coordinated by this member. Its steps are {@link #txEnlist}, then {@link #txCommit} or
-     * {@link #txRollback}; see {@link TxManager} for the protocol.
-     *
-     * @param timeoutNs after which a transaction not yet decided is rolled back ({@link ErrorCode#TX_TIMEOUT}).
-     * @param priority  its age for deadlock prevention (smaller is older); 0 for now. A retry passes the first
-     *                  attempt's {@link #txPriority}, so it grows older and eventually wins.
-     * @return the transaction's id on this member.
-     */
-    public long txBegin(final long timeoutNs, final long priority)
-    {
-        return tx.begin(timeoutNs, priority);
-    }
-
-    /**
-     * @param txId a transaction of this member.
-     * @return its priority (0 if unknown).
-     */
-    public long txPriority(final long txId)
-    {
-        return tx.priority(txId);
-    }
-
-    /**
-     * Read keys in a transaction, locking them on their primaries if {@code lock} (until commit or rollback); a read
-     * without lock sees the latest committed values. The callback gets the values in the order of {@code keys}.
-     *
-     * @param txId     the transaction.
-     * @param cacheId  the cache.
-     * @param keys     encoded keys.
-     * @param lock     whether to lock them.
-     * @param callback completion; failures abort the transaction.
-     */
-    public void txEnlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
-        final TxCallback callback)
-    {
-        if (state != MemberState.ACTIVE)
-        {
-            callback.onFailure(notActive());
-            return;
-        }
-        tx.enlist(txId, cacheId, keys, lock, callback);
-    }
-
-    /**
-     * Commit a transaction with its writes; every written key must have been locked by {@link #txEnlist}.
-     *
-     * @param txId     the transaction.
-     * @param cacheIds per write, the cache.
-     * @param keys     per write, the encoded key.
-     * @param values   per write, the encoded value, or null to remove.
-     * @param callback success once every copy of every written partition applied it durably.
-     */
-    public void txCommit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
-        final TxCallback callback)
-    {
-        if (state != MemberState.ACTIVE)
-        {
-            callback.onFailure(notActive());
-            return;
-        }
-        long writeBytes = 0;
-        for (int i = 0; i < keys.length; i++)
-        {
-            writeBytes += keys[i].length + (values[i] == null ? 0 : values[i].length);
-        }
-        if (writeBytes > config.maxEntryBytes())
-        {
-            // Its prepare carries every write of a partition in one message and one WAL record: refused whole.
-            final GridException tooLarge = tooLarge("a transaction's " + keys.length + " writes of " + writeBytes +
-                " bytes together");
-            tx.rollback(txId, new TxCallback()
-            {
-                public void onSuccess(final byte[][] ignored)
-                {
-                    callback.onFailure(tooLarge);
-                }
-
-                public void onFailure(final GridException ignored)
-                {
-                    callback.onFailure(tooLarge);
-                }
-            });
-            return;
-        }
-        tx.commit(txId, cacheIds, keys, values, callback);
-    }
-
-    /**
-     * Roll back a transaction not yet committing; succeeds at once, locks are released in the background.
-     *
-     * @param txId     the transaction.
-     * @param callback completion.
-     */
-    public void txRollback(final long txId, final TxCallback callback)
-    {
-        tx.rollback(txId, callback);
-    }
-
-    /**
-     * @return the transactions this member coordinates now, oldest first. Engine thread only.
-     */
-    public List<TransactionView> transactions()
-    {
-        return tx.views();
-    }
-
-    /**
-     * Roll back a transaction this member coordinates, as an operator's kill: its user's next call fails with
-     * {@link ErrorCode#TX_ROLLED_BACK}. Engine thread only.
-     *
-     * @param txId     its id.
-     * @param callback completed once the rollback is under way; fails with {@link ErrorCode#TRANSACTION_NOT_FOUND}
-     *                 if this member coordinates no such transaction, or if it is committing already.
-     */
-    public void killTransaction(final long txId, final TxCallback callback)
-    {
-        if (!tx.coordinates(txId))
-        {
-            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + config.memberId() +
-                " coordinates no transaction " + txId));
-            return;
-        }
-        tx.rollback(txId, callback);
-    }
-
-    /**
      * Add an attribute to the ones this member's topology record carries, such as the address it serves clients on.
      * Only before the first {@link #doWork} (the record is made when joining).
      *
@@ -642,48 +392,6 @@ public final class MemberEngine
     }
 
     /**
-     * @param cacheName of a cache.
-     * @return per partition, the index in the installed map's topology of its primary, -1 if none; null if no map
-     *         is installed. Engine thread only.
-     * @throws CacheNotFoundException if there is no cache of that name.
-     */
-    public int[] primaries(final String cacheName)
-    {
-        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheName);
-        if (cache == null)
-        {
-            throw new CacheNotFoundException("no cache named '" + cacheName + "'");
-        }
-        if (installedMap == null || !installedMap.hasCache(cache.cacheId()))
-        {
-            return null;
-        }
-        final int[] primaries = new int[cache.partitions()];
-        for (int p = 0; p < primaries.length; p++)
-        {
-            primaries[p] = installedMap.owningCount(cache.cacheId(), p) == 0 ? -1 :
-                installedMap.owners(cache.cacheId(), p)[0];
-        }
-        return primaries;
-    }
-
-    /**
-     * @return the baseline as this member knows it, or null before it joined. Engine thread only.
-     */
-    public BaselineTopology baseline()
-    {
-        if (topology == null)
-        {
-            return null;
-        }
-        final List<String> running = new ArrayList<>();
-        topology.members().forEach(m -> running.add(m.memberId()));
-        Collections.sort(running);
-        return new BaselineTopology(topology.baseline().memberIds(), running,
-            topology.baseline().autoAdjustTimeoutNs(), topology.version());
-    }
-
-    /**
      * @return whether the installed map serves data: false while a cluster restarted from data directories waits for
      *         the last members of its newest ownership table (see {@link #activate}), or before any map. Engine
      *         thread only.
@@ -691,21 +399,6 @@ public final class MemberEngine
     public boolean isActive()
     {
         return installedMap != null && installedMap.isActive();
-    }
-
-    /**
-     * @param name of a cache.
-     * @return its lost partitions in the installed map, ascending; empty if none or no map yet. Engine thread only.
-     * @throws CacheNotFoundException if there is no cache of that name.
-     */
-    public List<Integer> lostPartitions(final String name)
-    {
-        final CacheDescriptor cache = topology == null ? null : topology.cache(name);
-        if (cache == null)
-        {
-            throw new CacheNotFoundException("no cache named '" + name + "'");
-        }
-        return installedMap == null ? List.of() : installedMap.lostPartitions(cache.cacheId());
     }
 
     /**
@@ -911,26 +604,6 @@ public final class MemberEngine
         return work;
     }
 
-    /**
-     * @return true while a partition is lost: its last owners may be the absent baseline members, and dropping them
-     *         from the baseline would make the loss final (their copies, when they return, would no longer be owners').
-     */
-    boolean waitsForLostPartitions()
-    {
-        if (installedMap == null)
-        {
-            return false;
-        }
-        for (final CacheDescriptor cache : topology.caches())
-        {
-            if (!installedMap.lostPartitions(cache.cacheId()).isEmpty())
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     void rejoin(final String why)
     {
         listener.onEvent("member " + config.memberId() + " was removed from the cluster: " + why +
@@ -992,44 +665,6 @@ public final class MemberEngine
     // ------------------------------------------------------------------------------------------------------------
     // Operations: primary side.
     // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * Close the counters of {@code (start, start + count]} that are still open, without data (a rolled back
-     * reservation), and log it so replay closes them too.
-     */
-    void closeRange(final LocalPartition lp, final long start, final long count)
-    {
-        final List<CounterRange> closed = new ArrayList<>();
-        long runStart = -1;
-        for (long c = start + 1; c <= start + count + 1; c++)
-        {
-            final boolean open = c <= start + count && !lp.counter.isClosed(c);
-            if (open && runStart < 0)
-            {
-                runStart = c - 1;
-            }
-            else if (!open && runStart >= 0)
-            {
-                closed.add(new CounterRange(runStart, c - 1 - runStart));
-                runStart = -1;
-            }
-        }
-        if (closed.isEmpty())
-        {
-            return;
-        }
-        walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId).writeInt(lp.partition)
-            .writeInt(closed.size());
-        long highest = 0;
-        for (final CounterRange range : closed)
-        {
-            lp.counter.rollback(range.start(), range.count());
-            walRecords.walWriter.writeLong(range.start()).writeLong(range.count());
-            highest = Math.max(highest, range.start() + range.count());
-        }
-        historyIndex.note(packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), highest);
-        walRecords.appendMeta();
-    }
 
     /**
      * Send the message in {@link #writer} to a member; to this member itself it goes through the self inbox, handled
@@ -1292,74 +927,6 @@ public final class MemberEngine
     }
 
     /**
-     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
-     */
-    public long committedCheckpointId()
-    {
-        return checkpointer.committedCheckpointId();
-    }
-
-    /**
-     * @param cacheId   of the cache.
-     * @param partition of the cache.
-     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
-     *         this member holds no copy.
-     */
-    public long historyFrom(final int cacheId, final int partition)
-    {
-        return checkpointer.historyFrom(cacheId, partition);
-    }
-
-    /**
-     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
-     */
-    public void pinHistory()
-    {
-        checkpointer.pinHistory();
-    }
-
-    /**
-     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
-     */
-    public void unpinHistory()
-    {
-        checkpointer.unpinHistory();
-    }
-
-    /**
-     * @return how many history pins are held.
-     */
-    public int historyPins()
-    {
-        return checkpointer.historyPins();
-    }
-
-    /**
-     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
-     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
-     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
-     *
-     * @param cacheId       of the cache.
-     * @param partition     of the cache.
-     * @param fromExclusive the last counter the reader has.
-     * @param toInclusive   the last counter wanted.
-     * @return the records, and whether the range is complete.
-     */
-    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
-        final long toInclusive)
-    {
-        return checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);
-    }
-
-    /**
-     * @return the number of WAL records replayed when this engine started.
-     */
-    public long recoveredRecords()
-    {
-        return recovery.recoveredRecords();
-    }
-
-    /**
      * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
      *
      * @param cacheId   the cache, as looked up by name when the user opened it.
@@ -1408,78 +975,4 @@ public final class MemberEngine
             clientWatermark, callback);
     }
 
-    /**
-     * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
-     * includes it, so the first request finds a primary ready.
-     *
-     * @param descriptor of the cache, without an id.
-     * @param callback   completion (the outcome carries nothing).
-     */
-    public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
-    {
-        cacheAdmin.createCache(descriptor, callback);
-    }
-
-    /**
-     * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
-     * cache in flight anywhere fail with {@link ErrorCode#CACHE_DESTROYED}.
-     *
-     * @param name     of the cache.
-     * @param callback completion.
-     */
-    public void destroyCache(final String name, final OpCallback callback)
-    {
-        cacheAdmin.destroyCache(name, callback);
-    }
-
-    /**
-     * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
-     * publishes a new topology version, whose map serves them again from the copies they have (a returning owner's
-     * data, if it came back; empty otherwise). Engine thread only.
-     *
-     * @param name     of the cache.
-     * @param callback completed once the map without the lost flags is installed everywhere.
-     */
-    public void resetLostPartitions(final String name, final OpCallback callback)
-    {
-        cacheAdmin.resetLostPartitions(name, callback);
-    }
-
-    /**
-     * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
-     * present members and publishes a new topology version with it. Engine thread only.
-     *
-     * @param change    {@code Baseline.SET}, {@code ADD}, {@code REMOVE} or {@code AUTO_ADJUST}.
-     * @param ids       the members the change names.
-     * @param timeoutNs the auto-adjust timeout ({@code AUTO_ADJUST} only); negative disables auto-adjust.
-     * @param callback  completed once the new map is installed everywhere, or failed with
-     *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
-     */
-    public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
-        final OpCallback callback)
-    {
-        cacheAdmin.changeBaseline(change, ids, timeoutNs, callback);
-    }
-
-    /**
-     * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
-     * those still away: the coordinator decides from that table with the members present, so a partition none of whose
-     * last owners is here is LOST (and stays so until one returns or {@link #resetLostPartitions} accepts the loss),
-     * and the others are served from their last owners' copies. For an operator whose member will never return.
-     * Completes at once, changing nothing, if the cluster is active already. Engine thread only.
-     *
-     * @param callback completed once the map of that decision is installed everywhere.
-     */
-    public void activate(final OpCallback callback)
-    {
-        cacheAdmin.activate(callback);
-    }
-
-    /**
-     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
-     */
-    public long tombstonesPurged()
-    {
-        return tombstones.tombstonesPurged();
-    }
 }

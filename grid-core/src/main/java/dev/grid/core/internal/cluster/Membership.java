@@ -148,7 +148,7 @@ final class Membership
         }
         if (engine.nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() ||
             engine.mapExchange.exchange != null &&
-            !engine.mapExchange.exchange.isFinished() || engine.waitsForLostPartitions())
+            !engine.mapExchange.exchange.isFinished() || waitsForLostPartitions())
         {
             return 0;
         }
@@ -609,5 +609,25 @@ final class Membership
                     engine.writer.length());
             }
         }
+    }
+
+    /**
+     * @return true while a partition is lost: its last owners may be the absent baseline members, and dropping them
+     *         from the baseline would make the loss final (their copies, when they return, would no longer be owners').
+     */
+    boolean waitsForLostPartitions()
+    {
+        if (engine.installedMap == null)
+        {
+            return false;
+        }
+        for (final CacheDescriptor cache : engine.topology.caches())
+        {
+            if (!engine.installedMap.lostPartitions(cache.cacheId()).isEmpty())
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -69,7 +69,7 @@ final class RebalancedCopies
         final long counter = record.counter();
         if (record.key() == null)
         {
-            engine.closeRange(lp, counter - 1, 1);
+            engine.replication.closeRange(lp, counter - 1, 1);
             return;
         }
         if (lp.counter.isClosed(counter))

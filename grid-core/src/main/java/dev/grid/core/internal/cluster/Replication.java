@@ -8,6 +8,7 @@ import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -790,5 +791,45 @@ final class Replication
     /** An update complete but not answered yet (see tryComplete()). */
     private record DeferredAnswer(LocalPartition lp, PrimaryUpdate update, long topologyVersion)
     {
+    }
+
+    /**
+     * Close the counters of {@code (start, start + count]} that are still open, without data (a rolled back
+     * reservation), and log it so replay closes them too.
+     */
+    void closeRange(final LocalPartition lp, final long start, final long count)
+    {
+        final List<CounterRange> closed = new ArrayList<>();
+        long runStart = -1;
+        for (long c = start + 1; c <= start + count + 1; c++)
+        {
+            final boolean open = c <= start + count && !lp.counter.isClosed(c);
+            if (open && runStart < 0)
+            {
+                runStart = c - 1;
+            }
+            else if (!open && runStart >= 0)
+            {
+                closed.add(new CounterRange(runStart, c - 1 - runStart));
+                runStart = -1;
+            }
+        }
+        if (closed.isEmpty())
+        {
+            return;
+        }
+        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId)
+            .writeInt(lp.partition)
+            .writeInt(closed.size());
+        long highest = 0;
+        for (final CounterRange range : closed)
+        {
+            lp.counter.rollback(range.start(), range.count());
+            engine.walRecords.walWriter.writeLong(range.start()).writeLong(range.count());
+            highest = Math.max(highest, range.start() + range.count());
+        }
+        engine.historyIndex.note(MemberEngine.packCopy(lp.cacheId, lp.partition),
+            engine.wal.appendedPosition(), highest);
+        engine.walRecords.appendMeta();
     }
 }

@@ -323,8 +323,8 @@ class WalRecoveryTest
         write(wal, new MessageWriter().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(8));
 
         final MemberEngine recovered = engine(wal);
-        assertEquals(wal.records.size(), recovered.recoveredRecords());
-        final CopyView copy = recovered.copy(7, 0);
+        assertEquals(wal.records.size(), recovered.history().recoveredRecords());
+        final CopyView copy = recovered.status().copy(7, 0);
         assertNotNull(copy, "partition 0 recovered");
         assertEquals(5, expected.lwm());
         assertEquals(expected.lwm(), copy.lwm());
@@ -338,8 +338,8 @@ class WalRecoveryTest
         store.apply(bytes("c"), null, 7);
         store.apply(bytes("d"), bytes("d8"), 8);
         assertEquals(store.contentHash(), copy.contentHash(), "the newest counter of each key wins");
-        assertNull(recovered.copy(7, 1), "dropped copy stays dropped");
-        assertNull(recovered.copy(8, 0), "destroyed cache stays destroyed");
+        assertNull(recovered.status().copy(7, 1), "dropped copy stays dropped");
+        assertNull(recovered.status().copy(8, 0), "destroyed cache stays destroyed");
     }
 
     @Test
@@ -348,7 +348,7 @@ class WalRecoveryTest
         final ListWal wal = new ListWal();
         final MemberEngine engine = engine(wal);
         run(engine, 200);
-        assertTrue(engine.isSettled(), "single member bootstrapped: " + engine.state());
+        assertTrue(engine.status().isSettled(), "single member bootstrapped: " + engine.state());
         final CacheDescriptor cache = createCache(engine, "c", 8);
         final int partition = dev.grid.core.KeyPartitioner.partition(bytes("k"), cache.partitions());
 
@@ -357,18 +357,18 @@ class WalRecoveryTest
         engine.submit(cache.cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS, callback(put));
         run(engine, 50);
         assertNull(put.get(), "acknowledged before the WAL said durable");
-        assertEquals(0, engine.copy(cache.cacheId(), partition).lwm(), "LWM passed a record not yet durable");
-        assertEquals(1, engine.copy(cache.cacheId(), partition).hwm());
+        assertEquals(0, engine.status().copy(cache.cacheId(), partition).lwm(), "LWM passed a record not yet durable");
+        assertEquals(1, engine.status().copy(cache.cacheId(), partition).hwm());
 
         wal.durable = wal.appendedPosition();
         run(engine, 5);
         assertTrue(put.get() instanceof OpOutcome, "put completed: " + put.get());
-        assertEquals(1, engine.copy(cache.cacheId(), partition).lwm());
+        assertEquals(1, engine.status().copy(cache.cacheId(), partition).lwm());
 
         final MemberEngine restarted = engine(wal);
-        assertEquals(1, restarted.copy(cache.cacheId(), partition).lwm(), "recovered before joining");
+        assertEquals(1, restarted.status().copy(cache.cacheId(), partition).lwm(), "recovered before joining");
         run(restarted, 200);
-        assertTrue(restarted.isSettled());
+        assertTrue(restarted.status().isSettled());
         assertEquals(cache.cacheId(), restarted.cache("c").cacheId(), "the recovered cache is the new cluster's");
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
     }
@@ -385,15 +385,15 @@ class WalRecoveryTest
         final AtomicReference<Object> put = new AtomicReference<>();
         engine.submit(cache.cacheId(), OpType.PUT, bytes("k"), bytes("v"), null, 10_000 * MS, callback(put));
         run(engine, 50);
-        assertEquals(0, engine.copy(cache.cacheId(), partition).lwm());
+        assertEquals(0, engine.status().copy(cache.cacheId(), partition).lwm());
         // The record became durable, but the member died before it learned so: no LWM update, no answer.
         wal.durable = wal.appendedPosition();
         assertNull(put.get());
         final MemberEngine restarted = engine(wal);
-        assertEquals(1, restarted.copy(cache.cacheId(), partition).lwm(), "replay restores the LWM");
-        assertEquals(1, restarted.copy(cache.cacheId(), partition).hwm());
+        assertEquals(1, restarted.status().copy(cache.cacheId(), partition).lwm(), "replay restores the LWM");
+        assertEquals(1, restarted.status().copy(cache.cacheId(), partition).hwm());
         run(restarted, 200);
-        assertTrue(restarted.isSettled());
+        assertTrue(restarted.status().isSettled());
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
     }
 
@@ -405,19 +405,20 @@ class WalRecoveryTest
         run(engine, 200);
         createCache(engine, "c", 8);
         final AtomicReference<Object> set = new AtomicReference<>();
-        engine.changeBaseline(Baseline.SET, List.of("m0"), -1, callback(set));
+        engine.admin().changeBaseline(Baseline.SET, List.of("m0"), -1, callback(set));
         run(engine, 200);
         final AtomicReference<Object> adjust = new AtomicReference<>();
-        engine.changeBaseline(Baseline.AUTO_ADJUST, List.of(), 5_000 * MS, callback(adjust));
+        engine.admin().changeBaseline(Baseline.AUTO_ADJUST, List.of(), 5_000 * MS, callback(adjust));
         run(engine, 200);
         assertTrue(set.get() instanceof OpOutcome && adjust.get() instanceof OpOutcome,
             set.get() + ", " + adjust.get());
 
         final MemberEngine restarted = engine(wal);
         run(restarted, 200);
-        assertTrue(restarted.isSettled());
-        assertEquals(List.of("m0"), restarted.baseline().members(), "no checkpoint: the WAL record restores it");
-        assertEquals(5_000 * MS, restarted.baseline().autoAdjustTimeoutNs());
+        assertTrue(restarted.status().isSettled());
+        assertEquals(List.of("m0"), restarted.status().baseline().members(),
+            "no checkpoint: the WAL record restores it");
+        assertEquals(5_000 * MS, restarted.status().baseline().autoAdjustTimeoutNs());
     }
 
     @Test
@@ -438,16 +439,16 @@ class WalRecoveryTest
         for (final MemberEngine member : List.of(engine, engine(wal)))
         {
             run(member, 200);
-            final long lwm = member.copy(cache.cacheId(), 1).lwm();
+            final long lwm = member.status().copy(cache.cacheId(), 1).lwm();
             assertTrue(lwm > 300, "partition 1 took its share: " + lwm);
             final long before = wal.replayedRecords;
-            final HistoryRead tail = member.readHistory(cache.cacheId(), 1, lwm - 5, lwm);
+            final HistoryRead tail = member.history().readHistory(cache.cacheId(), 1, lwm - 5, lwm);
             assertTrue(tail.complete(), tail.why());
             assertEquals(List.of(lwm - 4, lwm - 3, lwm - 2, lwm - 1, lwm),
                 tail.records().stream().map(HistoryRecord::counter).toList());
             assertTrue(wal.replayedRecords - before < wal.records.size() / 4, "the read scanned " +
                 (wal.replayedRecords - before) + " of " + wal.records.size() + " records");
-            final HistoryRead all = member.readHistory(cache.cacheId(), 1, 0, lwm);
+            final HistoryRead all = member.history().readHistory(cache.cacheId(), 1, 0, lwm);
             assertTrue(all.complete(), all.why());
             assertEquals(lwm, all.records().size());
         }
@@ -457,7 +458,7 @@ class WalRecoveryTest
     private CacheDescriptor createCache(final MemberEngine engine, final String name, final int partitions)
     {
         final AtomicReference<Object> created = new AtomicReference<>();
-        engine.createCache(CacheDescriptor.of(new CacheConfiguration<>(name, Codecs.STRING, Codecs.STRING)
+        engine.admin().createCache(CacheDescriptor.of(new CacheConfiguration<>(name, Codecs.STRING, Codecs.STRING)
             .partitions(partitions).conclude(), 0, 0), callback(created));
         run(engine, 200);
         assertTrue(created.get() instanceof OpOutcome, "cache " + name + " created: " + created.get());
@@ -488,7 +489,7 @@ class WalRecoveryTest
         final MemberEngine engine = engine(wal, checkpoints);
         run(engine, 200);
         final int cacheId = createCache(engine, "h", 1).cacheId();
-        engine.pinHistory();
+        engine.history().pinHistory();
         final long releasedBefore = wal.released;
         for (int i = 1; i <= 5; i++)
         {
@@ -496,46 +497,47 @@ class WalRecoveryTest
                 callback(new AtomicReference<>()));
             run(engine, 2);
         }
-        assertEquals(5, engine.copy(cacheId, 0).lwm());
+        assertEquals(5, engine.status().copy(cacheId, 0).lwm());
 
         final long committed = checkpoints.committedId();
         run(engine, 100);
         assertTrue(checkpoints.committedId() > committed, "a checkpoint committed");
         assertEquals(releasedBefore, wal.released, "nothing released while pinned");
-        assertEquals(0, engine.historyFrom(cacheId, 0));
-        final HistoryRead all = engine.readHistory(cacheId, 0, 0, 5);
+        assertEquals(0, engine.history().historyFrom(cacheId, 0));
+        final HistoryRead all = engine.history().readHistory(cacheId, 0, 0, 5);
         assertTrue(all.complete(), all.why());
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L), all.records().stream().map(HistoryRecord::counter)
             .toList());
         assertArrayEquals(bytes("v3"), all.records().get(2).value());
 
         // Counter 6 is applied but not durable when the next checkpoint images the copy: LWM 5, HWM 6.
-        engine.unpinHistory();
+        engine.history().unpinHistory();
         wal.autoDurable = false;
         engine.submit(cacheId, OpType.PUT, bytes("k6"), bytes("v6"), null, 10_000 * MS,
             callback(new AtomicReference<>()));
         final long before = checkpoints.committedId();
         nowNs += 100 * MS;
         run(engine, 5);
-        assertEquals(5, engine.copy(cacheId, 0).lwm());
-        assertEquals(6, engine.copy(cacheId, 0).hwm());
+        assertEquals(5, engine.status().copy(cacheId, 0).lwm());
+        assertEquals(6, engine.status().copy(cacheId, 0).hwm());
         assertEquals(before, checkpoints.committedId(), "committed before the WAL held what the image contains");
         wal.durable = wal.appendedPosition();
         wal.autoDurable = true;
         run(engine, 5);
         assertTrue(checkpoints.committedId() > before, "committed once durable");
         assertTrue(wal.released > releasedBefore, "released behind the checkpoint once unpinned");
-        assertEquals(6, engine.historyFrom(cacheId, 0), "history starts at the HWM of the image, not its LWM (5)");
-        final HistoryRead belowHwm = engine.readHistory(cacheId, 0, 4, 6);
+        assertEquals(6, engine.history().historyFrom(cacheId, 0),
+            "history starts at the HWM of the image, not its LWM (5)");
+        final HistoryRead belowHwm = engine.history().readHistory(cacheId, 0, 4, 6);
         assertFalse(belowHwm.complete());
         assertTrue(belowHwm.why().contains("after counter 6"), belowHwm.why());
         engine.submit(cacheId, OpType.PUT, bytes("k7"), bytes("v7"), null, 10_000 * MS,
             callback(new AtomicReference<>()));
         run(engine, 5);
-        final HistoryRead tail = engine.readHistory(cacheId, 0, 6, 7);
+        final HistoryRead tail = engine.history().readHistory(cacheId, 0, 6, 7);
         assertTrue(tail.complete(), tail.why());
         assertArrayEquals(bytes("k7"), tail.records().get(0).key());
-        assertEquals(0, engine.historyPins());
+        assertEquals(0, engine.history().historyPins());
 
         // Once what is new is checkpointed, an idle member checkpoints no more (its own marker is not news).
         run(engine, 100);
@@ -545,8 +547,9 @@ class WalRecoveryTest
 
         // A restart recovers from the checkpoint and the WAL after it, and keeps the history boundary.
         final MemberEngine restarted = engine(wal, checkpoints);
-        assertEquals(7, restarted.copy(cacheId, 0).lwm());
-        assertTrue(restarted.historyFrom(cacheId, 0) >= 6 && restarted.historyFrom(cacheId, 0) <= 7);
+        assertEquals(7, restarted.status().copy(cacheId, 0).lwm());
+        assertTrue(restarted.history().historyFrom(cacheId, 0) >= 6 &&
+            restarted.history().historyFrom(cacheId, 0) <= 7);
     }
 
     @Test
@@ -567,7 +570,7 @@ class WalRecoveryTest
         run(engine, 100);
         assertTrue(checkpoints.committedId() > before, "retried once the store works again");
         final MemberEngine restarted = engine(wal, checkpoints);
-        assertEquals(1, restarted.copy(engine.cache("f").cacheId(),
+        assertEquals(1, restarted.status().copy(engine.cache("f").cacheId(),
             dev.grid.core.KeyPartitioner.partition(bytes("k"), 4)).lwm(), "the put survives a restart");
     }
 }

@@ -1,0 +1,86 @@
+package dev.grid.core.internal.cluster;
+
+/**
+ * The WAL history and checkpoints of a member's engine ({@link MemberEngine#history}): the committed checkpoint, the
+ * records of a copy from a counter on, pins that keep history from release while a rebalance reads it, and what
+ * recovery found.
+ * <p>
+ * <b>Threading:</b> the engine's thread only.
+ */
+public final class EngineHistory
+{
+    private final MemberEngine engine;
+
+    EngineHistory(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /**
+     * @return the id of the newest checkpoint this member committed or recovered from, or 0.
+     */
+    public long committedCheckpointId()
+    {
+        return engine.checkpointer.committedCheckpointId();
+    }
+
+    /**
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return the counter after which this member's WAL holds the copy's complete history (0: all of it), or -1 if
+     *         this member holds no copy.
+     */
+    public long historyFrom(final int cacheId, final int partition)
+    {
+        return engine.checkpointer.historyFrom(cacheId, partition);
+    }
+
+    /**
+     * Stop WAL release until {@link #unpinHistory()}, so that a history reader never loses what it reads.
+     */
+    public void pinHistory()
+    {
+        engine.checkpointer.pinHistory();
+    }
+
+    /**
+     * Undo one {@link #pinHistory()}; release resumes at the next checkpoint when no pin is left.
+     */
+    public void unpinHistory()
+    {
+        engine.checkpointer.unpinHistory();
+    }
+
+    /**
+     * @return how many history pins are held.
+     */
+    public int historyPins()
+    {
+        return engine.checkpointer.historyPins();
+    }
+
+    /**
+     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
+     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
+     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
+     *
+     * @param cacheId       of the cache.
+     * @param partition     of the cache.
+     * @param fromExclusive the last counter the reader has.
+     * @param toInclusive   the last counter wanted.
+     * @return the records, and whether the range is complete.
+     */
+    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive)
+    {
+        return engine.checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);
+    }
+
+    /**
+     * @return the number of WAL records replayed when this engine started.
+     */
+    public long recoveredRecords()
+    {
+        return engine.recovery.recoveredRecords();
+    }
+}

@@ -1,0 +1,254 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.GridException;
+import dev.grid.core.QuorumStatus;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * Read-only views of a member's engine ({@link MemberEngine#status}): whether it is settled, quiescent or ready for a
+ * restart, its quorum, primaries, baseline and lost partitions, its copies, rebalance progress, pending operations,
+ * the consistency check, and descriptions of what is in flight for diagnostics.
+ * <p>
+ * <b>Threading:</b> the engine's thread only.
+ */
+public final class EngineStatus
+{
+    private final MemberEngine engine;
+
+    EngineStatus(final MemberEngine engine)
+    {
+        this.engine = engine;
+    }
+
+    /**
+     * @return true if the member has installed the map of its current topology (no exchange in progress) and holds
+     *         quorum.
+     */
+    public boolean isSettled()
+    {
+        return hasInstalledCurrentMap() && engine.membership.hasQuorum();
+    }
+
+    /**
+     * @return true if the member is active and has installed the map of its current topology, with or without quorum.
+     */
+    public boolean hasInstalledCurrentMap()
+    {
+        return engine.state == MemberState.ACTIVE && engine.installedMap != null &&
+            engine.installedMap.version() == engine.topology.version();
+    }
+
+    /**
+     * @return this member's view of the quorum.
+     */
+    public QuorumStatus quorum()
+    {
+        return new QuorumStatus(engine.membership.quorumHave(), engine.membership.quorumNeed(),
+            engine.membership.hasQuorum(),
+            engine.membership.writesRefusedForQuorum,
+            engine.membership.readsWithoutQuorum, List.copyOf(engine.membership.quorumHistory));
+    }
+
+    /**
+     * @return true once an {@link MemberState#EXPELLED} engine has made its WAL durable and finished its checkpoint:
+     *         its host may start a new engine on the same WAL and checkpoints, which recovers and rejoins.
+     */
+    public boolean isReadyForRestart()
+    {
+        return engine.state == MemberState.EXPELLED && engine.wal.durablePosition() >= engine.wal.appendedPosition() &&
+            engine.checkpointer.checkpointState == CheckpointState.IDLE;
+    }
+
+    /**
+     * @return true if settled and nothing is in flight: no own operation, no update waiting for backups or WAL.
+     */
+    public boolean isQuiescent()
+    {
+        return isSettled() && engine.near.nearOps.isEmpty() && engine.cacheAdmin.adminOps.isEmpty() &&
+            engine.inFlightUpdates == 0 && engine.tx.isIdle() &&
+            engine.installedMap.plans().isEmpty() && engine.rebalancer.isIdle() && engine.checker.isIdle() &&
+            engine.durability.durabilityQueue.isEmpty() && engine.parkedMessages.isEmpty() &&
+            (engine.mapExchange.exchange == null || engine.mapExchange.exchange.isFinished());
+    }
+
+    /**
+     * @return what the member is waiting for, for diagnostics: updates in flight, WAL durability, parked messages, the
+     * exchange's progress.
+     */
+    public String describeProgress()
+    {
+        return engine.tx.describe() + " " + engine.rebalancer.describe() + " plans=" +
+            (engine.installedMap == null ? "-" : engine.installedMap.plans().size()) + " inFlightUpdates=" +
+            engine.inFlightUpdates +
+            " awaitingDurability=" +
+            engine.durability.durabilityQueue.size() + " wal=" +
+            engine.wal.durablePosition() + "/" + engine.wal.appendedPosition() + " parked=" +
+            engine.parkedMessages.size() +
+            " reportAcked=" + engine.mapExchange.reportAckedVersion + " reportBuilt=" +
+            (engine.mapExchange.reportChunks != null) +
+            " coordinatorExchange=" +
+            (engine.mapExchange.exchange == null ? "-" : "v" + engine.mapExchange.exchange.topology.version() +
+            (engine.mapExchange.exchange.map != null ? " map sent" : "") +
+            (engine.mapExchange.exchange.isFinished() ? " finished" : "")) + describeInFlight();
+    }
+
+    private String describeInFlight()
+    {
+        if (engine.inFlightUpdates == 0)
+        {
+            return "";
+        }
+        final StringBuilder out = new StringBuilder(" quorum=").append(engine.membership.hasQuorum())
+            .append(" inFlight=[");
+        for (final LocalPartition[] local : engine.allCopies())
+        {
+            for (final LocalPartition lp : local)
+            {
+                if (lp != null)
+                {
+                    for (final PrimaryUpdate update : lp.inFlight.values())
+                    {
+                        out.append(" p").append(lp.partition).append('#').append(update.counter).append(" v")
+                            .append(update.topologyVersion).append(update.durable ? " durable" : " not durable")
+                            .append(" waits for ").append(update.pendingBackups);
+                    }
+                }
+            }
+        }
+        return out.append(" ]").toString();
+    }
+
+    /**
+     * Compare every OWNING copy of each partition of a cache at the same counter, while writes go on (see
+     * {@link ConsistencyChecker}). The callback runs once, on the engine's thread.
+     *
+     * @param cacheName the cache.
+     * @param callback  the report, or the error (cache not found or destroyed, member not active).
+     */
+    public void checkConsistency(final String cacheName,
+        final BiConsumer<ConsistencyReport, GridException> callback)
+    {
+        if (engine.state != MemberState.ACTIVE)
+        {
+            callback.accept(null, engine.notActive());
+            return;
+        }
+        final CacheDescriptor cache = engine.topology.cache(cacheName);
+        if (cache == null)
+        {
+            callback.accept(null, new CacheNotFoundException("no cache named '" + cacheName + "'"));
+            return;
+        }
+        engine.checker.start(cache, callback);
+    }
+
+    /**
+     * @return what this member's rebalance is doing, and its totals since start.
+     */
+    public RebalanceStatus rebalanceStatus()
+    {
+        return engine.rebalancer.status();
+    }
+
+    /**
+     * @return the number of this member's own operations not yet completed.
+     */
+    public int pendingOperations()
+    {
+        return engine.near.nearOps.size() + engine.cacheAdmin.adminOps.size();
+    }
+
+    /**
+     * Inspect this member's copy of a partition (for tests, the simulator and admin views).
+     *
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return a snapshot of the copy, or null if this member holds none.
+     */
+    public CopyView copy(final int cacheId, final int partition)
+    {
+        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        if (lp == null)
+        {
+            return null;
+        }
+        final boolean primary = engine.installedMap != null && engine.installedMap.rank(cacheId, partition,
+            engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
+        return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
+            lp.store.contentHash(), engine.checkpointer.historyFrom(cacheId, partition), lp.state, primary);
+    }
+
+    /**
+     * @param cacheName of a cache.
+     * @return per partition, the index in the installed map's topology of its primary, -1 if none; null if no map
+     *         is installed. Engine thread only.
+     * @throws CacheNotFoundException if there is no cache of that name.
+     */
+    public int[] primaries(final String cacheName)
+    {
+        final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(cacheName);
+        if (cache == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + cacheName + "'");
+        }
+        if (engine.installedMap == null || !engine.installedMap.hasCache(cache.cacheId()))
+        {
+            return null;
+        }
+        final int[] primaries = new int[cache.partitions()];
+        for (int p = 0; p < primaries.length; p++)
+        {
+            primaries[p] = engine.installedMap.owningCount(cache.cacheId(), p) == 0 ? -1 :
+                engine.installedMap.owners(cache.cacheId(), p)[0];
+        }
+        return primaries;
+    }
+
+    /**
+     * @return the baseline as this member knows it, or null before it joined. Engine thread only.
+     */
+    public BaselineTopology baseline()
+    {
+        if (engine.topology == null)
+        {
+            return null;
+        }
+        final List<String> running = new ArrayList<>();
+        engine.topology.members().forEach(m -> running.add(m.memberId()));
+        Collections.sort(running);
+        return new BaselineTopology(engine.topology.baseline().memberIds(), running,
+            engine.topology.baseline().autoAdjustTimeoutNs(), engine.topology.version());
+    }
+
+    /**
+     * @param name of a cache.
+     * @return its lost partitions in the installed map, ascending; empty if none or no map yet. Engine thread only.
+     * @throws CacheNotFoundException if there is no cache of that name.
+     */
+    public List<Integer> lostPartitions(final String name)
+    {
+        final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(name);
+        if (cache == null)
+        {
+            throw new CacheNotFoundException("no cache named '" + name + "'");
+        }
+        return engine.installedMap == null ? List.of() : engine.installedMap.lostPartitions(cache.cacheId());
+    }
+
+    /**
+     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
+     */
+    public long tombstonesPurged()
+    {
+        return engine.tombstones.tombstonesPurged();
+    }
+}
