@@ -18,12 +18,12 @@ import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.internal.cluster.Baseline;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.MemberRecord;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.Topology;
@@ -760,7 +760,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
         // the creation itself completes on the engine's thread, no thread waiting for it.
         final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
-            member.codecNamed(keyCodec, name), member.codecNamed(valueCodec, name)).partitions(partitions)
+            member.codecs.codecNamed(keyCodec, name), member.codecs.codecNamed(valueCodec, name)).partitions(partitions)
             .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
             .readsWithoutQuorum(readPolicy);
         if (timeoutNs > 0)
@@ -769,7 +769,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         if (mergeOperator != null)
         {
-            configuration.mergeOperator(mergeOperator, member.mergeOperatorNamed(mergeOperator));
+            configuration.mergeOperator(mergeOperator, member.codecs.mergeOperatorNamed(mergeOperator));
         }
         complete(connection, session, requestId, member.createCacheAsync(configuration), (w, v) -> { });
     }

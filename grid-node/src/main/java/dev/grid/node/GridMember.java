@@ -1,6 +1,5 @@
 package dev.grid.node;
 
-import dev.grid.tx.TxManager;
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
@@ -16,15 +15,14 @@ import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.MergeOperator;
-import dev.grid.core.MergeOperators;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceListener;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transactions;
-import dev.grid.core.WalMode;
+import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
 import dev.grid.core.internal.cluster.CopyView;
 import dev.grid.core.internal.cluster.MemberEngine;
@@ -34,17 +32,10 @@ import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
 import dev.grid.core.internal.cluster.Topology;
-import dev.grid.core.engine.TransactionView;
-import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.SeededRandomSource;
-import dev.grid.core.spi.VolatileWal;
-import dev.grid.core.spi.Wal;
 import dev.grid.net.AeronTransport;
-import dev.grid.net.ClientEndpoint;
-import dev.grid.net.TlsClientEndpoint;
-import dev.grid.persistence.ChronicleWal;
 import dev.grid.persistence.DataDirectory;
-import dev.grid.persistence.FileCheckpointStore;
+import dev.grid.tx.TxManager;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.AgentTerminationException;
@@ -100,8 +91,7 @@ public final class GridMember implements Grid
     final MemberConfiguration config;
     final AeronTransport transport;
     final DataDirectory dataDirectory;
-    private final Wal wal;
-    private final FileCheckpointStore checkpoints;
+    private final MemberStorage storage;
     private final long recoveryNs;
     /**
      * Replaced (on the agent thread) when the cluster expelled this member: a new engine on the same data directory
@@ -114,7 +104,7 @@ public final class GridMember implements Grid
     private final Map<String, String> advertised = new ConcurrentHashMap<>();
     final Metrics metrics = new Metrics();
     final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
-    private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
+    final MemberCodecs codecs;
     /**
      * Where futures returned to users complete. Not the common pool: with fewer than three cores its parallelism is
      * below two, and CompletableFuture then runs every async completion on a new thread.
@@ -148,32 +138,9 @@ public final class GridMember implements Grid
             return thread;
         }, null, true);
         this.rebalanceEvents = new SerialExecutor(userExecutor);
-        this.mergeOperators.putAll(MergeOperators.builtIns());
-        this.mergeOperators.putAll(config.mergeOperators());
-        if (config.walMode() == WalMode.NONE)
-        {
-            this.dataDirectory = null;
-            this.wal = new VolatileWal();
-            this.checkpoints = null;
-        }
-        else
-        {
-            this.dataDirectory = DataDirectory.open(config.dataDirectory(), config.memberId(), config.clusterName());
-            ChronicleWal opened = null;
-            try
-            {
-                opened = new ChronicleWal(dataDirectory.walDirectory(), config.walMode(), config.walSyncIntervalNs());
-                this.checkpoints = new FileCheckpointStore(dataDirectory.checkpointDirectory(),
-                    config.walMode() != WalMode.LOG_ONLY, "grid-checkpoint-" + config.memberId());
-            }
-            catch (final RuntimeException ex)
-            {
-                CloseHelper.quietClose(opened);
-                dataDirectory.close();
-                throw ex;
-            }
-            this.wal = opened;
-        }
+        this.codecs = new MemberCodecs(config);
+        this.storage = MemberStorage.open(config);
+        this.dataDirectory = storage.dataDirectory();
         AeronTransport launched = null;
         try
         {
@@ -203,23 +170,9 @@ public final class GridMember implements Grid
             this.clientService = new ClientService(this);
             try
             {
-                if (config.clientTlsKeyStore() != null)
-                {
-                    final TlsClientEndpoint tls = new TlsClientEndpoint(config.bindAddress(), config.clientPort(),
-                        clientLimits(), config.clientTlsKeyStore(),
-                        config.clientTlsKeyStorePassword().toCharArray(), clientService,
-                        "grid-client-tls-" + config.memberId());
-                    this.clientEndpoint = tls;
-                    this.clientEndpointPort = tls.port();
-                }
-                else
-                {
-                    final ClientEndpoint plain = new ClientEndpoint(config.bindAddress(), config.clientPort(),
-                        clientLimits(), clientService,
-                        "grid-client-endpoint-" + config.memberId());
-                    this.clientEndpoint = plain;
-                    this.clientEndpointPort = plain.port();
-                }
+                final ClientListener listening = ClientListener.open(config, clientService);
+                this.clientEndpoint = listening.endpoint();
+                this.clientEndpointPort = listening.port();
             }
             catch (final IOException ex)
             {
@@ -240,16 +193,10 @@ public final class GridMember implements Grid
         }
     }
 
-    private ClientEndpoint.Limits clientLimits()
-    {
-        return new ClientEndpoint.Limits(config.clientMaxConnections(), config.clientMaxFrameBytes(),
-            config.clientHandshakeTimeoutNs(), config.clientIdleTimeoutNs());
-    }
-
     private MemberEngine newEngine(final long nowNs)
     {
-        final MemberEngine created = new MemberEngine(config, transport, wal, checkpoints,
-            new SeededRandomSource(new SecureRandom().nextLong()), this::resolveMergeOperator, TxManager::new, listener,
+        final MemberEngine created = new MemberEngine(config, transport, storage.wal(), storage.checkpoints(),
+            new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, TxManager::new, listener,
             MemberEngine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
@@ -356,7 +303,7 @@ public final class GridMember implements Grid
         configuration.conclude();
         if (configuration.mergeOperator() != null)
         {
-            mergeOperators.put(configuration.mergeOperatorName(), configuration.mergeOperator());
+            codecs.register(configuration.mergeOperatorName(), configuration.mergeOperator());
         }
         final CacheDescriptor descriptor = CacheDescriptor.of(configuration, 0, 0);
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
@@ -372,9 +319,9 @@ public final class GridMember implements Grid
             throw new CacheNotFoundException("no cache named '" + name + "'");
         }
         @SuppressWarnings("unchecked")
-        final Codec<K> keyCodec = (Codec<K>)codec(descriptor.keyCodec(), descriptor.name());
+        final Codec<K> keyCodec = (Codec<K>)codecs.codec(descriptor.keyCodec(), descriptor.name());
         @SuppressWarnings("unchecked")
-        final Codec<V> valueCodec = (Codec<V>)codec(descriptor.valueCodec(), descriptor.name());
+        final Codec<V> valueCodec = (Codec<V>)codecs.codec(descriptor.valueCodec(), descriptor.name());
         final CacheConfiguration<K, V> configuration = new CacheConfiguration<>(name, keyCodec, valueCodec)
             .partitions(descriptor.partitions())
             .backups(descriptor.backups())
@@ -382,10 +329,10 @@ public final class GridMember implements Grid
             .operationTimeoutNs(descriptor.operationTimeoutNs())
             .partitionLossPolicy(descriptor.lossPolicy())
             .readsWithoutQuorum(descriptor.readsWithoutQuorum());
-        if (descriptor.mergeOperator() != null && mergeOperators.containsKey(descriptor.mergeOperator()))
+        @SuppressWarnings("unchecked")
+        final MergeOperator<K, V> operator = (MergeOperator<K, V>)codecs.mergeOperator(descriptor.mergeOperator());
+        if (operator != null)
         {
-            @SuppressWarnings("unchecked")
-            final MergeOperator<K, V> operator = (MergeOperator<K, V>)mergeOperators.get(descriptor.mergeOperator());
             configuration.mergeOperator(descriptor.mergeOperator(), operator);
         }
         return new MemberCache<>(this, descriptor, configuration.conclude());
@@ -640,7 +587,7 @@ public final class GridMember implements Grid
      */
     public long committedCheckpointId()
     {
-        return checkpoints == null ? 0 : checkpoints.committedId();
+        return storage.checkpoints() == null ? 0 : storage.checkpoints().committedId();
     }
 
     /**
@@ -968,56 +915,10 @@ public final class GridMember implements Grid
             .operationTimeoutNs(descriptor.operationTimeoutNs()));
     }
 
-    /**
-     * @param codecName a codec's name.
-     * @param cacheName the cache that wants it, for the error message.
-     * @return the codec, built in or registered on this member.
-     */
-    /**
-     * @param name a merge operator's name.
-     * @return the operator registered on this member under it.
-     * @throws GridException with {@link ErrorCode#MERGE_FAILED} if none is.
-     */
-    @SuppressWarnings("unchecked")
-    MergeOperator<Object, Object> mergeOperatorNamed(final String name)
-    {
-        final MergeOperator<?, ?> operator = mergeOperators.get(name);
-        if (operator == null)
-        {
-            throw new GridException(ErrorCode.MERGE_FAILED, "merge operator '" + name + "' is not registered on " +
-                "member " + config.memberId());
-        }
-        return (MergeOperator<Object, Object>)operator;
-    }
-
-    @SuppressWarnings("unchecked")
-    Codec<Object> codecNamed(final String codecName, final String cacheName)
-    {
-        return (Codec<Object>)codec(codecName, cacheName);
-    }
-
     private CacheDescriptor findCache(final String name)
     {
         final Topology current = topology;
         return current == null ? null : current.cache(name);
-    }
-
-    private Codec<?> codec(final String name, final String cache)
-    {
-        final Codec<?> registered = config.codecs().get(name);
-        if (registered != null)
-        {
-            return registered;
-        }
-        try
-        {
-            return Codecs.byName(name);
-        }
-        catch (final InvalidConfigurationException ex)
-        {
-            throw new InvalidConfigurationException("cache '" + cache + "' uses codec '" + name +
-                "', which is neither built in nor registered on member " + config.memberId());
-        }
     }
 
     /**
@@ -1028,28 +929,6 @@ public final class GridMember implements Grid
         return engine;
     }
 
-    /**
-     * @param cache a cache.
-     * @return its merge operator on encoded values, or null if it has none registered here.
-     */
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    BytesMergeOperator resolveMergeOperator(final CacheDescriptor cache)
-    {
-        final MergeOperator operator = mergeOperators.get(cache.mergeOperator());
-        if (operator == null)
-        {
-            return null;
-        }
-        final Codec keyCodec = codec(cache.keyCodec(), cache.name());
-        final Codec valueCodec = codec(cache.valueCodec(), cache.name());
-        return (key, current, operand) ->
-        {
-            final Object merged = operator.merge(keyCodec.decode(key),
-                current == null ? null : valueCodec.decode(current), List.of(valueCodec.decode(operand)));
-            return merged == null ? null : valueCodec.encode(merged);
-        };
-    }
-
     private void stopEngine()
     {
         engine.stop();
@@ -1058,18 +937,7 @@ public final class GridMember implements Grid
 
     void closePersistence()
     {
-        if (checkpoints != null)
-        {
-            checkpoints.close();
-        }
-        if (wal instanceof ChronicleWal chronicle)
-        {
-            chronicle.close();
-        }
-        if (dataDirectory != null)
-        {
-            dataDirectory.close();
-        }
+        storage.close();
     }
 
     private void onAgentError(final Throwable error)

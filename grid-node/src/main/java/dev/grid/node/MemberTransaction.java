@@ -7,9 +7,9 @@ import dev.grid.core.Transaction;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.tx.CacheKey;
-import dev.grid.core.engine.TxCallback;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -649,7 +649,7 @@ final class MemberTransaction implements Transaction
             };
             if (!operands.isEmpty())
             {
-                final BytesMergeOperator operator = cache == null ? null : member.resolveMergeOperator(cache);
+                final BytesMergeOperator operator = cache == null ? null : member.codecs.resolve(cache);
                 if (operator == null)
                 {
                     throw new GridException(ErrorCode.MERGE_FAILED, "merge operator of cache '" +

@@ -1,0 +1,125 @@
+package dev.grid.node;
+
+import dev.grid.core.Codec;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MergeOperator;
+import dev.grid.core.MergeOperators;
+import dev.grid.core.internal.cluster.BytesMergeOperator;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The codecs and merge operators a member knows by name: built in, registered in its configuration, or registered
+ * when a cache is created with one. A cache's descriptor names its codecs and merge operator; this resolves the names,
+ * for the member's caches and for the engine (a merge operator on encoded values).
+ * <p>
+ * <b>Threading:</b> thread-safe (a concurrent map; the configuration's codecs do not change).
+ */
+final class MemberCodecs
+{
+    private final MemberConfiguration config;
+    private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
+
+    MemberCodecs(final MemberConfiguration config)
+    {
+        this.config = config;
+        mergeOperators.putAll(MergeOperators.builtIns());
+        mergeOperators.putAll(config.mergeOperators());
+    }
+
+    /** Register a merge operator under its name (a cache created with it brings it). */
+    void register(final String name, final MergeOperator<?, ?> operator)
+    {
+        mergeOperators.put(name, operator);
+    }
+
+    /**
+     * @param name a merge operator's name.
+     * @return the operator registered on this member under it, or null.
+     */
+    MergeOperator<?, ?> mergeOperator(final String name)
+    {
+        return name == null ? null : mergeOperators.get(name);
+    }
+
+    /**
+     * @param name a merge operator's name.
+     * @return the operator registered on this member under it.
+     * @throws GridException with {@link ErrorCode#MERGE_FAILED} if none is.
+     */
+    @SuppressWarnings("unchecked")
+    MergeOperator<Object, Object> mergeOperatorNamed(final String name)
+    {
+        final MergeOperator<?, ?> operator = mergeOperators.get(name);
+        if (operator == null)
+        {
+            throw new GridException(ErrorCode.MERGE_FAILED, "merge operator '" + name + "' is not registered on " +
+                "member " + config.memberId());
+        }
+        return (MergeOperator<Object, Object>)operator;
+    }
+
+    /**
+     * @param name  a codec's name.
+     * @param cache the cache that wants it, for the error message.
+     * @return the codec, built in or registered on this member.
+     * @throws InvalidConfigurationException if it is neither.
+     */
+    Codec<?> codec(final String name, final String cache)
+    {
+        final Codec<?> registered = config.codecs().get(name);
+        if (registered != null)
+        {
+            return registered;
+        }
+        try
+        {
+            return Codecs.byName(name);
+        }
+        catch (final InvalidConfigurationException ex)
+        {
+            throw new InvalidConfigurationException("cache '" + cache + "' uses codec '" + name +
+                "', which is neither built in nor registered on member " + config.memberId());
+        }
+    }
+
+    /**
+     * @param name  a codec's name.
+     * @param cache the cache that wants it, for the error message.
+     * @return the codec, typed for the member's untyped uses (the thin client's cache creation).
+     */
+    @SuppressWarnings("unchecked")
+    Codec<Object> codecNamed(final String name, final String cache)
+    {
+        return (Codec<Object>)codec(name, cache);
+    }
+
+    /**
+     * @param cache a cache.
+     * @return its merge operator on encoded values, or null if it has none registered here.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    BytesMergeOperator resolve(final CacheDescriptor cache)
+    {
+        final MergeOperator operator = mergeOperators.get(cache.mergeOperator());
+        if (operator == null)
+        {
+            return null;
+        }
+        final Codec keyCodec = codec(cache.keyCodec(), cache.name());
+        final Codec valueCodec = codec(cache.valueCodec(), cache.name());
+        return (key, current, operand) ->
+        {
+            final Object merged = operator.merge(keyCodec.decode(key),
+                current == null ? null : valueCodec.decode(current), List.of(valueCodec.decode(operand)));
+            return merged == null ? null : valueCodec.encode(merged);
+        };
+    }
+}
