@@ -69,39 +69,10 @@ public final class ThinClientExample
                         .backups(Integer.parseInt(args[i + 2])));
                     System.out.println("created cache " + cacheName);
                 }
-                case "load" ->
-                {
-                    final Cache<String, String> cache = client.cache(cacheName);
-                    final int from = Integer.parseInt(args[i + 2]);
-                    final int to = Integer.parseInt(args[i + 3]);
-                    final Map<String, String> batch = new HashMap<>();
-                    for (int k = from; k < to; k++)
-                    {
-                        batch.put("k" + k, args[i + 4] + "-" + k);
-                        if (batch.size() == 500 || k == to - 1)
-                        {
-                            cache.putAll(batch);
-                            batch.clear();
-                        }
-                    }
-                    System.out.println("loaded " + (to - from) + " keys into " + cacheName + " (" + args[i + 4] + ")");
-                }
-                case "check" ->
-                {
-                    final Cache<String, String> cache = client.cache(cacheName);
-                    final int from = Integer.parseInt(args[i + 2]);
-                    final int to = Integer.parseInt(args[i + 3]);
-                    int wrong = 0;
-                    for (int k = from; k < to; k++)
-                    {
-                        wrong += (args[i + 4] + "-" + k).equals(cache.get("k" + k)) ? 0 : 1;
-                    }
-                    System.out.println("checked " + (to - from) + " keys of " + cacheName + ": " + wrong + " wrong");
-                    if (wrong > 0)
-                    {
-                        System.exit(1);
-                    }
-                }
+                case "load" -> load(client.cache(cacheName), cacheName, Integer.parseInt(args[i + 2]),
+                    Integer.parseInt(args[i + 3]), args[i + 4]);
+                case "check" -> check(client.cache(cacheName), cacheName, Integer.parseInt(args[i + 2]),
+                    Integer.parseInt(args[i + 3]), args[i + 4]);
                 case "transfer" ->
                 {
                     final Cache<String, String> cache = client.cache(cacheName);
@@ -118,6 +89,39 @@ public final class ThinClientExample
                 }
                 default -> usage("unknown command " + command);
             }
+        }
+    }
+
+    /** Put keys {@code kFROM..kTO-1} with values {@code TAG-N}, in batches of 500. */
+    private static void load(final Cache<String, String> cache, final String cacheName, final int from, final int to,
+        final String tag)
+    {
+        final Map<String, String> batch = new HashMap<>();
+        for (int k = from; k < to; k++)
+        {
+            batch.put("k" + k, tag + "-" + k);
+            if (batch.size() == 500 || k == to - 1)
+            {
+                cache.putAll(batch);
+                batch.clear();
+            }
+        }
+        System.out.println("loaded " + (to - from) + " keys into " + cacheName + " (" + tag + ")");
+    }
+
+    /** Check that keys {@code kFROM..kTO-1} have values {@code TAG-N}; exit 1 if any does not. */
+    private static void check(final Cache<String, String> cache, final String cacheName, final int from, final int to,
+        final String tag)
+    {
+        int wrong = 0;
+        for (int k = from; k < to; k++)
+        {
+            wrong += (tag + "-" + k).equals(cache.get("k" + k)) ? 0 : 1;
+        }
+        System.out.println("checked " + (to - from) + " keys of " + cacheName + ": " + wrong + " wrong");
+        if (wrong > 0)
+        {
+            System.exit(1);
         }
     }
 

@@ -328,56 +328,64 @@ final class MemberTransaction implements Transaction
             }
         }
         final Map<CacheKey, byte[]> current = new HashMap<>();
-        lockAll(new ArrayList<>(toLock.entrySet()), 0, current, () ->
+        lockAll(new ArrayList<>(toLock.entrySet()), 0, current, () -> validateAndCommit(validate, current, future),
+            future);
+    }
+
+    /**
+     * Every key is locked: fail if a value read under optimistic serializable changed, else compute the writes (merges
+     * on the values now current) and commit them.
+     */
+    private void validateAndCommit(final Set<CacheKey> validate, final Map<CacheKey, byte[]> current,
+        final CompletableFuture<Void> future)
+    {
+        for (final CacheKey key : validate)
         {
-            for (final CacheKey key : validate)
+            if (current.containsKey(key) && !Arrays.equals(current.get(key), seen.get(key)))
             {
-                if (current.containsKey(key) && !Arrays.equals(current.get(key), seen.get(key)))
-                {
-                    fail(new TransactionAbortedException(ErrorCode.TX_CONFLICT, "a value the transaction read " +
-                        "changed before it committed (optimistic serializable); nothing was applied"), future);
-                    return;
-                }
-            }
-            final int count = writes.size();
-            final int[] cacheIds = new int[count];
-            final byte[][] keys = new byte[count][];
-            final byte[][] values = new byte[count][];
-            int i = 0;
-            try
-            {
-                for (final Map.Entry<CacheKey, Pending> write : writes.entrySet())
-                {
-                    final CacheKey key = write.getKey();
-                    final byte[] base = current.containsKey(key) ? current.get(key) : seen.get(key);
-                    cacheIds[i] = key.cacheId();
-                    keys[i] = key.key();
-                    values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member,
-                        key.key(), base);
-                    i++;
-                }
-            }
-            catch (final GridException ex)
-            {
-                fail(ex, future);
+                fail(new TransactionAbortedException(ErrorCode.TX_CONFLICT, "a value the transaction read " +
+                    "changed before it committed (optimistic serializable); nothing was applied"), future);
                 return;
             }
-            member.engine().transactions().commit(txId, cacheIds, keys, values, new TxCallback()
+        }
+        final int count = writes.size();
+        final int[] cacheIds = new int[count];
+        final byte[][] keys = new byte[count][];
+        final byte[][] values = new byte[count][];
+        int i = 0;
+        try
+        {
+            for (final Map.Entry<CacheKey, Pending> write : writes.entrySet())
             {
-                public void onSuccess(final byte[][] ignored)
-                {
-                    committed = true;
-                    future.complete(null);
-                }
+                final CacheKey key = write.getKey();
+                final byte[] base = current.containsKey(key) ? current.get(key) : seen.get(key);
+                cacheIds[i] = key.cacheId();
+                keys[i] = key.key();
+                values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member,
+                    key.key(), base);
+                i++;
+            }
+        }
+        catch (final GridException ex)
+        {
+            fail(ex, future);
+            return;
+        }
+        member.engine().transactions().commit(txId, cacheIds, keys, values, new TxCallback()
+        {
+            public void onSuccess(final byte[][] ignored)
+            {
+                committed = true;
+                future.complete(null);
+            }
 
-                public void onFailure(final GridException error)
-                {
-                    failure = error;
-                    rolledBack = !(error instanceof dev.grid.core.TransactionCommitStatusUnknownException);
-                    future.completeExceptionally(error);
-                }
-            });
-        }, future);
+            public void onFailure(final GridException error)
+            {
+                failure = error;
+                rolledBack = !(error instanceof dev.grid.core.TransactionCommitStatusUnknownException);
+                future.completeExceptionally(error);
+            }
+        });
     }
 
     private void lockAll(final List<Map.Entry<Integer, List<CacheKey>>> groups, final int index,

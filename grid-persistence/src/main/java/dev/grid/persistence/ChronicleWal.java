@@ -243,6 +243,8 @@ public final class ChronicleWal implements Wal, AutoCloseable
         long damagedIndex = -1;
         String damage;
         File damagedFile;
+        /** The buffer records are read into, grown as needed. */
+        byte[] record = new byte[1024];
     }
 
     /**
@@ -261,7 +263,6 @@ public final class ChronicleWal implements Wal, AutoCloseable
             {
                 tailer.toStart();
             }
-            byte[] record = new byte[1024];
             while (scan.count < maxRecords)
             {
                 try (DocumentContext dc = tailer.readingDocument())
@@ -288,53 +289,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
                             Long.toHexString(scan.damagedIndex) + " in " + scan.damagedFile + " is corrupt (" +
                             scan.damage + ") and records follow it; refusing to recover past it");
                     }
-                    String damage = null;
-                    if (in.readRemaining() < 8)
-                    {
-                        damage = "only " + in.readRemaining() + " bytes";
-                    }
-                    else
-                    {
-                        final int checksum = in.readInt();
-                        final int length = in.readInt();
-                        if (length == TORN_MARKER)
-                        {
-                            // A marker whose torn record was read before it (handled above) or never: ignore.
-                            continue;
-                        }
-                        if (length < 0 || length > in.readRemaining())
-                        {
-                            damage = "length " + length + " with " + in.readRemaining() + " bytes present";
-                        }
-                        else
-                        {
-                            if (record.length < length)
-                            {
-                                record = new byte[Math.max(length, record.length * 2)];
-                            }
-                            in.read(record, 0, length);
-                            crc.reset();
-                            crc.update(record, 0, length);
-                            if ((int)crc.getValue() != checksum)
-                            {
-                                damage = "checksum mismatch";
-                            }
-                            else
-                            {
-                                view.wrap(record, 0, length);
-                                try
-                                {
-                                    handler.onRecord(index, view, 0, length);
-                                }
-                                catch (final RuntimeException ex)
-                                {
-                                    throw new HandlerFailure(ex);
-                                }
-                                scan.count++;
-                                scan.last = index;
-                            }
-                        }
-                    }
+                    final String damage = deliver(in, index, scan, view, handler);
                     if (damage != null)
                     {
                         scan.damage = damage;
@@ -349,6 +304,54 @@ public final class ChronicleWal implements Wal, AutoCloseable
             throw readFailure(ex);
         }
         return scan;
+    }
+
+    /**
+     * Check one record (its checksum and length) and hand it to the handler.
+     *
+     * @return why the record is damaged, or null if it was handed over (or is a marker to ignore: its torn record was
+     *         read before it, and handled there, or never).
+     */
+    private String deliver(final Bytes<?> in, final long index, final Scan scan, final UnsafeBuffer view,
+        final RecordHandler handler)
+    {
+        if (in.readRemaining() < 8)
+        {
+            return "only " + in.readRemaining() + " bytes";
+        }
+        final int checksum = in.readInt();
+        final int length = in.readInt();
+        if (length == TORN_MARKER)
+        {
+            return null;
+        }
+        if (length < 0 || length > in.readRemaining())
+        {
+            return "length " + length + " with " + in.readRemaining() + " bytes present";
+        }
+        if (scan.record.length < length)
+        {
+            scan.record = new byte[Math.max(length, scan.record.length * 2)];
+        }
+        in.read(scan.record, 0, length);
+        crc.reset();
+        crc.update(scan.record, 0, length);
+        if ((int)crc.getValue() != checksum)
+        {
+            return "checksum mismatch";
+        }
+        view.wrap(scan.record, 0, length);
+        try
+        {
+            handler.onRecord(index, view, 0, length);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new HandlerFailure(ex);
+        }
+        scan.count++;
+        scan.last = index;
+        return null;
     }
 
     /**
