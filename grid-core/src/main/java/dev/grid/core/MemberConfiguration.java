@@ -592,6 +592,16 @@ public final class MemberConfiguration
         {
             return this;
         }
+        checkIdentityAndMembership();
+        concludePersistence();
+        checkClients();
+        concluded = true;
+        return this;
+    }
+
+    /** Identity, address, seeds, failure detection, quorum and join settings. */
+    private void checkIdentityAndMembership()
+    {
         if (memberId == null || !ID_PATTERN.matcher(memberId).matches())
         {
             throw new InvalidConfigurationException("memberId '" + memberId + "' must match " + ID_PATTERN.pattern());
@@ -640,6 +650,11 @@ public final class MemberConfiguration
         {
             throw new InvalidConfigurationException("idleMaxParkNs=" + idleMaxParkNs + " must be in [1 µs, 100 ms]");
         }
+    }
+
+    /** The WAL mode (defaulted from the data directory), checkpoints, WAL history and rebalance settings. */
+    private void concludePersistence()
+    {
         if (walMode == null)
         {
             walMode = dataDirectory == null ? WalMode.NONE : WalMode.LOG_ONLY;
@@ -682,6 +697,11 @@ public final class MemberConfiguration
         {
             throw new InvalidConfigurationException("walSyncIntervalNs=" + walSyncIntervalNs + " must be positive");
         }
+    }
+
+    /** The client endpoint, its limits and users, entry sizes and merge operator names. */
+    private void checkClients()
+    {
         if (clientPort < -1 || clientPort > 65535)
         {
             throw new InvalidConfigurationException("clientPort=" + clientPort +
@@ -732,8 +752,6 @@ public final class MemberConfiguration
                 throw new InvalidConfigurationException("client user '" + user.getKey() + "': " + ex.getMessage());
             }
         }
-        concluded = true;
-        return this;
     }
 
     /** @return the size of one rebalance batch. */
