@@ -39,13 +39,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,20 +70,14 @@ import static dev.grid.node.RequestFields.requireString;
 final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(ClientService.class);
-    /** Handshakes that may wait for a password check; more are refused (TOO_MANY_REQUESTS), their connection closed. */
-    private static final int MAX_WAITING_HANDSHAKES = 256;
 
     /** The member attribute that advertises where a member serves clients (for partition-aware clients). */
     static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
 
     private final GridMember member;
     private final MemberConfiguration config;
-    /**
-     * Where handshakes check passwords (PBKDF2 takes hundreds of ms of CPU: not on the endpoint's thread). Nothing else
-     * runs here, and nothing here waits: every other request completes through a future.
-     */
-    private final ExecutorService handshakePool;
-    private final VerifiedPasswords passwords = new VerifiedPasswords();
+    /** Handshakes: versions, credentials (checked off the endpoint's thread), admission. */
+    private final ClientHandshake handshake;
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     /** Client connections open now. */
@@ -95,7 +86,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private final AtomicLong cutOff = new AtomicLong();
 
     /** One connection's state. */
-    private static final class Session
+    static final class Session
     {
         volatile boolean handshakeStarted;
         volatile boolean ready;
@@ -137,19 +128,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         this.member = member;
         this.config = member.configuration();
-        this.handshakePool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
-            new ArrayBlockingQueue<>(MAX_WAITING_HANDSHAKES), r ->
-        {
-            final Thread thread = new Thread(r, "grid-client-auth-" + config.memberId());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.handshake = new ClientHandshake(this, member, config);
     }
 
     @Override
     public void close()
     {
-        handshakePool.shutdownNow();
+        handshake.close();
     }
 
     @Override
@@ -218,7 +203,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 return;
             }
             session.handshakeStarted = true;
-            handshake(connection, session, requestId, reader);
+            handshake.run(connection, session, requestId, reader);
             return;
         }
         if (session.pending.incrementAndGet() > config.clientMaxPendingRequests())
@@ -257,112 +242,35 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
-    private void handshake(final ClientEndpoint.Connection connection, final Session session, final long requestId,
-        final MessageReader reader)
+    private void dispatch(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
     {
-        final int magic;
-        final int minVersion;
-        final int maxVersion;
-        final String user;
-        final String password;
-        final String clientName;
-        try
+        // By the protocol's ranges of op codes (docs/protocol.md): keys below 30, caches 30-39, transactions 40-49,
+        // the cluster 50-56, the operator's metrics, activation and transaction list from 57.
+        if (op < 30)
         {
-            magic = reader.readInt("magic");
-            minVersion = reader.readUnsignedShort("minVersion");
-            maxVersion = reader.readUnsignedShort("maxVersion");
-            user = reader.readString("user");
-            password = reader.readString("password");
-            clientName = reader.readString("clientName");
+            keyOperation(connection, session, op, requestId, reader);
         }
-        catch (final MalformedMessageException ex)
+        else if (op < 40)
         {
-            error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "handshake: " + ex.getMessage());
-            connection.close();
-            return;
+            cacheOperation(connection, session, op, requestId, reader);
         }
-        if (magic != ClientProtocol.MAGIC)
+        else if (op < 50)
         {
-            error(connection, requestId, ErrorCode.MALFORMED_REQUEST, "handshake: not a Grid client (magic " +
-                Integer.toHexString(magic) + ")");
-            connection.close();
-            return;
+            transactionOperation(connection, session, op, requestId, reader);
         }
-        if (minVersion > ClientProtocol.VERSION || maxVersion < ClientProtocol.VERSION)
+        else if (op < 57)
         {
-            error(connection, requestId, ErrorCode.PROTOCOL_VERSION_UNSUPPORTED, "the client speaks versions [" +
-                minVersion + ", " + maxVersion + "], this member " + ClientProtocol.VERSION);
-            connection.close();
-            return;
+            clusterOperation(connection, session, op, requestId, reader);
         }
-        final Runnable check = () ->
+        else
         {
-            if (session.isClosed())
-            {
-                // Gone while it waited: no check is paid for a connection that cannot be let in.
-                return;
-            }
-            final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
-            MemberConfiguration.ClientRole role = MemberConfiguration.ClientRole.ADMIN;
-            if (!users.isEmpty())
-            {
-                final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
-                if (known == null && password != null)
-                {
-                    // As long as a known user's check: the time taken does not tell which users exist.
-                    passwords.spendAsForAKnownUser(password);
-                }
-                if (known == null || password == null || !passwords.matches(user, password, known.passwordHash()))
-                {
-                    // The client's mistake (or an attacker's guess): one line, the user name made safe to log.
-                    LOG.info("member {}: client {} failed to authenticate as {}", config.memberId(),
-                        connection.remote(), LogText.quote(user));
-                    error(connection, requestId, ErrorCode.AUTHENTICATION_FAILED, user == null || password == null ?
-                        "this member requires a user and password" : "unknown user or wrong password");
-                    connection.close();
-                    return;
-                }
-                role = known.role();
-            }
-            session.user = user == null ? "anonymous" : user;
-            session.role = role;
-            session.ready = true;
-            connection.admit();
-            LOG.info("member {}: client {} connected from {} as {} ({})", config.memberId(),
-                LogText.quote(clientName), connection.remote(), LogText.quote(session.user), role);
-            final Topology topology = member.topology();
-            answer(connection, requestId, w -> w.writeUnsignedShort(ClientProtocol.VERSION)
-                .writeString(config.memberId()).writeByte(session.role.ordinal())
-                .writeLong(topology == null ? 0 : topology.version()));
-        };
-        final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
-        final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
-        if (users.isEmpty() || (known != null && passwords.verifiedBefore(user, password, known.passwordHash())))
-        {
-            // No password to check, or one verified before: let it in here, not behind the checks that wait.
-            check.run();
-            return;
-        }
-        try
-        {
-            handshakePool.execute(check);
-        }
-        catch (final RejectedExecutionException ex)
-        {
-            if (handshakePool.isShutdown())
-            {
-                error(connection, requestId, ErrorCode.NODE_STOPPING, "member " + config.memberId() + " is stopping");
-            }
-            else
-            {
-                error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "member " + config.memberId() + " has " +
-                    MAX_WAITING_HANDSHAKES + " handshakes waiting for their password check; try again later");
-            }
-            connection.close();
+            operatorOperation(connection, session, op, requestId, reader);
         }
     }
 
-    private void dispatch(final ClientEndpoint.Connection connection, final Session session, final int op,
+    /** Single-key and multi-key operations, and PING. */
+    private void keyOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
         final long requestId, final MessageReader reader)
     {
         switch (op)
@@ -425,6 +333,16 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
                 complete(connection, session, requestId, cache.sizeAsync(), (w, size) -> w.writeLong(size));
             }
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    /** Cache administration and the cache views (list, partition map, local copies). */
+    private void cacheOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
             case ClientProtocol.CACHE_LIST ->
             {
                 final Topology topology = member.topology();
@@ -461,6 +379,16 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                         .writeString(copy.gaps().toString()).writeInt(copy.size()));
                 });
             }
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    /** Transactions bound to the connection, and predicate transactions. */
+    private void transactionOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
             case ClientProtocol.TX_BEGIN ->
             {
                 final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
@@ -522,6 +450,16 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                     tx.rollbackAsync(), (w, v) -> { });
             }
             case ClientProtocol.PREDICATE_TX -> predicateTransaction(connection, session, requestId, reader);
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    /** The cluster's state, baseline, lost partitions, consistency check and rebalance status. */
+    private void clusterOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
             case ClientProtocol.CLUSTER_STATE ->
             {
                 final Topology topology = member.topology();
@@ -581,8 +519,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final String name = requireString(reader, "cache");
                 complete(connection, session, requestId, member.resetLostPartitionsAsync(name), (w, v) -> { });
             }
-            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.activateAsync(),
-                (w, v) -> { });
             case ClientProtocol.CHECK_CONSISTENCY ->
             {
                 final String name = requireString(reader, "cache");
@@ -590,6 +526,18 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             }
             case ClientProtocol.REBALANCE_STATUS -> complete(connection, session, requestId,
                 member.rebalanceStatusAsync(), this::writeRebalance);
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    /** The operator's metrics, activation, and the transactions the member coordinates. */
+    private void operatorOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
+            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.activateAsync(),
+                (w, v) -> { });
             case ClientProtocol.METRICS -> complete(connection, session, requestId,
                 member.quorumAsync().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
                 this::writeMetrics);
@@ -865,7 +813,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             "at a time");
     }
 
-    private void answer(final ClientEndpoint.Connection connection, final long requestId,
+    void answer(final ClientEndpoint.Connection connection, final long requestId,
         final Consumer<MessageWriter> payload)
     {
         final MessageWriter writer = new MessageWriter();
@@ -881,7 +829,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         connection.send(writer);
     }
 
-    private void error(final ClientEndpoint.Connection connection, final long requestId, final ErrorCode code,
+    void error(final ClientEndpoint.Connection connection, final long requestId, final ErrorCode code,
         final String message)
     {
         errors.incrementAndGet();
