@@ -92,112 +92,10 @@ public final class MemberConfigurationFile
         for (final String key : new TreeSet<>(properties.stringPropertyNames()))
         {
             final String value = properties.getProperty(key).trim();
-            switch (key)
+            if (!membership(config, key, value, source) && !persistence(config, key, value, source) &&
+                !clients(config, key, value, source) && !prefixed(config, key, value, source))
             {
-                case "member.id" ->
-                {
-                }
-                case "cluster.name" -> config.clusterName(value);
-                case "bind.address" -> config.bindAddress(value);
-                case "port" -> config.port((int)number(source, key, value));
-                case "seeds" ->
-                {
-                    for (final String seed : value.split(","))
-                    {
-                        if (!seed.isBlank())
-                        {
-                            config.addSeed(seed.trim());
-                        }
-                    }
-                }
-                case "heartbeat.interval.ms" ->
-                    config.heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "failure.detection.timeout.ms" ->
-                    config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "cluster.min.members" -> config.minMembers((int)Math.max(-1, Math.min(Integer.MAX_VALUE,
-                    number(source, key, value))));
-                case "join.timeout.ms" ->
-                    config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "data.directory" ->
-                {
-                    if (value.isEmpty())
-                    {
-                        // An empty value would quietly mean the working directory.
-                        throw new InvalidConfigurationException(source + ": data.directory is empty; remove the " +
-                            "key for an in-memory member");
-                    }
-                    config.dataDirectory(Path.of(value));
-                }
-                case "wal.mode" ->
-                {
-                    try
-                    {
-                        config.walMode(WalMode.valueOf(value));
-                    }
-                    catch (final IllegalArgumentException ex)
-                    {
-                        throw new InvalidConfigurationException(source + ": wal.mode = '" + value + "' is not one of " +
-                            java.util.Arrays.toString(WalMode.values()));
-                    }
-                }
-                case "checkpoint.interval.ms" ->
-                    config.checkpointIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "checkpoint.wal.records" -> config.checkpointWalRecords(number(source, key, value));
-                case "wal.history.age.ms" ->
-                    config.walHistoryAgeNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "wal.history.records" -> config.walHistoryRecords(number(source, key, value));
-                case "rebalance.batch.bytes" -> config.rebalanceBatchBytes((int)Math.min(Integer.MAX_VALUE,
-                    number(source, key, value)));
-                case "rebalance.throttle.ms" ->
-                    config.rebalanceThrottleNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "rebalance.concurrency" -> config.rebalanceConcurrency((int)Math.min(Integer.MAX_VALUE,
-                    number(source, key, value)));
-                case "wal.sync.interval.ms" ->
-                    config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "client.port" -> config.clientPort((int)Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
-                    number(source, key, value))));
-                case "client.max.connections" -> config.clientLimits(clamp(number(source, key, value)),
-                    config.clientMaxFrameBytes(), config.clientMaxPendingRequests());
-                case "client.max.frame.bytes" -> config.clientLimits(config.clientMaxConnections(),
-                    clamp(number(source, key, value)), config.clientMaxPendingRequests());
-                case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
-                    config.clientMaxFrameBytes(), clamp(number(source, key, value)));
-                case "entry.max.bytes" -> config.maxEntryBytes(clamp(number(source, key, value)));
-                case "client.handshake.timeout.ms" -> config.clientTimeouts(
-                    TimeUnit.MILLISECONDS.toNanos(number(source, key, value)), config.clientIdleTimeoutNs());
-                case "client.idle.timeout.ms" -> config.clientTimeouts(config.clientHandshakeTimeoutNs(),
-                    TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
-                case "client.tls.keystore" -> config.clientTls(Path.of(value), config.clientTlsKeyStorePassword());
-                case "client.tls.keystore.password" -> config.clientTls(config.clientTlsKeyStore(), value);
-                case "idle.max.park.us" ->
-                    config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
-                default ->
-                {
-                    if (key.startsWith("attribute.") && key.length() > "attribute.".length())
-                    {
-                        config.attribute(key.substring("attribute.".length()), value);
-                    }
-                    else if (key.startsWith("client.user.") && key.length() > "client.user.".length())
-                    {
-                        final int colon = value.indexOf(':');
-                        final MemberConfiguration.ClientRole role;
-                        try
-                        {
-                            role = MemberConfiguration.ClientRole.valueOf(colon < 0 ? value : value.substring(0,
-                                colon));
-                        }
-                        catch (final IllegalArgumentException ex)
-                        {
-                            throw new InvalidConfigurationException(source + ": " + key + " must be USER:<hash> or " +
-                                "ADMIN:<hash>");
-                        }
-                        config.clientUser(key.substring("client.user.".length()), role, value.substring(colon + 1));
-                    }
-                    else
-                    {
-                        throw new InvalidConfigurationException(source + ": unknown key '" + key + "'");
-                    }
-                }
+                throw new InvalidConfigurationException(source + ": unknown key '" + key + "'");
             }
         }
         try
@@ -208,6 +106,153 @@ public final class MemberConfigurationFile
         {
             throw new InvalidConfigurationException(source + ": " + ex.detail());
         }
+    }
+
+    /** @return false if {@code key} is not one of the identity, address, seeds, failure detection and join keys. */
+    private static boolean membership(final MemberConfiguration config, final String key, final String value,
+        final String source)
+    {
+        switch (key)
+        {
+        case "member.id" ->
+        {
+        }
+        case "cluster.name" -> config.clusterName(value);
+        case "bind.address" -> config.bindAddress(value);
+        case "port" -> config.port((int)number(source, key, value));
+        case "seeds" ->
+        {
+            for (final String seed : value.split(","))
+            {
+                if (!seed.isBlank())
+                {
+                    config.addSeed(seed.trim());
+                }
+            }
+        }
+        case "heartbeat.interval.ms" ->
+            config.heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "failure.detection.timeout.ms" ->
+            config.failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "cluster.min.members" -> config.minMembers((int)Math.max(-1, Math.min(Integer.MAX_VALUE,
+            number(source, key, value))));
+        case "join.timeout.ms" ->
+            config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "idle.max.park.us" ->
+            config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
+            default ->
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return false if {@code key} is not one of the data directory, WAL, checkpoint and rebalance keys. */
+    private static boolean persistence(final MemberConfiguration config, final String key, final String value,
+        final String source)
+    {
+        switch (key)
+        {
+        case "data.directory" ->
+        {
+            if (value.isEmpty())
+            {
+                // An empty value would quietly mean the working directory.
+                throw new InvalidConfigurationException(source + ": data.directory is empty; remove the " +
+                    "key for an in-memory member");
+            }
+            config.dataDirectory(Path.of(value));
+        }
+        case "wal.mode" ->
+        {
+            try
+            {
+                config.walMode(WalMode.valueOf(value));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new InvalidConfigurationException(source + ": wal.mode = '" + value + "' is not one of " +
+                    java.util.Arrays.toString(WalMode.values()));
+            }
+        }
+        case "checkpoint.interval.ms" ->
+            config.checkpointIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "checkpoint.wal.records" -> config.checkpointWalRecords(number(source, key, value));
+        case "wal.history.age.ms" ->
+            config.walHistoryAgeNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "wal.history.records" -> config.walHistoryRecords(number(source, key, value));
+        case "rebalance.batch.bytes" -> config.rebalanceBatchBytes((int)Math.min(Integer.MAX_VALUE,
+            number(source, key, value)));
+        case "rebalance.throttle.ms" ->
+            config.rebalanceThrottleNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "rebalance.concurrency" -> config.rebalanceConcurrency((int)Math.min(Integer.MAX_VALUE,
+            number(source, key, value)));
+        case "wal.sync.interval.ms" ->
+            config.walSyncIntervalNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+            default ->
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return false if {@code key} is not a client endpoint key (port, limits, timeouts, TLS) or entry.max.bytes. */
+    private static boolean clients(final MemberConfiguration config, final String key, final String value,
+        final String source)
+    {
+        switch (key)
+        {
+        case "client.port" -> config.clientPort((int)Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE,
+            number(source, key, value))));
+        case "client.max.connections" -> config.clientLimits(clamp(number(source, key, value)),
+            config.clientMaxFrameBytes(), config.clientMaxPendingRequests());
+        case "client.max.frame.bytes" -> config.clientLimits(config.clientMaxConnections(),
+            clamp(number(source, key, value)), config.clientMaxPendingRequests());
+        case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
+            config.clientMaxFrameBytes(), clamp(number(source, key, value)));
+        case "entry.max.bytes" -> config.maxEntryBytes(clamp(number(source, key, value)));
+        case "client.handshake.timeout.ms" -> config.clientTimeouts(
+            TimeUnit.MILLISECONDS.toNanos(number(source, key, value)), config.clientIdleTimeoutNs());
+        case "client.idle.timeout.ms" -> config.clientTimeouts(config.clientHandshakeTimeoutNs(),
+            TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "client.tls.keystore" -> config.clientTls(Path.of(value), config.clientTlsKeyStorePassword());
+        case "client.tls.keystore.password" -> config.clientTls(config.clientTlsKeyStore(), value);
+            default ->
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return false if {@code key} is not a member attribute ({@code attribute.*}) or a client user. */
+    private static boolean prefixed(final MemberConfiguration config, final String key, final String value,
+        final String source)
+    {
+        if (key.startsWith("attribute.") && key.length() > "attribute.".length())
+        {
+            config.attribute(key.substring("attribute.".length()), value);
+            return true;
+        }
+        if (key.startsWith("client.user.") && key.length() > "client.user.".length())
+        {
+            final int colon = value.indexOf(':');
+            final MemberConfiguration.ClientRole role;
+            try
+            {
+                role = MemberConfiguration.ClientRole.valueOf(colon < 0 ? value : value.substring(0, colon));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new InvalidConfigurationException(source + ": " + key + " must be USER:<hash> or " +
+                    "ADMIN:<hash>");
+            }
+            config.clientUser(key.substring("client.user.".length()), role, value.substring(colon + 1));
+            return true;
+        }
+        return false;
     }
 
     private static int clamp(final long value)
