@@ -1,6 +1,5 @@
 package dev.grid.sim.cluster;
 
-import dev.grid.tx.TxManager;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
@@ -13,8 +12,6 @@ import dev.grid.core.internal.cluster.MemberState;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
-import dev.grid.core.internal.cluster.Topology;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
@@ -22,6 +19,7 @@ import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
 import dev.grid.sim.Simulation;
+import dev.grid.tx.TxManager;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -76,10 +74,10 @@ public final class ClusterScenario
     /** Partitions whose acknowledged writes the checks excuse (every copy was lost under policy IGNORE). */
     final Set<Integer> lostPartitions = new HashSet<>();
 
-    private int lostEvents;
+    int lostEvents;
     private int wholeClusterStops;
 
-    private int droppedCopies;
+    int droppedCopies;
     private int minimumMembers;
 
     private int crashes;
@@ -211,71 +209,7 @@ public final class ClusterScenario
             config.addSeed(SimNetwork.address(i));
         }
         final MemberEngine[] self = new MemberEngine[1];
-        final EngineListener listener = new EngineListener()
-        {
-            @Override
-            public void onEvent(final String message)
-            {
-                if (TRACE)
-                {
-                    System.out.println(sim.nowNs() + " m" + slot + " " + message);
-                }
-            }
-
-            @Override
-            public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
-            {
-                if (TRACE)
-                {
-                    System.out.println(sim.nowNs() + " m" + slot + " rebalances partition " + plan.partition() +
-                        (plan.full() ? " fully" : " historically (" + plan.fromExclusive() + ", " +
-                        plan.toInclusive() + "]") + " from " + supplier + ": " + plan.why());
-                }
-            }
-
-            @Override
-            public void onMapInstalled(final Topology topology)
-            {
-                if (TRACE)
-                {
-                    System.out.println(sim.nowNs() + " m" + slot + " installed " + topology.version() + " " +
-                        topology.members());
-                }
-            }
-
-            @Override
-            public void onWriteAcknowledged(final int cacheId, final int partition, final long lifeId,
-                final long mapVersion, final long incarnation)
-            {
-                checkAcknowledgingEpoch(slot, cacheId, partition, lifeId, mapVersion, incarnation);
-            }
-
-            @Override
-            public void onPartitionLost(final int cacheId, final int partition, final long version)
-            {
-                if (TRACE)
-                {
-                    System.out.println(sim.nowNs() + " m" + slot + " partition " + partition + " lost at " + version);
-                }
-                lostEvents++;
-                if (!options.wholeClusterStops)
-                {
-                    lostPartitions.add(partition);
-                }
-            }
-
-            @Override
-            public void onCopyDropped(final int cacheId, final int partition, final long incarnation,
-                final String why)
-            {
-                if (TRACE)
-                {
-                    System.out.println(sim.nowNs() + " m" + slot + " copy of partition " + partition + " on " +
-                        Long.toHexString(incarnation) + " dropped: " + why);
-                }
-                droppedCopies++;
-            }
-        };
+        final EngineListener listener = new ScenarioListener(this, slot);
         final Wal wal;
         if (options.persistent)
         {
@@ -674,40 +608,11 @@ public final class ClusterScenario
         }
         else if (dice < 55)
         {
-            final String key = "m" + random.nextInt(8);
-            final Merge merge = new Merge("t" + nextToken++);
-            mergesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(merge);
-            member.submit(cacheId, OpType.MERGE, bytes(key), bytes(merge.token + ";"), null, timeoutNs,
-                callback(outcome ->
-                {
-                    merge.acknowledged = true;
-                    if (TRACE)
-                    {
-                        System.out.println(sim.nowNs() + " merge " + merge.token + " of " + key + " acknowledged: " +
-                            (outcome.value() == null ? "" : new String(outcome.value(), StandardCharsets.UTF_8)));
-                    }
-                    final String merged = outcome.value() == null ? "" :
-                        new String(outcome.value(), StandardCharsets.UTF_8);
-                    if (!merged.contains(merge.token + ";"))
-                    {
-                        throw new AssertionError("merge of " + merge.token + " on " + key +
-                            " answered a value without it: " + merged);
-                    }
-                }, () -> { }));
+            issueMerge(member, timeoutNs);
         }
         else if (dice < 60)
         {
-            final String key = "c" + random.nextInt(4);
-            final String value = "v" + nextToken++;
-            final OpType type = switch (random.nextInt(3))
-            {
-                case 0 -> OpType.PUT_IF_ABSENT;
-                case 1 -> OpType.REPLACE;
-                default -> OpType.REMOVE_IF_EQUALS;
-            };
-            member.submit(cacheId, type, bytes(key), type == OpType.REMOVE_IF_EQUALS ? null : bytes(value),
-                type == OpType.PUT_IF_ABSENT ? null : bytes("v" + (nextToken - 1 - random.nextInt(3))),
-                timeoutNs, callback(outcome -> { }, () -> { }));
+            issueConditional(member, timeoutNs);
         }
         else if (dice < 62)
         {
@@ -724,6 +629,47 @@ public final class ClusterScenario
             final String key = random.nextInt(2) == 0 ? "k" + random.nextInt(24) : "m" + random.nextInt(8);
             member.submit(cacheId, OpType.GET, bytes(key), null, null, timeoutNs, callback(outcome -> { }, () -> { }));
         }
+    }
+
+    /** A merge of a fresh token, whose acknowledged value must contain it. */
+    private void issueMerge(final MemberEngine member, final long timeoutNs)
+    {
+        final String key = "m" + random.nextInt(8);
+        final Merge merge = new Merge("t" + nextToken++);
+        mergesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(merge);
+        member.submit(cacheId, OpType.MERGE, bytes(key), bytes(merge.token + ";"), null, timeoutNs,
+            callback(outcome ->
+            {
+                merge.acknowledged = true;
+                if (TRACE)
+                {
+                    System.out.println(sim.nowNs() + " merge " + merge.token + " of " + key + " acknowledged: " +
+                        (outcome.value() == null ? "" : new String(outcome.value(), StandardCharsets.UTF_8)));
+                }
+                final String merged = outcome.value() == null ? "" :
+                    new String(outcome.value(), StandardCharsets.UTF_8);
+                if (!merged.contains(merge.token + ";"))
+                {
+                    throw new AssertionError("merge of " + merge.token + " on " + key +
+                        " answered a value without it: " + merged);
+                }
+            }, () -> { }));
+    }
+
+    /** A conditional write (put-if-absent, replace or remove-if-equals) of a recent value. */
+    private void issueConditional(final MemberEngine member, final long timeoutNs)
+    {
+        final String key = "c" + random.nextInt(4);
+        final String value = "v" + nextToken++;
+        final OpType type = switch (random.nextInt(3))
+        {
+            case 0 -> OpType.PUT_IF_ABSENT;
+            case 1 -> OpType.REPLACE;
+            default -> OpType.REMOVE_IF_EQUALS;
+        };
+        member.submit(cacheId, type, bytes(key), type == OpType.REMOVE_IF_EQUALS ? null : bytes(value),
+            type == OpType.PUT_IF_ABSENT ? null : bytes("v" + (nextToken - 1 - random.nextInt(3))),
+            timeoutNs, callback(outcome -> { }, () -> { }));
     }
 
     private OpCallback callback(final java.util.function.Consumer<OpOutcome> onSuccess, final Runnable onFailure)
@@ -756,7 +702,7 @@ public final class ClusterScenario
      * writes of a partition. A late acknowledgement under an older map is not a fork by itself (its backups of that
      * map applied the write before they moved on); whether the write survived is what the write history checks.
      */
-    private void checkAcknowledgingEpoch(final int slot, final int cache, final int partition, final long lifeId,
+    void checkAcknowledgingEpoch(final int slot, final int cache, final int partition, final long lifeId,
         final long mapVersion, final long incarnation)
     {
         final Long first = acknowledgingEpochs.putIfAbsent(List.of((long)cache, (long)partition, lifeId, mapVersion),
