@@ -118,41 +118,12 @@ public final class RebalanceBenchmark
         GridMember member = null;
         try
         {
-            for (int i = 1; i < 3; i++)
-            {
-                final Path config = dir.resolve("m" + i + ".properties");
-                Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
-                    "\nseeds = " + String.join(",", addresses) + "\ndata.directory = " + dir.resolve("data-m" + i) +
-                    "\n" + history);
-                children.add(new ProcessBuilder(Main.childCommand(config, "--commands"))
-                    .redirectError(dir.resolve("m" + i + ".log").toFile()).start());
-            }
-            final List<BufferedReader> outs = new ArrayList<>();
-            for (final Process child : children)
-            {
-                final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                    StandardCharsets.UTF_8));
-                final String ready = out.readLine();
-                if (ready == null || !ready.startsWith("READY"))
-                {
-                    throw new IllegalStateException("member process failed to start; see " + dir);
-                }
-                outs.add(out);
-            }
+            final List<BufferedReader> outs = startMembers(dir, addresses, history, children);
             final MemberConfiguration config = config(addresses, dir, full, concurrency);
             member = GridMember.start(config);
             final Cache<String, String> cache = member.createCache(new CacheConfiguration<>("data", Codecs.STRING,
                 Codecs.STRING).backups(2));
-            final Map<String, String> batch = new HashMap<>();
-            for (int i = 0; i < keys; i++)
-            {
-                batch.put("k" + i, VALUE_PREFIX + i);
-                if (batch.size() == 256 || i == keys - 1)
-                {
-                    cache.putAll(batch);
-                    batch.clear();
-                }
-            }
+            load(cache, keys);
             awaitQuiescent(member);
             member.close();
             member = null;
@@ -194,6 +165,49 @@ public final class RebalanceBenchmark
                 }
             }
             deleteRecursively(dir);
+        }
+    }
+
+    /** Start members m1 and m2 as processes with the command channel; their outputs, once each said READY. */
+    private static List<BufferedReader> startMembers(final Path dir, final List<String> addresses, final String history,
+        final List<Process> children) throws IOException
+    {
+        for (int i = 1; i < 3; i++)
+        {
+            final Path config = dir.resolve("m" + i + ".properties");
+            Files.writeString(config, "member.id = m" + i + "\nport = " + addresses.get(i).split(":")[1] +
+                "\nseeds = " + String.join(",", addresses) + "\ndata.directory = " + dir.resolve("data-m" + i) +
+                "\n" + history);
+            children.add(new ProcessBuilder(Main.childCommand(config, "--commands"))
+                .redirectError(dir.resolve("m" + i + ".log").toFile()).start());
+        }
+        final List<BufferedReader> outs = new ArrayList<>();
+        for (final Process child : children)
+        {
+            final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8));
+            final String ready = out.readLine();
+            if (ready == null || !ready.startsWith("READY"))
+            {
+                throw new IllegalStateException("member process failed to start; see " + dir);
+            }
+            outs.add(out);
+        }
+        return outs;
+    }
+
+    /** Put keys {@code k0..k(keys-1)} in batches of 256. */
+    private static void load(final Cache<String, String> cache, final int keys)
+    {
+        final Map<String, String> batch = new HashMap<>();
+        for (int i = 0; i < keys; i++)
+        {
+            batch.put("k" + i, VALUE_PREFIX + i);
+            if (batch.size() == 256 || i == keys - 1)
+            {
+                cache.putAll(batch);
+                batch.clear();
+            }
         }
     }
 

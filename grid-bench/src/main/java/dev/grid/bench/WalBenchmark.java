@@ -50,6 +50,15 @@ public final class WalBenchmark
         final UnsafeBuffer record = new UnsafeBuffer(bytes);
         System.out.printf("WAL benchmark: %,d records of %d bytes in %s%n%n", records, recordBytes, base);
 
+        appendRates(base, record, records, recordBytes);
+        groupCommit(base, record, records);
+        recovery(base, record, records, recordBytes);
+    }
+
+    /** Append throughput without syncs (LOG_ONLY, BACKGROUND). */
+    private static void appendRates(final Path base, final UnsafeBuffer record, final int records,
+        final int recordBytes) throws IOException
+    {
         System.out.println("| mode | records/s | MB/s |");
         System.out.println("|---|---|---|");
         for (final WalMode mode : new WalMode[] {WalMode.LOG_ONLY, WalMode.BACKGROUND})
@@ -69,7 +78,11 @@ public final class WalBenchmark
                 delete(dir);
             }
         }
+    }
 
+    /** FSYNC group commit: appends between two durability requests. */
+    private static void groupCommit(final Path base, final UnsafeBuffer record, final int records) throws IOException
+    {
         System.out.println();
         System.out.println("FSYNC group commit: appends between two durability requests (one sync each)");
         System.out.println();
@@ -100,7 +113,12 @@ public final class WalBenchmark
                 delete(dir);
             }
         }
+    }
 
+    /** Replay speed of a closed WAL, three runs. */
+    private static void recovery(final Path base, final UnsafeBuffer record, final int records, final int recordBytes)
+        throws IOException
+    {
         System.out.println();
         final Path dir = Files.createTempDirectory(base, "wal-bench");
         try
