@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 
 /**
  * Transactions of one member, run on its engine's thread as its {@link Transactions} component: the coordinator side
@@ -139,10 +140,6 @@ public final class TxManager implements Transactions
         this.lockTable = new LockTable(this);
     }
 
-    /**
-     * @return true if a prepared part still waits for a backup to acknowledge its prepare (sent again at install, so
-     *         that every copy that may become primary holds it): the exchange report waits for these.
-     */
     @Override
     public long begin(final long timeoutNs, final long priority)
     {
@@ -229,6 +226,10 @@ public final class TxManager implements Transactions
         lockTable.block(cacheId, key, retry);
     }
 
+    /**
+     * @return true if a prepared part still waits for a backup to acknowledge its prepare (sent again at install, so
+     *         that every copy that may become primary holds it): the exchange report waits for these.
+     */
     @Override
     public boolean hasUnacknowledgedPrepares()
     {
@@ -607,17 +608,16 @@ public final class TxManager implements Transactions
      * their locks, so they abort; those on a destroyed cache abort with that reason.
      */
     @Override
-    public void onTopologyChanged(final IntFunction<String> destroyedCacheName)
+    public void onTopologyChanged(final IntPredicate inNewTopology, final IntFunction<String> nameBefore)
     {
         for (final TxCoordinator.NearTx tx : new ArrayList<>(coordinator.nearTxs.values()))
         {
             String destroyed = null;
             for (final TxCoordinator.NearPart part : tx.parts.values())
             {
-                final String name = destroyedCacheName.apply(part.cacheId);
-                if (name != null)
+                if (!inNewTopology.test(part.cacheId))
                 {
-                    destroyed = name;
+                    destroyed = nameBefore.apply(part.cacheId);
                 }
             }
             if (destroyed != null)

@@ -1,5 +1,6 @@
 package dev.grid.tx;
 
+import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.LongHashSet;
 

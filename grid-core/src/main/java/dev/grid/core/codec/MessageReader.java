@@ -7,7 +7,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Reads the fields of one member-to-member message in order, checking every length against the message's bounds so
  * that a truncated or corrupt message fails with {@link MalformedMessageException} instead of reading past its end.
- * Multi-byte fields are little-endian (Agrona's default). Reusable: {@link #wrap} before each message. Not thread-safe.
+ * Multi-byte fields are in the platform's byte order (Agrona's default; little-endian on x86 and ARM, where Grid
+ * runs, and what the thin client's {@code FrameReader} reads). Reusable: {@link #wrap} before each message. Not
+ * thread-safe.
  */
 public final class MessageReader
 {

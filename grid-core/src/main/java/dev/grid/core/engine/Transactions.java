@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 
 /**
  * A member's transactions as one component of its engine (grid-tx's {@code TxManager}): the coordinator side for the
@@ -84,11 +85,13 @@ public interface Transactions
     // ---------------------------------------------------------------------------------------------------------
 
     /**
-     * A new topology was adopted: undecided transactions of this coordinator abort.
+     * A new topology was adopted: undecided transactions of this coordinator abort (with the cache's name when a cache
+     * they touch is gone).
      *
-     * @param destroyedCacheName per cache id, the name of a cache the new topology lost, or null.
+     * @param inNewTopology whether a cache id is in the new topology.
+     * @param nameBefore    a cache's name in the previous topology, or null if it had none of that id.
      */
-    void onTopologyChanged(IntFunction<String> destroyedCacheName);
+    void onTopologyChanged(IntPredicate inNewTopology, IntFunction<String> nameBefore);
 
     /** A member left: what it had asked of this member as participant is forgotten. */
     void forgetMember(long incarnation);

@@ -464,8 +464,8 @@ final class Membership
                     engine.near.failOperationsOnCache(cache);
                 }
             }
-            engine.tx.onTopologyChanged(cacheId -> next.cache(cacheId) != null ? null :
-                previous.cache(cacheId) == null ? null : previous.cache(cacheId).name());
+            engine.tx.onTopologyChanged(cacheId -> next.cache(cacheId) != null,
+                cacheId -> previous.cache(cacheId) == null ? null : previous.cache(cacheId).name());
         }
         engine.rebalancer.onTopologyChanged();
         engine.checker.onTopologyChanged();

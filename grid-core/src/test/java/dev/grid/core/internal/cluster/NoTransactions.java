@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 
 /**
  * A member without transactions, for grid-core's own engine tests (grid-tx, which has them, depends on grid-core):
@@ -103,7 +104,7 @@ final class NoTransactions implements Transactions
     }
 
     @Override
-    public void onTopologyChanged(final IntFunction<String> destroyedCacheName)
+    public void onTopologyChanged(final IntPredicate inNewTopology, final IntFunction<String> nameBefore)
     {
     }
 
