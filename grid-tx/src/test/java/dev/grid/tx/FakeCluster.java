@@ -115,11 +115,19 @@ final class FakeCluster
         deliver();
     }
 
+    /** The member leaves for good: it is no member any more, and what it sent that is still on its way is lost. */
+    void depart(final int index)
+    {
+        final Member gone = members.get(index);
+        gone.departed = true;
+        inFlight.removeIf(m -> m.from() == gone.incarnation || m.to() == gone.incarnation);
+    }
+
     Member byIncarnation(final long incarnation)
     {
         for (final Member member : members)
         {
-            if (member.incarnation == incarnation)
+            if (member.incarnation == incarnation && !member.departed)
             {
                 return member;
             }
@@ -236,6 +244,8 @@ final class FakeCluster
         final ArrayDeque<Runnable> awaitingDurability = new ArrayDeque<>();
         /** Whether WAL appends become durable at the next delivery (false: the test releases them). */
         boolean durable = true;
+        /** Whether it left the cluster ({@link #depart}). */
+        boolean departed;
         TxManager tx;
         private int messageType;
         private long sequence = 1;
