@@ -240,13 +240,14 @@ final class ClientConnection implements AutoCloseable
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
         final int length = ClientProtocol.HEADER + payload.length();
-        final byte[] frame = new FrameWriter().writeInt(length).writeByte(op).writeLong(requestId)
-            .writeRaw(payload.array(), 0, payload.length()).toBytes();
+        // Written straight from the writer's array: no copy of the payload beyond the one into the frame.
+        final FrameWriter frame = new FrameWriter().writeInt(length).writeByte(op).writeLong(requestId)
+            .writeRaw(payload.array(), 0, payload.length());
         try
         {
             synchronized (out)
             {
-                out.write(frame);
+                out.write(frame.array(), 0, frame.length());
                 out.flush();
             }
         }
