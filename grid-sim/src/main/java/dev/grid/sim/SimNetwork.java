@@ -2,6 +2,7 @@ package dev.grid.sim;
 
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
+import dev.grid.core.codec.messages.MessageHeaderDecoder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -154,6 +155,15 @@ public final class SimNetwork
          * @return true to lose it.
          */
         boolean drops(int from, int to, byte[] message);
+    }
+
+    /**
+     * @param message a whole member message, as a {@link MessageFilter} sees it.
+     * @return its type (see {@code dev.grid.core.engine.MessageTypes}), read from its header.
+     */
+    public static int typeOf(final byte[] message)
+    {
+        return new MessageHeaderDecoder().wrap(new UnsafeBuffer(message), 0).templateId();
     }
 
     /**

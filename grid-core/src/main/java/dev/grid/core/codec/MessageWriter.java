@@ -61,6 +61,18 @@ public final class MessageWriter
     }
 
     /**
+     * Move past bytes put into {@link #mutableBuffer()} directly (a generated flyweight's encoding).
+     *
+     * @param length how many bytes were put from the current position on.
+     * @return this.
+     */
+    public MessageWriter skip(final int length)
+    {
+        position += length;
+        return this;
+    }
+
+    /**
      * @param value to write, in [0, 65535].
      * @return this.
      */

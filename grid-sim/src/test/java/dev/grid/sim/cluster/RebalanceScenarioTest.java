@@ -1,6 +1,7 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.tx.TxManager;
+import dev.grid.core.codec.messages.MessageHeaderDecoder;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -37,6 +38,7 @@ import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.grid.sim.SimNetwork.typeOf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,7 +60,7 @@ class RebalanceScenarioTest
     private static final int PARTITIONS = 16;
     private static final int KEYS = 200;
     /** Wire constants of MemberEngine and TxManager, for a filter that loses one kind of message. */
-    private static final int HEADER_LENGTH = 18;
+    private static final int HEADER_LENGTH = MessageHeaderDecoder.ENCODED_LENGTH;
     private static final byte TX_BACKUP = 45;
     private static final byte TX_COMMIT = 42;
     private static final byte TX_ANSWER = 44;
@@ -99,7 +101,7 @@ class RebalanceScenarioTest
         final String later = keyWhere(p -> p == p1, k1);
         // The primary's commit of a prepared transaction (TX_BACKUP of kind BACKUP_COMMIT, see TxManager) never
         // reaches that backup.
-        network.dropWhere((from, to, message) -> from == primary && to == backup && message[0] == TX_BACKUP &&
+        network.dropWhere((from, to, message) -> from == primary && to == backup && typeOf(message) == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
         final MemberEngine via = members[0];
         final boolean[] committed = new boolean[1];
@@ -818,7 +820,7 @@ class RebalanceScenarioTest
             slotOf(map, map.owners(cacheId, p)[1]) == 2);
         final int lostPartition = partition(key);
         // m1's exchange reports never reach the coordinator m0: no map without m2 is installed.
-        network.dropWhere((from, to, message) -> from == 1 && to == 0 && message[0] == EXCHANGE_REPORT);
+        network.dropWhere((from, to, message) -> from == 1 && to == 0 && typeOf(message) == EXCHANGE_REPORT);
         crash(2);
         // Applied and logged once m1 stops waiting for m2 (it adopted the topology without it), but not answered: no
         // map without m2 is installed.
@@ -952,7 +954,7 @@ class RebalanceScenarioTest
         final PartitionMap without = members[origin].installedMap();
         assertEquals(primary, slotOf(without, without.owners(cacheId, partition(key))[0]));
         final byte[] first = bytes("first of two");
-        network.dropWhere((from, to, message) -> from == primary && to == backup && message[0] == REPLICATE &&
+        network.dropWhere((from, to, message) -> from == primary && to == backup && typeOf(message) == REPLICATE &&
             contains(message, first));
         final Object[] firstAnswer = new Object[1];
         members[origin].submit(cacheId, OpType.PUT, bytes(key), first, null, 30_000 * MS, new OpCallback()
@@ -971,7 +973,7 @@ class RebalanceScenarioTest
         put(members[origin], key, "second");
         assertNull(firstAnswer[0], "the first put waits for the backup");
         // From now on the origin's resends reach only the member that comes back.
-        network.dropWhere((from, to, message) -> from == origin && to != away && message[0] == REQUEST);
+        network.dropWhere((from, to, message) -> from == origin && to != away && typeOf(message) == REQUEST);
         crash(primary);
         awaitSize(2);
         restart(away);
@@ -1099,7 +1101,7 @@ class RebalanceScenarioTest
         final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 0 &&
             slotOf(map, map.owners(cacheId, p)[0]) != p1Primary);
         final int p2Primary = slotOf(map, map.owners(cacheId, partition(k2))[0]);
-        network.dropWhere((from, to, message) -> from == 0 && to == p2Primary && message[0] == TX_COMMIT);
+        network.dropWhere((from, to, message) -> from == 0 && to == p2Primary && typeOf(message) == TX_COMMIT);
         lockAndCommit(members[0], TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
             Arrays.equals(bytes("a2"), members[p1Primary].readLocal(cacheId, bytes(k1)))),
@@ -1142,9 +1144,9 @@ class RebalanceScenarioTest
         final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) != 2);
         final int firstPrimary = slotOf(map, map.owners(cacheId, partition(k1))[0]);
         final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 1 - firstPrimary);
-        network.dropWhere((from, to, message) -> from == 2 && to == firstPrimary && message[0] == TX_COMMIT);
+        network.dropWhere((from, to, message) -> from == 2 && to == firstPrimary && typeOf(message) == TX_COMMIT);
         final boolean[] commitsLost = new boolean[1];
-        network.dropWhere((from, to, message) -> commitsLost[0] && message[0] == TX_BACKUP &&
+        network.dropWhere((from, to, message) -> commitsLost[0] && typeOf(message) == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
         lockAndCommit(members[2], TimeUnit.SECONDS.toNanos(30), k1, "a2", k2, "b2", IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
@@ -1199,7 +1201,8 @@ class RebalanceScenarioTest
         final String k1 = keyWhere(p -> slotOf(without, without.owners(cacheId, p)[0]) == coordinator, k2);
         final long lwmBefore = members[coordinator].status().copy(cacheId, partition(k1)).lwm();
         // The coordinator's commit never reaches k2's primary: k1's partition commits, k2's stays prepared.
-        network.dropWhere((from, to, message) -> from == coordinator && to == p2Primary && message[0] == TX_COMMIT);
+        network.dropWhere((from, to, message) -> from == coordinator && to == p2Primary &&
+            typeOf(message) == TX_COMMIT);
         lockAndCommit(members[coordinator], TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", IGNORED);
         final int p1Backup = slotOf(without, without.owners(cacheId, partition(k1))[1]);
         // Committed and durable on both copies (LWM past it), so no recovery may roll the transaction back.
@@ -1249,7 +1252,7 @@ class RebalanceScenarioTest
             values[p] = bytes("t" + p);
             cacheIds[p] = cacheId;
         }
-        network.holdWhere((from, to, message) -> from == 0 && message[0] == TX_COMMIT);
+        network.holdWhere((from, to, message) -> from == 0 && typeOf(message) == TX_COMMIT);
         final MemberEngine coordinator = members[0];
         final long t = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(60), 0);
         final boolean[] locked = new boolean[1];
@@ -1260,7 +1263,7 @@ class RebalanceScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> network.heldCount() > 0),
             "t is prepared everywhere and its commits are on the way");
         // The prepares the primaries send the joiner are held back too; everything else reaches it.
-        network.holdWhere((from, to, message) -> to == 3 && message[0] == TX_BACKUP &&
+        network.holdWhere((from, to, message) -> to == 3 && typeOf(message) == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_PREPARE);
         start(3);
         // Caught up, the joiner's copies would become primaries of their partitions.
@@ -1359,7 +1362,7 @@ class RebalanceScenarioTest
             txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
         // From now on the primary's answers never reach the coordinator, which keeps asking; it prepares both parts.
-        network.dropWhere((from, to, message) -> from == away && to == coordinator && message[0] == TX_ANSWER);
+        network.dropWhere((from, to, message) -> from == away && to == coordinator && typeOf(message) == TX_ANSWER);
         via.transactions().commit(tx, new int[] {cacheId, cacheId}, new byte[][] {bytes(k1), bytes(k2)},
             new byte[][] {bytes("stale1"), bytes("stale2")}, IGNORED);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
@@ -1396,7 +1399,7 @@ class RebalanceScenarioTest
         awaitQuiescent(2);
         // Its questions about the transaction's end are lost until it is primary (a backup asks its primary, which,
         // not knowing the transaction any more, would have it rolled back).
-        network.dropWhere((from, to, message) -> from == away && message[0] == TX_STATUS);
+        network.dropWhere((from, to, message) -> from == away && typeOf(message) == TX_STATUS);
         restart(away);
         awaitQuiescent(3);
         final PartitionMap after = members[2].installedMap();
@@ -1526,16 +1529,16 @@ class RebalanceScenarioTest
         final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == 0);
         // The primary's commit never reaches the second backup, nor its answer the coordinator; and the coordinator's
         // commits never reach the second backup, once it is primary.
-        network.dropWhere((from, to, message) -> from == primary && to == open && message[0] == TX_BACKUP &&
+        network.dropWhere((from, to, message) -> from == primary && to == open && typeOf(message) == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
-        network.dropWhere((from, to, message) -> from == primary && to == 0 && message[0] == TX_ANSWER &&
+        network.dropWhere((from, to, message) -> from == primary && to == 0 && typeOf(message) == TX_ANSWER &&
             message[HEADER_LENGTH] == ANSWER_COMMITTED);
-        network.dropWhere((from, to, message) -> from == 0 && to == open && message[0] == TX_COMMIT);
+        network.dropWhere((from, to, message) -> from == 0 && to == open && typeOf(message) == TX_COMMIT);
         // The first backup acknowledges the commit once it is durable.
         final boolean[] durable = new boolean[1];
         network.dropWhere((from, to, message) ->
         {
-            durable[0] |= from == remembers && to == primary && message[0] == TX_BACKUP_ACK &&
+            durable[0] |= from == remembers && to == primary && typeOf(message) == TX_BACKUP_ACK &&
                 Arrays.equals(bytes("t1"), members[remembers].readLocal(cacheId, bytes(k1)));
             return false;
         });
@@ -1620,7 +1623,7 @@ class RebalanceScenarioTest
                 txCallback(() -> ownLocked[0] = true));
             assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> ownLocked[0]));
         }
-        network.dropWhere((from, to, message) -> from != 0 && to == 0 && message[0] == TX_ANSWER);
+        network.dropWhere((from, to, message) -> from != 0 && to == 0 && typeOf(message) == TX_ANSWER);
         final GridException[] heard = new GridException[1];
         coordinator.transactions().commit(tx, new int[] {cacheId, cacheId}, keys,
             new byte[][] {bytes("t1"), bytes("t2")},
@@ -1664,7 +1667,7 @@ class RebalanceScenarioTest
         coordinator.transactions().enlist(tx, cacheId, new byte[][] {bytes(key)}, true,
             txCallback(() -> locked[0] = true));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> locked[0]));
-        network.dropWhere((from, to, message) -> to == 0 && message[0] == TX_ANSWER);
+        network.dropWhere((from, to, message) -> to == 0 && typeOf(message) == TX_ANSWER);
         final GridException[] heard = new GridException[1];
         coordinator.transactions().commit(tx, new int[] {cacheId}, new byte[][] {bytes(key)},
             new byte[][] {bytes("t1")},

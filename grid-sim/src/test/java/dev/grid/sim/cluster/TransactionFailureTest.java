@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
+import static dev.grid.sim.SimNetwork.typeOf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -221,7 +222,7 @@ class TransactionFailureTest
         final MemberEngine coordinator = members[0];
         final long a = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(20), 0);
         // The primary grants a's lock; its answer is held back.
-        network.holdWhere((from, to, message) -> from == primary && to == 0 && message[0] == TX_ANSWER);
+        network.holdWhere((from, to, message) -> from == primary && to == 0 && typeOf(message) == TX_ANSWER);
         final byte[][][] seen = new byte[1][][];
         final GridException[] failed = new GridException[1];
         coordinator.transactions().enlist(a, cacheId, new byte[][] {bytes(key)}, true, new TxCallback()
@@ -239,7 +240,7 @@ class TransactionFailureTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () -> network.heldCount() == 1),
             "the primary answered a's lock");
         // m0's requests sent again under the next map are held back too, so another transaction gets the key first.
-        network.holdWhere((from, to, message) -> from == 0 && to == primary && message[0] == TX_LOCK);
+        network.holdWhere((from, to, message) -> from == 0 && to == primary && typeOf(message) == TX_LOCK);
         final long before = map().version();
         crash(away);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->

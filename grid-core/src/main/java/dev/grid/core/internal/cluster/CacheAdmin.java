@@ -127,8 +127,7 @@ final class CacheAdmin
         if (engine.membership.isCoordinator())
         {
             final byte[] bytes = engine.copyOut();
-            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH,
-                bytes.length - MemberEngine.HEADER_LENGTH);
+            engine.messages.open(new UnsafeBuffer(bytes), 0, bytes.length);
             onCacheAdmin(engine.incarnation);
         }
         else

@@ -59,8 +59,7 @@ final class Exchange
                 {
                     if (engine.membership.isCoordinator())
                     {
-                        engine.reader.wrap(new UnsafeBuffer(chunk), MemberEngine.HEADER_LENGTH,
-                            chunk.length - MemberEngine.HEADER_LENGTH);
+                        engine.messages.open(new UnsafeBuffer(chunk), 0, chunk.length);
                         onExchangeReport(engine.incarnation);
                     }
                     else
@@ -390,8 +389,7 @@ final class Exchange
         {
             if (member.incarnation() == engine.incarnation)
             {
-                engine.reader.wrap(new UnsafeBuffer(message), MemberEngine.HEADER_LENGTH,
-                    message.length - MemberEngine.HEADER_LENGTH);
+                engine.messages.open(new UnsafeBuffer(message), 0, message.length);
                 onPartitionMap();
             }
             else
@@ -609,8 +607,7 @@ final class Exchange
             if (message.deadlineNs() > engine.nowNs)
             {
                 final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes());
-                engine.reader.wrap(buffer, MemberEngine.HEADER_LENGTH,
-                    message.bytes().length - MemberEngine.HEADER_LENGTH);
+                engine.messages.open(buffer, 0, message.bytes().length);
                 if (engine.topology.indexOf(message.sender()) >= 0)
                 {
                     engine.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0,

@@ -64,10 +64,7 @@ import java.util.function.Function;
  */
 public final class MemberEngine
 {
-    /** Version of the member-to-member protocol; a message of another version is dropped. */
-    public static final int PROTOCOL_VERSION = 2;
-
-    static final int HEADER_LENGTH = 1 + 1 + 8 + 8;
+    static final int HEADER_LENGTH = MemberMessages.HEADER_LENGTH;
 
     static final int STATUS_OK = 0;
     static final int STATUS_REMAP = 1;
@@ -89,6 +86,7 @@ public final class MemberEngine
     final String localAddress;
     final MessageWriter writer = new MessageWriter();
     final MessageReader reader = new MessageReader();
+    final MemberMessages messages = new MemberMessages(writer, reader);
 
     MemberState state = MemberState.JOINING;
     GridException failure;
@@ -743,8 +741,7 @@ public final class MemberEngine
 
     void header(final int type, final long destinationIncarnation)
     {
-        writer.reset().writeByte(type).writeByte(PROTOCOL_VERSION).writeLong(incarnation)
-            .writeLong(destinationIncarnation);
+        messages.header(type, incarnation, destinationIncarnation);
     }
 
     private void send(final MemberRecord member, final int type)
@@ -762,15 +759,10 @@ public final class MemberEngine
     {
         try
         {
-            reader.wrap(buffer, offset, length);
-            final int type = reader.readByte("type");
-            final int version = reader.readByte("protocolVersion");
-            final long sender = reader.readLong("sender");
-            final long destination = reader.readLong("destination");
-            if (version != PROTOCOL_VERSION)
-            {
-                throw new MalformedMessageException("protocol version " + version + ", expected " + PROTOCOL_VERSION);
-            }
+            messages.open(buffer, offset, length);
+            final int type = messages.type();
+            final long sender = messages.sender();
+            final long destination = messages.destination();
             if (destination != 0 && destination != incarnation)
             {
                 return;

@@ -8,11 +8,16 @@ import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.messages.RequestEncoder;
+import dev.grid.core.codec.messages.ResponseDecoder;
+import dev.grid.core.codec.messages.ResponseStatus;
+import dev.grid.core.codec.messages.SizeRequestEncoder;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -168,9 +173,10 @@ final class NearOps
             }
             else
             {
-                engine.header(MessageTypes.SIZE_REQUEST, member.incarnation());
-                engine.writer.writeLong(op.sequence).writeInt(op.cache.cacheId()).writeLong(op.sentVersion);
-                engine.send(member, engine.writer);
+                final SizeRequestEncoder out = engine.messages.encode(engine.messages.sizeRequestOut,
+                    engine.incarnation, member.incarnation());
+                out.sequence(op.sequence).cacheId(op.cache.cacheId()).version(op.sentVersion);
+                engine.send(member, engine.messages.finish(out));
             }
             if (!nearOps.containsKey(op.sequence) || op.sentVersion != engine.installedMap.version())
             {
@@ -195,16 +201,20 @@ final class NearOps
         }
         else
         {
-            engine.header(MessageTypes.REQUEST, primary.incarnation());
-            engine.writer.writeLong(op.sequence).writeLong(opWatermark()).writeInt(op.cache.cacheId())
-                .writeInt(op.partition)
-                .writeLong(op.sentVersion).writeByte(op.type.code()).writeLong(Math.max(0,
-                op.deadlineNs - engine.nowNs))
-                .writeBytes(op.key).writeBytes(op.value).writeBytes(op.expected);
-            // A thin client's identity (0 if none), its number and its watermark.
-            engine.writer.writeLong(op.identity == null ? 0 : op.identity.originIncarnation())
-                .writeLong(op.identity == null ? 0 : op.identity.sequence()).writeLong(op.identityWatermark);
-            engine.send(primary, engine.writer);
+            final RequestEncoder out = engine.messages.encode(engine.messages.requestOut, engine.incarnation,
+                primary.incarnation());
+            out.sequence(op.sequence).watermark(opWatermark()).cacheId(op.cache.cacheId()).partition(op.partition)
+                .version(op.sentVersion).opType((byte)op.type.code())
+                .timeoutNs(Math.max(0, op.deadlineNs - engine.nowNs))
+                // A thin client's identity (0 if none), its number and its watermark.
+                .clientId(op.identity == null ? 0 : op.identity.originIncarnation())
+                .clientSequence(op.identity == null ? 0 : op.identity.sequence())
+                .clientWatermark(op.identityWatermark)
+                .hasValue(MemberMessages.has(op.value)).hasExpected(MemberMessages.has(op.expected))
+                .putKey(op.key, 0, op.key.length)
+                .putValue(MemberMessages.orEmpty(op.value), 0, MemberMessages.orEmpty(op.value).length)
+                .putExpected(MemberMessages.orEmpty(op.expected), 0, MemberMessages.orEmpty(op.expected).length);
+            engine.send(primary, engine.messages.finish(out));
         }
     }
 
@@ -236,21 +246,29 @@ final class NearOps
 
     void onResponse(final long sender)
     {
-        final long sequence = engine.reader.readLong("sequence");
-        final int status = engine.reader.readByte("status");
+        final ResponseDecoder in = engine.messages.decode(engine.messages.responseIn);
+        final long sequence = in.sequence();
+        final ResponseStatus status = in.status();
+        final boolean flag = in.flag() != 0;
+        final long count = in.count();
+        final long version = in.version();
+        final int code = in.errorCode();
+        final short hasValue = in.hasValue();
+        final byte[] bytes = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(bytes, 0, bytes.length);
+        final byte[] text = MemberMessages.bytes(in, in.messageLength(), "message");
+        in.getMessage(text, 0, text.length);
+        final String message = new String(text, StandardCharsets.UTF_8);
         final NearOp op = nearOps.get(sequence);
-        if (status == MemberEngine.STATUS_OK)
+        if (status == ResponseStatus.OK)
         {
-            final boolean flag = engine.reader.readBoolean("flag");
-            final byte[] value = engine.reader.readBytes("value");
-            final long count = engine.reader.readLong("count");
+            final byte[] value = MemberMessages.ifHas(hasValue, bytes);
             if (op == null)
             {
                 return;
             }
             if (op.type == OpType.SIZE)
             {
-                final long version = engine.reader.readLong("version");
                 if (version == op.sentVersion && op.sizeAwaiting.remove(sender))
                 {
                     op.sizeSum += count;
@@ -263,9 +281,8 @@ final class NearOps
             }
             completeNear(op, new OpOutcome(flag, value, count), null);
         }
-        else if (status == MemberEngine.STATUS_REMAP)
+        else if (status == ResponseStatus.REMAP)
         {
-            final long version = engine.reader.readLong("version");
             if (op == null)
             {
                 return;
@@ -281,10 +298,8 @@ final class NearOps
                 op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 8);
             }
         }
-        else if (status == MemberEngine.STATUS_ERROR)
+        else if (status == ResponseStatus.ERROR)
         {
-            final int code = engine.reader.readInt("errorCode");
-            final String message = engine.reader.readString("message");
             if (op != null && code == ErrorCode.NO_QUORUM.code() &&
                 (engine.membership.hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
             {

@@ -4,6 +4,14 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.messages.ReplicateAckDecoder;
+import dev.grid.core.codec.messages.ReplicateAckEncoder;
+import dev.grid.core.codec.messages.ReplicateDecoder;
+import dev.grid.core.codec.messages.ReplicateEncoder;
+import dev.grid.core.codec.messages.RequestDecoder;
+import dev.grid.core.codec.messages.ResponseEncoder;
+import dev.grid.core.codec.messages.ResponseStatus;
+import dev.grid.core.codec.messages.SizeRequestDecoder;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
@@ -49,23 +57,51 @@ final class Replication
     void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final long sequence = engine.reader.readLong("sequence");
-        engine.origins.noteWatermark(sender, engine.reader.readLong("watermark"));
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final long version = engine.reader.readLong("version");
-        final OpType type = OpType.ofCode(engine.reader.readByte("type"));
-        final long timeoutNs = engine.reader.readLong("timeoutNs");
-        final byte[] key = engine.reader.readBytes("key");
-        final byte[] value = engine.reader.readBytes("value");
-        final byte[] expected = engine.reader.readBytes("expected");
-        final long clientId = engine.reader.readLong("clientId");
-        final long clientSequence = engine.reader.readLong("clientSequence");
-        final long clientWatermark = engine.reader.readLong("clientWatermark");
-        if (key == null)
-        {
-            throw new MalformedMessageException("request without a key");
-        }
+        final RequestDecoder in = engine.messages.decode(engine.messages.requestIn);
+        final long sequence = in.sequence();
+        engine.origins.noteWatermark(sender, in.watermark());
+        final int cacheId = in.cacheId();
+        final int partition = checkedPartition(in.partition());
+        final long version = in.version();
+        final OpType type = OpType.ofCode(in.opType());
+        final long timeoutNs = in.timeoutNs();
+        final long clientId = in.clientId();
+        final long clientSequence = in.clientSequence();
+        final long clientWatermark = in.clientWatermark();
+        final short hasValue = in.hasValue();
+        final short hasExpected = in.hasExpected();
+        final byte[] key = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(key, 0, key.length);
+        final byte[] value = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(value, 0, value.length);
+        final byte[] expected = MemberMessages.bytes(in, in.expectedLength(), "expected");
+        in.getExpected(expected, 0, expected.length);
+        request(sender, source, buffer, offset, length, new RequestFields(sequence, cacheId, partition, version, type,
+            timeoutNs, key, MemberMessages.ifHas(hasValue, value), MemberMessages.ifHas(hasExpected, expected),
+            clientId, clientSequence, clientWatermark));
+    }
+
+    /** A request's fields, as its message carries them. */
+    private record RequestFields(long sequence, int cacheId, int partition, long version, OpType type, long timeoutNs,
+        byte[] key, byte[] value, byte[] expected, long clientId, long clientSequence, long clientWatermark)
+    {
+    }
+
+    private void request(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length, final RequestFields request)
+    {
+        final long sequence = request.sequence();
+        final int cacheId = request.cacheId();
+        final int partition = request.partition();
+        final long version = request.version();
+        final OpType type = request.type();
+        final long timeoutNs = request.timeoutNs();
+        final byte[] key = request.key();
+        final byte[] value = request.value();
+        final byte[] expected = request.expected();
+        final long clientId = request.clientId();
+        final long clientSequence = request.clientSequence();
+        final long clientWatermark = request.clientWatermark();
         if (clientId != 0 && (!ClientProtocol.isClientId(clientId) || clientSequence < 0 || !type.mayWrite()))
         {
             throw new MalformedMessageException("request with a client identity " + Long.toHexString(clientId) + "/" +
@@ -442,15 +478,27 @@ final class Replication
             {
                 continue;
             }
-            engine.header(MessageTypes.REPLICATE, backup);
-            engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(update.topologyVersion)
-                .writeLong(update.counter).writeLong(update.opKey.originIncarnation())
-                .writeLong(update.opKey.sequence())
-                .writeLong(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
-                .writeBoolean(update.outcome.flag())
-                .writeBytes(update.outcome.value()).writeBytes(update.key).writeBytes(update.value);
-            predecessors.write(engine.writer);
-            engine.send(member, engine.writer);
+            final ReplicateEncoder out = engine.messages.encode(engine.messages.replicateOut, engine.incarnation,
+                backup);
+            final byte[] outcomeValue = update.outcome.value();
+            out.cacheId(lp.cacheId).partition(lp.partition).version(update.topologyVersion).counter(update.counter)
+                .origin(update.opKey.originIncarnation()).sequence(update.opKey.sequence())
+                .watermark(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
+                .flag(flag(update.outcome.flag())).hasOutcomeValue(MemberMessages.has(outcomeValue))
+                .hasValue(MemberMessages.has(update.value));
+            final ReplicateEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
+            for (int i = 0; i < predecessors.count(); i++)
+            {
+                final byte[] outcome = predecessors.outcomes()[i].value();
+                group.next().origin(predecessors.keys()[i].originIncarnation())
+                    .sequence(predecessors.keys()[i].sequence()).flag(flag(predecessors.outcomes()[i].flag()))
+                    .hasOutcome(MemberMessages.has(outcome)).putOutcome(MemberMessages.orEmpty(outcome), 0,
+                    MemberMessages.orEmpty(outcome).length);
+            }
+            out.putOutcomeValue(MemberMessages.orEmpty(outcomeValue), 0, MemberMessages.orEmpty(outcomeValue).length)
+                .putKey(update.key, 0, update.key.length)
+                .putValue(MemberMessages.orEmpty(update.value), 0, MemberMessages.orEmpty(update.value).length);
+            engine.send(member, engine.messages.finish(out));
         }
     }
 
@@ -601,22 +649,86 @@ final class Replication
     void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final long version = engine.reader.readLong("version");
-        final long counter = engine.reader.readLong("counter");
-        final long origin = engine.reader.readLong("origin");
-        final long sequence = engine.reader.readLong("sequence");
-        engine.origins.noteWatermark(origin, engine.reader.readLong("watermark"));
-        final boolean flag = engine.reader.readBoolean("flag");
-        final byte[] outcomeValue = engine.reader.readBytes("outcomeValue");
-        final byte[] key = engine.reader.readBytes("key");
-        final byte[] value = engine.reader.readBytes("value");
-        final Predecessors predecessors = Predecessors.read(engine.reader);
-        if (key == null || counter <= 0)
+        final ReplicateDecoder in = engine.messages.decode(engine.messages.replicateIn);
+        final int cacheId = in.cacheId();
+        final int partition = checkedPartition(in.partition());
+        final long version = in.version();
+        final long counter = in.counter();
+        final long origin = in.origin();
+        final long sequence = in.sequence();
+        engine.origins.noteWatermark(origin, in.watermark());
+        final boolean flag = in.flag() != 0;
+        final short hasOutcomeValue = in.hasOutcomeValue();
+        final short hasValue = in.hasValue();
+        final Predecessors predecessors = readPredecessors(in);
+        final byte[] outcomeValue = MemberMessages.bytes(in, in.outcomeValueLength(), "outcomeValue");
+        in.getOutcomeValue(outcomeValue, 0, outcomeValue.length);
+        final byte[] key = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(key, 0, key.length);
+        final byte[] value = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(value, 0, value.length);
+        if (counter <= 0)
         {
-            throw new MalformedMessageException("replicate without a key or with counter " + counter);
+            throw new MalformedMessageException("replicate with counter " + counter);
         }
+        replicate(sender, source, buffer, offset, length, new ReplicateFields(cacheId, partition, version, counter,
+            new OpKey(origin, sequence), new OpOutcome(flag, MemberMessages.ifHas(hasOutcomeValue, outcomeValue), 0),
+            key, MemberMessages.ifHas(hasValue, value), predecessors));
+    }
+
+    /** A replicated update's fields, as its message carries them. */
+    private record ReplicateFields(int cacheId, int partition, long version, long counter, OpKey opKey,
+        OpOutcome outcome, byte[] key, byte[] value, Predecessors predecessors)
+    {
+    }
+
+    private static Predecessors readPredecessors(final ReplicateDecoder in)
+    {
+        final ReplicateDecoder.PredecessorsDecoder group = in.predecessors();
+        final int count = group.count();
+        if (count == 0)
+        {
+            return Predecessors.NONE;
+        }
+        final OpKey[] keys = new OpKey[count];
+        final OpOutcome[] outcomes = new OpOutcome[count];
+        for (int i = 0; i < count; i++)
+        {
+            group.next();
+            keys[i] = new OpKey(group.origin(), group.sequence());
+            final boolean flag = group.flag() != 0;
+            final short hasOutcome = group.hasOutcome();
+            final byte[] outcome = MemberMessages.bytes(in, group.outcomeLength(), "predecessor.outcome");
+            group.getOutcome(outcome, 0, outcome.length);
+            outcomes[i] = new OpOutcome(flag, MemberMessages.ifHas(hasOutcome, outcome), 0);
+        }
+        return new Predecessors(keys, outcomes);
+    }
+
+    private static short flag(final boolean value)
+    {
+        return (short)(value ? 1 : 0);
+    }
+
+    private static int checkedPartition(final int partition)
+    {
+        if (partition < 0 || partition > 65_535)
+        {
+            throw new MalformedMessageException("partition " + partition + " outside [0, 65535]");
+        }
+        return partition;
+    }
+
+    private void replicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
+        final int length, final ReplicateFields update)
+    {
+        final int cacheId = update.cacheId();
+        final int partition = update.partition();
+        final long version = update.version();
+        final long counter = update.counter();
+        final byte[] key = update.key();
+        final byte[] value = update.value();
+        final Predecessors predecessors = update.predecessors();
         if ((engine.installedMap == null || version > engine.installedMap.version()) &&
             version < engine.topology.version())
         {
@@ -651,13 +763,12 @@ final class Replication
             acknowledgeReplicate(sender, cacheId, partition, counter, version, true);
             return;
         }
-        final OpKey opKey = new OpKey(origin, sequence);
-        final long position = engine.walRecords.appendWal(lp, counter, opKey, new OpOutcome(flag,
-            outcomeValue, 0), key, value,
+        final OpKey opKey = update.opKey();
+        final long position = engine.walRecords.appendWal(lp, counter, opKey, update.outcome(), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
         engine.origins.rememberPredecessors(lp, predecessors);
-        remember(lp, opKey, new OpOutcome(flag, outcomeValue, 0));
+        remember(lp, opKey, update.outcome());
         engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null,
             sender, version, null));
         engine.durability.processDurability();
@@ -665,11 +776,12 @@ final class Replication
 
     void onReplicateAck(final long sender)
     {
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final long counter = engine.reader.readLong("counter");
-        final long version = engine.reader.readLong("version");
-        final boolean applied = engine.reader.readBoolean("applied");
+        final ReplicateAckDecoder in = engine.messages.decode(engine.messages.replicateAckIn);
+        final int cacheId = in.cacheId();
+        final int partition = checkedPartition(in.partition());
+        final long counter = in.counter();
+        final long version = in.version();
+        final boolean applied = in.applied() != 0;
         final LocalPartition lp = engine.localCopy(cacheId, partition);
         if (lp == null)
         {
@@ -691,9 +803,10 @@ final class Replication
 
     void onSizeRequest(final long sender)
     {
-        final long sequence = engine.reader.readLong("sequence");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final long version = engine.reader.readLong("version");
+        final SizeRequestDecoder in = engine.messages.decode(engine.messages.sizeRequestIn);
+        final long sequence = in.sequence();
+        final int cacheId = in.cacheId();
+        final long version = in.version();
         answerSize(sender, sequence, cacheId, version);
     }
 
@@ -727,37 +840,39 @@ final class Replication
 
     private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
-        engine.header(MessageTypes.RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_OK).writeBoolean(outcome.flag())
-            .writeBytes(outcome.value())
-            .writeLong(outcome.count()).writeLong(version);
-        answer(origin);
+        final byte[] value = MemberMessages.orEmpty(outcome.value());
+        answer(origin, response(origin, sequence, ResponseStatus.OK).flag(flag(outcome.flag()))
+            .count(outcome.count()).version(version).hasValue(MemberMessages.has(outcome.value()))
+            .putValue(value, 0, value.length).message(""));
     }
 
     private void answerRemap(final long origin, final long sequence)
     {
-        engine.header(MessageTypes.RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_REMAP)
-            .writeLong(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(),
-            engine.topology.version()));
-        answer(origin);
+        answer(origin, response(origin, sequence, ResponseStatus.REMAP)
+            .version(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(),
+            engine.topology.version())).putValue(MemberMessages.orEmpty(null), 0, 0).message(""));
     }
 
     private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
     {
-        engine.header(MessageTypes.RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeByte(MemberEngine.STATUS_ERROR).writeInt(code.code())
-            .writeString(message);
-        answer(origin);
+        answer(origin, response(origin, sequence, ResponseStatus.ERROR).errorCode(code.code())
+            .putValue(MemberMessages.orEmpty(null), 0, 0).message(message == null ? "" : message));
     }
 
-    private void answer(final long origin)
+    /** A response to {@code origin} with its fixed fields zeroed: the caller sets those its status needs. */
+    private ResponseEncoder response(final long origin, final long sequence, final ResponseStatus status)
     {
+        return engine.messages.encode(engine.messages.responseOut, engine.incarnation, origin).sequence(sequence)
+            .status(status).flag((short)0).count(0).version(0).errorCode(0).hasValue((short)0);
+    }
+
+    private void answer(final long origin, final ResponseEncoder response)
+    {
+        engine.messages.finish(response);
         if (origin == engine.incarnation)
         {
             final byte[] bytes = engine.copyOut();
-            engine.reader.wrap(new UnsafeBuffer(bytes), MemberEngine.HEADER_LENGTH,
-                bytes.length - MemberEngine.HEADER_LENGTH);
+            engine.messages.open(new UnsafeBuffer(bytes), 0, bytes.length);
             engine.near.onResponse(engine.incarnation);
             return;
         }
@@ -781,10 +896,10 @@ final class Replication
         final MemberRecord member = engine.topology.member(primary);
         if (member != null)
         {
-            engine.header(MessageTypes.REPLICATE_ACK, primary);
-            engine.writer.writeInt(cacheId).writeInt(partition).writeLong(counter).writeLong(version)
-                .writeBoolean(applied);
-            engine.send(member, engine.writer);
+            final ReplicateAckEncoder out = engine.messages.encode(engine.messages.replicateAckOut,
+                engine.incarnation, primary);
+            out.cacheId(cacheId).partition(partition).counter(counter).version(version).applied(flag(applied));
+            engine.send(member, engine.messages.finish(out));
         }
     }
 

@@ -1,0 +1,230 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.messages.MessageHeaderDecoder;
+import dev.grid.core.codec.messages.MessageHeaderEncoder;
+import dev.grid.core.codec.messages.ReplicateAckDecoder;
+import dev.grid.core.codec.messages.ReplicateAckEncoder;
+import dev.grid.core.codec.messages.ReplicateDecoder;
+import dev.grid.core.codec.messages.ReplicateEncoder;
+import dev.grid.core.codec.messages.RequestDecoder;
+import dev.grid.core.codec.messages.RequestEncoder;
+import dev.grid.core.codec.messages.ResponseDecoder;
+import dev.grid.core.codec.messages.ResponseEncoder;
+import dev.grid.core.codec.messages.SizeRequestDecoder;
+import dev.grid.core.codec.messages.SizeRequestEncoder;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.sbe.MessageDecoderFlyweight;
+import org.agrona.sbe.MessageEncoderFlyweight;
+import org.agrona.sbe.MessageFlyweight;
+
+/**
+ * The engine's side of the member message schema ({@code grid-core/src/main/sbe/member-messages.xml}): it writes the
+ * header every message starts with, wraps a message's generated encoder after it, and on receipt checks the header,
+ * bounds the message and hands out its decoder.
+ *
+ * <p>A received message is read through a view limited to its own bytes, and {@link #decode} walks all of it once
+ * before a handler sees it: a length or count that lies reaches past the view and the message is refused as
+ * malformed, so no handler reads a neighbour's bytes or allocates for a lying length. Messages not yet described in
+ * the schema keep their hand-written body after the header, read by {@link #reader()}.
+ *
+ * <p>Versions: a message of any version of this schema is read; fields newer than the sender's version read as their
+ * null values, fields the sender has and this member does not know are skipped (the header's block length). A
+ * message of another schema is malformed.
+ *
+ * <p><b>Threading:</b> the engine's thread only. One message is open at a time: opening another (a parked message
+ * replayed) replaces it, as the shared reader always did.
+ */
+final class MemberMessages
+{
+    /** Bytes before every message's body: the SBE header with sender and destination. */
+    static final int HEADER_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH;
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private final MessageWriter writer;
+    private final MessageReader reader;
+    private final MessageHeaderEncoder headerOut = new MessageHeaderEncoder();
+    private final MessageHeaderDecoder headerIn = new MessageHeaderDecoder();
+    private final UnsafeBuffer message = new UnsafeBuffer(0, 0);
+
+    final RequestEncoder requestOut = new RequestEncoder();
+    final RequestDecoder requestIn = new RequestDecoder();
+    final ResponseEncoder responseOut = new ResponseEncoder();
+    final ResponseDecoder responseIn = new ResponseDecoder();
+    final ReplicateEncoder replicateOut = new ReplicateEncoder();
+    final ReplicateDecoder replicateIn = new ReplicateDecoder();
+    final ReplicateAckEncoder replicateAckOut = new ReplicateAckEncoder();
+    final ReplicateAckDecoder replicateAckIn = new ReplicateAckDecoder();
+    final SizeRequestEncoder sizeRequestOut = new SizeRequestEncoder();
+    final SizeRequestDecoder sizeRequestIn = new SizeRequestDecoder();
+
+    /**
+     * @param writer the engine's writer, that every outgoing message is built in.
+     * @param reader the engine's reader, that reads the body of a message the schema does not describe yet.
+     */
+    MemberMessages(final MessageWriter writer, final MessageReader reader)
+    {
+        this.writer = writer;
+        this.reader = reader;
+    }
+
+    /**
+     * Start a message whose body is still hand-written: the header, then the caller writes the body to the writer.
+     *
+     * @return the writer, positioned after the header.
+     */
+    MessageWriter header(final int type, final long sender, final long destination)
+    {
+        writer.reset();
+        headerOut.wrap(writer.mutableBuffer(), 0).blockLength(0).templateId(type)
+            .schemaId(MessageHeaderEncoder.SCHEMA_ID).version(MessageHeaderEncoder.SCHEMA_VERSION)
+            .sender(sender).destination(destination);
+        return writer.skip(HEADER_LENGTH);
+    }
+
+    /**
+     * Start a message described in the schema: the header, then {@code encoder} wrapped after it for the caller to
+     * fill. {@link #finish} ends it.
+     */
+    <E extends MessageEncoderFlyweight> E encode(final E encoder, final long sender, final long destination)
+    {
+        writer.reset();
+        headerOut.wrap(writer.mutableBuffer(), 0).blockLength(encoder.sbeBlockLength())
+            .templateId(encoder.sbeTemplateId()).schemaId(encoder.sbeSchemaId()).version(encoder.sbeSchemaVersion())
+            .sender(sender).destination(destination);
+        encoder.wrap(writer.mutableBuffer(), HEADER_LENGTH);
+        return encoder;
+    }
+
+    /**
+     * End a message started with {@link #encode}: the writer then holds it whole, from offset 0.
+     */
+    MessageWriter finish(final MessageEncoderFlyweight encoder)
+    {
+        return writer.skip(HEADER_LENGTH + encoder.encodedLength());
+    }
+
+    /**
+     * Open a received (or kept) message: check its header and bound it.
+     *
+     * @throws MalformedMessageException if it is shorter than a header or of another schema.
+     */
+    void open(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < HEADER_LENGTH)
+        {
+            throw new MalformedMessageException("message of " + length + " bytes, shorter than its header (" +
+                HEADER_LENGTH + ")");
+        }
+        message.wrap(buffer, offset, length);
+        headerIn.wrap(message, 0);
+        if (headerIn.schemaId() != MessageHeaderDecoder.SCHEMA_ID)
+        {
+            throw new MalformedMessageException("schema id " + headerIn.schemaId() + ", expected " +
+                MessageHeaderDecoder.SCHEMA_ID + " (not a Grid member message)");
+        }
+        reader.wrap(message, HEADER_LENGTH, length - HEADER_LENGTH);
+    }
+
+    int type()
+    {
+        return headerIn.templateId();
+    }
+
+    long sender()
+    {
+        return headerIn.sender();
+    }
+
+    long destination()
+    {
+        return headerIn.destination();
+    }
+
+    /**
+     * @return the open message's hand-written body, for messages the schema does not describe yet.
+     */
+    MessageReader reader()
+    {
+        return reader;
+    }
+
+    /**
+     * Wrap {@code decoder} on the open message, after walking all of it: every count and length must stay inside
+     * the message. A message at this schema's version or newer must carry at least this version's block.
+     *
+     * @throws MalformedMessageException if it does not.
+     */
+    <D extends MessageDecoderFlyweight> D decode(final D decoder)
+    {
+        final int blockLength = headerIn.blockLength();
+        final int version = headerIn.version();
+        final String name = decoder.getClass().getSimpleName();
+        if (version >= decoder.sbeSchemaVersion() && blockLength < decoder.sbeBlockLength())
+        {
+            throw new MalformedMessageException(name + " of version " + version + " with a block of " + blockLength +
+                " bytes, expected at least " + decoder.sbeBlockLength());
+        }
+        final int bodyLength = message.capacity() - HEADER_LENGTH;
+        decoder.wrap(message, HEADER_LENGTH, blockLength, version);
+        final int decodedLength;
+        try
+        {
+            decodedLength = decoder.sbeDecodedLength();
+        }
+        catch (final IndexOutOfBoundsException ex)
+        {
+            throw new MalformedMessageException(name + " reaches past its " + bodyLength + " bytes");
+        }
+        if (decodedLength < blockLength || decodedLength > bodyLength)
+        {
+            throw new MalformedMessageException(name + " of " + decodedLength + " bytes in a body of " + bodyLength);
+        }
+        return decoder;
+    }
+
+    /**
+     * @param message the message (or the message of the group) whose data comes next.
+     * @param length  the data's length as the message claims it.
+     * @param field   name for the error message.
+     * @return an array to read the data into, checked to fit what is left of the message.
+     * @throws MalformedMessageException if it would not.
+     */
+    static byte[] bytes(final MessageFlyweight message, final int length, final String field)
+    {
+        if (length < 0 || (long)message.limit() + 4 + length > message.buffer().capacity())
+        {
+            throw new MalformedMessageException(field + " of " + (length & 0xFFFF_FFFFL) + " bytes reaches past " +
+                "the message");
+        }
+        return length == 0 ? EMPTY : new byte[length];
+    }
+
+    /**
+     * @return {@code bytes}, or an empty array for null (sent with its has-flag clear).
+     */
+    static byte[] orEmpty(final byte[] bytes)
+    {
+        return bytes == null ? EMPTY : bytes;
+    }
+
+    /**
+     * @return a has-flag's value for {@code bytes}.
+     */
+    static short has(final byte[] bytes)
+    {
+        return (short)(bytes == null ? 0 : 1);
+    }
+
+    /**
+     * @return {@code bytes} if its has-flag is set, else null.
+     */
+    static byte[] ifHas(final short flag, final byte[] bytes)
+    {
+        return flag == 0 ? null : bytes;
+    }
+}

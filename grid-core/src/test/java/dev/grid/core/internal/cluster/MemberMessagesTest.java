@@ -1,0 +1,159 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.messages.MessageHeaderEncoder;
+import dev.grid.core.codec.messages.RequestDecoder;
+import dev.grid.core.codec.messages.RequestEncoder;
+import dev.grid.core.engine.MessageTypes;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+import java.io.File;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The member message schema as the engine uses it: the header, a round trip, messages of another version, and
+ * messages that lie about their lengths.
+ */
+class MemberMessagesTest
+{
+    private static final long SENDER = 0x1234_5678_9ABCL;
+    private static final long DESTINATION = 0x42L;
+
+    private final MessageWriter writer = new MessageWriter();
+    private final MemberMessages messages = new MemberMessages(writer, new MessageReader());
+
+    @Test
+    void everyMessageOfTheSchemaHasItsTypeInTheCatalogue() throws Exception
+    {
+        final NodeList list = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            .parse(new File("src/main/sbe/member-messages.xml")).getElementsByTagName("sbe:message");
+        assertTrue(list.getLength() > 0, "the schema defines messages");
+        for (int i = 0; i < list.getLength(); i++)
+        {
+            final Element message = (Element)list.item(i);
+            final String name = message.getAttribute("name").replaceAll("([a-z])([A-Z])", "$1_$2")
+                .toUpperCase(Locale.ROOT);
+            assertEquals(MessageTypes.class.getField(name).getInt(null), Integer.parseInt(message.getAttribute("id")),
+                "the id of " + message.getAttribute("name") + " in the schema and MessageTypes." + name);
+        }
+    }
+
+    @Test
+    void aRequestRoundTripsWithItsNullsAndItsHeader()
+    {
+        final byte[] key = "key".getBytes(StandardCharsets.UTF_8);
+        encodeRequest(key, null, new byte[0]);
+        messages.open(writer.buffer(), 0, writer.length());
+        assertEquals(MessageTypes.REQUEST, messages.type());
+        assertEquals(SENDER, messages.sender());
+        assertEquals(DESTINATION, messages.destination());
+        final RequestDecoder in = messages.decode(messages.requestIn);
+        assertEquals(7, in.sequence());
+        assertEquals(3, in.partition());
+        assertEquals(0, in.hasValue());
+        assertEquals(1, in.hasExpected());
+        final byte[] readKey = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(readKey, 0, readKey.length);
+        assertArrayEquals(key, readKey);
+        final byte[] value = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(value, 0, value.length);
+        assertNull(MemberMessages.ifHas(in.hasValue(), value));
+        final byte[] expected = MemberMessages.bytes(in, in.expectedLength(), "expected");
+        in.getExpected(expected, 0, expected.length);
+        assertArrayEquals(new byte[0], MemberMessages.ifHas(in.hasExpected(), expected), "empty, not null");
+    }
+
+    @Test
+    void aNewerSendersLongerBlockIsSkippedAndItsFieldsRead()
+    {
+        final byte[] key = {1, 2, 3};
+        encodeRequest(key, new byte[] {9}, null);
+        final byte[] current = copy();
+        // The same request as a version 2 sender would send it: 8 more bytes of block this member does not know.
+        final int block = RequestEncoder.BLOCK_LENGTH;
+        final int header = MemberMessages.HEADER_LENGTH;
+        final byte[] newer = new byte[current.length + 8];
+        System.arraycopy(current, 0, newer, 0, header + block);
+        System.arraycopy(current, header + block, newer, header + block + 8, current.length - header - block);
+        final UnsafeBuffer buffer = new UnsafeBuffer(newer);
+        buffer.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(), (short)(block + 8), ByteOrder.LITTLE_ENDIAN);
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)(RequestEncoder.SCHEMA_VERSION + 1),
+            ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, newer.length);
+        final RequestDecoder in = messages.decode(messages.requestIn);
+        assertEquals(7, in.sequence());
+        final byte[] readKey = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(readKey, 0, readKey.length);
+        assertArrayEquals(key, readKey);
+    }
+
+    @Test
+    void aMessageThatLiesAboutItsLengthsOrSchemaIsMalformedNotACrash()
+    {
+        encodeRequest(new byte[] {1}, new byte[] {2, 3}, null);
+        final byte[] whole = copy();
+
+        final UnsafeBuffer lyingLength = new UnsafeBuffer(whole.clone());
+        lyingLength.putInt(MemberMessages.HEADER_LENGTH + RequestEncoder.BLOCK_LENGTH, 1 << 30,
+            ByteOrder.LITTLE_ENDIAN);
+        messages.open(lyingLength, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+
+        final UnsafeBuffer negative = new UnsafeBuffer(whole.clone());
+        negative.putInt(MemberMessages.HEADER_LENGTH + RequestEncoder.BLOCK_LENGTH, -8, ByteOrder.LITTLE_ENDIAN);
+        messages.open(negative, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () ->
+        {
+            final RequestDecoder in = messages.decode(messages.requestIn);
+            MemberMessages.bytes(in, in.keyLength(), "key");
+        });
+
+        final UnsafeBuffer truncated = new UnsafeBuffer(whole);
+        messages.open(truncated, 0, whole.length - 1);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+
+        final UnsafeBuffer shortBlock = new UnsafeBuffer(whole.clone());
+        shortBlock.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(), (short)8, ByteOrder.LITTLE_ENDIAN);
+        messages.open(shortBlock, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+
+        final UnsafeBuffer otherSchema = new UnsafeBuffer(whole.clone());
+        otherSchema.putShort(MessageHeaderEncoder.schemaIdEncodingOffset(), (short)1, ByteOrder.LITTLE_ENDIAN);
+        assertThrows(MalformedMessageException.class, () -> messages.open(otherSchema, 0, whole.length));
+
+        assertThrows(MalformedMessageException.class, () -> messages.open(new UnsafeBuffer(new byte[5]), 0, 5));
+    }
+
+    private void encodeRequest(final byte[] key, final byte[] value, final byte[] expected)
+    {
+        final RequestEncoder out = messages.encode(messages.requestOut, SENDER, DESTINATION);
+        out.sequence(7).watermark(6).cacheId(11).partition(3).version(5).opType((byte)1).timeoutNs(1_000)
+            .clientId(0).clientSequence(0).clientWatermark(0)
+            .hasValue(MemberMessages.has(value)).hasExpected(MemberMessages.has(expected))
+            .putKey(key, 0, key.length)
+            .putValue(MemberMessages.orEmpty(value), 0, MemberMessages.orEmpty(value).length)
+            .putExpected(MemberMessages.orEmpty(expected), 0, MemberMessages.orEmpty(expected).length);
+        messages.finish(out);
+    }
+
+    private byte[] copy()
+    {
+        final byte[] bytes = new byte[writer.length()];
+        writer.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+}
