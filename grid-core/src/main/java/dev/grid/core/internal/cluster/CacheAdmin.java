@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.OperationTimeoutException;
@@ -309,9 +311,21 @@ final class CacheAdmin
         {
             return;
         }
-        engine.header(MessageTypes.CACHE_ADMIN_RESPONSE, origin);
-        engine.writer.writeLong(sequence).writeInt(errorCode).writeString(message);
-        engine.send(member, engine.writer);
+        final byte[] text = MemberMessages.utf8(message);
+        engine.send(member, engine.messages.finish(engine.messages.encode(engine.messages.cacheAdminResponseOut,
+            engine.incarnation, origin).sequence(sequence).errorCode(errorCode).hasMessage(MemberMessages.has(text))
+            .putMessage(text, 0, text.length)));
+    }
+
+    void onAdminAnswer()
+    {
+        final CacheAdminResponseDecoder in = engine.messages.decode(engine.messages.cacheAdminResponseIn);
+        final long sequence = in.sequence();
+        final int errorCode = in.errorCode();
+        final short hasMessage = in.hasMessage();
+        final byte[] text = MemberMessages.bytes(in, in.messageLength(), "message");
+        in.getMessage(text, 0, text.length);
+        onAdminAnswer(sequence, errorCode, hasMessage == 0 ? null : MemberMessages.text(text));
     }
 
     void onAdminAnswer(final long sequence, final int errorCode, final String message)

@@ -259,9 +259,8 @@ final class Exchange
             }
             else
             {
-                engine.header(MessageTypes.REPORT_ACK, sender);
-                engine.writer.writeLong(version);
-                engine.send(exchange.topology.member(sender), engine.writer);
+                engine.send(exchange.topology.member(sender), engine.messages.finish(engine.messages.encode(
+                    engine.messages.reportAckOut, engine.incarnation, sender).version(version)));
             }
             maybeDecide();
         }
@@ -269,7 +268,7 @@ final class Exchange
 
     void onReportAck()
     {
-        final long version = engine.reader.readLong("version");
+        final long version = engine.messages.decode(engine.messages.reportAckIn).version();
         if (engine.topology != null && version == engine.topology.version())
         {
             reportAckedVersion = version;
@@ -438,9 +437,9 @@ final class Exchange
             onMapInstalled(engine.incarnation, engine.topology.version());
             return;
         }
-        engine.header(MessageTypes.MAP_INSTALLED, engine.topology.coordinator().incarnation());
-        engine.writer.writeLong(engine.topology.version());
-        engine.send(engine.topology.coordinator(), engine.writer);
+        engine.send(engine.topology.coordinator(), engine.messages.finish(engine.messages.encode(
+            engine.messages.mapInstalledOut, engine.incarnation, engine.topology.coordinator().incarnation())
+            .version(engine.topology.version())));
     }
 
     private void install(final PartitionMap map)

@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.JoinRejectedDecoder;
+import dev.grid.core.codec.messages.JoinPendingDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.JoinFailedException;
 import dev.grid.core.MemberConfiguration;
@@ -237,8 +240,10 @@ final class Joining
 
     private void sendJoinPending(final int joinerEndpoint, final long joinerIncarnation, final boolean active)
     {
-        engine.header(MessageTypes.JOIN_PENDING, joinerIncarnation);
-        engine.writer.writeString(engine.localAddress).writeBoolean(active);
+        final byte[] address = MemberMessages.utf8(engine.localAddress);
+        engine.messages.finish(engine.messages.encode(engine.messages.joinPendingOut, engine.incarnation,
+            joinerIncarnation).active((short)(active ? 1 : 0)).hasAddress(MemberMessages.has(address))
+            .putAddress(address, 0, address.length));
         engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
 
@@ -430,15 +435,20 @@ final class Joining
 
     private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
     {
-        engine.header(MessageTypes.JOIN_REJECTED, joinerIncarnation);
-        engine.writer.writeString(why);
+        final byte[] reason = MemberMessages.utf8(why);
+        engine.messages.finish(engine.messages.encode(engine.messages.joinRejectedOut, engine.incarnation,
+            joinerIncarnation).putReason(reason, 0, reason.length));
         engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
 
     void onJoinPending()
     {
-        final String address = engine.reader.readString("address");
-        final boolean active = engine.reader.readBoolean("active");
+        final JoinPendingDecoder in = engine.messages.decode(engine.messages.joinPendingIn);
+        final boolean active = in.active() != 0;
+        final short hasAddress = in.hasAddress();
+        final byte[] bytes = MemberMessages.bytes(in, in.addressLength(), "address");
+        in.getAddress(bytes, 0, bytes.length);
+        final String address = hasAddress == 0 ? null : MemberMessages.text(bytes);
         if (engine.state != MemberState.JOINING)
         {
             return;
@@ -464,7 +474,10 @@ final class Joining
 
     void onJoinRejected(final long destinationIncarnation)
     {
-        final String why = engine.reader.readString("reason");
+        final JoinRejectedDecoder in = engine.messages.decode(engine.messages.joinRejectedIn);
+        final byte[] reason = MemberMessages.bytes(in, in.reasonLength(), "reason");
+        in.getReason(reason, 0, reason.length);
+        final String why = MemberMessages.text(reason);
         if (engine.state != MemberState.JOINING || destinationIncarnation != engine.incarnation)
         {
             return;

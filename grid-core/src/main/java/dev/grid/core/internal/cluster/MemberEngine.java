@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
@@ -422,7 +423,8 @@ public final class MemberEngine
             {
                 if (member.incarnation() != incarnation)
                 {
-                    send(member, MessageTypes.LEAVE);
+                    send(member, messages.finish(messages.encode(messages.leaveOut, incarnation,
+                        member.incarnation())));
                 }
             }
         }
@@ -798,10 +800,9 @@ public final class MemberEngine
                 // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
-                header(MessageTypes.NOT_MEMBER, sender);
-                writer.writeLong(topology.version()).writeLong(membership.clusterLifeId())
-                    .writeInt(topology.members().size())
-                    .writeLong(topology.coordinator().incarnation());
+                messages.finish(messages.encode(messages.notMemberOut, incarnation, sender).version(topology.version())
+                    .lifeId(membership.clusterLifeId()).members(topology.members().size())
+                    .coordinator(topology.coordinator().incarnation()));
                 transport.send(source, writer.buffer(), 0, writer.length());
             }
             else if (type == MessageTypes.NOT_MEMBER)
@@ -825,7 +826,8 @@ public final class MemberEngine
             case MessageTypes.EXCHANGE_REPORT -> mapExchange.onExchangeReport(sender);
             case MessageTypes.REPORT_ACK -> mapExchange.onReportAck();
             case MessageTypes.PARTITION_MAP -> mapExchange.onPartitionMap();
-            case MessageTypes.MAP_INSTALLED -> mapExchange.onMapInstalled(sender, reader.readLong("version"));
+            case MessageTypes.MAP_INSTALLED -> mapExchange.onMapInstalled(sender,
+                messages.decode(messages.mapInstalledIn).version());
             case MessageTypes.REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
             case MessageTypes.RESPONSE -> near.onResponse(sender);
             case MessageTypes.REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);
@@ -839,9 +841,7 @@ public final class MemberEngine
             case MessageTypes.VERIFY_COPY -> checker.onCopyRequest(sender);
             case MessageTypes.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
             case MessageTypes.VERIFY_ANSWER -> checker.onAnswer(sender);
-            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer(reader.readLong("sequence"),
-                reader.readInt("errorCode"),
-                reader.readString("message"));
+            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer();
             default ->
             {
                 if (!tx.onMessage(type, sender))

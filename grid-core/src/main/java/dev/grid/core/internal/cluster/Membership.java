@@ -1,5 +1,9 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.messages.NotMemberDecoder;
+import dev.grid.core.codec.messages.HeartbeatEncoder;
+import dev.grid.core.codec.messages.HeartbeatDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.engine.MessageTypes;
@@ -173,9 +177,11 @@ final class Membership
      */
     private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
     {
-        engine.header(MessageTypes.HEARTBEAT, destinationIncarnation);
-        engine.writer.writeLong(engine.topology.version()).writeLong(engine.nowNs).writeLong(echoNs)
-            .writeLong(actingCoordinator().incarnation());
+        final HeartbeatEncoder out = engine.messages.encode(engine.messages.heartbeatOut, engine.incarnation,
+            destinationIncarnation);
+        out.version(engine.topology.version()).sentNs(engine.nowNs).echoNs(echoNs)
+            .coordinatorVote(actingCoordinator().incarnation());
+        engine.messages.finish(out);
     }
 
     /**
@@ -482,10 +488,11 @@ final class Membership
 
     void onHeartbeat(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final long sentNs = engine.reader.readLong("sentNs");
-        final long echoNs = engine.reader.readLong("echoNs");
-        coordinatorVotes.put(sender, engine.reader.readLong("coordinatorVote"));
+        final HeartbeatDecoder in = engine.messages.decode(engine.messages.heartbeatIn);
+        final long version = in.version();
+        final long sentNs = in.sentNs();
+        final long echoNs = in.echoNs();
+        coordinatorVotes.put(sender, in.coordinatorVote());
         final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
         peerHeartbeatNs.put(sender, sentNs);
         if (echoNs != Long.MIN_VALUE && echoNs <= engine.nowNs && echoNs > echoedNs.get(sender))
@@ -524,10 +531,15 @@ final class Membership
      */
     void onNotMember(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final long lifeId = engine.reader.readLong("lifeId");
-        final int members = engine.reader.readInt("members", 1, 65_535);
-        final long coordinator = engine.reader.readLong("coordinator");
+        final NotMemberDecoder in = engine.messages.decode(engine.messages.notMemberIn);
+        final long version = in.version();
+        final long lifeId = in.lifeId();
+        final int members = in.members();
+        final long coordinator = in.coordinator();
+        if (members < 1 || members > 65_535)
+        {
+            throw new MalformedMessageException("not-member answer with " + members + " members");
+        }
         if (engine.state != MemberState.ACTIVE)
         {
             return;

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.RebalanceDoneDecoder;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MessageReader;
@@ -363,8 +364,9 @@ final class Rebalancer
                     if (engine.nowNs >= demand.nextSendNs)
                     {
                         demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-                        engine.header(MessageTypes.REBALANCE_DONE, engine.topology.coordinator().incarnation());
-                        engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition);
+                        engine.messages.finish(engine.messages.encode(engine.messages.rebalanceDoneOut,
+                            engine.incarnation, engine.topology.coordinator().incarnation()).version(demand.version)
+                            .cacheId(demand.cacheId).partition(demand.partition));
                         engine.sendTx(engine.topology.coordinator().incarnation());
                         work++;
                     }
@@ -927,9 +929,10 @@ final class Rebalancer
      */
     boolean onDone(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
+        final RebalanceDoneDecoder in = engine.messages.decode(engine.messages.rebalanceDoneIn);
+        final long version = in.version();
+        final int cacheId = in.cacheId();
+        final int partition = in.partition();
         final PartitionMap map = engine.installedMap;
         if (map == null || engine.isExchanging() || map.version() != version ||
             engine.topology.version() != version)

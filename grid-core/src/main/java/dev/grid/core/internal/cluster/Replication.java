@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.client.ClientProtocol;

@@ -1,8 +1,5 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.codec;
 
-import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
 import dev.grid.core.codec.messages.RequestDecoder;
 import dev.grid.core.codec.messages.RequestEncoder;

@@ -1,8 +1,23 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.codec;
 
-import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.messages.JoinPendingDecoder;
+import dev.grid.core.codec.messages.JoinPendingEncoder;
+import dev.grid.core.codec.messages.JoinRejectedDecoder;
+import dev.grid.core.codec.messages.JoinRejectedEncoder;
+import dev.grid.core.codec.messages.HeartbeatDecoder;
+import dev.grid.core.codec.messages.HeartbeatEncoder;
+import dev.grid.core.codec.messages.NotMemberDecoder;
+import dev.grid.core.codec.messages.NotMemberEncoder;
+import dev.grid.core.codec.messages.LeaveDecoder;
+import dev.grid.core.codec.messages.LeaveEncoder;
+import dev.grid.core.codec.messages.ReportAckDecoder;
+import dev.grid.core.codec.messages.ReportAckEncoder;
+import dev.grid.core.codec.messages.MapInstalledDecoder;
+import dev.grid.core.codec.messages.MapInstalledEncoder;
+import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
+import dev.grid.core.codec.messages.CacheAdminResponseEncoder;
+import dev.grid.core.codec.messages.RebalanceDoneDecoder;
+import dev.grid.core.codec.messages.RebalanceDoneEncoder;
 import dev.grid.core.codec.messages.MessageHeaderDecoder;
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
 import dev.grid.core.codec.messages.ReplicateAckDecoder;
@@ -21,6 +36,8 @@ import org.agrona.sbe.MessageDecoderFlyweight;
 import org.agrona.sbe.MessageEncoderFlyweight;
 import org.agrona.sbe.MessageFlyweight;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The engine's side of the member message schema ({@code grid-core/src/main/sbe/member-messages.xml}): it writes the
  * header every message starts with, wraps a message's generated encoder after it, and on receipt checks the header,
@@ -38,10 +55,10 @@ import org.agrona.sbe.MessageFlyweight;
  * <p><b>Threading:</b> the engine's thread only. One message is open at a time: opening another (a parked message
  * replayed) replaces it, as the shared reader always did.
  */
-final class MemberMessages
+public final class MemberMessages
 {
     /** Bytes before every message's body: the SBE header with sender and destination. */
-    static final int HEADER_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH;
+    public static final int HEADER_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH;
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -51,22 +68,40 @@ final class MemberMessages
     private final MessageHeaderDecoder headerIn = new MessageHeaderDecoder();
     private final UnsafeBuffer message = new UnsafeBuffer(0, 0);
 
-    final RequestEncoder requestOut = new RequestEncoder();
-    final RequestDecoder requestIn = new RequestDecoder();
-    final ResponseEncoder responseOut = new ResponseEncoder();
-    final ResponseDecoder responseIn = new ResponseDecoder();
-    final ReplicateEncoder replicateOut = new ReplicateEncoder();
-    final ReplicateDecoder replicateIn = new ReplicateDecoder();
-    final ReplicateAckEncoder replicateAckOut = new ReplicateAckEncoder();
-    final ReplicateAckDecoder replicateAckIn = new ReplicateAckDecoder();
-    final SizeRequestEncoder sizeRequestOut = new SizeRequestEncoder();
-    final SizeRequestDecoder sizeRequestIn = new SizeRequestDecoder();
+    public final RequestEncoder requestOut = new RequestEncoder();
+    public final RequestDecoder requestIn = new RequestDecoder();
+    public final ResponseEncoder responseOut = new ResponseEncoder();
+    public final ResponseDecoder responseIn = new ResponseDecoder();
+    public final ReplicateEncoder replicateOut = new ReplicateEncoder();
+    public final ReplicateDecoder replicateIn = new ReplicateDecoder();
+    public final ReplicateAckEncoder replicateAckOut = new ReplicateAckEncoder();
+    public final ReplicateAckDecoder replicateAckIn = new ReplicateAckDecoder();
+    public final SizeRequestEncoder sizeRequestOut = new SizeRequestEncoder();
+    public final SizeRequestDecoder sizeRequestIn = new SizeRequestDecoder();
+    public final JoinPendingEncoder joinPendingOut = new JoinPendingEncoder();
+    public final JoinPendingDecoder joinPendingIn = new JoinPendingDecoder();
+    public final JoinRejectedEncoder joinRejectedOut = new JoinRejectedEncoder();
+    public final JoinRejectedDecoder joinRejectedIn = new JoinRejectedDecoder();
+    public final HeartbeatEncoder heartbeatOut = new HeartbeatEncoder();
+    public final HeartbeatDecoder heartbeatIn = new HeartbeatDecoder();
+    public final NotMemberEncoder notMemberOut = new NotMemberEncoder();
+    public final NotMemberDecoder notMemberIn = new NotMemberDecoder();
+    public final LeaveEncoder leaveOut = new LeaveEncoder();
+    public final LeaveDecoder leaveIn = new LeaveDecoder();
+    public final ReportAckEncoder reportAckOut = new ReportAckEncoder();
+    public final ReportAckDecoder reportAckIn = new ReportAckDecoder();
+    public final MapInstalledEncoder mapInstalledOut = new MapInstalledEncoder();
+    public final MapInstalledDecoder mapInstalledIn = new MapInstalledDecoder();
+    public final CacheAdminResponseEncoder cacheAdminResponseOut = new CacheAdminResponseEncoder();
+    public final CacheAdminResponseDecoder cacheAdminResponseIn = new CacheAdminResponseDecoder();
+    public final RebalanceDoneEncoder rebalanceDoneOut = new RebalanceDoneEncoder();
+    public final RebalanceDoneDecoder rebalanceDoneIn = new RebalanceDoneDecoder();
 
     /**
      * @param writer the engine's writer, that every outgoing message is built in.
      * @param reader the engine's reader, that reads the body of a message the schema does not describe yet.
      */
-    MemberMessages(final MessageWriter writer, final MessageReader reader)
+    public MemberMessages(final MessageWriter writer, final MessageReader reader)
     {
         this.writer = writer;
         this.reader = reader;
@@ -77,7 +112,7 @@ final class MemberMessages
      *
      * @return the writer, positioned after the header.
      */
-    MessageWriter header(final int type, final long sender, final long destination)
+    public MessageWriter header(final int type, final long sender, final long destination)
     {
         writer.reset();
         headerOut.wrap(writer.mutableBuffer(), 0).blockLength(0).templateId(type)
@@ -90,7 +125,7 @@ final class MemberMessages
      * Start a message described in the schema: the header, then {@code encoder} wrapped after it for the caller to
      * fill. {@link #finish} ends it.
      */
-    <E extends MessageEncoderFlyweight> E encode(final E encoder, final long sender, final long destination)
+    public <E extends MessageEncoderFlyweight> E encode(final E encoder, final long sender, final long destination)
     {
         writer.reset();
         headerOut.wrap(writer.mutableBuffer(), 0).blockLength(encoder.sbeBlockLength())
@@ -103,7 +138,7 @@ final class MemberMessages
     /**
      * End a message started with {@link #encode}: the writer then holds it whole, from offset 0.
      */
-    MessageWriter finish(final MessageEncoderFlyweight encoder)
+    public MessageWriter finish(final MessageEncoderFlyweight encoder)
     {
         return writer.skip(HEADER_LENGTH + encoder.encodedLength());
     }
@@ -113,7 +148,7 @@ final class MemberMessages
      *
      * @throws MalformedMessageException if it is shorter than a header or of another schema.
      */
-    void open(final DirectBuffer buffer, final int offset, final int length)
+    public void open(final DirectBuffer buffer, final int offset, final int length)
     {
         if (length < HEADER_LENGTH)
         {
@@ -130,17 +165,17 @@ final class MemberMessages
         reader.wrap(message, HEADER_LENGTH, length - HEADER_LENGTH);
     }
 
-    int type()
+    public int type()
     {
         return headerIn.templateId();
     }
 
-    long sender()
+    public long sender()
     {
         return headerIn.sender();
     }
 
-    long destination()
+    public long destination()
     {
         return headerIn.destination();
     }
@@ -148,7 +183,7 @@ final class MemberMessages
     /**
      * @return the open message's hand-written body, for messages the schema does not describe yet.
      */
-    MessageReader reader()
+    public MessageReader reader()
     {
         return reader;
     }
@@ -159,7 +194,7 @@ final class MemberMessages
      *
      * @throws MalformedMessageException if it does not.
      */
-    <D extends MessageDecoderFlyweight> D decode(final D decoder)
+    public <D extends MessageDecoderFlyweight> D decode(final D decoder)
     {
         final int blockLength = headerIn.blockLength();
         final int version = headerIn.version();
@@ -194,7 +229,7 @@ final class MemberMessages
      * @return an array to read the data into, checked to fit what is left of the message.
      * @throws MalformedMessageException if it would not.
      */
-    static byte[] bytes(final MessageFlyweight message, final int length, final String field)
+    public static byte[] bytes(final MessageFlyweight message, final int length, final String field)
     {
         if (length < 0 || (long)message.limit() + 4 + length > message.buffer().capacity())
         {
@@ -205,9 +240,25 @@ final class MemberMessages
     }
 
     /**
+     * @return {@code bytes} (read as {@link #bytes} says) as UTF-8 text.
+     */
+    public static String text(final byte[] bytes)
+    {
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * @return {@code text} as UTF-8 bytes, or an empty array for null (sent with its has-flag clear).
+     */
+    public static byte[] utf8(final String text)
+    {
+        return text == null ? EMPTY : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * @return {@code bytes}, or an empty array for null (sent with its has-flag clear).
      */
-    static byte[] orEmpty(final byte[] bytes)
+    public static byte[] orEmpty(final byte[] bytes)
     {
         return bytes == null ? EMPTY : bytes;
     }
@@ -215,7 +266,7 @@ final class MemberMessages
     /**
      * @return a has-flag's value for {@code bytes}.
      */
-    static short has(final byte[] bytes)
+    public static short has(final byte[] bytes)
     {
         return (short)(bytes == null ? 0 : 1);
     }
@@ -223,7 +274,7 @@ final class MemberMessages
     /**
      * @return {@code bytes} if its has-flag is set, else null.
      */
-    static byte[] ifHas(final short flag, final byte[] bytes)
+    public static byte[] ifHas(final short flag, final byte[] bytes)
     {
         return flag == 0 ? null : bytes;
     }
