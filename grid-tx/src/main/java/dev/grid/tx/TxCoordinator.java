@@ -1,5 +1,10 @@
 package dev.grid.tx;
 
+import dev.grid.core.codec.messages.TxAnswerDecoder;
+import dev.grid.core.codec.messages.TxCommitEncoder;
+import dev.grid.core.codec.messages.TxPrepareEncoder;
+import dev.grid.core.codec.messages.TxLockEncoder;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -30,6 +35,9 @@ import java.util.Map;
  */
 final class TxCoordinator
 {
+    /** The most keys of one partition a lock request or a transaction's writes carry (a message group's bound). */
+    static final int MAX_KEYS_PER_PARTITION = 65_535;
+
     private final TxManager manager;
     private final TransactionContext context;
 
@@ -110,6 +118,13 @@ final class TxCoordinator
         }
         for (final Map.Entry<Integer, List<Integer>> entry : byPartition.entrySet())
         {
+            if (entry.getValue().size() > MAX_KEYS_PER_PARTITION)
+            {
+                final GridException error = tooManyKeys("lock or read at once", cacheId, entry.getKey());
+                abort(tx, error);
+                callback.onFailure(error);
+                return;
+            }
             final NearPart part = tx.part(cacheId, entry.getKey());
             final int[] index = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
             final byte[][] partKeys = new byte[index.length][];
@@ -127,6 +142,13 @@ final class TxCoordinator
                 return;
             }
         }
+    }
+
+    private GridException tooManyKeys(final String what, final int cacheId, final int partition)
+    {
+        return new GridException(ErrorCode.CONFIGURATION_INVALID, "a transaction may " + what + " at most " +
+            MAX_KEYS_PER_PARTITION + " keys of one partition (partition " + partition + " of cache '" +
+            context.cacheName(cacheId) + "'); the transaction is rolled back");
     }
 
     void commit(final long seq, final int[] cacheIds, final byte[][] keys, final byte[][] values,
@@ -242,6 +264,10 @@ final class TxCoordinator
             }
             part.writeKeys.add(keys[i]);
             part.writeValues.add(values[i]);
+            if (part.writeKeys.size() > MAX_KEYS_PER_PARTITION)
+            {
+                return tooManyKeys("write", cacheIds[i], part.partition);
+            }
         }
         return null;
     }
@@ -312,7 +338,7 @@ final class TxCoordinator
                 return;
             }
         }
-        final long primary = addressPrimary(part, MessageTypes.TX_LOCK);
+        final long primary = addressPrimary(part);
         if (primary == 0)
         {
             return;
@@ -329,22 +355,24 @@ final class TxCoordinator
             request.requestId = nextRequestId++;
         }
         request.sentVersion = version;
-        context.writer().writeLong(tx.seq).writeLong(tx.priority).writeLong(version)
-            .writeInt(part.cacheId).writeInt(part.partition).writeLong(request.requestId).writeBoolean(request.lock)
-            .writeLong(Math.max(0, tx.deadlineNs - context.nowNs())).writeInt(request.keys.length);
+        final TxLockEncoder out = manager.encode(manager.wire.txLockOut, primary);
+        out.tx(tx.seq).priority(tx.priority).version(version).cacheId(part.cacheId).partition(part.partition)
+            .requestId(request.requestId).locks(TxManager.flag(request.lock))
+            .timeoutNs(Math.max(0, tx.deadlineNs - context.nowNs()));
+        final TxLockEncoder.KeysEncoder keys = out.keysCount(request.keys.length);
         for (final byte[] key : request.keys)
         {
-            context.writer().writeBytes(key);
+            keys.next().putKey(key, 0, key.length);
         }
-        context.send(primary);
+        manager.send(out, primary);
     }
 
     /**
-     * Note the send time, find the partition's primary in the installed map and start a message of {@code type} to it.
+     * Note the send time and find the partition's primary in the installed map.
      *
-     * @return the primary's incarnation, or 0 if the partition has none (no message started).
+     * @return the primary's incarnation, or 0 if the partition has none.
      */
-    private long addressPrimary(final NearPart part, final int type)
+    private long addressPrimary(final NearPart part)
     {
         final long primary = context.primaryOf(part.cacheId, part.partition);
         part.lastSentNs = context.nowNs();
@@ -353,7 +381,6 @@ final class TxCoordinator
             return 0;
         }
         part.primary = primary;
-        context.header(type, part.primary);
         return part.primary;
     }
 
@@ -369,7 +396,7 @@ final class TxCoordinator
             abort(tx, topologyChanged(tx));
             return;
         }
-        final long primary = addressPrimary(part, MessageTypes.TX_PREPARE);
+        final long primary = addressPrimary(part);
         if (primary == 0)
         {
             return;
@@ -380,16 +407,24 @@ final class TxCoordinator
             part.prepareSentToAnother = true;
         }
         part.prepareSentTo = primary;
-        context.writer().writeLong(tx.seq).writeLong(tx.version).writeInt(part.cacheId).writeInt(part.partition)
-            .writeBoolean(tx.onePhase);
+        final TxPrepareEncoder out = manager.encode(manager.wire.txPrepareOut, primary);
+        out.tx(tx.seq).version(tx.version).cacheId(part.cacheId).partition(part.partition)
+            .onePhase(TxManager.flag(tx.onePhase));
         final long[] participants = tx.participants == null ? new long[0] : tx.participants;
-        context.writer().writeInt(participants.length);
+        final TxPrepareEncoder.ParticipantsEncoder group = out.participantsCount(participants.length);
         for (final long participant : participants)
         {
-            context.writer().writeLong(participant);
+            group.next().participant(participant);
         }
-        writeWrites(part);
-        context.send(primary);
+        final TxPrepareEncoder.WritesEncoder writes = out.writesCount(part.writeKeys.size());
+        for (int i = 0; i < part.writeKeys.size(); i++)
+        {
+            final byte[] key = part.writeKeys.get(i);
+            final byte[] value = part.writeValues.get(i);
+            writes.next().hasValue(MemberMessages.has(value)).putKey(key, 0, key.length)
+                .putValue(MemberMessages.orEmpty(value), 0, MemberMessages.orEmpty(value).length);
+        }
+        manager.send(out, primary);
     }
 
     void sendFinish(final NearTx tx, final NearPart part)
@@ -409,7 +444,7 @@ final class TxCoordinator
             unreachableRollback(tx);
             return;
         }
-        final long primary = addressPrimary(part, part.request);
+        final long primary = addressPrimary(part);
         if (primary == 0)
         {
             // Every copy of the partition is gone: nothing is left there to commit or release.
@@ -417,46 +452,55 @@ final class TxCoordinator
             maybeDone(tx);
             return;
         }
-        context.writer().writeLong(tx.seq).writeInt(part.cacheId).writeInt(part.partition);
-        if (part.request == MessageTypes.TX_COMMIT)
+        if (part.request != MessageTypes.TX_COMMIT)
         {
-            writeWrites(part);
+            manager.send(manager.encode(manager.wire.txRollbackOut, primary).tx(tx.seq).cacheId(part.cacheId)
+                .partition(part.partition), primary);
+            return;
         }
-        context.send(primary);
-    }
-
-    private void writeWrites(final NearPart part)
-    {
-        context.writer().writeInt(part.writeKeys.size());
+        final TxCommitEncoder out = manager.encode(manager.wire.txCommitOut, primary);
+        out.tx(tx.seq).cacheId(part.cacheId).partition(part.partition);
+        final TxCommitEncoder.WritesEncoder writes = out.writesCount(part.writeKeys.size());
         for (int i = 0; i < part.writeKeys.size(); i++)
         {
-            context.writer().writeBytes(part.writeKeys.get(i)).writeBytes(part.writeValues.get(i));
+            final byte[] key = part.writeKeys.get(i);
+            final byte[] value = part.writeValues.get(i);
+            writes.next().hasValue(MemberMessages.has(value)).putKey(key, 0, key.length)
+                .putValue(MemberMessages.orEmpty(value), 0, MemberMessages.orEmpty(value).length);
         }
+        manager.send(out, primary);
     }
 
     void onAnswer(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final int kind = reader.readByte("kind");
-        final long seq = reader.readLong("tx");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long requestId = reader.readLong("requestId");
-        final int status = reader.readByte("status");
+        final TxAnswerDecoder in = manager.decode(manager.wire.txAnswerIn);
+        final int kind = in.kind();
+        final long seq = in.tx();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
+        final long requestId = in.requestId();
+        final int status = in.status();
+        final int errorCode = in.errorCode();
+        final TxAnswerDecoder.ValuesDecoder group = in.values();
+        final byte[][] values = new byte[group.count()][];
+        for (int i = 0; i < values.length; i++)
+        {
+            group.next();
+            final short hasValue = group.hasValue();
+            final byte[] value = MemberMessages.bytes(in, group.valueLength(), "value");
+            group.getValue(value, 0, value.length);
+            values[i] = MemberMessages.ifHas(hasValue, value);
+        }
+        final byte[] message = MemberMessages.bytes(in, in.messageLength(), "message");
+        in.getMessage(message, 0, message.length);
         GridException error = null;
         if (status == TxManager.STATUS_ERROR)
         {
-            error = GridException.of(TxCodec.errorCode(reader.readInt("errorCode")), reader.readString("message"));
+            error = GridException.of(TxCodec.errorCode(errorCode), MemberMessages.text(message));
         }
         else if (status != TxManager.STATUS_OK && status != TxManager.STATUS_REMAP)
         {
             throw new MalformedMessageException("unknown transaction answer status " + status);
-        }
-        final int count = reader.readInt("values", 0, 1 << 20);
-        final byte[][] values = new byte[count][];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = reader.readBytes("value");
         }
         final NearTx tx = nearTxs.get(seq);
         if (tx == null)

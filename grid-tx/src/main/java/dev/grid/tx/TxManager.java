@@ -1,5 +1,9 @@
 package dev.grid.tx;
 
+import org.agrona.sbe.MessageEncoderFlyweight;
+import org.agrona.sbe.MessageDecoderFlyweight;
+import dev.grid.core.codec.messages.TxAnswerEncoder;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -94,6 +98,8 @@ public final class TxManager implements Transactions
     final TxCoordinator coordinator;
 
     final LockTable lockTable;
+    /** The transaction messages' flyweights. */
+    final TxFlyweights wire = new TxFlyweights();
 
     // Participant side.
     final HashMap<TxPartKey, TxPart> parts = new HashMap<>();
@@ -937,22 +943,45 @@ public final class TxManager implements Transactions
         {
             return;
         }
-        context.header(MessageTypes.TX_ANSWER, key.coordinator());
-        context.writer().writeByte(kind).writeLong(key.seq()).writeInt(key.cacheId()).writeInt(key.partition())
-            .writeLong(requestId).writeByte(status);
-        if (status == STATUS_ERROR)
-        {
-            context.writer().writeInt(error.errorCode().code()).writeString(error.detail());
-        }
-        context.writer().writeInt(values == null ? 0 : values.length);
+        final TxAnswerEncoder out = encode(wire.txAnswerOut, key.coordinator());
+        out.kind((short)kind).tx(key.seq()).cacheId(key.cacheId()).partition(key.partition()).requestId(requestId)
+            .status((short)status).errorCode(status == STATUS_ERROR ? error.errorCode().code() : 0);
+        final TxAnswerEncoder.ValuesEncoder group = out.valuesCount(values == null ? 0 : values.length);
         if (values != null)
         {
             for (final byte[] value : values)
             {
-                context.writer().writeBytes(value);
+                group.next().hasValue(MemberMessages.has(value))
+                    .putValue(MemberMessages.orEmpty(value), 0, MemberMessages.orEmpty(value).length);
             }
         }
-        context.send(key.coordinator());
+        final byte[] message = MemberMessages.utf8(status == STATUS_ERROR ? error.detail() : null);
+        out.putMessage(message, 0, message.length);
+        send(out, key.coordinator());
+    }
+
+    /** Start a transaction message to {@code destination}: its header, then {@code encoder} for the caller to fill. */
+    <E extends MessageEncoderFlyweight> E encode(final E encoder, final long destination)
+    {
+        return context.messages().encode(encoder, context.incarnation(), destination);
+    }
+
+    /** End the message {@code encoder} holds and send it ({@link TransactionContext#send}). */
+    void send(final MessageEncoderFlyweight encoder, final long destination)
+    {
+        context.messages().finish(encoder);
+        context.send(destination);
+    }
+
+    /** @return {@code decoder} on the message being handled, checked whole (see {@code MemberMessages#decode}). */
+    <D extends MessageDecoderFlyweight> D decode(final D decoder)
+    {
+        return context.messages().decode(decoder);
+    }
+
+    static short flag(final boolean value)
+    {
+        return (short)(value ? 1 : 0);
     }
 
     void answerError(final TxPartKey key, final int kind, final long requestId, final GridException error)

@@ -1,5 +1,13 @@
 package dev.grid.tx;
 
+import dev.grid.core.codec.messages.TxBackupAckDecoder;
+import dev.grid.core.codec.messages.TxBackupDecoder;
+import dev.grid.core.codec.messages.TxBackupEncoder;
+import dev.grid.core.codec.messages.TxRollbackDecoder;
+import dev.grid.core.codec.messages.TxCommitDecoder;
+import dev.grid.core.codec.messages.TxPrepareDecoder;
+import dev.grid.core.codec.messages.TxLockDecoder;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -39,24 +47,26 @@ final class TxParticipant
 
     void onLock(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final long seq = reader.readLong("tx");
-        final long priority = reader.readLong("priority");
-        final long version = reader.readLong("version");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long requestId = reader.readLong("requestId");
-        final boolean lock = reader.readBoolean("lock");
-        final long timeoutNs = reader.readLong("timeoutNs");
-        final int count = reader.readInt("keys", 1, 1 << 20);
-        final byte[][] keys = new byte[count][];
-        for (int i = 0; i < count; i++)
+        final TxLockDecoder in = manager.decode(manager.wire.txLockIn);
+        final long seq = in.tx();
+        final long priority = in.priority();
+        final long version = in.version();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
+        final long requestId = in.requestId();
+        final boolean lock = in.locks() != 0;
+        final long timeoutNs = in.timeoutNs();
+        final TxLockDecoder.KeysDecoder group = in.keys();
+        if (group.count() == 0)
         {
-            keys[i] = reader.readBytes("key");
-            if (keys[i] == null)
-            {
-                throw new MalformedMessageException("transaction lock without a key");
-            }
+            throw new MalformedMessageException("transaction lock without a key");
+        }
+        final byte[][] keys = new byte[group.count()][];
+        for (int i = 0; i < keys.length; i++)
+        {
+            group.next();
+            keys[i] = MemberMessages.bytes(in, group.keyLength(), "key");
+            group.getKey(keys[i], 0, keys[i].length);
         }
         final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final int partitions = context.partitionsOf(cacheId);
@@ -112,14 +122,19 @@ final class TxParticipant
 
     void onPrepare(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final long seq = reader.readLong("tx");
-        final long version = reader.readLong("version");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final boolean onePhase = reader.readBoolean("onePhase");
-        final long[] participants = TxCodec.readParticipants(reader);
-        final byte[][][] writes = TxCodec.readWrites(reader);
+        final TxPrepareDecoder in = manager.decode(manager.wire.txPrepareIn);
+        final long seq = in.tx();
+        final long version = in.version();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
+        final boolean onePhase = in.onePhase() != 0;
+        final TxPrepareDecoder.ParticipantsDecoder group = in.participants();
+        final long[] participants = new long[group.count()];
+        for (int i = 0; i < participants.length; i++)
+        {
+            participants[i] = group.next().participant();
+        }
+        final byte[][][] writes = TxCodec.writes(in, in.writes());
         final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final int answerKind = onePhase ? TxManager.ANSWER_COMMITTED : TxManager.ANSWER_PREPARED;
         if (answeredAsFinished(key, answerKind, partition))
@@ -264,11 +279,11 @@ final class TxParticipant
 
     void onCommit(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final long seq = reader.readLong("tx");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final byte[][][] writes = TxCodec.readWrites(reader);
+        final TxCommitDecoder in = manager.decode(manager.wire.txCommitIn);
+        final long seq = in.tx();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
+        final byte[][][] writes = TxCodec.writes(in, in.writes());
         final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final Boolean done = manager.finished.get(key);
         if (done != null)
@@ -401,10 +416,10 @@ final class TxParticipant
 
     void onRollback(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final long seq = reader.readLong("tx");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
+        final TxRollbackDecoder in = manager.decode(manager.wire.txRollbackIn);
+        final long seq = in.tx();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
         final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final Boolean done = manager.finished.get(key);
         if (done != null)
@@ -518,35 +533,36 @@ final class TxParticipant
         for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
         {
             final long backup = it.nextValue();
-            context.header(MessageTypes.TX_BACKUP, backup);
-            context.writer().writeByte(kind).writeLong(part.key.coordinator()).writeLong(part.key.seq())
-                .writeLong(context.mapVersion()).writeInt(part.key.cacheId()).writeInt(part.key.partition())
-                .writeLong(part.priority).writeLong(kind == TxManager.BACKUP_PREPARE ? -1 : part.start)
-                .writeInt(part.start < 0 ? 0 : part.count);
+            final TxBackupEncoder out = manager.encode(manager.wire.txBackupOut, backup);
+            out.kind((short)kind).coordinator(part.key.coordinator()).tx(part.key.seq()).version(context.mapVersion())
+                .cacheId(part.key.cacheId()).partition(part.key.partition()).priority(part.priority)
+                .start(kind == TxManager.BACKUP_PREPARE ? -1 : part.start).count(part.start < 0 ? 0 : part.count);
             final long[] participants = part.participants == null ? new long[0] : part.participants;
-            context.writer().writeInt(participants.length);
+            final TxBackupEncoder.ParticipantsEncoder group = out.participantsCount(participants.length);
             for (final long participant : participants)
             {
-                context.writer().writeLong(participant);
+                group.next().participant(participant);
             }
-            final int writes = kind == TxManager.BACKUP_ROLLBACK || part.writeKeys == null ? 0 : part.writeKeys.length;
-            context.writer().writeInt(writes);
-            for (int i = 0; i < writes; i++)
+            final int count = kind == TxManager.BACKUP_ROLLBACK || part.writeKeys == null ? 0 : part.writeKeys.length;
+            final TxBackupEncoder.WritesEncoder writes = out.writesCount(count);
+            for (int i = 0; i < count; i++)
             {
-                context.writer().writeBytes(part.writeKeys[i]).writeBytes(part.writeValues[i]);
+                final byte[] key = part.writeKeys[i];
+                final byte[] value = MemberMessages.orEmpty(part.writeValues[i]);
+                writes.next().hasValue(MemberMessages.has(part.writeValues[i])).putKey(key, 0, key.length)
+                    .putValue(value, 0, value.length);
             }
-            context.send(backup);
+            manager.send(out, backup);
         }
     }
 
     void onBackupAck(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final int kind = reader.readByte("kind");
-        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
-            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-        final boolean applied = reader.readBoolean("applied");
-        final int outcome = reader.readByte("outcome");
+        final TxBackupAckDecoder in = manager.decode(manager.wire.txBackupAckIn);
+        final int kind = in.kind();
+        final TxPartKey key = new TxPartKey(in.coordinator(), in.tx(), in.cacheId(), TxCodec.partition(in.partition()));
+        final boolean applied = in.applied() != 0;
+        final int outcome = in.outcome();
         if (outcome < TxManager.OUTCOME_NONE || outcome > TxManager.OUTCOME_ROLLED_BACK)
         {
             throw new MalformedMessageException("unknown transaction outcome " + outcome);
@@ -614,18 +630,27 @@ final class TxParticipant
 
     void onBackup(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final int kind = reader.readByte("kind");
-        final long coordinator = reader.readLong("coordinator");
-        final long seq = reader.readLong("tx");
-        final long version = reader.readLong("version");
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long priority = reader.readLong("priority");
-        final long start = reader.readLong("start");
-        final int count = reader.readInt("count", 0, 1 << 20);
-        final long[] participants = TxCodec.readParticipants(reader);
-        final byte[][][] writes = TxCodec.readWrites(reader);
+        final TxBackupDecoder in = manager.decode(manager.wire.txBackupIn);
+        final int kind = in.kind();
+        final long coordinator = in.coordinator();
+        final long seq = in.tx();
+        final long version = in.version();
+        final int cacheId = in.cacheId();
+        final int partition = TxCodec.partition(in.partition());
+        final long priority = in.priority();
+        final long start = in.start();
+        final int count = in.count();
+        if (count < 0 || count > 1 << 20)
+        {
+            throw new MalformedMessageException("transaction backup with " + count + " counters");
+        }
+        final TxBackupDecoder.ParticipantsDecoder group = in.participants();
+        final long[] participants = new long[group.count()];
+        for (int i = 0; i < participants.length; i++)
+        {
+            participants[i] = group.next().participant();
+        }
+        final byte[][][] writes = TxCodec.writes(in, in.writes());
         if (kind < TxManager.BACKUP_PREPARE || kind > TxManager.BACKUP_ROLLBACK)
         {
             throw new MalformedMessageException("unknown transaction backup kind " + kind);
@@ -776,9 +801,8 @@ final class TxParticipant
         {
             return;
         }
-        context.header(MessageTypes.TX_BACKUP_ACK, primary);
-        context.writer().writeByte(kind).writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
-            .writeInt(key.partition()).writeBoolean(applied).writeByte(outcome);
-        context.send(primary);
+        manager.send(manager.encode(manager.wire.txBackupAckOut, primary).kind((short)kind)
+            .coordinator(key.coordinator()).tx(key.seq()).cacheId(key.cacheId()).partition(key.partition())
+            .applied(TxManager.flag(applied)).outcome((short)outcome), primary);
     }
 }

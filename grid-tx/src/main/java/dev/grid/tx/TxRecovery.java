@@ -1,5 +1,8 @@
 package dev.grid.tx;
 
+import dev.grid.core.codec.messages.TxStatusAnswerDecoder;
+import dev.grid.core.codec.messages.TxStatusDecoder;
+import dev.grid.core.codec.messages.TxQueryAnswerDecoder;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.engine.MessageTypes;
@@ -91,10 +94,8 @@ final class TxRecovery
     private void askStatus(final long primary, final long coordinator, final long seq, final int cacheId,
         final int partition, final boolean onlyIfFinished)
     {
-        context.header(MessageTypes.TX_STATUS, primary);
-        context.writer().writeLong(coordinator).writeLong(seq).writeInt(cacheId).writeInt(partition)
-            .writeBoolean(onlyIfFinished);
-        context.send(primary);
+        manager.send(manager.encode(manager.wire.txStatusOut, primary).coordinator(coordinator).tx(seq)
+            .cacheId(cacheId).partition(partition).onlyIfFinished(TxManager.flag(onlyIfFinished)), primary);
     }
 
     /**
@@ -171,9 +172,7 @@ final class TxRecovery
             onOutcome(coordinator, seq, outcomeOf(seq));
             return;
         }
-        context.header(MessageTypes.TX_QUERY, coordinator);
-        context.writer().writeLong(seq);
-        context.send(coordinator);
+        manager.send(manager.encode(manager.wire.txQueryOut, coordinator).tx(seq), coordinator);
     }
 
     /** {@link #QUERY_ACTIVE}, {@link #QUERY_COMMITTED}, {@link #QUERY_ROLLED_BACK} or {@link #QUERY_UNKNOWN}. */
@@ -194,16 +193,15 @@ final class TxRecovery
      */
     void onQuery(final long sender)
     {
-        final long seq = context.reader().readLong("tx");
-        context.header(MessageTypes.TX_QUERY_ANSWER, sender);
-        context.writer().writeLong(seq).writeByte(outcomeOf(seq));
-        context.send(sender);
+        final long seq = manager.decode(manager.wire.txQueryIn).tx();
+        manager.send(manager.encode(manager.wire.txQueryAnswerOut, sender).tx(seq).outcome((short)outcomeOf(seq)),
+            sender);
     }
 
     void onQueryAnswer(final long sender)
     {
-        final long seq = context.reader().readLong("tx");
-        onOutcome(sender, seq, context.reader().readByte("outcome"));
+        final TxQueryAnswerDecoder in = manager.decode(manager.wire.txQueryAnswerIn);
+        onOutcome(sender, in.tx(), in.outcome());
     }
 
     /**
@@ -265,10 +263,9 @@ final class TxRecovery
 
     void onStatus(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
-            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-        final boolean onlyIfFinished = reader.readBoolean("onlyIfFinished");
+        final TxStatusDecoder in = manager.decode(manager.wire.txStatusIn);
+        final TxPartKey key = new TxPartKey(in.coordinator(), in.tx(), in.cacheId(), TxCodec.partition(in.partition()));
+        final boolean onlyIfFinished = in.onlyIfFinished() != 0;
         if (context.isExchanging() || !context.isMapActive() ||
             !manager.isPrimary(key.cacheId(), key.partition()) ||
             isLostHere(key.cacheId(), key.partition()))
@@ -329,20 +326,17 @@ final class TxRecovery
                 }
             }
         }
-        context.header(MessageTypes.TX_STATUS_ANSWER, sender);
-        context.writer().writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId())
-            .writeInt(key.partition())
-            .writeByte(status);
-        context.send(sender);
+        manager.send(manager.encode(manager.wire.txStatusAnswerOut, sender).coordinator(key.coordinator())
+            .tx(key.seq()).cacheId(key.cacheId()).partition(key.partition()).status((short)status), sender);
     }
 
     void onStatusAnswer(final long sender)
     {
-        final MessageReader reader = context.reader();
-        final long coordinator = reader.readLong("coordinator");
-        final long seq = reader.readLong("tx");
-        final long asked = PartitionCopy.pack(reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-        final int status = reader.readByte("status");
+        final TxStatusAnswerDecoder in = manager.decode(manager.wire.txStatusAnswerIn);
+        final long coordinator = in.coordinator();
+        final long seq = in.tx();
+        final long asked = PartitionCopy.pack(in.cacheId(), TxCodec.partition(in.partition()));
+        final int status = in.status();
         if (status < TxManager.PART_PREPARED || status > TxManager.PART_ROLLED_BACK)
         {
             throw new MalformedMessageException("unknown transaction status " + status);

@@ -4,6 +4,8 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.MessageHeaderDecoder;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.TxCallback;
@@ -93,7 +95,7 @@ final class FakeCluster
                 final Member to = byIncarnation(message.to);
                 if (to != null)
                 {
-                    to.reader.wrap(new UnsafeBuffer(message.body), 0, message.body.length);
+                    to.messages.open(new UnsafeBuffer(message.body), 0, message.body.length);
                     if (!to.tx.onMessage(message.type, message.from))
                     {
                         throw new AssertionError("not a transaction message: " + message.type);
@@ -241,13 +243,13 @@ final class FakeCluster
         final List<String> events = new ArrayList<>();
         final MessageReader reader = new MessageReader();
         final MessageWriter writer = new MessageWriter();
+        final MemberMessages messages = new MemberMessages(writer, reader);
         final ArrayDeque<Runnable> awaitingDurability = new ArrayDeque<>();
         /** Whether WAL appends become durable at the next delivery (false: the test releases them). */
         boolean durable = true;
         /** Whether it left the cluster ({@link #depart}). */
         boolean departed;
         TxManager tx;
-        private int messageType;
         private long sequence = 1;
         private int updates;
 
@@ -450,22 +452,9 @@ final class FakeCluster
         }
 
         @Override
-        public MessageReader reader()
+        public MemberMessages messages()
         {
-            return reader;
-        }
-
-        @Override
-        public MessageWriter header(final int type, final long destination)
-        {
-            messageType = type;
-            return writer.reset();
-        }
-
-        @Override
-        public MessageWriter writer()
-        {
-            return writer;
+            return messages;
         }
 
         @Override
@@ -473,7 +462,8 @@ final class FakeCluster
         {
             final byte[] body = new byte[writer.length()];
             writer.buffer().getBytes(0, body);
-            inFlight.add(new Message(messageType, incarnation, destination, body));
+            inFlight.add(new Message(new MessageHeaderDecoder().wrap(new UnsafeBuffer(body), 0).templateId(),
+                incarnation, destination, body));
         }
 
         @Override

@@ -76,6 +76,33 @@ class TransactionsWithFakesTest
     }
 
     @Test
+    void aLockOfMoreKeysOfOnePartitionThanAMessageCarriesIsRefusedClearlyAndRollsBack()
+    {
+        final byte[][] keys = new byte[TxCoordinator.MAX_KEYS_PER_PARTITION + 1][];
+        int found = 0;
+        for (int i = 0; found < keys.length; i++)
+        {
+            final byte[] key = ("k" + i).getBytes(StandardCharsets.UTF_8);
+            if (dev.grid.core.KeyPartitioner.partition(key, FakeCluster.PARTITIONS) == 1)
+            {
+                keys[found++] = key;
+            }
+        }
+        final long txId = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome lock = new FakeCluster.Outcome();
+        coordinator.tx.enlist(txId, CACHE, keys, true, lock);
+        cluster.deliver();
+        assertEquals(ErrorCode.CONFIGURATION_INVALID, lock.error.errorCode());
+        assertTrue(lock.error.getMessage().contains("at most 65535 keys of one partition (partition 1"),
+            lock.error.getMessage());
+        final FakeCluster.Outcome next = lock(coordinator, txId, keys[0]);
+        assertEquals(ErrorCode.CONFIGURATION_INVALID, next.error.errorCode(),
+            "the transaction was rolled back, and says why to whatever comes next");
+        cluster.advance(1_000_000L);
+        assertTrue(cluster.member(1).tx.isIdle(), "no lock was ever taken: " + cluster.member(1).tx.describe());
+    }
+
+    @Test
     void aPrimaryAnswersPreparedOnlyOnceItsBackupHoldsThePrepare()
     {
         final byte[] a = FakeCluster.keyIn(1, "a");

@@ -1,6 +1,7 @@
 package dev.grid.core.engine;
 
 import dev.grid.core.GridException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
 
@@ -167,24 +168,15 @@ public interface TransactionContext
      */
     GridException noQuorum(String what);
 
-    /** @return the reader positioned after the header of the message being handled. */
-    MessageReader reader();
-
     /**
-     * Start a message: write its header, after which the body is written to the returned writer and
-     * {@link #send} sends it.
-     *
-     * @param type        its type ({@link MessageTypes}).
-     * @param destination the recipient's incarnation.
-     * @return the writer to write the body to.
+     * @return the members' message codec: {@link MemberMessages#encode} starts a message in the engine's writer (sent
+     *         with {@link #send}), {@link MemberMessages#decode} reads the message being handled.
      */
-    MessageWriter header(int type, long destination);
-
-    /** @return the writer of the message started by {@link #header}. */
-    MessageWriter writer();
+    MemberMessages messages();
 
     /**
-     * Send the message started by {@link #header}; to this member itself it is handled in the next duty cycle.
+     * Send the message started by {@link MemberMessages#encode} and ended by {@link MemberMessages#finish}; to this
+     * member itself it is handled in the next duty cycle.
      *
      * @param destination the recipient's incarnation; a member not in the topology gets nothing.
      */

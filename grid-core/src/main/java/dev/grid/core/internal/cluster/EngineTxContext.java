@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.GridException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.PartitionCopy;
@@ -193,22 +194,9 @@ final class EngineTxContext implements TransactionContext
     }
 
     @Override
-    public MessageReader reader()
+    public MemberMessages messages()
     {
-        return engine.reader;
-    }
-
-    @Override
-    public MessageWriter header(final int type, final long destination)
-    {
-        engine.header(type, destination);
-        return engine.writer;
-    }
-
-    @Override
-    public MessageWriter writer()
-    {
-        return engine.writer;
+        return engine.messages;
     }
 
     @Override
