@@ -1,5 +1,15 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.VerifyAnswerDecoder;
+import dev.grid.core.codec.messages.VerifyAnswerEncoder;
+import dev.grid.core.codec.messages.VerifyCopyAnswerDecoder;
+import dev.grid.core.codec.messages.VerifyCopyAnswerEncoder;
+import dev.grid.core.codec.messages.VerifyCopyDecoder;
+import dev.grid.core.codec.messages.VerifyCopyEncoder;
+import dev.grid.core.codec.messages.VerifyRequestDecoder;
+import dev.grid.core.codec.messages.VerifyRequestEncoder;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
@@ -91,6 +101,14 @@ final class ConsistencyChecker
     }
 
     private final MemberEngine engine;
+    private final VerifyRequestEncoder verifyRequestOut = new VerifyRequestEncoder();
+    private final VerifyRequestDecoder verifyRequestIn = new VerifyRequestDecoder();
+    private final VerifyCopyEncoder verifyCopyOut = new VerifyCopyEncoder();
+    private final VerifyCopyDecoder verifyCopyIn = new VerifyCopyDecoder();
+    private final VerifyCopyAnswerEncoder verifyCopyAnswerOut = new VerifyCopyAnswerEncoder();
+    private final VerifyCopyAnswerDecoder verifyCopyAnswerIn = new VerifyCopyAnswerDecoder();
+    private final VerifyAnswerEncoder verifyAnswerOut = new VerifyAnswerEncoder();
+    private final VerifyAnswerDecoder verifyAnswerIn = new VerifyAnswerDecoder();
     private final Long2ObjectHashMap<Check> checks = new Long2ObjectHashMap<>();
     private final List<Hold> holds = new ArrayList<>();
     private long nextCheckId = 1;
@@ -175,25 +193,40 @@ final class ConsistencyChecker
             finishPartition(check, partition);
             return;
         }
-        engine.header(MessageTypes.VERIFY_REQUEST, primary.incarnation());
-        engine.writer.writeLong(check.id).writeInt(check.cache.cacheId()).writeInt(partition)
-            .writeLong(engine.installedMap.version());
+        engine.messages.finish(engine.messages.encode(verifyRequestOut, engine.incarnation, primary.incarnation())
+            .checkId(check.id).cacheId(check.cache.cacheId()).partition(partition)
+            .version(engine.installedMap.version()));
         engine.sendTx(primary.incarnation());
     }
 
     void onAnswer(final long sender)
     {
-        final long checkId = engine.reader.readLong("checkId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final int status = engine.reader.readByte("status");
-        final int moving = engine.reader.readInt("moving", 0, 255);
-        final int count = engine.reader.readInt("copies", 0, 255);
-        final List<ConsistencyReport.CopyState> copies = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
+        final VerifyAnswerDecoder in = engine.messages.decode(verifyAnswerIn);
+        final long checkId = in.checkId();
+        final int partition = in.partition();
+        final int status = in.status();
+        final int moving = in.moving();
+        if (partition < 0 || moving < 0 || moving > 255)
         {
-            copies.add(new ConsistencyReport.CopyState(engine.reader.readString("memberId"),
-                engine.reader.readBoolean("primary"), engine.reader.readLong("lwm"), engine.reader.readLong("hwm"),
-                engine.reader.readString("gaps"), engine.reader.readLong("size"), engine.reader.readLong("hash")));
+            throw new MalformedMessageException("verify answer for partition " + partition + " with " + moving +
+                " moving copies");
+        }
+        final VerifyAnswerDecoder.CopiesDecoder group = in.copies();
+        final List<ConsistencyReport.CopyState> copies = new ArrayList<>(group.count());
+        while (group.hasNext())
+        {
+            group.next();
+            final boolean primary = group.primary() != 0;
+            final long lwm = group.lwm();
+            final long hwm = group.hwm();
+            final long size = group.size();
+            final long hash = group.hash();
+            final byte[] memberId = MemberMessages.bytes(in, group.memberIdLength(), "memberId");
+            group.getMemberId(memberId, 0, memberId.length);
+            final byte[] gaps = MemberMessages.bytes(in, group.gapsLength(), "gaps");
+            group.getGaps(gaps, 0, gaps.length);
+            copies.add(new ConsistencyReport.CopyState(MemberMessages.text(memberId), primary, lwm, hwm,
+                MemberMessages.text(gaps), size, hash));
         }
         final Check check = checks.get(checkId);
         if (check == null || partition >= check.done.length || check.done[partition])
@@ -256,10 +289,11 @@ final class ConsistencyChecker
 
     void onRequest(final long sender)
     {
-        final long checkId = engine.reader.readLong("checkId");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final long version = engine.reader.readLong("version");
+        final VerifyRequestDecoder in = engine.messages.decode(verifyRequestIn);
+        final long checkId = in.checkId();
+        final int cacheId = in.cacheId();
+        final int partition = in.partition();
+        final long version = in.version();
         final PartitionMap map = engine.installedMap;
         final LocalPartition lp = engine.localCopy(cacheId, partition);
         if (engine.isExchanging() || map == null || version != map.version() || lp == null ||
@@ -334,9 +368,9 @@ final class ConsistencyChecker
                 {
                     if (!hold.answers.containsKey(copy))
                     {
-                        engine.header(MessageTypes.VERIFY_COPY, copy);
-                        engine.writer.writeLong(hold.checkId).writeLong(hold.requester).writeInt(lp.cacheId)
-                            .writeInt(lp.partition).writeLong(hold.version);
+                        engine.messages.finish(engine.messages.encode(verifyCopyOut, engine.incarnation, copy)
+                            .checkId(hold.checkId).requester(hold.requester).cacheId(lp.cacheId)
+                            .partition(lp.partition).version(hold.version));
                         engine.sendTx(copy);
                     }
                 }
@@ -367,30 +401,45 @@ final class ConsistencyChecker
 
     void onCopyRequest(final long sender)
     {
-        final long checkId = engine.reader.readLong("checkId");
-        final long requester = engine.reader.readLong("requester");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final long version = engine.reader.readLong("version");
+        final VerifyCopyDecoder in = engine.messages.decode(verifyCopyIn);
+        final long checkId = in.checkId();
+        final long requester = in.requester();
+        final int cacheId = in.cacheId();
+        final int partition = in.partition();
+        final long version = in.version();
         final LocalPartition lp = engine.localCopy(cacheId, partition);
         if (lp == null || engine.installedMap == null || engine.installedMap.version() != version)
         {
             return;
         }
         final ConsistencyReport.CopyState state = state(engine.config.memberId(), false, lp);
-        engine.header(MessageTypes.VERIFY_COPY_ANSWER, sender);
-        engine.writer.writeLong(checkId).writeLong(requester).writeInt(cacheId).writeInt(partition);
-        writeState(state);
+        final byte[] memberId = MemberMessages.utf8(state.memberId());
+        final byte[] gaps = MemberMessages.utf8(state.gaps());
+        engine.messages.finish(engine.messages.encode(verifyCopyAnswerOut, engine.incarnation, sender)
+            .checkId(checkId).requester(requester).cacheId(cacheId).partition(partition)
+            .primary((short)(state.primary() ? 1 : 0)).lwm(state.lwm()).hwm(state.hwm()).size(state.size())
+            .hash(state.contentHash()).putMemberId(memberId, 0, memberId.length).putGaps(gaps, 0, gaps.length));
         engine.sendTx(sender);
     }
 
     void onCopyAnswer(final long sender)
     {
-        final long checkId = engine.reader.readLong("checkId");
-        final long requester = engine.reader.readLong("requester");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final ConsistencyReport.CopyState state = readState();
+        final VerifyCopyAnswerDecoder in = engine.messages.decode(verifyCopyAnswerIn);
+        final long checkId = in.checkId();
+        final long requester = in.requester();
+        final int cacheId = in.cacheId();
+        final int partition = in.partition();
+        final boolean primary = in.primary() != 0;
+        final long lwm = in.lwm();
+        final long hwm = in.hwm();
+        final long size = in.size();
+        final long hash = in.hash();
+        final byte[] memberId = MemberMessages.bytes(in, in.memberIdLength(), "memberId");
+        in.getMemberId(memberId, 0, memberId.length);
+        final byte[] gaps = MemberMessages.bytes(in, in.gapsLength(), "gaps");
+        in.getGaps(gaps, 0, gaps.length);
+        final ConsistencyReport.CopyState state = new ConsistencyReport.CopyState(MemberMessages.text(memberId),
+            primary, lwm, hwm, MemberMessages.text(gaps), size, hash);
         for (final Hold hold : holds)
         {
             if (hold.checkId == checkId && hold.requester == requester && hold.lp.cacheId == cacheId &&
@@ -406,27 +455,18 @@ final class ConsistencyChecker
     private void answer(final long requester, final long checkId, final int partition, final int status,
         final int moving, final List<ConsistencyReport.CopyState> copies)
     {
-        engine.header(MessageTypes.VERIFY_ANSWER, requester);
-        engine.writer.writeLong(checkId).writeInt(partition).writeByte(status).writeInt(moving).writeInt(copies.size());
+        final VerifyAnswerEncoder out = engine.messages.encode(verifyAnswerOut, engine.incarnation, requester)
+            .checkId(checkId).partition(partition).status((short)status).moving(moving);
+        final VerifyAnswerEncoder.CopiesEncoder group = out.copiesCount(copies.size());
         for (final ConsistencyReport.CopyState copy : copies)
         {
-            writeState(copy);
+            final byte[] memberId = MemberMessages.utf8(copy.memberId());
+            final byte[] gaps = MemberMessages.utf8(copy.gaps());
+            group.next().primary((short)(copy.primary() ? 1 : 0)).lwm(copy.lwm()).hwm(copy.hwm()).size(copy.size())
+                .hash(copy.contentHash()).putMemberId(memberId, 0, memberId.length).putGaps(gaps, 0, gaps.length);
         }
+        engine.messages.finish(out);
         engine.sendTx(requester);
-    }
-
-    private void writeState(final ConsistencyReport.CopyState state)
-    {
-        engine.writer.writeString(state.memberId()).writeBoolean(state.primary()).writeLong(state.lwm())
-            .writeLong(state.hwm()).writeString(state.gaps()).writeLong(state.size()).writeLong(state.contentHash());
-    }
-
-    private ConsistencyReport.CopyState readState()
-    {
-        return new ConsistencyReport.CopyState(engine.reader.readString("memberId"),
-            engine.reader.readBoolean("primary"),
-            engine.reader.readLong("lwm"), engine.reader.readLong("hwm"), engine.reader.readString("gaps"),
-            engine.reader.readLong("size"), engine.reader.readLong("hash"));
     }
 
     private static ConsistencyReport.CopyState state(final String memberId, final boolean primary,

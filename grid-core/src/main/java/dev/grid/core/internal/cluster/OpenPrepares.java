@@ -30,33 +30,28 @@ final class OpenPrepares
         return 4 + (open.size() > MAX ? 0 : 16 * open.size());
     }
 
-    /** Write the list of the partition's open prepares. */
-    static void write(final MessageWriter writer, final List<TxPartKey> open)
+    /** @return whether {@code open} is listed in a batch (false: too many; the demander then voids nothing). */
+    static boolean listed(final List<TxPartKey> open)
     {
-        if (open.size() > MAX)
-        {
-            writer.writeInt(-1);
-            return;
-        }
-        writer.writeInt(open.size());
-        for (final TxPartKey part : open)
-        {
-            writer.writeLong(part.coordinator()).writeLong(part.seq());
-        }
+        return open.size() <= MAX;
     }
 
-    /** Read the list {@link #write} wrote and void what it allows. */
-    static void readAndVoid(final MessageReader reader, final Transactions tx, final int cacheId, final int partition)
+    /**
+     * Void the replayed prepares of the partition the supplier does not hold open.
+     *
+     * @param open the supplier's open prepares as (coordinator, transaction) pairs, or null if it listed none.
+     */
+    static void voidNotOpen(final List<long[]> open, final Transactions tx, final int cacheId, final int partition)
     {
-        final int count = reader.readInt("open", -1, MAX);
-        final Set<TxPartKey> open = new HashSet<>();
-        for (int i = 0; i < count; i++)
+        if (open == null)
         {
-            open.add(new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"), cacheId, partition));
+            return;
         }
-        if (count >= 0)
+        final Set<TxPartKey> parts = new HashSet<>();
+        for (final long[] part : open)
         {
-            tx.voidReplayedNotOpen(cacheId, partition, open);
+            parts.add(new TxPartKey(part[0], part[1], cacheId, partition));
         }
+        tx.voidReplayedNotOpen(cacheId, partition, parts);
     }
 }

@@ -1,5 +1,10 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.RebalanceSupplyEncoder;
+import dev.grid.core.codec.messages.RebalanceSupplyDecoder;
+import dev.grid.core.codec.messages.RebalanceDemandEncoder;
+import dev.grid.core.codec.messages.RebalanceDemandDecoder;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.RebalanceDoneDecoder;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.codec.MalformedMessageException;
@@ -51,6 +56,8 @@ import java.util.TreeMap;
  */
 final class Rebalancer
 {
+    /** The most items of each kind one supply batch holds (a message group's bound). */
+    static final int MAX_BATCH_ITEMS = 65_535;
     static final int SUPPLY_MORE = 0;
     static final int SUPPLY_LAST = 1;
     static final int SUPPLY_REFUSED = 2;
@@ -144,6 +151,9 @@ final class Rebalancer
     }
 
     private final MemberEngine engine;
+    private final RebalanceDemandEncoder demandOut = new RebalanceDemandEncoder();
+    private final RebalanceDemandDecoder demandIn = new RebalanceDemandDecoder();
+    private final SupplyCodec supplies;
     private final Long2ObjectHashMap<Demand> demands = new Long2ObjectHashMap<>();
     private final ArrayDeque<Demand> queued = new ArrayDeque<>();
     private int running;
@@ -174,6 +184,7 @@ final class Rebalancer
     Rebalancer(final MemberEngine engine)
     {
         this.engine = engine;
+        this.supplies = new SupplyCodec(engine);
     }
 
     private static long planKey(final int cacheId, final int partition, final int demander)
@@ -393,11 +404,13 @@ final class Rebalancer
     private void sendDemand(final Demand demand)
     {
         demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-        engine.header(MessageTypes.REBALANCE_DEMAND, demand.supplier);
-        engine.writer.writeLong(demand.version).writeInt(demand.cacheId).writeInt(demand.partition)
-            .writeBoolean(demand.full).writeLong(demand.cursor).writeBytes(demand.cursorKey).writeLong(demand.to)
-            .writeLong(demand.epochBefore).writeLong(demand.highestBefore).writeBoolean(demand.memory)
-            .writeInt(demand.memoryCursor);
+        final byte[] cursorKey = MemberMessages.orEmpty(demand.cursorKey);
+        engine.messages.finish(engine.messages.encode(demandOut, engine.incarnation, demand.supplier)
+            .version(demand.version).cacheId(demand.cacheId).partition(demand.partition)
+            .full(SupplyCodec.flag(demand.full))
+            .cursor(demand.cursor).to(demand.to).epochBefore(demand.epochBefore).highestBefore(demand.highestBefore)
+            .memory(SupplyCodec.flag(demand.memory)).memoryCursor(demand.memoryCursor)
+            .hasCursorKey(MemberMessages.has(demand.cursorKey)).putCursorKey(cursorKey, 0, cursorKey.length));
         engine.sendTx(demand.supplier);
     }
 
@@ -407,12 +420,27 @@ final class Rebalancer
 
     void onDemand(final long sender)
     {
-        final MessageReader reader = engine.reader;
-        serve(new SupplyDemand(sender, reader.readLong("version"), reader.readInt("cacheId"),
-            reader.readInt("partition", 0, 65_535), reader.readBoolean("full"), reader.readLong("cursor"),
-            reader.readBytes("cursorKey"), reader.readLong("to"), reader.readLong("epochBefore"),
-            reader.readLong("highestBefore"), reader.readBoolean("memory"),
-            reader.readInt("memoryCursor", 0, Integer.MAX_VALUE)));
+        final RebalanceDemandDecoder in = engine.messages.decode(demandIn);
+        final long version = in.version();
+        final int cacheId = in.cacheId();
+        final int partition = in.partition();
+        final boolean full = in.full() != 0;
+        final long cursor = in.cursor();
+        final long to = in.to();
+        final long epochBefore = in.epochBefore();
+        final long highestBefore = in.highestBefore();
+        final boolean memory = in.memory() != 0;
+        final int memoryCursor = in.memoryCursor();
+        final short hasCursorKey = in.hasCursorKey();
+        final byte[] cursorKey = MemberMessages.bytes(in, in.cursorKeyLength(), "cursorKey");
+        in.getCursorKey(cursorKey, 0, cursorKey.length);
+        if (partition < 0 || partition > 65_535 || memoryCursor < 0)
+        {
+            throw new MalformedMessageException("rebalance demand for partition " + partition + " from memory item " +
+                memoryCursor);
+        }
+        serve(new SupplyDemand(sender, version, cacheId, partition, full, cursor,
+            MemberMessages.ifHas(hasCursorKey, cursorKey), to, epochBefore, highestBefore, memory, memoryCursor));
     }
 
     /**
@@ -477,25 +505,31 @@ final class Rebalancer
         final List<TxPartKey> open = full ? List.of() : engine.tx.openOn(cacheId, partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.preferredMessageLength() - 512)) - (full ? 0 : OpenPrepares.bytes(open));
-        startSupply(sender, version, cacheId, partition, full, cursor, cursorKey, false, 0);
-        final Batch batch = full ? writeEntries(lp, cursorKey, budget) : writeHistory(read.records(), cursor, budget);
-        final boolean last = batch.last();
-        engine.writer.patchInt(countAt, batch.count());
-        engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
-        if (last && !full)
+        final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, cacheId, partition, full, cursor,
+            cursorKey,
+            false, 0);
+        final boolean last;
+        if (full)
         {
-            OpenPrepares.write(engine.writer, open);
+            last = writeEntries(out, lp, cursorKey, budget);
         }
-        engine.sendTx(sender);
+        else
+        {
+            out.entriesCount(0);
+            last = writeHistory(out, read.records(), cursor, budget);
+        }
+        out.status((short)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        out.memoryItemsCount(0);
+        supplies.endSupply(out, last && !full ? open : List.of(), sender);
     }
 
-    /** What one supply batch holds: its item count, and whether it is the last. */
-    private record Batch(int count, boolean last)
-    {
-    }
-
-    /** Write a full rebalance's entries after {@code cursorKey}, in key order, within {@code budget} bytes. */
-    private Batch writeEntries(final LocalPartition lp, final byte[] cursorKey, final int budget)
+    /**
+     * Write a full rebalance's entries after {@code cursorKey}, in key order, within {@code budget} bytes.
+     *
+     * @return whether they are the partition's last.
+     */
+    private boolean writeEntries(final RebalanceSupplyEncoder out, final LocalPartition lp, final byte[] cursorKey,
+        final int budget)
     {
         final List<byte[]> keys = new ArrayList<>();
         final List<byte[]> values = new ArrayList<>();
@@ -503,7 +537,7 @@ final class Rebalancer
         final int[] used = {0};
         final boolean last = lp.store.scan(cursorKey, (key, value, counter) ->
         {
-            if (used[0] > 0 && used[0] + key.length + value.length + 32 > budget)
+            if (used[0] > 0 && used[0] + key.length + value.length + 32 > budget || keys.size() == MAX_BATCH_ITEMS)
             {
                 return false;
             }
@@ -513,15 +547,23 @@ final class Rebalancer
             counters.add(counter);
             return true;
         });
+        final RebalanceSupplyEncoder.EntriesEncoder group = out.entriesCount(keys.size());
         for (int i = 0; i < keys.size(); i++)
         {
-            engine.writer.writeLong(counters.get(i)).writeBytes(keys.get(i)).writeBytes(values.get(i));
+            group.next().counter(counters.get(i)).putKey(keys.get(i), 0, keys.get(i).length)
+                .putValue(values.get(i), 0, values.get(i).length);
         }
-        return new Batch(keys.size(), last);
+        out.recordsCount(0);
+        return last;
     }
 
-    /** Write a historical rebalance's records above {@code cursor}, in counter order, within {@code budget} bytes. */
-    private Batch writeHistory(final List<HistoryRecord> list, final long cursor, final int budget)
+    /**
+     * Write a historical rebalance's records above {@code cursor}, in counter order, within {@code budget} bytes.
+     *
+     * @return whether they are the history's last.
+     */
+    private boolean writeHistory(final RebalanceSupplyEncoder out, final List<HistoryRecord> list, final long cursor,
+        final int budget)
     {
         int count = 0;
         int length = 0;
@@ -533,46 +575,34 @@ final class Rebalancer
             final int size = 64 + (record.key() == null ? 0 : record.key().length) +
                 (record.value() == null ? 0 : record.value().length) +
                 (record.outcome() == null ? 0 : record.outcome().length) + record.predecessors().encodedLength();
-            if (count > 0 && length + size > budget)
+            if (count > 0 && length + size > budget || count == MAX_BATCH_ITEMS)
             {
                 break;
             }
-            engine.writer.writeLong(record.counter()).writeBytes(record.key()).writeBytes(record.value())
-                .writeLong(record.transaction()).writeLong(record.origin()).writeLong(record.sequence())
-                .writeBoolean(record.flag()).writeBytes(record.outcome());
-            record.predecessors().write(engine.writer);
             count++;
             length += size;
             index++;
         }
         last = index >= list.size();
-        return new Batch(count, last);
-    }
-
-    private int statusAt;
-    private int countAt;
-
-    private void startSupply(final long sender, final long version, final int cacheId, final int partition,
-        final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor)
-    {
-        engine.header(MessageTypes.REBALANCE_SUPPLY, sender);
-        engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
-            .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor);
-        statusAt = engine.writer.length();
-        engine.writer.writeByte(SUPPLY_MORE).writeString("");
-        countAt = engine.writer.length();
-        engine.writer.writeInt(0);
+        final RebalanceSupplyEncoder.RecordsEncoder group = out.recordsCount(count);
+        for (int i = index - count; i < index; i++)
+        {
+            supplies.writeRecord(group.next(), list.get(i));
+        }
+        return last;
     }
 
     private void refuse(final long sender, final long version, final int cacheId, final int partition,
         final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor,
         final String why)
     {
-        engine.header(MessageTypes.REBALANCE_SUPPLY, sender);
-        engine.writer.writeLong(version).writeInt(cacheId).writeInt(partition).writeBoolean(full).writeLong(cursor)
-            .writeBytes(cursorKey).writeBoolean(memory).writeInt(memoryCursor).writeByte(SUPPLY_REFUSED)
-            .writeString(why).writeInt(0);
-        engine.sendTx(sender);
+        final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, cacheId, partition, full, cursor,
+            cursorKey,
+            memory, memoryCursor).status((short)SUPPLY_REFUSED);
+        out.entriesCount(0);
+        out.recordsCount(0);
+        out.memoryItemsCount(0);
+        supplies.endSupply(out, List.of(), sender, why);
     }
 
     /**
@@ -605,7 +635,8 @@ final class Rebalancer
         final List<TxPartKey> open = engine.tx.openOn(lp.cacheId, lp.partition);
         final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
             engine.preferredMessageLength() - 512)) - OpenPrepares.bytes(open);
-        startSupply(sender, version, lp.cacheId, lp.partition, full, cursor, cursorKey, true, memoryCursor);
+        final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, lp.cacheId, lp.partition, full, cursor,
+            cursorKey, true, memoryCursor);
         int index = memoryCursor;
         int count = 0;
         int length = 0;
@@ -613,11 +644,10 @@ final class Rebalancer
         {
             final MemoryItem item = items.get(index);
             final int size = 32 + (item.value() == null ? 0 : item.value().length);
-            if (count > 0 && length + size > budget)
+            if (count > 0 && length + size > budget || count == MAX_BATCH_ITEMS)
             {
                 break;
             }
-            item.write(engine.writer);
             count++;
             length += size;
             index++;
@@ -627,13 +657,19 @@ final class Rebalancer
         {
             memories.remove(key);
         }
-        engine.writer.patchInt(countAt, count);
-        engine.writer.mutableBuffer().putByte(statusAt, (byte)(last ? SUPPLY_LAST : SUPPLY_MORE));
-        if (last)
+        out.status((short)(last ? SUPPLY_LAST : SUPPLY_MORE));
+        out.entriesCount(0);
+        out.recordsCount(0);
+        final RebalanceSupplyEncoder.MemoryItemsEncoder group = out.memoryItemsCount(count);
+        for (int i = index - count; i < index; i++)
         {
-            OpenPrepares.write(engine.writer, open);
+            final MemoryItem item = items.get(i);
+            group.next().transaction(SupplyCodec.flag(item.transaction())).origin(item.origin())
+                .sequence(item.sequence())
+                .flag(SupplyCodec.flag(item.flag())).hasValue(MemberMessages.has(item.value()))
+                .putValue(MemberMessages.orEmpty(item.value()), 0, MemberMessages.orEmpty(item.value()).length);
         }
-        engine.sendTx(sender);
+        supplies.endSupply(out, last ? open : List.of(), sender);
     }
 
     private static int firstAbove(final List<HistoryRecord> list, final long counter)
@@ -757,22 +793,17 @@ final class Rebalancer
 
     void onSupply(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final int cacheId = engine.reader.readInt("cacheId");
-        final int partition = engine.reader.readInt("partition", 0, 65_535);
-        final boolean full = engine.reader.readBoolean("full");
-        final long cursor = engine.reader.readLong("cursor");
-        final byte[] cursorKey = engine.reader.readBytes("cursorKey");
-        final boolean memory = engine.reader.readBoolean("memory");
-        final int memoryCursor = engine.reader.readInt("memoryCursor", 0, Integer.MAX_VALUE);
-        final int status = engine.reader.readByte("status");
-        final String why = engine.reader.readString("why");
-        final int count = engine.reader.readInt("count", 0, 1 << 24);
+        final SupplyCodec.Supply supply = supplies.readSupply();
+        final int cacheId = supply.cacheId();
+        final int partition = supply.partition();
+        final boolean full = supply.full();
+        final boolean memory = supply.memory();
+        final int status = supply.status();
         final Demand demand = demands.get(MemberEngine.packCopy(cacheId, partition));
-        if (demand == null || demand.version != version || demand.supplier != sender ||
-            demand.phase != Phase.DEMANDING || demand.full != full || demand.cursor != cursor ||
-            !Arrays.equals(demand.cursorKey, cursorKey) || demand.memory != memory ||
-            demand.memoryCursor != memoryCursor || engine.isExchanging())
+        if (demand == null || demand.version != supply.version() || demand.supplier != sender ||
+            demand.phase != Phase.DEMANDING || demand.full != full || demand.cursor != supply.cursor() ||
+            !Arrays.equals(demand.cursorKey, supply.cursorKey()) || demand.memory != memory ||
+            demand.memoryCursor != supply.memoryCursor() || engine.isExchanging())
         {
             return;
         }
@@ -783,12 +814,12 @@ final class Rebalancer
         }
         if (memory && status != SUPPLY_REFUSED)
         {
-            applyMemory(demand, lp, cacheId, partition, status, count);
+            applyMemory(demand, lp, cacheId, partition, supply);
             return;
         }
         if (status == SUPPLY_REFUSED)
         {
-            refused(demand, lp, cacheId, partition, full || memory, why);
+            refused(demand, lp, cacheId, partition, full || memory, supply.why());
             return;
         }
         if (!full && demand.records == 0)
@@ -797,9 +828,19 @@ final class Rebalancer
             final PartitionMap map = engine.installedMap;
             engine.rebalanced.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
         }
-        for (int i = 0; i < count; i++)
+        if (full)
         {
-            applyItem(demand, lp, full);
+            for (final HistoryRecord entry : supply.entries())
+            {
+                applyEntry(demand, lp, entry);
+            }
+        }
+        else
+        {
+            for (final HistoryRecord record : supply.records())
+            {
+                applyRecord(demand, lp, record);
+            }
         }
         if (status == SUPPLY_LAST)
         {
@@ -817,7 +858,7 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            OpenPrepares.readAndVoid(engine.reader, engine.tx, cacheId, partition);
+            OpenPrepares.voidNotOpen(supply.open(), engine.tx, cacheId, partition);
             finishing(demand);
             return;
         }
@@ -834,18 +875,13 @@ final class Rebalancer
 
     /** Apply a batch of the supplier's memory (outcomes and finished transactions) after a full rebalance. */
     private void applyMemory(final Demand demand, final LocalPartition lp, final int cacheId, final int partition,
-        final int status, final int count)
+        final SupplyCodec.Supply supply)
     {
-        final List<MemoryItem> items = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
+        engine.rebalanced.applyRebalancedMemory(lp, supply.memoryItems());
+        demand.memoryCursor += supply.memoryItems().size();
+        if (supply.status() == SUPPLY_LAST)
         {
-            items.add(MemoryItem.read(engine.reader));
-        }
-        engine.rebalanced.applyRebalancedMemory(lp, items);
-        demand.memoryCursor += count;
-        if (status == SUPPLY_LAST)
-        {
-            OpenPrepares.readAndVoid(engine.reader, engine.tx, cacheId, partition);
+            OpenPrepares.voidNotOpen(supply.open(), engine.tx, cacheId, partition);
             finishing(demand);
             engine.rebalanced.finishFullRebalance(lp, demand.to);
         }
@@ -879,38 +915,35 @@ final class Rebalancer
         sendDemand(demand);
     }
 
-    /** Apply one streamed entry (full rebalance) or history record (historical rebalance) of a supply batch. */
-    private void applyItem(final Demand demand, final LocalPartition lp, final boolean full)
+    /** Apply one streamed entry of a full rebalance's batch (a record with only counter, key and value). */
+    private void applyEntry(final Demand demand, final LocalPartition lp, final HistoryRecord entry)
     {
-        final long counter = engine.reader.readLong("counter");
-        final byte[] key = engine.reader.readBytes("key");
-        final byte[] value = engine.reader.readBytes("value");
-        final int size = (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
-        if (full)
+        if (entry.counter() <= 0)
         {
-            if (key == null || counter <= 0)
-            {
-                throw new MalformedMessageException("full supply entry without key or counter");
-            }
-            engine.rebalanced.applyRebalancedEntry(lp, counter, key, value);
-            demand.cursorKey = key;
+            throw new MalformedMessageException("full supply entry with counter " + entry.counter());
         }
-        else
+        engine.rebalanced.applyRebalancedEntry(lp, entry.counter(), entry.key(), entry.value());
+        demand.cursorKey = entry.key();
+        counted(demand, entry);
+    }
+
+    /** Apply one history record of a historical rebalance's batch. */
+    private void applyRecord(final Demand demand, final LocalPartition lp, final HistoryRecord record)
+    {
+        if (record.counter() <= demand.cursor || record.counter() > demand.to)
         {
-            if (counter <= demand.cursor || counter > demand.to)
-            {
-                throw new MalformedMessageException("history record " + counter + " outside (" + demand.cursor +
-                    ", " + demand.to + "]");
-            }
-            final long transaction = engine.reader.readLong("transaction");
-            final long origin = engine.reader.readLong("origin");
-            final long sequence = engine.reader.readLong("sequence");
-            final boolean flag = engine.reader.readBoolean("flag");
-            final byte[] outcome = engine.reader.readBytes("outcome");
-            engine.rebalanced.applyRebalancedRecord(lp, new HistoryRecord(counter, key, value, transaction,
-                origin, sequence, flag, outcome, LocalPartition.Predecessors.read(engine.reader)));
-            demand.cursor = counter;
+            throw new MalformedMessageException("history record " + record.counter() + " outside (" + demand.cursor +
+                ", " + demand.to + "]");
         }
+        engine.rebalanced.applyRebalancedRecord(lp, record);
+        demand.cursor = record.counter();
+        counted(demand, record);
+    }
+
+    private void counted(final Demand demand, final HistoryRecord item)
+    {
+        final int size = (item.key() == null ? 0 : item.key().length) + (item.value() == null ? 0 :
+            item.value().length);
         demand.records++;
         demand.bytes += size;
         records++;
