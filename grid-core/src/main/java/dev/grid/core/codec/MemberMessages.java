@@ -31,6 +31,7 @@ import dev.grid.core.codec.messages.ResponseEncoder;
 import dev.grid.core.codec.messages.SizeRequestDecoder;
 import dev.grid.core.codec.messages.SizeRequestEncoder;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.sbe.MessageDecoderFlyweight;
 import org.agrona.sbe.MessageEncoderFlyweight;
@@ -196,8 +197,14 @@ public final class MemberMessages
      */
     public <D extends MessageDecoderFlyweight> D decode(final D decoder)
     {
-        final int blockLength = headerIn.blockLength();
-        final int version = headerIn.version();
+        return checkedWrap(headerIn, message, decoder);
+    }
+
+    private static <D extends MessageDecoderFlyweight> D checkedWrap(final MessageHeaderDecoder header,
+        final UnsafeBuffer message, final D decoder)
+    {
+        final int blockLength = header.blockLength();
+        final int version = header.version();
         final String name = decoder.getClass().getSimpleName();
         if (version >= decoder.sbeSchemaVersion() && blockLength < decoder.sbeBlockLength())
         {
@@ -220,6 +227,53 @@ public final class MemberMessages
             throw new MalformedMessageException(name + " of " + decodedLength + " bytes in a body of " + bodyLength);
         }
         return decoder;
+    }
+
+    /**
+     * Start a body (a structure a message or a WAL record carries as data, with its own header and version) on a
+     * buffer of its own: bodies are built before the message that carries them.
+     *
+     * @return {@code encoder}, wrapped after the body's header on a new buffer.
+     */
+    public static <E extends MessageEncoderFlyweight> E startBody(final E encoder)
+    {
+        final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(128);
+        new MessageHeaderEncoder().wrap(buffer, 0).blockLength(encoder.sbeBlockLength())
+            .templateId(encoder.sbeTemplateId()).schemaId(encoder.sbeSchemaId()).version(encoder.sbeSchemaVersion())
+            .sender(0).destination(0);
+        encoder.wrap(buffer, HEADER_LENGTH);
+        return encoder;
+    }
+
+    /**
+     * @return the body {@code encoder} holds (started with {@link #startBody}), header included.
+     */
+    public static byte[] finishBody(final MessageEncoderFlyweight encoder)
+    {
+        final byte[] bytes = new byte[HEADER_LENGTH + encoder.encodedLength()];
+        encoder.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+
+    /**
+     * Wrap {@code decoder} on a body, checked as {@link #decode} checks a message; it must be of the decoder's type.
+     *
+     * @throws MalformedMessageException if it is not, or does not hold together.
+     */
+    public static <D extends MessageDecoderFlyweight> D decodeBody(final byte[] body, final D decoder)
+    {
+        if (body.length < HEADER_LENGTH)
+        {
+            throw new MalformedMessageException("body of " + body.length + " bytes, shorter than its header");
+        }
+        final UnsafeBuffer view = new UnsafeBuffer(body);
+        final MessageHeaderDecoder header = new MessageHeaderDecoder().wrap(view, 0);
+        if (header.schemaId() != decoder.sbeSchemaId() || header.templateId() != decoder.sbeTemplateId())
+        {
+            throw new MalformedMessageException("body of type " + header.templateId() + " (schema " +
+                header.schemaId() + ") where " + decoder.getClass().getSimpleName() + " was expected");
+        }
+        return checkedWrap(header, view, decoder);
     }
 
     /**

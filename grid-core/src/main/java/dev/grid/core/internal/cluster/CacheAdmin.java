@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.CacheAdminEncoder;
+import dev.grid.core.codec.messages.CacheAdminDecoder;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
 import dev.grid.core.ErrorCode;
@@ -33,6 +35,8 @@ final class CacheAdmin
     static final int ADMIN_ACTIVATE = 5;
 
     private final MemberEngine engine;
+    private final CacheAdminEncoder adminOut = new CacheAdminEncoder();
+    private final CacheAdminDecoder adminIn = new CacheAdminDecoder();
     final List<PendingAdmin> pendingAdmins = new ArrayList<>();
 
     final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
@@ -114,18 +118,20 @@ final class CacheAdmin
     void sendAdmin(final AdminOp op)
     {
         op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
-        engine.header(MessageTypes.CACHE_ADMIN, engine.topology.coordinator().incarnation());
-        engine.writer.writeLong(op.sequence).writeByte(op.kind).writeString(op.name);
-        engine.writer.writeBoolean(op.descriptor != null);
-        if (op.descriptor != null)
+        final byte[] descriptor = op.descriptor == null ? MemberMessages.orEmpty(null) :
+            StateBodies.encode(op.descriptor);
+        final boolean baseline = op.kind == ADMIN_BASELINE;
+        final CacheAdminEncoder out = engine.messages.encode(adminOut, engine.incarnation,
+            engine.topology.coordinator().incarnation()).sequence(op.sequence).kind((short)op.kind)
+            .hasDescriptor((short)(op.descriptor == null ? 0 : 1)).baselineChange((short)(baseline ?
+            op.baselineChange : 0)).baselineTimeoutNs(baseline ? op.baselineTimeoutNs : -1);
+        final CacheAdminEncoder.BaselineIdsEncoder ids = out.baselineIdsCount(baseline ? op.baselineIds.size() : 0);
+        if (baseline)
         {
-            op.descriptor.encode(engine.writer);
+            op.baselineIds.forEach(id -> ids.next().id(id));
         }
-        if (op.kind == ADMIN_BASELINE)
-        {
-            engine.writer.writeByte(op.baselineChange).writeLong(op.baselineTimeoutNs).writeInt(op.baselineIds.size());
-            op.baselineIds.forEach(engine.writer::writeString);
-        }
+        engine.messages.finish(out.name(op.name == null ? "" : op.name)
+            .putDescriptor(descriptor, 0, descriptor.length));
         if (engine.membership.isCoordinator())
         {
             final byte[] bytes = engine.copyOut();
@@ -140,24 +146,25 @@ final class CacheAdmin
 
     void onCacheAdmin(final long sender)
     {
-        final long sequence = engine.reader.readLong("sequence");
-        final int kind = engine.reader.readByte("kind");
-        final String name = engine.reader.readString("name");
-        final CacheDescriptor descriptor = engine.reader.readBoolean("hasDescriptor")
-            ? CacheDescriptor.decode(engine.reader) : null;
-        int baselineChange = 0;
-        long baselineTimeoutNs = -1;
+        final CacheAdminDecoder in = engine.messages.decode(adminIn);
+        final long sequence = in.sequence();
+        final int kind = in.kind();
+        final boolean hasDescriptor = in.hasDescriptor() != 0;
+        final int baselineChange = in.baselineChange();
+        final long baselineTimeoutNs = in.baselineTimeoutNs();
         final List<String> baselineIds = new ArrayList<>();
-        if (kind == ADMIN_BASELINE)
+        for (final CacheAdminDecoder.BaselineIdsDecoder id : in.baselineIds())
         {
-            baselineChange = engine.reader.readByte("baseline.change");
-            baselineTimeoutNs = engine.reader.readLong("baseline.timeoutNs");
-            final int count = engine.reader.readInt("baseline.ids", 0, 65_535);
-            for (int i = 0; i < count; i++)
-            {
-                baselineIds.add(CacheDescriptor.nonNull(engine.reader.readString("baseline.id"), "baseline.id"));
-            }
+            final byte[] text = MemberMessages.bytes(in, id.idLength(), "baseline.id");
+            id.getId(text, 0, text.length);
+            baselineIds.add(MemberMessages.text(text));
         }
+        final byte[] text = MemberMessages.bytes(in, in.nameLength(), "name");
+        in.getName(text, 0, text.length);
+        final String name = MemberMessages.text(text);
+        final byte[] body = MemberMessages.bytes(in, in.descriptorLength(), "descriptor");
+        in.getDescriptor(body, 0, body.length);
+        final CacheDescriptor descriptor = hasDescriptor ? StateBodies.decodeCache(body) : null;
         if (!engine.membership.isCoordinator())
         {
             return;

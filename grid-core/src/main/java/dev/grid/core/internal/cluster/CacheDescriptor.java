@@ -175,7 +175,7 @@ public record CacheDescriptor(
             lostResets, readPolicy(policies >>> 4));
     }
 
-    private static PartitionLossPolicy lossPolicy(final int ordinal)
+    static PartitionLossPolicy lossPolicy(final int ordinal)
     {
         final PartitionLossPolicy[] values = PartitionLossPolicy.values();
         if (ordinal < 0 || ordinal >= values.length)
@@ -185,7 +185,7 @@ public record CacheDescriptor(
         return values[ordinal];
     }
 
-    private static QuorumReadPolicy readPolicy(final int ordinal)
+    static QuorumReadPolicy readPolicy(final int ordinal)
     {
         final QuorumReadPolicy[] values = QuorumReadPolicy.values();
         if (ordinal < 0 || ordinal >= values.length)

@@ -1,8 +1,9 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.JoinRequestDecoder;
+import dev.grid.core.codec.messages.JoinRequestEncoder;
 import dev.grid.core.engine.MessageTypes;
 
 import java.util.ArrayList;
@@ -23,36 +24,45 @@ record JoinRequest(String clusterName, MemberRecord joiner, long ownershipStamp,
     String via)
 {
     /** Caches a joiner may bring at most. */
-    static final int CACHES_MAX = 1 << 16;
+    static final int CACHES_MAX = 65_535;
 
-    void encode(final MessageWriter writer)
+    /** Write this request as a {@code JoinRequest} message into the engine's writer. */
+    void encode(final MemberMessages messages, final long sender, final JoinRequestEncoder out)
     {
-        writer.writeLong(joiner.incarnation()).writeString(clusterName);
-        joiner.encode(writer);
-        writer.writeLong(ownershipStamp).writeInt(caches.size());
-        for (final CacheDescriptor cache : caches)
-        {
-            cache.encode(writer);
-        }
-        writer.writeString(via);
+        final List<byte[]> descriptors = new ArrayList<>(caches.size());
+        caches.forEach(c -> descriptors.add(StateBodies.encode(c)));
+        final byte[] joinerBody = StateBodies.encode(joiner);
+        messages.encode(out, sender, 0).ownershipStamp(ownershipStamp).hasVia((short)(via == null ? 0 : 1));
+        final JoinRequestEncoder.CachesEncoder group = out.cachesCount(descriptors.size());
+        descriptors.forEach(d -> group.next().putDescriptor(d, 0, d.length));
+        messages.finish(out.clusterName(clusterName).putJoiner(joinerBody, 0, joinerBody.length)
+            .via(via == null ? "" : via));
     }
 
-    static JoinRequest decode(final MessageReader reader)
+    /** Read the {@code JoinRequest} message being handled. */
+    static JoinRequest decode(final MemberMessages messages, final JoinRequestDecoder decoder)
     {
-        final long joinerIncarnation = reader.readLong("joiner.incarnation");
-        final String clusterName = reader.readString("clusterName");
-        final MemberRecord joiner = MemberRecord.decode(reader);
-        if (joiner.incarnation() != joinerIncarnation)
+        final JoinRequestDecoder in = messages.decode(decoder);
+        final long stamp = in.ownershipStamp();
+        final boolean hasVia = in.hasVia() != 0;
+        final List<CacheDescriptor> caches = new ArrayList<>();
+        for (final JoinRequestDecoder.CachesDecoder cache : in.caches())
         {
-            throw new MalformedMessageException("join request incarnation mismatch");
+            final byte[] body = MemberMessages.bytes(in, cache.descriptorLength(), "joiner.cache");
+            cache.getDescriptor(body, 0, body.length);
+            caches.add(StateBodies.decodeCache(body));
         }
-        final long stamp = reader.readLong("joiner.ownershipStamp");
-        final int count = reader.readInt("joiner.caches", 0, CACHES_MAX);
-        final List<CacheDescriptor> caches = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
+        if (caches.size() > CACHES_MAX)
         {
-            caches.add(CacheDescriptor.decode(reader));
+            throw new MalformedMessageException("join request with " + caches.size() + " caches");
         }
-        return new JoinRequest(clusterName, joiner, stamp, caches, reader.readString("joiner.via"));
+        final byte[] name = MemberMessages.bytes(in, in.clusterNameLength(), "clusterName");
+        in.getClusterName(name, 0, name.length);
+        final byte[] joiner = MemberMessages.bytes(in, in.joinerLength(), "joiner");
+        in.getJoiner(joiner, 0, joiner.length);
+        final byte[] via = MemberMessages.bytes(in, in.viaLength(), "joiner.via");
+        in.getVia(via, 0, via.length);
+        return new JoinRequest(MemberMessages.text(name), StateBodies.decodeMember(joiner), stamp, caches,
+            hasVia ? MemberMessages.text(via) : null);
     }
 }

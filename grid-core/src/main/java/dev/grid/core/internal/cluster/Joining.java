@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.JoinRequestEncoder;
+import dev.grid.core.codec.messages.JoinRequestDecoder;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.JoinRejectedDecoder;
 import dev.grid.core.codec.messages.JoinPendingDecoder;
@@ -28,6 +30,8 @@ import java.util.concurrent.TimeUnit;
 final class Joining
 {
     private final MemberEngine engine;
+    private final JoinRequestEncoder joinRequestOut = new JoinRequestEncoder();
+    private final JoinRequestDecoder joinRequestIn = new JoinRequestDecoder();
     final long bootstrapDelayNs;
 
     final List<String> seedAddresses = new ArrayList<>();
@@ -174,16 +178,16 @@ final class Joining
 
     private void sendJoinRequest(final int endpoint)
     {
-        engine.header(MessageTypes.JOIN_REQUEST, 0);
         // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
         new JoinRequest(engine.config.clusterName(), engine.self, engine.ownership.stamp(),
-            new ArrayList<>(engine.walCaches.values()), joinVia).encode(engine.writer);
+            new ArrayList<>(engine.walCaches.values()), joinVia).encode(engine.messages, engine.incarnation,
+            joinRequestOut);
         engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
 
     void onJoinRequest()
     {
-        final JoinRequest request = JoinRequest.decode(engine.reader);
+        final JoinRequest request = JoinRequest.decode(engine.messages, joinRequestIn);
         final MemberRecord joiner = request.joiner();
         final int joinerEndpoint = engine.transport.endpointOf(joiner.address());
         if (engine.state == MemberState.JOINING)
@@ -207,8 +211,7 @@ final class Joining
         if (admitter.incarnation() != engine.incarnation)
         {
             // Forward the request to the coordinator, which answers the joiner directly.
-            engine.header(MessageTypes.JOIN_REQUEST, 0);
-            request.encode(engine.writer);
+            request.encode(engine.messages, engine.incarnation, joinRequestOut);
             engine.send(admitter, engine.writer);
             return;
         }

@@ -23,12 +23,6 @@ public record MemberRecord(String memberId, long incarnation, String address, Ma
         attributes = Map.copyOf(new TreeMap<>(attributes));
     }
 
-    void encode(final MessageWriter writer)
-    {
-        writer.writeString(memberId).writeLong(incarnation).writeString(address);
-        encodeAttributes(writer, attributes);
-    }
-
     static void encodeAttributes(final MessageWriter writer, final Map<String, String> attributes)
     {
         writer.writeInt(attributes.size());
@@ -48,14 +42,6 @@ public record MemberRecord(String memberId, long incarnation, String address, Ma
                 CacheDescriptor.nonNull(reader.readString("attribute.value"), "attribute.value"));
         }
         return attributes;
-    }
-
-    static MemberRecord decode(final MessageReader reader)
-    {
-        final String memberId = CacheDescriptor.nonNull(reader.readString("member.id"), "member.id");
-        final long incarnation = reader.readLong("member.incarnation");
-        final String address = CacheDescriptor.nonNull(reader.readString("member.address"), "member.address");
-        return new MemberRecord(memberId, incarnation, address, decodeAttributes(reader));
     }
 
     @Override

@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.messages.TopologyEncoder;
+import dev.grid.core.codec.messages.TopologyDecoder;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.messages.NotMemberDecoder;
 import dev.grid.core.codec.messages.HeartbeatEncoder;
@@ -25,6 +28,8 @@ import java.util.concurrent.TimeUnit;
 final class Membership
 {
     private final MemberEngine engine;
+    private final TopologyEncoder topologyOut = new TopologyEncoder();
+    private final TopologyDecoder topologyIn = new TopologyDecoder();
     final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
 
     long nextHeartbeatNs;
@@ -390,14 +395,17 @@ final class Membership
 
     void sendTopology(final MemberRecord member)
     {
-        engine.header(MessageTypes.TOPOLOGY, member.incarnation());
-        engine.topology.encode(engine.writer);
-        engine.send(member, engine.writer);
+        final byte[] body = StateBodies.encode(engine.topology);
+        engine.send(member, engine.messages.finish(engine.messages.encode(topologyOut, engine.incarnation,
+            member.incarnation()).putTopology(body, 0, body.length)));
     }
 
     void onTopology(final long sender)
     {
-        final Topology received = Topology.decode(engine.reader);
+        final TopologyDecoder in = engine.messages.decode(topologyIn);
+        final byte[] body = MemberMessages.bytes(in, in.topologyLength(), "topology");
+        in.getTopology(body, 0, body.length);
+        final Topology received = StateBodies.decodeTopology(body);
         if (engine.state == MemberState.JOINING)
         {
             if (received.indexOf(engine.incarnation) < 0)

@@ -81,6 +81,7 @@ final class Rebalancer
      */
     record MemoryItem(boolean transaction, long origin, long sequence, boolean flag, byte[] value)
     {
+        /** In a WAL record ({@link WalRecords#WAL_REBALANCE_MEMORY}). */
         void write(final MessageWriter writer)
         {
             writer.writeBoolean(transaction).writeLong(origin).writeLong(sequence).writeBoolean(flag)

@@ -1,8 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -177,40 +174,5 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
         final List<CacheDescriptor> newCaches = new ArrayList<>(caches);
         newCaches.removeIf(c -> c.cacheId() == cacheId);
         return new Topology(version + 1, members, newCaches, nextCacheId, baseline);
-    }
-
-    void encode(final MessageWriter writer)
-    {
-        writer.writeLong(version).writeInt(nextCacheId).writeInt(members.size());
-        for (final MemberRecord member : members)
-        {
-            member.encode(writer);
-        }
-        writer.writeInt(caches.size());
-        for (final CacheDescriptor cache : caches)
-        {
-            cache.encode(writer);
-        }
-        baseline.encode(writer);
-    }
-
-    static Topology decode(final MessageReader reader)
-    {
-        final long version = reader.readLong("topology.version");
-        final int nextCacheId = reader.readInt("topology.nextCacheId");
-        final int memberCount = reader.readInt("topology.members", 1, 65_535);
-        final List<MemberRecord> members = new ArrayList<>(memberCount);
-        for (int i = 0; i < memberCount; i++)
-        {
-            members.add(MemberRecord.decode(reader));
-        }
-        final int cacheCount = reader.readInt("topology.caches", 0, 1 << 20);
-        final List<CacheDescriptor> caches = new ArrayList<>(cacheCount);
-        for (int i = 0; i < cacheCount; i++)
-        {
-            caches.add(CacheDescriptor.decode(reader));
-        }
-        return new Topology(version, Collections.unmodifiableList(members), caches, nextCacheId,
-            Baseline.decode(reader));
     }
 }
