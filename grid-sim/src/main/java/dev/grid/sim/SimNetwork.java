@@ -23,6 +23,8 @@ public final class SimNetwork
 {
     /** Largest message accepted. */
     public static final int MAX_MESSAGE_LENGTH = 64 * 1024;
+
+    private int preferredMessageLength = MAX_MESSAGE_LENGTH;
     /** Addresses of simulated endpoints are this prefix and the endpoint number. */
     public static final String ADDRESS_PREFIX = "sim:";
 
@@ -77,6 +79,18 @@ public final class SimNetwork
     {
         this.latencyMinNs = minNs;
         this.latencyMaxNs = maxNs;
+        return this;
+    }
+
+    /**
+     * @param bytes what the transport tells members to keep a message under (they split partition maps, exchange
+     *              reports and rebalance batches to fit), as a real transport's frame does; at most
+     *              {@link #MAX_MESSAGE_LENGTH}.
+     * @return this.
+     */
+    public SimNetwork preferredMessageLength(final int bytes)
+    {
+        this.preferredMessageLength = Math.min(bytes, MAX_MESSAGE_LENGTH);
         return this;
     }
 
@@ -388,6 +402,12 @@ public final class SimNetwork
         public int maxMessageLength()
         {
             return MAX_MESSAGE_LENGTH;
+        }
+
+        @Override
+        public int preferredMessageLength()
+        {
+            return preferredMessageLength;
         }
     }
 }

@@ -243,7 +243,7 @@ final class FakeCluster
         final List<String> events = new ArrayList<>();
         final MessageReader reader = new MessageReader();
         final MessageWriter writer = new MessageWriter();
-        final MemberMessages messages = new MemberMessages(writer, reader);
+        final MemberMessages messages = new MemberMessages(writer);
         final ArrayDeque<Runnable> awaitingDurability = new ArrayDeque<>();
         /** Whether WAL appends become durable at the next delivery (false: the test releases them). */
         boolean durable = true;

@@ -46,8 +46,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>A received message is read through a view limited to its own bytes, and {@link #decode} walks all of it once
  * before a handler sees it: a length or count that lies reaches past the view and the message is refused as
- * malformed, so no handler reads a neighbour's bytes or allocates for a lying length. Messages not yet described in
- * the schema keep their hand-written body after the header, read by {@link #reader()}.
+ * malformed, so no handler reads a neighbour's bytes or allocates for a lying length. Every member message is
+ * described in the schema; so are the bodies (state structures such as a topology) that messages carry as data.
  *
  * <p>Versions: a message of any version of this schema is read; fields newer than the sender's version read as their
  * null values, fields the sender has and this member does not know are skipped (the header's block length). A
@@ -61,10 +61,12 @@ public final class MemberMessages
     /** Bytes before every message's body: the SBE header with sender and destination. */
     public static final int HEADER_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH;
 
+    /** The most entries of a group ({@code groupSizeEncoding} counts in an unsigned 16-bit field). */
+    public static final int GROUP_MAX = 65_535;
+
     private static final byte[] EMPTY = new byte[0];
 
     private final MessageWriter writer;
-    private final MessageReader reader;
     private final MessageHeaderEncoder headerOut = new MessageHeaderEncoder();
     private final MessageHeaderDecoder headerIn = new MessageHeaderDecoder();
     private final UnsafeBuffer message = new UnsafeBuffer(0, 0);
@@ -100,26 +102,10 @@ public final class MemberMessages
 
     /**
      * @param writer the engine's writer, that every outgoing message is built in.
-     * @param reader the engine's reader, that reads the body of a message the schema does not describe yet.
      */
-    public MemberMessages(final MessageWriter writer, final MessageReader reader)
+    public MemberMessages(final MessageWriter writer)
     {
         this.writer = writer;
-        this.reader = reader;
-    }
-
-    /**
-     * Start a message whose body is still hand-written: the header, then the caller writes the body to the writer.
-     *
-     * @return the writer, positioned after the header.
-     */
-    public MessageWriter header(final int type, final long sender, final long destination)
-    {
-        writer.reset();
-        headerOut.wrap(writer.mutableBuffer(), 0).blockLength(0).templateId(type)
-            .schemaId(MessageHeaderEncoder.SCHEMA_ID).version(MessageHeaderEncoder.SCHEMA_VERSION)
-            .sender(sender).destination(destination);
-        return writer.skip(HEADER_LENGTH);
     }
 
     /**
@@ -163,7 +149,6 @@ public final class MemberMessages
             throw new MalformedMessageException("schema id " + headerIn.schemaId() + ", expected " +
                 MessageHeaderDecoder.SCHEMA_ID + " (not a Grid member message)");
         }
-        reader.wrap(message, HEADER_LENGTH, length - HEADER_LENGTH);
     }
 
     public int type()
@@ -179,14 +164,6 @@ public final class MemberMessages
     public long destination()
     {
         return headerIn.destination();
-    }
-
-    /**
-     * @return the open message's hand-written body, for messages the schema does not describe yet.
-     */
-    public MessageReader reader()
-    {
-        return reader;
     }
 
     /**

@@ -31,7 +31,7 @@ class MemberMessagesTest
     private static final long DESTINATION = 0x42L;
 
     private final MessageWriter writer = new MessageWriter();
-    private final MemberMessages messages = new MemberMessages(writer, new MessageReader());
+    private final MemberMessages messages = new MemberMessages(writer);
 
     @Test
     void everyMessageOfTheSchemaHasItsTypeInTheCatalogue() throws Exception

@@ -110,7 +110,8 @@ public final class ClusterScenario
         this.options = options;
         this.network = new SimNetwork(sim, sim.fork(), options.maxMembers)
             .latency(50_000, 2 * MS)
-            .faults(options.lossProbability, options.duplicateProbability);
+            .faults(options.lossProbability, options.duplicateProbability)
+            .preferredMessageLength(options.preferredMessageLength);
         this.random = sim.fork();
         this.members = new MemberEngine[options.maxMembers];
         this.everStarted = new boolean[options.maxMembers];
@@ -758,6 +759,7 @@ public final class ClusterScenario
         boolean nemesis = true;
         boolean persistent;
         boolean bank;
+        int preferredMessageLength = SimNetwork.MAX_MESSAGE_LENGTH;
         boolean baseline;
         boolean wholeClusterStops;
         boolean walLiesAboutDurability;
@@ -825,6 +827,27 @@ public final class ClusterScenario
         public Options walLiesAboutDurability(final boolean lies)
         {
             this.walLiesAboutDurability = lies;
+            return this;
+        }
+
+        /**
+         * @param partitions of the run's cache.
+         * @return this.
+         */
+        public Options partitions(final int partitions)
+        {
+            this.partitions = partitions;
+            return this;
+        }
+
+        /**
+         * @param bytes the network's preferred message length: small, members split their large messages in many
+         *              pieces (see {@link SimNetwork#preferredMessageLength}).
+         * @return this.
+         */
+        public Options preferredMessageLength(final int bytes)
+        {
+            this.preferredMessageLength = bytes;
             return this;
         }
 

@@ -35,6 +35,25 @@ class ClusterSimulationTest
     }
 
     @Test
+    void messagesSplitInManyPiecesStillCarryTheWholeMapReportAndRebalance()
+    {
+        // 512 partitions in pieces of at most 1 KiB: every partition map, exchange report and rebalance batch is
+        // split across messages (their pieces' planning and reassembly). Without faults every operation succeeds;
+        // with crashes, leaves and joins every acknowledged write survives (the run fails otherwise).
+        final ClusterScenario.Result calm = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false)
+            .partitions(512).preferredMessageLength(1024));
+        assertEquals(0, calm.failed(), calm.toString());
+        assertEquals(0, calm.lostPartitions(), calm.toString());
+        assertTrue(calm.acknowledged() > 1000, calm.toString());
+        for (long seed = 1; seed <= 8; seed++)
+        {
+            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+                .partitions(512).preferredMessageLength(1024));
+            assertTrue(result.acknowledged() > 100, "seed " + seed + ": " + result);
+        }
+    }
+
+    @Test
     void seededRunsWithCrashesLeavesAndJoinsKeepEveryAcknowledgedWrite()
     {
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200));

@@ -25,7 +25,12 @@ import java.util.TreeMap;
  */
 final class Exchange
 {
+    private static final int MAP_IGNORED = 0;
+    private static final int MAP_READ = 1;
+    private static final int MAP_INSTALLED_ALREADY = 2;
+
     private final MemberEngine engine;
+    private final ExchangeCodec codec;
     PartitionMap pendingMap;
 
     List<byte[]> reportChunks;
@@ -39,6 +44,7 @@ final class Exchange
     Exchange(final MemberEngine engine)
     {
         this.engine = engine;
+        this.codec = new ExchangeCodec(engine);
     }
 
     int exchangeDuty()
@@ -49,7 +55,7 @@ final class Exchange
             if (reportChunks == null && engine.inFlightUpdates == 0 && engine.durability.durabilityQueue.isEmpty() &&
                 !engine.tx.hasUnacknowledgedPrepares())
             {
-                reportChunks = buildReport();
+                reportChunks = codec.buildReport();
                 nextReportSendNs = engine.nowNs;
             }
             if (reportChunks != null && engine.nowNs >= nextReportSendNs)
@@ -87,168 +93,32 @@ final class Exchange
         return work;
     }
 
-    private List<byte[]> buildReport()
-    {
-        final List<byte[]> chunks = new ArrayList<>();
-        final int limit = Math.max(256, engine.transport.preferredMessageLength() - 64);
-        final int myIndex = engine.topology.indexOf(engine.incarnation);
-        int chunkIndex = 0;
-        int countAt = startReportChunk(chunkIndex);
-        int count = 0;
-        final Map<Long, long[]> preparesByCopy = engine.tx.preparesByCopy();
-        for (final LocalPartition[] local : engine.allCopies())
-        {
-            for (final LocalPartition lp : local)
-            {
-                if (lp == null)
-                {
-                    continue;
-                }
-                final List<CounterRange> gaps = lp.counter.gaps();
-                final long[] prepares = preparesByCopy.getOrDefault(MemberEngine.packCopy(lp.cacheId, lp.partition),
-                    MemberEngine.NO_PREPARES);
-                if (engine.writer.length() + 80 + 16 * gaps.size() + 8 * prepares.length > limit && count > 0)
-                {
-                    engine.writer.patchInt(countAt, count);
-                    engine.writer.writeBoolean(false).writeInt(0);
-                    chunks.add(finishChunk(false));
-                    countAt = startReportChunk(++chunkIndex);
-                    count = 0;
-                }
-                final boolean primary = engine.installedMap != null &&
-                    engine.installedMap.rank(lp.cacheId, lp.partition,
-                    engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
-                engine.writer.writeInt(lp.cacheId).writeInt(lp.partition).writeLong(lp.counter.lwm())
-                    .writeLong(lp.counter.hwm()).writeBoolean(primary).writeInt(gaps.size());
-                for (final CounterRange gap : gaps)
-                {
-                    engine.writer.writeLong(gap.start()).writeLong(gap.count());
-                }
-                // Without a WAL on disk there is no history to serve: such copies catch up fully.
-                final long history = engine.wal.retainsRecords() ? engine.checkpointer.historyFrom(lp.cacheId,
-                    lp.partition) : Long.MAX_VALUE;
-                // A member may have missed maps (it adopted a newer topology before one arrived): the version its
-                // primary role comes from lets the coordinator prefer the newest claim.
-                engine.writer.writeLong(lp.store.contentHash()).writeLong(history)
-                    .writeLong(lp.epochId).writeLong(lp.store.size())
-                    .writeLong(primary ? engine.installedMap.version() : 0)
-                    // The report is built once the drain is over: every update of this primary was acknowledged by
-                    // every backup still here, unless one refused it. Then the backups hold what this copy holds,
-                    // whatever their own reports, built earlier, say.
-                    .writeBoolean(primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty());
-                // The prepared transactions this copy holds (coordinator, seq pairs), for the choice of a primary
-                // where the durable table decides (see leadRank).
-                engine.writer.writeInt(prepares.length / 2);
-                for (final long value : prepares)
-                {
-                    engine.writer.writeLong(value);
-                }
-                count++;
-            }
-        }
-        // Then this member's ownership table (what it knows of the last owners of every partition), which a
-        // coordinator that is not active yet needs: after the entries, each chunk says whether it carries the
-        // table's header and how many of its caches; a cache that does not fit goes to the next chunk.
-        engine.writer.patchInt(countAt, count);
-        engine.writer.writeBoolean(true);
-        engine.ownership.encodeHeader(engine.writer);
-        int sectionsAt = engine.writer.length();
-        engine.writer.writeInt(0);
-        int sections = 0;
-        for (final int cacheId : engine.ownership.cacheIds())
-        {
-            if (engine.writer.length() + engine.ownership.encodedCacheLength(cacheId) > limit &&
-                (sections > 0 || count > 0))
-            {
-                engine.writer.patchInt(sectionsAt, sections);
-                chunks.add(finishChunk(false));
-                startReportChunk(++chunkIndex);
-                count = 0;
-                engine.writer.writeBoolean(false);
-                sectionsAt = engine.writer.length();
-                engine.writer.writeInt(0);
-                sections = 0;
-            }
-            engine.ownership.encodeCache(engine.writer, cacheId);
-            sections++;
-        }
-        engine.writer.patchInt(sectionsAt, sections);
-        chunks.add(finishChunk(true));
-        return chunks;
-    }
-
-    private int startReportChunk(final int chunkIndex)
-    {
-        engine.header(MessageTypes.EXCHANGE_REPORT, engine.topology.coordinator().incarnation());
-        engine.writer.writeLong(engine.topology.version()).writeInt(chunkIndex).writeBoolean(false);
-        final int countAt = engine.writer.length();
-        engine.writer.writeInt(0);
-        return countAt;
-    }
-
-    private byte[] finishChunk(final boolean last)
-    {
-        // The "last" flag sits right after version (8) and chunk index (4).
-        engine.writer.mutableBuffer().putByte(MemberEngine.HEADER_LENGTH + 12, (byte)(last ? 1 : 0));
-        final byte[] bytes = new byte[engine.writer.length()];
-        engine.writer.buffer().getBytes(0, bytes);
-        return bytes;
-    }
-
     void onExchangeReport(final long sender)
     {
-        final long version = engine.reader.readLong("version");
-        final int chunkIndex = engine.reader.readInt("chunkIndex", 0, 1 << 20);
-        final boolean last = engine.reader.readBoolean("last");
-        final int count = engine.reader.readInt("entries", 0, 1 << 24);
-        if (exchange == null || version != exchange.topology.version() || exchange.topology.indexOf(sender) < 0)
+        final ReportAssembly[] wanted = new ReportAssembly[1];
+        final ExchangeCodec.ReportPiece piece = codec.readReport(sender, p ->
+        {
+            if (exchange == null || p.version() != exchange.topology.version() ||
+                exchange.topology.indexOf(sender) < 0)
+            {
+                return null;
+            }
+            final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
+            wanted[0] = assembly;
+            return assembly.isComplete() || assembly.chunks.containsKey(p.chunkIndex()) ? null : assembly.table;
+        });
+        final ReportAssembly assembly = wanted[0];
+        if (assembly == null)
         {
             return;
         }
-        final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
-        if (!assembly.isComplete() && !assembly.chunks.containsKey(chunkIndex))
+        final long version = piece.version();
+        if (!assembly.isComplete() && !assembly.chunks.containsKey(piece.chunkIndex()))
         {
-            final List<ReportEntry> entries = new ArrayList<>(count);
-            for (int i = 0; i < count; i++)
+            assembly.chunks.put(piece.chunkIndex(), piece.entries());
+            if (piece.last())
             {
-                final int cacheId = engine.reader.readInt("cacheId");
-                final int partition = engine.reader.readInt("partition", 0, 65_535);
-                final long lwm = engine.reader.readLong("lwm");
-                final long hwm = engine.reader.readLong("hwm");
-                final boolean primary = engine.reader.readBoolean("primary");
-                final int gapCount = engine.reader.readInt("gaps", 0, 1 << 20);
-                final long[] gaps = new long[gapCount * 2];
-                for (int g = 0; g < gaps.length; g++)
-                {
-                    gaps[g] = engine.reader.readLong("gap");
-                }
-                final long contentHash = engine.reader.readLong("contentHash");
-                final long historyFrom = engine.reader.readLong("historyFrom");
-                final long epochId = engine.reader.readLong("epochId");
-                final long size = engine.reader.readLong("size");
-                final long primaryVersion = engine.reader.readLong("primaryVersion");
-                final boolean backupsComplete = engine.reader.readBoolean("backupsComplete");
-                final long[] prepares = new long[2 * engine.reader.readInt("prepares", 0, 1 << 20)];
-                for (int p = 0; p < prepares.length; p++)
-                {
-                    prepares[p] = engine.reader.readLong("prepare");
-                }
-                entries.add(new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash,
-                    historyFrom, epochId, size, primaryVersion, backupsComplete, prepares));
-            }
-            assembly.chunks.put(chunkIndex, entries);
-            if (engine.reader.readBoolean("ownership.header"))
-            {
-                assembly.table.decodeHeader(engine.reader);
-            }
-            final int sections = engine.reader.readInt("ownership.caches", 0, 1 << 20);
-            for (int i = 0; i < sections; i++)
-            {
-                assembly.table.decodeCache(engine.reader);
-            }
-            if (last)
-            {
-                assembly.lastIndex = chunkIndex;
+                assembly.lastIndex = piece.chunkIndex();
             }
         }
         if (assembly.isComplete())
@@ -307,79 +177,11 @@ final class Exchange
         }
         exchange.map = decision.map();
         exchange.nextResendNs = engine.nowNs;
-        exchange.encodedMap = encodeMap(exchange.map);
+        exchange.encodedMap = codec.encodeMap(exchange.map);
         for (final MemberRecord member : engine.topology.members())
         {
             sendMap(member);
         }
-    }
-
-    private List<byte[]> encodeMap(final PartitionMap map)
-    {
-        // Each message: version, then chunks of partitions, then at most one chunk of rebalance plans; sized to fit.
-        final List<byte[]> messages = new ArrayList<>();
-        final int limit = Math.max(512, engine.transport.preferredMessageLength() - 64);
-        int countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-        int chunksInMessage = 0;
-        for (final CacheDescriptor cache : map.topology().caches())
-        {
-            int from = 0;
-            while (from < cache.partitions())
-            {
-                int count = 0;
-                int length = 16;
-                while (from + count < cache.partitions() &&
-                    length + map.encodedLength(cache.cacheId(), from + count) <= limit - 64)
-                {
-                    length += map.encodedLength(cache.cacheId(), from + count);
-                    count++;
-                }
-                if (chunksInMessage > 0 && engine.writer.length() + length > limit)
-                {
-                    engine.writer.patchInt(countAt, chunksInMessage);
-                    engine.writer.writeBoolean(false);
-                    messages.add(engine.copyOut());
-                    countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-                    chunksInMessage = 0;
-                }
-                map.encodeChunk(engine.writer, cache.cacheId(), from, count);
-                chunksInMessage++;
-                from += count;
-            }
-        }
-        engine.writer.patchInt(countAt, chunksInMessage);
-        int planFrom = 0;
-        final int plans = map.plans().size();
-        do
-        {
-            int count = 0;
-            int length = engine.writer.length() + 16;
-            while (planFrom + count < plans && length + map.encodedPlanLength(planFrom + count) <= limit)
-            {
-                length += map.encodedPlanLength(planFrom + count);
-                count++;
-            }
-            engine.writer.writeBoolean(true);
-            map.encodePlans(engine.writer, planFrom, count);
-            messages.add(engine.copyOut());
-            planFrom += count;
-            if (planFrom < plans)
-            {
-                countAt = startMapMessage(map.version(), map.stamp(), map.lifeId());
-                engine.writer.patchInt(countAt, 0);
-            }
-        }
-        while (planFrom < plans);
-        return messages;
-    }
-
-    private int startMapMessage(final long version, final long stamp, final long lifeId)
-    {
-        engine.header(MessageTypes.PARTITION_MAP, 0);
-        engine.writer.writeLong(version).writeLong(stamp).writeLong(lifeId);
-        final int countAt = engine.writer.length();
-        engine.writer.writeInt(0);
-        return countAt;
     }
 
     private void sendMap(final MemberRecord member)
@@ -401,27 +203,25 @@ final class Exchange
 
     void onPartitionMap()
     {
-        final long version = engine.reader.readLong("version");
-        final long stamp = engine.reader.readLong("stamp");
-        final long lifeId = engine.reader.readLong("lifeId");
-        final int chunks = engine.reader.readInt("chunks", 0, 1 << 20);
-        if (engine.state != MemberState.ACTIVE || version != engine.topology.version())
+        // Read into the pending map only a piece of the version this member is exchanging to.
+        final int[] outcome = {MAP_IGNORED};
+        codec.readMap(piece ->
         {
-            return;
-        }
-        if (!engine.isExchanging())
+            if (engine.state != MemberState.ACTIVE || piece.version() != engine.topology.version())
+            {
+                return false;
+            }
+            outcome[0] = engine.isExchanging() ? MAP_READ : MAP_INSTALLED_ALREADY;
+            return outcome[0] == MAP_READ;
+        }, pendingMap);
+        if (outcome[0] == MAP_INSTALLED_ALREADY)
         {
             sendMapInstalled();
             return;
         }
-        pendingMap.stamp(stamp, lifeId);
-        for (int i = 0; i < chunks; i++)
+        if (outcome[0] == MAP_IGNORED)
         {
-            pendingMap.decodeChunk(engine.reader);
-        }
-        if (engine.reader.readBoolean("map.hasPlans"))
-        {
-            pendingMap.decodePlans(engine.reader);
+            return;
         }
         if (pendingMap.isComplete())
         {

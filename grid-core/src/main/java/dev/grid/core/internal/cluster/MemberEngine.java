@@ -87,7 +87,7 @@ public final class MemberEngine
     final String localAddress;
     final MessageWriter writer = new MessageWriter();
     final MessageReader reader = new MessageReader();
-    final MemberMessages messages = new MemberMessages(writer, reader);
+    final MemberMessages messages = new MemberMessages(writer);
 
     MemberState state = MemberState.JOINING;
     GridException failure;
@@ -740,17 +740,6 @@ public final class MemberEngine
     // ------------------------------------------------------------------------------------------------------------
     // Messages.
     // ------------------------------------------------------------------------------------------------------------
-
-    void header(final int type, final long destinationIncarnation)
-    {
-        messages.header(type, incarnation, destinationIncarnation);
-    }
-
-    private void send(final MemberRecord member, final int type)
-    {
-        header(type, member.incarnation());
-        send(member, writer);
-    }
 
     void send(final MemberRecord member, final MessageWriter message)
     {

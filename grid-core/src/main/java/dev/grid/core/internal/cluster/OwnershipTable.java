@@ -1,6 +1,11 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.OwnershipCacheBodyDecoder;
+import dev.grid.core.codec.messages.OwnershipCacheBodyEncoder;
+import dev.grid.core.codec.messages.OwnershipHeaderBodyDecoder;
+import dev.grid.core.codec.messages.OwnershipHeaderBodyEncoder;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -209,8 +214,8 @@ final class OwnershipTable
     }
 
     /**
-     * The table's stamp, life and members, without its caches (an exchange report carries a table in pieces: this,
-     * then each cache with {@link #encodeCache}).
+     * The table's stamp, life and members, without its caches (the WAL's record of the table: this, then each cache
+     * with {@link #encodeCache}).
      */
     void encodeHeader(final MessageWriter writer)
     {
@@ -272,28 +277,6 @@ final class OwnershipTable
     }
 
     /**
-     * @return the encoded length of {@link #encodeCache} for a cache, at most (ids counted at 3 bytes a character).
-     */
-    int encodedCacheLength(final int cacheId)
-    {
-        int length = 12;
-        final java.util.Set<String> ids = new java.util.HashSet<>();
-        for (final String[] partition : ownersByCache.get(cacheId))
-        {
-            final String[] list = partition == null ? NO_OWNERS : partition;
-            length += 1 + 2 * list.length;
-            for (final String id : list)
-            {
-                if (ids.add(id))
-                {
-                    length += 4 + 3 * id.length();
-                }
-            }
-        }
-        return length;
-    }
-
-    /**
      * Add one cache's owners ({@link #encodeCache}).
      */
     void decodeCache(final MessageReader reader)
@@ -316,6 +299,99 @@ final class OwnershipTable
                     throw new MalformedMessageException("ownership owner index " + index + " of " + ids.length);
                 }
                 owners[p][i] = ids[index];
+            }
+        }
+        ownersByCache.put(cacheId, owners);
+    }
+
+    /** @return the table's stamp, life and members as an {@code OwnershipHeaderBody} (an exchange report's). */
+    byte[] encodeHeaderBody()
+    {
+        final OwnershipHeaderBodyEncoder out = MemberMessages.startBody(new OwnershipHeaderBodyEncoder()).stamp(stamp)
+            .lifeId(lifeId);
+        final OwnershipHeaderBodyEncoder.MembersEncoder group = out.membersCount(members.size());
+        members.forEach(id -> group.next().id(id));
+        return MemberMessages.finishBody(out);
+    }
+
+    /** Replace this table's stamp, life and members with a body's ({@link #encodeHeaderBody}); caches are kept. */
+    void decodeHeaderBody(final byte[] body)
+    {
+        final OwnershipHeaderBodyDecoder in = MemberMessages.decodeBody(body, new OwnershipHeaderBodyDecoder());
+        final long newStamp = in.stamp();
+        final long newLifeId = in.lifeId();
+        final List<String> ids = new ArrayList<>();
+        for (final OwnershipHeaderBodyDecoder.MembersDecoder member : in.members())
+        {
+            final byte[] id = MemberMessages.bytes(in, member.idLength(), "ownership.member");
+            member.getId(id, 0, id.length);
+            ids.add(MemberMessages.text(id));
+        }
+        stamp = newStamp;
+        lifeId = newLifeId;
+        members = List.copyOf(ids);
+    }
+
+    /** @return one cache's owners as an {@code OwnershipCacheBody}: its member ids, then owners as indices. */
+    byte[] encodeCacheBody(final int cacheId)
+    {
+        final String[][] owners = ownersByCache.get(cacheId);
+        final Map<String, Integer> dictionary = new HashMap<>();
+        final List<String> ids = new ArrayList<>();
+        for (final String[] partition : owners)
+        {
+            for (final String id : partition == null ? NO_OWNERS : partition)
+            {
+                if (dictionary.putIfAbsent(id, dictionary.size()) == null)
+                {
+                    ids.add(id);
+                }
+            }
+        }
+        final OwnershipCacheBodyEncoder out = MemberMessages.startBody(new OwnershipCacheBodyEncoder())
+            .cacheId(cacheId);
+        final OwnershipCacheBodyEncoder.IdsEncoder idGroup = out.idsCount(ids.size());
+        ids.forEach(id -> idGroup.next().id(id));
+        final OwnershipCacheBodyEncoder.PartitionsEncoder partitions = out.partitionsCount(owners.length);
+        for (final String[] partition : owners)
+        {
+            final String[] list = partition == null ? NO_OWNERS : partition;
+            final OwnershipCacheBodyEncoder.PartitionsEncoder.OwnersEncoder group =
+                partitions.next().ownersCount(list.length);
+            for (final String id : list)
+            {
+                group.next().index(dictionary.get(id));
+            }
+        }
+        return MemberMessages.finishBody(out);
+    }
+
+    /** Add one cache's owners from a body ({@link #encodeCacheBody}). */
+    void decodeCacheBody(final byte[] body)
+    {
+        final OwnershipCacheBodyDecoder in = MemberMessages.decodeBody(body, new OwnershipCacheBodyDecoder());
+        final int cacheId = in.cacheId();
+        final List<String> ids = new ArrayList<>();
+        for (final OwnershipCacheBodyDecoder.IdsDecoder entry : in.ids())
+        {
+            final byte[] id = MemberMessages.bytes(in, entry.idLength(), "ownership.id");
+            entry.getId(id, 0, id.length);
+            ids.add(MemberMessages.text(id));
+        }
+        final OwnershipCacheBodyDecoder.PartitionsDecoder partitions = in.partitions();
+        final String[][] owners = new String[partitions.count()][];
+        for (int p = 0; p < owners.length; p++)
+        {
+            final OwnershipCacheBodyDecoder.PartitionsDecoder.OwnersDecoder group = partitions.next().owners();
+            owners[p] = new String[group.count()];
+            for (int i = 0; i < owners[p].length; i++)
+            {
+                final int index = group.next().index();
+                if (index >= ids.size())
+                {
+                    throw new MalformedMessageException("ownership owner index " + index + " of " + ids.size());
+                }
+                owners[p][i] = ids.get(index);
             }
         }
         ownersByCache.put(cacheId, owners);

@@ -1,8 +1,9 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.PartitionMapDecoder;
+import dev.grid.core.codec.messages.PartitionMapEncoder;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
 
@@ -21,6 +22,7 @@ import java.util.List;
 public final class PartitionMap
 {
     private static final int[] NO_OWNERS = new int[0];
+    private static final String[] NO_IDS = new String[0];
 
     private final Topology topology;
     private final Int2ObjectHashMap<int[][]> ownersByCache = new Int2ObjectHashMap<>();
@@ -142,7 +144,7 @@ public final class PartitionMap
      */
     int encodedPlanLength(final int index)
     {
-        return 4 + 4 + 2 + 2 + 1 + 8 + 8 + 4 + plans.get(index).why().length() * 3;
+        return 29 + 4 + plans.get(index).why().length() * 3;
     }
 
     /**
@@ -341,30 +343,32 @@ public final class PartitionMap
     /**
      * Encode the part of the map for one cache, partitions [from, from + count).
      */
-    void encodeChunk(final MessageWriter writer, final int cacheId, final int from, final int count)
+    void encodeChunk(final PartitionMapEncoder.ChunksEncoder chunk, final int cacheId, final int from,
+        final int count)
     {
         final int[][] owners = ownersByCache.get(cacheId);
         final int[] owning = owningByCache.get(cacheId);
         final long[] epochIds = epochIdsByCache.get(cacheId);
         final long[] epochFloors = epochFloorsByCache.get(cacheId);
         final boolean[] lost = lostByCache.get(cacheId);
-        writer.writeInt(cacheId).writeInt(owners.length).writeInt(from).writeInt(count);
+        final PartitionMapEncoder.ChunksEncoder.EntriesEncoder entries = chunk.cacheId(cacheId)
+            .partitions(owners.length).from(from).entriesCount(count);
         for (int p = from; p < from + count; p++)
         {
-            writer.writeByte(owners[p].length).writeByte(owning[p]).writeLong(epochIds[p]).writeLong(epochFloors[p])
-                .writeBoolean(lost[p]);
+            entries.next().owning((short)owning[p]).epochId(epochIds[p]).epochFloor(epochFloors[p])
+                .lost((short)(lost[p] ? 1 : 0));
+            final PartitionMapEncoder.ChunksEncoder.EntriesEncoder.OwnersEncoder group =
+                entries.ownersCount(owners[p].length);
             for (final int owner : owners[p])
             {
-                writer.writeUnsignedShort(owner);
+                group.next().owner(owner);
             }
-            if (lost[p])
+            final String[] ids = lost[p] ? lastOwners(cacheId, p) : NO_IDS;
+            final PartitionMapEncoder.ChunksEncoder.EntriesEncoder.LastOwnersEncoder last =
+                entries.lastOwnersCount(ids.length);
+            for (final String id : ids)
             {
-                final String[] ids = lastOwners(cacheId, p);
-                writer.writeByte(ids.length);
-                for (final String id : ids)
-                {
-                    writer.writeString(id);
-                }
+                last.next().id(id);
             }
         }
     }
@@ -374,10 +378,10 @@ public final class PartitionMap
      */
     int encodedLength(final int cacheId, final int partition)
     {
-        int length = 2 + 16 + 1 + 2 * ownersByCache.get(cacheId)[partition].length;
+        // Its block (owning, epoch id and floor, lost), two group headers, the owners, then any last owners.
+        int length = 18 + 8 + 2 * ownersByCache.get(cacheId)[partition].length;
         if (isLost(cacheId, partition))
         {
-            length += 1;
             for (final String id : lastOwners(cacheId, partition))
             {
                 length += 4 + 3 * id.length();
@@ -389,26 +393,32 @@ public final class PartitionMap
     /**
      * Encode the rebalance plans {@code [from, from + count)} (after the chunks of a map message).
      */
-    void encodePlans(final MessageWriter writer, final int from, final int count)
+    void encodePlans(final PartitionMapEncoder out, final int from, final int count)
     {
-        writer.writeInt(plans.size()).writeInt(from).writeInt(count);
+        out.hasPlans((short)1).planTotal(plans.size()).planFrom(from);
+        final PartitionMapEncoder.PlansEncoder group = out.plansCount(count);
         for (int i = from; i < from + count; i++)
         {
             final RebalancePlan plan = plans.get(i);
-            writer.writeInt(plan.cacheId()).writeInt(plan.partition()).writeUnsignedShort(plan.demander())
-                .writeUnsignedShort(plan.supplier()).writeBoolean(plan.full()).writeLong(plan.fromExclusive())
-                .writeLong(plan.toInclusive()).writeString(plan.why());
+            group.next().cacheId(plan.cacheId()).partition(plan.partition()).demander(plan.demander())
+                .supplier(plan.supplier()).full((short)(plan.full() ? 1 : 0)).fromExclusive(plan.fromExclusive())
+                .toInclusive(plan.toInclusive()).why(plan.why() == null ? "" : plan.why());
         }
     }
 
     /**
      * Decode plans encoded by {@link #encodePlans}.
      */
-    void decodePlans(final MessageReader reader)
+    void decodePlans(final PartitionMapDecoder in)
     {
-        final int total = reader.readInt("plans.total", 0, 1 << 24);
-        final int from = reader.readInt("plans.from", 0, total);
-        final int count = reader.readInt("plans.count", 0, total - from);
+        final int total = in.planTotal();
+        final int from = in.planFrom();
+        final PartitionMapDecoder.PlansDecoder group = in.plans();
+        final int count = group.count();
+        if (total < 0 || total > 1 << 24 || from < 0 || from > total || count > total - from)
+        {
+            throw new MalformedMessageException("plans [" + from + ", " + (from + count) + ") of " + total);
+        }
         if (plansExpected >= 0 && plansExpected != total)
         {
             throw new MalformedMessageException("plan chunk says " + total + " plans, earlier chunk said " +
@@ -422,7 +432,7 @@ public final class PartitionMap
         }
         for (int i = 0; i < count; i++)
         {
-            planSlots[from + i] = readPlan(reader);
+            planSlots[from + i] = readPlan(in, group.next());
         }
         for (final RebalancePlan plan : planSlots)
         {
@@ -435,30 +445,43 @@ public final class PartitionMap
         plans.addAll(Arrays.asList(planSlots));
     }
 
-    private RebalancePlan readPlan(final MessageReader reader)
+    private RebalancePlan readPlan(final PartitionMapDecoder in, final PartitionMapDecoder.PlansDecoder plan)
     {
         final int memberCount = topology.members().size();
-        final int cacheId = reader.readInt("plan.cacheId");
-        final int partition = reader.readInt("plan.partition", 0, 65_535);
-        final int demander = reader.readUnsignedShort("plan.demander");
-        final int supplier = reader.readUnsignedShort("plan.supplier");
-        if (demander >= memberCount || supplier >= memberCount)
+        final int cacheId = plan.cacheId();
+        final int partition = plan.partition();
+        final int demander = plan.demander();
+        final int supplier = plan.supplier();
+        final boolean full = plan.full() != 0;
+        final long fromExclusive = plan.fromExclusive();
+        final long toInclusive = plan.toInclusive();
+        if (demander >= memberCount || supplier >= memberCount || partition < 0 || partition > 65_535)
         {
-            throw new MalformedMessageException("plan member index out of range: " + demander + ", " + supplier);
+            throw new MalformedMessageException("plan of partition " + partition + " with member indices " +
+                demander + ", " + supplier + " of " + memberCount);
         }
-        return new RebalancePlan(cacheId, partition, demander, supplier, reader.readBoolean("plan.full"),
-            reader.readLong("plan.from"), reader.readLong("plan.to"), reader.readString("plan.why"));
+        final byte[] why = MemberMessages.bytes(in, plan.whyLength(), "plan.why");
+        plan.getWhy(why, 0, why.length);
+        return new RebalancePlan(cacheId, partition, demander, supplier, full, fromExclusive, toInclusive,
+            MemberMessages.text(why));
     }
 
     /**
      * Decode one chunk into this map.
      */
-    void decodeChunk(final MessageReader reader)
+    void decodeChunk(final PartitionMapDecoder in, final PartitionMapDecoder.ChunksDecoder chunk)
     {
-        final int cacheId = reader.readInt("map.cacheId");
-        final int partitions = reader.readInt("map.partitions", 1, dev.grid.core.CacheConfiguration.PARTITIONS_MAX);
-        final int from = reader.readInt("map.from", 0, partitions - 1);
-        final int count = reader.readInt("map.count", 0, partitions - from);
+        final int cacheId = chunk.cacheId();
+        final int partitions = chunk.partitions();
+        final int from = chunk.from();
+        final PartitionMapDecoder.ChunksDecoder.EntriesDecoder entries = chunk.entries();
+        final int count = entries.count();
+        if (partitions < 1 || partitions > dev.grid.core.CacheConfiguration.PARTITIONS_MAX || from < 0 ||
+            from >= partitions || count > partitions - from)
+        {
+            throw new MalformedMessageException("map chunk [" + from + ", " + (from + count) + ") of " + partitions +
+                " partitions");
+        }
         final int[][] owners = ownersByCache.computeIfAbsent(cacheId, id -> new int[partitions][]);
         final int[] owning = owningByCache.computeIfAbsent(cacheId, id -> new int[partitions]);
         final long[] epochIds = epochIdsByCache.computeIfAbsent(cacheId, id -> new long[partitions]);
@@ -473,33 +496,39 @@ public final class PartitionMap
         final int memberCount = topology.members().size();
         for (int p = from; p < from + count; p++)
         {
-            final int copies = reader.readByte("map.copies") & 0xFF;
-            final int owningCount = reader.readByte("map.owning") & 0xFF;
-            if (owningCount > copies)
-            {
-                throw new MalformedMessageException("map says " + owningCount + " owning of " + copies + " copies");
-            }
+            entries.next();
+            final int owningCount = entries.owning();
             owning[p] = owningCount;
-            epochIds[p] = reader.readLong("map.epochId");
-            epochFloors[p] = reader.readLong("map.epochFloor");
-            lost[p] = reader.readBoolean("map.lost");
-            final int[] list = new int[copies];
-            for (int i = 0; i < copies; i++)
+            epochIds[p] = entries.epochId();
+            epochFloors[p] = entries.epochFloor();
+            lost[p] = entries.lost() != 0;
+            final PartitionMapDecoder.ChunksDecoder.EntriesDecoder.OwnersDecoder group = entries.owners();
+            final int[] list = new int[group.count()];
+            if (owningCount > list.length)
             {
-                list[i] = reader.readUnsignedShort("map.owner");
+                throw new MalformedMessageException("map says " + owningCount + " owning of " + list.length +
+                    " copies");
+            }
+            for (int i = 0; i < list.length; i++)
+            {
+                list[i] = group.next().owner();
                 if (list[i] >= memberCount)
                 {
                     throw new MalformedMessageException("map owner index " + list[i] + " >= " + memberCount);
                 }
             }
             owners[p] = list;
+            final PartitionMapDecoder.ChunksDecoder.EntriesDecoder.LastOwnersDecoder last = entries.lastOwners();
+            final String[] ids = new String[last.count()];
+            for (int i = 0; i < ids.length; i++)
+            {
+                last.next();
+                final byte[] id = MemberMessages.bytes(in, last.idLength(), "map.lastOwner");
+                last.getId(id, 0, id.length);
+                ids[i] = MemberMessages.text(id);
+            }
             if (lost[p])
             {
-                final String[] ids = new String[reader.readByte("map.lastOwners") & 0xFF];
-                for (int i = 0; i < ids.length; i++)
-                {
-                    ids[i] = reader.readString("map.lastOwner");
-                }
                 lastOwners[p] = ids;
             }
         }
