@@ -368,16 +368,12 @@ public final class TxManager implements Transactions
      * once the cluster is active the partition's primary recovers it (its coordinator is gone after a restart).
      */
     @Override
-    public void replayPrepare(final MessageReader reader)
+    public void replayPrepare(final TxPartKey key, final long priority, final long[] participants,
+        final byte[][] keys, final byte[][] values)
     {
-        final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
-            reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
-        final long priority = reader.readLong("priority");
-        final long[] participants = TxCodec.readParticipants(reader);
-        final byte[][][] writes = TxCodec.readWrites(reader);
         if (!finished.containsKey(key))
         {
-            prepared.put(key, new TxPrepared(key, priority, writes[0], writes[1], participants, context.nowNs(), true));
+            prepared.put(key, new TxPrepared(key, priority, keys, values, participants, context.nowNs(), true));
         }
     }
 

@@ -55,7 +55,12 @@ final class TxManifest
         final int count = reader.readInt("prepared", 0, 1 << 24);
         for (int i = 0; i < count; i++)
         {
-            manager.replayPrepare(reader);
+            final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
+                reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            final long priority = reader.readLong("priority");
+            final long[] participants = TxCodec.readParticipants(reader);
+            final byte[][][] writes = TxCodec.readWrites(reader);
+            manager.replayPrepare(key, priority, participants, writes[0], writes[1]);
         }
         final int committed = reader.readInt("committed", 0, 1 << 24);
         manager.checkpointCommitted.clear();

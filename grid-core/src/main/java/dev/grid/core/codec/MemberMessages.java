@@ -180,16 +180,30 @@ public final class MemberMessages
     private static <D extends MessageDecoderFlyweight> D checkedWrap(final MessageHeaderDecoder header,
         final UnsafeBuffer message, final D decoder)
     {
-        final int blockLength = header.blockLength();
-        final int version = header.version();
+        return checkedWrap(message, HEADER_LENGTH, header.blockLength(), header.version(), decoder);
+    }
+
+    /**
+     * Wrap {@code decoder} on the body of a message or record held alone in {@code message} (a view bounded to it),
+     * after walking all of it: every count and length must stay inside. One at this schema's version or newer must
+     * carry at least this version's block.
+     *
+     * @param bodyOffset  where the body starts, after its header.
+     * @param blockLength the block length its header gives.
+     * @param version     the schema version its header gives.
+     * @throws MalformedMessageException if it does not hold together.
+     */
+    public static <D extends MessageDecoderFlyweight> D checkedWrap(final UnsafeBuffer message, final int bodyOffset,
+        final int blockLength, final int version, final D decoder)
+    {
         final String name = decoder.getClass().getSimpleName();
         if (version >= decoder.sbeSchemaVersion() && blockLength < decoder.sbeBlockLength())
         {
             throw new MalformedMessageException(name + " of version " + version + " with a block of " + blockLength +
                 " bytes, expected at least " + decoder.sbeBlockLength());
         }
-        final int bodyLength = message.capacity() - HEADER_LENGTH;
-        decoder.wrap(message, HEADER_LENGTH, blockLength, version);
+        final int bodyLength = message.capacity() - bodyOffset;
+        decoder.wrap(message, bodyOffset, blockLength, version);
         final int decodedLength;
         try
         {

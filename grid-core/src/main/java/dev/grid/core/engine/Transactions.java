@@ -122,8 +122,17 @@ public interface Transactions
     // WAL replay and checkpoints.
     // ---------------------------------------------------------------------------------------------------------
 
-    /** Replay a prepare record (the reader is after its type). */
-    void replayPrepare(MessageReader reader);
+    /**
+     * Replay a prepare record (or a checkpoint manifest's prepared part): held like a backup's prepare until the
+     * partition's primary recovers it.
+     *
+     * @param key          the part.
+     * @param priority     its transaction's wait-die priority.
+     * @param participants every primary of the transaction, as the prepare listed them.
+     * @param keys         its writes' keys.
+     * @param values       its writes' values, index for index (null: a remove).
+     */
+    void replayPrepare(TxPartKey key, long priority, long[] participants, byte[][] keys, byte[][] values);
 
     /** Replay the end of a prepared part. */
     void replayEnd(TxPartKey key, boolean committed);

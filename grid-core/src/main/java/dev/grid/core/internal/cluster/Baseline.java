@@ -1,7 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -205,27 +203,4 @@ public record Baseline(List<Member> members, long autoAdjustTimeoutNs)
         return new Baseline(next, autoAdjustTimeoutNs);
     }
 
-    void encode(final MessageWriter writer)
-    {
-        writer.writeLong(autoAdjustTimeoutNs).writeInt(members.size());
-        for (final Member member : members)
-        {
-            writer.writeString(member.memberId());
-            MemberRecord.encodeAttributes(writer, member.attributes());
-        }
-    }
-
-    static Baseline decode(final MessageReader reader)
-    {
-        final long autoAdjustTimeoutNs = reader.readLong("baseline.autoAdjustTimeoutNs");
-        final int count = reader.readInt("baseline.members", 0, 65_535);
-        final List<Member> members = new ArrayList<>(count);
-        for (int i = 0; i < count; i++)
-        {
-            final String memberId = CacheDescriptor.nonNull(reader.readString("baseline.memberId"),
-                "baseline.memberId");
-            members.add(new Member(memberId, MemberRecord.decodeAttributes(reader)));
-        }
-        return new Baseline(members, autoAdjustTimeoutNs);
-    }
 }

@@ -4,8 +4,6 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 
 /**
  * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does
@@ -142,37 +140,6 @@ public record CacheDescriptor(
             operationTimeoutNs == other.operationTimeoutNs &&
             java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
             readsWithoutQuorum == other.readsWithoutQuorum;
-    }
-
-    void encode(final MessageWriter writer)
-    {
-        writer.writeInt(cacheId).writeString(name).writeInt(partitions).writeInt(backups).writeString(keyCodec)
-            .writeString(valueCodec).writeString(backupFilterAttribute).writeLong(operationTimeoutNs)
-            .writeString(mergeOperator).writeLong(creatorIncarnation).writeLong(creatorSequence)
-            // The read policy rides in the loss policy's byte, high nibble: descriptors written before it existed (WAL
-            // records, checkpoint manifests) read as REFUSE, and the layout is unchanged.
-            .writeByte(lossPolicy.ordinal() | readsWithoutQuorum.ordinal() << 4).writeInt(lostResets);
-    }
-
-    static CacheDescriptor decode(final MessageReader reader)
-    {
-        final int cacheId = reader.readInt("cacheId");
-        final String name = nonNull(reader.readString("cache.name"), "cache.name");
-        final int partitions = reader.readInt("cache.partitions", 1, CacheConfiguration.PARTITIONS_MAX);
-        final int backups = reader.readInt("cache.backups", 0, CacheConfiguration.BACKUPS_MAX);
-        final String keyCodec = nonNull(reader.readString("cache.keyCodec"), "cache.keyCodec");
-        final String valueCodec = nonNull(reader.readString("cache.valueCodec"), "cache.valueCodec");
-        final String backupFilterAttribute = reader.readString("cache.backupFilterAttribute");
-        final long operationTimeoutNs = reader.readLong("cache.operationTimeoutNs");
-        final String mergeOperator = reader.readString("cache.mergeOperator");
-        final long creatorIncarnation = reader.readLong("cache.creatorIncarnation");
-        final long creatorSequence = reader.readLong("cache.creatorSequence");
-        // Loss policy in the low nibble, read policy in the high one (0, REFUSE, in descriptors written before it).
-        final int policies = reader.readByte("cache.policies") & 0xFF;
-        final int lostResets = reader.readInt("cache.lostResets", 0, Integer.MAX_VALUE);
-        return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
-            operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy(policies & 0x0F),
-            lostResets, readPolicy(policies >>> 4));
     }
 
     static PartitionLossPolicy lossPolicy(final int ordinal)

@@ -27,10 +27,17 @@ final class Checkpointer
     /** Copies imaged per duty cycle: each costs one pass over its entries, so writes keep flowing between them. */
     private static final int IMAGES_PER_CYCLE = 16;
 
-    static final int MANIFEST_VERSION = 5;
+    /**
+     * The manifest's layout: a version byte, then its fields, the cluster's structures in it (caches, baseline,
+     * ownership table) as bodies of the member schema, each with its own version.
+     */
+    static final int MANIFEST_VERSION = 6;
 
-    /** The oldest manifest this build reads (3 had no ownership table, 4 no prepared transaction parts). */
-    static final int MANIFEST_VERSION_MIN = 3;
+    /**
+     * The oldest manifest this build reads: 6, the first whose structures are schema bodies (the WAL records of the
+     * builds before were not in a schema either, so their data directories are not readable here).
+     */
+    static final int MANIFEST_VERSION_MIN = 6;
 
     private final MemberEngine engine;
 
@@ -102,9 +109,7 @@ final class Checkpointer
             boundary.hwms().remove(MemberEngine.packCopy(cacheId, partition));
         }
         engine.tx.forgetCommitted(cacheId, partition);
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(cacheId)
-            .writeInt(partition);
-        engine.walRecords.appendMeta();
+        engine.walRecords.appendCopyDropped(cacheId, partition);
     }
 
     int checkpointDuty()
@@ -198,9 +203,7 @@ final class Checkpointer
         hwms.putAll(checkpointHwms);
         historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs,
             engine.walRecords.totalAppends, hwms));
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CHECKPOINT).writeLong(checkpointId)
-            .writeLong(checkpointReplayFrom);
-        engine.walRecords.appendMeta();
+        engine.walRecords.appendCheckpoint(checkpointId, checkpointReplayFrom);
         // The marker is not news: an idle member must not checkpoint again because of it.
         engine.walRecords.appendsSinceCheckpoint--;
         releaseHistory();
@@ -291,7 +294,7 @@ final class Checkpointer
             .writeInt(engine.walCaches.size());
         for (final CacheDescriptor cache : engine.walCaches.values())
         {
-            cache.encode(manifestWriter);
+            manifestWriter.writeBytes(StateBodies.encode(cache));
         }
         // The lineage epochs of every copy (images do not carry them, and the WAL records may be released).
         int count = 0;
@@ -313,8 +316,14 @@ final class Checkpointer
             }
         }
         manifestWriter.patchInt(countAt, count);
-        engine.walBaseline.encode(manifestWriter);
-        engine.ownership.encode(manifestWriter);
+        manifestWriter.writeBytes(StateBodies.encode(engine.walBaseline));
+        manifestWriter.writeBytes(engine.ownership.encodeHeaderBody());
+        final int[] cacheIds = engine.ownership.cacheIds();
+        manifestWriter.writeInt(cacheIds.length);
+        for (final int cacheId : cacheIds)
+        {
+            manifestWriter.writeBytes(engine.ownership.encodeCacheBody(cacheId));
+        }
         // Transaction parts prepared here and not finished: their WAL records may be released.
         engine.tx.encodePrepared(manifestWriter);
         engine.tx.encodeCommitted(manifestWriter);

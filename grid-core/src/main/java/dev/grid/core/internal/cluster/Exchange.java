@@ -169,11 +169,8 @@ final class Exchange
             // members are back, and this coordinator, alone with an older table, then activated from it and
             // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
             // reports carry the newest table from now on, and so does a restart.
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
-            decision.adoptTable().encode(engine.walRecords.walWriter);
-            engine.ownership.decode(new MessageReader().wrap(engine.walRecords.walWriter.mutableBuffer(), 1,
-                engine.walRecords.walWriter.length() - 1));
-            engine.walRecords.appendMeta();
+            engine.walRecords.appendOwnership(decision.adoptTable());
+            engine.ownership.replaceWith(decision.adoptTable());
         }
         exchange.map = decision.map();
         exchange.nextResendNs = engine.nowNs;
@@ -262,9 +259,7 @@ final class Exchange
         if (!map.topology().baseline().equals(engine.walBaseline))
         {
             engine.walBaseline = map.topology().baseline();
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_BASELINE);
-            engine.walBaseline.encode(engine.walRecords.walWriter);
-            engine.walRecords.appendMeta();
+            engine.walRecords.appendBaseline(engine.walBaseline);
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
@@ -274,9 +269,7 @@ final class Exchange
                 (map.isActive() || engine.walCaches.containsKey(cache.cacheId())))
             {
                 engine.walCaches.put(cache.cacheId(), cache);
-                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE);
-                cache.encode(engine.walRecords.walWriter);
-                engine.walRecords.appendMeta();
+                engine.walRecords.appendCache(cache);
             }
             final LocalPartition[] local = engine.copies.computeIfAbsent(cache.cacheId(),
                 id -> new LocalPartition[cache.partitions()]);
@@ -384,15 +377,12 @@ final class Exchange
             {
                 engine.walCaches.remove(known.cacheId());
                 engine.copies.remove(known.cacheId());
-                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(known.cacheId());
-                engine.walRecords.appendMeta();
+                engine.walRecords.appendCacheDestroyed(known.cacheId());
             }
         }
         if (map.isActive() && engine.ownership.update(map, map.stamp()))
         {
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_OWNERSHIP);
-            engine.ownership.encode(engine.walRecords.walWriter);
-            engine.walRecords.appendMeta();
+            engine.walRecords.appendOwnership(engine.ownership);
         }
     }
 
@@ -421,18 +411,14 @@ final class Exchange
         final List<CounterRange> holes = lp.counter.finalizeGaps();
         if (!holes.isEmpty())
         {
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(cache.cacheId())
-                .writeInt(lp.partition)
-                .writeInt(holes.size());
             long highest = 0;
             for (final CounterRange hole : holes)
             {
-                engine.walRecords.walWriter.writeLong(hole.start()).writeLong(hole.count());
                 highest = Math.max(highest, hole.start() + hole.count());
             }
             engine.historyIndex.note(MemberEngine.packCopy(cache.cacheId(), lp.partition),
                 engine.wal.appendedPosition(), highest);
-            engine.walRecords.appendMeta();
+            engine.walRecords.appendRollback(cache.cacheId(), lp.partition, holes);
             engine.listener.onEvent("member " + engine.config.memberId() + " finalized gaps " + holes + " of cache " +
                 cache.name() + " partition " + lp.partition);
         }

@@ -1,6 +1,10 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.wal.WalCacheDestroyedDecoder;
+import dev.grid.core.codec.wal.WalCopyDroppedDecoder;
+import dev.grid.core.codec.wal.WalDataDecoder;
+import dev.grid.core.codec.wal.WalRebalanceDoneDecoder;
+import dev.grid.core.codec.wal.WalRollbackDecoder;
 import dev.grid.core.spi.Wal;
 import org.agrona.collections.Long2ObjectHashMap;
 
@@ -24,8 +28,13 @@ final class HistoryScan
 {
     private final MemberEngine engine;
     private final Wal wal;
-    /** Its own reader: a scan spans duty cycles, and the engine's reader holds the message being handled. */
-    private final MessageReader reader = new MessageReader();
+    /** Its own reader: a scan spans duty cycles, and recovery or another scan may hold theirs. */
+    private final WalReader reader = new WalReader();
+    private final WalDataDecoder dataIn = new WalDataDecoder();
+    private final WalRollbackDecoder rollbackIn = new WalRollbackDecoder();
+    private final WalCopyDroppedDecoder copyDroppedIn = new WalCopyDroppedDecoder();
+    private final WalRebalanceDoneDecoder rebalanceDoneIn = new WalRebalanceDoneDecoder();
+    private final WalCacheDestroyedDecoder cacheDestroyedIn = new WalCacheDestroyedDecoder();
     private final Map<Long, long[]> ranges;
     private final Map<Long, HistoryRead> result = new HashMap<>();
     private final Long2ObjectHashMap<long[]> scanned = new Long2ObjectHashMap<>();
@@ -87,8 +96,7 @@ final class HistoryScan
         final long last = wal.read(position, maxRecords, (recordPosition, buffer, offset, length) ->
         {
             read[0]++;
-            reader.wrap(buffer, offset, length);
-            collect();
+            collect(reader.open(buffer, offset, length));
         });
         position = last;
         if (read[0] < maxRecords || position >= endPosition)
@@ -166,40 +174,31 @@ final class HistoryScan
     }
 
     /** One WAL record: what it adds to (or takes from) the histories being read. */
-    private void collect()
+    private void collect(final int type)
     {
-        final int type = reader.readByte("walRecordType");
         switch (type)
         {
             case WalRecords.WAL_DATA ->
             {
-                final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535));
+                final WalDataDecoder in = reader.decode(dataIn);
+                final long packed = MemberEngine.packCopy(in.cacheId(), WalReader.checkPartition(in.partition()));
                 final long[] range = scanned.get(packed);
-                final long counter = reader.readLong("counter");
+                final long counter = in.counter();
                 if (range != null && counter > range[0] && counter <= range[1])
                 {
-                    final long transaction = reader.readLong("transaction");
-                    final long origin = reader.readLong("origin");
-                    final long sequence = reader.readLong("sequence");
-                    final byte[] key = reader.readBytes("key");
-                    final byte[] value = reader.readBytes("value");
-                    final boolean flag = reader.readBoolean("flag");
-                    final byte[] outcome = reader.readBytes("outcome");
-                    found.get(packed).putIfAbsent(counter, new HistoryRecord(counter, key, value,
-                        transaction, origin, sequence, flag, outcome, LocalPartition.Predecessors.read(reader)));
+                    found.get(packed).putIfAbsent(counter, WalReader.data(in).update());
                 }
             }
             case WalRecords.WAL_ROLLBACK ->
             {
-                final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
-                    reader.readInt("partition", 0, 65_535));
+                final WalRollbackDecoder in = reader.decode(rollbackIn);
+                final long packed = MemberEngine.packCopy(in.cacheId(), WalReader.checkPartition(in.partition()));
                 final long[] range = scanned.get(packed);
-                final int count = reader.readInt("ranges", 0, 1 << 20);
-                for (int i = 0; i < count && range != null; i++)
+                final long[] ranges = WalReader.ranges(in);
+                for (int i = 0; i < ranges.length && range != null; i += 2)
                 {
-                    final long start = reader.readLong("start");
-                    final long length = reader.readLong("count");
+                    final long start = ranges[i];
+                    final long length = ranges[i + 1];
                     for (long counter = Math.max(start + 1, range[0] + 1);
                         counter <= Math.min(start + length, range[1]); counter++)
                     {
@@ -210,8 +209,9 @@ final class HistoryScan
             case WalRecords.WAL_COPY_DROPPED ->
             {
                 // Records before the copy was last dropped here belong to another lineage.
-                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(
-                    reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
+                final WalCopyDroppedDecoder in = reader.decode(copyDroppedIn);
+                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(in.cacheId(),
+                    WalReader.checkPartition(in.partition())));
                 if (records != null)
                 {
                     records.clear();
@@ -220,9 +220,10 @@ final class HistoryScan
             case WalRecords.WAL_REBALANCE_DONE ->
             {
                 // Below the target, a full rebalance left entries, not history.
-                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(
-                    reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
-                final long to = reader.readLong("to");
+                final WalRebalanceDoneDecoder in = reader.decode(rebalanceDoneIn);
+                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(in.cacheId(),
+                    WalReader.checkPartition(in.partition())));
+                final long to = in.to();
                 if (records != null)
                 {
                     records.headMap(to, true).clear();
@@ -230,7 +231,7 @@ final class HistoryScan
             }
             case WalRecords.WAL_CACHE_DESTROYED ->
             {
-                final int cacheId = reader.readInt("cacheId");
+                final int cacheId = reader.decode(cacheDestroyedIn).cacheId();
                 for (final Long2ObjectHashMap<TreeMap<Long, HistoryRecord>>.EntryIterator it =
                     found.entrySet().iterator(); it.hasNext(); )
                 {

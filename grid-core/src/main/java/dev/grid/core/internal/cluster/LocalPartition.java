@@ -1,7 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
@@ -312,34 +310,6 @@ final class LocalPartition implements PartitionCopy
     record Predecessors(OpKey[] keys, OpOutcome[] outcomes)
     {
         static final Predecessors NONE = new Predecessors(new OpKey[0], new OpOutcome[0]);
-
-        static Predecessors read(final MessageReader reader)
-        {
-            final int count = reader.readInt("predecessors", 0, 1 << 16);
-            if (count == 0)
-            {
-                return NONE;
-            }
-            final OpKey[] keys = new OpKey[count];
-            final OpOutcome[] outcomes = new OpOutcome[count];
-            for (int i = 0; i < count; i++)
-            {
-                keys[i] = new OpKey(reader.readLong("predecessor.origin"), reader.readLong("predecessor.sequence"));
-                outcomes[i] = new OpOutcome(reader.readBoolean("predecessor.flag"),
-                    reader.readBytes("predecessor.outcome"), 0);
-            }
-            return new Predecessors(keys, outcomes);
-        }
-
-        void write(final MessageWriter writer)
-        {
-            writer.writeInt(keys.length);
-            for (int i = 0; i < keys.length; i++)
-            {
-                writer.writeLong(keys[i].originIncarnation()).writeLong(keys[i].sequence())
-                    .writeBoolean(outcomes[i].flag()).writeBytes(outcomes[i].value());
-            }
-        }
 
         int count()
         {

@@ -544,8 +544,7 @@ public final class MemberEngine
         {
             copies.clear();
             walCaches.clear();
-            walRecords.walWriter.reset().writeByte(WalRecords.WAL_ALL_DROPPED);
-            walRecords.appendMeta();
+            walRecords.appendAllDropped();
         }
         inFlightUpdates = 0;
         durability.durabilityQueue.clear();

@@ -1,7 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -21,27 +19,6 @@ public record MemberRecord(String memberId, long incarnation, String address, Ma
     public MemberRecord
     {
         attributes = Map.copyOf(new TreeMap<>(attributes));
-    }
-
-    static void encodeAttributes(final MessageWriter writer, final Map<String, String> attributes)
-    {
-        writer.writeInt(attributes.size());
-        for (final Map.Entry<String, String> e : new TreeMap<>(attributes).entrySet())
-        {
-            writer.writeString(e.getKey()).writeString(e.getValue());
-        }
-    }
-
-    static Map<String, String> decodeAttributes(final MessageReader reader)
-    {
-        final int count = reader.readInt("member.attributes", 0, 1024);
-        final Map<String, String> attributes = new TreeMap<>();
-        for (int i = 0; i < count; i++)
-        {
-            attributes.put(CacheDescriptor.nonNull(reader.readString("attribute.name"), "attribute.name"),
-                CacheDescriptor.nonNull(reader.readString("attribute.value"), "attribute.value"));
-        }
-        return attributes;
     }
 
     @Override

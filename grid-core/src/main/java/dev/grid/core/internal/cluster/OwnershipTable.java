@@ -6,8 +6,6 @@ import dev.grid.core.codec.messages.OwnershipCacheBodyDecoder;
 import dev.grid.core.codec.messages.OwnershipCacheBodyEncoder;
 import dev.grid.core.codec.messages.OwnershipHeaderBodyDecoder;
 import dev.grid.core.codec.messages.OwnershipHeaderBodyEncoder;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayList;
@@ -173,33 +171,6 @@ final class OwnershipTable
     }
 
     /**
-     * The whole table: {@link #encodeHeader}, then each cache with {@link #encodeCache}.
-     */
-    void encode(final MessageWriter writer)
-    {
-        encodeHeader(writer);
-        writer.writeInt(ownersByCache.size());
-        for (final int cacheId : cacheIds())
-        {
-            encodeCache(writer, cacheId);
-        }
-    }
-
-    /**
-     * Replace this table with an encoded one ({@link #encode}).
-     */
-    void decode(final MessageReader reader)
-    {
-        decodeHeader(reader);
-        ownersByCache.clear();
-        final int caches = reader.readInt("ownership.caches", 0, 1 << 20);
-        for (int c = 0; c < caches; c++)
-        {
-            decodeCache(reader);
-        }
-    }
-
-    /**
      * @return the caches this table knows.
      */
     int[] cacheIds()
@@ -213,95 +184,23 @@ final class OwnershipTable
         return ids;
     }
 
-    /**
-     * The table's stamp, life and members, without its caches (the WAL's record of the table: this, then each cache
-     * with {@link #encodeCache}).
-     */
-    void encodeHeader(final MessageWriter writer)
+    /** Make this table a copy of {@code other} (stamp, life, members and every cache). */
+    void replaceWith(final OwnershipTable other)
     {
-        writer.writeLong(stamp).writeLong(lifeId).writeInt(members.size());
-        for (final String id : members)
+        final List<byte[]> sections = new ArrayList<>();
+        for (final int cacheId : other.cacheIds())
         {
-            writer.writeString(id);
+            sections.add(other.encodeCacheBody(cacheId));
         }
+        replaceWith(other.encodeHeaderBody(), sections);
     }
 
-    /**
-     * Replace this table's stamp, life and members (its caches are kept).
-     */
-    void decodeHeader(final MessageReader reader)
+    /** Replace this table with the one the bodies hold (a WAL record's: the header, then every cache). */
+    void replaceWith(final byte[] header, final List<byte[]> sections)
     {
-        stamp = reader.readLong("ownership.stamp");
-        lifeId = reader.readLong("ownership.lifeId");
-        final String[] ids = new String[reader.readInt("ownership.members", 0, 1 << 16)];
-        for (int i = 0; i < ids.length; i++)
-        {
-            ids[i] = reader.readString("ownership.member");
-        }
-        members = List.of(ids);
-    }
-
-    /**
-     * One cache's owners, self-contained: its member ids, then per partition the owners as indices into them.
-     */
-    void encodeCache(final MessageWriter writer, final int cacheId)
-    {
-        final String[][] owners = ownersByCache.get(cacheId);
-        final Map<String, Integer> dictionary = new HashMap<>();
-        final List<String> ids = new ArrayList<>();
-        for (final String[] partition : owners)
-        {
-            for (final String id : partition == null ? NO_OWNERS : partition)
-            {
-                if (dictionary.putIfAbsent(id, dictionary.size()) == null)
-                {
-                    ids.add(id);
-                }
-            }
-        }
-        writer.writeInt(cacheId).writeInt(ids.size());
-        for (final String id : ids)
-        {
-            writer.writeString(id);
-        }
-        writer.writeInt(owners.length);
-        for (final String[] partition : owners)
-        {
-            final String[] list = partition == null ? NO_OWNERS : partition;
-            writer.writeByte(list.length);
-            for (final String id : list)
-            {
-                writer.writeUnsignedShort(dictionary.get(id));
-            }
-        }
-    }
-
-    /**
-     * Add one cache's owners ({@link #encodeCache}).
-     */
-    void decodeCache(final MessageReader reader)
-    {
-        final int cacheId = reader.readInt("ownership.cacheId");
-        final String[] ids = new String[reader.readInt("ownership.ids", 0, 1 << 16)];
-        for (int i = 0; i < ids.length; i++)
-        {
-            ids[i] = reader.readString("ownership.id");
-        }
-        final String[][] owners = new String[reader.readInt("ownership.partitions", 0, 65_536)][];
-        for (int p = 0; p < owners.length; p++)
-        {
-            owners[p] = new String[reader.readByte("ownership.owners") & 0xFF];
-            for (int i = 0; i < owners[p].length; i++)
-            {
-                final int index = reader.readUnsignedShort("ownership.owner");
-                if (index >= ids.length)
-                {
-                    throw new MalformedMessageException("ownership owner index " + index + " of " + ids.length);
-                }
-                owners[p][i] = ids[index];
-            }
-        }
-        ownersByCache.put(cacheId, owners);
+        decodeHeaderBody(header);
+        ownersByCache.clear();
+        sections.forEach(this::decodeCacheBody);
     }
 
     /** @return the table's stamp, life and members as an {@code OwnershipHeaderBody} (an exchange report's). */

@@ -34,10 +34,7 @@ final class RebalancedCopies
     {
         if (lp.adoptEpoch(id, floor))
         {
-            engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_EPOCH).writeInt(lp.cacheId)
-                .writeInt(lp.partition).writeLong(id)
-                .writeLong(floor);
-            engine.walRecords.appendMeta();
+            engine.walRecords.appendEpoch(lp.cacheId, lp.partition, id, floor);
         }
     }
 
@@ -110,10 +107,7 @@ final class RebalancedCopies
         {
             return;
         }
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_ENTRY).writeInt(lp.cacheId)
-            .writeInt(lp.partition)
-            .writeLong(counter).writeBytes(key).writeBytes(value);
-        engine.walRecords.appendMeta();
+        engine.walRecords.appendRebalanceEntry(lp.cacheId, lp.partition, counter, key, value);
         lp.store.apply(key, value, counter);
     }
 
@@ -123,16 +117,7 @@ final class RebalancedCopies
      */
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_DONE).writeInt(lp.cacheId)
-            .writeInt(lp.partition).writeLong(to);
-        final long position = engine.wal.append(engine.walRecords.walWriter.buffer(), 0,
-            engine.walRecords.walWriter.length());
-        if (position < 0)
-        {
-            throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
-        }
-        engine.walRecords.appendsSinceCheckpoint++;
-        engine.walRecords.totalAppends++;
+        final long position = engine.walRecords.appendRebalanceDone(lp.cacheId, lp.partition, to);
         engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
             () -> closeRebalanced(lp, to)));
     }
@@ -143,14 +128,11 @@ final class RebalancedCopies
      */
     void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
     {
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_REBALANCE_MEMORY).writeInt(lp.cacheId)
-            .writeInt(lp.partition)
-            .writeInt(items.size());
+        engine.walRecords.appendRebalanceMemory(lp.cacheId, lp.partition, items);
         final List<OpKey> keys = new ArrayList<>();
         final List<OpOutcome> outcomes = new ArrayList<>();
         for (final Rebalancer.MemoryItem item : items)
         {
-            item.write(engine.walRecords.walWriter);
             if (item.transaction())
             {
                 engine.tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
@@ -161,7 +143,6 @@ final class RebalancedCopies
                 outcomes.add(new OpOutcome(item.flag(), item.value(), 0));
             }
         }
-        engine.walRecords.appendMeta();
         lp.rememberOlder(keys, outcomes);
     }
 

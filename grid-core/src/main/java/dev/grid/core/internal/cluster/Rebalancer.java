@@ -8,8 +8,6 @@ import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.RebalanceDoneDecoder;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -81,19 +79,6 @@ final class Rebalancer
      */
     record MemoryItem(boolean transaction, long origin, long sequence, boolean flag, byte[] value)
     {
-        /** In a WAL record ({@link WalRecords#WAL_REBALANCE_MEMORY}). */
-        void write(final MessageWriter writer)
-        {
-            writer.writeBoolean(transaction).writeLong(origin).writeLong(sequence).writeBoolean(flag)
-                .writeBytes(value);
-        }
-
-        static MemoryItem read(final MessageReader reader)
-        {
-            return new MemoryItem(reader.readBoolean("memory.transaction"), reader.readLong("memory.origin"),
-                reader.readLong("memory.sequence"), reader.readBoolean("memory.flag"),
-                reader.readBytes("memory.value"));
-        }
     }
 
     /** Whose memory of which partition a supplier is streaming. */

@@ -2,6 +2,21 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.KeptCopy;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.wal.WalTxVoidDecoder;
+import dev.grid.core.codec.wal.WalTxEndDecoder;
+import dev.grid.core.codec.wal.WalTxPrepareDecoder;
+import dev.grid.core.codec.wal.WalOwnershipDecoder;
+import dev.grid.core.codec.wal.WalBaselineDecoder;
+import dev.grid.core.codec.wal.WalRebalanceMemoryDecoder;
+import dev.grid.core.codec.wal.WalRebalanceDoneDecoder;
+import dev.grid.core.codec.wal.WalRebalanceEntryDecoder;
+import dev.grid.core.codec.wal.WalEpochDecoder;
+import dev.grid.core.codec.wal.WalCacheDestroyedDecoder;
+import dev.grid.core.codec.wal.WalCacheDecoder;
+import dev.grid.core.codec.wal.WalCopyDroppedDecoder;
+import dev.grid.core.codec.wal.WalRollbackDecoder;
+import dev.grid.core.codec.wal.WalDataDecoder;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
@@ -27,6 +42,21 @@ import java.util.List;
  */
 final class Recovery
 {
+    private final WalReader walReader = new WalReader();
+    private final WalDataDecoder dataIn = new WalDataDecoder();
+    private final WalRollbackDecoder rollbackIn = new WalRollbackDecoder();
+    private final WalCopyDroppedDecoder copyDroppedIn = new WalCopyDroppedDecoder();
+    private final WalCacheDecoder cacheIn = new WalCacheDecoder();
+    private final WalCacheDestroyedDecoder cacheDestroyedIn = new WalCacheDestroyedDecoder();
+    private final WalEpochDecoder epochIn = new WalEpochDecoder();
+    private final WalRebalanceEntryDecoder rebalanceEntryIn = new WalRebalanceEntryDecoder();
+    private final WalRebalanceDoneDecoder rebalanceDoneIn = new WalRebalanceDoneDecoder();
+    private final WalRebalanceMemoryDecoder rebalanceMemoryIn = new WalRebalanceMemoryDecoder();
+    private final WalBaselineDecoder baselineIn = new WalBaselineDecoder();
+    private final WalOwnershipDecoder ownershipIn = new WalOwnershipDecoder();
+    private final WalTxPrepareDecoder txPrepareIn = new WalTxPrepareDecoder();
+    private final WalTxEndDecoder txEndIn = new WalTxEndDecoder();
+    private final WalTxVoidDecoder txVoidIn = new WalTxVoidDecoder();
     private final MemberEngine engine;
 
     /** Decodes checkpoint manifests and WAL records; never shared with the engine's message handling. */
@@ -68,8 +98,7 @@ final class Recovery
         {
             previousReplayPosition = replayPosition;
             replayPosition = position;
-            reader.wrap(buffer, offset, length);
-            replayRecord();
+            replayRecord(walReader.open(buffer, offset, length));
         });
         imageReplayFrom.clear();
         // A copy dropped after its image (and perhaps created again) has a new lineage: its history is its own.
@@ -155,19 +184,20 @@ final class Recovery
         final int caches = reader.readInt("caches", 0, 1 << 20);
         for (int i = 0; i < caches; i++)
         {
-            final CacheDescriptor cache = CacheDescriptor.decode(reader);
+            final CacheDescriptor cache = StateBodies.decodeCache(manifestBody("cache"));
             engine.walCaches.put(cache.cacheId(), cache);
         }
         final Long2ObjectHashMap<long[][]> epochs = readEpochs();
-        engine.walBaseline = Baseline.decode(reader);
-        if (version >= 4)
+        engine.walBaseline = StateBodies.decodeBaseline(manifestBody("baseline"));
+        final byte[] ownershipHeader = manifestBody("ownership");
+        final int ownershipCaches = reader.readInt("ownership.caches", 0, 1 << 20);
+        final List<byte[]> sections = new ArrayList<>(ownershipCaches);
+        for (int i = 0; i < ownershipCaches; i++)
         {
-            engine.ownership.decode(reader);
+            sections.add(manifestBody("ownership.cache"));
         }
-        if (version >= 5)
-        {
-            engine.tx.decodePrepared(reader);
-        }
+        engine.ownership.replaceWith(ownershipHeader, sections);
+        engine.tx.decodePrepared(reader);
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
             loadImage(image, epochs);
@@ -238,28 +268,46 @@ final class Recovery
         return imageReplayFrom.get(MemberEngine.packCopy(cacheId, partition)) >= replayPosition;
     }
 
-    private void replayRecord()
+    private byte[] manifestBody(final String field)
     {
-        final int type = reader.readByte("walRecordType");
+        return CacheDescriptor.nonNull(reader.readBytes(field), field);
+    }
+
+    private void replayRecord(final int type)
+    {
         switch (type)
         {
-            case WalRecords.WAL_DATA -> replayData();
+            case WalRecords.WAL_DATA -> replayData(WalReader.data(walReader.decode(dataIn)));
             case WalRecords.WAL_ROLLBACK -> replayRollback();
             case WalRecords.WAL_COPY_DROPPED -> replayCopyDropped();
             case WalRecords.WAL_CACHE ->
             {
-                final CacheDescriptor cache = CacheDescriptor.decode(reader);
+                final WalCacheDecoder in = walReader.decode(cacheIn);
+                final CacheDescriptor cache = StateBodies.decodeCache(WalReader.bytes(in, in.descriptorLength(),
+                    "descriptor", in::getDescriptor));
                 engine.walCaches.put(cache.cacheId(), cache);
             }
-            case WalRecords.WAL_BASELINE -> engine.walBaseline = Baseline.decode(reader);
-            case WalRecords.WAL_OWNERSHIP -> engine.ownership.decode(reader);
-            case WalRecords.WAL_TX_PREPARE -> engine.tx.replayPrepare(reader);
-            case WalRecords.WAL_TX_END -> engine.tx.replayEnd(new TxPartKey(reader.readLong("coordinator"),
-                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)),
-                reader.readBoolean("committed"));
-            case WalRecords.WAL_TX_VOID -> engine.tx.replayVoid(new TxPartKey(reader.readLong("coordinator"),
-                reader.readLong("tx"), reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535)));
-            case WalRecords.WAL_CACHE_DESTROYED -> replayCacheDestroyed();
+            case WalRecords.WAL_BASELINE ->
+            {
+                final WalBaselineDecoder in = walReader.decode(baselineIn);
+                engine.walBaseline = StateBodies.decodeBaseline(WalReader.bytes(in, in.baselineLength(), "baseline",
+                    in::getBaseline));
+            }
+            case WalRecords.WAL_OWNERSHIP -> replayOwnership();
+            case WalRecords.WAL_TX_PREPARE -> replayPrepare(WalReader.prepare(walReader.decode(txPrepareIn)));
+            case WalRecords.WAL_TX_END ->
+            {
+                final WalTxEndDecoder in = walReader.decode(txEndIn);
+                engine.tx.replayEnd(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
+                    WalReader.checkPartition(in.partition())), in.committed() != 0);
+            }
+            case WalRecords.WAL_TX_VOID ->
+            {
+                final WalTxVoidDecoder in = walReader.decode(txVoidIn);
+                engine.tx.replayVoid(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
+                    WalReader.checkPartition(in.partition())));
+            }
+            case WalRecords.WAL_CACHE_DESTROYED -> replayCacheDestroyed(walReader.decode(cacheDestroyedIn).cacheId());
             case WalRecords.WAL_ALL_DROPPED -> replayAllDropped();
             case WalRecords.WAL_CHECKPOINT ->
             {
@@ -273,26 +321,42 @@ final class Recovery
         }
     }
 
-    /** Replay a {@link WalRecords#WAL_DATA} record. */
-    private void replayData()
+    private void replayPrepare(final WalReader.Prepare prepare)
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long counter = reader.readLong("counter");
-        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
-        final long transaction = reader.readLong("transaction");
-        final OpKey opKey = new OpKey(reader.readLong("origin"), reader.readLong("sequence"));
-        if (transaction != WalRecords.NO_TRANSACTION)
+        engine.tx.replayPrepare(prepare.key(), prepare.priority(), prepare.participants(), prepare.keys(),
+            prepare.values());
+    }
+
+    private void replayOwnership()
+    {
+        final WalOwnershipDecoder in = walReader.decode(ownershipIn);
+        final List<byte[]> sections = new ArrayList<>();
+        for (final WalOwnershipDecoder.CachesDecoder cache : in.caches())
         {
-            engine.tx.replayCommitted(opKey.originIncarnation(), transaction, cacheId, partition);
+            sections.add(WalReader.bytes(in, cache.sectionLength(), "ownership.cache", cache::getSection));
         }
-        final byte[] key = reader.readBytes("key");
-        final byte[] value = reader.readBytes("value");
-        final OpOutcome outcome = new OpOutcome(reader.readBoolean("flag"), reader.readBytes("outcome"), 0);
+        engine.ownership.replaceWith(WalReader.bytes(in, in.headerLength(), "ownership.header", in::getHeader),
+            sections);
+    }
+
+    /** Replay a {@link WalRecords#WAL_DATA} record. */
+    private void replayData(final WalReader.Data data)
+    {
+        final int cacheId = data.cacheId();
+        final int partition = data.partition();
+        final HistoryRecord update = data.update();
+        final long counter = update.counter();
+        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
+        final OpKey opKey = new OpKey(update.origin(), update.sequence());
+        if (update.transaction() != WalRecords.NO_TRANSACTION)
+        {
+            engine.tx.replayCommitted(opKey.originIncarnation(), update.transaction(), cacheId, partition);
+        }
+        final OpOutcome outcome = new OpOutcome(update.flag(), update.outcome(), 0);
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
-        final Predecessors predecessors = Predecessors.read(reader);
-        final long watermark = reader.readLong("watermark");
+        final Predecessors predecessors = update.predecessors();
+        final long watermark = data.watermark();
         if (watermark > replayWatermarks.get(opKey.originIncarnation()))
         {
             replayWatermarks.put(opKey.originIncarnation(), watermark);
@@ -303,7 +367,7 @@ final class Recovery
         }
         if (lp != null && !lp.counter.isClosed(counter))
         {
-            lp.store.apply(key, value, counter);
+            lp.store.apply(update.key(), update.value(), counter);
             lp.counter.apply(counter - 1, 1);
             // A retry of this operation after the restart is answered from here, never applied again.
             lp.replayRecent(opKey, outcome, false, replayWatermarks);
@@ -313,16 +377,17 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_ROLLBACK} record. */
     private void replayRollback()
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
+        final WalRollbackDecoder in = walReader.decode(rollbackIn);
+        final int cacheId = in.cacheId();
+        final int partition = WalReader.checkPartition(in.partition());
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
-        final int ranges = reader.readInt("ranges", 0, 1 << 20);
+        final long[] ranges = WalReader.ranges(in);
         long highest = 0;
-        for (int i = 0; i < ranges; i++)
+        for (int i = 0; i < ranges.length; i += 2)
         {
-            final long start = reader.readLong("start");
-            final long count = reader.readLong("count");
+            final long start = ranges[i];
+            final long count = ranges[i + 1];
             highest = Math.max(highest, start + count);
             if (lp != null && count > 0 && !lp.counter.isClosed(start + 1))
             {
@@ -335,8 +400,9 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_COPY_DROPPED} record. */
     private void replayCopyDropped()
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
+        final WalCopyDroppedDecoder in = walReader.decode(copyDroppedIn);
+        final int cacheId = in.cacheId();
+        final int partition = WalReader.checkPartition(in.partition());
         final LocalPartition[] local = engine.copies.get(cacheId);
         if (reflectedByImage(cacheId, partition))
         {
@@ -356,9 +422,8 @@ final class Recovery
     }
 
     /** Replay a {@link WalRecords#WAL_CACHE_DESTROYED} record. */
-    private void replayCacheDestroyed()
+    private void replayCacheDestroyed(final int cacheId)
     {
-        final int cacheId = reader.readInt("cacheId");
         engine.walCaches.remove(cacheId);
         engine.copies.remove(cacheId);
         engine.ownership.remove(cacheId);
@@ -394,10 +459,10 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_EPOCH} record. */
     private void replayEpoch()
     {
-        final LocalPartition lp = recoveredCopy(reader.readInt("cacheId"),
-            reader.readInt("partition", 0, 65_535));
-        final long id = reader.readLong("epochId");
-        final long floor = reader.readLong("epochFloor");
+        final WalEpochDecoder in = walReader.decode(epochIn);
+        final LocalPartition lp = recoveredCopy(in.cacheId(), WalReader.checkPartition(in.partition()));
+        final long id = in.epochId();
+        final long floor = in.epochFloor();
         if (lp != null)
         {
             lp.adoptEpoch(id, floor);
@@ -407,11 +472,14 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_REBALANCE_ENTRY} record. */
     private void replayRebalanceEntry()
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long counter = reader.readLong("counter");
-        final byte[] key = reader.readBytes("key");
-        final byte[] value = reader.readBytes("value");
+        final WalRebalanceEntryDecoder in = walReader.decode(rebalanceEntryIn);
+        final int cacheId = in.cacheId();
+        final int partition = WalReader.checkPartition(in.partition());
+        final long counter = in.counter();
+        final short hasValue = in.hasValue();
+        final byte[] key = WalReader.bytes(in, in.keyLength(), "key", in::getKey);
+        final byte[] value = MemberMessages.ifHas(hasValue, WalReader.bytes(in, in.valueLength(), "value",
+            in::getValue));
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
         if (lp != null && key != null && counter > 0)
@@ -423,14 +491,13 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_REBALANCE_MEMORY} record. */
     private void replayRebalanceMemory()
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
+        final WalRebalanceMemoryDecoder in = walReader.decode(rebalanceMemoryIn);
+        final int cacheId = in.cacheId();
+        final int partition = WalReader.checkPartition(in.partition());
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
-        final int count = reader.readInt("items", 0, 1 << 24);
-        for (int i = 0; i < count; i++)
+        for (final Rebalancer.MemoryItem item : WalReader.memory(in))
         {
-            final Rebalancer.MemoryItem item = Rebalancer.MemoryItem.read(reader);
             if (lp != null && item.transaction())
             {
                 engine.tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
@@ -446,9 +513,10 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_REBALANCE_DONE} record. */
     private void replayRebalanceDone()
     {
-        final int cacheId = reader.readInt("cacheId");
-        final int partition = reader.readInt("partition", 0, 65_535);
-        final long to = reader.readLong("to");
+        final WalRebalanceDoneDecoder in = walReader.decode(rebalanceDoneIn);
+        final int cacheId = in.cacheId();
+        final int partition = WalReader.checkPartition(in.partition());
+        final long to = in.to();
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
         if (lp != null)
@@ -505,9 +573,7 @@ final class Recovery
                 keepCopiesOf(recovered, reason);
                 engine.walCaches.remove(recovered.cacheId());
                 engine.copies.remove(recovered.cacheId());
-                engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_CACHE_DESTROYED)
-                    .writeInt(recovered.cacheId());
-                engine.walRecords.appendMeta();
+                engine.walRecords.appendCacheDestroyed(recovered.cacheId());
             }
         }
     }

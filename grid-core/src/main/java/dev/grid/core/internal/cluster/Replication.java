@@ -934,18 +934,14 @@ final class Replication
         {
             return;
         }
-        engine.walRecords.walWriter.reset().writeByte(WalRecords.WAL_ROLLBACK).writeInt(lp.cacheId)
-            .writeInt(lp.partition)
-            .writeInt(closed.size());
         long highest = 0;
         for (final CounterRange range : closed)
         {
             lp.counter.rollback(range.start(), range.count());
-            engine.walRecords.walWriter.writeLong(range.start()).writeLong(range.count());
             highest = Math.max(highest, range.start() + range.count());
         }
         engine.historyIndex.note(MemberEngine.packCopy(lp.cacheId, lp.partition),
             engine.wal.appendedPosition(), highest);
-        engine.walRecords.appendMeta();
+        engine.walRecords.appendRollback(lp.cacheId, lp.partition, closed);
     }
 }

@@ -1,10 +1,33 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.wal.MessageHeaderEncoder;
+import dev.grid.core.codec.wal.WalDataEncoder;
+import dev.grid.core.codec.wal.WalRollbackEncoder;
+import dev.grid.core.codec.wal.WalCopyDroppedEncoder;
+import dev.grid.core.codec.wal.WalCacheEncoder;
+import dev.grid.core.codec.wal.WalCacheDestroyedEncoder;
+import dev.grid.core.codec.wal.WalAllDroppedEncoder;
+import dev.grid.core.codec.wal.WalCheckpointEncoder;
+import dev.grid.core.codec.wal.WalEpochEncoder;
+import dev.grid.core.codec.wal.WalRebalanceEntryEncoder;
+import dev.grid.core.codec.wal.WalRebalanceDoneEncoder;
+import dev.grid.core.codec.wal.WalRebalanceMemoryEncoder;
+import dev.grid.core.codec.wal.WalBaselineEncoder;
+import dev.grid.core.codec.wal.WalOwnershipEncoder;
+import dev.grid.core.codec.wal.WalTxPrepareEncoder;
+import dev.grid.core.codec.wal.WalTxEndEncoder;
+import dev.grid.core.codec.wal.WalTxVoidEncoder;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
+import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.spi.Wal;
+import org.agrona.sbe.MessageEncoderFlyweight;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import java.util.function.LongUnaryOperator;
 
@@ -19,8 +42,9 @@ import java.util.function.LongUnaryOperator;
 final class WalRecords
 {
     /*
-     * WAL records: a type byte, then fields in the wire codec's encoding. Replayed in order at start, they rebuild
-     * every copy's store and counter exactly (gaps and closed holes too) and the caches the member knew.
+     * WAL records, defined in grid-core/src/main/sbe/wal-records.xml (these types are their template ids): SBE's
+     * header, then the record's fields. Replayed in order at start, they rebuild every copy's store and counter
+     * exactly (gaps and closed holes too) and the caches the member knew.
      */
     /**
      * An update: cacheId, partition, counter, transaction id ({@link #NO_TRANSACTION} outside transactions), origin
@@ -102,7 +126,24 @@ final class WalRecords
     private final HistoryIndex historyIndex;
 
     private final LongUnaryOperator originWatermark;
-    final MessageWriter walWriter = new MessageWriter();
+    private final MessageWriter walWriter = new MessageWriter();
+    private final MessageHeaderEncoder headerOut = new MessageHeaderEncoder();
+    private final WalDataEncoder dataOut = new WalDataEncoder();
+    private final WalRollbackEncoder rollbackOut = new WalRollbackEncoder();
+    private final WalCopyDroppedEncoder copyDroppedOut = new WalCopyDroppedEncoder();
+    private final WalCacheEncoder cacheOut = new WalCacheEncoder();
+    private final WalCacheDestroyedEncoder cacheDestroyedOut = new WalCacheDestroyedEncoder();
+    private final WalAllDroppedEncoder allDroppedOut = new WalAllDroppedEncoder();
+    private final WalCheckpointEncoder checkpointOut = new WalCheckpointEncoder();
+    private final WalEpochEncoder epochOut = new WalEpochEncoder();
+    private final WalRebalanceEntryEncoder rebalanceEntryOut = new WalRebalanceEntryEncoder();
+    private final WalRebalanceDoneEncoder rebalanceDoneOut = new WalRebalanceDoneEncoder();
+    private final WalRebalanceMemoryEncoder rebalanceMemoryOut = new WalRebalanceMemoryEncoder();
+    private final WalBaselineEncoder baselineOut = new WalBaselineEncoder();
+    private final WalOwnershipEncoder ownershipOut = new WalOwnershipEncoder();
+    private final WalTxPrepareEncoder txPrepareOut = new WalTxPrepareEncoder();
+    private final WalTxEndEncoder txEndOut = new WalTxEndEncoder();
+    private final WalTxVoidEncoder txVoidOut = new WalTxVoidEncoder();
 
     long appendsSinceCheckpoint;
     long totalAppends;
@@ -133,23 +174,187 @@ final class WalRecords
     long appendWal(final LocalPartition lp, final long counter, final long transaction, final OpKey opKey,
         final OpOutcome outcome, final byte[] key, final byte[] value, final Predecessors predecessors)
     {
-        walWriter.reset().writeByte(WAL_DATA).writeInt(lp.cacheId).writeInt(lp.partition).writeLong(counter)
-            .writeLong(transaction).writeLong(opKey.originIncarnation()).writeLong(opKey.sequence()).writeBytes(key)
-            .writeBytes(value)
-            .writeBoolean(outcome.flag()).writeBytes(outcome.value());
-        predecessors.write(walWriter);
-        walWriter.writeLong(originWatermark.applyAsLong(opKey.originIncarnation()));
+        final WalDataEncoder out = start(dataOut).cacheId(lp.cacheId).partition(lp.partition).counter(counter)
+            .transaction(transaction).origin(opKey.originIncarnation()).sequence(opKey.sequence())
+            .flag(flag(outcome.flag())).hasValue(MemberMessages.has(value))
+            .hasOutcome(MemberMessages.has(outcome.value()))
+            .watermark(originWatermark.applyAsLong(opKey.originIncarnation()));
+        final WalDataEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
+        for (int i = 0; i < predecessors.count(); i++)
+        {
+            final byte[] previous = MemberMessages.orEmpty(predecessors.outcomes()[i].value());
+            group.next().origin(predecessors.keys()[i].originIncarnation()).sequence(predecessors.keys()[i].sequence())
+                .flag(flag(predecessors.outcomes()[i].flag()))
+                .hasOutcome(MemberMessages.has(predecessors.outcomes()[i].value()))
+                .putOutcome(previous, 0, previous.length);
+        }
+        final byte[] stored = MemberMessages.orEmpty(value);
+        final byte[] result = MemberMessages.orEmpty(outcome.value());
+        finish(out.putKey(key, 0, key.length).putValue(stored, 0, stored.length).putOutcome(result, 0, result.length));
         historyIndex.note(MemberEngine.packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
         return appendRecord();
     }
 
     /**
-     * Append the record in {@code walWriter} that describes state rather than an update: nobody waits for it, and
-     * the next duty cycle's durability request covers it.
+     * Append the record just finished in {@code walWriter} that describes state rather than an update: nobody waits
+     * for it, and the next duty cycle's durability request covers it.
      */
-    void appendMeta()
+    private void appendMeta()
     {
         appendRecord();
+    }
+
+    /** Start a record: its header in {@code walWriter}, then {@code encoder} wrapped after it for the caller. */
+    private <E extends MessageEncoderFlyweight> E start(final E encoder)
+    {
+        walWriter.reset();
+        headerOut.wrap(walWriter.mutableBuffer(), 0).blockLength(encoder.sbeBlockLength())
+            .templateId(encoder.sbeTemplateId()).schemaId(encoder.sbeSchemaId()).version(encoder.sbeSchemaVersion());
+        encoder.wrap(walWriter.mutableBuffer(), MessageHeaderEncoder.ENCODED_LENGTH);
+        return encoder;
+    }
+
+    /** End the record {@link #start} began: {@code walWriter} then holds it whole. */
+    private void finish(final MessageEncoderFlyweight encoder)
+    {
+        walWriter.skip(MessageHeaderEncoder.ENCODED_LENGTH + encoder.encodedLength());
+    }
+
+    private static short flag(final boolean value)
+    {
+        return (short)(value ? 1 : 0);
+    }
+
+    /**
+     * Log holes closed without data ({@link #WAL_ROLLBACK}), in as many records as their count needs.
+     *
+     * @return the position of the last record.
+     */
+    long appendRollback(final int cacheId, final int partition, final List<CounterRange> ranges)
+    {
+        for (int from = 0; from < ranges.size(); from += MemberMessages.GROUP_MAX)
+        {
+            final int count = Math.min(MemberMessages.GROUP_MAX, ranges.size() - from);
+            final WalRollbackEncoder out = start(rollbackOut).cacheId(cacheId).partition(partition);
+            final WalRollbackEncoder.RangesEncoder group = out.rangesCount(count);
+            for (int i = from; i < from + count; i++)
+            {
+                group.next().start(ranges.get(i).start()).length(ranges.get(i).count());
+            }
+            finish(out);
+            appendMeta();
+        }
+        return wal.appendedPosition();
+    }
+
+    /** Log that this member no longer holds a copy ({@link #WAL_COPY_DROPPED}). */
+    void appendCopyDropped(final int cacheId, final int partition)
+    {
+        finish(start(copyDroppedOut).cacheId(cacheId).partition(partition));
+        appendMeta();
+    }
+
+    /** Log a cache this member knows ({@link #WAL_CACHE}). */
+    void appendCache(final CacheDescriptor cache)
+    {
+        final byte[] body = StateBodies.encode(cache);
+        finish(start(cacheOut).putDescriptor(body, 0, body.length));
+        appendMeta();
+    }
+
+    /** Log a cache destroyed with every copy of it here ({@link #WAL_CACHE_DESTROYED}). */
+    void appendCacheDestroyed(final int cacheId)
+    {
+        finish(start(cacheDestroyedOut).cacheId(cacheId));
+        appendMeta();
+    }
+
+    /** Log that every copy was dropped ({@link #WAL_ALL_DROPPED}). */
+    void appendAllDropped()
+    {
+        finish(start(allDroppedOut));
+        appendMeta();
+    }
+
+    /** Log a committed checkpoint ({@link #WAL_CHECKPOINT}, informational). */
+    void appendCheckpoint(final long checkpointId, final long replayFrom)
+    {
+        finish(start(checkpointOut).checkpointId(checkpointId).replayFrom(replayFrom));
+        appendMeta();
+    }
+
+    /** Log a copy's new epoch ({@link #WAL_EPOCH}). */
+    void appendEpoch(final int cacheId, final int partition, final long epochId, final long epochFloor)
+    {
+        finish(start(epochOut).cacheId(cacheId).partition(partition).epochId(epochId).epochFloor(epochFloor));
+        appendMeta();
+    }
+
+    /** Log an entry a full rebalance streamed ({@link #WAL_REBALANCE_ENTRY}). */
+    void appendRebalanceEntry(final int cacheId, final int partition, final long counter, final byte[] key,
+        final byte[] value)
+    {
+        final byte[] stored = MemberMessages.orEmpty(value);
+        finish(start(rebalanceEntryOut).cacheId(cacheId).partition(partition).counter(counter)
+            .hasValue(MemberMessages.has(value)).putKey(key, 0, key.length).putValue(stored, 0, stored.length));
+        appendMeta();
+    }
+
+    /**
+     * Log that a full rebalance streamed every entry ({@link #WAL_REBALANCE_DONE}).
+     *
+     * @return its position.
+     */
+    long appendRebalanceDone(final int cacheId, final int partition, final long to)
+    {
+        finish(start(rebalanceDoneOut).cacheId(cacheId).partition(partition).to(to));
+        return appendRecord();
+    }
+
+    /** Log a supplier's memory of a partition ({@link #WAL_REBALANCE_MEMORY}), in as many records as it needs. */
+    void appendRebalanceMemory(final int cacheId, final int partition, final List<Rebalancer.MemoryItem> items)
+    {
+        for (int from = 0; from < items.size() || from == 0; from += MemberMessages.GROUP_MAX)
+        {
+            final int count = Math.min(MemberMessages.GROUP_MAX, items.size() - from);
+            final WalRebalanceMemoryEncoder out = start(rebalanceMemoryOut).cacheId(cacheId).partition(partition);
+            final WalRebalanceMemoryEncoder.ItemsEncoder group = out.itemsCount(count);
+            for (int i = from; i < from + count; i++)
+            {
+                final Rebalancer.MemoryItem item = items.get(i);
+                final byte[] value = MemberMessages.orEmpty(item.value());
+                group.next().transaction(flag(item.transaction())).origin(item.origin()).sequence(item.sequence())
+                    .flag(flag(item.flag())).hasValue(MemberMessages.has(item.value()))
+                    .putValue(value, 0, value.length);
+            }
+            finish(out);
+            appendMeta();
+        }
+    }
+
+    /** Log the cluster's baseline ({@link #WAL_BASELINE}). */
+    void appendBaseline(final Baseline baseline)
+    {
+        final byte[] body = StateBodies.encode(baseline);
+        finish(start(baselineOut).putBaseline(body, 0, body.length));
+        appendMeta();
+    }
+
+    /** Log the whole ownership table ({@link #WAL_OWNERSHIP}). */
+    void appendOwnership(final OwnershipTable table)
+    {
+        final int[] cacheIds = table.cacheIds();
+        final List<byte[]> sections = new ArrayList<>(cacheIds.length);
+        for (final int cacheId : cacheIds)
+        {
+            sections.add(table.encodeCacheBody(cacheId));
+        }
+        final byte[] header = table.encodeHeaderBody();
+        final WalOwnershipEncoder out = start(ownershipOut);
+        final WalOwnershipEncoder.CachesEncoder group = out.cachesCount(sections.size());
+        sections.forEach(section -> group.next().putSection(section, 0, section.length));
+        finish(out.putHeader(header, 0, header.length));
+        appendMeta();
     }
 
     /**
@@ -188,19 +393,22 @@ final class WalRecords
     long appendTxPrepare(final TxPartKey key, final long priority, final long[] participants,
         final byte[][] keys, final byte[][] values)
     {
-        walWriter.reset().writeByte(WAL_TX_PREPARE).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition()).writeLong(priority);
+        final WalTxPrepareEncoder out = start(txPrepareOut).coordinator(key.coordinator()).tx(key.seq())
+            .cacheId(key.cacheId()).partition(key.partition()).priority(priority);
         final long[] list = participants == null ? new long[0] : participants;
-        walWriter.writeInt(list.length);
+        final WalTxPrepareEncoder.ParticipantsEncoder group = out.participantsCount(list.length);
         for (final long participant : list)
         {
-            walWriter.writeLong(participant);
+            group.next().participant(participant);
         }
-        walWriter.writeInt(keys.length);
+        final WalTxPrepareEncoder.WritesEncoder writes = out.writesCount(keys.length);
         for (int i = 0; i < keys.length; i++)
         {
-            walWriter.writeBytes(keys[i]).writeBytes(values[i]);
+            final byte[] value = MemberMessages.orEmpty(values[i]);
+            writes.next().hasValue(MemberMessages.has(values[i])).putKey(keys[i], 0, keys[i].length)
+                .putValue(value, 0, value.length);
         }
+        finish(out);
         return appendRecord();
     }
 
@@ -219,8 +427,8 @@ final class WalRecords
      */
     long appendTxVoid(final TxPartKey key)
     {
-        walWriter.reset().writeByte(WAL_TX_VOID).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition());
+        finish(start(txVoidOut).coordinator(key.coordinator()).tx(key.seq()).cacheId(key.cacheId())
+            .partition(key.partition()));
         appendMeta();
         return wal.appendedPosition();
     }
@@ -233,8 +441,8 @@ final class WalRecords
      */
     long appendTxEnd(final TxPartKey key, final boolean committed)
     {
-        walWriter.reset().writeByte(WAL_TX_END).writeLong(key.coordinator()).writeLong(key.seq())
-            .writeInt(key.cacheId()).writeInt(key.partition()).writeBoolean(committed);
+        finish(start(txEndOut).coordinator(key.coordinator()).tx(key.seq()).cacheId(key.cacheId())
+            .partition(key.partition()).committed(flag(committed)));
         appendMeta();
         return wal.appendedPosition();
     }

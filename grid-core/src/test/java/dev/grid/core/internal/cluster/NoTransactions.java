@@ -149,7 +149,8 @@ final class NoTransactions implements Transactions
     }
 
     @Override
-    public void replayPrepare(final MessageReader reader)
+    public void replayPrepare(final TxPartKey key, final long priority, final long[] participants,
+        final byte[][] keys, final byte[][] values)
     {
         throw unsupported();
     }

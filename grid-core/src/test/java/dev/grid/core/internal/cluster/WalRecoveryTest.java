@@ -1,6 +1,11 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.codec.wal.MessageHeaderEncoder;
+import dev.grid.core.codec.wal.WalCacheDestroyedEncoder;
+import dev.grid.core.codec.wal.WalCacheEncoder;
+import dev.grid.core.codec.wal.WalCopyDroppedEncoder;
+import dev.grid.core.codec.wal.WalDataEncoder;
+import dev.grid.core.codec.wal.WalRollbackEncoder;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.GridException;
@@ -13,7 +18,9 @@ import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.sbe.MessageEncoderFlyweight;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -229,9 +236,25 @@ class WalRecoveryTest
             .conclude(), 42, id).withId(id);
     }
 
-    private static void write(final ListWal wal, final MessageWriter writer)
+    /** Start a record as the engine writes it: the WAL schema's header, then {@code encoder} after it. */
+    private static <E extends MessageEncoderFlyweight> E record(final E encoder)
     {
-        wal.append(writer.buffer(), 0, writer.length());
+        final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(128);
+        new MessageHeaderEncoder().wrap(buffer, 0).blockLength(encoder.sbeBlockLength())
+            .templateId(encoder.sbeTemplateId()).schemaId(encoder.sbeSchemaId()).version(encoder.sbeSchemaVersion());
+        encoder.wrap(buffer, MessageHeaderEncoder.ENCODED_LENGTH);
+        return encoder;
+    }
+
+    private static void write(final ListWal wal, final MessageEncoderFlyweight encoder)
+    {
+        wal.append(encoder.buffer(), 0, MessageHeaderEncoder.ENCODED_LENGTH + encoder.encodedLength());
+    }
+
+    private static void cacheRecord(final ListWal wal, final CacheDescriptor cache)
+    {
+        final byte[] body = StateBodies.encode(cache);
+        write(wal, record(new WalCacheEncoder()).putDescriptor(body, 0, body.length));
     }
 
     private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
@@ -243,10 +266,13 @@ class WalRecoveryTest
     private static void data(final ListWal wal, final int cacheId, final int partition, final long counter,
         final String key, final String value, final long origin, final long sequence, final long watermark)
     {
-        write(wal, new MessageWriter().writeByte(WalRecords.WAL_DATA).writeInt(cacheId).writeInt(partition)
-            .writeLong(counter).writeLong(WalRecords.NO_TRANSACTION).writeLong(origin).writeLong(sequence)
-            .writeBytes(bytes(key)).writeBytes(bytes(value))
-            .writeBoolean(true).writeBytes(null).writeInt(0).writeLong(watermark));
+        final WalDataEncoder out = record(new WalDataEncoder()).cacheId(cacheId).partition(partition).counter(counter)
+            .transaction(WalRecords.NO_TRANSACTION).origin(origin).sequence(sequence).flag((short)1)
+            .hasValue((short)(value == null ? 0 : 1)).hasOutcome((short)0).watermark(watermark);
+        out.predecessorsCount(0);
+        final byte[] stored = value == null ? new byte[0] : bytes(value);
+        write(wal, out.putKey(bytes(key), 0, bytes(key).length).putValue(stored, 0, stored.length)
+            .putOutcome(new byte[0], 0, 0));
     }
 
     /**
@@ -258,9 +284,7 @@ class WalRecoveryTest
     void replayKeepsEveryOutcomeItsOriginMayStillResendAndNoOther()
     {
         final ListWal wal = new ListWal();
-        final MessageWriter writer = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
-        cache(7, "kept", 4).encode(writer);
-        write(wal, writer);
+        cacheRecord(wal, cache(7, "kept", 4));
         // Origin 11 never reported one: each of its 300 operations may still be resent.
         for (int sequence = 1; sequence <= 300; sequence++)
         {
@@ -291,12 +315,8 @@ class WalRecoveryTest
         final ListWal wal = new ListWal();
         final CacheDescriptor kept = cache(7, "kept", 4);
         final CacheDescriptor destroyed = cache(8, "destroyed", 4);
-        final MessageWriter writer = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
-        kept.encode(writer);
-        write(wal, writer);
-        final MessageWriter second = new MessageWriter().writeByte(WalRecords.WAL_CACHE);
-        destroyed.encode(second);
-        write(wal, second);
+        cacheRecord(wal, kept);
+        cacheRecord(wal, destroyed);
 
         // Partition 0 of "kept", as a backup sees it: counters out of order, one duplicate, a hole closed by rollback.
         final PartitionUpdateCounter expected = new PartitionUpdateCounter(0, PartitionUpdateCounter.GAPS_MAX_DEFAULT);
@@ -309,8 +329,9 @@ class WalRecoveryTest
         data(wal, 7, 0, 4, "c", "c4");
         expected.apply(3, 1);
         data(wal, 7, 0, 5, "b", "b5");
-        write(wal, new MessageWriter().writeByte(WalRecords.WAL_ROLLBACK).writeInt(7).writeInt(0).writeInt(1)
-            .writeLong(2).writeLong(1));
+        final WalRollbackEncoder rollback = record(new WalRollbackEncoder()).cacheId(7).partition(0);
+        rollback.rangesCount(1).next().start(2).length(1);
+        write(wal, rollback);
         expected.rollback(2, 1);
         data(wal, 7, 0, 8, "d", "d8");
         expected.apply(7, 1);
@@ -318,9 +339,9 @@ class WalRecoveryTest
         expected.apply(6, 1);
         // Partition 1: written, then dropped. Cache 8: written, then destroyed.
         data(wal, 7, 1, 1, "x", "x1");
-        write(wal, new MessageWriter().writeByte(WalRecords.WAL_COPY_DROPPED).writeInt(7).writeInt(1));
+        write(wal, record(new WalCopyDroppedEncoder()).cacheId(7).partition(1));
         data(wal, 8, 0, 1, "y", "y1");
-        write(wal, new MessageWriter().writeByte(WalRecords.WAL_CACHE_DESTROYED).writeInt(8));
+        write(wal, record(new WalCacheDestroyedEncoder()).cacheId(8));
 
         final MemberEngine recovered = engine(wal);
         assertEquals(wal.records.size(), recovered.history().recoveredRecords());
