@@ -4,69 +4,50 @@ import dev.grid.core.Cache;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
-import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.engine.TxCallback;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
-import dev.grid.tx.CacheKey;
+import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.tx.TxSession;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A transaction coordinated by an embedded member: the semantics of concurrency and isolation (what is locked when,
- * what is remembered, what is validated at commit) over the engine's transaction steps (enlist with or without lock,
- * commit, rollback).
+ * A transaction coordinated by an embedded member: the user's typed calls, each handed to the member's agent thread
+ * as a step of a {@link TxSession} (grid-tx), which holds the semantics of concurrency and isolation (what is locked
+ * when, what is remembered, what is validated at commit) over the engine's transaction steps.
  * <p>
- * <b>Threading:</b> the user calls it from one thread at a time; its state is touched only on the member's agent
+ * <b>Threading:</b> the user calls it from one thread at a time; the session is touched only on the member's agent
  * thread (every step is a command there), so it needs no locking.
  */
 final class MemberTransaction implements Transaction
 {
     private final GridMember member;
-    private final TransactionConcurrency concurrency;
-    private final TransactionIsolation isolation;
-    private final long timeoutNs;
-    private final long priority;
-
-    // Agent thread only.
-    private long txId;
-    private long assignedPriority;
-    private boolean committed;
-    private boolean rolledBack;
-    private GridException failure;
-    private final Map<CacheKey, byte[]> seen = new HashMap<>();
-    private final Set<CacheKey> locked = new HashSet<>();
-    private final LinkedHashMap<CacheKey, Pending> writes = new LinkedHashMap<>();
+    private final TxSession session;
 
     MemberTransaction(final GridMember member, final TransactionConcurrency concurrency,
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
     {
         this.member = member;
-        this.concurrency = concurrency;
-        this.isolation = isolation;
-        this.timeoutNs = timeoutNs;
-        this.priority = priority;
+        this.session = new TxSession(member.engine().transactions(), concurrency, isolation, timeoutNs, priority,
+            this::merge);
     }
 
     public TransactionConcurrency concurrency()
     {
-        return concurrency;
+        return session.concurrency();
     }
 
     public TransactionIsolation isolation()
     {
-        return isolation;
+        return session.isolation();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -129,62 +110,8 @@ final class MemberTransaction implements Transaction
     private CompletableFuture<byte[][]> read(final MemberCache<?, ?> cache, final byte[]... keys)
     {
         final CompletableFuture<byte[][]> future = new CompletableFuture<>();
-        member.execute(() -> read(cache, keys, future), future);
+        member.execute(() -> session.read(cache.descriptor().cacheId(), keys, complete(future)), future);
         return future;
-    }
-
-    /** Agent thread: the values of keys as this transaction sees them. */
-    private void read(final MemberCache<?, ?> cache, final byte[][] keys, final CompletableFuture<byte[][]> future)
-    {
-        if (!begun(future))
-        {
-            return;
-        }
-        final int cacheId = cache.descriptor().cacheId();
-        final boolean lock = concurrency == TransactionConcurrency.PESSIMISTIC &&
-            isolation != TransactionIsolation.READ_COMMITTED;
-        final List<Integer> missing = new ArrayList<>();
-        for (int i = 0; i < keys.length; i++)
-        {
-            final CacheKey key = new CacheKey(cacheId, keys[i]);
-            final Pending pending = writes.get(key);
-            final boolean known = locked.contains(key) ||
-                (isolation != TransactionIsolation.READ_COMMITTED && seen.containsKey(key));
-            if (!known && (pending == null || pending.needsBase()))
-            {
-                missing.add(i);
-            }
-        }
-        final byte[][] fetch = new byte[missing.size()][];
-        for (int i = 0; i < fetch.length; i++)
-        {
-            fetch[i] = keys[missing.get(i)];
-        }
-        enlist(cacheId, fetch, lock, values ->
-        {
-            final Map<CacheKey, byte[]> fetched = new HashMap<>();
-            for (int i = 0; i < fetch.length; i++)
-            {
-                fetched.put(new CacheKey(cacheId, fetch[i]), values[i]);
-            }
-            final byte[][] result = new byte[keys.length][];
-            try
-            {
-                for (int i = 0; i < keys.length; i++)
-                {
-                    final CacheKey key = new CacheKey(cacheId, keys[i]);
-                    final byte[] base = fetched.containsKey(key) ? fetched.get(key) : seen.get(key);
-                    final Pending pending = writes.get(key);
-                    result[i] = pending == null ? base : pending.apply(cache, keys[i], base);
-                }
-            }
-            catch (final GridException ex)
-            {
-                future.completeExceptionally(ex);
-                return;
-            }
-            future.complete(result);
-        }, future);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -204,7 +131,7 @@ final class MemberTransaction implements Transaction
     private <K, V> CompletableFuture<Void> putRaw(final Cache<K, V> cache, final K key, final V value)
     {
         final MemberCache<K, V> mc = own(cache);
-        return write(mc, mc.encodeKey(key), Pending.value(mc.encodeValue(value, "value")), null);
+        return write(mc, mc.encodeKey(key), mc.encodeValue(value, "value"), false);
     }
 
     public <K, V> void remove(final Cache<K, V> cache, final K key)
@@ -220,7 +147,7 @@ final class MemberTransaction implements Transaction
     private <K, V> CompletableFuture<Void> removeRaw(final Cache<K, V> cache, final K key)
     {
         final MemberCache<K, V> mc = own(cache);
-        return write(mc, mc.encodeKey(key), Pending.removed(), null);
+        return write(mc, mc.encodeKey(key), null, false);
     }
 
     public <K, V> void merge(final Cache<K, V> cache, final K key, final V operand)
@@ -240,35 +167,23 @@ final class MemberTransaction implements Transaction
         {
             throw new GridException(ErrorCode.MERGE_FAILED, "cache '" + mc.name() + "' has no merge operator");
         }
-        return write(mc, mc.encodeKey(key), null, mc.encodeValue(operand, "operand"));
+        return write(mc, mc.encodeKey(key), mc.encodeValue(operand, "operand"), true);
     }
 
-    private CompletableFuture<Void> write(final MemberCache<?, ?> cache, final byte[] key, final Pending replace,
-        final byte[] operand)
+    private CompletableFuture<Void> write(final MemberCache<?, ?> cache, final byte[] key, final byte[] value,
+        final boolean merge)
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         member.execute(() ->
         {
-            if (!begun(future))
+            final int cacheId = cache.descriptor().cacheId();
+            if (merge)
             {
-                return;
-            }
-            final CacheKey entry = new CacheKey(cache.descriptor().cacheId(), key);
-            if (replace != null)
-            {
-                writes.put(entry, replace);
+                session.merge(cacheId, key, value, done(future));
             }
             else
             {
-                writes.computeIfAbsent(entry, k -> new Pending(Pending.BASE_CURRENT, null)).operands.add(operand);
-            }
-            if (concurrency == TransactionConcurrency.PESSIMISTIC && !locked.contains(entry))
-            {
-                enlist(entry.cacheId(), new byte[][] {key}, true, values -> future.complete(null), future);
-            }
-            else
-            {
-                future.complete(null);
+                session.put(cacheId, key, value, done(future));
             }
         }, future);
         return future;
@@ -291,126 +206,8 @@ final class MemberTransaction implements Transaction
     private CompletableFuture<Void> commitRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
-        member.execute(() -> commitOnAgent(future), future);
+        member.execute(() -> session.commit(done(future)), future);
         return future;
-    }
-
-    private void commitOnAgent(final CompletableFuture<Void> future)
-    {
-        if (committed)
-        {
-            future.complete(null);
-            return;
-        }
-        if (!begun(future))
-        {
-            return;
-        }
-        // Lock what is not locked yet: every written key, and under optimistic serializable every key read.
-        final Map<Integer, List<CacheKey>> toLock = new LinkedHashMap<>();
-        final Set<CacheKey> validate = new LinkedHashSet<>();
-        for (final CacheKey key : writes.keySet())
-        {
-            if (!locked.contains(key))
-            {
-                toLock.computeIfAbsent(key.cacheId(), id -> new ArrayList<>()).add(key);
-            }
-        }
-        if (concurrency == TransactionConcurrency.OPTIMISTIC && isolation == TransactionIsolation.SERIALIZABLE)
-        {
-            for (final CacheKey key : seen.keySet())
-            {
-                validate.add(key);
-                if (!locked.contains(key) && !writes.containsKey(key))
-                {
-                    toLock.computeIfAbsent(key.cacheId(), id -> new ArrayList<>()).add(key);
-                }
-            }
-        }
-        final Map<CacheKey, byte[]> current = new HashMap<>();
-        lockAll(new ArrayList<>(toLock.entrySet()), 0, current, () -> validateAndCommit(validate, current, future),
-            future);
-    }
-
-    /**
-     * Every key is locked: fail if a value read under optimistic serializable changed, else compute the writes (merges
-     * on the values now current) and commit them.
-     */
-    private void validateAndCommit(final Set<CacheKey> validate, final Map<CacheKey, byte[]> current,
-        final CompletableFuture<Void> future)
-    {
-        for (final CacheKey key : validate)
-        {
-            if (current.containsKey(key) && !Arrays.equals(current.get(key), seen.get(key)))
-            {
-                fail(new TransactionAbortedException(ErrorCode.TX_CONFLICT, "a value the transaction read " +
-                    "changed before it committed (optimistic serializable); nothing was applied"), future);
-                return;
-            }
-        }
-        final int count = writes.size();
-        final int[] cacheIds = new int[count];
-        final byte[][] keys = new byte[count][];
-        final byte[][] values = new byte[count][];
-        int i = 0;
-        try
-        {
-            for (final Map.Entry<CacheKey, Pending> write : writes.entrySet())
-            {
-                final CacheKey key = write.getKey();
-                final byte[] base = current.containsKey(key) ? current.get(key) : seen.get(key);
-                cacheIds[i] = key.cacheId();
-                keys[i] = key.key();
-                values[i] = write.getValue().apply(member.engine().topology().cache(key.cacheId()), member,
-                    key.key(), base);
-                i++;
-            }
-        }
-        catch (final GridException ex)
-        {
-            fail(ex, future);
-            return;
-        }
-        member.engine().transactions().commit(txId, cacheIds, keys, values, new TxCallback()
-        {
-            public void onSuccess(final byte[][] ignored)
-            {
-                committed = true;
-                future.complete(null);
-            }
-
-            public void onFailure(final GridException error)
-            {
-                failure = error;
-                rolledBack = !(error instanceof dev.grid.core.TransactionCommitStatusUnknownException);
-                future.completeExceptionally(error);
-            }
-        });
-    }
-
-    private void lockAll(final List<Map.Entry<Integer, List<CacheKey>>> groups, final int index,
-        final Map<CacheKey, byte[]> current, final Runnable then, final CompletableFuture<?> future)
-    {
-        if (index == groups.size())
-        {
-            then.run();
-            return;
-        }
-        final int cacheId = groups.get(index).getKey();
-        final List<CacheKey> keys = groups.get(index).getValue();
-        final byte[][] encoded = new byte[keys.size()][];
-        for (int i = 0; i < encoded.length; i++)
-        {
-            encoded[i] = keys.get(i).key();
-        }
-        enlist(cacheId, encoded, true, values ->
-        {
-            for (int i = 0; i < values.length; i++)
-            {
-                current.put(keys.get(i), values[i]);
-            }
-            lockAll(groups, index + 1, current, then, future);
-        }, future);
     }
 
     public void rollback()
@@ -426,40 +223,14 @@ final class MemberTransaction implements Transaction
     private CompletableFuture<Void> rollbackRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
-        member.execute(() ->
-        {
-            if (committed)
-            {
-                future.completeExceptionally(new GridException(ErrorCode.CONFIGURATION_INVALID,
-                    "the transaction is already committed"));
-                return;
-            }
-            rolledBack = true;
-            if (txId == 0)
-            {
-                future.complete(null);
-                return;
-            }
-            member.engine().transactions().rollback(txId, new TxCallback()
-            {
-                public void onSuccess(final byte[][] values)
-                {
-                    future.complete(null);
-                }
-
-                public void onFailure(final GridException error)
-                {
-                    future.completeExceptionally(error);
-                }
-            });
-        }, future);
+        member.execute(() -> session.rollback(done(future)), future);
         return future;
     }
 
     public void close()
     {
         final CompletableFuture<Boolean> open = new CompletableFuture<>();
-        member.execute(() -> open.complete(!committed && !rolledBack), open);
+        member.execute(() -> open.complete(session.isOpen()), open);
         try
         {
             if (GridMember.await(open))
@@ -478,7 +249,7 @@ final class MemberTransaction implements Transaction
      */
     long assignedPriority()
     {
-        return assignedPriority;
+        return session.assignedPriority();
     }
 
     /**
@@ -488,7 +259,7 @@ final class MemberTransaction implements Transaction
     long priority()
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
-        member.execute(() -> future.complete(assignedPriority), future);
+        member.execute(() -> future.complete(session.assignedPriority()), future);
         try
         {
             return GridMember.await(future);
@@ -505,7 +276,7 @@ final class MemberTransaction implements Transaction
     boolean isFinished()
     {
         final CompletableFuture<Boolean> future = new CompletableFuture<>();
-        member.execute(() -> future.complete(committed || rolledBack), future);
+        member.execute(() -> future.complete(!session.isOpen()), future);
         try
         {
             return GridMember.await(future);
@@ -520,81 +291,57 @@ final class MemberTransaction implements Transaction
     // Helpers (agent thread).
     // ------------------------------------------------------------------------------------------------------------
 
-    private boolean begun(final CompletableFuture<?> future)
+    private static TxCallback complete(final CompletableFuture<byte[][]> future)
     {
-        if (committed)
-        {
-            future.completeExceptionally(new GridException(ErrorCode.CONFIGURATION_INVALID,
-                "the transaction is already committed"));
-            return false;
-        }
-        if (rolledBack)
-        {
-            future.completeExceptionally(failure != null ? failure : new TransactionAbortedException(
-                ErrorCode.TX_ROLLED_BACK, "the transaction was rolled back"));
-            return false;
-        }
-        if (txId == 0)
-        {
-            txId = member.engine().transactions().begin(timeoutNs, priority);
-            assignedPriority = member.engine().transactions().priority(txId);
-        }
-        return true;
-    }
-
-    private void enlist(final int cacheId, final byte[][] keys, final boolean lock,
-        final java.util.function.Consumer<byte[][]> then, final CompletableFuture<?> future)
-    {
-        if (keys.length == 0)
-        {
-            then.accept(keys);
-            return;
-        }
-        member.engine().transactions().enlist(txId, cacheId, keys, lock, new TxCallback()
+        return new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
-                for (int i = 0; i < keys.length; i++)
-                {
-                    final CacheKey key = new CacheKey(cacheId, keys[i]);
-                    if (lock)
-                    {
-                        locked.add(key);
-                    }
-                    if (lock || isolation != TransactionIsolation.READ_COMMITTED)
-                    {
-                        // The first value seen stays: optimistic serializable validates it against the value at commit.
-                        seen.putIfAbsent(key, values[i]);
-                    }
-                }
-                then.accept(values);
+                future.complete(values);
             }
 
             public void onFailure(final GridException error)
             {
-                fail(error, future);
+                future.completeExceptionally(error);
             }
-        });
+        };
     }
 
-    private void fail(final GridException error, final CompletableFuture<?> future)
+    private static TxCallback done(final CompletableFuture<Void> future)
     {
-        failure = error;
-        if (!rolledBack)
+        return new TxCallback()
         {
-            rolledBack = true;
-            member.engine().transactions().rollback(txId, new TxCallback()
+            public void onSuccess(final byte[][] values)
             {
-                public void onSuccess(final byte[][] values)
-                {
-                }
+                future.complete(null);
+            }
 
-                public void onFailure(final GridException ignored)
-                {
-                }
-            });
+            public void onFailure(final GridException error)
+            {
+                future.completeExceptionally(error);
+            }
+        };
+    }
+
+    /** Agent thread: a merge computed with the operator this member registered for the cache. */
+    private byte[] merge(final int cacheId, final byte[] key, final byte[] current, final byte[] operand)
+    {
+        final CacheDescriptor cache = member.engine().topology().cache(cacheId);
+        final BytesMergeOperator operator = cache == null ? null : member.codecs.resolve(cache);
+        if (operator == null)
+        {
+            throw new GridException(ErrorCode.MERGE_FAILED, "merge operator of cache '" +
+                (cache == null ? "?" : cache.name()) + "' is not registered on this member");
         }
-        future.completeExceptionally(error);
+        try
+        {
+            return operator.merge(key, current, operand);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new GridException(ErrorCode.MERGE_FAILED, "merge operator of cache '" + cache.name() +
+                "' threw " + ex);
+        }
     }
 
     @SuppressWarnings("unchecked")
@@ -607,76 +354,5 @@ final class MemberTransaction implements Transaction
         }
         // A handle opened on another member of the cluster names the same cache: use this member's.
         return mc.member() == member ? (MemberCache<K, V>)mc : (MemberCache<K, V>)member.<K, V>cache(mc.name());
-    }
-
-    /** What the transaction will write to a key: a base (a value, a remove, or the value at commit), then merges. */
-    private static final class Pending
-    {
-        static final int BASE_VALUE = 0;
-        static final int BASE_REMOVED = 1;
-        static final int BASE_CURRENT = 2;
-
-        final int base;
-        final byte[] value;
-        final List<byte[]> operands = new ArrayList<>(0);
-
-        Pending(final int base, final byte[] value)
-        {
-            this.base = base;
-            this.value = value;
-        }
-
-        static Pending value(final byte[] value)
-        {
-            return new Pending(BASE_VALUE, value);
-        }
-
-        static Pending removed()
-        {
-            return new Pending(BASE_REMOVED, null);
-        }
-
-        boolean needsBase()
-        {
-            return base == BASE_CURRENT;
-        }
-
-        byte[] apply(final MemberCache<?, ?> cache, final byte[] key, final byte[] current)
-        {
-            return apply(cache.descriptor(), cache.member(), key, current);
-        }
-
-        byte[] apply(final dev.grid.core.internal.cluster.CacheDescriptor cache, final GridMember member,
-            final byte[] key, final byte[] current)
-        {
-            byte[] result = switch (base)
-            {
-                case BASE_VALUE -> value;
-                case BASE_REMOVED -> null;
-                default -> current;
-            };
-            if (!operands.isEmpty())
-            {
-                final BytesMergeOperator operator = cache == null ? null : member.codecs.resolve(cache);
-                if (operator == null)
-                {
-                    throw new GridException(ErrorCode.MERGE_FAILED, "merge operator of cache '" +
-                        (cache == null ? "?" : cache.name()) + "' is not registered on this member");
-                }
-                for (final byte[] operand : operands)
-                {
-                    try
-                    {
-                        result = operator.merge(key, result, operand);
-                    }
-                    catch (final RuntimeException ex)
-                    {
-                        throw new GridException(ErrorCode.MERGE_FAILED, "merge operator of cache '" + cache.name() +
-                            "' threw " + ex);
-                    }
-                }
-            }
-            return result;
-        }
     }
 }

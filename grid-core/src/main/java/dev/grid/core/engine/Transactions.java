@@ -19,30 +19,13 @@ import java.util.function.IntPredicate;
  * <p>
  * <b>Threading:</b> the engine's thread only; no method blocks.
  */
-public interface Transactions
+public interface Transactions extends TransactionSteps
 {
     // ---------------------------------------------------------------------------------------------------------
     // The coordinator side, for this member's users.
     // ---------------------------------------------------------------------------------------------------------
 
-    /**
-     * @param timeoutNs after which a transaction not yet decided rolls back.
-     * @param priority  its age for deadlock prevention (smaller is older); 0 for now.
-     * @return the new transaction's id on this member.
-     */
-    long begin(long timeoutNs, long priority);
-
-    /** @return the priority of a transaction of this member, or 0 if unknown. */
-    long priority(long txId);
-
-    /** Read keys in a transaction, locking them on their primaries if {@code lock}. */
-    void enlist(long txId, int cacheId, byte[][] keys, boolean lock, TxCallback callback);
-
-    /** Commit a transaction with its writes (every written key locked first). */
-    void commit(long txId, int[] cacheIds, byte[][] keys, byte[][] values, TxCallback callback);
-
-    /** Roll back a transaction not yet committing. */
-    void rollback(long txId, TxCallback callback);
+    // begin, priority, enlist, commit, rollback: see TransactionSteps.
 
     /** @return whether this member coordinates the transaction and it is not yet committing. */
     boolean coordinates(long txId);

@@ -6,7 +6,10 @@ import dev.grid.core.internal.cluster.MemberEngine;
 import dev.grid.core.internal.cluster.OpCallback;
 import dev.grid.core.internal.cluster.OpOutcome;
 import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
 import dev.grid.core.engine.TxCallback;
+import dev.grid.tx.TxSession;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.sim.Simulation;
 
@@ -35,7 +38,11 @@ final class BankWorkload
 {
     static final int INITIAL_BALANCE = 1_000;
     private static final long TX_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
-    private static final byte[][] NONE = new byte[0][];
+    /** The bank writes whole accounts: no merges. */
+    private static final TxSession.Merges NO_MERGES = (cacheId, key, current, operand) ->
+    {
+        throw new IllegalStateException("the bank does not merge");
+    };
 
     private final Simulation sim;
     private final RandomSource random;
@@ -125,29 +132,18 @@ final class BankWorkload
 
     private void attempt(final MemberEngine member, final Transfer transfer, final long priority)
     {
-        final long tx = member.transactions().begin(TX_TIMEOUT_NS, priority);
-        transfer.lastTx = "transaction " + tx + " of " + member.configuration().memberId();
+        // The isolation rules users run (grid-tx's TxSession): an optimistic transfer reads without locks and is
+        // validated at commit (a changed balance aborts it with TX_CONFLICT), the others lock what they read.
+        final boolean optimistic = transfer.kind == Kind.OPTIMISTIC;
+        final TxSession tx = new TxSession(member.transactions(), optimistic ? TransactionConcurrency.OPTIMISTIC :
+            TransactionConcurrency.PESSIMISTIC, optimistic ? TransactionIsolation.SERIALIZABLE :
+            TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_NS, priority, NO_MERGES);
         final byte[][] keys = {bytes(account(transfer.from)), bytes(account(transfer.to))};
-        if (transfer.kind == Kind.OPTIMISTIC)
-        {
-            member.transactions().enlist(tx, cacheId, keys, false, values(member, tx, transfer, read ->
-                member.transactions().enlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
-                {
-                    if (!sameValues(read, locked))
-                    {
-                        member.transactions().rollback(tx, ignore());
-                        finish(transfer, Outcome.ABORTED);
-                        return;
-                    }
-                    write(member, tx, transfer, keys, locked);
-                }))));
-            return;
-        }
-        member.transactions().enlist(tx, cacheId, keys, true, values(member, tx, transfer, locked ->
-            write(member, tx, transfer, keys, locked)));
+        tx.read(cacheId, keys, values(member, tx, transfer, read -> write(member, tx, transfer, keys, read)));
+        transfer.lastTx = "transaction " + tx.id() + " of " + member.configuration().memberId();
     }
 
-    private void write(final MemberEngine member, final long tx, final Transfer transfer, final byte[][] keys,
+    private void write(final MemberEngine member, final TxSession tx, final Transfer transfer, final byte[][] keys,
         final byte[][] values)
     {
         final Account from = Account.parse(values[0]);
@@ -156,15 +152,19 @@ final class BankWorkload
         {
             // The predicate "balance >= amount" is false: nothing changes.
             predicateFailures++;
-            member.transactions().rollback(tx, ignore());
+            tx.rollback(ignore());
             finish(transfer, Outcome.ABORTED);
             return;
         }
-        final byte[][] updated = {
-            from.with(-transfer.amount, transfer.id).encode(),
-            to.with(transfer.amount, transfer.id).encode()};
-        final long priority = member.transactions().priority(tx);
-        member.transactions().commit(tx, new int[] {cacheId, cacheId}, keys, updated, new TxCallback()
+        final long priority = tx.assignedPriority();
+        tx.put(cacheId, keys[0], from.with(-transfer.amount, transfer.id).encode(), values(member, tx, transfer,
+            x -> tx.put(cacheId, keys[1], to.with(transfer.amount, transfer.id).encode(), values(member, tx, transfer,
+            y -> commit(member, tx, transfer, priority)))));
+    }
+
+    private void commit(final MemberEngine member, final TxSession tx, final Transfer transfer, final long priority)
+    {
+        tx.commit(new TxCallback()
         {
             public void onSuccess(final byte[][] ignored)
             {
@@ -178,7 +178,7 @@ final class BankWorkload
         });
     }
 
-    private TxCallback values(final MemberEngine member, final long tx, final Transfer transfer,
+    private TxCallback values(final MemberEngine member, final TxSession tx, final Transfer transfer,
         final java.util.function.Consumer<byte[][]> next)
     {
         return new TxCallback()
@@ -190,9 +190,8 @@ final class BankWorkload
 
             public void onFailure(final GridException error)
             {
-                final long priority = member.transactions().priority(tx);
-                member.transactions().rollback(tx, ignore());
-                failed(member, transfer, error, priority);
+                // The session rolled the transaction back.
+                failed(member, transfer, error, tx.assignedPriority());
             }
         };
     }
@@ -237,13 +236,14 @@ final class BankWorkload
 
     private void consistentRead(final MemberEngine member, final long priority, final int attempt)
     {
-        final long tx = member.transactions().begin(TX_TIMEOUT_NS, priority);
+        final TxSession tx = new TxSession(member.transactions(), TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_NS, priority, NO_MERGES);
         final byte[][] keys = new byte[accounts][];
         for (int i = 0; i < accounts; i++)
         {
             keys[i] = bytes(account(i));
         }
-        member.transactions().enlist(tx, cacheId, keys, true, new TxCallback()
+        tx.read(cacheId, keys, new TxCallback()
         {
             public void onSuccess(final byte[][] values)
             {
@@ -281,14 +281,13 @@ final class BankWorkload
                     throw new AssertionError("a consistent read of every account sums to " + sum + ", not " +
                         (long)accounts * INITIAL_BALANCE + "; transfers not in exactly two accounts:" + torn);
                 }
-                member.transactions().commit(tx, new int[0], NONE, NONE, ignore());
+                tx.commit(ignore());
             }
 
             public void onFailure(final GridException error)
             {
                 // Locking every account loses to any older transfer: retry, as old as the first attempt.
-                final long first = member.transactions().priority(tx);
-                member.transactions().rollback(tx, ignore());
+                final long first = tx.assignedPriority();
                 if (attempt < 50 && error.errorCode() == ErrorCode.TX_DEADLOCK_PREVENTION)
                 {
                     sim.schedule(random.nextLong(1, 10) * 1_000_000L, "retry read", () ->
@@ -387,18 +386,6 @@ final class BankWorkload
             throw sim.fail("the balances sum to " + total + ", not " + (long)accounts * INITIAL_BALANCE);
         }
         return appearances.size();
-    }
-
-    private static boolean sameValues(final byte[][] a, final byte[][] b)
-    {
-        for (int i = 0; i < a.length; i++)
-        {
-            if (!java.util.Arrays.equals(a[i], b[i]))
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static TxCallback ignore()

@@ -3,6 +3,7 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.engine.TransactionView;
+import dev.grid.core.engine.TransactionSteps;
 import dev.grid.core.engine.TxCallback;
 
 import java.util.List;
@@ -14,7 +15,7 @@ import java.util.List;
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-public final class EngineTransactions
+public final class EngineTransactions implements TransactionSteps
 {
     private final MemberEngine engine;
 
@@ -32,6 +33,7 @@ public final class EngineTransactions
      *                  attempt's {@link #priority}, so it grows older and eventually wins.
      * @return the transaction's id on this member.
      */
+    @Override
     public long begin(final long timeoutNs, final long priority)
     {
         return engine.tx.begin(timeoutNs, priority);
@@ -41,6 +43,7 @@ public final class EngineTransactions
      * @param txId a transaction of this member.
      * @return its priority (0 if unknown).
      */
+    @Override
     public long priority(final long txId)
     {
         return engine.tx.priority(txId);
@@ -56,6 +59,7 @@ public final class EngineTransactions
      * @param lock     whether to lock them.
      * @param callback completion; failures abort the transaction.
      */
+    @Override
     public void enlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
         final TxCallback callback)
     {
@@ -76,6 +80,7 @@ public final class EngineTransactions
      * @param values   per write, the encoded value, or null to remove.
      * @param callback success once every copy of every written partition applied it durably.
      */
+    @Override
     public void commit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
         final TxCallback callback)
     {
@@ -118,6 +123,7 @@ public final class EngineTransactions
      * @param txId     the transaction.
      * @param callback completion.
      */
+    @Override
     public void rollback(final long txId, final TxCallback callback)
     {
         engine.tx.rollback(txId, callback);
