@@ -1,35 +1,7 @@
 package dev.grid.core.codec;
 
-import dev.grid.core.codec.messages.JoinPendingDecoder;
-import dev.grid.core.codec.messages.JoinPendingEncoder;
-import dev.grid.core.codec.messages.JoinRejectedDecoder;
-import dev.grid.core.codec.messages.JoinRejectedEncoder;
-import dev.grid.core.codec.messages.HeartbeatDecoder;
-import dev.grid.core.codec.messages.HeartbeatEncoder;
-import dev.grid.core.codec.messages.NotMemberDecoder;
-import dev.grid.core.codec.messages.NotMemberEncoder;
-import dev.grid.core.codec.messages.LeaveDecoder;
-import dev.grid.core.codec.messages.LeaveEncoder;
-import dev.grid.core.codec.messages.ReportAckDecoder;
-import dev.grid.core.codec.messages.ReportAckEncoder;
-import dev.grid.core.codec.messages.MapInstalledDecoder;
-import dev.grid.core.codec.messages.MapInstalledEncoder;
-import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
-import dev.grid.core.codec.messages.CacheAdminResponseEncoder;
-import dev.grid.core.codec.messages.RebalanceDoneDecoder;
-import dev.grid.core.codec.messages.RebalanceDoneEncoder;
 import dev.grid.core.codec.messages.MessageHeaderDecoder;
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
-import dev.grid.core.codec.messages.ReplicateAckDecoder;
-import dev.grid.core.codec.messages.ReplicateAckEncoder;
-import dev.grid.core.codec.messages.ReplicateDecoder;
-import dev.grid.core.codec.messages.ReplicateEncoder;
-import dev.grid.core.codec.messages.RequestDecoder;
-import dev.grid.core.codec.messages.RequestEncoder;
-import dev.grid.core.codec.messages.ResponseDecoder;
-import dev.grid.core.codec.messages.ResponseEncoder;
-import dev.grid.core.codec.messages.SizeRequestDecoder;
-import dev.grid.core.codec.messages.SizeRequestEncoder;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -70,35 +42,6 @@ public final class MemberMessages
     private final MessageHeaderEncoder headerOut = new MessageHeaderEncoder();
     private final MessageHeaderDecoder headerIn = new MessageHeaderDecoder();
     private final UnsafeBuffer message = new UnsafeBuffer(0, 0);
-
-    public final RequestEncoder requestOut = new RequestEncoder();
-    public final RequestDecoder requestIn = new RequestDecoder();
-    public final ResponseEncoder responseOut = new ResponseEncoder();
-    public final ResponseDecoder responseIn = new ResponseDecoder();
-    public final ReplicateEncoder replicateOut = new ReplicateEncoder();
-    public final ReplicateDecoder replicateIn = new ReplicateDecoder();
-    public final ReplicateAckEncoder replicateAckOut = new ReplicateAckEncoder();
-    public final ReplicateAckDecoder replicateAckIn = new ReplicateAckDecoder();
-    public final SizeRequestEncoder sizeRequestOut = new SizeRequestEncoder();
-    public final SizeRequestDecoder sizeRequestIn = new SizeRequestDecoder();
-    public final JoinPendingEncoder joinPendingOut = new JoinPendingEncoder();
-    public final JoinPendingDecoder joinPendingIn = new JoinPendingDecoder();
-    public final JoinRejectedEncoder joinRejectedOut = new JoinRejectedEncoder();
-    public final JoinRejectedDecoder joinRejectedIn = new JoinRejectedDecoder();
-    public final HeartbeatEncoder heartbeatOut = new HeartbeatEncoder();
-    public final HeartbeatDecoder heartbeatIn = new HeartbeatDecoder();
-    public final NotMemberEncoder notMemberOut = new NotMemberEncoder();
-    public final NotMemberDecoder notMemberIn = new NotMemberDecoder();
-    public final LeaveEncoder leaveOut = new LeaveEncoder();
-    public final LeaveDecoder leaveIn = new LeaveDecoder();
-    public final ReportAckEncoder reportAckOut = new ReportAckEncoder();
-    public final ReportAckDecoder reportAckIn = new ReportAckDecoder();
-    public final MapInstalledEncoder mapInstalledOut = new MapInstalledEncoder();
-    public final MapInstalledDecoder mapInstalledIn = new MapInstalledDecoder();
-    public final CacheAdminResponseEncoder cacheAdminResponseOut = new CacheAdminResponseEncoder();
-    public final CacheAdminResponseDecoder cacheAdminResponseIn = new CacheAdminResponseDecoder();
-    public final RebalanceDoneEncoder rebalanceDoneOut = new RebalanceDoneEncoder();
-    public final RebalanceDoneDecoder rebalanceDoneIn = new RebalanceDoneDecoder();
 
     /**
      * @param writer the engine's writer, that every outgoing message is built in.
@@ -196,11 +139,10 @@ public final class MemberMessages
     public static <D extends MessageDecoderFlyweight> D checkedWrap(final UnsafeBuffer message, final int bodyOffset,
         final int blockLength, final int version, final D decoder)
     {
-        final String name = decoder.getClass().getSimpleName();
         if (version >= decoder.sbeSchemaVersion() && blockLength < decoder.sbeBlockLength())
         {
-            throw new MalformedMessageException(name + " of version " + version + " with a block of " + blockLength +
-                " bytes, expected at least " + decoder.sbeBlockLength());
+            throw new MalformedMessageException(name(decoder) + " of version " + version + " with a block of " +
+                blockLength + " bytes, expected at least " + decoder.sbeBlockLength());
         }
         final int bodyLength = message.capacity() - bodyOffset;
         decoder.wrap(message, bodyOffset, blockLength, version);
@@ -211,13 +153,20 @@ public final class MemberMessages
         }
         catch (final IndexOutOfBoundsException ex)
         {
-            throw new MalformedMessageException(name + " reaches past its " + bodyLength + " bytes");
+            throw new MalformedMessageException(name(decoder) + " reaches past its " + bodyLength + " bytes");
         }
         if (decodedLength < blockLength || decodedLength > bodyLength)
         {
-            throw new MalformedMessageException(name + " of " + decodedLength + " bytes in a body of " + bodyLength);
+            throw new MalformedMessageException(name(decoder) + " of " + decodedLength + " bytes in a body of " +
+                bodyLength);
         }
         return decoder;
+    }
+
+    /** @return the message's name, for an error (not on the way of every message: it is not free). */
+    private static String name(final MessageDecoderFlyweight decoder)
+    {
+        return decoder.getClass().getSimpleName();
     }
 
     /**

@@ -32,6 +32,8 @@ class MemberMessagesTest
 
     private final MessageWriter writer = new MessageWriter();
     private final MemberMessages messages = new MemberMessages(writer);
+    private final RequestEncoder requestOut = new RequestEncoder();
+    private final RequestDecoder requestIn = new RequestDecoder();
 
     @Test
     void everyMessageOfTheSchemaHasItsTypeInTheCatalogue() throws Exception
@@ -64,7 +66,7 @@ class MemberMessagesTest
         assertEquals(MessageTypes.REQUEST, messages.type());
         assertEquals(SENDER, messages.sender());
         assertEquals(DESTINATION, messages.destination());
-        final RequestDecoder in = messages.decode(messages.requestIn);
+        final RequestDecoder in = messages.decode(requestIn);
         assertEquals(7, in.sequence());
         assertEquals(3, in.partition());
         assertEquals(0, in.hasValue());
@@ -97,7 +99,7 @@ class MemberMessagesTest
         buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)(RequestEncoder.SCHEMA_VERSION + 1),
             ByteOrder.LITTLE_ENDIAN);
         messages.open(buffer, 0, newer.length);
-        final RequestDecoder in = messages.decode(messages.requestIn);
+        final RequestDecoder in = messages.decode(requestIn);
         assertEquals(7, in.sequence());
         final byte[] readKey = MemberMessages.bytes(in, in.keyLength(), "key");
         in.getKey(readKey, 0, readKey.length);
@@ -114,25 +116,25 @@ class MemberMessagesTest
         lyingLength.putInt(MemberMessages.HEADER_LENGTH + RequestEncoder.BLOCK_LENGTH, 1 << 30,
             ByteOrder.LITTLE_ENDIAN);
         messages.open(lyingLength, 0, whole.length);
-        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+        assertThrows(MalformedMessageException.class, () -> messages.decode(requestIn));
 
         final UnsafeBuffer negative = new UnsafeBuffer(whole.clone());
         negative.putInt(MemberMessages.HEADER_LENGTH + RequestEncoder.BLOCK_LENGTH, -8, ByteOrder.LITTLE_ENDIAN);
         messages.open(negative, 0, whole.length);
         assertThrows(MalformedMessageException.class, () ->
         {
-            final RequestDecoder in = messages.decode(messages.requestIn);
+            final RequestDecoder in = messages.decode(requestIn);
             MemberMessages.bytes(in, in.keyLength(), "key");
         });
 
         final UnsafeBuffer truncated = new UnsafeBuffer(whole);
         messages.open(truncated, 0, whole.length - 1);
-        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+        assertThrows(MalformedMessageException.class, () -> messages.decode(requestIn));
 
         final UnsafeBuffer shortBlock = new UnsafeBuffer(whole.clone());
         shortBlock.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(), (short)8, ByteOrder.LITTLE_ENDIAN);
         messages.open(shortBlock, 0, whole.length);
-        assertThrows(MalformedMessageException.class, () -> messages.decode(messages.requestIn));
+        assertThrows(MalformedMessageException.class, () -> messages.decode(requestIn));
 
         final UnsafeBuffer otherSchema = new UnsafeBuffer(whole.clone());
         otherSchema.putShort(MessageHeaderEncoder.schemaIdEncodingOffset(), (short)1, ByteOrder.LITTLE_ENDIAN);
@@ -143,7 +145,7 @@ class MemberMessagesTest
 
     private void encodeRequest(final byte[] key, final byte[] value, final byte[] expected)
     {
-        final RequestEncoder out = messages.encode(messages.requestOut, SENDER, DESTINATION);
+        final RequestEncoder out = messages.encode(requestOut, SENDER, DESTINATION);
         out.sequence(7).watermark(6).cacheId(11).partition(3).version(5).opType((byte)1).timeoutNs(1_000)
             .clientId(0).clientSequence(0).clientWatermark(0)
             .hasValue(MemberMessages.has(value)).hasExpected(MemberMessages.has(expected))

@@ -319,14 +319,14 @@ final class CacheAdmin
             return;
         }
         final byte[] text = MemberMessages.utf8(message);
-        engine.send(member, engine.messages.finish(engine.messages.encode(engine.messages.cacheAdminResponseOut,
+        engine.send(member, engine.messages.finish(engine.messages.encode(engine.wire.cacheAdminResponseOut,
             engine.incarnation, origin).sequence(sequence).errorCode(errorCode).hasMessage(MemberMessages.has(text))
             .putMessage(text, 0, text.length)));
     }
 
     void onAdminAnswer()
     {
-        final CacheAdminResponseDecoder in = engine.messages.decode(engine.messages.cacheAdminResponseIn);
+        final CacheAdminResponseDecoder in = engine.messages.decode(engine.wire.cacheAdminResponseIn);
         final long sequence = in.sequence();
         final int errorCode = in.errorCode();
         final short hasMessage = in.hasMessage();

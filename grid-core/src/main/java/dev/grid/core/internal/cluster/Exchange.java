@@ -130,7 +130,7 @@ final class Exchange
             else
             {
                 engine.send(exchange.topology.member(sender), engine.messages.finish(engine.messages.encode(
-                    engine.messages.reportAckOut, engine.incarnation, sender).version(version)));
+                    engine.wire.reportAckOut, engine.incarnation, sender).version(version)));
             }
             maybeDecide();
         }
@@ -138,7 +138,7 @@ final class Exchange
 
     void onReportAck()
     {
-        final long version = engine.messages.decode(engine.messages.reportAckIn).version();
+        final long version = engine.messages.decode(engine.wire.reportAckIn).version();
         if (engine.topology != null && version == engine.topology.version())
         {
             reportAckedVersion = version;
@@ -235,7 +235,7 @@ final class Exchange
             return;
         }
         engine.send(engine.topology.coordinator(), engine.messages.finish(engine.messages.encode(
-            engine.messages.mapInstalledOut, engine.incarnation, engine.topology.coordinator().incarnation())
+            engine.wire.mapInstalledOut, engine.incarnation, engine.topology.coordinator().incarnation())
             .version(engine.topology.version())));
     }
 

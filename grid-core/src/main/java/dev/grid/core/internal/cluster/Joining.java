@@ -244,7 +244,7 @@ final class Joining
     private void sendJoinPending(final int joinerEndpoint, final long joinerIncarnation, final boolean active)
     {
         final byte[] address = MemberMessages.utf8(engine.localAddress);
-        engine.messages.finish(engine.messages.encode(engine.messages.joinPendingOut, engine.incarnation,
+        engine.messages.finish(engine.messages.encode(engine.wire.joinPendingOut, engine.incarnation,
             joinerIncarnation).active((short)(active ? 1 : 0)).hasAddress(MemberMessages.has(address))
             .putAddress(address, 0, address.length));
         engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
@@ -439,14 +439,14 @@ final class Joining
     private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
     {
         final byte[] reason = MemberMessages.utf8(why);
-        engine.messages.finish(engine.messages.encode(engine.messages.joinRejectedOut, engine.incarnation,
+        engine.messages.finish(engine.messages.encode(engine.wire.joinRejectedOut, engine.incarnation,
             joinerIncarnation).putReason(reason, 0, reason.length));
         engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
     }
 
     void onJoinPending()
     {
-        final JoinPendingDecoder in = engine.messages.decode(engine.messages.joinPendingIn);
+        final JoinPendingDecoder in = engine.messages.decode(engine.wire.joinPendingIn);
         final boolean active = in.active() != 0;
         final short hasAddress = in.hasAddress();
         final byte[] bytes = MemberMessages.bytes(in, in.addressLength(), "address");
@@ -477,7 +477,7 @@ final class Joining
 
     void onJoinRejected(final long destinationIncarnation)
     {
-        final JoinRejectedDecoder in = engine.messages.decode(engine.messages.joinRejectedIn);
+        final JoinRejectedDecoder in = engine.messages.decode(engine.wire.joinRejectedIn);
         final byte[] reason = MemberMessages.bytes(in, in.reasonLength(), "reason");
         in.getReason(reason, 0, reason.length);
         final String why = MemberMessages.text(reason);

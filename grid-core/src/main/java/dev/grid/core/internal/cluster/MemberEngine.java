@@ -88,6 +88,7 @@ public final class MemberEngine
     final MessageWriter writer = new MessageWriter();
     final MessageReader reader = new MessageReader();
     final MemberMessages messages = new MemberMessages(writer);
+    final EngineFlyweights wire = new EngineFlyweights();
 
     MemberState state = MemberState.JOINING;
     GridException failure;
@@ -423,7 +424,7 @@ public final class MemberEngine
             {
                 if (member.incarnation() != incarnation)
                 {
-                    send(member, messages.finish(messages.encode(messages.leaveOut, incarnation,
+                    send(member, messages.finish(messages.encode(wire.leaveOut, incarnation,
                         member.incarnation())));
                 }
             }
@@ -788,7 +789,7 @@ public final class MemberEngine
                 // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
-                messages.finish(messages.encode(messages.notMemberOut, incarnation, sender).version(topology.version())
+                messages.finish(messages.encode(wire.notMemberOut, incarnation, sender).version(topology.version())
                     .lifeId(membership.clusterLifeId()).members(topology.members().size())
                     .coordinator(topology.coordinator().incarnation()));
                 transport.send(source, writer.buffer(), 0, writer.length());
@@ -815,7 +816,7 @@ public final class MemberEngine
             case MessageTypes.REPORT_ACK -> mapExchange.onReportAck();
             case MessageTypes.PARTITION_MAP -> mapExchange.onPartitionMap();
             case MessageTypes.MAP_INSTALLED -> mapExchange.onMapInstalled(sender,
-                messages.decode(messages.mapInstalledIn).version());
+                messages.decode(wire.mapInstalledIn).version());
             case MessageTypes.REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
             case MessageTypes.RESPONSE -> near.onResponse(sender);
             case MessageTypes.REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);

@@ -182,7 +182,7 @@ final class Membership
      */
     private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
     {
-        final HeartbeatEncoder out = engine.messages.encode(engine.messages.heartbeatOut, engine.incarnation,
+        final HeartbeatEncoder out = engine.messages.encode(engine.wire.heartbeatOut, engine.incarnation,
             destinationIncarnation);
         out.version(engine.topology.version()).sentNs(engine.nowNs).echoNs(echoNs)
             .coordinatorVote(actingCoordinator().incarnation());
@@ -496,7 +496,7 @@ final class Membership
 
     void onHeartbeat(final long sender)
     {
-        final HeartbeatDecoder in = engine.messages.decode(engine.messages.heartbeatIn);
+        final HeartbeatDecoder in = engine.messages.decode(engine.wire.heartbeatIn);
         final long version = in.version();
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
@@ -539,7 +539,7 @@ final class Membership
      */
     void onNotMember(final long sender)
     {
-        final NotMemberDecoder in = engine.messages.decode(engine.messages.notMemberIn);
+        final NotMemberDecoder in = engine.messages.decode(engine.wire.notMemberIn);
         final long version = in.version();
         final long lifeId = in.lifeId();
         final int members = in.members();

@@ -174,7 +174,7 @@ final class NearOps
             }
             else
             {
-                final SizeRequestEncoder out = engine.messages.encode(engine.messages.sizeRequestOut,
+                final SizeRequestEncoder out = engine.messages.encode(engine.wire.sizeRequestOut,
                     engine.incarnation, member.incarnation());
                 out.sequence(op.sequence).cacheId(op.cache.cacheId()).version(op.sentVersion);
                 engine.send(member, engine.messages.finish(out));
@@ -202,7 +202,7 @@ final class NearOps
         }
         else
         {
-            final RequestEncoder out = engine.messages.encode(engine.messages.requestOut, engine.incarnation,
+            final RequestEncoder out = engine.messages.encode(engine.wire.requestOut, engine.incarnation,
                 primary.incarnation());
             out.sequence(op.sequence).watermark(opWatermark()).cacheId(op.cache.cacheId()).partition(op.partition)
                 .version(op.sentVersion).opType((byte)op.type.code())
@@ -247,7 +247,7 @@ final class NearOps
 
     void onResponse(final long sender)
     {
-        final ResponseDecoder in = engine.messages.decode(engine.messages.responseIn);
+        final ResponseDecoder in = engine.messages.decode(engine.wire.responseIn);
         final long sequence = in.sequence();
         final ResponseStatus status = in.status();
         final boolean flag = in.flag() != 0;

@@ -361,7 +361,7 @@ final class Rebalancer
                     if (engine.nowNs >= demand.nextSendNs)
                     {
                         demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-                        engine.messages.finish(engine.messages.encode(engine.messages.rebalanceDoneOut,
+                        engine.messages.finish(engine.messages.encode(engine.wire.rebalanceDoneOut,
                             engine.incarnation, engine.topology.coordinator().incarnation()).version(demand.version)
                             .cacheId(demand.cacheId).partition(demand.partition));
                         engine.sendTx(engine.topology.coordinator().incarnation());
@@ -948,7 +948,7 @@ final class Rebalancer
      */
     boolean onDone(final long sender)
     {
-        final RebalanceDoneDecoder in = engine.messages.decode(engine.messages.rebalanceDoneIn);
+        final RebalanceDoneDecoder in = engine.messages.decode(engine.wire.rebalanceDoneIn);
         final long version = in.version();
         final int cacheId = in.cacheId();
         final int partition = in.partition();

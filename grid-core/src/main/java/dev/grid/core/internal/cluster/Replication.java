@@ -58,7 +58,7 @@ final class Replication
     void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final RequestDecoder in = engine.messages.decode(engine.messages.requestIn);
+        final RequestDecoder in = engine.messages.decode(engine.wire.requestIn);
         final long sequence = in.sequence();
         engine.origins.noteWatermark(sender, in.watermark());
         final int cacheId = in.cacheId();
@@ -479,7 +479,7 @@ final class Replication
             {
                 continue;
             }
-            final ReplicateEncoder out = engine.messages.encode(engine.messages.replicateOut, engine.incarnation,
+            final ReplicateEncoder out = engine.messages.encode(engine.wire.replicateOut, engine.incarnation,
                 backup);
             final byte[] outcomeValue = update.outcome.value();
             out.cacheId(lp.cacheId).partition(lp.partition).version(update.topologyVersion).counter(update.counter)
@@ -650,7 +650,7 @@ final class Replication
     void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final ReplicateDecoder in = engine.messages.decode(engine.messages.replicateIn);
+        final ReplicateDecoder in = engine.messages.decode(engine.wire.replicateIn);
         final int cacheId = in.cacheId();
         final int partition = checkedPartition(in.partition());
         final long version = in.version();
@@ -777,7 +777,7 @@ final class Replication
 
     void onReplicateAck(final long sender)
     {
-        final ReplicateAckDecoder in = engine.messages.decode(engine.messages.replicateAckIn);
+        final ReplicateAckDecoder in = engine.messages.decode(engine.wire.replicateAckIn);
         final int cacheId = in.cacheId();
         final int partition = checkedPartition(in.partition());
         final long counter = in.counter();
@@ -804,7 +804,7 @@ final class Replication
 
     void onSizeRequest(final long sender)
     {
-        final SizeRequestDecoder in = engine.messages.decode(engine.messages.sizeRequestIn);
+        final SizeRequestDecoder in = engine.messages.decode(engine.wire.sizeRequestIn);
         final long sequence = in.sequence();
         final int cacheId = in.cacheId();
         final long version = in.version();
@@ -863,7 +863,7 @@ final class Replication
     /** A response to {@code origin} with its fixed fields zeroed: the caller sets those its status needs. */
     private ResponseEncoder response(final long origin, final long sequence, final ResponseStatus status)
     {
-        return engine.messages.encode(engine.messages.responseOut, engine.incarnation, origin).sequence(sequence)
+        return engine.messages.encode(engine.wire.responseOut, engine.incarnation, origin).sequence(sequence)
             .status(status).flag((short)0).count(0).version(0).errorCode(0).hasValue((short)0);
     }
 
@@ -897,7 +897,7 @@ final class Replication
         final MemberRecord member = engine.topology.member(primary);
         if (member != null)
         {
-            final ReplicateAckEncoder out = engine.messages.encode(engine.messages.replicateAckOut,
+            final ReplicateAckEncoder out = engine.messages.encode(engine.wire.replicateAckOut,
                 engine.incarnation, primary);
             out.cacheId(cacheId).partition(partition).counter(counter).version(version).applied(flag(applied));
             engine.send(member, engine.messages.finish(out));
