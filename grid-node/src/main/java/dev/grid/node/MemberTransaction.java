@@ -6,9 +6,11 @@ import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.engine.TransactionSteps;
 import dev.grid.core.engine.TxCallback;
 import dev.grid.core.internal.cluster.BytesMergeOperator;
 import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.internal.cluster.Topology;
 import dev.grid.tx.TxSession;
 
 import java.util.ArrayList;
@@ -36,7 +38,7 @@ final class MemberTransaction implements Transaction
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
     {
         this.member = member;
-        this.session = new TxSession(member.engine().transactions(), concurrency, isolation, timeoutNs, priority,
+        this.session = new TxSession(new EngineSteps(member), concurrency, isolation, timeoutNs, priority,
             this::merge);
     }
 
@@ -326,7 +328,9 @@ final class MemberTransaction implements Transaction
     /** Agent thread: a merge computed with the operator this member registered for the cache. */
     private byte[] merge(final int cacheId, final byte[] key, final byte[] current, final byte[] operand)
     {
-        final CacheDescriptor cache = member.engine().topology().cache(cacheId);
+        // A member back to joining has no topology: the merge fails as for an unknown cache.
+        final Topology topology = member.engine().topology();
+        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
         final BytesMergeOperator operator = cache == null ? null : member.codecs.resolve(cache);
         if (operator == null)
         {
@@ -354,5 +358,39 @@ final class MemberTransaction implements Transaction
         }
         // A handle opened on another member of the cluster names the same cache: use this member's.
         return mc.member() == member ? (MemberCache<K, V>)mc : (MemberCache<K, V>)member.<K, V>cache(mc.name());
+    }
+
+    /**
+     * The engine's transaction steps, looked up at each step on the agent thread: an expelled member restarts with a
+     * new engine, and a transaction begun after that must take its steps there, not on the engine of its creation.
+     */
+    private record EngineSteps(GridMember member) implements TransactionSteps
+    {
+        public long begin(final long timeoutNs, final long priority)
+        {
+            return member.engine().transactions().begin(timeoutNs, priority);
+        }
+
+        public long priority(final long txId)
+        {
+            return member.engine().transactions().priority(txId);
+        }
+
+        public void enlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
+            final TxCallback callback)
+        {
+            member.engine().transactions().enlist(txId, cacheId, keys, lock, callback);
+        }
+
+        public void commit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
+            final TxCallback callback)
+        {
+            member.engine().transactions().commit(txId, cacheIds, keys, values, callback);
+        }
+
+        public void rollback(final long txId, final TxCallback callback)
+        {
+            member.engine().transactions().rollback(txId, callback);
+        }
     }
 }
