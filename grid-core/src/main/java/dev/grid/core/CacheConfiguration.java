@@ -18,7 +18,7 @@ public final class CacheConfiguration<K, V>
     /** Partitions per cache by default. */
     public static final int PARTITIONS_DEFAULT = 1024;
     /** The largest partition count; partition ids must fit in an unsigned 16-bit field on the wire. */
-    public static final int PARTITIONS_MAX = 65_535;
+    public static final int PARTITIONS_MAX = 65_534;
     /** Synchronous backup copies of each partition by default. */
     public static final int BACKUPS_DEFAULT = 1;
     /** The most backups a cache may ask for. */

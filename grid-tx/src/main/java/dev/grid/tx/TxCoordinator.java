@@ -36,7 +36,7 @@ import java.util.Map;
 final class TxCoordinator
 {
     /** The most keys of one partition a lock request or a transaction's writes carry (a message group's bound). */
-    static final int MAX_KEYS_PER_PARTITION = 65_535;
+    static final int MAX_KEYS_PER_PARTITION = MemberMessages.GROUP_MAX;
 
     private final TxManager manager;
     private final TransactionContext context;

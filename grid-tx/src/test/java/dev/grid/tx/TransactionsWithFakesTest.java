@@ -93,7 +93,7 @@ class TransactionsWithFakesTest
         coordinator.tx.enlist(txId, CACHE, keys, true, lock);
         cluster.deliver();
         assertEquals(ErrorCode.CONFIGURATION_INVALID, lock.error.errorCode());
-        assertTrue(lock.error.getMessage().contains("at most 65535 keys of one partition (partition 1"),
+        assertTrue(lock.error.getMessage().contains("at most 65534 keys of one partition (partition 1"),
             lock.error.getMessage());
         final FakeCluster.Outcome next = lock(coordinator, txId, keys[0]);
         assertEquals(ErrorCode.CONFIGURATION_INVALID, next.error.errorCode(),

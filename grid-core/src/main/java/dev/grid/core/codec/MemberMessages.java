@@ -17,13 +17,16 @@ import java.nio.charset.StandardCharsets;
  * bounds the message and hands out its decoder.
  *
  * <p>A received message is read through a view limited to its own bytes, and {@link #decode} walks all of it once
- * before a handler sees it: a length or count that lies reaches past the view and the message is refused as
- * malformed, so no handler reads a neighbour's bytes or allocates for a lying length. Every member message is
+ * against its shape in the schema ({@link SchemaShapes}) before a handler sees it: a block or a group entry shorter
+ * than the schema's, or a length or count that reaches past the view, and the message is refused as malformed. The
+ * walk checks every bound itself (it does not rely on Agrona's bounds checks) and every entry it steps over consumes
+ * bytes, so its work is linear in the message's length; no handler then reads a neighbour's bytes, and byte arrays
+ * are allocated only for lengths checked to fit. Every member message is
  * described in the schema; so are the bodies (state structures such as a topology) that messages carry as data.
  *
- * <p>Versions: a message of any version of this schema is read; fields newer than the sender's version read as their
- * null values, fields the sender has and this member does not know are skipped (the header's block length). A
- * message of another schema is malformed.
+ * <p>Versions: a message of any version of this schema from {@link #FIRST_VERSION} on is read; fields newer than the
+ * sender's version read as their null values, fields the sender has and this member does not know are skipped (the
+ * header's block length). A message of another schema is malformed.
  *
  * <p><b>Threading:</b> the engine's thread only. One message is open at a time: opening another (a parked message
  * replayed) replaces it, as the shared reader always did.
@@ -33,8 +36,14 @@ public final class MemberMessages
     /** Bytes before every message's body: the SBE header with sender and destination. */
     public static final int HEADER_LENGTH = MessageHeaderEncoder.ENCODED_LENGTH;
 
-    /** The most entries of a group ({@code groupSizeEncoding} counts in an unsigned 16-bit field). */
-    public static final int GROUP_MAX = 65_535;
+    /**
+     * The most entries of a group: {@code groupSizeEncoding} counts in an unsigned 16-bit field whose largest value,
+     * 65,535, is SBE's null.
+     */
+    public static final int GROUP_MAX = 65_534;
+
+    /** The first version of the member and WAL schemas: a message or record claiming an older one is malformed. */
+    public static final int FIRST_VERSION = 1;
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -139,27 +148,22 @@ public final class MemberMessages
     public static <D extends MessageDecoderFlyweight> D checkedWrap(final UnsafeBuffer message, final int bodyOffset,
         final int blockLength, final int version, final D decoder)
     {
-        if (version >= decoder.sbeSchemaVersion() && blockLength < decoder.sbeBlockLength())
+        final SchemaShapes shapes = SchemaShapes.of(decoder.sbeSchemaId());
+        final SchemaShapes.Shape shape = shapes == null ? null : shapes.message(decoder.sbeTemplateId());
+        if (shape == null)
+        {
+            throw new IllegalStateException(name(decoder) + " is not in a schema this build knows");
+        }
+        // Every field of the schema today is of its first version, so every message must carry the whole block. A
+        // field added later (sinceVersion) lowers this to the block of the sender's version for that message.
+        if (version < FIRST_VERSION || blockLength < shape.blockLength())
         {
             throw new MalformedMessageException(name(decoder) + " of version " + version + " with a block of " +
-                blockLength + " bytes, expected at least " + decoder.sbeBlockLength());
+                blockLength + " bytes, expected version " + FIRST_VERSION + " or later and at least " +
+                shape.blockLength() + " bytes");
         }
-        final int bodyLength = message.capacity() - bodyOffset;
+        SchemaShapes.walk(message, bodyOffset, blockLength, shape, name(decoder));
         decoder.wrap(message, bodyOffset, blockLength, version);
-        final int decodedLength;
-        try
-        {
-            decodedLength = decoder.sbeDecodedLength();
-        }
-        catch (final IndexOutOfBoundsException ex)
-        {
-            throw new MalformedMessageException(name(decoder) + " reaches past its " + bodyLength + " bytes");
-        }
-        if (decodedLength < blockLength || decodedLength > bodyLength)
-        {
-            throw new MalformedMessageException(name(decoder) + " of " + decodedLength + " bytes in a body of " +
-                bodyLength);
-        }
         return decoder;
     }
 

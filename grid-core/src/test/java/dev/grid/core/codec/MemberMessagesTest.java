@@ -1,6 +1,8 @@
 package dev.grid.core.codec;
 
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
+import dev.grid.core.codec.messages.ReplicateDecoder;
+import dev.grid.core.codec.messages.ReplicateEncoder;
 import dev.grid.core.codec.messages.RequestDecoder;
 import dev.grid.core.codec.messages.RequestEncoder;
 import dev.grid.core.engine.MessageTypes;
@@ -121,11 +123,15 @@ class MemberMessagesTest
         final UnsafeBuffer negative = new UnsafeBuffer(whole.clone());
         negative.putInt(MemberMessages.HEADER_LENGTH + RequestEncoder.BLOCK_LENGTH, -8, ByteOrder.LITTLE_ENDIAN);
         messages.open(negative, 0, whole.length);
-        assertThrows(MalformedMessageException.class, () ->
-        {
-            final RequestDecoder in = messages.decode(requestIn);
-            MemberMessages.bytes(in, in.keyLength(), "key");
-        });
+        assertThrows(MalformedMessageException.class, () -> messages.decode(requestIn),
+            "a length above 2^31 (negative as an int) does not move the walk backwards");
+
+        final UnsafeBuffer versionZero = new UnsafeBuffer(whole.clone());
+        versionZero.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)0, ByteOrder.LITTLE_ENDIAN);
+        versionZero.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(), (short)0, ByteOrder.LITTLE_ENDIAN);
+        messages.open(versionZero, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(requestIn),
+            "a version older than the schema's first does not skip the block check");
 
         final UnsafeBuffer truncated = new UnsafeBuffer(whole);
         messages.open(truncated, 0, whole.length - 1);
@@ -141,6 +147,34 @@ class MemberMessagesTest
         assertThrows(MalformedMessageException.class, () -> messages.open(otherSchema, 0, whole.length));
 
         assertThrows(MalformedMessageException.class, () -> messages.open(new UnsafeBuffer(new byte[5]), 0, 5));
+    }
+
+    @Test
+    void aGroupWhoseEntriesAreShorterThanTheSchemasIsMalformed()
+    {
+        final ReplicateEncoder out = messages.encode(new ReplicateEncoder(), SENDER, DESTINATION);
+        out.cacheId(1).partition(2).version(3).counter(4).origin(5).sequence(6).watermark(7).flag((short)1)
+            .hasOutcomeValue((short)0).hasValue((short)1);
+        out.predecessorsCount(1).next().origin(8).sequence(9).flag((short)0).hasOutcome((short)0)
+            .putOutcome(new byte[0], 0, 0);
+        out.putOutcomeValue(new byte[0], 0, 0).putKey(new byte[] {1}, 0, 1).putValue(new byte[] {2}, 0, 1);
+        messages.finish(out);
+        final byte[] whole = copy();
+        messages.open(new UnsafeBuffer(whole), 0, whole.length);
+        assertEquals(1, messages.decode(new ReplicateDecoder()).predecessors().count(), "the message as sent reads");
+
+        // The predecessors group's header follows the block: its entries said to be 0 bytes long.
+        final UnsafeBuffer lying = new UnsafeBuffer(whole.clone());
+        lying.putShort(MemberMessages.HEADER_LENGTH + ReplicateEncoder.BLOCK_LENGTH, (short)0, ByteOrder.LITTLE_ENDIAN);
+        messages.open(lying, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(new ReplicateDecoder()));
+
+        // And a count far beyond what the bytes hold.
+        final UnsafeBuffer counting = new UnsafeBuffer(whole.clone());
+        counting.putShort(MemberMessages.HEADER_LENGTH + ReplicateEncoder.BLOCK_LENGTH + 2, (short)60_000,
+            ByteOrder.LITTLE_ENDIAN);
+        messages.open(counting, 0, whole.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(new ReplicateDecoder()));
     }
 
     private void encodeRequest(final byte[] key, final byte[] value, final byte[] expected)

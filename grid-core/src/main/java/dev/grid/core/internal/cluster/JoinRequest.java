@@ -24,7 +24,7 @@ record JoinRequest(String clusterName, MemberRecord joiner, long ownershipStamp,
     String via)
 {
     /** Caches a joiner may bring at most. */
-    static final int CACHES_MAX = 65_535;
+    static final int CACHES_MAX = MemberMessages.GROUP_MAX;
 
     /** Write this request as a {@code JoinRequest} message into the engine's writer. */
     void encode(final MemberMessages messages, final long sender, final JoinRequestEncoder out)

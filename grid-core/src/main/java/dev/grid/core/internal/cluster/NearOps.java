@@ -249,7 +249,12 @@ final class NearOps
     {
         final ResponseDecoder in = engine.messages.decode(engine.wire.responseIn);
         final long sequence = in.sequence();
-        final ResponseStatus status = in.status();
+        final short rawStatus = in.statusRaw();
+        if (rawStatus > ResponseStatus.ERROR.value())
+        {
+            throw new MalformedMessageException("unknown response status " + rawStatus);
+        }
+        final ResponseStatus status = ResponseStatus.get(rawStatus);
         final boolean flag = in.flag() != 0;
         final long count = in.count();
         final long version = in.version();

@@ -55,7 +55,7 @@ import java.util.TreeMap;
 final class Rebalancer
 {
     /** The most items of each kind one supply batch holds (a message group's bound). */
-    static final int MAX_BATCH_ITEMS = 65_535;
+    static final int MAX_BATCH_ITEMS = MemberMessages.GROUP_MAX;
     static final int SUPPLY_MORE = 0;
     static final int SUPPLY_LAST = 1;
     static final int SUPPLY_REFUSED = 2;
@@ -952,6 +952,10 @@ final class Rebalancer
         final long version = in.version();
         final int cacheId = in.cacheId();
         final int partition = in.partition();
+        if (partition < 0 || partition > 65_535)
+        {
+            throw new MalformedMessageException("rebalance done for partition " + partition);
+        }
         final PartitionMap map = engine.installedMap;
         if (map == null || engine.isExchanging() || map.version() != version ||
             engine.topology.version() != version)

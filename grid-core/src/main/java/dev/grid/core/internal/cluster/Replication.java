@@ -462,12 +462,15 @@ final class Replication
         Predecessors predecessors = Predecessors.NONE;
         if (!earlier.isEmpty())
         {
-            final OpKey[] keys = new OpKey[earlier.size()];
-            final OpOutcome[] outcomes = new OpOutcome[earlier.size()];
+            // A message's group holds at most GROUP_MAX: beyond that many updates of one key in flight at once (a
+            // backup stalled under a hot key), the newest are carried and the oldest identities are not.
+            final int skip = Math.max(0, earlier.size() - MemberMessages.GROUP_MAX);
+            final OpKey[] keys = new OpKey[earlier.size() - skip];
+            final OpOutcome[] outcomes = new OpOutcome[earlier.size() - skip];
             for (int i = 0; i < keys.length; i++)
             {
-                keys[i] = earlier.get(i).opKey;
-                outcomes[i] = earlier.get(i).outcome;
+                keys[i] = earlier.get(skip + i).opKey;
+                outcomes[i] = earlier.get(skip + i).outcome;
             }
             predecessors = new Predecessors(keys, outcomes);
         }

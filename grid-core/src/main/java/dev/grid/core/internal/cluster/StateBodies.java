@@ -27,7 +27,7 @@ import java.util.TreeMap;
  */
 final class StateBodies
 {
-    private static final int MEMBERS_MAX = 65_535;
+    private static final int MEMBERS_MAX = MemberMessages.GROUP_MAX;
     private static final int ATTRIBUTES_MAX = 1024;
 
     private StateBodies()

@@ -1,0 +1,211 @@
+package dev.grid.core.codec;
+
+import org.agrona.DirectBuffer;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+import java.io.InputStream;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The shape of every message of an SBE schema (its block length, its groups and their shapes, how many data fields
+ * follow), read from the schema itself, and a walk that checks a received message against it before anything reads
+ * its fields. The generated decoders trust what a message says about itself (a group's block length, a data length
+ * above 2^31 read as negative); this walk does not: every block must be at least the schema's, every length must fit
+ * what is left, so every group entry consumes bytes and the walk is linear in the message's length.
+ *
+ * <p><b>Threading:</b> immutable once loaded; any thread.
+ */
+final class SchemaShapes
+{
+    private static final int GROUP_HEADER_LENGTH = 4;
+    private static final int DATA_HEADER_LENGTH = 4;
+    private static final Map<Integer, SchemaShapes> BY_SCHEMA = new HashMap<>();
+
+    static
+    {
+        for (final String resource : new String[] {"/sbe/member-messages.xml", "/sbe/wal-records.xml"})
+        {
+            final SchemaShapes shapes = load(resource);
+            BY_SCHEMA.put(shapes.schemaId, shapes);
+        }
+    }
+
+    /** A message's or a group's layout: its fixed block, then its groups in order, then its data fields. */
+    record Shape(int blockLength, List<Shape> groups, int dataFields)
+    {
+    }
+
+    private final int schemaId;
+    private final Map<Integer, Shape> messages;
+
+    private SchemaShapes(final int schemaId, final Map<Integer, Shape> messages)
+    {
+        this.schemaId = schemaId;
+        this.messages = messages;
+    }
+
+    /** @return the shapes of a schema this build knows, or null. */
+    static SchemaShapes of(final int schemaId)
+    {
+        return BY_SCHEMA.get(schemaId);
+    }
+
+    /** @return the shape of a message of this schema, or null if it has no such message. */
+    Shape message(final int templateId)
+    {
+        return messages.get(templateId);
+    }
+
+    /**
+     * Walk a message's body against its shape.
+     *
+     * @param buffer      the message, bounded to it.
+     * @param offset      where its block starts.
+     * @param blockLength the block length its header gives (at least the shape's).
+     * @return the body's length as the walk found it.
+     * @throws MalformedMessageException if a block is shorter than the schema's or anything reaches past the end.
+     */
+    static int walk(final DirectBuffer buffer, final int offset, final int blockLength, final Shape shape,
+        final String name)
+    {
+        final int end = buffer.capacity();
+        final int position = walkFrom(buffer, offset + need(offset, blockLength, end, name), end, shape, name);
+        return position - offset;
+    }
+
+    private static int walkFrom(final DirectBuffer buffer, final int start, final int end, final Shape shape,
+        final String name)
+    {
+        int position = start;
+        for (final Shape group : shape.groups())
+        {
+            need(position, GROUP_HEADER_LENGTH, end, name);
+            final int entryBlock = buffer.getShort(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+            final int count = buffer.getShort(position + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+            position += GROUP_HEADER_LENGTH;
+            if (entryBlock < group.blockLength())
+            {
+                throw new MalformedMessageException(name + " has a group of " + entryBlock + "-byte entries, " +
+                    "expected at least " + group.blockLength());
+            }
+            for (int i = 0; i < count; i++)
+            {
+                position = walkFrom(buffer, position + need(position, entryBlock, end, name), end, group, name);
+            }
+        }
+        for (int i = 0; i < shape.dataFields(); i++)
+        {
+            need(position, DATA_HEADER_LENGTH, end, name);
+            final long length = buffer.getInt(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF_FFFFL;
+            position += DATA_HEADER_LENGTH;
+            if (length > end - position)
+            {
+                throw new MalformedMessageException(name + " has data of " + length + " bytes where " +
+                    (end - position) + " are left");
+            }
+            position += (int)length;
+        }
+        return position;
+    }
+
+    private static int need(final int position, final int length, final int end, final String name)
+    {
+        if (length > end - position)
+        {
+            throw new MalformedMessageException(name + " needs " + length + " bytes at " + position + " of " + end);
+        }
+        return length;
+    }
+
+    private static SchemaShapes load(final String resource)
+    {
+        try (InputStream in = SchemaShapes.class.getResourceAsStream(resource))
+        {
+            if (in == null)
+            {
+                throw new IllegalStateException("schema " + resource + " is not on the class path");
+            }
+            final Element schema = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(in)
+                .getDocumentElement();
+            final Map<String, Integer> sizes = typeSizes(schema);
+            final Map<Integer, Shape> messages = new HashMap<>();
+            final NodeList list = schema.getElementsByTagName("sbe:message");
+            for (int i = 0; i < list.getLength(); i++)
+            {
+                final Element message = (Element)list.item(i);
+                messages.put(Integer.parseInt(message.getAttribute("id")), shape(message, sizes));
+            }
+            return new SchemaShapes(Integer.parseInt(schema.getAttribute("id")), messages);
+        }
+        catch (final Exception ex)
+        {
+            throw new IllegalStateException("cannot read the schema " + resource + ": " + ex, ex);
+        }
+    }
+
+    private static Shape shape(final Element element, final Map<String, Integer> sizes)
+    {
+        int blockLength = 0;
+        final List<Shape> groups = new ArrayList<>();
+        int dataFields = 0;
+        for (Node node = element.getFirstChild(); node != null; node = node.getNextSibling())
+        {
+            if (node instanceof Element child)
+            {
+                switch (child.getTagName())
+                {
+                    case "field" -> blockLength += size(sizes, child.getAttribute("type"));
+                    case "group" -> groups.add(shape(child, sizes));
+                    case "data" -> dataFields++;
+                    default ->
+                    {
+                        // Nothing else shapes a message.
+                    }
+                }
+            }
+        }
+        return new Shape(blockLength, List.copyOf(groups), dataFields);
+    }
+
+    private static int size(final Map<String, Integer> sizes, final String type)
+    {
+        final Integer size = sizes.get(type);
+        if (size == null)
+        {
+            throw new IllegalStateException("unknown type " + type);
+        }
+        return size;
+    }
+
+    private static Map<String, Integer> typeSizes(final Element schema)
+    {
+        final Map<String, Integer> sizes = new HashMap<>(Map.of("char", 1, "int8", 1, "uint8", 1, "int16", 2,
+            "uint16", 2, "int32", 4, "uint32", 4, "int64", 8, "uint64", 8, "float", 4));
+        sizes.put("double", 8);
+        final Element types = (Element)schema.getElementsByTagName("types").item(0);
+        for (Node node = types.getFirstChild(); node != null; node = node.getNextSibling())
+        {
+            if (node instanceof Element type)
+            {
+                switch (type.getTagName())
+                {
+                    case "type" -> sizes.put(type.getAttribute("name"), sizes.get(type.getAttribute("primitiveType")));
+                    case "enum", "set" -> sizes.put(type.getAttribute("name"),
+                        sizes.get(type.getAttribute("encodingType")));
+                    default ->
+                    {
+                        // Composites (headers, data encodings) are not field types here.
+                    }
+                }
+            }
+        }
+        return sizes;
+    }
+}
