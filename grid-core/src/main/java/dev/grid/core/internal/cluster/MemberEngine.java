@@ -65,12 +65,6 @@ import java.util.function.Function;
  */
 public final class MemberEngine
 {
-    static final int HEADER_LENGTH = MemberMessages.HEADER_LENGTH;
-
-    static final int STATUS_OK = 0;
-    static final int STATUS_REMAP = 1;
-    static final int STATUS_ERROR = 2;
-
     static final long[] NO_PREPARES = new long[0];
     /** Default interval between resends of an unanswered request, report or map. */
     public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
