@@ -357,7 +357,7 @@ final class TxCoordinator
         request.sentVersion = version;
         final TxLockEncoder out = manager.encode(manager.wire.txLockOut, primary);
         out.tx(tx.seq).priority(tx.priority).version(version).cacheId(part.cacheId).partition(part.partition)
-            .requestId(request.requestId).locks(TxManager.flag(request.lock))
+            .requestId(request.requestId).locks(MemberMessages.flag(request.lock))
             .timeoutNs(Math.max(0, tx.deadlineNs - context.nowNs()));
         final TxLockEncoder.KeysEncoder keys = out.keysCount(request.keys.length);
         for (final byte[] key : request.keys)
@@ -409,7 +409,7 @@ final class TxCoordinator
         part.prepareSentTo = primary;
         final TxPrepareEncoder out = manager.encode(manager.wire.txPrepareOut, primary);
         out.tx(tx.seq).version(tx.version).cacheId(part.cacheId).partition(part.partition)
-            .onePhase(TxManager.flag(tx.onePhase));
+            .onePhase(MemberMessages.flag(tx.onePhase));
         final long[] participants = tx.participants == null ? new long[0] : tx.participants;
         final TxPrepareEncoder.ParticipantsEncoder group = out.participantsCount(participants.length);
         for (final long participant : participants)

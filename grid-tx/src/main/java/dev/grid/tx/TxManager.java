@@ -975,10 +975,6 @@ public final class TxManager implements Transactions
         return context.messages().decode(decoder);
     }
 
-    static short flag(final boolean value)
-    {
-        return (short)(value ? 1 : 0);
-    }
 
     void answerError(final TxPartKey key, final int kind, final long requestId, final GridException error)
     {

@@ -803,6 +803,6 @@ final class TxParticipant
         }
         manager.send(manager.encode(manager.wire.txBackupAckOut, primary).kind((short)kind)
             .coordinator(key.coordinator()).tx(key.seq()).cacheId(key.cacheId()).partition(key.partition())
-            .applied(TxManager.flag(applied)).outcome((short)outcome), primary);
+            .applied(MemberMessages.flag(applied)).outcome((short)outcome), primary);
     }
 }

@@ -4,6 +4,7 @@ import dev.grid.core.codec.messages.TxStatusAnswerDecoder;
 import dev.grid.core.codec.messages.TxStatusDecoder;
 import dev.grid.core.codec.messages.TxQueryAnswerDecoder;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.PartitionCopy;
@@ -95,7 +96,7 @@ final class TxRecovery
         final int partition, final boolean onlyIfFinished)
     {
         manager.send(manager.encode(manager.wire.txStatusOut, primary).coordinator(coordinator).tx(seq)
-            .cacheId(cacheId).partition(partition).onlyIfFinished(TxManager.flag(onlyIfFinished)), primary);
+            .cacheId(cacheId).partition(partition).onlyIfFinished(MemberMessages.flag(onlyIfFinished)), primary);
     }
 
     /**

@@ -162,7 +162,7 @@ public final class MemberMessages
                 blockLength + " bytes, expected version " + FIRST_VERSION + " or later and at least " +
                 shape.blockLength() + " bytes");
         }
-        SchemaShapes.walk(message, bodyOffset, blockLength, shape, name(decoder));
+        SchemaShapes.walk(message, bodyOffset, blockLength, shape, decoder);
         decoder.wrap(message, bodyOffset, blockLength, version);
         return decoder;
     }
@@ -251,6 +251,32 @@ public final class MemberMessages
     public static byte[] utf8(final String text)
     {
         return text == null ? EMPTY : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Reads data of a length already checked into an array (a generated decoder's {@code getX(byte[], int, int)}). */
+    @FunctionalInterface
+    public interface DataGetter
+    {
+        /** @return how many bytes were read. */
+        int get(byte[] dst, int dstOffset, int length);
+    }
+
+    /**
+     * @return the data of {@code length} bytes that comes next in {@code message}, read by {@code getter} into an
+     *         array checked to fit ({@link #bytes}).
+     */
+    public static byte[] read(final MessageFlyweight message, final int length, final String field,
+        final DataGetter getter)
+    {
+        final byte[] bytes = bytes(message, length, field);
+        getter.get(bytes, 0, bytes.length);
+        return bytes;
+    }
+
+    /** @return a flag field's value for {@code value}. */
+    public static short flag(final boolean value)
+    {
+        return (short)(value ? 1 : 0);
     }
 
     /**

@@ -73,41 +73,43 @@ final class SchemaShapes
      * @throws MalformedMessageException if a block is shorter than the schema's or anything reaches past the end.
      */
     static int walk(final DirectBuffer buffer, final int offset, final int blockLength, final Shape shape,
-        final String name)
+        final Object flyweight)
     {
         final int end = buffer.capacity();
-        final int position = walkFrom(buffer, offset + need(offset, blockLength, end, name), end, shape, name);
+        final int position = walkFrom(buffer, offset + need(offset, blockLength, end, flyweight), end, shape,
+            flyweight);
         return position - offset;
     }
 
     private static int walkFrom(final DirectBuffer buffer, final int start, final int end, final Shape shape,
-        final String name)
+        final Object flyweight)
     {
         int position = start;
         for (final Shape group : shape.groups())
         {
-            need(position, GROUP_HEADER_LENGTH, end, name);
+            need(position, GROUP_HEADER_LENGTH, end, flyweight);
             final int entryBlock = buffer.getShort(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             final int count = buffer.getShort(position + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             position += GROUP_HEADER_LENGTH;
             if (entryBlock < group.blockLength())
             {
-                throw new MalformedMessageException(name + " has a group of " + entryBlock + "-byte entries, " +
-                    "expected at least " + group.blockLength());
+                throw new MalformedMessageException(nameOf(flyweight) + " has a group of " + entryBlock +
+                    "-byte entries, expected at least " + group.blockLength());
             }
             for (int i = 0; i < count; i++)
             {
-                position = walkFrom(buffer, position + need(position, entryBlock, end, name), end, group, name);
+                position = walkFrom(buffer, position + need(position, entryBlock, end, flyweight), end, group,
+                    flyweight);
             }
         }
         for (int i = 0; i < shape.dataFields(); i++)
         {
-            need(position, DATA_HEADER_LENGTH, end, name);
+            need(position, DATA_HEADER_LENGTH, end, flyweight);
             final long length = buffer.getInt(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF_FFFFL;
             position += DATA_HEADER_LENGTH;
             if (length > end - position)
             {
-                throw new MalformedMessageException(name + " has data of " + length + " bytes where " +
+                throw new MalformedMessageException(nameOf(flyweight) + " has data of " + length + " bytes where " +
                     (end - position) + " are left");
             }
             position += (int)length;
@@ -115,11 +117,18 @@ final class SchemaShapes
         return position;
     }
 
-    private static int need(final int position, final int length, final int end, final String name)
+    /** The message's name, for an error only: computing it is not free, and every message is walked. */
+    private static String nameOf(final Object flyweight)
+    {
+        return flyweight.getClass().getSimpleName();
+    }
+
+    private static int need(final int position, final int length, final int end, final Object flyweight)
     {
         if (length > end - position)
         {
-            throw new MalformedMessageException(name + " needs " + length + " bytes at " + position + " of " + end);
+            throw new MalformedMessageException(nameOf(flyweight) + " needs " + length + " bytes at " + position +
+                " of " + end);
         }
         return length;
     }

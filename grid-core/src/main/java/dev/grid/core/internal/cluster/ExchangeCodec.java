@@ -132,14 +132,14 @@ final class ExchangeCodec
     {
         final ExchangeReportEncoder out = engine.messages.encode(reportOut, engine.incarnation,
             engine.topology.coordinator().incarnation()).version(engine.topology.version()).chunkIndex(chunkIndex)
-            .last(SupplyCodec.flag(last)).hasOwnershipHeader(SupplyCodec.flag(header != null));
+            .last(MemberMessages.flag(last)).hasOwnershipHeader(MemberMessages.flag(header != null));
         final ExchangeReportEncoder.EntriesEncoder group = out.entriesCount(entries.size());
         for (final ReportEntry entry : entries)
         {
             group.next().cacheId(entry.cacheId()).partition(entry.partition()).lwm(entry.lwm()).hwm(entry.hwm())
-                .primary(SupplyCodec.flag(entry.primary())).contentHash(entry.contentHash())
+                .primary(MemberMessages.flag(entry.primary())).contentHash(entry.contentHash())
                 .historyFrom(entry.historyFrom()).epochId(entry.epochId()).size(entry.size())
-                .primaryVersion(entry.primaryVersion()).backupsComplete(SupplyCodec.flag(entry.backupsComplete()));
+                .primaryVersion(entry.primaryVersion()).backupsComplete(MemberMessages.flag(entry.backupsComplete()));
             final ExchangeReportEncoder.EntriesEncoder.GapsEncoder gaps = group.gapsCount(entry.gaps().length / 2);
             for (int g = 0; g < entry.gaps().length; g += 2)
             {

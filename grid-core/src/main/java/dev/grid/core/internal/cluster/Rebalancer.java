@@ -393,9 +393,9 @@ final class Rebalancer
         final byte[] cursorKey = MemberMessages.orEmpty(demand.cursorKey);
         engine.messages.finish(engine.messages.encode(demandOut, engine.incarnation, demand.supplier)
             .version(demand.version).cacheId(demand.cacheId).partition(demand.partition)
-            .full(SupplyCodec.flag(demand.full))
+            .full(MemberMessages.flag(demand.full))
             .cursor(demand.cursor).to(demand.to).epochBefore(demand.epochBefore).highestBefore(demand.highestBefore)
-            .memory(SupplyCodec.flag(demand.memory)).memoryCursor(demand.memoryCursor)
+            .memory(MemberMessages.flag(demand.memory)).memoryCursor(demand.memoryCursor)
             .hasCursorKey(MemberMessages.has(demand.cursorKey)).putCursorKey(cursorKey, 0, cursorKey.length));
         engine.sendTx(demand.supplier);
     }
@@ -650,9 +650,9 @@ final class Rebalancer
         for (int i = index - count; i < index; i++)
         {
             final MemoryItem item = items.get(i);
-            group.next().transaction(SupplyCodec.flag(item.transaction())).origin(item.origin())
+            group.next().transaction(MemberMessages.flag(item.transaction())).origin(item.origin())
                 .sequence(item.sequence())
-                .flag(SupplyCodec.flag(item.flag())).hasValue(MemberMessages.has(item.value()))
+                .flag(MemberMessages.flag(item.flag())).hasValue(MemberMessages.has(item.value()))
                 .putValue(MemberMessages.orEmpty(item.value()), 0, MemberMessages.orEmpty(item.value()).length);
         }
         supplies.endSupply(out, last ? open : List.of(), sender);

@@ -283,14 +283,14 @@ final class Recovery
             case WalRecords.WAL_CACHE ->
             {
                 final WalCacheDecoder in = walReader.decode(cacheIn);
-                final CacheDescriptor cache = StateBodies.decodeCache(WalReader.bytes(in, in.descriptorLength(),
+                final CacheDescriptor cache = StateBodies.decodeCache(MemberMessages.read(in, in.descriptorLength(),
                     "descriptor", in::getDescriptor));
                 engine.walCaches.put(cache.cacheId(), cache);
             }
             case WalRecords.WAL_BASELINE ->
             {
                 final WalBaselineDecoder in = walReader.decode(baselineIn);
-                engine.walBaseline = StateBodies.decodeBaseline(WalReader.bytes(in, in.baselineLength(), "baseline",
+                engine.walBaseline = StateBodies.decodeBaseline(MemberMessages.read(in, in.baselineLength(), "baseline",
                     in::getBaseline));
             }
             case WalRecords.WAL_OWNERSHIP -> replayOwnership();
@@ -333,9 +333,9 @@ final class Recovery
         final List<byte[]> sections = new ArrayList<>();
         for (final WalOwnershipDecoder.CachesDecoder cache : in.caches())
         {
-            sections.add(WalReader.bytes(in, cache.sectionLength(), "ownership.cache", cache::getSection));
+            sections.add(MemberMessages.read(in, cache.sectionLength(), "ownership.cache", cache::getSection));
         }
-        engine.ownership.replaceWith(WalReader.bytes(in, in.headerLength(), "ownership.header", in::getHeader),
+        engine.ownership.replaceWith(MemberMessages.read(in, in.headerLength(), "ownership.header", in::getHeader),
             sections);
     }
 
@@ -477,8 +477,8 @@ final class Recovery
         final int partition = WalReader.checkPartition(in.partition());
         final long counter = in.counter();
         final short hasValue = in.hasValue();
-        final byte[] key = WalReader.bytes(in, in.keyLength(), "key", in::getKey);
-        final byte[] value = MemberMessages.ifHas(hasValue, WalReader.bytes(in, in.valueLength(), "value",
+        final byte[] key = MemberMessages.read(in, in.keyLength(), "key", in::getKey);
+        final byte[] value = MemberMessages.ifHas(hasValue, MemberMessages.read(in, in.valueLength(), "value",
             in::getValue));
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);

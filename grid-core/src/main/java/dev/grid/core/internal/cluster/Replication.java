@@ -488,14 +488,15 @@ final class Replication
             out.cacheId(lp.cacheId).partition(lp.partition).version(update.topologyVersion).counter(update.counter)
                 .origin(update.opKey.originIncarnation()).sequence(update.opKey.sequence())
                 .watermark(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
-                .flag(flag(update.outcome.flag())).hasOutcomeValue(MemberMessages.has(outcomeValue))
+                .flag(MemberMessages.flag(update.outcome.flag())).hasOutcomeValue(MemberMessages.has(outcomeValue))
                 .hasValue(MemberMessages.has(update.value));
             final ReplicateEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
             for (int i = 0; i < predecessors.count(); i++)
             {
                 final byte[] outcome = predecessors.outcomes()[i].value();
                 group.next().origin(predecessors.keys()[i].originIncarnation())
-                    .sequence(predecessors.keys()[i].sequence()).flag(flag(predecessors.outcomes()[i].flag()))
+                    .sequence(predecessors.keys()[i].sequence()).flag(MemberMessages.flag(predecessors
+                        .outcomes()[i].flag()))
                     .hasOutcome(MemberMessages.has(outcome)).putOutcome(MemberMessages.orEmpty(outcome), 0,
                     MemberMessages.orEmpty(outcome).length);
             }
@@ -709,10 +710,6 @@ final class Replication
         return new Predecessors(keys, outcomes);
     }
 
-    private static short flag(final boolean value)
-    {
-        return (short)(value ? 1 : 0);
-    }
 
     private static int checkedPartition(final int partition)
     {
@@ -845,7 +842,7 @@ final class Replication
     private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
         final byte[] value = MemberMessages.orEmpty(outcome.value());
-        answer(origin, response(origin, sequence, ResponseStatus.OK).flag(flag(outcome.flag()))
+        answer(origin, response(origin, sequence, ResponseStatus.OK).flag(MemberMessages.flag(outcome.flag()))
             .count(outcome.count()).version(version).hasValue(MemberMessages.has(outcome.value()))
             .putValue(value, 0, value.length).message(""));
     }
@@ -902,7 +899,8 @@ final class Replication
         {
             final ReplicateAckEncoder out = engine.messages.encode(engine.wire.replicateAckOut,
                 engine.incarnation, primary);
-            out.cacheId(cacheId).partition(partition).counter(counter).version(version).applied(flag(applied));
+            out.cacheId(cacheId).partition(partition).counter(counter).version(version).applied(MemberMessages
+                .flag(applied));
             engine.send(member, engine.messages.finish(out));
         }
     }

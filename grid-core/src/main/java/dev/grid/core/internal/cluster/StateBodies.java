@@ -11,6 +11,7 @@ import dev.grid.core.codec.messages.MemberRecordBodyDecoder;
 import dev.grid.core.codec.messages.MemberRecordBodyEncoder;
 import dev.grid.core.codec.messages.TopologyBodyDecoder;
 import dev.grid.core.codec.messages.TopologyBodyEncoder;
+import org.agrona.sbe.MessageFlyweight;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -72,8 +73,8 @@ final class StateBodies
             .operationTimeoutNs(cache.operationTimeoutNs()).creatorIncarnation(cache.creatorIncarnation())
             .creatorSequence(cache.creatorSequence()).lossPolicy((short)cache.lossPolicy().ordinal())
             .readPolicy((short)cache.readsWithoutQuorum().ordinal()).lostResets(cache.lostResets())
-            .hasBackupFilterAttribute(flag(cache.backupFilterAttribute() != null))
-            .hasMergeOperator(flag(cache.mergeOperator() != null))
+            .hasBackupFilterAttribute(MemberMessages.flag(cache.backupFilterAttribute() != null))
+            .hasMergeOperator(MemberMessages.flag(cache.mergeOperator() != null))
             .name(cache.name()).keyCodec(cache.keyCodec()).valueCodec(cache.valueCodec())
             .backupFilterAttribute(orEmpty(cache.backupFilterAttribute()))
             .mergeOperator(orEmpty(cache.mergeOperator())));
@@ -192,28 +193,15 @@ final class StateBodies
             decodeBaseline(baseline));
     }
 
-    private static short flag(final boolean value)
-    {
-        return (short)(value ? 1 : 0);
-    }
 
     private static String orEmpty(final String text)
     {
         return text == null ? "" : text;
     }
 
-    /** Reads data of {@code length} bytes into an array checked to fit the message. */
-    @FunctionalInterface
-    private interface DataGetter
+    private static String text(final MessageFlyweight message, final int length, final String field,
+        final MemberMessages.DataGetter getter)
     {
-        int get(byte[] dst, int dstOffset, int length);
-    }
-
-    private static String text(final org.agrona.sbe.MessageFlyweight message, final int length, final String field,
-        final DataGetter getter)
-    {
-        final byte[] bytes = MemberMessages.bytes(message, length, field);
-        getter.get(bytes, 0, bytes.length);
-        return MemberMessages.text(bytes);
+        return MemberMessages.text(MemberMessages.read(message, length, field, getter));
     }
 }

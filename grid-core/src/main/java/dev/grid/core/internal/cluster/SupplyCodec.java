@@ -31,8 +31,9 @@ final class SupplyCodec
     static void writeRecord(final RebalanceSupplyEncoder.RecordsEncoder out, final HistoryRecord record)
     {
         out.counter(record.counter()).transaction(record.transaction()).origin(record.origin())
-            .sequence(record.sequence()).flag(flag(record.flag())).hasKey(MemberMessages.has(record.key()))
-            .hasValue(MemberMessages.has(record.value())).hasOutcome(MemberMessages.has(record.outcome()));
+            .sequence(record.sequence()).flag(MemberMessages.flag(record.flag()))
+            .hasKey(MemberMessages.has(record.key())).hasValue(MemberMessages.has(record.value()))
+            .hasOutcome(MemberMessages.has(record.outcome()));
         final LocalPartition.Predecessors predecessors = record.predecessors();
         final RebalanceSupplyEncoder.RecordsEncoder.PredecessorsEncoder group =
             out.predecessorsCount(predecessors.count());
@@ -40,7 +41,7 @@ final class SupplyCodec
         {
             final byte[] outcome = predecessors.outcomes()[i].value();
             group.next().origin(predecessors.keys()[i].originIncarnation()).sequence(predecessors.keys()[i].sequence())
-                .flag(flag(predecessors.outcomes()[i].flag())).hasOutcome(MemberMessages.has(outcome))
+                .flag(MemberMessages.flag(predecessors.outcomes()[i].flag())).hasOutcome(MemberMessages.has(outcome))
                 .putOutcome(MemberMessages.orEmpty(outcome), 0, MemberMessages.orEmpty(outcome).length);
         }
         final byte[] key = MemberMessages.orEmpty(record.key());
@@ -49,10 +50,6 @@ final class SupplyCodec
         out.putKey(key, 0, key.length).putValue(value, 0, value.length).putOutcome(outcome, 0, outcome.length);
     }
 
-    static short flag(final boolean value)
-    {
-        return (short)(value ? 1 : 0);
-    }
 
     /** Start a supply batch: its fixed fields, status {@link #Rebalancer.SUPPLY_MORE} until the caller knows better. */
     RebalanceSupplyEncoder startSupply(final long sender, final long version, final int cacheId,
@@ -61,7 +58,8 @@ final class SupplyCodec
     {
         supplyCursorKey = cursorKey;
         return engine.messages.encode(supplyOut, engine.incarnation, sender).version(version).cacheId(cacheId)
-            .partition(partition).full(flag(full)).cursor(cursor).memory(flag(memory)).memoryCursor(memoryCursor)
+            .partition(partition).full(MemberMessages.flag(full)).cursor(cursor)
+            .memory(MemberMessages.flag(memory)).memoryCursor(memoryCursor)
             .status((short)Rebalancer.SUPPLY_MORE).hasCursorKey(MemberMessages.has(cursorKey)).openListed((short)0);
     }
 
@@ -78,7 +76,7 @@ final class SupplyCodec
         final String why)
     {
         final boolean listed = OpenPrepares.listed(open);
-        out.openListed(flag(listed));
+        out.openListed(MemberMessages.flag(listed));
         final RebalanceSupplyEncoder.OpenPreparesEncoder group = out.openPreparesCount(listed ? open.size() : 0);
         if (listed)
         {

@@ -94,11 +94,11 @@ final class WalReader
             final boolean previousFlag = group.flag() != 0;
             final short previousHasOutcome = group.hasOutcome();
             outcomes[i] = new OpOutcome(previousFlag, MemberMessages.ifHas(previousHasOutcome,
-                bytes(in, group.outcomeLength(), "predecessor.outcome", group::getOutcome)), 0);
+                MemberMessages.read(in, group.outcomeLength(), "predecessor.outcome", group::getOutcome)), 0);
         }
-        final byte[] key = bytes(in, in.keyLength(), "key", in::getKey);
-        final byte[] value = bytes(in, in.valueLength(), "value", in::getValue);
-        final byte[] outcome = bytes(in, in.outcomeLength(), "outcome", in::getOutcome);
+        final byte[] key = MemberMessages.read(in, in.keyLength(), "key", in::getKey);
+        final byte[] value = MemberMessages.read(in, in.valueLength(), "value", in::getValue);
+        final byte[] outcome = MemberMessages.read(in, in.outcomeLength(), "outcome", in::getOutcome);
         checkPartition(partition);
         return new Data(cacheId, partition, watermark, new HistoryRecord(counter, key,
             MemberMessages.ifHas(hasValue, value), transaction, origin, sequence, flag,
@@ -132,7 +132,8 @@ final class WalReader
             final boolean flag = item.flag() != 0;
             final short hasValue = item.hasValue();
             items.add(new Rebalancer.MemoryItem(transaction, origin, sequence, flag,
-                MemberMessages.ifHas(hasValue, bytes(in, item.valueLength(), "memory.value", item::getValue))));
+                MemberMessages.ifHas(hasValue, MemberMessages.read(in, item.valueLength(), "memory.value",
+                    item::getValue))));
         }
         return items;
     }
@@ -155,8 +156,9 @@ final class WalReader
         {
             writes.next();
             final short hasValue = writes.hasValue();
-            keys[i] = bytes(in, writes.keyLength(), "key", writes::getKey);
-            values[i] = MemberMessages.ifHas(hasValue, bytes(in, writes.valueLength(), "value", writes::getValue));
+            keys[i] = MemberMessages.read(in, writes.keyLength(), "key", writes::getKey);
+            values[i] = MemberMessages.ifHas(hasValue, MemberMessages.read(in, writes.valueLength(), "value",
+                writes::getValue));
         }
         return new Prepare(key, priority, participants, keys, values);
     }
@@ -168,20 +170,5 @@ final class WalReader
             throw new MalformedMessageException("WAL record of partition " + partition);
         }
         return partition;
-    }
-
-    /** Reads data into an array already checked to fit. */
-    @FunctionalInterface
-    interface DataGetter
-    {
-        int get(byte[] dst, int dstOffset, int length);
-    }
-
-    /** @return the data of {@code length} bytes that comes next in {@code message}, checked to fit it. */
-    static byte[] bytes(final MessageFlyweight message, final int length, final String field, final DataGetter getter)
-    {
-        final byte[] bytes = MemberMessages.bytes(message, length, field);
-        getter.get(bytes, 0, bytes.length);
-        return bytes;
     }
 }

@@ -176,7 +176,7 @@ final class WalRecords
     {
         final WalDataEncoder out = start(dataOut).cacheId(lp.cacheId).partition(lp.partition).counter(counter)
             .transaction(transaction).origin(opKey.originIncarnation()).sequence(opKey.sequence())
-            .flag(flag(outcome.flag())).hasValue(MemberMessages.has(value))
+            .flag(MemberMessages.flag(outcome.flag())).hasValue(MemberMessages.has(value))
             .hasOutcome(MemberMessages.has(outcome.value()))
             .watermark(originWatermark.applyAsLong(opKey.originIncarnation()));
         final WalDataEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
@@ -184,7 +184,7 @@ final class WalRecords
         {
             final byte[] previous = MemberMessages.orEmpty(predecessors.outcomes()[i].value());
             group.next().origin(predecessors.keys()[i].originIncarnation()).sequence(predecessors.keys()[i].sequence())
-                .flag(flag(predecessors.outcomes()[i].flag()))
+                .flag(MemberMessages.flag(predecessors.outcomes()[i].flag()))
                 .hasOutcome(MemberMessages.has(predecessors.outcomes()[i].value()))
                 .putOutcome(previous, 0, previous.length);
         }
@@ -220,10 +220,6 @@ final class WalRecords
         walWriter.skip(MessageHeaderEncoder.ENCODED_LENGTH + encoder.encodedLength());
     }
 
-    private static short flag(final boolean value)
-    {
-        return (short)(value ? 1 : 0);
-    }
 
     /**
      * Log holes closed without data ({@link #WAL_ROLLBACK}), in as many records as their count needs.
@@ -323,8 +319,9 @@ final class WalRecords
             {
                 final Rebalancer.MemoryItem item = items.get(i);
                 final byte[] value = MemberMessages.orEmpty(item.value());
-                group.next().transaction(flag(item.transaction())).origin(item.origin()).sequence(item.sequence())
-                    .flag(flag(item.flag())).hasValue(MemberMessages.has(item.value()))
+                group.next().transaction(MemberMessages.flag(item.transaction())).origin(item.origin())
+                    .sequence(item.sequence())
+                    .flag(MemberMessages.flag(item.flag())).hasValue(MemberMessages.has(item.value()))
                     .putValue(value, 0, value.length);
             }
             finish(out);
@@ -442,7 +439,7 @@ final class WalRecords
     long appendTxEnd(final TxPartKey key, final boolean committed)
     {
         finish(start(txEndOut).coordinator(key.coordinator()).tx(key.seq()).cacheId(key.cacheId())
-            .partition(key.partition()).committed(flag(committed)));
+            .partition(key.partition()).committed(MemberMessages.flag(committed)));
         appendMeta();
         return wal.appendedPosition();
     }
