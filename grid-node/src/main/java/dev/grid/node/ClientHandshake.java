@@ -5,7 +5,7 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MessageReader;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.Topology;
 import dev.grid.net.ClientEndpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -22,16 +22,17 @@ import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transactions;
 import dev.grid.core.engine.TransactionView;
 import dev.grid.core.engine.TxCallback;
-import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.CopyView;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.MemberRecord;
-import dev.grid.core.internal.cluster.MemberState;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.spi.SeededRandomSource;
 import dev.grid.net.AeronTransport;
 import dev.grid.persistence.DataDirectory;
@@ -65,7 +66,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * A cluster member embedded in the application's process: the composition of a {@link MemberEngine} with an Aeron
+ * A cluster member embedded in the application's process: the composition of a {@link Engine} with an Aeron
  * transport, a WAL (Chronicle Queue under the data directory, or volatile for an in-memory member) and one agent thread
  * that runs them. With a data directory, starting recovers the member's copies from its WAL before it joins.
  * <p>
@@ -97,7 +98,7 @@ public final class GridMember implements Grid
      * Replaced (on the agent thread) when the cluster expelled this member: a new engine on the same data directory
      * recovers the copies and rejoins. Touched only on the agent thread, and by the constructor.
      */
-    MemberEngine engine;
+    Engine engine;
     private volatile long expulsions;
     private final Listener listener = new Listener(this);
     /** Attributes this member advertises beyond its configuration (its client address): given to every engine. */
@@ -193,11 +194,11 @@ public final class GridMember implements Grid
         }
     }
 
-    private MemberEngine newEngine(final long nowNs)
+    private Engine newEngine(final long nowNs)
     {
-        final MemberEngine created = new MemberEngine(config, transport, storage.wal(), storage.checkpoints(),
+        final Engine created = Members.newEngine(config, transport, storage.wal(), storage.checkpoints(),
             new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, TxManager::new, listener,
-            MemberEngine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
+            Engine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
     }
@@ -924,7 +925,7 @@ public final class GridMember implements Grid
     /**
      * @return the engine; touch it only on the agent thread (inside {@link #execute}).
      */
-    MemberEngine engine()
+    Engine engine()
     {
         return engine;
     }

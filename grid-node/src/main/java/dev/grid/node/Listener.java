@@ -2,11 +2,11 @@ package dev.grid.node;
 
 import dev.grid.core.KeptCopy;
 import dev.grid.core.KeptCopyFiles;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberState;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
 
 import java.nio.file.Path;
 import java.time.Instant;
@@ -125,7 +125,7 @@ final class Listener implements EngineListener
         }
     }
 
-    public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+    public void onRebalanceStarted(final RebalancePlan plan, final String supplier)
     {
         if (!member.rebalanceListeners.isEmpty())
         {

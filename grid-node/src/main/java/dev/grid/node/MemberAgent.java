@@ -1,7 +1,7 @@
 package dev.grid.node;
 
 import dev.grid.core.NodeStoppingException;
-import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.engine.MemberState;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 

@@ -4,9 +4,9 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ReadResult;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
 
 import java.util.ArrayList;
 import java.util.Collection;

@@ -8,8 +8,8 @@ import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.MergeOperators;
-import dev.grid.core.internal.cluster.BytesMergeOperator;
-import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.engine.BytesMergeOperator;
+import dev.grid.core.engine.CacheDescriptor;
 
 import java.util.List;
 import java.util.Map;

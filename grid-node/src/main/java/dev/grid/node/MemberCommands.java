@@ -7,8 +7,8 @@ import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.PartitionLostException;
 import dev.grid.core.RebalanceStatus;
-import dev.grid.core.internal.cluster.MemberRecord;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.Topology;
 import dev.grid.node.workload.Bank;
 
 import java.io.BufferedReader;

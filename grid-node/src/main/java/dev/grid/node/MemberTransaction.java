@@ -8,9 +8,9 @@ import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.engine.TransactionSteps;
 import dev.grid.core.engine.TxCallback;
-import dev.grid.core.internal.cluster.BytesMergeOperator;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.BytesMergeOperator;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.Topology;
 import dev.grid.tx.TxSession;
 
 import java.util.ArrayList;

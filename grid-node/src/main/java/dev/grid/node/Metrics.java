@@ -2,7 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.MemberMetrics;
-import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.engine.OpType;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 

@@ -4,7 +4,7 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
-import dev.grid.core.internal.cluster.CacheDescriptor;
+import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.internal.cluster.EngineFaults;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

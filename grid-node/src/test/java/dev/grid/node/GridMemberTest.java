@@ -12,7 +12,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.JoinFailedException;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.NodeStoppingException;
-import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.engine.MemberState;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;

@@ -1,6 +1,6 @@
 package dev.grid.archfixture;
 
-import dev.grid.core.internal.cluster.MemberState;
+import dev.grid.core.internal.partition.CounterRange;
 
 /** A planted use of grid-core's internals from outside grid-core, for ArchitectureTest: never production code. */
 public final class UsesCoreInternals
@@ -8,8 +8,8 @@ public final class UsesCoreInternals
     /**
      * @return an internal type, in a public signature.
      */
-    public MemberState state()
+    public CounterRange range()
     {
-        return MemberState.values()[0];
+        return new CounterRange(1, 1);
     }
 }

@@ -2,10 +2,10 @@ package dev.grid.sim.cluster;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.engine.TxCallback;
@@ -46,7 +46,7 @@ final class BankWorkload
 
     private final Simulation sim;
     private final RandomSource random;
-    private final Supplier<List<MemberEngine>> ready;
+    private final Supplier<List<Engine>> ready;
     private final int cacheId;
     private final int accounts;
     private final Map<String, Transfer> transfers = new HashMap<>();
@@ -57,7 +57,7 @@ final class BankWorkload
     long predicateFailures;
     long consistentReads;
 
-    BankWorkload(final Simulation sim, final RandomSource random, final Supplier<List<MemberEngine>> ready,
+    BankWorkload(final Simulation sim, final RandomSource random, final Supplier<List<Engine>> ready,
         final int cacheId, final int accounts)
     {
         this.sim = sim;
@@ -78,7 +78,7 @@ final class BankWorkload
         final int[] done = new int[1];
         for (int i = 0; i < accounts; i++)
         {
-            final List<MemberEngine> members = ready.get();
+            final List<Engine> members = ready.get();
             members.get(i % members.size()).submit(cacheId, OpType.PUT, bytes(account(i)),
                 bytes(INITIAL_BALANCE + "|"), null, TX_TIMEOUT_NS, new OpCallback()
                 {
@@ -102,12 +102,12 @@ final class BankWorkload
     /** Start one transfer or consistent read through a random ready member. */
     void issue()
     {
-        final List<MemberEngine> members = ready.get();
+        final List<Engine> members = ready.get();
         if (members.isEmpty())
         {
             return;
         }
-        final MemberEngine member = members.get(random.nextInt(members.size()));
+        final Engine member = members.get(random.nextInt(members.size()));
         if (member.cache("bank") == null)
         {
             return;
@@ -130,7 +130,7 @@ final class BankWorkload
         attempt(member, transfer, 0);
     }
 
-    private void attempt(final MemberEngine member, final Transfer transfer, final long priority)
+    private void attempt(final Engine member, final Transfer transfer, final long priority)
     {
         // The isolation rules users run (grid-tx's TxSession): an optimistic transfer reads without locks and is
         // validated at commit (a changed balance aborts it with TX_CONFLICT), the others lock what they read.
@@ -143,7 +143,7 @@ final class BankWorkload
         transfer.lastTx = "transaction " + tx.id() + " of " + member.configuration().memberId();
     }
 
-    private void write(final MemberEngine member, final TxSession tx, final Transfer transfer, final byte[][] keys,
+    private void write(final Engine member, final TxSession tx, final Transfer transfer, final byte[][] keys,
         final byte[][] values)
     {
         final Account from = Account.parse(values[0]);
@@ -162,7 +162,7 @@ final class BankWorkload
             y -> commit(member, tx, transfer, priority)))));
     }
 
-    private void commit(final MemberEngine member, final TxSession tx, final Transfer transfer, final long priority)
+    private void commit(final Engine member, final TxSession tx, final Transfer transfer, final long priority)
     {
         tx.commit(new TxCallback()
         {
@@ -178,7 +178,7 @@ final class BankWorkload
         });
     }
 
-    private TxCallback values(final MemberEngine member, final TxSession tx, final Transfer transfer,
+    private TxCallback values(final Engine member, final TxSession tx, final Transfer transfer,
         final java.util.function.Consumer<byte[][]> next)
     {
         return new TxCallback()
@@ -196,7 +196,7 @@ final class BankWorkload
         };
     }
 
-    private void failed(final MemberEngine member, final Transfer transfer, final GridException error,
+    private void failed(final Engine member, final Transfer transfer, final GridException error,
         final long priority)
     {
         final ErrorCode code = error.errorCode();
@@ -220,7 +220,7 @@ final class BankWorkload
             final long retryPriority = priority;
             sim.schedule(random.nextLong(1, 20) * 1_000_000L, "retry " + transfer.id, () ->
             {
-                if (member.state() == dev.grid.core.internal.cluster.MemberState.ACTIVE)
+                if (member.state() == dev.grid.core.engine.MemberState.ACTIVE)
                 {
                     attempt(member, transfer, retryPriority);
                 }
@@ -234,7 +234,7 @@ final class BankWorkload
         finish(transfer, Outcome.ABORTED);
     }
 
-    private void consistentRead(final MemberEngine member, final long priority, final int attempt)
+    private void consistentRead(final Engine member, final long priority, final int attempt)
     {
         final TxSession tx = new TxSession(member.transactions(), TransactionConcurrency.PESSIMISTIC,
             TransactionIsolation.REPEATABLE_READ, TX_TIMEOUT_NS, priority, NO_MERGES);
@@ -292,7 +292,7 @@ final class BankWorkload
                 {
                     sim.schedule(random.nextLong(1, 10) * 1_000_000L, "retry read", () ->
                     {
-                        if (member.state() == dev.grid.core.internal.cluster.MemberState.ACTIVE)
+                        if (member.state() == dev.grid.core.engine.MemberState.ACTIVE)
                         {
                             consistentRead(member, first, attempt + 1);
                         }

@@ -4,14 +4,15 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
-import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.MemberState;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
@@ -33,7 +34,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A whole cluster of real {@link MemberEngine}s in the simulator: members join, crash, leave and come back while
+ * A whole cluster of real {@link Engine}s in the simulator: members join, crash, leave and come back while
  * clients put, remove, merge and read through random members, over a network that delays, reorders, loses and
  * duplicates messages. After the faults stop, the cluster must settle, and then:
  * <ul>
@@ -60,7 +61,7 @@ public final class ClusterScenario
     final SimNetwork network;
     final RandomSource random;
 
-    final MemberEngine[] members;
+    final Engine[] members;
     private final boolean[] everStarted;
 
     private final SimWal[] wals;
@@ -113,7 +114,7 @@ public final class ClusterScenario
             .faults(options.lossProbability, options.duplicateProbability)
             .preferredMessageLength(options.preferredMessageLength);
         this.random = sim.fork();
-        this.members = new MemberEngine[options.maxMembers];
+        this.members = new Engine[options.maxMembers];
         this.everStarted = new boolean[options.maxMembers];
         this.wals = new SimWal[options.maxMembers];
         this.checkpointStores = new SimCheckpointStore[options.maxMembers];
@@ -188,7 +189,7 @@ public final class ClusterScenario
         }
         // Last: the check runs the simulation on, and the bank's clients would start new transfers meanwhile.
         checks.checkConsistency();
-        final MemberEngine any = liveMembers().get(0);
+        final Engine any = liveMembers().get(0);
         return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
             checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
@@ -209,7 +210,7 @@ public final class ClusterScenario
         {
             config.addSeed(SimNetwork.address(i));
         }
-        final MemberEngine[] self = new MemberEngine[1];
+        final Engine[] self = new Engine[1];
         final EngineListener listener = new ScenarioListener(this, slot);
         final Wal wal;
         if (options.persistent)
@@ -229,7 +230,7 @@ public final class ClusterScenario
         {
             wal = new VolatileWal();
         }
-        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> wake(slot, self[0])),
+        final Engine engine = Members.newEngine(config, network.transport(slot, () -> wake(slot, self[0])),
             wal, checkpointStores[slot], sim.fork(),
             cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
             listener, 200 * MS,
@@ -254,7 +255,7 @@ public final class ClusterScenario
         return total;
     }
 
-    private void wake(final int slot, final MemberEngine engine)
+    private void wake(final int slot, final Engine engine)
     {
         if (engine == null || members[slot] != engine || wakeScheduled[slot])
         {
@@ -271,7 +272,7 @@ public final class ClusterScenario
         });
     }
 
-    private void tick(final int slot, final MemberEngine engine)
+    private void tick(final int slot, final Engine engine)
     {
         if (members[slot] != engine)
         {
@@ -323,7 +324,7 @@ public final class ClusterScenario
     void leave(final int slot)
     {
         leaves++;
-        final MemberEngine engine = members[slot];
+        final Engine engine = members[slot];
         engine.stop();
         // Let the leave message go out before the endpoint disappears.
         members[slot] = null;
@@ -395,10 +396,10 @@ public final class ClusterScenario
         }
     }
 
-    List<MemberEngine> liveMembers()
+    List<Engine> liveMembers()
     {
-        final List<MemberEngine> live = new ArrayList<>();
-        for (final MemberEngine member : members)
+        final List<Engine> live = new ArrayList<>();
+        for (final Engine member : members)
         {
             if (member != null)
             {
@@ -423,13 +424,13 @@ public final class ClusterScenario
 
     private boolean allSettledTogether()
     {
-        final List<MemberEngine> live = liveMembers();
+        final List<Engine> live = liveMembers();
         if (live.size() < minimumMembers)
         {
             return false;
         }
         final long version = live.get(0).topology() == null ? -1 : live.get(0).topology().version();
-        for (final MemberEngine member : live)
+        for (final Engine member : live)
         {
             if (!member.status().isSettled() || member.topology().version() != version ||
                 member.topology().members().size() != live.size())
@@ -446,7 +447,7 @@ public final class ClusterScenario
         {
             return false;
         }
-        for (final MemberEngine member : liveMembers())
+        for (final Engine member : liveMembers())
         {
             if (!member.status().isQuiescent())
             {
@@ -461,7 +462,7 @@ public final class ClusterScenario
         final StringBuilder out = new StringBuilder();
         for (int i = 0; i < members.length; i++)
         {
-            final MemberEngine m = members[i];
+            final Engine m = members[i];
             out.append("\n  m").append(i).append(": ");
             if (m == null)
             {
@@ -480,7 +481,7 @@ public final class ClusterScenario
 
     private void createCache()
     {
-        final MemberEngine creator = liveMembers().get(0);
+        final Engine creator = liveMembers().get(0);
         final boolean[] done = new boolean[1];
         final int backups = options.bank ? 2 : random.nextInt(2) + 1;
         creator.admin().createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
@@ -528,7 +529,7 @@ public final class ClusterScenario
                 throw sim.fail("the baseline was not set: " + describe());
             }
         }
-        for (final MemberEngine member : liveMembers())
+        for (final Engine member : liveMembers())
         {
             if (member.cache(options.bank ? "bank" : CACHE) == null || !member.installedMap().hasCache(cacheId))
             {
@@ -555,10 +556,10 @@ public final class ClusterScenario
         });
     }
 
-    private List<MemberEngine> readyMembers()
+    private List<Engine> readyMembers()
     {
-        final List<MemberEngine> ready = new ArrayList<>();
-        for (final MemberEngine member : liveMembers())
+        final List<Engine> ready = new ArrayList<>();
+        for (final Engine member : liveMembers())
         {
             if (member.state() == MemberState.ACTIVE && member.installedMap() != null)
             {
@@ -575,12 +576,12 @@ public final class ClusterScenario
             bank.issue();
             return;
         }
-        final List<MemberEngine> ready = readyMembers();
+        final List<Engine> ready = readyMembers();
         if (ready.isEmpty())
         {
             return;
         }
-        final MemberEngine member = ready.get(random.nextInt(ready.size()));
+        final Engine member = ready.get(random.nextInt(ready.size()));
         if (member.cache(CACHE) == null)
         {
             return;
@@ -633,7 +634,7 @@ public final class ClusterScenario
     }
 
     /** A merge of a fresh token, whose acknowledged value must contain it. */
-    private void issueMerge(final MemberEngine member, final long timeoutNs)
+    private void issueMerge(final Engine member, final long timeoutNs)
     {
         final String key = "m" + random.nextInt(8);
         final Merge merge = new Merge("t" + nextToken++);
@@ -658,7 +659,7 @@ public final class ClusterScenario
     }
 
     /** A conditional write (put-if-absent, replace or remove-if-equals) of a recent value. */
-    private void issueConditional(final MemberEngine member, final long timeoutNs)
+    private void issueConditional(final Engine member, final long timeoutNs)
     {
         final String key = "c" + random.nextInt(4);
         final String value = "v" + nextToken++;
@@ -716,9 +717,9 @@ public final class ClusterScenario
         }
     }
 
-    MemberEngine memberByIncarnation(final long incarnation)
+    Engine memberByIncarnation(final long incarnation)
     {
-        for (final MemberEngine member : liveMembers())
+        for (final Engine member : liveMembers())
         {
             if (member.incarnation() == incarnation)
             {

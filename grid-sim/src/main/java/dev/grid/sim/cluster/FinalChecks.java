@@ -3,10 +3,10 @@ package dev.grid.sim.cluster;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
-import dev.grid.core.internal.cluster.CopyView;
-import dev.grid.core.internal.cluster.HistoryRead;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.HistoryCoverage;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.PartitionMap;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -62,7 +62,7 @@ final class FinalChecks
 
     boolean rebalanced()
     {
-        for (final MemberEngine member : scenario.liveMembers())
+        for (final Engine member : scenario.liveMembers())
         {
             if (member.installedMap() == null || !member.installedMap().plans().isEmpty() ||
                 member.status().rebalanceStatus().active())
@@ -75,7 +75,7 @@ final class FinalChecks
 
     void checkCopies()
     {
-        final MemberEngine reference = scenario.liveMembers().get(0);
+        final Engine reference = scenario.liveMembers().get(0);
         final PartitionMap map = reference.installedMap();
         for (int p = 0; p < scenario.options.partitions; p++)
         {
@@ -88,7 +88,7 @@ final class FinalChecks
             for (final int owner : owners)
             {
                 final long incarnation = map.topology().members().get(owner).incarnation();
-                final MemberEngine member = scenario.memberByIncarnation(incarnation);
+                final Engine member = scenario.memberByIncarnation(incarnation);
                 final CopyView copy = member == null ? null : member.status().copy(scenario.cacheId, p);
                 if (copy == null)
                 {
@@ -123,7 +123,7 @@ final class FinalChecks
      * The retained WAL holds the copy's whole history after the counter it claims, one record per counter, however
      * aggressively WAL was released behind checkpoints (history starts by HWM, not LWM).
      */
-    void checkHistory(final MemberEngine member, final int partition, final CopyView copy)
+    void checkHistory(final Engine member, final int partition, final CopyView copy)
     {
         final long from = member.history().historyFrom(scenario.cacheId, partition);
         if (from > copy.lwm())
@@ -132,23 +132,24 @@ final class FinalChecks
                 " claims history only after " +
                 from + ", above its LWM " + copy.lwm());
         }
-        final HistoryRead history = member.history().readHistory(scenario.cacheId, partition, from, copy.lwm());
-        if (!history.complete() || history.records().size() != copy.lwm() - from)
+        final HistoryCoverage history = member.history().historyCoverage(scenario.cacheId, partition, from,
+            copy.lwm());
+        if (!history.complete() || history.records() != copy.lwm() - from)
         {
             throw scenario.sim.fail("partition " + partition + " on " + member.localAddress() +
                 ": history (" + from + ", " +
-                copy.lwm() + "] is not complete: " + history.why() + ", " + history.records().size() + " records");
+                copy.lwm() + "] is not complete: " + history.why() + ", " + history.records() + " records");
         }
         if (member.history().historyPins() != 0)
         {
             throw scenario.sim.fail("history pins left on " + member.localAddress());
         }
-        scenario.historyRecordsChecked += history.records().size();
+        scenario.historyRecordsChecked += history.records();
     }
 
     private String readFinal(final String key)
     {
-        final MemberEngine reference = scenario.liveMembers().get(0);
+        final Engine reference = scenario.liveMembers().get(0);
         final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
         final long primary = reference.installedMap().primary(scenario.cacheId, partition).incarnation();
         final byte[] value = scenario.memberByIncarnation(primary).readLocal(scenario.cacheId,
@@ -158,7 +159,7 @@ final class FinalChecks
 
     byte[] readFinalBytes(final String key)
     {
-        final MemberEngine reference = scenario.liveMembers().get(0);
+        final Engine reference = scenario.liveMembers().get(0);
         final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
         final long primary = reference.installedMap().primary(scenario.cacheId, partition).incarnation();
         return scenario.memberByIncarnation(primary).readLocal(scenario.cacheId, ClusterScenario.bytes(key));

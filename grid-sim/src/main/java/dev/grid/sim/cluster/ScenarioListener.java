@@ -1,8 +1,8 @@
 package dev.grid.sim.cluster;
 
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.PartitionMap;
-import dev.grid.core.internal.cluster.Topology;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Topology;
+import dev.grid.core.engine.RebalancePlan;
 
 /**
  * What a simulated member's engine tells {@link ClusterScenario}: writes acknowledged (checked against the epoch that
@@ -34,7 +34,7 @@ final class ScenarioListener implements EngineListener
         }
 
         @Override
-        public void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+        public void onRebalanceStarted(final RebalancePlan plan, final String supplier)
         {
             if (TRACE)
             {

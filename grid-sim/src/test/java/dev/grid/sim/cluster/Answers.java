@@ -1,8 +1,8 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.core.GridException;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
 
 /**
  * For simulator tests: a callback that keeps an operation's answer where the test can await it (single-threaded, as

@@ -7,13 +7,14 @@ import dev.grid.core.KeptCopy;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.MemberState;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
@@ -48,7 +49,7 @@ class MembershipSafetyScenarioTest
 
     private final Simulation sim = new Simulation(16);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
-    private final MemberEngine[] members = new MemberEngine[SLOTS];
+    private final Engine[] members = new Engine[SLOTS];
     private final SimWal[] wals = new SimWal[SLOTS];
     private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
     private final long[] pausedUntilNs = new long[SLOTS];
@@ -344,7 +345,7 @@ class MembershipSafetyScenarioTest
             config.addSeed(SimNetwork.address(s));
         }
         network.down(slot, false);
-        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }),
+        final Engine engine = Members.newEngine(config, network.transport(slot, () -> { }),
             inMemory ? new VolatileWal() : wals[slot], inMemory ? null : stores[slot], sim.fork(), cache -> null,
             TxManager::new, new EngineListener()
             {
@@ -368,7 +369,7 @@ class MembershipSafetyScenarioTest
     }
 
     /** As ClusterScenario does: a stopped member neither runs nor reads its inbox, then runs on with it. */
-    private void tick(final int slot, final MemberEngine engine)
+    private void tick(final int slot, final Engine engine)
     {
         if (members[slot] != engine)
         {
@@ -414,7 +415,7 @@ class MembershipSafetyScenarioTest
     {
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () ->
         {
-            for (final MemberEngine member : members)
+            for (final Engine member : members)
             {
                 if (member == null || !member.status().isQuiescent() || member.topology().members().size() != SLOTS ||
                     member.topology().version() != members[0].topology().version())
@@ -431,7 +432,7 @@ class MembershipSafetyScenarioTest
         final StringBuilder out = new StringBuilder("not one settled cluster of three:");
         for (int slot = 0; slot < SLOTS; slot++)
         {
-            final MemberEngine member = members[slot];
+            final Engine member = members[slot];
             out.append("\n  m").append(slot).append(": ").append(member == null ? "down" : member.state() + " " +
                 member.topology() + " " + member.status().describeProgress());
         }
@@ -452,7 +453,7 @@ class MembershipSafetyScenarioTest
     /** Through every member: each acknowledged write holds its value, and every copy agrees. */
     private void assertEverythingThere()
     {
-        for (final MemberEngine member : members)
+        for (final Engine member : members)
         {
             for (final Map.Entry<String, String> write : acknowledged.entrySet())
             {
@@ -461,7 +462,7 @@ class MembershipSafetyScenarioTest
         }
     }
 
-    private String read(final MemberEngine via, final String key)
+    private String read(final Engine via, final String key)
     {
         final Object answer = answer(via, OpType.GET, key, null);
         assertTrue(answer instanceof OpOutcome, () -> "get " + key + ": " + answer);
@@ -469,12 +470,12 @@ class MembershipSafetyScenarioTest
         return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 
-    private Object answer(final MemberEngine via, final OpType type, final String key, final String value)
+    private Object answer(final Engine via, final OpType type, final String key, final String value)
     {
         return answer(via, cacheId, type, key, value);
     }
 
-    private Object answer(final MemberEngine via, final int cache, final OpType type, final String key,
+    private Object answer(final Engine via, final int cache, final OpType type, final String key,
         final String value)
     {
         final OpOutcome[] outcome = new OpOutcome[1];

@@ -5,12 +5,13 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.Simulation;
@@ -37,14 +38,14 @@ class OperationTimeoutTest
     {
         final Simulation sim = new Simulation(42);
         final SimNetwork network = new SimNetwork(sim, sim.fork(), 2).latency(100_000, 200_000);
-        final MemberEngine[] members = new MemberEngine[2];
+        final Engine[] members = new Engine[2];
         for (int i = 0; i < 2; i++)
         {
             final int slot = i;
             final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
                 .heartbeatIntervalNs(100 * MS).failureDetectionTimeoutNs(5_000 * MS).joinTimeoutNs(10_000 * MS)
                 .addSeed(SimNetwork.address(0)).addSeed(SimNetwork.address(1));
-            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+            members[i] = Members.newEngine(config, network.transport(i, () -> { }), new VolatileWal(), null, sim.fork(),
                 cache -> null, TxManager::new, EngineListener.NONE, 200 * MS, sim.nowNs());
             tick(sim, members[slot]);
         }
@@ -103,7 +104,7 @@ class OperationTimeoutTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () -> read[0] != null));
     }
 
-    private static void tick(final Simulation sim, final MemberEngine engine)
+    private static void tick(final Simulation sim, final Engine engine)
     {
         engine.doWork(sim.nowNs());
         sim.schedule(MS, "tick", () -> tick(sim, engine));

@@ -9,15 +9,16 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.RebalanceStatus;
-import dev.grid.core.internal.cluster.Baseline;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.CopyView;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.Wal;
 import dev.grid.sim.SimCheckpointStore;
@@ -59,7 +60,7 @@ class RebalanceScenarioTest
     private static final int SLOTS = 4;
     private static final int PARTITIONS = 16;
     private static final int KEYS = 200;
-    /** Wire constants of MemberEngine and TxManager, for a filter that loses one kind of message. */
+    /** Wire constants of Engine and TxManager, for a filter that loses one kind of message. */
     private static final int HEADER_LENGTH = MessageHeaderDecoder.ENCODED_LENGTH;
     private static final byte TX_BACKUP = 45;
     private static final byte TX_COMMIT = 42;
@@ -76,7 +77,7 @@ class RebalanceScenarioTest
 
     private final Simulation sim = new Simulation(11);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
-    private final MemberEngine[] members = new MemberEngine[SLOTS];
+    private final Engine[] members = new Engine[SLOTS];
     private final SimWal[] wals = new SimWal[SLOTS];
     private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
     /** What each member's engine reads of its WAL in one call (recovery, history scans). */
@@ -103,7 +104,7 @@ class RebalanceScenarioTest
         // reaches that backup.
         network.dropWhere((from, to, message) -> from == primary && to == backup && typeOf(message) == TX_BACKUP &&
             message[HEADER_LENGTH] == BACKUP_COMMIT);
-        final MemberEngine via = members[0];
+        final Engine via = members[0];
         final boolean[] committed = new boolean[1];
         final GridException[] failed = new GridException[1];
         lockAndCommit(via, TimeUnit.SECONDS.toNanos(10), k1, "a2", k2, "b2", new TxCallback()
@@ -157,7 +158,7 @@ class RebalanceScenarioTest
         final int coordinator = 3 - primary - backup;
         // A transaction writing one partition commits in one phase; the backup's answers never reach the primary.
         network.blockOneWay(backup, primary);
-        final MemberEngine via = members[coordinator];
+        final Engine via = members[coordinator];
         final long tx = via.transactions().begin(TimeUnit.SECONDS.toNanos(10), 0);
         final boolean[] locked = new boolean[1];
         via.transactions().enlist(tx, cacheId, new byte[][] {bytes("k5")}, true, txCallback(() -> locked[0] = true));
@@ -432,7 +433,7 @@ class RebalanceScenarioTest
         restart(1);
         restart(2);
         awaitQuiescent(3);
-        for (final MemberEngine member : live())
+        for (final Engine member : live())
         {
             assertEquals(List.of(), member.status().lostPartitions("c"));
         }
@@ -1072,7 +1073,7 @@ class RebalanceScenarioTest
         }
     }
 
-    private OpOutcome submitTo(final MemberEngine via, final int cache, final String key)
+    private OpOutcome submitTo(final Engine via, final int cache, final String key)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
@@ -1253,7 +1254,7 @@ class RebalanceScenarioTest
             cacheIds[p] = cacheId;
         }
         network.holdWhere((from, to, message) -> from == 0 && typeOf(message) == TX_COMMIT);
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         final long t = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(60), 0);
         final boolean[] locked = new boolean[1];
         coordinator.transactions().enlist(t, cacheId, keyBytes, true, txCallback(() -> locked[0] = true));
@@ -1295,7 +1296,7 @@ class RebalanceScenarioTest
         }
         assertTrue(chosen[0] >= 0, "the joiner holds a copy of a partition t has not committed on");
         // u, younger, locks that key and writes it: it must wait for t or die, never commit over t's lock.
-        final MemberEngine other = members[1];
+        final Engine other = members[1];
         final long u = other.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         final Object[] uOutcome = new Object[1];
         other.transactions().enlist(u, cacheId, new byte[][] {keyBytes[chosen[0]]}, true, new TxCallback()
@@ -1355,7 +1356,7 @@ class RebalanceScenarioTest
         final String k1 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == away);
         final String k2 = keyWhere(p -> slotOf(map, map.owners(cacheId, p)[0]) == away && p != partition(k1));
         final int coordinator = 1;
-        final MemberEngine via = members[coordinator];
+        final Engine via = members[coordinator];
         final long tx = via.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
         via.transactions().enlist(tx, cacheId, new byte[][] {bytes(k1), bytes(k2)}, true,
@@ -1609,7 +1610,7 @@ class RebalanceScenarioTest
         acknowledged.remove(lostKeys[0]);
         acknowledged.remove(lostKeys[1]);
         final byte[][] keys = {bytes(lostKeys[0]), bytes(lostKeys[1])};
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
         coordinator.transactions().enlist(tx, cacheId, keys, true, txCallback(() -> locked[0] = true));
@@ -1661,7 +1662,7 @@ class RebalanceScenarioTest
         awaitQuiescent(3);
         final String key = keyWhere(notOnM0());
         acknowledged.remove(key);
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(30), 0);
         final boolean[] locked = new boolean[1];
         coordinator.transactions().enlist(tx, cacheId, new byte[][] {bytes(key)}, true,
@@ -1685,7 +1686,7 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
-    private static int preparedParts(final MemberEngine member)
+    private static int preparedParts(final Engine member)
     {
         final Matcher m = Pattern.compile("txPartsPrepared=(\\d+)").matcher(member.status().describeProgress());
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
@@ -1714,7 +1715,7 @@ class RebalanceScenarioTest
 
     // ----------------------------------------------------------------------------------------------------------------
 
-    private GridException changeBaseline(final MemberEngine via, final int change, final List<String> ids,
+    private GridException changeBaseline(final Engine via, final int change, final List<String> ids,
         final long timeoutNs)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
@@ -1777,7 +1778,7 @@ class RebalanceScenarioTest
     private void assertNoHoleAndEqual(final int partition)
     {
         long lwm = -1;
-        for (final MemberEngine member : live())
+        for (final Engine member : live())
         {
             final CopyView copy = member.status().copy(cacheId, partition);
             assertNotNull(copy, member.configuration().memberId() + " holds partition " + partition);
@@ -1805,7 +1806,7 @@ class RebalanceScenarioTest
         throw new AssertionError("no key in partitions " + partitions);
     }
 
-    private GridException fail(final MemberEngine via, final OpType type, final String key, final String value)
+    private GridException fail(final Engine via, final OpType type, final String key, final String value)
     {
         final Object answer = answer(via, type, key, value);
         assertTrue(answer instanceof GridException, () -> type + " " + key + " succeeded: " + answer);
@@ -1813,7 +1814,7 @@ class RebalanceScenarioTest
     }
 
     /** @return the operation's outcome, or the exception it failed with. */
-    private Object answer(final MemberEngine via, final OpType type, final String key, final String value)
+    private Object answer(final Engine via, final OpType type, final String key, final String value)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
@@ -1942,7 +1943,7 @@ class RebalanceScenarioTest
         }
         network.down(slot, false);
         walReads[slot] = new CountingWal(wals[slot]);
-        final MemberEngine engine = new MemberEngine(config, network.transport(slot, () -> { }), walReads[slot],
+        final Engine engine = Members.newEngine(config, network.transport(slot, () -> { }), walReads[slot],
             stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
             TxManager::new, new EngineListener()
             {
@@ -1977,7 +1978,7 @@ class RebalanceScenarioTest
      * A put that may be refused (its partition is lost or not served yet); remembered as acknowledged only if it
      * succeeded.
      */
-    private void tryPut(final MemberEngine via, final String key, final String value)
+    private void tryPut(final Engine via, final String key, final String value)
     {
         if (answer(via, OpType.PUT, key, value) instanceof OpOutcome)
         {
@@ -1993,7 +1994,7 @@ class RebalanceScenarioTest
         network.down(slot, true);
     }
 
-    private void tick(final int slot, final MemberEngine engine)
+    private void tick(final int slot, final Engine engine)
     {
         if (members[slot] != engine)
         {
@@ -2003,10 +2004,10 @@ class RebalanceScenarioTest
         sim.schedule(MS, "tick m" + slot, () -> tick(slot, engine));
     }
 
-    private List<MemberEngine> live()
+    private List<Engine> live()
     {
-        final List<MemberEngine> live = new ArrayList<>();
-        for (final MemberEngine member : members)
+        final List<Engine> live = new ArrayList<>();
+        for (final Engine member : members)
         {
             if (member != null)
             {
@@ -2020,7 +2021,7 @@ class RebalanceScenarioTest
     {
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(15), () ->
         {
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 if (!member.status().isSettled() || member.topology().members().size() != size)
                 {
@@ -2035,7 +2036,7 @@ class RebalanceScenarioTest
     {
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(20), () ->
         {
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 if (!member.status().isQuiescent() || member.topology().members().size() != size)
                 {
@@ -2046,7 +2047,7 @@ class RebalanceScenarioTest
         }), () ->
         {
             final StringBuilder out = new StringBuilder("not quiescent:");
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 out.append("\n  ").append(member.configuration().memberId()).append(' ')
                     .append(member.status().describeProgress());
@@ -2055,7 +2056,7 @@ class RebalanceScenarioTest
         });
     }
 
-    private ConsistencyReport check(final MemberEngine via)
+    private ConsistencyReport check(final Engine via)
     {
         final ConsistencyReport[] report = new ConsistencyReport[1];
         via.status().checkConsistency("c", (result, error) ->
@@ -2076,7 +2077,7 @@ class RebalanceScenarioTest
     private void assertCleanAndComplete()
     {
         final ConsistencyReport[] report = new ConsistencyReport[1];
-        final MemberEngine via = live().get(0);
+        final Engine via = live().get(0);
         via.status().checkConsistency("c", (result, error) ->
         {
             assertTrue(error == null, () -> "the check failed: " + error);
@@ -2099,26 +2100,26 @@ class RebalanceScenarioTest
         }
     }
 
-    private void put(final MemberEngine via, final String key, final String value)
+    private void put(final Engine via, final String key, final String value)
     {
         submit(via, OpType.PUT, key, value);
         acknowledged.put(key, value);
     }
 
-    private void remove(final MemberEngine via, final String key)
+    private void remove(final Engine via, final String key)
     {
         submit(via, OpType.REMOVE, key, null);
         acknowledged.put(key, null);
     }
 
-    private OpOutcome submit(final MemberEngine via, final OpType type, final String key, final String value)
+    private OpOutcome submit(final Engine via, final OpType type, final String key, final String value)
     {
         final Object answer = answer(via, type, key, value);
         assertTrue(answer instanceof OpOutcome, () -> type + " " + key + " failed: " + answer);
         return (OpOutcome)answer;
     }
 
-    private String read(final MemberEngine via, final String key)
+    private String read(final Engine via, final String key)
     {
         final OpOutcome outcome = submit(via, OpType.GET, key, null);
         return outcome.value() == null ? null : new String(outcome.value(), StandardCharsets.UTF_8);
@@ -2150,7 +2151,7 @@ class RebalanceScenarioTest
     };
 
     /** Begin a transaction on {@code via}, lock both keys (awaited), and commit the two values. */
-    private void lockAndCommit(final MemberEngine via, final long timeoutNs, final String k1, final String v1,
+    private void lockAndCommit(final Engine via, final long timeoutNs, final String k1, final String v1,
         final String k2, final String v2, final TxCallback answer)
     {
         final long tx = via.transactions().begin(timeoutNs, 0);

@@ -5,13 +5,14 @@ import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.OpCallback;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.Simulation;
@@ -43,7 +44,7 @@ class RetryMemoryTest
     {
         final Simulation sim = new Simulation(15);
         final SimNetwork network = new SimNetwork(sim, sim.fork(), 3).latency(100_000, 300_000);
-        final MemberEngine[] members = startMembers(sim, network, 10_000 * MS);
+        final Engine[] members = startMembers(sim, network, 10_000 * MS);
         final int cacheId = createCache(sim, members);
 
         // A key, its primary and backup, and the third member as the origin of every merge.
@@ -118,7 +119,7 @@ class RetryMemoryTest
     {
         final Simulation sim = new Simulation(16);
         final SimNetwork network = new SimNetwork(sim, sim.fork(), 3).latency(100_000, 300_000);
-        final MemberEngine[] members = startMembers(sim, network, 1_000 * MS);
+        final Engine[] members = startMembers(sim, network, 1_000 * MS);
         final int cacheId = createCache(sim, members);
         final PartitionMap map = members[0].installedMap();
         final int partition = KeyPartitioner.partition(bytes("k"), 8);
@@ -150,18 +151,18 @@ class RetryMemoryTest
     }
 
     /** Merge {@code operand} into key "k" under a client's identity (client 0: the member's own); the merged value. */
-    private static String merge(final Simulation sim, final MemberEngine member, final int cacheId,
+    private static String merge(final Simulation sim, final Engine member, final int cacheId,
         final String operand, final long client, final long sequence)
     {
         return awaitValue(sim, member, cacheId, OpType.MERGE, bytes(operand), client, sequence);
     }
 
-    private static String read(final Simulation sim, final MemberEngine member, final int cacheId)
+    private static String read(final Simulation sim, final Engine member, final int cacheId)
     {
         return awaitValue(sim, member, cacheId, OpType.GET, null, 0, 0);
     }
 
-    private static String awaitValue(final Simulation sim, final MemberEngine member, final int cacheId,
+    private static String awaitValue(final Simulation sim, final Engine member, final int cacheId,
         final OpType type, final byte[] operand, final long client, final long sequence)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
@@ -174,10 +175,10 @@ class RetryMemoryTest
         return new String(outcome[0].value(), StandardCharsets.UTF_8);
     }
 
-    private static MemberEngine[] startMembers(final Simulation sim, final SimNetwork network,
+    private static Engine[] startMembers(final Simulation sim, final SimNetwork network,
         final long failureDetectionNs)
     {
-        final MemberEngine[] members = new MemberEngine[3];
+        final Engine[] members = new Engine[3];
         for (int i = 0; i < 3; i++)
         {
             final MemberConfiguration config = new MemberConfiguration("m" + i).port(10_000 + i)
@@ -187,7 +188,7 @@ class RetryMemoryTest
             {
                 config.addSeed(SimNetwork.address(s));
             }
-            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+            members[i] = Members.newEngine(config, network.transport(i, () -> { }), new VolatileWal(), null, sim.fork(),
                 cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
                 EngineListener.NONE,
                 100 * MS, sim.nowNs());
@@ -195,7 +196,7 @@ class RetryMemoryTest
         }
         assertTrue(sim.runUntil(TimeUnit.SECONDS.toNanos(10), () ->
         {
-            for (final MemberEngine member : members)
+            for (final Engine member : members)
             {
                 if (!member.status().isSettled() || member.topology().members().size() != 3)
                 {
@@ -208,7 +209,7 @@ class RetryMemoryTest
     }
 
     /** @return the id of cache "c": 8 partitions, 1 backup, the "concat" merge operator. */
-    private static int createCache(final Simulation sim, final MemberEngine[] members)
+    private static int createCache(final Simulation sim, final Engine[] members)
     {
         final OpOutcome[] created = new OpOutcome[1];
         members[0].admin().createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null,
@@ -223,7 +224,7 @@ class RetryMemoryTest
         return value.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static int slotOf(final MemberEngine[] members, final int memberIndex, final PartitionMap map)
+    private static int slotOf(final Engine[] members, final int memberIndex, final PartitionMap map)
     {
         final long incarnation = map.topology().members().get(memberIndex).incarnation();
         for (int i = 0; i < members.length; i++)
@@ -236,7 +237,7 @@ class RetryMemoryTest
         throw new AssertionError("no member with incarnation " + incarnation);
     }
 
-    private static void tick(final Simulation sim, final MemberEngine engine)
+    private static void tick(final Simulation sim, final Engine engine)
     {
         engine.doWork(sim.nowNs());
         sim.schedule(MS, "tick", () -> tick(sim, engine));

@@ -5,14 +5,15 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
-import dev.grid.core.internal.cluster.CacheDescriptor;
-import dev.grid.core.internal.cluster.CopyView;
-import dev.grid.core.internal.cluster.EngineListener;
-import dev.grid.core.internal.cluster.MemberEngine;
-import dev.grid.core.internal.cluster.MemberRecord;
-import dev.grid.core.internal.cluster.OpOutcome;
-import dev.grid.core.internal.cluster.OpType;
-import dev.grid.core.internal.cluster.PartitionMap;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.member.Members;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.engine.TxCallback;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.sim.SimNetwork;
@@ -48,7 +49,7 @@ class TransactionFailureTest
 
     private final Simulation sim = new Simulation(7);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), MEMBERS).latency(100_000, 300_000);
-    private final MemberEngine[] members = new MemberEngine[MEMBERS];
+    private final Engine[] members = new Engine[MEMBERS];
     private final boolean[] crashed = new boolean[MEMBERS];
     private int cacheId;
 
@@ -56,7 +57,7 @@ class TransactionFailureTest
     void scenario6ARollbackAfterPrepareClosesTheReservedCountersOnEveryCopy()
     {
         startCluster();
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         final String k1 = keyWhere(p -> primaryIndex(p) != 0);
         final String k2 = keyWhere(p -> primaryIndex(p) != 0 && primaryIndex(p) != primaryIndex(partition(k1)));
         put(coordinator, k1, "a");
@@ -95,7 +96,7 @@ class TransactionFailureTest
     void scenario4APrimaryThatDiesAfterPreparingOneOfItsTwoBackupsLeavesNoHoleAndNoHalfCommit()
     {
         startCluster();
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         // k1's copies are all on other members than the coordinator, so cutting its primary off one backup
         // disturbs nothing else.
         final String k1 = keyWhere(p -> !contains(owners(p), 0));
@@ -141,7 +142,7 @@ class TransactionFailureTest
         final String[] keys = keysAwayFromTheCoordinator();
         final int x = primaryIndex(partition(keys[0]));
         final int y = primaryIndex(partition(keys[1]));
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         put(coordinator, keys[0], "a");
         put(coordinator, keys[1], "b");
         final long tx = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
@@ -159,7 +160,7 @@ class TransactionFailureTest
         crash(0);
         network.heal();
         awaitQuiescent();
-        final MemberEngine survivor = members[1];
+        final Engine survivor = members[1];
         assertEquals("a2", read(survivor, keys[0]), "every participant prepared: recovery commits");
         assertEquals("b2", read(survivor, keys[1]));
         assertEqualCopies(partition(keys[0]), -1);
@@ -173,7 +174,7 @@ class TransactionFailureTest
         final String[] keys = keysAwayFromTheCoordinator();
         final int x = primaryIndex(partition(keys[0]));
         final int y = primaryIndex(partition(keys[1]));
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         put(coordinator, keys[0], "a");
         put(coordinator, keys[1], "b");
         final long lwmBefore = copy(x, partition(keys[0])).lwm();
@@ -191,7 +192,7 @@ class TransactionFailureTest
         crash(0);
         network.heal();
         awaitQuiescent();
-        final MemberEngine survivor = members[1];
+        final Engine survivor = members[1];
         assertEquals("a", read(survivor, keys[0]), "a participant never prepared: recovery rolls back");
         assertEquals("b", read(survivor, keys[1]));
         // The exchange after the coordinator left dropped the reservation on every copy (HWM back to LWM).
@@ -219,7 +220,7 @@ class TransactionFailureTest
             away = contains(owners(partition), i) ? away : i;
         }
         put(members[primary], key, "before");
-        final MemberEngine coordinator = members[0];
+        final Engine coordinator = members[0];
         final long a = coordinator.transactions().begin(TimeUnit.SECONDS.toNanos(20), 0);
         // The primary grants a's lock; its answer is held back.
         network.holdWhere((from, to, message) -> from == primary && to == 0 && typeOf(message) == TX_ANSWER);
@@ -245,7 +246,7 @@ class TransactionFailureTest
         crash(away);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
         {
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 if (!member.status().isSettled() || member.installedMap().version() <= before)
                 {
@@ -255,7 +256,7 @@ class TransactionFailureTest
             return true;
         }), "a map without m" + away + " installed");
         assertEquals(primary, primaryIndex(partition), "the key's primary stays");
-        final MemberEngine writer = members[primary];
+        final Engine writer = members[primary];
         final long b = writer.transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
         enlist(writer, b, key);
         final boolean[] committed = new boolean[1];
@@ -316,7 +317,7 @@ class TransactionFailureTest
             {
                 config.addSeed(SimNetwork.address(s));
             }
-            members[i] = new MemberEngine(config, network.transport(i, () -> { }), new VolatileWal(), sim.fork(),
+            members[i] = Members.newEngine(config, network.transport(i, () -> { }), new VolatileWal(), null, sim.fork(),
                 cache -> null, TxManager::new, EngineListener.NONE, 100 * MS, sim.nowNs());
             tick(i, members[i]);
         }
@@ -329,7 +330,7 @@ class TransactionFailureTest
         cacheId = members[0].cache("c").cacheId();
     }
 
-    private void tick(final int slot, final MemberEngine engine)
+    private void tick(final int slot, final Engine engine)
     {
         if (crashed[slot])
         {
@@ -345,9 +346,9 @@ class TransactionFailureTest
         network.down(slot, true);
     }
 
-    private List<MemberEngine> live()
+    private List<Engine> live()
     {
-        final List<MemberEngine> live = new ArrayList<>();
+        final List<Engine> live = new ArrayList<>();
         for (int i = 0; i < MEMBERS; i++)
         {
             if (!crashed[i])
@@ -360,7 +361,7 @@ class TransactionFailureTest
 
     private boolean allSettled(final int size)
     {
-        for (final MemberEngine member : live())
+        for (final Engine member : live())
         {
             if (!member.status().isSettled() || member.topology().members().size() != size)
             {
@@ -375,7 +376,7 @@ class TransactionFailureTest
         final int size = live().size();
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
         {
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 if (!member.status().isQuiescent() || member.topology().members().size() != size)
                 {
@@ -386,7 +387,7 @@ class TransactionFailureTest
         }), () ->
         {
             final StringBuilder out = new StringBuilder("not quiescent:");
-            for (final MemberEngine member : live())
+            for (final Engine member : live())
             {
                 out.append("\n  ").append(member.configuration().memberId()).append(' ')
                     .append(member.status().describeProgress());
@@ -488,7 +489,7 @@ class TransactionFailureTest
         }
     }
 
-    private void put(final MemberEngine via, final String key, final String value)
+    private void put(final Engine via, final String key, final String value)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
@@ -499,7 +500,7 @@ class TransactionFailureTest
         assertNotNull(outcome[0], () -> "put failed: " + error[0]);
     }
 
-    private String read(final MemberEngine via, final String key)
+    private String read(final Engine via, final String key)
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
@@ -511,7 +512,7 @@ class TransactionFailureTest
         return outcome[0].value() == null ? null : new String(outcome[0].value(), StandardCharsets.UTF_8);
     }
 
-    private void enlist(final MemberEngine via, final long tx, final String key)
+    private void enlist(final Engine via, final long tx, final String key)
     {
         final byte[][][] values = new byte[1][][];
         final GridException[] error = new GridException[1];

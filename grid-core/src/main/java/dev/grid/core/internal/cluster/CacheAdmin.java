@@ -1,14 +1,19 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.messages.CacheAdminEncoder;
-import dev.grid.core.codec.messages.CacheAdminDecoder;
-import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.CacheAdminDecoder;
+import dev.grid.core.codec.messages.CacheAdminEncoder;
+import dev.grid.core.codec.messages.CacheAdminResponseDecoder;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -1,6 +1,9 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.spi.CheckpointStore;

@@ -1,5 +1,10 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.CacheDestroyedException;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.GridException;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.VerifyAnswerDecoder;
 import dev.grid.core.codec.messages.VerifyAnswerEncoder;
 import dev.grid.core.codec.messages.VerifyCopyAnswerDecoder;
@@ -8,12 +13,8 @@ import dev.grid.core.codec.messages.VerifyCopyDecoder;
 import dev.grid.core.codec.messages.VerifyCopyEncoder;
 import dev.grid.core.codec.messages.VerifyRequestDecoder;
 import dev.grid.core.codec.messages.VerifyRequestEncoder;
-import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.CacheDestroyedException;
-import dev.grid.core.ConsistencyReport;
-import dev.grid.core.GridException;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.collections.Long2ObjectHashMap;
 
@@ -176,7 +177,7 @@ final class ConsistencyChecker
     private void send(final Check check, final int partition)
     {
         check.sentNs[partition] = engine.nowNs;
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         if (!map.isActive() || map.isLost(check.cache.cacheId(), partition))
         {
             // Its last owners are away: whatever the stand-in copies hold, acknowledged updates may be missing. (A
@@ -294,7 +295,7 @@ final class ConsistencyChecker
         final int cacheId = in.cacheId();
         final int partition = in.partition();
         final long version = in.version();
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         final LocalPartition lp = engine.localCopy(cacheId, partition);
         if (engine.isExchanging() || map == null || version != map.version() || lp == null ||
             map.rank(cacheId, partition, map.topology().indexOf(engine.incarnation)) != 0)

@@ -2,11 +2,11 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.GridException;
 import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.TxPartKey;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.CacheDescriptor;
 
 /**
  * The {@link TransactionContext} a {@link MemberEngine} gives its transaction component: each method answers from the
@@ -116,14 +116,14 @@ final class EngineTxContext implements TransactionContext
     @Override
     public int rankOf(final int cacheId, final int partition, final long member)
     {
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         return map == null ? -1 : map.rank(cacheId, partition, map.topology().indexOf(member));
     }
 
     @Override
     public long[] ownersOf(final int cacheId, final int partition)
     {
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         final int[] owners = map.owners(cacheId, partition);
         final long[] incarnations = new long[owners.length];
         for (int i = 0; i < owners.length; i++)

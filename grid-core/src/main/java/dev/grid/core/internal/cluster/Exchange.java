@@ -1,7 +1,11 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.PartitionState;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
@@ -31,7 +35,7 @@ final class Exchange
 
     private final MemberEngine engine;
     private final ExchangeCodec codec;
-    PartitionMap pendingMap;
+    PartitionTable pendingMap;
 
     List<byte[]> reportChunks;
     long reportAckedVersion;
@@ -239,7 +243,7 @@ final class Exchange
             .version(engine.topology.version())));
     }
 
-    private void install(final PartitionMap map)
+    private void install(final PartitionTable map)
     {
         engine.installedMap = map;
         pendingMap = null;
@@ -248,8 +252,8 @@ final class Exchange
             engine.activationForced = false;
         }
         final int myIndex = map.topology().indexOf(engine.incarnation);
-        final Map<Long, PartitionMap.RebalancePlan> plans = new HashMap<>();
-        for (final PartitionMap.RebalancePlan plan : map.plans())
+        final Map<Long, RebalancePlan> plans = new HashMap<>();
+        for (final RebalancePlan plan : map.plans())
         {
             if (plan.demander() == myIndex)
             {
@@ -292,8 +296,8 @@ final class Exchange
      * Install one partition's copy as the map says: create it (a new lineage), drop it, let it own (finalizing the
      * gaps of a partition whose primary left) or start its rebalance.
      */
-    private void installCopy(final PartitionMap map, final CacheDescriptor cache, final LocalPartition[] local,
-        final int p, final int myIndex, final Map<Long, PartitionMap.RebalancePlan> plans)
+    private void installCopy(final PartitionTable map, final CacheDescriptor cache, final LocalPartition[] local,
+        final int p, final int myIndex, final Map<Long, RebalancePlan> plans)
     {
         final int rank = map.rank(cache.cacheId(), p, myIndex);
         final boolean holds = rank >= 0;
@@ -353,7 +357,7 @@ final class Exchange
             final long epochBefore = lp.epochId;
             final long highestBefore = lp.counter.highestClosed();
             lp.state = lp.state.moveTo(PartitionState.MOVING);
-            final PartitionMap.RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
+            final RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
             if (plan == null)
             {
                 throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
@@ -368,7 +372,7 @@ final class Exchange
     }
 
     /** Forget the caches an active cluster's map no longer has, and log the map's owners if they changed. */
-    private void forgetCachesAndLogOwners(final PartitionMap map)
+    private void forgetCachesAndLogOwners(final PartitionTable map)
     {
         for (final CacheDescriptor known : new ArrayList<>(engine.walCaches.values()))
         {
@@ -478,7 +482,7 @@ final class Exchange
         final Topology topology;
         final Long2ObjectHashMap<ReportAssembly> reports = new Long2ObjectHashMap<>();
         final LongHashSet installed = new LongHashSet();
-        PartitionMap map;
+        PartitionTable map;
         List<byte[]> encodedMap = Collections.emptyList();
         long nextResendNs;
 

@@ -6,6 +6,7 @@ import dev.grid.core.codec.messages.ExchangeReportDecoder;
 import dev.grid.core.codec.messages.ExchangeReportEncoder;
 import dev.grid.core.codec.messages.PartitionMapDecoder;
 import dev.grid.core.codec.messages.PartitionMapEncoder;
+import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.internal.partition.CounterRange;
 
 import java.util.ArrayList;
@@ -15,7 +16,7 @@ import java.util.Map;
 /**
  * The exchange's two large messages, each split into pieces that fit the transport's preferred message length: a
  * member's report ({@code ExchangeReport}: its copies, then its ownership table) and the coordinator's map
- * ({@code PartitionMap}: chunks of partitions, then the rebalance plans). SBE writes a group's count before its
+ * ({@code PartitionTable}: chunks of partitions, then the rebalance plans). SBE writes a group's count before its
  * items, so each piece is planned from estimated lengths first and encoded after.
  *
  * <p><b>Threading:</b> the engine's thread only, like the {@link Exchange}.
@@ -246,7 +247,7 @@ final class ExchangeCodec
      * @return {@code map} as messages to every member: chunks of partitions, then the rebalance plans, each message
      *         within the transport's preferred length.
      */
-    List<byte[]> encodeMap(final PartitionMap map)
+    List<byte[]> encodeMap(final PartitionTable map)
     {
         final int limit = Math.max(512, engine.transport.preferredMessageLength() - 64);
         // Pieces of {cacheId, from, count}, then messages of pieces.
@@ -304,7 +305,7 @@ final class ExchangeCodec
         return encoded;
     }
 
-    private byte[] encodeMapMessage(final PartitionMap map, final List<int[]> chunks, final int planFrom,
+    private byte[] encodeMapMessage(final PartitionTable map, final List<int[]> chunks, final int planFrom,
         final int planCount)
     {
         final PartitionMapEncoder out = engine.messages.encode(mapOut, engine.incarnation, 0).version(map.version())
@@ -335,7 +336,7 @@ final class ExchangeCodec
      *
      * @return its fixed fields.
      */
-    MapPiece readMap(final java.util.function.Predicate<MapPiece> accept, final PartitionMap pending)
+    MapPiece readMap(final java.util.function.Predicate<MapPiece> accept, final PartitionTable pending)
     {
         final PartitionMapDecoder in = engine.messages.decode(mapIn);
         final MapPiece piece = new MapPiece(in.version(), in.stamp(), in.lifeId());

@@ -1,6 +1,12 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
@@ -86,7 +92,7 @@ final class ExchangePlanner
     {
         in = inputs;
         adopt = null;
-        final PartitionMap map = new PartitionMap(target);
+        final PartitionTable map = new PartitionTable(target);
         final Map<Integer, List<ReportEntry>[]> holdersByCache = holdersByCache(target, in.reports());
         // Affinity follows the baseline, offline members included (their copies are just missing until they
         // return), or the present members when no baseline is set.
@@ -175,7 +181,7 @@ final class ExchangePlanner
      *
      * @return whether the cluster waits for members still away (every partition is held as it is meanwhile).
      */
-    private boolean chooseLastOwners(final PartitionMap map, final Topology target,
+    private boolean chooseLastOwners(final PartitionTable map, final Topology target,
         final Map<String, Integer> indexById)
     {
         OwnershipTable newest = null;
@@ -214,7 +220,7 @@ final class ExchangePlanner
      *
      * @return whether the cluster waits for members still away.
      */
-    private boolean activate(final OwnershipTable newest, final PartitionMap map, final Topology target,
+    private boolean activate(final OwnershipTable newest, final PartitionTable map, final Topology target,
         final Map<String, Integer> indexById)
     {
         boolean waiting = false;
@@ -292,7 +298,7 @@ final class ExchangePlanner
      *
      * @return how many copies catch up by historical rebalance (full ones are counted in {@code fullReasons}).
      */
-    private int decideCache(final CacheDescriptor cache, final PartitionMap map, final Topology target,
+    private int decideCache(final CacheDescriptor cache, final PartitionTable map, final Topology target,
         final List<ReportEntry>[] holders, final List<AffinityMember> affinityMembers,
         final List<AffinityMember> presentMembers, final Map<String, Integer> indexById, final boolean waiting,
         final Map<String, Integer> fullReasons)
@@ -311,7 +317,7 @@ final class ExchangePlanner
         final boolean[] lost = new boolean[cache.partitions()];
         for (int p = 0; p < cache.partitions(); p++)
         {
-            final List<PartitionMap.RebalancePlan> plans = new ArrayList<>(2);
+            final List<RebalancePlan> plans = new ArrayList<>(2);
             final AffinityAssignment idealHere = hasPresentOwner(ideal, p, indexById) ? ideal : fallback;
             if (waiting)
             {
@@ -326,7 +332,7 @@ final class ExchangePlanner
                 epochFloors, plans);
             lost[p] = lostNow || (decidingActive && lastOwners.stillLost(cache, p) && !ownerBack);
             lostNow = false;
-            for (final PartitionMap.RebalancePlan plan : plans)
+            for (final RebalancePlan plan : plans)
             {
                 map.addPlan(plan);
                 if (plan.full())
@@ -359,7 +365,7 @@ final class ExchangePlanner
         final int[] owningOut,
         final long[] epochIds,
         final long[] epochFloors,
-        final List<PartitionMap.RebalancePlan> plans)
+        final List<RebalancePlan> plans)
     {
         final int cacheId = cache.cacheId();
         final boolean known = decidingActive && in.previous().hasCache(cacheId);
@@ -713,7 +719,7 @@ final class ExchangePlanner
      * counter], else fully. Suppliers sharing the demander's value of the cache's backup-filter attribute (its rack or
      * zone) come first; among equals, demand is spread by partition.
      */
-    private PartitionMap.RebalancePlan plan(final CacheDescriptor cache, final int partition, final int demanderIndex,
+    private RebalancePlan plan(final CacheDescriptor cache, final int partition, final int demanderIndex,
         final List<Integer> owning, final List<ReportEntry> holders, final ReportEntry reference, final long to,
         final Topology target, final int ordinal)
     {
@@ -732,12 +738,12 @@ final class ExchangePlanner
         final int first = suppliers.get(0);
         if (copy == null || copy.isEmpty())
         {
-            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+            return new RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
                 "no data here");
         }
         if (copy.lwm() >= to || copy.highestClosed() > to)
         {
-            return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+            return new RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
                 "counters up to " + copy.highestClosed() + " but data differs from the owners' at " + to);
         }
         long earliest = Long.MAX_VALUE;
@@ -746,7 +752,7 @@ final class ExchangePlanner
             final ReportEntry owner = find(holders, target.members().get(supplier).incarnation());
             if (owner != null && owner.historyFrom() >= 0 && owner.historyFrom() <= copy.lwm())
             {
-                return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, supplier, false,
+                return new RebalancePlan(cache.cacheId(), partition, demanderIndex, supplier, false,
                     copy.lwm(), to, "history covers " + copy.lwm() + ".." + to);
             }
             if (owner != null)
@@ -754,7 +760,7 @@ final class ExchangePlanner
                 earliest = Math.min(earliest, owner.historyFrom());
             }
         }
-        return new PartitionMap.RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
+        return new RebalancePlan(cache.cacheId(), partition, demanderIndex, first, true, 0, to,
             "history starts at " + earliest + ", after " + copy.lwm());
     }
 
@@ -802,7 +808,7 @@ final class ExchangePlanner
      * @param knownCaches      the caches this coordinator's WAL knows (by id).
      * @param retainsRecords   whether members keep data directories (a member may come back with data).
      */
-    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionMap previous, OwnershipTable ownTable,
+    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionTable previous, OwnershipTable ownTable,
         boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
     {
     }
@@ -814,7 +820,7 @@ final class ExchangePlanner
      * @param adoptTable a reported ownership table newer than the coordinator's own, which it must make durable as
      *                   its own before it publishes the map (null: none).
      */
-    record Decision(PartitionMap map, OwnershipTable adoptTable)
+    record Decision(PartitionTable map, OwnershipTable adoptTable)
     {
     }
 }

@@ -10,6 +10,6 @@ import java.util.List;
  * @param records  in counter order, one per counter found.
  * @param why      when incomplete, what is missing.
  */
-public record HistoryRead(boolean complete, List<HistoryRecord> records, String why)
+record HistoryRead(boolean complete, List<HistoryRecord> records, String why)
 {
 }

@@ -16,7 +16,7 @@ import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
  * @param predecessors earlier updates of the key whose effect this value carries (the copy that logged it may
  *                     have missed them, as a hole).
  */
-public record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
+record HistoryRecord(long counter, byte[] key, byte[] value, long transaction, long origin, long sequence,
     boolean flag, byte[] outcome, Predecessors predecessors)
 {
     /**

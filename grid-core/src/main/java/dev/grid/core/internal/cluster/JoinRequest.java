@@ -4,6 +4,8 @@ import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.JoinRequestDecoder;
 import dev.grid.core.codec.messages.JoinRequestEncoder;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.MessageTypes;
 
 import java.util.ArrayList;

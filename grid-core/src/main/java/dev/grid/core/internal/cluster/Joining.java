@@ -1,14 +1,18 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.messages.JoinRequestEncoder;
-import dev.grid.core.codec.messages.JoinRequestDecoder;
-import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.messages.JoinRejectedDecoder;
-import dev.grid.core.codec.messages.JoinPendingDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.JoinFailedException;
 import dev.grid.core.MemberConfiguration;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.JoinPendingDecoder;
+import dev.grid.core.codec.messages.JoinRejectedDecoder;
+import dev.grid.core.codec.messages.JoinRequestDecoder;
+import dev.grid.core.codec.messages.JoinRequestEncoder;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.Topology;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,6 +1,9 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.Topology;
 import org.agrona.collections.LongHashSet;
 
 import java.util.List;
@@ -18,7 +21,7 @@ final class LastOwners
     private final String memberId;
 
     /** The map installed before the decision, or null if none. */
-    private final PartitionMap previous;
+    private final PartitionTable previous;
 
     /** Whose last owners the decision trusts (its own table, or at activation the newest table a member reported). */
     private final OwnershipTable decisionOwners;
@@ -29,7 +32,7 @@ final class LastOwners
     /** Set by the planner per partition: false while a lost partition waits for some of its last owners. */
     boolean lastOwnersBack = true;
 
-    LastOwners(final String memberId, final PartitionMap previous, final OwnershipTable decisionOwners)
+    LastOwners(final String memberId, final PartitionTable previous, final OwnershipTable decisionOwners)
     {
         this.memberId = memberId;
         this.previous = previous;

@@ -1,6 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.PartitionState;
 import dev.grid.core.internal.partition.PartitionStore;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;
 import org.agrona.collections.Long2LongHashMap;
@@ -30,7 +32,7 @@ final class LocalPartition implements PartitionCopy
     final int partition;
     /** Set by the engine at each installed map (the constructor's OWNING is for recovery and new owners). */
     PartitionState state = PartitionState.OWNING;
-    /** The lineage epoch this copy follows (see {@link PartitionMap#epochId}); 0 before any. */
+    /** The lineage epoch this copy follows (see {@link PartitionTable#epochId}); 0 before any. */
     long epochId;
     /** The epochs this copy followed, oldest first, as {id, floor}; the last is {@link #epochId}. */
     final ArrayDeque<long[]> epochs = new ArrayDeque<>();

@@ -1,6 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeyPartitioner;
@@ -8,10 +7,25 @@ import dev.grid.core.MemberConfiguration;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.BytesMergeOperator;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.EngineAdmin;
+import dev.grid.core.engine.EngineHistory;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.EngineStatus;
+import dev.grid.core.engine.EngineTransactions;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.Transactions;
 import dev.grid.core.spi.CheckpointStore;
@@ -63,11 +77,9 @@ import java.util.function.Function;
  * Messages from incarnations that are not in the current topology are ignored (a restarted member is a new member),
  * and every exchange and request carries its own retries, so nothing relies on the transport to report loss.
  */
-public final class MemberEngine
+public final class MemberEngine implements Engine
 {
     static final long[] NO_PREPARES = new long[0];
-    /** Default interval between resends of an unanswered request, report or map. */
-    public static final long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
     /** How long a cache create or destroy may take before it fails with a timeout. */
     public static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
 
@@ -93,7 +105,7 @@ public final class MemberEngine
     // Membership.
     Topology topology;
     // Exchange, member side.
-    PartitionMap installedMap;
+    PartitionTable installedMap;
     // Data.
     final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
     /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
@@ -128,10 +140,10 @@ public final class MemberEngine
     final Origins origins = new Origins(this);
     final Durability durability = new Durability(this);
     final Tombstones tombstones = new Tombstones(this);
-    private final EngineTransactions transactionsFacade = new EngineTransactions(this);
-    private final EngineHistory historyFacade = new EngineHistory(this);
-    private final EngineAdmin adminFacade = new EngineAdmin(this);
-    private final EngineStatus statusFacade = new EngineStatus(this);
+    private final TransactionsFacade transactionsFacade = new TransactionsFacade(this);
+    private final HistoryFacade historyFacade = new HistoryFacade(this);
+    private final AdminFacade adminFacade = new AdminFacade(this);
+    private final StatusFacade statusFacade = new StatusFacade(this);
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
 
@@ -220,6 +232,7 @@ public final class MemberEngine
     /**
      * @return the transactions this member coordinates: begin, enlist, commit, roll back, list, kill.
      */
+    @Override
     public EngineTransactions transactions()
     {
         return transactionsFacade;
@@ -228,6 +241,7 @@ public final class MemberEngine
     /**
      * @return the WAL history and checkpoints this member keeps (rebalance suppliers read it; tests inspect it).
      */
+    @Override
     public EngineHistory history()
     {
         return historyFacade;
@@ -236,6 +250,7 @@ public final class MemberEngine
     /**
      * @return cache administration, baseline changes, activation and lost-partition resets, via the coordinator.
      */
+    @Override
     public EngineAdmin admin()
     {
         return adminFacade;
@@ -244,6 +259,7 @@ public final class MemberEngine
     /**
      * @return what the member's state looks like: settledness, quorum, the map, copies, progress and checks.
      */
+    @Override
     public EngineStatus status()
     {
         return statusFacade;
@@ -252,6 +268,7 @@ public final class MemberEngine
     /**
      * @return the member's state.
      */
+    @Override
     public MemberState state()
     {
         return state;
@@ -260,6 +277,7 @@ public final class MemberEngine
     /**
      * @return why the member failed to join, or null.
      */
+    @Override
     public GridException failure()
     {
         return failure;
@@ -268,6 +286,7 @@ public final class MemberEngine
     /**
      * @return this incarnation.
      */
+    @Override
     public long incarnation()
     {
         return incarnation;
@@ -276,6 +295,7 @@ public final class MemberEngine
     /**
      * @return this member's address.
      */
+    @Override
     public String localAddress()
     {
         return localAddress;
@@ -284,6 +304,7 @@ public final class MemberEngine
     /**
      * @return the member's configuration.
      */
+    @Override
     public MemberConfiguration configuration()
     {
         return config;
@@ -292,6 +313,7 @@ public final class MemberEngine
     /**
      * @return the current topology, or null while joining.
      */
+    @Override
     public Topology topology()
     {
         return topology;
@@ -300,7 +322,8 @@ public final class MemberEngine
     /**
      * @return the installed partition map, or null before the first exchange finished.
      */
-    public PartitionMap installedMap()
+    @Override
+    public PartitionTable installedMap()
     {
         return installedMap;
     }
@@ -318,6 +341,7 @@ public final class MemberEngine
      * @param name of a cache.
      * @return its descriptor in the current topology, or null.
      */
+    @Override
     public CacheDescriptor cache(final String name)
     {
         return topology == null ? null : topology.cache(name);
@@ -326,6 +350,7 @@ public final class MemberEngine
     /**
      * @return the caches of the current topology.
      */
+    @Override
     public List<CacheDescriptor> caches()
     {
         return topology == null ? List.of() : topology.caches();
@@ -338,6 +363,7 @@ public final class MemberEngine
      * @param key     encoded key.
      * @return the value, or null if absent or no copy is held here.
      */
+    @Override
     public byte[] readLocal(final int cacheId, final byte[] key)
     {
         final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
@@ -373,6 +399,7 @@ public final class MemberEngine
      * @param name  of the attribute.
      * @param value of the attribute.
      */
+    @Override
     public void advertise(final String name, final String value)
     {
         advertised.put(name, value);
@@ -390,6 +417,7 @@ public final class MemberEngine
      *         the last members of its newest ownership table (see {@link #activate}), or before any map. Engine
      *         thread only.
      */
+    @Override
     public boolean isActive()
     {
         return installedMap != null && installedMap.isActive();
@@ -399,6 +427,7 @@ public final class MemberEngine
      * Stop: fail this member's in-flight operations with {@link ErrorCode#NODE_STOPPING}, refuse new ones, and
      * announce the departure so the cluster forms a new topology without waiting for failure detection.
      */
+    @Override
     public void stop()
     {
         if (state == MemberState.STOPPED || state == MemberState.FAILED)
@@ -433,6 +462,7 @@ public final class MemberEngine
      *
      * @param error given to every operation in flight; also {@link #failure()} from now on.
      */
+    @Override
     public void fail(final GridException error)
     {
         if (state == MemberState.STOPPED || state == MemberState.FAILED)
@@ -451,6 +481,7 @@ public final class MemberEngine
      * @param nowNs the current time.
      * @return the amount of work done (0 when idle).
      */
+    @Override
     public int doWork(final long nowNs)
     {
         this.nowNs = nowNs;
@@ -912,6 +943,7 @@ public final class MemberEngine
      * @param timeoutNs after which the operation fails with {@link ErrorCode#OPERATION_TIMEOUT}.
      * @param callback  completion.
      */
+    @Override
     public void submit(
         final int cacheId,
         final OpType type,
@@ -934,6 +966,7 @@ public final class MemberEngine
      * @param clientSequence  the operation's number at the client, the same in every resend.
      * @param clientWatermark the lowest number the client may still resend: outcomes below it are retired.
      */
+    @Override
     public void submit(
         final int cacheId,
         final OpType type,

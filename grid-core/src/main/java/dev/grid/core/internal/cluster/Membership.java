@@ -1,15 +1,19 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.messages.TopologyEncoder;
-import dev.grid.core.codec.messages.TopologyDecoder;
-import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.codec.messages.NotMemberDecoder;
-import dev.grid.core.codec.messages.HeartbeatEncoder;
-import dev.grid.core.codec.messages.HeartbeatDecoder;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.HeartbeatDecoder;
+import dev.grid.core.codec.messages.HeartbeatEncoder;
+import dev.grid.core.codec.messages.NotMemberDecoder;
+import dev.grid.core.codec.messages.TopologyDecoder;
+import dev.grid.core.codec.messages.TopologyEncoder;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.Topology;
 import org.agrona.collections.Long2LongHashMap;
 
 import java.util.ArrayDeque;
@@ -483,7 +487,7 @@ final class Membership
         }
         engine.rebalancer.onTopologyChanged();
         engine.checker.onTopologyChanged();
-        engine.mapExchange.pendingMap = new PartitionMap(next);
+        engine.mapExchange.pendingMap = new PartitionTable(next);
         engine.mapExchange.reportChunks = null;
         engine.mapExchange.nextReportSendNs = engine.nowNs;
         engine.mapExchange.exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;

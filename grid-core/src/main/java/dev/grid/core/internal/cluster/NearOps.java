@@ -1,6 +1,5 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -9,11 +8,18 @@ import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.RequestEncoder;
 import dev.grid.core.codec.messages.ResponseDecoder;
 import dev.grid.core.codec.messages.ResponseStatus;
 import dev.grid.core.codec.messages.SizeRequestEncoder;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionState;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;

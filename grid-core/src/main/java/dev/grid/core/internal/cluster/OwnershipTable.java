@@ -6,6 +6,8 @@ import dev.grid.core.codec.messages.OwnershipCacheBodyDecoder;
 import dev.grid.core.codec.messages.OwnershipCacheBodyEncoder;
 import dev.grid.core.codec.messages.OwnershipHeaderBodyDecoder;
 import dev.grid.core.codec.messages.OwnershipHeaderBodyEncoder;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
 import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayList;
@@ -35,7 +37,7 @@ import java.util.Set;
  * newest that exists.
  * <p>
  * Entries of a LOST partition are not the empty copies that stand in for it but the lost data's last owners, which
- * the map carries ({@link PartitionMap#lastOwners}) so that every member records the coordinator's, a joiner too;
+ * the map carries ({@link PartitionTable#lastOwners}) so that every member records the coordinator's, a joiner too;
  * they stay recorded until one of them returns.
  * <p>
  * Owned by the engine's thread.
@@ -108,7 +110,7 @@ final class OwnershipTable
      *
      * @return whether anything changed (the table must then be logged).
      */
-    boolean update(final PartitionMap map, final long mapStamp)
+    boolean update(final PartitionTable map, final long mapStamp)
     {
         boolean changed = mapStamp != stamp || map.lifeId() != lifeId;
         stamp = mapStamp;

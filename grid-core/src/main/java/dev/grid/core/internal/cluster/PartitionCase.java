@@ -1,5 +1,9 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,7 +27,7 @@ final class PartitionCase
     final int[] owningOut;
     final long[] epochIds;
     final long[] epochFloors;
-    final List<PartitionMap.RebalancePlan> plans;
+    final List<RebalancePlan> plans;
     boolean hadOwners;
     long previousEpoch;
     /** The owners, when the partition is held as it is. */
@@ -32,7 +36,7 @@ final class PartitionCase
     PartitionCase(final CacheDescriptor cache, final int partition, final List<ReportEntry> holders,
         final List<String> idealOwners, final Map<String, Integer> indexById, final Topology target,
         final boolean known, final boolean byTable, final int[] owningOut, final long[] epochIds,
-        final long[] epochFloors, final List<PartitionMap.RebalancePlan> plans)
+        final long[] epochFloors, final List<RebalancePlan> plans)
     {
         this.cache = cache;
         this.cacheId = cache.cacheId();

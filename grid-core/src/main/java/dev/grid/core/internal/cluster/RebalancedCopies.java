@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.PartitionState;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.partition.CounterRange;
 import dev.grid.core.internal.partition.PartitionUpdateCounter;

@@ -1,14 +1,16 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.messages.RebalanceSupplyEncoder;
-import dev.grid.core.codec.messages.RebalanceSupplyDecoder;
-import dev.grid.core.codec.messages.RebalanceDemandEncoder;
-import dev.grid.core.codec.messages.RebalanceDemandDecoder;
-import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.messages.RebalanceDoneDecoder;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.codec.MalformedMessageException;
-import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.codec.messages.RebalanceDemandDecoder;
+import dev.grid.core.codec.messages.RebalanceDemandEncoder;
+import dev.grid.core.codec.messages.RebalanceDoneDecoder;
+import dev.grid.core.codec.messages.RebalanceSupplyEncoder;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.RebalancePlan;
 import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -29,7 +31,7 @@ import java.util.TreeMap;
  * ideal owners once every MOVING copy caught up (late affinity). Runs on the engine's thread, driven by its duty cycle
  * and messages, so the simulator runs it unchanged.
  * <p>
- * <b>Protocol.</b> The exchange's map carries a {@link PartitionMap.RebalancePlan} per MOVING copy. The demander
+ * <b>Protocol.</b> The exchange's map carries a {@link RebalancePlan} per MOVING copy. The demander
  * sends {@code REBALANCE_DEMAND} (partition, mode, cursor) to the plan's supplier, which answers one
  * {@code REBALANCE_SUPPLY} batch per demand (at most {@code rebalanceBatchBytes}); the demander applies it and demands
  * the next from the new cursor, so a lost or duplicated message only repeats a batch (the cursor makes it
@@ -120,7 +122,7 @@ final class Rebalancer
         long records;
         long bytes;
 
-        Demand(final PartitionMap.RebalancePlan plan, final long version, final long supplier,
+        Demand(final RebalancePlan plan, final long version, final long supplier,
             final long epochBefore, final long highestBefore, final long startNs)
         {
             this.cacheId = plan.cacheId();
@@ -205,7 +207,7 @@ final class Rebalancer
      * @param epochBefore   the lineage epoch the copy followed before this map.
      * @param highestBefore the highest counter the copy had closed before this map.
      */
-    void start(final LocalPartition lp, final PartitionMap.RebalancePlan plan, final long epochBefore,
+    void start(final LocalPartition lp, final RebalancePlan plan, final long epochBefore,
         final long highestBefore)
     {
         if (planned == 0)
@@ -214,7 +216,7 @@ final class Rebalancer
             records = 0;
             bytes = 0;
         }
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         final long supplier = map.topology().members().get(plan.supplier()).incarnation();
         final Demand demand = new Demand(plan, map.version(), supplier, epochBefore, highestBefore, engine.nowNs);
         demands.put(MemberEngine.packCopy(lp.cacheId, lp.partition), demand);
@@ -445,7 +447,7 @@ final class Rebalancer
         final long to = demand.to();
         final boolean memory = demand.memory();
         final int memoryCursor = demand.memoryCursor();
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         if (engine.isExchanging() || map == null || map.version() != version)
         {
             // An old version's demand is void; a newer one is resent once this member installed that map.
@@ -685,7 +687,7 @@ final class Rebalancer
      */
     private HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
     {
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         if (historyVersion != map.version())
         {
             historyVersion = map.version();
@@ -694,7 +696,7 @@ final class Rebalancer
             closeHistoryScan();
             final int myIndex = map.topology().indexOf(engine.incarnation);
             final Map<Long, long[]> ranges = new HashMap<>();
-            for (final PartitionMap.RebalancePlan plan : map.plans())
+            for (final RebalancePlan plan : map.plans())
             {
                 if (!plan.full() && plan.supplier() == myIndex)
                 {
@@ -811,7 +813,7 @@ final class Rebalancer
         if (!full && demand.records == 0)
         {
             // The supplier accepted the copy's lineage: from now on it follows the partition's current epoch.
-            final PartitionMap map = engine.installedMap;
+            final PartitionTable map = engine.installedMap;
             engine.rebalanced.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
         }
         if (full)
@@ -956,7 +958,7 @@ final class Rebalancer
         {
             throw new MalformedMessageException("rebalance done for partition " + partition);
         }
-        final PartitionMap map = engine.installedMap;
+        final PartitionTable map = engine.installedMap;
         if (map == null || engine.isExchanging() || map.version() != version ||
             engine.topology.version() != version)
         {
@@ -968,7 +970,7 @@ final class Rebalancer
             donePlans.clear();
         }
         donePlans.add(planKey(cacheId, partition, map.topology().indexOf(sender)));
-        for (final PartitionMap.RebalancePlan plan : map.plans())
+        for (final RebalancePlan plan : map.plans())
         {
             if (!donePlans.contains(planKey(plan.cacheId(), plan.partition(), plan.demander())))
             {

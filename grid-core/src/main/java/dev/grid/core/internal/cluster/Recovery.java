@@ -3,21 +3,25 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.KeptCopy;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.wal.WalTxVoidDecoder;
-import dev.grid.core.codec.wal.WalTxEndDecoder;
-import dev.grid.core.codec.wal.WalTxPrepareDecoder;
-import dev.grid.core.codec.wal.WalOwnershipDecoder;
+import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.wal.WalBaselineDecoder;
-import dev.grid.core.codec.wal.WalRebalanceMemoryDecoder;
+import dev.grid.core.codec.wal.WalCacheDecoder;
+import dev.grid.core.codec.wal.WalCacheDestroyedDecoder;
+import dev.grid.core.codec.wal.WalCopyDroppedDecoder;
+import dev.grid.core.codec.wal.WalDataDecoder;
+import dev.grid.core.codec.wal.WalEpochDecoder;
+import dev.grid.core.codec.wal.WalOwnershipDecoder;
 import dev.grid.core.codec.wal.WalRebalanceDoneDecoder;
 import dev.grid.core.codec.wal.WalRebalanceEntryDecoder;
-import dev.grid.core.codec.wal.WalEpochDecoder;
-import dev.grid.core.codec.wal.WalCacheDestroyedDecoder;
-import dev.grid.core.codec.wal.WalCacheDecoder;
-import dev.grid.core.codec.wal.WalCopyDroppedDecoder;
+import dev.grid.core.codec.wal.WalRebalanceMemoryDecoder;
 import dev.grid.core.codec.wal.WalRollbackDecoder;
-import dev.grid.core.codec.wal.WalDataDecoder;
-import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.wal.WalTxEndDecoder;
+import dev.grid.core.codec.wal.WalTxPrepareDecoder;
+import dev.grid.core.codec.wal.WalTxVoidDecoder;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
@@ -270,7 +274,7 @@ final class Recovery
 
     private byte[] manifestBody(final String field)
     {
-        return CacheDescriptor.nonNull(reader.readBytes(field), field);
+        return nonNull(reader.readBytes(field), field);
     }
 
     private void replayRecord(final int type)
@@ -623,5 +627,14 @@ final class Recovery
     long recoveredRecords()
     {
         return recoveredRecords;
+    }
+
+    private static <T> T nonNull(final T value, final String field)
+    {
+        if (value == null)
+        {
+            throw new MalformedMessageException("field '" + field + "' must not be null");
+        }
+        return value;
     }
 }

@@ -1,10 +1,10 @@
 package dev.grid.core.internal.cluster;
 
-import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.ReplicateAckDecoder;
 import dev.grid.core.codec.messages.ReplicateAckEncoder;
 import dev.grid.core.codec.messages.ReplicateDecoder;
@@ -13,7 +13,13 @@ import dev.grid.core.codec.messages.RequestDecoder;
 import dev.grid.core.codec.messages.ResponseEncoder;
 import dev.grid.core.codec.messages.ResponseStatus;
 import dev.grid.core.codec.messages.SizeRequestDecoder;
+import dev.grid.core.engine.BytesMergeOperator;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
@@ -709,7 +715,6 @@ final class Replication
         }
         return new Predecessors(keys, outcomes);
     }
-
 
     private static int checkedPartition(final int partition)
     {

@@ -1,6 +1,8 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.BaselineBodyDecoder;
@@ -11,6 +13,10 @@ import dev.grid.core.codec.messages.MemberRecordBodyDecoder;
 import dev.grid.core.codec.messages.MemberRecordBodyEncoder;
 import dev.grid.core.codec.messages.TopologyBodyDecoder;
 import dev.grid.core.codec.messages.TopologyBodyEncoder;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.Topology;
 import org.agrona.sbe.MessageFlyweight;
 
 import java.util.ArrayList;
@@ -109,7 +115,7 @@ final class StateBodies
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec,
             hasBackupFilterAttribute ? backupFilterAttribute : null, operationTimeoutNs,
             hasMergeOperator ? mergeOperator : null, creatorIncarnation, creatorSequence,
-            CacheDescriptor.lossPolicy(lossPolicy), lostResets, CacheDescriptor.readPolicy(readPolicy));
+            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy));
     }
 
     static byte[] encode(final Baseline baseline)
@@ -193,7 +199,6 @@ final class StateBodies
             decodeBaseline(baseline));
     }
 
-
     private static String orEmpty(final String text)
     {
         return text == null ? "" : text;
@@ -203,5 +208,25 @@ final class StateBodies
         final MemberMessages.DataGetter getter)
     {
         return MemberMessages.text(MemberMessages.read(message, length, field, getter));
+    }
+
+    private static PartitionLossPolicy lossPolicy(final int ordinal)
+    {
+        final PartitionLossPolicy[] values = PartitionLossPolicy.values();
+        if (ordinal < 0 || ordinal >= values.length)
+        {
+            throw new MalformedMessageException("unknown partition loss policy " + ordinal);
+        }
+        return values[ordinal];
+    }
+
+    private static QuorumReadPolicy readPolicy(final int ordinal)
+    {
+        final QuorumReadPolicy[] values = QuorumReadPolicy.values();
+        if (ordinal < 0 || ordinal >= values.length)
+        {
+            throw new MalformedMessageException("unknown quorum read policy " + ordinal);
+        }
+        return values[ordinal];
     }
 }

@@ -4,6 +4,7 @@ import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.RebalanceSupplyDecoder;
 import dev.grid.core.codec.messages.RebalanceSupplyEncoder;
+import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.Rebalancer.MemoryItem;
 
@@ -49,7 +50,6 @@ final class SupplyCodec
         final byte[] outcome = MemberMessages.orEmpty(record.outcome());
         out.putKey(key, 0, key.length).putValue(value, 0, value.length).putOutcome(outcome, 0, outcome.length);
     }
-
 
     /** Start a supply batch: its fixed fields, status {@link #Rebalancer.SUPPLY_MORE} until the caller knows better. */
     RebalanceSupplyEncoder startSupply(final long sender, final long version, final int cacheId,

@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionState;
+
 import java.util.ArrayDeque;
 
 /**

@@ -7,13 +7,13 @@ import dev.grid.core.codec.wal.WalDataDecoder;
 import dev.grid.core.codec.wal.WalRebalanceMemoryDecoder;
 import dev.grid.core.codec.wal.WalRollbackDecoder;
 import dev.grid.core.codec.wal.WalTxPrepareDecoder;
+import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.sbe.MessageDecoderFlyweight;
-import org.agrona.sbe.MessageFlyweight;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -3,22 +3,25 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.codec.wal.MessageHeaderEncoder;
-import dev.grid.core.codec.wal.WalDataEncoder;
-import dev.grid.core.codec.wal.WalRollbackEncoder;
-import dev.grid.core.codec.wal.WalCopyDroppedEncoder;
-import dev.grid.core.codec.wal.WalCacheEncoder;
-import dev.grid.core.codec.wal.WalCacheDestroyedEncoder;
 import dev.grid.core.codec.wal.WalAllDroppedEncoder;
-import dev.grid.core.codec.wal.WalCheckpointEncoder;
-import dev.grid.core.codec.wal.WalEpochEncoder;
-import dev.grid.core.codec.wal.WalRebalanceEntryEncoder;
-import dev.grid.core.codec.wal.WalRebalanceDoneEncoder;
-import dev.grid.core.codec.wal.WalRebalanceMemoryEncoder;
 import dev.grid.core.codec.wal.WalBaselineEncoder;
+import dev.grid.core.codec.wal.WalCacheDestroyedEncoder;
+import dev.grid.core.codec.wal.WalCacheEncoder;
+import dev.grid.core.codec.wal.WalCheckpointEncoder;
+import dev.grid.core.codec.wal.WalCopyDroppedEncoder;
+import dev.grid.core.codec.wal.WalDataEncoder;
+import dev.grid.core.codec.wal.WalEpochEncoder;
 import dev.grid.core.codec.wal.WalOwnershipEncoder;
-import dev.grid.core.codec.wal.WalTxPrepareEncoder;
+import dev.grid.core.codec.wal.WalRebalanceDoneEncoder;
+import dev.grid.core.codec.wal.WalRebalanceEntryEncoder;
+import dev.grid.core.codec.wal.WalRebalanceMemoryEncoder;
+import dev.grid.core.codec.wal.WalRollbackEncoder;
 import dev.grid.core.codec.wal.WalTxEndEncoder;
+import dev.grid.core.codec.wal.WalTxPrepareEncoder;
 import dev.grid.core.codec.wal.WalTxVoidEncoder;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
 import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
@@ -28,7 +31,6 @@ import org.agrona.sbe.MessageEncoderFlyweight;
 
 import java.util.ArrayList;
 import java.util.List;
-
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -219,7 +221,6 @@ final class WalRecords
     {
         walWriter.skip(MessageHeaderEncoder.ENCODED_LENGTH + encoder.encodedLength());
     }
-
 
     /**
      * Log holes closed without data ({@link #WAL_ROLLBACK}), in as many records as their count needs.

@@ -1,6 +1,8 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.KeyPartitioner;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.Engine;
 
 /**
  * Faults planted in a member engine's copies for tests of the consistency check, as a bug or a disk fault would leave
@@ -15,13 +17,14 @@ public final class EngineFaults
     /**
      * Change the engine's copy of a key without any counter. Call on the engine's thread.
      *
-     * @param engine  the member engine.
+     * @param member  the member engine.
      * @param cacheId of the cache.
      * @param key     encoded key.
      * @param value   encoded value to put in place.
      */
-    public static void corruptCopy(final MemberEngine engine, final int cacheId, final byte[] key, final byte[] value)
+    public static void corruptCopy(final Engine member, final int cacheId, final byte[] key, final byte[] value)
     {
+        final MemberEngine engine = (MemberEngine)member;
         final CacheDescriptor cache = engine.topology.cache(cacheId);
         final LocalPartition lp = engine.localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
         lp.store.apply(key, value, lp.store.counterOf(key) + 1);
@@ -31,12 +34,13 @@ public final class EngineFaults
      * Close a counter on the engine's copy that no update carried, as a rollback lost on one copy would. Call on the
      * engine's thread.
      *
-     * @param engine    the member engine.
+     * @param member    the member engine.
      * @param cacheId   of the cache.
      * @param partition of the cache.
      */
-    public static void corruptCounter(final MemberEngine engine, final int cacheId, final int partition)
+    public static void corruptCounter(final Engine member, final int cacheId, final int partition)
     {
+        final MemberEngine engine = (MemberEngine)member;
         final LocalPartition lp = engine.localCopy(cacheId, partition);
         lp.counter.rollback(lp.counter.highestClosed(), 1);
     }

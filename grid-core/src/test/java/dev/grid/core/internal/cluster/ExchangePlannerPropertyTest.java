@@ -1,5 +1,11 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
 import dev.grid.core.spi.SeededRandomSource;
@@ -75,7 +81,7 @@ class ExchangePlannerPropertyTest
                 "bytes", null, 1_000_000_000L, null, 0, 0));
         }
         final Topology first = new Topology(1, members, caches, cacheCount + 1, Baseline.NONE);
-        final PartitionMap firstMap = decide(first, List.of(), null, new OwnershipTable(), seed);
+        final PartitionTable firstMap = decide(first, List.of(), null, new OwnershipTable(), seed);
         checkOwnedAndPlanned(firstMap);
         checkIdealWhenEmpty(firstMap);
         final OwnershipTable ownTable = new OwnershipTable();
@@ -131,10 +137,10 @@ class ExchangePlannerPropertyTest
             assembly.lastIndex = 0;
             assemblies.add(assembly);
         }
-        final PartitionMap secondMap = decide(second, assemblies, firstMap, ownTable, seed);
+        final PartitionTable secondMap = decide(second, assemblies, firstMap, ownTable, seed);
         checkOwnedAndPlanned(secondMap);
         checkNoLiveCopyLost(secondMap, firstMap, reports, referenceLwm);
-        final PartitionMap again = decide(second, assemblies, firstMap, ownTable, seed);
+        final PartitionTable again = decide(second, assemblies, firstMap, ownTable, seed);
         for (final CacheDescriptor cache : caches)
         {
             for (int p = 0; p < cache.partitions(); p++)
@@ -146,8 +152,8 @@ class ExchangePlannerPropertyTest
         assertEquals(secondMap.plans(), again.plans(), "deterministic plans");
     }
 
-    private static PartitionMap decide(final Topology target, final List<Exchange.ReportAssembly> reports,
-        final PartitionMap previous, final OwnershipTable ownTable, final long seed)
+    private static PartitionTable decide(final Topology target, final List<Exchange.ReportAssembly> reports,
+        final PartitionTable previous, final OwnershipTable ownTable, final long seed)
     {
         final ExchangePlanner planner = new ExchangePlanner("m0", new SeededRandomSource(seed), EngineListener.NONE);
         final ExchangePlanner.Decision decision = planner.decide(target, new ExchangePlanner.Inputs(reports, previous,
@@ -156,11 +162,11 @@ class ExchangePlannerPropertyTest
     }
 
     /** Owned and planned, on any map. */
-    private static void checkOwnedAndPlanned(final PartitionMap map)
+    private static void checkOwnedAndPlanned(final PartitionTable map)
     {
         final Topology topology = map.topology();
         final Set<String> planned = new HashSet<>();
-        for (final PartitionMap.RebalancePlan plan : map.plans())
+        for (final RebalancePlan plan : map.plans())
         {
             assertTrue(planned.add(plan.cacheId() + "/" + plan.partition() + "/" + plan.demander()),
                 "one plan per moving copy: " + plan);
@@ -193,7 +199,7 @@ class ExchangePlannerPropertyTest
     }
 
     /** Ideal when empty: a first map over empty copies is the affinity's assignment, and nothing moves. */
-    private static void checkIdealWhenEmpty(final PartitionMap map)
+    private static void checkIdealWhenEmpty(final PartitionTable map)
     {
         final Topology topology = map.topology();
         final List<AffinityMember> affinityMembers = new ArrayList<>();
@@ -222,7 +228,7 @@ class ExchangePlannerPropertyTest
      * No live copy lost: where a present member reported a current copy, the partition is not lost, and the OWNING
      * owners hold copies identical to the reference or vouched for by the present primary.
      */
-    private static void checkNoLiveCopyLost(final PartitionMap map, final PartitionMap previous,
+    private static void checkNoLiveCopyLost(final PartitionTable map, final PartitionTable previous,
         final Map<Long, List<ReportEntry>> reports, final Map<Long, Long> referenceLwm)
     {
         final Topology topology = map.topology();

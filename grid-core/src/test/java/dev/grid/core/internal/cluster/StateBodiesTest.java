@@ -3,6 +3,10 @@ package dev.grid.core.internal.cluster;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.Topology;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.StateTables;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,6 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**

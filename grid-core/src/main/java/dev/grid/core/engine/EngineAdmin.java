@@ -1,25 +1,17 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.ErrorCode;
-
 import java.util.List;
 
 /**
- * Cluster administration through a member's engine ({@link MemberEngine#admin}): caches created and destroyed,
+ * Cluster administration through a member's engine ({@link Engine#admin}): caches created and destroyed,
  * baseline changes, activation of a cluster that waits for members that will not return, resets of lost
  * partitions; each goes through the coordinator and completes its callback with the outcome.
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-public final class EngineAdmin
+public interface EngineAdmin
 {
-    private final MemberEngine engine;
-
-    EngineAdmin(final MemberEngine engine)
-    {
-        this.engine = engine;
-    }
-
     /**
      * Ask the coordinator to create a cache; the callback runs once every member installed the partition map that
      * includes it, so the first request finds a primary ready.
@@ -27,10 +19,7 @@ public final class EngineAdmin
      * @param descriptor of the cache, without an id.
      * @param callback   completion (the outcome carries nothing).
      */
-    public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
-    {
-        engine.cacheAdmin.createCache(descriptor, callback);
-    }
+    void createCache(CacheDescriptor descriptor, OpCallback callback);
 
     /**
      * Ask the coordinator to destroy a cache; destroying a cache that does not exist succeeds. Operations on the
@@ -39,10 +28,7 @@ public final class EngineAdmin
      * @param name     of the cache.
      * @param callback completion.
      */
-    public void destroyCache(final String name, final OpCallback callback)
-    {
-        engine.cacheAdmin.destroyCache(name, callback);
-    }
+    void destroyCache(String name, OpCallback callback);
 
     /**
      * Reset the lost partitions of a cache: the coordinator counts one more reset in the cache's descriptor and
@@ -52,10 +38,7 @@ public final class EngineAdmin
      * @param name     of the cache.
      * @param callback completed once the map without the lost flags is installed everywhere.
      */
-    public void resetLostPartitions(final String name, final OpCallback callback)
-    {
-        engine.cacheAdmin.resetLostPartitions(name, callback);
-    }
+    void resetLostPartitions(String name, OpCallback callback);
 
     /**
      * Change the baseline (see {@link Baseline}) through the coordinator, which validates the change against the
@@ -67,11 +50,7 @@ public final class EngineAdmin
      * @param callback  completed once the new map is installed everywhere, or failed with
      *                  {@link ErrorCode#BASELINE_INVALID} naming what is wrong.
      */
-    public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
-        final OpCallback callback)
-    {
-        engine.cacheAdmin.changeBaseline(change, ids, timeoutNs, callback);
-    }
+    void changeBaseline(int change, List<String> ids, long timeoutNs, OpCallback callback);
 
     /**
      * Activate a cluster that waits for the members of the newest ownership table after a whole-cluster stop, without
@@ -82,8 +61,5 @@ public final class EngineAdmin
      *
      * @param callback completed once the map of that decision is installed everywhere.
      */
-    public void activate(final OpCallback callback)
-    {
-        engine.cacheAdmin.activate(callback);
-    }
+    void activate(OpCallback callback);
 }

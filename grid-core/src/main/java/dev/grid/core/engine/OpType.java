@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.codec.MalformedMessageException;
 /**
@@ -51,7 +51,7 @@ public enum OpType
         return mayWrite;
     }
 
-    static OpType ofCode(final int code)
+    public static OpType ofCode(final int code)
     {
         if (code < 0 || code >= BY_CODE.length)
         {

@@ -1,9 +1,9 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.GridException;
 
 /**
- * Completion of an operation submitted to a {@link MemberEngine}. Called exactly once, on the engine's thread; must
+ * Completion of an operation submitted to a {@link Engine}. Called exactly once, on the engine's thread; must
  * not block.
  */
 public interface OpCallback

@@ -1,5 +1,4 @@
-package dev.grid.core.internal.cluster;
-
+package dev.grid.core.engine;
 
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,5 +1,4 @@
-package dev.grid.core.internal.cluster;
-
+package dev.grid.core.engine;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -119,7 +118,8 @@ public record Baseline(List<Member> members, long autoAdjustTimeoutNs)
      * @return the new baseline.
      * @throws IllegalArgumentException naming what is wrong with the change.
      */
-    Baseline change(final int kind, final List<String> ids, final long timeoutNs, final List<MemberRecord> present)
+    public Baseline change(final int kind, final List<String> ids, final long timeoutNs,
+        final List<MemberRecord> present)
     {
         final Map<String, Member> next = new TreeMap<>();
         if (isSet())
@@ -196,7 +196,7 @@ public record Baseline(List<Member> members, long autoAdjustTimeoutNs)
      * @param present the members of the current topology.
      * @return the baseline auto-adjust sets: the present members, same timeout.
      */
-    Baseline ofPresent(final List<MemberRecord> present)
+    public Baseline ofPresent(final List<MemberRecord> present)
     {
         final List<Member> next = new ArrayList<>(present.size());
         present.forEach(m -> next.add(new Member(m.memberId(), m.attributes())));

@@ -4,6 +4,11 @@ import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.PartitionMapDecoder;
 import dev.grid.core.codec.messages.PartitionMapEncoder;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.PartitionMap;
+import dev.grid.core.engine.RebalancePlan;
+import dev.grid.core.engine.Topology;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
 
@@ -19,7 +24,7 @@ import java.util.List;
  * primary). Also per partition its lineage epoch (see {@link #epochId}) and the rebalance plans of the version.
  * Immutable after construction by the coordinator or by decoding.
  */
-public final class PartitionMap
+final class PartitionTable implements PartitionMap
 {
     private static final int[] NO_OWNERS = new int[0];
     private static final String[] NO_IDS = new String[0];
@@ -42,27 +47,9 @@ public final class PartitionMap
     private long lifeId;
 
     /**
-     * How one MOVING copy catches up in this version.
-     *
-     * @param cacheId       the cache.
-     * @param partition     the partition.
-     * @param demander      member index of the MOVING copy.
-     * @param supplier      member index of the OWNING copy that streams to it.
-     * @param full          true: the copy was cleared and receives every entry; false: historical, it receives the
-     *                      supplier's WAL records of {@code (fromExclusive, toInclusive]}.
-     * @param fromExclusive the last counter the demander has (historical).
-     * @param toInclusive   the supplier's counter when the version was installed; updates above it arrive live.
-     * @param why           why this mode was chosen, for the log and the admin view.
-     */
-    public record RebalancePlan(int cacheId, int partition, int demander, int supplier, boolean full,
-        long fromExclusive, long toInclusive, String why)
-    {
-    }
-
-    /**
      * @param topology the version this map belongs to.
      */
-    public PartitionMap(final Topology topology)
+    public PartitionTable(final Topology topology)
     {
         this.topology = topology;
     }
@@ -292,6 +279,10 @@ public final class PartitionMap
         return result;
     }
 
+    /**
+     * @param cacheId of a cache.
+     * @return whether this map places the cache's partitions.
+     */
     public boolean hasCache(final int cacheId)
     {
         return ownersByCache.containsKey(cacheId);

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * The state of one member's copy of one partition.

@@ -2,8 +2,10 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.EngineTransactions;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.TransactionView;
-import dev.grid.core.engine.TransactionSteps;
 import dev.grid.core.engine.TxCallback;
 
 import java.util.List;
@@ -15,11 +17,11 @@ import java.util.List;
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-public final class EngineTransactions implements TransactionSteps
+final class TransactionsFacade implements EngineTransactions
 {
     private final MemberEngine engine;
 
-    EngineTransactions(final MemberEngine engine)
+    TransactionsFacade(final MemberEngine engine)
     {
         this.engine = engine;
     }

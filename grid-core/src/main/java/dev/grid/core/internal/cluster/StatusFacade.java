@@ -6,6 +6,11 @@ import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.EngineStatus;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 
 import java.util.ArrayList;
@@ -20,11 +25,11 @@ import java.util.function.BiConsumer;
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-public final class EngineStatus
+final class StatusFacade implements EngineStatus
 {
     private final MemberEngine engine;
 
-    EngineStatus(final MemberEngine engine)
+    StatusFacade(final MemberEngine engine)
     {
         this.engine = engine;
     }

@@ -1,9 +1,8 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
-import dev.grid.core.codec.MalformedMessageException;
 
 /**
  * A cache as the cluster knows it: its configuration by value (codecs and the merge operator by name, since code does
@@ -140,34 +139,5 @@ public record CacheDescriptor(
             operationTimeoutNs == other.operationTimeoutNs &&
             java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
             readsWithoutQuorum == other.readsWithoutQuorum;
-    }
-
-    static PartitionLossPolicy lossPolicy(final int ordinal)
-    {
-        final PartitionLossPolicy[] values = PartitionLossPolicy.values();
-        if (ordinal < 0 || ordinal >= values.length)
-        {
-            throw new MalformedMessageException("unknown partition loss policy " + ordinal);
-        }
-        return values[ordinal];
-    }
-
-    static QuorumReadPolicy readPolicy(final int ordinal)
-    {
-        final QuorumReadPolicy[] values = QuorumReadPolicy.values();
-        if (ordinal < 0 || ordinal >= values.length)
-        {
-            throw new MalformedMessageException("unknown quorum read policy " + ordinal);
-        }
-        return values[ordinal];
-    }
-
-    static <T> T nonNull(final T value, final String field)
-    {
-        if (value == null)
-        {
-            throw new MalformedMessageException("field '" + field + "' must not be null");
-        }
-        return value;
     }
 }

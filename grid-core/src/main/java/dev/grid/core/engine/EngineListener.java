@@ -1,9 +1,9 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 import dev.grid.core.KeptCopy;
 
 /**
- * What a {@link MemberEngine} reports as it runs, for metrics, logs and simulator checks. Called on the engine's
+ * What a {@link Engine} reports as it runs, for metrics, logs and simulator checks. Called on the engine's
  * thread; implementations must be quick and must not call back into the engine. Every method has a no-op default.
  */
 public interface EngineListener
@@ -168,7 +168,7 @@ public interface EngineListener
      * @param plan     the plan (member indices refer to {@code topology}).
      * @param topology the version the plan belongs to.
      */
-    default void onRebalancePlanned(final PartitionMap.RebalancePlan plan, final Topology topology)
+    default void onRebalancePlanned(final RebalancePlan plan, final Topology topology)
     {
     }
 
@@ -178,7 +178,7 @@ public interface EngineListener
      * @param plan     the coordinator's plan for it.
      * @param supplier the member id it catches up from.
      */
-    default void onRebalanceStarted(final PartitionMap.RebalancePlan plan, final String supplier)
+    default void onRebalanceStarted(final RebalancePlan plan, final String supplier)
     {
     }
 

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * A merge operator over encoded keys and values, as the primary runs it. The embedding layer adapts a typed

@@ -1,6 +1,5 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
-import dev.grid.core.engine.CheckedState;
 /**
  * Life of one member incarnation.
  *
@@ -35,7 +34,7 @@ public enum MemberState implements CheckedState<MemberState>
     FAILED,
     /**
      * Removed from the cluster while it ran (a pause or a network split longer than failure detection); its durable
-     * copies are kept and a new engine on the same data rejoins ({@code MemberEngine#isReadyForRestart}).
+     * copies are kept and a new engine on the same data rejoins ({@code EngineStatus#isReadyForRestart}).
      */
     EXPELLED;
 

@@ -1,5 +1,8 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.EngineHistory;
+import dev.grid.core.engine.HistoryCoverage;
+
 /**
  * The WAL history and checkpoints of a member's engine ({@link MemberEngine#history}): the committed checkpoint, the
  * records of a copy from a counter on, pins that keep history from release while a rebalance reads it, and what
@@ -7,11 +10,11 @@ package dev.grid.core.internal.cluster;
  * <p>
  * <b>Threading:</b> the engine's thread only.
  */
-public final class EngineHistory
+final class HistoryFacade implements EngineHistory
 {
     private final MemberEngine engine;
 
-    EngineHistory(final MemberEngine engine)
+    HistoryFacade(final MemberEngine engine)
     {
         this.engine = engine;
     }
@@ -70,10 +73,18 @@ public final class EngineHistory
      * @param toInclusive   the last counter wanted.
      * @return the records, and whether the range is complete.
      */
-    public HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
+    HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
         return engine.checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);
+    }
+
+    @Override
+    public HistoryCoverage historyCoverage(final int cacheId, final int partition, final long fromExclusive,
+        final long toInclusive)
+    {
+        final HistoryRead read = readHistory(cacheId, partition, fromExclusive, toInclusive);
+        return new HistoryCoverage(read.complete(), read.records().size(), read.complete() ? null : read.why());
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.grid.core.internal.cluster;
+package dev.grid.core.engine;
 
 /**
  * What a completed single-key operation returns: a flag (written, removed) and a value (the value read, the merged
@@ -12,8 +12,8 @@ package dev.grid.core.internal.cluster;
  */
 public record OpOutcome(boolean flag, byte[] value, long count, boolean withoutQuorum)
 {
-    static final OpOutcome TRUE = new OpOutcome(true, null, 0);
-    static final OpOutcome FALSE = new OpOutcome(false, null, 0);
+    public static final OpOutcome TRUE = new OpOutcome(true, null, 0);
+    public static final OpOutcome FALSE = new OpOutcome(false, null, 0);
 
     /**
      * An outcome of an operation answered with quorum.
@@ -27,12 +27,12 @@ public record OpOutcome(boolean flag, byte[] value, long count, boolean withoutQ
         this(flag, value, count, false);
     }
 
-    static OpOutcome of(final boolean flag)
+    public static OpOutcome of(final boolean flag)
     {
         return flag ? TRUE : FALSE;
     }
 
-    static OpOutcome value(final byte[] value)
+    public static OpOutcome value(final byte[] value)
     {
         return new OpOutcome(value != null, value, 0);
     }
