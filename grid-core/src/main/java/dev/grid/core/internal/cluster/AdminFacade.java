@@ -18,11 +18,11 @@ import java.util.List;
  */
 final class AdminFacade implements EngineAdmin
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    AdminFacade(final MemberEngine engine)
+    AdminFacade(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -34,7 +34,7 @@ final class AdminFacade implements EngineAdmin
      */
     public void createCache(final CacheDescriptor descriptor, final OpCallback callback)
     {
-        engine.cacheAdmin.createCache(descriptor, callback);
+        context.cacheAdmin().createCache(descriptor, callback);
     }
 
     /**
@@ -46,7 +46,7 @@ final class AdminFacade implements EngineAdmin
      */
     public void destroyCache(final String name, final OpCallback callback)
     {
-        engine.cacheAdmin.destroyCache(name, callback);
+        context.cacheAdmin().destroyCache(name, callback);
     }
 
     /**
@@ -59,7 +59,7 @@ final class AdminFacade implements EngineAdmin
      */
     public void resetLostPartitions(final String name, final OpCallback callback)
     {
-        engine.cacheAdmin.resetLostPartitions(name, callback);
+        context.cacheAdmin().resetLostPartitions(name, callback);
     }
 
     /**
@@ -75,7 +75,7 @@ final class AdminFacade implements EngineAdmin
     public void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
         final OpCallback callback)
     {
-        engine.cacheAdmin.changeBaseline(change, ids, timeoutNs, callback);
+        context.cacheAdmin().changeBaseline(change, ids, timeoutNs, callback);
     }
 
     /**
@@ -89,6 +89,6 @@ final class AdminFacade implements EngineAdmin
      */
     public void activate(final OpCallback callback)
     {
-        engine.cacheAdmin.activate(callback);
+        context.cacheAdmin().activate(callback);
     }
 }

@@ -39,19 +39,28 @@ final class CacheAdmin
 
     static final int ADMIN_ACTIVATE = 5;
 
-    private final MemberEngine engine;
+    /** How long a cache create or destroy may take before it fails with a timeout. */
+    private static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
+
+    private final MemberContext context;
     private final CacheAdminEncoder adminOut = new CacheAdminEncoder();
     private final CacheAdminDecoder adminIn = new CacheAdminDecoder();
     final List<PendingAdmin> pendingAdmins = new ArrayList<>();
 
     final Long2ObjectHashMap<AdminOp> adminOps = new Long2ObjectHashMap<>();
 
-    CacheAdmin(final MemberEngine engine)
+    CacheAdmin(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /** The work of {@link MemberEngine#createCache}. */
+    /** Forget administration requests this member coordinates: it leaves its topology to join again. */
+    void reset()
+    {
+        pendingAdmins.clear();
+    }
+
     void createCache(final CacheDescriptor descriptor, final OpCallback callback)
     {
         submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
@@ -96,21 +105,21 @@ final class CacheAdmin
     private void submitAdmin(final int kind, final CacheDescriptor descriptor, final String name,
         final OpCallback callback, final Consumer<AdminOp> details)
     {
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
-            callback.onFailure(engine.notActive());
+            callback.onFailure(context.notActive());
             return;
         }
-        if (engine.membership.refusesForQuorum())
+        if (context.membership().refusesForQuorum())
         {
-            callback.onFailure(engine.membership.noQuorum("a change of caches or baseline"));
+            callback.onFailure(context.membership().noQuorum("a change of caches or baseline"));
             return;
         }
-        final long sequence = engine.newSequence();
-        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(engine.incarnation,
+        final long sequence = context.newSequence();
+        final CacheDescriptor stamped = descriptor == null ? null : descriptor.withCreator(context.incarnation(),
             sequence);
-        final AdminOp op = new AdminOp(sequence, kind, name, stamped, engine.nowNs, engine.nowNs +
-            MemberEngine.ADMIN_TIMEOUT_DEFAULT_NS,
+        final AdminOp op = new AdminOp(sequence, kind, name, stamped, context.nowNs(), context.nowNs() +
+            ADMIN_TIMEOUT_DEFAULT_NS,
             callback);
         if (details != null)
         {
@@ -122,12 +131,12 @@ final class CacheAdmin
 
     void sendAdmin(final AdminOp op)
     {
-        op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
+        op.nextResendNs = context.nowNs() + context.retryIntervalNs();
         final byte[] descriptor = op.descriptor == null ? MemberMessages.orEmpty(null) :
             StateBodies.encode(op.descriptor);
         final boolean baseline = op.kind == ADMIN_BASELINE;
-        final CacheAdminEncoder out = engine.messages.encode(adminOut, engine.incarnation,
-            engine.topology.coordinator().incarnation()).sequence(op.sequence).kind((short)op.kind)
+        final CacheAdminEncoder out = context.messages().encode(adminOut, context.incarnation(),
+            context.topology().coordinator().incarnation()).sequence(op.sequence).kind((short)op.kind)
             .hasDescriptor((short)(op.descriptor == null ? 0 : 1)).baselineChange((short)(baseline ?
             op.baselineChange : 0)).baselineTimeoutNs(baseline ? op.baselineTimeoutNs : -1);
         final CacheAdminEncoder.BaselineIdsEncoder ids = out.baselineIdsCount(baseline ? op.baselineIds.size() : 0);
@@ -135,23 +144,23 @@ final class CacheAdmin
         {
             op.baselineIds.forEach(id -> ids.next().id(id));
         }
-        engine.messages.finish(out.name(op.name == null ? "" : op.name)
+        context.messages().finish(out.name(op.name == null ? "" : op.name)
             .putDescriptor(descriptor, 0, descriptor.length));
-        if (engine.membership.isCoordinator())
+        if (context.membership().isCoordinator())
         {
-            final byte[] bytes = engine.copyOut();
-            engine.messages.open(new UnsafeBuffer(bytes), 0, bytes.length);
-            onCacheAdmin(engine.incarnation);
+            final byte[] bytes = context.copyOut();
+            context.messages().open(new UnsafeBuffer(bytes), 0, bytes.length);
+            onCacheAdmin(context.incarnation());
         }
         else
         {
-            engine.send(engine.topology.coordinator(), engine.writer);
+            context.send(context.topology().coordinator(), context.writer());
         }
     }
 
     void onCacheAdmin(final long sender)
     {
-        final CacheAdminDecoder in = engine.messages.decode(adminIn);
+        final CacheAdminDecoder in = context.messages().decode(adminIn);
         final long sequence = in.sequence();
         final int kind = in.kind();
         final boolean hasDescriptor = in.hasDescriptor() != 0;
@@ -170,7 +179,7 @@ final class CacheAdmin
         final byte[] body = MemberMessages.bytes(in, in.descriptorLength(), "descriptor");
         in.getDescriptor(body, 0, body.length);
         final CacheDescriptor descriptor = hasDescriptor ? StateBodies.decodeCache(body) : null;
-        if (!engine.membership.isCoordinator())
+        if (!context.membership().isCoordinator())
         {
             return;
         }
@@ -181,14 +190,14 @@ final class CacheAdmin
                 return;
             }
         }
-        if (!engine.membership.hasQuorum())
+        if (!context.membership().hasQuorum())
         {
             answerAdmin(sender, sequence, ErrorCode.NO_QUORUM.code(),
-                engine.membership.noQuorum("a change of caches or baseline")
+                context.membership().noQuorum("a change of caches or baseline")
                 .detail());
             return;
         }
-        final CacheDescriptor existing = engine.topology.cache(name);
+        final CacheDescriptor existing = context.topology().cache(name);
         final boolean applied = switch (kind)
         {
             case ADMIN_CREATE -> applyCreate(sender, sequence, name, descriptor, existing);
@@ -202,7 +211,7 @@ final class CacheAdmin
         {
             return;
         }
-        pendingAdmins.add(new PendingAdmin(sender, sequence, engine.topology.version()));
+        pendingAdmins.add(new PendingAdmin(sender, sequence, context.topology().version()));
         completeAdminsIfSettled();
     }
 
@@ -230,8 +239,8 @@ final class CacheAdmin
                 "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
             return false;
         }
-        engine.listener.onEvent("coordinator " + engine.config.memberId() + " creates cache " + descriptor.name());
-        engine.membership.publishTopology(engine.topology.withCache(descriptor));
+        context.listener().onEvent("coordinator " + context.config().memberId() + " creates cache " + descriptor.name());
+        context.membership().publishTopology(context.topology().withCache(descriptor));
         return true;
     }
 
@@ -240,8 +249,8 @@ final class CacheAdmin
     {
         if (existing != null)
         {
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + " destroys cache " + name);
-            engine.membership.publishTopology(engine.topology.withoutCache(existing.cacheId()));
+            context.listener().onEvent("coordinator " + context.config().memberId() + " destroys cache " + name);
+            context.membership().publishTopology(context.topology().withoutCache(existing.cacheId()));
         }
         return true;
     }
@@ -253,21 +262,21 @@ final class CacheAdmin
         final Baseline next;
         try
         {
-            next = engine.topology.baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
-                engine.topology.members());
+            next = context.topology().baseline().change(baselineChange, baselineIds, baselineTimeoutNs,
+                context.topology().members());
         }
         catch (final IllegalArgumentException ex)
         {
             answerAdmin(sender, sequence, ErrorCode.BASELINE_INVALID.code(), ex.getMessage());
             return false;
         }
-        if (!next.equals(engine.topology.baseline()))
+        if (!next.equals(context.topology().baseline()))
         {
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + " sets the baseline to " +
+            context.listener().onEvent("coordinator " + context.config().memberId() + " sets the baseline to " +
                 next.memberIds() +
                 (next.autoAdjustTimeoutNs() < 0 ? "" : ", auto-adjust after " +
                 TimeUnit.NANOSECONDS.toMillis(next.autoAdjustTimeoutNs()) + " ms"));
-            engine.membership.publishTopology(engine.topology.withBaseline(next));
+            context.membership().publishTopology(context.topology().withBaseline(next));
         }
         return true;
     }
@@ -275,14 +284,14 @@ final class CacheAdmin
     /** Activate a cluster that waits for members still away, without them. */
     private boolean applyActivate()
     {
-        if (engine.installedMap == null || !engine.installedMap.isActive())
+        if (context.installedMap() == null || !context.installedMap().isActive())
         {
             // Remembered until an active map is installed: an exchange that starts over decides the same way.
-            engine.activationForced = true;
-            engine.listener.onEvent("coordinator " + engine.config.memberId() +
+            context.exchange().forceActivation();
+            context.listener().onEvent("coordinator " + context.config().memberId() +
                 " activates the cluster at an operator's " +
                 "request, without the members still away");
-            engine.membership.publishTopology(engine.topology.withBaseline(engine.topology.baseline()));
+            context.membership().publishTopology(context.topology().withBaseline(context.topology().baseline()));
         }
         return true;
     }
@@ -296,42 +305,42 @@ final class CacheAdmin
             answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
             return false;
         }
-        engine.listener.onEvent("coordinator " + engine.config.memberId() + " resets the lost partitions of cache " +
+        context.listener().onEvent("coordinator " + context.config().memberId() + " resets the lost partitions of cache " +
             name +
-            " " + (engine.installedMap == null ? "[]" : engine.installedMap.lostPartitions(existing.cacheId())));
-        engine.membership.publishTopology(engine.topology.withCacheReplaced(existing.withLostReset()));
+            " " + (context.installedMap() == null ? "[]" : context.installedMap().lostPartitions(existing.cacheId())));
+        context.membership().publishTopology(context.topology().withCacheReplaced(existing.withLostReset()));
         return true;
     }
 
     private void completeAdminsIfSettled()
     {
-        if (engine.mapExchange.exchange != null && engine.mapExchange.exchange.isFinished())
+        if (context.exchange().exchange != null && context.exchange().exchange.isFinished())
         {
-            engine.mapExchange.onMapInstalled(engine.incarnation, engine.mapExchange.exchange.topology.version());
+            context.exchange().onMapInstalled(context.incarnation(), context.exchange().exchange.topology.version());
         }
     }
 
     void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)
     {
-        if (origin == engine.incarnation)
+        if (origin == context.incarnation())
         {
             onAdminAnswer(sequence, errorCode, message);
             return;
         }
-        final MemberRecord member = engine.topology.member(origin);
+        final MemberRecord member = context.topology().member(origin);
         if (member == null)
         {
             return;
         }
         final byte[] text = MemberMessages.utf8(message);
-        engine.send(member, engine.messages.finish(engine.messages.encode(engine.wire.cacheAdminResponseOut,
-            engine.incarnation, origin).sequence(sequence).errorCode(errorCode).hasMessage(MemberMessages.has(text))
+        context.send(member, context.messages().finish(context.messages().encode(context.wire().cacheAdminResponseOut,
+            context.incarnation(), origin).sequence(sequence).errorCode(errorCode).hasMessage(MemberMessages.has(text))
             .putMessage(text, 0, text.length)));
     }
 
     void onAdminAnswer()
     {
-        final CacheAdminResponseDecoder in = engine.messages.decode(engine.wire.cacheAdminResponseIn);
+        final CacheAdminResponseDecoder in = context.messages().decode(context.wire().cacheAdminResponseIn);
         final long sequence = in.sequence();
         final int errorCode = in.errorCode();
         final short hasMessage = in.hasMessage();
@@ -370,7 +379,7 @@ final class CacheAdmin
             final List<AdminOp> ops = new ArrayList<>(adminOps.values());
             for (final AdminOp op : ops)
             {
-                if (engine.nowNs >= op.deadlineNs)
+                if (context.nowNs() >= op.deadlineNs)
                 {
                     adminOps.remove(op.sequence);
                     op.callback.onFailure(new OperationTimeoutException((op.kind == ADMIN_CREATE ? "create" :
@@ -378,11 +387,11 @@ final class CacheAdmin
                         op.kind == ADMIN_ACTIVATE ? "activation" : "lost partitions reset") + " of '" + op.name +
                         "' timed out after " +
                         TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) +
-                        " ms waiting for coordinator " + engine.topology.coordinator() + " (topology " +
-                        engine.topology.version() + ")"));
+                        " ms waiting for coordinator " + context.topology().coordinator() + " (topology " +
+                        context.topology().version() + ")"));
                     work++;
                 }
-                else if (engine.nowNs >= op.nextResendNs)
+                else if (context.nowNs() >= op.nextResendNs)
                 {
                     sendAdmin(op);
                     work++;

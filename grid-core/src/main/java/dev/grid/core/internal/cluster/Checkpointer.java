@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberState;
@@ -42,7 +43,7 @@ final class Checkpointer
      */
     static final int MANIFEST_VERSION_MIN = 6;
 
-    private final MemberEngine engine;
+    private final MemberContext context;
 
     // Checkpoints (see CheckpointState).
     final CheckpointStore checkpoints;
@@ -71,9 +72,9 @@ final class Checkpointer
     long releasedPosition;
     private int historyPins;
 
-    Checkpointer(final MemberEngine engine, final CheckpointStore checkpoints)
+    Checkpointer(final MemberContext context, final CheckpointStore checkpoints)
     {
-        this.engine = engine;
+        this.context = context;
         this.checkpoints = checkpoints;
     }
 
@@ -84,7 +85,7 @@ final class Checkpointer
      */
     void clampHistory(final int cacheId, final int partition, final long lwm)
     {
-        final long packed = MemberEngine.packCopy(cacheId, partition);
+        final long packed = PartitionCopy.pack(cacheId, partition);
         if (historyFrom.get(packed) > lwm)
         {
             historyFrom.put(packed, lwm);
@@ -105,14 +106,20 @@ final class Checkpointer
     void logCopyDropped(final int cacheId, final int partition)
     {
         // Whatever this copy had is gone: a later copy here is a new lineage, whose history starts at its creation.
-        historyFrom.remove(MemberEngine.packCopy(cacheId, partition));
-        checkpointHwms.remove(MemberEngine.packCopy(cacheId, partition));
+        historyFrom.remove(PartitionCopy.pack(cacheId, partition));
+        checkpointHwms.remove(PartitionCopy.pack(cacheId, partition));
         for (final HistoryBoundary boundary : historyBoundaries)
         {
-            boundary.hwms().remove(MemberEngine.packCopy(cacheId, partition));
+            boundary.hwms().remove(PartitionCopy.pack(cacheId, partition));
         }
-        engine.tx.forgetCommitted(cacheId, partition);
-        engine.walRecords.appendCopyDropped(cacheId, partition);
+        context.tx().forgetCommitted(cacheId, partition);
+        context.walRecords().appendCopyDropped(cacheId, partition);
+    }
+
+    /** The first checkpoint falls one interval from now. */
+    void scheduleFirst()
+    {
+        nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
     }
 
     int checkpointDuty()
@@ -123,13 +130,13 @@ final class Checkpointer
         }
         if (checkpointState != CheckpointState.IDLE && checkpoints.failure() != null)
         {
-            engine.listener.onEvent("member " + engine.config.memberId() + ": checkpoint " +
+            context.listener().onEvent("member " + context.config().memberId() + ": checkpoint " +
                 checkpointId + " failed: " +
                 checkpoints.failure() + "; the next one starts after the checkpoint interval");
             checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
-            nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+            nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
             // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
-            engine.walRecords.appendsSinceCheckpoint = Math.max(engine.walRecords.appendsSinceCheckpoint, 1);
+            context.walRecords().appendsSinceCheckpoint = Math.max(context.walRecords().appendsSinceCheckpoint, 1);
             return 1;
         }
         return switch (checkpointState)
@@ -144,15 +151,15 @@ final class Checkpointer
     /** Start a checkpoint when the interval passed or enough records were appended. */
     private int startIfDue()
     {
-        if (engine.state != MemberState.ACTIVE ||
-            (engine.nowNs < nextCheckpointNs &&
-            engine.walRecords.appendsSinceCheckpoint < engine.config.checkpointWalRecords()))
+        if (context.state() != MemberState.ACTIVE ||
+            (context.nowNs() < nextCheckpointNs &&
+            context.walRecords().appendsSinceCheckpoint < context.config().checkpointWalRecords()))
         {
             return 0;
         }
-        if (engine.walRecords.appendsSinceCheckpoint == 0)
+        if (context.walRecords().appendsSinceCheckpoint == 0)
         {
-            nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+            nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
             return 0;
         }
         beginCheckpoint();
@@ -166,7 +173,7 @@ final class Checkpointer
         while (imaged < IMAGES_PER_CYCLE && checkpointCursorIndex < checkpointCursor.size())
         {
             final long packed = checkpointCursor.getLong(checkpointCursorIndex++);
-            final LocalPartition lp = engine.localCopy((int)(packed >>> 32), (int)packed);
+            final LocalPartition lp = context.localCopy((int)(packed >>> 32), (int)packed);
             if (lp != null)
             {
                 checkpoints.write(image(lp));
@@ -183,7 +190,7 @@ final class Checkpointer
     /** Commit the manifest once the WAL holds everything the images reflect. */
     private int commitOnceDurable()
     {
-        if (engine.wal.durablePosition() < checkpointRequiredDurable)
+        if (context.wal().durablePosition() < checkpointRequiredDurable)
         {
             return 0;
         }
@@ -201,16 +208,16 @@ final class Checkpointer
         }
         committedCheckpointId = checkpointId;
         checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
-        nextCheckpointNs = engine.nowNs + engine.config.checkpointIntervalNs();
+        nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
         final Long2LongHashMap hwms = new Long2LongHashMap(-1);
         hwms.putAll(checkpointHwms);
-        historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, engine.nowNs,
-            engine.walRecords.totalAppends, hwms));
-        engine.walRecords.appendCheckpoint(checkpointId, checkpointReplayFrom);
+        historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, context.nowNs(),
+            context.walRecords().totalAppends, hwms));
+        context.walRecords().appendCheckpoint(checkpointId, checkpointReplayFrom);
         // The marker is not news: an idle member must not checkpoint again because of it.
-        engine.walRecords.appendsSinceCheckpoint--;
+        context.walRecords().appendsSinceCheckpoint--;
         releaseHistory();
-        engine.listener.onEvent("member " + engine.config.memberId() +
+        context.listener().onEvent("member " + context.config().memberId() +
             " committed checkpoint " + checkpointId + " of " +
             checkpointCursor.size() + " copies; recovery replays the WAL after position " +
             checkpointReplayFrom);
@@ -222,22 +229,22 @@ final class Checkpointer
         checkpointId = Math.max(checkpointId, committedCheckpointId) + 1;
         checkpoints.begin(checkpointId);
         checkpointCursor.clear();
-        for (final LocalPartition[] local : engine.copies.values())
+        for (final LocalPartition[] local : context.copies().values())
         {
             for (final LocalPartition lp : local)
             {
                 if (lp != null)
                 {
-                    checkpointCursor.addLong(MemberEngine.packCopy(lp.cacheId, lp.partition));
+                    checkpointCursor.addLong(PartitionCopy.pack(lp.cacheId, lp.partition));
                 }
             }
         }
         checkpointCursorIndex = 0;
         checkpointHwms.clear();
-        checkpointRequiredDurable = engine.wal.appendedPosition();
+        checkpointRequiredDurable = context.wal().appendedPosition();
         // Records at or below this are reflected in every image (taken later) and in no copy created later.
-        checkpointReplayFrom = engine.wal.durablePosition();
-        engine.walRecords.appendsSinceCheckpoint = 0;
+        checkpointReplayFrom = context.wal().durablePosition();
+        context.walRecords().appendsSinceCheckpoint = 0;
         checkpointState = checkpointState.moveTo(CheckpointState.SNAPSHOTTING);
     }
 
@@ -285,17 +292,17 @@ final class Checkpointer
                 i++;
             }
         }
-        checkpointRequiredDurable = Math.max(checkpointRequiredDurable, engine.wal.appendedPosition());
-        checkpointHwms.put(MemberEngine.packCopy(lp.cacheId, lp.partition), lp.counter.hwm());
-        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, engine.wal.durablePosition(),
+        checkpointRequiredDurable = Math.max(checkpointRequiredDurable, context.wal().appendedPosition());
+        checkpointHwms.put(PartitionCopy.pack(lp.cacheId, lp.partition), lp.counter.hwm());
+        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, context.wal().durablePosition(),
             lp.counter.hwm(), counterState, keys, values, counters, origins, sequences, flags, outcomeValues);
     }
 
     private byte[] manifest()
     {
         manifestWriter.reset().writeByte(MANIFEST_VERSION).writeLong(checkpointReplayFrom)
-            .writeInt(engine.walCaches.size());
-        for (final CacheDescriptor cache : engine.walCaches.values())
+            .writeInt(context.walCaches().size());
+        for (final CacheDescriptor cache : context.walCaches().values())
         {
             manifestWriter.writeBytes(StateBodies.encode(cache));
         }
@@ -303,7 +310,7 @@ final class Checkpointer
         int count = 0;
         final int countAt = manifestWriter.length();
         manifestWriter.writeInt(0);
-        for (final LocalPartition[] local : engine.copies.values())
+        for (final LocalPartition[] local : context.copies().values())
         {
             for (final LocalPartition lp : local)
             {
@@ -319,18 +326,18 @@ final class Checkpointer
             }
         }
         manifestWriter.patchInt(countAt, count);
-        manifestWriter.writeBytes(StateBodies.encode(engine.walBaseline));
-        manifestWriter.writeBytes(engine.ownership.encodeHeaderBody());
-        final int[] cacheIds = engine.ownership.cacheIds();
+        manifestWriter.writeBytes(StateBodies.encode(context.walBaseline()));
+        manifestWriter.writeBytes(context.ownership().encodeHeaderBody());
+        final int[] cacheIds = context.ownership().cacheIds();
         manifestWriter.writeInt(cacheIds.length);
         for (final int cacheId : cacheIds)
         {
-            manifestWriter.writeBytes(engine.ownership.encodeCacheBody(cacheId));
+            manifestWriter.writeBytes(context.ownership().encodeCacheBody(cacheId));
         }
         // Transaction parts prepared here and not finished: their WAL records may be released.
-        engine.tx.encodePrepared(manifestWriter);
-        engine.tx.encodeCommitted(manifestWriter);
-        return engine.copyOut(manifestWriter);
+        context.tx().encodePrepared(manifestWriter);
+        context.tx().encodeCommitted(manifestWriter);
+        return context.copyOut(manifestWriter);
     }
 
     /** The work of {@link MemberEngine#committedCheckpointId}. */
@@ -352,8 +359,8 @@ final class Checkpointer
         HistoryBoundary target = null;
         for (final HistoryBoundary boundary : historyBoundaries)
         {
-            if (engine.nowNs - boundary.committedNs() >= engine.config.walHistoryAgeNs() &&
-                engine.walRecords.totalAppends - boundary.appendsAtCommit() >= engine.config.walHistoryRecords())
+            if (context.nowNs() - boundary.committedNs() >= context.config().walHistoryAgeNs() &&
+                context.walRecords().totalAppends - boundary.appendsAtCommit() >= context.config().walHistoryRecords())
             {
                 target = boundary;
             }
@@ -367,8 +374,8 @@ final class Checkpointer
             historyBoundaries.removeFirst();
         }
         releasedPosition = target.position();
-        engine.wal.release(releasedPosition);
-        engine.historyIndex.trim(releasedPosition);
+        context.wal().release(releasedPosition);
+        context.historyIndex().trim(releasedPosition);
         historyFrom.clear();
         historyFrom.putAll(target.hwms());
     }
@@ -376,8 +383,8 @@ final class Checkpointer
     /** The work of {@link MemberEngine#historyFrom}. */
     long historyFrom(final int cacheId, final int partition)
     {
-        return engine.localCopy(cacheId, partition) == null ? -1 : Math.max(0,
-            historyFrom.get(MemberEngine.packCopy(cacheId, partition)));
+        return context.localCopy(cacheId, partition) == null ? -1 : Math.max(0,
+            historyFrom.get(PartitionCopy.pack(cacheId, partition)));
     }
 
     /** The work of {@link MemberEngine#pinHistory}. */
@@ -406,7 +413,7 @@ final class Checkpointer
     HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
-        final long packed = MemberEngine.packCopy(cacheId, partition);
+        final long packed = PartitionCopy.pack(cacheId, partition);
         return readHistories(Map.of(packed, new long[] {fromExclusive, toInclusive})).get(packed);
     }
 
@@ -451,7 +458,7 @@ final class Checkpointer
             }
             else if (range.getValue()[0] < available)
             {
-                engine.listener.onEvent("member " + engine.config.memberId() +
+                context.listener().onEvent("member " + context.config().memberId() +
                     " cannot serve history of cache id " + cacheId +
                     " partition " + partition + " from counter " + range.getValue()[0] + ": the WAL keeps it " +
                     "only after " + available);
@@ -461,12 +468,12 @@ final class Checkpointer
             }
             else
             {
-                scanFrom = Math.min(scanFrom, engine.historyIndex.scanStart(range.getKey(), range.getValue()[0]));
+                scanFrom = Math.min(scanFrom, context.historyIndex().scanStart(range.getKey(), range.getValue()[0]));
             }
         }
         final long after = scanFrom == Long.MAX_VALUE ? 0 :
-            Math.max(scanFrom, Math.max(releasedPosition, engine.wal.firstRetainedPosition()));
-        return new HistoryScan(engine, engine.wal, ranges, after, refused);
+            Math.max(scanFrom, Math.max(releasedPosition, context.wal().firstRetainedPosition()));
+        return new HistoryScan(context, context.wal(), ranges, after, refused);
     }
 
     /**

@@ -101,7 +101,7 @@ final class ConsistencyChecker
         }
     }
 
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final VerifyRequestEncoder verifyRequestOut = new VerifyRequestEncoder();
     private final VerifyRequestDecoder verifyRequestIn = new VerifyRequestDecoder();
     private final VerifyCopyEncoder verifyCopyOut = new VerifyCopyEncoder();
@@ -115,9 +115,9 @@ final class ConsistencyChecker
     private long nextCheckId = 1;
     private long nextHoldId = 1;
 
-    ConsistencyChecker(final MemberEngine engine)
+    ConsistencyChecker(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     boolean isIdle()
@@ -131,7 +131,7 @@ final class ConsistencyChecker
 
     void start(final CacheDescriptor cache, final BiConsumer<ConsistencyReport, GridException> callback)
     {
-        final Check check = new Check(nextCheckId++, cache, callback, engine.nowNs);
+        final Check check = new Check(nextCheckId++, cache, callback, context.nowNs());
         checks.put(check.id, check);
         duty();
     }
@@ -144,20 +144,20 @@ final class ConsistencyChecker
         int work = 0;
         for (final Check check : new ArrayList<>(checks.values()))
         {
-            if (engine.topology.cache(check.cache.cacheId()) == null)
+            if (context.topology().cache(check.cache.cacheId()) == null)
             {
                 checks.remove(check.id);
                 check.callback.accept(null, new CacheDestroyedException("cache '" + check.cache.name() +
                     "' was destroyed during its consistency check"));
                 continue;
             }
-            if (engine.isExchanging())
+            if (context.isExchanging())
             {
                 continue;
             }
             for (int p = 0; p < check.done.length; p++)
             {
-                if (!check.done[p] && check.sentNs[p] >= 0 && engine.nowNs - check.sentNs[p] >= engine.retryIntervalNs)
+                if (!check.done[p] && check.sentNs[p] >= 0 && context.nowNs() - check.sentNs[p] >= context.retryIntervalNs())
                 {
                     send(check, p);
                     work++;
@@ -176,8 +176,8 @@ final class ConsistencyChecker
 
     private void send(final Check check, final int partition)
     {
-        check.sentNs[partition] = engine.nowNs;
-        final PartitionTable map = engine.installedMap;
+        check.sentNs[partition] = context.nowNs();
+        final PartitionTable map = context.installedMap();
         if (!map.isActive() || map.isLost(check.cache.cacheId(), partition))
         {
             // Its last owners are away: whatever the stand-in copies hold, acknowledged updates may be missing. (A
@@ -194,15 +194,15 @@ final class ConsistencyChecker
             finishPartition(check, partition);
             return;
         }
-        engine.messages.finish(engine.messages.encode(verifyRequestOut, engine.incarnation, primary.incarnation())
+        context.messages().finish(context.messages().encode(verifyRequestOut, context.incarnation(), primary.incarnation())
             .checkId(check.id).cacheId(check.cache.cacheId()).partition(partition)
-            .version(engine.installedMap.version()));
-        engine.sendTx(primary.incarnation());
+            .version(context.installedMap().version()));
+        context.sendTo(primary.incarnation());
     }
 
     void onAnswer(final long sender)
     {
-        final VerifyAnswerDecoder in = engine.messages.decode(verifyAnswerIn);
+        final VerifyAnswerDecoder in = context.messages().decode(verifyAnswerIn);
         final long checkId = in.checkId();
         final int partition = in.partition();
         final int status = in.status();
@@ -258,7 +258,7 @@ final class ConsistencyChecker
         if (kind != null)
         {
             check.conflicts.add(new ConsistencyReport.PartitionConflict(partition, kind, List.copyOf(copies)));
-            engine.listener.onEvent("consistency check of cache " + check.cache.name() + ": partition " + partition +
+            context.listener().onEvent("consistency check of cache " + check.cache.name() + ": partition " + partition +
                 " has a " + kind + " conflict: " + copies);
         }
         finishPartition(check, partition);
@@ -272,7 +272,7 @@ final class ConsistencyChecker
         {
             checks.remove(check.id);
             check.callback.accept(new ConsistencyReport(check.cache.name(), check.checked, check.moving,
-                List.copyOf(check.conflicts), engine.nowNs - check.startNs), null);
+                List.copyOf(check.conflicts), context.nowNs() - check.startNs), null);
         }
         else
         {
@@ -290,15 +290,15 @@ final class ConsistencyChecker
 
     void onRequest(final long sender)
     {
-        final VerifyRequestDecoder in = engine.messages.decode(verifyRequestIn);
+        final VerifyRequestDecoder in = context.messages().decode(verifyRequestIn);
         final long checkId = in.checkId();
         final int cacheId = in.cacheId();
         final int partition = in.partition();
         final long version = in.version();
-        final PartitionTable map = engine.installedMap;
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
-        if (engine.isExchanging() || map == null || version != map.version() || lp == null ||
-            map.rank(cacheId, partition, map.topology().indexOf(engine.incarnation)) != 0)
+        final PartitionTable map = context.installedMap();
+        final LocalPartition lp = context.localCopy(cacheId, partition);
+        if (context.isExchanging() || map == null || version != map.version() || lp == null ||
+            map.rank(cacheId, partition, map.topology().indexOf(context.incarnation())) != 0)
         {
             answer(sender, checkId, partition, ANSWER_RETRY, 0, List.of());
             return;
@@ -340,21 +340,21 @@ final class ConsistencyChecker
             final LocalPartition lp = hold.lp;
             if (!hold.collecting)
             {
-                if (!lp.inFlight.isEmpty() || engine.tx.isApplyingOn(lp.cacheId, lp.partition))
+                if (!lp.inFlight.isEmpty() || context.tx().isApplyingOn(lp.cacheId, lp.partition))
                 {
                     continue;
                 }
                 // Every update this primary began is applied and acknowledged by every copy, and none begins until
                 // the hold ends: every copy stands at the same counter now.
                 hold.collecting = true;
-                hold.answers.put(engine.incarnation, state(engine.config.memberId(), true, lp));
+                hold.answers.put(context.incarnation(), state(context.config().memberId(), true, lp));
                 hold.sentNs = Long.MIN_VALUE / 2;
             }
             if (hold.answers.size() == hold.copies.size() + 1)
             {
                 release(hold);
                 final List<ConsistencyReport.CopyState> copies = new ArrayList<>();
-                copies.add(hold.answers.get(engine.incarnation));
+                copies.add(hold.answers.get(context.incarnation()));
                 for (final long copy : hold.copies)
                 {
                     copies.add(hold.answers.get(copy));
@@ -362,17 +362,17 @@ final class ConsistencyChecker
                 answer(hold.requester, hold.checkId, lp.partition, ANSWER_OK, hold.moving, copies);
                 continue;
             }
-            if (engine.nowNs - hold.sentNs >= engine.retryIntervalNs)
+            if (context.nowNs() - hold.sentNs >= context.retryIntervalNs())
             {
-                hold.sentNs = engine.nowNs;
+                hold.sentNs = context.nowNs();
                 for (final long copy : hold.copies)
                 {
                     if (!hold.answers.containsKey(copy))
                     {
-                        engine.messages.finish(engine.messages.encode(verifyCopyOut, engine.incarnation, copy)
+                        context.messages().finish(context.messages().encode(verifyCopyOut, context.incarnation(), copy)
                             .checkId(hold.checkId).requester(hold.requester).cacheId(lp.cacheId)
                             .partition(lp.partition).version(hold.version));
-                        engine.sendTx(copy);
+                        context.sendTo(copy);
                     }
                 }
             }
@@ -402,30 +402,30 @@ final class ConsistencyChecker
 
     void onCopyRequest(final long sender)
     {
-        final VerifyCopyDecoder in = engine.messages.decode(verifyCopyIn);
+        final VerifyCopyDecoder in = context.messages().decode(verifyCopyIn);
         final long checkId = in.checkId();
         final long requester = in.requester();
         final int cacheId = in.cacheId();
         final int partition = in.partition();
         final long version = in.version();
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
-        if (lp == null || engine.installedMap == null || engine.installedMap.version() != version)
+        final LocalPartition lp = context.localCopy(cacheId, partition);
+        if (lp == null || context.installedMap() == null || context.installedMap().version() != version)
         {
             return;
         }
-        final ConsistencyReport.CopyState state = state(engine.config.memberId(), false, lp);
+        final ConsistencyReport.CopyState state = state(context.config().memberId(), false, lp);
         final byte[] memberId = MemberMessages.utf8(state.memberId());
         final byte[] gaps = MemberMessages.utf8(state.gaps());
-        engine.messages.finish(engine.messages.encode(verifyCopyAnswerOut, engine.incarnation, sender)
+        context.messages().finish(context.messages().encode(verifyCopyAnswerOut, context.incarnation(), sender)
             .checkId(checkId).requester(requester).cacheId(cacheId).partition(partition)
             .primary((short)(state.primary() ? 1 : 0)).lwm(state.lwm()).hwm(state.hwm()).size(state.size())
             .hash(state.contentHash()).putMemberId(memberId, 0, memberId.length).putGaps(gaps, 0, gaps.length));
-        engine.sendTx(sender);
+        context.sendTo(sender);
     }
 
     void onCopyAnswer(final long sender)
     {
-        final VerifyCopyAnswerDecoder in = engine.messages.decode(verifyCopyAnswerIn);
+        final VerifyCopyAnswerDecoder in = context.messages().decode(verifyCopyAnswerIn);
         final long checkId = in.checkId();
         final long requester = in.requester();
         final int cacheId = in.cacheId();
@@ -456,7 +456,7 @@ final class ConsistencyChecker
     private void answer(final long requester, final long checkId, final int partition, final int status,
         final int moving, final List<ConsistencyReport.CopyState> copies)
     {
-        final VerifyAnswerEncoder out = engine.messages.encode(verifyAnswerOut, engine.incarnation, requester)
+        final VerifyAnswerEncoder out = context.messages().encode(verifyAnswerOut, context.incarnation(), requester)
             .checkId(checkId).partition(partition).status((short)status).moving(moving);
         final VerifyAnswerEncoder.CopiesEncoder group = out.copiesCount(copies.size());
         for (final ConsistencyReport.CopyState copy : copies)
@@ -466,8 +466,8 @@ final class ConsistencyChecker
             group.next().primary((short)(copy.primary() ? 1 : 0)).lwm(copy.lwm()).hwm(copy.hwm()).size(copy.size())
                 .hash(copy.contentHash()).putMemberId(memberId, 0, memberId.length).putGaps(gaps, 0, gaps.length);
         }
-        engine.messages.finish(out);
-        engine.sendTx(requester);
+        context.messages().finish(out);
+        context.sendTo(requester);
     }
 
     private static ConsistencyReport.CopyState state(final String memberId, final boolean primary,

@@ -13,18 +13,24 @@ import java.util.ArrayDeque;
  */
 final class Durability
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
 
-    Durability(final MemberEngine engine)
+    Durability(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
      * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
      * {@code onDurable} if given.
      */
+    /** Forget what waits for durability: the member leaves its topology to join again. */
+    void reset()
+    {
+        durabilityQueue.clear();
+    }
+
     void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)
     {
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, onDurable));
@@ -33,12 +39,12 @@ final class Durability
     int processDurability()
     {
         int work = 0;
-        final long durable = engine.wal.durablePosition();
+        final long durable = context.wal().durablePosition();
         while (!durabilityQueue.isEmpty() && durabilityQueue.peek().position <= durable)
         {
             final DurabilityWait wait = durabilityQueue.poll();
             work++;
-            if (wait.lp == null || engine.localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
+            if (wait.lp == null || context.localCopy(wait.lp.cacheId, wait.lp.partition) != wait.lp)
             {
                 // The copy was dropped, or cleared for a full rebalance: its counter is gone, but whoever waits is
                 // still answered (a cleared MOVING copy is not trusted until an exchange finds it identical to the
@@ -48,9 +54,9 @@ final class Durability
                     wait.onDurable.run();
                 }
                 else if (wait.lp != null && wait.update == null && wait.primary != 0 &&
-                    engine.topology.member(wait.primary) != null)
+                    context.topology().member(wait.primary) != null)
                 {
-                    engine.replication.acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
+                    context.replication().acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
                         wait.counter, wait.version, true);
                 }
                 continue;
@@ -66,11 +72,11 @@ final class Durability
             else if (wait.update != null)
             {
                 wait.update.durable = true;
-                engine.replication.tryComplete(wait.lp, wait.update);
+                context.replication().tryComplete(wait.lp, wait.update);
             }
             else
             {
-                engine.replication.acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
+                context.replication().acknowledgeReplicate(wait.primary, wait.lp.cacheId, wait.lp.partition,
                     wait.counter, wait.version, true);
             }
         }

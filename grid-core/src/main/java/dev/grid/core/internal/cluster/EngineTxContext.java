@@ -18,112 +18,112 @@ import dev.grid.core.engine.CacheDescriptor;
  */
 final class EngineTxContext implements TransactionContext
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    EngineTxContext(final MemberEngine engine)
+    EngineTxContext(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     @Override
     public long nowNs()
     {
-        return engine.nowNs;
+        return context.nowNs();
     }
 
     @Override
     public long retryIntervalNs()
     {
-        return engine.retryIntervalNs;
+        return context.retryIntervalNs();
     }
 
     @Override
     public String memberId()
     {
-        return engine.config.memberId();
+        return context.config().memberId();
     }
 
     @Override
     public long incarnation()
     {
-        return engine.incarnation;
+        return context.incarnation();
     }
 
     @Override
     public long newSequence()
     {
-        return engine.newSequence();
+        return context.newSequence();
     }
 
     @Override
     public boolean isExchanging()
     {
-        return engine.isExchanging();
+        return context.isExchanging();
     }
 
     @Override
     public boolean isMember(final long incarnation)
     {
-        return engine.topology.indexOf(incarnation) >= 0;
+        return context.topology().indexOf(incarnation) >= 0;
     }
 
     @Override
     public long topologyVersion()
     {
-        return engine.topology.version();
+        return context.topology().version();
     }
 
     @Override
     public int partitionsOf(final int cacheId)
     {
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        final CacheDescriptor cache = context.topology().cache(cacheId);
         return cache == null ? 0 : cache.partitions();
     }
 
     @Override
     public String cacheName(final int cacheId)
     {
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        final CacheDescriptor cache = context.topology().cache(cacheId);
         return cache == null ? null : cache.name();
     }
 
     @Override
     public boolean hasMap()
     {
-        return engine.installedMap != null;
+        return context.installedMap() != null;
     }
 
     @Override
     public long mapVersion()
     {
-        return engine.installedMap == null ? -1 : engine.installedMap.version();
+        return context.installedMap() == null ? -1 : context.installedMap().version();
     }
 
     @Override
     public boolean isMapActive()
     {
-        return engine.installedMap != null && engine.installedMap.isActive();
+        return context.installedMap() != null && context.installedMap().isActive();
     }
 
     @Override
     public long primaryOf(final int cacheId, final int partition)
     {
-        final MemberRecord primary = engine.installedMap == null ? null :
-            engine.installedMap.primary(cacheId, partition);
+        final MemberRecord primary = context.installedMap() == null ? null :
+            context.installedMap().primary(cacheId, partition);
         return primary == null ? NO_MEMBER : primary.incarnation();
     }
 
     @Override
     public int rankOf(final int cacheId, final int partition, final long member)
     {
-        final PartitionTable map = engine.installedMap;
+        final PartitionTable map = context.installedMap();
         return map == null ? -1 : map.rank(cacheId, partition, map.topology().indexOf(member));
     }
 
     @Override
     public long[] ownersOf(final int cacheId, final int partition)
     {
-        final PartitionTable map = engine.installedMap;
+        final PartitionTable map = context.installedMap();
         final int[] owners = map.owners(cacheId, partition);
         final long[] incarnations = new long[owners.length];
         for (int i = 0; i < owners.length; i++)
@@ -136,135 +136,135 @@ final class EngineTxContext implements TransactionContext
     @Override
     public boolean isLost(final int cacheId, final int partition)
     {
-        return engine.installedMap != null && engine.installedMap.isLost(cacheId, partition);
+        return context.installedMap() != null && context.installedMap().isLost(cacheId, partition);
     }
 
     @Override
     public PartitionCopy copy(final int cacheId, final int partition)
     {
-        return engine.localCopy(cacheId, partition);
+        return context.localCopy(cacheId, partition);
     }
 
     @Override
     public boolean isPaused(final int cacheId, final int partition)
     {
-        return engine.isPaused(cacheId, partition);
+        return context.isPaused(cacheId, partition);
     }
 
     @Override
     public String lossRefusal(final int cacheId, final int partition, final boolean write)
     {
-        return engine.replication.lossRefusal(engine.topology.cache(cacheId), partition, write);
+        return context.replication().lossRefusal(context.topology().cache(cacheId), partition, write);
     }
 
     @Override
     public void closeRange(final PartitionCopy copy, final long start, final long count)
     {
-        engine.replication.closeRange((LocalPartition)copy, start, count);
+        context.replication().closeRange((LocalPartition)copy, start, count);
     }
 
     @Override
     public void updateStarted()
     {
-        engine.inFlightUpdates++;
+        context.updateStarted();
     }
 
     @Override
     public void updateFinished()
     {
-        engine.inFlightUpdates--;
+        context.updateFinished();
     }
 
     @Override
     public boolean hasQuorum()
     {
-        return engine.membership.hasQuorum();
+        return context.membership().hasQuorum();
     }
 
     @Override
     public boolean refusesForQuorum()
     {
-        return engine.membership.refusesForQuorum();
+        return context.membership().refusesForQuorum();
     }
 
     @Override
     public GridException noQuorum(final String what)
     {
-        return engine.membership.noQuorum(what);
+        return context.membership().noQuorum(what);
     }
 
     @Override
     public MemberMessages messages()
     {
-        return engine.messages;
+        return context.messages();
     }
 
     @Override
     public void send(final long destination)
     {
-        engine.sendTx(destination);
+        context.sendTo(destination);
     }
 
     @Override
     public long appendTxPrepare(final TxPartKey key, final long priority, final long[] participants,
         final byte[][] keys, final byte[][] values)
     {
-        return engine.walRecords.appendTxPrepare(key, priority, participants, keys, values);
+        return context.walRecords().appendTxPrepare(key, priority, participants, keys, values);
     }
 
     @Override
     public long appendTxVoid(final TxPartKey key)
     {
-        return engine.walRecords.appendTxVoid(key);
+        return context.walRecords().appendTxVoid(key);
     }
 
     @Override
     public long appendTxEnd(final TxPartKey key, final boolean committed)
     {
-        return engine.walRecords.appendTxEnd(key, committed);
+        return context.walRecords().appendTxEnd(key, committed);
     }
 
     @Override
     public long appendTxData(final PartitionCopy copy, final long counter, final long coordinator, final long seq,
         final byte[] key, final byte[] value)
     {
-        return engine.walRecords.appendTxData((LocalPartition)copy, counter, coordinator, seq, key, value);
+        return context.walRecords().appendTxData((LocalPartition)copy, counter, coordinator, seq, key, value);
     }
 
     @Override
     public long appendedPosition()
     {
-        return engine.walRecords.appendedPosition();
+        return context.walRecords().appendedPosition();
     }
 
     @Override
     public void awaitDurable(final long position, final PartitionCopy copy, final long counter,
         final Runnable onDurable)
     {
-        engine.durability.awaitDurable(position, (LocalPartition)copy, counter, onDurable);
+        context.durability().awaitDurable(position, (LocalPartition)copy, counter, onDurable);
     }
 
     @Override
     public void event(final String message)
     {
-        engine.listener.onEvent(message);
+        context.listener().onEvent(message);
     }
 
     @Override
     public void transactionPrepared(final long prepareNs)
     {
-        engine.listener.onTransactionPrepared(prepareNs);
+        context.listener().onTransactionPrepared(prepareNs);
     }
 
     @Override
     public void transactionFinished(final int errorCode, final long commitNs, final long totalNs)
     {
-        engine.listener.onTransactionFinished(errorCode, commitNs, totalNs);
+        context.listener().onTransactionFinished(errorCode, commitNs, totalNs);
     }
 
     @Override
     public void lockWaited(final long waitNs)
     {
-        engine.listener.onLockWait(waitNs);
+        context.listener().onLockWait(waitNs);
     }
 }

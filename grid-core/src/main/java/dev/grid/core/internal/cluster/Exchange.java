@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.MemberState;
@@ -33,7 +34,7 @@ final class Exchange
     private static final int MAP_READ = 1;
     private static final int MAP_INSTALLED_ALREADY = 2;
 
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final ExchangeCodec codec;
     PartitionTable pendingMap;
 
@@ -44,48 +45,68 @@ final class Exchange
 
     // Exchange, coordinator side.
     CoordinatorExchange exchange;
+    /** Coordinator only: an operator asked to activate without the members still away (see CacheAdmin). */
+    private boolean activationForced;
 
-    Exchange(final MemberEngine engine)
+    Exchange(final MemberContext context)
     {
-        this.engine = engine;
-        this.codec = new ExchangeCodec(engine);
+        this.context = context;
+        this.codec = new ExchangeCodec(context);
+    }
+
+    /** Forget any exchange under way, either side: the member leaves its topology to join again. */
+    void reset()
+    {
+        pendingMap = null;
+        reportChunks = null;
+        reportAckedVersion = 0;
+        exchange = null;
+    }
+
+    /**
+     * An operator asked to activate the cluster without the members still away: remembered until an active map is
+     * installed, so an exchange that starts over decides the same way.
+     */
+    void forceActivation()
+    {
+        activationForced = true;
     }
 
     int exchangeDuty()
     {
         int work = 0;
-        if (engine.isExchanging() && reportAckedVersion != engine.topology.version())
+        if (context.isExchanging() && reportAckedVersion != context.topology().version())
         {
-            if (reportChunks == null && engine.inFlightUpdates == 0 && engine.durability.durabilityQueue.isEmpty() &&
-                !engine.tx.hasUnacknowledgedPrepares())
+            if (reportChunks == null && context.inFlightUpdates() == 0 && context.durability().durabilityQueue.isEmpty() &&
+                !context.tx().hasUnacknowledgedPrepares())
             {
                 reportChunks = codec.buildReport();
-                nextReportSendNs = engine.nowNs;
+                nextReportSendNs = context.nowNs();
             }
-            if (reportChunks != null && engine.nowNs >= nextReportSendNs)
+            if (reportChunks != null && context.nowNs() >= nextReportSendNs)
             {
-                nextReportSendNs = engine.nowNs + engine.retryIntervalNs;
+                nextReportSendNs = context.nowNs() + context.retryIntervalNs();
                 for (final byte[] chunk : reportChunks)
                 {
-                    if (engine.membership.isCoordinator())
+                    if (context.membership().isCoordinator())
                     {
-                        engine.messages.open(new UnsafeBuffer(chunk), 0, chunk.length);
-                        onExchangeReport(engine.incarnation);
+                        context.messages().open(new UnsafeBuffer(chunk), 0, chunk.length);
+                        onExchangeReport(context.incarnation());
                     }
                     else
                     {
-                        final MemberRecord coordinator = engine.topology.coordinator();
-                        engine.transport.send(engine.transport.endpointOf(coordinator.address()),
+                        final MemberRecord coordinator = context.topology().coordinator();
+                        context.transport().send(context.transport().endpointOf(coordinator.address()),
                             new UnsafeBuffer(chunk), 0, chunk.length);
                     }
                 }
                 work++;
             }
         }
-        if (exchange != null && exchange.map != null && !exchange.isFinished() && engine.nowNs >= exchange.nextResendNs)
+        if (exchange != null && exchange.map != null && !exchange.isFinished() && context.nowNs() >= exchange.nextResendNs)
         {
-            exchange.nextResendNs = engine.nowNs + engine.retryIntervalNs;
-            for (final MemberRecord member : engine.topology.members())
+            exchange.nextResendNs = context.nowNs() + context.retryIntervalNs();
+            for (final MemberRecord member : context.topology().members())
             {
                 if (!exchange.installed.contains(member.incarnation()))
                 {
@@ -127,14 +148,14 @@ final class Exchange
         }
         if (assembly.isComplete())
         {
-            if (sender == engine.incarnation)
+            if (sender == context.incarnation())
             {
                 reportAckedVersion = version;
             }
             else
             {
-                engine.send(exchange.topology.member(sender), engine.messages.finish(engine.messages.encode(
-                    engine.wire.reportAckOut, engine.incarnation, sender).version(version)));
+                context.send(exchange.topology.member(sender), context.messages().finish(context.messages().encode(
+                    context.wire().reportAckOut, context.incarnation(), sender).version(version)));
             }
             maybeDecide();
         }
@@ -142,8 +163,8 @@ final class Exchange
 
     void onReportAck()
     {
-        final long version = engine.messages.decode(engine.wire.reportAckIn).version();
-        if (engine.topology != null && version == engine.topology.version())
+        final long version = context.messages().decode(context.wire().reportAckIn).version();
+        if (context.topology() != null && version == context.topology().version())
         {
             reportAckedVersion = version;
         }
@@ -163,23 +184,23 @@ final class Exchange
                 return;
             }
         }
-        final ExchangePlanner.Decision decision = engine.planner.decide(exchange.topology, new ExchangePlanner.Inputs(
-            exchange.reports.values(), engine.installedMap, engine.ownership, engine.activationForced,
-            engine.walCaches::containsKey,
-            engine.wal.retainsRecords()));
+        final ExchangePlanner.Decision decision = context.planner().decide(exchange.topology, new ExchangePlanner.Inputs(
+            exchange.reports.values(), context.installedMap(), context.ownership(), activationForced,
+            context.walCaches()::containsKey,
+            context.wal().retainsRecords()));
         if (decision.adoptTable() != null)
         {
             // Remembered, durably, as this member's own table: the member that reported it may go before its table's
             // members are back, and this coordinator, alone with an older table, then activated from it and
             // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
             // reports carry the newest table from now on, and so does a restart.
-            engine.walRecords.appendOwnership(decision.adoptTable());
-            engine.ownership.replaceWith(decision.adoptTable());
+            context.walRecords().appendOwnership(decision.adoptTable());
+            context.ownership().replaceWith(decision.adoptTable());
         }
         exchange.map = decision.map();
-        exchange.nextResendNs = engine.nowNs;
+        exchange.nextResendNs = context.nowNs();
         exchange.encodedMap = codec.encodeMap(exchange.map);
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             sendMap(member);
         }
@@ -189,14 +210,14 @@ final class Exchange
     {
         for (final byte[] message : exchange.encodedMap)
         {
-            if (member.incarnation() == engine.incarnation)
+            if (member.incarnation() == context.incarnation())
             {
-                engine.messages.open(new UnsafeBuffer(message), 0, message.length);
+                context.messages().open(new UnsafeBuffer(message), 0, message.length);
                 onPartitionMap();
             }
             else
             {
-                engine.transport.send(engine.transport.endpointOf(member.address()), new UnsafeBuffer(message),
+                context.transport().send(context.transport().endpointOf(member.address()), new UnsafeBuffer(message),
                     0, message.length);
             }
         }
@@ -208,11 +229,11 @@ final class Exchange
         final int[] outcome = {MAP_IGNORED};
         codec.readMap(piece ->
         {
-            if (engine.state != MemberState.ACTIVE || piece.version() != engine.topology.version())
+            if (context.state() != MemberState.ACTIVE || piece.version() != context.topology().version())
             {
                 return false;
             }
-            outcome[0] = engine.isExchanging() ? MAP_READ : MAP_INSTALLED_ALREADY;
+            outcome[0] = context.isExchanging() ? MAP_READ : MAP_INSTALLED_ALREADY;
             return outcome[0] == MAP_READ;
         }, pendingMap);
         if (outcome[0] == MAP_INSTALLED_ALREADY)
@@ -233,49 +254,49 @@ final class Exchange
 
     private void sendMapInstalled()
     {
-        if (engine.membership.isCoordinator())
+        if (context.membership().isCoordinator())
         {
-            onMapInstalled(engine.incarnation, engine.topology.version());
+            onMapInstalled(context.incarnation(), context.topology().version());
             return;
         }
-        engine.send(engine.topology.coordinator(), engine.messages.finish(engine.messages.encode(
-            engine.wire.mapInstalledOut, engine.incarnation, engine.topology.coordinator().incarnation())
-            .version(engine.topology.version())));
+        context.send(context.topology().coordinator(), context.messages().finish(context.messages().encode(
+            context.wire().mapInstalledOut, context.incarnation(), context.topology().coordinator().incarnation())
+            .version(context.topology().version())));
     }
 
     private void install(final PartitionTable map)
     {
-        engine.installedMap = map;
+        context.installMap(map);
         pendingMap = null;
         if (map.isActive())
         {
-            engine.activationForced = false;
+            activationForced = false;
         }
-        final int myIndex = map.topology().indexOf(engine.incarnation);
+        final int myIndex = map.topology().indexOf(context.incarnation());
         final Map<Long, RebalancePlan> plans = new HashMap<>();
         for (final RebalancePlan plan : map.plans())
         {
             if (plan.demander() == myIndex)
             {
-                plans.put(MemberEngine.packCopy(plan.cacheId(), plan.partition()), plan);
+                plans.put(PartitionCopy.pack(plan.cacheId(), plan.partition()), plan);
             }
         }
-        if (!map.topology().baseline().equals(engine.walBaseline))
+        if (!map.topology().baseline().equals(context.walBaseline()))
         {
-            engine.walBaseline = map.topology().baseline();
-            engine.walRecords.appendBaseline(engine.walBaseline);
+            context.walBaseline(map.topology().baseline());
+            context.walRecords().appendBaseline(context.walBaseline());
         }
         for (final CacheDescriptor cache : map.topology().caches())
         {
             // A cluster that is not active yet records no cache it did not know: the member knows nothing of the
             // cache's owners, and a restart must not take it for a cache without history (it would serve it empty).
-            if (!cache.equals(engine.walCaches.get(cache.cacheId())) &&
-                (map.isActive() || engine.walCaches.containsKey(cache.cacheId())))
+            if (!cache.equals(context.walCaches().get(cache.cacheId())) &&
+                (map.isActive() || context.walCaches().containsKey(cache.cacheId())))
             {
-                engine.walCaches.put(cache.cacheId(), cache);
-                engine.walRecords.appendCache(cache);
+                context.walCaches().put(cache.cacheId(), cache);
+                context.walRecords().appendCache(cache);
             }
-            final LocalPartition[] local = engine.copies.computeIfAbsent(cache.cacheId(),
+            final LocalPartition[] local = context.copies().computeIfAbsent(cache.cacheId(),
                 id -> new LocalPartition[cache.partitions()]);
             for (int p = 0; p < cache.partitions(); p++)
             {
@@ -283,13 +304,13 @@ final class Exchange
             }
         }
         forgetCachesAndLogOwners(map);
-        engine.rebalancer.logStarted();
-        engine.listener.onMapInstalled(map.topology());
-        engine.tx.onInstalled();
-        engine.replication.answerDeferredUpdates();
+        context.rebalancer().logStarted();
+        context.listener().onMapInstalled(map.topology());
+        context.tx().onInstalled();
+        context.replication().answerDeferredUpdates();
         // Work that waited for this map: this member's own operations, and requests and updates parked here.
         replayParked();
-        engine.near.routeParked();
+        context.near().routeParked();
     }
 
     /**
@@ -317,15 +338,15 @@ final class Exchange
             local[p] = new LocalPartition(cache.cacheId(), p);
             local[p].state = moving ? PartitionState.MOVING : owningState;
             // A new lineage: its history is complete from its first counter.
-            engine.checkpointer.historyFrom.remove(MemberEngine.packCopy(cache.cacheId(), p));
-            engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
+            context.checkpointer().historyFrom.remove(PartitionCopy.pack(cache.cacheId(), p));
+            context.rebalanced().adoptEpoch(local[p], epochId, epochFloor);
             created = true;
         }
         else if (!holds && local[p] != null)
         {
             local[p].state = local[p].state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
             local[p] = null;
-            engine.checkpointer.logCopyDropped(cache.cacheId(), p);
+            context.checkpointer().logCopyDropped(cache.cacheId(), p);
         }
         if (holds && !moving && !map.isActive())
         {
@@ -349,7 +370,7 @@ final class Exchange
             {
                 finalizeGaps(cache, local[p]);
             }
-            engine.rebalanced.adoptEpoch(local[p], epochId, epochFloor);
+            context.rebalanced().adoptEpoch(local[p], epochId, epochFloor);
         }
         else if (moving)
         {
@@ -357,7 +378,7 @@ final class Exchange
             final long epochBefore = lp.epochId;
             final long highestBefore = lp.counter.highestClosed();
             lp.state = lp.state.moveTo(PartitionState.MOVING);
-            final RebalancePlan plan = plans.get(MemberEngine.packCopy(cache.cacheId(), p));
+            final RebalancePlan plan = plans.get(PartitionCopy.pack(cache.cacheId(), p));
             if (plan == null)
             {
                 throw new IllegalStateException("map " + map.version() + " lists a MOVING copy of cache " +
@@ -365,45 +386,45 @@ final class Exchange
             }
             if (plan.full() && !created)
             {
-                lp = engine.rebalanced.resetForFullRebalance(lp);
+                lp = context.rebalanced().resetForFullRebalance(lp);
             }
-            engine.rebalancer.start(lp, plan, epochBefore, highestBefore);
+            context.rebalancer().start(lp, plan, epochBefore, highestBefore);
         }
     }
 
     /** Forget the caches an active cluster's map no longer has, and log the map's owners if they changed. */
     private void forgetCachesAndLogOwners(final PartitionTable map)
     {
-        for (final CacheDescriptor known : new ArrayList<>(engine.walCaches.values()))
+        for (final CacheDescriptor known : new ArrayList<>(context.walCaches().values()))
         {
             // A cluster that is not active yet may lack caches the members it waits for will bring back.
             if (map.isActive() && map.topology().cache(known.cacheId()) == null)
             {
-                engine.walCaches.remove(known.cacheId());
-                engine.copies.remove(known.cacheId());
-                engine.walRecords.appendCacheDestroyed(known.cacheId());
+                context.walCaches().remove(known.cacheId());
+                context.copies().remove(known.cacheId());
+                context.walRecords().appendCacheDestroyed(known.cacheId());
             }
         }
-        if (map.isActive() && engine.ownership.update(map, map.stamp()))
+        if (map.isActive() && context.ownership().update(map, map.stamp()))
         {
-            engine.walRecords.appendOwnership(engine.ownership);
+            context.walRecords().appendOwnership(context.ownership());
         }
     }
 
     /** Handle again the messages parked until a map was installed, those not expired. */
     private void replayParked()
     {
-        final List<MemberEngine.ParkedMessage> parked = new ArrayList<>(engine.parkedMessages);
-        engine.parkedMessages.clear();
-        for (final MemberEngine.ParkedMessage message : parked)
+        final List<MemberContext.ParkedMessage> parked = new ArrayList<>(context.parkedMessages());
+        context.parkedMessages().clear();
+        for (final MemberContext.ParkedMessage message : parked)
         {
-            if (message.deadlineNs() > engine.nowNs)
+            if (message.deadlineNs() > context.nowNs())
             {
                 final UnsafeBuffer buffer = new UnsafeBuffer(message.bytes());
-                engine.messages.open(buffer, 0, message.bytes().length);
-                if (engine.topology.indexOf(message.sender()) >= 0)
+                context.messages().open(buffer, 0, message.bytes().length);
+                if (context.topology().indexOf(message.sender()) >= 0)
                 {
-                    engine.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0,
+                    context.dispatchBody(message.type(), message.sender(), message.source(), buffer, 0,
                         message.bytes().length);
                 }
             }
@@ -420,22 +441,22 @@ final class Exchange
             {
                 highest = Math.max(highest, hole.start() + hole.count());
             }
-            engine.historyIndex.note(MemberEngine.packCopy(cache.cacheId(), lp.partition),
-                engine.wal.appendedPosition(), highest);
-            engine.walRecords.appendRollback(cache.cacheId(), lp.partition, holes);
-            engine.listener.onEvent("member " + engine.config.memberId() + " finalized gaps " + holes + " of cache " +
+            context.historyIndex().note(PartitionCopy.pack(cache.cacheId(), lp.partition),
+                context.wal().appendedPosition(), highest);
+            context.walRecords().appendRollback(cache.cacheId(), lp.partition, holes);
+            context.listener().onEvent("member " + context.config().memberId() + " finalized gaps " + holes + " of cache " +
                 cache.name() + " partition " + lp.partition);
         }
-        engine.checkpointer.clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
+        context.checkpointer().clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
     }
 
     void onRebalanceDone(final long sender)
     {
-        if (engine.membership.isCoordinator() && engine.rebalancer.onDone(sender))
+        if (context.membership().isCoordinator() && context.rebalancer().onDone(sender))
         {
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + ": every MOVING copy of topology " +
-                engine.topology.version() + " caught up; switching to the ideal owners");
-            engine.membership.publishTopology(engine.topology.withMembers(engine.topology.members()));
+            context.listener().onEvent("coordinator " + context.config().memberId() + ": every MOVING copy of topology " +
+                context.topology().version() + " caught up; switching to the ideal owners");
+            context.membership().publishTopology(context.topology().withMembers(context.topology().members()));
         }
     }
 
@@ -449,17 +470,17 @@ final class Exchange
         if (exchange.isFinished())
         {
             final List<CacheAdmin.PendingAdmin> done = new ArrayList<>();
-            for (final CacheAdmin.PendingAdmin admin : engine.cacheAdmin.pendingAdmins)
+            for (final CacheAdmin.PendingAdmin admin : context.cacheAdmin().pendingAdmins)
             {
                 if (admin.targetVersion() <= version)
                 {
                     done.add(admin);
                 }
             }
-            engine.cacheAdmin.pendingAdmins.removeAll(done);
+            context.cacheAdmin().pendingAdmins.removeAll(done);
             for (final CacheAdmin.PendingAdmin admin : done)
             {
-                engine.cacheAdmin.answerAdmin(admin.origin(), admin.sequence(), 0, null);
+                context.cacheAdmin().answerAdmin(admin.origin(), admin.sequence(), 0, null);
             }
         }
     }

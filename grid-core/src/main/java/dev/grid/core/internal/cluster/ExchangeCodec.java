@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.messages.ExchangeReportDecoder;
@@ -28,26 +29,26 @@ final class ExchangeCodec
     /** A message's header and block, and its groups' headers. */
     private static final int MESSAGE_OVERHEAD = MemberMessages.HEADER_LENGTH + 64;
 
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final ExchangeReportEncoder reportOut = new ExchangeReportEncoder();
     private final ExchangeReportDecoder reportIn = new ExchangeReportDecoder();
     private final PartitionMapEncoder mapOut = new PartitionMapEncoder();
     private final PartitionMapDecoder mapIn = new PartitionMapDecoder();
 
-    ExchangeCodec(final MemberEngine engine)
+    ExchangeCodec(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /** @return this member's report for the current topology, as messages to the coordinator. */
     List<byte[]> buildReport()
     {
-        final int limit = Math.max(256, engine.transport.preferredMessageLength() - 64);
-        final Map<Long, long[]> preparesByCopy = engine.tx.preparesByCopy();
+        final int limit = Math.max(256, context.transport().preferredMessageLength() - 64);
+        final Map<Long, long[]> preparesByCopy = context.tx().preparesByCopy();
         final List<List<ReportEntry>> pieces = new ArrayList<>();
         List<ReportEntry> piece = new ArrayList<>();
         int length = MESSAGE_OVERHEAD;
-        for (final LocalPartition[] local : engine.allCopies())
+        for (final LocalPartition[] local : context.allCopies())
         {
             for (final LocalPartition lp : local)
             {
@@ -55,8 +56,8 @@ final class ExchangeCodec
                 {
                     continue;
                 }
-                final ReportEntry entry = entry(lp, preparesByCopy.getOrDefault(MemberEngine.packCopy(lp.cacheId,
-                    lp.partition), MemberEngine.NO_PREPARES));
+                final ReportEntry entry = entry(lp, preparesByCopy.getOrDefault(PartitionCopy.pack(lp.cacheId,
+                    lp.partition), MemberContext.NO_PREPARES));
                 final int entryLength = ENTRY_LENGTH + 8 * entry.gaps().length + 8 * entry.prepares().length;
                 if (!piece.isEmpty() && (length + entryLength > limit || piece.size() == MemberMessages.GROUP_MAX))
                 {
@@ -71,13 +72,13 @@ final class ExchangeCodec
         // Then this member's ownership table (what it knows of the last owners of every partition), which a
         // coordinator that is not active yet needs: the last piece of entries carries the table's header, and its
         // caches follow, each in the first piece it fits.
-        final byte[] header = engine.ownership.encodeHeaderBody();
+        final byte[] header = context.ownership().encodeHeaderBody();
         length += header.length + 4;
         final List<List<byte[]>> sections = new ArrayList<>();
         List<byte[]> pieceSections = new ArrayList<>();
-        for (final int cacheId : engine.ownership.cacheIds())
+        for (final int cacheId : context.ownership().cacheIds())
         {
-            final byte[] section = engine.ownership.encodeCacheBody(cacheId);
+            final byte[] section = context.ownership().encodeCacheBody(cacheId);
             if (length + section.length + 4 > limit && (!pieceSections.isEmpty() || !piece.isEmpty()))
             {
                 pieces.add(piece);
@@ -104,8 +105,8 @@ final class ExchangeCodec
 
     private ReportEntry entry(final LocalPartition lp, final long[] prepares)
     {
-        final boolean primary = engine.installedMap != null && engine.installedMap.rank(lp.cacheId, lp.partition,
-            engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
+        final boolean primary = context.installedMap() != null && context.installedMap().rank(lp.cacheId, lp.partition,
+            context.installedMap().topology().indexOf(context.incarnation())) == 0;
         final List<CounterRange> gapList = lp.counter.gaps();
         final long[] gaps = new long[gapList.size() * 2];
         for (int g = 0; g < gapList.size(); g++)
@@ -114,7 +115,7 @@ final class ExchangeCodec
             gaps[2 * g + 1] = gapList.get(g).count();
         }
         // Without a WAL on disk there is no history to serve: such copies catch up fully.
-        final long history = engine.wal.retainsRecords() ? engine.checkpointer.historyFrom(lp.cacheId,
+        final long history = context.wal().retainsRecords() ? context.checkpointer().historyFrom(lp.cacheId,
             lp.partition) : Long.MAX_VALUE;
         // A member may have missed maps (it adopted a newer topology before one arrived): the version its primary
         // role comes from lets the coordinator prefer the newest claim. The report is built once the drain is over:
@@ -122,17 +123,17 @@ final class ExchangeCodec
         // backups hold what this copy holds, whatever their own reports, built earlier, say. The prepared
         // transactions this copy holds (coordinator, seq pairs) serve the choice of a primary where the durable
         // table decides (see leadRank).
-        return new ReportEntry(engine.incarnation, lp.cacheId, lp.partition, lp.counter.lwm(), lp.counter.hwm(),
+        return new ReportEntry(context.incarnation(), lp.cacheId, lp.partition, lp.counter.lwm(), lp.counter.hwm(),
             primary, gaps, lp.store.contentHash(), history, lp.epochId, lp.store.size(),
-            primary ? engine.installedMap.version() : 0, primary && lp.inFlight.isEmpty() &&
+            primary ? context.installedMap().version() : 0, primary && lp.inFlight.isEmpty() &&
             lp.refusedBackups.isEmpty(), prepares);
     }
 
     private byte[] encodeReport(final int chunkIndex, final boolean last, final List<ReportEntry> entries,
         final byte[] header, final List<byte[]> sections)
     {
-        final ExchangeReportEncoder out = engine.messages.encode(reportOut, engine.incarnation,
-            engine.topology.coordinator().incarnation()).version(engine.topology.version()).chunkIndex(chunkIndex)
+        final ExchangeReportEncoder out = context.messages().encode(reportOut, context.incarnation(),
+            context.topology().coordinator().incarnation()).version(context.topology().version()).chunkIndex(chunkIndex)
             .last(MemberMessages.flag(last)).hasOwnershipHeader(MemberMessages.flag(header != null));
         final ExchangeReportEncoder.EntriesEncoder group = out.entriesCount(entries.size());
         for (final ReportEntry entry : entries)
@@ -156,7 +157,7 @@ final class ExchangeCodec
         final ExchangeReportEncoder.OwnershipCachesEncoder caches = out.ownershipCachesCount(sections.size());
         sections.forEach(section -> caches.next().putSection(section, 0, section.length));
         final byte[] table = MemberMessages.orEmpty(header);
-        return MemberEngine.copyOut(engine.messages.finish(out.putOwnershipHeader(table, 0, table.length)));
+        return MemberContext.copyOut(context.messages().finish(out.putOwnershipHeader(table, 0, table.length)));
     }
 
     /** One piece of a report as its message carries it; the ownership table's parts are applied to the assembly. */
@@ -170,7 +171,7 @@ final class ExchangeCodec
      */
     ReportPiece readReport(final long sender, final java.util.function.Function<ReportPiece, OwnershipTable> table)
     {
-        final ExchangeReportDecoder in = engine.messages.decode(reportIn);
+        final ExchangeReportDecoder in = context.messages().decode(reportIn);
         final long version = in.version();
         final int chunkIndex = in.chunkIndex();
         final boolean last = in.last() != 0;
@@ -249,7 +250,7 @@ final class ExchangeCodec
      */
     List<byte[]> encodeMap(final PartitionTable map)
     {
-        final int limit = Math.max(512, engine.transport.preferredMessageLength() - 64);
+        final int limit = Math.max(512, context.transport().preferredMessageLength() - 64);
         // Pieces of {cacheId, from, count}, then messages of pieces.
         final List<List<int[]>> messages = new ArrayList<>();
         List<int[]> message = new ArrayList<>();
@@ -308,7 +309,7 @@ final class ExchangeCodec
     private byte[] encodeMapMessage(final PartitionTable map, final List<int[]> chunks, final int planFrom,
         final int planCount)
     {
-        final PartitionMapEncoder out = engine.messages.encode(mapOut, engine.incarnation, 0).version(map.version())
+        final PartitionMapEncoder out = context.messages().encode(mapOut, context.incarnation(), 0).version(map.version())
             .stamp(map.stamp()).lifeId(map.lifeId()).hasPlans((short)0).planTotal(0).planFrom(0);
         final PartitionMapEncoder.ChunksEncoder group = out.chunksCount(chunks.size());
         for (final int[] chunk : chunks)
@@ -323,7 +324,7 @@ final class ExchangeCodec
         {
             out.plansCount(0);
         }
-        return MemberEngine.copyOut(engine.messages.finish(out));
+        return MemberContext.copyOut(context.messages().finish(out));
     }
 
     /** The map message being handled, as its fixed fields say. */
@@ -338,7 +339,7 @@ final class ExchangeCodec
      */
     MapPiece readMap(final java.util.function.Predicate<MapPiece> accept, final PartitionTable pending)
     {
-        final PartitionMapDecoder in = engine.messages.decode(mapIn);
+        final PartitionMapDecoder in = context.messages().decode(mapIn);
         final MapPiece piece = new MapPiece(in.version(), in.stamp(), in.lifeId());
         if (!accept.test(piece))
         {

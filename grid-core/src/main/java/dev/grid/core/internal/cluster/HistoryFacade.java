@@ -12,11 +12,11 @@ import dev.grid.core.engine.HistoryCoverage;
  */
 final class HistoryFacade implements EngineHistory
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    HistoryFacade(final MemberEngine engine)
+    HistoryFacade(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -24,7 +24,7 @@ final class HistoryFacade implements EngineHistory
      */
     public long committedCheckpointId()
     {
-        return engine.checkpointer.committedCheckpointId();
+        return context.checkpointer().committedCheckpointId();
     }
 
     /**
@@ -35,7 +35,7 @@ final class HistoryFacade implements EngineHistory
      */
     public long historyFrom(final int cacheId, final int partition)
     {
-        return engine.checkpointer.historyFrom(cacheId, partition);
+        return context.checkpointer().historyFrom(cacheId, partition);
     }
 
     /**
@@ -43,7 +43,7 @@ final class HistoryFacade implements EngineHistory
      */
     public void pinHistory()
     {
-        engine.checkpointer.pinHistory();
+        context.checkpointer().pinHistory();
     }
 
     /**
@@ -51,7 +51,7 @@ final class HistoryFacade implements EngineHistory
      */
     public void unpinHistory()
     {
-        engine.checkpointer.unpinHistory();
+        context.checkpointer().unpinHistory();
     }
 
     /**
@@ -59,7 +59,7 @@ final class HistoryFacade implements EngineHistory
      */
     public int historyPins()
     {
-        return engine.checkpointer.historyPins();
+        return context.checkpointer().historyPins();
     }
 
     /**
@@ -76,7 +76,7 @@ final class HistoryFacade implements EngineHistory
     HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
-        return engine.checkpointer.readHistory(cacheId, partition, fromExclusive, toInclusive);
+        return context.checkpointer().readHistory(cacheId, partition, fromExclusive, toInclusive);
     }
 
     @Override
@@ -92,6 +92,6 @@ final class HistoryFacade implements EngineHistory
      */
     public long recoveredRecords()
     {
-        return engine.recovery.recoveredRecords();
+        return context.recovery().recoveredRecords();
     }
 }

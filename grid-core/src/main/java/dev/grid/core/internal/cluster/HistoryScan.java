@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.codec.wal.WalCacheDestroyedDecoder;
 import dev.grid.core.codec.wal.WalCopyDroppedDecoder;
 import dev.grid.core.codec.wal.WalDataDecoder;
@@ -26,7 +27,7 @@ import java.util.TreeMap;
  */
 final class HistoryScan
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final Wal wal;
     /** Its own reader: a scan spans duty cycles, and recovery or another scan may hold theirs. */
     private final WalReader reader = new WalReader();
@@ -51,10 +52,10 @@ final class HistoryScan
      * @param from    a position after which every record of every range lies (the history index's start).
      * @param refused per copy whose range this member cannot serve at all, why; those copies are answered at once.
      */
-    HistoryScan(final MemberEngine engine, final Wal wal, final Map<Long, long[]> ranges, final long from,
+    HistoryScan(final MemberContext context, final Wal wal, final Map<Long, long[]> ranges, final long from,
         final Map<Long, HistoryRead> refused)
     {
-        this.engine = engine;
+        this.context = context;
         this.wal = wal;
         this.ranges = ranges;
         result.putAll(refused);
@@ -75,7 +76,7 @@ final class HistoryScan
         }
         else
         {
-            engine.checkpointer.pinHistory();
+            context.checkpointer().pinHistory();
             pinned = true;
         }
     }
@@ -145,7 +146,7 @@ final class HistoryScan
         if (pinned)
         {
             pinned = false;
-            engine.checkpointer.unpinHistory();
+            context.checkpointer().unpinHistory();
         }
     }
 
@@ -181,7 +182,7 @@ final class HistoryScan
             case WalRecords.WAL_DATA ->
             {
                 final WalDataDecoder in = reader.decode(dataIn);
-                final long packed = MemberEngine.packCopy(in.cacheId(), WalReader.checkPartition(in.partition()));
+                final long packed = PartitionCopy.pack(in.cacheId(), WalReader.checkPartition(in.partition()));
                 final long[] range = scanned.get(packed);
                 final long counter = in.counter();
                 if (range != null && counter > range[0] && counter <= range[1])
@@ -192,7 +193,7 @@ final class HistoryScan
             case WalRecords.WAL_ROLLBACK ->
             {
                 final WalRollbackDecoder in = reader.decode(rollbackIn);
-                final long packed = MemberEngine.packCopy(in.cacheId(), WalReader.checkPartition(in.partition()));
+                final long packed = PartitionCopy.pack(in.cacheId(), WalReader.checkPartition(in.partition()));
                 final long[] range = scanned.get(packed);
                 final long[] ranges = WalReader.ranges(in);
                 for (int i = 0; i < ranges.length && range != null; i += 2)
@@ -210,7 +211,7 @@ final class HistoryScan
             {
                 // Records before the copy was last dropped here belong to another lineage.
                 final WalCopyDroppedDecoder in = reader.decode(copyDroppedIn);
-                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(in.cacheId(),
+                final TreeMap<Long, HistoryRecord> records = found.get(PartitionCopy.pack(in.cacheId(),
                     WalReader.checkPartition(in.partition())));
                 if (records != null)
                 {
@@ -221,7 +222,7 @@ final class HistoryScan
             {
                 // Below the target, a full rebalance left entries, not history.
                 final WalRebalanceDoneDecoder in = reader.decode(rebalanceDoneIn);
-                final TreeMap<Long, HistoryRecord> records = found.get(MemberEngine.packCopy(in.cacheId(),
+                final TreeMap<Long, HistoryRecord> records = found.get(PartitionCopy.pack(in.cacheId(),
                     WalReader.checkPartition(in.partition())));
                 final long to = in.to();
                 if (records != null)

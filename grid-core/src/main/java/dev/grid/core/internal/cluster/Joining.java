@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class Joining
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final JoinRequestEncoder joinRequestOut = new JoinRequestEncoder();
     private final JoinRequestDecoder joinRequestIn = new JoinRequestDecoder();
     final long bootstrapDelayNs;
@@ -70,9 +70,9 @@ final class Joining
     /** Joiners a member without quorum holds, by address (see admitWithoutQuorum). */
     final Map<String, WaitingJoiner> waitingJoiners = new TreeMap<>();
 
-    Joining(final MemberEngine engine, final MemberConfiguration config, final String localAddress)
+    Joining(final MemberContext context, final MemberConfiguration config, final String localAddress)
     {
-        this.engine = engine;
+        this.context = context;
         this.bootstrapDelayNs = 5 * config.heartbeatIntervalNs();
         boolean seed = false;
         for (final String address : config.seeds())
@@ -89,45 +89,57 @@ final class Joining
         this.isSeed = seed || seedAddresses.isEmpty();
     }
 
+    /** Start a join attempt now: its deadline, its first request at once, and nothing heard yet. */
+    void restart()
+    {
+        joinStartedNs = context.nowNs();
+        joinDeadlineNs = context.nowNs() + context.config().joinTimeoutNs();
+        nextJoinSendNs = context.nowNs();
+        heardActiveClusterNs = Long.MIN_VALUE;
+        joiningSeedsHeardNs.clear();
+        joinVia = null;
+        joinViaHeardNs = Long.MIN_VALUE;
+        joiningMembersHeardNs.clear();
+    }
+
     int joinDuty()
     {
         final boolean heardActiveCluster = heardActiveClusterNs != Long.MIN_VALUE &&
-            engine.nowNs - heardActiveClusterNs <= engine.config.failureDetectionTimeoutNs();
-        if (engine.nowNs >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
+            context.nowNs() - heardActiveClusterNs <= context.config().failureDetectionTimeoutNs();
+        if (context.nowNs() >= joinDeadlineNs && !(isSeed && !heardActiveCluster))
         {
-            engine.failure = new JoinFailedException(ErrorCode.JOIN_FAILED, "member " +
-                engine.config.memberId() + " reached no " +
-                "seed of " + engine.config.seeds() + " within " +
-                TimeUnit.NANOSECONDS.toMillis(engine.config.joinTimeoutNs()) +
-                " ms (cluster '" + engine.config.clusterName() + "')");
-            engine.changeState(MemberState.FAILED, engine.failure.detail());
+            context.failWith(new JoinFailedException(ErrorCode.JOIN_FAILED, "member " +
+                context.config().memberId() + " reached no " +
+                "seed of " + context.config().seeds() + " within " +
+                TimeUnit.NANOSECONDS.toMillis(context.config().joinTimeoutNs()) +
+                " ms (cluster '" + context.config().clusterName() + "')"));
             return 1;
         }
         int work = 0;
-        if (engine.nowNs >= nextJoinSendNs)
+        if (context.nowNs() >= nextJoinSendNs)
         {
-            nextJoinSendNs = engine.nowNs + engine.config.heartbeatIntervalNs();
-            if (joinVia != null && engine.nowNs - joinViaHeardNs <= engine.config.failureDetectionTimeoutNs())
+            nextJoinSendNs = context.nowNs() + context.config().heartbeatIntervalNs();
+            if (joinVia != null && context.nowNs() - joinViaHeardNs <= context.config().failureDetectionTimeoutNs())
             {
-                sendJoinRequest(engine.transport.endpointOf(joinVia));
+                sendJoinRequest(context.transport().endpointOf(joinVia));
             }
             else
             {
                 joinVia = null;
                 for (final String seed : seedAddresses)
                 {
-                    sendJoinRequest(engine.transport.endpointOf(seed));
+                    sendJoinRequest(context.transport().endpointOf(seed));
                 }
             }
             work++;
         }
         // A member that recovered data was part of a cluster that may still run (it restarted alone): it gives that
         // cluster a failure-detection timeout to answer before starting its own, since two clusters do not merge.
-        final long delayNs = engine.walCaches.isEmpty() ? bootstrapDelayNs :
-            Math.max(bootstrapDelayNs, engine.config.failureDetectionTimeoutNs());
+        final long delayNs = context.walCaches().isEmpty() ? bootstrapDelayNs :
+            Math.max(bootstrapDelayNs, context.config().failureDetectionTimeoutNs());
         final long waitingSinceNs = heardActiveClusterNs == Long.MIN_VALUE ? joinStartedNs :
             Math.max(joinStartedNs, heardActiveClusterNs);
-        if (isSeed && !heardActiveCluster && engine.nowNs - waitingSinceNs >= delayNs && isSmallestJoiningSeed() &&
+        if (isSeed && !heardActiveCluster && context.nowNs() - waitingSinceNs >= delayNs && isSmallestJoiningSeed() &&
             joiningQuorum())
         {
             bootstrap();
@@ -143,24 +155,24 @@ final class Joining
      */
     private boolean joiningQuorum()
     {
-        final Baseline baseline = engine.walBaseline;
-        int have = !baseline.isSet() || baseline.contains(engine.config.memberId()) ? 1 : 0;
+        final Baseline baseline = context.walBaseline();
+        int have = !baseline.isSet() || baseline.contains(context.config().memberId()) ? 1 : 0;
         for (final Map.Entry<String, Long> e : joiningMembersHeardNs.entrySet())
         {
-            if (engine.nowNs - e.getValue() <= bootstrapDelayNs && !e.getKey().equals(engine.config.memberId()) &&
+            if (context.nowNs() - e.getValue() <= bootstrapDelayNs && !e.getKey().equals(context.config().memberId()) &&
                 (!baseline.isSet() || baseline.contains(e.getKey())))
             {
                 have++;
             }
         }
-        return have >= engine.membership.quorumNeed(baseline);
+        return have >= context.membership().quorumNeed(baseline);
     }
 
     private boolean isSmallestJoiningSeed()
     {
         for (final Map.Entry<String, Long> e : joiningSeedsHeardNs.entrySet())
         {
-            if (engine.nowNs - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(engine.localAddress) < 0)
+            if (context.nowNs() - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(context.localAddress()) < 0)
             {
                 return false;
             }
@@ -170,58 +182,58 @@ final class Joining
 
     private void bootstrap()
     {
-        engine.listener.onEvent("member " + engine.self + " found no running cluster and starts one");
-        engine.changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
+        context.listener().onEvent("member " + context.self() + " found no running cluster and starts one");
+        context.changeState(MemberState.ACTIVE, "bootstrapped a new cluster");
         // The caches recovered from the WAL are the new cluster's caches: their copies here hold their data.
-        final List<CacheDescriptor> recovered = new ArrayList<>(engine.walCaches.values());
+        final List<CacheDescriptor> recovered = new ArrayList<>(context.walCaches().values());
         recovered.sort((a, b) -> Integer.compare(a.cacheId(), b.cacheId()));
         final int nextCacheId = recovered.isEmpty() ? 1 : recovered.get(recovered.size() - 1).cacheId() + 1;
-        engine.membership.adoptTopology(new Topology(1, List.of(engine.self), List.copyOf(recovered),
-            nextCacheId, engine.walBaseline));
+        context.membership().adoptTopology(new Topology(1, List.of(context.self()), List.copyOf(recovered),
+            nextCacheId, context.walBaseline()));
     }
 
     private void sendJoinRequest(final int endpoint)
     {
         // What this member's data directory holds: a cluster that started afresh while it was away adopts it.
-        new JoinRequest(engine.config.clusterName(), engine.self, engine.ownership.stamp(),
-            new ArrayList<>(engine.walCaches.values()), joinVia).encode(engine.messages, engine.incarnation,
+        new JoinRequest(context.config().clusterName(), context.self(), context.ownership().stamp(),
+            new ArrayList<>(context.walCaches().values()), joinVia).encode(context.messages(), context.incarnation(),
             joinRequestOut);
-        engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
+        context.transport().send(endpoint, context.writer().buffer(), 0, context.writer().length());
     }
 
     void onJoinRequest()
     {
-        final JoinRequest request = JoinRequest.decode(engine.messages, joinRequestIn);
+        final JoinRequest request = JoinRequest.decode(context.messages(), joinRequestIn);
         final MemberRecord joiner = request.joiner();
-        final int joinerEndpoint = engine.transport.endpointOf(joiner.address());
-        if (engine.state == MemberState.JOINING)
+        final int joinerEndpoint = context.transport().endpointOf(joiner.address());
+        if (context.state() == MemberState.JOINING)
         {
             heardWhileJoining(request, joinerEndpoint);
             return;
         }
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
             return;
         }
-        if (!Objects.equals(request.clusterName(), engine.config.clusterName()))
+        if (!Objects.equals(request.clusterName(), context.config().clusterName()))
         {
             rejectJoin(joinerEndpoint, joiner.incarnation(), "cluster name '" + request.clusterName() +
-                "' differs from '" + engine.config.clusterName() + "'");
+                "' differs from '" + context.config().clusterName() + "'");
             return;
         }
         // Tell the joiner a cluster exists, so that a joining seed never starts a second one.
         sendJoinPending(joinerEndpoint, joiner.incarnation(), true);
-        final MemberRecord admitter = engine.membership.actingCoordinator();
-        if (admitter.incarnation() != engine.incarnation)
+        final MemberRecord admitter = context.membership().actingCoordinator();
+        if (admitter.incarnation() != context.incarnation())
         {
             // Forward the request to the coordinator, which answers the joiner directly.
-            request.encode(engine.messages, engine.incarnation, joinRequestOut);
-            engine.send(admitter, engine.writer);
+            request.encode(context.messages(), context.incarnation(), joinRequestOut);
+            context.send(admitter, context.writer());
             return;
         }
-        if (engine.topology.indexOf(joiner.incarnation()) >= 0)
+        if (context.topology().indexOf(joiner.incarnation()) >= 0)
         {
-            engine.membership.sendTopology(joiner);
+            context.membership().sendTopology(joiner);
             return;
         }
         admit(request, joinerEndpoint);
@@ -231,13 +243,13 @@ final class Joining
     private void heardWhileJoining(final JoinRequest request, final int joinerEndpoint)
     {
         final MemberRecord joiner = request.joiner();
-        if (engine.config.seeds().contains(joiner.address()))
+        if (context.config().seeds().contains(joiner.address()))
         {
-            joiningSeedsHeardNs.put(joiner.address(), engine.nowNs);
+            joiningSeedsHeardNs.put(joiner.address(), context.nowNs());
         }
-        if (Objects.equals(request.clusterName(), engine.config.clusterName()))
+        if (Objects.equals(request.clusterName(), context.config().clusterName()))
         {
-            joiningMembersHeardNs.put(joiner.memberId(), engine.nowNs);
+            joiningMembersHeardNs.put(joiner.memberId(), context.nowNs());
         }
         if (isSeed)
         {
@@ -247,11 +259,11 @@ final class Joining
 
     private void sendJoinPending(final int joinerEndpoint, final long joinerIncarnation, final boolean active)
     {
-        final byte[] address = MemberMessages.utf8(engine.localAddress);
-        engine.messages.finish(engine.messages.encode(engine.wire.joinPendingOut, engine.incarnation,
+        final byte[] address = MemberMessages.utf8(context.localAddress());
+        context.messages().finish(context.messages().encode(context.wire().joinPendingOut, context.incarnation(),
             joinerIncarnation).active((short)(active ? 1 : 0)).hasAddress(MemberMessages.has(address))
             .putAddress(address, 0, address.length));
-        engine.transport.send(joinerEndpoint, engine.writer.buffer(), 0, engine.writer.length());
+        context.transport().send(joinerEndpoint, context.writer().buffer(), 0, context.writer().length());
     }
 
     /**
@@ -261,8 +273,8 @@ final class Joining
     private void admit(final JoinRequest request, final int joinerEndpoint)
     {
         final MemberRecord joiner = request.joiner();
-        final List<MemberRecord> members = new ArrayList<>(engine.topology.members());
-        for (final MemberRecord existing : engine.topology.members())
+        final List<MemberRecord> members = new ArrayList<>(context.topology().members());
+        for (final MemberRecord existing : context.topology().members())
         {
             if (existing.address().equals(joiner.address()))
             {
@@ -276,15 +288,15 @@ final class Joining
                 return;
             }
         }
-        if (engine.membership.isCoordinator() && engine.membership.hasQuorum())
+        if (context.membership().isCoordinator() && context.membership().hasQuorum())
         {
             members.add(joiner);
-            engine.listener.onEvent("coordinator " + engine.config.memberId() + " admits " + joiner);
-            engine.membership.publishTopology(adoptRecoveredCaches(engine.topology, joiner, request.ownershipStamp(),
+            context.listener().onEvent("coordinator " + context.config().memberId() + " admits " + joiner);
+            context.membership().publishTopology(adoptRecoveredCaches(context.topology(), joiner, request.ownershipStamp(),
                 request.caches()).withMembers(members));
             return;
         }
-        admitWithoutQuorum(new WaitingJoiner(joiner, request.ownershipStamp(), request.caches(), engine.nowNs,
+        admitWithoutQuorum(new WaitingJoiner(joiner, request.ownershipStamp(), request.caches(), context.nowNs(),
             request.via()));
     }
 
@@ -298,7 +310,7 @@ final class Joining
      */
     private void admitWithoutQuorum(final WaitingJoiner arrived)
     {
-        if (arrived.stamp > engine.ownership.stamp() && engine.installedMap != null && engine.installedMap.isActive())
+        if (arrived.stamp > context.ownership().stamp() && context.installedMap() != null && context.installedMap().isActive())
         {
             // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
             // on without this one (it was cut off or paused and removed), and its view is stale. It must not rebuild a
@@ -306,25 +318,25 @@ final class Joining
             // member and served from its stale copies, losing an acknowledged put); it joins again, and whoever holds
             // the cluster's newest state admits both. (A cluster not active yet, starting after a whole-cluster stop,
             // adopts a newer table at its exchange instead.)
-            engine.rejoin("joiner " + arrived.record +
+            context.rejoin("joiner " + arrived.record +
                 " knows a newer state of the cluster (ownership " + arrived.stamp +
-                " > " + engine.ownership.stamp() + ") than this member without quorum");
+                " > " + context.ownership().stamp() + ") than this member without quorum");
             return;
         }
         final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
-        waitingJoiners.values().removeIf(w -> engine.nowNs - w.heardNs > engine.config.failureDetectionTimeoutNs());
-        final Baseline baseline = engine.topology.baseline();
+        waitingJoiners.values().removeIf(w -> context.nowNs() - w.heardNs > context.config().failureDetectionTimeoutNs());
+        final Baseline baseline = context.topology().baseline();
         final List<MemberRecord> next = new ArrayList<>();
         final List<MemberRecord> failed = new ArrayList<>();
         int have = 0;
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             if (waitingJoiners.containsKey(member.address()))
             {
                 continue;
             }
-            if (member.incarnation() != engine.incarnation && !engine.membership.heardWithin(member,
-                engine.config.failureDetectionTimeoutNs()))
+            if (member.incarnation() != context.incarnation() && !context.membership().heardWithin(member,
+                context.config().failureDetectionTimeoutNs()))
             {
                 failed.add(member);
                 continue;
@@ -333,14 +345,14 @@ final class Joining
             // A member counts only if it names this one its coordinator: a member that hears two would-be
             // coordinators (each cut off from the other) names one of them, so only one side can admit with it.
             if ((!baseline.isSet() || baseline.contains(member.memberId())) &&
-                (member.incarnation() == engine.incarnation ||
-                engine.membership.heardEchoWithin(member) &&
-                engine.membership.coordinatorVotes.get(member.incarnation()) == engine.incarnation))
+                (member.incarnation() == context.incarnation() ||
+                context.membership().heardEchoWithin(member) &&
+                context.membership().coordinatorVotes.get(member.incarnation()) == context.incarnation()))
             {
                 have++;
             }
         }
-        Topology admitted = engine.topology;
+        Topology admitted = context.topology();
         for (final WaitingJoiner waiting : waitingJoiners.values())
         {
             next.add(waiting.record);
@@ -350,25 +362,25 @@ final class Joining
             }
             admitted = adoptRecoveredCaches(admitted, waiting.record, waiting.stamp, waiting.caches);
         }
-        if (have < engine.membership.quorumNeed())
+        if (have < context.membership().quorumNeed())
         {
             // Not even to add members: a member without quorum that published a topology could fork the cluster (the
             // majority, elsewhere, publishing the same version without it). Joiners wait until enough of them arrive.
             if (isNew)
             {
-                engine.listener.onEvent("member " + engine.config.memberId() + " cannot admit " +
+                context.listener().onEvent("member " + context.config().memberId() + " cannot admit " +
                     arrived.record + " yet: without " +
                     "quorum it admits members" + (failed.isEmpty() ? "" : " and removes failed members " + failed) +
-                    " only once joiners complete one (" + have + " of " + engine.membership.quorumNeed() + ")");
+                    " only once joiners complete one (" + have + " of " + context.membership().quorumNeed() + ")");
             }
             return;
         }
-        engine.listener.onEvent("member " + engine.config.memberId() + " admits " + waitingJoiners.values().stream()
+        context.listener().onEvent("member " + context.config().memberId() + " admits " + waitingJoiners.values().stream()
             .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
             ", removing failed members " + failed + ": they complete one (" + have + " of " +
-            engine.membership.quorumNeed() + ")"));
+            context.membership().quorumNeed() + ")"));
         waitingJoiners.clear();
-        engine.membership.publishTopology(admitted.withMembers(next));
+        context.membership().publishTopology(admitted.withMembers(next));
     }
 
     /**
@@ -383,11 +395,11 @@ final class Joining
         {
             return false;
         }
-        if (waiting.via.equals(engine.localAddress))
+        if (waiting.via.equals(context.localAddress()))
         {
             return true;
         }
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             if (member.address().equals(waiting.via))
             {
@@ -410,8 +422,8 @@ final class Joining
         // A table of the same stamp as this coordinator's is newer than the cluster's too while the cluster waits: the
         // coordinator may have adopted that table from another member's report without the caches it names (seed
         // 0xa845031: the caches were never adopted, and the activated cluster had none).
-        final boolean waiting = engine.installedMap == null || !engine.installedMap.isActive();
-        if (joinerStamp < engine.ownership.stamp() || (joinerStamp == engine.ownership.stamp() && !waiting) ||
+        final boolean waiting = context.installedMap() == null || !context.installedMap().isActive();
+        if (joinerStamp < context.ownership().stamp() || (joinerStamp == context.ownership().stamp() && !waiting) ||
             joinerCaches.isEmpty())
         {
             return current;
@@ -421,7 +433,7 @@ final class Joining
         {
             if (current.cache(cache.name()) != null || current.cache(cache.cacheId()) != null)
             {
-                engine.listener.onEvent("coordinator " + engine.config.memberId() +
+                context.listener().onEvent("coordinator " + context.config().memberId() +
                     " cannot adopt cache " + cache.name() +
                     " (id " + cache.cacheId() + ") that " + joiner.memberId() + " recovered: the cluster has a " +
                     "cache with that name or id");
@@ -433,65 +445,64 @@ final class Joining
         {
             return current;
         }
-        engine.listener.onEvent("coordinator " + engine.config.memberId() + " adopts caches " +
+        context.listener().onEvent("coordinator " + context.config().memberId() + " adopts caches " +
             adopted.stream().map(CacheDescriptor::name).toList() + " that " + joiner.memberId() +
             " recovered: its ownership table (stamp " + joinerStamp + ") is newer than the cluster's (" +
-            engine.ownership.stamp() + ")");
+            context.ownership().stamp() + ")");
         return current.withRecoveredCaches(adopted);
     }
 
     private void rejectJoin(final int endpoint, final long joinerIncarnation, final String why)
     {
         final byte[] reason = MemberMessages.utf8(why);
-        engine.messages.finish(engine.messages.encode(engine.wire.joinRejectedOut, engine.incarnation,
+        context.messages().finish(context.messages().encode(context.wire().joinRejectedOut, context.incarnation(),
             joinerIncarnation).putReason(reason, 0, reason.length));
-        engine.transport.send(endpoint, engine.writer.buffer(), 0, engine.writer.length());
+        context.transport().send(endpoint, context.writer().buffer(), 0, context.writer().length());
     }
 
     void onJoinPending()
     {
-        final JoinPendingDecoder in = engine.messages.decode(engine.wire.joinPendingIn);
+        final JoinPendingDecoder in = context.messages().decode(context.wire().joinPendingIn);
         final boolean active = in.active() != 0;
         final short hasAddress = in.hasAddress();
         final byte[] bytes = MemberMessages.bytes(in, in.addressLength(), "address");
         in.getAddress(bytes, 0, bytes.length);
         final String address = hasAddress == 0 ? null : MemberMessages.text(bytes);
-        if (engine.state != MemberState.JOINING)
+        if (context.state() != MemberState.JOINING)
         {
             return;
         }
         if (active)
         {
-            heardActiveClusterNs = engine.nowNs;
+            heardActiveClusterNs = context.nowNs();
             if (address != null && (joinVia == null ||
-                engine.nowNs - joinViaHeardNs > engine.config.failureDetectionTimeoutNs()))
+                context.nowNs() - joinViaHeardNs > context.config().failureDetectionTimeoutNs()))
             {
                 joinVia = address;
             }
             if (address != null && address.equals(joinVia))
             {
-                joinViaHeardNs = engine.nowNs;
+                joinViaHeardNs = context.nowNs();
             }
         }
         else if (address != null)
         {
-            joiningSeedsHeardNs.put(address, engine.nowNs);
+            joiningSeedsHeardNs.put(address, context.nowNs());
         }
     }
 
     void onJoinRejected(final long destinationIncarnation)
     {
-        final JoinRejectedDecoder in = engine.messages.decode(engine.wire.joinRejectedIn);
+        final JoinRejectedDecoder in = context.messages().decode(context.wire().joinRejectedIn);
         final byte[] reason = MemberMessages.bytes(in, in.reasonLength(), "reason");
         in.getReason(reason, 0, reason.length);
         final String why = MemberMessages.text(reason);
-        if (engine.state != MemberState.JOINING || destinationIncarnation != engine.incarnation)
+        if (context.state() != MemberState.JOINING || destinationIncarnation != context.incarnation())
         {
             return;
         }
-        engine.failure = new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + engine.config.memberId() +
-            " was refused by the cluster: " + why);
-        engine.changeState(MemberState.FAILED, engine.failure.detail());
+        context.failWith(new JoinFailedException(ErrorCode.JOIN_REJECTED, "member " + context.config().memberId() +
+            " was refused by the cluster: " + why));
     }
 
     /** A join request a member without quorum holds until enough joiners complete one. */

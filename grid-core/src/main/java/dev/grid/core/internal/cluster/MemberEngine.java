@@ -8,9 +8,6 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
-import dev.grid.core.codec.MessageReader;
-import dev.grid.core.codec.MessageWriter;
-import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.BytesMergeOperator;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.Engine;
@@ -24,7 +21,7 @@ import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpType;
-import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.engine.Topology;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.Transactions;
@@ -33,15 +30,11 @@ import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -79,76 +72,14 @@ import java.util.function.Function;
  */
 public final class MemberEngine implements Engine
 {
-    static final long[] NO_PREPARES = new long[0];
-    /** How long a cache create or destroy may take before it fails with a timeout. */
-    public static final long ADMIN_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
-
-    final MemberConfiguration config;
-    final Transport transport;
-    final Wal wal;
-    final RandomSource random;
-    final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
-    final EngineListener listener;
-    final long retryIntervalNs;
-    final String localAddress;
-    final MessageWriter writer = new MessageWriter();
-    final MessageReader reader = new MessageReader();
-    final MemberMessages messages = new MemberMessages(writer);
-    final EngineFlyweights wire = new EngineFlyweights();
-
-    MemberState state = MemberState.JOINING;
-    GridException failure;
-    long nowNs;
-    long incarnation;
-    MemberRecord self;
-
-    // Membership.
-    Topology topology;
-    // Exchange, member side.
-    PartitionTable installedMap;
-    // Data.
-    final Int2ObjectHashMap<LocalPartition[]> copies = new Int2ObjectHashMap<>();
-    /** The caches the WAL knows, by id: recovered at start, then kept in step with installed maps. */
-    final Int2ObjectHashMap<CacheDescriptor> walCaches = new Int2ObjectHashMap<>();
-    /** Where in the WAL each copy's recent counters lie, so that a history read scans only that tail. */
-    final HistoryIndex historyIndex = new HistoryIndex();
-    /** Durable: the last owners of every partition, as of the last map installed while the cluster was active. */
-    final OwnershipTable ownership = new OwnershipTable();
-    /** Coordinator only: an operator asked to activate without the members still away (see {@link #activate}). */
-    boolean activationForced;
+    private final MemberContext context;
+    private final RandomSource random;
     /** Attributes this member adds to its configured ones (where it serves clients), see {@link #advertise}. */
     private final Map<String, String> advertised = new TreeMap<>();
-    /** The baseline the WAL knows: recovered at start, then kept in step with installed maps. */
-    Baseline walBaseline = Baseline.NONE;
-    int inFlightUpdates;
-    final List<ParkedMessage> parkedMessages = new ArrayList<>();
-    /** Transactions, as coordinator and participant: grid-tx's component, made by the factory given. */
-    final Transactions tx;
-    final Rebalancer rebalancer = new Rebalancer(this);
-    final ConsistencyChecker checker = new ConsistencyChecker(this);
-    final ExchangePlanner planner;
-    final WalRecords walRecords;
-    final Recovery recovery = new Recovery(this);
-    final Checkpointer checkpointer;
-    final Joining joining;
-    final Membership membership;
-    final Exchange mapExchange = new Exchange(this);
-    final NearOps near = new NearOps(this);
-    final CacheAdmin cacheAdmin = new CacheAdmin(this);
-    final Replication replication = new Replication(this);
-    final RebalancedCopies rebalanced = new RebalancedCopies(this);
-    final Origins origins = new Origins(this);
-    final Durability durability = new Durability(this);
-    final Tombstones tombstones = new Tombstones(this);
-    private final TransactionsFacade transactionsFacade = new TransactionsFacade(this);
-    private final HistoryFacade historyFacade = new HistoryFacade(this);
-    private final AdminFacade adminFacade = new AdminFacade(this);
-    private final StatusFacade statusFacade = new StatusFacade(this);
-    /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
-    private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
-
-    // Near operations.
-    private long nextSequence = 1;
+    private final TransactionsFacade transactionsFacade;
+    private final HistoryFacade historyFacade;
+    private final AdminFacade adminFacade;
+    private final StatusFacade statusFacade;
     private long nextSweepNs;
 
     /**
@@ -204,24 +135,30 @@ public final class MemberEngine implements Engine
         final long retryIntervalNs,
         final long nowNs)
     {
-        this.checkpointer = new Checkpointer(this, checkpoints);
-        this.config = config.conclude();
-        this.transport = transport;
-        this.wal = wal;
+        final MemberConfiguration concluded = config.conclude();
         this.random = random;
-        this.mergeOperators = mergeOperators;
-        this.listener = listener;
-        this.retryIntervalNs = retryIntervalNs;
-        this.tx = transactions.apply(new EngineTxContext(this));
-        this.membership = new Membership(this,
-            this.config.failureDetectionTimeoutNs() - this.config.heartbeatIntervalNs());
-        this.localAddress = transport.localAddress();
-        this.joining = new Joining(this, this.config, localAddress);
-        this.walRecords = new WalRecords(wal, historyIndex, origins.originWatermarks::get);
-        this.planner = new ExchangePlanner(this.config.memberId(), random, listener);
-        this.nowNs = nowNs;
-        recovery.recover();
-        checkpointer.nextCheckpointNs = nowNs + config.checkpointIntervalNs();
+        this.context = new MemberContext(concluded, transport, wal, checkpoints, random, mergeOperators, transactions,
+            listener, retryIntervalNs, nowNs, new MemberContext.Host()
+            {
+                @Override
+                public void rejoin(final String why)
+                {
+                    MemberEngine.this.rejoin(why);
+                }
+
+                @Override
+                public void dispatch(final int type, final long sender, final int source, final DirectBuffer buffer,
+                    final int offset, final int length)
+                {
+                    dispatchBody(type, sender, source, buffer, offset, length);
+                }
+            });
+        this.transactionsFacade = new TransactionsFacade(context);
+        this.historyFacade = new HistoryFacade(context);
+        this.adminFacade = new AdminFacade(context);
+        this.statusFacade = new StatusFacade(context);
+        context.recovery().recover();
+        context.checkpointer().scheduleFirst();
         startJoining("start", true);
     }
 
@@ -271,7 +208,7 @@ public final class MemberEngine implements Engine
     @Override
     public MemberState state()
     {
-        return state;
+        return context.state();
     }
 
     /**
@@ -280,7 +217,7 @@ public final class MemberEngine implements Engine
     @Override
     public GridException failure()
     {
-        return failure;
+        return context.failure();
     }
 
     /**
@@ -289,7 +226,7 @@ public final class MemberEngine implements Engine
     @Override
     public long incarnation()
     {
-        return incarnation;
+        return context.incarnation();
     }
 
     /**
@@ -298,7 +235,7 @@ public final class MemberEngine implements Engine
     @Override
     public String localAddress()
     {
-        return localAddress;
+        return context.localAddress();
     }
 
     /**
@@ -307,7 +244,7 @@ public final class MemberEngine implements Engine
     @Override
     public MemberConfiguration configuration()
     {
-        return config;
+        return context.config();
     }
 
     /**
@@ -316,25 +253,16 @@ public final class MemberEngine implements Engine
     @Override
     public Topology topology()
     {
-        return topology;
+        return context.topology();
     }
 
     /**
      * @return the installed partition map, or null before the first exchange finished.
      */
     @Override
-    public PartitionTable installedMap()
+    public PartitionMap installedMap()
     {
-        return installedMap;
-    }
-
-    /**
-     * @return true if a consistency check holds this member's primary copy of the partition still.
-     */
-    boolean isPaused(final int cacheId, final int partition)
-    {
-        final LocalPartition lp = localCopy(cacheId, partition);
-        return lp != null && lp.pausedBy != 0;
+        return context.installedMap();
     }
 
     /**
@@ -344,7 +272,7 @@ public final class MemberEngine implements Engine
     @Override
     public CacheDescriptor cache(final String name)
     {
-        return topology == null ? null : topology.cache(name);
+        return context.topology() == null ? null : context.topology().cache(name);
     }
 
     /**
@@ -353,7 +281,7 @@ public final class MemberEngine implements Engine
     @Override
     public List<CacheDescriptor> caches()
     {
-        return topology == null ? List.of() : topology.caches();
+        return context.topology() == null ? List.of() : context.topology().caches();
     }
 
     /**
@@ -366,30 +294,13 @@ public final class MemberEngine implements Engine
     @Override
     public byte[] readLocal(final int cacheId, final byte[] key)
     {
-        final CacheDescriptor cache = topology == null ? null : topology.cache(cacheId);
+        final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheId);
         if (cache == null)
         {
             return null;
         }
-        final LocalPartition lp = localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
+        final LocalPartition lp = context.localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
         return lp == null ? null : lp.store.get(key);
-    }
-
-    /**
-     * @return why a key with a value (or an expected one) is too long to store, or null if neither is.
-     */
-    GridException tooLarge(final byte[] key, final byte[] value, final byte[] expected)
-    {
-        final long keyBytes = key == null ? 0 : key.length;
-        final long longest = keyBytes + Math.max(value == null ? 0 : value.length, expected == null ? 0 :
-            expected.length);
-        return longest <= config.maxEntryBytes() ? null : tooLarge("a key and value of " + longest + " bytes");
-    }
-
-    GridException tooLarge(final String what)
-    {
-        return new GridException(ErrorCode.VALUE_TOO_LARGE, what + " exceed the member's limit of " +
-            config.maxEntryBytes() + " bytes (entry.max.bytes); nothing was stored");
     }
 
     /**
@@ -403,24 +314,26 @@ public final class MemberEngine implements Engine
     public void advertise(final String name, final String value)
     {
         advertised.put(name, value);
+        final MemberRecord self = context.self();
         if (self != null)
         {
             // The record was made when the constructor started joining; nobody has seen it yet.
             final Map<String, String> attributes = new TreeMap<>(self.attributes());
             attributes.put(name, value);
-            self = new MemberRecord(self.memberId(), self.incarnation(), self.address(), attributes);
+            context.becomeIncarnation(new MemberRecord(self.memberId(), self.incarnation(), self.address(),
+                attributes));
         }
     }
 
     /**
      * @return whether the installed map serves data: false while a cluster restarted from data directories waits for
-     *         the last members of its newest ownership table (see {@link #activate}), or before any map. Engine
-     *         thread only.
+     *         the last members of its newest ownership table (see {@link EngineAdmin#activate}), or before any map.
+     *         Engine thread only.
      */
     @Override
     public boolean isActive()
     {
-        return installedMap != null && installedMap.isActive();
+        return context.installedMap() != null && context.installedMap().isActive();
     }
 
     /**
@@ -430,6 +343,7 @@ public final class MemberEngine implements Engine
     @Override
     public void stop()
     {
+        final MemberState state = context.state();
         if (state == MemberState.STOPPED || state == MemberState.FAILED)
         {
             return;
@@ -437,22 +351,24 @@ public final class MemberEngine implements Engine
         if (state != MemberState.STOPPING)
         {
             // A stop that failed half way (STOPPING) is finished by the next one.
-            changeState(MemberState.STOPPING, "stop requested");
+            context.changeState(MemberState.STOPPING, "stop requested");
         }
-        failAllOwnOperations(new NodeStoppingException("member " + config.memberId() + " is stopping"));
-        tx.abandon(new NodeStoppingException("member " + config.memberId() + " is stopping"), false);
-        if (topology != null)
+        final String memberId = context.config().memberId();
+        failAllOwnOperations(new NodeStoppingException("member " + memberId + " is stopping"));
+        context.tx().abandon(new NodeStoppingException("member " + memberId + " is stopping"), false);
+        if (context.topology() != null)
         {
-            for (final MemberRecord member : topology.members())
+            final MemberMessages messages = context.messages();
+            for (final MemberRecord member : context.topology().members())
             {
-                if (member.incarnation() != incarnation)
+                if (member.incarnation() != context.incarnation())
                 {
-                    send(member, messages.finish(messages.encode(wire.leaveOut, incarnation,
-                        member.incarnation())));
+                    context.send(member, messages.finish(messages.encode(context.wire().leaveOut,
+                        context.incarnation(), member.incarnation())));
                 }
             }
         }
-        changeState(MemberState.STOPPED, "left the cluster");
+        context.changeState(MemberState.STOPPED, "left the cluster");
     }
 
     /**
@@ -465,14 +381,13 @@ public final class MemberEngine implements Engine
     @Override
     public void fail(final GridException error)
     {
-        if (state == MemberState.STOPPED || state == MemberState.FAILED)
+        if (context.state() == MemberState.STOPPED || context.state() == MemberState.FAILED)
         {
             return;
         }
-        failure = error;
-        changeState(MemberState.FAILED, error.detail());
+        context.failWith(error);
         failAllOwnOperations(error);
-        tx.abandon(error, true);
+        context.tx().abandon(error, true);
     }
 
     /**
@@ -484,11 +399,13 @@ public final class MemberEngine implements Engine
     @Override
     public int doWork(final long nowNs)
     {
-        this.nowNs = nowNs;
+        context.advanceTo(nowNs);
+        final MemberState state = context.state();
         if (state == MemberState.STOPPED || state == MemberState.FAILED)
         {
             return 0;
         }
+        final Wal wal = context.wal();
         if (state == MemberState.EXPELLED)
         {
             // Nothing is served or answered any more: the WAL is made durable and a checkpoint under way finishes,
@@ -497,28 +414,34 @@ public final class MemberEngine implements Engine
             {
                 wal.requestDurability();
             }
-            return checkpointer.checkpointDuty();
+            return context.checkpointer().checkpointDuty();
         }
-        int work = transport.poll(this::onMessage, 256);
+        int work = context.transport().poll(this::onMessage, 256);
         work += drainSelfInbox();
         if (wal.durablePosition() < wal.appendedPosition())
         {
             // Group commit: one request per duty cycle covers everything appended since the last one.
             wal.requestDurability();
         }
-        work += durability.processDurability();
+        work += context.durability().processDurability();
         // Here every record at or below the WAL's durable position is reflected in its copy's counter: the one
         // moment an image may take that position as where its replay starts.
-        work += checkpointer.checkpointDuty();
-        if (state == MemberState.JOINING)
+        work += context.checkpointer().checkpointDuty();
+        if (context.state() == MemberState.JOINING)
         {
-            work += joining.joinDuty();
+            work += context.joining().joinDuty();
         }
-        else if (state == MemberState.ACTIVE)
+        else if (context.state() == MemberState.ACTIVE)
         {
             work += activeDuty();
         }
         return work;
+    }
+
+    /** @return the context the components share, for this package's tests. */
+    MemberContext context()
+    {
+        return context;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -532,188 +455,108 @@ public final class MemberEngine implements Engine
         {
             inc = random.nextLong();
         }
-        while (inc == 0 || inc == incarnation);
-        incarnation = inc;
+        while (inc == 0 || inc == context.incarnation());
+        final MemberConfiguration config = context.config();
         final Map<String, String> attributes = new TreeMap<>(config.attributes());
         attributes.putAll(advertised);
-        self = new MemberRecord(config.memberId(), incarnation, localAddress, attributes);
-        joining.joinStartedNs = nowNs;
-        joining.joinDeadlineNs = nowNs + config.joinTimeoutNs();
-        joining.nextJoinSendNs = nowNs;
-        joining.heardActiveClusterNs = Long.MIN_VALUE;
-        joining.joiningSeedsHeardNs.clear();
-        joining.joinVia = null;
-        joining.joinViaHeardNs = Long.MIN_VALUE;
-        replication.deferredAnswers.clear();
-        replication.deferredOps.clear();
-        joining.joiningMembersHeardNs.clear();
-        membership.echoedNs.clear();
-        membership.peerHeartbeatNs.clear();
-        membership.coordinatorVotes.clear();
-        membership.addedNs.clear();
-        membership.quorumCheckedNs = Long.MIN_VALUE;
-        membership.quorumMissingSinceNs = Long.MIN_VALUE;
-        topology = null;
-        installedMap = null;
-        mapExchange.pendingMap = null;
-        mapExchange.reportChunks = null;
-        mapExchange.reportAckedVersion = 0;
-        mapExchange.exchange = null;
-        cacheAdmin.pendingAdmins.clear();
+        context.becomeIncarnation(new MemberRecord(config.memberId(), inc, context.localAddress(), attributes));
+        context.joining().restart();
+        context.replication().reset();
+        context.membership().reset();
+        context.installTopology(null);
+        context.installMap(null);
+        context.exchange().reset();
+        context.cacheAdmin().reset();
         if (!keepCopies)
         {
             // Images of this life's copies are worthless now; the next checkpoint starts afresh, and history
             // boundaries of the old copies no longer describe anything.
-            checkpointer.abandon();
+            context.checkpointer().abandon();
         }
-        if (!keepCopies && !copies.isEmpty())
+        if (!keepCopies && !context.copies().isEmpty())
         {
-            copies.clear();
-            walCaches.clear();
-            walRecords.appendAllDropped();
+            context.copies().clear();
+            context.walCaches().clear();
+            context.walRecords().appendAllDropped();
         }
-        inFlightUpdates = 0;
-        durability.durabilityQueue.clear();
-        parkedMessages.clear();
-        membership.lastHeardNs.clear();
-        if (state != MemberState.JOINING)
+        context.forgetInFlight();
+        context.durability().reset();
+        if (context.state() != MemberState.JOINING)
         {
-            changeState(MemberState.JOINING, why);
+            context.changeState(MemberState.JOINING, why);
         }
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // Membership while active.
+    // Duty while active.
     // ------------------------------------------------------------------------------------------------------------
 
     private int activeDuty()
     {
-        int work = 0;
-        if (nowNs >= membership.nextHeartbeatNs)
-        {
-            membership.nextHeartbeatNs = nowNs + config.heartbeatIntervalNs();
-            for (final MemberRecord member : topology.members())
-            {
-                if (member.incarnation() != incarnation)
-                {
-                    membership.sendHeartbeat(member);
-                }
-            }
-            membership.noteQuorum();
-            membership.detectFailures();
-            membership.probeForOtherClusters();
-            work++;
-        }
-        if (state != MemberState.ACTIVE)
+        int work = context.membership().heartbeatDuty();
+        if (context.state() != MemberState.ACTIVE)
         {
             return work;
         }
-        if (membership.isCoordinator())
+        if (context.membership().isCoordinator())
         {
-            work += membership.baselineAutoAdjust();
+            work += context.membership().baselineAutoAdjust();
         }
-        work += mapExchange.exchangeDuty();
-        work += rebalancer.duty();
-        if (!checker.isIdle())
+        work += context.exchange().exchangeDuty();
+        work += context.rebalancer().duty();
+        if (!context.checker().isIdle())
         {
-            work += checker.duty();
+            work += context.checker().duty();
         }
-        if (nowNs >= nextSweepNs)
+        if (context.nowNs() >= nextSweepNs)
         {
-            nextSweepNs = nowNs + Math.max(1, retryIntervalNs / 4);
-            origins.pruneClients();
+            nextSweepNs = context.nowNs() + Math.max(1, context.retryIntervalNs() / 4);
+            context.origins().pruneClients();
             work += sweep();
-            work += tx.duty();
-            work += tombstones.purgeTombstones();
+            work += context.tx().duty();
+            work += context.tombstones().purgeTombstones();
         }
         return work;
     }
 
-    void rejoin(final String why)
+    private void rejoin(final String why)
     {
-        listener.onEvent("member " + config.memberId() + " was removed from the cluster: " + why +
+        final String memberId = context.config().memberId();
+        context.listener().onEvent("member " + memberId + " was removed from the cluster: " + why +
             "; dropping its state and joining again");
-        final GridException rejoining = new GridException(ErrorCode.MEMBER_REJOINING, "member " +
-            config.memberId() + " was removed from the cluster (" + why + ") and is joining again");
+        final GridException rejoining = new GridException(ErrorCode.MEMBER_REJOINING, "member " + memberId +
+            " was removed from the cluster (" + why + ") and is joining again");
         failAllOwnOperations(rejoining);
-        tx.abandon(rejoining, true);
-        if (wal.retainsRecords())
+        context.tx().abandon(rejoining, true);
+        if (context.wal().retainsRecords())
         {
             // Its durable copies are kept: the host starts a new engine on this WAL, which recovers them and rejoins
             // as a restarted member does, so counters decide between historical and full catch-up.
-            changeState(MemberState.EXPELLED, why);
+            context.changeState(MemberState.EXPELLED, why);
             return;
         }
         startJoining(why, false);
     }
 
-    // ------------------------------------------------------------------------------------------------------------
-    // Partition map exchange.
-    // ------------------------------------------------------------------------------------------------------------
-
-    boolean isExchanging()
-    {
-        return installedMap == null || installedMap.version() != topology.version();
-    }
-
-    byte[] copyOut()
-    {
-        return copyOut(writer);
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Rebalance: what the Rebalancer asks of the engine.
-    // ------------------------------------------------------------------------------------------------------------
-
-    int preferredMessageLength()
-    {
-        return transport.preferredMessageLength();
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Operations: near side.
-    // ------------------------------------------------------------------------------------------------------------
-
     private int sweep()
     {
         int work = 0;
-        work += near.sweep();
-        work += cacheAdmin.sweep();
-        if (!parkedMessages.isEmpty())
+        work += context.near().sweep();
+        work += context.cacheAdmin().sweep();
+        final List<MemberContext.ParkedMessage> parked = context.parkedMessages();
+        if (!parked.isEmpty())
         {
-            parkedMessages.removeIf(m -> m.deadlineNs <= nowNs);
+            parked.removeIf(m -> m.deadlineNs() <= context.nowNs());
         }
-        work += replication.retransmitUpdates();
+        work += context.replication().retransmitUpdates();
         return work;
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Operations: primary side.
-    // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * Send the message in {@link #writer} to a member; to this member itself it goes through the self inbox, handled
-     * in the next duty cycle (never re-entering the handler that sends it).
-     */
-    void sendTx(final long destination)
-    {
-        if (destination == incarnation)
-        {
-            selfInbox.add(copyOut());
-            return;
-        }
-        final MemberRecord member = topology.member(destination);
-        if (member != null)
-        {
-            send(member, writer);
-        }
     }
 
     private int drainSelfInbox()
     {
         int work = 0;
         byte[] message;
-        while ((message = selfInbox.poll()) != null && work < 4096)
+        while ((message = context.pollSelfInbox()) != null && work < 4096)
         {
             onMessage(-1, new UnsafeBuffer(message), 0, message.length);
             work++;
@@ -721,90 +564,52 @@ public final class MemberEngine implements Engine
         return work;
     }
 
-    // ------------------------------------------------------------------------------------------------------------
-    // Checkpoints.
-    // ------------------------------------------------------------------------------------------------------------
-
-    /**
-     * @return the deadline {@code timeoutNs} after {@code nowNs}, saturating: a huge timeout (Long.MAX_VALUE for "no
-     *         limit") must not wrap around into the past and fail the operation at once.
-     */
-    static long deadlineNs(final long nowNs, final long timeoutNs)
+    private void failAllOwnOperations(final GridException error)
     {
-        return TransactionContext.deadlineNs(nowNs, timeoutNs);
-    }
-
-    static long packCopy(final int cacheId, final int partition)
-    {
-        return PartitionCopy.pack(cacheId, partition);
-    }
-
-    static byte[] copyOut(final MessageWriter source)
-    {
-        final byte[] bytes = new byte[source.length()];
-        source.buffer().getBytes(0, bytes);
-        return bytes;
+        context.near().failAll(error);
+        context.cacheAdmin().failAll(error);
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // WAL history.
+    // Messages: each type to the component that owns it.
     // ------------------------------------------------------------------------------------------------------------
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Recovery.
-    // ------------------------------------------------------------------------------------------------------------
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Operations: backup side.
-    // ------------------------------------------------------------------------------------------------------------
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Answers.
-    // ------------------------------------------------------------------------------------------------------------
-
-    // ------------------------------------------------------------------------------------------------------------
-    // Messages.
-    // ------------------------------------------------------------------------------------------------------------
-
-    void send(final MemberRecord member, final MessageWriter message)
-    {
-        transport.send(transport.endpointOf(member.address()), message.buffer(), 0, message.length());
-    }
 
     private void onMessage(final int source, final DirectBuffer buffer, final int offset, final int length)
     {
+        final MemberMessages messages = context.messages();
         try
         {
             messages.open(buffer, offset, length);
             final int type = messages.type();
             final long sender = messages.sender();
             final long destination = messages.destination();
-            if (destination != 0 && destination != incarnation)
+            if (destination != 0 && destination != context.incarnation())
             {
                 return;
             }
             switch (type)
             {
-                case MessageTypes.JOIN_REQUEST -> joining.onJoinRequest();
-                case MessageTypes.JOIN_PENDING -> joining.onJoinPending();
-                case MessageTypes.JOIN_REJECTED -> joining.onJoinRejected(destination);
-                case MessageTypes.TOPOLOGY -> membership.onTopology(sender);
+                case MessageTypes.JOIN_REQUEST -> context.joining().onJoinRequest();
+                case MessageTypes.JOIN_PENDING -> context.joining().onJoinPending();
+                case MessageTypes.JOIN_REJECTED -> context.joining().onJoinRejected(destination);
+                case MessageTypes.TOPOLOGY -> context.membership().onTopology(sender);
                 default -> onMemberMessage(type, sender, source, buffer, offset, length);
             }
         }
         catch (final MalformedMessageException ex)
         {
-            listener.onMalformedMessage(source, ex.getMessage());
+            context.listener().onMalformedMessage(source, ex.getMessage());
         }
     }
 
     private void onMemberMessage(final int type, final long sender, final int source, final DirectBuffer buffer,
         final int offset, final int length)
     {
-        if (state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
             return;
         }
+        final Topology topology = context.topology();
         if (topology.indexOf(sender) < 0)
         {
             if (type == MessageTypes.HEARTBEAT)
@@ -814,51 +619,56 @@ public final class MemberEngine implements Engine
                 // cut off may list only non-coordinators (it took itself for coordinator of its stale topology), and
                 // would otherwise never learn that it must rejoin. The version keeps a lagging member's answer from
                 // sending a newer joiner away.
-                messages.finish(messages.encode(wire.notMemberOut, incarnation, sender).version(topology.version())
-                    .lifeId(membership.clusterLifeId()).members(topology.members().size())
-                    .coordinator(topology.coordinator().incarnation()));
-                transport.send(source, writer.buffer(), 0, writer.length());
+                final MemberMessages messages = context.messages();
+                messages.finish(messages.encode(context.wire().notMemberOut, context.incarnation(), sender)
+                    .version(topology.version()).lifeId(context.membership().clusterLifeId())
+                    .members(topology.members().size()).coordinator(topology.coordinator().incarnation()));
+                context.transport().send(source, context.writer().buffer(), 0, context.writer().length());
             }
             else if (type == MessageTypes.NOT_MEMBER)
             {
-                membership.onNotMember(sender);
+                context.membership().onNotMember(sender);
             }
             return;
         }
-        membership.lastHeardNs.put(sender, nowNs);
+        context.membership().heard(sender);
         dispatchBody(type, sender, source, buffer, offset, length);
     }
 
-    void dispatchBody(final int type, final long sender, final int source, final DirectBuffer buffer,
+    private void dispatchBody(final int type, final long sender, final int source, final DirectBuffer buffer,
         final int offset, final int length)
     {
+        final Membership membership = context.membership();
+        final Exchange exchange = context.exchange();
+        final Replication replication = context.replication();
+        final ConsistencyChecker checker = context.checker();
         switch (type)
         {
             case MessageTypes.HEARTBEAT -> membership.onHeartbeat(sender);
             case MessageTypes.NOT_MEMBER -> membership.onNotMember(sender);
             case MessageTypes.LEAVE -> membership.onLeave(sender);
-            case MessageTypes.EXCHANGE_REPORT -> mapExchange.onExchangeReport(sender);
-            case MessageTypes.REPORT_ACK -> mapExchange.onReportAck();
-            case MessageTypes.PARTITION_MAP -> mapExchange.onPartitionMap();
-            case MessageTypes.MAP_INSTALLED -> mapExchange.onMapInstalled(sender,
-                messages.decode(wire.mapInstalledIn).version());
+            case MessageTypes.EXCHANGE_REPORT -> exchange.onExchangeReport(sender);
+            case MessageTypes.REPORT_ACK -> exchange.onReportAck();
+            case MessageTypes.PARTITION_MAP -> exchange.onPartitionMap();
+            case MessageTypes.MAP_INSTALLED -> exchange.onMapInstalled(sender,
+                context.messages().decode(context.wire().mapInstalledIn).version());
             case MessageTypes.REQUEST -> replication.onRequest(sender, source, buffer, offset, length);
-            case MessageTypes.RESPONSE -> near.onResponse(sender);
+            case MessageTypes.RESPONSE -> context.near().onResponse(sender);
             case MessageTypes.REPLICATE -> replication.onReplicate(sender, source, buffer, offset, length);
             case MessageTypes.REPLICATE_ACK -> replication.onReplicateAck(sender);
             case MessageTypes.SIZE_REQUEST -> replication.onSizeRequest(sender);
-            case MessageTypes.CACHE_ADMIN -> cacheAdmin.onCacheAdmin(sender);
-            case MessageTypes.REBALANCE_DEMAND -> rebalancer.onDemand(sender);
-            case MessageTypes.REBALANCE_SUPPLY -> rebalancer.onSupply(sender);
-            case MessageTypes.REBALANCE_DONE -> mapExchange.onRebalanceDone(sender);
+            case MessageTypes.CACHE_ADMIN -> context.cacheAdmin().onCacheAdmin(sender);
+            case MessageTypes.REBALANCE_DEMAND -> context.rebalancer().onDemand(sender);
+            case MessageTypes.REBALANCE_SUPPLY -> context.rebalancer().onSupply(sender);
+            case MessageTypes.REBALANCE_DONE -> exchange.onRebalanceDone(sender);
             case MessageTypes.VERIFY_REQUEST -> checker.onRequest(sender);
             case MessageTypes.VERIFY_COPY -> checker.onCopyRequest(sender);
             case MessageTypes.VERIFY_COPY_ANSWER -> checker.onCopyAnswer(sender);
             case MessageTypes.VERIFY_ANSWER -> checker.onAnswer(sender);
-            case MessageTypes.CACHE_ADMIN_RESPONSE -> cacheAdmin.onAdminAnswer();
+            case MessageTypes.CACHE_ADMIN_RESPONSE -> context.cacheAdmin().onAdminAnswer();
             default ->
             {
-                if (!tx.onMessage(type, sender))
+                if (!context.tx().onMessage(type, sender))
                 {
                     throw new MalformedMessageException("unknown message type " + type);
                 }
@@ -867,70 +677,8 @@ public final class MemberEngine implements Engine
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // Helpers.
+    // Single-key operations.
     // ------------------------------------------------------------------------------------------------------------
-
-    List<LocalPartition[]> allCopies()
-    {
-        return new ArrayList<>(copies.values());
-    }
-
-    LocalPartition localCopy(final int cacheId, final int partition)
-    {
-        final LocalPartition[] local = copies.get(cacheId);
-        return local == null || partition < 0 || partition >= local.length ? null : local[partition];
-    }
-
-    GridException notActive()
-    {
-        return switch (state)
-        {
-            case STOPPING, STOPPED -> new NodeStoppingException("member " + config.memberId() + " is stopping");
-            case FAILED -> new NodeStoppingException("member " + config.memberId() + " failed to join: " +
-                (failure == null ? "" : failure.detail()));
-            default -> new GridException(ErrorCode.MEMBER_REJOINING, "member " + config.memberId() +
-                " is not in the cluster yet (joining)");
-        };
-    }
-
-    private void failAllOwnOperations(final GridException error)
-    {
-        near.failAll(error);
-        cacheAdmin.failAll(error);
-    }
-
-    /**
-     * @return a new sequence of this member's own operations (near operations, cache administration, transactions):
-     *         with the incarnation, the identity a retry is recognised by.
-     */
-    long newSequence()
-    {
-        return nextSequence++;
-    }
-
-    /**
-     * @return the sequence {@link #newSequence()} will return next.
-     */
-    long nextSequence()
-    {
-        return nextSequence;
-    }
-
-    void changeState(final MemberState to, final String why)
-    {
-        final MemberState from = state;
-        state = state.moveTo(to);
-        membership.quorumCheckedNs = Long.MIN_VALUE;
-        listener.onStateChange(from, to, why);
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // State records.
-    // ------------------------------------------------------------------------------------------------------------
-
-    record ParkedMessage(int type, long sender, int source, byte[] bytes, long deadlineNs)
-    {
-    }
 
     /**
      * Submit an operation of this member's user. The callback runs exactly once, on the engine's thread.
@@ -979,7 +727,7 @@ public final class MemberEngine implements Engine
         final long clientWatermark,
         final OpCallback callback)
     {
-        near.submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence,
+        context.near().submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence,
             clientWatermark, callback);
     }
 

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class Membership
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final TopologyEncoder topologyOut = new TopologyEncoder();
     private final TopologyDecoder topologyIn = new TopologyDecoder();
     final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
@@ -76,15 +76,69 @@ final class Membership
     /** Coordinator: the membership that {@link #baselineDifferentSinceNs} was measured against. */
     private List<MemberRecord> baselineDifferentMembers = List.of();
 
-    Membership(final MemberEngine engine, final long quorumLeaseNs)
+    Membership(final MemberContext context, final long quorumLeaseNs)
     {
-        this.engine = engine;
+        this.context = context;
         this.quorumLeaseNs = quorumLeaseNs;
+    }
+
+    /** Forget every peer heard and every vote and quorum reading: the member leaves its topology to join again. */
+    void reset()
+    {
+        echoedNs.clear();
+        peerHeartbeatNs.clear();
+        coordinatorVotes.clear();
+        addedNs.clear();
+        quorumCheckedNs = Long.MIN_VALUE;
+        quorumMissingSinceNs = Long.MIN_VALUE;
+        lastHeardNs.clear();
+    }
+
+    /** The member's state changed: the quorum is read afresh. */
+    void quorumStateChanged()
+    {
+        quorumCheckedNs = Long.MIN_VALUE;
+    }
+
+    /**
+     * Every heartbeat interval: heartbeat the other members, note the quorum, detect failures and probe for other
+     * clusters to merge with.
+     *
+     * @return the work done.
+     */
+    int heartbeatDuty()
+    {
+        if (context.nowNs() < nextHeartbeatNs)
+        {
+            return 0;
+        }
+        nextHeartbeatNs = context.nowNs() + context.config().heartbeatIntervalNs();
+        for (final MemberRecord member : context.topology().members())
+        {
+            if (member.incarnation() != context.incarnation())
+            {
+                sendHeartbeat(member);
+            }
+        }
+        noteQuorum();
+        detectFailures();
+        probeForOtherClusters();
+        return 1;
+    }
+
+    /**
+     * A message of a member of the topology arrived now.
+     *
+     * @param sender its incarnation.
+     */
+    void heard(final long sender)
+    {
+        lastHeardNs.put(sender, context.nowNs());
     }
 
     boolean isCoordinator()
     {
-        return engine.topology != null && engine.topology.coordinator().incarnation() == engine.incarnation;
+        return context.topology() != null && context.topology().coordinator().incarnation() == context.incarnation();
     }
 
     /**
@@ -93,15 +147,15 @@ final class Membership
      */
     MemberRecord actingCoordinator()
     {
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
-            if (member.incarnation() == engine.incarnation || heardWithin(member,
-                engine.config.failureDetectionTimeoutNs()))
+            if (member.incarnation() == context.incarnation() || heardWithin(member,
+                context.config().failureDetectionTimeoutNs()))
             {
                 return member;
             }
         }
-        return engine.topology.coordinator();
+        return context.topology().coordinator();
     }
 
     /**
@@ -112,16 +166,16 @@ final class Membership
      */
     private boolean holdsCoordinatorVotes()
     {
-        final Baseline baseline = engine.topology.baseline();
+        final Baseline baseline = context.topology().baseline();
         int votes = 0;
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             if (baseline.isSet() && !baseline.contains(member.memberId()))
             {
                 continue;
             }
-            if (member.incarnation() == engine.incarnation ||
-                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == engine.incarnation)
+            if (member.incarnation() == context.incarnation() ||
+                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == context.incarnation())
             {
                 votes++;
             }
@@ -132,13 +186,13 @@ final class Membership
     boolean heardWithin(final MemberRecord member, final long windowNs)
     {
         final long heard = lastHeardNs.get(member.incarnation());
-        return heard != Long.MIN_VALUE && engine.nowNs - heard <= windowNs;
+        return heard != Long.MIN_VALUE && context.nowNs() - heard <= windowNs;
     }
 
     boolean heardEchoWithin(final MemberRecord member)
     {
         final long echoed = echoedNs.get(member.incarnation());
-        return echoed != Long.MIN_VALUE && engine.nowNs - echoed <= quorumLeaseNs;
+        return echoed != Long.MIN_VALUE && context.nowNs() - echoed <= quorumLeaseNs;
     }
 
     /**
@@ -147,37 +201,37 @@ final class Membership
      */
     int baselineAutoAdjust()
     {
-        final Baseline baseline = engine.topology.baseline();
-        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(engine.topology.members()) || !hasQuorum())
+        final Baseline baseline = context.topology().baseline();
+        if (baseline.autoAdjustTimeoutNs() < 0 || baseline.matches(context.topology().members()) || !hasQuorum())
         {
             baselineDifferentSinceNs = -1;
             return 0;
         }
-        if (baselineDifferentSinceNs < 0 || !engine.topology.members().equals(baselineDifferentMembers))
+        if (baselineDifferentSinceNs < 0 || !context.topology().members().equals(baselineDifferentMembers))
         {
-            baselineDifferentSinceNs = engine.nowNs;
-            baselineDifferentMembers = engine.topology.members();
+            baselineDifferentSinceNs = context.nowNs();
+            baselineDifferentMembers = context.topology().members();
             return 0;
         }
-        if (engine.nowNs - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() ||
-            engine.mapExchange.exchange != null &&
-            !engine.mapExchange.exchange.isFinished() || waitsForLostPartitions())
+        if (context.nowNs() - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() ||
+            context.exchange().exchange != null &&
+            !context.exchange().exchange.isFinished() || waitsForLostPartitions())
         {
             return 0;
         }
         baselineDifferentSinceNs = -1;
-        final Baseline next = baseline.ofPresent(engine.topology.members());
-        engine.listener.onEvent("coordinator " + engine.config.memberId() + " auto-adjusts the baseline from " +
+        final Baseline next = baseline.ofPresent(context.topology().members());
+        context.listener().onEvent("coordinator " + context.config().memberId() + " auto-adjusts the baseline from " +
             baseline.memberIds() + " to " + next.memberIds() + " after " +
             TimeUnit.NANOSECONDS.toMillis(baseline.autoAdjustTimeoutNs()) + " ms");
-        publishTopology(engine.topology.withBaseline(next));
+        publishTopology(context.topology().withBaseline(next));
         return 1;
     }
 
     void sendHeartbeat(final MemberRecord member)
     {
         writeHeartbeat(member.incarnation(), peerHeartbeatNs.get(member.incarnation()));
-        engine.send(member, engine.writer);
+        context.send(member, context.writer());
     }
 
     /**
@@ -186,11 +240,11 @@ final class Membership
      */
     private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
     {
-        final HeartbeatEncoder out = engine.messages.encode(engine.wire.heartbeatOut, engine.incarnation,
+        final HeartbeatEncoder out = context.messages().encode(context.wire().heartbeatOut, context.incarnation(),
             destinationIncarnation);
-        out.version(engine.topology.version()).sentNs(engine.nowNs).echoNs(echoNs)
+        out.version(context.topology().version()).sentNs(context.nowNs()).echoNs(echoNs)
             .coordinatorVote(actingCoordinator().incarnation());
-        engine.messages.finish(out);
+        context.messages().finish(out);
     }
 
     /**
@@ -206,29 +260,29 @@ final class Membership
      */
     boolean hasQuorum()
     {
-        if (quorumCheckedNs != engine.nowNs)
+        if (quorumCheckedNs != context.nowNs())
         {
-            quorumCheckedNs = engine.nowNs;
-            quorumHeld = engine.state == MemberState.ACTIVE && quorumHave() >= quorumNeed();
+            quorumCheckedNs = context.nowNs();
+            quorumHeld = context.state() == MemberState.ACTIVE && quorumHave() >= quorumNeed();
         }
         return quorumHeld;
     }
 
     int quorumHave()
     {
-        if (engine.state != MemberState.ACTIVE || engine.topology == null)
+        if (context.state() != MemberState.ACTIVE || context.topology() == null)
         {
             return 0;
         }
-        final Baseline baseline = engine.topology.baseline();
+        final Baseline baseline = context.topology().baseline();
         int have = 0;
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             if (baseline.isSet() && !baseline.contains(member.memberId()))
             {
                 continue;
             }
-            if (member.incarnation() == engine.incarnation || heardEchoWithin(member))
+            if (member.incarnation() == context.incarnation() || heardEchoWithin(member))
             {
                 have++;
             }
@@ -238,7 +292,7 @@ final class Membership
 
     int quorumNeed()
     {
-        return quorumNeed(engine.topology == null ? engine.walBaseline : engine.topology.baseline());
+        return quorumNeed(context.topology() == null ? context.walBaseline() : context.topology().baseline());
     }
 
     /**
@@ -247,9 +301,9 @@ final class Membership
      */
     int quorumNeed(final Baseline baseline)
     {
-        if (engine.config.minMembers() > 0 || !baseline.isSet())
+        if (context.config().minMembers() > 0 || !baseline.isSet())
         {
-            return engine.config.quorumMinMembers();
+            return context.config().quorumMinMembers();
         }
         return baseline.members().size() / 2 + 1;
     }
@@ -262,38 +316,38 @@ final class Membership
         final boolean held = hasQuorum();
         if (!held && quorumMissingSinceNs == Long.MIN_VALUE)
         {
-            quorumMissingSinceNs = engine.nowNs;
-            if (engine.installedMap != null)
+            quorumMissingSinceNs = context.nowNs();
+            if (context.installedMap() != null)
             {
                 // Not news while the member first meets its peers (no echo yet).
-                final String event = "member " + engine.config.memberId() + " lost quorum: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (topology " + engine.topology.version() + ")";
-                engine.listener.onEvent(event);
+                final String event = "member " + context.config().memberId() + " lost quorum: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (topology " + context.topology().version() + ")";
+                context.listener().onEvent(event);
                 rememberQuorumEvent(event);
             }
         }
         else if (held && quorumMissingSinceNs != Long.MIN_VALUE)
         {
-            if (engine.installedMap != null)
+            if (context.installedMap() != null)
             {
-                final String event = "member " + engine.config.memberId() + " regained quorum after " +
-                    TimeUnit.NANOSECONDS.toMillis(engine.nowNs - quorumMissingSinceNs) + " ms: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (topology " + engine.topology.version() + ")";
-                engine.listener.onEvent(event);
+                final String event = "member " + context.config().memberId() + " regained quorum after " +
+                    TimeUnit.NANOSECONDS.toMillis(context.nowNs() - quorumMissingSinceNs) + " ms: " + quorumHave() +
+                    " members heard, " + quorumNeed() + " needed (topology " + context.topology().version() + ")";
+                context.listener().onEvent(event);
                 rememberQuorumEvent(event);
             }
             quorumMissingSinceNs = Long.MIN_VALUE;
         }
         if (held)
         {
-            engine.replication.answerDeferredUpdates();
+            context.replication().answerDeferredUpdates();
         }
-        if (held && engine.replication.updatesHeldForQuorum)
+        if (held && context.replication().updatesHeldForQuorum)
         {
             // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
             // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
-            engine.replication.updatesHeldForQuorum = false;
-            engine.replication.completeUpdatesHeldForQuorum();
+            context.replication().updatesHeldForQuorum = false;
+            context.replication().completeUpdatesHeldForQuorum();
         }
     }
 
@@ -317,16 +371,16 @@ final class Membership
             return false;
         }
         noteQuorum();
-        return engine.nowNs - quorumMissingSinceNs > 2 * engine.config.heartbeatIntervalNs();
+        return context.nowNs() - quorumMissingSinceNs > 2 * context.config().heartbeatIntervalNs();
     }
 
     GridException noQuorum(final String what)
     {
         writesRefusedForQuorum++;
-        return new GridException(ErrorCode.NO_QUORUM, "member " + engine.config.memberId() + " refuses " + what +
+        return new GridException(ErrorCode.NO_QUORUM, "member " + context.config().memberId() + " refuses " + what +
             ": it holds no quorum (" + quorumHave() + " members heard within " +
             TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
-            (engine.topology == null ? 0 : engine.topology.version()) + "); retry through a member of the majority");
+            (context.topology() == null ? 0 : context.topology().version()) + "); retry through a member of the majority");
     }
 
     void detectFailures()
@@ -342,9 +396,9 @@ final class Membership
         boolean olderAllFailed = true;
         boolean anyFailed = false;
         boolean seenSelf = false;
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
-            if (member.incarnation() == engine.incarnation)
+            if (member.incarnation() == context.incarnation())
             {
                 seenSelf = true;
                 alive.add(member);
@@ -354,9 +408,9 @@ final class Membership
             // cannot hear the cluster keeps talking to it, and without quorum removes no one, so only this way does it
             // leave a topology it cannot serve (an asymmetric cut).
             final long echoOrAddedNs = Math.max(echoedNs.get(member.incarnation()), addedNs.get(member.incarnation()));
-            final long timeoutNs = engine.config.failureDetectionTimeoutNs();
-            final boolean failed = engine.nowNs - lastHeardNs.get(member.incarnation()) > timeoutNs ||
-                engine.nowNs - echoOrAddedNs > timeoutNs;
+            final long timeoutNs = context.config().failureDetectionTimeoutNs();
+            final boolean failed = context.nowNs() - lastHeardNs.get(member.incarnation()) > timeoutNs ||
+                context.nowNs() - echoOrAddedNs > timeoutNs;
             if (failed)
             {
                 anyFailed = true;
@@ -373,15 +427,15 @@ final class Membership
         if (anyFailed && (isCoordinator() || olderAllFailed) && holdsCoordinatorVotes())
         {
             final List<String> gone = new ArrayList<>();
-            for (final MemberRecord member : engine.topology.members())
+            for (final MemberRecord member : context.topology().members())
             {
                 if (!alive.contains(member))
                 {
                     gone.add(member.toString());
                 }
             }
-            engine.listener.onEvent("member " + engine.config.memberId() + " removes failed members " + gone);
-            publishTopology(engine.topology.withMembers(alive));
+            context.listener().onEvent("member " + context.config().memberId() + " removes failed members " + gone);
+            publishTopology(context.topology().withMembers(alive));
         }
     }
 
@@ -390,7 +444,7 @@ final class Membership
         adoptTopology(next);
         for (final MemberRecord member : next.members())
         {
-            if (member.incarnation() != engine.incarnation)
+            if (member.incarnation() != context.incarnation())
             {
                 sendTopology(member);
             }
@@ -399,65 +453,65 @@ final class Membership
 
     void sendTopology(final MemberRecord member)
     {
-        final byte[] body = StateBodies.encode(engine.topology);
-        engine.send(member, engine.messages.finish(engine.messages.encode(topologyOut, engine.incarnation,
+        final byte[] body = StateBodies.encode(context.topology());
+        context.send(member, context.messages().finish(context.messages().encode(topologyOut, context.incarnation(),
             member.incarnation()).putTopology(body, 0, body.length)));
     }
 
     void onTopology(final long sender)
     {
-        final TopologyDecoder in = engine.messages.decode(topologyIn);
+        final TopologyDecoder in = context.messages().decode(topologyIn);
         final byte[] body = MemberMessages.bytes(in, in.topologyLength(), "topology");
         in.getTopology(body, 0, body.length);
         final Topology received = StateBodies.decodeTopology(body);
-        if (engine.state == MemberState.JOINING)
+        if (context.state() == MemberState.JOINING)
         {
-            if (received.indexOf(engine.incarnation) < 0)
+            if (received.indexOf(context.incarnation()) < 0)
             {
                 return;
             }
-            engine.changeState(MemberState.ACTIVE, "joined topology " + received.version());
+            context.changeState(MemberState.ACTIVE, "joined topology " + received.version());
             adoptTopology(received);
             return;
         }
-        if (engine.state != MemberState.ACTIVE || received.version() <= engine.topology.version())
+        if (context.state() != MemberState.ACTIVE || received.version() <= context.topology().version())
         {
             return;
         }
-        if (engine.topology.indexOf(sender) < 0)
+        if (context.topology().indexOf(sender) < 0)
         {
             // Another cluster's topology (one that admitted a restarted member this one still lists, say): a member
             // follows only its own cluster's coordinators, who are members of its current topology.
             return;
         }
-        if (received.indexOf(engine.incarnation) < 0)
+        if (received.indexOf(context.incarnation()) < 0)
         {
-            engine.rejoin("topology " + received.version() + " no longer lists this member");
+            context.rejoin("topology " + received.version() + " no longer lists this member");
             return;
         }
         // The coordinator was heard: without this, a member that installs a topology from a coordinator it had not
         // heard for a while (a cut that just healed) could take it for failed in the same breath.
-        lastHeardNs.put(sender, engine.nowNs);
+        lastHeardNs.put(sender, context.nowNs());
         adoptTopology(received);
     }
 
     void adoptTopology(final Topology next)
     {
-        final Topology previous = engine.topology;
+        final Topology previous = context.topology();
         if (previous == null)
         {
-            engine.recovery.dropRecoveredCopiesUnknownTo(next);
+            context.recovery().dropRecoveredCopiesUnknownTo(next);
         }
-        engine.topology = next;
+        context.installTopology(next);
         quorumCheckedNs = Long.MIN_VALUE;
-        engine.joining.waitingJoiners.clear();
+        context.joining().waitingJoiners.clear();
         for (final MemberRecord member : next.members())
         {
             if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
                 member.incarnation()))
             {
-                lastHeardNs.put(member.incarnation(), engine.nowNs);
-                addedNs.put(member.incarnation(), engine.nowNs);
+                lastHeardNs.put(member.incarnation(), context.nowNs());
+                addedNs.put(member.incarnation(), context.nowNs());
             }
         }
         if (previous != null)
@@ -471,43 +525,43 @@ final class Membership
                     peerHeartbeatNs.remove(member.incarnation());
                     coordinatorVotes.remove(member.incarnation());
                     addedNs.remove(member.incarnation());
-                    engine.replication.forgetBackup(member.incarnation());
-                    engine.tx.forgetMember(member.incarnation());
+                    context.replication().forgetBackup(member.incarnation());
+                    context.tx().forgetMember(member.incarnation());
                 }
             }
             for (final CacheDescriptor cache : previous.caches())
             {
                 if (next.cache(cache.cacheId()) == null)
                 {
-                    engine.near.failOperationsOnCache(cache);
+                    context.near().failOperationsOnCache(cache);
                 }
             }
-            engine.tx.onTopologyChanged(cacheId -> next.cache(cacheId) != null,
+            context.tx().onTopologyChanged(cacheId -> next.cache(cacheId) != null,
                 cacheId -> previous.cache(cacheId) == null ? null : previous.cache(cacheId).name());
         }
-        engine.rebalancer.onTopologyChanged();
-        engine.checker.onTopologyChanged();
-        engine.mapExchange.pendingMap = new PartitionTable(next);
-        engine.mapExchange.reportChunks = null;
-        engine.mapExchange.nextReportSendNs = engine.nowNs;
-        engine.mapExchange.exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;
+        context.rebalancer().onTopologyChanged();
+        context.checker().onTopologyChanged();
+        context.exchange().pendingMap = new PartitionTable(next);
+        context.exchange().reportChunks = null;
+        context.exchange().nextReportSendNs = context.nowNs();
+        context.exchange().exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;
         if (!isCoordinator())
         {
-            engine.cacheAdmin.pendingAdmins.clear();
+            context.cacheAdmin().pendingAdmins.clear();
         }
-        nextHeartbeatNs = engine.nowNs;
+        nextHeartbeatNs = context.nowNs();
     }
 
     void onHeartbeat(final long sender)
     {
-        final HeartbeatDecoder in = engine.messages.decode(engine.wire.heartbeatIn);
+        final HeartbeatDecoder in = context.messages().decode(context.wire().heartbeatIn);
         final long version = in.version();
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
         coordinatorVotes.put(sender, in.coordinatorVote());
         final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
         peerHeartbeatNs.put(sender, sentNs);
-        if (echoNs != Long.MIN_VALUE && echoNs <= engine.nowNs && echoNs > echoedNs.get(sender))
+        if (echoNs != Long.MIN_VALUE && echoNs <= context.nowNs() && echoNs > echoedNs.get(sender))
         {
             echoedNs.put(sender, echoNs);
             quorumCheckedNs = Long.MIN_VALUE;
@@ -516,18 +570,18 @@ final class Membership
         {
             // Echo at once: a member that just joined (or rejoined) holds quorum one round trip later, not a heartbeat
             // interval later.
-            sendHeartbeat(engine.topology.member(sender));
+            sendHeartbeat(context.topology().member(sender));
         }
-        if (isCoordinator() && version < engine.topology.version())
+        if (isCoordinator() && version < context.topology().version())
         {
-            sendTopology(engine.topology.member(sender));
+            sendTopology(context.topology().member(sender));
         }
     }
 
     void onLeave(final long sender)
     {
-        engine.listener.onEvent("member " + engine.config.memberId() + " hears that " +
-            engine.topology.member(sender) + " leaves");
+        context.listener().onEvent("member " + context.config().memberId() + " hears that " +
+            context.topology().member(sender) + " leaves");
         lastHeardNs.put(sender, Long.MIN_VALUE / 2);
         detectFailures();
     }
@@ -543,7 +597,7 @@ final class Membership
      */
     void onNotMember(final long sender)
     {
-        final NotMemberDecoder in = engine.messages.decode(engine.wire.notMemberIn);
+        final NotMemberDecoder in = context.messages().decode(context.wire().notMemberIn);
         final long version = in.version();
         final long lifeId = in.lifeId();
         final int members = in.members();
@@ -552,41 +606,41 @@ final class Membership
         {
             throw new MalformedMessageException("not-member answer with " + members + " members");
         }
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
             return;
         }
         final long ownLifeId = clusterLifeId();
         if (lifeId != 0 && ownLifeId != 0 && lifeId != ownLifeId)
         {
-            final int own = engine.topology.members().size();
+            final int own = context.topology().members().size();
             if (!hasQuorum() || members > own || (members == own &&
-                Long.compareUnsigned(coordinator, engine.topology.coordinator().incarnation()) < 0))
+                Long.compareUnsigned(coordinator, context.topology().coordinator().incarnation()) < 0))
             {
                 final String why = "another cluster (" + members + " members, topology " + version + ") " +
                     "answered at a seed address; this cluster of " + own + " dissolves into it";
-                if (!engine.wal.retainsRecords())
+                if (!context.wal().retainsRecords())
                 {
                     // An in-memory member rejoins without its copies: what they held is reported (the host has
                     // nowhere durable to keep it). A persistent one recovers them, and keeps for the operator those
                     // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
-                    for (final CacheDescriptor cache : engine.topology.caches())
+                    for (final CacheDescriptor cache : context.topology().caches())
                     {
-                        engine.recovery.keepCopiesOf(cache,
+                        context.recovery().keepCopiesOf(cache,
                             "this in-memory member's cluster dissolved into another: " + why);
                     }
                 }
-                engine.rejoin(why);
+                context.rejoin(why);
             }
             return;
         }
         // Without quorum for failure detection, any version: the two may have forked, each side numbering on (a member
         // that published topologies nobody installed is ahead of the cluster that went on without it).
-        if (version > engine.topology.version() || quorumLostForFailureDetection() ||
-            (version == engine.topology.version() &&
-            (engine.topology.coordinator().incarnation() == sender || !hasQuorum())))
+        if (version > context.topology().version() || quorumLostForFailureDetection() ||
+            (version == context.topology().version() &&
+            (context.topology().coordinator().incarnation() == sender || !hasQuorum())))
         {
-            engine.rejoin("member " + Long.toHexString(sender) + " of topology " + version +
+            context.rejoin("member " + Long.toHexString(sender) + " of topology " + version +
                 " does not list this member");
         }
     }
@@ -594,13 +648,13 @@ final class Membership
     private boolean quorumLostForFailureDetection()
     {
         return quorumMissingSinceNs != Long.MIN_VALUE &&
-            engine.nowNs - quorumMissingSinceNs > engine.config.failureDetectionTimeoutNs();
+            context.nowNs() - quorumMissingSinceNs > context.config().failureDetectionTimeoutNs();
     }
 
     /** @return the cluster life of the installed map (0 before one is installed): what tells two clusters apart. */
     long clusterLifeId()
     {
-        return engine.installedMap == null ? 0 : engine.installedMap.lifeId();
+        return context.installedMap() == null ? 0 : context.installedMap().lifeId();
     }
 
     /**
@@ -613,15 +667,15 @@ final class Membership
     void probeForOtherClusters()
     {
         final boolean lost = quorumLostForFailureDetection();
-        if (!(isCoordinator() || lost) || engine.nowNs < nextMergeProbeNs)
+        if (!(isCoordinator() || lost) || context.nowNs() < nextMergeProbeNs)
         {
             return;
         }
-        nextMergeProbeNs = engine.nowNs + 10 * engine.config.heartbeatIntervalNs();
-        for (final String address : engine.joining.seedAddresses)
+        nextMergeProbeNs = context.nowNs() + 10 * context.config().heartbeatIntervalNs();
+        for (final String address : context.joining().seedAddresses)
         {
             boolean listed = false;
-            for (final MemberRecord member : engine.topology.members())
+            for (final MemberRecord member : context.topology().members())
             {
                 listed |= member.address().equals(address);
             }
@@ -629,8 +683,8 @@ final class Membership
             {
                 // Addressed to no incarnation in particular; a member that lists this one takes it for a heartbeat.
                 writeHeartbeat(0, Long.MIN_VALUE);
-                engine.transport.send(engine.transport.endpointOf(address), engine.writer.buffer(), 0,
-                    engine.writer.length());
+                context.transport().send(context.transport().endpointOf(address), context.writer().buffer(), 0,
+                    context.writer().length());
             }
         }
     }
@@ -641,13 +695,13 @@ final class Membership
      */
     boolean waitsForLostPartitions()
     {
-        if (engine.installedMap == null)
+        if (context.installedMap() == null)
         {
             return false;
         }
-        for (final CacheDescriptor cache : engine.topology.caches())
+        for (final CacheDescriptor cache : context.topology().caches())
         {
-            if (!engine.installedMap.lostPartitions(cache.cacheId()).isEmpty())
+            if (!context.installedMap().lostPartitions(cache.cacheId()).isEmpty())
             {
                 return true;
             }

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.CacheDestroyedException;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -38,15 +39,15 @@ import java.util.concurrent.TimeUnit;
  */
 final class NearOps
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     final Long2ObjectHashMap<NearOp> nearOps = new Long2ObjectHashMap<>();
 
     /** The lowest sequence of this member's own operations that may still be resent (see {@link #opWatermark()}). */
     private long opWatermark;
 
-    NearOps(final MemberEngine engine)
+    NearOps(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /** The work of {@link MemberEngine#submit}. */
@@ -67,31 +68,31 @@ final class NearOps
             throw new IllegalArgumentException("not a thin client's identity: " + Long.toHexString(clientId) + "/" +
                 clientSequence);
         }
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
-            final GridException error = engine.notActive();
-            engine.listener.onOperationComplete(type, 0, error.errorCode().code());
+            final GridException error = context.notActive();
+            context.listener().onOperationComplete(type, 0, error.errorCode().code());
             callback.onFailure(error);
             return;
         }
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        final CacheDescriptor cache = context.topology().cache(cacheId);
         if (cache == null)
         {
             final GridException error = new CacheDestroyedException("cache id " + cacheId + " was destroyed");
-            engine.listener.onOperationComplete(type, 0, error.errorCode().code());
+            context.listener().onOperationComplete(type, 0, error.errorCode().code());
             callback.onFailure(error);
             return;
         }
-        final GridException tooLarge = engine.tooLarge(key, value, expected);
+        final GridException tooLarge = context.tooLarge(key, value, expected);
         if (tooLarge != null)
         {
-            engine.listener.onOperationComplete(type, 0, tooLarge.errorCode().code());
+            context.listener().onOperationComplete(type, 0, tooLarge.errorCode().code());
             callback.onFailure(tooLarge);
             return;
         }
-        final NearOp op = new NearOp(engine.newSequence(), cache, type, key, value, expected,
-            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), engine.nowNs,
-            MemberEngine.deadlineNs(engine.nowNs, timeoutNs),
+        final NearOp op = new NearOp(context.newSequence(), cache, type, key, value, expected,
+            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), context.nowNs(),
+            TransactionContext.deadlineNs(context.nowNs(), timeoutNs),
             callback);
         if (clientId != 0 && type.mayWrite())
         {
@@ -104,30 +105,30 @@ final class NearOps
 
     void route(final NearOp op)
     {
-        if (engine.topology.cache(op.cache.cacheId()) == null)
+        if (context.topology().cache(op.cache.cacheId()) == null)
         {
             completeNear(op, null, new CacheDestroyedException("cache '" + op.cache.name() + "' was destroyed"));
             return;
         }
-        if (engine.isExchanging())
+        if (context.isExchanging())
         {
             op.parked = true;
             return;
         }
         op.parked = false;
-        if (!engine.membership.hasQuorum())
+        if (!context.membership().hasQuorum())
         {
             routeWithoutQuorum(op);
             return;
         }
-        op.sentVersion = engine.installedMap.version();
-        op.nextResendNs = engine.nowNs + engine.retryIntervalNs;
+        op.sentVersion = context.installedMap().version();
+        op.nextResendNs = context.nowNs() + context.retryIntervalNs();
         if (op.type == OpType.SIZE)
         {
             askSizes(op);
             return;
         }
-        final MemberRecord primary = engine.installedMap.primary(op.cache.cacheId(), op.partition);
+        final MemberRecord primary = context.installedMap().primary(op.cache.cacheId(), op.partition);
         if (primary == null)
         {
             op.parked = true;
@@ -135,7 +136,7 @@ final class NearOps
         }
         op.target = primary;
         op.sends++;
-        engine.listener.onRouted(primary.incarnation() == engine.incarnation);
+        context.listener().onRouted(primary.incarnation() == context.incarnation());
         sendRequest(op, primary);
     }
 
@@ -145,22 +146,22 @@ final class NearOps
      */
     private void routeWithoutQuorum(final NearOp op)
     {
-        if (engine.membership.refusesForQuorum() && readLocally(op))
+        if (context.membership().refusesForQuorum() && readLocally(op))
         {
             return;
         }
-        if ((op.target == null || !op.type.mayWrite()) && engine.membership.refusesForQuorum())
+        if ((op.target == null || !op.type.mayWrite()) && context.membership().refusesForQuorum())
         {
             // Never sent (or a read, which changes nothing): nothing was applied, and the caller can go to a member
             // of the majority. Reads too: without quorum this member's map may name a primary the majority
             // replaced, and a member cut off would only time out.
-            completeNear(op, null, engine.membership.noQuorum(op.type.name().toLowerCase() + " on cache '" +
+            completeNear(op, null, context.membership().noQuorum(op.type.name().toLowerCase() + " on cache '" +
                 op.cache.name() + "'"));
             return;
         }
         // Quorum may be back in a moment (a member just joined); one sent before keeps its fate open: it waits,
         // and ends in its answer or a timeout, never in a refusal that would say it was not applied.
-        op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+        op.nextResendNs = context.nowNs() + Math.max(1, context.retryIntervalNs() / 4);
     }
 
     /** Ask every member for its primary copies' entry count of the cache (a size is their sum). */
@@ -168,24 +169,24 @@ final class NearOps
     {
         op.sizeAwaiting.clear();
         op.sizeSum = 0;
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
             op.sizeAwaiting.add(member.incarnation());
         }
-        for (final MemberRecord member : engine.topology.members())
+        for (final MemberRecord member : context.topology().members())
         {
-            if (member.incarnation() == engine.incarnation)
+            if (member.incarnation() == context.incarnation())
             {
-                engine.replication.answerSize(engine.incarnation, op.sequence, op.cache.cacheId(), op.sentVersion);
+                context.replication().answerSize(context.incarnation(), op.sequence, op.cache.cacheId(), op.sentVersion);
             }
             else
             {
-                final SizeRequestEncoder out = engine.messages.encode(engine.wire.sizeRequestOut,
-                    engine.incarnation, member.incarnation());
+                final SizeRequestEncoder out = context.messages().encode(context.wire().sizeRequestOut,
+                    context.incarnation(), member.incarnation());
                 out.sequence(op.sequence).cacheId(op.cache.cacheId()).version(op.sentVersion);
-                engine.send(member, engine.messages.finish(out));
+                context.send(member, context.messages().finish(out));
             }
-            if (!nearOps.containsKey(op.sequence) || op.sentVersion != engine.installedMap.version())
+            if (!nearOps.containsKey(op.sequence) || op.sentVersion != context.installedMap().version())
             {
                 return;
             }
@@ -195,24 +196,24 @@ final class NearOps
     /** Send an operation to its primary: handled here at once if this member is the primary. */
     private void sendRequest(final NearOp op, final MemberRecord primary)
     {
-        if (primary.incarnation() == engine.incarnation)
+        if (primary.incarnation() == context.incarnation())
         {
-            engine.origins.noteWatermark(engine.incarnation, opWatermark());
+            context.origins().noteWatermark(context.incarnation(), opWatermark());
             if (op.identity != null)
             {
-                engine.origins.noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
+                context.origins().noteWatermark(op.identity.originIncarnation(), op.identityWatermark);
             }
-            engine.replication.handleRequest(engine.incarnation, op.sequence, op.cache.cacheId(), op.partition,
+            context.replication().handleRequest(context.incarnation(), op.sequence, op.cache.cacheId(), op.partition,
                 op.sentVersion, op.type,
-                op.deadlineNs - engine.nowNs, op.key, op.value, op.expected, op.identity, null);
+                op.deadlineNs - context.nowNs(), op.key, op.value, op.expected, op.identity, null);
         }
         else
         {
-            final RequestEncoder out = engine.messages.encode(engine.wire.requestOut, engine.incarnation,
+            final RequestEncoder out = context.messages().encode(context.wire().requestOut, context.incarnation(),
                 primary.incarnation());
             out.sequence(op.sequence).watermark(opWatermark()).cacheId(op.cache.cacheId()).partition(op.partition)
                 .version(op.sentVersion).opType((byte)op.type.code())
-                .timeoutNs(Math.max(0, op.deadlineNs - engine.nowNs))
+                .timeoutNs(Math.max(0, op.deadlineNs - context.nowNs()))
                 // A thin client's identity (0 if none), its number and its watermark.
                 .clientId(op.identity == null ? 0 : op.identity.originIncarnation())
                 .clientSequence(op.identity == null ? 0 : op.identity.sequence())
@@ -221,7 +222,7 @@ final class NearOps
                 .putKey(op.key, 0, op.key.length)
                 .putValue(MemberMessages.orEmpty(op.value), 0, MemberMessages.orEmpty(op.value).length)
                 .putExpected(MemberMessages.orEmpty(op.expected), 0, MemberMessages.orEmpty(op.expected).length);
-            engine.send(primary, engine.messages.finish(out));
+            context.send(primary, context.messages().finish(out));
         }
     }
 
@@ -235,25 +236,25 @@ final class NearOps
     private boolean readLocally(final NearOp op)
     {
         if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL ||
-            engine.membership.hasQuorum())
+            context.membership().hasQuorum())
         {
             return false;
         }
-        final LocalPartition lp = engine.localCopy(op.cache.cacheId(), op.partition);
-        if (lp == null || lp.state != PartitionState.OWNING || engine.replication.lossRefusal(op.cache,
+        final LocalPartition lp = context.localCopy(op.cache.cacheId(), op.partition);
+        if (lp == null || lp.state != PartitionState.OWNING || context.replication().lossRefusal(op.cache,
             op.partition, false) != null)
         {
             return false;
         }
         final byte[] value = lp.store.get(op.key);
-        engine.membership.readsWithoutQuorum++;
+        context.membership().readsWithoutQuorum++;
         completeNear(op, new OpOutcome(value != null, value, 0, true), null);
         return true;
     }
 
     void onResponse(final long sender)
     {
-        final ResponseDecoder in = engine.messages.decode(engine.wire.responseIn);
+        final ResponseDecoder in = context.messages().decode(context.wire().responseIn);
         final long sequence = in.sequence();
         final short rawStatus = in.statusRaw();
         if (rawStatus > ResponseStatus.ERROR.value())
@@ -299,26 +300,26 @@ final class NearOps
             {
                 return;
             }
-            engine.listener.onRemap();
-            if (version > engine.installedMap.version() || engine.isExchanging())
+            context.listener().onRemap();
+            if (version > context.installedMap().version() || context.isExchanging())
             {
                 op.parked = true;
             }
             else
             {
                 // The primary lags this member's map, or this member lags; try again shortly.
-                op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 8);
+                op.nextResendNs = context.nowNs() + Math.max(1, context.retryIntervalNs() / 8);
             }
         }
         else if (status == ResponseStatus.ERROR)
         {
             if (op != null && code == ErrorCode.NO_QUORUM.code() &&
-                (engine.membership.hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
+                (context.membership().hasQuorum() || (op.type.mayWrite() && op.sends > 1)))
             {
                 // The primary lacks quorum while this member holds it: the majority is about to replace that primary
                 // (or it is a moment behind); ask again shortly. A write sent more than once may have been applied
                 // by an earlier attempt: it never ends in a refusal, only in its answer or a timeout.
-                op.nextResendNs = engine.nowNs + Math.max(1, engine.retryIntervalNs / 4);
+                op.nextResendNs = context.nowNs() + Math.max(1, context.retryIntervalNs() / 4);
             }
             else if (op != null && !(code == ErrorCode.NO_QUORUM.code() && readLocally(op)))
             {
@@ -349,7 +350,7 @@ final class NearOps
         {
             return;
         }
-        engine.listener.onOperationComplete(op.type, engine.nowNs - op.submittedNs, error == null ? 0
+        context.listener().onOperationComplete(op.type, context.nowNs() - op.submittedNs, error == null ? 0
             : error.errorCode().code());
         if (error == null)
         {
@@ -368,7 +369,7 @@ final class NearOps
             TimeUnit.NANOSECONDS.toMillis(op.deadlineNs - op.submittedNs) + " ms waiting for ";
         if (op.parked)
         {
-            return what + "the partition map exchange of topology " + engine.topology.version() + " to finish";
+            return what + "the partition map exchange of topology " + context.topology().version() + " to finish";
         }
         if (op.type == OpType.SIZE)
         {
@@ -389,7 +390,7 @@ final class NearOps
      */
     private long opWatermark()
     {
-        while (opWatermark < engine.nextSequence() && !nearOps.containsKey(opWatermark))
+        while (opWatermark < context.nextSequence() && !nearOps.containsKey(opWatermark))
         {
             opWatermark++;
         }
@@ -424,12 +425,12 @@ final class NearOps
             final List<NearOp> ops = new ArrayList<>(nearOps.values());
             for (final NearOp op : ops)
             {
-                if (engine.nowNs >= op.deadlineNs)
+                if (context.nowNs() >= op.deadlineNs)
                 {
                     completeNear(op, null, new OperationTimeoutException(describeWait(op)));
                     work++;
                 }
-                else if (!op.parked && engine.nowNs >= op.nextResendNs && nearOps.containsKey(op.sequence))
+                else if (!op.parked && context.nowNs() >= op.nextResendNs && nearOps.containsKey(op.sequence))
                 {
                     route(op);
                     work++;

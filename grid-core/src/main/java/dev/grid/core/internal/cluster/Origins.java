@@ -15,13 +15,13 @@ import org.agrona.collections.Long2LongHashMap;
  */
 final class Origins
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
     /**
      * Per origin incarnation, the lowest sequence it may still resend (every operation of it below was answered or
      * given up), as its requests and the primaries' replicates carry it: outcomes below it are retired.
      */
-    final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
+    private final Long2LongHashMap originWatermarks = new Long2LongHashMap(Long.MIN_VALUE);
 
     /**
      * Per thin client this member heard of (a request, a replicate or a record carrying its identity), when it last
@@ -36,9 +36,15 @@ final class Origins
     /** {@link #originMayResend}, made once: every remembered outcome passes it to the retirement sweep. */
     final java.util.function.LongPredicate originMayResend = this::originMayResend;
 
-    Origins(final MemberEngine engine)
+    Origins(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
+    }
+
+    /** @return per origin incarnation, the lowest sequence it may still resend (see the field). */
+    Long2LongHashMap originWatermarks()
+    {
+        return originWatermarks;
     }
 
     void noteWatermark(final long origin, final long watermark)
@@ -63,7 +69,7 @@ final class Origins
     {
         if (ClientProtocol.isClientId(origin))
         {
-            clientSeenNs.put(origin, engine.nowNs);
+            clientSeenNs.put(origin, context.nowNs());
         }
     }
 
@@ -73,26 +79,26 @@ final class Origins
      */
     boolean originMayResend(final long origin)
     {
-        if (engine.topology != null && engine.topology.member(origin) != null)
+        if (context.topology() != null && context.topology().member(origin) != null)
         {
             return true;
         }
         final long seenNs = clientSeenNs.get(origin);
-        return seenNs != Long.MIN_VALUE && engine.nowNs - seenNs < ClientProtocol.CLIENT_OUTCOME_RETENTION_NS;
+        return seenNs != Long.MIN_VALUE && context.nowNs() - seenNs < ClientProtocol.CLIENT_OUTCOME_RETENTION_NS;
     }
 
     /** Forget the thin clients not heard of for longer than their outcomes are kept, with their watermarks. */
     void pruneClients()
     {
-        if (engine.nowNs < nextClientPruneNs || clientSeenNs.isEmpty())
+        if (context.nowNs() < nextClientPruneNs || clientSeenNs.isEmpty())
         {
             return;
         }
-        nextClientPruneNs = engine.nowNs + ClientProtocol.CLIENT_OUTCOME_RETENTION_NS / 8;
+        nextClientPruneNs = context.nowNs() + ClientProtocol.CLIENT_OUTCOME_RETENTION_NS / 8;
         for (final Long2LongHashMap.EntryIterator it = clientSeenNs.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            if (engine.nowNs - it.getLongValue() >= ClientProtocol.CLIENT_OUTCOME_RETENTION_NS)
+            if (context.nowNs() - it.getLongValue() >= ClientProtocol.CLIENT_OUTCOME_RETENTION_NS)
             {
                 originWatermarks.remove(it.getLongKey());
                 it.remove();

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.PartitionState;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
@@ -22,11 +23,11 @@ final class RebalancedCopies
     /** The identity of records a historical rebalance wrote: no operation of this life, so no retry memory. */
     private static final OpKey REBALANCED_OP = new OpKey(0, 0);
 
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    RebalancedCopies(final MemberEngine engine)
+    RebalancedCopies(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -36,7 +37,7 @@ final class RebalancedCopies
     {
         if (lp.adoptEpoch(id, floor))
         {
-            engine.walRecords.appendEpoch(lp.cacheId, lp.partition, id, floor);
+            context.walRecords().appendEpoch(lp.cacheId, lp.partition, id, floor);
         }
     }
 
@@ -50,12 +51,12 @@ final class RebalancedCopies
     {
         final LocalPartition lp = new LocalPartition(old.cacheId, old.partition);
         lp.state = PartitionState.MOVING;
-        engine.copies.get(old.cacheId)[old.partition] = lp;
+        context.copies().get(old.cacheId)[old.partition] = lp;
         old.state = old.state.moveTo(PartitionState.RENTING).moveTo(PartitionState.EVICTED);
-        engine.checkpointer.logCopyDropped(old.cacheId, old.partition);
-        engine.tx.relogPrepared(old.cacheId, old.partition);
-        adoptEpoch(lp, engine.installedMap.epochId(old.cacheId, old.partition),
-            engine.installedMap.epochFloor(old.cacheId, old.partition));
+        context.checkpointer().logCopyDropped(old.cacheId, old.partition);
+        context.tx().relogPrepared(old.cacheId, old.partition);
+        adoptEpoch(lp, context.installedMap().epochId(old.cacheId, old.partition),
+            context.installedMap().epochFloor(old.cacheId, old.partition));
         return lp;
     }
 
@@ -68,7 +69,7 @@ final class RebalancedCopies
         final long counter = record.counter();
         if (record.key() == null)
         {
-            engine.replication.closeRange(lp, counter - 1, 1);
+            context.replication().closeRange(lp, counter - 1, 1);
             return;
         }
         if (lp.counter.isClosed(counter))
@@ -79,24 +80,24 @@ final class RebalancedCopies
         // of applying it again, and a late commit of its transaction finds the part finished.
         final OpKey opKey = record.origin() == 0 ? REBALANCED_OP : new OpKey(record.origin(), record.sequence());
         final OpOutcome outcome = new OpOutcome(record.flag(), record.outcome(), 0);
-        final long position = engine.walRecords.appendWal(lp, counter, record.transaction(),
+        final long position = context.walRecords().appendWal(lp, counter, record.transaction(),
             opKey, outcome, record.key(),
             record.value(), record.predecessors());
         lp.store.apply(record.key(), record.value(), counter);
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
         // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
         // copy would apply it a second time (persistent seed 0x17662a18e).
-        engine.origins.rememberPredecessors(lp, record.predecessors());
+        context.origins().rememberPredecessors(lp, record.predecessors());
         if (opKey != REBALANCED_OP)
         {
             lp.recent.put(opKey, outcome);
-            engine.origins.noteClientSeen(opKey.originIncarnation());
+            context.origins().noteClientSeen(opKey.originIncarnation());
         }
         if (record.transaction() != WalRecords.NO_TRANSACTION)
         {
-            engine.tx.rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
+            context.tx().rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
         }
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
+        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
     }
 
     /**
@@ -109,7 +110,7 @@ final class RebalancedCopies
         {
             return;
         }
-        engine.walRecords.appendRebalanceEntry(lp.cacheId, lp.partition, counter, key, value);
+        context.walRecords().appendRebalanceEntry(lp.cacheId, lp.partition, counter, key, value);
         lp.store.apply(key, value, counter);
     }
 
@@ -119,8 +120,8 @@ final class RebalancedCopies
      */
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
-        final long position = engine.walRecords.appendRebalanceDone(lp.cacheId, lp.partition, to);
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
+        final long position = context.walRecords().appendRebalanceDone(lp.cacheId, lp.partition, to);
+        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
             () -> closeRebalanced(lp, to)));
     }
 
@@ -130,14 +131,14 @@ final class RebalancedCopies
      */
     void applyRebalancedMemory(final LocalPartition lp, final List<Rebalancer.MemoryItem> items)
     {
-        engine.walRecords.appendRebalanceMemory(lp.cacheId, lp.partition, items);
+        context.walRecords().appendRebalanceMemory(lp.cacheId, lp.partition, items);
         final List<OpKey> keys = new ArrayList<>();
         final List<OpOutcome> outcomes = new ArrayList<>();
         for (final Rebalancer.MemoryItem item : items)
         {
             if (item.transaction())
             {
-                engine.tx.rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
+                context.tx().rememberFinished(item.origin(), item.sequence(), lp.cacheId, lp.partition, item.flag());
             }
             else
             {
@@ -156,12 +157,12 @@ final class RebalancedCopies
         }
         // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
         // boundary taken during the rebalance recorded.
-        final long packed = MemberEngine.packCopy(lp.cacheId, lp.partition);
-        engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
+        final long packed = PartitionCopy.pack(lp.cacheId, lp.partition);
+        context.checkpointer().historyFrom.put(packed, Math.max(context.checkpointer().historyFrom.get(packed), to));
         // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
         // if any, was of the copy before the clear): nothing would mean "complete from the start".
-        engine.checkpointer.checkpointHwms.put(packed, Math.max(engine.checkpointer.checkpointHwms.get(packed), to));
-        for (final Checkpointer.HistoryBoundary boundary : engine.checkpointer.historyBoundaries)
+        context.checkpointer().checkpointHwms.put(packed, Math.max(context.checkpointer().checkpointHwms.get(packed), to));
+        for (final Checkpointer.HistoryBoundary boundary : context.checkpointer().historyBoundaries)
         {
             boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
         }

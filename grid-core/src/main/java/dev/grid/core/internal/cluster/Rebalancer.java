@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
@@ -138,7 +139,7 @@ final class Rebalancer
         }
     }
 
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final RebalanceDemandEncoder demandOut = new RebalanceDemandEncoder();
     private final RebalanceDemandDecoder demandIn = new RebalanceDemandDecoder();
     private final SupplyCodec supplies;
@@ -169,10 +170,10 @@ final class Rebalancer
     private long doneVersion = -1;
     private final LongHashSet donePlans = new LongHashSet();
 
-    Rebalancer(final MemberEngine engine)
+    Rebalancer(final MemberContext context)
     {
-        this.engine = engine;
-        this.supplies = new SupplyCodec(engine);
+        this.context = context;
+        this.supplies = new SupplyCodec(context);
     }
 
     private static long planKey(final int cacheId, final int partition, final int demander)
@@ -212,18 +213,18 @@ final class Rebalancer
     {
         if (planned == 0)
         {
-            installedNs = engine.nowNs;
+            installedNs = context.nowNs();
             records = 0;
             bytes = 0;
         }
-        final PartitionTable map = engine.installedMap;
+        final PartitionTable map = context.installedMap();
         final long supplier = map.topology().members().get(plan.supplier()).incarnation();
-        final Demand demand = new Demand(plan, map.version(), supplier, epochBefore, highestBefore, engine.nowNs);
-        demands.put(MemberEngine.packCopy(lp.cacheId, lp.partition), demand);
+        final Demand demand = new Demand(plan, map.version(), supplier, epochBefore, highestBefore, context.nowNs());
+        demands.put(PartitionCopy.pack(lp.cacheId, lp.partition), demand);
         queued.add(demand);
         planned++;
         historicalPlanned += plan.full() ? 0 : 1;
-        engine.listener.onRebalanceStarted(plan, map.topology().members().get(plan.supplier()).memberId());
+        context.listener().onRebalanceStarted(plan, map.topology().members().get(plan.supplier()).memberId());
     }
 
     /**
@@ -234,8 +235,8 @@ final class Rebalancer
     {
         if (planned > 0)
         {
-            engine.listener.onEvent("member " + engine.config.memberId() + " catches up " + planned +
-                " partition copies for topology " + engine.installedMap.version() + ": " + historicalPlanned +
+            context.listener().onEvent("member " + context.config().memberId() + " catches up " + planned +
+                " partition copies for topology " + context.installedMap().version() + ": " + historicalPlanned +
                 " historically, " + (planned - historicalPlanned) + " fully");
         }
     }
@@ -250,9 +251,9 @@ final class Rebalancer
 
     RebalanceStatus status()
     {
-        final long elapsedNs = planned == 0 ? 0 : (done == planned ? lastDoneNs : engine.nowNs) - installedNs;
+        final long elapsedNs = planned == 0 ? 0 : (done == planned ? lastDoneNs : context.nowNs()) - installedNs;
         final long etaNs = done == planned ? 0 : done == 0 ? -1 : elapsedNs * (planned - done) / done;
-        return new RebalanceStatus(engine.installedMap == null ? 0 : engine.installedMap.version(), planned, done,
+        return new RebalanceStatus(context.installedMap() == null ? 0 : context.installedMap().version(), planned, done,
             historicalPlanned, records, bytes, elapsedNs, etaNs, totalHistorical, totalFull, totalHistoryRecords,
             totalFullEntries, totalFallbacks, perCache(elapsedNs));
     }
@@ -274,7 +275,7 @@ final class Rebalancer
         final SortedMap<String, RebalanceStatus.CacheProgress> result = new TreeMap<>();
         sums.forEach((cacheId, sum) ->
         {
-            final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(cacheId);
+            final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheId);
             final long etaNs = sum[1] == sum[0] ? 0 : sum[1] == 0 ? -1 : elapsedNs * (sum[0] - sum[1]) / sum[1];
             result.put(cache == null ? "#" + cacheId : cache.name(), new RebalanceStatus.CacheProgress((int)sum[0],
                 (int)sum[1], (int)sum[2], sum[3], sum[4], etaNs));
@@ -292,7 +293,7 @@ final class Rebalancer
                 pending.append(' ').append(demand.partition).append(':').append(demand.phase)
                     .append(demand.full ? ":full" : ":historical").append(demand.memory ? ":memory" : "")
                     .append(":to=").append(demand.to).append(":cursor=").append(demand.cursor);
-                final LocalPartition lp = engine.localCopy(demand.cacheId, demand.partition);
+                final LocalPartition lp = context.localCopy(demand.cacheId, demand.partition);
                 if (lp != null)
                 {
                     pending.append(":lwm=").append(lp.counter.lwm()).append(":gaps=").append(lp.counter.gaps());
@@ -310,11 +311,11 @@ final class Rebalancer
     int duty()
     {
         int work = stepHistory();
-        if (demands.isEmpty() || engine.isExchanging())
+        if (demands.isEmpty() || context.isExchanging())
         {
             return work;
         }
-        while (running < engine.config.rebalanceConcurrency() && !queued.isEmpty())
+        while (running < context.config().rebalanceConcurrency() && !queued.isEmpty())
         {
             final Demand demand = queued.poll();
             demand.phase = Phase.DEMANDING;
@@ -328,7 +329,7 @@ final class Rebalancer
             {
                 case DEMANDING ->
                 {
-                    if (engine.nowNs >= demand.nextSendNs)
+                    if (context.nowNs() >= demand.nextSendNs)
                     {
                         sendDemand(demand);
                         work++;
@@ -336,12 +337,12 @@ final class Rebalancer
                 }
                 case FINISHING ->
                 {
-                    final LocalPartition lp = engine.localCopy(demand.cacheId, demand.partition);
+                    final LocalPartition lp = context.localCopy(demand.cacheId, demand.partition);
                     if (lp != null && lp.counter.lwm() >= demand.to)
                     {
                         demand.phase = Phase.DONE;
                         done++;
-                        lastDoneNs = engine.nowNs;
+                        lastDoneNs = context.nowNs();
                         if (demand.full)
                         {
                             totalFull++;
@@ -352,21 +353,21 @@ final class Rebalancer
                             totalHistorical++;
                             totalHistoryRecords += demand.records;
                         }
-                        engine.listener.onRebalanceFinished(demand.cacheId, demand.partition, demand.full,
-                            demand.records, demand.bytes, engine.nowNs - demand.startNs);
-                        demand.nextSendNs = engine.nowNs;
+                        context.listener().onRebalanceFinished(demand.cacheId, demand.partition, demand.full,
+                            demand.records, demand.bytes, context.nowNs() - demand.startNs);
+                        demand.nextSendNs = context.nowNs();
                         work++;
                     }
                 }
                 case DONE ->
                 {
-                    if (engine.nowNs >= demand.nextSendNs)
+                    if (context.nowNs() >= demand.nextSendNs)
                     {
-                        demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
-                        engine.messages.finish(engine.messages.encode(engine.wire.rebalanceDoneOut,
-                            engine.incarnation, engine.topology.coordinator().incarnation()).version(demand.version)
+                        demand.nextSendNs = context.nowNs() + context.retryIntervalNs();
+                        context.messages().finish(context.messages().encode(context.wire().rebalanceDoneOut,
+                            context.incarnation(), context.topology().coordinator().incarnation()).version(demand.version)
                             .cacheId(demand.cacheId).partition(demand.partition));
-                        engine.sendTx(engine.topology.coordinator().incarnation());
+                        context.sendTo(context.topology().coordinator().incarnation());
                         work++;
                     }
                 }
@@ -391,15 +392,15 @@ final class Rebalancer
 
     private void sendDemand(final Demand demand)
     {
-        demand.nextSendNs = engine.nowNs + engine.retryIntervalNs;
+        demand.nextSendNs = context.nowNs() + context.retryIntervalNs();
         final byte[] cursorKey = MemberMessages.orEmpty(demand.cursorKey);
-        engine.messages.finish(engine.messages.encode(demandOut, engine.incarnation, demand.supplier)
+        context.messages().finish(context.messages().encode(demandOut, context.incarnation(), demand.supplier)
             .version(demand.version).cacheId(demand.cacheId).partition(demand.partition)
             .full(MemberMessages.flag(demand.full))
             .cursor(demand.cursor).to(demand.to).epochBefore(demand.epochBefore).highestBefore(demand.highestBefore)
             .memory(MemberMessages.flag(demand.memory)).memoryCursor(demand.memoryCursor)
             .hasCursorKey(MemberMessages.has(demand.cursorKey)).putCursorKey(cursorKey, 0, cursorKey.length));
-        engine.sendTx(demand.supplier);
+        context.sendTo(demand.supplier);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -408,7 +409,7 @@ final class Rebalancer
 
     void onDemand(final long sender)
     {
-        final RebalanceDemandDecoder in = engine.messages.decode(demandIn);
+        final RebalanceDemandDecoder in = context.messages().decode(demandIn);
         final long version = in.version();
         final int cacheId = in.cacheId();
         final int partition = in.partition();
@@ -447,18 +448,18 @@ final class Rebalancer
         final long to = demand.to();
         final boolean memory = demand.memory();
         final int memoryCursor = demand.memoryCursor();
-        final PartitionTable map = engine.installedMap;
-        if (engine.isExchanging() || map == null || map.version() != version)
+        final PartitionTable map = context.installedMap();
+        if (context.isExchanging() || map == null || map.version() != version)
         {
             // An old version's demand is void; a newer one is resent once this member installed that map.
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
-        final int myIndex = map.topology().indexOf(engine.incarnation);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
+        final int myIndex = map.topology().indexOf(context.incarnation());
         if (lp == null || !map.isOwning(cacheId, partition, myIndex))
         {
             refuse(sender, version, cacheId, partition, full, cursor, cursorKey, memory, memoryCursor, "member " +
-                engine.config.memberId() + " does not own the partition");
+                context.config().memberId() + " does not own the partition");
             return;
         }
         if (memory)
@@ -490,9 +491,9 @@ final class Rebalancer
                 return;
             }
         }
-        final List<TxPartKey> open = full ? List.of() : engine.tx.openOn(cacheId, partition);
-        final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.preferredMessageLength() - 512)) - (full ? 0 : OpenPrepares.bytes(open));
+        final List<TxPartKey> open = full ? List.of() : context.tx().openOn(cacheId, partition);
+        final int budget = Math.max(1024, Math.min(context.config().rebalanceBatchBytes(),
+            context.preferredMessageLength() - 512)) - (full ? 0 : OpenPrepares.bytes(open));
         final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, cacheId, partition, full, cursor,
             cursorKey,
             false, 0);
@@ -614,15 +615,15 @@ final class Rebalancer
                         recent.getValue().flag(), recent.getValue().value()));
                 }
             }
-            for (final long[] part : engine.tx.finishedOn(lp.cacheId, lp.partition))
+            for (final long[] part : context.tx().finishedOn(lp.cacheId, lp.partition))
             {
                 items.add(new MemoryItem(true, part[0], part[1], part[2] == 1, null));
             }
             memories.put(key, items);
         }
-        final List<TxPartKey> open = engine.tx.openOn(lp.cacheId, lp.partition);
-        final int budget = Math.max(1024, Math.min(engine.config.rebalanceBatchBytes(),
-            engine.preferredMessageLength() - 512)) - OpenPrepares.bytes(open);
+        final List<TxPartKey> open = context.tx().openOn(lp.cacheId, lp.partition);
+        final int budget = Math.max(1024, Math.min(context.config().rebalanceBatchBytes(),
+            context.preferredMessageLength() - 512)) - OpenPrepares.bytes(open);
         final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, lp.cacheId, lp.partition, full, cursor,
             cursorKey, true, memoryCursor);
         int index = memoryCursor;
@@ -687,20 +688,20 @@ final class Rebalancer
      */
     private HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
     {
-        final PartitionTable map = engine.installedMap;
+        final PartitionTable map = context.installedMap();
         if (historyVersion != map.version())
         {
             historyVersion = map.version();
             history.clear();
             historyRanges.clear();
             closeHistoryScan();
-            final int myIndex = map.topology().indexOf(engine.incarnation);
+            final int myIndex = map.topology().indexOf(context.incarnation());
             final Map<Long, long[]> ranges = new HashMap<>();
             for (final RebalancePlan plan : map.plans())
             {
                 if (!plan.full() && plan.supplier() == myIndex)
                 {
-                    ranges.merge(MemberEngine.packCopy(plan.cacheId(), plan.partition()),
+                    ranges.merge(PartitionCopy.pack(plan.cacheId(), plan.partition()),
                         new long[] {plan.fromExclusive(), plan.toInclusive()},
                         (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
                 }
@@ -711,7 +712,7 @@ final class Rebalancer
         {
             return null;
         }
-        final long packed = MemberEngine.packCopy(cacheId, partition);
+        final long packed = PartitionCopy.pack(cacheId, partition);
         final HistoryRead read = history.get(packed);
         final long[] range = historyRanges.get(packed);
         final boolean covers = range != null && range[0] <= cursor && range[1] >= to;
@@ -732,7 +733,7 @@ final class Rebalancer
         {
             return;
         }
-        historyScan = engine.checkpointer.startHistoryScan(ranges);
+        historyScan = context.checkpointer().startHistoryScan(ranges);
         if (historyScan.isDone())
         {
             absorbHistoryScan();
@@ -787,15 +788,15 @@ final class Rebalancer
         final boolean full = supply.full();
         final boolean memory = supply.memory();
         final int status = supply.status();
-        final Demand demand = demands.get(MemberEngine.packCopy(cacheId, partition));
+        final Demand demand = demands.get(PartitionCopy.pack(cacheId, partition));
         if (demand == null || demand.version != supply.version() || demand.supplier != sender ||
             demand.phase != Phase.DEMANDING || demand.full != full || demand.cursor != supply.cursor() ||
             !Arrays.equals(demand.cursorKey, supply.cursorKey()) || demand.memory != memory ||
-            demand.memoryCursor != supply.memoryCursor() || engine.isExchanging())
+            demand.memoryCursor != supply.memoryCursor() || context.isExchanging())
         {
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
         if (lp == null)
         {
             return;
@@ -813,8 +814,8 @@ final class Rebalancer
         if (!full && demand.records == 0)
         {
             // The supplier accepted the copy's lineage: from now on it follows the partition's current epoch.
-            final PartitionTable map = engine.installedMap;
-            engine.rebalanced.adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
+            final PartitionTable map = context.installedMap();
+            context.rebalanced().adoptEpoch(lp, map.epochId(cacheId, partition), map.epochFloor(cacheId, partition));
         }
         if (full)
         {
@@ -846,14 +847,14 @@ final class Rebalancer
                 throw new MalformedMessageException("last history batch ends at " + demand.cursor + ", not " +
                     demand.to);
             }
-            OpenPrepares.voidNotOpen(supply.open(), engine.tx, cacheId, partition);
+            OpenPrepares.voidNotOpen(supply.open(), context.tx(), cacheId, partition);
             finishing(demand);
             return;
         }
-        final long throttleNs = engine.config.rebalanceThrottleNs();
+        final long throttleNs = context.config().rebalanceThrottleNs();
         if (throttleNs > 0)
         {
-            demand.nextSendNs = engine.nowNs + throttleNs;
+            demand.nextSendNs = context.nowNs() + throttleNs;
         }
         else
         {
@@ -865,13 +866,13 @@ final class Rebalancer
     private void applyMemory(final Demand demand, final LocalPartition lp, final int cacheId, final int partition,
         final SupplyCodec.Supply supply)
     {
-        engine.rebalanced.applyRebalancedMemory(lp, supply.memoryItems());
+        context.rebalanced().applyRebalancedMemory(lp, supply.memoryItems());
         demand.memoryCursor += supply.memoryItems().size();
         if (supply.status() == SUPPLY_LAST)
         {
-            OpenPrepares.voidNotOpen(supply.open(), engine.tx, cacheId, partition);
+            OpenPrepares.voidNotOpen(supply.open(), context.tx(), cacheId, partition);
             finishing(demand);
-            engine.rebalanced.finishFullRebalance(lp, demand.to);
+            context.rebalanced().finishFullRebalance(lp, demand.to);
         }
         else
         {
@@ -888,14 +889,14 @@ final class Rebalancer
     {
         if (fullOrMemory)
         {
-            engine.listener.onEvent("member " + engine.config.memberId() + ": supplier refused full rebalance " +
+            context.listener().onEvent("member " + context.config().memberId() + ": supplier refused full rebalance " +
                 "of cache id " + cacheId + " partition " + partition + ": " + why);
-            demand.nextSendNs = engine.nowNs + engine.retryIntervalNs * 4;
+            demand.nextSendNs = context.nowNs() + context.retryIntervalNs() * 4;
             return;
         }
-        engine.listener.onEvent("member " + engine.config.memberId() + " falls back to full rebalance of " +
+        context.listener().onEvent("member " + context.config().memberId() + " falls back to full rebalance of " +
             "cache id " + cacheId + " partition " + partition + ": " + why);
-        engine.rebalanced.resetForFullRebalance(lp);
+        context.rebalanced().resetForFullRebalance(lp);
         totalFallbacks++;
         demand.full = true;
         demand.cursor = 0;
@@ -910,7 +911,7 @@ final class Rebalancer
         {
             throw new MalformedMessageException("full supply entry with counter " + entry.counter());
         }
-        engine.rebalanced.applyRebalancedEntry(lp, entry.counter(), entry.key(), entry.value());
+        context.rebalanced().applyRebalancedEntry(lp, entry.counter(), entry.key(), entry.value());
         demand.cursorKey = entry.key();
         counted(demand, entry);
     }
@@ -923,7 +924,7 @@ final class Rebalancer
             throw new MalformedMessageException("history record " + record.counter() + " outside (" + demand.cursor +
                 ", " + demand.to + "]");
         }
-        engine.rebalanced.applyRebalancedRecord(lp, record);
+        context.rebalanced().applyRebalancedRecord(lp, record);
         demand.cursor = record.counter();
         counted(demand, record);
     }
@@ -950,7 +951,7 @@ final class Rebalancer
      */
     boolean onDone(final long sender)
     {
-        final RebalanceDoneDecoder in = engine.messages.decode(engine.wire.rebalanceDoneIn);
+        final RebalanceDoneDecoder in = context.messages().decode(context.wire().rebalanceDoneIn);
         final long version = in.version();
         final int cacheId = in.cacheId();
         final int partition = in.partition();
@@ -958,9 +959,9 @@ final class Rebalancer
         {
             throw new MalformedMessageException("rebalance done for partition " + partition);
         }
-        final PartitionTable map = engine.installedMap;
-        if (map == null || engine.isExchanging() || map.version() != version ||
-            engine.topology.version() != version)
+        final PartitionTable map = context.installedMap();
+        if (map == null || context.isExchanging() || map.version() != version ||
+            context.topology().version() != version)
         {
             return false;
         }

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.KeptCopy;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
@@ -61,7 +62,7 @@ final class Recovery
     private final WalTxPrepareDecoder txPrepareIn = new WalTxPrepareDecoder();
     private final WalTxEndDecoder txEndIn = new WalTxEndDecoder();
     private final WalTxVoidDecoder txVoidIn = new WalTxVoidDecoder();
-    private final MemberEngine engine;
+    private final MemberContext context;
 
     /** Decodes checkpoint manifests and WAL records; never shared with the engine's message handling. */
     final MessageReader reader = new MessageReader();
@@ -83,9 +84,9 @@ final class Recovery
 
     private long recoveredRecords;
 
-    Recovery(final MemberEngine engine)
+    Recovery(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -98,7 +99,7 @@ final class Recovery
     {
         final long replayFrom = loadCheckpoint();
         replayPosition = replayFrom;
-        final long replayed = engine.wal.replay(replayFrom, (position, buffer, offset, length) ->
+        final long replayed = context.wal().replay(replayFrom, (position, buffer, offset, length) ->
         {
             previousReplayPosition = replayPosition;
             replayPosition = position;
@@ -111,9 +112,9 @@ final class Recovery
         {
             it.next();
             final long packed = it.getLongKey();
-            if (engine.localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
+            if (context.localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
             {
-                engine.checkpointer.historyFrom.remove(packed);
+                context.checkpointer().historyFrom.remove(packed);
             }
         }
         imagedCopies.clear();
@@ -121,14 +122,14 @@ final class Recovery
         for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            engine.checkpointer.historyFrom.put(it.getLongKey(),
-                Math.max(engine.checkpointer.historyFrom.get(it.getLongKey()), it.getLongValue()));
+            context.checkpointer().historyFrom.put(it.getLongKey(),
+                Math.max(context.checkpointer().historyFrom.get(it.getLongKey()), it.getLongValue()));
         }
         rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
         long updates = 0;
         int partitions = 0;
-        for (final LocalPartition[] local : engine.copies.values())
+        for (final LocalPartition[] local : context.copies().values())
         {
             for (final LocalPartition lp : local)
             {
@@ -136,7 +137,7 @@ final class Recovery
                 {
                     lp.finishReplay(replayWatermarks);
                     // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
-                    lp.recent.keySet().forEach(key -> engine.origins.noteClientSeen(key.originIncarnation()));
+                    lp.recent.keySet().forEach(key -> context.origins().noteClientSeen(key.originIncarnation()));
                     partitions++;
                     updates += lp.counter.lwm();
                 }
@@ -146,17 +147,17 @@ final class Recovery
         for (final Long2LongHashMap.EntryIterator it = replayWatermarks.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            engine.origins.noteWatermark(it.getLongKey(), it.getLongValue());
+            context.origins().noteWatermark(it.getLongKey(), it.getLongValue());
         }
         replayWatermarks.clear();
         if (replayed == 0 && recoveredImages == 0)
         {
             return;
         }
-        engine.listener.onEvent("member " + engine.config.memberId() + " recovered checkpoint " +
-            engine.checkpointer.committedCheckpointId + " (" +
+        context.listener().onEvent("member " + context.config().memberId() + " recovered checkpoint " +
+            context.checkpointer().committedCheckpointId + " (" +
             recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
-            engine.walCaches.size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
+            context.walCaches().size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
     }
 
     /**
@@ -167,14 +168,14 @@ final class Recovery
      */
     private long loadCheckpoint()
     {
-        final CheckpointStore.Checkpoint checkpoint = engine.checkpointer.checkpoints == null ? null
-            : engine.checkpointer.checkpoints.loadLatest();
+        final CheckpointStore.Checkpoint checkpoint = context.checkpointer().checkpoints == null ? null
+            : context.checkpointer().checkpoints.loadLatest();
         if (checkpoint == null)
         {
             return 0;
         }
-        engine.checkpointer.committedCheckpointId = checkpoint.id();
-        engine.checkpointer.checkpointId = checkpoint.id();
+        context.checkpointer().committedCheckpointId = checkpoint.id();
+        context.checkpointer().checkpointId = checkpoint.id();
         reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
         final int version = reader.readByte("manifestVersion");
         if (version < Checkpointer.MANIFEST_VERSION_MIN || version > Checkpointer.MANIFEST_VERSION)
@@ -184,15 +185,15 @@ final class Recovery
                 Checkpointer.MANIFEST_VERSION + ")");
         }
         final long replayFrom = reader.readLong("replayFrom");
-        engine.checkpointer.releasedPosition = replayFrom;
+        context.checkpointer().releasedPosition = replayFrom;
         final int caches = reader.readInt("caches", 0, 1 << 20);
         for (int i = 0; i < caches; i++)
         {
             final CacheDescriptor cache = StateBodies.decodeCache(manifestBody("cache"));
-            engine.walCaches.put(cache.cacheId(), cache);
+            context.walCaches().put(cache.cacheId(), cache);
         }
         final Long2ObjectHashMap<long[][]> epochs = readEpochs();
-        engine.walBaseline = StateBodies.decodeBaseline(manifestBody("baseline"));
+        context.walBaseline(StateBodies.decodeBaseline(manifestBody("baseline")));
         final byte[] ownershipHeader = manifestBody("ownership");
         final int ownershipCaches = reader.readInt("ownership.caches", 0, 1 << 20);
         final List<byte[]> sections = new ArrayList<>(ownershipCaches);
@@ -200,8 +201,8 @@ final class Recovery
         {
             sections.add(manifestBody("ownership.cache"));
         }
-        engine.ownership.replaceWith(ownershipHeader, sections);
-        engine.tx.decodePrepared(reader);
+        context.ownership().replaceWith(ownershipHeader, sections);
+        context.tx().decodePrepared(reader);
         for (final CheckpointStore.PartitionImage image : checkpoint.images())
         {
             loadImage(image, epochs);
@@ -216,7 +217,7 @@ final class Recovery
         final int epochCopies = reader.readInt("epochCopies", 0, 1 << 24);
         for (int i = 0; i < epochCopies; i++)
         {
-            final long packed = MemberEngine.packCopy(reader.readInt("cacheId"),
+            final long packed = PartitionCopy.pack(reader.readInt("cacheId"),
                 reader.readInt("partition", 0, 65_535));
             final long[][] list = new long[reader.readInt("epochs", 0, LocalPartition.EPOCHS_KEPT)][];
             for (int e = 0; e < list.length; e++)
@@ -231,7 +232,7 @@ final class Recovery
     /** Load one copy's checkpoint image: its entries, counters, retry memory and lineage. */
     private void loadImage(final CheckpointStore.PartitionImage image, final Long2ObjectHashMap<long[][]> epochs)
     {
-        final CacheDescriptor cache = engine.walCaches.get(image.cacheId());
+        final CacheDescriptor cache = context.walCaches().get(image.cacheId());
         if (cache == null || image.partition() >= cache.partitions())
         {
             return;
@@ -248,15 +249,15 @@ final class Recovery
             lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
                 new OpOutcome(image.recentFlags()[i], image.recentValues()[i], 0));
         }
-        engine.copies.computeIfAbsent(image.cacheId(),
+        context.copies().computeIfAbsent(image.cacheId(),
             id -> new LocalPartition[cache.partitions()])[image.partition()] =
             lp;
-        imageReplayFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.replayFromPosition());
+        imageReplayFrom.put(PartitionCopy.pack(image.cacheId(), image.partition()), image.replayFromPosition());
         // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
-        engine.checkpointer.historyFrom.put(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
-        engine.historyIndex.raiseHighest(MemberEngine.packCopy(image.cacheId(), image.partition()), image.hwm());
-        imagedCopies.put(MemberEngine.packCopy(image.cacheId(), image.partition()), lp);
-        final long[][] lineage = epochs.get(MemberEngine.packCopy(image.cacheId(), image.partition()));
+        context.checkpointer().historyFrom.put(PartitionCopy.pack(image.cacheId(), image.partition()), image.hwm());
+        context.historyIndex().raiseHighest(PartitionCopy.pack(image.cacheId(), image.partition()), image.hwm());
+        imagedCopies.put(PartitionCopy.pack(image.cacheId(), image.partition()), lp);
+        final long[][] lineage = epochs.get(PartitionCopy.pack(image.cacheId(), image.partition()));
         for (int e = 0; lineage != null && e < lineage.length; e++)
         {
             lp.adoptEpoch(lineage[e][0], lineage[e][1]);
@@ -269,7 +270,7 @@ final class Recovery
      */
     private boolean reflectedByImage(final int cacheId, final int partition)
     {
-        return imageReplayFrom.get(MemberEngine.packCopy(cacheId, partition)) >= replayPosition;
+        return imageReplayFrom.get(PartitionCopy.pack(cacheId, partition)) >= replayPosition;
     }
 
     private byte[] manifestBody(final String field)
@@ -289,26 +290,26 @@ final class Recovery
                 final WalCacheDecoder in = walReader.decode(cacheIn);
                 final CacheDescriptor cache = StateBodies.decodeCache(MemberMessages.read(in, in.descriptorLength(),
                     "descriptor", in::getDescriptor));
-                engine.walCaches.put(cache.cacheId(), cache);
+                context.walCaches().put(cache.cacheId(), cache);
             }
             case WalRecords.WAL_BASELINE ->
             {
                 final WalBaselineDecoder in = walReader.decode(baselineIn);
-                engine.walBaseline = StateBodies.decodeBaseline(MemberMessages.read(in, in.baselineLength(), "baseline",
-                    in::getBaseline));
+                context.walBaseline(StateBodies.decodeBaseline(MemberMessages.read(in, in.baselineLength(), "baseline",
+                    in::getBaseline)));
             }
             case WalRecords.WAL_OWNERSHIP -> replayOwnership();
             case WalRecords.WAL_TX_PREPARE -> replayPrepare(WalReader.prepare(walReader.decode(txPrepareIn)));
             case WalRecords.WAL_TX_END ->
             {
                 final WalTxEndDecoder in = walReader.decode(txEndIn);
-                engine.tx.replayEnd(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
+                context.tx().replayEnd(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
                     WalReader.checkPartition(in.partition())), in.committed() != 0);
             }
             case WalRecords.WAL_TX_VOID ->
             {
                 final WalTxVoidDecoder in = walReader.decode(txVoidIn);
-                engine.tx.replayVoid(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
+                context.tx().replayVoid(new TxPartKey(in.coordinator(), in.tx(), in.cacheId(),
                     WalReader.checkPartition(in.partition())));
             }
             case WalRecords.WAL_CACHE_DESTROYED -> replayCacheDestroyed(walReader.decode(cacheDestroyedIn).cacheId());
@@ -327,7 +328,7 @@ final class Recovery
 
     private void replayPrepare(final WalReader.Prepare prepare)
     {
-        engine.tx.replayPrepare(prepare.key(), prepare.priority(), prepare.participants(), prepare.keys(),
+        context.tx().replayPrepare(prepare.key(), prepare.priority(), prepare.participants(), prepare.keys(),
             prepare.values());
     }
 
@@ -339,7 +340,7 @@ final class Recovery
         {
             sections.add(MemberMessages.read(in, cache.sectionLength(), "ownership.cache", cache::getSection));
         }
-        engine.ownership.replaceWith(MemberMessages.read(in, in.headerLength(), "ownership.header", in::getHeader),
+        context.ownership().replaceWith(MemberMessages.read(in, in.headerLength(), "ownership.header", in::getHeader),
             sections);
     }
 
@@ -350,11 +351,11 @@ final class Recovery
         final int partition = data.partition();
         final HistoryRecord update = data.update();
         final long counter = update.counter();
-        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, counter);
+        context.historyIndex().note(PartitionCopy.pack(cacheId, partition), previousReplayPosition, counter);
         final OpKey opKey = new OpKey(update.origin(), update.sequence());
         if (update.transaction() != WalRecords.NO_TRANSACTION)
         {
-            engine.tx.replayCommitted(opKey.originIncarnation(), update.transaction(), cacheId, partition);
+            context.tx().replayCommitted(opKey.originIncarnation(), update.transaction(), cacheId, partition);
         }
         final OpOutcome outcome = new OpOutcome(update.flag(), update.outcome(), 0);
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
@@ -398,7 +399,7 @@ final class Recovery
                 lp.counter.rollback(start, count);
             }
         }
-        engine.historyIndex.note(MemberEngine.packCopy(cacheId, partition), previousReplayPosition, highest);
+        context.historyIndex().note(PartitionCopy.pack(cacheId, partition), previousReplayPosition, highest);
     }
 
     /** Replay a {@link WalRecords#WAL_COPY_DROPPED} record. */
@@ -407,20 +408,20 @@ final class Recovery
         final WalCopyDroppedDecoder in = walReader.decode(copyDroppedIn);
         final int cacheId = in.cacheId();
         final int partition = WalReader.checkPartition(in.partition());
-        final LocalPartition[] local = engine.copies.get(cacheId);
+        final LocalPartition[] local = context.copies().get(cacheId);
         if (reflectedByImage(cacheId, partition))
         {
             // The image is of a later copy: the commits replayed so far were the dropped copy's.
-            engine.tx.forgetCommittedBeforeImage(cacheId, partition);
+            context.tx().forgetCommittedBeforeImage(cacheId, partition);
         }
         else
         {
-            engine.tx.forgetCommitted(cacheId, partition);
+            context.tx().forgetCommitted(cacheId, partition);
             if (local != null && partition < local.length)
             {
                 local[partition] = null;
-                rebalancedHistoryFrom.remove(MemberEngine.packCopy(cacheId, partition));
-                engine.tx.forgetPrepared(cacheId, partition);
+                rebalancedHistoryFrom.remove(PartitionCopy.pack(cacheId, partition));
+                context.tx().forgetPrepared(cacheId, partition);
             }
         }
     }
@@ -428,10 +429,10 @@ final class Recovery
     /** Replay a {@link WalRecords#WAL_CACHE_DESTROYED} record. */
     private void replayCacheDestroyed(final int cacheId)
     {
-        engine.walCaches.remove(cacheId);
-        engine.copies.remove(cacheId);
-        engine.ownership.remove(cacheId);
-        engine.tx.forgetPrepared(cacheId, -1);
+        context.walCaches().remove(cacheId);
+        context.copies().remove(cacheId);
+        context.ownership().remove(cacheId);
+        context.tx().forgetPrepared(cacheId, -1);
     }
 
     /** Replay a {@link WalRecords#WAL_ALL_DROPPED} record. */
@@ -439,23 +440,23 @@ final class Recovery
     {
         // Copies imaged after the drop belong to the member's next life and stay; caches left without any
         // copy are forgotten, as they were when the member dropped its state.
-        for (final Integer cacheId : new ArrayList<>(engine.walCaches.keySet()))
+        for (final Integer cacheId : new ArrayList<>(context.walCaches().keySet()))
         {
-            final LocalPartition[] local = engine.copies.get(cacheId);
+            final LocalPartition[] local = context.copies().get(cacheId);
             boolean any = false;
             for (int p = 0; local != null && p < local.length; p++)
             {
                 if (local[p] != null && !reflectedByImage(cacheId, p))
                 {
                     local[p] = null;
-                    engine.tx.forgetPrepared(cacheId, p);
+                    context.tx().forgetPrepared(cacheId, p);
                 }
                 any |= local[p] != null;
             }
             if (!any)
             {
-                engine.copies.remove(cacheId);
-                engine.walCaches.remove(cacheId);
+                context.copies().remove(cacheId);
+                context.walCaches().remove(cacheId);
             }
         }
     }
@@ -504,7 +505,7 @@ final class Recovery
         {
             if (lp != null && item.transaction())
             {
-                engine.tx.rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
+                context.tx().rememberFinished(item.origin(), item.sequence(), cacheId, partition, item.flag());
             }
             else if (lp != null)
             {
@@ -529,20 +530,20 @@ final class Recovery
             {
                 lp.counter.rollback(open.start(), open.count());
             }
-            final long packed = MemberEngine.packCopy(cacheId, partition);
-            engine.checkpointer.historyFrom.put(packed, Math.max(engine.checkpointer.historyFrom.get(packed), to));
+            final long packed = PartitionCopy.pack(cacheId, partition);
+            context.checkpointer().historyFrom.put(packed, Math.max(context.checkpointer().historyFrom.get(packed), to));
             rebalancedHistoryFrom.put(packed, to);
         }
     }
 
     private LocalPartition recoveredCopy(final int cacheId, final int partition)
     {
-        final CacheDescriptor cache = engine.walCaches.get(cacheId);
+        final CacheDescriptor cache = context.walCaches().get(cacheId);
         if (cache == null || partition >= cache.partitions())
         {
             return null;
         }
-        final LocalPartition[] local = engine.copies.computeIfAbsent(cacheId,
+        final LocalPartition[] local = context.copies().computeIfAbsent(cacheId,
             id -> new LocalPartition[cache.partitions()]);
         if (local[partition] == null)
         {
@@ -559,7 +560,7 @@ final class Recovery
      */
     void dropRecoveredCopiesUnknownTo(final Topology joined)
     {
-        for (final CacheDescriptor recovered : new ArrayList<>(engine.walCaches.values()))
+        for (final CacheDescriptor recovered : new ArrayList<>(context.walCaches().values()))
         {
             final CacheDescriptor current = joined.cache(recovered.cacheId());
             if (current == null || !current.sameSettings(recovered) ||
@@ -572,12 +573,12 @@ final class Recovery
                     (sameName == null ? "none named '" + recovered.name() + "' (destroyed while this member was " +
                     "away, or another cluster's cache)" : "its cache named '" + recovered.name() + "' is another " +
                     "cache (created by another cluster, or again after a destroy)");
-                engine.listener.onEvent("member " + engine.config.memberId() + " drops its recovered copies of cache " +
+                context.listener().onEvent("member " + context.config().memberId() + " drops its recovered copies of cache " +
                     recovered.name() + " (id " + recovered.cacheId() + "): " + reason);
                 keepCopiesOf(recovered, reason);
-                engine.walCaches.remove(recovered.cacheId());
-                engine.copies.remove(recovered.cacheId());
-                engine.walRecords.appendCacheDestroyed(recovered.cacheId());
+                context.walCaches().remove(recovered.cacheId());
+                context.copies().remove(recovered.cacheId());
+                context.walRecords().appendCacheDestroyed(recovered.cacheId());
             }
         }
     }
@@ -589,7 +590,7 @@ final class Recovery
      */
     void keepCopiesOf(final CacheDescriptor recovered, final String reason)
     {
-        final LocalPartition[] local = engine.copies.get(recovered.cacheId());
+        final LocalPartition[] local = context.copies().get(recovered.cacheId());
         int keptCopies = 0;
         long keptEntries = 0;
         for (int p = 0; local != null && p < local.length; p++)
@@ -609,7 +610,7 @@ final class Recovery
                     values.add(value);
                 }
             });
-            engine.listener.onCopyKept(new KeptCopy(recovered.name(), recovered.cacheId(), recovered.keyCodec(),
+            context.listener().onCopyKept(new KeptCopy(recovered.name(), recovered.cacheId(), recovered.keyCodec(),
                 recovered.valueCodec(), p, lp.counter.highestClosed(), reason, keys, values));
             keptCopies++;
             keptEntries += keys.size();
@@ -618,8 +619,8 @@ final class Recovery
         {
             final String event = "kept " + keptEntries + " entries of " + keptCopies + " copies of cache '" +
                 recovered.name() + "' for the operator (" + reason + ")";
-            engine.listener.onEvent("member " + engine.config.memberId() + " " + event);
-            engine.membership.rememberQuorumEvent(event);
+            context.listener().onEvent("member " + context.config().memberId() + " " + event);
+            context.membership().rememberQuorumEvent(event);
         }
     }
 

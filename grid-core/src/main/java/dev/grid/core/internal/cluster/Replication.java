@@ -1,5 +1,7 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.client.ClientProtocol;
@@ -45,7 +47,7 @@ import java.util.Set;
  */
 final class Replication
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
     final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
@@ -56,17 +58,17 @@ final class Replication
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
     boolean updatesHeldForQuorum;
 
-    Replication(final MemberEngine engine)
+    Replication(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     void onRequest(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final RequestDecoder in = engine.messages.decode(engine.wire.requestIn);
+        final RequestDecoder in = context.messages().decode(context.wire().requestIn);
         final long sequence = in.sequence();
-        engine.origins.noteWatermark(sender, in.watermark());
+        context.origins().noteWatermark(sender, in.watermark());
         final int cacheId = in.cacheId();
         final int partition = checkedPartition(in.partition());
         final long version = in.version();
@@ -117,7 +119,7 @@ final class Replication
         final OpKey identity = clientId == 0 ? null : new OpKey(clientId, clientSequence);
         if (identity != null)
         {
-            engine.origins.noteWatermark(clientId, clientWatermark);
+            context.origins().noteWatermark(clientId, clientWatermark);
         }
         final Runnable park = () -> park(MessageTypes.REQUEST, sender, source, buffer, offset, length, timeoutNs);
         handleRequest(sender, sequence, cacheId, partition, version, type, timeoutNs, key, value, expected, identity,
@@ -129,8 +131,8 @@ final class Replication
     {
         final byte[] bytes = new byte[length];
         buffer.getBytes(offset, bytes);
-        engine.parkedMessages.add(new MemberEngine.ParkedMessage(type, sender, source, bytes,
-            MemberEngine.deadlineNs(engine.nowNs, timeoutNs)));
+        context.parkedMessages().add(new MemberContext.ParkedMessage(type, sender, source, bytes,
+            TransactionContext.deadlineNs(context.nowNs(), timeoutNs)));
     }
 
     void handleRequest(
@@ -147,16 +149,16 @@ final class Replication
         final OpKey identity,
         final Runnable park)
     {
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
+        final CacheDescriptor cache = context.topology().cache(cacheId);
         if (!servedHere(origin, sequence, cache, cacheId, partition, version, park))
         {
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
         // Its identity across resends: a thin client's own, or the submitting member's. Answers go to the member that
         // sent this request (origin, sequence), which a client's resend through another member changes.
         final OpKey opKey = identity != null ? identity : new OpKey(origin, sequence);
-        if (type.mayWrite() && opKey.sequence() < engine.origins.originWatermarks.get(opKey.originIncarnation()))
+        if (type.mayWrite() && opKey.sequence() < context.origins().originWatermarks().get(opKey.originIncarnation()))
         {
             // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
             // may be retired here): applying it now would apply it twice, or after its caller was told it failed.
@@ -180,19 +182,19 @@ final class Replication
             }
             return;
         }
-        if (!engine.membership.hasQuorum())
+        if (!context.membership().hasQuorum())
         {
             // Reads too: a primary without quorum may be one the majority replaced, and its value stale.
-            answerError(origin, sequence, ErrorCode.NO_QUORUM, engine.membership.noQuorum(type.name().toLowerCase() +
+            answerError(origin, sequence, ErrorCode.NO_QUORUM, context.membership().noQuorum(type.name().toLowerCase() +
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (type.mayWrite() && (lp.pausedBy != 0 || engine.tx.isLocked(cacheId, key)))
+        if (type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId, key)))
         {
             final Runnable retry = () ->
             {
-                if (engine.state == MemberState.ACTIVE && (origin == engine.incarnation ?
-                    engine.near.nearOps.containsKey(sequence) : engine.topology.indexOf(origin) >= 0))
+                if (context.state() == MemberState.ACTIVE && (origin == context.incarnation() ?
+                    context.near().nearOps.containsKey(sequence) : context.topology().indexOf(origin) >= 0))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
                         expected, identity, null);
@@ -206,12 +208,12 @@ final class Replication
             else
             {
                 // A transaction holds the key: this write waits for it, as an implicit transaction would.
-                engine.tx.block(cacheId, key, retry);
+                context.tx().block(cacheId, key, retry);
             }
             return;
         }
         execute(lp, cache, opKey, origin, sequence, type, key, value, expected,
-            MemberEngine.deadlineNs(engine.nowNs, timeoutNs));
+            TransactionContext.deadlineNs(context.nowNs(), timeoutNs));
     }
 
     /**
@@ -232,7 +234,7 @@ final class Replication
                 " out of range for cache '" + cache.name() + "'");
             return false;
         }
-        if (engine.isExchanging() || version > engine.installedMap.version())
+        if (context.isExchanging() || version > context.installedMap().version())
         {
             if (park != null)
             {
@@ -244,8 +246,8 @@ final class Replication
             }
             return false;
         }
-        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
-        if (version < engine.installedMap.version() || engine.installedMap.rank(cacheId, partition, myIndex) != 0)
+        final int myIndex = context.installedMap().topology().indexOf(context.incarnation());
+        if (version < context.installedMap().version() || context.installedMap().rank(cacheId, partition, myIndex) != 0)
         {
             answerRemap(origin, sequence);
             return false;
@@ -307,6 +309,13 @@ final class Replication
     }
 
     /** Whether a conditional update applies to the key's current value. */
+    /** Forget deferred answers: the member leaves its topology to join again. */
+    void reset()
+    {
+        deferredAnswers.clear();
+        deferredOps.clear();
+    }
+
     private static boolean conditionHolds(final OpType type, final byte[] current, final byte[] expected)
     {
         return switch (type)
@@ -327,13 +336,13 @@ final class Replication
     private byte[][] merge(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
         final long sequence, final byte[] key, final byte[] current, final byte[] value)
     {
-        final BytesMergeOperator operator = cache.mergeOperator() == null ? null : engine.mergeOperators.apply(cache);
+        final BytesMergeOperator operator = cache.mergeOperator() == null ? null : context.mergeOperator(cache);
         if (operator == null)
         {
             answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
                 "cache '" + cache.name() + "' has no merge operator" :
                 "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
-                "' is not registered on member " + engine.config.memberId());
+                "' is not registered on member " + context.config().memberId());
             return null;
         }
         final byte[] merged;
@@ -352,9 +361,9 @@ final class Replication
             answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
             return null;
         }
-        if (merged != null && (long)key.length + merged.length > engine.config.maxEntryBytes())
+        if (merged != null && (long)key.length + merged.length > context.config().maxEntryBytes())
         {
-            answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, engine.tooLarge("the merged value of " +
+            answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, context.tooLarge("the merged value of " +
                 merged.length + " bytes and its key").detail());
             return null;
         }
@@ -371,28 +380,28 @@ final class Replication
      */
     String lossRefusal(final CacheDescriptor cache, final int partition, final boolean write)
     {
-        if (engine.installedMap != null && !engine.installedMap.isActive())
+        if (context.installedMap() != null && !context.installedMap().isActive())
         {
             // Whatever the policy: a copy here may lack acknowledged updates a member still away holds.
             return "partition " + partition + " of cache '" + cache.name() + "' is not served yet: the cluster " +
                 "restarted from its data directories and waits for the members of its newest ownership table";
         }
-        if (engine.installedMap == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
+        if (context.installedMap() == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
         {
             return null;
         }
-        if (engine.installedMap.isLost(cache.cacheId(), partition))
+        if (context.installedMap().isLost(cache.cacheId(), partition))
         {
             return "partition " + partition + " of cache '" + cache.name() + "' is lost (every member that owned " +
                 "it last is away): " + (write ? "writes" : "reads") + " fail under policy " + cache.lossPolicy() +
                 " until one of them returns or an operator resets it";
         }
         if (write && cache.lossPolicy() == PartitionLossPolicy.READ_ONLY_SAFE &&
-            engine.installedMap.lostCount(cache.cacheId()) > 0)
+            context.installedMap().lostCount(cache.cacheId()) > 0)
         {
             return "cache '" + cache.name() + "' is read-only under policy READ_ONLY_SAFE while " +
-                engine.installedMap.lostCount(cache.cacheId()) + " of its partitions are lost " +
-                engine.installedMap.lostPartitions(cache.cacheId());
+                context.installedMap().lostCount(cache.cacheId()) + " of its partitions are lost " +
+                context.installedMap().lostPartitions(cache.cacheId());
         }
         return null;
     }
@@ -403,7 +412,7 @@ final class Replication
     private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
     {
         lp.recent.put(opKey, outcome);
-        lp.retireOutcomes(engine.origins.originWatermarks, engine.origins.originMayResend);
+        lp.retireOutcomes(context.origins().originWatermarks(), context.origins().originMayResend);
     }
 
     private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
@@ -435,26 +444,26 @@ final class Replication
     {
         final long counter = lp.counter.reserve(1) + 1;
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
-            engine.installedMap.version(), deadlineNs);
-        final long position = engine.walRecords.appendWal(lp, counter, opKey, outcome, key,
+            context.installedMap().version(), deadlineNs);
+        final long position = context.walRecords().appendWal(lp, counter, opKey, outcome, key,
             newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
-        engine.inFlightUpdates++;
-        final int[] owners = engine.installedMap.owners(cache.cacheId(), lp.partition);
+        context.updateStarted();
+        final int[] owners = context.installedMap().owners(cache.cacheId(), lp.partition);
         for (int i = 1; i < owners.length; i++)
         {
-            update.pendingBackups.add(engine.installedMap.topology().members().get(owners[i]).incarnation());
+            update.pendingBackups.add(context.installedMap().topology().members().get(owners[i]).incarnation());
         }
         sendReplicates(lp, update);
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
-        engine.durability.processDurability();
+        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
+        context.durability().processDurability();
     }
 
     private void sendReplicates(final LocalPartition lp, final PrimaryUpdate update)
     {
-        update.lastSentNs = engine.nowNs;
+        update.lastSentNs = context.nowNs();
         // A backup that misses an earlier update of this key still receives its effect inside this update's value,
         // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
         final List<PrimaryUpdate> earlier = new ArrayList<>(0);
@@ -483,17 +492,17 @@ final class Replication
         for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
         {
             final long backup = it.nextValue();
-            final MemberRecord member = engine.topology.member(backup);
+            final MemberRecord member = context.topology().member(backup);
             if (member == null)
             {
                 continue;
             }
-            final ReplicateEncoder out = engine.messages.encode(engine.wire.replicateOut, engine.incarnation,
+            final ReplicateEncoder out = context.messages().encode(context.wire().replicateOut, context.incarnation(),
                 backup);
             final byte[] outcomeValue = update.outcome.value();
             out.cacheId(lp.cacheId).partition(lp.partition).version(update.topologyVersion).counter(update.counter)
                 .origin(update.opKey.originIncarnation()).sequence(update.opKey.sequence())
-                .watermark(engine.origins.originWatermarks.get(update.opKey.originIncarnation()))
+                .watermark(context.origins().originWatermarks().get(update.opKey.originIncarnation()))
                 .flag(MemberMessages.flag(update.outcome.flag())).hasOutcomeValue(MemberMessages.has(outcomeValue))
                 .hasValue(MemberMessages.has(update.value));
             final ReplicateEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
@@ -509,7 +518,7 @@ final class Replication
             out.putOutcomeValue(MemberMessages.orEmpty(outcomeValue), 0, MemberMessages.orEmpty(outcomeValue).length)
                 .putKey(update.key, 0, update.key.length)
                 .putValue(MemberMessages.orEmpty(update.value), 0, MemberMessages.orEmpty(update.value).length);
-            engine.send(member, engine.messages.finish(out));
+            context.send(member, context.messages().finish(out));
         }
     }
 
@@ -519,7 +528,7 @@ final class Replication
         {
             return;
         }
-        if (!engine.membership.hasQuorum())
+        if (!context.membership().hasQuorum())
         {
             // Held until quorum returns (then noteQuorum completes it) or the member is expelled (its origin retries
             // through the majority, whose copies know the update if it got that far): a member that may be on the
@@ -528,9 +537,9 @@ final class Replication
             return;
         }
         lp.inFlight.remove(update.counter);
-        engine.inFlightUpdates--;
-        if (update.backupForgotten && (engine.installedMap == null ||
-            engine.installedMap.version() < engine.topology.version()))
+        context.updateFinished();
+        if (update.backupForgotten && (context.installedMap() == null ||
+            context.installedMap().version() < context.topology().version()))
         {
             // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
             // without that backup may exist only here (a member about to be cut off removes a silent backup, then
@@ -541,7 +550,7 @@ final class Replication
             lp.recent.remove(update.opKey);
             remember(lp, update.opKey, update.outcome);
             deferredOps.add(update.opKey);
-            deferredAnswers.add(new DeferredAnswer(lp, update, engine.topology.version()));
+            deferredAnswers.add(new DeferredAnswer(lp, update, context.topology().version()));
             return;
         }
         acknowledge(lp, update);
@@ -550,9 +559,9 @@ final class Replication
     private void acknowledge(final LocalPartition lp, final PrimaryUpdate update)
     {
         // Reported under the map the update was applied in: an answer deferred past a newer map still belongs to it.
-        engine.listener.onWriteAcknowledged(lp.cacheId, lp.partition,
-            engine.installedMap.lifeId(), update.topologyVersion,
-            engine.incarnation);
+        context.listener().onWriteAcknowledged(lp.cacheId, lp.partition,
+            context.installedMap().lifeId(), update.topologyVersion,
+            context.incarnation());
         // Re-inserted, so that the memory stays ordered by completion.
         lp.recent.remove(update.opKey);
         remember(lp, update.opKey, update.outcome);
@@ -565,20 +574,20 @@ final class Replication
      */
     void answerDeferredUpdates()
     {
-        if (deferredAnswers.isEmpty() || engine.installedMap == null || !engine.membership.hasQuorum())
+        if (deferredAnswers.isEmpty() || context.installedMap() == null || !context.membership().hasQuorum())
         {
             return;
         }
         for (final java.util.Iterator<DeferredAnswer> it = deferredAnswers.iterator(); it.hasNext(); )
         {
             final DeferredAnswer deferred = it.next();
-            if (deferred.topologyVersion > engine.installedMap.version())
+            if (deferred.topologyVersion > context.installedMap().version())
             {
                 continue;
             }
             it.remove();
             deferredOps.remove(deferred.update.opKey);
-            if (engine.localCopy(deferred.lp.cacheId, deferred.lp.partition) == deferred.lp &&
+            if (context.localCopy(deferred.lp.cacheId, deferred.lp.partition) == deferred.lp &&
                 deferred.lp.counter.isClosed(deferred.update.counter))
             {
                 acknowledge(deferred.lp, deferred.update);
@@ -588,11 +597,11 @@ final class Replication
 
     void completeUpdatesHeldForQuorum()
     {
-        if (engine.inFlightUpdates == 0)
+        if (context.inFlightUpdates() == 0)
         {
             return;
         }
-        for (final LocalPartition[] local : engine.allCopies())
+        for (final LocalPartition[] local : context.allCopies())
         {
             for (final LocalPartition lp : local)
             {
@@ -609,7 +618,7 @@ final class Replication
 
     void forgetBackup(final long departed)
     {
-        for (final LocalPartition[] local : engine.allCopies())
+        for (final LocalPartition[] local : context.allCopies())
         {
             for (final LocalPartition lp : local)
             {
@@ -631,12 +640,12 @@ final class Replication
 
     int retransmitUpdates()
     {
-        if (engine.inFlightUpdates == 0)
+        if (context.inFlightUpdates() == 0)
         {
             return 0;
         }
         int work = 0;
-        for (final LocalPartition[] local : engine.allCopies())
+        for (final LocalPartition[] local : context.allCopies())
         {
             for (final LocalPartition lp : local)
             {
@@ -646,7 +655,7 @@ final class Replication
                 }
                 for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
                 {
-                    if (engine.nowNs - update.lastSentNs >= engine.retryIntervalNs && !update.pendingBackups.isEmpty())
+                    if (context.nowNs() - update.lastSentNs >= context.retryIntervalNs() && !update.pendingBackups.isEmpty())
                     {
                         sendReplicates(lp, update);
                         work++;
@@ -660,14 +669,14 @@ final class Replication
     void onReplicate(final long sender, final int source, final DirectBuffer buffer, final int offset,
         final int length)
     {
-        final ReplicateDecoder in = engine.messages.decode(engine.wire.replicateIn);
+        final ReplicateDecoder in = context.messages().decode(context.wire().replicateIn);
         final int cacheId = in.cacheId();
         final int partition = checkedPartition(in.partition());
         final long version = in.version();
         final long counter = in.counter();
         final long origin = in.origin();
         final long sequence = in.sequence();
-        engine.origins.noteWatermark(origin, in.watermark());
+        context.origins().noteWatermark(origin, in.watermark());
         final boolean flag = in.flag() != 0;
         final short hasOutcomeValue = in.hasOutcomeValue();
         final short hasValue = in.hasValue();
@@ -735,8 +744,8 @@ final class Replication
         final byte[] key = update.key();
         final byte[] value = update.value();
         final Predecessors predecessors = update.predecessors();
-        if ((engine.installedMap == null || version > engine.installedMap.version()) &&
-            version < engine.topology.version())
+        if ((context.installedMap() == null || version > context.installedMap().version()) &&
+            version < context.topology().version())
         {
             // A map this member skipped: only the current topology's map is ever installed, so this update can never
             // be applied here. Say so, or the primary would wait for this backup through every exchange to come (a
@@ -745,21 +754,21 @@ final class Replication
             acknowledgeReplicate(sender, cacheId, partition, counter, version, false);
             return;
         }
-        if (engine.installedMap == null || version > engine.installedMap.version())
+        if (context.installedMap() == null || version > context.installedMap().version())
         {
-            park(MessageTypes.REPLICATE, sender, source, buffer, offset, length, engine.retryIntervalNs * 4);
+            park(MessageTypes.REPLICATE, sender, source, buffer, offset, length, context.retryIntervalNs() * 4);
             return;
         }
-        if (version < engine.installedMap.version())
-        {
-            return;
-        }
-        final int senderIndex = engine.installedMap.topology().indexOf(sender);
-        if (engine.installedMap.rank(cacheId, partition, senderIndex) != 0)
+        if (version < context.installedMap().version())
         {
             return;
         }
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final int senderIndex = context.installedMap().topology().indexOf(sender);
+        if (context.installedMap().rank(cacheId, partition, senderIndex) != 0)
+        {
+            return;
+        }
+        final LocalPartition lp = context.localCopy(cacheId, partition);
         if (lp == null)
         {
             return;
@@ -770,25 +779,25 @@ final class Replication
             return;
         }
         final OpKey opKey = update.opKey();
-        final long position = engine.walRecords.appendWal(lp, counter, opKey, update.outcome(), key, value,
+        final long position = context.walRecords().appendWal(lp, counter, opKey, update.outcome(), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
-        engine.origins.rememberPredecessors(lp, predecessors);
+        context.origins().rememberPredecessors(lp, predecessors);
         remember(lp, opKey, update.outcome());
-        engine.durability.durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null,
+        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null,
             sender, version, null));
-        engine.durability.processDurability();
+        context.durability().processDurability();
     }
 
     void onReplicateAck(final long sender)
     {
-        final ReplicateAckDecoder in = engine.messages.decode(engine.wire.replicateAckIn);
+        final ReplicateAckDecoder in = context.messages().decode(context.wire().replicateAckIn);
         final int cacheId = in.cacheId();
         final int partition = checkedPartition(in.partition());
         final long counter = in.counter();
         final long version = in.version();
         final boolean applied = in.applied() != 0;
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
         if (lp == null)
         {
             return;
@@ -799,7 +808,7 @@ final class Replication
             if (!applied)
             {
                 lp.refusedBackups.add(sender);
-                engine.listener.onEvent("member " + engine.config.memberId() + ": backup " + Long.toHexString(sender) +
+                context.listener().onEvent("member " + context.config().memberId() + ": backup " + Long.toHexString(sender) +
                     " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
                     cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
             }
@@ -809,7 +818,7 @@ final class Replication
 
     void onSizeRequest(final long sender)
     {
-        final SizeRequestDecoder in = engine.messages.decode(engine.wire.sizeRequestIn);
+        final SizeRequestDecoder in = context.messages().decode(context.wire().sizeRequestIn);
         final long sequence = in.sequence();
         final int cacheId = in.cacheId();
         final long version = in.version();
@@ -818,24 +827,24 @@ final class Replication
 
     void answerSize(final long origin, final long sequence, final int cacheId, final long version)
     {
-        if (engine.topology.cache(cacheId) == null)
+        if (context.topology().cache(cacheId) == null)
         {
             answerError(origin, sequence, ErrorCode.CACHE_DESTROYED, "cache id " + cacheId + " was destroyed");
             return;
         }
-        if (engine.isExchanging() || version != engine.installedMap.version())
+        if (context.isExchanging() || version != context.installedMap().version())
         {
             answerRemap(origin, sequence);
             return;
         }
         long count = 0;
-        final LocalPartition[] local = engine.copies.get(cacheId);
-        final int myIndex = engine.installedMap.topology().indexOf(engine.incarnation);
+        final LocalPartition[] local = context.copies().get(cacheId);
+        final int myIndex = context.installedMap().topology().indexOf(context.incarnation());
         if (local != null)
         {
             for (final LocalPartition lp : local)
             {
-                if (lp != null && engine.installedMap.rank(cacheId, lp.partition, myIndex) == 0)
+                if (lp != null && context.installedMap().rank(cacheId, lp.partition, myIndex) == 0)
                 {
                     count += lp.store.size();
                 }
@@ -855,8 +864,8 @@ final class Replication
     private void answerRemap(final long origin, final long sequence)
     {
         answer(origin, response(origin, sequence, ResponseStatus.REMAP)
-            .version(engine.installedMap == null ? 0 : Math.max(engine.installedMap.version(),
-            engine.topology.version())).putValue(MemberMessages.orEmpty(null), 0, 0).message(""));
+            .version(context.installedMap() == null ? 0 : Math.max(context.installedMap().version(),
+            context.topology().version())).putValue(MemberMessages.orEmpty(null), 0, 0).message(""));
     }
 
     private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
@@ -868,24 +877,24 @@ final class Replication
     /** A response to {@code origin} with its fixed fields zeroed: the caller sets those its status needs. */
     private ResponseEncoder response(final long origin, final long sequence, final ResponseStatus status)
     {
-        return engine.messages.encode(engine.wire.responseOut, engine.incarnation, origin).sequence(sequence)
+        return context.messages().encode(context.wire().responseOut, context.incarnation(), origin).sequence(sequence)
             .status(status).flag((short)0).count(0).version(0).errorCode(0).hasValue((short)0);
     }
 
     private void answer(final long origin, final ResponseEncoder response)
     {
-        engine.messages.finish(response);
-        if (origin == engine.incarnation)
+        context.messages().finish(response);
+        if (origin == context.incarnation())
         {
-            final byte[] bytes = engine.copyOut();
-            engine.messages.open(new UnsafeBuffer(bytes), 0, bytes.length);
-            engine.near.onResponse(engine.incarnation);
+            final byte[] bytes = context.copyOut();
+            context.messages().open(new UnsafeBuffer(bytes), 0, bytes.length);
+            context.near().onResponse(context.incarnation());
             return;
         }
-        final MemberRecord member = engine.topology.member(origin);
+        final MemberRecord member = context.topology().member(origin);
         if (member != null)
         {
-            engine.send(member, engine.writer);
+            context.send(member, context.writer());
         }
     }
 
@@ -899,14 +908,14 @@ final class Replication
     void acknowledgeReplicate(final long primary, final int cacheId, final int partition, final long counter,
         final long version, final boolean applied)
     {
-        final MemberRecord member = engine.topology.member(primary);
+        final MemberRecord member = context.topology().member(primary);
         if (member != null)
         {
-            final ReplicateAckEncoder out = engine.messages.encode(engine.wire.replicateAckOut,
-                engine.incarnation, primary);
+            final ReplicateAckEncoder out = context.messages().encode(context.wire().replicateAckOut,
+                context.incarnation(), primary);
             out.cacheId(cacheId).partition(partition).counter(counter).version(version).applied(MemberMessages
                 .flag(applied));
-            engine.send(member, engine.messages.finish(out));
+            context.send(member, context.messages().finish(out));
         }
     }
 
@@ -946,8 +955,8 @@ final class Replication
             lp.counter.rollback(range.start(), range.count());
             highest = Math.max(highest, range.start() + range.count());
         }
-        engine.historyIndex.note(MemberEngine.packCopy(lp.cacheId, lp.partition),
-            engine.wal.appendedPosition(), highest);
-        engine.walRecords.appendRollback(lp.cacheId, lp.partition, closed);
+        context.historyIndex().note(PartitionCopy.pack(lp.cacheId, lp.partition),
+            context.wal().appendedPosition(), highest);
+        context.walRecords().appendRollback(lp.cacheId, lp.partition, closed);
     }
 }

@@ -27,11 +27,11 @@ import java.util.function.BiConsumer;
  */
 final class StatusFacade implements EngineStatus
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    StatusFacade(final MemberEngine engine)
+    StatusFacade(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -40,7 +40,7 @@ final class StatusFacade implements EngineStatus
      */
     public boolean isSettled()
     {
-        return hasInstalledCurrentMap() && engine.membership.hasQuorum();
+        return hasInstalledCurrentMap() && context.membership().hasQuorum();
     }
 
     /**
@@ -48,8 +48,8 @@ final class StatusFacade implements EngineStatus
      */
     public boolean hasInstalledCurrentMap()
     {
-        return engine.state == MemberState.ACTIVE && engine.installedMap != null &&
-            engine.installedMap.version() == engine.topology.version();
+        return context.state() == MemberState.ACTIVE && context.installedMap() != null &&
+            context.installedMap().version() == context.topology().version();
     }
 
     /**
@@ -57,10 +57,10 @@ final class StatusFacade implements EngineStatus
      */
     public QuorumStatus quorum()
     {
-        return new QuorumStatus(engine.membership.quorumHave(), engine.membership.quorumNeed(),
-            engine.membership.hasQuorum(),
-            engine.membership.writesRefusedForQuorum,
-            engine.membership.readsWithoutQuorum, List.copyOf(engine.membership.quorumHistory));
+        return new QuorumStatus(context.membership().quorumHave(), context.membership().quorumNeed(),
+            context.membership().hasQuorum(),
+            context.membership().writesRefusedForQuorum,
+            context.membership().readsWithoutQuorum, List.copyOf(context.membership().quorumHistory));
     }
 
     /**
@@ -69,8 +69,8 @@ final class StatusFacade implements EngineStatus
      */
     public boolean isReadyForRestart()
     {
-        return engine.state == MemberState.EXPELLED && engine.wal.durablePosition() >= engine.wal.appendedPosition() &&
-            engine.checkpointer.checkpointState == CheckpointState.IDLE;
+        return context.state() == MemberState.EXPELLED && context.wal().durablePosition() >= context.wal().appendedPosition() &&
+            context.checkpointer().checkpointState == CheckpointState.IDLE;
     }
 
     /**
@@ -78,11 +78,11 @@ final class StatusFacade implements EngineStatus
      */
     public boolean isQuiescent()
     {
-        return isSettled() && engine.near.nearOps.isEmpty() && engine.cacheAdmin.adminOps.isEmpty() &&
-            engine.inFlightUpdates == 0 && engine.tx.isIdle() &&
-            engine.installedMap.plans().isEmpty() && engine.rebalancer.isIdle() && engine.checker.isIdle() &&
-            engine.durability.durabilityQueue.isEmpty() && engine.parkedMessages.isEmpty() &&
-            (engine.mapExchange.exchange == null || engine.mapExchange.exchange.isFinished());
+        return isSettled() && context.near().nearOps.isEmpty() && context.cacheAdmin().adminOps.isEmpty() &&
+            context.inFlightUpdates() == 0 && context.tx().isIdle() &&
+            context.installedMap().plans().isEmpty() && context.rebalancer().isIdle() && context.checker().isIdle() &&
+            context.durability().durabilityQueue.isEmpty() && context.parkedMessages().isEmpty() &&
+            (context.exchange().exchange == null || context.exchange().exchange.isFinished());
     }
 
     /**
@@ -91,30 +91,30 @@ final class StatusFacade implements EngineStatus
      */
     public String describeProgress()
     {
-        return engine.tx.describe() + " " + engine.rebalancer.describe() + " plans=" +
-            (engine.installedMap == null ? "-" : engine.installedMap.plans().size()) + " inFlightUpdates=" +
-            engine.inFlightUpdates +
+        return context.tx().describe() + " " + context.rebalancer().describe() + " plans=" +
+            (context.installedMap() == null ? "-" : context.installedMap().plans().size()) + " inFlightUpdates=" +
+            context.inFlightUpdates() +
             " awaitingDurability=" +
-            engine.durability.durabilityQueue.size() + " wal=" +
-            engine.wal.durablePosition() + "/" + engine.wal.appendedPosition() + " parked=" +
-            engine.parkedMessages.size() +
-            " reportAcked=" + engine.mapExchange.reportAckedVersion + " reportBuilt=" +
-            (engine.mapExchange.reportChunks != null) +
+            context.durability().durabilityQueue.size() + " wal=" +
+            context.wal().durablePosition() + "/" + context.wal().appendedPosition() + " parked=" +
+            context.parkedMessages().size() +
+            " reportAcked=" + context.exchange().reportAckedVersion + " reportBuilt=" +
+            (context.exchange().reportChunks != null) +
             " coordinatorExchange=" +
-            (engine.mapExchange.exchange == null ? "-" : "v" + engine.mapExchange.exchange.topology.version() +
-            (engine.mapExchange.exchange.map != null ? " map sent" : "") +
-            (engine.mapExchange.exchange.isFinished() ? " finished" : "")) + describeInFlight();
+            (context.exchange().exchange == null ? "-" : "v" + context.exchange().exchange.topology.version() +
+            (context.exchange().exchange.map != null ? " map sent" : "") +
+            (context.exchange().exchange.isFinished() ? " finished" : "")) + describeInFlight();
     }
 
     private String describeInFlight()
     {
-        if (engine.inFlightUpdates == 0)
+        if (context.inFlightUpdates() == 0)
         {
             return "";
         }
-        final StringBuilder out = new StringBuilder(" quorum=").append(engine.membership.hasQuorum())
+        final StringBuilder out = new StringBuilder(" quorum=").append(context.membership().hasQuorum())
             .append(" inFlight=[");
-        for (final LocalPartition[] local : engine.allCopies())
+        for (final LocalPartition[] local : context.allCopies())
         {
             for (final LocalPartition lp : local)
             {
@@ -142,18 +142,18 @@ final class StatusFacade implements EngineStatus
     public void checkConsistency(final String cacheName,
         final BiConsumer<ConsistencyReport, GridException> callback)
     {
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
-            callback.accept(null, engine.notActive());
+            callback.accept(null, context.notActive());
             return;
         }
-        final CacheDescriptor cache = engine.topology.cache(cacheName);
+        final CacheDescriptor cache = context.topology().cache(cacheName);
         if (cache == null)
         {
             callback.accept(null, new CacheNotFoundException("no cache named '" + cacheName + "'"));
             return;
         }
-        engine.checker.start(cache, callback);
+        context.checker().start(cache, callback);
     }
 
     /**
@@ -161,7 +161,7 @@ final class StatusFacade implements EngineStatus
      */
     public RebalanceStatus rebalanceStatus()
     {
-        return engine.rebalancer.status();
+        return context.rebalancer().status();
     }
 
     /**
@@ -169,7 +169,7 @@ final class StatusFacade implements EngineStatus
      */
     public int pendingOperations()
     {
-        return engine.near.nearOps.size() + engine.cacheAdmin.adminOps.size();
+        return context.near().nearOps.size() + context.cacheAdmin().adminOps.size();
     }
 
     /**
@@ -181,15 +181,15 @@ final class StatusFacade implements EngineStatus
      */
     public CopyView copy(final int cacheId, final int partition)
     {
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
         if (lp == null)
         {
             return null;
         }
-        final boolean primary = engine.installedMap != null && engine.installedMap.rank(cacheId, partition,
-            engine.installedMap.topology().indexOf(engine.incarnation)) == 0;
+        final boolean primary = context.installedMap() != null && context.installedMap().rank(cacheId, partition,
+            context.installedMap().topology().indexOf(context.incarnation())) == 0;
         return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
-            lp.store.contentHash(), engine.checkpointer.historyFrom(cacheId, partition), lp.state, primary);
+            lp.store.contentHash(), context.checkpointer().historyFrom(cacheId, partition), lp.state, primary);
     }
 
     /**
@@ -200,20 +200,20 @@ final class StatusFacade implements EngineStatus
      */
     public int[] primaries(final String cacheName)
     {
-        final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(cacheName);
+        final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheName);
         if (cache == null)
         {
             throw new CacheNotFoundException("no cache named '" + cacheName + "'");
         }
-        if (engine.installedMap == null || !engine.installedMap.hasCache(cache.cacheId()))
+        if (context.installedMap() == null || !context.installedMap().hasCache(cache.cacheId()))
         {
             return null;
         }
         final int[] primaries = new int[cache.partitions()];
         for (int p = 0; p < primaries.length; p++)
         {
-            primaries[p] = engine.installedMap.owningCount(cache.cacheId(), p) == 0 ? -1 :
-                engine.installedMap.owners(cache.cacheId(), p)[0];
+            primaries[p] = context.installedMap().owningCount(cache.cacheId(), p) == 0 ? -1 :
+                context.installedMap().owners(cache.cacheId(), p)[0];
         }
         return primaries;
     }
@@ -223,15 +223,15 @@ final class StatusFacade implements EngineStatus
      */
     public BaselineTopology baseline()
     {
-        if (engine.topology == null)
+        if (context.topology() == null)
         {
             return null;
         }
         final List<String> running = new ArrayList<>();
-        engine.topology.members().forEach(m -> running.add(m.memberId()));
+        context.topology().members().forEach(m -> running.add(m.memberId()));
         Collections.sort(running);
-        return new BaselineTopology(engine.topology.baseline().memberIds(), running,
-            engine.topology.baseline().autoAdjustTimeoutNs(), engine.topology.version());
+        return new BaselineTopology(context.topology().baseline().memberIds(), running,
+            context.topology().baseline().autoAdjustTimeoutNs(), context.topology().version());
     }
 
     /**
@@ -241,12 +241,12 @@ final class StatusFacade implements EngineStatus
      */
     public List<Integer> lostPartitions(final String name)
     {
-        final CacheDescriptor cache = engine.topology == null ? null : engine.topology.cache(name);
+        final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(name);
         if (cache == null)
         {
             throw new CacheNotFoundException("no cache named '" + name + "'");
         }
-        return engine.installedMap == null ? List.of() : engine.installedMap.lostPartitions(cache.cacheId());
+        return context.installedMap() == null ? List.of() : context.installedMap().lostPartitions(cache.cacheId());
     }
 
     /**
@@ -254,6 +254,6 @@ final class StatusFacade implements EngineStatus
      */
     public long tombstonesPurged()
     {
-        return engine.tombstones.tombstonesPurged();
+        return context.tombstones().tombstonesPurged();
     }
 }

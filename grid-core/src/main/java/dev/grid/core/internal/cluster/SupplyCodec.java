@@ -20,13 +20,13 @@ import java.util.List;
  */
 final class SupplyCodec
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
     private final RebalanceSupplyEncoder supplyOut = new RebalanceSupplyEncoder();
     private final RebalanceSupplyDecoder supplyIn = new RebalanceSupplyDecoder();
 
-    SupplyCodec(final MemberEngine engine)
+    SupplyCodec(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     static void writeRecord(final RebalanceSupplyEncoder.RecordsEncoder out, final HistoryRecord record)
@@ -57,7 +57,7 @@ final class SupplyCodec
         final int memoryCursor)
     {
         supplyCursorKey = cursorKey;
-        return engine.messages.encode(supplyOut, engine.incarnation, sender).version(version).cacheId(cacheId)
+        return context.messages().encode(supplyOut, context.incarnation(), sender).version(version).cacheId(cacheId)
             .partition(partition).full(MemberMessages.flag(full)).cursor(cursor)
             .memory(MemberMessages.flag(memory)).memoryCursor(memoryCursor)
             .status((short)Rebalancer.SUPPLY_MORE).hasCursorKey(MemberMessages.has(cursorKey)).openListed((short)0);
@@ -88,8 +88,8 @@ final class SupplyCodec
         final byte[] cursorKey = MemberMessages.orEmpty(supplyCursorKey);
         final byte[] reason = MemberMessages.utf8(why);
         out.putCursorKey(cursorKey, 0, cursorKey.length).putWhy(reason, 0, reason.length);
-        engine.messages.finish(out);
-        engine.sendTx(sender);
+        context.messages().finish(out);
+        context.sendTo(sender);
     }
 
     /** A supply batch as its message carries it: entries as records with only counter, key and value. */
@@ -101,7 +101,7 @@ final class SupplyCodec
 
     Supply readSupply()
     {
-        final RebalanceSupplyDecoder in = engine.messages.decode(supplyIn);
+        final RebalanceSupplyDecoder in = context.messages().decode(supplyIn);
         final long version = in.version();
         final int cacheId = in.cacheId();
         final int partition = in.partition();

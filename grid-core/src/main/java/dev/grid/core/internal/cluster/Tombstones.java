@@ -14,16 +14,16 @@ final class Tombstones
 {
     private static final int TOMBSTONE_COPIES_PER_SWEEP = 4;
 
-    private final MemberEngine engine;
+    private final MemberContext context;
 
     /** Copies whose tombstones the next sweeps look at, a few per sweep. */
     private final ArrayDeque<LocalPartition> purgeQueue = new ArrayDeque<>();
 
     private long tombstonesPurged;
 
-    Tombstones(final MemberEngine engine)
+    Tombstones(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -35,13 +35,13 @@ final class Tombstones
      */
     int purgeTombstones()
     {
-        if (engine.isExchanging())
+        if (context.isExchanging())
         {
             return 0;
         }
         if (purgeQueue.isEmpty())
         {
-            for (final LocalPartition[] local : engine.copies.values())
+            for (final LocalPartition[] local : context.copies().values())
             {
                 for (final LocalPartition lp : local)
                 {
@@ -56,7 +56,7 @@ final class Tombstones
         for (int i = 0; i < TOMBSTONE_COPIES_PER_SWEEP && !purgeQueue.isEmpty(); i++)
         {
             final LocalPartition lp = purgeQueue.poll();
-            if (engine.localCopy(lp.cacheId, lp.partition) == lp &&
+            if (context.localCopy(lp.cacheId, lp.partition) == lp &&
                 lp.state == PartitionState.OWNING && lp.pausedBy == 0)
             {
                 final int purged = lp.store.purgeTombstones(lp.counter.lwm());

@@ -19,11 +19,11 @@ import java.util.List;
  */
 final class TransactionsFacade implements EngineTransactions
 {
-    private final MemberEngine engine;
+    private final MemberContext context;
 
-    TransactionsFacade(final MemberEngine engine)
+    TransactionsFacade(final MemberContext context)
     {
-        this.engine = engine;
+        this.context = context;
     }
 
     /**
@@ -38,7 +38,7 @@ final class TransactionsFacade implements EngineTransactions
     @Override
     public long begin(final long timeoutNs, final long priority)
     {
-        return engine.tx.begin(timeoutNs, priority);
+        return context.tx().begin(timeoutNs, priority);
     }
 
     /**
@@ -48,7 +48,7 @@ final class TransactionsFacade implements EngineTransactions
     @Override
     public long priority(final long txId)
     {
-        return engine.tx.priority(txId);
+        return context.tx().priority(txId);
     }
 
     /**
@@ -65,12 +65,12 @@ final class TransactionsFacade implements EngineTransactions
     public void enlist(final long txId, final int cacheId, final byte[][] keys, final boolean lock,
         final TxCallback callback)
     {
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
-            callback.onFailure(engine.notActive());
+            callback.onFailure(context.notActive());
             return;
         }
-        engine.tx.enlist(txId, cacheId, keys, lock, callback);
+        context.tx().enlist(txId, cacheId, keys, lock, callback);
     }
 
     /**
@@ -86,9 +86,9 @@ final class TransactionsFacade implements EngineTransactions
     public void commit(final long txId, final int[] cacheIds, final byte[][] keys, final byte[][] values,
         final TxCallback callback)
     {
-        if (engine.state != MemberState.ACTIVE)
+        if (context.state() != MemberState.ACTIVE)
         {
-            callback.onFailure(engine.notActive());
+            callback.onFailure(context.notActive());
             return;
         }
         long writeBytes = 0;
@@ -96,13 +96,13 @@ final class TransactionsFacade implements EngineTransactions
         {
             writeBytes += keys[i].length + (values[i] == null ? 0 : values[i].length);
         }
-        if (writeBytes > engine.config.maxEntryBytes())
+        if (writeBytes > context.config().maxEntryBytes())
         {
             // Its prepare carries every write of a partition in one message and one WAL record: refused whole.
-            final GridException tooLarge = engine.tooLarge("a transaction's " + keys.length +
+            final GridException tooLarge = context.tooLarge("a transaction's " + keys.length +
                 " writes of " + writeBytes +
                 " bytes together");
-            engine.tx.rollback(txId, new TxCallback()
+            context.tx().rollback(txId, new TxCallback()
             {
                 public void onSuccess(final byte[][] ignored)
                 {
@@ -116,7 +116,7 @@ final class TransactionsFacade implements EngineTransactions
             });
             return;
         }
-        engine.tx.commit(txId, cacheIds, keys, values, callback);
+        context.tx().commit(txId, cacheIds, keys, values, callback);
     }
 
     /**
@@ -128,7 +128,7 @@ final class TransactionsFacade implements EngineTransactions
     @Override
     public void rollback(final long txId, final TxCallback callback)
     {
-        engine.tx.rollback(txId, callback);
+        context.tx().rollback(txId, callback);
     }
 
     /**
@@ -136,7 +136,7 @@ final class TransactionsFacade implements EngineTransactions
      */
     public List<TransactionView> list()
     {
-        return engine.tx.views();
+        return context.tx().views();
     }
 
     /**
@@ -149,12 +149,12 @@ final class TransactionsFacade implements EngineTransactions
      */
     public void kill(final long txId, final TxCallback callback)
     {
-        if (!engine.tx.coordinates(txId))
+        if (!context.tx().coordinates(txId))
         {
-            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + engine.config.memberId() +
+            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + context.config().memberId() +
                 " coordinates no transaction " + txId));
             return;
         }
-        engine.tx.rollback(txId, callback);
+        context.tx().rollback(txId, callback);
     }
 }

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.codec.wal.MessageHeaderEncoder;
@@ -193,7 +194,7 @@ final class WalRecords
         final byte[] stored = MemberMessages.orEmpty(value);
         final byte[] result = MemberMessages.orEmpty(outcome.value());
         finish(out.putKey(key, 0, key.length).putValue(stored, 0, stored.length).putOutcome(result, 0, result.length));
-        historyIndex.note(MemberEngine.packCopy(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
+        historyIndex.note(PartitionCopy.pack(lp.cacheId, lp.partition), wal.appendedPosition(), counter);
         return appendRecord();
     }
 

@@ -25,8 +25,8 @@ public final class EngineFaults
     public static void corruptCopy(final Engine member, final int cacheId, final byte[] key, final byte[] value)
     {
         final MemberEngine engine = (MemberEngine)member;
-        final CacheDescriptor cache = engine.topology.cache(cacheId);
-        final LocalPartition lp = engine.localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
+        final CacheDescriptor cache = engine.context().topology().cache(cacheId);
+        final LocalPartition lp = engine.context().localCopy(cacheId, KeyPartitioner.partition(key, cache.partitions()));
         lp.store.apply(key, value, lp.store.counterOf(key) + 1);
     }
 
@@ -41,7 +41,7 @@ public final class EngineFaults
     public static void corruptCounter(final Engine member, final int cacheId, final int partition)
     {
         final MemberEngine engine = (MemberEngine)member;
-        final LocalPartition lp = engine.localCopy(cacheId, partition);
+        final LocalPartition lp = engine.context().localCopy(cacheId, partition);
         lp.counter.rollback(lp.counter.highestClosed(), 1);
     }
 }

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.EngineListener;
@@ -108,7 +109,7 @@ class ExchangePlannerPropertyTest
             for (int p = 0; p < cache.partitions(); p++)
             {
                 final long reference = random.nextInt(3) == 0 ? 0 : 1 + random.nextInt(100);
-                referenceLwm.put(MemberEngine.packCopy(cache.cacheId(), p), reference);
+                referenceLwm.put(PartitionCopy.pack(cache.cacheId(), p), reference);
                 // Whether the primary reports that every backup acknowledged all its updates: then a backup whose
                 // report lags (built before the last updates reached it) is vouched for.
                 final boolean backupsComplete = random.nextBoolean();
@@ -261,7 +262,7 @@ class ExchangePlannerPropertyTest
                 {
                     continue;
                 }
-                final long reference = primaryStayed ? referenceLwm.get(MemberEngine.packCopy(cache.cacheId(), p)) :
+                final long reference = primaryStayed ? referenceLwm.get(PartitionCopy.pack(cache.cacheId(), p)) :
                     best;
                 final String where = "cache " + cache.cacheId() + " partition " + p + " (reference LWM " + reference +
                     ", owners " + Arrays.toString(map.owners(cache.cacheId(), p)) + ")";

@@ -302,7 +302,7 @@ class WalRecoveryTest
         {
             data(wal, 7, 0, 300 + sequence, "k" + sequence, "v", 9, sequence, sequence - 10);
         }
-        final LocalPartition copy = engine(wal).localCopy(7, 0);
+        final LocalPartition copy = engine(wal).context().localCopy(7, 0);
         final long fromNine = copy.recent.keySet().stream().filter(k -> k.originIncarnation() == 9).count();
         final long fromEleven = copy.recent.keySet().stream().filter(k -> k.originIncarnation() == 11).count();
         assertEquals(11, fromNine, "origin 9's operations from 990 on (its last watermark)");
@@ -470,13 +470,13 @@ class WalRecoveryTest
             final long lwm = member.status().copy(cache.cacheId(), 1).lwm();
             assertTrue(lwm > 300, "partition 1 took its share: " + lwm);
             final long before = wal.replayedRecords;
-            final HistoryRead tail = member.checkpointer.readHistory(cache.cacheId(), 1, lwm - 5, lwm);
+            final HistoryRead tail = member.context().checkpointer().readHistory(cache.cacheId(), 1, lwm - 5, lwm);
             assertTrue(tail.complete(), tail.why());
             assertEquals(List.of(lwm - 4, lwm - 3, lwm - 2, lwm - 1, lwm),
                 tail.records().stream().map(HistoryRecord::counter).toList());
             assertTrue(wal.replayedRecords - before < wal.records.size() / 4, "the read scanned " +
                 (wal.replayedRecords - before) + " of " + wal.records.size() + " records");
-            final HistoryRead all = member.checkpointer.readHistory(cache.cacheId(), 1, 0, lwm);
+            final HistoryRead all = member.context().checkpointer().readHistory(cache.cacheId(), 1, 0, lwm);
             assertTrue(all.complete(), all.why());
             assertEquals(lwm, all.records().size());
         }
@@ -532,7 +532,7 @@ class WalRecoveryTest
         assertTrue(checkpoints.committedId() > committed, "a checkpoint committed");
         assertEquals(releasedBefore, wal.released, "nothing released while pinned");
         assertEquals(0, engine.history().historyFrom(cacheId, 0));
-        final HistoryRead all = engine.checkpointer.readHistory(cacheId, 0, 0, 5);
+        final HistoryRead all = engine.context().checkpointer().readHistory(cacheId, 0, 0, 5);
         assertTrue(all.complete(), all.why());
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L), all.records().stream().map(HistoryRecord::counter)
             .toList());
@@ -556,13 +556,13 @@ class WalRecoveryTest
         assertTrue(wal.released > releasedBefore, "released behind the checkpoint once unpinned");
         assertEquals(6, engine.history().historyFrom(cacheId, 0),
             "history starts at the HWM of the image, not its LWM (5)");
-        final HistoryRead belowHwm = engine.checkpointer.readHistory(cacheId, 0, 4, 6);
+        final HistoryRead belowHwm = engine.context().checkpointer().readHistory(cacheId, 0, 4, 6);
         assertFalse(belowHwm.complete());
         assertTrue(belowHwm.why().contains("after counter 6"), belowHwm.why());
         engine.submit(cacheId, OpType.PUT, bytes("k7"), bytes("v7"), null, 10_000 * MS,
             callback(new AtomicReference<>()));
         run(engine, 5);
-        final HistoryRead tail = engine.checkpointer.readHistory(cacheId, 0, 6, 7);
+        final HistoryRead tail = engine.context().checkpointer().readHistory(cacheId, 0, 6, 7);
         assertTrue(tail.complete(), tail.why());
         assertArrayEquals(bytes("k7"), tail.records().get(0).key());
         assertEquals(0, engine.history().historyPins());
