@@ -5,7 +5,9 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.core.domain.JavaFieldAccess;
 import com.tngtech.archunit.core.domain.JavaMethod;
+import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.ConditionEvents;
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.Timer;
 import java.util.UUID;
@@ -29,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -42,6 +46,7 @@ class ArchitectureTest
 {
     private static final JavaClasses PRODUCTION = new ClassFileImporter()
         .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .withImportOption(location -> !location.contains("-tests.jar"))
         .importPackages("dev.grid");
 
     /** Protocol code takes time, randomness, threads and sleeps only through the injected interfaces. */
@@ -190,6 +195,79 @@ class ArchitectureTest
                 "dev.grid.node..")
             .allowEmptyShould(true)
             .check(PRODUCTION);
+    }
+
+    private static final String CLUSTER = "dev.grid.core.internal.cluster.";
+
+    /**
+     * The components of a member's engine (see {@code MemberContext}): each owns its fields. Another class calls its
+     * methods; it never reads or writes its fields (nested classes are their top-level class's own).
+     */
+    static final Set<String> COMPONENTS = Set.of("Membership", "Joining", "Exchange", "ExchangePlanner", "NearOps",
+        "Replication", "Rebalancer", "RebalancedCopies", "Checkpointer", "Recovery", "ConsistencyChecker", "CacheAdmin",
+        "Origins", "Durability", "Tombstones", "WalRecords", "MemberContext", "MemberEngine");
+
+    static final ArchRule COMPONENTS_SHARE_A_CONTEXT_NOT_FIELDS = classes()
+        .that().resideInAPackage("dev.grid.core..")
+        .should(new ArchCondition<JavaClass>("touch no field of another component of the engine")
+        {
+            @Override
+            public void check(final JavaClass origin, final ConditionEvents events)
+            {
+                for (final JavaFieldAccess access : origin.getFieldAccessesFromSelf())
+                {
+                    final JavaClass owner = topLevel(access.getTargetOwner());
+                    final boolean constant = access.getTarget().resolveMember()
+                        .map(field -> field.getModifiers().contains(JavaModifier.STATIC) &&
+                            field.getModifiers().contains(JavaModifier.FINAL))
+                        .orElse(false);
+                    if (!constant && owner.getName().startsWith(CLUSTER) &&
+                        COMPONENTS.contains(owner.getName().substring(CLUSTER.length())) &&
+                        !owner.equals(topLevel(origin)))
+                    {
+                        events.add(SimpleConditionEvent.violated(access, access.getDescription()));
+                    }
+                }
+            }
+        })
+        .because("DESIGN.md: the components share a narrow context instead of each other's fields");
+
+    /** Only the engine's composition and its factory know the engine class: components hold the context. */
+    static final ArchRule ONLY_THE_FACTORY_KNOWS_THE_ENGINE = noClasses()
+        .that().doNotHaveFullyQualifiedName(CLUSTER + "MemberEngine")
+        .and().doNotHaveFullyQualifiedName("dev.grid.core.member.Members")
+        .and(DescribedPredicate.describe("are not nested in MemberEngine",
+            (JavaClass c) -> !topLevel(c).getName().equals(CLUSTER + "MemberEngine")))
+        .should().dependOnClassesThat().haveFullyQualifiedName(CLUSTER + "MemberEngine")
+        .because("the components of the engine share MemberContext, not the engine that composes them");
+
+    private static JavaClass topLevel(final JavaClass javaClass)
+    {
+        JavaClass top = javaClass;
+        while (top.getEnclosingClass().isPresent())
+        {
+            top = top.getEnclosingClass().get();
+        }
+        return top;
+    }
+
+    @Test
+    void theEnginesComponentsShareAContextNotEachOthersFields()
+    {
+        COMPONENTS_SHARE_A_CONTEXT_NOT_FIELDS.check(PRODUCTION);
+        ONLY_THE_FACTORY_KNOWS_THE_ENGINE.check(PRODUCTION);
+    }
+
+    @Test
+    void theComponentRulesCatchAPlantedReach()
+    {
+        final JavaClasses fixture = new ClassFileImporter().importPackages("dev.grid.core.internal.cluster")
+            .that(DescribedPredicate.describe("the planted reach", (JavaClass c) ->
+                c.getSimpleName().equals("ReachesIntoAComponent")));
+        final String fields = COMPONENTS_SHARE_A_CONTEXT_NOT_FIELDS.evaluate(fixture).getFailureReport().toString();
+        assertTrue(fields.contains("Checkpointer.nextCheckpointNs"), fields);
+        final String engine = ONLY_THE_FACTORY_KNOWS_THE_ENGINE.evaluate(fixture).getFailureReport().toString();
+        assertTrue(engine.contains("MemberEngine"), engine);
     }
 
     /** The thin client is the public API and the client protocol: no engine, codec of the members or Agrona. */

@@ -61,6 +61,34 @@ final class CacheAdmin
         pendingAdmins.clear();
     }
 
+    /** @return this member's administration requests not answered yet. */
+    int pending()
+    {
+        return adminOps.size();
+    }
+
+    /**
+     * Answer the requests this coordinator took whose change is installed everywhere by the given version.
+     *
+     * @param version a topology version every member installed.
+     */
+    void completeInstalled(final long version)
+    {
+        final List<PendingAdmin> done = new ArrayList<>();
+        for (final PendingAdmin admin : pendingAdmins)
+        {
+            if (admin.targetVersion() <= version)
+            {
+                done.add(admin);
+            }
+        }
+        pendingAdmins.removeAll(done);
+        for (final PendingAdmin admin : done)
+        {
+            answerAdmin(admin.origin(), admin.sequence(), 0, null);
+        }
+    }
+
     void createCache(final CacheDescriptor descriptor, final OpCallback callback)
     {
         submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
@@ -239,7 +267,8 @@ final class CacheAdmin
                 "' already exists" + (existing.sameSettings(descriptor) ? "" : " with other settings: " + existing));
             return false;
         }
-        context.listener().onEvent("coordinator " + context.config().memberId() + " creates cache " + descriptor.name());
+        context.listener().onEvent("coordinator " + context.config().memberId() + " creates cache " +
+            descriptor.name());
         context.membership().publishTopology(context.topology().withCache(descriptor));
         return true;
     }
@@ -305,7 +334,8 @@ final class CacheAdmin
             answerAdmin(sender, sequence, ErrorCode.CACHE_NOT_FOUND.code(), "no cache named '" + name + "'");
             return false;
         }
-        context.listener().onEvent("coordinator " + context.config().memberId() + " resets the lost partitions of cache " +
+        context.listener().onEvent("coordinator " + context.config().memberId() +
+            " resets the lost partitions of cache " +
             name +
             " " + (context.installedMap() == null ? "[]" : context.installedMap().lostPartitions(existing.cacheId())));
         context.membership().publishTopology(context.topology().withCacheReplaced(existing.withLostReset()));
@@ -314,10 +344,7 @@ final class CacheAdmin
 
     private void completeAdminsIfSettled()
     {
-        if (context.exchange().exchange != null && context.exchange().exchange.isFinished())
-        {
-            context.exchange().onMapInstalled(context.incarnation(), context.exchange().exchange.topology.version());
-        }
+        context.exchange().recheckFinished();
     }
 
     void answerAdmin(final long origin, final long sequence, final int errorCode, final String message)

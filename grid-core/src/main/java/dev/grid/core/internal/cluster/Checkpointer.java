@@ -57,6 +57,8 @@ final class Checkpointer
     private final LongArrayList checkpointCursor = new LongArrayList();
     private int checkpointCursorIndex;
 
+    /** {@code walRecords().totalAppends()} less the records appended since the last checkpoint began (or were news). */
+    private long appendsBase;
     private long checkpointRequiredDurable;
     private long checkpointReplayFrom;
 
@@ -64,12 +66,12 @@ final class Checkpointer
 
     // WAL history (see HistoryBoundary): committed checkpoints not yet released, and per copy the counter after which
     // its history is complete in the retained WAL (absent: from its start).
-    final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
+    private final Long2LongHashMap checkpointHwms = new Long2LongHashMap(-1);
 
-    final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
-    final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
+    private final ArrayDeque<HistoryBoundary> historyBoundaries = new ArrayDeque<>();
+    private final Long2LongHashMap historyFrom = new Long2LongHashMap(-1);
 
-    long releasedPosition;
+    private long releasedPosition;
     private int historyPins;
 
     Checkpointer(final MemberContext context, final CheckpointStore checkpoints)
@@ -116,6 +118,82 @@ final class Checkpointer
         context.walRecords().appendCopyDropped(cacheId, partition);
     }
 
+    /** @return the records appended since the last checkpoint began, less its own marker. */
+    private long appendsSinceCheckpoint()
+    {
+        return context.walRecords().totalAppends() - appendsBase;
+    }
+
+    /** @return whether no checkpoint is under way. */
+    boolean isIdle()
+    {
+        return checkpointState == CheckpointState.IDLE;
+    }
+
+    /**
+     * Load the newest committed checkpoint for recovery, which continues its numbering.
+     *
+     * @return the checkpoint, or null if there is none (or no store).
+     */
+    CheckpointStore.Checkpoint loadLatest()
+    {
+        final CheckpointStore.Checkpoint checkpoint = checkpoints == null ? null : checkpoints.loadLatest();
+        if (checkpoint != null)
+        {
+            committedCheckpointId = checkpoint.id();
+            checkpointId = checkpoint.id();
+        }
+        return checkpoint;
+    }
+
+    /** @param position the WAL position recovery replays after: everything at or below it counts as released. */
+    void recoveredFrom(final long position)
+    {
+        releasedPosition = position;
+    }
+
+    /**
+     * @param packed a copy ({@link PartitionCopy#pack}) recovered from an image.
+     * @param hwm    the image's HWM: the retained WAL holds the copy's history after it.
+     */
+    void imageRecovered(final long packed, final long hwm)
+    {
+        historyFrom.put(packed, hwm);
+    }
+
+    /** @param packed a copy ({@link PartitionCopy#pack}) that starts a new lineage: its history is its own. */
+    void newLineage(final long packed)
+    {
+        historyFrom.remove(packed);
+    }
+
+    /**
+     * @param packed a copy ({@link PartitionCopy#pack}).
+     * @param to     the counter below which the retained WAL does not hold its history (a full rebalance's target).
+     */
+    void historyOnlyAfter(final long packed, final long to)
+    {
+        historyFrom.put(packed, Math.max(historyFrom.get(packed), to));
+    }
+
+    /**
+     * A full rebalance filled a copy up to {@code to}: its history starts there, also for the checkpoint in progress
+     * and every retained boundary, whose HWMs would otherwise say nothing of it (the image, if any, was of the copy
+     * before the clear): nothing would mean "complete from the start".
+     *
+     * @param packed a copy ({@link PartitionCopy#pack}).
+     * @param to     the rebalance's target counter.
+     */
+    void rebalancedTo(final long packed, final long to)
+    {
+        historyOnlyAfter(packed, to);
+        checkpointHwms.put(packed, Math.max(checkpointHwms.get(packed), to));
+        for (final HistoryBoundary boundary : historyBoundaries)
+        {
+            boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
+        }
+    }
+
     /** The first checkpoint falls one interval from now. */
     void scheduleFirst()
     {
@@ -136,7 +214,10 @@ final class Checkpointer
             checkpointState = checkpointState.moveTo(CheckpointState.IDLE);
             nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
             // What the failed checkpoint would have covered still needs one, even if nothing new arrives.
-            context.walRecords().appendsSinceCheckpoint = Math.max(context.walRecords().appendsSinceCheckpoint, 1);
+            if (appendsSinceCheckpoint() < 1)
+            {
+                appendsBase = context.walRecords().totalAppends() - 1;
+            }
             return 1;
         }
         return switch (checkpointState)
@@ -153,11 +234,11 @@ final class Checkpointer
     {
         if (context.state() != MemberState.ACTIVE ||
             (context.nowNs() < nextCheckpointNs &&
-            context.walRecords().appendsSinceCheckpoint < context.config().checkpointWalRecords()))
+            appendsSinceCheckpoint() < context.config().checkpointWalRecords()))
         {
             return 0;
         }
-        if (context.walRecords().appendsSinceCheckpoint == 0)
+        if (appendsSinceCheckpoint() == 0)
         {
             nextCheckpointNs = context.nowNs() + context.config().checkpointIntervalNs();
             return 0;
@@ -212,10 +293,10 @@ final class Checkpointer
         final Long2LongHashMap hwms = new Long2LongHashMap(-1);
         hwms.putAll(checkpointHwms);
         historyBoundaries.addLast(new HistoryBoundary(checkpointReplayFrom, context.nowNs(),
-            context.walRecords().totalAppends, hwms));
+            context.walRecords().totalAppends(), hwms));
         context.walRecords().appendCheckpoint(checkpointId, checkpointReplayFrom);
         // The marker is not news: an idle member must not checkpoint again because of it.
-        context.walRecords().appendsSinceCheckpoint--;
+        appendsBase++;
         releaseHistory();
         context.listener().onEvent("member " + context.config().memberId() +
             " committed checkpoint " + checkpointId + " of " +
@@ -244,7 +325,7 @@ final class Checkpointer
         checkpointRequiredDurable = context.wal().appendedPosition();
         // Records at or below this are reflected in every image (taken later) and in no copy created later.
         checkpointReplayFrom = context.wal().durablePosition();
-        context.walRecords().appendsSinceCheckpoint = 0;
+        appendsBase = context.walRecords().totalAppends();
         checkpointState = checkpointState.moveTo(CheckpointState.SNAPSHOTTING);
     }
 
@@ -359,8 +440,9 @@ final class Checkpointer
         HistoryBoundary target = null;
         for (final HistoryBoundary boundary : historyBoundaries)
         {
+            final long appendsSince = context.walRecords().totalAppends() - boundary.appendsAtCommit();
             if (context.nowNs() - boundary.committedNs() >= context.config().walHistoryAgeNs() &&
-                context.walRecords().totalAppends - boundary.appendsAtCommit() >= context.config().walHistoryRecords())
+                appendsSince >= context.config().walHistoryRecords())
             {
                 target = boundary;
             }

@@ -157,7 +157,8 @@ final class ConsistencyChecker
             }
             for (int p = 0; p < check.done.length; p++)
             {
-                if (!check.done[p] && check.sentNs[p] >= 0 && context.nowNs() - check.sentNs[p] >= context.retryIntervalNs())
+                if (!check.done[p] && check.sentNs[p] >= 0 &&
+                    context.nowNs() - check.sentNs[p] >= context.retryIntervalNs())
                 {
                     send(check, p);
                     work++;
@@ -194,7 +195,8 @@ final class ConsistencyChecker
             finishPartition(check, partition);
             return;
         }
-        context.messages().finish(context.messages().encode(verifyRequestOut, context.incarnation(), primary.incarnation())
+        context.messages().finish(context.messages().encode(verifyRequestOut, context.incarnation(),
+            primary.incarnation())
             .checkId(check.id).cacheId(check.cache.cacheId()).partition(partition)
             .version(context.installedMap().version()));
         context.sendTo(primary.incarnation());

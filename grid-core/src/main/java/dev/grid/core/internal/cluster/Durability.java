@@ -14,7 +14,7 @@ import java.util.ArrayDeque;
 final class Durability
 {
     private final MemberContext context;
-    final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
+    private final ArrayDeque<DurabilityWait> durabilityQueue = new ArrayDeque<>();
 
     Durability(final MemberContext context)
     {
@@ -29,6 +29,18 @@ final class Durability
     void reset()
     {
         durabilityQueue.clear();
+    }
+
+    /** @param wait an acknowledgement (or step) to run once the WAL is durable up to its position. */
+    void enqueue(final DurabilityWait wait)
+    {
+        durabilityQueue.add(wait);
+    }
+
+    /** @return how many acknowledgements wait for durability. */
+    int waiting()
+    {
+        return durabilityQueue.size();
     }
 
     void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)

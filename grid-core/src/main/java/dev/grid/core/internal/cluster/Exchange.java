@@ -17,7 +17,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The partition map exchange on every topology version: each member, once its updates in flight drained, reports its
@@ -64,6 +63,43 @@ final class Exchange
     }
 
     /**
+     * A new topology was adopted: the member exchanges for it from now, as coordinator if it is one.
+     *
+     * @param next        the topology.
+     * @param coordinator whether this member coordinates its exchange.
+     */
+    void startFor(final Topology next, final boolean coordinator)
+    {
+        pendingMap = new PartitionTable(next);
+        reportChunks = null;
+        nextReportSendNs = context.nowNs();
+        exchange = coordinator ? new CoordinatorExchange(next) : null;
+    }
+
+    /** @return whether this member coordinates an exchange that not every member has finished. */
+    boolean isCoordinating()
+    {
+        return exchange != null && !exchange.isFinished();
+    }
+
+    /** A coordinator's exchange that finished already completes what waits for it (administration requests). */
+    void recheckFinished()
+    {
+        if (exchange != null && exchange.isFinished())
+        {
+            onMapInstalled(context.incarnation(), exchange.topology.version());
+        }
+    }
+
+    /** @return the exchange's progress on this member, for diagnostics. */
+    String describe()
+    {
+        return "reportAcked=" + reportAckedVersion + " reportBuilt=" + (reportChunks != null) +
+            " coordinatorExchange=" + (exchange == null ? "-" : "v" + exchange.topology.version() +
+            (exchange.map != null ? " map sent" : "") + (exchange.isFinished() ? " finished" : ""));
+    }
+
+    /**
      * An operator asked to activate the cluster without the members still away: remembered until an active map is
      * installed, so an exchange that starts over decides the same way.
      */
@@ -77,7 +113,7 @@ final class Exchange
         int work = 0;
         if (context.isExchanging() && reportAckedVersion != context.topology().version())
         {
-            if (reportChunks == null && context.inFlightUpdates() == 0 && context.durability().durabilityQueue.isEmpty() &&
+            if (reportChunks == null && context.inFlightUpdates() == 0 && context.durability().waiting() == 0 &&
                 !context.tx().hasUnacknowledgedPrepares())
             {
                 reportChunks = codec.buildReport();
@@ -103,7 +139,8 @@ final class Exchange
                 work++;
             }
         }
-        if (exchange != null && exchange.map != null && !exchange.isFinished() && context.nowNs() >= exchange.nextResendNs)
+        if (exchange != null && exchange.map != null && !exchange.isFinished() &&
+            context.nowNs() >= exchange.nextResendNs)
         {
             exchange.nextResendNs = context.nowNs() + context.retryIntervalNs();
             for (final MemberRecord member : context.topology().members())
@@ -184,10 +221,10 @@ final class Exchange
                 return;
             }
         }
-        final ExchangePlanner.Decision decision = context.planner().decide(exchange.topology, new ExchangePlanner.Inputs(
-            exchange.reports.values(), context.installedMap(), context.ownership(), activationForced,
-            context.walCaches()::containsKey,
-            context.wal().retainsRecords()));
+        final ExchangePlanner.Inputs inputs = new ExchangePlanner.Inputs(exchange.reports.values(),
+            context.installedMap(), context.ownership(), activationForced, context.walCaches()::containsKey,
+            context.wal().retainsRecords());
+        final ExchangePlanner.Decision decision = context.planner().decide(exchange.topology, inputs);
         if (decision.adoptTable() != null)
         {
             // Remembered, durably, as this member's own table: the member that reported it may go before its table's
@@ -338,7 +375,7 @@ final class Exchange
             local[p] = new LocalPartition(cache.cacheId(), p);
             local[p].state = moving ? PartitionState.MOVING : owningState;
             // A new lineage: its history is complete from its first counter.
-            context.checkpointer().historyFrom.remove(PartitionCopy.pack(cache.cacheId(), p));
+            context.checkpointer().newLineage(PartitionCopy.pack(cache.cacheId(), p));
             context.rebalanced().adoptEpoch(local[p], epochId, epochFloor);
             created = true;
         }
@@ -444,7 +481,8 @@ final class Exchange
             context.historyIndex().note(PartitionCopy.pack(cache.cacheId(), lp.partition),
                 context.wal().appendedPosition(), highest);
             context.walRecords().appendRollback(cache.cacheId(), lp.partition, holes);
-            context.listener().onEvent("member " + context.config().memberId() + " finalized gaps " + holes + " of cache " +
+            context.listener().onEvent("member " + context.config().memberId() + " finalized gaps " + holes +
+                " of cache " +
                 cache.name() + " partition " + lp.partition);
         }
         context.checkpointer().clampHistory(cache.cacheId(), lp.partition, lp.counter.lwm());
@@ -454,7 +492,8 @@ final class Exchange
     {
         if (context.membership().isCoordinator() && context.rebalancer().onDone(sender))
         {
-            context.listener().onEvent("coordinator " + context.config().memberId() + ": every MOVING copy of topology " +
+            context.listener().onEvent("coordinator " + context.config().memberId() +
+                ": every MOVING copy of topology " +
                 context.topology().version() + " caught up; switching to the ideal owners");
             context.membership().publishTopology(context.topology().withMembers(context.topology().members()));
         }
@@ -469,32 +508,7 @@ final class Exchange
         exchange.installed.add(sender);
         if (exchange.isFinished())
         {
-            final List<CacheAdmin.PendingAdmin> done = new ArrayList<>();
-            for (final CacheAdmin.PendingAdmin admin : context.cacheAdmin().pendingAdmins)
-            {
-                if (admin.targetVersion() <= version)
-                {
-                    done.add(admin);
-                }
-            }
-            context.cacheAdmin().pendingAdmins.removeAll(done);
-            for (final CacheAdmin.PendingAdmin admin : done)
-            {
-                context.cacheAdmin().answerAdmin(admin.origin(), admin.sequence(), 0, null);
-            }
-        }
-    }
-
-    static final class ReportAssembly
-    {
-        final Map<Integer, List<ReportEntry>> chunks = new TreeMap<>();
-        /** The reporter's ownership table, assembled from the chunks that carry it. */
-        final OwnershipTable table = new OwnershipTable();
-        int lastIndex = -1;
-
-        boolean isComplete()
-        {
-            return lastIndex >= 0 && chunks.size() == lastIndex + 1;
+            context.cacheAdmin().completeInstalled(version);
         }
     }
 

@@ -309,8 +309,8 @@ final class ExchangeCodec
     private byte[] encodeMapMessage(final PartitionTable map, final List<int[]> chunks, final int planFrom,
         final int planCount)
     {
-        final PartitionMapEncoder out = context.messages().encode(mapOut, context.incarnation(), 0).version(map.version())
-            .stamp(map.stamp()).lifeId(map.lifeId()).hasPlans((short)0).planTotal(0).planFrom(0);
+        final PartitionMapEncoder out = context.messages().encode(mapOut, context.incarnation(), 0)
+            .version(map.version()).stamp(map.stamp()).lifeId(map.lifeId()).hasPlans((short)0).planTotal(0).planFrom(0);
         final PartitionMapEncoder.ChunksEncoder group = out.chunksCount(chunks.size());
         for (final int[] chunk : chunks)
         {

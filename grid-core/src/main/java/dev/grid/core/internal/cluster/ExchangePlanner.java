@@ -143,7 +143,7 @@ final class ExchangePlanner
 
     /** Every reported copy, by cache and partition. */
     private static Map<Integer, List<ReportEntry>[]> holdersByCache(final Topology target,
-        final Collection<Exchange.ReportAssembly> reports)
+        final Collection<ReportAssembly> reports)
     {
         final Map<Integer, List<ReportEntry>[]> holdersByCache = new HashMap<>();
         for (final CacheDescriptor cache : target.caches())
@@ -152,7 +152,7 @@ final class ExchangePlanner
             final List<ReportEntry>[] holders = new List[cache.partitions()];
             holdersByCache.put(cache.cacheId(), holders);
         }
-        for (final Exchange.ReportAssembly assembly : reports)
+        for (final ReportAssembly assembly : reports)
         {
             for (final List<ReportEntry> chunk : assembly.chunks.values())
             {
@@ -185,7 +185,7 @@ final class ExchangePlanner
         final Map<String, Integer> indexById)
     {
         OwnershipTable newest = null;
-        for (final Exchange.ReportAssembly assembly : in.reports())
+        for (final ReportAssembly assembly : in.reports())
         {
             if (assembly.table != null && !assembly.table.isEmpty() &&
                 (newest == null || assembly.table.stamp() > newest.stamp()))
@@ -808,7 +808,7 @@ final class ExchangePlanner
      * @param knownCaches      the caches this coordinator's WAL knows (by id).
      * @param retainsRecords   whether members keep data directories (a member may come back with data).
      */
-    record Inputs(Collection<Exchange.ReportAssembly> reports, PartitionTable previous, OwnershipTable ownTable,
+    record Inputs(Collection<ReportAssembly> reports, PartitionTable previous, OwnershipTable ownTable,
         boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
     {
     }

@@ -15,6 +15,7 @@ import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.Topology;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,6 +88,18 @@ final class Joining
             }
         }
         this.isSeed = seed || seedAddresses.isEmpty();
+    }
+
+    /** Let go of the joiners this member held while it lacked quorum (they ask again). */
+    void forgetWaitingJoiners()
+    {
+        waitingJoiners.clear();
+    }
+
+    /** @return the seeds' addresses, as configured. */
+    List<String> seedAddresses()
+    {
+        return Collections.unmodifiableList(seedAddresses);
     }
 
     /** Start a join attempt now: its deadline, its first request at once, and nothing heard yet. */
@@ -292,8 +305,8 @@ final class Joining
         {
             members.add(joiner);
             context.listener().onEvent("coordinator " + context.config().memberId() + " admits " + joiner);
-            context.membership().publishTopology(adoptRecoveredCaches(context.topology(), joiner, request.ownershipStamp(),
-                request.caches()).withMembers(members));
+            context.membership().publishTopology(adoptRecoveredCaches(context.topology(), joiner,
+                request.ownershipStamp(), request.caches()).withMembers(members));
             return;
         }
         admitWithoutQuorum(new WaitingJoiner(joiner, request.ownershipStamp(), request.caches(), context.nowNs(),
@@ -310,7 +323,8 @@ final class Joining
      */
     private void admitWithoutQuorum(final WaitingJoiner arrived)
     {
-        if (arrived.stamp > context.ownership().stamp() && context.installedMap() != null && context.installedMap().isActive())
+        if (arrived.stamp > context.ownership().stamp() && context.installedMap() != null &&
+            context.installedMap().isActive())
         {
             // The joiner recovered an ownership table newer than the one this active member serves by: the cluster went
             // on without this one (it was cut off or paused and removed), and its view is stale. It must not rebuild a
@@ -324,7 +338,8 @@ final class Joining
             return;
         }
         final boolean isNew = waitingJoiners.put(arrived.record.address(), arrived) == null;
-        waitingJoiners.values().removeIf(w -> context.nowNs() - w.heardNs > context.config().failureDetectionTimeoutNs());
+        final long timeoutNs = context.config().failureDetectionTimeoutNs();
+        waitingJoiners.values().removeIf(w -> context.nowNs() - w.heardNs > timeoutNs);
         final Baseline baseline = context.topology().baseline();
         final List<MemberRecord> next = new ArrayList<>();
         final List<MemberRecord> failed = new ArrayList<>();
@@ -347,7 +362,7 @@ final class Joining
             if ((!baseline.isSet() || baseline.contains(member.memberId())) &&
                 (member.incarnation() == context.incarnation() ||
                 context.membership().heardEchoWithin(member) &&
-                context.membership().coordinatorVotes.get(member.incarnation()) == context.incarnation()))
+                context.membership().votesForThisMember(member)))
             {
                 have++;
             }
@@ -375,7 +390,8 @@ final class Joining
             }
             return;
         }
-        context.listener().onEvent("member " + context.config().memberId() + " admits " + waitingJoiners.values().stream()
+        context.listener().onEvent("member " + context.config().memberId() + " admits " +
+            waitingJoiners.values().stream()
             .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
             ", removing failed members " + failed + ": they complete one (" + have + " of " +
             context.membership().quorumNeed() + ")"));

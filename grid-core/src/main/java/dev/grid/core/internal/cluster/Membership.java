@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.QuorumStatus;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.codec.MalformedMessageException;
@@ -100,6 +101,25 @@ final class Membership
         quorumCheckedNs = Long.MIN_VALUE;
     }
 
+    /** @return this member's view of the quorum, with its counts and recent changes. */
+    QuorumStatus quorumStatus()
+    {
+        return new QuorumStatus(quorumHave(), quorumNeed(), hasQuorum(), writesRefusedForQuorum, readsWithoutQuorum,
+            List.copyOf(quorumHistory));
+    }
+
+    /** A read was served without quorum (its cache allows it); counted for the quorum status. */
+    void readWithoutQuorum()
+    {
+        readsWithoutQuorum++;
+    }
+
+    /** @return whether the member names this one its coordinator (as of its last heartbeat). */
+    boolean votesForThisMember(final MemberRecord member)
+    {
+        return coordinatorVotes.get(member.incarnation()) == context.incarnation();
+    }
+
     /**
      * Every heartbeat interval: heartbeat the other members, note the quorum, detect failures and probe for other
      * clusters to merge with.
@@ -175,7 +195,7 @@ final class Membership
                 continue;
             }
             if (member.incarnation() == context.incarnation() ||
-                heardEchoWithin(member) && coordinatorVotes.get(member.incarnation()) == context.incarnation())
+                heardEchoWithin(member) && votesForThisMember(member))
             {
                 votes++;
             }
@@ -214,8 +234,7 @@ final class Membership
             return 0;
         }
         if (context.nowNs() - baselineDifferentSinceNs < baseline.autoAdjustTimeoutNs() ||
-            context.exchange().exchange != null &&
-            !context.exchange().exchange.isFinished() || waitsForLostPartitions())
+            context.exchange().isCoordinating() || waitsForLostPartitions())
         {
             return 0;
         }
@@ -342,11 +361,10 @@ final class Membership
         {
             context.replication().answerDeferredUpdates();
         }
-        if (held && context.replication().updatesHeldForQuorum)
+        if (held)
         {
             // Not only when quorum comes back after being noticed missing: an update may have been held in a moment
             // without quorum between two of these checks (a member resumed from a pause shorter than the lease).
-            context.replication().updatesHeldForQuorum = false;
             context.replication().completeUpdatesHeldForQuorum();
         }
     }
@@ -380,7 +398,8 @@ final class Membership
         return new GridException(ErrorCode.NO_QUORUM, "member " + context.config().memberId() + " refuses " + what +
             ": it holds no quorum (" + quorumHave() + " members heard within " +
             TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
-            (context.topology() == null ? 0 : context.topology().version()) + "); retry through a member of the majority");
+            (context.topology() == null ? 0 : context.topology().version()) +
+            "); retry through a member of the majority");
     }
 
     void detectFailures()
@@ -504,7 +523,7 @@ final class Membership
         }
         context.installTopology(next);
         quorumCheckedNs = Long.MIN_VALUE;
-        context.joining().waitingJoiners.clear();
+        context.joining().forgetWaitingJoiners();
         for (final MemberRecord member : next.members())
         {
             if (previous == null || previous.indexOf(member.incarnation()) < 0 || !lastHeardNs.containsKey(
@@ -541,13 +560,10 @@ final class Membership
         }
         context.rebalancer().onTopologyChanged();
         context.checker().onTopologyChanged();
-        context.exchange().pendingMap = new PartitionTable(next);
-        context.exchange().reportChunks = null;
-        context.exchange().nextReportSendNs = context.nowNs();
-        context.exchange().exchange = isCoordinator() ? new Exchange.CoordinatorExchange(next) : null;
+        context.exchange().startFor(next, isCoordinator());
         if (!isCoordinator())
         {
-            context.cacheAdmin().pendingAdmins.clear();
+            context.cacheAdmin().reset();
         }
         nextHeartbeatNs = context.nowNs();
     }
@@ -672,7 +688,7 @@ final class Membership
             return;
         }
         nextMergeProbeNs = context.nowNs() + 10 * context.config().heartbeatIntervalNs();
-        for (final String address : context.joining().seedAddresses)
+        for (final String address : context.joining().seedAddresses())
         {
             boolean listed = false;
             for (final MemberRecord member : context.topology().members())

@@ -51,6 +51,18 @@ final class NearOps
     }
 
     /** The work of {@link MemberEngine#submit}. */
+    /** @return this member's operations not answered yet. */
+    int pending()
+    {
+        return nearOps.size();
+    }
+
+    /** @return whether this member's operation of that sequence is still waiting for its answer. */
+    boolean isPending(final long sequence)
+    {
+        return nearOps.containsKey(sequence);
+    }
+
     void submit(
         final int cacheId,
         final OpType type,
@@ -177,7 +189,8 @@ final class NearOps
         {
             if (member.incarnation() == context.incarnation())
             {
-                context.replication().answerSize(context.incarnation(), op.sequence, op.cache.cacheId(), op.sentVersion);
+                context.replication().answerSize(context.incarnation(), op.sequence, op.cache.cacheId(),
+                    op.sentVersion);
             }
             else
             {
@@ -247,7 +260,7 @@ final class NearOps
             return false;
         }
         final byte[] value = lp.store.get(op.key);
-        context.membership().readsWithoutQuorum++;
+        context.membership().readWithoutQuorum();
         completeNear(op, new OpOutcome(value != null, value, 0, true), null);
         return true;
     }

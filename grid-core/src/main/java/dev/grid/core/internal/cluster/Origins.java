@@ -41,6 +41,12 @@ final class Origins
         this.context = context;
     }
 
+    /** @return whether an origin may still resend (a member of the topology, or a client heard of lately). */
+    java.util.function.LongPredicate originMayResend()
+    {
+        return originMayResend;
+    }
+
     /** @return per origin incarnation, the lowest sequence it may still resend (see the field). */
     Long2LongHashMap originWatermarks()
     {

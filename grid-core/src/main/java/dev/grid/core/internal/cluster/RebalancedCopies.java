@@ -97,7 +97,7 @@ final class RebalancedCopies
         {
             context.tx().rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
         }
-        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
+        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
     }
 
     /**
@@ -121,7 +121,7 @@ final class RebalancedCopies
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
         final long position = context.walRecords().appendRebalanceDone(lp.cacheId, lp.partition, to);
-        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
+        context.durability().enqueue(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
             () -> closeRebalanced(lp, to)));
     }
 
@@ -158,14 +158,7 @@ final class RebalancedCopies
         // Records below the target are not in this copy's WAL: its history starts there, whatever a checkpoint
         // boundary taken during the rebalance recorded.
         final long packed = PartitionCopy.pack(lp.cacheId, lp.partition);
-        context.checkpointer().historyFrom.put(packed, Math.max(context.checkpointer().historyFrom.get(packed), to));
-        // Also into the checkpoint in progress, whose boundary would otherwise say nothing of this copy (its image,
-        // if any, was of the copy before the clear): nothing would mean "complete from the start".
-        context.checkpointer().checkpointHwms.put(packed, Math.max(context.checkpointer().checkpointHwms.get(packed), to));
-        for (final Checkpointer.HistoryBoundary boundary : context.checkpointer().historyBoundaries)
-        {
-            boundary.hwms().put(packed, Math.max(boundary.hwms().get(packed), to));
-        }
+        context.checkpointer().rebalancedTo(packed, to);
     }
 
     /**

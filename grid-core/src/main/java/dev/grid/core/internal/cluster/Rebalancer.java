@@ -364,8 +364,9 @@ final class Rebalancer
                     if (context.nowNs() >= demand.nextSendNs)
                     {
                         demand.nextSendNs = context.nowNs() + context.retryIntervalNs();
+                        final long coordinator = context.topology().coordinator().incarnation();
                         context.messages().finish(context.messages().encode(context.wire().rebalanceDoneOut,
-                            context.incarnation(), context.topology().coordinator().incarnation()).version(demand.version)
+                            context.incarnation(), coordinator).version(demand.version)
                             .cacheId(demand.cacheId).partition(demand.partition));
                         context.sendTo(context.topology().coordinator().incarnation());
                         work++;

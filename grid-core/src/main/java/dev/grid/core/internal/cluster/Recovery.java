@@ -114,7 +114,7 @@ final class Recovery
             final long packed = it.getLongKey();
             if (context.localCopy((int)(packed >>> 32), (int)packed) != it.getValue())
             {
-                context.checkpointer().historyFrom.remove(packed);
+                context.checkpointer().newLineage(packed);
             }
         }
         imagedCopies.clear();
@@ -122,8 +122,7 @@ final class Recovery
         for (final Long2LongHashMap.EntryIterator it = rebalancedHistoryFrom.entrySet().iterator(); it.hasNext(); )
         {
             it.next();
-            context.checkpointer().historyFrom.put(it.getLongKey(),
-                Math.max(context.checkpointer().historyFrom.get(it.getLongKey()), it.getLongValue()));
+            context.checkpointer().historyOnlyAfter(it.getLongKey(), it.getLongValue());
         }
         rebalancedHistoryFrom.clear();
         recoveredRecords = replayed;
@@ -155,7 +154,7 @@ final class Recovery
             return;
         }
         context.listener().onEvent("member " + context.config().memberId() + " recovered checkpoint " +
-            context.checkpointer().committedCheckpointId + " (" +
+            context.checkpointer().committedCheckpointId() + " (" +
             recoveredImages + " images) and " + replayed + " WAL records after position " + replayFrom + ": " +
             context.walCaches().size() + " cache(s), " + partitions + " partition copies, LWMs summing to " + updates);
     }
@@ -168,14 +167,11 @@ final class Recovery
      */
     private long loadCheckpoint()
     {
-        final CheckpointStore.Checkpoint checkpoint = context.checkpointer().checkpoints == null ? null
-            : context.checkpointer().checkpoints.loadLatest();
+        final CheckpointStore.Checkpoint checkpoint = context.checkpointer().loadLatest();
         if (checkpoint == null)
         {
             return 0;
         }
-        context.checkpointer().committedCheckpointId = checkpoint.id();
-        context.checkpointer().checkpointId = checkpoint.id();
         reader.wrap(new UnsafeBuffer(checkpoint.manifest()), 0, checkpoint.manifest().length);
         final int version = reader.readByte("manifestVersion");
         if (version < Checkpointer.MANIFEST_VERSION_MIN || version > Checkpointer.MANIFEST_VERSION)
@@ -185,7 +181,7 @@ final class Recovery
                 Checkpointer.MANIFEST_VERSION + ")");
         }
         final long replayFrom = reader.readLong("replayFrom");
-        context.checkpointer().releasedPosition = replayFrom;
+        context.checkpointer().recoveredFrom(replayFrom);
         final int caches = reader.readInt("caches", 0, 1 << 20);
         for (int i = 0; i < caches; i++)
         {
@@ -254,7 +250,7 @@ final class Recovery
             lp;
         imageReplayFrom.put(PartitionCopy.pack(image.cacheId(), image.partition()), image.replayFromPosition());
         // The WAL before this checkpoint may be gone: history is complete only above the image's HWM.
-        context.checkpointer().historyFrom.put(PartitionCopy.pack(image.cacheId(), image.partition()), image.hwm());
+        context.checkpointer().imageRecovered(PartitionCopy.pack(image.cacheId(), image.partition()), image.hwm());
         context.historyIndex().raiseHighest(PartitionCopy.pack(image.cacheId(), image.partition()), image.hwm());
         imagedCopies.put(PartitionCopy.pack(image.cacheId(), image.partition()), lp);
         final long[][] lineage = epochs.get(PartitionCopy.pack(image.cacheId(), image.partition()));
@@ -531,7 +527,7 @@ final class Recovery
                 lp.counter.rollback(open.start(), open.count());
             }
             final long packed = PartitionCopy.pack(cacheId, partition);
-            context.checkpointer().historyFrom.put(packed, Math.max(context.checkpointer().historyFrom.get(packed), to));
+            context.checkpointer().historyOnlyAfter(packed, to);
             rebalancedHistoryFrom.put(packed, to);
         }
     }
@@ -573,7 +569,8 @@ final class Recovery
                     (sameName == null ? "none named '" + recovered.name() + "' (destroyed while this member was " +
                     "away, or another cluster's cache)" : "its cache named '" + recovered.name() + "' is another " +
                     "cache (created by another cluster, or again after a destroy)");
-                context.listener().onEvent("member " + context.config().memberId() + " drops its recovered copies of cache " +
+                context.listener().onEvent("member " + context.config().memberId() +
+                    " drops its recovered copies of cache " +
                     recovered.name() + " (id " + recovered.cacheId() + "): " + reason);
                 keepCopiesOf(recovered, reason);
                 context.walCaches().remove(recovered.cacheId());

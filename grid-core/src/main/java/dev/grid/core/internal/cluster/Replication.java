@@ -194,7 +194,7 @@ final class Replication
             final Runnable retry = () ->
             {
                 if (context.state() == MemberState.ACTIVE && (origin == context.incarnation() ?
-                    context.near().nearOps.containsKey(sequence) : context.topology().indexOf(origin) >= 0))
+                    context.near().isPending(sequence) : context.topology().indexOf(origin) >= 0))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
                         expected, identity, null);
@@ -412,7 +412,7 @@ final class Replication
     private void remember(final LocalPartition lp, final OpKey opKey, final OpOutcome outcome)
     {
         lp.recent.put(opKey, outcome);
-        lp.retireOutcomes(context.origins().originWatermarks(), context.origins().originMayResend);
+        lp.retireOutcomes(context.origins().originWatermarks(), context.origins().originMayResend());
     }
 
     private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
@@ -457,7 +457,7 @@ final class Replication
             update.pendingBackups.add(context.installedMap().topology().members().get(owners[i]).incarnation());
         }
         sendReplicates(lp, update);
-        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
+        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
         context.durability().processDurability();
     }
 
@@ -595,8 +595,14 @@ final class Replication
         }
     }
 
+    /** Quorum is back: complete the updates this primary held for it, if it held any since the last time. */
     void completeUpdatesHeldForQuorum()
     {
+        if (!updatesHeldForQuorum)
+        {
+            return;
+        }
+        updatesHeldForQuorum = false;
         if (context.inFlightUpdates() == 0)
         {
             return;
@@ -655,7 +661,8 @@ final class Replication
                 }
                 for (final PrimaryUpdate update : new ArrayList<>(lp.inFlight.values()))
                 {
-                    if (context.nowNs() - update.lastSentNs >= context.retryIntervalNs() && !update.pendingBackups.isEmpty())
+                    if (context.nowNs() - update.lastSentNs >= context.retryIntervalNs() &&
+                        !update.pendingBackups.isEmpty())
                     {
                         sendReplicates(lp, update);
                         work++;
@@ -784,7 +791,7 @@ final class Replication
         lp.store.apply(key, value, counter);
         context.origins().rememberPredecessors(lp, predecessors);
         remember(lp, opKey, update.outcome());
-        context.durability().durabilityQueue.add(new Durability.DurabilityWait(position, lp, counter, null,
+        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, null,
             sender, version, null));
         context.durability().processDurability();
     }
@@ -808,7 +815,8 @@ final class Replication
             if (!applied)
             {
                 lp.refusedBackups.add(sender);
-                context.listener().onEvent("member " + context.config().memberId() + ": backup " + Long.toHexString(sender) +
+                context.listener().onEvent("member " + context.config().memberId() + ": backup " +
+                    Long.toHexString(sender) +
                     " skipped topology " + version + " and cannot apply update " + counter + " of cache id " +
                     cacheId + " partition " + partition + "; its copy will be dropped at the next exchange");
             }

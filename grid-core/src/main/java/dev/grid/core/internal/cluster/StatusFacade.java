@@ -57,10 +57,7 @@ final class StatusFacade implements EngineStatus
      */
     public QuorumStatus quorum()
     {
-        return new QuorumStatus(context.membership().quorumHave(), context.membership().quorumNeed(),
-            context.membership().hasQuorum(),
-            context.membership().writesRefusedForQuorum,
-            context.membership().readsWithoutQuorum, List.copyOf(context.membership().quorumHistory));
+        return context.membership().quorumStatus();
     }
 
     /**
@@ -69,8 +66,9 @@ final class StatusFacade implements EngineStatus
      */
     public boolean isReadyForRestart()
     {
-        return context.state() == MemberState.EXPELLED && context.wal().durablePosition() >= context.wal().appendedPosition() &&
-            context.checkpointer().checkpointState == CheckpointState.IDLE;
+        return context.state() == MemberState.EXPELLED &&
+            context.wal().durablePosition() >= context.wal().appendedPosition() &&
+            context.checkpointer().isIdle();
     }
 
     /**
@@ -78,11 +76,11 @@ final class StatusFacade implements EngineStatus
      */
     public boolean isQuiescent()
     {
-        return isSettled() && context.near().nearOps.isEmpty() && context.cacheAdmin().adminOps.isEmpty() &&
+        return isSettled() && context.near().pending() == 0 && context.cacheAdmin().pending() == 0 &&
             context.inFlightUpdates() == 0 && context.tx().isIdle() &&
             context.installedMap().plans().isEmpty() && context.rebalancer().isIdle() && context.checker().isIdle() &&
-            context.durability().durabilityQueue.isEmpty() && context.parkedMessages().isEmpty() &&
-            (context.exchange().exchange == null || context.exchange().exchange.isFinished());
+            context.durability().waiting() == 0 && context.parkedMessages().isEmpty() &&
+            !context.exchange().isCoordinating();
     }
 
     /**
@@ -95,15 +93,10 @@ final class StatusFacade implements EngineStatus
             (context.installedMap() == null ? "-" : context.installedMap().plans().size()) + " inFlightUpdates=" +
             context.inFlightUpdates() +
             " awaitingDurability=" +
-            context.durability().durabilityQueue.size() + " wal=" +
+            context.durability().waiting() + " wal=" +
             context.wal().durablePosition() + "/" + context.wal().appendedPosition() + " parked=" +
             context.parkedMessages().size() +
-            " reportAcked=" + context.exchange().reportAckedVersion + " reportBuilt=" +
-            (context.exchange().reportChunks != null) +
-            " coordinatorExchange=" +
-            (context.exchange().exchange == null ? "-" : "v" + context.exchange().exchange.topology.version() +
-            (context.exchange().exchange.map != null ? " map sent" : "") +
-            (context.exchange().exchange.isFinished() ? " finished" : "")) + describeInFlight();
+            " " + context.exchange().describe() + describeInFlight();
     }
 
     private String describeInFlight()
@@ -169,7 +162,7 @@ final class StatusFacade implements EngineStatus
      */
     public int pendingOperations()
     {
-        return context.near().nearOps.size() + context.cacheAdmin().adminOps.size();
+        return context.near().pending() + context.cacheAdmin().pending();
     }
 
     /**

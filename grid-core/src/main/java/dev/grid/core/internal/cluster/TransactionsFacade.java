@@ -151,7 +151,8 @@ final class TransactionsFacade implements EngineTransactions
     {
         if (!context.tx().coordinates(txId))
         {
-            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " + context.config().memberId() +
+            callback.onFailure(new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "member " +
+                context.config().memberId() +
                 " coordinates no transaction " + txId));
             return;
         }

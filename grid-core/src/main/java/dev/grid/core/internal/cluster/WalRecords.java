@@ -148,8 +148,8 @@ final class WalRecords
     private final WalTxEndEncoder txEndOut = new WalTxEndEncoder();
     private final WalTxVoidEncoder txVoidOut = new WalTxVoidEncoder();
 
-    long appendsSinceCheckpoint;
-    long totalAppends;
+    /** Records appended by this engine (replay appends none); checkpoints count theirs from it. */
+    private long totalAppends;
 
     /**
      * @param wal             the member's WAL.
@@ -368,9 +368,14 @@ final class WalRecords
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
-        appendsSinceCheckpoint++;
         totalAppends++;
         return position;
+    }
+
+    /** @return the records this engine appended. */
+    long totalAppends()
+    {
+        return totalAppends;
     }
 
     /**

@@ -130,10 +130,10 @@ class ExchangePlannerPropertyTest
                 }
             }
         }
-        final List<Exchange.ReportAssembly> assemblies = new ArrayList<>();
+        final List<ReportAssembly> assemblies = new ArrayList<>();
         for (final MemberRecord member : stayed)
         {
-            final Exchange.ReportAssembly assembly = new Exchange.ReportAssembly();
+            final ReportAssembly assembly = new ReportAssembly();
             assembly.chunks.put(0, reports.getOrDefault(member.incarnation(), List.of()));
             assembly.lastIndex = 0;
             assemblies.add(assembly);
@@ -153,7 +153,7 @@ class ExchangePlannerPropertyTest
         assertEquals(secondMap.plans(), again.plans(), "deterministic plans");
     }
 
-    private static PartitionTable decide(final Topology target, final List<Exchange.ReportAssembly> reports,
+    private static PartitionTable decide(final Topology target, final List<ReportAssembly> reports,
         final PartitionTable previous, final OwnershipTable ownTable, final long seed)
     {
         final ExchangePlanner planner = new ExchangePlanner("m0", new SeededRandomSource(seed), EngineListener.NONE);
