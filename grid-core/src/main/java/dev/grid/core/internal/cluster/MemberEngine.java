@@ -46,11 +46,12 @@ import java.util.function.Function;
  * {@link Replication} serves them as primary and backup with update counters; the {@code Transactions} component
  * (grid-tx's, made by the factory given to the constructor) runs transactions;
  * {@link Rebalancer} and {@link RebalancedCopies} catch lagging copies up; {@link Checkpointer}, {@link Recovery}
- * and {@link WalRecords} make it all durable and bring it back. The engine keeps what they share: configuration,
- * time (passed in by {@link #doWork}), the transport, the topology, the installed map, the local copies and what the
- * WAL knows. Its host calls it directly for a member's life and single-key operations ({@link #submit},
- * {@link #stop}), and through facades by concern for the rest: {@link #transactions}, {@link #admin},
- * {@link #history} and {@link #status}.
+ * and {@link WalRecords} make it all durable and bring it back. What they share (configuration, time as
+ * {@link #doWork} passes it in, sending, the topology, the installed map, the local copies, the WAL and what it knows)
+ * is their {@link MemberContext}, which also holds them; the engine holds the context, the host API and the routing.
+ * Its host calls it directly for a member's life and single-key operations ({@link #submit}, {@link #stop}), and
+ * through facades by concern for the rest: {@link #transactions}, {@link #admin}, {@link #history} and
+ * {@link #status}.
  * <p>
  * <b>Threading:</b> single-threaded and non-blocking. The owner calls {@link #doWork(long)} in a duty cycle and calls
  * everything else from the same thread. Time, network, WAL and randomness are injected, so the simulator runs the
