@@ -85,8 +85,12 @@ final class SchemaShapes
         final Object flyweight)
     {
         int position = start;
-        for (final Shape group : shape.groups())
+        // Indexed, not for-each: this runs for every group entry of every message, and an iterator per entry was the
+        // largest allocation of a transfer's path (JFR).
+        final List<Shape> groups = shape.groups();
+        for (int g = 0, n = groups.size(); g < n; g++)
         {
+            final Shape group = groups.get(g);
             need(position, GROUP_HEADER_LENGTH, end, flyweight);
             final int entryBlock = buffer.getShort(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             final int count = buffer.getShort(position + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;

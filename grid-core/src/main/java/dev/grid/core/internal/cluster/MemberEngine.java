@@ -82,6 +82,8 @@ public final class MemberEngine implements Engine
     private final AdminFacade adminFacade;
     private final StatusFacade statusFacade;
     private long nextSweepNs;
+    /** Made once: a method reference per duty cycle was garbage on every poll. */
+    private final Transport.MessageHandler onMessage = this::onMessage;
 
     /**
      * A member without checkpoints (its WAL, if any, is replayed from its start).
@@ -417,7 +419,7 @@ public final class MemberEngine implements Engine
             }
             return context.checkpointer().checkpointDuty();
         }
-        int work = context.transport().poll(this::onMessage, 256);
+        int work = context.transport().poll(onMessage, 256);
         work += drainSelfInbox();
         if (wal.durablePosition() < wal.appendedPosition())
         {
