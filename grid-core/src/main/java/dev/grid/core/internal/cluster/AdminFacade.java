@@ -10,7 +10,7 @@ import dev.grid.core.engine.OpCallback;
 import java.util.List;
 
 /**
- * Cluster administration through a member's engine ({@link MemberEngine#admin}): caches created and destroyed,
+ * Cluster administration through a member's engine ({@link Engine#admin}): caches created and destroyed,
  * baseline changes, activation of a cluster that waits for members that will not return, resets of lost
  * partitions; each goes through the coordinator and completes its callback with the outcome.
  * <p>

@@ -54,7 +54,7 @@ final class CacheAdmin
         this.context = context;
     }
 
-    /** The work of {@link MemberEngine#createCache}. */
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#createCache}. */
     /** Forget administration requests this member coordinates: it leaves its topology to join again. */
     void reset()
     {
@@ -94,19 +94,19 @@ final class CacheAdmin
         submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);
     }
 
-    /** The work of {@link MemberEngine#destroyCache}. */
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#destroyCache}. */
     void destroyCache(final String name, final OpCallback callback)
     {
         submitAdmin(ADMIN_DESTROY, null, name, callback);
     }
 
-    /** The work of {@link MemberEngine#resetLostPartitions}. */
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#resetLostPartitions}. */
     void resetLostPartitions(final String name, final OpCallback callback)
     {
         submitAdmin(ADMIN_RESET_LOST, null, name, callback);
     }
 
-    /** The work of {@link MemberEngine#changeBaseline}. */
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#changeBaseline}. */
     void changeBaseline(final int change, final List<String> ids, final long timeoutNs,
         final OpCallback callback)
     {
@@ -118,7 +118,7 @@ final class CacheAdmin
         });
     }
 
-    /** The work of {@link MemberEngine#activate}. */
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#activate}. */
     void activate(final OpCallback callback)
     {
         submitAdmin(ADMIN_ACTIVATE, null, "activation", callback);

@@ -421,7 +421,7 @@ final class Checkpointer
         return context.copyOut(manifestWriter);
     }
 
-    /** The work of {@link MemberEngine#committedCheckpointId}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#committedCheckpointId}. */
     long committedCheckpointId()
     {
         return committedCheckpointId;
@@ -462,20 +462,20 @@ final class Checkpointer
         historyFrom.putAll(target.hwms());
     }
 
-    /** The work of {@link MemberEngine#historyFrom}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#historyFrom}. */
     long historyFrom(final int cacheId, final int partition)
     {
         return context.localCopy(cacheId, partition) == null ? -1 : Math.max(0,
             historyFrom.get(PartitionCopy.pack(cacheId, partition)));
     }
 
-    /** The work of {@link MemberEngine#pinHistory}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#pinHistory}. */
     void pinHistory()
     {
         historyPins++;
     }
 
-    /** The work of {@link MemberEngine#unpinHistory}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#unpinHistory}. */
     void unpinHistory()
     {
         if (historyPins == 0)
@@ -485,13 +485,13 @@ final class Checkpointer
         historyPins--;
     }
 
-    /** The work of {@link MemberEngine#historyPins}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#historyPins}. */
     int historyPins()
     {
         return historyPins;
     }
 
-    /** The work of {@link MemberEngine#readHistory}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#historyCoverage} and rebalance suppliers. */
     HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {

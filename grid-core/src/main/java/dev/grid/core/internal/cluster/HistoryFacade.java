@@ -1,10 +1,11 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.EngineHistory;
 import dev.grid.core.engine.HistoryCoverage;
 
 /**
- * The WAL history and checkpoints of a member's engine ({@link MemberEngine#history}): the committed checkpoint, the
+ * The WAL history and checkpoints of a member's engine ({@link Engine#history}): the committed checkpoint, the
  * records of a copy from a counter on, pins that keep history from release while a rebalance reads it, and what
  * recovery found.
  * <p>

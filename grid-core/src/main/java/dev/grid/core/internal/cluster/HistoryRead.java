@@ -3,7 +3,7 @@ package dev.grid.core.internal.cluster;
 import java.util.List;
 
 /**
- * The outcome of {@link MemberEngine#readHistory}: whether every counter of the range is present, and the records in
+ * The outcome of {@link Checkpointer#readHistory}: whether every counter of the range is present, and the records in
  * counter order (an update carries its key and value, null for a remove; a closed hole carries neither).
  *
  * @param complete whether the retained WAL covers every counter of the range.

@@ -50,7 +50,7 @@ final class NearOps
         this.context = context;
     }
 
-    /** The work of {@link MemberEngine#submit}. */
+    /** The work of {@link dev.grid.core.engine.Engine#submit}. */
     /** @return this member's operations not answered yet. */
     int pending()
     {

@@ -621,7 +621,7 @@ final class Recovery
         }
     }
 
-    /** The work of {@link MemberEngine#recoveredRecords}. */
+    /** The work of {@link dev.grid.core.engine.EngineHistory#recoveredRecords}. */
     long recoveredRecords()
     {
         return recoveredRecords;

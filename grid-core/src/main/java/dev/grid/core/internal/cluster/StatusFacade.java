@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * Read-only views of a member's engine ({@link MemberEngine#status}): whether it is settled, quiescent or ready for a
+ * Read-only views of a member's engine ({@link Engine#status}): whether it is settled, quiescent or ready for a
  * restart, its quorum, primaries, baseline and lost partitions, its copies, rebalance progress, pending operations,
  * the consistency check, and descriptions of what is in flight for diagnostics.
  * <p>

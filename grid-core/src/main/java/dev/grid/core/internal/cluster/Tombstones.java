@@ -67,7 +67,7 @@ final class Tombstones
         return work;
     }
 
-    /** The work of {@link MemberEngine#tombstonesPurged}. */
+    /** The work of {@link dev.grid.core.engine.EngineStatus#tombstonesPurged}. */
     long tombstonesPurged()
     {
         return tombstonesPurged;

@@ -11,7 +11,7 @@ import dev.grid.core.engine.TxCallback;
 import java.util.List;
 
 /**
- * The transactions a member's users coordinate, as its engine offers them ({@link MemberEngine#list}): begin,
+ * The transactions a member's users coordinate, as its engine offers them ({@link Engine#transactions}): begin,
  * enlist (read with or without locks), commit, roll back, and an operator's list and kill. Each checks the member is
  * active (and a commit's size) and hands the step to the engine's {@code Transactions} component (grid-tx).
  * <p>

@@ -40,7 +40,7 @@ import java.util.function.LongUnaryOperator;
  * Recovery ({@link Recovery}) and history reads ({@link HistoryScan}) decode what this class encodes.
  * <p>
  * <b>Threading:</b> the engine's thread only. Appending is not durability: a caller that must not act before a
- * record is durable waits on the returned position (see {@link MemberEngine#awaitDurable}).
+ * record is durable waits on the returned position (see {@link Durability#awaitDurable}).
  */
 final class WalRecords
 {
