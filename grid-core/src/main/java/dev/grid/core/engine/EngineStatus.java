@@ -52,8 +52,8 @@ public interface EngineStatus
     String describeProgress();
 
     /**
-     * Compare every OWNING copy of each partition of a cache at the same counter, while writes go on (see
-     * {@link ConsistencyChecker}). The callback runs once, on the engine's thread.
+     * Compare every OWNING copy of each partition of a cache at the same counter, while writes go on. The
+     * callback runs once, on the engine's thread.
      *
      * @param cacheName the cache.
      * @param callback  the report, or the error (cache not found or destroyed, member not active).
@@ -100,7 +100,7 @@ public interface EngineStatus
     List<Integer> lostPartitions(String name);
 
     /**
-     * @return tombstones dropped since start (see {@link #purgeTombstones()}).
+     * @return tombstones dropped since start (purged in bounded work per duty cycle).
      */
     long tombstonesPurged();
 }

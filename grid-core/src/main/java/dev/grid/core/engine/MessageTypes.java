@@ -2,7 +2,7 @@ package dev.grid.core.engine;
 
 /**
  * The catalogue of member-to-member message types: every message a member sends another carries one of these in its
- * header (see {@code MemberEngine#header}), and the engine routes it by this type to the component that owns it.
+ * header (see {@code MemberMessages}), and the engine routes it by this type to the component that owns it.
  * Values are stable on the wire: a value is never reused for another message, and a new message takes a new value
  * ({@code MessageTypesTest} checks that no two share one). Grouped by owner: membership ({@code Joining},
  * {@code Membership}) 1-9, the exchange ({@code Exchange}) 10-19, single-key operations and their replication

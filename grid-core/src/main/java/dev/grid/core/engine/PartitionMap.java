@@ -22,7 +22,7 @@ public interface PartitionMap
     long version();
 
     /**
-     * @return the stamp members record with the owners of this map ({@link OwnershipTable}); 0 for a map of a
+     * @return the stamp members record with the owners of this map (the ownership table); 0 for a map of a
      *         cluster that is not active yet: it waits for the members of its newest ownership table, every recovered
      *         partition is LOST and no copy is changed.
      */
@@ -34,7 +34,7 @@ public interface PartitionMap
     boolean isActive();
 
     /**
-     * @return the cluster life this map belongs to (see {@link OwnershipTable#lifeId}).
+     * @return the cluster life this map belongs to (the ownership table's life id).
      */
     long lifeId();
 

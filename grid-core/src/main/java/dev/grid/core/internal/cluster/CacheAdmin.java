@@ -54,7 +54,6 @@ final class CacheAdmin
         this.context = context;
     }
 
-    /** The work of {@link dev.grid.core.engine.EngineAdmin#createCache}. */
     /** Forget administration requests this member coordinates: it leaves its topology to join again. */
     void reset()
     {
@@ -89,6 +88,7 @@ final class CacheAdmin
         }
     }
 
+    /** The work of {@link dev.grid.core.engine.EngineAdmin#createCache}. */
     void createCache(final CacheDescriptor descriptor, final OpCallback callback)
     {
         submitAdmin(ADMIN_CREATE, descriptor, descriptor.name(), callback);

@@ -46,9 +46,9 @@ final class Checkpointer
     private final MemberContext context;
 
     // Checkpoints (see CheckpointState).
-    final CheckpointStore checkpoints;
+    private final CheckpointStore checkpoints;
 
-    CheckpointState checkpointState = CheckpointState.IDLE;
+    private CheckpointState checkpointState = CheckpointState.IDLE;
     long checkpointId;
 
     long committedCheckpointId;

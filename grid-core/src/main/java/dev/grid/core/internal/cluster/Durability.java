@@ -21,10 +21,6 @@ final class Durability
         this.context = context;
     }
 
-    /**
-     * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
-     * {@code onDurable} if given.
-     */
     /** Forget what waits for durability: the member leaves its topology to join again. */
     void reset()
     {
@@ -43,6 +39,10 @@ final class Durability
         return durabilityQueue.size();
     }
 
+    /**
+     * Once the WAL holds {@code position} durably, close {@code counter} on the copy (LWM may move), then run
+     * {@code onDurable} if given.
+     */
     void awaitDurable(final long position, final LocalPartition lp, final long counter, final Runnable onDurable)
     {
         durabilityQueue.add(new DurabilityWait(position, lp, counter, null, 0, 0, onDurable));

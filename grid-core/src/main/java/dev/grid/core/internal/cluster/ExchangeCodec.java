@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * The exchange's two large messages, each split into pieces that fit the transport's preferred message length: a
  * member's report ({@code ExchangeReport}: its copies, then its ownership table) and the coordinator's map
- * ({@code PartitionTable}: chunks of partitions, then the rebalance plans). SBE writes a group's count before its
+ * ({@code PartitionMap}: chunks of partitions, then the rebalance plans). SBE writes a group's count before its
  * items, so each piece is planned from estimated lengths first and encoded after.
  *
  * <p><b>Threading:</b> the engine's thread only, like the {@link Exchange}.

@@ -32,9 +32,10 @@ import java.util.function.Function;
  * duty cycle passed it in), identity and configuration, sending, the topology and the installed map, the local copies,
  * the WAL with what it knows and durability, events; and the components themselves, for the calls one makes of
  * another. A component holds this context, never the engine, and no component reads or writes another's fields
- * (ArchitectureTest checks both). The context owns the shared state: each piece changes through one named method
- * here ({@link #installTopology}, {@link #installMap}, {@link #changeState}, ...), called by the component that
- * owns that decision.
+ * (ArchitectureTest checks both). The context owns the shared state: the topology, the installed map, the state and
+ * the WAL's baseline change through one named method each ({@link #installTopology}, {@link #installMap},
+ * {@link #changeState}, {@link #walBaseline(Baseline)}), called by the component that owns that decision; the local
+ * copies, the caches the WAL knows and parked messages are collections the components change in place.
  * <p>
  * <b>Threading:</b> the engine's thread only, like everything it holds.
  */

@@ -50,7 +50,6 @@ final class NearOps
         this.context = context;
     }
 
-    /** The work of {@link dev.grid.core.engine.Engine#submit}. */
     /** @return this member's operations not answered yet. */
     int pending()
     {
@@ -63,6 +62,7 @@ final class NearOps
         return nearOps.containsKey(sequence);
     }
 
+    /** The work of {@link dev.grid.core.engine.Engine#submit}. */
     void submit(
         final int cacheId,
         final OpType type,

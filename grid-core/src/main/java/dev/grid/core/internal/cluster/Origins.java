@@ -34,7 +34,7 @@ final class Origins
     private long nextClientPruneNs;
 
     /** {@link #originMayResend}, made once: every remembered outcome passes it to the retirement sweep. */
-    final java.util.function.LongPredicate originMayResend = this::originMayResend;
+    private final java.util.function.LongPredicate originMayResend = this::originMayResend;
 
     Origins(final MemberContext context)
     {

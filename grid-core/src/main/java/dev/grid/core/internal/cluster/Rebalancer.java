@@ -368,7 +368,7 @@ final class Rebalancer
                         context.messages().finish(context.messages().encode(context.wire().rebalanceDoneOut,
                             context.incarnation(), coordinator).version(demand.version)
                             .cacheId(demand.cacheId).partition(demand.partition));
-                        context.sendTo(context.topology().coordinator().incarnation());
+                        context.sendTo(coordinator);
                         work++;
                     }
                 }

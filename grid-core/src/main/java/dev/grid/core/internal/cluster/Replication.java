@@ -50,13 +50,13 @@ final class Replication
     private final MemberContext context;
 
     /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
-    final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
+    private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
-    final Set<OpKey> deferredOps = new HashSet<>();
+    private final Set<OpKey> deferredOps = new HashSet<>();
 
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
-    boolean updatesHeldForQuorum;
+    private boolean updatesHeldForQuorum;
 
     Replication(final MemberContext context)
     {
@@ -308,7 +308,6 @@ final class Replication
         startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs);
     }
 
-    /** Whether a conditional update applies to the key's current value. */
     /** Forget deferred answers: the member leaves its topology to join again. */
     void reset()
     {
@@ -316,6 +315,7 @@ final class Replication
         deferredOps.clear();
     }
 
+    /** Whether a conditional update applies to the key's current value. */
     private static boolean conditionHolds(final OpType type, final byte[] current, final byte[] expected)
     {
         return switch (type)
