@@ -63,28 +63,11 @@ final class HistoryFacade implements EngineHistory
         return context.checkpointer().historyPins();
     }
 
-    /**
-     * Read one copy's history in a counter range from the retained WAL, in counter order. Only the copy's current life
-     * counts: records before the copy was last dropped here belong to another lineage. Runs on the engine's thread and
-     * scans the retained WAL (a sparse counter index would avoid the scan); history is pinned meanwhile.
-     *
-     * @param cacheId       of the cache.
-     * @param partition     of the cache.
-     * @param fromExclusive the last counter the reader has.
-     * @param toInclusive   the last counter wanted.
-     * @return the records, and whether the range is complete.
-     */
-    HistoryRead readHistory(final int cacheId, final int partition, final long fromExclusive,
-        final long toInclusive)
-    {
-        return context.checkpointer().readHistory(cacheId, partition, fromExclusive, toInclusive);
-    }
-
     @Override
     public HistoryCoverage historyCoverage(final int cacheId, final int partition, final long fromExclusive,
         final long toInclusive)
     {
-        final HistoryRead read = readHistory(cacheId, partition, fromExclusive, toInclusive);
+        final HistoryRead read = context.checkpointer().readHistory(cacheId, partition, fromExclusive, toInclusive);
         return new HistoryCoverage(read.complete(), read.records().size(), read.complete() ? null : read.why());
     }
 
