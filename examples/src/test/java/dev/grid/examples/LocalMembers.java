@@ -1,5 +1,6 @@
 package dev.grid.examples;
 
+import dev.grid.core.EntryProcessor;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
 import dev.grid.node.GridMember;
@@ -28,6 +29,9 @@ final class LocalMembers implements AutoCloseable
         return merged.toString();
     };
 
+    /** An entry processor every member registers: appends the argument and returns the value it had. */
+    static final String APPEND_OLD = "appendOld";
+
     final List<GridMember> members = new ArrayList<>();
 
     static LocalMembers start(final int n, final Consumer<MemberConfiguration> extra)
@@ -54,7 +58,13 @@ final class LocalMembers implements AutoCloseable
                 .heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(100))
                 .failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500))
                 .joinTimeoutNs(TimeUnit.SECONDS.toNanos(10)).clientPort(0)
-                .mergeOperator(APPEND, APPEND_OPERATOR);
+                .mergeOperator(APPEND, APPEND_OPERATOR)
+                .entryProcessor(APPEND_OLD, (EntryProcessor<String, String>)(entry, argument) ->
+                {
+                    final String old = entry.value();
+                    entry.setValue((old == null ? "" : old) + argument);
+                    return old;
+                });
             seeds.forEach(config::addSeed);
             extra.accept(config);
             starts.add(CompletableFuture.supplyAsync(() -> GridMember.start(config)));

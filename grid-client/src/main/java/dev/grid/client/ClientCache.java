@@ -5,9 +5,13 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ReadResult;
+import dev.grid.core.ScanCursor;
+import dev.grid.core.ScanQuery;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
+import dev.grid.core.client.ScanPages;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -275,6 +279,129 @@ final class ClientCache<K, V> implements Cache<K, V>
     {
         return keyed(ClientProtocol.MERGE, key(key), true, value(operand, "operand"))
             .thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public V getAndPut(final K key, final V value)
+    {
+        return GridClient.await(getAndPutAsync(key, value));
+    }
+
+    public CompletableFuture<V> getAndPutAsync(final K key, final V value)
+    {
+        return keyed(ClientProtocol.GET_AND_PUT, key(key), true, value(value, "value"))
+            .thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public V getAndRemove(final K key)
+    {
+        return GridClient.await(getAndRemoveAsync(key));
+    }
+
+    public CompletableFuture<V> getAndRemoveAsync(final K key)
+    {
+        return keyed(ClientProtocol.GET_AND_REMOVE, key(key), true)
+            .thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public V getAndReplace(final K key, final V value)
+    {
+        return GridClient.await(getAndReplaceAsync(key, value));
+    }
+
+    public CompletableFuture<V> getAndReplaceAsync(final K key, final V value)
+    {
+        return keyed(ClientProtocol.GET_AND_REPLACE, key(key), true, value(value, "value"))
+            .thenApply(a -> decode(a.payload().readBytes("value")));
+    }
+
+    public boolean replace(final K key, final V value)
+    {
+        return GridClient.await(replaceAsync(key, value));
+    }
+
+    public CompletableFuture<Boolean> replaceAsync(final K key, final V value)
+    {
+        return keyed(ClientProtocol.REPLACE_PRESENT, key(key), true, value(value, "value"))
+            .thenApply(a -> a.payload().readBoolean("replaced"));
+    }
+
+    public V invoke(final K key, final String processor, final V argument)
+    {
+        return GridClient.await(invokeAsync(key, processor, argument));
+    }
+
+    public CompletableFuture<V> invokeAsync(final K key, final String processor, final V argument)
+    {
+        final byte[] name = Objects.requireNonNull(processor, "processor must not be null")
+            .getBytes(StandardCharsets.UTF_8);
+        return keyed(ClientProtocol.INVOKE, key(key), true, name, argument == null ? null : value(argument, "argument"))
+            .thenApply(a ->
+            {
+                a.payload().readBoolean("written");
+                return decode(a.payload().readBytes("result"));
+            });
+    }
+
+    public int removeAll(final Collection<? extends K> keys)
+    {
+        return GridClient.await(removeAllAsync(keys));
+    }
+
+    public CompletableFuture<Integer> removeAllAsync(final Collection<? extends K> keys)
+    {
+        final FrameWriter w = new FrameWriter();
+        w.writeString(info.name());
+        // One number per key, in the request's order: each is a remove of its own on the members.
+        final long sequence = client.numberWrites(keys.size(), w);
+        w.writeInt(keys.size());
+        for (final K key : keys)
+        {
+            w.writeBytes(key(key));
+        }
+        final CompletableFuture<ClientConnection.Answer> answer = client.send(ClientProtocol.REMOVE_ALL, w, null,
+            true);
+        answer.whenComplete((a, e) -> client.writesFinished(sequence));
+        return answer.thenApply(a -> a.payload().readInt("removed"));
+    }
+
+    public long clear()
+    {
+        return GridClient.await(clearAsync());
+    }
+
+    public CompletableFuture<Long> clearAsync()
+    {
+        final FrameWriter w = new FrameWriter();
+        w.writeString(info.name());
+        return client.send(ClientProtocol.CLEAR, w, null, true).thenApply(a -> a.payload().readLong("removed"));
+    }
+
+    public ScanCursor<K, V> scan()
+    {
+        return scan(ScanQuery.all());
+    }
+
+    public ScanCursor<K, V> scan(final ScanQuery<K, V> query)
+    {
+        if (query.predicate() != null)
+        {
+            throw new IllegalArgumentException("a thin client scans with a key prefix or a ValuePredicate, which run " +
+                "on the members; an arbitrary predicate runs only in an embedded member's scan");
+        }
+        return new ScanPages.Cursor<>(info.partitions(), query, keyCodec, valueCodec, this::fetchPage);
+    }
+
+    /** A page of a partition, from any member (which asks the partition's primary). */
+    private ScanPages.Page fetchPage(final int partition, final byte[] afterKey, final ScanPages.Spec spec)
+    {
+        final FrameWriter w = new FrameWriter();
+        w.writeString(info.name()).writeInt(partition).writeBytes(afterKey);
+        spec.write(w);
+        return GridClient.await(client.send(ClientProtocol.SCAN_PAGE, w, null, true).thenApply(a ->
+        {
+            a.payload().readLong("counter");
+            return ScanPages.Page.read(a.payload());
+        }));
     }
 
     @Override

@@ -242,4 +242,146 @@ public interface Cache<K, V>
      * @return a future of the result.
      */
     CompletableFuture<V> mergeAsync(K key, V operand);
+
+    /**
+     * Write a value and return the one it replaced, atomically on the primary.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return the previous value, or null if the key was absent.
+     */
+    V getAndPut(K key, V value);
+
+    /**
+     * Asynchronous form of {@link #getAndPut(Object, Object)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> getAndPutAsync(K key, V value);
+
+    /**
+     * Remove a key and return the value it had, atomically on the primary.
+     *
+     * @param key the key.
+     * @return the removed value, or null if the key was absent.
+     */
+    V getAndRemove(K key);
+
+    /**
+     * Asynchronous form of {@link #getAndRemove(Object)}.
+     *
+     * @param key the key.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> getAndRemoveAsync(K key);
+
+    /**
+     * Write a value only if the key is present, and return the value it replaced, atomically on the primary.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return the previous value, or null if the key was absent (and nothing was written).
+     */
+    V getAndReplace(K key, V value);
+
+    /**
+     * Asynchronous form of {@link #getAndReplace(Object, Object)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> getAndReplaceAsync(K key, V value);
+
+    /**
+     * Write a value only if the key is present.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return true if the value was written.
+     */
+    boolean replace(K key, V value);
+
+    /**
+     * Asynchronous form of {@link #replace(Object, Object)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @return a future of the result.
+     */
+    CompletableFuture<Boolean> replaceAsync(K key, V value);
+
+    /**
+     * Run an {@link EntryProcessor} registered on the members under {@code processor} on the key's entry, atomically
+     * on its primary; backups receive the resulting value.
+     *
+     * @param key the key.
+     * @param processor the processor's name ({@link MemberConfiguration#entryProcessor}).
+     * @param argument the argument passed to the processor, or null.
+     * @return the processor's result, or null.
+     * @throws GridException with {@link ErrorCode#ENTRY_PROCESSOR_FAILED} if the primary knows no processor of that
+     *                       name or it threw (the entry is unchanged).
+     */
+    V invoke(K key, String processor, V argument);
+
+    /**
+     * Asynchronous form of {@link #invoke(Object, String, Object)}.
+     *
+     * @param key the key.
+     * @param processor the processor's name.
+     * @param argument the argument, or null.
+     * @return a future of the result.
+     */
+    CompletableFuture<V> invokeAsync(K key, String processor, V argument);
+
+    /**
+     * Remove many keys; each is an independent single-key remove (use a transaction for atomicity).
+     *
+     * @param keys the keys.
+     * @return how many of them had a value.
+     */
+    int removeAll(Collection<? extends K> keys);
+
+    /**
+     * Asynchronous form of {@link #removeAll(Collection)}.
+     *
+     * @param keys the keys.
+     * @return a future of the result.
+     */
+    CompletableFuture<Integer> removeAllAsync(Collection<? extends K> keys);
+
+    /**
+     * Remove every entry present when the call starts, partition by partition (a scan and single-key removes, each
+     * replicated and counted like any remove); entries written while it runs may remain. Not atomic across the cache.
+     *
+     * @return how many entries it removed.
+     */
+    long clear();
+
+    /**
+     * Asynchronous form of {@link #clear()}.
+     *
+     * @return a future of the result.
+     */
+    CompletableFuture<Long> clearAsync();
+
+    /**
+     * Iterate over every entry: {@code scan(ScanQuery.all())}.
+     *
+     * @return the cursor; close it to stop early.
+     */
+    ScanCursor<K, V> scan();
+
+    /**
+     * Iterate over the entries a query selects, partition by partition, a page at a time (see {@link ScanCursor} for
+     * what the scan guarantees under concurrent writes and a primary's failure).
+     *
+     * @param query which entries, and how many a page holds.
+     * @return the cursor; close it to stop early.
+     * @throws IllegalArgumentException if the thin client is given an arbitrary predicate (only a key prefix and a
+     *                                  {@link ValuePredicate} run on the members).
+     */
+    ScanCursor<K, V> scan(ScanQuery<K, V> query);
 }

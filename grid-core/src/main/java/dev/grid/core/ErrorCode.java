@@ -35,6 +35,11 @@ public enum ErrorCode
      * member's {@code entry.max.bytes}; the message names both sizes. Nothing was stored.
      */
     VALUE_TOO_LARGE(Group.OPERATION, 6),
+    /**
+     * The entry processor an invocation names is not registered on the key's primary, or it threw; the entry is
+     * unchanged.
+     */
+    ENTRY_PROCESSOR_FAILED(Group.OPERATION, 7),
     /** Bytes could not be encoded to or decoded from the declared type. */
     CODEC_FAILED(Group.CODEC, 1),
     /** A partition copy tracks more out-of-order counter ranges than its bound allows. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -82,6 +83,7 @@ public final class MemberConfiguration
     private final List<String> seeds = new ArrayList<>();
     private final Map<String, String> attributes = new TreeMap<>();
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new TreeMap<>();
+    private final Map<String, EntryProcessor<?, ?>> entryProcessors = new TreeMap<>();
     private final Map<String, Codec<?>> codecs = new TreeMap<>();
     private long heartbeatIntervalNs = HEARTBEAT_INTERVAL_DEFAULT_NS;
     private long failureDetectionTimeoutNs = FAILURE_DETECTION_TIMEOUT_DEFAULT_NS;
@@ -203,6 +205,27 @@ public final class MemberConfiguration
         checkNotConcluded();
         codecs.put(codec.name(), codec);
         return this;
+    }
+
+    /**
+     * Register an entry processor under the name {@link Cache#invoke(Object, String, Object)} calls it by. Every
+     * member should register the same processors: whichever member is a key's primary runs it.
+     *
+     * @param name      the processor's cluster-wide name.
+     * @param processor the processor, for caches whose codecs give it the types it expects.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration entryProcessor(final String name, final EntryProcessor<?, ?> processor)
+    {
+        checkNotConcluded();
+        entryProcessors.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(processor, "processor"));
+        return this;
+    }
+
+    /** @return entry processors registered on this member, by name, unmodifiable. */
+    public Map<String, EntryProcessor<?, ?>> entryProcessors()
+    {
+        return Collections.unmodifiableMap(entryProcessors);
     }
 
     /** @return merge operators registered on this member, by name, unmodifiable. */

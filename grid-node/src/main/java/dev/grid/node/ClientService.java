@@ -75,6 +75,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
 
     private final GridMember member;
+    private final ClientEntryOperations entryOperations;
     private final MemberConfiguration config;
     /** Handshakes: versions, credentials (checked off the endpoint's thread), admission. */
     private final ClientHandshake handshake;
@@ -127,6 +128,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     ClientService(final GridMember member)
     {
         this.member = member;
+        this.entryOperations = new ClientEntryOperations(member, this);
         this.config = member.configuration();
         this.handshake = new ClientHandshake(this, member, config);
     }
@@ -247,7 +249,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         // By the protocol's ranges of op codes (docs/protocol.md): keys below 30, caches 30-39, transactions 40-49,
         // the cluster 50-56, the operator's metrics, activation and transaction list from 57.
-        if (op < 30)
+        if (ClientEntryOperations.handles(op))
+        {
+            entryOperations.dispatch(connection, session, op, requestId, reader);
+        }
+        else if (op < 30)
         {
             keyOperation(connection, session, op, requestId, reader);
         }
@@ -560,7 +566,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     // ------------------------------------------------------------------------------------------------------------
 
-    private interface Answer<T>
+    interface Answer<T>
     {
         void write(MessageWriter writer, T value);
     }
@@ -722,7 +728,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         complete(connection, session, requestId, member.createCacheAsync(configuration), (w, v) -> { });
     }
 
-    private <T> void complete(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+    <T> void complete(final ClientEndpoint.Connection connection, final Session session, final long requestId,
         final CompletableFuture<T> future, final Answer<T> answer)
     {
         future.whenComplete((value, failure) ->

@@ -197,7 +197,8 @@ public final class GridMember implements Grid
     private Engine newEngine(final long nowNs)
     {
         final Engine created = Members.newEngine(config, transport, storage.wal(), storage.checkpoints(),
-            new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, TxManager::new, listener,
+            new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, codecs::resolveProcessor,
+            TxManager::new, listener,
             Engine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
@@ -738,6 +739,16 @@ public final class GridMember implements Grid
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(),
             identity.sequence(), identity.watermark(), new FutureCallback(future)), future);
+        return future;
+    }
+
+    /** @return a page of a partition from its primary ({@link Engine#scanPage}), completed on the agent thread. */
+    CompletableFuture<OpOutcome> scanPage(final int cacheId, final int partition, final byte[] afterKey,
+        final byte[] spec, final long timeoutNs)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.scanPage(cacheId, partition, afterKey, spec, timeoutNs, new FutureCallback(future)),
+            future);
         return future;
     }
 

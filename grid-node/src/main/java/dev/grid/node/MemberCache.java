@@ -4,10 +4,14 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ReadResult;
+import dev.grid.core.ScanCursor;
+import dev.grid.core.ScanQuery;
+import dev.grid.core.client.ScanPages;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -263,6 +267,134 @@ final class MemberCache<K, V> implements Cache<K, V>
     {
         return member.toUser(op(OpType.MERGE, key(key), value(operand, "operand"), null)
             .thenApply(o -> decode(o.value())));
+    }
+
+    public V getAndPut(final K key, final V value)
+    {
+        return GridMember.await(getAndPutAsync(key, value));
+    }
+
+    public CompletableFuture<V> getAndPutAsync(final K key, final V value)
+    {
+        return valueOf(op(OpType.GET_AND_PUT, key(key), value(value, "value"), null));
+    }
+
+    public V getAndRemove(final K key)
+    {
+        return GridMember.await(getAndRemoveAsync(key));
+    }
+
+    public CompletableFuture<V> getAndRemoveAsync(final K key)
+    {
+        return valueOf(op(OpType.GET_AND_REMOVE, key(key), null, null));
+    }
+
+    public V getAndReplace(final K key, final V value)
+    {
+        return GridMember.await(getAndReplaceAsync(key, value));
+    }
+
+    public CompletableFuture<V> getAndReplaceAsync(final K key, final V value)
+    {
+        return valueOf(op(OpType.GET_AND_REPLACE, key(key), value(value, "value"), null));
+    }
+
+    public boolean replace(final K key, final V value)
+    {
+        return GridMember.await(replaceAsync(key, value));
+    }
+
+    public CompletableFuture<Boolean> replaceAsync(final K key, final V value)
+    {
+        return member.toUser(op(OpType.REPLACE_PRESENT, key(key), value(value, "value"), null)
+            .thenApply(OpOutcome::flag));
+    }
+
+    public V invoke(final K key, final String processor, final V argument)
+    {
+        return GridMember.await(invokeAsync(key, processor, argument));
+    }
+
+    public CompletableFuture<V> invokeAsync(final K key, final String processor, final V argument)
+    {
+        final byte[] name = Objects.requireNonNull(processor, "processor must not be null")
+            .getBytes(StandardCharsets.UTF_8);
+        return valueOf(op(OpType.INVOKE, key(key), argument == null ? null : value(argument, "argument"), name));
+    }
+
+    private CompletableFuture<V> valueOf(final CompletableFuture<OpOutcome> outcome)
+    {
+        return member.toUser(outcome.thenApply(o -> decode(o.value())));
+    }
+
+    public int removeAll(final Collection<? extends K> keys)
+    {
+        return GridMember.await(removeAllAsync(keys));
+    }
+
+    public CompletableFuture<Integer> removeAllAsync(final Collection<? extends K> keys)
+    {
+        final List<byte[]> encoded = new ArrayList<>(keys.size());
+        keys.forEach(k -> encoded.add(key(k)));
+        return member.toUser(removeEach(encoded));
+    }
+
+    /** Remove each key, as independent removes: how many had a value. Completes on the agent thread. */
+    private CompletableFuture<Integer> removeEach(final List<byte[]> keys)
+    {
+        final List<CompletableFuture<OpOutcome>> futures = new ArrayList<>(keys.size());
+        for (final byte[] key : keys)
+        {
+            futures.add(op(OpType.REMOVE, key, null, null));
+        }
+        return CompletableFuture.allOf(futures.toArray(new CompletableFuture[0])).thenApply(ignored ->
+        {
+            int removed = 0;
+            for (final CompletableFuture<OpOutcome> future : futures)
+            {
+                removed += future.join().flag() ? 1 : 0;
+            }
+            return removed;
+        });
+    }
+
+    public long clear()
+    {
+        return GridMember.await(clearAsync());
+    }
+
+    public CompletableFuture<Long> clearAsync()
+    {
+        return member.toUser(clearFrom(0, null, 0));
+    }
+
+    /** Remove the keys of a partition's page, then go on with the next page (or partition). */
+    private CompletableFuture<Long> clearFrom(final int partition, final byte[] afterKey, final long removed)
+    {
+        if (partition >= descriptor.partitions())
+        {
+            return CompletableFuture.completedFuture(removed);
+        }
+        final ScanPages.Spec spec = ScanPages.Spec.all(afterKey == null, ScanQuery.PAGE_ENTRIES_DEFAULT);
+        return member.scanPage(descriptor.cacheId(), partition, afterKey, spec.encode(), timeoutNs).thenCompose(o ->
+        {
+            final ScanPages.Page page = ScanPages.Page.decode(o.value());
+            return removeEach(page.keys()).thenCompose(count -> page.done() ?
+                clearFrom(partition + 1, null, removed + count) :
+                clearFrom(partition, page.endKey(), removed + count));
+        });
+    }
+
+    public ScanCursor<K, V> scan()
+    {
+        return scan(ScanQuery.all());
+    }
+
+    public ScanCursor<K, V> scan(final ScanQuery<K, V> query)
+    {
+        return new ScanPages.Cursor<>(descriptor.partitions(), query, keyCodec, valueCodec, (partition, after, spec) ->
+            ScanPages.Page.decode(GridMember.await(member.scanPage(descriptor.cacheId(), partition, after,
+                spec.encode(), timeoutNs)).value()));
     }
 
     @Override

@@ -2,17 +2,21 @@ package dev.grid.node;
 
 import dev.grid.core.Codec;
 import dev.grid.core.Codecs;
+import dev.grid.core.EntryProcessor;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.MergeOperators;
+import dev.grid.core.MutableEntry;
+import dev.grid.core.engine.BytesEntryProcessor;
 import dev.grid.core.engine.BytesMergeOperator;
 import dev.grid.core.engine.CacheDescriptor;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -121,5 +125,77 @@ final class MemberCodecs
                 current == null ? null : valueCodec.decode(current), List.of(valueCodec.decode(operand)));
             return merged == null ? null : valueCodec.encode(merged);
         };
+    }
+
+    /**
+     * @param cache a cache.
+     * @param name  an entry processor's name.
+     * @return the processor registered on this member under the name, on the cache's encoded keys and values, or null
+     *         if none is.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    BytesEntryProcessor resolveProcessor(final CacheDescriptor cache, final String name)
+    {
+        final EntryProcessor processor = config.entryProcessors().get(name);
+        if (processor == null)
+        {
+            return null;
+        }
+        final Codec keyCodec = codec(cache.keyCodec(), cache.name());
+        final Codec valueCodec = codec(cache.valueCodec(), cache.name());
+        return (key, current, argument) ->
+        {
+            final ProcessedEntry entry = new ProcessedEntry(keyCodec.decode(key),
+                current == null ? null : valueCodec.decode(current));
+            final Object result = processor.process(entry, argument == null ? null : valueCodec.decode(argument));
+            return new BytesEntryProcessor.Processed(entry.changed, entry.value == null ? null :
+                valueCodec.encode(entry.value), result == null ? null : valueCodec.encode(result));
+        };
+    }
+
+    /** The entry an entry processor changes: its decisions, applied once it returns. */
+    private static final class ProcessedEntry implements MutableEntry<Object, Object>
+    {
+        private final Object key;
+        private Object value;
+        private boolean changed;
+
+        ProcessedEntry(final Object key, final Object value)
+        {
+            this.key = key;
+            this.value = value;
+        }
+
+        @Override
+        public Object key()
+        {
+            return key;
+        }
+
+        @Override
+        public Object value()
+        {
+            return value;
+        }
+
+        @Override
+        public boolean exists()
+        {
+            return value != null;
+        }
+
+        @Override
+        public void setValue(final Object newValue)
+        {
+            value = Objects.requireNonNull(newValue, "an entry processor's value must not be null: use remove()");
+            changed = true;
+        }
+
+        @Override
+        public void remove()
+        {
+            value = null;
+            changed = true;
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.grid.node;
 
+import dev.grid.core.EntryProcessor;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
 
@@ -26,6 +27,13 @@ final class TestCluster implements AutoCloseable
         return merged.length() == 0 ? null : merged.toString();
     };
 
+    /** An entry processor every test member registers: appends the argument and returns the value it had. */
+    static final String APPEND_OLD = "appendOld";
+    /** An entry processor every test member registers: always throws. */
+    static final String FAILING = "failing";
+    /** An entry processor every test member registers: removes the entry if its value equals the argument. */
+    static final String REMOVE_IF = "removeIf";
+
     final List<GridMember> members = new ArrayList<>();
     final List<String> addresses = new ArrayList<>();
 
@@ -48,7 +56,26 @@ final class TestCluster implements AutoCloseable
             .heartbeatIntervalNs(TimeUnit.MILLISECONDS.toNanos(100))
             .failureDetectionTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500))
             .joinTimeoutNs(TimeUnit.SECONDS.toNanos(10))
-            .mergeOperator(APPEND_NAME, APPEND);
+            .mergeOperator(APPEND_NAME, APPEND)
+            .entryProcessor(APPEND_OLD, (EntryProcessor<String, String>)(entry, argument) ->
+            {
+                final String old = entry.value();
+                entry.setValue((old == null ? "" : old) + argument);
+                return old;
+            })
+            .entryProcessor(FAILING, (EntryProcessor<String, String>)(entry, argument) ->
+            {
+                throw new IllegalStateException("failing on purpose for " + entry.key());
+            })
+            .entryProcessor(REMOVE_IF, (EntryProcessor<String, String>)(entry, argument) ->
+            {
+                if (entry.exists() && entry.value().equals(argument))
+                {
+                    entry.remove();
+                    return "removed";
+                }
+                return null;
+            });
         seeds.forEach(config::addSeed);
         return config;
     }

@@ -124,6 +124,28 @@ public final class ClientProtocol
      * answered from its own copy without quorum ({@link dev.grid.core.QuorumReadPolicy#SERVE_LOCAL}).
      */
     public static final int READ = 21;
+    /** [string cache][identity][bytes key][bytes value] -> [bytes previous value]. */
+    public static final int GET_AND_PUT = 22;
+    /** [string cache][identity][bytes key] -> [bytes removed value]. */
+    public static final int GET_AND_REMOVE = 23;
+    /** [string cache][identity][bytes key][bytes value] -> [bytes previous value] (null: absent, not written). */
+    public static final int GET_AND_REPLACE = 24;
+    /** [string cache][identity][bytes key][bytes value] -> [bool replaced] (written only if the key is present). */
+    public static final int REPLACE_PRESENT = 25;
+    /**
+     * [string cache][identity][bytes key][string processor][bytes argument, -1: none] -> [bool written][bytes result]:
+     * runs an entry processor registered by name on the members, atomically on the key's primary.
+     */
+    public static final int INVOKE = 26;
+    /**
+     * [string cache][i32 partition][bytes afterKey, -1: the partition's first page][spec] -> [i64 counter][page]:
+     * a page of one partition read at one update counter; spec and page as {@link ScanPages} encodes them.
+     */
+    public static final int SCAN_PAGE = 27;
+    /** [string cache][identity][i32 n][bytes key]*n -> [i32 removed]: independent removes, numbered like PUT_ALL. */
+    public static final int REMOVE_ALL = 28;
+    /** [string cache] -> [i64 removed]: removes every entry present when it starts (a scan and removes). */
+    public static final int CLEAR = 29;
     /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
      * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum, optional: REFUSE if
@@ -244,6 +266,14 @@ public final class ClientProtocol
             case PUT_ALL -> "PUT_ALL";
             case SIZE -> "SIZE";
             case READ -> "READ";
+            case GET_AND_PUT -> "GET_AND_PUT";
+            case GET_AND_REMOVE -> "GET_AND_REMOVE";
+            case GET_AND_REPLACE -> "GET_AND_REPLACE";
+            case REPLACE_PRESENT -> "REPLACE_PRESENT";
+            case INVOKE -> "INVOKE";
+            case SCAN_PAGE -> "SCAN_PAGE";
+            case REMOVE_ALL -> "REMOVE_ALL";
+            case CLEAR -> "CLEAR";
             case CACHE_CREATE -> "CACHE_CREATE";
             case CACHE_DESTROY -> "CACHE_DESTROY";
             case CACHE_LIST -> "CACHE_LIST";

@@ -164,4 +164,18 @@ public interface Engine
      */
     void submit(int cacheId, OpType type, byte[] key, byte[] value, byte[] expected, long timeoutNs, long clientId,
         long clientSequence, long clientWatermark, OpCallback callback);
+
+    /**
+     * Read a page of one partition from its primary ({@link OpType#SCAN_PAGE}), remapped to the new primary like any
+     * operation if the primary changes. The callback runs exactly once, on the engine's thread.
+     *
+     * @param cacheId   the cache.
+     * @param partition the partition.
+     * @param afterKey  where the previous page ended (its {@code endKey}), or null for the partition's first page.
+     * @param spec      the page's limits and filter ({@link dev.grid.core.client.ScanPages.Spec}, encoded); its
+     *                  {@code fromStart} must say whether {@code afterKey} is null.
+     * @param timeoutNs after which the read fails with {@link ErrorCode#OPERATION_TIMEOUT}.
+     * @param callback  completion: value the encoded page, count the partition's counter it was read at.
+     */
+    void scanPage(int cacheId, int partition, byte[] afterKey, byte[] spec, long timeoutNs, OpCallback callback);
 }

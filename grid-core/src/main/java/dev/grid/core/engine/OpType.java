@@ -2,8 +2,11 @@ package dev.grid.core.engine;
 
 import dev.grid.core.codec.MalformedMessageException;
 /**
- * The single-key operations a primary executes, plus {@link #SIZE} which asks every member. Codes are wire values
- * and never change.
+ * The single-key operations a primary executes, plus {@link #SIZE} which asks every member and {@link #SCAN_PAGE} which
+ * reads a page of one partition. Codes are wire values and never change.
+ * <p>
+ * A request carries a key, a value and an expected value; the operations below say what each means for them where it
+ * is not the obvious.
  */
 public enum OpType
 {
@@ -22,7 +25,27 @@ public enum OpType
     /** Combine the operand with the current value by the cache's merge operator; outcome value: the new value. */
     MERGE(6, true),
     /** Count live entries of a cache across its primaries. */
-    SIZE(7, false);
+    SIZE(7, false),
+    /** Write the value unconditionally; outcome value: the value it replaced (null if absent). */
+    GET_AND_PUT(8, true),
+    /** Delete; outcome value: the value deleted (null if absent, and nothing is written). */
+    GET_AND_REMOVE(9, true),
+    /** Write only if the key is present; outcome value: the value it replaced (null: absent, nothing written). */
+    GET_AND_REPLACE(10, true),
+    /** Write only if the key is present; outcome flag: written. */
+    REPLACE_PRESENT(11, true),
+    /**
+     * Run an entry processor registered on the members by name ({@link BytesEntryProcessor}): the request's expected
+     * value carries the processor's name in UTF-8, its value the argument (absent: none). Outcome: flag written, value
+     * the processor's result. Backups receive the resulting value, as for any update.
+     */
+    INVOKE(12, true),
+    /**
+     * Read a page of the request's partition (not the key's) in key order: the key is where the previous page ended
+     * (exclusive), the value the page's limits ({@code ScanPages}). Outcome: value the encoded page, count the
+     * partition's update counter the page was read at, flag whether the partition ended.
+     */
+    SCAN_PAGE(13, false);
 
     private static final OpType[] BY_CODE = values();
 

@@ -1,6 +1,7 @@
 package dev.grid.core.member;
 
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.engine.BytesEntryProcessor;
 import dev.grid.core.engine.BytesMergeOperator;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.Engine;
@@ -13,6 +14,7 @@ import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
 
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -29,12 +31,37 @@ public final class Members
     }
 
     /**
+     * An engine whose members know no entry processors (an invocation fails with
+     * {@link dev.grid.core.ErrorCode#ENTRY_PROCESSOR_FAILED}).
+     *
+     * @see #newEngine(MemberConfiguration, Transport, Wal, CheckpointStore, RandomSource, Function, BiFunction,
+     *      Function, EngineListener, long, long)
+     */
+    public static Engine newEngine(
+        final MemberConfiguration config,
+        final Transport transport,
+        final Wal wal,
+        final CheckpointStore checkpoints,
+        final RandomSource random,
+        final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final Function<TransactionContext, Transactions> transactions,
+        final EngineListener listener,
+        final long retryIntervalNs,
+        final long nowNs)
+    {
+        return newEngine(config, transport, wal, checkpoints, random, mergeOperators, (cache, name) -> null,
+            transactions, listener, retryIntervalNs, nowNs);
+    }
+
+    /**
      * @param config          the member's configuration (concluded here).
      * @param transport       to other members; its local address is this member's address.
      * @param wal             this member's WAL.
      * @param checkpoints     where checkpoints go, or null for none; recovery starts from the newest committed one.
      * @param random          seeded randomness (incarnations).
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
+     * @param entryProcessors resolves an entry processor registered on the member, by cache (for its codecs) and name;
+     *                        returns null if unknown.
      * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
      *                        context the engine gives it.
      * @param listener        receives metrics and events.
@@ -49,12 +76,13 @@ public final class Members
         final CheckpointStore checkpoints,
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
         final long nowNs)
     {
-        return new MemberEngine(config, transport, wal, checkpoints, random, mergeOperators, transactions, listener,
-            retryIntervalNs, nowNs);
+        return new MemberEngine(config, transport, wal, checkpoints, random, mergeOperators, entryProcessors,
+            transactions, listener, retryIntervalNs, nowNs);
     }
 }

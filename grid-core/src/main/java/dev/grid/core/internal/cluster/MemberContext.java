@@ -7,6 +7,7 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.codec.MemberMessages;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.Baseline;
+import dev.grid.core.engine.BytesEntryProcessor;
 import dev.grid.core.engine.BytesMergeOperator;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.EngineListener;
@@ -25,6 +26,7 @@ import org.agrona.collections.Int2ObjectHashMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -75,6 +77,7 @@ final class MemberContext
     private final Transport transport;
     private final Wal wal;
     private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
+    private final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors;
     private final EngineListener listener;
     private final long retryIntervalNs;
     private final String localAddress;
@@ -118,6 +121,7 @@ final class MemberContext
     private final NearOps near;
     private final CacheAdmin cacheAdmin;
     private final Replication replication;
+    private final KeyOperations keyOperations;
     private final RebalancedCopies rebalanced;
     private final Origins origins;
     private final Durability durability;
@@ -132,6 +136,7 @@ final class MemberContext
      * @param checkpoints     where checkpoints go, or null for none.
      * @param random          seeded randomness.
      * @param mergeOperators  resolves a cache's merge operator.
+     * @param entryProcessors resolves an entry processor by cache and name.
      * @param transactions    makes the transaction component from its context.
      * @param listener        receives metrics and events.
      * @param retryIntervalNs between resends of unanswered requests, reports and maps.
@@ -145,6 +150,7 @@ final class MemberContext
         final CheckpointStore checkpoints,
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
@@ -155,6 +161,7 @@ final class MemberContext
         this.transport = transport;
         this.wal = wal;
         this.mergeOperators = mergeOperators;
+        this.entryProcessors = entryProcessors;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
         this.localAddress = transport.localAddress();
@@ -168,6 +175,7 @@ final class MemberContext
         this.near = new NearOps(this);
         this.cacheAdmin = new CacheAdmin(this);
         this.replication = new Replication(this);
+        this.keyOperations = new KeyOperations(this);
         this.rebalanced = new RebalancedCopies(this);
         this.origins = new Origins(this);
         this.durability = new Durability(this);
@@ -283,6 +291,12 @@ final class MemberContext
     BytesMergeOperator mergeOperator(final CacheDescriptor cache)
     {
         return mergeOperators.apply(cache);
+    }
+
+    /** @return the entry processor registered on this member under {@code name} for a cache, or null. */
+    BytesEntryProcessor entryProcessor(final CacheDescriptor cache, final String name)
+    {
+        return entryProcessors.apply(cache, name);
     }
 
     /**
@@ -656,6 +670,11 @@ final class MemberContext
     Replication replication()
     {
         return replication;
+    }
+
+    KeyOperations keyOperations()
+    {
+        return keyOperations;
     }
 
     RebalancedCopies rebalanced()

@@ -8,6 +8,7 @@ import dev.grid.core.NodeStoppingException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MemberMessages;
+import dev.grid.core.engine.BytesEntryProcessor;
 import dev.grid.core.engine.BytesMergeOperator;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.Engine;
@@ -35,6 +36,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -110,7 +112,8 @@ public final class MemberEngine implements Engine
         final long retryIntervalNs,
         final long nowNs)
     {
-        this(config, transport, wal, null, random, mergeOperators, transactions, listener, retryIntervalNs, nowNs);
+        this(config, transport, wal, null, random, mergeOperators, (cache, name) -> null, transactions, listener,
+            retryIntervalNs, nowNs);
     }
 
     /**
@@ -120,6 +123,7 @@ public final class MemberEngine implements Engine
      * @param checkpoints     where checkpoints go, or null for none; recovery starts from the newest committed one.
      * @param random          seeded randomness (incarnations).
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
+     * @param entryProcessors resolves an entry processor by cache and name; returns null if unknown.
      * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
      *                        context the engine gives it.
      * @param listener        receives metrics and events.
@@ -133,6 +137,7 @@ public final class MemberEngine implements Engine
         final CheckpointStore checkpoints,
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
+        final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
@@ -140,8 +145,8 @@ public final class MemberEngine implements Engine
     {
         final MemberConfiguration concluded = config.conclude();
         this.random = random;
-        this.context = new MemberContext(concluded, transport, wal, checkpoints, random, mergeOperators, transactions,
-            listener, retryIntervalNs, nowNs, new MemberContext.Host()
+        this.context = new MemberContext(concluded, transport, wal, checkpoints, random, mergeOperators,
+            entryProcessors, transactions, listener, retryIntervalNs, nowNs, new MemberContext.Host()
             {
                 @Override
                 public void rejoin(final String why)
@@ -732,6 +737,13 @@ public final class MemberEngine implements Engine
     {
         context.near().submit(cacheId, type, key, value, expected, timeoutNs, clientId, clientSequence,
             clientWatermark, callback);
+    }
+
+    @Override
+    public void scanPage(final int cacheId, final int partition, final byte[] afterKey, final byte[] spec,
+        final long timeoutNs, final OpCallback callback)
+    {
+        context.near().scanPage(cacheId, partition, afterKey, spec, timeoutNs, callback);
     }
 
 }

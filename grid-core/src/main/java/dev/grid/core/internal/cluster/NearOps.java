@@ -102,10 +102,43 @@ final class NearOps
             callback.onFailure(tooLarge);
             return;
         }
-        final NearOp op = new NearOp(context.newSequence(), cache, type, key, value, expected,
-            type == OpType.SIZE ? -1 : KeyPartitioner.partition(key, cache.partitions()), context.nowNs(),
-            TransactionContext.deadlineNs(context.nowNs(), timeoutNs),
+        if (type == OpType.SCAN_PAGE)
+        {
+            throw new IllegalArgumentException("a scan page names its partition: use scanPage");
+        }
+        start(cache, type, key, value, expected, type == OpType.SIZE ? -1 :
+            KeyPartitioner.partition(key, cache.partitions()), timeoutNs, clientId, clientSequence, clientWatermark,
             callback);
+    }
+
+    /** The work of {@link dev.grid.core.engine.Engine#scanPage}. */
+    void scanPage(final int cacheId, final int partition, final byte[] afterKey, final byte[] spec,
+        final long timeoutNs, final OpCallback callback)
+    {
+        final CacheDescriptor cache = context.topology().cache(cacheId);
+        final GridException refused = context.state() != MemberState.ACTIVE ? context.notActive() : cache == null ?
+            new CacheDestroyedException("cache id " + cacheId + " was destroyed") : null;
+        if (refused != null)
+        {
+            context.listener().onOperationComplete(OpType.SCAN_PAGE, 0, refused.errorCode().code());
+            callback.onFailure(refused);
+            return;
+        }
+        if (partition < 0 || partition >= cache.partitions())
+        {
+            throw new IllegalArgumentException("partition " + partition + " out of range for cache '" +
+                cache.name() + "' of " + cache.partitions());
+        }
+        start(cache, OpType.SCAN_PAGE, afterKey == null ? new byte[0] : afterKey, spec, null, partition, timeoutNs,
+            0, 0, 0, callback);
+    }
+
+    private void start(final CacheDescriptor cache, final OpType type, final byte[] key, final byte[] value,
+        final byte[] expected, final int partition, final long timeoutNs, final long clientId,
+        final long clientSequence, final long clientWatermark, final OpCallback callback)
+    {
+        final NearOp op = new NearOp(context.newSequence(), cache, type, key, value, expected, partition,
+            context.nowNs(), TransactionContext.deadlineNs(context.nowNs(), timeoutNs), callback);
         if (clientId != 0 && type.mayWrite())
         {
             op.identity = new OpKey(clientId, clientSequence);

@@ -212,7 +212,7 @@ final class Replication
             }
             return;
         }
-        execute(lp, cache, opKey, origin, sequence, type, key, value, expected,
+        context.keyOperations().execute(lp, cache, opKey, origin, sequence, type, key, value, expected,
             TransactionContext.deadlineNs(context.nowNs(), timeoutNs));
     }
 
@@ -255,119 +255,11 @@ final class Replication
         return true;
     }
 
-    /**
-     * Execute a single-key operation on the primary's copy: a read is answered at once, an update that changes
-     * nothing is answered from the current value, any other update starts (counter, WAL, backups).
-     */
-    private void execute(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
-        final long sequence, final OpType type, final byte[] key, final byte[] value, final byte[] expected,
-        final long deadlineNs)
-    {
-        final byte[] current = lp.store.get(key);
-        final OpOutcome outcome;
-        final byte[] newValue;
-        switch (type)
-        {
-            case GET ->
-            {
-                answerOk(origin, sequence, OpOutcome.value(current), 0);
-                return;
-            }
-            case PUT ->
-            {
-                outcome = OpOutcome.TRUE;
-                newValue = requireValue(value, type);
-            }
-            case PUT_IF_ABSENT, REPLACE, REMOVE_IF_EQUALS, REMOVE ->
-            {
-                if (!conditionHolds(type, current, expected))
-                {
-                    answerNoOp(lp, opKey, origin, sequence, OpOutcome.FALSE);
-                    return;
-                }
-                outcome = OpOutcome.TRUE;
-                newValue = type == OpType.PUT_IF_ABSENT || type == OpType.REPLACE ? requireValue(value, type) : null;
-            }
-            case MERGE ->
-            {
-                final byte[][] merged = merge(lp, cache, opKey, origin, sequence, key, current, value);
-                if (merged == null)
-                {
-                    return;
-                }
-                outcome = OpOutcome.value(merged[0]);
-                newValue = merged[0];
-            }
-            default ->
-            {
-                answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "operation " + type +
-                    " is not a single-key operation");
-                return;
-            }
-        }
-        startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs);
-    }
-
     /** Forget deferred answers: the member leaves its topology to join again. */
     void reset()
     {
         deferredAnswers.clear();
         deferredOps.clear();
-    }
-
-    /** Whether a conditional update applies to the key's current value. */
-    private static boolean conditionHolds(final OpType type, final byte[] current, final byte[] expected)
-    {
-        return switch (type)
-        {
-            case PUT_IF_ABSENT -> current == null;
-            case REPLACE, REMOVE_IF_EQUALS -> current != null && Arrays.equals(current, requireValue(expected, type));
-            case REMOVE -> current != null;
-            default -> true;
-        };
-    }
-
-    /**
-     * Merge the operand into the current value with the cache's merge operator.
-     *
-     * @return the merged value (null: remove) in a one-element array, or null if the request was answered here (the
-     *         operator is missing or threw, the merge changes nothing, or the result is too large).
-     */
-    private byte[][] merge(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
-        final long sequence, final byte[] key, final byte[] current, final byte[] value)
-    {
-        final BytesMergeOperator operator = cache.mergeOperator() == null ? null : context.mergeOperator(cache);
-        if (operator == null)
-        {
-            answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
-                "cache '" + cache.name() + "' has no merge operator" :
-                "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
-                "' is not registered on member " + context.config().memberId());
-            return null;
-        }
-        final byte[] merged;
-        try
-        {
-            merged = operator.merge(key, current, requireValue(value, OpType.MERGE));
-        }
-        catch (final RuntimeException ex)
-        {
-            answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
-                cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
-            return null;
-        }
-        if (merged == null && current == null)
-        {
-            answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
-            return null;
-        }
-        if (merged != null && (long)key.length + merged.length > context.config().maxEntryBytes())
-        {
-            answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, context.tooLarge("the merged value of " +
-                merged.length + " bytes and its key").detail());
-            return null;
-        }
-        return new byte[][] {merged};
     }
 
     /**
@@ -415,23 +307,21 @@ final class Replication
         lp.retireOutcomes(context.origins().originWatermarks(), context.origins().originMayResend());
     }
 
-    private void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
+    /** Answer an update that changes nothing, remembering its outcome for retries. */
+    void answerNoOp(final LocalPartition lp, final OpKey opKey, final long replyTo, final long replySequence,
         final OpOutcome outcome)
     {
         remember(lp, opKey, outcome);
         answerOk(replyTo, replySequence, outcome, 0);
     }
 
-    private static byte[] requireValue(final byte[] value, final OpType type)
-    {
-        if (value == null)
-        {
-            throw new MalformedMessageException(type + " request without its value");
-        }
-        return value;
-    }
-
-    private void startUpdate(
+    /**
+     * Start an update on the primary's copy: the next counter, the WAL record, the store, and the backups.
+     *
+     * @param outcome  what the caller is answered once every backup acknowledged.
+     * @param newValue the key's new value, or null to remove it.
+     */
+    void startUpdate(
         final LocalPartition lp,
         final CacheDescriptor cache,
         final OpKey opKey,
@@ -861,7 +751,7 @@ final class Replication
         answerOk(origin, sequence, new OpOutcome(true, null, count), version);
     }
 
-    private void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
+    void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
         final byte[] value = MemberMessages.orEmpty(outcome.value());
         answer(origin, response(origin, sequence, ResponseStatus.OK).flag(MemberMessages.flag(outcome.flag()))
@@ -876,7 +766,7 @@ final class Replication
             context.topology().version())).putValue(MemberMessages.orEmpty(null), 0, 0).message(""));
     }
 
-    private void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
+    void answerError(final long origin, final long sequence, final ErrorCode code, final String message)
     {
         answer(origin, response(origin, sequence, ResponseStatus.ERROR).errorCode(code.code())
             .putValue(MemberMessages.orEmpty(null), 0, 0).message(message == null ? "" : message));

@@ -223,7 +223,7 @@ class WalRecoveryTest
             .failureDetectionTimeoutNs(100 * MS).checkpointIntervalNs(20 * MS).walHistoryAgeNs(0)
             .walHistoryRecords(0);
         return new MemberEngine(config, new LoopbackTransport(), wal, checkpoints, new SeededRandomSource(7),
-            cache -> null, NoTransactions::new, new EngineListener()
+            cache -> null, (cache, name) -> null, NoTransactions::new, new EngineListener()
             {
             }, 50 * MS, nowNs);
     }

@@ -1,0 +1,159 @@
+package dev.grid.examples;
+
+import dev.grid.client.ClientConfiguration;
+import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.ScanCursor;
+import dev.grid.core.ScanQuery;
+import dev.grid.core.ValuePredicate;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The cache features beyond put and get through the thin client, against three members in this JVM: get-and-write,
+ * replace if present, entry processors by name, scans with filters that run on the primaries (also while a member
+ * leaves), remove-all and clear.
+ */
+class ThinClientCacheFeaturesTest
+{
+    @Test
+    void entryOperationsProcessorsScansRemoveAllAndClearWorkThroughTheThinClient()
+    {
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(1))))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("features", Codecs.STRING,
+                Codecs.STRING).partitions(16).backups(1));
+            assertNull(cache.getAndPut("a", "1"));
+            assertEquals("1", cache.getAndPut("a", "2"));
+            assertEquals("2", cache.getAndReplace("a", "3"));
+            assertNull(cache.getAndReplace("b", "x"));
+            assertFalse(cache.replace("b", "x"));
+            assertTrue(cache.replace("a", "4"));
+            assertEquals("4", cache.getAndRemove("a"));
+            assertNull(cache.getAndRemove("a"));
+            assertNull(cache.get("b"));
+
+            assertNull(cache.invoke("p", LocalMembers.APPEND_OLD, "x"));
+            assertEquals("x", cache.invoke("p", LocalMembers.APPEND_OLD, "y"));
+            assertEquals("xy", cluster.members.get(2).<String, String>cache("features").get("p"));
+            final GridException unknown = assertThrows(GridException.class, () -> cache.invoke("p", "nope", null));
+            assertEquals(ErrorCode.ENTRY_PROCESSOR_FAILED, unknown.errorCode(), unknown.getMessage());
+
+            final Map<String, String> entries = new HashMap<>();
+            for (int i = 0; i < 1200; i++)
+            {
+                entries.put((i % 2 == 0 ? "even-" : "odd-") + i, i % 7 == 0 ? "seven" : "v" + i);
+            }
+            cache.remove("p");
+            cache.putAll(entries);
+            assertEquals(entries, collect(cache.scan(ScanQuery.<String, String>all().pageEntries(11))));
+            final Map<String, String> evenSevens = new HashMap<>();
+            entries.forEach((k, v) ->
+            {
+                if (k.startsWith("even-") && v.equals("seven"))
+                {
+                    evenSevens.put(k, v);
+                }
+            });
+            assertEquals(evenSevens, collect(cache.scan(ScanQuery.<String, String>value(ValuePredicate.equalTo(
+                "seven")).withKeyPrefix("even-").pageEntries(4))));
+            assertThrows(IllegalArgumentException.class, () -> cache.scan(ScanQuery.matching((k, v) -> true)),
+                "an arbitrary predicate cannot run on the members");
+
+            final List<String> some = new ArrayList<>(List.of("even-0", "odd-1", "missing"));
+            assertEquals(2, cache.removeAll(some));
+            assertEquals(1198, cache.size());
+            assertEquals(1198, cache.clear());
+            assertEquals(0, cache.size());
+            assertFalse(cache.scan().hasNext());
+        }
+    }
+
+    @Test
+    void aThinClientScanDuringWritesAndAMemberLeavingReturnsEveryStableEntryOnce() throws Exception
+    {
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(2))))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("stable", Codecs.STRING,
+                Codecs.STRING).partitions(32).backups(1));
+            final Map<String, String> stable = new HashMap<>();
+            for (int i = 0; i < 2000; i++)
+            {
+                stable.put("s" + i, "v" + i);
+            }
+            cache.putAll(stable);
+            final AtomicBoolean stop = new AtomicBoolean();
+            final CompletableFuture<Void> writer = CompletableFuture.runAsync(() ->
+            {
+                for (int i = 0; !stop.get(); i++)
+                {
+                    try
+                    {
+                        cache.put("w" + (i % 300), "x" + i);
+                    }
+                    catch (final GridException ex)
+                    {
+                        // Refused while the member leaves; the scan is what is checked.
+                    }
+                }
+            });
+            final Map<String, Integer> seen = new HashMap<>();
+            int entries = 0;
+            try (ScanCursor<String, String> cursor = cache.scan(ScanQuery.<String, String>all().pageEntries(16)))
+            {
+                while (cursor.hasNext())
+                {
+                    final Map.Entry<String, String> entry = cursor.next();
+                    seen.merge(entry.getKey(), 1, Integer::sum);
+                    if (entry.getKey().startsWith("s"))
+                    {
+                        assertEquals(stable.get(entry.getKey()), entry.getValue());
+                    }
+                    if (++entries == 500)
+                    {
+                        cluster.members.get(0).close();
+                    }
+                }
+            }
+            stop.set(true);
+            writer.get();
+            for (final String key : stable.keySet())
+            {
+                assertEquals(1, seen.getOrDefault(key, 0), key);
+            }
+            seen.forEach((key, count) -> assertEquals(1, count, key + " returned more than once"));
+        }
+    }
+
+    private static Map<String, String> collect(final ScanCursor<String, String> cursor)
+    {
+        final Map<String, String> found = new HashMap<>();
+        try (cursor)
+        {
+            while (cursor.hasNext())
+            {
+                final Map.Entry<String, String> entry = cursor.next();
+                assertNull(found.put(entry.getKey(), entry.getValue()), "returned twice: " + entry.getKey());
+            }
+        }
+        return found;
+    }
+}

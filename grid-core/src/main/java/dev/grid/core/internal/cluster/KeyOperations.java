@@ -1,0 +1,257 @@
+package dev.grid.core.internal.cluster;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.client.ScanPages;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.engine.BytesEntryProcessor;
+import dev.grid.core.engine.BytesMergeOperator;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * What a primary does with a single-key operation once {@link Replication} admitted it (routed here, not a retry it
+ * answers from memory, quorum held, the key not locked): reads are answered at once, an update that changes nothing
+ * is answered from the current value, any other update is started through {@link Replication#startUpdate} with the
+ * new value it computed. Conditional writes, get-and-write, merge operators and entry processors are decided here, so
+ * that backups, the WAL and historical rebalance only ever see a resulting value with its counter. Scans read a page
+ * of the primary's copy here too.
+ * <p>
+ * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
+ */
+final class KeyOperations
+{
+    private final MemberContext context;
+    private final ScanPages.PageWriter pageWriter = new ScanPages.PageWriter();
+
+    KeyOperations(final MemberContext context)
+    {
+        this.context = context;
+    }
+
+    /**
+     * Execute a single-key operation on the primary's copy.
+     *
+     * @param deadlineNs after which the update is not waited for any more.
+     */
+    void execute(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
+        final long sequence, final OpType type, final byte[] key, final byte[] value, final byte[] expected,
+        final long deadlineNs)
+    {
+        final Replication replication = context.replication();
+        final byte[] current = lp.store.get(key);
+        final OpOutcome outcome;
+        final byte[] newValue;
+        switch (type)
+        {
+            case GET ->
+            {
+                replication.answerOk(origin, sequence, OpOutcome.value(current), 0);
+                return;
+            }
+            case SCAN_PAGE ->
+            {
+                replication.answerOk(origin, sequence, scanPage(lp, key, value), 0);
+                return;
+            }
+            case PUT, GET_AND_PUT ->
+            {
+                outcome = type == OpType.PUT ? OpOutcome.TRUE : OpOutcome.value(current);
+                newValue = requireValue(value, type);
+            }
+            case PUT_IF_ABSENT, REPLACE, REMOVE_IF_EQUALS, REMOVE, REPLACE_PRESENT, GET_AND_REMOVE, GET_AND_REPLACE ->
+            {
+                if (!conditionHolds(type, current, expected))
+                {
+                    replication.answerNoOp(lp, opKey, origin, sequence, type == OpType.GET_AND_REMOVE ||
+                        type == OpType.GET_AND_REPLACE ? OpOutcome.value(null) : OpOutcome.FALSE);
+                    return;
+                }
+                outcome = type == OpType.GET_AND_REMOVE || type == OpType.GET_AND_REPLACE ? OpOutcome.value(current) :
+                    OpOutcome.TRUE;
+                newValue = type == OpType.REMOVE || type == OpType.REMOVE_IF_EQUALS || type == OpType.GET_AND_REMOVE ?
+                    null : requireValue(value, type);
+            }
+            case MERGE ->
+            {
+                final byte[][] merged = merge(lp, cache, opKey, origin, sequence, key, current, value);
+                if (merged == null)
+                {
+                    return;
+                }
+                outcome = OpOutcome.value(merged[0]);
+                newValue = merged[0];
+            }
+            case INVOKE ->
+            {
+                final BytesEntryProcessor.Processed processed = invoke(lp, cache, opKey, origin, sequence, key,
+                    current, value, expected);
+                if (processed == null)
+                {
+                    return;
+                }
+                outcome = new OpOutcome(true, processed.result(), 0);
+                newValue = processed.value();
+            }
+            default ->
+            {
+                replication.answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "operation " + type +
+                    " is not a single-key operation");
+                return;
+            }
+        }
+        replication.startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs);
+    }
+
+    /** Whether a conditional update applies to the key's current value. */
+    private static boolean conditionHolds(final OpType type, final byte[] current, final byte[] expected)
+    {
+        return switch (type)
+        {
+            case PUT_IF_ABSENT -> current == null;
+            case REPLACE, REMOVE_IF_EQUALS -> current != null && Arrays.equals(current, requireValue(expected, type));
+            case REMOVE, REPLACE_PRESENT, GET_AND_REMOVE, GET_AND_REPLACE -> current != null;
+            default -> true;
+        };
+    }
+
+    /**
+     * Merge the operand into the current value with the cache's merge operator.
+     *
+     * @return the merged value (null: remove) in a one-element array, or null if the request was answered here (the
+     *         operator is missing or threw, the merge changes nothing, or the result is too large).
+     */
+    private byte[][] merge(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
+        final long sequence, final byte[] key, final byte[] current, final byte[] value)
+    {
+        final Replication replication = context.replication();
+        final BytesMergeOperator operator = cache.mergeOperator() == null ? null : context.mergeOperator(cache);
+        if (operator == null)
+        {
+            replication.answerError(origin, sequence, ErrorCode.MERGE_FAILED, cache.mergeOperator() == null ?
+                "cache '" + cache.name() + "' has no merge operator" :
+                "merge operator '" + cache.mergeOperator() + "' of cache '" + cache.name() +
+                "' is not registered on member " + context.config().memberId());
+            return null;
+        }
+        final byte[] merged;
+        try
+        {
+            merged = operator.merge(key, current, requireValue(value, OpType.MERGE));
+        }
+        catch (final RuntimeException ex)
+        {
+            replication.answerError(origin, sequence, ErrorCode.MERGE_FAILED, "merge operator '" +
+                cache.mergeOperator() + "' of cache '" + cache.name() + "' threw " + ex);
+            return null;
+        }
+        if (merged == null && current == null)
+        {
+            replication.answerNoOp(lp, opKey, origin, sequence, OpOutcome.value(null));
+            return null;
+        }
+        if (merged != null && (long)key.length + merged.length > context.config().maxEntryBytes())
+        {
+            replication.answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, context.tooLarge(
+                "the merged value of " + merged.length + " bytes and its key").detail());
+            return null;
+        }
+        return new byte[][] {merged};
+    }
+
+    /**
+     * Run the entry processor the request names on the key's current value.
+     *
+     * @return what it decided, or null if the request was answered here (the processor is unknown here or threw, it
+     *         changed nothing, or its value is too large).
+     */
+    private BytesEntryProcessor.Processed invoke(final LocalPartition lp, final CacheDescriptor cache,
+        final OpKey opKey, final long origin, final long sequence, final byte[] key, final byte[] current,
+        final byte[] argument, final byte[] processorName)
+    {
+        final Replication replication = context.replication();
+        if (processorName == null)
+        {
+            throw new MalformedMessageException("INVOKE request without the processor's name");
+        }
+        final String name = new String(processorName, StandardCharsets.UTF_8);
+        final BytesEntryProcessor processor = context.entryProcessor(cache, name);
+        if (processor == null)
+        {
+            replication.answerError(origin, sequence, ErrorCode.ENTRY_PROCESSOR_FAILED, "entry processor '" + name +
+                "' is not registered on member " + context.config().memberId());
+            return null;
+        }
+        final BytesEntryProcessor.Processed processed;
+        try
+        {
+            processed = processor.process(key, current, argument);
+        }
+        catch (final RuntimeException ex)
+        {
+            replication.answerError(origin, sequence, ErrorCode.ENTRY_PROCESSOR_FAILED, "entry processor '" + name +
+                "' on cache '" + cache.name() + "' threw " + ex + "; the entry is unchanged");
+            return null;
+        }
+        if (processed == null || !processed.write() || processed.value() == null && current == null)
+        {
+            replication.answerNoOp(lp, opKey, origin, sequence, new OpOutcome(false,
+                processed == null ? null : processed.result(), 0));
+            return null;
+        }
+        final long length = (long)key.length + (processed.value() == null ? 0 : processed.value().length) +
+            (processed.result() == null ? 0 : processed.result().length);
+        if (length > context.config().maxEntryBytes())
+        {
+            replication.answerError(origin, sequence, ErrorCode.VALUE_TOO_LARGE, context.tooLarge(
+                "the processed value and result of " + length + " bytes with the key").detail());
+            return null;
+        }
+        return processed;
+    }
+
+    /**
+     * Read a page of the primary's copy: the entries after {@code afterKey} in key order that pass the spec's filter,
+     * at the copy's current counter (the engine's thread changes nothing while it reads).
+     *
+     * @param afterKey where the previous page ended (ignored for the first page).
+     * @param specBytes the page's {@link ScanPages.Spec}, encoded.
+     * @return the outcome: value the page, count the counter it was read at, flag whether the partition ended.
+     */
+    private OpOutcome scanPage(final LocalPartition lp, final byte[] afterKey, final byte[] specBytes)
+    {
+        final ScanPages.Spec spec = ScanPages.Spec.decode(specBytes);
+        pageWriter.reset();
+        final byte[][] last = new byte[1][];
+        final int[] examined = new int[1];
+        final boolean done = lp.store.scan(spec.fromStart() ? null : afterKey, (key, value, counter) ->
+        {
+            if (pageWriter.full(spec.maxEntries()) || examined[0] >= ScanPages.EXAMINED_MAX)
+            {
+                return false;
+            }
+            examined[0]++;
+            last[0] = key;
+            if (spec.accepts(key, value))
+            {
+                pageWriter.add(key, value);
+            }
+            return true;
+        });
+        final byte[] endKey = last[0] != null ? last[0] : spec.fromStart() ? null : afterKey;
+        return new OpOutcome(done, pageWriter.finish(done, endKey), lp.counter.hwm());
+    }
+
+    private static byte[] requireValue(final byte[] value, final OpType type)
+    {
+        if (value == null)
+        {
+            throw new MalformedMessageException(type + " request without its value");
+        }
+        return value;
+    }
+}
