@@ -6,12 +6,14 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.ValuePredicate;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -140,6 +142,43 @@ class ThinClientCacheFeaturesTest
                 assertEquals(1, seen.getOrDefault(key, 0), key);
             }
             seen.forEach((key, count) -> assertEquals(1, count, key + " returned more than once"));
+        }
+    }
+
+    @Test
+    void expiryThroughTheThinClientPoliciesAndTimesToLive() throws Exception
+    {
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0))))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("expiring", Codecs.STRING,
+                Codecs.STRING).partitions(16).backups(1).expiry(ExpiryPolicy.modified(Duration.ofSeconds(60))));
+            assertEquals(ExpiryPolicy.modified(Duration.ofSeconds(60)),
+                cluster.members.get(2).<String, String>cache("expiring").configuration().expiry(),
+                "the policy reached the members");
+            for (int i = 0; i < 100; i++)
+            {
+                cache.put("short" + i, "s", Duration.ofMillis(500));
+                cache.put("policy" + i, "p");
+            }
+            final long expiresByMs = System.currentTimeMillis() + 500;
+            assertEquals("s", cache.get("short3"));
+            // Waiting for time itself to pass (the entries' expiry), not for another thread.
+            long leftMs;
+            while ((leftMs = expiresByMs + 100 - System.currentTimeMillis()) > 0)
+            {
+                java.util.concurrent.TimeUnit.MILLISECONDS.sleep(leftMs);
+            }
+            for (int i = 0; i < 100; i++)
+            {
+                assertNull(cache.get("short" + i), "short" + i);
+                assertEquals("p", cache.get("policy" + i));
+            }
+            final Cache<String, String> plain = client.createCache(new CacheConfiguration<>("plain", Codecs.STRING,
+                Codecs.STRING));
+            final GridException refused = assertThrows(GridException.class, () -> plain.put("k", "v",
+                Duration.ofSeconds(1)));
+            assertEquals(ErrorCode.CONFIGURATION_INVALID, refused.errorCode(), refused.getMessage());
         }
     }
 

@@ -12,6 +12,7 @@ import dev.grid.core.client.FrameWriter;
 import dev.grid.core.client.ScanPages;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -158,6 +159,27 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<Void> putAsync(final K key, final V value)
     {
         return keyed(ClientProtocol.PUT, key(key), true, value(value, "value")).thenApply(a -> null);
+    }
+
+    public void put(final K key, final V value, final Duration ttl)
+    {
+        GridClient.await(putAsync(key, value, ttl));
+    }
+
+    public CompletableFuture<Void> putAsync(final K key, final V value, final Duration ttl)
+    {
+        if (ttl.isNegative())
+        {
+            throw new IllegalArgumentException("ttl " + ttl + " must not be negative (zero: never expires)");
+        }
+        final FrameWriter w = new FrameWriter();
+        w.writeString(info.name());
+        final long sequence = client.numberWrites(1, w);
+        w.writeBytes(key(key)).writeBytes(value(value, "value")).writeLong(ttl.toMillis());
+        final CompletableFuture<ClientConnection.Answer> answer = client.send(ClientProtocol.PUT_WITH_TTL, w,
+            new GridClient.Route(info.name(), key(key)), true);
+        answer.whenComplete((a, e) -> client.writesFinished(sequence));
+        return answer.thenApply(a -> null);
     }
 
     public boolean putIfAbsent(final K key, final V value)

@@ -170,7 +170,9 @@ public final class GridClient implements AutoCloseable
             .writeString(configuration.keyCodec().name()).writeString(configuration.valueCodec().name())
             .writeString(configuration.backupFilterAttribute()).writeLong(configuration.operationTimeoutNs())
             .writeByte(configuration.partitionLossPolicy().ordinal()).writeString(configuration.mergeOperatorName())
-            .writeByte(configuration.readsWithoutQuorum().ordinal());
+            .writeByte(configuration.readsWithoutQuorum().ordinal())
+            .writeByte(configuration.expiry() == null ? 0 : configuration.expiry().kind().ordinal() + 1)
+            .writeLong(configuration.expiry() == null ? 0 : configuration.expiry().durationMs());
         await(send(ClientProtocol.CACHE_CREATE, w, null, false));
         return cache(configuration.name(), configuration.keyCodec(), configuration.valueCodec());
     }

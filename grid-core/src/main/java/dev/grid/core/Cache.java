@@ -91,6 +91,28 @@ public interface Cache<K, V>
     CompletableFuture<Void> putAsync(K key, V value);
 
     /**
+     * Write a value with a time-to-live of its own, in a cache created with an {@link ExpiryPolicy}: the entry expires
+     * {@code ttl} after this write (a zero ttl: never), whatever the policy says; a later write without a ttl sets
+     * the policy's expiry again.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @param ttl the time-to-live, not negative; zero for never.
+     * @throws InvalidConfigurationException if the cache has no expiry policy.
+     */
+    void put(K key, V value, java.time.Duration ttl);
+
+    /**
+     * Asynchronous form of {@link #put(Object, Object, java.time.Duration)}.
+     *
+     * @param key the key.
+     * @param value the value.
+     * @param ttl the time-to-live, not negative; zero for never.
+     * @return a future of the result.
+     */
+    CompletableFuture<Void> putAsync(K key, V value, java.time.Duration ttl);
+
+    /**
      * Write a value only if the key is absent.
      *
      * @param key the key.

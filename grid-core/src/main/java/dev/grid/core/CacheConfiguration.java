@@ -39,6 +39,7 @@ public final class CacheConfiguration<K, V>
     private String mergeOperatorName;
     private PartitionLossPolicy partitionLossPolicy = PartitionLossPolicy.READ_WRITE_SAFE;
     private QuorumReadPolicy readsWithoutQuorum = QuorumReadPolicy.REFUSE;
+    private ExpiryPolicy expiry;
     private boolean concluded;
 
     /**
@@ -133,6 +134,26 @@ public final class CacheConfiguration<K, V>
         checkNotConcluded();
         this.readsWithoutQuorum = policy;
         return this;
+    }
+
+    /**
+     * Give the cache's entries an expiry (see {@link ExpiryPolicy}); a cache without one (the default) keeps every
+     * entry until it is removed and refuses per-write times-to-live. Values of a cache with one carry 8 more bytes.
+     *
+     * @param policy the policy, or null for none.
+     * @return this for a fluent API.
+     */
+    public CacheConfiguration<K, V> expiry(final ExpiryPolicy policy)
+    {
+        checkNotConcluded();
+        this.expiry = policy;
+        return this;
+    }
+
+    /** @return the cache's expiry policy, or null if its entries never expire. */
+    public ExpiryPolicy expiry()
+    {
+        return expiry;
     }
 
     /**
@@ -298,7 +319,8 @@ public final class CacheConfiguration<K, V>
             ", keyCodec=" + (keyCodec == null ? null : keyCodec.name()) +
             ", valueCodec=" + (valueCodec == null ? null : valueCodec.name()) +
             ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs +
-            ", partitionLossPolicy=" + partitionLossPolicy + ", readsWithoutQuorum=" + readsWithoutQuorum + "}";
+            ", partitionLossPolicy=" + partitionLossPolicy + ", readsWithoutQuorum=" + readsWithoutQuorum +
+            ", expiry=" + expiry + "}";
     }
 
     public boolean equals(final Object o)
@@ -310,7 +332,7 @@ public final class CacheConfiguration<K, V>
         final CacheConfiguration<?, ?> that = (CacheConfiguration<?, ?>)o;
         return partitions == that.partitions && backups == that.backups &&
             operationTimeoutNs == that.operationTimeoutNs && partitionLossPolicy == that.partitionLossPolicy &&
-            readsWithoutQuorum == that.readsWithoutQuorum &&
+            readsWithoutQuorum == that.readsWithoutQuorum && Objects.equals(expiry, that.expiry) &&
             Objects.equals(name, that.name) &&
             Objects.equals(backupFilterAttribute, that.backupFilterAttribute) &&
             keyCodec == that.keyCodec && valueCodec == that.valueCodec;

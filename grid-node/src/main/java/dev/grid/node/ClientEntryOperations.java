@@ -1,6 +1,7 @@
 package dev.grid.node;
 
 import dev.grid.core.ErrorCode;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
@@ -43,7 +44,28 @@ final class ClientEntryOperations
     /** @return whether the op code is one of these operations. */
     static boolean handles(final int op)
     {
-        return op >= ClientProtocol.GET_AND_PUT && op <= ClientProtocol.CLEAR;
+        return op >= ClientProtocol.GET_AND_PUT && op <= ClientProtocol.CLEAR || op == ClientProtocol.PUT_WITH_TTL;
+    }
+
+    /**
+     * A cache's expiry policy as {@link ClientProtocol#CACHE_CREATE} carries it: {@code [u8 kind + 1, 0: none][i64
+     * durationMs]}.
+     *
+     * @return the policy, or null for none.
+     */
+    static ExpiryPolicy readExpiry(final MessageReader reader)
+    {
+        final int kind = reader.readByte("expiryKind");
+        final long durationMs = reader.readLong("expiryDurationMs");
+        if (kind == 0)
+        {
+            return null;
+        }
+        if (kind < 0 || kind > ExpiryPolicy.Kind.values().length)
+        {
+            throw new MalformedMessageException("unknown expiry kind " + kind);
+        }
+        return new ExpiryPolicy(ExpiryPolicy.Kind.values()[kind - 1], durationMs);
     }
 
     void dispatch(final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
@@ -59,6 +81,7 @@ final class ClientEntryOperations
                 OpType.GET_AND_REPLACE, true, (w, o) -> w.writeBytes(o.value()));
             case ClientProtocol.REPLACE_PRESENT -> keyed(connection, session, requestId, reader,
                 OpType.REPLACE_PRESENT, true, (w, o) -> w.writeBoolean(o.flag()));
+            case ClientProtocol.PUT_WITH_TTL -> putWithTtl(connection, session, requestId, reader);
             case ClientProtocol.INVOKE -> invoke(connection, session, requestId, reader);
             case ClientProtocol.SCAN_PAGE -> scanPage(connection, session, requestId, reader);
             case ClientProtocol.REMOVE_ALL -> removeAll(connection, session, requestId, reader);
@@ -78,6 +101,22 @@ final class ClientEntryOperations
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
         service.complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes, null,
             cache.operationTimeoutNs(), identity), answer);
+    }
+
+    private void putWithTtl(final ClientEndpoint.Connection connection, final ClientService.Session session,
+        final long requestId, final MessageReader reader)
+    {
+        final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+        final ClientIdentity identity = readIdentity(reader);
+        final byte[] key = requireBytes(reader, "key");
+        final byte[] value = requireBytes(reader, "value");
+        final long ttlMs = reader.readLong("ttlMs");
+        if (ttlMs < 0)
+        {
+            throw new MalformedMessageException("ttlMs " + ttlMs + " must not be negative (0: never expires)");
+        }
+        service.complete(connection, session, requestId, member.submit(cache.cacheId(), OpType.PUT_WITH_TTL, key,
+            OpType.valueWithTtl(ttlMs, value), null, cache.operationTimeoutNs(), identity), (w, o) -> { });
     }
 
     private void invoke(final ClientEndpoint.Connection connection, final ClientService.Session session,

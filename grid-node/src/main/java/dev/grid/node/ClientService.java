@@ -4,6 +4,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
@@ -711,12 +712,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         // Added last: a client that does not send it asks for the default.
         final QuorumReadPolicy readPolicy = reader.remaining() == 0 ? QuorumReadPolicy.REFUSE :
             enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"), "readsWithoutQuorum");
+        final ExpiryPolicy expiry = reader.remaining() == 0 ? null : ClientEntryOperations.readExpiry(reader);
         // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
         // the creation itself completes on the engine's thread, no thread waiting for it.
         final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
             member.codecs.codecNamed(keyCodec, name), member.codecs.codecNamed(valueCodec, name)).partitions(partitions)
             .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
-            .readsWithoutQuorum(readPolicy);
+            .readsWithoutQuorum(readPolicy).expiry(expiry);
         if (timeoutNs > 0)
         {
             configuration.operationTimeoutNs(timeoutNs);

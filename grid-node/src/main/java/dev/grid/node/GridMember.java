@@ -34,6 +34,7 @@ import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.Topology;
 import dev.grid.core.spi.SeededRandomSource;
+import dev.grid.core.spi.WallClock;
 import dev.grid.net.AeronTransport;
 import dev.grid.persistence.DataDirectory;
 import dev.grid.tx.TxManager;
@@ -198,10 +199,17 @@ public final class GridMember implements Grid
     {
         final Engine created = Members.newEngine(config, transport, storage.wal(), storage.checkpoints(),
             new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, codecs::resolveProcessor,
-            TxManager::new, listener,
+            systemWallClock(nowNs), TxManager::new, listener,
             Engine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
+    }
+
+    /** @return the system's wall clock as of {@code nowNs}, following the monotonic time from there. */
+    private static WallClock systemWallClock(final long nowNs)
+    {
+        final long originMs = System.currentTimeMillis();
+        return ns -> originMs + Math.floorDiv(ns - nowNs, 1_000_000L);
     }
 
     /**
@@ -330,7 +338,8 @@ public final class GridMember implements Grid
             .backupFilterAttribute(descriptor.backupFilterAttribute())
             .operationTimeoutNs(descriptor.operationTimeoutNs())
             .partitionLossPolicy(descriptor.lossPolicy())
-            .readsWithoutQuorum(descriptor.readsWithoutQuorum());
+            .readsWithoutQuorum(descriptor.readsWithoutQuorum())
+            .expiry(descriptor.expiry());
         @SuppressWarnings("unchecked")
         final MergeOperator<K, V> operator = (MergeOperator<K, V>)codecs.mergeOperator(descriptor.mergeOperator());
         if (operator != null)

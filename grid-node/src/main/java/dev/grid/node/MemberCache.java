@@ -3,6 +3,7 @@ package dev.grid.node;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
+import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ReadResult;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
@@ -12,6 +13,7 @@ import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -139,6 +141,31 @@ final class MemberCache<K, V> implements Cache<K, V>
     public CompletableFuture<Void> putAsync(final K key, final V value)
     {
         return member.toUser(op(OpType.PUT, key(key), value(value, "value"), null).thenApply(o -> null));
+    }
+
+    public void put(final K key, final V value, final Duration ttl)
+    {
+        GridMember.await(putWithTtl(key, value, ttl));
+    }
+
+    public CompletableFuture<Void> putAsync(final K key, final V value, final Duration ttl)
+    {
+        return member.toUser(putWithTtl(key, value, ttl));
+    }
+
+    private CompletableFuture<Void> putWithTtl(final K key, final V value, final Duration ttl)
+    {
+        if (descriptor.expiry() == null)
+        {
+            throw new InvalidConfigurationException("cache '" + descriptor.name() + "' has no expiry policy: " +
+                "create it with CacheConfiguration.expiry(...) to write entries with a time-to-live");
+        }
+        if (ttl.isNegative())
+        {
+            throw new IllegalArgumentException("ttl " + ttl + " must not be negative (zero: never expires)");
+        }
+        return op(OpType.PUT_WITH_TTL, key(key), OpType.valueWithTtl(ttl.toMillis(), value(value, "value")), null)
+            .thenApply(o -> null);
     }
 
     public boolean putIfAbsent(final K key, final V value)

@@ -147,10 +147,15 @@ public final class ClientProtocol
     /** [string cache] -> [i64 removed]: removes every entry present when it starts (a scan and removes). */
     public static final int CLEAR = 29;
     /**
+     * [string cache][identity][bytes key][bytes value][i64 ttlMs] -> nothing: a write with a time-to-live of its own
+     * (0: never expires), into a cache with an expiry policy ({@code CONFIGURATION_INVALID} otherwise).
+     */
+    public static final int PUT_WITH_TTL = 70;
+    /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
      * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum, optional: REFUSE if
-     * absent] -> nothing (an equal existing cache is fine; the merge operator, by name, must be registered on the
-     * members).
+     * absent][u8 expiryKind + 1, 0: none][i64 expiryDurationMs] (both optional: none if absent) -> nothing (an
+     * equal existing cache is fine; the merge operator, by name, must be registered on the members).
      */
     public static final int CACHE_CREATE = 30;
     /** [string name] -> nothing. */
@@ -274,6 +279,7 @@ public final class ClientProtocol
             case SCAN_PAGE -> "SCAN_PAGE";
             case REMOVE_ALL -> "REMOVE_ALL";
             case CLEAR -> "CLEAR";
+            case PUT_WITH_TTL -> "PUT_WITH_TTL";
             case CACHE_CREATE -> "CACHE_CREATE";
             case CACHE_DESTROY -> "CACHE_DESTROY";
             case CACHE_LIST -> "CACHE_LIST";

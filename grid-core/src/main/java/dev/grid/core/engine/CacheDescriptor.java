@@ -1,6 +1,7 @@
 package dev.grid.core.engine;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 
@@ -24,6 +25,8 @@ import dev.grid.core.QuorumReadPolicy;
  * @param lostResets            how many times an operator reset the cache's lost partitions: a map decided under
  *                              fewer resets than the topology's cache says keeps none of its lost flags.
  * @param readsWithoutQuorum    what a member without quorum does with reads.
+ * @param expiry                when entries expire, or null if they never do (values are then stored as they are;
+ *                              with a policy, each stored value starts with its expiry time).
  */
 public record CacheDescriptor(
     int cacheId,
@@ -39,8 +42,22 @@ public record CacheDescriptor(
     long creatorSequence,
     PartitionLossPolicy lossPolicy,
     int lostResets,
-    QuorumReadPolicy readsWithoutQuorum)
+    QuorumReadPolicy readsWithoutQuorum,
+    ExpiryPolicy expiry)
 {
+    /**
+     * A descriptor of a cache whose entries never expire.
+     */
+    public CacheDescriptor(final int cacheId, final String name, final int partitions, final int backups,
+        final String keyCodec, final String valueCodec, final String backupFilterAttribute,
+        final long operationTimeoutNs, final String mergeOperator, final long creatorIncarnation,
+        final long creatorSequence, final PartitionLossPolicy lossPolicy, final int lostResets,
+        final QuorumReadPolicy readsWithoutQuorum)
+    {
+        this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
+            mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, null);
+    }
+
     /**
      * A descriptor with the default loss policy ({@link PartitionLossPolicy#READ_WRITE_SAFE}), no resets and reads
      * refused without quorum.
@@ -80,7 +97,7 @@ public record CacheDescriptor(
             configuration.keyCodec().name(), configuration.valueCodec().name(),
             configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
             configuration.mergeOperatorName(), creatorIncarnation, creatorSequence,
-            configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum());
+            configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum(), configuration.expiry());
     }
 
     /**
@@ -91,7 +108,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets,
-            readsWithoutQuorum);
+            readsWithoutQuorum, expiry);
     }
 
     /**
@@ -102,7 +119,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets,
-            readsWithoutQuorum);
+            readsWithoutQuorum, expiry);
     }
 
     /**
@@ -112,7 +129,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1,
-            readsWithoutQuorum);
+            readsWithoutQuorum, expiry);
     }
 
     /**
@@ -124,7 +141,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets,
-            readsWithoutQuorum);
+            readsWithoutQuorum, expiry);
     }
 
     /**
@@ -138,6 +155,6 @@ public record CacheDescriptor(
             java.util.Objects.equals(backupFilterAttribute, other.backupFilterAttribute) &&
             operationTimeoutNs == other.operationTimeoutNs &&
             java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
-            readsWithoutQuorum == other.readsWithoutQuorum;
+            readsWithoutQuorum == other.readsWithoutQuorum && java.util.Objects.equals(expiry, other.expiry);
     }
 }

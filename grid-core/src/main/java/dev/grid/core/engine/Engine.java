@@ -91,11 +91,12 @@ public interface Engine
     List<CacheDescriptor> caches();
 
     /**
-     * Read a key from this member's own copy, whatever its role (for tests and the simulator's final check).
+     * Read a key from this member's own copy, whatever its role (for tests and the simulator's final check), as it is
+     * stored: for a cache with an expiry policy, with its expiry time in front and even if expired.
      *
      * @param cacheId of the cache.
      * @param key     encoded key.
-     * @return the value, or null if absent or no copy is held here.
+     * @return the stored value, or null if absent or no copy is held here.
      */
     byte[] readLocal(int cacheId, byte[] key);
 

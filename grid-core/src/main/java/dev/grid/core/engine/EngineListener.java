@@ -25,6 +25,16 @@ public interface EngineListener
     }
 
     /**
+     * This member, as primary, started the removal of expired entries of a cache.
+     *
+     * @param cacheId the cache.
+     * @param count   how many entries.
+     */
+    default void onEntriesExpired(final int cacheId, final int count)
+    {
+    }
+
+    /**
      * A primary answered an operation of this member with a remap; the operation is retried with the new map.
      */
     default void onRemap()

@@ -45,7 +45,12 @@ public enum OpType
      * (exclusive), the value the page's limits ({@code ScanPages}). Outcome: value the encoded page, count the
      * partition's update counter the page was read at, flag whether the partition ended.
      */
-    SCAN_PAGE(13, false);
+    SCAN_PAGE(13, false),
+    /**
+     * Write the value unconditionally with a time-to-live of its own, into a cache with an expiry policy: the
+     * request's value is {@code [i64 ttlMs, little-endian][the value]}, a ttl of 0 meaning the entry never expires.
+     */
+    PUT_WITH_TTL(14, true);
 
     private static final OpType[] BY_CODE = values();
 
@@ -72,6 +77,19 @@ public enum OpType
     public boolean mayWrite()
     {
         return mayWrite;
+    }
+
+    /**
+     * @param ttlMs the entry's time-to-live, 0 for never.
+     * @param value the encoded value.
+     * @return the value of a {@link #PUT_WITH_TTL} request.
+     */
+    public static byte[] valueWithTtl(final long ttlMs, final byte[] value)
+    {
+        final byte[] withTtl = new byte[8 + value.length];
+        java.nio.ByteBuffer.wrap(withTtl).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, ttlMs);
+        System.arraycopy(value, 0, withTtl, 8, value.length);
+        return withTtl;
     }
 
     public static OpType ofCode(final int code)

@@ -13,6 +13,7 @@ import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
+import dev.grid.core.spi.WallClock;
 
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -32,10 +33,11 @@ public final class Members
 
     /**
      * An engine whose members know no entry processors (an invocation fails with
-     * {@link dev.grid.core.ErrorCode#ENTRY_PROCESSOR_FAILED}).
+     * {@link dev.grid.core.ErrorCode#ENTRY_PROCESSOR_FAILED}) and read their monotonic time as the wall clock
+     * ({@link WallClock#MONOTONIC}, for simulations).
      *
      * @see #newEngine(MemberConfiguration, Transport, Wal, CheckpointStore, RandomSource, Function, BiFunction,
-     *      Function, EngineListener, long, long)
+     *      WallClock, Function, EngineListener, long, long)
      */
     public static Engine newEngine(
         final MemberConfiguration config,
@@ -50,7 +52,7 @@ public final class Members
         final long nowNs)
     {
         return newEngine(config, transport, wal, checkpoints, random, mergeOperators, (cache, name) -> null,
-            transactions, listener, retryIntervalNs, nowNs);
+            WallClock.MONOTONIC, transactions, listener, retryIntervalNs, nowNs);
     }
 
     /**
@@ -62,6 +64,7 @@ public final class Members
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
      * @param entryProcessors resolves an entry processor registered on the member, by cache (for its codecs) and name;
      *                        returns null if unknown.
+     * @param wallClock       turns the engine's time into epoch milliseconds (entries' expiry times).
      * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
      *                        context the engine gives it.
      * @param listener        receives metrics and events.
@@ -77,12 +80,13 @@ public final class Members
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
         final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
+        final WallClock wallClock,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
         final long nowNs)
     {
         return new MemberEngine(config, transport, wal, checkpoints, random, mergeOperators, entryProcessors,
-            transactions, listener, retryIntervalNs, nowNs);
+            wallClock, transactions, listener, retryIntervalNs, nowNs);
     }
 }

@@ -43,7 +43,13 @@ final class KeyOperations
         final long deadlineNs)
     {
         final Replication replication = context.replication();
-        final byte[] current = lp.store.get(key);
+        final boolean expiring = StoredValues.expiring(cache);
+        final long nowMs = expiring ? context.epochMs() : 0;
+        // The stored value unless it expired (an expired entry is absent to every operation until its removal), and
+        // the value as the caller knows it (without the expiry time a cache with a policy stores in front of it).
+        final byte[] stored = lp.store.get(key);
+        final byte[] live = stored != null && expiring && StoredValues.expired(stored, nowMs) ? null : stored;
+        final byte[] current = live == null || !expiring ? live : StoredValues.unwrap(live);
         final OpOutcome outcome;
         final byte[] newValue;
         switch (type)
@@ -51,11 +57,20 @@ final class KeyOperations
             case GET ->
             {
                 replication.answerOk(origin, sequence, OpOutcome.value(current), 0);
+                if (live != null && expiring)
+                {
+                    context.expirations().touched(lp, cache, key, current, live, nowMs);
+                }
                 return;
             }
             case SCAN_PAGE ->
             {
-                replication.answerOk(origin, sequence, scanPage(lp, key, value), 0);
+                replication.answerOk(origin, sequence, scanPage(lp, cache, key, value, nowMs), 0);
+                return;
+            }
+            case PUT_WITH_TTL ->
+            {
+                putWithTtl(lp, cache, opKey, origin, sequence, key, value, nowMs, deadlineNs);
                 return;
             }
             case PUT, GET_AND_PUT ->
@@ -104,7 +119,31 @@ final class KeyOperations
                 return;
             }
         }
-        replication.startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue, deadlineNs);
+        // The primary decides the expiry time, from its clock; every copy stores it with the value.
+        replication.startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue == null || !expiring ?
+            newValue : StoredValues.wrap(newValue, cache.expiry().expireAtOnWrite(live == null, live == null ? 0 :
+            StoredValues.expireAt(live), nowMs)), deadlineNs);
+    }
+
+    /** A write with a time-to-live of its own (0: never expires), into a cache with an expiry policy. */
+    private void putWithTtl(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey,
+        final long origin, final long sequence, final byte[] key, final byte[] value, final long nowMs,
+        final long deadlineNs)
+    {
+        if (!StoredValues.expiring(cache))
+        {
+            context.replication().answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "cache '" +
+                cache.name() + "' has no expiry policy: create it with one to write entries with a time-to-live");
+            return;
+        }
+        final byte[] withTtl = requireValue(value, OpType.PUT_WITH_TTL);
+        final long ttlMs = withTtl.length < StoredValues.HEADER ? -1 : StoredValues.expireAt(withTtl);
+        if (ttlMs < 0)
+        {
+            throw new MalformedMessageException("PUT_WITH_TTL request without a time-to-live of 0 or more");
+        }
+        context.replication().startUpdate(lp, cache, opKey, origin, sequence, OpOutcome.TRUE, key,
+            StoredValues.wrap(StoredValues.unwrap(withTtl), ttlMs == 0 ? 0 : nowMs + ttlMs), deadlineNs);
     }
 
     /** Whether a conditional update applies to the key's current value. */
@@ -220,10 +259,13 @@ final class KeyOperations
      *
      * @param afterKey where the previous page ended (ignored for the first page).
      * @param specBytes the page's {@link ScanPages.Spec}, encoded.
+     * @param nowMs    the primary's wall clock: expired entries are skipped.
      * @return the outcome: value the page, count the counter it was read at, flag whether the partition ended.
      */
-    private OpOutcome scanPage(final LocalPartition lp, final byte[] afterKey, final byte[] specBytes)
+    private OpOutcome scanPage(final LocalPartition lp, final CacheDescriptor cache, final byte[] afterKey,
+        final byte[] specBytes, final long nowMs)
     {
+        final boolean expiring = StoredValues.expiring(cache);
         final ScanPages.Spec spec = ScanPages.Spec.decode(specBytes);
         pageWriter.reset();
         final byte[][] last = new byte[1][];
@@ -236,9 +278,14 @@ final class KeyOperations
             }
             examined[0]++;
             last[0] = key;
-            if (spec.accepts(key, value))
+            if (expiring && StoredValues.expired(value, nowMs))
             {
-                pageWriter.add(key, value);
+                return true;
+            }
+            final byte[] visible = expiring ? StoredValues.unwrap(value) : value;
+            if (spec.accepts(key, visible))
+            {
+                pageWriter.add(key, visible);
             }
             return true;
         });

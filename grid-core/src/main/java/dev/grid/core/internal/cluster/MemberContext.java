@@ -20,6 +20,7 @@ import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
+import dev.grid.core.spi.WallClock;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 
@@ -78,6 +79,7 @@ final class MemberContext
     private final Wal wal;
     private final Function<CacheDescriptor, BytesMergeOperator> mergeOperators;
     private final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors;
+    private final WallClock wallClock;
     private final EngineListener listener;
     private final long retryIntervalNs;
     private final String localAddress;
@@ -122,6 +124,7 @@ final class MemberContext
     private final CacheAdmin cacheAdmin;
     private final Replication replication;
     private final KeyOperations keyOperations;
+    private final Expirations expirations;
     private final RebalancedCopies rebalanced;
     private final Origins origins;
     private final Durability durability;
@@ -137,6 +140,7 @@ final class MemberContext
      * @param random          seeded randomness.
      * @param mergeOperators  resolves a cache's merge operator.
      * @param entryProcessors resolves an entry processor by cache and name.
+     * @param wallClock       turns the engine's time into epoch milliseconds.
      * @param transactions    makes the transaction component from its context.
      * @param listener        receives metrics and events.
      * @param retryIntervalNs between resends of unanswered requests, reports and maps.
@@ -151,6 +155,7 @@ final class MemberContext
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
         final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
+        final WallClock wallClock,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
@@ -162,6 +167,7 @@ final class MemberContext
         this.wal = wal;
         this.mergeOperators = mergeOperators;
         this.entryProcessors = entryProcessors;
+        this.wallClock = wallClock;
         this.listener = listener;
         this.retryIntervalNs = retryIntervalNs;
         this.localAddress = transport.localAddress();
@@ -176,6 +182,7 @@ final class MemberContext
         this.cacheAdmin = new CacheAdmin(this);
         this.replication = new Replication(this);
         this.keyOperations = new KeyOperations(this);
+        this.expirations = new Expirations(this);
         this.rebalanced = new RebalancedCopies(this);
         this.origins = new Origins(this);
         this.durability = new Durability(this);
@@ -195,6 +202,12 @@ final class MemberContext
     long nowNs()
     {
         return nowNs;
+    }
+
+    /** @return the wall clock at the current duty cycle's time, epoch milliseconds (entries' expiry times). */
+    long epochMs()
+    {
+        return wallClock.epochMs(nowNs);
     }
 
     /** @param nowNs the time a new duty cycle was given. */
@@ -675,6 +688,11 @@ final class MemberContext
     KeyOperations keyOperations()
     {
         return keyOperations;
+    }
+
+    Expirations expirations()
+    {
+        return expirations;
     }
 
     RebalancedCopies rebalanced()

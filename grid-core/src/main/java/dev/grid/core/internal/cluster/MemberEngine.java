@@ -30,6 +30,7 @@ import dev.grid.core.spi.CheckpointStore;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.Wal;
+import dev.grid.core.spi.WallClock;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -112,8 +113,8 @@ public final class MemberEngine implements Engine
         final long retryIntervalNs,
         final long nowNs)
     {
-        this(config, transport, wal, null, random, mergeOperators, (cache, name) -> null, transactions, listener,
-            retryIntervalNs, nowNs);
+        this(config, transport, wal, null, random, mergeOperators, (cache, name) -> null, WallClock.MONOTONIC,
+            transactions, listener, retryIntervalNs, nowNs);
     }
 
     /**
@@ -124,6 +125,7 @@ public final class MemberEngine implements Engine
      * @param random          seeded randomness (incarnations).
      * @param mergeOperators  resolves a cache's merge operator (by its name and codecs); returns null if unknown.
      * @param entryProcessors resolves an entry processor by cache and name; returns null if unknown.
+     * @param wallClock       turns the engine's time into epoch milliseconds (entries' expiry times).
      * @param transactions    makes the member's transaction component (grid-tx's {@code TxManager::new}) from the
      *                        context the engine gives it.
      * @param listener        receives metrics and events.
@@ -138,6 +140,7 @@ public final class MemberEngine implements Engine
         final RandomSource random,
         final Function<CacheDescriptor, BytesMergeOperator> mergeOperators,
         final BiFunction<CacheDescriptor, String, BytesEntryProcessor> entryProcessors,
+        final WallClock wallClock,
         final Function<TransactionContext, Transactions> transactions,
         final EngineListener listener,
         final long retryIntervalNs,
@@ -146,7 +149,7 @@ public final class MemberEngine implements Engine
         final MemberConfiguration concluded = config.conclude();
         this.random = random;
         this.context = new MemberContext(concluded, transport, wal, checkpoints, random, mergeOperators,
-            entryProcessors, transactions, listener, retryIntervalNs, nowNs, new MemberContext.Host()
+            entryProcessors, wallClock, transactions, listener, retryIntervalNs, nowNs, new MemberContext.Host()
             {
                 @Override
                 public void rejoin(final String why)
@@ -470,6 +473,7 @@ public final class MemberEngine implements Engine
         context.becomeIncarnation(new MemberRecord(config.memberId(), inc, context.localAddress(), attributes));
         context.joining().restart();
         context.replication().reset();
+        context.expirations().reset();
         context.membership().reset();
         context.installTopology(null);
         context.installMap(null);
@@ -512,6 +516,7 @@ public final class MemberEngine implements Engine
         }
         work += context.exchange().exchangeDuty();
         work += context.rebalancer().duty();
+        work += context.expirations().duty();
         if (!context.checker().isIdle())
         {
             work += context.checker().duty();

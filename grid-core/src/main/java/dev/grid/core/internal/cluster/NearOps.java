@@ -292,7 +292,7 @@ final class NearOps
         {
             return false;
         }
-        final byte[] value = lp.store.get(op.key);
+        final byte[] value = StoredValues.visible(op.cache, lp.store.get(op.key), context.epochMs());
         context.membership().readWithoutQuorum();
         completeNear(op, new OpOutcome(value != null, value, 0, true), null);
         return true;

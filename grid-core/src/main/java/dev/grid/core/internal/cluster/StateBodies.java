@@ -1,6 +1,8 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.ExpiryPolicy;
+import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.codec.MalformedMessageException;
@@ -81,6 +83,8 @@ final class StateBodies
             .readPolicy((short)cache.readsWithoutQuorum().ordinal()).lostResets(cache.lostResets())
             .hasBackupFilterAttribute(MemberMessages.flag(cache.backupFilterAttribute() != null))
             .hasMergeOperator(MemberMessages.flag(cache.mergeOperator() != null))
+            .expiryKind((short)(cache.expiry() == null ? 0 : cache.expiry().kind().ordinal() + 1))
+            .expiryDurationMs(cache.expiry() == null ? 0 : cache.expiry().durationMs())
             .name(cache.name()).keyCodec(cache.keyCodec()).valueCodec(cache.valueCodec())
             .backupFilterAttribute(orEmpty(cache.backupFilterAttribute()))
             .mergeOperator(orEmpty(cache.mergeOperator())));
@@ -100,6 +104,7 @@ final class StateBodies
         final int lostResets = in.lostResets();
         final boolean hasBackupFilterAttribute = in.hasBackupFilterAttribute() != 0;
         final boolean hasMergeOperator = in.hasMergeOperator() != 0;
+        final ExpiryPolicy expiry = expiry(cacheId, in.expiryKind(), in.expiryDurationMs());
         if (partitions < 1 || partitions > CacheConfiguration.PARTITIONS_MAX || backups < 0 ||
             backups > CacheConfiguration.BACKUPS_MAX || lostResets < 0)
         {
@@ -115,7 +120,27 @@ final class StateBodies
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec,
             hasBackupFilterAttribute ? backupFilterAttribute : null, operationTimeoutNs,
             hasMergeOperator ? mergeOperator : null, creatorIncarnation, creatorSequence,
-            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy));
+            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy), expiry);
+    }
+
+    private static ExpiryPolicy expiry(final int cacheId, final short kind, final long durationMs)
+    {
+        if (kind == 0)
+        {
+            return null;
+        }
+        if (kind > ExpiryPolicy.Kind.values().length)
+        {
+            throw new MalformedMessageException("cache id " + cacheId + " with expiry kind " + kind);
+        }
+        try
+        {
+            return new ExpiryPolicy(ExpiryPolicy.Kind.values()[kind - 1], durationMs);
+        }
+        catch (final InvalidConfigurationException ex)
+        {
+            throw new MalformedMessageException("cache id " + cacheId + ": " + ex.getMessage());
+        }
     }
 
     static byte[] encode(final Baseline baseline)

@@ -4,6 +4,7 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.EngineTransactions;
+import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.TransactionView;
 import dev.grid.core.engine.TxCallback;
@@ -70,7 +71,32 @@ final class TransactionsFacade implements EngineTransactions
             callback.onFailure(context.notActive());
             return;
         }
-        context.tx().enlist(txId, cacheId, keys, lock, callback);
+        final CacheDescriptor cache = context.topology().cache(cacheId);
+        if (cache == null || !StoredValues.expiring(cache))
+        {
+            context.tx().enlist(txId, cacheId, keys, lock, callback);
+            return;
+        }
+        // Values of a cache with an expiry policy come back as stored: the caller sees them without their expiry
+        // time, and an expired one as absent (judged by this member's clock).
+        context.tx().enlist(txId, cacheId, keys, lock, new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                final long nowMs = context.epochMs();
+                final byte[][] visible = new byte[values.length][];
+                for (int i = 0; i < values.length; i++)
+                {
+                    visible[i] = StoredValues.visible(cache, values[i], nowMs);
+                }
+                callback.onSuccess(visible);
+            }
+
+            public void onFailure(final GridException error)
+            {
+                callback.onFailure(error);
+            }
+        });
     }
 
     /**
@@ -116,7 +142,27 @@ final class TransactionsFacade implements EngineTransactions
             });
             return;
         }
-        context.tx().commit(txId, cacheIds, keys, values, callback);
+        context.tx().commit(txId, cacheIds, keys, stored(cacheIds, values), callback);
+    }
+
+    /**
+     * A transaction's values as their caches store them: with an expiry time for a cache with a policy, decided here
+     * by the coordinator (every copy applies the same bytes), counting the write as a modification (a creation for
+     * {@code CREATED} and {@code ACCESSED} policies, whose entries a transaction's write so renews).
+     */
+    private byte[][] stored(final int[] cacheIds, final byte[][] values)
+    {
+        byte[][] stored = values;
+        for (int i = 0; i < values.length; i++)
+        {
+            final CacheDescriptor cache = context.topology().cache(cacheIds[i]);
+            if (values[i] != null && cache != null && StoredValues.expiring(cache))
+            {
+                stored = stored == values ? values.clone() : stored;
+                stored[i] = StoredValues.wrap(values[i], cache.expiry().expireAtOnWrite(true, 0, context.epochMs()));
+            }
+        }
+        return stored;
     }
 
     /**

@@ -223,7 +223,8 @@ class WalRecoveryTest
             .failureDetectionTimeoutNs(100 * MS).checkpointIntervalNs(20 * MS).walHistoryAgeNs(0)
             .walHistoryRecords(0);
         return new MemberEngine(config, new LoopbackTransport(), wal, checkpoints, new SeededRandomSource(7),
-            cache -> null, (cache, name) -> null, NoTransactions::new, new EngineListener()
+            cache -> null, (cache, name) -> null, dev.grid.core.spi.WallClock.MONOTONIC, NoTransactions::new,
+            new EngineListener()
             {
             }, 50 * MS, nowNs);
     }
