@@ -49,8 +49,11 @@ final class MemberAgent implements Agent
         try
         {
             work = member.transport.doWork();
-            work += member.commands.drain(Runnable::run, 256);
+            // The duty cycle first: it reads the clock, and the application's commands after it then decide with
+            // the time of this cycle (an entry's expiry, a deadline), never with one from before an idle wait or a
+            // pause of the process.
             work += member.engine.doWork(System.nanoTime());
+            work += member.commands.drain(Runnable::run, 256);
             if (member.engine.status().isReadyForRestart())
             {
                 member.restartExpelledEngine();

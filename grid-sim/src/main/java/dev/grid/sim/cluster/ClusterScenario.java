@@ -16,6 +16,7 @@ import dev.grid.core.engine.OpType;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.VolatileWal;
 import dev.grid.core.spi.Wal;
+import dev.grid.core.spi.WallClock;
 import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
@@ -103,6 +104,8 @@ public final class ClusterScenario
     private final Map<List<Long>, Long> acknowledgingEpochs = new HashMap<>();
 
     private final Nemesis nemesis = new Nemesis(this);
+    /** The expiring cache's workload, or null without {@link Options#expiry}. */
+    private final ExpiryWorkload expiry;
     final FinalChecks checks = new FinalChecks(this);
 
     private ClusterScenario(final long seed, final Options options)
@@ -121,6 +124,7 @@ public final class ClusterScenario
         this.wakeScheduled = new boolean[options.maxMembers];
         this.pausedUntilNs = new long[options.maxMembers];
         this.minimumMembers = options.initialMembers;
+        this.expiry = options.expiry ? new ExpiryWorkload(this, sim.fork(), options.maxMembers) : null;
     }
 
     /**
@@ -176,6 +180,10 @@ public final class ClusterScenario
         }
         checks.checkCopies();
         final int checked = checks.checkHistory();
+        if (expiry != null)
+        {
+            expiry.finalCheck();
+        }
         Bank bankResult = new Bank(0, 0, 0, 0, 0, 0);
         if (bank != null)
         {
@@ -194,7 +202,7 @@ public final class ClusterScenario
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
             checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
             wholeClusterStops, nemesis.pauses,
-            nemesis.longCuts, expulsions);
+            nemesis.longCuts, expulsions, expiry == null ? 0 : expiry.readsChecked);
     }
 
     void start(final int slot)
@@ -232,8 +240,8 @@ public final class ClusterScenario
         }
         final Engine engine = Members.newEngine(config, network.transport(slot, () -> wake(slot, self[0])),
             wal, checkpointStores[slot], sim.fork(),
-            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
-            listener, 200 * MS,
+            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, (cache, name) -> null,
+            expiry == null ? WallClock.MONOTONIC : expiry.wallClock(slot), TxManager::new, listener, 200 * MS,
             sim.nowNs());
         recoveredRecords += engine.history().recoveredRecords();
         self[0] = engine;
@@ -441,7 +449,7 @@ public final class ClusterScenario
         return true;
     }
 
-    private boolean allQuiescentTogether()
+    boolean allQuiescentTogether()
     {
         if (!allSettledTogether())
         {
@@ -482,32 +490,18 @@ public final class ClusterScenario
     private void createCache()
     {
         final Engine creator = liveMembers().get(0);
-        final boolean[] done = new boolean[1];
         final int backups = options.bank ? 2 : random.nextInt(2) + 1;
-        creator.admin().createCache(new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions, backups,
-            "string", "string", null,
-            TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0)
-            // The cluster's faults may take every copy of a partition (the bank's spare one): its checker accepts
-            // such a partition coming back empty, so the workload goes on through losses instead of stalling.
+        // The cluster's faults may take every copy of a partition (the bank's spare one): its checker accepts such a
+        // partition coming back empty, so the workload goes on through losses instead of stalling.
+        cacheId = createCache(creator, new CacheDescriptor(0, options.bank ? "bank" : CACHE, options.partitions,
+            backups, "string", "string", null, TimeUnit.SECONDS.toNanos(5), CONCAT, 0, 0)
             .withLossPolicy(options.bank || options.wholeClusterStops ? PartitionLossPolicy.READ_WRITE_SAFE :
-                PartitionLossPolicy.IGNORE),
-            new OpCallback()
+                PartitionLossPolicy.IGNORE));
+        if (expiry != null)
         {
-            public void onSuccess(final OpOutcome outcome)
-            {
-                done[0] = true;
-            }
-
-            public void onFailure(final GridException error)
-            {
-                throw new AssertionError("cache creation failed: " + error.getMessage());
-            }
-        });
-        if (!sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () -> done[0]))
-        {
-            throw sim.fail("cache creation did not complete: " + describe());
+            expiry.opened(createCache(creator, expiry.descriptor(options.partitions, backups,
+                options.wholeClusterStops ? PartitionLossPolicy.READ_WRITE_SAFE : PartitionLossPolicy.IGNORE)));
         }
-        cacheId = creator.cache(options.bank ? "bank" : CACHE).cacheId();
         if (options.baseline)
         {
             final boolean[] set = new boolean[1];
@@ -529,18 +523,42 @@ public final class ClusterScenario
                 throw sim.fail("the baseline was not set: " + describe());
             }
         }
-        for (final Engine member : liveMembers())
-        {
-            if (member.cache(options.bank ? "bank" : CACHE) == null || !member.installedMap().hasCache(cacheId))
-            {
-                throw sim.fail("cache creation returned before every member installed the cache: " + describe());
-            }
-        }
         if (options.bank)
         {
             bank = new BankWorkload(sim, random, this::readyMembers, cacheId, options.accounts);
             bank.open();
         }
+    }
+
+    /** @return the id of a cache created through a member, once every member installed it. */
+    private int createCache(final Engine creator, final CacheDescriptor descriptor)
+    {
+        final boolean[] done = new boolean[1];
+        creator.admin().createCache(descriptor, new OpCallback()
+        {
+            public void onSuccess(final OpOutcome outcome)
+            {
+                done[0] = true;
+            }
+
+            public void onFailure(final GridException error)
+            {
+                throw new AssertionError("cache creation failed: " + error.getMessage());
+            }
+        });
+        if (!sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () -> done[0]))
+        {
+            throw sim.fail("cache creation did not complete: " + describe());
+        }
+        final int id = creator.cache(descriptor.name()).cacheId();
+        for (final Engine member : liveMembers())
+        {
+            if (member.cache(descriptor.name()) == null || !member.installedMap().hasCache(id))
+            {
+                throw sim.fail("cache creation returned before every member installed the cache: " + describe());
+            }
+        }
+        return id;
     }
 
     private void scheduleClient(final long endNs)
@@ -584,6 +602,11 @@ public final class ClusterScenario
         final Engine member = ready.get(random.nextInt(ready.size()));
         if (member.cache(CACHE) == null)
         {
+            return;
+        }
+        if (expiry != null && random.nextInt(3) == 0)
+        {
+            expiry.issue(ready, members, TimeUnit.SECONDS.toNanos(5));
             return;
         }
         final int dice = random.nextInt(100);
@@ -674,7 +697,7 @@ public final class ClusterScenario
             timeoutNs, callback(outcome -> { }, () -> { }));
     }
 
-    private OpCallback callback(final java.util.function.Consumer<OpOutcome> onSuccess, final Runnable onFailure)
+    OpCallback callback(final java.util.function.Consumer<OpOutcome> onSuccess, final Runnable onFailure)
     {
         return new OpCallback()
         {
@@ -764,6 +787,7 @@ public final class ClusterScenario
         boolean baseline;
         boolean wholeClusterStops;
         boolean walLiesAboutDurability;
+        boolean expiry;
         int accounts = 100;
 
         /**
@@ -856,6 +880,12 @@ public final class ClusterScenario
          * @param nemesis whether members crash, leave and join during the run.
          * @return this.
          */
+        public Options expiry(final boolean expiry)
+        {
+            this.expiry = expiry;
+            return this;
+        }
+
         public Options nemesis(final boolean nemesis)
         {
             this.nemesis = nemesis;
@@ -894,11 +924,12 @@ public final class ClusterScenario
      * @param pauses           members paused for longer than failure detection.
      * @param longCuts         network splits longer than failure detection.
      * @param expulsions       live members removed from the cluster that started again on their own data.
+     * @param expiryReadsChecked reads of the expiring cache that returned a value, checked against its life.
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
         long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
-        int longCuts, int expulsions)
+        int longCuts, int expulsions, long expiryReadsChecked)
     {
     }
 

@@ -92,6 +92,36 @@ class ClusterSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 10_000), true, true);
     }
 
+    /**
+     * A second cache with an expiry policy beside the registers, on members whose wall clocks are skewed apart: no read
+     * returns an entry whose life ended, copies stay equal through expiry removals, crashes, leaves and rebalance, and
+     * nothing that never expires is lost (see {@link ExpiryWorkload}).
+     */
+    @Test
+    void expiryUnderFaultsKeepsCopiesEqualAndNeverReturnsAnExpiredEntry()
+    {
+        runExpirySeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 60), false);
+        runExpirySeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 40), true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyExpirySeeds()
+    {
+        runExpirySeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 5_000), false);
+        runExpirySeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 5_000), true);
+    }
+
+    private static void runExpirySeeds(final int count, final boolean persistent)
+    {
+        final long[] reads = new long[1];
+        Simulation.forEachSeed(count, i -> 0xE8B1L * 7919 + i, seed -> reads[0] += ClusterScenario.run(seed,
+            new ClusterScenario.Options().expiry(true).persistent(persistent)).expiryReadsChecked());
+        System.out.println(count + " expiry seeds" + (persistent ? " (persistent)" : "") + ": " + reads[0] +
+            " reads of expiring entries checked");
+        assertTrue(reads[0] > count * 10L, "the expiring cache's reads returned values to check: " + reads[0]);
+    }
+
     @Test
     void wholeClusterStopsAndRestartsInAnyOrderLoseNothing()
     {

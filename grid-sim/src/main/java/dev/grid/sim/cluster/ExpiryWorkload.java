@@ -1,0 +1,285 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.ExpiryPolicy;
+import dev.grid.core.KeyPartitioner;
+import dev.grid.core.PartitionLossPolicy;
+import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.Engine;
+import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpType;
+import dev.grid.core.engine.PartitionMap;
+import dev.grid.core.spi.RandomSource;
+import dev.grid.core.spi.WallClock;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link ClusterScenario}'s second cache, with an expiry policy, under the same faults: writes with short and no
+ * times-to-live and under the policy, removes and reads, on members whose wall clocks are skewed apart. It checks
+ * that no read returns a value whose life certainly ended (acknowledged, and read later than its life plus twice the
+ * largest skew), and once the faults stopped and every finite life ended: every copy of a partition equal (expiry
+ * removals are counted updates, whatever the clocks say), no expired entry left on a primary, every stored value one
+ * that never expires and was written, and the last acknowledged such write kept where nothing came after it.
+ * <p>
+ * <b>Threading:</b> the simulation's thread only.
+ */
+final class ExpiryWorkload
+{
+    static final String CACHE = "sim-expiring";
+    /** The cache's policy: an entry written without a time-to-live lives this long after its last write. */
+    static final long POLICY_MS = 1500;
+    /** Times-to-live the workload writes with; 0 never expires. */
+    private static final long[] TTLS_MS = {0, 50, 300, 1000};
+    /** How far apart members' wall clocks may be, at most, in each direction. */
+    static final long SKEW_MAX_NS = TimeUnit.MILLISECONDS.toNanos(200);
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    /**
+     * How old the time a member decides with may be: that of its last duty cycle, which the scenario runs every 5 ms
+     * (and the rounding of wall-clock milliseconds).
+     */
+    private static final long STALE_MAX_NS = 6 * MS;
+
+    private final ClusterScenario scenario;
+    private final RandomSource random;
+    private final long[] skewNs;
+    private final Map<String, List<Write>> writes = new TreeMap<>();
+    private final Map<String, Write> byValue = new HashMap<>();
+    private int cacheId = -1;
+    private long nextToken;
+    /** Reads that returned a value, each checked against its write's life. */
+    long readsChecked;
+
+    ExpiryWorkload(final ClusterScenario scenario, final RandomSource random, final int slots)
+    {
+        this.scenario = scenario;
+        this.random = random;
+        this.skewNs = new long[slots];
+        for (int slot = 0; slot < slots; slot++)
+        {
+            skewNs[slot] = random.nextLong(-SKEW_MAX_NS, SKEW_MAX_NS + 1);
+        }
+    }
+
+    /** @return the wall clock of the member in a slot: the simulation's time, skewed. */
+    WallClock wallClock(final int slot)
+    {
+        final long skew = skewNs[slot];
+        return ns -> Math.floorDiv(ns + skew, MS);
+    }
+
+    CacheDescriptor descriptor(final int partitions, final int backups, final PartitionLossPolicy lossPolicy)
+    {
+        return new CacheDescriptor(0, CACHE, partitions, backups, "string", "string", null,
+            TimeUnit.SECONDS.toNanos(5), null, 0, 0, lossPolicy, 0, QuorumReadPolicy.REFUSE,
+            ExpiryPolicy.modified(Duration.ofMillis(POLICY_MS)));
+    }
+
+    void opened(final int cacheId)
+    {
+        this.cacheId = cacheId;
+    }
+
+    /**
+     * Issue one operation through a ready member that is not paused: a stopped process runs no application thread
+     * either, and a member's engine decides expiry with the time of its last duty cycle.
+     *
+     * @param ready   the members ready for operations.
+     * @param members the members by slot.
+     */
+    void issue(final List<Engine> ready, final Engine[] members, final long timeoutNs)
+    {
+        final List<Engine> running = new ArrayList<>();
+        for (int slot = 0; slot < members.length; slot++)
+        {
+            if (ready.contains(members[slot]) && !scenario.isPaused(slot) && members[slot].cache(CACHE) != null)
+            {
+                running.add(members[slot]);
+            }
+        }
+        if (!running.isEmpty())
+        {
+            issue(running.get(random.nextInt(running.size())), timeoutNs);
+        }
+    }
+
+    private void issue(final Engine member, final long timeoutNs)
+    {
+        final String key = "e" + random.nextInt(16);
+        final int dice = random.nextInt(100);
+        if (dice < 45)
+        {
+            final long ttlMs = dice < 35 ? TTLS_MS[random.nextInt(TTLS_MS.length)] : -1;
+            final Write write = new Write(key, "x" + nextToken++, ttlMs, scenario.sim.nowNs());
+            writes.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
+            byValue.put(write.value, write);
+            final byte[] value = ClusterScenario.bytes(write.value);
+            member.submit(cacheId, ttlMs < 0 ? OpType.PUT : OpType.PUT_WITH_TTL, ClusterScenario.bytes(key),
+                ttlMs < 0 ? value : OpType.valueWithTtl(ttlMs, value), null, timeoutNs,
+                scenario.callback(outcome -> write.completedNs = scenario.sim.nowNs(), () -> { }));
+        }
+        else if (dice < 55)
+        {
+            final Write write = new Write(key, null, 0, scenario.sim.nowNs());
+            writes.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
+            member.submit(cacheId, OpType.REMOVE, ClusterScenario.bytes(key), null, null, timeoutNs,
+                scenario.callback(outcome -> write.completedNs = scenario.sim.nowNs(), () -> { }));
+        }
+        else
+        {
+            final long readNs = scenario.sim.nowNs();
+            member.submit(cacheId, OpType.GET, ClusterScenario.bytes(key), null, null, timeoutNs,
+                scenario.callback(outcome -> checkRead(key, outcome, readNs), () -> { }));
+        }
+    }
+
+    /** A read never returns a value whose life certainly ended before the read was asked. */
+    private void checkRead(final String key, final OpOutcome outcome, final long readNs)
+    {
+        if (outcome.value() == null)
+        {
+            return;
+        }
+        final String value = new String(outcome.value(), StandardCharsets.UTF_8);
+        final Write write = byValue.get(value);
+        if (write == null || !write.key.equals(key))
+        {
+            throw scenario.sim.fail("a read of " + key + " returned " + value + ", which was never written to it");
+        }
+        readsChecked++;
+        final long lifeMs = write.lifeMs();
+        if (lifeMs > 0 && write.completedNs != Long.MAX_VALUE &&
+            readNs > write.completedNs + lifeMs * MS + 2 * SKEW_MAX_NS + STALE_MAX_NS)
+        {
+            throw scenario.sim.fail("a read of " + key + " asked at " + readNs + " returned " + write +
+                ", whose life of " + lifeMs + " ms ended by " + (write.completedNs + lifeMs * MS) +
+                " (clocks at most " + SKEW_MAX_NS + " ns apart)");
+        }
+    }
+
+    /**
+     * Once the faults stopped and the cluster is quiescent: let every finite life end and the primaries remove what
+     * expired, then check copies and values.
+     */
+    void finalCheck()
+    {
+        final long waitNs = (POLICY_MS + 1000) * MS + 2 * SKEW_MAX_NS;
+        scenario.sim.runUntil(scenario.sim.nowNs() + waitNs, null);
+        if (!scenario.sim.runUntil(scenario.sim.nowNs() + scenario.options.settleNs, scenario::allQuiescentTogether))
+        {
+            throw scenario.sim.fail("the cluster did not settle after the expiry removals: " + scenario.describe());
+        }
+        final Engine reference = scenario.liveMembers().get(0);
+        final PartitionMap map = reference.installedMap();
+        for (int p = 0; p < scenario.options.partitions; p++)
+        {
+            CopyView first = null;
+            for (final int owner : map.owners(cacheId, p))
+            {
+                final Engine member = scenario.memberByIncarnation(map.topology().members().get(owner).incarnation());
+                final CopyView copy = member == null ? null : member.status().copy(cacheId, p);
+                if (copy == null)
+                {
+                    throw scenario.sim.fail("owner " + owner + " of expiring partition " + p + " holds no copy");
+                }
+                if (first != null && (first.lwm() != copy.lwm() || first.contentHash() != copy.contentHash() ||
+                    first.size() != copy.size()))
+                {
+                    throw scenario.sim.fail("copies of expiring partition " + p + " differ: " + first + " vs " +
+                        copy);
+                }
+                first = copy;
+            }
+        }
+        for (final Map.Entry<String, List<Write>> e : writes.entrySet())
+        {
+            checkKey(map, e.getKey(), e.getValue());
+        }
+    }
+
+    private void checkKey(final PartitionMap map, final String key, final List<Write> keyWrites)
+    {
+        final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
+        if (scenario.lostPartitions.contains(partition))
+        {
+            return;
+        }
+        final Engine primary = scenario.memberByIncarnation(map.primary(cacheId, partition).incarnation());
+        final byte[] stored = primary.readLocal(cacheId, ClusterScenario.bytes(key));
+        String finalValue = null;
+        if (stored != null)
+        {
+            final long expireAtMs = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+            finalValue = new String(stored, 8, stored.length - 8, StandardCharsets.UTF_8);
+            final Write write = byValue.get(finalValue);
+            if (expireAtMs != 0 || write == null || write.lifeMs() != 0)
+            {
+                throw scenario.sim.fail(key + " holds " + finalValue + " expiring at " + expireAtMs +
+                    " after every finite life ended: " + keyWrites);
+            }
+        }
+        long latestAckedInvokeNs = -1;
+        for (final Write w : keyWrites)
+        {
+            if (w.completedNs != Long.MAX_VALUE)
+            {
+                latestAckedInvokeNs = Math.max(latestAckedInvokeNs, w.invokedNs);
+            }
+        }
+        // Justified by a write that was not over before the last acknowledged one began: a never-expiring put of
+        // the value, or (for an absent key) a remove or a put whose life ended.
+        boolean justified = finalValue == null && latestAckedInvokeNs < 0;
+        for (final Write w : keyWrites)
+        {
+            final boolean matches = finalValue == null ? w.value == null || w.lifeMs() != 0 :
+                finalValue.equals(w.value);
+            justified |= matches && w.completedNs >= latestAckedInvokeNs;
+        }
+        if (!justified)
+        {
+            throw scenario.sim.fail("expiring " + key + " ends as " + finalValue + ", which no write justifies: " +
+                keyWrites);
+        }
+    }
+
+    /** A write of the expiring cache: a put (with its time-to-live, -1 by the policy) or a remove (no value). */
+    private static final class Write
+    {
+        final String key;
+        final String value;
+        final long ttlMs;
+        final long invokedNs;
+        long completedNs = Long.MAX_VALUE;
+
+        Write(final String key, final String value, final long ttlMs, final long invokedNs)
+        {
+            this.key = key;
+            this.value = value;
+            this.ttlMs = ttlMs;
+            this.invokedNs = invokedNs;
+        }
+
+        /** @return how long the value lives after it is applied, in ms; 0 for ever. */
+        long lifeMs()
+        {
+            return ttlMs < 0 ? POLICY_MS : ttlMs;
+        }
+
+        @Override
+        public String toString()
+        {
+            return (value == null ? "remove" : "put " + value + " ttl " + ttlMs) + " [" + invokedNs + ", " +
+                (completedNs == Long.MAX_VALUE ? "?" : completedNs) + "]";
+        }
+    }
+}
