@@ -35,7 +35,8 @@ import java.util.concurrent.locks.LockSupport;
 @Command(name = "grid-admin", mixinStandardHelpOptions = true, version = "grid-admin 0.1",
     description = "Show and change a Grid cluster through any of its members.",
     subcommands = {GridAdmin.State.class, GridAdmin.Baseline.class, GridAdmin.Caches.class,
-        GridAdmin.Partitions.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class, GridAdmin.Lost.class,
+        GridAdmin.Partitions.class, GridAdmin.CacheStats.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class,
+        GridAdmin.Lost.class,
         GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class,
         KeptCommand.class},
     exitCodeListHeading = "Exit codes:%n",
@@ -291,6 +292,32 @@ public final class GridAdmin
         {
             final List<String> names = client.caches();
             print(map("caches", names), names.isEmpty() ? "no caches" : String.join("\n", names));
+            return OK;
+        }
+    }
+
+    @Command(name = "cache-stats", description = "A cache's data on each member: entries (all copies, primaries), " +
+        "accounted bytes, the member's cache data against its bound, evictions and expirations.")
+    static final class CacheStats extends Sub
+    {
+        @Parameters(index = "0", description = "The cache.")
+        String cache;
+
+        int run(final GridClient client)
+        {
+            final StringBuilder table = new StringBuilder(String.format("%-16s %10s %10s %14s %14s %14s %10s %11s%n",
+                "MEMBER", "ENTRIES", "PRIMARY", "BYTES", "MEMBER_BYTES", "MEMBER_BOUND", "EVICTIONS", "EXPIRATIONS"));
+            final List<Map<String, Object>> rows = new ArrayList<>();
+            client.admin().cacheMetrics(cache).forEach((member, m) ->
+            {
+                table.append(String.format("%-16s %10d %10d %14d %14d %14d %10d %11d%n", member, m.entries(),
+                    m.primaryEntries(), m.bytes(), m.memberBytes(), m.memberBoundBytes(), m.evictions(),
+                    m.expirations()));
+                rows.add(map("memberId", member, "entries", m.entries(), "primaryEntries", m.primaryEntries(),
+                    "bytes", m.bytes(), "memberBytes", m.memberBytes(), "memberBoundBytes", m.memberBoundBytes(),
+                    "evictions", m.evictions(), "expirations", m.expirations()));
+            });
+            print(map("cache", cache, "members", rows), table.toString().stripTrailing());
             return OK;
         }
     }

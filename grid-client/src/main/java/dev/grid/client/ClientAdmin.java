@@ -1,6 +1,7 @@
 package dev.grid.client;
 
 import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheMetrics;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.QuorumStatus;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -219,6 +221,24 @@ public final class ClientAdmin
         copies.sort((a, b) -> a.partition() != b.partition() ? Integer.compare(a.partition(), b.partition()) :
             Boolean.compare(b.primary(), a.primary()));
         return copies;
+    }
+
+    /**
+     * @param cache a cache.
+     * @return its data on every member (entries, accounted bytes, evictions, expirations), by member id.
+     */
+    public Map<String, CacheMetrics> cacheMetrics(final String cache)
+    {
+        final Map<String, CacheMetrics> metrics = new TreeMap<>();
+        for (final Member member : clusterState().members())
+        {
+            final FrameReader r = onMember(member.memberId()).call(ClientProtocol.CACHE_METRICS,
+                w -> w.writeString(cache));
+            metrics.put(member.memberId(), new CacheMetrics(cache, r.readLong("entries"), r.readLong("primaryEntries"),
+                r.readLong("bytes"), r.readLong("memberBytes"), r.readLong("memberBoundBytes"), r.readLong("evictions"),
+                r.readLong("expirations")));
+        }
+        return metrics;
     }
 
     /** @return the baseline. */

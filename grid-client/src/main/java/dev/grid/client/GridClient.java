@@ -172,7 +172,10 @@ public final class GridClient implements AutoCloseable
             .writeByte(configuration.partitionLossPolicy().ordinal()).writeString(configuration.mergeOperatorName())
             .writeByte(configuration.readsWithoutQuorum().ordinal())
             .writeByte(configuration.expiry() == null ? 0 : configuration.expiry().kind().ordinal() + 1)
-            .writeLong(configuration.expiry() == null ? 0 : configuration.expiry().durationMs());
+            .writeLong(configuration.expiry() == null ? 0 : configuration.expiry().durationMs())
+            .writeByte(configuration.eviction() == null ? 0 : configuration.eviction().kind().ordinal() + 1)
+            .writeLong(configuration.eviction() == null ? 0 : configuration.eviction().maxEntries())
+            .writeLong(configuration.eviction() == null ? 0 : configuration.eviction().maxBytes());
         await(send(ClientProtocol.CACHE_CREATE, w, null, false));
         return cache(configuration.name(), configuration.keyCodec(), configuration.valueCodec());
     }

@@ -40,6 +40,7 @@ public final class CacheConfiguration<K, V>
     private PartitionLossPolicy partitionLossPolicy = PartitionLossPolicy.READ_WRITE_SAFE;
     private QuorumReadPolicy readsWithoutQuorum = QuorumReadPolicy.REFUSE;
     private ExpiryPolicy expiry;
+    private EvictionPolicy eviction;
     private boolean concluded;
 
     /**
@@ -148,6 +149,26 @@ public final class CacheConfiguration<K, V>
         checkNotConcluded();
         this.expiry = policy;
         return this;
+    }
+
+    /**
+     * Bound the cache's size per member, evicting entries beyond it (see {@link EvictionPolicy}); in-memory members
+     * only. A cache without one (the default) keeps every entry, and refuses writes at the member's memory bound.
+     *
+     * @param policy the policy, or null for none.
+     * @return this for a fluent API.
+     */
+    public CacheConfiguration<K, V> eviction(final EvictionPolicy policy)
+    {
+        checkNotConcluded();
+        this.eviction = policy;
+        return this;
+    }
+
+    /** @return the cache's eviction policy, or null if it evicts nothing. */
+    public EvictionPolicy eviction()
+    {
+        return eviction;
     }
 
     /** @return the cache's expiry policy, or null if its entries never expire. */
@@ -320,7 +341,7 @@ public final class CacheConfiguration<K, V>
             ", valueCodec=" + (valueCodec == null ? null : valueCodec.name()) +
             ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs +
             ", partitionLossPolicy=" + partitionLossPolicy + ", readsWithoutQuorum=" + readsWithoutQuorum +
-            ", expiry=" + expiry + "}";
+            ", expiry=" + expiry + ", eviction=" + eviction + "}";
     }
 
     public boolean equals(final Object o)
@@ -333,6 +354,7 @@ public final class CacheConfiguration<K, V>
         return partitions == that.partitions && backups == that.backups &&
             operationTimeoutNs == that.operationTimeoutNs && partitionLossPolicy == that.partitionLossPolicy &&
             readsWithoutQuorum == that.readsWithoutQuorum && Objects.equals(expiry, that.expiry) &&
+            Objects.equals(eviction, that.eviction) &&
             Objects.equals(name, that.name) &&
             Objects.equals(backupFilterAttribute, that.backupFilterAttribute) &&
             keyCodec == that.keyCodec && valueCodec == that.valueCodec;

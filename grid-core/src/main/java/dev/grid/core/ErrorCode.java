@@ -40,6 +40,12 @@ public enum ErrorCode
      * unchanged.
      */
     ENTRY_PROCESSOR_FAILED(Group.OPERATION, 7),
+    /**
+     * The key's primary holds as much cache data as its memory bound allows ({@code cache.memory.max.bytes}) and the
+     * cache evicts nothing: the write was refused and nothing was stored; reads and removes are still served. Retry
+     * after removing data, or give members more memory.
+     */
+    MEMORY_BOUND_EXCEEDED(Group.OPERATION, 8),
     /** Bytes could not be encoded to or decoded from the declared type. */
     CODEC_FAILED(Group.CODEC, 1),
     /** A partition copy tracks more out-of-order counter ranges than its bound allows. */

@@ -64,6 +64,10 @@ public final class MemberConfiguration
     public static final int CLIENT_MAX_PENDING_REQUESTS_DEFAULT = 1024;
     /** Default limit on one entry, key and value together: 17 MiB (a 16 MiB value and a key of up to 1 MiB). */
     public static final int MAX_ENTRY_BYTES_DEFAULT = 17 << 20;
+    /** {@link #cacheMemoryMaxBytes(long)} unless set: {@link #CACHE_MEMORY_HEAP_PERCENT_DEFAULT}% of the max heap. */
+    public static final long CACHE_MEMORY_MAX_BYTES_DEFAULT = -1;
+    /** The share of the JVM's maximum heap cache data may take unless a bound is set. */
+    public static final int CACHE_MEMORY_HEAP_PERCENT_DEFAULT = 60;
     /**
      * The highest {@link #maxEntryBytes(int)}: an update carries a key and up to two values (a merge's operand and
      * outcome, a replace's expected value) in one member message and one WAL record, both at most 64 MiB.
@@ -105,6 +109,7 @@ public final class MemberConfiguration
     private int clientMaxFrameBytes = CLIENT_MAX_FRAME_BYTES_DEFAULT;
     private int clientMaxPendingRequests = CLIENT_MAX_PENDING_REQUESTS_DEFAULT;
     private int maxEntryBytes = MAX_ENTRY_BYTES_DEFAULT;
+    private long cacheMemoryMaxBytes = CACHE_MEMORY_MAX_BYTES_DEFAULT;
     private long clientHandshakeTimeoutNs = CLIENT_HANDSHAKE_TIMEOUT_DEFAULT_NS;
     private long clientIdleTimeoutNs = CLIENT_IDLE_TIMEOUT_DEFAULT_NS;
     private final Map<String, ClientUser> clientUsers = new TreeMap<>();
@@ -365,6 +370,29 @@ public final class MemberConfiguration
         this.clientMaxFrameBytes = maxFrameBytes;
         this.clientMaxPendingRequests = maxPending;
         return this;
+    }
+
+    /**
+     * Bound the cache data this member holds (entries and tombstones of every copy, by the stores' accounted bytes).
+     * At the bound the member's primaries evict from caches with an {@link EvictionPolicy} and refuse other writes
+     * with {@link ErrorCode#MEMORY_BOUND_EXCEEDED}, still serving reads and removes, so cache data never exhausts the
+     * heap. Checked on the primary against its own data: a backup may exceed its bound by what its primaries accepted.
+     *
+     * @param bytes the bound, positive; {@link #CACHE_MEMORY_MAX_BYTES_DEFAULT} for
+     *              {@link #CACHE_MEMORY_HEAP_PERCENT_DEFAULT}% of the JVM's maximum heap.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration cacheMemoryMaxBytes(final long bytes)
+    {
+        checkNotConcluded();
+        this.cacheMemoryMaxBytes = bytes;
+        return this;
+    }
+
+    /** @return the bound of this member's cache data in accounted bytes (resolved once concluded). */
+    public long cacheMemoryMaxBytes()
+    {
+        return cacheMemoryMaxBytes;
     }
 
     /**
@@ -750,6 +778,15 @@ public final class MemberConfiguration
         if (clientTlsKeyStore != null && clientTlsKeyStorePassword == null)
         {
             throw new InvalidConfigurationException("clientTls key store " + clientTlsKeyStore + " needs a password");
+        }
+        if (cacheMemoryMaxBytes == CACHE_MEMORY_MAX_BYTES_DEFAULT)
+        {
+            cacheMemoryMaxBytes = Runtime.getRuntime().maxMemory() / 100 * CACHE_MEMORY_HEAP_PERCENT_DEFAULT;
+        }
+        else if (cacheMemoryMaxBytes <= 0)
+        {
+            throw new InvalidConfigurationException("cache.memory.max.bytes " + cacheMemoryMaxBytes +
+                " must be positive (unset: " + CACHE_MEMORY_HEAP_PERCENT_DEFAULT + "% of the maximum heap)");
         }
         for (final String name : mergeOperators.keySet())
         {

@@ -1,6 +1,7 @@
 package dev.grid.node;
 
 import dev.grid.core.ErrorCode;
+import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.ValuePredicate;
@@ -44,7 +45,30 @@ final class ClientEntryOperations
     /** @return whether the op code is one of these operations. */
     static boolean handles(final int op)
     {
-        return op >= ClientProtocol.GET_AND_PUT && op <= ClientProtocol.CLEAR || op == ClientProtocol.PUT_WITH_TTL;
+        return op >= ClientProtocol.GET_AND_PUT && op <= ClientProtocol.CLEAR || op == ClientProtocol.PUT_WITH_TTL ||
+            op == ClientProtocol.CACHE_METRICS;
+    }
+
+    /**
+     * A cache's eviction policy as {@link ClientProtocol#CACHE_CREATE} carries it: {@code [u8 kind + 1, 0: none]
+     * [i64 maxEntries][i64 maxBytes]}.
+     *
+     * @return the policy, or null for none.
+     */
+    static EvictionPolicy readEviction(final MessageReader reader)
+    {
+        final int kind = reader.readByte("evictionKind");
+        final long maxEntries = reader.readLong("evictionMaxEntries");
+        final long maxBytes = reader.readLong("evictionMaxBytes");
+        if (kind == 0)
+        {
+            return null;
+        }
+        if (kind < 0 || kind > EvictionPolicy.Kind.values().length)
+        {
+            throw new MalformedMessageException("unknown eviction kind " + kind);
+        }
+        return new EvictionPolicy(EvictionPolicy.Kind.values()[kind - 1], maxEntries, maxBytes);
     }
 
     /**
@@ -82,6 +106,14 @@ final class ClientEntryOperations
             case ClientProtocol.REPLACE_PRESENT -> keyed(connection, session, requestId, reader,
                 OpType.REPLACE_PRESENT, true, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.PUT_WITH_TTL -> putWithTtl(connection, session, requestId, reader);
+            case ClientProtocol.CACHE_METRICS ->
+            {
+                final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+                service.complete(connection, session, requestId, member.query(() ->
+                    member.engine().status().cacheMetrics(cache.cacheId())), (w, m) -> w.writeLong(m.entries())
+                    .writeLong(m.primaryEntries()).writeLong(m.bytes()).writeLong(m.memberBytes())
+                    .writeLong(m.memberBoundBytes()).writeLong(m.evictions()).writeLong(m.expirations()));
+            }
             case ClientProtocol.INVOKE -> invoke(connection, session, requestId, reader);
             case ClientProtocol.SCAN_PAGE -> scanPage(connection, session, requestId, reader);
             case ClientProtocol.REMOVE_ALL -> removeAll(connection, session, requestId, reader);

@@ -4,6 +4,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
+import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
@@ -713,12 +714,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final QuorumReadPolicy readPolicy = reader.remaining() == 0 ? QuorumReadPolicy.REFUSE :
             enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"), "readsWithoutQuorum");
         final ExpiryPolicy expiry = reader.remaining() == 0 ? null : ClientEntryOperations.readExpiry(reader);
+        final EvictionPolicy eviction = reader.remaining() == 0 ? null : ClientEntryOperations.readEviction(reader);
         // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
         // the creation itself completes on the engine's thread, no thread waiting for it.
         final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
             member.codecs.codecNamed(keyCodec, name), member.codecs.codecNamed(valueCodec, name)).partitions(partitions)
             .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
-            .readsWithoutQuorum(readPolicy).expiry(expiry);
+            .readsWithoutQuorum(readPolicy).expiry(expiry).eviction(eviction);
         if (timeoutNs > 0)
         {
             configuration.operationTimeoutNs(timeoutNs);

@@ -3,6 +3,7 @@ package dev.grid.node;
 import dev.grid.core.BaselineTopology;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheMetrics;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codec;
 import dev.grid.core.Codecs;
@@ -311,6 +312,12 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> createCacheAsync(final CacheConfiguration<?, ?> configuration)
     {
         configuration.conclude();
+        if (configuration.eviction() != null && dataDirectory != null)
+        {
+            throw new InvalidConfigurationException("cache '" + configuration.name() + "' has an eviction policy, " +
+                "but member " + config.memberId() + " is persistent: persistent caches never evict acknowledged " +
+                "data (they refuse writes at the memory bound with MEMORY_BOUND_EXCEEDED instead)");
+        }
         if (configuration.mergeOperator() != null)
         {
             codecs.register(configuration.mergeOperatorName(), configuration.mergeOperator());
@@ -323,30 +330,7 @@ public final class GridMember implements Grid
 
     public <K, V> Cache<K, V> cache(final String name)
     {
-        final CacheDescriptor descriptor = findCache(name);
-        if (descriptor == null)
-        {
-            throw new CacheNotFoundException("no cache named '" + name + "'");
-        }
-        @SuppressWarnings("unchecked")
-        final Codec<K> keyCodec = (Codec<K>)codecs.codec(descriptor.keyCodec(), descriptor.name());
-        @SuppressWarnings("unchecked")
-        final Codec<V> valueCodec = (Codec<V>)codecs.codec(descriptor.valueCodec(), descriptor.name());
-        final CacheConfiguration<K, V> configuration = new CacheConfiguration<>(name, keyCodec, valueCodec)
-            .partitions(descriptor.partitions())
-            .backups(descriptor.backups())
-            .backupFilterAttribute(descriptor.backupFilterAttribute())
-            .operationTimeoutNs(descriptor.operationTimeoutNs())
-            .partitionLossPolicy(descriptor.lossPolicy())
-            .readsWithoutQuorum(descriptor.readsWithoutQuorum())
-            .expiry(descriptor.expiry());
-        @SuppressWarnings("unchecked")
-        final MergeOperator<K, V> operator = (MergeOperator<K, V>)codecs.mergeOperator(descriptor.mergeOperator());
-        if (operator != null)
-        {
-            configuration.mergeOperator(descriptor.mergeOperator(), operator);
-        }
-        return new MemberCache<>(this, descriptor, configuration.conclude());
+        return MemberCache.open(this, descriptor(name));
     }
 
     public void destroyCache(final String name)
@@ -537,6 +521,17 @@ public final class GridMember implements Grid
     public Transactions transactions()
     {
         return transactions;
+    }
+
+    /**
+     * @param cacheName a cache.
+     * @return its entries, accounted bytes, evictions and expirations on this member.
+     * @throws CacheNotFoundException if there is none.
+     */
+    public CacheMetrics cacheMetrics(final String cacheName)
+    {
+        final CacheDescriptor cache = descriptor(cacheName);
+        return await(query(() -> engine.status().cacheMetrics(cache.cacheId())));
     }
 
     public MemberMetrics metrics()

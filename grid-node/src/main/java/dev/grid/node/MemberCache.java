@@ -4,6 +4,7 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MergeOperator;
 import dev.grid.core.ReadResult;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
@@ -48,6 +49,35 @@ final class MemberCache<K, V> implements Cache<K, V>
         this.keyCodec = configuration.keyCodec();
         this.valueCodec = configuration.valueCodec();
         this.timeoutNs = descriptor.operationTimeoutNs();
+    }
+
+    /**
+     * A typed handle of a cache by its descriptor, with the codecs and merge operator the member knows by name.
+     *
+     * @throws dev.grid.core.InvalidConfigurationException if a codec is unknown here.
+     */
+    @SuppressWarnings("unchecked")
+    static <K, V> MemberCache<K, V> open(final GridMember member, final CacheDescriptor descriptor)
+    {
+        final Codec<K> keyCodec = (Codec<K>)member.codecs.codec(descriptor.keyCodec(), descriptor.name());
+        final Codec<V> valueCodec = (Codec<V>)member.codecs.codec(descriptor.valueCodec(), descriptor.name());
+        final CacheConfiguration<K, V> configuration = new CacheConfiguration<>(descriptor.name(), keyCodec,
+            valueCodec)
+            .partitions(descriptor.partitions())
+            .backups(descriptor.backups())
+            .backupFilterAttribute(descriptor.backupFilterAttribute())
+            .operationTimeoutNs(descriptor.operationTimeoutNs())
+            .partitionLossPolicy(descriptor.lossPolicy())
+            .readsWithoutQuorum(descriptor.readsWithoutQuorum())
+            .expiry(descriptor.expiry())
+            .eviction(descriptor.eviction());
+        final MergeOperator<K, V> operator = (MergeOperator<K, V>)member.codecs.mergeOperator(
+            descriptor.mergeOperator());
+        if (operator != null)
+        {
+            configuration.mergeOperator(descriptor.mergeOperator(), operator);
+        }
+        return new MemberCache<>(member, descriptor, configuration.conclude());
     }
 
     public String name()

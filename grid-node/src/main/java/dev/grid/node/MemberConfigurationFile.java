@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
  * client.max.connections = 256
  * client.max.frame.bytes = 37748736      # 36 MiB: a replace of the largest entry fits
  * entry.max.bytes = 17825792              # 17 MiB: the longest key and value together a write may store
+ * cache.memory.max.bytes = 4294967296      # cache data this member holds at most (default: 60% of the max heap)
  * client.max.pending = 1024               # outstanding requests per connection
  * client.handshake.timeout.ms = 10000     # a connection that has not authenticated by then is closed
  * client.idle.timeout.ms = 0              # an authenticated connection silent this long is closed; 0 never
@@ -198,7 +199,10 @@ public final class MemberConfigurationFile
         return true;
     }
 
-    /** @return false if {@code key} is not a client endpoint key (port, limits, timeouts, TLS) or entry.max.bytes. */
+    /**
+     * @return false if {@code key} is not a client endpoint key (port, limits, timeouts, TLS), entry.max.bytes or
+     *         cache.memory.max.bytes.
+     */
     private static boolean clients(final MemberConfiguration config, final String key, final String value,
         final String source)
     {
@@ -213,6 +217,7 @@ public final class MemberConfigurationFile
         case "client.max.pending" -> config.clientLimits(config.clientMaxConnections(),
             config.clientMaxFrameBytes(), clamp(number(source, key, value)));
         case "entry.max.bytes" -> config.maxEntryBytes(clamp(number(source, key, value)));
+        case "cache.memory.max.bytes" -> config.cacheMemoryMaxBytes(number(source, key, value));
         case "client.handshake.timeout.ms" -> config.clientTimeouts(
             TimeUnit.MILLISECONDS.toNanos(number(source, key, value)), config.clientIdleTimeoutNs());
         case "client.idle.timeout.ms" -> config.clientTimeouts(config.clientHandshakeTimeoutNs(),

@@ -205,7 +205,7 @@ class ArchitectureTest
      */
     static final Set<String> COMPONENTS = Set.of("Membership", "Joining", "Exchange", "ExchangePlanner", "NearOps",
         "Replication", "Rebalancer", "RebalancedCopies", "Checkpointer", "Recovery", "ConsistencyChecker", "CacheAdmin",
-        "Origins", "Durability", "Tombstones", "WalRecords", "KeyOperations", "Expirations",
+        "Origins", "Durability", "Tombstones", "WalRecords", "KeyOperations", "Expirations", "Evictions",
         "MemberContext", "MemberEngine");
 
     static final ArchRule COMPONENTS_SHARE_A_CONTEXT_NOT_FIELDS = classes()

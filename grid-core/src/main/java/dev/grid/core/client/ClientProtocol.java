@@ -154,8 +154,9 @@ public final class ClientProtocol
     /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
      * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum, optional: REFUSE if
-     * absent][u8 expiryKind + 1, 0: none][i64 expiryDurationMs] (both optional: none if absent) -> nothing (an
-     * equal existing cache is fine; the merge operator, by name, must be registered on the members).
+     * absent][u8 expiryKind + 1, 0: none][i64 expiryDurationMs] (both optional: none if absent)[u8 evictionKind + 1,
+     * 0: none][i64 maxEntries][i64 maxBytes] (optional: none if absent) -> nothing (an equal existing cache is fine;
+     * the merge operator, by name, must be registered on the members).
      */
     public static final int CACHE_CREATE = 30;
     /** [string name] -> nothing. */
@@ -172,6 +173,11 @@ public final class ClientProtocol
      * [i32 size])*n: the copies the answering member holds.
      */
     public static final int LOCAL_COPIES = 34;
+    /**
+     * [string cache] -> [i64 entries][i64 primaryEntries][i64 bytes][i64 memberBytes][i64 memberBoundBytes]
+     * [i64 evictions][i64 expirations]: the cache's data on the answering member ({@code CacheMetrics}).
+     */
+    public static final int CACHE_METRICS = 35;
     /** [u8 concurrency][u8 isolation][i64 timeoutMs] -> [i64 txId]. Transactions live on the connection. */
     public static final int TX_BEGIN = 40;
     /** [i64 txId][string cache][bytes key] -> [bytes value]. */
@@ -285,6 +291,7 @@ public final class ClientProtocol
             case CACHE_LIST -> "CACHE_LIST";
             case PARTITION_MAP -> "PARTITION_MAP";
             case LOCAL_COPIES -> "LOCAL_COPIES";
+            case CACHE_METRICS -> "CACHE_METRICS";
             case TX_BEGIN -> "TX_BEGIN";
             case TX_GET -> "TX_GET";
             case TX_PUT -> "TX_PUT";

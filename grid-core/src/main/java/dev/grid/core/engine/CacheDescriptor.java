@@ -1,6 +1,7 @@
 package dev.grid.core.engine;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
@@ -27,6 +28,7 @@ import dev.grid.core.QuorumReadPolicy;
  * @param readsWithoutQuorum    what a member without quorum does with reads.
  * @param expiry                when entries expire, or null if they never do (values are then stored as they are;
  *                              with a policy, each stored value starts with its expiry time).
+ * @param eviction              how the cache stays within its size per member, or null if it evicts nothing.
  */
 public record CacheDescriptor(
     int cacheId,
@@ -43,7 +45,8 @@ public record CacheDescriptor(
     PartitionLossPolicy lossPolicy,
     int lostResets,
     QuorumReadPolicy readsWithoutQuorum,
-    ExpiryPolicy expiry)
+    ExpiryPolicy expiry,
+    EvictionPolicy eviction)
 {
     /**
      * A descriptor of a cache whose entries never expire.
@@ -55,7 +58,22 @@ public record CacheDescriptor(
         final QuorumReadPolicy readsWithoutQuorum)
     {
         this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
-            mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, null);
+            mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, null,
+            null);
+    }
+
+    /**
+     * A descriptor of a cache with an expiry policy (or none) that evicts nothing.
+     */
+    public CacheDescriptor(final int cacheId, final String name, final int partitions, final int backups,
+        final String keyCodec, final String valueCodec, final String backupFilterAttribute,
+        final long operationTimeoutNs, final String mergeOperator, final long creatorIncarnation,
+        final long creatorSequence, final PartitionLossPolicy lossPolicy, final int lostResets,
+        final QuorumReadPolicy readsWithoutQuorum, final ExpiryPolicy expiry)
+    {
+        this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
+            mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, expiry,
+            null);
     }
 
     /**
@@ -97,7 +115,8 @@ public record CacheDescriptor(
             configuration.keyCodec().name(), configuration.valueCodec().name(),
             configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
             configuration.mergeOperatorName(), creatorIncarnation, creatorSequence,
-            configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum(), configuration.expiry());
+            configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum(), configuration.expiry(),
+            configuration.eviction());
     }
 
     /**
@@ -108,7 +127,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets,
-            readsWithoutQuorum, expiry);
+            readsWithoutQuorum, expiry, eviction);
     }
 
     /**
@@ -119,7 +138,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets,
-            readsWithoutQuorum, expiry);
+            readsWithoutQuorum, expiry, eviction);
     }
 
     /**
@@ -129,7 +148,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1,
-            readsWithoutQuorum, expiry);
+            readsWithoutQuorum, expiry, eviction);
     }
 
     /**
@@ -141,7 +160,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets,
-            readsWithoutQuorum, expiry);
+            readsWithoutQuorum, expiry, eviction);
     }
 
     /**
@@ -155,6 +174,7 @@ public record CacheDescriptor(
             java.util.Objects.equals(backupFilterAttribute, other.backupFilterAttribute) &&
             operationTimeoutNs == other.operationTimeoutNs &&
             java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
-            readsWithoutQuorum == other.readsWithoutQuorum && java.util.Objects.equals(expiry, other.expiry);
+            readsWithoutQuorum == other.readsWithoutQuorum && java.util.Objects.equals(expiry, other.expiry) &&
+            java.util.Objects.equals(eviction, other.eviction);
     }
 }

@@ -35,6 +35,16 @@ public interface EngineListener
     }
 
     /**
+     * This member, as primary, started the eviction of entries of a cache (its eviction policy or memory bound).
+     *
+     * @param cacheId the cache.
+     * @param count   how many entries.
+     */
+    default void onEntriesEvicted(final int cacheId, final int count)
+    {
+    }
+
+    /**
      * A primary answered an operation of this member with a remap; the operation is retried with the new map.
      */
     default void onRemap()

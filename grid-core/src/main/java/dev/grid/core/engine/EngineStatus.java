@@ -1,6 +1,7 @@
 package dev.grid.core.engine;
 
 import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheMetrics;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
@@ -103,4 +104,10 @@ public interface EngineStatus
      * @return tombstones dropped since start (purged in bounded work per duty cycle).
      */
     long tombstonesPurged();
+
+    /**
+     * @param cacheId a cache.
+     * @return its data on this member: entries, accounted bytes, evictions and expirations.
+     */
+    CacheMetrics cacheMetrics(int cacheId);
 }

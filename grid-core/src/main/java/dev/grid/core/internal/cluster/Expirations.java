@@ -134,6 +134,7 @@ final class Expirations
         expired += removed;
         if (removed > 0)
         {
+            context.evictions().expired(lp.cacheId, removed);
             context.listener().onEntriesExpired(lp.cacheId, removed);
         }
         return removed;

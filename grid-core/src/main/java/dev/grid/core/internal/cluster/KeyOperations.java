@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
 import dev.grid.core.client.ScanPages;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.engine.BytesEntryProcessor;
@@ -56,11 +57,7 @@ final class KeyOperations
         {
             case GET ->
             {
-                replication.answerOk(origin, sequence, OpOutcome.value(current), 0);
-                if (live != null && expiring)
-                {
-                    context.expirations().touched(lp, cache, key, current, live, nowMs);
-                }
+                get(lp, cache, origin, sequence, key, current, live, nowMs);
                 return;
             }
             case SCAN_PAGE ->
@@ -120,9 +117,45 @@ final class KeyOperations
             }
         }
         // The primary decides the expiry time, from its clock; every copy stores it with the value.
-        replication.startUpdate(lp, cache, opKey, origin, sequence, outcome, key, newValue == null || !expiring ?
-            newValue : StoredValues.wrap(newValue, cache.expiry().expireAtOnWrite(live == null, live == null ? 0 :
+        start(lp, cache, opKey, origin, sequence, outcome, key, newValue == null || !expiring ? newValue :
+            StoredValues.wrap(newValue, cache.expiry().expireAtOnWrite(live == null, live == null ? 0 :
             StoredValues.expireAt(live), nowMs)), deadlineNs);
+    }
+
+    /**
+     * Start an update on the primary unless the member's memory bound refuses it (a value to store, the bound reached
+     * and nothing to evict for the cache); then count its bytes and evict what it takes over the cache's bound.
+     */
+    private void start(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
+        final long sequence, final OpOutcome outcome, final byte[] key, final byte[] stored, final long deadlineNs)
+    {
+        if (stored != null)
+        {
+            final GridException refused = context.evictions().refusal(lp, cache, key);
+            if (refused != null)
+            {
+                context.replication().answerError(origin, sequence, refused.errorCode(), refused.detail());
+                return;
+            }
+        }
+        context.replication().startUpdate(lp, cache, opKey, origin, sequence, outcome, key, stored, deadlineNs);
+        context.evictions().written(lp, cache, key, stored);
+    }
+
+    /** Answer a read, and note the use of a live entry (eviction's picks, an expiry that reads extend). */
+    private void get(final LocalPartition lp, final CacheDescriptor cache, final long origin, final long sequence,
+        final byte[] key, final byte[] current, final byte[] live, final long nowMs)
+    {
+        context.replication().answerOk(origin, sequence, OpOutcome.value(current), 0);
+        if (live != null && cache.eviction() != null)
+        {
+            // Primary-side only, for the least recently and least often used picks.
+            lp.store.touch(key);
+        }
+        if (live != null && StoredValues.expiring(cache))
+        {
+            context.expirations().touched(lp, cache, key, current, live, nowMs);
+        }
     }
 
     /** A write with a time-to-live of its own (0: never expires), into a cache with an expiry policy. */
@@ -142,7 +175,7 @@ final class KeyOperations
         {
             throw new MalformedMessageException("PUT_WITH_TTL request without a time-to-live of 0 or more");
         }
-        context.replication().startUpdate(lp, cache, opKey, origin, sequence, OpOutcome.TRUE, key,
+        start(lp, cache, opKey, origin, sequence, OpOutcome.TRUE, key,
             StoredValues.wrap(StoredValues.unwrap(withTtl), ttlMs == 0 ? 0 : nowMs + ttlMs), deadlineNs);
     }
 

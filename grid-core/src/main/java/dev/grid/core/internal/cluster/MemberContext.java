@@ -125,6 +125,8 @@ final class MemberContext
     private final Replication replication;
     private final KeyOperations keyOperations;
     private final Expirations expirations;
+    private final Evictions evictions;
+    private final RandomSource random;
     private final RebalancedCopies rebalanced;
     private final Origins origins;
     private final Durability durability;
@@ -183,6 +185,8 @@ final class MemberContext
         this.replication = new Replication(this);
         this.keyOperations = new KeyOperations(this);
         this.expirations = new Expirations(this);
+        this.evictions = new Evictions(this);
+        this.random = random;
         this.rebalanced = new RebalancedCopies(this);
         this.origins = new Origins(this);
         this.durability = new Durability(this);
@@ -693,6 +697,17 @@ final class MemberContext
     Expirations expirations()
     {
         return expirations;
+    }
+
+    Evictions evictions()
+    {
+        return evictions;
+    }
+
+    /** @return the member's seeded randomness (eviction samples). */
+    RandomSource random()
+    {
+        return random;
     }
 
     RebalancedCopies rebalanced()

@@ -474,6 +474,7 @@ public final class MemberEngine implements Engine
         context.joining().restart();
         context.replication().reset();
         context.expirations().reset();
+        context.evictions().reset();
         context.membership().reset();
         context.installTopology(null);
         context.installMap(null);
@@ -517,6 +518,7 @@ public final class MemberEngine implements Engine
         work += context.exchange().exchangeDuty();
         work += context.rebalancer().duty();
         work += context.expirations().duty();
+        work += context.evictions().duty();
         if (!context.checker().isIdle())
         {
             work += context.checker().duty();

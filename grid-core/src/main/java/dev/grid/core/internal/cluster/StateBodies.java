@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheConfiguration;
+import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.PartitionLossPolicy;
@@ -85,6 +86,9 @@ final class StateBodies
             .hasMergeOperator(MemberMessages.flag(cache.mergeOperator() != null))
             .expiryKind((short)(cache.expiry() == null ? 0 : cache.expiry().kind().ordinal() + 1))
             .expiryDurationMs(cache.expiry() == null ? 0 : cache.expiry().durationMs())
+            .evictionKind((short)(cache.eviction() == null ? 0 : cache.eviction().kind().ordinal() + 1))
+            .evictionMaxEntries(cache.eviction() == null ? 0 : cache.eviction().maxEntries())
+            .evictionMaxBytes(cache.eviction() == null ? 0 : cache.eviction().maxBytes())
             .name(cache.name()).keyCodec(cache.keyCodec()).valueCodec(cache.valueCodec())
             .backupFilterAttribute(orEmpty(cache.backupFilterAttribute()))
             .mergeOperator(orEmpty(cache.mergeOperator())));
@@ -105,6 +109,8 @@ final class StateBodies
         final boolean hasBackupFilterAttribute = in.hasBackupFilterAttribute() != 0;
         final boolean hasMergeOperator = in.hasMergeOperator() != 0;
         final ExpiryPolicy expiry = expiry(cacheId, in.expiryKind(), in.expiryDurationMs());
+        final EvictionPolicy eviction = eviction(cacheId, in.evictionKind(), in.evictionMaxEntries(),
+            in.evictionMaxBytes());
         if (partitions < 1 || partitions > CacheConfiguration.PARTITIONS_MAX || backups < 0 ||
             backups > CacheConfiguration.BACKUPS_MAX || lostResets < 0)
         {
@@ -120,7 +126,28 @@ final class StateBodies
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec,
             hasBackupFilterAttribute ? backupFilterAttribute : null, operationTimeoutNs,
             hasMergeOperator ? mergeOperator : null, creatorIncarnation, creatorSequence,
-            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy), expiry);
+            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy), expiry, eviction);
+    }
+
+    private static EvictionPolicy eviction(final int cacheId, final short kind, final long maxEntries,
+        final long maxBytes)
+    {
+        if (kind == 0)
+        {
+            return null;
+        }
+        if (kind > EvictionPolicy.Kind.values().length)
+        {
+            throw new MalformedMessageException("cache id " + cacheId + " with eviction kind " + kind);
+        }
+        try
+        {
+            return new EvictionPolicy(EvictionPolicy.Kind.values()[kind - 1], maxEntries, maxBytes);
+        }
+        catch (final InvalidConfigurationException ex)
+        {
+            throw new MalformedMessageException("cache id " + cacheId + ": " + ex.getMessage());
+        }
     }
 
     private static ExpiryPolicy expiry(final int cacheId, final short kind, final long durationMs)

@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.BaselineTopology;
+import dev.grid.core.CacheMetrics;
 import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.GridException;
@@ -186,11 +187,49 @@ final class StatusFacade implements EngineStatus
     }
 
     /**
+     * @param cacheId a cache.
+     * @return its data on this member. Engine thread only.
+     * @throws CacheNotFoundException if there is no such cache.
+     */
+    @Override
+    public CacheMetrics cacheMetrics(final int cacheId)
+    {
+        final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheId);
+        if (cache == null)
+        {
+            throw new CacheNotFoundException("no cache with id " + cacheId);
+        }
+        final LocalPartition[] copies = context.copies().get(cacheId);
+        final int myIndex = context.installedMap() == null ? -1 :
+            context.installedMap().topology().indexOf(context.incarnation());
+        long entries = 0;
+        long primaryEntries = 0;
+        long bytes = 0;
+        for (int p = 0; copies != null && p < copies.length; p++)
+        {
+            if (copies[p] != null)
+            {
+                entries += copies[p].store.size();
+                bytes += copies[p].store.accountedBytes();
+                if (myIndex >= 0 && context.installedMap().hasCache(cacheId) &&
+                    context.installedMap().rank(cacheId, p, myIndex) == 0)
+                {
+                    primaryEntries += copies[p].store.size();
+                }
+            }
+        }
+        final long[] counts = context.evictions().counts(cacheId);
+        return new CacheMetrics(cache.name(), entries, primaryEntries, bytes, context.evictions().accountedBytes(),
+            context.config().cacheMemoryMaxBytes(), counts[0], counts[1]);
+    }
+
+    /**
      * @param cacheName of a cache.
      * @return per partition, the index in the installed map's topology of its primary, -1 if none; null if no map
      *         is installed. Engine thread only.
      * @throws CacheNotFoundException if there is no cache of that name.
      */
+    @Override
     public int[] primaries(final String cacheName)
     {
         final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheName);

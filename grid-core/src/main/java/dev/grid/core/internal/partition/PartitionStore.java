@@ -21,6 +21,14 @@ import java.util.function.BiFunction;
  * is a sum of per-entry hashes over live entries, so it does not depend on insertion order and copies holding the same
  * data agree on it.
  * <p>
+ * <b>Accounted bytes.</b> The store keeps the heap its entries take by a fixed formula per entry
+ * ({@link #accountedBytes(byte[], byte[])}: the tree node, the entry object and both arrays with their headers and
+ * padding, tombstones included), so a member bounds its cache data by bytes it counts, not by guesses at run time.
+ * <p>
+ * <b>Use.</b> For eviction on a primary, each entry remembers when it was last used (a logical clock of the store,
+ * advanced by {@link #touch} and by every install) and how often; neither is part of the contents, and copies do not
+ * agree on them.
+ * <p>
  * The store takes ownership of the arrays passed to it and never changes them. Not thread-safe: owned by the shard
  * that owns the partition.
  */
@@ -42,6 +50,10 @@ public final class PartitionStore
     {
         private final byte[] value;
         private final long counter;
+        /** The store's use clock at the entry's last use. */
+        private long lastUse;
+        /** How often the entry was used since it was installed here (saturating). */
+        private int uses;
 
         Entry(final byte[] value, final long counter)
         {
@@ -50,10 +62,19 @@ public final class PartitionStore
         }
     }
 
+    /**
+     * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
+     * value, left, right, parent, colour: 40), the entry object (header, value, counter, use, uses: 40) and two array
+     * headers (16 each).
+     */
+    public static final int ENTRY_OVERHEAD_BYTES = 40 + 40 + 16 + 16;
+
     private final int partition;
     private final TreeMap<byte[], Entry> entries = new TreeMap<>(Arrays::compareUnsigned);
     private int liveCount;
     private long liveHash;
+    private long bytes;
+    private long useClock;
     private byte[] applyValue;
     private long applyCounter;
     private Entry applyPrevious;
@@ -66,7 +87,10 @@ public final class PartitionStore
         }
         applyPrevious = current;
         applyInstalled = true;
-        return new Entry(applyValue, applyCounter);
+        final Entry installed = new Entry(applyValue, applyCounter);
+        installed.lastUse = ++useClock;
+        installed.uses = 1;
+        return installed;
     };
 
     /**
@@ -114,6 +138,7 @@ public final class PartitionStore
         final Entry current = applyPrevious;
         applyPrevious = null;
         liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
+        bytes += accountedBytes(key, value) - (current == null ? 0 : accountedBytes(key, current.value));
         liveHash += (value != null ? entryHash(key, value) : 0) -
             (current != null && current.value != null ? entryHash(key, current.value) : 0);
         return true;
@@ -127,6 +152,86 @@ public final class PartitionStore
     {
         final Entry entry = entries.get(key);
         return entry == null ? null : entry.value;
+    }
+
+    /**
+     * Record a use of a live entry (a read or write of it on the primary), for eviction.
+     *
+     * @param key the key bytes.
+     */
+    public void touch(final byte[] key)
+    {
+        final Entry entry = entries.get(key);
+        if (entry != null && entry.value != null)
+        {
+            entry.lastUse = ++useClock;
+            entry.uses = entry.uses == Integer.MAX_VALUE ? entry.uses : entry.uses + 1;
+        }
+    }
+
+    /**
+     * Choose an entry to evict among about {@code sample} live entries that follow a random point of the key space:
+     * the least recently used one, or the least often used one.
+     *
+     * @param from     where the sample starts (random bytes; the first key at or after them, wrapping around).
+     * @param sample   how many live entries to look at.
+     * @param byUses   true to compare by uses (LFU), false by last use (LRU).
+     * @param excluded a key never chosen (the one just written), or null.
+     * @return the chosen key, or null if no live entry other than {@code excluded} was found.
+     */
+    public byte[] evictionCandidate(final byte[] from, final int sample, final boolean byUses, final byte[] excluded)
+    {
+        byte[] chosen = null;
+        long best = Long.MAX_VALUE;
+        int seen = 0;
+        for (int round = 0; round < 2 && seen < sample; round++)
+        {
+            final Map<byte[], Entry> part = round == 0 ? entries.tailMap(from, true) : entries.headMap(from, false);
+            for (final Map.Entry<byte[], Entry> e : part.entrySet())
+            {
+                final Entry entry = e.getValue();
+                if (entry.value == null || excluded != null && Arrays.equals(excluded, e.getKey()))
+                {
+                    continue;
+                }
+                final long score = byUses ? entry.uses : entry.lastUse;
+                if (score < best)
+                {
+                    best = score;
+                    chosen = e.getKey();
+                }
+                if (++seen >= sample)
+                {
+                    break;
+                }
+            }
+        }
+        return chosen;
+    }
+
+    /**
+     * The heap an entry takes by the store's formula: its overhead and both arrays, each padded to 8 bytes.
+     *
+     * @param key   the key bytes.
+     * @param value the value bytes, or null for a tombstone.
+     * @return the accounted bytes.
+     */
+    public static long accountedBytes(final byte[] key, final byte[] value)
+    {
+        return ENTRY_OVERHEAD_BYTES + padded(key.length) + (value == null ? 0 : padded(value.length));
+    }
+
+    private static long padded(final int length)
+    {
+        return (length + 7L) & ~7L;
+    }
+
+    /**
+     * @return the bytes this store's entries take by {@link #accountedBytes(byte[], byte[])}, tombstones included.
+     */
+    public long accountedBytes()
+    {
+        return bytes;
     }
 
     /**
@@ -199,13 +304,14 @@ public final class PartitionStore
     public int purgeTombstones(final long counterMax)
     {
         int purged = 0;
-        final Iterator<Entry> iterator = entries.values().iterator();
+        final Iterator<Map.Entry<byte[], Entry>> iterator = entries.entrySet().iterator();
         while (iterator.hasNext())
         {
-            final Entry entry = iterator.next();
-            if (entry.value == null && entry.counter <= counterMax)
+            final Map.Entry<byte[], Entry> entry = iterator.next();
+            if (entry.getValue().value == null && entry.getValue().counter <= counterMax)
             {
                 iterator.remove();
+                bytes -= accountedBytes(entry.getKey(), null);
                 purged++;
             }
         }
@@ -272,6 +378,7 @@ public final class PartitionStore
         entries.clear();
         liveCount = 0;
         liveHash = 0;
+        bytes = 0;
     }
 
     static long entryHash(final byte[] key, final byte[] value)

@@ -151,4 +151,54 @@ class PartitionStoreTest
         assertEquals(fresh.contentHash(), churned.contentHash());
         assertEquals(fresh.size(), churned.size());
     }
+
+    @Test
+    void accountedBytesFollowEveryInstallRemoveTombstonePurgeAndClear()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        final byte[] key = utf8("key");
+        final byte[] value = utf8("a value of 19 bytes");
+        store.apply(key, value, 1);
+        assertEquals(PartitionStore.ENTRY_OVERHEAD_BYTES + 8 + 24, store.accountedBytes(), "padded to 8 bytes");
+        store.apply(key, utf8("v"), 2);
+        assertEquals(PartitionStore.ENTRY_OVERHEAD_BYTES + 8 + 8, store.accountedBytes());
+        store.apply(key, null, 3);
+        assertEquals(PartitionStore.ENTRY_OVERHEAD_BYTES + 8, store.accountedBytes(), "a tombstone keeps its key");
+        store.apply(utf8("other"), value, 4);
+        store.purgeTombstones(3);
+        assertEquals(PartitionStore.accountedBytes(utf8("other"), value), store.accountedBytes());
+        store.apply(utf8("late"), value, 1);
+        assertEquals(2 * PartitionStore.accountedBytes(utf8("other"), value), store.accountedBytes());
+        store.clear();
+        assertEquals(0, store.accountedBytes());
+    }
+
+    @Test
+    void evictionPicksTheLeastRecentlyOrLeastOftenUsedOfTheSampleAndNeverTheSparedKey()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        for (int i = 0; i < 10; i++)
+        {
+            store.apply(utf8("k" + i), utf8("v"), i + 1);
+        }
+        store.apply(utf8("k3"), null, 20);
+        // Installed in order k0..k9: k0 is the least recently used; a touch makes it the most recent.
+        assertArrayEquals(utf8("k0"), store.evictionCandidate(new byte[0], 16, false, null));
+        store.touch(utf8("k0"));
+        assertArrayEquals(utf8("k1"), store.evictionCandidate(new byte[0], 16, false, null));
+        assertArrayEquals(utf8("k2"), store.evictionCandidate(new byte[0], 16, false, utf8("k1")));
+        // The sample starts at a point of the key space and wraps around; a tombstone is never picked.
+        assertArrayEquals(utf8("k4"), store.evictionCandidate(utf8("k3"), 2, false, null));
+        assertArrayEquals(utf8("k1"), store.evictionCandidate(utf8("k9"), 3, false, null));
+        // By uses: everything used once but k0 (twice) and k5 (three times).
+        store.touch(utf8("k5"));
+        store.touch(utf8("k5"));
+        assertArrayEquals(utf8("k1"), store.evictionCandidate(utf8("k0"), 16, true, null));
+        assertNull(new PartitionStore(1).evictionCandidate(new byte[0], 16, false, null));
+    }
+
+    private static byte[] utf8(final String text)
+    {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
 }

@@ -1,0 +1,199 @@
+package dev.grid.node;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.CacheMetrics;
+import dev.grid.core.Codecs;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.EvictionPolicy;
+import dev.grid.core.GridException;
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.WalMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Eviction and the member's memory bound: an eviction-bound cache that ingests ten times its bound stays within it,
+ * answers misses (not errors) and keeps its copies equal; a cache without eviction, and a persistent member's cache,
+ * refuse writes at the bound with {@link ErrorCode#MEMORY_BOUND_EXCEEDED}, keep serving reads and removes, and lose
+ * nothing acknowledged (the persistent one across a restart too).
+ */
+class EvictionAndMemoryBoundTest
+{
+    @TempDir
+    Path data;
+
+    @Test
+    void aCacheIngestingTenTimesItsBoundStaysWithinItAndAnswersMisses()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final long bound = 1000;
+            final Cache<String, String> cache = cluster.members.get(0).createCache(new CacheConfiguration<>("lru",
+                Codecs.STRING, Codecs.STRING).partitions(32).backups(1).eviction(EvictionPolicy.lru(bound)));
+            final Cache<String, String> viaB = cluster.members.get(1).cache("lru");
+            final int hot = 40;
+            for (int i = 0; i < 10 * bound; i++)
+            {
+                cache.put("k" + i, "v" + i);
+                if (i < hot)
+                {
+                    continue;
+                }
+                // A hot set read all along: the least recently used entries go, not these.
+                assertEquals("v" + (i % hot), viaB.get("k" + (i % hot)), "hot k" + (i % hot));
+            }
+            // Each partition's primary holds at most its share: the bound times the members over the partitions.
+            final long share = bound * 3 / 32;
+            long evictions = 0;
+            for (final GridMember member : cluster.members)
+            {
+                final CacheMetrics metrics = member.cacheMetrics("lru");
+                final GridMember.Primaries map = member.primaries("lru").join();
+                final String id = member.configuration().memberId();
+                final int primaries = (int)java.util.Arrays.stream(map.primaries())
+                    .filter(p -> p >= 0 && map.members().get(p).memberId().equals(id)).count();
+                assertTrue(metrics.primaryEntries() <= share * primaries, member.configuration().memberId() + ": " +
+                    metrics + " over " + primaries + " primary partitions of " + share);
+                evictions += metrics.evictions();
+            }
+            assertTrue(cache.size() <= share * 32, "size " + cache.size());
+            assertTrue(cache.size() >= bound, "evicted only what was over: size " + cache.size());
+            assertTrue(evictions >= 10 * bound - share * 32, "evictions " + evictions);
+            int misses = 0;
+            for (int i = hot; i < 10 * bound; i++)
+            {
+                misses += viaB.get("k" + i) == null ? 1 : 0;
+            }
+            assertTrue(misses >= 10 * bound - hot - share * 32, "evicted keys answer misses: " + misses);
+            int hotKept = 0;
+            for (int i = 0; i < hot; i++)
+            {
+                hotKept += cache.get("k" + i) != null ? 1 : 0;
+            }
+            assertTrue(hotKept >= hot * 9 / 10, "hot keys kept: " + hotKept + " of " + hot);
+            final ConsistencyReport report = cluster.members.get(2).checkConsistency("lru");
+            assertTrue(report.isClean(), report.toString());
+        }
+    }
+
+    @Test
+    void aCacheWithoutEvictionRefusesWritesAtTheMemoryBoundAndServesReadsAndRemoves()
+    {
+        final int port = TestCluster.freeUdpPort();
+        try (GridMember member = GridMember.start(TestCluster.config("b0", port, List.of("127.0.0.1:" + port))
+            .cacheMemoryMaxBytes(1 << 20)))
+        {
+            final Cache<Integer, String> cache = member.createCache(new CacheConfiguration<>("bounded", Codecs.INT,
+                Codecs.STRING).partitions(8).backups(0));
+            final Map<Integer, String> acknowledged = fillUntilRefused(cache);
+            for (final Map.Entry<Integer, String> e : acknowledged.entrySet())
+            {
+                assertEquals(e.getValue(), cache.get(e.getKey()), "acknowledged " + e.getKey() + " kept");
+            }
+            // Removes are served at the bound and make room again (counted at the next sweep).
+            for (int i = 0; i < acknowledged.size() / 2; i++)
+            {
+                assertTrue(cache.remove(i));
+            }
+            awaitCondition(() ->
+            {
+                try
+                {
+                    cache.put(-1, "after removes");
+                    return true;
+                }
+                catch (final GridException ex)
+                {
+                    assertEquals(ErrorCode.MEMORY_BOUND_EXCEEDED, ex.errorCode());
+                    return false;
+                }
+            }, "a write accepted once removes made room");
+            assertEquals("after removes", cache.get(-1));
+        }
+    }
+
+    @Test
+    void aPersistentMembersCacheAtItsBoundRefusesWritesAndLosesNothingAcrossARestart()
+    {
+        final int port = TestCluster.freeUdpPort();
+        final MemberConfiguration config = persistent(port);
+        final Map<Integer, String> acknowledged;
+        try (GridMember member = GridMember.start(config))
+        {
+            final Cache<Integer, String> cache = member.createCache(new CacheConfiguration<>("kept", Codecs.INT,
+                Codecs.STRING).partitions(8).backups(0));
+            acknowledged = fillUntilRefused(cache);
+            final InvalidConfigurationException noEviction = assertThrows(InvalidConfigurationException.class, () ->
+                member.createCache(new CacheConfiguration<>("evicting", Codecs.INT, Codecs.STRING)
+                    .eviction(EvictionPolicy.lru(10))));
+            assertTrue(noEviction.getMessage().contains("never evict"), noEviction.getMessage());
+        }
+        try (GridMember member = GridMember.start(persistent(port)))
+        {
+            final Cache<Integer, String> cache = member.cache("kept");
+            for (final Map.Entry<Integer, String> e : acknowledged.entrySet())
+            {
+                assertEquals(e.getValue(), cache.get(e.getKey()), "acknowledged " + e.getKey() + " after restart");
+            }
+        }
+    }
+
+    private MemberConfiguration persistent(final int port)
+    {
+        return TestCluster.config("p0", port, List.of("127.0.0.1:" + port)).dataDirectory(data)
+            .walMode(WalMode.LOG_ONLY).cacheMemoryMaxBytes(1 << 20);
+    }
+
+    /** Write 1 KiB values until the member refuses one for its bound; @return what was acknowledged. */
+    private static Map<Integer, String> fillUntilRefused(final Cache<Integer, String> cache)
+    {
+        final Map<Integer, String> acknowledged = new LinkedHashMap<>();
+        final String value = "x".repeat(1024);
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                cache.put(i, value + i);
+                acknowledged.put(i, value + i);
+            }
+            catch (final GridException ex)
+            {
+                assertEquals(ErrorCode.MEMORY_BOUND_EXCEEDED, ex.errorCode(), ex.getMessage());
+                assertTrue(ex.getMessage().contains("cache.memory.max.bytes"), ex.getMessage());
+                break;
+            }
+            assertTrue(i < 10_000, "never refused");
+        }
+        // About the bound: 1 MiB of 1 KiB values with their overhead, give or take one sweep's writes.
+        assertTrue(acknowledged.size() > 500 && acknowledged.size() < 1100, acknowledged.size() + " written");
+        assertNull(cache.get(acknowledged.size() + 5));
+        return acknowledged;
+    }
+
+    private static void awaitCondition(final java.util.function.BooleanSupplier condition, final String what)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+    }
+}
