@@ -499,8 +499,14 @@ public final class ClusterScenario
                 PartitionLossPolicy.IGNORE));
         if (expiry != null)
         {
-            expiry.opened(createCache(creator, expiry.descriptor(options.partitions, backups,
-                options.wholeClusterStops ? PartitionLossPolicy.READ_WRITE_SAFE : PartitionLossPolicy.IGNORE)));
+            final PartitionLossPolicy policy = options.wholeClusterStops ? PartitionLossPolicy.READ_WRITE_SAFE :
+                PartitionLossPolicy.IGNORE;
+            expiry.opened(createCache(creator, expiry.descriptor(options.partitions, backups, policy)));
+            if (!options.persistent)
+            {
+                expiry.openedEvicting(createCache(creator, expiry.evictingDescriptor(options.partitions, backups,
+                    policy)));
+            }
         }
         if (options.baseline)
         {

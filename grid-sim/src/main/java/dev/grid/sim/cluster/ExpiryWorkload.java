@@ -1,5 +1,6 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.PartitionLossPolicy;
@@ -25,7 +26,9 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@link ClusterScenario}'s second cache, with an expiry policy, under the same faults: writes with short and no
+ * A {@link ClusterScenario}'s caches with entry policies, under the same faults: an eviction-bound cache on in-memory
+ * members (writes of many keys; after the faults, its copies equal, each primary within its share of the bound and
+ * every value one written to its key), and a cache with an expiry policy: writes with short and no
  * times-to-live and under the policy, removes and reads, on members whose wall clocks are skewed apart. It checks
  * that no read returns a value whose life certainly ended (acknowledged, and read later than its life plus twice the
  * largest skew), and once the faults stopped and every finite life ended: every copy of a partition equal (expiry
@@ -37,6 +40,9 @@ import java.util.concurrent.TimeUnit;
 final class ExpiryWorkload
 {
     static final String CACHE = "sim-expiring";
+    static final String EVICTING = "sim-evicting";
+    /** The evicting cache's bound: live entries per member (LRU). */
+    static final long EVICTING_MAX_ENTRIES = 40;
     /** The cache's policy: an entry written without a time-to-live lives this long after its last write. */
     static final long POLICY_MS = 1500;
     /** Times-to-live the workload writes with; 0 never expires. */
@@ -56,6 +62,8 @@ final class ExpiryWorkload
     private final Map<String, List<Write>> writes = new TreeMap<>();
     private final Map<String, Write> byValue = new HashMap<>();
     private int cacheId = -1;
+    private int evictingId = -1;
+    private final Map<String, String> evictingKeyOf = new HashMap<>();
     private long nextToken;
     /** Reads that returned a value, each checked against its write's life. */
     long readsChecked;
@@ -90,6 +98,18 @@ final class ExpiryWorkload
         this.cacheId = cacheId;
     }
 
+    CacheDescriptor evictingDescriptor(final int partitions, final int backups, final PartitionLossPolicy lossPolicy)
+    {
+        return new CacheDescriptor(0, EVICTING, partitions, backups, "string", "string", null,
+            TimeUnit.SECONDS.toNanos(5), null, 0, 0, lossPolicy, 0, QuorumReadPolicy.REFUSE, null,
+            EvictionPolicy.lru(EVICTING_MAX_ENTRIES));
+    }
+
+    void openedEvicting(final int cacheId)
+    {
+        this.evictingId = cacheId;
+    }
+
     /**
      * Issue one operation through a ready member that is not paused: a stopped process runs no application thread
      * either, and a member's engine decides expiry with the time of its last duty cycle.
@@ -115,6 +135,21 @@ final class ExpiryWorkload
 
     private void issue(final Engine member, final long timeoutNs)
     {
+        if (evictingId >= 0 && member.cache(EVICTING) != null && random.nextInt(4) == 0)
+        {
+            final String key = "v" + random.nextInt(400);
+            if (random.nextInt(3) == 0)
+            {
+                member.submit(evictingId, OpType.GET, ClusterScenario.bytes(key), null, null, timeoutNs,
+                    scenario.callback(outcome -> { }, () -> { }));
+                return;
+            }
+            final String value = "y" + nextToken++;
+            evictingKeyOf.put(value, key);
+            member.submit(evictingId, OpType.PUT, ClusterScenario.bytes(key), ClusterScenario.bytes(value), null,
+                timeoutNs, scenario.callback(outcome -> { }, () -> { }));
+            return;
+        }
         final String key = "e" + random.nextInt(16);
         final int dice = random.nextInt(100);
         if (dice < 45)
@@ -204,6 +239,50 @@ final class ExpiryWorkload
         for (final Map.Entry<String, List<Write>> e : writes.entrySet())
         {
             checkKey(map, e.getKey(), e.getValue());
+        }
+        if (evictingId >= 0)
+        {
+            checkEvicting(map);
+        }
+    }
+
+    /** The evicting cache's copies are equal, within each partition's share, and hold only values written to them. */
+    private void checkEvicting(final PartitionMap map)
+    {
+        final long share = Math.max(1, EVICTING_MAX_ENTRIES * map.topology().members().size() /
+            scenario.options.partitions);
+        for (int p = 0; p < scenario.options.partitions; p++)
+        {
+            CopyView first = null;
+            for (final int owner : map.owners(evictingId, p))
+            {
+                final Engine member = scenario.memberByIncarnation(map.topology().members().get(owner).incarnation());
+                final CopyView copy = member == null ? null : member.status().copy(evictingId, p);
+                if (copy == null || first != null && (first.lwm() != copy.lwm() ||
+                    first.contentHash() != copy.contentHash() || first.size() != copy.size()))
+                {
+                    throw scenario.sim.fail("copies of evicting partition " + p + " differ: " + first + " vs " + copy);
+                }
+                first = copy;
+            }
+            // A primary that took over holds what its predecessor kept; the next write or sweep evicts what is over.
+            if (first != null && first.size() > share)
+            {
+                throw scenario.sim.fail("evicting partition " + p + " holds " + first.size() + " entries, over its " +
+                    "share of " + share + " after the sweeps");
+            }
+        }
+        for (int i = 0; i < 400; i++)
+        {
+            final String key = "v" + i;
+            final int partition = KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
+            final Engine primary = scenario.memberByIncarnation(map.primary(evictingId, partition).incarnation());
+            final byte[] stored = primary.readLocal(evictingId, ClusterScenario.bytes(key));
+            if (stored != null && !key.equals(evictingKeyOf.get(new String(stored, StandardCharsets.UTF_8))))
+            {
+                throw scenario.sim.fail("evicting " + key + " holds " + new String(stored, StandardCharsets.UTF_8) +
+                    ", never written to it");
+            }
         }
     }
 

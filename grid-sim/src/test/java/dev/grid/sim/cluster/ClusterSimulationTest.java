@@ -93,8 +93,9 @@ class ClusterSimulationTest
     }
 
     /**
-     * A second cache with an expiry policy beside the registers, on members whose wall clocks are skewed apart: no read
-     * returns an entry whose life ended, copies stay equal through expiry removals, crashes, leaves and rebalance, and
+     * A cache with an expiry policy beside the registers, on members whose wall clocks are skewed apart, and (in-memory
+     * runs) an eviction-bound cache: no read returns an entry whose life ended, copies stay equal through expiry
+     * removals, evictions, crashes, leaves and rebalance, primaries stay within their share of the eviction bound, and
      * nothing that never expires is lost (see {@link ExpiryWorkload}).
      */
     @Test
