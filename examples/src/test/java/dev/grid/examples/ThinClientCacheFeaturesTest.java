@@ -3,11 +3,14 @@ package dev.grid.examples;
 import dev.grid.client.ClientConfiguration;
 import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
+import dev.grid.core.CacheEvent;
+import dev.grid.core.CacheEventListener;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
+import dev.grid.core.ListenerRegistration;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.ValuePredicate;
@@ -179,6 +182,84 @@ class ThinClientCacheFeaturesTest
             final GridException refused = assertThrows(GridException.class, () -> plain.put("k", "v",
                 Duration.ofSeconds(1)));
             assertEquals(ErrorCode.CONFIGURATION_INVALID, refused.errorCode(), refused.getMessage());
+        }
+    }
+
+    /**
+     * A listener through the thin client sees every acknowledged change exactly once, in each partition's counter
+     * order, while the member it is connected to (a primary of some partitions) stops: the client reconnects to
+     * another member and reads each journal again from its position.
+     */
+    @Test
+    void aThinClientListenerSeesEveryChangeOnceAcrossItsMemberStopping() throws Exception
+    {
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0))
+                 .address(cluster.clientAddress(1)).address(cluster.clientAddress(2))))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("listened", Codecs.STRING,
+                Codecs.STRING).partitions(16).backups(2).eventJournal(100_000));
+            final java.util.List<CacheEvent<String, String>> events =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+            final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            final java.util.List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final CacheEventListener<String, String> listener = new CacheEventListener<>()
+            {
+                public void onEvent(final CacheEvent<String, String> event)
+                {
+                    events.add(event);
+                    if (event.value() != null && !seen.add(event.value()))
+                    {
+                        problems.add("twice: " + event);
+                    }
+                }
+
+                public void onEventsLost(final int partition, final long from, final long to)
+                {
+                    problems.add("lost " + partition + ": " + from + ".." + to);
+                }
+            };
+            final java.util.Set<String> acknowledged = new java.util.HashSet<>();
+            try (ListenerRegistration registration = cache.listen(listener))
+            {
+                // A member this client is connected to (and a primary of some partitions): its reads move elsewhere.
+                final String connectedTo = client.connectedMembers().get(0);
+                for (int i = 0; i < 1500; i++)
+                {
+                    if (i == 500)
+                    {
+                        cluster.members.stream().filter(m -> m.configuration().memberId().equals(connectedTo))
+                            .findFirst().orElseThrow().close();
+                    }
+                    try
+                    {
+                        cache.put("k" + (i % 100), "v" + i);
+                        acknowledged.add("v" + i);
+                    }
+                    catch (final GridException ex)
+                    {
+                        // Outcome unknown while the member stops: neither required nor excluded.
+                    }
+                }
+                final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (!seen.containsAll(acknowledged) && System.nanoTime() < deadline)
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                }
+                assertTrue(seen.containsAll(acknowledged), "acknowledged but not seen: " +
+                    acknowledged.stream().filter(v -> !seen.contains(v)).limit(10).toList());
+            }
+            assertTrue(problems.isEmpty(), problems.toString());
+            final Map<Integer, Long> last = new HashMap<>();
+            final Map<String, Integer> lastIndexOf = new HashMap<>();
+            for (final CacheEvent<String, String> event : events)
+            {
+                assertTrue(event.counter() > last.getOrDefault(event.partition(), 0L), "order: " + event);
+                last.put(event.partition(), event.counter());
+                final int index = Integer.parseInt(event.value().substring(1));
+                assertTrue(index > lastIndexOf.getOrDefault(event.key(), -1), "per key in write order: " + event);
+                lastIndexOf.put(event.key(), index);
+            }
         }
     }
 

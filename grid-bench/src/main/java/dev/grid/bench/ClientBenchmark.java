@@ -5,12 +5,14 @@ import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import org.HdrHistogram.Histogram;
 
+import java.time.Duration;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +32,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * machine with the members).
  * <p>
  * Usage: {@code ClientBenchmark --hosts H:P,H:P,... [--threads 8] [--keys 100000] [--value-bytes 100]
- * [--accounts 10000] [--warmup-s 10] [--measure-s 20] [--modes put,get,mixed,transfer]}.
+ * [--accounts 10000] [--warmup-s 10] [--measure-s 20] [--modes put,get,mixed,transfer] [--ttl-ms 0]}. With
+ * {@code --ttl-ms N} the data cache has an expiry policy (N ms from each write) and every put sets a time-to-live of
+ * N ms of its own: the cost of expiry on the same workload.
  */
 public final class ClientBenchmark
 {
@@ -54,6 +58,7 @@ public final class ClientBenchmark
         final int accounts = Integer.parseInt(options.getOrDefault("--accounts", "10000"));
         final long warmupNs = TimeUnit.SECONDS.toNanos(Long.parseLong(options.getOrDefault("--warmup-s", "10")));
         final long measureNs = TimeUnit.SECONDS.toNanos(Long.parseLong(options.getOrDefault("--measure-s", "20")));
+        final long ttlMs = Long.parseLong(options.getOrDefault("--ttl-ms", "0"));
         final ClientConfiguration config = new ClientConfiguration().clientName("client-benchmark");
         for (final String host : options.getOrDefault("--hosts", "127.0.0.1:10800").split(","))
         {
@@ -62,7 +67,7 @@ public final class ClientBenchmark
         try (GridClient client = GridClient.connect(config))
         {
             final Cache<Long, byte[]> data = client.createCache(new CacheConfiguration<>("bench-data", Codecs.LONG,
-                Codecs.BYTES).backups(1));
+                Codecs.BYTES).backups(1).expiry(ttlMs > 0 ? ExpiryPolicy.modified(Duration.ofMillis(ttlMs)) : null));
             final Cache<Long, Long> money = client.createCache(new CacheConfiguration<>("bench-accounts",
                 Codecs.LONG, Codecs.LONG).backups(1));
             final byte[] value = new byte[valueBytes];
@@ -86,16 +91,30 @@ public final class ClientBenchmark
             System.out.println("|---|---|---|---|---|---|---|");
             for (final String mode : options.getOrDefault("--modes", "put,get,mixed,transfer").split(","))
             {
-                run(client, data, money, mode, threads, keys, accounts, value, warmupNs, measureNs);
+                run(client, data, money, mode, threads, keys, accounts, value, warmupNs, measureNs,
+                    ttlMs > 0 ? Duration.ofMillis(ttlMs) : null);
             }
             client.destroyCache("bench-data");
             client.destroyCache("bench-accounts");
         }
     }
 
+    /** A put, with its own time-to-live if {@code ttl} is not null. */
+    private static void put(final Cache<Long, byte[]> data, final long key, final byte[] value, final Duration ttl)
+    {
+        if (ttl == null)
+        {
+            data.put(key, value);
+        }
+        else
+        {
+            data.put(key, value, ttl);
+        }
+    }
+
     private static void run(final GridClient client, final Cache<Long, byte[]> data, final Cache<Long, Long> money,
         final String mode, final int threads, final int keys, final int accounts, final byte[] value,
-        final long warmupNs, final long measureNs) throws InterruptedException
+        final long warmupNs, final long measureNs, final Duration ttl) throws InterruptedException
     {
         final AtomicBoolean measuring = new AtomicBoolean();
         final AtomicBoolean running = new AtomicBoolean(true);
@@ -117,7 +136,7 @@ public final class ClientBenchmark
                     {
                         switch (mode)
                         {
-                            case "put" -> data.put((long)random.nextInt(keys), value);
+                            case "put" -> put(data, random.nextInt(keys), value, ttl);
                             case "get" -> data.get((long)random.nextInt(keys));
                             case "mixed" ->
                             {

@@ -1,14 +1,17 @@
 package dev.grid.client;
 
 import dev.grid.core.Cache;
+import dev.grid.core.CacheEventListener;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.ListenerRegistration;
 import dev.grid.core.ReadResult;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
+import dev.grid.core.client.JournalReader;
 import dev.grid.core.client.ScanPages;
 
 import java.nio.charset.StandardCharsets;
@@ -424,6 +427,29 @@ final class ClientCache<K, V> implements Cache<K, V>
             a.payload().readLong("counter");
             return ScanPages.Page.read(a.payload());
         }));
+    }
+
+    public ListenerRegistration listen(final CacheEventListener<K, V> listener)
+    {
+        return listen(listener, ScanQuery.all(), Map.of());
+    }
+
+    public ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
+        final Map<Integer, Long> resumeFrom)
+    {
+        if (filter.predicate() != null)
+        {
+            throw new IllegalArgumentException("a thin client listens with a key prefix or a ValuePredicate, which " +
+                "run on the members; an arbitrary predicate runs only in an embedded member's listener");
+        }
+        return new ClientListener(info.name(), new JournalReader<>(info.partitions(), filter, keyCodec, valueCodec,
+            listener, resumeFrom), (partition, request) ->
+        {
+            final FrameWriter w = new FrameWriter();
+            w.writeString(info.name()).writeInt(partition).writeRaw(request, 0, request.length);
+            return client.send(ClientProtocol.JOURNAL_READ, w, null, true)
+                .thenApply(a -> ScanPages.Events.read(a.payload()));
+        });
     }
 
     @Override

@@ -175,7 +175,8 @@ public final class GridClient implements AutoCloseable
             .writeLong(configuration.expiry() == null ? 0 : configuration.expiry().durationMs())
             .writeByte(configuration.eviction() == null ? 0 : configuration.eviction().kind().ordinal() + 1)
             .writeLong(configuration.eviction() == null ? 0 : configuration.eviction().maxEntries())
-            .writeLong(configuration.eviction() == null ? 0 : configuration.eviction().maxBytes());
+            .writeLong(configuration.eviction() == null ? 0 : configuration.eviction().maxBytes())
+            .writeInt(configuration.eventJournal());
         await(send(ClientProtocol.CACHE_CREATE, w, null, false));
         return cache(configuration.name(), configuration.keyCodec(), configuration.valueCodec());
     }

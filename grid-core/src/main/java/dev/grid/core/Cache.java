@@ -406,4 +406,30 @@ public interface Cache<K, V>
      *                                  {@link ValuePredicate} run on the members).
      */
     ScanCursor<K, V> scan(ScanQuery<K, V> query);
+
+    /**
+     * Listen to every change of the cache from now on: {@code listen(listener, ScanQuery.all(), Map.of())}.
+     *
+     * @param listener the listener.
+     * @return the registration; close it to stop.
+     */
+    ListenerRegistration listen(CacheEventListener<K, V> listener);
+
+    /**
+     * Listen to a cache's changes (it must keep an event journal: {@link CacheConfiguration#eventJournal}): each
+     * partition's events in counter order, exactly once while the registration lives, across primary failures and,
+     * through the thin client, reconnections (see {@link CacheEventListener}).
+     *
+     * @param listener   the listener, called on the registration's thread.
+     * @param filter     which events: a key prefix and a {@link ValuePredicate} (applied to events with a value; a
+     *                   removal passes on its key) run on the members; an arbitrary predicate (embedded only) on the
+     *                   registration's thread. Its page size is the most events read per partition at a time.
+     * @param resumeFrom per partition, the counter of the last event seen (another registration's
+     *                   {@link ListenerRegistration#positions()}); partitions missing start from now.
+     * @return the registration; close it to stop.
+     * @throws GridException with {@link ErrorCode#CONFIGURATION_INVALID} (from the first read, to the listener's
+     *                       thread) if the cache keeps no journal.
+     */
+    ListenerRegistration listen(CacheEventListener<K, V> listener, ScanQuery<K, V> filter,
+        java.util.Map<Integer, Long> resumeFrom);
 }

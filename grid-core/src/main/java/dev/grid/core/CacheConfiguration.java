@@ -28,6 +28,9 @@ public final class CacheConfiguration<K, V>
     /** Cache names: letters, digits, '.', '_' and '-', 1 to 255 characters. */
     public static final Pattern NAME_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,255}");
 
+    /** The most events a partition copy's journal keeps. */
+    public static final int JOURNAL_CAPACITY_MAX = 1 << 20;
+
     private final String name;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
@@ -41,6 +44,7 @@ public final class CacheConfiguration<K, V>
     private QuorumReadPolicy readsWithoutQuorum = QuorumReadPolicy.REFUSE;
     private ExpiryPolicy expiry;
     private EvictionPolicy eviction;
+    private int journalCapacity;
     private boolean concluded;
 
     /**
@@ -165,6 +169,27 @@ public final class CacheConfiguration<K, V>
         return this;
     }
 
+    /**
+     * Keep an event journal per partition on every copy, for listeners ({@link Cache#listen}): the last
+     * {@code capacity} changes of each partition, by update counter. A listener further behind loses events, and is
+     * told so. A cache without one (the default) refuses listeners.
+     *
+     * @param capacity events kept per partition copy, 0 for no journal.
+     * @return this for a fluent API.
+     */
+    public CacheConfiguration<K, V> eventJournal(final int capacity)
+    {
+        checkNotConcluded();
+        this.journalCapacity = capacity;
+        return this;
+    }
+
+    /** @return events kept per partition copy for listeners, 0 if the cache keeps no journal. */
+    public int eventJournal()
+    {
+        return journalCapacity;
+    }
+
     /** @return the cache's eviction policy, or null if it evicts nothing. */
     public EvictionPolicy eviction()
     {
@@ -241,6 +266,11 @@ public final class CacheConfiguration<K, V>
         if (partitionLossPolicy == null)
         {
             throw new InvalidConfigurationException("cache '" + name + "': partitionLossPolicy must not be null");
+        }
+        if (journalCapacity < 0 || journalCapacity > JOURNAL_CAPACITY_MAX)
+        {
+            throw new InvalidConfigurationException("cache '" + name + "': eventJournal " + journalCapacity +
+                " out of [0, " + JOURNAL_CAPACITY_MAX + "]");
         }
         if (readsWithoutQuorum == null)
         {
@@ -341,7 +371,7 @@ public final class CacheConfiguration<K, V>
             ", valueCodec=" + (valueCodec == null ? null : valueCodec.name()) +
             ", backupFilterAttribute=" + backupFilterAttribute + ", operationTimeoutNs=" + operationTimeoutNs +
             ", partitionLossPolicy=" + partitionLossPolicy + ", readsWithoutQuorum=" + readsWithoutQuorum +
-            ", expiry=" + expiry + ", eviction=" + eviction + "}";
+            ", expiry=" + expiry + ", eviction=" + eviction + ", eventJournal=" + journalCapacity + "}";
     }
 
     public boolean equals(final Object o)
@@ -354,7 +384,7 @@ public final class CacheConfiguration<K, V>
         return partitions == that.partitions && backups == that.backups &&
             operationTimeoutNs == that.operationTimeoutNs && partitionLossPolicy == that.partitionLossPolicy &&
             readsWithoutQuorum == that.readsWithoutQuorum && Objects.equals(expiry, that.expiry) &&
-            Objects.equals(eviction, that.eviction) &&
+            Objects.equals(eviction, that.eviction) && journalCapacity == that.journalCapacity &&
             Objects.equals(name, that.name) &&
             Objects.equals(backupFilterAttribute, that.backupFilterAttribute) &&
             keyCodec == that.keyCodec && valueCodec == that.valueCodec;

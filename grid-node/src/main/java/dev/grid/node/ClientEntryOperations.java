@@ -46,7 +46,7 @@ final class ClientEntryOperations
     static boolean handles(final int op)
     {
         return op >= ClientProtocol.GET_AND_PUT && op <= ClientProtocol.CLEAR || op == ClientProtocol.PUT_WITH_TTL ||
-            op == ClientProtocol.CACHE_METRICS;
+            op == ClientProtocol.CACHE_METRICS || op == ClientProtocol.JOURNAL_READ;
     }
 
     /**
@@ -106,6 +106,17 @@ final class ClientEntryOperations
             case ClientProtocol.REPLACE_PRESENT -> keyed(connection, session, requestId, reader,
                 OpType.REPLACE_PRESENT, true, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.PUT_WITH_TTL -> putWithTtl(connection, session, requestId, reader);
+            case ClientProtocol.JOURNAL_READ ->
+            {
+                final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+                final int partition = reader.readInt("partition", 0, cache.partitions() - 1);
+                final long after = reader.readLong("after");
+                final ScanPages.Spec spec = readSpec(reader);
+                service.complete(connection, session, requestId, member.journalRead(cache.cacheId(), partition,
+                    ScanPages.Events.request(after, spec), cache.operationTimeoutNs()), (w, o) ->
+                    // The primary's events pass through as it encoded them.
+                    w.writeRaw(new UnsafeBuffer(o.value()), 0, o.value().length));
+            }
             case ClientProtocol.CACHE_METRICS ->
             {
                 final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));

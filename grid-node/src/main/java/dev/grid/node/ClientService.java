@@ -715,12 +715,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             enumOf(QuorumReadPolicy.values(), reader.readByte("readsWithoutQuorum"), "readsWithoutQuorum");
         final ExpiryPolicy expiry = reader.remaining() == 0 ? null : ClientEntryOperations.readExpiry(reader);
         final EvictionPolicy eviction = reader.remaining() == 0 ? null : ClientEntryOperations.readEviction(reader);
+        final int journalCapacity = reader.remaining() == 0 ? 0 : reader.readInt("eventJournal", 0,
+            CacheConfiguration.JOURNAL_CAPACITY_MAX);
         // Checked here (a codec or merge operator the members do not know is the caller's mistake, answered as such);
         // the creation itself completes on the engine's thread, no thread waiting for it.
         final CacheConfiguration<Object, Object> configuration = new CacheConfiguration<>(name,
             member.codecs.codecNamed(keyCodec, name), member.codecs.codecNamed(valueCodec, name)).partitions(partitions)
             .backups(backups).backupFilterAttribute(backupFilter).partitionLossPolicy(policy)
-            .readsWithoutQuorum(readPolicy).expiry(expiry).eviction(eviction);
+            .readsWithoutQuorum(readPolicy).expiry(expiry).eviction(eviction).eventJournal(journalCapacity);
         if (timeoutNs > 0)
         {
             configuration.operationTimeoutNs(timeoutNs);

@@ -746,6 +746,15 @@ public final class GridMember implements Grid
         return future;
     }
 
+    /** @return a partition's journal read on its primary ({@link Engine#journalRead}), on the agent thread. */
+    CompletableFuture<OpOutcome> journalRead(final int cacheId, final int partition, final byte[] request,
+        final long timeoutNs)
+    {
+        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
+        execute(() -> engine.journalRead(cacheId, partition, request, timeoutNs, new FutureCallback(future)), future);
+        return future;
+    }
+
     /** @return a page of a partition from its primary ({@link Engine#scanPage}), completed on the agent thread. */
     CompletableFuture<OpOutcome> scanPage(final int cacheId, final int partition, final byte[] afterKey,
         final byte[] spec, final long timeoutNs)

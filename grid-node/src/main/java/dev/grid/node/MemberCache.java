@@ -1,13 +1,16 @@
 package dev.grid.node;
 
 import dev.grid.core.Cache;
+import dev.grid.core.CacheEventListener;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.ListenerRegistration;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.ReadResult;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
+import dev.grid.core.client.JournalReader;
 import dev.grid.core.client.ScanPages;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.OpOutcome;
@@ -452,6 +455,19 @@ final class MemberCache<K, V> implements Cache<K, V>
         return new ScanPages.Cursor<>(descriptor.partitions(), query, keyCodec, valueCodec, (partition, after, spec) ->
             ScanPages.Page.decode(GridMember.await(member.scanPage(descriptor.cacheId(), partition, after,
                 spec.encode(), timeoutNs)).value()));
+    }
+
+    public ListenerRegistration listen(final CacheEventListener<K, V> listener)
+    {
+        return listen(listener, ScanQuery.all(), Map.of());
+    }
+
+    public ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
+        final Map<Integer, Long> resumeFrom)
+    {
+        return new MemberListener(descriptor.name(), new JournalReader<>(descriptor.partitions(), filter, keyCodec,
+            valueCodec, listener, resumeFrom), (partition, request) -> member.journalRead(descriptor.cacheId(),
+            partition, request, timeoutNs).thenApply(o -> ScanPages.Events.decode(o.value())));
     }
 
     @Override

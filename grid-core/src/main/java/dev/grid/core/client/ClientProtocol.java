@@ -152,10 +152,17 @@ public final class ClientProtocol
      */
     public static final int PUT_WITH_TTL = 70;
     /**
+     * [string cache][i32 partition][i64 after, -1: from now][spec] -> [events]: a partition's event journal after a
+     * position, read on its primary up to the counter every copy holds; spec and events as {@link ScanPages} encodes
+     * them ({@code ScanPages.Events}).
+     */
+    public static final int JOURNAL_READ = 71;
+    /**
      * [string name][i32 partitions][i32 backups][string keyCodec][string valueCodec][string backupFilterAttribute]
      * [i64 operationTimeoutNs][u8 lossPolicy][string mergeOperator][u8 readsWithoutQuorum, optional: REFUSE if
      * absent][u8 expiryKind + 1, 0: none][i64 expiryDurationMs] (both optional: none if absent)[u8 evictionKind + 1,
-     * 0: none][i64 maxEntries][i64 maxBytes] (optional: none if absent) -> nothing (an equal existing cache is fine;
+     * 0: none][i64 maxEntries][i64 maxBytes] (optional: none if absent)[i32 eventJournal] (optional: 0, none, if
+     * absent) -> nothing (an equal existing cache is fine;
      * the merge operator, by name, must be registered on the members).
      */
     public static final int CACHE_CREATE = 30;
@@ -286,6 +293,7 @@ public final class ClientProtocol
             case REMOVE_ALL -> "REMOVE_ALL";
             case CLEAR -> "CLEAR";
             case PUT_WITH_TTL -> "PUT_WITH_TTL";
+            case JOURNAL_READ -> "JOURNAL_READ";
             case CACHE_CREATE -> "CACHE_CREATE";
             case CACHE_DESTROY -> "CACHE_DESTROY";
             case CACHE_LIST -> "CACHE_LIST";

@@ -102,6 +102,16 @@ public final class ScanPages
             };
         }
 
+        /**
+         * @return whether a journal's event passes the filter: its key the prefix, its value (if it has one: a
+         *         removal has none) the predicate.
+         */
+        public boolean acceptsEvent(final byte[] key, final byte[] value)
+        {
+            return value == null ? keyPrefix == null || key.length >= keyPrefix.length &&
+                Arrays.equals(key, 0, keyPrefix.length, keyPrefix, 0, keyPrefix.length) : accepts(key, value);
+        }
+
         /** @return the spec encoded: {@code [bool fromStart][i32 maxEntries][bytes prefix][u8 kind][bytes operand]}. */
         public byte[] encode()
         {
@@ -241,6 +251,55 @@ public final class ScanPages
             writer.reset().writeBoolean(done).writeBytes(endKey).writeInt(count)
                 .writeRaw(entries.array(), 0, entries.length());
             return writer.toBytes();
+        }
+    }
+
+    /**
+     * A read of a partition's event journal: the events after the reader's position up to the primary's horizon.
+     *
+     * @param lost     whether the journal no longer holds the events after the position (the reader goes on from
+     *                 {@code floor}).
+     * @param floor    the counter at or below which the journal knows nothing.
+     * @param readUpTo where the next read starts.
+     * @param counters the events' counters, ascending.
+     * @param kinds    their kinds' ordinals ({@code CacheEvent.Kind}).
+     * @param keys     their keys.
+     * @param values   their values (null for removals).
+     */
+    public record Events(boolean lost, long floor, long readUpTo, long[] counters, byte[] kinds, List<byte[]> keys,
+        List<byte[]> values)
+    {
+        /** @return the request value of a journal read: {@code [i64 after]} and the spec. */
+        public static byte[] request(final long after, final Spec spec)
+        {
+            return spec.write(new FrameWriter().writeLong(after)).toBytes();
+        }
+
+        /** @return the events decoded from the bytes a primary encoded. */
+        public static Events decode(final byte[] bytes)
+        {
+            return read(new FrameReader().wrap(bytes, 0, bytes.length));
+        }
+
+        /** @return the events read from a reader positioned at them. */
+        public static Events read(final FrameReader reader)
+        {
+            final boolean lost = reader.readBoolean("lost");
+            final long floor = reader.readLong("floor");
+            final long readUpTo = reader.readLong("readUpTo");
+            final int count = reader.readInt("events", 0, PAGE_ENTRIES_MAX);
+            final long[] counters = new long[count];
+            final byte[] kinds = new byte[count];
+            final List<byte[]> keys = new ArrayList<>(count);
+            final List<byte[]> values = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                counters[i] = reader.readLong("counter");
+                kinds[i] = reader.readByte("kind");
+                keys.add(reader.readBytes("key"));
+                values.add(reader.readBytes("value"));
+            }
+            return new Events(lost, floor, readUpTo, counters, kinds, keys, values);
         }
     }
 

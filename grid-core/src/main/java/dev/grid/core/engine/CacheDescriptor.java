@@ -29,6 +29,7 @@ import dev.grid.core.QuorumReadPolicy;
  * @param expiry                when entries expire, or null if they never do (values are then stored as they are;
  *                              with a policy, each stored value starts with its expiry time).
  * @param eviction              how the cache stays within its size per member, or null if it evicts nothing.
+ * @param journalCapacity       events each partition copy journals for listeners, 0 for no journal.
  */
 public record CacheDescriptor(
     int cacheId,
@@ -46,7 +47,8 @@ public record CacheDescriptor(
     int lostResets,
     QuorumReadPolicy readsWithoutQuorum,
     ExpiryPolicy expiry,
-    EvictionPolicy eviction)
+    EvictionPolicy eviction,
+    int journalCapacity)
 {
     /**
      * A descriptor of a cache whose entries never expire.
@@ -73,7 +75,21 @@ public record CacheDescriptor(
     {
         this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
             mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, expiry,
-            null);
+            null, 0);
+    }
+
+    /**
+     * A descriptor of a cache without an event journal.
+     */
+    public CacheDescriptor(final int cacheId, final String name, final int partitions, final int backups,
+        final String keyCodec, final String valueCodec, final String backupFilterAttribute,
+        final long operationTimeoutNs, final String mergeOperator, final long creatorIncarnation,
+        final long creatorSequence, final PartitionLossPolicy lossPolicy, final int lostResets,
+        final QuorumReadPolicy readsWithoutQuorum, final ExpiryPolicy expiry, final EvictionPolicy eviction)
+    {
+        this(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute, operationTimeoutNs,
+            mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets, readsWithoutQuorum, expiry,
+            eviction, 0);
     }
 
     /**
@@ -116,7 +132,7 @@ public record CacheDescriptor(
             configuration.backupFilterAttribute(), configuration.operationTimeoutNs(),
             configuration.mergeOperatorName(), creatorIncarnation, creatorSequence,
             configuration.partitionLossPolicy(), 0, configuration.readsWithoutQuorum(), configuration.expiry(),
-            configuration.eviction());
+            configuration.eviction(), configuration.eventJournal());
     }
 
     /**
@@ -127,7 +143,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets,
-            readsWithoutQuorum, expiry, eviction);
+            readsWithoutQuorum, expiry, eviction, journalCapacity);
     }
 
     /**
@@ -138,7 +154,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, policy, lostResets,
-            readsWithoutQuorum, expiry, eviction);
+            readsWithoutQuorum, expiry, eviction, journalCapacity);
     }
 
     /**
@@ -148,7 +164,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, creatorIncarnation, creatorSequence, lossPolicy, lostResets + 1,
-            readsWithoutQuorum, expiry, eviction);
+            readsWithoutQuorum, expiry, eviction, journalCapacity);
     }
 
     /**
@@ -160,7 +176,7 @@ public record CacheDescriptor(
     {
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec, backupFilterAttribute,
             operationTimeoutNs, mergeOperator, incarnation, sequence, lossPolicy, lostResets,
-            readsWithoutQuorum, expiry, eviction);
+            readsWithoutQuorum, expiry, eviction, journalCapacity);
     }
 
     /**
@@ -175,6 +191,6 @@ public record CacheDescriptor(
             operationTimeoutNs == other.operationTimeoutNs &&
             java.util.Objects.equals(mergeOperator, other.mergeOperator) && lossPolicy == other.lossPolicy &&
             readsWithoutQuorum == other.readsWithoutQuorum && java.util.Objects.equals(expiry, other.expiry) &&
-            java.util.Objects.equals(eviction, other.eviction);
+            java.util.Objects.equals(eviction, other.eviction) && journalCapacity == other.journalCapacity;
     }
 }

@@ -179,4 +179,16 @@ public interface Engine
      * @param callback  completion: value the encoded page, count the partition's counter it was read at.
      */
     void scanPage(int cacheId, int partition, byte[] afterKey, byte[] spec, long timeoutNs, OpCallback callback);
+
+    /**
+     * Read a partition's event journal from its primary ({@link OpType#JOURNAL_READ}), remapped to the new primary
+     * like any operation if the primary changes. The callback runs exactly once, on the engine's thread.
+     *
+     * @param cacheId   the cache.
+     * @param partition the partition.
+     * @param request   the position and filter ({@link dev.grid.core.client.ScanPages.Events#request}).
+     * @param timeoutNs after which the read fails with {@link ErrorCode#OPERATION_TIMEOUT}.
+     * @param callback  completion: value the encoded events, count the horizon they were read to.
+     */
+    void journalRead(int cacheId, int partition, byte[] request, long timeoutNs, OpCallback callback);
 }

@@ -50,7 +50,13 @@ public enum OpType
      * Write the value unconditionally with a time-to-live of its own, into a cache with an expiry policy: the
      * request's value is {@code [i64 ttlMs, little-endian][the value]}, a ttl of 0 meaning the entry never expires.
      */
-    PUT_WITH_TTL(14, true);
+    PUT_WITH_TTL(14, true),
+    /**
+     * Read the event journal of the request's partition (not the key's) on its primary: the value is
+     * {@code [i64 after]} and a {@code ScanPages.Spec} (its page size the most events, its filter which events).
+     * Outcome: value the encoded events ({@code ScanPages.Events}), count the horizon they were read to.
+     */
+    JOURNAL_READ(15, false);
 
     private static final OpType[] BY_CODE = values();
 

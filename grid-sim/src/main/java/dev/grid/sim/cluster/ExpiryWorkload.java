@@ -1,14 +1,21 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.core.EvictionPolicy;
+import dev.grid.core.CacheEvent;
+import dev.grid.core.CacheEventListener;
+import dev.grid.core.Codecs;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.KeyPartitioner;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
+import dev.grid.core.ScanQuery;
+import dev.grid.core.client.JournalReader;
+import dev.grid.core.client.ScanPages;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.OpOutcome;
+import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.spi.RandomSource;
@@ -33,7 +40,9 @@ import java.util.concurrent.TimeUnit;
  * that no read returns a value whose life certainly ended (acknowledged, and read later than its life plus twice the
  * largest skew), and once the faults stopped and every finite life ended: every copy of a partition equal (expiry
  * removals are counted updates, whatever the clocks say), no expired entry left on a primary, every stored value one
- * that never expires and was written, and the last acknowledged such write kept where nothing came after it.
+ * that never expires and was written, and the last acknowledged such write kept where nothing came after it. A
+ * listener reads the expiring cache's event journal through whichever member is ready: each partition's events in
+ * counter order, no value twice, only values written, and (where no loss was reported) every acknowledged put.
  * <p>
  * <b>Threading:</b> the simulation's thread only.
  */
@@ -62,6 +71,15 @@ final class ExpiryWorkload
     private final Map<String, List<Write>> writes = new TreeMap<>();
     private final Map<String, Write> byValue = new HashMap<>();
     private int cacheId = -1;
+    /** The listener on the expiring cache's journal, and what it saw. */
+    private JournalReader<String, String> listener;
+    private long[] readingSinceNs;
+    private long[] readGenerations;
+    private final Map<Integer, Long> lastCounter = new HashMap<>();
+    private final java.util.Set<String> seenValues = new java.util.HashSet<>();
+    private final java.util.Set<Integer> lossReported = new java.util.HashSet<>();
+    /** Events the listener delivered. */
+    long eventsSeen;
     private int evictingId = -1;
     private final Map<String, String> evictingKeyOf = new HashMap<>();
     private long nextToken;
@@ -90,12 +108,95 @@ final class ExpiryWorkload
     {
         return new CacheDescriptor(0, CACHE, partitions, backups, "string", "string", null,
             TimeUnit.SECONDS.toNanos(5), null, 0, 0, lossPolicy, 0, QuorumReadPolicy.REFUSE,
-            ExpiryPolicy.modified(Duration.ofMillis(POLICY_MS)));
+            ExpiryPolicy.modified(Duration.ofMillis(POLICY_MS)), null, 1 << 16);
     }
 
     void opened(final int cacheId)
     {
         this.cacheId = cacheId;
+        final Map<Integer, Long> fromStart = new HashMap<>();
+        for (int p = 0; p < scenario.options.partitions; p++)
+        {
+            fromStart.put(p, 0L);
+        }
+        this.readingSinceNs = new long[scenario.options.partitions];
+        this.readGenerations = new long[scenario.options.partitions];
+        this.listener = new JournalReader<>(scenario.options.partitions, ScanQuery.all(), Codecs.STRING,
+            Codecs.STRING, new CacheEventListener<>()
+        {
+            public void onEvent(final CacheEvent<String, String> event)
+            {
+                seen(event);
+            }
+
+            public void onEventsLost(final int partition, final long fromCounter, final long toCounter)
+            {
+                lossReported.add(partition);
+            }
+        }, fromStart);
+    }
+
+    /** The listener's invariants: per partition in counter order, each value once, only values written. */
+    private void seen(final CacheEvent<String, String> event)
+    {
+        eventsSeen++;
+        final long before = lastCounter.getOrDefault(event.partition(), 0L);
+        if (event.counter() <= before)
+        {
+            throw scenario.sim.fail("listener: partition " + event.partition() + " event at counter " +
+                event.counter() + " after " + before + ": " + event);
+        }
+        lastCounter.put(event.partition(), event.counter());
+        if (event.value() != null)
+        {
+            final Write write = byValue.get(event.value());
+            if (write == null || !write.key.equals(event.key()))
+            {
+                throw scenario.sim.fail("listener: " + event + " was never written");
+            }
+            if (!seenValues.add(event.value()))
+            {
+                throw scenario.sim.fail("listener: " + event + " delivered twice");
+            }
+        }
+    }
+
+    /**
+     * Read the journal of each partition not being read, through a ready member. A read whose member crashed never
+     * answers: after its timeout it is given up and sent again (an answer of a read given up is ignored).
+     */
+    private void pollListener(final List<Engine> running, final long timeoutNs)
+    {
+        for (int p = 0; p < readingSinceNs.length && !running.isEmpty(); p++)
+        {
+            if (readingSinceNs[p] != 0 && scenario.sim.nowNs() - readingSinceNs[p] < timeoutNs + 1_000 * MS)
+            {
+                continue;
+            }
+            readingSinceNs[p] = Math.max(1, scenario.sim.nowNs());
+            final int partition = p;
+            final long generation = ++readGenerations[p];
+            running.get(random.nextInt(running.size())).journalRead(cacheId, p, listener.request(p), timeoutNs,
+                new OpCallback()
+            {
+                public void onSuccess(final OpOutcome outcome)
+                {
+                    if (readGenerations[partition] == generation)
+                    {
+                        readingSinceNs[partition] = 0;
+                        listener.deliver(partition, ScanPages.Events.decode(outcome.value()), () -> true);
+                    }
+                }
+
+                public void onFailure(final dev.grid.core.GridException error)
+                {
+                    if (readGenerations[partition] == generation)
+                    {
+                        readingSinceNs[partition] = 0;
+                    }
+                }
+            });
+        }
     }
 
     CacheDescriptor evictingDescriptor(final int partitions, final int backups, final PartitionLossPolicy lossPolicy)
@@ -130,6 +231,7 @@ final class ExpiryWorkload
         if (!running.isEmpty())
         {
             issue(running.get(random.nextInt(running.size())), timeoutNs);
+            pollListener(running, timeoutNs);
         }
     }
 
@@ -240,10 +342,64 @@ final class ExpiryWorkload
         {
             checkKey(map, e.getKey(), e.getValue());
         }
+        checkListener(map);
         if (evictingId >= 0)
         {
             checkEvicting(map);
         }
+    }
+
+    /**
+     * The listener saw every acknowledged put of a partition whose journal reported no loss (it is read until it did,
+     * or the settle time ends).
+     */
+    private void checkListener(final PartitionMap map)
+    {
+        final long deadlineNs = scenario.sim.nowNs() + scenario.options.settleNs;
+        java.util.Set<String> missing = undelivered();
+        while (!missing.isEmpty() && scenario.sim.nowNs() < deadlineNs)
+        {
+            pollListener(scenario.liveMembers(), TimeUnit.SECONDS.toNanos(5));
+            scenario.sim.runUntil(scenario.sim.nowNs() + 20 * MS, null);
+            missing = undelivered();
+        }
+        if (!missing.isEmpty())
+        {
+            final java.util.Set<Integer> partitions = new java.util.TreeSet<>();
+            for (final String value : missing)
+            {
+                partitions.add(partitionOf(byValue.get(value).key));
+            }
+            throw scenario.sim.fail("listener: acknowledged puts never delivered: " + missing + " in partitions " +
+                partitions + " (map " + map.version() + "); positions " + listener.positions());
+        }
+    }
+
+    /**
+     * @return the acknowledged puts not delivered yet, in partitions whose journal reported no loss (a copy rebuilt
+     *         by rebalance that became primary knows nothing below what it was streamed) and that were never lost.
+     */
+    private java.util.Set<String> undelivered()
+    {
+        final java.util.Set<String> missing = new java.util.TreeSet<>();
+        for (final List<Write> keyWrites : writes.values())
+        {
+            for (final Write w : keyWrites)
+            {
+                final int partition = partitionOf(w.key);
+                if (w.value != null && w.completedNs != Long.MAX_VALUE && !lossReported.contains(partition) &&
+                    !scenario.lostPartitions.contains(partition) && !seenValues.contains(w.value))
+                {
+                    missing.add(w.value);
+                }
+            }
+        }
+        return missing;
+    }
+
+    private int partitionOf(final String key)
+    {
+        return KeyPartitioner.partition(ClusterScenario.bytes(key), scenario.options.partitions);
     }
 
     /** The evicting cache's copies are equal, within each partition's share, and hold only values written to them. */

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.CacheEvent;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.EvictionPolicy;
 import dev.grid.core.GridException;
@@ -205,7 +206,7 @@ final class Evictions
                 PartitionStore.accountedBytes(victim, null);
             context.replication().startUpdate(lp, cache, new OpKey(context.incarnation(), sequence),
                 context.incarnation(), sequence, OpOutcome.TRUE, victim, null,
-                context.nowNs() + cache.operationTimeoutNs());
+                context.nowNs() + cache.operationTimeoutNs(), (byte)CacheEvent.Kind.EVICTED.ordinal());
             evicted++;
         }
         if (evicted > 0)

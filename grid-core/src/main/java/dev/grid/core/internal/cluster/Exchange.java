@@ -399,6 +399,7 @@ final class Exchange
                 // made it differ from its peers at every counter, and every exchange rebuilt another copy from
                 // it (seed 0x176628c8a reached topology 5494).
                 local[p].store.clear();
+                local[p].unjournaled(Long.MAX_VALUE - 1);
             }
             local[p].state = local[p].state.moveTo(owningState);
             // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
@@ -408,6 +409,11 @@ final class Exchange
                 finalizeGaps(cache, local[p]);
             }
             context.rebalanced().adoptEpoch(local[p], epochId, epochFloor);
+            if (cache.journalCapacity() > 0)
+            {
+                // Before any transaction writes here: they journal only into a journal that exists.
+                EventJournal.journalOf(local[p], cache);
+            }
         }
         else if (moving)
         {

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.CacheEvent;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.OpOutcome;
@@ -128,7 +129,7 @@ final class Expirations
             final long sequence = context.newSequence();
             context.replication().startUpdate(lp, cache, new OpKey(context.incarnation(), sequence),
                 context.incarnation(), sequence, OpOutcome.TRUE, key, null,
-                context.nowNs() + cache.operationTimeoutNs());
+                context.nowNs() + cache.operationTimeoutNs(), (byte)CacheEvent.Kind.EXPIRED.ordinal());
             removed++;
         }
         expired += removed;
@@ -164,7 +165,7 @@ final class Expirations
         final long sequence = context.newSequence();
         context.replication().startUpdate(lp, cache, new OpKey(context.incarnation(), sequence),
             context.incarnation(), sequence, OpOutcome.TRUE, key, StoredValues.wrap(current, nowMs + durationMs),
-            context.nowNs() + cache.operationTimeoutNs());
+            context.nowNs() + cache.operationTimeoutNs(), EventJournal.NONE);
     }
 
     /** Forget where the sweep stood: the member joins again. */

@@ -2,6 +2,7 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.client.FrameReader;
 import dev.grid.core.client.ScanPages;
 import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.engine.BytesEntryProcessor;
@@ -10,6 +11,8 @@ import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.internal.cluster.LocalPartition.OpKey;
+
+import org.agrona.collections.Long2ObjectHashMap;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -60,9 +63,9 @@ final class KeyOperations
                 get(lp, cache, origin, sequence, key, current, live, nowMs);
                 return;
             }
-            case SCAN_PAGE ->
+            case SCAN_PAGE, JOURNAL_READ ->
             {
-                replication.answerOk(origin, sequence, scanPage(lp, cache, key, value, nowMs), 0);
+                partitionRead(lp, cache, origin, sequence, type, key, value, nowMs);
                 return;
             }
             case PUT_WITH_TTL ->
@@ -142,6 +145,20 @@ final class KeyOperations
         context.evictions().written(lp, cache, key, stored);
     }
 
+    /** A read of the partition rather than a key: a scan's page, or the event journal. */
+    private void partitionRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
+        final long sequence, final OpType type, final byte[] key, final byte[] value, final long nowMs)
+    {
+        if (type == OpType.SCAN_PAGE)
+        {
+            context.replication().answerOk(origin, sequence, scanPage(lp, cache, key, value, nowMs), 0);
+        }
+        else
+        {
+            journalRead(lp, cache, origin, sequence, value);
+        }
+    }
+
     /** Answer a read, and note the use of a live entry (eviction's picks, an expiry that reads extend). */
     private void get(final LocalPartition lp, final CacheDescriptor cache, final long origin, final long sequence,
         final byte[] key, final byte[] current, final byte[] live, final long nowMs)
@@ -156,6 +173,38 @@ final class KeyOperations
         {
             context.expirations().touched(lp, cache, key, current, live, nowMs);
         }
+    }
+
+    /**
+     * Read a partition's event journal on its primary, up to the horizon every copy holds: the LWM (applied here and
+     * durable) and below the lowest update still waiting for a backup (one this primary could still lose with it).
+     */
+    private void journalRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
+        final long sequence, final byte[] request)
+    {
+        if (cache.journalCapacity() == 0)
+        {
+            context.replication().answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "cache '" +
+                cache.name() + "' keeps no event journal: create it with CacheConfiguration.eventJournal(capacity) " +
+                "to listen to it");
+            return;
+        }
+        if (request == null)
+        {
+            throw new MalformedMessageException("JOURNAL_READ request without its position");
+        }
+        final FrameReader reader = new FrameReader().wrap(request, 0, request.length);
+        final long after = reader.readLong("after");
+        final ScanPages.Spec spec = ScanPages.Spec.read(reader);
+        final EventJournal journal = EventJournal.journalOf(lp, cache);
+        long horizon = lp.counter.lwm();
+        for (final Long2ObjectHashMap<LocalPartition.PrimaryUpdate>.KeyIterator it = lp.inFlight.keySet().iterator();
+            it.hasNext(); )
+        {
+            horizon = Math.min(horizon, it.nextLong() - 1);
+        }
+        context.replication().answerOk(origin, sequence, new OpOutcome(false,
+            journal.read(cache, after, horizon, spec.maxEntries(), spec), horizon), 0);
     }
 
     /** A write with a time-to-live of its own (0: never expires), into a cache with an expiry policy. */

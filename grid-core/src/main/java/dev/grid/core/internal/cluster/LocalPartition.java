@@ -1,5 +1,6 @@
 package dev.grid.core.internal.cluster;
 
+import dev.grid.core.CacheEvent;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.PartitionState;
@@ -37,6 +38,26 @@ final class LocalPartition implements PartitionCopy
     /** The epochs this copy followed, oldest first, as {id, floor}; the last is {@link #epochId}. */
     final ArrayDeque<long[]> epochs = new ArrayDeque<>();
     final PartitionStore store;
+    /**
+     * The copy's event journal, while it is OWNING a partition of a cache with one (see {@link EventJournal}); null
+     * otherwise.
+     */
+    EventJournal journal;
+    /**
+     * The highest counter this copy applied without journaling it (rebalance, recovery, a transaction's write before
+     * the journal existed): a journal knows nothing at or below it.
+     */
+    long journalFloor;
+
+    /** An update at {@code counter} applied here without an event: a journal can no longer vouch for it. */
+    void unjournaled(final long counter)
+    {
+        journalFloor = Math.max(journalFloor, counter);
+        if (journal != null)
+        {
+            journal.raiseFloor(counter);
+        }
+    }
     /** Non-zero while a consistency check holds this (primary) copy still: writes wait in {@link #pausedOps}. */
     long pausedBy;
     final List<Runnable> pausedOps = new ArrayList<>();
@@ -278,7 +299,17 @@ final class LocalPartition implements PartitionCopy
     @Override
     public void apply(final byte[] key, final byte[] value, final long updateCounter)
     {
+        // A transaction's write: journaled as this copy sees it (created or updated by its own value before).
+        final byte kind = journal == null ? EventJournal.NONE : EventJournal.byValue(store.get(key) != null, value);
         store.apply(key, value, updateCounter);
+        if (journal != null)
+        {
+            journal.record(updateCounter, CacheEvent.Kind.values()[kind], key, value);
+        }
+        else
+        {
+            unjournaled(updateCounter);
+        }
     }
 
     @Override
@@ -359,6 +390,8 @@ final class LocalPartition implements PartitionCopy
         boolean durable;
         /** A backup left the topology before acknowledging: answered only once the map without it is installed. */
         boolean backupForgotten;
+        /** The event journaled for it ({@link EventJournal#NONE}, or a kind's ordinal), shipped to the backups. */
+        byte eventKind = EventJournal.NONE;
 
         PrimaryUpdate(
             final long counter,

@@ -753,4 +753,12 @@ public final class MemberEngine implements Engine
         context.near().scanPage(cacheId, partition, afterKey, spec, timeoutNs, callback);
     }
 
+    @Override
+    public void journalRead(final int cacheId, final int partition, final byte[] request, final long timeoutNs,
+        final OpCallback callback)
+    {
+        context.near().partitionRead(cacheId, partition, OpType.JOURNAL_READ, new byte[0], request, timeoutNs,
+            callback);
+    }
+
 }

@@ -102,9 +102,9 @@ final class NearOps
             callback.onFailure(tooLarge);
             return;
         }
-        if (type == OpType.SCAN_PAGE)
+        if (type == OpType.SCAN_PAGE || type == OpType.JOURNAL_READ)
         {
-            throw new IllegalArgumentException("a scan page names its partition: use scanPage");
+            throw new IllegalArgumentException("a " + type + " names its partition: use scanPage or journalRead");
         }
         start(cache, type, key, value, expected, type == OpType.SIZE ? -1 :
             KeyPartitioner.partition(key, cache.partitions()), timeoutNs, clientId, clientSequence, clientWatermark,
@@ -115,12 +115,23 @@ final class NearOps
     void scanPage(final int cacheId, final int partition, final byte[] afterKey, final byte[] spec,
         final long timeoutNs, final OpCallback callback)
     {
+        partitionRead(cacheId, partition, OpType.SCAN_PAGE, afterKey == null ? new byte[0] : afterKey, spec,
+            timeoutNs, callback);
+    }
+
+    /**
+     * A read of one partition on its primary ({@link OpType#SCAN_PAGE}, {@link OpType#JOURNAL_READ}), routed and
+     * remapped like any operation.
+     */
+    void partitionRead(final int cacheId, final int partition, final OpType type, final byte[] key,
+        final byte[] value, final long timeoutNs, final OpCallback callback)
+    {
         final CacheDescriptor cache = context.topology().cache(cacheId);
         final GridException refused = context.state() != MemberState.ACTIVE ? context.notActive() : cache == null ?
             new CacheDestroyedException("cache id " + cacheId + " was destroyed") : null;
         if (refused != null)
         {
-            context.listener().onOperationComplete(OpType.SCAN_PAGE, 0, refused.errorCode().code());
+            context.listener().onOperationComplete(type, 0, refused.errorCode().code());
             callback.onFailure(refused);
             return;
         }
@@ -129,8 +140,7 @@ final class NearOps
             throw new IllegalArgumentException("partition " + partition + " out of range for cache '" +
                 cache.name() + "' of " + cache.partitions());
         }
-        start(cache, OpType.SCAN_PAGE, afterKey == null ? new byte[0] : afterKey, spec, null, partition, timeoutNs,
-            0, 0, 0, callback);
+        start(cache, type, key, value, null, partition, timeoutNs, 0, 0, 0, callback);
     }
 
     private void start(final CacheDescriptor cache, final OpType type, final byte[] key, final byte[] value,

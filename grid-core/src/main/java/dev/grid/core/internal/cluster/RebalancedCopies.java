@@ -84,6 +84,7 @@ final class RebalancedCopies
             opKey, outcome, record.key(),
             record.value(), record.predecessors());
         lp.store.apply(record.key(), record.value(), counter);
+        lp.unjournaled(counter);
         // The value carries the effect of the predecessors too, which the supplier may hold only as a hole (it missed
         // them as a backup and finalized the gap): without their identities, a retry of one after failover to this
         // copy would apply it a second time (persistent seed 0x17662a18e).
@@ -112,6 +113,7 @@ final class RebalancedCopies
         }
         context.walRecords().appendRebalanceEntry(lp.cacheId, lp.partition, counter, key, value);
         lp.store.apply(key, value, counter);
+        lp.unjournaled(counter);
     }
 
     /**
@@ -120,6 +122,8 @@ final class RebalancedCopies
      */
     void finishFullRebalance(final LocalPartition lp, final long to)
     {
+        // Counters up to it close without events here (removes whose tombstones were purged, overwritten updates).
+        lp.unjournaled(to);
         final long position = context.walRecords().appendRebalanceDone(lp.cacheId, lp.partition, to);
         context.durability().enqueue(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
             () -> closeRebalanced(lp, to)));

@@ -135,6 +135,8 @@ final class Recovery
                 if (lp != null)
                 {
                     lp.finishReplay(replayWatermarks);
+                    // Nothing recovered was journaled: a journal of this copy starts above what it holds.
+                    lp.unjournaled(lp.counter.hwm());
                     // A thin client's outcomes recovered here are kept as long as if it had just been heard of.
                     lp.recent.keySet().forEach(key -> context.origins().noteClientSeen(key.originIncarnation()));
                     partitions++;
@@ -240,6 +242,7 @@ final class Recovery
         {
             lp.store.apply(image.keys()[i], image.values()[i], image.counters()[i]);
         }
+        lp.unjournaled(lp.counter.hwm());
         for (int i = 0; i < image.recentOrigins().length; i++)
         {
             lp.recent.put(new OpKey(image.recentOrigins()[i], image.recentSequences()[i]),
@@ -369,6 +372,7 @@ final class Recovery
         if (lp != null && !lp.counter.isClosed(counter))
         {
             lp.store.apply(update.key(), update.value(), counter);
+            lp.unjournaled(counter);
             lp.counter.apply(counter - 1, 1);
             // A retry of this operation after the restart is answered from here, never applied again.
             lp.replayRecent(opKey, outcome, false, replayWatermarks);
@@ -486,6 +490,7 @@ final class Recovery
         if (lp != null && key != null && counter > 0)
         {
             lp.store.apply(key, value, counter);
+            lp.unjournaled(counter);
         }
     }
 

@@ -332,12 +332,36 @@ final class Replication
         final byte[] newValue,
         final long deadlineNs)
     {
+        startUpdate(lp, cache, opKey, replyTo, replySequence, outcome, key, newValue, deadlineNs,
+            EventJournal.BY_VALUE);
+    }
+
+    /**
+     * {@link #startUpdate(LocalPartition, CacheDescriptor, OpKey, long, long, OpOutcome, byte[], byte[], long)} with
+     * the event it journals on every copy of a cache with a journal: {@link EventJournal#BY_VALUE} (created, updated
+     * or removed, by the key's value before and after), {@link EventJournal#NONE}, or a kind's ordinal.
+     */
+    void startUpdate(
+        final LocalPartition lp,
+        final CacheDescriptor cache,
+        final OpKey opKey,
+        final long replyTo,
+        final long replySequence,
+        final OpOutcome outcome,
+        final byte[] key,
+        final byte[] newValue,
+        final long deadlineNs,
+        final byte eventKind)
+    {
         final long counter = lp.counter.reserve(1) + 1;
+        final byte kind = EventJournal.kindOf(context, lp, cache, key, newValue, eventKind);
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
             context.installedMap().version(), deadlineNs);
+        update.eventKind = kind;
         final long position = context.walRecords().appendWal(lp, counter, opKey, outcome, key,
             newValue, Predecessors.NONE);
         lp.store.apply(key, newValue, counter);
+        EventJournal.record(lp, cache, counter, kind, key, newValue);
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
         context.updateStarted();
@@ -394,7 +418,7 @@ final class Replication
                 .origin(update.opKey.originIncarnation()).sequence(update.opKey.sequence())
                 .watermark(context.origins().originWatermarks().get(update.opKey.originIncarnation()))
                 .flag(MemberMessages.flag(update.outcome.flag())).hasOutcomeValue(MemberMessages.has(outcomeValue))
-                .hasValue(MemberMessages.has(update.value));
+                .hasValue(MemberMessages.has(update.value)).eventKind(update.eventKind);
             final ReplicateEncoder.PredecessorsEncoder group = out.predecessorsCount(predecessors.count());
             for (int i = 0; i < predecessors.count(); i++)
             {
@@ -577,6 +601,7 @@ final class Replication
         final boolean flag = in.flag() != 0;
         final short hasOutcomeValue = in.hasOutcomeValue();
         final short hasValue = in.hasValue();
+        final byte eventKind = in.eventKind();
         final Predecessors predecessors = readPredecessors(in);
         final byte[] outcomeValue = MemberMessages.bytes(in, in.outcomeValueLength(), "outcomeValue");
         in.getOutcomeValue(outcomeValue, 0, outcomeValue.length);
@@ -590,12 +615,12 @@ final class Replication
         }
         replicate(sender, source, buffer, offset, length, new ReplicateFields(cacheId, partition, version, counter,
             new OpKey(origin, sequence), new OpOutcome(flag, MemberMessages.ifHas(hasOutcomeValue, outcomeValue), 0),
-            key, MemberMessages.ifHas(hasValue, value), predecessors));
+            key, MemberMessages.ifHas(hasValue, value), predecessors, EventJournal.checkedKind(eventKind)));
     }
 
     /** A replicated update's fields, as its message carries them. */
     private record ReplicateFields(int cacheId, int partition, long version, long counter, OpKey opKey,
-        OpOutcome outcome, byte[] key, byte[] value, Predecessors predecessors)
+        OpOutcome outcome, byte[] key, byte[] value, Predecessors predecessors, byte eventKind)
     {
     }
 
@@ -679,6 +704,7 @@ final class Replication
         final long position = context.walRecords().appendWal(lp, counter, opKey, update.outcome(), key, value,
             predecessors);
         lp.store.apply(key, value, counter);
+        EventJournal.record(lp, context.topology().cache(cacheId), counter, update.eventKind(), key, value);
         context.origins().rememberPredecessors(lp, predecessors);
         remember(lp, opKey, update.outcome());
         context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, null,

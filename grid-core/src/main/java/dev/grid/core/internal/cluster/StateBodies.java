@@ -89,6 +89,7 @@ final class StateBodies
             .evictionKind((short)(cache.eviction() == null ? 0 : cache.eviction().kind().ordinal() + 1))
             .evictionMaxEntries(cache.eviction() == null ? 0 : cache.eviction().maxEntries())
             .evictionMaxBytes(cache.eviction() == null ? 0 : cache.eviction().maxBytes())
+            .journalCapacity(cache.journalCapacity())
             .name(cache.name()).keyCodec(cache.keyCodec()).valueCodec(cache.valueCodec())
             .backupFilterAttribute(orEmpty(cache.backupFilterAttribute()))
             .mergeOperator(orEmpty(cache.mergeOperator())));
@@ -111,6 +112,11 @@ final class StateBodies
         final ExpiryPolicy expiry = expiry(cacheId, in.expiryKind(), in.expiryDurationMs());
         final EvictionPolicy eviction = eviction(cacheId, in.evictionKind(), in.evictionMaxEntries(),
             in.evictionMaxBytes());
+        final int journalCapacity = in.journalCapacity();
+        if (journalCapacity < 0 || journalCapacity > CacheConfiguration.JOURNAL_CAPACITY_MAX)
+        {
+            throw new MalformedMessageException("cache id " + cacheId + " with a journal of " + journalCapacity);
+        }
         if (partitions < 1 || partitions > CacheConfiguration.PARTITIONS_MAX || backups < 0 ||
             backups > CacheConfiguration.BACKUPS_MAX || lostResets < 0)
         {
@@ -126,7 +132,7 @@ final class StateBodies
         return new CacheDescriptor(cacheId, name, partitions, backups, keyCodec, valueCodec,
             hasBackupFilterAttribute ? backupFilterAttribute : null, operationTimeoutNs,
             hasMergeOperator ? mergeOperator : null, creatorIncarnation, creatorSequence,
-            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy), expiry, eviction);
+            lossPolicy(lossPolicy), lostResets, readPolicy(readPolicy), expiry, eviction, journalCapacity);
     }
 
     private static EvictionPolicy eviction(final int cacheId, final short kind, final long maxEntries,

@@ -1,0 +1,264 @@
+package dev.grid.core.client;
+
+import dev.grid.core.CacheEvent;
+import dev.grid.core.CacheEventListener;
+import dev.grid.core.Codec;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.ScanQuery;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BiPredicate;
+
+/**
+ * What a listener's registration knows, for an embedded member and the thin client alike: per partition, the counter
+ * of the last event delivered; how to ask a partition's primary for the events after it; and how to deliver what it
+ * answers, in counter order, moving a position past an event only once the listener returned. So across a primary's
+ * failure (the read goes to the new primary, whose journal holds the same events) and a reconnection (the read is sent
+ * again) every event is delivered exactly once, and a journal that no longer reaches back to a position says so
+ * ({@link CacheEventListener#onEventsLost}). The host's thread drives it: {@link #start} once, then {@link #round}
+ * again and again (waiting a little after a round that delivered nothing), until the registration closes.
+ * <p>
+ * Positions are safe to read from any thread ({@link #positions()}); the rest is for the host's thread.
+ *
+ * @param <K> the key type.
+ * @param <V> the value type.
+ */
+public final class JournalReader<K, V>
+{
+    /** Errors after which reading again cannot succeed: the registration stops and tells the listener. */
+    private static final Set<ErrorCode> STOPPING = EnumSet.of(ErrorCode.CONFIGURATION_INVALID,
+        ErrorCode.CACHE_DESTROYED, ErrorCode.CACHE_NOT_FOUND, ErrorCode.MALFORMED_REQUEST, ErrorCode.UNKNOWN_OPERATION,
+        ErrorCode.PERMISSION_DENIED, ErrorCode.AUTHENTICATION_FAILED, ErrorCode.PROTOCOL_VERSION_UNSUPPORTED);
+
+    private final int partitions;
+    private final ScanPages.Spec spec;
+    private final Codec<K> keyCodec;
+    private final Codec<V> valueCodec;
+    private final BiPredicate<? super K, ? super V> predicate;
+    private final CacheEventListener<K, V> listener;
+    private final AtomicLongArray positions;
+
+    /**
+     * @param partitions the cache's partition count.
+     * @param query      which events (a key prefix and a value predicate read on the members; a predicate here).
+     * @param keyCodec   the cache's key codec.
+     * @param valueCodec the cache's value codec.
+     * @param listener   the listener.
+     * @param resumeFrom per partition, the counter of the last event seen before (a registration's positions);
+     *                   partitions missing start from now ({@link #startsFromNow}).
+     */
+    public JournalReader(final int partitions, final ScanQuery<K, V> query, final Codec<K> keyCodec,
+        final Codec<V> valueCodec, final CacheEventListener<K, V> listener, final Map<Integer, Long> resumeFrom)
+    {
+        this.partitions = partitions;
+        this.spec = ScanPages.spec(query, keyCodec, valueCodec);
+        this.keyCodec = keyCodec;
+        this.valueCodec = valueCodec;
+        this.predicate = query.predicate();
+        this.listener = listener;
+        this.positions = new AtomicLongArray(partitions);
+        for (int p = 0; p < partitions; p++)
+        {
+            positions.set(p, resumeFrom.getOrDefault(p, -1L));
+        }
+    }
+
+    /** Reads a partition's journal after a position, asynchronously. */
+    @FunctionalInterface
+    public interface Source
+    {
+        /**
+         * @param partition the partition.
+         * @param request   the position and filter ({@link ScanPages.Events#request}).
+         * @return the events, or a failure (a timeout, the member stopping) after which the read is tried again.
+         */
+        CompletableFuture<ScanPages.Events> read(int partition, byte[] request);
+    }
+
+    /** Rounds of start reads tried before a registration fails (each waits for its reads' timeouts). */
+    private static final int START_ATTEMPTS = 3;
+
+    /**
+     * Fix "now" before the registration returns: each partition without a position starts at its primary's horizon
+     * as read here, so every change acknowledged after the registration returned is delivered.
+     *
+     * @throws GridException if a journal cannot be read (the cache keeps none, was destroyed; or reads kept failing).
+     */
+    public void start(final Source source)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            final List<CompletableFuture<ScanPages.Events>> reads = new ArrayList<>(partitions);
+            for (int p = 0; p < partitions; p++)
+            {
+                reads.add(startsFromNow(p) ? source.read(p, request(p)) : null);
+            }
+            Throwable failure = null;
+            for (int p = 0; p < partitions; p++)
+            {
+                try
+                {
+                    if (reads.get(p) != null)
+                    {
+                        started(p, reads.get(p).join());
+                    }
+                }
+                catch (final CompletionException | CancellationException ex)
+                {
+                    failure = ex.getCause() != null ? ex.getCause() : ex;
+                }
+            }
+            if (failure == null)
+            {
+                return;
+            }
+            if (stops(failure) || attempt >= START_ATTEMPTS)
+            {
+                throw failure instanceof GridException grid ? GridException.of(grid.errorCode(), grid.detail()) :
+                    new GridException(ErrorCode.OPERATION_TIMEOUT, "the event journals could not be read: " + failure);
+            }
+        }
+    }
+
+    /**
+     * One round: read every partition's journal after its position (the reads in flight together) and deliver what
+     * they answer, partition by partition. A read that failed is tried again next round; one that cannot succeed
+     * stops the registration ({@link CacheEventListener#onError}).
+     *
+     * @param running whether to go on (false once the registration closes).
+     * @return how many events (and losses) were delivered, or -1 if the registration must stop.
+     */
+    public int round(final Source source, final java.util.function.BooleanSupplier running)
+    {
+        final List<CompletableFuture<ScanPages.Events>> reads = new ArrayList<>(partitions);
+        for (int p = 0; p < partitions; p++)
+        {
+            reads.add(source.read(p, request(p)));
+        }
+        int delivered = 0;
+        for (int p = 0; p < partitions && running.getAsBoolean(); p++)
+        {
+            final ScanPages.Events events;
+            try
+            {
+                events = reads.get(p).join();
+            }
+            catch (final CompletionException | CancellationException ex)
+            {
+                final Throwable cause = ex.getCause() != null ? ex.getCause() : ex;
+                if (stops(cause))
+                {
+                    listener.onError((GridException)cause);
+                    return -1;
+                }
+                // A timeout, a remap that outlived it, the member stopping: read the same position again.
+                continue;
+            }
+            delivered += deliver(p, events, running);
+        }
+        return delivered;
+    }
+
+    /** @return the cache's partition count. */
+    public int partitions()
+    {
+        return partitions;
+    }
+
+    /** @return whether a partition has no position yet: its first read fixes "now" ({@link #started}). */
+    private boolean startsFromNow(final int partition)
+    {
+        return positions.get(partition) < 0;
+    }
+
+    /** A partition's first read answered: it starts at the primary's horizon then. */
+    private void started(final int partition, final ScanPages.Events events)
+    {
+        positions.set(partition, events.readUpTo());
+    }
+
+    /**
+     * For hosts that read asynchronously (the simulator): the request for a partition's events after its position
+     * ({@link ScanPages.Events#request}); hand its answer to {@link #deliver}, one read per partition at a time.
+     */
+    public byte[] request(final int partition)
+    {
+        return ScanPages.Events.request(positions.get(partition), spec);
+    }
+
+    /**
+     * @param error a read's failure.
+     * @return whether reading again cannot mend it (the registration should stop and tell the listener).
+     */
+    private static boolean stops(final Throwable error)
+    {
+        return error instanceof GridException grid && STOPPING.contains(grid.errorCode());
+    }
+
+    /**
+     * Deliver a partition's events in order, moving its position past each once the listener returned; a listener
+     * that throws gets the same event again with the next read.
+     *
+     * @param running whether to go on (false once the registration closes).
+     * @return how many events (and losses) were delivered.
+     */
+    public int deliver(final int partition, final ScanPages.Events events, final java.util.function.BooleanSupplier
+        running)
+    {
+        final long position = positions.get(partition);
+        if (events.lost())
+        {
+            listener.onEventsLost(partition, position + 1, events.floor());
+            positions.set(partition, events.floor());
+            return 1;
+        }
+        int delivered = 0;
+        for (int i = 0; i < events.counters().length && running.getAsBoolean(); i++)
+        {
+            final K key = keyCodec.decode(events.keys().get(i));
+            final byte[] valueBytes = events.values().get(i);
+            final V value = valueBytes == null ? null : valueCodec.decode(valueBytes);
+            if (predicate == null || predicate.test(key, value))
+            {
+                try
+                {
+                    listener.onEvent(new CacheEvent<>(CacheEvent.Kind.values()[events.kinds()[i]], partition,
+                        events.counters()[i], key, value));
+                }
+                catch (final RuntimeException ex)
+                {
+                    // Not seen: it comes again with the next read.
+                    return delivered;
+                }
+                delivered++;
+            }
+            positions.set(partition, events.counters()[i]);
+        }
+        if (running.getAsBoolean())
+        {
+            positions.set(partition, Math.max(positions.get(partition), events.readUpTo()));
+        }
+        return delivered;
+    }
+
+    /** @return per partition, the counter of the last event delivered (or the position it started from). */
+    public Map<Integer, Long> positions()
+    {
+        final Map<Integer, Long> snapshot = new TreeMap<>();
+        for (int p = 0; p < partitions; p++)
+        {
+            snapshot.put(p, positions.get(p));
+        }
+        return snapshot;
+    }
+}
