@@ -4,6 +4,7 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheEventListener;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.ReadResult;
@@ -178,9 +179,10 @@ final class ClientCache<K, V> implements Cache<K, V>
         final FrameWriter w = new FrameWriter();
         w.writeString(info.name());
         final long sequence = client.numberWrites(1, w);
-        w.writeBytes(key(key)).writeBytes(value(value, "value")).writeLong(ttl.toMillis());
+        final byte[] encodedKey = key(key);
+        w.writeBytes(encodedKey).writeBytes(value(value, "value")).writeLong(ExpiryPolicy.ttlMillis(ttl));
         final CompletableFuture<ClientConnection.Answer> answer = client.send(ClientProtocol.PUT_WITH_TTL, w,
-            new GridClient.Route(info.name(), key(key)), true);
+            new GridClient.Route(info.name(), encodedKey), true);
         answer.whenComplete((a, e) -> client.writesFinished(sequence));
         return answer.thenApply(a -> null);
     }

@@ -42,6 +42,19 @@ final class ClientListener implements ListenerRegistration
 
     private void run()
     {
+        try
+        {
+            loop();
+        }
+        catch (final RuntimeException ex)
+        {
+            running = false;
+            reader.failed(ex);
+        }
+    }
+
+    private void loop()
+    {
         long waitNs = BUSY_WAIT_NS;
         while (running)
         {

@@ -78,6 +78,37 @@ public record ExpiryPolicy(Kind kind, long durationMs)
         return new ExpiryPolicy(Kind.TOUCHED, duration.toMillis());
     }
 
+    /**
+     * @return the instant {@code durationMs} after {@code nowMs}, saturated (a huge duration never wraps into the
+     *         past and expires at once).
+     */
+    public static long after(final long nowMs, final long durationMs)
+    {
+        final long sum = nowMs + durationMs;
+        return ((nowMs ^ sum) & (durationMs ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+    }
+
+    /**
+     * @param ttl a time-to-live, not negative.
+     * @return it in whole milliseconds, as a write with a time-to-live of its own carries it: 0 only for zero (never
+     *         expires), a positive one under a millisecond rounded up, a huge one saturated.
+     */
+    public static long ttlMillis(final Duration ttl)
+    {
+        if (ttl.isZero())
+        {
+            return 0;
+        }
+        try
+        {
+            return Math.max(1, ttl.toMillis());
+        }
+        catch (final ArithmeticException ex)
+        {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /** @return whether a read extends an entry's life. */
     public boolean extendsOnRead()
     {
@@ -97,8 +128,8 @@ public record ExpiryPolicy(Kind kind, long durationMs)
         return switch (kind)
         {
             case ETERNAL -> 0;
-            case CREATED, ACCESSED -> created ? nowMs + durationMs : currentExpireAtMs;
-            case MODIFIED, TOUCHED -> nowMs + durationMs;
+            case CREATED, ACCESSED -> created ? after(nowMs, durationMs) : currentExpireAtMs;
+            case MODIFIED, TOUCHED -> after(nowMs, durationMs);
         };
     }
 }

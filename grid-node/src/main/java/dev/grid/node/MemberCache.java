@@ -4,6 +4,7 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheEventListener;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.MergeOperator;
@@ -197,8 +198,8 @@ final class MemberCache<K, V> implements Cache<K, V>
         {
             throw new IllegalArgumentException("ttl " + ttl + " must not be negative (zero: never expires)");
         }
-        return op(OpType.PUT_WITH_TTL, key(key), OpType.valueWithTtl(ttl.toMillis(), value(value, "value")), null)
-            .thenApply(o -> null);
+        return op(OpType.PUT_WITH_TTL, key(key), OpType.valueWithTtl(ExpiryPolicy.ttlMillis(ttl),
+            value(value, "value")), null).thenApply(o -> null);
     }
 
     public boolean putIfAbsent(final K key, final V value)
@@ -436,13 +437,16 @@ final class MemberCache<K, V> implements Cache<K, V>
             return CompletableFuture.completedFuture(removed);
         }
         final ScanPages.Spec spec = ScanPages.Spec.all(afterKey == null, ScanQuery.PAGE_ENTRIES_DEFAULT);
-        return member.scanPage(descriptor.cacheId(), partition, afterKey, spec.encode(), timeoutNs).thenCompose(o ->
+        // Continued on the user executor: the removes are submitted to the agent's queue, which its own thread must
+        // never wait to offer to.
+        return member.scanPage(descriptor.cacheId(), partition, afterKey, spec.encode(), timeoutNs)
+            .thenComposeAsync(o ->
         {
             final ScanPages.Page page = ScanPages.Page.decode(o.value());
-            return removeEach(page.keys()).thenCompose(count -> page.done() ?
+            return removeEach(page.keys()).thenComposeAsync(count -> page.done() ?
                 clearFrom(partition + 1, null, removed + count) :
-                clearFrom(partition, page.endKey(), removed + count));
-        });
+                clearFrom(partition, page.endKey(), removed + count), member.userExecutor());
+        }, member.userExecutor());
     }
 
     public ScanCursor<K, V> scan()
@@ -467,7 +471,7 @@ final class MemberCache<K, V> implements Cache<K, V>
     {
         return new MemberListener(descriptor.name(), new JournalReader<>(descriptor.partitions(), filter, keyCodec,
             valueCodec, listener, resumeFrom), (partition, request) -> member.journalRead(descriptor.cacheId(),
-            partition, request, timeoutNs).thenApply(o -> ScanPages.Events.decode(o.value())));
+            partition, request, timeoutNs).thenApply(o -> ScanPages.Events.decode(o.value())), () -> !member.closing);
     }
 
     @Override

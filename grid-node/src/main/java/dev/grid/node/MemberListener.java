@@ -22,6 +22,7 @@ final class MemberListener implements ListenerRegistration
 
     private final JournalReader<?, ?> reader;
     private final JournalReader.Source source;
+    private final java.util.function.BooleanSupplier alive;
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -29,9 +30,12 @@ final class MemberListener implements ListenerRegistration
      * Fix where the listener starts (throwing if the journals cannot be read) and start its thread.
      *
      * @param name   the cache's name, for the thread's.
+     * @param alive  whether the member still runs (a closed member's registrations end).
      */
-    MemberListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source)
+    MemberListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source,
+        final java.util.function.BooleanSupplier alive)
     {
+        this.alive = alive;
         this.reader = reader;
         this.source = source;
         reader.start(source);
@@ -42,8 +46,21 @@ final class MemberListener implements ListenerRegistration
 
     private void run()
     {
+        try
+        {
+            loop();
+        }
+        catch (final RuntimeException ex)
+        {
+            running = false;
+            reader.failed(ex);
+        }
+    }
+
+    private void loop()
+    {
         long waitNs = BUSY_WAIT_NS;
-        while (running)
+        while (running && alive.getAsBoolean())
         {
             final int delivered = reader.round(source, () -> running);
             if (delivered < 0)

@@ -169,6 +169,16 @@ public final class JournalReader<K, V>
         return delivered;
     }
 
+    /**
+     * The registration stops for an error its host caught (a codec that cannot decode an event, a listener's
+     * {@code onEventsLost} that threw): the listener is told.
+     */
+    public void failed(final RuntimeException error)
+    {
+        listener.onError(error instanceof GridException grid ? grid : new GridException(ErrorCode.CODEC_FAILED,
+            "the listener's registration stopped: " + error));
+    }
+
     /** @return the cache's partition count. */
     public int partitions()
     {
@@ -228,7 +238,9 @@ public final class JournalReader<K, V>
             final K key = keyCodec.decode(events.keys().get(i));
             final byte[] valueBytes = events.values().get(i);
             final V value = valueBytes == null ? null : valueCodec.decode(valueBytes);
-            if (predicate == null || predicate.test(key, value))
+            // A removal has no value: it passes on its key, as the members' filter lets it (a predicate on values
+            // would throw on it).
+            if (predicate == null || value == null || predicate.test(key, value))
             {
                 try
                 {

@@ -150,7 +150,8 @@ final class EventJournal
      * if every event up to it was taken, else the counter of the last event taken. Lost: {@code after} is below the
      * floor (the reader goes on from the floor).
      *
-     * @param after   the reader's position; -1 to start at the horizon.
+     * @param after   the reader's position; -1 to start at the horizon; -2 for a position this copy's counters never
+     *                reached (the reader is told it lost what it may have missed and starts at the floor).
      * @param horizon the highest counter every copy holds.
      * @param filter  which events the reader wants (a key prefix; a value predicate for events with a value).
      */
@@ -158,7 +159,7 @@ final class EventJournal
         final ScanPages.Spec filter)
     {
         final FrameWriter out = new FrameWriter();
-        if (after >= 0 && after < floor)
+        if (after == -2 || after >= 0 && after < floor)
         {
             return out.writeBoolean(true).writeLong(floor).writeLong(floor).writeInt(0).toBytes();
         }

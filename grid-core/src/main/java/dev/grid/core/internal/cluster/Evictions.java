@@ -103,12 +103,17 @@ final class Evictions
      * A write started on this primary: count its bytes, and evict what takes the partition over its share of the
      * cache's bound.
      *
-     * @param key   the key written (never evicted for it).
-     * @param value the stored value, or null for a remove.
+     * @param key      the key written (never evicted for it).
+     * @param previous the key's stored value before the write, or null (absent or a tombstone).
+     * @param value    the stored value, or null for a remove.
      */
-    void written(final LocalPartition lp, final CacheDescriptor cache, final byte[] key, final byte[] value)
+    void written(final LocalPartition lp, final CacheDescriptor cache, final byte[] key, final byte[] previous,
+        final byte[] value)
     {
-        accountedBytes += PartitionStore.accountedBytes(key, value);
+        // What the write added: its entry less the one it replaced (a tombstone replaced counts as nothing, so the
+        // estimate errs high until the next recount).
+        accountedBytes += PartitionStore.accountedBytes(key, value) -
+            (previous == null ? 0 : PartitionStore.accountedBytes(key, previous));
         if (value != null && evicts(cache))
         {
             evict(lp, cache, key, EVICTIONS_PER_WRITE, false);
@@ -186,7 +191,7 @@ final class Evictions
         final long byteShare = policy.maxBytes() == 0 ? Long.MAX_VALUE :
             Math.max(1, policy.maxBytes() * members / cache.partitions());
         int evicted = 0;
-        while (evicted < limit && (lp.store.size() > entryShare || lp.store.accountedBytes() > byteShare ||
+        while (evicted < limit && (lp.store.size() > entryShare || lp.store.liveBytes() > byteShare ||
             forMemberBound && accountedBytes >= context.config().cacheMemoryMaxBytes()))
         {
             final byte[] from = new byte[4];

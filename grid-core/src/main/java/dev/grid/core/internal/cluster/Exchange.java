@@ -399,7 +399,9 @@ final class Exchange
                 // made it differ from its peers at every counter, and every exchange rebuilt another copy from
                 // it (seed 0x176628c8a reached topology 5494).
                 local[p].store.clear();
-                local[p].unjournaled(Long.MAX_VALUE - 1);
+                // Its counters start again from 0: so does its journal (a reader ahead is told, see journalRead).
+                local[p].journal = null;
+                local[p].journalFloor = 0;
             }
             local[p].state = local[p].state.moveTo(owningState);
             // A lost partition serves nothing and its copies wait, as they are, for its last owners: a gap
@@ -484,6 +486,9 @@ final class Exchange
             {
                 highest = Math.max(highest, hole.start() + hole.count());
             }
+            // Closed without the updates: if one was delivered from another copy's journal, this one cannot vouch
+            // for what follows it, so a reader behind the holes is told instead of served a gap.
+            lp.unjournaled(highest);
             context.historyIndex().note(PartitionCopy.pack(cache.cacheId(), lp.partition),
                 context.wal().appendedPosition(), highest);
             context.walRecords().appendRollback(cache.cacheId(), lp.partition, holes);

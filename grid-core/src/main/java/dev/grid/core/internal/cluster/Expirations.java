@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheEvent;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.OpOutcome;
@@ -158,14 +159,16 @@ final class Expirations
         final long expireAtMs = StoredValues.expireAt(stored);
         final long durationMs = cache.expiry().durationMs();
         if (expireAtMs == 0 || expireAtMs - nowMs >= durationMs / 2 || lp.pausedBy != 0 ||
-            context.tx().isLocked(lp.cacheId, key))
+            context.tx().isLocked(lp.cacheId, key) ||
+            context.replication().lossRefusal(cache, lp.partition, true) != null)
         {
             return;
         }
         final long sequence = context.newSequence();
         context.replication().startUpdate(lp, cache, new OpKey(context.incarnation(), sequence),
-            context.incarnation(), sequence, OpOutcome.TRUE, key, StoredValues.wrap(current, nowMs + durationMs),
-            context.nowNs() + cache.operationTimeoutNs(), EventJournal.NONE);
+            context.incarnation(), sequence, OpOutcome.TRUE, key,
+            StoredValues.wrap(current, ExpiryPolicy.after(nowMs, durationMs)), context.nowNs() +
+            cache.operationTimeoutNs(), EventJournal.NONE);
     }
 
     /** Forget where the sweep stood: the member joins again. */

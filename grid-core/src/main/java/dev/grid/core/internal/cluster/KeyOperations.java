@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.ErrorCode;
+import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.client.FrameReader;
 import dev.grid.core.client.ScanPages;
@@ -120,7 +121,7 @@ final class KeyOperations
             }
         }
         // The primary decides the expiry time, from its clock; every copy stores it with the value.
-        start(lp, cache, opKey, origin, sequence, outcome, key, newValue == null || !expiring ? newValue :
+        start(lp, cache, opKey, origin, sequence, outcome, key, stored, newValue == null || !expiring ? newValue :
             StoredValues.wrap(newValue, cache.expiry().expireAtOnWrite(live == null, live == null ? 0 :
             StoredValues.expireAt(live), nowMs)), deadlineNs);
     }
@@ -130,7 +131,8 @@ final class KeyOperations
      * and nothing to evict for the cache); then count its bytes and evict what it takes over the cache's bound.
      */
     private void start(final LocalPartition lp, final CacheDescriptor cache, final OpKey opKey, final long origin,
-        final long sequence, final OpOutcome outcome, final byte[] key, final byte[] stored, final long deadlineNs)
+        final long sequence, final OpOutcome outcome, final byte[] key, final byte[] previous, final byte[] stored,
+        final long deadlineNs)
     {
         if (stored != null)
         {
@@ -142,7 +144,7 @@ final class KeyOperations
             }
         }
         context.replication().startUpdate(lp, cache, opKey, origin, sequence, outcome, key, stored, deadlineNs);
-        context.evictions().written(lp, cache, key, stored);
+        context.evictions().written(lp, cache, key, previous, stored);
     }
 
     /** A read of the partition rather than a key: a scan's page, or the event journal. */
@@ -203,8 +205,11 @@ final class KeyOperations
         {
             horizon = Math.min(horizon, it.nextLong() - 1);
         }
+        // A position beyond every counter of this copy: the partition's counters started again (every copy was lost
+        // and it was created anew); the reader is told, and goes on from this copy's start.
+        final long readFrom = after > lp.counter.hwm() ? -2 : after;
         context.replication().answerOk(origin, sequence, new OpOutcome(false,
-            journal.read(cache, after, horizon, spec.maxEntries(), spec), horizon), 0);
+            journal.read(cache, readFrom, horizon, spec.maxEntries(), spec), horizon), 0);
     }
 
     /** A write with a time-to-live of its own (0: never expires), into a cache with an expiry policy. */
@@ -224,8 +229,57 @@ final class KeyOperations
         {
             throw new MalformedMessageException("PUT_WITH_TTL request without a time-to-live of 0 or more");
         }
-        start(lp, cache, opKey, origin, sequence, OpOutcome.TRUE, key,
-            StoredValues.wrap(StoredValues.unwrap(withTtl), ttlMs == 0 ? 0 : nowMs + ttlMs), deadlineNs);
+        start(lp, cache, opKey, origin, sequence, OpOutcome.TRUE, key, lp.store.get(key),
+            StoredValues.wrap(StoredValues.unwrap(withTtl), ttlMs == 0 ? 0 : ExpiryPolicy.after(nowMs, ttlMs)),
+            deadlineNs);
+    }
+
+    /**
+     * Refuse a request whose fields its operation cannot run with, as it arrives: a request that waits (for a lock, a
+     * consistency check) runs later outside the message's handling, where a malformed one would stop the member.
+     *
+     * @throws MalformedMessageException naming what is missing or wrong.
+     */
+    static void validate(final OpType type, final byte[] value, final byte[] expected)
+    {
+        switch (type)
+        {
+            case PUT, PUT_IF_ABSENT, GET_AND_PUT, GET_AND_REPLACE, REPLACE_PRESENT, MERGE -> requireValue(value, type);
+            case REPLACE ->
+            {
+                requireValue(value, type);
+                requireValue(expected, type);
+            }
+            case REMOVE_IF_EQUALS -> requireValue(expected, type);
+            case INVOKE ->
+            {
+                if (expected == null)
+                {
+                    throw new MalformedMessageException("INVOKE request without the processor's name");
+                }
+            }
+            case PUT_WITH_TTL ->
+            {
+                if (value == null || value.length < StoredValues.HEADER || StoredValues.expireAt(value) < 0)
+                {
+                    throw new MalformedMessageException("PUT_WITH_TTL request without a time-to-live of 0 or more");
+                }
+            }
+            case SCAN_PAGE -> ScanPages.Spec.decode(value);
+            case JOURNAL_READ ->
+            {
+                if (value == null)
+                {
+                    throw new MalformedMessageException("JOURNAL_READ request without its position");
+                }
+                final FrameReader reader = new FrameReader().wrap(value, 0, value.length);
+                reader.readLong("after");
+                ScanPages.Spec.read(reader);
+            }
+            default ->
+            {
+            }
+        }
     }
 
     /** Whether a conditional update applies to the key's current value. */

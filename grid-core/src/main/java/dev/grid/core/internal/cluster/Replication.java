@@ -85,6 +85,8 @@ final class Replication
         in.getValue(value, 0, value.length);
         final byte[] expected = MemberMessages.bytes(in, in.expectedLength(), "expected");
         in.getExpected(expected, 0, expected.length);
+        KeyOperations.validate(type, MemberMessages.ifHas(hasValue, value), MemberMessages.ifHas(hasExpected,
+            expected));
         request(sender, source, buffer, offset, length, new RequestFields(sequence, cacheId, partition, version, type,
             timeoutNs, key, MemberMessages.ifHas(hasValue, value), MemberMessages.ifHas(hasExpected, expected),
             clientId, clientSequence, clientWatermark));

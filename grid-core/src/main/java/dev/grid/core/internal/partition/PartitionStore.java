@@ -74,6 +74,7 @@ public final class PartitionStore
     private int liveCount;
     private long liveHash;
     private long bytes;
+    private long liveBytes;
     private long useClock;
     private byte[] applyValue;
     private long applyCounter;
@@ -139,6 +140,8 @@ public final class PartitionStore
         applyPrevious = null;
         liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
         bytes += accountedBytes(key, value) - (current == null ? 0 : accountedBytes(key, current.value));
+        liveBytes += (value == null ? 0 : accountedBytes(key, value)) -
+            (current == null || current.value == null ? 0 : accountedBytes(key, current.value));
         liveHash += (value != null ? entryHash(key, value) : 0) -
             (current != null && current.value != null ? entryHash(key, current.value) : 0);
         return true;
@@ -232,6 +235,12 @@ public final class PartitionStore
     public long accountedBytes()
     {
         return bytes;
+    }
+
+    /** @return the accounted bytes of the live entries only (what an eviction can free; tombstones stay). */
+    public long liveBytes()
+    {
+        return liveBytes;
     }
 
     /**
@@ -379,6 +388,7 @@ public final class PartitionStore
         liveCount = 0;
         liveHash = 0;
         bytes = 0;
+        liveBytes = 0;
     }
 
     static long entryHash(final byte[] key, final byte[] value)
