@@ -19,8 +19,10 @@ import java.util.List;
  * <p>
  * Removal is bounded per sweep: every {@link #SWEEP_INTERVAL_NS} at most {@link #EXAMINED_PER_SWEEP} entries are
  * examined, going round the primary copies of caches with a policy from where the last sweep stopped, and the expired
- * ones among them are removed. A copy a consistency check holds still, or a key a transaction locks, is left for a
- * later round.
+ * ones among them are removed. A copy whose earliest expiry time is known (from its last full pass and the values the
+ * primary stored since) and still to come is skipped, so a sweep of entries that cannot have expired costs nothing;
+ * a copy that just became primary, or took a transaction's write, is passed over again. A copy a consistency check
+ * holds still, or a key a transaction locks, is left for a later round.
  * <p>
  * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
@@ -83,6 +85,11 @@ final class Expirations
         for (int i = 0; i < primaries.size() && budget > 0; i++)
         {
             final LocalPartition lp = primaries.get((start + i) % primaries.size());
+            if (nowMs < lp.nextExpiryMs)
+            {
+                // Nothing in it can have expired yet: its earliest expiry time is known and still to come.
+                continue;
+            }
             final byte[] after = packed(lp) == cursorCopy ? cursorKey : null;
             final List<byte[]> keys = new ArrayList<>();
             final byte[][] last = new byte[1][];
@@ -96,9 +103,14 @@ final class Expirations
                 }
                 examined[0]++;
                 last[0] = key;
-                if (StoredValues.expired(value, nowMs))
+                final long expireAtMs = StoredValues.expireAt(value);
+                if (expireAtMs != 0 && expireAtMs <= nowMs)
                 {
                     keys.add(key);
+                }
+                else if (expireAtMs != 0)
+                {
+                    lp.expiryPassMinMs = Math.min(lp.expiryPassMinMs, expireAtMs);
                 }
                 return true;
             });
@@ -107,8 +119,10 @@ final class Expirations
             cursorKey = ended ? null : last[0];
             if (ended)
             {
-                // The next sweep starts at the next copy.
+                // The next sweep starts at the next copy; this one needs none until its earliest expiry time.
                 cursorCopy = packed(lp) + 1;
+                lp.nextExpiryMs = lp.expiryPassMinMs;
+                lp.expiryPassMinMs = Long.MAX_VALUE;
             }
             removed += remove(lp, keys, nowMs);
         }
@@ -178,6 +192,19 @@ final class Expirations
         cursorKey = null;
     }
 
+    /**
+     * A value with an expiry time was stored in a primary copy: the copy's sweep is due by then (whether or not the
+     * pass under way already went past the key).
+     */
+    static void stored(final LocalPartition lp, final long expireAtMs)
+    {
+        if (expireAtMs != 0)
+        {
+            lp.nextExpiryMs = Math.min(lp.nextExpiryMs, expireAtMs);
+            lp.expiryPassMinMs = Math.min(lp.expiryPassMinMs, expireAtMs);
+        }
+    }
+
     /** @return this member's OWNING primary copies of caches with an expiry policy, in copy order. */
     private List<LocalPartition> expiringPrimaries()
     {
@@ -187,14 +214,27 @@ final class Expirations
         {
             for (final LocalPartition lp : copies)
             {
-                if (lp == null || lp.state != PartitionState.OWNING || lp.pausedBy != 0)
+                if (lp == null)
                 {
                     continue;
                 }
                 final CacheDescriptor cache = context.topology().cache(lp.cacheId);
-                if (cache != null && StoredValues.expiring(cache) &&
+                final boolean primary = lp.state == PartitionState.OWNING && cache != null &&
+                    StoredValues.expiring(cache) &&
                     context.installedMap().rank(lp.cacheId, lp.partition, myIndex) == 0 &&
-                    context.replication().lossRefusal(cache, lp.partition, true) == null)
+                    context.replication().lossRefusal(cache, lp.partition, true) == null;
+                if (!primary)
+                {
+                    lp.sweptAsPrimary = false;
+                    continue;
+                }
+                if (!lp.sweptAsPrimary)
+                {
+                    // Primary since the last sweep: what it stored as a backup was never noted, so it is swept.
+                    lp.sweptAsPrimary = true;
+                    lp.nextExpiryMs = 0;
+                }
+                if (lp.pausedBy == 0)
                 {
                     primaries.add(lp);
                 }

@@ -144,6 +144,10 @@ final class KeyOperations
             }
         }
         context.replication().startUpdate(lp, cache, opKey, origin, sequence, outcome, key, stored, deadlineNs);
+        if (stored != null && StoredValues.expiring(cache))
+        {
+            Expirations.stored(lp, StoredValues.expireAt(stored));
+        }
         context.evictions().written(lp, cache, key, previous, stored);
     }
 

@@ -48,6 +48,13 @@ final class LocalPartition implements PartitionCopy
      * the journal existed): a journal knows nothing at or below it.
      */
     long journalFloor;
+    /**
+     * Expiry on a primary copy ({@link Expirations}): the earliest expiry time it may hold (0: unknown, sweep it), the
+     * earliest seen by the sweep pass under way, and whether it was a primary at the last sweep.
+     */
+    long nextExpiryMs;
+    long expiryPassMinMs = Long.MAX_VALUE;
+    boolean sweptAsPrimary;
 
     /** An update at {@code counter} applied here without an event: a journal can no longer vouch for it. */
     void unjournaled(final long counter)
@@ -301,6 +308,8 @@ final class LocalPartition implements PartitionCopy
     {
         // A transaction's write: journaled as this copy sees it (created or updated by its own value before).
         final byte kind = journal == null ? EventJournal.NONE : EventJournal.byValue(store.get(key) != null, value);
+        // A transaction's value may carry an expiry time this copy cannot read here: its next sweep looks.
+        nextExpiryMs = 0;
         store.apply(key, value, updateCounter);
         if (journal != null)
         {
