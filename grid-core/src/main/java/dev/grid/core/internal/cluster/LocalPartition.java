@@ -39,8 +39,8 @@ final class LocalPartition implements PartitionCopy
     final ArrayDeque<long[]> epochs = new ArrayDeque<>();
     final PartitionStore store;
     /**
-     * The copy's event journal, while it is OWNING a partition of a cache with one (see {@link EventJournal}); null
-     * otherwise.
+     * The copy's event journal, for a cache with one (see {@link EventJournal}); null until its first event, or for a
+     * cache without one.
      */
     EventJournal journal;
     /**
