@@ -250,7 +250,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final long requestId, final MessageReader reader)
     {
         // By the protocol's ranges of op codes (docs/protocol.md): keys below 30, caches 30-39, transactions 40-49,
-        // the cluster 50-56, the operator's metrics, activation and transaction list from 57.
+        // the cluster 50-56, the operator's metrics, activation and transaction list from 57; first the entry
+        // operations beyond put and get (22-29, CACHE_METRICS, PUT_WITH_TTL, JOURNAL_READ: ClientEntryOperations).
         if (ClientEntryOperations.handles(op))
         {
             entryOperations.dispatch(connection, session, op, requestId, reader);
