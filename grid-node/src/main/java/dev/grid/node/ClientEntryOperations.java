@@ -4,7 +4,6 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.GridException;
-import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.ScanPages;
 import dev.grid.core.codec.MalformedMessageException;
@@ -111,7 +110,7 @@ final class ClientEntryOperations
                 final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
                 final int partition = reader.readInt("partition", 0, cache.partitions() - 1);
                 final long after = reader.readLong("after");
-                final ScanPages.Spec spec = readSpec(reader);
+                final ScanPages.Spec spec = ScanPages.Spec.decode(reader.readRest());
                 service.complete(connection, session, requestId, member.journalRead(cache.cacheId(), partition,
                     ScanPages.Events.request(after, spec), cache.operationTimeoutNs()), (w, o) ->
                     // The primary's events pass through as it encoded them.
@@ -181,7 +180,8 @@ final class ClientEntryOperations
         final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
         final int partition = reader.readInt("partition", 0, cache.partitions() - 1);
         final byte[] afterKey = reader.readBytes("afterKey");
-        final ScanPages.Spec spec = readSpec(reader);
+        // The spec ends the request, in ScanPages' own encoding.
+        final ScanPages.Spec spec = ScanPages.Spec.decode(reader.readRest());
         if (spec.fromStart() != (afterKey == null))
         {
             throw new MalformedMessageException("a scan page starts at the partition's first key exactly when it " +
@@ -193,28 +193,6 @@ final class ClientEntryOperations
             // The primary's page passes through as it encoded it: the client reads the same encoding.
             w.writeLong(o.count()).writeRaw(new UnsafeBuffer(o.value()), 0, o.value().length);
         });
-    }
-
-    /** A {@link ScanPages.Spec} as the client wrote it, in the member's reader. */
-    private static ScanPages.Spec readSpec(final MessageReader reader)
-    {
-        final boolean fromStart = reader.readBoolean("fromStart");
-        final int maxEntries = reader.readInt("maxEntries", 1, ScanPages.PAGE_ENTRIES_MAX);
-        final byte[] prefix = reader.readBytes("keyPrefix");
-        final int kind = reader.readByte("valueKind");
-        final byte[] operand = reader.readBytes("operand");
-        if (kind < 0 || kind >= ValuePredicate.Kind.values().length)
-        {
-            throw new MalformedMessageException("unknown value predicate kind " + kind);
-        }
-        try
-        {
-            return new ScanPages.Spec(fromStart, maxEntries, prefix, ValuePredicate.Kind.values()[kind], operand);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new MalformedMessageException("scan page spec: " + ex.getMessage());
-        }
     }
 
     private void removeAll(final ClientEndpoint.Connection connection, final ClientService.Session session,

@@ -126,6 +126,17 @@ public final class MessageReader
     }
 
     /**
+     * @return every byte left, as they are (a trailing field another codec decodes).
+     */
+    public byte[] readRest()
+    {
+        final byte[] bytes = new byte[limit - position];
+        buffer.getBytes(position, bytes);
+        position = limit;
+        return bytes;
+    }
+
+    /**
      * Read a byte array written by {@link MessageWriter#writeBytes}: a length (-1 for null) then the bytes.
      *
      * @param field name for the error message.

@@ -25,26 +25,6 @@ public interface EngineListener
     }
 
     /**
-     * This member, as primary, started the removal of expired entries of a cache.
-     *
-     * @param cacheId the cache.
-     * @param count   how many entries.
-     */
-    default void onEntriesExpired(final int cacheId, final int count)
-    {
-    }
-
-    /**
-     * This member, as primary, started the eviction of entries of a cache (its eviction policy or memory bound).
-     *
-     * @param cacheId the cache.
-     * @param count   how many entries.
-     */
-    default void onEntriesEvicted(final int cacheId, final int count)
-    {
-    }
-
-    /**
      * A primary answered an operation of this member with a remap; the operation is retried with the new map.
      */
     default void onRemap()

@@ -217,7 +217,6 @@ final class Evictions
         if (evicted > 0)
         {
             counts.computeIfAbsent(lp.cacheId, id -> new long[2])[0] += evicted;
-            context.listener().onEntriesEvicted(lp.cacheId, evicted);
         }
         return evicted;
     }

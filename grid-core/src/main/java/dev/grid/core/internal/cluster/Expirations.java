@@ -38,18 +38,10 @@ final class Expirations
     /** Where the next sweep starts: a copy (packed cache id and partition) and the key after which it goes on. */
     private long cursorCopy = Long.MIN_VALUE;
     private byte[] cursorKey;
-    /** Expired entries this member removed as primary, since it started. */
-    private long expired;
 
     Expirations(final MemberContext context)
     {
         this.context = context;
-    }
-
-    /** @return expired entries this member removed as primary. */
-    long expiredCount()
-    {
-        return expired;
     }
 
     /**
@@ -67,6 +59,11 @@ final class Expirations
         if (context.state() != MemberState.ACTIVE || context.isExchanging() || context.installedMap() == null ||
             !context.membership().hasQuorum())
         {
+            return 0;
+        }
+        if (context.topology().caches().stream().noneMatch(StoredValues::expiring))
+        {
+            // No cache expires anything: the copies are not even looked at.
             return 0;
         }
         final List<LocalPartition> primaries = expiringPrimaries();
@@ -147,11 +144,9 @@ final class Expirations
                 context.nowNs() + cache.operationTimeoutNs(), (byte)CacheEvent.Kind.EXPIRED.ordinal());
             removed++;
         }
-        expired += removed;
         if (removed > 0)
         {
             context.evictions().expired(lp.cacheId, removed);
-            context.listener().onEntriesExpired(lp.cacheId, removed);
         }
         return removed;
     }
