@@ -3,11 +3,9 @@ package dev.grid.examples;
 import dev.grid.core.EntryProcessor;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
+import dev.grid.core.testing.LoopbackPorts;
 import dev.grid.node.GridMember;
 
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -40,14 +38,7 @@ final class LocalMembers implements AutoCloseable
         final List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < n; i++)
         {
-            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-            {
-                ports.add(socket.getLocalPort());
-            }
-            catch (final IOException ex)
-            {
-                throw new IllegalStateException(ex);
-            }
+            ports.add(LoopbackPorts.next());
             seeds.add("127.0.0.1:" + ports.get(i));
         }
         final LocalMembers cluster = new LocalMembers();

@@ -1,5 +1,7 @@
 package dev.grid.examples;
 
+import dev.grid.core.testing.ChildProcesses;
+import dev.grid.core.testing.LoopbackPorts;
 import dev.grid.node.Main;
 
 import java.io.BufferedReader;
@@ -7,9 +9,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +33,7 @@ final class MemberProcesses implements AutoCloseable
         final String aeronDirectory;
         final String clientAddress;
 
-        Member(final String id, final Process process, final String clientAddress) throws IOException
+        Member(final String id, final Process process, final String clientAddress, final Path log) throws IOException
         {
             this.id = id;
             this.process = process;
@@ -44,8 +43,8 @@ final class MemberProcesses implements AutoCloseable
             final String ready = out.readLine();
             if (ready == null || !ready.startsWith("READY "))
             {
-                process.destroyForcibly();
-                throw new IllegalStateException("member " + id + " did not start: " + ready);
+                throw new IllegalStateException("member " + id + " did not start: " + ready + "; " +
+                    ChildProcesses.howItEnded(process, log));
             }
             this.aeronDirectory = ready.substring("READY ".length());
         }
@@ -77,12 +76,8 @@ final class MemberProcesses implements AutoCloseable
         final List<Integer> clientPorts = new ArrayList<>();
         for (int i = 0; i < n; i++)
         {
-            try (DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
-                 ServerSocket tcp = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
-            {
-                seeds.add("127.0.0.1:" + udp.getLocalPort());
-                clientPorts.add(tcp.getLocalPort());
-            }
+            seeds.add("127.0.0.1:" + LoopbackPorts.next());
+            clientPorts.add(LoopbackPorts.next());
         }
         final List<Process> processes = new ArrayList<>();
         try
@@ -99,7 +94,8 @@ final class MemberProcesses implements AutoCloseable
             }
             for (int i = 0; i < n; i++)
             {
-                cluster.members.add(new Member("m" + i, processes.get(i), "127.0.0.1:" + clientPorts.get(i)));
+                cluster.members.add(new Member("m" + i, processes.get(i), "127.0.0.1:" + clientPorts.get(i),
+                    cluster.dir.resolve("m" + i + ".log")));
             }
             // READY means a member joined; the others may install that topology a moment later.
             for (final Member member : cluster.members)

@@ -11,12 +11,10 @@ import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.ReadResult;
+import dev.grid.core.testing.LoopbackPorts;
 import dev.grid.node.GridMember;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,14 +178,7 @@ class ThinClientFailoverTest
         final List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < count; i++)
         {
-            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-            {
-                ports.add(socket.getLocalPort());
-            }
-            catch (final IOException ex)
-            {
-                throw new IllegalStateException(ex);
-            }
+            ports.add(LoopbackPorts.next());
         }
         return ports;
     }

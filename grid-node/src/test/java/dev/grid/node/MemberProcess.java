@@ -1,5 +1,7 @@
 package dev.grid.node;
 
+import dev.grid.core.testing.ChildProcesses;
+
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -11,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -20,6 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class MemberProcess implements AutoCloseable
 {
+    /** Each launched child's log (standard error), by process id. */
+    private static final Map<Long, Path> LOGS = new ConcurrentHashMap<>();
+
     final Process process;
     final BufferedReader out;
     final PrintWriter in;
@@ -36,8 +43,8 @@ final class MemberProcess implements AutoCloseable
         final String ready = out.readLine();
         if (ready == null || !ready.startsWith("READY "))
         {
-            process.destroyForcibly();
-            throw new IllegalStateException("member process did not start: " + ready);
+            throw new IllegalStateException("member process did not start: " + ready + "; " +
+                ChildProcesses.howItEnded(process, LOGS.get(process.pid())));
         }
         this.directory = ready.substring("READY ".length());
     }
@@ -49,7 +56,10 @@ final class MemberProcess implements AutoCloseable
      */
     static Process launch(final Path config, final Path log) throws IOException
     {
-        return new ProcessBuilder(Main.childCommand(config, "--commands")).redirectError(log.toFile()).start();
+        final Process process = new ProcessBuilder(Main.childCommand(config, "--commands"))
+            .redirectError(log.toFile()).start();
+        LOGS.put(process.pid(), log);
+        return process;
     }
 
     /**
@@ -59,7 +69,9 @@ final class MemberProcess implements AutoCloseable
      */
     static Process launchUntilSignalled(final Path config, final Path log) throws IOException
     {
-        return new ProcessBuilder(Main.childCommand(config)).redirectError(log.toFile()).start();
+        final Process process = new ProcessBuilder(Main.childCommand(config)).redirectError(log.toFile()).start();
+        LOGS.put(process.pid(), log);
+        return process;
     }
 
     /**

@@ -3,10 +3,8 @@ package dev.grid.node;
 import dev.grid.core.EntryProcessor;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MergeOperator;
+import dev.grid.core.testing.LoopbackPorts;
 
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,16 +35,10 @@ final class TestCluster implements AutoCloseable
     final List<GridMember> members = new ArrayList<>();
     final List<String> addresses = new ArrayList<>();
 
+    /** @return a loopback port for a test member ({@link LoopbackPorts} says why not port 0). */
     static int freeUdpPort()
     {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        return LoopbackPorts.next();
     }
 
     static MemberConfiguration config(final String id, final int port, final List<String> seeds)
