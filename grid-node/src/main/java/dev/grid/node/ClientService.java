@@ -380,7 +380,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.LOCAL_COPIES ->
             {
                 final String name = requireString(reader, "cache");
-                complete(connection, session, requestId, member.localCopiesAsync(name), (w, copies) ->
+                complete(connection, session, requestId, member.admin.localCopies(name), (w, copies) ->
                 {
                     w.writeInt(copies.size());
                     copies.forEach((partition, copy) -> w.writeInt(partition).writeString(copy.state().name())
@@ -473,7 +473,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             {
                 final Topology topology = member.topology();
                 // The quorum is read on the engine's thread; no thread waits for it.
-                complete(connection, session, requestId, member.quorumAsync(), (w, quorum) ->
+                complete(connection, session, requestId, member.admin.quorum(), (w, quorum) ->
                 {
                     w.writeLong(topology.version()).writeString(topology.coordinator().memberId())
                         .writeInt(topology.members().size());
@@ -489,7 +489,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                     w.writeLong(quorum.readsWithoutQuorum());
                 });
             }
-            case ClientProtocol.BASELINE_SHOW -> complete(connection, session, requestId, member.baselineAsync(),
+            case ClientProtocol.BASELINE_SHOW -> complete(connection, session, requestId, member.admin.baseline(),
                 (w, b) ->
             {
                 w.writeLong(b.topologyVersion()).writeLong(b.autoAdjustTimeoutNs());
@@ -511,13 +511,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 }
                 final long timeoutNs = reader.readLong("timeoutNs");
                 final boolean autoAdjust = change == Baseline.AUTO_ADJUST;
-                complete(connection, session, requestId, member.changeBaselineAsync(change,
+                complete(connection, session, requestId, member.admin.changeBaseline(change,
                     autoAdjust ? List.of() : List.copyOf(ids), autoAdjust ? timeoutNs : -1), (w, v) -> { });
             }
             case ClientProtocol.LOST_PARTITIONS ->
             {
                 final String name = requireString(reader, "cache");
-                complete(connection, session, requestId, member.lostPartitionsAsync(name), (w, lost) ->
+                complete(connection, session, requestId, member.admin.lostPartitions(name), (w, lost) ->
                 {
                     w.writeInt(lost.size());
                     lost.forEach(w::writeInt);
@@ -526,15 +526,15 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.RESET_LOST ->
             {
                 final String name = requireString(reader, "cache");
-                complete(connection, session, requestId, member.resetLostPartitionsAsync(name), (w, v) -> { });
+                complete(connection, session, requestId, member.admin.resetLostPartitions(name), (w, v) -> { });
             }
             case ClientProtocol.CHECK_CONSISTENCY ->
             {
                 final String name = requireString(reader, "cache");
-                complete(connection, session, requestId, member.checkConsistencyAsync(name), this::writeReport);
+                complete(connection, session, requestId, member.admin.checkConsistency(name), this::writeReport);
             }
             case ClientProtocol.REBALANCE_STATUS -> complete(connection, session, requestId,
-                member.rebalanceStatusAsync(), this::writeRebalance);
+                member.admin.rebalanceStatus(), this::writeRebalance);
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }
     }
@@ -545,12 +545,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         switch (op)
         {
-            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.activateAsync(),
+            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.admin.activate(),
                 (w, v) -> { });
             case ClientProtocol.METRICS -> complete(connection, session, requestId,
-                member.quorumAsync().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
+                member.admin.quorum().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
                 this::writeMetrics);
-            case ClientProtocol.TX_LIST -> complete(connection, session, requestId, member.activeTransactionsAsync(),
+            case ClientProtocol.TX_LIST -> complete(connection, session, requestId, member.admin.activeTransactions(),
                 (w, txs) ->
                 {
                     w.writeInt(txs.size());
@@ -561,7 +561,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.TX_KILL ->
             {
                 final long id = reader.readLong("id");
-                complete(connection, session, requestId, member.killTransactionAsync(id), (w, v) -> { });
+                complete(connection, session, requestId, member.admin.killTransaction(id), (w, v) -> { });
             }
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }

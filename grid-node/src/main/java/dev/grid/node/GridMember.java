@@ -22,7 +22,6 @@ import dev.grid.core.RebalanceListener;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transactions;
 import dev.grid.core.engine.TransactionView;
-import dev.grid.core.engine.TxCallback;
 import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.CopyView;
@@ -30,7 +29,6 @@ import dev.grid.core.engine.Engine;
 import dev.grid.core.member.Members;
 import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.MemberState;
-import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.Topology;
@@ -54,7 +52,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -114,6 +111,7 @@ public final class GridMember implements Grid
      */
     private final ForkJoinPool userExecutor;
     private final Transactions transactions = new MemberTransactions(this);
+    final MemberAdmin admin = new MemberAdmin(this);
     final CompletableFuture<Void> joined = new CompletableFuture<>();
     final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AgentRunner runner;
@@ -351,12 +349,7 @@ public final class GridMember implements Grid
      */
     public List<TransactionView> activeTransactions()
     {
-        return await(activeTransactionsAsync());
-    }
-
-    CompletableFuture<List<TransactionView>> activeTransactionsAsync()
-    {
-        return query(() -> engine.transactions().list());
+        return await(admin.activeTransactions());
     }
 
     /**
@@ -367,25 +360,7 @@ public final class GridMember implements Grid
      */
     public void killTransaction(final long id)
     {
-        await(killTransactionAsync(id));
-    }
-
-    CompletableFuture<Void> killTransactionAsync(final long id)
-    {
-        final CompletableFuture<Void> future = new CompletableFuture<>();
-        execute(() -> engine.transactions().kill(id, new TxCallback()
-        {
-            public void onSuccess(final byte[][] values)
-            {
-                future.complete(null);
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                future.completeExceptionally(failure);
-            }
-        }), future);
-        return future;
+        await(admin.killTransaction(id));
     }
 
     @Override
@@ -403,12 +378,7 @@ public final class GridMember implements Grid
     @Override
     public BaselineTopology baseline()
     {
-        return await(baselineAsync());
-    }
-
-    CompletableFuture<BaselineTopology> baselineAsync()
-    {
-        return query(() -> engine.status().baseline());
+        return await(admin.baseline());
     }
 
     @Override
@@ -437,32 +407,13 @@ public final class GridMember implements Grid
 
     private void changeBaseline(final int change, final List<String> memberIds, final long timeoutNs)
     {
-        await(changeBaselineAsync(change, memberIds, timeoutNs));
-    }
-
-    /**
-     * @param change    a {@link Baseline} change code.
-     * @param memberIds the members it names.
-     * @param timeoutNs the auto-adjust timeout, for {@link Baseline#AUTO_ADJUST}.
-     * @return completed once the change is in the topology.
-     */
-    CompletableFuture<OpOutcome> changeBaselineAsync(final int change, final List<String> memberIds,
-        final long timeoutNs)
-    {
-        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.admin().changeBaseline(change, memberIds, timeoutNs, new FutureCallback(future)), future);
-        return future;
+        await(admin.changeBaseline(change, memberIds, timeoutNs));
     }
 
     @Override
     public List<Integer> lostPartitions(final String cacheName)
     {
-        return await(lostPartitionsAsync(cacheName));
-    }
-
-    CompletableFuture<List<Integer>> lostPartitionsAsync(final String cacheName)
-    {
-        return query(() -> engine.status().lostPartitions(cacheName));
+        return await(admin.lostPartitions(cacheName));
     }
 
     @Override
@@ -470,28 +421,14 @@ public final class GridMember implements Grid
     {
         for (final String name : cacheNames)
         {
-            await(resetLostPartitionsAsync(name));
+            await(admin.resetLostPartitions(name));
         }
-    }
-
-    CompletableFuture<OpOutcome> resetLostPartitionsAsync(final String cacheName)
-    {
-        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.admin().resetLostPartitions(cacheName, new FutureCallback(future)), future);
-        return future;
     }
 
     @Override
     public void activate()
     {
-        await(activateAsync());
-    }
-
-    CompletableFuture<OpOutcome> activateAsync()
-    {
-        final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.admin().activate(new FutureCallback(future)), future);
-        return future;
+        await(admin.activate());
     }
 
     /**
@@ -619,29 +556,7 @@ public final class GridMember implements Grid
      */
     public SortedMap<Integer, CopyView> localCopies(final String cacheName)
     {
-        return await(localCopiesAsync(cacheName));
-    }
-
-    CompletableFuture<SortedMap<Integer, CopyView>> localCopiesAsync(final String cacheName)
-    {
-        return query(() ->
-        {
-            final CacheDescriptor cache = engine.cache(cacheName);
-            if (cache == null)
-            {
-                throw new CacheNotFoundException("no cache named '" + cacheName + "'");
-            }
-            final SortedMap<Integer, CopyView> views = new TreeMap<>();
-            for (int p = 0; p < cache.partitions(); p++)
-            {
-                final CopyView view = engine.status().copy(cache.cacheId(), p);
-                if (view != null)
-                {
-                    views.put(p, view);
-                }
-            }
-            return views;
-        });
+        return await(admin.localCopies(cacheName));
     }
 
     /**
@@ -655,24 +570,7 @@ public final class GridMember implements Grid
     @Override
     public ConsistencyReport checkConsistency(final String cacheName)
     {
-        return await(checkConsistencyAsync(cacheName));
-    }
-
-    CompletableFuture<ConsistencyReport> checkConsistencyAsync(final String cacheName)
-    {
-        final CompletableFuture<ConsistencyReport> future = new CompletableFuture<>();
-        execute(() -> engine.status().checkConsistency(cacheName, (report, error) ->
-        {
-            if (error != null)
-            {
-                future.completeExceptionally(error);
-            }
-            else
-            {
-                future.complete(report);
-            }
-        }), future);
-        return future;
+        return await(admin.checkConsistency(cacheName));
     }
 
     /**
@@ -681,12 +579,7 @@ public final class GridMember implements Grid
      */
     public QuorumStatus quorum()
     {
-        return await(quorumAsync());
-    }
-
-    CompletableFuture<QuorumStatus> quorumAsync()
-    {
-        return query(() -> engine.status().quorum());
+        return await(admin.quorum());
     }
 
     /**
@@ -695,12 +588,7 @@ public final class GridMember implements Grid
     @Override
     public RebalanceStatus rebalanceStatus()
     {
-        return await(rebalanceStatusAsync());
-    }
-
-    CompletableFuture<RebalanceStatus> rebalanceStatusAsync()
-    {
-        return query(() -> engine.status().rebalanceStatus());
+        return await(admin.rebalanceStatus());
     }
 
     /**
@@ -971,30 +859,6 @@ public final class GridMember implements Grid
         if (!(error instanceof AgentTerminationException))
         {
             LOG.error("member {} agent error", config.memberId(), error);
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // The agent.
-    // ------------------------------------------------------------------------------------------------------------
-
-    private static final class FutureCallback implements OpCallback
-    {
-        private final CompletableFuture<OpOutcome> future;
-
-        FutureCallback(final CompletableFuture<OpOutcome> future)
-        {
-            this.future = future;
-        }
-
-        public void onSuccess(final OpOutcome outcome)
-        {
-            future.complete(outcome);
-        }
-
-        public void onFailure(final GridException error)
-        {
-            future.completeExceptionally(error);
         }
     }
 }
