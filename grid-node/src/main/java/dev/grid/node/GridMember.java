@@ -62,6 +62,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -117,6 +118,8 @@ public final class GridMember implements Grid
     private final AgentRunner runner;
     volatile Topology topology;
     volatile boolean closing;
+    private final AtomicBoolean closeStarted = new AtomicBoolean();
+    private final CompletableFuture<Void> closeFinished = new CompletableFuture<>();
     volatile MemberState state = MemberState.JOINING;
     /** Serves thin clients and the admin tool, if the configuration gives a client port. */
     private final ClientService clientService;
@@ -480,26 +483,37 @@ public final class GridMember implements Grid
 
     /**
      * Stop the member: in-flight operations fail with {@link ErrorCode#NODE_STOPPING}, the cluster is told, and the
-     * agent, transport and media driver shut down (the driver directory is deleted). Idempotent.
+     * agent, transport and media driver shut down (the driver directory is deleted). Idempotent, and every caller
+     * returns only once the member is closed: a JVM ends when its shutdown hooks return, so a hook's close that
+     * returned while another thread's close was still under way cut it off, leaving the driver directory behind.
      */
     public void close()
     {
-        if (closing)
+        if (!closeStarted.compareAndSet(false, true))
         {
-            awaitStopped();
+            closeFinished.join();
             return;
         }
-        closing = true;
-        if (clientEndpoint != null)
+        try
         {
-            CloseHelper.quietClose(clientEndpoint);
-            clientService.close();
+            // The agent may have stopped on its own already (a failure): then it needs no stop command.
+            final boolean agentStopping = closing;
+            closing = true;
+            if (clientEndpoint != null)
+            {
+                CloseHelper.quietClose(clientEndpoint);
+                clientService.close();
+            }
+            while (!agentStopping && !commands.offer(this::stopEngine))
+            {
+                Thread.onSpinWait();
+            }
+            awaitStopped();
         }
-        while (!commands.offer(this::stopEngine))
+        finally
         {
-            Thread.onSpinWait();
+            closeFinished.complete(null);
         }
-        awaitStopped();
     }
 
     private void awaitStopped()

@@ -21,7 +21,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -107,6 +109,44 @@ class GridMemberTest
         for (final String directory : directories)
         {
             assertFalse(new File(directory).exists(), "driver directory left behind: " + directory);
+        }
+    }
+
+    /**
+     * An application's close racing with a shutdown hook's (as SIGTERM brings about in a member process): each
+     * caller returns only once the member is closed. Before, the second caller returned at once, its JVM could end
+     * while the first was still closing, and the driver directory stayed behind in /dev/shm, 13 MB each time.
+     */
+    @Test
+    void everyConcurrentCloseReturnsOnlyOnceTheMemberIsClosed() throws Exception
+    {
+        for (int round = 0; round < 3; round++)
+        {
+            try (TestCluster cluster = TestCluster.start(1))
+            {
+                final GridMember member = cluster.members.get(0);
+                final File directory = new File(member.driverDirectory());
+                final CyclicBarrier together = new CyclicBarrier(2);
+                final Callable<Boolean> closeAndLook = () ->
+                {
+                    together.await(10, TimeUnit.SECONDS);
+                    member.close();
+                    return directory.exists();
+                };
+                final ExecutorService closers = Executors.newFixedThreadPool(2);
+                try
+                {
+                    final Future<Boolean> first = closers.submit(closeAndLook);
+                    final Future<Boolean> second = closers.submit(closeAndLook);
+                    assertFalse(first.get(30, TimeUnit.SECONDS), "a close returned with " + directory + " still there");
+                    assertFalse(second.get(30, TimeUnit.SECONDS), "a close returned with " + directory + " still there");
+                }
+                finally
+                {
+                    closers.shutdownNow();
+                }
+                assertEquals(MemberState.STOPPED, member.state());
+            }
         }
     }
 

@@ -77,8 +77,8 @@ final class TestCluster implements AutoCloseable
      */
     static TestCluster start(final int n)
     {
-        // A port found free may be taken before its member binds it (another member's Aeron takes ephemeral ports as
-        // it starts): start again on other ports, a few times.
+        // Ports come from below the ephemeral range (LoopbackPorts), so no starting member's Aeron takes them; another
+        // process on the machine still may: start again on other ports, a few times.
         for (int attempt = 1; ; attempt++)
         {
             try
