@@ -263,6 +263,63 @@ class ThinClientCacheFeaturesTest
         }
     }
 
+    /**
+     * A thin client's listener with an initial scan: the entries present first (INITIAL), in pages of 4 so that
+     * partitions take several reads, then the changes; applied in order they give the cache's content.
+     */
+    @Test
+    void aThinClientListenerWithAnInitialScanSeesTheContentThenTheChanges() throws Exception
+    {
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0))))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("scanned", Codecs.STRING,
+                Codecs.STRING).partitions(8).backups(1).eventJournal(10_000));
+            for (int i = 0; i < 100; i++)
+            {
+                cache.put("k" + i, "before" + i);
+            }
+            final List<CacheEvent<String, String>> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final CacheEventListener<String, String> listener = events::add;
+            try (ListenerRegistration registration = cache.listenWithInitialScan(listener,
+                ScanQuery.<String, String>all().pageEntries(4)))
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    cache.put("k" + i, "after" + i);
+                }
+                cache.remove("k99");
+                cache.put("new", "after");
+                final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (events.stream().noneMatch(e -> e.key().equals("new")) && System.nanoTime() < deadline)
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+                }
+            }
+            final Map<String, String> applied = new HashMap<>();
+            final Map<String, String> initial = new HashMap<>();
+            for (final CacheEvent<String, String> event : events)
+            {
+                if (event.kind() == CacheEvent.Kind.INITIAL)
+                {
+                    assertNull(initial.put(event.key(), event.value()), "scanned twice: " + event);
+                }
+                if (event.value() == null)
+                {
+                    applied.remove(event.key());
+                }
+                else
+                {
+                    applied.put(event.key(), event.value());
+                }
+            }
+            assertEquals(100, initial.size(), "every entry present at the registration, once");
+            assertEquals(collect(cache.scan()), applied);
+            assertEquals("after", applied.get("new"));
+            assertFalse(applied.containsKey("k99"));
+        }
+    }
+
     private static Map<String, String> collect(final ScanCursor<String, String> cursor)
     {
         final Map<String, String> found = new HashMap<>();

@@ -425,10 +425,7 @@ final class ClientCache<K, V> implements Cache<K, V>
         w.writeString(info.name()).writeInt(partition).writeBytes(afterKey);
         spec.write(w);
         return GridClient.await(client.send(ClientProtocol.SCAN_PAGE, w, null, true).thenApply(a ->
-        {
-            a.payload().readLong("counter");
-            return ScanPages.Page.read(a.payload());
-        }));
+            ScanPages.Page.read(a.payload(), a.payload().readLong("counter"))));
     }
 
     public ListenerRegistration listen(final CacheEventListener<K, V> listener)
@@ -438,6 +435,18 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
         final Map<Integer, Long> resumeFrom)
+    {
+        return listen(listener, filter, resumeFrom, null);
+    }
+
+    public ListenerRegistration listenWithInitialScan(final CacheEventListener<K, V> listener,
+        final ScanQuery<K, V> filter)
+    {
+        return listen(listener, filter, Map.of(), this::fetchPage);
+    }
+
+    private ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
+        final Map<Integer, Long> resumeFrom, final ScanPages.PageSource initialPages)
     {
         if (filter.predicate() != null)
         {
@@ -451,7 +460,7 @@ final class ClientCache<K, V> implements Cache<K, V>
             w.writeString(info.name()).writeInt(partition).writeRaw(request, 0, request.length);
             return client.send(ClientProtocol.JOURNAL_READ, w, null, true)
                 .thenApply(a -> ScanPages.Events.read(a.payload()));
-        });
+        }, initialPages);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.grid.client;
 
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.client.JournalReader;
+import dev.grid.core.client.ScanPages;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,8 @@ final class ClientListener implements ListenerRegistration
 
     private final JournalReader<?, ?> reader;
     private final JournalReader.Source source;
+    /** Reads pages for the initial scan, or null for a registration without one. */
+    private final ScanPages.PageSource initialPages;
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -29,9 +32,12 @@ final class ClientListener implements ListenerRegistration
      * Fix where the listener starts (throwing if the journals cannot be read) and start its thread.
      *
      * @param name   the cache's name, for the thread's.
+     * @param initialPages reads pages for an initial scan ({@link JournalReader#initialScan}), or null for none.
      */
-    ClientListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source)
+    ClientListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source,
+        final ScanPages.PageSource initialPages)
     {
+        this.initialPages = initialPages;
         this.reader = reader;
         this.source = source;
         reader.start(source);
@@ -44,6 +50,10 @@ final class ClientListener implements ListenerRegistration
     {
         try
         {
+            if (initialPages != null)
+            {
+                reader.initialScan(initialPages, () -> running);
+            }
             loop();
         }
         catch (final RuntimeException ex)

@@ -432,4 +432,21 @@ public interface Cache<K, V>
      */
     ListenerRegistration listen(CacheEventListener<K, V> listener, ScanQuery<K, V> filter,
         java.util.Map<Integer, Long> resumeFrom);
+
+    /**
+     * Listen to a cache's changes from now on, after an initial scan: the registration's thread first delivers the
+     * entries the filter selects, partition by partition, as {@link CacheEvent.Kind#INITIAL} events (each with the
+     * counter its partition's first page was read at), then each partition's changes after that counter, as
+     * {@link #listen(CacheEventListener, ScanQuery, java.util.Map)} does. Nothing is missed: every update up to that
+     * counter is in the scan. A partition read in one page (up to the filter's page size) is seen exactly once; in a
+     * partition read in several pages, an entry that changed during its scan may come with its new value and then
+     * again through its events, in counter order. If the listener throws on an initial entry, or a page cannot be
+     * read, the registration stops ({@link CacheEventListener#onError}).
+     *
+     * @param listener the listener, called on the registration's thread.
+     * @param filter   which entries and events (as for {@code listen}).
+     * @return the registration; close it to stop (during the scan too).
+     * @throws GridException with {@link ErrorCode#CONFIGURATION_INVALID} if the cache keeps no journal.
+     */
+    ListenerRegistration listenWithInitialScan(CacheEventListener<K, V> listener, ScanQuery<K, V> filter);
 }

@@ -27,6 +27,11 @@ public record CacheEvent<K, V>(Kind kind, int partition, long counter, K key, V 
         /** The entry's life ended and its primary removed it. */
         EXPIRED,
         /** The entry was evicted to keep its cache within its bound. */
-        EVICTED
+        EVICTED,
+        /**
+         * The entry was there when the registration started: delivered by its initial scan, before any event of its
+         * partition, with the counter the partition's first page was read at. Never kept in a journal.
+         */
+        INITIAL
     }
 }

@@ -442,7 +442,7 @@ final class MemberCache<K, V> implements Cache<K, V>
         return member.scanPage(descriptor.cacheId(), partition, afterKey, spec.encode(), timeoutNs)
             .thenComposeAsync(o ->
         {
-            final ScanPages.Page page = ScanPages.Page.decode(o.value());
+            final ScanPages.Page page = ScanPages.Page.decode(o.value(), o.count());
             return removeEach(page.keys()).thenComposeAsync(count -> page.done() ?
                 clearFrom(partition + 1, null, removed + count) :
                 clearFrom(partition, page.endKey(), removed + count), member.userExecutor());
@@ -456,9 +456,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public ScanCursor<K, V> scan(final ScanQuery<K, V> query)
     {
-        return new ScanPages.Cursor<>(descriptor.partitions(), query, keyCodec, valueCodec, (partition, after, spec) ->
-            ScanPages.Page.decode(GridMember.await(member.scanPage(descriptor.cacheId(), partition, after,
-                spec.encode(), timeoutNs)).value()));
+        return new ScanPages.Cursor<>(descriptor.partitions(), query, keyCodec, valueCodec, this::fetchPage);
     }
 
     public ListenerRegistration listen(final CacheEventListener<K, V> listener)
@@ -469,9 +467,30 @@ final class MemberCache<K, V> implements Cache<K, V>
     public ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
         final Map<Integer, Long> resumeFrom)
     {
+        return listen(listener, filter, resumeFrom, null);
+    }
+
+    public ListenerRegistration listenWithInitialScan(final CacheEventListener<K, V> listener,
+        final ScanQuery<K, V> filter)
+    {
+        return listen(listener, filter, Map.of(), this::fetchPage);
+    }
+
+    private ListenerRegistration listen(final CacheEventListener<K, V> listener, final ScanQuery<K, V> filter,
+        final Map<Integer, Long> resumeFrom, final ScanPages.PageSource initialPages)
+    {
         return new MemberListener(descriptor.name(), new JournalReader<>(descriptor.partitions(), filter, keyCodec,
             valueCodec, listener, resumeFrom), (partition, request) -> member.journalRead(descriptor.cacheId(),
-            partition, request, timeoutNs).thenApply(o -> ScanPages.Events.decode(o.value())), () -> !member.closing);
+            partition, request, timeoutNs).thenApply(o -> ScanPages.Events.decode(o.value())), () -> !member.closing,
+            initialPages);
+    }
+
+    /** A page of a partition from its primary, waiting for it. */
+    private ScanPages.Page fetchPage(final int partition, final byte[] afterKey, final ScanPages.Spec spec)
+    {
+        final OpOutcome outcome = GridMember.await(member.scanPage(descriptor.cacheId(), partition, afterKey,
+            spec.encode(), timeoutNs));
+        return ScanPages.Page.decode(outcome.value(), outcome.count());
     }
 
     @Override

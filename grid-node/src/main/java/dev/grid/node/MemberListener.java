@@ -2,6 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.client.JournalReader;
+import dev.grid.core.client.ScanPages;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,8 @@ final class MemberListener implements ListenerRegistration
 
     private final JournalReader<?, ?> reader;
     private final JournalReader.Source source;
+    /** Reads pages for the initial scan, or null for a registration without one. */
+    private final ScanPages.PageSource initialPages;
     private final java.util.function.BooleanSupplier alive;
     private final Thread thread;
     private volatile boolean running = true;
@@ -31,10 +34,12 @@ final class MemberListener implements ListenerRegistration
      *
      * @param name   the cache's name, for the thread's.
      * @param alive  whether the member still runs (a closed member's registrations end).
+     * @param initialPages reads pages for an initial scan ({@link JournalReader#initialScan}), or null for none.
      */
     MemberListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source,
-        final java.util.function.BooleanSupplier alive)
+        final java.util.function.BooleanSupplier alive, final ScanPages.PageSource initialPages)
     {
+        this.initialPages = initialPages;
         this.alive = alive;
         this.reader = reader;
         this.source = source;
@@ -48,6 +53,10 @@ final class MemberListener implements ListenerRegistration
     {
         try
         {
+            if (initialPages != null)
+            {
+                reader.initialScan(initialPages, () -> running);
+            }
             loop();
         }
         catch (final RuntimeException ex)

@@ -139,7 +139,8 @@ public final class ClientProtocol
     public static final int INVOKE = 26;
     /**
      * [string cache][i32 partition][bytes afterKey, -1: the partition's first page][spec] -> [i64 counter][page]:
-     * a page of one partition read at one update counter; spec and page as {@link ScanPages} encodes them.
+     * a page of one partition read at one update counter (every update up to {@code counter} is in it, the horizon a
+     * JOURNAL_READ stops at); spec and page as {@link ScanPages} encodes them.
      */
     public static final int SCAN_PAGE = 27;
     /** [string cache][identity][i32 n][bytes key]*n -> [i32 removed]: independent removes, numbered like PUT_ALL. */

@@ -47,6 +47,8 @@ public final class JournalReader<K, V>
     private final BiPredicate<? super K, ? super V> predicate;
     private final CacheEventListener<K, V> listener;
     private final AtomicLongArray positions;
+    /** Per partition, whether it started from now (no resume position): those an initial scan reads. */
+    private final boolean[] scanFrom;
 
     /**
      * @param partitions the cache's partition count.
@@ -67,9 +69,11 @@ public final class JournalReader<K, V>
         this.predicate = query.predicate();
         this.listener = listener;
         this.positions = new AtomicLongArray(partitions);
+        this.scanFrom = new boolean[partitions];
         for (int p = 0; p < partitions; p++)
         {
             positions.set(p, resumeFrom.getOrDefault(p, -1L));
+            scanFrom[p] = !resumeFrom.containsKey(p);
         }
     }
 
@@ -128,6 +132,52 @@ public final class JournalReader<K, V>
                     new GridException(ErrorCode.OPERATION_TIMEOUT, "the event journals could not be read: " + failure);
             }
         }
+    }
+
+    /**
+     * The initial scan: for each partition that started from now ({@link #start}), deliver the entries the filter
+     * selects as {@link CacheEvent.Kind#INITIAL} events, read page by page, then move the partition's position to the
+     * counter its first page was read at (every update up to it is in the scan; later ones come as events). So nothing
+     * is missed. A partition read in one page is seen exactly once; one read in several pages may show an entry that
+     * changed during its scan with its new value and then again through its events, in counter order. Call it after
+     * {@link #start} and before the first {@link #round}, on the host's thread.
+     *
+     * @param pages   reads a partition's pages from its primary (failing with the read's error).
+     * @param running whether to go on (false once the registration closes).
+     * @return how many initial entries were delivered.
+     */
+    public int initialScan(final ScanPages.PageSource pages, final java.util.function.BooleanSupplier running)
+    {
+        int delivered = 0;
+        for (int p = 0; p < partitions && running.getAsBoolean(); p++)
+        {
+            if (!scanFrom[p])
+            {
+                continue;
+            }
+            ScanPages.Page page = pages.fetch(p, null, spec);
+            final long firstCounter = page.counter();
+            while (running.getAsBoolean())
+            {
+                for (int i = 0; i < page.size(); i++)
+                {
+                    final K key = keyCodec.decode(page.keys().get(i));
+                    final V value = valueCodec.decode(page.values().get(i));
+                    if (predicate == null || predicate.test(key, value))
+                    {
+                        listener.onEvent(new CacheEvent<>(CacheEvent.Kind.INITIAL, p, firstCounter, key, value));
+                        delivered++;
+                    }
+                }
+                if (page.done())
+                {
+                    break;
+                }
+                page = pages.fetch(p, page.endKey(), spec.next());
+            }
+            positions.set(p, Math.max(positions.get(p), firstCounter));
+        }
+        return delivered;
     }
 
     /**

@@ -165,12 +165,14 @@ public final class ScanPages
     /**
      * A page of a partition.
      *
+     * @param counter   the counter the primary read it at: every update of the partition up to it is in the page (the
+     *                  same horizon a journal read stops at), later ones may be.
      * @param done      whether the partition has no entry after {@code endKey}.
      * @param endKey    the last key the primary examined (the next page starts after it), or null if it examined none.
      * @param keys      the matching entries' keys, in key order.
      * @param values    their values, index for index.
      */
-    public record Page(boolean done, byte[] endKey, List<byte[]> keys, List<byte[]> values)
+    public record Page(long counter, boolean done, byte[] endKey, List<byte[]> keys, List<byte[]> values)
     {
         /** @return the number of entries. */
         public int size()
@@ -183,7 +185,7 @@ public final class ScanPages
          * @return the page.
          * @throws MalformedMessageException if it is truncated.
          */
-        public static Page read(final FrameReader reader)
+        public static Page read(final FrameReader reader, final long counter)
         {
             final boolean done = reader.readBoolean("done");
             final byte[] endKey = reader.readBytes("endKey");
@@ -195,13 +197,17 @@ public final class ScanPages
                 keys.add(reader.readBytes("key"));
                 values.add(reader.readBytes("value"));
             }
-            return new Page(done, endKey, keys, values);
+            return new Page(counter, done, endKey, keys, values);
         }
 
-        /** @return the page decoded from the bytes a primary encoded. */
-        public static Page decode(final byte[] bytes)
+        /**
+         * @param bytes   what a primary encoded.
+         * @param counter the counter it read the page at (its outcome's count).
+         * @return the page.
+         */
+        public static Page decode(final byte[] bytes, final long counter)
         {
-            return read(new FrameReader().wrap(bytes, 0, bytes.length));
+            return read(new FrameReader().wrap(bytes, 0, bytes.length), counter);
         }
     }
 

@@ -203,17 +203,27 @@ final class KeyOperations
         final long after = reader.readLong("after");
         final ScanPages.Spec spec = ScanPages.Spec.read(reader);
         final EventJournal journal = EventJournal.journalOf(lp, cache);
+        final long horizon = horizon(lp);
+        // A position beyond every counter of this copy: the partition's counters started again (every copy was lost
+        // and it was created anew); the reader is told, and goes on from this copy's start.
+        final long readFrom = after > lp.counter.hwm() ? -2 : after;
+        context.replication().answerOk(origin, sequence, new OpOutcome(false,
+            journal.read(cache, readFrom, horizon, spec.maxEntries(), spec), horizon), 0);
+    }
+
+    /**
+     * @return the highest counter up to which every update of the primary's copy is applied and held by every copy:
+     *         the LWM, and below the lowest update still waiting for a backup (one this primary could still lose).
+     */
+    private static long horizon(final LocalPartition lp)
+    {
         long horizon = lp.counter.lwm();
         for (final Long2ObjectHashMap<LocalPartition.PrimaryUpdate>.KeyIterator it = lp.inFlight.keySet().iterator();
             it.hasNext(); )
         {
             horizon = Math.min(horizon, it.nextLong() - 1);
         }
-        // A position beyond every counter of this copy: the partition's counters started again (every copy was lost
-        // and it was created anew); the reader is told, and goes on from this copy's start.
-        final long readFrom = after > lp.counter.hwm() ? -2 : after;
-        context.replication().answerOk(origin, sequence, new OpOutcome(false,
-            journal.read(cache, readFrom, horizon, spec.maxEntries(), spec), horizon), 0);
+        return horizon;
     }
 
     /** A write with a time-to-live of its own (0: never expires), into a cache with an expiry policy. */
@@ -400,7 +410,8 @@ final class KeyOperations
      * @param afterKey where the previous page ended (ignored for the first page).
      * @param specBytes the page's {@link ScanPages.Spec}, encoded.
      * @param nowMs    the primary's wall clock: expired entries are skipped.
-     * @return the outcome: value the page, count the counter it was read at, flag whether the partition ended.
+     * @return the outcome: value the page, count the counter it was read at (its {@link #horizon}: every update up to
+     *         it is in the page), flag whether the partition ended.
      */
     private OpOutcome scanPage(final LocalPartition lp, final CacheDescriptor cache, final byte[] afterKey,
         final byte[] specBytes, final long nowMs)
@@ -430,7 +441,7 @@ final class KeyOperations
             return true;
         });
         final byte[] endKey = last[0] != null ? last[0] : spec.fromStart() ? null : afterKey;
-        return new OpOutcome(done, pageWriter.finish(done, endKey), lp.counter.hwm());
+        return new OpOutcome(done, pageWriter.finish(done, endKey), horizon(lp));
     }
 
     private static byte[] requireValue(final byte[] value, final OpType type)
