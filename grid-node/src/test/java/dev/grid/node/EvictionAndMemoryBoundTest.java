@@ -104,6 +104,19 @@ class EvictionAndMemoryBoundTest
             {
                 assertEquals(e.getValue(), cache.get(e.getKey()), "acknowledged " + e.getKey() + " kept");
             }
+            // A transaction's write is refused at its prepare the same way, and the transaction stores nothing.
+            final GridException txRefused = assertThrows(GridException.class, () ->
+            {
+                try (dev.grid.core.Transaction tx = member.transactions().begin())
+                {
+                    tx.put(cache, -2, "in a transaction");
+                    tx.put(cache, -3, "in a transaction");
+                    tx.commit();
+                }
+            });
+            assertEquals(ErrorCode.MEMORY_BOUND_EXCEEDED, txRefused.errorCode(), txRefused.getMessage());
+            assertNull(cache.get(-2));
+            assertNull(cache.get(-3));
             // Removes are served at the bound and make room again (counted at the next sweep).
             for (int i = 0; i < acknowledged.size() / 2; i++)
             {

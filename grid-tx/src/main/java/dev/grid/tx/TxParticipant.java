@@ -188,16 +188,36 @@ final class TxParticipant
                 context.noQuorum("the prepare of a transaction on partition " + partition).detail()));
             return;
         }
-        for (final byte[] k : writes[0])
+        final GridException refused = prepareRefusal(part, key, writes);
+        if (refused != null)
         {
-            if (!part.held.contains(new CacheKey(cacheId, k)))
-            {
-                manager.answerError(key, answerKind, 0, new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
-                    "prepare of a key the transaction did not lock on partition " + partition));
-                return;
-            }
+            manager.answerError(key, answerKind, 0, refused);
+            return;
         }
         reserveAndPrepare(part, key, writes, participants, onePhase);
+    }
+
+    /**
+     * @return why a prepare's writes cannot be prepared here (a key the transaction did not lock; a value the
+     *         member's memory bound refuses, as for a single write), or null if they can.
+     */
+    private GridException prepareRefusal(final TxPart part, final TxPartKey key, final byte[][][] writes)
+    {
+        for (int i = 0; i < writes[0].length; i++)
+        {
+            if (!part.held.contains(new CacheKey(key.cacheId(), writes[0][i])))
+            {
+                return new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                    "prepare of a key the transaction did not lock on partition " + key.partition());
+            }
+            final GridException refused = writes[1][i] == null ? null :
+                context.memoryRefusal(key.cacheId(), key.partition(), writes[0][i]);
+            if (refused != null)
+            {
+                return refused;
+            }
+        }
+        return null;
     }
 
     /**

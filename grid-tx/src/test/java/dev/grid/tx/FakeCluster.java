@@ -407,6 +407,12 @@ final class FakeCluster
         }
 
         @Override
+        public dev.grid.core.GridException memoryRefusal(final int cacheId, final int partition, final byte[] key)
+        {
+            return null;
+        }
+
+        @Override
         public void closeRange(final PartitionCopy copy, final long start, final long count)
         {
             for (long c = start + 1; c <= start + count; c++)

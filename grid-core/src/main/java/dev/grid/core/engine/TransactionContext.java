@@ -145,6 +145,17 @@ public interface TransactionContext
     String lossRefusal(int cacheId, int partition, boolean write);
 
     /**
+     * Whether the member's memory bound lets this primary store a transaction's value (an evicting cache makes room
+     * first, as for a single write).
+     *
+     * @param cacheId   the cache.
+     * @param partition the partition.
+     * @param key       the key written.
+     * @return null if it may, else the refusal ({@link dev.grid.core.ErrorCode#MEMORY_BOUND_EXCEEDED}).
+     */
+    dev.grid.core.GridException memoryRefusal(int cacheId, int partition, byte[] key);
+
+    /**
      * Close the still open counters of {@code (start, start + count]} without data (a rolled back reservation), and
      * log it so replay closes them too.
      */

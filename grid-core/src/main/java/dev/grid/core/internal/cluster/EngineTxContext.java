@@ -158,6 +158,14 @@ final class EngineTxContext implements TransactionContext
     }
 
     @Override
+    public GridException memoryRefusal(final int cacheId, final int partition, final byte[] key)
+    {
+        final CacheDescriptor cache = context.topology().cache(cacheId);
+        final LocalPartition lp = context.localCopy(cacheId, partition);
+        return cache == null || lp == null ? null : context.evictions().refusal(lp, cache, key);
+    }
+
+    @Override
     public void closeRange(final PartitionCopy copy, final long start, final long count)
     {
         context.replication().closeRange((LocalPartition)copy, start, count);
