@@ -91,7 +91,8 @@ final class MemberProcess implements AutoCloseable
     }
 
     /**
-     * Kill with SIGKILL and wait until the process is gone.
+     * Kill with SIGKILL, wait until the process is gone, and remove the driver directory it cannot remove itself
+     * (13 MB in /dev/shm each time).
      */
     void kill() throws InterruptedException
     {
@@ -100,6 +101,7 @@ final class MemberProcess implements AutoCloseable
         {
             throw new AssertionError("killed member process did not end");
         }
+        deleteRecursively(new File(directory));
     }
 
     /**
@@ -145,6 +147,17 @@ final class MemberProcess implements AutoCloseable
             }
         }
         process.destroyForcibly();
+        try
+        {
+            if (process.waitFor(10, TimeUnit.SECONDS))
+            {
+                deleteRecursively(new File(directory));
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

@@ -51,9 +51,7 @@ class MultiProcessClusterTest
             assertEquals("CHECKED 10000 MISSING 0 WRONG 0", reader.command("check-range keys 0 10000"));
             final long before = Long.parseLong(writer.command("topology").split(" ")[1]);
 
-            victim.process.destroyForcibly();
-            assertTrue(victim.process.waitFor(10, TimeUnit.SECONDS));
-            MemberProcess.deleteRecursively(new File(victim.directory));
+            victim.kill();
 
             MemberProcess.awaitTopologySize(reader, 2);
             final String[] after = reader.command("topology").split(" ");
