@@ -218,7 +218,8 @@ public interface Cache<K, V>
     CompletableFuture<Void> putAllAsync(Map<? extends K, ? extends V> entries);
 
     /**
-     * Whether a key has a value.
+     * Whether a key has a value. Not a use of the entry: it extends no {@link ExpiryPolicy#accessed} or touched
+     * entry's life and does not count for eviction (as JCache's {@code containsKey}).
      *
      * @param key the key.
      * @return true if the key has a value.
@@ -234,9 +235,11 @@ public interface Cache<K, V>
     CompletableFuture<Boolean> containsKeyAsync(K key);
 
     /**
-     * The number of entries in the cache.
+     * The number of entries in the cache. In a cache with an expiry policy it also counts entries whose time has
+     * passed but which their primary has not removed yet (it removes them in the background within milliseconds,
+     * bounded work at a time); no read returns them.
      *
-     * @return the number of live entries over all primary copies.
+     * @return the number of entries over all primary copies.
      */
     long size();
 

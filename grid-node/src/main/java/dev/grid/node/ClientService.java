@@ -301,8 +301,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 OpType.REMOVE_IF_EQUALS, true, false, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.MERGE -> single(connection, session, requestId, reader, OpType.MERGE, false, true,
                 (w, o) -> w.writeBytes(o.value()));
-            case ClientProtocol.CONTAINS_KEY -> single(connection, session, requestId, reader, OpType.GET, false,
-                false, (w, o) -> w.writeBoolean(o.value() != null));
+            case ClientProtocol.CONTAINS_KEY -> single(connection, session, requestId, reader, OpType.CONTAINS_KEY,
+                false, false, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.GET_ALL ->
             {
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));

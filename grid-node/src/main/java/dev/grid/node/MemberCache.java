@@ -301,12 +301,12 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean containsKey(final K key)
     {
-        return GridMember.await(op(OpType.GET, key(key), null, null)).value() != null;
+        return GridMember.await(op(OpType.CONTAINS_KEY, key(key), null, null)).flag();
     }
 
     public CompletableFuture<Boolean> containsKeyAsync(final K key)
     {
-        return member.toUser(op(OpType.GET, key(key), null, null).thenApply(o -> o.value() != null));
+        return member.toUser(op(OpType.CONTAINS_KEY, key(key), null, null).thenApply(OpOutcome::flag));
     }
 
     public long size()

@@ -195,11 +195,12 @@ class ContinuousQueryTest
                 writing.set(false);
                 writer.join();
                 cache.put("pre-last", "last");
-                awaitCondition(() -> recorder.keys.contains("pre-last"), "the last write");
                 final Map<String, String> content = new HashMap<>();
                 cache.scan(ScanQuery.keyPrefix("pre")).forEachRemaining(e -> content.put(e.getKey(),
                     e.getValue()));
-                assertEquals(content, applied(recorder.events), "the scan and the changes after it");
+                // Partitions deliver independently: wait until the events applied in order give the content.
+                awaitCondition(() -> content.equals(applied(recorder.events)), "the scan and the changes after it " +
+                    "giving the content");
                 final Map<Integer, Long> scannedAt = new HashMap<>();
                 for (final CacheEvent<String, String> event : recorder.events)
                 {
@@ -228,6 +229,54 @@ class ContinuousQueryTest
                 writer.join();
             }
         }
+    }
+
+    /**
+     * The primaries hold a listener's reads while nothing happens and answer them as soon as an event is there: an
+     * idle registration reads each partition about once per wait (not every few milliseconds), and an event arrives
+     * long before a held read's wait ends.
+     */
+    @Test
+    void idleReadsAreHeldByThePrimariesAndAnEventIsAnsweredAtOnce()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final Cache<String, String> cache = cluster.members.get(0).createCache(journaled("held"));
+            final Recorder recorder = new Recorder();
+            try (ListenerRegistration registration = cluster.members.get(1).<String, String>cache("held")
+                .listen(recorder))
+            {
+                cache.put("first", "1");
+                awaitCondition(() -> recorder.keys.contains("first"), "the first event");
+                final long readsBefore = journalReads(cluster);
+                final long idleStartNs = System.nanoTime();
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1000));
+                final long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleStartNs);
+                final long idleReads = journalReads(cluster) - readsBefore;
+                // 16 partitions, each read held up to MemberListener.WAIT_MS (2 s): a few dozen at most in a second
+                // (polling every 50 ms would be 320, reading again at once thousands).
+                assertTrue(idleReads <= 16L * (1 + idleMs / 1000) + 16,
+                    idleReads + " journal reads in " + idleMs + " ms of an idle registration");
+                final long putNs = System.nanoTime();
+                cache.put("second", "2");
+                awaitCondition(() -> recorder.keys.contains("second"), "the second event");
+                final long latencyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - putNs);
+                assertTrue(latencyMs < 1000, "the event came after " + latencyMs + " ms: the held read was not " +
+                    "answered when it arrived");
+            }
+            assertTrue(recorder.problems.isEmpty(), recorder.problems.toString());
+        }
+    }
+
+    private static long journalReads(final TestCluster cluster)
+    {
+        long reads = 0;
+        for (final GridMember member : cluster.members)
+        {
+            final dev.grid.core.MemberMetrics.Latency latency = member.metrics().latencies().get("journal_read");
+            reads += latency == null ? 0 : latency.count();
+        }
+        return reads;
     }
 
     /** @return the content a listener's events give when applied in order. */

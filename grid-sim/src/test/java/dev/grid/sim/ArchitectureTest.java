@@ -206,7 +206,7 @@ class ArchitectureTest
     static final Set<String> COMPONENTS = Set.of("Membership", "Joining", "Exchange", "ExchangePlanner", "NearOps",
         "Replication", "Rebalancer", "RebalancedCopies", "Checkpointer", "Recovery", "ConsistencyChecker", "CacheAdmin",
         "Origins", "Durability", "Tombstones", "WalRecords", "KeyOperations", "Expirations", "Evictions",
-        "MemberContext", "MemberEngine");
+        "HeldJournalReads", "MemberContext", "MemberEngine");
 
     static final ArchRule COMPONENTS_SHARE_A_CONTEXT_NOT_FIELDS = classes()
         .that().resideInAPackage("dev.grid.core..")

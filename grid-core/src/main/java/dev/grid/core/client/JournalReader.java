@@ -25,8 +25,9 @@ import java.util.function.BiPredicate;
  * answers, in counter order, moving a position past an event only once the listener returned. So across a primary's
  * failure (the read goes to the new primary, whose journal holds the same events) and a reconnection (the read is sent
  * again) every event is delivered exactly once, and a journal that no longer reaches back to a position says so
- * ({@link CacheEventListener#onEventsLost}). The host's thread drives it: {@link #start} once, then {@link #round}
- * again and again (waiting a little after a round that delivered nothing), until the registration closes.
+ * ({@link CacheEventListener#onEventsLost}). The host's thread drives it: {@link #start} once, maybe
+ * {@link #initialScan}, then keeps one read per partition in flight ({@link #request(int, long)}, which its primary
+ * holds until there is something to deliver) and hands each answer to {@link #answer}, until the registration closes.
  * <p>
  * Positions are safe to read from any thread ({@link #positions()}); the rest is for the host's thread.
  *
@@ -140,7 +141,7 @@ public final class JournalReader<K, V>
      * counter its first page was read at (every update up to it is in the scan; later ones come as events). So nothing
      * is missed. A partition read in one page is seen exactly once; one read in several pages may show an entry that
      * changed during its scan with its new value and then again through its events, in counter order. Call it after
-     * {@link #start} and before the first {@link #round}, on the host's thread.
+     * {@link #start} and before the first read of events, on the host's thread.
      *
      * @param pages   reads a partition's pages from its primary (failing with the read's error).
      * @param running whether to go on (false once the registration closes).
@@ -180,43 +181,46 @@ public final class JournalReader<K, V>
         return delivered;
     }
 
+    /** {@link #answer}: the registration stops (the listener was told). */
+    public static final int STOP = -1;
+    /** {@link #answer}: the read failed in a way reading again may mend; read the partition again a little later. */
+    public static final int READ_LATER = -2;
+
     /**
-     * One round: read every partition's journal after its position (the reads in flight together) and deliver what
-     * they answer, partition by partition. A read that failed is tried again next round; one that cannot succeed
-     * stops the registration ({@link CacheEventListener#onError}).
+     * For hosts that keep one read in flight per partition, each held by its primary until there is something to
+     * deliver ({@link ScanPages.Events#request(long, ScanPages.Spec, long)}): a partition's read answered or failed.
      *
+     * @param events  its events, or null if it failed.
+     * @param failure why it failed, or null.
      * @param running whether to go on (false once the registration closes).
-     * @return how many events (and losses) were delivered, or -1 if the registration must stop.
+     * @return how many events (and losses) were delivered (then read the partition again at once), {@link #READ_LATER}
+     *         or {@link #STOP}.
      */
-    public int round(final Source source, final java.util.function.BooleanSupplier running)
+    public int answer(final int partition, final ScanPages.Events events, final Throwable failure,
+        final java.util.function.BooleanSupplier running)
     {
-        final List<CompletableFuture<ScanPages.Events>> reads = new ArrayList<>(partitions);
-        for (int p = 0; p < partitions; p++)
+        if (failure == null)
         {
-            reads.add(source.read(p, request(p)));
+            return deliver(partition, events, running);
         }
-        int delivered = 0;
-        for (int p = 0; p < partitions && running.getAsBoolean(); p++)
+        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+            failure.getCause() : failure;
+        if (stops(cause))
         {
-            final ScanPages.Events events;
-            try
-            {
-                events = reads.get(p).join();
-            }
-            catch (final CompletionException | CancellationException ex)
-            {
-                final Throwable cause = ex.getCause() != null ? ex.getCause() : ex;
-                if (stops(cause))
-                {
-                    listener.onError((GridException)cause);
-                    return -1;
-                }
-                // A timeout, a remap that outlived it, the member stopping: read the same position again.
-                continue;
-            }
-            delivered += deliver(p, events, running);
+            listener.onError((GridException)cause);
+            return STOP;
         }
-        return delivered;
+        // A timeout, a remap that outlived it, the member stopping: read the same position again.
+        return READ_LATER;
+    }
+
+    /**
+     * @param waitMs how long the primary may hold the read while there is nothing new.
+     * @return the request for a partition's events after its position.
+     */
+    public byte[] request(final int partition, final long waitMs)
+    {
+        return ScanPages.Events.request(positions.get(partition), spec, waitMs);
     }
 
     /**

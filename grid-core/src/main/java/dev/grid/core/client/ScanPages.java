@@ -281,6 +281,16 @@ public final class ScanPages
             return spec.write(new FrameWriter().writeLong(after)).toBytes();
         }
 
+        /**
+         * @param waitMs how long the primary may hold the read while it has nothing after {@code after} (answering as
+         *               soon as it has): {@code [i64 after][spec][i64 waitMs]}.
+         * @return the request value of a journal read that may wait.
+         */
+        public static byte[] request(final long after, final Spec spec, final long waitMs)
+        {
+            return spec.write(new FrameWriter().writeLong(after)).writeLong(waitMs).toBytes();
+        }
+
         /** @return the events decoded from the bytes a primary encoded. */
         public static Events decode(final byte[] bytes)
         {

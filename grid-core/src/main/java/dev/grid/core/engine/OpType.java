@@ -56,7 +56,12 @@ public enum OpType
      * {@code [i64 after]} and a {@code ScanPages.Spec} (its page size the most events, its filter which events).
      * Outcome: value the encoded events ({@code ScanPages.Events}), count the horizon they were read to.
      */
-    JOURNAL_READ(15, false);
+    JOURNAL_READ(15, false),
+    /**
+     * Whether the key holds a live value, without counting as a use of it: no expiry extension (JCache's
+     * {@code containsKey} does not access the entry) and no eviction touch. Outcome flag: present.
+     */
+    CONTAINS_KEY(16, false);
 
     private static final OpType[] BY_CODE = values();
 

@@ -17,6 +17,7 @@ import org.agrona.collections.Long2ObjectHashMap;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a primary does with a single-key operation once {@link Replication} admitted it (routed here, not a retry it
@@ -59,14 +60,14 @@ final class KeyOperations
         final byte[] newValue;
         switch (type)
         {
-            case GET ->
+            case GET, CONTAINS_KEY ->
             {
-                get(lp, cache, origin, sequence, key, current, live, nowMs);
+                get(lp, cache, origin, sequence, type, key, current, live, nowMs);
                 return;
             }
             case SCAN_PAGE, JOURNAL_READ ->
             {
-                partitionRead(lp, cache, origin, sequence, type, key, value, nowMs);
+                partitionRead(lp, cache, origin, sequence, type, key, value, nowMs, deadlineNs);
                 return;
             }
             case PUT_WITH_TTL ->
@@ -153,7 +154,8 @@ final class KeyOperations
 
     /** A read of the partition rather than a key: a scan's page, or the event journal. */
     private void partitionRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
-        final long sequence, final OpType type, final byte[] key, final byte[] value, final long nowMs)
+        final long sequence, final OpType type, final byte[] key, final byte[] value, final long nowMs,
+        final long deadlineNs)
     {
         if (type == OpType.SCAN_PAGE)
         {
@@ -161,14 +163,22 @@ final class KeyOperations
         }
         else
         {
-            journalRead(lp, cache, origin, sequence, value);
+            journalRead(lp, cache, origin, sequence, value, deadlineNs);
         }
     }
 
-    /** Answer a read, and note the use of a live entry (eviction's picks, an expiry that reads extend). */
+    /**
+     * Answer a read, and note the use of a live entry (eviction's picks, an expiry that reads extend); whether a key is
+     * present ({@link OpType#CONTAINS_KEY}) is not a use.
+     */
     private void get(final LocalPartition lp, final CacheDescriptor cache, final long origin, final long sequence,
-        final byte[] key, final byte[] current, final byte[] live, final long nowMs)
+        final OpType type, final byte[] key, final byte[] current, final byte[] live, final long nowMs)
     {
+        if (type == OpType.CONTAINS_KEY)
+        {
+            context.replication().answerOk(origin, sequence, current != null ? OpOutcome.TRUE : OpOutcome.FALSE, 0);
+            return;
+        }
         context.replication().answerOk(origin, sequence, OpOutcome.value(current), 0);
         if (live != null && cache.eviction() != null)
         {
@@ -183,9 +193,32 @@ final class KeyOperations
 
     /**
      * Read a partition's event journal on its primary, up to the horizon every copy holds: the LWM (applied here and
-     * durable) and below the lowest update still waiting for a backup (one this primary could still lose with it).
+     * durable) and below the lowest update still waiting for a backup (one this primary could still lose with it). A
+     * read that asks to wait and finds nothing new is held ({@link HeldJournalReads}) until there is, its wait ends,
+     * or shortly before the operation's deadline.
      */
     private void journalRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
+        final long sequence, final byte[] request, final long deadlineNs)
+    {
+        if (cache.journalCapacity() > 0 && request != null)
+        {
+            final FrameReader reader = new FrameReader().wrap(request, 0, request.length);
+            final long after = reader.readLong("after");
+            ScanPages.Spec.read(reader);
+            final long waitMs = reader.remaining() >= Long.BYTES ? reader.readLong("waitMs") : 0;
+            final long untilNs = Math.min(context.nowNs() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, waitMs)),
+                deadlineNs - context.retryIntervalNs());
+            if (untilNs > context.nowNs() && after >= 0 && after <= lp.counter.hwm() && horizon(lp) <= after)
+            {
+                context.heldReads().hold(lp, origin, sequence, after, request, untilNs);
+                return;
+            }
+        }
+        answerJournalRead(lp, cache, origin, sequence, request);
+    }
+
+    /** Answer a journal read now, with what the journal holds up to the horizon (maybe nothing). */
+    void answerJournalRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
         final long sequence, final byte[] request)
     {
         if (cache.journalCapacity() == 0)
@@ -215,7 +248,7 @@ final class KeyOperations
      * @return the highest counter up to which every update of the primary's copy is applied and held by every copy:
      *         the LWM, and below the lowest update still waiting for a backup (one this primary could still lose).
      */
-    private static long horizon(final LocalPartition lp)
+    static long horizon(final LocalPartition lp)
     {
         long horizon = lp.counter.lwm();
         for (final Long2ObjectHashMap<LocalPartition.PrimaryUpdate>.KeyIterator it = lp.inFlight.keySet().iterator();

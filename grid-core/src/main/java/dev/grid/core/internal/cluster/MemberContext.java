@@ -126,6 +126,7 @@ final class MemberContext
     private final KeyOperations keyOperations;
     private final Expirations expirations;
     private final Evictions evictions;
+    private final HeldJournalReads heldReads;
     private final RandomSource random;
     private final RebalancedCopies rebalanced;
     private final Origins origins;
@@ -186,6 +187,7 @@ final class MemberContext
         this.keyOperations = new KeyOperations(this);
         this.expirations = new Expirations(this);
         this.evictions = new Evictions(this);
+        this.heldReads = new HeldJournalReads(this);
         this.random = random;
         this.rebalanced = new RebalancedCopies(this);
         this.origins = new Origins(this);
@@ -702,6 +704,11 @@ final class MemberContext
     Evictions evictions()
     {
         return evictions;
+    }
+
+    HeldJournalReads heldReads()
+    {
+        return heldReads;
     }
 
     /** @return the member's seeded randomness (eviction samples). */

@@ -475,6 +475,7 @@ public final class MemberEngine implements Engine
         context.replication().reset();
         context.expirations().reset();
         context.evictions().reset();
+        context.heldReads().clear();
         context.membership().reset();
         context.installTopology(null);
         context.installMap(null);
@@ -519,6 +520,7 @@ public final class MemberEngine implements Engine
         work += context.rebalancer().duty();
         work += context.expirations().duty();
         work += context.evictions().duty();
+        work += context.heldReads().duty();
         if (!context.checker().isIdle())
         {
             work += context.checker().duty();

@@ -291,7 +291,8 @@ final class NearOps
      */
     private boolean readLocally(final NearOp op)
     {
-        if (op.type != OpType.GET || op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL ||
+        if (op.type != OpType.GET && op.type != OpType.CONTAINS_KEY ||
+            op.cache.readsWithoutQuorum() != QuorumReadPolicy.SERVE_LOCAL ||
             context.membership().hasQuorum())
         {
             return false;
@@ -304,7 +305,7 @@ final class NearOps
         }
         final byte[] value = StoredValues.visible(op.cache, lp.store.get(op.key), context.epochMs());
         context.membership().readWithoutQuorum();
-        completeNear(op, new OpOutcome(value != null, value, 0, true), null);
+        completeNear(op, new OpOutcome(value != null, op.type == OpType.GET ? value : null, 0, true), null);
         return true;
     }
 

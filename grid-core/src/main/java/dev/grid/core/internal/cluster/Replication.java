@@ -787,7 +787,7 @@ final class Replication
             .putValue(value, 0, value.length).message(""));
     }
 
-    private void answerRemap(final long origin, final long sequence)
+    void answerRemap(final long origin, final long sequence)
     {
         answer(origin, response(origin, sequence, ResponseStatus.REMAP)
             .version(context.installedMap() == null ? 0 : Math.max(context.installedMap().version(),
