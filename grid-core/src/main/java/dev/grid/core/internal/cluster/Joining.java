@@ -344,9 +344,17 @@ final class Joining
         final List<MemberRecord> next = new ArrayList<>();
         final List<MemberRecord> failed = new ArrayList<>();
         int have = 0;
+        // Only joiners that join through this side are admitted, not only counted: a joiner that asked every seed and
+        // named none may be running, or joining, elsewhere (a seed that bootstrapped a cluster of its own after its
+        // last join request; a joiner another member admits meanwhile). Admitted here too, it ended up listed in two
+        // topologies of the same version, accepted one whose cluster then dissolved, and stayed in it for good, never
+        // installing a map, while the other's exchange waited on it. Those not admitted keep asking, and name a side
+        // within a heartbeat (every active member answers a join request with its address).
+        final List<WaitingJoiner> admissible = waitingJoiners.values().stream().filter(this::joinsThroughHere)
+            .toList();
         for (final MemberRecord member : context.topology().members())
         {
-            if (waitingJoiners.containsKey(member.address()))
+            if (admissible.stream().anyMatch(w -> w.record.address().equals(member.address())))
             {
                 continue;
             }
@@ -368,10 +376,10 @@ final class Joining
             }
         }
         Topology admitted = context.topology();
-        for (final WaitingJoiner waiting : waitingJoiners.values())
+        for (final WaitingJoiner waiting : admissible)
         {
             next.add(waiting.record);
-            if ((!baseline.isSet() || baseline.contains(waiting.record.memberId())) && joinsThroughHere(waiting))
+            if (!baseline.isSet() || baseline.contains(waiting.record.memberId()))
             {
                 have++;
             }
@@ -390,9 +398,13 @@ final class Joining
             }
             return;
         }
+        if (admissible.isEmpty() && failed.isEmpty())
+        {
+            // Nothing to change yet: the joiners that named no side keep waiting.
+            return;
+        }
         context.listener().onEvent("member " + context.config().memberId() + " admits " +
-            waitingJoiners.values().stream()
-            .map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
+            admissible.stream().map(w -> w.record.toString()).toList() + " without quorum" + (failed.isEmpty() ? "" :
             ", removing failed members " + failed + ": they complete one (" + have + " of " +
             context.membership().quorumNeed() + ")"));
         waitingJoiners.clear();
