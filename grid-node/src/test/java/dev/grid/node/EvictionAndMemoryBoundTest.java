@@ -172,6 +172,52 @@ class EvictionAndMemoryBoundTest
     }
 
     /** Write 1 KiB values until the member refuses one for its bound; @return what was acknowledged. */
+    /**
+     * A backup cannot refuse what its primary decided, so the primary refuses for it: a member whose bound is small
+     * says in its heartbeats that it is full, and the other member, primary of the partitions it backs up, refuses
+     * their writes with the error naming it. Without that, it held four times its bound in backups.
+     */
+    @Test
+    void aPrimaryRefusesWritesABackupHoldingItsBoundCouldNotTake()
+    {
+        final List<Integer> ports = List.of(TestCluster.freeUdpPort(), TestCluster.freeUdpPort());
+        final List<String> seeds = List.of("127.0.0.1:" + ports.get(0), "127.0.0.1:" + ports.get(1));
+        final long smallBound = 1 << 20;
+        final java.util.concurrent.CompletableFuture<GridMember> startingA = java.util.concurrent.CompletableFuture
+            .supplyAsync(() -> GridMember.start(TestCluster.config("a", ports.get(0), seeds)));
+        try (GridMember small = GridMember.start(TestCluster.config("small", ports.get(1), seeds)
+                .cacheMemoryMaxBytes(smallBound));
+             GridMember a = startingA.join())
+        {
+            final Cache<Integer, String> cache = a.createCache(new CacheConfiguration<>("both", Codecs.INT,
+                Codecs.STRING).partitions(8).backups(1));
+            final String value = "x".repeat(4096);
+            final Map<Integer, String> acknowledged = new LinkedHashMap<>();
+            int refusedNamingTheBackup = 0;
+            for (int i = 0; i < 2048; i++)
+            {
+                try
+                {
+                    cache.put(i, value + i);
+                    acknowledged.put(i, value + i);
+                }
+                catch (final GridException ex)
+                {
+                    assertEquals(ErrorCode.MEMORY_BOUND_EXCEEDED, ex.errorCode(), ex.getMessage());
+                    refusedNamingTheBackup += ex.getMessage().contains("member small, a backup of partition") ? 1 : 0;
+                }
+            }
+            assertTrue(refusedNamingTheBackup > 0, "no write refused for the full backup");
+            // Within its bound, give or take the writes of a heartbeat interval and a sweep.
+            final long held = small.cacheMetrics("both").memberBytes();
+            assertTrue(held < 2 * smallBound, "the small member holds " + held + " bytes, bound " + smallBound);
+            for (final Map.Entry<Integer, String> e : acknowledged.entrySet())
+            {
+                assertEquals(e.getValue(), cache.get(e.getKey()), "acknowledged " + e.getKey() + " kept");
+            }
+        }
+    }
+
     private static Map<Integer, String> fillUntilRefused(final Cache<Integer, String> cache)
     {
         final Map<Integer, String> acknowledged = new LinkedHashMap<>();

@@ -5,6 +5,8 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.EvictionPolicy;
 import dev.grid.core.GridException;
 import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.MemberRecord;
+import dev.grid.core.engine.PartitionMap;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.PartitionState;
@@ -74,15 +76,24 @@ final class Evictions
         counts.computeIfAbsent(cacheId, id -> new long[2])[1] += count;
     }
 
+    /** @return whether this member holds its bound of cache data (its heartbeats say so to the primaries). */
+    boolean isFull()
+    {
+        return accountedBytes >= context.config().cacheMemoryMaxBytes();
+    }
+
     /**
-     * Whether a write that stores a value may start on this primary: refused if the member holds its bound of cache
-     * data and cannot evict for the cache (a persistent member, or a cache without a policy).
+     * Whether a write that stores a value may start on this primary: refused if this member, or a backup of the
+     * partition (as its heartbeats say), holds its bound of cache data and the primary cannot evict for the cache (a
+     * persistent member, or a cache without a policy). A backup applies what its primary decided and cannot refuse, so
+     * the primary refuses for it; an evicting cache evicts in the partition instead, which the backup applies too.
      *
      * @return null if it may, else the refusal.
      */
     GridException refusal(final LocalPartition lp, final CacheDescriptor cache, final byte[] key)
     {
-        if (accountedBytes < context.config().cacheMemoryMaxBytes())
+        final String fullBackup = isFull() ? null : fullBackup(lp);
+        if (!isFull() && fullBackup == null)
         {
             return null;
         }
@@ -92,11 +103,33 @@ final class Evictions
             evict(lp, cache, key, EVICTIONS_PER_WRITE, true);
             return null;
         }
-        return new GridException(ErrorCode.MEMORY_BOUND_EXCEEDED, "member " + context.config().memberId() +
-            " holds " + accountedBytes + " bytes of cache data, its bound (cache.memory.max.bytes) is " +
-            context.config().cacheMemoryMaxBytes() + ": the write to cache '" + cache.name() + "' was refused and " +
-            "nothing was stored (reads and removes are served; " + (context.wal().retainsRecords() ?
-            "a persistent member never evicts acknowledged data)" : "the cache has no eviction policy)"));
+        return new GridException(ErrorCode.MEMORY_BOUND_EXCEEDED, (fullBackup == null ? "member " +
+            context.config().memberId() + " holds " + accountedBytes + " bytes of cache data, its bound " +
+            "(cache.memory.max.bytes) is " + context.config().cacheMemoryMaxBytes() : "member " + fullBackup +
+            ", a backup of partition " + lp.partition + ", holds its bound of cache data (cache.memory.max.bytes)") +
+            ": the write to cache '" + cache.name() + "' was refused and nothing was stored (reads and removes are " +
+            "served; " + (context.wal().retainsRecords() ? "a persistent member never evicts acknowledged data)" :
+            "the cache has no eviction policy)"));
+    }
+
+    /** @return the id of a backup of the partition whose heartbeats say it is full, or null. */
+    private String fullBackup(final LocalPartition lp)
+    {
+        final PartitionMap map = context.installedMap();
+        if (map == null)
+        {
+            return null;
+        }
+        for (final int owner : map.owners(lp.cacheId, lp.partition))
+        {
+            final MemberRecord member = map.topology().members().get(owner);
+            if (member.incarnation() != context.incarnation() &&
+                context.membership().isMemoryFull(member.incarnation()))
+            {
+                return member.memberId();
+            }
+        }
+        return null;
     }
 
     /**

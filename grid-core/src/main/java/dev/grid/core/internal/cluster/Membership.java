@@ -48,6 +48,8 @@ final class Membership
 
     /** Per member: whom its newest heartbeat here names as coordinator (see holdsCoordinatorVotes()). */
     final Long2LongHashMap coordinatorVotes = new Long2LongHashMap(Long.MIN_VALUE);
+    /** Members whose last heartbeat said they hold their bound of cache data. */
+    private final org.agrona.collections.LongHashSet memoryFull = new org.agrona.collections.LongHashSet();
 
     /** When the coordinator next probes the seeds for another cluster (see probeForOtherClusters()). */
     private long nextMergeProbeNs;
@@ -89,6 +91,7 @@ final class Membership
         echoedNs.clear();
         peerHeartbeatNs.clear();
         coordinatorVotes.clear();
+        memoryFull.clear();
         addedNs.clear();
         quorumCheckedNs = Long.MIN_VALUE;
         quorumMissingSinceNs = Long.MIN_VALUE;
@@ -262,7 +265,8 @@ final class Membership
         final HeartbeatEncoder out = context.messages().encode(context.wire().heartbeatOut, context.incarnation(),
             destinationIncarnation);
         out.version(context.topology().version()).sentNs(context.nowNs()).echoNs(echoNs)
-            .coordinatorVote(actingCoordinator().incarnation());
+            .coordinatorVote(actingCoordinator().incarnation())
+            .memoryFull((short)(context.evictions().isFull() ? 1 : 0));
         context.messages().finish(out);
     }
 
@@ -575,6 +579,14 @@ final class Membership
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
         coordinatorVotes.put(sender, in.coordinatorVote());
+        if (in.memoryFull() != 0)
+        {
+            memoryFull.add(sender);
+        }
+        else
+        {
+            memoryFull.remove(sender);
+        }
         final boolean firstFromSender = peerHeartbeatNs.get(sender) == Long.MIN_VALUE;
         peerHeartbeatNs.put(sender, sentNs);
         if (echoNs != Long.MIN_VALUE && echoNs <= context.nowNs() && echoNs > echoedNs.get(sender))
@@ -592,6 +604,15 @@ final class Membership
         {
             sendTopology(context.topology().member(sender));
         }
+    }
+
+    /**
+     * @param incarnation a member.
+     * @return whether its last heartbeat said it holds its bound of cache data.
+     */
+    boolean isMemoryFull(final long incarnation)
+    {
+        return memoryFull.contains(incarnation);
     }
 
     void onLeave(final long sender)
