@@ -14,6 +14,7 @@ import dev.grid.core.ListenerRegistration;
 import dev.grid.core.ScanCursor;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.ValuePredicate;
+import dev.grid.core.testing.ListenedEvents;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -316,13 +317,13 @@ class ThinClientCacheFeaturesTest
                 // Partitions deliver independently: wait until the events applied in order give the content.
                 final Map<String, String> content = collect(cache.scan());
                 final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-                while (!applied(events).equals(content) && System.nanoTime() < deadline)
+                while (!ListenedEvents.applied(events).equals(content) && System.nanoTime() < deadline)
                 {
                     java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
                 }
             }
             assertTrue(problems.isEmpty(), problems + " " + events);
-            final Map<String, String> applied = applied(events);
+            final Map<String, String> applied = ListenedEvents.applied(events);
             final Map<String, String> initial = new HashMap<>();
             for (final CacheEvent<String, String> event : events)
             {
@@ -343,22 +344,67 @@ class ThinClientCacheFeaturesTest
         }
     }
 
-    /** @return the content a listener's events give when applied in order. */
-    private static Map<String, String> applied(final List<CacheEvent<String, String>> events)
+    /**
+     * A thin client listening to a cache of 1,024 partitions keeps a read per partition held by the primaries: the
+     * connection still serves the application's requests (journal reads have a limit of their own), an idle second
+     * costs about one read per partition per wait, not a stream of them, and a write's event arrives at once.
+     */
+    @Test
+    void aThinClientListenersHeldReadsLeaveItsConnectionFreeAndCostLittleWhenIdle() throws Exception
     {
-        final Map<String, String> content = new HashMap<>();
-        for (final CacheEvent<String, String> event : events)
+        try (LocalMembers cluster = LocalMembers.start(3, config -> { });
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0))
+                 .partitionAware(false)))
         {
-            if (event.value() == null)
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("wide", Codecs.STRING,
+                Codecs.STRING).partitions(1024).backups(1).eventJournal(1_000));
+            final List<CacheEvent<String, String>> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final CacheEventListener<String, String> listener = events::add;
+            try (ListenerRegistration registration = cache.listen(listener))
             {
-                content.remove(event.key());
-            }
-            else
-            {
-                content.put(event.key(), event.value());
+                cache.put("first", "1");
+                awaitEvent(events, "first");
+                final long before = journalReads(cluster);
+                final long idleStartNs = System.nanoTime();
+                java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.SECONDS.toNanos(1));
+                final long idleMs = (System.nanoTime() - idleStartNs) / 1_000_000;
+                final long idleReads = journalReads(cluster) - before;
+                // Held up to 2 s each (resends of held reads between members aside, counted where they started).
+                assertTrue(idleReads <= 1024L * (1 + idleMs / 1000) + 1024, idleReads + " journal reads in " + idleMs +
+                    " ms of an idle registration over 1,024 partitions");
+                for (int i = 0; i < 200; i++)
+                {
+                    cache.put("k" + i, "v" + i);
+                    assertEquals("v" + i, cache.get("k" + i));
+                }
+                final long putNs = System.nanoTime();
+                cache.put("last", "x");
+                awaitEvent(events, "last");
+                final long latencyMs = (System.nanoTime() - putNs) / 1_000_000;
+                assertTrue(latencyMs < 1000, "the event came after " + latencyMs + " ms");
             }
         }
-        return content;
+    }
+
+    private static void awaitEvent(final List<CacheEvent<String, String>> events, final String key)
+    {
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (events.stream().noneMatch(e -> e.key().equals(key)))
+        {
+            assertTrue(System.nanoTime() < deadline, "no event of " + key + " within 30 s");
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+        }
+    }
+
+    private static long journalReads(final LocalMembers cluster)
+    {
+        long reads = 0;
+        for (final dev.grid.node.GridMember member : cluster.members)
+        {
+            final dev.grid.core.MemberMetrics.Latency latency = member.metrics().latencies().get("journal_read");
+            reads += latency == null ? 0 : latency.count();
+        }
+        return reads;
     }
 
     private static Map<String, String> collect(final ScanCursor<String, String> cursor)

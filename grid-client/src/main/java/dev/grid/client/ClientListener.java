@@ -1,59 +1,38 @@
 package dev.grid.client;
 
 import dev.grid.core.ListenerRegistration;
+import dev.grid.core.client.JournalPump;
 import dev.grid.core.client.JournalReader;
 import dev.grid.core.client.ScanPages;
 
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A listener registered through the thin client: the thread that drives its {@link JournalReader}. After the
- * initial scan (if asked for) it keeps one read in flight per partition, each held by the partition's primary until
- * there are events after its position (or for up to {@link #WAIT_MS}), so events arrive as soon as every copy holds
- * them and an idle registration costs one read per partition per wait. A read that failed in a way reading again may
- * mend is sent again after {@link #READ_AGAIN_AFTER_NS}.
+ * A listener registered through the thin client: the thread that runs its {@link JournalPump} (the initial scan if
+ * asked for, then one held read per partition) and so calls the listener.
  * <p>
  * <b>Threading:</b> its own thread calls the listener; {@link #positions()} and {@link #close()} from any thread.
  */
 final class ClientListener implements ListenerRegistration
 {
-    /** How long a partition's primary may hold its read while there is nothing new. */
-    static final long WAIT_MS = 2_000;
-    /** After a failed read (a timeout, the member stopping), before the partition is read again. */
-    static final long READ_AGAIN_AFTER_NS = TimeUnit.MILLISECONDS.toNanos(50);
-    /** Put on the queue by {@link #close()} to wake the thread. */
-    private static final Answer WAKE_UP = new Answer(-1, null, null);
-
     private final JournalReader<?, ?> reader;
-    private final JournalReader.Source source;
-    /** Reads pages for the initial scan, or null for a registration without one. */
-    private final ScanPages.PageSource initialPages;
+    private final JournalPump pump;
     private final Thread thread;
     private volatile boolean running = true;
-    /** Answered reads, in the order they completed (on whatever thread completed them). */
-    private final BlockingQueue<Answer> answers = new LinkedBlockingQueue<>();
-
-    /** A partition's read, answered or failed. */
-    private record Answer(int partition, ScanPages.Events events, Throwable failure)
-    {
-    }
 
     /**
      * Fix where the listener starts (throwing if the journals cannot be read) and start its thread.
      *
-     * @param name   the cache's name, for the thread's.
+     * @param name         the cache's name, for the thread's.
      * @param initialPages reads pages for an initial scan ({@link JournalReader#initialScan}), or null for none.
      */
     ClientListener(final String name, final JournalReader<?, ?> reader, final JournalReader.Source source,
         final ScanPages.PageSource initialPages)
     {
-        this.initialPages = initialPages;
         this.reader = reader;
-        this.source = source;
         reader.start(source);
+        this.pump = new JournalPump(reader, source, initialPages, System::nanoTime, () -> running);
         this.thread = new Thread(this::run, "grid-listener-" + name);
         thread.setDaemon(true);
         thread.start();
@@ -63,11 +42,7 @@ final class ClientListener implements ListenerRegistration
     {
         try
         {
-            if (initialPages != null)
-            {
-                reader.initialScan(initialPages, () -> running);
-            }
-            loop();
+            pump.run();
         }
         catch (final RuntimeException ex)
         {
@@ -79,50 +54,6 @@ final class ClientListener implements ListenerRegistration
             running = false;
             Thread.currentThread().interrupt();
         }
-    }
-
-    private void loop() throws InterruptedException
-    {
-        final long[] readAgainAtNs = new long[reader.partitions()];
-        for (int p = 0; p < reader.partitions(); p++)
-        {
-            read(p);
-        }
-        while (running)
-        {
-            final Answer answer = answers.poll(READ_AGAIN_AFTER_NS, TimeUnit.NANOSECONDS);
-            if (answer != null && answer != WAKE_UP)
-            {
-                final int next = reader.answer(answer.partition(), answer.events(), answer.failure(), () -> running);
-                if (next == JournalReader.STOP)
-                {
-                    return;
-                }
-                if (next == JournalReader.READ_LATER)
-                {
-                    readAgainAtNs[answer.partition()] = System.nanoTime() + READ_AGAIN_AFTER_NS;
-                }
-                else if (running)
-                {
-                    read(answer.partition());
-                }
-            }
-            final long nowNs = System.nanoTime();
-            for (int p = 0; p < readAgainAtNs.length && running; p++)
-            {
-                if (readAgainAtNs[p] != 0 && nowNs - readAgainAtNs[p] >= 0)
-                {
-                    readAgainAtNs[p] = 0;
-                    read(p);
-                }
-            }
-        }
-    }
-
-    private void read(final int partition)
-    {
-        source.read(partition, reader.request(partition, WAIT_MS))
-            .whenComplete((events, failure) -> answers.add(new Answer(partition, events, failure)));
     }
 
     @Override
@@ -137,7 +68,7 @@ final class ClientListener implements ListenerRegistration
         running = false;
         if (Thread.currentThread() != thread)
         {
-            answers.add(WAKE_UP);
+            pump.wake();
             try
             {
                 thread.join(TimeUnit.SECONDS.toMillis(30));

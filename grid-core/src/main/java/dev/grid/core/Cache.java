@@ -441,10 +441,11 @@ public interface Cache<K, V>
      * entries the filter selects, partition by partition, as {@link CacheEvent.Kind#INITIAL} events (each with the
      * counter its partition's first page was read at), then each partition's changes after that counter, as
      * {@link #listen(CacheEventListener, ScanQuery, java.util.Map)} does. Nothing is missed: every update up to that
-     * counter is in the scan. A partition read in one page (up to the filter's page size) is seen exactly once; in a
-     * partition read in several pages, an entry that changed during its scan may come with its new value and then
-     * again through its events, in counter order. If the listener throws on an initial entry, or a page cannot be
-     * read, the registration stops ({@link CacheEventListener#onError}).
+     * counter is in the scan. Later ones may be too: a scan reads the primary's values as a get does, an update still
+     * on its way to the backups included, and an entry that changed after that counter (while a partition is read in
+     * several pages, or an update in flight) may come with its new value and then again through its events, in
+     * counter order; applied in order, they give the partition's content. If the listener throws on an initial entry,
+     * or a page cannot be read, the registration stops ({@link CacheEventListener#onError}).
      *
      * @param listener the listener, called on the registration's thread.
      * @param filter   which entries and events (as for {@code listen}).

@@ -105,17 +105,7 @@ final class ClientEntryOperations
             case ClientProtocol.REPLACE_PRESENT -> keyed(connection, session, requestId, reader,
                 OpType.REPLACE_PRESENT, true, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.PUT_WITH_TTL -> putWithTtl(connection, session, requestId, reader);
-            case ClientProtocol.JOURNAL_READ ->
-            {
-                final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
-                final int partition = reader.readInt("partition", 0, cache.partitions() - 1);
-                final long after = reader.readLong("after");
-                final ScanPages.Spec spec = ScanPages.Spec.decode(reader.readRest());
-                service.complete(connection, session, requestId, member.journalRead(cache.cacheId(), partition,
-                    ScanPages.Events.request(after, spec), cache.operationTimeoutNs()), (w, o) ->
-                    // The primary's events pass through as it encoded them.
-                    w.writeRaw(new UnsafeBuffer(o.value()), 0, o.value().length));
-            }
+            case ClientProtocol.JOURNAL_READ -> journalRead(connection, session, requestId, reader);
             case ClientProtocol.CACHE_METRICS ->
             {
                 final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
@@ -172,6 +162,40 @@ final class ClientEntryOperations
         service.complete(connection, session, requestId, member.submit(cache.cacheId(), OpType.INVOKE, key, argument,
             processor, cache.operationTimeoutNs(), identity), (w, o) -> w.writeBoolean(o.flag())
             .writeBytes(o.value()));
+    }
+
+    /**
+     * A listener's read of a partition's journal, which the primary may hold while nothing is new: counted among the
+     * connection's journal reads ({@link ClientService.Session#pendingReads}) until it is answered.
+     */
+    private void journalRead(final ClientEndpoint.Connection connection, final ClientService.Session session,
+        final long requestId, final MessageReader reader)
+    {
+        session.pendingReads.incrementAndGet();
+        final CompletableFuture<OpOutcome> read;
+        try
+        {
+            final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+            final int partition = reader.readInt("partition", 0, cache.partitions() - 1);
+            final long after = reader.readLong("after");
+            // The spec, then how long the primary may hold the read (absent: not at all).
+            final byte[] rest = reader.readRest();
+            final dev.grid.core.client.FrameReader tail = new dev.grid.core.client.FrameReader()
+                .wrap(rest, 0, rest.length);
+            final ScanPages.Spec spec = ScanPages.Spec.read(tail);
+            final long waitMs = tail.remaining() >= Long.BYTES ? tail.readLong("waitMs") : 0;
+            read = member.journalRead(cache.cacheId(), partition, ScanPages.Events.request(after, spec, waitMs),
+                cache.operationTimeoutNs());
+        }
+        catch (final RuntimeException ex)
+        {
+            session.pendingReads.decrementAndGet();
+            throw ex;
+        }
+        read.whenComplete((o, e) -> session.pendingReads.decrementAndGet());
+        // The primary's events pass through as it encoded them.
+        service.complete(connection, session, requestId, read, (w, o) ->
+            w.writeRaw(new UnsafeBuffer(o.value()), 0, o.value().length));
     }
 
     private void scanPage(final ClientEndpoint.Connection connection, final ClientService.Session session,

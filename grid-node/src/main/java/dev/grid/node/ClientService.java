@@ -89,6 +89,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     private final AtomicLong cutOff = new AtomicLong();
 
     /** One connection's state. */
+    /**
+     * Listeners' journal reads a connection may have outstanding (held by primaries while nothing is new), besides
+     * {@code client.max.pending.requests} other requests: a registration keeps one per partition.
+     */
+    static final int JOURNAL_READS_MAX = 16_384;
+
     static final class Session
     {
         volatile boolean handshakeStarted;
@@ -96,6 +102,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         volatile MemberConfiguration.ClientRole role;
         volatile String user;
         final AtomicInteger pending = new AtomicInteger();
+        /**
+         * Of {@link #pending}, the listeners' journal reads: a primary holds each while nothing is new, and a
+         * registration keeps one per partition, so they have a limit of their own ({@link #JOURNAL_READS_MAX}).
+         */
+        final AtomicInteger pendingReads = new AtomicInteger();
         /** Guarded by the session: a transaction begun as the connection closes is rolled back, not kept. */
         final Map<Long, Transaction> transactions = new ConcurrentHashMap<>();
         final AtomicLong nextTxId = new AtomicLong(1);
@@ -210,13 +221,15 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             handshake.run(connection, session, requestId, reader);
             return;
         }
-        if (session.pending.incrementAndGet() > config.clientMaxPendingRequests())
+        if (op == ClientProtocol.JOURNAL_READ ? session.pendingReads.get() >= JOURNAL_READS_MAX :
+            session.pending.get() - session.pendingReads.get() >= config.clientMaxPendingRequests())
         {
-            session.pending.decrementAndGet();
-            error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " +
-                config.clientMaxPendingRequests() + " requests outstanding, the member's limit");
+            error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
+                ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
+                " requests") + " outstanding, the member's limit");
             return;
         }
+        session.pending.incrementAndGet();
         try
         {
             if (ClientProtocol.isAdminMutation(op) && session.role != MemberConfiguration.ClientRole.ADMIN)

@@ -491,7 +491,7 @@ public final class GridMember implements Grid
     {
         if (!closeStarted.compareAndSet(false, true))
         {
-            closeFinished.join();
+            awaitClosed();
             return;
         }
         try
@@ -508,11 +508,34 @@ public final class GridMember implements Grid
             {
                 Thread.onSpinWait();
             }
-            awaitStopped();
         }
         finally
         {
-            closeFinished.complete(null);
+            try
+            {
+                awaitStopped();
+            }
+            finally
+            {
+                closeFinished.complete(null);
+            }
+        }
+    }
+
+    /** A second caller of {@link #close()} waits for the first to finish, as long as a close may take. */
+    private void awaitClosed()
+    {
+        try
+        {
+            closeFinished.get(30, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        catch (final ExecutionException | TimeoutException ex)
+        {
+            LOG.warn("member {} was not closed within 30 s by another caller: {}", config.memberId(), ex.toString());
         }
     }
 

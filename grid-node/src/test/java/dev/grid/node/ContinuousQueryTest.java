@@ -11,6 +11,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.ValuePredicate;
+import dev.grid.core.testing.ListenedEvents;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -199,8 +200,8 @@ class ContinuousQueryTest
                 cache.scan(ScanQuery.keyPrefix("pre")).forEachRemaining(e -> content.put(e.getKey(),
                     e.getValue()));
                 // Partitions deliver independently: wait until the events applied in order give the content.
-                awaitCondition(() -> content.equals(applied(recorder.events)), "the scan and the changes after it " +
-                    "giving the content");
+                awaitCondition(() -> content.equals(ListenedEvents.applied(recorder.events)),
+                    "the scan and the changes after it giving the content");
                 final Map<Integer, Long> scannedAt = new HashMap<>();
                 for (final CacheEvent<String, String> event : recorder.events)
                 {
@@ -253,7 +254,7 @@ class ContinuousQueryTest
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1000));
                 final long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - idleStartNs);
                 final long idleReads = journalReads(cluster) - readsBefore;
-                // 16 partitions, each read held up to MemberListener.WAIT_MS (2 s): a few dozen at most in a second
+                // 16 partitions, each read held up to JournalPump.WAIT_MS (2 s): a few dozen at most in a second
                 // (polling every 50 ms would be 320, reading again at once thousands).
                 assertTrue(idleReads <= 16L * (1 + idleMs / 1000) + 16,
                     idleReads + " journal reads in " + idleMs + " ms of an idle registration");
@@ -277,24 +278,6 @@ class ContinuousQueryTest
             reads += latency == null ? 0 : latency.count();
         }
         return reads;
-    }
-
-    /** @return the content a listener's events give when applied in order. */
-    static Map<String, String> applied(final List<CacheEvent<String, String>> events)
-    {
-        final Map<String, String> content = new HashMap<>();
-        for (final CacheEvent<String, String> event : events)
-        {
-            if (event.value() == null)
-            {
-                content.remove(event.key());
-            }
-            else
-            {
-                content.put(event.key(), event.value());
-            }
-        }
-        return content;
     }
 
     @Test

@@ -48,6 +48,8 @@ public final class JournalReader<K, V>
     private final BiPredicate<? super K, ? super V> predicate;
     private final CacheEventListener<K, V> listener;
     private final AtomicLongArray positions;
+    /** Set by {@link #deliver} when the listener threw (host's thread only). */
+    private boolean listenerThrew;
     /** Per partition, whether it started from now (no resume position): those an initial scan reads. */
     private final boolean[] scanFrom;
 
@@ -139,8 +141,8 @@ public final class JournalReader<K, V>
      * The initial scan: for each partition that started from now ({@link #start}), deliver the entries the filter
      * selects as {@link CacheEvent.Kind#INITIAL} events, read page by page, then move the partition's position to the
      * counter its first page was read at (every update up to it is in the scan; later ones come as events). So nothing
-     * is missed. A partition read in one page is seen exactly once; one read in several pages may show an entry that
-     * changed during its scan with its new value and then again through its events, in counter order. Call it after
+     * is missed. An entry that changed after that counter (an update in flight, a partition read in several pages) may
+     * come with its new value and then again through its events, in counter order. Call it after
      * {@link #start} and before the first read of events, on the host's thread.
      *
      * @param pages   reads a partition's pages from its primary (failing with the read's error).
@@ -194,14 +196,22 @@ public final class JournalReader<K, V>
      * @param failure why it failed, or null.
      * @param running whether to go on (false once the registration closes).
      * @return how many events (and losses) were delivered (then read the partition again at once), {@link #READ_LATER}
-     *         or {@link #STOP}.
+     *         (also when the listener threw: the event comes again) or {@link #STOP}.
      */
     public int answer(final int partition, final ScanPages.Events events, final Throwable failure,
         final java.util.function.BooleanSupplier running)
     {
         if (failure == null)
         {
-            return deliver(partition, events, running);
+            final int delivered = deliver(partition, events, running);
+            if (listenerThrew)
+            {
+                // The same event comes again with the next read: not at once, or a listener that keeps throwing
+                // would have its partition read in a tight loop.
+                listenerThrew = false;
+                return READ_LATER;
+            }
+            return delivered;
         }
         final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
             failure.getCause() : failure;
@@ -304,6 +314,7 @@ public final class JournalReader<K, V>
                 catch (final RuntimeException ex)
                 {
                     // Not seen: it comes again with the next read.
+                    listenerThrew = true;
                     return delivered;
                 }
                 delivered++;

@@ -100,7 +100,7 @@ final class Evictions
         if (evicts(cache))
         {
             // Make room in the write's own partition first; the sweep evicts from the others.
-            evict(lp, cache, key, EVICTIONS_PER_WRITE, true);
+            evict(lp, cache, key, EVICTIONS_PER_WRITE, true, fullBackup != null);
             return null;
         }
         return new GridException(ErrorCode.MEMORY_BOUND_EXCEEDED, (fullBackup == null ? "member " +
@@ -149,7 +149,7 @@ final class Evictions
             (previous == null ? 0 : PartitionStore.accountedBytes(key, previous));
         if (value != null && evicts(cache))
         {
-            evict(lp, cache, key, EVICTIONS_PER_WRITE, false);
+            evict(lp, cache, key, EVICTIONS_PER_WRITE, false, false);
         }
     }
 
@@ -188,7 +188,7 @@ final class Evictions
                 break;
             }
             budget -= evict(lp, context.topology().cache(lp.cacheId), null, Math.min(budget, overBound ?
-                EVICTIONS_PER_WRITE : budget), overBound);
+                EVICTIONS_PER_WRITE : budget), overBound, false);
         }
         return EVICTIONS_PER_SWEEP - budget;
     }
@@ -211,7 +211,7 @@ final class Evictions
      * @return the evictions started.
      */
     private int evict(final LocalPartition lp, final CacheDescriptor cache, final byte[] spared, final int limit,
-        final boolean forMemberBound)
+        final boolean forMemberBound, final boolean forFullBackup)
     {
         if (lp.pausedBy != 0 || lp.state != PartitionState.OWNING)
         {
@@ -224,8 +224,10 @@ final class Evictions
         final long byteShare = policy.maxBytes() == 0 ? Long.MAX_VALUE :
             Math.max(1, policy.maxBytes() * members / cache.partitions());
         int evicted = 0;
+        // For a full backup, two per write: the partition shrinks on every copy while it is written.
         while (evicted < limit && (lp.store.size() > entryShare || lp.store.liveBytes() > byteShare ||
-            forMemberBound && accountedBytes >= context.config().cacheMemoryMaxBytes()))
+            forMemberBound && accountedBytes >= context.config().cacheMemoryMaxBytes() ||
+            forFullBackup && evicted < 2))
         {
             final byte[] from = new byte[4];
             final int point = context.random().nextInt(Integer.MAX_VALUE);

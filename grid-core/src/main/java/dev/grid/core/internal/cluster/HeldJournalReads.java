@@ -17,7 +17,7 @@ import java.util.Map;
  * <p>
  * A held read whose partition this member no longer serves as primary (a map change, the copy dropped, the member
  * exchanging or without quorum) is answered with a remap, and the reader's member sends it to the new primary. A read
- * sent again by its origin (a resend after a lost message) replaces the one held for it.
+ * sent again by its origin (its resend every retry interval) leaves the one held for it as it is.
  * <p>
  * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
@@ -56,7 +56,9 @@ final class HeldJournalReads
     void hold(final LocalPartition lp, final long origin, final long sequence, final long after,
         final byte[] request, final long untilNs)
     {
-        held.put(new ReadId(origin, sequence), new Held(lp.cacheId, lp.partition, after, request,
+        // A resend of a read held already keeps the first one's end: resends come every retry interval and would
+        // otherwise hold it until close to the operation's deadline.
+        held.putIfAbsent(new ReadId(origin, sequence), new Held(lp.cacheId, lp.partition, after, request,
             Math.min(untilNs, context.nowNs() + WAIT_MAX_NS)));
     }
 

@@ -354,8 +354,9 @@ final class Joining
             .toList();
         for (final MemberRecord member : context.topology().members())
         {
-            if (admissible.stream().anyMatch(w -> w.record.address().equals(member.address())))
+            if (waitingJoiners.containsKey(member.address()))
             {
+                // Restarted (a new incarnation asks to join): the old one counts for no side.
                 continue;
             }
             if (member.incarnation() != context.incarnation() && !context.membership().heardWithin(member,

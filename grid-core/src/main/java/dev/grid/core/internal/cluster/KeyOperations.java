@@ -194,8 +194,8 @@ final class KeyOperations
     /**
      * Read a partition's event journal on its primary, up to the horizon every copy holds: the LWM (applied here and
      * durable) and below the lowest update still waiting for a backup (one this primary could still lose with it). A
-     * read that asks to wait and finds nothing new is held ({@link HeldJournalReads}) until there is, its wait ends,
-     * or shortly before the operation's deadline.
+     * read that asks to wait and finds nothing new is held ({@link HeldJournalReads}) until there is, or its wait
+     * ends (at most half the time the operation has left).
      */
     private void journalRead(final LocalPartition lp, final CacheDescriptor cache, final long origin,
         final long sequence, final byte[] request, final long deadlineNs)
@@ -206,8 +206,9 @@ final class KeyOperations
             final long after = reader.readLong("after");
             ScanPages.Spec.read(reader);
             final long waitMs = reader.remaining() >= Long.BYTES ? reader.readLong("waitMs") : 0;
+            // At most half the time the operation has left, so that the answer reaches its origin in time.
             final long untilNs = Math.min(context.nowNs() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, waitMs)),
-                deadlineNs - context.retryIntervalNs());
+                context.nowNs() + (deadlineNs - context.nowNs()) / 2);
             if (untilNs > context.nowNs() && after >= 0 && after <= lp.counter.hwm() && horizon(lp) <= after)
             {
                 context.heldReads().hold(lp, origin, sequence, after, request, untilNs);

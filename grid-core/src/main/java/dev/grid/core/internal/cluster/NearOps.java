@@ -56,6 +56,21 @@ final class NearOps
         return nearOps.size();
     }
 
+    /**
+     * @return the operations waiting for their answer, journal reads aside: a listener keeps one per partition in
+     *         flight for as long as it listens (a primary holds each while nothing is new), so they say nothing about
+     *         whether the member is busy.
+     */
+    int pendingBesidesJournalReads()
+    {
+        int count = 0;
+        for (final NearOp op : nearOps.values())
+        {
+            count += op.type == OpType.JOURNAL_READ ? 0 : 1;
+        }
+        return count;
+    }
+
     /** @return whether this member's operation of that sequence is still waiting for its answer. */
     boolean isPending(final long sequence)
     {
@@ -447,7 +462,11 @@ final class NearOps
      */
     private long opWatermark()
     {
-        while (opWatermark < context.nextSequence() && !nearOps.containsKey(opWatermark))
+        // Only operations that may write hold it back: the watermark lets primaries forget the outcomes of this
+        // member's writes, and a read (a listener's journal read a primary holds for seconds) has none to keep.
+        NearOp op;
+        while (opWatermark < context.nextSequence() &&
+            ((op = nearOps.get(opWatermark)) == null || !op.type.mayWrite()))
         {
             opWatermark++;
         }

@@ -73,12 +73,13 @@ final class StatusFacade implements EngineStatus
     }
 
     /**
-     * @return true if settled and nothing is in flight: no own operation, no update waiting for backups or WAL.
+     * @return true if settled and nothing is in flight: no own operation (listeners' journal reads aside), no update
+     *         waiting for backups or WAL.
      */
     public boolean isQuiescent()
     {
-        return isSettled() && context.near().pending() == 0 && context.cacheAdmin().pending() == 0 &&
-            context.inFlightUpdates() == 0 && context.tx().isIdle() &&
+        return isSettled() && context.near().pendingBesidesJournalReads() == 0 &&
+            context.cacheAdmin().pending() == 0 && context.inFlightUpdates() == 0 && context.tx().isIdle() &&
             context.installedMap().plans().isEmpty() && context.rebalancer().isIdle() && context.checker().isIdle() &&
             context.durability().waiting() == 0 && context.parkedMessages().isEmpty() &&
             !context.exchange().isCoordinating();
