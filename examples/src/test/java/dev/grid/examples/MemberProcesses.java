@@ -130,19 +130,7 @@ final class MemberProcesses implements AutoCloseable
     /** Print the last 40 lines of each member's log, for a test that failed. */
     void printLogTails()
     {
-        try (java.util.stream.Stream<Path> files = Files.list(dir))
-        {
-            for (final Path log : files.filter(f -> f.toString().endsWith(".log")).sorted().toList())
-            {
-                final List<String> lines = Files.readAllLines(log);
-                System.out.println("---- last lines of " + log.getFileName() + " ----");
-                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
-            }
-        }
-        catch (final IOException ex)
-        {
-            System.out.println("---- member logs in " + dir + " unreadable: " + ex);
-        }
+        ChildProcesses.printLogTails(dir);
     }
 
     /**

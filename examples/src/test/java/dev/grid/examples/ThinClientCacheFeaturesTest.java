@@ -206,26 +206,10 @@ class ThinClientCacheFeaturesTest
         {
             final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("listened", Codecs.STRING,
                 Codecs.STRING).partitions(16).backups(2).eventJournal(100_000));
-            final java.util.List<CacheEvent<String, String>> events =
-                new java.util.concurrent.CopyOnWriteArrayList<>();
-            final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            final java.util.List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
-            final CacheEventListener<String, String> listener = new CacheEventListener<>()
-            {
-                public void onEvent(final CacheEvent<String, String> event)
-                {
-                    events.add(event);
-                    if (event.value() != null && !seen.add(event.value()))
-                    {
-                        problems.add("twice: " + event);
-                    }
-                }
-
-                public void onEventsLost(final int partition, final long from, final long to)
-                {
-                    problems.add("lost " + partition + ": " + from + ".." + to);
-                }
-            };
+            final RecordingListener listener = new RecordingListener();
+            final List<CacheEvent<String, String>> events = listener.events;
+            final java.util.Set<String> seen = listener.seen;
+            final List<String> problems = listener.problems;
             final java.util.Set<String> acknowledged = new java.util.HashSet<>();
             try (ListenerRegistration registration = cache.listen(listener))
             {
@@ -286,25 +270,9 @@ class ThinClientCacheFeaturesTest
             {
                 cache.put("k" + i, "before" + i);
             }
-            final List<CacheEvent<String, String>> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-            final List<String> problems = new java.util.concurrent.CopyOnWriteArrayList<>();
-            final CacheEventListener<String, String> listener = new CacheEventListener<>()
-            {
-                public void onEvent(final CacheEvent<String, String> event)
-                {
-                    events.add(event);
-                }
-
-                public void onEventsLost(final int partition, final long from, final long to)
-                {
-                    problems.add("lost " + partition + ": " + from + ".." + to);
-                }
-
-                public void onError(final GridException error)
-                {
-                    problems.add("error " + error);
-                }
-            };
+            final RecordingListener listener = new RecordingListener();
+            final List<CacheEvent<String, String>> events = listener.events;
+            final List<String> problems = listener.problems;
             try (ListenerRegistration registration = cache.listenWithInitialScan(listener,
                 ScanQuery.<String, String>all().pageEntries(4)))
             {

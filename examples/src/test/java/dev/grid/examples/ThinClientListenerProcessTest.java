@@ -5,7 +5,6 @@ import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.CacheEvent;
-import dev.grid.core.CacheEventListener;
 import dev.grid.core.Codecs;
 import dev.grid.core.GridException;
 import dev.grid.core.ListenerRegistration;
@@ -17,8 +16,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -59,30 +56,10 @@ class ThinClientListenerProcessTest
             // Two backups: when a member dies the other two hold every partition, with its journal.
             final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("listened",
                 Codecs.STRING, Codecs.STRING).partitions(32).backups(2).eventJournal(100_000));
-            final List<CacheEvent<String, String>> events = new CopyOnWriteArrayList<>();
-            final Set<String> seen = ConcurrentHashMap.newKeySet();
-            final List<String> problems = new CopyOnWriteArrayList<>();
-            final CacheEventListener<String, String> listener = new CacheEventListener<>()
-            {
-                public void onEvent(final CacheEvent<String, String> event)
-                {
-                    events.add(event);
-                    if (event.value() != null && !seen.add(event.value()))
-                    {
-                        problems.add("twice: " + event);
-                    }
-                }
-
-                public void onEventsLost(final int partition, final long from, final long to)
-                {
-                    problems.add("lost " + partition + ": " + from + ".." + to);
-                }
-
-                public void onError(final GridException error)
-                {
-                    problems.add("error " + error);
-                }
-            };
+            final RecordingListener listener = new RecordingListener();
+            final List<CacheEvent<String, String>> events = listener.events;
+            final Set<String> seen = listener.seen;
+            final List<String> problems = listener.problems;
             // The writer's log: per key, the values of its acknowledged puts in order.
             final Map<String, List<String>> acknowledged = new HashMap<>();
             final Set<String> unknown = new LinkedHashSet<>();

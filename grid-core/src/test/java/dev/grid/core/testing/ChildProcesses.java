@@ -54,4 +54,26 @@ public final class ChildProcesses
             return status + ", " + log + " unreadable: " + ex;
         }
     }
+
+    /**
+     * Print the last 40 lines of each {@code .log} file in a directory (the members' logs of a failed process test).
+     *
+     * @param dir the directory.
+     */
+    public static void printLogTails(final Path dir)
+    {
+        try (java.util.stream.Stream<Path> files = Files.list(dir))
+        {
+            for (final Path log : files.filter(f -> f.toString().endsWith(".log")).sorted().toList())
+            {
+                final List<String> lines = Files.readAllLines(log);
+                System.out.println("---- last lines of " + log.getFileName() + " ----");
+                lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(System.out::println);
+            }
+        }
+        catch (final IOException ex)
+        {
+            System.out.println("---- member logs in " + dir + " unreadable: " + ex);
+        }
+    }
 }
