@@ -71,6 +71,8 @@ final class ExpiryWorkload
     private final Map<String, List<Write>> writes = new TreeMap<>();
     private final Map<String, Write> byValue = new HashMap<>();
     private int cacheId = -1;
+    /** How long half the listener's reads ask their primary to hold them while nothing is new. */
+    private static final long HELD_READ_WAIT_MS = 300;
     /** The listener on the expiring cache's journal, and what it saw. */
     private JournalReader<String, String> listener;
     private long[] readingSinceNs;
@@ -176,7 +178,9 @@ final class ExpiryWorkload
             readingSinceNs[p] = Math.max(1, scenario.sim.nowNs());
             final int partition = p;
             final long generation = ++readGenerations[p];
-            running.get(random.nextInt(running.size())).journalRead(cacheId, p, listener.request(p), timeoutNs,
+            // Half of the reads ask to be held while nothing is new (as the hosts' reads do), half not.
+            running.get(random.nextInt(running.size())).journalRead(cacheId, p,
+                listener.request(p, random.nextInt(2) * HELD_READ_WAIT_MS), timeoutNs,
                 new OpCallback()
             {
                 public void onSuccess(final OpOutcome outcome)
@@ -272,12 +276,38 @@ final class ExpiryWorkload
             member.submit(cacheId, OpType.REMOVE, ClusterScenario.bytes(key), null, null, timeoutNs,
                 scenario.callback(outcome -> write.completedNs = scenario.sim.nowNs(), () -> { }));
         }
+        else if (dice < 62)
+        {
+            final long askedNs = scenario.sim.nowNs();
+            member.submit(cacheId, OpType.CONTAINS_KEY, ClusterScenario.bytes(key), null, null, timeoutNs,
+                scenario.callback(outcome -> checkContains(key, outcome.flag(), askedNs), () -> { }));
+        }
         else
         {
             final long readNs = scenario.sim.nowNs();
             member.submit(cacheId, OpType.GET, ClusterScenario.bytes(key), null, null, timeoutNs,
                 scenario.callback(outcome -> checkRead(key, outcome, readNs), () -> { }));
         }
+    }
+
+    /** Whether a key is present is never "yes" once the life of every value written to it certainly ended. */
+    private void checkContains(final String key, final boolean present, final long askedNs)
+    {
+        if (!present)
+        {
+            return;
+        }
+        for (final Write write : writes.getOrDefault(key, List.of()))
+        {
+            final long lifeMs = write.lifeMs();
+            if (write.value != null && (lifeMs <= 0 || write.completedNs == Long.MAX_VALUE ||
+                askedNs <= write.completedNs + lifeMs * MS + 2 * SKEW_MAX_NS + STALE_MAX_NS))
+            {
+                return;
+            }
+        }
+        throw scenario.sim.fail("containsKey(" + key + ") asked at " + askedNs + " answered true, but the life of " +
+            "every value written to it had ended: " + writes.get(key));
     }
 
     /** A read never returns a value whose life certainly ended before the read was asked. */
