@@ -16,21 +16,24 @@ import java.util.Map;
  * reaches the listener one duty cycle after every copy holds it.
  * <p>
  * A held read whose partition this member no longer serves as primary (a map change, the copy dropped, the member
- * exchanging or without quorum) is answered with a remap, and the reader's member sends it to the new primary. A read
- * sent again by its origin (its resend every retry interval) leaves the one held for it as it is.
+ * exchanging or without quorum) is answered with a remap, and the reader's member sends it to the new primary.
  * <p>
  * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class HeldJournalReads
 {
-    /** Between checks of the held reads. */
-    static final long CHECK_INTERVAL_NS = 1_000_000L;
     /** The longest a read may be held, whatever it asks. */
     static final long WAIT_MAX_NS = 30_000_000_000L;
+    /** Between checks of the held reads, at most one. */
+    static final long CHECK_INTERVAL_NS = 1_000_000L;
 
     private final MemberContext context;
-    /** By origin and sequence, in the order held (deterministic, for the simulator). */
-    private final Map<ReadId, Held> held = new LinkedHashMap<>();
+    /** Held reads by partition (packed cache id and partition), each in the order held (deterministic). */
+    private final Map<Long, Map<ReadId, Held>> byPartition = new LinkedHashMap<>();
+    /** The earliest end of a held read's wait: until then, and while nothing happens, there is nothing to check. */
+    private long earliestUntilNs = Long.MAX_VALUE;
+    /** Whether a duty cycle did work since the last check (horizons move, maps change, only then). */
+    private boolean changed;
     private long nextCheckNs;
 
     HeldJournalReads(final MemberContext context)
@@ -43,75 +46,103 @@ final class HeldJournalReads
     {
     }
 
-    /** A held read: where it reads, from which position, and until when it waits. */
-    private record Held(int cacheId, int partition, long after, byte[] request, long untilNs)
+    /** A held read: from which position, and until when it waits. */
+    private record Held(long after, byte[] request, long untilNs)
     {
     }
 
     /**
-     * Hold a read until the partition's horizon passes {@code after} or {@code untilNs}.
+     * Hold a read until the partition's horizon passes {@code after} or {@code untilNs}. A resend of a read held
+     * already (every retry interval, from a remote origin) leaves it as it is: it would otherwise hold it until close
+     * to the operation's deadline.
      *
      * @param request the read's request, answered as is once it is due.
      */
     void hold(final LocalPartition lp, final long origin, final long sequence, final long after,
         final byte[] request, final long untilNs)
     {
-        // A resend of a read held already keeps the first one's end: resends come every retry interval and would
-        // otherwise hold it until close to the operation's deadline.
-        held.putIfAbsent(new ReadId(origin, sequence), new Held(lp.cacheId, lp.partition, after, request,
-            Math.min(untilNs, context.nowNs() + WAIT_MAX_NS)));
-    }
-
-    /** @return how many reads are held. */
-    int size()
-    {
-        return held.size();
+        final long end = Math.min(untilNs, context.nowNs() + WAIT_MAX_NS);
+        if (byPartition.computeIfAbsent(packed(lp.cacheId, lp.partition), k -> new LinkedHashMap<>())
+            .putIfAbsent(new ReadId(origin, sequence), new Held(after, request, end)) == null)
+        {
+            earliestUntilNs = Math.min(earliestUntilNs, end);
+        }
     }
 
     /**
      * Answer the held reads that are due: their horizon moved past their position, their wait ended, or this member
-     * no longer serves their partition as primary.
+     * no longer serves their partition as primary. Horizons move, and maps change, only on a cycle that did work, so
+     * while nothing happens nothing is checked until a wait ends; otherwise at most every {@link #CHECK_INTERVAL_NS},
+     * computing each partition's horizon once.
      *
+     * @param workDone whether this duty cycle did anything before.
      * @return the number answered.
      */
-    int duty()
+    int duty(final boolean workDone)
     {
-        if (held.isEmpty() || context.nowNs() < nextCheckNs)
+        changed |= workDone;
+        if (byPartition.isEmpty() || context.nowNs() < nextCheckNs || !changed && context.nowNs() < earliestUntilNs)
         {
             return 0;
         }
+        changed = false;
         nextCheckNs = context.nowNs() + CHECK_INTERVAL_NS;
         int answered = 0;
-        for (final Iterator<Map.Entry<ReadId, Held>> it = held.entrySet().iterator(); it.hasNext(); )
+        long earliest = Long.MAX_VALUE;
+        for (final Iterator<Map.Entry<Long, Map<ReadId, Held>>> partitions = byPartition.entrySet().iterator();
+            partitions.hasNext(); )
         {
-            final Map.Entry<ReadId, Held> entry = it.next();
-            final Held read = entry.getValue();
-            final ReadId id = entry.getKey();
-            final CacheDescriptor cache = context.topology().cache(read.cacheId());
-            final LocalPartition lp = cache == null ? null : context.localCopy(read.cacheId(), read.partition());
-            if (lp == null || !servesAsPrimary(lp, cache))
+            final Map.Entry<Long, Map<ReadId, Held>> entry = partitions.next();
+            final int cacheId = (int)(entry.getKey() >>> 32);
+            final int partition = (int)(long)entry.getKey();
+            final CacheDescriptor cache = context.topology().cache(cacheId);
+            final LocalPartition lp = cache == null ? null : context.localCopy(cacheId, partition);
+            final boolean primary = lp != null && servesAsPrimary(lp);
+            final long horizon = primary ? KeyOperations.horizon(lp) : Long.MIN_VALUE;
+            for (final Iterator<Map.Entry<ReadId, Held>> it = entry.getValue().entrySet().iterator(); it.hasNext(); )
             {
-                it.remove();
-                context.replication().answerRemap(id.origin(), id.sequence());
-                answered++;
+                final Map.Entry<ReadId, Held> held = it.next();
+                final ReadId id = held.getKey();
+                if (!primary)
+                {
+                    it.remove();
+                    context.replication().answerRemap(id.origin(), id.sequence());
+                    answered++;
+                }
+                else if (context.nowNs() >= held.getValue().untilNs() || horizon > held.getValue().after())
+                {
+                    it.remove();
+                    context.keyOperations().answerJournalRead(lp, cache, id.origin(), id.sequence(),
+                        held.getValue().request());
+                    answered++;
+                }
+                else
+                {
+                    earliest = Math.min(earliest, held.getValue().untilNs());
+                }
             }
-            else if (context.nowNs() >= read.untilNs() || KeyOperations.horizon(lp) > read.after())
+            if (entry.getValue().isEmpty())
             {
-                it.remove();
-                context.keyOperations().answerJournalRead(lp, cache, id.origin(), id.sequence(), read.request());
-                answered++;
+                partitions.remove();
             }
         }
+        earliestUntilNs = earliest;
         return answered;
     }
 
-    /** Drop every held read: the engine stops (their origins time out or fail with it). */
+    /** Drop every held read: the engine starts again (their origins resend or time out). */
     void clear()
     {
-        held.clear();
+        byPartition.clear();
+        earliestUntilNs = Long.MAX_VALUE;
     }
 
-    private boolean servesAsPrimary(final LocalPartition lp, final CacheDescriptor cache)
+    private static long packed(final int cacheId, final int partition)
+    {
+        return (long)cacheId << 32 | partition & 0xFFFF_FFFFL;
+    }
+
+    private boolean servesAsPrimary(final LocalPartition lp)
     {
         return context.state() == MemberState.ACTIVE && !context.isExchanging() && context.installedMap() != null &&
             context.membership().hasQuorum() && lp.state == PartitionState.OWNING &&

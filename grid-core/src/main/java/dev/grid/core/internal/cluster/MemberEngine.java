@@ -520,7 +520,7 @@ public final class MemberEngine implements Engine
         work += context.rebalancer().duty();
         work += context.expirations().duty();
         work += context.evictions().duty();
-        work += context.heldReads().duty();
+        work += context.heldReads().duty(work > 0);
         if (!context.checker().isIdle())
         {
             work += context.checker().duty();
