@@ -88,13 +88,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     /** Connections closed because they did not read their answers. */
     private final AtomicLong cutOff = new AtomicLong();
 
-    /** One connection's state. */
     /**
      * Listeners' journal reads a connection may have outstanding (held by primaries while nothing is new), besides
      * {@code client.max.pending.requests} other requests: a registration keeps one per partition.
      */
     static final int JOURNAL_READS_MAX = 16_384;
 
+    /** One connection's state. */
     static final class Session
     {
         volatile boolean handshakeStarted;
