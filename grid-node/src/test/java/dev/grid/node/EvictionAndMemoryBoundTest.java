@@ -175,7 +175,7 @@ class EvictionAndMemoryBoundTest
     /**
      * A backup cannot refuse what its primary decided, so the primary refuses for it: a member whose bound is small
      * says in its heartbeats that it is full, and the other member, primary of the partitions it backs up, refuses
-     * their writes with the error naming it. Without that, it held four times its bound in backups.
+     * their writes with the error naming it (without that, nothing refused them and its backups grew unbounded).
      */
     @Test
     void aPrimaryRefusesWritesABackupHoldingItsBoundCouldNotTake()
