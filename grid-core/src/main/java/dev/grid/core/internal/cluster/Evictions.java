@@ -116,7 +116,7 @@ final class Evictions
     private String fullBackup(final LocalPartition lp)
     {
         final PartitionMap map = context.installedMap();
-        if (map == null)
+        if (map == null || !context.membership().anyMemoryFull())
         {
             return null;
         }

@@ -615,6 +615,12 @@ final class Membership
         return memoryFull.contains(incarnation);
     }
 
+    /** @return whether any member's last heartbeat said it holds its bound (almost never: writes check it first). */
+    boolean anyMemoryFull()
+    {
+        return !memoryFull.isEmpty();
+    }
+
     void onLeave(final long sender)
     {
         context.listener().onEvent("member " + context.config().memberId() + " hears that " +
