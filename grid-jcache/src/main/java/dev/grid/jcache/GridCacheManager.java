@@ -1,0 +1,381 @@
+package dev.grid.jcache;
+
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.Codecs;
+import dev.grid.core.ScanCursor;
+
+import javax.cache.CacheException;
+import javax.cache.CacheManager;
+import javax.cache.configuration.CompleteConfiguration;
+import javax.cache.configuration.Configuration;
+import javax.cache.configuration.MutableConfiguration;
+import javax.cache.spi.CachingProvider;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A JCache {@link CacheManager} over one Grid member or thin client ({@link GridBackend}). Its caches are Grid caches
+ * named {@code jcache.<name>} with byte-array keys and values; their JCache configurations are kept cluster-wide in
+ * the Grid cache {@code jcache._configurations} (a name no JCache name maps to), so every manager on the same cluster
+ * sees the same caches with the same configuration, and a cache's name is taken once however many managers create it
+ * at once.
+ * <p>
+ * Thread-safe. Closing it closes its caches (their data stays in the cluster) and the member or client it started.
+ */
+public final class GridCacheManager implements CacheManager
+{
+    /** The Grid cache holding every JCache cache's configuration by name. */
+    static final String CONFIGURATIONS_CACHE = "jcache._configurations";
+
+    private static final String CACHE_PREFIX = "jcache.";
+    private static final int CONFIGURATIONS_PARTITIONS = 16;
+
+    private final GridCachingProvider provider;
+    private final URI uri;
+    private final ClassLoader classLoader;
+    private final Properties properties;
+    private final Serialization serialization;
+    private final GridBackend backend;
+    private final Cache<byte[], byte[]> configurations;
+    private final Map<String, GridCache<?, ?>> caches = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    GridCacheManager(final GridCachingProvider provider, final URI uri, final ClassLoader classLoader,
+        final Properties properties)
+    {
+        this.provider = provider;
+        this.uri = uri;
+        this.classLoader = classLoader;
+        this.properties = properties;
+        this.serialization = new Serialization(classLoader);
+        this.backend = ProviderSettings.start(uri, properties);
+        try
+        {
+            this.configurations = backend.createOrOpen(new CacheConfiguration<>(CONFIGURATIONS_CACHE, Codecs.BYTES,
+                Codecs.BYTES).partitions(CONFIGURATIONS_PARTITIONS)
+                .backups(backups(CacheConfiguration.BACKUPS_DEFAULT)));
+        }
+        catch (final RuntimeException ex)
+        {
+            backend.close();
+            throw ex;
+        }
+    }
+
+    @Override
+    public CachingProvider getCachingProvider()
+    {
+        return provider;
+    }
+
+    @Override
+    public URI getURI()
+    {
+        return uri;
+    }
+
+    @Override
+    public ClassLoader getClassLoader()
+    {
+        return classLoader;
+    }
+
+    @Override
+    public Properties getProperties()
+    {
+        return properties;
+    }
+
+    @Override
+    public <K, V, C extends Configuration<K, V>> javax.cache.Cache<K, V> createCache(final String cacheName,
+        final C configuration)
+    {
+        checkOpen();
+        Objects.requireNonNull(cacheName, "cacheName");
+        Objects.requireNonNull(configuration, "configuration");
+        final MutableConfiguration<K, V> config = copyOf(configuration);
+        final byte[] nameBytes = cacheName.getBytes(StandardCharsets.UTF_8);
+        if (caches.containsKey(cacheName) || !configurations.putIfAbsent(nameBytes,
+            storable(config)))
+        {
+            throw new CacheException("a cache named '" + cacheName + "' already exists");
+        }
+        final Cache<byte[], byte[]> grid;
+        try
+        {
+            grid = backend.createOrOpen(new CacheConfiguration<>(gridName(cacheName), Codecs.BYTES, Codecs.BYTES)
+                .partitions(partitions()).backups(backups(CacheConfiguration.BACKUPS_DEFAULT)));
+        }
+        catch (final RuntimeException ex)
+        {
+            configurations.remove(nameBytes);
+            throw new CacheException("cannot create cache '" + cacheName + "': " + ex.getMessage(), ex);
+        }
+        final GridCache<K, V> cache = new GridCache<>(this, cacheName, config, grid, serialization);
+        caches.put(cacheName, cache);
+        cache.start();
+        return cache;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <K, V> javax.cache.Cache<K, V> getCache(final String cacheName, final Class<K> keyType,
+        final Class<V> valueType)
+    {
+        checkOpen();
+        Objects.requireNonNull(keyType, "keyType");
+        Objects.requireNonNull(valueType, "valueType");
+        final GridCache<?, ?> cache = lookup(Objects.requireNonNull(cacheName, "cacheName"));
+        if (cache == null)
+        {
+            return null;
+        }
+        final CompleteConfiguration<?, ?> config = cache.getConfiguration(CompleteConfiguration.class);
+        if (!keyType.equals(config.getKeyType()) || !valueType.equals(config.getValueType()))
+        {
+            throw new ClassCastException("cache '" + cacheName + "' is configured for " +
+                config.getKeyType().getName() + " -> " + config.getValueType().getName() + ", not " +
+                keyType.getName() + " -> " + valueType.getName());
+        }
+        return (javax.cache.Cache<K, V>)cache;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <K, V> javax.cache.Cache<K, V> getCache(final String cacheName)
+    {
+        checkOpen();
+        return (javax.cache.Cache<K, V>)lookup(Objects.requireNonNull(cacheName, "cacheName"));
+    }
+
+    @Override
+    public Iterable<String> getCacheNames()
+    {
+        checkOpen();
+        final TreeSet<String> names = new TreeSet<>(caches.keySet());
+        try (ScanCursor<byte[], byte[]> cursor = configurations.scan())
+        {
+            while (cursor.hasNext())
+            {
+                names.add(new String(cursor.next().getKey(), StandardCharsets.UTF_8));
+            }
+        }
+        return Collections.unmodifiableSet(names);
+    }
+
+    @Override
+    public void destroyCache(final String cacheName)
+    {
+        checkOpen();
+        final GridCache<?, ?> cache = lookup(Objects.requireNonNull(cacheName, "cacheName"));
+        if (cache != null)
+        {
+            cache.close();
+        }
+        backend.destroyIfExists(gridName(cacheName));
+        configurations.remove(cacheName.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void enableManagement(final String cacheName, final boolean enabled)
+    {
+        checkOpen();
+        final GridCache<?, ?> cache = lookup(Objects.requireNonNull(cacheName, "cacheName"));
+        if (cache != null)
+        {
+            cache.setManagementEnabled(enabled);
+        }
+    }
+
+    @Override
+    public void enableStatistics(final String cacheName, final boolean enabled)
+    {
+        checkOpen();
+        final GridCache<?, ?> cache = lookup(Objects.requireNonNull(cacheName, "cacheName"));
+        if (cache != null)
+        {
+            cache.setStatisticsEnabled(enabled);
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        synchronized (this)
+        {
+            if (closed)
+            {
+                return;
+            }
+            closed = true;
+        }
+        try
+        {
+            for (final GridCache<?, ?> cache : caches.values())
+            {
+                cache.close();
+            }
+        }
+        finally
+        {
+            backend.close();
+            provider.closed(this);
+        }
+    }
+
+    @Override
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    @Override
+    public <T> T unwrap(final Class<T> clazz)
+    {
+        if (clazz.isAssignableFrom(getClass()))
+        {
+            return clazz.cast(this);
+        }
+        if (clazz.isInstance(backend.target()))
+        {
+            return clazz.cast(backend.target());
+        }
+        throw new IllegalArgumentException("a Grid cache manager unwraps to " + getClass().getName() + " or " +
+            backend.target().getClass().getName() + ", not " + clazz.getName());
+    }
+
+    /**
+     * Called by a cache when it closes, so that {@link #getCache} opens it anew.
+     *
+     * @param cache that closed.
+     */
+    void closed(final GridCache<?, ?> cache)
+    {
+        caches.remove(cache.getName(), cache);
+    }
+
+    private GridCache<?, ?> lookup(final String cacheName)
+    {
+        final GridCache<?, ?> open = caches.get(cacheName);
+        if (open != null)
+        {
+            return open;
+        }
+        final byte[] stored = configurations.get(cacheName.getBytes(StandardCharsets.UTF_8));
+        if (stored == null)
+        {
+            return null;
+        }
+        final Cache<byte[], byte[]> grid = backend.openIfExists(gridName(cacheName));
+        if (grid == null)
+        {
+            return null;
+        }
+        final MutableConfiguration<?, ?> config = (MutableConfiguration<?, ?>)serialization.decode(stored, 0);
+        final GridCache<?, ?> cache = new GridCache<>(this, cacheName, config, grid, serialization);
+        final GridCache<?, ?> raced = caches.putIfAbsent(cacheName, cache);
+        if (raced != null)
+        {
+            return raced;
+        }
+        cache.start();
+        return cache;
+    }
+
+    private void checkOpen()
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("cache manager " + uri + " is closed");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K, V> MutableConfiguration<K, V> copyOf(final Configuration<K, V> configuration)
+    {
+        if (configuration instanceof CompleteConfiguration)
+        {
+            return new MutableConfiguration<>((CompleteConfiguration<K, V>)configuration);
+        }
+        return new MutableConfiguration<K, V>().setTypes(configuration.getKeyType(), configuration.getValueType())
+            .setStoreByValue(configuration.isStoreByValue());
+    }
+
+    /**
+     * @return the configuration as other managers will read it: whole if it serializes; otherwise its types and
+     *     flags only (factories of classes that are not serializable stay with this manager).
+     */
+    @SuppressWarnings("unchecked")
+    private byte[] storable(final MutableConfiguration<?, ?> config)
+    {
+        try
+        {
+            return serialization.encode(config, "configuration");
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            final MutableConfiguration<Object, Object> plain = new MutableConfiguration<>();
+            plain.setTypes((Class<Object>)config.getKeyType(), (Class<Object>)config.getValueType());
+            plain.setStoreByValue(config.isStoreByValue()).setStatisticsEnabled(config.isStatisticsEnabled())
+                .setManagementEnabled(config.isManagementEnabled());
+            return serialization.encode(plain, "configuration");
+        }
+    }
+
+    private int partitions()
+    {
+        final String value = ProviderSettings.setting(properties, "grid.jcache.partitions");
+        return value == null ? CacheConfiguration.PARTITIONS_DEFAULT : Integer.parseInt(value.trim());
+    }
+
+    private int backups(final int defaultBackups)
+    {
+        final String value = ProviderSettings.setting(properties, "grid.jcache.backups");
+        return value == null ? defaultBackups : Integer.parseInt(value.trim());
+    }
+
+    /**
+     * @param cacheName a JCache cache name: any string.
+     * @return the Grid cache's name: letters, digits, '.' and '-' kept, any other character as '_' and four hex
+     *     digits; a name that would be longer than Grid allows is the SHA-256 of the JCache name instead.
+     */
+    static String gridName(final String cacheName)
+    {
+        final StringBuilder name = new StringBuilder(CACHE_PREFIX);
+        for (int i = 0; i < cacheName.length(); i++)
+        {
+            final char c = cacheName.charAt(i);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')
+            {
+                name.append(c);
+            }
+            else
+            {
+                name.append('_').append(String.format("%04x", (int)c));
+            }
+        }
+        if (name.length() <= 255)
+        {
+            return name.toString();
+        }
+        try
+        {
+            return CACHE_PREFIX + "sha256-" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                .digest(cacheName.getBytes(StandardCharsets.UTF_8)));
+        }
+        catch (final NoSuchAlgorithmException ex)
+        {
+            throw new IllegalStateException("the JDK has no SHA-256", ex);
+        }
+    }
+}
