@@ -1,7 +1,5 @@
 package dev.grid.jcache;
 
-import dev.grid.core.ScanCursor;
-
 import javax.cache.Cache;
 import java.util.Iterator;
 import java.util.Map;
@@ -18,11 +16,11 @@ import java.util.NoSuchElementException;
 final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>>
 {
     private final GridCache<K, V> cache;
-    private final ScanCursor<byte[], byte[]> cursor;
+    private final EntrySlots.Cursor cursor;
     private Cache.Entry<K, V> next;
     private Cache.Entry<K, V> last;
 
-    EntryIterator(final GridCache<K, V> cache, final ScanCursor<byte[], byte[]> cursor)
+    EntryIterator(final GridCache<K, V> cache, final EntrySlots.Cursor cursor)
     {
         this.cache = cache;
         this.cursor = cursor;
@@ -33,7 +31,7 @@ final class EntryIterator<K, V> implements Iterator<Cache.Entry<K, V>>
     {
         while (next == null && cursor.hasNext())
         {
-            final Map.Entry<byte[], byte[]> entry = cursor.next();
+            final Map.Entry<Object, StoredValue> entry = cursor.next();
             next = cache.iterated(entry.getKey(), entry.getValue());
         }
         if (next == null)

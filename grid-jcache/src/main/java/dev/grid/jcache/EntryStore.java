@@ -38,7 +38,7 @@ final class EntryStore<K, V>
     private final Cache<K, V> cache;
     private final String name;
     private final MutableConfiguration<K, V> config;
-    private final dev.grid.core.Cache<byte[], byte[]> grid;
+    private final EntrySlots slots;
     private final Serialization serialization;
     private final ExpiryPolicy expiry;
     private final boolean eternal;
@@ -47,13 +47,13 @@ final class EntryStore<K, V>
     private final EntryListeners<K, V> listeners;
 
     EntryStore(final Cache<K, V> cache, final MutableConfiguration<K, V> config,
-        final dev.grid.core.Cache<byte[], byte[]> grid, final Serialization serialization,
+        final EntrySlots slots, final Serialization serialization,
         final EntryListeners<K, V> listeners)
     {
         this.cache = cache;
         this.name = cache.getName();
         this.config = config;
-        this.grid = grid;
+        this.slots = slots;
         this.serialization = serialization;
         this.listeners = listeners;
         final Factory<ExpiryPolicy> expiryFactory = config.getExpiryPolicyFactory();
@@ -119,7 +119,11 @@ final class EntryStore<K, V>
     {
     }
 
-    byte[] keyBytes(final K key)
+    /**
+     * @param key a key of the cache's type.
+     * @return its slot handle: its serialized form, or the key itself in a store-by-reference cache.
+     */
+    Object handle(final K key)
     {
         Objects.requireNonNull(key, "key");
         final Class<K> type = config.getKeyType();
@@ -128,9 +132,13 @@ final class EntryStore<K, V>
             throw new ClassCastException("cache '" + name + "' holds keys of " + type.getName() + ", not " +
                 key.getClass().getName());
         }
-        return serialization.encode(key, "key");
+        return slots.byReference() ? key : serialization.encode(key, "key");
     }
 
+    /**
+     * @param value a value of the cache's type.
+     * @return its serialized form, or null in a store-by-reference cache, which keeps the value itself.
+     */
     byte[] valueBytes(final V value)
     {
         Objects.requireNonNull(value, "value");
@@ -140,7 +148,14 @@ final class EntryStore<K, V>
             throw new ClassCastException("cache '" + name + "' holds values of " + type.getName() + ", not " +
                 value.getClass().getName());
         }
-        return serialization.encode(value, "value");
+        return slots.byReference() ? null : serialization.encode(value, "value");
+    }
+
+    /** @return the stored form of a value: serialized, or the value itself in a store-by-reference cache. */
+    private static StoredValue stored(final byte[] valueBytes, final Object value, final long expireAtMs)
+    {
+        return valueBytes == null ? StoredValue.reference(value, expireAtMs) :
+            StoredValue.of(valueBytes, value, expireAtMs);
     }
 
     static void requireNoNulls(final Collection<?> items, final String what)
@@ -159,9 +174,9 @@ final class EntryStore<K, V>
     }
 
     @SuppressWarnings("unchecked")
-    K key(final byte[] keyBytes)
+    K key(final Object handle)
     {
-        return (K)serialization.decode(keyBytes, 0);
+        return slots.byReference() ? (K)handle : (K)serialization.decode((byte[])handle, 0);
     }
 
     /**
@@ -169,21 +184,21 @@ final class EntryStore<K, V>
      *
      * @return the live stored value, or null if there is none.
      */
-    StoredValue readLive(final K key, final byte[] keyBytes, final List<GridCacheEntryEvent<K, V>> events)
+    StoredValue readLive(final K key, final Object handle, final List<GridCacheEntryEvent<K, V>> events)
     {
-        final StoredValue stored = StoredValue.parse(grid.get(keyBytes));
-        return live(key, keyBytes, stored, events);
+        final StoredValue stored = slots.get(handle);
+        return live(key, handle, stored, events);
     }
 
     /** @return the stored value if it is live; null, having removed it, if it has expired. */
-    StoredValue live(final K key, final byte[] keyBytes, final StoredValue stored,
+    StoredValue live(final K key, final Object handle, final StoredValue stored,
         final List<GridCacheEntryEvent<K, V>> events)
     {
         if (stored == null || !stored.expiredAt(System.currentTimeMillis()))
         {
             return stored;
         }
-        if (grid.remove(keyBytes, stored.bytes()) && !listeners.isEmpty())
+        if (slots.remove(handle, stored) && !listeners.isEmpty())
         {
             final V value = value(stored);
             emit(events, EventType.EXPIRED, key, value, value);
@@ -192,12 +207,12 @@ final class EntryStore<K, V>
     }
 
     /** Apply the access expiry to an entry just read; a lost race with a writer leaves the writer's expiry. */
-    void touch(final byte[] keyBytes, final StoredValue stored)
+    void touch(final Object handle, final StoredValue stored)
     {
         final long expireAtMs = expireAt(access(), System.currentTimeMillis());
         if (expireAtMs != NO_CHANGE && expireAtMs != stored.expireAtMs())
         {
-            grid.replace(keyBytes, stored.bytes(), stored.withExpiry(expireAtMs).bytes());
+            slots.replace(handle, stored, stored.withExpiry(expireAtMs));
         }
     }
 
@@ -206,13 +221,12 @@ final class EntryStore<K, V>
      *
      * @return whether it was stored (not if the creation expiry is zero) and the live value it replaced.
      */
-    Stored<V> store(final K key, final byte[] keyBytes, final V value, final byte[] valueBytes,
+    Stored<V> store(final K key, final Object handle, final V value, final byte[] valueBytes,
         final List<GridCacheEntryEvent<K, V>> events)
     {
         if (eternal)
         {
-            final StoredValue previous = StoredValue.parse(grid.getAndPut(keyBytes,
-                StoredValue.of(valueBytes, value, StoredValue.ETERNAL).bytes()));
+            final StoredValue previous = slots.getAndPut(handle, stored(valueBytes, value, StoredValue.ETERNAL));
             final V old = previous == null ? null : value(previous);
             emit(events, old == null ? EventType.CREATED : EventType.UPDATED, key, value, old);
             return new Stored<>(true, old);
@@ -220,7 +234,7 @@ final class EntryStore<K, V>
         while (true)
         {
             final long nowMs = System.currentTimeMillis();
-            final StoredValue stored = readLive(key, keyBytes, events);
+            final StoredValue stored = readLive(key, handle, events);
             if (stored == null)
             {
                 final long expireAtMs = expireAt(creation(), nowMs);
@@ -228,7 +242,7 @@ final class EntryStore<K, V>
                 {
                     return new Stored<>(false, null);
                 }
-                if (grid.putIfAbsent(keyBytes, StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+                if (slots.putIfAbsent(handle, stored(valueBytes, value, expireAtMs)))
                 {
                     emit(events, EventType.CREATED, key, value, null);
                     return new Stored<>(true, null);
@@ -238,7 +252,7 @@ final class EntryStore<K, V>
             {
                 final long update = expireAt(update(), nowMs);
                 final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
-                if (grid.replace(keyBytes, stored.bytes(), StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+                if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
                 {
                     final V old = value(stored);
                     emit(events, EventType.UPDATED, key, value, old);
@@ -253,14 +267,14 @@ final class EntryStore<K, V>
      *
      * @return whether it was stored (not if the creation expiry is zero) and the live value found instead, if any.
      */
-    Stored<V> storeIfAbsent(final K key, final byte[] keyBytes, final V value, final byte[] valueBytes,
+    Stored<V> storeIfAbsent(final K key, final Object handle, final V value, final byte[] valueBytes,
         final List<GridCacheEntryEvent<K, V>> events)
     {
         boolean written = false;
         while (true)
         {
             final long nowMs = System.currentTimeMillis();
-            final StoredValue stored = readLive(key, keyBytes, events);
+            final StoredValue stored = readLive(key, handle, events);
             if (stored != null)
             {
                 return new Stored<>(false, value(stored));
@@ -275,7 +289,7 @@ final class EntryStore<K, V>
             {
                 return new Stored<>(false, null);
             }
-            if (grid.putIfAbsent(keyBytes, StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+            if (slots.putIfAbsent(handle, stored(valueBytes, value, expireAtMs)))
             {
                 emit(events, EventType.CREATED, key, value, null);
                 return new Stored<>(true, null);
@@ -288,14 +302,14 @@ final class EntryStore<K, V>
      *
      * @return the effect applied, or null if the entry changed and the processor must run again.
      */
-    InvokeEntry.Effect apply(final byte[] keyBytes, final StoredValue stored, final InvokeEntry<K, V> entry,
+    InvokeEntry.Effect apply(final Object handle, final StoredValue stored, final InvokeEntry<K, V> entry,
         final List<GridCacheEntryEvent<K, V>> events)
     {
         final K key = entry.getKey();
         switch (entry.effect())
         {
         case NONE -> { }
-        case ACCESSED -> touch(keyBytes, stored);
+        case ACCESSED -> touch(handle, stored);
         case LOADED -> storeLoaded(key, entry.value(), false, events);
         case DELETED_ABSENT -> delete(key);
         case CREATED, UPDATED ->
@@ -305,14 +319,14 @@ final class EntryStore<K, V>
             write(key, value);
             final long nowMs = System.currentTimeMillis();
             final long expireAtMs = stored == null ? expireAt(creation(), nowMs) : expireAt(update(), nowMs);
-            final StoredValue next = StoredValue.of(valueBytes, value,
+            final StoredValue next = stored(valueBytes, value,
                 expireAtMs == NO_CHANGE ? stored.expireAtMs() : expireAtMs);
             if (stored == null && expireAtMs <= nowMs)
             {
                 return InvokeEntry.Effect.NONE;
             }
-            if (!(stored == null ? grid.putIfAbsent(keyBytes, next.bytes()) :
-                grid.replace(keyBytes, stored.bytes(), next.bytes())))
+            if (!(stored == null ? slots.putIfAbsent(handle, next) :
+                slots.replace(handle, stored, next)))
             {
                 return null;
             }
@@ -322,7 +336,7 @@ final class EntryStore<K, V>
         case REMOVED ->
         {
             delete(key);
-            if (!grid.remove(keyBytes, stored.bytes()))
+            if (!slots.remove(handle, stored))
             {
                 return null;
             }
@@ -340,17 +354,17 @@ final class EntryStore<K, V>
     void storeLoaded(final K key, final V value, final boolean replaceExisting,
         final List<GridCacheEntryEvent<K, V>> events)
     {
-        final byte[] keyBytes = keyBytes(key);
+        final Object handle = handle(key);
         final byte[] valueBytes = valueBytes(value);
         while (true)
         {
             final long nowMs = System.currentTimeMillis();
-            final StoredValue stored = readLive(key, keyBytes, events);
+            final StoredValue stored = readLive(key, handle, events);
             if (stored == null)
             {
                 final long expireAtMs = expireAt(creation(), nowMs);
                 if (expireAtMs <= nowMs ||
-                    grid.putIfAbsent(keyBytes, StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+                    slots.putIfAbsent(handle, stored(valueBytes, value, expireAtMs)))
                 {
                     if (expireAtMs > nowMs)
                     {
@@ -367,7 +381,7 @@ final class EntryStore<K, V>
             {
                 final long update = expireAt(update(), nowMs);
                 final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
-                if (grid.replace(keyBytes, stored.bytes(), StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+                if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
                 {
                     emit(events, EventType.UPDATED, key, value, value(stored));
                     return;
@@ -376,7 +390,7 @@ final class EntryStore<K, V>
         }
     }
 
-    V loadAndStore(final K key, final byte[] keyBytes, final List<GridCacheEntryEvent<K, V>> events)
+    V loadAndStore(final K key, final Object handle, final List<GridCacheEntryEvent<K, V>> events)
     {
         final V value = load(loader, key);
         if (value != null)
@@ -389,9 +403,9 @@ final class EntryStore<K, V>
     /**
      * @return the live value removed, or null if there was none (an expired one removed is reported EXPIRED).
      */
-    V removeStored(final K key, final byte[] keyBytes, final List<GridCacheEntryEvent<K, V>> events)
+    V removeStored(final K key, final Object handle, final List<GridCacheEntryEvent<K, V>> events)
     {
-        final StoredValue removed = StoredValue.parse(grid.getAndRemove(keyBytes));
+        final StoredValue removed = slots.getAndRemove(handle);
         if (removed == null)
         {
             return null;
@@ -409,7 +423,7 @@ final class EntryStore<K, V>
     /**
      * Replace a live entry's value, if it equals {@code expected} when that is not null.
      */
-    Replaced<K, V> replaceLive(final K key, final byte[] keyBytes, final V expected, final V value,
+    Replaced<K, V> replaceLive(final K key, final Object handle, final V expected, final V value,
         final byte[] valueBytes)
     {
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
@@ -417,7 +431,7 @@ final class EntryStore<K, V>
         while (true)
         {
             final long nowMs = System.currentTimeMillis();
-            final StoredValue stored = readLive(key, keyBytes, events);
+            final StoredValue stored = readLive(key, handle, events);
             if (stored == null)
             {
                 return new Replaced<>(false, null, events);
@@ -425,7 +439,7 @@ final class EntryStore<K, V>
             final V current = value(stored);
             if (expected != null && !current.equals(expected))
             {
-                touch(keyBytes, stored);
+                touch(handle, stored);
                 return new Replaced<>(false, current, events);
             }
             if (!written)
@@ -435,7 +449,7 @@ final class EntryStore<K, V>
             }
             final long update = expireAt(update(), nowMs);
             final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
-            if (grid.replace(keyBytes, stored.bytes(), StoredValue.of(valueBytes, value, expireAtMs).bytes()))
+            if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
             {
                 emit(events, EventType.UPDATED, key, value, current);
                 return new Replaced<>(true, current, events);

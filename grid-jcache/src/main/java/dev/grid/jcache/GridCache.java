@@ -58,6 +58,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     private final String name;
     private final MutableConfiguration<K, V> config;
     private final dev.grid.core.Cache<byte[], byte[]> grid;
+    private final EntrySlots slots;
     private final EntryListeners<K, V> listeners;
     private final EntryStore<K, V> entries;
     private final GridCacheStatistics statistics = new GridCacheStatistics();
@@ -72,7 +73,8 @@ public final class GridCache<K, V> implements Cache<K, V>
         this.config = config;
         this.grid = grid;
         this.listeners = new EntryListeners<>(name);
-        this.entries = new EntryStore<>(this, config, grid, serialization, listeners);
+        this.slots = grid == null ? EntrySlots.local() : EntrySlots.grid(grid);
+        this.entries = new EntryStore<>(this, config, slots, serialization, listeners);
         for (final CacheEntryListenerConfiguration<K, V> listener : config.getCacheEntryListenerConfigurations())
         {
             listeners.register(listener);
@@ -93,25 +95,25 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(0);
-        final V value = getLive(key, keyBytes, events);
+        final V value = getLive(key, handle, events);
         countGet(startNs);
         listeners.dispatch(events);
         return value;
     }
 
     /** A get: counts a hit or a miss, applies the access expiry, reads through on a miss. */
-    private V getLive(final K key, final byte[] keyBytes, final List<GridCacheEntryEvent<K, V>> events)
+    private V getLive(final K key, final Object handle, final List<GridCacheEntryEvent<K, V>> events)
     {
-        final StoredValue stored = entries.readLive(key, keyBytes, events);
+        final StoredValue stored = entries.readLive(key, handle, events);
         if (stored == null)
         {
             countMisses(1);
-            return entries.readThroughLoader() != null ? entries.loadAndStore(key, keyBytes, events) : null;
+            return entries.readThroughLoader() != null ? entries.loadAndStore(key, handle, events) : null;
         }
         countHits(1);
-        entries.touch(keyBytes, stored);
+        entries.touch(handle, stored);
         return entries.value(stored);
     }
 
@@ -126,8 +128,8 @@ public final class GridCache<K, V> implements Cache<K, V>
         final Set<K> missing = new LinkedHashSet<>();
         for (final K key : keys)
         {
-            final byte[] keyBytes = entries.keyBytes(key);
-            final StoredValue stored = entries.readLive(key, keyBytes, events);
+            final Object handle = entries.handle(key);
+            final StoredValue stored = entries.readLive(key, handle, events);
             if (stored == null)
             {
                 missing.add(key);
@@ -136,7 +138,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             else
             {
                 countHits(1);
-                entries.touch(keyBytes, stored);
+                entries.touch(handle, stored);
                 result.put(key, entries.value(stored));
             }
         }
@@ -163,7 +165,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     public boolean containsKey(final K key)
     {
         checkOpen();
-        final StoredValue stored = StoredValue.parse(grid.get(entries.keyBytes(key)));
+        final StoredValue stored = slots.get(entries.handle(key));
         return stored != null && !stored.expiredAt(System.currentTimeMillis());
     }
 
@@ -224,11 +226,11 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
         entries.write(key, value);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
-        if (entries.store(key, keyBytes, value, valueBytes, events).stored())
+        if (entries.store(key, handle, value, valueBytes, events).stored())
         {
             countPut(startNs);
         }
@@ -240,11 +242,11 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
         entries.write(key, value);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
-        final EntryStore.Stored<V> stored = entries.store(key, keyBytes, value, valueBytes, events);
+        final EntryStore.Stored<V> stored = entries.store(key, handle, value, valueBytes, events);
         if (stored.previous() == null)
         {
             countMisses(1);
@@ -269,10 +271,10 @@ public final class GridCache<K, V> implements Cache<K, V>
         checkOpen();
         Objects.requireNonNull(map, "map");
         final Map<K, byte[]> valueBytes = new LinkedHashMap<>();
-        final Map<K, byte[]> keyBytes = new HashMap<>();
+        final Map<K, Object> handles = new HashMap<>();
         for (final Map.Entry<? extends K, ? extends V> entry : map.entrySet())
         {
-            keyBytes.put(entry.getKey(), entries.keyBytes(entry.getKey()));
+            handles.put(entry.getKey(), entries.handle(entry.getKey()));
             valueBytes.put(entry.getKey(), entries.valueBytes(entry.getValue()));
         }
         CacheWriterException failure = null;
@@ -299,7 +301,7 @@ public final class GridCache<K, V> implements Cache<K, V>
         int puts = 0;
         for (final K key : written)
         {
-            if (entries.store(key, keyBytes.get(key), map.get(key), valueBytes.get(key), events) .stored())
+            if (entries.store(key, handles.get(key), map.get(key), valueBytes.get(key), events).stored())
             {
                 puts++;
             }
@@ -321,10 +323,10 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
-        final EntryStore.Stored<V> stored = entries.storeIfAbsent(key, keyBytes, value, valueBytes, events);
+        final EntryStore.Stored<V> stored = entries.storeIfAbsent(key, handle, value, valueBytes, events);
         if (stored.previous() == null)
         {
             countMisses(1);
@@ -346,10 +348,10 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         entries.delete(key);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
-        final boolean removed = entries.removeStored(key, keyBytes, events) != null;
+        final boolean removed = entries.removeStored(key, handle, events) != null;
         if (removed)
         {
             countRemove(startNs);
@@ -363,13 +365,13 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         entries.valueBytes(oldValue);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
         boolean deleted = false;
         while (true)
         {
-            final StoredValue stored = entries.readLive(key, keyBytes, events);
+            final StoredValue stored = entries.readLive(key, handle, events);
             if (stored == null)
             {
                 countMisses(1);
@@ -380,7 +382,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             if (!current.equals(oldValue))
             {
                 countHits(1);
-                entries.touch(keyBytes, stored);
+                entries.touch(handle, stored);
                 listeners.dispatch(events);
                 return false;
             }
@@ -389,7 +391,7 @@ public final class GridCache<K, V> implements Cache<K, V>
                 entries.delete(key);
                 deleted = true;
             }
-            if (grid.remove(keyBytes, stored.bytes()))
+            if (slots.remove(handle, stored))
             {
                 entries.emit(events, EventType.REMOVED, key, current, current);
                 break;
@@ -406,10 +408,10 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         entries.delete(key);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
-        final V removed = entries.removeStored(key, keyBytes, events);
+        final V removed = entries.removeStored(key, handle, events);
         if (removed != null)
         {
             countHits(1);
@@ -429,10 +431,10 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         entries.valueBytes(oldValue);
         final byte[] newBytes = entries.valueBytes(newValue);
-        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, keyBytes, oldValue, newValue, newBytes);
+        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, handle, oldValue, newValue, newBytes);
         if (replaced.previous() == null)
         {
             countMisses(1);
@@ -454,9 +456,9 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
-        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, keyBytes, null, value, valueBytes);
+        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, handle, null, value, valueBytes);
         if (replaced.replaced())
         {
             countHits(1);
@@ -475,9 +477,9 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
-        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, keyBytes, null, value, valueBytes);
+        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, handle, null, value, valueBytes);
         if (replaced.replaced())
         {
             countHits(1);
@@ -498,12 +500,12 @@ public final class GridCache<K, V> implements Cache<K, V>
         final long startNs = System.nanoTime();
         checkOpen();
         EntryStore.requireNoNulls(keys, "keys");
-        final Map<K, byte[]> keyBytes = new LinkedHashMap<>();
+        final Map<K, Object> handles = new LinkedHashMap<>();
         for (final K key : keys)
         {
-            keyBytes.put(key, entries.keyBytes(key));
+            handles.put(key, entries.handle(key));
         }
-        removeKeys(keyBytes, startNs);
+        removeKeys(handles, startNs);
     }
 
     @Override
@@ -511,28 +513,28 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final Map<K, byte[]> keyBytes = new LinkedHashMap<>();
-        try (dev.grid.core.ScanCursor<byte[], byte[]> cursor = grid.scan())
+        final Map<K, Object> handles = new LinkedHashMap<>();
+        try (EntrySlots.Cursor cursor = slots.scan())
         {
             while (cursor.hasNext())
             {
-                final Map.Entry<byte[], byte[]> entry = cursor.next();
-                if (!StoredValue.parse(entry.getValue()).expiredAt(System.currentTimeMillis()))
+                final Map.Entry<Object, StoredValue> entry = cursor.next();
+                if (!entry.getValue().expiredAt(System.currentTimeMillis()))
                 {
-                    keyBytes.put(entries.key(entry.getKey()), entry.getKey());
+                    handles.put(entries.key(entry.getKey()), entry.getKey());
                 }
             }
         }
-        removeKeys(keyBytes, startNs);
+        removeKeys(handles, startNs);
     }
 
-    private void removeKeys(final Map<K, byte[]> keyBytes, final long startNs)
+    private void removeKeys(final Map<K, Object> handles, final long startNs)
     {
         CacheWriterException failure = null;
-        Collection<K> deleted = keyBytes.keySet();
-        if (entries.writesThrough() && !keyBytes.isEmpty())
+        Collection<K> deleted = handles.keySet();
+        if (entries.writesThrough() && !handles.isEmpty())
         {
-            final Collection<Object> toDelete = new ArrayList<>(keyBytes.keySet());
+            final Collection<Object> toDelete = new ArrayList<>(handles.keySet());
             try
             {
                 entries.writer().deleteAll(toDelete);
@@ -540,7 +542,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             catch (final Exception ex)
             {
                 failure = EntryStore.writerException(ex);
-                final List<K> done = new ArrayList<>(keyBytes.keySet());
+                final List<K> done = new ArrayList<>(handles.keySet());
                 done.removeAll(toDelete);
                 deleted = done;
             }
@@ -549,7 +551,7 @@ public final class GridCache<K, V> implements Cache<K, V>
         int removals = 0;
         for (final K key : deleted)
         {
-            if (entries.removeStored(key, keyBytes.get(key), events) != null)
+            if (entries.removeStored(key, handles.get(key), events) != null)
             {
                 removals++;
             }
@@ -570,7 +572,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     public void clear()
     {
         checkOpen();
-        grid.clear();
+        slots.clear();
     }
 
     // ---------------------------------------------------------------------------------------------- processors
@@ -579,13 +581,13 @@ public final class GridCache<K, V> implements Cache<K, V>
     public <T> T invoke(final K key, final EntryProcessor<K, V, T> entryProcessor, final Object... arguments)
     {
         checkOpen();
-        final byte[] keyBytes = entries.keyBytes(key);
+        final Object handle = entries.handle(key);
         Objects.requireNonNull(entryProcessor, "entryProcessor");
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
         while (true)
         {
             final long startNs = System.nanoTime();
-            final StoredValue stored = entries.readLive(key, keyBytes, events);
+            final StoredValue stored = entries.readLive(key, handle, events);
             final InvokeEntry<K, V> entry = new InvokeEntry<>(key, stored == null ? null : entries.value(stored),
                 entries.readThroughLoader());
             final T result;
@@ -601,7 +603,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             {
                 throw new EntryProcessorException(ex);
             }
-            final InvokeEntry.Effect applied = entries.apply(keyBytes, stored, entry, events);
+            final InvokeEntry.Effect applied = entries.apply(handle, stored, entry, events);
             if (applied != null)
             {
                 if (stored == null)
@@ -720,7 +722,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     public Iterator<Entry<K, V>> iterator()
     {
         checkOpen();
-        return new EntryIterator<>(this, grid.scan());
+        return new EntryIterator<>(this, slots.scan());
     }
 
     @Override
@@ -754,7 +756,7 @@ public final class GridCache<K, V> implements Cache<K, V>
         {
             return clazz.cast(this);
         }
-        if (clazz.isInstance(grid))
+        if (grid != null && clazz.isInstance(grid))
         {
             return clazz.cast(grid);
         }
@@ -767,18 +769,18 @@ public final class GridCache<K, V> implements Cache<K, V>
      *
      * @return the entry, or null if it has expired.
      */
-    Entry<K, V> iterated(final byte[] keyBytes, final byte[] storedBytes)
+    Entry<K, V> iterated(final Object handle, final StoredValue storedValue)
     {
-        final K key = entries.key(keyBytes);
+        final K key = entries.key(handle);
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(0);
-        final StoredValue stored = entries.live(key, keyBytes, StoredValue.parse(storedBytes), events);
+        final StoredValue stored = entries.live(key, handle, storedValue, events);
         listeners.dispatch(events);
         if (stored == null)
         {
             return null;
         }
         countHits(1);
-        entries.touch(keyBytes, stored);
+        entries.touch(handle, stored);
         return new GridCacheEntry<>(key, entries.value(stored));
     }
 

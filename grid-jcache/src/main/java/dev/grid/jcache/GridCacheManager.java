@@ -105,6 +105,10 @@ public final class GridCacheManager implements CacheManager
         Objects.requireNonNull(configuration, "configuration");
         final MutableConfiguration<K, V> config = copyOf(configuration);
         final byte[] nameBytes = cacheName.getBytes(StandardCharsets.UTF_8);
+        if (!config.isStoreByValue())
+        {
+            return createLocal(cacheName, config, nameBytes);
+        }
         if (caches.containsKey(cacheName) || !configurations.putIfAbsent(nameBytes,
             storable(config)))
         {
@@ -123,6 +127,22 @@ public final class GridCacheManager implements CacheManager
         }
         final GridCache<K, V> cache = new GridCache<>(this, cacheName, config, grid, serialization);
         caches.put(cacheName, cache);
+        cache.start();
+        return cache;
+    }
+
+    /**
+     * A store-by-reference cache: its entries stay in this JVM (the objects stored are the objects returned), so it
+     * is neither distributed nor listed for other managers; its name is still checked against the cluster's.
+     */
+    private <K, V> javax.cache.Cache<K, V> createLocal(final String cacheName, final MutableConfiguration<K, V> config,
+        final byte[] nameBytes)
+    {
+        final GridCache<K, V> cache = new GridCache<>(this, cacheName, config, null, serialization);
+        if (configurations.get(nameBytes) != null || caches.putIfAbsent(cacheName, cache) != null)
+        {
+            throw new CacheException("a cache named '" + cacheName + "' already exists");
+        }
         cache.start();
         return cache;
     }

@@ -116,7 +116,8 @@ public final class GridCachingProvider implements CachingProvider
     @Override
     public boolean isSupported(final OptionalFeature optionalFeature)
     {
-        return false;
+        // A store-by-reference cache is kept in the cache manager's JVM (GridCacheManager#createCache).
+        return optionalFeature == OptionalFeature.STORE_BY_REFERENCE;
     }
 
     /**

@@ -5,7 +5,8 @@ import java.nio.ByteBuffer;
 
 /**
  * What a JCache entry stores in its Grid cache: a format byte, the time the entry expires at (epoch milliseconds,
- * {@link #ETERNAL} for never) and the serialized value. Keeping the expiry beside the value lets every JCache
+ * {@link #ETERNAL} for never) and the serialized value; or, in a store-by-reference cache, the expiry and the value
+ * object itself ({@link #reference}), never serialized. Keeping the expiry beside the value lets every JCache
  * {@code ExpiryPolicy} be applied exactly (a duration per creation, access and update, zero meaning "expired now"),
  * and a compare-and-set on the whole stored form makes each JCache operation atomic on the key's primary.
  * Immutable; {@link #bytes()} must not be modified.
@@ -45,6 +46,16 @@ final class StoredValue
     }
 
     /**
+     * @param value      the value object, kept by reference.
+     * @param expireAtMs epoch milliseconds or {@link #ETERNAL}.
+     * @return the stored form of a store-by-reference cache.
+     */
+    static StoredValue reference(final Object value, final long expireAtMs)
+    {
+        return new StoredValue(null, expireAtMs, value);
+    }
+
+    /**
      * @param bytes as read from the Grid cache, or null.
      * @return the stored form, or null for null.
      * @throws CacheException if the bytes were not written by this adapter.
@@ -64,7 +75,7 @@ final class StoredValue
     }
 
     /**
-     * @return the stored form; not to be modified.
+     * @return the stored form; not to be modified; null for a reference.
      */
     byte[] bytes()
     {
@@ -107,6 +118,10 @@ final class StoredValue
      */
     StoredValue withExpiry(final long newExpireAtMs)
     {
+        if (bytes == null)
+        {
+            return reference(value, newExpireAtMs);
+        }
         final byte[] copy = bytes.clone();
         ByteBuffer.wrap(copy).putLong(1, newExpireAtMs);
         return new StoredValue(copy, newExpireAtMs, value);
