@@ -28,7 +28,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * named {@code jcache.<name>} with byte-array keys and values; their JCache configurations are kept cluster-wide in
  * the Grid cache {@code jcache._configurations} (a name no JCache name maps to), so every manager on the same cluster
  * sees the same caches with the same configuration, and a cache's name is taken once however many managers create it
- * at once.
+ * at once. Managers of a namespace ({@code grid.jcache.namespace}, or one per class loader other than the provider's
+ * default, as JCache scopes caches by URI and class loader) see only that namespace's caches.
  * <p>
  * Thread-safe. Closing it closes its caches (their data stays in the cluster) and the member or client it started.
  */
@@ -38,6 +39,7 @@ public final class GridCacheManager implements CacheManager
     static final String CONFIGURATIONS_CACHE = "jcache._configurations";
 
     private static final String CACHE_PREFIX = "jcache.";
+    private static final char NAMESPACE_SEPARATOR = '\u0000';
     private static final int CONFIGURATIONS_PARTITIONS = 16;
 
     private final GridCachingProvider provider;
@@ -45,6 +47,7 @@ public final class GridCacheManager implements CacheManager
     private final ClassLoader classLoader;
     private final Properties properties;
     private final Serialization serialization;
+    private final String namespace;
     private final GridBackend backend;
     private final Cache<byte[], byte[]> configurations;
     private final Map<String, GridCache<?, ?>> caches = new ConcurrentHashMap<>();
@@ -58,6 +61,7 @@ public final class GridCacheManager implements CacheManager
         this.classLoader = classLoader;
         this.properties = properties;
         this.serialization = new Serialization(classLoader);
+        this.namespace = namespace(provider, classLoader, properties);
         this.backend = ProviderSettings.start(uri, properties);
         try
         {
@@ -104,7 +108,7 @@ public final class GridCacheManager implements CacheManager
         Objects.requireNonNull(cacheName, "cacheName");
         Objects.requireNonNull(configuration, "configuration");
         final MutableConfiguration<K, V> config = copyOf(configuration);
-        final byte[] nameBytes = cacheName.getBytes(StandardCharsets.UTF_8);
+        final byte[] nameBytes = registryKey(cacheName);
         if (!config.isStoreByValue())
         {
             return createLocal(cacheName, config, nameBytes);
@@ -117,8 +121,8 @@ public final class GridCacheManager implements CacheManager
         final Cache<byte[], byte[]> grid;
         try
         {
-            grid = backend.createOrOpen(new CacheConfiguration<>(gridName(cacheName), Codecs.BYTES, Codecs.BYTES)
-                .partitions(partitions()).backups(backups(CacheConfiguration.BACKUPS_DEFAULT)));
+            grid = backend.createOrOpen(new CacheConfiguration<>(gridName(namespace, cacheName), Codecs.BYTES,
+                Codecs.BYTES).partitions(partitions()).backups(backups(CacheConfiguration.BACKUPS_DEFAULT)));
         }
         catch (final RuntimeException ex)
         {
@@ -187,7 +191,12 @@ public final class GridCacheManager implements CacheManager
         {
             while (cursor.hasNext())
             {
-                names.add(new String(cursor.next().getKey(), StandardCharsets.UTF_8));
+                final String key = new String(cursor.next().getKey(), StandardCharsets.UTF_8);
+                final int separator = key.indexOf(NAMESPACE_SEPARATOR);
+                if (namespace.isEmpty() ? separator < 0 : key.startsWith(namespace + NAMESPACE_SEPARATOR))
+                {
+                    names.add(key.substring(separator + 1));
+                }
             }
         }
         return Collections.unmodifiableSet(names);
@@ -202,8 +211,8 @@ public final class GridCacheManager implements CacheManager
         {
             cache.close();
         }
-        backend.destroyIfExists(gridName(cacheName));
-        configurations.remove(cacheName.getBytes(StandardCharsets.UTF_8));
+        backend.destroyIfExists(gridName(namespace, cacheName));
+        configurations.remove(registryKey(cacheName));
     }
 
     @Override
@@ -291,12 +300,12 @@ public final class GridCacheManager implements CacheManager
         {
             return open;
         }
-        final byte[] stored = configurations.get(cacheName.getBytes(StandardCharsets.UTF_8));
+        final byte[] stored = configurations.get(registryKey(cacheName));
         if (stored == null)
         {
             return null;
         }
-        final Cache<byte[], byte[]> grid = backend.openIfExists(gridName(cacheName));
+        final Cache<byte[], byte[]> grid = backend.openIfExists(gridName(namespace, cacheName));
         if (grid == null)
         {
             return null;
@@ -364,26 +373,29 @@ public final class GridCacheManager implements CacheManager
         return value == null ? defaultBackups : Integer.parseInt(value.trim());
     }
 
+    /** @return the key of a cache's configuration in {@link #CONFIGURATIONS_CACHE}. */
+    private byte[] registryKey(final String cacheName)
+    {
+        return (namespace.isEmpty() ? cacheName : namespace + NAMESPACE_SEPARATOR + cacheName)
+            .getBytes(StandardCharsets.UTF_8);
+    }
+
     /**
+     * @param namespace of the manager, or empty.
      * @param cacheName a JCache cache name: any string.
-     * @return the Grid cache's name: letters, digits, '.' and '-' kept, any other character as '_' and four hex
-     *     digits; a name that would be longer than Grid allows is the SHA-256 of the JCache name instead.
+     * @return the Grid cache's name: {@code jcache.}, the escaped namespace and {@code _ns_} if there is one, then
+     *     the escaped name: letters, digits, '.' and '-' kept, any other character as '_' and four hex digits; a
+     *     name that would be longer than Grid allows is the SHA-256 of the namespace and name instead.
      */
-    static String gridName(final String cacheName)
+    static String gridName(final String namespace, final String cacheName)
     {
         final StringBuilder name = new StringBuilder(CACHE_PREFIX);
-        for (int i = 0; i < cacheName.length(); i++)
+        if (!namespace.isEmpty())
         {
-            final char c = cacheName.charAt(i);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')
-            {
-                name.append(c);
-            }
-            else
-            {
-                name.append('_').append(String.format("%04x", (int)c));
-            }
+            escape(namespace, name);
+            name.append("_ns_");
         }
+        escape(cacheName, name);
         if (name.length() <= 255)
         {
             return name.toString();
@@ -391,11 +403,52 @@ public final class GridCacheManager implements CacheManager
         try
         {
             return CACHE_PREFIX + "sha256-" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                .digest(cacheName.getBytes(StandardCharsets.UTF_8)));
+                .digest((namespace + NAMESPACE_SEPARATOR + cacheName).getBytes(StandardCharsets.UTF_8)));
         }
         catch (final NoSuchAlgorithmException ex)
         {
             throw new IllegalStateException("the JDK has no SHA-256", ex);
         }
+    }
+
+    private static void escape(final String text, final StringBuilder into)
+    {
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')
+            {
+                into.append(c);
+            }
+            else
+            {
+                into.append('_').append(String.format("%04x", (int)c));
+            }
+        }
+    }
+
+    /**
+     * @return the namespace of this manager's caches: {@code grid.jcache.namespace} if set; none (caches shared by
+     *     every manager on the cluster) for the provider's default class loader; otherwise one of the class loader's
+     *     own, named after it (its name, else its identity in this JVM), as JCache scopes caches by class loader.
+     */
+    private static String namespace(final GridCachingProvider provider, final ClassLoader classLoader,
+        final Properties properties)
+    {
+        final String configured = ProviderSettings.setting(properties, "grid.jcache.namespace");
+        if (configured != null)
+        {
+            if (configured.indexOf(NAMESPACE_SEPARATOR) >= 0)
+            {
+                throw new CacheException("grid.jcache.namespace must not contain the character U+0000");
+            }
+            return configured;
+        }
+        if (classLoader == provider.getDefaultClassLoader())
+        {
+            return "";
+        }
+        return "loader-" + (classLoader.getName() != null ? classLoader.getName() :
+            Integer.toHexString(System.identityHashCode(classLoader)));
     }
 }
