@@ -1,11 +1,15 @@
 package dev.grid.jcache;
 
+import dev.grid.core.GridException;
 import dev.grid.core.ScanCursor;
+
+import javax.cache.CacheException;
 
 import java.util.AbstractMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Where a JCache cache's entries live, seen as compare-and-set slots of {@link StoredValue}s by key handle:
@@ -51,6 +55,25 @@ abstract class EntrySlots
     }
 
     /**
+     * @param operation on the grid.
+     * @param <T>       its result type.
+     * @return its result.
+     * @throws CacheException carrying the {@link GridException} (timeouts, lost partitions, a destroyed cache, ...)
+     *     as JCache callers expect every failure of the cache to be.
+     */
+    static <T> T call(final Supplier<T> operation)
+    {
+        try
+        {
+            return operation.get();
+        }
+        catch (final GridException ex)
+        {
+            throw new CacheException(ex.getMessage(), ex);
+        }
+    }
+
+    /**
      * @param grid the Grid cache holding the entries.
      * @return slots in it.
      */
@@ -65,52 +88,52 @@ abstract class EntrySlots
 
             StoredValue get(final Object handle)
             {
-                return StoredValue.parse(grid.get((byte[])handle));
+                return call(() -> StoredValue.parse(grid.get((byte[])handle)));
             }
 
             boolean putIfAbsent(final Object handle, final StoredValue value)
             {
-                return grid.putIfAbsent((byte[])handle, value.bytes());
+                return call(() -> grid.putIfAbsent((byte[])handle, value.bytes()));
             }
 
             boolean replace(final Object handle, final StoredValue expected, final StoredValue value)
             {
-                return grid.replace((byte[])handle, expected.bytes(), value.bytes());
+                return call(() -> grid.replace((byte[])handle, expected.bytes(), value.bytes()));
             }
 
             boolean remove(final Object handle, final StoredValue expected)
             {
-                return grid.remove((byte[])handle, expected.bytes());
+                return call(() -> grid.remove((byte[])handle, expected.bytes()));
             }
 
             StoredValue getAndPut(final Object handle, final StoredValue value)
             {
-                return StoredValue.parse(grid.getAndPut((byte[])handle, value.bytes()));
+                return call(() -> StoredValue.parse(grid.getAndPut((byte[])handle, value.bytes())));
             }
 
             StoredValue getAndRemove(final Object handle)
             {
-                return StoredValue.parse(grid.getAndRemove((byte[])handle));
+                return call(() -> StoredValue.parse(grid.getAndRemove((byte[])handle)));
             }
 
             void clear()
             {
-                grid.clear();
+                call(() -> grid.clear());
             }
 
             Cursor scan()
             {
-                final ScanCursor<byte[], byte[]> cursor = grid.scan();
+                final ScanCursor<byte[], byte[]> cursor = call(() -> grid.scan());
                 return new Cursor()
                 {
                     public boolean hasNext()
                     {
-                        return cursor.hasNext();
+                        return call(cursor::hasNext);
                     }
 
                     public Map.Entry<Object, StoredValue> next()
                     {
-                        final Map.Entry<byte[], byte[]> entry = cursor.next();
+                        final Map.Entry<byte[], byte[]> entry = call(cursor::next);
                         return new AbstractMap.SimpleImmutableEntry<>(entry.getKey(),
                             StoredValue.parse(entry.getValue()));
                     }

@@ -10,6 +10,8 @@ import dev.grid.core.Codecs;
 import dev.grid.core.Grid;
 
 import java.util.Collection;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * What a {@link GridCacheManager} stands on: a member started in this JVM or a thin client connected to a cluster.
@@ -17,19 +19,38 @@ import java.util.Collection;
  */
 abstract class GridBackend implements AutoCloseable
 {
+    /** How long a cache another member is creating at the same moment may take to be seen here. */
+    private static final long CONCURRENT_CREATE_WAIT_NS = TimeUnit.SECONDS.toNanos(30);
+
     /**
      * @param configuration of the Grid cache to create or, if one of that name exists, to open.
      * @return the cache.
      */
     final Cache<byte[], byte[]> createOrOpen(final CacheConfiguration<byte[], byte[]> configuration)
     {
-        try
+        final long deadlineNs = System.nanoTime() + CONCURRENT_CREATE_WAIT_NS;
+        while (true)
         {
-            return create(configuration);
-        }
-        catch (final CacheAlreadyExistsException ex)
-        {
-            return open(configuration.name());
+            try
+            {
+                return create(configuration);
+            }
+            catch (final CacheAlreadyExistsException ex)
+            {
+                try
+                {
+                    return open(configuration.name());
+                }
+                catch (final CacheNotFoundException notYet)
+                {
+                    // Another member's creation of it is known to the cluster but not yet to this member.
+                    if (System.nanoTime() - deadlineNs > 0)
+                    {
+                        throw notYet;
+                    }
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                }
+            }
         }
     }
 

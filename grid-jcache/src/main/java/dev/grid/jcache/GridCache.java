@@ -765,6 +765,14 @@ public final class GridCache<K, V> implements Cache<K, V>
     }
 
     /**
+     * @return true for a store-by-reference cache, whose entries are in this JVM only.
+     */
+    boolean isLocal()
+    {
+        return grid == null;
+    }
+
+    /**
      * An entry the iterator met: counted as a hit and accessed, unless it has expired.
      *
      * @return the entry, or null if it has expired.

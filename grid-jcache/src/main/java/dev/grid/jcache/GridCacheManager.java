@@ -113,8 +113,8 @@ public final class GridCacheManager implements CacheManager
         {
             return createLocal(cacheName, config, nameBytes);
         }
-        if (caches.containsKey(cacheName) || !configurations.putIfAbsent(nameBytes,
-            storable(config)))
+        if (caches.containsKey(cacheName) || !EntrySlots.call(() -> configurations.putIfAbsent(nameBytes,
+            storable(config))))
         {
             throw new CacheException("a cache named '" + cacheName + "' already exists");
         }
@@ -187,7 +187,7 @@ public final class GridCacheManager implements CacheManager
     {
         checkOpen();
         final TreeSet<String> names = new TreeSet<>(caches.keySet());
-        try (ScanCursor<byte[], byte[]> cursor = configurations.scan())
+        try (ScanCursor<byte[], byte[]> cursor = EntrySlots.call(() -> configurations.scan()))
         {
             while (cursor.hasNext())
             {
@@ -211,8 +211,11 @@ public final class GridCacheManager implements CacheManager
         {
             cache.close();
         }
-        backend.destroyIfExists(gridName(namespace, cacheName));
-        configurations.remove(registryKey(cacheName));
+        EntrySlots.call(() ->
+        {
+            backend.destroyIfExists(gridName(namespace, cacheName));
+            return configurations.remove(registryKey(cacheName));
+        });
     }
 
     @Override
@@ -296,16 +299,24 @@ public final class GridCacheManager implements CacheManager
     private GridCache<?, ?> lookup(final String cacheName)
     {
         final GridCache<?, ?> open = caches.get(cacheName);
+        if (open != null && open.isLocal())
+        {
+            return open;
+        }
+        final byte[] stored = EntrySlots.call(() -> configurations.get(registryKey(cacheName)));
+        if (stored == null)
+        {
+            if (open != null)
+            {
+                open.close(); // another manager destroyed it
+            }
+            return null;
+        }
         if (open != null)
         {
             return open;
         }
-        final byte[] stored = configurations.get(registryKey(cacheName));
-        if (stored == null)
-        {
-            return null;
-        }
-        final Cache<byte[], byte[]> grid = backend.openIfExists(gridName(namespace, cacheName));
+        final Cache<byte[], byte[]> grid = EntrySlots.call(() -> backend.openIfExists(gridName(namespace, cacheName)));
         if (grid == null)
         {
             return null;

@@ -130,10 +130,6 @@ final class ProviderSettings
         {
             member.setProperty("seeds", member.getProperty("bind.address") + ":" + member.getProperty("port"));
         }
-        if (member.getProperty("cluster.min.members") == null)
-        {
-            member.setProperty("cluster.min.members", "1");
-        }
         return member;
     }
 
