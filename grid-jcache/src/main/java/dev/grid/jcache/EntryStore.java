@@ -65,6 +65,12 @@ final class EntryStore<K, V>
         this.writer = config.isWriteThrough() && writerFactory != null ? writerFactory.create() : null;
     }
 
+    /** @return true if entries never expire (the expiry policy is JCache's eternal one). */
+    boolean eternal()
+    {
+        return eternal;
+    }
+
     /** @return the loader, or null if the cache has none. */
     CacheLoader<K, V> loader()
     {

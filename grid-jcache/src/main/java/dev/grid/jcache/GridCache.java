@@ -64,6 +64,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     private final GridCacheStatistics statistics = new GridCacheStatistics();
     private final GridCacheMXBean mxBean = new GridCacheMXBean(this);
     private volatile boolean closed;
+    private java.util.concurrent.Future<?> sweep;
 
     GridCache(final GridCacheManager manager, final String name, final MutableConfiguration<K, V> config,
         final dev.grid.core.Cache<byte[], byte[]> grid, final Serialization serialization)
@@ -86,6 +87,36 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         setManagementEnabled(config.isManagementEnabled());
         setStatisticsEnabled(config.isStatisticsEnabled());
+        if (!entries.eternal())
+        {
+            sweep = manager.scheduleSweep(this::sweep);
+        }
+    }
+
+    /**
+     * Remove the entries that have expired, reporting each as EXPIRED. Entries are otherwise removed only when an
+     * operation meets them, so without this an entry never read again after its life would stay in the grid.
+     */
+    void sweep()
+    {
+        if (isClosed())
+        {
+            return;
+        }
+        final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>();
+        try (EntrySlots.Cursor cursor = slots.scan())
+        {
+            final long nowMs = System.currentTimeMillis();
+            while (cursor.hasNext())
+            {
+                final Map.Entry<Object, StoredValue> entry = cursor.next();
+                if (entry.getValue().expiredAt(nowMs))
+                {
+                    entries.live(entries.key(entry.getKey()), entry.getKey(), entry.getValue(), events);
+                }
+            }
+        }
+        listeners.dispatch(events);
     }
 
     // ---------------------------------------------------------------------------------------------- reads
@@ -735,6 +766,10 @@ public final class GridCache<K, V> implements Cache<K, V>
                 return;
             }
             closed = true;
+        }
+        if (sweep != null)
+        {
+            sweep.cancel(false);
         }
         MBeans.unregister(MBeans.name(MBeans.CONFIGURATION, manager, name));
         MBeans.unregister(MBeans.name(MBeans.STATISTICS, manager, name));

@@ -22,6 +22,10 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A JCache {@link CacheManager} over one Grid member or thin client ({@link GridBackend}). Its caches are Grid caches
@@ -41,6 +45,7 @@ public final class GridCacheManager implements CacheManager
     private static final String CACHE_PREFIX = "jcache.";
     private static final char NAMESPACE_SEPARATOR = '\u0000';
     private static final int CONFIGURATIONS_PARTITIONS = 16;
+    private static final long SWEEP_DEFAULT_MS = 60_000;
 
     private final GridCachingProvider provider;
     private final URI uri;
@@ -52,6 +57,7 @@ public final class GridCacheManager implements CacheManager
     private final Cache<byte[], byte[]> configurations;
     private final Map<String, GridCache<?, ?>> caches = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private ScheduledExecutorService sweeper;
 
     GridCacheManager(final GridCachingProvider provider, final URI uri, final ClassLoader classLoader,
         final Properties properties)
@@ -260,6 +266,13 @@ public final class GridCacheManager implements CacheManager
         }
         finally
         {
+            synchronized (this)
+            {
+                if (sweeper != null)
+                {
+                    sweeper.shutdownNow();
+                }
+            }
             backend.close();
             provider.closed(this);
         }
@@ -370,6 +383,41 @@ public final class GridCacheManager implements CacheManager
                 .setManagementEnabled(config.isManagementEnabled());
             return serialization.encode(plain, "configuration");
         }
+    }
+
+    /**
+     * @param sweep a cache's sweep of expired entries, run every {@code grid.jcache.expiry.sweep.ms} (default 60 s;
+     *              0 never) on this manager's one sweeper thread.
+     * @return its schedule, to cancel when the cache closes; null if sweeps are off.
+     */
+    synchronized Future<?> scheduleSweep(final Runnable sweep)
+    {
+        final String configured = ProviderSettings.setting(properties, "grid.jcache.expiry.sweep.ms");
+        final long periodMs = configured == null ? SWEEP_DEFAULT_MS : Long.parseLong(configured.trim());
+        if (periodMs <= 0 || closed)
+        {
+            return null;
+        }
+        if (sweeper == null)
+        {
+            sweeper = Executors.newSingleThreadScheduledExecutor(task ->
+            {
+                final Thread thread = new Thread(task, "grid-jcache-sweeper-" + uri);
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        return sweeper.scheduleWithFixedDelay(() ->
+        {
+            try
+            {
+                sweep.run();
+            }
+            catch (final RuntimeException ex)
+            {
+                // A sweep that failed (a member leaving, a timeout) is tried again at the next period.
+            }
+        }, periodMs, periodMs, TimeUnit.MILLISECONDS);
     }
 
     private int partitions()

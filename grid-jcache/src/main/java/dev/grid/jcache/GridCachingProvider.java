@@ -16,11 +16,13 @@ import java.util.WeakHashMap;
  * manager stands on a member started in this JVM or on a thin client, chosen by its URI (see
  * {@link ProviderSettings}); there is one manager per URI and class loader until it is closed.
  * <p>
- * Thread-safe: managers are created and closed under this provider's lock.
+ * Thread-safe: managers are created and closed under this provider's lock. Managers still open when the JVM exits
+ * are closed by a shutdown hook.
  */
 public final class GridCachingProvider implements CachingProvider
 {
     private final Map<ClassLoader, Map<URI, GridCacheManager>> managers = new WeakHashMap<>();
+    private boolean shutdownHookAdded;
 
     @Override
     public CacheManager getCacheManager(final URI uri, final ClassLoader classLoader, final Properties properties)
@@ -36,6 +38,13 @@ public final class GridCachingProvider implements CachingProvider
             {
                 manager = new GridCacheManager(this, managerUri, loader, managerProperties);
                 byUri.put(managerUri, manager);
+                if (!shutdownHookAdded)
+                {
+                    // A member started for a manager the application never closed still leaves its cluster
+                    // cleanly and removes its transport's files when the JVM exits.
+                    Runtime.getRuntime().addShutdownHook(new Thread(this::close, "grid-jcache-shutdown"));
+                    shutdownHookAdded = true;
+                }
             }
             return manager;
         }

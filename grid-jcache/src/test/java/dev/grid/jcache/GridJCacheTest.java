@@ -69,6 +69,7 @@ class GridJCacheTest
         properties.setProperty("grid.member.port", Integer.toString(LoopbackPorts.next()));
         properties.setProperty("grid.jcache.partitions", "16");
         properties.setProperty("grid.jcache.backups", "0");
+        properties.setProperty("grid.jcache.expiry.sweep.ms", "100");
         manager = provider.getCacheManager(provider.getDefaultURI(), provider.getDefaultClassLoader(), properties);
     }
 
@@ -151,6 +152,21 @@ class GridJCacheTest
         assertNull(cache.get("k"));
         // An expired entry is removed when met, so the grid no longer holds it either.
         assertEquals(0L, cache.unwrap(dev.grid.core.Cache.class).size());
+
+        // An entry no one reads again is removed by the sweep, and its EXPIRED event delivered.
+        final List<String> expired = new java.util.concurrent.CopyOnWriteArrayList<>();
+        cache.registerCacheEntryListener(new MutableCacheEntryListenerConfiguration<>(FactoryBuilder.factoryOf(
+            (javax.cache.event.CacheEntryExpiredListener<String, String> & Serializable)events ->
+                events.forEach(e -> expired.add(e.getKey() + "=" + e.getValue()))), null, true, true));
+        cache.put("unread", "u");
+        final dev.grid.core.Cache<?, ?> grid = cache.unwrap(dev.grid.core.Cache.class);
+        while (grid.size() > 0 || expired.isEmpty())
+        {
+            assertTrue(System.nanoTime() < deadlineNs + TimeUnit.SECONDS.toNanos(10),
+                "an expired entry no one read was not swept: " + expired);
+            Thread.sleep(20);
+        }
+        assertEquals(List.of("unread=u"), expired);
 
         final Cache<String, String> never = manager.createCache("never-created", new MutableConfiguration<String,
             String>().setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(Duration.ZERO)));
