@@ -30,4 +30,36 @@ public interface MutableEntry<K, V>
 
     /** Remove the entry. */
     void remove();
+
+    /**
+     * @return when the entry expires, epoch milliseconds by the primary's clock: as set by {@link #setExpireAtMs}, else
+     *     as stored; 0 if never or if the entry is absent.
+     */
+    default long expireAtMs()
+    {
+        return 0;
+    }
+
+    /**
+     * Set when the entry's value (the current one, or the one {@link #setValue} gave) expires. Without this, a value
+     * set expires as the cache's expiry policy says for any write (an eternal policy: never). Only a cache created with
+     * an expiry policy stores expiry times; in another the write fails with
+     * {@link ErrorCode#CONFIGURATION_INVALID}.
+     *
+     * @param expireAtMs epoch milliseconds by the primary's clock (see {@link #nowMs()}); 0 for never.
+     * @throws UnsupportedOperationException where entries have no expiry times (a processor not run by a member).
+     */
+    default void setExpireAtMs(final long expireAtMs)
+    {
+        throw new UnsupportedOperationException("this entry has no expiry time to set");
+    }
+
+    /**
+     * @return the primary's wall clock as the processor runs, epoch milliseconds: the clock expiry times are decided
+     *     by, so a time-to-live becomes {@code nowMs() + ttlMs}.
+     */
+    default long nowMs()
+    {
+        return System.currentTimeMillis();
+    }
 }

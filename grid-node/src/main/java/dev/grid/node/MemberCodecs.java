@@ -143,13 +143,14 @@ final class MemberCodecs
         }
         final Codec keyCodec = codec(cache.keyCodec(), cache.name());
         final Codec valueCodec = codec(cache.valueCodec(), cache.name());
-        return (key, current, argument) ->
+        return (key, current, argument, currentExpireAtMs, nowMs) ->
         {
             final ProcessedEntry entry = new ProcessedEntry(keyCodec.decode(key),
-                current == null ? null : valueCodec.decode(current));
+                current == null ? null : valueCodec.decode(current), currentExpireAtMs, nowMs);
             final Object result = processor.process(entry, argument == null ? null : valueCodec.decode(argument));
             return new BytesEntryProcessor.Processed(entry.changed, entry.value == null ? null :
-                valueCodec.encode(entry.value), result == null ? null : valueCodec.encode(result));
+                valueCodec.encode(entry.value), result == null ? null : valueCodec.encode(result),
+                entry.expirySet ? entry.expireAtMs : BytesEntryProcessor.Processed.BY_POLICY);
         };
     }
 
@@ -157,13 +158,18 @@ final class MemberCodecs
     private static final class ProcessedEntry implements MutableEntry<Object, Object>
     {
         private final Object key;
+        private final long nowMs;
         private Object value;
         private boolean changed;
+        private long expireAtMs;
+        private boolean expirySet;
 
-        ProcessedEntry(final Object key, final Object value)
+        ProcessedEntry(final Object key, final Object value, final long expireAtMs, final long nowMs)
         {
             this.key = key;
             this.value = value;
+            this.expireAtMs = value == null ? 0 : expireAtMs;
+            this.nowMs = nowMs;
         }
 
         @Override
@@ -196,6 +202,33 @@ final class MemberCodecs
         {
             value = null;
             changed = true;
+            expireAtMs = 0;
+            expirySet = false;
+        }
+
+        @Override
+        public long expireAtMs()
+        {
+            return value == null ? 0 : expireAtMs;
+        }
+
+        @Override
+        public void setExpireAtMs(final long newExpireAtMs)
+        {
+            if (newExpireAtMs < 0)
+            {
+                throw new IllegalArgumentException("an expiry time is epoch milliseconds or 0 for never, not " +
+                    newExpireAtMs);
+            }
+            expireAtMs = newExpireAtMs;
+            expirySet = true;
+            changed = value != null || changed;
+        }
+
+        @Override
+        public long nowMs()
+        {
+            return nowMs;
         }
     }
 }

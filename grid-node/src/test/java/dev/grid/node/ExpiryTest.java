@@ -4,7 +4,9 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
+import dev.grid.core.ErrorCode;
 import dev.grid.core.ExpiryPolicy;
+import dev.grid.core.GridException;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.ScanQuery;
 import dev.grid.core.Transaction;
@@ -67,6 +69,36 @@ class ExpiryTest
             final ConsistencyReport report = cluster.members.get(2).checkConsistency("ttl");
             assertTrue(report.isClean(), report.toString());
             assertThrows(IllegalArgumentException.class, () -> cache.put("k", "v", Duration.ofMillis(-1)));
+        }
+    }
+
+    @Test
+    void anEntryProcessorSetsAnExpiryTimeThatEveryCopyHonours()
+    {
+        try (TestCluster cluster = TestCluster.start(3))
+        {
+            final Cache<String, String> cache = cluster.members.get(0).createCache(strings("processed",
+                ExpiryPolicy.eternal()));
+            cache.put("k", "before");
+            assertEquals("0", cache.invoke("k", TestCluster.EXPIRE_IN, "report"), "no expiry time yet: never");
+            cache.invoke("k", TestCluster.EXPIRE_IN, "600000");
+            final long leftMs = Long.parseLong(cache.invoke("k", TestCluster.EXPIRE_IN, "report"));
+            assertTrue(leftMs > 590_000 && leftMs <= 600_000, "left " + leftMs + " ms of 600000");
+            cache.invoke("short", TestCluster.EXPIRE_IN, "300");
+            assertEquals("v", cluster.members.get(1).<String, String>cache("processed").get("k"));
+            awaitCondition(() -> cache.get("short") == null, "the processor's 300 ms expiry");
+            awaitCondition(() -> cache.size() == 1, "the expired entry removed from every copy");
+            assertTrue(cluster.members.get(2).checkConsistency("processed").isClean());
+            cache.put("k", "plain");
+            assertEquals("0", cache.invoke("k", TestCluster.EXPIRE_IN, "report"),
+                "a write without one clears the expiry time, as the eternal policy says");
+
+            final Cache<String, String> noPolicy = cluster.members.get(0).createCache(
+                new CacheConfiguration<>("no-policy", Codecs.STRING, Codecs.STRING).partitions(4));
+            final GridException refused = assertThrows(GridException.class,
+                () -> noPolicy.invoke("k", TestCluster.EXPIRE_IN, "1000"));
+            assertEquals(ErrorCode.CONFIGURATION_INVALID, refused.errorCode());
+            assertNull(noPolicy.get("k"), "a refused processor changes nothing");
         }
     }
 

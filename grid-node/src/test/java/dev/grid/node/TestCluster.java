@@ -31,6 +31,8 @@ final class TestCluster implements AutoCloseable
     static final String FAILING = "failing";
     /** An entry processor every test member registers: removes the entry if its value equals the argument. */
     static final String REMOVE_IF = "removeIf";
+    /** Sets the value "v" with a time-to-live of the argument's milliseconds, or reports the entry's expiry time. */
+    static final String EXPIRE_IN = "expireIn";
 
     final List<GridMember> members = new ArrayList<>();
     final List<String> addresses = new ArrayList<>();
@@ -58,6 +60,17 @@ final class TestCluster implements AutoCloseable
             .entryProcessor(FAILING, (EntryProcessor<String, String>)(entry, argument) ->
             {
                 throw new IllegalStateException("failing on purpose for " + entry.key());
+            })
+            .entryProcessor(EXPIRE_IN, (EntryProcessor<String, String>)(entry, argument) ->
+            {
+                if (argument.equals("report"))
+                {
+                    return !entry.exists() ? null : entry.expireAtMs() == 0 ? "0" :
+                        Long.toString(entry.expireAtMs() - entry.nowMs());
+                }
+                entry.setValue("v");
+                entry.setExpireAtMs(entry.nowMs() + Long.parseLong(argument));
+                return null;
             })
             .entryProcessor(REMOVE_IF, (EntryProcessor<String, String>)(entry, argument) ->
             {

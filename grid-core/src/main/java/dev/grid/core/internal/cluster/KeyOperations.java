@@ -58,6 +58,7 @@ final class KeyOperations
         final byte[] current = live == null || !expiring ? live : StoredValues.unwrap(live);
         final OpOutcome outcome;
         final byte[] newValue;
+        long expireAtMs = BytesEntryProcessor.Processed.BY_POLICY;
         switch (type)
         {
             case GET, CONTAINS_KEY ->
@@ -106,13 +107,15 @@ final class KeyOperations
             case INVOKE ->
             {
                 final BytesEntryProcessor.Processed processed = invoke(lp, cache, opKey, origin, sequence, key,
-                    current, value, expected);
+                    current, value, expected, live == null || !expiring ? 0 : StoredValues.expireAt(live),
+                    expiring ? nowMs : context.epochMs());
                 if (processed == null)
                 {
                     return;
                 }
                 outcome = new OpOutcome(true, processed.result(), 0);
                 newValue = processed.value();
+                expireAtMs = processed.expireAtMs();
             }
             default ->
             {
@@ -123,8 +126,9 @@ final class KeyOperations
         }
         // The primary decides the expiry time, from its clock; every copy stores it with the value.
         start(lp, cache, opKey, origin, sequence, outcome, key, stored, newValue == null || !expiring ? newValue :
-            StoredValues.wrap(newValue, cache.expiry().expireAtOnWrite(live == null, live == null ? 0 :
-            StoredValues.expireAt(live), nowMs)), deadlineNs);
+            StoredValues.wrap(newValue, expireAtMs != BytesEntryProcessor.Processed.BY_POLICY ? expireAtMs :
+            cache.expiry().expireAtOnWrite(live == null, live == null ? 0 : StoredValues.expireAt(live), nowMs)),
+            deadlineNs);
     }
 
     /**
@@ -394,7 +398,7 @@ final class KeyOperations
      */
     private BytesEntryProcessor.Processed invoke(final LocalPartition lp, final CacheDescriptor cache,
         final OpKey opKey, final long origin, final long sequence, final byte[] key, final byte[] current,
-        final byte[] argument, final byte[] processorName)
+        final byte[] argument, final byte[] processorName, final long currentExpireAtMs, final long nowMs)
     {
         final Replication replication = context.replication();
         if (processorName == null)
@@ -412,12 +416,20 @@ final class KeyOperations
         final BytesEntryProcessor.Processed processed;
         try
         {
-            processed = processor.process(key, current, argument);
+            processed = processor.process(key, current, argument, currentExpireAtMs, nowMs);
         }
         catch (final RuntimeException ex)
         {
             replication.answerError(origin, sequence, ErrorCode.ENTRY_PROCESSOR_FAILED, "entry processor '" + name +
                 "' on cache '" + cache.name() + "' threw " + ex + "; the entry is unchanged");
+            return null;
+        }
+        if (processed != null && processed.write() && processed.value() != null &&
+            processed.expireAtMs() != BytesEntryProcessor.Processed.BY_POLICY && !StoredValues.expiring(cache))
+        {
+            replication.answerError(origin, sequence, ErrorCode.CONFIGURATION_INVALID, "entry processor '" + name +
+                "' set an expiry time, but cache '" + cache.name() + "' has no expiry policy: create it with one " +
+                "(an eternal policy will do) to store expiry times");
             return null;
         }
         if (processed == null || !processed.write() || processed.value() == null && current == null)
