@@ -86,6 +86,7 @@ public final class MemberConfiguration
     private int port;
     private final List<String> seeds = new ArrayList<>();
     private final Map<String, String> attributes = new TreeMap<>();
+    private final Map<String, String> settings = new TreeMap<>();
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new TreeMap<>();
     private final Map<String, EntryProcessor<?, ?>> entryProcessors = new TreeMap<>();
     private final Map<String, Codec<?>> codecs = new TreeMap<>();
@@ -180,6 +181,21 @@ public final class MemberConfiguration
     {
         checkNotConcluded();
         attributes.put(name, value);
+        return this;
+    }
+
+    /**
+     * A setting of a service the member runs beside its own protocols (a {@code MemberService} of {@code grid-node},
+     * such as {@code grid-resp}'s {@code resp.port}), which reads and checks its own keys when it starts.
+     *
+     * @param key   the setting's key, e.g. {@code "resp.port"}: a service's prefix, a dot, a name.
+     * @param value its value.
+     * @return this for a fluent API.
+     */
+    public MemberConfiguration setting(final String key, final String value)
+    {
+        checkNotConcluded();
+        settings.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
         return this;
     }
 
@@ -866,6 +882,12 @@ public final class MemberConfiguration
     public Map<String, String> attributes()
     {
         return Collections.unmodifiableMap(attributes);
+    }
+
+    /** @return the services' settings by key, unmodifiable (see {@link #setting}). */
+    public Map<String, String> settings()
+    {
+        return Collections.unmodifiableMap(settings);
     }
 
     /** @return the heartbeat interval in nanoseconds. */

@@ -8,6 +8,7 @@ import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codec;
 import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
+import dev.grid.core.EntryProcessor;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.Grid;
 import dev.grid.core.GridException;
@@ -48,9 +49,11 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.ServiceLoader;
 import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -128,6 +131,8 @@ public final class GridMember implements Grid
     final Executor rebalanceEvents;
     private final AutoCloseable clientEndpoint;
     private final int clientEndpointPort;
+    private final List<MemberService.Provider> serviceProviders;
+    private final List<MemberService> services = new CopyOnWriteArrayList<>();
     volatile String stopReason = "is stopping";
     long cyclesAfterStop = -1;
 
@@ -142,7 +147,11 @@ public final class GridMember implements Grid
             return thread;
         }, null, true);
         this.rebalanceEvents = new SerialExecutor(userExecutor);
-        this.codecs = new MemberCodecs(config);
+        this.serviceProviders = ServiceLoader.load(MemberService.Provider.class, GridMember.class.getClassLoader())
+            .stream().map(ServiceLoader.Provider::get).toList();
+        final Map<String, EntryProcessor<?, ?>> serviceProcessors = new HashMap<>();
+        serviceProviders.forEach(provider -> serviceProcessors.putAll(provider.entryProcessors()));
+        this.codecs = new MemberCodecs(config, serviceProcessors);
         this.storage = MemberStorage.open(config);
         this.dataDirectory = storage.dataDirectory();
         AeronTransport launched = null;
@@ -253,7 +262,13 @@ public final class GridMember implements Grid
         try
         {
             member.joined.get(configuration.joinTimeoutNs() + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS);
+            member.startServices();
             return member;
+        }
+        catch (final RuntimeException ex)
+        {
+            member.close();
+            throw ex;
         }
         catch (final ExecutionException ex)
         {
@@ -267,6 +282,19 @@ public final class GridMember implements Grid
             member.close();
             throw new GridException(ErrorCode.JOIN_FAILED, "member " + configuration.memberId() +
                 " did not join within the join timeout", ex);
+        }
+    }
+
+    /** Start the services found on the class path that this member's configuration asks for. */
+    private void startServices()
+    {
+        for (final MemberService.Provider provider : serviceProviders)
+        {
+            final MemberService service = provider.start(this);
+            if (service != null)
+            {
+                services.add(0, service);
+            }
         }
     }
 
@@ -498,6 +526,17 @@ public final class GridMember implements Grid
         {
             // The agent may have stopped on its own already (a failure): then it needs no stop command.
             final boolean agentStopping = closing;
+            for (final MemberService service : services)
+            {
+                try
+                {
+                    service.close();
+                }
+                catch (final RuntimeException ex)
+                {
+                    LOG.warn("member {}: closing {} failed: {}", config.memberId(), service, ex.toString());
+                }
+            }
             closing = true;
             if (clientEndpoint != null)
             {

@@ -30,10 +30,13 @@ final class MemberCodecs
 {
     private final MemberConfiguration config;
     private final Map<String, MergeOperator<?, ?>> mergeOperators = new ConcurrentHashMap<>();
+    private final Map<String, EntryProcessor<?, ?>> entryProcessors = new ConcurrentHashMap<>();
 
-    MemberCodecs(final MemberConfiguration config)
+    MemberCodecs(final MemberConfiguration config, final Map<String, EntryProcessor<?, ?>> serviceProcessors)
     {
         this.config = config;
+        entryProcessors.putAll(serviceProcessors);
+        entryProcessors.putAll(config.entryProcessors());
         mergeOperators.putAll(MergeOperators.builtIns());
         mergeOperators.putAll(config.mergeOperators());
     }
@@ -136,7 +139,7 @@ final class MemberCodecs
     @SuppressWarnings({"unchecked", "rawtypes"})
     BytesEntryProcessor resolveProcessor(final CacheDescriptor cache, final String name)
     {
-        final EntryProcessor processor = config.entryProcessors().get(name);
+        final EntryProcessor processor = entryProcessors.get(name);
         if (processor == null)
         {
             return null;

@@ -48,6 +48,7 @@ import java.util.concurrent.TimeUnit;
  * client.user.alice = USER:pbkdf2-sha256-nfc:...   # role (USER or ADMIN), then a hash from dev.grid.node.Passwords
  * client.tls.keystore = /etc/grid/m1.p12   # serve clients over TLS with this PKCS12 certificate and key
  * client.tls.keystore.password = ...
+ * resp.port = 6379                        # serve the Redis protocol (grid-resp on the class path); resp.* keys
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -236,6 +237,12 @@ public final class MemberConfigurationFile
     private static boolean prefixed(final MemberConfiguration config, final String key, final String value,
         final String source)
     {
+        if (key.startsWith("resp.") && key.length() > "resp.".length())
+        {
+            // The Redis protocol's settings: grid-resp checks them when the member starts it.
+            config.setting(key, value);
+            return true;
+        }
         if (key.startsWith("attribute.") && key.length() > "attribute.".length())
         {
             config.attribute(key.substring("attribute.".length()), value);
