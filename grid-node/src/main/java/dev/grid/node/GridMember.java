@@ -133,6 +133,7 @@ public final class GridMember implements Grid
     private final int clientEndpointPort;
     private final List<MemberService.Provider> serviceProviders;
     private final List<MemberService> services = new CopyOnWriteArrayList<>();
+    private final VerifiedPasswords servicePasswords = new VerifiedPasswords();
     volatile String stopReason = "is stopping";
     long cyclesAfterStop = -1;
 
@@ -283,6 +284,26 @@ public final class GridMember implements Grid
             throw new GridException(ErrorCode.JOIN_FAILED, "member " + configuration.memberId() +
                 " did not join within the join timeout", ex);
         }
+    }
+
+    /**
+     * Check a user's password against this member's configured users ({@code client.user.NAME}), as the thin-client
+     * handshake does: for services that authenticate their own connections. Costs a PBKDF2 the first time a user and
+     * password are checked (an unknown user too), little after.
+     *
+     * @param user     the user's name.
+     * @param password the password given.
+     * @return the user's role, or null if the user is unknown or the password wrong.
+     */
+    public MemberConfiguration.ClientRole authenticate(final String user, final String password)
+    {
+        final MemberConfiguration.ClientUser known = config.clientUsers().get(user);
+        if (known == null || password == null)
+        {
+            servicePasswords.spendAsForAKnownUser(password == null ? "" : password);
+            return null;
+        }
+        return servicePasswords.matches(user, password, known.passwordHash()) ? known.role() : null;
     }
 
     /** Start the services found on the class path that this member's configuration asks for. */

@@ -1,0 +1,313 @@
+package dev.grid.resp;
+
+import dev.grid.core.Cache;
+import dev.grid.core.GridException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.redis.ArrayRedisMessage;
+import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
+import io.netty.handler.codec.redis.InlineCommandRedisMessage;
+import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * One Redis connection: its session (user, database, protocol version, name, MULTI queue, watched keys) and the order
+ * of its replies. Commands of a pipeline run concurrently on the grid, and their replies are written in the order the
+ * commands came. A command that changes how the next ones run (AUTH, SELECT of a database not served yet, HELLO with
+ * AUTH) is a barrier: the commands after it wait for it. Reading stops while {@code resp.max.pending} commands are in
+ * flight or the socket does not take the replies, so a client that does not read cannot make the member hold more.
+ * <p>
+ * <b>Threading:</b> the connection's event loop only; futures complete elsewhere and hand back to it.
+ */
+final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
+{
+    private static final Logger LOG = LoggerFactory.getLogger(RespConnection.class);
+
+    final RespService service;
+    final long id;
+    volatile boolean authenticated;
+    volatile String user = "default";
+    volatile int database;
+    volatile int protocol = 2;
+    volatile String name;
+    /** Commands queued since MULTI, or null outside one. */
+    List<byte[][]> multi;
+    /** Whether a command queued since MULTI was refused (EXEC then aborts). */
+    boolean multiRefused;
+    /** Values of the keys WATCH read, by database, to compare at EXEC; null if none. */
+    Map<RespKey, byte[]> watched;
+    int watchedDatabase;
+    private final ArrayDeque<CompletableFuture<Reply>> pending = new ArrayDeque<>();
+    private final ArrayDeque<byte[][]> gated = new ArrayDeque<>();
+    private CompletableFuture<?> barrier;
+    private CompletableFuture<Reply> closeAfter;
+    private ChannelHandlerContext ctx;
+    private boolean counted;
+
+    RespConnection(final RespService service)
+    {
+        this.service = service;
+        this.id = service.clientIds.incrementAndGet();
+        this.authenticated = service.member.configuration().clientUsers().isEmpty();
+    }
+
+    /** @return the cache of the connection's database. */
+    Cache<byte[], byte[]> cache()
+    {
+        return service.database(database);
+    }
+
+    /**
+     * Make the commands after the current one wait for this future.
+     *
+     * @param future that must complete first.
+     */
+    void barrier(final CompletableFuture<?> future)
+    {
+        barrier = future;
+    }
+
+    /**
+     * Close the connection once the reply to the current command is written (QUIT).
+     *
+     * @param reply the reply.
+     */
+    void closeAfter(final CompletableFuture<Reply> reply)
+    {
+        closeAfter = reply;
+    }
+
+    @Override
+    public void channelActive(final ChannelHandlerContext context)
+    {
+        this.ctx = context;
+        service.connectionsReceived.incrementAndGet();
+        counted = true;
+        if (service.connections.incrementAndGet() > service.settings.maxConnections())
+        {
+            context.channel().config().setAutoRead(false);
+            final ByteBuf out = context.alloc().buffer();
+            Reply.error("ERR max number of clients reached").write(out, 2);
+            context.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void channelInactive(final ChannelHandlerContext context)
+    {
+        if (counted)
+        {
+            service.connections.decrementAndGet();
+            counted = false;
+        }
+    }
+
+    @Override
+    protected void channelRead0(final ChannelHandlerContext context, final RedisMessage message)
+    {
+        final byte[][] args = arguments(message);
+        if (args == null || args.length == 0)
+        {
+            return;
+        }
+        if (barrier != null && !barrier.isDone() || !gated.isEmpty())
+        {
+            gated.add(args);
+            return;
+        }
+        dispatch(args);
+    }
+
+    private void dispatch(final byte[][] args)
+    {
+        service.commandsProcessed.incrementAndGet();
+        CompletableFuture<Reply> reply;
+        try
+        {
+            reply = Commands.execute(this, args);
+        }
+        catch (final RuntimeException ex)
+        {
+            reply = CompletableFuture.completedFuture(failure(ex));
+        }
+        pending.add(reply);
+        if (pending.size() >= service.settings.maxPending())
+        {
+            ctx.channel().config().setAutoRead(false);
+        }
+        if (reply.isDone())
+        {
+            drain();
+        }
+        else
+        {
+            reply.whenComplete((r, e) -> ctx.executor().execute(this::drain));
+        }
+        if (barrier != null && !barrier.isDone())
+        {
+            barrier.whenComplete((r, e) -> ctx.executor().execute(this::releaseGate));
+        }
+    }
+
+    /** Run the commands that waited for a barrier, until the next barrier. */
+    private void releaseGate()
+    {
+        while (!gated.isEmpty() && (barrier == null || barrier.isDone()))
+        {
+            dispatch(gated.poll());
+        }
+    }
+
+    /** Write the replies that are ready, in command order. */
+    private void drain()
+    {
+        boolean wrote = false;
+        while (!pending.isEmpty() && pending.peek().isDone())
+        {
+            final CompletableFuture<Reply> done = pending.poll();
+            Reply reply;
+            try
+            {
+                reply = done.join();
+            }
+            catch (final CompletionException ex)
+            {
+                reply = failure(ex.getCause());
+            }
+            final ByteBuf out = ctx.alloc().buffer();
+            reply.write(out, protocol);
+            if (done == closeAfter)
+            {
+                ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+                pending.clear();
+                return;
+            }
+            ctx.write(out);
+            wrote = true;
+        }
+        if (wrote)
+        {
+            ctx.flush();
+        }
+        resumeIfDrained();
+    }
+
+    private void resumeIfDrained()
+    {
+        if (!ctx.channel().config().isAutoRead() && pending.size() < service.settings.maxPending() / 2 + 1 &&
+            ctx.channel().isWritable() && ctx.channel().isActive())
+        {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(final ChannelHandlerContext context)
+    {
+        if (!context.channel().isWritable())
+        {
+            context.channel().config().setAutoRead(false);
+        }
+        else
+        {
+            resumeIfDrained();
+        }
+        context.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(final ChannelHandlerContext context, final Throwable cause)
+    {
+        LOG.debug("RESP connection {} from {}: {}", id, context.channel().remoteAddress(), cause.toString());
+        if (context.channel().isActive())
+        {
+            final ByteBuf out = context.alloc().buffer();
+            Reply.error("ERR Protocol error: " + rootMessage(cause)).write(out, 2);
+            context.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /**
+     * @param failure of a command.
+     * @return the error reply that names it: Grid's errors with their code, anything else as an internal error.
+     */
+    static Reply failure(final Throwable failure)
+    {
+        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+            failure.getCause() : failure;
+        if (cause instanceof GridException grid)
+        {
+            return Reply.error("ERR " + grid.getMessage());
+        }
+        if (cause instanceof RespException resp)
+        {
+            return Reply.error(resp.getMessage());
+        }
+        LOG.warn("a RESP command failed unexpectedly", cause);
+        return Reply.error("ERR internal error: " + cause);
+    }
+
+    private static String rootMessage(final Throwable cause)
+    {
+        Throwable root = cause;
+        while (root.getCause() != null)
+        {
+            root = root.getCause();
+        }
+        return String.valueOf(root.getMessage());
+    }
+
+    /** @return the command's arguments, or null for a message that is not a command. */
+    private static byte[][] arguments(final RedisMessage message)
+    {
+        if (message instanceof ArrayRedisMessage array)
+        {
+            final List<RedisMessage> children = array.children();
+            final byte[][] args = new byte[children.size()][];
+            for (int i = 0; i < args.length; i++)
+            {
+                if (!(children.get(i) instanceof FullBulkStringRedisMessage bulk) || bulk.isNull())
+                {
+                    throw new RespException("ERR Protocol error: a command is an array of bulk strings");
+                }
+                args[i] = ByteBufUtil.getBytes(bulk.content());
+            }
+            return args;
+        }
+        if (message instanceof InlineCommandRedisMessage inline)
+        {
+            return split(inline.content());
+        }
+        if (message instanceof SimpleStringRedisMessage simple)
+        {
+            return split(simple.content());
+        }
+        throw new RespException("ERR Protocol error: a command is an array of bulk strings or an inline command");
+    }
+
+    private static byte[][] split(final String line)
+    {
+        final List<byte[]> words = new ArrayList<>();
+        for (final String word : line.trim().split("\\s+"))
+        {
+            if (!word.isEmpty())
+            {
+                words.add(word.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return words.toArray(new byte[0][]);
+    }
+}
