@@ -71,6 +71,16 @@ final class MemberProcesses implements AutoCloseable
      */
     static MemberProcesses start(final int n, final String extra) throws IOException
     {
+        return start(n, i -> extra);
+    }
+
+    /**
+     * Start {@code n} members (m0, m1, ...) and wait until each is READY (joined).
+     *
+     * @param extra more configuration lines for each member, by its index.
+     */
+    static MemberProcesses start(final int n, final java.util.function.IntFunction<String> extra) throws IOException
+    {
         final MemberProcesses cluster = new MemberProcesses(Files.createTempDirectory("grid-processes"));
         final List<String> seeds = new ArrayList<>();
         final List<Integer> clientPorts = new ArrayList<>();
@@ -88,7 +98,7 @@ final class MemberProcesses implements AutoCloseable
                 Files.writeString(config, "member.id = m" + i + "\nport = " + seeds.get(i).split(":")[1] +
                     "\nseeds = " + String.join(",", seeds) + "\nheartbeat.interval.ms = 100\n" +
                     "failure.detection.timeout.ms = 1500\njoin.timeout.ms = 20000\nclient.port = " +
-                    clientPorts.get(i) + "\n" + extra);
+                    clientPorts.get(i) + "\n" + extra.apply(i));
                 processes.add(new ProcessBuilder(Main.childCommand(config, "--commands"))
                     .redirectError(cluster.dir.resolve("m" + i + ".log").toFile()).start());
             }

@@ -266,8 +266,10 @@ public final class GridMember implements Grid
             member.startServices();
             return member;
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | Error ex)
         {
+            // A service that cannot start (its settings, a missing library) stops the member: it must not run
+            // half-configured, nor keep a process alive whose start failed.
             member.close();
             throw ex;
         }

@@ -12,6 +12,7 @@ import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
 import io.netty.handler.codec.redis.InlineCommandRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import io.netty.handler.ssl.SslHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,7 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     private CompletableFuture<Reply> closeAfter;
     private ChannelHandlerContext ctx;
     private boolean counted;
+    private boolean refused;
 
     RespConnection(final RespService service)
     {
@@ -64,10 +66,19 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         this.authenticated = service.member.configuration().clientUsers().isEmpty();
     }
 
-    /** @return the cache of the connection's database. */
+    /**
+     * @return the cache of the connection's database.
+     * @throws RespException if this member does not serve it (its cache could not be created).
+     */
     Cache<byte[], byte[]> cache()
     {
-        return service.database(database);
+        final Cache<byte[], byte[]> cache = service.databaseIfServed(database);
+        if (cache == null)
+        {
+            throw new RespException("ERR database " + database + " is not available: the cluster did not create " +
+                "its cache (no quorum?); try again");
+        }
+        return cache;
     }
 
     /**
@@ -98,11 +109,33 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         counted = true;
         if (service.connections.incrementAndGet() > service.settings.maxConnections())
         {
-            context.channel().config().setAutoRead(false);
-            final ByteBuf out = context.alloc().buffer();
-            Reply.error("ERR max number of clients reached").write(out, 2);
-            context.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            refused = true;
+            final SslHandler tls = context.pipeline().get(SslHandler.class);
+            if (tls == null)
+            {
+                refuse(context);
+            }
+            else
+            {
+                // Over TLS the refusal can only be read once the handshake is done.
+                tls.handshakeFuture().addListener(done -> refuse(context));
+            }
+            return;
         }
+        if (service.databaseIfServed(database) == null)
+        {
+            // Commands wait until database 0's cache is there (a member just started).
+            final CompletableFuture<?> ready = service.databaseAsync(database);
+            barrier(ready);
+            ready.whenComplete((r, e) -> context.executor().execute(this::releaseGate));
+        }
+    }
+
+    private static void refuse(final ChannelHandlerContext context)
+    {
+        final ByteBuf out = context.alloc().buffer();
+        Reply.error("ERR max number of clients reached").write(out, 2);
+        context.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
@@ -118,6 +151,10 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     @Override
     protected void channelRead0(final ChannelHandlerContext context, final RedisMessage message)
     {
+        if (refused)
+        {
+            return;
+        }
         final byte[][] args = arguments(message);
         if (args == null || args.length == 0)
         {

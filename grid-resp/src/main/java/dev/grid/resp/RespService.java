@@ -36,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.security.KeyStore;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -100,7 +101,8 @@ final class RespService implements MemberService
             thread.setDaemon(true);
             return thread;
         });
-        this.databases[0] = database(0);
+        // Database 0's cache is created (or found) in the background: the cluster may not have its quorum yet.
+        databaseAsync(0);
         final SslContext tls = tls(member.configuration());
         this.loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try
@@ -141,7 +143,19 @@ final class RespService implements MemberService
 
     /**
      * @param index a database index in range.
-     * @return its Grid cache, created (with an eternal expiry policy) if no member did yet.
+     * @return its Grid cache, when this member serves it (at once if it does already).
+     */
+    CompletableFuture<Cache<byte[], byte[]>> databaseAsync(final int index)
+    {
+        final Cache<byte[], byte[]> served = databaseIfServed(index);
+        return served != null ? CompletableFuture.completedFuture(served) :
+            CompletableFuture.supplyAsync(() -> database(index), blocking);
+    }
+
+    /**
+     * @param index a database index in range.
+     * @return its Grid cache, created (with an eternal expiry policy) if no member did yet; blocks while the cluster
+     *     cannot create it (no quorum yet), up to 30 s.
      */
     synchronized Cache<byte[], byte[]> database(final int index)
     {
@@ -168,12 +182,17 @@ final class RespService implements MemberService
                 catch (final CacheNotFoundException notYet)
                 {
                     // Another member's creation is known to the cluster but not yet here.
-                    if (System.nanoTime() - deadlineNs > 0)
-                    {
-                        throw notYet;
-                    }
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                    retryUntil(deadlineNs, notYet);
                 }
+            }
+            catch (final GridException ex)
+            {
+                // No quorum yet (a member that started first), a topology change: the cluster settles.
+                if (ex.errorCode() == dev.grid.core.ErrorCode.CONFIGURATION_INVALID)
+                {
+                    throw ex;
+                }
+                retryUntil(deadlineNs, ex);
             }
         }
         if (databases[index].configuration().expiry() == null)
@@ -182,6 +201,15 @@ final class RespService implements MemberService
                 "' of database " + index + " has no expiry policy: Redis keys need one to have expiry times");
         }
         return databases[index];
+    }
+
+    private static void retryUntil(final long deadlineNs, final GridException failure)
+    {
+        if (System.nanoTime() - deadlineNs > 0)
+        {
+            throw failure;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.grid.resp;
 
 import dev.grid.core.Cache;
+import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
@@ -16,6 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static dev.grid.resp.Commands.option;
 import static dev.grid.resp.Commands.reply;
@@ -37,6 +41,7 @@ final class RespTransactions
         "ping", "echo");
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final int DEADLOCK_RETRIES = 100;
 
     private RespTransactions()
     {
@@ -148,7 +153,9 @@ final class RespTransactions
     }
 
     /**
-     * Run commands in one transaction on the blocking pool.
+     * Run commands in one transaction on the blocking pool. A transaction that wait-die aborted because an older one
+     * held a key it needed is run again (a while later), as nothing of it applied: contended keys delay MSET and
+     * EXEC rather than fail them.
      *
      * @return their replies, or null if the precondition failed (nothing applied).
      */
@@ -157,34 +164,51 @@ final class RespTransactions
     {
         return CompletableFuture.supplyAsync(() ->
         {
-            try (Transaction tx = c.service.member.transactions().begin(TransactionConcurrency.PESSIMISTIC,
-                TransactionIsolation.REPEATABLE_READ, TIMEOUT))
+            for (int attempt = 1; ; attempt++)
             {
-                if (precondition != null && !precondition.holds(tx))
+                try
                 {
-                    tx.rollback();
-                    return null;
+                    return attempt(c, cache, commands, precondition);
                 }
-                final List<Reply> replies = new ArrayList<>(commands.size());
-                for (final byte[][] command : commands)
+                catch (final GridException ex)
                 {
-                    try
+                    if (ex.errorCode() != ErrorCode.TX_DEADLOCK_PREVENTION || attempt >= DEADLOCK_RETRIES)
                     {
-                        replies.add(run(tx, cache, command));
+                        throw new RespException("EXECABORT Transaction aborted, nothing applied: " + ex.getMessage());
                     }
-                    catch (final RespException ex)
-                    {
-                        replies.add(Reply.error(ex.getMessage()));
-                    }
+                    LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(
+                        ThreadLocalRandom.current().nextLong(100, 200L * Math.min(attempt, 20))));
                 }
-                tx.commit();
-                return replies;
-            }
-            catch (final GridException ex)
-            {
-                throw new RespException("EXECABORT Transaction aborted, nothing applied: " + ex.getMessage());
             }
         }, c.service.blocking);
+    }
+
+    private static List<Reply> attempt(final RespConnection c, final Cache<byte[], byte[]> cache,
+        final List<byte[][]> commands, final Precondition precondition)
+    {
+        try (Transaction tx = c.service.member.transactions().begin(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, TIMEOUT))
+        {
+            if (precondition != null && !precondition.holds(tx))
+            {
+                tx.rollback();
+                return null;
+            }
+            final List<Reply> replies = new ArrayList<>(commands.size());
+            for (final byte[][] command : commands)
+            {
+                try
+                {
+                    replies.add(run(tx, cache, command));
+                }
+                catch (final RespException ex)
+                {
+                    replies.add(Reply.error(ex.getMessage()));
+                }
+            }
+            tx.commit();
+            return replies;
+        }
     }
 
     /** One command inside a transaction. */

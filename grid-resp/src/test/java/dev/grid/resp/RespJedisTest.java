@@ -46,6 +46,8 @@ class RespJedisTest
 {
     private static final List<GridMember> MEMBERS = new ArrayList<>();
     private static final int[] RESP_PORTS = new int[3];
+    /** Jedis's socket timeout: replies may pause on 2 busy cores (its default is 2 s). */
+    private static final int TIMEOUT_MS = 30_000;
     private Jedis jedis;
 
     @BeforeAll
@@ -88,7 +90,7 @@ class RespJedisTest
 
     private Jedis connect(final int member)
     {
-        jedis = new Jedis("127.0.0.1", RESP_PORTS[member]);
+        jedis = new Jedis("127.0.0.1", RESP_PORTS[member], TIMEOUT_MS);
         return jedis;
     }
 
@@ -183,7 +185,7 @@ class RespJedisTest
     void everyMemberServesTheSameKeysAndSelectPicksADatabase()
     {
         final Jedis first = connect(0);
-        try (Jedis second = new Jedis("127.0.0.1", RESP_PORTS[2]))
+        try (Jedis second = new Jedis("127.0.0.1", RESP_PORTS[2], TIMEOUT_MS))
         {
             first.set("shared", "1");
             assertEquals("1", second.get("shared"));
@@ -262,7 +264,7 @@ class RespJedisTest
         assertEquals(List.of(70L, 30L, "30"), tx.exec());
 
         redis.watch("balance:a");
-        try (Jedis other = new Jedis("127.0.0.1", RESP_PORTS[2]))
+        try (Jedis other = new Jedis("127.0.0.1", RESP_PORTS[2], TIMEOUT_MS))
         {
             other.set("balance:a", "0");
         }
@@ -292,7 +294,8 @@ class RespJedisTest
     void resp3ThroughHelloAndConnectionCommands()
     {
         try (Jedis resp3 = new Jedis(new HostAndPort("127.0.0.1", RESP_PORTS[2]),
-            DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP3).clientName("tester").build()))
+            DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP3).clientName("tester")
+                .socketTimeoutMillis(TIMEOUT_MS).build()))
         {
             resp3.set("k", "v");
             assertEquals("v", resp3.get("k"));
