@@ -10,7 +10,8 @@
 #
 # DIR defaults to ./local-cluster. Member mI listens on UDP port BASE_PORT+I (default 47500) and serves clients on
 # TCP port CLIENT_PORT+I (default 10800). A member's output is DIR/mI.out, its log DIR/mI.log, its data DIR/data/mI
-# (PERSISTENT=0: in-memory members, no data directory).
+# (PERSISTENT=0: in-memory members, no data directory). With RESP_PORT set, member mI also serves the Redis protocol on
+# RESP_PORT+I.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 base_port="${BASE_PORT:-47500}"
@@ -31,6 +32,9 @@ heartbeat.interval.ms = 200
 failure.detection.timeout.ms = 3000
 checkpoint.interval.ms = 10000
 CONF
+  if [ -n "${RESP_PORT:-}" ]; then
+    echo "resp.port = $((RESP_PORT + i))" >> "$dir/m$i.properties"
+  fi
 }
 
 start_member() { # index dir
