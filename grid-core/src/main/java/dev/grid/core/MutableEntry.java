@@ -57,9 +57,10 @@ public interface MutableEntry<K, V>
     /**
      * @return the primary's wall clock as the processor runs, epoch milliseconds: the clock expiry times are decided
      *     by, so a time-to-live becomes {@code nowMs() + ttlMs}.
+     * @throws UnsupportedOperationException where entries have no clock (a processor not run by a member).
      */
     default long nowMs()
     {
-        return System.currentTimeMillis();
+        throw new UnsupportedOperationException("this entry has no clock: only a member's entries have one");
     }
 }

@@ -120,6 +120,28 @@ final class EntryStore<K, V>
     {
     }
 
+    /**
+     * What an invocation already wrote through, so that a processor run again after a lost race does not tell the
+     * writer the same thing twice. Not thread-safe: one invocation's.
+     */
+    static final class WrittenThrough
+    {
+        private InvokeEntry.Effect effect;
+        private Object value;
+
+        /** @return true if this write (or delete, with a null value) was not the last one written through. */
+        boolean first(final InvokeEntry.Effect newEffect, final Object newValue)
+        {
+            if (newEffect == effect && java.util.Objects.equals(newValue, value))
+            {
+                return false;
+            }
+            effect = newEffect;
+            value = newValue;
+            return true;
+        }
+    }
+
     /** What a replace found and did, and the events it caused. */
     record Replaced<K, V>(boolean replaced, V previous, List<GridCacheEntryEvent<K, V>> events)
     {
@@ -212,10 +234,22 @@ final class EntryStore<K, V>
         return null;
     }
 
-    /** Apply the access expiry to an entry just read; a lost race with a writer leaves the writer's expiry. */
+    /**
+     * Apply the access expiry to an entry just read; a lost race with a writer leaves the writer's expiry. An access
+     * that would move the expiry time later by less than a tenth of the duration (at most a second) writes nothing:
+     * entries read all the time would otherwise be rewritten on every read, and make every writer of them retry.
+     */
     void touch(final Object handle, final StoredValue stored)
     {
-        final long expireAtMs = expireAt(access(), System.currentTimeMillis());
+        final Duration duration = access();
+        final long expireAtMs = expireAt(duration, System.currentTimeMillis());
+        if (expireAtMs != NO_CHANGE && expireAtMs != stored.expireAtMs() && !duration.isZero() &&
+            expireAtMs != StoredValue.ETERNAL && stored.expireAtMs() != StoredValue.ETERNAL &&
+            expireAtMs > stored.expireAtMs() && expireAtMs - stored.expireAtMs() <
+            Math.min(1_000, duration.getTimeUnit().toMillis(duration.getDurationAmount()) / 10))
+        {
+            return;
+        }
         if (expireAtMs != NO_CHANGE && expireAtMs != stored.expireAtMs())
         {
             slots.replace(handle, stored, stored.withExpiry(expireAtMs));
@@ -309,7 +343,7 @@ final class EntryStore<K, V>
      * @return the effect applied, or null if the entry changed and the processor must run again.
      */
     InvokeEntry.Effect apply(final Object handle, final StoredValue stored, final InvokeEntry<K, V> entry,
-        final List<GridCacheEntryEvent<K, V>> events)
+        final List<GridCacheEntryEvent<K, V>> events, final WrittenThrough writtenThrough)
     {
         final K key = entry.getKey();
         switch (entry.effect())
@@ -317,12 +351,21 @@ final class EntryStore<K, V>
         case NONE -> { }
         case ACCESSED -> touch(handle, stored);
         case LOADED -> storeLoaded(key, entry.value(), false, events);
-        case DELETED_ABSENT -> delete(key);
+        case DELETED_ABSENT ->
+        {
+            if (writtenThrough.first(InvokeEntry.Effect.REMOVED, null))
+            {
+                delete(key);
+            }
+        }
         case CREATED, UPDATED ->
         {
             final V value = entry.value();
             final byte[] valueBytes = valueBytes(value);
-            write(key, value);
+            if (writtenThrough.first(InvokeEntry.Effect.UPDATED, value))
+            {
+                write(key, value);
+            }
             final long nowMs = System.currentTimeMillis();
             final long expireAtMs = stored == null ? expireAt(creation(), nowMs) : expireAt(update(), nowMs);
             final StoredValue next = stored(valueBytes, value,
@@ -341,7 +384,10 @@ final class EntryStore<K, V>
         }
         case REMOVED ->
         {
-            delete(key);
+            if (writtenThrough.first(InvokeEntry.Effect.REMOVED, null))
+            {
+                delete(key);
+            }
             if (!slots.remove(handle, stored))
             {
                 return null;

@@ -371,7 +371,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             countPut(startNs);
         }
         listeners.dispatch(events);
-        return stored.previous() == null;
+        return stored.stored();
     }
 
     @Override
@@ -615,6 +615,7 @@ public final class GridCache<K, V> implements Cache<K, V>
         final Object handle = entries.handle(key);
         Objects.requireNonNull(entryProcessor, "entryProcessor");
         final List<GridCacheEntryEvent<K, V>> events = new ArrayList<>(1);
+        final EntryStore.WrittenThrough writtenThrough = new EntryStore.WrittenThrough();
         while (true)
         {
             final long startNs = System.nanoTime();
@@ -634,7 +635,7 @@ public final class GridCache<K, V> implements Cache<K, V>
             {
                 throw new EntryProcessorException(ex);
             }
-            final InvokeEntry.Effect applied = entries.apply(handle, stored, entry, events);
+            final InvokeEntry.Effect applied = entries.apply(handle, stored, entry, events, writtenThrough);
             if (applied != null)
             {
                 if (stored == null)
@@ -677,11 +678,14 @@ public final class GridCache<K, V> implements Cache<K, V>
                     results.put(key, () -> result);
                 }
             }
-            catch (final EntryProcessorException ex)
+            catch (final CacheException ex)
             {
+                // One key's failure (its processor, its writer) is that key's result; the other keys still run.
+                final EntryProcessorException failure = ex instanceof EntryProcessorException epe ? epe :
+                    new EntryProcessorException(ex);
                 results.put(key, () ->
                 {
-                    throw ex;
+                    throw failure;
                 });
             }
         }

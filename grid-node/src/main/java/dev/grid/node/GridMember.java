@@ -268,8 +268,8 @@ public final class GridMember implements Grid
         }
         catch (final RuntimeException | Error ex)
         {
-            // A service that cannot start (its settings, a missing library) stops the member: it must not run
-            // half-configured, nor keep a process alive whose start failed.
+            // A service that cannot start (its settings, a missing library, a port taken) stops the member: it must
+            // not run half-configured, nor keep a process alive whose start failed.
             member.close();
             throw ex;
         }

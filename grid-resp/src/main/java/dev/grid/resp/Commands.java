@@ -54,6 +54,9 @@ final class Commands
     static final Set<String> KEYLESS = Set.of("ping", "echo", "quit", "select", "auth", "hello", "client", "command",
         "info", "dbsize", "flushdb", "flushall", "scan", "multi", "exec", "discard", "unwatch");
 
+    /** The most commands one MULTI queues. */
+    static final int MULTI_MAX = 10_000;
+
     private static final Set<String> WITHOUT_AUTH = Set.of("auth", "hello", "quit");
     private static final Set<String> NOT_QUEUED = Set.of("exec", "discard", "multi", "watch", "unwatch", "quit");
 
@@ -92,6 +95,11 @@ final class Commands
         }
         if (connection.multi != null && !NOT_QUEUED.contains(name))
         {
+            if (connection.multi.size() >= MULTI_MAX)
+            {
+                connection.multiRefused = true;
+                return reply(Reply.error("ERR a MULTI holds at most " + MULTI_MAX + " commands"));
+            }
             if (!RespTransactions.QUEUEABLE.contains(name))
             {
                 connection.multiRefused = true;
@@ -109,6 +117,12 @@ final class Commands
         {
             return reply(Reply.error(ex.getMessage()));
         }
+    }
+
+    /** @return whether the command is HELLO (its reply is in the protocol it chooses). */
+    static boolean isHello(final byte[][] args)
+    {
+        return args[0].length == 5 && option(args[0]).equals("hello");
     }
 
     static CompletableFuture<Reply> reply(final Reply reply)
@@ -148,6 +162,25 @@ final class Commands
     static long integer(final byte[] arg)
     {
         return integer(arg, null);
+    }
+
+    /**
+     * @param amount  an expiry argument.
+     * @param seconds whether it counts seconds (else milliseconds).
+     * @param command named in the error.
+     * @return it in milliseconds.
+     * @throws RespException {@code ERR invalid expire time in '<command>' command} if that overflows.
+     */
+    static long expiryMs(final long amount, final boolean seconds, final String command)
+    {
+        try
+        {
+            return seconds ? Math.multiplyExact(amount, 1000L) : amount;
+        }
+        catch (final ArithmeticException ex)
+        {
+            throw new RespException("ERR invalid expire time in '" + command + "' command");
+        }
     }
 
     /** @return the distinct keys among {@code args[from..]}, by content, in their first order. */

@@ -83,7 +83,7 @@ final class ConnectionCommands
             c.user = name;
             c.authenticated = true;
             return onSuccess;
-        }, c.service.blocking);
+        }, c.service.authentication);
         c.barrier(checked);
         return checked;
     }

@@ -13,71 +13,68 @@ final class Glob
     /**
      * @param pattern the pattern.
      * @param text    the key.
-     * @return whether the whole key matches.
+     * @return whether the whole key matches; in time proportional to pattern length times key length (a failed match
+     *     after a {@code *} resumes from that star only, never from earlier ones).
      */
     static boolean matches(final byte[] pattern, final byte[] text)
     {
-        return matches(pattern, 0, text, 0);
-    }
-
-    private static boolean matches(final byte[] pattern, final int patternStart, final byte[] text,
-        final int textStart)
-    {
-        int p = patternStart;
-        int t = textStart;
-        while (p < pattern.length)
+        int p = 0;
+        int t = 0;
+        int starP = -1;
+        int starT = 0;
+        while (t < text.length)
         {
-            final byte c = pattern[p];
-            if (c == '*')
+            if (p < pattern.length && pattern[p] == '*')
             {
-                while (p + 1 < pattern.length && pattern[p + 1] == '*')
-                {
-                    p++;
-                }
-                if (p + 1 == pattern.length)
-                {
-                    return true;
-                }
-                for (int from = t; from <= text.length; from++)
-                {
-                    if (matches(pattern, p + 1, text, from))
-                    {
-                        return true;
-                    }
-                }
-                return false;
+                starP = p++;
+                starT = t;
             }
-            if (t >= text.length)
+            else if (p < pattern.length && matchesOne(pattern, p, text[t]))
             {
-                return false;
-            }
-            if (c == '?')
-            {
-                p++;
+                p = next(pattern, p);
                 t++;
             }
-            else if (c == '[')
+            else if (starP >= 0)
             {
-                final int end = classEnd(pattern, p);
-                if (!inClass(pattern, p + 1, end, text[t]))
-                {
-                    return false;
-                }
-                p = end + 1;
-                t++;
+                p = starP + 1;
+                t = ++starT;
             }
             else
             {
-                final byte literal = c == '\\' && p + 1 < pattern.length ? pattern[++p] : c;
-                if (literal != text[t])
-                {
-                    return false;
-                }
-                p++;
-                t++;
+                return false;
             }
         }
-        return t == text.length;
+        while (p < pattern.length && pattern[p] == '*')
+        {
+            p++;
+        }
+        return p == pattern.length;
+    }
+
+    /** @return whether the pattern element at {@code p} (not a star) matches the byte. */
+    private static boolean matchesOne(final byte[] pattern, final int p, final byte b)
+    {
+        final byte c = pattern[p];
+        if (c == '?')
+        {
+            return true;
+        }
+        if (c == '[')
+        {
+            return inClass(pattern, p + 1, classEnd(pattern, p), b);
+        }
+        return (c == '\\' && p + 1 < pattern.length ? pattern[p + 1] : c) == b;
+    }
+
+    /** @return the index after the pattern element at {@code p}. */
+    private static int next(final byte[] pattern, final int p)
+    {
+        final byte c = pattern[p];
+        if (c == '[')
+        {
+            return classEnd(pattern, p) + 1;
+        }
+        return c == '\\' && p + 1 < pattern.length ? p + 2 : p + 1;
     }
 
     /** @return the index of the class's closing ']', or the pattern's last index if it has none. */

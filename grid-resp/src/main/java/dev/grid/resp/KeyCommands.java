@@ -71,11 +71,7 @@ final class KeyCommands
         final Expiry expiry)
     {
         final String name = option(args[0]);
-        final long amount = Commands.integer(args[2]);
-        if (unit == TimeUnit.SECONDS && Math.abs(amount) > Long.MAX_VALUE / 1000)
-        {
-            return reply(Reply.error("ERR invalid expire time in '" + name + "' command"));
-        }
+        final long amount = Commands.expiryMs(Commands.integer(args[2]), unit == TimeUnit.SECONDS, name);
         int flags = 0;
         for (int i = 3; i < args.length; i++)
         {
@@ -88,14 +84,17 @@ final class KeyCommands
                 default -> throw new RespException("ERR Unsupported option " + Commands.printable(args[i]));
             };
         }
+        if (Integer.bitCount(flags & (StringProcessor.EXPIRE_GT | StringProcessor.EXPIRE_LT)) > 1)
+        {
+            return reply(Reply.error("ERR GT and LT options at the same time are not compatible"));
+        }
         if (Integer.bitCount(flags & (StringProcessor.EXPIRE_NX | StringProcessor.EXPIRE_XX)) > 1 ||
             (flags & StringProcessor.EXPIRE_NX) != 0 && (flags & (StringProcessor.EXPIRE_GT |
-            StringProcessor.EXPIRE_LT)) != 0 || Integer.bitCount(flags & (StringProcessor.EXPIRE_GT |
-            StringProcessor.EXPIRE_LT)) > 1)
+            StringProcessor.EXPIRE_LT)) != 0)
         {
             return reply(Reply.error("ERR NX and XX, GT or LT options at the same time are not compatible"));
         }
-        return process(c.cache(), args[1], Op.EXPIRE.argument(flags, expiry, unit.toMillis(amount), EMPTY))
+        return process(c.cache(), args[1], Op.EXPIRE.argument(flags, expiry, amount, EMPTY))
             .thenApply(Commands::toReply);
     }
 
@@ -166,17 +165,20 @@ final class KeyCommands
         }, c.service.blocking);
     }
 
+    /** Clear every database's cache that exists in the cluster, whether this member served it yet or not. */
     private static CompletableFuture<Reply> flushAll(final RespConnection c, final byte[][] args)
     {
-        final List<CompletableFuture<Long>> cleared = new ArrayList<>();
-        for (int db = 0; db < c.service.settings.databases(); db++)
+        return CompletableFuture.supplyAsync(() ->
         {
-            final Cache<byte[], byte[]> cache = c.service.databaseIfServed(db);
-            if (cache != null)
+            for (int db = 0; db < c.service.settings.databases(); db++)
             {
-                cleared.add(cache.clearAsync());
+                final Cache<byte[], byte[]> cache = c.service.existingDatabase(db);
+                if (cache != null)
+                {
+                    cache.clear();
+                }
             }
-        }
-        return CompletableFuture.allOf(cleared.toArray(new CompletableFuture[0])).thenApply(done -> Reply.OK);
+            return Reply.OK;
+        }, c.service.blocking);
     }
 }

@@ -51,10 +51,13 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     /** Values of the keys WATCH read, by database, to compare at EXEC; null if none. */
     Map<RespKey, byte[]> watched;
     int watchedDatabase;
-    private final ArrayDeque<CompletableFuture<Reply>> pending = new ArrayDeque<>();
+    /** Replies in command order, each with the protocol it is written in (-1: the connection's when written). */
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final ArrayDeque<byte[][]> gated = new ArrayDeque<>();
     private CompletableFuture<?> barrier;
     private CompletableFuture<Reply> closeAfter;
+    /** QUIT came: nothing after it runs. */
+    private boolean quitting;
     private ChannelHandlerContext ctx;
     private boolean counted;
     private boolean refused;
@@ -75,8 +78,9 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         final Cache<byte[], byte[]> cache = service.databaseIfServed(database);
         if (cache == null)
         {
-            throw new RespException("ERR database " + database + " is not available: the cluster did not create " +
-                "its cache (no quorum?); try again");
+            service.databaseAsync(database); // try again to create it, for the next command
+            throw new RespException("ERR database " + database + " is not available yet: its cache could not be " +
+                "created (no quorum?); try again");
         }
         return cache;
     }
@@ -99,6 +103,8 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     void closeAfter(final CompletableFuture<Reply> reply)
     {
         closeAfter = reply;
+        quitting = true;
+        gated.clear();
     }
 
     @Override
@@ -151,7 +157,7 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     @Override
     protected void channelRead0(final ChannelHandlerContext context, final RedisMessage message)
     {
-        if (refused)
+        if (refused || quitting)
         {
             return;
         }
@@ -162,7 +168,12 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         }
         if (barrier != null && !barrier.isDone() || !gated.isEmpty())
         {
+            // Waiting commands count toward the pipeline's limit: reading stops until the barrier lifts.
             gated.add(args);
+            if (gated.size() + pending.size() >= service.settings.maxPending())
+            {
+                ctx.channel().config().setAutoRead(false);
+            }
             return;
         }
         dispatch(args);
@@ -171,6 +182,7 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     private void dispatch(final byte[][] args)
     {
         service.commandsProcessed.incrementAndGet();
+        final int protocolNow = protocol;
         CompletableFuture<Reply> reply;
         try
         {
@@ -180,7 +192,8 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         {
             reply = CompletableFuture.completedFuture(failure(ex));
         }
-        pending.add(reply);
+        // A reply is written in the protocol of the moment its command came, but HELLO's own in the one it chose.
+        pending.add(new Pending(reply, Commands.isHello(args) ? -1 : protocolNow));
         if (pending.size() >= service.settings.maxPending())
         {
             ctx.channel().config().setAutoRead(false);
@@ -202,19 +215,21 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     /** Run the commands that waited for a barrier, until the next barrier. */
     private void releaseGate()
     {
-        while (!gated.isEmpty() && (barrier == null || barrier.isDone()))
+        while (!gated.isEmpty() && (barrier == null || barrier.isDone()) && !quitting)
         {
             dispatch(gated.poll());
         }
+        resumeIfDrained();
     }
 
     /** Write the replies that are ready, in command order. */
     private void drain()
     {
         boolean wrote = false;
-        while (!pending.isEmpty() && pending.peek().isDone())
+        while (!pending.isEmpty() && pending.peek().reply().isDone())
         {
-            final CompletableFuture<Reply> done = pending.poll();
+            final Pending next = pending.poll();
+            final CompletableFuture<Reply> done = next.reply();
             Reply reply;
             try
             {
@@ -225,7 +240,7 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
                 reply = failure(ex.getCause());
             }
             final ByteBuf out = ctx.alloc().buffer();
-            reply.write(out, protocol);
+            reply.write(out, next.protocol() < 0 ? protocol : next.protocol());
             if (done == closeAfter)
             {
                 ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
@@ -244,7 +259,8 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
 
     private void resumeIfDrained()
     {
-        if (!ctx.channel().config().isAutoRead() && pending.size() < service.settings.maxPending() / 2 + 1 &&
+        if (!ctx.channel().config().isAutoRead() && !refused && !quitting &&
+            pending.size() + gated.size() < service.settings.maxPending() / 2 + 1 &&
             ctx.channel().isWritable() && ctx.channel().isActive())
         {
             ctx.channel().config().setAutoRead(true);
@@ -275,6 +291,11 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
             Reply.error("ERR Protocol error: " + rootMessage(cause)).write(out, 2);
             context.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /** A reply to come and the protocol to write it in (-1: the connection's at the time). */
+    private record Pending(CompletableFuture<Reply> reply, int protocol)
+    {
     }
 
     /**

@@ -18,12 +18,21 @@ import java.nio.charset.StandardCharsets;
  */
 final class RespLimits extends ChannelInboundHandlerAdapter
 {
-    private final RespSettings settings;
-    private boolean refused;
+    /** An unauthenticated connection's longest argument: enough for AUTH and HELLO. */
+    static final int UNAUTHENTICATED_ARGUMENT_BYTES = 4_096;
+    /** An unauthenticated connection's most arguments of a command. */
+    static final int UNAUTHENTICATED_ARGUMENTS = 16;
 
-    RespLimits(final RespSettings settings)
+    private final RespSettings settings;
+    private final java.util.function.BooleanSupplier authenticated;
+    private boolean refused;
+    /** Bytes of the command being gathered, against {@link RespSettings#maxCommandBytes()}. */
+    private long commandBytes;
+
+    RespLimits(final RespSettings settings, final java.util.function.BooleanSupplier authenticated)
     {
         this.settings = settings;
+        this.authenticated = authenticated;
     }
 
     @Override
@@ -34,18 +43,34 @@ final class RespLimits extends ChannelInboundHandlerAdapter
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof ArrayHeaderRedisMessage header && header.length() > settings.maxArguments())
+        final boolean known = authenticated.getAsBoolean();
+        final int maxArguments = known ? settings.maxArguments() : UNAUTHENTICATED_ARGUMENTS;
+        final int maxArgumentBytes = known ? settings.maxArgumentBytes() : UNAUTHENTICATED_ARGUMENT_BYTES;
+        if (msg instanceof ArrayHeaderRedisMessage header)
         {
-            refuse(ctx, msg, "a command of " + header.length() + " arguments; at most " + settings.maxArguments() +
-                " (resp.max.arguments)");
-            return;
+            commandBytes = 0;
+            if (header.length() > maxArguments)
+            {
+                refuse(ctx, msg, "a command of " + header.length() + " arguments; at most " + maxArguments +
+                    (known ? " (resp.max.arguments)" : " before AUTH"));
+                return;
+            }
         }
-        if (msg instanceof BulkStringHeaderRedisMessage header &&
-            header.bulkStringLength() > settings.maxArgumentBytes())
+        if (msg instanceof BulkStringHeaderRedisMessage header)
         {
-            refuse(ctx, msg, "an argument of " + header.bulkStringLength() + " bytes; at most " +
-                settings.maxArgumentBytes() + " (resp.max.request.bytes)");
-            return;
+            commandBytes += Math.max(0, header.bulkStringLength());
+            if (header.bulkStringLength() > maxArgumentBytes)
+            {
+                refuse(ctx, msg, "an argument of " + header.bulkStringLength() + " bytes; at most " +
+                    maxArgumentBytes + (known ? " (resp.max.request.bytes)" : " before AUTH"));
+                return;
+            }
+            if (commandBytes > settings.maxCommandBytes())
+            {
+                refuse(ctx, msg, "a command of more than " + settings.maxCommandBytes() + " bytes " +
+                    "(resp.max.command.bytes)");
+                return;
+            }
         }
         ctx.fireChannelRead(msg);
     }

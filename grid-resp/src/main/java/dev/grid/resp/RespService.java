@@ -42,6 +42,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -68,9 +69,13 @@ final class RespService implements MemberService
     final AtomicLong connectionsReceived = new AtomicLong();
     final ScanCursors scans = new ScanCursors();
     final long startedMs = System.currentTimeMillis();
-    private final Cache<byte[], byte[]>[] databases;
-    private final EventLoopGroup loop;
-    private final Channel server;
+    /** Blocking work of authentication (PBKDF2), apart so that it cannot starve the rest. */
+    final ExecutorService authentication;
+    private final ExecutorService creator;
+    private final AtomicReferenceArray<Cache<byte[], byte[]>> databases;
+    private final AtomicReferenceArray<CompletableFuture<Cache<byte[], byte[]>>> creations;
+    private EventLoopGroup loop;
+    private Channel server;
 
     /** Finds the service for {@code GridMember}: runs it when the member's configuration has {@code resp.port}. */
     public static final class Provider implements MemberService.Provider
@@ -89,25 +94,26 @@ final class RespService implements MemberService
         }
     }
 
-    @SuppressWarnings("unchecked")
     private RespService(final GridMember member, final RespSettings settings)
     {
         this.member = member;
         this.settings = settings;
-        this.databases = new Cache[settings.databases()];
-        this.blocking = Executors.newFixedThreadPool(4, task ->
-        {
-            final Thread thread = new Thread(task, "grid-resp-" + member.configuration().memberId());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.databases = new AtomicReferenceArray<>(settings.databases());
+        this.creations = new AtomicReferenceArray<>(settings.databases());
+        this.blocking = pool(4, "grid-resp-");
+        this.authentication = pool(2, "grid-resp-auth-");
+        this.creator = pool(1, "grid-resp-create-");
         // Database 0's cache is created (or found) in the background: the cluster may not have its quorum yet.
         databaseAsync(0);
-        final SslContext tls = tls(member.configuration());
-        this.loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        SslContext tls = null;
+        EventLoopGroup group = null;
+        Channel bound = null;
         try
         {
-            this.server = new ServerBootstrap().group(loop).channel(NioServerSocketChannel.class)
+            tls = tls(member.configuration());
+            group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+            final SslContext tlsContext = tls;
+            bound = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>()
@@ -115,24 +121,41 @@ final class RespService implements MemberService
                     @Override
                     protected void initChannel(final SocketChannel channel)
                     {
-                        if (tls != null)
+                        if (tlsContext != null)
                         {
-                            channel.pipeline().addLast(tls.newHandler(channel.alloc()));
+                            channel.pipeline().addLast(tlsContext.newHandler(channel.alloc()));
                         }
-                        channel.pipeline().addLast(new RedisDecoder(true), new RespLimits(settings),
-                            new RedisBulkStringAggregator(), new RedisArrayAggregator(),
-                            new RespConnection(RespService.this));
+                        final RespConnection connection = new RespConnection(RespService.this);
+                        channel.pipeline().addLast(new RedisDecoder(true),
+                            new RespLimits(settings, () -> connection.authenticated), new RedisBulkStringAggregator(),
+                            new RedisArrayAggregator(), connection);
                     }
                 })
                 .bind(new InetSocketAddress(settings.bindAddress(), settings.port())).syncUninterruptibly().channel();
         }
-        catch (final RuntimeException ex)
+        catch (final Throwable ex)
         {
+            // Netty rethrows a failed bind's checked BindException unchecked: every failure ends here.
+            this.loop = group;
+            this.server = null;
             close();
-            throw ex;
+            throw new InvalidConfigurationException("member " + member.configuration().memberId() +
+                " cannot serve RESP on " + settings.bindAddress() + ":" + settings.port() + ": " + ex);
         }
+        this.loop = group;
+        this.server = bound;
         LOG.info("member {} serves the Redis protocol on {}{}", member.configuration().memberId(),
             server.localAddress(), tls == null ? "" : " over TLS");
+    }
+
+    private ExecutorService pool(final int threads, final String name)
+    {
+        return Executors.newFixedThreadPool(threads, task ->
+        {
+            final Thread thread = new Thread(task, name + member.configuration().memberId());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /** @return the port it listens on. */
@@ -143,41 +166,88 @@ final class RespService implements MemberService
 
     /**
      * @param index a database index in range.
-     * @return its Grid cache, when this member serves it (at once if it does already).
+     * @return its Grid cache, when this member serves it (at once if it does already); one creation per index runs
+     *     at a time, on the creator thread, and a failed one is tried again by the next caller.
      */
     CompletableFuture<Cache<byte[], byte[]>> databaseAsync(final int index)
     {
-        final Cache<byte[], byte[]> served = databaseIfServed(index);
-        return served != null ? CompletableFuture.completedFuture(served) :
-            CompletableFuture.supplyAsync(() -> database(index), blocking);
+        final Cache<byte[], byte[]> served = databases.get(index);
+        if (served != null)
+        {
+            return CompletableFuture.completedFuture(served);
+        }
+        synchronized (creations)
+        {
+            final CompletableFuture<Cache<byte[], byte[]>> running = creations.get(index);
+            if (running != null && !running.isCompletedExceptionally())
+            {
+                return running;
+            }
+            final CompletableFuture<Cache<byte[], byte[]>> creation = CompletableFuture.supplyAsync(
+                () -> createOrOpen(index), creator);
+            creations.set(index, creation);
+            return creation;
+        }
     }
 
     /**
      * @param index a database index in range.
-     * @return its Grid cache, created (with an eternal expiry policy) if no member did yet; blocks while the cluster
-     *     cannot create it (no quorum yet), up to 30 s.
+     * @return its Grid cache, waiting for its creation as {@link #databaseAsync} starts it.
      */
-    synchronized Cache<byte[], byte[]> database(final int index)
+    Cache<byte[], byte[]> database(final int index)
     {
-        if (databases[index] != null)
+        return databaseAsync(index).join();
+    }
+
+    /**
+     * @param index a database index in range.
+     * @return its cache if this member serves it already, else null (never creates it). Lock-free: event loop.
+     */
+    Cache<byte[], byte[]> databaseIfServed(final int index)
+    {
+        return databases.get(index);
+    }
+
+    /**
+     * @param index a database index in range.
+     * @return its cache if it exists in the cluster (served here or not), else null; blocks on a round trip.
+     */
+    Cache<byte[], byte[]> existingDatabase(final int index)
+    {
+        final Cache<byte[], byte[]> served = databases.get(index);
+        if (served != null)
         {
-            return databases[index];
+            return served;
         }
+        try
+        {
+            return member.cache(settings.cacheNames()[index]);
+        }
+        catch (final CacheNotFoundException ex)
+        {
+            return null;
+        }
+    }
+
+    /** Create or open a database's cache, retrying while the cluster cannot (no quorum yet), up to 30 s. */
+    private Cache<byte[], byte[]> createOrOpen(final int index)
+    {
         final CacheConfiguration<byte[], byte[]> config = new CacheConfiguration<>(settings.cacheNames()[index],
             Codecs.BYTES, Codecs.BYTES).backups(settings.backups()).partitions(settings.partitions())
             .expiry(ExpiryPolicy.eternal());
         final long deadlineNs = System.nanoTime() + CREATE_WAIT_NS;
-        while (databases[index] == null)
+        Cache<byte[], byte[]> cache = null;
+        while (cache == null)
         {
             try
             {
-                databases[index] = member.createCache(config);
+                cache = member.createCache(config);
             }
             catch (final CacheAlreadyExistsException ex)
             {
                 try
                 {
-                    databases[index] = member.cache(config.name());
+                    cache = member.cache(config.name());
                 }
                 catch (final CacheNotFoundException notYet)
                 {
@@ -195,12 +265,13 @@ final class RespService implements MemberService
                 retryUntil(deadlineNs, ex);
             }
         }
-        if (databases[index].configuration().expiry() == null)
+        if (cache.configuration().expiry() == null)
         {
             throw new GridException(dev.grid.core.ErrorCode.CONFIGURATION_INVALID, "cache '" + config.name() +
                 "' of database " + index + " has no expiry policy: Redis keys need one to have expiry times");
         }
-        return databases[index];
+        databases.set(index, cache);
+        return cache;
     }
 
     private static void retryUntil(final long deadlineNs, final GridException failure)
@@ -210,15 +281,10 @@ final class RespService implements MemberService
             throw failure;
         }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-    }
-
-    /**
-     * @param index a database index in range.
-     * @return its cache if this member serves it already, else null (never creates it).
-     */
-    synchronized Cache<byte[], byte[]> databaseIfServed(final int index)
-    {
-        return databases[index];
+        if (Thread.currentThread().isInterrupted())
+        {
+            throw failure; // the service is closing
+        }
     }
 
     private static SslContext tls(final MemberConfiguration config)
@@ -256,6 +322,8 @@ final class RespService implements MemberService
             loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
         blocking.shutdownNow();
+        authentication.shutdownNow();
+        creator.shutdownNow();
         scans.closeAll();
     }
 

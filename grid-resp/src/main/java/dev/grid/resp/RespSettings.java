@@ -16,6 +16,8 @@ import java.util.Set;
  * resp.max.request.bytes = ...     # the longest argument (bulk string) of a command; default the member's
  *                                  # entry.max.bytes
  * resp.max.arguments = 1048576     # the most arguments of one command
+ * resp.max.command.bytes = ...     # the most bytes of one command's arguments together; default 4 times
+ *                                  # resp.max.request.bytes
  * resp.max.pending = 1024          # commands of a connection in flight before the member stops reading it
  * resp.databases = 16              # SELECT 0 .. 15
  * resp.db.0 = mycache              # the Grid cache of a database index; default resp.N, created when first served
@@ -30,6 +32,7 @@ import java.util.Set;
  * @param maxConnections  connections at once.
  * @param maxArgumentBytes the longest argument.
  * @param maxArguments    the most arguments of a command.
+ * @param maxCommandBytes the most bytes of a command's arguments together.
  * @param maxPending      commands in flight per connection.
  * @param databases       the number of database indexes.
  * @param cacheNames      the Grid cache of each index.
@@ -37,11 +40,11 @@ import java.util.Set;
  * @param partitions      partitions of created caches.
  */
 record RespSettings(int port, String bindAddress, int maxConnections, int maxArgumentBytes, int maxArguments,
-    int maxPending, int databases, String[] cacheNames, int backups, int partitions)
+    long maxCommandBytes, int maxPending, int databases, String[] cacheNames, int backups, int partitions)
 {
     private static final Set<String> KEYS = Set.of("resp.port", "resp.bind.address", "resp.max.connections",
-        "resp.max.request.bytes", "resp.max.arguments", "resp.max.pending", "resp.databases", "resp.cache.backups",
-        "resp.cache.partitions");
+        "resp.max.request.bytes", "resp.max.arguments", "resp.max.command.bytes", "resp.max.pending",
+        "resp.databases", "resp.cache.backups", "resp.cache.partitions");
 
     /**
      * @param config the member's configuration.
@@ -73,11 +76,14 @@ record RespSettings(int port, String bindAddress, int maxConnections, int maxArg
                 throw new InvalidConfigurationException("resp.db." + i + " = '" + names[i] + "' is not a cache name");
             }
         }
+        final int maxArgumentBytes = number(settings, "resp.max.request.bytes", config.maxEntryBytes(), 1,
+            Integer.MAX_VALUE);
         return new RespSettings(number(settings, "resp.port", 0, 0, 65_535),
             settings.getOrDefault("resp.bind.address", config.bindAddress()),
-            number(settings, "resp.max.connections", 1024, 1, 1_000_000),
-            number(settings, "resp.max.request.bytes", config.maxEntryBytes(), 1, Integer.MAX_VALUE),
+            number(settings, "resp.max.connections", 1024, 1, 1_000_000), maxArgumentBytes,
             number(settings, "resp.max.arguments", 1 << 20, 1, Integer.MAX_VALUE),
+            number(settings, "resp.max.command.bytes", (int)Math.min(Integer.MAX_VALUE, 4L * maxArgumentBytes), 1,
+                Integer.MAX_VALUE),
             number(settings, "resp.max.pending", 1024, 1, 1_000_000), databases, names,
             number(settings, "resp.cache.backups", 1, 0, 8),
             number(settings, "resp.cache.partitions", CacheConfiguration.PARTITIONS_DEFAULT, 1, 65_536));

@@ -7,7 +7,6 @@ import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -248,7 +247,15 @@ final class RespTransactions
                 case "incr" -> 1;
                 case "decr" -> -1;
                 case "incrby" -> Commands.integer(args[2]);
-                default -> Math.negateExact(Commands.integer(args[2]));
+                default ->
+                {
+                    final long delta = Commands.integer(args[2]);
+                    if (delta == Long.MIN_VALUE)
+                    {
+                        throw new RespException("ERR decrement would overflow");
+                    }
+                    yield -delta;
+                }
             });
             case "incrbyfloat" -> incrementByFloat(tx, cache, args);
             case "append" -> append(tx, cache, args);
@@ -349,19 +356,23 @@ final class RespTransactions
         final byte[][] args)
     {
         final byte[] current = tx.get(cache, args[1]);
+        final double sum;
         try
         {
-            final BigDecimal sum = (current == null ? BigDecimal.ZERO :
-                new BigDecimal(new String(current, StandardCharsets.US_ASCII)))
-                .add(new BigDecimal(new String(args[2], StandardCharsets.US_ASCII)));
-            final byte[] bytes = sum.stripTrailingZeros().toPlainString().getBytes(StandardCharsets.US_ASCII);
-            tx.put(cache, args[1], bytes);
-            return Reply.bulk(bytes);
+            sum = (current == null ? 0 : StringProcessor.parseDouble(new String(current, StandardCharsets.US_ASCII)))
+                + StringProcessor.parseDouble(new String(args[2], StandardCharsets.US_ASCII));
         }
         catch (final NumberFormatException ex)
         {
             throw new RespException("ERR value is not a valid float");
         }
+        if (Double.isNaN(sum) || Double.isInfinite(sum))
+        {
+            throw new RespException("ERR increment would produce NaN or Infinity");
+        }
+        final byte[] bytes = StringProcessor.formatDouble(sum).getBytes(StandardCharsets.US_ASCII);
+        tx.put(cache, args[1], bytes);
+        return Reply.bulk(bytes);
     }
 
     private static Reply append(final Transaction tx, final Cache<byte[], byte[]> cache, final byte[][] args)

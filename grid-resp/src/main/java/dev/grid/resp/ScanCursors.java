@@ -57,19 +57,31 @@ final class ScanCursors
             }
             if (scan == null || scan.database() != database)
             {
+                if (scan != null)
+                {
+                    scan.cursor().close();
+                }
                 throw new IllegalArgumentException("invalid cursor");
             }
         }
         final List<byte[]> keys = new ArrayList<>();
         int examined = 0;
-        while (examined < count && scan.cursor().hasNext())
+        try
         {
-            final byte[] key = scan.cursor().next().getKey();
-            examined++;
-            if (match == null || Glob.matches(match, key))
+            while (examined < count && scan.cursor().hasNext())
             {
-                keys.add(key);
+                final byte[] key = scan.cursor().next().getKey();
+                examined++;
+                if (match == null || Glob.matches(match, key))
+                {
+                    keys.add(key);
+                }
             }
+        }
+        catch (final RuntimeException ex)
+        {
+            scan.cursor().close(); // a page that failed (a timeout): the client starts again
+            throw ex;
         }
         if (!scan.cursor().hasNext())
         {

@@ -2,7 +2,6 @@ package dev.grid.resp;
 
 import dev.grid.core.Cache;
 
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +56,7 @@ final class StringCommands
         {
             try
             {
-                new BigDecimal(new String(args[2], StandardCharsets.US_ASCII));
+                StringProcessor.parseDouble(new String(args[2], StandardCharsets.US_ASCII));
             }
             catch (final NumberFormatException ex)
             {
@@ -104,11 +103,11 @@ final class StringCommands
                     throw new RespException("ERR syntax error");
                 }
                 final long amount = Commands.integer(args[++i]);
-                if (amount <= 0 || (option.equals("ex") || option.equals("exat")) && amount > Long.MAX_VALUE / 1000)
+                ms = Commands.expiryMs(amount, option.equals("ex") || option.equals("exat"), "set");
+                if (amount <= 0)
                 {
                     throw new RespException("ERR invalid expire time in 'set' command");
                 }
-                ms = option.equals("ex") || option.equals("exat") ? amount * 1000 : amount;
                 expiry = option.startsWith("p") && option.endsWith("at") || option.equals("exat") ?
                     Expiry.ABSOLUTE_MS : Expiry.RELATIVE_MS;
             }
@@ -171,10 +170,11 @@ final class StringCommands
             }
             switch (option)
             {
-            case "ex" -> { expiry = Expiry.RELATIVE_MS; ms = amount * 1000; }
-            case "px" -> { expiry = Expiry.RELATIVE_MS; ms = amount; }
-            case "exat" -> { expiry = Expiry.ABSOLUTE_MS; ms = amount * 1000; }
-            case "pxat" -> { expiry = Expiry.ABSOLUTE_MS; ms = amount; }
+            case "ex", "px", "exat", "pxat" ->
+            {
+                expiry = option.endsWith("at") ? Expiry.ABSOLUTE_MS : Expiry.RELATIVE_MS;
+                ms = Commands.expiryMs(amount, option.startsWith("e"), "getex");
+            }
             default -> throw new RespException("ERR syntax error");
             }
         }

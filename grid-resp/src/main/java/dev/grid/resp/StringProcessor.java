@@ -4,6 +4,7 @@ import dev.grid.core.EntryProcessor;
 import dev.grid.core.MutableEntry;
 
 import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -120,6 +121,10 @@ final class StringProcessor implements EntryProcessor<byte[], byte[]>
             return (flags & GET) != 0 ? answer : Result.NIL;
         }
         final long keptExpireAtMs = entry.expireAtMs();
+        if (expiry == Expiry.RELATIVE_MS && ms > Long.MAX_VALUE - entry.nowMs())
+        {
+            return error("ERR invalid expire time in 'set' command");
+        }
         final long expireAtMs = switch (expiry)
         {
             case NONE -> 0;
@@ -161,26 +166,49 @@ final class StringProcessor implements EntryProcessor<byte[], byte[]>
     private static Result incrementByFloat(final MutableEntry<byte[], byte[]> entry, final byte[] current,
         final String delta)
     {
-        final BigDecimal sum;
+        final double sum;
         try
         {
-            final BigDecimal value = current == null ? BigDecimal.ZERO :
-                new BigDecimal(new String(current, StandardCharsets.US_ASCII));
-            sum = value.add(new BigDecimal(delta));
+            sum = (current == null ? 0 : parseDouble(new String(current, StandardCharsets.US_ASCII))) +
+                parseDouble(delta);
         }
         catch (final NumberFormatException ex)
         {
             return error("ERR value is not a valid float");
         }
-        final double asDouble = sum.doubleValue();
-        if (Double.isInfinite(asDouble))
+        if (Double.isNaN(sum) || Double.isInfinite(sum))
         {
             return error("ERR increment would produce NaN or Infinity");
         }
-        final String text = sum.stripTrailingZeros().toPlainString();
-        final byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        final byte[] bytes = formatDouble(sum).getBytes(StandardCharsets.US_ASCII);
         keepExpiry(entry, bytes);
         return bulk(bytes);
+    }
+
+    /**
+     * @param text a Redis float: what {@link Double#parseDouble} reads, finite, without spaces.
+     * @return its value, computed in double precision as Redis's long double is, never with unbounded digits.
+     * @throws NumberFormatException if it is not one.
+     */
+    static double parseDouble(final String text)
+    {
+        if (text.isEmpty() || text.length() > 5_120 || Character.isWhitespace(text.charAt(0)) ||
+            Character.isWhitespace(text.charAt(text.length() - 1)))
+        {
+            throw new NumberFormatException(text);
+        }
+        final double value = Double.parseDouble(text);
+        if (Double.isNaN(value) || Double.isInfinite(value))
+        {
+            throw new NumberFormatException(text);
+        }
+        return value;
+    }
+
+    /** @return a double as INCRBYFLOAT answers it: 17 significant digits at most, no trailing zeros, no exponent. */
+    static String formatDouble(final double value)
+    {
+        return new BigDecimal(value).round(new MathContext(17)).stripTrailingZeros().toPlainString();
     }
 
     private static Result append(final MutableEntry<byte[], byte[]> entry, final byte[] current, final byte[] tail)
@@ -206,9 +234,19 @@ final class StringProcessor implements EntryProcessor<byte[], byte[]>
         switch (expiry)
         {
         case KEEP -> { }
-        case NONE -> entry.setExpireAtMs(0);
+        case NONE ->
+        {
+            if (entry.expireAtMs() != 0)
+            {
+                entry.setExpireAtMs(0); // PERSIST writes only when there is an expiry time to clear
+            }
+        }
         case RELATIVE_MS, ABSOLUTE_MS ->
         {
+            if (expiry == Expiry.RELATIVE_MS && ms > Long.MAX_VALUE - entry.nowMs())
+            {
+                return error("ERR invalid expire time in 'getex' command");
+            }
             final long expireAtMs = expiry == Expiry.RELATIVE_MS ? entry.nowMs() + ms : ms;
             if (expireAtMs <= entry.nowMs())
             {
@@ -228,6 +266,10 @@ final class StringProcessor implements EntryProcessor<byte[], byte[]>
         final long ms)
     {
         final long currentMs = entry.expireAtMs();
+        if (expiry == Expiry.RELATIVE_MS && ms > Long.MAX_VALUE - entry.nowMs())
+        {
+            return error("ERR invalid expire time in 'expire' command");
+        }
         final long expireAtMs = expiry == Expiry.RELATIVE_MS ? entry.nowMs() + ms : ms;
         // No expiry time counts as an infinite one for GT and LT, as in Redis.
         if ((flags & EXPIRE_NX) != 0 && currentMs != 0 || (flags & EXPIRE_XX) != 0 && currentMs == 0 ||

@@ -133,6 +133,16 @@ class RespJedisTest
         redis.set("t", "text");
         final JedisDataException notInteger = assertThrows(JedisDataException.class, () -> redis.incr("t"));
         assertEquals("ERR value is not an integer or out of range", notInteger.getMessage());
+        // Numbers the client controls never cost more than a double's arithmetic, and never wrap into the past.
+        assertEquals(0.0, redis.incrByFloat("tiny", 1e-300) - 1e-300);
+        assertEquals("ERR value is not a valid float", assertThrows(JedisDataException.class, () ->
+            redis.sendCommand(() -> "INCRBYFLOAT".getBytes(StandardCharsets.US_ASCII), "f", "1e400")).getMessage());
+        redis.set("kept", "v");
+        assertEquals("ERR invalid expire time in 'set' command", assertThrows(JedisDataException.class,
+            () -> redis.set("kept", "w", SetParams.setParams().px(Long.MAX_VALUE))).getMessage());
+        assertEquals("ERR invalid expire time in 'expire' command", assertThrows(JedisDataException.class,
+            () -> redis.expire("kept", Long.MIN_VALUE)).getMessage());
+        assertEquals("v", redis.get("kept"), "an expiry time that overflows is refused, not taken as past");
         redis.set("max", Long.toString(Long.MAX_VALUE));
         assertEquals("ERR increment or decrement would overflow",
             assertThrows(JedisDataException.class, () -> redis.incr("max")).getMessage());
@@ -334,6 +344,14 @@ class RespJedisTest
             assertTrue(refused.startsWith("-ERR Protocol error: an argument of 200000 bytes"), refused);
             assertEquals(-1, in.read(), "the connection is closed after a protocol error");
         }
+        // Nothing after QUIT runs, even in the same packet.
+        redis.set("survivor", "1");
+        try (Socket socket = new Socket("127.0.0.1", RESP_PORTS[1]))
+        {
+            socket.getOutputStream().write("QUIT\r\nFLUSHALL\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("+OK\r\n", read(socket.getInputStream(), 5));
+        }
+        assertEquals("1", redis.get("survivor"));
     }
 
     private static String read(final InputStream in, final int atLeast) throws Exception

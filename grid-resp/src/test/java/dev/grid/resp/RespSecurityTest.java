@@ -44,7 +44,7 @@ class RespSecurityTest
     }
 
     @Test
-    void aMemberWithUsersAsksForAuthBeforeAnyCommand()
+    void aMemberWithUsersAsksForAuthBeforeAnyCommand() throws IOException
     {
         final int respPort = LoopbackPorts.next();
         final String hash = PasswordHash.hash("s3cret", "0123456789abcdef".getBytes(), 1_000);
@@ -55,6 +55,15 @@ class RespSecurityTest
                 assertThrows(JedisDataException.class, () -> redis.get("k")).getMessage());
             assertEquals("WRONGPASS invalid username-password pair or user is disabled.",
                 assertThrows(JedisDataException.class, () -> redis.auth("app", "wrong")).getMessage());
+            // Before AUTH a command may not be large: 20 arguments close the connection.
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", respPort))
+            {
+                socket.getOutputStream().write("*20\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                final byte[] line = new byte[200];
+                final int n = socket.getInputStream().read(line);
+                assertTrue(new String(line, 0, Math.max(0, n), java.nio.charset.StandardCharsets.UTF_8)
+                    .startsWith("-ERR Protocol error: a command of 20 arguments; at most 16 before AUTH"));
+            }
             assertEquals("OK", redis.auth("app", "s3cret"));
             assertEquals("OK", redis.set("k", "v"));
             try (Jedis hello = new Jedis(new HostAndPort("127.0.0.1", respPort), DefaultJedisClientConfig.builder()
