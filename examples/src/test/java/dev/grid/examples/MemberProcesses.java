@@ -40,13 +40,53 @@ final class MemberProcesses implements AutoCloseable
             this.clientAddress = clientAddress;
             this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
-            final String ready = out.readLine();
+            final String ready = readyLine(process, out);
             if (ready == null || !ready.startsWith("READY "))
             {
                 throw new IllegalStateException("member " + id + " did not start: " + ready + "; " +
                     ChildProcesses.howItEnded(process, log));
             }
             this.aeronDirectory = ready.substring("READY ".length());
+        }
+
+        /**
+         * @return the member's first output line, or null if it gave none within the join timeout and a margin (the
+         *     process is then destroyed, so a member that hangs without exiting fails its test instead of blocking it).
+         */
+        private static String readyLine(final Process process, final BufferedReader out) throws IOException
+        {
+            final java.util.concurrent.CompletableFuture<String> line = new java.util.concurrent.CompletableFuture<>();
+            final Thread reader = new Thread(() ->
+            {
+                try
+                {
+                    line.complete(out.readLine());
+                }
+                catch (final IOException ex)
+                {
+                    line.completeExceptionally(ex);
+                }
+            }, "ready-reader");
+            reader.setDaemon(true);
+            reader.start();
+            try
+            {
+                return line.get(90, TimeUnit.SECONDS);
+            }
+            catch (final java.util.concurrent.TimeoutException ex)
+            {
+                process.destroyForcibly();
+                return null;
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for READY", ex);
+            }
+            catch (final java.util.concurrent.ExecutionException ex)
+            {
+                throw new IOException("reading READY failed", ex.getCause());
+            }
         }
 
         String command(final String line) throws IOException

@@ -123,7 +123,7 @@ class RespProcessTest
                 "beginning with: 'x' \n\nPONG\n", output, "redis-cli prints an error and an empty line");
 
             final Process benchmark = new ProcessBuilder("redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q",
-                "-n", "10000", "-c", "20", "-P", "16", "-t", "set,get,incr,mset").redirectErrorStream(true).start();
+                "-n", "5000", "-c", "20", "-P", "16", "-t", "set,get,incr,mset").redirectErrorStream(true).start();
             assertTrue(benchmark.waitFor(120, TimeUnit.SECONDS), "redis-benchmark did not finish");
             final String report = new String(benchmark.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(0, benchmark.exitValue(), report);
