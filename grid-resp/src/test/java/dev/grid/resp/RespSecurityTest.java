@@ -1,5 +1,6 @@
 package dev.grid.resp;
 
+import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PasswordHash;
 import dev.grid.core.testing.LoopbackPorts;
@@ -71,6 +72,19 @@ class RespSecurityTest
             {
                 assertEquals("v", hello.get("k"), "a client that authenticates as it connects");
             }
+        }
+    }
+
+    @Test
+    void aPortAlreadyTakenStopsTheMemberWithAnErrorThatNamesIt() throws IOException
+    {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+            java.net.InetAddress.getByName("127.0.0.1")))
+        {
+            final InvalidConfigurationException refused = assertThrows(InvalidConfigurationException.class,
+                () -> start(taken.getLocalPort(), c -> { }));
+            assertTrue(refused.getMessage().contains("cannot serve RESP on 127.0.0.1:" + taken.getLocalPort()),
+                refused.getMessage());
         }
     }
 
