@@ -1,8 +1,13 @@
 package dev.grid.examples;
 
 import dev.grid.core.testing.LoopbackPorts;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -25,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Debian's {@code redis-cli} and {@code redis-benchmark} against the cluster (skipped where redis-tools is not
  * installed: {@code apt-get install redis-tools}).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RespProcessTest
 {
     private static int[] respPorts(final int n)
@@ -37,18 +43,37 @@ class RespProcessTest
         return ports;
     }
 
-    private static MemberProcesses startCluster(final int[] ports) throws IOException
+    private static int[] ports;
+    private static MemberProcesses cluster;
+
+    /** One cluster for both tests (a cluster start costs seconds): the tools first, then the SIGKILL. */
+    @BeforeAll
+    static void startCluster() throws IOException
     {
-        return MemberProcesses.start(ports.length, i -> "resp.port = " + ports[i] + "\nresp.cache.partitions = 64\n");
+        ports = respPorts(3);
+        cluster = MemberProcesses.start(ports.length, i -> "resp.port = " + ports[i] +
+            "\nresp.cache.partitions = 64\n");
+    }
+
+    @AfterAll
+    static void stopCluster()
+    {
+        if (cluster != null)
+        {
+            cluster.close();
+        }
     }
 
     @Test
+    @Order(2)
     void aClientFailsOverToAnotherMembersPortAndEveryAcknowledgedWriteStays() throws Exception
     {
-        final int[] ports = respPorts(3);
-        final MemberProcesses cluster = startCluster(ports);
-        try (cluster)
+        try
         {
+            try (Jedis clean = new Jedis("127.0.0.1", ports[0], 30_000))
+            {
+                clean.flushAll();
+            }
             final Map<String, String> acknowledged = new LinkedHashMap<>();
             int port = 0;
             Jedis redis = new Jedis("127.0.0.1", ports[port], 30_000);
@@ -100,13 +125,12 @@ class RespProcessTest
     }
 
     @Test
+    @Order(1)
     void redisCliAndRedisBenchmarkWorkAgainstTheCluster() throws Exception
     {
         Assumptions.assumeTrue(new File("/usr/bin/redis-cli").canExecute() &&
             new File("/usr/bin/redis-benchmark").canExecute(), "redis-tools is not installed");
-        final int[] ports = respPorts(3);
-        final MemberProcesses cluster = startCluster(ports);
-        try (cluster)
+        try
         {
             final String port = Integer.toString(ports[1]);
             assertEquals("OK\nhello\n1\n2\nstring\n", cli(port, "SET greeting hello", "GET greeting", "INCR visits",
@@ -123,7 +147,7 @@ class RespProcessTest
                 "beginning with: 'x' \n\nPONG\n", output, "redis-cli prints an error and an empty line");
 
             final Process benchmark = new ProcessBuilder("redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q",
-                "-n", "5000", "-c", "20", "-P", "16", "-t", "set,get,incr,mset").redirectErrorStream(true).start();
+                "-n", "2000", "-c", "20", "-P", "16", "-t", "set,get,incr,mset").redirectErrorStream(true).start();
             assertTrue(benchmark.waitFor(120, TimeUnit.SECONDS), "redis-benchmark did not finish");
             final String report = new String(benchmark.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals(0, benchmark.exitValue(), report);
