@@ -10,8 +10,6 @@ import javax.cache.event.CacheEntryListenerException;
 import javax.cache.event.CacheEntryRemovedListener;
 import javax.cache.event.CacheEntryUpdatedListener;
 import javax.cache.event.EventType;
-import java.io.Closeable;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -218,23 +216,8 @@ final class EntryListeners<K, V>
 
         void close()
         {
-            closeQuietly(listener);
-            closeQuietly(filter);
-        }
-
-        private static void closeQuietly(final Object object)
-        {
-            if (object instanceof Closeable closeable)
-            {
-                try
-                {
-                    closeable.close();
-                }
-                catch (final IOException | RuntimeException ex)
-                {
-                    // Closing is best effort: the cache is going away either way.
-                }
-            }
+            GridCache.closeQuietly(listener);
+            GridCache.closeQuietly(filter);
         }
     }
 }

@@ -290,8 +290,7 @@ final class EntryStore<K, V>
             }
             else
             {
-                final long update = expireAt(update(), nowMs);
-                final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
+                final long expireAtMs = updatedExpireAt(stored, nowMs);
                 if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
                 {
                     final V old = value(stored);
@@ -431,8 +430,7 @@ final class EntryStore<K, V>
             }
             else
             {
-                final long update = expireAt(update(), nowMs);
-                final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
+                final long expireAtMs = updatedExpireAt(stored, nowMs);
                 if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
                 {
                     emit(events, EventType.UPDATED, key, value, value(stored));
@@ -499,8 +497,7 @@ final class EntryStore<K, V>
                 write(key, value);
                 written = true;
             }
-            final long update = expireAt(update(), nowMs);
-            final long expireAtMs = update == NO_CHANGE ? stored.expireAtMs() : update;
+            final long expireAtMs = updatedExpireAt(stored, nowMs);
             if (slots.replace(handle, stored, stored(valueBytes, value, expireAtMs)))
             {
                 emit(events, EventType.UPDATED, key, value, current);
@@ -590,6 +587,13 @@ final class EntryStore<K, V>
     {
         return ex instanceof CacheWriterException cwe ? cwe :
             new CacheWriterException("the cache writer failed: " + ex, ex);
+    }
+
+    /** @return when an entry updated now expires: the update duration from now, or its expiry as it stands. */
+    private long updatedExpireAt(final StoredValue stored, final long nowMs)
+    {
+        final long update = expireAt(update(), nowMs);
+        return update == NO_CHANGE ? stored.expireAtMs() : update;
     }
 
     Duration creation()

@@ -487,20 +487,7 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
-        final Object handle = entries.handle(key);
-        final byte[] valueBytes = entries.valueBytes(value);
-        final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, handle, null, value, valueBytes);
-        if (replaced.replaced())
-        {
-            countHits(1);
-            countPut(startNs);
-        }
-        else
-        {
-            countMisses(1);
-        }
-        listeners.dispatch(replaced.events());
-        return replaced.replaced();
+        return replaceCounted(key, value, startNs).replaced();
     }
 
     @Override
@@ -508,6 +495,14 @@ public final class GridCache<K, V> implements Cache<K, V>
     {
         final long startNs = System.nanoTime();
         checkOpen();
+        final EntryStore.Replaced<K, V> replaced = replaceCounted(key, value, startNs);
+        countGet(startNs);
+        return replaced.previous();
+    }
+
+    /** Replace a live entry's value whatever it is: counted (a hit and a put, or a miss) and its events delivered. */
+    private EntryStore.Replaced<K, V> replaceCounted(final K key, final V value, final long startNs)
+    {
         final Object handle = entries.handle(key);
         final byte[] valueBytes = entries.valueBytes(value);
         final EntryStore.Replaced<K, V> replaced = entries.replaceLive(key, handle, null, value, valueBytes);
@@ -520,9 +515,8 @@ public final class GridCache<K, V> implements Cache<K, V>
         {
             countMisses(1);
         }
-        countGet(startNs);
         listeners.dispatch(replaced.events());
-        return replaced.previous();
+        return replaced;
     }
 
     @Override
@@ -951,7 +945,8 @@ public final class GridCache<K, V> implements Cache<K, V>
         writer.writeAll(entries);
     }
 
-    private static void closeQuietly(final Object object)
+    /** Close a user object if it is {@link Closeable}; closing is best effort, the cache goes away either way. */
+    static void closeQuietly(final Object object)
     {
         if (object instanceof Closeable closeable)
         {
