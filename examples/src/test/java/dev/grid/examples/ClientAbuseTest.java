@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -181,11 +182,20 @@ class ClientAbuseTest
                 assertTrue(System.nanoTime() < deadline, "the member did not cut off the connection within 30 s");
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
             }
-            // Only now read: whatever the member wrote before it cut the connection, then its end.
+            // Only now read: whatever the member wrote before it cut the connection, then its end. A cut connection
+            // may end inside an answer (the member drops what it had not yet written), so an end of stream in the
+            // middle of a frame is an end too.
             int answers = 0;
-            while (raw.answer() == 0)
+            try
             {
-                answers++;
+                while (raw.answer() == 0)
+                {
+                    answers++;
+                }
+            }
+            catch (final EOFException ex)
+            {
+                // The connection ended inside an answer.
             }
             assertTrue(answers < gets, "all " + gets + " answers of 32 KiB were queued for a client that read none");
             joinQuietly(writer);
