@@ -152,6 +152,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         handshake.close();
     }
 
+    MemberMonitoring.ClientFigures figures()
+    {
+        return new MemberMonitoring.ClientFigures(connections.get(), requests.get(), errors.get(), cutOff.get());
+    }
+
     @Override
     public void onOpen(final ClientEndpoint.Connection connection)
     {

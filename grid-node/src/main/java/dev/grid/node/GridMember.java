@@ -617,6 +617,14 @@ public final class GridMember implements Grid
     }
 
     /**
+     * @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures.
+     */
+    public MemberMonitoring monitoring()
+    {
+        return new MemberMonitoring(metrics, storage, clientService);
+    }
+
+    /**
      * @return how many WAL records this member replayed when it started (0 for an in-memory member).
      */
     public long recoveredRecords()

@@ -49,12 +49,16 @@ import java.util.concurrent.TimeUnit;
  * client.tls.keystore = /etc/grid/m1.p12   # serve clients over TLS with this PKCS12 certificate and key
  * client.tls.keystore.password = ...
  * resp.port = 6379                        # serve the Redis protocol (grid-resp on the class path); resp.* keys
+ * metrics.port = 9404                     # serve Prometheus metrics (grid-metrics on the class path); metrics.* keys
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
  */
 public final class MemberConfigurationFile
 {
+    /** Key prefixes of member services' settings ({@link MemberConfiguration#settings}). */
+    private static final java.util.List<String> SERVICE_PREFIXES = java.util.List.of("resp.", "metrics.", "console.");
+
     private MemberConfigurationFile()
     {
     }
@@ -237,9 +241,9 @@ public final class MemberConfigurationFile
     private static boolean prefixed(final MemberConfiguration config, final String key, final String value,
         final String source)
     {
-        if (key.startsWith("resp.") && key.length() > "resp.".length())
+        if (SERVICE_PREFIXES.stream().anyMatch(prefix -> key.startsWith(prefix) && key.length() > prefix.length()))
         {
-            // The Redis protocol's settings: grid-resp checks them when the member starts it.
+            // A member service's settings (grid-resp, grid-metrics, ...): the service checks them when it starts.
             config.setting(key, value);
             return true;
         }

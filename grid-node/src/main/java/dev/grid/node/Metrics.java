@@ -119,28 +119,43 @@ final class Metrics
         (toSelf ? servedAsPrimary : forwarded).incrementAndGet();
     }
 
-    synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
+    /** Fold every recorder's interval into its histogram since start; under this object's lock. */
+    private Map<String, Histogram> fold()
     {
-        final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
+        final Map<String, Histogram> folded = new LinkedHashMap<>();
         for (final OpType type : OpType.values())
         {
             final int i = type.ordinal();
             intervals[i] = recorders[i].getIntervalHistogram(intervals[i]);
-            final Histogram total = totals[i];
-            total.add(intervals[i]);
-            latencies.put(type.name().toLowerCase(), new MemberMetrics.Latency(total.getTotalCount(),
-                total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
-                total.getMaxValue()));
+            totals[i].add(intervals[i]);
+            folded.put(type.name().toLowerCase(), totals[i]);
         }
         for (int i = 0; i < txRecorders.length; i++)
         {
             txIntervals[i] = txRecorders[i].getIntervalHistogram(txIntervals[i]);
-            final Histogram total = txTotals[i];
-            total.add(txIntervals[i]);
-            latencies.put(TX_HISTOGRAMS[i], new MemberMetrics.Latency(total.getTotalCount(),
-                total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
-                total.getMaxValue()));
+            txTotals[i].add(txIntervals[i]);
+            folded.put(TX_HISTOGRAMS[i], txTotals[i]);
         }
+        return folded;
+    }
+
+    /**
+     * @return a copy of each latency histogram since start (microseconds), by the names of
+     *     {@link MemberMetrics#latencies()}.
+     */
+    synchronized Map<String, Histogram> histograms()
+    {
+        final Map<String, Histogram> copies = new LinkedHashMap<>();
+        fold().forEach((name, histogram) -> copies.put(name, histogram.copy()));
+        return copies;
+    }
+
+    synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
+    {
+        final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
+        fold().forEach((name, total) -> latencies.put(name, new MemberMetrics.Latency(total.getTotalCount(),
+            total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
+            total.getMaxValue())));
         final Map<String, Long> aborts = new java.util.TreeMap<>();
         txAborts.forEach((reason, count) -> aborts.put(reason, count.get()));
         return new MemberMetrics(latencies, remaps.get(), timeouts.get(), cacheDestroyed.get(), otherFailures.get(),

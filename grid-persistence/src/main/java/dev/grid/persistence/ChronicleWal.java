@@ -72,6 +72,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
     private long appendedPosition;
     private long durablePosition;
     private long lastSyncNs;
+    private final StorageMetrics metrics = new StorageMetrics();
 
     /**
      * Open (or create) the WAL in a directory.
@@ -171,6 +172,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
                 directory + ": " + ex, ex);
         }
         appendedPosition = appender().lastIndexAppended();
+        metrics.recorded(8L + length);
         if (mode != WalMode.FSYNC)
         {
             durablePosition = appendedPosition;
@@ -188,7 +190,7 @@ public final class ChronicleWal implements Wal, AutoCloseable
         {
             if (durablePosition != appendedPosition)
             {
-                appender().sync();
+                sync();
                 durablePosition = appendedPosition;
             }
         }
@@ -198,9 +200,24 @@ public final class ChronicleWal implements Wal, AutoCloseable
             if (nowNs - lastSyncNs >= syncIntervalNs)
             {
                 lastSyncNs = nowNs;
-                appender().sync();
+                sync();
             }
         }
+    }
+
+    private void sync()
+    {
+        final long startNs = System.nanoTime();
+        appender().sync();
+        metrics.timed(System.nanoTime() - startNs);
+    }
+
+    /**
+     * @return records and bytes appended since open, and the durations of syncs.
+     */
+    public StorageMetrics metrics()
+    {
+        return metrics;
     }
 
     public long appendedPosition()

@@ -59,6 +59,9 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
     private long currentId;
     /** The open image file of the checkpoint being written; touched by the writer thread only. */
     private DataOutputStream images;
+    /** When the current checkpoint began, on the writer thread. */
+    private long beganNs;
+    private final StorageMetrics metrics = new StorageMetrics();
 
     /**
      * Open the store, removing checkpoints that never committed.
@@ -110,6 +113,7 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
                 // The stream of an abandoned (perhaps failed) checkpoint: its directory stays partial and goes at open.
                 LOG.debug("closing an abandoned checkpoint's images failed", abandoned);
             }
+            beganNs = System.nanoTime();
             final Path partial = partial(id);
             deleteTree(partial);
             Files.createDirectories(partial);
@@ -144,6 +148,8 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
                 force(root);
             }
             committedId = id;
+            metrics.timed(System.nanoTime() - beganNs);
+            metrics.recorded(Files.size(done.resolve(IMAGES)) + manifest.length);
             for (final Path older : list(""))
             {
                 if (idOf(older) < id)
@@ -162,6 +168,14 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
             images = null;
             closing.close();
         }
+    }
+
+    /**
+     * @return checkpoints committed since open, their bytes, and how long each took from begin to commit.
+     */
+    public StorageMetrics metrics()
+    {
+        return metrics;
     }
 
     public long committedId()
