@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local cluster of member processes on 127.0.0.1, everything of it (configuration, data, logs, pids) under one
-# folder. Run scripts/build.sh first.
+# folder, each member started by the server distribution's bin/grid-member.sh (scripts/build.sh unpacks it in
+# target/dist/current; GRID_DIST picks another). Run scripts/build.sh first.
 #
 #   scripts/cluster.sh start N [DIR]         start members m0..m(N-1) and wait until each joined
 #   scripts/cluster.sh stop [DIR]            stop every running member (SIGTERM: each leaves cleanly)
@@ -9,11 +10,17 @@
 #   scripts/cluster.sh status [DIR]          which members run
 #
 # DIR defaults to ./local-cluster. Member mI listens on UDP port BASE_PORT+I (default 47500) and serves clients on
-# TCP port CLIENT_PORT+I (default 10800). A member's output is DIR/mI.out, its log DIR/mI.log, its data DIR/data/mI
-# (PERSISTENT=0: in-memory members, no data directory). With RESP_PORT set, member mI also serves the Redis protocol on
-# RESP_PORT+I.
+# TCP port CLIENT_PORT+I (default 10800). A member's output is DIR/mI.out, its log DIR/mI.log (and GC log
+# DIR/mI-gc.log), its data DIR/data/mI (PERSISTENT=0: in-memory members, no data directory). With RESP_PORT set, member
+# mI also serves the Redis protocol on RESP_PORT+I; with METRICS_PORT, Prometheus metrics on METRICS_PORT+I. Each member
+# has GRID_HEAP of heap (default 1g).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+dist="${GRID_DIST:-$here/../target/dist/current}"
+if [ ! -x "$dist/bin/grid-member.sh" ]; then
+  echo "no distribution in $dist: run scripts/build.sh first" >&2
+  exit 2
+fi
 base_port="${BASE_PORT:-47500}"
 client_port="${CLIENT_PORT:-10800}"
 
@@ -35,6 +42,9 @@ CONF
   if [ -n "${RESP_PORT:-}" ]; then
     echo "resp.port = $((RESP_PORT + i))" >> "$dir/m$i.properties"
   fi
+  if [ -n "${METRICS_PORT:-}" ]; then
+    echo "metrics.port = $((METRICS_PORT + i))" >> "$dir/m$i.properties"
+  fi
 }
 
 start_member() { # index dir
@@ -44,7 +54,8 @@ start_member() { # index dir
     return
   fi
   : > "$dir/m$i.out"
-  nohup "$here/java.sh" dev.grid.node.Main "$dir/m$i.properties" > "$dir/m$i.out" 2> "$dir/m$i.log" < /dev/null &
+  GRID_LOG_DIR="$dir" GRID_HEAP="${GRID_HEAP:-1g}" nohup "$dist/bin/grid-member.sh" "$dir/m$i.properties" \
+    > "$dir/m$i.out" 2>&1 < /dev/null &
   echo $! > "$dir/m$i.pid"
 }
 
@@ -56,8 +67,8 @@ await_ready() { # index dir
       return
     fi
     if ! kill -0 "$(cat "$dir/m$i.pid")" 2>/dev/null; then
-      echo "m$i failed to start; see $dir/m$i.log" >&2
-      tail -5 "$dir/m$i.log" >&2 || true
+      echo "m$i failed to start; see $dir/m$i.out and $dir/m$i.log" >&2
+      tail -5 "$dir/m$i.out" "$dir/m$i.log" >&2 || true
       exit 1
     fi
     sleep 0.1
@@ -118,7 +129,7 @@ case "$command" in
     done
     ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,16p' "$0" >&2
     exit 2
     ;;
 esac

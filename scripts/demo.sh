@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: build Grid, start a local cluster of three persistent member processes, load data through the thin
+# The main job: build Grid and its server distribution, unpack the distribution in a temporary directory, start from
+# it a local cluster of three persistent member processes, load data through the thin
 # client, stop one member, write more while it is away, restart it, and show with the admin tool that it caught up
 # historically (only the updates it missed were streamed) and that the consistency check is clean. Then stop.
 # Usage: scripts/demo.sh   (ports: BASE_PORT, default 47500, and CLIENT_PORT, default 10800, for m0..m2)
@@ -13,7 +14,14 @@ scripts/build.sh
 dir="$PWD/target/demo-cluster"
 rm -rf "$dir"
 mkdir -p "$dir"
-trap 'scripts/cluster.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
+GRID_DIST_TMP="$(mktemp -d)"
+trap 'scripts/cluster.sh stop "$dir" >/dev/null 2>&1 || true; rm -rf "$GRID_DIST_TMP"' EXIT
+
+step "unpacking the server distribution in $GRID_DIST_TMP"
+tar -xzf grid-dist/target/grid-*.tar.gz -C "$GRID_DIST_TMP"
+GRID_DIST="$(echo "$GRID_DIST_TMP"/grid-*)"
+export GRID_DIST
+ls "$GRID_DIST"
 hosts=(--host "127.0.0.1:$client_port" --host "127.0.0.1:$((client_port + 1))" --host "127.0.0.1:$((client_port + 2))")
 admin() { scripts/admin.sh --host "127.0.0.1:$client_port" "$@"; }
 client() { scripts/java.sh dev.grid.examples.ThinClientExample "${hosts[@]}" "$@"; }

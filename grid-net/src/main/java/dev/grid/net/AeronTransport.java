@@ -17,6 +17,8 @@ import org.agrona.collections.IntArrayList;
 import org.agrona.collections.Object2IntHashMap;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -49,6 +51,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AeronTransport implements Transport, AutoCloseable
 {
+    private static final Logger LOG = LoggerFactory.getLogger(AeronTransport.class);
     /** The stream every member listens on. */
     public static final int STREAM_ID = 1001;
     /** Term length of publications: 1 MiB allows 128 KiB messages and absorbs bursts. */
@@ -142,13 +145,13 @@ public final class AeronTransport implements Transport, AutoCloseable
                 // detection, not these, decides whether a paused member is still one (issue 16).
                 .clientLivenessTimeoutNs(PROCESS_PAUSE_TOLERANCE_NS)
                 .publicationUnblockTimeoutNs(PROCESS_PAUSE_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(60))
-                .errorHandler(Throwable::printStackTrace));
+                .errorHandler(ex -> LOG.error("Aeron media driver error", ex)));
             startedAeron = Aeron.connect(new Aeron.Context()
                 .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(PROCESS_PAUSE_TOLERANCE_NS))
                 .aeronDirectoryName(directory)
                 .useConductorAgentInvoker(true)
                 .driverAgentInvoker(startedDriver.sharedAgentInvoker())
-                .errorHandler(Throwable::printStackTrace));
+                .errorHandler(ex -> LOG.error("Aeron client error", ex)));
             this.driver = startedDriver;
             this.aeron = startedAeron;
             this.driverInvoker = startedDriver.sharedAgentInvoker();

@@ -3,6 +3,8 @@ package dev.grid.net;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MessageWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -31,6 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ClientEndpoint implements AutoCloseable
 {
+    private static final Logger LOG = LoggerFactory.getLogger(ClientEndpoint.class);
     /** What the member does with connections and frames. */
     public interface Handler
     {
@@ -415,7 +418,7 @@ public final class ClientEndpoint implements AutoCloseable
         catch (final IOException | RuntimeException ex)
         {
             // The selector itself failed: nothing more can be served. Connections close below.
-            System.err.println("client endpoint stopped: " + ex);
+            LOG.error("client endpoint stopped: its selector failed", ex);
         }
         finally
         {

@@ -54,7 +54,7 @@ public final class Main
         final MemberConfiguration config;
         try
         {
-            config = MemberConfigurationFile.load(Path.of(args[0]));
+            config = MemberConfigurationFile.load(Path.of(args[0]), System.getenv());
         }
         catch (final GridException ex)
         {

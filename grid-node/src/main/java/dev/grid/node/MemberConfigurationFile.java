@@ -9,7 +9,12 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
@@ -57,7 +62,7 @@ import java.util.concurrent.TimeUnit;
 public final class MemberConfigurationFile
 {
     /** Key prefixes of member services' settings ({@link MemberConfiguration#settings}). */
-    private static final java.util.List<String> SERVICE_PREFIXES = java.util.List.of("resp.", "metrics.", "console.");
+    private static final List<String> SERVICE_PREFIXES = List.of("resp.", "metrics.", "console.");
 
     private MemberConfigurationFile()
     {
@@ -70,6 +75,24 @@ public final class MemberConfigurationFile
      */
     public static MemberConfiguration load(final Path file)
     {
+        return load(file, Map.of());
+    }
+
+    /** Prefix of environment variables that override a configuration file's keys ({@link #load(Path, Map)}). */
+    public static final String ENVIRONMENT_PREFIX = "GRID_CONF_";
+
+    /**
+     * Read a file, then let environment variables override its keys, as containers configure a member: a variable
+     * {@code GRID_CONF_CLIENT_PORT=10800} sets {@code client.port} (the rest of the name in lower case, {@code _} for
+     * {@code .}). Variables without the prefix are ignored; one that names no key is an error like an unknown key.
+     *
+     * @param file        to read.
+     * @param environment variables, e.g. {@link System#getenv()}.
+     * @return the concluded configuration.
+     * @throws InvalidConfigurationException naming the file or variable and the key that is wrong.
+     */
+    public static MemberConfiguration load(final Path file, final Map<String, String> environment)
+    {
         final Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8))
         {
@@ -79,7 +102,20 @@ public final class MemberConfigurationFile
         {
             throw new InvalidConfigurationException("cannot read configuration file " + file + ": " + ex);
         }
-        return parse(properties, file.toString());
+        final List<String> overridden = new ArrayList<>();
+        for (final Map.Entry<String, String> variable : new TreeMap<>(environment).entrySet())
+        {
+            final String name = variable.getKey();
+            if (name.startsWith(ENVIRONMENT_PREFIX) && name.length() > ENVIRONMENT_PREFIX.length())
+            {
+                final String key = name.substring(ENVIRONMENT_PREFIX.length()).toLowerCase(Locale.ROOT)
+                    .replace('_', '.');
+                properties.setProperty(key, variable.getValue());
+                overridden.add(name + " (" + key + ")");
+            }
+        }
+        return parse(properties, overridden.isEmpty() ? file.toString() : file + " with " +
+            String.join(", ", overridden));
     }
 
     /**

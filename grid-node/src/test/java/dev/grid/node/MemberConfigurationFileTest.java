@@ -3,9 +3,12 @@ package dev.grid.node;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -62,6 +65,23 @@ class MemberConfigurationFileTest
         assertEquals(5000, config.checkpointWalRecords());
         assertEquals(TimeUnit.MILLISECONDS.toNanos(60000), config.walHistoryAgeNs());
         assertEquals(7000, config.walHistoryRecords());
+    }
+
+    @Test
+    void environmentVariablesOverrideTheFilesKeys(@TempDir final Path dir) throws IOException
+    {
+        final Path file = dir.resolve("member.properties");
+        Files.writeString(file, "member.id = m1\nport = 47501\nclient.port = 10800\n");
+        final MemberConfiguration config = MemberConfigurationFile.load(file, Map.of("GRID_CONF_CLIENT_PORT", "10900",
+            "GRID_CONF_METRICS_PORT", "9404", "GRID_HEAP", "2g", "PATH", "/bin"));
+        assertEquals(10900, config.clientPort(), "the variable wins over the file");
+        assertEquals(47501, config.port(), "keys without a variable keep the file's value");
+        assertEquals("9404", config.settings().get("metrics.port"), "a key the file lacks is added");
+
+        final InvalidConfigurationException unknown = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.load(file, Map.of("GRID_CONF_CLIENT_PROT", "1")));
+        assertTrue(unknown.getMessage().contains("GRID_CONF_CLIENT_PROT") &&
+            unknown.getMessage().contains("'client.prot'"), unknown.getMessage());
     }
 
     @Test
