@@ -147,6 +147,12 @@ class ClusterProcessTest
         assertEquals(2, admin("root", "root-pw", "no-such-command")[0], "bad usage");
         assertEquals(2, admin("root", "root-pw", "baseline", "frobnicate")[0], "bad usage");
         assertEquals(1, admin("root", "root-pw", "verify", "no-such-cache")[0], "the cluster refused");
+        final Object[] inMemory = admin("root", "root-pw", "snapshot", "create", "s1");
+        assertEquals(1, inMemory[0], "in-memory members keep no snapshots");
+        assertTrue(((String)inMemory[2]).contains("SNAPSHOT_UNAVAILABLE"), (String)inMemory[2]);
+        assertEquals(2, admin("root", "root-pw", "snapshot", "create")[0], "a snapshot needs a name");
+        assertEquals(2, admin("root", "root-pw", "snapshot", "frobnicate", "s1")[0], "bad usage");
+        assertEquals(5, admin("alice", "alice-pw", "snapshot", "create", "s1")[0], "creation needs the admin role");
         final StringWriter err = new StringWriter();
         assertEquals(4, GridAdmin.run(new String[] {"--host", "127.0.0.1:" + closedPort(), "state"},
             new PrintWriter(new StringWriter()), new PrintWriter(err, true)), "nothing listens there");

@@ -38,7 +38,7 @@ import java.util.concurrent.locks.LockSupport;
         GridAdmin.Partitions.class, GridAdmin.CacheStats.class, GridAdmin.Rebalance.class, GridAdmin.Verify.class,
         GridAdmin.Lost.class,
         GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class,
-        KeptCommand.class},
+        KeptCommand.class, SnapshotCommand.class},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:the cluster refused or failed the request", "2:bad usage",
         "3:the consistency check found conflicts", "4:no member could be reached",

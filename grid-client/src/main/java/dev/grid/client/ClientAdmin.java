@@ -122,7 +122,7 @@ public final class ClientAdmin
         throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "no member " + memberId + " in the cluster");
     }
 
-    private FrameReader call(final int op, final Consumer<FrameWriter> fill)
+    FrameReader call(final int op, final Consumer<FrameWriter> fill)
     {
         final FrameWriter payload = new FrameWriter();
         fill.accept(payload);
@@ -369,6 +369,12 @@ public final class ClientAdmin
     public void killTransaction(final String memberId, final long id)
     {
         onMember(memberId).call(ClientProtocol.TX_KILL, w -> w.writeLong(id));
+    }
+
+    /** @return cluster-wide snapshots: create, list, check and restore through every member. */
+    public ClientSnapshots snapshots()
+    {
+        return new ClientSnapshots(this);
     }
 
     /** @return the metrics of the member the request reaches, by name. */

@@ -80,6 +80,17 @@ public enum ErrorCode
     PERSISTENCE_IO_FAILED(Group.PERSISTENCE, 4),
     /** A committed checkpoint's file fails its checksum or is malformed; the message names the file. */
     CHECKPOINT_CORRUPT(Group.PERSISTENCE, 5),
+    /** No snapshot of that name on any member asked (or, on one member, none there). */
+    SNAPSHOT_NOT_FOUND(Group.PERSISTENCE, 6),
+    /** A snapshot of that name exists already; snapshots are never overwritten. */
+    SNAPSHOT_EXISTS(Group.PERSISTENCE, 7),
+    /**
+     * A snapshot is incomplete (a partition of a cache is on no member) or a file of it fails its hash or is malformed;
+     * the message names what.
+     */
+    SNAPSHOT_CORRUPT(Group.PERSISTENCE, 8),
+    /** The member keeps no data directory (an in-memory member): it can take and restore no snapshot. */
+    SNAPSHOT_UNAVAILABLE(Group.PERSISTENCE, 9),
     /**
      * An optimistic transaction found, when it locked its keys at commit, that a value it read had changed; nothing of
      * it was applied. Retrying may succeed.

@@ -581,6 +581,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 final long id = reader.readLong("id");
                 complete(connection, session, requestId, member.admin.killTransaction(id), (w, v) -> { });
             }
+            case ClientProtocol.SNAPSHOT_CREATE, ClientProtocol.SNAPSHOT_LIST, ClientProtocol.SNAPSHOT_CHECK,
+                ClientProtocol.SNAPSHOT_RESTORE -> SnapshotRequests.dispatch(this, member.snapshots(), connection,
+                session, op, requestId, reader);
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }
     }

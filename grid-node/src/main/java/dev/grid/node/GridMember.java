@@ -133,6 +133,7 @@ public final class GridMember implements Grid
     private final int clientEndpointPort;
     private final List<MemberService.Provider> serviceProviders;
     private final List<MemberService> services = new CopyOnWriteArrayList<>();
+    private final MemberSnapshots snapshots = new MemberSnapshots(this);
     private final VerifiedPasswords servicePasswords = new VerifiedPasswords();
     volatile String stopReason = "is stopping";
     long cyclesAfterStop = -1;
@@ -561,6 +562,7 @@ public final class GridMember implements Grid
                 }
             }
             closing = true;
+            snapshots.close();
             if (clientEndpoint != null)
             {
                 CloseHelper.quietClose(clientEndpoint);
@@ -614,6 +616,14 @@ public final class GridMember implements Grid
         runner.close();
         // Completions already queued still run; the pool's threads end when idle.
         userExecutor.shutdown();
+    }
+
+    /**
+     * @return this member's side of cluster-wide snapshots (create, list, check, restore).
+     */
+    public MemberSnapshots snapshots()
+    {
+        return snapshots;
     }
 
     /**

@@ -84,6 +84,7 @@ final class MemberCache<K, V> implements Cache<K, V>
         return new MemberCache<>(member, descriptor, configuration.conclude());
     }
 
+
     public String name()
     {
         return descriptor.name();

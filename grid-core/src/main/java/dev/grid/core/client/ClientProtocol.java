@@ -242,6 +242,23 @@ public final class ClientProtocol
     public static final int TX_KILL = 59;
     /** No payload -> nothing. Admin. Activates a cluster waiting for members that will not return. */
     public static final int ACTIVATE = 60;
+    /**
+     * [string name][i32 n, -1: this member's primaries]([string cache/partition])*n -> [string memberId][i32 n]
+     * ([string cache/partition])*n [i64 entries][i64 bytes]: write the answering member's part of a snapshot. Admin.
+     */
+    public static final int SNAPSHOT_CREATE = 61;
+    /**
+     * No payload -> [i32 n]([string name][i64 createdMs][i32 c]([string cache][i32 partitions])*c
+     * [i32 f]([string cache/partition])*f [i64 entries])*n: the snapshots the answering member holds.
+     */
+    public static final int SNAPSHOT_LIST = 62;
+    /** [string name] -> [i32 files][i32 n]([string problem])*n: the answering member's files of it checked. */
+    public static final int SNAPSHOT_CHECK = 63;
+    /**
+     * [string name][u8 prepare] -> [i64 entries]: load the answering member's files of a snapshot; with prepare, first
+     * destroy and recreate its caches. Admin.
+     */
+    public static final int SNAPSHOT_RESTORE = 64;
 
     // Answer statuses. -------------------------------------------------------------------------------------------
     /** The request succeeded; the op's answer payload follows. */
@@ -260,7 +277,7 @@ public final class ClientProtocol
     public static boolean isAdminMutation(final int op)
     {
         return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY ||
-            op == TX_KILL || op == ACTIVATE;
+            op == TX_KILL || op == ACTIVATE || op == SNAPSHOT_CREATE || op == SNAPSHOT_RESTORE;
     }
 
     /**
@@ -320,6 +337,10 @@ public final class ClientProtocol
             case METRICS -> "METRICS";
             case TX_LIST -> "TX_LIST";
             case TX_KILL -> "TX_KILL";
+            case SNAPSHOT_CREATE -> "SNAPSHOT_CREATE";
+            case SNAPSHOT_LIST -> "SNAPSHOT_LIST";
+            case SNAPSHOT_CHECK -> "SNAPSHOT_CHECK";
+            case SNAPSHOT_RESTORE -> "SNAPSHOT_RESTORE";
             default -> "op " + op;
         };
     }

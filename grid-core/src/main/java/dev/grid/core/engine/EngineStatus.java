@@ -81,6 +81,16 @@ public interface EngineStatus
     CopyView copy(int cacheId, int partition);
 
     /**
+     * Copy out this member's copy of a partition, entries and counters, at this moment (for snapshots): one pass over
+     * the copy's entries on the engine's thread.
+     *
+     * @param cacheId   of the cache.
+     * @param partition of the cache.
+     * @return the copy's contents, or null if this member holds none.
+     */
+    PartitionContents contents(int cacheId, int partition);
+
+    /**
      * @param cacheName of a cache.
      * @return per partition, the index in the installed map's topology of its primary, -1 if none; null if no map
      *         is installed. Engine thread only.

@@ -12,9 +12,11 @@ import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.EngineStatus;
 import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.PartitionContents;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -185,6 +187,41 @@ final class StatusFacade implements EngineStatus
             context.installedMap().topology().indexOf(context.incarnation())) == 0;
         return new CopyView(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), lp.store.size(),
             lp.store.contentHash(), context.checkpointer().historyFrom(cacheId, partition), lp.state, primary);
+    }
+
+    @Override
+    public PartitionContents contents(final int cacheId, final int partition)
+    {
+        final LocalPartition lp = context.localCopy(cacheId, partition);
+        final CacheDescriptor cache = context.topology() == null ? null : context.topology().cache(cacheId);
+        if (lp == null || cache == null)
+        {
+            return null;
+        }
+        final int stored = lp.store.entryCount();
+        final byte[][] keys = new byte[stored][];
+        final byte[][] values = new byte[stored][];
+        final long[] counters = new long[stored];
+        lp.store.snapshot(keys, values, counters);
+        int live = 0;
+        final boolean expiring = StoredValues.expiring(cache);
+        final long[] expireAtMs = new long[stored];
+        for (int i = 0; i < stored; i++)
+        {
+            if (values[i] != null)
+            {
+                keys[live] = keys[i];
+                counters[live] = counters[i];
+                expireAtMs[live] = expiring ? StoredValues.expireAt(values[i]) : 0;
+                values[live] = expiring ? StoredValues.unwrap(values[i]) : values[i];
+                live++;
+            }
+        }
+        final boolean primary = context.installedMap() != null && context.installedMap().rank(cacheId, partition,
+            context.installedMap().topology().indexOf(context.incarnation())) == 0;
+        return new PartitionContents(lp.counter.lwm(), lp.counter.hwm(), lp.counter.gaps(), primary, lp.state,
+            Arrays.copyOf(keys, live), Arrays.copyOf(values, live), Arrays.copyOf(expireAtMs, live),
+            Arrays.copyOf(counters, live));
     }
 
     /**

@@ -1,0 +1,89 @@
+package dev.grid.node;
+
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.net.ClientEndpoint;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.grid.node.RequestFields.requireString;
+
+/**
+ * The snapshot requests of the thin-client protocol ({@link ClientProtocol#SNAPSHOT_CREATE} to
+ * {@link ClientProtocol#SNAPSHOT_RESTORE}), decoded and answered for {@link ClientService} by the member's
+ * {@link MemberSnapshots}. Stateless; runs on the client endpoint's thread and answers when the snapshot thread is
+ * done.
+ */
+final class SnapshotRequests
+{
+    /** Partitions a create may name: every partition of 64 caches of the largest partition count. */
+    private static final int MAX_NAMED_PARTITIONS = 64 * 65_536;
+
+    private SnapshotRequests()
+    {
+    }
+
+    static void dispatch(final ClientService service, final MemberSnapshots snapshots,
+        final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        switch (op)
+        {
+            case ClientProtocol.SNAPSHOT_CREATE ->
+            {
+                final String name = requireString(reader, "name");
+                final int count = reader.readInt("partitions", -1, MAX_NAMED_PARTITIONS);
+                if ((long)count * 4 > reader.remaining())
+                {
+                    // Checked before sizing anything by it (as RequestFields.readCount does).
+                    throw new MalformedMessageException("field 'partitions' says " + count + " items, but only " +
+                        reader.remaining() + " bytes follow");
+                }
+                List<String> only = null;
+                if (count >= 0)
+                {
+                    only = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++)
+                    {
+                        only.add(requireString(reader, "partition"));
+                    }
+                }
+                service.complete(connection, session, requestId, snapshots.create(name, only), (w, created) ->
+                {
+                    w.writeString(created.memberId()).writeInt(created.partitions().size());
+                    created.partitions().forEach(w::writeString);
+                    w.writeLong(created.entries()).writeLong(created.bytes());
+                });
+            }
+            case ClientProtocol.SNAPSHOT_LIST -> service.complete(connection, session, requestId, snapshots.list(),
+                (w, listed) ->
+            {
+                w.writeInt(listed.size());
+                for (final MemberSnapshots.Listed snapshot : listed)
+                {
+                    w.writeString(snapshot.name()).writeLong(snapshot.createdMs()).writeInt(snapshot.caches().size());
+                    snapshot.caches().forEach((cache, partitions) -> w.writeString(cache).writeInt(partitions));
+                    w.writeInt(snapshot.partitions().size());
+                    snapshot.partitions().forEach(w::writeString);
+                    w.writeLong(snapshot.entries());
+                }
+            });
+            case ClientProtocol.SNAPSHOT_CHECK -> service.complete(connection, session, requestId,
+                snapshots.check(requireString(reader, "name")), (w, checked) ->
+            {
+                w.writeInt(checked.files()).writeInt(checked.problems().size());
+                checked.problems().forEach(w::writeString);
+            });
+            case ClientProtocol.SNAPSHOT_RESTORE ->
+            {
+                final String name = requireString(reader, "name");
+                final boolean prepare = reader.readByte("prepare") != 0;
+                service.complete(connection, session, requestId, snapshots.restore(name, prepare),
+                    (w, loaded) -> w.writeLong(loaded));
+            }
+            default -> throw new IllegalArgumentException("not a snapshot op: " + op);
+        }
+    }
+}
