@@ -193,6 +193,29 @@ final class MemberProcesses implements AutoCloseable
         deleteRecursively(new File(member.aeronDirectory));
     }
 
+    /**
+     * Start a member that was killed again, on its configuration file (and so its data directory, if it has one), and
+     * wait until it is READY; it takes the killed member's place in {@link #members}.
+     *
+     * @param index of the member (m{@code index}).
+     * @return the new process's member.
+     */
+    Member restart(final int index) throws IOException
+    {
+        final Member old = members.get(index);
+        if (old.process.isAlive())
+        {
+            throw new IllegalStateException("member " + old.id + " still runs");
+        }
+        final Path config = dir.resolve(old.id + ".properties");
+        final Path log = dir.resolve(old.id + "-restarted-" + System.nanoTime() + ".log");
+        final Process process = new ProcessBuilder(Main.childCommand(config, "--commands"))
+            .redirectError(log.toFile()).start();
+        final Member restarted = new Member(old.id, process, old.clientAddress, log);
+        members.set(index, restarted);
+        return restarted;
+    }
+
     @Override
     public void close()
     {

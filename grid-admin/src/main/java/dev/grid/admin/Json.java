@@ -5,15 +5,19 @@ import java.util.Map;
 
 /**
  * The admin tool's JSON output: maps, lists, strings, numbers, booleans and null, written compactly with keys in the
- * maps' order. Enough for scripts; not a general JSON library.
+ * maps' order. Enough for scripts and the web console (grid-console); not a general JSON library.
  */
-final class Json
+public final class Json
 {
     private Json()
     {
     }
 
-    static String write(final Object value)
+    /**
+     * @param value a map, list, string, number, boolean or null, nested as deep as needed.
+     * @return it as compact JSON.
+     */
+    public static String write(final Object value)
     {
         final StringBuilder out = new StringBuilder();
         write(out, value);
