@@ -147,6 +147,27 @@ class ClusterProcessTest
         assertEquals(2, admin("root", "root-pw", "no-such-command")[0], "bad usage");
         assertEquals(2, admin("root", "root-pw", "baseline", "frobnicate")[0], "bad usage");
         assertEquals(1, admin("root", "root-pw", "verify", "no-such-cache")[0], "the cluster refused");
+        // Issue 21: members with versions and uptime, caches created with options and destroyed, the configuration,
+        // shell completion.
+        final String members = adminOk("members", "--json");
+        assertTrue(members.contains("\"version\":\"0.1.0-SNAPSHOT\"") && members.contains("\"uptimeMs\":") &&
+            members.contains("\"memberId\":\"m2\""), members);
+        assertTrue(adminOk("members").contains("0.1.0-SNAPSHOT"));
+        assertTrue(adminOk("cache", "create", "opts", "--partitions", "32", "--backups", "2", "--expiry",
+            "created:10m", "--eviction", "lru:5000", "--json").contains("\"created\":\"opts\""));
+        final String created = adminOk("partitions", "opts", "--json");
+        assertTrue(created.contains("{\"partition\":31,") && !created.contains("{\"partition\":32,"), created);
+        assertEquals(2, admin("root", "root-pw", "cache", "destroy", "opts")[0], "destroy needs --yes");
+        assertEquals(2, admin("root", "root-pw", "cache", "create", "bad", "--expiry", "forever")[0],
+            "a malformed option is bad usage");
+        assertEquals(2, admin("root", "root-pw", "cache", "create", "bad", "--key-codec", "yaml")[0]);
+        assertEquals(5, admin("alice", "alice-pw", "cache", "create", "mine")[0], "creation needs the admin role");
+        assertTrue(adminOk("cache", "destroy", "opts", "--yes", "--json").contains("\"destroyed\":\"opts\""));
+        assertTrue(!adminOk("caches").contains("opts"));
+        final String config = adminOk("config", "--member", "m2");
+        assertTrue(config.contains("member.id = m2") && config.contains("client.user.alice = USER:********") &&
+            !config.contains("pbkdf2"), config);
+        assertTrue(adminOk("completion").contains("complete -F"), "a bash completion script");
         final Object[] inMemory = admin("root", "root-pw", "snapshot", "create", "s1");
         assertEquals(1, inMemory[0], "in-memory members keep no snapshots");
         assertTrue(((String)inMemory[2]).contains("SNAPSHOT_UNAVAILABLE"), (String)inMemory[2]);

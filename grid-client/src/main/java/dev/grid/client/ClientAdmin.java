@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -33,8 +34,16 @@ public final class ClientAdmin
         this.memberAddress = memberAddress;
     }
 
-    /** One member as the cluster lists it. */
-    public record Member(String memberId, String address, String clientAddress)
+    /**
+     * One member as the cluster lists it.
+     *
+     * @param memberId      its id.
+     * @param address       its member-to-member address.
+     * @param clientAddress its client address, or null if it serves no clients.
+     * @param version       its Grid version, or null if it did not say (an older member).
+     * @param startedAtMs   when it started (wall clock), 0 if it did not say.
+     */
+    public record Member(String memberId, String address, String clientAddress, String version, long startedAtMs)
     {
     }
 
@@ -136,10 +145,10 @@ public final class ClientAdmin
         final long version = r.readLong("topologyVersion");
         final String coordinator = r.readString("coordinator");
         final int count = r.readInt("members", 0, 65_535);
-        final List<Member> members = new ArrayList<>(count);
+        final List<String[]> listed = new ArrayList<>(count);
         for (int i = 0; i < count; i++)
         {
-            members.add(new Member(r.readString("memberId"), r.readString("address"), r.readString("clientAddress")));
+            listed.add(new String[] {r.readString("memberId"), r.readString("address"), r.readString("clientAddress")});
         }
         final int have = r.readInt("quorumHave", 0, 65_535);
         final int need = r.readInt("quorumNeed", 0, 65_535);
@@ -153,6 +162,13 @@ public final class ClientAdmin
         }
         // Added last: a member that does not send it served none.
         final long servedWithout = r.remaining() == 0 ? 0 : r.readLong("readsWithoutQuorum");
+        final List<Member> members = new ArrayList<>(count);
+        for (final String[] member : listed)
+        {
+            final boolean more = r.remaining() > 0;
+            members.add(new Member(member[0], member[1], member[2], more ? r.readString("version") : null,
+                more ? r.readLong("startedAtMs") : 0));
+        }
         return new ClusterState(version, coordinator, members,
             new QuorumStatus(have, need, held, refused, servedWithout, history));
     }
@@ -369,6 +385,22 @@ public final class ClientAdmin
     public void killTransaction(final String memberId, final long id)
     {
         onMember(memberId).call(ClientProtocol.TX_KILL, w -> w.writeLong(id));
+    }
+
+    /**
+     * @return the configuration of the member the request reaches, as the keys of its file format (passwords and
+     *     password hashes masked), sorted.
+     */
+    public SortedMap<String, String> configuration()
+    {
+        final FrameReader r = call(ClientProtocol.CONFIG, w -> { });
+        final int count = r.readInt("keys", 0, 1 << 16);
+        final SortedMap<String, String> keys = new TreeMap<>();
+        for (int i = 0; i < count; i++)
+        {
+            keys.put(r.readString("key"), r.readString("value"));
+        }
+        return keys;
     }
 
     /** @return cluster-wide snapshots: create, list, check and restore through every member. */

@@ -505,6 +505,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                     writeStrings(w, quorum.history());
                     // Added last, so that a client that does not know it ignores it.
                     w.writeLong(quorum.readsWithoutQuorum());
+                    // Then each member's version and start time, in the members' order (added later still).
+                    for (final MemberRecord record : topology.members())
+                    {
+                        w.writeString(record.attributes().get(GridVersion.VERSION_ATTRIBUTE))
+                            .writeLong(GridVersion.startedAtMs(record.attributes()));
+                    }
                 });
             }
             case ClientProtocol.BASELINE_SHOW -> complete(connection, session, requestId, member.admin.baseline(),
@@ -582,8 +588,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 complete(connection, session, requestId, member.admin.killTransaction(id), (w, v) -> { });
             }
             case ClientProtocol.SNAPSHOT_CREATE, ClientProtocol.SNAPSHOT_LIST, ClientProtocol.SNAPSHOT_CHECK,
-                ClientProtocol.SNAPSHOT_RESTORE -> SnapshotRequests.dispatch(this, member.snapshots(), connection,
-                session, op, requestId, reader);
+                ClientProtocol.SNAPSHOT_RESTORE, ClientProtocol.CONFIG -> OperatorRequests.dispatch(this, member,
+                connection, session, op, requestId, reader);
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }
     }

@@ -161,6 +161,8 @@ public final class GridMember implements Grid
         {
             launched = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
             this.transport = launched;
+            advertised.put(GridVersion.VERSION_ATTRIBUTE, GridVersion.current());
+            advertised.put(GridVersion.STARTED_ATTRIBUTE, Long.toString(System.currentTimeMillis()));
             // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
             final long recoveryStartNs = System.nanoTime();
             this.engine = newEngine(recoveryStartNs);

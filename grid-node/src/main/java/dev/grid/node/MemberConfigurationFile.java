@@ -119,6 +119,61 @@ public final class MemberConfigurationFile
     }
 
     /**
+     * A member's configuration as the keys of this file format (the values it runs with, defaults included), for
+     * operators: passwords and password hashes are masked, every other value is shown.
+     *
+     * @param config a concluded configuration.
+     * @return key to value, sorted by key.
+     */
+    public static java.util.SortedMap<String, String> describe(final MemberConfiguration config)
+    {
+        final java.util.SortedMap<String, String> keys = new java.util.TreeMap<>();
+        keys.put("member.id", config.memberId());
+        keys.put("cluster.name", config.clusterName());
+        keys.put("bind.address", config.bindAddress());
+        keys.put("port", Integer.toString(config.port()));
+        keys.put("seeds", String.join(", ", config.seeds()));
+        config.attributes().forEach((name, value) -> keys.put("attribute." + name, value));
+        keys.put("heartbeat.interval.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.heartbeatIntervalNs())));
+        keys.put("failure.detection.timeout.ms",
+            Long.toString(TimeUnit.NANOSECONDS.toMillis(config.failureDetectionTimeoutNs())));
+        keys.put("join.timeout.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.joinTimeoutNs())));
+        keys.put("idle.max.park.us", Long.toString(TimeUnit.NANOSECONDS.toMicros(config.idleMaxParkNs())));
+        keys.put("cluster.min.members", Integer.toString(config.minMembers()));
+        keys.put("data.directory", config.dataDirectory() == null ? "" : config.dataDirectory().toString());
+        keys.put("wal.mode", config.walMode().name());
+        keys.put("wal.sync.interval.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.walSyncIntervalNs())));
+        keys.put("checkpoint.interval.ms",
+            Long.toString(TimeUnit.NANOSECONDS.toMillis(config.checkpointIntervalNs())));
+        keys.put("checkpoint.wal.records", Long.toString(config.checkpointWalRecords()));
+        keys.put("wal.history.age.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.walHistoryAgeNs())));
+        keys.put("wal.history.records", Long.toString(config.walHistoryRecords()));
+        keys.put("rebalance.batch.bytes", Integer.toString(config.rebalanceBatchBytes()));
+        keys.put("rebalance.throttle.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.rebalanceThrottleNs())));
+        keys.put("rebalance.concurrency", Integer.toString(config.rebalanceConcurrency()));
+        keys.put("client.port", Integer.toString(config.clientPort()));
+        keys.put("client.max.connections", Integer.toString(config.clientMaxConnections()));
+        keys.put("client.max.frame.bytes", Integer.toString(config.clientMaxFrameBytes()));
+        keys.put("client.max.pending", Integer.toString(config.clientMaxPendingRequests()));
+        keys.put("client.handshake.timeout.ms",
+            Long.toString(TimeUnit.NANOSECONDS.toMillis(config.clientHandshakeTimeoutNs())));
+        keys.put("client.idle.timeout.ms", Long.toString(TimeUnit.NANOSECONDS.toMillis(config.clientIdleTimeoutNs())));
+        keys.put("entry.max.bytes", Integer.toString(config.maxEntryBytes()));
+        keys.put("cache.memory.max.bytes", Long.toString(config.cacheMemoryMaxBytes()));
+        if (config.clientTlsKeyStore() != null)
+        {
+            keys.put("client.tls.keystore", config.clientTlsKeyStore().toString());
+            keys.put("client.tls.keystore.password", MASK);
+        }
+        config.clientUsers().forEach((name, user) -> keys.put("client.user." + name, user.role() + ":" + MASK));
+        config.settings().forEach((key, value) -> keys.put(key, key.contains("password") ? MASK : value));
+        return keys;
+    }
+
+    /** What {@link #describe} shows instead of a secret. */
+    public static final String MASK = "********";
+
+    /**
      * @param properties to interpret.
      * @param source     named in errors.
      * @return the concluded configuration.

@@ -259,6 +259,11 @@ public final class ClientProtocol
      * destroy and recreate its caches. Admin.
      */
     public static final int SNAPSHOT_RESTORE = 64;
+    /**
+     * No payload -> [i32 n]([string key][string value])*n: the answering member's configuration as the keys of its
+     * file format, secrets masked.
+     */
+    public static final int CONFIG = 65;
 
     // Answer statuses. -------------------------------------------------------------------------------------------
     /** The request succeeded; the op's answer payload follows. */
@@ -341,6 +346,7 @@ public final class ClientProtocol
             case SNAPSHOT_LIST -> "SNAPSHOT_LIST";
             case SNAPSHOT_CHECK -> "SNAPSHOT_CHECK";
             case SNAPSHOT_RESTORE -> "SNAPSHOT_RESTORE";
+            case CONFIG -> "CONFIG";
             default -> "op " + op;
         };
     }

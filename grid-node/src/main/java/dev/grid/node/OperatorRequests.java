@@ -7,25 +7,26 @@ import dev.grid.net.ClientEndpoint;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static dev.grid.node.RequestFields.requireString;
 
 /**
- * The snapshot requests of the thin-client protocol ({@link ClientProtocol#SNAPSHOT_CREATE} to
- * {@link ClientProtocol#SNAPSHOT_RESTORE}), decoded and answered for {@link ClientService} by the member's
- * {@link MemberSnapshots}. Stateless; runs on the client endpoint's thread and answers when the snapshot thread is
- * done.
+ * The operator's requests of the thin-client protocol added with issue 21, decoded and answered for
+ * {@link ClientService}: snapshots ({@link ClientProtocol#SNAPSHOT_CREATE} to {@link ClientProtocol#SNAPSHOT_RESTORE},
+ * by the member's {@link MemberSnapshots}) and the member's configuration ({@link ClientProtocol#CONFIG}). Stateless;
+ * runs on the client endpoint's thread and answers when the work is done.
  */
-final class SnapshotRequests
+final class OperatorRequests
 {
     /** Partitions a create may name: every partition of 64 caches of the largest partition count. */
     private static final int MAX_NAMED_PARTITIONS = 64 * 65_536;
 
-    private SnapshotRequests()
+    private OperatorRequests()
     {
     }
 
-    static void dispatch(final ClientService service, final MemberSnapshots snapshots,
+    static void dispatch(final ClientService service, final GridMember member,
         final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
         final long requestId, final MessageReader reader)
     {
@@ -50,15 +51,15 @@ final class SnapshotRequests
                         only.add(requireString(reader, "partition"));
                     }
                 }
-                service.complete(connection, session, requestId, snapshots.create(name, only), (w, created) ->
+                service.complete(connection, session, requestId, member.snapshots().create(name, only), (w, created) ->
                 {
                     w.writeString(created.memberId()).writeInt(created.partitions().size());
                     created.partitions().forEach(w::writeString);
                     w.writeLong(created.entries()).writeLong(created.bytes());
                 });
             }
-            case ClientProtocol.SNAPSHOT_LIST -> service.complete(connection, session, requestId, snapshots.list(),
-                (w, listed) ->
+            case ClientProtocol.SNAPSHOT_LIST -> service.complete(connection, session, requestId,
+                member.snapshots().list(), (w, listed) ->
             {
                 w.writeInt(listed.size());
                 for (final MemberSnapshots.Listed snapshot : listed)
@@ -71,7 +72,7 @@ final class SnapshotRequests
                 }
             });
             case ClientProtocol.SNAPSHOT_CHECK -> service.complete(connection, session, requestId,
-                snapshots.check(requireString(reader, "name")), (w, checked) ->
+                member.snapshots().check(requireString(reader, "name")), (w, checked) ->
             {
                 w.writeInt(checked.files()).writeInt(checked.problems().size());
                 checked.problems().forEach(w::writeString);
@@ -80,10 +81,17 @@ final class SnapshotRequests
             {
                 final String name = requireString(reader, "name");
                 final boolean prepare = reader.readByte("prepare") != 0;
-                service.complete(connection, session, requestId, snapshots.restore(name, prepare),
+                service.complete(connection, session, requestId, member.snapshots().restore(name, prepare),
                     (w, loaded) -> w.writeLong(loaded));
             }
-            default -> throw new IllegalArgumentException("not a snapshot op: " + op);
+            case ClientProtocol.CONFIG -> service.complete(connection, session, requestId,
+                CompletableFuture.completedFuture(MemberConfigurationFile.describe(member.configuration())),
+                (w, keys) ->
+            {
+                w.writeInt(keys.size());
+                keys.forEach((key, value) -> w.writeString(key).writeString(value));
+            });
+            default -> throw new IllegalArgumentException("not an operator op: " + op);
         }
     }
 }
