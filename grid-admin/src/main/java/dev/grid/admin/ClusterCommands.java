@@ -267,6 +267,27 @@ final class ClusterCommands
         }
     }
 
+    @Command(name = "deactivate", description = "Deactivate the cluster to stop it as a whole: members refuse " +
+        "cache operations (CLUSTER_INACTIVE), finish those in flight and checkpoint, so the members can then be " +
+        "stopped in any order and restart without replaying their WAL. 'activate' undoes it. Admin role.")
+    static final class Deactivate extends GridAdmin.Sub
+    {
+        @Option(names = "--timeout-ms", description = "How long to wait for operations in flight (default " +
+            "${DEFAULT-VALUE}).", defaultValue = "60000")
+        long timeoutMs;
+
+        @Override
+        int run(final GridClient client)
+        {
+            final Map<String, Long> checkpoints = client.admin().deactivate(TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+            final StringBuilder table = new StringBuilder("the cluster is deactivated: stop its members in any order " +
+                "(they restart active), or run 'activate'\n");
+            checkpoints.forEach((member, id) -> table.append(String.format("  %-16s checkpoint %d%n", member, id)));
+            print(map("deactivated", true, "checkpoints", checkpoints), table.toString().trim());
+            return GridAdmin.OK;
+        }
+    }
+
     @Command(name = "completion", description = "Print a bash completion script: source <(grid-admin completion).")
     static final class Completion implements java.util.concurrent.Callable<Integer>
     {

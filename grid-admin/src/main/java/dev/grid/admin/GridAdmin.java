@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
         GridAdmin.Lost.class,
         GridAdmin.ResetLost.class, GridAdmin.Activate.class, GridAdmin.Metrics.class, GridAdmin.Tx.class,
         KeptCommand.class, SnapshotCommand.class, ClusterCommands.Members.class, ClusterCommands.Cache.class,
-        ClusterCommands.Config.class, ClusterCommands.Completion.class},
+        ClusterCommands.Config.class, ClusterCommands.Completion.class, ClusterCommands.Deactivate.class},
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {"0:done", "1:the cluster refused or failed the request", "2:bad usage",
         "3:the consistency check found conflicts", "4:no member could be reached",
@@ -487,8 +487,9 @@ public final class GridAdmin
         }
     }
 
-    @Command(name = "activate", description = "Serve a cluster that, restarted after a whole-cluster stop, waits " +
-        "for members that will never return: partitions whose last owners are all away become lost. Admin role.")
+    @Command(name = "activate", description = "Serve again a cluster an operator deactivated, or one that, " +
+        "restarted after a whole-cluster stop, waits for members that will never return: partitions whose last " +
+        "owners are all away become lost. Admin role.")
     static final class Activate extends Sub
     {
         int run(final GridClient client)

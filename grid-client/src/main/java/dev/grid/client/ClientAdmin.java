@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -306,6 +308,62 @@ public final class ClientAdmin
     public void activate()
     {
         call(ClientProtocol.ACTIVATE, w -> { });
+        // Each member lifts a deactivation ({@link #deactivate}) for itself.
+        for (final Member member : clusterState().members())
+        {
+            if (!member.clientAddress().equals(memberAddress))
+            {
+                onMember(member.memberId()).call(ClientProtocol.ACTIVATE, w -> { });
+            }
+        }
+    }
+
+    /**
+     * Deactivate the cluster to stop it as a whole without a recovery at the next start: every member refuses cache
+     * operations and transactions that begin from now on ({@code CLUSTER_INACTIVE}); once no member has anything in
+     * flight, each checkpoints so that its WAL holds nothing the checkpoint does not cover. Then the members can be
+     * stopped in any order, and restarted (they start active); {@link #activate} undoes it without a restart. Admin
+     * role.
+     *
+     * @param timeoutNs how long to wait for every member to have nothing in flight.
+     * @return each member's covering checkpoint id (0 for an in-memory member), by member id.
+     * @throws GridException with {@link ErrorCode#OPERATION_TIMEOUT} if operations stayed in flight that long (the
+     *     members stay deactivated).
+     */
+    public Map<String, Long> deactivate(final long timeoutNs)
+    {
+        final List<Member> members = clusterState().members();
+        for (final Member member : members)
+        {
+            onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(1));
+        }
+        final long deadlineNs = System.nanoTime() + timeoutNs;
+        boolean quiescent = false;
+        while (!quiescent)
+        {
+            quiescent = true;
+            for (final Member member : members)
+            {
+                quiescent &= onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(2))
+                    .readBoolean("quiescent");
+            }
+            if (!quiescent)
+            {
+                if (System.nanoTime() > deadlineNs)
+                {
+                    throw new GridException(ErrorCode.OPERATION_TIMEOUT, "operations still in flight after " +
+                        TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms; the members stay deactivated");
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+            }
+        }
+        final Map<String, Long> checkpoints = new TreeMap<>();
+        for (final Member member : members)
+        {
+            checkpoints.put(member.memberId(), onMember(member.memberId()).call(ClientProtocol.DEACTIVATE,
+                w -> w.writeByte(3)).readLong("checkpointId"));
+        }
+        return checkpoints;
     }
 
     /**

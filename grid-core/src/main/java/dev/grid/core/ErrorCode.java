@@ -70,6 +70,11 @@ public enum ErrorCode
      * take the request (the thin client fails over by itself).
      */
     NO_QUORUM(Group.MEMBERSHIP, 4),
+    /**
+     * An operator deactivated the cluster ({@code grid-admin deactivate}) to stop it as a whole: cache operations and
+     * transactions are refused until {@code grid-admin activate} or a restart. Not retried by the thin client.
+     */
+    CLUSTER_INACTIVE(Group.MEMBERSHIP, 5),
     /** The data directory is held by another running member (its lock file is locked). */
     DATA_DIRECTORY_LOCKED(Group.PERSISTENCE, 1),
     /** The data directory was written by another member identity or another cluster. */

@@ -569,8 +569,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         switch (op)
         {
-            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.admin.activate(),
-                (w, v) -> { });
+            case ClientProtocol.ACTIVATE ->
+            {
+                member.activation.activate();
+                complete(connection, session, requestId, member.admin.activate(), (w, v) -> { });
+            }
             case ClientProtocol.METRICS -> complete(connection, session, requestId,
                 member.admin.quorum().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
                 this::writeMetrics);
@@ -588,7 +591,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 complete(connection, session, requestId, member.admin.killTransaction(id), (w, v) -> { });
             }
             case ClientProtocol.SNAPSHOT_CREATE, ClientProtocol.SNAPSHOT_LIST, ClientProtocol.SNAPSHOT_CHECK,
-                ClientProtocol.SNAPSHOT_RESTORE, ClientProtocol.CONFIG -> OperatorRequests.dispatch(this, member,
+                ClientProtocol.SNAPSHOT_RESTORE, ClientProtocol.CONFIG, ClientProtocol.DEACTIVATE ->
+                OperatorRequests.dispatch(this, member,
                 connection, session, op, requestId, reader);
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
         }

@@ -134,6 +134,7 @@ public final class GridMember implements Grid
     private final List<MemberService.Provider> serviceProviders;
     private final List<MemberService> services = new CopyOnWriteArrayList<>();
     private final MemberSnapshots snapshots = new MemberSnapshots(this);
+    final MemberActivation activation = new MemberActivation(this);
     private final VerifiedPasswords servicePasswords = new VerifiedPasswords();
     volatile String stopReason = "is stopping";
     long cyclesAfterStop = -1;
@@ -485,6 +486,7 @@ public final class GridMember implements Grid
     @Override
     public void activate()
     {
+        activation.activate();
         await(admin.activate());
     }
 
@@ -747,6 +749,11 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> submit(final int cacheId, final OpType type, final byte[] key, final byte[] value,
         final byte[] expected, final long timeoutNs, final ClientIdentity identity)
     {
+        final GridException inactive = activation.refusal();
+        if (inactive != null)
+        {
+            return CompletableFuture.failedFuture(inactive);
+        }
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
         execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(),
             identity.sequence(), identity.watermark(), new FutureCallback(future)), future);

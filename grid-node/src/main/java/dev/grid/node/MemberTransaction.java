@@ -37,6 +37,7 @@ final class MemberTransaction implements Transaction
     MemberTransaction(final GridMember member, final TransactionConcurrency concurrency,
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
     {
+        member.activation.requireActive();
         this.member = member;
         this.session = new TxSession(new EngineSteps(member), concurrency, isolation, timeoutNs, priority,
             this::merge);

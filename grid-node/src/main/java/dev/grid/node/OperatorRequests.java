@@ -22,6 +22,9 @@ final class OperatorRequests
     /** Partitions a create may name: every partition of 64 caches of the largest partition count. */
     private static final int MAX_NAMED_PARTITIONS = 64 * 65_536;
 
+    /** How long a member may take to checkpoint when the cluster is deactivated. */
+    private static final long CHECKPOINT_TIMEOUT_NS = java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+
     private OperatorRequests()
     {
     }
@@ -91,7 +94,29 @@ final class OperatorRequests
                 w.writeInt(keys.size());
                 keys.forEach((key, value) -> w.writeString(key).writeString(value));
             });
+            case ClientProtocol.DEACTIVATE -> deactivate(service, member, connection, session, requestId,
+                reader.readByte("step"));
             default -> throw new IllegalArgumentException("not an operator op: " + op);
+        }
+    }
+
+    private static void deactivate(final ClientService service, final GridMember member,
+        final ClientEndpoint.Connection connection, final ClientService.Session session, final long requestId,
+        final int step)
+    {
+        switch (step)
+        {
+            case 1 ->
+            {
+                member.activation.deactivate();
+                service.complete(connection, session, requestId, CompletableFuture.completedFuture(true),
+                    (w, v) -> { });
+            }
+            case 2 -> service.complete(connection, session, requestId, member.activation.quiescent(),
+                (w, quiescent) -> w.writeBoolean(quiescent && member.activation.isDeactivated()));
+            case 3 -> service.complete(connection, session, requestId,
+                member.activation.checkpoint(CHECKPOINT_TIMEOUT_NS), (w, id) -> w.writeLong(id));
+            default -> throw new MalformedMessageException("deactivation step " + step + " is not 1, 2 or 3");
         }
     }
 }

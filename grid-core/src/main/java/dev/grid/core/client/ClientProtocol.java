@@ -264,6 +264,12 @@ public final class ClientProtocol
      * file format, secrets masked.
      */
     public static final int CONFIG = 65;
+    /**
+     * [u8 step] -> step 1: nothing (the answering member refuses operations that begin from now on,
+     * {@code CLUSTER_INACTIVE}); step 2: [u8 quiescent] (deactivated and nothing in flight there); step 3:
+     * [i64 checkpointId] once a checkpoint covers everything it logged. Admin. {@link #ACTIVATE} undoes it.
+     */
+    public static final int DEACTIVATE = 66;
 
     // Answer statuses. -------------------------------------------------------------------------------------------
     /** The request succeeded; the op's answer payload follows. */
@@ -282,7 +288,8 @@ public final class ClientProtocol
     public static boolean isAdminMutation(final int op)
     {
         return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY ||
-            op == TX_KILL || op == ACTIVATE || op == SNAPSHOT_CREATE || op == SNAPSHOT_RESTORE;
+            op == TX_KILL || op == ACTIVATE || op == SNAPSHOT_CREATE || op == SNAPSHOT_RESTORE ||
+            op == DEACTIVATE;
     }
 
     /**
@@ -347,6 +354,7 @@ public final class ClientProtocol
             case SNAPSHOT_CHECK -> "SNAPSHOT_CHECK";
             case SNAPSHOT_RESTORE -> "SNAPSHOT_RESTORE";
             case CONFIG -> "CONFIG";
+            case DEACTIVATE -> "DEACTIVATE";
             default -> "op " + op;
         };
     }

@@ -14,6 +14,15 @@ public interface EngineHistory
      */
     long committedCheckpointId();
 
+    /** Start a checkpoint at the next duty cycle, whatever the interval, if anything was logged since the last. */
+    void checkpointNow();
+
+    /**
+     * @return true if no checkpoint is under way and nothing was logged since the last one committed (or the member
+     *     keeps no checkpoints): a restart now replays nothing beyond the checkpoint's marker.
+     */
+    boolean checkpointCurrent();
+
     /**
      * @param cacheId   of the cache.
      * @param partition of the cache.

@@ -421,6 +421,21 @@ final class Checkpointer
         return context.copyOut(manifestWriter);
     }
 
+    /** The work of {@link dev.grid.core.engine.EngineHistory#checkpointNow}: the next duty cycle starts one if due. */
+    void checkpointNow()
+    {
+        if (checkpoints != null && checkpointState == CheckpointState.IDLE)
+        {
+            nextCheckpointNs = context.nowNs();
+        }
+    }
+
+    /** The work of {@link dev.grid.core.engine.EngineHistory#checkpointCurrent}. */
+    boolean checkpointCurrent()
+    {
+        return checkpoints == null || checkpointState == CheckpointState.IDLE && appendsSinceCheckpoint() == 0;
+    }
+
     /** The work of {@link dev.grid.core.engine.EngineHistory#committedCheckpointId}. */
     long committedCheckpointId()
     {

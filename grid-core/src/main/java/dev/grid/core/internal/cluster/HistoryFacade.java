@@ -28,6 +28,18 @@ final class HistoryFacade implements EngineHistory
         return context.checkpointer().committedCheckpointId();
     }
 
+    @Override
+    public void checkpointNow()
+    {
+        context.checkpointer().checkpointNow();
+    }
+
+    @Override
+    public boolean checkpointCurrent()
+    {
+        return context.checkpointer().checkpointCurrent();
+    }
+
     /**
      * @param cacheId   of the cache.
      * @param partition of the cache.
