@@ -109,6 +109,55 @@ class ProtocolDocumentationTest
     }
 
     @Test
+    void everyErrorCodeIsDocumentedWithWhatAClientMayDo() throws Exception
+    {
+        final Set<String> documented = new java.util.HashSet<>();
+        for (final String line : section(document(), "## Errors"))
+        {
+            final Matcher row = ERROR_ROW.matcher(line);
+            if (row.find())
+            {
+                documented.add(row.group(2));
+                final String[] cells = line.split("\\|");
+                final String retry = cells[cells.length - 1].trim();
+                assertTrue(retry.startsWith("retry") || retry.startsWith("no") || retry.equals("new tx") ||
+                    retry.equals("read"), "the retry column of " + row.group(2) + ": '" + retry + "'");
+            }
+        }
+        for (final ErrorCode code : ErrorCode.values())
+        {
+            assertTrue(documented.contains(code.name()), code + " is missing from docs/protocol.md's errors");
+        }
+    }
+
+    /** The key-to-partition test vectors of docs/protocol.md, against the members' own partitioner. */
+    @Test
+    void theKeyToPartitionVectorsAreTheMembersPartitions() throws Exception
+    {
+        final Pattern vector = Pattern.compile(
+            "^\\| [^|]+ \\| `([0-9a-f]*)` \\| (-?\\d+) \\| (\\d+) \\| (\\d+) \\| (\\d+) \\|$");
+        int rows = 0;
+        for (final String line : section(document(), "## Keys and partitions"))
+        {
+            final Matcher row = vector.matcher(line);
+            if (row.find())
+            {
+                rows++;
+                final byte[] key = java.util.HexFormat.of().parseHex(row.group(1));
+                assertEquals(Integer.parseInt(row.group(2)), dev.grid.core.KeyPartitioner.hash(key), line);
+                assertEquals(Integer.parseInt(row.group(3)), dev.grid.core.KeyPartitioner.partition(key, 1024), line);
+                assertEquals(Integer.parseInt(row.group(4)), dev.grid.core.KeyPartitioner.partition(key, 64), line);
+                assertEquals(Integer.parseInt(row.group(5)), dev.grid.core.KeyPartitioner.partition(key, 271), line);
+            }
+        }
+        assertTrue(rows >= 8, "the vectors were read: " + rows);
+        assertEquals("000000000000002a", java.util.HexFormat.of().formatHex(dev.grid.core.Codecs.LONG.encode(42L)),
+            "the long codec as documented");
+        assertEquals("00000007", java.util.HexFormat.of().formatHex(dev.grid.core.Codecs.INT.encode(7)),
+            "the int codec as documented");
+    }
+
+    @Test
     void anOperationMissingFromTheDocumentIsNoticed() throws Exception
     {
         final List<String> lines = new ArrayList<>(document());
