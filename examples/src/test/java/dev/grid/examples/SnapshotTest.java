@@ -98,7 +98,10 @@ class SnapshotTest
             writing.set(false);
             writer.join(TimeUnit.SECONDS.toMillis(30));
             assertEquals(null, writerFailure.get(), "the writer's writes all succeeded");
-            assertEquals(3, created.byMember().size(), "every member wrote its part: " + created.byMember().keySet());
+            assertEquals(3, created.byMember().values().stream().filter(parts -> !parts.isEmpty()).count(),
+                "every member wrote its primaries: " + created.byMember());
+            assertEquals(64, created.byMember().values().stream().mapToInt(List::size).sum(),
+                "each partition written once: " + created.byMember());
 
             final ClientSnapshots.Listed listed = snapshots.list("before-upgrade");
             assertTrue(listed.complete(), "every partition is held: missing " + listed.missing());
@@ -165,6 +168,14 @@ class SnapshotTest
             assertTrue(problems.toString().contains("SHA-256"), problems.toString());
             final GridException refused = assertThrows(GridException.class, () -> snapshots.restore("before-upgrade"));
             assertEquals(ErrorCode.SNAPSHOT_CORRUPT, refused.errorCode());
+            assertEquals(ackedBefore.size(), ackedBefore.keySet().stream().filter(key -> cache.get(key) != null)
+                .count(), "a refused restore destroyed nothing");
+
+            // One member's directory copied under both new members: its partitions are held twice.
+            copyTree(snapshotDir("source", "m2"), target.resolve("m0/snapshots/before-upgrade"));
+            assertTrue(snapshots.check("before-upgrade").problems().toString().contains("more than one member holds"),
+                snapshots.check("before-upgrade").problems().toString());
+            assertFalse(snapshots.list("before-upgrade").complete());
         }
     }
 

@@ -18,8 +18,8 @@ import static dev.grid.admin.GridAdmin.map;
  */
 @Command(name = "snapshot", description = "Cluster-wide snapshots of every cache, in each member's " +
     "<data>/snapshots/NAME: create NAME (while writes go on; admin role), list, check NAME (SHA-256 of every file, " +
-    "every partition held; exit 3 if not), restore NAME (recreate the caches and load the files the members hold, " +
-    "into a cluster of any size; admin role).")
+    "every partition held once; exit 3 if not), restore NAME --yes (recreate the caches and load the files the " +
+    "members hold, into a cluster of any size; admin role).")
 final class SnapshotCommand extends GridAdmin.Sub
 {
     @Parameters(index = "0", description = "create, list, check or restore.")
@@ -27,6 +27,10 @@ final class SnapshotCommand extends GridAdmin.Sub
 
     @Parameters(index = "1", arity = "0..1", description = "The snapshot's name (letters, digits, . _ -).")
     String name;
+
+    @picocli.CommandLine.Option(names = "--yes", description = "Confirm that restore destroys the snapshot's caches " +
+        "and their current data first.")
+    boolean yes;
 
     @Override
     int run(final GridClient client)
@@ -61,7 +65,8 @@ final class SnapshotCommand extends GridAdmin.Sub
                         listed.missing().size()));
                     table.append(String.format("%-24s %-24s %10d %10d %s%n", listed.name(),
                         Instant.ofEpochMilli(listed.createdMs()), listed.entries(), listed.byMember().size(),
-                        listed.complete() ? "yes" : "NO: " + listed.missing().size() + " partitions missing"));
+                        listed.complete() ? "yes" : "NO: " + listed.missing().size() + " partitions missing, " +
+                        listed.duplicated().size() + " held twice"));
                 }
                 print(map("snapshots", json), json.isEmpty() ? "no snapshots" : table.toString().trim());
                 return GridAdmin.OK;
@@ -77,6 +82,11 @@ final class SnapshotCommand extends GridAdmin.Sub
             }
             case "restore" ->
             {
+                if (!yes)
+                {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "snapshot restore destroys the " +
+                        "snapshot's caches and their data first: confirm with --yes");
+                }
                 final long loaded = snapshots.restore(name);
                 print(map("name", name, "entries", loaded), "snapshot " + name + " restored: " + loaded + " entries");
                 return GridAdmin.OK;

@@ -59,15 +59,17 @@ public final class ClientSnapshots
      * @param caches    each cache with its partition count.
      * @param byMember  partitions ({@code cache/partition}) each member holds.
      * @param missing   partitions no member holds: a snapshot with any is incomplete.
+     * @param duplicated partitions more than one member holds (files of different moments): a snapshot with any is
+     *                  not restored.
      * @param entries   entries in all files.
      */
     public record Listed(String name, long createdMs, SortedMap<String, Integer> caches,
-        Map<String, List<String>> byMember, List<String> missing, long entries)
+        Map<String, List<String>> byMember, List<String> missing, List<String> duplicated, long entries)
     {
-        /** @return whether every partition of every cache is held by some member. */
+        /** @return whether every partition of every cache is held by exactly one member. */
         public boolean complete()
         {
-            return missing.isEmpty();
+            return missing.isEmpty() && duplicated.isEmpty();
         }
     }
 
@@ -201,6 +203,11 @@ public final class ClientSnapshots
             problems.add("no member holds " + listed.missing().size() + " partitions: " +
                 abbreviate(listed.missing()));
         }
+        if (!listed.duplicated().isEmpty())
+        {
+            problems.add("more than one member holds " + listed.duplicated().size() + " partitions (copies of " +
+                "different moments; keep one file of each): " + abbreviate(listed.duplicated()));
+        }
         return new Checked(name, files, problems);
     }
 
@@ -241,13 +248,14 @@ public final class ClientSnapshots
         final SortedMap<String, Integer> caches = new TreeMap<>();
         final Map<String, List<String>> byMember = new LinkedHashMap<>();
         final SortedSet<String> covered = new TreeSet<>();
+        final SortedSet<String> duplicated = new TreeSet<>();
         long created = Long.MAX_VALUE;
         long entries = 0;
         for (final Part part : held)
         {
             caches.putAll(part.caches());
             byMember.put(part.member(), part.partitions());
-            covered.addAll(part.partitions());
+            part.partitions().stream().filter(p -> !covered.add(p)).forEach(duplicated::add);
             created = Math.min(created, part.createdMs());
             entries += part.entries();
         }
@@ -262,7 +270,7 @@ public final class ClientSnapshots
                 }
             }
         });
-        return new Listed(name, created, caches, byMember, missing, entries);
+        return new Listed(name, created, caches, byMember, missing, List.copyOf(duplicated), entries);
     }
 
     private List<String> members()

@@ -149,7 +149,7 @@ public final class MemberSnapshots implements AutoCloseable
 
     private Path directory(final String name)
     {
-        if (name == null || !CacheConfiguration.NAME_PATTERN.matcher(name).matches())
+        if (name == null || !CacheConfiguration.NAME_PATTERN.matcher(name).matches() || name.matches("\\.+"))
         {
             throw new GridException(ErrorCode.CONFIGURATION_INVALID, "'" + name + "' is not a snapshot name: " +
                 CacheConfiguration.NAME_PATTERN.pattern());
@@ -198,6 +198,11 @@ public final class MemberSnapshots implements AutoCloseable
             {
                 continue;
             }
+            if (cacheName.matches("\\.+"))
+            {
+                throw new GridException(ErrorCode.CONFIGURATION_INVALID, "cache '" + cacheName + "' cannot be " +
+                    "snapshotted: its name is a directory of its own");
+            }
             describe(manifest, cache);
             final SortedMap<Integer, CopyView> copies = member.localCopies(cacheName);
             for (final Map.Entry<Integer, CopyView> copy : copies.entrySet())
@@ -212,7 +217,10 @@ public final class MemberSnapshots implements AutoCloseable
                 final int partition = copy.getKey();
                 final PartitionContents contents = GridMember.await(member.query(() ->
                     member.engine().status().contents(cache.cacheId(), partition)));
-                if (contents == null)
+                // Decided again at the moment of copying: a primary that moved since the listing must not give a
+                // second file of the partition (two cuts of it, from different moments).
+                if (contents == null || contents.state() != PartitionState.OWNING ||
+                    (only == null && !contents.primary()))
                 {
                     continue;
                 }
@@ -559,6 +567,14 @@ public final class MemberSnapshots implements AutoCloseable
         }
         final Properties merged = new Properties();
         manifests.forEach(merged::putAll);
+        final Checked checked = checkNow(name);
+        if (!checked.problems().isEmpty())
+        {
+            throw new GridException(ErrorCode.SNAPSHOT_CORRUPT, "snapshot " + name + " on member " +
+                member.configuration().memberId() + " fails its check: " + checked.problems());
+        }
+        // Before anything is destroyed: a deactivated cluster would refuse the loading after the caches were emptied.
+        member.activation.requireActive();
         if (prepare)
         {
             for (final String cache : listed(name, manifests).caches().keySet())
@@ -570,12 +586,6 @@ public final class MemberSnapshots implements AutoCloseable
                 }
                 member.createCache(config);
             }
-        }
-        final Checked checked = checkNow(name);
-        if (!checked.problems().isEmpty())
-        {
-            throw new GridException(ErrorCode.SNAPSHOT_CORRUPT, "snapshot " + name + " on member " +
-                member.configuration().memberId() + " fails its check: " + checked.problems());
         }
         long loaded = 0;
         final long nowMs = System.currentTimeMillis();
