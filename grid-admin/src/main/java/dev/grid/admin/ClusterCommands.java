@@ -279,11 +279,17 @@ final class ClusterCommands
         @Override
         int run(final GridClient client)
         {
+            final boolean baseline = client.admin().baseline().isSet();
             final Map<String, Long> checkpoints = client.admin().deactivate(TimeUnit.MILLISECONDS.toNanos(timeoutMs));
             final StringBuilder table = new StringBuilder("the cluster is deactivated: stop its members in any order " +
                 "(they restart active), or run 'activate'\n");
+            if (!baseline)
+            {
+                table.append("warning: no baseline is set, so members still running take over the partitions of " +
+                    "those stopped first (a rebalance they log and replay at start); set one with 'baseline set'\n");
+            }
             checkpoints.forEach((member, id) -> table.append(String.format("  %-16s checkpoint %d%n", member, id)));
-            print(map("deactivated", true, "checkpoints", checkpoints), table.toString().trim());
+            print(map("deactivated", true, "baseline", baseline, "checkpoints", checkpoints), table.toString().trim());
             return GridAdmin.OK;
         }
     }

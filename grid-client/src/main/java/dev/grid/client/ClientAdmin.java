@@ -302,20 +302,21 @@ public final class ClientAdmin
     }
 
     /**
-     * Activate a cluster that waits, after a whole-cluster stop, for members that will never return (see
-     * {@code Grid.activate}). Admin role.
+     * Serve again: every member that serves clients lifts a {@link #deactivate deactivation}, then the cluster is
+     * activated if it waits, after a whole-cluster stop, for members that will never return (see
+     * {@code Grid.activate}; their partitions become lost). Admin role.
      */
     public void activate()
     {
-        call(ClientProtocol.ACTIVATE, w -> { });
-        // Each member lifts a deactivation ({@link #deactivate}) for itself.
+        // Each member lifts a deactivation (see deactivate) for itself; then the cluster-wide activation, once.
         for (final Member member : clusterState().members())
         {
-            if (!member.clientAddress().equals(memberAddress))
+            if (member.clientAddress() != null)
             {
-                onMember(member.memberId()).call(ClientProtocol.ACTIVATE, w -> { });
+                onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(0));
             }
         }
+        call(ClientProtocol.ACTIVATE, w -> { });
     }
 
     /**
@@ -328,25 +329,37 @@ public final class ClientAdmin
      * @param timeoutNs how long to wait for every member to have nothing in flight.
      * @return each member's covering checkpoint id (0 for an in-memory member), by member id.
      * @throws GridException with {@link ErrorCode#OPERATION_TIMEOUT} if operations stayed in flight that long (the
-     *     members stay deactivated).
+     *     members stay deactivated), or a member's checkpoint outlasted the client's request timeout;
+     *     {@link ErrorCode#CLUSTER_UNREACHABLE}, before anything changed, if a member serves no clients.
      */
     public Map<String, Long> deactivate(final long timeoutNs)
     {
         final List<Member> members = clusterState().members();
+        final List<String> unreachable = members.stream().filter(m -> m.clientAddress() == null)
+            .map(Member::memberId).toList();
+        if (!unreachable.isEmpty())
+        {
+            // Checked before any member is deactivated: a member that cannot be asked would go on writing.
+            throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "members " + unreachable + " serve no clients " +
+                "(no client.port): they cannot be deactivated; stop their applications instead");
+        }
         for (final Member member : members)
         {
             onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(1));
         }
         final long deadlineNs = System.nanoTime() + timeoutNs;
-        boolean quiescent = false;
-        while (!quiescent)
+        // Two passes in a row in which every member had nothing in flight: members are asked one after another, and
+        // an update one of them sent may still reach another between its answers.
+        int quietPasses = 0;
+        while (quietPasses < 2)
         {
-            quiescent = true;
+            boolean quiescent = true;
             for (final Member member : members)
             {
                 quiescent &= onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(2))
                     .readBoolean("quiescent");
             }
+            quietPasses = quiescent ? quietPasses + 1 : 0;
             if (!quiescent)
             {
                 if (System.nanoTime() > deadlineNs)

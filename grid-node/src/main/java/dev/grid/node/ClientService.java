@@ -569,11 +569,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         switch (op)
         {
-            case ClientProtocol.ACTIVATE ->
-            {
-                member.activation.activate();
-                complete(connection, session, requestId, member.admin.activate(), (w, v) -> { });
-            }
+            case ClientProtocol.ACTIVATE -> complete(connection, session, requestId, member.admin.activate(),
+                (w, v) -> { });
             case ClientProtocol.METRICS -> complete(connection, session, requestId,
                 member.admin.quorum().thenApply(quorum -> new MetricsAndQuorum(member.metrics(), quorum)),
                 this::writeMetrics);

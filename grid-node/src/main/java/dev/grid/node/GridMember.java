@@ -749,14 +749,19 @@ public final class GridMember implements Grid
     CompletableFuture<OpOutcome> submit(final int cacheId, final OpType type, final byte[] key, final byte[] value,
         final byte[] expected, final long timeoutNs, final ClientIdentity identity)
     {
-        final GridException inactive = activation.refusal();
-        if (inactive != null)
-        {
-            return CompletableFuture.failedFuture(inactive);
-        }
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(),
-            identity.sequence(), identity.watermark(), new FutureCallback(future)), future);
+        execute(() ->
+        {
+            // Checked on the agent thread, in order with the deactivation's quiescence query.
+            final GridException inactive = activation.refusal();
+            if (inactive != null)
+            {
+                future.completeExceptionally(inactive);
+                return;
+            }
+            engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(), identity.sequence(),
+                identity.watermark(), new FutureCallback(future));
+        }, future);
         return future;
     }
 

@@ -76,7 +76,7 @@ final class MemberActivation
         deactivated = true;
     }
 
-    /** Undo {@link #deactivate}. */
+    /** Undo {@link #deactivate} (deactivation step 0). */
     void activate()
     {
         deactivated = false;
@@ -97,23 +97,51 @@ final class MemberActivation
      */
     CompletableFuture<Long> checkpoint(final long timeoutNs)
     {
-        return CompletableFuture.supplyAsync(() ->
+        final CompletableFuture<Long> done = new CompletableFuture<>();
+        // A thread of its own: the wait may be long, and must not hold a pool the application shares.
+        final Thread waiter = new Thread(() ->
         {
-            final long deadlineNs = System.nanoTime() + timeoutNs;
-            requestCheckpoint();
-            while (!GridMember.await(member.query(() -> member.engine().history().checkpointCurrent())))
+            try
             {
-                if (System.nanoTime() > deadlineNs)
-                {
-                    throw new GridException(ErrorCode.OPERATION_TIMEOUT, "member " +
-                        member.configuration().memberId() + ": no checkpoint covered the WAL within " +
-                        TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s");
-                }
-                java.util.concurrent.locks.LockSupport.parkNanos(CHECKPOINT_POLL_NS);
-                // A checkpoint that was under way when asked may not cover the last records: ask again.
-                requestCheckpoint();
+                done.complete(awaitCheckpoint(timeoutNs));
             }
-            return GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
-        });
+            catch (final RuntimeException ex)
+            {
+                done.completeExceptionally(ex);
+            }
+        }, "grid-deactivate-" + member.configuration().memberId());
+        waiter.setDaemon(true);
+        waiter.start();
+        return done;
+    }
+
+    /**
+     * Wait until a checkpoint covers what was logged, or, where the member keeps logging on its own (expiry removes
+     * entries whatever the operators do), until a checkpoint that began after this call committed: then a restart
+     * replays only those.
+     */
+    private long awaitCheckpoint(final long timeoutNs)
+    {
+        final long deadlineNs = System.nanoTime() + timeoutNs;
+        final long before = GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
+        requestCheckpoint();
+        while (true)
+        {
+            final long committed = GridMember.await(member.query(() -> member.engine().history()
+                .checkpointCurrent() ? -1 : member.engine().history().committedCheckpointId()));
+            // A checkpoint begun before this call (id before + 1) may predate the quiescence: wait for the next one.
+            if (committed == -1 || committed >= before + 2)
+            {
+                return GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
+            }
+            if (System.nanoTime() > deadlineNs)
+            {
+                throw new GridException(ErrorCode.OPERATION_TIMEOUT, "member " + member.configuration().memberId() +
+                    ": no checkpoint covered the WAL within " + TimeUnit.NANOSECONDS.toSeconds(timeoutNs) + " s");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(CHECKPOINT_POLL_NS);
+            // A checkpoint that was under way when asked may not cover the last records: ask again.
+            requestCheckpoint();
+        }
     }
 }

@@ -37,7 +37,6 @@ final class MemberTransaction implements Transaction
     MemberTransaction(final GridMember member, final TransactionConcurrency concurrency,
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
     {
-        member.activation.requireActive();
         this.member = member;
         this.session = new TxSession(new EngineSteps(member), concurrency, isolation, timeoutNs, priority,
             this::merge);
@@ -369,6 +368,8 @@ final class MemberTransaction implements Transaction
     {
         public long begin(final long timeoutNs, final long priority)
         {
+            // On the agent thread, when the transaction first reaches the engine: refused once deactivated.
+            member.activation.requireActive();
             return member.engine().transactions().begin(timeoutNs, priority);
         }
 

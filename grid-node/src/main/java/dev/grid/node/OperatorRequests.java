@@ -106,6 +106,12 @@ final class OperatorRequests
     {
         switch (step)
         {
+            case 0 ->
+            {
+                member.activation.activate();
+                service.complete(connection, session, requestId, CompletableFuture.completedFuture(true),
+                    (w, v) -> { });
+            }
             case 1 ->
             {
                 member.activation.deactivate();
@@ -116,7 +122,7 @@ final class OperatorRequests
                 (w, quiescent) -> w.writeBoolean(quiescent && member.activation.isDeactivated()));
             case 3 -> service.complete(connection, session, requestId,
                 member.activation.checkpoint(CHECKPOINT_TIMEOUT_NS), (w, id) -> w.writeLong(id));
-            default -> throw new MalformedMessageException("deactivation step " + step + " is not 1, 2 or 3");
+            default -> throw new MalformedMessageException("deactivation step " + step + " is not 0, 1, 2 or 3");
         }
     }
 }

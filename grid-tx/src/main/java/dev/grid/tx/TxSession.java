@@ -365,7 +365,16 @@ public final class TxSession
         }
         if (txId == 0)
         {
-            txId = steps.begin(timeoutNs, priority);
+            try
+            {
+                txId = steps.begin(timeoutNs, priority);
+            }
+            catch (final GridException refused)
+            {
+                // The host refused to begin (a deactivated member): nothing began, the step fails with it.
+                callback.onFailure(refused);
+                return false;
+            }
             assignedPriority = steps.priority(txId);
         }
         return true;

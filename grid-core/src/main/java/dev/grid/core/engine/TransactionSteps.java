@@ -14,6 +14,7 @@ public interface TransactionSteps
      * @param timeoutNs after which a transaction not yet decided rolls back.
      * @param priority  its age for deadlock prevention (smaller is older); 0 for now.
      * @return the new transaction's id on this member.
+     * @throws dev.grid.core.GridException if the host refuses to begin one (a deactivated member): nothing began.
      */
     long begin(long timeoutNs, long priority);
 
