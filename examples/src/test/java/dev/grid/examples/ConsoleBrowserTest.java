@@ -107,9 +107,13 @@ class ConsoleBrowserTest
                     .contains("clean"));
                 screenshot(browser, screenshots.resolve("5-checked.png"));
                 final HttpClient http = HttpClient.newHttpClient();
-                final HttpResponse<String> noCache = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
-                    consolePort + "/api/check")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                final HttpResponse<String> noHeader = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
+                    consolePort + "/api/check?cache=console")).POST(HttpRequest.BodyPublishers.noBody()).build(),
                     HttpResponse.BodyHandlers.ofString());
+                assertEquals(403, noHeader.statusCode(), "a POST without the page's header (a cross-site form)");
+                final HttpResponse<String> noCache = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
+                    consolePort + "/api/check")).header("X-Grid-Console", "1").POST(HttpRequest.BodyPublishers
+                    .noBody()).build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(400, noCache.statusCode(), "a check without a cache is refused: " + noCache.body());
                 assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + consolePort +
                     "/nothing")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());

@@ -31,9 +31,12 @@ import java.util.concurrent.Executors;
  * ({@code POST /api/check?cache=NAME} runs one). It reads the cluster through a thin client to its own member's
  * client port, as the admin tool would.
  * <p>
- * Settings: {@code console.port} (0 for any free port; no console if absent), {@code console.bind.address} (default:
- * the member's bind address), {@code console.user} and {@code console.password} (when members require credentials;
- * checks need the admin role). <b>Threading:</b> the JDK's HTTP server on two threads of its own.
+ * Settings: {@code console.port} (0 for any free port; no console if absent), {@code console.bind.address} (default
+ * 127.0.0.1), {@code console.user} and {@code console.password} (the console's own thin-client user, when members
+ * require users). When members list users, every request needs HTTP Basic credentials of one of them (checked as the
+ * handshake checks them; send them over a trusted network or a tunnel: the console speaks plain HTTP), and a POST needs
+ * the header {@value #POST_HEADER}, which cross-site forms cannot send. Client TLS is not supported yet.
+ * <b>Threading:</b> the JDK's HTTP server on two threads of its own.
  */
 public final class ConsoleService implements MemberService
 {
@@ -43,6 +46,12 @@ public final class ConsoleService implements MemberService
     private static final Map<String, String> ASSETS = Map.of("/", "index.html", "/index.html", "index.html",
         "/console.js", "console.js", "/console.css", "console.css");
 
+    /** The default bind address: the console is for operators on the member's host unless told otherwise. */
+    private static final String LOOPBACK = "127.0.0.1";
+    /** The header the page sends with every POST: a cross-site form cannot, so no other site can run a check. */
+    static final String POST_HEADER = "X-Grid-Console";
+
+    private final GridMember member;
     private final HttpServer server;
     private final ExecutorService threads;
     private final GridClient client;
@@ -72,17 +81,26 @@ public final class ConsoleService implements MemberService
                 throw new InvalidConfigurationException("console.port needs client.port: the console reads the " +
                     "cluster through the member's client port");
             }
+            if (member.configuration().clientTlsKeyStore() != null)
+            {
+                throw new InvalidConfigurationException("console.port with client.tls.keystore is not supported yet: " +
+                    "the console reads the cluster through the member's client port, in plain TCP");
+            }
             final int number;
             try
             {
                 number = Integer.parseInt(port.trim());
+                if (number < 0 || number > 65_535)
+                {
+                    throw new NumberFormatException();
+                }
             }
             catch (final NumberFormatException ex)
             {
-                throw new InvalidConfigurationException("console.port = '" + port + "' is not a port");
+                throw new InvalidConfigurationException("console.port = '" + port + "' is not a port (0 to 65535)");
             }
-            return new ConsoleService(member, number, settings.getOrDefault("console.bind.address",
-                member.configuration().bindAddress()), settings.get("console.user"), settings.get("console.password"));
+            return new ConsoleService(member, number, settings.getOrDefault("console.bind.address", LOOPBACK),
+                settings.get("console.user"), settings.get("console.password"));
         }
     }
 
@@ -113,11 +131,12 @@ public final class ConsoleService implements MemberService
             thread.setDaemon(true);
             return thread;
         });
+        this.member = member;
         try
         {
             server = HttpServer.create(new InetSocketAddress(bindAddress, port), 16);
         }
-        catch (final IOException ex)
+        catch (final IOException | RuntimeException ex)
         {
             client.close();
             threads.shutdownNow();
@@ -142,7 +161,18 @@ public final class ConsoleService implements MemberService
         {
             final String path = exchange.getRequestURI().getPath();
             final String method = exchange.getRequestMethod();
-            if (method.equals("GET") && ASSETS.containsKey(path))
+            if (!authorized(exchange))
+            {
+                exchange.getResponseHeaders().set("WWW-Authenticate",
+                    "Basic realm=\"Grid console\", charset=\"UTF-8\"");
+                send(exchange, 401, "text/plain", "the members require users: sign in with a member user");
+            }
+            else if (method.equals("POST") && exchange.getRequestHeaders().getFirst(POST_HEADER) == null)
+            {
+                send(exchange, 403, "text/plain", "POST needs the header " + POST_HEADER + " (the console's page " +
+                    "sends it)");
+            }
+            else if (method.equals("GET") && ASSETS.containsKey(path))
             {
                 asset(exchange, ASSETS.get(path));
             }
@@ -165,6 +195,36 @@ public final class ConsoleService implements MemberService
         {
             LOG.warn("console request {} failed", exchange.getRequestURI(), ex);
         }
+    }
+
+    /**
+     * @return true if the members list no users, or the request carries HTTP Basic credentials of one of them (any
+     *     role: the console shows what the admin tool's read requests show, and runs the consistency check, which
+     *     any user may).
+     */
+    private boolean authorized(final HttpExchange exchange)
+    {
+        if (member.configuration().clientUsers().isEmpty())
+        {
+            return true;
+        }
+        final String header = exchange.getRequestHeaders().getFirst("Authorization");
+        if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6))
+        {
+            return false;
+        }
+        final String decoded;
+        try
+        {
+            decoded = new String(java.util.Base64.getDecoder().decode(header.substring(6).trim()),
+                StandardCharsets.UTF_8);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return false;
+        }
+        final int colon = decoded.indexOf(':');
+        return colon > 0 && member.authenticate(decoded.substring(0, colon), decoded.substring(colon + 1)) != null;
     }
 
     /** @return the answer, or a JSON error naming what failed (the page shows it and keeps polling). */

@@ -86,7 +86,8 @@ function partitionMaps(state) {
       `${cache.partitions} partitions: OWNING ${counts.OWNING}, MOVING ${counts.MOVING}, RENTING ${counts.RENTING}, ` +
       `LOST ${counts.LOST}` + (cache.lost.length ? ` (lost: ${cache.lost.join(", ")})` : ""));
     const button = el("button", {}, "check consistency");
-    button.onclick = () => fetch("api/check?cache=" + encodeURIComponent(cache.name), { method: "POST" })
+    button.onclick = () => fetch("api/check?cache=" + encodeURIComponent(cache.name),
+      { method: "POST", headers: { "X-Grid-Console": "1" } })
       .then(r => r.json()).then(() => poll());
     summary.append(button);
     box.append(summary, map);
