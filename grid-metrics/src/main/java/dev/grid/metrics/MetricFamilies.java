@@ -183,15 +183,18 @@ final class MetricFamilies
             long count = 0;
             for (final HistogramIterationValue value : us.recordedValues())
             {
-                final double seconds = us.highestEquivalentValue(value.getValueIteratedTo()) / 1_000_000.0;
+                // The bucket by the lowest value HdrHistogram's slot stands for (a value recorded at a bound stays in
+                // its bucket), the sum by its middle (within the histogram's 3 significant digits).
+                final double lowest = us.lowestEquivalentValue(value.getValueIteratedTo()) / 1_000_000.0;
+                final double median = us.medianEquivalentValue(value.getValueIteratedTo()) / 1_000_000.0;
                 int bucket = 0;
-                while (seconds > LATENCY_BOUNDS_SECONDS[bucket])
+                while (lowest > LATENCY_BOUNDS_SECONDS[bucket])
                 {
                     bucket++;
                 }
                 counts[bucket] += value.getCountAtValueIteratedTo();
                 count += value.getCountAtValueIteratedTo();
-                sumSeconds += seconds * value.getCountAtValueIteratedTo();
+                sumSeconds += median * value.getCountAtValueIteratedTo();
             }
             return new Buckets(counts, count, sumSeconds);
         }

@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishes a member's metrics where monitoring looks: as MBeans on the platform MBean server
- * ({@code dev.grid:type=Member,name=<member>} and {@code dev.grid:type=Cache,member=<member>,name=<cache>}) and, when
+ * ({@code dev.grid:type=Member,cluster=<cluster>,name=<member>} and
+ * {@code dev.grid:type=Cache,cluster=<cluster>,member=<member>,name=<cache>}) and, when
  * {@code metrics.port} is set, on a Prometheus/OpenMetrics HTTP endpoint ({@code /metrics}) served by Prometheus's own
  * Java client, with the JVM's metrics beside Grid's. Both views read the member afresh at each request through one
  * {@link MemberMetricsReader}, so they agree.
@@ -44,6 +45,12 @@ public final class MetricsService implements MemberService
     private static final Logger LOG = LoggerFactory.getLogger(MetricsService.class);
     private static final Set<String> KEYS = Set.of("metrics.port", "metrics.bind.address", "metrics.jmx");
     private static final long CACHE_BEANS_REFRESH_MS = 2_000;
+    private static final PrometheusRegistry JVM_METRICS = new PrometheusRegistry();
+
+    static
+    {
+        JvmMetrics.builder().register(JVM_METRICS);
+    }
 
     private final GridMember member;
     private final MemberMetricsReader reader;
@@ -108,7 +115,20 @@ public final class MetricsService implements MemberService
         this.member = member;
         this.reader = new MemberMetricsReader(member);
         this.http = port == null ? null : serve(port, bindAddress);
-        this.memberBean = jmx ? registerMemberBean() : null;
+        ObjectName registered = null;
+        try
+        {
+            registered = jmx ? registerMemberBean() : null;
+        }
+        catch (final RuntimeException ex)
+        {
+            if (http != null)
+            {
+                http.close();
+            }
+            throw ex;
+        }
+        this.memberBean = registered;
         this.jmxRefresher = jmx ? Executors.newSingleThreadScheduledExecutor(runnable ->
         {
             final Thread thread = new Thread(runnable, "grid-metrics-jmx-" + member.configuration().memberId());
@@ -125,7 +145,9 @@ public final class MetricsService implements MemberService
     private HTTPServer serve(final int port, final String bindAddress)
     {
         final PrometheusRegistry registry = new PrometheusRegistry();
-        JvmMetrics.builder().register(registry);
+        // The JVM's metrics from one registry per JVM: their registration is static in the library (it holds the
+        // registry and GC listeners for good), so a registry per member would keep every member ever started.
+        registry.register((MultiCollector)JVM_METRICS::scrape);
         registry.register(new MultiCollector()
         {
             @Override
@@ -160,7 +182,8 @@ public final class MetricsService implements MemberService
     private ObjectName registerMemberBean()
     {
         final String memberId = member.configuration().memberId();
-        final ObjectName name = objectName("dev.grid:type=Member,name=" + quoted(memberId));
+        final ObjectName name = objectName("dev.grid:type=Member,cluster=" +
+            quoted(member.configuration().clusterName()) + ",name=" + quoted(memberId));
         register(name, new FamiliesMBean(reader::readMemberOnly, "member " + memberId));
         return name;
     }
@@ -174,7 +197,8 @@ public final class MetricsService implements MemberService
             {
                 cacheBeans.computeIfAbsent(cache, c ->
                 {
-                    final ObjectName name = objectName("dev.grid:type=Cache,member=" +
+                    final ObjectName name = objectName("dev.grid:type=Cache,cluster=" +
+                        quoted(member.configuration().clusterName()) + ",member=" +
                         quoted(member.configuration().memberId()) + ",name=" + quoted(c));
                     register(name, new FamiliesMBean(() -> reader.readCacheOnly(c), "cache " + c + " on member " +
                         member.configuration().memberId()));

@@ -178,12 +178,12 @@ class MetricsServiceTest
         try (JMXConnector connector = JMXConnectorFactory.connect(url))
         {
             final MBeanServerConnection connection = connector.getMBeanServerConnection();
-            final ObjectName member = new ObjectName("dev.grid:type=Member,name=metrics0");
+            final ObjectName member = new ObjectName("dev.grid:type=Member,cluster=grid,name=metrics0");
             assertTrue(((Number)connection.getAttribute(member, "operation_duration_seconds_put_count")).longValue() >=
                 200);
             assertEquals(2.0, connection.getAttribute(member, "topology_members"));
             assertTrue((Double)connection.getAttribute(member, "transactions_total_committed") >= 1);
-            final ObjectName cache = new ObjectName("dev.grid:type=Cache,member=metrics1,name=" + CACHE);
+            final ObjectName cache = new ObjectName("dev.grid:type=Cache,cluster=grid,member=metrics1,name=" + CACHE);
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!connection.isRegistered(cache))
             {

@@ -148,14 +148,22 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
                 force(root);
             }
             committedId = id;
-            metrics.timed(System.nanoTime() - beganNs);
-            metrics.recorded(Files.size(done.resolve(IMAGES)) + manifest.length);
             for (final Path older : list(""))
             {
                 if (idOf(older) < id)
                 {
                     deleteTree(older);
                 }
+            }
+            // Last and best-effort: a figure that cannot be read must not make a committed checkpoint look failed.
+            metrics.timed(System.nanoTime() - beganNs);
+            try
+            {
+                metrics.recorded(Files.size(done.resolve(IMAGES)) + manifest.length);
+            }
+            catch (final IOException ex)
+            {
+                metrics.recorded(manifest.length);
             }
         }));
     }
