@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp install -DskipTests
-tarball="$(ls grid-dist/target/grid-*.tar.gz)"
+tarball="$(ls -t grid-dist/target/grid-*.tar.gz | head -1)"
 rm -rf target/dist
 mkdir -p target/dist
 tar -xzf "$tarball" -C target/dist

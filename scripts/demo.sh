@@ -18,7 +18,7 @@ GRID_DIST_TMP="$(mktemp -d)"
 trap 'scripts/cluster.sh stop "$dir" >/dev/null 2>&1 || true; rm -rf "$GRID_DIST_TMP"' EXIT
 
 step "unpacking the server distribution in $GRID_DIST_TMP"
-tar -xzf grid-dist/target/grid-*.tar.gz -C "$GRID_DIST_TMP"
+tar -xzf "$(ls -t grid-dist/target/grid-*.tar.gz | head -1)" -C "$GRID_DIST_TMP"
 GRID_DIST="$(echo "$GRID_DIST_TMP"/grid-*)"
 export GRID_DIST
 ls "$GRID_DIST"
@@ -67,4 +67,5 @@ scripts/java.sh dev.grid.examples.AdminSessionExample "127.0.0.1:$((client_port 
 step "stopping the cluster"
 scripts/cluster.sh stop "$dir"
 trap - EXIT
+rm -rf "$GRID_DIST_TMP"
 echo "demo done"

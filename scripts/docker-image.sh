@@ -7,7 +7,7 @@ if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
   echo "docker-image: no Docker daemon here; the member image is not built (skipped)"
   exit 0
 fi
-tarball="$(ls grid-dist/target/grid-*.tar.gz)"
+tarball="$(ls -t grid-dist/target/grid-*.tar.gz | head -1)"
 version="$(basename "$tarball" .tar.gz)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -29,6 +29,8 @@ if [ -z "$member_id" ]; then
   echo "$conf has no member.id" >&2
   exit 2
 fi
+# A member id may hold characters a file name or -Xlog's syntax cannot (':'): file names use a safe form of it.
+log_name="$(printf '%s' "$member_id" | tr -c 'A-Za-z0-9._-' '_')"
 log_dir="${GRID_LOG_DIR:-$GRID_HOME/logs}"
 mkdir -p "$log_dir"
 log_dir="$(cd "$log_dir" && pwd)"
@@ -46,7 +48,7 @@ fi
 # shellcheck disable=SC2086
 exec "$JAVA" -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
   -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$log_dir" \
-  "-Xlog:gc*,safepoint:file=$log_dir/$member_id-gc.log:time,uptime,level,tags:filecount=5,filesize=20m" \
-  "${GRID_JVM_FLAGS[@]}" "${jmx[@]}" \
-  -Dlogback.configurationFile="$logback" -Dgrid.log.dir="$log_dir" -Dgrid.member.id="$member_id" \
+  "-Xlog:gc*,safepoint:file=$log_dir/$log_name-gc.log:time,uptime,level,tags:filecount=5,filesize=20m" \
+  "${GRID_JVM_FLAGS[@]}" ${jmx[@]+"${jmx[@]}"} \
+  -Dlogback.configurationFile="$logback" -Dgrid.log.dir="$log_dir" -Dgrid.member.id="$log_name" \
   ${GRID_OPTS:-} -cp "$GRID_CLASSPATH" dev.grid.node.Main "$conf" "$@"

@@ -160,17 +160,19 @@ class DistributionIT
     private static String run(final List<String> command, final Map<String, String> environment, final Path directory)
         throws IOException, InterruptedException
     {
+        // Output to a file, read once the command ended: a command that hangs fails the test after 90 s instead of
+        // blocking a read of its output.
+        final Path output = Files.createTempFile(directory, "command", ".out");
         final ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile())
-            .redirectErrorStream(true);
+            .redirectErrorStream(true).redirectOutput(output.toFile());
         builder.environment().putAll(environment);
         final Process process = builder.start();
-        final byte[] output = process.getInputStream().readAllBytes();
         if (!process.waitFor(90, TimeUnit.SECONDS))
         {
             process.destroyForcibly();
-            throw new AssertionError(command + " did not finish within 90 s");
+            throw new AssertionError(command + " did not finish within 90 s: " + Files.readString(output));
         }
-        final String text = new String(output, StandardCharsets.UTF_8);
+        final String text = Files.readString(output, StandardCharsets.UTF_8);
         assertEquals(0, process.exitValue(), command + " failed: " + text);
         return text;
     }
