@@ -167,6 +167,7 @@ class ClusterProcessTest
         final String config = adminOk("config", "--member", "m2");
         assertTrue(config.contains("member.id = m2") && config.contains("client.user.alice = USER:********") &&
             !config.contains("pbkdf2"), config);
+        assertEquals(5, admin("alice", "alice-pw", "config")[0], "the configuration is for admins");
         assertTrue(adminOk("completion").contains("complete -F"), "a bash completion script");
         final Object[] inMemory = admin("root", "root-pw", "snapshot", "create", "s1");
         assertEquals(1, inMemory[0], "in-memory members keep no snapshots");

@@ -261,13 +261,13 @@ public final class ClientProtocol
     public static final int SNAPSHOT_RESTORE = 64;
     /**
      * No payload -> [i32 n]([string key][string value])*n: the answering member's configuration as the keys of its
-     * file format, secrets masked.
+     * file format, secrets masked. Admin.
      */
     public static final int CONFIG = 65;
     /**
      * [u8 step] -> step 1: nothing (the answering member refuses operations that begin from now on,
      * {@code CLUSTER_INACTIVE}); step 2: [u8 quiescent] (deactivated and nothing in flight there); step 3:
-     * [i64 checkpointId] once a checkpoint covers everything it logged. Admin. {@link #ACTIVATE} undoes it.
+     * [i64 checkpointId] once a checkpoint covers everything it logged; step 0: nothing (it serves again). Admin.
      */
     public static final int DEACTIVATE = 66;
 
@@ -283,13 +283,14 @@ public final class ClientProtocol
 
     /**
      * @param op a request op code.
-     * @return whether the op changes the cluster's configuration or data placement (needs the admin role).
+     * @return whether the op changes the cluster's configuration or data placement, or reveals a member's
+     *     configuration (needs the admin role).
      */
     public static boolean isAdminMutation(final int op)
     {
         return op == BASELINE_CHANGE || op == RESET_LOST || op == CACHE_CREATE || op == CACHE_DESTROY ||
             op == TX_KILL || op == ACTIVATE || op == SNAPSHOT_CREATE || op == SNAPSHOT_RESTORE ||
-            op == DEACTIVATE;
+            op == DEACTIVATE || op == CONFIG;
     }
 
     /**
