@@ -128,6 +128,9 @@ class SnapshotTest
                 new PrintWriter(listed, true), new PrintWriter(new StringWriter(), true)));
             assertTrue(listed.toString().contains("before-upgrade") && listed.toString().contains(" yes"),
                 listed.toString());
+            assertEquals(2, GridAdmin.run(new String[] {"--host", restored.clientAddress(0), "snapshot", "restore",
+                "before-upgrade"}, new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true)),
+                "restore destroys the caches first: it needs --yes");
             final long loaded = snapshots.restore("before-upgrade");
             assertTrue(loaded >= ackedBefore.size(), "loaded " + loaded);
             final Cache<String, String> cache = client.cache("orders");

@@ -62,7 +62,7 @@ final class SnapshotCommand extends GridAdmin.Sub
                 {
                     json.add(map("name", listed.name(), "createdMs", listed.createdMs(), "caches", listed.caches(),
                         "members", listed.byMember().keySet(), "entries", listed.entries(), "missing",
-                        listed.missing().size()));
+                        listed.missing().size(), "duplicated", listed.duplicated().size()));
                     table.append(String.format("%-24s %-24s %10d %10d %s%n", listed.name(),
                         Instant.ofEpochMilli(listed.createdMs()), listed.entries(), listed.byMember().size(),
                         listed.complete() ? "yes" : "NO: " + listed.missing().size() + " partitions missing, " +

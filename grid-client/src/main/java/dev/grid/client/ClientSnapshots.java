@@ -95,7 +95,8 @@ public final class ClientSnapshots
      * @param name of the snapshot (letters, digits, {@code . _ -}).
      * @return what each member wrote.
      * @throws GridException with {@link ErrorCode#SNAPSHOT_EXISTS} if a member has one of that name,
-     *     {@link ErrorCode#SNAPSHOT_CORRUPT} if some partitions could be written by no member.
+     *     {@link ErrorCode#SNAPSHOT_CORRUPT} if some partitions could be written by no member, or by two (their
+     *     primary moved between the two members' turns).
      */
     public Created create(final String name)
     {
@@ -137,6 +138,14 @@ public final class ClientSnapshots
         {
             throw new GridException(ErrorCode.SNAPSHOT_CORRUPT, "snapshot " + name + " is incomplete: no member " +
                 "owns " + missing.size() + " partitions: " + abbreviate(missing));
+        }
+        // A primary that moved between two members' turns: both wrote the partition, at different moments.
+        final List<String> duplicated = list(name).duplicated();
+        if (!duplicated.isEmpty())
+        {
+            throw new GridException(ErrorCode.SNAPSHOT_CORRUPT, "snapshot " + name + " holds " + duplicated.size() +
+                " partitions twice (their primaries moved while it was taken; take it again under another name): " +
+                abbreviate(duplicated));
         }
         return new Created(name, byMember, entries, bytes);
     }

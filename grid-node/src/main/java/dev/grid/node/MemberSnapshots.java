@@ -187,6 +187,15 @@ public final class MemberSnapshots implements AutoCloseable
         final List<String> written = new ArrayList<>();
         long entries = 0;
         long bytes = 0;
+        for (final String cacheName : member.caches())
+        {
+            if (cacheName.matches("\\.+"))
+            {
+                // Checked before anything is written: its files would land outside the snapshot's directory.
+                throw new GridException(ErrorCode.CONFIGURATION_INVALID, "cache '" + cacheName + "' cannot be " +
+                    "snapshotted: its name is a directory of its own");
+            }
+        }
         for (final String cacheName : new TreeSet<>(member.caches()))
         {
             final CacheDescriptor cache;
@@ -197,11 +206,6 @@ public final class MemberSnapshots implements AutoCloseable
             catch (final GridException destroyed)
             {
                 continue;
-            }
-            if (cacheName.matches("\\.+"))
-            {
-                throw new GridException(ErrorCode.CONFIGURATION_INVALID, "cache '" + cacheName + "' cannot be " +
-                    "snapshotted: its name is a directory of its own");
             }
             describe(manifest, cache);
             final SortedMap<Integer, CopyView> copies = member.localCopies(cacheName);
@@ -504,12 +508,19 @@ public final class MemberSnapshots implements AutoCloseable
     {
         final Path dir = existing(name);
         final Map<String, String> hashes = new HashMap<>();
+        final List<String> problems = new ArrayList<>();
         for (final Properties manifest : manifests(dir))
         {
-            manifest.stringPropertyNames().stream().filter(key -> key.startsWith("file.")).forEach(key ->
-                hashes.put(key.substring("file.".length()), manifest.getProperty(key).split(",")[0]));
+            for (final String key : manifest.stringPropertyNames())
+            {
+                if (key.startsWith("file.") && hashes.put(key.substring("file.".length()),
+                    manifest.getProperty(key).split(",")[0]) != null)
+                {
+                    problems.add(key.substring("file.".length()) + ": listed in two manifests (directories of two " +
+                        "members merged here held the same partition)");
+                }
+            }
         }
-        final List<String> problems = new ArrayList<>();
         final Set<String> seen = new TreeSet<>();
         for (final Path file : partFiles(dir))
         {
@@ -577,12 +588,17 @@ public final class MemberSnapshots implements AutoCloseable
         member.activation.requireActive();
         if (prepare)
         {
+            // Every configuration first (a codec or merge operator this member lacks fails here), then the caches.
+            final List<CacheConfiguration<Object, Object>> configurations = new ArrayList<>();
             for (final String cache : listed(name, manifests).caches().keySet())
             {
-                final CacheConfiguration<Object, Object> config = configuration(merged, cache);
-                if (member.caches().contains(cache))
+                configurations.add(configuration(merged, cache));
+            }
+            for (final CacheConfiguration<Object, Object> config : configurations)
+            {
+                if (member.caches().contains(config.name()))
                 {
-                    member.destroyCache(cache);
+                    member.destroyCache(config.name());
                 }
                 member.createCache(config);
             }
