@@ -269,7 +269,8 @@ final class ClusterCommands
 
     @Command(name = "deactivate", description = "Deactivate the cluster to stop it as a whole: members refuse " +
         "cache operations (CLUSTER_INACTIVE), finish those in flight and checkpoint, so the members can then be " +
-        "stopped in any order and restart without replaying their WAL. 'activate' undoes it. Admin role.")
+        "stopped in any order and restart replaying none of the writes (with a baseline set). 'activate' undoes " +
+        "it. Admin role.")
     static final class Deactivate extends GridAdmin.Sub
     {
         @Option(names = "--timeout-ms", description = "How long to wait for operations in flight (default " +

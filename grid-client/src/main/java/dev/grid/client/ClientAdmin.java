@@ -308,15 +308,26 @@ public final class ClientAdmin
      */
     public void activate()
     {
-        // Each member lifts a deactivation (see deactivate) for itself; then the cluster-wide activation, once.
+        // Each member lifts a deactivation (see deactivate) for itself, as many as can be reached; then the
+        // cluster-wide activation, once; then what could not be done is reported.
+        final List<String> failed = new ArrayList<>();
         for (final Member member : clusterState().members())
         {
-            if (member.clientAddress() != null)
+            try
             {
                 onMember(member.memberId()).call(ClientProtocol.DEACTIVATE, w -> w.writeByte(0));
             }
+            catch (final GridException ex)
+            {
+                failed.add(member.memberId() + ": " + ex.getMessage());
+            }
         }
         call(ClientProtocol.ACTIVATE, w -> { });
+        if (!failed.isEmpty())
+        {
+            throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "the cluster is activated, but these members " +
+                "could not be told to serve again (activate them once they are reachable, or restart them): " + failed);
+        }
     }
 
     /**

@@ -486,6 +486,7 @@ public final class GridMember implements Grid
     @Override
     public void activate()
     {
+        // This member's deactivation only: the admin tool (ClientAdmin.activate) lifts every member's.
         activation.activate();
         await(admin.activate());
     }
@@ -750,19 +751,21 @@ public final class GridMember implements Grid
         final byte[] expected, final long timeoutNs, final ClientIdentity identity)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() ->
-        {
-            // Checked on the agent thread, in order with the deactivation's quiescence query.
-            final GridException inactive = activation.refusal();
-            if (inactive != null)
-            {
-                future.completeExceptionally(inactive);
-                return;
-            }
-            engine.submit(cacheId, type, key, value, expected, timeoutNs, identity.clientId(), identity.sequence(),
-                identity.watermark(), new FutureCallback(future));
-        }, future);
+        execute(() -> refuseIfInactive(future, () -> engine.submit(cacheId, type, key, value, expected, timeoutNs,
+            identity.clientId(), identity.sequence(), identity.watermark(), new FutureCallback(future))), future);
         return future;
+    }
+
+    /** On the agent thread, in order with the deactivation's quiescence query: run the operation, or refuse it. */
+    private void refuseIfInactive(final CompletableFuture<OpOutcome> future, final Runnable operation)
+    {
+        final GridException inactive = activation.refusal();
+        if (inactive != null)
+        {
+            future.completeExceptionally(inactive);
+            return;
+        }
+        operation.run();
     }
 
     /** @return a partition's journal read on its primary ({@link Engine#journalRead}), on the agent thread. */
@@ -770,7 +773,8 @@ public final class GridMember implements Grid
         final long timeoutNs)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.journalRead(cacheId, partition, request, timeoutNs, new FutureCallback(future)), future);
+        execute(() -> refuseIfInactive(future, () -> engine.journalRead(cacheId, partition, request, timeoutNs,
+            new FutureCallback(future))), future);
         return future;
     }
 
@@ -779,8 +783,8 @@ public final class GridMember implements Grid
         final byte[] spec, final long timeoutNs)
     {
         final CompletableFuture<OpOutcome> future = new CompletableFuture<>();
-        execute(() -> engine.scanPage(cacheId, partition, afterKey, spec, timeoutNs, new FutureCallback(future)),
-            future);
+        execute(() -> refuseIfInactive(future, () -> engine.scanPage(cacheId, partition, afterKey, spec, timeoutNs,
+            new FutureCallback(future))), future);
         return future;
     }
 

@@ -7,21 +7,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Whether an operator deactivated this member, to stop the cluster as a whole without a recovery at the next start
- * ({@code grid-admin deactivate}). The admin tool takes every member through three steps, each answered at once:
+ * Whether an operator deactivated this member, to stop the cluster as a whole without replaying its writes at the next
+ * start ({@code grid-admin deactivate}). The admin tool takes every member through three steps:
  * <ol>
- *   <li>{@link #deactivate}: from now on cache operations and transactions that begin here are refused with
- *   {@link ErrorCode#CLUSTER_INACTIVE}; those under way finish (replication, rebalance and the engine's own work go
- *   on);</li>
- *   <li>{@link #quiescent}: asked of every member until all answer yes at once: nothing is in flight anywhere, and
- *   nothing new can start;</li>
- *   <li>{@link #checkpoint}: a checkpoint now, completed once it covers everything logged, so a restart replays
- *   nothing but its marker.</li>
+ *   <li>{@link #deactivate}: from now on cache operations, scans, journal reads and transactions that begin here are
+ *   refused with {@link ErrorCode#CLUSTER_INACTIVE} (checked on the agent thread as each reaches the engine); those
+ *   under way finish (replication, rebalance and the engine's own work go on);</li>
+ *   <li>{@link #quiescent}: asked of every member until two passes in a row find all of them with nothing in
+ *   flight;</li>
+ *   <li>{@link #checkpoint}: a checkpoint that began after the request, so a restart replays only what the member
+ *   logged after it (what stopping logs, and what expiry removes meanwhile).</li>
  * </ol>
- * {@link #activate} lifts it; a restarted member starts active.
+ * {@link #activate} (step 0) lifts it; a restarted member starts active.
  * <p>
- * <b>Threading:</b> the flag is volatile, read on every operation's calling thread; the steps ask the engine on its
- * thread.
+ * <b>Threading:</b> the flag is volatile, set by the client endpoint's thread and read on the agent thread; step 3
+ * waits on a thread of its own.
  */
 final class MemberActivation
 {
@@ -123,14 +123,15 @@ final class MemberActivation
     private long awaitCheckpoint(final long timeoutNs)
     {
         final long deadlineNs = System.nanoTime() + timeoutNs;
-        final long before = GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
+        // Checkpoints begun so far (one may be under way) may predate the quiescence: wait for a later one.
+        final long begunBefore = GridMember.await(member.query(() ->
+            member.engine().history().lastBegunCheckpointId()));
         requestCheckpoint();
         while (true)
         {
             final long committed = GridMember.await(member.query(() -> member.engine().history()
                 .checkpointCurrent() ? -1 : member.engine().history().committedCheckpointId()));
-            // A checkpoint begun before this call (id before + 1) may predate the quiescence: wait for the next one.
-            if (committed == -1 || committed >= before + 2)
+            if (committed == -1 || committed > begunBefore)
             {
                 return GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
             }

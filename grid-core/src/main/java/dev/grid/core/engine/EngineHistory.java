@@ -14,6 +14,12 @@ public interface EngineHistory
      */
     long committedCheckpointId();
 
+    /**
+     * @return the id of the newest checkpoint begun (committed, failed or under way), or 0: a checkpoint with a higher
+     *     id begins after this call.
+     */
+    long lastBegunCheckpointId();
+
     /** Start a checkpoint at the next duty cycle, whatever the interval, if anything was logged since the last. */
     void checkpointNow();
 

@@ -430,6 +430,12 @@ final class Checkpointer
         }
     }
 
+    /** The work of {@link dev.grid.core.engine.EngineHistory#lastBegunCheckpointId}. */
+    long lastBegunCheckpointId()
+    {
+        return Math.max(checkpointId, committedCheckpointId);
+    }
+
     /** The work of {@link dev.grid.core.engine.EngineHistory#checkpointCurrent}. */
     boolean checkpointCurrent()
     {

@@ -29,6 +29,12 @@ final class HistoryFacade implements EngineHistory
     }
 
     @Override
+    public long lastBegunCheckpointId()
+    {
+        return context.checkpointer().lastBegunCheckpointId();
+    }
+
+    @Override
     public void checkpointNow()
     {
         context.checkpointer().checkpointNow();
