@@ -45,11 +45,16 @@ public final class MetricsService implements MemberService
     private static final Logger LOG = LoggerFactory.getLogger(MetricsService.class);
     private static final Set<String> KEYS = Set.of("metrics.port", "metrics.bind.address", "metrics.jmx");
     private static final long CACHE_BEANS_REFRESH_MS = 2_000;
-    private static final PrometheusRegistry JVM_METRICS = new PrometheusRegistry();
 
-    static
+    /** The JVM's metrics, registered the first time an endpoint is served (not where metrics are off). */
+    private static final class JvmRegistry
     {
-        JvmMetrics.builder().register(JVM_METRICS);
+        static final PrometheusRegistry INSTANCE = new PrometheusRegistry();
+
+        static
+        {
+            JvmMetrics.builder().register(INSTANCE);
+        }
     }
 
     private final GridMember member;
@@ -147,7 +152,7 @@ public final class MetricsService implements MemberService
         final PrometheusRegistry registry = new PrometheusRegistry();
         // The JVM's metrics from one registry per JVM: their registration is static in the library (it holds the
         // registry and GC listeners for good), so a registry per member would keep every member ever started.
-        registry.register((MultiCollector)JVM_METRICS::scrape);
+        registry.register((MultiCollector)JvmRegistry.INSTANCE::scrape);
         registry.register(new MultiCollector()
         {
             @Override
