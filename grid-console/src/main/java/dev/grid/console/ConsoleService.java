@@ -21,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * The web console a member serves on {@code console.port}: one page ({@code index.html}, {@code console.js},
@@ -52,6 +51,7 @@ public final class ConsoleService implements MemberService
     static final String POST_HEADER = "X-Grid-Console";
 
     private final GridMember member;
+    private final boolean loopbackOnly;
     private final HttpServer server;
     private final ExecutorService threads;
     private final GridClient client;
@@ -125,12 +125,16 @@ public final class ConsoleService implements MemberService
                 ex.getMessage());
         }
         this.state = new ConsoleState(client, memberId);
-        this.threads = Executors.newFixedThreadPool(2, runnable ->
-        {
-            final Thread thread = new Thread(runnable, "grid-console-" + memberId);
-            thread.setDaemon(true);
-            return thread;
-        });
+        // Two threads and a bounded queue: requests beyond it are refused, never queued without end (each login
+        // attempt may cost a password hash).
+        this.threads = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0, java.util.concurrent.TimeUnit.SECONDS,
+            new java.util.concurrent.ArrayBlockingQueue<>(64), runnable ->
+            {
+                final Thread thread = new Thread(runnable, "grid-console-" + memberId);
+                thread.setDaemon(true);
+                return thread;
+            });
+        this.loopbackOnly = isLoopback(bindAddress);
         this.member = member;
         try
         {
@@ -161,7 +165,13 @@ public final class ConsoleService implements MemberService
         {
             final String path = exchange.getRequestURI().getPath();
             final String method = exchange.getRequestMethod();
-            if (!authorized(exchange))
+            if (loopbackOnly && !loopbackHost(exchange.getRequestHeaders().getFirst("Host")))
+            {
+                // A page of another site whose name was made to resolve to 127.0.0.1 (DNS rebinding) names its own
+                // host here: only the loopback names are served.
+                send(exchange, 403, "text/plain", "a console on loopback answers only requests for localhost");
+            }
+            else if (!authorized(exchange))
             {
                 exchange.getResponseHeaders().set("WWW-Authenticate",
                     "Basic realm=\"Grid console\", charset=\"UTF-8\"");
@@ -195,6 +205,30 @@ public final class ConsoleService implements MemberService
         {
             LOG.warn("console request {} failed", exchange.getRequestURI(), ex);
         }
+    }
+
+    private static boolean isLoopback(final String address)
+    {
+        try
+        {
+            return java.net.InetAddress.getByName(address).isLoopbackAddress();
+        }
+        catch (final java.net.UnknownHostException ex)
+        {
+            return false;
+        }
+    }
+
+    /** @return whether a Host header names the loopback interface (with or without a port). */
+    static boolean loopbackHost(final String host)
+    {
+        if (host == null)
+        {
+            return false;
+        }
+        final String name = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) :
+            host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+        return name.equalsIgnoreCase("localhost") || name.equals("127.0.0.1") || name.equals("[::1]");
     }
 
     /**

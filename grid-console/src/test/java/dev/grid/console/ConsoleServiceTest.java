@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.Base64;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,7 +52,23 @@ class ConsoleServiceTest
                 consolePort + "/api/check?cache=x")).header("Authorization", basic("viewer:viewer-pw"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(403, crossSite.statusCode(), crossSite.body());
+            final HttpResponse<String> fromThePage = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" +
+                consolePort + "/api/check")).header("Authorization", basic("viewer:viewer-pw"))
+                .header(ConsoleService.POST_HEADER, "1").POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, fromThePage.statusCode(), "past both gates, the check itself names what is missing: " +
+                fromThePage.body());
         }
+    }
+
+    @Test
+    void onLoopbackOnlyRequestsForLoopbackNamesAreServed()
+    {
+        assertTrue(ConsoleService.loopbackHost("127.0.0.1:9000"));
+        assertTrue(ConsoleService.loopbackHost("localhost"));
+        assertTrue(ConsoleService.loopbackHost("[::1]:9000"));
+        assertFalse(ConsoleService.loopbackHost("rebound.example.com:9000"), "a name rebound to 127.0.0.1");
+        assertFalse(ConsoleService.loopbackHost(null));
     }
 
     @Test
