@@ -2,7 +2,9 @@
 # Start a member in the foreground: bin/grid-member.sh conf/member.properties [--commands]
 #
 # It prints "READY <driver directory>" once it has joined and runs until SIGTERM or SIGINT, then leaves the cluster
-# cleanly. Relative paths in the configuration file are relative to GRID_HOME. Its log goes to $GRID_LOG_DIR/<member.id>.log (rolling, conf/logback.xml), its GC log beside it.
+# cleanly. Relative paths in the configuration file are relative to GRID_HOME. Its log goes to
+# $GRID_LOG_DIR/<member id>.log (rolling, conf/logback.xml), its GC log to <member id>-gc.log beside it (characters
+# of the id other than letters, digits, '.', '_' and '-' become '_').
 #
 # Environment:
 #   GRID_HEAP        heap size, -Xms and -Xmx (default 1g)
