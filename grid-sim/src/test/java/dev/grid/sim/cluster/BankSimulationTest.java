@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The bank ({@link BankWorkload}) in whole simulated clusters: transfer transactions in every mode under message
- * loss, network cuts, crashes, leaves and restarts. The suite runs 200 seeds (50 persistent, 40 with whole-cluster
+ * loss, network cuts, crashes, leaves and restarts. The suite runs 150 seeds (50 persistent, 40 with whole-cluster
  * stops); {@code -Psoak -Dgrid.sim.seeds=10000}
  * runs more ({@code -Dgrid.sim.firstSeed=N} starts at the N-th, to split a soak; {@code -Dgrid.sim.keepGoing=true}
  * runs every seed and names every failing one at the end), and {@code -Dgrid.sim.seed=0x...} replays one.
@@ -31,7 +31,7 @@ class BankSimulationTest
     @Test
     void seededRunsWithFaultsKeepTheBooksBalanced()
     {
-        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 200), false);
+        runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 150), false);
     }
 
     /**
