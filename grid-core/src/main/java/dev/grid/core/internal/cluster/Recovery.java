@@ -134,6 +134,7 @@ final class Recovery
             {
                 if (lp != null)
                 {
+                    lp.store.endBulkLoad();
                     lp.finishReplay(replayWatermarks);
                     // Nothing recovered was journaled: a journal of this copy starts above what it holds.
                     lp.unjournaled(lp.counter.hwm());
@@ -371,6 +372,8 @@ final class Recovery
         }
         if (lp != null && !lp.counter.isClosed(counter))
         {
+            // Replay applies updates at random across every copy: into a hash map until the replay ends.
+            lp.store.beginBulkLoad();
             lp.store.apply(update.key(), update.value(), counter);
             lp.unjournaled(counter);
             lp.counter.apply(counter - 1, 1);

@@ -2,9 +2,17 @@ package dev.grid.core.internal.partition;
 
 import org.apache.commons.codec.digest.MurmurHash3;
 
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
 
@@ -70,7 +78,12 @@ public final class PartitionStore
     public static final int ENTRY_OVERHEAD_BYTES = 40 + 40 + 16 + 16;
 
     private final int partition;
-    private final TreeMap<byte[], Entry> entries = new TreeMap<>(Arrays::compareUnsigned);
+    /** One instance, so that {@link TreeMap#putAll} recognises a run sorted by the same order (see endBulkLoad). */
+    private static final Comparator<byte[]> UNSIGNED = Arrays::compareUnsigned;
+
+    private final TreeMap<byte[], Entry> entries = new TreeMap<>(UNSIGNED);
+    /** During a bulk load (recovery's replay): the entries by hashed key; null otherwise. */
+    private HashMap<StagedKey, Entry> staged;
     private int liveCount;
     private long liveHash;
     private long bytes;
@@ -93,6 +106,147 @@ public final class PartitionStore
         installed.uses = 1;
         return installed;
     };
+
+    private final BiFunction<StagedKey, Entry, Entry> stagedApplyFunction = (key, current) ->
+        applyFunction.apply(key.bytes, current);
+
+    /** A key in the bulk load's hash map: the key's bytes, compared by content, with the hash computed once. */
+    private static final class StagedKey
+    {
+        private final byte[] bytes;
+        private final int hash;
+
+        StagedKey(final byte[] bytes)
+        {
+            this.bytes = bytes;
+            this.hash = Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return hash;
+        }
+
+        @Override
+        public boolean equals(final Object other)
+        {
+            return other instanceof StagedKey key && key.hash == hash && Arrays.equals(key.bytes, bytes);
+        }
+    }
+
+    /**
+     * Start a bulk load (recovery's replay of the WAL, which applies updates to keys at random across every copy):
+     * until {@link #endBulkLoad}, {@link #apply} installs into a hash map, a probe or two per update instead of a walk
+     * down the key-ordered tree. Idempotent. Any other use of the store ends the bulk load first.
+     */
+    public void beginBulkLoad()
+    {
+        if (staged != null)
+        {
+            return;
+        }
+        staged = new HashMap<>(Math.max(16, entries.size() * 2));
+        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        {
+            staged.put(new StagedKey(entry.getKey()), entry.getValue());
+        }
+        entries.clear();
+    }
+
+    /**
+     * End a bulk load: the entries are sorted once and the tree built from the sorted run in linear time. Idempotent.
+     */
+    public void endBulkLoad()
+    {
+        if (staged == null)
+        {
+            return;
+        }
+        final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(staged.size());
+        staged.forEach((key, entry) -> run.add(new AbstractMap.SimpleImmutableEntry<>(key.bytes, entry)));
+        staged = null;
+        run.sort(Map.Entry.comparingByKey(UNSIGNED));
+        // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
+        entries.putAll(new SortedRun(run));
+    }
+
+    /** Any use of the store other than {@link #apply}: the entries are in the tree. */
+    private TreeMap<byte[], Entry> settled()
+    {
+        endBulkLoad();
+        return entries;
+    }
+
+    /**
+     * A run of entries already sorted by {@link #UNSIGNED}, for {@link TreeMap#putAll}'s sorted fast path, which reads
+     * only its size, comparator and entries in order.
+     */
+    private static final class SortedRun extends AbstractMap<byte[], PartitionStore.Entry>
+        implements SortedMap<byte[], PartitionStore.Entry>
+    {
+        private final List<Map.Entry<byte[], PartitionStore.Entry>> run;
+
+        SortedRun(final List<Map.Entry<byte[], PartitionStore.Entry>> run)
+        {
+            this.run = run;
+        }
+
+        @Override
+        public Set<Map.Entry<byte[], PartitionStore.Entry>> entrySet()
+        {
+            return new AbstractSet<>()
+            {
+                @Override
+                public Iterator<Map.Entry<byte[], PartitionStore.Entry>> iterator()
+                {
+                    return run.iterator();
+                }
+
+                @Override
+                public int size()
+                {
+                    return run.size();
+                }
+            };
+        }
+
+        @Override
+        public Comparator<? super byte[]> comparator()
+        {
+            return UNSIGNED;
+        }
+
+        @Override
+        public SortedMap<byte[], PartitionStore.Entry> subMap(final byte[] fromKey, final byte[] toKey)
+        {
+            throw new UnsupportedOperationException("a sorted run only feeds TreeMap.putAll");
+        }
+
+        @Override
+        public SortedMap<byte[], PartitionStore.Entry> headMap(final byte[] toKey)
+        {
+            throw new UnsupportedOperationException("a sorted run only feeds TreeMap.putAll");
+        }
+
+        @Override
+        public SortedMap<byte[], PartitionStore.Entry> tailMap(final byte[] fromKey)
+        {
+            throw new UnsupportedOperationException("a sorted run only feeds TreeMap.putAll");
+        }
+
+        @Override
+        public byte[] firstKey()
+        {
+            return run.get(0).getKey();
+        }
+
+        @Override
+        public byte[] lastKey()
+        {
+            return run.get(run.size() - 1).getKey();
+        }
+    }
 
     /**
      * @param partition the partition this store holds.
@@ -130,7 +284,14 @@ public final class PartitionStore
         applyCounter = counter;
         applyPrevious = null;
         applyInstalled = false;
-        entries.compute(key, applyFunction);
+        if (staged != null)
+        {
+            staged.compute(new StagedKey(key), stagedApplyFunction);
+        }
+        else
+        {
+            entries.compute(key, applyFunction);
+        }
         applyValue = null;
         if (!applyInstalled)
         {
@@ -153,7 +314,7 @@ public final class PartitionStore
      */
     public byte[] get(final byte[] key)
     {
-        final Entry entry = entries.get(key);
+        final Entry entry = settled().get(key);
         return entry == null ? null : entry.value;
     }
 
@@ -164,7 +325,7 @@ public final class PartitionStore
      */
     public void touch(final byte[] key)
     {
-        final Entry entry = entries.get(key);
+        final Entry entry = settled().get(key);
         if (entry != null && entry.value != null)
         {
             entry.lastUse = ++useClock;
@@ -189,7 +350,7 @@ public final class PartitionStore
         int seen = 0;
         for (int round = 0; round < 2 && seen < sample; round++)
         {
-            final Map<byte[], Entry> part = round == 0 ? entries.tailMap(from, true) : entries.headMap(from, false);
+            final Map<byte[], Entry> part = round == 0 ? settled().tailMap(from, true) : settled().headMap(from, false);
             for (final Map.Entry<byte[], Entry> e : part.entrySet())
             {
                 final Entry entry = e.getValue();
@@ -249,7 +410,7 @@ public final class PartitionStore
      */
     public long counterOf(final byte[] key)
     {
-        final Entry entry = entries.get(key);
+        final Entry entry = settled().get(key);
         return entry == null ? 0 : entry.counter;
     }
 
@@ -276,7 +437,7 @@ public final class PartitionStore
      */
     public boolean scan(final byte[] afterKey, final EntryScanner scanner)
     {
-        final Map<byte[], Entry> tail = afterKey == null ? entries : entries.tailMap(afterKey, false);
+        final Map<byte[], Entry> tail = afterKey == null ? settled() : settled().tailMap(afterKey, false);
         for (final Map.Entry<byte[], Entry> entry : tail.entrySet())
         {
             if (entry.getValue().value != null &&
@@ -301,7 +462,7 @@ public final class PartitionStore
      */
     public int tombstoneCount()
     {
-        return entries.size() - liveCount;
+        return settled().size() - liveCount;
     }
 
     /**
@@ -313,7 +474,7 @@ public final class PartitionStore
     public int purgeTombstones(final long counterMax)
     {
         int purged = 0;
-        final Iterator<Map.Entry<byte[], Entry>> iterator = entries.entrySet().iterator();
+        final Iterator<Map.Entry<byte[], Entry>> iterator = settled().entrySet().iterator();
         while (iterator.hasNext())
         {
             final Map.Entry<byte[], Entry> entry = iterator.next();
@@ -338,7 +499,7 @@ public final class PartitionStore
     public void snapshot(final byte[][] keys, final byte[][] values, final long[] counters)
     {
         int i = 0;
-        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        for (final Map.Entry<byte[], Entry> entry : settled().entrySet())
         {
             keys[i] = entry.getKey();
             values[i] = entry.getValue().value;
@@ -352,7 +513,7 @@ public final class PartitionStore
      */
     public int entryCount()
     {
-        return entries.size();
+        return settled().size();
     }
 
     /**
@@ -362,7 +523,7 @@ public final class PartitionStore
      */
     public void forEach(final EntryVisitor visitor)
     {
-        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
+        for (final Map.Entry<byte[], Entry> entry : settled().entrySet())
         {
             visitor.onEntry(entry.getKey(), entry.getValue().value, entry.getValue().counter);
         }
@@ -384,6 +545,7 @@ public final class PartitionStore
      */
     public void clear()
     {
+        staged = null;
         entries.clear();
         liveCount = 0;
         liveHash = 0;

@@ -22,6 +22,65 @@ class PartitionStoreTest
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Recovery's bulk load (a hash map, then one sorted build of the tree) ends in the same store as applying the same
+     * updates one by one: entries, counters, tombstones, sizes, accounted bytes, the content hash and key order, over
+     * seeded random updates with stale counters, removals and keys that sort by unsigned bytes.
+     */
+    @Test
+    void aBulkLoadEndsInTheSameStoreAsApplyingOneByOne()
+    {
+        for (int seed = 0; seed < 20; seed++)
+        {
+            final SplittableRandom random = new SplittableRandom(seed);
+            final PartitionStore oneByOne = new PartitionStore(3);
+            final PartitionStore bulk = new PartitionStore(3);
+            // Some entries before the bulk load starts (a checkpoint's image), then the replay.
+            for (int i = 0; i < 50; i++)
+            {
+                final byte[] key = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
+                oneByOne.apply(key, new byte[] {(byte)i}, i + 1);
+                bulk.apply(key, new byte[] {(byte)i}, i + 1);
+            }
+            for (int i = 0; i < 2_000; i++)
+            {
+                final byte[] key = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
+                final byte[] value = random.nextInt(5) == 0 ? null : new byte[] {(byte)i, (byte)(i >> 8)};
+                // Counters mostly rising, sometimes older than what the key holds (not installed).
+                final long counter = 100 + i - (random.nextInt(10) == 0 ? 90 : 0);
+                bulk.beginBulkLoad();
+                assertEquals(oneByOne.apply(key, value, counter), bulk.apply(key, value, counter));
+            }
+            bulk.endBulkLoad();
+            assertEquals(oneByOne.entryCount(), bulk.entryCount());
+            assertEquals(oneByOne.size(), bulk.size());
+            assertEquals(oneByOne.tombstoneCount(), bulk.tombstoneCount());
+            assertEquals(oneByOne.accountedBytes(), bulk.accountedBytes());
+            assertEquals(oneByOne.contentHash(), bulk.contentHash());
+            final List<String> expected = new ArrayList<>();
+            final List<String> actual = new ArrayList<>();
+            oneByOne.forEach((key, value, counter) -> expected.add(java.util.Arrays.toString(key) + "=" +
+                java.util.Arrays.toString(value) + "@" + counter));
+            bulk.forEach((key, value, counter) -> actual.add(java.util.Arrays.toString(key) + "=" +
+                java.util.Arrays.toString(value) + "@" + counter));
+            assertEquals(expected, actual, "the same entries in the same (unsigned key) order, seed " + seed);
+        }
+    }
+
+    @Test
+    void anyOtherUseOfTheStoreEndsABulkLoad()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        store.beginBulkLoad();
+        store.apply(new byte[] {2}, new byte[] {20}, 1);
+        store.apply(new byte[] {(byte)0xF0}, new byte[] {30}, 2);
+        assertArrayEquals(new byte[] {20}, store.get(new byte[] {2}), "a read during a bulk load sees its entries");
+        store.apply(new byte[] {1}, new byte[] {10}, 3);
+        final List<Integer> order = new ArrayList<>();
+        store.forEach((key, value, counter) -> order.add(key[0] & 0xFF));
+        assertEquals(List.of(1, 2, 0xF0), order);
+    }
+
     @Test
     void putsRemovesAndTombstones()
     {
