@@ -110,8 +110,11 @@ public final class PartitionStore
     private final BiFunction<StagedKey, Entry, Entry> stagedApplyFunction = (key, current) ->
         applyFunction.apply(key.bytes, current);
 
-    /** A key in the bulk load's hash map: the key's bytes, compared by content, with the hash computed once. */
-    private static final class StagedKey
+    /**
+     * A key in the bulk load's hash map: the key's bytes, compared by content, with the hash computed once. Comparable,
+     * so that a bucket crowded by keys whose hashes collide (clients choose keys) stays a balanced tree, not a list.
+     */
+    private static final class StagedKey implements Comparable<StagedKey>
     {
         private final byte[] bytes;
         private final int hash;
@@ -133,25 +136,29 @@ public final class PartitionStore
         {
             return other instanceof StagedKey key && key.hash == hash && Arrays.equals(key.bytes, bytes);
         }
+
+        @Override
+        public int compareTo(final StagedKey other)
+        {
+            return Arrays.compareUnsigned(bytes, other.bytes);
+        }
     }
 
     /**
      * Start a bulk load (recovery's replay of the WAL, which applies updates to keys at random across every copy):
      * until {@link #endBulkLoad}, {@link #apply} installs into a hash map, a probe or two per update instead of a walk
-     * down the key-ordered tree. Idempotent. Any other use of the store ends the bulk load first.
+     * down the key-ordered tree. Only into an empty store: a copy a checkpoint image filled replays a short WAL tail,
+     * for which moving the whole image into a hash map and back would cost more than the walks it saves. Idempotent.
+     * Any other use of the store ends the bulk load first (so a replay that read the store per record would rebuild
+     * the tree per record: replay applies only).
      */
     public void beginBulkLoad()
     {
-        if (staged != null)
+        if (staged != null || !entries.isEmpty())
         {
             return;
         }
-        staged = new HashMap<>(Math.max(16, entries.size() * 2));
-        for (final Map.Entry<byte[], Entry> entry : entries.entrySet())
-        {
-            staged.put(new StagedKey(entry.getKey()), entry.getValue());
-        }
-        entries.clear();
+        staged = new HashMap<>(256);
     }
 
     /**

@@ -35,13 +35,6 @@ class PartitionStoreTest
             final SplittableRandom random = new SplittableRandom(seed);
             final PartitionStore oneByOne = new PartitionStore(3);
             final PartitionStore bulk = new PartitionStore(3);
-            // Some entries before the bulk load starts (a checkpoint's image), then the replay.
-            for (int i = 0; i < 50; i++)
-            {
-                final byte[] key = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
-                oneByOne.apply(key, new byte[] {(byte)i}, i + 1);
-                bulk.apply(key, new byte[] {(byte)i}, i + 1);
-            }
             for (int i = 0; i < 2_000; i++)
             {
                 final byte[] key = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
@@ -64,7 +57,43 @@ class PartitionStoreTest
             bulk.forEach((key, value, counter) -> actual.add(java.util.Arrays.toString(key) + "=" +
                 java.util.Arrays.toString(value) + "@" + counter));
             assertEquals(expected, actual, "the same entries in the same (unsigned key) order, seed " + seed);
+            final byte[] probe = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
+            assertEquals(oneByOne.counterOf(probe), bulk.counterOf(probe));
+            assertArrayEquals(oneByOne.evictionCandidate(probe, 8, false, null),
+                bulk.evictionCandidate(probe, 8, false, null), "the same use clock, so the same eviction choice");
+            assertEquals(oneByOne.purgeTombstones(Long.MAX_VALUE), bulk.purgeTombstones(Long.MAX_VALUE));
+            assertEquals(oneByOne.entryCount(), bulk.entryCount());
         }
+    }
+
+    @Test
+    void aStoreAnImageFilledIsNotBulkLoaded()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        store.apply(new byte[] {5}, new byte[] {50}, 1);
+        store.beginBulkLoad();
+        store.apply(new byte[] {4}, new byte[] {40}, 2);
+        final List<Integer> order = new ArrayList<>();
+        store.forEach((key, value, counter) -> order.add((int)key[0]));
+        assertEquals(List.of(4, 5), order);
+    }
+
+    @Test
+    void keysWhoseHashesCollideStillLoad()
+    {
+        // (x, y) and (x + 1, y - 31) have the same Arrays.hashCode: a thousand keys in a few buckets.
+        final PartitionStore bulk = new PartitionStore(0);
+        bulk.beginBulkLoad();
+        int keys = 0;
+        for (int x = 0; x < 40; x++)
+        {
+            for (int y = 0; y < 25; y++)
+            {
+                bulk.apply(new byte[] {(byte)(x + y), (byte)(100 - 31 * y)}, new byte[] {1}, ++keys);
+            }
+        }
+        bulk.endBulkLoad();
+        assertEquals(keys, bulk.size());
     }
 
     @Test
