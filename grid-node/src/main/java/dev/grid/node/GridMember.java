@@ -16,7 +16,6 @@ import dev.grid.core.GridFactory;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.MemberMetrics;
-import dev.grid.core.MergeOperator;
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceListener;

@@ -2,7 +2,6 @@ package dev.grid.node;
 
 import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
-import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.EvictionPolicy;
 import dev.grid.core.ExpiryPolicy;
@@ -22,8 +21,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
