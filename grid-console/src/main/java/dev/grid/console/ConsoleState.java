@@ -75,9 +75,21 @@ final class ConsoleState
         final List<Object> members = new ArrayList<>();
         for (final ClientAdmin.Member member : cluster.members())
         {
+            // One lookup of the member per read, shared by its rebalance and metrics requests.
+            ClientAdmin memberAdmin = null;
+            String unreachable = null;
+            try
+            {
+                memberAdmin = admin.onMember(member.memberId());
+            }
+            catch (final GridException ex)
+            {
+                unreachable = ex.getMessage();
+            }
             members.add(map("id", member.memberId(), "address", member.address(), "clientAddress",
-                member.clientAddress(), "rebalance", rebalance(admin, member.memberId()), "metrics",
-                metrics(admin, member.memberId())));
+                member.clientAddress(), "rebalance", memberAdmin == null ? map("error", unreachable) :
+                rebalance(memberAdmin), "metrics", memberAdmin == null ? map("error", unreachable) :
+                metrics(memberAdmin)));
         }
         final List<Object> caches = new ArrayList<>();
         for (final String cache : client.caches())
@@ -91,11 +103,11 @@ final class ConsoleState
             "outside", baseline.outside()), "caches", caches, "lastCheck", lastCheck);
     }
 
-    private static Object rebalance(final ClientAdmin admin, final String member)
+    private static Object rebalance(final ClientAdmin member)
     {
         try
         {
-            final ClientAdmin.Rebalance r = admin.onMember(member).rebalanceStatus();
+            final ClientAdmin.Rebalance r = member.rebalanceStatus();
             return map("active", r.active(), "planned", r.partitionsPlanned(), "done", r.partitionsDone(),
                 "historical", r.historicalPlanned(), "records", r.records(), "bytes", r.bytes(), "etaMs",
                 r.etaNs() < 0 ? -1 : r.etaNs() / 1_000_000, "totalHistorical", r.totalHistorical(), "totalFull",
@@ -107,14 +119,12 @@ final class ConsoleState
         }
     }
 
-    private static Object metrics(final ClientAdmin admin, final String member)
+    private static Object metrics(final ClientAdmin member)
     {
         try
         {
-            final Map<String, Long> metrics = admin.onMember(member).metrics();
+            final Map<String, Long> metrics = member.metrics();
             long operations = 0;
-            long putP99Us = 0;
-            long getP99Us = 0;
             for (final Map.Entry<String, Long> metric : metrics.entrySet())
             {
                 if (metric.getKey().endsWith(".count") && !metric.getKey().startsWith("tx."))
@@ -122,10 +132,9 @@ final class ConsoleState
                     operations += metric.getValue();
                 }
             }
-            putP99Us = metrics.getOrDefault("put.p99Us", 0L);
-            getP99Us = metrics.getOrDefault("get.p99Us", 0L);
-            return map("operations", operations + metrics.getOrDefault("client.requests", 0L), "putP99Us", putP99Us,
-                "getP99Us", getP99Us, "heapUsedBytes", metrics.getOrDefault("jvm.heapUsedBytes", 0L));
+            return map("operations", operations + metrics.getOrDefault("client.requests", 0L), "putP99Us",
+                metrics.getOrDefault("put.p99Us", 0L), "getP99Us", metrics.getOrDefault("get.p99Us", 0L),
+                "heapUsedBytes", metrics.getOrDefault("jvm.heapUsedBytes", 0L));
         }
         catch (final GridException unreachable)
         {

@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * and how long its syncs or checkpoints took, as an HdrHistogram in microseconds. {@link ChronicleWal} and
  * {@link FileCheckpointStore} each keep one; monitoring reads it through their {@code metrics()}.
  * <p>
- * <b>Threading:</b> written by the store's own thread, read by any thread; counts are atomics and durations go
+ * <b>Threading:</b> written by the store's own thread only, read by any thread; counts are atomics (single-writer
+ * ordered stores) and durations go
  * through a {@link Recorder}, so neither side takes a lock the other waits on. {@link #durationsUs} is synchronized
  * among readers.
  */
@@ -30,8 +31,10 @@ public final class StorageMetrics
      */
     void recorded(final long eventBytes)
     {
-        events.incrementAndGet();
-        bytes.addAndGet(eventBytes);
+        // One writer per instance (the store's own thread), on the WAL's append path: ordered stores, no atomic
+        // read-modify-write.
+        events.lazySet(events.get() + 1);
+        bytes.lazySet(bytes.get() + eventBytes);
     }
 
     /**
