@@ -104,6 +104,15 @@ class DistributionIT
                 HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(scrape.contains("grid_topology_members 3.0"), scrape);
         }
+        catch (final Exception | Error ex)
+        {
+            // The members' logs say why: print their tails before they are stopped and the directory goes.
+            for (int i = 0; i < 3; i++)
+            {
+                System.err.println("--- m" + i + ".log\n" + tail(logs.resolve("m" + i + ".log")));
+            }
+            throw ex;
+        }
         finally
         {
             for (final Process member : members)
