@@ -7,4 +7,5 @@ if [ ! -x "$dist/bin/grid-run.sh" ]; then
   echo "no distribution in $dist: run scripts/build.sh first" >&2
   exit 2
 fi
-exec "$dist/bin/grid-run.sh" "$@"
+# JAVA_OPTS (heap and the like, as benchmark harnesses set it) goes to the JVM too
+GRID_OPTS="${GRID_OPTS:-} ${JAVA_OPTS:-}" exec "$dist/bin/grid-run.sh" "$@"
