@@ -15,6 +15,8 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -217,6 +219,8 @@ public final class ClientEndpoint implements AutoCloseable
         /** When a frame was last written whole, or the queue last went from empty to not: to find stalled writes. */
         private volatile long lastWrittenNs = System.nanoTime();
         private SelectionKey key;
+        /** Frames sent during the batch in progress, written together at its end. Guarded by writeLock. */
+        private final ArrayList<ByteBuffer> held = new ArrayList<>();
         NioConnection(final long id, final SocketChannel channel, final String remote)
         {
             super(id, remote);
@@ -238,6 +242,12 @@ public final class ClientEndpoint implements AutoCloseable
         {
             synchronized (writeLock)
             {
+                // Frames held for a batch go before the close: "once every frame queued so far is written".
+                for (int i = 0; i < held.size() && !closing; i++)
+                {
+                    queueLocked(held.get(i));
+                }
+                held.clear();
                 // Under the lock: no frame is written after a close returns.
                 closing = true;
             }
@@ -250,6 +260,16 @@ public final class ClientEndpoint implements AutoCloseable
             {
                 if (closing)
                 {
+                    return;
+                }
+                // Sent by the batching thread, or behind frames it holds: held until the batch ends, in order.
+                if (!held.isEmpty() || batchThread == Thread.currentThread())
+                {
+                    if (held.isEmpty())
+                    {
+                        batched.add(this);
+                    }
+                    held.add(buffer);
                     return;
                 }
                 // The common case: nothing queued, the socket takes the frame at once, from this thread (no wake-up
@@ -269,24 +289,80 @@ public final class ClientEndpoint implements AutoCloseable
                         return;
                     }
                 }
-                final long queued = queuedBytes.addAndGet(buffer.capacity());
-                if (queued > limits.maxQueuedBytes())
+                queueLocked(buffer);
+            }
+            requestFlush();
+        }
+
+        /** Write the frames held for the batch that ends, in one system call where the socket takes them all. */
+        private void writeHeld()
+        {
+            synchronized (writeLock)
+            {
+                final int count = held.size();
+                if (count == 0)
                 {
-                    // It sends requests and does not read the answers: its queue would grow without bound.
-                    closing = true;
-                    aborted = true;
-                    handler.onCutOff(this, queued);
+                    return;
                 }
-                else
+                if (closing || closed)
                 {
-                    if (out.isEmpty())
+                    held.clear();
+                    return;
+                }
+                int first = 0;
+                if (out.isEmpty())
+                {
+                    if (count > gather.length)
                     {
-                        lastWrittenNs = System.nanoTime();
+                        gather = new ByteBuffer[Math.max(count, gather.length * 2)];
                     }
-                    out.add(buffer);
+                    try
+                    {
+                        channel.write(held.toArray(gather), 0, count);
+                    }
+                    catch (final IOException ex)
+                    {
+                        // The endpoint's thread notices the broken connection and closes it.
+                    }
+                    // The frames are held by the list until queued or written, not by the gather array.
+                    Arrays.fill(gather, 0, count, null);
+                    while (first < count && !held.get(first).hasRemaining())
+                    {
+                        first++;
+                    }
+                }
+                for (int i = first; i < count && !closing; i++)
+                {
+                    queueLocked(held.get(i));
+                }
+                held.clear();
+                if (first == count)
+                {
+                    return;
                 }
             }
             requestFlush();
+        }
+
+        /** Queue a frame for the endpoint's thread to write, or cut the connection off. Holding writeLock. */
+        private void queueLocked(final ByteBuffer buffer)
+        {
+            final long queued = queuedBytes.addAndGet(buffer.capacity());
+            if (queued > limits.maxQueuedBytes())
+            {
+                // It sends requests and does not read the answers: its queue would grow without bound.
+                closing = true;
+                aborted = true;
+                handler.onCutOff(this, queued);
+            }
+            else
+            {
+                if (out.isEmpty())
+                {
+                    lastWrittenNs = System.nanoTime();
+                }
+                out.add(buffer);
+            }
         }
 
         private void requestFlush()
@@ -314,6 +390,16 @@ public final class ClientEndpoint implements AutoCloseable
     private volatile boolean running = true;
 
     private long lastSweepNs = System.nanoTime();
+
+    /**
+     * The thread whose frames are held between {@link #beginBatch()} and {@link #endBatch()}, or null. A plain field:
+     * only that thread writes it, and any other thread reading it, stale or not, never finds itself there.
+     */
+    private Thread batchThread;
+    /** Connections holding frames of the batch in progress. Batching thread only. */
+    private final ArrayList<NioConnection> batched = new ArrayList<>();
+    /** The gather array of {@link NioConnection#writeHeld()}. Batching thread only. */
+    private ByteBuffer[] gather = new ByteBuffer[16];
 
     /**
      * Bind and start serving.
@@ -347,6 +433,34 @@ public final class ClientEndpoint implements AutoCloseable
         thread = new Thread(this::run, name);
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /**
+     * Hold the frames the calling thread sends until {@link #endBatch()}, which writes each connection's frames in one
+     * system call: a member thread that answers several requests of a connection in one duty cycle writes them once
+     * (frames sent by other threads meanwhile go behind them, in order). One thread batches at a time.
+     */
+    public void beginBatch()
+    {
+        batchThread = Thread.currentThread();
+    }
+
+    /**
+     * Write the frames held since {@link #beginBatch()} and stop holding; call on the same thread, also when the work
+     * between failed.
+     *
+     * @return connections written to.
+     */
+    public int endBatch()
+    {
+        batchThread = null;
+        final int count = batched.size();
+        for (int i = 0; i < count; i++)
+        {
+            batched.get(i).writeHeld();
+        }
+        batched.clear();
+        return count;
     }
 
     /** @return the bound port. */

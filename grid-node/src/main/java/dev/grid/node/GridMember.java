@@ -128,7 +128,7 @@ public final class GridMember implements Grid
     /** Rebalance listeners, and the serial executor (on the user pool) that calls them in order. */
     final List<RebalanceListener> rebalanceListeners = new CopyOnWriteArrayList<>();
     final Executor rebalanceEvents;
-    private final AutoCloseable clientEndpoint;
+    final AutoCloseable clientEndpoint;
     private final int clientEndpointPort;
     private final List<MemberService.Provider> serviceProviders;
     private final List<MemberService> services = new CopyOnWriteArrayList<>();

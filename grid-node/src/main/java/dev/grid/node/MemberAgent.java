@@ -2,6 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.NodeStoppingException;
 import dev.grid.core.engine.MemberState;
+import dev.grid.net.ClientEndpoint;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 
@@ -46,6 +47,12 @@ final class MemberAgent implements Agent
             onTransportFailure(transportFailure);
         }
         int work;
+        // Answers to clients this cycle makes go out once per connection at its end, not one write each.
+        final ClientEndpoint answers = member.clientEndpoint instanceof ClientEndpoint plain ? plain : null;
+        if (answers != null)
+        {
+            answers.beginBatch();
+        }
         try
         {
             work = member.transport.doWork();
@@ -71,6 +78,13 @@ final class MemberAgent implements Agent
             // peers treat this member as crashed, which every protocol handles.
             failStop(ex);
             return 0;
+        }
+        finally
+        {
+            if (answers != null)
+            {
+                answers.endBatch();
+            }
         }
         if (!joinReported)
         {

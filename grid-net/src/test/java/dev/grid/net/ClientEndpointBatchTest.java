@@ -1,0 +1,151 @@
+package dev.grid.net;
+
+import dev.grid.core.codec.MessageWriter;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The endpoint's answer batching: frames a thread sends between {@link ClientEndpoint#beginBatch()} and
+ * {@link ClientEndpoint#endBatch()} reach the client at the end, in order, with frames other threads sent meanwhile
+ * behind them, and a close during a batch still writes them first.
+ */
+class ClientEndpointBatchTest
+{
+    private static final long TIMEOUT_MS = 10_000;
+
+    private final CompletableFuture<ClientEndpoint.Connection> opened = new CompletableFuture<>();
+    private ClientEndpoint endpoint;
+    private Socket client;
+
+    @BeforeEach
+    void start() throws IOException
+    {
+        endpoint = new ClientEndpoint("127.0.0.1", 0, new ClientEndpoint.Limits(4, 1 << 20,
+            TimeUnit.SECONDS.toNanos(30), 0), new ClientEndpoint.Handler()
+            {
+                public void onFrame(final ClientEndpoint.Connection connection, final byte[] frame)
+                {
+                }
+
+                public void onOpen(final ClientEndpoint.Connection connection)
+                {
+                    opened.complete(connection);
+                }
+
+                public void onClose(final ClientEndpoint.Connection connection)
+                {
+                }
+            }, "batch-test-endpoint");
+        client = new Socket();
+        client.connect(new InetSocketAddress("127.0.0.1", endpoint.port()), (int)TIMEOUT_MS);
+        client.setSoTimeout((int)TIMEOUT_MS);
+    }
+
+    @AfterEach
+    void stop() throws IOException
+    {
+        client.close();
+        endpoint.close();
+    }
+
+    private static MessageWriter frame(final long value)
+    {
+        return new MessageWriter().writeLong(value);
+    }
+
+    private long readFrame(final DataInputStream in) throws IOException
+    {
+        final byte[] header = new byte[4];
+        in.readFully(header);
+        assertEquals(8, ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(), "frame length");
+        final byte[] body = new byte[8];
+        in.readFully(body);
+        return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    @Test
+    void framesOfABatchArriveAtItsEndWithOtherThreadsFramesBehindThem() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+
+        endpoint.beginBatch();
+        connection.send(frame(1));
+        connection.send(frame(2));
+        // Another thread's frame, sent while the batch holds frames: it must not overtake them.
+        final CompletableFuture<Void> other = CompletableFuture.runAsync(() -> connection.send(frame(3)));
+        other.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        assertEquals(1, endpoint.endBatch(), "one connection written to");
+
+        assertEquals(1, readFrame(in));
+        assertEquals(2, readFrame(in));
+        assertEquals(3, readFrame(in));
+
+        // Outside a batch, a frame goes out at once, also from the thread that batched before.
+        connection.send(frame(4));
+        assertEquals(4, readFrame(in));
+        assertEquals(0, endpoint.endBatch(), "nothing held outside a batch");
+    }
+
+    @Test
+    void aCloseDuringABatchWritesTheHeldFramesFirst() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+
+        endpoint.beginBatch();
+        connection.send(frame(7));
+        connection.close();
+        // Sent after the close: dropped, as without batching.
+        connection.send(frame(8));
+        endpoint.endBatch();
+
+        assertEquals(7, readFrame(in));
+        assertThrows(EOFException.class, () -> in.readFully(new byte[1]), "closed after the held frame");
+    }
+
+    @Test
+    void aBatchOfManyFramesArrivesWholeAndInOrder() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+
+        // More frames than the gather array first holds, and more bytes than a socket buffer may take at once.
+        final int frames = 50_000;
+        final CompletableFuture<Void> reader = CompletableFuture.runAsync(() ->
+        {
+            try
+            {
+                for (int i = 0; i < frames; i++)
+                {
+                    assertEquals(i, readFrame(in));
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        });
+        endpoint.beginBatch();
+        for (int i = 0; i < frames; i++)
+        {
+            connection.send(frame(i));
+        }
+        endpoint.endBatch();
+        reader.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+}
