@@ -230,6 +230,16 @@ final class ClientConnection implements AutoCloseable
      */
     CompletableFuture<Answer> request(final int op, final FrameWriter payload)
     {
+        return request(op, payload.array(), payload.length());
+    }
+
+    /**
+     * Send a request whose payload is the first {@code length} bytes of {@code payload} (copied before this returns).
+     *
+     * @see #request(int, FrameWriter)
+     */
+    CompletableFuture<Answer> request(final int op, final byte[] payload, final int length)
+    {
         final CompletableFuture<Answer> future = new CompletableFuture<>();
         if (closed)
         {
@@ -239,10 +249,10 @@ final class ClientConnection implements AutoCloseable
         }
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
-        final int length = ClientProtocol.HEADER + payload.length();
-        // Written straight from the writer's array: no copy of the payload beyond the one into the frame.
-        final FrameWriter frame = new FrameWriter().writeInt(length).writeByte(op).writeLong(requestId)
-            .writeRaw(payload.array(), 0, payload.length());
+        final int frameLength = ClientProtocol.HEADER + length;
+        // One array of the frame's size, the payload copied once into it.
+        final FrameWriter frame = new FrameWriter(4 + frameLength).writeInt(frameLength).writeByte(op)
+            .writeLong(requestId).writeRaw(payload, 0, length);
         try
         {
             synchronized (out)

@@ -383,9 +383,7 @@ public final class GridClient implements AutoCloseable
             result.completeExceptionally(ex);
             return;
         }
-        final FrameWriter w = new FrameWriter();
-        w.writeRaw(payload, 0, payload.length);
-        connection.request(op, w).whenComplete((answer, failure) ->
+        connection.request(op, payload, payload.length).whenComplete((answer, failure) ->
         {
             if (failure == null)
             {

@@ -17,10 +17,10 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The TCP endpoint thin clients and the admin tool connect to: accepts connections up to a limit, cuts the byte
@@ -390,6 +390,9 @@ public final class ClientEndpoint implements AutoCloseable
     private volatile boolean running = true;
 
     private long lastSweepNs = System.nanoTime();
+    private final Consumer<SelectionKey> onSelected = this::onSelected;
+    /** Whether the server socket was found ready in the current select. Endpoint thread. */
+    private boolean acceptable;
 
     /**
      * The thread whose frames are held between {@link #beginBatch()} and {@link #endBatch()}, or null. A plain field:
@@ -491,29 +494,13 @@ public final class ClientEndpoint implements AutoCloseable
         {
             while (running)
             {
-                selector.select(250);
-                for (final Iterator<SelectionKey> it = selector.selectedKeys().iterator(); it.hasNext(); )
+                // The action form: no selected-key set, which allocated a hash set node per ready key per select.
+                acceptable = false;
+                selector.select(onSelected, 250);
+                if (acceptable)
                 {
-                    final SelectionKey key = it.next();
-                    it.remove();
-                    if (!key.isValid())
-                    {
-                        continue;
-                    }
-                    if (key.isAcceptable())
-                    {
-                        accept();
-                        continue;
-                    }
-                    final NioConnection connection = (NioConnection)key.attachment();
-                    if (key.isReadable())
-                    {
-                        read(connection);
-                    }
-                    if (key.isValid() && key.isWritable())
-                    {
-                        flush(connection);
-                    }
+                    // Outside the selection's action: accepting registers the new channel with the selector.
+                    accept();
                 }
                 NioConnection connection;
                 while ((connection = flushes.poll()) != null)
@@ -610,6 +597,29 @@ public final class ClientEndpoint implements AutoCloseable
         if (connection.out.isEmpty() && !handler.awaitsAnswers(connection))
         {
             connection.close();
+        }
+    }
+
+    /** A key the selector found ready; the endpoint's thread, during its select. */
+    private void onSelected(final SelectionKey key)
+    {
+        if (!key.isValid())
+        {
+            return;
+        }
+        if (key.isAcceptable())
+        {
+            acceptable = true;
+            return;
+        }
+        final NioConnection connection = (NioConnection)key.attachment();
+        if (key.isReadable())
+        {
+            read(connection);
+        }
+        if (key.isValid() && key.isWritable())
+        {
+            flush(connection);
         }
     }
 

@@ -112,6 +112,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final AtomicLong nextTxId = new AtomicLong(1);
         /** Set once the connection closed; guarded by the session. */
         boolean closed;
+        final LastCacheName cacheName = new LastCacheName();
 
         /** @return whether the transaction was kept for the connection (false: it closed, the caller rolls it back). */
         synchronized boolean keep(final long txId, final Transaction tx)
@@ -618,7 +619,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final MessageReader reader, final OpType type, final boolean expected, final boolean value,
         final Answer<OpOutcome> answer)
     {
-        final CacheDescriptor cache = member.descriptor(requireString(reader, "cache"));
+        final CacheDescriptor cache = member.descriptor(session.cacheName.read(reader));
         final ClientIdentity identity = type.mayWrite() ? readIdentity(reader) :
             ClientIdentity.NONE;
         final byte[] key = requireBytes(reader, "key");

@@ -19,8 +19,23 @@ public final class FrameWriter
     private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-    private byte[] bytes = new byte[256];
+    private byte[] bytes;
     private int position;
+
+    /** A writer of 256 bytes at first, growing as needed. */
+    public FrameWriter()
+    {
+        this(256);
+    }
+
+    /**
+     * @param capacity the bytes it holds before it grows: the frame's length where it is known, so that nothing is
+     *                 copied into a larger array.
+     */
+    public FrameWriter(final int capacity)
+    {
+        this.bytes = new byte[Math.max(16, capacity)];
+    }
 
     /** @return this, emptied. */
     public FrameWriter reset()

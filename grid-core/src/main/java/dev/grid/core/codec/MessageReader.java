@@ -165,4 +165,32 @@ public final class MessageReader
         final byte[] bytes = readBytes(field);
         return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
     }
+
+    /**
+     * Read a string that is often the one read before (a connection names the same cache request after request):
+     * if its bytes are {@code knownUtf8}, {@code known} itself is returned and nothing is allocated.
+     *
+     * @param field     name for the error message.
+     * @param known     the string expected, or null.
+     * @param knownUtf8 its UTF-8 bytes (ignored if {@code known} is null).
+     * @return the UTF-8 string, or null.
+     */
+    public String readString(final String field, final String known, final byte[] knownUtf8)
+    {
+        if (known != null && limit - position >= 4 + knownUtf8.length &&
+            buffer.getInt(position) == knownUtf8.length)
+        {
+            boolean same = true;
+            for (int i = 0; i < knownUtf8.length && same; i++)
+            {
+                same = buffer.getByte(position + 4 + i) == knownUtf8[i];
+            }
+            if (same)
+            {
+                position += 4 + knownUtf8.length;
+                return known;
+            }
+        }
+        return readString(field);
+    }
 }

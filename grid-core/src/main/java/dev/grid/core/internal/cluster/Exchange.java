@@ -543,9 +543,11 @@ final class Exchange
             {
                 return false;
             }
-            for (final MemberRecord member : topology.members())
+            // Indexed: asked every duty cycle while the exchange is kept, so no iterator per call.
+            final List<MemberRecord> members = topology.members();
+            for (int i = 0, n = members.size(); i < n; i++)
             {
-                if (!installed.contains(member.incarnation()))
+                if (!installed.contains(members.get(i).incarnation()))
                 {
                     return false;
                 }

@@ -299,8 +299,11 @@ final class Membership
         }
         final Baseline baseline = context.topology().baseline();
         int have = 0;
-        for (final MemberRecord member : context.topology().members())
+        // Indexed: counted for every operation routed (hasQuorum), so no iterator per call.
+        final List<MemberRecord> members = context.topology().members();
+        for (int i = 0, n = members.size(); i < n; i++)
         {
+            final MemberRecord member = members.get(i);
             if (baseline.isSet() && !baseline.contains(member.memberId()))
             {
                 continue;

@@ -237,6 +237,10 @@ final class NearOps
     /** Ask every member for its primary copies' entry count of the cache (a size is their sum). */
     private void askSizes(final NearOp op)
     {
+        if (op.sizeAwaiting == null)
+        {
+            op.sizeAwaiting = new LongHashSet();
+        }
         op.sizeAwaiting.clear();
         op.sizeSum = 0;
         for (final MemberRecord member : context.topology().members())
@@ -354,7 +358,7 @@ final class NearOps
             }
             if (op.type == OpType.SIZE)
             {
-                if (version == op.sentVersion && op.sizeAwaiting.remove(sender))
+                if (version == op.sentVersion && op.sizeAwaiting != null && op.sizeAwaiting.remove(sender))
                 {
                     op.sizeSum += count;
                     if (op.sizeAwaiting.isEmpty())
@@ -445,7 +449,8 @@ final class NearOps
         }
         if (op.type == OpType.SIZE)
         {
-            return what + "the counts of " + op.sizeAwaiting.size() + " member(s) (topology " + op.sentVersion + ")";
+            return what + "the counts of " + (op.sizeAwaiting == null ? context.topology().members().size() :
+                op.sizeAwaiting.size()) + " member(s) (topology " + op.sentVersion + ")";
         }
         return what + "the answer of primary " + op.target + " (topology " + op.sentVersion + ")";
     }
@@ -556,7 +561,8 @@ final class NearOps
         final long submittedNs;
         final long deadlineNs;
         final OpCallback callback;
-        final LongHashSet sizeAwaiting = new LongHashSet();
+        /** A SIZE only: the members whose count it awaits, made when it first asks (no set per other operation). */
+        LongHashSet sizeAwaiting;
         long sizeSum;
         boolean parked;
         MemberRecord target;
