@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,5 +90,23 @@ class FrameCodecTest
         final FrameReader reader = new FrameReader().wrap(frame.array(), 0, frame.length());
         assertEquals(3, reader.readInt("count"));
         assertEquals(9, reader.readLong("value"));
+    }
+
+    @Test
+    void aRepeatedStringIsReadAsTheKnownOneAndAnyOtherAsItself()
+    {
+        final String known = new String("caf\u00e9");
+        final byte[] knownUtf8 = known.getBytes(StandardCharsets.UTF_8);
+        final FrameWriter frame = new FrameWriter(8).writeString("caf\u00e9").writeString("cafe").writeString(null)
+            .writeString("caf\u00e9x").writeInt(knownUtf8.length);
+        final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame.toBytes()), 0, frame.length());
+        assertSame(known, reader.readString("same", known, knownUtf8), "the same bytes: the known string itself");
+        assertEquals("cafe", reader.readString("other", known, knownUtf8));
+        assertNull(reader.readString("null", known, knownUtf8));
+        assertEquals("caf\u00e9x", reader.readString("longer", known, knownUtf8));
+        // A length that matches with too few bytes behind it is a truncated message, not the known string.
+        assertThrows(MalformedMessageException.class, () -> reader.readString("truncated", known, knownUtf8));
+        assertEquals("x", new MessageReader().wrap(new UnsafeBuffer(new FrameWriter().writeString("x").toBytes()), 0,
+            5).readString("no known string", null, null));
     }
 }
