@@ -597,7 +597,12 @@ public final class GridClient implements AutoCloseable
 
     private void topologySeen(final long version)
     {
-        newestTopology.accumulateAndGet(version, Math::max);
+        // Read first: every answer carries the version, nearly always the one known, and a compare-and-set per
+        // answer from every connection's reader thread would contend on one cache line.
+        if (version > newestTopology.get())
+        {
+            newestTopology.accumulateAndGet(version, Math::max);
+        }
     }
 
     static <T> T await(final CompletableFuture<T> future)
