@@ -141,7 +141,7 @@ final class ClientCache<K, V> implements Cache<K, V>
 
     public CompletableFuture<V> getAsync(final K key)
     {
-        return keyed(ClientProtocol.GET, key(key), false).thenApply(a -> decode(a.payload().readBytes("value")));
+        return keyed(ClientProtocol.GET, key(key), false).thenApply(a -> a.payload().readDecoded("value", valueCodec));
     }
 
     public ReadResult<V> read(final K key)
@@ -152,7 +152,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<ReadResult<V>> readAsync(final K key)
     {
         return keyed(ClientProtocol.READ, key(key), false).thenApply(a ->
-            new ReadResult<>(decode(a.payload().readBytes("value")), a.payload().readBoolean("withoutQuorum")));
+            new ReadResult<>(a.payload().readDecoded("value", valueCodec), a.payload().readBoolean("withoutQuorum")));
     }
 
     public void put(final K key, final V value)
@@ -249,7 +249,7 @@ final class ClientCache<K, V> implements Cache<K, V>
             final Map<K, V> found = new HashMap<>(count * 2);
             for (int i = 0; i < count; i++)
             {
-                found.put(keyCodec.decode(a.payload().readBytes("key")), decode(a.payload().readBytes("value")));
+                found.put(a.payload().readDecoded("key", keyCodec), a.payload().readDecoded("value", valueCodec));
             }
             return found;
         });
@@ -305,7 +305,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> mergeAsync(final K key, final V operand)
     {
         return keyed(ClientProtocol.MERGE, key(key), true, value(operand, "operand"))
-            .thenApply(a -> decode(a.payload().readBytes("value")));
+            .thenApply(a -> a.payload().readDecoded("value", valueCodec));
     }
 
     public V getAndPut(final K key, final V value)
@@ -316,7 +316,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> getAndPutAsync(final K key, final V value)
     {
         return keyed(ClientProtocol.GET_AND_PUT, key(key), true, value(value, "value"))
-            .thenApply(a -> decode(a.payload().readBytes("value")));
+            .thenApply(a -> a.payload().readDecoded("value", valueCodec));
     }
 
     public V getAndRemove(final K key)
@@ -327,7 +327,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> getAndRemoveAsync(final K key)
     {
         return keyed(ClientProtocol.GET_AND_REMOVE, key(key), true)
-            .thenApply(a -> decode(a.payload().readBytes("value")));
+            .thenApply(a -> a.payload().readDecoded("value", valueCodec));
     }
 
     public V getAndReplace(final K key, final V value)
@@ -338,7 +338,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     public CompletableFuture<V> getAndReplaceAsync(final K key, final V value)
     {
         return keyed(ClientProtocol.GET_AND_REPLACE, key(key), true, value(value, "value"))
-            .thenApply(a -> decode(a.payload().readBytes("value")));
+            .thenApply(a -> a.payload().readDecoded("value", valueCodec));
     }
 
     public boolean replace(final K key, final V value)

@@ -1,5 +1,6 @@
 package dev.grid.core.client;
 
+import dev.grid.core.Codec;
 import dev.grid.core.codec.MalformedMessageException;
 
 import java.lang.invoke.MethodHandles;
@@ -120,6 +121,27 @@ public final class FrameReader
         need(length, field);
         final byte[] value = new byte[length];
         System.arraycopy(bytes, position, value, 0, length);
+        position += length;
+        return value;
+    }
+
+    /**
+     * Decode the next byte array straight from the frame: no copy of it before the codec's own.
+     *
+     * @param field name for the error message.
+     * @param codec decodes it.
+     * @param <T>   the decoded type.
+     * @return the decoded value, or null for a null array.
+     */
+    public <T> T readDecoded(final String field, final Codec<T> codec)
+    {
+        final int length = readInt(field + ".length");
+        if (length == -1)
+        {
+            return null;
+        }
+        need(length, field);
+        final T value = codec.decode(bytes, position, length);
         position += length;
         return value;
     }

@@ -109,4 +109,16 @@ class FrameCodecTest
         assertEquals("x", new MessageReader().wrap(new UnsafeBuffer(new FrameWriter().writeString("x").toBytes()), 0,
             5).readString("no known string", null, null));
     }
+
+    @Test
+    void aValueIsDecodedStraightFromTheFrame()
+    {
+        final FrameWriter frame = new FrameWriter().writeBytes(dev.grid.core.Codecs.STRING.encode("caf\u00e9"))
+            .writeBytes(null).writeInt(9);
+        final FrameReader reader = new FrameReader().wrap(frame.toBytes(), 0, frame.length());
+        assertEquals("caf\u00e9", reader.readDecoded("value", dev.grid.core.Codecs.STRING));
+        assertNull(reader.readDecoded("none", dev.grid.core.Codecs.STRING));
+        // A length beyond the frame is refused before the codec sees anything.
+        assertThrows(MalformedMessageException.class, () -> reader.readDecoded("cut", dev.grid.core.Codecs.STRING));
+    }
 }
