@@ -249,7 +249,7 @@ final class ClientCache<K, V> implements Cache<K, V>
             final Map<K, V> found = new HashMap<>(count * 2);
             for (int i = 0; i < count; i++)
             {
-                found.put(a.payload().readDecoded("key", keyCodec), a.payload().readDecoded("value", valueCodec));
+                found.put(keyCodec.decode(a.payload().readBytes("key")), a.payload().readDecoded("value", valueCodec));
             }
             return found;
         });

@@ -21,7 +21,8 @@ public interface Codec<T>
     byte[] encode(T value);
 
     /**
-     * Decode a value from a range of bytes.
+     * Decode a value from a range of bytes. The array may hold more than the encoding (a whole message, which the
+     * thin client decodes from without copying): read only the range, and keep no reference to the array.
      *
      * @param bytes  holding the encoding.
      * @param offset of the first byte.

@@ -16,7 +16,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,8 +29,9 @@ import java.util.function.Consumer;
  * {@link ErrorCode#TOO_MANY_CONNECTIONS} and is closed. Nothing a connection sends can harm another or the member.
  * <p>
  * <b>Threading:</b> one thread of its own runs a selector (it blocks in {@code select}, no spinning). Handler
- * callbacks run on it and must not block; {@link Connection#send} and {@link Connection#close} may be called from any
- * thread.
+ * callbacks run on it, inside the selection's action ({@link Selector#select(java.util.function.Consumer, long)}),
+ * and must not block; {@link Connection#send} and {@link Connection#close} may be called from any thread, and one
+ * thread may batch its frames ({@link #beginBatch()}).
  */
 public final class ClientEndpoint implements AutoCloseable
 {
@@ -294,7 +294,11 @@ public final class ClientEndpoint implements AutoCloseable
             requestFlush();
         }
 
-        /** Write the frames held for the batch that ends, in one system call where the socket takes them all. */
+        /**
+         * Write the frames held for the batch that ends: copied into the batch's direct buffer and written as long as
+         * the socket takes everything (one system call for a buffer's worth), what it does not take queued for the
+         * endpoint's thread behind nothing else. Frames queued before the batch go first: then all are queued.
+         */
         private void writeHeld()
         {
             synchronized (writeLock)
@@ -309,28 +313,7 @@ public final class ClientEndpoint implements AutoCloseable
                     held.clear();
                     return;
                 }
-                int first = 0;
-                if (out.isEmpty())
-                {
-                    if (count > gather.length)
-                    {
-                        gather = new ByteBuffer[Math.max(count, gather.length * 2)];
-                    }
-                    try
-                    {
-                        channel.write(held.toArray(gather), 0, count);
-                    }
-                    catch (final IOException ex)
-                    {
-                        // The endpoint's thread notices the broken connection and closes it.
-                    }
-                    // The frames are held by the list until queued or written, not by the gather array.
-                    Arrays.fill(gather, 0, count, null);
-                    while (first < count && !held.get(first).hasRemaining())
-                    {
-                        first++;
-                    }
-                }
+                final int first = out.isEmpty() ? writeThrough(held, count) : 0;
                 for (int i = first; i < count && !closing; i++)
                 {
                     queueLocked(held.get(i));
@@ -340,6 +323,67 @@ public final class ClientEndpoint implements AutoCloseable
                 {
                     return;
                 }
+            }
+            requestFlush();
+        }
+
+        /**
+         * Write frames while the socket takes them whole. Holding writeLock, nothing queued.
+         *
+         * @return the index of the first frame not wholly written (its position marks what of it was).
+         */
+        private int writeThrough(final ArrayList<ByteBuffer> frames, final int count)
+        {
+            final ByteBuffer direct = batchBuffer();
+            int first = 0;
+            try
+            {
+                while (first < count)
+                {
+                    direct.clear();
+                    for (int i = first; i < count && direct.hasRemaining(); i++)
+                    {
+                        final ByteBuffer frame = frames.get(i);
+                        final int bytes = Math.min(frame.remaining(), direct.remaining());
+                        direct.put(direct.position(), frame, frame.position(), bytes);
+                        direct.position(direct.position() + bytes);
+                    }
+                    direct.flip();
+                    final int offered = direct.remaining();
+                    int written = channel.write(direct);
+                    while (written > 0)
+                    {
+                        final ByteBuffer frame = frames.get(first);
+                        final int bytes = Math.min(written, frame.remaining());
+                        frame.position(frame.position() + bytes);
+                        written -= bytes;
+                        if (!frame.hasRemaining())
+                        {
+                            first++;
+                        }
+                    }
+                    if (direct.hasRemaining() || offered == 0)
+                    {
+                        // The socket is full: the rest waits for the endpoint's thread.
+                        break;
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                // The endpoint's thread notices the broken connection and closes it.
+            }
+            return first;
+        }
+
+        /** Close without writing what waits: its held frames could not be written. Batching thread. */
+        private void abort()
+        {
+            synchronized (writeLock)
+            {
+                held.clear();
+                closing = true;
+                aborted = true;
             }
             requestFlush();
         }
@@ -401,8 +445,14 @@ public final class ClientEndpoint implements AutoCloseable
     private Thread batchThread;
     /** Connections holding frames of the batch in progress. Batching thread only. */
     private final ArrayList<NioConnection> batched = new ArrayList<>();
-    /** The gather array of {@link NioConnection#writeHeld()}. Batching thread only. */
-    private ByteBuffer[] gather = new ByteBuffer[16];
+    /** See {@link #batchBuffer()}. */
+    private ByteBuffer batchBuffer;
+    /**
+     * The most bytes of held frames one write system call carries (larger frames go through in parts). Copying them
+     * into one direct buffer is the copy the JDK makes of every heap buffer it writes anyway; a gather write of the
+     * heap buffers would make one per frame and keep a direct buffer cached per frame written at once.
+     */
+    private static final int BATCH_BUFFER_BYTES = 64 * 1024;
 
     /**
      * Bind and start serving.
@@ -439,9 +489,11 @@ public final class ClientEndpoint implements AutoCloseable
     }
 
     /**
-     * Hold the frames the calling thread sends until {@link #endBatch()}, which writes each connection's frames in one
-     * system call: a member thread that answers several requests of a connection in one duty cycle writes them once
-     * (frames sent by other threads meanwhile go behind them, in order). One thread batches at a time.
+     * Hold the frames the calling thread sends until {@link #endBatch()}, which writes each connection's frames
+     * together: a member thread that answers several requests of a connection in one duty cycle makes one write
+     * system call for them (per 64 KiB), not one each. Frames other threads send to a connection meanwhile go behind
+     * its held ones, in order. Held frames do not count towards a connection's back-pressure until the batch ends
+     * (a batch lasts one duty cycle). One thread batches at a time.
      */
     public void beginBatch()
     {
@@ -449,21 +501,50 @@ public final class ClientEndpoint implements AutoCloseable
     }
 
     /**
-     * Write the frames held since {@link #beginBatch()} and stop holding; call on the same thread, also when the work
-     * between failed.
+     * Write the frames held since {@link #beginBatch()} (what a socket does not take is queued for the endpoint's
+     * thread, as any frame) and stop holding; call on the same thread, also when the work between failed. Throws
+     * nothing: a connection whose frames cannot be written is closed.
      *
-     * @return connections written to.
+     * @return connections that held frames.
      */
     public int endBatch()
     {
         batchThread = null;
         final int count = batched.size();
-        for (int i = 0; i < count; i++)
+        try
         {
-            batched.get(i).writeHeld();
+            for (int i = 0; i < count; i++)
+            {
+                final NioConnection connection = batched.get(i);
+                try
+                {
+                    connection.writeHeld();
+                }
+                catch (final RuntimeException | OutOfMemoryError ex)
+                {
+                    // Its frames cannot be written (a cut-off handler failed, no memory for them): that connection
+                    // closes, and the others are not held up.
+                    LOG.warn("client connection {}: held answers could not be written, closing it: {}",
+                        connection.remote(), ex.toString());
+                    connection.abort();
+                }
+            }
         }
-        batched.clear();
+        finally
+        {
+            batched.clear();
+        }
         return count;
+    }
+
+    /** The direct buffer held frames are copied into for a write; made on first use. Batching thread only. */
+    private ByteBuffer batchBuffer()
+    {
+        if (batchBuffer == null)
+        {
+            batchBuffer = ByteBuffer.allocateDirect(BATCH_BUFFER_BYTES);
+        }
+        return batchBuffer;
     }
 
     /** @return the bound port. */

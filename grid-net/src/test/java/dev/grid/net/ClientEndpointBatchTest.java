@@ -34,7 +34,8 @@ class ClientEndpointBatchTest
     @BeforeEach
     void start() throws IOException
     {
-        endpoint = new ClientEndpoint("127.0.0.1", 0, new ClientEndpoint.Limits(4, 1 << 20,
+        // Frames of up to 8 MiB, so up to 32 MiB of answers may wait for a connection before it is cut off.
+        endpoint = new ClientEndpoint("127.0.0.1", 0, new ClientEndpoint.Limits(4, 8 << 20,
             TimeUnit.SECONDS.toNanos(30), 0), new ClientEndpoint.Handler()
             {
                 public void onFrame(final ClientEndpoint.Connection connection, final byte[] frame)
@@ -51,6 +52,9 @@ class ClientEndpointBatchTest
                 }
             }, "batch-test-endpoint");
         client = new Socket();
+        // A fixed, small receive buffer (no autotuning, which may take 32 MiB here): what the sockets hold is far
+        // below the 16 MiB the tests send before the client reads.
+        client.setReceiveBufferSize(64 * 1024);
         client.connect(new InetSocketAddress("127.0.0.1", endpoint.port()), (int)TIMEOUT_MS);
         client.setSoTimeout((int)TIMEOUT_MS);
     }
@@ -89,6 +93,8 @@ class ClientEndpointBatchTest
         // Another thread's frame, sent while the batch holds frames: it must not overtake them.
         final CompletableFuture<Void> other = CompletableFuture.runAsync(() -> connection.send(frame(3)));
         other.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        // Held: nothing was written to the socket yet (on loopback a written byte is readable at once).
+        assertEquals(0, in.available(), "nothing written before the batch ends");
         assertEquals(1, endpoint.endBatch(), "one connection written to");
 
         assertEquals(1, readFrame(in));
@@ -147,5 +153,67 @@ class ClientEndpointBatchTest
         }
         endpoint.endBatch();
         reader.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** A frame of {@code bytes} bytes whose first 8 are {@code marker}. */
+    private static MessageWriter bigFrame(final long marker, final int bytes)
+    {
+        return new MessageWriter().writeLong(marker).writeBytes(new byte[bytes - 12]);
+    }
+
+    private static long readBigFrame(final DataInputStream in, final int bytes) throws IOException
+    {
+        final byte[] header = new byte[4];
+        in.readFully(header);
+        assertEquals(bytes, ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(), "frame length");
+        final byte[] body = new byte[bytes];
+        in.readFully(body);
+        return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    @Test
+    void aBatchLargerThanTheSocketTakesGoesOutWholeAndInOrder() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+        // 16 MiB held while the client reads nothing: the socket takes a part (cut anywhere in a frame), the
+        // endpoint's thread writes the rest once the client reads.
+        final int bytes = 256 * 1024;
+        final int frames = 64;
+        endpoint.beginBatch();
+        for (int i = 0; i < frames; i++)
+        {
+            connection.send(bigFrame(i, bytes));
+        }
+        endpoint.endBatch();
+        for (int i = 0; i < frames; i++)
+        {
+            assertEquals(i, readBigFrame(in, bytes));
+        }
+    }
+
+    @Test
+    void heldFramesGoBehindFramesQueuedBeforeTheBatch() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+        // 16 MiB sent outside a batch while the client reads nothing: more than the sockets' buffers hold, so frames
+        // wait in the endpoint's queue when the batch begins, and the batch's frames must go behind them.
+        final int bytes = 256 * 1024;
+        final int before = 64;
+        for (int i = 0; i < before; i++)
+        {
+            connection.send(bigFrame(i, bytes));
+        }
+        endpoint.beginBatch();
+        for (int i = before; i < before + 8; i++)
+        {
+            connection.send(bigFrame(i, bytes));
+        }
+        endpoint.endBatch();
+        for (int i = 0; i < before + 8; i++)
+        {
+            assertEquals(i, readBigFrame(in, bytes));
+        }
     }
 }

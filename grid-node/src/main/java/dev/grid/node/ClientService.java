@@ -789,7 +789,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         finally
         {
-            // Only once the answer is queued: a half-closed connection is closed when nothing is pending any more.
+            // Only once the answer is queued (or held for the duty cycle's batch, which a close writes first): a
+            // half-closed connection is closed when nothing is pending any more.
             session.pending.decrementAndGet();
         }
     }

@@ -55,12 +55,23 @@ final class MemberAgent implements Agent
         }
         try
         {
-            work = member.transport.doWork();
-            // The duty cycle first: it reads the clock, and the application's commands after it then decide with
-            // the time of this cycle (an entry's expiry, a deadline), never with one from before an idle wait or a
-            // pause of the process.
-            work += member.engine.doWork(System.nanoTime());
-            work += member.commands.drain(Runnable::run, 256);
+            try
+            {
+                work = member.transport.doWork();
+                // The duty cycle first: it reads the clock, and the application's commands after it then decide with
+                // the time of this cycle (an entry's expiry, a deadline), never with one from before an idle wait or
+                // a pause of the process.
+                work += member.engine.doWork(System.nanoTime());
+                work += member.commands.drain(Runnable::run, 256);
+            }
+            finally
+            {
+                // Before a restart's replay, not after it; endBatch throws nothing, so no failure is masked.
+                if (answers != null)
+                {
+                    answers.endBatch();
+                }
+            }
             if (member.engine.status().isReadyForRestart())
             {
                 member.restartExpelledEngine();
@@ -78,13 +89,6 @@ final class MemberAgent implements Agent
             // peers treat this member as crashed, which every protocol handles.
             failStop(ex);
             return 0;
-        }
-        finally
-        {
-            if (answers != null)
-            {
-                answers.endBatch();
-            }
         }
         if (!joinReported)
         {

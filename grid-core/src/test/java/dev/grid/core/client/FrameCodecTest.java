@@ -98,11 +98,14 @@ class FrameCodecTest
         final String known = new String("caf\u00e9");
         final byte[] knownUtf8 = known.getBytes(StandardCharsets.UTF_8);
         final FrameWriter frame = new FrameWriter(8).writeString("caf\u00e9").writeString("cafe").writeString(null)
-            .writeString("caf\u00e9x").writeInt(knownUtf8.length);
+            .writeString("caf\u00e8").writeString("caf\u00e9x").writeInt(knownUtf8.length);
         final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame.toBytes()), 0, frame.length());
         assertSame(known, reader.readString("same", known, knownUtf8), "the same bytes: the known string itself");
         assertEquals("cafe", reader.readString("other", known, knownUtf8));
         assertNull(reader.readString("null", known, knownUtf8));
+        // As long as the known one, one byte different: read as itself.
+        final String sameLength = reader.readString("same length", known, knownUtf8);
+        assertEquals("caf\u00e8", sameLength);
         assertEquals("caf\u00e9x", reader.readString("longer", known, knownUtf8));
         // A length that matches with too few bytes behind it is a truncated message, not the known string.
         assertThrows(MalformedMessageException.class, () -> reader.readString("truncated", known, knownUtf8));
