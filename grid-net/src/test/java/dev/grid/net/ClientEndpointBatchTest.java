@@ -73,12 +73,7 @@ class ClientEndpointBatchTest
 
     private long readFrame(final DataInputStream in) throws IOException
     {
-        final byte[] header = new byte[4];
-        in.readFully(header);
-        assertEquals(8, ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(), "frame length");
-        final byte[] body = new byte[8];
-        in.readFully(body);
-        return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        return readBigFrame(in, 8);
     }
 
     @Test
