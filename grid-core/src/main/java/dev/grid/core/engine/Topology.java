@@ -65,8 +65,7 @@ public record Topology(long version, List<MemberRecord> members, List<CacheDescr
      */
     public CacheDescriptor cache(final String name)
     {
-        // Indexed, not for-each: looked up on every operation, and an iterator per lookup was the largest
-        // allocation of a member serving gets (issue 22).
+        // Indexed, not for-each: looked up on every operation, and the JIT did not always remove the iterator.
         for (int i = 0, n = caches.size(); i < n; i++)
         {
             final CacheDescriptor cache = caches.get(i);
