@@ -26,6 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class ClientEndpointBatchTest
 {
     private static final long TIMEOUT_MS = 10_000;
+    /** Frames far larger than one write of the endpoint's batch buffer (64 KiB). */
+    private static final int BIG_FRAME_BYTES = 256 * 1024;
 
     private final CompletableFuture<ClientEndpoint.Connection> opened = new CompletableFuture<>();
     private ClientEndpoint endpoint;
@@ -166,6 +168,24 @@ class ClientEndpointBatchTest
         return ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN).getLong();
     }
 
+    /** Send frames {@code from} to {@code to} (exclusive) of {@link #BIG_FRAME_BYTES} each, marked by their number. */
+    private static void sendBigFrames(final ClientEndpoint.Connection connection, final int from, final int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            connection.send(bigFrame(i, BIG_FRAME_BYTES));
+        }
+    }
+
+    /** Read {@code count} big frames and check they come whole and numbered 0, 1, ... in order. */
+    private static void assertBigFramesInOrder(final DataInputStream in, final int count) throws IOException
+    {
+        for (int i = 0; i < count; i++)
+        {
+            assertEquals(i, readBigFrame(in, BIG_FRAME_BYTES));
+        }
+    }
+
     @Test
     void aBatchLargerThanTheSocketTakesGoesOutWholeAndInOrder() throws Exception
     {
@@ -173,18 +193,10 @@ class ClientEndpointBatchTest
         final DataInputStream in = new DataInputStream(client.getInputStream());
         // 16 MiB held while the client reads nothing: the socket takes a part (cut anywhere in a frame), the
         // endpoint's thread writes the rest once the client reads.
-        final int bytes = 256 * 1024;
-        final int frames = 64;
         endpoint.beginBatch();
-        for (int i = 0; i < frames; i++)
-        {
-            connection.send(bigFrame(i, bytes));
-        }
+        sendBigFrames(connection, 0, 64);
         endpoint.endBatch();
-        for (int i = 0; i < frames; i++)
-        {
-            assertEquals(i, readBigFrame(in, bytes));
-        }
+        assertBigFramesInOrder(in, 64);
     }
 
     @Test
@@ -194,21 +206,10 @@ class ClientEndpointBatchTest
         final DataInputStream in = new DataInputStream(client.getInputStream());
         // 16 MiB sent outside a batch while the client reads nothing: more than the sockets' buffers hold, so frames
         // wait in the endpoint's queue when the batch begins, and the batch's frames must go behind them.
-        final int bytes = 256 * 1024;
-        final int before = 64;
-        for (int i = 0; i < before; i++)
-        {
-            connection.send(bigFrame(i, bytes));
-        }
+        sendBigFrames(connection, 0, 64);
         endpoint.beginBatch();
-        for (int i = before; i < before + 8; i++)
-        {
-            connection.send(bigFrame(i, bytes));
-        }
+        sendBigFrames(connection, 64, 72);
         endpoint.endBatch();
-        for (int i = 0; i < before + 8; i++)
-        {
-            assertEquals(i, readBigFrame(in, bytes));
-        }
+        assertBigFramesInOrder(in, 72);
     }
 }
