@@ -35,9 +35,12 @@ import java.util.stream.Collectors;
  * release it behind checkpoints every 100 WAL records.
  * <p>
  * Usage: {@code RebalanceBenchmark [--keys N] [--missed-percent P,...] [--full-keys N,...] [--concurrency N]
- * [--runs N]} ({@code --concurrency}: the returning member's {@code rebalance.concurrency}; {@code --runs}: each case
- * runs that many times, 3 by default, and the run with the median catch-up time is printed, with every catch-up time
- * in the last column, since one run on a shared 2-core machine varies by a factor of two).
+ * [--runs N] [--warm-cycles N]} ({@code --concurrency}: the returning member's {@code rebalance.concurrency};
+ * {@code --runs}: each case runs that many times, 3 by default, and the run with the median catch-up time is printed,
+ * with every catch-up time in the last column, since one run on a shared 2-core machine varies by a factor of two;
+ * {@code --warm-cycles}: before the measured one, m0 leaves and returns that many times in the same way, 0 by default,
+ * so that the measured cycle runs compiled code in every process: in the first cycle of fresh processes, the JIT
+ * compilers take most of the 2 cores).
  */
 public final class RebalanceBenchmark
 {
@@ -62,18 +65,20 @@ public final class RebalanceBenchmark
         final int concurrency = Integer.parseInt(options.getOrDefault("--concurrency",
             String.valueOf(MemberConfiguration.REBALANCE_CONCURRENCY_DEFAULT)));
         final int runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
+        final int warmCycles = Integer.parseInt(options.getOrDefault("--warm-cycles", "0"));
         System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | " +
             "partitions historical " +
             "| partitions full | records or entries streamed | catch-up ms of each run |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (final String percent : options.getOrDefault("--missed-percent", "1,5,10,20").split(","))
         {
-            median(runs, () -> run(false, keys, (int)(keys * Double.parseDouble(percent) / 100), concurrency));
+            median(runs, () -> run(false, keys, (int)(keys * Double.parseDouble(percent) / 100), concurrency,
+                warmCycles));
         }
         for (final String full : options.getOrDefault("--full-keys", "25000,50000,100000").split(","))
         {
             final int n = Integer.parseInt(full);
-            median(runs, () -> run(true, n, n / 100, concurrency));
+            median(runs, () -> run(true, n, n / 100, concurrency, warmCycles));
         }
     }
 
@@ -100,8 +105,8 @@ public final class RebalanceBenchmark
             .collect(Collectors.joining(", ")) + " |");
     }
 
-    private static Run run(final boolean full, final int keys, final int updates, final int concurrency)
-        throws Exception
+    private static Run run(final boolean full, final int keys, final int updates, final int concurrency,
+        final int warmCycles) throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-bench-rebalance");
         final List<String> addresses = new ArrayList<>();
@@ -125,27 +130,34 @@ public final class RebalanceBenchmark
                 Codecs.STRING).backups(2));
             load(cache, keys);
             awaitQuiescent(member);
-            member.close();
-            member = null;
             final PrintWriter in = new PrintWriter(children.get(0).getOutputStream(), true, StandardCharsets.UTF_8);
-            awaitTopology(in, outs.get(0), 2);
-            in.println("put-range data 0 " + updates);
-            final String answer = outs.get(0).readLine();
-            if (!"OK".equals(answer))
+            Run last = null;
+            // Warm-up cycles leave and return exactly like the measured one, so every process has run (and the JIT
+            // has compiled) the code of recovery, supply and catch-up before the last cycle is timed.
+            for (int cycle = 0; cycle <= warmCycles; cycle++)
             {
-                throw new IllegalStateException("updates failed: " + answer);
+                member.close();
+                member = null;
+                awaitTopology(in, outs.get(0), 2);
+                in.println("put-range data 0 " + updates);
+                final String answer = outs.get(0).readLine();
+                if (!"OK".equals(answer))
+                {
+                    throw new IllegalStateException("updates failed: " + answer);
+                }
+                final long startNs = System.nanoTime();
+                member = GridMember.start(config(addresses, dir, full, concurrency));
+                final long joinedNs = System.nanoTime();
+                awaitQuiescent(member);
+                final long caughtUpNs = System.nanoTime();
+                final RebalanceStatus status = member.rebalanceStatus();
+                final long catchUpMs = TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs);
+                last = new Run(String.format("| %s | %,d | %,d | %d | %d | %d | %d | %,d |",
+                    full ? "full" : "historical", keys, updates, TimeUnit.NANOSECONDS.toMillis(joinedNs - startNs),
+                    catchUpMs, status.totalHistorical(), status.totalFull(),
+                    status.totalHistoryRecords() + status.totalFullEntries()), catchUpMs);
             }
-
-            final long startNs = System.nanoTime();
-            member = GridMember.start(config(addresses, dir, full, concurrency));
-            final long joinedNs = System.nanoTime();
-            awaitQuiescent(member);
-            final long caughtUpNs = System.nanoTime();
-            final RebalanceStatus status = member.rebalanceStatus();
-            final long catchUpMs = TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs);
-            return new Run(String.format("| %s | %,d | %,d | %d | %d | %d | %d | %,d |", full ? "full" : "historical",
-                keys, updates, TimeUnit.NANOSECONDS.toMillis(joinedNs - startNs), catchUpMs, status.totalHistorical(),
-                status.totalFull(), status.totalHistoryRecords() + status.totalFullEntries()), catchUpMs);
+            return last;
         }
         finally
         {
