@@ -74,6 +74,8 @@ class RebalanceScenarioTest
     private static final byte EXCHANGE_REPORT = 10;
     private static final byte REQUEST = 20;
     private static final byte REPLICATE = 22;
+    private static final byte REBALANCE_DEMAND = 50;
+    private static final byte REBALANCE_DONE = 52;
 
     private final Simulation sim = new Simulation(11);
     private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
@@ -873,6 +875,71 @@ class RebalanceScenarioTest
         final long calls = walReads[0].calls + walReads[1].calls;
         assertTrue(mostInOneCall <= 2_048, "a supplier read " + mostInOneCall + " WAL records in one call");
         assertTrue(calls > 2, "the history was read in " + calls + " calls");
+        assertCleanAndComplete();
+    }
+
+    /**
+     * Issue 22: a supplier starts reading the history of the historical plans it supplies when it installs the map,
+     * not when the first demand arrives (which put the read on catch-up's critical path). With every demand held back,
+     * the suppliers have read their WAL all the same; released, the demands are served from that read.
+     */
+    @Test
+    void aSupplierReadsThePlannedHistoryWhenItInstallsTheMapBeforeAnyDemand()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        for (int i = 0; i < 300; i++)
+        {
+            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
+        }
+        walReads[0].reset();
+        walReads[1].reset();
+        network.holdWhere((from, to, message) -> from == 2 && typeOf(message) == REBALANCE_DEMAND);
+        restart(2);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> network.heldCount() > 0 &&
+            walReads[0].calls + walReads[1].calls > 0 && members[0].status().isSettled() &&
+            members[1].status().isSettled()),
+            () -> "held demands " + network.heldCount() + ", WAL reads " + walReads[0].calls + " and " +
+                walReads[1].calls);
+        network.releaseHeld();
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistorical() > 0, status.toString());
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A demander tells the coordinator each copy that caught up, and repeats its notices (all of them together) every
+     * retry interval until the next map: with every notice lost for a while, the coordinator still learns that every
+     * copy caught up once they get through, and switches to the ideal owners.
+     */
+    @Test
+    void lostCatchUpNoticesAreRepeatedUntilTheCoordinatorSwitches()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        for (int i = 0; i < 300; i++)
+        {
+            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
+        }
+        network.dropWhere((from, to, message) -> from == 2 && typeOf(message) == REBALANCE_DONE);
+        restart(2);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
+            members[2].status().rebalanceStatus().partitionsDone() == members[2].status().rebalanceStatus().partitionsPlanned() &&
+            members[2].status().rebalanceStatus().partitionsPlanned() > 0), () -> members[2].status().rebalanceStatus()
+            .toString());
+        final long version = members[2].installedMap().version();
+        sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), null);
+        assertEquals(version, members[2].installedMap().version(), "no switch while every notice is lost");
+        network.heal();
+        awaitQuiescent(3);
+        assertTrue(members[2].installedMap().version() > version, "the switch followed the repeated notices");
+        assertEquals(0, members[2].status().rebalanceStatus().totalFull());
         assertCleanAndComplete();
     }
 

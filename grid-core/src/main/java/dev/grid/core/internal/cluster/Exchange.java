@@ -342,6 +342,7 @@ final class Exchange
         }
         forgetCachesAndLogOwners(map);
         context.rebalancer().logStarted();
+        context.rebalancer().onMapInstalled();
         context.listener().onMapInstalled(map.topology());
         context.tx().onInstalled();
         context.replication().answerDeferredUpdates();

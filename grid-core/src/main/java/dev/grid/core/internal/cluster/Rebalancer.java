@@ -84,9 +84,8 @@ final class Rebalancer
     {
     }
 
-    /** Whose memory of which partition a supplier is streaming. */
     /** A demand as it arrived, kept while the history it asks for is being read. */
-    private record SupplyDemand(long sender, long version, int cacheId, int partition, boolean full, long cursor,
+    record SupplyDemand(long sender, long version, int cacheId, int partition, boolean full, long cursor,
         byte[] cursorKey, long to, long epochBefore, long highestBefore, boolean memory, int memoryCursor)
     {
     }
@@ -97,6 +96,7 @@ final class Rebalancer
      */
     static final int HISTORY_RECORDS_PER_STEP = 2_048;
 
+    /** Whose memory of which partition a supplier is streaming. */
     private record MemoryKey(long demander, int cacheId, int partition)
     {
     }
@@ -145,6 +145,11 @@ final class Rebalancer
     private final SupplyCodec supplies;
     private final Long2ObjectHashMap<Demand> demands = new Long2ObjectHashMap<>();
     private final ArrayDeque<Demand> queued = new ArrayDeque<>();
+    /** DEMANDING and FINISHING demands, in no order. */
+    private final ArrayList<Demand> active = new ArrayList<>();
+    /** DONE demands, whose notices are repeated together at {@link #nextDoneNoticesNs}. */
+    private final ArrayList<Demand> finished = new ArrayList<>();
+    private long nextDoneNoticesNs;
     private int running;
     private long installedNs;
     private int planned;
@@ -158,22 +163,18 @@ final class Rebalancer
     private long totalHistoryRecords;
     private long totalFullEntries;
     private long totalFallbacks;
-    // Supplier: history read once per version for every historical plan this member supplies, in bounded steps
-    // (historyScan); demands that arrive meanwhile wait in awaitingHistory.
-    private long historyVersion = -1;
-    private final Map<Long, HistoryRead> history = new HashMap<>();
-    private final Map<Long, long[]> historyRanges = new HashMap<>();
-    private HistoryScan historyScan;
-    private final List<SupplyDemand> awaitingHistory = new ArrayList<>();
+    // Supplier: history read once per map version for every historical plan this member supplies.
+    private final SuppliedHistory history;
     private final Map<MemoryKey, List<MemoryItem>> memories = new HashMap<>();
-    // Coordinator: plans of the current version reported done.
+    // Coordinator: plans of the current version not reported done yet.
     private long doneVersion = -1;
-    private final LongHashSet donePlans = new LongHashSet();
+    private final LongHashSet plansNotDone = new LongHashSet();
 
     Rebalancer(final MemberContext context)
     {
         this.context = context;
         this.supplies = new SupplyCodec(context);
+        this.history = new SuppliedHistory(context);
     }
 
     private static long planKey(final int cacheId, final int partition, final int demander)
@@ -188,13 +189,11 @@ final class Rebalancer
     {
         demands.clear();
         queued.clear();
+        active.clear();
+        finished.clear();
         running = 0;
         history.clear();
-        historyRanges.clear();
-        closeHistoryScan();
-        awaitingHistory.clear();
         memories.clear();
-        historyVersion = -1;
         planned = 0;
         historicalPlanned = 0;
         done = 0;
@@ -310,7 +309,7 @@ final class Rebalancer
      */
     int duty()
     {
-        int work = stepHistory();
+        int work = history.step(this::serve);
         if (demands.isEmpty() || context.isExchanging())
         {
             return work;
@@ -319,66 +318,79 @@ final class Rebalancer
         {
             final Demand demand = queued.poll();
             demand.phase = Phase.DEMANDING;
+            active.add(demand);
             running++;
             sendDemand(demand);
             work++;
         }
-        for (final Demand demand : demands.values())
+        // Each cycle visits only the copies still streaming or finishing, not every planned one; the finished ones
+        // repeat their notices together.
+        for (int i = active.size() - 1; i >= 0; i--)
         {
-            switch (demand.phase)
+            final Demand demand = active.get(i);
+            if (demand.phase == Phase.DEMANDING)
             {
-                case DEMANDING ->
+                if (context.nowNs() >= demand.nextSendNs)
                 {
-                    if (context.nowNs() >= demand.nextSendNs)
-                    {
-                        sendDemand(demand);
-                        work++;
-                    }
-                }
-                case FINISHING ->
-                {
-                    final LocalPartition lp = context.localCopy(demand.cacheId, demand.partition);
-                    if (lp != null && lp.counter.lwm() >= demand.to)
-                    {
-                        demand.phase = Phase.DONE;
-                        done++;
-                        lastDoneNs = context.nowNs();
-                        if (demand.full)
-                        {
-                            totalFull++;
-                            totalFullEntries += demand.records;
-                        }
-                        else
-                        {
-                            totalHistorical++;
-                            totalHistoryRecords += demand.records;
-                        }
-                        context.listener().onRebalanceFinished(demand.cacheId, demand.partition, demand.full,
-                            demand.records, demand.bytes, context.nowNs() - demand.startNs);
-                        demand.nextSendNs = context.nowNs();
-                        work++;
-                    }
-                }
-                case DONE ->
-                {
-                    if (context.nowNs() >= demand.nextSendNs)
-                    {
-                        demand.nextSendNs = context.nowNs() + context.retryIntervalNs();
-                        final long coordinator = context.topology().coordinator().incarnation();
-                        context.messages().finish(context.messages().encode(context.wire().rebalanceDoneOut,
-                            context.incarnation(), coordinator).version(demand.version)
-                            .cacheId(demand.cacheId).partition(demand.partition));
-                        context.sendTo(coordinator);
-                        work++;
-                    }
-                }
-                default ->
-                {
-                    // QUEUED: waits for a slot.
+                    sendDemand(demand);
+                    work++;
                 }
             }
+            else if (finished(demand))
+            {
+                active.set(i, active.get(active.size() - 1));
+                active.remove(active.size() - 1);
+                if (finished.isEmpty())
+                {
+                    nextDoneNoticesNs = context.nowNs() + context.retryIntervalNs();
+                }
+                finished.add(demand);
+                sendDone(demand);
+                work++;
+            }
+        }
+        if (!finished.isEmpty() && context.nowNs() >= nextDoneNoticesNs)
+        {
+            nextDoneNoticesNs = context.nowNs() + context.retryIntervalNs();
+            finished.forEach(this::sendDone);
+            work++;
         }
         return work;
+    }
+
+    /** A FINISHING copy whose LWM reached the target is DONE: counted, and the listener told. */
+    private boolean finished(final Demand demand)
+    {
+        final LocalPartition lp = context.localCopy(demand.cacheId, demand.partition);
+        if (lp == null || lp.counter.lwm() < demand.to)
+        {
+            return false;
+        }
+        demand.phase = Phase.DONE;
+        done++;
+        lastDoneNs = context.nowNs();
+        if (demand.full)
+        {
+            totalFull++;
+            totalFullEntries += demand.records;
+        }
+        else
+        {
+            totalHistorical++;
+            totalHistoryRecords += demand.records;
+        }
+        context.listener().onRebalanceFinished(demand.cacheId, demand.partition, demand.full, demand.records,
+            demand.bytes, context.nowNs() - demand.startNs);
+        return true;
+    }
+
+    /** Tell the coordinator a copy caught up (repeated every retry interval until the next map). */
+    private void sendDone(final Demand demand)
+    {
+        final long coordinator = context.topology().coordinator().incarnation();
+        context.messages().finish(context.messages().encode(context.wire().rebalanceDoneOut, context.incarnation(),
+            coordinator).version(demand.version).cacheId(demand.cacheId).partition(demand.partition));
+        context.sendTo(coordinator);
     }
 
     /**
@@ -477,13 +489,10 @@ final class Rebalancer
                 refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, mismatch);
                 return;
             }
-            read = history(cacheId, partition, cursor, to);
+            read = history.read(cacheId, partition, cursor, to);
             if (read == null)
             {
-                // A demand resent while it waits replaces the one before.
-                awaitingHistory.removeIf(d -> d.sender() == sender && d.cacheId() == cacheId &&
-                    d.partition() == partition);
-                awaitingHistory.add(demand);
+                history.await(demand);
                 return;
             }
             if (!read.complete())
@@ -682,99 +691,13 @@ final class Rebalancer
     }
 
     /**
-     * The history a historical plan streams, read once per version for every historical plan this member supplies
-     * (one scan of the retained WAL for all of them, in bounded steps on the duty cycle).
-     *
-     * @return the read, or null while the scan that reads it is under way.
+     * The map was installed: the history of every historical plan this member supplies is read from now, while the
+     * demanders install the same map, not from when the first demand arrives (that put the scan on catch-up's
+     * critical path).
      */
-    private HistoryRead history(final int cacheId, final int partition, final long cursor, final long to)
+    void onMapInstalled()
     {
-        final PartitionTable map = context.installedMap();
-        if (historyVersion != map.version())
-        {
-            historyVersion = map.version();
-            history.clear();
-            historyRanges.clear();
-            closeHistoryScan();
-            final int myIndex = map.topology().indexOf(context.incarnation());
-            final Map<Long, long[]> ranges = new HashMap<>();
-            for (final RebalancePlan plan : map.plans())
-            {
-                if (!plan.full() && plan.supplier() == myIndex)
-                {
-                    ranges.merge(PartitionCopy.pack(plan.cacheId(), plan.partition()),
-                        new long[] {plan.fromExclusive(), plan.toInclusive()},
-                        (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
-                }
-            }
-            startHistoryScan(ranges);
-        }
-        if (historyScan != null)
-        {
-            return null;
-        }
-        final long packed = PartitionCopy.pack(cacheId, partition);
-        final HistoryRead read = history.get(packed);
-        final long[] range = historyRanges.get(packed);
-        final boolean covers = range != null && range[0] <= cursor && range[1] >= to;
-        final boolean exactly = range != null && range[0] == cursor && range[1] == to;
-        if (read == null || !covers || (!read.complete() && !exactly))
-        {
-            // Not planned here (a demander that fell back, or a plan from another supplier), or the planned range
-            // (merged over demanders) reaches further back than this one: read it alone.
-            startHistoryScan(Map.of(packed, new long[] {cursor, to}));
-            return historyScan == null ? history.get(packed) : null;
-        }
-        return read;
-    }
-
-    private void startHistoryScan(final Map<Long, long[]> ranges)
-    {
-        if (ranges.isEmpty())
-        {
-            return;
-        }
-        historyScan = context.checkpointer().startHistoryScan(ranges);
-        if (historyScan.isDone())
-        {
-            absorbHistoryScan();
-        }
-    }
-
-    private void absorbHistoryScan()
-    {
-        history.putAll(historyScan.result());
-        historyRanges.putAll(historyScan.ranges());
-        historyScan = null;
-    }
-
-    private void closeHistoryScan()
-    {
-        if (historyScan != null)
-        {
-            historyScan.close();
-            historyScan = null;
-        }
-    }
-
-    /**
-     * One bounded step of the history scan under way; once it is done, the demands that waited for it are served.
-     */
-    private int stepHistory()
-    {
-        if (historyScan == null)
-        {
-            return 0;
-        }
-        final int read = historyScan.step(HISTORY_RECORDS_PER_STEP);
-        if (historyScan.isDone())
-        {
-            absorbHistoryScan();
-            final List<SupplyDemand> waiting = new ArrayList<>(awaitingHistory);
-            awaitingHistory.clear();
-            waiting.forEach(this::serve);
-        }
-        return Math.max(1, read);
+        history.readPlanned();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -969,18 +892,18 @@ final class Rebalancer
         if (doneVersion != version)
         {
             doneVersion = version;
-            donePlans.clear();
-        }
-        donePlans.add(planKey(cacheId, partition, map.topology().indexOf(sender)));
-        for (final RebalancePlan plan : map.plans())
-        {
-            if (!donePlans.contains(planKey(plan.cacheId(), plan.partition(), plan.demander())))
+            plansNotDone.clear();
+            for (final RebalancePlan plan : map.plans())
             {
-                return false;
+                plansNotDone.add(planKey(plan.cacheId(), plan.partition(), plan.demander()));
             }
         }
+        plansNotDone.remove(planKey(cacheId, partition, map.topology().indexOf(sender)));
+        if (!plansNotDone.isEmpty())
+        {
+            return false;
+        }
         doneVersion = -1;
-        donePlans.clear();
         return true;
     }
 }
