@@ -422,11 +422,34 @@ public final class ClientEndpoint implements AutoCloseable
     /** The input buffer a connection starts with, and returns to after a longer frame. */
     private static final int INPUT_BUFFER_BYTES = 64 * 1024;
     private static final long SWEEP_INTERVAL_NS = 250_000_000L;
+    /**
+     * How long accepting pauses after {@code accept()} failed (typically: the process ran out of file descriptors).
+     * The connection waiting in the backlog keeps the server socket ready, so accepting again at once would spin.
+     */
+    static final long ACCEPT_PAUSE_NS = 100_000_000L;
+
+    /** Takes the next pending connection; a seam for tests that make accepting fail. */
+    @FunctionalInterface
+    interface Acceptor
+    {
+        /**
+         * @param server the listening channel (non-blocking).
+         * @return the accepted channel, or null if none was pending.
+         * @throws IOException if accepting failed.
+         */
+        SocketChannel accept(ServerSocketChannel server) throws IOException;
+    }
 
     private final Handler handler;
     private final Limits limits;
     private final Selector selector;
     private final ServerSocketChannel server;
+    private final SelectionKey serverKey;
+    private final Acceptor acceptor;
+    /** Failed accepts in a row; endpoint thread. */
+    private long acceptFailures;
+    /** When accepting resumes after a failure, or 0 while it is not paused; endpoint thread. */
+    private long acceptResumeNs;
     private final ConcurrentLinkedQueue<NioConnection> flushes = new ConcurrentLinkedQueue<>();
     private final ArrayDeque<NioConnection> open = new ArrayDeque<>();
     private final AtomicLong nextId = new AtomicLong(1);
@@ -467,6 +490,14 @@ public final class ClientEndpoint implements AutoCloseable
     public ClientEndpoint(final String host, final int port, final Limits limits, final Handler handler,
         final String name) throws IOException
     {
+        this(host, port, limits, handler, name, ServerSocketChannel::accept);
+    }
+
+    /** As the public constructor, with the way connections are accepted (tests make it fail). */
+    ClientEndpoint(final String host, final int port, final Limits limits, final Handler handler,
+        final String name, final Acceptor acceptor) throws IOException
+    {
+        this.acceptor = acceptor;
         this.handler = handler;
         this.limits = limits;
         this.selector = Selector.open();
@@ -475,7 +506,7 @@ public final class ClientEndpoint implements AutoCloseable
         {
             server.bind(new InetSocketAddress(host, port), 128);
             server.configureBlocking(false);
-            server.register(selector, SelectionKey.OP_ACCEPT);
+            serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         }
         catch (final IOException ex)
         {
@@ -582,6 +613,11 @@ public final class ClientEndpoint implements AutoCloseable
                 {
                     // Outside the selection's action: accepting registers the new channel with the selector.
                     accept();
+                }
+                else if (acceptResumeNs != 0 && System.nanoTime() - acceptResumeNs >= 0)
+                {
+                    acceptResumeNs = 0;
+                    serverKey.interestOps(SelectionKey.OP_ACCEPT);
                 }
                 NioConnection connection;
                 while ((connection = flushes.poll()) != null)
@@ -704,18 +740,60 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
-    private void accept() throws IOException
+    /**
+     * Accept one pending connection. A failure to accept (too many open files, say) pauses accepting for
+     * {@link #ACCEPT_PAUSE_NS} and a failure to set up the accepted channel (reset by its peer, say) closes it: neither
+     * may end the endpoint's thread, which serves every other connection.
+     */
+    private void accept()
     {
-        final SocketChannel channel = server.accept();
+        final SocketChannel channel;
+        try
+        {
+            channel = acceptor.accept(server);
+        }
+        catch (final IOException ex)
+        {
+            if (acceptFailures++ % 100 == 0)
+            {
+                LOG.warn("client endpoint could not accept a connection ({} failure(s) in a row), pausing accepting " +
+                    "for {} ms: {}", acceptFailures, ACCEPT_PAUSE_NS / 1_000_000, ex.toString());
+            }
+            serverKey.interestOps(0);
+            acceptResumeNs = System.nanoTime() + ACCEPT_PAUSE_NS;
+            return;
+        }
         if (channel == null)
         {
             return;
         }
-        channel.configureBlocking(false);
-        channel.socket().setTcpNoDelay(true);
-        final NioConnection connection = new NioConnection(nextId.getAndIncrement(), channel,
-            String.valueOf(channel.getRemoteAddress()));
-        connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
+        if (acceptFailures > 0)
+        {
+            LOG.info("client endpoint accepts connections again after {} failure(s)", acceptFailures);
+            acceptFailures = 0;
+        }
+        final NioConnection connection;
+        try
+        {
+            channel.configureBlocking(false);
+            channel.socket().setTcpNoDelay(true);
+            connection = new NioConnection(nextId.getAndIncrement(), channel,
+                String.valueOf(channel.getRemoteAddress()));
+            connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
+        }
+        catch (final IOException ex)
+        {
+            LOG.debug("client endpoint dropped a connection it could not set up: {}", ex.toString());
+            try
+            {
+                channel.close();
+            }
+            catch (final IOException ignored)
+            {
+                // Dropping it: nothing more to do.
+            }
+            return;
+        }
         open.add(connection);
         handler.onOpen(connection);
         if (open.size() > limits.maxConnections())
