@@ -479,6 +479,9 @@ public final class MemberEngine implements Engine
         context.membership().reset();
         context.installTopology(null);
         context.installMap(null);
+        // Catch-up sessions end with the map; a supplier's history scan (started when a map is installed) unpins the
+        // WAL now, not when the member adopts a topology again.
+        context.rebalancer().onTopologyChanged();
         context.exchange().reset();
         context.cacheAdmin().reset();
         if (!keepCopies)
