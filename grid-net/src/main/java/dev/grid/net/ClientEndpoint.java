@@ -427,6 +427,8 @@ public final class ClientEndpoint implements AutoCloseable
      * The connection waiting in the backlog keeps the server socket ready, so accepting again at once would spin.
      */
     static final long ACCEPT_PAUSE_NS = 100_000_000L;
+    private static final long ACCEPT_WARN_INTERVAL_NS = 10_000_000_000L;
+    private static final long SELECT_TIMEOUT_MS = 250;
 
     /** Takes the next pending connection; a seam for tests that make accepting fail. */
     @FunctionalInterface
@@ -446,8 +448,10 @@ public final class ClientEndpoint implements AutoCloseable
     private final ServerSocketChannel server;
     private final SelectionKey serverKey;
     private final Acceptor acceptor;
-    /** Failed accepts in a row; endpoint thread. */
+    /** Failed accepts since the last warning about them; endpoint thread. */
     private long acceptFailures;
+    /** When a failed accept may be logged again as a warning (at most one per {@link #ACCEPT_WARN_INTERVAL_NS}). */
+    private long nextAcceptWarnNs;
     /** When accepting resumes after a failure, or 0 while it is not paused; endpoint thread. */
     private long acceptResumeNs;
     private final ConcurrentLinkedQueue<NioConnection> flushes = new ConcurrentLinkedQueue<>();
@@ -608,7 +612,9 @@ public final class ClientEndpoint implements AutoCloseable
             {
                 // The action form: no selected-key set, which allocated a hash set node per ready key per select.
                 acceptable = false;
-                selector.select(onSelected, 250);
+                // While accepting is paused, the select returns in time to resume it.
+                selector.select(onSelected, acceptResumeNs == 0 ? SELECT_TIMEOUT_MS : Math.max(1, Math.min(
+                    SELECT_TIMEOUT_MS, (acceptResumeNs - System.nanoTime() + 999_999) / 1_000_000)));
                 if (acceptable)
                 {
                     // Outside the selection's action: accepting registers the new channel with the selector.
@@ -754,23 +760,24 @@ public final class ClientEndpoint implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            if (acceptFailures++ % 100 == 0)
+            final long nowNs = System.nanoTime();
+            acceptFailures++;
+            if (nowNs - nextAcceptWarnNs >= 0)
             {
-                LOG.warn("client endpoint could not accept a connection ({} failure(s) in a row), pausing accepting " +
-                    "for {} ms: {}", acceptFailures, ACCEPT_PAUSE_NS / 1_000_000, ex.toString());
+                // At most one warning per interval, however failures and successes alternate.
+                nextAcceptWarnNs = nowNs + ACCEPT_WARN_INTERVAL_NS;
+                LOG.warn("client endpoint could not accept a connection ({} failure(s) since the last warning); " +
+                    "accepting pauses for {} ms after each: {}", acceptFailures, ACCEPT_PAUSE_NS / 1_000_000,
+                    ex.toString());
+                acceptFailures = 0;
             }
             serverKey.interestOps(0);
-            acceptResumeNs = System.nanoTime() + ACCEPT_PAUSE_NS;
+            acceptResumeNs = nowNs + ACCEPT_PAUSE_NS;
             return;
         }
         if (channel == null)
         {
             return;
-        }
-        if (acceptFailures > 0)
-        {
-            LOG.info("client endpoint accepts connections again after {} failure(s)", acceptFailures);
-            acceptFailures = 0;
         }
         final NioConnection connection;
         try
