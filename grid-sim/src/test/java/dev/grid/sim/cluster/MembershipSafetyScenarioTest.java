@@ -1,6 +1,7 @@
 package dev.grid.sim.cluster;
 
 import dev.grid.tx.TxManager;
+import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.KeptCopy;
@@ -103,6 +104,35 @@ class MembershipSafetyScenarioTest
         awaitOneCluster();
         assertEverythingThere();
         assertEquals(null, read(members[0], "k-minority"), "a write the minority refused was applied");
+    }
+
+    /**
+     * A consistency check running on a member when it is removed from the cluster fails with MEMBER_REJOINING once
+     * the member learns it. Before, the member's checks were dropped unanswered and the caller waited for ever (found
+     * by baseline seed 0x176628e1e: the final check began on a member just before it was removed).
+     */
+    @Test
+    void aConsistencyCheckOfAMemberRemovedFromTheClusterFailsInsteadOfWaitingForEver()
+    {
+        startCluster(1);
+        writeAll(0, "before");
+        network.partition(Set.of(2));
+        final ConsistencyReport[] report = new ConsistencyReport[1];
+        final GridException[] failure = new GridException[1];
+        members[2].status().checkConsistency("c", (result, error) ->
+        {
+            report[0] = result;
+            failure[0] = error;
+        });
+        run(3 * FAILURE_DETECTION_NS);
+        assertTrue(report[0] == null && failure[0] == null, "cut off, the check can neither finish nor fail yet");
+        network.heal();
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () -> report[0] != null ||
+            failure[0] != null), "the check of the removed member was never answered");
+        assertTrue(failure[0] != null && failure[0].errorCode() == ErrorCode.MEMBER_REJOINING,
+            () -> "the check answered " + report[0] + " / " + failure[0]);
+        awaitOneCluster();
+        assertEverythingThere();
     }
 
     /**

@@ -588,6 +588,7 @@ public final class MemberEngine implements Engine
     {
         context.near().failAll(error);
         context.cacheAdmin().failAll(error);
+        context.checker().failAll(error);
     }
 
     // ------------------------------------------------------------------------------------------------------------
