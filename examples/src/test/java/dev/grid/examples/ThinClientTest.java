@@ -261,6 +261,25 @@ class ThinClientTest
         }
         assertEquals(70L, accounts.get("alice"));
         assertEquals(30L, accounts.get("bob"));
+        // More writes of locked keys than are sent at once without waiting: every one is committed.
+        final int many = 200;
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
+        {
+            for (int i = 0; i < many; i++)
+            {
+                assertNull(tx.get(accounts, "many-" + i));
+            }
+            for (int i = 0; i < many; i++)
+            {
+                tx.put(accounts, "many-" + i, (long)i);
+            }
+            tx.commit();
+        }
+        for (int i = 0; i < many; i++)
+        {
+            assertEquals((long)i, accounts.get("many-" + i), "many-" + i);
+        }
         client.destroyCache("unconfirmed");
     }
 

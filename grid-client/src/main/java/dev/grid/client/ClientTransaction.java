@@ -27,10 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * time, as for the embedded API).
  * <p>
  * In a pessimistic transaction, a write (put, remove, merge) of a key the transaction already locked (read under
- * REPEATABLE_READ or SERIALIZABLE, or written before) is sent without waiting for its answer: the member only records
- * it, as an embedded transaction does without any network work, and answers with nothing. {@link #commit} waits for
- * those answers first; if one of those writes failed, the transaction is rolled back and the commit fails with that
- * write's error. Two round trips of a transfer (read two keys, write both, commit) go that way.
+ * REPEATABLE_READ or SERIALIZABLE, or written before) is sent without waiting for its answer, up to
+ * 32 at once: the member only records it, as an embedded transaction does without any network
+ * work, and answers with nothing. {@link #commit} waits for those answers first; if one of those writes failed, the
+ * transaction is rolled back and the commit fails with that write's error. A transfer (read two keys, write both,
+ * commit) waits for one round trip for both writes instead of one each.
  */
 final class ClientTransaction implements Transaction
 {
@@ -49,6 +50,9 @@ final class ClientTransaction implements Transaction
     private record LockedKey(String cache, ByteBuffer key)
     {
     }
+
+    /** The most writes not waited for at once; more are waited for. */
+    private static final int MAX_UNCONFIRMED = 32;
 
     ClientTransaction(final GridClient client, final ClientConnection connection, final long txId,
         final TransactionConcurrency concurrency, final TransactionIsolation isolation)
@@ -201,8 +205,14 @@ final class ClientTransaction implements Transaction
         final LockedKey key = new LockedKey(cacheName, ByteBuffer.wrap(encodedKey));
         if (locked.contains(key))
         {
-            unconfirmed.add(send(op, payload).thenApply(a -> null));
-            return CompletableFuture.completedFuture(null);
+            unconfirmed.removeIf(w -> w.isDone() && !w.isCompletedExceptionally());
+            if (unconfirmed.size() < MAX_UNCONFIRMED)
+            {
+                unconfirmed.add(send(op, payload).thenApply(a -> null));
+                return CompletableFuture.completedFuture(null);
+            }
+            // Enough of them in flight: this one is waited for (a member serves at most so many requests of a
+            // connection at once, and every thread of the client shares the connection).
         }
         return send(op, payload).thenApply(a ->
         {
@@ -213,6 +223,13 @@ final class ClientTransaction implements Transaction
 
     public void commit()
     {
+        if (!finished && !unconfirmed.isEmpty())
+        {
+            // The writes not waited for are awaited on this thread, so the commit is sent from it too (see
+            // commitAsync); their failures are commitAsync's to report.
+            CompletableFuture.allOf(unconfirmed.toArray(new CompletableFuture<?>[0])).handle((v, failure) -> null)
+                .join();
+        }
         GridClient.await(commitAsync());
     }
 
@@ -225,20 +242,28 @@ final class ClientTransaction implements Transaction
         finished = true;
         final CompletableFuture<?>[] writes = unconfirmed.toArray(new CompletableFuture<?>[0]);
         unconfirmed.clear();
-        return CompletableFuture.allOf(writes).handle((v, failure) -> failure).thenCompose(failure ->
+        final CompletableFuture<Throwable> outcome = CompletableFuture.allOf(writes).handle((v, failure) -> failure);
+        // Not on the connection's reader thread, which completes the writes' answers: a send may block on a full
+        // socket while the member waits for that thread to read.
+        return outcome.isDone() ? commitAfter(outcome.join()) : outcome.thenComposeAsync(this::commitAfter);
+    }
+
+    /** Commit once every write not waited for was answered, or roll back and fail with the first refused one. */
+    private CompletableFuture<Void> commitAfter(final Throwable failure)
+    {
+        if (failure == null)
         {
-            if (failure == null)
-            {
-                return end(ClientProtocol.TX_COMMIT);
-            }
-            // A write the member refused: committing would leave it out. Roll back, then fail with its error.
-            final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
-                failure.getCause() : failure;
-            return end(ClientProtocol.TX_ROLLBACK).handle((a, rollbackFailure) ->
-            {
-                throw cause instanceof RuntimeException runtime ? new CompletionException(runtime) :
-                    new CompletionException(cause);
-            });
+            return end(ClientProtocol.TX_COMMIT);
+        }
+        // A write the member refused: committing would leave it out.
+        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+            failure.getCause() : failure;
+        final RuntimeException error = cause instanceof GridException refused ? GridException.of(refused.errorCode(),
+            refused.detail() + "; the transaction was rolled back") : cause instanceof RuntimeException runtime ?
+            runtime : new CompletionException(cause);
+        return end(ClientProtocol.TX_ROLLBACK).handle((a, rollbackFailure) ->
+        {
+            throw error instanceof CompletionException ? (CompletionException)error : new CompletionException(error);
         });
     }
 

@@ -56,7 +56,9 @@ final class FinalChecks
             }
             if (error[0] != null && error[0].errorCode() == ErrorCode.MEMBER_REJOINING)
             {
-                // The member that ran it was removed from the cluster and joins again: an operator runs it again.
+                // The member that ran it was removed from the cluster and joins again: an operator runs it again,
+                // once the cluster has settled.
+                scenario.sim.runUntil(deadlineNs, () -> scenario.liveMembers().get(0).status().isSettled());
                 continue;
             }
             if (error[0] != null)
