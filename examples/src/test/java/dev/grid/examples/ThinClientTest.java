@@ -226,63 +226,6 @@ class ThinClientTest
         client.destroyCache("log");
     }
 
-    /**
-     * Issue 22: in a pessimistic transaction, writes of keys it already locked are sent without waiting for their
-     * answers, and the commit checks those answers first. A write the member refused (a merge where the cache has no
-     * merge operator) fails the commit with that write's own error, and nothing is committed; a read after a write
-     * that was not waited for sees it.
-     */
-    @Test
-    void writesOfLockedKeysAreNotWaitedForAndTheCommitChecksThem()
-    {
-        final Cache<String, Long> accounts = client.createCache(new CacheConfiguration<>("unconfirmed", Codecs.STRING,
-            Codecs.LONG).backups(1).partitions(32));
-        accounts.put("alice", 100L);
-        accounts.put("bob", 0L);
-        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
-            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
-        {
-            final long alice = tx.get(accounts, "alice");
-            tx.put(accounts, "alice", alice - 1);
-            assertEquals(99L, tx.get(accounts, "alice"), "a read after a write not waited for sees it");
-            tx.merge(accounts, "alice", 5L);
-            final GridException refused = assertThrows(GridException.class, tx::commit);
-            assertEquals(ErrorCode.MERGE_FAILED, refused.errorCode(), refused.getMessage());
-        }
-        assertEquals(100L, accounts.get("alice"), "nothing of the refused transaction was committed");
-        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
-            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
-        {
-            final long alice = tx.get(accounts, "alice");
-            final long bob = tx.get(accounts, "bob");
-            tx.put(accounts, "alice", alice - 30);
-            tx.put(accounts, "bob", bob + 30);
-            tx.commit();
-        }
-        assertEquals(70L, accounts.get("alice"));
-        assertEquals(30L, accounts.get("bob"));
-        // More writes of locked keys than are sent at once without waiting: every one is committed.
-        final int many = 200;
-        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
-            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
-        {
-            for (int i = 0; i < many; i++)
-            {
-                assertNull(tx.get(accounts, "many-" + i));
-            }
-            for (int i = 0; i < many; i++)
-            {
-                tx.put(accounts, "many-" + i, (long)i);
-            }
-            tx.commit();
-        }
-        for (int i = 0; i < many; i++)
-        {
-            assertEquals((long)i, accounts.get("many-" + i), "many-" + i);
-        }
-        client.destroyCache("unconfirmed");
-    }
-
     @Test
     void predicateTransactionsCommitOrReportWhatTheirPredicatesSaw()
     {
