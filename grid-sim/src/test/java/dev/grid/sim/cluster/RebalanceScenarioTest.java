@@ -886,14 +886,7 @@ class RebalanceScenarioTest
     @Test
     void aSupplierReadsThePlannedHistoryWhenItInstallsTheMapBeforeAnyDemand()
     {
-        startCluster(3);
-        writeAll(0, KEYS);
-        crash(2);
-        awaitSize(2);
-        for (int i = 0; i < 300; i++)
-        {
-            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
-        }
+        threeMembersOneAwayFor(300);
         walReads[0].reset();
         walReads[1].reset();
         network.holdWhere((from, to, message) -> from == 2 && typeOf(message) == REBALANCE_DEMAND);
@@ -924,14 +917,7 @@ class RebalanceScenarioTest
     @Test
     void lostCatchUpNoticesAreRepeatedUntilTheCoordinatorSwitches()
     {
-        startCluster(3);
-        writeAll(0, KEYS);
-        crash(2);
-        awaitSize(2);
-        for (int i = 0; i < 300; i++)
-        {
-            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
-        }
+        threeMembersOneAwayFor(300);
         network.dropWhere((from, to, message) -> from == 2 && typeOf(message) == REBALANCE_DONE);
         restart(2);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () ->
@@ -946,6 +932,19 @@ class RebalanceScenarioTest
         assertTrue(members[2].installedMap().version() > version, "the switch followed the repeated notices");
         assertEquals(0, members[2].status().rebalanceStatus().totalFull());
         assertCleanAndComplete();
+    }
+
+    /** Three members with every key; member 2 crashes and the other two take {@code updates} puts it misses. */
+    private void threeMembersOneAwayFor(final int updates)
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        crash(2);
+        awaitSize(2);
+        for (int i = 0; i < updates; i++)
+        {
+            put(members[i % 2], "k" + (i % KEYS), "away-" + i);
+        }
     }
 
     /**
