@@ -93,13 +93,31 @@ public final class Simulation
     /**
      * Run a seeded suite: {@code count} seeds, the i-th being {@code seedOf(i)}, from index {@code
      * -Dgrid.sim.firstSeed=N} (0 when not given, so a long soak can be split over processes), or only the seed given
-     * with {@code -Dgrid.sim.seed}. A failing seed fails the suite at once; with {@code -Dgrid.sim.keepGoing=true}
-     * every seed runs (progress printed every 100) and the suite fails at the end naming every failing one.
+     * with {@code -Dgrid.sim.seed}. The seeds run on {@code -Dgrid.sim.threads=N} threads (one per processor when not
+     * given), each seed's simulation wholly on one of them: a simulation shares nothing with another, so a seed runs
+     * exactly as it would alone and a failing one replays alone. A failing seed stops the suite (seeds already under
+     * way finish) and the failure of the lowest index among those that failed is thrown; with {@code
+     * -Dgrid.sim.keepGoing=true} every seed runs (progress printed every 100) and the suite fails at the end naming
+     * every failing one.
      *
-     * @param run runs one seed; a {@link SimulationException} is a failing seed.
+     * @param run runs one seed; called from several threads at once, so what it adds up must be thread-safe. A
+     *            {@link SimulationException} is a failing seed; any other throwable also stops the suite.
      * @return the number of seeds run.
      */
     public static int forEachSeed(final int count, final IntToLongFunction seedOf, final LongConsumer run)
+    {
+        return forEachSeed(Integer.getInteger("grid.sim.threads", Runtime.getRuntime().availableProcessors()), count,
+            seedOf, run);
+    }
+
+    /**
+     * {@link #forEachSeed(int, IntToLongFunction, LongConsumer)} on a given number of threads.
+     *
+     * @param threads how many threads run seeds (the caller's among them); at most {@code count} are used.
+     * @return the number of seeds run.
+     */
+    public static int forEachSeed(final int threads, final int count, final IntToLongFunction seedOf,
+        final LongConsumer run)
     {
         final Long only = seedFromSystemProperty();
         if (only != null)
@@ -109,32 +127,7 @@ public final class Simulation
         }
         final int first = Integer.getInteger("grid.sim.firstSeed", 0);
         final boolean keepGoing = Boolean.getBoolean("grid.sim.keepGoing");
-        final List<String> failures = new ArrayList<>();
-        for (int i = first; i < first + count; i++)
-        {
-            if (keepGoing && (i - first) % 100 == 0)
-            {
-                System.out.println("seed index " + i + ", " + failures.size() + " failed so far");
-            }
-            try
-            {
-                run.accept(seedOf.applyAsLong(i));
-            }
-            catch (final SimulationException ex)
-            {
-                if (!keepGoing)
-                {
-                    throw ex;
-                }
-                failures.add("index " + i + ": " + ex.getMessage());
-                System.out.println("FAILED index " + i + ": " + ex.getMessage());
-            }
-        }
-        if (!failures.isEmpty())
-        {
-            throw new AssertionError(failures.size() + " of " + count + " seeds failed:\n" +
-                String.join("\n", failures));
-        }
+        new SeedSuite(first, count, keepGoing, seedOf, run).run(threads);
         return count;
     }
 

@@ -3,13 +3,18 @@ package dev.grid.sim;
 import dev.grid.sim.cluster.ClusterScenario;
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The simulator's own promises: a planted bug of a known kind is found by some seed, the failure names the seed and
- * how to replay it, and the replay fails the same way; seeds are given in hex or decimal.
+ * how to replay it, and the replay fails the same way; seeds are given in hex or decimal; a suite's seeds run on
+ * several threads exactly as they run alone, and its failures are reported the same whichever thread met them.
  */
 class SimulationTest
 {
@@ -65,6 +70,68 @@ class SimulationTest
             {
                 System.setProperty(Simulation.SEED_PROP_NAME, previous);
             }
+        }
+    }
+
+    @Test
+    void seedsRunOnSeveralThreadsExactlyAsTheyRunAlone()
+    {
+        final Map<Long, ClusterScenario.Result> together = new ConcurrentHashMap<>();
+        final int ran = Simulation.forEachSeed(3, 12, i -> 0x7ea3L + i,
+            seed -> together.put(seed, ClusterScenario.run(seed, new ClusterScenario.Options())));
+        assertEquals(12, ran);
+        assertEquals(12, together.size());
+        together.forEach((seed, result) ->
+            assertEquals(result, ClusterScenario.run(seed, new ClusterScenario.Options()), "seed " + seed));
+    }
+
+    @Test
+    void theLowestFailingIndexIsReportedWhicheverThreadFailedFirst()
+    {
+        final SimulationException failure = assertThrows(SimulationException.class,
+            () -> Simulation.forEachSeed(4, 40, i -> i, SimulationTest::failSeedsFiveAndNine));
+        assertEquals(5, failure.seed());
+    }
+
+    @Test
+    void keepGoingRunsEverySeedOnceAndNamesEveryFailure()
+    {
+        final String previous = System.getProperty("grid.sim.keepGoing");
+        final AtomicIntegerArray runs = new AtomicIntegerArray(40);
+        try
+        {
+            System.setProperty("grid.sim.keepGoing", "true");
+            final AssertionError failure = assertThrows(AssertionError.class, () -> Simulation.forEachSeed(4, 40,
+                i -> i, seed ->
+                {
+                    runs.incrementAndGet((int)seed);
+                    failSeedsFiveAndNine(seed);
+                }));
+            assertTrue(failure.getMessage().startsWith("2 of 40 seeds failed:\nindex 5: "), failure.getMessage());
+            assertTrue(failure.getMessage().contains("\nindex 9: "), failure.getMessage());
+        }
+        finally
+        {
+            if (previous == null)
+            {
+                System.clearProperty("grid.sim.keepGoing");
+            }
+            else
+            {
+                System.setProperty("grid.sim.keepGoing", previous);
+            }
+        }
+        for (int i = 0; i < runs.length(); i++)
+        {
+            assertEquals(1, runs.get(i), "runs of seed " + i);
+        }
+    }
+
+    private static void failSeedsFiveAndNine(final long seed)
+    {
+        if (seed == 5 || seed == 9)
+        {
+            throw new SimulationException(seed, "planted failure", null);
         }
     }
 }

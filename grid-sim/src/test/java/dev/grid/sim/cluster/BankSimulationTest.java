@@ -4,6 +4,8 @@ import dev.grid.sim.Simulation;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.atomic.AtomicLongArray;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -119,25 +121,25 @@ class BankSimulationTest
     {
         final Long only = Simulation.seedFromSystemProperty();
         // Transfers committed, aborted and unknown; consistent reads; crashes and leaves.
-        final long[] totals = new long[5];
+        final AtomicLongArray totals = new AtomicLongArray(5);
         Simulation.forEachSeed(count, i -> 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
             (wholeCluster ? 2_000_000 : 0), seed ->
         {
             final ClusterScenario.Result result = ClusterScenario.run(seed,
                 new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
-            totals[0] += result.bank().committed();
-            totals[1] += result.bank().aborted();
-            totals[2] += result.bank().unknown();
-            totals[3] += result.bank().consistentReads();
-            totals[4] += result.crashes() + result.leaves();
+            totals.addAndGet(0, result.bank().committed());
+            totals.addAndGet(1, result.bank().aborted());
+            totals.addAndGet(2, result.bank().unknown());
+            totals.addAndGet(3, result.bank().consistentReads());
+            totals.addAndGet(4, result.crashes() + result.leaves());
         });
-        final long committed = totals[0];
-        final long reads = totals[3];
+        final long committed = totals.get(0);
+        final long reads = totals.get(3);
         // One replayed seed may have made no consistent read (a whole-cluster stop can take its read time).
         assertTrue(committed > 0 && (only != null || reads > 0), "nothing committed or read");
-        assertTrue(only != null || totals[4] > 0, "the nemesis never crashed or stopped a member");
+        assertTrue(only != null || totals.get(4) > 0, "the nemesis never crashed or stopped a member");
         System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
             "%d crashes and leaves%n", (persistent ? " (persistent)" : "") + (wholeCluster ? " (whole-cluster stops)" :
-            ""), committed, totals[1], totals[2], reads, totals[4]);
+            ""), committed, totals.get(1), totals.get(2), reads, totals.get(4));
     }
 }

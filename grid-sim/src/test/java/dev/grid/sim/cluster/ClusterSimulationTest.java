@@ -4,6 +4,9 @@ import dev.grid.sim.Simulation;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -115,12 +118,13 @@ class ClusterSimulationTest
 
     private static void runExpirySeeds(final int count, final boolean persistent)
     {
-        final long[] reads = new long[1];
-        final int ran = Simulation.forEachSeed(count, i -> 0xE8B1L * 7919 + i, seed -> reads[0] += ClusterScenario.run(
-            seed, new ClusterScenario.Options().expiry(true).persistent(persistent)).expiryReadsChecked());
-        System.out.println(ran + " expiry seeds" + (persistent ? " (persistent)" : "") + ": " + reads[0] +
+        final AtomicLong reads = new AtomicLong();
+        final int ran = Simulation.forEachSeed(count, i -> 0xE8B1L * 7919 + i, seed -> reads.addAndGet(
+            ClusterScenario.run(seed, new ClusterScenario.Options().expiry(true).persistent(persistent))
+                .expiryReadsChecked()));
+        System.out.println(ran + " expiry seeds" + (persistent ? " (persistent)" : "") + ": " + reads.get() +
             " reads of expiring entries checked");
-        assertTrue(reads[0] > ran * 10L, "the expiring cache's reads returned values to check: " + reads[0]);
+        assertTrue(reads.get() > ran * 10L, "the expiring cache's reads returned values to check: " + reads.get());
     }
 
     @Test
@@ -187,20 +191,20 @@ class ClusterSimulationTest
     {
         final Long only = Simulation.seedFromSystemProperty();
         // Acknowledged operations, whole-cluster stops, partitions lost for a while, keys checked.
-        final long[] totals = new long[4];
+        final AtomicLongArray totals = new AtomicLongArray(4);
         Simulation.forEachSeed(count, i -> 0x5709L * 7919 + i + (baseline ? 1_000_000 : 0), seed ->
         {
             final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(true).baseline(baseline).wholeClusterStops(true));
-            totals[0] += result.acknowledged();
-            totals[1] += result.wholeClusterStops();
-            totals[2] += result.lostPartitions();
-            totals[3] += result.checkedKeys();
+            totals.addAndGet(0, result.acknowledged());
+            totals.addAndGet(1, result.wholeClusterStops());
+            totals.addAndGet(2, result.lostPartitions());
+            totals.addAndGet(3, result.checkedKeys());
         });
-        final long acknowledged = totals[0];
-        final long stops = totals[1];
-        final long lost = totals[2];
-        final long checked = totals[3];
+        final long acknowledged = totals.get(0);
+        final long stops = totals.get(1);
+        final long lost = totals.get(2);
+        final long checked = totals.get(3);
         assertTrue(only != null || stops > 0, "the nemesis never stopped the whole cluster");
         assertTrue(checked > 0, "no key was checked");
         System.out.printf("whole-cluster-stop seeds%s: %d acknowledged operations, %d whole-cluster stops, %d " +
@@ -223,38 +227,38 @@ class ClusterSimulationTest
         final Long only = Simulation.seedFromSystemProperty();
         // Acknowledged operations, crashes, leaves, lost partitions, keys checked, WAL records recovered, checkpoints
         // committed and cut short, history records checked, pauses, long cuts, expulsions.
-        final long[] totals = new long[12];
+        final AtomicLongArray totals = new AtomicLongArray(12);
         Simulation.forEachSeed(count, i -> 0xC1A55L * 7919 + i, seed ->
         {
             final ClusterScenario.Result result = ClusterScenario.run(seed,
                 new ClusterScenario.Options().persistent(persistent).baseline(baseline));
-            totals[0] += result.acknowledged();
-            totals[1] += result.crashes();
-            totals[2] += result.leaves();
-            totals[3] += result.lostPartitions();
-            totals[4] += result.checkedKeys();
-            totals[5] += result.recoveredRecords();
-            totals[6] += result.checkpoints();
-            totals[7] += result.checkpointsLost();
-            totals[8] += result.historyRecords();
-            totals[9] += result.pauses();
-            totals[10] += result.longCuts();
-            totals[11] += result.expulsions();
+            totals.addAndGet(0, result.acknowledged());
+            totals.addAndGet(1, result.crashes());
+            totals.addAndGet(2, result.leaves());
+            totals.addAndGet(3, result.lostPartitions());
+            totals.addAndGet(4, result.checkedKeys());
+            totals.addAndGet(5, result.recoveredRecords());
+            totals.addAndGet(6, result.checkpoints());
+            totals.addAndGet(7, result.checkpointsLost());
+            totals.addAndGet(8, result.historyRecords());
+            totals.addAndGet(9, result.pauses());
+            totals.addAndGet(10, result.longCuts());
+            totals.addAndGet(11, result.expulsions());
         });
-        final long acknowledged = totals[0];
-        final long crashes = totals[1];
-        final long leaves = totals[2];
-        final long lost = totals[3];
-        final long checked = totals[4];
-        final long recovered = totals[5];
-        final long checkpoints = totals[6];
-        final long checkpointsLost = totals[7];
-        final long history = totals[8];
+        final long acknowledged = totals.get(0);
+        final long crashes = totals.get(1);
+        final long leaves = totals.get(2);
+        final long lost = totals.get(3);
+        final long checked = totals.get(4);
+        final long recovered = totals.get(5);
+        final long checkpoints = totals.get(6);
+        final long checkpointsLost = totals.get(7);
+        final long history = totals.get(8);
         assertTrue(only != null || crashes > 0 && leaves > 0, "the nemesis never crashed or stopped a member");
         assertTrue(checked > 0, "no key was checked");
-        assertTrue(only != null || totals[9] > 0 && totals[10] > 0, "the nemesis never paused a member or split the " +
-            "network for longer than failure detection");
-        assertTrue(only != null || !persistent || totals[11] > 0, "no paused or cut-off member was expelled and " +
+        assertTrue(only != null || totals.get(9) > 0 && totals.get(10) > 0, "the nemesis never paused a member or " +
+            "split the network for longer than failure detection");
+        assertTrue(only != null || !persistent || totals.get(11) > 0, "no paused or cut-off member was expelled and " +
             "started again on its own data");
         assertTrue(only != null || !persistent || recovered > 0, "no restarted member recovered anything");
         assertTrue(only != null || !persistent || checkpoints > 0 && checkpointsLost > 0,
@@ -263,6 +267,6 @@ class ClusterSimulationTest
             "%d keys checked, %d WAL records recovered, %d checkpoints committed, %d cut short by a crash, %d history " +
             "records checked, %d pauses, %d long network splits, %d expulsions%n", (persistent ? " (persistent)" : "") +
             (baseline ? " (baseline)" : ""), acknowledged, crashes, leaves, lost, checked, recovered, checkpoints,
-            checkpointsLost, history, totals[9], totals[10], totals[11]);
+            checkpointsLost, history, totals.get(9), totals.get(10), totals.get(11));
     }
 }
