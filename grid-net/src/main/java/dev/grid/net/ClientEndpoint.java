@@ -128,7 +128,7 @@ public final class ClientEndpoint implements AutoCloseable
         /**
          * Queue a frame; any thread. Ignored once the connection is closing.
          *
-         * @param frame the frame without its length prefix.
+         * @param frame the frame without its length prefix; copied before this returns, so the caller may reuse it.
          */
         void send(MessageWriter frame);
 

@@ -859,7 +859,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     void answer(final ClientEndpoint.Connection connection, final long requestId,
         final Consumer<MessageWriter> payload)
     {
-        final MessageWriter writer = new MessageWriter();
+        final MessageWriter writer = AnswerWriters.writer();
         writer.writeByte(ClientProtocol.OK).writeLong(requestId).writeLong(topologyVersion());
         payload.accept(writer);
         if (writer.length() > config.clientMaxFrameBytes())
@@ -876,7 +876,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final String message)
     {
         errors.incrementAndGet();
-        final MessageWriter writer = new MessageWriter();
+        final MessageWriter writer = AnswerWriters.writer();
         writer.writeByte(ClientProtocol.ERROR).writeLong(requestId).writeLong(topologyVersion()).writeInt(code.code())
             .writeString(message);
         connection.send(writer);

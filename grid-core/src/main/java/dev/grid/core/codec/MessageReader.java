@@ -41,10 +41,16 @@ public final class MessageReader
 
     private void need(final int bytes, final String field)
     {
+        need(bytes, field, "");
+    }
+
+    /** As {@link #need(int, String)} for the part {@code suffix} of a field, named only if it is missing. */
+    private void need(final int bytes, final String field, final String suffix)
+    {
         if (bytes < 0 || limit - position < bytes)
         {
-            throw new MalformedMessageException(
-                "message truncated: field '" + field + "' needs " + bytes + " bytes, " + (limit - position) + " left");
+            throw new MalformedMessageException("message truncated: field '" + field + suffix + "' needs " + bytes +
+                " bytes, " + (limit - position) + " left");
         }
     }
 
@@ -144,7 +150,10 @@ public final class MessageReader
      */
     public byte[] readBytes(final String field)
     {
-        final int length = readInt(field + ".length");
+        // The length's field name is built only for an error: this runs for every key and value read.
+        need(4, field, ".length");
+        final int length = buffer.getInt(position);
+        position += 4;
         if (length == -1)
         {
             return null;

@@ -347,7 +347,7 @@ final class NearOps
         in.getValue(bytes, 0, bytes.length);
         final byte[] text = MemberMessages.bytes(in, in.messageLength(), "message");
         in.getMessage(text, 0, text.length);
-        final String message = new String(text, StandardCharsets.UTF_8);
+        final String message = text.length == 0 ? "" : new String(text, StandardCharsets.UTF_8);
         final NearOp op = nearOps.get(sequence);
         if (status == ResponseStatus.OK)
         {

@@ -27,8 +27,8 @@ import dev.grid.core.internal.cluster.LocalPartition.Predecessors;
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.LongHashSet;
-import org.agrona.concurrent.UnsafeBuffer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,6 +54,8 @@ final class Replication
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
+    /** This member's answer to its own request, decoded from here (see answer()). */
+    private final ExpandableArrayBuffer selfAnswer = new ExpandableArrayBuffer(256);
 
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
     private boolean updatesHeldForQuorum;
@@ -812,8 +814,10 @@ final class Replication
         context.messages().finish(response);
         if (origin == context.incarnation())
         {
-            final byte[] bytes = context.copyOut();
-            context.messages().open(new UnsafeBuffer(bytes), 0, bytes.length);
+            // Decoded from a buffer kept for it, not a new copy per answer (the writer is free for the next message).
+            final int length = context.writer().length();
+            selfAnswer.putBytes(0, context.writer().buffer(), 0, length);
+            context.messages().open(selfAnswer, 0, length);
             context.near().onResponse(context.incarnation());
             return;
         }
