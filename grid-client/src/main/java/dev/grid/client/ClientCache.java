@@ -33,6 +33,8 @@ final class ClientCache<K, V> implements Cache<K, V>
 {
     private final GridClient client;
     private final GridClient.CacheInfo info;
+    /** The cache's name as every request of it carries it, encoded once. */
+    private final byte[] nameUtf8;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
 
@@ -41,6 +43,7 @@ final class ClientCache<K, V> implements Cache<K, V>
     {
         this.client = client;
         this.info = info;
+        this.nameUtf8 = info.name().getBytes(StandardCharsets.UTF_8);
         this.keyCodec = keyCodec;
         this.valueCodec = valueCodec;
     }
@@ -117,16 +120,22 @@ final class ClientCache<K, V> implements Cache<K, V>
     private CompletableFuture<ClientConnection.Answer> keyed(final int op, final byte[] key, final boolean write,
         final byte[]... more)
     {
-        final FrameWriter w = new FrameWriter();
-        w.writeString(info.name());
+        // The request's exact size: its array is the payload kept for resends, with no copy (see GridClient.send).
+        int length = 4 + nameUtf8.length + (write ? GridClient.WRITE_IDENTITY_BYTES : 0) + 4 + key.length;
+        for (final byte[] field : more)
+        {
+            length += 4 + (field == null ? 0 : field.length);
+        }
+        final FrameWriter w = new FrameWriter(length);
+        w.writeBytes(nameUtf8);
         final long sequence = write ? client.numberWrites(1, w) : -1;
         w.writeBytes(key);
         for (final byte[] field : more)
         {
             w.writeBytes(field);
         }
-        final CompletableFuture<ClientConnection.Answer> answer = client.send(op, w,
-            new GridClient.Route(info.name(), key), true);
+        final CompletableFuture<ClientConnection.Answer> answer = client.send(op,
+            w.length() == w.array().length ? w.array() : w.toBytes(), new GridClient.Route(info.name(), key), true);
         if (write)
         {
             answer.whenComplete((a, e) -> client.writesFinished(sequence));

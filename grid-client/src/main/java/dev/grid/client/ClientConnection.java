@@ -38,6 +38,9 @@ import javax.net.ssl.TrustManagerFactory;
  */
 final class ClientConnection implements AutoCloseable
 {
+    /** The largest frame array a connection keeps for its next request. */
+    static final int OUT_FRAME_KEPT_BYTES = 64 * 1024;
+
     /** The answer of one request: its payload after the header, and the member's topology version. */
     record Answer(FrameReader payload, long topologyVersion)
     {
@@ -61,6 +64,8 @@ final class ClientConnection implements AutoCloseable
     private final String address;
     private final Socket socket;
     private final OutputStream out;
+    /** The frame being written, reused request after request; guarded by {@link #out}. */
+    private FrameWriter outFrame = new FrameWriter();
     private final DataInputStream in;
     private final Map<Long, CompletableFuture<Answer>> pending = new ConcurrentHashMap<>();
     private final AtomicLong nextRequestId = new AtomicLong(1);
@@ -250,15 +255,20 @@ final class ClientConnection implements AutoCloseable
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
         final int frameLength = ClientProtocol.HEADER + length;
-        // One array of the frame's size, the payload copied once into it.
-        final FrameWriter frame = new FrameWriter(4 + frameLength).writeInt(frameLength).writeByte(op)
-            .writeLong(requestId).writeRaw(payload, 0, length);
         try
         {
             synchronized (out)
             {
+                // The connection's frame array, the payload copied once into it, written with one call.
+                final FrameWriter frame = outFrame.reset().writeInt(frameLength).writeByte(op).writeLong(requestId)
+                    .writeRaw(payload, 0, length);
                 out.write(frame.array(), 0, frame.length());
                 out.flush();
+                if (frame.array().length > OUT_FRAME_KEPT_BYTES)
+                {
+                    // One large request does not keep its array for the connection's life.
+                    outFrame = new FrameWriter();
+                }
             }
         }
         catch (final IOException ex)

@@ -57,6 +57,8 @@ public final class GridClient implements AutoCloseable
     private final AtomicLong newestTopology = new AtomicLong();
     /** Members that answered NO_QUORUM, by client address, and until when (System.nanoTime()) they are avoided. */
     private final Map<String, Long> avoidedUntilNs = new ConcurrentHashMap<>();
+    /** The bytes {@link #numberWrites} writes: client id, sequence and watermark, an i64 each. */
+    static final int WRITE_IDENTITY_BYTES = 24;
     private static final long NO_QUORUM_RETRY_DELAY_MS = 100;
     private static final long AVOID_NO_QUORUM_MEMBER_NS = TimeUnit.SECONDS.toNanos(2);
     /**
@@ -319,9 +321,18 @@ public final class GridClient implements AutoCloseable
     CompletableFuture<ClientConnection.Answer> send(final int op, final FrameWriter payload, final Route route,
         final boolean idempotent)
     {
+        return send(op, payload.toBytes(), route, idempotent);
+    }
+
+    /**
+     * As {@link #send(int, FrameWriter, Route, boolean)} for a payload already in its own array, which is kept for
+     * resends: the caller must not change it.
+     */
+    CompletableFuture<ClientConnection.Answer> send(final int op, final byte[] payload, final Route route,
+        final boolean idempotent)
+    {
         final CompletableFuture<ClientConnection.Answer> result = new CompletableFuture<>();
-        final byte[] copy = payload.toBytes();
-        attempt(op, copy, route, idempotent, result, 0, System.nanoTime());
+        attempt(op, payload, route, idempotent, result, 0, System.nanoTime());
         final long timeoutNs = config.requestTimeoutNs();
         final java.util.concurrent.ScheduledFuture<?> timeout = timer.schedule(() ->
             result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +

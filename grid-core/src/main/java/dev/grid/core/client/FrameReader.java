@@ -46,11 +46,26 @@ public final class FrameReader
 
     private void need(final int count, final String field)
     {
+        need(count, field, "");
+    }
+
+    /** As {@link #need(int, String)} for the part {@code suffix} of a field, named only if it is missing. */
+    private void need(final int count, final String field, final String suffix)
+    {
         if (count < 0 || limit - position < count)
         {
-            throw new MalformedMessageException(
-                "message truncated: field '" + field + "' needs " + count + " bytes, " + (limit - position) + " left");
+            throw new MalformedMessageException("message truncated: field '" + field + suffix + "' needs " + count +
+                " bytes, " + (limit - position) + " left");
         }
+    }
+
+    /** @return the length before an array; its field name is built only for an error (this runs for every array). */
+    private int readLength(final String field)
+    {
+        need(4, field, ".length");
+        final int value = (int)INT.get(bytes, position);
+        position += 4;
+        return value;
     }
 
     /** @return the next byte. */
@@ -113,7 +128,7 @@ public final class FrameReader
     /** @return the next byte array, or null. */
     public byte[] readBytes(final String field)
     {
-        final int length = readInt(field + ".length");
+        final int length = readLength(field);
         if (length == -1)
         {
             return null;
@@ -135,7 +150,7 @@ public final class FrameReader
      */
     public <T> T readDecoded(final String field, final Codec<T> codec)
     {
-        final int length = readInt(field + ".length");
+        final int length = readLength(field);
         if (length == -1)
         {
             return null;

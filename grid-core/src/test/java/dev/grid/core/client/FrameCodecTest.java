@@ -114,6 +114,30 @@ class FrameCodecTest
     }
 
     @Test
+    void aMissingOrShortArrayIsNamedInTheErrorByBothReaders()
+    {
+        // Two bytes where an array's length belongs: its length is named ('.length'), by both readers.
+        final byte[] shortLength = {1, 0};
+        assertEquals("message truncated: field 'key.length' needs 4 bytes, 2 left", assertThrows(
+            MalformedMessageException.class, () -> new FrameReader().wrap(shortLength, 0, 2).readBytes("key"))
+            .getMessage());
+        assertEquals("message truncated: field 'key.length' needs 4 bytes, 2 left", assertThrows(
+            MalformedMessageException.class, () -> new MessageReader().wrap(new UnsafeBuffer(shortLength), 0, 2)
+                .readBytes("key")).getMessage());
+        assertEquals("message truncated: field 'value.length' needs 4 bytes, 2 left", assertThrows(
+            MalformedMessageException.class, () -> new FrameReader().wrap(shortLength, 0, 2)
+                .readDecoded("value", dev.grid.core.Codecs.BYTES)).getMessage());
+        // A length with fewer bytes behind it than it says: the array itself is named.
+        final byte[] shortArray = new FrameWriter().writeInt(5).writeByte(1).toBytes();
+        assertEquals("message truncated: field 'key' needs 5 bytes, 1 left", assertThrows(
+            MalformedMessageException.class, () -> new FrameReader().wrap(shortArray, 0, shortArray.length)
+                .readBytes("key")).getMessage());
+        assertEquals("message truncated: field 'key' needs 5 bytes, 1 left", assertThrows(
+            MalformedMessageException.class, () -> new MessageReader().wrap(new UnsafeBuffer(shortArray), 0,
+                shortArray.length).readBytes("key")).getMessage());
+    }
+
+    @Test
     void aValueIsDecodedStraightFromTheFrame()
     {
         final FrameWriter frame = new FrameWriter().writeBytes(dev.grid.core.Codecs.STRING.encode("caf\u00e9"))
