@@ -1,6 +1,7 @@
 package dev.grid.core.codec;
 
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
@@ -26,7 +27,8 @@ final class SchemaShapes
 {
     private static final int GROUP_HEADER_LENGTH = 4;
     private static final int DATA_HEADER_LENGTH = 4;
-    private static final Map<Integer, SchemaShapes> BY_SCHEMA = new HashMap<>();
+    /** By schema id: a primitive key, looked up for every message checked (no boxed id per message). */
+    private static final Int2ObjectHashMap<SchemaShapes> BY_SCHEMA = new Int2ObjectHashMap<>();
 
     static
     {

@@ -202,6 +202,13 @@ public final class PartitionUpdateCounter
 
     private Outcome close(final long start, final long count)
     {
+        if (start == lwm && gaps.isEmpty() && count > 0 && start + count > start)
+        {
+            // In order with nothing out of order pending, the common case: no range, lookup or boxed counter.
+            lwm = start + count;
+            hwm = Math.max(hwm, lwm);
+            return Outcome.ADVANCED;
+        }
         final CounterRange range = new CounterRange(start, count);
         final long end = range.end();
         if (end <= lwm)
