@@ -13,6 +13,7 @@ import dev.grid.core.PredicateResult;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MessageWriter;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -224,6 +226,51 @@ class ThinClientTest
         }
         assertEquals("ab", log.get("entry"));
         client.destroyCache("log");
+    }
+
+    /**
+     * A finished transaction answers a later commit or rollback with its outcome, through the thin client as on a
+     * member: a commit after a rollback fails (it used to return normally through the thin client, as if the writes
+     * were applied), a second commit returns as the first did, a rollback after a commit fails.
+     */
+    @Test
+    void aFinishedTransactionAnswersALaterCommitOrRollbackWithItsOutcome()
+    {
+        final Cache<String, Long> counts = client.createCache(new CacheConfiguration<>("finished", Codecs.STRING,
+            Codecs.LONG).backups(1).partitions(8));
+        final GridMember member = cluster.members.get(0);
+        finishedTransactionAnswersWithItsOutcome("thin client", () -> client.beginTransaction(
+            TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)), counts);
+        finishedTransactionAnswersWithItsOutcome("member", () -> member.transactions().begin(
+            TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)),
+            member.cache("finished"));
+        client.destroyCache("finished");
+    }
+
+    private static void finishedTransactionAnswersWithItsOutcome(final String through,
+        final Supplier<Transaction> begin, final Cache<String, Long> cache)
+    {
+        cache.put("k", 1L);
+        try (Transaction rolledBack = begin.get())
+        {
+            rolledBack.put(cache, "k", 2L);
+            rolledBack.rollback();
+            final TransactionAbortedException late = assertThrows(TransactionAbortedException.class,
+                rolledBack::commit, through + ": commit after rollback");
+            assertEquals(ErrorCode.TX_ROLLED_BACK, late.errorCode(), through);
+            rolledBack.rollback();
+        }
+        assertEquals(1L, cache.get("k"), through + ": nothing of the rolled back transaction applied");
+        try (Transaction committed = begin.get())
+        {
+            committed.put(cache, "k", 3L);
+            committed.commit();
+            committed.commit();
+            final GridException late = assertThrows(GridException.class, committed::rollback,
+                through + ": rollback after commit");
+            assertEquals(ErrorCode.CONFIGURATION_INVALID, late.errorCode(), through);
+        }
+        assertEquals(3L, cache.get("k"), through);
     }
 
     @Test

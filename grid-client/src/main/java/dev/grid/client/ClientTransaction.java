@@ -6,6 +6,7 @@ import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
+import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
 
@@ -30,7 +31,9 @@ final class ClientTransaction implements Transaction
     private final long txId;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
-    private boolean finished;
+    /** The commit's outcome once commit was called: every later commit answers with it. */
+    private CompletableFuture<Void> commit;
+    private boolean rolledBack;
 
     ClientTransaction(final GridClient client, final ClientConnection connection, final long txId,
         final TransactionConcurrency concurrency, final TransactionIsolation isolation)
@@ -64,11 +67,12 @@ final class ClientTransaction implements Transaction
                 failure.getCause() : failure;
             if (cause instanceof ClientConnection.ConnectionLostException)
             {
+                // The documented exception types (TransactionCommitStatusUnknownException, TransactionAborted...).
                 throw new CompletionException(op == ClientProtocol.TX_COMMIT ?
-                    new GridException(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, "the connection to member " +
+                    GridException.of(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, "the connection to member " +
                         connection.memberId() + " broke while the commit was in flight: read the data to learn " +
                         "the outcome") :
-                    new GridException(ErrorCode.TX_ROLLED_BACK, "the connection to member " + connection.memberId() +
+                    GridException.of(ErrorCode.TX_ROLLED_BACK, "the connection to member " + connection.memberId() +
                         " broke; the member rolls the transaction back"));
             }
             throw cause instanceof RuntimeException runtime ? new CompletionException(runtime) :
@@ -162,9 +166,22 @@ final class ClientTransaction implements Transaction
         GridClient.await(commitAsync());
     }
 
+    /**
+     * Commit; called again, the first commit's outcome. After a rollback it fails as the member's own transactions do:
+     * nothing was applied.
+     */
     public CompletableFuture<Void> commitAsync()
     {
-        return finish(ClientProtocol.TX_COMMIT);
+        if (rolledBack)
+        {
+            return CompletableFuture.failedFuture(new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "the transaction was rolled back"));
+        }
+        if (commit == null)
+        {
+            commit = finish(ClientProtocol.TX_COMMIT);
+        }
+        return commit;
     }
 
     public void rollback()
@@ -172,18 +189,41 @@ final class ClientTransaction implements Transaction
         GridClient.await(rollbackAsync());
     }
 
+    /**
+     * Roll back (idempotent). After a commit, as the member's own transactions do: it fails if the commit succeeded,
+     * succeeds if the commit was aborted (nothing was applied), and fails with the commit's own error otherwise (its
+     * outcome unknown: a rollback cannot say nothing was applied).
+     */
     public CompletableFuture<Void> rollbackAsync()
     {
+        if (commit != null)
+        {
+            return commit.handle((committed, failure) ->
+            {
+                final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+                    failure.getCause() : failure;
+                if (cause == null)
+                {
+                    throw new CompletionException(new GridException(ErrorCode.CONFIGURATION_INVALID,
+                        "the transaction is already committed"));
+                }
+                if (!(cause instanceof TransactionAbortedException))
+                {
+                    throw new CompletionException(cause);
+                }
+                return null;
+            });
+        }
+        if (rolledBack)
+        {
+            return CompletableFuture.completedFuture(null);
+        }
+        rolledBack = true;
         return finish(ClientProtocol.TX_ROLLBACK);
     }
 
     private CompletableFuture<Void> finish(final int op)
     {
-        if (finished)
-        {
-            return CompletableFuture.completedFuture(null);
-        }
-        finished = true;
         final FrameWriter w = new FrameWriter();
         w.writeLong(txId);
         return send(op, w).thenApply(a -> null);
@@ -191,7 +231,7 @@ final class ClientTransaction implements Transaction
 
     public void close()
     {
-        if (!finished)
+        if (commit == null && !rolledBack)
         {
             try
             {
