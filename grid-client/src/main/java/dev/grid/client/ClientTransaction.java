@@ -181,7 +181,8 @@ final class ClientTransaction implements Transaction
         {
             commit = finish(ClientProtocol.TX_COMMIT);
         }
-        return commit;
+        // A copy: what a caller does to its future (orTimeout, cancel, complete) must not change the outcome kept.
+        return commit.copy();
     }
 
     public void rollback()
@@ -190,9 +191,10 @@ final class ClientTransaction implements Transaction
     }
 
     /**
-     * Roll back (idempotent). After a commit, as the member's own transactions do: it fails if the commit succeeded,
-     * succeeds if the commit was aborted (nothing was applied), and fails with the commit's own error otherwise (its
-     * outcome unknown: a rollback cannot say nothing was applied).
+     * Roll back (idempotent). After a commit: it fails if the commit succeeded (as a member's transaction does),
+     * succeeds if the commit was aborted (nothing was applied), and otherwise fails with the commit's own error, where
+     * a member's transaction returns normally: after a commit whose outcome is unknown, a rollback cannot say that
+     * nothing was applied.
      */
     public CompletableFuture<Void> rollbackAsync()
     {
