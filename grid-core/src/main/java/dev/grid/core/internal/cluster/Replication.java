@@ -54,8 +54,10 @@ final class Replication
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
-    /** This member's answer to its own request, decoded from here (see answer()). */
-    private final ExpandableArrayBuffer selfAnswer = new ExpandableArrayBuffer(256);
+    /** The largest buffer {@link #selfAnswer} keeps between answers. */
+    static final int SELF_ANSWER_KEPT_BYTES = 64 * 1024;
+    /** This member's answer to its own request, decoded from here (see answer()); not kept beyond 64 KiB. */
+    private ExpandableArrayBuffer selfAnswer = new ExpandableArrayBuffer(256);
 
     /** Whether an update waits, complete but unacknowledged, for quorum (see tryComplete()). */
     private boolean updatesHeldForQuorum;
@@ -819,6 +821,11 @@ final class Replication
             selfAnswer.putBytes(0, context.writer().buffer(), 0, length);
             context.messages().open(selfAnswer, 0, length);
             context.near().onResponse(context.incarnation());
+            if (selfAnswer.capacity() > SELF_ANSWER_KEPT_BYTES)
+            {
+                // One large value answered: its buffer is not held for the member's life.
+                selfAnswer = new ExpandableArrayBuffer(256);
+            }
             return;
         }
         final MemberRecord member = context.topology().member(origin);
