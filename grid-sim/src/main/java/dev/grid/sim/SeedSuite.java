@@ -113,7 +113,9 @@ final class SeedSuite
             final Map.Entry<Integer, Throwable> lowest = failures.entrySet().iterator().next();
             if (!keepGoing || !(lowest.getValue() instanceof SimulationException))
             {
+                // The lowest index's failure, the others (seeds that were under way, or a harness error) with it.
                 final Throwable failure = lowest.getValue();
+                failures.values().stream().filter(other -> other != failure).forEach(failure::addSuppressed);
                 if (failure instanceof RuntimeException runtime)
                 {
                     throw runtime;
@@ -123,7 +125,10 @@ final class SeedSuite
             final StringBuilder names = new StringBuilder();
             failures.forEach((index, failure) -> names.append(names.length() == 0 ? "" : "\n").append("index ")
                 .append(index).append(": ").append(failure.getMessage()));
-            throw new AssertionError(failures.size() + " of " + count + " seeds failed:\n" + names);
+            final AssertionError all = new AssertionError(failures.size() + " of " + count + " seeds failed:\n" +
+                names);
+            failures.values().forEach(all::addSuppressed);
+            throw all;
         }
     }
 

@@ -93,12 +93,12 @@ public final class Simulation
     /**
      * Run a seeded suite: {@code count} seeds, the i-th being {@code seedOf(i)}, from index {@code
      * -Dgrid.sim.firstSeed=N} (0 when not given, so a long soak can be split over processes), or only the seed given
-     * with {@code -Dgrid.sim.seed}. The seeds run on {@code -Dgrid.sim.threads=N} threads (one per processor when not
-     * given), each seed's simulation wholly on one of them: a simulation shares nothing with another, so a seed runs
-     * exactly as it would alone and a failing one replays alone. A failing seed stops the suite (seeds already under
-     * way finish) and the failure of the lowest index among those that failed is thrown; with {@code
-     * -Dgrid.sim.keepGoing=true} every seed runs (progress printed every 100) and the suite fails at the end naming
-     * every failing one.
+     * with {@code -Dgrid.sim.seed}. The seeds run on {@code -Dgrid.sim.threads=N} threads (one per processor, at most
+     * 4, when not given), each seed's simulation wholly on one of them: a simulation shares nothing with another, so a
+     * seed runs exactly as it would alone and a failing one replays alone. A failing seed stops the suite (seeds
+     * already under way finish) and the failure of the lowest index among those that failed is thrown, the others
+     * suppressed in it; with {@code -Dgrid.sim.keepGoing=true} every seed runs (progress printed every 100) and the
+     * suite fails at the end naming every failing one.
      *
      * @param run runs one seed; called from several threads at once, so what it adds up must be thread-safe. A
      *            {@link SimulationException} is a failing seed; any other throwable also stops the suite.
@@ -106,8 +106,9 @@ public final class Simulation
      */
     public static int forEachSeed(final int count, final IntToLongFunction seedOf, final LongConsumer run)
     {
-        return forEachSeed(Integer.getInteger("grid.sim.threads", Runtime.getRuntime().availableProcessors()), count,
-            seedOf, run);
+        // At most 4 by default: the test JVM's heap (512 MiB) is shared by the simulations running at once.
+        return forEachSeed(Integer.getInteger("grid.sim.threads", Math.min(4, Runtime.getRuntime()
+            .availableProcessors())), count, seedOf, run);
     }
 
     /**

@@ -77,9 +77,8 @@ class SimulationTest
     void seedsRunOnSeveralThreadsExactlyAsTheyRunAlone()
     {
         final Map<Long, ClusterScenario.Result> together = new ConcurrentHashMap<>();
-        final int ran = Simulation.forEachSeed(3, 12, i -> 0x7ea3L + i,
-            seed -> together.put(seed, ClusterScenario.run(seed, new ClusterScenario.Options())));
-        assertEquals(12, ran);
+        new SeedSuite(0, 12, false, i -> 0x7ea3L + i,
+            seed -> together.put(seed, ClusterScenario.run(seed, new ClusterScenario.Options()))).run(3);
         assertEquals(12, together.size());
         together.forEach((seed, result) ->
             assertEquals(result, ClusterScenario.run(seed, new ClusterScenario.Options()), "seed " + seed));
@@ -89,38 +88,23 @@ class SimulationTest
     void theLowestFailingIndexIsReportedWhicheverThreadFailedFirst()
     {
         final SimulationException failure = assertThrows(SimulationException.class,
-            () -> Simulation.forEachSeed(4, 40, i -> i, SimulationTest::failSeedsFiveAndNine));
+            () -> new SeedSuite(0, 40, false, i -> i, SimulationTest::failSeedsFiveAndNine).run(4));
         assertEquals(5, failure.seed());
     }
 
     @Test
     void keepGoingRunsEverySeedOnceAndNamesEveryFailure()
     {
-        final String previous = System.getProperty("grid.sim.keepGoing");
         final AtomicIntegerArray runs = new AtomicIntegerArray(40);
-        try
-        {
-            System.setProperty("grid.sim.keepGoing", "true");
-            final AssertionError failure = assertThrows(AssertionError.class, () -> Simulation.forEachSeed(4, 40,
-                i -> i, seed ->
-                {
-                    runs.incrementAndGet((int)seed);
-                    failSeedsFiveAndNine(seed);
-                }));
-            assertTrue(failure.getMessage().startsWith("2 of 40 seeds failed:\nindex 5: "), failure.getMessage());
-            assertTrue(failure.getMessage().contains("\nindex 9: "), failure.getMessage());
-        }
-        finally
-        {
-            if (previous == null)
+        final AssertionError failure = assertThrows(AssertionError.class, () -> new SeedSuite(0, 40, true, i -> i,
+            seed ->
             {
-                System.clearProperty("grid.sim.keepGoing");
-            }
-            else
-            {
-                System.setProperty("grid.sim.keepGoing", previous);
-            }
-        }
+                runs.incrementAndGet((int)seed);
+                failSeedsFiveAndNine(seed);
+            }).run(4));
+        assertTrue(failure.getMessage().startsWith("2 of 40 seeds failed:\nindex 5: "), failure.getMessage());
+        assertTrue(failure.getMessage().contains("\nindex 9: "), failure.getMessage());
+        assertEquals(2, failure.getSuppressed().length, "each seed's own failure goes with it");
         for (int i = 0; i < runs.length(); i++)
         {
             assertEquals(1, runs.get(i), "runs of seed " + i);
