@@ -40,6 +40,8 @@ final class FinalChecks
     void checkConsistency()
     {
         final long deadlineNs = scenario.sim.nowNs() + scenario.options.settleNs;
+        // Bounded: a check that keeps meeting MEMBER_REJOINING is reported, never retried for ever.
+        int rejoins = 0;
         while (true)
         {
             final ConsistencyReport[] report = new ConsistencyReport[1];
@@ -54,7 +56,8 @@ final class FinalChecks
             {
                 throw scenario.sim.fail("the consistency check did not finish: " + scenario.describe());
             }
-            if (error[0] != null && error[0].errorCode() == ErrorCode.MEMBER_REJOINING)
+            if (error[0] != null && error[0].errorCode() == ErrorCode.MEMBER_REJOINING && ++rejoins <= 10 &&
+                scenario.sim.nowNs() < deadlineNs)
             {
                 // The member that ran it was removed from the cluster and joins again: an operator runs it again,
                 // once the cluster has settled.
