@@ -438,6 +438,7 @@ public final class TxManager implements Transactions
     @Override
     public void relogPrepared(final int cacheId, final int partition)
     {
+        participant.holdAnsweredCommitted(cacheId, partition);
         for (final TxPrepared p : prepared.values())
         {
             if (p.key().cacheId() == cacheId && p.key().partition() == partition)
@@ -657,6 +658,7 @@ public final class TxManager implements Transactions
             return;
         }
         dropUnprepared();
+        participant.answeredCommitted.keySet().removeIf(key -> context.copy(key.cacheId(), key.partition()) == null);
         for (final TxPrepared p : new ArrayList<>(prepared.values()))
         {
             final PartitionCopy lp = context.copy(p.key().cacheId(), p.key().partition());
@@ -809,6 +811,7 @@ public final class TxManager implements Transactions
         {
             parts.clear();
             prepared.clear();
+            participant.answeredCommitted.clear();
             participant.applying.clear();
             lockTable.locks.clear();
         }

@@ -22,6 +22,7 @@ import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 
 /**
@@ -38,6 +39,14 @@ final class TxParticipant
     private final TransactionContext context;
 
     final HashMap<TxPartKey, Boolean> applying = new HashMap<>();
+
+    /**
+     * Prepares a primary shipped to this backup that it did not hold, having applied the commit already (it answered
+     * "committed"). That answer stands on the copy's data: if the copy is cleared for a full rebalance before the
+     * transaction ends, the prepare is held again ({@link #holdAnsweredCommitted}). Dropped once the transaction's end
+     * reaches this member, or with the copy.
+     */
+    final HashMap<TxPartKey, TxPrepared> answeredCommitted = new HashMap<>();
 
     TxParticipant(final TxManager manager)
     {
@@ -528,6 +537,29 @@ final class TxParticipant
         manager.answer(part.key, TxManager.ANSWER_ROLLED_BACK, 0, TxManager.STATUS_OK, null, null);
     }
 
+    /**
+     * A copy of this partition is cleared for a full rebalance: the data that let this member answer "committed" to
+     * prepares is gone, so it holds them again, as possibly stale ones (the rebalance voids those its supplier no
+     * longer holds open). The owners hold them while their transactions are open: without them, this copy, made
+     * primary before the commit reached it, let a later transfer lock and read an account without the pending one's
+     * write, and the late commit, finding no prepare, applied over the later transfer (persistent bank seed
+     * 0x168e3f7e).
+     */
+    void holdAnsweredCommitted(final int cacheId, final int partition)
+    {
+        for (final TxPrepared p : new ArrayList<>(answeredCommitted.values()))
+        {
+            if (p.key().cacheId() == cacheId && p.key().partition() == partition)
+            {
+                answeredCommitted.remove(p.key());
+                if (!manager.finished.containsKey(p.key()))
+                {
+                    manager.prepared.putIfAbsent(p.key(), p);
+                }
+            }
+        }
+    }
+
     void sendBackups(final TxPart part, final int kind, final boolean fresh)
     {
         if (kind == TxManager.BACKUP_PREPARE)
@@ -727,6 +759,12 @@ final class TxParticipant
         // Already ended here: a primary that held the prepare when its predecessor failed (its own end
         // message was lost) must end it the same way, not presume a commit.
         final Boolean ended = manager.finished.get(key);
+        if (Boolean.TRUE.equals(ended))
+        {
+            // Kept aside: the answer below holds only while this copy keeps the commit's writes.
+            answeredCommitted.put(key, new TxPrepared(key, priority, writes[0], writes[1], participants,
+                context.nowNs(), true));
+        }
         ackBackup(sender, TxManager.BACKUP_PREPARE, key, true, ended == null ? TxManager.OUTCOME_NONE :
             ended ? TxManager.OUTCOME_COMMITTED : TxManager.OUTCOME_ROLLED_BACK);    }
 
@@ -737,6 +775,8 @@ final class TxParticipant
     private void backupCommit(final long sender, final TxPartKey key, final PartitionCopy lp,
         final long start, final int count, final byte[][][] writes)
     {
+        answeredCommitted.remove(key);
+        voidPreparesOverwritten(key, writes[0]);
         if (manager.prepared.remove(key) != null)
         {
             // With writes, they record the commit (durable before the acknowledgement); without, the
@@ -780,10 +820,58 @@ final class TxParticipant
             });
         }    }
 
+    /**
+     * The primary commits another transaction's writes to keys of a prepare this backup holds: the primary holds no
+     * lock for that prepare. A primary keeps a prepared part's keys locked until every backup acknowledged its end,
+     * and this backup has not seen that end, so the primary never held the part (its predecessor failed mid-prepare,
+     * or this prepare came back from this member's WAL). The primary's data is the reference from here on: this
+     * prepare must never be committed over it. Kept, it came back with a whole-cluster restart, was taken over by
+     * this member, counted as prepared, and recovery committed it over the later writes (whole-cluster bank seed
+     * 0x16acc367). Voided durably instead, before this commit's writes. A plain update is no such evidence: it does
+     * not wait for the backups before the key can be locked, so it may arrive after a prepare that followed it.
+     */
+    private void voidPreparesOverwritten(final TxPartKey writer, final byte[][] keys)
+    {
+        if (manager.prepared.isEmpty() || keys.length == 0)
+        {
+            return;
+        }
+        for (final TxPrepared p : new ArrayList<>(manager.prepared.values()))
+        {
+            if (p.key().cacheId() != writer.cacheId() || p.key().partition() != writer.partition() ||
+                p.key().equals(writer) || !overlaps(p.keys(), keys))
+            {
+                continue;
+            }
+            manager.prepared.remove(p.key());
+            context.appendTxVoid(p.key());
+            context.event("member " + context.memberId() + " voids the prepare of transaction " + p.key().seq() +
+                " of " + Long.toHexString(p.key().coordinator()) + " on partition " + p.key().partition() +
+                ": its primary commits transaction " + writer.seq() + " of " + Long.toHexString(writer.coordinator()) +
+                " over its keys");
+        }
+    }
+
+    private static boolean overlaps(final byte[][] held, final byte[][] written)
+    {
+        for (final byte[] h : held)
+        {
+            for (final byte[] w : written)
+            {
+                if (Arrays.equals(h, w))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** A backup drops a prepare and closes its reserved range, and acknowledges once both are durable. */
     private void backupRollback(final long sender, final TxPartKey key, final PartitionCopy lp,
         final long start, final int count)
     {
+        answeredCommitted.remove(key);
         if (manager.prepared.remove(key) != null)
         {
             context.appendTxEnd(key, false);

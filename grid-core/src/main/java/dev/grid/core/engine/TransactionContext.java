@@ -196,7 +196,11 @@ public interface TransactionContext
     /** @return the WAL position of a transaction part's prepare record, appended now. */
     long appendTxPrepare(TxPartKey key, long priority, long[] participants, byte[][] keys, byte[][] values);
 
-    /** @return the WAL position of a record voiding a prepare recovered from the WAL, appended now. */
+    /**
+     * @return the WAL position of a record voiding a prepare this member holds as a backup (recovered from the WAL
+     *         and not held by the rebalance's supplier, or one its primary committed another transaction over),
+     *         appended now.
+     */
     long appendTxVoid(TxPartKey key);
 
     /** @return the WAL position of a transaction part's end record, appended now. */

@@ -53,7 +53,10 @@ class BankSimulationTest
      * whole-cluster restart, its copy having come back equal so that no catch-up voided the prepare (0x16acc4e4); a
      * transfer torn when, after a whole-cluster stop, a last owner's copy that never got a prepare (its member failed
      * before the prepare was durable there) became primary and rolled back what another partition had committed
-     * (0x16acc13a).
+     * (0x16acc13a); a transfer half applied after its account's copy, which had answered a prepare "committed" from
+     * the writes its WAL replayed, was cleared for a full rebalance and became primary without the prepare
+     * (0x168e3f7e, persistent); a transfer whose primary failed mid-prepare, committed after a whole-cluster restart
+     * from the prepare one backup had kept while later transfers wrote its account (0x16acc367).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
@@ -62,8 +65,9 @@ class BankSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true));
         }
+        ClusterScenario.run(0x168e3f7eL, new ClusterScenario.Options().bank(true).persistent(true));
         for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L,
-            0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L, 0x16acc13aL})
+            0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L, 0x16acc13aL, 0x16acc367L})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
                 .wholeClusterStops(true));

@@ -425,7 +425,7 @@ final class WalRecords
     }
 
     /**
-     * Log that a prepare recovered from the WAL is void ({@link #WAL_TX_VOID}).
+     * Log that a prepare held as a backup is void ({@link #WAL_TX_VOID}): replay forgets it.
      *
      * @return its position.
      */

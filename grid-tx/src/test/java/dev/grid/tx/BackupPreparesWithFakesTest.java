@@ -1,0 +1,127 @@
+package dev.grid.tx;
+
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.TxPartKey;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static dev.grid.tx.FakeCluster.CACHE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The prepares a backup holds, which decide what a copy does once it becomes primary: three members over fake engine
+ * contexts ({@link FakeCluster}); partition 1 has member 1 as primary and member 2 as backup, and member 0
+ * coordinates. Both cases were found by the simulator as transfers applied to one account only.
+ */
+class BackupPreparesWithFakesTest
+{
+    private static final long TIMEOUT_NS = 5_000_000_000L;
+
+    private final FakeCluster cluster = new FakeCluster(3);
+    private final FakeCluster.Member coordinator = cluster.member(0);
+    private final FakeCluster.Member backup = cluster.member(2);
+    private final byte[] a = FakeCluster.keyIn(1, "a");
+
+    private static byte[] bytes(final String text)
+    {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Lock {@code keys}, then commit them with one value, with the messages {@code held} matches not delivered.
+     *
+     * @return the transaction's id.
+     */
+    private long commitWithheld(final byte[][] keys, final String value,
+        final java.util.function.Predicate<FakeCluster.Message> held)
+    {
+        final long txId = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome locked = new FakeCluster.Outcome();
+        coordinator.tx.enlist(txId, CACHE, keys, true, locked);
+        cluster.deliver();
+        assertTrue(locked.succeeded(), "locked: " + locked.error);
+        cluster.held = held;
+        final FakeCluster.Outcome commit = new FakeCluster.Outcome();
+        final int[] caches = new int[keys.length];
+        final byte[][] values = new byte[keys.length][];
+        java.util.Arrays.fill(caches, CACHE);
+        java.util.Arrays.fill(values, bytes(value));
+        coordinator.tx.commit(txId, caches, keys, values, commit);
+        cluster.deliver();
+        cluster.held = m -> false;
+        return txId;
+    }
+
+    /**
+     * A prepare the backup holds that its primary does not (the backup's WAL kept it, or a primary failed mid-prepare
+     * with only this backup holding it): once the primary commits another transaction over its keys, it is voided,
+     * durably, so that no restart brings it back to be committed over those writes (whole-cluster bank seed
+     * 0x16acc367).
+     */
+    @Test
+    void aBackupVoidsAPrepareItsPrimaryCommitsAnotherTransactionOver()
+    {
+        final TxPartKey stale = new TxPartKey(coordinator.incarnation, 999, CACHE, 1);
+        backup.tx.replayPrepare(stale, 0, new long[] {dev.grid.core.engine.PartitionCopy.pack(CACHE, 1)},
+            new byte[][] {a}, new byte[][] {bytes("stale")});
+        assertTrue(backup.tx.prepared.containsKey(stale));
+
+        commitWithheld(new byte[][] {a}, "fresh", m -> false);
+
+        assertEquals("fresh", backup.copyOf(1).value(a), "the later transaction committed on the backup");
+        assertFalse(backup.tx.prepared.containsKey(stale), "the stale prepare is no longer held");
+        assertEquals(1, backup.kinds("void"), "and its void is logged, so a restart does not bring it back");
+        assertTrue(backup.events.stream().anyMatch(e -> e.contains("voids the prepare of transaction 999")),
+            String.join("\n", backup.events));
+    }
+
+    /** A prepare over other keys of the partition is left alone. */
+    @Test
+    void aBackupKeepsAPrepareOverOtherKeys()
+    {
+        final byte[] other = FakeCluster.keyIn(1, "other");
+        final TxPartKey held = new TxPartKey(coordinator.incarnation, 999, CACHE, 1);
+        backup.tx.replayPrepare(held, 0, new long[] {dev.grid.core.engine.PartitionCopy.pack(CACHE, 1)},
+            new byte[][] {other}, new byte[][] {bytes("pending")});
+
+        commitWithheld(new byte[][] {a}, "fresh", m -> false);
+
+        assertTrue(backup.tx.prepared.containsKey(held));
+        assertEquals(0, backup.kinds("void"));
+    }
+
+    /**
+     * A backup that had applied a transaction's commit answers its primary's prepare "committed" without holding it.
+     * If its copy is then cleared for a full rebalance, the writes that answer stood on are gone: it holds the
+     * prepare again, logged after the copy's drop, so that as primary it would lock the keys until the commit comes
+     * (persistent bank seed 0x168e3f7e).
+     */
+    @Test
+    void aPrepareAnsweredCommittedIsHeldAgainWhenTheCopyIsClearedForAFullRebalance()
+    {
+        final long member1 = cluster.member(1).incarnation;
+        // The backup remembers the transaction's commit (as if its WAL had replayed the commit's writes).
+        final long nextTx = 1;
+        final TxPartKey part = new TxPartKey(coordinator.incarnation, nextTx, CACHE, 1);
+        backup.tx.replayCommitted(part.coordinator(), part.seq(), CACHE, 1);
+
+        // Two partitions, so that the commit takes two phases.
+        final long txId = commitWithheld(new byte[][] {a, FakeCluster.keyIn(2, "b")}, "1",
+            m -> m.type() == MessageTypes.TX_COMMIT);
+        assertEquals(nextTx, txId, "the transaction is the one the backup remembers");
+        assertFalse(backup.tx.prepared.containsKey(part), "answered committed, not held");
+        assertTrue(cluster.member(1).tx.parts.containsKey(part), "prepared on the primary, the commit on its way");
+
+        // What clearing the copy for a full rebalance does (RebalancedCopies.resetForFullRebalance).
+        backup.tx.forgetCommitted(CACHE, 1);
+        final long before = backup.kinds("prepare");
+        backup.tx.relogPrepared(CACHE, 1);
+
+        assertTrue(backup.tx.prepared.containsKey(part), "the prepare is held again");
+        assertEquals(before + 1, backup.kinds("prepare"), "and logged again");
+        assertEquals(member1, backup.primaryOf(CACHE, 1));
+    }
+}
