@@ -717,9 +717,13 @@ public final class ClusterScenario
             {
                 failed++;
                 final ErrorCode code = error.errorCode();
+                // PARTITION_LOST: whole-cluster stops lose partitions under READ_WRITE_SAFE. The other runs use
+                // IGNORE, under which the only refusal left is a cluster's restarted from its data directories
+                // waiting for the members of its newest ownership table: persistent members come to that without a
+                // whole-cluster stop too, when every member leaves or is removed at once (baseline seed 0x1766294a3).
                 if (code != ErrorCode.OPERATION_TIMEOUT && code != ErrorCode.NODE_STOPPING &&
                     code != ErrorCode.MEMBER_REJOINING && code != ErrorCode.NO_QUORUM &&
-                    !(options.wholeClusterStops && code == ErrorCode.PARTITION_LOST))
+                    !((options.wholeClusterStops || options.persistent) && code == ErrorCode.PARTITION_LOST))
                 {
                     throw new AssertionError("unexpected failure " + error.getMessage());
                 }

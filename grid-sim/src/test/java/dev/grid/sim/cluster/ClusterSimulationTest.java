@@ -171,7 +171,9 @@ class ClusterSimulationTest
             ClusterScenario.run(seed, new ClusterScenario.Options());
         }
         ClusterScenario.run(0x176628c41L, new ClusterScenario.Options().persistent(true));
-        for (final long seed : new long[] {0x176628f2aL, 0x176629214L})
+        // 0x1766294a3: every member of a baseline cluster left or was removed at once; the cluster restarted from its
+        // data directories refused operations until its last members were back, which the checker did not expect.
+        for (final long seed : new long[] {0x176628f2aL, 0x176629214L, 0x1766294a3L})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).baseline(true));
         }
