@@ -27,7 +27,9 @@ public enum ErrorCode
     MEMBER_REJOINING(Group.OPERATION, 4),
     /**
      * The key's partition is lost (every owner of it left) and the cache's {@link PartitionLossPolicy} refuses the
-     * operation; nothing was applied. Reset the partition once its owners are back.
+     * operation; nothing was applied. Reset the partition once its owners are back. Also, whatever the policy, while a
+     * cluster restarted from its data directories waits for the members of its newest ownership table (the message
+     * says so): it serves once they are back, with no reset.
      */
     PARTITION_LOST(Group.OPERATION, 5),
     /**

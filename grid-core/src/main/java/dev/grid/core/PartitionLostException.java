@@ -5,6 +5,10 @@ package dev.grid.core;
  * {@link PartitionLossPolicy#READ_ONLY_SAFE} cache that has one; nothing was applied. The message names the cache and
  * partition. Bring back the members that held it and reset it with {@link Grid#resetLostPartitions(String...)}.
  * <p>
+ * Also, whatever the policy: the cluster restarted from its data directories (every member had stopped or left) and
+ * serves nothing until the members of its newest ownership table are back, since a copy here may lack acknowledged
+ * updates one of them holds. The message says so; bringing those members back ends it, with no reset.
+ * <p>
  * Carries {@link ErrorCode#PARTITION_LOST}.
  */
 public class PartitionLostException extends GridException
