@@ -651,6 +651,9 @@ public final class TxManager implements Transactions
     @Override
     public void onInstalled()
     {
+        // From this map on, primaries send their prepared parts' prepares again to every copy (below), and a copy
+        // cleared at this install no longer remembers the commits that made it answer "committed".
+        participant.answeredCommitted.clear();
         if (!context.isMapActive())
         {
             // The cluster waits for its last members: a prepare's other participants may be among them, so nothing
@@ -658,7 +661,6 @@ public final class TxManager implements Transactions
             return;
         }
         dropUnprepared();
-        participant.answeredCommitted.keySet().removeIf(key -> context.copy(key.cacheId(), key.partition()) == null);
         for (final TxPrepared p : new ArrayList<>(prepared.values()))
         {
             final PartitionCopy lp = context.copy(p.key().cacheId(), p.key().partition());

@@ -42,9 +42,10 @@ final class TxParticipant
 
     /**
      * Prepares a primary shipped to this backup that it did not hold, having applied the commit already (it answered
-     * "committed"). That answer stands on the copy's data: if the copy is cleared for a full rebalance before the
-     * transaction ends, the prepare is held again ({@link #holdAnsweredCommitted}). Dropped once the transaction's end
-     * reaches this member, or with the copy.
+     * "committed"). That answer stands on the copy's data: if the copy is cleared for a full rebalance (a historical
+     * catch-up falling back) before the transaction ends, the prepare is held again ({@link #holdAnsweredCommitted}).
+     * Dropped once the transaction's end reaches this member, and all at each map install, after which the primaries
+     * send their open prepares again.
      */
     final HashMap<TxPartKey, TxPrepared> answeredCommitted = new HashMap<>();
 
@@ -776,7 +777,6 @@ final class TxParticipant
         final long start, final int count, final byte[][][] writes)
     {
         answeredCommitted.remove(key);
-        voidPreparesOverwritten(key, writes[0]);
         if (manager.prepared.remove(key) != null)
         {
             // With writes, they record the commit (durable before the acknowledgement); without, the
@@ -800,6 +800,8 @@ final class TxParticipant
                 () -> ackBackup(sender, TxManager.BACKUP_COMMIT, key));
             return;
         }
+        // Applied here for the first time (a repeat, delivered again or late, is answered above and voids nothing).
+        voidPreparesOverwritten(key, writes[0]);
         applying.put(key, Boolean.TRUE);
         for (int i = 0; i < count; i++)
         {
@@ -827,8 +829,10 @@ final class TxParticipant
      * or this prepare came back from this member's WAL). The primary's data is the reference from here on: this
      * prepare must never be committed over it. Kept, it came back with a whole-cluster restart, was taken over by
      * this member, counted as prepared, and recovery committed it over the later writes (whole-cluster bank seed
-     * 0x16acc367). Voided durably instead, before this commit's writes. A plain update is no such evidence: it does
-     * not wait for the backups before the key can be locked, so it may arrive after a prepare that followed it.
+     * 0x16acc367). Voided durably instead, before this commit's writes. Only on the commit's first application
+     * here: a repeat of an earlier commit (resent, or delivered twice) may arrive after a prepare that followed the
+     * first. A plain update is no such evidence either: it does not wait for the backups before the key can be
+     * locked, so it may arrive after a prepare that followed it.
      */
     private void voidPreparesOverwritten(final TxPartKey writer, final byte[][] keys)
     {

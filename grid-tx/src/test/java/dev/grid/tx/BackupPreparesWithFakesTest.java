@@ -78,6 +78,47 @@ class BackupPreparesWithFakesTest
             String.join("\n", backup.events));
     }
 
+    /**
+     * A commit delivered a second time, after a later transaction locked and prepared its keys, is a repeat: the
+     * backup keeps the later prepare, which its primary holds.
+     */
+    @Test
+    void aRepeatedCommitDoesNotVoidALaterPrepare()
+    {
+        final long member2 = backup.incarnation;
+        final java.util.function.Predicate<FakeCluster.Message> toBackup = m ->
+            m.type() == MessageTypes.TX_BACKUP && m.to() == member2;
+        final long first = coordinator.tx.begin(TIMEOUT_NS, 0);
+        coordinator.tx.enlist(first, CACHE, new byte[][] {a}, true, new FakeCluster.Outcome());
+        cluster.deliver();
+        // The first (one-phase) transaction's commit to the backup is held, then copied, as a network may deliver it
+        // twice.
+        cluster.held = toBackup;
+        final FakeCluster.Outcome firstCommit = new FakeCluster.Outcome();
+        coordinator.tx.commit(first, new int[] {CACHE}, new byte[][] {a}, new byte[][] {bytes("first")},
+            firstCommit);
+        cluster.deliver();
+        final FakeCluster.Message repeat = cluster.inFlight.stream().filter(toBackup).findFirst().orElseThrow();
+        cluster.held = m -> false;
+        cluster.deliver();
+        assertTrue(firstCommit.succeeded(), "committed: " + firstCommit.error);
+
+        // A second transaction locks the key and is prepared on both copies; its decision is held.
+        final long second = commitWithheld(new byte[][] {a, FakeCluster.keyIn(2, "b")}, "second",
+            m -> m.type() == MessageTypes.TX_COMMIT);
+        final TxPartKey prepared = new TxPartKey(coordinator.incarnation, second, CACHE, 1);
+        assertTrue(backup.tx.prepared.containsKey(prepared), "the backup holds the second prepare");
+        // Its decision does not come now.
+        cluster.inFlight.removeIf(m -> m.type() == MessageTypes.TX_COMMIT);
+
+        cluster.inFlight.add(repeat);
+        cluster.deliver();
+
+        assertTrue(backup.tx.prepared.containsKey(prepared), "a repeat of the first commit voids nothing");
+        assertEquals(0, backup.kinds("void"));
+        assertEquals("first", backup.copyOf(1).value(a));
+    }
+
     /** A prepare over other keys of the partition is left alone. */
     @Test
     void aBackupKeepsAPrepareOverOtherKeys()
