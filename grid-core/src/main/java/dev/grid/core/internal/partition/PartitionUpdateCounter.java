@@ -108,6 +108,11 @@ public final class PartitionUpdateCounter
         {
             return true;
         }
+        if (gaps.isEmpty())
+        {
+            // The common case (updates closed in order): no boxed counter, no exported tree entry.
+            return false;
+        }
         final Map.Entry<Long, Long> gap = gaps.lowerEntry(counter);
         return gap != null && counter <= gap.getValue();
     }
