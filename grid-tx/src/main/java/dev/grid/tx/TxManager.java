@@ -438,7 +438,7 @@ public final class TxManager implements Transactions
     @Override
     public void relogPrepared(final int cacheId, final int partition)
     {
-        participant.holdAnsweredCommitted(cacheId, partition);
+        participant.onCopyCleared(cacheId, partition);
         for (final TxPrepared p : prepared.values())
         {
             if (p.key().cacheId() == cacheId && p.key().partition() == partition)
@@ -505,7 +505,8 @@ public final class TxManager implements Transactions
     }
 
     /**
-     * Replay a void recovered prepare ({@link TransactionContext#appendTxVoid}): forgotten, its outcome unknown here.
+     * Replay the void of a prepare held as a backup ({@link TransactionContext#appendTxVoid}): forgotten, its outcome
+     * unknown here.
      */
     @Override
     public void replayVoid(final TxPartKey key)
@@ -651,9 +652,11 @@ public final class TxManager implements Transactions
     @Override
     public void onInstalled()
     {
-        // From this map on, primaries send their prepared parts' prepares again to every copy (below), and a copy
-        // cleared at this install no longer remembers the commits that made it answer "committed".
+        // From this map on (once it is active), primaries send their prepared parts' prepares again to every copy
+        // (below), and a copy cleared at this install (before this call) no longer remembers the commits that made it
+        // answer "committed"; a commit of this map reaches a cleared copy only after its clearing.
         participant.answeredCommitted.clear();
+        participant.clearedSinceInstall.clear();
         if (!context.isMapActive())
         {
             // The cluster waits for its last members: a prepare's other participants may be among them, so nothing
@@ -814,6 +817,7 @@ public final class TxManager implements Transactions
             parts.clear();
             prepared.clear();
             participant.answeredCommitted.clear();
+            participant.clearedSinceInstall.clear();
             participant.applying.clear();
             lockTable.locks.clear();
         }

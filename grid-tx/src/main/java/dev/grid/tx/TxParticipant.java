@@ -43,11 +43,19 @@ final class TxParticipant
     /**
      * Prepares a primary shipped to this backup that it did not hold, having applied the commit already (it answered
      * "committed"). That answer stands on the copy's data: if the copy is cleared for a full rebalance (a historical
-     * catch-up falling back) before the transaction ends, the prepare is held again ({@link #holdAnsweredCommitted}).
+     * catch-up falling back, or a full rebalance planned at an install) before the transaction ends, the prepare is
+     * held again ({@link #onCopyCleared}).
      * Dropped once the transaction's end reaches this member, and all at each map install, after which the primaries
      * send their open prepares again.
      */
     final HashMap<TxPartKey, TxPrepared> answeredCommitted = new HashMap<>();
+
+    /**
+     * Copies ({@link PartitionCopy#pack}) cleared for a full rebalance since the last map install: what their commits
+     * were is forgotten, so a late repeat of one would look like a first application, and is no evidence against
+     * the prepares held there ({@link #voidPreparesOverwritten}).
+     */
+    final LongHashSet clearedSinceInstall = new LongHashSet();
 
     TxParticipant(final TxManager manager)
     {
@@ -546,8 +554,9 @@ final class TxParticipant
      * write, and the late commit, finding no prepare, applied over the later transfer (persistent bank seed
      * 0x168e3f7e).
      */
-    void holdAnsweredCommitted(final int cacheId, final int partition)
+    void onCopyCleared(final int cacheId, final int partition)
     {
+        clearedSinceInstall.add(PartitionCopy.pack(cacheId, partition));
         for (final TxPrepared p : new ArrayList<>(answeredCommitted.values()))
         {
             if (p.key().cacheId() == cacheId && p.key().partition() == partition)
@@ -831,12 +840,14 @@ final class TxParticipant
      * this member, counted as prepared, and recovery committed it over the later writes (whole-cluster bank seed
      * 0x16acc367). Voided durably instead, before this commit's writes. Only on the commit's first application
      * here: a repeat of an earlier commit (resent, or delivered twice) may arrive after a prepare that followed the
-     * first. A plain update is no such evidence either: it does not wait for the backups before the key can be
-     * locked, so it may arrive after a prepare that followed it.
+     * first; and not on a copy cleared for a full rebalance since the last install, which no longer knows its
+     * commits, so that a repeat would look like a first application. A plain update is no such evidence either: it
+     * does not wait for the backups before the key can be locked, so it may arrive after a prepare that followed it.
      */
     private void voidPreparesOverwritten(final TxPartKey writer, final byte[][] keys)
     {
-        if (manager.prepared.isEmpty() || keys.length == 0)
+        if (manager.prepared.isEmpty() || keys.length == 0 ||
+            clearedSinceInstall.contains(PartitionCopy.pack(writer.cacheId(), writer.partition())))
         {
             return;
         }

@@ -119,6 +119,30 @@ class BackupPreparesWithFakesTest
         assertEquals("first", backup.copyOf(1).value(a));
     }
 
+    /**
+     * A copy cleared for a full rebalance no longer knows which commits it applied, so a late repeat would look like
+     * a first application: until the next map install, no commit voids a prepare there. After it, one does again.
+     */
+    @Test
+    void aCopyClearedForAFullRebalanceVoidsNothingUntilTheNextInstall()
+    {
+        final TxPartKey held = new TxPartKey(coordinator.incarnation, 999, CACHE, 1);
+        backup.tx.replayPrepare(held, 0, new long[] {dev.grid.core.engine.PartitionCopy.pack(CACHE, 1)},
+            new byte[][] {a}, new byte[][] {bytes("pending")});
+        // What clearing the copy for a full rebalance does (RebalancedCopies.resetForFullRebalance).
+        backup.tx.forgetCommitted(CACHE, 1);
+        backup.tx.relogPrepared(CACHE, 1);
+
+        commitWithheld(new byte[][] {a}, "first", m -> false);
+        assertTrue(backup.tx.prepared.containsKey(held), "kept while the copy may take repeats for first commits");
+        assertEquals(0, backup.kinds("void"));
+
+        backup.tx.onInstalled();
+        commitWithheld(new byte[][] {a}, "second", m -> false);
+        assertFalse(backup.tx.prepared.containsKey(held), "voided by a commit after the next install");
+        assertEquals(1, backup.kinds("void"));
+    }
+
     /** A prepare over other keys of the partition is left alone. */
     @Test
     void aBackupKeepsAPrepareOverOtherKeys()
