@@ -29,7 +29,7 @@ public enum ErrorCode
      * The key's partition is lost (every owner of it left) and the cache's {@link PartitionLossPolicy} refuses the
      * operation; nothing was applied. Reset the partition once its owners are back. Also, whatever the policy, while a
      * cluster restarted from its data directories waits for the members of its newest ownership table (the message
-     * says so): it serves once they are back, with no reset.
+     * says so): it serves once they are back, with no reset, or once activated without them.
      */
     PARTITION_LOST(Group.OPERATION, 5),
     /**

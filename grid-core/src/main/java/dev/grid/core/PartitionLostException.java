@@ -6,8 +6,9 @@ package dev.grid.core;
  * partition. Bring back the members that held it and reset it with {@link Grid#resetLostPartitions(String...)}.
  * <p>
  * Also, whatever the policy: the cluster restarted from its data directories (every member had stopped or left) and
- * serves nothing until the members of its newest ownership table are back, since a copy here may lack acknowledged
- * updates one of them holds. The message says so; bringing those members back ends it, with no reset.
+ * serves no key operation until the members of its newest ownership table are back, since a copy here may lack
+ * acknowledged updates one of them holds. The message says so; bringing those members back ends it, with no reset, or
+ * {@link Grid#activate()} when some of them will never return.
  * <p>
  * Carries {@link ErrorCode#PARTITION_LOST}.
  */

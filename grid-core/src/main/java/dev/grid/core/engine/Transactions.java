@@ -120,7 +120,7 @@ public interface Transactions extends TransactionSteps
     /** Replay the end of a prepared part. */
     void replayEnd(TxPartKey key, boolean committed);
 
-    /** Replay the void of a recovered prepare. */
+    /** Replay the void of a prepare held as a backup. */
     void replayVoid(TxPartKey key);
 
     /** Replay a transaction's write: its part is remembered as committed. */

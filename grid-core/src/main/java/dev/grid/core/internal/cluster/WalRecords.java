@@ -120,8 +120,9 @@ final class WalRecords
     static final int WAL_TX_END = 15;
 
     /**
-     * A prepare this member recovered from its WAL is void, its outcome unknown here: coordinator, sequence, cacheId,
-     * partition. Logged when a rebalance's supplier, an owner of the partition, holds no such prepare open.
+     * A prepare this member held as a backup is void, its outcome unknown here: coordinator, sequence, cacheId,
+     * partition. Logged when a rebalance's supplier, an owner of the partition, holds no such recovered prepare open,
+     * or when the partition's primary commits another transaction over the prepare's keys.
      */
     static final int WAL_TX_VOID = 16;
 

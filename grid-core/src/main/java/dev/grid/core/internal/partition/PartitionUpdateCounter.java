@@ -110,7 +110,7 @@ public final class PartitionUpdateCounter
         }
         if (gaps.isEmpty())
         {
-            // The common case (updates closed in order): no boxed counter, no exported tree entry.
+            // The common case (updates closed in order): no boxed counter.
             return false;
         }
         final Map.Entry<Long, Long> gap = gaps.lowerEntry(counter);
