@@ -44,9 +44,8 @@ final class TxParticipant
      * Prepares a primary shipped to this backup that it did not hold, having applied the commit already (it answered
      * "committed"). That answer stands on the copy's data: if the copy is cleared for a full rebalance (a historical
      * catch-up falling back, or a full rebalance planned at an install) before the transaction ends, the prepare is
-     * held again ({@link #onCopyCleared}).
-     * Dropped once the transaction's end reaches this member, and all at each map install, after which the primaries
-     * send their open prepares again.
+     * held again ({@link #onCopyCleared}). Dropped once the transaction's end reaches this member, and all at each map
+     * install, after which the primaries send their open prepares again.
      */
     final HashMap<TxPartKey, TxPrepared> answeredCommitted = new HashMap<>();
 

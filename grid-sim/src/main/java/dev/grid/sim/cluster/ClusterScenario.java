@@ -718,7 +718,7 @@ public final class ClusterScenario
                 failed++;
                 final ErrorCode code = error.errorCode();
                 // PARTITION_LOST: whole-cluster stops lose partitions under READ_WRITE_SAFE. The other runs use
-                // IGNORE, under which the only refusal left is a cluster's restarted from its data directories
+                // IGNORE, under which the only refusal left is that of a cluster restarted from its data directories,
                 // waiting for the members of its newest ownership table: persistent members come to that without a
                 // whole-cluster stop too, when every member leaves or is removed at once (baseline seed 0x1766294a3).
                 if (code != ErrorCode.OPERATION_TIMEOUT && code != ErrorCode.NODE_STOPPING &&
