@@ -24,6 +24,7 @@ import org.agrona.collections.LongHashSet;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 
 /**
  * The participant side of transactions on this member: as a partition's primary it locks keys (through
@@ -850,13 +851,24 @@ final class TxParticipant
         {
             return;
         }
-        for (final TxPrepared p : new ArrayList<>(manager.prepared.values()))
+        // Every first commit on a backup passes here while prepares are held: the held ones are scanned in place,
+        // and only those overwritten (usually none) are collected.
+        List<TxPrepared> overwritten = null;
+        for (final TxPrepared p : manager.prepared.values())
         {
-            if (p.key().cacheId() != writer.cacheId() || p.key().partition() != writer.partition() ||
-                p.key().equals(writer) || !overlaps(p.keys(), keys))
+            if (p.key().cacheId() == writer.cacheId() && p.key().partition() == writer.partition() &&
+                !p.key().equals(writer) && overlaps(p.keys(), keys))
             {
-                continue;
+                overwritten = overwritten == null ? new ArrayList<>(1) : overwritten;
+                overwritten.add(p);
             }
+        }
+        if (overwritten == null)
+        {
+            return;
+        }
+        for (final TxPrepared p : overwritten)
+        {
             manager.prepared.remove(p.key());
             context.appendTxVoid(p.key());
             context.event("member " + context.memberId() + " voids the prepare of transaction " + p.key().seq() +
