@@ -730,8 +730,17 @@ final class TxParticipant
             ackBackup(sender, kind, new TxPartKey(coordinator, seq, cacheId, partition), false);
             return;
         }
+        if (!context.hasMap() || version > context.mapVersion())
+        {
+            // Sent in a map this member is about to install (its primary installed it first, and sends its held
+            // prepares to every copy at install): handled once it is. Dropped, a prepare could be missing from a
+            // copy that later becomes primary alone, if the primary stops before it sends it again (whole-cluster
+            // bank seed 0x16acc94e).
+            context.parkUntilInstalled();
+            return;
+        }
         // Served during an exchange too: the primary's report waits for these updates to finish.
-        if (!context.hasMap() || version != context.mapVersion() || context.rankOf(cacheId, partition, sender) != 0)
+        if (version != context.mapVersion() || context.rankOf(cacheId, partition, sender) != 0)
         {
             return;
         }
@@ -776,7 +785,8 @@ final class TxParticipant
                 context.nowNs(), true));
         }
         ackBackup(sender, TxManager.BACKUP_PREPARE, key, true, ended == null ? TxManager.OUTCOME_NONE :
-            ended ? TxManager.OUTCOME_COMMITTED : TxManager.OUTCOME_ROLLED_BACK);    }
+            ended ? TxManager.OUTCOME_COMMITTED : TxManager.OUTCOME_ROLLED_BACK);
+    }
 
     /**
      * A backup applies a commit in its primary's counters, and acknowledges it once every write is durable (a repeat

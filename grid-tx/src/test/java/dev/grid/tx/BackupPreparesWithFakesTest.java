@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The prepares a backup holds, which decide what a copy does once it becomes primary: three members over fake engine
  * contexts ({@link FakeCluster}); partition 1 has member 1 as primary and member 2 as backup, and member 0
- * coordinates. Both cases were found by the simulator as transfers applied to one account only.
+ * coordinates. Each case was found by the simulator as a transfer applied to one account only.
  */
 class BackupPreparesWithFakesTest
 {
@@ -188,5 +188,45 @@ class BackupPreparesWithFakesTest
         assertEquals(before + 1, backup.kinds("prepare"), "and logged again");
         assertTrue(backup.tx.prepared.get(part).replayed(),
             "held as possibly stale, so the rebalance voids it if its supplier no longer holds it open");
+    }
+
+    /**
+     * A prepare its primary ships in a map the backup is still installing (the primary installed it first, and sends
+     * the prepares it holds to every copy at install) waits for that install instead of being dropped. Dropped, the
+     * copy could later become primary without it, if the primary stopped before sending it again, and answer the
+     * other partitions' recovery "never prepared" (whole-cluster bank seed 0x16acc94e).
+     */
+    @Test
+    void aPrepareSentInAMapTheBackupIsStillInstallingIsHeldOnceItHasInstalledIt()
+    {
+        for (final FakeCluster.Member member : cluster.members)
+        {
+            member.topologyVersion = 2;
+            member.mapVersion = 2;
+        }
+        backup.mapVersion = 1;
+
+        // Two partitions, so that the commit takes two phases; partition 0's copies are on members 0 and 1.
+        final FakeCluster.Outcome commit = new FakeCluster.Outcome();
+        final long txId = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final byte[][] keys = {a, FakeCluster.keyIn(0, "b")};
+        final FakeCluster.Outcome locked = new FakeCluster.Outcome();
+        coordinator.tx.enlist(txId, CACHE, keys, true, locked);
+        cluster.deliver();
+        assertTrue(locked.succeeded(), "locked: " + locked.error);
+        coordinator.tx.commit(txId, new int[] {CACHE, CACHE}, keys, new byte[][] {bytes("v"), bytes("v")}, commit);
+        cluster.deliver();
+
+        final TxPartKey part = new TxPartKey(coordinator.incarnation, txId, CACHE, 1);
+        assertEquals(1, backup.parked.size(), "the prepare waits for the backup's install");
+        assertFalse(backup.tx.prepared.containsKey(part));
+        assertEquals(0, commit.calls, "not prepared while the backup has not acknowledged");
+
+        backup.install();
+        cluster.deliver();
+
+        assertTrue(commit.succeeded(), "committed: " + commit.error);
+        assertEquals("v", backup.copyOf(1).value(a), "the backup applied the commit after holding the prepare");
+        assertEquals(1, backup.kinds("prepare"), "the prepare was logged on the backup");
     }
 }

@@ -28,7 +28,9 @@ import java.util.function.Predicate;
  * {@link TransactionContext} is a {@link Member} that holds its copies as maps, logs WAL records to a list (durable at
  * once, or when the test says), and sends messages to a shared queue that {@link #deliver} hands to the recipient's
  * {@link TxManager}. One cache of {@link #PARTITIONS} partitions; partition p has member p mod n as primary and the
- * next member as its backup. Time moves only when a test moves it.
+ * next member as its backup, unless a test gives a member's map other owners ({@link Member#owners}). Every member
+ * knows topology 1 and installed its map, unless a test says otherwise; a message parked until the next install is
+ * delivered again at {@link Member#install}. Time moves only when a test moves it.
  */
 final class FakeCluster
 {
@@ -96,10 +98,12 @@ final class FakeCluster
                 if (to != null)
                 {
                     to.messages.open(new UnsafeBuffer(message.body), 0, message.body.length);
+                    to.handling = message;
                     if (!to.tx.onMessage(message.type, message.from))
                     {
                         throw new AssertionError("not a transaction message: " + message.type);
                     }
+                    to.handling = null;
                     moved = true;
                 }
             }
@@ -249,6 +253,16 @@ final class FakeCluster
         boolean durable = true;
         /** Whether it left the cluster ({@link #depart}). */
         boolean departed;
+        /** Partitions whose owners this member's map names otherwise (primary first), as after a map change. */
+        final Map<Integer, long[]> owners = new HashMap<>();
+        /** Whether this member's map holds every partition lost. */
+        boolean lost;
+        /** The topology this member knows, and the version of the map it installed (behind while it installs). */
+        long topologyVersion = 1;
+        long mapVersion = 1;
+        /** The message being handled, and those parked until the next install. */
+        Message handling;
+        final List<Message> parked = new ArrayList<>();
         TxManager tx;
         private long sequence = 1;
         private int updates;
@@ -279,6 +293,11 @@ final class FakeCluster
 
         private long owner(final int partition, final int rank)
         {
+            final long[] named = owners.get(partition);
+            if (named != null)
+            {
+                return rank < named.length ? named[rank] : NO_MEMBER;
+            }
             return members.get((partition + rank) % members.size()).incarnation;
         }
 
@@ -327,7 +346,7 @@ final class FakeCluster
         @Override
         public long topologyVersion()
         {
-            return 1;
+            return topologyVersion;
         }
 
         @Override
@@ -343,6 +362,24 @@ final class FakeCluster
         }
 
         @Override
+        public void parkUntilInstalled()
+        {
+            if (handling == null)
+            {
+                throw new IllegalStateException("no message is being handled");
+            }
+            parked.add(handling);
+        }
+
+        /** Install the map of the topology this member knows: the messages parked for it are handled again. */
+        void install()
+        {
+            mapVersion = topologyVersion;
+            inFlight.addAll(parked);
+            parked.clear();
+        }
+
+        @Override
         public boolean hasMap()
         {
             return true;
@@ -351,7 +388,7 @@ final class FakeCluster
         @Override
         public long mapVersion()
         {
-            return 1;
+            return mapVersion;
         }
 
         @Override
@@ -379,13 +416,14 @@ final class FakeCluster
         @Override
         public long[] ownersOf(final int cacheId, final int partition)
         {
-            return new long[] {owner(partition, 0), owner(partition, 1)};
+            final long[] named = owners.get(partition);
+            return named != null ? named.clone() : new long[] {owner(partition, 0), owner(partition, 1)};
         }
 
         @Override
         public boolean isLost(final int cacheId, final int partition)
         {
-            return false;
+            return lost;
         }
 
         @Override

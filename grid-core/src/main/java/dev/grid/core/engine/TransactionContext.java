@@ -73,6 +73,12 @@ public interface TransactionContext
      */
     String cacheName(int cacheId);
 
+    /**
+     * Keep the transaction message being handled (only while {@link Transactions#onMessage} handles it) and
+     * handle it again once the next partition map is installed, unless its sender left by then.
+     */
+    void parkUntilInstalled();
+
     /** @return whether a partition map is installed. */
     boolean hasMap();
 

@@ -68,6 +68,12 @@ final class EngineTxContext implements TransactionContext
     }
 
     @Override
+    public void parkUntilInstalled()
+    {
+        context.parkTxMessage();
+    }
+
+    @Override
     public long topologyVersion()
     {
         return context.topology().version();

@@ -106,6 +106,13 @@ final class MemberContext
     private Baseline walBaseline = Baseline.NONE;
     private int inFlightUpdates;
     private final List<ParkedMessage> parkedMessages = new ArrayList<>();
+    /** The transaction message being handled (null when none is): where {@link #parkTxMessage()} copies it from. */
+    private DirectBuffer txBuffer;
+    private int txType;
+    private long txSender;
+    private int txSource;
+    private int txOffset;
+    private int txLength;
     /** Messages this member sent itself (a transaction whose coordinator is also a primary), handled in doWork. */
     private final ArrayDeque<byte[]> selfInbox = new ArrayDeque<>();
     private long nextSequence = 1;
@@ -566,6 +573,37 @@ final class MemberContext
     int inFlightUpdates()
     {
         return inFlightUpdates;
+    }
+
+    /**
+     * Note the transaction message about to be handled, so that the transaction component may park it; {@code null}
+     * buffer once it was.
+     */
+    void handlingTxMessage(final int type, final long sender, final int source, final DirectBuffer buffer,
+        final int offset, final int length)
+    {
+        txType = type;
+        txSender = sender;
+        txSource = source;
+        txBuffer = buffer;
+        txOffset = offset;
+        txLength = length;
+    }
+
+    /**
+     * Park the transaction message being handled until the next map is installed (dropped there if its sender left,
+     * and after the join timeout if no map comes).
+     */
+    void parkTxMessage()
+    {
+        if (txBuffer == null)
+        {
+            throw new IllegalStateException("no transaction message is being handled");
+        }
+        final byte[] bytes = new byte[txLength];
+        txBuffer.getBytes(txOffset, bytes);
+        parkedMessages.add(new ParkedMessage(txType, txSender, txSource, bytes,
+            TransactionContext.deadlineNs(nowNs(), config.joinTimeoutNs())));
     }
 
     /** Forget updates in flight and parked messages: the member leaves its topology to join again. */

@@ -689,9 +689,17 @@ public final class MemberEngine implements Engine
             case MessageTypes.CACHE_ADMIN_RESPONSE -> context.cacheAdmin().onAdminAnswer();
             default ->
             {
-                if (!context.tx().onMessage(type, sender))
+                context.handlingTxMessage(type, sender, source, buffer, offset, length);
+                try
                 {
-                    throw new MalformedMessageException("unknown message type " + type);
+                    if (!context.tx().onMessage(type, sender))
+                    {
+                        throw new MalformedMessageException("unknown message type " + type);
+                    }
+                }
+                finally
+                {
+                    context.handlingTxMessage(0, 0, 0, null, 0, 0);
                 }
             }
         }
