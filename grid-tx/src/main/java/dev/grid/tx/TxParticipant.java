@@ -239,9 +239,10 @@ final class TxParticipant
     }
 
     /**
-     * A prepare of a part this member already finished is answered with how it ended.
+     * A prepare of a part this member already finished is answered with how it ended, except a one-phase commit's
+     * "committed" while the partition is lost here (asked again later).
      *
-     * @return whether the part was finished (and the prepare answered).
+     * @return whether the part was finished (and the prepare answered or left for the coordinator to send again).
      */
     private boolean answeredAsFinished(final TxPartKey key, final int answerKind, final int partition)
     {
@@ -249,6 +250,14 @@ final class TxParticipant
         if (done == null)
         {
             return false;
+        }
+        if (done && answerKind == TxManager.ANSWER_COMMITTED && (!manager.isPrimary(key.cacheId(), partition) ||
+            manager.recovery.isLostHere(key.cacheId(), partition)))
+        {
+            // This copy stands in for owners that are away, and it got the commit only as a backup: the primary may
+            // have failed before its own copy held it, and it leaves no prepare behind. Once an owner is back, its
+            // copy replaces this one; "committed" now would be undone then (whole-cluster bank seed 0x16acc8fe).
+            return true;
         }
         if (done)
         {
