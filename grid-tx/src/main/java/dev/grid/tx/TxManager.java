@@ -705,7 +705,8 @@ public final class TxManager implements Transactions
     /**
      * At a map install: parts not prepared are dropped and their waiters told to remap; a preparing part is kept as
      * prepared (backups may hold its prepare); a prepared part stays where this member is still primary (its
-     * reservation is gone: a commit reserves afresh) and becomes a held prepare where it is a backup now.
+     * reservation is gone: a commit reserves afresh) and becomes a held prepare where it is a backup now; a commit or
+     * rollback under way no longer waits for members that own no copy of its partition now.
      */
     private void dropUnprepared()
     {
@@ -714,6 +715,7 @@ public final class TxManager implements Transactions
         {
             if (part.state == TxParticipantState.COMMITTING || part.state == TxParticipantState.ROLLING_BACK)
             {
+                participant.forgetFormerOwners(part);
                 continue;
             }
             final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());

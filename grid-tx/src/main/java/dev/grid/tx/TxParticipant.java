@@ -687,6 +687,35 @@ final class TxParticipant
         }
     }
 
+    /**
+     * At a map install, for a commit or rollback under way here: members that own no copy of the partition in the new
+     * map are no longer awaited (their copies are dropped). One that got the message only after it installed that map
+     * never answers it, and the part would hold its keys' locks for good (whole-cluster bank seed 0x16acca08).
+     */
+    void forgetFormerOwners(final TxPart part)
+    {
+        final long[] owners = context.ownersOf(part.key.cacheId(), part.key.partition());
+        boolean forgot = false;
+        for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
+        {
+            final long backup = it.nextValue();
+            boolean owns = false;
+            for (int i = 0; i < owners.length && !owns; i++)
+            {
+                owns = owners[i] == backup;
+            }
+            if (!owns)
+            {
+                it.remove();
+                forgot = true;
+            }
+        }
+        if (forgot)
+        {
+            backupDone(part);
+        }
+    }
+
     /** A member left: its acknowledgements are no longer awaited. */
     void forgetMember(final long departed)
     {
@@ -848,7 +877,8 @@ final class TxParticipant
                 }
                 ackBackup(sender, TxManager.BACKUP_COMMIT, key);
             });
-        }    }
+        }
+    }
 
     /**
      * The primary commits another transaction's writes to keys of a prepare this backup holds: the primary holds no

@@ -286,6 +286,13 @@ final class TxRecovery
             // The coordinator is alive and decides; nothing is known here to end the prepare.
             return;
         }
+        else if (manager.participant.applying.containsKey(key))
+        {
+            // Its commit, shipped here by a former primary, is being applied (not durable yet): committed, but not
+            // finished here. Taken for "never prepared", it was rolled back here and on the other partition while the
+            // former primary's backups committed it (whole-cluster bank seed 0x16acca08). Asked again later.
+            return;
+        }
         else if (part == null)
         {
             // Never prepared here, and now it never will be: its coordinator is gone. A backup may still hold a
