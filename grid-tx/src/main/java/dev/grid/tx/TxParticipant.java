@@ -373,6 +373,13 @@ final class TxParticipant
             manager.answer(key, TxManager.ANSWER_COMMITTED, 0, TxManager.STATUS_REMAP, null, null);
             return;
         }
+        if (applying.containsKey(key))
+        {
+            // A former primary's commit of this part is being applied here (this member was its backup): answered
+            // "committed" once that is done. Applied again now, the writes would take new counters, with no lock held,
+            // over whatever a later transaction wrote to those keys meanwhile.
+            return;
+        }
         TxPart part = manager.parts.get(key);
         if (part == null)
         {

@@ -120,4 +120,44 @@ class CommitsAcrossMapChangesWithFakesTest
             member2.events));
         assertEquals("v", member2.copyOf(1).value(a));
     }
+
+    /**
+     * The same backup, still applying partition 1's commit, becomes its primary, and the coordinator, alive, sends it
+     * the commit: it does not apply the writes a second time (with new counters, and no lock held, over whatever a
+     * later transaction wrote meanwhile), but answers "committed" once its own application is done.
+     */
+    @Test
+    void aCommitBeingAppliedIsNotAppliedAgainWhenTheCoordinatorSendsIt()
+    {
+        final long txId = lock(new byte[][] {a, b});
+        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
+        final FakeCluster.Outcome commit = new FakeCluster.Outcome();
+        coordinator.tx.commit(txId, new int[] {CACHE, CACHE}, new byte[][] {a, b},
+            new byte[][] {bytes("v"), bytes("v")}, commit);
+        cluster.deliver();
+        member2.durable = false;
+        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT && m.to() == member2.incarnation;
+        cluster.deliver();
+        assertEquals("v", member2.copyOf(1).value(a), "member 2 applied partition 1's commit as its backup");
+        assertEquals(1, member2.writesLogged(1));
+
+        // Partition 1's primary leaves; in the coordinator's map and member 2's, member 2 is its primary now.
+        cluster.depart(1);
+        for (final FakeCluster.Member member : java.util.List.of(coordinator, member2))
+        {
+            member.owners.put(1, new long[] {member2.incarnation, coordinator.incarnation});
+        }
+        member2.tx.onInstalled();
+        coordinator.tx.onInstalled();
+        cluster.held = m -> false;
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+
+        assertEquals(1, member2.writesLogged(1), "the writes were not applied again");
+
+        member2.durable = true;
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        assertTrue(commit.succeeded(), "committed: " + commit.error);
+        assertEquals(1, member2.writesLogged(1), "still applied once");
+    }
 }

@@ -536,7 +536,8 @@ final class FakeCluster
         public long appendTxData(final PartitionCopy copy, final long counter, final long coordinator,
             final long seq, final byte[] key, final byte[] value)
         {
-            wal.add(new WalRecord("data", new TxPartKey(coordinator, seq, CACHE, -1), counter));
+            wal.add(new WalRecord("data", new TxPartKey(coordinator, seq, CACHE,
+                dev.grid.core.KeyPartitioner.partition(key, PARTITIONS)), counter));
             return wal.size();
         }
 
@@ -580,6 +581,12 @@ final class FakeCluster
         long kinds(final String kind)
         {
             return wal.stream().filter(r -> r.kind().equals(kind)).count();
+        }
+
+        /** @return how many writes of a transaction to {@code partition} this member logged. */
+        long writesLogged(final int partition)
+        {
+            return wal.stream().filter(r -> r.kind().equals("data") && r.key().partition() == partition).count();
         }
     }
 }
