@@ -45,6 +45,22 @@ class CommitsAcrossMapChangesWithFakesTest
     }
 
     /**
+     * Lock and commit {@code a} and {@code b}, the user's callback {@code commit}: both partitions prepare, and the
+     * decision to commit is held.
+     *
+     * @return the transaction's id.
+     */
+    private long decideWithCommitsHeld(final FakeCluster.Outcome commit)
+    {
+        final long txId = lock(new byte[][] {a, b});
+        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
+        coordinator.tx.commit(txId, new int[] {CACHE, CACHE}, new byte[][] {a, b},
+            new byte[][] {bytes("v"), bytes("v")}, commit);
+        cluster.deliver();
+        return txId;
+    }
+
+    /**
      * A primary's commit waits for a backup that, by the next map, owns no copy of the partition any more, and that
      * never got the commit in a map it could apply it in: at that install the primary stops waiting for it, so that
      * the commit ends and its locks go.
@@ -83,12 +99,8 @@ class CommitsAcrossMapChangesWithFakesTest
     @Test
     void aCommitBeingAppliedIsNotTakenForANeverPreparedPart()
     {
-        final long txId = lock(new byte[][] {a, b});
-        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
         final FakeCluster.Outcome commit = new FakeCluster.Outcome();
-        coordinator.tx.commit(txId, new int[] {CACHE, CACHE}, new byte[][] {a, b},
-            new byte[][] {bytes("v"), bytes("v")}, commit);
-        cluster.deliver();
+        final long txId = decideWithCommitsHeld(commit);
         // Decided: the commit goes to partition 1 only (partition 2's is lost with the coordinator), and member 2
         // applies partition 1's commit as its backup, not yet durable.
         cluster.inFlight.removeIf(m -> m.type() == MessageTypes.TX_COMMIT && m.to() == member2.incarnation);
@@ -129,12 +141,8 @@ class CommitsAcrossMapChangesWithFakesTest
     @Test
     void aCommitBeingAppliedIsNotAppliedAgainWhenTheCoordinatorSendsIt()
     {
-        final long txId = lock(new byte[][] {a, b});
-        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
         final FakeCluster.Outcome commit = new FakeCluster.Outcome();
-        coordinator.tx.commit(txId, new int[] {CACHE, CACHE}, new byte[][] {a, b},
-            new byte[][] {bytes("v"), bytes("v")}, commit);
-        cluster.deliver();
+        decideWithCommitsHeld(commit);
         member2.durable = false;
         cluster.held = m -> m.type() == MessageTypes.TX_COMMIT && m.to() == member2.incarnation;
         cluster.deliver();
