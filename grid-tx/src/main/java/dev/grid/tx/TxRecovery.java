@@ -233,7 +233,7 @@ final class TxRecovery
         for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing &&
-                part.state == TxParticipantState.PREPARED && !part.recovering &&
+                part.state == TxParticipantState.PREPARED && !part.recovering && !context.isExchanging() &&
                 !isLostHere(part.key.cacheId(), part.key.partition()))
             {
                 part.probing = false;
@@ -366,7 +366,8 @@ final class TxRecovery
         for (final TxPart part : new ArrayList<>(manager.parts.values()))
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing && !part.recovering &&
-                part.state == TxParticipantState.PREPARED && status != TxManager.PART_PREPARED)
+                part.state == TxParticipantState.PREPARED && status != TxManager.PART_PREPARED &&
+                !context.isExchanging())
             {
                 // Another participant finished the transaction: this part ends the same way.
                 part.probing = false;
@@ -401,9 +402,12 @@ final class TxRecovery
 
     void decideRecovery(final TxPart part)
     {
-        if (!part.recovering || part.state != TxParticipantState.PREPARED ||
+        if (!part.recovering || part.state != TxParticipantState.PREPARED || context.isExchanging() ||
             isLostHere(part.key.cacheId(), part.key.partition()))
         {
+            // While exchanging, decided after the install (the duty asks again): a commit or rollback started now,
+            // after this member's report, would wait across the install for backups of the old map, which may have
+            // installed the new one and drop it (whole-cluster bank seed 0x16acca08).
             return;
         }
         // No commit is presumed before every copy of this partition holds the prepare (the prepare resent at install

@@ -168,4 +168,36 @@ class CommitsAcrossMapChangesWithFakesTest
         assertTrue(commit.succeeded(), "committed: " + commit.error);
         assertEquals(1, member2.writesLogged(1), "still applied once");
     }
+
+    /**
+     * The recovery of a transaction whose coordinator left decides nothing while the member exchanges (after its
+     * report, before the install): a commit started then would wait across the install for backups of the old map,
+     * which drop it once they installed the new one. It decides once the member is past the exchange.
+     */
+    @Test
+    void aRecoveryDecidesNothingWhileTheMemberExchanges()
+    {
+        final FakeCluster.Outcome commit = new FakeCluster.Outcome();
+        final long txId = decideWithCommitsHeld(commit);
+        // The decision never leaves the coordinator, which leaves: partition 1's primary recovers the transaction.
+        cluster.inFlight.removeIf(m -> m.type() == MessageTypes.TX_COMMIT);
+        cluster.held = m -> false;
+        cluster.depart(0);
+        primary.exchanging = true;
+        primary.tx.onInstalled();
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+
+        final TxPartKey part1 = new TxPartKey(coordinator.incarnation, txId, CACHE, 1);
+        final TxPart held = primary.tx.parts.get(part1);
+        assertTrue(held != null && held.state == TxParticipantState.PREPARED,
+            "nothing decided while exchanging: " + String.join("\n", primary.events));
+
+        primary.exchanging = false;
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+
+        assertTrue(primary.events.stream().anyMatch(e -> e.contains("commits recovered transaction")),
+            String.join("\n", primary.events));
+        assertEquals("v", primary.copyOf(1).value(a), "committed once past the exchange");
+    }
 }

@@ -260,6 +260,8 @@ final class FakeCluster
         /** The topology this member knows, and the version of the map it installed (behind while it installs). */
         long topologyVersion = 1;
         long mapVersion = 1;
+        /** Whether this member takes part in an exchange (between a topology change and its map's install). */
+        boolean exchanging;
         /** The message being handled, and those parked until the next install. */
         Message handling;
         final List<Message> parked = new ArrayList<>();
@@ -334,7 +336,7 @@ final class FakeCluster
         @Override
         public boolean isExchanging()
         {
-            return false;
+            return exchanging;
         }
 
         @Override
