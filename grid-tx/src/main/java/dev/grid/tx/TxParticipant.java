@@ -155,8 +155,9 @@ final class TxParticipant
         final byte[][][] writes = TxCodec.writes(in, in.writes());
         final TxPartKey key = new TxPartKey(sender, seq, cacheId, partition);
         final int answerKind = onePhase ? TxManager.ANSWER_COMMITTED : TxManager.ANSWER_PREPARED;
-        if (answeredAsFinished(key, answerKind, partition))
+        if (answeredAsFinished(key, answerKind, partition) || applying.containsKey(key))
         {
+            // Being applied here, from a former primary's commit: answered as finished once it is, when asked again.
             return;
         }
         if (context.partitionsOf(cacheId) == 0)
@@ -240,7 +241,8 @@ final class TxParticipant
 
     /**
      * A prepare of a part this member already finished is answered with how it ended, except a one-phase commit's
-     * "committed" while the partition is lost here (asked again later).
+     * "committed" where this member is not the partition's primary in its map, or the partition is lost here (asked
+     * again later).
      *
      * @return whether the part was finished (and the prepare answered or left for the coordinator to send again).
      */
@@ -254,9 +256,11 @@ final class TxParticipant
         if (done && answerKind == TxManager.ANSWER_COMMITTED && (!manager.isPrimary(key.cacheId(), partition) ||
             manager.recovery.isLostHere(key.cacheId(), partition)))
         {
-            // This copy stands in for owners that are away, and it got the commit only as a backup: the primary may
-            // have failed before its own copy held it, and it leaves no prepare behind. Once an owner is back, its
-            // copy replaces this one; "committed" now would be undone then (whole-cluster bank seed 0x16acc8fe).
+            // This copy may have got the commit only as a backup, and a one-phase commit leaves no prepare behind:
+            // the primary may have failed before its own copy held it. Not yet primary here, or a stand-in for lost
+            // owners, this copy may still be replaced by an owner's that lacks it; "committed" now would be undone
+            // then (whole-cluster bank seed 0x16acc8fe: a backup answered before it installed the map in which the
+            // partition was lost, and the failed primary's copy came back without the commit).
             return true;
         }
         if (done)
@@ -375,9 +379,9 @@ final class TxParticipant
         }
         if (applying.containsKey(key))
         {
-            // A former primary's commit of this part is being applied here (this member was its backup): answered
-            // "committed" once that is done. Applied again now, the writes would take new counters, with no lock held,
-            // over whatever a later transaction wrote to those keys meanwhile.
+            // A former primary's commit of this part is being applied here (this member was its backup): once that
+            // is done, the coordinator's next send finds it finished. Applied again now, the writes would take new
+            // counters, with no lock held, over whatever a later transaction wrote to those keys meanwhile.
             return;
         }
         TxPart part = manager.parts.get(key);
@@ -702,22 +706,8 @@ final class TxParticipant
     void forgetFormerOwners(final TxPart part)
     {
         final long[] owners = context.ownersOf(part.key.cacheId(), part.key.partition());
-        boolean forgot = false;
-        for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
-        {
-            final long backup = it.nextValue();
-            boolean owns = false;
-            for (int i = 0; i < owners.length && !owns; i++)
-            {
-                owns = owners[i] == backup;
-            }
-            if (!owns)
-            {
-                it.remove();
-                forgot = true;
-            }
-        }
-        if (forgot)
+        // Boxed, but only at an install, and only for the parts still committing or rolling back then.
+        if (part.pendingBackups.removeIf(backup -> Arrays.stream(owners).noneMatch(owner -> owner == backup)))
         {
             backupDone(part);
         }
@@ -777,10 +767,10 @@ final class TxParticipant
         }
         if (!context.hasMap() || version > context.mapVersion())
         {
-            // Sent in a map this member is about to install (its primary installed it first, and sends its held
-            // prepares to every copy at install): handled once it is. Dropped, a prepare could be missing from a
-            // copy that later becomes primary alone, if the primary stops before it sends it again (whole-cluster
-            // bank seed 0x16acc94e).
+            // Sent in a map this member has not installed (its primary installed it first, and sends its held
+            // prepares to every copy at install): handled again after this member's next install. Dropped, a
+            // prepare could be missing from a copy that later becomes primary alone, if the primary stops before it
+            // sends it again (whole-cluster bank seed 0x16acc94e).
             context.parkUntilInstalled();
             return;
         }

@@ -83,4 +83,23 @@ class OnePhaseAnswersWithFakesTest
         assertEquals(0, commit.calls, "answered by a stand-in copy of a lost partition: " + commit.error);
         assertEquals("v", backup.copyOf(1).value(a), "its copy keeps the writes meanwhile");
     }
+
+    /**
+     * A backup still applying the commit (not durable yet) when its map names it primary answers nothing until it is
+     * done, then "committed": not "nothing was applied", which left the user with an unknown outcome.
+     */
+    @Test
+    void aNewPrimaryStillApplyingTheCommitAnswersCommittedOnceDone()
+    {
+        backup.durable = false;
+
+        final FakeCluster.Outcome commit = commitAndLoseThePrimary(() ->
+            backup.owners.put(1, new long[] {backup.incarnation}));
+
+        assertEquals(0, commit.calls, "answered while the commit was still being applied: " + commit.error);
+        backup.durable = true;
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        assertTrue(commit.succeeded(), "committed: " + commit.error);
+    }
 }

@@ -74,8 +74,10 @@ public interface TransactionContext
     String cacheName(int cacheId);
 
     /**
-     * Keep the transaction message being handled (only while {@link Transactions#onMessage} handles it) and
-     * handle it again once the next partition map is installed, unless its sender left by then.
+     * Keep the transaction message being handled (only while {@link Transactions#onMessage} handles it) and handle it
+     * again once the next partition map is installed (which may still be older than the message's: then it may park
+     * again), unless its sender left by then. Dropped if no map is installed within the join timeout; a copy equal to
+     * one already parked is not kept twice.
      */
     void parkUntilInstalled();
 

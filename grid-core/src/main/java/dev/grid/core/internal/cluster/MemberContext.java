@@ -26,6 +26,7 @@ import org.agrona.collections.Int2ObjectHashMap;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -592,7 +593,8 @@ final class MemberContext
 
     /**
      * Park the transaction message being handled until the next map is installed (dropped there if its sender left,
-     * and after the join timeout if no map comes).
+     * and after the join timeout if no map comes). A primary resends its backup messages every retry interval until
+     * acknowledged: a copy of one already parked is not kept again.
      */
     void parkTxMessage()
     {
@@ -602,6 +604,13 @@ final class MemberContext
         }
         final byte[] bytes = new byte[txLength];
         txBuffer.getBytes(txOffset, bytes);
+        for (final ParkedMessage parked : parkedMessages)
+        {
+            if (parked.type() == txType && parked.sender() == txSender && Arrays.equals(parked.bytes(), bytes))
+            {
+                return;
+            }
+        }
         parkedMessages.add(new ParkedMessage(txType, txSender, txSource, bytes,
             TransactionContext.deadlineNs(nowNs(), config.joinTimeoutNs())));
     }
