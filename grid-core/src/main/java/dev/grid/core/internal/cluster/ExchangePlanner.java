@@ -626,9 +626,11 @@ final class ExchangePlanner
 
     /**
      * Only a copy the installed map listed may become primary: it holds every prepared transaction of the partition
-     * (prepares go to every copy of the map, and to new copies again at install, before the next report). A copy from
-     * a member that was away has identical data perhaps, but no prepares: as primary it would apply a prepared
-     * transaction's commit without its locks. Where the table decides, a last owner's copy (see leadRank).
+     * (prepares go to every copy of the map, and to new copies again at install, before the next report), unless
+     * its primary failed before that resend: then a listed copy holding the prepares another listed copy holds comes
+     * first. A copy from a member that was away has identical data perhaps, but no prepares: as primary it would apply
+     * a prepared transaction's commit without its locks. Where the table decides, a last owner's copy (see
+     * leadRank).
      */
     private ReportEntry choosePrimary(final PartitionCase c, final ReportEntry primary,
         final List<ReportEntry> upToDate, final boolean allIdealUpToDate)

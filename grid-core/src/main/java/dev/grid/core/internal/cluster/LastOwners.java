@@ -73,11 +73,15 @@ final class LastOwners
     /**
      * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
      * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
-     * the map listed: prepares go to every copy of the map. Where the durable table of last owners does (the cluster
-     * activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps every copy, a
-     * member's that was away when a prepare went out too (its data may equal the owners', a prepare changes no
-     * counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction another
-     * partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
+     * the map listed: prepares go to every copy of the map, and to copies new in a map again at its install. A primary
+     * that failed before that resend left a new copy without them, so a listed copy lacking a prepare that another
+     * listed copy holds ranks 1 (whole-cluster bank seed 0x16acc264: such a copy, the ideal primary, became primary
+     * when the old one was removed, and applied the prepared transaction's commit without its locks over a later
+     * transfer). Where the durable table of last owners decides (the cluster activates, or a lost partition comes
+     * back), a copy of one of those owners: a lost map keeps every copy, a member's that was away when a prepare went
+     * out too (its data may equal the owners', a prepare changes no counter), and made primary it took "no part here"
+     * for "never prepared" and rolled back a transaction another partition had committed (whole-cluster bank seed
+     * 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
      * <p>
      * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
      * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
@@ -95,7 +99,18 @@ final class LastOwners
         final boolean held = wasHolder(cacheId, partition, entry.member());
         if (!byTable)
         {
-            return held ? 0 : 3;
+            if (!held)
+            {
+                return 3;
+            }
+            for (final ReportEntry peer : peers)
+            {
+                if (peer != entry && wasHolder(cacheId, partition, peer.member()) && !entry.holdsPreparesOf(peer))
+                {
+                    return 1;
+                }
+            }
+            return 0;
         }
         if (isTableOwner(cacheId, partition, entry, target))
         {
