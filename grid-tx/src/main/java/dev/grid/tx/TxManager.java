@@ -555,7 +555,8 @@ public final class TxManager implements Transactions
      * would take a part committed before the checkpoint for one never prepared, and roll its transaction back
      * elsewhere. A part still committing when the checkpoint was taken was in neither list, its writes' records
      * before the checkpoint's replay position: its member, back as the partition's primary, answered "never prepared"
-     * and the other partition rolled back (whole-cluster bank seed 0x16acbe62).
+     * and the other partition rolled back (whole-cluster bank seed 0x16acbe62). Then the parts rolled back or rolling
+     * back, for the same reason (see {@link TxManifest#encodeCommitted}).
      */
     @Override
     public void encodeCommitted(final MessageWriter writer)
@@ -777,6 +778,10 @@ public final class TxManager implements Transactions
             {
                 keyLock.holder = part;
                 part.held.add(lockKey);
+            }
+            else
+            {
+                lockTable.owe(keyLock, part);
             }
         }
     }

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * What a checkpoint's manifest records of {@link TxManager}'s durable memory, and how it is loaded back: the parts
- * prepared and not finished (whose WAL records the checkpoint may release) and the parts committed or committing.
+ * prepared and not finished (whose WAL records the checkpoint may release), the parts committed or committing, and
+ * the parts rolled back or rolling back (absent from manifests written before they were listed).
  * See the javadoc of {@link TxManager#encodePrepared} and {@link TxManager#encodeCommitted} for why each is kept.
  */
 final class TxManifest
@@ -66,11 +67,26 @@ final class TxManifest
         manager.checkpointCommitted.clear();
         for (int i = 0; i < committed; i++)
         {
-            final TxPartKey key = new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"),
-                reader.readInt("cacheId"), reader.readInt("partition", 0, 65_535));
+            final TxPartKey key = readKey(reader);
             manager.finished.put(key, Boolean.TRUE);
             manager.checkpointCommitted.add(key);
         }
+        if (reader.remaining() == 0)
+        {
+            // A manifest written before rollbacks were listed.
+            return;
+        }
+        final int rolledBack = reader.readInt("rolledBack", 0, 1 << 24);
+        for (int i = 0; i < rolledBack; i++)
+        {
+            manager.finished.put(readKey(reader), Boolean.FALSE);
+        }
+    }
+
+    private static TxPartKey readKey(final MessageReader reader)
+    {
+        return new TxPartKey(reader.readLong("coordinator"), reader.readLong("tx"), reader.readInt("cacheId"),
+            reader.readInt("partition", 0, 65_535));
     }
 
     static void encodeCommitted(final TxManager manager, final MessageWriter writer)
@@ -90,8 +106,33 @@ final class TxManifest
                 committed.add(part.key);
             }
         }
-        writer.writeInt(committed.size());
-        for (final TxPartKey key : committed)
+        writeKeys(writer, committed);
+        // Rollbacks are decisions a stale prepare must not revive (a member that left before its rollback was
+        // logged brings the prepare back from its WAL, and resends it at install): without them here, a restart from
+        // this checkpoint forgot them, held that prepare as a fresh one, and recovery committed the transaction
+        // (whole-cluster bank seed 0x16acc5f4).
+        final List<TxPartKey> rolledBack = new ArrayList<>();
+        for (final Map.Entry<TxPartKey, Boolean> entry : manager.finished.entrySet())
+        {
+            if (!entry.getValue())
+            {
+                rolledBack.add(entry.getKey());
+            }
+        }
+        for (final TxPart part : manager.parts.values())
+        {
+            if (part.state == TxParticipantState.ROLLING_BACK && !manager.finished.containsKey(part.key))
+            {
+                rolledBack.add(part.key);
+            }
+        }
+        writeKeys(writer, rolledBack);
+    }
+
+    private static void writeKeys(final MessageWriter writer, final List<TxPartKey> keys)
+    {
+        writer.writeInt(keys.size());
+        for (final TxPartKey key : keys)
         {
             writer.writeLong(key.coordinator()).writeLong(key.seq()).writeInt(key.cacheId()).writeInt(key.partition());
         }

@@ -38,6 +38,8 @@ final class TxPart
     final LongHashSet pendingBackups = new LongHashSet();
     long lastSentNs;
     boolean recovering;
+    /** Keys of a part taken over at an install that another part held then (see {@link LockTable#owe}). */
+    int owed;
     boolean recoveryCommitted;
     boolean recoveryRolledBack;
     final LongHashSet statusPending = new LongHashSet();

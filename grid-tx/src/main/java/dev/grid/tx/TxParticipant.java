@@ -409,7 +409,11 @@ final class TxParticipant
             part.writeValues = writes[1];
             part.count = part.writeKeys.length;
         }
-        startCommit(part);
+        if (part.owed == 0)
+        {
+            // Otherwise taken over while another part held some of its keys: asked again once it holds them.
+            startCommit(part);
+        }
     }
 
     void startCommit(final TxPart part)

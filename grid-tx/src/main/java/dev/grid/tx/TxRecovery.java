@@ -234,7 +234,7 @@ final class TxRecovery
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing &&
                 part.state == TxParticipantState.PREPARED && !part.recovering && !context.isExchanging() &&
-                !isLostHere(part.key.cacheId(), part.key.partition()))
+                !isLostHere(part.key.cacheId(), part.key.partition()) && (!committed || part.owed == 0))
             {
                 part.probing = false;
                 context.event("member " + context.memberId() + " ends stale prepared transaction " +
@@ -367,7 +367,7 @@ final class TxRecovery
         {
             if (part.key.coordinator() == coordinator && part.key.seq() == seq && part.probing && !part.recovering &&
                 part.state == TxParticipantState.PREPARED && status != TxManager.PART_PREPARED &&
-                !context.isExchanging())
+                !context.isExchanging() && (status != TxManager.PART_COMMITTED || part.owed == 0))
             {
                 // Another participant finished the transaction: this part ends the same way.
                 part.probing = false;
@@ -419,6 +419,11 @@ final class TxRecovery
         final boolean everyCopyHolds = part.backupKind != TxManager.BACKUP_PREPARE || part.pendingBackups.isEmpty();
         if (part.recoveryCommitted || (!part.recoveryRolledBack && part.statusPending.isEmpty() && everyCopyHolds))
         {
+            if (part.owed > 0)
+            {
+                // Taken over while another part held some of its keys (see LockTable#owe): decided again later.
+                return;
+            }
             part.recovering = false;
             context.event("member " + context.memberId() + " commits recovered transaction " +
                 part.key.seq() + " on partition " + part.key.partition());

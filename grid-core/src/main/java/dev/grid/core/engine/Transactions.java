@@ -138,7 +138,7 @@ public interface Transactions extends TransactionSteps
     /** Write the parts prepared and not finished, for a checkpoint's manifest. */
     void encodePrepared(MessageWriter writer);
 
-    /** Write the parts remembered as committed or committing, for a checkpoint's manifest. */
+    /** Write the parts remembered as committed or committing, then as rolled back or rolling back, for a manifest. */
     void encodeCommitted(MessageWriter writer);
 
     /** Load what {@link #encodePrepared} and {@link #encodeCommitted} wrote. */

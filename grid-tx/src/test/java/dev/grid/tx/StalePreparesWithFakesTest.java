@@ -1,0 +1,111 @@
+package dev.grid.tx;
+
+import dev.grid.core.codec.MessageReader;
+import dev.grid.core.codec.MessageWriter;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionCopy;
+import dev.grid.core.engine.TxPartKey;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static dev.grid.tx.FakeCluster.CACHE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Prepares that outlived their transaction (a member that left before its rollback was logged brings the prepare back
+ * from its WAL): what keeps them from being committed over later writes. Three members over fake engine contexts
+ * ({@link FakeCluster}); member 0 coordinates.
+ */
+class StalePreparesWithFakesTest
+{
+    private static final long TIMEOUT_NS = 5_000_000_000L;
+
+    private final FakeCluster cluster = new FakeCluster(3);
+    private final FakeCluster.Member coordinator = cluster.member(0);
+    private final FakeCluster.Member member2 = cluster.member(2);
+    private final byte[] a = FakeCluster.keyIn(1, "a");
+
+    private static byte[] bytes(final String text)
+    {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A checkpoint's manifest keeps the rollbacks a member remembers, so that after a restart from it a stale prepare
+     * of a rolled-back transaction, sent again by a member that left before its rollback was logged, is answered
+     * "rolled back" instead of held as a fresh prepare (whole-cluster bank seed 0x16acc5f4: held, it was committed by
+     * recovery). A manifest written before rollbacks were listed still loads.
+     */
+    @Test
+    void aCheckpointRemembersRollbacks()
+    {
+        final TxPartKey rolledBack = new TxPartKey(coordinator.incarnation, 7, CACHE, 1);
+        final TxPartKey committed = new TxPartKey(coordinator.incarnation, 8, CACHE, 1);
+        coordinator.tx.finished.put(rolledBack, Boolean.FALSE);
+        coordinator.tx.finished.put(committed, Boolean.TRUE);
+        final MessageWriter writer = new MessageWriter();
+        coordinator.tx.encodePrepared(writer);
+        coordinator.tx.encodeCommitted(writer);
+
+        final FakeCluster.Member restarted = new FakeCluster(3).member(0);
+        restarted.tx.decodePrepared(new MessageReader().wrap(writer.buffer(), 0, writer.length()));
+        assertEquals(Boolean.FALSE, restarted.tx.finished.get(rolledBack), "the rollback is remembered");
+        assertEquals(Boolean.TRUE, restarted.tx.finished.get(committed), "and the commit");
+
+        // An older manifest ends after the commits.
+        final FakeCluster.Member older = new FakeCluster(3).member(0);
+        older.tx.decodePrepared(new MessageReader().wrap(writer.buffer(), 0, writer.length() - 4 - 24));
+        assertEquals(Boolean.TRUE, older.tx.finished.get(committed));
+        assertFalse(older.tx.finished.containsKey(rolledBack));
+    }
+
+    /**
+     * A prepare taken over at an install while another part holds one of its keys does not write that key before it
+     * holds it: it is next for the key once the holder releases it, before any waiter, and commits then. Committed at
+     * once, without the lock, its old values went over a transfer that locked the key in between (whole-cluster bank
+     * seed 0x16acc51a).
+     */
+    @Test
+    void aPrepareTakenOverWithoutAKeysLockCommitsOnlyOnceItHoldsIt()
+    {
+        // Member 2 is partition 1's primary in every map here; a transaction prepares "a" there, its decision held.
+        for (final FakeCluster.Member member : cluster.members)
+        {
+            member.owners.put(1, new long[] {member2.incarnation, cluster.member(1).incarnation});
+        }
+        final long first = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome locked = new FakeCluster.Outcome();
+        coordinator.tx.enlist(first, CACHE, new byte[][] {a, FakeCluster.keyIn(0, "b")}, true, locked);
+        cluster.deliver();
+        assertTrue(locked.succeeded(), "locked: " + locked.error);
+        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
+        final FakeCluster.Outcome firstCommit = new FakeCluster.Outcome();
+        coordinator.tx.commit(first, new int[] {CACHE, CACHE}, new byte[][] {a, FakeCluster.keyIn(0, "b")},
+            new byte[][] {bytes("first"), bytes("first")}, firstCommit);
+        cluster.deliver();
+
+        // A stale prepare over "a" comes back from member 2's WAL; its coordinator is gone, it has no other
+        // participant, and at the next install member 2 takes it over while the first transaction holds "a".
+        final TxPartKey stale = new TxPartKey(999, 1, CACHE, 1);
+        member2.tx.replayPrepare(stale, 0, new long[] {PartitionCopy.pack(CACHE, 1)}, new byte[][] {a},
+            new byte[][] {bytes("stale")});
+        member2.tx.onInstalled();
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+
+        assertNull(member2.copyOf(1).value(a), "the stale prepare wrote a key another part holds");
+        assertEquals(TxParticipantState.PREPARED, member2.tx.parts.get(stale).state);
+
+        // The first transaction commits and releases "a": the stale prepare holds it next, and commits.
+        cluster.held = m -> false;
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        cluster.advance(FakeCluster.RETRY_NS * 2);
+        assertTrue(firstCommit.succeeded(), "committed: " + firstCommit.error);
+        assertTrue(member2.events.stream().anyMatch(e -> e.contains("commits recovered transaction 1")),
+            String.join("\n", member2.events));
+        assertEquals("stale", member2.copyOf(1).value(a), "committed after the first, holding the key");
+    }
+}
