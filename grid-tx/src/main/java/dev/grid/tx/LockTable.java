@@ -71,14 +71,38 @@ final class LockTable
     }
 
     /**
-     * A prepared part taken over at an install finds {@code keyLock} held by another part: it holds the key as soon as
-     * that part releases it, before any waiter, and it commits only once it holds every key of its writes. A commit
-     * without the lock let a transaction that locked the key meanwhile write it, and the commit then wrote the
-     * prepared values over that write (whole-cluster bank seed 0x16acc51a).
+     * A prepared part taken over at an install holds its keys' locks; where another part holds a key, the key is owed
+     * to it. Owed
+     * parts hold the key in the order they were owed it, each as soon as the part before releases it and before any
+     * waiter, and a part commits only once it holds every key of its writes (its coordinator's resend, recovery's duty
+     * or a probe finds it so). A commit without the lock let a transaction that locked the key meanwhile write it, and
+     * the commit then wrote the prepared values over that write (whole-cluster bank seed 0x16acc51a).
      */
-    void owe(final KeyLock keyLock, final TxPart part)
+    void holdOrOwe(final TxPart part, final byte[][] keys)
     {
-        keyLock.owedTo = part;
+        for (final byte[] k : keys)
+        {
+            final CacheKey lockKey = new CacheKey(part.key.cacheId(), k);
+            final KeyLock keyLock = locks.computeIfAbsent(lockKey, x -> new KeyLock());
+            if (keyLock.holder == null)
+            {
+                keyLock.holder = part;
+                part.held.add(lockKey);
+            }
+            else
+            {
+                owe(keyLock, part);
+            }
+        }
+    }
+
+    private void owe(final KeyLock keyLock, final TxPart part)
+    {
+        if (keyLock.owedTo == null)
+        {
+            keyLock.owedTo = new ArrayList<>(1);
+        }
+        keyLock.owedTo.add(part);
         part.owed++;
     }
 
@@ -88,9 +112,9 @@ final class LockTable
         {
             for (final KeyLock keyLock : locks.values())
             {
-                if (keyLock.owedTo == part)
+                if (keyLock.owedTo != null)
                 {
-                    keyLock.owedTo = null;
+                    keyLock.owedTo.remove(part);
                 }
             }
             part.owed = 0;
@@ -124,9 +148,13 @@ final class LockTable
     private void grantNext(final CacheKey lockKey, final KeyLock keyLock)
     {
         keyLock.waiters.removeIf(waiter -> manager.parts.get(waiter.key) != waiter);
-        final TxPart debtor = keyLock.owedTo;
-        keyLock.owedTo = null;
-        if (debtor != null && manager.parts.get(debtor.key) == debtor)
+        TxPart debtor = null;
+        while (debtor == null && keyLock.owedTo != null && !keyLock.owedTo.isEmpty())
+        {
+            final TxPart next = keyLock.owedTo.remove(0);
+            debtor = manager.parts.get(next.key) == next ? next : null;
+        }
+        if (debtor != null)
         {
             keyLock.holder = debtor;
             debtor.held.add(lockKey);
@@ -225,12 +253,15 @@ final class LockTable
         return a.key.seq() > b.key.seq();
     }
 
-    /** A key's lock on its primary: the holder, the transactions waiting (oldest served first), blocked writes. */
+    /**
+     * A key's lock on its primary: the holder, the parts it is owed to (served first), the transactions waiting
+     * (oldest served first), blocked writes.
+     */
     static final class KeyLock
     {
         TxPart holder;
-        /** A prepared part taken over while another part held the key: the key is its next, before any waiter. */
-        TxPart owedTo;
+        /** Prepared parts taken over while another part held the key, in order: the key is theirs next (see owe). */
+        List<TxPart> owedTo;
         final List<TxPart> waiters = new ArrayList<>(2);
         final List<Runnable> blocked = new ArrayList<>(0);
     }

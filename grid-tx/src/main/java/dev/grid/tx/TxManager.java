@@ -296,7 +296,8 @@ public final class TxManager implements Transactions
                     .append(part.key.seq())
                     .append(" p").append(part.key.partition()).append(' ').append(part.state).append(" v")
                     .append(part.version).append(" recovering=").append(part.recovering).append(" durable=")
-                    .append(part.durable).append(" pending=").append(part.pendingBackups);
+                    .append(part.durable).append(" pending=").append(part.pendingBackups).append(" owed=")
+                    .append(part.owed);
             }
         }
         for (final TxPartKey key : prepared.keySet())
@@ -556,7 +557,8 @@ public final class TxManager implements Transactions
      * elsewhere. A part still committing when the checkpoint was taken was in neither list, its writes' records
      * before the checkpoint's replay position: its member, back as the partition's primary, answered "never prepared"
      * and the other partition rolled back (whole-cluster bank seed 0x16acbe62). Then the parts rolled back or rolling
-     * back, for the same reason (see {@link TxManifest#encodeCommitted}).
+     * back: a stale prepare brought back by a member that left before logging its rollback must find them
+     * remembered (see {@link TxManifest#encodeCommitted}).
      */
     @Override
     public void encodeCommitted(final MessageWriter writer)
@@ -769,21 +771,7 @@ public final class TxManager implements Transactions
         part.prepareDurable = true;
         part.preparedSinceNs = context.nowNs();
         parts.put(p.key(), part);
-        for (final byte[] k : p.keys())
-        {
-            final CacheKey lockKey = new CacheKey(p.key().cacheId(), k);
-            final LockTable.KeyLock keyLock = lockTable.locks.computeIfAbsent(lockKey,
-                x -> new LockTable.KeyLock());
-            if (keyLock.holder == null)
-            {
-                keyLock.holder = part;
-                part.held.add(lockKey);
-            }
-            else
-            {
-                lockTable.owe(keyLock, part);
-            }
-        }
+        lockTable.holdOrOwe(part, p.keys());
     }
 
     /**

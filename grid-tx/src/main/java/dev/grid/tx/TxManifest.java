@@ -79,7 +79,10 @@ final class TxManifest
         final int rolledBack = reader.readInt("rolledBack", 0, 1 << 24);
         for (int i = 0; i < rolledBack; i++)
         {
-            manager.finished.put(readKey(reader), Boolean.FALSE);
+            // A prepare loaded above may be of a part that was rolling back: the rollback is what holds.
+            final TxPartKey key = readKey(reader);
+            manager.finished.put(key, Boolean.FALSE);
+            manager.prepared.remove(key);
         }
     }
 

@@ -411,7 +411,8 @@ final class TxParticipant
         }
         if (part.owed == 0)
         {
-            // Otherwise taken over while another part held some of its keys: asked again once it holds them.
+            // Otherwise taken over while another part held some of its keys: the coordinator's next send finds
+            // whether it holds them by then.
             startCommit(part);
         }
     }
