@@ -72,11 +72,11 @@ final class LockTable
 
     /**
      * A prepared part taken over at an install holds its keys' locks; where another part holds a key, the key is owed
-     * to it. Owed
-     * parts hold the key in the order they were owed it, each as soon as the part before releases it and before any
-     * waiter, and a part commits only once it holds every key of its writes (its coordinator's resend, recovery's duty
-     * or a probe finds it so). A commit without the lock let a transaction that locked the key meanwhile write it, and
-     * the commit then wrote the prepared values over that write (whole-cluster bank seed 0x16acc51a).
+     * to it. Owed parts hold the key in the order they were owed it, each as soon as the part before releases it and
+     * before any waiter, and a part commits only once it holds every key of its writes (its coordinator's resend,
+     * recovery's duty or a probe finds it so). A commit without the lock let a transaction that locked the key
+     * meanwhile write it, and the commit then wrote the prepared values over that write (whole-cluster bank seed
+     * 0x16acc51a).
      */
     void holdOrOwe(final TxPart part, final byte[][] keys)
     {
