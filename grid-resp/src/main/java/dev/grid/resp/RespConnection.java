@@ -16,9 +16,11 @@ import io.netty.handler.ssl.SslHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +57,12 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final ArrayDeque<byte[][]> gated = new ArrayDeque<>();
     private CompletableFuture<?> barrier;
+    /**
+     * Commands in flight by their first argument (the key, for most commands): a command on a key with one in flight
+     * waits for it, as after a barrier, so that a pipeline's commands on one key run in their order. Run concurrently,
+     * a pipeline's INCRs of one key answered out of order when the grid sent one again (a map change).
+     */
+    private final HashMap<ByteBuffer, CompletableFuture<Reply>> inFlightByKey = new HashMap<>();
     private CompletableFuture<Reply> closeAfter;
     /** QUIT came: nothing after it runs. */
     private boolean quitting;
@@ -166,6 +174,10 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         {
             return;
         }
+        if (barrier == null || barrier.isDone())
+        {
+            waitForSameKey(args);
+        }
         if (barrier != null && !barrier.isDone() || !gated.isEmpty())
         {
             // Waiting commands count toward the pipeline's limit: reading stops until the barrier lifts.
@@ -192,6 +204,13 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         {
             reply = CompletableFuture.completedFuture(failure(ex));
         }
+        if (args.length > 1 && !reply.isDone())
+        {
+            final ByteBuffer key = ByteBuffer.wrap(args[1]);
+            final CompletableFuture<Reply> inFlight = reply;
+            inFlightByKey.put(key, inFlight);
+            inFlight.whenComplete((r, e) -> ctx.executor().execute(() -> inFlightByKey.remove(key, inFlight)));
+        }
         // A reply is written in the protocol of the moment its command came, but HELLO's own in the one it chose.
         pending.add(new Pending(reply, Commands.isHello(args) ? -1 : protocolNow));
         if (pending.size() >= service.settings.maxPending())
@@ -217,9 +236,32 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     {
         while (!gated.isEmpty() && (barrier == null || barrier.isDone()) && !quitting)
         {
-            dispatch(gated.poll());
+            if (!waitForSameKey(gated.peek()))
+            {
+                dispatch(gated.poll());
+            }
         }
         resumeIfDrained();
+    }
+
+    /**
+     * @return whether a command on the same first argument is in flight: it is then this command's barrier (the
+     *         commands after it wait too, so that their order holds).
+     */
+    private boolean waitForSameKey(final byte[][] args)
+    {
+        if (args.length < 2 || inFlightByKey.isEmpty())
+        {
+            return false;
+        }
+        final CompletableFuture<Reply> before = inFlightByKey.get(ByteBuffer.wrap(args[1]));
+        if (before == null || before.isDone())
+        {
+            return false;
+        }
+        barrier = before;
+        before.whenComplete((r, e) -> ctx.executor().execute(this::releaseGate));
+        return true;
     }
 
     /** Write the replies that are ready, in command order. */
