@@ -60,7 +60,7 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
     /**
      * Commands in flight by their first argument (the key, for most commands): a command on a key with one in flight
      * waits for it, as after a barrier, so that a pipeline's commands on one key run in their order. Run concurrently,
-     * a pipeline's INCRs of one key answered out of order when the grid sent one again (a map change).
+     * a pipeline's INCRs of one key once answered out of order under load.
      */
     private final HashMap<ByteBuffer, CompletableFuture<Reply>> inFlightByKey = new HashMap<>();
     private CompletableFuture<Reply> closeAfter;
