@@ -388,10 +388,13 @@ final class TxParticipant
         if (part == null)
         {
             // Decided to commit, but no prepare survived here (every copy that held it is gone): apply what the
-            // coordinator sends, as the only record of the decision.
+            // coordinator sends, as the only record of the decision, holding its keys' locks first (owed those
+            // another part holds): applied without them, a transfer that locked a key meanwhile read it without
+            // these writes and wrote over them (whole-cluster bank seed 0x16acc054).
             part = new TxPart(key, 0, context.mapVersion());
             manager.parts.put(key, part);
             part.state = part.state.moveTo(TxParticipantState.PREPARED);
+            manager.lockTable.holdOrOwe(part, writes[0]);
         }
         if (part.state == TxParticipantState.COMMITTING)
         {

@@ -68,7 +68,7 @@ class BankSimulationTest
         ClusterScenario.run(0x168e3f7eL, new ClusterScenario.Options().bank(true).persistent(true));
         for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L,
             0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L, 0x16acc13aL, 0x16acc367L, 0x16acc94eL, 0x16acc8feL,
-            0x16acca08L, 0x16acc264L, 0x16acc5f4L, 0x16acc51aL})
+            0x16acca08L, 0x16acc264L, 0x16acc5f4L, 0x16acc51aL, 0x16acc054L})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true)
                 .wholeClusterStops(true));
