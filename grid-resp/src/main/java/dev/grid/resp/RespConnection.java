@@ -204,15 +204,14 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         {
             reply = CompletableFuture.completedFuture(failure(ex));
         }
-        if (args.length > 1 && !reply.isDone())
+        // Forgotten when its reply is written (drain): a done one left here meanwhile holds nothing back.
+        final ByteBuffer key = args.length > 1 && !reply.isDone() ? ByteBuffer.wrap(args[1]) : null;
+        if (key != null)
         {
-            final ByteBuffer key = ByteBuffer.wrap(args[1]);
-            final CompletableFuture<Reply> inFlight = reply;
-            inFlightByKey.put(key, inFlight);
-            inFlight.whenComplete((r, e) -> ctx.executor().execute(() -> inFlightByKey.remove(key, inFlight)));
+            inFlightByKey.put(key, reply);
         }
         // A reply is written in the protocol of the moment its command came, but HELLO's own in the one it chose.
-        pending.add(new Pending(reply, Commands.isHello(args) ? -1 : protocolNow));
+        pending.add(new Pending(reply, Commands.isHello(args) ? -1 : protocolNow, key));
         if (pending.size() >= service.settings.maxPending())
         {
             ctx.channel().config().setAutoRead(false);
@@ -272,6 +271,10 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         {
             final Pending next = pending.poll();
             final CompletableFuture<Reply> done = next.reply();
+            if (next.key() != null)
+            {
+                inFlightByKey.remove(next.key(), done);
+            }
             Reply reply;
             try
             {
@@ -335,8 +338,8 @@ final class RespConnection extends SimpleChannelInboundHandler<RedisMessage>
         }
     }
 
-    /** A reply to come and the protocol to write it in (-1: the connection's at the time). */
-    private record Pending(CompletableFuture<Reply> reply, int protocol)
+    /** A reply to come, the protocol to write it in (-1: the connection's at the time), its key in inFlightByKey. */
+    private record Pending(CompletableFuture<Reply> reply, int protocol, ByteBuffer key)
     {
     }
 
