@@ -17,8 +17,8 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -28,10 +28,11 @@ import java.util.function.Consumer;
  * {@link ErrorCode#FRAME_TOO_LARGE} answer and its connection is closed; a connection over the limit gets
  * {@link ErrorCode#TOO_MANY_CONNECTIONS} and is closed. Nothing a connection sends can harm another or the member.
  * <p>
- * <b>Threading:</b> one thread of its own runs a selector (it blocks in {@code select}, no spinning). Handler
- * callbacks run on it, inside the selection's action ({@link Selector#select(java.util.function.Consumer, long)}),
- * and must not block; {@link Connection#send} and {@link Connection#close} may be called from any thread, and one
- * thread may batch its frames ({@link #beginBatch()}).
+ * <b>Threading:</b> one thread runs the selector: the endpoint's own (it blocks in {@code select}, no spinning), or,
+ * for an endpoint made by {@link #polled}, its owner's, in {@link #poll()}. Handler callbacks run on that thread,
+ * inside the selection's action ({@link Selector#select(java.util.function.Consumer, long)}), and must not block;
+ * {@link Connection#send} and {@link Connection#close} may be called from any thread, and one thread may batch its
+ * frames ({@link #beginBatch()}). Below, "the endpoint's thread" is whichever of the two runs the selector.
  */
 public final class ClientEndpoint implements AutoCloseable
 {
@@ -40,7 +41,7 @@ public final class ClientEndpoint implements AutoCloseable
     public interface Handler
     {
         /**
-         * A frame arrived (without its length prefix). Endpoint thread; must not block.
+         * A frame arrived (without its length prefix). The endpoint's thread; must not block.
          *
          * @param connection it came on.
          * @param frame      its bytes, owned by the handler.
@@ -57,7 +58,7 @@ public final class ClientEndpoint implements AutoCloseable
         }
 
         /**
-         * The connection closed (either side). Endpoint thread.
+         * The connection closed (either side). The endpoint's thread.
          *
          * @param connection that closed.
          */
@@ -196,231 +197,8 @@ public final class ClientEndpoint implements AutoCloseable
         }
     }
 
-    /** A connection of this endpoint: a non-blocking channel served by the selector thread. */
-    private final class NioConnection extends BaseConnection
-    {
-        private final SocketChannel channel;
-        private ByteBuffer in = ByteBuffer.allocate(INPUT_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        private final ConcurrentLinkedQueue<ByteBuffer> out = new ConcurrentLinkedQueue<>();
-        /** Bytes of the frames in {@link #out}. */
-        private final AtomicLong queuedBytes = new AtomicLong();
-        private final AtomicBoolean flushQueued = new AtomicBoolean();
-        /** Held while writing to the channel, so that frames go out whole and in order from any thread. */
-        private final Object writeLock = new Object();
-        private volatile boolean closing;
-        /** Close without writing what is queued: it does not read its answers. */
-        private volatile boolean aborted;
-        private boolean closed;
-        /** Whether its requests are not read for now: too many of its answers wait to be written. */
-        private boolean readPaused;
-        /** Whether the client shut its sending side: it is closed once its answers are written. */
-        private boolean inputEnded;
-        private long lastReadNs = System.nanoTime();
-        /** When a frame was last written whole, or the queue last went from empty to not: to find stalled writes. */
-        private volatile long lastWrittenNs = System.nanoTime();
-        private SelectionKey key;
-        /** Frames sent during the batch in progress, written together at its end. Guarded by writeLock. */
-        private final ArrayList<ByteBuffer> held = new ArrayList<>();
-        NioConnection(final long id, final SocketChannel channel, final String remote)
-        {
-            super(id, remote);
-            this.channel = channel;
-        }
-
-        public void send(final MessageWriter frame)
-        {
-            final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
-                .order(ByteOrder.LITTLE_ENDIAN);
-            buffer.putInt(frame.length());
-            frame.buffer().getBytes(0, buffer, ClientProtocol.LENGTH_PREFIX, frame.length());
-            buffer.limit(buffer.capacity());
-            buffer.position(0);
-            enqueue(buffer);
-        }
-
-        public void close()
-        {
-            synchronized (writeLock)
-            {
-                // Frames held for a batch go before the close: "once every frame queued so far is written".
-                for (int i = 0; i < held.size() && !closing; i++)
-                {
-                    queueLocked(held.get(i));
-                }
-                held.clear();
-                // Under the lock: no frame is written after a close returns.
-                closing = true;
-            }
-            requestFlush();
-        }
-
-        private void enqueue(final ByteBuffer buffer)
-        {
-            synchronized (writeLock)
-            {
-                if (closing)
-                {
-                    return;
-                }
-                // Sent by the batching thread, or behind frames it holds: held until the batch ends, in order.
-                if (!held.isEmpty() || batchThread == Thread.currentThread())
-                {
-                    if (held.isEmpty())
-                    {
-                        batched.add(this);
-                    }
-                    held.add(buffer);
-                    return;
-                }
-                // The common case: nothing queued, the socket takes the frame at once, from this thread (no wake-up
-                // of the endpoint's thread, no hop).
-                if (out.isEmpty() && !closed)
-                {
-                    try
-                    {
-                        channel.write(buffer);
-                    }
-                    catch (final IOException ex)
-                    {
-                        // The endpoint's thread notices the broken connection and closes it.
-                    }
-                    if (!buffer.hasRemaining())
-                    {
-                        return;
-                    }
-                }
-                queueLocked(buffer);
-            }
-            requestFlush();
-        }
-
-        /**
-         * Write the frames held for the batch that ends: copied into the batch's direct buffer and written as long as
-         * the socket takes everything (one system call for a buffer's worth), what it does not take queued for the
-         * endpoint's thread behind nothing else. Frames queued before the batch go first: then all are queued.
-         */
-        private void writeHeld()
-        {
-            synchronized (writeLock)
-            {
-                final int count = held.size();
-                if (count == 0)
-                {
-                    return;
-                }
-                if (closing || closed)
-                {
-                    held.clear();
-                    return;
-                }
-                final int first = out.isEmpty() ? writeThrough(held, count) : 0;
-                for (int i = first; i < count && !closing; i++)
-                {
-                    queueLocked(held.get(i));
-                }
-                held.clear();
-                if (first == count)
-                {
-                    return;
-                }
-            }
-            requestFlush();
-        }
-
-        /**
-         * Write frames while the socket takes them whole. Holding writeLock, nothing queued.
-         *
-         * @return the index of the first frame not wholly written (its position marks what of it was).
-         */
-        private int writeThrough(final ArrayList<ByteBuffer> frames, final int count)
-        {
-            final ByteBuffer direct = batchBuffer();
-            int first = 0;
-            try
-            {
-                while (first < count)
-                {
-                    direct.clear();
-                    for (int i = first; i < count && direct.hasRemaining(); i++)
-                    {
-                        final ByteBuffer frame = frames.get(i);
-                        final int bytes = Math.min(frame.remaining(), direct.remaining());
-                        direct.put(direct.position(), frame, frame.position(), bytes);
-                        direct.position(direct.position() + bytes);
-                    }
-                    direct.flip();
-                    final int offered = direct.remaining();
-                    int written = channel.write(direct);
-                    while (written > 0)
-                    {
-                        final ByteBuffer frame = frames.get(first);
-                        final int bytes = Math.min(written, frame.remaining());
-                        frame.position(frame.position() + bytes);
-                        written -= bytes;
-                        if (!frame.hasRemaining())
-                        {
-                            first++;
-                        }
-                    }
-                    if (direct.hasRemaining() || offered == 0)
-                    {
-                        // The socket is full: the rest waits for the endpoint's thread.
-                        break;
-                    }
-                }
-            }
-            catch (final IOException ex)
-            {
-                // The endpoint's thread notices the broken connection and closes it.
-            }
-            return first;
-        }
-
-        /** Close without writing what waits: its held frames could not be written. Batching thread. */
-        private void abort()
-        {
-            synchronized (writeLock)
-            {
-                held.clear();
-                closing = true;
-                aborted = true;
-            }
-            requestFlush();
-        }
-
-        /** Queue a frame for the endpoint's thread to write, or cut the connection off. Holding writeLock. */
-        private void queueLocked(final ByteBuffer buffer)
-        {
-            final long queued = queuedBytes.addAndGet(buffer.capacity());
-            if (queued > limits.maxQueuedBytes())
-            {
-                // It sends requests and does not read the answers: its queue would grow without bound.
-                closing = true;
-                aborted = true;
-                handler.onCutOff(this, queued);
-            }
-            else
-            {
-                if (out.isEmpty())
-                {
-                    lastWrittenNs = System.nanoTime();
-                }
-                out.add(buffer);
-            }
-        }
-
-        private void requestFlush()
-        {
-            if (flushQueued.compareAndSet(false, true))
-            {
-                flushes.add(this);
-                selector.wakeup();
-            }
-        }
-    }
-
     /** The input buffer a connection starts with, and returns to after a longer frame. */
-    private static final int INPUT_BUFFER_BYTES = 64 * 1024;
+    static final int INPUT_BUFFER_BYTES = 64 * 1024;
     private static final long SWEEP_INTERVAL_NS = 250_000_000L;
     /**
      * How long accepting pauses after {@code accept()} failed (typically: the process ran out of file descriptors).
@@ -457,8 +235,16 @@ public final class ClientEndpoint implements AutoCloseable
     private final ConcurrentLinkedQueue<NioConnection> flushes = new ConcurrentLinkedQueue<>();
     private final ArrayDeque<NioConnection> open = new ArrayDeque<>();
     private final AtomicLong nextId = new AtomicLong(1);
+    /** The endpoint's own thread, or null when its owner polls it ({@link #polled}). */
     private final Thread thread;
     private volatile boolean running = true;
+    /**
+     * Held while a turn serves the selector and while {@link #close()} shuts it, so that a close from another thread
+     * never closes channels under a turn of the polling thread. Uncontended but for that.
+     */
+    private final ReentrantLock pollLock = new ReentrantLock();
+    /** Whether the connections, server socket and selector were closed; under {@link #pollLock} once polled. */
+    private boolean shut;
 
     private long lastSweepNs = System.nanoTime();
     private final Consumer<SelectionKey> onSelected = this::onSelected;
@@ -482,7 +268,7 @@ public final class ClientEndpoint implements AutoCloseable
     private static final int BATCH_BUFFER_BYTES = 64 * 1024;
 
     /**
-     * Bind and start serving.
+     * Bind and start serving on a thread of its own, which blocks in {@code select} while nothing is ready.
      *
      * @param host    to bind.
      * @param port    to bind; 0 for any free port.
@@ -497,7 +283,25 @@ public final class ClientEndpoint implements AutoCloseable
         this(host, port, limits, handler, name, ServerSocketChannel::accept);
     }
 
-    /** As the public constructor, with the way connections are accepted (tests make it fail). */
+    /**
+     * Bind, and serve only when the owner calls {@link #poll()}: no thread of its own. A member's duty cycle polls it,
+     * so a request is read, decoded and handed to the engine on the member's thread, with no hand-off between threads
+     * (docs/design-notes.md, "The member thread serves its client connections").
+     *
+     * @param host    to bind.
+     * @param port    to bind; 0 for any free port.
+     * @param limits  what each connection is allowed.
+     * @param handler gets the frames, on the polling thread.
+     * @return the endpoint, listening.
+     * @throws IOException if the port cannot be bound.
+     */
+    public static ClientEndpoint polled(final String host, final int port, final Limits limits,
+        final Handler handler) throws IOException
+    {
+        return new ClientEndpoint(host, port, limits, handler, null, ServerSocketChannel::accept);
+    }
+
+    /** As the public constructor, with the way connections are accepted (tests make it fail); name null: polled. */
     ClientEndpoint(final String host, final int port, final Limits limits, final Handler handler,
         final String name, final Acceptor acceptor) throws IOException
     {
@@ -518,9 +322,48 @@ public final class ClientEndpoint implements AutoCloseable
             selector.close();
             throw ex;
         }
-        thread = new Thread(this::run, name);
-        thread.setDaemon(true);
-        thread.start();
+        if (name == null)
+        {
+            thread = null;
+        }
+        else
+        {
+            thread = new Thread(this::run, name);
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /**
+     * Serve what is ready now without waiting: accept, read and hand over frames, write what waits, and time out
+     * connections, as the endpoint's own thread would in one turn of its loop. For an endpoint made by
+     * {@link #polled}; call from one thread (the owner's duty cycle). Does nothing once closed.
+     *
+     * @return how many channels were ready plus connections flushed: 0 when there was nothing to do.
+     * @throws IllegalStateException if the endpoint runs on a thread of its own.
+     */
+    public int poll()
+    {
+        if (thread != null)
+        {
+            throw new IllegalStateException("this client endpoint runs on its own thread; only a polled one is polled");
+        }
+        pollLock.lock();
+        try
+        {
+            return shut ? 0 : serve(0);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            // The selector itself failed, as on the endpoint's own thread: nothing more can be served.
+            LOG.error("client endpoint stopped: its selector failed", ex);
+            shutdown();
+            return 0;
+        }
+        finally
+        {
+            pollLock.unlock();
+        }
     }
 
     /**
@@ -573,13 +416,50 @@ public final class ClientEndpoint implements AutoCloseable
     }
 
     /** The direct buffer held frames are copied into for a write; made on first use. Batching thread only. */
-    private ByteBuffer batchBuffer()
+    ByteBuffer batchBuffer()
     {
         if (batchBuffer == null)
         {
             batchBuffer = ByteBuffer.allocateDirect(BATCH_BUFFER_BYTES);
         }
         return batchBuffer;
+    }
+
+    /** @return whether the calling thread is batching its frames ({@link #beginBatch()}). */
+    boolean isBatching()
+    {
+        return batchThread == Thread.currentThread();
+    }
+
+    /** @param connection holds frames of the batch in progress; the batching thread, once per batch. */
+    void batched(final NioConnection connection)
+    {
+        batched.add(connection);
+    }
+
+    /** @return what each connection is allowed. */
+    Limits limits()
+    {
+        return limits;
+    }
+
+    /** @return what serves the frames. */
+    Handler handler()
+    {
+        return handler;
+    }
+
+    /**
+     * Have the selector's thread write what waits on a connection: its own thread is woken, a polling owner finds it
+     * in its next turn (waking a selector is a system call the polling owner need not pay).
+     */
+    void flushSoon(final NioConnection connection)
+    {
+        flushes.add(connection);
+        if (thread != null)
+        {
+            selector.wakeup();
+        }
     }
 
     /** @return the bound port. */
@@ -593,6 +473,20 @@ public final class ClientEndpoint implements AutoCloseable
     public void close()
     {
         running = false;
+        if (thread == null)
+        {
+            // Polled: the lock waits for a turn in progress; later turns find the endpoint shut.
+            pollLock.lock();
+            try
+            {
+                shutdown();
+            }
+            finally
+            {
+                pollLock.unlock();
+            }
+            return;
+        }
         selector.wakeup();
         try
         {
@@ -610,33 +504,8 @@ public final class ClientEndpoint implements AutoCloseable
         {
             while (running)
             {
-                // The action form: no selected-key set, which allocated a hash set node per ready key per select.
-                acceptable = false;
-                // While accepting is paused, the select returns in time to resume it.
-                selector.select(onSelected, acceptResumeNs == 0 ? SELECT_TIMEOUT_MS : Math.max(1, Math.min(
+                serve(acceptResumeNs == 0 ? SELECT_TIMEOUT_MS : Math.max(1, Math.min(
                     SELECT_TIMEOUT_MS, (acceptResumeNs - System.nanoTime() + 999_999) / 1_000_000)));
-                if (acceptable)
-                {
-                    // Outside the selection's action: accepting registers the new channel with the selector.
-                    accept();
-                }
-                else if (acceptResumeNs != 0 && System.nanoTime() - acceptResumeNs >= 0)
-                {
-                    acceptResumeNs = 0;
-                    serverKey.interestOps(SelectionKey.OP_ACCEPT);
-                }
-                NioConnection connection;
-                while ((connection = flushes.poll()) != null)
-                {
-                    connection.flushQueued.set(false);
-                    flush(connection);
-                }
-                final long nowNs = System.nanoTime();
-                if (nowNs - lastSweepNs >= SWEEP_INTERVAL_NS)
-                {
-                    lastSweepNs = nowNs;
-                    sweep(nowNs);
-                }
             }
         }
         catch (final IOException | RuntimeException ex)
@@ -646,19 +515,68 @@ public final class ClientEndpoint implements AutoCloseable
         }
         finally
         {
-            for (final NioConnection connection : open.toArray(new NioConnection[0]))
-            {
-                closeNow(connection);
-            }
-            try
-            {
-                server.close();
-                selector.close();
-            }
-            catch (final IOException ignored)
-            {
-                // Closing: nothing to do about it.
-            }
+            shutdown();
+        }
+    }
+
+    /**
+     * One turn: select (waiting up to {@code timeoutMs}; 0 does not wait), accept, flush what other threads queued,
+     * and sweep timed-out connections every {@link #SWEEP_INTERVAL_NS}.
+     *
+     * @return how many channels were ready plus connections flushed.
+     */
+    private int serve(final long timeoutMs) throws IOException
+    {
+        // The action form: no selected-key set, which allocated a hash set node per ready key per select.
+        acceptable = false;
+        // While accepting is paused, the select returns in time to resume it.
+        int work = timeoutMs == 0 ? selector.selectNow(onSelected) : selector.select(onSelected, timeoutMs);
+        if (acceptable)
+        {
+            // Outside the selection's action: accepting registers the new channel with the selector.
+            accept();
+        }
+        else if (acceptResumeNs != 0 && System.nanoTime() - acceptResumeNs >= 0)
+        {
+            acceptResumeNs = 0;
+            serverKey.interestOps(SelectionKey.OP_ACCEPT);
+        }
+        NioConnection connection;
+        while ((connection = flushes.poll()) != null)
+        {
+            connection.flushQueued.set(false);
+            flush(connection);
+            work++;
+        }
+        final long nowNs = System.nanoTime();
+        if (nowNs - lastSweepNs >= SWEEP_INTERVAL_NS)
+        {
+            lastSweepNs = nowNs;
+            sweep(nowNs);
+        }
+        return work;
+    }
+
+    /** Close every connection, the server socket and the selector, once. The selector's thread, or under the lock. */
+    private void shutdown()
+    {
+        if (shut)
+        {
+            return;
+        }
+        shut = true;
+        for (final NioConnection connection : open.toArray(new NioConnection[0]))
+        {
+            closeNow(connection);
+        }
+        try
+        {
+            server.close();
+            selector.close();
+        }
+        catch (final IOException ignored)
+        {
+            // Closing: nothing to do about it.
         }
     }
 
@@ -784,7 +702,7 @@ public final class ClientEndpoint implements AutoCloseable
         {
             channel.configureBlocking(false);
             channel.socket().setTcpNoDelay(true);
-            connection = new NioConnection(nextId.getAndIncrement(), channel,
+            connection = new NioConnection(this, nextId.getAndIncrement(), channel,
                 String.valueOf(channel.getRemoteAddress()));
             connection.key = channel.register(selector, SelectionKey.OP_READ, connection);
         }

@@ -28,7 +28,8 @@ import static dev.grid.node.RequestFields.requireString;
  * {@link ClientProtocol#CLEAR}): get-and-write, replace if present, entry processors, scan pages, remove-all and
  * clear. Reads the request, submits it to the member and answers through {@link ClientService}.
  * <p>
- * <b>Threading:</b> called on the client endpoint's thread; answers are written when the member's futures complete.
+ * <b>Threading:</b> called on the thread serving the client endpoint (the member thread, or a TLS connection's
+ * reader); answers are written when the member's futures complete.
  */
 final class ClientEntryOperations
 {

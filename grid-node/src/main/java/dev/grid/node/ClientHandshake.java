@@ -20,10 +20,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The first request of a client connection ({@link ClientProtocol#HANDSHAKE}): the magic and a common protocol
  * version, then the credentials. A password is checked on a pool of its own (PBKDF2 takes hundreds of ms of CPU: not
- * on the endpoint's thread), unless it was verified before; a connection is admitted only once it passes, and one
+ * on the member thread), unless it was verified before; a connection is admitted only once it passes, and one
  * that fails is answered and closed.
  * <p>
- * <b>Threading:</b> {@link #run} on the endpoint's thread; {@link #admit} there or on the password pool.
+ * <b>Threading:</b> {@link #run} on the thread serving the client endpoint (the member thread, or a TLS
+ * connection's reader); {@link #admit} there or on the password pool.
  */
 final class ClientHandshake implements AutoCloseable
 {

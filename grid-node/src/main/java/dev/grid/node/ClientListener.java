@@ -32,8 +32,9 @@ record ClientListener(AutoCloseable endpoint, int port)
                 "grid-client-tls-" + config.memberId());
             return new ClientListener(tls, tls.port());
         }
-        final ClientEndpoint plain = new ClientEndpoint(config.bindAddress(), config.clientPort(), limits, service,
-            "grid-client-endpoint-" + config.memberId());
+        // Polled by the member thread (MemberAgent): requests reach the engine with no hand-off between threads.
+        final ClientEndpoint plain = ClientEndpoint.polled(config.bindAddress(), config.clientPort(), limits,
+            service);
         return new ClientListener(plain, plain.port());
     }
 }

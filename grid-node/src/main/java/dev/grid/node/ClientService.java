@@ -65,9 +65,9 @@ import static dev.grid.node.RequestFields.requireString;
  * handshake's password check run on a small pool of their own. A malformed request gets an error answer and nothing
  * runs; a frame that cannot even name its request closes its connection. Nothing a client sends can stop the member.
  * <p>
- * <b>Threading:</b> frames arrive on the endpoint's thread (a connection's reader thread over TLS); answers are sent
- * from whichever thread completes the request (the engine's, the user pool's or the admin pool's). Per-connection
- * state is in {@link Session}.
+ * <b>Threading:</b> frames arrive on the member thread, which serves the plain endpoint in its duty cycle (on a
+ * connection's reader thread over TLS), so nothing here may block; answers are sent from whichever thread completes
+ * the request (the engine's, the user pool's or the admin pool's). Per-connection state is in {@link Session}.
  */
 final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 {
@@ -394,7 +394,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             case ClientProtocol.PARTITION_MAP ->
             {
                 final String name = requireString(reader, "cache");
-                complete(connection, session, requestId, member.primaries(name), this::writePartitionMap);
+                complete(connection, session, requestId, ClientPartitionMap.query(member, name),
+                    ClientPartitionMap::write);
             }
             case ClientProtocol.LOCAL_COPIES ->
             {
@@ -898,20 +899,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 " is not open on this connection");
         }
         return tx;
-    }
-
-    private void writePartitionMap(final MessageWriter w, final GridMember.Primaries primaries)
-    {
-        w.writeLong(primaries.topologyVersion()).writeInt(primaries.primaries().length)
-            .writeInt(primaries.members().size());
-        for (final MemberRecord record : primaries.members())
-        {
-            w.writeString(record.memberId()).writeString(record.attributes().get(CLIENT_ADDRESS_ATTRIBUTE));
-        }
-        for (final int primary : primaries.primaries())
-        {
-            w.writeUnsignedShort(primary < 0 ? 0xFFFF : primary);
-        }
     }
 
     private void writeReport(final MessageWriter w, final ConsistencyReport report)

@@ -120,6 +120,8 @@ public final class GridMember implements Grid
     private final AgentRunner runner;
     volatile Topology topology;
     volatile boolean closing;
+    /** The agent's thread once it started ({@link MemberAgent#onStart()}): it must never wait for its own queue. */
+    volatile Thread agentThread;
     private final AtomicBoolean closeStarted = new AtomicBoolean();
     private final CompletableFuture<Void> closeFinished = new CompletableFuture<>();
     volatile MemberState state = MemberState.JOINING;
@@ -855,7 +857,9 @@ public final class GridMember implements Grid
      * Run a command on the agent thread; if the member is closing, fail {@code future} instead. Every command ends
      * {@code future}: a refusal it throws (the caller's mistake: a cache that does not exist, an invalid request,
      * {@link #isRefusal}) fails it; any other exception fails it too, then stops the member (a fault of the member's
-     * own: a WAL that cannot be written, a counter in a state it must never reach).
+     * own: a WAL that cannot be written, a counter in a state it must never reach). Called on the agent thread itself
+     * (a client request its duty cycle read) while the queue is full, it fails {@code future} with
+     * {@link ErrorCode#TOO_MANY_REQUESTS}.
      */
     void execute(final Runnable action, final CompletableFuture<?> future)
     {
@@ -887,6 +891,14 @@ public final class GridMember implements Grid
                     stopReason));
                 return;
             }
+            if (Thread.currentThread() == agentThread)
+            {
+                // A client request read in the agent's own duty cycle: waiting for the queue to drain would wait for
+                // this very thread. Refused, to be retried (the client's pending limits normally keep it far away).
+                future.completeExceptionally(new GridException(ErrorCode.TOO_MANY_REQUESTS, "member " +
+                    config.memberId() + " has " + commands.capacity() + " commands queued, its most; try again"));
+                return;
+            }
             Thread.onSpinWait();
         }
     }
@@ -897,29 +909,6 @@ public final class GridMember implements Grid
     public int clientPort()
     {
         return clientEndpointPort;
-    }
-
-    /** Each partition's primary in the installed map, for partition-aware clients. */
-    record Primaries(long topologyVersion, List<MemberRecord> members, int[] primaries)
-    {
-    }
-
-    CompletableFuture<Primaries> primaries(final String cacheName)
-    {
-        final CompletableFuture<Primaries> future = new CompletableFuture<>();
-        execute(() ->
-        {
-            final int[] primaries = engine.status().primaries(cacheName);
-            if (primaries == null)
-            {
-                future.completeExceptionally(new GridException(ErrorCode.CACHE_NOT_FOUND, "cache '" + cacheName +
-                    "' has no partition map installed on member " + config.memberId() + " yet"));
-                return;
-            }
-            future.complete(new Primaries(engine.installedMap().version(),
-                engine.installedMap().topology().members(), primaries));
-        }, future);
-        return future;
     }
 
     /**

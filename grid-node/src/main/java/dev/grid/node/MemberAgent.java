@@ -7,8 +7,9 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 
 /**
- * The agent a member's thread runs: each duty cycle runs the commands user threads queued, then the engine's duty
- * cycle, and reports the member's progress (joined, quorum) to those who wait for it.
+ * The agent a member's thread runs: each duty cycle runs the transport, the engine's duty cycle, the plain client
+ * endpoint (reading requests, accepting connections) and then the commands user threads and those requests queued,
+ * and reports the member's progress (joined, quorum) to those who wait for it.
  * <p>
  * <b>Threading:</b> the member's agent thread only.
  */
@@ -39,6 +40,11 @@ final class MemberAgent implements Agent
         return nowNs - installedWithoutQuorumSinceNs;
     }
 
+    public void onStart()
+    {
+        member.agentThread = Thread.currentThread();
+    }
+
     public int doWork()
     {
         final String transportFailure = member.transport.failure();
@@ -47,11 +53,12 @@ final class MemberAgent implements Agent
             onTransportFailure(transportFailure);
         }
         int work;
+        // The plain client endpoint is served by this thread (TLS connections have reader threads of their own).
         // Answers to clients this cycle makes go out once per connection at its end, not one write each.
-        final ClientEndpoint answers = member.clientEndpoint instanceof ClientEndpoint plain ? plain : null;
-        if (answers != null)
+        final ClientEndpoint clients = member.clientEndpoint instanceof ClientEndpoint plain ? plain : null;
+        if (clients != null)
         {
-            answers.beginBatch();
+            clients.beginBatch();
         }
         try
         {
@@ -62,14 +69,19 @@ final class MemberAgent implements Agent
                 // the time of this cycle (an entry's expiry, a deadline), never with one from before an idle wait or
                 // a pause of the process.
                 work += member.engine.doWork(System.nanoTime());
+                if (clients != null)
+                {
+                    // Requests read now become commands, run below in this same cycle: no other thread, no wake-up.
+                    work += clients.poll();
+                }
                 work += member.commands.drain(Runnable::run, 256);
             }
             finally
             {
                 // Before a restart's replay, not after it; endBatch throws nothing, so no failure is masked.
-                if (answers != null)
+                if (clients != null)
                 {
-                    answers.endBatch();
+                    clients.endBatch();
                 }
             }
             if (member.engine.status().isReadyForRestart())
@@ -156,6 +168,12 @@ final class MemberAgent implements Agent
         if (member.engine.state() != MemberState.STOPPED && member.engine.state() != MemberState.FAILED)
         {
             member.engine.stop();
+        }
+        // No thread serves the plain client endpoint any more: its clients see their connections close (and fail
+        // over) now, not when the member is closed.
+        if (member.clientEndpoint instanceof ClientEndpoint plain)
+        {
+            plain.close();
         }
         Runnable command;
         while ((command = member.commands.poll()) != null)

@@ -15,7 +15,7 @@ import static dev.grid.node.RequestFields.requireString;
  * The operator's requests of the thin-client protocol added with issue 21, decoded and answered for
  * {@link ClientService}: snapshots ({@link ClientProtocol#SNAPSHOT_CREATE} to {@link ClientProtocol#SNAPSHOT_RESTORE},
  * by the member's {@link MemberSnapshots}) and the member's configuration ({@link ClientProtocol#CONFIG}). Stateless;
- * runs on the client endpoint's thread and answers when the work is done.
+ * runs on the thread serving the client endpoint and answers when the work is done.
  */
 final class OperatorRequests
 {

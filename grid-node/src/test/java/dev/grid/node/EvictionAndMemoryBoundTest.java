@@ -62,7 +62,7 @@ class EvictionAndMemoryBoundTest
             for (final GridMember member : cluster.members)
             {
                 final CacheMetrics metrics = member.cacheMetrics("lru");
-                final GridMember.Primaries map = member.primaries("lru").join();
+                final ClientPartitionMap map = ClientPartitionMap.query(member, "lru").join();
                 final String id = member.configuration().memberId();
                 final int primaries = (int)java.util.Arrays.stream(map.primaries())
                     .filter(p -> p >= 0 && map.members().get(p).memberId().equals(id)).count();

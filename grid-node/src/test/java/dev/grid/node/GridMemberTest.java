@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -147,6 +148,41 @@ class GridMemberTest
                 }
                 assertEquals(MemberState.STOPPED, member.state());
             }
+        }
+    }
+
+    /**
+     * The member's thread reads client requests in its own duty cycle: a request it reads while its command queue is
+     * full is refused with TOO_MANY_REQUESTS, never waited for (that wait would be for this very thread).
+     */
+    @Test
+    void aCommandTheAgentQueuesWhileItsQueueIsFullIsRefusedNotWaitedFor() throws Exception
+    {
+        try (TestCluster cluster = TestCluster.start(1))
+        {
+            final GridMember member = cluster.members.get(0);
+            final AtomicInteger ranAfter = new AtomicInteger();
+            final AtomicInteger queued = new AtomicInteger();
+            final CompletableFuture<CompletableFuture<String>> asked = member.query(() ->
+            {
+                // Fill it, from the agent thread, as a burst of requests read in one cycle would.
+                while (member.commands.offer(ranAfter::incrementAndGet))
+                {
+                    queued.incrementAndGet();
+                }
+                final CompletableFuture<String> refused = new CompletableFuture<>();
+                member.execute(() -> refused.complete("ran"), refused);
+                return refused;
+            });
+            final CompletableFuture<String> refused = asked.get(30, TimeUnit.SECONDS);
+            final ExecutionException failure = assertThrows(ExecutionException.class,
+                () -> refused.get(30, TimeUnit.SECONDS));
+            assertEquals(ErrorCode.TOO_MANY_REQUESTS, ((GridException)failure.getCause()).errorCode(),
+                failure.getCause().toString());
+            // The member goes on: the queued commands run, and it answers again.
+            assertEquals("answered", member.query(() -> "answered").get(30, TimeUnit.SECONDS));
+            assertTrue(queued.get() > 60_000, queued + " commands queued");
+            assertEquals(queued.get(), ranAfter.get(), "every queued command ran");
         }
     }
 
