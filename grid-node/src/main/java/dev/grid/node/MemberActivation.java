@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * </ol>
  * {@link #activate} (step 0) lifts it; a restarted member starts active.
  * <p>
- * <b>Threading:</b> the flag is volatile, set by the thread serving client requests and read on the agent thread; step 3
- * waits on a thread of its own.
+ * <b>Threading:</b> the flag is volatile, set by the thread serving client requests and read on the agent thread;
+ * step 3 waits on a thread of its own.
  */
 final class MemberActivation
 {
