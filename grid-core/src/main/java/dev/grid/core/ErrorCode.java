@@ -136,10 +136,7 @@ public enum ErrorCode
     UNKNOWN_OPERATION(Group.CLIENT, 5),
     /** A frame's length is above the member's limit (or negative); the connection is closed. */
     FRAME_TOO_LARGE(Group.CLIENT, 6),
-    /**
-     * The connection has as many requests outstanding as the member allows, or the member has as many commands queued
-     * as it holds; this one did not run. Retry later.
-     */
+    /** The connection has as many requests outstanding as the member allows; this one did not run. Retry later. */
     TOO_MANY_REQUESTS(Group.CLIENT, 7),
     /** The member serves as many client connections as it allows; the connection is closed. */
     TOO_MANY_CONNECTIONS(Group.CLIENT, 8),

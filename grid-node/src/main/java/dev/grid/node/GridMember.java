@@ -122,6 +122,8 @@ public final class GridMember implements Grid
     volatile boolean closing;
     /** The agent's thread once it started ({@link MemberAgent#onStart()}): it must never wait for its own queue. */
     volatile Thread agentThread;
+    /** A fault of a command the agent ran from inside {@link #execute}; the agent stops the member with it. */
+    RuntimeException deferredFault;
     private final AtomicBoolean closeStarted = new AtomicBoolean();
     private final CompletableFuture<Void> closeFinished = new CompletableFuture<>();
     volatile MemberState state = MemberState.JOINING;
@@ -858,8 +860,7 @@ public final class GridMember implements Grid
      * {@code future}: a refusal it throws (the caller's mistake: a cache that does not exist, an invalid request,
      * {@link #isRefusal}) fails it; any other exception fails it too, then stops the member (a fault of the member's
      * own: a WAL that cannot be written, a counter in a state it must never reach). Called on the agent thread itself
-     * (a client request its duty cycle read) while the queue is full, it fails {@code future} with
-     * {@link ErrorCode#TOO_MANY_REQUESTS}.
+     * (a client request its duty cycle read) while the queue is full, it runs the queued commands first.
      */
     void execute(final Runnable action, final CompletableFuture<?> future)
     {
@@ -893,10 +894,22 @@ public final class GridMember implements Grid
             }
             if (Thread.currentThread() == agentThread)
             {
-                // A client request read in the agent's own duty cycle: waiting for the queue to drain would wait for
-                // this very thread. Refused, to be retried (the client's pending limits normally keep it far away).
-                future.completeExceptionally(new GridException(ErrorCode.TOO_MANY_REQUESTS, "member " +
-                    config.memberId() + " has " + commands.capacity() + " commands queued, its most; try again"));
+                // A request read in the agent's own cycle: it runs what waits, in order, instead of waiting for itself.
+                // A fault stops the drain and, after the poll, the member (MemberAgent); nothing is queued meanwhile.
+                if (deferredFault == null)
+                {
+                    try
+                    {
+                        commands.drain(Runnable::run);
+                        continue;
+                    }
+                    catch (final RuntimeException fault)
+                    {
+                        deferredFault = fault;
+                    }
+                }
+                future.completeExceptionally(new NodeStoppingException("member " + config.memberId() + " stops: " +
+                    deferredFault));
                 return;
             }
             Thread.onSpinWait();

@@ -45,6 +45,16 @@ final class MemberAgent implements Agent
         member.agentThread = Thread.currentThread();
     }
 
+    /** A command the agent ran early, from inside {@link GridMember#execute}, failed: a fault like any other. */
+    private void throwDeferredFault()
+    {
+        final RuntimeException fault = member.deferredFault;
+        if (fault != null)
+        {
+            throw fault;
+        }
+    }
+
     public int doWork()
     {
         final String transportFailure = member.transport.failure();
@@ -71,10 +81,13 @@ final class MemberAgent implements Agent
                 work += member.engine.doWork(System.nanoTime());
                 if (clients != null)
                 {
-                    // Requests read now become commands, run below in this same cycle: no other thread, no wake-up.
+                    // Requests read now become commands, run below (in this cycle unless many wait): no other thread,
+                    // no wake-up.
                     work += clients.poll();
+                    throwDeferredFault();
                 }
                 work += member.commands.drain(Runnable::run, 256);
+                throwDeferredFault();
             }
             finally
             {

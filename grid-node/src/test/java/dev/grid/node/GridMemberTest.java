@@ -152,37 +152,72 @@ class GridMemberTest
     }
 
     /**
-     * The member's thread reads client requests in its own duty cycle: a request it reads while its command queue is
-     * full is refused with TOO_MANY_REQUESTS, never waited for (that wait would be for this very thread).
+     * The member's thread reads client requests in its own duty cycle: a command it queues while its command queue is
+     * full runs the queued commands first, in order, then is queued itself; it never waits for the queue to drain (that
+     * wait would be for this very thread).
      */
     @Test
-    void aCommandTheAgentQueuesWhileItsQueueIsFullIsRefusedNotWaitedFor() throws Exception
+    void aCommandTheAgentQueuesWhileItsQueueIsFullRunsTheQueuedOnesFirst() throws Exception
     {
         try (TestCluster cluster = TestCluster.start(1))
         {
             final GridMember member = cluster.members.get(0);
-            final AtomicInteger ranAfter = new AtomicInteger();
+            final AtomicInteger ran = new AtomicInteger();
             final AtomicInteger queued = new AtomicInteger();
-            final CompletableFuture<CompletableFuture<String>> asked = member.query(() ->
+            final AtomicInteger ranBeforeItWasQueued = new AtomicInteger();
+            final CompletableFuture<CompletableFuture<Integer>> asked = member.query(() ->
             {
                 // Fill it, from the agent thread, as a burst of requests read in one cycle would.
-                while (member.commands.offer(ranAfter::incrementAndGet))
+                while (member.commands.offer(ran::incrementAndGet))
                 {
                     queued.incrementAndGet();
                 }
-                final CompletableFuture<String> refused = new CompletableFuture<>();
-                member.execute(() -> refused.complete("ran"), refused);
+                final CompletableFuture<Integer> last = new CompletableFuture<>();
+                member.execute(() -> last.complete(ran.get()), last);
+                ranBeforeItWasQueued.set(ran.get());
+                return last;
+            });
+            final CompletableFuture<Integer> last = asked.get(30, TimeUnit.SECONDS);
+            assertTrue(queued.get() > 60_000, queued + " commands queued");
+            assertEquals(queued.get(), ranBeforeItWasQueued.get(), "the queue ran before the command was queued");
+            assertEquals(queued.get(), last.get(30, TimeUnit.SECONDS), "the command ran after every queued one");
+            assertEquals(MemberState.ACTIVE, member.state());
+        }
+    }
+
+    /**
+     * A fault of a command the agent runs early (its queue full) stops the member, as any fault of a command does; the
+     * command that was to be queued fails with NODE_STOPPING.
+     */
+    @Test
+    void aFaultOfACommandRunEarlyStopsTheMember() throws Exception
+    {
+        try (TestCluster cluster = TestCluster.start(1))
+        {
+            final GridMember member = cluster.members.get(0);
+            final CompletableFuture<CompletableFuture<Void>> asked = member.query(() ->
+            {
+                member.commands.offer(() ->
+                {
+                    throw new IllegalStateException("a counter in a state it must never reach");
+                });
+                while (member.commands.offer(() -> { }))
+                {
+                    // Full.
+                }
+                final CompletableFuture<Void> refused = new CompletableFuture<>();
+                member.execute(() -> refused.complete(null), refused);
                 return refused;
             });
-            final CompletableFuture<String> refused = asked.get(30, TimeUnit.SECONDS);
             final ExecutionException failure = assertThrows(ExecutionException.class,
-                () -> refused.get(30, TimeUnit.SECONDS));
-            assertEquals(ErrorCode.TOO_MANY_REQUESTS, ((GridException)failure.getCause()).errorCode(),
-                failure.getCause().toString());
-            // The member goes on: the queued commands run, and it answers again.
-            assertEquals("answered", member.query(() -> "answered").get(30, TimeUnit.SECONDS));
-            assertTrue(queued.get() > 60_000, queued + " commands queued");
-            assertEquals(queued.get(), ranAfter.get(), "every queued command ran");
+                () -> asked.get(30, TimeUnit.SECONDS).get(30, TimeUnit.SECONDS));
+            assertTrue(failure.getCause() instanceof NodeStoppingException, failure.getCause().toString());
+            final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (member.state() != MemberState.FAILED && member.state() != MemberState.STOPPED)
+            {
+                assertTrue(System.nanoTime() < deadlineNs, "still " + member.state());
+                Thread.onSpinWait();
+            }
         }
     }
 
