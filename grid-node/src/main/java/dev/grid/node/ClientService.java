@@ -108,14 +108,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
          */
         final AtomicInteger pendingReads = new AtomicInteger();
         /** Guarded by the session: a transaction begun as the connection closes is rolled back, not kept. */
-        final Map<Long, Transaction> transactions = new ConcurrentHashMap<>();
+        final Map<Long, MemberTransaction> transactions = new ConcurrentHashMap<>();
         final AtomicLong nextTxId = new AtomicLong(1);
         /** Set once the connection closed; guarded by the session. */
         boolean closed;
         final LastCacheName cacheName = new LastCacheName();
 
         /** @return whether the transaction was kept for the connection (false: it closed, the caller rolls it back). */
-        synchronized boolean keep(final long txId, final Transaction tx)
+        synchronized boolean keep(final long txId, final MemberTransaction tx)
         {
             if (!closed)
             {
@@ -130,10 +130,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
 
         /** @return the transactions left open, now the connection closed. */
-        synchronized List<Transaction> close()
+        synchronized List<MemberTransaction> close()
         {
             closed = true;
-            final List<Transaction> open = new ArrayList<>(transactions.values());
+            final List<MemberTransaction> open = new ArrayList<>(transactions.values());
             transactions.clear();
             return open;
         }
@@ -429,8 +429,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 {
                     throw new MalformedMessageException("timeoutMs " + timeoutMs + " must be positive");
                 }
-                final Transaction tx = member.transactions().begin(concurrency, isolation,
-                    Duration.ofMillis(timeoutMs));
+                final MemberTransaction tx = ((MemberTransactions)member.transactions()).begin(concurrency,
+                    isolation, Duration.ofMillis(timeoutMs));
                 final long txId = session.nextTxId.getAndIncrement();
                 if (!session.keep(txId, tx))
                 {
@@ -440,43 +440,44 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             }
             case ClientProtocol.TX_GET ->
             {
-                final Transaction tx = transaction(session, reader);
+                final MemberTransaction tx = transaction(session, reader);
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.getAsync(cache, requireBytes(reader, "key")),
+                // The ...Raw steps complete on the member thread: the answer is encoded there, with no hop.
+                complete(connection, session, requestId, tx.getRaw(cache, requireBytes(reader, "key")),
                     (w, value) -> w.writeBytes(value));
             }
             case ClientProtocol.TX_PUT ->
             {
-                final Transaction tx = transaction(session, reader);
+                final MemberTransaction tx = transaction(session, reader);
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.putAsync(cache, requireBytes(reader, "key"),
+                complete(connection, session, requestId, tx.putRaw(cache, requireBytes(reader, "key"),
                     requireBytes(reader, "value")), (w, v) -> { });
             }
             case ClientProtocol.TX_MERGE ->
             {
-                final Transaction tx = transaction(session, reader);
+                final MemberTransaction tx = transaction(session, reader);
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.mergeAsync(cache, requireBytes(reader, "key"),
+                complete(connection, session, requestId, tx.mergeRaw(cache, requireBytes(reader, "key"),
                     requireBytes(reader, "operand")), (w, v) -> { });
             }
             case ClientProtocol.TX_REMOVE ->
             {
-                final Transaction tx = transaction(session, reader);
+                final MemberTransaction tx = transaction(session, reader);
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.removeAsync(cache, requireBytes(reader, "key")),
+                complete(connection, session, requestId, tx.removeRaw(cache, requireBytes(reader, "key")),
                     (w, v) -> { });
             }
             case ClientProtocol.TX_COMMIT, ClientProtocol.TX_ROLLBACK ->
             {
                 final long txId = reader.readLong("txId");
-                final Transaction tx = session.transactions.remove(txId);
+                final MemberTransaction tx = session.transactions.remove(txId);
                 if (tx == null)
                 {
                     throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
                         " is not open on this connection");
                 }
-                complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitAsync() :
-                    tx.rollbackAsync(), (w, v) -> { });
+                complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitRaw() :
+                    tx.rollbackRaw(), (w, v) -> { });
             }
             case ClientProtocol.PREDICATE_TX -> predicateTransaction(connection, session, requestId, reader);
             default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
@@ -889,10 +890,10 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         return topology == null ? 0 : topology.version();
     }
 
-    private Transaction transaction(final Session session, final MessageReader reader)
+    private MemberTransaction transaction(final Session session, final MessageReader reader)
     {
         final long txId = reader.readLong("txId");
-        final Transaction tx = session.transactions.get(txId);
+        final MemberTransaction tx = session.transactions.get(txId);
         if (tx == null)
         {
             throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +

@@ -109,6 +109,17 @@ final class MemberTransaction implements Transaction
         return result;
     }
 
+    /**
+     * The thin client's read ({@link ClientService}): as {@link #getAsync}, but completed on the member thread, where
+     * its continuation only encodes the answer. The thin-client variants of the steps below (the {@code ...Raw}
+     * methods) complete there too: a hop to the user pool per step cost a thread wake-up each, five per transfer.
+     */
+    CompletableFuture<byte[]> getRaw(final MemberCache<byte[], byte[]> cache, final byte[] key)
+    {
+        final MemberCache<byte[], byte[]> mc = own(cache);
+        return read(mc, mc.encodeKey(key)).thenApply(values -> mc.decodeValue(values[0]));
+    }
+
     private CompletableFuture<byte[][]> read(final MemberCache<?, ?> cache, final byte[]... keys)
     {
         final CompletableFuture<byte[][]> future = new CompletableFuture<>();
@@ -130,7 +141,7 @@ final class MemberTransaction implements Transaction
         return member.toUser(putRaw(cache, key, value));
     }
 
-    private <K, V> CompletableFuture<Void> putRaw(final Cache<K, V> cache, final K key, final V value)
+    <K, V> CompletableFuture<Void> putRaw(final Cache<K, V> cache, final K key, final V value)
     {
         final MemberCache<K, V> mc = own(cache);
         return write(mc, mc.encodeKey(key), mc.encodeValue(value, "value"), false);
@@ -146,7 +157,7 @@ final class MemberTransaction implements Transaction
         return member.toUser(removeRaw(cache, key));
     }
 
-    private <K, V> CompletableFuture<Void> removeRaw(final Cache<K, V> cache, final K key)
+    <K, V> CompletableFuture<Void> removeRaw(final Cache<K, V> cache, final K key)
     {
         final MemberCache<K, V> mc = own(cache);
         return write(mc, mc.encodeKey(key), null, false);
@@ -162,7 +173,7 @@ final class MemberTransaction implements Transaction
         return member.toUser(mergeRaw(cache, key, operand));
     }
 
-    private <K, V> CompletableFuture<Void> mergeRaw(final Cache<K, V> cache, final K key, final V operand)
+    <K, V> CompletableFuture<Void> mergeRaw(final Cache<K, V> cache, final K key, final V operand)
     {
         final MemberCache<K, V> mc = own(cache);
         if (mc.descriptor().mergeOperator() == null)
@@ -205,7 +216,7 @@ final class MemberTransaction implements Transaction
         return member.toUser(commitRaw());
     }
 
-    private CompletableFuture<Void> commitRaw()
+    CompletableFuture<Void> commitRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         member.execute(() -> session.commit(done(future)), future);
@@ -222,7 +233,7 @@ final class MemberTransaction implements Transaction
         return member.toUser(rollbackRaw());
     }
 
-    private CompletableFuture<Void> rollbackRaw()
+    CompletableFuture<Void> rollbackRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
         member.execute(() -> session.rollback(done(future)), future);

@@ -23,7 +23,7 @@ final class MemberTransactions implements Transactions
         this.member = member;
     }
 
-    public Transaction begin(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
+    public MemberTransaction begin(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
         final Duration timeout)
     {
         Objects.requireNonNull(concurrency, "concurrency must not be null");
