@@ -127,7 +127,9 @@ class ClientEndpointPolledTest
             int turnsAfterClose = 0;
             while (polling.get())
             {
-                if (endpoint.poll() != 0 && closed.isDone())
+                // Read before the turn: a turn that began before the close may still have found work.
+                final boolean afterClose = closed.isDone();
+                if (endpoint.poll() != 0 && afterClose)
                 {
                     turnsAfterClose++;
                 }
