@@ -68,6 +68,8 @@ class ProtocolRobustnessTest
         long lastRequestId;
         /** The length of the last answer {@link #answer} read. */
         int lastLength;
+        /** The first eight payload bytes of the last OK answer {@link #answer} read (a TX_BEGIN's id), or -1. */
+        long lastTxId;
 
         Raw() throws IOException
         {
@@ -119,6 +121,7 @@ class ProtocolRobustnessTest
             final int status = answer.get();
             lastRequestId = answer.getLong();
             answer.getLong();
+            lastTxId = status == ClientProtocol.OK && answer.remaining() >= 8 ? answer.getLong(answer.position()) : -1;
             return status == ClientProtocol.OK ? 0 : answer.getInt();
         }
 
@@ -337,6 +340,54 @@ class ProtocolRobustnessTest
      * was refused without rolling the transaction back, which the connection had already forgotten: it stayed ACTIVE
      * for its whole timeout (99 after 1,500 such connections on three members, before the fix).
      */
+    /**
+     * A connection's TX_BEGIN requests are numbered 1, 2, ... in arrival order, refused ones too (docs/protocol.md), so
+     * a client sends a transaction's steps right behind its TX_BEGIN without waiting for the id.
+     */
+    @Test
+    void transactionIdsCountTheConnectionsBeginsSoStepsNeedNotWaitForThem() throws IOException
+    {
+        final byte[] name = "robust".getBytes(StandardCharsets.UTF_8);
+        final byte[] key = "tx-numbered".getBytes(StandardCharsets.UTF_8);
+        try (Raw raw = new Raw())
+        {
+            raw.handshake(1, 1);
+            assertEquals(0, raw.answer());
+            final ByteBuffer frames = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+            // Begin 1 is refused (no timeout); begin 2 is good and its read follows at once, naming it by its number.
+            frames.putInt(9 + 10).put((byte)ClientProtocol.TX_BEGIN).putLong(1).put((byte)0).put((byte)1).putLong(0);
+            frames.putInt(9 + 10).put((byte)ClientProtocol.TX_BEGIN).putLong(2).put((byte)0).put((byte)1)
+                .putLong(60_000);
+            frames.putInt(9 + 8 + 4 + name.length + 4 + key.length).put((byte)ClientProtocol.TX_GET).putLong(3)
+                .putLong(2).putInt(name.length).put(name).putInt(key.length).put(key);
+            frames.putInt(9 + 8 + 4 + name.length + 4 + key.length).put((byte)ClientProtocol.TX_GET).putLong(4)
+                .putLong(1).putInt(name.length).put(name).putInt(key.length).put(key);
+            raw.out.write(frames.array(), 0, frames.position());
+            raw.out.flush();
+            final Map<Long, Integer> codes = new java.util.HashMap<>();
+            long begunId = -1;
+            for (int i = 0; i < 4; i++)
+            {
+                final int code = raw.answer();
+                codes.put(raw.lastRequestId, code);
+                if (raw.lastRequestId == 2)
+                {
+                    begunId = raw.lastTxId;
+                }
+            }
+            assertEquals(ErrorCode.MALFORMED_REQUEST.code(), codes.get(1L), "begin 1 refused: " + codes);
+            assertEquals(0, codes.get(2L), "begin 2: " + codes);
+            assertEquals(2, begunId, "the second begin's id counts the refused one");
+            assertEquals(0, codes.get(3L), "the read sent before begin 2 was answered: " + codes);
+            assertEquals(ErrorCode.TRANSACTION_NOT_FOUND.code(), codes.get(4L), "no transaction 1: " + codes);
+            // A commit waits for the transaction's reads (one sent while a read is in flight is refused).
+            raw.frame(ByteBuffer.allocate(17).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.TX_COMMIT)
+                .putLong(5).putLong(2).array());
+            assertEquals(0, raw.answer(), "transaction 2 committed");
+            assertEquals(5, raw.lastRequestId);
+        }
+    }
+
     @Test
     void transactionsOfConnectionsClosedMidWayRollBack() throws IOException
     {

@@ -69,12 +69,16 @@ final class ClientConnection implements AutoCloseable
     private final DataInputStream in;
     private final Map<Long, CompletableFuture<Answer>> pending = new ConcurrentHashMap<>();
     private final AtomicLong nextRequestId = new AtomicLong(1);
+    /** TX_BEGIN requests written on this connection; guarded by {@link #out}. */
+    private long transactionsBegun;
     private final Thread reader;
     private final int maxFrameBytes;
     private final Consumer<Long> topologySeen;
     private volatile boolean closed;
     private volatile String closeReason = "closed";
     private String memberId;
+    /** The protocol version agreed in the handshake. */
+    private int version;
     private boolean admin;
 
     private ClientConnection(final String address, final Socket socket, final int maxFrameBytes,
@@ -135,14 +139,14 @@ final class ClientConnection implements AutoCloseable
         }
         connection.reader.start();
         final FrameWriter handshake = new FrameWriter();
-        handshake.writeInt(ClientProtocol.MAGIC).writeUnsignedShort(ClientProtocol.VERSION)
+        handshake.writeInt(ClientProtocol.MAGIC).writeUnsignedShort(ClientProtocol.MIN_VERSION)
             .writeUnsignedShort(ClientProtocol.VERSION).writeString(config.user()).writeString(config.password())
             .writeString(config.clientName());
         try
         {
             final Answer answer = connection.request(ClientProtocol.HANDSHAKE, handshake)
                 .get(config.connectTimeoutMs() + 10_000L, TimeUnit.MILLISECONDS);
-            answer.payload().readUnsignedShort("version");
+            connection.version = answer.payload().readUnsignedShort("version");
             connection.memberId = answer.payload().readString("memberId");
             connection.admin = answer.payload().readByte("role") == 1;
             return connection;
@@ -208,6 +212,12 @@ final class ClientConnection implements AutoCloseable
     String memberId()
     {
         return memberId;
+    }
+
+    /** @return whether the member numbers TX_BEGINs by count (version 2): a transaction's steps may follow at once. */
+    boolean pipelinesTransactionBegin()
+    {
+        return version >= 2;
     }
 
     boolean isAdmin()
@@ -279,6 +289,34 @@ final class ClientConnection implements AutoCloseable
                 " broke while the request was written", true));
         }
         return future;
+    }
+
+    /**
+     * A TX_BEGIN sent, and the id the member gives its transaction.
+     *
+     * @param txId   the transaction's id on this connection.
+     * @param answer the member's answer to the TX_BEGIN.
+     */
+    record Begun(long txId, CompletableFuture<Answer> answer)
+    {
+    }
+
+    /**
+     * Send a TX_BEGIN without waiting for its answer: the member numbers a connection's TX_BEGIN requests 1, 2, ... in
+     * the order they arrive, refused ones included (docs/protocol.md), so the transaction's id is known at once and
+     * its first step follows on the same connection behind it.
+     *
+     * @param payload the TX_BEGIN's payload.
+     * @return the id and the answer to come.
+     */
+    Begun begin(final FrameWriter payload)
+    {
+        synchronized (out)
+        {
+            // Under the lock that orders the frames: the n-th TX_BEGIN written is the member's n-th.
+            final long txId = ++transactionsBegun;
+            return new Begun(txId, request(ClientProtocol.TX_BEGIN, payload));
+        }
     }
 
     /** Forget a request that timed out; its answer, if it comes, is dropped. */

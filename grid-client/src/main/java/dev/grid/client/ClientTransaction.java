@@ -21,26 +21,30 @@ import java.util.concurrent.CompletionException;
 /**
  * An interactive transaction through the thin client. It lives on the member its connection reaches, which
  * coordinates it exactly as for an embedded user; if the connection breaks, that member rolls it back, and a commit
- * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Not thread-safe (one user thread at a
- * time, as for the embedded API).
+ * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Its TX_BEGIN is not waited for: the steps
+ * follow it on the connection, and if the member refused it, each step fails with the begin's error (nothing began,
+ * so a rollback succeeds). Not thread-safe (one user thread at a time, as for the embedded API).
  */
 final class ClientTransaction implements Transaction
 {
     private final GridClient client;
     private final ClientConnection connection;
     private final long txId;
+    /** The member's answer to the TX_BEGIN, not waited for. */
+    private final CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
     /** The commit's outcome once commit was called: every later commit answers with it. */
     private CompletableFuture<Void> commit;
     private boolean rolledBack;
 
-    ClientTransaction(final GridClient client, final ClientConnection connection, final long txId,
+    ClientTransaction(final GridClient client, final ClientConnection connection, final ClientConnection.Begun begun,
         final TransactionConcurrency concurrency, final TransactionIsolation isolation)
     {
         this.client = client;
         this.connection = connection;
-        this.txId = txId;
+        this.txId = begun.txId();
+        this.begun = begun.answer();
         this.concurrency = concurrency;
         this.isolation = isolation;
     }
@@ -63,6 +67,17 @@ final class ClientTransaction implements Transaction
             {
                 return answer;
             }
+            final Throwable refusal = beginRefusal();
+            if (refusal != null)
+            {
+                if (op == ClientProtocol.TX_ROLLBACK)
+                {
+                    // Nothing began, so nothing is left to roll back.
+                    return null;
+                }
+                // The member refused the TX_BEGIN (answered before this step): that, not TRANSACTION_NOT_FOUND.
+                throw new CompletionException(refusal);
+            }
             final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
                 failure.getCause() : failure;
             if (cause instanceof ClientConnection.ConnectionLostException)
@@ -78,6 +93,26 @@ final class ClientTransaction implements Transaction
             throw cause instanceof RuntimeException runtime ? new CompletionException(runtime) :
                 new CompletionException(cause);
         });
+    }
+
+    /** @return the member's refusal of the TX_BEGIN, or null if it began (or its answer is still to come). */
+    private Throwable beginRefusal()
+    {
+        if (!begun.isCompletedExceptionally())
+        {
+            return null;
+        }
+        try
+        {
+            begun.join();
+            return null;
+        }
+        catch (final CompletionException failed)
+        {
+            final Throwable cause = failed.getCause() != null ? failed.getCause() : failed;
+            // A broken connection is not a refusal: the step's own failure says what that means for it.
+            return cause instanceof ClientConnection.ConnectionLostException ? null : cause;
+        }
     }
 
     public <K, V> V get(final Cache<K, V> cache, final K key)
@@ -216,8 +251,10 @@ final class ClientTransaction implements Transaction
                 return null;
             });
         }
-        if (rolledBack)
+        if (rolledBack || beginRefusal() != null)
         {
+            // Nothing began on the member, or it is rolled back already.
+            rolledBack = true;
             return CompletableFuture.completedFuture(null);
         }
         rolledBack = true;

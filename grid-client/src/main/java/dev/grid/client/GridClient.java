@@ -215,7 +215,8 @@ public final class GridClient implements AutoCloseable
 
     /**
      * Begin an interactive transaction. It lives on one connection: if that breaks, the transaction is rolled back by
-     * the member (or, if its commit was in flight, its outcome is unknown).
+     * the member (or, if its commit was in flight, its outcome is unknown). The begin is sent, not waited for: a
+     * member's refusal of it (too many requests outstanding) is the error of the transaction's first step.
      *
      * @param concurrency pessimistic or optimistic.
      * @param isolation   the isolation level.
@@ -228,8 +229,21 @@ public final class GridClient implements AutoCloseable
         final ClientConnection connection = anyConnection(null);
         final FrameWriter w = new FrameWriter();
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
-        final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w));
-        return new ClientTransaction(this, connection, answer.payload().readLong("txId"), concurrency, isolation);
+        if (!connection.pipelinesTransactionBegin())
+        {
+            // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.
+            final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w));
+            return new ClientTransaction(this, connection, new ClientConnection.Begun(answer.payload().readLong("txId"),
+                CompletableFuture.completedFuture(answer)), concurrency, isolation);
+        }
+        // Not waited for: the first step goes right behind it (one round trip fewer), and reports its failure.
+        final ClientConnection.Begun begun = connection.begin(w);
+        if (begun.answer().isCompletedExceptionally())
+        {
+            // Not even sent (the connection is closed): said now, as before.
+            await(begun.answer());
+        }
+        return new ClientTransaction(this, connection, begun, concurrency, isolation);
     }
 
     /**

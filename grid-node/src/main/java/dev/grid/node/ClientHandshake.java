@@ -91,15 +91,17 @@ final class ClientHandshake implements AutoCloseable
             connection.close();
             return;
         }
-        if (minVersion > ClientProtocol.VERSION || maxVersion < ClientProtocol.VERSION)
+        if (minVersion > ClientProtocol.VERSION || maxVersion < ClientProtocol.MIN_VERSION || minVersion > maxVersion)
         {
             service.error(connection, requestId, ErrorCode.PROTOCOL_VERSION_UNSUPPORTED,
-                "the client speaks versions [" + minVersion + ", " + maxVersion + "], this member " +
-                ClientProtocol.VERSION);
+                "the client speaks versions [" + minVersion + ", " + maxVersion + "], this member [" +
+                ClientProtocol.MIN_VERSION + ", " + ClientProtocol.VERSION + "]");
             connection.close();
             return;
         }
-        final Runnable check = () -> admit(connection, session, requestId, user, password, clientName);
+        // The newest version both speak: the client adapts to it (an older member: no pipelined TX_BEGIN).
+        final int version = Math.min(maxVersion, ClientProtocol.VERSION);
+        final Runnable check = () -> admit(connection, session, requestId, user, password, clientName, version);
         final Map<String, MemberConfiguration.ClientUser> users = config.clientUsers();
         final MemberConfiguration.ClientUser known = user == null ? null : users.get(user);
         if (users.isEmpty() || (known != null && passwords.verifiedBefore(user, password, known.passwordHash())))
@@ -131,7 +133,7 @@ final class ClientHandshake implements AutoCloseable
 
     /** Check the credentials (if the member has users) and admit the connection, or answer and close it. */
     private void admit(final ClientEndpoint.Connection connection, final ClientService.Session session,
-        final long requestId, final String user, final String password, final String clientName)
+        final long requestId, final String user, final String password, final String clientName, final int version)
     {
         if (session.isClosed())
         {
@@ -168,7 +170,7 @@ final class ClientHandshake implements AutoCloseable
         LOG.info("member {}: client {} connected from {} as {} ({})", config.memberId(),
             LogText.quote(clientName), connection.remote(), LogText.quote(session.user), role);
         final Topology topology = member.topology();
-        service.answer(connection, requestId, w -> w.writeUnsignedShort(ClientProtocol.VERSION)
+        service.answer(connection, requestId, w -> w.writeUnsignedShort(version)
             .writeString(config.memberId()).writeByte(session.role.ordinal())
             .writeLong(topology == null ? 0 : topology.version()));
     }

@@ -420,6 +420,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         {
             case ClientProtocol.TX_BEGIN ->
             {
+                // Numbered before anything can refuse it: a connection's TX_BEGINs are 1, 2, ... in arrival order, so
+                // a client sends the transaction's next request without waiting for this answer (docs/protocol.md).
+                final long txId = session.nextTxId.getAndIncrement();
                 final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
                     reader.readByte("concurrency"), "concurrency");
                 final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),
@@ -431,7 +434,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 }
                 final MemberTransaction tx = ((MemberTransactions)member.transactions()).begin(concurrency,
                     isolation, Duration.ofMillis(timeoutMs));
-                final long txId = session.nextTxId.getAndIncrement();
                 if (!session.keep(txId, tx))
                 {
                     rollBackQuietly(tx);

@@ -68,8 +68,14 @@ public final class ClientProtocol
         return (op >= PUT && op <= MERGE) || op == PUT_ALL;
     }
 
-    /** The protocol version this build speaks (and the only one so far). */
-    public static final int VERSION = 1;
+    /**
+     * The newest protocol version this build speaks. Version 2: a connection's TX_BEGIN ids count its TX_BEGIN
+     * requests, refused ones included, so a client sends a transaction's steps without waiting for the id
+     * (docs/protocol.md).
+     */
+    public static final int VERSION = 2;
+    /** The oldest protocol version this build still speaks. */
+    public static final int MIN_VERSION = 1;
     /** The first field of a handshake: "GRID" in ASCII, as a little-endian int. */
     public static final int MAGIC = 0x44495247;
     /**

@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ProtocolDocumentationTest
 {
     /** Constants of {@link ClientProtocol} that are not operation codes. */
-    private static final Set<String> NOT_OPERATIONS = Set.of("VERSION", "MAGIC", "MAX_HANDSHAKE_FRAME_BYTES",
-        "LENGTH_PREFIX", "HEADER", "ANSWER_HEADER", "HANDSHAKE", "OK", "ERROR");
+    private static final Set<String> NOT_OPERATIONS = Set.of("VERSION", "MIN_VERSION", "MAGIC",
+        "MAX_HANDSHAKE_FRAME_BYTES", "LENGTH_PREFIX", "HEADER", "ANSWER_HEADER", "HANDSHAKE", "OK", "ERROR");
 
     private static final Pattern OPERATION_ROW = Pattern.compile("^\\| (\\d+) \\| ([A-Z_]+)( \\(admin\\))? \\|");
     private static final Pattern ERROR_ROW = Pattern.compile("^\\| (\\d+) \\| ([A-Z_]+) \\|");
