@@ -313,9 +313,12 @@ final class ClientConnection implements AutoCloseable
     {
         synchronized (out)
         {
-            // Under the lock that orders the frames: the n-th TX_BEGIN written is the member's n-th.
-            final long txId = ++transactionsBegun;
-            return new Begun(txId, request(ClientProtocol.TX_BEGIN, payload));
+            // Under the lock that orders the frames: the n-th TX_BEGIN written is the member's n-th. Counted once
+            // written (a failure before writing throws; one while writing breaks the connection for good).
+            final long txId = transactionsBegun + 1;
+            final CompletableFuture<Answer> answer = request(ClientProtocol.TX_BEGIN, payload);
+            transactionsBegun = txId;
+            return new Begun(txId, answer);
         }
     }
 

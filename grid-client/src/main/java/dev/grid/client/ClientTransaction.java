@@ -75,6 +75,12 @@ final class ClientTransaction implements Transaction
                     // Nothing began, so nothing is left to roll back.
                     return null;
                 }
+                if (op == ClientProtocol.TX_COMMIT)
+                {
+                    // Nothing was applied: an abort, which retry loops take up, as for any refused transaction.
+                    throw new CompletionException(new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                        "nothing was applied: the member refused the transaction's begin: " + refusal.getMessage()));
+                }
                 // The member refused the TX_BEGIN (answered before this step): that, not TRANSACTION_NOT_FOUND.
                 throw new CompletionException(refusal);
             }

@@ -243,6 +243,15 @@ public final class GridClient implements AutoCloseable
             // Not even sent (the connection is closed): said now, as before.
             await(begun.answer());
         }
+        begun.answer().thenAccept(answer ->
+        {
+            if (answer.payload().readLong("txId") != begun.txId())
+            {
+                // The member numbered it otherwise: the steps sent would reach another transaction. Closing the
+                // connection rolls back every transaction on it before a commit can follow.
+                connection.close();
+            }
+        });
         return new ClientTransaction(this, connection, begun, concurrency, isolation);
     }
 

@@ -230,6 +230,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         if (op == ClientProtocol.JOURNAL_READ ? session.pendingReads.get() >= JOURNAL_READS_MAX :
             session.pending.get() - session.pendingReads.get() >= config.clientMaxPendingRequests())
         {
+            if (op == ClientProtocol.TX_BEGIN)
+            {
+                // Refused unread, but numbered all the same: the client counted it (docs/protocol.md, version 2).
+                session.nextTxId.getAndIncrement();
+            }
             error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
