@@ -227,14 +227,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             handshake.run(connection, session, requestId, reader);
             return;
         }
+        // Numbered before anything can refuse it: a connection's TX_BEGINs are 1, 2, ... in arrival order, so a client
+        // sends the transaction's next request without waiting for the answer (docs/protocol.md, version 2).
+        final long beginTxId = op == ClientProtocol.TX_BEGIN ? session.nextTxId.getAndIncrement() : 0;
         if (op == ClientProtocol.JOURNAL_READ ? session.pendingReads.get() >= JOURNAL_READS_MAX :
             session.pending.get() - session.pendingReads.get() >= config.clientMaxPendingRequests())
         {
-            if (op == ClientProtocol.TX_BEGIN)
-            {
-                // Refused unread, but numbered all the same: the client counted it (docs/protocol.md, version 2).
-                session.nextTxId.getAndIncrement();
-            }
             error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
@@ -248,7 +246,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 throw new GridException(ErrorCode.PERMISSION_DENIED, "user '" + session.user + "' lacks the admin " +
                     "role that " + ClientProtocol.name(op) + " needs");
             }
-            dispatch(connection, session, op, requestId, reader);
+            dispatch(connection, session, op, requestId, reader, beginTxId);
         }
         catch (final MalformedMessageException ex)
         {
@@ -270,8 +268,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
+    /** @param beginTxId the transaction id a TX_BEGIN took (0 for any other op). */
     private void dispatch(final ClientEndpoint.Connection connection, final Session session, final int op,
-        final long requestId, final MessageReader reader)
+        final long requestId, final MessageReader reader, final long beginTxId)
     {
         // By the protocol's ranges of op codes (docs/protocol.md): keys below 30, caches 30-39, transactions 40-49,
         // the cluster 50-56, the operator's metrics, activation and transaction list from 57; first the entry
@@ -290,7 +289,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         else if (op < 50)
         {
-            transactionOperation(connection, session, op, requestId, reader);
+            transactionOperation(connection, session, op, requestId, reader, beginTxId);
         }
         else if (op < 57)
         {
@@ -419,15 +418,13 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     /** Transactions bound to the connection, and predicate transactions. */
     private void transactionOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
-        final long requestId, final MessageReader reader)
+        final long requestId, final MessageReader reader, final long beginTxId)
     {
         switch (op)
         {
             case ClientProtocol.TX_BEGIN ->
             {
-                // Numbered before anything can refuse it: a connection's TX_BEGINs are 1, 2, ... in arrival order, so
-                // a client sends the transaction's next request without waiting for this answer (docs/protocol.md).
-                final long txId = session.nextTxId.getAndIncrement();
+                final long txId = beginTxId;
                 final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
                     reader.readByte("concurrency"), "concurrency");
                 final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),

@@ -216,7 +216,7 @@ class GridMemberTest
             while (member.state() != MemberState.FAILED && member.state() != MemberState.STOPPED)
             {
                 assertTrue(System.nanoTime() < deadlineNs, "still " + member.state());
-                Thread.onSpinWait();
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
             }
         }
     }

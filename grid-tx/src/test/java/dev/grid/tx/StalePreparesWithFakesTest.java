@@ -64,12 +64,6 @@ class StalePreparesWithFakesTest
     }
 
     /**
-     * A prepare taken over at an install while another part holds one of its keys does not write that key before it
-     * holds it: it is next for the key once the holder releases it, before any waiter, and commits then. Committed at
-     * once, without the lock, its old values went over a transfer that locked the key in between (whole-cluster bank
-     * seed 0x16acc51a).
-     */
-    /**
      * Member 2 is partition 1's primary in every map here; a transaction prepares "a" there, its decision held, and
      * stale prepares over "a" with the given sequences come back from member 2's WAL (their coordinator is gone, they
      * have no other participant). At the next install member 2 takes them over while the first transaction holds "a".
