@@ -2,6 +2,7 @@ package dev.grid.client;
 
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameReader;
 import dev.grid.core.client.FrameWriter;
@@ -46,6 +47,25 @@ final class ClientConnection implements AutoCloseable
     {
     }
 
+    /** {@link #request(int, byte[], int, long)}'s deadline for a request never given up by this connection. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /**
+     * A request's answer to come: the future itself carries the op and the deadline, so that a request costs no timer
+     * task and no object beside its future ({@link #expire} gives up the overdue ones).
+     */
+    static final class PendingAnswer extends CompletableFuture<Answer>
+    {
+        private final int op;
+        private final long deadlineNs;
+
+        PendingAnswer(final int op, final long deadlineNs)
+        {
+            this.op = op;
+            this.deadlineNs = deadlineNs;
+        }
+    }
+
     /** The connection broke with the request outstanding (or before it was written). */
     static final class ConnectionLostException extends RuntimeException
     {
@@ -67,7 +87,7 @@ final class ClientConnection implements AutoCloseable
     /** The frame being written, reused request after request; guarded by {@link #out}. */
     private FrameWriter outFrame = new FrameWriter();
     private final DataInputStream in;
-    private final Map<Long, CompletableFuture<Answer>> pending = new ConcurrentHashMap<>();
+    private final Map<Long, PendingAnswer> pending = new ConcurrentHashMap<>();
     private final AtomicLong nextRequestId = new AtomicLong(1);
     /** TX_BEGIN requests written on this connection; guarded by {@link #out}. */
     private long transactionsBegun;
@@ -255,7 +275,16 @@ final class ClientConnection implements AutoCloseable
      */
     CompletableFuture<Answer> request(final int op, final byte[] payload, final int length)
     {
-        final CompletableFuture<Answer> future = new CompletableFuture<>();
+        return request(op, payload, length, NO_DEADLINE);
+    }
+
+    /**
+     * As {@link #request(int, byte[], int)}, given up with an {@link OperationTimeoutException} by the first
+     * {@link #expire} at or after {@code deadlineNs} ({@link System#nanoTime}; {@link #NO_DEADLINE}: never).
+     */
+    CompletableFuture<Answer> request(final int op, final byte[] payload, final int length, final long deadlineNs)
+    {
+        final PendingAnswer future = new PendingAnswer(op, deadlineNs);
         if (closed)
         {
             future.completeExceptionally(new ConnectionLostException("connection to " + address + " " + closeReason,
@@ -322,10 +351,25 @@ final class ClientConnection implements AutoCloseable
         }
     }
 
-    /** Forget a request that timed out; its answer, if it comes, is dropped. */
-    void forget(final CompletableFuture<Answer> future)
+    /**
+     * Give up every request whose deadline is past: each fails with an {@link OperationTimeoutException}, and its
+     * answer, if it comes later, is dropped. Called periodically by the client's timer thread.
+     *
+     * @param nowNs     {@link System#nanoTime} now.
+     * @param timeoutMs the timeout the deadlines were set with, for the message.
+     */
+    void expire(final long nowNs, final long timeoutMs)
     {
-        pending.values().remove(future);
+        for (final Map.Entry<Long, PendingAnswer> entry : pending.entrySet())
+        {
+            final PendingAnswer future = entry.getValue();
+            if (future.deadlineNs != NO_DEADLINE && nowNs - future.deadlineNs >= 0 &&
+                pending.remove(entry.getKey(), future))
+            {
+                future.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(future.op) +
+                    " got no answer within " + timeoutMs + " ms"));
+            }
+        }
     }
 
     private void readLoop()

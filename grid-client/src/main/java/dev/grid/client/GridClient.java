@@ -95,10 +95,31 @@ public final class GridClient implements AutoCloseable
             thread.setDaemon(true);
             return thread;
         });
-        // A request's timeout is cancelled when it is answered: removed at once, not left queued (with the request's
-        // future and answer) until it would have fired, 30 s later by default: hundreds of thousands under load.
-        executor.setRemoveOnCancelPolicy(true);
         this.timer = executor;
+        // No timer task per request (two heap operations under the timer's lock per request, from every calling
+        // thread): each request carries its deadline, and one periodic sweep gives up the overdue ones.
+        final long sweepNs = expirySweepNs(config.requestTimeoutNs());
+        executor.scheduleWithFixedDelay(this::expireRequests, sweepNs, sweepNs, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * How often overdue requests are looked for: a tenth of the timeout, between 1 and 50 ms, so a request is given
+     * up at most that much after its timeout.
+     */
+    static long expirySweepNs(final long requestTimeoutNs)
+    {
+        return Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(TimeUnit.MILLISECONDS.toNanos(50),
+            requestTimeoutNs / 10));
+    }
+
+    private void expireRequests()
+    {
+        final long nowNs = System.nanoTime();
+        final long timeoutMs = TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs());
+        for (final ClientConnection connection : connections.values())
+        {
+            connection.expire(nowNs, timeoutMs);
+        }
     }
 
     /**
@@ -360,11 +381,6 @@ public final class GridClient implements AutoCloseable
     {
         final CompletableFuture<ClientConnection.Answer> result = new CompletableFuture<>();
         attempt(op, payload, route, idempotent, result, 0, System.nanoTime());
-        final long timeoutNs = config.requestTimeoutNs();
-        final java.util.concurrent.ScheduledFuture<?> timeout = timer.schedule(() ->
-            result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +
-                "within " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms")), timeoutNs, TimeUnit.NANOSECONDS);
-        result.whenComplete((a, e) -> timeout.cancel(false));
         return result;
     }
 
@@ -411,6 +427,14 @@ public final class GridClient implements AutoCloseable
     private void attempt(final int op, final byte[] payload, final Route route, final boolean idempotent,
         final CompletableFuture<ClientConnection.Answer> result, final int attempt, final long firstSentNs)
     {
+        // Every attempt keeps the first one's deadline: the timeout is the caller's, retries included.
+        final long deadlineNs = firstSentNs + config.requestTimeoutNs();
+        if (attempt > 0 && System.nanoTime() - deadlineNs >= 0)
+        {
+            result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +
+                "within " + TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs()) + " ms"));
+            return;
+        }
         final ClientConnection connection;
         try
         {
@@ -421,7 +445,7 @@ public final class GridClient implements AutoCloseable
             result.completeExceptionally(ex);
             return;
         }
-        connection.request(op, payload, payload.length).whenComplete((answer, failure) ->
+        connection.request(op, payload, payload.length, deadlineNs).whenComplete((answer, failure) ->
         {
             if (failure == null)
             {
