@@ -84,8 +84,16 @@ final class ClientConnection implements AutoCloseable
     private final String address;
     private final Socket socket;
     private final OutputStream out;
-    /** The frame being written, reused request after request; guarded by {@link #out}. */
-    private FrameWriter outFrame = new FrameWriter();
+    /**
+     * Frames waiting to be written, in the order they are to be sent; guarded by {@link #out}. A thread that finds
+     * another writing leaves its frame here and does not wait: the writer sends it with the next write (one system
+     * call for the frames of several threads).
+     */
+    private FrameWriter queued = new FrameWriter();
+    /** The array the writer swaps in for {@link #queued} (kept between writes); guarded by {@link #out}. */
+    private FrameWriter spare = new FrameWriter();
+    /** Whether a thread is writing {@link #queued}'s frames (outside the lock); guarded by {@link #out}. */
+    private boolean writing;
     private final DataInputStream in;
     private final Map<Long, PendingAnswer> pending = new ConcurrentHashMap<>();
     private final AtomicLong nextRequestId = new AtomicLong(1);
@@ -293,31 +301,68 @@ final class ClientConnection implements AutoCloseable
         }
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
-        final int frameLength = ClientProtocol.HEADER + length;
-        try
+        if (closed && pending.remove(requestId, future))
         {
+            // Closed since the check above, perhaps after fail() went over the pending requests: not written.
+            future.completeExceptionally(new ConnectionLostException("connection to " + address + " " + closeReason,
+                false));
+            return future;
+        }
+        synchronized (out)
+        {
+            // Queued in the order frames are sent (TX_BEGIN numbering relies on it), the payload copied once.
+            queued.writeInt(ClientProtocol.HEADER + length).writeByte(op).writeLong(requestId)
+                .writeRaw(payload, 0, length);
+            if (writing)
+            {
+                return future;
+            }
+            writing = true;
+        }
+        writeQueued();
+        return future;
+    }
+
+    /**
+     * Write the queued frames until none is left, each batch with one call, the lock not held while writing (threads
+     * queue theirs meanwhile). A write that fails breaks the connection: every pending request fails, as sent.
+     */
+    private void writeQueued()
+    {
+        while (true)
+        {
+            final FrameWriter batch;
             synchronized (out)
             {
-                // The connection's frame array, the payload copied once into it, written with one call.
-                final FrameWriter frame = outFrame.reset().writeInt(frameLength).writeByte(op).writeLong(requestId)
-                    .writeRaw(payload, 0, length);
-                out.write(frame.array(), 0, frame.length());
-                out.flush();
-                if (frame.array().length > OUT_FRAME_KEPT_BYTES)
+                if (queued.length() == 0)
                 {
-                    // One large request does not keep its array for the connection's life.
-                    outFrame = new FrameWriter();
+                    writing = false;
+                    return;
                 }
+                batch = queued;
+                queued = spare.reset();
+            }
+            try
+            {
+                out.write(batch.array(), 0, batch.length());
+                out.flush();
+            }
+            catch (final IOException ex)
+            {
+                synchronized (out)
+                {
+                    writing = false;
+                    queued.reset();
+                }
+                fail("broke while writing: " + ex.getMessage());
+                return;
+            }
+            synchronized (out)
+            {
+                // A large batch does not keep its array for the connection's life.
+                spare = batch.array().length > OUT_FRAME_KEPT_BYTES ? new FrameWriter() : batch;
             }
         }
-        catch (final IOException ex)
-        {
-            pending.remove(requestId);
-            fail("broke while writing: " + ex.getMessage());
-            future.completeExceptionally(new ConnectionLostException("connection to " + address +
-                " broke while the request was written", true));
-        }
-        return future;
     }
 
     /**
