@@ -42,6 +42,9 @@ final class ClientConnection implements AutoCloseable
     /** The largest frame array a connection keeps for its next request. */
     static final int OUT_FRAME_KEPT_BYTES = 64 * 1024;
 
+    /** The queued frames' bytes beyond which a caller waits for the writer instead of queueing more. */
+    static final int MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
     /** The answer of one request: its payload after the header, and the member's topology version. */
     record Answer(FrameReader payload, long topologyVersion)
     {
@@ -293,74 +296,128 @@ final class ClientConnection implements AutoCloseable
     CompletableFuture<Answer> request(final int op, final byte[] payload, final int length, final long deadlineNs)
     {
         final PendingAnswer future = new PendingAnswer(op, deadlineNs);
+        if (enqueue(op, payload, length, future, null))
+        {
+            writeQueued();
+        }
+        return future;
+    }
+
+    /**
+     * Register a request and queue its frame, in the order frames are sent (TX_BEGIN numbering relies on it), the
+     * payload copied once.
+     *
+     * @param begun if not null, the request is a TX_BEGIN: its transaction's id is set here, under the lock that orders
+     *              the frames (the n-th TX_BEGIN queued is the member's n-th).
+     * @return whether the caller must write the queue ({@link #writeQueued}): no other thread is writing it.
+     */
+    private boolean enqueue(final int op, final byte[] payload, final int length, final PendingAnswer future,
+        final long[] begun)
+    {
         if (closed)
         {
             future.completeExceptionally(new ConnectionLostException("connection to " + address + " " + closeReason,
                 false));
-            return future;
+            return false;
         }
         final long requestId = nextRequestId.getAndIncrement();
         pending.put(requestId, future);
         if (closed && pending.remove(requestId, future))
         {
-            // Closed since the check above, perhaps after fail() went over the pending requests: not written.
+            // Closed since the check above, perhaps after fail() went over the pending requests: not queued.
             future.completeExceptionally(new ConnectionLostException("connection to " + address + " " + closeReason,
                 false));
-            return future;
+            return false;
         }
         synchronized (out)
         {
-            // Queued in the order frames are sent (TX_BEGIN numbering relies on it), the payload copied once.
-            queued.writeInt(ClientProtocol.HEADER + length).writeByte(op).writeLong(requestId)
-                .writeRaw(payload, 0, length);
+            // Backpressure: while the member reads slowly, callers wait here as they waited for the lock before
+            // frames were queued, instead of queueing without bound.
+            while (writing && queued.length() > MAX_QUEUED_BYTES && !closed)
+            {
+                try
+                {
+                    out.wait();
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            final int mark = queued.length();
+            try
+            {
+                queued.writeInt(ClientProtocol.HEADER + length).writeByte(op).writeLong(requestId)
+                    .writeRaw(payload, 0, length);
+            }
+            catch (final Throwable ex)
+            {
+                // Never a torn frame in the queue: the next frame's bytes would be read as this one's body.
+                queued.truncate(mark);
+                pending.remove(requestId, future);
+                throw ex;
+            }
+            if (begun != null)
+            {
+                begun[0] = ++transactionsBegun;
+            }
             if (writing)
             {
-                return future;
+                return false;
             }
             writing = true;
+            return true;
         }
-        writeQueued();
-        return future;
     }
 
     /**
      * Write the queued frames until none is left, each batch with one call, the lock not held while writing (threads
-     * queue theirs meanwhile). A write that fails breaks the connection: every pending request fails, as sent.
+     * queue theirs meanwhile, so the writer also sends the frames of the threads that came while it wrote; each of
+     * those then waits for its answer, so what one writer sends is bounded by the callers outstanding). A write that
+     * fails, or anything thrown, breaks the connection for good: every pending request fails, as sent, and no thread
+     * writes again.
      */
     private void writeQueued()
     {
-        while (true)
+        try
         {
-            final FrameWriter batch;
-            synchronized (out)
+            while (true)
             {
-                if (queued.length() == 0)
-                {
-                    writing = false;
-                    return;
-                }
-                batch = queued;
-                queued = spare.reset();
-            }
-            try
-            {
-                out.write(batch.array(), 0, batch.length());
-                out.flush();
-            }
-            catch (final IOException ex)
-            {
+                final FrameWriter batch;
                 synchronized (out)
                 {
-                    writing = false;
-                    queued.reset();
+                    if (queued.length() == 0 || closed)
+                    {
+                        writing = closed;
+                        return;
+                    }
+                    batch = queued;
+                    queued = spare.reset();
+                    spare = null;
+                    out.notifyAll();
                 }
-                fail("broke while writing: " + ex.getMessage());
-                return;
+                out.write(batch.array(), 0, batch.length());
+                out.flush();
+                synchronized (out)
+                {
+                    // A large batch does not keep its array for the connection's life.
+                    spare = batch.array().length > OUT_FRAME_KEPT_BYTES ? new FrameWriter() : batch;
+                }
             }
+        }
+        catch (final IOException | RuntimeException | Error ex)
+        {
+            // `writing` stays set: nobody writes on this connection again, and fail() fails every pending request.
+            fail("broke while writing: " + ex.getMessage());
             synchronized (out)
             {
-                // A large batch does not keep its array for the connection's life.
-                spare = batch.array().length > OUT_FRAME_KEPT_BYTES ? new FrameWriter() : batch;
+                queued.reset();
+                out.notifyAll();
+            }
+            if (ex instanceof Error error)
+            {
+                throw error;
             }
         }
     }
@@ -385,15 +442,14 @@ final class ClientConnection implements AutoCloseable
      */
     Begun begin(final FrameWriter payload)
     {
-        synchronized (out)
+        final PendingAnswer answer = new PendingAnswer(ClientProtocol.TX_BEGIN, NO_DEADLINE);
+        // Numbered when queued (a failure before throws; one while writing breaks the connection for good).
+        final long[] txId = new long[1];
+        if (enqueue(ClientProtocol.TX_BEGIN, payload.array(), payload.length(), answer, txId))
         {
-            // Under the lock that orders the frames: the n-th TX_BEGIN written is the member's n-th. Counted once
-            // written (a failure before writing throws; one while writing breaks the connection for good).
-            final long txId = transactionsBegun + 1;
-            final CompletableFuture<Answer> answer = request(ClientProtocol.TX_BEGIN, payload);
-            transactionsBegun = txId;
-            return new Begun(txId, answer);
+            writeQueued();
         }
+        return new Begun(txId[0], answer);
     }
 
     /**

@@ -118,7 +118,15 @@ public final class GridClient implements AutoCloseable
         final long timeoutMs = TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs());
         for (final ClientConnection connection : connections.values())
         {
-            connection.expire(nowNs, timeoutMs);
+            try
+            {
+                connection.expire(nowNs, timeoutMs);
+            }
+            catch (final RuntimeException ex)
+            {
+                // A periodic task that throws is never run again: every later request would wait for ever. The next
+                // sweep tries this connection again.
+            }
         }
     }
 
@@ -312,6 +320,17 @@ public final class GridClient implements AutoCloseable
         return ids;
     }
 
+    /** @return the requests written on this client's connections and not yet answered or given up (for tests). */
+    int outstandingRequests()
+    {
+        int outstanding = 0;
+        for (final ClientConnection connection : connections.values())
+        {
+            outstanding += connection.outstanding();
+        }
+        return outstanding;
+    }
+
     /** Close every connection. Idempotent. */
     @Override
     public void close()
@@ -440,8 +459,10 @@ public final class GridClient implements AutoCloseable
         {
             connection = route == null ? anyConnection(null) : routeConnection(route);
         }
-        catch (final GridException ex)
+        catch (final RuntimeException ex)
         {
+            // Any failure, not only a refusal: a retry runs inside a callback, where a throw would be lost and the
+            // caller never answered (its request is on no connection, so no sweep would time it out).
             result.completeExceptionally(ex);
             return;
         }

@@ -58,6 +58,8 @@ class RequestTimeoutTest
         // The sweep runs every 30 ms here (a tenth of the timeout); 2 busy cores may delay it, not by seconds.
         assertTrue(elapsedMs < TIMEOUT_MS + 5_000, "given up only after " + elapsedMs + " ms");
 
+        assertEquals(0, client.outstandingRequests(), "the request given up is no longer pending");
+
         final long lateRequestId = member.received(ClientProtocol.CACHE_LIST);
         member.answerNoCaches(lateRequestId);
         final Thread answerer = new Thread(() ->

@@ -44,6 +44,22 @@ public final class FrameWriter
         return this;
     }
 
+    /**
+     * Forget what was written after the first {@code length} bytes.
+     *
+     * @param length a length this writer had before: not more than {@link #length}.
+     * @return this.
+     */
+    public FrameWriter truncate(final int length)
+    {
+        if (length < 0 || length > position)
+        {
+            throw new IllegalArgumentException("cannot truncate " + position + " bytes to " + length);
+        }
+        position = length;
+        return this;
+    }
+
     /** @return the array holding the message from offset 0 (valid up to {@link #length}). */
     public byte[] array()
     {

@@ -83,6 +83,17 @@ class FrameCodecTest
     }
 
     @Test
+    void aTruncatedWriterForgetsWhatFollowedAndRefusesToGrow()
+    {
+        final FrameWriter frame = new FrameWriter().writeInt(7);
+        frame.writeLong(99).writeRaw(new byte[] {1, 2, 3}, 0, 3);
+        frame.truncate(4).writeByte(5);
+        assertArrayEquals(new FrameWriter().writeInt(7).writeByte(5).toBytes(), frame.toBytes());
+        assertThrows(IllegalArgumentException.class, () -> frame.truncate(6));
+        assertThrows(IllegalArgumentException.class, () -> frame.truncate(-1));
+    }
+
+    @Test
     void aPatchedCountIsReadBack()
     {
         final FrameWriter frame = new FrameWriter().writeInt(0).writeLong(9);
