@@ -546,6 +546,11 @@ final class ClientConnection implements AutoCloseable
             closeReason = reason;
         }
         closed = true;
+        synchronized (out)
+        {
+            // Callers waiting for room in the queue wake and see the connection closed: nobody writes it any more.
+            out.notifyAll();
+        }
         try
         {
             socket.close();

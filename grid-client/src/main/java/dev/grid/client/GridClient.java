@@ -112,6 +112,12 @@ public final class GridClient implements AutoCloseable
             requestTimeoutNs / 10));
     }
 
+    private OperationTimeoutException timedOut(final int op)
+    {
+        return new OperationTimeoutException(ClientProtocol.name(op) + " got no answer within " +
+            TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs()) + " ms");
+    }
+
     private void expireRequests()
     {
         final long nowNs = System.nanoTime();
@@ -448,25 +454,42 @@ public final class GridClient implements AutoCloseable
     {
         // Every attempt keeps the first one's deadline: the timeout is the caller's, retries included.
         final long deadlineNs = firstSentNs + config.requestTimeoutNs();
+        if (attempt == 1)
+        {
+            // A retry may block while it connects or fetches the partition map, and runs inside a callback: from the
+            // first one on, a timer task answers the caller at the deadline whatever the retries are doing (the
+            // common path, answered at the first attempt, has no task: its connection's sweep times it out).
+            final long remainingNs = deadlineNs - System.nanoTime();
+            try
+            {
+                timer.schedule(() -> result.completeExceptionally(timedOut(op)), Math.max(0, remainingNs),
+                    TimeUnit.NANOSECONDS);
+            }
+            catch (final java.util.concurrent.RejectedExecutionException closing)
+            {
+                // The client is closing: its connections fail every request.
+            }
+        }
         if (attempt > 0 && System.nanoTime() - deadlineNs >= 0)
         {
-            result.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(op) + " got no answer " +
-                "within " + TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs()) + " ms"));
+            result.completeExceptionally(timedOut(op));
             return;
         }
         final ClientConnection connection;
+        final CompletableFuture<ClientConnection.Answer> answered;
         try
         {
             connection = route == null ? anyConnection(null) : routeConnection(route);
+            answered = connection.request(op, payload, payload.length, deadlineNs);
         }
         catch (final RuntimeException ex)
         {
             // Any failure, not only a refusal: a retry runs inside a callback, where a throw would be lost and the
-            // caller never answered (its request is on no connection, so no sweep would time it out).
+            // caller never answered.
             result.completeExceptionally(ex);
             return;
         }
-        connection.request(op, payload, payload.length, deadlineNs).whenComplete((answer, failure) ->
+        answered.whenComplete((answer, failure) ->
         {
             if (failure == null)
             {

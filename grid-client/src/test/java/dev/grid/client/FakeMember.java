@@ -28,6 +28,7 @@ final class FakeMember implements AutoCloseable
     private final Thread thread = new Thread(this::serve, "fake-member");
     private final boolean echo;
     private volatile Socket socket;
+    private volatile boolean dropAtNextRequest;
 
     /** @param echo whether every request other than the handshake is answered at once with its own payload. */
     FakeMember(final boolean echo) throws IOException
@@ -35,6 +36,12 @@ final class FakeMember implements AutoCloseable
         this.echo = echo;
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** Close the connection when the next request (after the handshake) arrives, and serve no other. */
+    void dropAtNextRequest()
+    {
+        dropAtNextRequest = true;
     }
 
     int port()
@@ -63,6 +70,12 @@ final class FakeMember implements AutoCloseable
                 {
                     answer(requestId, new FrameWriter().writeUnsignedShort(ClientProtocol.VERSION)
                         .writeString("fake").writeByte(0));
+                }
+                else if (dropAtNextRequest)
+                {
+                    // The connection breaks with the request outstanding; later connections are accepted by the
+                    // kernel (the backlog) but never served: a handshake there gets no answer.
+                    return;
                 }
                 else if (echo)
                 {

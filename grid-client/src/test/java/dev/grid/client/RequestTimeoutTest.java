@@ -81,6 +81,20 @@ class RequestTimeoutTest
     }
 
     @Test
+    void aRetryStuckConnectingIsAnsweredAtTheDeadline()
+    {
+        member.dropAtNextRequest();
+        final long startNs = System.nanoTime();
+        // The idempotent request is resent after the connection breaks; the new connection's handshake is never
+        // answered (it would wait for the connect timeout and 10 s more), but the caller's deadline still holds.
+        final OperationTimeoutException timedOut = assertThrows(OperationTimeoutException.class,
+            () -> client.cache("c"));
+        final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+        assertTrue(timedOut.getMessage().contains("CACHE_LIST got no answer within 300 ms"), timedOut.getMessage());
+        assertTrue(elapsedMs >= TIMEOUT_MS && elapsedMs < TIMEOUT_MS + 5_000, "answered after " + elapsedMs + " ms");
+    }
+
+    @Test
     void theSweepRunsAtATenthOfTheTimeoutWithinBounds()
     {
         assertEquals(TimeUnit.MILLISECONDS.toNanos(30), GridClient.expirySweepNs(TimeUnit.MILLISECONDS.toNanos(300)));
