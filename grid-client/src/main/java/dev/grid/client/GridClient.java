@@ -25,8 +25,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -60,6 +63,8 @@ public final class GridClient implements AutoCloseable
     /** The bytes {@link #numberWrites} writes: client id, sequence and watermark, an i64 each. */
     static final int WRITE_IDENTITY_BYTES = 24;
     private static final long NO_QUORUM_RETRY_DELAY_MS = 100;
+    /** Threads that send requests again; retries beyond them wait their turn (their deadlines still hold). */
+    private static final int RETRY_THREADS = 4;
     private static final long AVOID_NO_QUORUM_MEMBER_NS = TimeUnit.SECONDS.toNanos(2);
     /**
      * This client's identity: with a number per write, it makes every write apply once however often it is resent
@@ -70,6 +75,8 @@ public final class GridClient implements AutoCloseable
     private final java.util.TreeSet<Long> outstandingWrites = new java.util.TreeSet<>();
     private long nextWriteSequence;
     private final ScheduledExecutorService timer;
+    /** Where requests are sent again (see {@link #retry}): a few threads, as a retry may block while it connects. */
+    private final ThreadPoolExecutor retries;
     private final ClientAdmin admin = new ClientAdmin(this, null);
     private volatile boolean closed;
 
@@ -96,6 +103,14 @@ public final class GridClient implements AutoCloseable
             return thread;
         });
         this.timer = executor;
+        this.retries = new ThreadPoolExecutor(RETRY_THREADS, RETRY_THREADS, 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r ->
+            {
+                final Thread thread = new Thread(r, "grid-client-retry");
+                thread.setDaemon(true);
+                return thread;
+            });
+        retries.allowCoreThreadTimeOut(true);
         // No timer task per request (two heap operations under the timer's lock per request, from every calling
         // thread): each request carries its deadline, and one periodic sweep gives up the overdue ones.
         final long sweepNs = expirySweepNs(config.requestTimeoutNs());
@@ -110,6 +125,31 @@ public final class GridClient implements AutoCloseable
     {
         return Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(TimeUnit.MILLISECONDS.toNanos(50),
             requestTimeoutNs / 10));
+    }
+
+    /**
+     * Send a request again, on a thread of the retry pool: never on the thread that saw the failure, which may be the
+     * caller's (a connection that failed before the caller registered its callback: the caller would block inside the
+     * call, connecting, past its deadline), a connection's reader (its answers) or the timer (every timeout). Not
+     * once the caller was answered (its timeout) or the client closed.
+     */
+    private void retry(final int op, final byte[] payload, final Route route, final boolean idempotent,
+        final CompletableFuture<ClientConnection.Answer> result, final int attempt, final long firstSentNs)
+    {
+        try
+        {
+            retries.execute(() ->
+            {
+                if (!result.isDone() && !closed)
+                {
+                    attempt(op, payload, route, idempotent, result, attempt, firstSentNs);
+                }
+            });
+        }
+        catch (final RejectedExecutionException closing)
+        {
+            result.completeExceptionally(new GridException(ErrorCode.NODE_STOPPING, "the client is closed"));
+        }
     }
 
     private OperationTimeoutException timedOut(final int op)
@@ -345,6 +385,7 @@ public final class GridClient implements AutoCloseable
         connections.values().forEach(ClientConnection::close);
         connections.clear();
         timer.shutdownNow();
+        retries.shutdownNow();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -465,7 +506,7 @@ public final class GridClient implements AutoCloseable
                 timer.schedule(() -> result.completeExceptionally(timedOut(op)), Math.max(0, remainingNs),
                     TimeUnit.NANOSECONDS);
             }
-            catch (final java.util.concurrent.RejectedExecutionException closing)
+            catch (final RejectedExecutionException closing)
             {
                 // The client is closing: its connections fail every request.
             }
@@ -505,7 +546,7 @@ public final class GridClient implements AutoCloseable
                 if ((idempotent || !lost.sent) && attempt < 3 && !closed && !result.isDone() &&
                     System.nanoTime() - firstSentNs < ClientProtocol.MAX_RESEND_WINDOW_NS)
                 {
-                    attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
+                    retry(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
                     return;
                 }
                 // Given up after it was sent: a write may have been applied.
@@ -529,15 +570,11 @@ public final class GridClient implements AutoCloseable
                 {
                     timer.schedule(() ->
                     {
-                        // Not once the caller was answered (its timeout) or the client closed.
-                        if (!result.isDone() && !closed)
-                        {
-                            attempt(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
-                        }
+                        retry(op, payload, route, idempotent, result, attempt + 1, firstSentNs);
                     }, NO_QUORUM_RETRY_DELAY_MS * (attempt + 1), TimeUnit.MILLISECONDS);
                     return;
                 }
-                catch (final java.util.concurrent.RejectedExecutionException closing)
+                catch (final RejectedExecutionException closing)
                 {
                     // The client is closing: the refusal is the answer.
                 }
