@@ -102,6 +102,7 @@ public final class GridClient implements AutoCloseable
             thread.setDaemon(true);
             return thread;
         });
+        executor.setRemoveOnCancelPolicy(true);
         this.timer = executor;
         this.retries = new ThreadPoolExecutor(RETRY_THREADS, RETRY_THREADS, 30, TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(), r ->
@@ -503,8 +504,11 @@ public final class GridClient implements AutoCloseable
             final long remainingNs = deadlineNs - System.nanoTime();
             try
             {
-                timer.schedule(() -> result.completeExceptionally(timedOut(op)), Math.max(0, remainingNs),
-                    TimeUnit.NANOSECONDS);
+                final java.util.concurrent.ScheduledFuture<?> deadline = timer.schedule(
+                    () -> result.completeExceptionally(timedOut(op)), Math.max(0, remainingNs), TimeUnit.NANOSECONDS);
+                // Removed once answered (the timer drops cancelled tasks at once), not kept with its request until
+                // the deadline.
+                result.whenComplete((answer, failure) -> deadline.cancel(false));
             }
             catch (final RejectedExecutionException closing)
             {
