@@ -208,9 +208,11 @@ class EvictionAndMemoryBoundTest
                 }
             }
             assertTrue(refusedNamingTheBackup > 0, "no write refused for the full backup");
-            // Within its bound, give or take the writes of a heartbeat interval and a sweep.
+            // Within its bound, give or take the writes in flight when it reached it: it says so at once, not at its
+            // next heartbeat (a heartbeat interval of writes took it to 1.6-3.4 times its bound).
             final long held = small.cacheMetrics("both").memberBytes();
-            assertTrue(held < 2 * smallBound, "the small member holds " + held + " bytes, bound " + smallBound);
+            assertTrue(held < smallBound + smallBound / 4, "the small member holds " + held + " bytes, bound " +
+                smallBound);
             for (final Map.Entry<Integer, String> e : acknowledged.entrySet())
             {
                 assertEquals(e.getValue(), cache.get(e.getKey()), "acknowledged " + e.getKey() + " kept");

@@ -38,6 +38,8 @@ final class Membership
     final Long2LongHashMap lastHeardNs = new Long2LongHashMap(Long.MIN_VALUE);
 
     long nextHeartbeatNs;
+    /** Whether the last round of heartbeats said this member holds its bound of cache data. */
+    private boolean announcedFull;
 
     // Quorum (see hasQuorum()).
     /** Per member: the send time, on this member's clock, of the newest of this member's heartbeats it echoed back. */
@@ -131,10 +133,16 @@ final class Membership
      */
     int heartbeatDuty()
     {
-        if (context.nowNs() < nextHeartbeatNs)
+        // A member that just reached its memory bound says so at once: until the primaries of the partitions it backs
+        // up hear it, they accept writes for it (a heartbeat interval of them went over the bound several times).
+        // Only the step to full is hurried, so a member at its bound that evicts and crosses it with every write
+        // sends at most one early round per interval.
+        final boolean full = context.evictions().isFull();
+        if (context.nowNs() < nextHeartbeatNs && (announcedFull || !full))
         {
             return 0;
         }
+        announcedFull = full;
         nextHeartbeatNs = context.nowNs() + context.config().heartbeatIntervalNs();
         for (final MemberRecord member : context.topology().members())
         {
