@@ -467,10 +467,15 @@ final class ClientConnection implements AutoCloseable
             if (future.deadlineNs != NO_DEADLINE && nowNs - future.deadlineNs >= 0 &&
                 pending.remove(entry.getKey(), future))
             {
-                future.completeExceptionally(new OperationTimeoutException(ClientProtocol.name(future.op) +
-                    " got no answer within " + timeoutMs + " ms"));
+                future.completeExceptionally(timedOut(future.op, timeoutMs));
             }
         }
+    }
+
+    /** @return the error of a request of {@code op} given up after {@code timeoutMs}. */
+    static OperationTimeoutException timedOut(final int op, final long timeoutMs)
+    {
+        return new OperationTimeoutException(ClientProtocol.name(op) + " got no answer within " + timeoutMs + " ms");
     }
 
     private void readLoop()

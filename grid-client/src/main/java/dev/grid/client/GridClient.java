@@ -153,12 +153,6 @@ public final class GridClient implements AutoCloseable
         }
     }
 
-    private OperationTimeoutException timedOut(final int op)
-    {
-        return new OperationTimeoutException(ClientProtocol.name(op) + " got no answer within " +
-            TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs()) + " ms");
-    }
-
     private void expireRequests()
     {
         final long nowNs = System.nanoTime();
@@ -496,16 +490,18 @@ public final class GridClient implements AutoCloseable
     {
         // Every attempt keeps the first one's deadline: the timeout is the caller's, retries included.
         final long deadlineNs = firstSentNs + config.requestTimeoutNs();
+        final long timeoutMs = TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs());
         if (attempt == 1)
         {
-            // A retry may block while it connects or fetches the partition map, and runs inside a callback: from the
-            // first one on, a timer task answers the caller at the deadline whatever the retries are doing (the
-            // common path, answered at the first attempt, has no task: its connection's sweep times it out).
+            // A retry may block while it connects or fetches the partition map: from the first one on, a timer task
+            // answers the caller at the deadline whatever the retries are doing (the common path, answered at the
+            // first attempt, has no task: its connection's sweep times it out).
             final long remainingNs = deadlineNs - System.nanoTime();
             try
             {
-                final java.util.concurrent.ScheduledFuture<?> deadline = timer.schedule(
-                    () -> result.completeExceptionally(timedOut(op)), Math.max(0, remainingNs), TimeUnit.NANOSECONDS);
+                final java.util.concurrent.ScheduledFuture<?> deadline = timer.schedule(() ->
+                    result.completeExceptionally(ClientConnection.timedOut(op, timeoutMs)), Math.max(0, remainingNs),
+                    TimeUnit.NANOSECONDS);
                 // Removed once answered (the timer drops cancelled tasks at once), not kept with its request until
                 // the deadline.
                 result.whenComplete((answer, failure) -> deadline.cancel(false));
@@ -517,7 +513,7 @@ public final class GridClient implements AutoCloseable
         }
         if (attempt > 0 && System.nanoTime() - deadlineNs >= 0)
         {
-            result.completeExceptionally(timedOut(op));
+            result.completeExceptionally(ClientConnection.timedOut(op, timeoutMs));
             return;
         }
         final ClientConnection connection;
@@ -529,7 +525,7 @@ public final class GridClient implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            // Any failure, not only a refusal: a retry runs inside a callback, where a throw would be lost and the
+            // Any failure, not only a refusal: a retry runs on the retry pool, where a throw would be lost and the
             // caller never answered.
             result.completeExceptionally(ex);
             return;

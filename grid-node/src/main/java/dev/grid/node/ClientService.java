@@ -424,7 +424,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         {
             case ClientProtocol.TX_BEGIN ->
             {
-                final long txId = beginTxId;
                 final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
                     reader.readByte("concurrency"), "concurrency");
                 final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),
@@ -436,11 +435,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 }
                 final MemberTransaction tx = ((MemberTransactions)member.transactions()).begin(concurrency,
                     isolation, Duration.ofMillis(timeoutMs));
-                if (!session.keep(txId, tx))
+                if (!session.keep(beginTxId, tx))
                 {
                     rollBackQuietly(tx);
                 }
-                finish(connection, session, requestId, w -> w.writeLong(txId), null);
+                finish(connection, session, requestId, w -> w.writeLong(beginTxId), null);
             }
             case ClientProtocol.TX_GET ->
             {
