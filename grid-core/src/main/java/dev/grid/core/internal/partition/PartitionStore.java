@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.function.BiFunction;
 
 /**
  * The contents of one partition copy: key bytes to value bytes, each with the update counter of its last update.
@@ -29,9 +28,13 @@ import java.util.function.BiFunction;
  * is a sum of per-entry hashes over live entries, so it does not depend on insertion order and copies holding the same
  * data agree on it.
  * <p>
+ * <b>Two indexes.</b> A hash index by key bytes serves reads and updates of keys the store holds; a tree in key order
+ * serves scans, eviction samples and images, and takes part in a write only when the key is new to the store.
+ * <p>
  * <b>Accounted bytes.</b> The store keeps the heap its entries take by a fixed formula per entry
- * ({@link #accountedBytes(byte[], byte[])}: the tree node, the entry object and both arrays with their headers and
- * padding, tombstones included), so a member bounds its cache data by bytes it counts, not by guesses at run time.
+ * ({@link #accountedBytes(byte[], byte[])}: the tree node, the hash index's node, the entry object and both arrays with
+ * their headers and padding, tombstones included), so a member bounds its cache data by bytes it counts, not by guesses
+ * at run time.
  * <p>
  * <b>Use.</b> For eviction on a primary, each entry remembers when it was last used (a logical clock of the store,
  * advanced by {@link #touch} and by every install) and how often; neither is part of the contents, and copies do not
@@ -54,75 +57,28 @@ public final class PartitionStore
         void onEntry(byte[] key, byte[] value, long counter);
     }
 
-    private static final class Entry
+    /**
+     * One key's entry, in both the hash index (as its own key: equal by key bytes) and the tree (as the value of its
+     * key bytes). Value and counter change in place when an update is installed over it, so an update of a key the
+     * store holds touches the hash index only. Comparable by unsigned key bytes, so that a hash bucket crowded by keys
+     * whose hashes collide (clients choose keys) becomes a balanced tree in {@link HashMap}, not a list.
+     */
+    private static final class Entry implements Comparable<Entry>
     {
-        private final byte[] value;
-        private final long counter;
+        /** The key bytes; changed only in the store's probe, never in an entry held by the store. */
+        private byte[] key;
+        private int hash;
+        private byte[] value;
+        private long counter;
         /** The store's use clock at the entry's last use. */
         private long lastUse;
         /** How often the entry was used since it was installed here (saturating). */
         private int uses;
 
-        Entry(final byte[] value, final long counter)
+        Entry(final byte[] key, final int hash)
         {
-            this.value = value;
-            this.counter = counter;
-        }
-    }
-
-    /**
-     * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
-     * value, left, right, parent, colour: 40), the entry object (header, value, counter, use, uses: 40) and two array
-     * headers (16 each).
-     */
-    public static final int ENTRY_OVERHEAD_BYTES = 40 + 40 + 16 + 16;
-
-    private final int partition;
-    /** One instance, so that {@link TreeMap#putAll} recognises a run sorted by the same order (see endBulkLoad). */
-    private static final Comparator<byte[]> UNSIGNED = Arrays::compareUnsigned;
-
-    private final TreeMap<byte[], Entry> entries = new TreeMap<>(UNSIGNED);
-    /** During a bulk load (recovery's replay): the entries by hashed key; null otherwise. */
-    private HashMap<StagedKey, Entry> staged;
-    private int liveCount;
-    private long liveHash;
-    private long bytes;
-    private long liveBytes;
-    private long useClock;
-    private byte[] applyValue;
-    private long applyCounter;
-    private Entry applyPrevious;
-    private boolean applyInstalled;
-    private final BiFunction<byte[], Entry, Entry> applyFunction = (key, current) ->
-    {
-        if (current != null && current.counter >= applyCounter)
-        {
-            return current;
-        }
-        applyPrevious = current;
-        applyInstalled = true;
-        final Entry installed = new Entry(applyValue, applyCounter);
-        installed.lastUse = ++useClock;
-        installed.uses = 1;
-        return installed;
-    };
-
-    private final BiFunction<StagedKey, Entry, Entry> stagedApplyFunction = (key, current) ->
-        applyFunction.apply(key.bytes, current);
-
-    /**
-     * A key in the bulk load's hash map: the key's bytes, compared by content, with the hash computed once. Comparable,
-     * so that a bucket crowded by keys whose hashes collide (clients choose keys) stays a balanced tree, not a list.
-     */
-    private static final class StagedKey implements Comparable<StagedKey>
-    {
-        private final byte[] bytes;
-        private final int hash;
-
-        StagedKey(final byte[] bytes)
-        {
-            this.bytes = bytes;
-            this.hash = Arrays.hashCode(bytes);
+            this.key = key;
+            this.hash = hash;
         }
 
         @Override
@@ -134,31 +90,58 @@ public final class PartitionStore
         @Override
         public boolean equals(final Object other)
         {
-            return other instanceof StagedKey key && key.hash == hash && Arrays.equals(key.bytes, bytes);
+            return other instanceof Entry entry && entry.hash == hash && Arrays.equals(entry.key, key);
         }
 
         @Override
-        public int compareTo(final StagedKey other)
+        public int compareTo(final Entry other)
         {
-            return Arrays.compareUnsigned(bytes, other.bytes);
+            return Arrays.compareUnsigned(key, other.key);
         }
     }
 
     /**
+     * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
+     * value, left, right, parent, colour: 40), the hash index's node (header, hash, key, value, next: 32) and its
+     * table slot at the default load factor (about 8), the entry object (header, key, hash, value, counter, use, uses:
+     * 48) and two array headers (16 each).
+     */
+    public static final int ENTRY_OVERHEAD_BYTES = 40 + 32 + 8 + 48 + 16 + 16;
+
+    private final int partition;
+    /** One instance, so that {@link TreeMap#putAll} recognises a run sorted by the same order (see settled). */
+    private static final Comparator<byte[]> UNSIGNED = Arrays::compareUnsigned;
+
+    /**
+     * Every entry by its key bytes: reads, and writes to keys the store holds, look up here (a hash and a probe or two)
+     * instead of walking down the tree.
+     */
+    private final HashMap<Entry, Entry> index = new HashMap<>(64);
+    /** Every entry in unsigned key order, for scans, eviction samples and images; stale during a bulk load. */
+    private final TreeMap<byte[], Entry> entries = new TreeMap<>(UNSIGNED);
+    /** The key a lookup looks for; reused, so a lookup allocates nothing (the store is single-threaded). */
+    private final Entry probe = new Entry(null, 0);
+    /** During a bulk load (recovery's replay): the tree is not kept, and is built once when the load ends. */
+    private boolean bulkLoading;
+    private int liveCount;
+    private long liveHash;
+    private long bytes;
+    private long liveBytes;
+    private long useClock;
+
+    /**
      * Start a bulk load (recovery's replay of the WAL, which applies updates to keys at random across every copy):
-     * until {@link #endBulkLoad}, {@link #apply} installs into a hash map, a probe or two per update instead of a walk
-     * down the key-ordered tree. Only into an empty store: a copy a checkpoint image filled replays a short WAL tail,
-     * for which moving the whole image into a hash map and back would cost more than the walks it saves. Idempotent.
-     * Any other use of the store ends the bulk load first (so a replay that read the store per record would rebuild
-     * the tree per record: replay applies only).
+     * until {@link #endBulkLoad}, {@link #apply} installs into the hash index only, and the key-ordered tree is built
+     * once, from a sorted run, when the load ends. Only into an empty store: a copy a checkpoint image filled replays a
+     * short WAL tail, for which rebuilding the whole tree would cost more than the inserts it saves. Idempotent. Reads
+     * by key ({@link #get}, {@link #counterOf}, {@link #touch}) do not end it; any use that needs key order does.
      */
     public void beginBulkLoad()
     {
-        if (staged != null || !entries.isEmpty())
+        if (index.isEmpty())
         {
-            return;
+            bulkLoading = true;
         }
-        staged = new HashMap<>(256);
     }
 
     /**
@@ -166,23 +149,41 @@ public final class PartitionStore
      */
     public void endBulkLoad()
     {
-        if (staged == null)
+        if (!bulkLoading)
         {
             return;
         }
-        final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(staged.size());
-        staged.forEach((key, entry) -> run.add(new AbstractMap.SimpleImmutableEntry<>(key.bytes, entry)));
-        staged = null;
+        bulkLoading = false;
+        final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(index.size());
+        for (final Entry entry : index.keySet())
+        {
+            run.add(new AbstractMap.SimpleImmutableEntry<>(entry.key, entry));
+        }
         run.sort(Map.Entry.comparingByKey(UNSIGNED));
         // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
         entries.putAll(new SortedRun(run));
     }
 
-    /** Any use of the store other than {@link #apply}: the entries are in the tree. */
+    /** Any use of the store that needs key order: the entries are in the tree. */
     private TreeMap<byte[], Entry> settled()
     {
         endBulkLoad();
         return entries;
+    }
+
+    /** @return the key's entry, or null if the store does not hold the key (nor a tombstone of it). */
+    private Entry lookup(final byte[] key)
+    {
+        return lookup(key, Arrays.hashCode(key));
+    }
+
+    private Entry lookup(final byte[] key, final int hash)
+    {
+        probe.key = key;
+        probe.hash = hash;
+        final Entry entry = index.get(probe);
+        probe.key = null;
+        return entry;
     }
 
     /**
@@ -285,33 +286,34 @@ public final class PartitionStore
         {
             throw new IllegalArgumentException("partition " + partition + ": counter must be positive: " + counter);
         }
-        // One traversal of the tree (compute) instead of a get and a put: applying is the hot path of writes and of
-        // recovery. The function reads and writes the fields below, so no lambda is allocated per call.
-        applyValue = value;
-        applyCounter = counter;
-        applyPrevious = null;
-        applyInstalled = false;
-        if (staged != null)
-        {
-            staged.compute(new StagedKey(key), stagedApplyFunction);
-        }
-        else
-        {
-            entries.compute(key, applyFunction);
-        }
-        applyValue = null;
-        if (!applyInstalled)
+        // An update of a key the store holds changes its entry in place: one hash lookup, no walk down the tree (the
+        // hot path of writes). Only a new key is inserted into the tree as well (not during a bulk load).
+        final int hash = Arrays.hashCode(key);
+        Entry entry = lookup(key, hash);
+        final boolean existed = entry != null;
+        if (existed && entry.counter >= counter)
         {
             return false;
         }
-        final Entry current = applyPrevious;
-        applyPrevious = null;
-        liveCount += (value != null ? 1 : 0) - (current != null && current.value != null ? 1 : 0);
-        bytes += accountedBytes(key, value) - (current == null ? 0 : accountedBytes(key, current.value));
+        final byte[] previous = existed ? entry.value : null;
+        if (!existed)
+        {
+            entry = new Entry(key, hash);
+            index.put(entry, entry);
+            if (!bulkLoading)
+            {
+                entries.put(key, entry);
+            }
+        }
+        entry.value = value;
+        entry.counter = counter;
+        entry.lastUse = ++useClock;
+        entry.uses = 1;
+        liveCount += (value != null ? 1 : 0) - (previous != null ? 1 : 0);
+        bytes += accountedBytes(key, value) - (existed ? accountedBytes(key, previous) : 0);
         liveBytes += (value == null ? 0 : accountedBytes(key, value)) -
-            (current == null || current.value == null ? 0 : accountedBytes(key, current.value));
-        liveHash += (value != null ? entryHash(key, value) : 0) -
-            (current != null && current.value != null ? entryHash(key, current.value) : 0);
+            (previous == null ? 0 : accountedBytes(key, previous));
+        liveHash += (value != null ? entryHash(key, value) : 0) - (previous != null ? entryHash(key, previous) : 0);
         return true;
     }
 
@@ -321,7 +323,7 @@ public final class PartitionStore
      */
     public byte[] get(final byte[] key)
     {
-        final Entry entry = settled().get(key);
+        final Entry entry = lookup(key);
         return entry == null ? null : entry.value;
     }
 
@@ -332,7 +334,7 @@ public final class PartitionStore
      */
     public void touch(final byte[] key)
     {
-        final Entry entry = settled().get(key);
+        final Entry entry = lookup(key);
         if (entry != null && entry.value != null)
         {
             entry.lastUse = ++useClock;
@@ -417,7 +419,7 @@ public final class PartitionStore
      */
     public long counterOf(final byte[] key)
     {
-        final Entry entry = settled().get(key);
+        final Entry entry = lookup(key);
         return entry == null ? 0 : entry.counter;
     }
 
@@ -469,7 +471,7 @@ public final class PartitionStore
      */
     public int tombstoneCount()
     {
-        return settled().size() - liveCount;
+        return index.size() - liveCount;
     }
 
     /**
@@ -481,14 +483,17 @@ public final class PartitionStore
     public int purgeTombstones(final long counterMax)
     {
         int purged = 0;
-        final Iterator<Map.Entry<byte[], Entry>> iterator = settled().entrySet().iterator();
+        // Iterate the entries, not the tree's map entries: removing a tree node with two children moves its
+        // successor's key and value into it, so a map entry read after its removal may show the next key's.
+        final Iterator<Entry> iterator = settled().values().iterator();
         while (iterator.hasNext())
         {
-            final Map.Entry<byte[], Entry> entry = iterator.next();
-            if (entry.getValue().value == null && entry.getValue().counter <= counterMax)
+            final Entry entry = iterator.next();
+            if (entry.value == null && entry.counter <= counterMax)
             {
                 iterator.remove();
-                bytes -= accountedBytes(entry.getKey(), null);
+                index.remove(entry);
+                bytes -= accountedBytes(entry.key, null);
                 purged++;
             }
         }
@@ -520,7 +525,7 @@ public final class PartitionStore
      */
     public int entryCount()
     {
-        return settled().size();
+        return index.size();
     }
 
     /**
@@ -552,7 +557,8 @@ public final class PartitionStore
      */
     public void clear()
     {
-        staged = null;
+        bulkLoading = false;
+        index.clear();
         entries.clear();
         liveCount = 0;
         liveHash = 0;

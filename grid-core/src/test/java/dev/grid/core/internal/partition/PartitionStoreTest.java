@@ -289,4 +289,83 @@ class PartitionStoreTest
     {
         return text.getBytes(StandardCharsets.UTF_8);
     }
+
+    /**
+     * Purging removes tombstones from the hash index as well as from the tree, and subtracts each tombstone's own key
+     * length: removing a tree node moves its successor's key into it, which a purge once read instead of its own.
+     */
+    @Test
+    void purgingForgetsEachTombstoneInBothIndexesAndCountsItsOwnKey()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        long counter = 0;
+        final List<byte[]> keys = new ArrayList<>();
+        for (int i = 0; i < 64; i++)
+        {
+            // Keys of lengths 1 to 32, so that a key read from the wrong node would count other bytes.
+            final byte[] key = new byte[1 + i % 32];
+            key[0] = (byte)i;
+            keys.add(key);
+            store.apply(key, new byte[] {1}, ++counter);
+        }
+        long kept = 0;
+        for (int i = 0; i < keys.size(); i++)
+        {
+            if (i % 3 != 0)
+            {
+                store.apply(keys.get(i), null, ++counter);
+            }
+            else
+            {
+                kept += PartitionStore.accountedBytes(keys.get(i), new byte[] {1});
+            }
+        }
+        assertEquals(42, store.purgeTombstones(Long.MAX_VALUE));
+        assertEquals(kept, store.accountedBytes());
+        assertEquals(22, store.entryCount());
+        assertEquals(0, store.tombstoneCount());
+        for (int i = 0; i < keys.size(); i++)
+        {
+            assertEquals(i % 3 == 0 ? i + 1 : 0, store.counterOf(keys.get(i)), "key " + i);
+        }
+        // A purged key is new to the store again: an update with any counter installs it, in both indexes.
+        assertTrue(store.apply(keys.get(1), new byte[] {2}, 1));
+        assertArrayEquals(new byte[] {2}, store.get(keys.get(1)));
+        final List<Integer> order = new ArrayList<>();
+        store.forEach((key, value, c) -> order.add(key[0] & 0xFF));
+        assertEquals(23, order.size());
+        assertTrue(order.contains(1));
+    }
+
+    /** Keys whose hashes collide are told apart by their bytes when read, updated in place and removed one by one. */
+    @Test
+    void keysWhoseHashesCollideAreReadAndUpdatedApart()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        final List<byte[]> keys = new ArrayList<>();
+        for (int y = 0; y < 8; y++)
+        {
+            for (int x = 0; x < 30; x++)
+            {
+                // (x, y) and (x + 1, y - 31) have the same Arrays.hashCode.
+                keys.add(new byte[] {(byte)(x + y), (byte)(100 - 31 * y), (byte)x});
+            }
+        }
+        long counter = 0;
+        for (final byte[] key : keys)
+        {
+            assertTrue(store.apply(key, key, ++counter));
+        }
+        for (final byte[] key : keys)
+        {
+            assertTrue(store.apply(key.clone(), new byte[] {key[2], 7}, ++counter), "updated in place");
+        }
+        for (int i = 0; i < keys.size(); i++)
+        {
+            assertArrayEquals(new byte[] {keys.get(i)[2], 7}, store.get(keys.get(i).clone()));
+            assertEquals(keys.size() + i + 1, store.counterOf(keys.get(i)));
+        }
+        assertEquals(keys.size(), store.size());
+        assertEquals(keys.size(), store.entryCount());
+    }
 }
