@@ -247,6 +247,48 @@ class ThinClientTest
         client.destroyCache("finished");
     }
 
+    /**
+     * A blocking write the client does not wait for (a key the transaction holds locked, or any write under
+     * OPTIMISTIC) that the member refuses makes the commit roll back: the commit fails with the write's error and
+     * nothing of the transaction is applied, not the writes that went before it.
+     */
+    @Test
+    void aWriteNotWaitedForThatFailsRollsTheCommitBack()
+    {
+        // No merge operator: a merge is refused by the member, after the client has gone on.
+        final Cache<String, Long> ledger = client.createCache(new CacheConfiguration<>("ledger", Codecs.STRING,
+            Codecs.LONG).backups(1).partitions(8));
+        ledger.put("a", 10L);
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+        {
+            tx.put(ledger, "a", tx.get(ledger, "a") + 1);
+            tx.merge(ledger, "a", 5L);
+            assertEquals(11L, tx.get(ledger, "a"), "the transaction reads its own write");
+            final TransactionAbortedException refused = assertThrows(TransactionAbortedException.class, tx::commit);
+            assertEquals(ErrorCode.TX_ROLLED_BACK, refused.errorCode());
+            assertTrue(refused.getMessage().contains("merge operator"), refused.getMessage());
+        }
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
+            TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(10)))
+        {
+            tx.put(ledger, "b", 1L);
+            tx.merge(ledger, "b", 2L);
+            assertThrows(TransactionAbortedException.class, tx::commit);
+        }
+        assertEquals(10L, ledger.get("a"), "the put before the refused merge is not applied");
+        assertNull(ledger.get("b"));
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+        {
+            tx.put(ledger, "a", tx.get(ledger, "a") + 1);
+            tx.remove(ledger, "b");
+            tx.commit();
+        }
+        assertEquals(11L, ledger.get("a"), "writes not waited for commit when none fails");
+        client.destroyCache("ledger");
+    }
+
     private static void finishedTransactionAnswersWithItsOutcome(final String through,
         final Supplier<Transaction> begin, final Cache<String, Long> cache)
     {

@@ -251,6 +251,15 @@ final class ClientConnection implements AutoCloseable
         return version >= 2;
     }
 
+    /**
+     * @return whether a failed write step makes its transaction's commit roll back (version 3): a write whose answer
+     *         cannot change what follows may be sent without waiting for it.
+     */
+    boolean pipelinesTransactionWrites()
+    {
+        return version >= 3;
+    }
+
     boolean isAdmin()
     {
         return admin;

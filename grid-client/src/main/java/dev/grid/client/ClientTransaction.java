@@ -10,13 +10,16 @@ import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An interactive transaction through the thin client. It lives on the member its connection reaches, which
@@ -24,6 +27,13 @@ import java.util.concurrent.CompletionException;
  * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Its TX_BEGIN is not waited for: the steps
  * follow it on the connection, and if the member refused it, each step fails with the begin's error (nothing began,
  * so a rollback succeeds). Not thread-safe (one user thread at a time, as for the embedded API).
+ * <p>
+ * <b>Writes not waited for.</b> With a member of protocol version 3, a blocking write whose answer cannot fail but
+ * for a fault (any write under OPTIMISTIC, which only buffers it; under PESSIMISTIC a write of a key this transaction
+ * holds locked already, by a read or an earlier write) is sent and not waited for: the next step or the commit goes
+ * right behind it. If such a write fails after all (the member refused it, the cache is gone), the member rolls the
+ * transaction back at its commit, which fails with {@link ErrorCode#TX_ROLLED_BACK} and the write's error: a commit
+ * never applies the transaction without one of its writes.
  */
 final class ClientTransaction implements Transaction
 {
@@ -34,6 +44,8 @@ final class ClientTransaction implements Transaction
     private final CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
+    /** Keys this transaction holds locked (PESSIMISTIC, answered reads and writes); added on the reader's thread. */
+    private final Set<LockedKey> locked = ConcurrentHashMap.newKeySet();
     /** The commit's outcome once commit was called: every later commit answers with it. */
     private CompletableFuture<Void> commit;
     private boolean rolledBack;
@@ -47,6 +59,15 @@ final class ClientTransaction implements Transaction
         this.begun = begun.answer();
         this.concurrency = concurrency;
         this.isolation = isolation;
+    }
+
+    /** A key by cache name and encoded bytes (by content). */
+    private record LockedKey(String cache, ByteBuffer key)
+    {
+        LockedKey(final String cache, final byte[] key)
+        {
+            this(cache, ByteBuffer.wrap(key));
+        }
     }
 
     public TransactionConcurrency concurrency()
@@ -130,8 +151,18 @@ final class ClientTransaction implements Transaction
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
         final FrameWriter w = new FrameWriter();
-        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
-        return send(ClientProtocol.TX_GET, w).thenApply(a -> c.decodeValue(a.payload().readBytes("value")));
+        final byte[] encoded = c.encodeKey(key);
+        w.writeLong(txId).writeString(c.name()).writeBytes(encoded);
+        final boolean locks = concurrency == TransactionConcurrency.PESSIMISTIC &&
+            isolation != TransactionIsolation.READ_COMMITTED;
+        return send(ClientProtocol.TX_GET, w).thenApply(a ->
+        {
+            if (locks)
+            {
+                locked.add(new LockedKey(c.name(), encoded));
+            }
+            return c.decodeValue(a.payload().readBytes("value"));
+        });
     }
 
     public <K, V> Map<K, V> getAll(final Cache<K, V> cache, final Collection<? extends K> keys)
@@ -164,42 +195,74 @@ final class ClientTransaction implements Transaction
 
     public <K, V> void put(final Cache<K, V> cache, final K key, final V value)
     {
-        GridClient.await(putAsync(cache, key, value));
+        final ClientCache<K, V> c = ClientCache.of(cache);
+        write(ClientProtocol.TX_PUT, c.name(), c.encodeKey(key), c.encodeValue(value, "value"), false);
     }
 
     public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final FrameWriter w = new FrameWriter();
-        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(value, "value"));
-        return send(ClientProtocol.TX_PUT, w).thenApply(a -> null);
+        return write(ClientProtocol.TX_PUT, c.name(), c.encodeKey(key), c.encodeValue(value, "value"), true);
     }
 
     public <K, V> void remove(final Cache<K, V> cache, final K key)
     {
-        GridClient.await(removeAsync(cache, key));
+        final ClientCache<K, V> c = ClientCache.of(cache);
+        write(ClientProtocol.TX_REMOVE, c.name(), c.encodeKey(key), null, false);
     }
 
     public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
-        final FrameWriter w = new FrameWriter();
-        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key));
-        return send(ClientProtocol.TX_REMOVE, w).thenApply(a -> null);
+        return write(ClientProtocol.TX_REMOVE, c.name(), c.encodeKey(key), null, true);
     }
 
     public <K, V> void merge(final Cache<K, V> cache, final K key, final V operand)
     {
-        GridClient.await(mergeAsync(cache, key, operand));
+        final ClientCache<K, V> c = ClientCache.of(cache);
+        write(ClientProtocol.TX_MERGE, c.name(), c.encodeKey(key), c.encodeValue(operand, "operand"), false);
     }
 
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
     {
         final ClientCache<K, V> c = ClientCache.of(cache);
+        return write(ClientProtocol.TX_MERGE, c.name(), c.encodeKey(key), c.encodeValue(operand, "operand"), true);
+    }
+
+    /**
+     * Send a write step; a blocking one ({@code async} false) waits for its answer unless the answer cannot fail but
+     * for a fault (see the class comment).
+     *
+     * @param value the value or operand, or null for a remove.
+     * @return the write's answer (completed at once for a blocking write not waited for).
+     */
+    private CompletableFuture<Void> write(final int op, final String cacheName, final byte[] key, final byte[] value,
+        final boolean async)
+    {
         final FrameWriter w = new FrameWriter();
-        w.writeLong(txId).writeString(c.name()).writeBytes(c.encodeKey(key)).writeBytes(c.encodeValue(operand,
-            "operand"));
-        return send(ClientProtocol.TX_MERGE, w).thenApply(a -> null);
+        w.writeLong(txId).writeString(cacheName).writeBytes(key);
+        if (value != null)
+        {
+            w.writeBytes(value);
+        }
+        final LockedKey lockedKey = new LockedKey(cacheName, key);
+        final boolean pessimistic = concurrency == TransactionConcurrency.PESSIMISTIC;
+        final boolean waitless = !async && connection.pipelinesTransactionWrites() &&
+            (!pessimistic || locked.contains(lockedKey));
+        final CompletableFuture<Void> answered = send(op, w).thenApply(a ->
+        {
+            if (pessimistic)
+            {
+                locked.add(lockedKey);
+            }
+            return null;
+        });
+        if (waitless)
+        {
+            // Its failure, if any, is the commit's (the member rolls the transaction back): nobody waits for it.
+            return CompletableFuture.completedFuture(null);
+        }
+        return async ? answered : CompletableFuture.completedFuture(GridClient.await(answered));
     }
 
     public void commit()

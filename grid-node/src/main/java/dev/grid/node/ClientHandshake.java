@@ -165,6 +165,7 @@ final class ClientHandshake implements AutoCloseable
         }
         session.user = user == null ? "anonymous" : user;
         session.role = role;
+        session.version = version;
         session.ready = true;
         connection.admit();
         LOG.info("member {}: client {} connected from {} as {} ({})", config.memberId(),

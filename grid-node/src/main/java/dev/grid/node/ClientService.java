@@ -15,9 +15,6 @@ import dev.grid.core.PredicateTransaction;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
-import dev.grid.core.Transaction;
-import dev.grid.core.TransactionConcurrency;
-import dev.grid.core.TransactionIsolation;
 import dev.grid.core.ValuePredicate;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.codec.MalformedMessageException;
@@ -78,6 +75,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     private final GridMember member;
     private final ClientEntryOperations entryOperations;
+    private final ClientTransactionSteps transactionSteps;
     private final MemberConfiguration config;
     /** Handshakes: versions, credentials (checked off the endpoint's thread), admission. */
     private final ClientHandshake handshake;
@@ -101,6 +99,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         volatile boolean ready;
         volatile MemberConfiguration.ClientRole role;
         volatile String user;
+        /** The protocol version agreed in the handshake. */
+        volatile int version;
         final AtomicInteger pending = new AtomicInteger();
         /**
          * Of {@link #pending}, the listeners' journal reads: a primary holds each while nothing is new, and a
@@ -143,6 +143,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         this.member = member;
         this.entryOperations = new ClientEntryOperations(member, this);
+        this.transactionSteps = new ClientTransactionSteps(member, this);
         this.config = member.configuration();
         this.handshake = new ClientHandshake(this, member, config);
     }
@@ -190,7 +191,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         {
             // Transactions the client left open die with its connection (on TLS its frames are read on another thread
             // than the one closing it: a transaction begun meanwhile is rolled back by TX_BEGIN itself).
-            session.close().forEach(ClientService::rollBackQuietly);
+            session.close().forEach(ClientTransactionSteps::rollBackQuietly);
         }
     }
 
@@ -233,9 +234,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         if (op == ClientProtocol.JOURNAL_READ ? session.pendingReads.get() >= JOURNAL_READS_MAX :
             session.pending.get() - session.pendingReads.get() >= config.clientMaxPendingRequests())
         {
-            error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
+            final GridException refusal = new GridException(ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
+            transactionSteps.refused(session, op, reader, refusal);
+            error(connection, requestId, refusal.errorCode(), refusal.getMessage());
             return;
         }
         session.pending.incrementAndGet();
@@ -289,7 +292,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
         else if (op < 50)
         {
-            transactionOperation(connection, session, op, requestId, reader, beginTxId);
+            if (op == ClientProtocol.PREDICATE_TX)
+            {
+                predicateTransaction(connection, session, requestId, reader);
+            }
+            else
+            {
+                transactionSteps.dispatch(connection, session, op, requestId, reader, beginTxId);
+            }
         }
         else if (op < 57)
         {
@@ -416,77 +426,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
-    /** Transactions bound to the connection, and predicate transactions. */
-    private void transactionOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
-        final long requestId, final MessageReader reader, final long beginTxId)
-    {
-        switch (op)
-        {
-            case ClientProtocol.TX_BEGIN ->
-            {
-                final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
-                    reader.readByte("concurrency"), "concurrency");
-                final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),
-                    reader.readByte("isolation"), "isolation");
-                final long timeoutMs = reader.readLong("timeoutMs");
-                if (timeoutMs <= 0)
-                {
-                    throw new MalformedMessageException("timeoutMs " + timeoutMs + " must be positive");
-                }
-                final MemberTransaction tx = ((MemberTransactions)member.transactions()).begin(concurrency,
-                    isolation, Duration.ofMillis(timeoutMs));
-                if (!session.keep(beginTxId, tx))
-                {
-                    rollBackQuietly(tx);
-                }
-                finish(connection, session, requestId, w -> w.writeLong(beginTxId), null);
-            }
-            case ClientProtocol.TX_GET ->
-            {
-                final MemberTransaction tx = transaction(session, reader);
-                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                // The ...Raw steps complete on the member thread: the answer is encoded there, with no hop.
-                complete(connection, session, requestId, tx.getRaw(cache, requireBytes(reader, "key")),
-                    (w, value) -> w.writeBytes(value));
-            }
-            case ClientProtocol.TX_PUT ->
-            {
-                final MemberTransaction tx = transaction(session, reader);
-                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.putRaw(cache, requireBytes(reader, "key"),
-                    requireBytes(reader, "value")), (w, v) -> { });
-            }
-            case ClientProtocol.TX_MERGE ->
-            {
-                final MemberTransaction tx = transaction(session, reader);
-                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.mergeRaw(cache, requireBytes(reader, "key"),
-                    requireBytes(reader, "operand")), (w, v) -> { });
-            }
-            case ClientProtocol.TX_REMOVE ->
-            {
-                final MemberTransaction tx = transaction(session, reader);
-                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
-                complete(connection, session, requestId, tx.removeRaw(cache, requireBytes(reader, "key")),
-                    (w, v) -> { });
-            }
-            case ClientProtocol.TX_COMMIT, ClientProtocol.TX_ROLLBACK ->
-            {
-                final long txId = reader.readLong("txId");
-                final MemberTransaction tx = session.transactions.remove(txId);
-                if (tx == null)
-                {
-                    throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
-                        " is not open on this connection");
-                }
-                complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitRaw() :
-                    tx.rollbackRaw(), (w, v) -> { });
-            }
-            case ClientProtocol.PREDICATE_TX -> predicateTransaction(connection, session, requestId, reader);
-            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
-        }
-    }
-
     /** The cluster's state, baseline, lost partitions, consistency check and rebalance status. */
     private void clusterOperation(final ClientEndpoint.Connection connection, final Session session, final int op,
         final long requestId, final MessageReader reader)
@@ -606,18 +545,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     interface Answer<T>
     {
         void write(MessageWriter writer, T value);
-    }
-
-    private static void rollBackQuietly(final Transaction tx)
-    {
-        try
-        {
-            tx.rollbackAsync();
-        }
-        catch (final RuntimeException ignored)
-        {
-            // Already finished.
-        }
     }
 
     private void single(final ClientEndpoint.Connection connection, final Session session, final long requestId,
@@ -891,18 +818,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         final Topology topology = member.topology();
         return topology == null ? 0 : topology.version();
-    }
-
-    private MemberTransaction transaction(final Session session, final MessageReader reader)
-    {
-        final long txId = reader.readLong("txId");
-        final MemberTransaction tx = session.transactions.get(txId);
-        if (tx == null)
-        {
-            throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
-                " is not open on this connection");
-        }
-        return tx;
     }
 
     private void writeReport(final MessageWriter w, final ConsistencyReport report)

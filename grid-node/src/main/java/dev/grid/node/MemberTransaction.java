@@ -5,6 +5,7 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.engine.TransactionSteps;
 import dev.grid.core.engine.TxCallback;
@@ -33,6 +34,12 @@ final class MemberTransaction implements Transaction
 {
     private final GridMember member;
     private final TxSession session;
+    /**
+     * The first failure of a write step the thin client sent without waiting for its answer (protocol version 3), or
+     * null: the commit behind it rolls back instead, so that it never commits without that write. Set on the thread
+     * that failed the step (the endpoint's, before the next frame is read, or the agent's, before its next step).
+     */
+    private volatile GridException failedWrite;
 
     MemberTransaction(final GridMember member, final TransactionConcurrency concurrency,
         final TransactionIsolation isolation, final long timeoutNs, final long priority)
@@ -219,8 +226,43 @@ final class MemberTransaction implements Transaction
     CompletableFuture<Void> commitRaw()
     {
         final CompletableFuture<Void> future = new CompletableFuture<>();
-        member.execute(() -> session.commit(done(future)), future);
+        member.execute(() ->
+        {
+            final GridException write = failedWrite;
+            if (write == null)
+            {
+                session.commit(done(future));
+                return;
+            }
+            final TransactionAbortedException refused = new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "nothing was applied: a write of the transaction failed: " + write.getMessage());
+            session.rollback(new TxCallback()
+            {
+                public void onSuccess(final byte[][] values)
+                {
+                    future.completeExceptionally(refused);
+                }
+
+                public void onFailure(final GridException error)
+                {
+                    future.completeExceptionally(refused);
+                }
+            });
+        }, future);
         return future;
+    }
+
+    /**
+     * A write step of the thin client failed (refused, malformed, or failed in the session): the commit rolls back.
+     *
+     * @param failure why the write failed; the first one is kept.
+     */
+    void refuseCommit(final GridException failure)
+    {
+        if (failedWrite == null)
+        {
+            failedWrite = failure;
+        }
     }
 
     public void rollback()

@@ -70,10 +70,11 @@ public final class ClientProtocol
 
     /**
      * The newest protocol version this build speaks. Version 2: a connection's TX_BEGIN ids count its TX_BEGIN
-     * requests, refused ones included, so a client sends a transaction's steps without waiting for the id
-     * (docs/protocol.md).
+     * requests, refused ones included, so a client sends a transaction's steps without waiting for the id. Version 3:
+     * a transaction's write step (TX_PUT, TX_MERGE, TX_REMOVE) that fails makes the transaction's commit roll back, so
+     * a client sends writes, and the commit behind them, without waiting for the writes' answers (docs/protocol.md).
      */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     /** The oldest protocol version this build still speaks. */
     public static final int MIN_VERSION = 1;
     /** The first field of a handshake: "GRID" in ASCII, as a little-endian int. */

@@ -1,0 +1,196 @@
+package dev.grid.node;
+
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
+import dev.grid.core.client.ClientProtocol;
+import dev.grid.core.codec.MalformedMessageException;
+import dev.grid.core.codec.MessageReader;
+import dev.grid.net.ClientEndpoint;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import static dev.grid.node.RequestFields.enumOf;
+import static dev.grid.node.RequestFields.requireBytes;
+import static dev.grid.node.RequestFields.requireString;
+
+/**
+ * The steps of the thin client's interactive transactions ({@link ClientProtocol#TX_BEGIN} to
+ * {@link ClientProtocol#TX_ROLLBACK}), each bound to the connection that began its transaction. Reads the request,
+ * hands the step to the member's {@link MemberTransaction} and answers through {@link ClientService}.
+ * <p>
+ * <b>Writes sent without waiting</b> (protocol version 3): a client may send a transaction's TX_PUT, TX_MERGE or
+ * TX_REMOVE and then its TX_COMMIT without waiting for the write's answer. So that such a commit never commits
+ * without a write that failed, any failure of a write step on a connection of version 3 (refused for too many requests,
+ * malformed, an unknown cache, or failed in the transaction) makes the transaction's commit roll back
+ * ({@link MemberTransaction#refuseCommit}). The mark is made before the connection's next frame is read (or, for a
+ * failure in the transaction, before the member's agent takes its next step), so the commit always sees it.
+ * <p>
+ * <b>Threading:</b> called on the thread serving the client endpoint (the member thread, or a TLS connection's
+ * reader); answers are written when the member's futures complete.
+ */
+final class ClientTransactionSteps
+{
+    /** The protocol version from which a failed write step makes its transaction's commit roll back. */
+    static final int WRITES_DOOM_COMMIT_VERSION = 3;
+
+    private final GridMember member;
+    private final ClientService service;
+
+    ClientTransactionSteps(final GridMember member, final ClientService service)
+    {
+        this.member = member;
+        this.service = service;
+    }
+
+    private static boolean isWrite(final int op)
+    {
+        return op == ClientProtocol.TX_PUT || op == ClientProtocol.TX_MERGE || op == ClientProtocol.TX_REMOVE;
+    }
+
+    void dispatch(final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
+        final long requestId, final MessageReader reader, final long beginTxId)
+    {
+        switch (op)
+        {
+            case ClientProtocol.TX_BEGIN ->
+            {
+                final TransactionConcurrency concurrency = enumOf(TransactionConcurrency.values(),
+                    reader.readByte("concurrency"), "concurrency");
+                final TransactionIsolation isolation = enumOf(TransactionIsolation.values(),
+                    reader.readByte("isolation"), "isolation");
+                final long timeoutMs = reader.readLong("timeoutMs");
+                if (timeoutMs <= 0)
+                {
+                    throw new MalformedMessageException("timeoutMs " + timeoutMs + " must be positive");
+                }
+                final MemberTransaction tx = ((MemberTransactions)member.transactions()).begin(concurrency,
+                    isolation, Duration.ofMillis(timeoutMs));
+                if (!session.keep(beginTxId, tx))
+                {
+                    rollBackQuietly(tx);
+                }
+                service.complete(connection, session, requestId, CompletableFuture.completedFuture(beginTxId),
+                    (w, id) -> w.writeLong(id));
+            }
+            case ClientProtocol.TX_GET ->
+            {
+                final MemberTransaction tx = transaction(session, reader);
+                final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+                // The ...Raw steps complete on the member thread: the answer is encoded there, with no hop.
+                service.complete(connection, session, requestId, tx.getRaw(cache, requireBytes(reader, "key")),
+                    (w, value) -> w.writeBytes(value));
+            }
+            case ClientProtocol.TX_PUT, ClientProtocol.TX_MERGE, ClientProtocol.TX_REMOVE ->
+                write(connection, session, op, requestId, reader);
+            case ClientProtocol.TX_COMMIT, ClientProtocol.TX_ROLLBACK ->
+            {
+                final long txId = reader.readLong("txId");
+                final MemberTransaction tx = session.transactions.remove(txId);
+                if (tx == null)
+                {
+                    throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
+                        " is not open on this connection");
+                }
+                service.complete(connection, session, requestId, op == ClientProtocol.TX_COMMIT ? tx.commitRaw() :
+                    tx.rollbackRaw(), (w, v) -> { });
+            }
+            default -> throw new GridException(ErrorCode.UNKNOWN_OPERATION, "unknown op code " + op);
+        }
+    }
+
+    private void write(final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
+        final long requestId, final MessageReader reader)
+    {
+        final MemberTransaction tx = transaction(session, reader);
+        final boolean dooms = session.version >= WRITES_DOOM_COMMIT_VERSION;
+        final CompletableFuture<Void> written;
+        try
+        {
+            final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+            final byte[] key = requireBytes(reader, "key");
+            written = switch (op)
+            {
+                case ClientProtocol.TX_PUT -> tx.putRaw(cache, key, requireBytes(reader, "value"));
+                case ClientProtocol.TX_MERGE -> tx.mergeRaw(cache, key, requireBytes(reader, "operand"));
+                default -> tx.removeRaw(cache, key);
+            };
+        }
+        catch (final RuntimeException ex)
+        {
+            if (dooms)
+            {
+                tx.refuseCommit(asGridException(op, ex));
+            }
+            throw ex;
+        }
+        if (dooms)
+        {
+            // Registered before the answer's: on the agent thread, a failure marks the transaction as it happens.
+            written.whenComplete((v, failure) ->
+            {
+                if (failure != null)
+                {
+                    tx.refuseCommit(asGridException(op, failure));
+                }
+            });
+        }
+        service.complete(connection, session, requestId, written, (w, v) -> { });
+    }
+
+    /**
+     * A request the member refused before reading it (too many outstanding): if it is a write step of an open
+     * transaction on a connection of version 3, that transaction's commit rolls back.
+     *
+     * @param reader the request, positioned after its request id (its transaction id comes next).
+     */
+    void refused(final ClientService.Session session, final int op, final MessageReader reader,
+        final GridException refusal)
+    {
+        if (!isWrite(op) || session.version < WRITES_DOOM_COMMIT_VERSION || reader.remaining() < Long.BYTES)
+        {
+            return;
+        }
+        final MemberTransaction tx = session.transactions.get(reader.readLong("txId"));
+        if (tx != null)
+        {
+            tx.refuseCommit(refusal);
+        }
+    }
+
+    private static GridException asGridException(final int op, final Throwable failure)
+    {
+        final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
+            failure.getCause() : failure;
+        return cause instanceof GridException grid ? grid : new GridException(ErrorCode.MALFORMED_REQUEST,
+            ClientProtocol.name(op) + ": " + cause.getMessage());
+    }
+
+    private static MemberTransaction transaction(final ClientService.Session session, final MessageReader reader)
+    {
+        final long txId = reader.readLong("txId");
+        final MemberTransaction tx = session.transactions.get(txId);
+        if (tx == null)
+        {
+            throw new GridException(ErrorCode.TRANSACTION_NOT_FOUND, "transaction " + txId +
+                " is not open on this connection");
+        }
+        return tx;
+    }
+
+    static void rollBackQuietly(final Transaction tx)
+    {
+        try
+        {
+            tx.rollbackAsync();
+        }
+        catch (final RuntimeException ignored)
+        {
+            // Already finished.
+        }
+    }
+}
