@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -249,8 +250,9 @@ class ThinClientTest
 
     /**
      * A blocking write the client does not wait for (a key the transaction holds locked, or any write under
-     * OPTIMISTIC) that the member refuses makes the commit roll back: the commit fails with the write's error and
-     * nothing of the transaction is applied, not the writes that went before it.
+     * OPTIMISTIC) that the member refuses makes the commit roll back: the commit fails with the write's own error and
+     * nothing of the transaction is applied, not the writes that went before it. A write the client waits for and
+     * whose failure the caller handles leaves the transaction as it was.
      */
     @Test
     void aWriteNotWaitedForThatFailsRollsTheCommitBack()
@@ -265,16 +267,18 @@ class ThinClientTest
             tx.put(ledger, "a", tx.get(ledger, "a") + 1);
             tx.merge(ledger, "a", 5L);
             assertEquals(11L, tx.get(ledger, "a"), "the transaction reads its own write");
-            final TransactionAbortedException refused = assertThrows(TransactionAbortedException.class, tx::commit);
-            assertEquals(ErrorCode.TX_ROLLED_BACK, refused.errorCode());
-            assertTrue(refused.getMessage().contains("merge operator"), refused.getMessage());
+            final GridException refused = assertThrows(GridException.class, tx::commit);
+            assertEquals(ErrorCode.MERGE_FAILED, refused.errorCode(), "the write's own error, not an abort to retry");
+            assertTrue(refused.getMessage().contains("nothing was applied") &&
+                refused.getMessage().contains("merge operator"), refused.getMessage());
+            tx.rollback();
         }
         try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
             TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(10)))
         {
             tx.put(ledger, "b", 1L);
             tx.merge(ledger, "b", 2L);
-            assertThrows(TransactionAbortedException.class, tx::commit);
+            assertEquals(ErrorCode.MERGE_FAILED, assertThrows(GridException.class, tx::commit).errorCode());
         }
         assertEquals(10L, ledger.get("a"), "the put before the refused merge is not applied");
         assertNull(ledger.get("b"));
@@ -282,6 +286,10 @@ class ThinClientTest
             TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
         {
             tx.put(ledger, "a", tx.get(ledger, "a") + 1);
+            // Waited for: its failure is the caller's to handle, and the transaction goes on.
+            final CompletionException handled = assertThrows(CompletionException.class,
+                () -> tx.mergeAsync(ledger, "a", 5L).join());
+            assertEquals(ErrorCode.MERGE_FAILED, ((GridException)handled.getCause()).errorCode());
             tx.remove(ledger, "b");
             tx.commit();
         }

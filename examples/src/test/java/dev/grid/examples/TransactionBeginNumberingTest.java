@@ -2,9 +2,13 @@ package dev.grid.examples;
 
 import dev.grid.client.ClientConfiguration;
 import dev.grid.client.GridClient;
+import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
 import dev.grid.core.client.ClientProtocol;
 import org.junit.jupiter.api.Test;
 
@@ -12,8 +16,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * Protocol version 2 numbers a connection's TX_BEGIN requests by count, so a client sends a transaction's steps
@@ -37,6 +43,13 @@ class TransactionBeginNumberingTest
         return ByteBuffer.allocate(9 + 8 + 4 + CACHE.length + 4 + key.length).order(ByteOrder.LITTLE_ENDIAN)
             .put((byte)ClientProtocol.TX_GET).putLong(requestId).putLong(txId).putInt(CACHE.length).put(CACHE)
             .putInt(key.length).put(key).array();
+    }
+
+    private static byte[] put(final long requestId, final long txId, final byte[] key, final byte[] value)
+    {
+        return ByteBuffer.allocate(9 + 8 + 4 + CACHE.length + 4 + key.length + 4 + value.length)
+            .order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.TX_PUT).putLong(requestId).putLong(txId)
+            .putInt(CACHE.length).put(CACHE).putInt(key.length).put(key).putInt(value.length).put(value).array();
     }
 
     private static byte[] commit(final long requestId, final long txId)
@@ -88,6 +101,61 @@ class TransactionBeginNumberingTest
             assertEquals(0, waiting.answer());
             assertEquals(6, waiting.lastRequestId);
             assertEquals(3, waiting.lastTxId, "the refused begin took number 2");
+        }
+    }
+
+    /**
+     * A commit refused for the connection's limit of outstanding requests rolls its transaction back and says so
+     * (TX_ROLLED_BACK): before, the transaction stayed open, holding its locks until its timeout, while its client,
+     * which cannot commit it again, took the refusal for the commit's outcome.
+     */
+    @Test
+    void aCommitRefusedForTheOutstandingLimitRollsItsTransactionBack() throws IOException
+    {
+        try (LocalMembers cluster = LocalMembers.start(1, config -> config.clientLimits(64, 64 * 1024, 1));
+             GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0)));
+             ProtocolRobustnessTest.Raw waiting = new ProtocolRobustnessTest.Raw(cluster.clientAddress(0));
+             ProtocolRobustnessTest.Raw holding = new ProtocolRobustnessTest.Raw(cluster.clientAddress(0)))
+        {
+            final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("numbered",
+                Codecs.STRING, Codecs.STRING).partitions(4));
+            waiting.handshake(1, 2);
+            assertEquals(0, waiting.answer());
+            holding.handshake(1, 2);
+            assertEquals(0, holding.answer());
+
+            // Transaction 1 writes (and locks) OTHER_KEY; transaction 2, older than the holder's, will wait for KEY.
+            waiting.frame(begin(1));
+            assertEquals(0, waiting.answer());
+            waiting.frame(put(2, 1, OTHER_KEY, "v".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(0, waiting.answer());
+            waiting.frame(begin(3));
+            assertEquals(0, waiting.answer());
+            waiting.frame(get(4, 2, "third".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(0, waiting.answer());
+            holding.frame(begin(1));
+            assertEquals(0, holding.answer());
+            holding.frame(get(2, 1, KEY));
+            assertEquals(0, holding.answer(), "the younger transaction locks the key");
+            waiting.frame(get(5, 2, KEY));
+
+            // The waiting read is the connection's one outstanding request: transaction 1's commit is refused...
+            waiting.frame(commit(6, 1));
+            assertEquals(ErrorCode.TX_ROLLED_BACK.code(), waiting.answer(), "refused, and said to be rolled back");
+            assertEquals(6, waiting.lastRequestId);
+            holding.frame(commit(3, 1));
+            assertEquals(0, holding.answer());
+            assertEquals(0, waiting.answer(), "the waiting read gets the key");
+
+            // ...and rolled back: nothing applied, and its lock released (a younger transaction would die on it).
+            assertNull(cache.get("other"));
+            try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+                TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
+            {
+                tx.put(cache, "other", "w");
+                tx.commit();
+            }
+            assertEquals("w", cache.get("other"));
         }
     }
 }

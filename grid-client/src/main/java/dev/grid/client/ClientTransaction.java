@@ -11,6 +11,7 @@ import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -31,9 +32,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <b>Writes not waited for.</b> With a member of protocol version 3, a blocking write whose answer cannot fail but
  * for a fault (any write under OPTIMISTIC, which only buffers it; under PESSIMISTIC a write of a key this transaction
  * holds locked already, by a read or an earlier write) is sent and not waited for: the next step or the commit goes
- * right behind it. If such a write fails after all (the member refused it, the cache is gone), the member rolls the
- * transaction back at its commit, which fails with {@link ErrorCode#TX_ROLLED_BACK} and the write's error: a commit
- * never applies the transaction without one of its writes.
+ * right behind it, at most {@link #MAX_UNANSWERED_WRITES} of them outstanding. Such a write is flagged "unanswered":
+ * if it fails after all (the member refused it, the cache is gone), the member rolls the transaction back at its
+ * commit, and the commit fails with the write's own error (its code, a message saying nothing was applied): a commit
+ * never applies the transaction without one of its writes, and a fault that would fail every attempt is not reported
+ * as an abort that retry loops take up.
  */
 final class ClientTransaction implements Transaction
 {
@@ -44,6 +47,15 @@ final class ClientTransaction implements Transaction
     private final CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
+    /** Writes sent and not waited for, beyond which the next such write waits for the oldest. */
+    static final int MAX_UNANSWERED_WRITES = 16;
+
+    /** Writes sent and not waited for (user thread only), oldest first: the commit reports their failure. */
+    private final ArrayDeque<CompletableFuture<Void>> unanswered = new ArrayDeque<>();
+    /** Writes not waited for that failed, taken off {@link #unanswered} before the commit (user thread only). */
+    private final List<CompletableFuture<Void>> failedWrites = new ArrayList<>();
+    /** Set when the commit failed because a write not waited for failed: nothing was applied. */
+    private volatile boolean rolledBackByWrite;
     /** Keys this transaction holds locked (PESSIMISTIC, answered reads and writes); added on the reader's thread. */
     private final Set<LockedKey> locked = ConcurrentHashMap.newKeySet();
     /** The commit's outcome once commit was called: every later commit answers with it. */
@@ -239,16 +251,28 @@ final class ClientTransaction implements Transaction
     private CompletableFuture<Void> write(final int op, final String cacheName, final byte[] key, final byte[] value,
         final boolean async)
     {
+        final LockedKey lockedKey = new LockedKey(cacheName, key);
+        final boolean pessimistic = concurrency == TransactionConcurrency.PESSIMISTIC;
+        final boolean flags = connection.pipelinesTransactionWrites();
+        final boolean waitless = !async && flags && (!pessimistic || locked.contains(lockedKey));
+        if (waitless)
+        {
+            while (!unanswered.isEmpty() && (unanswered.peekFirst().isDone() ||
+                unanswered.size() >= MAX_UNANSWERED_WRITES))
+            {
+                keepFailed(unanswered.pollFirst());
+            }
+        }
         final FrameWriter w = new FrameWriter();
         w.writeLong(txId).writeString(cacheName).writeBytes(key);
         if (value != null)
         {
             w.writeBytes(value);
         }
-        final LockedKey lockedKey = new LockedKey(cacheName, key);
-        final boolean pessimistic = concurrency == TransactionConcurrency.PESSIMISTIC;
-        final boolean waitless = !async && connection.pipelinesTransactionWrites() &&
-            (!pessimistic || locked.contains(lockedKey));
+        if (flags)
+        {
+            w.writeByte(waitless ? 1 : 0);
+        }
         final CompletableFuture<Void> answered = send(op, w).thenApply(a ->
         {
             if (pessimistic)
@@ -259,10 +283,24 @@ final class ClientTransaction implements Transaction
         });
         if (waitless)
         {
-            // Its failure, if any, is the commit's (the member rolls the transaction back): nobody waits for it.
+            // Its failure, if any, is the commit's (the member rolls the transaction back).
+            unanswered.addLast(answered);
             return CompletableFuture.completedFuture(null);
         }
         return async ? answered : CompletableFuture.completedFuture(GridClient.await(answered));
+    }
+
+    /**
+     * A write not waited for, leaving the queue of unanswered ones (done, or waited for now as the queue is full): a
+     * failed one stays for the commit to report.
+     */
+    private void keepFailed(final CompletableFuture<Void> write)
+    {
+        write.exceptionally(failure -> null).join();
+        if (write.isCompletedExceptionally())
+        {
+            failedWrites.add(write);
+        }
     }
 
     public void commit()
@@ -283,7 +321,7 @@ final class ClientTransaction implements Transaction
         }
         if (commit == null)
         {
-            commit = finish(ClientProtocol.TX_COMMIT);
+            commit = behindWrites(finish(ClientProtocol.TX_COMMIT));
         }
         // A copy: what a caller does to its future (orTimeout, cancel, complete) must not change the outcome kept.
         return commit.copy();
@@ -313,7 +351,7 @@ final class ClientTransaction implements Transaction
                     throw new CompletionException(new GridException(ErrorCode.CONFIGURATION_INVALID,
                         "the transaction is already committed"));
                 }
-                if (!(cause instanceof TransactionAbortedException))
+                if (!(cause instanceof TransactionAbortedException) && !rolledBackByWrite)
                 {
                     throw new CompletionException(cause);
                 }
@@ -328,6 +366,62 @@ final class ClientTransaction implements Transaction
         }
         rolledBack = true;
         return finish(ClientProtocol.TX_ROLLBACK);
+    }
+
+    /**
+     * The commit's outcome once the writes not waited for are answered too: if one failed, the member rolled the
+     * transaction back, and the commit fails with that write's error (unless the connection broke with the commit
+     * in flight: then its outcome is unknown, which that error says).
+     */
+    private CompletableFuture<Void> behindWrites(final CompletableFuture<Void> sent)
+    {
+        final List<CompletableFuture<Void>> writes = new ArrayList<>(failedWrites);
+        writes.addAll(unanswered);
+        unanswered.clear();
+        failedWrites.clear();
+        if (writes.isEmpty())
+        {
+            return sent;
+        }
+        final List<CompletableFuture<?>> all = new ArrayList<>(writes);
+        all.add(sent);
+        return CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).handle((v, ignored) ->
+        {
+            final Throwable committing = failureOf(sent);
+            if (committing == null)
+            {
+                return null;
+            }
+            if (!(committing instanceof GridException unknown &&
+                unknown.errorCode() == ErrorCode.TX_COMMIT_STATUS_UNKNOWN))
+            {
+                for (final CompletableFuture<Void> write : writes)
+                {
+                    if (failureOf(write) instanceof GridException failed)
+                    {
+                        rolledBackByWrite = true;
+                        throw new CompletionException(GridException.of(failed.errorCode(), "nothing was applied: " +
+                            "the transaction was rolled back, as a write it did not wait for failed: " +
+                            failed.getMessage()));
+                    }
+                }
+            }
+            throw new CompletionException(committing);
+        });
+    }
+
+    /** @return the failure a completed future ended with, unwrapped, or null if it succeeded. */
+    private static Throwable failureOf(final CompletableFuture<?> future)
+    {
+        try
+        {
+            future.join();
+            return null;
+        }
+        catch (final CompletionException | java.util.concurrent.CancellationException failed)
+        {
+            return failed.getCause() != null ? failed.getCause() : failed;
+        }
     }
 
     private CompletableFuture<Void> finish(final int op)

@@ -237,8 +237,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             final GridException refusal = new GridException(ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
-            transactionSteps.refused(session, op, reader, refusal);
-            error(connection, requestId, refusal.errorCode(), refusal.getMessage());
+            final GridException answer = transactionSteps.refused(session, op, reader, refusal);
+            error(connection, requestId, answer.errorCode(), answer.getMessage());
             return;
         }
         session.pending.incrementAndGet();

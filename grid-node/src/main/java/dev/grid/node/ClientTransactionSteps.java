@@ -3,6 +3,7 @@ package dev.grid.node;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.Transaction;
+import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
 import dev.grid.core.client.ClientProtocol;
@@ -24,11 +25,12 @@ import static dev.grid.node.RequestFields.requireString;
  * hands the step to the member's {@link MemberTransaction} and answers through {@link ClientService}.
  * <p>
  * <b>Writes sent without waiting</b> (protocol version 3): a client may send a transaction's TX_PUT, TX_MERGE or
- * TX_REMOVE and then its TX_COMMIT without waiting for the write's answer. So that such a commit never commits
- * without a write that failed, any failure of a write step on a connection of version 3 (refused for too many requests,
- * malformed, an unknown cache, or failed in the transaction) makes the transaction's commit roll back
+ * TX_REMOVE, flagged "unanswered", and then its TX_COMMIT without waiting for the write's answer. So that such a commit
+ * never commits without a write that failed, any failure of a flagged write (refused for too many requests, malformed,
+ * an unknown cache, or failed in the transaction) makes the transaction's commit roll back
  * ({@link MemberTransaction#refuseCommit}). The mark is made before the connection's next frame is read (or, for a
- * failure in the transaction, before the member's agent takes its next step), so the commit always sees it.
+ * failure in the transaction, before the member's agent takes its next step), so the commit always sees it. A write
+ * the client waits for is not flagged: its failure leaves the transaction as it was, as on a member.
  * <p>
  * <b>Threading:</b> called on the thread serving the client endpoint (the member thread, or a TLS connection's
  * reader); answers are written when the member's futures complete.
@@ -107,31 +109,40 @@ final class ClientTransactionSteps
         final long requestId, final MessageReader reader)
     {
         final MemberTransaction tx = transaction(session, reader);
-        final boolean dooms = session.version >= WRITES_DOOM_COMMIT_VERSION;
-        final CompletableFuture<Void> written;
+        final boolean version3 = session.version >= WRITES_DOOM_COMMIT_VERSION;
+        CompletableFuture<Void> written;
+        // Until the flag is read, a version-3 write counts as unanswered: a frame too short to say dooms the commit.
+        boolean unanswered = version3;
         try
         {
-            final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
+            final String cacheName = requireString(reader, "cache");
             final byte[] key = requireBytes(reader, "key");
+            final byte[] value = op == ClientProtocol.TX_REMOVE ? null :
+                requireBytes(reader, op == ClientProtocol.TX_PUT ? "value" : "operand");
+            // Version 3's last field: whether the client goes on without waiting for this answer.
+            unanswered = version3 && reader.readByte("unanswered") != 0;
+            final MemberCache<byte[], byte[]> cache = member.rawCache(cacheName);
             written = switch (op)
             {
-                case ClientProtocol.TX_PUT -> tx.putRaw(cache, key, requireBytes(reader, "value"));
-                case ClientProtocol.TX_MERGE -> tx.mergeRaw(cache, key, requireBytes(reader, "operand"));
+                case ClientProtocol.TX_PUT -> tx.putRaw(cache, key, value);
+                case ClientProtocol.TX_MERGE -> tx.mergeRaw(cache, key, value);
                 default -> tx.removeRaw(cache, key);
             };
         }
         catch (final RuntimeException ex)
         {
-            if (dooms)
+            // Unless the client said it waits (then it sees the failure and the transaction stays as it was).
+            if (unanswered)
             {
                 tx.refuseCommit(asGridException(op, ex));
             }
             throw ex;
         }
-        if (dooms)
+        if (unanswered)
         {
-            // Registered before the answer's: on the agent thread, a failure marks the transaction as it happens.
-            written.whenComplete((v, failure) ->
+            // The answer is chained behind the mark: whatever sending it does (on TLS, a full queue closes the
+            // connection on this thread), the transaction is marked first.
+            written = written.whenComplete((v, failure) ->
             {
                 if (failure != null)
                 {
@@ -143,22 +154,60 @@ final class ClientTransactionSteps
     }
 
     /**
-     * A request the member refused before reading it (too many outstanding): if it is a write step of an open
-     * transaction on a connection of version 3, that transaction's commit rolls back.
+     * A request the member refused before serving it (too many outstanding). A write step of an open transaction,
+     * flagged unanswered: that transaction's commit rolls back. A TX_COMMIT: the transaction is rolled back now (its
+     * client cannot commit it again, and would otherwise leave its locks held until its timeout), and the answer says
+     * so.
+     *
+     * @return the error to answer.
      *
      * @param reader the request, positioned after its request id (its transaction id comes next).
      */
-    void refused(final ClientService.Session session, final int op, final MessageReader reader,
+    GridException refused(final ClientService.Session session, final int op, final MessageReader reader,
         final GridException refusal)
     {
-        if (!isWrite(op) || session.version < WRITES_DOOM_COMMIT_VERSION || reader.remaining() < Long.BYTES)
+        if (reader.remaining() < Long.BYTES)
         {
-            return;
+            return refusal;
         }
-        final MemberTransaction tx = session.transactions.get(reader.readLong("txId"));
-        if (tx != null)
+        if (op == ClientProtocol.TX_COMMIT)
         {
-            tx.refuseCommit(refusal);
+            final MemberTransaction tx = session.transactions.remove(reader.readLong("txId"));
+            if (tx == null)
+            {
+                return refusal;
+            }
+            rollBackQuietly(tx);
+            return new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, "nothing was applied: the transaction " +
+                "was rolled back, its commit refused: " + refusal.getMessage());
+        }
+        if (isWrite(op) && session.version >= WRITES_DOOM_COMMIT_VERSION)
+        {
+            final MemberTransaction tx = session.transactions.get(reader.readLong("txId"));
+            if (tx != null && flaggedUnanswered(op, reader))
+            {
+                tx.refuseCommit(refusal);
+            }
+        }
+        return refusal;
+    }
+
+    /** @return whether a write's frame, read past its transaction id, is flagged unanswered (or too short to say). */
+    private static boolean flaggedUnanswered(final int op, final MessageReader reader)
+    {
+        try
+        {
+            reader.readString("cache");
+            reader.readBytes("key");
+            if (op != ClientProtocol.TX_REMOVE)
+            {
+                reader.readBytes("value");
+            }
+            return reader.readByte("unanswered") != 0;
+        }
+        catch (final MalformedMessageException ex)
+        {
+            return true;
         }
     }
 
