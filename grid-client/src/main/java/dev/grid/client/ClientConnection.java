@@ -61,11 +61,14 @@ final class ClientConnection implements AutoCloseable
     {
         private final int op;
         private final long deadlineNs;
+        /** The timeout the deadline was set with, for the message. */
+        private final long timeoutMs;
 
-        PendingAnswer(final int op, final long deadlineNs)
+        PendingAnswer(final int op, final long deadlineNs, final long timeoutMs)
         {
             this.op = op;
             this.deadlineNs = deadlineNs;
+            this.timeoutMs = timeoutMs;
         }
     }
 
@@ -295,16 +298,19 @@ final class ClientConnection implements AutoCloseable
      */
     CompletableFuture<Answer> request(final int op, final byte[] payload, final int length)
     {
-        return request(op, payload, length, NO_DEADLINE);
+        return request(op, payload, length, NO_DEADLINE, 0);
     }
 
     /**
      * As {@link #request(int, byte[], int)}, given up with an {@link OperationTimeoutException} by the first
      * {@link #expire} at or after {@code deadlineNs} ({@link System#nanoTime}; {@link #NO_DEADLINE}: never).
+     *
+     * @param timeoutMs the timeout the deadline was set with, for the error's message.
      */
-    CompletableFuture<Answer> request(final int op, final byte[] payload, final int length, final long deadlineNs)
+    CompletableFuture<Answer> request(final int op, final byte[] payload, final int length, final long deadlineNs,
+        final long timeoutMs)
     {
-        final PendingAnswer future = new PendingAnswer(op, deadlineNs);
+        final PendingAnswer future = new PendingAnswer(op, deadlineNs, timeoutMs);
         if (enqueue(op, payload, length, future, null))
         {
             writeQueued();
@@ -446,12 +452,14 @@ final class ClientConnection implements AutoCloseable
      * the order they arrive, refused ones included (docs/protocol.md), so the transaction's id is known at once and
      * its first step follows on the same connection behind it.
      *
-     * @param payload the TX_BEGIN's payload.
+     * @param payload    the TX_BEGIN's payload.
+     * @param deadlineNs when the answer is given up ({@link #expire}).
+     * @param timeoutMs  the timeout the deadline was set with, for the error's message.
      * @return the id and the answer to come.
      */
-    Begun begin(final FrameWriter payload)
+    Begun begin(final FrameWriter payload, final long deadlineNs, final long timeoutMs)
     {
-        final PendingAnswer answer = new PendingAnswer(ClientProtocol.TX_BEGIN, NO_DEADLINE);
+        final PendingAnswer answer = new PendingAnswer(ClientProtocol.TX_BEGIN, deadlineNs, timeoutMs);
         // Numbered when queued (a failure before throws; one while writing breaks the connection for good).
         final long[] txId = new long[1];
         if (enqueue(ClientProtocol.TX_BEGIN, payload.array(), payload.length(), answer, txId))
@@ -465,10 +473,9 @@ final class ClientConnection implements AutoCloseable
      * Give up every request whose deadline is past: each fails with an {@link OperationTimeoutException}, and its
      * answer, if it comes later, is dropped. Called periodically by the client's timer thread.
      *
-     * @param nowNs     {@link System#nanoTime} now.
-     * @param timeoutMs the timeout the deadlines were set with, for the message.
+     * @param nowNs {@link System#nanoTime} now.
      */
-    void expire(final long nowNs, final long timeoutMs)
+    void expire(final long nowNs)
     {
         for (final Map.Entry<Long, PendingAnswer> entry : pending.entrySet())
         {
@@ -476,7 +483,7 @@ final class ClientConnection implements AutoCloseable
             if (future.deadlineNs != NO_DEADLINE && nowNs - future.deadlineNs >= 0 &&
                 pending.remove(entry.getKey(), future))
             {
-                future.completeExceptionally(timedOut(future.op, timeoutMs));
+                future.completeExceptionally(timedOut(future.op, future.timeoutMs));
             }
         }
     }

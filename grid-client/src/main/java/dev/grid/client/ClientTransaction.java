@@ -3,6 +3,7 @@ package dev.grid.client;
 import dev.grid.core.Cache;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.OperationTimeoutException;
 import dev.grid.core.Transaction;
 import dev.grid.core.TransactionConcurrency;
 import dev.grid.core.TransactionIsolation;
@@ -11,6 +12,7 @@ import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An interactive transaction through the thin client. It lives on the member its connection reaches, which
@@ -47,6 +50,7 @@ final class ClientTransaction implements Transaction
     private final CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
+    private final Deadline deadline;
     /** Writes sent and not waited for, beyond which the next such write waits for the oldest. */
     static final int MAX_UNANSWERED_WRITES = 16;
 
@@ -62,8 +66,30 @@ final class ClientTransaction implements Transaction
     private CompletableFuture<Void> commit;
     private boolean rolledBack;
 
+    /**
+     * When the transaction's requests are given up if unanswered: its timeout and the client's request timeout after
+     * it began (never, for a timeout beyond about 70 years).
+     *
+     * @param atNs      the deadline ({@link System#nanoTime}), or {@link ClientConnection#NO_DEADLINE}.
+     * @param timeoutMs the time from the begin to the deadline, for the error's message.
+     */
+    record Deadline(long atNs, long timeoutMs)
+    {
+        private static final long LONGEST_NS = Long.MAX_VALUE / 4;
+
+        static Deadline after(final Duration timeout, final long requestTimeoutNs)
+        {
+            if (timeout.compareTo(Duration.ofNanos(LONGEST_NS)) > 0 || requestTimeoutNs > LONGEST_NS)
+            {
+                return new Deadline(ClientConnection.NO_DEADLINE, 0);
+            }
+            final long timeoutNs = Math.max(1, timeout.toNanos()) + requestTimeoutNs;
+            return new Deadline(System.nanoTime() + timeoutNs, TimeUnit.NANOSECONDS.toMillis(timeoutNs));
+        }
+    }
+
     ClientTransaction(final GridClient client, final ClientConnection connection, final ClientConnection.Begun begun,
-        final TransactionConcurrency concurrency, final TransactionIsolation isolation)
+        final TransactionConcurrency concurrency, final TransactionIsolation isolation, final Deadline deadline)
     {
         this.client = client;
         this.connection = connection;
@@ -71,6 +97,7 @@ final class ClientTransaction implements Transaction
         this.begun = begun.answer();
         this.concurrency = concurrency;
         this.isolation = isolation;
+        this.deadline = deadline;
     }
 
     /** A key by cache name and encoded bytes (by content). */
@@ -94,7 +121,9 @@ final class ClientTransaction implements Transaction
 
     private CompletableFuture<ClientConnection.Answer> send(final int op, final FrameWriter payload)
     {
-        return connection.request(op, payload).handle((answer, failure) ->
+        final CompletableFuture<ClientConnection.Answer> sent = connection.request(op, payload.array(),
+            payload.length(), deadline.atNs(), deadline.timeoutMs());
+        return sent.handle((answer, failure) ->
         {
             if (failure == null)
             {
@@ -119,6 +148,13 @@ final class ClientTransaction implements Transaction
             }
             final Throwable cause = failure instanceof CompletionException && failure.getCause() != null ?
                 failure.getCause() : failure;
+            if (cause instanceof OperationTimeoutException && op == ClientProtocol.TX_COMMIT)
+            {
+                // The commit may have gone through, or not: the documented "unknown" outcome, not a plain timeout.
+                throw new CompletionException(GridException.of(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, "member " +
+                    connection.memberId() + " did not answer the commit: " + cause.getMessage() + "; read the data " +
+                    "to learn the outcome"));
+            }
             if (cause instanceof ClientConnection.ConnectionLostException)
             {
                 // The documented exception types (TransactionCommitStatusUnknownException, TransactionAborted...).
@@ -149,8 +185,10 @@ final class ClientTransaction implements Transaction
         catch (final CompletionException failed)
         {
             final Throwable cause = failed.getCause() != null ? failed.getCause() : failed;
-            // A broken connection is not a refusal: the step's own failure says what that means for it.
-            return cause instanceof ClientConnection.ConnectionLostException ? null : cause;
+            // A broken connection or a begin given up unanswered is not a refusal: the step's own failure says what
+            // that means for it.
+            return cause instanceof ClientConnection.ConnectionLostException ||
+                cause instanceof OperationTimeoutException ? null : cause;
         }
     }
 

@@ -156,12 +156,11 @@ public final class GridClient implements AutoCloseable
     private void expireRequests()
     {
         final long nowNs = System.nanoTime();
-        final long timeoutMs = TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs());
         for (final ClientConnection connection : connections.values())
         {
             try
             {
-                connection.expire(nowNs, timeoutMs);
+                connection.expire(nowNs);
             }
             catch (final RuntimeException ex)
             {
@@ -299,15 +298,21 @@ public final class GridClient implements AutoCloseable
         final ClientConnection connection = anyConnection(null);
         final FrameWriter w = new FrameWriter();
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
+        // A step may wait for a lock as long as the transaction lives, and its answer some more: given up after the
+        // transaction's timeout and the request timeout, so that a member that stopped answering cannot hang the
+        // caller (the member rolls the transaction back at its timeout).
+        final ClientTransaction.Deadline deadline = ClientTransaction.Deadline.after(timeout,
+            config.requestTimeoutNs());
         if (!connection.pipelinesTransactionBegin())
         {
             // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.
-            final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w));
+            final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w.array(),
+                w.length(), deadline.atNs(), deadline.timeoutMs()));
             return new ClientTransaction(this, connection, new ClientConnection.Begun(answer.payload().readLong("txId"),
-                CompletableFuture.completedFuture(answer)), concurrency, isolation);
+                CompletableFuture.completedFuture(answer)), concurrency, isolation, deadline);
         }
         // Not waited for: the first step goes right behind it (one round trip fewer), and reports its failure.
-        final ClientConnection.Begun begun = connection.begin(w);
+        final ClientConnection.Begun begun = connection.begin(w, deadline.atNs(), deadline.timeoutMs());
         if (begun.answer().isCompletedExceptionally())
         {
             // Not even sent (the connection is closed): said now, as before.
@@ -322,7 +327,7 @@ public final class GridClient implements AutoCloseable
                 connection.close();
             }
         });
-        return new ClientTransaction(this, connection, begun, concurrency, isolation);
+        return new ClientTransaction(this, connection, begun, concurrency, isolation, deadline);
     }
 
     /**
@@ -521,7 +526,7 @@ public final class GridClient implements AutoCloseable
         try
         {
             connection = route == null ? anyConnection(null) : routeConnection(route);
-            answered = connection.request(op, payload, payload.length, deadlineNs);
+            answered = connection.request(op, payload, payload.length, deadlineNs, timeoutMs);
         }
         catch (final RuntimeException ex)
         {

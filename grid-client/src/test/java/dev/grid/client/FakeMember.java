@@ -1,5 +1,6 @@
 package dev.grid.client;
 
+import dev.grid.core.Codecs;
 import dev.grid.core.client.ClientProtocol;
 import dev.grid.core.client.FrameWriter;
 
@@ -106,6 +107,13 @@ final class FakeMember implements AutoCloseable
     void answerNoCaches(final long requestId) throws IOException
     {
         answer(requestId, new FrameWriter().writeInt(0));
+    }
+
+    /** Answer a CACHE_LIST with one cache of string keys and values. */
+    void answerCache(final long requestId, final String name) throws IOException
+    {
+        answer(requestId, new FrameWriter().writeInt(1).writeString(name).writeInt(8).writeInt(0)
+            .writeString(Codecs.STRING.name()).writeString(Codecs.STRING.name()));
     }
 
     private synchronized void answer(final long requestId, final FrameWriter payload) throws IOException

@@ -1,7 +1,13 @@
 package dev.grid.client;
 
+import dev.grid.core.Cache;
 import dev.grid.core.CacheNotFoundException;
+import dev.grid.core.ErrorCode;
+import dev.grid.core.GridException;
 import dev.grid.core.OperationTimeoutException;
+import dev.grid.core.Transaction;
+import dev.grid.core.TransactionConcurrency;
+import dev.grid.core.TransactionIsolation;
 import dev.grid.core.client.ClientProtocol;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,6 +99,47 @@ class RequestTimeoutTest
         final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
         assertTrue(timedOut.getMessage().contains("CACHE_LIST got no answer within 300 ms"), timedOut.getMessage());
         assertTrue(elapsedMs >= TIMEOUT_MS && elapsedMs < TIMEOUT_MS + 5_000, "answered after " + elapsedMs + " ms");
+    }
+
+    /**
+     * An interactive transaction's requests are given up once its own timeout and the request timeout have passed
+     * (a step may wait for a lock as long as the transaction lives), and a commit given up so has an unknown outcome:
+     * before, a member that stopped answering hung the caller for good.
+     */
+    @Test
+    void aTransactionsRequestsAreGivenUpAfterItsTimeoutAndAnUnansweredCommitsOutcomeIsUnknown() throws Exception
+    {
+        final Thread answerer = new Thread(() ->
+        {
+            try
+            {
+                member.answerCache(member.received(ClientProtocol.CACHE_LIST), "c");
+            }
+            catch (final Exception ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        });
+        answerer.start();
+        final Cache<String, String> cache = client.cache("c");
+        answerer.join(TimeUnit.SECONDS.toMillis(30));
+        final long txTimeoutMs = 200;
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofMillis(txTimeoutMs)))
+        {
+            final long startNs = System.nanoTime();
+            final OperationTimeoutException step = assertThrows(OperationTimeoutException.class,
+                () -> tx.get(cache, "k"));
+            final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(step.getMessage().contains("TX_GET got no answer within " + (txTimeoutMs + TIMEOUT_MS) +
+                " ms"), step.getMessage());
+            // From the begin, just before: at least the two timeouts less the begin's own moment.
+            assertTrue(elapsedMs >= txTimeoutMs + TIMEOUT_MS - 50 && elapsedMs < txTimeoutMs + TIMEOUT_MS + 5_000,
+                "given up after " + elapsedMs + " ms");
+            final GridException commit = assertThrows(GridException.class, tx::commit);
+            assertEquals(ErrorCode.TX_COMMIT_STATUS_UNKNOWN, commit.errorCode(), commit.getMessage());
+        }
+        assertEquals(0, client.outstandingRequests(), "the begin, the step and the commit are no longer pending");
     }
 
     @Test
