@@ -58,6 +58,12 @@ class TransactionBeginNumberingTest
             .putLong(requestId).putLong(txId).array();
     }
 
+    private static byte[] rollback(final long requestId, final long txId)
+    {
+        return ByteBuffer.allocate(17).order(ByteOrder.LITTLE_ENDIAN).put((byte)ClientProtocol.TX_ROLLBACK)
+            .putLong(requestId).putLong(txId).array();
+    }
+
     @Test
     void aBeginRefusedForTheOutstandingLimitTakesItsNumber() throws IOException
     {
@@ -106,11 +112,11 @@ class TransactionBeginNumberingTest
 
     /**
      * A commit refused for the connection's limit of outstanding requests rolls its transaction back and says so
-     * (TX_ROLLED_BACK): before, the transaction stayed open, holding its locks until its timeout, while its client,
-     * which cannot commit it again, took the refusal for the commit's outcome.
+     * (TX_ROLLED_BACK), and a rollback so refused is done all the same: before, the transaction stayed open, holding
+     * its locks until its timeout, while its client, which cannot commit it again, took the refusal for the outcome.
      */
     @Test
-    void aCommitRefusedForTheOutstandingLimitRollsItsTransactionBack() throws IOException
+    void aCommitOrRollbackRefusedForTheOutstandingLimitRollsItsTransactionBack() throws IOException
     {
         try (LocalMembers cluster = LocalMembers.start(1, config -> config.clientLimits(64, 64 * 1024, 1));
              GridClient client = GridClient.connect(new ClientConfiguration().address(cluster.clientAddress(0)));
@@ -124,38 +130,52 @@ class TransactionBeginNumberingTest
             holding.handshake(1, 2);
             assertEquals(0, holding.answer());
 
-            // Transaction 1 writes (and locks) OTHER_KEY; transaction 2, older than the holder's, will wait for KEY.
+            // Transactions 1 and 3 write (and lock) a key each; transaction 2, older than the holder's, will wait
+            // for KEY.
+            final byte[] value = "v".getBytes(StandardCharsets.UTF_8);
             waiting.frame(begin(1));
             assertEquals(0, waiting.answer());
-            waiting.frame(put(2, 1, OTHER_KEY, "v".getBytes(StandardCharsets.UTF_8)));
+            waiting.frame(put(2, 1, OTHER_KEY, value));
             assertEquals(0, waiting.answer());
             waiting.frame(begin(3));
             assertEquals(0, waiting.answer());
             waiting.frame(get(4, 2, "third".getBytes(StandardCharsets.UTF_8)));
             assertEquals(0, waiting.answer());
+            waiting.frame(begin(5));
+            assertEquals(0, waiting.answer());
+            waiting.frame(put(6, 3, "fourth".getBytes(StandardCharsets.UTF_8), value));
+            assertEquals(0, waiting.answer());
             holding.frame(begin(1));
             assertEquals(0, holding.answer());
             holding.frame(get(2, 1, KEY));
             assertEquals(0, holding.answer(), "the younger transaction locks the key");
-            waiting.frame(get(5, 2, KEY));
+            waiting.frame(get(7, 2, KEY));
 
-            // The waiting read is the connection's one outstanding request: transaction 1's commit is refused...
-            waiting.frame(commit(6, 1));
+            // The waiting read is the connection's one outstanding request: the commit and the rollback are
+            // refused...
+            waiting.frame(commit(8, 1));
             assertEquals(ErrorCode.TX_ROLLED_BACK.code(), waiting.answer(), "refused, and said to be rolled back");
-            assertEquals(6, waiting.lastRequestId);
+            assertEquals(8, waiting.lastRequestId);
+            waiting.frame(rollback(9, 3));
+            assertEquals(0, waiting.answer(), "refused, and rolled back all the same");
+            assertEquals(9, waiting.lastRequestId);
             holding.frame(commit(3, 1));
             assertEquals(0, holding.answer());
             assertEquals(0, waiting.answer(), "the waiting read gets the key");
 
-            // ...and rolled back: nothing applied, and its lock released (a younger transaction would die on it).
+            // ...and rolled back: nothing applied, and their locks released (a younger transaction would die on one;
+            // its writes lock keys not locked yet, so the client waits for each: one outstanding request at a time).
             assertNull(cache.get("other"));
+            assertNull(cache.get("fourth"));
             try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
                 TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(10)))
             {
                 tx.put(cache, "other", "w");
+                tx.put(cache, "fourth", "w");
                 tx.commit();
             }
             assertEquals("w", cache.get("other"));
+            assertEquals("w", cache.get("fourth"));
         }
     }
 }

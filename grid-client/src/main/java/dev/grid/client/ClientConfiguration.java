@@ -69,9 +69,10 @@ public final class ClientConfiguration
      * @param timeoutNs how long a request may take, positive: from the call to its answer, resends to other
      *                  members included. A request is given up within a tenth of this (at most 50 ms) after it,
      *                  with an {@link dev.grid.core.OperationTimeoutException}; a write given up may or may not
-     *                  have been applied. An interactive transaction's requests are given up this long after its
-     *                  own timeout (a commit so given up fails with TX_COMMIT_STATUS_UNKNOWN); operator requests wait
-     *                  for their answer or the connection's end instead.
+     *                  have been applied. An interactive transaction's requests are given up this long plus the
+     *                  transaction's timeout after they were sent (a commit so given up fails with
+     *                  TX_COMMIT_STATUS_UNKNOWN); operator requests wait for their answer or the connection's end
+     *                  instead.
      * @return this for a fluent API.
      */
     public ClientConfiguration requestTimeoutNs(final long timeoutNs)

@@ -50,7 +50,7 @@ final class ClientConnection implements AutoCloseable
     {
     }
 
-    /** {@link #request(int, byte[], int, long)}'s deadline for a request never given up by this connection. */
+    /** {@link #request(int, byte[], int, long, long)}'s deadline for a request never given up by this connection. */
     static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /**
@@ -261,6 +261,12 @@ final class ClientConnection implements AutoCloseable
     boolean pipelinesTransactionWrites()
     {
         return version >= 3;
+    }
+
+    /** @return whether the calling thread is this connection's reader (which must not wait for answers). */
+    boolean isReaderThread()
+    {
+        return Thread.currentThread() == reader;
     }
 
     boolean isAdmin()

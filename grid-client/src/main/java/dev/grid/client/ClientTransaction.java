@@ -35,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  * <b>Writes not waited for.</b> With a member of protocol version 3, a blocking write whose answer cannot fail but
  * for a fault (any write under OPTIMISTIC, which only buffers it; under PESSIMISTIC a write of a key this transaction
  * holds locked already, by a read or an earlier write) is sent and not waited for: the next step or the commit goes
- * right behind it, at most {@link #MAX_UNANSWERED_WRITES} of them outstanding. Such a write is flagged "unanswered":
+ * right behind it, at most {@link #MAX_UNANSWERED_WRITES} of them outstanding. Such a write, and any asynchronous
+ * write (its caller may not look at the answer before committing), is flagged "unanswered":
  * if it fails after all (the member refused it, the cache is gone), the member rolls the transaction back at its
  * commit, and the commit fails with the write's own error (its code, a message saying nothing was applied): a commit
  * never applies the transaction without one of its writes, and a fault that would fail every attempt is not reported
@@ -56,8 +57,11 @@ final class ClientTransaction implements Transaction
 
     /** Writes sent and not waited for (user thread only), oldest first: the commit reports their failure. */
     private final ArrayDeque<CompletableFuture<Void>> unanswered = new ArrayDeque<>();
-    /** Writes not waited for that failed, taken off {@link #unanswered} before the commit (user thread only). */
-    private final List<CompletableFuture<Void>> failedWrites = new ArrayList<>();
+    /**
+     * Writes not waited for that failed, taken off {@link #unanswered} before the commit, and asynchronous writes
+     * (user thread only): the commit reports the first failure among them.
+     */
+    private final List<CompletableFuture<Void>> writesToReport = new ArrayList<>();
     /** Set when the commit failed because a write not waited for failed: nothing was applied. */
     private volatile boolean rolledBackByWrite;
     /** Keys this transaction holds locked (PESSIMISTIC, answered reads and writes); added on the reader's thread. */
@@ -67,24 +71,31 @@ final class ClientTransaction implements Transaction
     private boolean rolledBack;
 
     /**
-     * When the transaction's requests are given up if unanswered: its timeout and the client's request timeout after
-     * it began (never, for a timeout beyond about 70 years).
+     * How long each of the transaction's requests may go unanswered: the transaction's timeout (a step may wait for a
+     * lock as long as the transaction lives) and the client's request timeout, from the request's sending; never, for
+     * a timeout beyond about 70 years.
      *
-     * @param atNs      the deadline ({@link System#nanoTime}), or {@link ClientConnection#NO_DEADLINE}.
-     * @param timeoutMs the time from the begin to the deadline, for the error's message.
+     * @param timeoutNs the time from a request's sending to its deadline, or 0 for none.
+     * @param timeoutMs the same in milliseconds, for the error's message.
      */
-    record Deadline(long atNs, long timeoutMs)
+    record Deadline(long timeoutNs, long timeoutMs)
     {
         private static final long LONGEST_NS = Long.MAX_VALUE / 4;
 
-        static Deadline after(final Duration timeout, final long requestTimeoutNs)
+        static Deadline of(final Duration timeout, final long requestTimeoutNs)
         {
             if (timeout.compareTo(Duration.ofNanos(LONGEST_NS)) > 0 || requestTimeoutNs > LONGEST_NS)
             {
-                return new Deadline(ClientConnection.NO_DEADLINE, 0);
+                return new Deadline(0, 0);
             }
             final long timeoutNs = Math.max(1, timeout.toNanos()) + requestTimeoutNs;
-            return new Deadline(System.nanoTime() + timeoutNs, TimeUnit.NANOSECONDS.toMillis(timeoutNs));
+            return new Deadline(timeoutNs, TimeUnit.NANOSECONDS.toMillis(timeoutNs));
+        }
+
+        /** @return the deadline of a request sent now ({@link System#nanoTime}), or ClientConnection.NO_DEADLINE. */
+        long atNs()
+        {
+            return timeoutNs == 0 ? ClientConnection.NO_DEADLINE : System.nanoTime() + timeoutNs;
         }
     }
 
@@ -295,8 +306,11 @@ final class ClientTransaction implements Transaction
         final boolean waitless = !async && flags && (!pessimistic || locked.contains(lockedKey));
         if (waitless)
         {
+            // Never waits on the connection's reader thread (a write from an answer's callback), which alone could
+            // bring the answer waited for.
+            final boolean mayWait = !connection.isReaderThread();
             while (!unanswered.isEmpty() && (unanswered.peekFirst().isDone() ||
-                unanswered.size() >= MAX_UNANSWERED_WRITES))
+                mayWait && unanswered.size() >= MAX_UNANSWERED_WRITES))
             {
                 keepFailed(unanswered.pollFirst());
             }
@@ -309,7 +323,10 @@ final class ClientTransaction implements Transaction
         }
         if (flags)
         {
-            w.writeByte(waitless ? 1 : 0);
+            // An asynchronous write is flagged too: this client does not wait for it, and cannot know whether its
+            // caller will before committing, so its failure dooms the commit as well (a commit never applies the
+            // transaction without a write whose failure may have gone unseen).
+            w.writeByte(waitless || async ? 1 : 0);
         }
         final CompletableFuture<Void> answered = send(op, w).thenApply(a ->
         {
@@ -325,6 +342,11 @@ final class ClientTransaction implements Transaction
             unanswered.addLast(answered);
             return CompletableFuture.completedFuture(null);
         }
+        if (async && flags)
+        {
+            // Flagged too: the commit reports its failure as it does a blocking one's (not capped: never waited for).
+            writesToReport.add(answered);
+        }
         return async ? answered : CompletableFuture.completedFuture(GridClient.await(answered));
     }
 
@@ -337,7 +359,7 @@ final class ClientTransaction implements Transaction
         write.exceptionally(failure -> null).join();
         if (write.isCompletedExceptionally())
         {
-            failedWrites.add(write);
+            writesToReport.add(write);
         }
     }
 
@@ -413,10 +435,10 @@ final class ClientTransaction implements Transaction
      */
     private CompletableFuture<Void> behindWrites(final CompletableFuture<Void> sent)
     {
-        final List<CompletableFuture<Void>> writes = new ArrayList<>(failedWrites);
+        final List<CompletableFuture<Void>> writes = new ArrayList<>(writesToReport);
         writes.addAll(unanswered);
         unanswered.clear();
-        failedWrites.clear();
+        writesToReport.clear();
         if (writes.isEmpty())
         {
             return sent;
@@ -430,17 +452,22 @@ final class ClientTransaction implements Transaction
             {
                 return null;
             }
+            // The commit's own error when its outcome is unknown, or when the begin was refused (an abort, which
+            // the writes' failures only repeat).
             if (!(committing instanceof GridException unknown &&
-                unknown.errorCode() == ErrorCode.TX_COMMIT_STATUS_UNKNOWN))
+                unknown.errorCode() == ErrorCode.TX_COMMIT_STATUS_UNKNOWN) && beginRefusal() == null)
             {
                 for (final CompletableFuture<Void> write : writes)
                 {
                     if (failureOf(write) instanceof GridException failed)
                     {
                         rolledBackByWrite = true;
-                        throw new CompletionException(GridException.of(failed.errorCode(), "nothing was applied: " +
-                            "the transaction was rolled back, as a write it did not wait for failed: " +
-                            failed.getMessage()));
+                        final String message = "nothing was applied: the transaction was rolled back, as a write it " +
+                            "did not wait for failed: " + failed.getMessage();
+                        // Refused for the member's load: passing, so an abort that retry loops take up.
+                        throw new CompletionException(failed.errorCode() == ErrorCode.TOO_MANY_REQUESTS ?
+                            new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, message) :
+                            GridException.of(failed.errorCode(), message));
                     }
                 }
             }

@@ -298,11 +298,10 @@ public final class GridClient implements AutoCloseable
         final ClientConnection connection = anyConnection(null);
         final FrameWriter w = new FrameWriter();
         w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
-        // A step may wait for a lock as long as the transaction lives, and its answer some more: given up after the
-        // transaction's timeout and the request timeout, so that a member that stopped answering cannot hang the
-        // caller (the member rolls the transaction back at its timeout).
-        final ClientTransaction.Deadline deadline = ClientTransaction.Deadline.after(timeout,
-            config.requestTimeoutNs());
+        // A step may wait for a lock as long as the transaction lives, and its answer some more: each request is given
+        // up the transaction's timeout and the request timeout after it was sent, so that a member that stopped
+        // answering cannot hang the caller (the member rolls the transaction back at its timeout).
+        final ClientTransaction.Deadline deadline = ClientTransaction.Deadline.of(timeout, config.requestTimeoutNs());
         if (!connection.pipelinesTransactionBegin())
         {
             // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.

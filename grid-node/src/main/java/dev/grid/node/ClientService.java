@@ -238,6 +238,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
             final GridException answer = transactionSteps.refused(session, op, reader, refusal);
+            if (answer == null)
+            {
+                answer(connection, requestId, w -> { });
+                return;
+            }
             error(connection, requestId, answer.errorCode(), answer.getMessage());
             return;
         }

@@ -157,9 +157,9 @@ final class ClientTransactionSteps
      * A request the member refused before serving it (too many outstanding). A write step of an open transaction,
      * flagged unanswered: that transaction's commit rolls back. A TX_COMMIT: the transaction is rolled back now (its
      * client cannot commit it again, and would otherwise leave its locks held until its timeout), and the answer says
-     * so.
+     * so. A TX_ROLLBACK: the transaction is rolled back all the same.
      *
-     * @return the error to answer.
+     * @return the error to answer, or null to answer the request as served.
      *
      * @param reader the request, positioned after its request id (its transaction id comes next).
      */
@@ -170,7 +170,7 @@ final class ClientTransactionSteps
         {
             return refusal;
         }
-        if (op == ClientProtocol.TX_COMMIT)
+        if (op == ClientProtocol.TX_COMMIT || op == ClientProtocol.TX_ROLLBACK)
         {
             final MemberTransaction tx = session.transactions.remove(reader.readLong("txId"));
             if (tx == null)
@@ -178,8 +178,9 @@ final class ClientTransactionSteps
                 return refusal;
             }
             rollBackQuietly(tx);
-            return new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, "nothing was applied: the transaction " +
-                "was rolled back, its commit refused: " + refusal.getMessage());
+            // A rollback so refused is done all the same: answered as served.
+            return op == ClientProtocol.TX_ROLLBACK ? null : new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                "nothing was applied: the transaction was rolled back, its commit refused: " + refusal.getMessage());
         }
         if (isWrite(op) && session.version >= WRITES_DOOM_COMMIT_VERSION)
         {
