@@ -64,6 +64,16 @@ class TransactionBeginNumberingTest
             .putLong(requestId).putLong(txId).array();
     }
 
+    /** Handshake each connection at protocol version 2, which numbers TX_BEGINs by count. */
+    private static void admit(final ProtocolRobustnessTest.Raw... connections) throws IOException
+    {
+        for (final ProtocolRobustnessTest.Raw connection : connections)
+        {
+            connection.handshake(1, 2);
+            assertEquals(0, connection.answer());
+        }
+    }
+
     @Test
     void aBeginRefusedForTheOutstandingLimitTakesItsNumber() throws IOException
     {
@@ -74,10 +84,7 @@ class TransactionBeginNumberingTest
              ProtocolRobustnessTest.Raw holding = new ProtocolRobustnessTest.Raw(cluster.clientAddress(0)))
         {
             client.createCache(new CacheConfiguration<>("numbered", Codecs.STRING, Codecs.STRING).partitions(4));
-            waiting.handshake(1, 2);
-            assertEquals(0, waiting.answer());
-            holding.handshake(1, 2);
-            assertEquals(0, holding.answer());
+            admit(waiting, holding);
 
             // The waiting connection's transaction takes its first step first (older: wait-die lets it wait for the
             // younger one).
@@ -125,10 +132,7 @@ class TransactionBeginNumberingTest
         {
             final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("numbered",
                 Codecs.STRING, Codecs.STRING).partitions(4));
-            waiting.handshake(1, 2);
-            assertEquals(0, waiting.answer());
-            holding.handshake(1, 2);
-            assertEquals(0, holding.answer());
+            admit(waiting, holding);
 
             // Transactions 1 and 3 write (and lock) a key each; transaction 2, older than the holder's, will wait
             // for KEY.
