@@ -347,7 +347,9 @@ final class ClientTransaction implements Transaction
             // Flagged too: the commit reports its failure as it does a blocking one's (not capped: never waited for).
             writesToReport.add(answered);
         }
-        return async ? answered : CompletableFuture.completedFuture(GridClient.await(answered));
+        // A copy for the caller: what it does to its future (cancel, orTimeout) must not hide the failure the commit
+        // reports.
+        return async ? answered.copy() : CompletableFuture.completedFuture(GridClient.await(answered));
     }
 
     /**
@@ -462,12 +464,12 @@ final class ClientTransaction implements Transaction
                     if (failureOf(write) instanceof GridException failed)
                     {
                         rolledBackByWrite = true;
-                        final String message = "nothing was applied: the transaction was rolled back, as a write it " +
-                            "did not wait for failed: " + failed.getMessage();
-                        // Refused for the member's load: passing, so an abort that retry loops take up.
-                        throw new CompletionException(failed.errorCode() == ErrorCode.TOO_MANY_REQUESTS ?
-                            new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, message) :
-                            GridException.of(failed.errorCode(), message));
+                        // The write's own code, not an abort: retry loops take up aborts, and a fault (no merge
+                        // operator), or a transaction that overloads its connection by itself (TOO_MANY_REQUESTS),
+                        // would fail every attempt the same way.
+                        throw new CompletionException(GridException.of(failed.errorCode(), "nothing was applied: " +
+                            "the transaction was rolled back, as a write it did not wait for failed: " +
+                            failed.getMessage()));
                     }
                 }
             }

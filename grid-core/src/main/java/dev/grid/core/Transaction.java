@@ -84,7 +84,8 @@ public interface Transaction extends AutoCloseable
     <K, V> void put(Cache<K, V> cache, K key, V value);
 
     /**
-     * Asynchronous {@link #put}.
+     * Asynchronous {@link #put}. Through the thin client, if it fails the commit fails too, with its error, and
+     * nothing of the transaction is applied (the client cannot know whether the caller looked at the failure).
      *
      * @param cache the cache.
      * @param key   the key.
@@ -106,7 +107,8 @@ public interface Transaction extends AutoCloseable
     <K, V> void remove(Cache<K, V> cache, K key);
 
     /**
-     * Asynchronous {@link #remove}.
+     * Asynchronous {@link #remove}. Through the thin client, if it fails the commit fails too, with its error, and
+     * nothing of the transaction is applied (the client cannot know whether the caller looked at the failure).
      *
      * @param cache the cache.
      * @param key   the key.
@@ -129,7 +131,8 @@ public interface Transaction extends AutoCloseable
     <K, V> void merge(Cache<K, V> cache, K key, V operand);
 
     /**
-     * Asynchronous {@link #merge}.
+     * Asynchronous {@link #merge}. Through the thin client, if it fails the commit fails too, with its error, and
+     * nothing of the transaction is applied (the client cannot know whether the caller looked at the failure).
      *
      * @param cache   the cache.
      * @param key     the key.

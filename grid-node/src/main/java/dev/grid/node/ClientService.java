@@ -237,13 +237,11 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             final GridException refusal = new GridException(ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
                 ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
                 " requests") + " outstanding, the member's limit");
-            final GridException answer = transactionSteps.refused(session, op, reader, refusal);
-            if (answer == null)
+            final GridException answer = transactionSteps.refused(connection, session, op, requestId, reader, refusal);
+            if (answer != null)
             {
-                answer(connection, requestId, w -> { });
-                return;
+                error(connection, requestId, answer.errorCode(), answer.getMessage());
             }
-            error(connection, requestId, answer.errorCode(), answer.getMessage());
             return;
         }
         session.pending.incrementAndGet();

@@ -157,14 +157,15 @@ final class ClientTransactionSteps
      * A request the member refused before serving it (too many outstanding). A write step of an open transaction,
      * flagged unanswered: that transaction's commit rolls back. A TX_COMMIT: the transaction is rolled back now (its
      * client cannot commit it again, and would otherwise leave its locks held until its timeout), and the answer says
-     * so. A TX_ROLLBACK: the transaction is rolled back all the same.
+     * so. A TX_ROLLBACK: the transaction is rolled back all the same, and answered as served. Either is answered once
+     * the rollback ran.
      *
-     * @return the error to answer, or null to answer the request as served.
+     * @return the error to answer, or null if the request is answered here.
      *
      * @param reader the request, positioned after its request id (its transaction id comes next).
      */
-    GridException refused(final ClientService.Session session, final int op, final MessageReader reader,
-        final GridException refusal)
+    GridException refused(final ClientEndpoint.Connection connection, final ClientService.Session session,
+        final int op, final long requestId, final MessageReader reader, final GridException refusal)
     {
         if (reader.remaining() < Long.BYTES)
         {
@@ -177,10 +178,18 @@ final class ClientTransactionSteps
             {
                 return refusal;
             }
-            rollBackQuietly(tx);
-            // A rollback so refused is done all the same: answered as served.
-            return op == ClientProtocol.TX_ROLLBACK ? null : new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
-                "nothing was applied: the transaction was rolled back, its commit refused: " + refusal.getMessage());
+            // Answered once the rollback ran (so the client's next transaction finds the locks free), counted as
+            // pending until then like a request served.
+            session.pending.incrementAndGet();
+            final CompletableFuture<Void> rolledBack = tx.rollbackRaw();
+            service.complete(connection, session, requestId, op == ClientProtocol.TX_ROLLBACK ? rolledBack :
+                rolledBack.handle((v, failure) ->
+                {
+                    throw new CompletionException(new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK,
+                        "nothing was applied: the transaction was rolled back, its commit refused: " +
+                        refusal.getMessage()));
+                }), (w, v) -> { });
+            return null;
         }
         if (isWrite(op) && session.version >= WRITES_DOOM_COMMIT_VERSION)
         {
