@@ -160,9 +160,8 @@ final class ClientTransactionSteps
      * so. A TX_ROLLBACK: the transaction is rolled back all the same, and answered as served. Either is answered once
      * the rollback ran.
      *
-     * @return the error to answer, or null if the request is answered here.
-     *
      * @param reader the request, positioned after its request id (its transaction id comes next).
+     * @return the error to answer, or null if the request is answered here.
      */
     GridException refused(final ClientEndpoint.Connection connection, final ClientService.Session session,
         final int op, final long requestId, final MessageReader reader, final GridException refusal)
@@ -180,8 +179,17 @@ final class ClientTransactionSteps
             }
             // Answered once the rollback ran (so the client's next transaction finds the locks free), counted as
             // pending until then like a request served.
+            final CompletableFuture<Void> rolledBack;
+            try
+            {
+                rolledBack = tx.rollbackRaw();
+            }
+            catch (final RuntimeException ex)
+            {
+                // The member stops: its transactions end with it; the refusal is the answer.
+                return refusal;
+            }
             session.pending.incrementAndGet();
-            final CompletableFuture<Void> rolledBack = tx.rollbackRaw();
             service.complete(connection, session, requestId, op == ClientProtocol.TX_ROLLBACK ? rolledBack :
                 rolledBack.handle((v, failure) ->
                 {
