@@ -234,13 +234,19 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         if (op == ClientProtocol.JOURNAL_READ ? session.pendingReads.get() >= JOURNAL_READS_MAX :
             session.pending.get() - session.pendingReads.get() >= config.clientMaxPendingRequests())
         {
-            final GridException refusal = new GridException(ErrorCode.TOO_MANY_REQUESTS, "the connection has " + (op ==
-                ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX + " journal reads" : config.clientMaxPendingRequests() +
-                " requests") + " outstanding, the member's limit");
-            final GridException answer = transactionSteps.refused(connection, session, op, requestId, reader, refusal);
+            final String why = "the connection has " + (op == ClientProtocol.JOURNAL_READ ? JOURNAL_READS_MAX +
+                " journal reads" : config.clientMaxPendingRequests() + " requests") +
+                " outstanding, the member's limit";
+            if (!ClientTransactionSteps.changedByRefusal(op))
+            {
+                error(connection, requestId, ErrorCode.TOO_MANY_REQUESTS, why);
+                return;
+            }
+            final GridException answer = transactionSteps.refused(connection, session, op, requestId, reader,
+                new GridException(ErrorCode.TOO_MANY_REQUESTS, why));
             if (answer != null)
             {
-                error(connection, requestId, answer.errorCode(), answer.getMessage());
+                error(connection, requestId, answer.errorCode(), answer.detail());
             }
             return;
         }

@@ -54,6 +54,12 @@ final class ClientTransactionSteps
         return op == ClientProtocol.TX_PUT || op == ClientProtocol.TX_MERGE || op == ClientProtocol.TX_REMOVE;
     }
 
+    /** @return whether a refusal of a request of {@code op} changes its transaction ({@link #refused}). */
+    static boolean changedByRefusal(final int op)
+    {
+        return isWrite(op) || op == ClientProtocol.TX_COMMIT || op == ClientProtocol.TX_ROLLBACK;
+    }
+
     void dispatch(final ClientEndpoint.Connection connection, final ClientService.Session session, final int op,
         final long requestId, final MessageReader reader, final long beginTxId)
     {
