@@ -296,6 +296,46 @@ class ThinClientTest
         client.destroyCache("ledger");
     }
 
+    /**
+     * More writes not waited for than the client keeps outstanding (16): the oldest are waited for as new ones go
+     * out, and the commit applies every one, under PESSIMISTIC (keys read first) and OPTIMISTIC.
+     */
+    @Test
+    void moreWritesNotWaitedForThanTheClientKeepsOutstandingAllCommit()
+    {
+        final Cache<String, Long> many = client.createCache(new CacheConfiguration<>("many", Codecs.STRING,
+            Codecs.LONG).backups(1).partitions(16));
+        final int keys = 40;
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
+        {
+            for (int i = 0; i < keys; i++)
+            {
+                assertNull(tx.get(many, "k" + i));
+            }
+            for (int i = 0; i < keys; i++)
+            {
+                tx.put(many, "k" + i, (long)i);
+            }
+            tx.commit();
+        }
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
+            TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(30)))
+        {
+            for (int i = 0; i < keys; i++)
+            {
+                tx.put(many, "o" + i, (long)-i);
+            }
+            tx.commit();
+        }
+        for (int i = 0; i < keys; i++)
+        {
+            assertEquals((long)i, many.get("k" + i), "k" + i);
+            assertEquals((long)-i, many.get("o" + i), "o" + i);
+        }
+        client.destroyCache("many");
+    }
+
     private static void finishedTransactionAnswersWithItsOutcome(final String through,
         final Supplier<Transaction> begin, final Cache<String, Long> cache)
     {
