@@ -57,7 +57,10 @@ final class Evictions
         this.context = context;
     }
 
-    /** @return the member's cache data in accounted bytes, as last counted plus the writes started since. */
+    /**
+     * @return the member's cache data in accounted bytes, as last counted plus the writes started and the backup
+     *         writes applied since.
+     */
     long accountedBytes()
     {
         return accountedBytes;
@@ -151,6 +154,18 @@ final class Evictions
         {
             evict(lp, cache, key, EVICTIONS_PER_WRITE, false, false);
         }
+    }
+
+    /**
+     * A backup applied its primary's write: count what it added at once, as a primary counts its writes, so that the
+     * step to full reaches the primaries (a heartbeat round at once) with the write that made it, not up to a sweep
+     * interval of writes later.
+     *
+     * @param deltaBytes the change of the copy's accounted bytes.
+     */
+    void applied(final long deltaBytes)
+    {
+        accountedBytes += deltaBytes;
     }
 
     /**

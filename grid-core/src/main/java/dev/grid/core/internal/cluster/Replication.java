@@ -709,7 +709,9 @@ final class Replication
         final OpKey opKey = update.opKey();
         final long position = context.walRecords().appendWal(lp, counter, opKey, update.outcome(), key, value,
             predecessors);
+        final long bytesBefore = lp.store.accountedBytes();
         lp.store.apply(key, value, counter);
+        context.evictions().applied(lp.store.accountedBytes() - bytesBefore);
         EventJournal.record(lp, context.topology().cache(cacheId), counter, update.eventKind(), key, value);
         context.origins().rememberPredecessors(lp, predecessors);
         remember(lp, opKey, update.outcome());
