@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -485,7 +486,7 @@ final class ClientTransaction implements Transaction
             future.join();
             return null;
         }
-        catch (final CompletionException | java.util.concurrent.CancellationException failed)
+        catch (final CompletionException | CancellationException failed)
         {
             return failed.getCause() != null ? failed.getCause() : failed;
         }

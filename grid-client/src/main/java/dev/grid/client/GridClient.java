@@ -28,7 +28,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -96,21 +98,12 @@ public final class GridClient implements AutoCloseable
     private GridClient(final ClientConfiguration config)
     {
         this.config = config;
-        final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r ->
-        {
-            final Thread thread = new Thread(r, "grid-client-timer");
-            thread.setDaemon(true);
-            return thread;
-        });
+        final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1,
+            daemonThreads("grid-client-timer"));
         executor.setRemoveOnCancelPolicy(true);
         this.timer = executor;
         this.retries = new ThreadPoolExecutor(RETRY_THREADS, RETRY_THREADS, 30, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), r ->
-            {
-                final Thread thread = new Thread(r, "grid-client-retry");
-                thread.setDaemon(true);
-                return thread;
-            });
+            new LinkedBlockingQueue<>(), daemonThreads("grid-client-retry"));
         retries.allowCoreThreadTimeOut(true);
         // No timer task per request (two heap operations under the timer's lock per request, from every calling
         // thread): each request carries its deadline, and one periodic sweep gives up the overdue ones.
@@ -126,6 +119,17 @@ public final class GridClient implements AutoCloseable
     {
         return Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(TimeUnit.MILLISECONDS.toNanos(50),
             requestTimeoutNs / 10));
+    }
+
+    /** @return a factory of daemon threads of that name: the client's threads never keep the JVM alive. */
+    private static ThreadFactory daemonThreads(final String name)
+    {
+        return r ->
+        {
+            final Thread thread = new Thread(r, name);
+            thread.setDaemon(true);
+            return thread;
+        };
     }
 
     /**
@@ -503,7 +507,7 @@ public final class GridClient implements AutoCloseable
             final long remainingNs = deadlineNs - System.nanoTime();
             try
             {
-                final java.util.concurrent.ScheduledFuture<?> deadline = timer.schedule(() ->
+                final ScheduledFuture<?> deadline = timer.schedule(() ->
                     result.completeExceptionally(ClientConnection.timedOut(op, timeoutMs)), Math.max(0, remainingNs),
                     TimeUnit.NANOSECONDS);
                 // Removed once answered (the timer drops cancelled tasks at once), not kept with its request until
