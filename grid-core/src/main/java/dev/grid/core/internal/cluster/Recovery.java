@@ -134,7 +134,6 @@ final class Recovery
             {
                 if (lp != null)
                 {
-                    lp.store.endBulkLoad();
                     lp.finishReplay(replayWatermarks);
                     // Nothing recovered was journaled: a journal of this copy starts above what it holds.
                     lp.unjournaled(lp.counter.hwm());
@@ -372,8 +371,7 @@ final class Recovery
         }
         if (lp != null && !lp.counter.isClosed(counter))
         {
-            // Replay applies updates at random across every copy: into a hash map until the replay ends.
-            lp.store.beginBulkLoad();
+            // Into the store's hash index only: its key-ordered tree is built when first needed, not here.
             lp.store.apply(update.key(), update.value(), counter);
             lp.unjournaled(counter);
             lp.counter.apply(counter - 1, 1);

@@ -29,7 +29,10 @@ import java.util.TreeMap;
  * data agree on it.
  * <p>
  * <b>Two indexes.</b> A hash index by key bytes serves reads and updates of keys the store holds; a tree in key order
- * serves scans, eviction samples and images, and takes part in a write only when the key is new to the store.
+ * serves scans, eviction samples and images. The tree is built when the store is first used in key order (one sort of
+ * the entries) and kept from then on, taking part in a write only when the key is new to the store: a copy nobody
+ * scans (a member without persistence, scan queries, expiry or a memory bound) never builds one, and recovery's replay
+ * fills the hash index alone.
  * <p>
  * <b>Accounted bytes.</b> The store keeps the heap its entries take by a fixed formula per entry
  * ({@link #accountedBytes(byte[], byte[])}: the tree node, the hash index's node, the entry object and both arrays with
@@ -102,7 +105,8 @@ public final class PartitionStore
 
     /**
      * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
-     * value, left, right, parent, colour: 40), the hash index's node (header, hash, key, value, next: 32) and its
+     * value, left, right, parent, colour: 40; counted whether or not the store has built its tree yet, so that a scan
+     * never takes a member past its memory bound), the hash index's node (header, hash, key, value, next: 32) and its
      * table slot at the default load factor (about 8), the entry object (header, key, hash, value, counter, use, uses:
      * 48) and two array headers (16 each).
      */
@@ -117,12 +121,12 @@ public final class PartitionStore
      * instead of walking down the tree.
      */
     private final HashMap<Entry, Entry> index = new HashMap<>(64);
-    /** Every entry in unsigned key order, for scans, eviction samples and images; stale during a bulk load. */
+    /** Every entry in unsigned key order, for scans, eviction samples and images; empty until {@link #treeKept}. */
     private final TreeMap<byte[], Entry> entries = new TreeMap<>(UNSIGNED);
     /** The key a lookup looks for; reused, so a lookup allocates nothing (the store is single-threaded). */
     private final Entry probe = new Entry(null, 0);
-    /** During a bulk load (recovery's replay): the tree is not kept, and is built once when the load ends. */
-    private boolean bulkLoading;
+    /** Whether {@link #entries} holds every entry: from the first use in key order ({@link #ordered()}) on. */
+    private boolean treeKept;
     private int liveCount;
     private long liveHash;
     private long bytes;
@@ -130,44 +134,23 @@ public final class PartitionStore
     private long useClock;
 
     /**
-     * Start a bulk load (recovery's replay of the WAL, which applies updates to keys at random across every copy):
-     * until {@link #endBulkLoad}, {@link #apply} installs into the hash index only, and the key-ordered tree is built
-     * once, from a sorted run, when the load ends. Only into an empty store: a copy a checkpoint image filled replays a
-     * short WAL tail, for which rebuilding the whole tree would cost more than the inserts it saves. Idempotent. Reads
-     * by key ({@link #get}, {@link #counterOf}, {@link #touch}) do not end it; any use that needs key order does.
+     * The entries in key order, for any use that needs it: the first such use sorts the entries once and builds the
+     * tree from the sorted run in linear time; from then on the tree is kept, a new key inserted into it as well.
      */
-    public void beginBulkLoad()
+    private TreeMap<byte[], Entry> ordered()
     {
-        if (index.isEmpty())
+        if (!treeKept)
         {
-            bulkLoading = true;
+            treeKept = true;
+            final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(index.size());
+            for (final Entry entry : index.keySet())
+            {
+                run.add(new AbstractMap.SimpleImmutableEntry<>(entry.key, entry));
+            }
+            run.sort(Map.Entry.comparingByKey(UNSIGNED));
+            // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
+            entries.putAll(new SortedRun(run));
         }
-    }
-
-    /**
-     * End a bulk load: the entries are sorted once and the tree built from the sorted run in linear time. Idempotent.
-     */
-    public void endBulkLoad()
-    {
-        if (!bulkLoading)
-        {
-            return;
-        }
-        bulkLoading = false;
-        final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(index.size());
-        for (final Entry entry : index.keySet())
-        {
-            run.add(new AbstractMap.SimpleImmutableEntry<>(entry.key, entry));
-        }
-        run.sort(Map.Entry.comparingByKey(UNSIGNED));
-        // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
-        entries.putAll(new SortedRun(run));
-    }
-
-    /** Any use of the store that needs key order: the entries are in the tree. */
-    private TreeMap<byte[], Entry> settled()
-    {
-        endBulkLoad();
         return entries;
     }
 
@@ -287,7 +270,7 @@ public final class PartitionStore
             throw new IllegalArgumentException("partition " + partition + ": counter must be positive: " + counter);
         }
         // An update of a key the store holds changes its entry in place: one hash lookup, no walk down the tree (the
-        // hot path of writes). Only a new key is inserted into the tree as well (not during a bulk load).
+        // hot path of writes). Only a new key is inserted into the tree as well (once the tree is kept).
         final int hash = Arrays.hashCode(key);
         Entry entry = lookup(key, hash);
         final boolean existed = entry != null;
@@ -300,7 +283,7 @@ public final class PartitionStore
         {
             entry = new Entry(key, hash);
             index.put(entry, entry);
-            if (!bulkLoading)
+            if (treeKept)
             {
                 entries.put(key, entry);
             }
@@ -359,7 +342,7 @@ public final class PartitionStore
         int seen = 0;
         for (int round = 0; round < 2 && seen < sample; round++)
         {
-            final Map<byte[], Entry> part = round == 0 ? settled().tailMap(from, true) : settled().headMap(from, false);
+            final Map<byte[], Entry> part = round == 0 ? ordered().tailMap(from, true) : ordered().headMap(from, false);
             for (final Map.Entry<byte[], Entry> e : part.entrySet())
             {
                 final Entry entry = e.getValue();
@@ -446,7 +429,7 @@ public final class PartitionStore
      */
     public boolean scan(final byte[] afterKey, final EntryScanner scanner)
     {
-        final Map<byte[], Entry> tail = afterKey == null ? settled() : settled().tailMap(afterKey, false);
+        final Map<byte[], Entry> tail = afterKey == null ? ordered() : ordered().tailMap(afterKey, false);
         for (final Map.Entry<byte[], Entry> entry : tail.entrySet())
         {
             if (entry.getValue().value != null &&
@@ -483,16 +466,20 @@ public final class PartitionStore
     public int purgeTombstones(final long counterMax)
     {
         int purged = 0;
-        // Iterate the entries, not the tree's map entries: removing a tree node with two children moves its
-        // successor's key and value into it, so a map entry read after its removal may show the next key's.
-        final Iterator<Entry> iterator = settled().values().iterator();
+        // The hash index, in no order (none is needed; a tree not kept is not built for this). Each entry carries its
+        // own key: the tree's map entries cannot be trusted for it after a removal (removing a node with two children
+        // moves its successor's key and value into it).
+        final Iterator<Entry> iterator = index.keySet().iterator();
         while (iterator.hasNext())
         {
             final Entry entry = iterator.next();
             if (entry.value == null && entry.counter <= counterMax)
             {
                 iterator.remove();
-                index.remove(entry);
+                if (treeKept)
+                {
+                    entries.remove(entry.key);
+                }
                 bytes -= accountedBytes(entry.key, null);
                 purged++;
             }
@@ -511,7 +498,7 @@ public final class PartitionStore
     public void snapshot(final byte[][] keys, final byte[][] values, final long[] counters)
     {
         int i = 0;
-        for (final Map.Entry<byte[], Entry> entry : settled().entrySet())
+        for (final Map.Entry<byte[], Entry> entry : ordered().entrySet())
         {
             keys[i] = entry.getKey();
             values[i] = entry.getValue().value;
@@ -535,7 +522,7 @@ public final class PartitionStore
      */
     public void forEach(final EntryVisitor visitor)
     {
-        for (final Map.Entry<byte[], Entry> entry : settled().entrySet())
+        for (final Map.Entry<byte[], Entry> entry : ordered().entrySet())
         {
             visitor.onEntry(entry.getKey(), entry.getValue().value, entry.getValue().counter);
         }
@@ -557,7 +544,7 @@ public final class PartitionStore
      */
     public void clear()
     {
-        bulkLoading = false;
+        treeKept = false;
         index.clear();
         entries.clear();
         liveCount = 0;

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 class PartitionStoreTest
 {
@@ -23,91 +24,104 @@ class PartitionStoreTest
     }
 
     /**
-     * Recovery's bulk load (a hash map, then one sorted build of the tree) ends in the same store as applying the same
-     * updates one by one: entries, counters, tombstones, sizes, accounted bytes, the content hash and key order, over
-     * seeded random updates with stale counters, removals and keys that sort by unsigned bytes.
+     * A store that builds its key-ordered tree late (at its first use in key order) ends in the same store as one that
+     * kept it from the start: entries, counters, tombstones, sizes, accounted bytes, the content hash and key order,
+     * over seeded random updates with stale counters, removals and keys that sort by unsigned bytes; and updates after
+     * the build go into the tree too.
      */
     @Test
-    void aBulkLoadEndsInTheSameStoreAsApplyingOneByOne()
+    void aTreeBuiltLateHoldsWhatATreeKeptFromTheStartHolds()
     {
         for (int seed = 0; seed < 20; seed++)
         {
             final SplittableRandom random = new SplittableRandom(seed);
-            final PartitionStore oneByOne = new PartitionStore(3);
-            final PartitionStore bulk = new PartitionStore(3);
-            for (int i = 0; i < 2_000; i++)
+            final PartitionStore kept = new PartitionStore(3);
+            // A use in key order of the empty store: its tree is kept from the first update on.
+            kept.forEach((key, value, counter) -> fail("empty"));
+            final PartitionStore late = new PartitionStore(3);
+            for (int i = 0; i < 3_000; i++)
             {
                 final byte[] key = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
                 final byte[] value = random.nextInt(5) == 0 ? null : new byte[] {(byte)i, (byte)(i >> 8)};
                 // Counters mostly rising, sometimes older than what the key holds (not installed).
                 final long counter = 100 + i - (random.nextInt(10) == 0 ? 90 : 0);
-                bulk.beginBulkLoad();
-                assertEquals(oneByOne.apply(key, value, counter), bulk.apply(key, value, counter));
+                assertEquals(kept.apply(key, value, counter), late.apply(key, value, counter));
+                if (i == 2_000)
+                {
+                    assertEquals(entries(kept), entries(late), "the same entries in the same order, seed " + seed);
+                }
             }
-            bulk.endBulkLoad();
-            assertEquals(oneByOne.entryCount(), bulk.entryCount());
-            assertEquals(oneByOne.size(), bulk.size());
-            assertEquals(oneByOne.tombstoneCount(), bulk.tombstoneCount());
-            assertEquals(oneByOne.accountedBytes(), bulk.accountedBytes());
-            assertEquals(oneByOne.contentHash(), bulk.contentHash());
-            final List<String> expected = new ArrayList<>();
-            final List<String> actual = new ArrayList<>();
-            oneByOne.forEach((key, value, counter) -> expected.add(java.util.Arrays.toString(key) + "=" +
-                java.util.Arrays.toString(value) + "@" + counter));
-            bulk.forEach((key, value, counter) -> actual.add(java.util.Arrays.toString(key) + "=" +
-                java.util.Arrays.toString(value) + "@" + counter));
-            assertEquals(expected, actual, "the same entries in the same (unsigned key) order, seed " + seed);
+            assertEquals(kept.entryCount(), late.entryCount());
+            assertEquals(kept.size(), late.size());
+            assertEquals(kept.tombstoneCount(), late.tombstoneCount());
+            assertEquals(kept.accountedBytes(), late.accountedBytes());
+            assertEquals(kept.contentHash(), late.contentHash());
+            assertEquals(entries(kept), entries(late), "updates after the build reach the tree, seed " + seed);
             final byte[] probe = new byte[] {(byte)random.nextInt(256), (byte)random.nextInt(4)};
-            assertEquals(oneByOne.counterOf(probe), bulk.counterOf(probe));
-            assertArrayEquals(oneByOne.evictionCandidate(probe, 8, false, null),
-                bulk.evictionCandidate(probe, 8, false, null), "the same use clock, so the same eviction choice");
-            assertEquals(oneByOne.purgeTombstones(Long.MAX_VALUE), bulk.purgeTombstones(Long.MAX_VALUE));
-            assertEquals(oneByOne.entryCount(), bulk.entryCount());
+            assertEquals(kept.counterOf(probe), late.counterOf(probe));
+            assertArrayEquals(kept.evictionCandidate(probe, 8, false, null),
+                late.evictionCandidate(probe, 8, false, null), "the same use clock, so the same eviction choice");
+            assertEquals(kept.purgeTombstones(Long.MAX_VALUE), late.purgeTombstones(Long.MAX_VALUE));
+            assertEquals(kept.entryCount(), late.entryCount());
+            assertEquals(entries(kept), entries(late), "the same entries after the purge, seed " + seed);
         }
     }
 
+    /** @return the store's entries, tombstones included, in the order {@link PartitionStore#forEach} visits them. */
+    private static List<String> entries(final PartitionStore store)
+    {
+        final List<String> entries = new ArrayList<>();
+        store.forEach((key, value, counter) -> entries.add(java.util.Arrays.toString(key) + "=" +
+            java.util.Arrays.toString(value) + "@" + counter));
+        return entries;
+    }
+
     @Test
-    void aStoreAnImageFilledIsNotBulkLoaded()
+    void tombstonesPurgedBeforeTheTreeIsBuiltAreNotInIt()
     {
         final PartitionStore store = new PartitionStore(0);
-        store.apply(new byte[] {5}, new byte[] {50}, 1);
-        store.beginBulkLoad();
-        store.apply(new byte[] {4}, new byte[] {40}, 2);
+        store.apply(new byte[] {1}, new byte[] {10}, 1);
+        store.apply(new byte[] {2}, null, 2);
+        store.apply(new byte[] {3}, null, 3);
+        assertEquals(1, store.purgeTombstones(2), "only the tombstone at or below the counter");
         final List<Integer> order = new ArrayList<>();
         store.forEach((key, value, counter) -> order.add((int)key[0]));
-        assertEquals(List.of(4, 5), order);
+        assertEquals(List.of(1, 3), order);
+        assertEquals(1, store.purgeTombstones(3), "and once the tree is kept, from both indexes");
+        assertEquals(List.of("[1]=[10]@1"), entries(store));
+        assertEquals(PartitionStore.accountedBytes(new byte[] {1}, new byte[] {10}), store.accountedBytes());
     }
 
     @Test
     void keysWhoseHashesCollideStillLoad()
     {
         // (x, y) and (x + 1, y - 31) have the same Arrays.hashCode: a thousand keys in a few buckets.
-        final PartitionStore bulk = new PartitionStore(0);
-        bulk.beginBulkLoad();
+        final PartitionStore store = new PartitionStore(0);
         int keys = 0;
         for (int x = 0; x < 40; x++)
         {
             for (int y = 0; y < 25; y++)
             {
-                bulk.apply(new byte[] {(byte)(x + y), (byte)(100 - 31 * y)}, new byte[] {1}, ++keys);
+                store.apply(new byte[] {(byte)(x + y), (byte)(100 - 31 * y)}, new byte[] {1}, ++keys);
             }
         }
-        bulk.endBulkLoad();
-        assertEquals(keys, bulk.size());
+        assertEquals(keys, store.size());
+        final int[] visited = {0};
+        assertTrue(store.scan(null, (key, value, counter) -> ++visited[0] > 0));
+        assertEquals(keys, visited[0]);
     }
 
     @Test
-    void anyOtherUseOfTheStoreEndsABulkLoad()
+    void aClearedStoreBuildsItsTreeAgain()
     {
         final PartitionStore store = new PartitionStore(0);
-        store.beginBulkLoad();
         store.apply(new byte[] {2}, new byte[] {20}, 1);
+        assertEquals(List.of("[2]=[20]@1"), entries(store));
+        store.clear();
         store.apply(new byte[] {(byte)0xF0}, new byte[] {30}, 2);
-        assertArrayEquals(new byte[] {20}, store.get(new byte[] {2}), "a read during a bulk load sees its entries");
         store.apply(new byte[] {1}, new byte[] {10}, 3);
-        final List<Integer> order = new ArrayList<>();
-        store.forEach((key, value, counter) -> order.add(key[0] & 0xFF));
-        assertEquals(List.of(1, 2, 0xF0), order);
+        assertEquals(List.of("[1]=[10]@3", "[-16]=[30]@2"), entries(store));
+        assertEquals(List.of("[1]=[10]@3", "[-16]=[30]@2"), entries(store), "kept: the same when asked again");
     }
 
     @Test
