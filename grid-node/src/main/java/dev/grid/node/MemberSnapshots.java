@@ -44,7 +44,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -115,7 +117,10 @@ public final class MemberSnapshots implements AutoCloseable
     MemberSnapshots(final GridMember member)
     {
         this.member = member;
-        this.worker = Executors.newSingleThreadExecutor(runnable ->
+        // A plain pool, not Executors.newSingleThreadExecutor: that wrapper has a finalizer, so everything it reaches
+        // (through this factory, the member and every entry it held) outlived the member's close by one more
+        // collection, and a restart in the same JVM replayed its WAL beside the old member's data.
+        this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), runnable ->
         {
             final Thread thread = new Thread(runnable, "grid-snapshot-" + member.configuration().memberId());
             thread.setDaemon(true);

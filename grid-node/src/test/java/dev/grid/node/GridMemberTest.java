@@ -16,6 +16,8 @@ import dev.grid.core.engine.MemberState;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -148,6 +151,37 @@ class GridMemberTest
                 }
                 assertEquals(MemberState.STOPPED, member.state());
             }
+        }
+    }
+
+    /**
+     * Nothing keeps a closed member reachable: the first collection after its close frees it with every entry it held,
+     * so an application (or a benchmark) that restarts a member in the same JVM does not carry the old member's data
+     * through the new one's recovery. A phantom reference is enqueued only once its member is gone for good, after any
+     * finalizer that reached it ran and a later collection found it again: a single collection enqueues it only if no
+     * finalizer reached it.
+     */
+    @Test
+    void aClosedMemberIsFreedByTheFirstCollectionAfterItsClose() throws Exception
+    {
+        final ReferenceQueue<Object> queue = new ReferenceQueue<>();
+        final PhantomReference<Object> closed = startUseAndClose(queue);
+        System.gc();
+        assertSame(closed, queue.remove(10_000), "the closed member was still reachable after a full collection");
+    }
+
+    /** @return a phantom reference to a member that held entries and is closed; nothing else refers to it here. */
+    private static PhantomReference<Object> startUseAndClose(final ReferenceQueue<Object> queue)
+    {
+        try (TestCluster cluster = TestCluster.start(1))
+        {
+            final GridMember member = cluster.members.get(0);
+            final Cache<String, String> cache = member.createCache(strings("freed"));
+            for (int i = 0; i < 1_000; i++)
+            {
+                cache.put("k" + i, "v" + i);
+            }
+            return new PhantomReference<>(member, queue);
         }
     }
 
