@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The listeners registered on one JCache cache, and their delivery. The cache hands over the events of each operation
@@ -130,7 +132,9 @@ final class EntryListeners<K, V>
     {
         if (asynchronous == null)
         {
-            asynchronous = Executors.newSingleThreadExecutor(task ->
+            // A plain pool: Executors.newSingleThreadExecutor's wrapper has a finalizer, which keeps whatever the
+            // pool reaches alive one collection past its end.
+            asynchronous = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task ->
             {
                 final Thread thread = new Thread(task, "jcache-listeners-" + cacheName);
                 thread.setDaemon(true);

@@ -21,7 +21,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
@@ -91,7 +92,8 @@ public final class FileCheckpointStore implements CheckpointStore, AutoCloseable
             throw new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot prepare checkpoint directory " +
                 root + ": " + ex, ex);
         }
-        this.writer = Executors.newSingleThreadExecutor(r ->
+        // A plain pool: Executors.newSingleThreadExecutor's wrapper has a finalizer (see MemberSnapshots).
+        this.writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r ->
         {
             final Thread thread = new Thread(r, threadName);
             thread.setDaemon(true);

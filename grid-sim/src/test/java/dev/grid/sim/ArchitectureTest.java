@@ -31,6 +31,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ThreadFactory;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
@@ -65,6 +66,16 @@ class ArchitectureTest
         .orShould().dependOnClassesThat().belongToAnyOf(Executors.class, ExecutorService.class, ForkJoinPool.class,
             Timer.class, java.time.Clock.class)
         .because("grid-core and grid-tx are deterministic state machines (STYLE.md 2)");
+
+    /**
+     * No executor with a finalizer: {@code Executors.newSingleThreadExecutor}'s wrapper has one, so whatever the pool
+     * reaches (its thread factory, its queued tasks) outlives a close by one more collection. A member's snapshot pool
+     * kept a closed member and all its entries alive that way (docs/benchmarks.md, "A closed member was kept alive").
+     */
+    static final ArchRule NO_FINALIZABLE_EXECUTORS = noClasses()
+        .should().callMethod(Executors.class, "newSingleThreadExecutor")
+        .orShould().callMethod(Executors.class, "newSingleThreadExecutor", ThreadFactory.class)
+        .because("a finalizer keeps what the executor reaches alive past its close; use a ThreadPoolExecutor");
 
     /** Modules depend one way, and so do the packages of grid-core (its API, SPIs and internals). */
     static final ArchRule NO_MODULE_CYCLES = slices().matching("dev.grid.(*)..").should().beFreeOfCycles()
@@ -155,6 +166,29 @@ class ArchitectureTest
         final String signatures = NO_INTERNAL_TYPES_IN_PUBLIC_SIGNATURES.evaluate(fixture).getFailureReport()
             .toString();
         assertTrue(signatures.contains("UsesCoreInternals.range() names"), signatures);
+    }
+
+    @Test
+    void noExecutorHasAFinalizer()
+    {
+        NO_FINALIZABLE_EXECUTORS.check(PRODUCTION);
+    }
+
+    @Test
+    void theFinalizableExecutorRuleCatchesAUse()
+    {
+        final JavaClasses fixture = new ClassFileImporter().importClasses(FinalizableExecutorFixture.class);
+        final String report = NO_FINALIZABLE_EXECUTORS.evaluate(fixture).getFailureReport().toString();
+        assertTrue(report.contains("newSingleThreadExecutor"), report);
+    }
+
+    /** Planted: makes a single-thread executor through the factory method whose wrapper has a finalizer. */
+    static final class FinalizableExecutorFixture
+    {
+        ExecutorService make()
+        {
+            return Executors.newSingleThreadExecutor();
+        }
     }
 
     @Test
