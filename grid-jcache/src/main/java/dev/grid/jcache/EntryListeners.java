@@ -128,18 +128,27 @@ final class EntryListeners<K, V>
         }
     }
 
+    /** How long the asynchronous listeners' thread waits for more events before it ends (a new one starts later). */
+    private static final long IDLE_THREAD_SECONDS = 30;
+
     private synchronized ExecutorService asynchronous()
     {
         if (asynchronous == null)
         {
-            // A plain pool: Executors.newSingleThreadExecutor's wrapper has a finalizer, which keeps whatever the
-            // pool reaches alive one collection past its end.
-            asynchronous = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task ->
-            {
-                final Thread thread = new Thread(task, "jcache-listeners-" + cacheName);
-                thread.setDaemon(true);
-                return thread;
-            });
+            // A plain pool (Executors.newSingleThreadExecutor's wrapper has a finalizer, which keeps whatever the pool
+            // reaches alive one collection past its end) whose one thread ends when idle: then a cache its
+            // application never closes leaves no thread behind, and the factory, which captures only the name,
+            // reaches nothing of it.
+            final String threadName = "jcache-listeners-" + cacheName;
+            final ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), task ->
+                {
+                    final Thread thread = new Thread(task, threadName);
+                    thread.setDaemon(true);
+                    return thread;
+                });
+            pool.allowCoreThreadTimeOut(true);
+            asynchronous = pool;
         }
         return asynchronous;
     }

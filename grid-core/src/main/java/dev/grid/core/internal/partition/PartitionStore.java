@@ -29,10 +29,10 @@ import java.util.TreeMap;
  * data agree on it.
  * <p>
  * <b>Two indexes.</b> A hash index by key bytes serves reads and updates of keys the store holds; a tree in key order
- * serves scans, eviction samples and images. The tree is built when the store is first used in key order (one sort of
- * the entries) and kept from then on, taking part in a write only when the key is new to the store: a copy nobody
- * scans (a member without persistence, scan queries, expiry or a memory bound) never builds one, and recovery's replay
- * fills the hash index alone.
+ * serves scans, eviction samples and images (checkpoints and snapshots). The tree is built when the store is first
+ * used in key order (one sort of the entries) and kept from then on, taking part in a write only when the key is new
+ * to the store: a copy nobody scans (a member without persistence, scan queries, expiry or a memory bound) never
+ * builds one, and recovery's replay fills the hash index alone.
  * <p>
  * <b>Accounted bytes.</b> The store keeps the heap its entries take by a fixed formula per entry
  * ({@link #accountedBytes(byte[], byte[])}: the tree node, the hash index's node, the entry object and both arrays with
@@ -113,7 +113,7 @@ public final class PartitionStore
     public static final int ENTRY_OVERHEAD_BYTES = 40 + 32 + 8 + 48 + 16 + 16;
 
     private final int partition;
-    /** One instance, so that {@link TreeMap#putAll} recognises a run sorted by the same order (see settled). */
+    /** One instance, so that {@link TreeMap#putAll} recognises a run sorted by the same order (see ordered). */
     private static final Comparator<byte[]> UNSIGNED = Arrays::compareUnsigned;
 
     /**
@@ -141,7 +141,6 @@ public final class PartitionStore
     {
         if (!treeKept)
         {
-            treeKept = true;
             final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(index.size());
             for (final Entry entry : index.keySet())
             {
@@ -150,6 +149,8 @@ public final class PartitionStore
             run.sort(Map.Entry.comparingByKey(UNSIGNED));
             // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
             entries.putAll(new SortedRun(run));
+            // Only once built: a build that failed half way (no memory) is not taken for a whole tree.
+            treeKept = true;
         }
         return entries;
     }

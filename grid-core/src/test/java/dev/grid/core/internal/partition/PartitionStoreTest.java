@@ -109,6 +109,29 @@ class PartitionStoreTest
         final int[] visited = {0};
         assertTrue(store.scan(null, (key, value, counter) -> ++visited[0] > 0));
         assertEquals(keys, visited[0]);
+        // Removing from the crowded buckets, and from the tree built by the scan: every other key's tombstone purged.
+        int removed = 0;
+        for (int x = 0; x < 40; x += 2)
+        {
+            for (int y = 0; y < 25; y++)
+            {
+                store.apply(new byte[] {(byte)(x + y), (byte)(100 - 31 * y)}, null, ++keys);
+                removed++;
+            }
+        }
+        assertEquals(removed, store.purgeTombstones(Long.MAX_VALUE));
+        assertEquals(0, store.tombstoneCount());
+        final int[] left = {0};
+        assertTrue(store.scan(null, (key, value, counter) -> ++left[0] > 0));
+        assertEquals(store.size(), left[0]);
+        for (int x = 0; x < 40; x++)
+        {
+            for (int y = 0; y < 25; y++)
+            {
+                final byte[] key = {(byte)(x + y), (byte)(100 - 31 * y)};
+                assertEquals(x % 2 == 1, store.get(key) != null, "key " + x + "," + y);
+            }
+        }
     }
 
     @Test
