@@ -92,6 +92,19 @@ class RespSecurityTest
     void tlsWhenTheMemberHasAKeyStoreAndAConnectionLimit() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-resp-tls");
+        try
+        {
+            tlsWithAKeyStoreIn(dir);
+        }
+        finally
+        {
+            Files.deleteIfExists(dir.resolve("member.p12"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static void tlsWithAKeyStoreIn(final Path dir) throws Exception
+    {
         keytool("-genkeypair", "-alias", "member", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
             "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "2", "-keystore",
             dir.resolve("member.p12").toString(), "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD);
