@@ -72,7 +72,7 @@ public final class ClientConfiguration
      *                  have been applied. An interactive transaction's requests are given up this long plus the
      *                  transaction's timeout after they were sent (a commit so given up fails with
      *                  TX_COMMIT_STATUS_UNKNOWN); operator requests wait for their answer or the connection's end
-     *                  instead.
+     *                  instead. The partition map a request's route needs is fetched with this timeout too.
      * @return this for a fluent API.
      */
     public ClientConfiguration requestTimeoutNs(final long timeoutNs)

@@ -638,7 +638,11 @@ public final class GridClient implements AutoCloseable
         {
             final FrameWriter w = new FrameWriter();
             w.writeString(cache);
-            final ClientConnection.Answer answer = await(anyConnection(null).request(ClientProtocol.PARTITION_MAP, w));
+            // Given up after one request timeout, like any request: a member that stopped answering (paused) must not
+            // hold the request that needed the map, whose caller waits on this thread, past its own timeout.
+            final ClientConnection.Answer answer = await(anyConnection(null).request(ClientProtocol.PARTITION_MAP,
+                w.array(), w.length(), System.nanoTime() + config.requestTimeoutNs(),
+                TimeUnit.NANOSECONDS.toMillis(config.requestTimeoutNs())));
             final long version = answer.payload().readLong("topologyVersion");
             final int partitions = answer.payload().readInt("partitions", 1, 65_536);
             final int members = answer.payload().readInt("members", 0, 65_535);
@@ -660,8 +664,8 @@ public final class GridClient implements AutoCloseable
         }
         catch (final GridException ex)
         {
-            // Not routable now (no map yet, the cache is new): any member forwards the request to the primary, until
-            // a newer topology is seen.
+            // Not routable now (no map yet, the cache is new, or no answer in time): any member forwards the request
+            // to the primary, until a newer topology is seen.
             final PartitionMapView none = new PartitionMapView(known, null);
             maps.put(cache, none);
             return none;

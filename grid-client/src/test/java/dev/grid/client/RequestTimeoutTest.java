@@ -102,6 +102,38 @@ class RequestTimeoutTest
     }
 
     /**
+     * A request whose route needs the partition map fetches it first, on the caller's thread: a member that answers
+     * nothing more (paused) must not hold the caller past the request's timeout there. Before, the map's request had
+     * no deadline and the caller waited for good.
+     */
+    @Test
+    void aPartitionMapWithoutAnswerDoesNotHoldARequestPastItsTimeout() throws Exception
+    {
+        final Thread answerer = new Thread(() ->
+        {
+            try
+            {
+                member.answerCache(member.received(ClientProtocol.CACHE_LIST), "c");
+            }
+            catch (final Exception ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        });
+        answerer.start();
+        final Cache<String, String> cache = client.cache("c");
+        answerer.join(TimeUnit.SECONDS.toMillis(30));
+        final long startNs = System.nanoTime();
+        final OperationTimeoutException timedOut = assertThrows(OperationTimeoutException.class, () -> cache.get("k"));
+        final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+        member.received(ClientProtocol.PARTITION_MAP);
+        assertTrue(timedOut.getMessage().contains("got no answer within 300 ms"), timedOut.getMessage());
+        // The map's timeout, then the request's own deadline (already past) at the next sweep.
+        assertTrue(elapsedMs >= TIMEOUT_MS && elapsedMs < 2 * TIMEOUT_MS + 5_000, "given up after " + elapsedMs +
+            " ms");
+    }
+
+    /**
      * An interactive transaction's requests are given up once its own timeout and the request timeout have passed since
      * each was sent (a step may wait for a lock as long as the transaction lives), and a commit given up so has an
      * unknown outcome: before, a member that stopped answering hung the caller for good.
