@@ -161,7 +161,7 @@ public final class AeronTransport implements Transport, AutoCloseable
             this.subscription = startedAeron.addSubscription("aeron:udp?endpoint=" + localAddress, STREAM_ID,
                 image -> { }, image -> forgetSession(image.sessionId()));
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | Error ex)
         {
             // A driver whose client failed to connect would keep the JVM alive: close both (research/stack.md).
             CloseHelper.quietCloseAll(startedAeron, startedDriver);

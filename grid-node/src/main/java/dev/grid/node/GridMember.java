@@ -178,7 +178,7 @@ public final class GridMember implements Grid
                     TimeUnit.NANOSECONDS.toMillis(recoveryNs));
             }
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | Error ex)
         {
             CloseHelper.quietClose(launched);
             closePersistence();
