@@ -101,13 +101,8 @@ class RequestTimeoutTest
         assertTrue(elapsedMs >= TIMEOUT_MS && elapsedMs < TIMEOUT_MS + 5_000, "answered after " + elapsedMs + " ms");
     }
 
-    /**
-     * A request whose route needs the partition map fetches it first, on the caller's thread: a member that answers
-     * nothing more (paused) must not hold the caller past the request's timeout there. Before, the map's request had
-     * no deadline and the caller waited for good.
-     */
-    @Test
-    void aPartitionMapWithoutAnswerDoesNotHoldARequestPastItsTimeout() throws Exception
+    /** @return the cache "c", its CACHE_LIST answered by the fake member (which answers nothing else unless told). */
+    private Cache<String, String> cacheTheMemberAnswers() throws InterruptedException
     {
         final Thread answerer = new Thread(() ->
         {
@@ -123,6 +118,18 @@ class RequestTimeoutTest
         answerer.start();
         final Cache<String, String> cache = client.cache("c");
         answerer.join(TimeUnit.SECONDS.toMillis(30));
+        return cache;
+    }
+
+    /**
+     * A request whose route needs the partition map fetches it first, on the caller's thread: a member that answers
+     * nothing more (paused) must not hold the caller past the request's timeout there. Before, the map's request had
+     * no deadline and the caller waited for good.
+     */
+    @Test
+    void aPartitionMapWithoutAnswerDoesNotHoldARequestPastItsTimeout() throws Exception
+    {
+        final Cache<String, String> cache = cacheTheMemberAnswers();
         final long startNs = System.nanoTime();
         final OperationTimeoutException timedOut = assertThrows(OperationTimeoutException.class, () -> cache.get("k"));
         final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
@@ -141,20 +148,7 @@ class RequestTimeoutTest
     @Test
     void aTransactionsRequestsAreGivenUpAfterItsTimeoutAndAnUnansweredCommitsOutcomeIsUnknown() throws Exception
     {
-        final Thread answerer = new Thread(() ->
-        {
-            try
-            {
-                member.answerCache(member.received(ClientProtocol.CACHE_LIST), "c");
-            }
-            catch (final Exception ex)
-            {
-                throw new IllegalStateException(ex);
-            }
-        });
-        answerer.start();
-        final Cache<String, String> cache = client.cache("c");
-        answerer.join(TimeUnit.SECONDS.toMillis(30));
+        final Cache<String, String> cache = cacheTheMemberAnswers();
         final long txTimeoutMs = 200;
         try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
             TransactionIsolation.REPEATABLE_READ, Duration.ofMillis(txTimeoutMs)))

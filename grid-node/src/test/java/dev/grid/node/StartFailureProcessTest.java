@@ -42,18 +42,10 @@ class StartFailureProcessTest
                 assertEquals("BYE", member.command("quit"));
                 assertTrue(member.process.waitFor(60, TimeUnit.SECONDS), "the loading member did not stop");
             }
-            final List<String> command = new ArrayList<>();
-            for (final String arg : Main.childCommand(config, "--commands"))
-            {
-                if (!arg.startsWith("-Xm"))
-                {
-                    command.add(arg);
-                }
-                if (command.size() == 1)
-                {
-                    command.add(SMALL_HEAP);
-                }
-            }
+            // The usual child command (java first), with the small heap instead of this JVM's heap settings.
+            final List<String> usual = Main.childCommand(config, "--commands");
+            final List<String> command = new ArrayList<>(List.of(usual.get(0), SMALL_HEAP));
+            usual.stream().skip(1).filter(arg -> !arg.startsWith("-Xm")).forEach(command::add);
             final Path log = dir.resolve("small-heap.log");
             final Process small = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                 .start();
