@@ -65,6 +65,9 @@ final class Joining
     long joinViaHeardNs = Long.MIN_VALUE;
     final Map<String, Long> joiningSeedsHeardNs = new HashMap<>();
 
+    /** The ownership stamps joining seeds' join requests carried, by address (see isSmallestJoiningSeed). */
+    private final Map<String, Long> joiningSeedStamps = new HashMap<>();
+
     /** Members (by id) heard starting too, while this one joins, and when: a seed bootstraps only with a quorum. */
     final Map<String, Long> joiningMembersHeardNs = new HashMap<>();
 
@@ -110,6 +113,7 @@ final class Joining
         nextJoinSendNs = context.nowNs();
         heardActiveClusterNs = Long.MIN_VALUE;
         joiningSeedsHeardNs.clear();
+        joiningSeedStamps.clear();
         joinVia = null;
         joinViaHeardNs = Long.MIN_VALUE;
         joiningMembersHeardNs.clear();
@@ -181,11 +185,27 @@ final class Joining
         return have >= context.membership().quorumNeed(baseline);
     }
 
+    /**
+     * Whether this seed goes first among the joining seeds heard lately: the one whose data directory holds the
+     * newest ownership table, then the smallest address. A seed with an older table (a fresh one) that started a
+     * cluster first would not adopt the newer table's caches once its own stamps, raised by each of its starts, caught
+     * up: the members holding the data then dropped their copies on joining it (sharded whole-cluster seed 0xb07d863,
+     * where a fresh process's shard had the smallest address). A seed's stamp is known from its join requests, which
+     * it sends only to the seeds it lists, so two seeds that list each other order each other alike; one known only
+     * from its answers is ordered by address, as it orders this one.
+     */
     private boolean isSmallestJoiningSeed()
     {
+        final long stamp = context.ownership().stamp();
         for (final Map.Entry<String, Long> e : joiningSeedsHeardNs.entrySet())
         {
-            if (context.nowNs() - e.getValue() <= bootstrapDelayNs && e.getKey().compareTo(context.localAddress()) < 0)
+            if (context.nowNs() - e.getValue() > bootstrapDelayNs)
+            {
+                continue;
+            }
+            final Long other = joiningSeedStamps.get(e.getKey());
+            final boolean smallerAddress = e.getKey().compareTo(context.localAddress()) < 0;
+            if (other == null ? smallerAddress : other > stamp || other == stamp && smallerAddress)
             {
                 return false;
             }
@@ -259,6 +279,7 @@ final class Joining
         if (context.config().seeds().contains(joiner.address()))
         {
             joiningSeedsHeardNs.put(joiner.address(), context.nowNs());
+            joiningSeedStamps.put(joiner.address(), request.ownershipStamp());
         }
         if (Objects.equals(request.clusterName(), context.config().clusterName()))
         {
