@@ -3,6 +3,7 @@ package dev.grid.sim.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.internal.affinity.ShardedAffinity;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
@@ -77,10 +78,10 @@ public final class ClusterScenario
     final Set<Integer> lostPartitions = new HashSet<>();
 
     int lostEvents;
-    private int wholeClusterStops;
+    int wholeClusterStops;
 
     int droppedCopies;
-    private int minimumMembers;
+    int minimumMembers;
 
     private int crashes;
     private int expulsions;
@@ -92,9 +93,9 @@ public final class ClusterScenario
     private long nextToken = 1;
 
     int cacheId = -1;
-    final Map<String, List<Write>> writesByKey = new TreeMap<>();
+    final Map<String, List<KeyWrite>> writesByKey = new TreeMap<>();
 
-    final Map<String, List<Merge>> mergesByKey = new TreeMap<>();
+    final Map<String, List<KeyMerge>> mergesByKey = new TreeMap<>();
     private BankWorkload bank;
 
     /** When each member's pause ends (it neither runs nor reads its inbox until then); 0 if it runs. */
@@ -112,19 +113,20 @@ public final class ClusterScenario
     {
         this.sim = new Simulation(seed);
         this.options = options;
-        this.network = new SimNetwork(sim, sim.fork(), options.maxMembers)
+        final int slots = options.maxMembers * options.shards;
+        this.network = new SimNetwork(sim, sim.fork(), slots)
             .latency(50_000, 2 * MS)
             .faults(options.lossProbability, options.duplicateProbability)
             .preferredMessageLength(options.preferredMessageLength);
         this.random = sim.fork();
-        this.members = new Engine[options.maxMembers];
-        this.everStarted = new boolean[options.maxMembers];
-        this.wals = new SimWal[options.maxMembers];
-        this.checkpointStores = new SimCheckpointStore[options.maxMembers];
-        this.wakeScheduled = new boolean[options.maxMembers];
-        this.pausedUntilNs = new long[options.maxMembers];
-        this.minimumMembers = options.initialMembers;
-        this.expiry = options.expiry ? new ExpiryWorkload(this, sim.fork(), options.maxMembers) : null;
+        this.members = new Engine[slots];
+        this.everStarted = new boolean[slots];
+        this.wals = new SimWal[slots];
+        this.checkpointStores = new SimCheckpointStore[slots];
+        this.wakeScheduled = new boolean[slots];
+        this.pausedUntilNs = new long[slots];
+        this.minimumMembers = options.initialMembers * options.shards;
+        this.expiry = options.expiry ? new ExpiryWorkload(this, sim.fork(), slots) : null;
     }
 
     /**
@@ -142,7 +144,7 @@ public final class ClusterScenario
 
     private Result run()
     {
-        for (int i = 0; i < options.initialMembers; i++)
+        for (int i = 0; i < options.initialMembers * options.shards; i++)
         {
             final int slot = i;
             sim.schedule(random.nextLong(0, 300 * MS), "start m" + slot, () -> start(slot));
@@ -214,9 +216,14 @@ public final class ClusterScenario
             .failureDetectionTimeoutNs(1_000 * MS)
             .joinTimeoutNs(20_000 * MS);
         // Every address a member may have is a seed, as a static address list names every host.
-        for (int i = 0; i < options.maxMembers; i++)
+        for (int i = 0; i < members.length; i++)
         {
             config.addSeed(SimNetwork.address(i));
+        }
+        if (options.shards > 1)
+        {
+            config.attribute(ShardedAffinity.MEMBER_ATTRIBUTE, "p" + processOf(slot))
+                .attribute(ShardedAffinity.SHARD_ATTRIBUTE, Integer.toString(slot % options.shards));
         }
         final Engine[] self = new Engine[1];
         final EngineListener listener = new ScenarioListener(this, slot);
@@ -311,6 +318,23 @@ public final class ClusterScenario
         sim.schedule(5 * MS, "tick m" + slot, () -> tick(slot, engine));
     }
 
+    /** @return the member process a slot is a shard of (the slot itself with one shard per member). */
+    int processOf(final int slot)
+    {
+        return slot / options.shards;
+    }
+
+    /** @return the slots of a member process's shards, which crash, stop, pause and start together. */
+    List<Integer> slotsOf(final int process)
+    {
+        final List<Integer> slots = new ArrayList<>(options.shards);
+        for (int shard = 0; shard < options.shards; shard++)
+        {
+            slots.add(process * options.shards + shard);
+        }
+        return slots;
+    }
+
     boolean isPaused(final int slot)
     {
         return pausedUntilNs[slot] > sim.nowNs();
@@ -345,56 +369,6 @@ public final class ClusterScenario
         });
     }
 
-    /**
-     * Every live member stops: all crash at once, or one by one (each crashing or leaving, the next once the others
-     * noticed or not), unless the faults ended meanwhile. Then they start again in a random order, a random subset of
-     * them before the faults end (the rest when they end), a few hundred milliseconds to seconds apart.
-     */
-    void stopWholeCluster(final List<Integer> live, final long endNs)
-    {
-        wholeClusterStops++;
-        minimumMembers = 1;
-        final List<Integer> order = new ArrayList<>(live);
-        shuffle(order);
-        final boolean atOnce = random.nextInt(3) == 0;
-        long atNs = 0;
-        for (final int slot : order)
-        {
-            final boolean crash = atOnce || random.nextInt(2) == 0;
-            sim.schedule(atNs, "whole-cluster stop m" + slot, () ->
-            {
-                // Faults end with the chaos: the settled cluster must have every member back.
-                if (members[slot] != null && sim.nowNs() < endNs)
-                {
-                    if (crash)
-                    {
-                        crash(slot);
-                    }
-                    else
-                    {
-                        leave(slot);
-                    }
-                }
-            });
-            atNs += atOnce ? 0 : random.nextLong(10, 2_000) * MS;
-        }
-        shuffle(order);
-        final int restarting = random.nextInt(order.size() + 1);
-        long restartNs = atNs + random.nextLong(100, 1_500) * MS;
-        for (int i = 0; i < restarting; i++)
-        {
-            final int slot = order.get(i);
-            sim.schedule(restartNs, "whole-cluster restart m" + slot, () ->
-            {
-                if (members[slot] == null)
-                {
-                    start(slot);
-                }
-            });
-            restartNs += random.nextLong(50, 2_500) * MS;
-        }
-    }
-
     void shuffle(final List<Integer> list)
     {
         for (int i = list.size() - 1; i > 0; i--)
@@ -412,19 +386,6 @@ public final class ClusterScenario
             if (member != null)
             {
                 live.add(member);
-            }
-        }
-        return live;
-    }
-
-    List<Integer> liveSlots()
-    {
-        final List<Integer> live = new ArrayList<>();
-        for (int i = 0; i < members.length; i++)
-        {
-            if (members[i] != null)
-            {
-                live.add(i);
             }
         }
         return live;
@@ -621,7 +582,7 @@ public final class ClusterScenario
         {
             final String key = "k" + random.nextInt(24);
             final String value = "v" + nextToken++;
-            final Write write = new Write(true, value, sim.nowNs());
+            final KeyWrite write = new KeyWrite(true, value, sim.nowNs());
             writesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
             member.submit(cacheId, OpType.PUT, bytes(key), bytes(value), null, timeoutNs, callback(outcome ->
                 write.completedNs = sim.nowNs(), () -> { }));
@@ -629,7 +590,7 @@ public final class ClusterScenario
         else if (dice < 35)
         {
             final String key = "k" + random.nextInt(24);
-            final Write write = new Write(false, null, sim.nowNs());
+            final KeyWrite write = new KeyWrite(false, null, sim.nowNs());
             writesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(write);
             member.submit(cacheId, OpType.REMOVE, bytes(key), null, null, timeoutNs, callback(outcome ->
             {
@@ -666,7 +627,7 @@ public final class ClusterScenario
     private void issueMerge(final Engine member, final long timeoutNs)
     {
         final String key = "m" + random.nextInt(8);
-        final Merge merge = new Merge("t" + nextToken++);
+        final KeyMerge merge = new KeyMerge("t" + nextToken++);
         mergesByKey.computeIfAbsent(key, k -> new ArrayList<>()).add(merge);
         member.submit(cacheId, OpType.MERGE, bytes(key), bytes(merge.token + ";"), null, timeoutNs,
             callback(outcome ->
@@ -799,6 +760,20 @@ public final class ClusterScenario
         boolean walLiesAboutDurability;
         boolean expiry;
         int accounts = 100;
+        int shards = 1;
+
+        /**
+         * @param shards how many shards each member process runs ({@link ShardedAffinity}): every shard is an engine
+         *               of its own, the shards of process {@code p} are slots {@code [p * shards, (p + 1) * shards)},
+         *               and the faults crash, stop, pause, cut off and restart a process's shards together. The
+         *               member counts count processes.
+         * @return this.
+         */
+        public Options shards(final int shards)
+        {
+            this.shards = shards;
+            return this;
+        }
 
         /**
          * @param bank whether the workload is the bank: transfer transactions between accounts (see
@@ -956,44 +931,5 @@ public final class ClusterScenario
     public record Bank(long committed, long aborted, long unknown, long predicateFailures, long consistentReads,
         int applied)
     {
-    }
-
-    static final class Write
-    {
-        final boolean put;
-        final String value;
-        final long invokedNs;
-        long completedNs = Long.MAX_VALUE;
-        boolean effective = true;
-
-        Write(final boolean put, final String value, final long invokedNs)
-        {
-            this.put = put;
-            this.value = value;
-            this.invokedNs = invokedNs;
-        }
-
-        boolean isEffective()
-        {
-            return put || effective;
-        }
-
-        @Override
-        public String toString()
-        {
-            return (put ? "put " + value : "remove") + " [" + invokedNs + ", " +
-                (completedNs == Long.MAX_VALUE ? "?" : completedNs) + "]" + (put || effective ? "" : " no-op");
-        }
-    }
-
-    static final class Merge
-    {
-        final String token;
-        boolean acknowledged;
-
-        Merge(final String token)
-        {
-            this.token = token;
-        }
     }
 }

@@ -10,6 +10,7 @@ import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.PartitionMap;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -100,6 +101,7 @@ final class FinalChecks
             {
                 throw scenario.sim.fail("partition " + p + " has no owner");
             }
+            checkShardPlacement(map, p, owners);
             CopyView first = null;
             for (final int owner : owners)
             {
@@ -131,6 +133,31 @@ final class FinalChecks
                     throw scenario.sim.fail("copies of partition " + p + " differ: " + first + " vs " + copy + " on " +
                         map.topology().members().get(owner));
                 }
+            }
+        }
+    }
+
+    /**
+     * With several shards per process: no two copies of a partition on shards of one process (a crash of the process
+     * would take both), and each copy on its process's shard {@code partition mod shards}.
+     */
+    private void checkShardPlacement(final PartitionMap map, final int partition, final int[] owners)
+    {
+        final int shards = scenario.options.shards;
+        if (shards == 1)
+        {
+            return;
+        }
+        final Set<Integer> processes = new HashSet<>();
+        for (final int owner : owners)
+        {
+            final String id = map.topology().members().get(owner).memberId();
+            final int slot = Integer.parseInt(id.substring(1));
+            if (!processes.add(scenario.processOf(slot)) || slot % shards != partition % shards)
+            {
+                throw scenario.sim.fail("partition " + partition + " of " + shards + " shards per process has a copy " +
+                    "on " + id + " (process " + scenario.processOf(slot) + ", shard " + slot % shards + "): " +
+                    Arrays.toString(owners));
             }
         }
     }
@@ -190,7 +217,7 @@ final class FinalChecks
     int checkHistory()
     {
         int checked = 0;
-        for (final Map.Entry<String, List<ClusterScenario.Write>> e : scenario.writesByKey.entrySet())
+        for (final Map.Entry<String, List<KeyWrite>> e : scenario.writesByKey.entrySet())
         {
             final String key = e.getKey();
             if (everLost(key))
@@ -199,9 +226,9 @@ final class FinalChecks
             }
             checked++;
             final String finalValue = readFinal(key);
-            final List<ClusterScenario.Write> writes = e.getValue();
+            final List<KeyWrite> writes = e.getValue();
             long latestAckedInvokeNs = -1;
-            for (final ClusterScenario.Write w : writes)
+            for (final KeyWrite w : writes)
             {
                 if (w.completedNs != Long.MAX_VALUE && w.isEffective())
                 {
@@ -209,7 +236,7 @@ final class FinalChecks
                 }
             }
             boolean justified = finalValue == null && latestAckedInvokeNs < 0;
-            for (final ClusterScenario.Write w : writes)
+            for (final KeyWrite w : writes)
             {
                 final boolean matches = w.put ? w.value.equals(finalValue) : finalValue == null && w.isEffective();
                 if (matches && w.completedNs >= latestAckedInvokeNs)
@@ -234,7 +261,7 @@ final class FinalChecks
     private int checkMerges()
     {
         int checked = 0;
-        for (final Map.Entry<String, List<ClusterScenario.Merge>> e : scenario.mergesByKey.entrySet())
+        for (final Map.Entry<String, List<KeyMerge>> e : scenario.mergesByKey.entrySet())
         {
             final String key = e.getKey();
             if (everLost(key))
@@ -255,7 +282,7 @@ final class FinalChecks
                 }
             }
             final Set<String> known = new HashSet<>();
-            for (final ClusterScenario.Merge merge : e.getValue())
+            for (final KeyMerge merge : e.getValue())
             {
                 known.add(merge.token);
                 if (merge.acknowledged && !seen.containsKey(merge.token))

@@ -41,14 +41,14 @@ final class Nemesis
             {
                 return;
             }
-            final List<Integer> live = scenario.liveSlots();
+            // Faults strike member processes: with several shards each, all shards of one at once.
+            final List<Integer> live = new ArrayList<>();
             final List<Integer> down = new ArrayList<>();
-            for (int i = 0; i < scenario.members.length; i++)
+            for (int process = 0; process < scenario.members.length / scenario.options.shards; process++)
             {
-                if (scenario.members[i] == null)
-                {
-                    down.add(i);
-                }
+                final boolean up = scenario.slotsOf(process).stream()
+                    .anyMatch(slot -> scenario.members[slot] != null);
+                (up ? live : down).add(process);
             }
             final int dice = scenario.random.nextInt(100);
             final boolean disrupted = scenario.sim.nowNs() < disruptionEndsNs;
@@ -58,7 +58,7 @@ final class Nemesis
                 scenario.checks.rebalanced() && !disrupted);
             if (scenario.options.wholeClusterStops && dice >= 88 && live.size() >= 2)
             {
-                scenario.stopWholeCluster(live, endNs);
+                stopWholeCluster(live, endNs);
             }
             else if (dice >= 75 && dice < 82 && !disrupted && mayDisrupt && live.size() >= 2)
             {
@@ -72,26 +72,26 @@ final class Nemesis
                 (scenario.options.bank || scenario.options.wholeClusterStops))
             {
                 final int cut = live.get(scenario.random.nextInt(live.size()));
-                scenario.network.partition(Set.of(cut));
+                scenario.network.partition(slots(Set.of(cut)));
                 healAfter(scenario.random.nextLong(100, 700) * ClusterScenario.MS);
             }
             else if (dice < 35 && live.size() > 2 && mayDisrupt)
             {
-                scenario.crash(live.get(scenario.random.nextInt(live.size())));
+                crash(live.get(scenario.random.nextInt(live.size())));
             }
             else if (dice < 50 && live.size() > 2 && mayDisrupt)
             {
-                final int slot = live.get(scenario.random.nextInt(live.size()));
-                if (!scenario.isPaused(slot))
+                final int process = live.get(scenario.random.nextInt(live.size()));
+                if (!scenario.isPaused(scenario.slotsOf(process).get(0)))
                 {
-                    scenario.leave(slot);
+                    leave(process);
                 }
             }
             else if (!down.isEmpty())
             {
-                final int slot = down.get(scenario.random.nextInt(down.size()));
+                final int process = down.get(scenario.random.nextInt(down.size()));
                 nemesisJoins++;
-                scenario.start(slot);
+                start(process);
             }
             scheduleNemesis(endNs);
         });
@@ -101,16 +101,108 @@ final class Nemesis
      * One member stops running for longer than failure detection (1 s): a long GC pause or SIGSTOP. Its peers remove
      * it; it runs on with its stale view and a full inbox, must learn it lost quorum before it acts, and rejoins.
      */
-    private void pause(final int slot, final long endNs)
+    private void pause(final int process, final long endNs)
     {
         pauses++;
         final long untilNs = Math.min(scenario.sim.nowNs() + scenario.random.nextLong(1_100,
             3_000) * ClusterScenario.MS, endNs);
-        scenario.pausedUntilNs[slot] = untilNs;
+        for (final int slot : scenario.slotsOf(process))
+        {
+            scenario.pausedUntilNs[slot] = untilNs;
+        }
         disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
         if (ClusterScenario.TRACE)
         {
-            System.out.println(scenario.sim.nowNs() + " nemesis pauses m" + slot + " until " + untilNs);
+            System.out.println(scenario.sim.nowNs() + " nemesis pauses " + scenario.slotsOf(process) + " until " +
+                untilNs);
+        }
+    }
+
+    /** The live shards of a process crash: a process dies with all its shards. */
+    private void crash(final int process)
+    {
+        for (final int slot : scenario.slotsOf(process))
+        {
+            if (scenario.members[slot] != null)
+            {
+                scenario.crash(slot);
+            }
+        }
+    }
+
+    /** The live shards of a process leave gracefully, as when its process is stopped. */
+    private void leave(final int process)
+    {
+        for (final int slot : scenario.slotsOf(process))
+        {
+            if (scenario.members[slot] != null)
+            {
+                scenario.leave(slot);
+            }
+        }
+    }
+
+    /** The process starts again, with every shard that is not running. */
+    private void start(final int process)
+    {
+        for (final int slot : scenario.slotsOf(process))
+        {
+            if (scenario.members[slot] == null)
+            {
+                scenario.start(slot);
+            }
+        }
+    }
+
+    /** @return the slots of the shards of some processes. */
+    private Set<Integer> slots(final Set<Integer> processes)
+    {
+        final Set<Integer> slots = new HashSet<>();
+        processes.forEach(process -> slots.addAll(scenario.slotsOf(process)));
+        return slots;
+    }
+
+    /**
+     * Every live process stops: all crash at once, or one by one (each crashing or leaving, the next once the others
+     * noticed or not), unless the faults ended meanwhile. Then they start again in a random order, a random subset of
+     * them before the faults end (the rest when they end), a few hundred milliseconds to seconds apart.
+     */
+    private void stopWholeCluster(final List<Integer> live, final long endNs)
+    {
+        scenario.wholeClusterStops++;
+        scenario.minimumMembers = 1;
+        final List<Integer> order = new ArrayList<>(live);
+        scenario.shuffle(order);
+        final boolean atOnce = scenario.random.nextInt(3) == 0;
+        long atNs = 0;
+        for (final int process : order)
+        {
+            final boolean crash = atOnce || scenario.random.nextInt(2) == 0;
+            scenario.sim.schedule(atNs, "whole-cluster stop m" + process, () ->
+            {
+                // Faults end with the chaos: the settled cluster must have every member back.
+                if (scenario.sim.nowNs() < endNs)
+                {
+                    if (crash)
+                    {
+                        crash(process);
+                    }
+                    else
+                    {
+                        leave(process);
+                    }
+                }
+            });
+            atNs += atOnce ? 0 : scenario.random.nextLong(10, 2_000) * ClusterScenario.MS;
+        }
+        scenario.shuffle(order);
+        final int restarting = scenario.random.nextInt(order.size() + 1);
+        long restartNs = atNs + scenario.random.nextLong(100, 1_500) * ClusterScenario.MS;
+        for (int i = 0; i < restarting; i++)
+        {
+            final int process = order.get(i);
+            scenario.sim.schedule(restartNs, "whole-cluster restart m" + process, () -> start(process));
+            restartNs += scenario.random.nextLong(50, 2_500) * ClusterScenario.MS;
         }
     }
 
@@ -126,44 +218,41 @@ final class Nemesis
             4_000) * ClusterScenario.MS, endNs);
         disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
         final int one = live.get(scenario.random.nextInt(live.size()));
+        final Set<Integer> oneSlots = slots(Set.of(one));
         final int shape = scenario.random.nextInt(4);
         final String what;
         if (shape == 0 || shape == 1 && live.size() < 4)
         {
-            what = "cuts m" + one + " off";
-            scenario.network.partition(Set.of(one));
+            what = "cuts " + oneSlots + " off";
+            scenario.network.partition(oneSlots);
         }
         else if (shape == 1)
         {
             final List<Integer> order = new ArrayList<>(live);
             scenario.shuffle(order);
             final Set<Integer> minority = new HashSet<>(order.subList(0, (live.size() - 1) / 2));
-            what = "cuts the minority " + minority + " off";
-            scenario.network.partition(minority);
+            what = "cuts the minority " + slots(minority) + " off";
+            scenario.network.partition(slots(minority));
         }
         else if (shape == 2)
         {
             final boolean deaf = scenario.random.nextInt(2) == 0;
-            what = "makes m" + one + (deaf ? " deaf" : " mute");
+            what = "makes " + oneSlots + (deaf ? " deaf" : " mute");
             for (int other = 0; other < scenario.members.length; other++)
             {
-                if (other != one)
+                for (final int slot : oneSlots)
                 {
-                    if (deaf)
+                    if (!oneSlots.contains(other))
                     {
-                        scenario.network.blockOneWay(other, one);
-                    }
-                    else
-                    {
-                        scenario.network.blockOneWay(one, other);
+                        scenario.network.blockOneWay(deaf ? other : slot, deaf ? slot : other);
                     }
                 }
             }
         }
         else
         {
-            what = "flaps m" + one + "'s links";
-            flap(one, generation, untilNs, true);
+            what = "flaps " + oneSlots + "'s links";
+            flap(oneSlots, generation, untilNs, true);
         }
         if (ClusterScenario.TRACE)
         {
@@ -172,9 +261,9 @@ final class Nemesis
         healAt(generation, untilNs - scenario.sim.nowNs());
     }
 
-    private void flap(final int slot, final int generation, final long untilNs, final boolean cut)
+    private void flap(final Set<Integer> slots, final int generation, final long untilNs, final boolean cut)
     {
-        scenario.sim.schedule(scenario.random.nextLong(150, 600) * ClusterScenario.MS, "flap m" + slot, () ->
+        scenario.sim.schedule(scenario.random.nextLong(150, 600) * ClusterScenario.MS, "flap m" + slots, () ->
         {
             if (cutGeneration != generation || scenario.sim.nowNs() >= untilNs)
             {
@@ -186,13 +275,13 @@ final class Nemesis
             }
             else
             {
-                scenario.network.partition(Set.of(slot));
+                scenario.network.partition(slots);
             }
-            flap(slot, generation, untilNs, !cut);
+            flap(slots, generation, untilNs, !cut);
         });
         if (cut)
         {
-            scenario.network.partition(Set.of(slot));
+            scenario.network.partition(slots);
         }
     }
 

@@ -10,6 +10,7 @@ import dev.grid.core.engine.Topology;
 import dev.grid.core.internal.affinity.AffinityAssignment;
 import dev.grid.core.internal.affinity.AffinityMember;
 import dev.grid.core.internal.affinity.RendezvousAffinity;
+import dev.grid.core.internal.affinity.ShardedAffinity;
 import dev.grid.core.spi.RandomSource;
 
 import java.util.ArrayList;
@@ -304,8 +305,8 @@ final class ExchangePlanner
         final Map<String, Integer> fullReasons)
     {
         int historical = 0;
-        final RendezvousAffinity affinity = new RendezvousAffinity(cache.partitions(), cache.backups(),
-            cache.backupFilterAttribute());
+        final ShardedAffinity affinity = new ShardedAffinity(new RendezvousAffinity(cache.partitions(),
+            cache.backups(), cache.backupFilterAttribute()));
         final AffinityAssignment ideal = affinity.assign(affinityMembers);
         // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
         // the present members' ideal owners (it is lost, or it never had data).
