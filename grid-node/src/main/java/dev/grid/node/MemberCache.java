@@ -6,6 +6,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codec;
 import dev.grid.core.ExpiryPolicy;
 import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.KeyPartitioner;
 import dev.grid.core.ListenerRegistration;
 import dev.grid.core.MergeOperator;
 import dev.grid.core.ReadResult;
@@ -32,6 +33,10 @@ import java.util.concurrent.CompletableFuture;
  * operation to the member's engine, which routes it to the partition's primary. Thread-safe; holds no state beyond
  * the cache's identity, so a handle to a destroyed cache fails every operation with
  * {@link dev.grid.core.ErrorCode#CACHE_DESTROYED}.
+ * <p>
+ * Of a member with several shards ({@link ShardedMember}), a key's operation goes to the shard that owns the key's
+ * partition here ({@code partition mod shards}), which is where its copy is if this member holds one; operations on no
+ * key (size, scans, listeners) go to the first shard, which asks the others.
  *
  * @param <K> key type.
  * @param <V> value type.
@@ -44,9 +49,18 @@ final class MemberCache<K, V> implements Cache<K, V>
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
     private final long timeoutNs;
+    /** The member's shards by index, a key's operation going to {@code partition mod shards}; null with one. */
+    private final GridMember[] shards;
 
     MemberCache(final GridMember member, final CacheDescriptor descriptor, final CacheConfiguration<K, V> configuration)
     {
+        this(member, descriptor, configuration, null);
+    }
+
+    private MemberCache(final GridMember member, final CacheDescriptor descriptor,
+        final CacheConfiguration<K, V> configuration, final GridMember[] shards)
+    {
+        this.shards = shards;
         this.member = member;
         this.descriptor = descriptor;
         this.configuration = configuration;
@@ -84,6 +98,15 @@ final class MemberCache<K, V> implements Cache<K, V>
         return new MemberCache<>(member, descriptor, configuration.conclude());
     }
 
+
+    /**
+     * @param shards the shards of this cache's member, by index; the first is this cache's member.
+     * @return a handle of the same cache whose key operations go to the shard that owns the key's partition.
+     */
+    MemberCache<K, V> routedOver(final GridMember[] shards)
+    {
+        return new MemberCache<>(member, descriptor, configuration, shards.clone());
+    }
 
     public String name()
     {
@@ -143,7 +166,9 @@ final class MemberCache<K, V> implements Cache<K, V>
     private CompletableFuture<OpOutcome> op(final OpType type, final byte[] key, final byte[] value,
         final byte[] expected)
     {
-        return member.submit(descriptor.cacheId(), type, key, value, expected, timeoutNs);
+        final GridMember target = shards == null || key == null ? member :
+            shards[KeyPartitioner.partition(key, descriptor.partitions()) % shards.length];
+        return target.submit(descriptor.cacheId(), type, key, value, expected, timeoutNs);
     }
 
     public V get(final K key)

@@ -1,0 +1,299 @@
+package dev.grid.node;
+
+import dev.grid.core.BaselineTopology;
+import dev.grid.core.Cache;
+import dev.grid.core.CacheConfiguration;
+import dev.grid.core.ConsistencyReport;
+import dev.grid.core.Grid;
+import dev.grid.core.InvalidConfigurationException;
+import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MemberMetrics;
+import dev.grid.core.RebalanceListener;
+import dev.grid.core.RebalanceStatus;
+import dev.grid.core.Transactions;
+import dev.grid.core.internal.affinity.ShardedAffinity;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
+
+/**
+ * A cluster member that runs several shards in one process, as DESIGN.md's execution model has it: each shard is an
+ * engine of its own on its own thread (its own transport endpoint, WAL, stores, counters, lock tables and client
+ * port), owning the partitions {@code partition mod shards} of the member's share, and talking to the other shards
+ * only by messages. To the cluster each shard is a node with its own id, {@code <member>.s<index>}; the affinity
+ * function ({@link ShardedAffinity}) groups the shards of a member by their attributes, so that no two copies of a
+ * partition are in one process.
+ * <p>
+ * The application's handle: a key's operation goes straight to the shard that owns its partition here
+ * ({@link MemberCache#routedOver}); everything else (caches' creation, transactions, the baseline, the consistency
+ * check) goes through the first shard, as it would through any member. Thin clients route by the partition map to
+ * each shard's own client port.
+ * <p>
+ * <b>Threading:</b> thread-safe, as {@link GridMember}. <b>Invariant:</b> the shards start together and stop
+ * together: a shard that fails to start stops the others, and {@link #close()} stops every shard.
+ */
+public final class ShardedMember implements Grid
+{
+    private final String memberId;
+    private final GridMember[] shards;
+
+    private ShardedMember(final String memberId, final GridMember[] shards)
+    {
+        this.memberId = memberId;
+        this.shards = shards;
+    }
+
+    /**
+     * @param memberId the member's id.
+     * @param shard    a shard's index.
+     * @return the shard's id in the cluster: {@code <memberId>.s<shard>}.
+     */
+    public static String shardId(final String memberId, final int shard)
+    {
+        return memberId + ".s" + shard;
+    }
+
+    /**
+     * Start a member of several shards, each joining the cluster, and return once every shard has joined.
+     *
+     * @param memberId           the member's id; shard {@code i} is the node {@link #shardId shardId(memberId, i)}.
+     * @param shards             how many shards, at least one.
+     * @param shardConfiguration shard {@code i}'s configuration, not concluded yet, with that id and its own ports and
+     *                           data directory; its seeds name one shard of each member (the first, by custom).
+     *                           This call adds the attributes that group the shards, makes every shard a seed of the
+     *                           others, and turns the quorum, which counts members ({@code minMembers}, or a
+     *                           majority of the seeds), into shards: {@code quorum * shards}. So every member of the
+     *                           cluster must run as many shards.
+     * @return the running member.
+     * @throws InvalidConfigurationException if the count, an id, a port or a data directory is wrong.
+     * @throws dev.grid.core.JoinFailedException if a shard could not join; no shard is left running.
+     */
+    public static ShardedMember start(final String memberId, final int shards,
+        final IntFunction<MemberConfiguration> shardConfiguration)
+    {
+        if (shards < 1 || shards > 256)
+        {
+            throw new InvalidConfigurationException("shards=" + shards + " of member " + memberId +
+                " must be in [1, 256]");
+        }
+        final MemberConfiguration[] configs = new MemberConfiguration[shards];
+        final Set<String> addresses = new HashSet<>();
+        for (int i = 0; i < shards; i++)
+        {
+            configs[i] = shardConfiguration.apply(i);
+            if (configs[i] == null || !shardId(memberId, i).equals(configs[i].memberId()))
+            {
+                throw new InvalidConfigurationException("shard " + i + " of member " + memberId + " must have the id " +
+                    shardId(memberId, i) + ", not " + (configs[i] == null ? null : configs[i].memberId()));
+            }
+            if (!addresses.add(configs[i].bindAddress() + ":" + configs[i].port()))
+            {
+                throw new InvalidConfigurationException("shard " + i + " of member " + memberId + " has the port " +
+                    configs[i].port() + " of another shard");
+            }
+        }
+        for (final MemberConfiguration config : configs)
+        {
+            // The quorum counts members (processes): a majority of the seeds, which name one shard of each.
+            final int quorum = config.quorumMinMembers();
+            config.attribute(ShardedAffinity.MEMBER_ATTRIBUTE, memberId);
+            config.attribute(ShardedAffinity.SHARD_ATTRIBUTE, Integer.toString(indexOf(configs, config)));
+            addresses.forEach(address -> addSeedOnce(config, address));
+            config.minMembers(quorum * shards);
+            config.conclude();
+        }
+        return new ShardedMember(memberId, startAll(configs));
+    }
+
+    private static int indexOf(final MemberConfiguration[] configs, final MemberConfiguration config)
+    {
+        for (int i = 0; i < configs.length; i++)
+        {
+            if (configs[i] == config)
+            {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("not a shard's configuration");
+    }
+
+    private static void addSeedOnce(final MemberConfiguration config, final String address)
+    {
+        if (!config.seeds().contains(address))
+        {
+            config.addSeed(address);
+        }
+    }
+
+    /** Start the shards together (a cluster may need several of them to reach its quorum), or none. */
+    private static GridMember[] startAll(final MemberConfiguration[] configs)
+    {
+        final List<CompletableFuture<GridMember>> starting = new ArrayList<>(configs.length);
+        for (final MemberConfiguration config : configs)
+        {
+            final CompletableFuture<GridMember> started = new CompletableFuture<>();
+            final Thread starter = new Thread(() ->
+            {
+                try
+                {
+                    started.complete(GridMember.start(config));
+                }
+                catch (final RuntimeException | Error ex)
+                {
+                    started.completeExceptionally(ex);
+                }
+            }, "grid-start-" + config.memberId());
+            starter.start();
+            starting.add(started);
+        }
+        final GridMember[] members = new GridMember[configs.length];
+        RuntimeException failure = null;
+        for (int i = 0; i < configs.length; i++)
+        {
+            try
+            {
+                members[i] = GridMember.await(starting.get(i));
+            }
+            catch (final RuntimeException ex)
+            {
+                failure = failure == null ? ex : failure;
+            }
+        }
+        if (failure != null)
+        {
+            for (final GridMember member : members)
+            {
+                if (member != null)
+                {
+                    member.close();
+                }
+            }
+            throw failure;
+        }
+        return members;
+    }
+
+    /** @return the member's id (its shards' ids are {@link #shardId}s of it). */
+    public String memberId()
+    {
+        return memberId;
+    }
+
+    /** @return how many shards this member runs. */
+    public int shardCount()
+    {
+        return shards.length;
+    }
+
+    /**
+     * @param index of a shard.
+     * @return that shard, for its own metrics, client port and status.
+     */
+    public GridMember shard(final int index)
+    {
+        return shards[index];
+    }
+
+    public Transactions transactions()
+    {
+        return shards[0].transactions();
+    }
+
+    /** @return the first shard's metrics (each shard counts the operations it served: see {@link #shard}). */
+    public MemberMetrics metrics()
+    {
+        return shards[0].metrics();
+    }
+
+    @SuppressWarnings("unchecked")
+    public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
+    {
+        final MemberCache<K, V> created = (MemberCache<K, V>)shards[0].createCache(configuration);
+        return created.routedOver(shards);
+    }
+
+    @SuppressWarnings("unchecked")
+    public <K, V> Cache<K, V> cache(final String name)
+    {
+        return ((MemberCache<K, V>)shards[0].<K, V>cache(name)).routedOver(shards);
+    }
+
+    public void destroyCache(final String name)
+    {
+        shards[0].destroyCache(name);
+    }
+
+    public Collection<String> caches()
+    {
+        return shards[0].caches();
+    }
+
+    public RebalanceStatus rebalanceStatus()
+    {
+        return shards[0].rebalanceStatus();
+    }
+
+    public void addRebalanceListener(final RebalanceListener listener)
+    {
+        shards[0].addRebalanceListener(listener);
+    }
+
+    public ConsistencyReport checkConsistency(final String cacheName)
+    {
+        return shards[0].checkConsistency(cacheName);
+    }
+
+    public BaselineTopology baseline()
+    {
+        return shards[0].baseline();
+    }
+
+    public void setBaseline(final Collection<String> memberIds)
+    {
+        shards[0].setBaseline(memberIds);
+    }
+
+    public void addToBaseline(final String... memberIds)
+    {
+        shards[0].addToBaseline(memberIds);
+    }
+
+    public void removeFromBaseline(final String... memberIds)
+    {
+        shards[0].removeFromBaseline(memberIds);
+    }
+
+    public void baselineAutoAdjust(final long timeoutNs)
+    {
+        shards[0].baselineAutoAdjust(timeoutNs);
+    }
+
+    public List<Integer> lostPartitions(final String cacheName)
+    {
+        return shards[0].lostPartitions(cacheName);
+    }
+
+    public void resetLostPartitions(final String... cacheNames)
+    {
+        shards[0].resetLostPartitions(cacheNames);
+    }
+
+    public void activate()
+    {
+        shards[0].activate();
+    }
+
+    /** Stop every shard, the last first: each leaves the cluster cleanly. Idempotent. */
+    public void close()
+    {
+        for (int i = shards.length - 1; i >= 0; i--)
+        {
+            shards[i].close();
+        }
+    }
+}
