@@ -10,11 +10,14 @@ import java.io.InputStreamReader;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -120,6 +123,41 @@ final class BenchCluster implements AutoCloseable
             {
                 ticks[i] = 0;
             }
+        }
+        return ticks;
+    }
+
+    /**
+     * utime + stime in clock ticks of this process's threads, summed by what they do: {@code engine} (the members'
+     * agent threads, with their embedded media drivers), {@code load} (the benchmark's workers), {@code user} (the
+     * members' user executors, completing futures) and {@code other} (GC, JIT, the rest). Threads that ended are not
+     * counted, so read it while the workers run.
+     */
+    static Map<String, Long> threadTicks()
+    {
+        final Map<String, Long> ticks = new TreeMap<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task")))
+        {
+            for (final Path task : tasks)
+            {
+                try
+                {
+                    final String stat = Files.readString(task.resolve("stat"));
+                    final String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    final String group = name.startsWith("grid-member") ? "engine" : name.startsWith("bench-") ?
+                        "load" : name.startsWith("grid-user") ? "user" : "other";
+                    ticks.merge(group, Long.parseLong(fields[11]) + Long.parseLong(fields[12]), Long::sum);
+                }
+                catch (final IOException | RuntimeException ended)
+                {
+                    // The thread ended while the directory was read.
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            return Map.of();
         }
         return ticks;
     }

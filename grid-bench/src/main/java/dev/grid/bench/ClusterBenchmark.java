@@ -85,7 +85,7 @@ public final class ClusterBenchmark
         }
     }
 
-    private static void preload(final Cache<Long, byte[]> cache, final int keys, final byte[] value)
+    static void preload(final Cache<Long, byte[]> cache, final int keys, final byte[] value)
     {
         final Map<Long, byte[]> batch = new HashMap<>();
         for (long k = 0; k < keys; k++)
@@ -99,7 +99,7 @@ public final class ClusterBenchmark
         }
     }
 
-    private static void run(final Cache<Long, byte[]> cache, final String workload, final int threads,
+    static void run(final Cache<Long, byte[]> cache, final String workload, final int threads,
         final int keys, final byte[] value, final int warmupS, final int measureS, final List<Long> pids)
         throws Exception
     {
@@ -150,12 +150,14 @@ public final class ClusterBenchmark
         errors.reset();
         recorder.reset();
         final long[] cpuBefore = BenchCluster.cpuTicks(pids);
+        final Map<String, Long> threadsBefore = BenchCluster.threadTicks();
         final long start = System.nanoTime();
         measuring.set(true);
         awaitUntil(start + TimeUnit.SECONDS.toNanos(measureS));
         measuring.set(false);
         final long elapsedNs = System.nanoTime() - start;
         final long[] cpuAfter = BenchCluster.cpuTicks(pids);
+        final Map<String, Long> threadsAfter = BenchCluster.threadTicks();
         stop.set(true);
         for (final Thread worker : workers)
         {
@@ -175,6 +177,10 @@ public final class ClusterBenchmark
             count / (elapsedNs / 1e9), histogram.getValueAtPercentile(50), histogram.getValueAtPercentile(99),
             histogram.getValueAtPercentile(99.9), histogram.getMaxValue(), errors.sum(), cpu,
             count == 0 ? 0 : cpuTotal * 1e6 / count);
+        final StringBuilder byThread = new StringBuilder("  CPU µs/op of this process's threads:");
+        threadsAfter.forEach((group, ticks) -> byThread.append(String.format(" %s %.1f", group,
+            count == 0 ? 0 : (ticks - threadsBefore.getOrDefault(group, 0L)) * 1e4 / count)));
+        System.out.println(byThread);
     }
 
     private static void awaitUntil(final long deadlineNs) throws InterruptedException
