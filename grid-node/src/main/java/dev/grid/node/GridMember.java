@@ -33,6 +33,7 @@ import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.Topology;
 import dev.grid.core.spi.SeededRandomSource;
+import dev.grid.core.spi.Transport;
 import dev.grid.core.spi.WallClock;
 import dev.grid.net.AeronTransport;
 import dev.grid.persistence.DataDirectory;
@@ -66,6 +67,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * A cluster member embedded in the application's process: the composition of a {@link Engine} with an Aeron
@@ -93,6 +95,8 @@ public final class GridMember implements Grid
 
     final MemberConfiguration config;
     final AeronTransport transport;
+    /** What the engine sends and receives through: the transport, or a shard's links beside it (ShardLinks). */
+    private final Transport engineTransport;
     final DataDirectory dataDirectory;
     private final MemberStorage storage;
     private final long recoveryNs;
@@ -142,7 +146,7 @@ public final class GridMember implements Grid
     volatile String stopReason = "is stopping";
     long cyclesAfterStop = -1;
 
-    private GridMember(final MemberConfiguration config)
+    private GridMember(final MemberConfiguration config, final UnaryOperator<Transport> links)
     {
         this.config = config;
         this.userExecutor = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()), pool ->
@@ -165,6 +169,7 @@ public final class GridMember implements Grid
         {
             launched = AeronTransport.launch(config.bindAddress(), config.port(), config.memberId());
             this.transport = launched;
+            this.engineTransport = links == null ? launched : links.apply(launched);
             advertised.put(GridVersion.VERSION_ATTRIBUTE, GridVersion.current());
             advertised.put(GridVersion.STARTED_ATTRIBUTE, Long.toString(System.currentTimeMillis()));
             // Recovery (the WAL's replay) runs here, on the starting thread, before the member joins.
@@ -216,19 +221,12 @@ public final class GridMember implements Grid
 
     private Engine newEngine(final long nowNs)
     {
-        final Engine created = Members.newEngine(config, transport, storage.wal(), storage.checkpoints(),
+        final Engine created = Members.newEngine(config, engineTransport, storage.wal(), storage.checkpoints(),
             new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, codecs::resolveProcessor,
-            systemWallClock(nowNs), TxManager::new, listener,
+            WallClock.system(nowNs), TxManager::new, listener,
             Engine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
-    }
-
-    /** @return the system's wall clock as of {@code nowNs}, following the monotonic time from there. */
-    private static WallClock systemWallClock(final long nowNs)
-    {
-        final long originMs = System.currentTimeMillis();
-        return ns -> originMs + Math.floorDiv(ns - nowNs, 1_000_000L);
     }
 
     /**
@@ -247,9 +245,7 @@ public final class GridMember implements Grid
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
     }
 
-    /**
-     * @return how often the cluster removed this member while it ran and it rejoined with a new engine.
-     */
+    /** @return how often the cluster removed this member while it ran and it rejoined with a new engine. */
     public long expulsions()
     {
         return expulsions;
@@ -264,8 +260,14 @@ public final class GridMember implements Grid
      */
     public static GridMember start(final MemberConfiguration configuration)
     {
+        return start(configuration, null);
+    }
+
+    /** {@link #start(MemberConfiguration)} of a shard whose engine talks to its siblings through {@code links}. */
+    static GridMember start(final MemberConfiguration configuration, final UnaryOperator<Transport> links)
+    {
         configuration.conclude();
-        final GridMember member = new GridMember(configuration);
+        final GridMember member = new GridMember(configuration, links);
         AgentRunner.startOnThread(member.runner, r -> new Thread(r, "grid-member-" + configuration.memberId()));
         try
         {
@@ -328,25 +330,19 @@ public final class GridMember implements Grid
         }
     }
 
-    /**
-     * @return this member's configuration.
-     */
+    /** @return this member's configuration. */
     public MemberConfiguration configuration()
     {
         return config;
     }
 
-    /**
-     * @return the Aeron driver directory of this member (removed on close).
-     */
+    /** @return the Aeron driver directory of this member (removed on close). */
     public String driverDirectory()
     {
         return transport.directory();
     }
 
-    /**
-     * @return the topology this member installed last.
-     */
+    /** @return the topology this member installed last. */
     public Topology topology()
     {
         return topology;
@@ -626,17 +622,13 @@ public final class GridMember implements Grid
         userExecutor.shutdown();
     }
 
-    /**
-     * @return this member's side of cluster-wide snapshots (create, list, check, restore).
-     */
+    /** @return this member's side of cluster-wide snapshots (create, list, check, restore). */
     public MemberSnapshots snapshots()
     {
         return snapshots;
     }
 
-    /**
-     * @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures.
-     */
+    /** @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures. */
     public MemberMonitoring monitoring()
     {
         return new MemberMonitoring(metrics, storage, clientService);

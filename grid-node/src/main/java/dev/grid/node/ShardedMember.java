@@ -13,6 +13,7 @@ import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transactions;
 import dev.grid.core.internal.affinity.ShardedAffinity;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -25,9 +26,9 @@ import java.util.function.IntFunction;
  * A cluster member that runs several shards in one process, as DESIGN.md's execution model has it: each shard is an
  * engine of its own on its own thread (its own transport endpoint, WAL, stores, counters, lock tables and client
  * port), owning the partitions {@code partition mod shards} of the member's share, and talking to the other shards
- * only by messages. To the cluster each shard is a node with its own id, {@code <member>.s<index>}; the affinity
- * function ({@link ShardedAffinity}) groups the shards of a member by their attributes, so that no two copies of a
- * partition are in one process.
+ * only by messages: through in-memory queues ({@link ShardLinks}), and to other members through Aeron. To the cluster
+ * each shard is a node with its own id, {@code <member>.s<index>}; the affinity function ({@link ShardedAffinity})
+ * groups the shards of a member by their attributes, so that no two copies of a partition are in one process.
  * <p>
  * The application's handle: a key's operation goes straight to the shard that owns its partition here
  * ({@link MemberCache#routedOver}); everything else (caches' creation, transactions, the baseline, the consistency
@@ -63,14 +64,16 @@ public final class ShardedMember implements Grid
      *
      * @param memberId           the member's id; shard {@code i} is the node {@link #shardId shardId(memberId, i)}.
      * @param shards             how many shards, at least one.
-     * @param shardConfiguration shard {@code i}'s configuration, not concluded yet, with that id and its own ports and
-     *                           data directory; its seeds name one shard of each member (the first, by custom).
-     *                           This call adds the attributes that group the shards, makes every shard a seed of the
-     *                           others, and turns the quorum, which counts members ({@code minMembers}, or a
-     *                           majority of the seeds), into shards: {@code quorum * shards}. So every member of the
-     *                           cluster must run as many shards.
+     * @param shardConfiguration shard {@code i}'s configuration, not concluded yet, with that id, the UDP port of the
+     *                           first shard plus {@code i}, and its own client port and data directory; its seeds
+     *                           name the first shard of each member ({@code host:port}). Every member of the cluster
+     *                           must run as many shards, on consecutive ports. This call changes the configurations:
+     *                           it adds the attributes that group the shards; it lists every shard of every seed
+     *                           member as a seed ({@code host:port + j}), so that all shards are seeds that list each
+     *                           other and the default quorum is a majority of all of them; and it counts an explicit
+     *                           {@code minMembers}, given in members, in shards ({@code minMembers * shards}).
      * @return the running member.
-     * @throws InvalidConfigurationException if the count, an id, a port or a data directory is wrong.
+     * @throws InvalidConfigurationException if the count, an id, a port, a seed or a data directory is wrong.
      * @throws dev.grid.core.JoinFailedException if a shard could not join; no shard is left running.
      */
     public static ShardedMember start(final String memberId, final int shards,
@@ -83,6 +86,7 @@ public final class ShardedMember implements Grid
         }
         final MemberConfiguration[] configs = new MemberConfiguration[shards];
         final Set<String> addresses = new HashSet<>();
+        final Set<Path> dataDirectories = new HashSet<>();
         for (int i = 0; i < shards; i++)
         {
             configs[i] = shardConfiguration.apply(i);
@@ -91,35 +95,70 @@ public final class ShardedMember implements Grid
                 throw new InvalidConfigurationException("shard " + i + " of member " + memberId + " must have the id " +
                     shardId(memberId, i) + ", not " + (configs[i] == null ? null : configs[i].memberId()));
             }
-            if (!addresses.add(configs[i].bindAddress() + ":" + configs[i].port()))
+            if (configs[i].port() != configs[0].port() + i || !addresses.add(configs[i].bindAddress() + ":" +
+                configs[i].port()))
             {
                 throw new InvalidConfigurationException("shard " + i + " of member " + memberId + " has the port " +
-                    configs[i].port() + " of another shard");
+                    configs[i].port() + ": the shards of a member use consecutive ports, from the first shard's " +
+                    configs[0].port());
+            }
+            if (configs[i].dataDirectory() != null && !dataDirectories.add(configs[i].dataDirectory()))
+            {
+                throw new InvalidConfigurationException("shard " + i + " of member " + memberId + " has the data " +
+                    "directory " + configs[i].dataDirectory() + " of another shard");
             }
         }
+        final List<String> shardAddresses = new ArrayList<>();
         for (final MemberConfiguration config : configs)
         {
-            // The quorum counts members (processes): a majority of the seeds, which name one shard of each.
-            final int quorum = config.quorumMinMembers();
+            shardAddresses.add(config.bindAddress() + ":" + config.port());
+        }
+        final List<String> seeds = shardSeeds(memberId, configs[0].seeds(), shards, shardAddresses);
+        for (int i = 0; i < shards; i++)
+        {
+            final MemberConfiguration config = configs[i];
             config.attribute(ShardedAffinity.MEMBER_ATTRIBUTE, memberId);
-            config.attribute(ShardedAffinity.SHARD_ATTRIBUTE, Integer.toString(indexOf(configs, config)));
-            addresses.forEach(address -> addSeedOnce(config, address));
-            config.minMembers(quorum * shards);
+            config.attribute(ShardedAffinity.SHARD_ATTRIBUTE, Integer.toString(i));
+            seeds.forEach(seed -> addSeedOnce(config, seed));
+            if (config.minMembers() > 0)
+            {
+                config.minMembers(config.minMembers() * shards);
+            }
             config.conclude();
         }
-        return new ShardedMember(memberId, startAll(configs));
+        return new ShardedMember(memberId, startAll(configs, new ShardLinks(shardAddresses)));
     }
 
-    private static int indexOf(final MemberConfiguration[] configs, final MemberConfiguration config)
+    /**
+     * Every shard of every seed member, and this member's shards: {@code host:port + j} for each seed
+     * {@code host:port} and each shard {@code j}. Seeds that every shard lists alike order each other alike when a
+     * cluster starts (which of them goes first, Joining), and their majority is a majority of all shards.
+     */
+    private static List<String> shardSeeds(final String memberId, final List<String> configured, final int shards,
+        final List<String> own)
     {
-        for (int i = 0; i < configs.length; i++)
+        final List<String> seeds = new ArrayList<>();
+        for (final String seed : configured)
         {
-            if (configs[i] == config)
+            final int colon = seed.lastIndexOf(':');
+            if (colon <= 0 || !seed.substring(colon + 1).matches("[0-9]{1,5}"))
             {
-                return i;
+                throw new InvalidConfigurationException("seed '" + seed + "' of member " + memberId +
+                    " must be host:port");
+            }
+            final int port = Integer.parseInt(seed.substring(colon + 1));
+            if (port + shards - 1 > 65535)
+            {
+                throw new InvalidConfigurationException("seed " + seed + " of member " + memberId + " leaves no " +
+                    "room for the ports of its " + shards + " shards");
+            }
+            for (int shard = 0; shard < shards; shard++)
+            {
+                seeds.add(seed.substring(0, colon + 1) + (port + shard));
             }
         }
-        throw new IllegalArgumentException("not a shard's configuration");
+        own.stream().filter(address -> !seeds.contains(address)).forEach(seeds::add);
+        return seeds;
     }
 
     private static void addSeedOnce(final MemberConfiguration config, final String address)
@@ -131,17 +170,19 @@ public final class ShardedMember implements Grid
     }
 
     /** Start the shards together (a cluster may need several of them to reach its quorum), or none. */
-    private static GridMember[] startAll(final MemberConfiguration[] configs)
+    private static GridMember[] startAll(final MemberConfiguration[] configs, final ShardLinks links)
     {
         final List<CompletableFuture<GridMember>> starting = new ArrayList<>(configs.length);
-        for (final MemberConfiguration config : configs)
+        for (int i = 0; i < configs.length; i++)
         {
+            final MemberConfiguration config = configs[i];
+            final int shard = i;
             final CompletableFuture<GridMember> started = new CompletableFuture<>();
             final Thread starter = new Thread(() ->
             {
                 try
                 {
-                    started.complete(GridMember.start(config));
+                    started.complete(GridMember.start(config, endpoint -> links.wrap(shard, endpoint)));
                 }
                 catch (final RuntimeException | Error ex)
                 {
@@ -166,13 +207,7 @@ public final class ShardedMember implements Grid
         }
         if (failure != null)
         {
-            for (final GridMember member : members)
-            {
-                if (member != null)
-                {
-                    member.close();
-                }
-            }
+            closeAll(members);
             throw failure;
         }
         return members;
@@ -292,29 +327,55 @@ public final class ShardedMember implements Grid
      * Stop every shard, all at once: each leaves the cluster cleanly. One by one, the shards still running would take
      * over the partitions of those gone (a member's copy goes to a shard it has) only to leave them a moment later.
      * Returns once every shard is closed. Idempotent.
+     *
+     * @throws RuntimeException the first a shard's close threw, once every shard is closed.
      */
     public void close()
     {
-        final List<CompletableFuture<Void>> closing = new ArrayList<>(shards.length);
-        for (int i = 1; i < shards.length; i++)
+        closeAll(shards);
+    }
+
+    /** Close the shards that started (null for those that did not), all at once; the first failure is thrown. */
+    private static void closeAll(final GridMember[] members)
+    {
+        final List<CompletableFuture<Void>> closing = new ArrayList<>(members.length);
+        for (final GridMember shard : members)
         {
-            final GridMember shard = shards[i];
+            if (shard == null)
+            {
+                continue;
+            }
             final CompletableFuture<Void> closed = new CompletableFuture<>();
             final Thread closer = new Thread(() ->
             {
                 try
                 {
                     shard.close();
-                }
-                finally
-                {
                     closed.complete(null);
+                }
+                catch (final RuntimeException | Error ex)
+                {
+                    closed.completeExceptionally(ex);
                 }
             }, "grid-close-" + shard.configuration().memberId());
             closer.start();
             closing.add(closed);
         }
-        shards[0].close();
-        closing.forEach(CompletableFuture::join);
+        RuntimeException failure = null;
+        for (final CompletableFuture<Void> closed : closing)
+        {
+            try
+            {
+                GridMember.await(closed);
+            }
+            catch (final RuntimeException ex)
+            {
+                failure = failure == null ? ex : failure;
+            }
+        }
+        if (failure != null)
+        {
+            throw failure;
+        }
     }
 }

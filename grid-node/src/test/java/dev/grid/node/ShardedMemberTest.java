@@ -6,9 +6,11 @@ import dev.grid.core.Codecs;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.engine.CopyView;
+import dev.grid.core.testing.LoopbackPorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,12 +44,14 @@ class ShardedMemberTest
         });
     }
 
+    /** Consecutive free ports, as the shards of a member use. */
     private static int[] ports(final int count)
     {
+        final int first = LoopbackPorts.nextRun(count);
         final int[] ports = new int[count];
         for (int i = 0; i < count; i++)
         {
-            ports[i] = TestCluster.freeUdpPort();
+            ports[i] = first + i;
         }
         return ports;
     }
@@ -173,14 +177,24 @@ class ShardedMemberTest
     }
 
     @Test
-    void aShardWithAnotherIdOrAPortOfAnotherIsRefused()
+    void aShardWithAnotherIdAPortOutOfRowOrAnotherShardsDataDirectoryIsRefused()
     {
         final InvalidConfigurationException wrongId = assertThrows(InvalidConfigurationException.class,
             () -> ShardedMember.start("x", 2, i -> new MemberConfiguration("x" + i).port(7000 + i)));
         assertTrue(wrongId.getMessage().contains("x.s0"), wrongId.getMessage());
         final InvalidConfigurationException samePort = assertThrows(InvalidConfigurationException.class,
             () -> ShardedMember.start("x", 2, i -> new MemberConfiguration(ShardedMember.shardId("x", i)).port(7000)));
-        assertTrue(samePort.getMessage().contains("port 7000"), samePort.getMessage());
+        assertTrue(samePort.getMessage().contains("port 7000: the shards of a member use consecutive ports"),
+            samePort.getMessage());
+        final InvalidConfigurationException sameData = assertThrows(InvalidConfigurationException.class,
+            () -> ShardedMember.start("x", 2, i -> new MemberConfiguration(ShardedMember.shardId("x", i))
+                .port(7000 + i).dataDirectory(Path.of("/tmp/grid-x"))));
+        assertTrue(sameData.getMessage().contains("data directory /tmp/grid-x of another shard"),
+            sameData.getMessage());
+        final InvalidConfigurationException badSeed = assertThrows(InvalidConfigurationException.class,
+            () -> ShardedMember.start("x", 2, i -> new MemberConfiguration(ShardedMember.shardId("x", i))
+                .port(7000 + i).addSeed("127.0.0.1:65535")));
+        assertTrue(badSeed.getMessage().contains("no room for the ports of its 2 shards"), badSeed.getMessage());
         final InvalidConfigurationException none = assertThrows(InvalidConfigurationException.class,
             () -> ShardedMember.start("x", 0, i -> new MemberConfiguration(ShardedMember.shardId("x", i))));
         assertTrue(none.getMessage().contains("shards=0"), none.getMessage());

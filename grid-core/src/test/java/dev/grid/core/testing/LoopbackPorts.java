@@ -48,6 +48,35 @@ public final class LoopbackPorts
             " attempts");
     }
 
+    /**
+     * @param count how many ports, at least 1.
+     * @return the first of {@code count} consecutive ports free for UDP and TCP on the loopback address now, none
+     *         given out before by this JVM (a member of several shards binds {@code port + shard}).
+     */
+    public static int nextRun(final int count)
+    {
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++)
+        {
+            final int first = ThreadLocalRandom.current().nextInt(FIRST, END - count);
+            int taken = 0;
+            while (taken < count && GIVEN.add(first + taken))
+            {
+                taken++;
+            }
+            boolean free = taken == count;
+            for (int i = 0; free && i < count; i++)
+            {
+                free = isFree(first + i);
+            }
+            if (free)
+            {
+                return first;
+            }
+        }
+        throw new IllegalStateException("no " + count + " consecutive free loopback ports in [" + FIRST + ", " + END +
+            ") after " + ATTEMPTS + " attempts");
+    }
+
     private static boolean isFree(final int port)
     {
         final InetAddress loopback = InetAddress.getLoopbackAddress();

@@ -191,8 +191,10 @@ final class Joining
      * cluster first would not adopt the newer table's caches once its own stamps, raised by each of its starts, caught
      * up: the members holding the data then dropped their copies on joining it (sharded whole-cluster seed 0xb07d863,
      * where a fresh process's shard had the smallest address). A seed's stamp is known from its join requests, which
-     * it sends only to the seeds it lists, so two seeds that list each other order each other alike; one known only
-     * from its answers is ordered by address, as it orders this one.
+     * it sends only to the seeds it lists, so seeds that list each other (every member should list every seed) order
+     * each other alike. A seed heard only in its answers to this one's requests (it does not list this one) is ordered
+     * by address: with such uneven seed lists and data directories of different ages, the two orders can make seeds
+     * wait for each other in a circle, and no cluster starts until the lists are made even.
      */
     private boolean isSmallestJoiningSeed()
     {

@@ -1,0 +1,171 @@
+package dev.grid.node;
+
+import dev.grid.core.spi.Transport;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * In-memory links between the shards of one process ({@link ShardedMember}): a shard's message to another shard of
+ * its process goes through a queue instead of its Aeron endpoint, as DESIGN.md's execution model has it; messages to
+ * other members still go through Aeron. Each ordered pair of shards has a single-producer single-consumer queue of
+ * copied messages (the sender's agent thread offers, the receiver's polls), bounded in messages and in bytes, so a
+ * receiver that stops polling (a shard that failed) back-pressures its senders ({@link Transport#BACK_PRESSURED}) as
+ * a full Aeron publication does, and holds at most {@link #LINK_BYTES} of theirs.
+ * <p>
+ * A message is copied once into an array of its length: the links carry membership, exchange, forwarded operations and
+ * transactions between a process's shards, none of which is on the put or get path (a key's operation goes to the
+ * shard of its partition, and its backup is in another process).
+ * <p>
+ * <b>Threading:</b> {@link #wrap} before the shards start; each wrapped transport on its shard's agent thread only.
+ */
+final class ShardLinks
+{
+    /** Messages a link holds before its sender is back-pressured. */
+    static final int LINK_CAPACITY = 4096;
+    /** Bytes a link holds before its sender is back-pressured (one message of any length is always taken). */
+    static final long LINK_BYTES = 16L << 20;
+
+    private final List<String> addresses;
+    /** {@code links[from][to]}, null on the diagonal. */
+    private final OneToOneConcurrentArrayQueue<byte[]>[][] links;
+    /** The bytes each link holds, {@code [from][to]}. */
+    private final AtomicLong[][] linkBytes;
+
+    /**
+     * @param addresses every shard's transport address ({@code host:port}), by shard index.
+     */
+    @SuppressWarnings("unchecked")
+    ShardLinks(final List<String> addresses)
+    {
+        this.addresses = List.copyOf(addresses);
+        final int shards = addresses.size();
+        this.links = new OneToOneConcurrentArrayQueue[shards][shards];
+        this.linkBytes = new AtomicLong[shards][shards];
+        for (int from = 0; from < shards; from++)
+        {
+            for (int to = 0; to < shards; to++)
+            {
+                if (from != to)
+                {
+                    links[from][to] = new OneToOneConcurrentArrayQueue<>(LINK_CAPACITY);
+                    linkBytes[from][to] = new AtomicLong();
+                }
+            }
+        }
+    }
+
+    /**
+     * @param shard    the shard whose transport this is.
+     * @param endpoint its Aeron transport.
+     * @return a transport that sends to and receives from the other shards of the process in memory.
+     */
+    Transport wrap(final int shard, final Transport endpoint)
+    {
+        return new Linked(shard, endpoint);
+    }
+
+    /** A shard's transport: the in-memory links to its siblings beside its Aeron endpoint. */
+    private final class Linked implements Transport
+    {
+        private final int shard;
+        private final Transport endpoint;
+        /** Each sibling's endpoint id in {@link #endpoint}'s numbering, by shard index (this shard's too). */
+        private final int[] siblingEndpoints;
+        private final UnsafeBuffer received = new UnsafeBuffer(new byte[0]);
+        private int nextSibling;
+
+        Linked(final int shard, final Transport endpoint)
+        {
+            this.shard = shard;
+            this.endpoint = endpoint;
+            this.siblingEndpoints = new int[addresses.size()];
+            for (int i = 0; i < siblingEndpoints.length; i++)
+            {
+                siblingEndpoints[i] = endpoint.endpointOf(addresses.get(i));
+            }
+        }
+
+        public int localEndpoint()
+        {
+            return endpoint.localEndpoint();
+        }
+
+        public String localAddress()
+        {
+            return endpoint.localAddress();
+        }
+
+        public int endpointOf(final String address)
+        {
+            return endpoint.endpointOf(address);
+        }
+
+        public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
+        {
+            for (int to = 0; to < siblingEndpoints.length; to++)
+            {
+                if (to != shard && siblingEndpoints[to] == destination)
+                {
+                    if (length > endpoint.maxMessageLength())
+                    {
+                        throw new IllegalArgumentException("message of " + length + " bytes above " +
+                            endpoint.maxMessageLength());
+                    }
+                    final AtomicLong held = linkBytes[shard][to];
+                    final long before = held.get();
+                    if (before > 0 && before + length > LINK_BYTES)
+                    {
+                        return BACK_PRESSURED;
+                    }
+                    final byte[] copy = new byte[length];
+                    buffer.getBytes(offset, copy);
+                    if (!links[shard][to].offer(copy))
+                    {
+                        return BACK_PRESSURED;
+                    }
+                    held.addAndGet(length);
+                    return OK;
+                }
+            }
+            return endpoint.send(destination, buffer, offset, length);
+        }
+
+        public int poll(final MessageHandler handler, final int messageLimit)
+        {
+            int polled = 0;
+            // From each sibling in turn, starting after the last one served, so that none starves the others.
+            for (int i = 0; i < siblingEndpoints.length && polled < messageLimit; i++)
+            {
+                final int from = (nextSibling + i) % siblingEndpoints.length;
+                if (from == shard)
+                {
+                    continue;
+                }
+                byte[] message;
+                while (polled < messageLimit && (message = links[from][shard].poll()) != null)
+                {
+                    linkBytes[from][shard].addAndGet(-message.length);
+                    received.wrap(message);
+                    handler.onMessage(siblingEndpoints[from], received, 0, message.length);
+                    polled++;
+                }
+            }
+            nextSibling = (nextSibling + 1) % siblingEndpoints.length;
+            return polled + (polled < messageLimit ? endpoint.poll(handler, messageLimit - polled) : 0);
+        }
+
+        public int maxMessageLength()
+        {
+            return endpoint.maxMessageLength();
+        }
+
+        public int preferredMessageLength()
+        {
+            return endpoint.preferredMessageLength();
+        }
+    }
+}
