@@ -1,17 +1,19 @@
 package dev.grid.node;
 
+import dev.grid.core.Grid;
 import dev.grid.core.GridException;
-import dev.grid.core.MemberConfiguration;
 
 import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Runs one member as a process: {@code Main <config.properties> [--commands]}. It starts, prints
- * {@code READY <driver directory>}, and runs until SIGINT/SIGTERM (or {@code quit}), then stops cleanly.
+ * {@code READY <driver directory>...} (one per shard: a file with {@code shards = N} runs a {@link ShardedMember}), and
+ * runs until SIGINT/SIGTERM (or {@code quit}), then stops cleanly.
  * <p>
  * With {@code --commands} it also reads one command per line from standard input and answers one line on standard
  * output, for scripts and multi-process tests (this is not a client protocol; the thin client is):
@@ -51,10 +53,10 @@ public final class Main
             System.err.println("usage: Main <member.properties> [--commands]");
             System.exit(2);
         }
-        final MemberConfiguration config;
+        final MemberConfigurationFile.Shards config;
         try
         {
-            config = MemberConfigurationFile.load(Path.of(args[0]), System.getenv());
+            config = MemberConfigurationFile.loadShards(Path.of(args[0]), System.getenv());
         }
         catch (final GridException ex)
         {
@@ -62,10 +64,25 @@ public final class Main
             System.exit(2);
             return;
         }
-        final GridMember member;
+        final Grid member;
+        final List<GridMember> shards = new ArrayList<>();
         try
         {
-            member = GridMember.start(config);
+            if (config.count() == 1)
+            {
+                final GridMember single = GridMember.start(config.shard().apply(0));
+                shards.add(single);
+                member = single;
+            }
+            else
+            {
+                final ShardedMember sharded = ShardedMember.start(config.memberId(), config.count(), config.shard());
+                for (int i = 0; i < sharded.shardCount(); i++)
+                {
+                    shards.add(sharded.shard(i));
+                }
+                member = sharded;
+            }
         }
         catch (final GridException ex)
         {
@@ -77,12 +94,14 @@ public final class Main
         // driver directory before the process ends. The member's own thread keeps the JVM alive until then. Registered
         // before READY, so a signal sent as soon as READY is read still finds it.
         Runtime.getRuntime().addShutdownHook(new Thread(member::close, "grid-shutdown-" + config.memberId()));
-        System.out.println("READY " + member.driverDirectory());
+        // Every shard's driver directory, the first shard's first.
+        System.out.println("READY " + shards.stream().map(GridMember::driverDirectory)
+            .collect(Collectors.joining(" ")));
         System.out.flush();
         final boolean commands = args.length > 1 && "--commands".equals(args[1]);
         if (commands)
         {
-            MemberCommands.run(member);
+            MemberCommands.run(member, shards);
             member.close();
         }
     }

@@ -5,8 +5,10 @@ import dev.grid.core.Cache;
 import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.ConsistencyReport;
+import dev.grid.core.Grid;
 import dev.grid.core.PartitionLostException;
 import dev.grid.core.RebalanceStatus;
+import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.Topology;
 import dev.grid.node.workload.Bank;
@@ -19,6 +21,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -68,9 +72,10 @@ final class MemberCommands
      * Read commands from standard input until {@code quit} or its end, answering each on standard output.
      *
      * @param member the member they act on.
+     * @param shards its shards (the member itself when it has one), for the commands on local copies and status.
      * @throws Exception if reading standard input fails.
      */
-    static void run(final GridMember member) throws Exception
+    static void run(final Grid member, final List<GridMember> shards) throws Exception
     {
         final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
@@ -95,7 +100,7 @@ final class MemberCommands
                     System.out.flush();
                     return;
                 }
-                if (!writes(member, words) && !reads(member, words) && !cluster(member, words) &&
+                if (!writes(member, words) && !reads(member, words) && !cluster(member, shards, words) &&
                     !baseline(member, words) && !bank(member, words))
                 {
                     System.out.println("ERROR unknown command '" + words[0] + "'");
@@ -114,7 +119,7 @@ final class MemberCommands
      *
      * @return false if the command is not one of them.
      */
-    private static boolean writes(final GridMember member, final String[] words) throws Exception
+    private static boolean writes(final Grid member, final String[] words) throws Exception
     {
         switch (words[0])
         {
@@ -201,7 +206,7 @@ final class MemberCommands
      *
      * @return false if the command is not one of them.
      */
-    private static boolean reads(final GridMember member, final String[] words) throws Exception
+    private static boolean reads(final Grid member, final String[] words) throws Exception
     {
         switch (words[0])
         {
@@ -266,7 +271,8 @@ final class MemberCommands
      *
      * @return false if the command is not one of them.
      */
-    private static boolean cluster(final GridMember member, final String[] words) throws Exception
+    private static boolean cluster(final Grid member, final List<GridMember> shards, final String[] words)
+        throws Exception
     {
         switch (words[0])
         {
@@ -274,7 +280,9 @@ final class MemberCommands
             {
                 // One word per local copy: partition:lwm:hwm:gaps:size:historyFrom.
                 final StringBuilder answer = new StringBuilder("COUNTERS");
-                member.localCopies(words[1]).forEach((partition, copy) -> answer.append(' ').append(partition)
+                final SortedMap<Integer, CopyView> copies = new TreeMap<>();
+                shards.forEach(shard -> copies.putAll(shard.localCopies(words[1])));
+                copies.forEach((partition, copy) -> answer.append(' ').append(partition)
                     .append(':').append(copy.lwm()).append(':').append(copy.hwm()).append(':')
                     .append(copy.gaps().size()).append(':').append(copy.size()).append(':')
                     .append(copy.historyFrom()));
@@ -291,7 +299,7 @@ final class MemberCommands
                     e.getKey() + " " + e.getValue().partitionsDone() + "/" + e.getValue().partitionsPlanned())
                     .collect(Collectors.joining()));
             }
-            case "quiescent" -> System.out.println("QUIESCENT " + member.isQuiescent());
+            case "quiescent" -> System.out.println("QUIESCENT " + shards.stream().allMatch(GridMember::isQuiescent));
             case "verify" ->
             {
                 final ConsistencyReport report = member.checkConsistency(words[1]);
@@ -302,11 +310,11 @@ final class MemberCommands
                     .append(conflict.partition()).append(':').append(conflict.kind()));
                 System.out.println(answer);
             }
-            case "recovery" -> System.out.println("RECOVERY checkpoint " + member.committedCheckpointId() +
-                " records " + member.recoveredRecords());
+            case "recovery" -> System.out.println("RECOVERY checkpoint " + shards.get(0).committedCheckpointId() +
+                " records " + shards.stream().mapToLong(GridMember::recoveredRecords).sum());
             case "topology" ->
             {
-                final Topology topology = member.topology();
+                final Topology topology = shards.get(0).topology();
                 System.out.println("TOPOLOGY " + topology.version() + " " + topology.members().size() + " " +
                     topology.members().stream().map(MemberRecord::memberId).sorted()
                         .collect(Collectors.joining(",")));
@@ -324,7 +332,7 @@ final class MemberCommands
      *
      * @return false if the command is not one of them.
      */
-    private static boolean baseline(final GridMember member, final String[] words) throws Exception
+    private static boolean baseline(final Grid member, final String[] words) throws Exception
     {
         switch (words[0])
         {
@@ -382,7 +390,7 @@ final class MemberCommands
      *
      * @return false if the command is not one of them.
      */
-    private static boolean bank(final GridMember member, final String[] words) throws Exception
+    private static boolean bank(final Grid member, final String[] words) throws Exception
     {
         switch (words[0])
         {

@@ -17,6 +17,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 /**
  * Loads a {@link MemberConfiguration} from a Java properties file. The format (also in README):
@@ -55,6 +56,7 @@ import java.util.concurrent.TimeUnit;
  * client.tls.keystore.password = ...
  * resp.port = 6379                        # serve the Redis protocol (grid-resp on the class path); resp.* keys
  * metrics.port = 9404                     # serve Prometheus metrics (grid-metrics on the class path); metrics.* keys
+ * shards = 2                              # engines in this process (default 1; see loadShards)
  * </pre>
  * An unknown key or a malformed number is an {@link InvalidConfigurationException} naming the key, so a typo never
  * silently falls back to a default.
@@ -94,6 +96,79 @@ public final class MemberConfigurationFile
     public static MemberConfiguration load(final Path file, final Map<String, String> environment)
     {
         final Properties properties = new Properties();
+        final String source = read(file, environment, properties);
+        return parse(properties, source, true);
+    }
+
+    /**
+     * The shards a file asks for: {@code shards = N} (default 1) runs N engines in the process ({@link ShardedMember}),
+     * shard {@code i} with the id {@link ShardedMember#shardId}, the UDP port {@code port + i}, the client port
+     * {@code client.port + i} (0 stays any), the data directory {@code data.directory/shard-<i>}, and, for the first
+     * shard only, the member services' keys ({@code resp.*}, {@code metrics.*}, {@code console.*}): a service runs
+     * once per process. With one shard the configuration is the file's own, as {@link #load(Path, Map)} reads it.
+     *
+     * @param file        to read.
+     * @param environment variables that override keys, as for {@link #load(Path, Map)}.
+     * @return the member's id, its shard count and each shard's configuration (not concluded: a shard's is concluded
+     *         when it starts).
+     * @throws InvalidConfigurationException naming the file and the key that is wrong.
+     */
+    public static Shards loadShards(final Path file, final Map<String, String> environment)
+    {
+        final Properties properties = new Properties();
+        final String source = read(file, environment, properties);
+        final String value = properties.getProperty("shards");
+        properties.remove("shards");
+        final int shards = value == null ? 1 : clamp(number(source, "shards", value.trim()));
+        if (shards < 1 || shards > 256)
+        {
+            throw new InvalidConfigurationException(source + ": shards = " + value.trim() + " must be in [1, 256]");
+        }
+        final String memberId = parse(properties, source, false).memberId();
+        if (shards == 1)
+        {
+            return new Shards(memberId, 1, shard -> parse(properties, source, false));
+        }
+        return new Shards(memberId, shards, shard ->
+        {
+            final Properties own = new Properties();
+            own.putAll(properties);
+            own.setProperty("member.id", ShardedMember.shardId(memberId, shard));
+            own.setProperty("port", Long.toString(number(source, "port", properties.getProperty("port", "0").trim()) +
+                shard));
+            final String clientPort = properties.getProperty("client.port");
+            if (clientPort != null && number(source, "client.port", clientPort.trim()) > 0)
+            {
+                own.setProperty("client.port", Long.toString(number(source, "client.port", clientPort.trim()) + shard));
+            }
+            final String data = properties.getProperty("data.directory");
+            if (data != null && !data.isBlank())
+            {
+                own.setProperty("data.directory", Path.of(data.trim()).resolve("shard-" + shard).toString());
+            }
+            if (shard > 0)
+            {
+                own.stringPropertyNames().stream().filter(key -> SERVICE_PREFIXES.stream().anyMatch(key::startsWith))
+                    .forEach(own::remove);
+            }
+            return parse(own, source + " (shard " + shard + ")", false);
+        });
+    }
+
+    /**
+     * What {@link #loadShards} read.
+     *
+     * @param memberId the member's id, as the file names it.
+     * @param count    its shards, at least 1.
+     * @param shard    a shard's configuration by index, not concluded; with one shard, the file's own.
+     */
+    public record Shards(String memberId, int count, IntFunction<MemberConfiguration> shard)
+    {
+    }
+
+    /** Read a file's keys into {@code properties}, then the environment's overrides; @return the source to name. */
+    private static String read(final Path file, final Map<String, String> environment, final Properties properties)
+    {
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8))
         {
             properties.load(reader);
@@ -114,8 +189,7 @@ public final class MemberConfigurationFile
                 overridden.add(name + " (" + key + ")");
             }
         }
-        return parse(properties, overridden.isEmpty() ? file.toString() : file + " with " +
-            String.join(", ", overridden));
+        return overridden.isEmpty() ? file.toString() : file + " with " + String.join(", ", overridden);
     }
 
     /**
@@ -180,6 +254,11 @@ public final class MemberConfigurationFile
      */
     public static MemberConfiguration parse(final Properties properties, final String source)
     {
+        return parse(properties, source, true);
+    }
+
+    private static MemberConfiguration parse(final Properties properties, final String source, final boolean conclude)
+    {
         final String id = properties.getProperty("member.id");
         if (id == null)
         {
@@ -194,6 +273,10 @@ public final class MemberConfigurationFile
             {
                 throw new InvalidConfigurationException(source + ": unknown key '" + key + "'");
             }
+        }
+        if (!conclude)
+        {
+            return config;
         }
         try
         {
@@ -235,6 +318,14 @@ public final class MemberConfigurationFile
             number(source, key, value))));
         case "join.timeout.ms" ->
             config.joinTimeoutNs(TimeUnit.MILLISECONDS.toNanos(number(source, key, value)));
+        case "shards" ->
+        {
+            if (!value.equals("1"))
+            {
+                throw new InvalidConfigurationException(source + ": shards = " + value + " asks for a member of " +
+                    "several shards; start it with Main, which reads it with loadShards");
+            }
+        }
         case "idle.max.park.us" ->
             config.idleMaxParkNs(TimeUnit.MICROSECONDS.toNanos(number(source, key, value)));
             default ->

@@ -116,4 +116,41 @@ class MemberConfigurationFileTest
             () -> MemberConfigurationFile.parse(properties("port = 1\n"), "d.conf"));
         assertTrue(missing.getMessage().contains("member.id is required"), missing.getMessage());
     }
+
+    @Test
+    void aFileOfSeveralShardsGivesEachShardItsIdPortsAndDataDirectoryAndTheServicesToTheFirst(@TempDir final Path dir)
+        throws IOException
+    {
+        final Path file = dir.resolve("member.properties");
+        Files.writeString(file, "member.id = m1\nport = 47501\nclient.port = 10800\nshards = 3\n" +
+            "data.directory = /var/lib/grid/m1\nmetrics.port = 9404\nattribute.rack = r1\n");
+        final MemberConfigurationFile.Shards shards = MemberConfigurationFile.loadShards(file, Map.of());
+        assertEquals("m1", shards.memberId());
+        assertEquals(3, shards.count());
+        for (int i = 0; i < 3; i++)
+        {
+            final MemberConfiguration shard = shards.shard().apply(i);
+            assertEquals("m1.s" + i, shard.memberId());
+            assertEquals(47501 + i, shard.port());
+            assertEquals(10800 + i, shard.clientPort());
+            assertEquals(Path.of("/var/lib/grid/m1", "shard-" + i), shard.dataDirectory());
+            assertEquals(Map.of("rack", "r1"), shard.attributes());
+            assertEquals(i == 0 ? Map.of("metrics.port", "9404") : Map.of(), shard.settings(),
+                "a service runs once per process, on its first shard");
+        }
+
+        Files.writeString(file, "member.id = m1\nport = 47501\nshards = 1\n");
+        assertEquals("m1", MemberConfigurationFile.loadShards(file, Map.of()).shard().apply(0).memberId());
+        assertEquals(47501, MemberConfigurationFile.load(file).port(), "one shard is a plain member");
+
+        Files.writeString(file, "member.id = m1\nport = 47501\nshards = 2\n");
+        final InvalidConfigurationException plain = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.load(file));
+        assertTrue(plain.getMessage().contains("shards = 2") && plain.getMessage().contains("loadShards"),
+            plain.getMessage());
+        Files.writeString(file, "member.id = m1\nport = 47501\nshards = 0\n");
+        final InvalidConfigurationException none = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.loadShards(file, Map.of()));
+        assertTrue(none.getMessage().contains("shards = 0 must be in [1, 256]"), none.getMessage());
+    }
 }

@@ -30,7 +30,10 @@ final class MemberProcess implements AutoCloseable
     final Process process;
     final BufferedReader out;
     final PrintWriter in;
+    /** The (first shard's) media driver directory. */
     final String directory;
+    /** Every shard's media driver directory, the first's first. */
+    final List<String> directories;
 
     /**
      * Wait for the child's READY line.
@@ -46,7 +49,8 @@ final class MemberProcess implements AutoCloseable
             throw new IllegalStateException("member process did not start: " + ready + "; " +
                 ChildProcesses.howItEnded(process, LOGS.get(process.pid())));
         }
-        this.directory = ready.substring("READY ".length());
+        this.directories = List.of(ready.substring("READY ".length()).split(" "));
+        this.directory = directories.get(0);
     }
 
     /**
@@ -101,7 +105,7 @@ final class MemberProcess implements AutoCloseable
         {
             throw new AssertionError("killed member process did not end");
         }
-        deleteRecursively(new File(directory));
+        directories.forEach(driver -> deleteRecursively(new File(driver)));
     }
 
     /**
@@ -151,7 +155,7 @@ final class MemberProcess implements AutoCloseable
         {
             if (process.waitFor(10, TimeUnit.SECONDS))
             {
-                deleteRecursively(new File(directory));
+                directories.forEach(driver -> deleteRecursively(new File(driver)));
             }
         }
         catch (final InterruptedException ex)
@@ -249,7 +253,7 @@ final class MemberProcess implements AutoCloseable
             {
                 child.close();
                 child.process.waitFor(10, TimeUnit.SECONDS);
-                deleteRecursively(new File(child.directory));
+                child.directories.forEach(driver -> deleteRecursively(new File(driver)));
             }
             deleteRecursively(dir.toFile());
         }
