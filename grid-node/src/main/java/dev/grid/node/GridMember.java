@@ -223,10 +223,17 @@ public final class GridMember implements Grid
     {
         final Engine created = Members.newEngine(config, engineTransport, storage.wal(), storage.checkpoints(),
             new SeededRandomSource(new SecureRandom().nextLong()), codecs::resolve, codecs::resolveProcessor,
-            WallClock.system(nowNs), TxManager::new, listener,
+            systemWallClock(nowNs), TxManager::new, listener,
             Engine.RETRY_INTERVAL_DEFAULT_NS, nowNs);
         advertised.forEach(created::advertise);
         return created;
+    }
+
+    /** @return the system's wall clock as of {@code nowNs}, following the monotonic time from there. */
+    private static WallClock systemWallClock(final long nowNs)
+    {
+        final long originMs = System.currentTimeMillis();
+        return ns -> originMs + Math.floorDiv(ns - nowNs, 1_000_000L);
     }
 
     /**

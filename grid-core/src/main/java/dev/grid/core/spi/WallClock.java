@@ -18,14 +18,4 @@ public interface WallClock
 
     /** A clock that reads the monotonic time as epoch time: for simulations, whose time starts at 0. */
     WallClock MONOTONIC = ns -> Math.floorDiv(ns, 1_000_000L);
-
-    /**
-     * @param nowNs the monotonic time ({@link System#nanoTime()}) now.
-     * @return the system's wall clock as of now, following the monotonic time from there: a member process's.
-     */
-    static WallClock system(final long nowNs)
-    {
-        final long originMs = System.currentTimeMillis();
-        return ns -> originMs + Math.floorDiv(ns - nowNs, 1_000_000L);
-    }
 }
