@@ -18,15 +18,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Member processes of two shards each ({@code shards = 2} in their configuration files, started by {@link Main}):
  * three persistent processes, one killed with SIGKILL (both its shards at once) while the cluster holds acknowledged
- * writes, more writes while it is away, then it starts again on its data directories. Every acknowledged write is
- * there, read through the survivors and through the returned process, each partition has its two copies in two
- * processes, and the consistency check is clean.
+ * writes, more writes while it is away, then it starts again on its data directories; then another paused (SIGSTOP)
+ * for longer than failure detection, more writes, and resumed. Every acknowledged write is there, read through every
+ * process, each partition has its two copies in two processes, and the consistency check is clean.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class ShardedProcessTest
 {
     @Test
-    void aProcessOfTwoShardsKilledAndRestartedLosesNoAcknowledgedWrite() throws Exception
+    void aProcessOfTwoShardsKilledRestartedOrPausedLosesNoAcknowledgedWrite() throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-sharded");
         final List<MemberProcess> children = new ArrayList<>();
@@ -72,6 +72,22 @@ class ShardedProcessTest
             for (final MemberProcess member : running)
             {
                 assertEquals("CHECKED 4000 MISSING 0 WRONG 0", member.command("check-range data 0 4000"));
+            }
+            assertCopiesOnTwoProcesses(running);
+            assertTrue(m0.command("verify data").contains(" conflicts 0 "), m0.command("verify data"));
+
+            // Paused (SIGSTOP) for longer than failure detection: the cluster removes both shards of m1 and goes on
+            // writing; resumed, they find themselves removed, start again on their own data and catch up.
+            final MemberProcess m1 = children.get(1);
+            m1.pause();
+            MemberProcess.awaitTopologySize(m0, 4);
+            assertEquals("OK", m0.command("put-range data 4000 5000"));
+            m1.resume();
+            MemberProcess.awaitTopologySize(m0, 6);
+            MemberProcess.awaitQuiescent(running);
+            for (final MemberProcess member : running)
+            {
+                assertEquals("CHECKED 5000 MISSING 0 WRONG 0", member.command("check-range data 0 5000"));
             }
             assertCopiesOnTwoProcesses(running);
             assertTrue(m0.command("verify data").contains(" conflicts 0 "), m0.command("verify data"));
