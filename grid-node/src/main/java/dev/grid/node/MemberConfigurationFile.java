@@ -104,8 +104,10 @@ public final class MemberConfigurationFile
      * The shards a file asks for: {@code shards = N} (default 1) runs N engines in the process ({@link ShardedMember}),
      * shard {@code i} with the id {@link ShardedMember#shardId}, the UDP port {@code port + i}, the client port
      * {@code client.port + i} (0 stays any), the data directory {@code data.directory/shard-<i>}, and, for the first
-     * shard only, the member services' keys ({@code resp.*}, {@code metrics.*}, {@code console.*}): a service runs
-     * once per process. With one shard the configuration is the file's own, as {@link #load(Path, Map)} reads it.
+     * shard only, the member services' ports ({@code resp.port}, {@code metrics.port}, {@code console.port}): a
+     * service listens once per process (JMX metrics, which need no port, are every shard's). With one shard the
+     * configuration is the file's own, as {@link #load(Path, Map)} reads it. Every shard's configuration is checked
+     * before this returns.
      *
      * @param file        to read.
      * @param environment variables that override keys, as for {@link #load(Path, Map)}.
@@ -120,39 +122,61 @@ public final class MemberConfigurationFile
         final String value = properties.getProperty("shards");
         properties.remove("shards");
         final int shards = value == null ? 1 : clamp(number(source, "shards", value.trim()));
-        if (shards < 1 || shards > 256)
+        if (shards < 1 || shards > ShardedMember.MAX_SHARDS)
         {
-            throw new InvalidConfigurationException(source + ": shards = " + value.trim() + " must be in [1, 256]");
+            throw new InvalidConfigurationException(source + ": shards = " + value.trim() + " must be in [1, " +
+                ShardedMember.MAX_SHARDS + "]");
         }
         final String memberId = parse(properties, source, false).memberId();
+        // Each shard's configuration is checked now, so that a mistake is named with the file before anything starts;
+        // the configurations handed out are fresh, not concluded, for the shards to add their grouping to.
+        for (int shard = 0; shard < shards; shard++)
+        {
+            parse(shardProperties(properties, source, memberId, shards, shard), shardSource(source, shards, shard),
+                true);
+        }
+        return new Shards(memberId, shards, shard -> parse(shardProperties(properties, source, memberId, shards,
+            shard), shardSource(source, shards, shard), false));
+    }
+
+    private static String shardSource(final String source, final int shards, final int shard)
+    {
+        return shards == 1 ? source : source + " (shard " + shard + ")";
+    }
+
+    /** A shard's keys: the file's with the shard's id, ports and data directory; services' ports on shard 0 only. */
+    private static Properties shardProperties(final Properties properties, final String source, final String memberId,
+        final int shards, final int shard)
+    {
+        final Properties own = new Properties();
+        own.putAll(properties);
         if (shards == 1)
         {
-            return new Shards(memberId, 1, shard -> parse(properties, source, false));
+            return own;
         }
-        return new Shards(memberId, shards, shard ->
+        own.setProperty("member.id", ShardedMember.shardId(memberId, shard));
+        final String port = properties.getProperty("port");
+        if (port != null)
         {
-            final Properties own = new Properties();
-            own.putAll(properties);
-            own.setProperty("member.id", ShardedMember.shardId(memberId, shard));
-            own.setProperty("port", Long.toString(number(source, "port", properties.getProperty("port", "0").trim()) +
-                shard));
-            final String clientPort = properties.getProperty("client.port");
-            if (clientPort != null && number(source, "client.port", clientPort.trim()) > 0)
-            {
-                own.setProperty("client.port", Long.toString(number(source, "client.port", clientPort.trim()) + shard));
-            }
-            final String data = properties.getProperty("data.directory");
-            if (data != null && !data.isBlank())
-            {
-                own.setProperty("data.directory", Path.of(data.trim()).resolve("shard-" + shard).toString());
-            }
-            if (shard > 0)
-            {
-                own.stringPropertyNames().stream().filter(key -> SERVICE_PREFIXES.stream().anyMatch(key::startsWith))
-                    .forEach(own::remove);
-            }
-            return parse(own, source + " (shard " + shard + ")", false);
-        });
+            own.setProperty("port", Long.toString(number(source, "port", port.trim()) + shard));
+        }
+        final String clientPort = properties.getProperty("client.port");
+        if (clientPort != null && number(source, "client.port", clientPort.trim()) > 0)
+        {
+            own.setProperty("client.port", Long.toString(number(source, "client.port", clientPort.trim()) + shard));
+        }
+        final String data = properties.getProperty("data.directory");
+        if (data != null && !data.isBlank())
+        {
+            own.setProperty("data.directory", Path.of(data.trim()).resolve("shard-" + shard).toString());
+        }
+        if (shard > 0)
+        {
+            // A service listens once per process: without its port key it does not start on the other shards.
+            own.stringPropertyNames().stream().filter(key -> key.endsWith(".port") &&
+                SERVICE_PREFIXES.stream().anyMatch(key::startsWith)).forEach(own::remove);
+        }
+        return own;
     }
 
     /**

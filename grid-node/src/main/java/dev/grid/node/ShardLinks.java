@@ -17,15 +17,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * a full Aeron publication does, and holds at most {@link #LINK_BYTES} of theirs.
  * <p>
  * A message is copied once into an array of its length: the links carry membership, exchange, forwarded operations and
- * transactions between a process's shards, none of which is on the put or get path (a key's operation goes to the
- * shard of its partition, and its backup is in another process).
+ * transactions between a process's shards. The application's and thin clients' puts and gets send nothing through them
+ * (a key's operation goes to the shard of its partition, and its backup is in another process); the member services
+ * on the first shard (RESP) do, for the keys of the other shards.
  * <p>
  * <b>Threading:</b> {@link #wrap} before the shards start; each wrapped transport on its shard's agent thread only.
  */
 final class ShardLinks
 {
     /** Messages a link holds before its sender is back-pressured. */
-    static final int LINK_CAPACITY = 4096;
+    static final int LINK_CAPACITY = 1024;
     /** Bytes a link holds before its sender is back-pressured (one message of any length is always taken). */
     static final long LINK_BYTES = 16L << 20;
 
@@ -134,10 +135,29 @@ final class ShardLinks
             return endpoint.send(destination, buffer, offset, length);
         }
 
+        /**
+         * The siblings' messages take at most half of {@code messageLimit} before the endpoint is polled, so that a
+         * busy sibling never keeps other members' heartbeats and acknowledgements unread; what the endpoint leaves of
+         * the limit goes to the siblings again.
+         */
         public int poll(final MessageHandler handler, final int messageLimit)
         {
+            int polled = pollLinks(handler, Math.max(1, messageLimit / 2));
+            if (polled < messageLimit)
+            {
+                polled += endpoint.poll(handler, messageLimit - polled);
+            }
+            if (polled < messageLimit)
+            {
+                polled += pollLinks(handler, messageLimit - polled);
+            }
+            return polled;
+        }
+
+        /** From each sibling in turn, starting after the one served first last time, so that none starves the rest. */
+        private int pollLinks(final MessageHandler handler, final int messageLimit)
+        {
             int polled = 0;
-            // From each sibling in turn, starting after the last one served, so that none starves the others.
             for (int i = 0; i < siblingEndpoints.length && polled < messageLimit; i++)
             {
                 final int from = (nextSibling + i) % siblingEndpoints.length;
@@ -155,7 +175,7 @@ final class ShardLinks
                 }
             }
             nextSibling = (nextSibling + 1) % siblingEndpoints.length;
-            return polled + (polled < messageLimit ? endpoint.poll(handler, messageLimit - polled) : 0);
+            return polled;
         }
 
         public int maxMessageLength()

@@ -40,6 +40,9 @@ import java.util.function.IntFunction;
  */
 public final class ShardedMember implements Grid
 {
+    /** The most shards a member runs (a core each; the links between them are allocated up front). */
+    public static final int MAX_SHARDS = 64;
+
     private final String memberId;
     private final GridMember[] shards;
 
@@ -69,9 +72,10 @@ public final class ShardedMember implements Grid
      *                           name the first shard of each member ({@code host:port}). Every member of the cluster
      *                           must run as many shards, on consecutive ports. This call changes the configurations:
      *                           it adds the attributes that group the shards; it lists every shard of every seed
-     *                           member as a seed ({@code host:port + j}), so that all shards are seeds that list each
-     *                           other and the default quorum is a majority of all of them; and it counts an explicit
-     *                           {@code minMembers}, given in members, in shards ({@code minMembers * shards}).
+     *                           member as a seed ({@code host:port + j}), so that the seed members' shards are seeds
+     *                           that list each other and the default quorum is a majority of all of them; and it
+     *                           counts an explicit {@code minMembers}, given in members, in shards
+     *                           ({@code minMembers * shards}).
      * @return the running member.
      * @throws InvalidConfigurationException if the count, an id, a port, a seed or a data directory is wrong.
      * @throws dev.grid.core.JoinFailedException if a shard could not join; no shard is left running.
@@ -79,10 +83,10 @@ public final class ShardedMember implements Grid
     public static ShardedMember start(final String memberId, final int shards,
         final IntFunction<MemberConfiguration> shardConfiguration)
     {
-        if (shards < 1 || shards > 256)
+        if (shards < 1 || shards > MAX_SHARDS)
         {
             throw new InvalidConfigurationException("shards=" + shards + " of member " + memberId +
-                " must be in [1, 256]");
+                " must be in [1, " + MAX_SHARDS + "]");
         }
         final MemberConfiguration[] configs = new MemberConfiguration[shards];
         final Set<String> addresses = new HashSet<>();
@@ -130,9 +134,11 @@ public final class ShardedMember implements Grid
     }
 
     /**
-     * Every shard of every seed member, and this member's shards: {@code host:port + j} for each seed
-     * {@code host:port} and each shard {@code j}. Seeds that every shard lists alike order each other alike when a
-     * cluster starts (which of them goes first, Joining), and their majority is a majority of all shards.
+     * Every shard of every seed member: {@code host:port + j} for each seed {@code host:port} and each shard {@code j}
+     * (this member's shards alone when no seed is configured). Seeds that every shard lists alike order each other
+     * alike when a cluster starts (which of them goes first, Joining), and their majority is a majority of all the
+     * seed members' shards. A member not among the seeds runs shards that are not seeds either, as a member of one
+     * shard would be.
      */
     private static List<String> shardSeeds(final String memberId, final List<String> configured, final int shards,
         final List<String> own)
@@ -157,7 +163,11 @@ public final class ShardedMember implements Grid
                 seeds.add(seed.substring(0, colon + 1) + (port + shard));
             }
         }
-        own.stream().filter(address -> !seeds.contains(address)).forEach(seeds::add);
+        if (configured.isEmpty())
+        {
+            // A member alone: its shards are the seeds (the quorum, a majority of them, starts it).
+            seeds.addAll(own);
+        }
         return seeds;
     }
 

@@ -123,7 +123,7 @@ class MemberConfigurationFileTest
     {
         final Path file = dir.resolve("member.properties");
         Files.writeString(file, "member.id = m1\nport = 47501\nclient.port = 10800\nshards = 3\n" +
-            "data.directory = /var/lib/grid/m1\nmetrics.port = 9404\nattribute.rack = r1\n");
+            "data.directory = /var/lib/grid/m1\nmetrics.port = 9404\nmetrics.jmx = false\nattribute.rack = r1\n");
         final MemberConfigurationFile.Shards shards = MemberConfigurationFile.loadShards(file, Map.of());
         assertEquals("m1", shards.memberId());
         assertEquals(3, shards.count());
@@ -135,8 +135,9 @@ class MemberConfigurationFileTest
             assertEquals(10800 + i, shard.clientPort());
             assertEquals(Path.of("/var/lib/grid/m1", "shard-" + i), shard.dataDirectory());
             assertEquals(Map.of("rack", "r1"), shard.attributes());
-            assertEquals(i == 0 ? Map.of("metrics.port", "9404") : Map.of(), shard.settings(),
-                "a service runs once per process, on its first shard");
+            assertEquals(i == 0 ? Map.of("metrics.port", "9404", "metrics.jmx", "false") :
+                Map.of("metrics.jmx", "false"), shard.settings(), "a service listens once per process, on its first " +
+                "shard");
         }
 
         Files.writeString(file, "member.id = m1\nport = 47501\nshards = 1\n");
@@ -151,6 +152,12 @@ class MemberConfigurationFileTest
         Files.writeString(file, "member.id = m1\nport = 47501\nshards = 0\n");
         final InvalidConfigurationException none = assertThrows(InvalidConfigurationException.class,
             () -> MemberConfigurationFile.loadShards(file, Map.of()));
-        assertTrue(none.getMessage().contains("shards = 0 must be in [1, 256]"), none.getMessage());
+        assertTrue(none.getMessage().contains("shards = 0 must be in [1, 64]"), none.getMessage());
+        // A shard's mistake is named with the file before anything starts: the last shard's port is out of range.
+        Files.writeString(file, "member.id = m1\nport = 65535\nshards = 2\n");
+        final InvalidConfigurationException lastPort = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.loadShards(file, Map.of()));
+        assertTrue(lastPort.getMessage().contains(file + " (shard 1)") && lastPort.getMessage().contains("65536"),
+            lastPort.getMessage());
     }
 }

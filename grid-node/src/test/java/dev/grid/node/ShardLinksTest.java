@@ -142,4 +142,23 @@ class ShardLinksTest
         }
         assertEquals(ShardLinks.LINK_BYTES / big.capacity(), bigAccepted);
     }
+
+    @Test
+    void aBusySiblingLeavesHalfOfEachPollToOtherMembersMessages()
+    {
+        final List<String> addresses = List.of("127.0.0.1:7000", "127.0.0.1:7001");
+        final ShardLinks links = new ShardLinks(addresses);
+        final Transport first = links.wrap(0, new RecordingEndpoint(addresses.get(0)));
+        final RecordingEndpoint secondEndpoint = new RecordingEndpoint(addresses.get(1));
+        final Transport second = links.wrap(1, secondEndpoint);
+        for (int i = 0; i < 100; i++)
+        {
+            first.send(first.endpointOf(addresses.get(1)), text("s" + i), 0, ("s" + i).length());
+            secondEndpoint.inbound.add("a" + i);
+        }
+        final List<String> got = pollAll(second, 10);
+        assertEquals(10, got.size());
+        assertEquals(5, got.stream().filter(message -> message.contains(":a")).count(),
+            "half of the poll went to the endpoint: " + got);
+    }
 }
