@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 
 /**
@@ -36,7 +37,8 @@ import java.util.function.IntFunction;
  * each shard's own client port.
  * <p>
  * <b>Threading:</b> thread-safe, as {@link GridMember}. <b>Invariant:</b> the shards start together and stop
- * together: a shard that fails to start stops the others, and {@link #close()} stops every shard.
+ * together: a shard that fails to start stops the others, a shard that stops on its own stops the others, and
+ * {@link #close()} stops every shard.
  */
 public final class ShardedMember implements Grid
 {
@@ -45,11 +47,28 @@ public final class ShardedMember implements Grid
 
     private final String memberId;
     private final GridMember[] shards;
+    /** Set once this member closes: a shard's stop is then expected, not a reason to stop the others. */
+    private final AtomicBoolean closing = new AtomicBoolean();
 
     private ShardedMember(final String memberId, final GridMember[] shards)
     {
         this.memberId = memberId;
         this.shards = shards;
+        for (final GridMember shard : shards)
+        {
+            // A shard that stops on its own (a failure of its engine, or a close of the shard alone) stops the others:
+            // a member runs with all its shards or not at all, as a process that crashed would. On a thread of its
+            // own, since the shard's agent completes this and the others' close waits for their agents.
+            shard.stopped.thenRun(() ->
+            {
+                if (!closing.get())
+                {
+                    GridMember.LOG.warn("shard {} of member {} stopped; the member stops its other shards",
+                        shard.configuration().memberId(), memberId);
+                    new Thread(this::close, "grid-close-" + memberId).start();
+                }
+            });
+        }
     }
 
     /**
@@ -342,6 +361,7 @@ public final class ShardedMember implements Grid
      */
     public void close()
     {
+        closing.set(true);
         closeAll(shards);
     }
 

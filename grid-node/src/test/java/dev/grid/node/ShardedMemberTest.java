@@ -6,6 +6,7 @@ import dev.grid.core.Codecs;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.engine.CopyView;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.testing.LoopbackPorts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -173,6 +174,26 @@ class ShardedMemberTest
             }
             Thread.onSpinWait();
             Thread.yield();
+        }
+    }
+
+    @Test
+    void aShardThatStopsOnItsOwnStopsTheOthers()
+    {
+        try (ShardedMember member = start("fragile", 2, ports(2), List.of()))
+        {
+            // The shard alone, as a failure of its engine would stop it.
+            member.shard(1).close();
+            final long deadlineMs = System.currentTimeMillis() + 30_000;
+            while (member.shard(0).state() != MemberState.STOPPED)
+            {
+                if (System.currentTimeMillis() > deadlineMs)
+                {
+                    throw new AssertionError("the other shard still runs: " + member.shard(0).state());
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
         }
     }
 
