@@ -67,14 +67,7 @@ class ShardedProcessTest
 
             children.add(new MemberProcess(MemberProcess.launch(configs.get(2), dir.resolve("m2-again.log"))));
             final List<MemberProcess> running = List.of(m0, children.get(1), children.get(3));
-            MemberProcess.awaitTopologySize(m0, 6);
-            MemberProcess.awaitQuiescent(running);
-            for (final MemberProcess member : running)
-            {
-                assertEquals("CHECKED 4000 MISSING 0 WRONG 0", member.command("check-range data 0 4000"));
-            }
-            assertCopiesOnTwoProcesses(running);
-            assertTrue(m0.command("verify data").contains(" conflicts 0 "), m0.command("verify data"));
+            assertAllBackTogether(running, 4000);
 
             // Paused (SIGSTOP) for longer than failure detection: the cluster removes both shards of m1 and goes on
             // writing; resumed, they find themselves removed, start again on their own data and catch up.
@@ -83,15 +76,25 @@ class ShardedProcessTest
             MemberProcess.awaitTopologySize(m0, 4);
             assertEquals("OK", m0.command("put-range data 4000 5000"));
             m1.resume();
-            MemberProcess.awaitTopologySize(m0, 6);
-            MemberProcess.awaitQuiescent(running);
-            for (final MemberProcess member : running)
-            {
-                assertEquals("CHECKED 5000 MISSING 0 WRONG 0", member.command("check-range data 0 5000"));
-            }
-            assertCopiesOnTwoProcesses(running);
-            assertTrue(m0.command("verify data").contains(" conflicts 0 "), m0.command("verify data"));
+            assertAllBackTogether(running, 5000);
         });
+    }
+
+    /**
+     * Once all three processes are in the cluster and it settled: every one of the {@code written} keys reads back
+     * through every process, each partition has its two copies in two processes, and the consistency check is clean.
+     */
+    private static void assertAllBackTogether(final List<MemberProcess> running, final int written) throws Exception
+    {
+        final MemberProcess first = running.get(0);
+        MemberProcess.awaitTopologySize(first, 6);
+        MemberProcess.awaitQuiescent(running);
+        for (final MemberProcess member : running)
+        {
+            assertEquals("CHECKED " + written + " MISSING 0 WRONG 0", member.command("check-range data 0 " + written));
+        }
+        assertCopiesOnTwoProcesses(running);
+        assertTrue(first.command("verify data").contains(" conflicts 0 "), first.command("verify data"));
     }
 
     /** Each partition of the cache has a copy in exactly two of the processes (one backup, never two in one). */
