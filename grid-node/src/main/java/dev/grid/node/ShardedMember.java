@@ -368,7 +368,7 @@ public final class ShardedMember implements Grid
     /** Close the shards that started (null for those that did not), all at once; the first failure is thrown. */
     private static void closeAll(final GridMember[] members)
     {
-        final List<CompletableFuture<Void>> closing = new ArrayList<>(members.length);
+        final List<CompletableFuture<Void>> closes = new ArrayList<>(members.length);
         for (final GridMember shard : members)
         {
             if (shard == null)
@@ -389,10 +389,10 @@ public final class ShardedMember implements Grid
                 }
             }, "grid-close-" + shard.configuration().memberId());
             closer.start();
-            closing.add(closed);
+            closes.add(closed);
         }
         RuntimeException failure = null;
-        for (final CompletableFuture<Void> closed : closing)
+        for (final CompletableFuture<Void> closed : closes)
         {
             try
             {
