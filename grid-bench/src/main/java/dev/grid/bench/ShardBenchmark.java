@@ -6,6 +6,7 @@ import dev.grid.core.Codecs;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.node.ShardedMember;
 
+import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.util.List;
@@ -78,17 +79,36 @@ public final class ShardBenchmark
         }
     }
 
-    private static ShardedMember start(final int shards) throws Exception
+    private static ShardedMember start(final int shards)
     {
-        final int[] ports = new int[shards];
-        for (int i = 0; i < shards; i++)
+        final int first = freePortRun(shards);
+        return ShardedMember.start("bench", shards, i -> new MemberConfiguration(ShardedMember.shardId("bench", i))
+            .bindAddress("127.0.0.1").port(first + i));
+    }
+
+    /** The first of {@code count} consecutive free UDP ports on the loopback address (a member's shards use them). */
+    private static int freePortRun(final int count)
+    {
+        for (int attempt = 0; attempt < 1_000; attempt++)
         {
-            try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+            final int first = ThreadLocalRandom.current().nextInt(20_000, 32_000);
+            boolean free = true;
+            for (int i = 0; i < count && free; i++)
             {
-                ports[i] = socket.getLocalPort();
+                try (DatagramSocket socket = new DatagramSocket(first + i, InetAddress.getLoopbackAddress()))
+                {
+                    free = socket.getLocalPort() == first + i;
+                }
+                catch (final IOException taken)
+                {
+                    free = false;
+                }
+            }
+            if (free)
+            {
+                return first;
             }
         }
-        return ShardedMember.start("bench", shards, i -> new MemberConfiguration(ShardedMember.shardId("bench", i))
-            .bindAddress("127.0.0.1").port(ports[i]));
+        throw new IllegalStateException("no " + count + " consecutive free loopback ports");
     }
 }
