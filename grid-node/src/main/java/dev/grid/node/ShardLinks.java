@@ -2,6 +2,7 @@ package dev.grid.node;
 
 import dev.grid.core.spi.Transport;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2IntHashMap;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -76,6 +77,8 @@ final class ShardLinks
         private final Transport endpoint;
         /** Each sibling's endpoint id in {@link #endpoint}'s numbering, by shard index (this shard's too). */
         private final int[] siblingEndpoints;
+        /** The other shards by their endpoint ids: a send looks its destination up once (-1: not a sibling). */
+        private final Int2IntHashMap siblingByEndpoint = new Int2IntHashMap(-1);
         private final UnsafeBuffer received = new UnsafeBuffer(new byte[0]);
         private int nextSibling;
 
@@ -87,6 +90,10 @@ final class ShardLinks
             for (int i = 0; i < siblingEndpoints.length; i++)
             {
                 siblingEndpoints[i] = endpoint.endpointOf(addresses.get(i));
+                if (i != shard)
+                {
+                    siblingByEndpoint.put(siblingEndpoints[i], i);
+                }
             }
         }
 
@@ -107,32 +114,30 @@ final class ShardLinks
 
         public int send(final int destination, final DirectBuffer buffer, final int offset, final int length)
         {
-            for (int to = 0; to < siblingEndpoints.length; to++)
+            final int to = siblingByEndpoint.get(destination);
+            if (to < 0)
             {
-                if (to != shard && siblingEndpoints[to] == destination)
-                {
-                    if (length > endpoint.maxMessageLength())
-                    {
-                        throw new IllegalArgumentException("message of " + length + " bytes above " +
-                            endpoint.maxMessageLength());
-                    }
-                    final AtomicLong held = linkBytes[shard][to];
-                    final long before = held.get();
-                    if (before > 0 && before + length > LINK_BYTES)
-                    {
-                        return BACK_PRESSURED;
-                    }
-                    final byte[] copy = new byte[length];
-                    buffer.getBytes(offset, copy);
-                    if (!links[shard][to].offer(copy))
-                    {
-                        return BACK_PRESSURED;
-                    }
-                    held.addAndGet(length);
-                    return OK;
-                }
+                return endpoint.send(destination, buffer, offset, length);
             }
-            return endpoint.send(destination, buffer, offset, length);
+            if (length > endpoint.maxMessageLength())
+            {
+                throw new IllegalArgumentException("message of " + length + " bytes above " +
+                    endpoint.maxMessageLength());
+            }
+            final AtomicLong held = linkBytes[shard][to];
+            final long before = held.get();
+            if (before > 0 && before + length > LINK_BYTES)
+            {
+                return BACK_PRESSURED;
+            }
+            final byte[] copy = new byte[length];
+            buffer.getBytes(offset, copy);
+            if (!links[shard][to].offer(copy))
+            {
+                return BACK_PRESSURED;
+            }
+            held.addAndGet(length);
+            return OK;
         }
 
         /**
