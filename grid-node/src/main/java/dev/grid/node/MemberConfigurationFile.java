@@ -3,6 +3,7 @@ package dev.grid.node;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.WalMode;
+import dev.grid.core.internal.affinity.ShardedAffinity;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -455,7 +456,14 @@ public final class MemberConfigurationFile
         }
         if (key.startsWith("attribute.") && key.length() > "attribute.".length())
         {
-            config.attribute(key.substring("attribute.".length()), value);
+            final String name = key.substring("attribute.".length());
+            if (name.equals(ShardedAffinity.MEMBER_ATTRIBUTE) || name.equals(ShardedAffinity.SHARD_ATTRIBUTE))
+            {
+                // Set by hand, it would make the affinity function take this member for a shard of another.
+                throw new InvalidConfigurationException(source + ": " + key + " is reserved: a member's shards get " +
+                    "it from the shards key");
+            }
+            config.attribute(name, value);
             return true;
         }
         if (key.startsWith("client.user.") && key.length() > "client.user.".length())

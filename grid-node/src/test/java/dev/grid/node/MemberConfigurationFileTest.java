@@ -159,5 +159,10 @@ class MemberConfigurationFileTest
             () -> MemberConfigurationFile.loadShards(file, Map.of()));
         assertTrue(lastPort.getMessage().contains(file + " (shard 1)") && lastPort.getMessage().contains("65536"),
             lastPort.getMessage());
+        // The grouping attributes are the shards key's to give: by hand, a member would pass for another's shard.
+        Files.writeString(file, "member.id = m1\nport = 47501\nattribute.shard.member = m2\n");
+        final InvalidConfigurationException reserved = assertThrows(InvalidConfigurationException.class,
+            () -> MemberConfigurationFile.load(file));
+        assertTrue(reserved.getMessage().contains("attribute.shard.member is reserved"), reserved.getMessage());
     }
 }
