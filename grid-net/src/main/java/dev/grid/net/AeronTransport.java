@@ -168,6 +168,7 @@ public final class AeronTransport implements Transport, AutoCloseable
             throw ex;
         }
         this.assembler = new FragmentAssembler(this::onFragment);
+        LOG.info("transport listening on {}, media driver directory {}", localAddress, directory);
     }
 
     /**
