@@ -56,7 +56,6 @@ import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -361,7 +360,7 @@ public final class GridMember implements Grid
 
     public <K, V> Cache<K, V> createCache(final CacheConfiguration<K, V> configuration)
     {
-        await(createCacheAsync(configuration));
+        Futures.await(createCacheAsync(configuration));
         final CacheDescriptor created = findCache(configuration.name());
         if (created == null)
         {
@@ -397,7 +396,7 @@ public final class GridMember implements Grid
 
     public void destroyCache(final String name)
     {
-        await(destroyCacheAsync(name));
+        Futures.await(destroyCacheAsync(name));
     }
 
     CompletableFuture<OpOutcome> destroyCacheAsync(final String name)
@@ -413,7 +412,7 @@ public final class GridMember implements Grid
      */
     public List<TransactionView> activeTransactions()
     {
-        return await(admin.activeTransactions());
+        return Futures.await(admin.activeTransactions());
     }
 
     /**
@@ -424,7 +423,7 @@ public final class GridMember implements Grid
      */
     public void killTransaction(final long id)
     {
-        await(admin.killTransaction(id));
+        Futures.await(admin.killTransaction(id));
     }
 
     @Override
@@ -442,7 +441,7 @@ public final class GridMember implements Grid
     @Override
     public BaselineTopology baseline()
     {
-        return await(admin.baseline());
+        return Futures.await(admin.baseline());
     }
 
     @Override
@@ -471,13 +470,13 @@ public final class GridMember implements Grid
 
     private void changeBaseline(final int change, final List<String> memberIds, final long timeoutNs)
     {
-        await(admin.changeBaseline(change, memberIds, timeoutNs));
+        Futures.await(admin.changeBaseline(change, memberIds, timeoutNs));
     }
 
     @Override
     public List<Integer> lostPartitions(final String cacheName)
     {
-        return await(admin.lostPartitions(cacheName));
+        return Futures.await(admin.lostPartitions(cacheName));
     }
 
     @Override
@@ -485,7 +484,7 @@ public final class GridMember implements Grid
     {
         for (final String name : cacheNames)
         {
-            await(admin.resetLostPartitions(name));
+            Futures.await(admin.resetLostPartitions(name));
         }
     }
 
@@ -494,7 +493,7 @@ public final class GridMember implements Grid
     {
         // This member's deactivation only: the admin tool (ClientAdmin.activate) lifts every member's.
         activation.activate();
-        await(admin.activate());
+        Futures.await(admin.activate());
     }
 
     /**
@@ -503,7 +502,7 @@ public final class GridMember implements Grid
      */
     public boolean isActive()
     {
-        return await(query(() -> engine.isActive()));
+        return Futures.await(query(() -> engine.isActive()));
     }
 
     public Collection<String> caches()
@@ -534,7 +533,7 @@ public final class GridMember implements Grid
     public CacheMetrics cacheMetrics(final String cacheName)
     {
         final CacheDescriptor cache = descriptor(cacheName);
-        return await(query(() -> engine.status().cacheMetrics(cache.cacheId())));
+        return Futures.await(query(() -> engine.status().cacheMetrics(cache.cacheId())));
     }
 
     public MemberMetrics metrics()
@@ -680,7 +679,7 @@ public final class GridMember implements Grid
      */
     public SortedMap<Integer, CopyView> localCopies(final String cacheName)
     {
-        return await(admin.localCopies(cacheName));
+        return Futures.await(admin.localCopies(cacheName));
     }
 
     /**
@@ -694,7 +693,7 @@ public final class GridMember implements Grid
     @Override
     public ConsistencyReport checkConsistency(final String cacheName)
     {
-        return await(admin.checkConsistency(cacheName));
+        return Futures.await(admin.checkConsistency(cacheName));
     }
 
     /**
@@ -703,7 +702,7 @@ public final class GridMember implements Grid
      */
     public QuorumStatus quorum()
     {
-        return await(admin.quorum());
+        return Futures.await(admin.quorum());
     }
 
     /**
@@ -712,7 +711,7 @@ public final class GridMember implements Grid
     @Override
     public RebalanceStatus rebalanceStatus()
     {
-        return await(admin.rebalanceStatus());
+        return Futures.await(admin.rebalanceStatus());
     }
 
     /**
@@ -721,7 +720,7 @@ public final class GridMember implements Grid
      */
     public boolean isQuiescent()
     {
-        return await(query(() -> engine.status().isQuiescent()));
+        return Futures.await(query(() -> engine.status().isQuiescent()));
     }
 
     /**
@@ -806,22 +805,6 @@ public final class GridMember implements Grid
     Executor userExecutor()
     {
         return userExecutor;
-    }
-
-    static <T> T await(final CompletableFuture<T> future)
-    {
-        try
-        {
-            return future.join();
-        }
-        catch (final CompletionException ex)
-        {
-            if (ex.getCause() instanceof RuntimeException)
-            {
-                throw (RuntimeException)ex.getCause();
-            }
-            throw ex;
-        }
     }
 
     /**

@@ -52,7 +52,7 @@ final class MemberActivation
 
     private void requestCheckpoint()
     {
-        GridMember.await(member.query(() ->
+        Futures.await(member.query(() ->
         {
             member.engine().history().checkpointNow();
             return Boolean.TRUE;
@@ -124,16 +124,16 @@ final class MemberActivation
     {
         final long deadlineNs = System.nanoTime() + timeoutNs;
         // Checkpoints begun so far (one may be under way) may predate the quiescence: wait for a later one.
-        final long begunBefore = GridMember.await(member.query(() ->
+        final long begunBefore = Futures.await(member.query(() ->
             member.engine().history().lastBegunCheckpointId()));
         requestCheckpoint();
         while (true)
         {
-            final long committed = GridMember.await(member.query(() -> member.engine().history()
+            final long committed = Futures.await(member.query(() -> member.engine().history()
                 .checkpointCurrent() ? -1 : member.engine().history().committedCheckpointId()));
             if (committed == -1 || committed > begunBefore)
             {
-                return GridMember.await(member.query(() -> member.engine().history().committedCheckpointId()));
+                return Futures.await(member.query(() -> member.engine().history().committedCheckpointId()));
             }
             if (System.nanoTime() > deadlineNs)
             {

@@ -173,7 +173,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V get(final K key)
     {
-        return decode(GridMember.await(op(OpType.GET, key(key), null, null)).value());
+        return decode(Futures.await(op(OpType.GET, key(key), null, null)).value());
     }
 
     public CompletableFuture<V> getAsync(final K key)
@@ -183,7 +183,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public ReadResult<V> read(final K key)
     {
-        final OpOutcome outcome = GridMember.await(op(OpType.GET, key(key), null, null));
+        final OpOutcome outcome = Futures.await(op(OpType.GET, key(key), null, null));
         return new ReadResult<>(decode(outcome.value()), outcome.withoutQuorum());
     }
 
@@ -195,7 +195,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public void put(final K key, final V value)
     {
-        GridMember.await(op(OpType.PUT, key(key), value(value, "value"), null));
+        Futures.await(op(OpType.PUT, key(key), value(value, "value"), null));
     }
 
     public CompletableFuture<Void> putAsync(final K key, final V value)
@@ -205,7 +205,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public void put(final K key, final V value, final Duration ttl)
     {
-        GridMember.await(putWithTtl(key, value, ttl));
+        Futures.await(putWithTtl(key, value, ttl));
     }
 
     public CompletableFuture<Void> putAsync(final K key, final V value, final Duration ttl)
@@ -230,7 +230,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean putIfAbsent(final K key, final V value)
     {
-        return GridMember.await(op(OpType.PUT_IF_ABSENT, key(key), value(value, "value"), null)).flag();
+        return Futures.await(op(OpType.PUT_IF_ABSENT, key(key), value(value, "value"), null)).flag();
     }
 
     public CompletableFuture<Boolean> putIfAbsentAsync(final K key, final V value)
@@ -241,7 +241,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean replace(final K key, final V expected, final V value)
     {
-        return GridMember.await(op(OpType.REPLACE, key(key), value(value, "value"), value(expected, "expected")))
+        return Futures.await(op(OpType.REPLACE, key(key), value(value, "value"), value(expected, "expected")))
             .flag();
     }
 
@@ -253,7 +253,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean remove(final K key)
     {
-        return GridMember.await(op(OpType.REMOVE, key(key), null, null)).flag();
+        return Futures.await(op(OpType.REMOVE, key(key), null, null)).flag();
     }
 
     public CompletableFuture<Boolean> removeAsync(final K key)
@@ -263,7 +263,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean remove(final K key, final V expected)
     {
-        return GridMember.await(op(OpType.REMOVE_IF_EQUALS, key(key), null, value(expected, "expected"))).flag();
+        return Futures.await(op(OpType.REMOVE_IF_EQUALS, key(key), null, value(expected, "expected"))).flag();
     }
 
     public CompletableFuture<Boolean> removeAsync(final K key, final V expected)
@@ -274,7 +274,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public Map<K, V> getAll(final Collection<? extends K> keys)
     {
-        return GridMember.await(getAllInternal(keys));
+        return Futures.await(getAllInternal(keys));
     }
 
     public CompletableFuture<Map<K, V>> getAllAsync(final Collection<? extends K> keys)
@@ -307,7 +307,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public void putAll(final Map<? extends K, ? extends V> entries)
     {
-        GridMember.await(putAllInternal(entries));
+        Futures.await(putAllInternal(entries));
     }
 
     public CompletableFuture<Void> putAllAsync(final Map<? extends K, ? extends V> entries)
@@ -327,7 +327,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean containsKey(final K key)
     {
-        return GridMember.await(op(OpType.CONTAINS_KEY, key(key), null, null)).flag();
+        return Futures.await(op(OpType.CONTAINS_KEY, key(key), null, null)).flag();
     }
 
     public CompletableFuture<Boolean> containsKeyAsync(final K key)
@@ -337,7 +337,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public long size()
     {
-        return GridMember.await(op(OpType.SIZE, null, null, null)).count();
+        return Futures.await(op(OpType.SIZE, null, null, null)).count();
     }
 
     public CompletableFuture<Long> sizeAsync()
@@ -347,7 +347,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V merge(final K key, final V operand)
     {
-        return decode(GridMember.await(op(OpType.MERGE, key(key), value(operand, "operand"), null)).value());
+        return decode(Futures.await(op(OpType.MERGE, key(key), value(operand, "operand"), null)).value());
     }
 
     public CompletableFuture<V> mergeAsync(final K key, final V operand)
@@ -358,7 +358,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V getAndPut(final K key, final V value)
     {
-        return GridMember.await(getAndPutAsync(key, value));
+        return Futures.await(getAndPutAsync(key, value));
     }
 
     public CompletableFuture<V> getAndPutAsync(final K key, final V value)
@@ -368,7 +368,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V getAndRemove(final K key)
     {
-        return GridMember.await(getAndRemoveAsync(key));
+        return Futures.await(getAndRemoveAsync(key));
     }
 
     public CompletableFuture<V> getAndRemoveAsync(final K key)
@@ -378,7 +378,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V getAndReplace(final K key, final V value)
     {
-        return GridMember.await(getAndReplaceAsync(key, value));
+        return Futures.await(getAndReplaceAsync(key, value));
     }
 
     public CompletableFuture<V> getAndReplaceAsync(final K key, final V value)
@@ -388,7 +388,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public boolean replace(final K key, final V value)
     {
-        return GridMember.await(replaceAsync(key, value));
+        return Futures.await(replaceAsync(key, value));
     }
 
     public CompletableFuture<Boolean> replaceAsync(final K key, final V value)
@@ -399,7 +399,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public V invoke(final K key, final String processor, final V argument)
     {
-        return GridMember.await(invokeAsync(key, processor, argument));
+        return Futures.await(invokeAsync(key, processor, argument));
     }
 
     public CompletableFuture<V> invokeAsync(final K key, final String processor, final V argument)
@@ -416,7 +416,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public int removeAll(final Collection<? extends K> keys)
     {
-        return GridMember.await(removeAllAsync(keys));
+        return Futures.await(removeAllAsync(keys));
     }
 
     public CompletableFuture<Integer> removeAllAsync(final Collection<? extends K> keys)
@@ -447,7 +447,7 @@ final class MemberCache<K, V> implements Cache<K, V>
 
     public long clear()
     {
-        return GridMember.await(clearAsync());
+        return Futures.await(clearAsync());
     }
 
     public CompletableFuture<Long> clearAsync()
@@ -514,7 +514,7 @@ final class MemberCache<K, V> implements Cache<K, V>
     /** A page of a partition from its primary, waiting for it. */
     private ScanPages.Page fetchPage(final int partition, final byte[] afterKey, final ScanPages.Spec spec)
     {
-        final OpOutcome outcome = GridMember.await(member.scanPage(descriptor.cacheId(), partition, afterKey,
+        final OpOutcome outcome = Futures.await(member.scanPage(descriptor.cacheId(), partition, afterKey,
             spec.encode(), timeoutNs));
         return ScanPages.Page.decode(outcome.value(), outcome.count());
     }

@@ -77,7 +77,7 @@ final class MemberPredicateTransaction implements PredicateTransaction
 
     public PredicateResult execute()
     {
-        return GridMember.await(executeAsync());
+        return Futures.await(executeAsync());
     }
 
     public CompletableFuture<PredicateResult> executeAsync()

@@ -221,7 +221,7 @@ public final class MemberSnapshots implements AutoCloseable
                     continue;
                 }
                 final int partition = copy.getKey();
-                final PartitionContents contents = GridMember.await(member.query(() ->
+                final PartitionContents contents = Futures.await(member.query(() ->
                     member.engine().status().contents(cache.cacheId(), partition)));
                 // Decided again at the moment of copying: a primary that moved since the listing must not give a
                 // second file of the partition (two cuts of it, from different moments).

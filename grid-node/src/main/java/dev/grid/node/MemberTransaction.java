@@ -69,7 +69,7 @@ final class MemberTransaction implements Transaction
     public <K, V> V get(final Cache<K, V> cache, final K key)
     {
         final MemberCache<K, V> mc = own(cache);
-        return mc.decodeValue(GridMember.await(read(mc, mc.encodeKey(key)))[0]);
+        return mc.decodeValue(Futures.await(read(mc, mc.encodeKey(key)))[0]);
     }
 
     public <K, V> CompletableFuture<V> getAsync(final Cache<K, V> cache, final K key)
@@ -82,7 +82,7 @@ final class MemberTransaction implements Transaction
     {
         final MemberCache<K, V> mc = own(cache);
         final List<K> order = new ArrayList<>(new LinkedHashSet<>(keys));
-        return decodeAll(mc, order, GridMember.await(read(mc, encodeAll(mc, order))));
+        return decodeAll(mc, order, Futures.await(read(mc, encodeAll(mc, order))));
     }
 
     public <K, V> CompletableFuture<Map<K, V>> getAllAsync(final Cache<K, V> cache, final Collection<? extends K> keys)
@@ -140,7 +140,7 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void put(final Cache<K, V> cache, final K key, final V value)
     {
-        GridMember.await(putRaw(cache, key, value));
+        Futures.await(putRaw(cache, key, value));
     }
 
     public <K, V> CompletableFuture<Void> putAsync(final Cache<K, V> cache, final K key, final V value)
@@ -156,7 +156,7 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void remove(final Cache<K, V> cache, final K key)
     {
-        GridMember.await(removeRaw(cache, key));
+        Futures.await(removeRaw(cache, key));
     }
 
     public <K, V> CompletableFuture<Void> removeAsync(final Cache<K, V> cache, final K key)
@@ -172,7 +172,7 @@ final class MemberTransaction implements Transaction
 
     public <K, V> void merge(final Cache<K, V> cache, final K key, final V operand)
     {
-        GridMember.await(mergeRaw(cache, key, operand));
+        Futures.await(mergeRaw(cache, key, operand));
     }
 
     public <K, V> CompletableFuture<Void> mergeAsync(final Cache<K, V> cache, final K key, final V operand)
@@ -215,7 +215,7 @@ final class MemberTransaction implements Transaction
 
     public void commit()
     {
-        GridMember.await(commitRaw());
+        Futures.await(commitRaw());
     }
 
     public CompletableFuture<Void> commitAsync()
@@ -267,7 +267,7 @@ final class MemberTransaction implements Transaction
 
     public void rollback()
     {
-        GridMember.await(rollbackRaw());
+        Futures.await(rollbackRaw());
     }
 
     public CompletableFuture<Void> rollbackAsync()
@@ -288,7 +288,7 @@ final class MemberTransaction implements Transaction
         member.execute(() -> open.complete(session.isOpen()), open);
         try
         {
-            if (GridMember.await(open))
+            if (Futures.await(open))
             {
                 rollback();
             }
@@ -317,7 +317,7 @@ final class MemberTransaction implements Transaction
         member.execute(() -> future.complete(session.assignedPriority()), future);
         try
         {
-            return GridMember.await(future);
+            return Futures.await(future);
         }
         catch (final GridException ex)
         {
@@ -334,7 +334,7 @@ final class MemberTransaction implements Transaction
         member.execute(() -> future.complete(!session.isOpen()), future);
         try
         {
-            return GridMember.await(future);
+            return Futures.await(future);
         }
         catch (final GridException ex)
         {

@@ -227,7 +227,7 @@ public final class ShardedMember implements Grid
         {
             try
             {
-                members[i] = GridMember.await(starting.get(i));
+                members[i] = Futures.await(starting.get(i));
             }
             catch (final RuntimeException ex)
             {
@@ -396,7 +396,7 @@ public final class ShardedMember implements Grid
         {
             try
             {
-                GridMember.await(closed);
+                Futures.await(closed);
             }
             catch (final RuntimeException ex)
             {

@@ -99,7 +99,7 @@ class ConsistencyCheckTest
                 Codecs.STRING.encode("not v7"));
             planted.complete(null);
         }, planted);
-        GridMember.await(planted);
+        Futures.await(planted);
         ConsistencyReport report = a.checkConsistency("planted");
         assertEquals(1, report.conflicts().size(), "one partition diverged: " + report.conflicts());
         assertEquals(partition, report.conflicts().get(0).partition());
@@ -113,7 +113,7 @@ class ConsistencyCheckTest
             EngineFaults.corruptCounter(c.engine(), descriptor.cacheId(), other);
             counter.complete(null);
         }, counter);
-        GridMember.await(counter);
+        Futures.await(counter);
         report = a.checkConsistency("planted");
         assertEquals(2, report.conflicts().size(), "two partitions conflict: " + report.conflicts());
         assertTrue(report.conflicts().stream().anyMatch(conflict -> conflict.partition() == other &&
