@@ -351,24 +351,7 @@ final class NearOps
         final NearOp op = nearOps.get(sequence);
         if (status == ResponseStatus.OK)
         {
-            final byte[] value = MemberMessages.ifHas(hasValue, bytes);
-            if (op == null)
-            {
-                return;
-            }
-            if (op.type == OpType.SIZE)
-            {
-                if (version == op.sentVersion && op.sizeAwaiting != null && op.sizeAwaiting.remove(sender))
-                {
-                    op.sizeSum += count;
-                    if (op.sizeAwaiting.isEmpty())
-                    {
-                        completeNear(op, new OpOutcome(true, null, op.sizeSum), null);
-                    }
-                }
-                return;
-            }
-            completeNear(op, new OpOutcome(flag, value, count), null);
+            onOk(sender, op, version, new OpOutcome(flag, MemberMessages.ifHas(hasValue, bytes), count));
         }
         else if (status == ResponseStatus.REMAP)
         {
@@ -406,6 +389,40 @@ final class NearOps
         {
             throw new MalformedMessageException("unknown response status " + status);
         }
+    }
+
+    /**
+     * This member's own primary answered one of its operations OK: taken as it is, without the response's encoding and
+     * decoding (a copy of the value each way). The value may be the store's own array, which nothing changes in place;
+     * the callbacks only read it (a codec keeps no reference, {@link dev.grid.core.Codec#decode}).
+     *
+     * @param outcome as the primary answered it; its {@code withoutQuorum} flag is dropped, as a response drops it.
+     */
+    void onLocalOk(final long sequence, final OpOutcome outcome, final long version)
+    {
+        onOk(context.incarnation(), nearOps.get(sequence), version, outcome.withoutQuorum() ?
+            new OpOutcome(outcome.flag(), outcome.value(), outcome.count()) : outcome);
+    }
+
+    private void onOk(final long sender, final NearOp op, final long version, final OpOutcome outcome)
+    {
+        if (op == null)
+        {
+            return;
+        }
+        if (op.type == OpType.SIZE)
+        {
+            if (version == op.sentVersion && op.sizeAwaiting != null && op.sizeAwaiting.remove(sender))
+            {
+                op.sizeSum += outcome.count();
+                if (op.sizeAwaiting.isEmpty())
+                {
+                    completeNear(op, new OpOutcome(true, null, op.sizeSum), null);
+                }
+            }
+            return;
+        }
+        completeNear(op, outcome, null);
     }
 
     static ErrorCode errorCode(final int code)

@@ -787,6 +787,11 @@ final class Replication
 
     void answerOk(final long origin, final long sequence, final OpOutcome outcome, final long version)
     {
+        if (origin == context.incarnation())
+        {
+            context.near().onLocalOk(sequence, outcome, version);
+            return;
+        }
         final byte[] value = MemberMessages.orEmpty(outcome.value());
         answer(origin, response(origin, sequence, ResponseStatus.OK).flag(MemberMessages.flag(outcome.flag()))
             .count(outcome.count()).version(version).hasValue(MemberMessages.has(outcome.value()))
