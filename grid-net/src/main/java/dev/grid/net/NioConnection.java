@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -45,8 +44,17 @@ final class NioConnection extends ClientEndpoint.BaseConnection
     /** When a frame was last written whole, or the queue last went from empty to not: to find stalled writes. */
     volatile long lastWrittenNs = System.nanoTime();
     SelectionKey key;
-    /** Frames sent during the batch in progress, written together at its end. Guarded by writeLock. */
-    private final ArrayList<ByteBuffer> held = new ArrayList<>();
+    /**
+     * Frames sent during the batch in progress, each behind its length, back to back from 0 to the position: written
+     * together at its end, and no buffer made per frame. Made at the first hold. Guarded by writeLock.
+     */
+    private ByteBuffer held = NOTHING_HELD;
+    /** {@link #held} before a connection's first hold, and after a large one; never written. */
+    private static final ByteBuffer NOTHING_HELD = ByteBuffer.allocate(0);
+    /** The first size of {@link #held}: a batch's answers of a few requests. */
+    private static final int HELD_FIRST_BYTES = 1024;
+    /** The largest {@link #held} a connection keeps after its batch: larger answers do not stay for its life. */
+    private static final int HELD_KEPT_BYTES = 8 * 1024;
 
     NioConnection(final ClientEndpoint endpoint, final long id, final SocketChannel channel, final String remote)
     {
@@ -57,33 +65,6 @@ final class NioConnection extends ClientEndpoint.BaseConnection
 
     public void send(final MessageWriter frame)
     {
-        final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
-            .order(ByteOrder.LITTLE_ENDIAN);
-        buffer.putInt(frame.length());
-        frame.buffer().getBytes(0, buffer, ClientProtocol.LENGTH_PREFIX, frame.length());
-        buffer.limit(buffer.capacity());
-        buffer.position(0);
-        enqueue(buffer);
-    }
-
-    public void close()
-    {
-        synchronized (writeLock)
-        {
-            // Frames held for a batch go before the close: "once every frame queued so far is written".
-            for (int i = 0; i < held.size() && !closing; i++)
-            {
-                queueLocked(held.get(i));
-            }
-            held.clear();
-            // Under the lock: no frame is written after a close returns.
-            closing = true;
-        }
-        requestFlush();
-    }
-
-    private void enqueue(final ByteBuffer buffer)
-    {
         synchronized (writeLock)
         {
             if (closing)
@@ -91,15 +72,20 @@ final class NioConnection extends ClientEndpoint.BaseConnection
                 return;
             }
             // Sent by the batching thread, or behind frames it holds: held until the batch ends, in order.
-            if (!held.isEmpty() || endpoint.isBatching())
+            if (held.position() > 0 || endpoint.isBatching())
             {
-                if (held.isEmpty())
+                if (held.position() == 0)
                 {
                     endpoint.batched(this);
                 }
-                held.add(buffer);
+                hold(frame);
                 return;
             }
+            final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
+                .order(ByteOrder.LITTLE_ENDIAN);
+            buffer.putInt(frame.length());
+            frame.buffer().getBytes(0, buffer, ClientProtocol.LENGTH_PREFIX, frame.length());
+            buffer.position(0);
             // The common case: nothing queued, the socket takes the frame at once, from this thread (no wake-up
             // of the endpoint's thread, no hop).
             if (out.isEmpty() && !closed)
@@ -122,6 +108,56 @@ final class NioConnection extends ClientEndpoint.BaseConnection
         requestFlush();
     }
 
+    /** Append a frame behind its length to {@link #held}. Holding writeLock. */
+    private void hold(final MessageWriter frame)
+    {
+        final int bytes = ClientProtocol.LENGTH_PREFIX + frame.length();
+        if (held.remaining() < bytes)
+        {
+            final ByteBuffer bigger = ByteBuffer.allocate(Math.max(HELD_FIRST_BYTES, Math.max(2 * held.capacity(),
+                held.position() + bytes))).order(ByteOrder.LITTLE_ENDIAN);
+            if (held != NOTHING_HELD)
+            {
+                bigger.put(held.flip());
+            }
+            held = bigger;
+        }
+        held.putInt(frame.length());
+        frame.buffer().getBytes(0, held, held.position(), frame.length());
+        held.position(held.position() + frame.length());
+    }
+
+    /** Forget what {@link #held} holds, and its array if it grew large. Holding writeLock. */
+    private void releaseHeld()
+    {
+        held = held == NOTHING_HELD || held.capacity() > HELD_KEPT_BYTES ? NOTHING_HELD : held.clear();
+    }
+
+    /** The held frames not written yet, from their position, as a buffer of their own. Holding writeLock. */
+    private ByteBuffer heldRest()
+    {
+        final ByteBuffer rest = ByteBuffer.allocate(held.remaining());
+        rest.put(held).flip();
+        return rest;
+    }
+
+    public void close()
+    {
+        synchronized (writeLock)
+        {
+            // Frames held for a batch go before the close: "once every frame queued so far is written".
+            if (held.position() > 0 && !closing)
+            {
+                held.flip();
+                queueLocked(heldRest());
+            }
+            releaseHeld();
+            // Under the lock: no frame is written after a close returns.
+            closing = true;
+        }
+        requestFlush();
+    }
+
     /**
      * Write the frames held for the batch that ends: copied into the batch's direct buffer and written as long as
      * the socket takes everything (one system call for a buffer's worth), what it does not take queued for the
@@ -131,23 +167,27 @@ final class NioConnection extends ClientEndpoint.BaseConnection
     {
         synchronized (writeLock)
         {
-            final int count = held.size();
-            if (count == 0)
+            if (held.position() == 0)
             {
                 return;
             }
             if (closing || closed)
             {
-                held.clear();
+                releaseHeld();
                 return;
             }
-            final int first = out.isEmpty() ? writeThrough(held, count) : 0;
-            for (int i = first; i < count && !closing; i++)
+            held.flip();
+            if (out.isEmpty())
             {
-                queueLocked(held.get(i));
+                writeThrough();
             }
-            held.clear();
-            if (first == count)
+            final boolean rest = held.hasRemaining();
+            if (rest)
+            {
+                queueLocked(heldRest());
+            }
+            releaseHeld();
+            if (!rest)
             {
                 return;
             }
@@ -155,45 +195,22 @@ final class NioConnection extends ClientEndpoint.BaseConnection
         requestFlush();
     }
 
-    /**
-     * Write frames while the socket takes them whole. Holding writeLock, nothing queued.
-     *
-     * @return the index of the first frame not wholly written (its position marks what of it was).
-     */
-    private int writeThrough(final ArrayList<ByteBuffer> frames, final int count)
+    /** Write the held frames, from their position, while the socket takes them whole. Holding writeLock. */
+    private void writeThrough()
     {
         final ByteBuffer direct = endpoint.batchBuffer();
-        int first = 0;
         try
         {
-            while (first < count)
+            while (held.hasRemaining())
             {
-                direct.clear();
-                for (int i = first; i < count && direct.hasRemaining(); i++)
-                {
-                    final ByteBuffer frame = frames.get(i);
-                    final int bytes = Math.min(frame.remaining(), direct.remaining());
-                    direct.put(direct.position(), frame, frame.position(), bytes);
-                    direct.position(direct.position() + bytes);
-                }
-                direct.flip();
-                final int offered = direct.remaining();
-                int written = channel.write(direct);
-                while (written > 0)
-                {
-                    final ByteBuffer frame = frames.get(first);
-                    final int bytes = Math.min(written, frame.remaining());
-                    frame.position(frame.position() + bytes);
-                    written -= bytes;
-                    if (!frame.hasRemaining())
-                    {
-                        first++;
-                    }
-                }
-                if (direct.hasRemaining() || offered == 0)
+                final int bytes = Math.min(held.remaining(), direct.capacity());
+                direct.clear().put(0, held, held.position(), bytes).limit(bytes);
+                final int written = channel.write(direct);
+                held.position(held.position() + written);
+                if (written < bytes)
                 {
                     // The socket is full: the rest waits for the endpoint's thread.
-                    break;
+                    return;
                 }
             }
         }
@@ -201,7 +218,6 @@ final class NioConnection extends ClientEndpoint.BaseConnection
         {
             // The endpoint's thread notices the broken connection and closes it.
         }
-        return first;
     }
 
     /** Close without writing what waits: its held frames could not be written. Batching thread. */
@@ -209,7 +225,7 @@ final class NioConnection extends ClientEndpoint.BaseConnection
     {
         synchronized (writeLock)
         {
-            held.clear();
+            releaseHeld();
             closing = true;
             aborted = true;
         }
