@@ -370,8 +370,9 @@ public final class ClientEndpoint implements AutoCloseable
      * Hold the frames the calling thread sends until {@link #endBatch()}, which writes each connection's frames
      * together: a member thread that answers several requests of a connection in one duty cycle makes one write
      * system call for them (per 64 KiB), not one each. Frames other threads send to a connection meanwhile go behind
-     * its held ones, in order. Held frames do not count towards a connection's back-pressure until the batch ends
-     * (a batch lasts one duty cycle). One thread batches at a time.
+     * its held ones, in order. Held frames count towards a connection's back-pressure: a connection whose held and
+     * queued answers would pass {@link Limits#maxQueuedBytes()} is cut off at once, before any of the batch is
+     * written (a batch lasts one duty cycle). One thread batches at a time.
      */
     public void beginBatch()
     {

@@ -67,51 +67,75 @@ final class NioConnection extends ClientEndpoint.BaseConnection
     {
         synchronized (writeLock)
         {
-            if (closing)
+            if (closing || sentOrHeld(frame))
             {
                 return;
             }
-            // Sent by the batching thread, or behind frames it holds: held until the batch ends, in order.
-            if (held.position() > 0 || endpoint.isBatching())
-            {
-                if (held.position() == 0)
-                {
-                    endpoint.batched(this);
-                }
-                hold(frame);
-                return;
-            }
-            final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
-                .order(ByteOrder.LITTLE_ENDIAN);
-            buffer.putInt(frame.length());
-            frame.buffer().getBytes(0, buffer, ClientProtocol.LENGTH_PREFIX, frame.length());
-            buffer.position(0);
-            // The common case: nothing queued, the socket takes the frame at once, from this thread (no wake-up
-            // of the endpoint's thread, no hop).
-            if (out.isEmpty() && !closed)
-            {
-                try
-                {
-                    channel.write(buffer);
-                }
-                catch (final IOException ex)
-                {
-                    // The endpoint's thread notices the broken connection and closes it.
-                }
-                if (!buffer.hasRemaining())
-                {
-                    return;
-                }
-            }
-            queueLocked(buffer);
         }
+        // Queued for the endpoint's thread, or cut off (it closes the connection).
         requestFlush();
     }
 
-    /** Append a frame behind its length to {@link #held}. Holding writeLock. */
-    private void hold(final MessageWriter frame)
+    /**
+     * Hold a frame (sent by the batching thread, or behind frames it holds: until the batch ends, in order), or write
+     * it at once if the socket takes it whole (no wake-up of the endpoint's thread, no hop), or queue it. Holding
+     * writeLock.
+     *
+     * @return whether nothing is left for the endpoint's thread (false: queued, or the connection is cut off).
+     */
+    private boolean sentOrHeld(final MessageWriter frame)
+    {
+        if (held.position() > 0 || endpoint.isBatching())
+        {
+            if (held.position() == 0)
+            {
+                endpoint.batched(this);
+            }
+            return hold(frame);
+        }
+        final ByteBuffer buffer = ByteBuffer.allocate(ClientProtocol.LENGTH_PREFIX + frame.length())
+            .order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(frame.length());
+        frame.buffer().getBytes(0, buffer, ClientProtocol.LENGTH_PREFIX, frame.length());
+        buffer.position(0);
+        if (out.isEmpty() && !closed)
+        {
+            try
+            {
+                channel.write(buffer);
+            }
+            catch (final IOException ex)
+            {
+                // The endpoint's thread notices the broken connection and closes it.
+            }
+            if (!buffer.hasRemaining())
+            {
+                return true;
+            }
+        }
+        queueLocked(buffer);
+        return false;
+    }
+
+    /**
+     * Append a frame behind its length to {@link #held}, or cut the connection off if its answers held and queued
+     * would pass its limit (a client that sends many requests for large values in one go and reads nothing). Holding
+     * writeLock.
+     *
+     * @return false if it was cut off.
+     */
+    private boolean hold(final MessageWriter frame)
     {
         final int bytes = ClientProtocol.LENGTH_PREFIX + frame.length();
+        final long waiting = queuedBytes.get() + held.position() + bytes;
+        if (waiting > endpoint.limits().maxQueuedBytes())
+        {
+            releaseHeld();
+            closing = true;
+            aborted = true;
+            endpoint.handler().onCutOff(this, waiting);
+            return false;
+        }
         if (held.remaining() < bytes)
         {
             final ByteBuffer bigger = ByteBuffer.allocate(Math.max(HELD_FIRST_BYTES, Math.max(2 * held.capacity(),
@@ -125,6 +149,7 @@ final class NioConnection extends ClientEndpoint.BaseConnection
         held.putInt(frame.length());
         frame.buffer().getBytes(0, held, held.position(), frame.length());
         held.position(held.position() + frame.length());
+        return true;
     }
 
     /** Forget what {@link #held} holds, and its array if it grew large. Holding writeLock. */

@@ -10,13 +10,16 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The endpoint's answer batching: frames a thread sends between {@link ClientEndpoint#beginBatch()} and
@@ -30,6 +33,8 @@ class ClientEndpointBatchTest
     private static final int BIG_FRAME_BYTES = 256 * 1024;
 
     private final CompletableFuture<ClientEndpoint.Connection> opened = new CompletableFuture<>();
+    /** The answer bytes waiting when the endpoint cut the connection off. */
+    private final CompletableFuture<Long> cutOff = new CompletableFuture<>();
     private ClientEndpoint endpoint;
     private Socket client;
 
@@ -51,6 +56,11 @@ class ClientEndpointBatchTest
 
                 public void onClose(final ClientEndpoint.Connection connection)
                 {
+                }
+
+                public void onCutOff(final ClientEndpoint.Connection connection, final long queuedBytes)
+                {
+                    cutOff.complete(queuedBytes);
                 }
             }, "batch-test-endpoint");
         client = new Socket();
@@ -150,6 +160,30 @@ class ClientEndpointBatchTest
         }
         endpoint.endBatch();
         reader.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    @Test
+    void aBatchWhoseAnswersPassTheLimitCutsTheConnectionOffAtOnce() throws Exception
+    {
+        final ClientEndpoint.Connection connection = opened.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        // 40 MiB in one batch against a limit of 32: cut off at the frame that passes it, before anything is
+        // written, and nothing more is held for it (the batch does not grow its memory to the 40 MiB).
+        endpoint.beginBatch();
+        sendBigFrames(connection, 0, 160);
+        assertTrue(cutOff.isDone(), "cut off while the batch was held");
+        assertTrue(cutOff.get() > 32L << 20 && cutOff.get() <= (32L << 20) + BIG_FRAME_BYTES + 4,
+            "cut off at the frame that passed 32 MiB: " + cutOff.get());
+        endpoint.endBatch();
+        final DataInputStream in = new DataInputStream(client.getInputStream());
+        final IOException ended = assertThrows(IOException.class, () ->
+        {
+            // Whatever arrives, the stream ends before the batch's 40 MiB did.
+            for (int i = 0; i < 160; i++)
+            {
+                readBigFrame(in, BIG_FRAME_BYTES);
+            }
+        }, "the connection was closed without its held answers");
+        assertFalse(ended instanceof SocketTimeoutException, "closed, not silent: " + ended);
     }
 
     /** A frame of {@code bytes} bytes whose first 8 are {@code marker}. */
