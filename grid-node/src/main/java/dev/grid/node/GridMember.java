@@ -127,6 +127,8 @@ public final class GridMember implements Grid
     volatile Thread agentThread;
     /** A fault of a command the agent ran from inside {@link #execute}; the agent stops the member with it. */
     RuntimeException deferredFault;
+    /** How many more requests {@link MemberAgent#runNow} may run in this duty cycle. Agent thread. */
+    int runNowBudget;
     private final AtomicBoolean closeStarted = new AtomicBoolean();
     private final CompletableFuture<Void> closeFinished = new CompletableFuture<>();
     volatile MemberState state = MemberState.JOINING;

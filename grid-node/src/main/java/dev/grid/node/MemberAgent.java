@@ -1,6 +1,8 @@
 package dev.grid.node;
 
+import dev.grid.core.GridException;
 import dev.grid.core.NodeStoppingException;
+import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.MemberState;
 import dev.grid.net.ClientEndpoint;
 import org.agrona.concurrent.Agent;
@@ -15,6 +17,8 @@ import org.agrona.concurrent.AgentTerminationException;
  */
 final class MemberAgent implements Agent
 {
+    /** The most queued commands one duty cycle runs, and the most requests it runs at once ({@link #runNow}). */
+    static final int COMMANDS_PER_CYCLE = 256;
     private final GridMember member;
     private boolean joinReported;
 
@@ -43,6 +47,48 @@ final class MemberAgent implements Agent
     public void onStart()
     {
         member.agentThread = Thread.currentThread();
+    }
+
+    /**
+     * Run an engine command now, as the queue's drain would run it, if called on the agent thread with no command
+     * waiting (a thin client's request its duty cycle read): no queued command, no future. At most
+     * {@link #COMMANDS_PER_CYCLE} a cycle, as the drain runs at most as many: a cycle stays short, and so does what
+     * one cycle's answers hold. The member's inactivity,
+     * or a refusal the command throws, goes to {@code failed}; a fault goes there as {@link NodeStoppingException}
+     * and stops the member after the poll, as a fault in a drain does.
+     *
+     * @return false, having run nothing, on any other thread or with commands waiting: the caller queues it
+     *         ({@link GridMember#execute}).
+     */
+    static boolean runNow(final GridMember member, final Runnable command, final OpCallback failed)
+    {
+        if (Thread.currentThread() != member.agentThread || member.closing || member.deferredFault != null ||
+            !member.commands.isEmpty() || member.runNowBudget <= 0)
+        {
+            return false;
+        }
+        member.runNowBudget--;
+        final GridException inactive = member.activation.refusal();
+        if (inactive != null)
+        {
+            failed.onFailure(inactive);
+            return true;
+        }
+        try
+        {
+            command.run();
+        }
+        catch (final RuntimeException ex)
+        {
+            if (ex instanceof GridException refused && GridMember.isRefusal(refused))
+            {
+                failed.onFailure(refused);
+                return true;
+            }
+            member.deferredFault = ex;
+            failed.onFailure(new NodeStoppingException("member " + member.config.memberId() + " stops: " + ex));
+        }
+        return true;
     }
 
     /** A command the agent ran early, from inside {@link GridMember#execute}, failed: a fault like any other. */
@@ -83,10 +129,11 @@ final class MemberAgent implements Agent
                 {
                     // Requests read now become commands, run below (in this cycle unless many wait): no other thread,
                     // no wake-up.
+                    member.runNowBudget = COMMANDS_PER_CYCLE;
                     work += clients.poll();
                     throwDeferredFault();
                 }
-                work += member.commands.drain(Runnable::run, 256);
+                work += member.commands.drain(Runnable::run, COMMANDS_PER_CYCLE);
                 throwDeferredFault();
             }
             finally
