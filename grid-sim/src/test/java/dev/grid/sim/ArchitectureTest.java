@@ -213,7 +213,7 @@ class ArchitectureTest
     {
         noClasses().that().resideInAPackage("dev.grid.core..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.grid.tx..", "dev.grid.persistence..",
-                "dev.grid.net..", "dev.grid.node..", "dev.grid.sim..", "io.aeron..", "net.openhft..")
+                "dev.grid.net..", "dev.grid.node..", "dev.grid.sim..", "io.aeron..", "net.openhft.chronicle..")
             .check(PRODUCTION);
         noClasses().that().resideInAPackage("dev.grid.tx..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.grid.persistence..", "dev.grid.net..",

@@ -1,5 +1,6 @@
 package dev.grid.core.internal.partition;
 
+import org.apache.commons.codec.digest.MurmurHash3;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -188,6 +189,27 @@ class PartitionStoreTest
             seen.add((key[0] & 0xFF) + "/" + key.length + "=" + (value == null ? "tombstone" : new String(value,
                 StandardCharsets.UTF_8)) + "@" + counter));
         assertEquals(List.of("1/1=low@2", "1/2=tombstone@3", "128/1=high@1"), seen);
+    }
+
+    /**
+     * Members compare copies' content hashes (exchange, consistency check), members of different versions too: an
+     * entry's hash stays the one earlier versions computed with commons-codec's MurmurHash3.
+     */
+    @Test
+    void anEntrysHashIsTheOneEarlierVersionsComputed()
+    {
+        final SplittableRandom random = new SplittableRandom(22);
+        for (int i = 0; i < 10_000; i++)
+        {
+            final byte[] key = new byte[random.nextInt(64)];
+            final byte[] value = new byte[random.nextInt(300)];
+            random.nextBytes(key);
+            random.nextBytes(value);
+            final long keyHash = MurmurHash3.hash128x64(key, 0, key.length, 0)[0];
+            final long valueHash = MurmurHash3.hash128x64(value, 0, value.length, 0x5EED)[0];
+            assertEquals((keyHash * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(valueHash, 29),
+                PartitionStore.entryHash(key, value), "key of " + key.length + " bytes, value of " + value.length);
+        }
     }
 
     @Test
