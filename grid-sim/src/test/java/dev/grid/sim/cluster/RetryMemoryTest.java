@@ -175,7 +175,7 @@ class RetryMemoryTest
         return new String(outcome[0].value(), StandardCharsets.UTF_8);
     }
 
-    private static Engine[] startMembers(final Simulation sim, final SimNetwork network,
+    static Engine[] startMembers(final Simulation sim, final SimNetwork network,
         final long failureDetectionNs)
     {
         final Engine[] members = new Engine[3];
@@ -209,7 +209,7 @@ class RetryMemoryTest
     }
 
     /** @return the id of cache "c": 8 partitions, 1 backup, the "concat" merge operator. */
-    private static int createCache(final Simulation sim, final Engine[] members)
+    static int createCache(final Simulation sim, final Engine[] members)
     {
         final OpOutcome[] created = new OpOutcome[1];
         members[0].admin().createCache(new CacheDescriptor(0, "c", 8, 1, "string", "string", null,
@@ -219,12 +219,12 @@ class RetryMemoryTest
         return members[0].cache("c").cacheId();
     }
 
-    private static byte[] bytes(final String value)
+    static byte[] bytes(final String value)
     {
         return value.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static int slotOf(final Engine[] members, final int memberIndex, final PartitionMap map)
+    static int slotOf(final Engine[] members, final int memberIndex, final PartitionMap map)
     {
         final long incarnation = map.topology().members().get(memberIndex).incarnation();
         for (int i = 0; i < members.length; i++)

@@ -392,16 +392,20 @@ final class NearOps
     }
 
     /**
-     * This member's own primary answered one of its operations OK: taken as it is, without the response's encoding and
-     * decoding (a copy of the value each way). The value may be the store's own array, which nothing changes in place;
-     * the callbacks only read it (a codec keeps no reference, {@link dev.grid.core.Codec#decode}).
+     * This member's own primary answered one of its operations OK: taken without the response's encoding and decoding
+     * (a copy of the value each way). The value may be the store's own array: a callback that only reads it
+     * ({@link OpCallback#readsValueOnly}, a thin client's answer) gets it as it is, any other a copy of its own, so
+     * that nothing outside the store (an application's codec that keeps what it decodes from) can alias stored data.
      *
      * @param outcome as the primary answered it; its {@code withoutQuorum} flag is dropped, as a response drops it.
      */
     void onLocalOk(final long sequence, final OpOutcome outcome, final long version)
     {
-        onOk(context.incarnation(), nearOps.get(sequence), version, outcome.withoutQuorum() ?
-            new OpOutcome(outcome.flag(), outcome.value(), outcome.count()) : outcome);
+        final NearOp op = nearOps.get(sequence);
+        final byte[] value = outcome.value();
+        final boolean copy = value != null && op != null && !op.callback.readsValueOnly();
+        onOk(context.incarnation(), op, version, copy || outcome.withoutQuorum() ?
+            new OpOutcome(outcome.flag(), copy ? value.clone() : value, outcome.count()) : outcome);
     }
 
     private void onOk(final long sender, final NearOp op, final long version, final OpOutcome outcome)
