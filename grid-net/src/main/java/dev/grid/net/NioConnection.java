@@ -127,19 +127,29 @@ final class NioConnection extends ClientEndpoint.BaseConnection
     private boolean hold(final MessageWriter frame)
     {
         final int bytes = ClientProtocol.LENGTH_PREFIX + frame.length();
-        final long waiting = queuedBytes.get() + held.position() + bytes;
-        if (waiting > endpoint.limits().maxQueuedBytes())
+        // What the limit leaves, and never more than one array holds.
+        final long room = Math.min(endpoint.limits().maxQueuedBytes() - queuedBytes.get(), Integer.MAX_VALUE - 8);
+        if (held.position() + (long)bytes > room)
         {
-            releaseHeld();
-            closing = true;
-            aborted = true;
-            endpoint.handler().onCutOff(this, waiting);
+            cutOffHolding(queuedBytes.get() + held.position() + bytes);
             return false;
         }
         if (held.remaining() < bytes)
         {
-            final ByteBuffer bigger = ByteBuffer.allocate(Math.max(HELD_FIRST_BYTES, Math.max(2 * held.capacity(),
-                held.position() + bytes))).order(ByteOrder.LITTLE_ENDIAN);
+            // Doubled, but never beyond what the limit lets it hold.
+            final long capacity = Math.min(room, Math.max(HELD_FIRST_BYTES, 2L * held.capacity()));
+            final ByteBuffer bigger;
+            try
+            {
+                bigger = ByteBuffer.allocate((int)Math.max(held.position() + bytes, capacity))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            }
+            catch (final OutOfMemoryError ex)
+            {
+                // Only this connection pays: the member goes on.
+                cutOffHolding(queuedBytes.get() + held.position() + bytes);
+                return false;
+            }
             if (held != NOTHING_HELD)
             {
                 bigger.put(held.flip());
@@ -150,6 +160,15 @@ final class NioConnection extends ClientEndpoint.BaseConnection
         frame.buffer().getBytes(0, held, held.position(), frame.length());
         held.position(held.position() + frame.length());
         return true;
+    }
+
+    /** Drop what is held and cut the connection off: its answers would pass its limit. Holding writeLock. */
+    private void cutOffHolding(final long waitingBytes)
+    {
+        releaseHeld();
+        closing = true;
+        aborted = true;
+        endpoint.handler().onCutOff(this, waitingBytes);
     }
 
     /** Forget what {@link #held} holds, and its array if it grew large. Holding writeLock. */
