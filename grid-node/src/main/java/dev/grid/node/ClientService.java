@@ -23,7 +23,6 @@ import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberRecord;
-import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.Topology;
@@ -74,7 +73,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     /** The member attribute that advertises where a member serves clients (for partition-aware clients). */
     static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
 
-    private final GridMember member;
+    final GridMember member;
     private final ClientEntryOperations entryOperations;
     private final ClientTransactionSteps transactionSteps;
     private final MemberConfiguration config;
@@ -567,81 +566,12 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final byte[] key = requireBytes(reader, "key");
         final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
-        final SingleRequest request = new SingleRequest(connection, session, requestId, cache, type, key, valueBytes,
-            expectedBytes, identity, answer);
+        final SingleRequest request = new SingleRequest(this, connection, session, requestId, cache, type, key,
+            valueBytes, expectedBytes, identity, answer);
         if (!MemberAgent.runNow(member, request, request))
         {
             complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes,
                 expectedBytes, cache.operationTimeoutNs(), identity), answer);
-        }
-    }
-
-    /**
-     * A single-key request the agent thread runs at once ({@link MemberAgent#runNow}): the engine's operation, and the
-     * answer written when it completes, on that thread. One object per request, where the queued way makes a future
-     * and half a dozen callbacks.
-     */
-    private final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWriter>
-    {
-        private final ClientEndpoint.Connection connection;
-        private final Session session;
-        private final long requestId;
-        private final CacheDescriptor cache;
-        private final OpType type;
-        private final byte[] key;
-        private final byte[] value;
-        private final byte[] expected;
-        private final ClientIdentity identity;
-        private final Answer<OpOutcome> answer;
-        private OpOutcome outcome;
-        /** Whether it was answered: a fault thrown after the engine completed it does not answer it again. */
-        private boolean answered;
-
-        SingleRequest(final ClientEndpoint.Connection connection, final Session session, final long requestId,
-            final CacheDescriptor cache, final OpType type, final byte[] key, final byte[] value, final byte[] expected,
-            final ClientIdentity identity, final Answer<OpOutcome> answer)
-        {
-            this.connection = connection;
-            this.session = session;
-            this.requestId = requestId;
-            this.cache = cache;
-            this.type = type;
-            this.key = key;
-            this.value = value;
-            this.expected = expected;
-            this.identity = identity;
-            this.answer = answer;
-        }
-
-        public void run()
-        {
-            member.engine().submit(cache.cacheId(), type, key, value, expected, cache.operationTimeoutNs(),
-                identity.clientId(), identity.sequence(), identity.watermark(), this);
-        }
-
-        public void onSuccess(final OpOutcome result)
-        {
-            if (!answered)
-            {
-                answered = true;
-                outcome = result;
-                finish(connection, session, requestId, this, null);
-            }
-        }
-
-        public void onFailure(final GridException error)
-        {
-            if (!answered)
-            {
-                answered = true;
-                finish(connection, session, requestId, null, error);
-            }
-        }
-
-        /** The answer's payload, once the outcome is known. */
-        public void accept(final MessageWriter writer)
-        {
-            answer.write(writer, outcome);
         }
     }
 
@@ -796,7 +726,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         });
     }
 
-    private void finish(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+    void finish(final ClientEndpoint.Connection connection, final Session session, final long requestId,
         final Consumer<MessageWriter> payload, final Throwable failure)
     {
         try

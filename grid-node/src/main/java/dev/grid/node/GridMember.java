@@ -125,7 +125,10 @@ public final class GridMember implements Grid
     volatile boolean closing;
     /** The agent's thread once it started ({@link MemberAgent#onStart()}): it must never wait for its own queue. */
     volatile Thread agentThread;
-    /** A fault of a command the agent ran from inside {@link #execute}; the agent stops the member with it. */
+    /**
+     * A fault of a command the agent ran from inside {@link #execute} or {@link MemberAgent#runNow}; the agent stops
+     * the member with it.
+     */
     RuntimeException deferredFault;
     /** How many more requests {@link MemberAgent#runNow} may run in this duty cycle. Agent thread. */
     int runNowBudget;

@@ -10,8 +10,9 @@ import org.agrona.concurrent.AgentTerminationException;
 
 /**
  * The agent a member's thread runs: each duty cycle runs the transport, the engine's duty cycle, the plain client
- * endpoint (reading requests, accepting connections) and then the commands user threads and those requests queued,
- * and reports the member's progress (joined, quorum) to those who wait for it.
+ * endpoint (reading requests, accepting connections, running single-key ones at once: {@link #runNow}) and then the
+ * commands user threads and the other requests queued, and reports the member's progress (joined, quorum) to those
+ * who wait for it.
  * <p>
  * <b>Threading:</b> the member's agent thread only.
  */
@@ -54,8 +55,8 @@ final class MemberAgent implements Agent
      * waiting (a thin client's request its duty cycle read): no queued command, no future. At most
      * {@link #COMMANDS_PER_CYCLE} a cycle, as the drain runs at most as many: a cycle stays short, and so does what
      * one cycle's answers hold. The member's inactivity,
-     * or a refusal the command throws, goes to {@code failed}; a fault goes there as {@link NodeStoppingException}
-     * and stops the member after the poll, as a fault in a drain does.
+     * or a refusal the command throws, goes to {@code failed}; a fault goes there too (as {@link NodeStoppingException}
+     * if it is not a {@link GridException}) and stops the member after the poll, as a fault in a drain does.
      *
      * @return false, having run nothing, on any other thread or with commands waiting: the caller queues it
      *         ({@link GridMember#execute}).
@@ -86,7 +87,8 @@ final class MemberAgent implements Agent
                 return true;
             }
             member.deferredFault = ex;
-            failed.onFailure(new NodeStoppingException("member " + member.config.memberId() + " stops: " + ex));
+            failed.onFailure(ex instanceof GridException fault ? fault : new NodeStoppingException("member " +
+                member.config.memberId() + " stops: " + ex));
         }
         return true;
     }
@@ -127,8 +129,8 @@ final class MemberAgent implements Agent
                 work += member.engine.doWork(System.nanoTime());
                 if (clients != null)
                 {
-                    // Requests read now become commands, run below (in this cycle unless many wait): no other thread,
-                    // no wake-up.
+                    // Requests read now run at once (single-key ones, runNow) or become commands run below (in this
+                    // cycle unless many wait): no other thread, no wake-up.
                     member.runNowBudget = COMMANDS_PER_CYCLE;
                     work += clients.poll();
                     throwDeferredFault();
