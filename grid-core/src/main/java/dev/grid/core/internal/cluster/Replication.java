@@ -162,8 +162,9 @@ final class Replication
         }
         final LocalPartition lp = context.localCopy(cacheId, partition);
         // Its identity across resends: a thin client's own, or the submitting member's. Answers go to the member that
-        // sent this request (origin, sequence), which a client's resend through another member changes.
-        final OpKey opKey = identity != null ? identity : new OpKey(origin, sequence);
+        // sent this request (origin, sequence), which a client's resend through another member changes. A read has
+        // none: nothing remembers its outcome.
+        final OpKey opKey = identity != null ? identity : type.mayWrite() ? new OpKey(origin, sequence) : null;
         if (type.mayWrite() && opKey.sequence() < context.origins().originWatermarks().get(opKey.originIncarnation()))
         {
             // A late copy of a request its origin no longer waits for (it was answered or given up, and its outcome
