@@ -54,9 +54,9 @@ final class MemberAgent implements Agent
      * Run an engine command now, as the queue's drain would run it, if called on the agent thread with no command
      * waiting (a thin client's request its duty cycle read): no queued command, no future. At most
      * {@link #COMMANDS_PER_CYCLE} a cycle, as the drain runs at most as many: a cycle stays short, and so does what
-     * one cycle's answers hold. The member's inactivity,
-     * or a refusal the command throws, goes to {@code failed}; a fault goes there too (as {@link NodeStoppingException}
-     * if it is not a {@link GridException}) and stops the member after the poll, as a fault in a drain does.
+     * one cycle's answers hold. The member's inactivity, or a refusal the command throws, goes to {@code failed}; a
+     * fault goes there too (as {@link NodeStoppingException} if it is not a {@link GridException}) and stops the
+     * member after the poll, as a fault in a drain does.
      *
      * @return false, having run nothing, on any other thread or with commands waiting: the caller queues it
      *         ({@link GridMember#execute}).
