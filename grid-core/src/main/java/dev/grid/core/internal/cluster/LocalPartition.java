@@ -393,7 +393,8 @@ final class LocalPartition implements PartitionCopy
         final byte[] key;
         final byte[] value;
         final long topologyVersion;
-        final LongHashSet pendingBackups = new LongHashSet();
+        /** Sized for the usual one or two backups (the default size made a long[8] per update). */
+        final LongHashSet pendingBackups = new LongHashSet(2);
         final long deadlineNs;
         long lastSentNs;
         boolean durable;

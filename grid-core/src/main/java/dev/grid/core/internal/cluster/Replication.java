@@ -387,16 +387,21 @@ final class Replication
         update.lastSentNs = context.nowNs();
         // A backup that misses an earlier update of this key still receives its effect inside this update's value,
         // so it must also learn that update's identity, or a retry of it after failover would apply it twice.
-        final List<PrimaryUpdate> earlier = new ArrayList<>(0);
+        // Made only when there are some: most updates have none.
+        List<PrimaryUpdate> earlier = null;
         for (final PrimaryUpdate other : lp.inFlight.values())
         {
             if (other.counter < update.counter && Arrays.equals(other.key, update.key))
             {
+                if (earlier == null)
+                {
+                    earlier = new ArrayList<>(2);
+                }
                 earlier.add(other);
             }
         }
         Predecessors predecessors = Predecessors.NONE;
-        if (!earlier.isEmpty())
+        if (earlier != null)
         {
             // A message's group holds at most GROUP_MAX: beyond that many updates of one key in flight at once (a
             // backup stalled under a hot key), the newest are carried and the oldest identities are not.
