@@ -72,6 +72,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     /** The member attribute that advertises where a member serves clients (for partition-aware clients). */
     static final String CLIENT_ADDRESS_ATTRIBUTE = "client.address";
+    private static final byte[] NO_BYTES = new byte[0];
 
     final GridMember member;
     private final ClientEntryOperations entryOperations;
@@ -113,6 +114,9 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         /** Set once the connection closed; guarded by the session. */
         boolean closed;
         final LastCacheName cacheName = new LastCacheName();
+        /** Around the frame being read ({@link #onFrame}); only the thread that reads the connection's frames. */
+        final UnsafeBuffer frameBuffer = new UnsafeBuffer(NO_BYTES);
+        final MessageReader frameReader = new MessageReader();
 
         /** @return whether the transaction was kept for the connection (false: it closed, the caller rolls it back). */
         synchronized boolean keep(final long txId, final MemberTransaction tx)
@@ -211,7 +215,24 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
             connection.close();
             return;
         }
-        final MessageReader reader = new MessageReader().wrap(new UnsafeBuffer(frame), 0, frame.length);
+        // The connection's reader, wrapped around each frame: every handler reads its request before it returns and
+        // keeps no reference to the reader, and one thread reads a connection's frames (the member thread, or the
+        // connection's TLS reader).
+        session.frameBuffer.wrap(frame);
+        try
+        {
+            onRequest(connection, session, session.frameReader.wrap(session.frameBuffer, 0, frame.length));
+        }
+        finally
+        {
+            // The frame's array is not held until the connection's next frame.
+            session.frameBuffer.wrap(NO_BYTES);
+        }
+    }
+
+    private void onRequest(final ClientEndpoint.Connection connection, final Session session,
+        final MessageReader reader)
+    {
         final int op = reader.readByte("op") & 0xFF;
         final long requestId = reader.readLong("requestId");
         requests.incrementAndGet();
