@@ -115,9 +115,7 @@ final class BenchCluster implements AutoCloseable
         {
             try
             {
-                final String stat = Files.readString(Path.of("/proc/" + pids.get(i) + "/stat"));
-                final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                ticks[i] = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                ticks[i] = statTicks(Files.readString(Path.of("/proc/" + pids.get(i) + "/stat")));
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -125,6 +123,14 @@ final class BenchCluster implements AutoCloseable
             }
         }
         return ticks;
+    }
+
+    /** @return utime + stime, in clock ticks, of a process's or thread's {@code stat} line (proc(5)). */
+    private static long statTicks(final String stat)
+    {
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     }
 
     /**
@@ -144,10 +150,9 @@ final class BenchCluster implements AutoCloseable
                 {
                     final String stat = Files.readString(task.resolve("stat"));
                     final String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                     final String group = name.startsWith("grid-member") ? "engine" : name.startsWith("bench-") ?
                         "load" : name.startsWith("grid-user") ? "user" : "other";
-                    ticks.merge(group, Long.parseLong(fields[11]) + Long.parseLong(fields[12]), Long::sum);
+                    ticks.merge(group, statTicks(stat), Long::sum);
                 }
                 catch (final IOException | RuntimeException ended)
                 {
