@@ -1,5 +1,6 @@
 package dev.grid.examples;
 
+import dev.grid.client.ClientAdmin;
 import dev.grid.client.ClientConfiguration;
 import dev.grid.client.GridClient;
 import dev.grid.core.Cache;
@@ -8,6 +9,7 @@ import dev.grid.core.CacheNotFoundException;
 import dev.grid.core.Codecs;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
 import dev.grid.core.MemberMetrics;
 import dev.grid.core.PredicateResult;
 import dev.grid.core.Transaction;
@@ -32,6 +34,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -416,6 +419,71 @@ class ThinClientTest
         assertEquals(Set.of("m0", "m1", "m2"), Set.copyOf(client.connectedMembers()),
             "the client reached every primary directly");
         client.destroyCache("aware");
+    }
+
+    /**
+     * A transaction begins on the primary of its first step's key, so that its coordinator holds that partition (before,
+     * every transaction of a client began on the one member its begin reached): the member listing each open
+     * transaction is that key's primary, for keys of every member. A transaction with no step sends nothing: its commit
+     * and its rollback succeed, and no member lists it.
+     */
+    @Test
+    void aTransactionBeginsOnThePrimaryOfItsFirstStepsKey()
+    {
+        final int partitions = 32;
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("colocated", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(partitions));
+        // Warm up: the client learns the map and opens its connections.
+        cache.put("warm", "up");
+        final Map<Integer, String> primaries = client.admin().primaries("colocated");
+        final Set<String> coordinators = new HashSet<>();
+        for (int i = 0; i < 24; i++)
+        {
+            final String key = "k" + i;
+            final String primary = primaries.get(KeyPartitioner.partition(Codecs.STRING.encode(key), partitions));
+            try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+                TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
+            {
+                assertNull(tx.get(cache, key));
+                final List<String> listedBy = client.admin().transactions().stream()
+                    .map(ClientAdmin.TransactionInfo::memberId).toList();
+                assertEquals(List.of(primary), listedBy, "the transaction whose first key is " + key);
+                tx.put(cache, key, "v" + i);
+                tx.put(cache, "other" + i, "w" + i);
+                tx.commit();
+            }
+            coordinators.add(primary);
+            assertEquals("v" + i, cache.get(key));
+            assertEquals("w" + i, cache.get("other" + i));
+        }
+        assertEquals(Set.of("m0", "m1", "m2"), coordinators, "first keys of every member's partitions");
+
+        final long before = transactionsEnded();
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.PESSIMISTIC,
+            TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
+        {
+            tx.commit();
+        }
+        try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
+            TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(30)))
+        {
+            tx.rollback();
+        }
+        assertEquals(List.of(), client.admin().transactions());
+        assertEquals(before, transactionsEnded(), "no member began, committed or rolled back a transaction");
+        client.destroyCache("colocated");
+    }
+
+    /** Summed over the members: transactions they coordinated that committed or aborted (user rollbacks included). */
+    private static long transactionsEnded()
+    {
+        long ended = 0;
+        for (final GridMember member : cluster.members)
+        {
+            final MemberMetrics.TransactionCounts counts = member.metrics().transactions();
+            ended += counts.commits() + counts.aborts().values().stream().mapToLong(Long::longValue).sum();
+        }
+        return ended;
     }
 
     /** Summed over the members: operations served as primary, and forwarded to another member. */

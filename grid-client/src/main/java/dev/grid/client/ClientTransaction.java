@@ -29,9 +29,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * An interactive transaction through the thin client. It lives on the member its connection reaches, which
  * coordinates it exactly as for an embedded user; if the connection breaks, that member rolls it back, and a commit
- * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Its TX_BEGIN is not waited for: the steps
- * follow it on the connection, and if the member refused it, each step fails with the begin's error (nothing began,
- * so a rollback succeeds). Not thread-safe (one user thread at a time, as for the embedded API).
+ * that was in flight ends with {@link ErrorCode#TX_COMMIT_STATUS_UNKNOWN}. Not thread-safe (one user thread at a
+ * time, as for the embedded API).
+ * <p>
+ * <b>Begun by its first step.</b> Its TX_BEGIN goes out with its first step, on the connection to the primary of that
+ * step's key ({@link GridClient#transactionConnection}), so that the coordinating member holds that key's partition:
+ * a transaction of keys of one partition (by affinity) then locks, prepares and commits with no message between
+ * members, and one of two partitions with half as many. The member's timeout is what is left of the transaction's
+ * then. The begin is not waited for: the steps follow it on the connection, and if the member refused it, each step
+ * fails with the begin's error (nothing began, so a rollback succeeds). A transaction with no step sends nothing: its
+ * commit and rollback succeed at once. With a member of protocol version 1, which numbers only the begins it accepts,
+ * the begin goes out at once on the connection chosen then, and is waited for.
  * <p>
  * <b>Writes not waited for.</b> With a member of protocol version 3, a blocking write whose answer cannot fail but
  * for a fault (any write under OPTIMISTIC, which only buffers it; under PESSIMISTIC a write of a key this transaction
@@ -46,12 +54,19 @@ import java.util.concurrent.TimeUnit;
 final class ClientTransaction implements Transaction
 {
     private final GridClient client;
-    private final ClientConnection connection;
-    private final long txId;
-    /** The member's answer to the TX_BEGIN, not waited for. */
-    private final CompletableFuture<ClientConnection.Answer> begun;
+    /** The connection chosen at the begin: the transaction's when its first step's primary is not usable. */
+    private final ClientConnection fallback;
+    /** The transaction's connection, chosen by its first step (user thread); null before it. */
+    private volatile ClientConnection connection;
+    /** The id the member gives the transaction; set with {@link #connection}. */
+    private long txId;
+    /** The member's answer to the TX_BEGIN, not waited for; null before the first step. */
+    private volatile CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
+    /** The transaction's timeout, and when it began ({@link System#nanoTime}): the member gets what is left of it. */
+    private final long timeoutMs;
+    private final long begunAtNs;
     private final Deadline deadline;
     /** Writes sent and not waited for, beyond which the next such write waits for the oldest. */
     static final int MAX_UNANSWERED_WRITES = 16;
@@ -100,16 +115,88 @@ final class ClientTransaction implements Transaction
         }
     }
 
-    ClientTransaction(final GridClient client, final ClientConnection connection, final ClientConnection.Begun begun,
-        final TransactionConcurrency concurrency, final TransactionIsolation isolation, final Deadline deadline)
+    private ClientTransaction(final GridClient client, final ClientConnection fallback,
+        final TransactionConcurrency concurrency, final TransactionIsolation isolation, final long timeoutMs,
+        final Deadline deadline)
     {
         this.client = client;
-        this.connection = connection;
-        this.txId = begun.txId();
-        this.begun = begun.answer();
+        this.fallback = fallback;
         this.concurrency = concurrency;
         this.isolation = isolation;
+        this.timeoutMs = timeoutMs;
+        this.begunAtNs = System.nanoTime();
         this.deadline = deadline;
+    }
+
+    /**
+     * Begin a transaction: nothing is sent before its first step, unless the connection's member numbers only the
+     * begins it accepts (protocol version 1): then the begin is sent now and its answer waited for.
+     *
+     * @param fallback  an open connection, the transaction's unless its first step's primary is usable.
+     * @param timeoutMs the transaction's timeout, at least 1.
+     */
+    static ClientTransaction begin(final GridClient client, final ClientConnection fallback,
+        final TransactionConcurrency concurrency, final TransactionIsolation isolation, final long timeoutMs,
+        final Deadline deadline)
+    {
+        final ClientTransaction tx = new ClientTransaction(client, fallback, concurrency, isolation, timeoutMs,
+            deadline);
+        if (!fallback.pipelinesTransactionBegin())
+        {
+            tx.bind(fallback);
+        }
+        return tx;
+    }
+
+    /**
+     * @param cache the cache of the step about to be sent.
+     * @param key   its encoded key.
+     * @return the transaction's connection, its TX_BEGIN sent on it first if this is its first step.
+     */
+    private ClientConnection connectionFor(final String cache, final byte[] key)
+    {
+        if (connection == null)
+        {
+            bind(client.transactionConnection(cache, key, fallback));
+        }
+        return connection;
+    }
+
+    /** Send the TX_BEGIN on this connection, which becomes the transaction's. */
+    private void bind(final ClientConnection chosen)
+    {
+        final long leftMs = timeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begunAtNs);
+        final FrameWriter w = new FrameWriter();
+        w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, leftMs));
+        if (!chosen.pipelinesTransactionBegin())
+        {
+            // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.
+            final ClientConnection.Answer answer = GridClient.await(chosen.request(ClientProtocol.TX_BEGIN, w.array(),
+                w.length(), deadline.atNs(), deadline.timeoutMs()));
+            txId = answer.payload().readLong("txId");
+            begun = CompletableFuture.completedFuture(answer);
+            connection = chosen;
+            return;
+        }
+        // Not waited for: the step goes right behind it (one round trip fewer), and reports its failure.
+        final ClientConnection.Begun sent = chosen.begin(w, deadline.atNs(), deadline.timeoutMs());
+        if (sent.answer().isCompletedExceptionally())
+        {
+            // Not even sent (the connection is closed): said now.
+            GridClient.await(sent.answer());
+        }
+        sent.answer().thenAccept(answer ->
+        {
+            if (answer.payload().readLong("txId") != sent.txId())
+            {
+                // The member numbered it otherwise: the steps sent would reach another transaction. Closing the
+                // connection rolls back every transaction on it before a commit can follow.
+                chosen.close();
+            }
+        });
+        txId = sent.txId();
+        begun = sent.answer();
+        connection = chosen;
     }
 
     /** A key by cache name and encoded bytes (by content). */
@@ -185,7 +272,8 @@ final class ClientTransaction implements Transaction
     /** @return the member's refusal of the TX_BEGIN, or null if it began (or its answer is still to come). */
     private Throwable beginRefusal()
     {
-        if (!begun.isCompletedExceptionally())
+        final CompletableFuture<ClientConnection.Answer> begun = this.begun;
+        if (begun == null || !begun.isCompletedExceptionally())
         {
             return null;
         }
@@ -214,6 +302,7 @@ final class ClientTransaction implements Transaction
         final ClientCache<K, V> c = ClientCache.of(cache);
         final FrameWriter w = new FrameWriter();
         final byte[] encoded = c.encodeKey(key);
+        connectionFor(c.name(), encoded);
         w.writeLong(txId).writeString(c.name()).writeBytes(encoded);
         final boolean locks = concurrency == TransactionConcurrency.PESSIMISTIC &&
             isolation != TransactionIsolation.READ_COMMITTED;
@@ -302,6 +391,7 @@ final class ClientTransaction implements Transaction
         final boolean async)
     {
         final LockedKey lockedKey = new LockedKey(cacheName, key);
+        final ClientConnection connection = connectionFor(cacheName, key);
         final boolean pessimistic = concurrency == TransactionConcurrency.PESSIMISTIC;
         final boolean flags = connection.pipelinesTransactionWrites();
         final boolean waitless = !async && flags && (!pessimistic || locked.contains(lockedKey));
@@ -384,7 +474,9 @@ final class ClientTransaction implements Transaction
         }
         if (commit == null)
         {
-            commit = behindWrites(finish(ClientProtocol.TX_COMMIT));
+            // No step, no begin sent: nothing to apply.
+            commit = connection == null ? CompletableFuture.completedFuture(null) :
+                behindWrites(finish(ClientProtocol.TX_COMMIT));
         }
         // A copy: what a caller does to its future (orTimeout, cancel, complete) must not change the outcome kept.
         return commit.copy();
@@ -421,9 +513,9 @@ final class ClientTransaction implements Transaction
                 return null;
             });
         }
-        if (rolledBack || beginRefusal() != null)
+        if (rolledBack || connection == null || beginRefusal() != null)
         {
-            // Nothing began on the member, or it is rolled back already.
+            // Nothing began on the member (no step was sent, or it refused the begin), or it is rolled back already.
             rolledBack = true;
             return CompletableFuture.completedFuture(null);
         }

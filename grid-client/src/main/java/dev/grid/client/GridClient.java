@@ -288,49 +288,83 @@ public final class GridClient implements AutoCloseable
 
     /**
      * Begin an interactive transaction. It lives on one connection: if that breaks, the transaction is rolled back by
-     * the member (or, if its commit was in flight, its outcome is unknown). The begin is sent, not waited for: a
-     * member's refusal of it (too many requests outstanding) is the error of the transaction's first step.
+     * the member (or, if its commit was in flight, its outcome is unknown). The begin is sent with the transaction's
+     * first step, to the primary of that step's key (so that the member coordinating the transaction holds that
+     * partition), and not waited for: a member's refusal of it (too many requests outstanding) is the error of that
+     * step.
      *
      * @param concurrency pessimistic or optimistic.
      * @param isolation   the isolation level.
-     * @param timeout     of the whole transaction.
+     * @param timeout     of the whole transaction, from this call.
      * @return the transaction.
      */
     public Transaction beginTransaction(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
         final Duration timeout)
     {
+        // Chosen now, so that a closed or unreachable client says so at once: the transaction's connection unless its
+        // first step's primary is reachable.
         final ClientConnection connection = anyConnection(null);
-        final FrameWriter w = new FrameWriter();
-        w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, timeout.toMillis()));
         // A step may wait for a lock as long as the transaction lives, and its answer some more: each request is given
         // up the transaction's timeout and the request timeout after it was sent, so that a member that stopped
         // answering cannot hang the caller (the member rolls the transaction back at its timeout).
         final ClientTransaction.Deadline deadline = ClientTransaction.Deadline.of(timeout, config.requestTimeoutNs());
-        if (!connection.pipelinesTransactionBegin())
+        return ClientTransaction.begin(this, connection, concurrency, isolation, Math.max(1, timeout.toMillis()),
+            deadline);
+    }
+
+    /**
+     * The connection a transaction whose first step reads or writes this key begins on: the key's primary's, so that
+     * the member coordinating the transaction holds that key's partition and locks, prepares and commits it without a
+     * message to another member. The given connection instead when the client routes by no partition map, when the
+     * primary's connection is not open (or, on a connection's reader thread, which must not wait, not known without
+     * asking), or when its member takes no pipelined TX_BEGIN.
+     *
+     * @param cache    the cache's name.
+     * @param key      the encoded key.
+     * @param fallback the connection to use otherwise.
+     * @return an open connection, or the fallback.
+     */
+    ClientConnection transactionConnection(final String cache, final byte[] key, final ClientConnection fallback)
+    {
+        if (!config.partitionAware())
         {
-            // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.
-            final ClientConnection.Answer answer = await(connection.request(ClientProtocol.TX_BEGIN, w.array(),
-                w.length(), deadline.atNs(), deadline.timeoutMs()));
-            return new ClientTransaction(this, connection, new ClientConnection.Begun(answer.payload().readLong("txId"),
-                CompletableFuture.completedFuture(answer)), concurrency, isolation, deadline);
+            return fallback;
         }
-        // Not waited for: the first step goes right behind it (one round trip fewer), and reports its failure.
-        final ClientConnection.Begun begun = connection.begin(w, deadline.atNs(), deadline.timeoutMs());
-        if (begun.answer().isCompletedExceptionally())
+        ClientConnection candidate = null;
+        try
         {
-            // Not even sent (the connection is closed): said now, as before.
-            await(begun.answer());
-        }
-        begun.answer().thenAccept(answer ->
-        {
-            if (answer.payload().readLong("txId") != begun.txId())
+            if (onReaderThread())
             {
-                // The member numbered it otherwise: the steps sent would reach another transaction. Closing the
-                // connection rolls back every transaction on it before a commit can follow.
-                connection.close();
+                final PartitionMapView map = maps.get(cache);
+                final String[] primaries = map == null ? null : map.primaryAddress();
+                final String address = primaries == null ? null :
+                    primaries[KeyPartitioner.partition(key, primaries.length)];
+                candidate = address == null ? null : connections.get(address);
             }
-        });
-        return new ClientTransaction(this, connection, begun, concurrency, isolation, deadline);
+            else
+            {
+                candidate = routeConnection(new Route(cache, key));
+            }
+        }
+        catch (final GridException unreachable)
+        {
+            // The fallback's own request says what is wrong, if anything is.
+            return fallback;
+        }
+        return candidate != null && candidate.isOpen() && candidate.pipelinesTransactionBegin() ? candidate : fallback;
+    }
+
+    /** @return whether the calling thread reads one of this client's connections (and so must not wait for answers). */
+    private boolean onReaderThread()
+    {
+        for (final ClientConnection connection : connections.values())
+        {
+            if (connection.isReaderThread())
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
