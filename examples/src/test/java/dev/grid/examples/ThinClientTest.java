@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -463,12 +464,19 @@ class ThinClientTest
             TransactionIsolation.REPEATABLE_READ, Duration.ofSeconds(30)))
         {
             tx.commit();
+            // As on a member: a step after the commit fails, and is not the first step of a new transaction.
+            assertEquals(ErrorCode.CONFIGURATION_INVALID, assertThrows(GridException.class,
+                () -> tx.put(cache, "late", "x")).errorCode());
         }
         try (Transaction tx = client.beginTransaction(TransactionConcurrency.OPTIMISTIC,
             TransactionIsolation.SERIALIZABLE, Duration.ofSeconds(30)))
         {
             tx.rollback();
+            final CompletionException late = assertThrows(CompletionException.class,
+                () -> tx.putAsync(cache, "late", "x").join());
+            assertEquals(ErrorCode.TX_ROLLED_BACK, ((GridException) late.getCause()).errorCode());
         }
+        assertNull(cache.get("late"));
         assertEquals(List.of(), client.admin().transactions());
         assertEquals(before, transactionsEnded(), "no member began, committed or rolled back a transaction");
         client.destroyCache("colocated");

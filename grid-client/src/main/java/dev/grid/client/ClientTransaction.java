@@ -35,11 +35,12 @@ import java.util.concurrent.TimeUnit;
  * <b>Begun by its first step.</b> Its TX_BEGIN goes out with its first step, on the connection to the primary of that
  * step's key ({@link GridClient#transactionConnection}), so that the coordinating member holds that key's partition:
  * a transaction of keys of one partition (by affinity) then locks, prepares and commits with no message between
- * members, and one of two partitions with half as many. The member's timeout is what is left of the transaction's
- * then. The begin is not waited for: the steps follow it on the connection, and if the member refused it, each step
- * fails with the begin's error (nothing began, so a rollback succeeds). A transaction with no step sends nothing: its
- * commit and rollback succeed at once. With a member of protocol version 1, which numbers only the begins it accepts,
- * the begin goes out at once on the connection chosen then, and is waited for.
+ * members, and one of two partitions with half as many. The member's clock for the transaction starts then, at its
+ * first step, as for an embedded user's. The begin is not waited for: the steps follow it on the connection, and if
+ * the member refused it, each step fails with the begin's error (nothing began, so a rollback succeeds). A transaction
+ * with no step sends nothing: its commit and rollback succeed at once, and a step after them fails as on a member.
+ * With a member of protocol version 1, which numbers only the begins it accepts, the begin goes out at
+ * {@code beginTransaction} on the connection chosen then, and is waited for.
  * <p>
  * <b>Writes not waited for.</b> With a member of protocol version 3, a blocking write whose answer cannot fail but
  * for a fault (any write under OPTIMISTIC, which only buffers it; under PESSIMISTIC a write of a key this transaction
@@ -64,9 +65,7 @@ final class ClientTransaction implements Transaction
     private volatile CompletableFuture<ClientConnection.Answer> begun;
     private final TransactionConcurrency concurrency;
     private final TransactionIsolation isolation;
-    /** The transaction's timeout, and when it began ({@link System#nanoTime}): the member gets what is left of it. */
     private final long timeoutMs;
-    private final long begunAtNs;
     private final Deadline deadline;
     /** Writes sent and not waited for, beyond which the next such write waits for the oldest. */
     static final int MAX_UNANSWERED_WRITES = 16;
@@ -124,7 +123,6 @@ final class ClientTransaction implements Transaction
         this.concurrency = concurrency;
         this.isolation = isolation;
         this.timeoutMs = timeoutMs;
-        this.begunAtNs = System.nanoTime();
         this.deadline = deadline;
     }
 
@@ -152,22 +150,32 @@ final class ClientTransaction implements Transaction
      * @param cache the cache of the step about to be sent.
      * @param key   its encoded key.
      * @return the transaction's connection, its TX_BEGIN sent on it first if this is its first step.
+     * @throws GridException if the transaction ended before its first step (as a member's refuses such a step), or
+     *                       its begin could not be sent.
      */
     private ClientConnection connectionFor(final String cache, final byte[] key)
     {
         if (connection == null)
         {
+            if (commit != null)
+            {
+                throw new GridException(ErrorCode.CONFIGURATION_INVALID, "the transaction is already committed");
+            }
+            if (rolledBack)
+            {
+                throw new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, "the transaction was rolled back");
+            }
             bind(client.transactionConnection(cache, key, fallback));
         }
         return connection;
     }
 
-    /** Send the TX_BEGIN on this connection, which becomes the transaction's. */
-    private void bind(final ClientConnection chosen)
+    /** Send the TX_BEGIN on this connection (or, if it closed, any open one), which becomes the transaction's. */
+    private void bind(final ClientConnection preferred)
     {
-        final long leftMs = timeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begunAtNs);
+        final ClientConnection chosen = preferred.isOpen() ? preferred : client.anyConnection(null);
         final FrameWriter w = new FrameWriter();
-        w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(Math.max(1, leftMs));
+        w.writeByte(concurrency.ordinal()).writeByte(isolation.ordinal()).writeLong(timeoutMs);
         if (!chosen.pipelinesTransactionBegin())
         {
             // A member of protocol version 1 numbers only the TX_BEGINs it accepts: its answer gives the id.
@@ -182,8 +190,9 @@ final class ClientTransaction implements Transaction
         final ClientConnection.Begun sent = chosen.begin(w, deadline.atNs(), deadline.timeoutMs());
         if (sent.answer().isCompletedExceptionally())
         {
-            // Not even sent (the connection is closed): said now.
-            GridClient.await(sent.answer());
+            // Not even sent (the connection closed meanwhile): nothing began, which retry loops may take up.
+            throw new TransactionAbortedException(ErrorCode.TX_ROLLED_BACK, "the connection to member " +
+                chosen.memberId() + " broke before the transaction began; nothing was applied");
         }
         sent.answer().thenAccept(answer ->
         {
@@ -302,7 +311,14 @@ final class ClientTransaction implements Transaction
         final ClientCache<K, V> c = ClientCache.of(cache);
         final FrameWriter w = new FrameWriter();
         final byte[] encoded = c.encodeKey(key);
-        connectionFor(c.name(), encoded);
+        try
+        {
+            connectionFor(c.name(), encoded);
+        }
+        catch (final GridException notBegun)
+        {
+            return CompletableFuture.failedFuture(notBegun);
+        }
         w.writeLong(txId).writeString(c.name()).writeBytes(encoded);
         final boolean locks = concurrency == TransactionConcurrency.PESSIMISTIC &&
             isolation != TransactionIsolation.READ_COMMITTED;
@@ -391,7 +407,19 @@ final class ClientTransaction implements Transaction
         final boolean async)
     {
         final LockedKey lockedKey = new LockedKey(cacheName, key);
-        final ClientConnection connection = connectionFor(cacheName, key);
+        final ClientConnection connection;
+        try
+        {
+            connection = connectionFor(cacheName, key);
+        }
+        catch (final GridException notBegun)
+        {
+            if (async)
+            {
+                return CompletableFuture.failedFuture(notBegun);
+            }
+            throw notBegun;
+        }
         final boolean pessimistic = concurrency == TransactionConcurrency.PESSIMISTIC;
         final boolean flags = connection.pipelinesTransactionWrites();
         final boolean waitless = !async && flags && (!pessimistic || locked.contains(lockedKey));

@@ -77,6 +77,8 @@ public final class GridClient implements AutoCloseable
     private final java.util.TreeSet<Long> outstandingWrites = new java.util.TreeSet<>();
     private long nextWriteSequence;
     private final ScheduledExecutorService timer;
+    /** The timer's thread, which gives up overdue requests and so must never wait for an answer itself. */
+    private volatile Thread timerThread;
     /** Where requests are sent again (see {@link #retry}): a few threads, as a retry may block while it connects. */
     private final ThreadPoolExecutor retries;
     private final ClientAdmin admin = new ClientAdmin(this, null);
@@ -98,8 +100,13 @@ public final class GridClient implements AutoCloseable
     private GridClient(final ClientConfiguration config)
     {
         this.config = config;
-        final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1,
-            daemonThreads("grid-client-timer"));
+        final ThreadFactory timerThreads = daemonThreads("grid-client-timer");
+        final ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r ->
+        {
+            final Thread thread = timerThreads.newThread(r);
+            timerThread = thread;
+            return thread;
+        });
         executor.setRemoveOnCancelPolicy(true);
         this.timer = executor;
         this.retries = new ThreadPoolExecutor(RETRY_THREADS, RETRY_THREADS, 30, TimeUnit.SECONDS,
@@ -315,9 +322,11 @@ public final class GridClient implements AutoCloseable
     /**
      * The connection a transaction whose first step reads or writes this key begins on: the key's primary's, so that
      * the member coordinating the transaction holds that key's partition and locks, prepares and commits it without a
-     * message to another member. The given connection instead when the client routes by no partition map, when the
-     * primary's connection is not open (or, on a connection's reader thread, which must not wait, not known without
-     * asking), or when its member takes no pipelined TX_BEGIN.
+     * message to another member. On a user's thread it is found as for any keyed request (the partition map fetched,
+     * the primary connected to, any open connection if the primary is unreachable or avoided). On the client's own
+     * reader and timer threads, which must not wait for an answer, only a known map and an open connection are used.
+     * The given connection instead when the client routes by no partition map, when that finds no open connection to
+     * the primary, or when the primary's member takes no pipelined TX_BEGIN.
      *
      * @param cache    the cache's name.
      * @param key      the encoded key.
@@ -333,13 +342,13 @@ public final class GridClient implements AutoCloseable
         ClientConnection candidate = null;
         try
         {
-            if (onReaderThread())
+            if (mustNotWait())
             {
                 final PartitionMapView map = maps.get(cache);
                 final String[] primaries = map == null ? null : map.primaryAddress();
                 final String address = primaries == null ? null :
                     primaries[KeyPartitioner.partition(key, primaries.length)];
-                candidate = address == null ? null : connections.get(address);
+                candidate = address == null || isAvoided(address) ? null : connections.get(address);
             }
             else
             {
@@ -354,9 +363,16 @@ public final class GridClient implements AutoCloseable
         return candidate != null && candidate.isOpen() && candidate.pipelinesTransactionBegin() ? candidate : fallback;
     }
 
-    /** @return whether the calling thread reads one of this client's connections (and so must not wait for answers). */
-    private boolean onReaderThread()
+    /**
+     * @return whether the calling thread is one of this client's connection readers or its timer, which bring the
+     *         answers and the timeouts a wait would need.
+     */
+    private boolean mustNotWait()
     {
+        if (Thread.currentThread() == timerThread)
+        {
+            return true;
+        }
         for (final ClientConnection connection : connections.values())
         {
             if (connection.isReaderThread())
