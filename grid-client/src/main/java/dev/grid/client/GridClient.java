@@ -302,7 +302,8 @@ public final class GridClient implements AutoCloseable
      *
      * @param concurrency pessimistic or optimistic.
      * @param isolation   the isolation level.
-     * @param timeout     of the whole transaction, from this call.
+     * @param timeout     of the whole transaction, counted by its member from the first step (as an embedded
+     *                    transaction's is).
      * @return the transaction.
      */
     public Transaction beginTransaction(final TransactionConcurrency concurrency, final TransactionIsolation isolation,
