@@ -7,7 +7,6 @@ import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -35,9 +34,9 @@ import java.util.TreeMap;
  * builds one, and recovery's replay fills the hash index alone.
  * <p>
  * <b>Accounted bytes.</b> The store keeps the heap its entries take by a fixed formula per entry
- * ({@link #accountedBytes(byte[], byte[])}: the tree node, the hash index's node, the entry object and both arrays with
- * their headers and padding, tombstones included), so a member bounds its cache data by bytes it counts, not by guesses
- * at run time.
+ * ({@link #accountedBytes(byte[], byte[])}: the tree node, the hash index's share, the entry object and both arrays
+ * with their headers and padding, tombstones included), so a member bounds its cache data by bytes it counts, not by
+ * guesses at run time.
  * <p>
  * <b>Use.</b> For eviction on a primary, each entry remembers when it was last used (a logical clock of the store,
  * advanced by {@link #touch} and by every install) and how often; neither is part of the contents, and copies do not
@@ -61,16 +60,18 @@ public final class PartitionStore
     }
 
     /**
-     * One key's entry, in both the hash index (as its own key: equal by key bytes) and the tree (as the value of its
-     * key bytes). Value and counter change in place when an update is installed over it, so an update of a key the
-     * store holds touches the hash index only. Comparable by unsigned key bytes, so that a hash bucket crowded by keys
-     * whose hashes collide (clients choose keys) becomes a balanced tree in {@link HashMap}, not a list.
+     * One key's entry, in both the hash index ({@link EntryIndex}) and the tree (as the value of its key bytes). Value
+     * and counter change in place when an update is installed over it, so an update of a key the store holds touches
+     * the hash index only. Equal by key bytes, and comparable by them unsigned, so that in a crowded index (a
+     * {@link java.util.HashMap}) a bucket of keys whose hashes collide (clients choose keys) becomes a balanced tree,
+     * not a list.
      */
-    private static final class Entry implements Comparable<Entry>
+    static final class Entry implements Comparable<Entry>
     {
-        /** The key bytes; changed only in the store's probe, never in an entry held by the store. */
-        private byte[] key;
-        private int hash;
+        /** The key bytes; changed only in the index's probe, never in an entry held by the store. */
+        byte[] key;
+        /** {@code Arrays.hashCode(key)}. */
+        int hash;
         private byte[] value;
         private long counter;
         /** The store's use clock at the entry's last use. */
@@ -106,9 +107,10 @@ public final class PartitionStore
     /**
      * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
      * value, left, right, parent, colour: 40; counted whether or not the store has built its tree yet, so that a scan
-     * never takes a member past its memory bound), the hash index's node (header, hash, key, value, next: 32) and its
-     * table slot at the default load factor (about 8), the entry object (header, key, hash, value, counter, use, uses:
-     * 48) and two array headers (16 each).
+     * never takes a member past its memory bound), the hash index's share (at most 40: in its table, a reference and a
+     * hash per slot, two to four slots per entry, at most 32; in a crowded index, a {@link java.util.HashMap} node of
+     * 32 and its table slot of about 8), the entry object (header, key, hash, value, counter, use, uses: 48) and two
+     * array headers (16 each).
      */
     public static final int ENTRY_OVERHEAD_BYTES = 40 + 32 + 8 + 48 + 16 + 16;
 
@@ -123,11 +125,9 @@ public final class PartitionStore
      * Every entry by its key bytes: reads, and writes to keys the store holds, look up here (a hash and a probe or two)
      * instead of walking down the tree.
      */
-    private final HashMap<Entry, Entry> index = new HashMap<>(64);
+    private final EntryIndex index = new EntryIndex();
     /** Every entry in unsigned key order, for scans, eviction samples and images; empty until {@link #treeKept}. */
     private final TreeMap<byte[], Entry> entries = new TreeMap<>(UNSIGNED);
-    /** The key a lookup looks for; reused, so a lookup allocates nothing (the store is single-threaded). */
-    private final Entry probe = new Entry(null, 0);
     /** Whether {@link #entries} holds every entry: from the first use in key order ({@link #ordered()}) on. */
     private boolean treeKept;
     private int liveCount;
@@ -145,10 +145,7 @@ public final class PartitionStore
         if (!treeKept)
         {
             final List<Map.Entry<byte[], Entry>> run = new ArrayList<>(index.size());
-            for (final Entry entry : index.keySet())
-            {
-                run.add(new AbstractMap.SimpleImmutableEntry<>(entry.key, entry));
-            }
+            index.forEach(entry -> run.add(new AbstractMap.SimpleImmutableEntry<>(entry.key, entry)));
             run.sort(Map.Entry.comparingByKey(UNSIGNED));
             // TreeMap.putAll builds an empty tree from a SortedMap of the same comparator in one linear pass.
             entries.putAll(new SortedRun(run));
@@ -166,11 +163,7 @@ public final class PartitionStore
 
     private Entry lookup(final byte[] key, final int hash)
     {
-        probe.key = key;
-        probe.hash = hash;
-        final Entry entry = index.get(probe);
-        probe.key = null;
-        return entry;
+        return index.get(key, hash);
     }
 
     /**
@@ -286,7 +279,7 @@ public final class PartitionStore
         if (!existed)
         {
             entry = new Entry(key, hash);
-            index.put(entry, entry);
+            index.add(entry);
             if (treeKept)
             {
                 entries.put(key, entry);
@@ -469,26 +462,17 @@ public final class PartitionStore
      */
     public int purgeTombstones(final long counterMax)
     {
-        int purged = 0;
         // The hash index, in no order (none is needed; a tree not kept is not built for this). Each entry carries its
         // own key: the tree's map entries cannot be trusted for it after a removal (removing a node with two children
         // moves its successor's key and value into it).
-        final Iterator<Entry> iterator = index.keySet().iterator();
-        while (iterator.hasNext())
+        return index.removeIf(entry -> entry.value == null && entry.counter <= counterMax, entry ->
         {
-            final Entry entry = iterator.next();
-            if (entry.value == null && entry.counter <= counterMax)
+            if (treeKept)
             {
-                iterator.remove();
-                if (treeKept)
-                {
-                    entries.remove(entry.key);
-                }
-                bytes -= accountedBytes(entry.key, null);
-                purged++;
+                entries.remove(entry.key);
             }
-        }
-        return purged;
+            bytes -= accountedBytes(entry.key, null);
+        });
     }
 
     /**

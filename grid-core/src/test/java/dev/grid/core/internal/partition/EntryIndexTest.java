@@ -1,0 +1,175 @@
+package dev.grid.core.internal.partition;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EntryIndexTest
+{
+    private static PartitionStore.Entry entry(final byte[] key)
+    {
+        return new PartitionStore.Entry(key, Arrays.hashCode(key));
+    }
+
+    /**
+     * Seeded random adds, reads of held and absent keys (fresh arrays of the same bytes), purges of random subsets and
+     * a clear agree with a {@link HashMap} at every step, and every entry is visited once; random keys never crowd the
+     * index into a map.
+     */
+    @Test
+    void randomAddsReadsAndRemovalsAgreeWithAMap()
+    {
+        final SplittableRandom random = new SplittableRandom(0x5EED);
+        final EntryIndex index = new EntryIndex();
+        final Map<ByteBuffer, PartitionStore.Entry> expected = new HashMap<>();
+        for (int round = 0; round < 6; round++)
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                final byte[] key = new byte[1 + random.nextInt(12)];
+                for (int b = 0; b < key.length; b++)
+                {
+                    // A small alphabet, so that keys repeat and short keys share hashes now and then.
+                    key[b] = (byte)random.nextInt(6);
+                }
+                final PartitionStore.Entry held = expected.get(ByteBuffer.wrap(key));
+                assertSame(held, index.get(key.clone(), Arrays.hashCode(key)));
+                if (held == null)
+                {
+                    final PartitionStore.Entry added = entry(key);
+                    index.add(added);
+                    expected.put(ByteBuffer.wrap(key), added);
+                }
+            }
+            assertEquals(expected.size(), index.size());
+            final int parity = round % 3;
+            final List<PartitionStore.Entry> removed = new ArrayList<>();
+            final int count = index.removeIf(e -> (e.key.length + e.key[0]) % 3 == parity, removed::add);
+            assertEquals(removed.size(), count);
+            for (final PartitionStore.Entry gone : removed)
+            {
+                assertSame(gone, expected.remove(ByteBuffer.wrap(gone.key)));
+                assertNull(index.get(gone.key.clone(), gone.hash));
+            }
+            assertEquals(expected.size(), index.size());
+            final Set<PartitionStore.Entry> visited = new HashSet<>();
+            index.forEach(e -> assertTrue(visited.add(e), "visited once"));
+            assertEquals(new HashSet<>(expected.values()), visited);
+            for (final PartitionStore.Entry kept : expected.values())
+            {
+                assertSame(kept, index.get(kept.key.clone(), kept.hash));
+            }
+            if (round == 3)
+            {
+                index.clear();
+                expected.clear();
+                assertEquals(0, index.size());
+            }
+        }
+        assertFalse(index.isCrowded(), "random keys keep the table");
+    }
+
+    /**
+     * Keys with one hash (clients choose keys, and Arrays.hashCode is easy to collide: see PartitionStoreTest) move
+     * the index into a map once a probe passes {@link EntryIndex#MAX_PROBE} slots: every key is still found, absent
+     * ones are not, and removal and visits go on in the map.
+     */
+    @Test
+    void keysOfOneHashCrowdTheIndexIntoAMapThatStillFindsEveryKey()
+    {
+        final EntryIndex index = new EntryIndex();
+        // One hash forced on distinct keys: the index takes an entry's hash as given.
+        final List<PartitionStore.Entry> sameHash = new ArrayList<>();
+        for (int x = 0; x < 2 * EntryIndex.MAX_PROBE; x++)
+        {
+            sameHash.add(new PartitionStore.Entry(new byte[] {(byte)x, (byte)(x >> 8), 1}, 42));
+        }
+        for (final PartitionStore.Entry e : sameHash)
+        {
+            assertNull(index.get(e.key.clone(), 42));
+            index.add(e);
+        }
+        assertTrue(index.isCrowded(), "a probe through more than MAX_PROBE slots of one hash");
+        assertEquals(sameHash.size(), index.size());
+        for (final PartitionStore.Entry e : sameHash)
+        {
+            assertSame(e, index.get(e.key.clone(), 42));
+        }
+        assertNull(index.get(new byte[] {9, 9, 9, 9}, 42));
+        assertEquals(sameHash.size() / 2, index.removeIf(e -> e.key[0] % 2 == 0, e -> { }));
+        final int[] visited = {0};
+        index.forEach(e -> visited[0]++);
+        assertEquals(sameHash.size() / 2, visited[0]);
+        index.clear();
+        assertFalse(index.isCrowded(), "a cleared index starts as a table again");
+    }
+
+    /**
+     * Distinct hashes chosen so that their first slots fill a run longer than {@link EntryIndex#MAX_PROBE} (each entry
+     * in its own first slot, so no add passes far): a read of an absent key that starts at the run's head moves the
+     * index into a map, and every key is still found.
+     */
+    @Test
+    void aLongRunOfFirstSlotsCrowdsTheIndexOnAReadThroughIt()
+    {
+        final int capacity = 1024;
+        final int run = 400;
+        final int[] byHome = new int[run];
+        Arrays.fill(byHome, -1);
+        int absentAtHead = -1;
+        for (int h = 1, found = 0; found < run || absentAtHead < 0; h++)
+        {
+            final int home = mixed(h) & (capacity - 1);
+            if (home < run && byHome[home] < 0)
+            {
+                byHome[home] = h;
+                found++;
+            }
+            else if (home == 0 && absentAtHead < 0 && byHome[0] >= 0)
+            {
+                absentAtHead = h;
+            }
+        }
+        final EntryIndex index = new EntryIndex();
+        final List<PartitionStore.Entry> added = new ArrayList<>();
+        for (int i = 0; i < run; i++)
+        {
+            final PartitionStore.Entry e = new PartitionStore.Entry(new byte[] {(byte)i, (byte)(i >> 8)}, byHome[i]);
+            index.add(e);
+            added.add(e);
+        }
+        assertFalse(index.isCrowded(), "every entry in its own first slot");
+        assertNull(index.get(new byte[] {1, 2, 3}, absentAtHead));
+        assertTrue(index.isCrowded(), "the read passed more than MAX_PROBE slots");
+        for (final PartitionStore.Entry e : added)
+        {
+            assertSame(e, index.get(e.key.clone(), e.hash));
+        }
+    }
+
+    /** MurmurHash3's 32-bit finalizer, as the index mixes a hash into its first slot. */
+    private static int mixed(final int hash)
+    {
+        int h = hash;
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return h;
+    }
+}
