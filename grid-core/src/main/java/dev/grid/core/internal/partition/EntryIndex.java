@@ -1,8 +1,10 @@
 package dev.grid.core.internal.partition;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -18,10 +20,12 @@ import java.util.function.Predicate;
  * <p>
  * <b>Keys chosen to collide.</b> Clients choose keys, and {@link Arrays#hashCode(byte[])} is easy to collide (so is
  * any public hash): keys whose hashes share a slot, or fill a run of slots, would make every probe through them long.
- * A probe that passes more than {@link #MAX_PROBE} slots therefore moves the index into a {@link HashMap} for good,
- * whose crowded buckets become trees of {@link PartitionStore.Entry} (comparable by key bytes): from then on an
- * operation costs what it cost before this table existed. Random keys do not come near the limit (the longest run in
- * a table half full of random hashes is some dozens of slots even at millions of entries).
+ * A probe that passes more than {@link #MAX_PROBE} slots, or more than {@link #MAX_SAME_HASH} other keys of its own
+ * hash (each a comparison of key bytes, and keys may be megabytes), therefore moves the index into a {@link HashMap}
+ * for good, whose crowded buckets become trees of {@link PartitionStore.Entry} (comparable by key bytes): from then on
+ * an operation costs what it cost before this table existed. Random keys do not come near either limit (the longest
+ * run in a table half full of random hashes is some dozens of slots even at millions of entries, and nine keys of one
+ * 32-bit hash in one run do not happen by chance).
  * <p>
  * Not thread-safe: owned by its store.
  */
@@ -29,6 +33,8 @@ final class EntryIndex
 {
     /** The most slots a probe passes before the index moves into a {@link HashMap}. */
     static final int MAX_PROBE = 256;
+    /** The most other keys of its own hash a probe passes before the index moves into a {@link HashMap}. */
+    static final int MAX_SAME_HASH = 8;
     private static final int INITIAL_CAPACITY = 16;
 
     private PartitionStore.Entry[] slots = new PartitionStore.Entry[INITIAL_CAPACITY];
@@ -58,6 +64,7 @@ final class EntryIndex
         final PartitionStore.Entry[] slots = this.slots;
         final int mask = slots.length - 1;
         int slot = home(hash, mask);
+        int sameHash = 0;
         for (int passed = 0; ; passed++)
         {
             final PartitionStore.Entry entry = slots[slot];
@@ -65,11 +72,15 @@ final class EntryIndex
             {
                 return null;
             }
-            if (hashes[slot] == hash && Arrays.equals(entry.key, key))
+            if (hashes[slot] == hash)
             {
-                return entry;
+                if (Arrays.equals(entry.key, key))
+                {
+                    return entry;
+                }
+                sameHash++;
             }
-            if (passed == MAX_PROBE)
+            if (passed == MAX_PROBE || sameHash > MAX_SAME_HASH)
             {
                 crowd();
                 return get(key, hash);
@@ -91,7 +102,7 @@ final class EntryIndex
             {
                 resize(2 * slots.length);
             }
-            if (place(slots, hashes, entry, MAX_PROBE))
+            if (place(slots, hashes, entry, MAX_PROBE, MAX_SAME_HASH))
             {
                 size++;
                 return;
@@ -135,7 +146,8 @@ final class EntryIndex
     }
 
     /**
-     * Remove the entries a test selects (the table is rebuilt from those kept: linear probing cannot leave holes).
+     * Remove the entries a test selects: found in one pass, then each taken out with the entries after it in its run
+     * shifted back (linear probing leaves no hole in a run), so that a purge that removes little costs little.
      *
      * @param remove    whether an entry goes; it must not change the index.
      * @param onRemoved called with each entry removed.
@@ -158,52 +170,90 @@ final class EntryIndex
             }
             return removed;
         }
-        final PartitionStore.Entry[] old = slots;
-        slots = new PartitionStore.Entry[old.length];
-        hashes = new int[old.length];
-        size = 0;
-        for (final PartitionStore.Entry entry : old)
+        List<PartitionStore.Entry> going = null;
+        for (final PartitionStore.Entry entry : slots)
         {
-            if (entry == null)
+            if (entry != null && remove.test(entry))
             {
-                continue;
-            }
-            if (remove.test(entry))
-            {
-                onRemoved.accept(entry);
-                removed++;
-            }
-            else
-            {
-                place(slots, hashes, entry, Integer.MAX_VALUE);
-                size++;
+                if (going == null)
+                {
+                    going = new ArrayList<>();
+                }
+                going.add(entry);
             }
         }
+        if (going == null)
+        {
+            return 0;
+        }
+        for (final PartitionStore.Entry entry : going)
+        {
+            delete(entry);
+            onRemoved.accept(entry);
+            removed++;
+        }
         return removed;
+    }
+
+    /** Take an indexed entry out, shifting back the entries after it in its run that may move to the hole. */
+    private void delete(final PartitionStore.Entry entry)
+    {
+        final int mask = slots.length - 1;
+        int hole = home(entry.hash, mask);
+        while (slots[hole] != entry)
+        {
+            hole = (hole + 1) & mask;
+        }
+        int next = hole;
+        while (true)
+        {
+            next = (next + 1) & mask;
+            final PartitionStore.Entry moving = slots[next];
+            if (moving == null)
+            {
+                break;
+            }
+            final int itsHome = home(hashes[next], mask);
+            // It stays if its home lies cyclically in (hole, next]: its probe never passes the hole.
+            final boolean stays = hole <= next ? hole < itsHome && itsHome <= next : hole < itsHome || itsHome <= next;
+            if (!stays)
+            {
+                slots[hole] = moving;
+                hashes[hole] = hashes[next];
+                hole = next;
+            }
+        }
+        slots[hole] = null;
+        size--;
     }
 
     /** Remove every entry. */
     void clear()
     {
-        slots = new PartitionStore.Entry[INITIAL_CAPACITY];
-        hashes = new int[INITIAL_CAPACITY];
+        // Both arrays first: a failed allocation leaves the index as it was.
+        final PartitionStore.Entry[] newSlots = new PartitionStore.Entry[INITIAL_CAPACITY];
+        final int[] newHashes = new int[INITIAL_CAPACITY];
+        slots = newSlots;
+        hashes = newHashes;
         size = 0;
         crowded = null;
     }
 
     private void resize(final int capacity)
     {
-        final PartitionStore.Entry[] old = slots;
-        slots = new PartitionStore.Entry[capacity];
-        hashes = new int[capacity];
-        for (final PartitionStore.Entry entry : old)
+        // Filled on the side: a failed allocation leaves the index as it was.
+        final PartitionStore.Entry[] newSlots = new PartitionStore.Entry[capacity];
+        final int[] newHashes = new int[capacity];
+        for (final PartitionStore.Entry entry : slots)
         {
             if (entry != null)
             {
                 // Unbounded: a run grown long is noticed by the next probe through it.
-                place(slots, hashes, entry, Integer.MAX_VALUE);
+                place(newSlots, newHashes, entry, Integer.MAX_VALUE, Integer.MAX_VALUE);
             }
         }
+        slots = newSlots;
+        hashes = newHashes;
     }
 
     /** Move every entry into a {@link HashMap}, the index from now on. */
@@ -226,17 +276,23 @@ final class EntryIndex
     /**
      * Put an entry in the first empty slot from its home on.
      *
-     * @param maxPassed the most slots to pass.
-     * @return false, placing nothing, if that is more than maxPassed.
+     * @param maxPassed   the most slots to pass.
+     * @param maxSameHash the most entries of the entry's hash to pass.
+     * @return false, placing nothing, if it would pass more.
      */
     private static boolean place(final PartitionStore.Entry[] slots, final int[] hashes,
-        final PartitionStore.Entry entry, final int maxPassed)
+        final PartitionStore.Entry entry, final int maxPassed, final int maxSameHash)
     {
         final int mask = slots.length - 1;
         int slot = home(entry.hash, mask);
+        int sameHash = 0;
         for (int passed = 0; slots[slot] != null; passed++)
         {
-            if (passed == maxPassed)
+            if (hashes[slot] == entry.hash)
+            {
+                sameHash++;
+            }
+            if (passed == maxPassed || sameHash > maxSameHash)
             {
                 return false;
             }

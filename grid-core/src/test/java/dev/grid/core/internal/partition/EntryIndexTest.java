@@ -161,6 +161,78 @@ class EntryIndexTest
         }
     }
 
+    /**
+     * Adds alone (no read first) of keys of one hash move the index into a map once an add passes more than
+     * {@link EntryIndex#MAX_SAME_HASH} keys of its hash, long before {@link EntryIndex#MAX_PROBE} slots: each is a
+     * comparison of key bytes on every read through them.
+     */
+    @Test
+    void addsOfKeysOfOneHashCrowdTheIndexAfterAFewOfThem()
+    {
+        final EntryIndex index = new EntryIndex();
+        final List<PartitionStore.Entry> added = new ArrayList<>();
+        for (int x = 0; x <= EntryIndex.MAX_SAME_HASH; x++)
+        {
+            final PartitionStore.Entry e = new PartitionStore.Entry(new byte[] {(byte)x, 5}, 7);
+            index.add(e);
+            added.add(e);
+            assertFalse(index.isCrowded(), "an add passed " + x + " keys of its hash");
+        }
+        final PartitionStore.Entry last = new PartitionStore.Entry(new byte[] {99, 5}, 7);
+        index.add(last);
+        added.add(last);
+        assertTrue(index.isCrowded(), "an add passed more than MAX_SAME_HASH keys of its hash");
+        assertEquals(added.size(), index.size());
+        for (final PartitionStore.Entry e : added)
+        {
+            assertSame(e, index.get(e.key.clone(), 7));
+        }
+    }
+
+    /**
+     * Removing entries of a run that wraps round the table's end shifts the later ones back across the end (no hole
+     * left in a run): every entry kept is still found, whichever are removed, in every order.
+     */
+    @Test
+    void removalsShiftTheRestOfARunBackAcrossTheTablesEnd()
+    {
+        // Hashes whose first slots in the initial table of 16 are 14, 14, 15, 15, 0 and 1: one run 14, 15, 0, 1, 2, 3.
+        final int[] homes = {14, 14, 15, 15, 0, 1};
+        final int[] hashes = new int[homes.length];
+        final Set<Integer> taken = new HashSet<>();
+        for (int i = 0; i < homes.length; i++)
+        {
+            for (int h = 1; ; h++)
+            {
+                if ((mixed(h) & 15) == homes[i] && taken.add(h))
+                {
+                    hashes[i] = h;
+                    break;
+                }
+            }
+        }
+        for (int removedSet = 1; removedSet < 1 << homes.length; removedSet++)
+        {
+            final EntryIndex index = new EntryIndex();
+            final List<PartitionStore.Entry> entries = new ArrayList<>();
+            for (int i = 0; i < homes.length; i++)
+            {
+                final PartitionStore.Entry e = new PartitionStore.Entry(new byte[] {(byte)i}, hashes[i]);
+                index.add(e);
+                entries.add(e);
+            }
+            final int set = removedSet;
+            assertEquals(Integer.bitCount(set), index.removeIf(e -> (set & 1 << e.key[0]) != 0, e -> { }));
+            assertEquals(homes.length - Integer.bitCount(set), index.size());
+            for (final PartitionStore.Entry e : entries)
+            {
+                final boolean kept = (set & 1 << e.key[0]) == 0;
+                assertEquals(kept ? e : null, index.get(new byte[] {e.key[0]}, e.hash), "entry " + e.key[0] +
+                    " after removing the set " + Integer.toBinaryString(set));
+            }
+        }
+    }
+
     /** MurmurHash3's 32-bit finalizer, as the index mixes a hash into its first slot. */
     private static int mixed(final int hash)
     {

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -394,6 +395,57 @@ class PartitionStoreTest
         store.forEach((key, value, c) -> order.add(key[0] & 0xFF));
         assertEquals(23, order.size());
         assertTrue(order.contains(1));
+    }
+
+    /**
+     * Eighty-one keys of one Arrays.hashCode (a client can choose such keys) move the store's hash index into a map,
+     * where they stay readable, updatable, scannable in key order and purgeable, as in the table.
+     */
+    @Test
+    void keysOfOneHashMoveTheIndexIntoAMapThatServesEveryOperation()
+    {
+        final PartitionStore store = new PartitionStore(0);
+        final List<byte[]> keys = new ArrayList<>();
+        for (int i = 0; i < 9; i++)
+        {
+            for (int j = 0; j < 9; j++)
+            {
+                // 31^3 i + 31^2 (120 - 31 i) does not depend on i, nor 31 j + (120 - 31 j) on j.
+                keys.add(new byte[] {(byte)i, (byte)(120 - 31 * i), (byte)j, (byte)(120 - 31 * j)});
+            }
+        }
+        long counter = 0;
+        for (final byte[] key : keys)
+        {
+            assertEquals(Arrays.hashCode(keys.get(0)), Arrays.hashCode(key));
+            assertTrue(store.apply(key, key, ++counter));
+        }
+        assertTrue(store.indexCrowded());
+        for (final byte[] key : keys)
+        {
+            assertArrayEquals(key, store.get(key.clone()));
+            assertTrue(store.apply(key.clone(), new byte[] {key[0], key[2]}, ++counter), "updated in place");
+        }
+        final List<byte[]> scanned = new ArrayList<>();
+        assertTrue(store.scan(null, (key, value, c) -> scanned.add(key)));
+        assertEquals(keys.size(), scanned.size());
+        for (int i = 1; i < scanned.size(); i++)
+        {
+            assertTrue(Arrays.compareUnsigned(scanned.get(i - 1), scanned.get(i)) < 0, "in key order");
+        }
+        for (int k = 0; k < keys.size(); k += 2)
+        {
+            store.apply(keys.get(k).clone(), null, ++counter);
+        }
+        assertEquals((keys.size() + 1) / 2, store.purgeTombstones(Long.MAX_VALUE));
+        for (int k = 0; k < keys.size(); k++)
+        {
+            final byte[] key = keys.get(k);
+            assertEquals(k % 2 == 1, store.get(key.clone()) != null, "key " + k);
+            assertEquals(k % 2 == 1 ? keys.size() + k + 1 : 0, store.counterOf(key.clone()), "key " + k);
+        }
+        assertEquals(keys.size() / 2, store.size());
+        assertEquals(keys.size() / 2, store.entryCount());
     }
 
     /** Keys whose hashes collide are told apart by their bytes when read, updated in place and removed one by one. */
