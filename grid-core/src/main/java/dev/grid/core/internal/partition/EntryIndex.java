@@ -303,8 +303,14 @@ final class EntryIndex
         return true;
     }
 
-    /** @return the key hash's first slot: the hash mixed (MurmurHash3's finalizer), so that every bit counts. */
+    /** @return the key hash's first slot in a table of {@code mask + 1} slots. */
     private static int home(final int hash, final int mask)
+    {
+        return mixed(hash) & mask;
+    }
+
+    /** @return the hash mixed by MurmurHash3's 32-bit finalizer, so that every bit of it counts in a slot. */
+    static int mixed(final int hash)
     {
         int h = hash;
         h ^= h >>> 16;
@@ -312,6 +318,6 @@ final class EntryIndex
         h ^= h >>> 13;
         h *= 0xc2b2ae35;
         h ^= h >>> 16;
-        return h & mask;
+        return h;
     }
 }

@@ -133,7 +133,7 @@ class EntryIndexTest
         int absentAtHead = -1;
         for (int h = 1, found = 0; found < run || absentAtHead < 0; h++)
         {
-            final int home = mixed(h) & (capacity - 1);
+            final int home = EntryIndex.mixed(h) & (capacity - 1);
             if (home < run && byHome[home] < 0)
             {
                 byHome[home] = h;
@@ -204,7 +204,7 @@ class EntryIndexTest
         {
             for (int h = 1; ; h++)
             {
-                if ((mixed(h) & 15) == homes[i] && taken.add(h))
+                if ((EntryIndex.mixed(h) & 15) == homes[i] && taken.add(h))
                 {
                     hashes[i] = h;
                     break;
@@ -231,17 +231,5 @@ class EntryIndexTest
                     " after removing the set " + Integer.toBinaryString(set));
             }
         }
-    }
-
-    /** MurmurHash3's 32-bit finalizer, as the index mixes a hash into its first slot. */
-    private static int mixed(final int hash)
-    {
-        int h = hash;
-        h ^= h >>> 16;
-        h *= 0x85ebca6b;
-        h ^= h >>> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >>> 16;
-        return h;
     }
 }
