@@ -163,7 +163,7 @@ class ThinClientFailoverTest
         }
     }
 
-    private static void awaitCondition(final java.util.function.BooleanSupplier condition, final String what)
+    static void awaitCondition(final java.util.function.BooleanSupplier condition, final String what)
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean())
