@@ -120,7 +120,7 @@ final class LocalPartition implements PartitionCopy
     // no longer resend (below its watermark, which later WAL records carry) are dropped as replay goes, whenever the
     // list doubled, so it holds about what the live memory held rather than every operation since the checkpoint;
     // nothing is dropped by count (a ring of the last 256 forgot older operations still waiting for their answers).
-    private ArrayList<Replayed> replayed;
+    private ReplayedOutcomes replayed;
     private int replayCompactAt = RECENT_OUTCOMES;
     private List<OpKey> olderKeys;
     private List<OpOutcome> olderOutcomes;
@@ -128,35 +128,27 @@ final class LocalPartition implements PartitionCopy
     /**
      * Remember an outcome replayed from the WAL.
      *
-     * @param key        the operation.
-     * @param outcome    its outcome.
-     * @param ifAbsent   keep an outcome already known for the key (a predecessor's identity carried by a later update).
-     * @param watermarks per origin incarnation, the highest watermark replayed so far (missing: none known).
+     * @param originIncarnation the operation's origin incarnation.
+     * @param sequence          the operation's sequence at its origin.
+     * @param flag              its outcome's flag.
+     * @param value             its outcome's value, or null.
+     * @param ifAbsent          keep an outcome already known for the key (a predecessor's identity carried by a later
+     *                          update).
+     * @param watermarks        per origin incarnation, the highest watermark replayed so far (missing: none known).
      */
-    void replayRecent(final OpKey key, final OpOutcome outcome, final boolean ifAbsent,
-        final Long2LongHashMap watermarks)
+    void replayRecent(final long originIncarnation, final long sequence, final boolean flag, final byte[] value,
+        final boolean ifAbsent, final Long2LongHashMap watermarks)
     {
         if (replayed == null)
         {
-            replayed = new ArrayList<>();
+            replayed = new ReplayedOutcomes();
         }
-        replayed.add(new Replayed(key, outcome, ifAbsent));
+        replayed.add(originIncarnation, sequence, flag, value, ifAbsent);
         if (replayed.size() >= replayCompactAt)
         {
-            compactReplay(watermarks);
+            replayed.dropBelow(watermarks);
             replayCompactAt = Math.max(RECENT_OUTCOMES, 2 * replayed.size());
         }
-    }
-
-    /** Drop the replayed outcomes below their origin's watermark, keeping the order of the rest. */
-    private void compactReplay(final Long2LongHashMap watermarks)
-    {
-        replayed.removeIf(r -> r.key.sequence() < watermarks.get(r.key.originIncarnation()));
-    }
-
-    /** An outcome replayed from the WAL, kept until replay ends. */
-    private record Replayed(OpKey key, OpOutcome outcome, boolean ifAbsent)
-    {
     }
 
     /**
@@ -211,18 +203,8 @@ final class LocalPartition implements PartitionCopy
         {
             return;
         }
-        compactReplay(watermarks);
-        for (final Replayed r : replayed)
-        {
-            if (r.ifAbsent)
-            {
-                recent.putIfAbsent(r.key, r.outcome);
-            }
-            else
-            {
-                recent.put(r.key, r.outcome);
-            }
-        }
+        replayed.dropBelow(watermarks);
+        replayed.moveInto(recent);
         replayed = null;
     }
 

@@ -351,23 +351,25 @@ final class Recovery
         final HistoryRecord update = data.update();
         final long counter = update.counter();
         context.historyIndex().note(PartitionCopy.pack(cacheId, partition), previousReplayPosition, counter);
-        final OpKey opKey = new OpKey(update.origin(), update.sequence());
+        final long origin = update.origin();
         if (update.transaction() != WalRecords.NO_TRANSACTION)
         {
-            context.tx().replayCommitted(opKey.originIncarnation(), update.transaction(), cacheId, partition);
+            context.tx().replayCommitted(origin, update.transaction(), cacheId, partition);
         }
-        final OpOutcome outcome = new OpOutcome(update.flag(), update.outcome(), 0);
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
         final Predecessors predecessors = update.predecessors();
         final long watermark = data.watermark();
-        if (watermark > replayWatermarks.get(opKey.originIncarnation()))
+        if (watermark > replayWatermarks.get(origin))
         {
-            replayWatermarks.put(opKey.originIncarnation(), watermark);
+            replayWatermarks.put(origin, watermark);
         }
         for (int i = 0; i < predecessors.count() && lp != null; i++)
         {
-            lp.replayRecent(predecessors.keys()[i], predecessors.outcomes()[i], true, replayWatermarks);
+            final OpKey key = predecessors.keys()[i];
+            final OpOutcome outcome = predecessors.outcomes()[i];
+            lp.replayRecent(key.originIncarnation(), key.sequence(), outcome.flag(), outcome.value(), true,
+                replayWatermarks);
         }
         if (lp != null && !lp.counter.isClosed(counter))
         {
@@ -376,7 +378,7 @@ final class Recovery
             lp.unjournaled(counter);
             lp.counter.apply(counter - 1, 1);
             // A retry of this operation after the restart is answered from here, never applied again.
-            lp.replayRecent(opKey, outcome, false, replayWatermarks);
+            lp.replayRecent(origin, update.sequence(), update.flag(), update.outcome(), false, replayWatermarks);
         }
     }
 
@@ -483,9 +485,12 @@ final class Recovery
         final int partition = WalReader.checkPartition(in.partition());
         final long counter = in.counter();
         final short hasValue = in.hasValue();
-        final byte[] key = MemberMessages.read(in, in.keyLength(), "key", in::getKey);
-        final byte[] value = MemberMessages.ifHas(hasValue, MemberMessages.read(in, in.valueLength(), "value",
-            in::getValue));
+        // The decoder's own getters, as WalReader.data reads: no bound method reference allocated per entry.
+        final byte[] key = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(key, 0, key.length);
+        final byte[] read = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(read, 0, read.length);
+        final byte[] value = MemberMessages.ifHas(hasValue, read);
         final LocalPartition lp = reflectedByImage(cacheId, partition) ? null :
             recoveredCopy(cacheId, partition);
         if (lp != null && key != null && counter > 0)

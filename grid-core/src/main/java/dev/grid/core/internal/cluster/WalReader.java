@@ -84,7 +84,28 @@ final class WalReader
         final short hasValue = in.hasValue();
         final short hasOutcome = in.hasOutcome();
         final long watermark = in.watermark();
+        final Predecessors predecessors = predecessors(in);
+        // Read with the decoder's own getters, not MemberMessages.read's method references: every record of a replay
+        // passes here, and each bound reference was an allocation.
+        final byte[] key = MemberMessages.bytes(in, in.keyLength(), "key");
+        in.getKey(key, 0, key.length);
+        final byte[] value = MemberMessages.bytes(in, in.valueLength(), "value");
+        in.getValue(value, 0, value.length);
+        final byte[] outcome = MemberMessages.bytes(in, in.outcomeLength(), "outcome");
+        in.getOutcome(outcome, 0, outcome.length);
+        checkPartition(partition);
+        return new Data(cacheId, partition, watermark, new HistoryRecord(counter, key,
+            MemberMessages.ifHas(hasValue, value), transaction, origin, sequence, flag,
+            MemberMessages.ifHas(hasOutcome, outcome), predecessors));
+    }
+
+    private static Predecessors predecessors(final WalDataDecoder in)
+    {
         final WalDataDecoder.PredecessorsDecoder group = in.predecessors();
+        if (group.count() == 0)
+        {
+            return Predecessors.NONE;
+        }
         final OpKey[] keys = new OpKey[group.count()];
         final OpOutcome[] outcomes = new OpOutcome[group.count()];
         for (int i = 0; i < keys.length; i++)
@@ -96,14 +117,7 @@ final class WalReader
             outcomes[i] = new OpOutcome(previousFlag, MemberMessages.ifHas(previousHasOutcome,
                 MemberMessages.read(in, group.outcomeLength(), "predecessor.outcome", group::getOutcome)), 0);
         }
-        final byte[] key = MemberMessages.read(in, in.keyLength(), "key", in::getKey);
-        final byte[] value = MemberMessages.read(in, in.valueLength(), "value", in::getValue);
-        final byte[] outcome = MemberMessages.read(in, in.outcomeLength(), "outcome", in::getOutcome);
-        checkPartition(partition);
-        return new Data(cacheId, partition, watermark, new HistoryRecord(counter, key,
-            MemberMessages.ifHas(hasValue, value), transaction, origin, sequence, flag,
-            MemberMessages.ifHas(hasOutcome, outcome),
-            keys.length == 0 ? Predecessors.NONE : new Predecessors(keys, outcomes)));
+        return new Predecessors(keys, outcomes);
     }
 
     /** @return a rollback record's ranges, as (start, count) pairs. */
