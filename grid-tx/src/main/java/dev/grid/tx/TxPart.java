@@ -1,5 +1,6 @@
 package dev.grid.tx;
 
+import dev.grid.core.engine.MemberSet;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.TxPartKey;
 import org.agrona.collections.LongHashSet;
@@ -35,7 +36,8 @@ final class TxPart
     /** Whether other participants were asked if they finished this part's transaction. */
     boolean probing;
     int backupKind;
-    final LongHashSet pendingBackups = new LongHashSet();
+    /** The backups whose acknowledgement of {@link #backupKind} it waits for (usually one or two). */
+    final MemberSet pendingBackups = new MemberSet(2);
     long lastSentNs;
     boolean recovering;
     /** Keys of a part taken over at an install that another part held then (see {@link LockTable#owe}). */

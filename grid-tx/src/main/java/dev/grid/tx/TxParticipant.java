@@ -620,9 +620,9 @@ final class TxParticipant
             }
         }
         part.lastSentNs = context.nowNs();
-        for (final LongHashSet.LongIterator it = part.pendingBackups.iterator(); it.hasNext(); )
+        for (int b = 0; b < part.pendingBackups.size(); b++)
         {
-            final long backup = it.nextValue();
+            final long backup = part.pendingBackups.get(b);
             final TxBackupEncoder out = manager.encode(manager.wire.txBackupOut, backup);
             out.kind((short)kind).coordinator(part.key.coordinator()).tx(part.key.seq()).version(context.mapVersion())
                 .cacheId(part.key.cacheId()).partition(part.key.partition()).priority(part.priority)
@@ -714,7 +714,7 @@ final class TxParticipant
     void forgetFormerOwners(final TxPart part)
     {
         final long[] owners = context.ownersOf(part.key.cacheId(), part.key.partition());
-        // Boxed, but only at an install, and only for the parts still committing or rolling back then.
+        // Only at an install, and only for the parts still committing or rolling back then.
         if (part.pendingBackups.removeIf(backup -> Arrays.stream(owners).noneMatch(owner -> owner == backup)))
         {
             backupDone(part);

@@ -1,6 +1,7 @@
 package dev.grid.core.internal.cluster;
 
 import dev.grid.core.CacheEvent;
+import dev.grid.core.engine.MemberSet;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.PartitionState;
@@ -375,8 +376,8 @@ final class LocalPartition implements PartitionCopy
         final byte[] key;
         final byte[] value;
         final long topologyVersion;
-        /** Sized for the usual one or two backups (the default size made a long[8] per update). */
-        final LongHashSet pendingBackups = new LongHashSet(2);
+        /** The backups whose acknowledgement it waits for; sized by the constructor for the cache's backups. */
+        final MemberSet pendingBackups;
         final long deadlineNs;
         long lastSentNs;
         boolean durable;
@@ -394,8 +395,10 @@ final class LocalPartition implements PartitionCopy
             final byte[] key,
             final byte[] value,
             final long topologyVersion,
-            final long deadlineNs)
+            final long deadlineNs,
+            final int backups)
         {
+            this.pendingBackups = new MemberSet(backups);
             this.counter = counter;
             this.opKey = opKey;
             this.replyTo = replyTo;

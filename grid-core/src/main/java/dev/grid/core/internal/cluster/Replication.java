@@ -28,7 +28,6 @@ import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 import dev.grid.core.internal.partition.CounterRange;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
-import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -362,8 +361,9 @@ final class Replication
     {
         final long counter = lp.counter.reserve(1) + 1;
         final byte kind = EventJournal.kindOf(context, lp, cache, key, newValue, eventKind);
+        final int[] owners = context.installedMap().owners(cache.cacheId(), lp.partition);
         final PrimaryUpdate update = new PrimaryUpdate(counter, opKey, replyTo, replySequence, outcome, key, newValue,
-            context.installedMap().version(), deadlineNs);
+            context.installedMap().version(), deadlineNs, owners.length - 1);
         update.eventKind = kind;
         final long position = context.walRecords().appendWal(lp, counter, opKey, outcome, key,
             newValue, Predecessors.NONE);
@@ -372,7 +372,6 @@ final class Replication
         remember(lp, opKey, null);
         lp.inFlight.put(counter, update);
         context.updateStarted();
-        final int[] owners = context.installedMap().owners(cache.cacheId(), lp.partition);
         for (int i = 1; i < owners.length; i++)
         {
             update.pendingBackups.add(context.installedMap().topology().members().get(owners[i]).incarnation());
@@ -415,9 +414,9 @@ final class Replication
             }
             predecessors = new Predecessors(keys, outcomes);
         }
-        for (final LongHashSet.LongIterator it = update.pendingBackups.iterator(); it.hasNext(); )
+        for (int b = 0; b < update.pendingBackups.size(); b++)
         {
-            final long backup = it.nextValue();
+            final long backup = update.pendingBackups.get(b);
             final MemberRecord member = context.topology().member(backup);
             if (member == null)
             {
