@@ -98,7 +98,7 @@ final class RebalancedCopies
         {
             context.tx().rememberFinished(record.origin(), record.transaction(), lp.cacheId, lp.partition, true);
         }
-        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, null, 0, 0, null));
+        context.durability().awaitDurable(position, lp, counter, null);
     }
 
     /**
@@ -125,8 +125,7 @@ final class RebalancedCopies
         // Counters up to it close without events here (removes whose tombstones were purged, overwritten updates).
         lp.unjournaled(to);
         final long position = context.walRecords().appendRebalanceDone(lp.cacheId, lp.partition, to);
-        context.durability().enqueue(new Durability.DurabilityWait(position, lp, 0, null, 0, 0,
-            () -> closeRebalanced(lp, to)));
+        context.durability().awaitDurable(position, lp, 0, () -> closeRebalanced(lp, to));
     }
 
     /**

@@ -377,7 +377,7 @@ final class Replication
             update.pendingBackups.add(context.installedMap().topology().members().get(owners[i]).incarnation());
         }
         sendReplicates(lp, update);
-        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, update, 0, 0, null));
+        context.durability().awaitUpdate(position, lp, counter, update);
         context.durability().processDurability();
     }
 
@@ -720,8 +720,7 @@ final class Replication
         EventJournal.record(lp, context.topology().cache(cacheId), counter, update.eventKind(), key, value);
         context.origins().rememberPredecessors(lp, predecessors);
         remember(lp, opKey, update.outcome());
-        context.durability().enqueue(new Durability.DurabilityWait(position, lp, counter, null,
-            sender, version, null));
+        context.durability().awaitAcknowledged(position, lp, counter, sender, version);
         context.durability().processDurability();
     }
 

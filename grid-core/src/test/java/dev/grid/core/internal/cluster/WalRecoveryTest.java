@@ -402,6 +402,81 @@ class WalRecoveryTest
         assertArrayEquals(bytes("v"), restarted.readLocal(cache.cacheId(), bytes("k")));
     }
 
+    /**
+     * Acknowledgements wait for the WAL in its order while more waits arrive than the durability queue first holds,
+     * some of them after earlier ones left it (the queue is a ring that grows): each put is answered exactly when the
+     * WAL says its record is durable, never before, never lost.
+     */
+    @Test
+    void putsAreAnsweredInWalOrderAsDurabilityAdvancesWhileTheirQueueGrows()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine engine = engine(wal);
+        run(engine, 200);
+        assertTrue(engine.status().isSettled(), "single member bootstrapped: " + engine.state());
+        final CacheDescriptor cache = createCache(engine, "d", 8);
+        wal.autoDurable = false;
+        final List<AtomicReference<Object>> answers = new ArrayList<>();
+        final List<Long> positions = new ArrayList<>();
+        submitPuts(engine, cache, wal, 40, answers, positions);
+        wal.durable = positions.get(19);
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 20);
+        // 20 still wait; 300 more make the queue grow while its oldest wait is not at the start of its array.
+        submitPuts(engine, cache, wal, 300, answers, positions);
+        assertAnsweredUpTo(answers, 20);
+        // Waits that were in the ring before it grew come first still (and each of them alone is durable).
+        wal.durable = positions.get(49);
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 50);
+        wal.durable = positions.get(249);
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 250);
+        wal.durable = wal.appendedPosition();
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 340);
+        long lwms = 0;
+        for (int partition = 0; partition < cache.partitions(); partition++)
+        {
+            lwms += engine.status().copy(cache.cacheId(), partition).lwm();
+        }
+        assertEquals(340, lwms, "every counter closed once");
+    }
+
+    private void submitPuts(final MemberEngine engine, final CacheDescriptor cache, final ListWal wal,
+        final int puts, final List<AtomicReference<Object>> answers, final List<Long> positions)
+    {
+        for (int i = 0; i < puts; i++)
+        {
+            final AtomicReference<Object> answer = new AtomicReference<>();
+            final long before = wal.appendedPosition();
+            engine.submit(cache.cacheId(), OpType.PUT, bytes("key-" + answers.size()), bytes("v"), null,
+                10_000 * MS, callback(answer));
+            answers.add(answer);
+            for (int cycle = 0; cycle < 10 && wal.appendedPosition() == before; cycle++)
+            {
+                run(engine, 1);
+            }
+            assertEquals(before + 1, wal.appendedPosition(), "put " + (answers.size() - 1) + " logged one record");
+            positions.add(wal.appendedPosition());
+        }
+    }
+
+    private static void assertAnsweredUpTo(final List<AtomicReference<Object>> answers, final int answered)
+    {
+        for (int i = 0; i < answers.size(); i++)
+        {
+            if (i < answered)
+            {
+                assertTrue(answers.get(i).get() instanceof OpOutcome, "put " + i + " answered: " + answers.get(i).get());
+            }
+            else
+            {
+                assertNull(answers.get(i).get(), "put " + i + " answered before its record was durable");
+            }
+        }
+    }
+
     @Test
     void scenario3ACrashBetweenTheWalWriteAndTheLwmUpdateIsRepairedByReplay()
     {
