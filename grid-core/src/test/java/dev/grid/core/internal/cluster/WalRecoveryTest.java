@@ -404,8 +404,9 @@ class WalRecoveryTest
 
     /**
      * Acknowledgements wait for the WAL in its order while more waits arrive than the durability queue first holds,
-     * some of them after earlier ones left it (the queue is a ring that grows): each put is answered exactly when the
-     * WAL says its record is durable, never before, never lost.
+     * some of them after earlier ones left it, and more again once the oldest's place passed the end of the ring's
+     * array (the queue is a ring that grows): each put is answered exactly when the WAL says its record is durable,
+     * never before, never lost.
      */
     @Test
     void putsAreAnsweredInWalOrderAsDurabilityAdvancesWhileTheirQueueGrows()
@@ -435,12 +436,20 @@ class WalRecoveryTest
         wal.durable = wal.appendedPosition();
         run(engine, 5);
         assertAnsweredUpTo(answers, 340);
+        // 200 more, past the end of the ring's array: the oldest wait's place wraps to its start as they complete.
+        submitPuts(engine, cache, wal, 200, answers, positions);
+        wal.durable = positions.get(439);
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 440);
+        wal.durable = wal.appendedPosition();
+        run(engine, 5);
+        assertAnsweredUpTo(answers, 540);
         long lwms = 0;
         for (int partition = 0; partition < cache.partitions(); partition++)
         {
             lwms += engine.status().copy(cache.cacheId(), partition).lwm();
         }
-        assertEquals(340, lwms, "every counter closed once");
+        assertEquals(540, lwms, "every counter closed once");
     }
 
     private void submitPuts(final MemberEngine engine, final CacheDescriptor cache, final ListWal wal,
