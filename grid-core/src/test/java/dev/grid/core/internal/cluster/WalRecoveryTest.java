@@ -312,6 +312,43 @@ class WalRecoveryTest
         assertTrue(copy.recent.containsKey(new LocalPartition.OpKey(9, 990)));
     }
 
+    /**
+     * Replay remembers each outcome as it was logged (flag and value), a predecessor's carried by a later update
+     * included, keeping the outcome known first for an operation and the order they were logged in.
+     */
+    @Test
+    void replayRemembersEachOutcomesFlagAndValueAndAPredecessorKeepsTheOutcomeKnownFirst()
+    {
+        final ListWal wal = new ListWal();
+        cacheRecord(wal, cache(7, "outcomes", 4));
+        WalDataEncoder out = record(new WalDataEncoder()).cacheId(7).partition(0).counter(1)
+            .transaction(WalRecords.NO_TRANSACTION).origin(5).sequence(1).flag((short)0).hasValue((short)1)
+            .hasOutcome((short)1).watermark(Long.MIN_VALUE);
+        out.predecessorsCount(0);
+        write(wal, out.putKey(bytes("k"), 0, 1).putValue(bytes("v"), 0, 1).putOutcome(bytes("old"), 0, 3));
+        // A later update of the key carries two predecessors: operation 5/1 again (known: its first outcome stays)
+        // and 6/2, known only from here.
+        out = record(new WalDataEncoder()).cacheId(7).partition(0).counter(2).transaction(WalRecords.NO_TRANSACTION)
+            .origin(5).sequence(3).flag((short)1).hasValue((short)1).hasOutcome((short)0).watermark(Long.MIN_VALUE);
+        final WalDataEncoder.PredecessorsEncoder group = out.predecessorsCount(2);
+        group.next().origin(5).sequence(1).flag((short)1).hasOutcome((short)1).putOutcome(bytes("other"), 0, 5);
+        group.next().origin(6).sequence(2).flag((short)0).hasOutcome((short)1).putOutcome(bytes("p"), 0, 1);
+        write(wal, out.putKey(bytes("k"), 0, 1).putValue(bytes("w"), 0, 1).putOutcome(new byte[0], 0, 0));
+
+        final LocalPartition copy = engine(wal).context().localCopy(7, 0);
+        assertEquals(List.of(new LocalPartition.OpKey(5, 1), new LocalPartition.OpKey(6, 2),
+            new LocalPartition.OpKey(5, 3)), new ArrayList<>(copy.recent.keySet()));
+        final OpOutcome first = copy.recent.get(new LocalPartition.OpKey(5, 1));
+        assertFalse(first.flag());
+        assertArrayEquals(bytes("old"), first.value(), "the outcome logged first, not the predecessor's copy");
+        final OpOutcome predecessor = copy.recent.get(new LocalPartition.OpKey(6, 2));
+        assertFalse(predecessor.flag());
+        assertArrayEquals(bytes("p"), predecessor.value());
+        final OpOutcome last = copy.recent.get(new LocalPartition.OpKey(5, 3));
+        assertTrue(last.flag());
+        assertNull(last.value());
+    }
+
     private static byte[] bytes(final String text)
     {
         return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
