@@ -118,6 +118,12 @@ final class EntryIndex
         return crowded != null ? crowded.size() : size;
     }
 
+    /** @return the table's slots; 0 once the index is a {@link HashMap} (for tests). */
+    int capacity()
+    {
+        return slots == null ? 0 : slots.length;
+    }
+
     /** @return whether a probe ran too long and the index is a {@link HashMap} now (for tests). */
     boolean isCrowded()
     {
@@ -191,6 +197,12 @@ final class EntryIndex
             delete(entry);
             onRemoved.accept(entry);
             removed++;
+        }
+        if (slots.length > INITIAL_CAPACITY && 8 * size < slots.length)
+        {
+            // A purge that left the table less than an eighth full gives its memory back: a quarter to a half full
+            // again, so that adds after it do not grow it back at once and the next shrink needs another big purge.
+            resize(Math.max(INITIAL_CAPACITY, Integer.highestOneBit(Math.max(1, size)) << 2));
         }
         return removed;
     }

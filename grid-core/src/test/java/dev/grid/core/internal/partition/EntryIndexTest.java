@@ -3,6 +3,7 @@ package dev.grid.core.internal.partition;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -81,6 +82,53 @@ class EntryIndexTest
             }
         }
         assertFalse(index.isCrowded(), "random keys keep the table");
+    }
+
+    /**
+     * A purge that leaves the table less than an eighth full shrinks it (before, a table kept its largest size for
+     * good): every key kept is found, none removed is, and adds after it grow it again.
+     */
+    @Test
+    void aPurgeThatEmptiesMostOfTheTableShrinksIt()
+    {
+        final SplittableRandom random = new SplittableRandom(0x5A1L);
+        final EntryIndex index = new EntryIndex();
+        final List<PartitionStore.Entry> entries = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++)
+        {
+            final PartitionStore.Entry entry = entry(("key-" + i + "-" + random.nextInt()).getBytes(StandardCharsets.UTF_8));
+            index.add(entry);
+            entries.add(entry);
+        }
+        assertEquals(32_768, index.capacity());
+        final Set<PartitionStore.Entry> kept = new HashSet<>(entries.subList(0, 100));
+        assertEquals(9_900, index.removeIf(e -> !kept.contains(e), e -> { }));
+        assertEquals(256, index.capacity(), "100 entries in a table a quarter to a half full");
+        for (final PartitionStore.Entry entry : entries)
+        {
+            final PartitionStore.Entry found = index.get(entry.key.clone(), entry.hash);
+            if (kept.contains(entry))
+            {
+                assertSame(entry, found);
+            }
+            else
+            {
+                assertNull(found);
+            }
+        }
+        assertEquals(0, index.removeIf(e -> false, e -> { }));
+        assertEquals(256, index.capacity(), "a purge that removes nothing keeps the table");
+        for (final PartitionStore.Entry entry : entries.subList(100, 10_000))
+        {
+            index.add(entry);
+        }
+        assertEquals(10_000, index.size());
+        for (final PartitionStore.Entry entry : entries)
+        {
+            assertSame(entry, index.get(entry.key.clone(), entry.hash));
+        }
+        assertEquals(10_000, index.removeIf(e -> true, e -> { }));
+        assertEquals(16, index.capacity(), "emptied: the first table's size");
     }
 
     /**
