@@ -108,10 +108,10 @@ public final class PartitionStore
      * The heap an entry takes beyond its arrays' contents, with compressed references: the tree node (header, key,
      * value, left, right, parent, colour: 40; counted whether or not the store has built its tree yet, so that a scan
      * never takes a member past its memory bound), the hash index's share (40: in its table, a reference and a hash
-     * per slot, 16 to 32 per entry while the store grows, more after purges, as the table does not shrink; in an index
-     * crowded by keys chosen to collide, a {@link java.util.HashMap} node of 32, or a tree node of 56 in a bucket of
-     * colliding keys, and two to four table slots), the entry object (header, key, hash, value, counter, use, uses: 48)
-     * and two array headers (16 each).
+     * per slot, 16 to 32 per entry while the store grows, up to 64 after a purge, as a purge shrinks the table only
+     * when it leaves it less than an eighth full; in an index crowded by keys chosen to collide, a
+     * {@link java.util.HashMap} node of 32, or a tree node of 56 in a bucket of colliding keys, and two to four table
+     * slots), the entry object (header, key, hash, value, counter, use, uses: 48) and two array headers (16 each).
      */
     public static final int ENTRY_OVERHEAD_BYTES = 40 + 32 + 8 + 48 + 16 + 16;
 
