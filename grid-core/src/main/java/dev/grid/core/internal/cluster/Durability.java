@@ -2,6 +2,8 @@ package dev.grid.core.internal.cluster;
 
 import dev.grid.core.internal.cluster.LocalPartition.PrimaryUpdate;
 
+import java.util.Arrays;
+
 /**
  * Actions that wait for the WAL: a queue of positions, each with what to do once the WAL holds it durably (close a
  * counter so that LWM may move, complete a primary's update, acknowledge a backup's, or run a callback). LWM never
@@ -37,13 +39,11 @@ final class Durability
     /** Forget what waits for durability: the member leaves its topology to join again. */
     void reset()
     {
-        while (size > 0)
-        {
-            release(head);
-            head = (head + 1) & (positions.length - 1);
-            size--;
-        }
+        Arrays.fill(copies, null);
+        Arrays.fill(updates, null);
+        Arrays.fill(callbacks, null);
         head = 0;
+        size = 0;
     }
 
     /** @return how many acknowledgements wait for durability. */
