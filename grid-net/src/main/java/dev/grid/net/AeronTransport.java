@@ -9,6 +9,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import io.aeron.driver.status.SystemCounterDescriptor;
 import io.aeron.logbuffer.Header;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -21,6 +22,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.File;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -42,7 +46,14 @@ import java.util.concurrent.TimeUnit;
  * would. Messages up to {@link #MAX_MESSAGE_BYTES} are carried, and up to {@link #MAX_QUEUED_BYTES} may wait for one
  * destination.
  * <p>
- * Aeron loses nothing on loopback in steady state, but it does not report a dead peer promptly (a publication keeps
+ * Loopback drops a datagram when the receiving socket's buffer is full, and Aeron repairs the loss only once it sees
+ * the gap: at the sender's next frame, or at its heartbeat 100 ms after the last one when the lost frames were a
+ * message's tail. With Aeron's default receive buffer (128 KiB, which Linux doubles) two members' exchange reports of
+ * about 85 KiB each, sent to the coordinator at once, overflowed it, and a third of the exchanges of a returning
+ * member took 100 ms longer (benchmarks.md). The subscription's socket therefore asks for
+ * {@link #RECEIVE_BUFFER_BYTES}, or the most the OS allows.
+ * <p>
+ * Aeron loses no message on loopback in steady state, but it does not report a dead peer promptly (a publication keeps
  * accepting until its connection times out), nor a restarted peer that joins mid-stream: the member protocol carries
  * its own incarnations, sequences and retries, and treats a send as a hope.
  * <p>
@@ -54,6 +65,11 @@ public final class AeronTransport implements Transport, AutoCloseable
     private static final Logger LOG = LoggerFactory.getLogger(AeronTransport.class);
     /** The stream every member listens on. */
     public static final int STREAM_ID = 1001;
+    /**
+     * The receive buffer the subscription's socket asks for (Linux doubles it for its bookkeeping): room for several
+     * peers' full flow-control windows (128 KiB of data each, about twice that in socket memory) at once.
+     */
+    public static final int RECEIVE_BUFFER_BYTES = 2 << 20;
     /** Term length of publications: 1 MiB allows 128 KiB messages and absorbs bursts. */
     public static final int TERM_LENGTH = 1 << 20;
 
@@ -134,6 +150,7 @@ public final class AeronTransport implements Transport, AutoCloseable
                 .dirDeleteOnShutdown(true)
                 .termBufferSparseFile(true)
                 .publicationTermBufferLength(TERM_LENGTH)
+                .socketRcvbufLength(receiveBufferBytes())
                 .ipcTermBufferLength(64 << 10)
                 .counterValuesBufferLength(1 << 20)
                 .performStorageChecks(false)
@@ -172,6 +189,23 @@ public final class AeronTransport implements Transport, AutoCloseable
     }
 
     /**
+     * @return {@link #RECEIVE_BUFFER_BYTES}, or less where the OS caps a socket's receive buffer lower (Aeron warns on
+     * standard error when asked for more than the OS gives), or 0 (Aeron's default) if the OS cannot be asked.
+     */
+    static int receiveBufferBytes()
+    {
+        try (DatagramChannel probe = DatagramChannel.open())
+        {
+            probe.setOption(StandardSocketOptions.SO_RCVBUF, Integer.MAX_VALUE);
+            return Math.min(RECEIVE_BUFFER_BYTES, probe.getOption(StandardSocketOptions.SO_RCVBUF));
+        }
+        catch (final IOException | UnsupportedOperationException ex)
+        {
+            return 0;
+        }
+    }
+
+    /**
      * Start a media driver and listen on {@code bindAddress:port}.
      *
      * @param bindAddress to listen on, e.g. 127.0.0.1.
@@ -203,6 +237,15 @@ public final class AeronTransport implements Transport, AutoCloseable
     public long backPressureDrops()
     {
         return backPressureDrops;
+    }
+
+    /**
+     * @return the NAKs this member's receiver sent so far: each asked a peer to send again datagrams that did not
+     * arrive (on loopback, datagrams the receiving socket's full buffer dropped).
+     */
+    public long naksSent()
+    {
+        return driver.context().systemCounters().get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get();
     }
 
     /**

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Issue 17, item 2: messages longer than a frame (a term's eighth, 128 KiB) are cut into fragments and put together
@@ -76,6 +77,85 @@ class AeronTransportTest
                         " of " + expected.get(i).length + " bytes");
                 }
             }
+        }
+    }
+
+    /**
+     * Three peers each fill their flow-control window toward a member that does not read meanwhile (a coordinator
+     * busy while every member's exchange report, about 85 KiB, arrives at once): the member's socket holds it all,
+     * and it reads every message without asking for any datagram again. With Aeron's default receive buffer the
+     * socket dropped datagrams here, and a lost tail was repaired only at the sender's heartbeat, 100 ms later.
+     */
+    @Test
+    void aBurstFromSeveralPeersFitsTheReceiveBuffer()
+    {
+        assumeTrue(AeronTransport.receiveBufferBytes() >= AeronTransport.RECEIVE_BUFFER_BYTES,
+            "the OS caps a socket's receive buffer below " + AeronTransport.RECEIVE_BUFFER_BYTES + " bytes");
+        final List<AeronTransport> senders = new ArrayList<>();
+        try (AeronTransport receiver = AeronTransport.launch("127.0.0.1", freeUdpPort(), "r"))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                senders.add(AeronTransport.launch("127.0.0.1", freeUdpPort(), "s" + i));
+            }
+            final int[] received = {0};
+            final Transport.MessageHandler handler = (source, buffer, offset, length) -> received[0]++;
+            final byte[] message = new byte[40_000];
+            // Connected first: one message from each, read.
+            for (final AeronTransport sender : senders)
+            {
+                awaitSent(sender, receiver, message, senders, receiver);
+            }
+            awaitReceived(received, senders.size(), senders, receiver, handler);
+            // Each sends 8 messages (320,000 bytes): its sender transmits up to the receiver's window (128 KiB)
+            // while the receiver does not run, and the rest once the receiver's status messages open the window.
+            for (int n = 0; n < 8; n++)
+            {
+                for (final AeronTransport sender : senders)
+                {
+                    awaitSent(sender, receiver, message, senders, null);
+                }
+            }
+            for (int spin = 0; spin < 1_000; spin++)
+            {
+                senders.forEach(AeronTransport::doWork);
+            }
+            awaitReceived(received, senders.size() * 9, senders, receiver, handler);
+            assertEquals(0, receiver.naksSent(), "datagrams the receiver asked for again");
+        }
+        finally
+        {
+            senders.forEach(AeronTransport::close);
+        }
+    }
+
+    /** Offer {@code message} from {@code sender} until it is taken, running the senders (and {@code alsoRunning}). */
+    private static void awaitSent(final AeronTransport sender, final AeronTransport receiver, final byte[] message,
+        final List<AeronTransport> senders, final AeronTransport alsoRunning)
+    {
+        final int destination = sender.endpointOf(receiver.localAddress());
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (sender.send(destination, new UnsafeBuffer(message), 0, message.length) != Transport.OK)
+        {
+            assertTrue(System.nanoTime() < deadline, "the message was not taken within 30 s");
+            senders.forEach(AeronTransport::doWork);
+            if (alsoRunning != null)
+            {
+                alsoRunning.doWork();
+            }
+        }
+    }
+
+    private static void awaitReceived(final int[] received, final int expected, final List<AeronTransport> senders,
+        final AeronTransport receiver, final Transport.MessageHandler handler)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (received[0] < expected)
+        {
+            assertTrue(System.nanoTime() < deadline, "received " + received[0] + " of " + expected);
+            senders.forEach(AeronTransport::doWork);
+            receiver.doWork();
+            receiver.poll(handler, 64);
         }
     }
 
