@@ -375,6 +375,28 @@ public final class AeronTransport implements Transport, AutoCloseable
         return NOT_CONNECTED;
     }
 
+    /**
+     * A message that goes whole fits if the publication's window takes it with its frames' headers (Aeron cuts it
+     * into MTU-sized frames of 32 header bytes each: at most a sixteenth more with the default MTU, and a margin); a
+     * long one if the destination's queue takes it. A destination without a publication yet, or not connected, has
+     * room: a send there is not refused for back pressure.
+     */
+    @Override
+    public boolean hasRoom(final int destination, final int length)
+    {
+        if (closed || destination < 0 || destination >= addresses.size())
+        {
+            return true;
+        }
+        if (length > MAX_FRAME_BYTES - frameHeader.length)
+        {
+            return outbound.get(destination).bytes + length <= MAX_QUEUED_BYTES;
+        }
+        final ExclusivePublication publication = publications.get(destination);
+        return publication == null || publication.isClosed() || !publication.isConnected() ||
+            publication.availableWindow() >= frameHeader.length + length + length / 16 + 64;
+    }
+
     /** @return the destination's publication, added on first use; null if it cannot be added. */
     private ExclusivePublication publication(final int destination)
     {

@@ -45,6 +45,11 @@ public final class SimNetwork
     private long latencyMaxNs = 2_000_000;
     private double lossProbability;
     private double duplicateProbability;
+    /** Bytes a link may hold undelivered before a send on it is refused for back pressure; 0: no bound. */
+    private int sendWindowBytes;
+    /** By source and destination: bytes of the deliveries scheduled, and in the inbox, not polled yet. */
+    private final long[][] inFlightBytes;
+    private long backPressuredCount;
     private long sentCount;
     private long deliveredCount;
     private long droppedCount;
@@ -62,6 +67,7 @@ public final class SimNetwork
         this.endpointCount = endpointCount;
         this.blocked = new boolean[endpointCount][endpointCount];
         this.down = new boolean[endpointCount];
+        this.inFlightBytes = new long[endpointCount][endpointCount];
         this.wakeUps = new Runnable[endpointCount];
         for (int i = 0; i < endpointCount; i++)
         {
@@ -91,6 +97,21 @@ public final class SimNetwork
     public SimNetwork preferredMessageLength(final int bytes)
     {
         this.preferredMessageLength = Math.min(bytes, MAX_MESSAGE_LENGTH);
+        return this;
+    }
+
+    /**
+     * Bound what one link holds, as a real transport's flow-control window does (Aeron's publication refuses an offer
+     * while its receiver has not taken what it sent): a send on a link whose undelivered and unpolled bytes would
+     * exceed the window is refused with {@link Transport#BACK_PRESSURED} and not sent, unless the link is empty (a
+     * message longer than the window still goes alone).
+     *
+     * @param bytes the window; 0 (the default) for none.
+     * @return this.
+     */
+    public SimNetwork sendWindow(final int bytes)
+    {
+        this.sendWindowBytes = bytes;
         return this;
     }
 
@@ -244,9 +265,19 @@ public final class SimNetwork
         down[endpoint] = isDown;
         if (isDown)
         {
-            inboxes.get(endpoint).clear();
-            inboxSources.get(endpoint).clear();
+            final ArrayDeque<byte[]> inbox = inboxes.get(endpoint);
+            final ArrayDeque<Integer> sources = inboxSources.get(endpoint);
+            while (!inbox.isEmpty())
+            {
+                inFlightBytes[sources.poll()][endpoint] -= inbox.poll().length;
+            }
         }
+    }
+
+    /** @return sends refused for back pressure (see {@link #sendWindow}). */
+    public long backPressuredCount()
+    {
+        return backPressuredCount;
     }
 
     /** @return messages offered. */
@@ -273,14 +304,20 @@ public final class SimNetwork
         return duplicatedCount;
     }
 
-    private void send(final int source, final int destination, final byte[] message)
+    private int send(final int source, final int destination, final byte[] message)
     {
+        if (sendWindowBytes > 0 && inFlightBytes[source][destination] > 0 &&
+            inFlightBytes[source][destination] + message.length > sendWindowBytes)
+        {
+            backPressuredCount++;
+            return Transport.BACK_PRESSURED;
+        }
         sentCount++;
         if (blocked[source][destination] || dropsByFilter(source, destination, message) ||
             random.chance(lossProbability))
         {
             droppedCount++;
-            return;
+            return Transport.OK;
         }
         for (final MessageFilter filter : holdFilters)
         {
@@ -288,7 +325,7 @@ public final class SimNetwork
             {
                 heldLinks.add(new int[] {source, destination});
                 held.add(message);
-                return;
+                return Transport.OK;
             }
         }
         scheduleDelivery(source, destination, message);
@@ -297,6 +334,7 @@ public final class SimNetwork
             duplicatedCount++;
             scheduleDelivery(source, destination, message);
         }
+        return Transport.OK;
     }
 
     private boolean dropsByFilter(final int source, final int destination, final byte[] message)
@@ -314,11 +352,13 @@ public final class SimNetwork
     private void scheduleDelivery(final int source, final int destination, final byte[] message)
     {
         final long latencyNs = random.nextLong(latencyMinNs, latencyMaxNs + 1);
+        inFlightBytes[source][destination] += message.length;
         simulation.schedule(latencyNs, "deliver " + source + "->" + destination + " " + message.length + "B", () ->
         {
             // A partition that started while the message was in flight drops it too.
             if (down[destination] || blocked[source][destination])
             {
+                inFlightBytes[source][destination] -= message.length;
                 droppedCount++;
                 return;
             }
@@ -380,8 +420,15 @@ public final class SimNetwork
             }
             final byte[] copy = new byte[length];
             buffer.getBytes(offset, copy);
-            SimNetwork.this.send(endpoint, destination, copy);
-            return OK;
+            return SimNetwork.this.send(endpoint, destination, copy);
+        }
+
+        @Override
+        public boolean hasRoom(final int destination, final int length)
+        {
+            return destination < 0 || destination >= endpointCount || sendWindowBytes == 0 ||
+                inFlightBytes[endpoint][destination] == 0 ||
+                inFlightBytes[endpoint][destination] + length <= sendWindowBytes;
         }
 
         public int poll(final MessageHandler handler, final int messageLimit)
@@ -392,8 +439,10 @@ public final class SimNetwork
             while (delivered < messageLimit && !inbox.isEmpty())
             {
                 final byte[] message = inbox.poll();
+                final int source = sources.poll();
+                inFlightBytes[source][endpoint] -= message.length;
                 view.wrap(message);
-                handler.onMessage(sources.poll(), view, 0, message.length);
+                handler.onMessage(source, view, 0, message.length);
                 delivered++;
             }
             return delivered;

@@ -67,6 +67,20 @@ public interface Transport
     int send(int destination, DirectBuffer buffer, int offset, int length);
 
     /**
+     * Whether a message of {@code length} bytes to the destination would be taken now rather than refused with
+     * {@link #BACK_PRESSURED}: a bulk sender asks before it builds one, instead of building it to have it refused.
+     *
+     * @param destination endpoint id.
+     * @param length      of the message in bytes.
+     * @return true unless the link to the destination is too full for it now; true where the transport has no bound
+     *         (the default), or the destination is not connected (a send would not be refused for back pressure).
+     */
+    default boolean hasRoom(final int destination, final int length)
+    {
+        return true;
+    }
+
+    /**
      * Deliver received messages to a handler.
      *
      * @param handler      to deliver to.

@@ -415,14 +415,29 @@ final class MemberContext
     }
 
     /**
-     * Send a message to a member.
+     * Send a message to a member. Most callers ignore the result: the protocol's retries cover a message lost in any
+     * way, back pressure included.
      *
      * @param member  its record.
      * @param message the encoded message.
+     * @return the transport's answer: {@link Transport#OK}, {@link Transport#BACK_PRESSURED} (not sent: the link is
+     * full now, a later duty cycle may succeed) or {@link Transport#NOT_CONNECTED}.
      */
-    void send(final MemberRecord member, final MessageWriter message)
+    int send(final MemberRecord member, final MessageWriter message)
     {
-        transport.send(transport.endpointOf(member.address()), message.buffer(), 0, message.length());
+        return transport.send(transport.endpointOf(member.address()), message.buffer(), 0, message.length());
+    }
+
+    /**
+     * @param destination a member's incarnation.
+     * @param length      of a message to it.
+     * @return whether the transport would take the message now (see {@link Transport#hasRoom}); true for this member
+     *         and for one not in the topology.
+     */
+    boolean hasRoom(final long destination, final int length)
+    {
+        final MemberRecord member = destination == incarnation ? null : topology.member(destination);
+        return member == null || transport.hasRoom(transport.endpointOf(member.address()), length);
     }
 
     /**
@@ -430,19 +445,18 @@ final class MemberContext
      * inbox, handled in the next duty cycle (never re-entering the handler that sends it).
      *
      * @param destination the member's incarnation.
+     * @return as {@link #send}; {@link Transport#OK} to this member, {@link Transport#NOT_CONNECTED} to one not in
+     * the topology.
      */
-    void sendTo(final long destination)
+    int sendTo(final long destination)
     {
         if (destination == incarnation)
         {
             selfInbox.add(copyOut());
-            return;
+            return Transport.OK;
         }
         final MemberRecord member = topology.member(destination);
-        if (member != null)
-        {
-            send(member, writer);
-        }
+        return member == null ? Transport.NOT_CONNECTED : send(member, writer);
     }
 
     /** @return the next message this member sent itself, or null. */

@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Catch-up of lagging copies while the partition keeps taking writes: the demander side (a MOVING copy of this
@@ -36,7 +38,9 @@ import java.util.TreeMap;
  * sends {@code REBALANCE_DEMAND} (partition, mode, cursor) to the plan's supplier, which answers one
  * {@code REBALANCE_SUPPLY} batch per demand (at most {@code rebalanceBatchBytes}); the demander applies it and demands
  * the next from the new cursor, so a lost or duplicated message only repeats a batch (the cursor makes it
- * idempotent). Live updates reach the MOVING copy meanwhile with their counters, all above the plan's {@code to}.
+ * idempotent). A batch the transport refuses for back pressure is not lost: the supplier holds its demand and serves
+ * it again on a later duty cycle ({@link HeldDemands}). Live updates reach the MOVING copy meanwhile with their
+ * counters, all above the plan's {@code to}.
  * <ul>
  *     <li><b>Historical</b>: the supplier's WAL records of {@code (from, to]} in counter order; each becomes a WAL
  *     record here and closes its counter once durable, like a replicated update. The supplier first checks the
@@ -166,6 +170,10 @@ final class Rebalancer
     // Supplier: history read once per map version for every historical plan this member supplies.
     private final SuppliedHistory history;
     private final Map<MemoryKey, List<MemoryItem>> memories = new HashMap<>();
+    /** Demands whose batch the transport refused for back pressure, served again on later duty cycles. */
+    private final HeldDemands held = new HeldDemands(this::hasRoomForBatch);
+    private final Predicate<SupplyDemand> serveOnce = this::serve;
+    private final Consumer<SupplyDemand> serveOrHold = demand -> held.serveOrHold(demand, serveOnce);
     // Coordinator: plans of the current version not reported done yet.
     private long doneVersion = -1;
     private final LongHashSet plansNotDone = new LongHashSet();
@@ -194,6 +202,7 @@ final class Rebalancer
         running = 0;
         history.clear();
         memories.clear();
+        held.clear();
         planned = 0;
         historicalPlanned = 0;
         done = 0;
@@ -309,7 +318,8 @@ final class Rebalancer
      */
     int duty()
     {
-        int work = history.step(this::serve);
+        int work = held.retry(serveOnce);
+        work += history.step(serveOrHold);
         if (demands.isEmpty() || context.isExchanging())
         {
             return work;
@@ -441,15 +451,18 @@ final class Rebalancer
             throw new MalformedMessageException("rebalance demand for partition " + partition + " from memory item " +
                 memoryCursor);
         }
-        serve(new SupplyDemand(sender, version, cacheId, partition, full, cursor,
+        serveOrHold.accept(new SupplyDemand(sender, version, cacheId, partition, full, cursor,
             MemberMessages.ifHas(hasCursorKey, cursorKey), to, epochBefore, highestBefore, memory, memoryCursor));
     }
 
     /**
      * Answer a demand with the next batch, or refuse it; a historical one whose history is still being read waits and
      * is served once the scan is done.
+     *
+     * @return false if the transport refused the answer for back pressure (nothing was sent; {@link HeldDemands}
+     * serves the demand again later), true otherwise (answered, waiting for the scan, or void).
      */
-    private void serve(final SupplyDemand demand)
+    private boolean serve(final SupplyDemand demand)
     {
         final long sender = demand.sender();
         final long version = demand.version();
@@ -465,20 +478,18 @@ final class Rebalancer
         if (context.isExchanging() || map == null || map.version() != version)
         {
             // An old version's demand is void; a newer one is resent once this member installed that map.
-            return;
+            return true;
         }
         final LocalPartition lp = context.localCopy(cacheId, partition);
         final int myIndex = map.topology().indexOf(context.incarnation());
         if (lp == null || !map.isOwning(cacheId, partition, myIndex))
         {
-            refuse(sender, version, cacheId, partition, full, cursor, cursorKey, memory, memoryCursor, "member " +
-                context.config().memberId() + " does not own the partition");
-            return;
+            return refuse(sender, version, cacheId, partition, full, cursor, cursorKey, memory, memoryCursor,
+                "member " + context.config().memberId() + " does not own the partition");
         }
         if (memory)
         {
-            supplyMemory(sender, version, lp, full, cursor, cursorKey, memoryCursor);
-            return;
+            return supplyMemory(sender, version, lp, full, cursor, cursorKey, memoryCursor);
         }
         HistoryRead read = null;
         if (!full)
@@ -486,24 +497,21 @@ final class Rebalancer
             final String mismatch = lp.lineageMismatch(demand.epochBefore(), demand.highestBefore());
             if (mismatch != null)
             {
-                refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, mismatch);
-                return;
+                return refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, mismatch);
             }
             read = history.read(cacheId, partition, cursor, to);
             if (read == null)
             {
                 history.await(demand);
-                return;
+                return true;
             }
             if (!read.complete())
             {
-                refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, read.why());
-                return;
+                return refuse(sender, version, cacheId, partition, false, cursor, cursorKey, false, 0, read.why());
             }
         }
         final List<TxPartKey> open = full ? List.of() : context.tx().openOn(cacheId, partition);
-        final int budget = Math.max(1024, Math.min(context.config().rebalanceBatchBytes(),
-            context.preferredMessageLength() - 512)) - (full ? 0 : OpenPrepares.bytes(open));
+        final int budget = supplyBudget() - (full ? 0 : OpenPrepares.bytes(open));
         final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, cacheId, partition, full, cursor,
             cursorKey,
             false, 0);
@@ -519,7 +527,19 @@ final class Rebalancer
         }
         out.status((short)(last ? SUPPLY_LAST : SUPPLY_MORE));
         out.memoryItemsCount(0);
-        supplies.endSupply(out, last && !full ? open : List.of(), sender);
+        return supplies.endSupply(out, last && !full ? open : List.of(), sender);
+    }
+
+    /** @return whether the link to a demander (its incarnation) has room for a supply batch now. */
+    private boolean hasRoomForBatch(final long demander)
+    {
+        return context.hasRoom(demander, supplyBudget() + 512);
+    }
+
+    /** @return the bytes of items a supply batch holds at most (its message has up to 512 more). */
+    private int supplyBudget()
+    {
+        return Math.max(1024, Math.min(context.config().rebalanceBatchBytes(), context.preferredMessageLength() - 512));
     }
 
     /**
@@ -591,7 +611,7 @@ final class Rebalancer
         return last;
     }
 
-    private void refuse(final long sender, final long version, final int cacheId, final int partition,
+    private boolean refuse(final long sender, final long version, final int cacheId, final int partition,
         final boolean full, final long cursor, final byte[] cursorKey, final boolean memory, final int memoryCursor,
         final String why)
     {
@@ -601,7 +621,7 @@ final class Rebalancer
         out.entriesCount(0);
         out.recordsCount(0);
         out.memoryItemsCount(0);
-        supplies.endSupply(out, List.of(), sender, why);
+        return supplies.endSupply(out, List.of(), sender, why);
     }
 
     /**
@@ -609,7 +629,7 @@ final class Rebalancer
      * transaction parts, so that the caught-up copy, once primary, answers a retry instead of applying it again. The
      * list is taken when the first memory batch is demanded and kept for the following ones.
      */
-    private void supplyMemory(final long sender, final long version, final LocalPartition lp, final boolean full,
+    private boolean supplyMemory(final long sender, final long version, final LocalPartition lp, final boolean full,
         final long cursor, final byte[] cursorKey, final int memoryCursor)
     {
         final MemoryKey key = new MemoryKey(sender, lp.cacheId, lp.partition);
@@ -632,8 +652,7 @@ final class Rebalancer
             memories.put(key, items);
         }
         final List<TxPartKey> open = context.tx().openOn(lp.cacheId, lp.partition);
-        final int budget = Math.max(1024, Math.min(context.config().rebalanceBatchBytes(),
-            context.preferredMessageLength() - 512)) - OpenPrepares.bytes(open);
+        final int budget = supplyBudget() - OpenPrepares.bytes(open);
         final RebalanceSupplyEncoder out = supplies.startSupply(sender, version, lp.cacheId, lp.partition, full, cursor,
             cursorKey, true, memoryCursor);
         int index = memoryCursor;
@@ -652,10 +671,6 @@ final class Rebalancer
             index++;
         }
         final boolean last = index >= items.size();
-        if (last)
-        {
-            memories.remove(key);
-        }
         out.status((short)(last ? SUPPLY_LAST : SUPPLY_MORE));
         out.entriesCount(0);
         out.recordsCount(0);
@@ -668,7 +683,13 @@ final class Rebalancer
                 .flag(MemberMessages.flag(item.flag())).hasValue(MemberMessages.has(item.value()))
                 .putValue(MemberMessages.orEmpty(item.value()), 0, MemberMessages.orEmpty(item.value()).length);
         }
-        supplies.endSupply(out, last ? open : List.of(), sender);
+        final boolean sent = supplies.endSupply(out, last ? open : List.of(), sender);
+        if (sent && last)
+        {
+            // Kept until the last batch went: one refused for back pressure is served again from the same list.
+            memories.remove(key);
+        }
+        return sent;
     }
 
     private static int firstAbove(final List<HistoryRecord> list, final long counter)

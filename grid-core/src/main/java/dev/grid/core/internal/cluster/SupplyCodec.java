@@ -7,6 +7,7 @@ import dev.grid.core.codec.messages.RebalanceSupplyEncoder;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.TxPartKey;
 import dev.grid.core.internal.cluster.Rebalancer.MemoryItem;
+import dev.grid.core.spi.Transport;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -66,13 +67,18 @@ final class SupplyCodec
     /** The cursor key of the batch being written, until {@link #endSupply} writes it after the groups. */
     private byte[] supplyCursorKey;
 
-    /** End a supply batch after its items: the open prepares (the last batch only), the cursor key, why; send. */
-    void endSupply(final RebalanceSupplyEncoder out, final List<TxPartKey> open, final long sender)
+    /**
+     * End a supply batch after its items: the open prepares (the last batch only), the cursor key, why; send.
+     *
+     * @return false if the transport refused it for back pressure (nothing was sent: serve the demand again later).
+     */
+    boolean endSupply(final RebalanceSupplyEncoder out, final List<TxPartKey> open, final long sender)
     {
-        endSupply(out, open, sender, "");
+        return endSupply(out, open, sender, "");
     }
 
-    void endSupply(final RebalanceSupplyEncoder out, final List<TxPartKey> open, final long sender,
+    /** As {@link #endSupply(RebalanceSupplyEncoder, List, long)}, with the reason of a refusal. */
+    boolean endSupply(final RebalanceSupplyEncoder out, final List<TxPartKey> open, final long sender,
         final String why)
     {
         final boolean listed = OpenPrepares.listed(open);
@@ -89,7 +95,7 @@ final class SupplyCodec
         final byte[] reason = MemberMessages.utf8(why);
         out.putCursorKey(cursorKey, 0, cursorKey.length).putWhy(reason, 0, reason.length);
         context.messages().finish(out);
-        context.sendTo(sender);
+        return context.sendTo(sender) != Transport.BACK_PRESSURED;
     }
 
     /** A supply batch as its message carries it: entries as records with only counter, key and value. */
