@@ -7,6 +7,7 @@ import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.driver.Configuration;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.driver.status.SystemCounterDescriptor;
@@ -190,14 +191,17 @@ public final class AeronTransport implements Transport, AutoCloseable
 
     /**
      * @return {@link #RECEIVE_BUFFER_BYTES}, or less where the OS caps a socket's receive buffer lower (Aeron warns on
-     * standard error when asked for more than the OS gives), or 0 (Aeron's default) if the OS cannot be asked.
+     * standard error when asked for more than the OS gives); 0 (the OS default, as before this setting) if the OS
+     * cannot be asked or gives less than Aeron's initial window needs (Aeron refuses to start with a receive buffer
+     * smaller than its window).
      */
     static int receiveBufferBytes()
     {
         try (DatagramChannel probe = DatagramChannel.open())
         {
             probe.setOption(StandardSocketOptions.SO_RCVBUF, Integer.MAX_VALUE);
-            return Math.min(RECEIVE_BUFFER_BYTES, probe.getOption(StandardSocketOptions.SO_RCVBUF));
+            final int most = Math.min(RECEIVE_BUFFER_BYTES, probe.getOption(StandardSocketOptions.SO_RCVBUF));
+            return most < Configuration.INITIAL_WINDOW_LENGTH_DEFAULT ? 0 : most;
         }
         catch (final IOException | UnsupportedOperationException ex)
         {
@@ -376,10 +380,13 @@ public final class AeronTransport implements Transport, AutoCloseable
     }
 
     /**
-     * A message that goes whole fits if the publication's window takes it with its frames' headers (Aeron cuts it
-     * into MTU-sized frames of 32 header bytes each: at most a sixteenth more with the default MTU, and a margin); a
-     * long one if the destination's queue takes it. A destination without a publication yet, or not connected, has
-     * room: a send there is not refused for back pressure.
+     * Conservative: a message that goes whole has room if the publication's window holds all of it with its frames'
+     * headers (Aeron cuts it into MTU-sized frames of 32 header bytes each: at most a sixteenth more with the default
+     * MTU, and a margin), although Aeron takes an offer while any window is left; a long one if the destination's
+     * queue takes it. So a bulk sender that asks first leaves the window's last part to the messages that follow. A
+     * destination without a publication yet, or not connected, has room: a send there is not refused for back
+     * pressure. The window opens as the peer reads (up to half the term, far more than a preferred message), and a
+     * peer that stops reading is disconnected within the connection timeout: no answer stays false for good.
      */
     @Override
     public boolean hasRoom(final int destination, final int length)

@@ -140,6 +140,19 @@ final class ShardLinks
             return OK;
         }
 
+        /** To a sibling: whether its link takes the message now (as {@link #send} decides); else the endpoint's say. */
+        @Override
+        public boolean hasRoom(final int destination, final int length)
+        {
+            final int to = siblingByEndpoint.get(destination);
+            if (to < 0)
+            {
+                return endpoint.hasRoom(destination, length);
+            }
+            final long held = linkBytes[shard][to].get();
+            return (held == 0 || held + length <= LINK_BYTES) && links[shard][to].remainingCapacity() > 0;
+        }
+
         /**
          * The siblings' messages take at most half of {@code messageLimit} before the endpoint is polled, so that a
          * busy sibling never keeps other members' heartbeats and acknowledgements unread; what the endpoint leaves of

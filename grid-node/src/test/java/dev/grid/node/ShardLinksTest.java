@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ShardLinksTest
@@ -23,6 +24,8 @@ class ShardLinksTest
         final Map<String, Integer> ids = new HashMap<>();
         final List<String> sent = new ArrayList<>();
         final List<String> inbound = new ArrayList<>();
+        /** What {@link #hasRoom} answers. */
+        boolean room = true;
 
         RecordingEndpoint(final String address)
         {
@@ -67,6 +70,12 @@ class ShardLinksTest
         public int maxMessageLength()
         {
             return 1 << 20;
+        }
+
+        @Override
+        public boolean hasRoom(final int destination, final int length)
+        {
+            return room;
         }
     }
 
@@ -127,9 +136,11 @@ class ShardLinksTest
             accepted++;
         }
         assertEquals(ShardLinks.LINK_CAPACITY, accepted);
+        assertFalse(first.hasRoom(toSecond, 1), "a full link has no room");
         assertEquals(Transport.BACK_PRESSURED, first.send(toSecond, small, 0, 1));
         // The receiver drains at most its limit per poll, and the link takes messages again.
         assertEquals(100, pollAll(second, 100).size());
+        assertTrue(first.hasRoom(toSecond, 1), "a drained link has room again");
         assertEquals(Transport.OK, first.send(toSecond, small, 0, 1));
         assertEquals(ShardLinks.LINK_CAPACITY - 99, pollAll(second, Integer.MAX_VALUE).size());
 
@@ -141,6 +152,15 @@ class ShardLinksTest
             bigAccepted++;
         }
         assertEquals(ShardLinks.LINK_BYTES / big.capacity(), bigAccepted);
+        assertFalse(first.hasRoom(toSecond, big.capacity()), "no room in bytes");
+        assertTrue(first.hasRoom(toSecond, 0), "an empty message still fits");
+        // Another member's link is the endpoint's to judge.
+        final RecordingEndpoint endpoint = new RecordingEndpoint(addresses.get(0));
+        final Transport wrapped = new ShardLinks(addresses).wrap(0, endpoint);
+        final int toOther = wrapped.endpointOf("10.0.0.9:1");
+        assertTrue(wrapped.hasRoom(toOther, 1 << 20));
+        endpoint.room = false;
+        assertFalse(wrapped.hasRoom(toOther, 1), "the endpoint said the link to another member is full");
     }
 
     @Test

@@ -67,13 +67,15 @@ public interface Transport
     int send(int destination, DirectBuffer buffer, int offset, int length);
 
     /**
-     * Whether a message of {@code length} bytes to the destination would be taken now rather than refused with
-     * {@link #BACK_PRESSURED}: a bulk sender asks before it builds one, instead of building it to have it refused.
+     * Whether the link to the destination has room for a message of {@code length} bytes now: if so, a send of it is
+     * not refused with {@link #BACK_PRESSURED}. A bulk sender asks before it builds a message, instead of building it
+     * to have it refused. A transport may say no while a little room is left (Aeron's does, leaving the rest to the
+     * messages that follow).
      *
      * @param destination endpoint id.
      * @param length      of the message in bytes.
-     * @return true unless the link to the destination is too full for it now; true where the transport has no bound
-     *         (the default), or the destination is not connected (a send would not be refused for back pressure).
+     * @return false if the link is too full for it now; true where the transport has no bound (the default), or the
+     *         destination is not connected (a send would not be refused for back pressure).
      */
     default boolean hasRoom(final int destination, final int length)
     {
