@@ -50,6 +50,7 @@ public final class SimNetwork
     /** By source and destination: bytes of the deliveries scheduled, and in the inbox, not polled yet. */
     private final long[][] inFlightBytes;
     private long backPressuredCount;
+    private long noRoomCount;
     private long sentCount;
     private long deliveredCount;
     private long droppedCount;
@@ -101,10 +102,10 @@ public final class SimNetwork
     }
 
     /**
-     * Bound what one link holds, as a real transport's flow-control window does (Aeron's publication refuses an offer
-     * while its receiver has not taken what it sent): a send on a link whose undelivered and unpolled bytes would
-     * exceed the window is refused with {@link Transport#BACK_PRESSURED} and not sent, unless the link is empty (a
-     * message longer than the window still goes alone).
+     * Bound what one link holds, as a real transport's flow-control window does: a send on a link whose undelivered
+     * and unpolled bytes fill the window is refused with {@link Transport#BACK_PRESSURED} and not sent. As Aeron's
+     * publication, the link takes a message while any of its window is left, however long the message (so a long one
+     * is never starved by short ones); {@link Transport#hasRoom} says whether the whole message fits.
      *
      * @param bytes the window; 0 (the default) for none.
      * @return this.
@@ -274,6 +275,12 @@ public final class SimNetwork
         }
     }
 
+    /** @return times {@link Transport#hasRoom} said a link had no room for a message (see {@link #sendWindow}). */
+    public long noRoomCount()
+    {
+        return noRoomCount;
+    }
+
     /** @return sends refused for back pressure (see {@link #sendWindow}). */
     public long backPressuredCount()
     {
@@ -306,8 +313,7 @@ public final class SimNetwork
 
     private int send(final int source, final int destination, final byte[] message)
     {
-        if (sendWindowBytes > 0 && inFlightBytes[source][destination] > 0 &&
-            inFlightBytes[source][destination] + message.length > sendWindowBytes)
+        if (sendWindowBytes > 0 && inFlightBytes[source][destination] >= sendWindowBytes)
         {
             backPressuredCount++;
             return Transport.BACK_PRESSURED;
@@ -426,9 +432,11 @@ public final class SimNetwork
         @Override
         public boolean hasRoom(final int destination, final int length)
         {
-            return destination < 0 || destination >= endpointCount || sendWindowBytes == 0 ||
+            final boolean room = destination < 0 || destination >= endpointCount || sendWindowBytes == 0 ||
                 inFlightBytes[endpoint][destination] == 0 ||
                 inFlightBytes[endpoint][destination] + length <= sendWindowBytes;
+            noRoomCount += room ? 0 : 1;
+            return room;
         }
 
         public int poll(final MessageHandler handler, final int messageLimit)

@@ -117,7 +117,8 @@ public final class ClusterScenario
         this.network = new SimNetwork(sim, sim.fork(), slots)
             .latency(50_000, 2 * MS)
             .faults(options.lossProbability, options.duplicateProbability)
-            .preferredMessageLength(options.preferredMessageLength);
+            .preferredMessageLength(options.preferredMessageLength)
+            .sendWindow(options.sendWindowBytes);
         this.random = sim.fork();
         this.members = new Engine[slots];
         this.everStarted = new boolean[slots];
@@ -204,7 +205,7 @@ public final class ClusterScenario
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
             checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
             wholeClusterStops, nemesis.pauses,
-            nemesis.longCuts, expulsions, expiry == null ? 0 : expiry.readsChecked);
+            nemesis.longCuts, expulsions, expiry == null ? 0 : expiry.readsChecked, network.backPressuredCount());
     }
 
     void start(final int slot)
@@ -761,6 +762,19 @@ public final class ClusterScenario
         boolean expiry;
         int accounts = 100;
         int shards = 1;
+        int sendWindowBytes;
+
+        /**
+         * @param bytes each link's send window (see {@link SimNetwork#sendWindow}): a member's sends on a link that
+         *              holds that much not yet read are refused for back pressure, whatever the message; 0 (the
+         *              default) for none.
+         * @return this.
+         */
+        public Options sendWindow(final int bytes)
+        {
+            this.sendWindowBytes = bytes;
+            return this;
+        }
 
         /**
          * @param shards how many shards each member process runs ({@link ShardedAffinity}): every shard is an engine
@@ -910,11 +924,12 @@ public final class ClusterScenario
      * @param longCuts         network splits longer than failure detection.
      * @param expulsions       live members removed from the cluster that started again on their own data.
      * @param expiryReadsChecked reads of the expiring cache that returned a value, checked against its life.
+     * @param backPressured    sends the network refused for back pressure (only with {@link Options#sendWindow}).
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
         long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
-        int longCuts, int expulsions, long expiryReadsChecked)
+        int longCuts, int expulsions, long expiryReadsChecked, long backPressured)
     {
     }
 

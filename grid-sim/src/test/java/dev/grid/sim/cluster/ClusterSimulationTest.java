@@ -56,6 +56,26 @@ class ClusterSimulationTest
         }
     }
 
+    /**
+     * Issue 22: links with a small send window, so that sends of every kind are refused for back pressure now and then
+     * (the protocols take them for lost; a rebalance supplier holds its batch until the link has room), under the
+     * nemesis, with persistent members: every acknowledged write survives, and the cluster still serves.
+     */
+    @Test
+    void seededRunsThroughBackPressuredLinksKeepEveryAcknowledgedWrite()
+    {
+        final AtomicLongArray totals = new AtomicLongArray(2);
+        Simulation.forEachSeed(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 16), i -> 0xBAC4L * 7919 + i, seed ->
+        {
+            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+                .persistent(true).sendWindow(8 * 1024));
+            assertTrue(result.acknowledged() > 100, "seed " + seed + ": " + result);
+            totals.addAndGet(0, result.backPressured());
+            totals.addAndGet(1, result.historyRecords());
+        });
+        assertTrue(totals.get(0) > 0, "sends refused for back pressure: " + totals.get(0));
+    }
+
     @Test
     void seededRunsWithCrashesLeavesAndJoinsKeepEveryAcknowledgedWrite()
     {
