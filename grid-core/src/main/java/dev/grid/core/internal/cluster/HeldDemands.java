@@ -55,13 +55,9 @@ final class HeldDemands
     void serveOrHold(final Rebalancer.SupplyDemand demand, final Predicate<Rebalancer.SupplyDemand> serve)
     {
         final Key key = new Key(demand.sender(), demand.cacheId(), demand.partition());
-        if (refused.contains(demand.sender()) || held.containsKey(key) || !hasRoom.test(demand.sender()))
-        {
-            refused.add(demand.sender());
-            held.put(key, demand);
-            return;
-        }
-        if (!serve.test(demand))
+        // Served only if nothing of its demander waits and its link has room.
+        if (refused.contains(demand.sender()) || held.containsKey(key) || !hasRoom.test(demand.sender()) ||
+            !serve.test(demand))
         {
             refused.add(demand.sender());
             held.put(key, demand);
@@ -77,7 +73,10 @@ final class HeldDemands
      */
     int retry(final Predicate<Rebalancer.SupplyDemand> serve)
     {
-        refused.clear();
+        if (!refused.isEmpty())
+        {
+            refused.clear();
+        }
         if (held.isEmpty())
         {
             return 0;
