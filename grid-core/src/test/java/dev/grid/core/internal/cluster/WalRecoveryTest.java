@@ -457,30 +457,18 @@ class WalRecoveryTest
         final List<AtomicReference<Object>> answers = new ArrayList<>();
         final List<Long> positions = new ArrayList<>();
         submitPuts(engine, cache, wal, 40, answers, positions);
-        wal.durable = positions.get(19);
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 20);
+        durableUpTo(engine, wal, positions.get(19), answers, 20);
         // 20 still wait; 300 more make the queue grow while its oldest wait is not at the start of its array.
         submitPuts(engine, cache, wal, 300, answers, positions);
         assertAnsweredUpTo(answers, 20);
         // Waits that were in the ring before it grew come first still (and each of them alone is durable).
-        wal.durable = positions.get(49);
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 50);
-        wal.durable = positions.get(249);
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 250);
-        wal.durable = wal.appendedPosition();
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 340);
+        durableUpTo(engine, wal, positions.get(49), answers, 50);
+        durableUpTo(engine, wal, positions.get(249), answers, 250);
+        durableUpTo(engine, wal, wal.appendedPosition(), answers, 340);
         // 200 more, past the end of the ring's array: the oldest wait's place wraps to its start as they complete.
         submitPuts(engine, cache, wal, 200, answers, positions);
-        wal.durable = positions.get(439);
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 440);
-        wal.durable = wal.appendedPosition();
-        run(engine, 5);
-        assertAnsweredUpTo(answers, 540);
+        durableUpTo(engine, wal, positions.get(439), answers, 440);
+        durableUpTo(engine, wal, wal.appendedPosition(), answers, 540);
         long lwms = 0;
         for (int partition = 0; partition < cache.partitions(); partition++)
         {
@@ -506,6 +494,15 @@ class WalRecoveryTest
             assertEquals(before + 1, wal.appendedPosition(), "put " + (answers.size() - 1) + " logged one record");
             positions.add(wal.appendedPosition());
         }
+    }
+
+    /** Make the WAL durable up to {@code position}, run the engine, and find exactly the first puts answered. */
+    private void durableUpTo(final MemberEngine engine, final ListWal wal, final long position,
+        final List<AtomicReference<Object>> answers, final int answered)
+    {
+        wal.durable = position;
+        run(engine, 5);
+        assertAnsweredUpTo(answers, answered);
     }
 
     private static void assertAnsweredUpTo(final List<AtomicReference<Object>> answers, final int answered)
