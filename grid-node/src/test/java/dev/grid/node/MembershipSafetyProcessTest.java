@@ -121,6 +121,7 @@ class MembershipSafetyProcessTest
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             String refusal = null;
             int attempts = 0;
+            final List<String> timedOut = new ArrayList<>();
             while (refusal == null)
             {
                 attempts++;
@@ -141,8 +142,12 @@ class MembershipSafetyProcessTest
                         // Before failure detection a write to a stopped member's partition times out; nothing else.
                         throw answer;
                     }
+                    else
+                    {
+                        timedOut.add(answer.getMessage());
+                    }
                 }
-                assertTrue(System.nanoTime() < deadline, "no NO_QUORUM refusal within 30 s");
+                assertTrue(System.nanoTime() < deadline, () -> "no NO_QUORUM refusal within 30 s: " + timedOut);
             }
             System.out.println("the lone member refused: " + refusal);
             children.get(1).resume();

@@ -180,7 +180,7 @@ final class NearOps
             completeNear(op, null, new CacheDestroyedException("cache '" + op.cache.name() + "' was destroyed"));
             return;
         }
-        if (context.isExchanging())
+        if (context.isExchanging() && !exchangingWithoutQuorum())
         {
             op.parked = true;
             return;
@@ -208,6 +208,18 @@ final class NearOps
         op.sends++;
         context.listener().onRouted(primary.incarnation() == context.incarnation());
         sendRequest(op, primary);
+    }
+
+    /**
+     * Whether this member is in an exchange it cannot finish: an active member with a map, between topologies, without
+     * quorum (cut off, or its peers stopped, while a change of the cluster was under way). The map it waits for comes
+     * only with quorum, so its operations are routed as any member's without quorum are, refused rather than held
+     * until they time out; with quorum back, they wait for the exchange again.
+     */
+    private boolean exchangingWithoutQuorum()
+    {
+        return context.state() == MemberState.ACTIVE && context.installedMap() != null && context.isExchanging() &&
+            !context.membership().hasQuorum();
     }
 
     /**
@@ -534,6 +546,12 @@ final class NearOps
                 }
                 else if (!op.parked && context.nowNs() >= op.nextResendNs && nearOps.containsKey(op.sequence))
                 {
+                    route(op);
+                    work++;
+                }
+                else if (op.parked && exchangingWithoutQuorum() && nearOps.containsKey(op.sequence))
+                {
+                    // Parked while quorum was held; the exchange it waits for stalled with quorum's loss.
                     route(op);
                     work++;
                 }
