@@ -235,12 +235,18 @@ final class Exchange
             context.ownership().replaceWith(decision.adoptTable());
         }
         exchange.map = decision.map();
-        exchange.nextResendNs = context.nowNs();
+        // Sent now, and again only to members that have not said they installed it a retry interval later.
+        exchange.nextResendNs = context.nowNs() + context.retryIntervalNs();
         exchange.encodedMap = codec.encodeMap(exchange.map);
+        // The other members first: they install while this one does, rather than after it.
         for (final MemberRecord member : context.topology().members())
         {
-            sendMap(member);
+            if (member.incarnation() != context.incarnation())
+            {
+                sendMap(member);
+            }
         }
+        sendMap(context.topology().member(context.incarnation()));
     }
 
     private void sendMap(final MemberRecord member)
