@@ -79,8 +79,9 @@ public interface EngineListener
     }
 
     /**
-     * As coordinator, this member dropped a copy that disagreed with the partition's most advanced copy (it cannot
-     * catch up until rebalance exists).
+     * As coordinator, this member dropped a copy that disagreed with the partition's reference copy, on a member that
+     * is not one of the partition's ideal owners. Copies identical to the reference that the ideal owners no longer
+     * need are evicted as routine, told once per decision through {@link #onEvent}.
      *
      * @param cacheId     of the cache.
      * @param partition   of the cache.

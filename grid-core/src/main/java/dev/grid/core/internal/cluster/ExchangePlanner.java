@@ -63,6 +63,9 @@ final class ExchangePlanner
     /** Set by {@link #partitionLost} while {@link #decidePartition} runs: the partition it decides was lost now. */
     private boolean lostNow;
 
+    /** While the coordinator decides: copies dropped because the ideal owners own, each identical to the reference. */
+    private int evicted;
+
     /**
      * @param memberId the coordinator's id, for the events it reports.
      * @param random   seeded randomness: new lineage epochs and life ids.
@@ -93,6 +96,7 @@ final class ExchangePlanner
     {
         in = inputs;
         adopt = null;
+        evicted = 0;
         final PartitionTable map = new PartitionTable(target);
         final Map<Integer, List<ReportEntry>[]> holdersByCache = holdersByCache(target, in.reports());
         // Affinity follows the baseline, offline members included (their copies are just missing until they
@@ -136,6 +140,11 @@ final class ExchangePlanner
             listener.onEvent("coordinator " + memberId + " plans rebalance for topology " +
                 target.version() + ": " + historical + " copies historical, " + full + " full" +
                 (fullReasons.isEmpty() ? "" : " " + fullReasons));
+        }
+        if (evicted > 0)
+        {
+            listener.onEvent("coordinator " + memberId + " evicts " + evicted + " copies at topology " +
+                target.version() + " that the ideal owners no longer need (each identical to its reference copy)");
         }
         in = null;
         lastOwners = null;
@@ -670,10 +679,17 @@ final class ExchangePlanner
             final int index = c.target.indexOf(entry.member());
             if (!owning.contains(index) && !moving.contains(index))
             {
-                listener.onCopyDropped(c.cacheId, c.partition, entry.member(), entry.sameAs(reference) ?
-                    "evicted: the ideal owners own" : "LWM " + entry.lwm() + " hash " + entry.contentHash() +
-                    " differs from the reference copy's LWM " + reference.lwm() + " hash " + reference.contentHash() +
-                    " and the member is not an ideal owner");
+                if (entry.sameAs(reference))
+                {
+                    // Routine once the ideal owners own (after every catch-up): counted, told once per decision.
+                    evicted++;
+                }
+                else
+                {
+                    listener.onCopyDropped(c.cacheId, c.partition, entry.member(), "LWM " + entry.lwm() + " hash " +
+                        entry.contentHash() + " differs from the reference copy's LWM " + reference.lwm() + " hash " +
+                        reference.contentHash() + " and the member is not an ideal owner");
+                }
             }
         }
     }
