@@ -31,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -75,6 +76,7 @@ class RebalanceScenarioTest
     private static final byte REQUEST = 20;
     private static final byte REPLICATE = 22;
     private static final byte REBALANCE_DEMAND = 50;
+    private static final byte REBALANCE_SUPPLY = 51;
     private static final byte REBALANCE_DONE = 52;
 
     private final Simulation sim = new Simulation(11);
@@ -967,6 +969,40 @@ class RebalanceScenarioTest
         assertTrue(demandsSent.size() > 16, "more than one batch per partition: " + demandsSent.size());
         assertEquals(0, demandsSent.values().stream().filter(n -> n > 1).count(),
             "demands asked again after their batch was refused");
+        network.heal();
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A copy that missed a few updates takes that share of a rebalance slot, not a whole one: with
+     * {@code rebalanceConcurrency} 2, a member that missed one or two updates in each of many partitions demands
+     * them all before the first batch comes back, instead of two at a time in waves of round trips.
+     */
+    @Test
+    void copiesThatMissedAFewUpdatesAreDemandedTogetherNotTwoAtATime()
+    {
+        threeMembersOneAwayFor(PARTITIONS);
+        final Set<String> demandedBeforeFirstBatch = new HashSet<>();
+        final boolean[] batchArrived = new boolean[1];
+        network.dropWhere((from, to, message) ->
+        {
+            if (to == 2 && typeOf(message) == REBALANCE_SUPPLY)
+            {
+                batchArrived[0] = true;
+            }
+            else if (from == 2 && typeOf(message) == REBALANCE_DEMAND && !batchArrived[0])
+            {
+                demandedBeforeFirstBatch.add(Arrays.toString(message));
+            }
+            return false;
+        });
+        restart(2);
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistorical() > 2, status.toString());
+        assertEquals(status.totalHistorical(), demandedBeforeFirstBatch.size(),
+            "every copy that missed a few updates is demanded at once: " + status);
         network.heal();
         assertCleanAndComplete();
     }

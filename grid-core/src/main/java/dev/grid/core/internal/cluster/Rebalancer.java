@@ -70,7 +70,10 @@ final class Rebalancer
     /** States of one MOVING copy's catch-up here. */
     enum Phase
     {
-        /** Waiting for a slot (at most {@code rebalanceConcurrency} partitions stream at once). */
+        /**
+         * Waiting for its share of a slot ({@code rebalanceConcurrency} slots; a full demand takes one, a historical
+         * one missing fewer than {@link #SLOT_UNITS} updates that fraction of one).
+         */
         QUEUED,
         /** A demand is out; the next batch is awaited. */
         DEMANDING,
@@ -100,6 +103,15 @@ final class Rebalancer
      */
     static final int HISTORY_RECORDS_PER_STEP = 2_048;
 
+    /**
+     * Units of one of {@code rebalanceConcurrency} slots: a full demand takes them all, a historical demand one per
+     * update it misses, up to all. A member back from a short absence misses a few updates in each of hundreds of
+     * partitions; streaming 64 of them at a time made its catch-up ten waves of round trips for a few kilobytes. The
+     * slots do not bound memory (a supplier reads the planned history once, and batches wait for room on the link),
+     * they bound how much catch-up traffic is asked for at once.
+     */
+    static final int SLOT_UNITS = 64;
+
     /** Whose memory of which partition a supplier is streaming. */
     private record MemoryKey(long demander, int cacheId, int partition)
     {
@@ -126,6 +138,8 @@ final class Rebalancer
         long nextSendNs;
         long records;
         long bytes;
+        /** Slot units it holds while streaming ({@link #SLOT_UNITS}). */
+        int units;
 
         Demand(final RebalancePlan plan, final long version, final long supplier,
             final long epochBefore, final long highestBefore, final long startNs)
@@ -155,6 +169,8 @@ final class Rebalancer
     private final ArrayList<Demand> finished = new ArrayList<>();
     private long nextDoneNoticesNs;
     private int running;
+    /** Slot units the streaming demands hold, at most {@code rebalanceConcurrency} times {@link #SLOT_UNITS}. */
+    private long unitsInUse;
     private long installedNs;
     private int planned;
     private int historicalPlanned;
@@ -200,6 +216,7 @@ final class Rebalancer
         active.clear();
         finished.clear();
         running = 0;
+        unitsInUse = 0;
         history.clear();
         memories.clear();
         held.clear();
@@ -324,12 +341,15 @@ final class Rebalancer
         {
             return work;
         }
-        while (running < context.config().rebalanceConcurrency() && !queued.isEmpty())
+        final long slotUnits = (long)context.config().rebalanceConcurrency() * SLOT_UNITS;
+        while (!queued.isEmpty() && unitsInUse + units(queued.peek()) <= slotUnits)
         {
             final Demand demand = queued.poll();
             demand.phase = Phase.DEMANDING;
+            demand.units = units(demand);
             active.add(demand);
             running++;
+            unitsInUse += demand.units;
             sendDemand(demand);
             work++;
         }
@@ -366,6 +386,12 @@ final class Rebalancer
             work++;
         }
         return work;
+    }
+
+    /** The slot units a demand takes: all of a slot if full, else one per update it misses, up to all. */
+    private static int units(final Demand demand)
+    {
+        return demand.full ? SLOT_UNITS : (int)Math.max(1, Math.min(SLOT_UNITS, demand.to - demand.cursor));
     }
 
     /** A FINISHING copy whose LWM reached the target is DONE: counted, and the listener told. */
@@ -411,6 +437,7 @@ final class Rebalancer
     {
         demand.phase = Phase.FINISHING;
         running--;
+        unitsInUse -= demand.units;
     }
 
     private void sendDemand(final Demand demand)
@@ -844,6 +871,9 @@ final class Rebalancer
         context.rebalanced().resetForFullRebalance(lp);
         totalFallbacks++;
         demand.full = true;
+        // A full stream now: it holds a whole slot, even if that takes the units past the bound for a moment.
+        unitsInUse += SLOT_UNITS - demand.units;
+        demand.units = SLOT_UNITS;
         demand.cursor = 0;
         demand.cursorKey = null;
         sendDemand(demand);
