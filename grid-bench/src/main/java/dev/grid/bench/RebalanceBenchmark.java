@@ -17,6 +17,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -40,12 +41,20 @@ import java.util.stream.Collectors;
  * with every catch-up time in the last column, since one run on a shared 2-core machine varies by a factor of two;
  * {@code --warm-cycles}: before the measured one, m0 leaves and returns that many times in the same way, 0 by default,
  * so that the measured cycle runs compiled code in every process: in the first cycle of fresh processes, the JIT
- * compilers take most of the 2 cores).
+ * compilers take most of the 2 cores; {@code --logs DIR}: the two processes' logs of each run are copied to DIR as
+ * {@code run<N>-m1.log} and {@code run<N>-m2.log} before the run's directory is deleted, for timing phases from
+ * their events with {@code -Dorg.slf4j.simpleLogger.showDateTime=true}).
  */
 public final class RebalanceBenchmark
 {
     /** Values of about 100 bytes. */
     private static final String VALUE_PREFIX = "v".repeat(94);
+
+    /** Where each run's process logs are copied ({@code --logs}), or null. */
+    private static Path logsDir;
+
+    /** Runs so far, numbering the copied logs. */
+    private static int runsStarted;
 
     private RebalanceBenchmark()
     {
@@ -66,6 +75,10 @@ public final class RebalanceBenchmark
             String.valueOf(MemberConfiguration.REBALANCE_CONCURRENCY_DEFAULT)));
         final int runs = Integer.parseInt(options.getOrDefault("--runs", "3"));
         final int warmCycles = Integer.parseInt(options.getOrDefault("--warm-cycles", "0"));
+        if (options.containsKey("--logs"))
+        {
+            logsDir = Files.createDirectories(Path.of(options.get("--logs")));
+        }
         System.out.println("| mode | keys | updates missed | recovery + join ms | catch-up ms | " +
             "partitions historical " +
             "| partitions full | records or entries streamed | catch-up ms of each run |");
@@ -109,6 +122,7 @@ public final class RebalanceBenchmark
         final int warmCycles) throws Exception
     {
         final Path dir = Files.createTempDirectory("grid-bench-rebalance");
+        final int runNumber = ++runsStarted;
         final List<String> addresses = new ArrayList<>();
         for (int i = 0; i < 3; i++)
         {
@@ -174,6 +188,14 @@ public final class RebalanceBenchmark
                 {
                     child.destroy();
                     child.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            if (logsDir != null)
+            {
+                for (int i = 1; i < 3; i++)
+                {
+                    Files.copy(dir.resolve("m" + i + ".log"), logsDir.resolve("run" + runNumber + "-m" + i + ".log"),
+                        StandardCopyOption.REPLACE_EXISTING);
                 }
             }
             deleteRecursively(dir);
