@@ -49,8 +49,9 @@ public final class MemberConfiguration
     /** Default pause between the batches a partition demands: none. */
     public static final long REBALANCE_THROTTLE_DEFAULT_NS = 0;
     /**
-     * Default number of partitions a member rebalances at once: 64 (with the default batch, at most 4 MiB in flight;
-     * many partitions missing a few records each are bound by round trips, so the more at once the better).
+     * Default number of partitions a member rebalances at once: 64 (with the default batch, at most 4 MiB in flight).
+     * A copy missing k &lt; 64 updates counts as k/64 of a partition: many partitions missing a few records each are
+     * bound by round trips, so they stream together.
      */
     public static final int REBALANCE_CONCURRENCY_DEFAULT = 64;
     /** Default limit on thin-client connections a member serves at once. */
@@ -637,7 +638,8 @@ public final class MemberConfiguration
     }
 
     /**
-     * @param partitions how many partition copies this member catches up at once, 1 to 1024.
+     * @param partitions how many partition copies this member catches up at once, 1 to 1024 (a copy missing k &lt; 64
+     *                   updates counts as k/64 of one).
      * @return this for a fluent API.
      */
     public MemberConfiguration rebalanceConcurrency(final int partitions)

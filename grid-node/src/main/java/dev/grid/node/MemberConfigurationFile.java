@@ -43,7 +43,7 @@ import java.util.function.IntFunction;
  * wal.history.records = 10000000          # ... and more than this many records back
  * rebalance.batch.bytes = 65536           # size of one rebalance batch
  * rebalance.throttle.ms = 0               # pause between a rebalancing partition's batches
- * rebalance.concurrency = 64              # partitions a member catches up at once
+ * rebalance.concurrency = 64              # partitions a member catches up at once (one missing k < 64 updates: k/64)
  * client.port = 10800                     # TCP port for thin clients and the admin tool; 0 any; none if absent
  * client.max.connections = 256
  * client.max.frame.bytes = 37748736      # 36 MiB: a replace of the largest entry fits
