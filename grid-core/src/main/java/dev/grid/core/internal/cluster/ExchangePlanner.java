@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -65,6 +66,31 @@ final class ExchangePlanner
 
     /** While the coordinator decides: copies dropped because the ideal owners own, each identical to the reference. */
     private int evicted;
+
+    /** The most affinity assignments {@link #assignments} keeps. */
+    private static final int ASSIGNMENTS_KEPT = 8;
+
+    /**
+     * Recent affinity assignments, by what decides them. Rendezvous hashing weighs every partition for every member
+     * (1 to 7 ms for 1,024 partitions on a member whose exchange code the JIT has barely compiled), and the exchanges
+     * of a catch-up keep their members: the switch to the ideal owners, and the next return of the same member ids,
+     * reuse the assignment instead of hashing again. Assignments are immutable.
+     */
+    private final Map<AssignmentKey, AffinityAssignment> assignments =
+        new LinkedHashMap<>(16, 0.75f, true)
+        {
+            @Override
+            protected boolean removeEldestEntry(final Map.Entry<AssignmentKey, AffinityAssignment> eldest)
+            {
+                return size() > ASSIGNMENTS_KEPT;
+            }
+        };
+
+    /** What an affinity assignment depends on: the cache's shape and the members with their attributes. */
+    private record AssignmentKey(int partitions, int backups, String backupFilterAttribute,
+        List<AffinityMember> members)
+    {
+    }
 
     /**
      * @param memberId the coordinator's id, for the events it reports.
@@ -314,12 +340,10 @@ final class ExchangePlanner
         final Map<String, Integer> fullReasons)
     {
         int historical = 0;
-        final ShardedAffinity affinity = new ShardedAffinity(new RendezvousAffinity(cache.partitions(),
-            cache.backups(), cache.backupFilterAttribute()));
-        final AffinityAssignment ideal = affinity.assign(affinityMembers);
+        final AffinityAssignment ideal = assign(cache, affinityMembers);
         // Where every baseline owner of a partition is away, it has no owner the baseline allows: it goes to
         // the present members' ideal owners (it is lost, or it never had data).
-        final AffinityAssignment fallback = target.baseline().isSet() ? affinity.assign(presentMembers) : ideal;
+        final AffinityAssignment fallback = target.baseline().isSet() ? assign(cache, presentMembers) : ideal;
         final int[][] owners = new int[cache.partitions()][];
         final int[] owning = new int[cache.partitions()];
         final long[] epochIds = new long[cache.partitions()];
@@ -363,6 +387,14 @@ final class ExchangePlanner
         }
         map.put(cache.cacheId(), owners, owning, epochIds, epochFloors, lost, lastOwners);
         return historical;
+    }
+
+    /** The cache's affinity assignment over these members, computed once while it stays among the recent ones. */
+    private AffinityAssignment assign(final CacheDescriptor cache, final List<AffinityMember> members)
+    {
+        return assignments.computeIfAbsent(new AssignmentKey(cache.partitions(), cache.backups(),
+            cache.backupFilterAttribute(), List.copyOf(members)), key -> new ShardedAffinity(new RendezvousAffinity(
+            key.partitions(), key.backups(), key.backupFilterAttribute())).assign(key.members()));
     }
 
     private int[] decidePartition(
