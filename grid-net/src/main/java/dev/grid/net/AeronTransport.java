@@ -90,6 +90,12 @@ public final class AeronTransport implements Transport, AutoCloseable
     private static final int SHORT_MESSAGE_HEADROOM = TERM_LENGTH / 4;
     private static final int BACK_PRESSURE_RETRIES = 10_000;
     private static final long BACK_PRESSURE_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(2);
+    /**
+     * Driver invocations a {@link #flush()} runs at most while the driver finds work. The driver's sender puts at most
+     * one datagram (an MTU, 1,408 bytes) of each publication on the wire per invocation, and a duty cycle invokes it
+     * once (invoking it while it finds work cost 7% of gets and 4% of puts in the peers harness, in syscalls).
+     */
+    static final int DRIVER_INVOCATIONS_PER_FLUSH = 64;
 
     private final String localAddress;
     private final byte[] frameHeader;
@@ -266,6 +272,32 @@ public final class AeronTransport implements Transport, AutoCloseable
         }
         final int work = driverInvoker.invoke() + clientInvoker.invoke();
         return queuedDestinations.isEmpty() ? work : work + drainQueues();
+    }
+
+    /**
+     * Run the embedded driver until what was offered is on the wire (up to {@link #DRIVER_INVOCATIONS_PER_FLUSH}
+     * datagrams of each link): in invoker mode nothing leaves before the owner's next duty cycle otherwise.
+     *
+     * @return work done.
+     */
+    @Override
+    public int flush()
+    {
+        if (closed || aeron.isClosed())
+        {
+            return 0;
+        }
+        int work = 0;
+        for (int i = 0; i < DRIVER_INVOCATIONS_PER_FLUSH; i++)
+        {
+            final int done = driverInvoker.invoke();
+            if (done <= 0)
+            {
+                break;
+            }
+            work += done;
+        }
+        return work;
     }
 
     /**

@@ -129,6 +129,37 @@ class AeronTransportTest
         }
     }
 
+    /**
+     * A flush puts a message of many datagrams on the wire at once: after it the sender does not run again, and the
+     * receiver still gets the whole message. The embedded driver sends one datagram (an MTU) of a link per invocation,
+     * so a flush that invoked it once let a partition map leave only during the coordinator's later duty cycles, after
+     * its own installation of the map.
+     */
+    @Test
+    void aFlushPutsAMessageOfManyDatagramsOnTheWire()
+    {
+        try (AeronTransport a = AeronTransport.launch("127.0.0.1", freeUdpPort(), "a");
+             AeronTransport b = AeronTransport.launch("127.0.0.1", freeUdpPort(), "b"))
+        {
+            final int[] received = {0};
+            final int[] receivedLength = {0};
+            final Transport.MessageHandler handler = (source, buffer, offset, length) ->
+            {
+                received[0]++;
+                receivedLength[0] = length;
+            };
+            awaitSent(a, b, new byte[16], List.of(a), b);
+            awaitReceived(received, 1, List.of(a), b, handler);
+            final byte[] message = new byte[40_000];
+            new Random(3).nextBytes(message);
+            assertEquals(Transport.OK, a.send(a.endpointOf(b.localAddress()), new UnsafeBuffer(message), 0,
+                message.length));
+            a.flush();
+            awaitReceived(received, 2, List.of(), b, handler);
+            assertEquals(message.length, receivedLength[0]);
+        }
+    }
+
     /** Offer {@code message} from {@code sender} until it is taken, running the senders (and {@code alsoRunning}). */
     private static void awaitSent(final AeronTransport sender, final AeronTransport receiver, final byte[] message,
         final List<AeronTransport> senders, final AeronTransport alsoRunning)

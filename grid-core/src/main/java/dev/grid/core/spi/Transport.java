@@ -105,4 +105,16 @@ public interface Transport
     {
         return maxMessageLength();
     }
+
+    /**
+     * Put what was sent so far on its way now, where the transport's sending runs in its owner's duty cycle (Aeron's
+     * driver in invoker mode): a component that sent messages and is about to do a long piece of work calls this
+     * first, so that they travel meanwhile instead of after it.
+     *
+     * @return work done.
+     */
+    default int flush()
+    {
+        return 0;
+    }
 }

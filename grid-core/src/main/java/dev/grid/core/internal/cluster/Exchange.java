@@ -238,7 +238,7 @@ final class Exchange
         // Sent now, and again only to members that have not said they installed it a retry interval later.
         exchange.nextResendNs = context.nowNs() + context.retryIntervalNs();
         exchange.encodedMap = codec.encodeMap(exchange.map);
-        // The other members first: they install while this one does, rather than after it.
+        // The other members first, and on the wire before this one installs: they install meanwhile, not after it.
         for (final MemberRecord member : context.topology().members())
         {
             if (member.incarnation() != context.incarnation())
@@ -246,6 +246,7 @@ final class Exchange
                 sendMap(member);
             }
         }
+        context.transport().flush();
         sendMap(context.topology().member(context.incarnation()));
     }
 
