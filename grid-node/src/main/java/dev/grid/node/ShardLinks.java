@@ -205,5 +205,12 @@ final class ShardLinks
         {
             return endpoint.preferredMessageLength();
         }
+
+        /** The endpoint's flush: what goes to siblings is in their queues already. */
+        @Override
+        public int flush()
+        {
+            return endpoint.flush();
+        }
     }
 }

@@ -26,6 +26,8 @@ class ShardLinksTest
         final List<String> inbound = new ArrayList<>();
         /** What {@link #hasRoom} answers. */
         boolean room = true;
+        /** How often {@link #flush} was called. */
+        int flushes;
 
         RecordingEndpoint(final String address)
         {
@@ -76,6 +78,13 @@ class ShardLinksTest
         public boolean hasRoom(final int destination, final int length)
         {
             return room;
+        }
+
+        @Override
+        public int flush()
+        {
+            flushes++;
+            return 1;
         }
     }
 
@@ -161,6 +170,9 @@ class ShardLinksTest
         assertTrue(wrapped.hasRoom(toOther, 1 << 20));
         endpoint.room = false;
         assertFalse(wrapped.hasRoom(toOther, 1), "the endpoint said the link to another member is full");
+        // A flush (a coordinator's map, before it installs it) reaches the endpoint.
+        assertEquals(1, wrapped.flush());
+        assertEquals(1, endpoint.flushes);
     }
 
     @Test
