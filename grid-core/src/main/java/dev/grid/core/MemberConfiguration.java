@@ -49,9 +49,9 @@ public final class MemberConfiguration
     /** Default pause between the batches a partition demands: none. */
     public static final long REBALANCE_THROTTLE_DEFAULT_NS = 0;
     /**
-     * Default number of partitions a member rebalances at once: 64 (with the default batch, at most 4 MiB in flight).
-     * A copy missing k &lt; 64 updates counts as k/64 of a partition: many partitions missing a few records each are
-     * bound by round trips, so they stream together.
+     * Default number of partitions a member rebalances at once: 64 (streaming fully, with the default batch, 4 MiB in
+     * flight). A copy missing k &lt; 64 updates counts as k/64 of a partition: many partitions missing a few records
+     * each are bound by round trips, so they stream together (a batch of each in flight: at most k records).
      */
     public static final int REBALANCE_CONCURRENCY_DEFAULT = 64;
     /** Default limit on thin-client connections a member serves at once. */

@@ -1007,6 +1007,38 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
+    /**
+     * Demands due together that do not fit on their supplier's link (a 128-byte send window here, about one demand) are
+     * sent as it drains, not refused for back pressure and asked again a retry interval (100 ms in these scenarios)
+     * later: every copy's first demand leaves within half of that interval.
+     */
+    @Test
+    void demandsPastTheRoomOnTheirSuppliersLinkWaitForItNotForARetry()
+    {
+        threeMembersOneAwayFor(PARTITIONS);
+        network.sendWindow(128);
+        final Map<String, Long> firstSentNs = new HashMap<>();
+        network.dropWhere((from, to, message) ->
+        {
+            if (from == 2 && typeOf(message) == REBALANCE_DEMAND)
+            {
+                firstSentNs.putIfAbsent(Arrays.toString(message), sim.nowNs());
+            }
+            return false;
+        });
+        restart(2);
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistorical() > 2, status.toString());
+        assertTrue(network.noRoomCount() > 0, "the links were never full");
+        final long spreadNs = firstSentNs.values().stream().mapToLong(Long::longValue).max().orElseThrow() -
+            firstSentNs.values().stream().mapToLong(Long::longValue).min().orElseThrow();
+        assertTrue(spreadNs < 50 * MS, "the demands left over " + spreadNs / MS + " ms: some waited for a retry");
+        network.heal();
+        assertCleanAndComplete();
+    }
+
     /** Three members with every key; member 2 crashes and the other two take {@code updates} puts it misses. */
     private void threeMembersOneAwayFor(final int updates)
     {

@@ -112,6 +112,9 @@ final class Rebalancer
      */
     static final int SLOT_UNITS = 64;
 
+    /** Room a demand needs on its supplier's link before it is sent (one is about 100 bytes with its headers). */
+    static final int DEMAND_ROOM_BYTES = 256;
+
     /** Whose memory of which partition a supplier is streaming. */
     private record MemoryKey(long demander, int cacheId, int partition)
     {
@@ -342,7 +345,10 @@ final class Rebalancer
             return work;
         }
         final long slotUnits = (long)context.config().rebalanceConcurrency() * SLOT_UNITS;
-        while (!queued.isEmpty() && unitsInUse + units(queued.peek()) <= slotUnits)
+        // Hundreds of demands may be due at once: those past the room on a supplier's link wait for a later cycle
+        // rather than be refused for back pressure and asked again a retry interval later.
+        while (!queued.isEmpty() && unitsInUse + units(queued.peek()) <= slotUnits &&
+            context.hasRoom(queued.peek().supplier, DEMAND_ROOM_BYTES))
         {
             final Demand demand = queued.poll();
             demand.phase = Phase.DEMANDING;
@@ -871,11 +877,20 @@ final class Rebalancer
         context.rebalanced().resetForFullRebalance(lp);
         totalFallbacks++;
         demand.full = true;
-        // A full stream now: it holds a whole slot, even if that takes the units past the bound for a moment.
-        unitsInUse += SLOT_UNITS - demand.units;
-        demand.units = SLOT_UNITS;
         demand.cursor = 0;
         demand.cursorKey = null;
+        if (demand.units < SLOT_UNITS)
+        {
+            // A full stream needs a whole slot: it waits for one like any full demand, ahead of the queue (thousands
+            // of small historical demands falling back at once must not stream fully all together).
+            active.remove(demand);
+            running--;
+            unitsInUse -= demand.units;
+            demand.units = 0;
+            demand.phase = Phase.QUEUED;
+            queued.addFirst(demand);
+            return;
+        }
         sendDemand(demand);
     }
 
