@@ -34,8 +34,10 @@ import java.util.stream.Collectors;
  * processes plus this one, m0, which is the one that leaves), every partition on every member (two backups); m0 loads
  * the keys, stops, the others take {@code updates} puts of existing keys, and m0 starts again on its data directory.
  * Measured: from m0's start to joined (WAL recovery and join), and from joined to every MOVING copy caught up and the
- * cluster quiescent; of that, streaming: until m0's last copy caught up (the rest is the switch to the ideal owners). Keys are loaded with values of about 100 bytes. Historical cases keep WAL history; full cases
- * release it behind checkpoints every 100 WAL records.
+ * cluster quiescent; of that, streaming: until m0's last copy caught up (the rest is the switch to the ideal owners;
+ * from the rebalance listener, registered once m0 joined, so 0 if every copy caught up before that). Keys are loaded
+ * with values of about 100 bytes. Historical cases keep WAL history; full cases release it behind checkpoints every
+ * 100 WAL records.
  * <p>
  * Usage: {@code RebalanceBenchmark [--keys N] [--missed-percent P,...] [--full-keys N,...] [--concurrency N]
  * [--runs N] [--warm-cycles N]} ({@code --concurrency}: the returning member's {@code rebalance.concurrency};
@@ -164,18 +166,7 @@ public final class RebalanceBenchmark
                 final long startNs = System.nanoTime();
                 member = GridMember.start(config(addresses, dir, full, concurrency));
                 final long joinedNs = System.nanoTime();
-                // How long its slowest copy took from the map's installation (events arrive on another thread, so
-                // their own duration, not their arrival, is taken): the rest of the catch-up is the switch.
-                final AtomicLong streamingNs = new AtomicLong();
-                member.addRebalanceListener(new RebalanceListener()
-                {
-                    @Override
-                    public void onFinished(final String cache, final int partition, final boolean historical,
-                        final long records, final long bytes, final long durationNs)
-                    {
-                        streamingNs.accumulateAndGet(durationNs, Math::max);
-                    }
-                });
+                final AtomicLong streamingNs = slowestCopy(member);
                 awaitQuiescent(member);
                 final long caughtUpNs = System.nanoTime();
                 final RebalanceStatus status = member.rebalanceStatus();
@@ -205,15 +196,46 @@ public final class RebalanceBenchmark
                     child.waitFor(10, TimeUnit.SECONDS);
                 }
             }
-            if (logsDir != null)
-            {
-                for (int i = 1; i < 3; i++)
-                {
-                    Files.copy(dir.resolve("m" + i + ".log"), logsDir.resolve("run" + runNumber + "-m" + i + ".log"),
-                        StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
+            copyLogs(dir, runNumber);
             deleteRecursively(dir);
+        }
+    }
+
+    /**
+     * How long the member's slowest copy took from the map's installation to caught up, as its rebalance listener
+     * hears (events arrive on another thread, so their own duration, not their arrival, is taken): the rest of a
+     * catch-up is the switch to the ideal owners.
+     */
+    private static AtomicLong slowestCopy(final GridMember member)
+    {
+        final AtomicLong slowestNs = new AtomicLong();
+        member.addRebalanceListener(new RebalanceListener()
+        {
+            @Override
+            public void onFinished(final String cache, final int partition, final boolean historical,
+                final long records, final long bytes, final long durationNs)
+            {
+                slowestNs.accumulateAndGet(durationNs, Math::max);
+            }
+        });
+        return slowestNs;
+    }
+
+    /** With {@code --logs}: the run's process logs, copied before its directory is deleted. */
+    private static void copyLogs(final Path dir, final int runNumber) throws IOException
+    {
+        if (logsDir == null)
+        {
+            return;
+        }
+        for (int i = 1; i < 3; i++)
+        {
+            final Path log = dir.resolve("m" + i + ".log");
+            if (Files.exists(log))
+            {
+                Files.copy(log, logsDir.resolve("run" + runNumber + "-m" + i + ".log"),
+                    StandardCopyOption.REPLACE_EXISTING);
+            }
         }
     }
 
