@@ -93,12 +93,7 @@ class MembershipSafetyScenarioTest
         network.partition(Set.of(2));
         run(3 * FAILURE_DETECTION_NS);
         assertFalse(members[2].status().quorum().held(), "the cut-off member still claims quorum");
-        final Object minorityWrite = answer(members[2], OpType.PUT, "k-minority", "never");
-        assertTrue(minorityWrite instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
-            () -> "the minority answered " + minorityWrite);
-        final Object minorityRead = answer(members[2], OpType.GET, "k0", null);
-        assertTrue(minorityRead instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
-            () -> "the minority served a read: " + minorityRead);
+        assertRefusedForQuorum(members[2], "k-minority", "the minority");
         writeAll(0, "majority");
         network.heal();
         awaitOneCluster();
@@ -127,12 +122,7 @@ class MembershipSafetyScenarioTest
         assertFalse(members[0].status().quorum().held(), "the cut-off member still claims quorum");
         assertNotEquals(members[0].topology().version(), members[0].installedMap().version(),
             "the exchange finished without the coordinator: the scenario did not cut m0 off in the middle of it");
-        final Object write = answer(members[0], OpType.PUT, "k-cut", "never");
-        assertTrue(write instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
-            () -> "the member cut off in an exchange answered " + write);
-        final Object read = answer(members[0], OpType.GET, "k0", null);
-        assertTrue(read instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
-            () -> "the member cut off in an exchange answered a read with " + read);
+        assertRefusedForQuorum(members[0], "k-cut", "the member cut off in an exchange");
         network.heal();
         awaitOneCluster();
         assertEverythingThere();
@@ -471,6 +461,17 @@ class MembershipSafetyScenarioTest
     private void run(final long durationNs)
     {
         sim.runUntil(sim.nowNs() + durationNs, null);
+    }
+
+    /** A write of {@code key} (value "never") and a read of k0 through {@code member}: both refused with NO_QUORUM. */
+    private void assertRefusedForQuorum(final Engine member, final String key, final String who)
+    {
+        final Object write = answer(member, OpType.PUT, key, "never");
+        assertTrue(write instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
+            () -> who + " answered a write with " + write);
+        final Object read = answer(member, OpType.GET, "k0", null);
+        assertTrue(read instanceof GridException refused && refused.errorCode() == ErrorCode.NO_QUORUM,
+            () -> who + " answered a read with " + read);
     }
 
     /** Every member settled (quorum held) in one topology of all three, the same version everywhere. */

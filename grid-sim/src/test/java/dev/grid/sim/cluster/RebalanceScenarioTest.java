@@ -996,11 +996,7 @@ class RebalanceScenarioTest
             }
             return false;
         });
-        restart(2);
-        awaitQuiescent(3);
-        final RebalanceStatus status = members[2].status().rebalanceStatus();
-        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
-        assertTrue(status.totalHistorical() > 2, status.toString());
+        final RebalanceStatus status = restartAndCatchUpHistorically();
         assertEquals(status.totalHistorical(), demandedBeforeFirstBatch.size(),
             "every copy that missed a few updates is demanded at once: " + status);
         network.heal();
@@ -1026,17 +1022,24 @@ class RebalanceScenarioTest
             }
             return false;
         });
-        restart(2);
-        awaitQuiescent(3);
-        final RebalanceStatus status = members[2].status().rebalanceStatus();
-        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
-        assertTrue(status.totalHistorical() > 2, status.toString());
+        restartAndCatchUpHistorically();
         assertTrue(network.noRoomCount() > 0, "the links were never full");
         final long spreadNs = firstSentNs.values().stream().mapToLong(Long::longValue).max().orElseThrow() -
             firstSentNs.values().stream().mapToLong(Long::longValue).min().orElseThrow();
         assertTrue(spreadNs < 50 * MS, "the demands left over " + spreadNs / MS + " ms: some waited for a retry");
         network.heal();
         assertCleanAndComplete();
+    }
+
+    /** Member 2 starts again and catches up, every copy from history, more than two of them. */
+    private RebalanceStatus restartAndCatchUpHistorically()
+    {
+        restart(2);
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
+        assertEquals(0, status.totalFull(), "history covers what it missed: " + status);
+        assertTrue(status.totalHistorical() > 2, status.toString());
+        return status;
     }
 
     /** Three members with every key; member 2 crashes and the other two take {@code updates} puts it misses. */
