@@ -171,7 +171,6 @@ final class Rebalancer
     /** DONE demands, whose notices are repeated together at {@link #nextDoneNoticesNs}. */
     private final ArrayList<Demand> finished = new ArrayList<>();
     private long nextDoneNoticesNs;
-    private int running;
     /** Slot units the streaming demands hold, at most {@code rebalanceConcurrency} times {@link #SLOT_UNITS}. */
     private long unitsInUse;
     private long installedNs;
@@ -218,7 +217,6 @@ final class Rebalancer
         queued.clear();
         active.clear();
         finished.clear();
-        running = 0;
         unitsInUse = 0;
         history.clear();
         memories.clear();
@@ -328,7 +326,8 @@ final class Rebalancer
                 }
             }
         }
-        return "rebalance=" + done + "/" + planned + " running=" + running + " queued=" + queued.size() +
+        return "rebalance=" + done + "/" + planned + " slotUnits=" + unitsInUse + "/" +
+            (long)context.config().rebalanceConcurrency() * SLOT_UNITS + " queued=" + queued.size() +
             (pending.length() > 0 ? " [" + pending.toString().trim() + "]" : "");
     }
 
@@ -354,7 +353,6 @@ final class Rebalancer
             demand.phase = Phase.DEMANDING;
             demand.units = units(demand);
             active.add(demand);
-            running++;
             unitsInUse += demand.units;
             sendDemand(demand);
             work++;
@@ -442,7 +440,6 @@ final class Rebalancer
     private void finishing(final Demand demand)
     {
         demand.phase = Phase.FINISHING;
-        running--;
         unitsInUse -= demand.units;
     }
 
@@ -884,7 +881,6 @@ final class Rebalancer
             // A full stream needs a whole slot: it waits for one like any full demand, ahead of the queue (thousands
             // of small historical demands falling back at once must not stream fully all together).
             active.remove(demand);
-            running--;
             unitsInUse -= demand.units;
             demand.units = 0;
             demand.phase = Phase.QUEUED;
