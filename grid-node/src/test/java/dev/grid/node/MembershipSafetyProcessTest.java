@@ -127,9 +127,10 @@ class MembershipSafetyProcessTest
                 attempts++;
                 try
                 {
-                    m0.command("try-put-range regs " + (REGISTERS + attempts) + " " + (REGISTERS + attempts + 1) +
-                        " minority");
-                    throw new AssertionError("the lone member acknowledged a write with two of three members stopped");
+                    final String answered = m0.command("try-put-range regs " + (REGISTERS + attempts) + " " +
+                        (REGISTERS + attempts + 1) + " minority");
+                    throw new AssertionError("the lone member did not refuse a write with two of three members " +
+                        "stopped (attempt " + attempts + "): " + answered);
                 }
                 catch (final AssertionError answer)
                 {
