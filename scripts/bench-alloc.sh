@@ -17,7 +17,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # Compiled and its class path resolved before the run, so that nothing builds while it is measured.
 mvn -B -q -ntp -o -DskipTests compile -pl grid-bench
-mvn -B -q -ntp -o -pl grid-bench dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" -DincludeScope=runtime
+mvn -B -q -ntp -o -pl grid-bench \
+  org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath -Dmdep.outputFile="$work/cp.txt" -DincludeScope=runtime
 (cd "$peers_home" && GRID_HOME="$grid_home" scripts/run-grid.sh --members 3 --workload "$workload" --threads 8 \
   --seconds "$seconds" --warmup 20 --keys 100000 --value-bytes 100 > "$work/out.txt" 2> "$work/err.txt") &
 run=$!
