@@ -225,14 +225,7 @@ class ChronicleWalTest
             final long old = append(wal, "old");
             final long firstAtStart = wal.firstRetainedPosition();
             assertTrue(firstAtStart < old, "the first record is readable");
-            // Roll cycles of one second: wait for the next second, so the next record starts a new file.
-            final long second = System.currentTimeMillis() / 1000;
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (System.currentTimeMillis() / 1000 == second)
-            {
-                assertTrue(System.nanoTime() < deadline, "the clock did not move");
-                Thread.onSpinWait();
-            }
+            awaitNextSecond();
             final long kept = append(wal, "kept");
             final long newer = append(wal, "newer");
             assertEquals(2, countFiles(), "one file per second");
@@ -244,6 +237,61 @@ class ChronicleWalTest
             assertTrue(firstRetained >= old && firstRetained < kept, "first retained " + firstRetained);
             assertEquals(List.of("kept", "newer"), replay(wal, firstRetained));
             assertTrue(newer > kept);
+        }
+    }
+
+    @Test
+    void boundedReadsKeepTheirTailerYetFollowAppendsEarlierPositionsReleasedFilesAndAnotherThread() throws Exception
+    {
+        try (ChronicleWal wal = new ChronicleWal(dir, WalMode.LOG_ONLY, TimeUnit.SECONDS.toNanos(1),
+            net.openhft.chronicle.queue.rollcycles.TestRollCycles.TEST_SECONDLY))
+        {
+            final long old = append(wal, "old");
+            assertEquals(List.of("old"), read(wal, 0), "the first read creates the tailer, in the first file");
+            awaitNextSecond();
+            final long kept = append(wal, "kept");
+            append(wal, "newer");
+            assertEquals(List.of("kept", "newer"), read(wal, old), "appends after the last read are read");
+            assertEquals(List.of("old", "kept", "newer"), read(wal, 0), "a read can start before the last one");
+            assertEquals(List.of("newer"), read(wal, kept));
+            // Leave the tailer in the first file, then delete that file: the tailer is closed, the next read makes one.
+            assertEquals(List.of("old"), read(wal, 0, 1));
+            final long firstRetained = wal.release(kept);
+            assertEquals(1, countFiles(), "the older file was deleted");
+            assertEquals(List.of("kept", "newer"), read(wal, firstRetained), "the tailer left the deleted file");
+            assertEquals(List.of("kept", "newer"), read(wal, 0), "from the start is from the first retained record");
+            final List<String> elsewhere = new ArrayList<>();
+            final Thread other = new Thread(() -> elsewhere.addAll(read(wal, firstRetained)));
+            other.start();
+            other.join(TimeUnit.SECONDS.toMillis(30));
+            assertEquals(List.of("kept", "newer"), elsewhere, "another thread (one at a time) reads with it too");
+            append(wal, "last");
+            assertEquals(List.of("kept", "newer", "last"), read(wal, firstRetained), "and this one again after it");
+        }
+    }
+
+    private static List<String> read(final ChronicleWal wal, final long after)
+    {
+        return read(wal, after, 100);
+    }
+
+    private static List<String> read(final ChronicleWal wal, final long after, final int maxRecords)
+    {
+        final List<String> records = new ArrayList<>();
+        wal.read(after, maxRecords, (position, buffer, offset, length) ->
+            records.add(buffer.getStringWithoutLengthUtf8(offset, length)));
+        return records;
+    }
+
+    /** Roll cycles of one second: wait for the next second, so the next record starts a new file. */
+    private static void awaitNextSecond()
+    {
+        final long second = System.currentTimeMillis() / 1000;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.currentTimeMillis() / 1000 == second)
+        {
+            assertTrue(System.nanoTime() < deadline, "the clock did not move");
+            Thread.onSpinWait();
         }
     }
 
