@@ -543,8 +543,17 @@ public final class GridMember implements Grid
 
     public MemberMetrics metrics()
     {
+        return metricsOf(List.of(metrics));
+    }
+
+    /**
+     * @param shards the metrics of this member's shards (just its own for a member of one shard).
+     * @return their snapshot together, with the topology this member sees.
+     */
+    MemberMetrics metricsOf(final List<Metrics> shards)
+    {
         final Topology current = topology;
-        return metrics.snapshot(current == null ? 0 : current.version(), current == null ? 0 :
+        return Metrics.combined(shards, current == null ? 0 : current.version(), current == null ? 0 :
             current.members().size());
     }
 

@@ -7,7 +7,9 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -150,16 +152,49 @@ final class Metrics
         return copies;
     }
 
-    synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
+    /**
+     * The metrics of a member of several shards, or of one: every shard's histograms merged (HdrHistogram adds them
+     * exactly, so the percentiles are the whole member's), every count summed.
+     *
+     * @param shards          each shard's metrics.
+     * @param topologyVersion the member's current topology version.
+     * @param members         members (nodes: shards count) in that topology.
+     * @return the snapshot.
+     */
+    static MemberMetrics combined(final List<Metrics> shards, final long topologyVersion, final int members)
     {
+        final Map<String, Histogram> merged = new LinkedHashMap<>();
+        final Map<String, Long> aborts = new TreeMap<>();
+        long remaps = 0;
+        long timeouts = 0;
+        long cacheDestroyed = 0;
+        long otherFailures = 0;
+        long commits = 0;
+        long unknown = 0;
+        long servedAsPrimary = 0;
+        long forwarded = 0;
+        for (final Metrics shard : shards)
+        {
+            shard.histograms().forEach((name, histogram) -> merged.merge(name, histogram, (a, b) ->
+            {
+                a.add(b);
+                return a;
+            }));
+            shard.txAborts.forEach((reason, count) -> aborts.merge(reason, count.get(), Long::sum));
+            remaps += shard.remaps.get();
+            timeouts += shard.timeouts.get();
+            cacheDestroyed += shard.cacheDestroyed.get();
+            otherFailures += shard.otherFailures.get();
+            commits += shard.txCommits.get();
+            unknown += shard.txUnknown.get();
+            servedAsPrimary += shard.servedAsPrimary.get();
+            forwarded += shard.forwarded.get();
+        }
         final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
-        fold().forEach((name, total) -> latencies.put(name, new MemberMetrics.Latency(total.getTotalCount(),
+        merged.forEach((name, total) -> latencies.put(name, new MemberMetrics.Latency(total.getTotalCount(),
             total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
             total.getMaxValue())));
-        final Map<String, Long> aborts = new java.util.TreeMap<>();
-        txAborts.forEach((reason, count) -> aborts.put(reason, count.get()));
-        return new MemberMetrics(latencies, remaps.get(), timeouts.get(), cacheDestroyed.get(), otherFailures.get(),
-            topologyVersion, members, new MemberMetrics.TransactionCounts(txCommits.get(), txUnknown.get(),
-            Map.copyOf(aborts)), servedAsPrimary.get(), forwarded.get());
+        return new MemberMetrics(latencies, remaps, timeouts, cacheDestroyed, otherFailures, topologyVersion, members,
+            new MemberMetrics.TransactionCounts(commits, unknown, Map.copyOf(aborts)), servedAsPrimary, forwarded);
     }
 }

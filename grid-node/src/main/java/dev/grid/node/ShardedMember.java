@@ -268,10 +268,18 @@ public final class ShardedMember implements Grid
         return shards[0].transactions();
     }
 
-    /** @return the first shard's metrics (each shard counts the operations it served: see {@link #shard}). */
+    /**
+     * @return the whole member's metrics: every shard's latency histograms merged and counts summed (each shard's own
+     * through {@link #shard}), with the topology as the first shard sees it (where every shard is a member).
+     */
     public MemberMetrics metrics()
     {
-        return shards[0].metrics();
+        final List<Metrics> each = new ArrayList<>(shards.length);
+        for (final GridMember shard : shards)
+        {
+            each.add(shard.metrics);
+        }
+        return shards[0].metricsOf(each);
     }
 
     @SuppressWarnings("unchecked")

@@ -5,6 +5,7 @@ import dev.grid.core.CacheConfiguration;
 import dev.grid.core.Codecs;
 import dev.grid.core.InvalidConfigurationException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.MemberMetrics;
 import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.testing.LoopbackPorts;
@@ -90,6 +91,18 @@ class ShardedMemberTest
             }
             // One member: one copy of each partition however many backups the cache asks for.
             assertEquals(PARTITIONS, copies);
+            // The member's metrics are its shards' together: every operation counted once, whichever shard ran it.
+            final MemberMetrics whole = member.metrics();
+            final MemberMetrics first = member.shard(0).metrics();
+            final MemberMetrics second = member.shard(1).metrics();
+            assertEquals(500, whole.latencies().get("put").count());
+            assertEquals(500, whole.latencies().get("get").count());
+            assertEquals(first.latencies().get("put").count() + second.latencies().get("put").count(),
+                whole.latencies().get("put").count());
+            assertEquals(first.servedAsPrimary() + second.servedAsPrimary(), whole.servedAsPrimary());
+            assertEquals(Math.max(first.latencies().get("get").maxUs(), second.latencies().get("get").maxUs()),
+                whole.latencies().get("get").maxUs());
+            assertEquals(first.topologyVersion(), whole.topologyVersion());
         }
     }
 
