@@ -14,6 +14,7 @@ import io.prometheus.metrics.model.snapshots.Unit;
 import org.HdrHistogram.Histogram;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 
@@ -21,7 +22,8 @@ import java.util.SortedMap;
  * Reads everything a member counts into {@link MetricFamilies}: operations and transactions (histograms, outcomes,
  * abort reasons, remaps, unknown outcomes), topology and quorum, thin-client connections, rebalance progress, WAL,
  * checkpoints and recovery (member scope); entries, bytes, evictions, expirations, lost partitions, copies by
- * partition state and counter lag (cache scope, labelled {@code cache}).
+ * partition state and counter lag (cache scope, labelled {@code cache}); the first shard of a member of several reads
+ * every shard for the Prometheus endpoint ({@link #readAll}).
  * <p>
  * <b>Threading:</b> any thread; each read asks the member's agent for a consistent snapshot of its part.
  */
@@ -36,35 +38,49 @@ final class MemberMetricsReader
         this.member = member;
     }
 
-    /** @return member-scope and every cache's families. */
+    /**
+     * @return member-scope and every cache's families; on the first shard of a member of several, of every shard,
+     *     each point labelled {@code shard} with its shard's index (each shard is a node of the cluster with counts
+     *     of its own). What the Prometheus endpoint, on the first shard only, serves.
+     */
     MetricFamilies readAll()
     {
         final MetricFamilies families = new MetricFamilies();
-        readMember(families);
-        for (final String cache : member.caches())
+        final List<GridMember> shards = member.shardsOfMember();
+        final List<GridMember> read = shards.get(0) == member ? shards : List.of(member);
+        for (int i = 0; i < read.size(); i++)
         {
-            readCache(families, cache);
+            if (read.size() > 1)
+            {
+                families.commonLabels("shard", Integer.toString(i));
+            }
+            final GridMember shard = read.get(i);
+            readMember(families, shard);
+            for (final String cache : shard.caches())
+            {
+                readCache(families, shard, cache);
+            }
         }
         return families;
     }
 
-    /** @return the member-scope families only. */
+    /** @return this member's (this shard's) member-scope families only: its MBean, registered on every shard. */
     MetricFamilies readMemberOnly()
     {
         final MetricFamilies families = new MetricFamilies();
-        readMember(families);
+        readMember(families, member);
         return families;
     }
 
-    /** @return one cache's families only (empty if the cache went away meanwhile). */
+    /** @return one cache's families only, this shard's (empty if the cache went away meanwhile). */
     MetricFamilies readCacheOnly(final String cache)
     {
         final MetricFamilies families = new MetricFamilies();
-        readCache(families, cache);
+        readCache(families, member, cache);
         return families;
     }
 
-    private void readMember(final MetricFamilies f)
+    private static void readMember(final MetricFamilies f, final GridMember member)
     {
         final MemberMetrics metrics = member.metrics();
         final MemberMonitoring monitoring = member.monitoring();
@@ -111,7 +127,7 @@ final class MemberMetricsReader
         readQuorum(f, member.quorum());
         readClients(f, monitoring.clients());
         readRebalance(f, member.rebalanceStatus());
-        readStorage(f, monitoring);
+        readStorage(f, member, monitoring);
     }
 
     private static void readQuorum(final MetricFamilies f, final QuorumStatus quorum)
@@ -163,7 +179,8 @@ final class MemberMetricsReader
             r.totalFallbacks());
     }
 
-    private void readStorage(final MetricFamilies f, final MemberMonitoring monitoring)
+    private static void readStorage(final MetricFamilies f, final GridMember member,
+        final MemberMonitoring monitoring)
     {
         f.gauge("grid_recovery_duration_seconds", "How long building the engine took at start, WAL replay included.",
             Unit.SECONDS, member.recoveryNs() / NS_PER_SECOND);
@@ -188,7 +205,7 @@ final class MemberMetricsReader
         }
     }
 
-    private void readCache(final MetricFamilies f, final String cache)
+    private static void readCache(final MetricFamilies f, final GridMember member, final String cache)
     {
         final CacheMetrics metrics;
         final SortedMap<Integer, CopyView> copies;

@@ -57,6 +57,16 @@ final class MetricFamilies
     }
 
     private final Map<String, Family> families = new LinkedHashMap<>();
+    /** Label names and values every point added from now on ends with (a shard's index). */
+    private String[] commonLabels = new String[0];
+
+    /**
+     * @param namesAndValues label names and values every point added from now on ends with; none to stop.
+     */
+    void commonLabels(final String... namesAndValues)
+    {
+        commonLabels = namesAndValues.clone();
+    }
 
     void counter(final String name, final String help, final double value, final String... labels)
     {
@@ -88,18 +98,24 @@ final class MetricFamilies
         families.computeIfAbsent(name, n -> new Family(n, kind, help, unit, new ArrayList<>())).points().add(point);
     }
 
-    private static Map<String, String> labels(final String... namesAndValues)
+    private Map<String, String> labels(final String... namesAndValues)
+    {
+        final Map<String, String> labels = new LinkedHashMap<>();
+        put(labels, namesAndValues);
+        put(labels, commonLabels);
+        return labels;
+    }
+
+    private static void put(final Map<String, String> labels, final String... namesAndValues)
     {
         if (namesAndValues.length % 2 != 0)
         {
             throw new IllegalArgumentException("labels come in name/value pairs: " + List.of(namesAndValues));
         }
-        final Map<String, String> labels = new LinkedHashMap<>();
         for (int i = 0; i < namesAndValues.length; i += 2)
         {
             labels.put(namesAndValues[i], namesAndValues[i + 1]);
         }
-        return labels;
     }
 
     List<Family> families()

@@ -9,6 +9,7 @@ import dev.grid.core.Transaction;
 import dev.grid.core.WalMode;
 import dev.grid.core.testing.LoopbackPorts;
 import dev.grid.node.GridMember;
+import dev.grid.node.ShardedMember;
 import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_36_2.Metrics;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,6 +40,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -212,6 +214,46 @@ class MetricsServiceTest
             GridMember.start(new MemberConfiguration("bad").port(LoopbackPorts.next())
                 .setting("metrics.port", Integer.toString(METRICS_PORTS[0]))));
         assertTrue(taken.getMessage().contains(":" + METRICS_PORTS[0]), taken.getMessage());
+    }
+
+    @Test
+    void aMemberOfTwoShardsIsScrapedWholeOnItsFirstShardEachShardLabelled() throws Exception
+    {
+        final int metricsPort = LoopbackPorts.next();
+        final int firstPort = LoopbackPorts.nextRun(2);
+        try (ShardedMember member = ShardedMember.start("sharded", 2, i ->
+        {
+            final MemberConfiguration config = new MemberConfiguration(ShardedMember.shardId("sharded", i))
+                .port(firstPort + i).idleMaxParkNs(TimeUnit.MILLISECONDS.toNanos(1));
+            // Services' ports on the first shard only, as a member's configuration file gives them.
+            return i == 0 ? config.setting("metrics.port", Integer.toString(metricsPort)) : config;
+        }))
+        {
+            final Cache<String, String> cache = member.createCache(new CacheConfiguration<>("sharded", Codecs.STRING,
+                Codecs.STRING).partitions(16));
+            for (int i = 0; i < 100; i++)
+            {
+                cache.put("k" + i, "v" + i);
+            }
+            final Map<String, Metrics.MetricFamily> families = scrape(metricsPort);
+            assertEquals(Set.of("sharded.s0", "sharded.s1"), families.get("grid_member_info").getMetricList()
+                .stream().map(m -> label(m, "member")).collect(Collectors.toSet()));
+            long puts = 0;
+            double entries = 0;
+            for (final String shard : List.of("0", "1"))
+            {
+                final long served = families.get("grid_operation_duration_seconds").getMetricList().stream()
+                    .filter(m -> label(m, "op").equals("put") && label(m, "shard").equals(shard))
+                    .mapToLong(m -> m.getHistogram().getSampleCount()).sum();
+                assertTrue(served > 0, "shard " + shard + " served some of the puts");
+                puts += served;
+                entries += families.get("grid_cache_entries").getMetricList().stream()
+                    .filter(m -> label(m, "cache").equals("sharded") && label(m, "shard").equals(shard))
+                    .mapToDouble(m -> m.getGauge().getValue()).sum();
+            }
+            assertEquals(100, puts, "every put counted once, by the shard that ran it");
+            assertEquals(100, entries, "each entry is in one shard's copies");
+        }
     }
 
     private static Map<String, Metrics.MetricFamily> scrape(final int port) throws IOException, InterruptedException

@@ -109,6 +109,8 @@ public final class GridMember implements Grid
     /** Attributes this member advertises beyond its configuration (its client address): given to every engine. */
     private final Map<String, String> advertised = new ConcurrentHashMap<>();
     final Metrics metrics = new Metrics();
+    /** The shards of the member this one is part of (see {@link #shardsOfMember()}), set by {@link ShardedMember}. */
+    volatile List<GridMember> shardsOfMember = List.of(this);
     final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1 << 16);
     final MemberCodecs codecs;
     /**
@@ -543,17 +545,8 @@ public final class GridMember implements Grid
 
     public MemberMetrics metrics()
     {
-        return metricsOf(List.of(metrics));
-    }
-
-    /**
-     * @param shards the metrics of this member's shards (just its own for a member of one shard).
-     * @return their snapshot together, with the topology this member sees.
-     */
-    MemberMetrics metricsOf(final List<Metrics> shards)
-    {
         final Topology current = topology;
-        return Metrics.combined(shards, current == null ? 0 : current.version(), current == null ? 0 :
+        return Metrics.combined(List.of(metrics), current == null ? 0 : current.version(), current == null ? 0 :
             current.members().size());
     }
 
@@ -646,6 +639,15 @@ public final class GridMember implements Grid
     public MemberSnapshots snapshots()
     {
         return snapshots;
+    }
+
+    /**
+     * @return the shards of the member this one is part of, itself included, the first shard first (just this one
+     * for a member of one shard): monitoring started on the first shard reads every shard.
+     */
+    public List<GridMember> shardsOfMember()
+    {
+        return shardsOfMember;
     }
 
     /** @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures. */

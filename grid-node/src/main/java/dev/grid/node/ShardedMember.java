@@ -56,6 +56,10 @@ public final class ShardedMember implements Grid
         this.shards = shards;
         for (final GridMember shard : shards)
         {
+            shard.shardsOfMember = List.of(shards);
+        }
+        for (final GridMember shard : shards)
+        {
             // A shard that stops on its own (a failure of its engine, or a close of the shard alone) stops the others:
             // a member runs with all its shards or not at all, as a process that crashed would. On a thread of its
             // own, since the shard's agent completes this and the others' close waits for their agents.
@@ -279,7 +283,8 @@ public final class ShardedMember implements Grid
         {
             each.add(shard.metrics);
         }
-        return shards[0].metricsOf(each);
+        final MemberMetrics first = shards[0].metrics();
+        return Metrics.combined(each, first.topologyVersion(), first.members());
     }
 
     @SuppressWarnings("unchecked")
