@@ -34,10 +34,10 @@ import java.util.stream.Collectors;
  * processes plus this one, m0, which is the one that leaves), every partition on every member (two backups); m0 loads
  * the keys, stops, the others take {@code updates} puts of existing keys, and m0 starts again on its data directory.
  * Measured: from m0's start to joined (WAL recovery and join), and from joined to every MOVING copy caught up and the
- * cluster quiescent; of that, streaming: until m0's last copy caught up (the rest is the switch to the ideal owners;
- * from the rebalance listener, registered once m0 joined, so 0 if every copy caught up before that). Keys are loaded
- * with values of about 100 bytes. Historical cases keep WAL history; full cases release it behind checkpoints every
- * 100 WAL records.
+ * cluster quiescent (the first of the three 1 ms polls that see it so, in a row); of that, streaming: until m0's last
+ * copy caught up (the rest is the switch to the ideal owners; from the rebalance listener, registered once m0 joined,
+ * so 0 if every copy caught up before that). Keys are loaded with values of about 100 bytes. Historical cases keep
+ * WAL history; full cases release it behind checkpoints every 100 WAL records.
  * <p>
  * Usage: {@code RebalanceBenchmark [--keys N] [--missed-percent P,...] [--full-keys N,...] [--concurrency N]
  * [--runs N] [--warm-cycles N]} ({@code --concurrency}: the returning member's {@code rebalance.concurrency};
@@ -167,8 +167,7 @@ public final class RebalanceBenchmark
                 member = GridMember.start(config(addresses, dir, full, concurrency));
                 final long joinedNs = System.nanoTime();
                 final AtomicLong streamingNs = slowestCopy(member);
-                awaitQuiescent(member);
-                final long caughtUpNs = System.nanoTime();
+                final long caughtUpNs = awaitQuiescent(member);
                 final RebalanceStatus status = member.rebalanceStatus();
                 final long catchUpMs = TimeUnit.NANOSECONDS.toMillis(caughtUpNs - joinedNs);
                 last = new Run(String.format("| %s | %,d | %,d | %d | %d | %d | %d | %d | %,d |",
@@ -296,13 +295,23 @@ public final class RebalanceBenchmark
         return config;
     }
 
-    private static void awaitQuiescent(final GridMember member)
+    /**
+     * @return when the cluster was first seen quiescent in the run of three polls that ended the wait (the two
+     *     confirming polls, 2 ms, are not catch-up time).
+     */
+    private static long awaitQuiescent(final GridMember member)
     {
         final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         int quiet = 0;
+        long firstQuietNs = 0;
         while (quiet < 3)
         {
             quiet = member.isQuiescent() && !member.rebalanceStatus().active() ? quiet + 1 : 0;
+            if (quiet == 1)
+            {
+                // Once the poll answered: the cluster was quiescent at some point before.
+                firstQuietNs = System.nanoTime();
+            }
             if (System.nanoTime() > deadline)
             {
                 throw new IllegalStateException("the cluster did not settle within 5 minutes");
@@ -311,6 +320,7 @@ public final class RebalanceBenchmark
             // measures. 1 ms is the measurement's resolution.
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
+        return firstQuietNs;
     }
 
     private static void awaitTopology(final PrintWriter in, final BufferedReader out, final int size)
