@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -256,8 +257,10 @@ class ChronicleWalTest
             assertEquals(List.of("newer"), read(wal, kept));
             // Leave the tailer in the first file, then delete that file: the tailer is closed, the next read makes one.
             assertEquals(List.of("old"), read(wal, 0, 1));
+            assertTrue(wal.holdsReadTailer());
             final long firstRetained = wal.release(kept);
             assertEquals(1, countFiles(), "the older file was deleted");
+            assertFalse(wal.holdsReadTailer(), "a tailer in a deleted file would keep its space");
             assertEquals(List.of("kept", "newer"), read(wal, firstRetained), "the tailer left the deleted file");
             assertEquals(List.of("kept", "newer"), read(wal, 0), "from the start is from the first retained record");
             final List<String> elsewhere = new ArrayList<>();
@@ -267,6 +270,9 @@ class ChronicleWalTest
             assertEquals(List.of("kept", "newer"), elsewhere, "another thread (one at a time) reads with it too");
             append(wal, "last");
             assertEquals(List.of("kept", "newer", "last"), read(wal, firstRetained), "and this one again after it");
+            assertThrows(IllegalStateException.class, () -> wal.read(0, 1, (position, buffer, offset, length) ->
+                wal.read(0, 1, (p, b, o, l) -> { })), "a read's handler may not read again");
+            assertEquals(List.of("kept"), read(wal, 0, 1), "reads go on after that refusal");
         }
     }
 
