@@ -546,7 +546,7 @@ public final class GridMember implements Grid
     public MemberMetrics metrics()
     {
         final Topology current = topology;
-        return Metrics.combined(List.of(metrics), current == null ? 0 : current.version(), current == null ? 0 :
+        return metrics.snapshot(current == null ? 0 : current.version(), current == null ? 0 :
             current.members().size());
     }
 

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A member's operation metrics: one HdrHistogram recorder per operation type, written by the agent thread without
- * locks and read by any thread through {@link #snapshot}, which folds each interval into a histogram since start.
+ * locks and read by any thread through {@link #snapshot} (or {@link #combined} for a member of several shards), which
+ * fold each interval into a histogram since start.
  */
 final class Metrics
 {
@@ -152,9 +153,14 @@ final class Metrics
         return copies;
     }
 
+    synchronized MemberMetrics snapshot(final long topologyVersion, final int members)
+    {
+        return summarize(fold(), List.of(this), topologyVersion, members);
+    }
+
     /**
-     * The metrics of a member of several shards, or of one: every shard's histograms merged (HdrHistogram adds them
-     * exactly, so the percentiles are the whole member's), every count summed.
+     * The metrics of a member of several shards: every shard's histograms added into one per name (HdrHistogram adds
+     * them exactly, so the percentiles are the whole member's), every count summed.
      *
      * @param shards          each shard's metrics.
      * @param topologyVersion the member's current topology version.
@@ -163,7 +169,32 @@ final class Metrics
      */
     static MemberMetrics combined(final List<Metrics> shards, final long topologyVersion, final int members)
     {
+        if (shards.size() == 1)
+        {
+            return shards.get(0).snapshot(topologyVersion, members);
+        }
         final Map<String, Histogram> merged = new LinkedHashMap<>();
+        for (final Metrics shard : shards)
+        {
+            shard.addTotalsTo(merged);
+        }
+        return summarize(merged, shards, topologyVersion, members);
+    }
+
+    /** Add each histogram since start into {@code into}'s of its name (made on first use). */
+    private synchronized void addTotalsTo(final Map<String, Histogram> into)
+    {
+        fold().forEach((name, total) -> into.computeIfAbsent(name, n -> new Histogram(HIGHEST_TRACKABLE_US, 3))
+            .add(total));
+    }
+
+    private static MemberMetrics summarize(final Map<String, Histogram> histograms, final List<Metrics> shards,
+        final long topologyVersion, final int members)
+    {
+        final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
+        histograms.forEach((name, total) -> latencies.put(name, new MemberMetrics.Latency(total.getTotalCount(),
+            total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
+            total.getMaxValue())));
         final Map<String, Long> aborts = new TreeMap<>();
         long remaps = 0;
         long timeouts = 0;
@@ -175,11 +206,6 @@ final class Metrics
         long forwarded = 0;
         for (final Metrics shard : shards)
         {
-            shard.histograms().forEach((name, histogram) -> merged.merge(name, histogram, (a, b) ->
-            {
-                a.add(b);
-                return a;
-            }));
             shard.txAborts.forEach((reason, count) -> aborts.merge(reason, count.get(), Long::sum));
             remaps += shard.remaps.get();
             timeouts += shard.timeouts.get();
@@ -190,10 +216,6 @@ final class Metrics
             servedAsPrimary += shard.servedAsPrimary.get();
             forwarded += shard.forwarded.get();
         }
-        final Map<String, MemberMetrics.Latency> latencies = new LinkedHashMap<>();
-        merged.forEach((name, total) -> latencies.put(name, new MemberMetrics.Latency(total.getTotalCount(),
-            total.getValueAtPercentile(50), total.getValueAtPercentile(99), total.getValueAtPercentile(99.9),
-            total.getMaxValue())));
         return new MemberMetrics(latencies, remaps, timeouts, cacheDestroyed, otherFailures, topologyVersion, members,
             new MemberMetrics.TransactionCounts(commits, unknown, Map.copyOf(aborts)), servedAsPrimary, forwarded);
     }

@@ -11,6 +11,7 @@ import dev.grid.core.MemberMetrics;
 import dev.grid.core.RebalanceListener;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.Transactions;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.internal.affinity.ShardedAffinity;
 
 import java.nio.file.Path;
@@ -283,8 +284,9 @@ public final class ShardedMember implements Grid
         {
             each.add(shard.metrics);
         }
-        final MemberMetrics first = shards[0].metrics();
-        return Metrics.combined(each, first.topologyVersion(), first.members());
+        final Topology current = shards[0].topology;
+        return Metrics.combined(each, current == null ? 0 : current.version(), current == null ? 0 :
+            current.members().size());
     }
 
     @SuppressWarnings("unchecked")
