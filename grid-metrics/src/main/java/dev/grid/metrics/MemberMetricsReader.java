@@ -7,11 +7,14 @@ import dev.grid.core.QuorumStatus;
 import dev.grid.core.RebalanceStatus;
 import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.PartitionState;
+import dev.grid.core.internal.affinity.ShardedAffinity;
 import dev.grid.node.GridMember;
 import dev.grid.node.MemberMonitoring;
 import dev.grid.persistence.StorageMetrics;
 import io.prometheus.metrics.model.snapshots.Unit;
 import org.HdrHistogram.Histogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.EnumMap;
 import java.util.List;
@@ -29,6 +32,7 @@ import java.util.SortedMap;
  */
 final class MemberMetricsReader
 {
+    private static final Logger LOG = LoggerFactory.getLogger(MemberMetricsReader.class);
     private static final double NS_PER_SECOND = 1_000_000_000.0;
 
     private final GridMember member;
@@ -39,26 +43,39 @@ final class MemberMetricsReader
     }
 
     /**
-     * @return member-scope and every cache's families; on the first shard of a member of several, of every shard,
-     *     each point labelled {@code shard} with its shard's index (each shard is a node of the cluster with counts
-     *     of its own). What the Prometheus endpoint, on the first shard only, serves.
+     * @return member-scope and every cache's families; on the first shard of a member of several, of every shard.
+     *     What the Prometheus endpoint, on the first shard only, serves. A shard's points are labelled {@code shard}
+     *     with its index (each shard is a node of the cluster with counts of its own), from its configuration, so
+     *     also before the member listed its shards; a shard other than this one that fails to be read (it is
+     *     stopping) ends its part of the reading there rather than failing the whole.
      */
     MetricFamilies readAll()
     {
         final MetricFamilies families = new MetricFamilies();
         final List<GridMember> shards = member.shardsOfMember();
-        final List<GridMember> read = shards.get(0) == member ? shards : List.of(member);
-        for (int i = 0; i < read.size(); i++)
+        for (final GridMember shard : shards.get(0) == member ? shards : List.of(member))
         {
-            if (read.size() > 1)
+            final String index = shard.configuration().attributes().get(ShardedAffinity.SHARD_ATTRIBUTE);
+            if (index != null)
             {
-                families.commonLabels("shard", Integer.toString(i));
+                families.commonLabels("shard", index);
             }
-            final GridMember shard = read.get(i);
-            readMember(families, shard);
-            for (final String cache : shard.caches())
+            try
             {
-                readCache(families, shard, cache);
+                readMember(families, shard);
+                for (final String cache : shard.caches())
+                {
+                    readCache(families, shard, cache);
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                if (shard == member)
+                {
+                    throw ex;
+                }
+                LOG.debug("member {}: shard {} left out of a metrics reading: {}", member.configuration().memberId(),
+                    shard.configuration().memberId(), ex.toString());
             }
         }
         return families;
