@@ -55,12 +55,10 @@ public final class ShardedMember implements Grid
     {
         this.memberId = memberId;
         this.shards = shards;
+        final List<GridMember> all = List.of(shards);
         for (final GridMember shard : shards)
         {
-            shard.shardsOfMember = List.of(shards);
-        }
-        for (final GridMember shard : shards)
-        {
+            shard.shardsOfMember = all;
             // A shard that stops on its own (a failure of its engine, or a close of the shard alone) stops the others:
             // a member runs with all its shards or not at all, as a process that crashed would. On a thread of its
             // own, since the shard's agent completes this and the others' close waits for their agents.

@@ -70,8 +70,8 @@ public final class ChronicleWal implements Wal, AutoCloseable
     /**
      * The tailer of {@link #read}, kept between reads: creating one took 1 to 29 ms (the first in a process the most),
      * and a catch-up's history scan paid it on every step, which then read and handled its thousand records in 1 to
-     * 20 ms.
-     * Created on first use; closed when {@link #release} deletes files, so that it never keeps a deleted file's space.
+     * 20 ms. Created on first use; closed when {@link #release} deletes files, so that it never keeps a deleted file's
+     * space.
      */
     private ExcerptTailer readTailer;
     private Thread readTailerThread;
