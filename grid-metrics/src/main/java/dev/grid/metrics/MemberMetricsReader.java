@@ -9,6 +9,7 @@ import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.PartitionState;
 import dev.grid.core.internal.affinity.ShardedAffinity;
 import dev.grid.node.GridMember;
+import dev.grid.net.AeronTransport;
 import dev.grid.node.MemberMonitoring;
 import dev.grid.persistence.StorageMetrics;
 import io.prometheus.metrics.model.snapshots.Unit;
@@ -143,6 +144,7 @@ final class MemberMetricsReader
             "Aborted transactions by reason (user rollbacks under TX_ROLLED_BACK).", count, "reason", reason));
         readQuorum(f, member.quorum());
         readClients(f, monitoring.clients());
+        readTransport(f, monitoring.transport());
         readRebalance(f, member.rebalanceStatus());
         readStorage(f, member, monitoring);
     }
@@ -167,6 +169,26 @@ final class MemberMetricsReader
         f.counter("grid_client_errors", "Thin-client requests answered with an error.", clients.errors());
         f.counter("grid_client_cut_off_connections", "Connections closed for leaving too many answers unread.",
             clients.cutOff());
+    }
+
+    private static void readTransport(final MetricFamilies f, final AeronTransport.Figures t)
+    {
+        f.counter("grid_transport_naks", "NAKs: datagrams of a link that did not arrive (on loopback, dropped by a " +
+            "full receive buffer), asked again by this member (sent) or of it (received).", t.naksSent(),
+            "direction", "sent");
+        f.counter("grid_transport_naks", "NAKs: datagrams of a link that did not arrive (on loopback, dropped by a " +
+            "full receive buffer), asked again by this member (sent) or of it (received).", t.naksReceived(),
+            "direction", "received");
+        f.counter("grid_transport_retransmits", "Datagrams this member sent again.", t.retransmitsSent());
+        f.counter("grid_transport_loss_gap_fills", "Gaps of a link this member's receiver gave up on.",
+            t.lossGapFills());
+        f.counter("grid_transport_back_pressure_refusals", "Messages the transport refused for back pressure after " +
+            "its retries (the sender's protocol retries or gives up).", t.backPressureRefusals());
+        f.counter("grid_transport_bytes", "Bytes this member's transport sent and received.", Unit.BYTES,
+            t.bytesSent(), "direction", "sent");
+        f.counter("grid_transport_bytes", "Bytes this member's transport sent and received.", Unit.BYTES,
+            t.bytesReceived(), "direction", "received");
+        f.counter("grid_transport_driver_errors", "Errors the embedded Aeron driver logged.", t.driverErrors());
     }
 
     private static void readRebalance(final MetricFamilies f, final RebalanceStatus r)

@@ -132,6 +132,10 @@ class MetricsServiceTest
         assertEquals(2, families.get("grid_topology_members").getMetric(0).getGauge().getValue());
         assertTrue(families.get("grid_wal_records_total").getMetric(0).getCounter().getValue() >= 200);
         assertTrue(families.get("grid_client_connections") != null, "the thin-client endpoint is counted");
+        assertTrue(withLabel(families.get("grid_transport_bytes_total"), "direction", "sent").getCounter().getValue() >
+            0, "the transport's bytes are counted");
+        assertEquals(Set.of("sent", "received"), families.get("grid_transport_naks_total").getMetricList().stream()
+            .map(m -> label(m, "direction")).collect(Collectors.toSet()), "NAKs both ways");
         assertTrue(families.containsKey("jvm_memory_used_bytes"), "the JVM's metrics are beside Grid's");
         awaitCheckpoint();
     }

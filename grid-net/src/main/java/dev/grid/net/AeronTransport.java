@@ -11,6 +11,7 @@ import io.aeron.driver.Configuration;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.driver.status.SystemCounterDescriptor;
+import io.aeron.driver.status.SystemCounters;
 import io.aeron.logbuffer.Header;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -121,6 +122,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final String directory;
     private MessageHandler handler;
     private long backPressureDrops;
+    private Figures lastFigures = new Figures(0, 0, 0, 0, 0, 0, 0, 0);
     private boolean backPressuredThisCycle;
     private boolean closed;
 
@@ -250,12 +252,45 @@ public final class AeronTransport implements Transport, AutoCloseable
     }
 
     /**
-     * @return the NAKs this member's receiver sent so far: each asked a peer to send again datagrams that did not
-     * arrive (on loopback, datagrams the receiving socket's full buffer dropped).
+     * The link layer's counts since this transport started, for monitoring: they tell datagrams lost (on loopback,
+     * dropped by a full receive buffer) and back pressure apart from a member that is merely slow.
+     *
+     * @param backPressureRefusals messages this transport refused for back pressure after its retries
+     *                             ({@link #backPressureDrops}); the sender's protocol retries or gives up.
+     * @param naksSent             NAKs this member's receiver sent: datagrams from a peer that did not arrive.
+     * @param naksReceived         NAKs peers sent this member: its datagrams that did not reach them.
+     * @param retransmitsSent      datagrams this member sent again.
+     * @param lossGapFills         gaps this member's receiver gave up on: data lost for good on a link (the
+     *                             protocols above resend what matters).
+     * @param bytesSent            bytes this member's driver sent.
+     * @param bytesReceived        bytes this member's driver received.
+     * @param driverErrors         errors the embedded driver logged.
      */
-    public long naksSent()
+    public record Figures(long backPressureRefusals, long naksSent, long naksReceived, long retransmitsSent,
+        long lossGapFills, long bytesSent, long bytesReceived, long driverErrors)
     {
-        return driver.context().systemCounters().get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get();
+    }
+
+    /**
+     * The owner's thread only: the driver's counters live in memory that {@link #close()} unmaps.
+     *
+     * @return the link layer's counts since this transport started (once closed, the last ones read).
+     */
+    public Figures figures()
+    {
+        if (closed)
+        {
+            return lastFigures;
+        }
+        final SystemCounters counters = driver.context().systemCounters();
+        lastFigures = new Figures(backPressureDrops, counters.get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get(),
+            counters.get(SystemCounterDescriptor.NAK_MESSAGES_RECEIVED).get(),
+            counters.get(SystemCounterDescriptor.RETRANSMITS_SENT).get(),
+            counters.get(SystemCounterDescriptor.LOSS_GAP_FILLS).get(),
+            counters.get(SystemCounterDescriptor.BYTES_SENT).get(),
+            counters.get(SystemCounterDescriptor.BYTES_RECEIVED).get(),
+            counters.get(SystemCounterDescriptor.ERRORS).get());
+        return lastFigures;
     }
 
     /**

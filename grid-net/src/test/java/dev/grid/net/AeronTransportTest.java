@@ -121,7 +121,7 @@ class AeronTransportTest
                 senders.forEach(AeronTransport::doWork);
             }
             awaitReceived(received, senders.size() * 9, senders, receiver, handler);
-            assertEquals(0, receiver.naksSent(), "datagrams the receiver asked for again");
+            assertEquals(0, receiver.figures().naksSent(), "datagrams the receiver asked for again");
         }
         finally
         {
@@ -157,6 +157,36 @@ class AeronTransportTest
             a.flush();
             awaitReceived(received, 2, List.of(), b, handler);
             assertEquals(message.length, receivedLength[0]);
+        }
+    }
+
+    @Test
+    void figuresCountTheBytesEachWayAndTheRefusalsForBackPressure()
+    {
+        try (AeronTransport a = AeronTransport.launch("127.0.0.1", freeUdpPort(), "a");
+             AeronTransport b = AeronTransport.launch("127.0.0.1", freeUdpPort(), "b"))
+        {
+            final int[] received = {0};
+            awaitSent(a, b, new byte[16], List.of(a), b);
+            awaitReceived(received, 1, List.of(a), b, (source, buffer, offset, length) -> received[0]++);
+            final AeronTransport.Figures before = a.figures();
+            assertTrue(before.bytesSent() > 0, "the setup and the message went out: " + before);
+            assertTrue(b.figures().bytesReceived() > 0, "and came in: " + b.figures());
+            assertEquals(0, before.backPressureRefusals());
+            // b stops running: a's window to it fills, and a refuses for back pressure once its retries are spent.
+            final int destination = a.endpointOf(b.localAddress());
+            final byte[] message = new byte[1_000];
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            int result;
+            while ((result = a.send(destination, new UnsafeBuffer(message), 0, message.length)) == Transport.OK)
+            {
+                assertTrue(System.nanoTime() < deadline, "never back-pressured within 30 s");
+            }
+            assertEquals(Transport.BACK_PRESSURED, result);
+            final AeronTransport.Figures after = a.figures();
+            assertEquals(1, after.backPressureRefusals(), after.toString());
+            assertTrue(after.bytesSent() > before.bytesSent(), after.toString());
+            assertEquals(0, after.driverErrors(), after.toString());
         }
     }
 

@@ -653,7 +653,7 @@ public final class GridMember implements Grid
     /** @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures. */
     public MemberMonitoring monitoring()
     {
-        return new MemberMonitoring(metrics, storage, clientService);
+        return new MemberMonitoring(metrics, storage, clientService, () -> Futures.await(query(transport::figures)));
     }
 
     /**

@@ -1,9 +1,11 @@
 package dev.grid.node;
 
+import dev.grid.net.AeronTransport;
 import dev.grid.persistence.StorageMetrics;
 import org.HdrHistogram.Histogram;
 
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * What monitoring reads of a member beyond {@link GridMember#metrics()}: the latency histograms themselves (for
@@ -17,12 +19,15 @@ public final class MemberMonitoring
     private final Metrics metrics;
     private final MemberStorage storage;
     private final ClientService clients;
+    private final Supplier<AeronTransport.Figures> transport;
 
-    MemberMonitoring(final Metrics metrics, final MemberStorage storage, final ClientService clients)
+    MemberMonitoring(final Metrics metrics, final MemberStorage storage, final ClientService clients,
+        final Supplier<AeronTransport.Figures> transport)
     {
         this.metrics = metrics;
         this.storage = storage;
         this.clients = clients;
+        this.transport = transport;
     }
 
     /**
@@ -60,6 +65,16 @@ public final class MemberMonitoring
     public StorageMetrics checkpoints()
     {
         return storage.checkpoints() == null ? null : storage.checkpoints().metrics();
+    }
+
+    /**
+     * @return the member's transport's counts (NAKs, retransmits, losses, back pressure, bytes), read on its agent
+     *     thread.
+     * @throws dev.grid.core.GridException if the member is stopping (its agent takes no more questions).
+     */
+    public AeronTransport.Figures transport()
+    {
+        return transport.get();
     }
 
     /**
