@@ -650,7 +650,7 @@ public final class GridMember implements Grid
         return shardsOfMember;
     }
 
-    /** @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints and client figures. */
+    /** @return what monitoring reads beyond {@link #metrics()}: histograms, WAL, checkpoints, clients, transport. */
     public MemberMonitoring monitoring()
     {
         return new MemberMonitoring(metrics, storage, clientService, () -> Futures.await(query(transport::figures)));
