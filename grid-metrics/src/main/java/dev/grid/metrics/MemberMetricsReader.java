@@ -173,21 +173,19 @@ final class MemberMetricsReader
 
     private static void readTransport(final MetricFamilies f, final AeronTransport.Figures t)
     {
-        f.counter("grid_transport_naks", "NAKs: datagrams of a link that did not arrive (on loopback, dropped by a " +
-            "full receive buffer), asked again by this member (sent) or of it (received).", t.naksSent(),
-            "direction", "sent");
-        f.counter("grid_transport_naks", "NAKs: datagrams of a link that did not arrive (on loopback, dropped by a " +
-            "full receive buffer), asked again by this member (sent) or of it (received).", t.naksReceived(),
-            "direction", "received");
-        f.counter("grid_transport_retransmits", "Datagrams this member sent again.", t.retransmitsSent());
-        f.counter("grid_transport_loss_gap_fills", "Gaps of a link this member's receiver gave up on.",
-            t.lossGapFills());
-        f.counter("grid_transport_back_pressure_refusals", "Messages the transport refused for back pressure after " +
-            "its retries (the sender's protocol retries or gives up).", t.backPressureRefusals());
-        f.counter("grid_transport_bytes", "Bytes this member's transport sent and received.", Unit.BYTES,
-            t.bytesSent(), "direction", "sent");
-        f.counter("grid_transport_bytes", "Bytes this member's transport sent and received.", Unit.BYTES,
-            t.bytesReceived(), "direction", "received");
+        final String naks = "NAKs: ranges of a link's datagrams that did not arrive (on loopback, dropped by a full " +
+            "receive buffer), asked again by this member (sent) or of it (received).";
+        f.counter("grid_transport_naks", naks, t.naksSent(), "direction", "sent");
+        f.counter("grid_transport_naks", naks, t.naksReceived(), "direction", "received");
+        f.counter("grid_transport_retransmits", "Resends this member made, one per NAK range served.",
+            t.retransmits());
+        f.counter("grid_transport_dropped_messages", "Messages the transport refused for back pressure after its " +
+            "retries, or dropped from its queue for a peer that stayed unreachable (the sender's protocol retries " +
+            "or gives up).", t.droppedMessages());
+        final String bytes = "Data bytes this member's transport sent and received (resends, status messages and " +
+            "NAKs not counted).";
+        f.counter("grid_transport_bytes", bytes, Unit.BYTES, t.bytesSent(), "direction", "sent");
+        f.counter("grid_transport_bytes", bytes, Unit.BYTES, t.bytesReceived(), "direction", "received");
         f.counter("grid_transport_driver_errors", "Errors the embedded Aeron driver logged.", t.driverErrors());
     }
 

@@ -122,7 +122,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final String directory;
     private MessageHandler handler;
     private long backPressureDrops;
-    private Figures lastFigures = new Figures(0, 0, 0, 0, 0, 0, 0, 0);
+    private Figures lastFigures = new Figures(0, 0, 0, 0, 0, 0, 0);
     private boolean backPressuredThisCycle;
     private boolean closed;
 
@@ -255,19 +255,18 @@ public final class AeronTransport implements Transport, AutoCloseable
      * The link layer's counts since this transport started, for monitoring: they tell datagrams lost (on loopback,
      * dropped by a full receive buffer) and back pressure apart from a member that is merely slow.
      *
-     * @param backPressureRefusals messages this transport refused for back pressure after its retries
-     *                             ({@link #backPressureDrops}); the sender's protocol retries or gives up.
-     * @param naksSent             NAKs this member's receiver sent: datagrams from a peer that did not arrive.
-     * @param naksReceived         NAKs peers sent this member: its datagrams that did not reach them.
-     * @param retransmitsSent      datagrams this member sent again.
-     * @param lossGapFills         gaps this member's receiver gave up on: data lost for good on a link (the
-     *                             protocols above resend what matters).
-     * @param bytesSent            bytes this member's driver sent.
-     * @param bytesReceived        bytes this member's driver received.
-     * @param driverErrors         errors the embedded driver logged.
+     * @param droppedMessages messages this transport refused for back pressure after its retries, or dropped from
+     *                        its queue of long messages for a peer that stayed unreachable ({@link
+     *                        #backPressureDrops}); the sender's protocol retries or gives up.
+     * @param naksSent        NAKs this member's receiver sent: ranges of a peer's datagrams that did not arrive.
+     * @param naksReceived    NAKs peers sent this member: ranges of its datagrams that did not reach them.
+     * @param retransmits     resends this member made, one per NAK range served (not per datagram).
+     * @param bytesSent       data bytes this member's driver sent, resends, status messages and NAKs not counted.
+     * @param bytesReceived   data bytes this member's driver received.
+     * @param driverErrors    errors the embedded driver logged.
      */
-    public record Figures(long backPressureRefusals, long naksSent, long naksReceived, long retransmitsSent,
-        long lossGapFills, long bytesSent, long bytesReceived, long driverErrors)
+    public record Figures(long droppedMessages, long naksSent, long naksReceived, long retransmits, long bytesSent,
+        long bytesReceived, long driverErrors)
     {
     }
 
@@ -286,7 +285,6 @@ public final class AeronTransport implements Transport, AutoCloseable
         lastFigures = new Figures(backPressureDrops, counters.get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get(),
             counters.get(SystemCounterDescriptor.NAK_MESSAGES_RECEIVED).get(),
             counters.get(SystemCounterDescriptor.RETRANSMITS_SENT).get(),
-            counters.get(SystemCounterDescriptor.LOSS_GAP_FILLS).get(),
             counters.get(SystemCounterDescriptor.BYTES_SENT).get(),
             counters.get(SystemCounterDescriptor.BYTES_RECEIVED).get(),
             counters.get(SystemCounterDescriptor.ERRORS).get());
@@ -745,6 +743,8 @@ public final class AeronTransport implements Transport, AutoCloseable
         {
             return;
         }
+        // The counters live in the driver's mapped file, which closing unmaps: what they said last stays readable.
+        figures();
         closed = true;
         CloseHelper.quietCloseAll(publications);
         CloseHelper.quietClose(subscription);
