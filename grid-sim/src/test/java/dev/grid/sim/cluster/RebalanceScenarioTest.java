@@ -272,6 +272,52 @@ class RebalanceScenarioTest
         assertCleanAndComplete();
     }
 
+    /**
+     * A copy that left holding an update its partition's survivors never got (the primary left too) returns after the
+     * survivor, alone and primary of a new epoch, took another update at the same counter: by counters alone it
+     * looks one update behind at most, but it closed a counter above the new epoch's floor, so its history is not the
+     * partition's and it is rebuilt in full (the exchange plans it so; the supplier's lineage check would refuse a
+     * historical demand too): the unacknowledged update is gone, the acknowledged one in place on every copy.
+     */
+    @Test
+    void aReturningCopyWhoseHistoryDivergedIsRebuiltInFull()
+    {
+        startCluster(3);
+        writeAll(0, KEYS);
+        awaitQuiescent(3);
+        final PartitionMap map = members[0].installedMap();
+        final String key = "k7";
+        final int p = partition(key);
+        final int primary = slotOf(map, map.owners(cacheId, p)[0]);
+        final int diverged = slotOf(map, map.owners(cacheId, p)[1]);
+        final int survivor = slotOf(map, map.owners(cacheId, p)[2]);
+        final long floor = members[survivor].status().copy(cacheId, p).lwm();
+        // An update reaches one backup only: it is never acknowledged.
+        network.blockOneWay(primary, survivor);
+        final OpOutcome[] unseen = new OpOutcome[1];
+        members[primary].submit(cacheId, OpType.PUT, bytes(key), bytes("diverged"), null,
+            TimeUnit.SECONDS.toNanos(10), Answers.capture(unseen, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () ->
+            members[diverged].status().copy(cacheId, p).lwm() > floor), "one backup applied the update");
+        assertNull(unseen[0], "not acknowledged: the other backup never got it");
+        // The primary and that backup leave together; the survivor owns the partition alone, in a new epoch, and
+        // takes another update at the same counter.
+        crash(primary);
+        crash(diverged);
+        network.heal();
+        awaitSize(1);
+        put(members[survivor], key, "acknowledged");
+        assertEquals(floor + 1, members[survivor].status().copy(cacheId, p).lwm(), "the same counter, another update");
+        restart(diverged);
+        awaitQuiescent(2);
+        final RebalanceStatus status = members[diverged].status().rebalanceStatus();
+        assertEquals(1, status.totalFull(), "the diverged copy, and no other, is rebuilt: " + status);
+        assertEquals(0, status.totalHistoryRecords(), "nothing of the wrong history is replayed: " + status);
+        restart(primary);
+        awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
     @Test
     void scenario11RebalanceUnderConcurrentPutsAndRemovesOfTheSameKeysResurrectsNothing()
     {
