@@ -121,7 +121,7 @@ public final class AeronTransport implements Transport, AutoCloseable
     private final UnsafeBuffer deliver = new UnsafeBuffer(new byte[0]);
     private final String directory;
     private MessageHandler handler;
-    private long backPressureDrops;
+    private long droppedMessages;
     private Figures lastFigures = new Figures(0, 0, 0, 0, 0, 0, 0);
     private boolean backPressuredThisCycle;
     private boolean closed;
@@ -244,20 +244,12 @@ public final class AeronTransport implements Transport, AutoCloseable
     }
 
     /**
-     * @return messages dropped because the peer stayed back-pressured through every retry.
-     */
-    public long backPressureDrops()
-    {
-        return backPressureDrops;
-    }
-
-    /**
      * The link layer's counts since this transport started, for monitoring: they tell datagrams lost (on loopback,
      * dropped by a full receive buffer) and back pressure apart from a member that is merely slow.
      *
      * @param droppedMessages messages this transport refused for back pressure after its retries, or dropped from
-     *                        its queue of long messages for a peer that stayed unreachable ({@link
-     *                        #backPressureDrops}); the sender's protocol retries or gives up.
+     *                        its queue of long messages for a peer that stayed unreachable; the sender's protocol
+     *                        retries or gives up.
      * @param naksSent        NAKs this member's receiver sent: ranges of a peer's datagrams that did not arrive.
      * @param naksReceived    NAKs peers sent this member: ranges of its datagrams that did not reach them.
      * @param retransmits     resends this member made, one per NAK range served (not per datagram).
@@ -282,7 +274,7 @@ public final class AeronTransport implements Transport, AutoCloseable
             return lastFigures;
         }
         final SystemCounters counters = driver.context().systemCounters();
-        lastFigures = new Figures(backPressureDrops, counters.get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get(),
+        lastFigures = new Figures(droppedMessages, counters.get(SystemCounterDescriptor.NAK_MESSAGES_SENT).get(),
             counters.get(SystemCounterDescriptor.NAK_MESSAGES_RECEIVED).get(),
             counters.get(SystemCounterDescriptor.RETRANSMITS_SENT).get(),
             counters.get(SystemCounterDescriptor.BYTES_SENT).get(),
@@ -394,7 +386,7 @@ public final class AeronTransport implements Transport, AutoCloseable
             final Outbound queue = outbound.get(destination);
             if (queue.bytes + length > MAX_QUEUED_BYTES)
             {
-                backPressureDrops++;
+                droppedMessages++;
                 return BACK_PRESSURED;
             }
             final byte[] copy = new byte[length];
@@ -432,7 +424,7 @@ public final class AeronTransport implements Transport, AutoCloseable
         }
         if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION)
         {
-            backPressureDrops++;
+            droppedMessages++;
             backPressuredThisCycle = true;
             return BACK_PRESSURED;
         }
@@ -513,7 +505,7 @@ public final class AeronTransport implements Transport, AutoCloseable
                 System.nanoTime() - queue.progressNs > NOT_CONNECTED_DROP_NS))
             {
                 // No receiver (gone, or never there): what waits is lost, as frames to a gone peer are.
-                backPressureDrops += queue.messages.size();
+                droppedMessages += queue.messages.size();
                 queue.clear();
                 break;
             }
