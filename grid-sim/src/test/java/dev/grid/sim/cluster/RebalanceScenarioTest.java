@@ -2,6 +2,8 @@ package dev.grid.sim.cluster;
 
 import dev.grid.tx.TxManager;
 import dev.grid.core.codec.messages.MessageHeaderDecoder;
+import dev.grid.core.codec.wal.WalDataDecoder;
+import dev.grid.core.codec.wal.WalDataEncoder;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
@@ -25,6 +27,7 @@ import dev.grid.sim.SimCheckpointStore;
 import dev.grid.sim.SimNetwork;
 import dev.grid.sim.SimWal;
 import dev.grid.sim.Simulation;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -315,6 +318,32 @@ class RebalanceScenarioTest
         assertEquals(0, status.totalHistoryRecords(), "nothing of the wrong history is replayed: " + status);
         restart(primary);
         awaitQuiescent(3);
+        assertCleanAndComplete();
+    }
+
+    /**
+     * A supplier whose WAL, read for a planned history, lacks records its report promised (as when the history is
+     * released between the report and the read) refuses those copies; their demander falls back to a full rebalance
+     * of each, and every copy catches up completely all the same. The exchange plans a copy whose lineage diverged full
+     * before any demand (above); this is the other way a copy goes full, after its historical plan was refused.
+     */
+    @Test
+    void aCopyWhosePlannedHistoryItsSupplierCannotReadFallsBackToAFullRebalance()
+    {
+        threeMembersOneAwayFor(300);
+        // The suppliers' history reads (not their recovery's replay) miss the updates of the even partitions.
+        final IntPredicate hidden = partition -> partition % 2 == 0;
+        walReads[0].hideUpdatesOf(hidden);
+        walReads[1].hideUpdatesOf(hidden);
+        restart(2);
+        awaitQuiescent(3);
+        final RebalanceStatus status = members[2].status().rebalanceStatus();
+        assertEquals(PARTITIONS / 2, status.totalFallbacks(), "every copy of an even partition fell back: " + status);
+        assertEquals(PARTITIONS / 2, status.totalFull(), "those copies, and no others, were rebuilt in full: " + status);
+        assertEquals(PARTITIONS / 2, status.totalHistorical(), "the odd partitions' copies caught up historically: " +
+            status);
+        walReads[0].hideUpdatesOf(null);
+        walReads[1].hideUpdatesOf(null);
         assertCleanAndComplete();
     }
 
@@ -2054,6 +2083,10 @@ class RebalanceScenarioTest
     private static final class CountingWal implements Wal
     {
         private final SimWal delegate;
+        private final dev.grid.core.codec.wal.MessageHeaderDecoder walHeader =
+            new dev.grid.core.codec.wal.MessageHeaderDecoder();
+        private final WalDataDecoder walData = new WalDataDecoder();
+        private IntPredicate hiddenUpdates;
         long mostInOneCall;
         long calls;
 
@@ -2111,10 +2144,45 @@ class RebalanceScenarioTest
             return replayed;
         }
 
+        /**
+         * @param partitions the partitions whose updates bounded reads (history scans) no longer find; null: none.
+         */
+        void hideUpdatesOf(final IntPredicate partitions)
+        {
+            hiddenUpdates = partitions;
+        }
+
+        /**
+         * The handler, given an update of a partition whose updates are hidden as a copy at counter 0, which no history
+         * holds (so a read still counts every record it passes, and ends where it would have).
+         */
+        private RecordHandler hiding(final RecordHandler handler)
+        {
+            final IntPredicate hidden = hiddenUpdates;
+            if (hidden == null)
+            {
+                return handler;
+            }
+            return (position, buffer, offset, length) ->
+            {
+                walHeader.wrap(buffer, offset);
+                if (walHeader.templateId() != WalDataDecoder.TEMPLATE_ID ||
+                    !hidden.test(walData.wrapAndApplyHeader(buffer, offset, walHeader).partition()))
+                {
+                    handler.onRecord(position, buffer, offset, length);
+                    return;
+                }
+                final UnsafeBuffer copy = new UnsafeBuffer(new byte[length]);
+                copy.putBytes(0, buffer, offset, length);
+                new WalDataEncoder().wrap(copy, walHeader.encodedLength()).counter(0);
+                handler.onRecord(position, copy, 0, length);
+            };
+        }
+
         public long read(final long afterPosition, final int maxRecords, final RecordHandler handler)
         {
             final long[] count = {0};
-            final long last = delegate.read(afterPosition, maxRecords, counting(handler, count));
+            final long last = delegate.read(afterPosition, maxRecords, counting(hiding(handler), count));
             note(count[0]);
             return last;
         }
