@@ -79,6 +79,11 @@ public final class GridAdmin
         scope = CommandLine.ScopeType.INHERIT)
     String trustStorePassword;
 
+    @Option(names = "--answer-timeout-s", description = "Give up a request a member has not answered within this " +
+        "many seconds, as when it is paused (default 600: a consistency check or a snapshot of a large cache takes " +
+        "long).", scope = CommandLine.ScopeType.INHERIT)
+    long answerTimeoutS = TimeUnit.NANOSECONDS.toSeconds(ClientConfiguration.OPERATOR_TIMEOUT_DEFAULT_NS);
+
     /**
      * Run the tool.
      *
@@ -128,7 +133,7 @@ public final class GridAdmin
     GridClient connect()
     {
         final ClientConfiguration config = new ClientConfiguration().clientName("grid-admin").partitionAware(false)
-            .requestTimeoutNs(TimeUnit.MINUTES.toNanos(5));
+            .requestTimeoutNs(TimeUnit.MINUTES.toNanos(5)).operatorTimeoutNs(TimeUnit.SECONDS.toNanos(answerTimeoutS));
         (hosts.isEmpty() ? List.of("127.0.0.1:10800") : hosts).forEach(config::address);
         if (tls || trustStore != null)
         {

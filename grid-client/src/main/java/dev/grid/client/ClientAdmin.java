@@ -23,7 +23,9 @@ import java.util.function.Consumer;
  * Admin requests through the thin client: cluster state, baseline, lost partitions, the consistency check, rebalance
  * status and metrics. Requests that change the cluster need a user with the admin role
  * ({@link ErrorCode#PERMISSION_DENIED} otherwise). Per-member figures (rebalance, metrics) come from the member the
- * request reaches: {@link #onMember} picks it. Thread-safe.
+ * request reaches: {@link #onMember} picks it. A request its member has not answered within the client's operator
+ * timeout ({@link ClientConfiguration#operatorTimeoutNs}) fails with an
+ * {@link dev.grid.core.OperationTimeoutException}. Thread-safe.
  */
 public final class ClientAdmin
 {
@@ -133,11 +135,18 @@ public final class ClientAdmin
         throw new GridException(ErrorCode.CLUSTER_UNREACHABLE, "no member " + memberId + " in the cluster");
     }
 
+    /**
+     * One operator request, given up with an {@link dev.grid.core.OperationTimeoutException} if its member has not
+     * answered within the client's operator timeout (a member paused or wedged keeps its connection open and would
+     * otherwise hold the operator, and the admin tool, for good).
+     */
     FrameReader call(final int op, final Consumer<FrameWriter> fill)
     {
         final FrameWriter payload = new FrameWriter();
         fill.accept(payload);
-        return GridClient.await(client.anyConnection(memberAddress).request(op, payload)).payload();
+        final long timeoutNs = client.operatorTimeoutNs();
+        return GridClient.await(client.anyConnection(memberAddress).request(op, payload.array(), payload.length(),
+            System.nanoTime() + timeoutNs, TimeUnit.NANOSECONDS.toMillis(timeoutNs))).payload();
     }
 
     /** @return the members and the coordinator. */
@@ -340,7 +349,7 @@ public final class ClientAdmin
      * @param timeoutNs how long to wait for every member to have nothing in flight.
      * @return each member's covering checkpoint id (0 for an in-memory member), by member id.
      * @throws GridException with {@link ErrorCode#OPERATION_TIMEOUT} if operations stayed in flight that long (the
-     *     members stay deactivated), or a member's checkpoint outlasted the client's request timeout;
+     *     members stay deactivated), or a member's checkpoint outlasted the client's operator timeout;
      *     {@link ErrorCode#CLUSTER_UNREACHABLE}, before anything changed, if a member serves no clients.
      */
     public Map<String, Long> deactivate(final long timeoutNs)

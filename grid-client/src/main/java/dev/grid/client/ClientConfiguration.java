@@ -16,6 +16,11 @@ public final class ClientConfiguration
 {
     /** Default time a request may take before it fails with a timeout: 30 s. */
     public static final long REQUEST_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(30);
+    /**
+     * Default time an operator's request may wait for its answer before it fails with a timeout: 10 min, for the
+     * longest work an operator asks of the members (a consistency check of a large cache, a snapshot's creation).
+     */
+    public static final long OPERATOR_TIMEOUT_DEFAULT_NS = TimeUnit.MINUTES.toNanos(10);
     /** Default time to open a connection: 5 s. */
     public static final int CONNECT_TIMEOUT_DEFAULT_MS = 5_000;
     /** Default longest answer frame accepted: 64 MiB. */
@@ -26,6 +31,7 @@ public final class ClientConfiguration
     private String password;
     private String clientName = "grid-client";
     private long requestTimeoutNs = REQUEST_TIMEOUT_DEFAULT_NS;
+    private long operatorTimeoutNs = OPERATOR_TIMEOUT_DEFAULT_NS;
     private int connectTimeoutMs = CONNECT_TIMEOUT_DEFAULT_MS;
     private int maxFrameBytes = MAX_FRAME_BYTES_DEFAULT;
     private boolean partitionAware = true;
@@ -71,13 +77,29 @@ public final class ClientConfiguration
      *                  with an {@link dev.grid.core.OperationTimeoutException}; a write given up may or may not
      *                  have been applied. An interactive transaction's requests are given up this long plus the
      *                  transaction's timeout after they were sent (a commit so given up fails with
-     *                  TX_COMMIT_STATUS_UNKNOWN); operator requests wait for their answer or the connection's end
-     *                  instead. The partition map a request's route needs is fetched with this timeout too.
+     *                  TX_COMMIT_STATUS_UNKNOWN); operator requests have their own timeout
+     *                  ({@link #operatorTimeoutNs}). The partition map a request's route needs is fetched with this
+     *                  timeout too.
      * @return this for a fluent API.
      */
     public ClientConfiguration requestTimeoutNs(final long timeoutNs)
     {
         this.requestTimeoutNs = timeoutNs;
+        return this;
+    }
+
+    /**
+     * @param timeoutNs how long an operator's request ({@link ClientAdmin}, {@link ClientSnapshots}) may wait for its
+     *                  answer, positive: long enough for the longest work an operator asks of the members (a
+     *                  consistency check of a large cache, a snapshot's creation or restore). A request without an
+     *                  answer by then (its member paused or wedged, its connection still open) fails with an
+     *                  {@link dev.grid.core.OperationTimeoutException}; the member may still finish its work (a
+     *                  snapshot, a baseline change). Default {@link #OPERATOR_TIMEOUT_DEFAULT_NS}.
+     * @return this for a fluent API.
+     */
+    public ClientConfiguration operatorTimeoutNs(final long timeoutNs)
+    {
+        this.operatorTimeoutNs = timeoutNs;
         return this;
     }
 
@@ -135,10 +157,10 @@ public final class ClientConfiguration
         {
             throw new InvalidConfigurationException("give both a user and a password, or neither");
         }
-        if (requestTimeoutNs <= 0 || connectTimeoutMs <= 0)
+        if (requestTimeoutNs <= 0 || operatorTimeoutNs <= 0 || connectTimeoutMs <= 0)
         {
             throw new InvalidConfigurationException("timeouts must be positive: request " + requestTimeoutNs +
-                " ns, connect " + connectTimeoutMs + " ms");
+                " ns, operator " + operatorTimeoutNs + " ns, connect " + connectTimeoutMs + " ms");
         }
     }
 
@@ -165,6 +187,11 @@ public final class ClientConfiguration
     long requestTimeoutNs()
     {
         return requestTimeoutNs;
+    }
+
+    long operatorTimeoutNs()
+    {
+        return operatorTimeoutNs;
     }
 
     int connectTimeoutMs()

@@ -114,7 +114,7 @@ public final class GridClient implements AutoCloseable
         retries.allowCoreThreadTimeOut(true);
         // No timer task per request (two heap operations under the timer's lock per request, from every calling
         // thread): each request carries its deadline, and one periodic sweep gives up the overdue ones.
-        final long sweepNs = expirySweepNs(config.requestTimeoutNs());
+        final long sweepNs = expirySweepNs(Math.min(config.requestTimeoutNs(), config.operatorTimeoutNs()));
         executor.scheduleWithFixedDelay(this::expireRequests, sweepNs, sweepNs, TimeUnit.NANOSECONDS);
     }
 
@@ -721,6 +721,12 @@ public final class GridClient implements AutoCloseable
             maps.put(cache, none);
             return none;
         }
+    }
+
+    /** @return how long an operator request may wait for its answer: {@link ClientConfiguration#operatorTimeoutNs}. */
+    long operatorTimeoutNs()
+    {
+        return config.operatorTimeoutNs();
     }
 
     /**

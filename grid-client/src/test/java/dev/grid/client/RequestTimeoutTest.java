@@ -31,6 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RequestTimeoutTest
 {
     private static final long TIMEOUT_MS = 300;
+    /** Another figure than the request timeout, so a test can tell which one gave a request up. */
+    private static final long OPERATOR_TIMEOUT_MS = 700;
 
     private FakeMember member;
     private GridClient client;
@@ -40,7 +42,8 @@ class RequestTimeoutTest
     {
         member = new FakeMember(false);
         client = GridClient.connect(new ClientConfiguration().address("127.0.0.1:" + member.port())
-            .requestTimeoutNs(TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS)));
+            .requestTimeoutNs(TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS))
+            .operatorTimeoutNs(TimeUnit.MILLISECONDS.toNanos(OPERATOR_TIMEOUT_MS)));
     }
 
     @AfterEach
@@ -85,6 +88,25 @@ class RequestTimeoutTest
         assertThrows(CacheNotFoundException.class, () -> client.cache("c"));
         answerer.join(TimeUnit.SECONDS.toMillis(30));
         assertEquals(1, client.connectedMembers().size(), "the connection stays open");
+    }
+
+    /**
+     * An operator's request its member never answers (a member paused keeps its connection open) fails after the
+     * client's operator timeout: before, the operator, and the admin tool, waited for good.
+     */
+    @Test
+    void anOperatorRequestWithoutAnswerFailsAfterTheOperatorTimeout() throws Exception
+    {
+        final long startNs = System.nanoTime();
+        final OperationTimeoutException timedOut = assertThrows(OperationTimeoutException.class,
+            () -> client.admin().clusterState());
+        final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+        assertTrue(timedOut.getMessage().contains("CLUSTER_STATE got no answer within " + OPERATOR_TIMEOUT_MS + " ms"),
+            timedOut.getMessage());
+        assertTrue(elapsedMs >= OPERATOR_TIMEOUT_MS, "given up after " + elapsedMs + " ms, before its timeout");
+        assertTrue(elapsedMs < OPERATOR_TIMEOUT_MS + 5_000, "given up only after " + elapsedMs + " ms");
+        member.received(ClientProtocol.CLUSTER_STATE);
+        assertEquals(0, client.outstandingRequests(), "the request given up is no longer pending");
     }
 
     @Test
