@@ -87,8 +87,14 @@ class RebalanceScenarioTest
     private final Engine[] members = new Engine[SLOTS];
     private final SimWal[] wals = new SimWal[SLOTS];
     private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
-    /** What each member's engine reads of its WAL in one call (recovery, history scans). */
+    /**
+     * What each member's engine reads of its WAL in one call (recovery, history scans); a test may hide updates from
+     * its history scans.
+     */
     private final CountingWal[] walReads = new CountingWal[SLOTS];
+    /** Per member, the partitions whose copy its last start rebuilt in full (a rebalance that finished full). */
+    @SuppressWarnings("unchecked")
+    private final Set<Integer>[] rebuiltInFull = new Set[SLOTS];
     /** The value each key was last acknowledged with (null: removed), by the one writer of that key. */
     private final Map<String, String> acknowledged = new HashMap<>();
     private int cacheId;
@@ -322,10 +328,11 @@ class RebalanceScenarioTest
     }
 
     /**
-     * A supplier whose WAL, read for a planned history, lacks records its report promised (as when the history is
-     * released between the report and the read) refuses those copies; their demander falls back to a full rebalance
-     * of each, and every copy catches up completely all the same. The exchange plans a copy whose lineage diverged full
-     * before any demand (above); this is the other way a copy goes full, after its historical plan was refused.
+     * A supplier whose WAL, read for a planned history, lacks records its report promised (as when records are missing
+     * from the retained WAL) refuses those copies; their demander falls back to a full rebalance of each, and every
+     * copy catches up completely all the same. The exchange plans a copy whose lineage diverged full before any demand
+     * (above); this is the other way a copy goes full, after its historical plan was refused. (History released between
+     * the report and the read is refused before any scan, in {@code startHistoryScan}: not exercised here.)
      */
     @Test
     void aCopyWhosePlannedHistoryItsSupplierCannotReadFallsBackToAFullRebalance()
@@ -339,11 +346,14 @@ class RebalanceScenarioTest
         awaitQuiescent(3);
         final RebalanceStatus status = members[2].status().rebalanceStatus();
         assertEquals(PARTITIONS / 2, status.totalFallbacks(), "every copy of an even partition fell back: " + status);
-        assertEquals(PARTITIONS / 2, status.totalFull(), "those copies, and no others, were rebuilt in full: " + status);
         assertEquals(PARTITIONS / 2, status.totalHistorical(), "the odd partitions' copies caught up historically: " +
             status);
-        walReads[0].hideUpdatesOf(null);
-        walReads[1].hideUpdatesOf(null);
+        final Set<Integer> even = new HashSet<>();
+        for (int p = 0; p < PARTITIONS; p += 2)
+        {
+            even.add(p);
+        }
+        assertEquals(even, rebuiltInFull[2], "the copies rebuilt in full are those of the even partitions");
         assertCleanAndComplete();
     }
 
@@ -2079,7 +2089,10 @@ class RebalanceScenarioTest
         return outcome[0] != null ? outcome[0] : error[0];
     }
 
-    /** A WAL that counts the records each replay or read hands over in one call. */
+    /**
+     * A WAL that counts the records each replay or read hands over in one call, and can hide partitions' updates from
+     * its bounded reads (the history scans).
+     */
     private static final class CountingWal implements Wal
     {
         private final SimWal delegate;
@@ -2236,6 +2249,8 @@ class RebalanceScenarioTest
         }
         network.down(slot, false);
         walReads[slot] = new CountingWal(wals[slot]);
+        final Set<Integer> full = new HashSet<>();
+        rebuiltInFull[slot] = full;
         final Engine engine = Members.newEngine(config, network.transport(slot, () -> { }), walReads[slot],
             stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
             TxManager::new, new EngineListener()
@@ -2246,6 +2261,16 @@ class RebalanceScenarioTest
                     if (Boolean.getBoolean("grid.sim.trace"))
                     {
                         System.out.println(sim.nowNs() + " m" + slot + " " + message);
+                    }
+                }
+
+                @Override
+                public void onRebalanceFinished(final int cacheId, final int partition, final boolean fully,
+                    final long records, final long bytes, final long durationNs)
+                {
+                    if (fully)
+                    {
+                        full.add(partition);
                     }
                 }
             }, 100 * MS, sim.nowNs());
