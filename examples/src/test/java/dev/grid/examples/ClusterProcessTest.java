@@ -148,8 +148,8 @@ class ClusterProcessTest
         assertEquals(2, admin("root", "root-pw", "baseline", "frobnicate")[0], "bad usage");
         assertEquals(1, admin("root", "root-pw", "verify", "no-such-cache")[0], "the cluster refused");
         final Object[] noTimeout = admin("root", "root-pw", "--answer-timeout-s", "0", "state");
-        assertEquals(1, noTimeout[0], "a timeout that is not positive");
-        assertTrue(((String)noTimeout[2]).contains("operator 0 ns"), (String)noTimeout[2]);
+        assertEquals(2, noTimeout[0], "a timeout that is not positive is bad usage");
+        assertTrue(((String)noTimeout[2]).contains("--answer-timeout-s must be positive, not 0"), (String)noTimeout[2]);
         // Issue 21: members with versions and uptime, caches created with options and destroyed, the configuration,
         // shell completion.
         final String members = adminOk("members", "--json");

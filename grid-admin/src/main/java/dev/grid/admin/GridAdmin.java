@@ -79,9 +79,9 @@ public final class GridAdmin
         scope = CommandLine.ScopeType.INHERIT)
     String trustStorePassword;
 
-    @Option(names = "--answer-timeout-s", description = "Give up a request a member has not answered within this " +
-        "many seconds, as when it is paused (default 600: a consistency check or a snapshot of a large cache takes " +
-        "long).", scope = CommandLine.ScopeType.INHERIT)
+    @Option(names = "--answer-timeout-s", description = "Give up an admin or snapshot request a member has not " +
+        "answered within this many seconds, as when it is paused (default ${DEFAULT-VALUE}: a consistency check or " +
+        "a snapshot of a large cache takes long).", scope = CommandLine.ScopeType.INHERIT)
     long answerTimeoutS = TimeUnit.NANOSECONDS.toSeconds(ClientConfiguration.OPERATOR_TIMEOUT_DEFAULT_NS);
 
     /**
@@ -174,6 +174,11 @@ public final class GridAdmin
         @Override
         public Integer call()
         {
+            if (parent.answerTimeoutS <= 0)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--answer-timeout-s must be positive, not " + parent.answerTimeoutS);
+            }
             try (GridClient client = parent.connect())
             {
                 return run(client);

@@ -348,8 +348,9 @@ public final class ClientAdmin
      *
      * @param timeoutNs how long to wait for every member to have nothing in flight.
      * @return each member's covering checkpoint id (0 for an in-memory member), by member id.
-     * @throws GridException with {@link ErrorCode#OPERATION_TIMEOUT} if operations stayed in flight that long (the
-     *     members stay deactivated), or a member's checkpoint outlasted the client's operator timeout;
+     * @throws GridException with {@link ErrorCode#OPERATION_TIMEOUT} if operations stayed in flight that long, or a
+     *     member did not answer one of the steps within the client's operator timeout (a paused member; each step's
+     *     request has its own): the members told so far stay deactivated, {@link #activate} serves again;
      *     {@link ErrorCode#CLUSTER_UNREACHABLE}, before anything changed, if a member serves no clients.
      */
     public Map<String, Long> deactivate(final long timeoutNs)

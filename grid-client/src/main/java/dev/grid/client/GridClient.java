@@ -114,18 +114,19 @@ public final class GridClient implements AutoCloseable
         retries.allowCoreThreadTimeOut(true);
         // No timer task per request (two heap operations under the timer's lock per request, from every calling
         // thread): each request carries its deadline, and one periodic sweep gives up the overdue ones.
+        // The shorter timeout sets how late a request may be given up (a transaction's deadlines are never shorter).
         final long sweepNs = expirySweepNs(Math.min(config.requestTimeoutNs(), config.operatorTimeoutNs()));
         executor.scheduleWithFixedDelay(this::expireRequests, sweepNs, sweepNs, TimeUnit.NANOSECONDS);
     }
 
     /**
-     * How often overdue requests are looked for: a tenth of the timeout, between 1 and 50 ms, so a request is given
-     * up at most that much after its timeout.
+     * How often overdue requests are looked for: a tenth of the shortest timeout, between 1 and 50 ms, so a request is
+     * given up at most that much after its timeout.
      */
-    static long expirySweepNs(final long requestTimeoutNs)
+    static long expirySweepNs(final long shortestTimeoutNs)
     {
         return Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(TimeUnit.MILLISECONDS.toNanos(50),
-            requestTimeoutNs / 10));
+            shortestTimeoutNs / 10));
     }
 
     /** @return a factory of daemon threads of that name: the client's threads never keep the JVM alive. */
