@@ -500,9 +500,15 @@ final class ExchangePlanner
      * acknowledged nothing, and a member that brought recovered data (a cluster restarting member by member) must not
      * lose it to the first member that took the partition empty.
      *
+     * A claim older than the map this coordinator installed, from a member that map does not make primary, is no
+     * reference either: that member missed the map, and the map's own primary, which has left, acknowledged updates
+     * its copy lacks (seed 0x181c1f979: a member that never installed the switch to the ideal owners still called
+     * itself primary of the map before, and the copy that held an acknowledged merge was rebuilt from its older one).
+     * The most advanced copy of the installed map's owners is the reference then ({@link #chooseReference}).
+     *
      * @return that primary's report, or null if none is a reference.
      */
-    private static ReportEntry newestPrimary(final PartitionCase c)
+    private ReportEntry newestPrimary(final PartitionCase c)
     {
         ReportEntry primary = null;
         for (final ReportEntry entry : c.holders)
@@ -511,6 +517,13 @@ final class ExchangePlanner
             {
                 primary = entry;
             }
+        }
+        // Not by table: the partition is known to the installed map (in.previous()), which is not lost there.
+        final PartitionTable installed = in.previous();
+        if (primary != null && primary.primaryVersion() < installed.version() &&
+            installed.rank(c.cacheId, c.partition, installed.topology().indexOf(primary.member())) != 0)
+        {
+            return null;
         }
         if (primary != null && primary.isEmpty())
         {
