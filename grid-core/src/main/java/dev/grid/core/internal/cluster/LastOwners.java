@@ -187,10 +187,8 @@ final class LastOwners
     /**
      * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
      * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
-     * it recovered from disk, or is here without any copy of the partition (it recovered none, so it holds nothing the
-     * others lack), at least one with a copy. All of them are needed: an owner that stayed while the others went
-     * acknowledged updates alone, so any one of them may be the only copy with every acknowledged update, and the best
-     * of them is.
+     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
+     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
      *
      * @return the incarnations of those copies, or null where they do not stand for the map's owners.
      */
@@ -227,19 +225,13 @@ final class LastOwners
                     back = entry;
                 }
             }
-            if (back == null && target.memberById(memberId) == null)
+            if (back == null)
             {
                 return null;
             }
-            // An owner that is here without any copy of the partition recovered none, as in allLastOwnersBack: it
-            // holds nothing the others lack (seed 0x15e3b0c2: an owner that never installed the map that gave it an
-            // empty copy kept the partition lost for good, with every member back).
-            if (back != null)
-            {
-                restarted.add(back.member());
-            }
+            restarted.add(back.member());
         }
-        return restarted.isEmpty() ? null : restarted;
+        return restarted;
     }
 
     /**
