@@ -518,7 +518,7 @@ final class ExchangePlanner
                 primary = entry;
             }
         }
-        // Not by table: the partition is known to the installed map (in.previous()), which is not lost there.
+        // Not by table: the installed map (in.previous()) knows the partition's cache and decided its owners.
         final PartitionTable installed = in.previous();
         if (primary != null && primary.primaryVersion() < installed.version() &&
             installed.rank(c.cacheId, c.partition, installed.topology().indexOf(primary.member())) != 0)

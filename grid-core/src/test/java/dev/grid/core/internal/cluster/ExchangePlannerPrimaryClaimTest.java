@@ -54,12 +54,15 @@ class ExchangePlannerPrimaryClaimTest
         }
     }
 
-    /** A claim the installed map confirms (its claimant is that map's primary too) is still the reference. */
+    /**
+     * A claim the installed map confirms (its claimant is that map's primary too) is still the reference, though the
+     * claimant missed that map: nothing was acknowledged under map 5 but by it.
+     */
     @Test
     void aPrimaryClaimOfAnOlderMapThatTheInstalledMapConfirmsStaysTheReference()
     {
         final PartitionTable installed = installedMap();
-        // y, the installed map's primary, reports its claim of map 4 (it installed map 5 as well, unchanged for it).
+        // y, the installed map's primary, missed map 5 and reports its claim of map 4.
         final PartitionTable decided = decide(installed, List.of(report(y, 14, true, 4), report(z, 14, false, 5),
             report(x, 13, false, 4)));
         final int yIndex = decided.topology().indexOf(y.incarnation());
