@@ -324,15 +324,16 @@ final class Checkpointer
         checkpointHwms.clear();
         checkpointRequiredDurable = context.wal().appendedPosition();
         // Records at or below this are reflected in every image (taken later) and in no copy created later.
-        checkpointReplayFrom = context.wal().durablePosition();
+        checkpointReplayFrom = context.durability().reflectedPosition();
         appendsBase = context.walRecords().totalAppends();
         checkpointState = checkpointState.moveTo(CheckpointState.SNAPSHOTTING);
     }
 
     /**
      * Image a copy as it is now: contents (applied, perhaps not yet durable), counter (durable only) and recent
-     * outcomes. Replay of this copy resumes after the WAL's durable position, whose records the counter reflects; the
-     * commit waits until the WAL holds everything appended so far, which covers every update in the contents.
+     * outcomes. Replay of this copy resumes after the position whose records every counter reflects
+     * ({@link Durability#reflectedPosition}); the commit waits until the WAL holds everything appended so far, which
+     * covers every update in the contents.
      */
     private CheckpointStore.PartitionImage image(final LocalPartition lp)
     {
@@ -375,7 +376,7 @@ final class Checkpointer
         }
         checkpointRequiredDurable = Math.max(checkpointRequiredDurable, context.wal().appendedPosition());
         checkpointHwms.put(PartitionCopy.pack(lp.cacheId, lp.partition), lp.counter.hwm());
-        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, context.wal().durablePosition(),
+        return new CheckpointStore.PartitionImage(lp.cacheId, lp.partition, context.durability().reflectedPosition(),
             lp.counter.hwm(), counterState, keys, values, counters, origins, sequences, flags, outcomeValues);
     }
 

@@ -435,8 +435,8 @@ public final class MemberEngine implements Engine
             wal.requestDurability();
         }
         work += context.durability().processDurability();
-        // Here every record at or below the WAL's durable position is reflected in its copy's counter: the one
-        // moment an image may take that position as where its replay starts.
+        // Here every record at or below the durable position processDurability read is reflected in its copy's
+        // counter: images take that position (Durability.reflectedPosition) as where their replay starts.
         work += context.checkpointer().checkpointDuty();
         if (context.state() == MemberState.JOINING)
         {

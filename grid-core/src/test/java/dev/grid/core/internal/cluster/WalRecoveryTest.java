@@ -14,6 +14,7 @@ import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.CopyView;
 import dev.grid.core.engine.EngineListener;
+import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
@@ -697,6 +698,53 @@ class WalRecoveryTest
         assertEquals(7, restarted.status().copy(cacheId, 0).lwm());
         assertTrue(restarted.history().historyFrom(cacheId, 0) >= 6 &&
             restarted.history().historyFrom(cacheId, 0) <= 7);
+    }
+
+    /**
+     * A member that is EXPELLED syncs its WAL and finishes its checkpoint without acting on what waited for durability
+     * (no counter closes any more). Its images must start their replay where the counters stand, not at the WAL's
+     * durable position: a put applied but not yet durable when the member was expelled, made durable afterwards, came
+     * back from the restart with its counter open, and the entry above the counters that new updates then took (soak
+     * seeds 0x15f60a50 and 0x15e3b0dc: acknowledged updates lost behind such stale entries).
+     */
+    @Test
+    void aCheckpointTakenWhileExpelledReplaysWhatItsCountersDidNotReflect()
+    {
+        final ListWal wal = new ListWal();
+        final MemoryCheckpoints checkpoints = new MemoryCheckpoints();
+        final MemberEngine engine = engine(wal, checkpoints);
+        run(engine, 200);
+        final int partitions = 64;
+        final int cacheId = createCache(engine, "x", partitions).cacheId();
+        run(engine, 100);
+        // A key of a partition the checkpoint images after its first duty cycle (16 copies per cycle, in order).
+        String key = "k";
+        for (int i = 0; dev.grid.core.KeyPartitioner.partition(bytes(key), partitions) < 32; i++)
+        {
+            key = "k" + i;
+        }
+        final int partition = dev.grid.core.KeyPartitioner.partition(bytes(key), partitions);
+        wal.autoDurable = false;
+        engine.submit(cacheId, OpType.PUT, bytes(key), bytes("v1"), null, 10_000 * MS,
+            callback(new AtomicReference<>()));
+        run(engine, 2);
+        assertEquals(0, engine.status().copy(cacheId, partition).lwm(), "applied, not durable yet");
+        assertEquals(1, engine.status().copy(cacheId, partition).hwm());
+
+        // The checkpoint interval passes: one duty cycle starts the checkpoint, then the member is expelled, and its
+        // WAL becomes durable while the checkpoint images the copies.
+        final long before = checkpoints.committedId();
+        nowNs += 100 * MS;
+        engine.doWork(nowNs);
+        engine.context().changeState(MemberState.EXPELLED, "test: removed by the others");
+        wal.durable = wal.appendedPosition();
+        run(engine, 50);
+        assertTrue(checkpoints.committedId() > before, "the expelled member finished the checkpoint");
+
+        final MemberEngine restarted = engine(wal, checkpoints);
+        final CopyView copy = restarted.status().copy(cacheId, partition);
+        assertEquals(1, copy.lwm(), "the durable put's counter is closed after the restart: " + copy);
+        assertEquals(1, copy.hwm(), copy.toString());
     }
 
     @Test
