@@ -31,13 +31,13 @@ final class Durability
     private int head;
     private int size;
     /**
-     * The WAL's durable position when the last {@link #processDurability} began: every wait at or below it has been
-     * acted on, so every record at or below it is reflected in its copy's counter. A checkpoint starts its replay here,
-     * not at the WAL's durable position of the moment, which may be further on: an EXPELLED member syncs its WAL and
-     * finishes its checkpoint without acting on waits, and a WAL that syncs on its own thread moves on between two
-     * reads (soak seeds 0x15f60a50 and 0x15e3b0dc: an image whose replay began past records its counters did not
-     * reflect came back with those counters open; the copy's entries stood above the counters new updates then took,
-     * and the store kept the stale entries over acknowledged ones).
+     * The WAL's durable position as the last {@link #processDurability} read it, set once that call acted on every
+     * wait at or below it: every record at or below it is reflected in its copy's counter. A checkpoint starts its
+     * replay here, not at the WAL's durable position of the moment, which may be further on: an EXPELLED member syncs
+     * its WAL and finishes its checkpoint without acting on waits, and a WAL that syncs on its own thread moves on
+     * between two reads (soak seeds 0x15f60a50 and 0x15e3b0dc: an image whose replay began past records its counters
+     * did not reflect came back with those counters open; the copy's entries stood above the counters new updates then
+     * took, and the store kept the stale entries over acknowledged ones).
      */
     private long reflectedPosition;
 
