@@ -499,7 +499,7 @@ final class ExchangePlanner
      * lost partition) is no reference, and neither is an empty primary while another copy holds data: it has
      * acknowledged nothing, and a member that brought recovered data (a cluster restarting member by member) must not
      * lose it to the first member that took the partition empty.
-     *
+     * <p>
      * A claim older than the map this coordinator installed, from a member that map does not make primary, is no
      * reference either: that member missed the map, and the map's own primary, which has left, acknowledged updates
      * its copy lacks (seed 0x181c1f979: a member that never installed the switch to the ideal owners still called

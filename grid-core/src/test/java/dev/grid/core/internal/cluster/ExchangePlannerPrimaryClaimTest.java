@@ -67,6 +67,8 @@ class ExchangePlannerPrimaryClaimTest
             report(x, 13, false, 4)));
         final int yIndex = decided.topology().indexOf(y.incarnation());
         assertEquals(0, decided.rank(CACHE, 0, yIndex), "the confirmed primary stays primary");
+        // Taken as the reference, the claim carries the partition's lineage on; without it a new epoch would begin.
+        assertEquals(77, decided.epochId(CACHE, 0), "the claim was the reference");
     }
 
     /** Map 5 of members x, y and z: y primary, z backup, x without a copy. */
