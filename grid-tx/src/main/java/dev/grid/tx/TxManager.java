@@ -112,12 +112,13 @@ public final class TxManager implements Transactions
      */
     final LinkedHashMap<Long, Boolean> outcomes = remembering();
 
-    /**
-     * The parts the loaded checkpoint's manifest lists as committed (recovery only; see forgetCommittedBeforeImage).
-     */
+    /** The parts the loaded checkpoint's manifest lists as committed (recovery only; forgetCommittedBeforeImage). */
     final List<TxPartKey> checkpointCommitted = new ArrayList<>();
 
     final LinkedHashMap<TxPartKey, Boolean> finished = remembering();
+
+    /** "Committed" answers held until the map they were given under settled (see {@link #answer}). */
+    private final HeldCommits heldCommits = new HeldCommits();
 
     /** @return a map in insertion order that forgets its eldest entries beyond {@link #FINISHED_REMEMBERED}. */
     private static <K> LinkedHashMap<K, Boolean> remembering()
@@ -267,9 +268,7 @@ public final class TxManager implements Transactions
         return false;
     }
 
-    /**
-     * @return true if no transaction is in flight here, as coordinator or participant.
-     */
+    /** @return true if no transaction is in flight here, as coordinator or participant. */
     @Override
     public boolean isIdle()
     {
@@ -515,9 +514,7 @@ public final class TxManager implements Transactions
         prepared.remove(key);
     }
 
-    /**
-     * Replay the end of a prepared part ({@link TransactionContext#appendTxEnd}).
-     */
+    /** Replay the end of a prepared part ({@link TransactionContext#appendTxEnd}). */
     @Override
     public void replayEnd(final TxPartKey key, final boolean committed)
     {
@@ -646,6 +643,12 @@ public final class TxManager implements Transactions
                 coordinator.abort(tx, coordinator.topologyChanged(tx));
             }
         }
+    }
+
+    @Override
+    public void onMapSettled()
+    {
+        heldCommits.release(context.settledVersion(), key -> answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
     }
 
     /**
@@ -815,6 +818,7 @@ public final class TxManager implements Transactions
             participant.clearedSinceInstall.clear();
             participant.applying.clear();
             lockTable.locks.clear();
+            heldCommits.clear();
         }
     }
 
@@ -941,6 +945,12 @@ public final class TxManager implements Transactions
     {
         if (!context.isMember(key.coordinator()))
         {
+            return;
+        }
+        if (kind == ANSWER_COMMITTED && status == STATUS_OK && context.mapVersion() > context.settledVersion())
+        {
+            // Until the map settled, as a single write's answer (see HeldCommits); asked again meanwhile, too.
+            heldCommits.hold(key, context.mapVersion());
             return;
         }
         final TxAnswerEncoder out = encode(wire.txAnswerOut, key.coordinator());

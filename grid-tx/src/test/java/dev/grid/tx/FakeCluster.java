@@ -394,6 +394,13 @@ final class FakeCluster
         }
 
         @Override
+        public long settledVersion()
+        {
+            // The fake installs one map on every member at once: each is settled as soon as it is installed.
+            return mapVersion;
+        }
+
+        @Override
         public boolean isMapActive()
         {
             return true;

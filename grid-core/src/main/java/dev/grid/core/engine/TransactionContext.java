@@ -87,6 +87,12 @@ public interface TransactionContext
     /** @return the installed map's version, or -1 if none is. */
     long mapVersion();
 
+    /**
+     * @return the newest topology version whose map every member of that topology installed, as this member knows
+     *         (a part's "committed" waits for its map to settle, as a single write's answer does).
+     */
+    long settledVersion();
+
     /** @return whether the installed map is active (not waiting for its last members after a whole-cluster stop). */
     boolean isMapActive();
 

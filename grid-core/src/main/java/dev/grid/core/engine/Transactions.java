@@ -88,6 +88,9 @@ public interface Transactions extends TransactionSteps
     /** A new partition map is installed. */
     void onInstalled();
 
+    /** A map settled (every member of its topology installed it): answers held until then may go. */
+    void onMapSettled();
+
     // ---------------------------------------------------------------------------------------------------------
     // Replication.
     // ---------------------------------------------------------------------------------------------------------

@@ -191,6 +191,9 @@ class ClusterSimulationTest
             ClusterScenario.run(seed, new ClusterScenario.Options());
         }
         ClusterScenario.run(0x176628c41L, new ClusterScenario.Options().persistent(true));
+        // A map installed only by two members a cut had just isolated: its primary acknowledged merges the majority,
+        // deciding the next map from the one before, never knew of (answers now wait for the map to settle).
+        ClusterScenario.run(0x181c50033L, new ClusterScenario.Options().persistent(true));
         // A member that missed the installed map still called itself primary of the map before; its older copy was
         // taken for the reference and the installed map's backup, which held an acknowledged merge, was rebuilt from it.
         ClusterScenario.run(0x181c1f979L, new ClusterScenario.Options());

@@ -4,6 +4,7 @@ import dev.grid.tx.TxManager;
 import dev.grid.core.ConsistencyReport;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
+import dev.grid.core.KeyPartitioner;
 import dev.grid.core.KeptCopy;
 import dev.grid.core.MemberConfiguration;
 import dev.grid.core.PartitionLossPolicy;
@@ -14,6 +15,9 @@ import dev.grid.core.engine.EngineListener;
 import dev.grid.core.engine.Engine;
 import dev.grid.core.member.Members;
 import dev.grid.core.engine.MemberState;
+import dev.grid.core.engine.MessageTypes;
+import dev.grid.core.engine.PartitionMap;
+import dev.grid.core.engine.TxCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.spi.VolatileWal;
@@ -45,21 +49,27 @@ class MembershipSafetyScenarioTest
 {
     private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long FAILURE_DETECTION_NS = 500 * MS;
-    private static final int SLOTS = 3;
+    /** Endpoints of the network: the most members a scenario starts. */
+    private static final int MAX_SLOTS = 5;
     private static final int KEYS = 200;
 
     private final Simulation sim = new Simulation(16);
-    private final SimNetwork network = new SimNetwork(sim, sim.fork(), SLOTS).latency(100_000, 300_000);
-    private final Engine[] members = new Engine[SLOTS];
-    private final SimWal[] wals = new SimWal[SLOTS];
-    private final SimCheckpointStore[] stores = new SimCheckpointStore[SLOTS];
-    private final long[] pausedUntilNs = new long[SLOTS];
-    private final int[] expulsions = new int[SLOTS];
+    private final SimNetwork network = new SimNetwork(sim, sim.fork(), MAX_SLOTS).latency(100_000, 300_000);
+    private final Engine[] members = new Engine[MAX_SLOTS];
+    private final SimWal[] wals = new SimWal[MAX_SLOTS];
+    private final SimCheckpointStore[] stores = new SimCheckpointStore[MAX_SLOTS];
+    private final long[] pausedUntilNs = new long[MAX_SLOTS];
+    private final int[] expulsions = new int[MAX_SLOTS];
+    /** How many members the scenario runs (slots 0 to slots - 1), every one a seed and in the baseline. */
+    private int slots = 3;
     /** Every write acknowledged, by key: each must be there at the end. */
     private final Map<String, String> acknowledged = new HashMap<>();
     /** Copies any member kept for the operator before dropping them. */
     private final List<KeptCopy> kept = new ArrayList<>();
     private int cacheId;
+    /** The cache a scenario creates while members are cut off, and a key of it the majority writes. */
+    private int newCacheId;
+    private String sibling;
     /** Whether members started from now on keep nothing on (simulated) disk. */
     private boolean inMemory;
     /** {@code cluster.min.members} of members started from now on (0: the default, a majority of the seeds). */
@@ -244,6 +254,52 @@ class MembershipSafetyScenarioTest
     }
 
     /**
+     * Five members: a new cache's map reaches only the coordinator m0 and m1, and a cut isolates the two from the other
+     * three at once. Within its quorum lease m0 could acknowledge a write to a partition it and m1 own in that map, but
+     * the majority never installed the map, decides the next one without it and writes the partition in a lineage of
+     * its own: when the two come back, their copies are rebuilt from it and the write is gone (it was, before; soak seed
+     * 0x181c50033 lost acknowledged merges so). A primary now answers only once every member installed the map (the map
+     * settled): m0 holds the write unacknowledged, and whatever was acknowledged is there after the heal.
+     */
+    @Test
+    void aMapOnlyMembersCutOffAtOnceInstalledAcknowledgesNoWrite()
+    {
+        final String key = cutOffWithAMapOnlyTheyInstalled();
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        members[0].submit(newCacheId, OpType.PUT, bytes(key), bytes("cut"), null, TimeUnit.SECONDS.toNanos(5),
+            Answers.capture(outcome, error));
+        run(FAILURE_DETECTION_NS / 4);
+        assertEquals(null, outcome[0], "m0 acknowledged a write under a map the majority never installed");
+        majorityWritesTheSamePartitionThenHeal(key);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
+            error[0] != null), "the write held for the map was never answered");
+        assertEverythingThereAfterTheHeal(key, outcome[0] != null);
+    }
+
+    /** The same shape, with a transaction that m0 coordinates on the partition that only m0 and m1 own. */
+    @Test
+    void aMapOnlyMembersCutOffAtOnceInstalledCommitsNoTransaction()
+    {
+        final String key = cutOffWithAMapOnlyTheyInstalled();
+        final long tx = members[0].transactions().begin(TimeUnit.SECONDS.toNanos(5), 0);
+        final boolean[] locked = new boolean[1];
+        members[0].transactions().enlist(tx, newCacheId, new byte[][] {bytes(key)}, true, callback(locked,
+            new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(1), () -> locked[0]), "m0 never locked " + key);
+        final boolean[] committed = new boolean[1];
+        final GridException[] error = new GridException[1];
+        members[0].transactions().commit(tx, new int[] {newCacheId}, new byte[][] {bytes(key)},
+            new byte[][] {bytes("cut")}, callback(committed, error));
+        run(FAILURE_DETECTION_NS / 4);
+        assertFalse(committed[0], "m0 committed a transaction under a map the majority never installed");
+        majorityWritesTheSamePartitionThenHeal(key);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> committed[0] || error[0] != null),
+            "the commit held for the map was never answered");
+        assertEverythingThereAfterTheHeal(key, committed[0]);
+    }
+
+    /**
      * Item 4: a split, writes on the majority, then every member crashes and the cluster restarts. The minority's
      * copies are older: they must not come back as current.
      */
@@ -256,7 +312,7 @@ class MembershipSafetyScenarioTest
         run(3 * FAILURE_DETECTION_NS);
         writeAll(1, "majority");
         network.heal();
-        for (int slot = 0; slot < SLOTS; slot++)
+        for (int slot = 0; slot < slots; slot++)
         {
             crash(slot);
         }
@@ -314,7 +370,7 @@ class MembershipSafetyScenarioTest
     {
         minMembers = 1;
         network.partition(Set.of(0));
-        for (int slot = 0; slot < SLOTS; slot++)
+        for (int slot = 0; slot < slots; slot++)
         {
             start(slot);
         }
@@ -359,9 +415,92 @@ class MembershipSafetyScenarioTest
 
     // ------------------------------------------------------------------------------------------------------------
 
+    /**
+     * Five members; a new cache "d" whose map reaches only m0 (the coordinator) and m1, then a cut isolates the two.
+     *
+     * @return a key of "d" whose partition only m0 and m1 own in that map.
+     */
+    private String cutOffWithAMapOnlyTheyInstalled()
+    {
+        slots = 5;
+        startCluster(1);
+        writeAll(0, "before");
+        network.dropWhere((from, to, message) -> from == 0 && to >= 2 && SimNetwork.typeOf(message) ==
+            MessageTypes.PARTITION_MAP);
+        members[0].admin().createCache(new CacheDescriptor(0, "d", 16, 1, "string", "string", null, 2_000 * MS, null,
+            0, 0), Answers.capture(new OpOutcome[1], new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> members[0].cache("d") != null &&
+            members[1].cache("d") != null && members[0].installedMap().version() == members[0].topology().version() &&
+            members[1].installedMap().version() == members[0].topology().version()), this::describe);
+        network.partition(Set.of(0, 1));
+        newCacheId = members[0].cache("d").cacheId();
+        final PartitionMap map = members[0].installedMap();
+        assertTrue(members[2].installedMap().version() < map.version(), "m2 installed the map it was not sent");
+        final Set<Long> cut = Set.of(members[0].incarnation(), members[1].incarnation());
+        for (int i = 0; i < KEYS; i++)
+        {
+            final int[] owners = map.owners(newCacheId, KeyPartitioner.partition(bytes("d" + i), 16));
+            if (cut.contains(map.topology().members().get(owners[0]).incarnation()) &&
+                cut.contains(map.topology().members().get(owners[1]).incarnation()))
+            {
+                return "d" + i;
+            }
+        }
+        throw new AssertionError("no key of d that only m0 and m1 own");
+    }
+
+    /**
+     * The majority goes on without the two and writes {@code key}'s partition (through another key), so that its
+     * lineage is the newer one; then the cut heals.
+     */
+    private void majorityWritesTheSamePartitionThenHeal(final String key)
+    {
+        run(3 * FAILURE_DETECTION_NS);
+        final int partition = KeyPartitioner.partition(bytes(key), 16);
+        for (int i = 0; i < KEYS && sibling == null; i++)
+        {
+            if (!("d" + i).equals(key) && KeyPartitioner.partition(bytes("d" + i), 16) == partition)
+            {
+                sibling = "d" + i;
+            }
+        }
+        final Object majority = answer(members[2], newCacheId, OpType.PUT, sibling, "majority");
+        assertTrue(majority instanceof OpOutcome, () -> "the majority refused a write: " + majority);
+        network.heal();
+    }
+
+    /** One cluster of five again: every write acknowledged is there, and the cut-off one if it was acknowledged. */
+    private void assertEverythingThereAfterTheHeal(final String key, final boolean cutOffWriteAcknowledged)
+    {
+        awaitOneCluster();
+        assertEverythingThere();
+        assertEquals("majority", read(members[0], newCacheId, sibling), "the majority's write is missing");
+        if (cutOffWriteAcknowledged)
+        {
+            assertEquals("cut", read(members[2], newCacheId, key), "the acknowledged write of the cut-off members is " +
+                "missing");
+        }
+    }
+
+    private static TxCallback callback(final boolean[] succeeded, final GridException[] error)
+    {
+        return new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                succeeded[0] = true;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                error[0] = failure;
+            }
+        };
+    }
+
     private void startCluster(final int backups)
     {
-        for (int slot = 0; slot < SLOTS; slot++)
+        for (int slot = 0; slot < slots; slot++)
         {
             start(slot);
         }
@@ -373,7 +512,12 @@ class MembershipSafetyScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
         cacheId = members[0].cache("c").cacheId();
         final OpOutcome[] baseline = new OpOutcome[1];
-        members[0].admin().changeBaseline(Baseline.SET, List.of("m0", "m1", "m2"), 0, Answers.capture(baseline,
+        final List<String> ids = new ArrayList<>();
+        for (int slot = 0; slot < slots; slot++)
+        {
+            ids.add("m" + slot);
+        }
+        members[0].admin().changeBaseline(Baseline.SET, ids, 0, Answers.capture(baseline,
             new GridException[1]));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> baseline[0] != null));
         awaitOneCluster();
@@ -393,7 +537,7 @@ class MembershipSafetyScenarioTest
         {
             config.minMembers(minMembers);
         }
-        for (int s = 0; s < SLOTS; s++)
+        for (int s = 0; s < slots; s++)
         {
             config.addSeed(SimNetwork.address(s));
         }
@@ -474,14 +618,15 @@ class MembershipSafetyScenarioTest
             () -> who + " answered a read with " + read);
     }
 
-    /** Every member settled (quorum held) in one topology of all three, the same version everywhere. */
+    /** Every member settled (quorum held) in one topology of all of them, the same version everywhere. */
     private void awaitOneCluster()
     {
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () ->
         {
-            for (final Engine member : members)
+            for (int slot = 0; slot < slots; slot++)
             {
-                if (member == null || !member.status().isQuiescent() || member.topology().members().size() != SLOTS ||
+                final Engine member = members[slot];
+                if (member == null || !member.status().isQuiescent() || member.topology().members().size() != slots ||
                     member.topology().version() != members[0].topology().version())
                 {
                     return false;
@@ -493,8 +638,8 @@ class MembershipSafetyScenarioTest
 
     private String describe()
     {
-        final StringBuilder out = new StringBuilder("not one settled cluster of three:");
-        for (int slot = 0; slot < SLOTS; slot++)
+        final StringBuilder out = new StringBuilder("not one settled cluster of " + slots + ":");
+        for (int slot = 0; slot < slots; slot++)
         {
             final Engine member = members[slot];
             out.append("\n  m").append(slot).append(": ").append(member == null ? "down" : member.state() + " " +
@@ -517,8 +662,9 @@ class MembershipSafetyScenarioTest
     /** Through every member: each acknowledged write holds its value, and every copy agrees. */
     private void assertEverythingThere()
     {
-        for (final Engine member : members)
+        for (int slot = 0; slot < slots; slot++)
         {
+            final Engine member = members[slot];
             for (final Map.Entry<String, String> write : acknowledged.entrySet())
             {
                 assertEquals(write.getValue(), read(member, write.getKey()), write.getKey());
@@ -528,7 +674,12 @@ class MembershipSafetyScenarioTest
 
     private String read(final Engine via, final String key)
     {
-        final Object answer = answer(via, OpType.GET, key, null);
+        return read(via, cacheId, key);
+    }
+
+    private String read(final Engine via, final int cache, final String key)
+    {
+        final Object answer = answer(via, cache, OpType.GET, key, null);
         assertTrue(answer instanceof OpOutcome, () -> "get " + key + ": " + answer);
         final byte[] value = ((OpOutcome)answer).value();
         return value == null ? null : new String(value, StandardCharsets.UTF_8);

@@ -106,6 +106,12 @@ final class EngineTxContext implements TransactionContext
     }
 
     @Override
+    public long settledVersion()
+    {
+        return context.exchange().settledVersion();
+    }
+
+    @Override
     public boolean isMapActive()
     {
         return context.installedMap() != null && context.installedMap().isActive();

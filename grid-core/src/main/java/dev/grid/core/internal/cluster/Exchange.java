@@ -25,6 +25,14 @@ import java.util.Map;
  * partitions whose primary left, dropping copies it no longer owns, starting rebalances) and says so. Messages of a
  * version not installed yet are parked and replayed after the install.
  * <p>
+ * <b>Settled maps.</b> Once every member of a topology said it installed the topology's map, the coordinator calls the
+ * map settled and tells every member (a heartbeat at once, and in every heartbeat after: {@link #settledVersion()}).
+ * A primary answers an update applied under map V only once V settled (see {@code Replication.tryComplete}): deciding
+ * a map needs every member's report, but installing it needs no one else, so a map installed only by members a cut
+ * had just isolated could take acknowledged updates that the majority, deciding the next map from the map before,
+ * would never know of (soak seed 0x181c50033). A settled map is known to every member of its topology, so the next
+ * decision, whichever members make it, starts from it or a newer one.
+ * <p>
  * <b>Threading:</b> the engine's thread only, like every component of {@link MemberEngine}.
  */
 final class Exchange
@@ -47,6 +55,9 @@ final class Exchange
     /** Coordinator only: an operator asked to activate without the members still away (see CacheAdmin). */
     private boolean activationForced;
 
+    /** The newest topology version this member knows every member of installed the map of (0: none yet). */
+    private long settledVersion;
+
     Exchange(final MemberContext context)
     {
         this.context = context;
@@ -60,6 +71,29 @@ final class Exchange
         reportChunks = null;
         reportAckedVersion = 0;
         exchange = null;
+        settledVersion = 0;
+    }
+
+    /** @return the newest topology version whose map this member knows every member of that topology installed. */
+    long settledVersion()
+    {
+        return settledVersion;
+    }
+
+    /**
+     * A map is known to be settled (this member coordinated it, or a heartbeat said so): answer the updates that
+     * waited for it.
+     *
+     * @param version the topology version whose map every member of that topology installed.
+     */
+    void noteSettled(final long version)
+    {
+        if (version > settledVersion)
+        {
+            settledVersion = version;
+            context.replication().answerDeferredUpdates();
+            context.tx().onMapSettled();
+        }
     }
 
     /**
@@ -528,6 +562,18 @@ final class Exchange
         if (exchange.isFinished())
         {
             context.cacheAdmin().completeInstalled(version);
+            if (version > settledVersion)
+            {
+                noteSettled(version);
+                // At once rather than at the next heartbeat: primaries hold their answers until they hear it.
+                for (final MemberRecord member : context.topology().members())
+                {
+                    if (member.incarnation() != context.incarnation())
+                    {
+                        context.membership().sendHeartbeat(member);
+                    }
+                }
+            }
         }
     }
 

@@ -266,7 +266,8 @@ final class Membership
 
     /**
      * A heartbeat: topology version, send time (the peer echoes it back: an echo proves the peer took this member for
-     * a member after then), the echo of the peer's newest heartbeat, and this member's coordinator vote.
+     * a member after then), the echo of the peer's newest heartbeat, this member's coordinator vote, and the newest
+     * map it knows settled (see {@link Exchange#settledVersion()}).
      */
     private void writeHeartbeat(final long destinationIncarnation, final long echoNs)
     {
@@ -274,7 +275,8 @@ final class Membership
             destinationIncarnation);
         out.version(context.topology().version()).sentNs(context.nowNs()).echoNs(echoNs)
             .coordinatorVote(actingCoordinator().incarnation())
-            .memoryFull((short)(context.evictions().isFull() ? 1 : 0));
+            .memoryFull((short)(context.evictions().isFull() ? 1 : 0))
+            .settledVersion(context.exchange().settledVersion());
         context.messages().finish(out);
     }
 
@@ -590,6 +592,10 @@ final class Membership
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
         coordinatorVotes.put(sender, in.coordinatorVote());
+        if (in.settledVersion() != HeartbeatDecoder.settledVersionNullValue())
+        {
+            context.exchange().noteSettled(in.settledVersion());
+        }
         if (in.memoryFull() != 0)
         {
             memoryFull.add(sender);

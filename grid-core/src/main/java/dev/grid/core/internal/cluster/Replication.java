@@ -48,7 +48,7 @@ final class Replication
 {
     private final MemberContext context;
 
-    /** Updates complete but not answered until their topology's map is installed (see tryComplete()). */
+    /** Updates complete but not answered until their topology's map settled (see tryComplete()). */
     private final List<DeferredAnswer> deferredAnswers = new ArrayList<>();
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
@@ -463,19 +463,22 @@ final class Replication
         }
         lp.inFlight.remove(update.counter);
         context.updateFinished();
-        if (update.backupForgotten && (context.installedMap() == null ||
-            context.installedMap().version() < context.topology().version()))
+        // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
+        // without that backup may exist only here (a member about to be cut off removes a silent backup, then
+        // acknowledges alone and is removed itself: seed 0xa9391db lost an acknowledged merge so).
+        final long settleVersion = update.backupForgotten ?
+            Math.max(update.topologyVersion, context.topology().version()) : update.topologyVersion;
+        if (settleVersion > context.exchange().settledVersion())
         {
-            // A backup left before acknowledging: the update is on fewer copies than its map said, and the topology
-            // without that backup may exist only here (a member about to be cut off removes a silent backup, then
-            // acknowledges alone and is removed itself: seed 0xa9391db lost an acknowledged merge so). Done for the
-            // drain, but answered only once every member of that topology installed its map: then the exchange knows
-            // this copy. The outcome is remembered now (a full rebalance from this copy carries it, so a retry through
-            // the copy it builds is not applied twice), but a retry that reaches this member waits for the answer too.
+            // Done for the drain, but answered only once every member of that topology installed its map (see
+            // Exchange's settled maps): then the next exchange knows this copy, even if the members that made the map
+            // are cut off the moment they installed it (seed 0x181c50033). The outcome is remembered now (a full
+            // rebalance from this copy carries it, so a retry through the copy it builds is not applied twice), but a
+            // retry that reaches this member waits for the answer too.
             lp.recent.remove(update.opKey);
             remember(lp, update.opKey, update.outcome);
             deferredOps.add(update.opKey);
-            deferredAnswers.add(new DeferredAnswer(lp, update, context.topology().version()));
+            deferredAnswers.add(new DeferredAnswer(lp, update, settleVersion));
             return;
         }
         acknowledge(lp, update);
@@ -494,8 +497,8 @@ final class Replication
     }
 
     /**
-     * Answer the updates deferred by tryComplete() whose topology's map is installed, while this member holds quorum
-     * and still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
+     * Answer the updates deferred by tryComplete() whose topology's map settled, while this member holds quorum and
+     * still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
      */
     void answerDeferredUpdates()
     {
@@ -506,7 +509,7 @@ final class Replication
         for (final java.util.Iterator<DeferredAnswer> it = deferredAnswers.iterator(); it.hasNext(); )
         {
             final DeferredAnswer deferred = it.next();
-            if (deferred.topologyVersion > context.installedMap().version())
+            if (deferred.topologyVersion > context.exchange().settledVersion())
             {
                 continue;
             }

@@ -126,6 +126,11 @@ final class NoTransactions implements Transactions
     }
 
     @Override
+    public void onMapSettled()
+    {
+    }
+
+    @Override
     public void onInstalled()
     {
     }
