@@ -3,7 +3,10 @@ package dev.grid.tx;
 import dev.grid.core.engine.TxPartKey;
 
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -15,7 +18,8 @@ import java.util.function.Consumer;
  */
 final class HeldCommits
 {
-    private final List<Held> held = new ArrayList<>();
+    /** By part, the map its "committed" was given under: once per part, however often its coordinator asks. */
+    private final LinkedHashMap<TxPartKey, Long> held = new LinkedHashMap<>();
 
     /**
      * @param key        the part whose "committed" waits.
@@ -23,24 +27,33 @@ final class HeldCommits
      */
     void hold(final TxPartKey key, final long mapVersion)
     {
-        held.add(new Held(key, mapVersion));
+        held.put(key, mapVersion);
     }
 
     /**
      * @param settledVersion the newest settled map.
+     * @param quorumHeld     whether this member holds quorum: without, nothing goes (it may be on a minority side).
      * @param answer         sends one part's "committed" (it may hold it again, under a newer map not settled yet).
      */
-    void release(final long settledVersion, final Consumer<TxPartKey> answer)
+    void release(final long settledVersion, final boolean quorumHeld, final Consumer<TxPartKey> answer)
     {
-        if (held.isEmpty())
+        if (held.isEmpty() || !quorumHeld)
         {
             return;
         }
-        final List<Held> due = new ArrayList<>();
-        held.removeIf(h -> h.mapVersion() <= settledVersion && due.add(h));
-        for (final Held h : due)
+        final List<TxPartKey> due = new ArrayList<>();
+        for (final Iterator<Map.Entry<TxPartKey, Long>> it = held.entrySet().iterator(); it.hasNext(); )
         {
-            answer.accept(h.key());
+            final Map.Entry<TxPartKey, Long> entry = it.next();
+            if (entry.getValue() <= settledVersion)
+            {
+                due.add(entry.getKey());
+                it.remove();
+            }
+        }
+        for (final TxPartKey key : due)
+        {
+            answer.accept(key);
         }
     }
 
@@ -48,9 +61,5 @@ final class HeldCommits
     void clear()
     {
         held.clear();
-    }
-
-    private record Held(TxPartKey key, long mapVersion)
-    {
     }
 }

@@ -648,7 +648,8 @@ public final class TxManager implements Transactions
     @Override
     public void onMapSettled()
     {
-        heldCommits.release(context.settledVersion(), key -> answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
+        heldCommits.release(context.settledVersion(), context.hasQuorum(),
+            key -> answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
     }
 
     /**

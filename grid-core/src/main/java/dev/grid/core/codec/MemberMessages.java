@@ -137,8 +137,8 @@ public final class MemberMessages
 
     /**
      * Wrap {@code decoder} on the body of a message or record held alone in {@code message} (a view bounded to it),
-     * after walking all of it: every count and length must stay inside. One at this schema's version or newer must
-     * carry at least this version's block.
+     * after walking all of it: every count and length must stay inside. One of schema version v must carry at least
+     * v's block (this build's, without the fields added after v).
      *
      * @param bodyOffset  where the body starts, after its header.
      * @param blockLength the block length its header gives.
@@ -154,15 +154,15 @@ public final class MemberMessages
         {
             throw new IllegalStateException(name(decoder) + " is not in a schema this build knows");
         }
-        // Every field of the schema today is of its first version, so every message must carry the whole block. A
-        // field added later (sinceVersion) lowers this to the block of the sender's version for that message.
-        if (version < FIRST_VERSION || blockLength < shape.blockLength())
+        // A sender of an older version carries the block of its version: without the fields added since
+        // (sinceVersion), which read as their null values.
+        if (version < FIRST_VERSION || blockLength < shape.blockLength(version))
         {
             throw new MalformedMessageException(name(decoder) + " of version " + version + " with a block of " +
                 blockLength + " bytes, expected version " + FIRST_VERSION + " or later and at least " +
-                shape.blockLength() + " bytes");
+                (version < FIRST_VERSION ? shape.blockLength() : shape.blockLength(version)) + " bytes");
         }
-        SchemaShapes.walk(message, bodyOffset, blockLength, shape, decoder);
+        SchemaShapes.walk(message, bodyOffset, blockLength, version, shape, decoder);
         decoder.wrap(message, bodyOffset, blockLength, version);
         return decoder;
     }

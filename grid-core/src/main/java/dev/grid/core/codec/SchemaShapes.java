@@ -41,9 +41,29 @@ final class SchemaShapes
         }
     }
 
-    /** A message's or a group's layout: its fixed block, then its groups in order, then its data fields. */
-    record Shape(int blockLength, List<Shape> groups, int dataFields)
+    /**
+     * A message's or a group's layout: its fixed block, then its groups in order, then its data fields. The block's
+     * fields added in a later version of the schema ({@code sinceVersion}) are at its end: {@code laterSince} and
+     * {@code laterSizes} give each one's version and size, so a sender of an older version carries a shorter block.
+     */
+    record Shape(int blockLength, List<Shape> groups, int dataFields, int[] laterSince, int[] laterSizes)
     {
+        /**
+         * @param version the sender's schema version.
+         * @return the block such a sender carries at least: this version's, without the fields added after it.
+         */
+        int blockLength(final int version)
+        {
+            int length = blockLength;
+            for (int i = 0; i < laterSince.length; i++)
+            {
+                if (laterSince[i] > version)
+                {
+                    length -= laterSizes[i];
+                }
+            }
+            return length;
+        }
     }
 
     private final int schemaId;
@@ -77,21 +97,22 @@ final class SchemaShapes
      *
      * @param buffer      the message, bounded to it.
      * @param offset      where its block starts.
-     * @param blockLength the block length its header gives (at least the shape's).
+     * @param blockLength the block length its header gives (at least the shape's at the sender's version).
+     * @param version     the sender's schema version: a group's entries carry at least that version's block.
      * @return the body's length as the walk found it.
      * @throws MalformedMessageException if a block is shorter than the schema's or anything reaches past the end.
      */
-    static int walk(final DirectBuffer buffer, final int offset, final int blockLength, final Shape shape,
-        final Object flyweight)
+    static int walk(final DirectBuffer buffer, final int offset, final int blockLength, final int version,
+        final Shape shape, final Object flyweight)
     {
         final int end = buffer.capacity();
-        final int position = walkFrom(buffer, offset + need(offset, blockLength, end, flyweight), end, shape,
+        final int position = walkFrom(buffer, offset + need(offset, blockLength, end, flyweight), end, version, shape,
             flyweight);
         return position - offset;
     }
 
-    private static int walkFrom(final DirectBuffer buffer, final int start, final int end, final Shape shape,
-        final Object flyweight)
+    private static int walkFrom(final DirectBuffer buffer, final int start, final int end, final int version,
+        final Shape shape, final Object flyweight)
     {
         int position = start;
         // Indexed, not for-each: this runs for every group entry of every message, and an iterator per entry was the
@@ -104,15 +125,16 @@ final class SchemaShapes
             final int entryBlock = buffer.getShort(position, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             final int count = buffer.getShort(position + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
             position += GROUP_HEADER_LENGTH;
-            if (entryBlock < group.blockLength())
+            final int groupBlock = group.blockLength(version);
+            if (entryBlock < groupBlock)
             {
                 throw new MalformedMessageException(nameOf(flyweight) + " has a group of " + entryBlock +
-                    "-byte entries, expected at least " + group.blockLength());
+                    "-byte entries, expected at least " + groupBlock);
             }
             for (int i = 0; i < count; i++)
             {
-                position = walkFrom(buffer, position + need(position, entryBlock, end, flyweight), end, group,
-                    flyweight);
+                position = walkFrom(buffer, position + need(position, entryBlock, end, flyweight), end, version,
+                    group, flyweight);
             }
         }
         for (int i = 0; i < shape.dataFields(); i++)
@@ -187,13 +209,27 @@ final class SchemaShapes
         int blockLength = 0;
         final List<Shape> groups = new ArrayList<>();
         int dataFields = 0;
+        final List<int[]> later = new ArrayList<>();
         for (Node node = element.getFirstChild(); node != null; node = node.getNextSibling())
         {
             if (node instanceof Element child)
             {
                 switch (child.getTagName())
                 {
-                    case "field" -> blockLength += size(sizes, child.getAttribute("type"));
+                    case "field" ->
+                    {
+                        final int size = size(sizes, child.getAttribute("type"));
+                        blockLength += size;
+                        if (!child.getAttribute("sinceVersion").isEmpty())
+                        {
+                            later.add(new int[] {Integer.parseInt(child.getAttribute("sinceVersion")), size});
+                        }
+                        else if (!later.isEmpty())
+                        {
+                            throw new IllegalStateException("field " + child.getAttribute("name") + " of version 0 " +
+                                "follows a field added later: a later field must be at the end of its block");
+                        }
+                    }
                     case "group" -> groups.add(shape(child, sizes));
                     case "data" -> dataFields++;
                     default ->
@@ -203,7 +239,14 @@ final class SchemaShapes
                 }
             }
         }
-        return new Shape(blockLength, List.copyOf(groups), dataFields);
+        final int[] laterSince = new int[later.size()];
+        final int[] laterSizes = new int[later.size()];
+        for (int i = 0; i < later.size(); i++)
+        {
+            laterSince[i] = later.get(i)[0];
+            laterSizes[i] = later.get(i)[1];
+        }
+        return new Shape(blockLength, List.copyOf(groups), dataFields, laterSince, laterSizes);
     }
 
     private static int size(final Map<String, Integer> sizes, final String type)

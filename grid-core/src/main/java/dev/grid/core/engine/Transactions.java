@@ -88,7 +88,10 @@ public interface Transactions extends TransactionSteps
     /** A new partition map is installed. */
     void onInstalled();
 
-    /** A map settled (every member of its topology installed it): answers held until then may go. */
+    /**
+     * A map settled (every member of its topology installed it), or quorum is held again: "committed" answers held
+     * for a settled map go, while this member holds quorum.
+     */
     void onMapSettled();
 
     // ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 package dev.grid.core.codec;
 
+import dev.grid.core.codec.messages.HeartbeatDecoder;
+import dev.grid.core.codec.messages.HeartbeatEncoder;
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
 import dev.grid.core.codec.messages.ReplicateDecoder;
 import dev.grid.core.codec.messages.ReplicateEncoder;
@@ -106,6 +108,38 @@ class MemberMessagesTest
         final byte[] readKey = MemberMessages.bytes(in, in.keyLength(), "key");
         in.getKey(readKey, 0, readKey.length);
         assertArrayEquals(key, readKey);
+    }
+
+    /**
+     * A heartbeat as a member of schema version 1 sends it, before {@code settledVersion} was added: its block is 8
+     * bytes shorter, and it is read with the field's null value (it used to be refused as malformed, and such a member
+     * would have been taken for a silent one).
+     */
+    @Test
+    void anOlderSendersShorterBlockIsReadWithTheNewerFieldsNull()
+    {
+        messages.finish(messages.encode(new HeartbeatEncoder(), SENDER, DESTINATION).version(3).sentNs(4).echoNs(5)
+            .coordinatorVote(6).memoryFull((short)1).settledVersion(2));
+        final byte[] current = copy();
+        final int header = MemberMessages.HEADER_LENGTH;
+        final byte[] older = new byte[current.length - 8];
+        System.arraycopy(current, 0, older, 0, older.length);
+        final UnsafeBuffer buffer = new UnsafeBuffer(older);
+        buffer.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(), (short)(HeartbeatEncoder.BLOCK_LENGTH - 8),
+            ByteOrder.LITTLE_ENDIAN);
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)1, ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, older.length);
+        final HeartbeatDecoder in = messages.decode(new HeartbeatDecoder());
+        assertEquals(6, in.coordinatorVote());
+        assertEquals(1, in.memoryFull());
+        assertEquals(HeartbeatDecoder.settledVersionNullValue(), in.settledVersion());
+
+        // The same short block claiming the version that has the field is malformed.
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)HeartbeatEncoder.SCHEMA_VERSION,
+            ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, older.length);
+        assertThrows(MalformedMessageException.class, () -> messages.decode(new HeartbeatDecoder()));
+        assertEquals(header + HeartbeatEncoder.BLOCK_LENGTH, current.length, "a heartbeat is its block alone");
     }
 
     @Test

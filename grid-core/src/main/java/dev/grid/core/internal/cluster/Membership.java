@@ -377,6 +377,7 @@ final class Membership
         if (held)
         {
             context.replication().answerDeferredUpdates();
+            context.tx().onMapSettled();
         }
         if (held)
         {
@@ -592,8 +593,12 @@ final class Membership
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
         coordinatorVotes.put(sender, in.coordinatorVote());
-        if (in.settledVersion() != HeartbeatDecoder.settledVersionNullValue())
+        if (in.settledVersion() != HeartbeatDecoder.settledVersionNullValue() &&
+            version == context.topology().version() && sender == context.topology().coordinator().incarnation())
         {
+            // Only the word of this topology's coordinator, on this topology: a member of a newer topology (the
+            // majority's coordinator probing the seeds it does not list) settled maps this member never had, and its
+            // settled version would release answers given under a map the next decision may not know.
             context.exchange().noteSettled(in.settledVersion());
         }
         if (in.memoryFull() != 0)

@@ -181,8 +181,13 @@ final class Replication
         }
         if (type.mayWrite() && lp.recent.containsKey(opKey))
         {
+            // Answered from the memory only as the update's own answer would be (tryComplete): with quorum, and under
+            // a settled map. A backup that has the outcome by replication under a map only the members a cut
+            // isolated installed would otherwise acknowledge what the majority's next map may never know; unanswered,
+            // the origin asks again.
             final OpOutcome known = lp.recent.get(opKey);
-            if (known != null && !deferredOps.contains(opKey))
+            if (known != null && !deferredOps.contains(opKey) && context.membership().hasQuorum() &&
+                context.installedMap().version() <= context.exchange().settledVersion())
             {
                 answerOk(origin, sequence, known, 0);
             }
