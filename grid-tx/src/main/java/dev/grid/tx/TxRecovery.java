@@ -246,7 +246,6 @@ final class TxRecovery
                 }
                 else
                 {
-                    part.start = -1;
                     manager.participant.startRollback(part);
                 }
             }

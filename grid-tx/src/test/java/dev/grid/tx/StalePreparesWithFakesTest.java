@@ -120,6 +120,52 @@ class StalePreparesWithFakesTest
         assertEquals("stale1", member2.copyOf(1).value(a), "committed after the first, holding the key");
     }
 
+    /**
+     * A prepared part whose coordinator, asked after a long silence (its primary was paused, say), says the transaction
+     * rolled back closes the counter it reserved at prepare, on its backup and here. It used to drop the reservation as
+     * if an exchange had (only an exchange does), and the copy kept that counter open for good: bank seed 0x21e5f9f0
+     * ended with HWM 102 and LWM 45 on a primary after quiescence.
+     */
+    @Test
+    void aStalePreparedPartItsCoordinatorRolledBackClosesWhatItReserved()
+    {
+        final FakeCluster.Member backup = cluster.member(1);
+        for (final FakeCluster.Member member : cluster.members)
+        {
+            member.owners.put(1, new long[] {member2.incarnation, backup.incarnation});
+        }
+        final byte[] b = FakeCluster.keyIn(0, "b");
+        final long seq = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome locked = new FakeCluster.Outcome();
+        coordinator.tx.enlist(seq, CACHE, new byte[][] {a, b}, true, locked);
+        cluster.deliver();
+        assertTrue(locked.succeeded(), "locked: " + locked.error);
+        cluster.held = m -> m.type() == MessageTypes.TX_COMMIT;
+        coordinator.tx.commit(seq, new int[] {CACHE, CACHE}, new byte[][] {a, b},
+            new byte[][] {bytes("x"), bytes("y")}, new FakeCluster.Outcome());
+        cluster.deliver();
+        final TxPart part = member2.tx.parts.get(new TxPartKey(coordinator.incarnation, seq, CACHE, 1));
+        assertEquals(TxParticipantState.PREPARED, part.state);
+        assertEquals(1, member2.copyOf(1).reserved, "the prepare reserved one counter");
+        // Its commit never comes; the coordinator remembers the transaction as rolled back (its rollback, say, was
+        // lost with a pause of this primary).
+        cluster.inFlight.clear();
+        cluster.held = m -> false;
+        coordinator.tx.coordinator.nearTxs.remove(seq);
+        coordinator.tx.outcomes.put(seq, Boolean.FALSE);
+        for (int i = 0; i < 12 && member2.tx.parts.containsKey(part.key); i++)
+        {
+            cluster.advance(FakeCluster.RETRY_NS);
+        }
+        assertFalse(member2.tx.parts.containsKey(part.key), "the stale part never ended: " +
+            String.join("\n", member2.events));
+        assertTrue(member2.events.stream().anyMatch(e -> e.contains("as its coordinator did: rolled back")),
+            String.join("\n", member2.events));
+        assertTrue(member2.copyOf(1).isClosed(1), "the primary left the counter it reserved open");
+        assertTrue(backup.copyOf(1).isClosed(1), "the backup left the counter reserved for it open");
+        assertNull(member2.copyOf(1).value(a), "a rolled-back part wrote");
+    }
+
     /** Two prepares owed one key hold it one after the other: neither is forgotten (each commits, holding it). */
     @Test
     void twoPreparesOwedOneKeyEachHoldItInTurn()
