@@ -60,8 +60,10 @@ class MembershipSafetyScenarioTest
     private final SimCheckpointStore[] stores = new SimCheckpointStore[MAX_SLOTS];
     private final long[] pausedUntilNs = new long[MAX_SLOTS];
     private final int[] expulsions = new int[MAX_SLOTS];
-    /** How many members the scenario runs (slots 0 to slots - 1), every one a seed and in the baseline. */
+    /** How many members the scenario runs (slots 0 to slots - 1), every one a seed. */
     private int slots = 3;
+    /** How many of them (the first) startCluster puts in the baseline (0: all). */
+    private int baselineSlots;
     /** Every write acknowledged, by key: each must be there at the end. */
     private final Map<String, String> acknowledged = new HashMap<>();
     /** Copies any member kept for the operator before dropping them. */
@@ -275,6 +277,44 @@ class MembershipSafetyScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the write held for the map was never answered");
         assertEverythingThereAfterTheHeal(key, outcome[0] != null);
+    }
+
+    /**
+     * Five members, a baseline of three (m0, m1, m2). A cut isolates m1 and m2, and the coordinator m0, still within
+     * its quorum lease, sets the baseline to all five at once. A quorum of the new baseline (m0 and the two new
+     * members) and one of the old (m1 and m2) would not overlap: both sides held quorum and acknowledged writes, and
+     * one side's were lost at the heal (soak seed 0x181c5050b). Until the change's map settles, a quorum must be one of
+     * the old baseline too: m0 loses it, also when a member restarts on its side, the old majority serves, and after the
+     * heal every acknowledged write is there.
+     */
+    @Test
+    void aBaselineChangeWhileTheOldMajorityIsCutOffForksNoQuorum()
+    {
+        slots = 5;
+        baselineSlots = 3;
+        startCluster(1);
+        writeAll(0, "before");
+        network.partition(Set.of(1, 2));
+        members[0].admin().changeBaseline(Baseline.SET, List.of("m0", "m1", "m2", "m3", "m4"), 0,
+            Answers.capture(new OpOutcome[1], new GridException[1]));
+        run(3 * FAILURE_DETECTION_NS);
+        assertEquals(List.of("m0", "m1", "m2", "m3", "m4"), members[0].topology().baseline().memberIds(),
+            "m0 did not take the new baseline: the scenario did not change it while cut off");
+        assertRefusedForQuorum(members[0], "k-new-baseline", "the coordinator of the baseline change");
+        assertFalse(members[3].status().quorum().held(), "a new baseline member holds quorum beside the old majority");
+        // A joiner on the coordinator's side completes no quorum of the new baseline with which to remove the old
+        // majority (an admission without quorum did, and forked again).
+        crash(4);
+        start(4);
+        run(3 * FAILURE_DETECTION_NS);
+        assertRefusedForQuorum(members[0], "k-new-baseline", "the coordinator once m4 restarted on its side");
+        assertTrue(members[0].topology().member(members[1].incarnation()) != null,
+            () -> "m0 removed the old majority: " + members[0].topology());
+        writeAll(1, "old-majority");
+        network.heal();
+        awaitOneCluster();
+        assertEverythingThere();
+        assertEquals(null, read(members[1], "k-new-baseline"), "a write the coordinator refused was applied");
     }
 
     /** The same shape, with a transaction that m0 coordinates on the partition that only m0 and m1 own. */
@@ -513,7 +553,7 @@ class MembershipSafetyScenarioTest
         cacheId = members[0].cache("c").cacheId();
         final OpOutcome[] baseline = new OpOutcome[1];
         final List<String> ids = new ArrayList<>();
-        for (int slot = 0; slot < slots; slot++)
+        for (int slot = 0; slot < (baselineSlots > 0 ? baselineSlots : slots); slot++)
         {
             ids.add("m" + slot);
         }

@@ -91,6 +91,7 @@ final class Exchange
         if (version > settledVersion)
         {
             settledVersion = version;
+            context.membership().onMapSettled(version);
             context.replication().answerDeferredUpdates();
             context.tx().onMapSettled();
         }
@@ -345,6 +346,7 @@ final class Exchange
     private void install(final PartitionTable map)
     {
         context.installMap(map);
+        context.membership().onMapInstalled(map.version(), map.topology().baseline());
         pendingMap = null;
         if (map.isActive())
         {

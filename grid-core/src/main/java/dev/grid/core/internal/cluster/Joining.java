@@ -422,6 +422,10 @@ final class Joining
             }
             return;
         }
+        if (waitsForSettledBaseline(arrived, isNew, admissible))
+        {
+            return;
+        }
         if (admissible.isEmpty() && failed.isEmpty())
         {
             // Nothing to change yet: the joiners that named no side keep waiting.
@@ -433,6 +437,27 @@ final class Joining
             context.membership().quorumNeed() + ")"));
         waitingJoiners.clear();
         context.membership().publishTopology(admitted.withMembers(next));
+    }
+
+    /**
+     * A quorum of the new baseline is not enough while its change has not settled: the old majority may be serving
+     * elsewhere (see {@code Membership.holdsSettledBaselineQuorum}).
+     *
+     * @return whether the admission must wait for it.
+     */
+    private boolean waitsForSettledBaseline(final WaitingJoiner arrived, final boolean isNew,
+        final List<WaitingJoiner> admissible)
+    {
+        if (context.membership().holdsSettledBaselineQuorumWith(admissible.stream().map(w -> w.record).toList()))
+        {
+            return false;
+        }
+        if (isNew)
+        {
+            context.listener().onEvent("member " + context.config().memberId() + " cannot admit " + arrived.record +
+                " yet: the baseline change has not settled, and too few members of the baseline before it are here");
+        }
+        return true;
     }
 
     /**

@@ -16,6 +16,7 @@ import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.Topology;
 import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -75,6 +76,16 @@ final class Membership
 
     final ArrayDeque<String> quorumHistory = new ArrayDeque<>();
 
+    // Joint quorum across a baseline change (see holdsSettledBaselineQuorum()).
+    /** The baseline of the newest settled map's topology; null until a map settled since this member joined. */
+    private Baseline settledBaseline;
+    /** By topology version: the baselines of maps installed here and not known settled yet. */
+    private final Long2ObjectHashMap<Baseline> unsettledBaselines = new Long2ObjectHashMap<>();
+    /** The topology and settled baseline {@link #baselineChangeUnsettled} last compared, and what it found. */
+    private Topology comparedTopology;
+    private Baseline comparedSettled;
+    private boolean changeUnsettled;
+
     /** Coordinator: since when membership differs from a baseline that auto-adjusts; -1 while it does not. */
     private long baselineDifferentSinceNs = -1;
 
@@ -98,6 +109,133 @@ final class Membership
         quorumCheckedNs = Long.MIN_VALUE;
         quorumMissingSinceNs = Long.MIN_VALUE;
         lastHeardNs.clear();
+        settledBaseline = null;
+        unsettledBaselines.clear();
+        comparedTopology = null;
+    }
+
+    /**
+     * A map was installed here: its baseline counts as settled once the map settled.
+     *
+     * @param version  the map's topology version.
+     * @param baseline that topology's baseline.
+     */
+    void onMapInstalled(final long version, final Baseline baseline)
+    {
+        unsettledBaselines.put(version, baseline);
+    }
+
+    /**
+     * A map settled (see {@link Exchange#noteSettled}): its baseline is the one a change of baseline must keep a
+     * quorum of until the change's own map settles.
+     *
+     * @param version the settled map's topology version.
+     */
+    void onMapSettled(final long version)
+    {
+        final Baseline baseline = unsettledBaselines.get(version);
+        if (baseline != null)
+        {
+            settledBaseline = baseline;
+            quorumCheckedNs = Long.MIN_VALUE;
+        }
+        unsettledBaselines.keySet().removeIf(v -> v <= version);
+    }
+
+    /**
+     * Joint quorum: while the topology's baseline lists other members than the newest settled map's, a quorum must
+     * also be one of that settled baseline (echoes; for removals, votes too). A coordinator that changes the baseline
+     * adopts the change at once, and a majority of the new baseline can be disjoint from one of the old: three members
+     * grow to five while the two others of the three are cut off (soak seed 0x181c5050b). The coordinator and the two
+     * new members held a quorum of five, the two cut off one of three, both sides acknowledged writes, and one side's
+     * were lost at the heal. The change settles once every member of its topology installed its map; until then a
+     * member of the old majority's side keeps the old quorum, and the coordinator's side loses it.
+     *
+     * @param votes whether the members counted must also name this member their coordinator.
+     * @return whether the members heard hold a quorum of the settled baseline too, or no change is unsettled.
+     */
+    private boolean holdsSettledBaselineQuorum(final boolean votes)
+    {
+        if (!baselineChangeUnsettled())
+        {
+            return true;
+        }
+        return settledBaselineHave(votes) >= quorumNeed(settledBaseline);
+    }
+
+    private int settledBaselineHave(final boolean votes)
+    {
+        int have = 0;
+        final List<MemberRecord> members = context.topology().members();
+        for (int i = 0, n = members.size(); i < n; i++)
+        {
+            final MemberRecord member = members.get(i);
+            if (settledBaseline.isSet() && !settledBaseline.contains(member.memberId()))
+            {
+                continue;
+            }
+            if (member.incarnation() == context.incarnation() ||
+                heardEchoWithin(member) && (!votes || votesForThisMember(member)))
+            {
+                have++;
+            }
+        }
+        return have;
+    }
+
+    /**
+     * For an admission without quorum ({@code Joining}): like {@link #holdsSettledBaselineQuorum} with votes, the
+     * joiners counted too. Without it, a coordinator that lost the joint quorum regained one of the new baseline with
+     * a joiner, removed the old majority as failed and forked again (a read-only review found it).
+     *
+     * @param joiners the members the admission would add.
+     * @return whether the members heard that name this one coordinator, with the joiners, hold a quorum of the
+     *         settled baseline too, or no baseline change is unsettled.
+     */
+    boolean holdsSettledBaselineQuorumWith(final List<MemberRecord> joiners)
+    {
+        if (!baselineChangeUnsettled())
+        {
+            return true;
+        }
+        int have = settledBaselineHave(true);
+        for (final MemberRecord joiner : joiners)
+        {
+            if (!settledBaseline.isSet() || settledBaseline.contains(joiner.memberId()))
+            {
+                have++;
+            }
+        }
+        return have >= quorumNeed(settledBaseline);
+    }
+
+    /** @return whether the topology's baseline lists other members than the newest settled map's. */
+    private boolean baselineChangeUnsettled()
+    {
+        final Topology topology = context.topology();
+        if (settledBaseline == null || topology == null)
+        {
+            return false;
+        }
+        if (topology != comparedTopology || settledBaseline != comparedSettled)
+        {
+            comparedTopology = topology;
+            comparedSettled = settledBaseline;
+            changeUnsettled = !topology.baseline().memberIds().equals(settledBaseline.memberIds());
+        }
+        return changeUnsettled;
+    }
+
+    /** @return why quorum is missing for the baseline change not settled yet, or "" if it is not missing for that. */
+    private String unsettledChangeDetail()
+    {
+        if (!baselineChangeUnsettled() || holdsSettledBaselineQuorum(false))
+        {
+            return "";
+        }
+        return "; the change from " + (settledBaseline.isSet() ? "the baseline " + settledBaseline.memberIds() :
+            "no baseline") + " has not settled, and " + settledBaselineHave(false) + " of its members are heard, " +
+            quorumNeed(settledBaseline) + " needed";
     }
 
     /** The member's state changed: the quorum is read afresh. */
@@ -211,7 +349,7 @@ final class Membership
                 votes++;
             }
         }
-        return votes >= quorumNeed();
+        return votes >= quorumNeed() && holdsSettledBaselineQuorum(true);
     }
 
     boolean heardWithin(final MemberRecord member, final long windowNs)
@@ -296,7 +434,8 @@ final class Membership
         if (quorumCheckedNs != context.nowNs())
         {
             quorumCheckedNs = context.nowNs();
-            quorumHeld = context.state() == MemberState.ACTIVE && quorumHave() >= quorumNeed();
+            quorumHeld = context.state() == MemberState.ACTIVE && quorumHave() >= quorumNeed() &&
+                holdsSettledBaselineQuorum(false);
         }
         return quorumHeld;
     }
@@ -357,7 +496,8 @@ final class Membership
             {
                 // Not news while the member first meets its peers (no echo yet).
                 final String event = "member " + context.config().memberId() + " lost quorum: " + quorumHave() +
-                    " members heard, " + quorumNeed() + " needed (topology " + context.topology().version() + ")";
+                    " members heard, " + quorumNeed() + " needed (topology " + context.topology().version() + ")" +
+                    unsettledChangeDetail();
                 context.listener().onEvent(event);
                 rememberQuorumEvent(event);
             }
@@ -416,7 +556,7 @@ final class Membership
         return new GridException(ErrorCode.NO_QUORUM, "member " + context.config().memberId() + " refuses " + what +
             ": it holds no quorum (" + quorumHave() + " members heard within " +
             TimeUnit.NANOSECONDS.toMillis(quorumLeaseNs) + " ms, " + quorumNeed() + " needed; topology " +
-            (context.topology() == null ? 0 : context.topology().version()) +
+            (context.topology() == null ? 0 : context.topology().version()) + unsettledChangeDetail() +
             "); retry through a member of the majority");
     }
 
