@@ -197,6 +197,9 @@ class ClusterSimulationTest
         // A member that missed the installed map still called itself primary of the map before; its older copy was
         // taken for the reference and the installed map's backup, which held an acknowledged merge, was rebuilt from it.
         ClusterScenario.run(0x181c1f979L, new ClusterScenario.Options());
+        // A coordinator that missed a map took a primary of that map for voucher of a copy that owned in the map before
+        // and missed its updates: their counters were closed as gaps on it, and a copy rebuilt from it never matched.
+        ClusterScenario.run(0x181cb22eeL, new ClusterScenario.Options());
         // A baseline change adopted by a coordinator whose old baseline's majority was cut off: both sides held quorum.
         ClusterScenario.run(0x181c5050bL, new ClusterScenario.Options().persistent(true).baseline(true));
         // 0x1766294a3: every member of a baseline cluster left or was removed at once; the cluster restarted from its

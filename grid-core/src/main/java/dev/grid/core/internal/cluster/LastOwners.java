@@ -45,12 +45,17 @@ final class LastOwners
      * primary's drain then waited for the backup's acknowledgements. Judged on its report alone the backup was demoted
      * to MOVING, and a primary failure in that window left the partition LOST while the backup held everything. So an
      * OWNING copy of the same incarnation and epoch, whose counters the primary's cover, is up to date when the primary
-     * reports that every backup still here acknowledged all its updates.
+     * reports that every backup still here acknowledged all its updates. Only when the primary reports under the map
+     * the decision judges ownership by: its "every backup acknowledged" speaks of its own map's backups, and a copy
+     * that owned in an older map (the coordinator missed the map between) may have missed every update of the newer
+     * one; vouched for, it stayed owning, its missed counters were closed as rolled-back gaps while the other owners
+     * held them, and a copy rebuilt from it never matched them again (soak seed 0x181cb22ee rebuilt one for ever).
      */
     boolean vouchedFor(final ReportEntry entry, final ReportEntry reference, final ReportEntry primary,
         final int cacheId, final int partition)
     {
-        return primary != null && reference == primary && primary.backupsComplete() && entry != primary &&
+        return primary != null && reference == primary && previous != null &&
+            primary.primaryVersion() == previous.version() && primary.backupsComplete() && entry != primary &&
             entry.epochId() == primary.epochId() && entry.highestClosed() <= primary.highestClosed() &&
             wasOwner(cacheId, partition, entry.member());
     }
