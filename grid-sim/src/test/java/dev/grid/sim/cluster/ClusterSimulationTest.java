@@ -202,6 +202,9 @@ class ClusterSimulationTest
         ClusterScenario.run(0x181cb22eeL, new ClusterScenario.Options());
         // A baseline change adopted by a coordinator whose old baseline's majority was cut off: both sides held quorum.
         ClusterScenario.run(0x181c5050bL, new ClusterScenario.Options().persistent(true).baseline(true));
+        // A dropped lineage's history floor, raised by a replayed full rebalance, outlived the drop: history from 13
+        // was claimed by a copy at LWM 8.
+        ClusterScenario.run(0x181ce2af1L, new ClusterScenario.Options().persistent(true).baseline(true));
         // 0x1766294a3: every member of a baseline cluster left or was removed at once; the cluster restarted from its
         // data directories refused operations until its last members were back, which the checker did not expect.
         for (final long seed : new long[] {0x176628f2aL, 0x176629214L, 0x1766294a3L})

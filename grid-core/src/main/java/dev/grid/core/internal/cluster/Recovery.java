@@ -423,10 +423,22 @@ final class Recovery
             if (local != null && partition < local.length)
             {
                 local[partition] = null;
-                rebalancedHistoryFrom.remove(PartitionCopy.pack(cacheId, partition));
+                forgetLineage(PartitionCopy.pack(cacheId, partition));
                 context.tx().forgetPrepared(cacheId, partition);
             }
         }
+    }
+
+    /**
+     * A dropped copy's history floor goes with it: a full rebalance replayed before the drop raised it in the
+     * checkpointer too ({@link #replayRebalanceDone}), and a later lineage's lower floor could not bring it down
+     * (floors only rise), so the copy claimed history only above its own LWM (soak seed 0x181ce2af1: from 13 with LWM
+     * 8). It refused history it held, and demanders were rebuilt in full for nothing.
+     */
+    private void forgetLineage(final long packed)
+    {
+        rebalancedHistoryFrom.remove(packed);
+        context.checkpointer().newLineage(packed);
     }
 
     /** Replay a {@link WalRecords#WAL_CACHE_DESTROYED} record. */
@@ -452,6 +464,7 @@ final class Recovery
                 if (local[p] != null && !reflectedByImage(cacheId, p))
                 {
                     local[p] = null;
+                    forgetLineage(PartitionCopy.pack(cacheId, p));
                     context.tx().forgetPrepared(cacheId, p);
                 }
                 any |= local[p] != null;

@@ -9,6 +9,7 @@ import dev.grid.core.codec.wal.WalCacheDestroyedEncoder;
 import dev.grid.core.codec.wal.WalCacheEncoder;
 import dev.grid.core.codec.wal.WalCopyDroppedEncoder;
 import dev.grid.core.codec.wal.WalDataEncoder;
+import dev.grid.core.codec.wal.WalRebalanceDoneEncoder;
 import dev.grid.core.codec.wal.WalRollbackEncoder;
 import dev.grid.core.engine.Baseline;
 import dev.grid.core.engine.CacheDescriptor;
@@ -353,6 +354,34 @@ class WalRecoveryTest
     private static byte[] bytes(final String text)
     {
         return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A copy rebuilt in full to 13, dropped, then rebuilt in full as a new lineage to 5 and written up to 8, replayed
+     * with no checkpoint between: its history starts at 5, not at the dropped lineage's 13. The floor of the first
+     * rebuild outlived the drop (floors only rise), and the copy claimed history only above its own LWM (soak seed
+     * 0x181ce2af1).
+     */
+    @Test
+    void aDroppedLineagesHistoryFloorDoesNotOutliveTheDrop()
+    {
+        final ListWal wal = new ListWal();
+        cacheRecord(wal, cache(7, "c", 4));
+        write(wal, record(new WalRebalanceDoneEncoder()).cacheId(7).partition(0).to(13));
+        for (long counter = 14; counter <= 19; counter++)
+        {
+            data(wal, 7, 0, counter, "k" + counter, "old");
+        }
+        write(wal, record(new WalCopyDroppedEncoder()).cacheId(7).partition(0));
+        write(wal, record(new WalRebalanceDoneEncoder()).cacheId(7).partition(0).to(5));
+        for (long counter = 6; counter <= 8; counter++)
+        {
+            data(wal, 7, 0, counter, "k" + counter, "new");
+        }
+
+        final MemberEngine recovered = engine(wal);
+        assertEquals(8, recovered.status().copy(7, 0).lwm());
+        assertEquals(5, recovered.history().historyFrom(7, 0), "the history floor is the new lineage's");
     }
 
     @Test
