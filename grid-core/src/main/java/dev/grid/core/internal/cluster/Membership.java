@@ -165,12 +165,23 @@ final class Membership
 
     private int settledBaselineHave(final boolean votes)
     {
+        return heard(settledBaseline, votes);
+    }
+
+    /**
+     * @param baseline the baseline whose members count (all of the topology's if it is not set).
+     * @param votes    whether a member counts only if it names this one its coordinator.
+     * @return this member and the members of the topology in the baseline that echoed a heartbeat within the lease.
+     */
+    private int heard(final Baseline baseline, final boolean votes)
+    {
         int have = 0;
+        // Indexed: counted for every operation routed (hasQuorum), so no iterator per call.
         final List<MemberRecord> members = context.topology().members();
         for (int i = 0, n = members.size(); i < n; i++)
         {
             final MemberRecord member = members.get(i);
-            if (settledBaseline.isSet() && !settledBaseline.contains(member.memberId()))
+            if (baseline.isSet() && !baseline.contains(member.memberId()))
             {
                 continue;
             }
@@ -335,21 +346,7 @@ final class Membership
      */
     private boolean holdsCoordinatorVotes()
     {
-        final Baseline baseline = context.topology().baseline();
-        int votes = 0;
-        for (final MemberRecord member : context.topology().members())
-        {
-            if (baseline.isSet() && !baseline.contains(member.memberId()))
-            {
-                continue;
-            }
-            if (member.incarnation() == context.incarnation() ||
-                heardEchoWithin(member) && votesForThisMember(member))
-            {
-                votes++;
-            }
-        }
-        return votes >= quorumNeed() && holdsSettledBaselineQuorum(true);
+        return heard(context.topology().baseline(), true) >= quorumNeed() && holdsSettledBaselineQuorum(true);
     }
 
     boolean heardWithin(final MemberRecord member, final long windowNs)
@@ -446,23 +443,7 @@ final class Membership
         {
             return 0;
         }
-        final Baseline baseline = context.topology().baseline();
-        int have = 0;
-        // Indexed: counted for every operation routed (hasQuorum), so no iterator per call.
-        final List<MemberRecord> members = context.topology().members();
-        for (int i = 0, n = members.size(); i < n; i++)
-        {
-            final MemberRecord member = members.get(i);
-            if (baseline.isSet() && !baseline.contains(member.memberId()))
-            {
-                continue;
-            }
-            if (member.incarnation() == context.incarnation() || heardEchoWithin(member))
-            {
-                have++;
-            }
-        }
-        return have;
+        return heard(context.topology().baseline(), false);
     }
 
     int quorumNeed()
