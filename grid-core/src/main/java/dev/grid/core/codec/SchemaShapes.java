@@ -226,8 +226,9 @@ final class SchemaShapes
                         }
                         else if (!later.isEmpty())
                         {
-                            throw new IllegalStateException("field " + child.getAttribute("name") + " of version 0 " +
-                                "follows a field added later: a later field must be at the end of its block");
+                            throw new IllegalStateException("field " + child.getAttribute("name") +
+                                ", of the schema's first version, follows a field added later (sinceVersion): " +
+                                "later fields must end their block");
                         }
                     }
                     case "group" -> groups.add(shape(child, sizes));

@@ -122,6 +122,7 @@ class MemberMessagesTest
             .coordinatorVote(6).memoryFull((short)1).settledVersion(2));
         final byte[] current = copy();
         final int header = MemberMessages.HEADER_LENGTH;
+        assertEquals(header + HeartbeatEncoder.BLOCK_LENGTH, current.length, "a heartbeat is its block alone");
         final byte[] older = new byte[current.length - 8];
         System.arraycopy(current, 0, older, 0, older.length);
         final UnsafeBuffer buffer = new UnsafeBuffer(older);
@@ -139,7 +140,6 @@ class MemberMessagesTest
             ByteOrder.LITTLE_ENDIAN);
         messages.open(buffer, 0, older.length);
         assertThrows(MalformedMessageException.class, () -> messages.decode(new HeartbeatDecoder()));
-        assertEquals(header + HeartbeatEncoder.BLOCK_LENGTH, current.length, "a heartbeat is its block alone");
     }
 
     @Test
