@@ -121,6 +121,7 @@ final class Nemesis
     /** The live shards of a process crash: a process dies with all its shards. */
     private void crash(final int process)
     {
+        traceFault("crashes", process);
         for (final int slot : scenario.slotsOf(process))
         {
             if (scenario.members[slot] != null)
@@ -133,6 +134,7 @@ final class Nemesis
     /** The live shards of a process leave gracefully, as when its process is stopped. */
     private void leave(final int process)
     {
+        traceFault("stops", process);
         for (final int slot : scenario.slotsOf(process))
         {
             if (scenario.members[slot] != null)
@@ -145,12 +147,21 @@ final class Nemesis
     /** The process starts again, with every shard that is not running. */
     private void start(final int process)
     {
+        traceFault("starts", process);
         for (final int slot : scenario.slotsOf(process))
         {
             if (scenario.members[slot] == null)
             {
                 scenario.start(slot);
             }
+        }
+    }
+
+    private void traceFault(final String what, final int process)
+    {
+        if (ClusterScenario.TRACE)
+        {
+            System.out.println(scenario.sim.nowNs() + " nemesis " + what + " " + scenario.slotsOf(process));
         }
     }
 
