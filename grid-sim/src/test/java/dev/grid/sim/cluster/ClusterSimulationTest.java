@@ -205,6 +205,11 @@ class ClusterSimulationTest
         // A dropped lineage's history floor, raised by a replayed full rebalance, outlived the drop: history from 13
         // was claimed by a copy at LWM 8.
         ClusterScenario.run(0x181ce2af1L, new ClusterScenario.Options().persistent(true).baseline(true));
+        // An in-memory member holding the only copies left dissolved into a cluster of empty members and dropped them.
+        for (final long seed : new long[] {0x181c815b7L, 0x181c50ab9L, 0x181ce2623L, 0x181d13f8eL})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options());
+        }
         // 0x1766294a3: every member of a baseline cluster left or was removed at once; the cluster restarted from its
         // data directories refused operations until its last members were back, which the checker did not expect.
         for (final long seed : new long[] {0x176628f2aL, 0x176629214L, 0x1766294a3L})

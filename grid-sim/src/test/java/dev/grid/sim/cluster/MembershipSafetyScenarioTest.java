@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,6 +69,8 @@ class MembershipSafetyScenarioTest
     private final Map<String, String> acknowledged = new HashMap<>();
     /** Copies any member kept for the operator before dropping them. */
     private final List<KeptCopy> kept = new ArrayList<>();
+    /** Partitions of {@link #cacheId} any member reported lost. */
+    private final Set<Integer> lost = new HashSet<>();
     private int cacheId;
     /** The cache a scenario creates while members are cut off, and a key of it the majority writes. */
     private int newCacheId;
@@ -406,6 +409,97 @@ class MembershipSafetyScenarioTest
         mergeTwoClustersThatFormedApart();
     }
 
+    /**
+     * An in-memory member holding the only copies left: m1 is cut off while m0 and m2 crash, and the restarted m2 forms
+     * a new cluster with m3 and m4, all three empty. At the heal m1, without quorum, dissolves into it: it joins with
+     * its copies, the new cluster adopts its cache (m1's ownership table is newer) without waiting for m0 (an in-memory
+     * member that is away brings nothing back), and every key of a partition m1 held reads its acknowledged value; the
+     * partitions only m0 and m2 held are reported lost. m1 dropped its copies at the dissolve before, and the cache
+     * with them (in-memory soak seed 0x181c815b7).
+     */
+    @Test
+    void anInMemoryMemberWithTheOnlyCopiesLeftKeepsThemWhenItsClusterDissolves()
+    {
+        inMemory = true;
+        slots = 5;
+        for (int slot = 0; slot < 3; slot++)
+        {
+            start(slot);
+        }
+        awaitCluster(0, 1, 2);
+        final OpOutcome[] created = new OpOutcome[1];
+        members[0].admin().createCache(new CacheDescriptor(0, "c", 16, 1, "string", "string", null, 2_000 * MS, null,
+            0, 0), Answers.capture(created, new GridException[1]));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(5), () -> created[0] != null));
+        cacheId = members[0].cache("c").cacheId();
+        writeAll(0, "v");
+        awaitCluster(0, 1, 2);
+        final PartitionMap before = members[1].installedMap();
+        final int m1 = before.topology().indexOf(members[1].incarnation());
+        final Set<Integer> heldByM1 = new HashSet<>();
+        for (int p = 0; p < 16; p++)
+        {
+            for (final int owner : before.owners(cacheId, p))
+            {
+                if (owner == m1)
+                {
+                    heldByM1.add(p);
+                }
+            }
+        }
+        assertTrue(heldByM1.size() > 0 && heldByM1.size() < 16, "m1 owns " + heldByM1);
+        network.partition(Set.of(1));
+        crash(0);
+        crash(2);
+        run(3 * FAILURE_DETECTION_NS);
+        for (int slot = 2; slot < 5; slot++)
+        {
+            start(slot);
+        }
+        awaitCluster(2, 3, 4);
+        network.heal();
+        awaitCluster(1, 2, 3, 4);
+        assertTrue(kept.isEmpty(), "m1 handed copies to the operator instead of bringing them: " + kept.size());
+        int checked = 0;
+        for (final Map.Entry<String, String> write : acknowledged.entrySet())
+        {
+            if (heldByM1.contains(KeyPartitioner.partition(bytes(write.getKey()), 16)))
+            {
+                assertEquals(write.getValue(), read(members[3], write.getKey()), write.getKey());
+                checked++;
+            }
+        }
+        assertTrue(checked > 0, "no key of m1's partitions was written");
+        final Set<Integer> expectedLost = new HashSet<>();
+        for (int p = 0; p < 16; p++)
+        {
+            if (!heldByM1.contains(p))
+            {
+                expectedLost.add(p);
+            }
+        }
+        assertEquals(expectedLost, lost, "the partitions reported lost are not those m1 held no copy of");
+    }
+
+    /** Every member of {@code slots} settled (quorum held) in one topology of exactly them, the same version. */
+    private void awaitCluster(final int... inCluster)
+    {
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () ->
+        {
+            for (final int slot : inCluster)
+            {
+                final Engine member = members[slot];
+                if (member == null || !member.status().isQuiescent() ||
+                    member.topology().members().size() != inCluster.length ||
+                    member.topology().version() != members[inCluster[0]].topology().version())
+                {
+                    return false;
+                }
+            }
+            return true;
+        }), this::describe);
+    }
+
     private void mergeTwoClustersThatFormedApart()
     {
         minMembers = 1;
@@ -590,6 +684,15 @@ class MembershipSafetyScenarioTest
                 public void onCopyKept(final KeptCopy copy)
                 {
                     kept.add(copy);
+                }
+
+                @Override
+                public void onPartitionLost(final int lostCacheId, final int partition, final long version)
+                {
+                    if (lostCacheId == cacheId)
+                    {
+                        lost.add(partition);
+                    }
                 }
 
                 @Override

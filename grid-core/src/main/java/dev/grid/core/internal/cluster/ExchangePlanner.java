@@ -297,7 +297,7 @@ final class ExchangePlanner
             listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
                 "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
         }
-        else if (in.activationForced())
+        else if (in.activatesWithoutAbsent())
         {
             final List<String> away = new ArrayList<>(newest.members());
             away.removeAll(indexById.keySet());
@@ -305,8 +305,10 @@ final class ExchangePlanner
                 random.nextLong());
             decisionOwners = newest;
             listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
-                "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
-                "none of whose last owners is here are lost");
+                "table of stamp " + newest.stamp() + " without " + away + (in.activationForced() ?
+                ", as an operator asked" : ", whose members keep no data directories (one that is away returns " +
+                "empty, or with copies judged as any returning member's)") + ": partitions none of whose last " +
+                "owners is here are lost");
         }
         else
         {
@@ -431,7 +433,7 @@ final class ExchangePlanner
         // who may be away though every member of that table's map is back (they had left it); served from the one
         // that was back, it lost writes the other had acknowledged (whole-cluster seed 0xa8453eb). An operator who
         // activates without the members still away accepts what they held.
-        final boolean lostByTable = !known && !in.activationForced();
+        final boolean lostByTable = !known && !in.activatesWithoutAbsent();
         lastOwners.lastOwnersBack = !((known && in.previous().isLost(cacheId, partition) && !reset) || lostByTable) ||
             lastOwners.allLastOwnersBack(cacheId, partition, holders, target);
         if (!lastOwners.lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
@@ -875,6 +877,20 @@ final class ExchangePlanner
     record Inputs(Collection<ReportAssembly> reports, PartitionTable previous, OwnershipTable ownTable,
         boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
     {
+        /**
+         * Whether a cluster activating from the newest ownership table reported goes on without that table's members
+         * still away: an operator asked so, or members keep no data directories. An in-memory member that is away
+         * either lost its copies (it crashed or restarted) or is cut off, and brings them when it returns as any
+         * member whose cluster dissolves does, judged by their counters; waiting for it kept the copies that are here
+         * (an in-memory member whose cluster dissolved into this one) from being served while the others of its
+         * table had crashed.
+         *
+         * @return whether it does.
+         */
+        boolean activatesWithoutAbsent()
+        {
+            return activationForced || !retainsRecords;
+        }
     }
 
     /**

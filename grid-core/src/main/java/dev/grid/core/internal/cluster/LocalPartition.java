@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * This member's copy of one partition of one cache: its store, its update counter, the outcomes of recent operations
@@ -207,6 +208,26 @@ final class LocalPartition implements PartitionCopy
         replayed.dropBelow(watermarks);
         replayed.moveInto(recent);
         replayed = null;
+    }
+
+    /**
+     * Forget what only the member's life that ends knew of this copy, keeping what a restart would recover from a WAL:
+     * its entries, counter (reservations of abandoned transactions stay open, as gaps the next exchange judges),
+     * lineage and the outcomes of finished operations. Gone: the updates waiting for backups (their operations failed
+     * or are retried), operations in flight and those a consistency check held, backups' refusals, the expiry
+     * sweep's progress. The copy reports as OWNING, as a recovered one does: the exchange judges it by its counter.
+     */
+    void forgetLiveState()
+    {
+        state = PartitionState.OWNING;
+        inFlight.clear();
+        pausedBy = 0;
+        pausedOps.clear();
+        refusedBackups.clear();
+        recent.values().removeIf(Objects::isNull);
+        nextExpiryMs = 0;
+        expiryPassMinMs = Long.MAX_VALUE;
+        sweptAsPrimary = false;
     }
 
     /**

@@ -58,6 +58,14 @@ final class MemberContext
         void rejoin(String why);
 
         /**
+         * This member's cluster dissolves into another: join it again, an in-memory member keeping its copies as a
+         * restarted persistent member brings its recovered ones (a persistent member stops for that restart).
+         *
+         * @param why for the log.
+         */
+        void dissolve(String why);
+
+        /**
          * Route a member message to the component that owns its type, as if it had just arrived.
          *
          * @param type   of the message.
@@ -378,6 +386,16 @@ final class MemberContext
     void rejoin(final String why)
     {
         host.rejoin(why);
+    }
+
+    /**
+     * This member's cluster dissolves into another (see the engine's dissolve).
+     *
+     * @param why for the log.
+     */
+    void dissolve(final String why)
+    {
+        host.dissolve(why);
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.PartitionMap;
+import dev.grid.core.engine.PartitionState;
 import dev.grid.core.engine.Topology;
 import dev.grid.core.engine.TransactionContext;
 import dev.grid.core.engine.Transactions;
@@ -155,6 +156,12 @@ public final class MemberEngine implements Engine
                 public void rejoin(final String why)
                 {
                     MemberEngine.this.rejoin(why);
+                }
+
+                @Override
+                public void dissolve(final String why)
+                {
+                    MemberEngine.this.dissolve(why);
                 }
 
                 @Override
@@ -556,6 +563,58 @@ public final class MemberEngine implements Engine
             return;
         }
         startJoining(why, false);
+    }
+
+    /**
+     * This member's cluster dissolves into another (two formed, or a split's sides both went on). A persistent member
+     * stops for its host to restart it on its WAL, as when removed. An in-memory member joins again keeping its
+     * complete copies, caches and ownership table, in the state a restart on a WAL would recover them: the other
+     * cluster adopts its caches if its ownership table is newer, and judges its copies by their counters; copies of
+     * caches the other cluster cannot take in go to {@link dev.grid.core.engine.EngineListener#onCopyKept}. Dropping
+     * them here lost the only copies of acknowledged updates when the members of the other cluster had restarted
+     * empty (in-memory soak seeds 0x181c815b7, 0x181c50ab9, 0x181ce2623, 0x181d13f8e).
+     */
+    private void dissolve(final String why)
+    {
+        if (context.wal().retainsRecords())
+        {
+            rejoin(why);
+            return;
+        }
+        final String memberId = context.config().memberId();
+        context.listener().onEvent("member " + memberId + " leaves its cluster: " + why +
+            "; joining again with its copies");
+        final GridException rejoining = new GridException(ErrorCode.MEMBER_REJOINING, "member " + memberId +
+            " leaves its cluster (" + why + ") and is joining again");
+        failAllOwnOperations(rejoining);
+        context.tx().abandon(rejoining, true);
+        int dropped = 0;
+        for (final LocalPartition[] local : context.copies().values())
+        {
+            for (int p = 0; p < local.length; p++)
+            {
+                final LocalPartition lp = local[p];
+                if (lp == null)
+                {
+                    continue;
+                }
+                if (lp.state == PartitionState.OWNING || lp.state == PartitionState.RENTING)
+                {
+                    lp.forgetLiveState();
+                }
+                else
+                {
+                    // Still catching up (or lost): not a copy a restart could vouch for.
+                    local[p] = null;
+                    dropped++;
+                }
+            }
+        }
+        if (dropped > 0)
+        {
+            context.listener().onEvent("member " + memberId + " drops " + dropped + " incomplete partition copies");
+        }
+        startJoining(why, true);
     }
 
     private int sweep()

@@ -779,7 +779,8 @@ final class Membership
      * side of; or any version once it has been without quorum for failure detection: each side of a fork may have
      * numbered on), and rejoins. Of another cluster (two formed, or one split and both sides went on): the smaller one
      * dissolves, ties going against the one whose coordinator's incarnation is greater, and a side without quorum
-     * always; its members rejoin the other, their persistent copies judged by counters as any rejoining member's.
+     * always; its members rejoin the other with their copies (recovered from the WAL, or an in-memory member's kept),
+     * judged by counters as any rejoining member's.
      */
     void onNotMember(final long sender)
     {
@@ -805,18 +806,7 @@ final class Membership
             {
                 final String why = "another cluster (" + members + " members, topology " + version + ") " +
                     "answered at a seed address; this cluster of " + own + " dissolves into it";
-                if (!context.wal().retainsRecords())
-                {
-                    // An in-memory member rejoins without its copies: what they held is reported (the host has
-                    // nowhere durable to keep it). A persistent one recovers them, and keeps for the operator those
-                    // the other cluster cannot take in (dropRecoveredCopiesUnknownTo()).
-                    for (final CacheDescriptor cache : context.topology().caches())
-                    {
-                        context.recovery().keepCopiesOf(cache,
-                            "this in-memory member's cluster dissolved into another: " + why);
-                    }
-                }
-                context.rejoin(why);
+                context.dissolve(why);
             }
             return;
         }
