@@ -210,6 +210,9 @@ class ClusterSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options());
         }
+        // Every in-memory member holding a cache crashed or dropped it: the cluster formed afresh lost the cache
+        // without reporting a partition lost.
+        ClusterScenario.run(0x181cb2396L, new ClusterScenario.Options());
         // 0x1766294a3: every member of a baseline cluster left or was removed at once; the cluster restarted from its
         // data directories refused operations until its last members were back, which the checker did not expect.
         for (final long seed : new long[] {0x176628f2aL, 0x176629214L, 0x1766294a3L})
@@ -252,7 +255,8 @@ class ClusterSimulationTest
         final long lost = totals.get(2);
         final long checked = totals.get(3);
         assertTrue(only != null || stops > 0, "the nemesis never stopped the whole cluster");
-        assertTrue(checked > 0, "no key was checked");
+        // One seed replayed may check no key when its every partition was lost (every holder crashed).
+        assertTrue(checked > 0 || only != null && lost > 0, "no key was checked");
         System.out.printf("whole-cluster-stop seeds%s: %d acknowledged operations, %d whole-cluster stops, %d " +
             "partitions lost for a while (none excused), %d keys checked%n", baseline ? " (baseline)" : "",
             acknowledged, stops, lost, checked);

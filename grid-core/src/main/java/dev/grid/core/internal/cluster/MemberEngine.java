@@ -499,8 +499,10 @@ public final class MemberEngine implements Engine
         }
         if (!keepCopies && !context.copies().isEmpty())
         {
+            // The caches stay known, with the ownership table that names their last owners: a cluster that formed
+            // afresh while every member holding them crashed or dropped them (in-memory soak seed 0x181cb2396) then
+            // adopts them and reports their partitions lost, where they vanished without a word before.
             context.copies().clear();
-            context.walCaches().clear();
             context.walRecords().appendAllDropped();
         }
         context.forgetInFlight();
