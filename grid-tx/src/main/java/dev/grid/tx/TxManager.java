@@ -118,7 +118,7 @@ public final class TxManager implements Transactions
     final LinkedHashMap<TxPartKey, Boolean> finished = remembering();
 
     /** "Committed" answers held until the map they were given under settled (see {@link #answer}). */
-    private final HeldCommits heldCommits = new HeldCommits();
+    final HeldCommits heldCommits = new HeldCommits();
 
     /** @return a map in insertion order that forgets its eldest entries beyond {@link #FINISHED_REMEMBERED}. */
     private static <K> LinkedHashMap<K, Boolean> remembering()
@@ -813,14 +813,14 @@ public final class TxManager implements Transactions
         coordinator.nearTxs.clear();
         if (clearParticipants)
         {
-            parts.clear();
-            prepared.clear();
-            participant.answeredCommitted.clear();
-            participant.clearedSinceInstall.clear();
-            participant.applying.clear();
-            lockTable.locks.clear();
-            heldCommits.clear();
+            TxAbandon.clearParticipants(this);
         }
+    }
+
+    @Override
+    public void abandonKeepingPrepares(final GridException error)
+    {
+        TxAbandon.abandonKeepingPrepares(this, error);
     }
 
     /**

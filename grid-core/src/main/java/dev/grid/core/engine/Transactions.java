@@ -63,6 +63,16 @@ public interface Transactions extends TransactionSteps
      */
     void abandon(GridException error, boolean clearParticipants);
 
+    /**
+     * This member rejoins keeping its copies (an in-memory member whose cluster dissolves into another): its own
+     * transactions end as {@link #abandon} says, and of its participant state only the prepares are kept, held as a
+     * restart would recover them from the WAL ({@link #replayPrepare}), so that its transactions' other participants
+     * and this copy end them alike.
+     *
+     * @param error what the member's own undecided transactions abort with.
+     */
+    void abandonKeepingPrepares(GridException error);
+
     // ---------------------------------------------------------------------------------------------------------
     // Membership and the exchange.
     // ---------------------------------------------------------------------------------------------------------

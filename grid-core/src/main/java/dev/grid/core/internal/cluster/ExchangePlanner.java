@@ -297,7 +297,7 @@ final class ExchangePlanner
             listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
                 "table of stamp " + newest.stamp() + " (members " + newest.members() + ")");
         }
-        else if (in.activatesWithoutAbsent())
+        else if (in.activationForced())
         {
             final List<String> away = new ArrayList<>(newest.members());
             away.removeAll(indexById.keySet());
@@ -305,10 +305,8 @@ final class ExchangePlanner
                 random.nextLong());
             decisionOwners = newest;
             listener.onEvent("coordinator " + memberId + " activates the cluster from the ownership " +
-                "table of stamp " + newest.stamp() + " without " + away + (in.activationForced() ?
-                ", as an operator asked" : ", whose members keep no data directories (one that is away returns " +
-                "empty, or with copies judged as any returning member's)") + ": partitions none of whose last " +
-                "owners is here are lost");
+                "table of stamp " + newest.stamp() + " without " + away + ", as an operator asked: partitions " +
+                "none of whose last owners is here are lost");
         }
         else
         {
@@ -433,7 +431,7 @@ final class ExchangePlanner
         // who may be away though every member of that table's map is back (they had left it); served from the one
         // that was back, it lost writes the other had acknowledged (whole-cluster seed 0xa8453eb). An operator who
         // activates without the members still away accepts what they held.
-        final boolean lostByTable = !known && !in.activatesWithoutAbsent();
+        final boolean lostByTable = !known && !in.activationForced();
         lastOwners.lastOwnersBack = !((known && in.previous().isLost(cacheId, partition) && !reset) || lostByTable) ||
             lastOwners.allLastOwnersBack(cacheId, partition, holders, target);
         if (!lastOwners.lastOwnersBack && cache.lossPolicy() != PartitionLossPolicy.IGNORE && holders != null &&
@@ -479,7 +477,12 @@ final class ExchangePlanner
     private int[] decideWithoutData(final PartitionCase c)
     {
         boolean lost = c.hadOwners;
-        for (int i = 0; c.holders != null && i < c.holders.size() && lost; i++)
+        // Without data directories, a last owner's empty copy, judged by the table, vouches for nothing: the member
+        // restarted (empty) and took it while the cluster waited for the table's members (in-memory soak seed
+        // 0x181c815b7: served empty, the partition's acknowledged writes vanished without a partition lost). A
+        // partition its last owners never wrote is reported lost too: nothing here can tell the two apart.
+        final boolean emptyVouches = !c.byTable || in.retainsRecords();
+        for (int i = 0; c.holders != null && i < c.holders.size() && lost && emptyVouches; i++)
         {
             lost = !lastOwners.isLastOwner(c.byTable, c.cacheId, c.partition, c.holders.get(i), c.target);
         }
@@ -877,20 +880,6 @@ final class ExchangePlanner
     record Inputs(Collection<ReportAssembly> reports, PartitionTable previous, OwnershipTable ownTable,
         boolean activationForced, IntPredicate knownCaches, boolean retainsRecords)
     {
-        /**
-         * Whether a cluster activating from the newest ownership table reported goes on without that table's members
-         * still away: an operator asked so, or members keep no data directories. An in-memory member that is away
-         * either lost its copies (it crashed or restarted) or is cut off, and brings them when it returns as any
-         * member whose cluster dissolves does, judged by their counters; waiting for it kept the copies that are here
-         * (an in-memory member whose cluster dissolved into this one) from being served while the others of its
-         * table had crashed.
-         *
-         * @return whether it does.
-         */
-        boolean activatesWithoutAbsent()
-        {
-            return activationForced || !retainsRecords;
-        }
     }
 
     /**

@@ -212,14 +212,23 @@ final class LocalPartition implements PartitionCopy
 
     /**
      * Forget what only the member's life that ends knew of this copy, keeping what a restart would recover from a WAL:
-     * its entries, counter (reservations of abandoned transactions stay open, as gaps the next exchange judges),
-     * lineage and the outcomes of finished operations. Gone: the updates waiting for backups (their operations failed
-     * or are retried), operations in flight and those a consistency check held, backups' refusals, the expiry
-     * sweep's progress. The copy reports as OWNING, as a recovered one does: the exchange judges it by its counter.
+     * its entries, counter (reservations of prepares stay open), lineage and the outcomes of its operations, those
+     * applied here and still waiting for backups included (their origins may resend them to another primary, which
+     * must answer, not apply them twice). Gone: the updates' wait for backups, operations not applied and those a
+     * consistency check held, backups' refusals, the expiry sweep's progress. The copy reports as OWNING, as a
+     * recovered one does (set, not moved: a new life's first map gives it its state): the exchange judges it by its
+     * counter.
      */
     void forgetLiveState()
     {
         state = PartitionState.OWNING;
+        for (final PrimaryUpdate update : inFlight.values())
+        {
+            if (update.opKey != null && update.outcome != null)
+            {
+                recent.put(update.opKey, update.outcome);
+            }
+        }
         inFlight.clear();
         pausedBy = 0;
         pausedOps.clear();

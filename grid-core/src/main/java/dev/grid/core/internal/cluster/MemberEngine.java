@@ -481,7 +481,10 @@ public final class MemberEngine implements Engine
         context.joining().restart();
         context.replication().reset();
         context.expirations().reset();
-        context.evictions().reset();
+        if (!keepCopies)
+        {
+            context.evictions().reset();
+        }
         context.heldReads().clear();
         context.membership().reset();
         context.installTopology(null);
@@ -570,7 +573,8 @@ public final class MemberEngine implements Engine
     /**
      * This member's cluster dissolves into another (two formed, or a split's sides both went on). A persistent member
      * stops for its host to restart it on its WAL, as when removed. An in-memory member joins again keeping its
-     * complete copies, caches and ownership table, in the state a restart on a WAL would recover them: the other
+     * complete copies, the prepares of its transactions' parts, its caches and ownership table, in the state a restart
+     * on a WAL would recover them: the other
      * cluster adopts its caches if its ownership table is newer, and judges its copies by their counters; copies of
      * caches the other cluster cannot take in go to {@link dev.grid.core.engine.EngineListener#onCopyKept}. Dropping
      * them here lost the only copies of acknowledged updates when the members of the other cluster had restarted
@@ -589,7 +593,7 @@ public final class MemberEngine implements Engine
         final GridException rejoining = new GridException(ErrorCode.MEMBER_REJOINING, "member " + memberId +
             " leaves its cluster (" + why + ") and is joining again");
         failAllOwnOperations(rejoining);
-        context.tx().abandon(rejoining, true);
+        context.tx().abandonKeepingPrepares(rejoining);
         int dropped = 0;
         for (final LocalPartition[] local : context.copies().values())
         {
@@ -600,15 +604,16 @@ public final class MemberEngine implements Engine
                 {
                     continue;
                 }
-                if (lp.state == PartitionState.OWNING || lp.state == PartitionState.RENTING)
+                if (lp.state == PartitionState.MOVING || lp.state == PartitionState.EVICTED)
                 {
-                    lp.forgetLiveState();
+                    // Still catching up, or given up: not a copy the exchange may take for complete.
+                    local[p] = null;
+                    dropped++;
                 }
                 else
                 {
-                    // Still catching up (or lost): not a copy a restart could vouch for.
-                    local[p] = null;
-                    dropped++;
+                    // OWNING, or LOST (a last owner's full copy waiting for the others may be one).
+                    lp.forgetLiveState();
                 }
             }
         }

@@ -287,7 +287,8 @@ final class Replication
         {
             // Whatever the policy: a copy here may lack acknowledged updates a member still away holds.
             return "partition " + partition + " of cache '" + cache.name() + "' is not served yet: the cluster " +
-                "restarted from its data directories and waits for the members of its newest ownership table";
+                "waits for the members of its newest ownership table (it restarted from its data directories, or " +
+                "took in a member whose cluster dissolved), who may hold acknowledged updates the members here lack";
         }
         if (context.installedMap() == null || cache.lossPolicy() == PartitionLossPolicy.IGNORE)
         {

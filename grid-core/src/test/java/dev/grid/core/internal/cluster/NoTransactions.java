@@ -104,6 +104,11 @@ final class NoTransactions implements Transactions
     }
 
     @Override
+    public void abandonKeepingPrepares(final GridException error)
+    {
+    }
+
+    @Override
     public void onTopologyChanged(final IntPredicate inNewTopology, final IntFunction<String> nameBefore)
     {
     }
