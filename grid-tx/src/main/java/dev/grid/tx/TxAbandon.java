@@ -1,9 +1,11 @@
 package dev.grid.tx;
 
 import dev.grid.core.GridException;
+import dev.grid.core.engine.TxPartKey;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a member that stops, fails or rejoins does with its participant state ({@link TxManager#abandon}): drops it
@@ -44,15 +46,26 @@ final class TxAbandon
 
     /**
      * @return the prepares of {@code tx}'s participant state as recovery would hold them: parts whose prepare was
-     *         logged here and not rolled back, and the prepares held for other primaries.
+     *         logged here, neither rolling back nor committing, and the prepares held for other primaries (parts
+     *         committing or applying are recorded as finished instead).
      */
     private static List<TxPrepared> preparesAsRecovered(final TxManager tx)
     {
         final long nowNs = tx.context.nowNs();
         final List<TxPrepared> kept = new ArrayList<>();
+        // A part committing here, or a backup's commit still applying, has applied its writes: it is finished, as a
+        // restart's replay of its writes would find (a prepare kept instead could be rolled back over them).
+        for (final Map.Entry<TxPartKey, Boolean> applying : tx.participant.applying.entrySet())
+        {
+            tx.finished.put(applying.getKey(), applying.getValue());
+        }
         for (final TxPart part : tx.parts.values())
         {
-            if (part.prepareLogged && part.writeKeys != null && part.participants != null &&
+            if (part.state == TxParticipantState.COMMITTING)
+            {
+                tx.finished.put(part.key, Boolean.TRUE);
+            }
+            else if (part.prepareLogged && part.writeKeys != null && part.participants != null &&
                 part.state != TxParticipantState.ROLLING_BACK)
             {
                 kept.add(new TxPrepared(part.key, part.priority, part.writeKeys, part.writeValues, part.participants,

@@ -587,6 +587,9 @@ public final class MemberEngine implements Engine
             rejoin(why);
             return;
         }
+        // Updates applied in this poll wait for durability (immediate without a WAL) to close their counters and
+        // finish their transactions' parts: act on it before the waits are dropped with the life.
+        context.durability().processDurability();
         final String memberId = context.config().memberId();
         context.listener().onEvent("member " + memberId + " leaves its cluster: " + why +
             "; joining again with its copies");
@@ -606,8 +609,11 @@ public final class MemberEngine implements Engine
                 }
                 if (lp.state == PartitionState.MOVING || lp.state == PartitionState.EVICTED)
                 {
-                    // Still catching up, or given up: not a copy the exchange may take for complete.
+                    // Still catching up, or given up: not a copy the exchange may take for complete. Dropped as
+                    // recovery replays a drop: the commits it remembered and the prepares it held go with it.
                     local[p] = null;
+                    context.checkpointer().logCopyDropped(lp.cacheId, lp.partition);
+                    context.tx().forgetPrepared(lp.cacheId, lp.partition);
                     dropped++;
                 }
                 else
