@@ -16,6 +16,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -47,6 +48,23 @@ public final class ClientEndpoint implements AutoCloseable
          * @param frame      its bytes, owned by the handler.
          */
         void onFrame(Connection connection, byte[] frame);
+
+        /**
+         * A frame arrived, read in place: its bytes (without the length prefix) are {@code length} bytes of
+         * {@code array} from {@code offset}, valid only until this returns (the endpoint reads the connection's next
+         * frames into the same array). The default copies them for {@link #onFrame(Connection, byte[])}; a handler
+         * that is done with each frame when it returns overrides this and saves an allocation and a copy per frame.
+         * The endpoint's thread; must not block.
+         *
+         * @param connection it came on.
+         * @param array      holding the frame.
+         * @param offset     of the frame in {@code array}.
+         * @param length     of the frame.
+         */
+        default void onFrame(final Connection connection, final byte[] array, final int offset, final int length)
+        {
+            onFrame(connection, Arrays.copyOfRange(array, offset, offset + length));
+        }
 
         /**
          * A connection was accepted (it may be refused at once for the connection limit; {@link #onClose} follows).
@@ -789,15 +807,10 @@ public final class ClientEndpoint implements AutoCloseable
                 }
                 break;
             }
-            final ByteBuffer frameBuffer = allocateOrRefuse(connection, length);
-            if (frameBuffer == null)
-            {
-                return;
-            }
-            in.position(in.position() + ClientProtocol.LENGTH_PREFIX);
-            final byte[] frame = frameBuffer.array();
-            in.get(frame);
-            handler.onFrame(connection, frame);
+            // Handed over in place: the input buffer already holds the whole frame.
+            final int at = in.position() + ClientProtocol.LENGTH_PREFIX;
+            in.position(at + length);
+            handler.onFrame(connection, in.array(), in.arrayOffset() + at, length);
         }
         if (!connection.in.hasRemaining() && connection.in.capacity() > INPUT_BUFFER_BYTES)
         {

@@ -202,26 +202,34 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     @Override
     public void onFrame(final ClientEndpoint.Connection connection, final byte[] frame)
     {
+        onFrame(connection, frame, 0, frame.length);
+    }
+
+    @Override
+    public void onFrame(final ClientEndpoint.Connection connection, final byte[] array, final int offset,
+        final int length)
+    {
         Session session = (Session)connection.attachment();
         if (session == null)
         {
             session = new Session();
             connection.attach(session);
         }
-        if (frame.length < ClientProtocol.HEADER)
+        if (length < ClientProtocol.HEADER)
         {
             error(connection, 0, ErrorCode.MALFORMED_REQUEST, "a request needs at least " + ClientProtocol.HEADER +
-                " bytes (op and request id), got " + frame.length + "; closing the connection");
+                " bytes (op and request id), got " + length + "; closing the connection");
             connection.close();
             return;
         }
-        // The connection's reader, wrapped around each frame: every handler reads its request before it returns and
-        // keeps no reference to the reader, and one thread reads a connection's frames (the member thread, or the
+        // The connection's reader, wrapped around each frame where it lies (the endpoint's input buffer): every
+        // handler reads its request before it returns and keeps no reference to the reader or the array (a request's
+        // keys and values are copied out), and one thread reads a connection's frames (the member thread, or the
         // connection's TLS reader).
-        session.frameBuffer.wrap(frame);
+        session.frameBuffer.wrap(array, offset, length);
         try
         {
-            onRequest(connection, session, session.frameReader.wrap(session.frameBuffer, 0, frame.length));
+            onRequest(connection, session, session.frameReader.wrap(session.frameBuffer, 0, length));
         }
         finally
         {
