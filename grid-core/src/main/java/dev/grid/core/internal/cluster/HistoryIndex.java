@@ -26,6 +26,19 @@ final class HistoryIndex
 
     private final Long2ObjectHashMap<CopyIndex> copies = new Long2ObjectHashMap<>();
 
+    /**
+     * Whether records are noted: not for a WAL that keeps nothing (an in-memory member's), which serves no history and
+     * is never released, so that every entry was kept for good (two longs per {@link #STRIDE} updates of a copy).
+     */
+    private boolean noting = true;
+
+    /** Note nothing from now on: the member's WAL keeps no records. */
+    void noteNothing()
+    {
+        noting = false;
+        copies.clear();
+    }
+
     private static final class CopyIndex
     {
         long highest;
@@ -60,6 +73,10 @@ final class HistoryIndex
      */
     void note(final long packed, final long positionBefore, final long highestCounter)
     {
+        if (!noting)
+        {
+            return;
+        }
         final CopyIndex index = copies.computeIfAbsent(packed, k -> new CopyIndex());
         if (index.recentCount == RECENT)
         {

@@ -212,6 +212,10 @@ final class MemberContext
         this.tx = transactions.apply(new EngineTxContext(this));
         this.membership = new Membership(this, config.failureDetectionTimeoutNs() - config.heartbeatIntervalNs());
         this.joining = new Joining(this, config, localAddress);
+        if (!wal.retainsRecords())
+        {
+            historyIndex.noteNothing();
+        }
         this.walRecords = new WalRecords(wal, historyIndex, origins.originWatermarks()::get);
         this.planner = new ExchangePlanner(config.memberId(), random, listener);
     }

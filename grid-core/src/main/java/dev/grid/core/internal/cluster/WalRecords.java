@@ -178,6 +178,11 @@ final class WalRecords
     long appendWal(final LocalPartition lp, final long counter, final long transaction, final OpKey opKey,
         final OpOutcome outcome, final byte[] key, final byte[] value, final Predecessors predecessors)
     {
+        if (!wal.retainsRecords())
+        {
+            // Nothing reads the record back (no replay, no history): only its position, which durability waits on.
+            return appendEmptyRecord();
+        }
         final WalDataEncoder out = start(dataOut).cacheId(lp.cacheId).partition(lp.partition).counter(counter)
             .transaction(transaction).origin(opKey.originIncarnation()).sequence(opKey.sequence())
             .flag(MemberMessages.flag(outcome.flag())).hasValue(MemberMessages.has(value))
@@ -369,6 +374,14 @@ final class WalRecords
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
+        totalAppends++;
+        return position;
+    }
+
+    /** Append an empty record to a WAL that keeps nothing: a position to wait on, without encoding one. */
+    private long appendEmptyRecord()
+    {
+        final long position = wal.append(walWriter.buffer(), 0, 0);
         totalAppends++;
         return position;
     }
