@@ -633,8 +633,11 @@ final class Replication
         {
             throw new MalformedMessageException("replicate with counter " + counter);
         }
+        // An outcome without a value (a put's, a remove's) is one of two shared ones: the retry memory holds one per
+        // remembered operation, on every backup.
+        final byte[] answered = MemberMessages.ifHas(hasOutcomeValue, outcomeValue);
         replicate(sender, source, buffer, offset, length, new ReplicateFields(cacheId, partition, version, counter,
-            new OpKey(origin, sequence), new OpOutcome(flag, MemberMessages.ifHas(hasOutcomeValue, outcomeValue), 0),
+            new OpKey(origin, sequence), answered == null ? OpOutcome.of(flag) : new OpOutcome(flag, answered, 0),
             key, MemberMessages.ifHas(hasValue, value), predecessors, EventJournal.checkedKind(eventKind)));
     }
 
