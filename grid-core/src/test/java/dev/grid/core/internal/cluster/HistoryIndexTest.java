@@ -55,6 +55,23 @@ class HistoryIndexTest
         }
     }
 
+    /**
+     * A member whose WAL keeps nothing (in memory) serves no history and never releases its WAL, so an index would keep
+     * its entries for good: it notes nothing, and knows nothing of any copy.
+     */
+    @Test
+    void anIndexOfAWalThatKeepsNothingNotesNothing()
+    {
+        final HistoryIndex index = new HistoryIndex();
+        index.note(3L, 9, 1);
+        index.noteNothing();
+        for (long counter = 2; counter <= 10_000; counter++)
+        {
+            index.note(3L, counter * 10 - 1, counter);
+        }
+        assertEquals(0, index.scanStart(3L, 5_000), "it knows nothing of the copy: scan everything");
+    }
+
     @Test
     void aReaderMissingOnlyRecentCountersScansFromJustBeforeThem()
     {
