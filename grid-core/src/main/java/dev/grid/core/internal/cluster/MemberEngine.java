@@ -574,11 +574,11 @@ public final class MemberEngine implements Engine
      * This member's cluster dissolves into another (two formed, or a split's sides both went on). A persistent member
      * stops for its host to restart it on its WAL, as when removed. An in-memory member joins again keeping its
      * complete copies, the prepares of its transactions' parts, its caches and ownership table, in the state a restart
-     * on a WAL would recover them: the other
-     * cluster adopts its caches if its ownership table is newer, and judges its copies by their counters; copies of
-     * caches the other cluster cannot take in go to {@link dev.grid.core.engine.EngineListener#onCopyKept}. Dropping
-     * them here lost the only copies of acknowledged updates when the members of the other cluster had restarted
-     * empty (in-memory soak seeds 0x181c815b7, 0x181c50ab9, 0x181ce2623, 0x181d13f8e).
+     * on a WAL would recover them: the other cluster adopts its caches if its ownership table is newer (and serves
+     * them once every member of that table is back), and judges its copies as any returning member's; copies of caches
+     * the other cluster cannot take in go to {@link dev.grid.core.engine.EngineListener#onCopyKept}. Dropping them
+     * here lost the only copies of acknowledged updates when the members of the other cluster had restarted empty
+     * (in-memory soak seeds 0x181c815b7, 0x181c50ab9, 0x181ce2623, 0x181d13f8e).
      */
     private void dissolve(final String why)
     {
