@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -775,19 +776,7 @@ class MembershipSafetyScenarioTest
     /** Every member settled (quorum held) in one topology of all of them, the same version everywhere. */
     private void awaitOneCluster()
     {
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(30), () ->
-        {
-            for (int slot = 0; slot < slots; slot++)
-            {
-                final Engine member = members[slot];
-                if (member == null || !member.status().isQuiescent() || member.topology().members().size() != slots ||
-                    member.topology().version() != members[0].topology().version())
-                {
-                    return false;
-                }
-            }
-            return true;
-        }), this::describe);
+        awaitCluster(IntStream.range(0, slots).toArray());
     }
 
     private String describe()

@@ -224,10 +224,7 @@ final class LocalPartition implements PartitionCopy
         state = PartitionState.OWNING;
         for (final PrimaryUpdate update : inFlight.values())
         {
-            if (update.opKey != null && update.outcome != null)
-            {
-                recent.put(update.opKey, update.outcome);
-            }
+            recent.put(update.opKey, update.outcome);
         }
         inFlight.clear();
         pausedBy = 0;

@@ -181,7 +181,7 @@ final class WalRecords
         if (!wal.retainsRecords())
         {
             // Nothing reads the record back (no replay, no history): only its position, which durability waits on.
-            return appendEmptyRecord();
+            return append(0);
         }
         final WalDataEncoder out = start(dataOut).cacheId(lp.cacheId).partition(lp.partition).counter(counter)
             .transaction(transaction).origin(opKey.originIncarnation()).sequence(opKey.sequence())
@@ -369,19 +369,17 @@ final class WalRecords
      */
     private long appendRecord()
     {
-        final long position = wal.append(walWriter.buffer(), 0, walWriter.length());
+        return append(walWriter.length());
+    }
+
+    /** Append the first {@code length} bytes of {@code walWriter} (0: an empty record, a position to wait on). */
+    private long append(final int length)
+    {
+        final long position = wal.append(walWriter.buffer(), 0, length);
         if (position < 0)
         {
             throw new IllegalStateException("WAL refused a record (back pressure is not handled yet)");
         }
-        totalAppends++;
-        return position;
-    }
-
-    /** Append an empty record to a WAL that keeps nothing: a position to wait on, without encoding one. */
-    private long appendEmptyRecord()
-    {
-        final long position = wal.append(walWriter.buffer(), 0, 0);
         totalAppends++;
         return position;
     }
