@@ -401,6 +401,44 @@ class ThinClientTest
         client.destroyCache("predicates");
     }
 
+    /**
+     * Reads a primary answers at once read each key into an array kept for its length (ClientReads): keys of one
+     * length, read one after another and interleaved with writes, each find their own value; a key longer than the
+     * kept arrays, an absent key, and every kind of read (get, read, containsKey) too.
+     */
+    @Test
+    void readsOfKeysOfOneLengthEachFindTheirOwnValue()
+    {
+        final Cache<String, String> cache = client.createCache(new CacheConfiguration<>("lengths", Codecs.STRING,
+            Codecs.STRING).backups(1).partitions(32));
+        for (int i = 0; i < 100; i++)
+        {
+            cache.put(String.format("k%03d", i), "v" + i);
+        }
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 99; i >= 0; i--)
+            {
+                final String key = String.format("k%03d", i);
+                assertEquals("v" + i, cache.get(key), key);
+                assertEquals("v" + i, cache.read(key).value(), key);
+                assertFalse(cache.read(key).withoutQuorum(), key);
+                assertTrue(cache.containsKey(key), key);
+                assertFalse(cache.containsKey(String.format("x%03d", i)), key);
+                assertNull(cache.get(String.format("x%03d", i)), key);
+            }
+            cache.put("k050", "changed");
+            assertEquals("changed", cache.get("k050"));
+            cache.put("k050", "v50");
+        }
+        final String longKey = "long".repeat(100);
+        cache.put(longKey, "far");
+        assertEquals("far", cache.get(longKey));
+        assertTrue(cache.containsKey(longKey));
+        assertNull(cache.get(longKey + "!"));
+        client.destroyCache("lengths");
+    }
+
     @Test
     void eachKeyRequestIsServedByItsPartitionsPrimary()
     {

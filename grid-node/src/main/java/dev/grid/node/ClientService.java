@@ -76,6 +76,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
 
     final GridMember member;
     private final ClientEntryOperations entryOperations;
+    private final ClientReads reads;
     private final ClientTransactionSteps transactionSteps;
     private final MemberConfiguration config;
     /** Handshakes: versions, credentials (checked off the endpoint's thread), admission. */
@@ -147,6 +148,7 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
     {
         this.member = member;
         this.entryOperations = new ClientEntryOperations(member, this);
+        this.reads = new ClientReads(member, this);
         this.transactionSteps = new ClientTransactionSteps(member, this);
         this.config = member.configuration();
         this.handshake = new ClientHandshake(this, member, config);
@@ -356,10 +358,8 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         switch (op)
         {
             case ClientProtocol.PING -> finish(connection, session, requestId, w -> { }, null);
-            case ClientProtocol.GET -> single(connection, session, requestId, reader, OpType.GET, false, false,
-                (w, o) -> w.writeBytes(o.value()));
-            case ClientProtocol.READ -> single(connection, session, requestId, reader, OpType.GET, false, false,
-                (w, o) -> w.writeBytes(o.value()).writeBoolean(o.withoutQuorum()));
+            case ClientProtocol.GET, ClientProtocol.READ, ClientProtocol.CONTAINS_KEY ->
+                reads.read(connection, session, requestId, reader, op);
             case ClientProtocol.PUT -> single(connection, session, requestId, reader, OpType.PUT, false, true,
                 (w, o) -> { });
             case ClientProtocol.PUT_IF_ABSENT -> single(connection, session, requestId, reader, OpType.PUT_IF_ABSENT,
@@ -372,8 +372,6 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
                 OpType.REMOVE_IF_EQUALS, true, false, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.MERGE -> single(connection, session, requestId, reader, OpType.MERGE, false, true,
                 (w, o) -> w.writeBytes(o.value()));
-            case ClientProtocol.CONTAINS_KEY -> single(connection, session, requestId, reader, OpType.CONTAINS_KEY,
-                false, false, (w, o) -> w.writeBoolean(o.flag()));
             case ClientProtocol.GET_ALL ->
             {
                 final MemberCache<byte[], byte[]> cache = member.rawCache(requireString(reader, "cache"));
@@ -595,6 +593,14 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final byte[] key = requireBytes(reader, "key");
         final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
+        submit(connection, session, requestId, cache, type, identity, key, expectedBytes, valueBytes, answer);
+    }
+
+    /** A single-key operation, run now ({@link MemberAgent#runNow}) or queued. */
+    void submit(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final CacheDescriptor cache, final OpType type, final ClientIdentity identity, final byte[] key,
+        final byte[] expectedBytes, final byte[] valueBytes, final Answer<OpOutcome> answer)
+    {
         final SingleRequest request = new SingleRequest(this, connection, session, requestId, cache, type, key,
             valueBytes, expectedBytes, identity, answer);
         if (!MemberAgent.runNow(member, request, request))

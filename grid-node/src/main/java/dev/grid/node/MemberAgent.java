@@ -2,7 +2,9 @@ package dev.grid.node;
 
 import dev.grid.core.GridException;
 import dev.grid.core.NodeStoppingException;
+import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.OpCallback;
+import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.MemberState;
 import dev.grid.net.ClientEndpoint;
 import org.agrona.concurrent.Agent;
@@ -50,6 +52,38 @@ final class MemberAgent implements Agent
         member.agentThread = Thread.currentThread();
     }
 
+    /** @return whether {@link #runNow} would run a command now (it may still find the member inactive). */
+    static boolean mayRunNow(final GridMember member)
+    {
+        return Thread.currentThread() == member.agentThread && !member.closing && member.deferredFault == null &&
+            member.commands.isEmpty() && member.runNowBudget > 0;
+    }
+
+    /**
+     * A read answered in this call ({@link Engine#readNow}) where {@link #runNow} would run its operation, and
+     * counted in the cycle's budget as that would be. A fault of the engine stops the member after the poll, as in
+     * {@link #runNow}, and the read is left to the caller's queued way, which then fails.
+     *
+     * @return the value, null if absent, or {@link Engine#NOT_READ_NOW}: the caller submits the read as usual.
+     */
+    static byte[] readNow(final GridMember member, final int cacheId, final OpType type, final byte[] key)
+    {
+        if (!mayRunNow(member) || member.activation.refusal() != null)
+        {
+            return Engine.NOT_READ_NOW;
+        }
+        member.runNowBudget--;
+        try
+        {
+            return member.engine.readNow(cacheId, type, key);
+        }
+        catch (final RuntimeException ex)
+        {
+            member.deferredFault = ex;
+            return Engine.NOT_READ_NOW;
+        }
+    }
+
     /**
      * Run an engine command now, as the queue's drain would run it, if called on the agent thread with no command
      * waiting (a thin client's request its duty cycle read): no queued command, no future. At most
@@ -63,8 +97,7 @@ final class MemberAgent implements Agent
      */
     static boolean runNow(final GridMember member, final Runnable command, final OpCallback failed)
     {
-        if (Thread.currentThread() != member.agentThread || member.closing || member.deferredFault != null ||
-            !member.commands.isEmpty() || member.runNowBudget <= 0)
+        if (!mayRunNow(member))
         {
             return false;
         }

@@ -166,6 +166,36 @@ public final class MessageReader
     }
 
     /**
+     * As {@link #readBytes(String)}, but where the length is below {@code reusable.length} into the array kept there
+     * for it ({@code reusable[length]}, made on first use), which the next such read of that length overwrites: for a
+     * field only looked at until then (a key looked up, not kept), nothing is allocated.
+     *
+     * @param field    name for the error message.
+     * @param reusable arrays by length, filled as needed; the caller's alone.
+     * @return the bytes (maybe one of {@code reusable}), or null.
+     */
+    public byte[] readBytes(final String field, final byte[][] reusable)
+    {
+        need(4, field, ".length");
+        final int length = buffer.getInt(position);
+        if (length < 0 || length >= reusable.length)
+        {
+            return readBytes(field);
+        }
+        position += 4;
+        need(length, field);
+        byte[] bytes = reusable[length];
+        if (bytes == null)
+        {
+            bytes = new byte[length];
+            reusable[length] = bytes;
+        }
+        buffer.getBytes(position, bytes);
+        position += length;
+        return bytes;
+    }
+
+    /**
      * @param field name for the error message.
      * @return the UTF-8 string, or null.
      */

@@ -25,6 +25,12 @@ public interface Engine
     long RETRY_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(500);
 
     /**
+     * What {@link #readNow} returns when it cannot answer at once. Compared by identity: no stored value is this
+     * array.
+     */
+    byte[] NOT_READ_NOW = new byte[0];
+
+    /**
      * @return the transactions this member coordinates: begin, enlist, commit, roll back, list, kill.
      */
     EngineTransactions transactions();
@@ -165,6 +171,21 @@ public interface Engine
      */
     void submit(int cacheId, OpType type, byte[] key, byte[] value, byte[] expected, long timeoutNs, long clientId,
         long clientSequence, long clientWatermark, OpCallback callback);
+
+    /**
+     * Answer a {@link OpType#GET} or {@link OpType#CONTAINS_KEY} at once, without an operation to complete later, if
+     * {@link #submit} would have answered it from this member's own copy in this call: the member is active, not
+     * exchanging, holds quorum and is the key's primary in the installed map, whose loss policy serves the partition,
+     * and the cache has no expiry policy. Anything else ({@link #NOT_READ_NOW}) the caller submits as usual. Counted
+     * in the listener's operations as a submitted read is.
+     *
+     * @param cacheId the cache.
+     * @param type    {@link OpType#GET} or {@link OpType#CONTAINS_KEY}.
+     * @param key     encoded key; only read during the call, so the caller may reuse its array.
+     * @return the stored value (the store's own array: read it before the engine's next call, never change it), null
+     *         if absent, or {@link #NOT_READ_NOW}.
+     */
+    byte[] readNow(int cacheId, OpType type, byte[] key);
 
     /**
      * Read a page of one partition from its primary ({@link OpType#SCAN_PAGE}), remapped to the new primary like any

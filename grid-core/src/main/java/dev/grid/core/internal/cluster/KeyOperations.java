@@ -184,14 +184,31 @@ final class KeyOperations
             return;
         }
         context.replication().answerOk(origin, sequence, OpOutcome.value(current), 0);
-        if (live != null && cache.eviction() != null)
-        {
-            // Primary-side only, for the least recently and least often used picks.
-            lp.store.touch(key);
-        }
+        touched(lp, cache, key, live);
         if (live != null && StoredValues.expiring(cache))
         {
             context.expirations().touched(lp, cache, key, current, live, nowMs);
+        }
+    }
+
+    /**
+     * A read of a cache without an expiry policy on its primary ({@link NearOps#readNow}): the stored value, its use
+     * recorded as {@link #execute}'s read records it.
+     */
+    byte[] read(final LocalPartition lp, final CacheDescriptor cache, final byte[] key)
+    {
+        final byte[] value = lp.store.get(key);
+        touched(lp, cache, key, value);
+        return value;
+    }
+
+    /** Record a read of a live entry on the primary, for the least recently and least often used picks. */
+    private static void touched(final LocalPartition lp, final CacheDescriptor cache, final byte[] key,
+        final byte[] live)
+    {
+        if (live != null && cache.eviction() != null)
+        {
+            lp.store.touch(key);
         }
     }
 

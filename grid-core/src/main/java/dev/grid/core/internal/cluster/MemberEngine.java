@@ -833,6 +833,12 @@ public final class MemberEngine implements Engine
     }
 
     @Override
+    public byte[] readNow(final int cacheId, final OpType type, final byte[] key)
+    {
+        return context.near().readNow(cacheId, type, key);
+    }
+
+    @Override
     public void scanPage(final int cacheId, final int partition, final byte[] afterKey, final byte[] spec,
         final long timeoutNs, final OpCallback callback)
     {

@@ -15,6 +15,7 @@ import dev.grid.core.codec.messages.ResponseDecoder;
 import dev.grid.core.codec.messages.ResponseStatus;
 import dev.grid.core.codec.messages.SizeRequestEncoder;
 import dev.grid.core.engine.CacheDescriptor;
+import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.OpCallback;
@@ -77,7 +78,7 @@ final class NearOps
         return nearOps.containsKey(sequence);
     }
 
-    /** The work of {@link dev.grid.core.engine.Engine#submit}. */
+    /** The work of {@link Engine#submit}. */
     void submit(
         final int cacheId,
         final OpType type,
@@ -126,7 +127,7 @@ final class NearOps
             callback);
     }
 
-    /** The work of {@link dev.grid.core.engine.Engine#scanPage}. */
+    /** The work of {@link Engine#scanPage}. */
     void scanPage(final int cacheId, final int partition, final byte[] afterKey, final byte[] spec,
         final long timeoutNs, final OpCallback callback)
     {
@@ -156,6 +157,43 @@ final class NearOps
                 cache.name() + "' of " + cache.partitions());
         }
         start(cache, type, key, value, null, partition, timeoutNs, 0, 0, 0, callback);
+    }
+
+    /**
+     * The work of {@link Engine#readNow}: a read that {@link #submit} would route to this member
+     * as the key's primary and {@link Replication#handleRequest} would answer from its own copy in the same call, the
+     * same conditions checked in the same order, answered without a {@link NearOp}. A cache with an expiry policy is
+     * left to the submitted way, which may remove what expired.
+     *
+     * @return the value, null if absent, or {@link Engine#NOT_READ_NOW}.
+     */
+    byte[] readNow(final int cacheId, final OpType type, final byte[] key)
+    {
+        if (type != OpType.GET && type != OpType.CONTAINS_KEY)
+        {
+            throw new IllegalArgumentException("readNow answers a GET or CONTAINS_KEY, not a " + type);
+        }
+        if (context.state() != MemberState.ACTIVE || context.isExchanging() || !context.membership().hasQuorum())
+        {
+            return Engine.NOT_READ_NOW;
+        }
+        final CacheDescriptor cache = context.topology().cache(cacheId);
+        if (cache == null || StoredValues.expiring(cache) || context.tooLarge(key, null, null) != null)
+        {
+            return Engine.NOT_READ_NOW;
+        }
+        final int partition = KeyPartitioner.partition(key, cache.partitions());
+        final MemberRecord primary = context.installedMap().primary(cacheId, partition);
+        final LocalPartition lp = primary == null || primary.incarnation() != context.incarnation() ? null :
+            context.localCopy(cacheId, partition);
+        if (lp == null || context.replication().lossRefusal(cache, partition, false) != null)
+        {
+            return Engine.NOT_READ_NOW;
+        }
+        context.listener().onRouted(true);
+        final byte[] value = context.keyOperations().read(lp, cache, key);
+        context.listener().onOperationComplete(type, 0, 0);
+        return value;
     }
 
     private void start(final CacheDescriptor cache, final OpType type, final byte[] key, final byte[] value,
