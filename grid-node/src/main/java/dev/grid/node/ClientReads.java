@@ -52,8 +52,8 @@ final class ClientReads
         final CacheDescriptor cache = member.descriptor(session.cacheName.read(reader));
         if (!MemberAgent.mayRunNow(member))
         {
-            service.submit(connection, session, requestId, cache, type, ClientIdentity.NONE,
-                requireBytes(reader, "key"), null, null, answer);
+            service.submit(connection, session, requestId, cache, type, 0, 0, 0, requireBytes(reader, "key"),
+                null, null, answer);
             return;
         }
         // Looked up in this call and not kept, or copied before it is submitted.
@@ -65,8 +65,7 @@ final class ClientReads
         final byte[] value = MemberAgent.readNow(member, cache.cacheId(), type, key);
         if (value == Engine.NOT_READ_NOW)
         {
-            service.submit(connection, session, requestId, cache, type, ClientIdentity.NONE, key.clone(), null, null,
-                answer);
+            service.submit(connection, session, requestId, cache, type, 0, 0, 0, key.clone(), null, null, answer);
             return;
         }
         readAnswer.op = op;

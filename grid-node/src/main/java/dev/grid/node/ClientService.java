@@ -47,6 +47,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import static dev.grid.node.RequestFields.checkIdentity;
 import static dev.grid.node.RequestFields.enumOf;
 import static dev.grid.node.RequestFields.readCount;
 import static dev.grid.node.RequestFields.readIdentity;
@@ -588,25 +589,36 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         final Answer<OpOutcome> answer)
     {
         final CacheDescriptor cache = member.descriptor(session.cacheName.read(reader));
-        final ClientIdentity identity = type.mayWrite() ? readIdentity(reader) :
-            ClientIdentity.NONE;
+        // A write's identity as three numbers, not a ClientIdentity: none is made unless the request is queued.
+        final long clientId = type.mayWrite() ? reader.readLong("clientId") : 0;
+        final long sequence = type.mayWrite() ? reader.readLong("sequence") : 0;
+        final long watermark = type.mayWrite() ? reader.readLong("watermark") : 0;
+        if (type.mayWrite())
+        {
+            checkIdentity(clientId, sequence, watermark);
+        }
         final byte[] key = requireBytes(reader, "key");
         final byte[] expectedBytes = expected ? requireBytes(reader, "expected") : null;
         final byte[] valueBytes = value ? requireBytes(reader, "value") : null;
-        submit(connection, session, requestId, cache, type, identity, key, expectedBytes, valueBytes, answer);
+        submit(connection, session, requestId, cache, type, clientId, sequence, watermark, key, expectedBytes,
+            valueBytes, answer);
     }
 
-    /** A single-key operation, run now ({@link MemberAgent#runNow}) or queued. */
+    /**
+     * A single-key operation, run now ({@link MemberAgent#runNow}) or queued; a read has the identity 0, 0, 0
+     * ({@link ClientIdentity#NONE}).
+     */
     void submit(final ClientEndpoint.Connection connection, final Session session, final long requestId,
-        final CacheDescriptor cache, final OpType type, final ClientIdentity identity, final byte[] key,
-        final byte[] expectedBytes, final byte[] valueBytes, final Answer<OpOutcome> answer)
+        final CacheDescriptor cache, final OpType type, final long clientId, final long sequence, final long watermark,
+        final byte[] key, final byte[] expectedBytes, final byte[] valueBytes, final Answer<OpOutcome> answer)
     {
         final SingleRequest request = new SingleRequest(this, connection, session, requestId, cache, type, key,
-            valueBytes, expectedBytes, identity, answer);
+            valueBytes, expectedBytes, clientId, sequence, watermark, answer);
         if (!MemberAgent.runNow(member, request, request))
         {
             complete(connection, session, requestId, member.submit(cache.cacheId(), type, key, valueBytes,
-                expectedBytes, cache.operationTimeoutNs(), identity), answer);
+                expectedBytes, cache.operationTimeoutNs(), clientId == 0 ? ClientIdentity.NONE :
+                new ClientIdentity(clientId, sequence, watermark)), answer);
         }
     }
 

@@ -29,12 +29,20 @@ final class RequestFields
         final long clientId = reader.readLong("clientId");
         final long sequence = reader.readLong("sequence");
         final long watermark = reader.readLong("watermark");
+        checkIdentity(clientId, sequence, watermark);
+        return new ClientIdentity(clientId, sequence, watermark);
+    }
+
+    /**
+     * @throws MalformedMessageException unless the three fields of a write's identity, as read, make one.
+     */
+    static void checkIdentity(final long clientId, final long sequence, final long watermark)
+    {
         if (!ClientProtocol.isClientId(clientId) || sequence < 0 || watermark < 0 || sequence > Long.MAX_VALUE / 2)
         {
             throw new MalformedMessageException("not a client identity: client " + Long.toHexString(clientId) +
                 ", sequence " + sequence + ", watermark " + watermark);
         }
-        return new ClientIdentity(clientId, sequence, watermark);
     }
 
     /**

@@ -32,7 +32,10 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
     private final byte[] key;
     private final byte[] value;
     private final byte[] expected;
-    private final ClientIdentity identity;
+    /** The write's identity ({@link ClientIdentity}'s fields, 0 for a read): three numbers, not an object. */
+    private final long clientId;
+    private final long sequence;
+    private final long watermark;
     private final ClientService.Answer<OpOutcome> answer;
     private OpOutcome outcome;
     /** Whether it was answered: a fault thrown after the engine completed it does not answer it again. */
@@ -40,8 +43,8 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
 
     SingleRequest(final ClientService service, final ClientEndpoint.Connection connection,
         final ClientService.Session session, final long requestId, final CacheDescriptor cache, final OpType type,
-        final byte[] key, final byte[] value, final byte[] expected, final ClientIdentity identity,
-        final ClientService.Answer<OpOutcome> answer)
+        final byte[] key, final byte[] value, final byte[] expected, final long clientId, final long sequence,
+        final long watermark, final ClientService.Answer<OpOutcome> answer)
     {
         this.service = service;
         this.connection = connection;
@@ -52,7 +55,9 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
         this.key = key;
         this.value = value;
         this.expected = expected;
-        this.identity = identity;
+        this.clientId = clientId;
+        this.sequence = sequence;
+        this.watermark = watermark;
         this.answer = answer;
     }
 
@@ -60,7 +65,7 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
     public void run()
     {
         service.member.engine().submit(cache.cacheId(), type, key, value, expected, cache.operationTimeoutNs(),
-            identity.clientId(), identity.sequence(), identity.watermark(), this);
+            clientId, sequence, watermark, this);
     }
 
     public void onSuccess(final OpOutcome result)
