@@ -17,6 +17,7 @@ import dev.grid.core.member.Members;
 import dev.grid.core.engine.MemberState;
 import dev.grid.core.engine.MessageTypes;
 import dev.grid.core.engine.PartitionMap;
+import dev.grid.core.engine.Topology;
 import dev.grid.core.engine.TxCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
@@ -62,6 +63,8 @@ class MembershipSafetyScenarioTest
     private final SimCheckpointStore[] stores = new SimCheckpointStore[MAX_SLOTS];
     private final long[] pausedUntilNs = new long[MAX_SLOTS];
     private final int[] expulsions = new int[MAX_SLOTS];
+    /** Each slot's WAL position when it last installed a map: what the installation appended ends at or below it. */
+    private final long[] installedAppendedAt = new long[MAX_SLOTS];
     /** How many members the scenario runs (slots 0 to slots - 1), every one a seed. */
     private int slots = 3;
     /** How many of them (the first) startCluster puts in the baseline (0: all). */
@@ -94,6 +97,43 @@ class MembershipSafetyScenarioTest
         assertNotEquals(pausedIncarnation, members[2].incarnation(), "the paused member was never removed");
         assertEquals(1, expulsions[2], "the paused member did not start again on its own data");
         assertTrue(members[2].status().rebalanceStatus().totalHistorical() > 0, "it did not catch up historically");
+        assertEverythingThere();
+    }
+
+    /**
+     * A member says it installed a map (MapInstalled: once every member did, the map settles and primaries answer
+     * updates under it) only once its WAL holds what the installation appended durably. Before, it said so at once,
+     * and a majority crashing in that moment came back with the maps before one it had acknowledged writes under.
+     * Every MapInstalled on the network is checked against its sender's disk as it is sent, through a crash, a
+     * restart and the exchanges they bring.
+     */
+    @Test
+    void aMemberSaysItInstalledAMapOnlyOnceItsWalHoldsTheInstallation()
+    {
+        final List<String> early = new ArrayList<>();
+        final int[] said = new int[1];
+        network.dropWhere((from, to, message) ->
+        {
+            if (SimNetwork.typeOf(message) == MessageTypes.MAP_INSTALLED)
+            {
+                said[0]++;
+                if (wals[from].durablePosition() < installedAppendedAt[from])
+                {
+                    early.add("m" + from + ": durable " + wals[from].durablePosition() + " < installed at " +
+                        installedAppendedAt[from]);
+                }
+            }
+            return false;
+        });
+        startCluster(1);
+        writeAll(0, "before");
+        crash(2);
+        writeAll(0, "during");
+        run(3 * FAILURE_DETECTION_NS);
+        start(2);
+        awaitOneCluster();
+        assertTrue(said[0] >= 6, "only " + said[0] + " MapInstalled sent: the scenario exchanged too little");
+        assertEquals(List.of(), early, "MapInstalled sent before the installation was durable");
         assertEverythingThere();
     }
 
@@ -696,6 +736,12 @@ class MembershipSafetyScenarioTest
                 public void onCopyKept(final KeptCopy copy)
                 {
                     kept.add(copy);
+                }
+
+                @Override
+                public void onMapInstalled(final Topology topology)
+                {
+                    installedAppendedAt[slot] = inMemory ? 0 : wals[slot].appendedPosition();
                 }
 
                 @Override

@@ -317,7 +317,7 @@ final class Exchange
         }, pendingMap);
         if (outcome[0] == MAP_INSTALLED_ALREADY)
         {
-            sendMapInstalled();
+            sendMapInstalledOnceDurable();
             return;
         }
         if (outcome[0] == MAP_IGNORED)
@@ -327,8 +327,30 @@ final class Exchange
         if (pendingMap.isComplete())
         {
             install(pendingMap);
-            sendMapInstalled();
+            sendMapInstalledOnceDurable();
         }
+    }
+
+    /**
+     * Say this member installed the current map once its WAL holds what the installation appended (the ownership
+     * table, and the baseline and caches if they changed) durably. The coordinator calls a map settled, and primaries
+     * answer updates under it, once every member said so: a member that crashed before its record was durable would
+     * come back with the map before, and if a majority crashed in that moment, the cluster would decide again from
+     * maps older than one it acknowledged writes under. Dropped if the topology moved on meanwhile (the next map is
+     * said installed in its turn).
+     */
+    private void sendMapInstalledOnceDurable()
+    {
+        final long incarnation = context.incarnation();
+        final long version = context.topology().version();
+        context.durability().awaitDurable(context.wal().appendedPosition(), null, 0, () ->
+        {
+            if (context.state() == MemberState.ACTIVE && context.incarnation() == incarnation &&
+                context.topology().version() == version && !context.isExchanging())
+            {
+                sendMapInstalled();
+            }
+        });
     }
 
     private void sendMapInstalled()
