@@ -175,9 +175,9 @@ public interface Engine
     /**
      * Answer a {@link OpType#GET} or {@link OpType#CONTAINS_KEY} at once, without an operation to complete later, if
      * {@link #submit} would have answered it from this member's own copy in this call: the member is active, not
-     * exchanging, holds quorum and is the key's primary in the installed map, whose loss policy serves the partition,
-     * and the cache has no expiry policy. Anything else ({@link #NOT_READ_NOW}) the caller submits as usual. Counted
-     * in the listener's operations as a submitted read is.
+     * exchanging, holds quorum and is the key's primary in the installed map, which settled and whose loss policy
+     * serves the partition, and the cache has no expiry policy. Anything else ({@link #NOT_READ_NOW}) the caller
+     * submits as usual. Counted in the listener's operations as a submitted read is.
      *
      * @param cacheId the cache.
      * @param type    {@link OpType#GET} or {@link OpType#CONTAINS_KEY}.

@@ -41,6 +41,7 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -321,6 +322,45 @@ class MembershipSafetyScenarioTest
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the write held for the map was never answered");
         assertEverythingThereAfterTheHeal(key, outcome[0] != null);
+    }
+
+    /**
+     * The same shape: m0 holds a write to the partition unacknowledged, and a read of its key through m0 (its primary,
+     * within its quorum lease) must not show the held value, which the majority's lineage rebuilds away at the heal.
+     * Reads wait for the map to settle; this one is refused once m0 knows it lost quorum (or, answered after the heal,
+     * finds what the cluster kept).
+     */
+    @Test
+    void aReadUnderAMapOnlyMembersCutOffAtOnceInstalledShowsNoHeldWrite()
+    {
+        final String key = cutOffWithAMapOnlyTheyInstalled();
+        final OpOutcome[] written = new OpOutcome[1];
+        members[0].submit(newCacheId, OpType.PUT, bytes(key), bytes("cut"), null, TimeUnit.SECONDS.toNanos(5),
+            Answers.capture(written, new GridException[1]));
+        run(FAILURE_DETECTION_NS / 8);
+        assertEquals(null, written[0], "m0 acknowledged a write under a map the majority never installed");
+        assertSame(Engine.NOT_READ_NOW, members[0].readNow(newCacheId, OpType.GET, bytes(key)),
+            "m0 answered a read at once under a map that never settled");
+        final OpOutcome[] read = new OpOutcome[1];
+        final GridException[] readError = new GridException[1];
+        members[0].submit(newCacheId, OpType.GET, bytes(key), null, null, TimeUnit.SECONDS.toNanos(20),
+            Answers.capture(read, readError));
+        run(FAILURE_DETECTION_NS / 8);
+        assertEquals(null, read[0], "m0 answered a read under a map that never settled");
+        majorityWritesTheSamePartitionThenHeal(key);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(15), () -> read[0] != null ||
+            readError[0] != null), "the read held for the map was never answered");
+        awaitOneCluster();
+        if (readError[0] != null)
+        {
+            assertEquals(ErrorCode.NO_QUORUM, readError[0].errorCode(), readError[0].getMessage());
+        }
+        else
+        {
+            assertEquals(read(members[2], newCacheId, key), read[0].value() == null ? null :
+                new String(read[0].value(), StandardCharsets.UTF_8), "the read showed what the cluster did not keep");
+        }
+        assertEverythingThereAfterTheHeal(key, written[0] != null);
     }
 
     /**

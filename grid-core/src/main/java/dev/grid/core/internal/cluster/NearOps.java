@@ -160,10 +160,10 @@ final class NearOps
     }
 
     /**
-     * The work of {@link Engine#readNow}: a read that {@link #submit} would route to this member
-     * as the key's primary and {@link Replication#handleRequest} would answer from its own copy in the same call, the
-     * same conditions checked in the same order, answered without a {@link NearOp}. A cache with an expiry policy is
-     * left to the submitted way, which may remove what expired.
+     * The work of {@link Engine#readNow}: a read that {@link #submit} would route to this member as the key's primary
+     * and {@link Replication#handleRequest} would answer from its own copy in the same call (the installed map
+     * settled), the same conditions checked, answered without a {@link NearOp}. A cache with an expiry policy is left
+     * to the submitted way, which may remove what expired.
      *
      * @return the value, null if absent, or {@link Engine#NOT_READ_NOW}.
      */
@@ -186,7 +186,8 @@ final class NearOps
         final MemberRecord primary = context.installedMap().primary(cacheId, partition);
         final LocalPartition lp = primary == null || primary.incarnation() != context.incarnation() ? null :
             context.localCopy(cacheId, partition);
-        if (lp == null || context.replication().lossRefusal(cache, partition, false) != null)
+        if (lp == null || context.replication().lossRefusal(cache, partition, false) != null ||
+            context.installedMap().version() > context.exchange().settledVersion())
         {
             return Engine.NOT_READ_NOW;
         }

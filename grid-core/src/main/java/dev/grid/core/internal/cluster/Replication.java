@@ -53,6 +53,8 @@ final class Replication
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
+    /** Reads that wait for the installed map to settle (see handleRequest()), each run again as it was received. */
+    private List<Runnable> readsAwaitingSettle = new ArrayList<>();
     /** The largest buffer {@link #selfAnswer} keeps between answers. */
     static final int SELF_ANSWER_KEPT_BYTES = 64 * 1024;
     /** This member's answer to its own request, decoded from here (see answer()); not kept beyond 64 KiB. */
@@ -200,7 +202,9 @@ final class Replication
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId, key)))
+        final boolean settled = context.installedMap().version() <= context.exchange().settledVersion();
+        if (!type.mayWrite() && !settled || type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId,
+            key)))
         {
             final Runnable retry = () ->
             {
@@ -211,7 +215,15 @@ final class Replication
                         expected, identity, null);
                 }
             };
-            if (lp.pausedBy != 0)
+            if (!type.mayWrite())
+            {
+                // Under a map not settled yet, updates are done but their answers held (tryComplete), and the next
+                // exchange may still rebuild them away if the members that installed this map were cut off as they
+                // did: a read would show a value no write was acknowledged with, and later lose it. It waits for the
+                // map to settle, or for the next map (run again, it is then remapped).
+                readsAwaitingSettle.add(retry);
+            }
+            else if (lp.pausedBy != 0)
             {
                 // A consistency check holds the partition still until every copy reported: the write waits.
                 lp.pausedOps.add(retry);
@@ -271,6 +283,7 @@ final class Replication
     {
         deferredAnswers.clear();
         deferredOps.clear();
+        readsAwaitingSettle.clear();
     }
 
     /**
@@ -504,10 +517,20 @@ final class Replication
 
     /**
      * Answer the updates deferred by tryComplete() whose topology's map settled, while this member holds quorum and
-     * still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries).
+     * still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries);
+     * and run again the reads that waited for the map to settle (called when it settles, a map is installed, or
+     * quorum returns).
      */
     void answerDeferredUpdates()
     {
+        if (!readsAwaitingSettle.isEmpty())
+        {
+            // Each runs again as it was received: answered if the map settled, held again if not, remapped or
+            // refused if the member moved on. Swapped first, as a read held again joins the new list.
+            final List<Runnable> reads = readsAwaitingSettle;
+            readsAwaitingSettle = new ArrayList<>();
+            reads.forEach(Runnable::run);
+        }
         if (deferredAnswers.isEmpty() || context.installedMap() == null || !context.membership().hasQuorum())
         {
             return;
