@@ -72,7 +72,7 @@ final class ClientReads
         readAnswer.value = value;
         try
         {
-            service.finish(connection, session, requestId, readAnswer, null);
+            service.finishContained(connection, session, requestId, readAnswer, null);
         }
         finally
         {

@@ -788,6 +788,25 @@ final class ClientService implements ClientEndpoint.Handler, AutoCloseable
         }
     }
 
+    /**
+     * {@link #finish}, from inside the engine's completion or a read answered at once: what fails writing the answer
+     * (no memory for it) ends this connection, not the engine's work or the member.
+     */
+    void finishContained(final ClientEndpoint.Connection connection, final Session session, final long requestId,
+        final Consumer<MessageWriter> payload, final Throwable failure)
+    {
+        try
+        {
+            finish(connection, session, requestId, payload, failure);
+        }
+        catch (final RuntimeException | OutOfMemoryError ex)
+        {
+            LOG.warn("member {}: the answer to request {} of client connection {} could not be written, closing it: {}",
+                config.memberId(), requestId, connection.remote(), ex.toString());
+            connection.close();
+        }
+    }
+
     private void send(final ClientEndpoint.Connection connection, final long requestId,
         final Consumer<MessageWriter> payload, final Throwable failure)
     {

@@ -62,7 +62,7 @@ final class MemberAgent implements Agent
     /**
      * A read answered in this call ({@link Engine#readNow}) where {@link #runNow} would run its operation, and
      * counted in the cycle's budget as that would be. A fault of the engine stops the member after the poll, as in
-     * {@link #runNow}, and the read is left to the caller's queued way, which then fails.
+     * {@link #runNow}; the read is then left to the caller's queued way, and its client sees the connection end.
      *
      * @return the value, null if absent, or {@link Engine#NOT_READ_NOW}: the caller submits the read as usual.
      */
@@ -72,10 +72,12 @@ final class MemberAgent implements Agent
         {
             return Engine.NOT_READ_NOW;
         }
-        member.runNowBudget--;
         try
         {
-            return member.engine.readNow(cacheId, type, key);
+            final byte[] value = member.engine.readNow(cacheId, type, key);
+            // Counted only if answered: one left to the caller's runNow is counted there.
+            member.runNowBudget -= value == Engine.NOT_READ_NOW ? 0 : 1;
+            return value;
         }
         catch (final RuntimeException ex)
         {

@@ -7,8 +7,6 @@ import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.net.ClientEndpoint;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.function.Consumer;
 
@@ -21,8 +19,6 @@ import java.util.function.Consumer;
  */
 final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWriter>
 {
-    private static final Logger LOG = LoggerFactory.getLogger(SingleRequest.class);
-
     private final ClientService service;
     private final ClientEndpoint.Connection connection;
     private final ClientService.Session session;
@@ -99,21 +95,8 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
         answer.write(writer, outcome);
     }
 
-    /**
-     * Answer from inside the engine's completion: what fails writing it (no memory for the answer) ends this
-     * connection, not the engine's work, as a future's callback contained it before.
-     */
     private void answerContained(final Consumer<MessageWriter> payload, final GridException error)
     {
-        try
-        {
-            service.finish(connection, session, requestId, payload, error);
-        }
-        catch (final RuntimeException | OutOfMemoryError ex)
-        {
-            LOG.warn("member {}: the answer to request {} of client connection {} could not be written, closing it: {}",
-                service.member.config.memberId(), requestId, connection.remote(), ex.toString());
-            connection.close();
-        }
+        service.finishContained(connection, session, requestId, payload, error);
     }
 }

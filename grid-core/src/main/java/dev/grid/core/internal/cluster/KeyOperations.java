@@ -192,13 +192,16 @@ final class KeyOperations
     }
 
     /**
-     * A read of a cache without an expiry policy on its primary ({@link NearOps#readNow}): the stored value, its use
-     * recorded as {@link #execute}'s read records it.
+     * A read of a cache without an expiry policy on its primary ({@link NearOps#readNow}): the stored value, a GET's
+     * use recorded as {@link #execute}'s records it (a CONTAINS_KEY is not a use).
      */
-    byte[] read(final LocalPartition lp, final CacheDescriptor cache, final byte[] key)
+    byte[] read(final LocalPartition lp, final CacheDescriptor cache, final OpType type, final byte[] key)
     {
         final byte[] value = lp.store.get(key);
-        touched(lp, cache, key, value);
+        if (type == OpType.GET)
+        {
+            touched(lp, cache, key, value);
+        }
         return value;
     }
 

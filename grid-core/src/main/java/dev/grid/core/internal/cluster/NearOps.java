@@ -192,7 +192,7 @@ final class NearOps
             return Engine.NOT_READ_NOW;
         }
         context.listener().onRouted(true);
-        final byte[] value = context.keyOperations().read(lp, cache, key);
+        final byte[] value = context.keyOperations().read(lp, cache, type, key);
         context.listener().onOperationComplete(type, 0, 0);
         return value;
     }
