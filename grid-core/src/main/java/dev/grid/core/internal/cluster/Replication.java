@@ -32,7 +32,9 @@ import org.agrona.ExpandableArrayBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -53,8 +55,8 @@ final class Replication
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
-    /** Reads that wait for the installed map to settle (see handleRequest()), each run again as it was received. */
-    private List<Runnable> readsAwaitingSettle = new ArrayList<>();
+    /** Reads that wait for the installed map to settle ({@link #holdRead}), by request, in arrival order. */
+    private Map<OpKey, Runnable> readsAwaitingSettle = new LinkedHashMap<>();
     /** The largest buffer {@link #selfAnswer} keeps between answers. */
     static final int SELF_ANSWER_KEPT_BYTES = 64 * 1024;
     /** This member's answer to its own request, decoded from here (see answer()); not kept beyond 64 KiB. */
@@ -202,28 +204,23 @@ final class Replication
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        final boolean settled = context.installedMap().version() <= context.exchange().settledVersion();
-        if (!type.mayWrite() && !settled || type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId,
-            key)))
+        if (!type.mayWrite() && context.installedMap().version() > context.exchange().settledVersion())
+        {
+            holdRead(origin, sequence, cacheId, partition, version, type,
+                TransactionContext.deadlineNs(context.nowNs(), timeoutNs), key, value);
+            return;
+        }
+        if (type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId, key)))
         {
             final Runnable retry = () ->
             {
-                if (context.state() == MemberState.ACTIVE && (origin == context.incarnation() ?
-                    context.near().isPending(sequence) : context.topology().indexOf(origin) >= 0))
+                if (isAwaited(origin, sequence))
                 {
                     handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
                         expected, identity, null);
                 }
             };
-            if (!type.mayWrite())
-            {
-                // Under a map not settled yet, updates are done but their answers held (tryComplete), and the next
-                // exchange may still rebuild them away if the members that installed this map were cut off as they
-                // did: a read would show a value no write was acknowledged with, and later lose it. It waits for the
-                // map to settle, or for the next map (run again, it is then remapped).
-                readsAwaitingSettle.add(retry);
-            }
-            else if (lp.pausedBy != 0)
+            if (lp.pausedBy != 0)
             {
                 // A consistency check holds the partition still until every copy reported: the write waits.
                 lp.pausedOps.add(retry);
@@ -237,6 +234,34 @@ final class Replication
         }
         context.keyOperations().execute(lp, cache, opKey, origin, sequence, type, key, value, expected,
             TransactionContext.deadlineNs(context.nowNs(), timeoutNs));
+    }
+
+    /**
+     * Hold a read while the installed map is not settled: under such a map updates are done but their answers held
+     * ({@link #tryComplete}), and the next exchange may still rebuild them away if the members that installed the map
+     * were cut off as they did, so a read would show a value no write was acknowledged with, then lose it. It runs
+     * again, with the time it has left, when the map settles or the next one is installed (then it is remapped). One
+     * per request: a resend replaces the read it resends; one whose origin gave up is dropped.
+     */
+    private void holdRead(final long origin, final long sequence, final int cacheId, final int partition,
+        final long version, final OpType type, final long deadlineNs, final byte[] key, final byte[] value)
+    {
+        readsAwaitingSettle.put(new OpKey(origin, sequence), () ->
+        {
+            final long leftNs = deadlineNs - context.nowNs();
+            if (leftNs > 0 && isAwaited(origin, sequence))
+            {
+                handleRequest(origin, sequence, cacheId, partition, version, type, leftNs, key, value, null, null,
+                    null);
+            }
+        });
+    }
+
+    /** @return whether the request's origin may still wait for its answer (this member's own op, or a member's). */
+    private boolean isAwaited(final long origin, final long sequence)
+    {
+        return context.state() == MemberState.ACTIVE && (origin == context.incarnation() ?
+            context.near().isPending(sequence) : context.topology().indexOf(origin) >= 0);
     }
 
     /**
@@ -518,8 +543,8 @@ final class Replication
     /**
      * Answer the updates deferred by tryComplete() whose topology's map settled, while this member holds quorum and
      * still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries);
-     * and run again the reads that waited for the map to settle (called when it settles, a map is installed, or
-     * quorum returns).
+     * and run again the reads that waited for the map to settle (called at least when it settles, when a map is
+     * installed and when quorum returns).
      */
     void answerDeferredUpdates()
     {
@@ -527,9 +552,9 @@ final class Replication
         {
             // Each runs again as it was received: answered if the map settled, held again if not, remapped or
             // refused if the member moved on. Swapped first, as a read held again joins the new list.
-            final List<Runnable> reads = readsAwaitingSettle;
-            readsAwaitingSettle = new ArrayList<>();
-            reads.forEach(Runnable::run);
+            final Map<OpKey, Runnable> reads = readsAwaitingSettle;
+            readsAwaitingSettle = new LinkedHashMap<>();
+            reads.values().forEach(Runnable::run);
         }
         if (deferredAnswers.isEmpty() || context.installedMap() == null || !context.membership().hasQuorum())
         {
