@@ -70,7 +70,7 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
         {
             answered = true;
             outcome = result;
-            answerContained(this, null);
+            service.finishContained(connection, session, requestId, this, null);
         }
     }
 
@@ -79,7 +79,7 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
         if (!answered)
         {
             answered = true;
-            answerContained(null, error);
+            service.finishContained(connection, session, requestId, null, error);
         }
     }
 
@@ -93,10 +93,5 @@ final class SingleRequest implements Runnable, OpCallback, Consumer<MessageWrite
     public void accept(final MessageWriter writer)
     {
         answer.write(writer, outcome);
-    }
-
-    private void answerContained(final Consumer<MessageWriter> payload, final GridException error)
-    {
-        service.finishContained(connection, session, requestId, payload, error);
     }
 }

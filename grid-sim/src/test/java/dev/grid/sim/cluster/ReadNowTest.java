@@ -7,7 +7,6 @@ import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.QuorumReadPolicy;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.Engine;
-import dev.grid.core.engine.OpCallback;
 import dev.grid.core.engine.OpOutcome;
 import dev.grid.core.engine.OpType;
 import dev.grid.core.engine.PartitionMap;
@@ -149,18 +148,7 @@ class ReadNowTest
     {
         final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        member.submit(cacheId, type, key, value, null, 5_000 * MS, 0, 0, 0, new OpCallback()
-        {
-            public void onSuccess(final OpOutcome result)
-            {
-                outcome[0] = result;
-            }
-
-            public void onFailure(final GridException failure)
-            {
-                error[0] = failure;
-            }
-        });
+        member.submit(cacheId, type, key, value, null, 5_000 * MS, 0, 0, 0, Answers.capture(outcome, error));
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
             error[0] != null), type + " answered");
         assertNull(error[0]);

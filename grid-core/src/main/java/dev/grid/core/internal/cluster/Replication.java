@@ -551,7 +551,7 @@ final class Replication
         if (!readsAwaitingSettle.isEmpty())
         {
             // Each runs again as it was received: answered if the map settled, held again if not, remapped or
-            // refused if the member moved on. Swapped first, as a read held again joins the new list.
+            // refused if the member moved on. Swapped first, as a read held again joins the new map.
             final Map<OpKey, Runnable> reads = readsAwaitingSettle;
             readsAwaitingSettle = new LinkedHashMap<>();
             reads.values().forEach(Runnable::run);
