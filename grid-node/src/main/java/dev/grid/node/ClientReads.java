@@ -1,7 +1,6 @@
 package dev.grid.node;
 
 import dev.grid.core.client.ClientProtocol;
-import dev.grid.core.codec.MalformedMessageException;
 import dev.grid.core.codec.MessageReader;
 import dev.grid.core.codec.MessageWriter;
 import dev.grid.core.engine.CacheDescriptor;
@@ -26,6 +25,13 @@ import static dev.grid.node.RequestFields.requireBytes;
  */
 final class ClientReads
 {
+    private static final ClientService.Answer<OpOutcome> GET_ANSWER = (w, o) ->
+        write(w, ClientProtocol.GET, o.value(), o.flag(), o.withoutQuorum());
+    private static final ClientService.Answer<OpOutcome> READ_ANSWER = (w, o) ->
+        write(w, ClientProtocol.READ, o.value(), o.flag(), o.withoutQuorum());
+    private static final ClientService.Answer<OpOutcome> CONTAINS_KEY_ANSWER = (w, o) ->
+        write(w, ClientProtocol.CONTAINS_KEY, o.value(), o.flag(), o.withoutQuorum());
+
     /** The longest key read into a kept array, plus one. */
     private static final int KEPT_KEY_LENGTHS = 256;
 
@@ -46,9 +52,8 @@ final class ClientReads
         final MessageReader reader, final int op)
     {
         final OpType type = op == ClientProtocol.CONTAINS_KEY ? OpType.CONTAINS_KEY : OpType.GET;
-        final ClientService.Answer<OpOutcome> answer = op == ClientProtocol.GET ? (w, o) -> w.writeBytes(o.value()) :
-            op == ClientProtocol.READ ? (w, o) -> w.writeBytes(o.value()).writeBoolean(o.withoutQuorum()) :
-            (w, o) -> w.writeBoolean(o.flag());
+        final ClientService.Answer<OpOutcome> answer = op == ClientProtocol.GET ? GET_ANSWER :
+            op == ClientProtocol.READ ? READ_ANSWER : CONTAINS_KEY_ANSWER;
         final CacheDescriptor cache = member.descriptor(session.cacheName.read(reader));
         if (!MemberAgent.mayRunNow(member))
         {
@@ -57,11 +62,7 @@ final class ClientReads
             return;
         }
         // Looked up in this call and not kept, or copied before it is submitted.
-        final byte[] key = reader.readBytes("key", keyScratch);
-        if (key == null)
-        {
-            throw new MalformedMessageException("field 'key' must not be null");
-        }
+        final byte[] key = requireBytes(reader, "key", keyScratch);
         final byte[] value = MemberAgent.readNow(member, cache.cacheId(), type, key);
         if (value == Engine.NOT_READ_NOW)
         {
@@ -80,7 +81,28 @@ final class ClientReads
         }
     }
 
-    /** A read's answer from the stored value, as the submitted way's {@link ClientService.Answer}s write it. */
+    /**
+     * A read's answer, the one format of each op: GET the value; READ the value and whether it was read without
+     * quorum; CONTAINS_KEY whether the key is present.
+     */
+    private static void write(final MessageWriter writer, final int op, final byte[] value, final boolean present,
+        final boolean withoutQuorum)
+    {
+        if (op == ClientProtocol.CONTAINS_KEY)
+        {
+            writer.writeBoolean(present);
+        }
+        else if (op == ClientProtocol.READ)
+        {
+            writer.writeBytes(value).writeBoolean(withoutQuorum);
+        }
+        else
+        {
+            writer.writeBytes(value);
+        }
+    }
+
+    /** A read's answer from the stored value: answered at once only with quorum. */
     private static final class ReadAnswer implements Consumer<MessageWriter>
     {
         int op;
@@ -88,19 +110,7 @@ final class ClientReads
 
         public void accept(final MessageWriter writer)
         {
-            if (op == ClientProtocol.CONTAINS_KEY)
-            {
-                writer.writeBoolean(value != null);
-            }
-            else if (op == ClientProtocol.READ)
-            {
-                // Answered at once only with quorum.
-                writer.writeBytes(value).writeBoolean(false);
-            }
-            else
-            {
-                writer.writeBytes(value);
-            }
+            write(writer, op, value, value != null, false);
         }
     }
 }

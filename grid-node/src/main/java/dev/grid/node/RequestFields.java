@@ -95,7 +95,17 @@ final class RequestFields
 
     static byte[] requireBytes(final MessageReader reader, final String field)
     {
-        final byte[] value = reader.readBytes(field);
+        return required(reader.readBytes(field), field);
+    }
+
+    /** As {@link #requireBytes(MessageReader, String)}, into an array kept by length ({@link MessageReader}). */
+    static byte[] requireBytes(final MessageReader reader, final String field, final byte[][] reusable)
+    {
+        return required(reader.readBytes(field, reusable), field);
+    }
+
+    private static byte[] required(final byte[] value, final String field)
+    {
         if (value == null)
         {
             throw new MalformedMessageException("field '" + field + "' must not be null");

@@ -312,12 +312,8 @@ class MembershipSafetyScenarioTest
     void aMapOnlyMembersCutOffAtOnceInstalledAcknowledgesNoWrite()
     {
         final String key = cutOffWithAMapOnlyTheyInstalled();
-        final OpOutcome[] outcome = new OpOutcome[1];
         final GridException[] error = new GridException[1];
-        members[0].submit(newCacheId, OpType.PUT, bytes(key), bytes("cut"), null, TimeUnit.SECONDS.toNanos(5),
-            Answers.capture(outcome, error));
-        run(FAILURE_DETECTION_NS / 4);
-        assertEquals(null, outcome[0], "m0 acknowledged a write under a map the majority never installed");
+        final OpOutcome[] outcome = writeHeldByTheCutOffPrimary(key, error, FAILURE_DETECTION_NS / 4);
         majorityWritesTheSamePartitionThenHeal(key);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(10), () -> outcome[0] != null ||
             error[0] != null), "the write held for the map was never answered");
@@ -334,11 +330,7 @@ class MembershipSafetyScenarioTest
     void aReadUnderAMapOnlyMembersCutOffAtOnceInstalledShowsNoHeldWrite()
     {
         final String key = cutOffWithAMapOnlyTheyInstalled();
-        final OpOutcome[] written = new OpOutcome[1];
-        members[0].submit(newCacheId, OpType.PUT, bytes(key), bytes("cut"), null, TimeUnit.SECONDS.toNanos(5),
-            Answers.capture(written, new GridException[1]));
-        run(FAILURE_DETECTION_NS / 8);
-        assertEquals(null, written[0], "m0 acknowledged a write under a map the majority never installed");
+        final OpOutcome[] written = writeHeldByTheCutOffPrimary(key, new GridException[1], FAILURE_DETECTION_NS / 8);
         assertSame(Engine.NOT_READ_NOW, members[0].readNow(newCacheId, OpType.GET, bytes(key)),
             "m0 answered a read at once under a map that never settled");
         final OpOutcome[] read = new OpOutcome[1];
@@ -673,6 +665,22 @@ class MembershipSafetyScenarioTest
             }
         }
         throw new AssertionError("no key of d that only m0 and m1 own");
+    }
+
+    /**
+     * m0 writes {@code key} ("cut") under the map only the cut-off members installed; after {@code runNs} the write is
+     * still unacknowledged (held for the map to settle).
+     *
+     * @return where its outcome lands if it is answered later.
+     */
+    private OpOutcome[] writeHeldByTheCutOffPrimary(final String key, final GridException[] error, final long runNs)
+    {
+        final OpOutcome[] outcome = new OpOutcome[1];
+        members[0].submit(newCacheId, OpType.PUT, bytes(key), bytes("cut"), null, TimeUnit.SECONDS.toNanos(5),
+            Answers.capture(outcome, error));
+        run(runNs);
+        assertEquals(null, outcome[0], "m0 acknowledged a write under a map the majority never installed");
+        return outcome;
     }
 
     /**
