@@ -356,6 +356,40 @@ class MembershipSafetyScenarioTest
     }
 
     /**
+     * The same shape, with a conditional write instead of a read: a putIfAbsent of the key through m0 that found the
+     * held value and answered false at once would show a value the majority's lineage rebuilds away at the heal.
+     * A conditional write waits for the map to settle as a read does (then it is refused once m0 knows it lost quorum
+     * or was removed, or, run after the heal, finds what the cluster kept).
+     */
+    @Test
+    void aConditionalWriteUnderAMapOnlyMembersCutOffAtOnceInstalledDoesNotAnswerFromAHeldWrite()
+    {
+        final String key = cutOffWithAMapOnlyTheyInstalled();
+        final OpOutcome[] written = writeHeldByTheCutOffPrimary(key, new GridException[1], FAILURE_DETECTION_NS / 8);
+        final OpOutcome[] answered = new OpOutcome[1];
+        final GridException[] refused = new GridException[1];
+        members[0].submit(newCacheId, OpType.PUT_IF_ABSENT, bytes(key), bytes("other"), null,
+            TimeUnit.SECONDS.toNanos(20), Answers.capture(answered, refused));
+        run(FAILURE_DETECTION_NS / 8);
+        assertEquals(null, answered[0], "m0 answered a putIfAbsent under a map that never settled");
+        majorityWritesTheSamePartitionThenHeal(key);
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(15), () -> answered[0] != null ||
+            refused[0] != null), "the putIfAbsent held for the map was never answered");
+        awaitOneCluster();
+        if (refused[0] != null)
+        {
+            assertTrue(refused[0].errorCode() == ErrorCode.NO_QUORUM ||
+                refused[0].errorCode() == ErrorCode.MEMBER_REJOINING, refused[0].getMessage());
+        }
+        else
+        {
+            assertEquals(answered[0].flag() ? "other" : "cut", read(members[2], newCacheId, key),
+                "the putIfAbsent answered " + answered[0].flag() + " against what the cluster kept");
+        }
+        assertEverythingThereAfterTheHeal(key, written[0] != null);
+    }
+
+    /**
      * Five members, a baseline of three (m0, m1, m2). A cut isolates m1 and m2, and the coordinator m0, still within
      * its quorum lease, sets the baseline to all five at once. A quorum of the new baseline (m0 and the two new
      * members) and one of the old (m1 and m2) would not overlap: both sides held quorum and acknowledged writes, and

@@ -31,6 +31,7 @@ import org.agrona.ExpandableArrayBuffer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,8 +56,20 @@ final class Replication
 
     /** The operations of deferredAnswers: a retry of one is not answered from the memory before them. */
     private final Set<OpKey> deferredOps = new HashSet<>();
-    /** Reads that wait for the installed map to settle ({@link #holdRead}), by request, in arrival order. */
-    private Map<OpKey, Runnable> readsAwaitingSettle = new LinkedHashMap<>();
+    /**
+     * Operations whose answer may show the store without a write of their own, answered at once if their condition
+     * fails: a conditional write, a merge or an entry processor that finds nothing to change. Like reads, they wait for
+     * the installed map to settle ({@link #holdUntilSettled}).
+     */
+    private static final Set<OpType> MAY_ANSWER_WITHOUT_WRITING = EnumSet.of(OpType.PUT_IF_ABSENT, OpType.REPLACE,
+        OpType.REMOVE, OpType.REMOVE_IF_EQUALS, OpType.REPLACE_PRESENT, OpType.GET_AND_REMOVE, OpType.GET_AND_REPLACE,
+        OpType.MERGE, OpType.INVOKE);
+
+    /**
+     * Reads and operations that may answer without writing, waiting for the installed map to settle
+     * ({@link #holdUntilSettled}), by request, in arrival order.
+     */
+    private Map<OpKey, Runnable> awaitingSettle = new LinkedHashMap<>();
     /** The largest buffer {@link #selfAnswer} keeps between answers. */
     static final int SELF_ANSWER_KEPT_BYTES = 64 * 1024;
     /** This member's answer to its own request, decoded from here (see answer()); not kept beyond 64 KiB. */
@@ -204,10 +217,11 @@ final class Replication
                 " on cache '" + cache.name() + "' (partition " + partition + ")").detail());
             return;
         }
-        if (!type.mayWrite() && context.installedMap().version() > context.exchange().settledVersion())
+        if ((!type.mayWrite() || MAY_ANSWER_WITHOUT_WRITING.contains(type)) &&
+            context.installedMap().version() > context.exchange().settledVersion())
         {
-            holdRead(origin, sequence, cacheId, partition, version, type,
-                TransactionContext.deadlineNs(context.nowNs(), timeoutNs), key, value);
+            holdUntilSettled(origin, sequence, cacheId, partition, version, type,
+                TransactionContext.deadlineNs(context.nowNs(), timeoutNs), key, value, expected, identity);
             return;
         }
         if (type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId, key)))
@@ -237,22 +251,25 @@ final class Replication
     }
 
     /**
-     * Hold a read while the installed map is not settled: under such a map updates are done but their answers held
-     * ({@link #tryComplete}), and the next exchange may still rebuild them away if the members that installed the map
-     * were cut off as they did, so a read would show a value no write was acknowledged with, then lose it. It runs
-     * again, with the time it has left, when the map settles or the next one is installed (then it is remapped). One
-     * per request: a resend replaces the read it resends; one whose origin gave up is dropped.
+     * Hold a read, or an operation that may answer without writing, while the installed map is not settled: under such
+     * a map updates are done but their answers held ({@link #tryComplete}), and the next exchange may still rebuild
+     * them away if the members that installed the map were cut off as they did, so a read (or a putIfAbsent answered
+     * false) would show a value no write was acknowledged with, then lose it. It runs again, with the time it has
+     * left, when the map settles or the next one is installed (then it is remapped). One per request: a resend replaces
+     * the one it resends; one whose origin gave up is dropped. A write that does write is not held: its answer waits
+     * for the map to settle instead ({@link #tryComplete}).
      */
-    private void holdRead(final long origin, final long sequence, final int cacheId, final int partition,
-        final long version, final OpType type, final long deadlineNs, final byte[] key, final byte[] value)
+    private void holdUntilSettled(final long origin, final long sequence, final int cacheId, final int partition,
+        final long version, final OpType type, final long deadlineNs, final byte[] key, final byte[] value,
+        final byte[] expected, final OpKey identity)
     {
-        readsAwaitingSettle.put(new OpKey(origin, sequence), () ->
+        awaitingSettle.put(new OpKey(origin, sequence), () ->
         {
             final long leftNs = deadlineNs - context.nowNs();
             if (leftNs > 0 && isAwaited(origin, sequence))
             {
-                handleRequest(origin, sequence, cacheId, partition, version, type, leftNs, key, value, null, null,
-                    null);
+                handleRequest(origin, sequence, cacheId, partition, version, type, leftNs, key, value, expected,
+                    identity, null);
             }
         });
     }
@@ -308,7 +325,7 @@ final class Replication
     {
         deferredAnswers.clear();
         deferredOps.clear();
-        readsAwaitingSettle.clear();
+        awaitingSettle.clear();
     }
 
     /**
@@ -543,18 +560,18 @@ final class Replication
     /**
      * Answer the updates deferred by tryComplete() whose topology's map settled, while this member holds quorum and
      * still owns the copy as it was (a copy dropped or rebuilt since may have lost the update: its origin retries);
-     * and run again the reads that waited for the map to settle (called at least when it settles, when a map is
+     * and run again the operations that waited for the map to settle (called at least when it settles, when a map is
      * installed and when quorum returns).
      */
     void answerDeferredUpdates()
     {
-        if (!readsAwaitingSettle.isEmpty())
+        if (!awaitingSettle.isEmpty())
         {
             // Each runs again as it was received: answered if the map settled, held again if not, remapped or
-            // refused if the member moved on. Swapped first, as a read held again joins the new map.
-            final Map<OpKey, Runnable> reads = readsAwaitingSettle;
-            readsAwaitingSettle = new LinkedHashMap<>();
-            reads.values().forEach(Runnable::run);
+            // refused if the member moved on. Swapped first, as one held again joins the new map.
+            final Map<OpKey, Runnable> held = awaitingSettle;
+            awaitingSettle = new LinkedHashMap<>();
+            held.values().forEach(Runnable::run);
         }
         if (deferredAnswers.isEmpty() || context.installedMap() == null || !context.membership().hasQuorum())
         {
