@@ -119,7 +119,7 @@ class MemberMessagesTest
     void anOlderSendersShorterBlockIsReadWithTheNewerFieldsNull()
     {
         messages.finish(messages.encode(new HeartbeatEncoder(), SENDER, DESTINATION).version(3).sentNs(4).echoNs(5)
-            .coordinatorVote(6).memoryFull((short)1).settledVersion(2));
+            .coordinatorVote(6).memoryFull((short)1).settledVersion(2).coordinator(7));
         final byte[] current = copy();
         final int header = MemberMessages.HEADER_LENGTH;
         assertEquals(header + HeartbeatEncoder.BLOCK_LENGTH, current.length, "a heartbeat is its block alone");
@@ -134,6 +134,14 @@ class MemberMessagesTest
         assertEquals(6, in.coordinatorVote());
         assertEquals(1, in.memoryFull());
         assertEquals(HeartbeatDecoder.settledVersionNullValue(), in.settledVersion());
+        assertEquals(HeartbeatDecoder.coordinatorNullValue(), in.coordinator());
+
+        // Claiming version 2, the block has settledVersion (added in 2) but not coordinator (added in 3).
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)2, ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, older.length);
+        final HeartbeatDecoder second = messages.decode(new HeartbeatDecoder());
+        assertEquals(2, second.settledVersion());
+        assertEquals(HeartbeatDecoder.coordinatorNullValue(), second.coordinator());
 
         // The same short block claiming the version that has the field is malformed.
         buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)HeartbeatEncoder.SCHEMA_VERSION,

@@ -411,7 +411,8 @@ final class Membership
         out.version(context.topology().version()).sentNs(context.nowNs()).echoNs(echoNs)
             .coordinatorVote(actingCoordinator().incarnation())
             .memoryFull((short)(context.evictions().isFull() ? 1 : 0))
-            .settledVersion(context.exchange().settledVersion());
+            .settledVersion(context.exchange().settledVersion())
+            .coordinator(context.topology().coordinator().incarnation());
         context.messages().finish(out);
     }
 
@@ -713,6 +714,7 @@ final class Membership
         final long version = in.version();
         final long sentNs = in.sentNs();
         final long echoNs = in.echoNs();
+        final long topologyCoordinator = in.coordinator();
         coordinatorVotes.put(sender, in.coordinatorVote());
         if (in.settledVersion() != HeartbeatDecoder.settledVersionNullValue() &&
             version == context.topology().version() && sender == context.topology().coordinator().incarnation())
@@ -746,6 +748,19 @@ final class Membership
         if (isCoordinator() && version < context.topology().version())
         {
             sendTopology(context.topology().member(sender));
+        }
+        if (topologyCoordinator != HeartbeatDecoder.coordinatorNullValue() &&
+            version == context.topology().version() &&
+            topologyCoordinator != context.topology().coordinator().incarnation() && !hasQuorum())
+        {
+            // Two topologies of one version: a coordinator published this one to some members and failed, and a
+            // member it never reached numbered its own the same (admitting restarted members without quorum). The
+            // two list each other, so neither says "not a member", and a member without quorum waits forever for a
+            // map its coordinator cannot bring while the other side's exchange waits for its report (soak seed
+            // 0x161dbe23). The side without quorum yields, as it does to a member that does not list it.
+            context.rejoin("member " + Long.toHexString(sender) + " is in another topology " + version +
+                " (coordinator " + Long.toHexString(topologyCoordinator) + ", this member's " +
+                Long.toHexString(context.topology().coordinator().incarnation()) + ") and this member holds no quorum");
         }
     }
 
