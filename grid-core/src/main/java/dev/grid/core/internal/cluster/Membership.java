@@ -751,17 +751,33 @@ final class Membership
         }
         if (topologyCoordinator != HeartbeatDecoder.coordinatorNullValue() &&
             version == context.topology().version() &&
-            topologyCoordinator != context.topology().coordinator().incarnation() && !hasQuorum())
+            topologyCoordinator != context.topology().coordinator().incarnation() && yieldsToAnotherTopology())
         {
             // Two topologies of one version: a coordinator published this one to some members and failed, and a
-            // member it never reached numbered its own the same (admitting restarted members without quorum). The
-            // two list each other, so neither says "not a member", and a member without quorum waits forever for a
-            // map its coordinator cannot bring while the other side's exchange waits for its report (soak seed
-            // 0x161dbe23). The side without quorum yields, as it does to a member that does not list it.
-            context.rejoin("member " + Long.toHexString(sender) + " is in another topology " + version +
-                " (coordinator " + Long.toHexString(topologyCoordinator) + ", this member's " +
-                Long.toHexString(context.topology().coordinator().incarnation()) + ") and this member holds no quorum");
+            // member it never reached numbered its own the same (admitting restarted members without quorum, or
+            // taking over as acting coordinator). The two list each other, so neither says "not a member", and each
+            // side's exchange waits for the other's report forever (soak seed 0x161dbe23). Leaving with its copies,
+            // as from a cluster it merges into: an in-memory member may hold the only copies of what was acknowledged.
+            context.dissolve("member " + Long.toHexString(sender) + " is in another topology " + version +
+                " (coordinator " + Long.toHexString(topologyCoordinator) + "), and this member's topology " + version +
+                " cannot finish (" + (heardWithin(context.topology().coordinator(),
+                context.config().failureDetectionTimeoutNs()) ? "no quorum for failure detection" :
+                "its coordinator " + context.topology().coordinator() + " is silent") + ")");
         }
+    }
+
+    /**
+     * Of two topologies of one version, whether this member's side yields: its topology's coordinator is another
+     * member, and it cannot finish the topology (silent for failure detection, or this member has been without quorum
+     * that long). A coordinator never yields here: its side is the one that can still act, and the other's members
+     * yield to it.
+     */
+    private boolean yieldsToAnotherTopology()
+    {
+        final MemberRecord coordinator = context.topology().coordinator();
+        return coordinator.incarnation() != context.incarnation() &&
+            (!heardWithin(coordinator, context.config().failureDetectionTimeoutNs()) ||
+            !hasQuorum() && quorumLostForFailureDetection());
     }
 
     /**
