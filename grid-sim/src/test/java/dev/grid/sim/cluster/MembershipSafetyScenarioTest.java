@@ -372,6 +372,7 @@ class MembershipSafetyScenarioTest
             TimeUnit.SECONDS.toNanos(20), Answers.capture(answered, refused));
         run(FAILURE_DETECTION_NS / 8);
         assertEquals(null, answered[0], "m0 answered a putIfAbsent under a map that never settled");
+        assertEquals(null, refused[0], "m0 refused the putIfAbsent before it could hold it");
         majorityWritesTheSamePartitionThenHeal(key);
         assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(15), () -> answered[0] != null ||
             refused[0] != null), "the putIfAbsent held for the map was never answered");

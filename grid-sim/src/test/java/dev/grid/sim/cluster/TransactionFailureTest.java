@@ -283,6 +283,48 @@ class TransactionFailureTest
             "a holds the lock now: it must see what b wrote while it had none");
     }
 
+    /**
+     * A plain write waits on its primary for a transaction holding its key. Its origin gives up (it times out) long
+     * before the transaction ends; when the lock goes, the write is not applied after all: it runs again only with the
+     * time it had left, as a read held for a map to settle does. Before, it ran again with its whole timeout, so a write
+     * its caller was told had timed out could land whenever the lock went, however much later.
+     */
+    @Test
+    void aWriteThatWaitedForATransactionsLockPastItsTimeoutIsNotAppliedWhenTheLockGoes()
+    {
+        startCluster();
+        final String key = keyWhere(p -> primaryIndex(p) != 0);
+        final int primary = primaryIndex(partition(key));
+        put(members[primary], key, "before");
+        final long tx = members[primary].transactions().begin(TimeUnit.SECONDS.toNanos(20), 0);
+        enlist(members[primary], tx, key);
+        final OpOutcome[] outcome = new OpOutcome[1];
+        final GridException[] error = new GridException[1];
+        members[0].submit(cacheId, OpType.PUT, bytes(key), bytes("late"), null, 300 * MS,
+            Answers.capture(outcome, error));
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> outcome[0] != null ||
+            error[0] != null), "the put was never answered");
+        assertEquals(null, outcome[0], "the put went through a lock a transaction holds");
+        assertEquals(ErrorCode.OPERATION_TIMEOUT, error[0].errorCode(), error[0].getMessage());
+        final boolean[] ended = new boolean[1];
+        members[primary].transactions().rollback(tx, new TxCallback()
+        {
+            public void onSuccess(final byte[][] values)
+            {
+                ended[0] = true;
+            }
+
+            public void onFailure(final GridException failure)
+            {
+                ended[0] = true;
+            }
+        });
+        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(2), () -> ended[0]), "the rollback ended");
+        sim.runUntil(sim.nowNs() + 500 * MS, () -> false);
+        assertEquals("before", new String(members[primary].readLocal(cacheId, bytes(key)), StandardCharsets.UTF_8),
+            "the put its caller was told had timed out was applied when the lock went");
+    }
+
     /** Two keys of different partitions whose copies are all on members other than the coordinator m0. */
     private String[] keysAwayFromTheCoordinator()
     {

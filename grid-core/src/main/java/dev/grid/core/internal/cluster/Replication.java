@@ -226,11 +226,15 @@ final class Replication
         }
         if (type.mayWrite() && (lp.pausedBy != 0 || context.tx().isLocked(cacheId, key)))
         {
+            // Run again with the time it has left, as a held read is: with its whole timeout again, a write could
+            // still apply long after its origin gave up on it.
+            final long deadlineNs = TransactionContext.deadlineNs(context.nowNs(), timeoutNs);
             final Runnable retry = () ->
             {
-                if (isAwaited(origin, sequence))
+                final long leftNs = deadlineNs - context.nowNs();
+                if (leftNs > 0 && isAwaited(origin, sequence))
                 {
-                    handleRequest(origin, sequence, cacheId, partition, version, type, timeoutNs, key, value,
+                    handleRequest(origin, sequence, cacheId, partition, version, type, leftNs, key, value,
                         expected, identity, null);
                 }
             };
