@@ -143,7 +143,8 @@ class ReadNowTest
         }
     }
 
-    private static OpOutcome submit(final Simulation sim, final Engine member, final int cacheId, final OpType type,
+    /** Submit an operation and await its answer, which must be a success. */
+    static OpOutcome submit(final Simulation sim, final Engine member, final int cacheId, final OpType type,
         final byte[] key, final byte[] value)
     {
         final OpOutcome[] outcome = new OpOutcome[1];

@@ -18,11 +18,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static dev.grid.sim.cluster.ReadNowTest.submit;
 import static dev.grid.sim.cluster.RetryMemoryTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -96,18 +96,5 @@ class ReadsAsUsesTest
             }
         }
         return keys;
-    }
-
-    private static OpOutcome submit(final Simulation sim, final Engine member, final int cacheId, final OpType type,
-        final byte[] key, final byte[] value)
-    {
-        final OpOutcome[] outcome = new OpOutcome[1];
-        final GridException[] error = new GridException[1];
-        member.submit(cacheId, type, key, value, null, 5_000 * MS, 0, 0, 0, Answers.capture(outcome, error));
-        assertTrue(sim.runUntil(sim.nowNs() + TimeUnit.SECONDS.toNanos(6), () -> outcome[0] != null ||
-            error[0] != null), type + " answered");
-        assertNull(error[0]);
-        assertNotSame(Engine.NOT_READ_NOW, outcome[0].value());
-        return outcome[0];
     }
 }

@@ -62,6 +62,11 @@ class TopologyForkTest
         forge(2, other);
         assertTrue(sim.runUntil(sim.nowNs() + FAILURE_DETECTION_NS / 2, () -> members[2].incarnation() != m2),
             "m2, its coordinator silent, stayed in its topology after hearing another of the same version");
+        // Healed, it joins the cluster again.
+        network.heal();
+        assertTrue(sim.runUntil(sim.nowNs() + 10 * FAILURE_DETECTION_NS, () ->
+            members[0].topology().indexOf(members[2].incarnation()) >= 0 && members[2].status().isSettled() &&
+            members[2].topology().version() == members[0].topology().version()), "m2 never joined again");
     }
 
     @Test
