@@ -81,6 +81,15 @@ final class Exchange
     }
 
     /**
+     * @return whether every member of the installed map's topology is known to have installed it: until then a primary
+     *         holds answers (writes' and reads'), since the next exchange may still rebuild what was done under it.
+     */
+    boolean installedMapSettled()
+    {
+        return context.installedMap() != null && context.installedMap().version() <= settledVersion;
+    }
+
+    /**
      * A map is known to be settled (this member coordinated it, or a heartbeat said so): answer the updates that
      * waited for it.
      *

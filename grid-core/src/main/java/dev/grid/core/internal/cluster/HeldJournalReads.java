@@ -145,8 +145,8 @@ final class HeldJournalReads
     private boolean servesAsPrimary(final LocalPartition lp)
     {
         // Under a map not settled yet a read waits (Replication.handleRequest): remapped, it is held there.
-        return context.state() == MemberState.ACTIVE && !context.isExchanging() && context.installedMap() != null &&
-            context.installedMap().version() <= context.exchange().settledVersion() &&
+        return context.state() == MemberState.ACTIVE && !context.isExchanging() &&
+            context.exchange().installedMapSettled() &&
             context.membership().hasQuorum() && lp.state == PartitionState.OWNING &&
             context.installedMap().rank(lp.cacheId, lp.partition,
                 context.installedMap().topology().indexOf(context.incarnation())) == 0;

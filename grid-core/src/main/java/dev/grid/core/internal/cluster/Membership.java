@@ -751,33 +751,43 @@ final class Membership
         }
         if (topologyCoordinator != HeartbeatDecoder.coordinatorNullValue() &&
             version == context.topology().version() &&
-            topologyCoordinator != context.topology().coordinator().incarnation() && yieldsToAnotherTopology())
+            topologyCoordinator != context.topology().coordinator().incarnation())
         {
             // Two topologies of one version: a coordinator published this one to some members and failed, and a
             // member it never reached numbered its own the same (admitting restarted members without quorum, or
             // taking over as acting coordinator). The two list each other, so neither says "not a member", and each
             // side's exchange waits for the other's report forever (soak seed 0x161dbe23). Leaving with its copies,
             // as from a cluster it merges into: an in-memory member may hold the only copies of what was acknowledged.
-            context.dissolve("member " + Long.toHexString(sender) + " is in another topology " + version +
-                " (coordinator " + Long.toHexString(topologyCoordinator) + "), and this member's topology " + version +
-                " cannot finish (" + (heardWithin(context.topology().coordinator(),
-                context.config().failureDetectionTimeoutNs()) ? "no quorum for failure detection" :
-                "its coordinator " + context.topology().coordinator() + " is silent") + ")");
+            final String cannotFinish = whyOwnTopologyCannotFinish();
+            if (cannotFinish != null)
+            {
+                context.dissolve("member " + Long.toHexString(sender) + " is in another topology " + version +
+                    " (coordinator " + Long.toHexString(topologyCoordinator) + "), and this member's topology " +
+                    version + " cannot finish (" + cannotFinish + ")");
+            }
         }
     }
 
     /**
-     * Of two topologies of one version, whether this member's side yields: its topology's coordinator is another
-     * member, and it cannot finish the topology (silent for failure detection, or this member has been without quorum
-     * that long). A coordinator never yields here: its side is the one that can still act, and the other's members
-     * yield to it.
+     * Of two topologies of one version, this member's side yields if its topology's coordinator is another member and
+     * the topology cannot finish: the coordinator silent for failure detection, or this member without quorum that
+     * long. A coordinator never yields here: its side is the one that can still act, and the other's members yield
+     * to it.
+     *
+     * @return why this member's topology cannot finish, or null if this member does not yield.
      */
-    private boolean yieldsToAnotherTopology()
+    private String whyOwnTopologyCannotFinish()
     {
         final MemberRecord coordinator = context.topology().coordinator();
-        return coordinator.incarnation() != context.incarnation() &&
-            (!heardWithin(coordinator, context.config().failureDetectionTimeoutNs()) ||
-            !hasQuorum() && quorumLostForFailureDetection());
+        if (coordinator.incarnation() == context.incarnation())
+        {
+            return null;
+        }
+        if (!heardWithin(coordinator, context.config().failureDetectionTimeoutNs()))
+        {
+            return "its coordinator " + coordinator + " is silent";
+        }
+        return !hasQuorum() && quorumLostForFailureDetection() ? "no quorum for failure detection" : null;
     }
 
     /**

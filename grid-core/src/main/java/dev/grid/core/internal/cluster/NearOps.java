@@ -187,7 +187,7 @@ final class NearOps
         final LocalPartition lp = primary == null || primary.incarnation() != context.incarnation() ? null :
             context.localCopy(cacheId, partition);
         if (lp == null || context.replication().lossRefusal(cache, partition, false) != null ||
-            context.installedMap().version() > context.exchange().settledVersion())
+            !context.exchange().installedMapSettled())
         {
             return Engine.NOT_READ_NOW;
         }

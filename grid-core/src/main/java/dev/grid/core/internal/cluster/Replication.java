@@ -204,7 +204,7 @@ final class Replication
             // the origin asks again.
             final OpOutcome known = lp.recent.get(opKey);
             if (known != null && !deferredOps.contains(opKey) && context.membership().hasQuorum() &&
-                context.installedMap().version() <= context.exchange().settledVersion())
+                context.exchange().installedMapSettled())
             {
                 answerOk(origin, sequence, known, 0);
             }
@@ -218,7 +218,7 @@ final class Replication
             return;
         }
         if ((!type.mayWrite() || MAY_ANSWER_WITHOUT_WRITING.contains(type)) &&
-            context.installedMap().version() > context.exchange().settledVersion())
+            !context.exchange().installedMapSettled())
         {
             holdUntilSettled(origin, sequence, cacheId, partition, version, type,
                 TransactionContext.deadlineNs(context.nowNs(), timeoutNs), key, value, expected, identity);
