@@ -1,5 +1,7 @@
 package dev.grid.core.codec;
 
+import dev.grid.core.codec.messages.ExchangeReportDecoder;
+import dev.grid.core.codec.messages.ExchangeReportEncoder;
 import dev.grid.core.codec.messages.HeartbeatDecoder;
 import dev.grid.core.codec.messages.HeartbeatEncoder;
 import dev.grid.core.codec.messages.MessageHeaderEncoder;
@@ -148,6 +150,44 @@ class MemberMessagesTest
             ByteOrder.LITTLE_ENDIAN);
         messages.open(buffer, 0, older.length);
         assertThrows(MalformedMessageException.class, () -> messages.decode(new HeartbeatDecoder()));
+    }
+
+    /**
+     * An exchange report as a member of schema version 3 sends it, before {@code previousIncarnation} was added: its
+     * block is 8 bytes shorter, its groups and data follow as they were, and the field reads as its null value (taken
+     * for "none known"), so such a member's restart never counts as one that held nothing (LastOwners).
+     */
+    @Test
+    void anExchangeReportOfAnOlderSenderReadsWithoutAPreviousIncarnation()
+    {
+        final ExchangeReportEncoder out = messages.encode(new ExchangeReportEncoder(), SENDER, DESTINATION).version(9)
+            .chunkIndex(2).last((short)1).hasOwnershipHeader((short)1).previousIncarnation(77);
+        out.entriesCount(0);
+        out.ownershipCachesCount(0);
+        final byte[] table = {7, 8, 9};
+        messages.finish(out.putOwnershipHeader(table, 0, table.length));
+        final byte[] current = copy();
+        final int blockEnd = MemberMessages.HEADER_LENGTH + ExchangeReportEncoder.BLOCK_LENGTH;
+        final byte[] older = new byte[current.length - 8];
+        System.arraycopy(current, 0, older, 0, blockEnd - 8);
+        System.arraycopy(current, blockEnd, older, blockEnd - 8, current.length - blockEnd);
+        final UnsafeBuffer buffer = new UnsafeBuffer(older);
+        buffer.putShort(MessageHeaderEncoder.blockLengthEncodingOffset(),
+            (short)(ExchangeReportEncoder.BLOCK_LENGTH - 8), ByteOrder.LITTLE_ENDIAN);
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)3, ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, older.length);
+        final ExchangeReportDecoder in = messages.decode(new ExchangeReportDecoder());
+        assertEquals(9, in.version());
+        assertEquals(2, in.chunkIndex());
+        assertEquals(ExchangeReportDecoder.previousIncarnationNullValue(), in.previousIncarnation());
+        assertEquals(0, in.entries().count());
+        assertEquals(0, in.ownershipCaches().count());
+        final byte[] read = new byte[in.ownershipHeaderLength()];
+        in.getOwnershipHeader(read, 0, read.length);
+        assertArrayEquals(table, read);
+
+        messages.open(new UnsafeBuffer(current), 0, current.length);
+        assertEquals(77, messages.decode(new ExchangeReportDecoder()).previousIncarnation(), "a current sender's");
     }
 
     @Test

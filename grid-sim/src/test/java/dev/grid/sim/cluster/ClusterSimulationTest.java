@@ -225,6 +225,9 @@ class ClusterSimulationTest
         ClusterScenario.run(0x15e3b0dcL, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
         ClusterScenario.run(0x15f60a50L, new ClusterScenario.Options().persistent(true).baseline(true)
             .wholeClusterStops(true));
+        // A member admitted, then cut off before it installed the map that made it an owner of an empty partition,
+        // restarted with its data directory but no copy: the partition stayed lost for good with every member back.
+        ClusterScenario.run(0x1617a1b0L, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
         for (final long seed : new long[] {0xa939413L, 0xa93937eL, 0xa9398e7L})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).baseline(true)

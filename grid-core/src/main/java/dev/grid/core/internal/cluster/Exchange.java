@@ -210,6 +210,8 @@ final class Exchange
                 return null;
             }
             final ReportAssembly assembly = exchange.reports.computeIfAbsent(sender, s -> new ReportAssembly());
+            assembly.member = sender;
+            assembly.previousIncarnation = p.previousIncarnation();
             wanted[0] = assembly;
             return assembly.isComplete() || assembly.chunks.containsKey(p.chunkIndex()) ? null : assembly.table;
         });
@@ -275,7 +277,7 @@ final class Exchange
             // members are back, and this coordinator, alone with an older table, then activated from it and
             // acknowledged writes that the newer owners' return discarded (whole-cluster seed 0xa845178). Its
             // reports carry the newest table from now on, and so does a restart.
-            context.walRecords().appendOwnership(decision.adoptTable());
+            context.walRecords().appendOwnership(decision.adoptTable(), context.incarnation());
             context.ownership().replaceWith(decision.adoptTable());
         }
         exchange.map = decision.map();
@@ -527,7 +529,7 @@ final class Exchange
         }
         if (map.isActive() && context.ownership().update(map, map.stamp()))
         {
-            context.walRecords().appendOwnership(context.ownership());
+            context.walRecords().appendOwnership(context.ownership(), context.incarnation());
         }
     }
 

@@ -134,7 +134,8 @@ final class ExchangeCodec
     {
         final ExchangeReportEncoder out = context.messages().encode(reportOut, context.incarnation(),
             context.topology().coordinator().incarnation()).version(context.topology().version()).chunkIndex(chunkIndex)
-            .last(MemberMessages.flag(last)).hasOwnershipHeader(MemberMessages.flag(header != null));
+            .last(MemberMessages.flag(last)).hasOwnershipHeader(MemberMessages.flag(header != null))
+            .previousIncarnation(context.recovery().previousIncarnation());
         final ExchangeReportEncoder.EntriesEncoder group = out.entriesCount(entries.size());
         for (final ReportEntry entry : entries)
         {
@@ -160,8 +161,13 @@ final class ExchangeCodec
         return MemberContext.copyOut(context.messages().finish(out.putOwnershipHeader(table, 0, table.length)));
     }
 
-    /** One piece of a report as its message carries it; the ownership table's parts are applied to the assembly. */
-    record ReportPiece(long version, int chunkIndex, boolean last, List<ReportEntry> entries)
+    /**
+     * One piece of a report as its message carries it; the ownership table's parts are applied to the assembly.
+     * {@code previousIncarnation}: the incarnation that ran on the sender's data directory before it (0 if none is
+     * known, and from a sender of member schema 3 or older, which does not say).
+     */
+    record ReportPiece(long version, int chunkIndex, boolean last, long previousIncarnation,
+        List<ReportEntry> entries)
     {
     }
 
@@ -176,6 +182,9 @@ final class ExchangeCodec
         final int chunkIndex = in.chunkIndex();
         final boolean last = in.last() != 0;
         final boolean hasHeader = in.hasOwnershipHeader() != 0;
+        final long previousIncarnation =
+            in.previousIncarnation() == ExchangeReportDecoder.previousIncarnationNullValue() ? 0 :
+            in.previousIncarnation();
         if (chunkIndex < 0 || chunkIndex > 1 << 20)
         {
             throw new MalformedMessageException("report chunk " + chunkIndex);
@@ -194,7 +203,7 @@ final class ExchangeCodec
         }
         final byte[] header = MemberMessages.bytes(in, in.ownershipHeaderLength(), "ownership.header");
         in.getOwnershipHeader(header, 0, header.length);
-        final ReportPiece piece = new ReportPiece(version, chunkIndex, last, entries);
+        final ReportPiece piece = new ReportPiece(version, chunkIndex, last, previousIncarnation, entries);
         final OwnershipTable into = table.apply(piece);
         if (into != null)
         {

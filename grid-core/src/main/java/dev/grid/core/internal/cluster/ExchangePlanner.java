@@ -147,7 +147,7 @@ final class ExchangePlanner
             indexById.put(target.members().get(i).memberId(), i);
         }
         final boolean waiting = chooseLastOwners(map, target, indexById);
-        lastOwners = new LastOwners(memberId, in.previous(), decisionOwners);
+        lastOwners = new LastOwners(memberId, in.previous(), decisionOwners, in.reports());
         final Map<String, Integer> fullReasons = new TreeMap<>();
         int historical = 0;
         for (final CacheDescriptor cache : target.caches())

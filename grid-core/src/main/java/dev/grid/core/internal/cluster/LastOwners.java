@@ -4,8 +4,10 @@ import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.engine.CacheDescriptor;
 import dev.grid.core.engine.MemberRecord;
 import dev.grid.core.engine.Topology;
+import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -32,11 +34,22 @@ final class LastOwners
     /** Set by the planner per partition: false while a lost partition waits for some of its last owners. */
     boolean lastOwnersBack = true;
 
-    LastOwners(final String memberId, final PartitionTable previous, final OwnershipTable decisionOwners)
+    /** The decision's reports, by reporting incarnation. */
+    private final Long2ObjectHashMap<ReportAssembly> reportsByMember = new Long2ObjectHashMap<>();
+
+    LastOwners(final String memberId, final PartitionTable previous, final OwnershipTable decisionOwners,
+        final Collection<ReportAssembly> reports)
     {
         this.memberId = memberId;
         this.previous = previous;
         this.decisionOwners = decisionOwners;
+        for (final ReportAssembly report : reports)
+        {
+            if (report.member != 0)
+            {
+                reportsByMember.put(report.member, report);
+            }
+        }
     }
 
     /**
@@ -192,8 +205,9 @@ final class LastOwners
     /**
      * The copies that restarted owners of the installed map brought back, where they stand for it: no incarnation the
      * map lists as owning is here, and every owning member came back (same member id, a new incarnation) with the copy
-     * it recovered from disk. All of them are needed: an owner that stayed while the others went acknowledged updates
-     * alone, so any one of them may be the only copy with every acknowledged update, and the best of them is.
+     * it recovered from disk, or holds nothing of the partition ({@link #heldNothing}), at least one with a copy. All
+     * of them are needed: an owner that stayed while the others went acknowledged updates alone, so any one of them
+     * may be the only copy with every acknowledged update, and the best of them is.
      *
      * @return the incarnations of those copies, or null where they do not stand for the map's owners.
      */
@@ -220,7 +234,8 @@ final class LastOwners
         final LongHashSet restarted = new LongHashSet();
         for (int i = 0; i < owningCount; i++)
         {
-            final String memberId = previous.topology().members().get(owners[i]).memberId();
+            final MemberRecord listed = previous.topology().members().get(owners[i]);
+            final String memberId = listed.memberId();
             ReportEntry back = null;
             for (final ReportEntry entry : holders)
             {
@@ -230,13 +245,40 @@ final class LastOwners
                     back = entry;
                 }
             }
-            if (back == null)
+            if (back != null)
+            {
+                restarted.add(back.member());
+            }
+            else if (!heldNothing(cacheId, partition, listed, target.memberById(memberId)))
             {
                 return null;
             }
-            restarted.add(back.member());
         }
-        return restarted;
+        return restarted.isEmpty() ? null : restarted;
+    }
+
+    /**
+     * Whether an owner of the installed map that restarted and brought back no copy of the partition never durably
+     * held it: its new incarnation runs on the very data directory the incarnation the map lists ran on (that one
+     * logged its ownership table there last: {@link Recovery#previousIncarnation}), and the table it recovered is
+     * older than the installed map and does not name it an owner of the partition. Every install logs the table (its
+     * stamp changes each time) before any update under that map, so no map the listed incarnation installed made it
+     * an owner, and it acknowledged no update of the partition: it was given an empty copy by a map it never installed
+     * (whole-cluster soak seeds 0x15e3b0c2 and 0x1617a1b0: a member admitted and cut off before it installed that map
+     * kept the partition lost for good, every member back). A member back on another directory (its own lost, or found
+     * empty by an incarnation in between) says nothing of what the listed one held, and the partition stays lost for
+     * an operator's reset; a directory restored from an older backup would defeat this judgment, as it would any
+     * recovered copy's.
+     *
+     * @param listed the owner's incarnation the installed map lists.
+     * @param here   the owner's present incarnation, or null if it is away.
+     */
+    private boolean heldNothing(final int cacheId, final int partition, final MemberRecord listed,
+        final MemberRecord here)
+    {
+        final ReportAssembly report = here == null ? null : reportsByMember.get(here.incarnation());
+        return report != null && report.previousIncarnation == listed.incarnation() &&
+            report.table.stamp() < previous.stamp() && !report.table.isOwner(cacheId, partition, here.memberId());
     }
 
     /**

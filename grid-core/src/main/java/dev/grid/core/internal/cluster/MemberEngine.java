@@ -478,6 +478,7 @@ public final class MemberEngine implements Engine
         final Map<String, String> attributes = new TreeMap<>(config.attributes());
         attributes.putAll(advertised);
         context.becomeIncarnation(new MemberRecord(config.memberId(), inc, context.localAddress(), attributes));
+        context.recovery().incarnationStarts(inc);
         context.joining().restart();
         context.replication().reset();
         context.expirations().reset();

@@ -48,6 +48,7 @@ final class OwnershipTable
 
     private long stamp;
     private long lifeId;
+    private long writer;
     private List<String> members = List.of();
     private final Int2ObjectHashMap<String[][]> ownersByCache = new Int2ObjectHashMap<>();
 
@@ -68,6 +69,22 @@ final class OwnershipTable
     long lifeId()
     {
         return lifeId;
+    }
+
+    /**
+     * @return the incarnation that logged this table last on its member's data directory (it carries that with it
+     *         into the WAL and checkpoint manifests); 0 if none did, or the table was logged before this was kept.
+     *         Recovered, it names the incarnation that ran on the directory before the one recovering it.
+     */
+    long writer()
+    {
+        return writer;
+    }
+
+    /** @param incarnation the incarnation logging this table now (see {@link #writer}). */
+    void writtenBy(final long incarnation)
+    {
+        writer = incarnation;
     }
 
     /**
@@ -209,7 +226,7 @@ final class OwnershipTable
     byte[] encodeHeaderBody()
     {
         final OwnershipHeaderBodyEncoder out = MemberMessages.startBody(new OwnershipHeaderBodyEncoder()).stamp(stamp)
-            .lifeId(lifeId);
+            .lifeId(lifeId).writer(writer);
         final OwnershipHeaderBodyEncoder.MembersEncoder group = out.membersCount(members.size());
         members.forEach(id -> group.next().id(id));
         return MemberMessages.finishBody(out);
@@ -221,6 +238,7 @@ final class OwnershipTable
         final OwnershipHeaderBodyDecoder in = MemberMessages.decodeBody(body, new OwnershipHeaderBodyDecoder());
         final long newStamp = in.stamp();
         final long newLifeId = in.lifeId();
+        final long newWriter = in.writer() == OwnershipHeaderBodyDecoder.writerNullValue() ? 0 : in.writer();
         final List<String> ids = new ArrayList<>();
         for (final OwnershipHeaderBodyDecoder.MembersDecoder member : in.members())
         {
@@ -230,6 +248,7 @@ final class OwnershipTable
         }
         stamp = newStamp;
         lifeId = newLifeId;
+        writer = newWriter;
         members = List.copyOf(ids);
     }
 

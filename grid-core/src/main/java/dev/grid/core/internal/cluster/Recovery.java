@@ -84,6 +84,9 @@ final class Recovery
 
     private long recoveredRecords;
 
+    /** The incarnation that ran on this data directory before the present one: see {@link #previousIncarnation}. */
+    private long previousIncarnation;
+
     Recovery(final MemberContext context)
     {
         this.context = context;
@@ -643,6 +646,33 @@ final class Recovery
             context.listener().onEvent("member " + context.config().memberId() + " " + event);
             context.membership().rememberQuorumEvent(event);
         }
+    }
+
+    /**
+     * A new incarnation of this member starts (to join): it learns who ran on the data directory before it, as the
+     * ownership table logged last there says, and logs the table as its own, so that the next one learns it in turn
+     * (a first start too, which has nothing else to log; a rejoin in the same process too).
+     */
+    void incarnationStarts(final long incarnation)
+    {
+        if (context.wal().retainsRecords())
+        {
+            previousIncarnation = context.ownership().writer();
+            context.walRecords().appendOwnership(context.ownership(), incarnation);
+        }
+    }
+
+    /**
+     * @return the incarnation that ran on this data directory before the present one, as the ownership table logged
+     *         last there says ({@link #incarnationStarts}): 0 for a first start, a lost directory, a directory written
+     *         before this was kept, and members without a retaining WAL. An owner of the installed map that restarted
+     *         on the very directory that incarnation ran on, and recovered no copy of a partition its table does not
+     *         name it an owner of, never durably held the partition ({@link LastOwners#restartedOwners}); one whose
+     *         directory was lost and that restarted again since names the incarnation that found it empty.
+     */
+    long previousIncarnation()
+    {
+        return previousIncarnation;
     }
 
     /** The work of {@link dev.grid.core.engine.EngineHistory#recoveredRecords}. */

@@ -13,6 +13,10 @@ final class ReportAssembly
     /** The reporter's ownership table, assembled from the chunks that carry it. */
     final OwnershipTable table = new OwnershipTable();
     int lastIndex = -1;
+    /** The reporting incarnation (0 where a test assembles a report without saying). */
+    long member;
+    /** The incarnation that ran on the reporter's data directory before it, 0 if none known (Recovery). */
+    long previousIncarnation;
 
     boolean isComplete()
     {

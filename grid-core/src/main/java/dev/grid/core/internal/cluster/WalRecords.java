@@ -345,9 +345,10 @@ final class WalRecords
         appendMeta();
     }
 
-    /** Log the whole ownership table ({@link #WAL_OWNERSHIP}). */
-    void appendOwnership(final OwnershipTable table)
+    /** Log the whole ownership table ({@link #WAL_OWNERSHIP}), as {@code writer} (this member's incarnation). */
+    void appendOwnership(final OwnershipTable table, final long writer)
     {
+        table.writtenBy(writer);
         final int[] cacheIds = table.cacheIds();
         final List<byte[]> sections = new ArrayList<>(cacheIds.length);
         for (final int cacheId : cacheIds)

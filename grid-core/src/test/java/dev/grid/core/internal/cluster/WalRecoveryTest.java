@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -211,9 +212,14 @@ class WalRecoveryTest
 
     private MemberEngine engine(final ListWal wal)
     {
+        return engine(wal, 7);
+    }
+
+    private MemberEngine engine(final ListWal wal, final long seed)
+    {
         final MemberConfiguration config = new MemberConfiguration("m0").port(1).heartbeatIntervalNs(10 * MS)
             .failureDetectionTimeoutNs(100 * MS);
-        return new MemberEngine(config, new LoopbackTransport(), wal, new SeededRandomSource(7), cache -> null,
+        return new MemberEngine(config, new LoopbackTransport(), wal, new SeededRandomSource(seed), cache -> null,
             NoTransactions::new, new EngineListener()
             {
             }, 50 * MS, nowNs);
@@ -283,6 +289,28 @@ class WalRecoveryTest
         final byte[] stored = value == null ? new byte[0] : bytes(value);
         write(wal, out.putKey(bytes(key), 0, bytes(key).length).putValue(stored, 0, stored.length)
             .putOutcome(new byte[0], 0, 0));
+    }
+
+    /**
+     * Every incarnation learns who ran on its data directory before it and logs itself there (Recovery.
+     * previousIncarnation, which LastOwners.restartedOwners reads): a first start, on an empty WAL, learns nobody; the
+     * next engine on the same WAL learns the first, though it never joined a cluster; one on a WAL that lost everything
+     * learns nobody, and the one after it learns that one, not the incarnation whose directory was lost.
+     */
+    @Test
+    void everyIncarnationLearnsWhoRanOnItsDirectoryBeforeIt()
+    {
+        final ListWal wal = new ListWal();
+        final MemberEngine first = engine(wal, 1);
+        assertEquals(0, first.context().recovery().previousIncarnation(), "an empty WAL: a first start");
+        final MemberEngine second = engine(wal, 2);
+        assertNotEquals(first.incarnation(), second.incarnation());
+        assertEquals(first.incarnation(), second.context().recovery().previousIncarnation());
+        final ListWal lost = new ListWal();
+        final MemberEngine found = engine(lost, 3);
+        assertEquals(0, found.context().recovery().previousIncarnation(), "a lost directory");
+        assertEquals(found.incarnation(), engine(lost, 4).context().recovery().previousIncarnation(),
+            "after a lost directory, the incarnation that found it empty");
     }
 
     /**
@@ -418,8 +446,10 @@ class WalRecoveryTest
         data(wal, 8, 0, 1, "y", "y1");
         write(wal, record(new WalCacheDestroyedEncoder()).cacheId(8));
 
+        final int written = wal.records.size();
         final MemberEngine recovered = engine(wal);
-        assertEquals(wal.records.size(), recovered.history().recoveredRecords());
+        assertEquals(written, recovered.history().recoveredRecords());
+        assertEquals(written + 1, wal.records.size(), "the incarnation that started logged itself");
         final CopyView copy = recovered.status().copy(7, 0);
         assertNotNull(copy, "partition 0 recovered");
         assertEquals(5, expected.lwm());
