@@ -4,10 +4,13 @@ import dev.grid.core.ErrorCode;
 import dev.grid.core.TransactionAbortedException;
 import dev.grid.core.engine.PartitionCopy;
 import dev.grid.core.engine.TransactionContext;
+import dev.grid.core.engine.TxPartKey;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The wait-die lock table of a primary's keys: a transaction asking for a key held by a younger one waits,
@@ -23,10 +26,65 @@ final class LockTable
 
     final HashMap<CacheKey, KeyLock> locks = new HashMap<>();
 
+    /**
+     * Reads and lock grants (their values) given under a map that has not settled, by part and request: answered
+     * once it settles ({@link #answerRead}), each once however often its coordinator asks meanwhile.
+     */
+    final LinkedHashMap<HeldRead, byte[][]> heldReads = new LinkedHashMap<>();
+
+    /** One held answer: the part (or the lone read's key), its request, whether it locks, the map it came under. */
+    record HeldRead(TxPartKey key, long requestId, boolean lock, long mapVersion)
+    {
+    }
+
     LockTable(final TxManager manager)
     {
         this.manager = manager;
         this.context = manager.context;
+    }
+
+    /**
+     * Answer a transaction's read or granted lock with the values its keys hold now, or hold the answer while the
+     * installed map has not settled: the store may hold an update its primary applied under that map, which the next
+     * exchange rebuilds away if only members a cut isolated at once installed it (as a single read is held,
+     * {@code Replication.holdUntilSettled}); the transaction's commit would wait for the settling, but the values it
+     * read reach its caller. The lock stays granted meanwhile.
+     */
+    void answerRead(final TxPartKey key, final long requestId, final byte[][] keys, final boolean lock)
+    {
+        if (context.mapVersion() > context.settledVersion())
+        {
+            heldReads.put(new HeldRead(key, requestId, lock, context.mapVersion()), keys);
+            return;
+        }
+        final PartitionCopy lp = context.copy(key.cacheId(), key.partition());
+        manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_OK, null,
+            lp == null ? new byte[keys.length][] : read(lp, keys));
+    }
+
+    /**
+     * The installed map settled: answer the held reads given under it, reading their keys again; a lock's only while
+     * its part still holds it. Held under an older map, their parts were dropped with it (the coordinator asks again
+     * and is told to remap, or aborts). Without quorum nothing goes: this member may be on a minority side.
+     */
+    void releaseHeldReads()
+    {
+        if (heldReads.isEmpty() || !context.hasQuorum() || context.mapVersion() > context.settledVersion())
+        {
+            return;
+        }
+        final List<Map.Entry<HeldRead, byte[][]>> due = new ArrayList<>(heldReads.entrySet());
+        heldReads.clear();
+        for (final Map.Entry<HeldRead, byte[][]> entry : due)
+        {
+            final HeldRead held = entry.getKey();
+            final TxPart part = manager.parts.get(held.key());
+            if (held.mapVersion() == context.mapVersion() && (!held.lock() ||
+                (part != null && part.state == TxParticipantState.LOCKING && part.wait == null)))
+            {
+                answerRead(held.key(), held.requestId(), entry.getValue(), held.lock());
+            }
+        }
     }
 
     static byte[][] read(final PartitionCopy lp, final byte[][] keys)
@@ -47,10 +105,7 @@ final class LockTable
         {
             context.lockWaited(context.nowNs() - wait.startedNs);
         }
-        final PartitionCopy lp = context.copy(part.key.cacheId(), part.key.partition());
-        manager.answer(part.key, TxManager.ANSWER_LOCKED, wait.requestId, TxManager.STATUS_OK, null, lp == null
-            ? new byte[wait.keys.length][] :
-            read(lp, wait.keys));
+        answerRead(part.key, wait.requestId, wait.keys, true);
     }
 
     /** Wait-die: a younger transaction asking for an older one's key is aborted, releasing what it holds. */

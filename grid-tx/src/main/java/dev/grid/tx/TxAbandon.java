@@ -32,6 +32,7 @@ final class TxAbandon
         tx.participant.clearedSinceInstall.clear();
         tx.participant.applying.clear();
         tx.lockTable.locks.clear();
+        tx.lockTable.heldReads.clear();
         tx.heldCommits.clear();
     }
 

@@ -650,6 +650,7 @@ public final class TxManager implements Transactions
     {
         heldCommits.release(context.settledVersion(), context.hasQuorum(),
             key -> answer(key, ANSWER_COMMITTED, 0, STATUS_OK, null, null));
+        lockTable.releaseHeldReads();
     }
 
     /**

@@ -113,8 +113,7 @@ final class TxParticipant
         }
         if (!lock)
         {
-            manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_OK, null,
-                LockTable.read(lp, keys));
+            manager.lockTable.answerRead(key, requestId, keys, false);
             return;
         }
         if (manager.finished.containsKey(key))

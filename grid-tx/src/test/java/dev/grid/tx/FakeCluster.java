@@ -260,6 +260,8 @@ final class FakeCluster
         /** The topology this member knows, and the version of the map it installed (behind while it installs). */
         long topologyVersion = 1;
         long mapVersion = 1;
+        /** The newest map known settled, if a test holds it behind the installed one (else: as installed). */
+        Long settledVersion;
         /** Whether this member takes part in an exchange (between a topology change and its map's install). */
         boolean exchanging;
         /** The message being handled, and those parked until the next install. */
@@ -396,8 +398,9 @@ final class FakeCluster
         @Override
         public long settledVersion()
         {
-            // The fake installs one map on every member at once: each is settled as soon as it is installed.
-            return mapVersion;
+            // The fake installs one map on every member at once: each is settled as soon as it is installed, unless
+            // a test says otherwise.
+            return settledVersion == null ? mapVersion : settledVersion;
         }
 
         @Override
