@@ -48,10 +48,17 @@ final class LockTable
      * installed map has not settled: the store may hold an update its primary applied under that map, which the next
      * exchange rebuilds away if only members a cut isolated at once installed it (as a single read is held,
      * {@code Replication.holdUntilSettled}); the transaction's commit would wait for the settling, but the values it
-     * read reach its caller. The lock stays granted meanwhile.
+     * read reach its caller. The lock stays granted meanwhile. Without quorum it is refused, as a single read is: a
+     * primary on the minority side may be one the majority replaced, and its values stale (the coordinator aborts,
+     * and its rollback releases the lock).
      */
     void answerRead(final TxPartKey key, final long requestId, final byte[][] keys, final boolean lock)
     {
+        if (!context.hasQuorum())
+        {
+            refuseForQuorum(key, requestId, lock);
+            return;
+        }
         if (context.mapVersion() > context.settledVersion())
         {
             heldReads.put(new HeldRead(key, requestId, lock, context.mapVersion()), keys);
@@ -60,6 +67,30 @@ final class LockTable
         final PartitionCopy lp = context.copy(key.cacheId(), key.partition());
         manager.answer(key, TxManager.ANSWER_LOCKED, requestId, TxManager.STATUS_OK, null,
             lp == null ? new byte[keys.length][] : read(lp, keys));
+    }
+
+    /**
+     * Refuse every held read once this member lost quorum (it may never settle its map now), as single reads are.
+     *
+     * @return how many were refused.
+     */
+    int refuseHeldReadsWithoutQuorum()
+    {
+        if (heldReads.isEmpty() || context.hasQuorum())
+        {
+            return 0;
+        }
+        final List<HeldRead> due = new ArrayList<>(heldReads.keySet());
+        heldReads.clear();
+        due.forEach(held -> refuseForQuorum(held.key(), held.requestId(), held.lock()));
+        return due.size();
+    }
+
+    private void refuseForQuorum(final TxPartKey key, final long requestId, final boolean lock)
+    {
+        manager.answerError(key, TxManager.ANSWER_LOCKED, requestId, new TransactionAbortedException(
+            ErrorCode.NO_QUORUM, context.noQuorum("a transaction's " + (lock ? "lock" : "read") + " of cache id " +
+            key.cacheId() + " partition " + key.partition()).detail()));
     }
 
     /**

@@ -901,7 +901,7 @@ public final class TxManager implements Transactions
     /** The participant's timers: lock waits past their deadline, resends to backups, recovery questions. */
     private int participantDuty(final long nowNs, final long retryNs)
     {
-        int work = 0;
+        int work = lockTable.refuseHeldReadsWithoutQuorum();
         for (final TxPart part : new ArrayList<>(parts.values()))
         {
             if (parts.get(part.key) != part)

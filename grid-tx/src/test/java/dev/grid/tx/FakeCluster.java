@@ -262,6 +262,8 @@ final class FakeCluster
         long mapVersion = 1;
         /** The newest map known settled, if a test holds it behind the installed one (else: as installed). */
         Long settledVersion;
+        /** Whether this member hears a quorum. */
+        boolean quorum = true;
         /** Whether this member takes part in an exchange (between a topology change and its map's install). */
         boolean exchanging;
         /** The message being handled, and those parked until the next install. */
@@ -492,7 +494,7 @@ final class FakeCluster
         @Override
         public boolean hasQuorum()
         {
-            return true;
+            return quorum;
         }
 
         @Override

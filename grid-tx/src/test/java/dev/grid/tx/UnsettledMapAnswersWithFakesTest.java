@@ -1,5 +1,6 @@
 package dev.grid.tx;
 
+import dev.grid.core.ErrorCode;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -86,6 +87,34 @@ class UnsettledMapAnswersWithFakesTest
         cluster.deliver();
         assertTrue(commit.succeeded(), "committed once settled: " + commit.error);
         assertEquals("c", primary.copyOf(1).value(key));
+    }
+
+    /** Without quorum a lock is refused, as a single read is: the primary may be one the majority replaced. */
+    @Test
+    void aLockWithoutQuorumIsRefused()
+    {
+        primary.quorum = false;
+        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome locked = new FakeCluster.Outcome();
+        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, true, locked);
+        cluster.deliver();
+        assertTrue(locked.failedWith(ErrorCode.NO_QUORUM), "refused for quorum: " + locked.error);
+    }
+
+    /** A read held for the map is refused once the primary loses quorum: its map may never settle now. */
+    @Test
+    void aHeldReadIsRefusedOnceThePrimaryLosesQuorum()
+    {
+        primary.settledVersion = primary.mapVersion - 1;
+        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
+        final FakeCluster.Outcome read = new FakeCluster.Outcome();
+        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, false, read);
+        cluster.deliver();
+        cluster.advance(1);
+        assertFalse(read.succeeded() || read.error != null, "answered under an unsettled map");
+        primary.quorum = false;
+        cluster.advance(1);
+        assertTrue(read.failedWith(ErrorCode.NO_QUORUM), "refused for quorum: " + read.error);
     }
 
     private static byte[] bytes(final String text)
