@@ -267,8 +267,8 @@ final class LastOwners
      * (whole-cluster soak seeds 0x15e3b0c2 and 0x1617a1b0: a member admitted and cut off before it installed that map
      * kept the partition lost for good, every member back). A member back on another directory (its own lost, or found
      * empty by an incarnation in between) says nothing of what the listed one held, and the partition stays lost for
-     * an operator's reset; a directory restored from an older backup would defeat this judgment, as it would any
-     * recovered copy's.
+     * an operator's reset; a directory restored from an older backup, or one whose WAL was lost after a checkpoint
+     * (the manifest still names the incarnation), would defeat this judgment, as it would any recovered copy's.
      *
      * @param listed the owner's incarnation the installed map lists.
      * @param here   the owner's present incarnation, or null if it is away.
