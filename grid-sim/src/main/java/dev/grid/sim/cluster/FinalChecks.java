@@ -90,6 +90,27 @@ final class FinalChecks
         return true;
     }
 
+    /**
+     * @return whether every member that knew the cache went in an in-memory run ({@link CacheKnowledge}): then no
+     *         member may know it at the end (fails otherwise), and there are no copies to check.
+     */
+    boolean cacheForgottenEverywhere()
+    {
+        if (!scenario.cacheKnowledge.forgotten())
+        {
+            return false;
+        }
+        for (final Engine member : scenario.liveMembers())
+        {
+            if (member.cache(scenario.cacheName()) != null)
+            {
+                throw scenario.sim.fail("a member knows the cache after every member that knew it went: " +
+                    scenario.describe());
+            }
+        }
+        return true;
+    }
+
     void checkCopies()
     {
         final Engine reference = scenario.liveMembers().get(0);

@@ -47,6 +47,7 @@ final class ScenarioListener implements EngineListener
         @Override
         public void onMapInstalled(final Topology topology)
         {
+            scenario.cacheKnowledge.installed(slot, topology);
             if (TRACE)
             {
                 System.out.println(scenario.sim.nowNs() + " m" + slot + " installed " + topology.version() + " " +

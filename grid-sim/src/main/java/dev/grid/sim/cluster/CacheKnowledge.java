@@ -1,0 +1,71 @@
+package dev.grid.sim.cluster;
+
+import dev.grid.core.engine.Topology;
+
+/**
+ * Which in-memory members know the scenario's cache, so that a run in which every one of them went is told apart from
+ * one that lost a cache some member still knew. A member knows it from the first map it installs with the cache until
+ * its engine goes (an in-memory member that rejoins keeps its caches with its ownership table; one that restarts knows
+ * nothing). When a crash or a leave takes the last member that knew it, the cache and every copy of its data are gone:
+ * no member is left to report its partitions lost, and a cluster formed afterwards never hears of it (Hazelcast and
+ * Ignite forget an in-memory cluster's data the same way). The run then checks that no member knows the cache at the
+ * end, and every partition's writes are excused as lost. Persistent runs never forget: members come back with their
+ * data directories.
+ * <p>
+ * <b>Threading:</b> the simulation's thread.
+ */
+final class CacheKnowledge
+{
+    private final ClusterScenario scenario;
+    private final boolean[] knows;
+    private boolean forgotten;
+
+    CacheKnowledge(final ClusterScenario scenario, final int slots)
+    {
+        this.scenario = scenario;
+        this.knows = new boolean[slots];
+    }
+
+    /** The member of {@code slot} installed a map of {@code topology}. */
+    void installed(final int slot, final Topology topology)
+    {
+        if (topology.cache(scenario.cacheName()) != null)
+        {
+            knows[slot] = true;
+        }
+    }
+
+    /** The member of {@code slot} crashed, left or (re)started: this engine of the slot knows nothing yet. */
+    void engineChanges(final int slot)
+    {
+        final boolean knew = knows[slot];
+        knows[slot] = false;
+        if (!knew || scenario.options.persistent || forgotten || scenario.cacheId < 0)
+        {
+            return;
+        }
+        for (final boolean other : knows)
+        {
+            if (other)
+            {
+                return;
+            }
+        }
+        forgotten = true;
+        for (int p = 0; p < scenario.options.partitions; p++)
+        {
+            scenario.lostPartitions.add(p);
+        }
+        if (ClusterScenario.TRACE)
+        {
+            System.out.println(scenario.sim.nowNs() + " m" + slot + " was the last member that knew the cache: " +
+                "in memory, it is gone with its data");
+        }
+    }
+
+    /** @return whether every member that knew the cache went (in memory: the cache is gone). */
+    boolean forgotten()
+    {
+        return forgotten;
+    }
+}
