@@ -34,10 +34,8 @@ class UnsettledMapAnswersWithFakesTest
     {
         primary.copyOf(1).apply(key, bytes("held"), 1);
         primary.settledVersion = primary.mapVersion - 1;
-        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
         final FakeCluster.Outcome locked = new FakeCluster.Outcome();
-        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, true, locked);
-        cluster.deliver();
+        enlist(true, locked);
         cluster.advance(3 * FakeCluster.RETRY_NS);
         cluster.deliver();
         assertFalse(locked.succeeded() || locked.error != null, "answered under an unsettled map");
@@ -56,10 +54,8 @@ class UnsettledMapAnswersWithFakesTest
     {
         primary.copyOf(1).apply(key, bytes("v"), 1);
         primary.settledVersion = primary.mapVersion - 1;
-        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
         final FakeCluster.Outcome read = new FakeCluster.Outcome();
-        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, false, read);
-        cluster.deliver();
+        enlist(false, read);
         assertFalse(read.succeeded() || read.error != null, "answered under an unsettled map");
         primary.settledVersion = null;
         primary.tx.onMapSettled();
@@ -72,10 +68,8 @@ class UnsettledMapAnswersWithFakesTest
     @Test
     void aCommitUnderAnUnsettledMapIsAnsweredOnceItSettles()
     {
-        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
         final FakeCluster.Outcome locked = new FakeCluster.Outcome();
-        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, true, locked);
-        cluster.deliver();
+        final long tx = enlist(true, locked);
         assertTrue(locked.succeeded(), "locked: " + locked.error);
         primary.settledVersion = primary.mapVersion - 1;
         final FakeCluster.Outcome commit = new FakeCluster.Outcome();
@@ -94,10 +88,8 @@ class UnsettledMapAnswersWithFakesTest
     void aLockWithoutQuorumIsRefused()
     {
         primary.quorum = false;
-        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
         final FakeCluster.Outcome locked = new FakeCluster.Outcome();
-        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, true, locked);
-        cluster.deliver();
+        enlist(true, locked);
         assertTrue(locked.failedWith(ErrorCode.NO_QUORUM), "refused for quorum: " + locked.error);
     }
 
@@ -106,15 +98,22 @@ class UnsettledMapAnswersWithFakesTest
     void aHeldReadIsRefusedOnceThePrimaryLosesQuorum()
     {
         primary.settledVersion = primary.mapVersion - 1;
-        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
         final FakeCluster.Outcome read = new FakeCluster.Outcome();
-        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, false, read);
-        cluster.deliver();
+        enlist(false, read);
         cluster.advance(1);
         assertFalse(read.succeeded() || read.error != null, "answered under an unsettled map");
         primary.quorum = false;
         cluster.advance(1);
         assertTrue(read.failedWith(ErrorCode.NO_QUORUM), "refused for quorum: " + read.error);
+    }
+
+    /** Begin a transaction at the coordinator and read or lock the key through it; deliver what it sends. */
+    private long enlist(final boolean lock, final FakeCluster.Outcome outcome)
+    {
+        final long tx = coordinator.tx.begin(TIMEOUT_NS, 0);
+        coordinator.tx.enlist(tx, CACHE, new byte[][] {key}, lock, outcome);
+        cluster.deliver();
+        return tx;
     }
 
     private static byte[] bytes(final String text)

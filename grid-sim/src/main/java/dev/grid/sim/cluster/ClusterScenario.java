@@ -52,12 +52,6 @@ public final class ClusterScenario
     static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
     static final String CACHE = "sim-cache";
 
-    /** @return the name of the cache the run writes to. */
-    String cacheName()
-    {
-        return options.bank ? "bank" : CACHE;
-    }
-
     private static final String CONCAT = "concat";
 
     /** {@code -Dgrid.sim.trace=true} prints membership and exchange events of a replayed seed. */
@@ -394,6 +388,12 @@ public final class ClusterScenario
             final int j = random.nextInt(i + 1);
             list.set(i, list.set(j, list.get(i)));
         }
+    }
+
+    /** @return the name of the cache the run writes to. */
+    String cacheName()
+    {
+        return options.bank ? "bank" : CACHE;
     }
 
     List<Engine> liveMembers()

@@ -431,7 +431,7 @@ class MembershipSafetyScenarioTest
     /**
      * The same shape, with a transaction m0 coordinates: its lock on the key m0 holds a write of is granted, but the
      * answer (the value) waits for the map to settle, and is refused once m0 knows it lost quorum (or was removed).
-     * After the heal a transaction through m0 reads what the cluster kept (a held commit: UnsettledMapAnswersWith...).
+     * After the heal, a new transaction reads what the cluster kept (commits: UnsettledMapAnswersWithFakesTest).
      */
     @Test
     void aTransactionUnderAMapOnlyMembersCutOffAtOnceInstalledReadsNoHeldWrite()
