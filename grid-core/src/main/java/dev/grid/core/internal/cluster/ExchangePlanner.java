@@ -17,10 +17,12 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.IntPredicate;
 
@@ -57,6 +59,12 @@ final class ExchangePlanner
 
     /** While the coordinator decides: a reported ownership table newer than its own, which it adopts. */
     private OwnershipTable adopt;
+
+    /**
+     * While the coordinator decides: caches of an in-memory cluster that it never installed a map of, and that no
+     * member here has an ownership table for (their partitions are lost, not new).
+     */
+    private final Set<Integer> ownersUnknown = new HashSet<>();
 
     /** Set by {@link #decidePartition} while it runs: a last owner of the lost partition it decides is back. */
     private boolean ownerBack;
@@ -122,6 +130,7 @@ final class ExchangePlanner
     {
         in = inputs;
         adopt = null;
+        ownersUnknown.clear();
         evicted = 0;
         final PartitionTable map = new PartitionTable(target);
         final Map<Integer, List<ReportEntry>[]> holdersByCache = holdersByCache(target, in.reports());
@@ -277,9 +286,20 @@ final class ExchangePlanner
         }
         else if (newest == null && !in.retainsRecords())
         {
-            // Members without data directories: no member can come back with these caches' data.
+            // Members without data directories, none of them with a table, and caches this coordinator never
+            // installed a map of: it joined an active cluster's topology and the members that held them are away.
+            // Their data is not here, and may be with a member that is only paused or cut off: their partitions are
+            // lost, not created empty (in-memory soak seed 0x1820e48e2: served empty, the new lineage's copies
+            // replaced those of a paused member holding acknowledged writes when it came back).
             map.stamp(target.version(), random.nextLong());
             decisionOwners = new OwnershipTable();
+            for (final CacheDescriptor cache : target.caches())
+            {
+                if (!in.knownCaches().test(cache.cacheId()))
+                {
+                    ownersUnknown.add(cache.cacheId());
+                }
+            }
         }
         else if (newest == null)
         {
@@ -420,7 +440,8 @@ final class ExchangePlanner
         final boolean byTable = !known || (in.previous().isLost(cacheId, partition) && !reset);
         final PartitionCase c = new PartitionCase(cache, partition, holders, ideal.owners(partition), indexById, target,
             known, byTable, owningOut, epochIds, epochFloors, plans);
-        c.hadOwners = byTable ? decisionOwners.owners(cacheId, partition).length > 0 :
+        c.hadOwners = byTable ?
+            decisionOwners.owners(cacheId, partition).length > 0 || ownersUnknown.contains(cacheId) :
             in.previous().owningCount(cacheId, partition) > 0;
         c.previousEpoch = known ? in.previous().epochId(cacheId, partition) : 0;
         lastOwners.restartedOwners = byTable ? null : lastOwners.restartedOwners(cacheId, partition, holders, target);
