@@ -270,11 +270,13 @@ final class ExchangePlanner
     {
         boolean waiting = false;
         final List<String> unknownCaches = new ArrayList<>();
+        final List<Integer> unknownIds = new ArrayList<>();
         for (final CacheDescriptor cache : target.caches())
         {
             if (!in.knownCaches().test(cache.cacheId()))
             {
                 unknownCaches.add(cache.name());
+                unknownIds.add(cache.cacheId());
             }
         }
         if (newest == null && unknownCaches.isEmpty())
@@ -293,13 +295,7 @@ final class ExchangePlanner
             // replaced those of a paused member holding acknowledged writes when it came back).
             map.stamp(target.version(), random.nextLong());
             decisionOwners = new OwnershipTable();
-            for (final CacheDescriptor cache : target.caches())
-            {
-                if (!in.knownCaches().test(cache.cacheId()))
-                {
-                    ownersUnknown.add(cache.cacheId());
-                }
-            }
+            ownersUnknown.addAll(unknownIds);
         }
         else if (newest == null)
         {
