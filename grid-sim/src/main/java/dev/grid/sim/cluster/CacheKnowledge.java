@@ -1,10 +1,13 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.Topology;
 
 /**
  * Which in-memory members know the scenario's cache, so that a run in which every one of them went is told apart from
- * one that lost a cache some member still knew. A member knows it from the first map it installs with the cache until
+ * one that lost a cache some member still knew. A member knows it from the first time its topology lists the cache
+ * (from then on it can report the cache's partitions lost, even if it never installed a map with the cache: soak seed
+ * 0x18217664c, where such a member coordinated and reported every partition lost) or it installs a map with it, until
  * its engine goes (an in-memory member that rejoins keeps its caches with its ownership table; one that restarts knows
  * nothing). When a crash or a leave takes the last member that knew it, the cache and every copy of its data are gone:
  * no member is left to report its partitions lost, and a cluster formed afterwards never hears of it (Hazelcast and
@@ -30,6 +33,15 @@ final class CacheKnowledge
     void installed(final int slot, final Topology topology)
     {
         if (topology.cache(scenario.cacheName()) != null)
+        {
+            knows[slot] = true;
+        }
+    }
+
+    /** The member of {@code slot} ran: it knows the cache once its topology lists it. */
+    void ran(final int slot, final Engine engine)
+    {
+        if (!knows[slot] && engine.cache(scenario.cacheName()) != null)
         {
             knows[slot] = true;
         }

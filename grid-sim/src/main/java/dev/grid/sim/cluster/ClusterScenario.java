@@ -293,6 +293,7 @@ public final class ClusterScenario
             if (members[slot] == engine && !isPaused(slot))
             {
                 engine.doWork(sim.nowNs());
+                cacheKnowledge.ran(slot, engine);
             }
         });
     }
@@ -310,6 +311,7 @@ public final class ClusterScenario
             return;
         }
         engine.doWork(sim.nowNs());
+        cacheKnowledge.ran(slot, engine);
         if (engine.status().isReadyForRestart())
         {
             // Expelled while running: a new engine recovers from the same WAL and checkpoints and rejoins.

@@ -210,6 +210,11 @@ class ClusterSimulationTest
         // member may know it at the end (CacheKnowledge).
         assertEquals(32, ClusterScenario.run(0x182020f2dL, new ClusterScenario.Options()).lostPartitions(),
             "the cache every member that knew it took with it");
+        // The last member holding the cache's data crashed, but one that only heard of the cache (its topology listed
+        // it; it never installed a map with it) was left, coordinated, and reported every partition lost: the run took
+        // the cache for forgotten and failed because a member knew it (the simulator's knowledge, not the engine).
+        assertEquals(32, ClusterScenario.run(0x18217664cL, new ClusterScenario.Options()).lostPartitions(),
+            "the cache's partitions, reported lost by a member that only heard of the cache");
         // A coordinator that never installed a map created the cache's partitions empty while a paused member held
         // their data; its copies, with acknowledged writes, were dropped against the new lineage. They are lost now.
         assertEquals(32, ClusterScenario.run(0x1820e48e2L, new ClusterScenario.Options()).lostPartitions(),
