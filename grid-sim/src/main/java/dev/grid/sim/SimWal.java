@@ -147,6 +147,18 @@ public final class SimWal implements Wal
     }
 
     /**
+     * The process was killed while its machine kept running: the operating system still holds what the process wrote
+     * and never synced, so every appended record survives, those it never reported durable included (the common crash
+     * of a real member, whose WAL is a memory-mapped file).
+     */
+    public void crashKeepingWrites()
+    {
+        epoch++;
+        syncInFlight = false;
+        durable = length;
+    }
+
+    /**
      * Flip a byte inside a durable record, as a failing disk might, so recovery must refuse it.
      *
      * @param offset a byte offset below the durable position.

@@ -213,7 +213,8 @@ public final class ClusterScenario
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
             checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
             wholeClusterStops, nemesis.pauses,
-            nemesis.longCuts, expulsions, expiry == null ? 0 : expiry.readsChecked, network.backPressuredCount());
+            nemesis.longCuts, expulsions, expiry == null ? 0 : expiry.readsChecked, network.backPressuredCount(),
+            nemesis.moreFaults());
     }
 
     void start(final int slot)
@@ -354,16 +355,39 @@ public final class ClusterScenario
 
     void crash(final int slot)
     {
+        crash(slot, false);
+    }
+
+    /**
+     * @param keepWrites whether the member's disk keeps what it appended and never synced (its process was killed,
+     *                   the machine kept running), instead of only what was durable and perhaps a torn record.
+     */
+    void crash(final int slot, final boolean keepWrites)
+    {
         crashes++;
         cacheKnowledge.engineChanges(slot);
         members[slot] = null;
         pausedUntilNs[slot] = 0;
         if (wals[slot] != null)
         {
-            wals[slot].crash();
+            if (keepWrites)
+            {
+                wals[slot].crashKeepingWrites();
+            }
+            else
+            {
+                wals[slot].crash();
+            }
             checkpointStores[slot].crash();
         }
         network.down(slot, true);
+    }
+
+    /** The member's data directory is gone (a replaced disk): its next start begins with an empty WAL. */
+    void wipe(final int slot)
+    {
+        wals[slot] = null;
+        checkpointStores[slot] = null;
     }
 
     void leave(final int slot)
@@ -779,6 +803,7 @@ public final class ClusterScenario
         boolean baseline;
         boolean wholeClusterStops;
         boolean walLiesAboutDurability;
+        boolean everyFault;
         boolean expiry;
         int accounts = 100;
         int shards = 1;
@@ -858,6 +883,19 @@ public final class ClusterScenario
         public Options wholeClusterStops(final boolean wholeClusterStops)
         {
             this.wholeClusterStops = wholeClusterStops;
+            return this;
+        }
+
+        /**
+         * @param everyFault whether the nemesis also strikes in the ways its first kinds left out (see
+         *                   {@link Nemesis}): pauses shorter than failure detection, crashes that keep the WAL's
+         *                   unsynced writes, restarts on a wiped data directory (persistent runs without whole-cluster
+         *                   stops) and one link cut between two members that both still reach the others.
+         * @return this.
+         */
+        public Options everyFault(final boolean everyFault)
+        {
+            this.everyFault = everyFault;
             return this;
         }
 
@@ -945,26 +983,12 @@ public final class ClusterScenario
      * @param expulsions       live members removed from the cluster that started again on their own data.
      * @param expiryReadsChecked reads of the expiring cache that returned a value, checked against its life.
      * @param backPressured    sends the network refused for back pressure (only with {@link Options#sendWindow}).
+     * @param everyFault       the faults only {@link Options#everyFault} strikes with.
      */
     public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
         long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
         long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
-        int longCuts, int expulsions, long expiryReadsChecked, long backPressured)
-    {
-    }
-
-    /**
-     * What a bank run did (zeros unless {@link Options#bank}).
-     *
-     * @param committed         transfers acknowledged committed.
-     * @param aborted           transfers that ended aborted (predicate failures included).
-     * @param unknown           transfers whose commit status the workload never learned.
-     * @param predicateFailures transfers refused for want of funds.
-     * @param consistentReads   reads of every account in one transaction (each summed to the total).
-     * @param applied           transfers found in the final accounts.
-     */
-    public record Bank(long committed, long aborted, long unknown, long predicateFailures, long consistentReads,
-        int applied)
+        int longCuts, int expulsions, long expiryReadsChecked, long backPressured, Nemesis.MoreFaults everyFault)
     {
     }
 }

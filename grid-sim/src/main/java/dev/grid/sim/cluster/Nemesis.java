@@ -8,8 +8,12 @@ import java.util.Set;
 /**
  * The faults a {@link ClusterScenario} runs against its members while clients write: crashes and restarts (with
  * torn WAL tails on persistent members), graceful leaves and joins, whole-cluster stops, pauses longer than failure
- * detection, long network splits (a minority, a single member, one way) and flapping links. Each kind is scheduled
- * from the scenario's seeded random stream, so a seed replays the same faults at the same virtual times.
+ * detection, long network splits (a minority, a single member, one way) and flapping links; with
+ * {@link ClusterScenario.Options#everyFault} also pauses shorter than failure detection, crashes whose WAL keeps its
+ * unsynced writes (a killed process on a machine that kept running), restarts on a wiped data directory and one link
+ * cut between two members that both still reach the others (see {@link #strikeAnotherWay}). Each kind is scheduled
+ * from the scenario's seeded random stream, so a seed replays the same faults at the same virtual times; without
+ * that option the stream is drawn exactly as before it existed, so older seeds replay unchanged.
  * <p>
  * <b>Threading:</b> the simulation's thread only.
  */
@@ -26,6 +30,22 @@ final class Nemesis
 
     int pauses;
     int longCuts;
+    private int shortPauses;
+    private int crashesKeepingWrites;
+    private int wipedRestarts;
+    private int linkCuts;
+
+    /**
+     * How often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck in a run.
+     *
+     * @param shortPauses          members paused for less than failure detection.
+     * @param crashesKeepingWrites crashes whose WAL kept the writes it had not synced.
+     * @param wipedRestarts        crashes whose member lost its data directory (it starts again empty).
+     * @param linkCuts             cuts of the link between two members that both still reached the others.
+     */
+    public record MoreFaults(int shortPauses, int crashesKeepingWrites, int wipedRestarts, int linkCuts)
+    {
+    }
 
     Nemesis(final ClusterScenario scenario)
     {
@@ -50,12 +70,17 @@ final class Nemesis
                     .anyMatch(slot -> scenario.members[slot] != null);
                 (up ? live : down).add(process);
             }
-            final int dice = scenario.random.nextInt(100);
             final boolean disrupted = scenario.sim.nowNs() < disruptionEndsNs;
             // The bank must keep a copy of every partition: a member goes away only while every member is up and no
             // copy is still catching up (two backups, so one member away never takes every copy).
             final boolean mayDisrupt = !scenario.options.bank || (down.isEmpty() &&
                 scenario.checks.rebalanced() && !disrupted);
+            if (scenario.options.everyFault && strikeAnotherWay(live, disrupted, mayDisrupt, endNs))
+            {
+                scheduleNemesis(endNs);
+                return;
+            }
+            final int dice = scenario.random.nextInt(100);
             if (scenario.options.wholeClusterStops && dice >= 88 && live.size() >= 2)
             {
                 stopWholeCluster(live, endNs);
@@ -97,6 +122,92 @@ final class Nemesis
         });
     }
 
+    /** @return how often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck. */
+    MoreFaults moreFaults()
+    {
+        return new MoreFaults(shortPauses, crashesKeepingWrites, wipedRestarts, linkCuts);
+    }
+
+    /**
+     * Three rolls in ten: a fault of a kind the others leave out, if the run allows it now (else the usual kinds
+     * roll). A pause shorter than failure detection (a GC pause: nobody removes the member, but its answers come late
+     * and its view is stale when it runs on); a crash of a process killed on a machine that kept running, so its WAL
+     * keeps what it appended and never synced; a crash after which the member's data directory is gone (a replaced
+     * disk: it starts again empty, on a run's usual start), in persistent runs without whole-cluster stops, where
+     * nothing may be lost; and one link cut between two members that both still reach the others, longer than failure
+     * detection.
+     *
+     * @return whether a fault struck.
+     */
+    private boolean strikeAnotherWay(final List<Integer> live, final boolean disrupted, final boolean mayDisrupt,
+        final long endNs)
+    {
+        final int dice = scenario.random.nextInt(100);
+        final boolean persistent = scenario.options.persistent;
+        if (dice < 8 && !disrupted && mayDisrupt && live.size() >= 2)
+        {
+            shortPauses++;
+            pauseFor(live.get(scenario.random.nextInt(live.size())), scenario.random.nextLong(100, 900), endNs);
+        }
+        else if (dice >= 8 && dice < 16 && persistent && mayDisrupt && live.size() > 2)
+        {
+            crashesKeepingWrites++;
+            final int process = live.get(scenario.random.nextInt(live.size()));
+            traceFault("kills (its writes kept)", process);
+            for (final int slot : scenario.slotsOf(process))
+            {
+                if (scenario.members[slot] != null)
+                {
+                    scenario.crash(slot, true);
+                }
+            }
+        }
+        else if (dice >= 16 && dice < 22 && persistent && !scenario.options.wholeClusterStops && mayDisrupt &&
+            live.size() > 2)
+        {
+            wipedRestarts++;
+            final int process = live.get(scenario.random.nextInt(live.size()));
+            crash(process);
+            traceFault("wipes the data directory of", process);
+            scenario.slotsOf(process).forEach(scenario::wipe);
+        }
+        else if (dice >= 22 && dice < 30 && !disrupted && mayDisrupt && live.size() >= 3)
+        {
+            linkCuts++;
+            cutLink(live, endNs);
+        }
+        else
+        {
+            return false;
+        }
+        return true;
+    }
+
+    /** The link between two live processes fails both ways for longer than failure detection; both reach the rest. */
+    private void cutLink(final List<Integer> live, final long endNs)
+    {
+        final int generation = ++cutGeneration;
+        final long untilNs = Math.min(scenario.sim.nowNs() + scenario.random.nextLong(1_200,
+            4_000) * ClusterScenario.MS, endNs);
+        disruptionEndsNs = Math.max(disruptionEndsNs, untilNs);
+        final List<Integer> order = new ArrayList<>(live);
+        scenario.shuffle(order);
+        for (final int a : scenario.slotsOf(order.get(0)))
+        {
+            for (final int b : scenario.slotsOf(order.get(1)))
+            {
+                scenario.network.blockOneWay(a, b);
+                scenario.network.blockOneWay(b, a);
+            }
+        }
+        if (ClusterScenario.TRACE)
+        {
+            System.out.println(scenario.sim.nowNs() + " nemesis cuts the link " + scenario.slotsOf(order.get(0)) +
+                " - " + scenario.slotsOf(order.get(1)) + " until " + untilNs);
+        }
+        healAt(generation, untilNs - scenario.sim.nowNs());
+    }
+
     /**
      * One member stops running for longer than failure detection (1 s): a long GC pause or SIGSTOP. Its peers remove
      * it; it runs on with its stale view and a full inbox, must learn it lost quorum before it acts, and rejoins.
@@ -104,8 +215,13 @@ final class Nemesis
     private void pause(final int process, final long endNs)
     {
         pauses++;
-        final long untilNs = Math.min(scenario.sim.nowNs() + scenario.random.nextLong(1_100,
-            3_000) * ClusterScenario.MS, endNs);
+        pauseFor(process, scenario.random.nextLong(1_100, 3_000), endNs);
+    }
+
+    /** The process's shards stop running for {@code ms} milliseconds (or until the faults end). */
+    private void pauseFor(final int process, final long ms, final long endNs)
+    {
+        final long untilNs = Math.min(scenario.sim.nowNs() + ms * ClusterScenario.MS, endNs);
         for (final int slot : scenario.slotsOf(process))
         {
             scenario.pausedUntilNs[slot] = untilNs;

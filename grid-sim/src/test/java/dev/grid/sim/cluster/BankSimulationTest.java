@@ -23,7 +23,7 @@ class BankSimulationTest
     {
         final ClusterScenario.Result result = ClusterScenario.run(17,
             new ClusterScenario.Options().bank(true).nemesis(false));
-        final ClusterScenario.Bank bank = result.bank();
+        final Bank bank = result.bank();
         assertEquals(0, bank.unknown(), result.toString());
         assertTrue(bank.committed() > 500, result.toString());
         assertTrue(bank.consistentReads() > 0, result.toString());
