@@ -12,8 +12,10 @@ import dev.grid.core.engine.Topology;
  * nothing). When a crash or a leave takes the last member that knew it, the cache and every copy of its data are gone:
  * no member is left to report its partitions lost, and a cluster formed afterwards never hears of it (Hazelcast and
  * Ignite forget an in-memory cluster's data the same way). The run then checks that no member knows the cache at the
- * end, and every partition's writes are excused as lost. Persistent runs never forget: members come back with their
- * data directories.
+ * end, and every partition's writes are excused as lost. A persistent member's data directory keeps what it knew
+ * across crashes and restarts: a persistent run forgets the cache only when the last directory that knew it is wiped
+ * ({@link ClusterScenario.Options#everyFault}; soak seed 0x1d1c99a3, where every member of the baseline lost its disk
+ * and the restarted ones formed a cluster that never heard of the cache).
  * <p>
  * <b>Threading:</b> the simulation's thread.
  */
@@ -47,12 +49,29 @@ final class CacheKnowledge
         }
     }
 
-    /** The member of {@code slot} crashed, left or (re)started: this engine of the slot knows nothing yet. */
+    /**
+     * The member of {@code slot} crashed, left or (re)started: in memory, this engine of the slot knows nothing yet (a
+     * persistent member's directory still knows what it knew).
+     */
     void engineChanges(final int slot)
+    {
+        if (!scenario.options.persistent)
+        {
+            forget(slot);
+        }
+    }
+
+    /** The persistent member of {@code slot} lost its data directory: what it knew went with it. */
+    void wiped(final int slot)
+    {
+        forget(slot);
+    }
+
+    private void forget(final int slot)
     {
         final boolean knew = knows[slot];
         knows[slot] = false;
-        if (!knew || scenario.options.persistent || forgotten || scenario.cacheId < 0)
+        if (!knew || forgotten || scenario.cacheId < 0)
         {
             return;
         }
@@ -71,7 +90,7 @@ final class CacheKnowledge
         if (ClusterScenario.TRACE)
         {
             System.out.println(scenario.sim.nowNs() + " m" + slot + " was the last member that knew the cache: " +
-                "in memory, it is gone with its data");
+                "it is gone with its data");
         }
     }
 

@@ -386,6 +386,7 @@ public final class ClusterScenario
     /** The member's data directory is gone (a replaced disk): its next start begins with an empty WAL. */
     void wipe(final int slot)
     {
+        cacheKnowledge.wiped(slot);
         wals[slot] = null;
         checkpointStores[slot] = null;
     }

@@ -215,6 +215,10 @@ class ClusterSimulationTest
         // the cache for forgotten and failed because a member knew it (the simulator's knowledge, not the engine).
         assertEquals(32, ClusterScenario.run(0x18217664cL, new ClusterScenario.Options()).lostPartitions(),
             "the cache's partitions, reported lost by a member that only heard of the cache");
+        // Every member of the baseline lost its data directory, and the members started again formed a cluster that
+        // never heard of the cache: the run took it for a bug where no member was left to report the loss.
+        assertEquals(32, ClusterScenario.run(0x1d1c99a3L, new ClusterScenario.Options().persistent(true).baseline(true)
+            .everyFault(true)).lostPartitions(), "the cache whose every data directory was wiped");
         // A coordinator that never installed a map created the cache's partitions empty while a paused member held
         // their data; its copies, with acknowledged writes, were dropped against the new lineage. They are lost now.
         assertEquals(32, ClusterScenario.run(0x1820e48e2L, new ClusterScenario.Options()).lostPartitions(),
