@@ -115,25 +115,53 @@ class BankSimulationTest
         runSeeds(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 2_000), true, true);
     }
 
+    /**
+     * Transfers under faults of every kind the nemesis knows ({@link ClusterScenario.Options#everyFault}: short pauses,
+     * crashes that keep the WAL's unsynced writes, wiped data directories, one link cut), in memory and persistent.
+     */
+    @Test
+    void faultsOfEveryKindKeepTheBooksBalanced()
+    {
+        final int count = Integer.getInteger(Simulation.SEEDS_PROP_NAME, 30);
+        runSeeds(count, false, false, true);
+        runSeeds(count, true, false, true);
+    }
+
+    @Test
+    @Tag("soak")
+    void manyEveryFaultBankSeeds()
+    {
+        final int count = Integer.getInteger(Simulation.SEEDS_PROP_NAME, 2_000);
+        runSeeds(count, false, false, true);
+        runSeeds(count, true, false, true);
+    }
+
     private static void runSeeds(final int count, final boolean persistent)
     {
         runSeeds(count, persistent, false);
     }
 
+    private static void runSeeds(final int count, final boolean persistent, final boolean wholeCluster)
+    {
+        runSeeds(count, persistent, wholeCluster, false);
+    }
+
     /**
      * @param wholeCluster whether the nemesis also stops every member (crashing, with transfers prepared and
      *                     committing) and starts them again in random orders.
+     * @param everyFault   whether it also strikes in the ways {@link ClusterScenario.Options#everyFault} adds.
      */
-    private static void runSeeds(final int count, final boolean persistent, final boolean wholeCluster)
+    private static void runSeeds(final int count, final boolean persistent, final boolean wholeCluster,
+        final boolean everyFault)
     {
         final Long only = Simulation.seedFromSystemProperty();
         // Transfers committed, aborted and unknown; consistent reads; crashes and leaves.
         final AtomicLongArray totals = new AtomicLongArray(5);
         Simulation.forEachSeed(count, i -> 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
-            (wholeCluster ? 2_000_000 : 0), seed ->
+            (wholeCluster ? 2_000_000 : 0) + (everyFault ? 4_000_000 : 0), seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed,
-                new ClusterScenario.Options().bank(true).persistent(persistent).wholeClusterStops(wholeCluster));
+            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options().bank(true)
+                .persistent(persistent).wholeClusterStops(wholeCluster).everyFault(everyFault));
             totals.addAndGet(0, result.bank().committed());
             totals.addAndGet(1, result.bank().aborted());
             totals.addAndGet(2, result.bank().unknown());
@@ -147,6 +175,6 @@ class BankSimulationTest
         assertTrue(only != null || totals.get(4) > 0, "the nemesis never crashed or stopped a member");
         System.out.printf("bank seeds%s: %d committed, %d aborted, %d unknown transfers, %d consistent reads, " +
             "%d crashes and leaves%n", (persistent ? " (persistent)" : "") + (wholeCluster ? " (whole-cluster stops)" :
-            ""), committed, totals.get(1), totals.get(2), reads, totals.get(4));
+            "") + (everyFault ? " (every fault)" : ""), committed, totals.get(1), totals.get(2), reads, totals.get(4));
     }
 }
