@@ -151,16 +151,7 @@ final class Nemesis
         }
         else if (dice >= 8 && dice < 16 && persistent && mayDisrupt && live.size() > 2)
         {
-            crashesKeepingWrites++;
-            final int process = live.get(scenario.random.nextInt(live.size()));
-            traceFault("kills (its writes kept)", process);
-            for (final int slot : scenario.slotsOf(process))
-            {
-                if (scenario.members[slot] != null)
-                {
-                    scenario.crash(slot, true);
-                }
-            }
+            kill(live.get(scenario.random.nextInt(live.size())));
         }
         else if (dice >= 16 && dice < 22 && persistent && !scenario.options.wholeClusterStops && mayDisrupt &&
             live.size() > 2)
@@ -234,6 +225,20 @@ final class Nemesis
         }
     }
 
+    /** The process is killed on a machine that keeps running: its WAL keeps the writes it had not synced. */
+    private void kill(final int process)
+    {
+        crashesKeepingWrites++;
+        traceFault("kills (its unsynced writes kept)", process);
+        for (final int slot : scenario.slotsOf(process))
+        {
+            if (scenario.members[slot] != null)
+            {
+                scenario.crash(slot, true);
+            }
+        }
+    }
+
     /** The live shards of a process crash: a process dies with all its shards. */
     private void crash(final int process)
     {
@@ -291,7 +296,8 @@ final class Nemesis
 
     /**
      * Every live process stops: all crash at once, or one by one (each crashing or leaving, the next once the others
-     * noticed or not), unless the faults ended meanwhile. Then they start again in a random order, a random subset of
+     * noticed or not), unless the faults ended meanwhile; with every fault, half the crashes keep their unsynced
+     * writes. Then they start again in a random order, a random subset of
      * them before the faults end (the rest when they end), a few hundred milliseconds to seconds apart.
      */
     private void stopWholeCluster(final List<Integer> live, final long endNs)
@@ -305,12 +311,18 @@ final class Nemesis
         for (final int process : order)
         {
             final boolean crash = atOnce || scenario.random.nextInt(2) == 0;
+            // Drawn only with every fault, so that older seeds replay unchanged.
+            final boolean keepWrites = crash && scenario.options.everyFault && scenario.random.nextInt(2) == 0;
             scenario.sim.schedule(atNs, "whole-cluster stop m" + process, () ->
             {
                 // Faults end with the chaos: the settled cluster must have every member back.
                 if (scenario.sim.nowNs() < endNs)
                 {
-                    if (crash)
+                    if (keepWrites)
+                    {
+                        kill(process);
+                    }
+                    else if (crash)
                     {
                         crash(process);
                     }

@@ -122,7 +122,7 @@ class BankSimulationTest
     @Test
     void faultsOfEveryKindKeepTheBooksBalanced()
     {
-        final int count = Integer.getInteger(Simulation.SEEDS_PROP_NAME, 30);
+        final int count = Integer.getInteger(Simulation.SEEDS_PROP_NAME, 20);
         runSeeds(count, false, false, true);
         runSeeds(count, true, false, true);
     }
