@@ -38,6 +38,7 @@ public final class SimWal implements Wal
     private int epoch;
     private long tornTailCount;
     private boolean liesAboutDurability;
+    private long stalledUntilNs;
 
     /**
      * @param simulation to schedule disk completions in.
@@ -100,6 +101,17 @@ public final class SimWal implements Wal
         return length;
     }
 
+    /**
+     * The disk stalls (a failing drive, a saturated volume): a sync requested before {@code untilNs} completes no
+     * earlier than then; what is already syncing completes as it would.
+     *
+     * @param untilNs when the stall ends, in the simulation's time.
+     */
+    public void stallUntil(final long untilNs)
+    {
+        stalledUntilNs = Math.max(stalledUntilNs, untilNs);
+    }
+
     public void requestDurability()
     {
         if (syncInFlight || durable == length)
@@ -109,7 +121,8 @@ public final class SimWal implements Wal
         syncInFlight = true;
         final long target = length;
         final int syncEpoch = epoch;
-        simulation.schedule(random.nextLong(diskLatencyMinNs, diskLatencyMaxNs + 1), "sync " + name, () ->
+        final long latencyNs = random.nextLong(diskLatencyMinNs, diskLatencyMaxNs + 1);
+        simulation.schedule(Math.max(latencyNs, stalledUntilNs - simulation.nowNs()), "sync " + name, () ->
         {
             if (syncEpoch == epoch)
             {
@@ -144,6 +157,22 @@ public final class SimWal implements Wal
         }
         length = keep;
         durable = Math.min(durable, length);
+    }
+
+    /**
+     * @param keepWrites whether the machine kept running ({@link #crashKeepingWrites()}) or went down with the process
+     *                   ({@link #crash()}).
+     */
+    public void crash(final boolean keepWrites)
+    {
+        if (keepWrites)
+        {
+            crashKeepingWrites();
+        }
+        else
+        {
+            crash();
+        }
     }
 
     /**

@@ -370,17 +370,16 @@ public final class ClusterScenario
         pausedUntilNs[slot] = 0;
         if (wals[slot] != null)
         {
-            if (keepWrites)
-            {
-                wals[slot].crashKeepingWrites();
-            }
-            else
-            {
-                wals[slot].crash();
-            }
+            wals[slot].crash(keepWrites);
             checkpointStores[slot].crash();
         }
         network.down(slot, true);
+    }
+
+    /** @return the slot's simulated disk, or null (in memory, never started, or wiped since). */
+    SimWal wal(final int slot)
+    {
+        return wals[slot];
     }
 
     /** The member's data directory is gone (a replaced disk): its next start begins with an empty WAL. */
@@ -890,8 +889,9 @@ public final class ClusterScenario
         /**
          * @param everyFault whether the nemesis also strikes in the ways its first kinds left out (see
          *                   {@link Nemesis}): pauses shorter than failure detection, crashes that keep the WAL's
-         *                   unsynced writes, restarts on a wiped data directory (persistent runs without whole-cluster
-         *                   stops) and one link cut between two members that both still reach the others.
+         *                   unsynced writes and disks that stall, restarts on a wiped data directory (persistent
+         *                   runs without whole-cluster stops) and one link cut between two members that both still
+         *                   reach the others.
          * @return this.
          */
         public Options everyFault(final boolean everyFault)

@@ -10,10 +10,11 @@ import java.util.Set;
  * torn WAL tails on persistent members), graceful leaves and joins, whole-cluster stops, pauses longer than failure
  * detection, long network splits (a minority, a single member, one way) and flapping links; with
  * {@link ClusterScenario.Options#everyFault} also pauses shorter than failure detection, crashes whose WAL keeps its
- * unsynced writes (a killed process on a machine that kept running), restarts on a wiped data directory and one link
- * cut between two members that both still reach the others (see {@link #strikeAnotherWay}). Each kind is scheduled
- * from the scenario's seeded random stream, so a seed replays the same faults at the same virtual times; without
- * that option the stream is drawn exactly as before it existed, so older seeds replay unchanged.
+ * unsynced writes (a killed process on a machine that kept running), disks that stall, restarts on a wiped data
+ * directory and one link cut between two members that both still reach the others (see {@link #strikeAnotherWay}).
+ * Each kind is scheduled from the scenario's seeded random stream, so a seed replays the same faults at the same
+ * virtual times; without that option the stream is drawn exactly as before it existed, so older seeds replay
+ * unchanged.
  * <p>
  * <b>Threading:</b> the simulation's thread only.
  */
@@ -34,6 +35,7 @@ final class Nemesis
     private int crashesKeepingWrites;
     private int wipedRestarts;
     private int linkCuts;
+    private int diskStalls;
 
     /**
      * How often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck in a run.
@@ -42,8 +44,10 @@ final class Nemesis
      * @param crashesKeepingWrites crashes whose WAL kept the writes it had not synced.
      * @param wipedRestarts        crashes whose member lost its data directory (it starts again empty).
      * @param linkCuts             cuts of the link between two members that both still reached the others.
+     * @param diskStalls           stalls of a member's disk (its syncs wait).
      */
-    public record MoreFaults(int shortPauses, int crashesKeepingWrites, int wipedRestarts, int linkCuts)
+    public record MoreFaults(int shortPauses, int crashesKeepingWrites, int wipedRestarts, int linkCuts,
+        int diskStalls)
     {
     }
 
@@ -125,17 +129,18 @@ final class Nemesis
     /** @return how often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck. */
     MoreFaults moreFaults()
     {
-        return new MoreFaults(shortPauses, crashesKeepingWrites, wipedRestarts, linkCuts);
+        return new MoreFaults(shortPauses, crashesKeepingWrites, wipedRestarts, linkCuts, diskStalls);
     }
 
     /**
-     * Three rolls in ten: a fault of a kind the others leave out, if the run allows it now (else the usual kinds
-     * roll). A pause shorter than failure detection (a GC pause: nobody removes the member, but its answers come late
-     * and its view is stale when it runs on); a crash of a process killed on a machine that kept running, so its WAL
-     * keeps what it appended and never synced; a crash after which the member's data directory is gone (a replaced
+     * Thirty-six rolls in a hundred: a fault of a kind the others leave out, if the run allows it now (else the usual
+     * kinds roll). A pause shorter than failure detection (a GC pause: nobody removes the member, but its answers come
+     * late and its view is stale when it runs on); a crash of a process killed on a machine that kept running, so its
+     * WAL keeps what it appended and never synced; a crash after which the member's data directory is gone (a replaced
      * disk: it starts again empty, on a run's usual start), in persistent runs without whole-cluster stops, where
-     * nothing may be lost; and one link cut between two members that both still reach the others, longer than failure
-     * detection.
+     * nothing may be lost; one link cut between two members that both still reach the others, longer than failure
+     * detection; and a member's disk that stalls for 0.3-4 s (its syncs wait: its updates are not acknowledged, as
+     * primary or as backup, and an exchange waits for them; failure detection sees nothing), in persistent runs.
      *
      * @return whether a fault struck.
      */
@@ -166,6 +171,20 @@ final class Nemesis
         {
             linkCuts++;
             cutLink(live, endNs);
+        }
+        else if (dice >= 30 && dice < 36 && persistent && !live.isEmpty())
+        {
+            diskStalls++;
+            final int process = live.get(scenario.random.nextInt(live.size()));
+            final long untilNs = scenario.sim.nowNs() + scenario.random.nextLong(300, 4_000) * ClusterScenario.MS;
+            traceFault("stalls until " + untilNs + " the disk of", process);
+            for (final int slot : scenario.slotsOf(process))
+            {
+                if (scenario.wal(slot) != null)
+                {
+                    scenario.wal(slot).stallUntil(untilNs);
+                }
+            }
         }
         else
         {

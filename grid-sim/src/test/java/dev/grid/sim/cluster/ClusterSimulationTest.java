@@ -255,8 +255,8 @@ class ClusterSimulationTest
 
     /**
      * The nemesis striking in the ways its first kinds left out too ({@link ClusterScenario.Options#everyFault}):
-     * pauses shorter than failure detection, crashes whose WAL keeps its unsynced writes, restarts on a wiped data
-     * directory and one link cut between members that both still reach the others; in memory, persistent, persistent
+     * pauses shorter than failure detection, crashes whose WAL keeps its unsynced writes, disks that stall, restarts on
+     * a wiped data directory and one link cut between members that both still reach the others; in memory, persistent, persistent
      * with a baseline, and persistent with whole-cluster stops (half of whose crashes keep their unsynced writes; no
      * directory is wiped there, where no loss is excused).
      */
@@ -285,8 +285,9 @@ class ClusterSimulationTest
         final boolean wholeCluster)
     {
         final Long only = Simulation.seedFromSystemProperty();
-        // Keys checked, short pauses, crashes that kept unsynced writes, wiped restarts, link cuts, lost partitions.
-        final AtomicLongArray totals = new AtomicLongArray(6);
+        // Keys checked, short pauses, crashes that kept unsynced writes, wiped restarts, link cuts, lost partitions,
+        // disk stalls.
+        final AtomicLongArray totals = new AtomicLongArray(7);
         Simulation.forEachSeed(count, i -> 0xEFEFL * 7919 + i + (persistent ? 1_000_000 : 0) +
             (baseline ? 1_000_000 : 0) + (wholeCluster ? 2_000_000 : 0), seed ->
         {
@@ -298,16 +299,18 @@ class ClusterSimulationTest
             totals.addAndGet(3, result.everyFault().wipedRestarts());
             totals.addAndGet(4, result.everyFault().linkCuts());
             totals.addAndGet(5, result.lostPartitions());
+            totals.addAndGet(6, result.everyFault().diskStalls());
         });
         assertTrue(totals.get(0) > 0 || only != null && totals.get(5) > 0, "no key was checked");
         assertTrue(only != null || totals.get(1) > 0 && totals.get(4) > 0,
             "the nemesis never paused a member briefly or cut a single link");
-        assertTrue(only != null || !persistent || totals.get(2) > 0 && (wholeCluster || totals.get(3) > 0),
-            "the nemesis never crashed a member keeping its unsynced writes, or never wiped a data directory");
+        assertTrue(only != null || !persistent || totals.get(2) > 0 && totals.get(6) > 0 &&
+            (wholeCluster || totals.get(3) > 0), "the nemesis never crashed a member keeping its unsynced writes, " +
+            "never stalled a disk, or never wiped a data directory");
         System.out.printf("every-fault seeds%s: %d keys checked, %d short pauses, %d crashes keeping unsynced " +
-            "writes, %d wiped restarts, %d link cuts, %d lost partitions%n", (persistent ? " (persistent)" : "") +
-            (baseline ? " (baseline)" : "") + (wholeCluster ? " (whole-cluster stops)" : ""), totals.get(0),
-            totals.get(1), totals.get(2), totals.get(3), totals.get(4), totals.get(5));
+            "writes, %d wiped restarts, %d link cuts, %d disk stalls, %d lost partitions%n", (persistent ?
+            " (persistent)" : "") + (baseline ? " (baseline)" : "") + (wholeCluster ? " (whole-cluster stops)" : ""),
+            totals.get(0), totals.get(1), totals.get(2), totals.get(3), totals.get(4), totals.get(6), totals.get(5));
     }
 
     /**
