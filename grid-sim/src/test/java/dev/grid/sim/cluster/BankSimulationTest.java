@@ -117,7 +117,8 @@ class BankSimulationTest
 
     /**
      * Transfers under faults of every kind the nemesis knows ({@link ClusterScenario.Options#everyFault}: short pauses,
-     * crashes that keep the WAL's unsynced writes, wiped data directories, one link cut), in memory and persistent.
+     * crashes that keep the WAL's unsynced writes, disks that stall, wiped data directories, one link cut), in memory
+     * and persistent.
      */
     @Test
     void faultsOfEveryKindKeepTheBooksBalanced()

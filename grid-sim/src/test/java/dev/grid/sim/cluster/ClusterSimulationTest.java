@@ -256,9 +256,9 @@ class ClusterSimulationTest
     /**
      * The nemesis striking in the ways its first kinds left out too ({@link ClusterScenario.Options#everyFault}):
      * pauses shorter than failure detection, crashes whose WAL keeps its unsynced writes, disks that stall, restarts on
-     * a wiped data directory and one link cut between members that both still reach the others; in memory, persistent, persistent
-     * with a baseline, and persistent with whole-cluster stops (half of whose crashes keep their unsynced writes; no
-     * directory is wiped there, where no loss is excused).
+     * a wiped data directory and one link cut between members that both still reach the others; in memory,
+     * persistent, persistent with a baseline, and persistent with whole-cluster stops (half of whose crashes keep their
+     * unsynced writes; no directory is wiped there, where no loss is excused).
      */
     @Test
     void faultsOfEveryKindKeepEveryAcknowledgedWrite()
