@@ -4,18 +4,18 @@ import dev.grid.core.engine.Engine;
 import dev.grid.core.engine.Topology;
 
 /**
- * Which in-memory members know the scenario's cache, so that a run in which every one of them went is told apart from
- * one that lost a cache some member still knew. A member knows it from the first time its topology lists the cache
- * (from then on it can report the cache's partitions lost, even if it never installed a map with the cache: soak seed
- * 0x18217664c, where such a member coordinated and reported every partition lost) or it installs a map with it, until
- * its engine goes (an in-memory member that rejoins keeps its caches with its ownership table; one that restarts knows
- * nothing). When a crash or a leave takes the last member that knew it, the cache and every copy of its data are gone:
- * no member is left to report its partitions lost, and a cluster formed afterwards never hears of it (Hazelcast and
- * Ignite forget an in-memory cluster's data the same way). The run then checks that no member knows the cache at the
- * end, and every partition's writes are excused as lost. A persistent member's data directory keeps what it knew
- * across crashes and restarts: a persistent run forgets the cache only when the last directory that knew it is wiped
- * ({@link ClusterScenario.Options#everyFault}; soak seed 0x1d1c99a3, where every member of the baseline lost its disk
- * and the restarted ones formed a cluster that never heard of the cache).
+ * Which members (in memory) or data directories (persistent) know the scenario's cache, so that a run in which every
+ * one of them went is told apart from one that lost a cache some member still knew. A member knows it from the first
+ * time its topology lists the cache (from then on it can report the cache's partitions lost, even if it never installed
+ * a map with the cache: soak seed 0x18217664c, where such a member coordinated and reported every partition lost) or it
+ * installs a map with it, until its engine goes (an in-memory member that rejoins keeps its caches with its ownership
+ * table; one that restarts knows nothing). When a crash or a leave takes the last member that knew it, the cache and
+ * every copy of its data are gone: no member is left to report its partitions lost, and a cluster formed afterwards
+ * never hears of it (Hazelcast and Ignite forget an in-memory cluster's data the same way). The run then checks that no
+ * member knows the cache at the end, and every partition's writes are excused as lost. A persistent member's data
+ * directory keeps what it knew across crashes and restarts: a persistent run forgets the cache only when the last
+ * directory that knew it is wiped ({@link ClusterScenario.Options#everyFault}; soak seed 0x1d1c99a3, where every member
+ * of the baseline lost its disk and the restarted ones formed a cluster that never heard of the cache).
  * <p>
  * <b>Threading:</b> the simulation's thread.
  */
@@ -94,7 +94,7 @@ final class CacheKnowledge
         }
     }
 
-    /** @return whether every member that knew the cache went (in memory: the cache is gone). */
+    /** @return whether every member or data directory that knew the cache went: the cache is gone with its data. */
     boolean forgotten()
     {
         return forgotten;

@@ -91,8 +91,9 @@ final class FinalChecks
     }
 
     /**
-     * @return whether every member that knew the cache went in an in-memory run ({@link CacheKnowledge}): then no
-     *         member may know it at the end (fails otherwise), and there are no copies to check.
+     * @return whether every member that knew the cache went (in memory), or every data directory that knew it was
+     *         wiped (persistent; see {@link CacheKnowledge}): then no member may know it at the end (fails otherwise),
+     *         and there are no copies to check.
      */
     boolean cacheForgottenEverywhere()
     {
