@@ -190,6 +190,48 @@ class MemberMessagesTest
         assertEquals(77, messages.decode(new ExchangeReportDecoder()).previousIncarnation(), "a current sender's");
     }
 
+    /**
+     * A report entry as a member of schema version 4 sends it, before {@code owningStamp} was added: each entry's block
+     * is 8 bytes shorter (its group header says so), and the field reads as its null value, which the exchange takes
+     * for "does not own in its installed map" (LastOwners), while the entry's other fields and groups read as sent.
+     */
+    @Test
+    void aReportEntryOfAnOlderSenderReadsWithoutAnOwningStamp()
+    {
+        final ExchangeReportEncoder out = messages.encode(new ExchangeReportEncoder(), SENDER, DESTINATION).version(9)
+            .chunkIndex(0).last((short)1).hasOwnershipHeader((short)0).previousIncarnation(0);
+        final ExchangeReportEncoder.EntriesEncoder entry = out.entriesCount(1).next().cacheId(3).partition(5).lwm(20)
+            .hwm(21).primary((short)0).contentHash(99).historyFrom(1).epochId(77).size(4).primaryVersion(0)
+            .backupsComplete((short)0).owningStamp(12);
+        entry.gapsCount(1).next().start(21).length(1);
+        entry.preparesCount(0);
+        out.ownershipCachesCount(0);
+        messages.finish(out.putOwnershipHeader(new byte[0], 0, 0));
+        final byte[] current = copy();
+        final int groupHeader = MemberMessages.HEADER_LENGTH + ExchangeReportEncoder.BLOCK_LENGTH;
+        final int entryEnd = groupHeader + 4 + ExchangeReportEncoder.EntriesEncoder.sbeBlockLength();
+        final byte[] older = new byte[current.length - 8];
+        System.arraycopy(current, 0, older, 0, entryEnd - 8);
+        System.arraycopy(current, entryEnd, older, entryEnd - 8, current.length - entryEnd);
+        final UnsafeBuffer buffer = new UnsafeBuffer(older);
+        buffer.putShort(groupHeader, (short)(ExchangeReportEncoder.EntriesEncoder.sbeBlockLength() - 8),
+            ByteOrder.LITTLE_ENDIAN);
+        buffer.putShort(MessageHeaderEncoder.versionEncodingOffset(), (short)4, ByteOrder.LITTLE_ENDIAN);
+        messages.open(buffer, 0, older.length);
+        final ExchangeReportDecoder.EntriesDecoder read = messages.decode(new ExchangeReportDecoder()).entries();
+        assertEquals(1, read.count());
+        read.next();
+        assertEquals(20, read.lwm());
+        assertEquals(ExchangeReportDecoder.EntriesDecoder.owningStampNullValue(), read.owningStamp());
+        final ExchangeReportDecoder.EntriesDecoder.GapsDecoder gaps = read.gaps();
+        assertEquals(1, gaps.count());
+        assertEquals(21, gaps.next().start(), "the groups after the shorter block read as sent");
+
+        messages.open(new UnsafeBuffer(current), 0, current.length);
+        final ExchangeReportDecoder.EntriesDecoder now = messages.decode(new ExchangeReportDecoder()).entries();
+        assertEquals(12, now.next().owningStamp(), "a current sender's");
+    }
+
     @Test
     void aMessageThatLiesAboutItsLengthsOrSchemaIsMalformedNotACrash()
     {

@@ -246,6 +246,9 @@ class ClusterSimulationTest
         // A member admitted, then cut off before it installed the map that made it an owner of an empty partition,
         // restarted with its data directory but no copy: the partition stayed lost for good with every member back.
         ClusterScenario.run(0x1617a1b0L, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
+        // A coordinator that missed the switch to the ideal owners judged by the map before, whose only owner had
+        // crashed: it reported two partitions lost while the switch's owners held them, and they stayed lost for good.
+        ClusterScenario.run(0x163c3c86L, new ClusterScenario.Options().persistent(true).wholeClusterStops(true));
         for (final long seed : new long[] {0xa939413L, 0xa93937eL, 0xa9398e7L})
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().persistent(true).baseline(true)

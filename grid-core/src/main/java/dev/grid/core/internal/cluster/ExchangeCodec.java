@@ -105,8 +105,13 @@ final class ExchangeCodec
 
     private ReportEntry entry(final LocalPartition lp, final long[] prepares)
     {
-        final boolean primary = context.installedMap() != null && context.installedMap().rank(lp.cacheId, lp.partition,
-            context.installedMap().topology().indexOf(context.incarnation())) == 0;
+        final PartitionTable installed = context.installedMap();
+        final int self = installed == null ? -1 : installed.topology().indexOf(context.incarnation());
+        final boolean primary = installed != null && installed.rank(lp.cacheId, lp.partition, self) == 0;
+        // Whether this copy owns the partition in the map installed here, for a coordinator that missed that map.
+        final long owningStamp = installed != null && installed.isActive() &&
+            !installed.isLost(lp.cacheId, lp.partition) && installed.isOwning(lp.cacheId, lp.partition, self) ?
+            installed.stamp() : 0;
         final List<CounterRange> gapList = lp.counter.gaps();
         final long[] gaps = new long[gapList.size() * 2];
         for (int g = 0; g < gapList.size(); g++)
@@ -125,8 +130,8 @@ final class ExchangeCodec
         // table decides (see leadRank).
         return new ReportEntry(context.incarnation(), lp.cacheId, lp.partition, lp.counter.lwm(), lp.counter.hwm(),
             primary, gaps, lp.store.contentHash(), history, lp.epochId, lp.store.size(),
-            primary ? context.installedMap().version() : 0, primary && lp.inFlight.isEmpty() &&
-            lp.refusedBackups.isEmpty(), prepares);
+            primary ? installed.version() : 0, primary && lp.inFlight.isEmpty() && lp.refusedBackups.isEmpty(),
+            prepares, owningStamp);
     }
 
     private byte[] encodeReport(final int chunkIndex, final boolean last, final List<ReportEntry> entries,
@@ -142,7 +147,8 @@ final class ExchangeCodec
             group.next().cacheId(entry.cacheId()).partition(entry.partition()).lwm(entry.lwm()).hwm(entry.hwm())
                 .primary(MemberMessages.flag(entry.primary())).contentHash(entry.contentHash())
                 .historyFrom(entry.historyFrom()).epochId(entry.epochId()).size(entry.size())
-                .primaryVersion(entry.primaryVersion()).backupsComplete(MemberMessages.flag(entry.backupsComplete()));
+                .primaryVersion(entry.primaryVersion()).backupsComplete(MemberMessages.flag(entry.backupsComplete()))
+                .owningStamp(entry.owningStamp());
             final ExchangeReportEncoder.EntriesEncoder.GapsEncoder gaps = group.gapsCount(entry.gaps().length / 2);
             for (int g = 0; g < entry.gaps().length; g += 2)
             {
@@ -229,6 +235,8 @@ final class ExchangeCodec
         final long size = entry.size();
         final long primaryVersion = entry.primaryVersion();
         final boolean backupsComplete = entry.backupsComplete() != 0;
+        final long owningStamp = entry.owningStamp() == ExchangeReportDecoder.EntriesDecoder.owningStampNullValue() ?
+            0 : entry.owningStamp();
         if (partition < 0 || partition > 65_535)
         {
             throw new MalformedMessageException("report entry of partition " + partition);
@@ -250,7 +258,7 @@ final class ExchangeCodec
             prepares[p + 1] = prepareGroup.tx();
         }
         return new ReportEntry(sender, cacheId, partition, lwm, hwm, primary, gaps, contentHash, historyFrom,
-            epochId, size, primaryVersion, backupsComplete, prepares);
+            epochId, size, primaryVersion, backupsComplete, prepares, owningStamp);
     }
 
     /**

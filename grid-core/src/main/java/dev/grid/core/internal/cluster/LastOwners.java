@@ -37,6 +37,9 @@ final class LastOwners
     /** The decision's reports, by reporting incarnation. */
     private final Long2ObjectHashMap<ReportAssembly> reportsByMember = new Long2ObjectHashMap<>();
 
+    /** The newest ownership table's stamp among the decision's reports (0 if none): the newest map installed here. */
+    private long newestReportedStamp;
+
     LastOwners(final String memberId, final PartitionTable previous, final OwnershipTable decisionOwners,
         final Collection<ReportAssembly> reports)
     {
@@ -49,6 +52,7 @@ final class LastOwners
             {
                 reportsByMember.put(report.member, report);
             }
+            newestReportedStamp = Math.max(newestReportedStamp, report.table.stamp());
         }
     }
 
@@ -171,10 +175,32 @@ final class LastOwners
         if (!byTable)
         {
             return wasOwner(cacheId, partition, entry.member()) ||
-                (restartedOwners != null && restartedOwners.contains(entry.member()));
+                (restartedOwners != null && restartedOwners.contains(entry.member())) || ownsNewerMap(entry);
         }
         final MemberRecord record = target.member(entry.member());
         return lastOwnersBack && record != null && decisionOwners.isOwner(cacheId, partition, record.memberId());
+    }
+
+    /**
+     * Whether a copy owns the partition in a map of the cluster's life newer than the installed one, that map the
+     * newest any member here installed: this coordinator missed it, and judged by its own older map alone it took
+     * those owners' copies for stale. Where the older map's owners had all gone it reported the partition lost while
+     * the newer map's owners held every acknowledged update, and nothing brought it back (whole-cluster soak seed
+     * 0x163c3c86: a coordinator that missed the switch to the ideal owners judged by the map before, whose only owner
+     * crashed; it came back without its copies, which the switch had evicted).
+     * <p>
+     * Sound for the same reason as the installed map's owners: the holder installed that map itself (its report
+     * says so of its copy) and is the same incarnation still, so no member removed it since; the map's decision
+     * found its copy up to date, and every update acknowledged under the map reached every owning copy of it. A map
+     * newer still, installed by a member here, may have left this copy behind (it was evicted or moved there), so
+     * only the newest one counts.
+     */
+    private boolean ownsNewerMap(final ReportEntry entry)
+    {
+        final ReportAssembly report = reportsByMember.get(entry.member());
+        return previous != null && report != null && entry.owningStamp() > previous.stamp() &&
+            entry.owningStamp() == newestReportedStamp && report.table.stamp() == entry.owningStamp() &&
+            report.table.lifeId() == previous.lifeId();
     }
 
     /**

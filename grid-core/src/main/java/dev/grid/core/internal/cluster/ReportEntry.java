@@ -5,10 +5,14 @@ import java.util.Arrays;
 /**
  * One copy as its holder reported it. Equal counters do not prove equal data (copies of two lineages of a
  * partition, one recovered from an old life, can both stand at LWM 1), so the content hash is compared too.
+ * <p>
+ * {@code owningStamp}: the stamp of the holder's installed map when that map is active, the partition not lost in it
+ * and this copy one of its OWNING copies; 0 otherwise (and from a sender of member schema 4 or older, which does not
+ * say). A coordinator that missed that map learns from it who owned the partition there ({@link LastOwners}).
  */
 record ReportEntry(long member, int cacheId, int partition, long lwm, long hwm, boolean primary,
     long[] gaps, long contentHash, long historyFrom, long epochId, long size, long primaryVersion,
-    boolean backupsComplete, long[] prepares)
+    boolean backupsComplete, long[] prepares, long owningStamp)
 {
     /**
      * @return whether this copy holds every prepared transaction {@code other} holds.

@@ -73,7 +73,7 @@ class ExchangePlannerPreparesTest
             final ReportAssembly assembly = new ReportAssembly();
             assembly.chunks.put(0, List.of(new ReportEntry(member.incarnation(), 1, 0, 5, 5, false, new long[0],
                 1234, 0, first.epochId(1, 0), 5, first.version(), true,
-                member.incarnation() == holder ? PREPARE : new long[0])));
+                member.incarnation() == holder ? PREPARE : new long[0], 0)));
             assembly.lastIndex = 0;
             assemblies.add(assembly);
         }

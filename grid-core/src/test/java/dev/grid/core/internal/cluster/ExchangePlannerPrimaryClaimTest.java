@@ -107,7 +107,7 @@ class ExchangePlannerPrimaryClaimTest
     {
         final ReportAssembly assembly = new ReportAssembly();
         assembly.chunks.put(0, List.of(new ReportEntry(member.incarnation(), CACHE, 0, lwm, lwm, primary, new long[0],
-            1000 + lwm, 0, 77, lwm, primaryVersion, true, new long[0])));
+            1000 + lwm, 0, 77, lwm, primaryVersion, true, new long[0], 0)));
         assembly.lastIndex = 0;
         return assembly;
     }

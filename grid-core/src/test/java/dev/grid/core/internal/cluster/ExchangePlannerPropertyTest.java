@@ -126,7 +126,7 @@ class ExchangePlannerPropertyTest
                     reports.computeIfAbsent(owner.incarnation(), x -> new ArrayList<>()).add(new ReportEntry(
                         owner.incarnation(), cache.cacheId(), p, lwm, lwm, rank == 0, new long[0], lwm * 31 + 7, 0,
                         firstMap.epochId(cache.cacheId(), p), lwm, firstMap.version(), backupsComplete,
-                        new long[0]));
+                        new long[0], rank < firstMap.owningCount(cache.cacheId(), p) ? firstMap.stamp() : 0));
                 }
             }
         }

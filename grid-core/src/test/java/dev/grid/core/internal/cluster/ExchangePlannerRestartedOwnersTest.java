@@ -100,7 +100,7 @@ class ExchangePlannerRestartedOwnersTest
         final ReportAssembly assembly = new ReportAssembly();
         assembly.member = member.incarnation();
         assembly.chunks.put(0, List.of(new ReportEntry(member.incarnation(), CACHE, 0, 0, 0, false, new long[0], 0, 0,
-            77, 0, 0, true, new long[0])));
+            77, 0, 0, true, new long[0], 0)));
         assembly.lastIndex = 0;
         return assembly;
     }
