@@ -95,15 +95,16 @@ final class LastOwners
     /**
      * How fit a copy is to become the partition's primary at once (smaller is fitter): 0 when it holds every prepare
      * the partition's primary answered "prepared" for. Where the installed map decides ({@code byTable} false), a copy
-     * the map listed: prepares go to every copy of the map, and to copies new in a map again at its install. A primary
-     * that failed before that resend left a new copy without them, so a listed copy lacking a prepare that another
-     * listed copy holds ranks 1 (whole-cluster bank seed 0x16acc264: such a copy, the ideal primary, became primary
-     * when the old one was removed, and applied the prepared transaction's commit without its locks over a later
-     * transfer). Where the durable table of last owners decides (the cluster activates, or a lost partition comes
-     * back), a copy of one of those owners: a lost map keeps every copy, a member's that was away when a prepare went
-     * out too (its data may equal the owners', a prepare changes no counter), and made primary it took "no part here"
-     * for "never prepared" and rolled back a transaction another partition had committed (whole-cluster bank seed
-     * 0x16acbe2d); such a copy the lost map listed ranks 2, others 3.
+     * the map listed, or an owner of a newer map the coordinator missed ({@link #ownsNewerMap}): prepares go to every
+     * copy of the map, and to copies new in a map again at its install. A primary that failed before that resend left a
+     * new copy without them, so such a copy lacking a prepare that another such copy holds ranks 1 (whole-cluster bank
+     * seed 0x16acc264: such a copy, the ideal primary, became primary when the old one was removed, and applied the
+     * prepared transaction's commit without its locks over a later transfer). Where the durable table of last owners
+     * decides (the cluster activates, or a lost partition comes back), a copy of one of those owners: a lost map keeps
+     * every copy, a member's that was away when a prepare went out too (its data may equal the owners', a prepare
+     * changes no counter), and made primary it took "no part here" for "never prepared" and rolled back a transaction
+     * another partition had committed (whole-cluster bank seed 0x16acbe2d); such a copy the lost map listed ranks 2,
+     * others 3.
      * <p>
      * A last owner's copy that lacks a prepare another last owner's copy holds ranks 1: its member failed before the
      * prepare was durable there, and the primary, that backup gone, answered "prepared" without it; the whole cluster
@@ -121,13 +122,14 @@ final class LastOwners
         final boolean held = wasHolder(cacheId, partition, entry.member());
         if (!byTable)
         {
-            if (!held)
+            if (!held && !ownsNewerMap(entry))
             {
                 return 3;
             }
             for (final ReportEntry peer : peers)
             {
-                if (peer != entry && wasHolder(cacheId, partition, peer.member()) && !entry.holdsPreparesOf(peer))
+                if (peer != entry && (wasHolder(cacheId, partition, peer.member()) || ownsNewerMap(peer)) &&
+                    !entry.holdsPreparesOf(peer))
                 {
                     return 1;
                 }
@@ -189,11 +191,14 @@ final class LastOwners
      * 0x163c3c86: a coordinator that missed the switch to the ideal owners judged by the map before, whose only owner
      * crashed; it came back without its copies, which the switch had evicted).
      * <p>
-     * Sound for the same reason as the installed map's owners: the holder installed that map itself (its report
-     * says so of its copy) and is the same incarnation still, so no member removed it since; the map's decision
-     * found its copy up to date, and every update acknowledged under the map reached every owning copy of it. A map
-     * newer still, installed by a member here, may have left this copy behind (it was evicted or moved there), so
-     * only the newest one counts.
+     * Sound by the rule that answers an update only once a map at or after the update's version settled, which
+     * needs every member of that map's topology to install it. The holder installed that map itself (its report says
+     * so of its copy: a rejoining member forgets its installed map, so this is the incarnation that installed it) and
+     * the coordinator never installed anything newer than its own map. So an acknowledged update was applied under
+     * that map or before it: the map's decision found the copy up to date with the ones before, and one applied under
+     * it needed this holder's acknowledgement (a backup refuses an update of a map it has not installed, and is left
+     * out of it; this holder had installed it). An update answered under a map newer still needed a member here to
+     * install that map, whose table would be newer than this copy's: only the newest map reported counts.
      */
     private boolean ownsNewerMap(final ReportEntry entry)
     {

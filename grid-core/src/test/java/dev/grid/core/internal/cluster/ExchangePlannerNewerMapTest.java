@@ -77,6 +77,29 @@ class ExchangePlannerNewerMapTest
         assertTrue(decided.isLost(CACHE, 0), "b installed map 5, where only a owned the partition");
     }
 
+    /**
+     * Where map 4's owners {@code b} and {@code d} held no copy in map 3, and one of them lacks a prepare the other
+     * holds (map 4's primary failed before it sent the prepares again at install), the one holding it becomes primary,
+     * not the ideal primary without it: made primary, that one would take "no part here" for "never prepared" (as
+     * bank seed 0x16acc264 showed for the installed map's copies).
+     */
+    @Test
+    void anOwnerOfTheNewerMapLackingAPrepareTheOtherHoldsIsNotMadePrimary()
+    {
+        final PartitionTable three = map(3, List.of(a, b, c, d), new int[] {0}, 1);
+        final PartitionTable four = map(4, List.of(a, b, c, d), new int[] {1, 3}, 2);
+        final long[] prepare = {a.incarnation(), 9};
+        final PartitionTable both = decide(three, List.of(copy(b, four, 4, prepare), copy(c, three, 0, null),
+            copy(d, four, 4, prepare)));
+        assertFalse(both.isLost(CACHE, 0), "b and d owned the partition in map 4");
+        final MemberRecord ideal = both.primary(CACHE, 0);
+        final MemberRecord other = ideal.equals(b) ? d : b;
+        final PartitionTable decided = decide(three, List.of(copy(ideal, four, 4, new long[0]),
+            copy(c, three, 0, null), copy(other, four, 4, prepare)));
+        assertEquals(other.memberId(), decided.primary(CACHE, 0).memberId(),
+            "the owner holding the prepare leads, not " + ideal.memberId());
+    }
+
     /** Map 3: a owns, b, c and d move in. */
     private PartitionTable mapThree()
     {
@@ -103,11 +126,18 @@ class ExchangePlannerNewerMapTest
     /** A member's report: its table as of {@code installed}, its copy (identical everywhere), what it says it owns. */
     private ReportAssembly copy(final MemberRecord member, final PartitionTable installed, final long owningStamp)
     {
+        return copy(member, installed, owningStamp, new long[0]);
+    }
+
+    /** As above, holding {@code prepares} (coordinator, transaction pairs); null: no copy at all. */
+    private ReportAssembly copy(final MemberRecord member, final PartitionTable installed, final long owningStamp,
+        final long[] prepares)
+    {
         final ReportAssembly assembly = new ReportAssembly();
         assembly.member = member.incarnation();
         assembly.table.update(installed, installed.stamp());
-        assembly.chunks.put(0, List.of(new ReportEntry(member.incarnation(), CACHE, 0, LWM, LWM, false, new long[0],
-            1234, 0, 77, LWM, 0, false, new long[0], owningStamp)));
+        assembly.chunks.put(0, prepares == null ? List.of() : List.of(new ReportEntry(member.incarnation(), CACHE, 0,
+            LWM, LWM, false, new long[0], 1234, 0, 77, LWM, 0, false, prepares, owningStamp)));
         assembly.lastIndex = 0;
         return assembly;
     }
@@ -115,7 +145,11 @@ class ExchangePlannerNewerMapTest
     /** The exchange of topology 5, where a left, coordinated by c from its installed map 3 and its own table. */
     private PartitionTable decide(final List<ReportAssembly> reports)
     {
-        final PartitionTable installed = mapThree();
+        return decide(mapThree(), reports);
+    }
+
+    private PartitionTable decide(final PartitionTable installed, final List<ReportAssembly> reports)
+    {
         final OwnershipTable own = new OwnershipTable();
         own.update(installed, installed.stamp());
         final ExchangePlanner planner = new ExchangePlanner("c", new SeededRandomSource(SEED), EngineListener.NONE);
