@@ -11,7 +11,8 @@ import java.util.List;
  * <p>
  * Images are kept as handed over (they are immutable). A commit completes after a random disk latency, as a background
  * writer's would; a crash before that loses the checkpoint being written, and the previous committed one stays in
- * force, as a manifest written last and atomically guarantees.
+ * force, as a manifest written last and atomically guarantees. While its volume fails ({@link #failUntil}), a
+ * checkpoint written or committed fails: {@link #failure()} says why, as the file store's does, and it never commits.
  * <p>
  * Single-threaded: runs inside the {@link Simulation}.
  */
@@ -28,6 +29,9 @@ public final class SimCheckpointStore implements CheckpointStore
     private int epoch;
     private long commits;
     private long lostToCrash;
+    private long failingUntilNs;
+    private long failedId;
+    private long failures;
 
     /**
      * @param simulation to schedule disk completions in.
@@ -45,25 +49,63 @@ public final class SimCheckpointStore implements CheckpointStore
     {
         currentId = id;
         images = new ArrayList<>();
+        failIfFailing();
     }
 
     public void write(final PartitionImage image)
     {
         images.add(image);
+        failIfFailing();
     }
 
     public void commit(final long id, final byte[] manifest)
     {
+        if (failIfFailing())
+        {
+            return;
+        }
         final int commitEpoch = epoch;
         final List<PartitionImage> written = List.copyOf(images);
         simulation.schedule(random.nextLong(diskLatencyMinNs, diskLatencyMaxNs + 1), "checkpoint " + name, () ->
         {
-            if (commitEpoch == epoch && id == currentId)
+            if (commitEpoch == epoch && id == currentId && !failIfFailing())
             {
                 committed = new Checkpoint(id, manifest.clone(), written);
                 commits++;
             }
         });
+    }
+
+    /**
+     * The checkpoint volume fails (full, or failing writes) until then: the checkpoint being written, and any begun
+     * before then, fails instead of committing; the committed one stays in force.
+     *
+     * @param untilNs when the volume works again, in the simulation's time.
+     */
+    public void failUntil(final long untilNs)
+    {
+        failingUntilNs = Math.max(failingUntilNs, untilNs);
+    }
+
+    /** @return whether the volume fails now; if so, the checkpoint being written has failed. */
+    private boolean failIfFailing()
+    {
+        if (simulation.nowNs() >= failingUntilNs || currentId == 0)
+        {
+            return false;
+        }
+        if (failedId != currentId)
+        {
+            failures++;
+        }
+        failedId = currentId;
+        return true;
+    }
+
+    /** @return checkpoints that failed on a failing volume. */
+    public long failures()
+    {
+        return failures;
     }
 
     public long committedId()
@@ -73,7 +115,8 @@ public final class SimCheckpointStore implements CheckpointStore
 
     public String failure()
     {
-        return null;
+        return currentId != 0 && failedId == currentId ? "checkpoint " + currentId + " of " + name +
+            " failed: no space left on its volume" : null;
     }
 
     public Checkpoint loadLatest()

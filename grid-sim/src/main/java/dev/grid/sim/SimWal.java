@@ -1,5 +1,7 @@
 package dev.grid.sim;
 
+import dev.grid.core.ErrorCode;
+import dev.grid.core.PersistenceException;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.Wal;
 import org.agrona.DirectBuffer;
@@ -39,6 +41,8 @@ public final class SimWal implements Wal
     private long tornTailCount;
     private boolean liesAboutDurability;
     private long stalledUntilNs;
+    private boolean failed;
+    private boolean thrown;
 
     /**
      * @param simulation to schedule disk completions in.
@@ -90,6 +94,10 @@ public final class SimWal implements Wal
 
     public long append(final DirectBuffer buffer, final int offset, final int recordLength)
     {
+        if (failed)
+        {
+            throw failure("append to");
+        }
         final byte[] payload = new byte[recordLength];
         buffer.getBytes(offset, payload);
         crc.reset();
@@ -112,8 +120,50 @@ public final class SimWal implements Wal
         stalledUntilNs = Math.max(stalledUntilNs, untilNs);
     }
 
+    /**
+     * The disk fails (a write error, a full volume): from now on every append and every request for durability
+     * throws, as the file WAL's do ({@link ErrorCode#PERSISTENCE_IO_FAILED}), and a sync in flight never completes.
+     * A member's agent answers that with a fail-stop. What was durable stays on the disk.
+     */
+    public void fail()
+    {
+        failed = true;
+        epoch++;
+    }
+
+    /** The disk works again (repaired or replaced with its contents), for the member's next start. */
+    public void repair()
+    {
+        failed = false;
+        thrown = false;
+        syncInFlight = false;
+    }
+
+    /** @return whether the disk has failed ({@link #fail}) and not been repaired since. */
+    public boolean hasFailed()
+    {
+        return failed;
+    }
+
+    /** @return whether a write or sync has thrown since the disk failed: its member met the failure. */
+    public boolean hasThrown()
+    {
+        return thrown;
+    }
+
+    private PersistenceException failure(final String what)
+    {
+        thrown = true;
+        return new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED, "cannot " + what + " the WAL " + name +
+            ": its disk failed");
+    }
+
     public void requestDurability()
     {
+        if (failed)
+        {
+            throw failure("sync");
+        }
         if (syncInFlight || durable == length)
         {
             return;

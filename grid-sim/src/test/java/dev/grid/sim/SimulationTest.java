@@ -1,6 +1,7 @@
 package dev.grid.sim;
 
 import dev.grid.sim.cluster.ClusterScenario;
+import dev.grid.sim.cluster.ScenarioResult;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -76,7 +77,7 @@ class SimulationTest
     @Test
     void seedsRunOnSeveralThreadsExactlyAsTheyRunAlone()
     {
-        final Map<Long, ClusterScenario.Result> together = new ConcurrentHashMap<>();
+        final Map<Long, ScenarioResult> together = new ConcurrentHashMap<>();
         new SeedSuite(0, 12, false, i -> 0x7ea3L + i,
             seed -> together.put(seed, ClusterScenario.run(seed, new ClusterScenario.Options()))).run(3);
         assertEquals(12, together.size());

@@ -1,7 +1,7 @@
 package dev.grid.sim.cluster;
 
 /**
- * What a bank run did, in a {@link ClusterScenario.Result} (zeros unless {@link ClusterScenario.Options#bank}).
+ * What a bank run did, in a {@link ScenarioResult} (zeros unless {@link ClusterScenario.Options#bank}).
  *
  * @param committed         transfers acknowledged committed.
  * @param aborted           transfers that ended aborted (predicate failures included).

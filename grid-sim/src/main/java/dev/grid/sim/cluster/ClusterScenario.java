@@ -3,6 +3,7 @@ package dev.grid.sim.cluster;
 import dev.grid.core.ErrorCode;
 import dev.grid.core.GridException;
 import dev.grid.core.MemberConfiguration;
+import dev.grid.core.PersistenceException;
 import dev.grid.core.internal.affinity.ShardedAffinity;
 import dev.grid.core.PartitionLossPolicy;
 import dev.grid.core.engine.Baseline;
@@ -140,12 +141,12 @@ public final class ClusterScenario
      * @return what happened.
      * @throws dev.grid.sim.SimulationException naming the seed if a check fails.
      */
-    public static Result run(final long seed, final Options options)
+    public static ScenarioResult run(final long seed, final Options options)
     {
         return new ClusterScenario(seed, options).run();
     }
 
-    private Result run()
+    private ScenarioResult run()
     {
         for (int i = 0; i < options.initialMembers * options.shards; i++)
         {
@@ -169,6 +170,7 @@ public final class ClusterScenario
         nemesis.cutGeneration++;
         network.heal();
         Arrays.fill(pausedUntilNs, 0);
+        nemesis.failStopOnFailedDisks();
         // Members that were away come back, so the settled cluster has every kind of copy history.
         for (int slot = 0; slot < members.length; slot++)
         {
@@ -209,7 +211,7 @@ public final class ClusterScenario
             checks.checkConsistency();
         }
         final Engine any = liveMembers().get(0);
-        return new Result(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
+        return new ScenarioResult(sim.traceHash(), acknowledged, failed, crashes, leaves, any.topology().version(),
             options.wholeClusterStops ? lostEvents : lostPartitions.size(), droppedCopies, checked, recoveredRecords,
             checkpointStat(true), checkpointStat(false), historyRecordsChecked, bankResult,
             wholeClusterStops, nemesis.pauses,
@@ -248,6 +250,7 @@ public final class ClusterScenario
                 checkpointStores[slot] = new SimCheckpointStore(sim, sim.fork(), "m" + slot);
             }
             wal = wals[slot];
+            wals[slot].repair();
             // Frequent checkpoints, so that crashes land before, during and after them.
             config.checkpointIntervalNs(random.nextLong(200, 2_000) * MS).checkpointWalRecords(random.nextLong(50, 500))
                 .walHistoryAgeNs(random.nextLong(0, 500) * MS).walHistoryRecords(random.nextLong(0, 300));
@@ -258,7 +261,7 @@ public final class ClusterScenario
         }
         final Engine engine = Members.newEngine(config, network.transport(slot, () -> wake(slot, self[0])),
             wal, checkpointStores[slot], sim.fork(),
-            cache -> CONCAT.equals(cache.mergeOperator()) ? ClusterScenario::concat : null, (cache, name) -> null,
+            cache -> CONCAT.equals(cache.mergeOperator()) ? KeyMerge::concat : null, (cache, name) -> null,
             expiry == null ? WallClock.MONOTONIC : expiry.wallClock(slot), TxManager::new, listener, 200 * MS,
             sim.nowNs());
         recoveredRecords += engine.history().recoveredRecords();
@@ -293,8 +296,7 @@ public final class ClusterScenario
             wakeScheduled[slot] = false;
             if (members[slot] == engine && !isPaused(slot))
             {
-                engine.doWork(sim.nowNs());
-                cacheKnowledge.ran(slot, engine);
+                runDuty(slot, engine);
             }
         });
     }
@@ -311,8 +313,10 @@ public final class ClusterScenario
             sim.schedule(pausedUntilNs[slot] - sim.nowNs(), "resume m" + slot, () -> tick(slot, engine));
             return;
         }
-        engine.doWork(sim.nowNs());
-        cacheKnowledge.ran(slot, engine);
+        if (!runDuty(slot, engine))
+        {
+            return;
+        }
         if (engine.status().isReadyForRestart())
         {
             // Expelled while running: a new engine recovers from the same WAL and checkpoints and rejoins.
@@ -329,6 +333,22 @@ public final class ClusterScenario
             return;
         }
         sim.schedule(5 * MS, "tick m" + slot, () -> tick(slot, engine));
+    }
+
+    /** @return whether the member ran its duty cycle; false if its disk failed in it and its process fail-stopped. */
+    private boolean runDuty(final int slot, final Engine engine)
+    {
+        try
+        {
+            engine.doWork(sim.nowNs());
+        }
+        catch (final PersistenceException ex)
+        {
+            nemesis.failStopWhereThrown(ex);
+            return false;
+        }
+        cacheKnowledge.ran(slot, engine);
+        return true;
     }
 
     /** @return the member process a slot is a shard of (the slot itself with one shard per member). */
@@ -380,6 +400,12 @@ public final class ClusterScenario
     SimWal wal(final int slot)
     {
         return wals[slot];
+    }
+
+    /** @return the slot's simulated checkpoint volume, or null (as for {@link #wal}). */
+    SimCheckpointStore checkpoints(final int slot)
+    {
+        return checkpointStores[slot];
     }
 
     /** The member's data directory is gone (a replaced disk): its next start begins with an empty WAL. */
@@ -580,7 +606,15 @@ public final class ClusterScenario
             {
                 return;
             }
-            issueOperation();
+            try
+            {
+                issueOperation();
+            }
+            catch (final PersistenceException ex)
+            {
+                // The member runs a client's operation on its own thread as far as it goes at once, writes included.
+                nemesis.failStopWhereThrown(ex);
+            }
             scheduleClient(endNs);
         });
     }
@@ -768,18 +802,6 @@ public final class ClusterScenario
         return null;
     }
 
-    static byte[] concat(final byte[] key, final byte[] current, final byte[] operand)
-    {
-        if (current == null)
-        {
-            return operand;
-        }
-        final byte[] merged = new byte[current.length + operand.length];
-        System.arraycopy(current, 0, merged, 0, current.length);
-        System.arraycopy(operand, 0, merged, current.length, operand.length);
-        return merged;
-    }
-
     static byte[] bytes(final String value)
     {
         return value.getBytes(StandardCharsets.UTF_8);
@@ -804,6 +826,7 @@ public final class ClusterScenario
         boolean wholeClusterStops;
         boolean walLiesAboutDurability;
         boolean everyFault;
+        boolean diskFailures;
         boolean expiry;
         int accounts = 100;
         int shards = 1;
@@ -901,6 +924,19 @@ public final class ClusterScenario
         }
 
         /**
+         * @param diskFailures with {@link #everyFault}, whether persistent members' disks also fail: a WAL whose writes
+         *                     fail (the member fail-stops at its next write, as its agent does), and a checkpoint
+         *                     volume that fails for a while (its checkpoints fail, the member runs on). Its own
+         *                     option, so that every-fault seeds run before it replay unchanged.
+         * @return this.
+         */
+        public Options diskFailures(final boolean diskFailures)
+        {
+            this.diskFailures = diskFailures;
+            return this;
+        }
+
+        /**
          * A planted bug, for tests of the simulator itself: persistent members' disks report records durable before
          * they are (see {@link SimWal#liesAboutDurability}).
          *
@@ -959,37 +995,5 @@ public final class ClusterScenario
             this.chaosNs = chaosNs;
             return this;
         }
-    }
-
-    /**
-     * What a run did.
-     *
-     * @param traceHash        of every event.
-     * @param acknowledged     operations that completed successfully.
-     * @param failed           operations that failed (timeout, node stopping, ...).
-     * @param crashes          members crashed.
-     * @param leaves           members that left cleanly.
-     * @param topologyVersion  at the end.
-     * @param lostPartitions   partitions whose every copy was lost.
-     * @param droppedCopies    copies dropped at exchanges for disagreeing.
-     * @param checkedKeys      keys whose final value was checked.
-     * @param recoveredRecords WAL records replayed by members that started again (persistent runs).
-     * @param checkpoints      checkpoints committed (persistent runs).
-     * @param checkpointsLost  checkpoints a crash interrupted before they committed (persistent runs).
-     * @param historyRecords   WAL history records checked at the end (persistent runs).
-     * @param bank             what the bank workload did.
-     * @param wholeClusterStops times every member stopped and the cluster started again.
-     * @param pauses           members paused for longer than failure detection.
-     * @param longCuts         network splits longer than failure detection.
-     * @param expulsions       live members removed from the cluster that started again on their own data.
-     * @param expiryReadsChecked reads of the expiring cache that returned a value, checked against its life.
-     * @param backPressured    sends the network refused for back pressure (only with {@link Options#sendWindow}).
-     * @param everyFault       the faults only {@link Options#everyFault} strikes with.
-     */
-    public record Result(String traceHash, long acknowledged, long failed, int crashes, int leaves,
-        long topologyVersion, int lostPartitions, int droppedCopies, int checkedKeys, long recoveredRecords,
-        long checkpoints, long checkpointsLost, long historyRecords, Bank bank, int wholeClusterStops, int pauses,
-        int longCuts, int expulsions, long expiryReadsChecked, long backPressured, Nemesis.MoreFaults everyFault)
-    {
     }
 }

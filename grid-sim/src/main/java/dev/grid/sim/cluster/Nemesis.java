@@ -1,5 +1,10 @@
 package dev.grid.sim.cluster;
 
+import dev.grid.core.ErrorCode;
+import dev.grid.core.NodeStoppingException;
+import dev.grid.core.PersistenceException;
+import dev.grid.core.engine.Engine;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -11,10 +16,10 @@ import java.util.Set;
  * detection, long network splits (a minority, a single member, one way) and flapping links; with
  * {@link ClusterScenario.Options#everyFault} also pauses shorter than failure detection, crashes whose WAL keeps its
  * unsynced writes (a killed process on a machine that kept running), disks that stall, restarts on a wiped data
- * directory and one link cut between two members that both still reach the others (see {@link #strikeAnotherWay}).
- * Each kind is scheduled from the scenario's seeded random stream, so a seed replays the same faults at the same
- * virtual times; without that option the stream is drawn exactly as before it existed, so older seeds replay
- * unchanged.
+ * directory and one link cut between two members that both still reach the others (see {@link #strikeAnotherWay});
+ * with {@link ClusterScenario.Options#diskFailures} too, disks that fail ({@link #failDisk}). Each kind is scheduled
+ * from the scenario's seeded random stream, so a seed replays the same faults at the same virtual times; without
+ * those options the stream is drawn exactly as before they existed, so older seeds replay unchanged.
  * <p>
  * <b>Threading:</b> the simulation's thread only.
  */
@@ -36,6 +41,9 @@ final class Nemesis
     private int wipedRestarts;
     private int linkCuts;
     private int diskStalls;
+    private int walFailures;
+    private int failStops;
+    private int checkpointVolumeFailures;
 
     /**
      * How often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck in a run.
@@ -45,9 +53,13 @@ final class Nemesis
      * @param wipedRestarts        crashes whose member lost its data directory (it starts again empty).
      * @param linkCuts             cuts of the link between two members that both still reached the others.
      * @param diskStalls           stalls of a member's disk (its syncs wait).
+     * @param walFailures          WAL disks that failed ({@link ClusterScenario.Options#diskFailures}).
+     * @param failStops            member processes that fail-stopped on a failed WAL write.
+     * @param checkpointVolumeFailures checkpoint volumes that failed for a while.
+     * @param failedCheckpoints    checkpoints that failed on them (on the volumes still there at the end).
      */
     public record MoreFaults(int shortPauses, int crashesKeepingWrites, int wipedRestarts, int linkCuts,
-        int diskStalls)
+        int diskStalls, int walFailures, int failStops, int checkpointVolumeFailures, long failedCheckpoints)
     {
     }
 
@@ -129,7 +141,13 @@ final class Nemesis
     /** @return how often each fault only {@link ClusterScenario.Options#everyFault} strikes with struck. */
     MoreFaults moreFaults()
     {
-        return new MoreFaults(shortPauses, crashesKeepingWrites, wipedRestarts, linkCuts, diskStalls);
+        long failedCheckpoints = 0;
+        for (int slot = 0; slot < scenario.members.length; slot++)
+        {
+            failedCheckpoints += scenario.checkpoints(slot) == null ? 0 : scenario.checkpoints(slot).failures();
+        }
+        return new MoreFaults(shortPauses, crashesKeepingWrites, wipedRestarts, linkCuts, diskStalls, walFailures,
+            failStops, checkpointVolumeFailures, failedCheckpoints);
     }
 
     /**
@@ -141,6 +159,7 @@ final class Nemesis
      * nothing may be lost; one link cut between two members that both still reach the others, longer than failure
      * detection; and a member's disk that stalls for 0.3-4 s (its syncs wait: its updates are not acknowledged, as
      * primary or as backup, and an exchange waits for them; failure detection sees nothing), in persistent runs.
+     * With {@link ClusterScenario.Options#diskFailures}, eight rolls more: a disk that fails ({@link #failDisk}).
      *
      * @return whether a fault struck.
      */
@@ -186,11 +205,92 @@ final class Nemesis
                 }
             }
         }
+        else if (dice >= 36 && dice < 44 && persistent && scenario.options.diskFailures && !live.isEmpty())
+        {
+            failDisk(live.get(scenario.random.nextInt(live.size())), dice < 40 && mayDisrupt && live.size() > 2);
+        }
         else
         {
             return false;
         }
         return true;
+    }
+
+    /**
+     * A process's disk fails. Its WAL ({@code wal}): every write fails from now on, and the member fail-stops at its
+     * next one, in the middle of a duty cycle, what it sent before in that cycle sent ({@link #failStop}); it starts
+     * again later on the repaired disk. Else its checkpoint volume, for 0.5-5 s (full): the checkpoints written
+     * meanwhile fail, and the member runs on, its WAL growing until one commits.
+     */
+    private void failDisk(final int process, final boolean wal)
+    {
+        final long untilNs = scenario.sim.nowNs() + scenario.random.nextLong(500, 5_000) * ClusterScenario.MS;
+        traceFault(wal ? "fails the WAL disk of" : "fails until " + untilNs + " the checkpoint volume of", process);
+        for (final int slot : scenario.slotsOf(process))
+        {
+            if (scenario.wal(slot) != null && wal)
+            {
+                walFailures++;
+                scenario.wal(slot).fail();
+            }
+            else if (scenario.checkpoints(slot) != null)
+            {
+                checkpointVolumeFailures++;
+                scenario.checkpoints(slot).failUntil(untilNs);
+            }
+        }
+        if (wal)
+        {
+            // The member goes down at its next write: other faults wait a little, as for a crash they would.
+            disruptionEndsNs = Math.max(disruptionEndsNs, scenario.sim.nowNs() + 200 * ClusterScenario.MS);
+        }
+    }
+
+    /**
+     * A write to a failed disk threw in a member's duty cycle (or in an operation it began at once): every process
+     * whose WAL threw fail-stops.
+     */
+    void failStopWhereThrown(final PersistenceException cause)
+    {
+        for (int slot = 0; slot < scenario.members.length; slot++)
+        {
+            if (scenario.members[slot] != null && scenario.wal(slot) != null && scenario.wal(slot).hasThrown())
+            {
+                failStop(scenario.processOf(slot), cause);
+            }
+        }
+    }
+
+    /** The faults end: a member whose disk failed would meet it at its next write; it fail-stops now. */
+    void failStopOnFailedDisks()
+    {
+        for (int slot = 0; slot < scenario.members.length; slot++)
+        {
+            if (scenario.members[slot] != null && scenario.wal(slot) != null && scenario.wal(slot).hasFailed())
+            {
+                failStop(scenario.processOf(slot), new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED,
+                    "the disk of m" + slot + " failed"));
+            }
+        }
+    }
+
+    /**
+     * A member met its failed disk: as its agent does, it fails every operation in flight and its process stops
+     * (every shard), its unsynced writes lost.
+     */
+    private void failStop(final int process, final PersistenceException cause)
+    {
+        failStops++;
+        traceFault("sees fail-stop (" + cause.getMessage() + ")", process);
+        for (final int slot : scenario.slotsOf(process))
+        {
+            final Engine engine = scenario.members[slot];
+            if (engine != null)
+            {
+                engine.fail(new NodeStoppingException("member m" + slot + " failed and stops: " + cause.getMessage()));
+                scenario.crash(slot);
+            }
+        }
     }
 
     /** The link between two live processes fails both ways for longer than failure detection; both reach the rest. */

@@ -21,7 +21,7 @@ class BankSimulationTest
     @Test
     void withoutFaultsEveryTransferEndsAndTheBooksBalance()
     {
-        final ClusterScenario.Result result = ClusterScenario.run(17,
+        final ScenarioResult result = ClusterScenario.run(17,
             new ClusterScenario.Options().bank(true).nemesis(false));
         final Bank bank = result.bank();
         assertEquals(0, bank.unknown(), result.toString());
@@ -117,8 +117,8 @@ class BankSimulationTest
 
     /**
      * Transfers under faults of every kind the nemesis knows ({@link ClusterScenario.Options#everyFault}: short pauses,
-     * crashes that keep the WAL's unsynced writes, disks that stall, wiped data directories, one link cut), in memory
-     * and persistent.
+     * crashes that keep the WAL's unsynced writes, disks that stall, wiped data directories, one link cut; and
+     * {@link ClusterScenario.Options#diskFailures}: disks that fail), in memory and persistent.
      */
     @Test
     void faultsOfEveryKindKeepTheBooksBalanced()
@@ -161,8 +161,9 @@ class BankSimulationTest
         Simulation.forEachSeed(count, i -> 0xBA2CL * 7919 + i + (persistent ? 1_000_000 : 0) +
             (wholeCluster ? 2_000_000 : 0) + (everyFault ? 4_000_000 : 0), seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options().bank(true)
-                .persistent(persistent).wholeClusterStops(wholeCluster).everyFault(everyFault));
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options().bank(true)
+                .persistent(persistent).wholeClusterStops(wholeCluster).everyFault(everyFault)
+                .diskFailures(everyFault));
             totals.addAndGet(0, result.bank().committed());
             totals.addAndGet(1, result.bank().aborted());
             totals.addAndGet(2, result.bank().unknown());

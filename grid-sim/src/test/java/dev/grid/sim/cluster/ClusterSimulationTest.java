@@ -21,8 +21,8 @@ class ClusterSimulationTest
     @Test
     void theSameSeedReplaysExactly()
     {
-        final ClusterScenario.Result first = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
-        final ClusterScenario.Result second = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
+        final ScenarioResult first = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
+        final ScenarioResult second = ClusterScenario.run(0x5eedL, new ClusterScenario.Options());
         assertEquals(first, second);
         assertNotEquals(first.traceHash(), ClusterScenario.run(0x5eedL + 1, new ClusterScenario.Options()).traceHash());
     }
@@ -30,7 +30,7 @@ class ClusterSimulationTest
     @Test
     void withoutFaultsEveryOperationSucceedsAndNothingIsLost()
     {
-        final ClusterScenario.Result result = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false));
+        final ScenarioResult result = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false));
         assertEquals(0, result.failed(), result.toString());
         assertEquals(0, result.lostPartitions(), result.toString());
         assertEquals(0, result.droppedCopies(), result.toString());
@@ -43,14 +43,14 @@ class ClusterSimulationTest
         // 512 partitions in pieces of at most 1 KiB: every partition map, exchange report and rebalance batch is
         // split across messages (their pieces' planning and reassembly). Without faults every operation succeeds;
         // with crashes, leaves and joins every acknowledged write survives (the run fails otherwise).
-        final ClusterScenario.Result calm = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false)
+        final ScenarioResult calm = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false)
             .partitions(512).preferredMessageLength(1024));
         assertEquals(0, calm.failed(), calm.toString());
         assertEquals(0, calm.lostPartitions(), calm.toString());
         assertTrue(calm.acknowledged() > 1000, calm.toString());
         for (long seed = 1; seed <= 8; seed++)
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .partitions(512).preferredMessageLength(1024));
             assertTrue(result.acknowledged() > 100, "seed " + seed + ": " + result);
         }
@@ -67,7 +67,7 @@ class ClusterSimulationTest
         final AtomicLongArray totals = new AtomicLongArray(2);
         Simulation.forEachSeed(Integer.getInteger(Simulation.SEEDS_PROP_NAME, 16), i -> 0xBAC4L * 7919 + i, seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(true).sendWindow(8 * 1024));
             assertTrue(result.acknowledged() > 100, "seed " + seed + ": " + result);
             totals.addAndGet(0, result.backPressured());
@@ -259,7 +259,8 @@ class ClusterSimulationTest
     /**
      * The nemesis striking in the ways its first kinds left out too ({@link ClusterScenario.Options#everyFault}):
      * pauses shorter than failure detection, crashes whose WAL keeps its unsynced writes, disks that stall, restarts on
-     * a wiped data directory and one link cut between members that both still reach the others; in memory,
+     * a wiped data directory, one link cut between members that both still reach the others, and disks that fail
+     * ({@link ClusterScenario.Options#diskFailures}: a WAL whose writes fail, a checkpoint volume that fills); in memory,
      * persistent, persistent with a baseline, and persistent with whole-cluster stops (half of whose crashes keep their
      * unsynced writes; no directory is wiped there, where no loss is excused).
      */
@@ -289,13 +290,14 @@ class ClusterSimulationTest
     {
         final Long only = Simulation.seedFromSystemProperty();
         // Keys checked, short pauses, crashes that kept unsynced writes, wiped restarts, link cuts, lost partitions,
-        // disk stalls.
-        final AtomicLongArray totals = new AtomicLongArray(7);
+        // disk stalls, fail-stops on a failed WAL disk, checkpoints failed on a failing volume.
+        final AtomicLongArray totals = new AtomicLongArray(9);
         Simulation.forEachSeed(count, i -> 0xEFEFL * 7919 + i + (persistent ? 1_000_000 : 0) +
             (baseline ? 1_000_000 : 0) + (wholeCluster ? 2_000_000 : 0), seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
-                .persistent(persistent).baseline(baseline).wholeClusterStops(wholeCluster).everyFault(true));
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
+                .persistent(persistent).baseline(baseline).wholeClusterStops(wholeCluster).everyFault(true)
+                .diskFailures(true));
             totals.addAndGet(0, result.checkedKeys());
             totals.addAndGet(1, result.everyFault().shortPauses());
             totals.addAndGet(2, result.everyFault().crashesKeepingWrites());
@@ -303,6 +305,8 @@ class ClusterSimulationTest
             totals.addAndGet(4, result.everyFault().linkCuts());
             totals.addAndGet(5, result.lostPartitions());
             totals.addAndGet(6, result.everyFault().diskStalls());
+            totals.addAndGet(7, result.everyFault().failStops());
+            totals.addAndGet(8, result.everyFault().failedCheckpoints());
         });
         assertTrue(totals.get(0) > 0 || only != null && totals.get(5) > 0, "no key was checked");
         assertTrue(only != null || totals.get(1) > 0 && totals.get(4) > 0,
@@ -310,10 +314,13 @@ class ClusterSimulationTest
         assertTrue(only != null || !persistent || totals.get(2) > 0 && totals.get(6) > 0 &&
             (wholeCluster || totals.get(3) > 0), "the nemesis never crashed a member keeping its unsynced writes, " +
             "never stalled a disk, or never wiped a data directory");
+        assertTrue(only != null || !persistent || totals.get(7) > 0 && totals.get(8) > 0,
+            "no member fail-stopped on a failed WAL disk, or no checkpoint failed");
         System.out.printf("every-fault seeds%s: %d keys checked, %d short pauses, %d crashes keeping unsynced " +
-            "writes, %d wiped restarts, %d link cuts, %d disk stalls, %d lost partitions%n", (persistent ?
-            " (persistent)" : "") + (baseline ? " (baseline)" : "") + (wholeCluster ? " (whole-cluster stops)" : ""),
-            totals.get(0), totals.get(1), totals.get(2), totals.get(3), totals.get(4), totals.get(6), totals.get(5));
+            "writes, %d wiped restarts, %d link cuts, %d disk stalls, %d fail-stops on a failed WAL disk, %d failed " +
+            "checkpoints, %d lost partitions%n", (persistent ? " (persistent)" : "") + (baseline ?
+            " (baseline)" : "") + (wholeCluster ? " (whole-cluster stops)" : ""), totals.get(0), totals.get(1),
+            totals.get(2), totals.get(3), totals.get(4), totals.get(6), totals.get(7), totals.get(8), totals.get(5));
     }
 
     /**
@@ -327,7 +334,7 @@ class ClusterSimulationTest
         final AtomicLongArray totals = new AtomicLongArray(4);
         Simulation.forEachSeed(count, i -> 0x5709L * 7919 + i + (baseline ? 1_000_000 : 0), seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(true).baseline(baseline).wholeClusterStops(true));
             totals.addAndGet(0, result.acknowledged());
             totals.addAndGet(1, result.wholeClusterStops());
@@ -363,7 +370,7 @@ class ClusterSimulationTest
         final AtomicLongArray totals = new AtomicLongArray(12);
         Simulation.forEachSeed(count, i -> 0xC1A55L * 7919 + i, seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed,
+            final ScenarioResult result = ClusterScenario.run(seed,
                 new ClusterScenario.Options().persistent(persistent).baseline(baseline));
             totals.addAndGet(0, result.acknowledged());
             totals.addAndGet(1, result.crashes());

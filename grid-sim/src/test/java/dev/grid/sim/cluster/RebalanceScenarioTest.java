@@ -2252,7 +2252,7 @@ class RebalanceScenarioTest
         final Set<Integer> full = new HashSet<>();
         rebuiltInFull[slot] = full;
         final Engine engine = Members.newEngine(config, network.transport(slot, () -> { }), walReads[slot],
-            stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null,
+            stores[slot], sim.fork(), cache -> "concat".equals(cache.mergeOperator()) ? KeyMerge::concat : null,
             TxManager::new, new EngineListener()
             {
                 @Override

@@ -189,7 +189,7 @@ class RetryMemoryTest
                 config.addSeed(SimNetwork.address(s));
             }
             members[i] = Members.newEngine(config, network.transport(i, () -> { }), new VolatileWal(), null, sim.fork(),
-                cache -> "concat".equals(cache.mergeOperator()) ? ClusterScenario::concat : null, TxManager::new,
+                cache -> "concat".equals(cache.mergeOperator()) ? KeyMerge::concat : null, TxManager::new,
                 EngineListener.NONE,
                 100 * MS, sim.nowNs());
             tick(sim, members[i]);

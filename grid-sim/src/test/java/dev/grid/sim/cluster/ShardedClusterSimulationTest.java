@@ -22,7 +22,7 @@ class ShardedClusterSimulationTest
     @Test
     void withoutFaultsEveryOperationOfTwoShardsPerProcessSucceeds()
     {
-        final ClusterScenario.Result result = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false)
+        final ScenarioResult result = ClusterScenario.run(11, new ClusterScenario.Options().nemesis(false)
             .shards(2));
         assertEquals(0, result.failed(), result.toString());
         assertEquals(0, result.lostPartitions(), result.toString());
@@ -66,7 +66,7 @@ class ShardedClusterSimulationTest
         Simulation.forEachSeed(count, i -> 0x5A4DL * 7919 + i + (baseline ? 1_000_000 : 0) +
             (wholeClusterStops ? 2_000_000 : 0), seed ->
         {
-            final ClusterScenario.Result result = ClusterScenario.run(seed, new ClusterScenario.Options()
+            final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(true).baseline(baseline).wholeClusterStops(wholeClusterStops)
                 .shards(Long.remainderUnsigned(seed, 3) == 0 ? 3 : 2));
             totals.addAndGet(0, result.acknowledged());
