@@ -70,9 +70,9 @@ final class TxCoordinator
         final long seq = context.newSequence();
         if (priority == 0)
         {
-            // Strictly increasing per member: two transactions begun in one duty cycle (one cached clock reading)
-            // still have distinct ages, the later one younger. Equal ages mean a retry and its predecessor.
-            lastPriority = Math.max(context.nowNs(), lastPriority + 1);
+            // The wall clock (ns), which members share, not the monotonic one, whose origin is each process's own
+            // (design-notes). Strictly increasing per member; equal ages mean a retry and its predecessor.
+            lastPriority = Math.max(context.epochMs() * 1_000_000L, lastPriority + 1);
         }
         final NearTx tx = new NearTx(seq, priority == 0 ? lastPriority : priority, context.nowNs(),
             TransactionContext.deadlineNs(context.nowNs(), timeoutNs));

@@ -253,6 +253,8 @@ final class FakeCluster
         boolean durable = true;
         /** Whether it left the cluster ({@link #depart}). */
         boolean departed;
+        /** Where this member's monotonic clock starts: each process's has its own origin (0: the cluster's time). */
+        long clockOriginNs;
         /** Partitions whose owners this member's map names otherwise (primary first), as after a map change. */
         final Map<Integer, long[]> owners = new HashMap<>();
         /** Whether this member's map holds every partition lost. */
@@ -310,7 +312,14 @@ final class FakeCluster
         @Override
         public long nowNs()
         {
-            return nowNs;
+            return clockOriginNs + nowNs;
+        }
+
+        @Override
+        public long epochMs()
+        {
+            // Every member's wall clock reads the same: 2026-12-01 plus the cluster's time.
+            return 1_796_083_200_000L + nowNs / 1_000_000L;
         }
 
         @Override

@@ -172,6 +172,29 @@ class TransactionsWithFakesTest
         assertTrue(coordinator.tx.views().stream().noneMatch(v -> v.id() == youngest), "and is rolled back");
     }
 
+    /**
+     * Ages compare across members whatever their monotonic clocks: each process's has its own origin (on Linux the
+     * time since its machine booted). Taken from it, a transaction begun first on a member whose machine booted ten
+     * days earlier was younger than one begun later on another member, and lost every conflict with that member's
+     * transactions, its retries too (a retry keeps its first age, which never grew older than theirs).
+     */
+    @Test
+    void aTransactionBegunFirstIsOlderOnAMemberWhoseMonotonicClockIsDaysAhead()
+    {
+        final FakeCluster.Member bootedEarlier = cluster.member(1);
+        bootedEarlier.clockOriginNs = java.util.concurrent.TimeUnit.DAYS.toNanos(10);
+        final long first = bootedEarlier.tx.begin(TIMEOUT_NS, 0);
+        cluster.advance(5_000_000L);
+        final long second = coordinator.tx.begin(TIMEOUT_NS, 0);
+        assertTrue(bootedEarlier.tx.priority(first) < coordinator.tx.priority(second),
+            "begun 5 ms earlier on the other member, it is older");
+
+        final byte[] key = FakeCluster.keyIn(1, "k");
+        assertTrue(lock(coordinator, second, key).succeeded(), "the younger takes the free key");
+        final FakeCluster.Outcome olderWaits = lock(bootedEarlier, first, key);
+        assertEquals(0, olderWaits.calls, "the older waits for the younger holder instead of dying");
+    }
+
     @Test
     void aLockWaitPastTheTransactionsTimeoutAbortsIt()
     {

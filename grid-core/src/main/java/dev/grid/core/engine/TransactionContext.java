@@ -37,6 +37,13 @@ public interface TransactionContext
     /** @return the engine's time of the current duty cycle or message, in nanoseconds. */
     long nowNs();
 
+    /**
+     * @return the member's wall clock at {@link #nowNs()}, in epoch milliseconds ({@link dev.grid.core.spi.WallClock}):
+     *         what compares across members (each process's monotonic clock has an origin of its own), so transactions'
+     *         ages are taken from it.
+     */
+    long epochMs();
+
     /** @return how long to wait before sending an unanswered request again. */
     long retryIntervalNs();
 

@@ -32,6 +32,12 @@ final class EngineTxContext implements TransactionContext
     }
 
     @Override
+    public long epochMs()
+    {
+        return context.epochMs();
+    }
+
+    @Override
     public long retryIntervalNs()
     {
         return context.retryIntervalNs();
