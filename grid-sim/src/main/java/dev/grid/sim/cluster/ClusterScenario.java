@@ -28,7 +28,6 @@ import dev.grid.tx.TxManager;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -103,8 +102,8 @@ public final class ClusterScenario
     /** When each member's pause ends (it neither runs nor reads its inbox until then); 0 if it runs. */
     final long[] pausedUntilNs;
 
-    /** Per cache, partition and map (cluster life and version): the member that acknowledged writes in it. */
-    private final Map<List<Long>, Long> acknowledgingEpochs = new HashMap<>();
+    final AcknowledgingEpochs acknowledgingEpochs;
+    private final MemberClocks clocks;
 
     private final Nemesis nemesis = new Nemesis(this);
     /** The expiring cache's workload, or null without {@link Options#expiry}. */
@@ -131,6 +130,8 @@ public final class ClusterScenario
         this.pausedUntilNs = new long[slots];
         this.minimumMembers = options.initialMembers * options.shards;
         this.expiry = options.expiry ? new ExpiryWorkload(this, sim.fork(), slots) : null;
+        this.acknowledgingEpochs = new AcknowledgingEpochs(sim);
+        this.clocks = new MemberClocks(options.clockSkew ? sim.fork() : null, slots);
     }
 
     /**
@@ -238,6 +239,7 @@ public final class ClusterScenario
             config.attribute(ShardedAffinity.MEMBER_ATTRIBUTE, "p" + processOf(slot))
                 .attribute(ShardedAffinity.SHARD_ATTRIBUTE, Integer.toString(slot % options.shards));
         }
+        clocks.started(slot);
         final Engine[] self = new Engine[1];
         final EngineListener listener = new ScenarioListener(this, slot);
         final Wal wal;
@@ -262,8 +264,8 @@ public final class ClusterScenario
         final Engine engine = Members.newEngine(config, network.transport(slot, () -> wake(slot, self[0])),
             wal, checkpointStores[slot], sim.fork(),
             cache -> CONCAT.equals(cache.mergeOperator()) ? KeyMerge::concat : null, (cache, name) -> null,
-            expiry == null ? WallClock.MONOTONIC : expiry.wallClock(slot), TxManager::new, listener, 200 * MS,
-            sim.nowNs());
+            clocks.wallClock(slot, expiry == null ? WallClock.MONOTONIC : expiry.wallClock(slot)), TxManager::new,
+            listener, 200 * MS, clocks.nowNs(slot, sim.nowNs()));
         recoveredRecords += engine.history().recoveredRecords();
         self[0] = engine;
         members[slot] = engine;
@@ -340,7 +342,7 @@ public final class ClusterScenario
     {
         try
         {
-            engine.doWork(sim.nowNs());
+            engine.doWork(clocks.nowNs(slot, sim.nowNs()));
         }
         catch (final PersistenceException ex)
         {
@@ -772,24 +774,6 @@ public final class ClusterScenario
         };
     }
 
-    /**
-     * The simulator's split-brain invariant: in one map (cluster life and version) only one member acknowledges
-     * writes of a partition. A late acknowledgement under an older map is not a fork by itself (its backups of that
-     * map applied the write before they moved on); whether the write survived is what the write history checks.
-     */
-    void checkAcknowledgingEpoch(final int slot, final int cache, final int partition, final long lifeId,
-        final long mapVersion, final long incarnation)
-    {
-        final Long first = acknowledgingEpochs.putIfAbsent(List.of((long)cache, (long)partition, lifeId, mapVersion),
-            incarnation);
-        if (first != null && first != incarnation)
-        {
-            throw sim.fail("m" + slot + " (" + Long.toHexString(incarnation) + ") acknowledged a write of partition " +
-                partition + " as primary of map " + mapVersion + " in which " + Long.toHexString(first) +
-                " acknowledged writes of it too");
-        }
-    }
-
     Engine memberByIncarnation(final long incarnation)
     {
         for (final Engine member : liveMembers())
@@ -827,6 +811,7 @@ public final class ClusterScenario
         boolean walLiesAboutDurability;
         boolean everyFault;
         boolean diskFailures;
+        boolean clockSkew;
         boolean expiry;
         int accounts = 100;
         int shards = 1;
@@ -933,6 +918,17 @@ public final class ClusterScenario
         public Options diskFailures(final boolean diskFailures)
         {
             this.diskFailures = diskFailures;
+            return this;
+        }
+
+        /**
+         * @param clockSkew whether every member process reads a monotonic clock of its own ({@link MemberClocks}): an
+         *                  arbitrary origin per process start, a rate up to 0.5% off.
+         * @return this.
+         */
+        public Options clockSkew(final boolean clockSkew)
+        {
+            this.clockSkew = clockSkew;
             return this;
         }
 

@@ -59,7 +59,7 @@ final class ScenarioListener implements EngineListener
         public void onWriteAcknowledged(final int cacheId, final int partition, final long lifeId,
             final long mapVersion, final long incarnation)
         {
-            scenario.checkAcknowledgingEpoch(slot, cacheId, partition, lifeId, mapVersion, incarnation);
+            scenario.acknowledgingEpochs.acknowledged(slot, cacheId, partition, lifeId, mapVersion, incarnation);
         }
 
         @Override

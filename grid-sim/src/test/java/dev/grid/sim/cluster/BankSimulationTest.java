@@ -118,7 +118,8 @@ class BankSimulationTest
     /**
      * Transfers under faults of every kind the nemesis knows ({@link ClusterScenario.Options#everyFault}: short pauses,
      * crashes that keep the WAL's unsynced writes, disks that stall, wiped data directories, one link cut; and
-     * {@link ClusterScenario.Options#diskFailures}: disks that fail), in memory and persistent.
+     * {@link ClusterScenario.Options#diskFailures}: disks that fail; and every member process on a clock of its own,
+     * {@link ClusterScenario.Options#clockSkew}), in memory and persistent.
      */
     @Test
     void faultsOfEveryKindKeepTheBooksBalanced()
@@ -163,7 +164,7 @@ class BankSimulationTest
         {
             final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options().bank(true)
                 .persistent(persistent).wholeClusterStops(wholeCluster).everyFault(everyFault)
-                .diskFailures(everyFault));
+                .diskFailures(everyFault).clockSkew(everyFault));
             totals.addAndGet(0, result.bank().committed());
             totals.addAndGet(1, result.bank().aborted());
             totals.addAndGet(2, result.bank().unknown());

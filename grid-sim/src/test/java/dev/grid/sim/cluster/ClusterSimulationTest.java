@@ -260,7 +260,8 @@ class ClusterSimulationTest
      * The nemesis striking in the ways its first kinds left out too ({@link ClusterScenario.Options#everyFault}):
      * pauses shorter than failure detection, crashes whose WAL keeps its unsynced writes, disks that stall, restarts on
      * a wiped data directory, one link cut between members that both still reach the others, and disks that fail
-     * ({@link ClusterScenario.Options#diskFailures}: a WAL whose writes fail, a checkpoint volume that fills); in memory,
+     * ({@link ClusterScenario.Options#diskFailures}: a WAL whose writes fail, a checkpoint volume that fills), every
+     * member process on a monotonic clock of its own ({@link ClusterScenario.Options#clockSkew}); in memory,
      * persistent, persistent with a baseline, and persistent with whole-cluster stops (half of whose crashes keep their
      * unsynced writes; no directory is wiped there, where no loss is excused).
      */
@@ -297,7 +298,7 @@ class ClusterSimulationTest
         {
             final ScenarioResult result = ClusterScenario.run(seed, new ClusterScenario.Options()
                 .persistent(persistent).baseline(baseline).wholeClusterStops(wholeCluster).everyFault(true)
-                .diskFailures(true));
+                .diskFailures(true).clockSkew(true));
             totals.addAndGet(0, result.checkedKeys());
             totals.addAndGet(1, result.everyFault().shortPauses());
             totals.addAndGet(2, result.everyFault().crashesKeepingWrites());
