@@ -60,15 +60,16 @@ public final class SimCheckpointStore implements CheckpointStore
 
     public void commit(final long id, final byte[] manifest)
     {
-        if (failIfFailing())
+        if (failIfFailing() || failedId == currentId)
         {
+            // A checkpoint that failed never commits, though its volume works again.
             return;
         }
         final int commitEpoch = epoch;
         final List<PartitionImage> written = List.copyOf(images);
         simulation.schedule(random.nextLong(diskLatencyMinNs, diskLatencyMaxNs + 1), "checkpoint " + name, () ->
         {
-            if (commitEpoch == epoch && id == currentId && !failIfFailing())
+            if (commitEpoch == epoch && id == currentId && !failIfFailing() && failedId != id)
             {
                 committed = new Checkpoint(id, manifest.clone(), written);
                 commits++;

@@ -323,7 +323,10 @@ public final class ClusterScenario
         {
             // Expelled while running: a new engine recovers from the same WAL and checkpoints and rejoins.
             expulsions++;
-            start(slot);
+            if (!nemesis.failStopIfDiskFailed(slot))
+            {
+                start(slot);
+            }
             return;
         }
         if (engine.state() == MemberState.STOPPED || engine.state() == MemberState.FAILED)
@@ -614,8 +617,7 @@ public final class ClusterScenario
             }
             catch (final PersistenceException ex)
             {
-                // The member runs a client's operation on its own thread as far as it goes at once, writes included.
-                nemesis.failStopWhereThrown(ex);
+                nemesis.failStopWhereThrown(ex); // The member ran the operation as far as it goes at once.
             }
             scheduleClient(endNs);
         });

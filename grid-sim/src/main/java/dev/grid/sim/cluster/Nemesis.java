@@ -54,7 +54,9 @@ final class Nemesis
      * @param linkCuts             cuts of the link between two members that both still reached the others.
      * @param diskStalls           stalls of a member's disk (its syncs wait).
      * @param walFailures          WAL disks that failed ({@link ClusterScenario.Options#diskFailures}).
-     * @param failStops            member processes that fail-stopped on a failed WAL write.
+     * @param failStops            member processes that fail-stopped on a failed WAL write, in the middle of a duty
+     *                             cycle or of an operation (not those that had not met their failed disk yet when
+     *                             the faults ended, nor at an expelled member's restart).
      * @param checkpointVolumeFailures checkpoint volumes that failed for a while.
      * @param failedCheckpoints    checkpoints that failed on them (on the volumes still there at the end).
      */
@@ -252,13 +254,38 @@ final class Nemesis
      */
     void failStopWhereThrown(final PersistenceException cause)
     {
+        boolean stopped = false;
         for (int slot = 0; slot < scenario.members.length; slot++)
         {
             if (scenario.members[slot] != null && scenario.wal(slot) != null && scenario.wal(slot).hasThrown())
             {
+                failStops++;
                 failStop(scenario.processOf(slot), cause);
+                stopped = true;
             }
         }
+        if (!stopped)
+        {
+            // Not a disk the nemesis failed: an engine bug, which must fail the run.
+            throw cause;
+        }
+    }
+
+    /**
+     * A member expelled while running starts a new engine in the same process, on the same disk: a failed one fails
+     * it at its first write, so it fail-stops instead.
+     *
+     * @return whether the member in the slot fail-stopped.
+     */
+    boolean failStopIfDiskFailed(final int slot)
+    {
+        if (scenario.wal(slot) == null || !scenario.wal(slot).hasFailed())
+        {
+            return false;
+        }
+        failStop(scenario.processOf(slot), new PersistenceException(ErrorCode.PERSISTENCE_IO_FAILED,
+            "the disk of m" + slot + " failed"));
+        return true;
     }
 
     /** The faults end: a member whose disk failed would meet it at its next write; it fail-stops now. */
@@ -280,7 +307,6 @@ final class Nemesis
      */
     private void failStop(final int process, final PersistenceException cause)
     {
-        failStops++;
         traceFault("sees fail-stop (" + cause.getMessage() + ")", process);
         for (final int slot : scenario.slotsOf(process))
         {
