@@ -6,14 +6,11 @@ import dev.grid.core.spi.WallClock;
 /**
  * The members' monotonic clocks. With {@link ClusterScenario.Options#clockSkew}, every start of a member process (a new
  * JVM, or a machine that rebooted) reads a clock of its own: its origin is its own, as {@code System.nanoTime}'s is
- * (on Linux the time since the machine booted: 0 to 13 days here), so two members' readings, or a reading persisted by
- * one process and compared by the next, mean nothing together; and it runs up to {@value #MAX_DRIFT} faster or slower
- * than the simulation's time, far more than clocks kept by NTP drift, so that the quorum lease (failure detection less
- * one heartbeat) is tried against drift. Without the option every member reads the simulation's time, and nothing is
- * drawn from the random stream.
- * <p>
- * Readings are never negative, as on Linux: with origins below 0, a restarted member's exchange never completed (tried
- * once and left so, not traced; see docs/design-notes.md).
+ * (on Linux the time since the machine booted; here anywhere within 2^60 ns either side of 0, since its contract allows
+ * negative readings), so two members' readings, or a reading persisted by one process and compared by the next, mean
+ * nothing together; and it runs up to {@value #MAX_DRIFT} faster or slower than the simulation's time, far more than
+ * clocks kept by NTP drift, so that the quorum lease (failure detection less one heartbeat) is tried against drift.
+ * Without the option every member reads the simulation's time, and nothing is drawn from the random stream.
  * <p>
  * <b>Threading:</b> the simulation's thread only.
  */
@@ -44,7 +41,7 @@ final class MemberClocks
     {
         if (random != null)
         {
-            originNs[slot] = random.nextLong(0, 1L << 50);
+            originNs[slot] = random.nextLong(-(1L << 60), 1L << 60);
             rate[slot] = 1 + (2 * random.nextDouble() - 1) * MAX_DRIFT;
         }
     }

@@ -99,7 +99,16 @@ final class MemberContext
 
     private MemberState state = MemberState.JOINING;
     private GridException failure;
+    /** The engine's time: the host's clock reading less {@link #clockOriginNs}, so 1 at the engine's start. */
     private long nowNs;
+
+    /**
+     * One less than the host's first clock reading. The engine counts time from its own start: a monotonic clock's
+     * origin is arbitrary ({@code System.nanoTime} may read negative by its contract), and timers here take 0 for "due
+     * at once" (with readings below 0 a restarted member never sent its exchange report, the simulator found). The
+     * simulator's members have always started near 0, so this is the time every protocol was tested with.
+     */
+    private final long clockOriginNs;
     private long incarnation;
     private MemberRecord self;
     private Topology topology;
@@ -191,7 +200,8 @@ final class MemberContext
         this.retryIntervalNs = retryIntervalNs;
         this.localAddress = transport.localAddress();
         this.host = host;
-        this.nowNs = nowNs;
+        this.clockOriginNs = nowNs - 1;
+        this.nowNs = 1;
         this.checkpointer = new Checkpointer(this, checkpoints);
         this.rebalancer = new Rebalancer(this);
         this.checker = new ConsistencyChecker(this);
@@ -224,7 +234,7 @@ final class MemberContext
     // Time, identity, configuration and events.
     // ------------------------------------------------------------------------------------------------------------
 
-    /** @return the time the current duty cycle was given. */
+    /** @return the engine's time at the current duty cycle, from 1 at its start (see {@link #clockOriginNs}). */
     long nowNs()
     {
         return nowNs;
@@ -233,13 +243,13 @@ final class MemberContext
     /** @return the wall clock at the current duty cycle's time, epoch milliseconds (entries' expiry times). */
     long epochMs()
     {
-        return wallClock.epochMs(nowNs);
+        return wallClock.epochMs(nowNs + clockOriginNs);
     }
 
-    /** @param nowNs the time a new duty cycle was given. */
+    /** @param nowNs the host's clock reading at a new duty cycle. */
     void advanceTo(final long nowNs)
     {
-        this.nowNs = nowNs;
+        this.nowNs = nowNs - clockOriginNs;
     }
 
     /** @return the member's concluded configuration. */
