@@ -105,7 +105,7 @@ final class MemberContext
     /**
      * One less than the host's first clock reading. The engine counts time from its own start: a monotonic clock's
      * origin is arbitrary ({@code System.nanoTime} may read negative by its contract), and timers here take 0 for "due
-     * at once" (with readings below 0 a restarted member never sent its exchange report, the simulator found). The
+     * at once" (with readings below 0 a restarted member's exchange never completed, the simulator found). The
      * simulator's members have always started near 0, so this is the time every protocol was tested with.
      */
     private final long clockOriginNs;
