@@ -466,7 +466,7 @@ public final class ClusterScenario
         return live;
     }
 
-    private boolean allSettledTogether()
+    boolean allSettledTogether()
     {
         final List<Engine> live = liveMembers();
         if (live.size() < minimumMembers)

@@ -58,7 +58,8 @@ class BankSimulationTest
      * (0x168e3f7e, persistent); a transfer whose primary failed mid-prepare, committed after a whole-cluster restart
      * from the prepare one backup had kept while later transfers wrote its account (0x16acc367); a primary paused
      * past its prepared part's staleness, whose coordinator then said it rolled back, left the counter it had reserved
-     * open for good (0x21e5f9f0).
+     * open for good (0x21e5f9f0); and a false alarm of the simulator, "the bank lost partitions", when a crash struck
+     * while two members a coordinator had removed after a deafness were still joining again (0x168eff63, persistent).
      */
     @Test
     void seedsThatOnceFailedASoakPass()
@@ -67,7 +68,10 @@ class BankSimulationTest
         {
             ClusterScenario.run(seed, new ClusterScenario.Options().bank(true));
         }
-        ClusterScenario.run(0x168e3f7eL, new ClusterScenario.Options().bank(true).persistent(true));
+        for (final long seed : new long[] {0x168e3f7eL, 0x168eff63L})
+        {
+            ClusterScenario.run(seed, new ClusterScenario.Options().bank(true).persistent(true));
+        }
         for (final long seed : new long[] {0x16acbe1aL, 0x16acbe62L, 0x16acbe2cL, 0x16acbe2dL, 0x16acbe39L,
             0x16acc46bL, 0x16acc563L, 0x16acbeeaL, 0x16acc4e4L, 0x16acc13aL, 0x16acc367L, 0x16acc94eL, 0x16acc8feL,
             0x16acca08L, 0x16acc264L, 0x16acc5f4L, 0x16acc51aL, 0x16acc054L})
