@@ -19,14 +19,9 @@ trap 'rm -rf "$work"' EXIT
 mvn -B -q -ntp -o -DskipTests compile -pl grid-bench
 mvn -B -q -ntp -o -pl grid-bench \
   org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath -Dmdep.outputFile="$work/cp.txt" -DincludeScope=runtime
-(cd "$peers_home" && GRID_HOME="$grid_home" scripts/run-grid.sh --members 3 --workload "$workload" --threads 8 \
-  --seconds "$seconds" --warmup 20 --keys 100000 --value-bytes 100 > "$work/out.txt" 2> "$work/err.txt") &
-run=$!
+source scripts/peers-run.sh
 # The harness says when the warm-up starts; the recording starts 2 s after it ends, within the measured window.
-until grep -q "warmup" "$work/err.txt" 2>/dev/null; do
-  kill -0 "$run" 2>/dev/null || { cat "$work/err.txt"; exit 1; }
-  sleep 1
-done
+start_peers_run "$workload" "$seconds"
 sleep 22
 pids="$(pgrep -f "dev.grid.node.Main|bench.peers.Main" || true)"
 for pid in $pids; do jcmd "$pid" JFR.start name=alloc settings=profile > /dev/null; done

@@ -16,13 +16,8 @@ workload="${1:-put}"
 syscalls="${2:-}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(cd "$peers_home" && GRID_HOME="$grid_home" scripts/run-grid.sh --members 3 --workload "$workload" --threads 8 \
-  --seconds 30 --warmup 20 --keys 100000 --value-bytes 100 > "$work/out.txt" 2> "$work/err.txt") &
-run=$!
-until grep -q "warmup" "$work/err.txt" 2>/dev/null; do
-  kill -0 "$run" 2>/dev/null || { cat "$work/err.txt"; exit 1; }
-  sleep 1
-done
+source scripts/peers-run.sh
+start_peers_run "$workload" 30
 # The warm-up's 20 s, then 5 s into the measured window.
 sleep 25
 pids="$(pgrep -f "dev.grid.node.Main|bench.peers.Main" || true)"

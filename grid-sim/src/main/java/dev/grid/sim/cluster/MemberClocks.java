@@ -3,6 +3,8 @@ package dev.grid.sim.cluster;
 import dev.grid.core.spi.RandomSource;
 import dev.grid.core.spi.WallClock;
 
+import java.util.Arrays;
+
 /**
  * The members' monotonic clocks. With {@link ClusterScenario.Options#clockSkew}, every start of a member process (a new
  * JVM, or a machine that rebooted) reads a clock of its own: its origin is its own, as {@code System.nanoTime}'s is
@@ -33,7 +35,7 @@ final class MemberClocks
         this.random = random;
         this.originNs = new long[slots];
         this.rate = new double[slots];
-        java.util.Arrays.fill(rate, 1.0);
+        Arrays.fill(rate, 1.0);
     }
 
     /** A member process starts in the slot: its clock is a new one. */
